@@ -1,0 +1,2 @@
+/* cli.c */
+#include <config.h>

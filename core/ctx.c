@@ -1,0 +1,2 @@
+/* ctx.c */
+#include <config.h>

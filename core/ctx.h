@@ -1,0 +1,35 @@
+/*
+ * ctx.h -- the call context handed to plugins (struct dsrc_ctx) and the host
+ * services table (dsrc_host).
+ *
+ * A ctx is owned by the code making the call, usually on its stack, and lives
+ * for the duration of one plugin call.  Cancellation: ctx_cancel() may be
+ * called from any thread (or a signal handler); plugins poll it through
+ * host->is_cancelled().
+ */
+#ifndef DSRC_CORE_CTX_H
+#define DSRC_CORE_CTX_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <dsrc/plugin.h>
+
+struct dsrc_ctx {
+    const char *source;          /* never NULL ("" for plugin-wide calls)  */
+    const char *plugin;          /* never NULL                             */
+    atomic_int *cancel_flag;     /* shared flag, may be NULL               */
+    const volatile sig_atomic_t *signal_flag; /* e.g. set by SIGINT; NULL */
+};
+
+/* Fill a ctx. */
+void ctx_init(struct dsrc_ctx *ctx, const char *source, const char *plugin,
+              atomic_int *cancel_flag);
+
+/* The host services table passed to every plugin's init. */
+const dsrc_host *ctx_host(void);
+
+/* Make every ctx created afterwards also watch `flag` (set from a signal
+ * handler).  NULL to stop. */
+void ctx_set_signal_flag(const volatile sig_atomic_t *flag);
+
+#endif

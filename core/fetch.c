@@ -1,0 +1,2 @@
+/* fetch.c */
+#include <config.h>

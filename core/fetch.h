@@ -1,0 +1,3 @@
+#ifndef DSRC_CORE_FETCH_H
+#define DSRC_CORE_FETCH_H
+#endif

@@ -1,0 +1,2 @@
+/* format.c */
+#include <config.h>

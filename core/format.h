@@ -1,0 +1,54 @@
+/*
+ * format.h -- CSV (RFC 4180) and JSON Lines writers fed by a row sink.
+ *
+ * A writer turns the rows a plugin sends into bytes and hands them to an
+ * output function in chunks (it buffers; call fmt_finish() at the end).
+ *
+ * CSV: header line of column names; fields quoted when they contain a comma,
+ * quote, CR or LF (quotes doubled); lines end with CRLF per RFC 4180; NULL is
+ * an empty field, an empty string is "" (quoted) so the two stay apart; bytes
+ * as base64; bool as true/false; double with round-trip precision.
+ * JSON Lines: one object per row, keys in column order; NULL as null; text
+ * escaped to valid JSON (invalid UTF-8 replaced by U+FFFD); bytes as base64
+ * strings; json cells embedded as-is when they are valid JSON, else as a
+ * string; timestamps as strings; non-finite doubles as null.
+ */
+#ifndef DSRC_CORE_FORMAT_H
+#define DSRC_CORE_FORMAT_H
+
+#include <stdint.h>
+#include <dsrc/plugin.h>
+
+typedef enum fmt_kind { FMT_CSV = 0, FMT_JSONL = 1 } fmt_kind;
+
+/* Output function: write len bytes; return 0 or -1 (errno set). */
+typedef int (*fmt_out_fn)(void *user, const void *data, size_t len);
+
+typedef struct fmt_writer fmt_writer;
+
+fmt_writer *fmt_new(fmt_kind kind, fmt_out_fn out, void *user);
+void fmt_free(fmt_writer *w);
+
+/* The row sink to hand to a plugin; valid while w lives. */
+const dsrc_row_sink *fmt_sink(fmt_writer *w);
+
+/* Flush buffered output.  Returns 0, or -1 if any output call failed. */
+int fmt_finish(fmt_writer *w);
+
+uint64_t fmt_rows(const fmt_writer *w);
+/* 1 when an output call failed (errno saved in fmt_errno()). */
+int fmt_failed(const fmt_writer *w);
+int fmt_errno(const fmt_writer *w);
+
+/* The schema seen (copied from the plugin's schema() call); NULL before. */
+const dsrc_column *fmt_columns(const fmt_writer *w, size_t *n);
+
+/* "csv" / "jsonl" -> kind; -1 when unknown. */
+int fmt_parse(const char *name);
+const char *fmt_name(fmt_kind k);
+const char *fmt_extension(fmt_kind k);  /* "csv", "jsonl" */
+
+/* Base64 (standard alphabet, padded) of len bytes into a malloc'd string. */
+char *fmt_base64(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,2 @@
+/* loader.c */
+#include <config.h>

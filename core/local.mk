@@ -1,0 +1,34 @@
+# core: the host, built once as an internal library that dsrcd, dsrc and
+# the tests all link.
+noinst_LTLIBRARIES += core/libdsrccore.la
+core_libdsrccore_la_SOURCES = \
+	core/error.c core/error.h \
+	core/redact.c core/redact.h \
+	core/log.c core/log.h \
+	core/diag.c core/diag.h \
+	core/ctx.c core/ctx.h \
+	core/loader.c core/loader.h \
+	core/config.c core/config.h \
+	core/schedule.c \
+	core/registry.c core/registry.h \
+	core/source.c core/source.h \
+	core/format.c core/format.h \
+	core/outfile.c core/outfile.h \
+	core/manifest.c core/manifest.h \
+	core/state.c core/state.h \
+	core/fetch.c core/fetch.h \
+	core/table.c core/table.h \
+	core/cli.c core/cli.h \
+	core/daemon.c core/daemon.h
+core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) \
+	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS)
+core_libdsrccore_la_LIBADD = $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) \
+	$(SYSTEMD_LIBS) $(LTDL_LIBS) -lpthread -lm
+
+bin_PROGRAMS += dsrc
+dsrc_SOURCES = core/dsrc.c
+dsrc_LDADD = core/libdsrccore.la
+
+sbin_PROGRAMS += dsrcd
+dsrcd_SOURCES = core/dsrcd.c
+dsrcd_LDADD = core/libdsrccore.la

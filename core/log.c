@@ -1,0 +1,2 @@
+/* log.c */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* manifest.c */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* outfile.c */
+#include <config.h>

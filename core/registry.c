@@ -1,0 +1,2 @@
+/* registry.c */
+#include <config.h>

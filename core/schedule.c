@@ -1,0 +1,2 @@
+/* schedule.c */
+#include <config.h>

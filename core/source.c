@@ -1,0 +1,2 @@
+/* source.c */
+#include <config.h>

@@ -1,0 +1,9 @@
+# sqlite.so: the embedded default connector.
+if ENABLE_SQLITE
+plugin_LTLIBRARIES += plugins/sqlite/sqlite.la
+plugins_sqlite_sqlite_la_SOURCES = plugins/sqlite/sqlite.c
+plugins_sqlite_sqlite_la_CPPFLAGS = -I$(top_srcdir)/sdk
+plugins_sqlite_sqlite_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
+plugins_sqlite_sqlite_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_sqlite_sqlite_la_LIBADD = $(SQLITE_LIBS)
+endif

@@ -1,0 +1,2 @@
+#include <dsrc/plugin.h>
+DSRC_PLUGIN_ABI();

@@ -1,0 +1,599 @@
+/*
+ * <dsrc/plugin.h> -- the dsrc plugin ABI, version 1.0.
+ *
+ * This is the only header a dsrc connector plugin includes.  A plugin is a
+ * shared object named <name>.so that exports exactly two symbols:
+ *
+ *   dsrc_plugin_abi()   the "magic block": returns the ABI version and the
+ *                       struct sizes the plugin was compiled with.  The host
+ *                       calls it before anything else and refuses the plugin
+ *                       on a major mismatch.  Define it with DSRC_PLUGIN_ABI().
+ *   dsrc_plugin_init()  the entry point: receives the host's ABI version and
+ *                       services and fills a dsrc_driver.
+ *
+ * Compatibility rules (ABI major 1):
+ *   - A struct that begins with `uint32_t struct_size` is self-sized: it only
+ *     ever grows by appending members at its end.  A reader checks
+ *     DSRC_HAS_MEMBER() before touching a member added after 1.0.
+ *   - Structs used as array elements (dsrc_kv, dsrc_option, dsrc_column,
+ *     dsrc_cell) are frozen for the whole of major 1; their reserved members
+ *     must be zero.
+ *   - Enumerations only gain values; an unknown value must be treated as the
+ *     most generic one (e.g. DSRC_ITEM_OTHER, DSRC_E_INTERNAL).
+ *
+ * Ownership (collectd's rule): whoever allocates frees.  Everything the host
+ * passes to a plugin function (strings, arrays, sinks, the context) is valid
+ * only for the duration of that call.  Everything a plugin passes to a sink
+ * callback is valid only during that callback; the host copies what it keeps.
+ * An error carries its own release function (see dsrc_error).
+ *
+ * Threads: the host may call the functions of one driver from several threads
+ * at once, but never uses one dsrc_conn from two threads at the same time
+ * unless the driver declares DSRC_CAP_CONN_THREADSAFE.  cancel() is the one
+ * exception: it may be called from another thread while an operation on the
+ * same connection is running.
+ *
+ * Errors: a plugin never sleeps and retries on its own.  It reports what
+ * happened (status, message, retryable, backend code) and the host decides.
+ * Messages must never contain a secret: no password, key, token or full
+ * connection string.
+ *
+ * See dsrc-plugin(3) for the full reference.
+ */
+#ifndef DSRC_PLUGIN_H
+#define DSRC_PLUGIN_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Versions and symbols                                                      */
+
+#define DSRC_ABI_MAJOR 1
+#define DSRC_ABI_MINOR 0
+/** Single-number version, ADBC style: MAJOR * 10000 + MINOR. */
+#define DSRC_ABI_VERSION (DSRC_ABI_MAJOR * 10000 + DSRC_ABI_MINOR)
+#define DSRC_ABI_VERSION_1_0 10000
+
+/** Names of the two exported symbols. */
+#define DSRC_ABI_SYMBOL "dsrc_plugin_abi"
+#define DSRC_INIT_SYMBOL "dsrc_plugin_init"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define DSRC_EXPORT __attribute__((visibility("default")))
+#define DSRC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define DSRC_EXPORT
+#define DSRC_PRINTF(f, a)
+#endif
+
+/** True when a self-sized struct `s` (pointer) is large enough to hold `member`. */
+#define DSRC_HAS_MEMBER(s, type, member)                                      \
+    ((s)->struct_size >= offsetof(type, member) + sizeof(((type *)0)->member))
+
+/* ------------------------------------------------------------------------ */
+/* Status codes and errors                                                   */
+
+typedef enum dsrc_status {
+    DSRC_OK = 0,
+    DSRC_E_INVALID_CONFIG = 1, /* options are wrong or inconsistent         */
+    DSRC_E_AUTH = 2,           /* the backend refused the credentials       */
+    DSRC_E_PERMISSION = 3,     /* authenticated, but not allowed            */
+    DSRC_E_UNREACHABLE = 4,    /* cannot connect, or the connection dropped */
+    DSRC_E_TIMEOUT = 5,        /* a time limit expired                      */
+    DSRC_E_NOT_FOUND = 6,      /* the item does not exist                   */
+    DSRC_E_UNSUPPORTED = 7,    /* this plugin or backend cannot do that     */
+    DSRC_E_CANCELLED = 8,      /* cancelled, or a sink asked to stop        */
+    DSRC_E_INVALID_ARGUMENT = 9, /* a request argument is wrong (bad column,
+                                    bad path, bad cursor value)            */
+    DSRC_E_BACKEND = 10,       /* the backend failed the request            */
+    DSRC_E_INTERNAL = 11       /* a bug or resource failure in the plugin   */
+} dsrc_status;
+
+#define DSRC_BACKEND_CODE_MAX 16
+
+/**
+ * An error reported by a plugin.  The host zeroes it and sets struct_size
+ * before each call.  On failure the plugin fills it, usually through
+ * dsrc_error_set().  The host calls release(err) when done with it, if
+ * release is not NULL; release frees message and private_data the way the
+ * plugin allocated them.
+ */
+typedef struct dsrc_error {
+    uint32_t struct_size;
+    dsrc_status status;
+    int retryable;          /* 1: the same call may succeed later          */
+    int connection_broken;  /* 1: the connection is unusable; host closes it */
+    char backend_code[DSRC_BACKEND_CODE_MAX]; /* SQLSTATE, errno, HTTP code */
+    char *message;          /* one line, no secrets; may be NULL           */
+    void (*release)(struct dsrc_error *err);
+    void *private_data;
+} dsrc_error;
+
+static inline void dsrc_error_release_default_(dsrc_error *err)
+{
+    free(err->message);
+    err->message = NULL;
+    err->release = NULL;
+}
+
+/**
+ * Fill `err` (may be NULL) with a status, retryable flag, backend code (may
+ * be NULL) and a printf-style message.  Frees any message set before.
+ * Returns `status` so a plugin can write `return dsrc_error_set(...)`.
+ */
+static inline DSRC_PRINTF(5, 6) dsrc_status
+dsrc_error_set(dsrc_error *err, dsrc_status status, int retryable,
+               const char *backend_code, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    if (!err)
+        return status;
+    if (err->release)
+        err->release(err);
+    err->status = status;
+    err->retryable = retryable;
+    err->backend_code[0] = '\0';
+    if (backend_code) {
+        strncpy(err->backend_code, backend_code, DSRC_BACKEND_CODE_MAX - 1);
+        err->backend_code[DSRC_BACKEND_CODE_MAX - 1] = '\0';
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    err->message = n >= 0 ? (char *)malloc((size_t)n + 1) : NULL;
+    if (err->message) {
+        va_start(ap, fmt);
+        vsnprintf(err->message, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    err->release = dsrc_error_release_default_;
+    return status;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Simple value types                                                        */
+
+/** A key/value pair.  Frozen (array element). */
+typedef struct dsrc_kv {
+    const char *key;
+    const char *value;
+} dsrc_kv;
+
+/** Look up `key` in a kv array; NULL when absent. */
+static inline const char *dsrc_kv_get(const dsrc_kv *kv, size_t n, const char *key)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (kv[i].key && strcmp(kv[i].key, key) == 0)
+            return kv[i].value;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Option table (the plugin's config_map)                                    */
+
+typedef enum dsrc_option_type {
+    DSRC_OPT_STRING = 0,
+    DSRC_OPT_INT = 1,      /* value handed over as a decimal integer        */
+    DSRC_OPT_BOOL = 2,     /* value handed over as "true" or "false"         */
+    DSRC_OPT_DURATION = 3, /* "30s", "5m", "1h", "250ms" in the config;
+                              handed over as milliseconds, decimal          */
+    DSRC_OPT_PATH = 4,     /* a file system path                             */
+    DSRC_OPT_ENUM = 5,     /* one of `choices`                               */
+    DSRC_OPT_DOUBLE = 6    /* a decimal number                               */
+} dsrc_option_type;
+
+#define DSRC_OPT_REQUIRED 0x1u /* must be present (no default)               */
+#define DSRC_OPT_SECRET 0x2u   /* a credential: resolved by the host, redacted
+                                  everywhere, wiped after the call          */
+
+/** One option a plugin accepts in a source's `connection` group.  Frozen. */
+typedef struct dsrc_option {
+    const char *name;          /* lower_snake_case                           */
+    dsrc_option_type type;
+    unsigned flags;            /* DSRC_OPT_REQUIRED | DSRC_OPT_SECRET        */
+    const char *default_value; /* as it would be written in the config; NULL */
+    const char *choices;       /* DSRC_OPT_ENUM: "a|b|c"; else NULL          */
+    const char *doc;           /* one line                                   */
+    const void *reserved[2];   /* zero                                       */
+} dsrc_option;
+
+/** Terminates an option table. */
+#define DSRC_OPTION_END {NULL, DSRC_OPT_STRING, 0, NULL, NULL, NULL, {NULL, NULL}}
+
+/* ------------------------------------------------------------------------ */
+/* Host services                                                             */
+
+typedef enum dsrc_log_level {
+    DSRC_LOG_ERROR = 3,
+    DSRC_LOG_WARNING = 4,
+    DSRC_LOG_NOTICE = 5,
+    DSRC_LOG_INFO = 6,
+    DSRC_LOG_DEBUG = 7
+} dsrc_log_level;
+
+/**
+ * A call context: opaque, owned by the host, valid only during the call it
+ * is passed to.  It identifies the source and plugin for log lines and
+ * carries the call's cancellation state.
+ */
+typedef struct dsrc_ctx dsrc_ctx;
+
+/** Services the host offers to plugins.  Valid until the plugin is unloaded. */
+typedef struct dsrc_host {
+    uint32_t struct_size;
+    uint32_t abi_version; /* the host's DSRC_ABI_VERSION                       */
+    /** Log a line tagged with the context's source and plugin.  `ctx` may be
+     *  NULL (plugin-wide messages).  The host redacts known secrets. */
+    void (*log)(const dsrc_ctx *ctx, dsrc_log_level level, const char *fmt, ...)
+        DSRC_PRINTF(3, 4);
+    /** Nonzero when the call running under `ctx` should stop as soon as
+     *  possible (returning DSRC_E_CANCELLED).  Cheap: poll it between rows
+     *  or batches. */
+    int (*is_cancelled)(const dsrc_ctx *ctx);
+    /** Name of the source this call works for (never NULL). */
+    const char *(*source_name)(const dsrc_ctx *ctx);
+} dsrc_host;
+
+/* ------------------------------------------------------------------------ */
+/* Opening a connection                                                      */
+
+typedef enum dsrc_location {
+    DSRC_LOC_ON_PREM = 0,
+    DSRC_LOC_CLOUD = 1,
+    DSRC_LOC_HYBRID = 2
+} dsrc_location;
+
+/**
+ * Everything a plugin needs to open one connection to one endpoint.  The
+ * host has validated `options` against the plugin's option table, applied
+ * defaults, normalised values (see dsrc_option_type) and resolved secrets.
+ * For a replica endpoint the host replaces the "host" and "port" options by
+ * the replica's.
+ */
+typedef struct dsrc_open_params {
+    uint32_t struct_size;
+    const char *source;        /* source name                                */
+    const dsrc_kv *options;    /* connection options, one per key            */
+    size_t n_options;
+    dsrc_location location;
+    int endpoint;              /* 0 = primary, 1.. = replicas.hosts[i-1]     */
+    /* The source's `tls` group; NULL when not set.  mode is one of
+       "disable", "require", "verify-ca", "verify-full". */
+    const char *tls_mode;
+    const char *tls_ca;
+    const char *tls_cert;
+    const char *tls_key;
+    /* The source's `cloud` group as key/values ("provider", "region", ...),
+       secrets resolved. */
+    const dsrc_kv *cloud;
+    size_t n_cloud;
+    /* The source's `replicas` group */
+    const char *replica_set;
+    const char *read_policy;
+} dsrc_open_params;
+
+/** A plugin's connection: opaque to the host. */
+typedef struct dsrc_conn dsrc_conn;
+
+typedef enum dsrc_role {
+    DSRC_ROLE_UNKNOWN = 0,
+    DSRC_ROLE_PRIMARY = 1,
+    DSRC_ROLE_REPLICA = 2,
+    DSRC_ROLE_STANDALONE = 3
+} dsrc_role;
+
+/** What a ping learned.  Zeroed and sized by the host. */
+typedef struct dsrc_ping_info {
+    uint32_t struct_size;
+    dsrc_role role;
+    char server_version[64]; /* e.g. "PostgreSQL 15.4"; may stay empty      */
+    char endpoint[128];      /* e.g. "127.0.0.1:5432" or a file path         */
+} dsrc_ping_info;
+
+/* ------------------------------------------------------------------------ */
+/* Items and metadata                                                        */
+
+typedef enum dsrc_item_kind {
+    DSRC_ITEM_OTHER = 0,
+    DSRC_ITEM_DATABASE = 1,
+    DSRC_ITEM_SCHEMA = 2,
+    DSRC_ITEM_TABLE = 3,
+    DSRC_ITEM_VIEW = 4,
+    DSRC_ITEM_MATERIALIZED_VIEW = 5,
+    DSRC_ITEM_FOREIGN_TABLE = 6,
+    DSRC_ITEM_PARTITIONED_TABLE = 7,
+    DSRC_ITEM_COLLECTION = 8,
+    DSRC_ITEM_CONTAINER = 9,
+    DSRC_ITEM_DIRECTORY = 10,
+    DSRC_ITEM_BLOB = 11,
+    DSRC_ITEM_FILE = 12
+} dsrc_item_kind;
+
+/**
+ * An item: something that can be listed, described and (for leaves)
+ * fetched.  `path` is '/'-separated and is what describe() and fetch()
+ * accept, e.g. "public/orders", "shop/customers", "container/dir/blob.csv".
+ */
+typedef struct dsrc_item {
+    uint32_t struct_size;
+    const char *path;
+    const char *name;        /* last path component                          */
+    dsrc_item_kind kind;
+    int container;           /* 1: can be listed further                     */
+    int64_t rows;            /* -1 unknown                                   */
+    int rows_estimated;      /* 1: rows is an estimate                       */
+    int64_t size_bytes;      /* -1 unknown                                   */
+    int64_t mtime;           /* seconds since the epoch; -1 unknown          */
+    const char *comment;     /* may be NULL                                  */
+} dsrc_item;
+
+/** Receives items from list().  Return 0 to continue, nonzero to stop (the
+ *  plugin then returns DSRC_E_CANCELLED). */
+typedef struct dsrc_item_sink {
+    uint32_t struct_size;
+    void *user;
+    int (*item)(void *user, const dsrc_item *item);
+} dsrc_item_sink;
+
+/** The type of a value in a row, and of a column. */
+typedef enum dsrc_type {
+    DSRC_T_NULL = 0,      /* only for cells: the value is NULL              */
+    DSRC_T_BOOL = 1,
+    DSRC_T_INT64 = 2,
+    DSRC_T_DOUBLE = 3,
+    DSRC_T_TEXT = 4,      /* UTF-8 text (also exact decimals)               */
+    DSRC_T_BYTES = 5,     /* binary                                         */
+    DSRC_T_TIMESTAMP = 6, /* text in ISO 8601, e.g. 2024-01-31T12:00:00Z    */
+    DSRC_T_JSON = 7       /* a JSON document as text                        */
+} dsrc_type;
+
+/** A column's description.  Frozen (array element). */
+typedef struct dsrc_column {
+    const char *name;
+    dsrc_type type;           /* the cell type values arrive as             */
+    const char *native_type;  /* the backend's own type, e.g. "numeric(10,2)" */
+    int nullable;             /* 1 yes, 0 no, -1 unknown                    */
+    int primary_key;          /* position in the primary key (1-based); 0   */
+    const char *default_value;/* NULL when none                             */
+    const char *comment;      /* NULL when none                             */
+    const void *reserved[2];  /* zero                                       */
+} dsrc_column;
+
+/** Metadata of one item. */
+typedef struct dsrc_metadata {
+    uint32_t struct_size;
+    const dsrc_item *item;
+    const dsrc_column *columns;   /* NULL when not tabular                   */
+    size_t n_columns;
+    const dsrc_kv *properties;    /* backend properties: etag, md5, engine,
+                                     indexes, ...                            */
+    size_t n_properties;
+} dsrc_metadata;
+
+/** Receives metadata from describe() (once) and discover() (per item).
+ *  Return 0 to continue, nonzero to stop. */
+typedef struct dsrc_meta_sink {
+    uint32_t struct_size;
+    void *user;
+    int (*metadata)(void *user, const dsrc_metadata *md);
+} dsrc_meta_sink;
+
+/** What discover() should cover. */
+typedef struct dsrc_discover_req {
+    uint32_t struct_size;
+    const char *path;        /* NULL: everything; else a database/schema    */
+    int include_system;      /* 1: include system schemas/databases         */
+} dsrc_discover_req;
+
+/* ------------------------------------------------------------------------ */
+/* Fetching                                                                  */
+
+/** One value in a row.  Frozen (array element). */
+typedef struct dsrc_cell {
+    dsrc_type type;           /* DSRC_T_NULL for NULL                        */
+    union {
+        int b;                /* DSRC_T_BOOL                                 */
+        int64_t i;            /* DSRC_T_INT64                                */
+        double d;             /* DSRC_T_DOUBLE                               */
+        struct {
+            const char *ptr;  /* TEXT, BYTES, TIMESTAMP, JSON: not NUL-     */
+            size_t len;       /* terminated necessarily; len bytes          */
+        } s;
+    } v;
+} dsrc_cell;
+
+/**
+ * Receives typed rows.  schema() is called once before the first row (also
+ * when there are no rows); row() once per row with exactly n_columns cells.
+ * Return 0 to continue, nonzero to stop (the plugin then returns
+ * DSRC_E_CANCELLED).
+ */
+typedef struct dsrc_row_sink {
+    uint32_t struct_size;
+    void *user;
+    int (*schema)(void *user, const dsrc_column *columns, size_t n_columns);
+    int (*row)(void *user, const dsrc_cell *cells, size_t n_cells);
+} dsrc_row_sink;
+
+/**
+ * Receives raw bytes: a blob's content, or a backend's own CSV.  begin() is
+ * called once before the first write with a media type ("text/csv" for CSV
+ * with a header line, else the blob's content type or
+ * "application/octet-stream") and the total size if known (-1 otherwise).
+ * Return 0 to continue, nonzero to stop.
+ */
+typedef struct dsrc_byte_sink {
+    uint32_t struct_size;
+    void *user;
+    int (*begin)(void *user, const char *media_type, int64_t total_size);
+    int (*write)(void *user, const void *data, size_t len);
+} dsrc_byte_sink;
+
+typedef enum dsrc_fetch_mode {
+    DSRC_FETCH_ROWS = 0,  /* typed rows through the row sink               */
+    DSRC_FETCH_CSV = 1,   /* the backend's own CSV through the byte sink if
+                             it has one, else rows                         */
+    DSRC_FETCH_RAW = 2    /* raw bytes (blobs, files)                       */
+} dsrc_fetch_mode;
+
+/** A fetch request.  All strings are valid during the call only. */
+typedef struct dsrc_fetch_req {
+    uint32_t struct_size;
+    const char *item;              /* path of the item                        */
+    const char *const *columns;    /* NULL: all columns                       */
+    size_t n_columns;
+    int64_t limit;                 /* -1: no limit                            */
+    const char *cursor_field;      /* NULL: full fetch                        */
+    const char *cursor_value;      /* NULL: from the start; else fetch rows
+                                      with cursor_field > cursor_value, in
+                                      cursor order                           */
+    dsrc_fetch_mode mode;          /* what the host would like                */
+} dsrc_fetch_req;
+
+#define DSRC_CURSOR_MAX 1024
+
+/** What a fetch did.  Zeroed and sized by the host. */
+typedef struct dsrc_fetch_result {
+    uint32_t struct_size;
+    dsrc_fetch_mode mode;          /* the sink actually used: ROWS or a byte mode */
+    uint64_t rows;                 /* rows sent (byte modes: data lines if known) */
+    uint64_t bytes;                /* bytes sent through the byte sink        */
+    int has_cursor;                /* 1: cursor_max is set                    */
+    char cursor_max[DSRC_CURSOR_MAX]; /* highest cursor value actually sent, as
+                                      text; NUL-terminated                   */
+} dsrc_fetch_result;
+
+/* ------------------------------------------------------------------------ */
+/* The driver                                                                */
+
+#define DSRC_CAP_CANCEL 0x01u          /* cancel() works from another thread */
+#define DSRC_CAP_CONN_THREADSAFE 0x02u /* a conn may be used by several
+                                          threads at once                    */
+#define DSRC_CAP_DISCOVER 0x04u        /* discover() is batched              */
+#define DSRC_CAP_CURSOR 0x08u          /* incremental fetch                  */
+#define DSRC_CAP_CSV 0x10u             /* native CSV through the byte sink   */
+#define DSRC_CAP_RAW 0x20u             /* raw bytes (blobs, files)           */
+#define DSRC_CAP_REPLICAS 0x40u        /* understands replica endpoints      */
+
+/**
+ * The driver: filled by dsrc_plugin_init().  The host zeroes it and sets
+ * struct_size to the size it knows; the plugin writes no member past that
+ * (use DSRC_DRIVER_SET()).  Required: name, open, close, ping, list,
+ * describe, fetch.  Optional (NULL): discover, cancel, unload; the host
+ * substitutes a stub that returns DSRC_E_UNSUPPORTED.
+ *
+ * All operations receive the call context first and an error last.  They
+ * return DSRC_OK or the status they stored in `err`.
+ */
+typedef struct dsrc_driver {
+    uint32_t struct_size;
+    uint32_t abi_version;          /* the ABI the plugin implements           */
+    const char *name;              /* must equal the file name without ".so"  */
+    const char *version;           /* the plugin's own version                */
+    const char *description;       /* one line                                */
+    uint32_t capabilities;         /* DSRC_CAP_*                              */
+    const dsrc_option *options;    /* terminated by DSRC_OPTION_END           */
+
+    /** Open a connection.  On success *out is the plugin's handle. */
+    dsrc_status (*open)(const dsrc_ctx *ctx, const dsrc_open_params *params,
+                        dsrc_conn **out, dsrc_error *err);
+    /** Close a connection and free everything it holds.  Never fails. */
+    void (*close)(dsrc_conn *conn);
+    /** A real round-trip to the backend.  Fills `info` when it can. */
+    dsrc_status (*ping)(const dsrc_ctx *ctx, dsrc_conn *conn,
+                        dsrc_ping_info *info, dsrc_error *err);
+    /** List the items under `path` ("" or NULL: the root). */
+    dsrc_status (*list)(const dsrc_ctx *ctx, dsrc_conn *conn, const char *path,
+                        const dsrc_item_sink *sink, dsrc_error *err);
+    /** Metadata of one item, delivered once to `sink`. */
+    dsrc_status (*describe)(const dsrc_ctx *ctx, dsrc_conn *conn,
+                            const char *item, const dsrc_meta_sink *sink,
+                            dsrc_error *err);
+    /** The whole catalog in a bounded number of round-trips, streamed. */
+    dsrc_status (*discover)(const dsrc_ctx *ctx, dsrc_conn *conn,
+                            const dsrc_discover_req *req,
+                            const dsrc_meta_sink *sink, dsrc_error *err);
+    /** Fetch an item through `rows` or `bytes` (both provided by the host). */
+    dsrc_status (*fetch)(const dsrc_ctx *ctx, dsrc_conn *conn,
+                         const dsrc_fetch_req *req, const dsrc_row_sink *rows,
+                         const dsrc_byte_sink *bytes, dsrc_fetch_result *result,
+                         dsrc_error *err);
+    /** Ask the operation running on `conn` to stop.  Thread-safe. */
+    dsrc_status (*cancel)(dsrc_conn *conn);
+    /** Called once before the library is closed. */
+    void (*unload)(void);
+} dsrc_driver;
+
+/** Set a driver member only if the host's struct has room for it. */
+#define DSRC_DRIVER_SET(drv, member, value)                                   \
+    do {                                                                      \
+        if (DSRC_HAS_MEMBER(drv, dsrc_driver, member))                        \
+            (drv)->member = (value);                                          \
+    } while (0)
+
+/* ------------------------------------------------------------------------ */
+/* The magic block and the entry point                                       */
+
+/** Returned by dsrc_plugin_abi(): what the plugin was compiled against. */
+typedef struct dsrc_abi_info {
+    uint32_t struct_size;     /* sizeof(dsrc_abi_info)                       */
+    uint32_t magic;           /* DSRC_ABI_MAGIC                              */
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    uint32_t driver_size;     /* sizeof(dsrc_driver)                         */
+    uint32_t host_size;       /* sizeof(dsrc_host)                           */
+    uint32_t option_size;     /* sizeof(dsrc_option)                         */
+    uint32_t column_size;     /* sizeof(dsrc_column)                         */
+    uint32_t cell_size;       /* sizeof(dsrc_cell)                           */
+    uint32_t error_size;      /* sizeof(dsrc_error)                          */
+} dsrc_abi_info;
+
+#define DSRC_ABI_MAGIC 0x44535243u /* "DSRC" */
+
+typedef const dsrc_abi_info *(*dsrc_plugin_abi_fn)(void);
+
+/**
+ * The entry point.  `host_abi_version` is the host's DSRC_ABI_VERSION; a
+ * plugin that cannot serve it returns DSRC_E_UNSUPPORTED with a message.
+ * `host` stays valid until unload.  Fill `driver` (see dsrc_driver).
+ */
+typedef dsrc_status (*dsrc_plugin_init_fn)(uint32_t host_abi_version,
+                                           const dsrc_host *host,
+                                           dsrc_driver *driver,
+                                           dsrc_error *err);
+
+/** Define the magic block.  Put `DSRC_PLUGIN_ABI();` in exactly one file. */
+#define DSRC_PLUGIN_ABI()                                                     \
+    DSRC_EXPORT const dsrc_abi_info *dsrc_plugin_abi(void);                  \
+    DSRC_EXPORT const dsrc_abi_info *dsrc_plugin_abi(void)                   \
+    {                                                                         \
+        static const dsrc_abi_info info = {                                  \
+            sizeof(dsrc_abi_info), DSRC_ABI_MAGIC, DSRC_ABI_MAJOR,            \
+            DSRC_ABI_MINOR, sizeof(dsrc_driver), sizeof(dsrc_host),           \
+            sizeof(dsrc_option), sizeof(dsrc_column), sizeof(dsrc_cell),      \
+            sizeof(dsrc_error)};                                              \
+        return &info;                                                         \
+    }                                                                         \
+    typedef int dsrc_plugin_abi_defined_
+
+/** The entry point every plugin defines (see dsrc_plugin_init_fn). */
+DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version,
+                                         const dsrc_host *host,
+                                         dsrc_driver *driver, dsrc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DSRC_PLUGIN_H */

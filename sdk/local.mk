@@ -1,0 +1,6 @@
+# The SDK: the ABI header and its pkg-config file.
+dsrcincludedir = $(includedir)/dsrc
+dsrcinclude_HEADERS = sdk/dsrc/plugin.h
+pkgconfig_DATA = sdk/dsrc-plugin.pc
+EXTRA_DIST += sdk/dsrc-plugin.pc.in \
+	sdk/example/Makefile sdk/example/csvdir.c sdk/example/README.md
