@@ -9,6 +9,19 @@
  * plugin's option table later, by the registry (registry.h), because that
  * needs the plugin.
  *
+ * Files: relative paths in the daemon file resolve against its directory;
+ * relative tls ca/cert/key and gcp service_account_file paths in a source
+ * file resolve against that file's directory; @include is relative to the
+ * including file.  In sources_dir, only regular files named *.conf not
+ * starting with '.' are read, in strcmp() order of their names.
+ *
+ * A source is kept in cfg_config.sources when it has a valid, unique name
+ * and a valid type, even if other settings are wrong (those keep their
+ * defaults and cfg_source.n_errors counts the problems); a source file with
+ * a syntax error is skipped.  Secrets found here (cloud secret_access_key,
+ * session_token, client_secret; tls key_passphrase) are registered with
+ * redact_add().
+ *
  * Ownership: the cfg_config owns every string in it; cfg_free() frees all.
  */
 #ifndef DSRC_CORE_CONFIG_H
@@ -69,7 +82,8 @@ typedef struct cfg_source {
     char *cloud_provider;   /* NULL when no cloud group                      */
     cfg_value *cloud;       size_t n_cloud;  /* every key, provider included */
 
-    /* tls = { mode; ca; cert; key; } */
+    /* tls = { mode; ca; cert; key; key_passphrase; }; mode defaults to
+       "verify-full" when the group is present; cert and key go together */
     char *tls_mode, *tls_ca, *tls_cert, *tls_key;
     int tls_line;
 
@@ -77,7 +91,9 @@ typedef struct cfg_source {
     char **replica_hosts;   size_t n_replica_hosts;
     char *replica_set;
     char *read_policy;      /* primary | primary_preferred | replica |
-                               replica_preferred | nearest                  */
+                               replica_preferred | nearest; "primary" when
+                               the group is present without it; NULL when
+                               there is no replicas group                   */
 
     cfg_pool pool;
 
@@ -86,6 +102,13 @@ typedef struct cfg_source {
     char *schedule_health;
 
     cfg_fetch_rule *fetch;  size_t n_fetch;
+
+    /* Appended members: */
+    char *tls_key_passphrase; /* secret; registered with redact_add()       */
+    size_t n_errors;        /* errors reported for this source's file; the
+                               source is kept (with the faulty settings at
+                               their defaults) so the registry can still
+                               check its connection options               */
 } cfg_source;
 
 typedef struct cfg_config {
@@ -103,8 +126,12 @@ typedef struct cfg_config {
 } cfg_config;
 
 /* Load and check.  Returns a config (possibly partial) whenever the main
- * file could be read, or NULL; every problem is in `diags`.  Relative paths
- * in the daemon file are resolved against the file's directory. */
+ * file could be read and parsed, or NULL (unreadable file, libconfig syntax
+ * error); every problem is in `diags`, as "file:line" (line 0: the file as
+ * a whole).  Callers must check diags->n_errors: a non-NULL result may still
+ * carry errors.  Relative paths in the daemon file are resolved against the
+ * file's directory.  An unset sources_dir means <dir of path>/sources.d,
+ * which may be missing (no sources); a set one must exist. */
 cfg_config *cfg_load(const char *path, diag_list *diags);
 void cfg_free(cfg_config *cfg);
 
@@ -112,13 +139,16 @@ void cfg_free(cfg_config *cfg);
 const cfg_source *cfg_find_source(const cfg_config *cfg, const char *name);
 
 /* "30s", "5m", "1h", "250ms", "1d", "1h30m" -> milliseconds.  A bare integer
- * means seconds.  Returns 0 or -1 when malformed. */
+ * means seconds.  Units d, h, m, s, ms; in a compound duration each unit at
+ * most once, largest first.  Returns 0, or -1 (and *ms untouched) when
+ * malformed, negative, empty or overflowing int64 milliseconds. */
 int cfg_parse_duration(const char *s, int64_t *ms);
 
-/* Check a schedule expression: five-field cron ("0 */6 * * *", with ranges,
+/* Check a schedule expression: five-field cron (e.g. "0 0-23/6 * * *" with ranges,
  * lists, steps and names), "@every <duration>", or one of @hourly, @daily,
- * @weekly, @monthly, @yearly.  Returns 0, or -1 with a reason in why (static
- * string). */
+ * @weekly, @monthly, @yearly (see schedule.h for the grammar and the parsed
+ * form).  Returns 0, or -1 with a reason in why (static string; why may be
+ * NULL). */
 int cfg_check_schedule(const char *expr, const char **why);
 
 const char *cfg_location_name(dsrc_location loc);

@@ -1,2 +1,9 @@
+/* dsrc -- the command-line tool (see dsrc(1)); all the work is in core/cli.c. */
 #include <config.h>
-int main(void) { return 0; }
+
+#include "cli.h"
+
+int main(int argc, char **argv)
+{
+    return cli_main(argc, argv);
+}

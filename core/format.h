@@ -7,11 +7,15 @@
  * CSV: header line of column names; fields quoted when they contain a comma,
  * quote, CR or LF (quotes doubled); lines end with CRLF per RFC 4180; NULL is
  * an empty field, an empty string is "" (quoted) so the two stay apart; bytes
- * as base64; bool as true/false; double with round-trip precision.
+ * as base64; bool as true/false; double with round-trip precision (the
+ * shortest of %.15g/%.16g/%.17g that reads back; NaN, Infinity, -Infinity
+ * when not finite); text passed through as bytes.
  * JSON Lines: one object per row, keys in column order; NULL as null; text
  * escaped to valid JSON (invalid UTF-8 replaced by U+FFFD); bytes as base64
- * strings; json cells embedded as-is when they are valid JSON, else as a
- * string; timestamps as strings; non-finite doubles as null.
+ * strings; json cells embedded as-is when they are valid JSON (line breaks
+ * between tokens dropped so a row stays one line), else as a string;
+ * timestamps as strings; non-finite doubles as null.  Lines end with LF;
+ * zero rows give an empty file.
  */
 #ifndef DSRC_CORE_FORMAT_H
 #define DSRC_CORE_FORMAT_H
@@ -26,19 +30,28 @@ typedef int (*fmt_out_fn)(void *user, const void *data, size_t len);
 
 typedef struct fmt_writer fmt_writer;
 
+/* A writer of `kind` handing its bytes to out(user, ...).  Returns NULL on
+ * allocation failure or a bad argument.  Free with fmt_free() (NULL is
+ * fine); the writer never frees `user`. */
 fmt_writer *fmt_new(fmt_kind kind, fmt_out_fn out, void *user);
 void fmt_free(fmt_writer *w);
 
 /* The row sink to hand to a plugin; valid while w lives. */
 const dsrc_row_sink *fmt_sink(fmt_writer *w);
 
-/* Flush buffered output.  Returns 0, or -1 if any output call failed. */
+/* Flush buffered output.  Returns 0, or -1 if any output call failed or the
+ * plugin broke the sink protocol (see fmt_error()). */
 int fmt_finish(fmt_writer *w);
 
 uint64_t fmt_rows(const fmt_writer *w);
 /* 1 when an output call failed (errno saved in fmt_errno()). */
 int fmt_failed(const fmt_writer *w);
 int fmt_errno(const fmt_writer *w);
+/* What the plugin did wrong when it broke the sink protocol (a row whose
+ * cell count differs from the schema's column count, a row before the
+ * schema, a second schema, an unknown cell type), else NULL.  The sink's
+ * callbacks return nonzero from then on.  Owned by w. */
+const char *fmt_error(const fmt_writer *w);
 
 /* The schema seen (copied from the plugin's schema() call); NULL before. */
 const dsrc_column *fmt_columns(const fmt_writer *w, size_t *n);

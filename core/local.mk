@@ -9,7 +9,7 @@ core_libdsrccore_la_SOURCES = \
 	core/ctx.c core/ctx.h \
 	core/loader.c core/loader.h \
 	core/config.c core/config.h \
-	core/schedule.c \
+	core/schedule.c core/schedule.h \
 	core/registry.c core/registry.h \
 	core/source.c core/source.h \
 	core/format.c core/format.h \
@@ -32,3 +32,7 @@ dsrc_LDADD = core/libdsrccore.la
 sbin_PROGRAMS += dsrcd
 dsrcd_SOURCES = core/dsrcd.c
 dsrcd_LDADD = core/libdsrccore.la
+
+# Credentials: Fernet, keys, secret values, `dsrc secret`.
+core_libdsrccore_la_SOURCES += core/fernet.c core/fernet.h core/keyring.c core/keyring.h \
+	core/secret.c core/secret.h core/cli_secret.c core/cli_secret.h

@@ -7,7 +7,17 @@
  * enum values, malformed durations, missing required options; each is an
  * error naming file and line.  Values are normalised (see dsrc_option_type)
  * and defaults applied.  A source that fails validation is left out of the
- * registry; the error is in `diags`.
+ * registry; the error is in `diags`.  Disabled sources are neither loaded
+ * nor validated, and are not in the registry.
+ *
+ * Details: options are kept in the order of the plugin's table; options
+ * with neither a value nor a default are absent.  A relative DSRC_OPT_PATH
+ * value is made absolute against the directory of the source's file.  The
+ * value of every DSRC_OPT_SECRET option (configured or default) is
+ * registered with redact_add() before any message is produced.  A missing
+ * plugin is reported at the line of the source's `type`, a missing required
+ * option at the `connection` group's line (or the `name` line when there
+ * is no such group).
  *
  * Ownership: the registry borrows `cfg` and `plugins`, which must outlive
  * it; it owns its reg_source array.

@@ -27,7 +27,9 @@ dsrc_status state_put_cursor(const char *state_dir, const char *source,
 
 /* A safe relative path for an item: each '/'-separated component is kept if
  * it matches [A-Za-z0-9._-]+ and is not "." or "..", else percent-encoded
- * ("%2E%2E").  Empty components are dropped.  Malloc'd. */
+ * ("%2E%2E").  Empty components are dropped; an item with no component at
+ * all gives "%", which no real component maps to.  NULL only when out of
+ * memory.  Malloc'd. */
 char *state_item_path(const char *item);
 
 #endif

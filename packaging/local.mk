@@ -1,1 +1,43 @@
-# packaging
+# packaging: the systemd unit, sysusers.d and tmpfiles.d entries, and the
+# Debian packaging (packaging/debian, shipped in the release tarball).
+#
+# Installed below $(prefix) (/usr/lib/systemd/system for --prefix=/usr), not
+# to the directory systemd's pkg-config file names, so that "make install"
+# with another prefix, and "make distcheck", stay inside the prefix.
+
+systemdsystemunitdir = $(prefix)/lib/systemd/system
+sysusersdir = $(prefix)/lib/sysusers.d
+tmpfilesdir = $(prefix)/lib/tmpfiles.d
+
+if HAVE_SYSTEMD
+systemdsystemunit_DATA = packaging/dsrcd.service
+sysusers_DATA = packaging/sysusers.d/dsrc.conf
+tmpfiles_DATA = packaging/tmpfiles.d/dsrc.conf
+endif
+
+packaging/dsrcd.service: $(srcdir)/packaging/dsrcd.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) packaging && \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' \
+	    -e 's|@dsrcconfdir[@]|$(dsrcconfdir)|g' \
+	    $(srcdir)/packaging/dsrcd.service.in > $@.tmp && \
+	mv $@.tmp $@
+
+CLEANFILES += packaging/dsrcd.service packaging/dsrcd.service.tmp
+EXTRA_DIST += \
+	packaging/dsrcd.service.in \
+	packaging/sysusers.d/dsrc.conf \
+	packaging/tmpfiles.d/dsrc.conf
+
+# Debian packaging: copied to debian/ in an unpacked release tarball.
+EXTRA_DIST += \
+	packaging/debian/changelog \
+	packaging/debian/control \
+	packaging/debian/copyright \
+	packaging/debian/rules \
+	packaging/debian/source/format \
+	packaging/debian/dsrc.install \
+	packaging/debian/dsrc.dirs \
+	packaging/debian/dsrc.postinst \
+	packaging/debian/dsrc.postrm \
+	packaging/debian/dsrc-plugin-dev.install \
+	packaging/debian/not-installed

@@ -8,5 +8,6 @@ include $(srcdir)/tests/unit/loader.mk
 include $(srcdir)/tests/unit/config.mk
 include $(srcdir)/tests/unit/output.mk
 include $(srcdir)/tests/unit/cli.mk
+include $(srcdir)/tests/unit/secret.mk
 include $(srcdir)/tests/conformance/local.mk
 include $(srcdir)/tests/integration/local.mk

@@ -1,1 +1,6 @@
 # tests/integration/local.mk
+
+# The SDK example built out of tree against a DESTDIR install, then loaded
+# by dsrc.
+TESTS += tests/integration/example_out_of_tree.sh
+EXTRA_DIST += tests/integration/example_out_of_tree.sh

@@ -1,0 +1,940 @@
+/*
+ * test_sqlite.c -- sqlite.so through the shared conformance suite, plus the
+ * behaviours only an SQLite file has (read-only, never created, refused
+ * when not a database, hostile identifiers, interrupt).
+ *
+ * The database is created here with libsqlite3 in the suite's temporary
+ * directory; the plugin is loaded from $top_builddir/plugins/sqlite/.libs.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "conformance.h"
+#include "source.h"
+
+/* The conformance table: a hostile name, a column with spaces, NULLs,
+ * blobs, REAL, text with quotes and line breaks. */
+#define HOSTILE "a\"b; drop table x"
+
+static const char *const sq_columns[] = {
+    "id", "col with spaces", "amount", "data", "note", "updated_at", "flag"
+};
+static const dsrc_type sq_types[] = {
+    DSRC_T_INT64, DSRC_T_TEXT, DSRC_T_DOUBLE, DSRC_T_BYTES, DSRC_T_TEXT, DSRC_T_TIMESTAMP,
+    DSRC_T_BOOL
+};
+static const conf_value sq_values[] = {
+    {"1", "col with spaces", DSRC_T_TEXT, "plain"},
+    {"1", "amount", DSRC_T_DOUBLE, "1.5"},
+    {"1", "data", DSRC_T_BYTES, "00ff10"},
+    {"1", "note", DSRC_T_TEXT, "say \"hi\""},
+    {"1", "updated_at", DSRC_T_TIMESTAMP, "2024-01-01 10:00:00"},
+    {"1", "flag", DSRC_T_BOOL, "true"},
+    {"2", "col with spaces", DSRC_T_NULL, NULL},
+    {"2", "note", DSRC_T_TEXT, "line1\nline2"},
+    {"2", "data", DSRC_T_NULL, NULL},
+    {"2", "flag", DSRC_T_BOOL, "false"},
+    {"3", "col with spaces", DSRC_T_TEXT, "it's"},
+    {"3", "amount", DSRC_T_NULL, NULL},
+    {"3", "data", DSRC_T_BYTES, ""},
+    {"3", "note", DSRC_T_TEXT, ""},
+    {"3", "updated_at", DSRC_T_NULL, NULL},
+    {"4", "amount", DSRC_T_DOUBLE, "-4"},
+    {"4", "note", DSRC_T_NULL, NULL},
+    {"5", "amount", DSRC_T_DOUBLE, "50000000000"},
+    {"5", "note", DSRC_T_TEXT, "a,b;c\r\n\t\\"},
+};
+
+static const char sq_schema_sql[] =
+    "CREATE TABLE \"a\"\"b; drop table x\" ("
+    "  id INTEGER PRIMARY KEY,"
+    "  \"col with spaces\" TEXT,"
+    "  amount REAL,"
+    "  data BLOB,"
+    "  note TEXT,"
+    "  updated_at TIMESTAMP,"
+    "  flag BOOLEAN);"
+    "INSERT INTO \"a\"\"b; drop table x\" VALUES"
+    "  (1, 'plain', 1.5, x'00ff10', 'say \"hi\"', '2024-01-01 10:00:00', 1),"
+    "  (2, NULL, 2.25, NULL, 'line1' || char(10) || 'line2', '2024-01-02 10:00:00', 0),"
+    "  (3, 'it''s', NULL, x'', '', NULL, NULL),"
+    "  (4, 'four', -4.0, x'41', NULL, '2024-01-04 10:00:00', 1),"
+    "  (5, 'five', 5e10, NULL, 'a,b;c' || char(13, 10, 9) || '\\', '2024-01-05 10:00:00', 0);"
+    "CREATE TABLE x (id INTEGER);"
+    "INSERT INTO x VALUES (1);"
+    "CREATE TABLE customers ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name VARCHAR(80) NOT NULL,"
+    "  created DATETIME DEFAULT CURRENT_TIMESTAMP,"
+    "  score NUMERIC(10,2),"
+    "  info JSON,"
+    "  active BOOL,"
+    "  photo BLOB,"
+    "  anything);"
+    "CREATE INDEX customers_name ON customers(name);"
+    "INSERT INTO customers (name, created, score, info, active, anything) VALUES"
+    "  ('Ann', '2023-05-01 08:00:00', 12.5, '{\"tier\":1}', 'yes', 7),"
+    "  ('Bob', '2023-06-01', 3, NULL, 0, 'text'),"
+    "  ('Cy', 1700000000, NULL, '[]', 'no', x'00');"
+    "CREATE VIEW big_customers AS SELECT id, name FROM customers WHERE score > 10;"
+    "CREATE VIEW forever AS WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c)"
+    "  SELECT count(*) AS n FROM c;"
+    "CREATE TABLE \"with/slash\" (v TEXT);"
+    "INSERT INTO \"with/slash\" VALUES ('s');";
+
+static const char sq_broken_sql[] =
+    "CREATE TABLE good (a INTEGER);"
+    "CREATE TABLE gone (b TEXT);"
+    "CREATE VIEW bad_view AS SELECT b FROM gone;"
+    "DROP TABLE gone;";
+
+static char sq_db[PATH_MAX];
+static unsigned char *sq_orig;   /* the database file's bytes after setup */
+static size_t sq_orig_len;
+
+/* ------------------------------------------------------------------------ */
+/* Setup                                                                     */
+
+static int sq_create(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    int rc = sqlite3_open(path, &db);
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "test_sqlite: creating %s: %s\n", path,
+                msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static unsigned char *sq_read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    unsigned char *buf = NULL;
+    long n;
+
+    if (!fp)
+        return NULL;
+    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)n + 1);
+        if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        }
+        *len = (size_t)n;
+    }
+    fclose(fp);
+    return buf;
+}
+
+static int sq_write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    if (!fp)
+        return -1;
+    fputs(text, fp);
+    return fclose(fp);
+}
+
+static int sq_setup(conf_fixture *fx, const char *tmp)
+{
+    char path[PATH_MAX + 64], conn[PATH_MAX + 128];
+
+    snprintf(sq_db, sizeof sq_db, "%s/test.db", tmp);
+    if (sq_create(sq_db, sq_schema_sql) != 0)
+        return -1;
+    sq_orig = sq_read_file(sq_db, &sq_orig_len);
+    if (!sq_orig)
+        return -1;
+    if (snprintf(fx->connection, sizeof fx->connection, "path = \"%s\";", sq_db) >=
+            (int)sizeof fx->connection ||
+        snprintf(fx->bad_connection, sizeof fx->bad_connection, "path = \"%s/missing.db\";",
+                 tmp) >= (int)sizeof fx->bad_connection)
+        return -1;
+    fx->bad_status = DSRC_E_NOT_FOUND;
+
+    /* Sources for the sqlite-specific cases. */
+    snprintf(path, sizeof path, "%s/notdb.txt", tmp);
+    if (sq_write_text(path, "hello, this is not a database\n") != 0)
+        return -1;
+    snprintf(conn, sizeof conn, "path = \"%s\";", path);
+    if (conf_write_source("notdb", conn) != 0)
+        return -1;
+
+    snprintf(path, sizeof path, "%s/adir", tmp);
+    if (mkdir(path, 0700) != 0)
+        return -1;
+    snprintf(conn, sizeof conn, "path = \"%s\";", path);
+    if (conf_write_source("adir", conn) != 0)
+        return -1;
+
+    snprintf(path, sizeof path, "%s/broken.db", tmp);
+    if (sq_create(path, sq_broken_sql) != 0)
+        return -1;
+    snprintf(conn, sizeof conn, "path = \"%s\";", path);
+    if (conf_write_source("broken", conn) != 0)
+        return -1;
+
+    snprintf(conn, sizeof conn, "path = \"%s\"; immutable = true; busy_timeout = \"250ms\";",
+             sq_db);
+    if (conf_write_source("imm", conn) != 0)
+        return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                   */
+
+/* Metadata with properties and column details, copied. */
+typedef struct sq_md {
+    int calls;
+    size_t n;
+    char path[256][128];
+    dsrc_item_kind kind[256];
+    int64_t rows[256];
+    size_t n_columns[256];
+    /* details of the record named `want` */
+    const char *want;
+    dsrc_column cols[16];
+    char col_text[16][4][128]; /* name, native_type, default */
+    size_t n_cols;
+    char props[8][2][512];
+    size_t n_props;
+} sq_md;
+
+static int sq_md_cb(void *user, const dsrc_metadata *md)
+{
+    sq_md *m = user;
+    size_t i;
+
+    m->calls++;
+    if (m->n < 256) {
+        snprintf(m->path[m->n], sizeof m->path[m->n], "%s", md->item->path);
+        m->kind[m->n] = md->item->kind;
+        m->rows[m->n] = md->item->rows;
+        m->n_columns[m->n] = md->n_columns;
+        m->n++;
+    }
+    if (m->want && strcmp(md->item->path, m->want) == 0) {
+        m->n_cols = md->n_columns < 16 ? md->n_columns : 16;
+        for (i = 0; i < m->n_cols; i++) {
+            m->cols[i] = md->columns[i];
+            snprintf(m->col_text[i][0], 128, "%s", md->columns[i].name);
+            snprintf(m->col_text[i][1], 128, "%s",
+                     md->columns[i].native_type ? md->columns[i].native_type : "");
+            snprintf(m->col_text[i][2], 128, "%s",
+                     md->columns[i].default_value ? md->columns[i].default_value : "(null)");
+        }
+        m->n_props = md->n_properties < 8 ? md->n_properties : 8;
+        for (i = 0; i < m->n_props; i++) {
+            snprintf(m->props[i][0], 512, "%s", md->properties[i].key);
+            snprintf(m->props[i][1], 512, "%s", md->properties[i].value);
+        }
+    }
+    return 0;
+}
+
+static dsrc_meta_sink sq_md_sink(sq_md *m)
+{
+    dsrc_meta_sink s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    s.user = m;
+    s.metadata = sq_md_cb;
+    return s;
+}
+
+static const char *sq_prop(const sq_md *m, const char *key)
+{
+    size_t i;
+    for (i = 0; i < m->n_props; i++)
+        if (strcmp(m->props[i][0], key) == 0)
+            return m->props[i][1];
+    return NULL;
+}
+
+static ssize_t sq_md_find(const sq_md *m, const char *path)
+{
+    size_t i;
+    for (i = 0; i < m->n; i++)
+        if (strcmp(m->path[i], path) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static dsrc_status sq_describe(src_conn *c, const char *item, sq_md *m, derr *e)
+{
+    dsrc_meta_sink s = sq_md_sink(m);
+    return src_describe(c, item, &s, e);
+}
+
+typedef struct sq_items {
+    size_t n;
+    char path[64][128];
+    dsrc_item_kind kind[64];
+    int container[64];
+    int64_t rows[64];
+} sq_items;
+
+static int sq_item_cb(void *user, const dsrc_item *it)
+{
+    sq_items *l = user;
+    if (l->n < 64) {
+        snprintf(l->path[l->n], sizeof l->path[l->n], "%s", it->path);
+        l->kind[l->n] = it->kind;
+        l->container[l->n] = it->container;
+        l->rows[l->n] = it->rows;
+        l->n++;
+    }
+    return 0;
+}
+
+static dsrc_status sq_list(src_conn *c, const char *path, sq_items *l, derr *e)
+{
+    dsrc_item_sink s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    s.user = l;
+    s.item = sq_item_cb;
+    memset(l, 0, sizeof *l);
+    return src_list(c, path, &s, e);
+}
+
+static ssize_t sq_items_find(const sq_items *l, const char *path)
+{
+    size_t i;
+    for (i = 0; i < l->n; i++)
+        if (strcmp(l->path[i], path) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static void sq_req(dsrc_fetch_req *req, const char *item)
+{
+    memset(req, 0, sizeof *req);
+    req->struct_size = sizeof *req;
+    req->item = item;
+    req->limit = -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* sqlite-specific cases                                                     */
+
+START_TEST(t_missing_file_not_created)
+{
+    conf_env *env = conf_env_new();
+    src_conn *c;
+    derr e = {0};
+    char path[PATH_MAX + 32];
+
+    ck_assert_int_eq(conf_env_open(env, "conf_bad", &c, &e), DSRC_E_NOT_FOUND);
+    ck_assert_msg(e.msg && strstr(e.msg, "missing.db"), "message: %s", e.msg ? e.msg : "");
+    snprintf(path, sizeof path, "%s/missing.db", conf_tmpdir());
+    ck_assert_msg(access(path, F_OK) != 0 && errno == ENOENT, "%s was created", path);
+    derr_clear(&e);
+    conf_env_free(env);
+}
+END_TEST
+
+START_TEST(t_not_a_database)
+{
+    conf_env *env = conf_env_new();
+    src_conn *c;
+    derr e = {0};
+    char path[PATH_MAX + 32];
+    size_t len = 0;
+    unsigned char *after;
+
+    ck_assert_int_eq(conf_env_open(env, "notdb", &c, &e), DSRC_E_INVALID_CONFIG);
+    ck_assert_msg(e.msg && strstr(e.msg, "not an SQLite database"), "message: %s",
+                  e.msg ? e.msg : "");
+    ck_assert_str_eq(e.code, "NOTADB");
+    snprintf(path, sizeof path, "%s/notdb.txt", conf_tmpdir());
+    after = sq_read_file(path, &len);
+    ck_assert_ptr_nonnull(after);
+    ck_assert_uint_eq(len, strlen("hello, this is not a database\n"));
+    ck_assert_int_eq(memcmp(after, "hello, this is not a database\n", len), 0);
+    free(after);
+    derr_clear(&e);
+
+    ck_assert_int_eq(conf_env_open(env, "adir", &c, &e), DSRC_E_INVALID_CONFIG);
+    ck_assert_msg(e.msg && strstr(e.msg, "directory"), "message: %s", e.msg ? e.msg : "");
+    derr_clear(&e);
+    conf_env_free(env);
+}
+END_TEST
+
+START_TEST(t_read_only)
+{
+    src_conn *c = conf_conn();
+    sq_items l;
+    sq_md m;
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    size_t len = 0;
+    unsigned char *after;
+    char side[PATH_MAX + 32];
+    static const char *const suffixes[] = {"-journal", "-wal", "-shm"};
+    size_t i;
+    dsrc_meta_sink ms;
+
+    ck_assert_int_eq(sq_list(c, "", &l, &e), DSRC_OK);
+    ck_assert_int_eq(sq_list(c, "main", &l, &e), DSRC_OK);
+    memset(&m, 0, sizeof m);
+    ck_assert_int_eq(sq_describe(c, "customers", &m, &e), DSRC_OK);
+    ms = sq_md_sink(&m);
+    ck_assert_int_eq(src_discover(c, NULL, &ms, &e), DSRC_OK);
+    sq_req(&req, HOSTILE);
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    conf_rows_free(&r);
+    sq_req(&req, "customers");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 3);
+    conf_rows_free(&r);
+
+    after = sq_read_file(sq_db, &len);
+    ck_assert_ptr_nonnull(after);
+    ck_assert_uint_eq(len, sq_orig_len);
+    ck_assert_msg(memcmp(after, sq_orig, len) == 0, "the database file changed");
+    free(after);
+    for (i = 0; i < 3; i++) {
+        snprintf(side, sizeof side, "%s%s", sq_db, suffixes[i]);
+        ck_assert_msg(access(side, F_OK) != 0, "%s was created", side);
+    }
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(t_hostile_names)
+{
+    src_conn *c = conf_conn();
+    sq_md m;
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    const char *cols[] = {"col with spaces"};
+    const char *sql;
+
+    /* The CREATE statement shows the name quoted, and table x survives. */
+    memset(&m, 0, sizeof m);
+    m.want = "main/" HOSTILE;
+    ck_assert_int_eq(sq_describe(c, "main/" HOSTILE, &m, &e), DSRC_OK);
+    sql = sq_prop(&m, "sql");
+    ck_assert_ptr_nonnull(sql);
+    ck_assert_msg(strstr(sql, "\"a\"\"b; drop table x\"") != NULL, "sql: %s", sql);
+    ck_assert_str_eq(sq_prop(&m, "rows"), "5");
+
+    sq_req(&req, "x");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_rows_free(&r);
+
+    /* A column whose name has spaces, alone, with a cursor on it. */
+    sq_req(&req, HOSTILE);
+    req.columns = cols;
+    req.n_columns = 1;
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 5);
+    ck_assert_str_eq(r.names[0], "col with spaces");
+    conf_rows_free(&r);
+
+    /* A hostile cursor value is a value, not SQL. */
+    sq_req(&req, HOSTILE);
+    req.cursor_field = "note";
+    req.cursor_value = "' OR 1=1; --";
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 3); /* every non-empty note sorts after the quote */
+    conf_rows_free(&r);
+    req.cursor_value = "z";
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 0);
+    conf_rows_free(&r);
+
+    /* Identifiers that are not in the table are refused, not spliced. */
+    cols[0] = "id\" FROM x; --";
+    sq_req(&req, HOSTILE);
+    req.columns = cols;
+    req.n_columns = 1;
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_INVALID_ARGUMENT);
+    conf_rows_free(&r);
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(t_paths)
+{
+    src_conn *c = conf_conn();
+    sq_md m;
+    sq_items l;
+    derr e = {0};
+
+    memset(&m, 0, sizeof m);
+    ck_assert_int_eq(sq_describe(c, "x", &m, &e), DSRC_OK);
+    ck_assert_int_eq(sq_describe(c, "main/x", &m, &e), DSRC_OK);
+    ck_assert_int_eq(sq_describe(c, "X", &m, &e), DSRC_OK); /* SQLite names ignore case */
+    ck_assert_int_eq(sq_describe(c, "with/slash", &m, &e), DSRC_OK);
+    ck_assert_int_eq(sq_describe(c, "main/with/slash", &m, &e), DSRC_OK);
+    ck_assert_int_eq(m.calls, 5);
+    ck_assert_str_eq(m.path[0], "main/x");
+    ck_assert_str_eq(m.path[1], "main/x");
+    ck_assert_str_eq(m.path[2], "main/x");
+    ck_assert_str_eq(m.path[3], "main/with/slash");
+    ck_assert_str_eq(m.path[4], "main/with/slash");
+
+    ck_assert_int_eq(sq_describe(c, "", &m, &e), DSRC_E_INVALID_ARGUMENT);
+    derr_clear(&e);
+    ck_assert_int_eq(sq_describe(c, "main/", &m, &e), DSRC_E_INVALID_ARGUMENT);
+    derr_clear(&e);
+    ck_assert_int_eq(sq_describe(c, "main/nosuch", &m, &e), DSRC_E_NOT_FOUND);
+    ck_assert_msg(strstr(e.msg, "nosuch") != NULL, "message: %s", e.msg);
+    derr_clear(&e);
+    ck_assert_int_eq(sq_describe(c, "sqlite_master", &m, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+    ck_assert_int_eq(m.calls, 5);
+
+    ck_assert_int_eq(sq_list(c, "main/x", &l, &e), DSRC_E_INVALID_ARGUMENT);
+    derr_clear(&e);
+    ck_assert_int_eq(sq_list(c, "nosuch", &l, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+    ck_assert_int_eq(sq_list(c, "main/", &l, &e), DSRC_OK);
+    ck_assert_int_ge(l.n, 5);
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(t_list)
+{
+    src_conn *c = conf_conn();
+    sq_items l;
+    derr e = {0};
+    ssize_t i;
+    size_t k;
+
+    ck_assert_int_eq(sq_list(c, "", &l, &e), DSRC_OK);
+    ck_assert_uint_eq(l.n, 1);
+    ck_assert_str_eq(l.path[0], "main");
+    ck_assert_int_eq(l.kind[0], DSRC_ITEM_SCHEMA);
+    ck_assert_int_eq(l.container[0], 1);
+
+    ck_assert_int_eq(sq_list(c, "main", &l, &e), DSRC_OK);
+    ck_assert_uint_eq(l.n, 6);
+    for (k = 0; k < l.n; k++)
+        ck_assert_msg(strncmp(l.path[k], "main/sqlite_", 12) != 0, "internal table listed: %s",
+                      l.path[k]);
+    i = sq_items_find(&l, "main/customers");
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(l.kind[i], DSRC_ITEM_TABLE);
+    ck_assert_int_eq(l.rows[i], 3);
+    i = sq_items_find(&l, "main/x");
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(l.rows[i], 1);
+    i = sq_items_find(&l, "main/big_customers");
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(l.kind[i], DSRC_ITEM_VIEW);
+    ck_assert_int_eq(l.rows[i], -1);
+    i = sq_items_find(&l, "main/forever");
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(l.kind[i], DSRC_ITEM_VIEW);
+    ck_assert_int_ge(sq_items_find(&l, "main/with/slash"), 0);
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(t_describe_types)
+{
+    src_conn *c = conf_conn();
+    sq_md m;
+    derr e = {0};
+    static const struct {
+        const char *name, *native;
+        dsrc_type type;
+        int nullable, pk;
+        const char *dflt;
+    } want[] = {
+        {"id", "INTEGER", DSRC_T_INT64, 0, 1, "(null)"}, /* a rowid: never NULL */
+        {"name", "VARCHAR(80)", DSRC_T_TEXT, 0, 0, "(null)"},
+        {"created", "DATETIME", DSRC_T_TIMESTAMP, 1, 0, "CURRENT_TIMESTAMP"},
+        {"score", "NUMERIC(10,2)", DSRC_T_TEXT, 1, 0, "(null)"},
+        {"info", "JSON", DSRC_T_JSON, 1, 0, "(null)"},
+        {"active", "BOOL", DSRC_T_BOOL, 1, 0, "(null)"},
+        {"photo", "BLOB", DSRC_T_BYTES, 1, 0, "(null)"},
+        {"anything", "", DSRC_T_TEXT, 1, 0, "(null)"},
+    };
+    size_t i;
+    const char *idx, *sql;
+
+    memset(&m, 0, sizeof m);
+    m.want = "main/customers";
+    ck_assert_int_eq(sq_describe(c, "customers", &m, &e), DSRC_OK);
+    ck_assert_int_eq(m.kind[0], DSRC_ITEM_TABLE);
+    ck_assert_int_eq(m.rows[0], 3);
+    ck_assert_uint_eq(m.n_cols, sizeof want / sizeof want[0]);
+    for (i = 0; i < m.n_cols; i++) {
+        ck_assert_str_eq(m.col_text[i][0], want[i].name);
+        ck_assert_str_eq(m.col_text[i][1], want[i].native);
+        ck_assert_msg(m.cols[i].type == want[i].type, "%s: type %d, expected %d", want[i].name,
+                      (int)m.cols[i].type, (int)want[i].type);
+        ck_assert_int_eq(m.cols[i].nullable, want[i].nullable);
+        ck_assert_int_eq(m.cols[i].primary_key, want[i].pk);
+        ck_assert_str_eq(m.col_text[i][2], want[i].dflt);
+    }
+    idx = sq_prop(&m, "indexes");
+    ck_assert_ptr_nonnull(idx);
+    ck_assert_msg(strstr(idx, "customers_name") != NULL, "indexes: %s", idx);
+    sql = sq_prop(&m, "sql");
+    ck_assert_ptr_nonnull(sql);
+    ck_assert_msg(strncmp(sql, "CREATE TABLE customers", 22) == 0, "sql: %s", sql);
+    ck_assert_str_eq(sq_prop(&m, "rows"), "3");
+
+    /* A view: columns, no row count. */
+    memset(&m, 0, sizeof m);
+    m.want = "main/big_customers";
+    ck_assert_int_eq(sq_describe(c, "big_customers", &m, &e), DSRC_OK);
+    ck_assert_int_eq(m.kind[0], DSRC_ITEM_VIEW);
+    ck_assert_int_eq(m.rows[0], -1);
+    ck_assert_uint_eq(m.n_cols, 2);
+    ck_assert_ptr_null(sq_prop(&m, "rows"));
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(t_cell_types)
+{
+    src_conn *c = conf_conn();
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+
+    /* Cells follow each value's own type, except BOOL and dates. */
+    sq_req(&req, "customers");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 3);
+    ck_assert_uint_eq(r.n_columns, 8);
+    /* Ann */
+    ck_assert_int_eq(r.types[0 * 8 + 2], DSRC_T_TIMESTAMP);
+    ck_assert_str_eq(r.text[0 * 8 + 2], "2023-05-01 08:00:00");
+    ck_assert_int_eq(r.types[0 * 8 + 3], DSRC_T_DOUBLE);
+    ck_assert_str_eq(r.text[0 * 8 + 3], "12.5");
+    ck_assert_int_eq(r.types[0 * 8 + 4], DSRC_T_TEXT);
+    ck_assert_str_eq(r.text[0 * 8 + 4], "{\"tier\":1}");
+    ck_assert_int_eq(r.types[0 * 8 + 5], DSRC_T_BOOL);
+    ck_assert_str_eq(r.text[0 * 8 + 5], "true");
+    ck_assert_int_eq(r.types[0 * 8 + 6], DSRC_T_NULL);
+    ck_assert_int_eq(r.types[0 * 8 + 7], DSRC_T_INT64);
+    /* Bob */
+    ck_assert_int_eq(r.types[1 * 8 + 2], DSRC_T_TIMESTAMP);
+    ck_assert_int_eq(r.types[1 * 8 + 3], DSRC_T_INT64);
+    ck_assert_int_eq(r.types[1 * 8 + 5], DSRC_T_BOOL);
+    ck_assert_str_eq(r.text[1 * 8 + 5], "false");
+    ck_assert_int_eq(r.types[1 * 8 + 7], DSRC_T_TEXT);
+    /* Cy: a date stored as an integer stays an integer */
+    ck_assert_int_eq(r.types[2 * 8 + 2], DSRC_T_INT64);
+    ck_assert_int_eq(r.types[2 * 8 + 3], DSRC_T_NULL);
+    ck_assert_str_eq(r.text[2 * 8 + 5], "false");
+    ck_assert_int_eq(r.types[2 * 8 + 7], DSRC_T_BYTES);
+    ck_assert_str_eq(r.text[2 * 8 + 7], "00");
+    conf_rows_free(&r);
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(t_discover_catalog)
+{
+    src_conn *c = conf_conn();
+    sq_md m;
+    dsrc_meta_sink s;
+    dsrc_discover_req dr;
+    derr e = {0};
+    ssize_t i;
+    size_t k;
+
+    memset(&m, 0, sizeof m);
+    m.want = "main/customers";
+    s = sq_md_sink(&m);
+    ck_assert_int_eq(src_discover(c, NULL, &s, &e), DSRC_OK);
+    ck_assert_uint_eq(m.n, 6);
+    for (k = 0; k < m.n; k++)
+        ck_assert_msg(strncmp(m.path[k], "main/sqlite_", 12) != 0, "internal table: %s",
+                      m.path[k]);
+    i = sq_md_find(&m, "main/customers");
+    ck_assert_int_ge(i, 0);
+    ck_assert_uint_eq(m.n_columns[i], 8);
+    ck_assert_int_eq(m.cols[0].primary_key, 1);
+    ck_assert_str_eq(m.col_text[1][1], "VARCHAR(80)");
+    ck_assert_int_eq(m.cols[1].nullable, 0);
+    ck_assert_ptr_nonnull(sq_prop(&m, "sql"));
+    i = sq_md_find(&m, "main/forever");
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(m.kind[i], DSRC_ITEM_VIEW);
+    ck_assert_uint_eq(m.n_columns[i], 1);
+    i = sq_md_find(&m, "main/" HOSTILE);
+    ck_assert_int_ge(i, 0);
+    ck_assert_uint_eq(m.n_columns[i], 7);
+
+    /* One schema by path; internal tables on request. */
+    memset(&m, 0, sizeof m);
+    memset(&dr, 0, sizeof dr);
+    dr.struct_size = sizeof dr;
+    dr.path = "main";
+    dr.include_system = 1;
+    s = sq_md_sink(&m);
+    ck_assert_int_eq(src_discover(c, &dr, &s, &e), DSRC_OK);
+    ck_assert_int_ge(sq_md_find(&m, "main/sqlite_sequence"), 0);
+    ck_assert_int_ge(sq_md_find(&m, "main/customers"), 0);
+
+    dr.path = "nosuch";
+    ck_assert_int_eq(src_discover(c, &dr, &s, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(t_broken_view)
+{
+    conf_env *env = conf_env_new();
+    src_conn *c;
+    sq_md m;
+    sq_items l;
+    dsrc_meta_sink s;
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    ssize_t i;
+
+    ck_assert_int_eq(conf_env_open(env, "broken", &c, &e), DSRC_OK);
+    memset(&m, 0, sizeof m);
+    s = sq_md_sink(&m);
+    ck_assert_msg(src_discover(c, NULL, &s, &e) == DSRC_OK, "discover: %s", e.msg);
+    ck_assert_uint_eq(m.n, 2);
+    i = sq_md_find(&m, "main/good");
+    ck_assert_int_ge(i, 0);
+    ck_assert_uint_eq(m.n_columns[i], 1);
+    i = sq_md_find(&m, "main/bad_view");
+    ck_assert_int_ge(i, 0);
+    ck_assert_uint_eq(m.n_columns[i], 0);
+
+    ck_assert_int_eq(sq_list(c, "main", &l, &e), DSRC_OK);
+    ck_assert_uint_eq(l.n, 2);
+    ck_assert_int_eq(sq_describe(c, "bad_view", &m, &e), DSRC_E_BACKEND);
+    ck_assert_msg(e.msg && strstr(e.msg, "gone"), "message: %s", e.msg ? e.msg : "");
+    ck_assert_str_eq(e.code, "ERROR");
+    derr_clear(&e);
+    sq_req(&req, "bad_view");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_BACKEND);
+    conf_rows_free(&r);
+    derr_clear(&e);
+    src_close(c);
+    conf_env_free(env);
+}
+END_TEST
+
+START_TEST(t_cursor_types)
+{
+    src_conn *c = conf_conn();
+    dsrc_fetch_req req;
+    dsrc_fetch_result res;
+    conf_rows r;
+    derr e = {0};
+    static const struct {
+        const char *field, *after;
+        size_t rows;
+        const char *max;
+    } cases[] = {
+        {"updated_at", "2024-01-02 10:00:00", 2, "2024-01-05 10:00:00"},
+        {"amount", "1.5", 2, "50000000000"},
+        {"amount", "-10", 4, "50000000000"},
+        {"col with spaces", "five", 3, "plain"},
+        {"id", "4", 1, "5"},
+        {"id", "abc", 0, NULL}, /* text sorts after every integer */
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sq_req(&req, HOSTILE);
+        req.cursor_field = cases[i].field;
+        req.cursor_value = cases[i].after;
+        ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
+        ck_assert_msg(r.n_rows == cases[i].rows, "%s > %s: %zu rows, expected %zu",
+                      cases[i].field, cases[i].after, r.n_rows, cases[i].rows);
+        if (cases[i].max) {
+            ck_assert_int_eq(res.has_cursor, 1);
+            ck_assert_str_eq(res.cursor_max, cases[i].max);
+        } else {
+            ck_assert_int_eq(res.has_cursor, 0);
+        }
+        conf_rows_free(&r);
+    }
+    derr_clear(&e);
+}
+END_TEST
+
+typedef struct sq_canceller {
+    src_conn *c;
+    int use_driver; /* 1: src_cancel(); 0: only the flag */
+} sq_canceller;
+
+static void *sq_cancel_thread(void *arg)
+{
+    sq_canceller *k = arg;
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    if (k->use_driver)
+        src_cancel(k->c);
+    else
+        atomic_store(&k->c->cancel, 1);
+    return NULL;
+}
+
+static void sq_run_cancel(int use_driver)
+{
+    src_conn *c = conf_conn();
+    sq_canceller k = {c, use_driver};
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    pthread_t th;
+    struct timespec t0, t1;
+    double secs;
+
+    sq_req(&req, "forever");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(pthread_create(&th, NULL, sq_cancel_thread, &k), 0);
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_CANCELLED);
+    pthread_join(th, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert_msg(secs < 20, "cancellation took %.1f s", secs);
+    ck_assert_str_eq(e.code, "INTERRUPT");
+    ck_assert_uint_eq(r.n_rows, 0);
+    conf_rows_free(&r);
+    derr_clear(&e);
+
+    /* The connection works again once the flag is cleared. */
+    atomic_store(&c->cancel, 0);
+    sq_req(&req, "x");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_rows_free(&r);
+    derr_clear(&e);
+}
+
+START_TEST(t_cancel_interrupt)
+{
+    sq_run_cancel(1);
+}
+END_TEST
+
+START_TEST(t_cancel_flag_during_query)
+{
+    sq_run_cancel(0);
+}
+END_TEST
+
+START_TEST(t_ping_info)
+{
+    dsrc_ping_info info;
+    derr e = {0};
+
+    ck_assert_int_eq(src_ping(conf_conn(), &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(info.role, DSRC_ROLE_STANDALONE);
+    ck_assert_msg(strncmp(info.server_version, "SQLite 3.", 9) == 0, "version: %s",
+                  info.server_version);
+    ck_assert_str_eq(info.endpoint, sq_db);
+}
+END_TEST
+
+START_TEST(t_immutable_and_modes)
+{
+    conf_env *env = conf_env_new();
+    src_conn *c;
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+
+    ck_assert_int_eq(conf_env_open(env, "imm", &c, &e), DSRC_OK);
+    sq_req(&req, HOSTILE);
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 5);
+    conf_rows_free(&r);
+
+    /* CSV is served as rows; raw bytes are not something a table has. */
+    req.mode = DSRC_FETCH_CSV;
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 5);
+    conf_rows_free(&r);
+    req.mode = DSRC_FETCH_RAW;
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_UNSUPPORTED);
+    conf_rows_free(&r);
+    derr_clear(&e);
+    src_close(c);
+    conf_env_free(env);
+}
+END_TEST
+
+int main(void)
+{
+    static conf_fixture fx;
+    const char *top = getenv("top_builddir");
+    TCase *tc;
+    int rc;
+
+    memset(&fx, 0, sizeof fx);
+    fx.plugin = "sqlite";
+    snprintf(fx.plugin_dir, sizeof fx.plugin_dir, "%s/plugins/sqlite/.libs",
+             top && *top ? top : ".");
+    fx.setup = sq_setup;
+    fx.table = "main/" HOSTILE;
+    fx.table_name = HOSTILE;
+    fx.table_parent = "main";
+    fx.table_kind = DSRC_ITEM_TABLE;
+    fx.columns = sq_columns;
+    fx.column_types = sq_types;
+    fx.n_columns = sizeof sq_columns / sizeof sq_columns[0];
+    fx.pk_column = "id";
+    fx.rows = 5;
+    fx.values = sq_values;
+    fx.n_values = sizeof sq_values / sizeof sq_values[0];
+    fx.cursor_field = "id";
+    fx.cursor_value = "2";
+    fx.cursor_rows = 3;
+    fx.cursor_max = "5";
+    fx.missing_item = "main/no_such_table";
+    fx.quirks = 0;
+
+    tc = tcase_create("sqlite");
+    tcase_add_test(tc, t_missing_file_not_created);
+    tcase_add_test(tc, t_not_a_database);
+    tcase_add_test(tc, t_read_only);
+    tcase_add_test(tc, t_hostile_names);
+    tcase_add_test(tc, t_paths);
+    tcase_add_test(tc, t_list);
+    tcase_add_test(tc, t_describe_types);
+    tcase_add_test(tc, t_cell_types);
+    tcase_add_test(tc, t_discover_catalog);
+    tcase_add_test(tc, t_broken_view);
+    tcase_add_test(tc, t_cursor_types);
+    tcase_add_test(tc, t_cancel_interrupt);
+    tcase_add_test(tc, t_cancel_flag_during_query);
+    tcase_add_test(tc, t_ping_info);
+    tcase_add_test(tc, t_immutable_and_modes);
+
+    rc = conf_main(&fx, tc);
+    free(sq_orig);
+    return rc;
+}

@@ -1,0 +1,174 @@
+#!/bin/sh
+# The dsrc command line end to end on a real SQLite database: exit codes,
+# output formats, durable files with manifests, incremental cursors.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+DSRC="$top_builddir/dsrc"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-cli.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# expect STATUS CMD... : run, keep stdout/stderr in $tmp/out $tmp/err
+expect() {
+    want=$1; shift
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then ok; else
+        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
+    fi
+}
+has() { # has FILE TEXT
+    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
+}
+hasnt() {
+    if grep -qF -- "$2" "$1"; then bad "'$2' unexpectedly in $1"; else ok; fi
+}
+
+command -v sqlite3 >/dev/null || { echo "sqlite3 CLI missing"; exit 99; }
+sqlite3 "$tmp/shop.db" <<'SQL'
+CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, updated_at TIMESTAMP);
+INSERT INTO customers VALUES (1,'Ann','ann@example.org','2024-01-01T10:00:00Z'),
+ (2,'Bob, Jr.',NULL,'2024-01-02T10:00:00Z'), (3,'Cé "quoted"','',  '2024-01-03T10:00:00Z');
+CREATE TABLE "odd name"(k INTEGER PRIMARY KEY, "a col" TEXT);
+INSERT INTO "odd name" VALUES (1,'x');
+CREATE VIEW names AS SELECT name FROM customers;
+SQL
+
+mkdir -p "$tmp/conf/sources.d" "$tmp/bad/sources.d"
+cat >"$tmp/conf/dsrcd.conf" <<EOF2
+plugin_dir = "$top_builddir/plugins/sqlite/.libs";
+state_dir = "$tmp/state";
+workspace = "$tmp/ws";
+sources_dir = "sources.d";
+EOF2
+cat >"$tmp/conf/sources.d/demo.conf" <<EOF2
+name = "demo";
+type = "sqlite";
+labels = { owner = "shop"; };
+connection = { path = "$tmp/shop.db"; };
+fetch = ( { item = "customers"; cursor_field = "updated_at"; } );
+EOF2
+cat >"$tmp/conf/sources.d/gone.conf" <<EOF2
+name = "gone";
+type = "sqlite";
+connection = { path = "$tmp/does-not-exist.db"; };
+EOF2
+C="-c $tmp/conf/dsrcd.conf"
+
+# Usage and help
+expect 0 "$DSRC" --help;               has "$tmp/out" "Commands:"
+expect 0 "$DSRC" fetch --help;         has "$tmp/out" "--incremental"
+expect 2 "$DSRC"
+expect 2 "$DSRC" frobnicate;           has "$tmp/err" "unknown command 'frobnicate'"
+expect 2 "$DSRC" $C fetch demo
+expect 2 "$DSRC" $C fetch demo customers --limit abc; has "$tmp/err" "--limit"
+expect 2 "$DSRC" $C fetch demo customers --format xml; has "$tmp/err" "unknown format"
+expect 2 "$DSRC" $C ls
+expect 2 "$DSRC" $C test demo --bogus
+expect 0 "$DSRC" --version;            has "$tmp/out" "plugin ABI 1.0"
+
+# Configuration errors
+expect 78 "$DSRC" -c "$tmp/missing.conf" sources
+expect 0 "$DSRC" $C check-config;      has "$tmp/out" "configuration OK (2 source(s))"
+cp "$tmp/conf/dsrcd.conf" "$tmp/bad/dsrcd.conf"
+sed -i "s|sources.d\"|$tmp/bad/sources.d\"|" "$tmp/bad/dsrcd.conf"
+cat >"$tmp/bad/sources.d/a.conf" <<EOF2
+name = "a";
+type = "sqlite";
+colour = "blue";
+connection = { path = "$tmp/shop.db"; };
+EOF2
+cat >"$tmp/bad/sources.d/b.conf" <<EOF2
+name = "b";
+type = "sqlite";
+connection = { path = "$tmp/shop.db"; busy_timeout = "soon"; };
+pool = { max_size = "ten"; };
+EOF2
+cat >"$tmp/bad/sources.d/c.conf" <<EOF2
+name = "c";
+type = "nosuchplugin";
+connection = { };
+EOF2
+expect 78 "$DSRC" -c "$tmp/bad/dsrcd.conf" check-config
+has "$tmp/err" "a.conf:3:"
+has "$tmp/err" "colour"
+has "$tmp/err" "b.conf:3:"
+has "$tmp/err" "b.conf:4:"
+has "$tmp/err" "c.conf:2:"
+has "$tmp/err" "nosuchplugin"
+expect 78 "$DSRC" -c "$tmp/bad/dsrcd.conf" test a
+expect 78 "$DSRC" -c "$tmp/bad/dsrcd.conf" check-config --json; has "$tmp/out" '"valid": false'
+
+# plugins and sources
+expect 0 "$DSRC" $C plugins;           has "$tmp/out" "sqlite"; has "$tmp/out" "1.0"
+expect 0 "$DSRC" $C plugins --options sqlite; has "$tmp/out" "path"; has "$tmp/out" "busy_timeout"
+expect 1 "$DSRC" $C plugins --options nosuch; has "$tmp/err" "nosuch"
+expect 0 "$DSRC" $C sources;           has "$tmp/out" "demo"; has "$tmp/out" "owner=shop"
+expect 0 "$DSRC" $C --json sources;    has "$tmp/out" '"name": "demo"'
+expect 1 "$DSRC" $C sources nosuch
+
+# test / ls / describe / discover
+expect 0 "$DSRC" $C test demo;         has "$tmp/out" "demo: ok"; has "$tmp/out" "shop.db"
+expect 0 "$DSRC" $C --json test demo;  has "$tmp/out" '"ok": true'; has "$tmp/out" '"latency_ms"'
+expect 1 "$DSRC" $C test gone;         has "$tmp/err" "gone"
+expect 1 "$DSRC" $C test nosuch;       has "$tmp/err" "no source named 'nosuch'"
+expect 0 "$DSRC" $C ls demo;           has "$tmp/out" "main"
+expect 0 "$DSRC" $C ls demo main;      has "$tmp/out" "customers"; has "$tmp/out" "odd name"; has "$tmp/out" "view"
+expect 0 "$DSRC" $C --json ls demo main; has "$tmp/out" '"kind": "table"'
+expect 0 "$DSRC" $C describe demo customers; has "$tmp/out" "email"; has "$tmp/out" "INTEGER"
+expect 1 "$DSRC" $C describe demo nosuchtable; has "$tmp/err" "nosuchtable"
+expect 0 "$DSRC" $C discover demo;     has "$tmp/out" "customers"; has "$tmp/out" "odd name"
+expect 0 "$DSRC" $C --json discover demo
+if /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert any(x["name"]=="customers" and len(x["columns"])==4 for x in d)' "$tmp/out"; then ok; else bad "discover --json"; fi
+
+# fetch to stdout
+expect 0 "$DSRC" $C fetch demo customers -o -
+has "$tmp/out" "id,name,email,updated_at"
+has "$tmp/out" '2,"Bob, Jr.",,2024-01-02T10:00:00Z'
+has "$tmp/out" '3,"Cé ""quoted""","",2024-01-03T10:00:00Z'
+expect 0 "$DSRC" $C fetch demo customers --columns id,name --limit 1 -o -
+[ "$(cat "$tmp/out" | tr -d '\r')" = "$(printf 'id,name\n1,Ann')" ] && ok || bad "columns+limit: $(cat "$tmp/out")"
+expect 0 "$DSRC" $C fetch demo customers --format jsonl -o -
+if /usr/bin/python3 -c '
+import json,sys
+rows=[json.loads(l) for l in open(sys.argv[1])]
+assert len(rows)==3, rows
+assert rows[1]["email"] is None and rows[2]["email"]=="" and rows[0]["id"]==1, rows
+' "$tmp/out"; then ok; else bad "jsonl content"; fi
+expect 1 "$DSRC" $C fetch demo nosuchtable -o -; has "$tmp/err" "nosuchtable"
+expect 1 "$DSRC" $C fetch demo customers --columns nope -o -; has "$tmp/err" "nope"
+
+# fetch to the workspace: file + manifest, checksum matches
+expect 0 "$DSRC" $C fetch demo "odd name" -q
+f=$(ls "$tmp/ws/demo/odd%20name/"*.csv 2>/dev/null | head -1)
+m="$f.manifest.json"
+if [ -n "$f" ] && [ -f "$m" ]; then ok; else bad "no file/manifest in workspace"; ls -R "$tmp/ws"; fi
+if [ -n "$f" ] && /usr/bin/python3 -c '
+import json,sys,hashlib
+m=json.load(open(sys.argv[2])); data=open(sys.argv[1],"rb").read()
+assert m["sha256"]==hashlib.sha256(data).hexdigest(), m
+assert m["rows"]==1 and m["bytes"]==len(data) and m["source"]=="demo" and m["item"]=="odd name", m
+assert [c["name"] for c in m["schema"]]==["k","a col"], m
+' "$f" "$m"; then ok; else bad "manifest content"; fi
+ls -a "$tmp/ws/demo/odd%20name/" | grep -q '\.tmp' && bad "temporary file left behind" || ok
+
+# a failing output leaves nothing and says why
+expect 1 "$DSRC" $C fetch demo customers -o /proc/self/no/such/file.csv; has "$tmp/err" "/proc/self/no/such"
+
+# incremental: only new rows the second time; the cursor is committed
+expect 0 "$DSRC" $C --json fetch demo customers --incremental -o "$tmp/inc1.csv"
+has "$tmp/out" '"rows": 3'; has "$tmp/out" '"cursor_to": "2024-01-03T10:00:00Z"'
+sqlite3 "$tmp/shop.db" "INSERT INTO customers VALUES (4,'Dee',NULL,'2024-02-01T00:00:00Z');"
+expect 0 "$DSRC" $C --json fetch demo customers --incremental -o "$tmp/inc2.csv"
+has "$tmp/out" '"rows": 1'; has "$tmp/out" '"cursor_from": "2024-01-03T10:00:00Z"'
+has "$tmp/inc2.csv" "Dee"; hasnt "$tmp/inc2.csv" "Ann"
+expect 0 "$DSRC" $C --json fetch demo customers --incremental -o "$tmp/inc3.csv"
+has "$tmp/out" '"rows": 0'
+expect 0 "$DSRC" $C fetch demo customers --cursor-field id --after 2 -o -
+has "$tmp/out" "Dee"; hasnt "$tmp/out" "Ann"
+expect 2 "$DSRC" $C fetch demo names --incremental -o -; has "$tmp/err" "cursor field"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

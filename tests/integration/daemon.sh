@@ -1,0 +1,94 @@
+#!/bin/sh
+# dsrcd: --check-config, start, sd_notify READY/RELOADING/STOPPING, SIGHUP
+# with a broken config keeps the old one, SIGHUP with a good one swaps,
+# SIGTERM exits 0.
+set -u
+: "${top_builddir:?}"
+DSRCD="$top_builddir/dsrcd"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrcd-test.XXXXXX")
+pid= lpid=
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null
+    [ -n "$lpid" ] && kill "$lpid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+wait_for() { # wait_for FILE TEXT [tries]
+    n=${3:-100}
+    while [ "$n" -gt 0 ]; do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1; n=$((n - 1))
+    done
+    return 1
+}
+
+sqlite3 "$tmp/a.db" "CREATE TABLE t(x INTEGER);"
+mkdir -p "$tmp/sources.d"
+cat >"$tmp/dsrcd.conf" <<EOF2
+plugin_dir = "$top_builddir/plugins/sqlite/.libs";
+state_dir = "$tmp/state";
+EOF2
+cat >"$tmp/sources.d/a.conf" <<EOF2
+name = "a";
+type = "sqlite";
+connection = { path = "$tmp/a.db"; };
+EOF2
+
+# --check-config
+"$DSRCD" -c "$tmp/dsrcd.conf" --check-config >"$tmp/out" 2>&1 && ok || bad "check-config valid"
+cp "$tmp/sources.d/a.conf" "$tmp/good.conf"
+printf 'name = "b";\ntype = "sqlite";\nconnection = { path = 42; };\n' >"$tmp/sources.d/b.conf"
+"$DSRCD" -c "$tmp/dsrcd.conf" --check-config >"$tmp/out" 2>&1
+[ $? -eq 78 ] && ok || bad "check-config invalid should exit 78"
+grep -q 'b.conf:3:' "$tmp/out" && ok || { bad "error without file:line"; cat "$tmp/out"; }
+# refuses to start on a broken config
+"$DSRCD" -c "$tmp/dsrcd.conf" --foreground >"$tmp/out" 2>&1
+[ $? -eq 78 ] && ok || bad "start with broken config should exit 78"
+rm "$tmp/sources.d/b.conf"
+"$DSRCD" --bogus >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "unknown option should exit 2"
+
+# sd_notify listener
+/usr/bin/python3 - "$tmp/notify.sock" "$tmp/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+with open(sys.argv[2], "a", buffering=1) as log:
+    try:
+        while True:
+            log.write(s.recv(4096).decode() + "\n")
+    except socket.timeout:
+        pass
+PY
+lpid=$!
+n=50; while [ ! -S "$tmp/notify.sock" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n-1)); done
+
+NOTIFY_SOCKET="$tmp/notify.sock" "$DSRCD" -c "$tmp/dsrcd.conf" --foreground \
+    --log-target stderr >"$tmp/log" 2>&1 &
+pid=$!
+wait_for "$tmp/notify.log" "READY=1" && ok || { bad "no READY=1"; cat "$tmp/log"; }
+wait_for "$tmp/log" "1 source(s)" && ok || bad "start log"
+
+# broken reload: keeps the old config
+printf 'name = "b";\ntype = "sqlite";\nconnection = { path = 42; };\n' >"$tmp/sources.d/b.conf"
+kill -HUP "$pid"
+wait_for "$tmp/log" "keeping the previous configuration" && ok || { bad "bad reload not refused"; cat "$tmp/log"; }
+wait_for "$tmp/notify.log" "RELOADING=1" && ok || bad "no RELOADING=1"
+kill -0 "$pid" 2>/dev/null && ok || bad "daemon died on a bad reload"
+
+# good reload: swaps
+sed "s/\"a\"/\"b\"/" "$tmp/good.conf" >"$tmp/sources.d/b.conf"
+kill -HUP "$pid"
+wait_for "$tmp/log" "reloaded: 2 source(s)" && ok || { bad "good reload"; cat "$tmp/log"; }
+
+kill -TERM "$pid"
+wait "$pid"; st=$?; pid=
+[ "$st" -eq 0 ] && ok || bad "SIGTERM exit status $st"
+wait_for "$tmp/notify.log" "STOPPING=1" && ok || bad "no STOPPING=1"
+grep -q "stopped" "$tmp/log" && ok || bad "no stop log"
+
+echo "daemon: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,28 @@
+# tests/unit/secret.mk -- Fernet (the spec's vectors), keys, secret values,
+# interoperability with Python's cryptography, and `dsrc secret`.
+
+EXTRA_DIST += tests/integration/fernet_interop.sh tests/integration/secret_cli.sh
+
+# fernet_tool: encrypts or decrypts standard input with the keys of
+# $DSRC_KEY; used only by tests/integration/fernet_interop.sh.
+check_PROGRAMS += tests/unit/fernet_tool
+tests_unit_fernet_tool_SOURCES = tests/unit/fernet_tool.c
+tests_unit_fernet_tool_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_fernet_tool_LDADD = core/libdsrccore.la $(CRYPTO_LIBS)
+TESTS += tests/integration/fernet_interop.sh
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_fernet tests/unit/test_secret
+TESTS += tests/unit/test_fernet tests/unit/test_secret
+
+# The spec's vectors: $DSRC_FERNET_VECTORS, else $top_srcdir/../shared/...
+# (top_srcdir is set by AM_TESTS_ENVIRONMENT), else this directory.
+tests_unit_test_fernet_SOURCES = tests/unit/test_fernet.c
+tests_unit_test_fernet_CFLAGS = $(UNIT_CFLAGS) \
+	-DFERNET_VECTORS_DIR='"$(abs_top_srcdir)/../shared/testdata/fernet"'
+tests_unit_test_fernet_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS)
+
+tests_unit_test_secret_SOURCES = tests/unit/test_secret.c
+tests_unit_test_secret_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_secret_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS)
+endif

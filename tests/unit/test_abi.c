@@ -1,0 +1,455 @@
+/*
+ * test_abi.c -- the live <dsrc/plugin.h> against the frozen ABI 1.0 copy.
+ *
+ * Every member of every 1.0 struct must keep its offset, size and type;
+ * self-sized structs may only have grown; array-element structs must not
+ * have changed at all; constants and enumeration values must not move.  A
+ * removed or renamed member does not even compile.  Any failure here means
+ * plugins built against 1.0 would be misread by this host.
+ */
+#include <config.h>
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dsrc/plugin.h>
+#include "abi_v1_0.h"
+
+/* The 1.0 signatures of the function members, spelled with the live types:
+ * a changed parameter or return type fails the type checks below. */
+typedef void (*v10_release_fn)(dsrc_error *);
+typedef void (*v10_log_fn)(const dsrc_ctx *, dsrc_log_level, const char *, ...);
+typedef int (*v10_is_cancelled_fn)(const dsrc_ctx *);
+typedef const char *(*v10_source_name_fn)(const dsrc_ctx *);
+typedef int (*v10_item_fn)(void *, const dsrc_item *);
+typedef int (*v10_metadata_fn)(void *, const dsrc_metadata *);
+typedef int (*v10_schema_fn)(void *, const dsrc_column *, size_t);
+typedef int (*v10_row_fn)(void *, const dsrc_cell *, size_t);
+typedef int (*v10_begin_fn)(void *, const char *, int64_t);
+typedef int (*v10_write_fn)(void *, const void *, size_t);
+typedef dsrc_status (*v10_open_fn)(const dsrc_ctx *, const dsrc_open_params *,
+                                   dsrc_conn **, dsrc_error *);
+typedef void (*v10_close_fn)(dsrc_conn *);
+typedef dsrc_status (*v10_ping_fn)(const dsrc_ctx *, dsrc_conn *, dsrc_ping_info *,
+                                   dsrc_error *);
+typedef dsrc_status (*v10_list_fn)(const dsrc_ctx *, dsrc_conn *, const char *,
+                                   const dsrc_item_sink *, dsrc_error *);
+typedef dsrc_status (*v10_describe_fn)(const dsrc_ctx *, dsrc_conn *, const char *,
+                                       const dsrc_meta_sink *, dsrc_error *);
+typedef dsrc_status (*v10_discover_fn)(const dsrc_ctx *, dsrc_conn *,
+                                       const dsrc_discover_req *,
+                                       const dsrc_meta_sink *, dsrc_error *);
+typedef dsrc_status (*v10_fetch_fn)(const dsrc_ctx *, dsrc_conn *, const dsrc_fetch_req *,
+                                    const dsrc_row_sink *, const dsrc_byte_sink *,
+                                    dsrc_fetch_result *, dsrc_error *);
+typedef dsrc_status (*v10_cancel_fn)(dsrc_conn *);
+typedef void (*v10_unload_fn)(void);
+typedef const dsrc_abi_info *(*v10_plugin_abi_fn)(void);
+typedef dsrc_status (*v10_plugin_init_fn)(uint32_t, const dsrc_host *, dsrc_driver *,
+                                          dsrc_error *);
+
+typedef struct abi_member {
+    const char *name;
+    size_t off, size;               /* live header  */
+    size_t frozen_off, frozen_size; /* ABI 1.0      */
+    int type_ok;
+} abi_member;
+
+#define ABI_REAL(S) dsrc_##S
+#define ABI_FROZEN(S) dsrc_v1_0_##S
+#define ABI_MSIZE(T, m) sizeof(((T *)0)->m)
+#define ABI_MTYPE(T, m) __typeof__(((T *)0)->m)
+
+/* A member whose type is spelled the same in both copies (integers, plain
+ * pointers, char arrays). */
+#define M(S, m)                                                               \
+    {#S "." #m, offsetof(ABI_REAL(S), m), ABI_MSIZE(ABI_REAL(S), m),          \
+     offsetof(ABI_FROZEN(S), m), ABI_MSIZE(ABI_FROZEN(S), m),                 \
+     __builtin_types_compatible_p(ABI_MTYPE(ABI_REAL(S), m),                  \
+                                  ABI_MTYPE(ABI_FROZEN(S), m))}
+/* A member whose 1.0 type is T in live names (enums, pointers to ABI
+ * structs, function pointers). */
+#define MT(S, m, T)                                                           \
+    {#S "." #m, offsetof(ABI_REAL(S), m), ABI_MSIZE(ABI_REAL(S), m),          \
+     offsetof(ABI_FROZEN(S), m), ABI_MSIZE(ABI_FROZEN(S), m),                 \
+     __builtin_types_compatible_p(ABI_MTYPE(ABI_REAL(S), m), T)}
+
+/* An unnamed union or struct member: never type-compatible with another
+ * declaration, so only its place is checked here; its members are listed
+ * one by one. */
+#define MA(S, m)                                                              \
+    {#S "." #m, offsetof(ABI_REAL(S), m), ABI_MSIZE(ABI_REAL(S), m),          \
+     offsetof(ABI_FROZEN(S), m), ABI_MSIZE(ABI_FROZEN(S), m), 1}
+
+static const abi_member abi_members[] = {
+    M(error, struct_size), MT(error, status, dsrc_status), M(error, retryable),
+    M(error, connection_broken), M(error, backend_code), M(error, message),
+    MT(error, release, v10_release_fn), M(error, private_data),
+
+    M(kv, key), M(kv, value),
+
+    M(option, name), MT(option, type, dsrc_option_type), M(option, flags),
+    M(option, default_value), M(option, choices), M(option, doc), M(option, reserved),
+
+    M(host, struct_size), M(host, abi_version), MT(host, log, v10_log_fn),
+    MT(host, is_cancelled, v10_is_cancelled_fn),
+    MT(host, source_name, v10_source_name_fn),
+
+    M(open_params, struct_size), M(open_params, source),
+    MT(open_params, options, const dsrc_kv *), M(open_params, n_options),
+    MT(open_params, location, dsrc_location), M(open_params, endpoint),
+    M(open_params, tls_mode), M(open_params, tls_ca), M(open_params, tls_cert),
+    M(open_params, tls_key), MT(open_params, cloud, const dsrc_kv *),
+    M(open_params, n_cloud), M(open_params, replica_set), M(open_params, read_policy),
+
+    M(ping_info, struct_size), MT(ping_info, role, dsrc_role),
+    M(ping_info, server_version), M(ping_info, endpoint),
+
+    M(item, struct_size), M(item, path), M(item, name), MT(item, kind, dsrc_item_kind),
+    M(item, container), M(item, rows), M(item, rows_estimated), M(item, size_bytes),
+    M(item, mtime), M(item, comment),
+
+    M(item_sink, struct_size), M(item_sink, user), MT(item_sink, item, v10_item_fn),
+
+    M(column, name), MT(column, type, dsrc_type), M(column, native_type),
+    M(column, nullable), M(column, primary_key), M(column, default_value),
+    M(column, comment), M(column, reserved),
+
+    M(metadata, struct_size), MT(metadata, item, const dsrc_item *),
+    MT(metadata, columns, const dsrc_column *), M(metadata, n_columns),
+    MT(metadata, properties, const dsrc_kv *), M(metadata, n_properties),
+
+    M(meta_sink, struct_size), M(meta_sink, user),
+    MT(meta_sink, metadata, v10_metadata_fn),
+
+    M(discover_req, struct_size), M(discover_req, path), M(discover_req, include_system),
+
+    MT(cell, type, dsrc_type), MA(cell, v), M(cell, v.b), M(cell, v.i), M(cell, v.d),
+    MA(cell, v.s), M(cell, v.s.ptr), M(cell, v.s.len),
+
+    M(row_sink, struct_size), M(row_sink, user), MT(row_sink, schema, v10_schema_fn),
+    MT(row_sink, row, v10_row_fn),
+
+    M(byte_sink, struct_size), M(byte_sink, user), MT(byte_sink, begin, v10_begin_fn),
+    MT(byte_sink, write, v10_write_fn),
+
+    M(fetch_req, struct_size), M(fetch_req, item), M(fetch_req, columns),
+    M(fetch_req, n_columns), M(fetch_req, limit), M(fetch_req, cursor_field),
+    M(fetch_req, cursor_value), MT(fetch_req, mode, dsrc_fetch_mode),
+
+    M(fetch_result, struct_size), MT(fetch_result, mode, dsrc_fetch_mode),
+    M(fetch_result, rows), M(fetch_result, bytes), M(fetch_result, has_cursor),
+    M(fetch_result, cursor_max),
+
+    M(driver, struct_size), M(driver, abi_version), M(driver, name), M(driver, version),
+    M(driver, description), M(driver, capabilities),
+    MT(driver, options, const dsrc_option *), MT(driver, open, v10_open_fn),
+    MT(driver, close, v10_close_fn), MT(driver, ping, v10_ping_fn),
+    MT(driver, list, v10_list_fn), MT(driver, describe, v10_describe_fn),
+    MT(driver, discover, v10_discover_fn), MT(driver, fetch, v10_fetch_fn),
+    MT(driver, cancel, v10_cancel_fn), MT(driver, unload, v10_unload_fn),
+
+    M(abi_info, struct_size), M(abi_info, magic), M(abi_info, abi_major),
+    M(abi_info, abi_minor), M(abi_info, driver_size), M(abi_info, host_size),
+    M(abi_info, option_size), M(abi_info, column_size), M(abi_info, cell_size),
+    M(abi_info, error_size),
+};
+
+typedef struct abi_struct {
+    const char *name;
+    size_t size, frozen_size;
+    size_t align, frozen_align;
+    int frozen; /* 1: an array element, must not change at all */
+} abi_struct;
+
+#define S_SELF(S)                                                             \
+    {#S, sizeof(ABI_REAL(S)), sizeof(ABI_FROZEN(S)), _Alignof(ABI_REAL(S)),  \
+     _Alignof(ABI_FROZEN(S)), 0}
+#define S_FROZEN(S)                                                           \
+    {#S, sizeof(ABI_REAL(S)), sizeof(ABI_FROZEN(S)), _Alignof(ABI_REAL(S)),  \
+     _Alignof(ABI_FROZEN(S)), 1}
+
+static const abi_struct abi_structs[] = {
+    S_SELF(error),       S_SELF(host),         S_SELF(open_params),
+    S_SELF(ping_info),   S_SELF(item),         S_SELF(item_sink),
+    S_SELF(metadata),    S_SELF(meta_sink),    S_SELF(discover_req),
+    S_SELF(row_sink),    S_SELF(byte_sink),    S_SELF(fetch_req),
+    S_SELF(fetch_result), S_SELF(driver),      S_SELF(abi_info),
+    S_FROZEN(kv),        S_FROZEN(option),     S_FROZEN(column),
+    S_FROZEN(cell),
+};
+
+START_TEST(test_members_keep_their_place)
+{
+    const abi_member *m = &abi_members[_i];
+
+    ck_assert_msg(m->off == m->frozen_off, "%s moved: offset %zu, ABI 1.0 has %zu",
+                  m->name, m->off, m->frozen_off);
+    ck_assert_msg(m->size == m->frozen_size, "%s changed size: %zu, ABI 1.0 has %zu",
+                  m->name, m->size, m->frozen_size);
+    ck_assert_msg(m->type_ok, "%s changed type", m->name);
+}
+END_TEST
+
+START_TEST(test_struct_sizes)
+{
+    const abi_struct *s = &abi_structs[_i];
+
+    if (s->frozen)
+        ck_assert_msg(s->size == s->frozen_size,
+                      "dsrc_%s is frozen for ABI major 1 but is %zu bytes, ABI 1.0 "
+                      "has %zu",
+                      s->name, s->size, s->frozen_size);
+    else
+        ck_assert_msg(s->size >= s->frozen_size,
+                      "dsrc_%s shrank: %zu bytes, ABI 1.0 has %zu", s->name, s->size,
+                      s->frozen_size);
+    ck_assert_msg(s->align == s->frozen_align, "dsrc_%s changed alignment: %zu, was %zu",
+                  s->name, s->align, s->frozen_align);
+}
+END_TEST
+
+/* The 1.0 driver ends with unload: the loader derives the smallest driver
+ * it accepts from that, so unload must stay the last 1.0 member. */
+START_TEST(test_driver_1_0_size)
+{
+    size_t end = offsetof(dsrc_v1_0_driver, unload) + sizeof(void (*)(void));
+
+    ck_assert_uint_eq(end, sizeof(dsrc_v1_0_driver));
+    ck_assert_uint_ge(sizeof(dsrc_driver), end);
+    ck_assert_uint_eq(offsetof(dsrc_driver, unload) + sizeof(void (*)(void)), end);
+}
+END_TEST
+
+START_TEST(test_constants)
+{
+    ck_assert_int_eq(DSRC_ABI_MAJOR, DSRC_V1_0_ABI_MAJOR);
+    ck_assert_int_ge(DSRC_ABI_MINOR, DSRC_V1_0_ABI_MINOR);
+    ck_assert_int_eq(DSRC_ABI_VERSION_1_0, DSRC_V1_0_ABI_VERSION);
+    ck_assert_int_eq(DSRC_ABI_VERSION, DSRC_ABI_MAJOR * 10000 + DSRC_ABI_MINOR);
+    ck_assert_str_eq(DSRC_ABI_SYMBOL, DSRC_V1_0_ABI_SYMBOL);
+    ck_assert_str_eq(DSRC_INIT_SYMBOL, DSRC_V1_0_INIT_SYMBOL);
+    ck_assert_uint_eq(DSRC_ABI_MAGIC, DSRC_V1_0_ABI_MAGIC);
+    ck_assert_int_eq(DSRC_BACKEND_CODE_MAX, DSRC_V1_0_BACKEND_CODE_MAX);
+    ck_assert_int_eq(DSRC_CURSOR_MAX, DSRC_V1_0_CURSOR_MAX);
+
+    ck_assert_uint_eq(DSRC_OPT_REQUIRED, DSRC_V1_0_OPT_REQUIRED);
+    ck_assert_uint_eq(DSRC_OPT_SECRET, DSRC_V1_0_OPT_SECRET);
+
+    ck_assert_uint_eq(DSRC_CAP_CANCEL, DSRC_V1_0_CAP_CANCEL);
+    ck_assert_uint_eq(DSRC_CAP_CONN_THREADSAFE, DSRC_V1_0_CAP_CONN_THREADSAFE);
+    ck_assert_uint_eq(DSRC_CAP_DISCOVER, DSRC_V1_0_CAP_DISCOVER);
+    ck_assert_uint_eq(DSRC_CAP_CURSOR, DSRC_V1_0_CAP_CURSOR);
+    ck_assert_uint_eq(DSRC_CAP_CSV, DSRC_V1_0_CAP_CSV);
+    ck_assert_uint_eq(DSRC_CAP_RAW, DSRC_V1_0_CAP_RAW);
+    ck_assert_uint_eq(DSRC_CAP_REPLICAS, DSRC_V1_0_CAP_REPLICAS);
+}
+END_TEST
+
+START_TEST(test_enums)
+{
+    ck_assert_uint_eq(sizeof(dsrc_status), sizeof(dsrc_v1_0_status));
+    ck_assert_int_eq(DSRC_OK, DSRC_V1_0_OK);
+    ck_assert_int_eq(DSRC_E_INVALID_CONFIG, DSRC_V1_0_E_INVALID_CONFIG);
+    ck_assert_int_eq(DSRC_E_AUTH, DSRC_V1_0_E_AUTH);
+    ck_assert_int_eq(DSRC_E_PERMISSION, DSRC_V1_0_E_PERMISSION);
+    ck_assert_int_eq(DSRC_E_UNREACHABLE, DSRC_V1_0_E_UNREACHABLE);
+    ck_assert_int_eq(DSRC_E_TIMEOUT, DSRC_V1_0_E_TIMEOUT);
+    ck_assert_int_eq(DSRC_E_NOT_FOUND, DSRC_V1_0_E_NOT_FOUND);
+    ck_assert_int_eq(DSRC_E_UNSUPPORTED, DSRC_V1_0_E_UNSUPPORTED);
+    ck_assert_int_eq(DSRC_E_CANCELLED, DSRC_V1_0_E_CANCELLED);
+    ck_assert_int_eq(DSRC_E_INVALID_ARGUMENT, DSRC_V1_0_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(DSRC_E_BACKEND, DSRC_V1_0_E_BACKEND);
+    ck_assert_int_eq(DSRC_E_INTERNAL, DSRC_V1_0_E_INTERNAL);
+
+    ck_assert_uint_eq(sizeof(dsrc_option_type), sizeof(dsrc_v1_0_option_type));
+    ck_assert_int_eq(DSRC_OPT_STRING, DSRC_V1_0_OPT_STRING);
+    ck_assert_int_eq(DSRC_OPT_INT, DSRC_V1_0_OPT_INT);
+    ck_assert_int_eq(DSRC_OPT_BOOL, DSRC_V1_0_OPT_BOOL);
+    ck_assert_int_eq(DSRC_OPT_DURATION, DSRC_V1_0_OPT_DURATION);
+    ck_assert_int_eq(DSRC_OPT_PATH, DSRC_V1_0_OPT_PATH);
+    ck_assert_int_eq(DSRC_OPT_ENUM, DSRC_V1_0_OPT_ENUM);
+    ck_assert_int_eq(DSRC_OPT_DOUBLE, DSRC_V1_0_OPT_DOUBLE);
+
+    ck_assert_uint_eq(sizeof(dsrc_log_level), sizeof(dsrc_v1_0_log_level));
+    ck_assert_int_eq(DSRC_LOG_ERROR, DSRC_V1_0_LOG_ERROR);
+    ck_assert_int_eq(DSRC_LOG_WARNING, DSRC_V1_0_LOG_WARNING);
+    ck_assert_int_eq(DSRC_LOG_NOTICE, DSRC_V1_0_LOG_NOTICE);
+    ck_assert_int_eq(DSRC_LOG_INFO, DSRC_V1_0_LOG_INFO);
+    ck_assert_int_eq(DSRC_LOG_DEBUG, DSRC_V1_0_LOG_DEBUG);
+
+    ck_assert_uint_eq(sizeof(dsrc_location), sizeof(dsrc_v1_0_location));
+    ck_assert_int_eq(DSRC_LOC_ON_PREM, DSRC_V1_0_LOC_ON_PREM);
+    ck_assert_int_eq(DSRC_LOC_CLOUD, DSRC_V1_0_LOC_CLOUD);
+    ck_assert_int_eq(DSRC_LOC_HYBRID, DSRC_V1_0_LOC_HYBRID);
+
+    ck_assert_uint_eq(sizeof(dsrc_role), sizeof(dsrc_v1_0_role));
+    ck_assert_int_eq(DSRC_ROLE_UNKNOWN, DSRC_V1_0_ROLE_UNKNOWN);
+    ck_assert_int_eq(DSRC_ROLE_PRIMARY, DSRC_V1_0_ROLE_PRIMARY);
+    ck_assert_int_eq(DSRC_ROLE_REPLICA, DSRC_V1_0_ROLE_REPLICA);
+    ck_assert_int_eq(DSRC_ROLE_STANDALONE, DSRC_V1_0_ROLE_STANDALONE);
+
+    ck_assert_uint_eq(sizeof(dsrc_item_kind), sizeof(dsrc_v1_0_item_kind));
+    ck_assert_int_eq(DSRC_ITEM_OTHER, DSRC_V1_0_ITEM_OTHER);
+    ck_assert_int_eq(DSRC_ITEM_DATABASE, DSRC_V1_0_ITEM_DATABASE);
+    ck_assert_int_eq(DSRC_ITEM_SCHEMA, DSRC_V1_0_ITEM_SCHEMA);
+    ck_assert_int_eq(DSRC_ITEM_TABLE, DSRC_V1_0_ITEM_TABLE);
+    ck_assert_int_eq(DSRC_ITEM_VIEW, DSRC_V1_0_ITEM_VIEW);
+    ck_assert_int_eq(DSRC_ITEM_MATERIALIZED_VIEW, DSRC_V1_0_ITEM_MATERIALIZED_VIEW);
+    ck_assert_int_eq(DSRC_ITEM_FOREIGN_TABLE, DSRC_V1_0_ITEM_FOREIGN_TABLE);
+    ck_assert_int_eq(DSRC_ITEM_PARTITIONED_TABLE, DSRC_V1_0_ITEM_PARTITIONED_TABLE);
+    ck_assert_int_eq(DSRC_ITEM_COLLECTION, DSRC_V1_0_ITEM_COLLECTION);
+    ck_assert_int_eq(DSRC_ITEM_CONTAINER, DSRC_V1_0_ITEM_CONTAINER);
+    ck_assert_int_eq(DSRC_ITEM_DIRECTORY, DSRC_V1_0_ITEM_DIRECTORY);
+    ck_assert_int_eq(DSRC_ITEM_BLOB, DSRC_V1_0_ITEM_BLOB);
+    ck_assert_int_eq(DSRC_ITEM_FILE, DSRC_V1_0_ITEM_FILE);
+
+    ck_assert_uint_eq(sizeof(dsrc_type), sizeof(dsrc_v1_0_type));
+    ck_assert_int_eq(DSRC_T_NULL, DSRC_V1_0_T_NULL);
+    ck_assert_int_eq(DSRC_T_BOOL, DSRC_V1_0_T_BOOL);
+    ck_assert_int_eq(DSRC_T_INT64, DSRC_V1_0_T_INT64);
+    ck_assert_int_eq(DSRC_T_DOUBLE, DSRC_V1_0_T_DOUBLE);
+    ck_assert_int_eq(DSRC_T_TEXT, DSRC_V1_0_T_TEXT);
+    ck_assert_int_eq(DSRC_T_BYTES, DSRC_V1_0_T_BYTES);
+    ck_assert_int_eq(DSRC_T_TIMESTAMP, DSRC_V1_0_T_TIMESTAMP);
+    ck_assert_int_eq(DSRC_T_JSON, DSRC_V1_0_T_JSON);
+
+    ck_assert_uint_eq(sizeof(dsrc_fetch_mode), sizeof(dsrc_v1_0_fetch_mode));
+    ck_assert_int_eq(DSRC_FETCH_ROWS, DSRC_V1_0_FETCH_ROWS);
+    ck_assert_int_eq(DSRC_FETCH_CSV, DSRC_V1_0_FETCH_CSV);
+    ck_assert_int_eq(DSRC_FETCH_RAW, DSRC_V1_0_FETCH_RAW);
+}
+END_TEST
+
+START_TEST(test_entry_points)
+{
+    ck_assert(__builtin_types_compatible_p(dsrc_plugin_abi_fn, v10_plugin_abi_fn));
+    ck_assert(__builtin_types_compatible_p(dsrc_plugin_init_fn, v10_plugin_init_fn));
+    ck_assert(__builtin_types_compatible_p(__typeof__(&dsrc_plugin_init),
+                                           v10_plugin_init_fn));
+}
+END_TEST
+
+/* The magic block a plugin defines with DSRC_PLUGIN_ABI(), compiled here as
+ * a plugin would compile it. */
+DSRC_PLUGIN_ABI();
+
+START_TEST(test_magic_block_macro)
+{
+    const dsrc_abi_info *info = dsrc_plugin_abi();
+
+    ck_assert_uint_eq(info->struct_size, sizeof(dsrc_abi_info));
+    ck_assert_uint_eq(info->magic, DSRC_V1_0_ABI_MAGIC);
+    ck_assert_uint_eq(info->abi_major, DSRC_V1_0_ABI_MAJOR);
+    ck_assert_uint_eq(info->abi_minor, DSRC_ABI_MINOR);
+    ck_assert_uint_eq(info->driver_size, sizeof(dsrc_driver));
+    ck_assert_uint_eq(info->host_size, sizeof(dsrc_host));
+    ck_assert_uint_eq(info->option_size, sizeof(dsrc_v1_0_option));
+    ck_assert_uint_eq(info->column_size, sizeof(dsrc_v1_0_column));
+    ck_assert_uint_eq(info->cell_size, sizeof(dsrc_v1_0_cell));
+    ck_assert_uint_eq(info->error_size, sizeof(dsrc_error));
+}
+END_TEST
+
+static dsrc_status abi_cancel(dsrc_conn *conn)
+{
+    return DSRC_OK;
+}
+
+static void abi_unload(void)
+{
+}
+
+/* A host that knows a smaller driver must not have members past its size
+ * written: DSRC_DRIVER_SET() and DSRC_HAS_MEMBER() enforce it. */
+START_TEST(test_driver_set_respects_struct_size)
+{
+    union {
+        dsrc_driver d;
+        unsigned char bytes[sizeof(dsrc_driver)];
+    } u;
+
+    memset(&u, 0, sizeof u);
+    u.d.struct_size = (uint32_t)offsetof(dsrc_driver, unload);
+    DSRC_DRIVER_SET(&u.d, cancel, abi_cancel);
+    DSRC_DRIVER_SET(&u.d, unload, abi_unload);
+    ck_assert_ptr_eq(u.d.cancel, abi_cancel);
+    ck_assert_ptr_null(u.d.unload);
+    ck_assert(DSRC_HAS_MEMBER(&u.d, dsrc_driver, cancel));
+    ck_assert(!DSRC_HAS_MEMBER(&u.d, dsrc_driver, unload));
+
+    u.d.struct_size = sizeof(dsrc_driver);
+    DSRC_DRIVER_SET(&u.d, unload, abi_unload);
+    ck_assert_ptr_eq(u.d.unload, abi_unload);
+}
+END_TEST
+
+START_TEST(test_option_end_is_all_zero)
+{
+    static const dsrc_option end = DSRC_OPTION_END;
+    static const unsigned char zero[sizeof(dsrc_option)];
+
+    ck_assert_int_eq(memcmp(&end, zero, sizeof end), 0);
+}
+END_TEST
+
+/* The SDK's inline error helper: message, code truncation, release. */
+START_TEST(test_error_set_and_release)
+{
+    dsrc_error err;
+    dsrc_status st;
+
+    memset(&err, 0, sizeof err);
+    err.struct_size = sizeof err;
+    st = dsrc_error_set(&err, DSRC_E_AUTH, 1, "28P01-and-a-very-long-code",
+                        "password authentication failed for user %s", "alice");
+    ck_assert_int_eq(st, DSRC_E_AUTH);
+    ck_assert_int_eq(err.status, DSRC_E_AUTH);
+    ck_assert_int_eq(err.retryable, 1);
+    ck_assert_uint_eq(strlen(err.backend_code), DSRC_BACKEND_CODE_MAX - 1);
+    ck_assert_str_eq(err.message, "password authentication failed for user alice");
+    ck_assert_ptr_nonnull(err.release);
+
+    st = dsrc_error_set(&err, DSRC_E_TIMEOUT, 0, NULL, "second");
+    ck_assert_int_eq(st, DSRC_E_TIMEOUT);
+    ck_assert_str_eq(err.backend_code, "");
+    ck_assert_str_eq(err.message, "second");
+    err.release(&err);
+    ck_assert_ptr_null(err.message);
+    ck_assert_ptr_null(err.release);
+    ck_assert_int_eq(dsrc_error_set(NULL, DSRC_E_BACKEND, 0, NULL, "x"), DSRC_E_BACKEND);
+}
+END_TEST
+
+static Suite *abi_suite(void)
+{
+    Suite *s = suite_create("abi");
+    TCase *tc = tcase_create("v1.0");
+
+    tcase_add_loop_test(tc, test_members_keep_their_place, 0,
+                        (int)(sizeof abi_members / sizeof abi_members[0]));
+    tcase_add_loop_test(tc, test_struct_sizes, 0,
+                        (int)(sizeof abi_structs / sizeof abi_structs[0]));
+    tcase_add_test(tc, test_driver_1_0_size);
+    tcase_add_test(tc, test_constants);
+    tcase_add_test(tc, test_enums);
+    tcase_add_test(tc, test_entry_points);
+    tcase_add_test(tc, test_magic_block_macro);
+    tcase_add_test(tc, test_driver_set_respects_struct_size);
+    tcase_add_test(tc, test_option_end_is_all_zero);
+    tcase_add_test(tc, test_error_set_and_release);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(abi_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,968 @@
+/* test_format.c -- the CSV and JSON Lines writers, byte for byte. */
+#include <config.h>
+
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "format.h"
+
+/* ------------------------------------------------------------------------ */
+/* Capturing output                                                          */
+
+typedef struct capture {
+    char *p;
+    size_t len, cap;
+    int calls;
+    int fail_from;   /* fail every call numbered >= this (1-based); 0 never */
+} capture;
+
+static int cap_out(void *user, const void *data, size_t len)
+{
+    capture *c = user;
+    c->calls++;
+    if (c->fail_from && c->calls >= c->fail_from) {
+        errno = ENOSPC;
+        return -1;
+    }
+    if (c->len + len + 1 > c->cap) {
+        size_t cap = c->cap ? c->cap : 1024;
+        while (c->len + len + 1 > cap)
+            cap *= 2;
+        c->p = realloc(c->p, cap);
+        ck_assert_ptr_nonnull(c->p);
+        c->cap = cap;
+    }
+    memcpy(c->p + c->len, data, len);
+    c->len += len;
+    c->p[c->len] = '\0';
+    return 0;
+}
+
+static dsrc_column col(const char *name, dsrc_type t)
+{
+    dsrc_column c;
+    memset(&c, 0, sizeof c);
+    c.name = name;
+    c.type = t;
+    c.nullable = -1;
+    return c;
+}
+
+static dsrc_cell c_null(void)
+{
+    dsrc_cell c;
+    memset(&c, 0, sizeof c);
+    c.type = DSRC_T_NULL;
+    return c;
+}
+
+static dsrc_cell c_int(int64_t v)
+{
+    dsrc_cell c = c_null();
+    c.type = DSRC_T_INT64;
+    c.v.i = v;
+    return c;
+}
+
+static dsrc_cell c_dbl(double v)
+{
+    dsrc_cell c = c_null();
+    c.type = DSRC_T_DOUBLE;
+    c.v.d = v;
+    return c;
+}
+
+static dsrc_cell c_bool(int v)
+{
+    dsrc_cell c = c_null();
+    c.type = DSRC_T_BOOL;
+    c.v.b = v;
+    return c;
+}
+
+static dsrc_cell c_bytes_t(dsrc_type t, const char *p, size_t n)
+{
+    dsrc_cell c = c_null();
+    c.type = t;
+    c.v.s.ptr = p;
+    c.v.s.len = n;
+    return c;
+}
+
+static dsrc_cell c_text(const char *s)
+{
+    return c_bytes_t(DSRC_T_TEXT, s, strlen(s));
+}
+
+static dsrc_cell c_json(const char *s)
+{
+    return c_bytes_t(DSRC_T_JSON, s, strlen(s));
+}
+
+/* Write rows (nrows x ncols cells, row-major) and return the output. */
+static char *run(fmt_kind kind, const dsrc_column *cols, size_t ncols,
+                 const dsrc_cell *cells, size_t nrows, size_t *len)
+{
+    capture c = {0};
+    fmt_writer *w = fmt_new(kind, cap_out, &c);
+    const dsrc_row_sink *s;
+    size_t r;
+
+    ck_assert_ptr_nonnull(w);
+    s = fmt_sink(w);
+    ck_assert_int_eq(s->struct_size, sizeof *s);
+    ck_assert_int_eq(s->schema(s->user, cols, ncols), 0);
+    for (r = 0; r < nrows; r++)
+        ck_assert_int_eq(s->row(s->user, cells + r * ncols, ncols), 0);
+    ck_assert_int_eq(fmt_finish(w), 0);
+    ck_assert_uint_eq(fmt_rows(w), nrows);
+    ck_assert_int_eq(fmt_failed(w), 0);
+    ck_assert_ptr_null(fmt_error(w));
+    fmt_free(w);
+    if (!c.p)
+        c.p = calloc(1, 1);
+    if (len)
+        *len = c.len;
+    return c.p;
+}
+
+/* One column, one cell. */
+static char *one(fmt_kind kind, dsrc_type t, dsrc_cell cell)
+{
+    dsrc_column c = col("v", t);
+    return run(kind, &c, 1, &cell, 1, NULL);
+}
+
+#define ONE_EQ(kind, type, cell, expect)                                      \
+    do {                                                                      \
+        char *out_ = one(kind, type, cell);                                   \
+        ck_assert_str_eq(out_, expect);                                       \
+        free(out_);                                                           \
+    } while (0)
+
+/* ------------------------------------------------------------------------ */
+/* CSV                                                                       */
+
+START_TEST(csv_types)
+{
+    dsrc_column cols[] = {
+        col("id", DSRC_T_INT64), col("name", DSRC_T_TEXT), col("score", DSRC_T_DOUBLE),
+        col("ok", DSRC_T_BOOL), col("data", DSRC_T_BYTES), col("ts", DSRC_T_TIMESTAMP),
+        col("doc", DSRC_T_JSON),
+    };
+    dsrc_cell cells[] = {
+        c_int(1), c_text("alice"), c_dbl(1.5), c_bool(1),
+        c_bytes_t(DSRC_T_BYTES, "\x00\xff\x10", 3), c_text("2024-01-31T12:00:00Z"),
+        c_json("{\"a\": [1, 2]}"),
+        c_int(-2), c_null(), c_null(), c_bool(0), c_null(), c_null(), c_null(),
+    };
+    char *out;
+
+    cells[5].type = DSRC_T_TIMESTAMP;
+    cells[6].type = DSRC_T_JSON;
+    out = run(FMT_CSV, cols, 7, cells, 2, NULL);
+    ck_assert_str_eq(out,
+                     "id,name,score,ok,data,ts,doc\r\n"
+                     "1,alice,1.5,true,AP8Q,2024-01-31T12:00:00Z,\"{\"\"a\"\": [1, 2]}\"\r\n"
+                     "-2,,,false,,,\r\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(csv_quoting)
+{
+    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("a,b"), "v\r\n\"a,b\"\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("say \"hi\""), "v\r\n\"say \"\"hi\"\"\"\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("\""), "v\r\n\"\"\"\"\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("line1\nline2"), "v\r\n\"line1\nline2\"\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("cr\r"), "v\r\n\"cr\r\"\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("a\r\nb"), "v\r\n\"a\r\nb\"\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("  spaces  "), "v\r\n  spaces  \r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("semi;colon\ttab"), "v\r\nsemi;colon\ttab\r\n");
+    /* NULL is an empty field, the empty string a quoted one */
+    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text(""), "v\r\n\"\"\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_null(), "v\r\n\r\n");
+    /* text is passed through as bytes: multibyte UTF-8 untouched */
+    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+           "v\r\ncaf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\r\n");
+}
+END_TEST
+
+START_TEST(csv_header_quoting)
+{
+    dsrc_column cols[] = {col("a,b", DSRC_T_TEXT), col("q\"", DSRC_T_TEXT),
+                          col("", DSRC_T_TEXT), col("a", DSRC_T_TEXT), col("a", DSRC_T_TEXT)};
+    char *out = run(FMT_CSV, cols, 5, NULL, 0, NULL);
+    ck_assert_str_eq(out, "\"a,b\",\"q\"\"\",\"\",a,a\r\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(csv_zero_rows_header_only)
+{
+    dsrc_column cols[] = {col("x", DSRC_T_INT64), col("y", DSRC_T_TEXT)};
+    size_t len;
+    char *out = run(FMT_CSV, cols, 2, NULL, 0, &len);
+    ck_assert_str_eq(out, "x,y\r\n");
+    ck_assert_uint_eq(len, 5);
+    free(out);
+}
+END_TEST
+
+START_TEST(csv_integers)
+{
+    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(INT64_MIN), "v\r\n-9223372036854775808\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(INT64_MAX), "v\r\n9223372036854775807\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(0), "v\r\n0\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(-1), "v\r\n-1\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(9), "v\r\n9\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(10), "v\r\n10\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(99), "v\r\n99\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(100), "v\r\n100\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(-1000000007), "v\r\n-1000000007\r\n");
+}
+END_TEST
+
+START_TEST(csv_integers_match_printf)
+{
+    int64_t v = 1;
+    int i;
+    char want[64];
+
+    for (i = 0; i < 200; i++) {
+        int64_t vals[] = {v, -v, v - 1, -(v - 1), v + 7};
+        size_t k;
+        for (k = 0; k < sizeof vals / sizeof vals[0]; k++) {
+            char *out = one(FMT_CSV, DSRC_T_INT64, c_int(vals[k]));
+            snprintf(want, sizeof want, "v\r\n%lld\r\n", (long long)vals[k]);
+            ck_assert_str_eq(out, want);
+            free(out);
+        }
+        v = v * 3 + 1;
+        if (v > INT64_MAX / 4)
+            v = (v % 1000003) + 1;
+    }
+}
+END_TEST
+
+START_TEST(csv_doubles)
+{
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(0.1), "v\r\n0.1\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(-2.5), "v\r\n-2.5\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(3.0), "v\r\n3\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(0.0), "v\r\n0\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(-0.0), "v\r\n-0\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(1e300), "v\r\n1e+300\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(1.0 / 3.0), "v\r\n0.3333333333333333\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(0.1 + 0.2), "v\r\n0.30000000000000004\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(12.34), "v\r\n12.34\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(-99.99), "v\r\n-99.99\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(0.0001), "v\r\n0.0001\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(-0.00125), "v\r\n-0.00125\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(1e-5), "v\r\n1e-05\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(123456789012345.6), "v\r\n123456789012345.6\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(1e15 + 0.5), "v\r\n1000000000000000.5\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(2.5e15), "v\r\n2500000000000000\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(1e16), "v\r\n1e+16\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(NAN), "v\r\nNaN\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(INFINITY), "v\r\nInfinity\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(-INFINITY), "v\r\n-Infinity\r\n");
+}
+END_TEST
+
+/* Every finite double reads back exactly. */
+START_TEST(doubles_round_trip)
+{
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    int i;
+
+    for (i = 0; i < 20000; i++) {
+        double d;
+        char *out, *end;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memcpy(&d, &x, sizeof d);
+        if (!isfinite(d))
+            continue;
+        out = one(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(d));
+        ck_assert(strncmp(out, "{\"v\":", 5) == 0);
+        ck_assert_msg(strtod(out + 5, &end) == d, "%s does not read back", out);
+        ck_assert_str_eq(end, "}\n");
+        free(out);
+    }
+}
+END_TEST
+
+/* Decimal-looking doubles print as the shortest of %.15g/%.16g/%.17g that
+ * reads back, the way a reader expects "12.34" and not 12.339999999999. */
+START_TEST(doubles_decimal_like)
+{
+    static const double scale[] = {1.0, 10.0, 100.0, 1000.0, 1e4, 1e6, 1e9};
+    int i;
+    size_t k;
+    char want[64], got[64];
+
+    for (k = 0; k < sizeof scale / sizeof scale[0]; k++) {
+        for (i = -3000; i <= 3000; i += 7) {
+            double d = (double)i * 1234567.0 / 1000.0 / scale[k];
+            int prec;
+            char *out;
+            for (prec = 15; prec <= 17; prec++) {
+                snprintf(want, sizeof want, "%.*g", prec, d);
+                if (strtod(want, NULL) == d)
+                    break;
+            }
+            out = one(FMT_CSV, DSRC_T_DOUBLE, c_dbl(d));
+            ck_assert(strncmp(out, "v\r\n", 3) == 0);
+            snprintf(got, sizeof got, "%.*s", (int)(strlen(out) - 5), out + 3);
+            free(out);
+            if (strchr(want, 'e') && !strchr(got, 'e'))
+                ck_assert_msg(strtod(got, NULL) == d, "%s", got);
+            else
+                ck_assert_msg(strcmp(got, want) == 0, "%.17g: got %s, want %s", d, got, want);
+        }
+    }
+}
+END_TEST
+
+START_TEST(csv_bytes_base64)
+{
+    ONE_EQ(FMT_CSV, DSRC_T_BYTES, c_bytes_t(DSRC_T_BYTES, "abc", 3), "v\r\nYWJj\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_BYTES, c_bytes_t(DSRC_T_BYTES, "ab", 2), "v\r\nYWI=\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_BYTES, c_bytes_t(DSRC_T_BYTES, "\xfb\xff", 2), "v\r\n+/8=\r\n");
+    /* empty bytes are not NULL */
+    ONE_EQ(FMT_CSV, DSRC_T_BYTES, c_bytes_t(DSRC_T_BYTES, "", 0), "v\r\n\"\"\r\n");
+}
+END_TEST
+
+START_TEST(csv_json_and_timestamp_as_text)
+{
+    ONE_EQ(FMT_CSV, DSRC_T_JSON, c_json("[1,2]"), "v\r\n\"[1,2]\"\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_JSON, c_json("42"), "v\r\n42\r\n");
+    ONE_EQ(FMT_CSV, DSRC_T_TIMESTAMP,
+           c_bytes_t(DSRC_T_TIMESTAMP, "2024-01-31 12:00:00", 19),
+           "v\r\n2024-01-31 12:00:00\r\n");
+}
+END_TEST
+
+/* A field larger than the buffer, with quotes spread through it. */
+START_TEST(csv_large_field)
+{
+    size_t n = 200000, i, len, j;
+    char *big = malloc(n), *out, *want;
+    dsrc_column c = col("v", DSRC_T_TEXT);
+    dsrc_cell cell;
+
+    for (i = 0; i < n; i++)
+        big[i] = (i % 1000 == 999) ? '"' : (char)('a' + i % 26);
+    cell = c_bytes_t(DSRC_T_TEXT, big, n);
+    out = run(FMT_CSV, &c, 1, &cell, 1, &len);
+    want = malloc(2 * n + 16);
+    j = 0;
+    memcpy(want, "v\r\n\"", 4);
+    j = 4;
+    for (i = 0; i < n; i++) {
+        want[j++] = big[i];
+        if (big[i] == '"')
+            want[j++] = '"';
+    }
+    memcpy(want + j, "\"\r\n", 3);
+    j += 3;
+    ck_assert_uint_eq(len, j);
+    ck_assert(memcmp(out, want, j) == 0);
+    free(big);
+    free(out);
+    free(want);
+}
+END_TEST
+
+START_TEST(csv_many_rows_exact)
+{
+    dsrc_column cols[] = {col("i", DSRC_T_INT64), col("s", DSRC_T_TEXT)};
+    size_t nrows = 50000, r, len;
+    dsrc_cell *cells = calloc(2 * nrows, sizeof *cells);
+    char *out, *want, *p;
+
+    for (r = 0; r < nrows; r++) {
+        cells[2 * r] = c_int((int64_t)r * 7919 - 100000);
+        cells[2 * r + 1] = c_text(r % 3 ? "x,y" : "plain");
+    }
+    out = run(FMT_CSV, cols, 2, cells, nrows, &len);
+    want = malloc(nrows * 40 + 16);
+    p = want + sprintf(want, "i,s\r\n");
+    for (r = 0; r < nrows; r++)
+        p += sprintf(p, "%lld,%s\r\n", (long long)r * 7919 - 100000,
+                     r % 3 ? "\"x,y\"" : "plain");
+    ck_assert_uint_eq(len, (size_t)(p - want));
+    ck_assert(memcmp(out, want, len) == 0);
+    free(cells);
+    free(out);
+    free(want);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* JSON Lines                                                                */
+
+START_TEST(jsonl_types)
+{
+    dsrc_column cols[] = {
+        col("id", DSRC_T_INT64), col("name", DSRC_T_TEXT), col("score", DSRC_T_DOUBLE),
+        col("ok", DSRC_T_BOOL), col("data", DSRC_T_BYTES), col("ts", DSRC_T_TIMESTAMP),
+        col("doc", DSRC_T_JSON),
+    };
+    dsrc_cell cells[] = {
+        c_int(1), c_text("alice"), c_dbl(1.5), c_bool(1),
+        c_bytes_t(DSRC_T_BYTES, "\x00\xff\x10", 3),
+        c_bytes_t(DSRC_T_TIMESTAMP, "2024-01-31T12:00:00Z", 20),
+        c_json("{\"a\": [1, 2]}"),
+        c_int(INT64_MIN), c_text(""), c_dbl(NAN), c_bool(0), c_bytes_t(DSRC_T_BYTES, "", 0),
+        c_null(), c_null(),
+    };
+    char *out = run(FMT_JSONL, cols, 7, cells, 2, NULL);
+    ck_assert_str_eq(out,
+                     "{\"id\":1,\"name\":\"alice\",\"score\":1.5,\"ok\":true,\"data\":\"AP8Q\","
+                     "\"ts\":\"2024-01-31T12:00:00Z\",\"doc\":{\"a\": [1, 2]}}\n"
+                     "{\"id\":-9223372036854775808,\"name\":\"\",\"score\":null,\"ok\":false,"
+                     "\"data\":\"\",\"ts\":null,\"doc\":null}\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(jsonl_escaping)
+{
+    static const char in[] = "q\" b\\ n\n r\r t\t b\b f\f c\x01 \x1f del\x7f nul\0end";
+    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_bytes_t(DSRC_T_TEXT, in, sizeof in - 1),
+           "{\"v\":\"q\\\" b\\\\ n\\n r\\r t\\t b\\b f\\f c\\u0001 \\u001f del\x7f nul"
+           "\\u0000end\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("</script>"), "{\"v\":\"</script>\"}\n");
+}
+END_TEST
+
+START_TEST(jsonl_utf8)
+{
+    /* valid multibyte sequences pass through */
+    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"),
+           "{\"v\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"}\n");
+    /* invalid ones: each maximal invalid subpart becomes one U+FFFD */
+    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("a\xff" "b"), "{\"v\":\"a\xef\xbf\xbd" "b\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("a\xc3"), "{\"v\":\"a\xef\xbf\xbd\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xe2\x82x"), "{\"v\":\"\xef\xbf\xbdx\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xc0\xaf"),
+           "{\"v\":\"\xef\xbf\xbd\xef\xbf\xbd\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xed\xa0\x80"),
+           "{\"v\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xf4\x90\x80\x80"),
+           "{\"v\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xf0\x9f\x98"), "{\"v\":\"\xef\xbf\xbd\"}\n");
+    /* overlong forms */
+    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xe0\x80\x80"),
+           "{\"v\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xf0\x8f\xbf\xbf"),
+           "{\"v\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"}\n");
+    /* the edges of the valid ranges */
+    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80"),
+           "{\"v\":\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\x80\x80"),
+           "{\"v\":\"\xef\xbf\xbd\xef\xbf\xbd\"}\n");
+}
+END_TEST
+
+/* Arbitrary bytes always give a line that a JSON parser accepts, and valid
+ * text comes back unchanged. */
+START_TEST(jsonl_random_text_is_valid_json)
+{
+    uint32_t x = 12345;
+    int round;
+
+    for (round = 0; round < 3000; round++) {
+        char buf[64];
+        size_t n = (size_t)(round % 64), i;
+        char *out;
+        json_t *j;
+        json_error_t err;
+
+        for (i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            buf[i] = (char)(x >> 16);
+        }
+        out = one(FMT_JSONL, DSRC_T_TEXT, c_bytes_t(DSRC_T_TEXT, buf, n));
+        ck_assert_uint_eq(strchr(out, '\n') - out, strlen(out) - 1);
+        j = json_loads(out, JSON_ALLOW_NUL, &err);
+        ck_assert_msg(j != NULL, "round %d: %s", round, err.text);
+        ck_assert(json_is_string(json_object_get(j, "v")));
+        json_decref(j);
+        free(out);
+    }
+    {
+        static const char text[] = "h\xc3\xa9llo\n\"w\\orld\"\t\x01\xe2\x82\xac";
+        char *out = one(FMT_JSONL, DSRC_T_TEXT, c_text(text));
+        json_t *j = json_loads(out, 0, NULL);
+        ck_assert_ptr_nonnull(j);
+        ck_assert_str_eq(json_string_value(json_object_get(j, "v")), text);
+        json_decref(j);
+        free(out);
+    }
+}
+END_TEST
+
+START_TEST(jsonl_json_cells)
+{
+    /* valid documents are embedded, line breaks between tokens dropped */
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("{\n  \"a\": 1,\r\n  \"b\": [true, null]\n}\n"),
+           "{\"v\":{  \"a\": 1,  \"b\": [true, null]}}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("42"), "{\"v\":42}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json(" -1.5e+10 "), "{\"v\":-1.5e+10}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("\"s\\u00e9\""), "{\"v\":\"s\\u00e9\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("null"), "{\"v\":null}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("[]"), "{\"v\":[]}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("{}"), "{\"v\":{}}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("123456789012345678901234567890"),
+           "{\"v\":123456789012345678901234567890}\n");
+    /* invalid documents become strings */
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("{a:1}"), "{\"v\":\"{a:1}\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("[1,]"), "{\"v\":\"[1,]\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("01"), "{\"v\":\"01\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("1 2"), "{\"v\":\"1 2\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("[1"), "{\"v\":\"[1\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("{\"a\"}"), "{\"v\":\"{\\\"a\\\"}\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("NaN"), "{\"v\":\"NaN\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("tru"), "{\"v\":\"tru\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("\"a\nb\""), "{\"v\":\"\\\"a\\nb\\\"\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("\"\\x\""), "{\"v\":\"\\\"\\\\x\\\"\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json(""), "{\"v\":\"\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("\"\xff\""), "{\"v\":\"\\\"\xef\xbf\xbd\\\"\"}\n");
+}
+END_TEST
+
+START_TEST(jsonl_json_cell_too_deep)
+{
+    size_t depth = 600, i;
+    char *doc = malloc(2 * depth + 1), *out;
+    json_t *j;
+
+    for (i = 0; i < depth; i++) {
+        doc[i] = '[';
+        doc[depth + i] = ']';
+    }
+    doc[2 * depth] = '\0';
+    out = one(FMT_JSONL, DSRC_T_JSON, c_json(doc));
+    /* embedded as a string: still one valid line */
+    j = json_loads(out, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "v")), doc);
+    json_decref(j);
+    free(out);
+    free(doc);
+}
+END_TEST
+
+START_TEST(jsonl_non_finite_doubles)
+{
+    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(NAN), "{\"v\":null}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(INFINITY), "{\"v\":null}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(-INFINITY), "{\"v\":null}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(1e-7), "{\"v\":1e-07}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_INT64, c_int(INT64_MAX), "{\"v\":9223372036854775807}\n");
+}
+END_TEST
+
+START_TEST(jsonl_zero_rows_empty)
+{
+    dsrc_column cols[] = {col("x", DSRC_T_INT64)};
+    size_t len = 99;
+    char *out = run(FMT_JSONL, cols, 1, NULL, 0, &len);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_str_eq(out, "");
+    free(out);
+}
+END_TEST
+
+START_TEST(jsonl_keys)
+{
+    dsrc_column cols[] = {col("a", DSRC_T_INT64), col("a", DSRC_T_INT64),
+                          col("we\"ird\n\xff", DSRC_T_TEXT), col("", DSRC_T_BOOL)};
+    dsrc_cell cells[] = {c_int(1), c_int(2), c_text("x"), c_bool(1)};
+    char *out = run(FMT_JSONL, cols, 4, cells, 1, NULL);
+    ck_assert_str_eq(out, "{\"a\":1,\"a\":2,\"we\\\"ird\\n\xef\xbf\xbd\":\"x\",\"\":true}\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(zero_columns)
+{
+    char *out = run(FMT_JSONL, NULL, 0, NULL, 2, NULL);
+    ck_assert_str_eq(out, "{}\n{}\n");
+    free(out);
+}
+END_TEST
+
+/* A long run of wide rows: every line parses and holds what was sent. */
+START_TEST(jsonl_many_rows_parse)
+{
+    dsrc_column cols[] = {col("i", DSRC_T_INT64), col("s", DSRC_T_TEXT),
+                          col("d", DSRC_T_DOUBLE), col("j", DSRC_T_JSON)};
+    size_t nrows = 20000, r, len;
+    dsrc_cell *cells = calloc(4 * nrows, sizeof *cells);
+    char *out, *line;
+
+    for (r = 0; r < nrows; r++) {
+        cells[4 * r] = c_int((int64_t)r);
+        cells[4 * r + 1] = c_text(r % 2 ? "odd \"one\"\n" : "even \xe2\x82\xac");
+        cells[4 * r + 2] = c_dbl((double)r / 7.0);
+        cells[4 * r + 3] = c_json(r % 5 ? "{\"k\":[1,{\"z\":null}]}" : "not json");
+    }
+    out = run(FMT_JSONL, cols, 4, cells, nrows, &len);
+    line = out;
+    for (r = 0; r < nrows; r++) {
+        char *nl = strchr(line, '\n');
+        json_t *j;
+        json_error_t err;
+        ck_assert_ptr_nonnull(nl);
+        j = json_loadb(line, (size_t)(nl - line), 0, &err);
+        ck_assert_msg(j != NULL, "row %zu: %s", r, err.text);
+        ck_assert_int_eq(json_integer_value(json_object_get(j, "i")), (json_int_t)r);
+        ck_assert_str_eq(json_string_value(json_object_get(j, "s")),
+                         r % 2 ? "odd \"one\"\n" : "even \xe2\x82\xac");
+        ck_assert(json_number_value(json_object_get(j, "d")) == (double)r / 7.0);
+        if (r % 5)
+            ck_assert(json_is_array(json_object_get(json_object_get(j, "j"), "k")));
+        else
+            ck_assert_str_eq(json_string_value(json_object_get(j, "j")), "not json");
+        json_decref(j);
+        line = nl + 1;
+    }
+    ck_assert_uint_eq((size_t)(line - out), len);
+    free(cells);
+    free(out);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Protocol errors and output failures                                       */
+
+START_TEST(cell_count_mismatch)
+{
+    int kind;
+    for (kind = FMT_CSV; kind <= FMT_JSONL; kind++) {
+        capture c = {0};
+        fmt_writer *w = fmt_new((fmt_kind)kind, cap_out, &c);
+        const dsrc_row_sink *s = fmt_sink(w);
+        dsrc_column cols[] = {col("a", DSRC_T_INT64), col("b", DSRC_T_INT64)};
+        dsrc_cell cells[] = {c_int(1), c_int(2), c_int(3)};
+
+        ck_assert_int_eq(s->schema(s->user, cols, 2), 0);
+        ck_assert_int_eq(s->row(s->user, cells, 2), 0);
+        ck_assert_int_ne(s->row(s->user, cells, 1), 0);
+        ck_assert_ptr_nonnull(fmt_error(w));
+        ck_assert_ptr_nonnull(strstr(fmt_error(w), "row 2 has 1 cells"));
+        /* stays refused */
+        ck_assert_int_ne(s->row(s->user, cells, 2), 0);
+        ck_assert_int_ne(fmt_finish(w), 0);
+        ck_assert_uint_eq(fmt_rows(w), 1);
+        ck_assert_int_eq(fmt_failed(w), 0);
+        fmt_free(w);
+        free(c.p);
+
+        c = (capture){0};
+        w = fmt_new((fmt_kind)kind, cap_out, &c);
+        s = fmt_sink(w);
+        ck_assert_int_eq(s->schema(s->user, cols, 2), 0);
+        ck_assert_int_ne(s->row(s->user, cells, 3), 0);
+        ck_assert_int_ne(fmt_finish(w), 0);
+        fmt_free(w);
+        free(c.p);
+    }
+}
+END_TEST
+
+START_TEST(protocol_errors)
+{
+    capture c = {0};
+    fmt_writer *w = fmt_new(FMT_JSONL, cap_out, &c);
+    const dsrc_row_sink *s = fmt_sink(w);
+    dsrc_column cols[] = {col("a", DSRC_T_INT64)};
+    dsrc_cell cell = c_int(1);
+
+    /* a row before the schema */
+    ck_assert_int_ne(s->row(s->user, &cell, 1), 0);
+    ck_assert_ptr_nonnull(strstr(fmt_error(w), "before the schema"));
+    fmt_free(w);
+
+    w = fmt_new(FMT_CSV, cap_out, &c);
+    s = fmt_sink(w);
+    ck_assert_int_eq(s->schema(s->user, cols, 1), 0);
+    ck_assert_int_ne(s->schema(s->user, cols, 1), 0);
+    fmt_free(w);
+
+    /* an unknown cell type */
+    w = fmt_new(FMT_JSONL, cap_out, &c);
+    s = fmt_sink(w);
+    ck_assert_int_eq(s->schema(s->user, cols, 1), 0);
+    cell.type = (dsrc_type)99;
+    ck_assert_int_ne(s->row(s->user, &cell, 1), 0);
+    ck_assert_ptr_nonnull(strstr(fmt_error(w), "unknown cell type 99"));
+    ck_assert_int_ne(fmt_finish(w), 0);
+    fmt_free(w);
+    free(c.p);
+
+    ck_assert_ptr_null(fmt_new((fmt_kind)7, cap_out, &c));
+    ck_assert_ptr_null(fmt_new(FMT_CSV, NULL, NULL));
+    fmt_free(NULL);
+}
+END_TEST
+
+START_TEST(output_failure_mid_stream)
+{
+    int kind;
+    for (kind = FMT_CSV; kind <= FMT_JSONL; kind++) {
+        capture c = {0};
+        fmt_writer *w;
+        const dsrc_row_sink *s;
+        dsrc_column cols[] = {col("s", DSRC_T_TEXT)};
+        char text[1000];
+        dsrc_cell cell;
+        int r, refused = 0;
+
+        memset(text, 'x', sizeof text);
+        cell = c_bytes_t(DSRC_T_TEXT, text, sizeof text);
+        c.fail_from = 2; /* the first flush succeeds, the second fails */
+        w = fmt_new((fmt_kind)kind, cap_out, &c);
+        s = fmt_sink(w);
+        ck_assert_int_eq(s->schema(s->user, cols, 1), 0);
+        for (r = 0; r < 1000 && !refused; r++)
+            refused = s->row(s->user, &cell, 1) != 0;
+        ck_assert_msg(refused, "the sink never reported the failed write");
+        ck_assert_int_lt(r, 200);
+        ck_assert_int_eq(fmt_failed(w), 1);
+        ck_assert_int_eq(fmt_errno(w), ENOSPC);
+        ck_assert_int_ne(s->row(s->user, &cell, 1), 0);
+        ck_assert_int_eq(fmt_finish(w), -1);
+        ck_assert_int_eq(c.calls, 2);
+        fmt_free(w);
+        free(c.p);
+    }
+}
+END_TEST
+
+START_TEST(output_failure_at_finish)
+{
+    capture c = {0};
+    fmt_writer *w;
+    const dsrc_row_sink *s;
+    dsrc_column cols[] = {col("a", DSRC_T_INT64)};
+    dsrc_cell cell = c_int(5);
+
+    c.fail_from = 1;
+    w = fmt_new(FMT_CSV, cap_out, &c);
+    s = fmt_sink(w);
+    ck_assert_int_eq(s->schema(s->user, cols, 1), 0);
+    ck_assert_int_eq(s->row(s->user, &cell, 1), 0);
+    ck_assert_int_eq(fmt_failed(w), 0);
+    ck_assert_int_eq(fmt_finish(w), -1);
+    ck_assert_int_eq(fmt_failed(w), 1);
+    ck_assert_int_eq(fmt_errno(w), ENOSPC);
+    fmt_free(w);
+
+    /* a huge single cell goes straight to the output and fails there */
+    c = (capture){0};
+    c.fail_from = 1;
+    w = fmt_new(FMT_JSONL, cap_out, &c);
+    s = fmt_sink(w);
+    {
+        dsrc_column tc = col("t", DSRC_T_TEXT);
+        size_t n = 300000;
+        char *big = malloc(n);
+        dsrc_cell bc;
+        memset(big, 'y', n);
+        bc = c_bytes_t(DSRC_T_TEXT, big, n);
+        ck_assert_int_eq(s->schema(s->user, &tc, 1), 0);
+        ck_assert_int_ne(s->row(s->user, &bc, 1), 0);
+        free(big);
+    }
+    ck_assert_int_eq(fmt_finish(w), -1);
+    fmt_free(w);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Schema copy and helpers                                                   */
+
+START_TEST(columns_deep_copy)
+{
+    capture c = {0};
+    fmt_writer *w = fmt_new(FMT_CSV, cap_out, &c);
+    const dsrc_row_sink *s = fmt_sink(w);
+    char name[16], native[16], def[16];
+    dsrc_column cols[2];
+    const dsrc_column *got;
+    size_t n = 99;
+
+    ck_assert_ptr_null(fmt_columns(w, &n));
+    ck_assert_uint_eq(n, 0);
+    strcpy(name, "price");
+    strcpy(native, "numeric(10,2)");
+    strcpy(def, "0");
+    cols[0] = col(name, DSRC_T_TEXT);
+    cols[0].native_type = native;
+    cols[0].nullable = 0;
+    cols[0].primary_key = 1;
+    cols[0].default_value = def;
+    cols[1] = col("note", DSRC_T_TEXT);
+    cols[1].comment = "free text";
+    ck_assert_int_eq(s->schema(s->user, cols, 2), 0);
+    memset(name, 'X', sizeof name - 1);
+    memset(native, 'X', sizeof native - 1);
+    memset(def, 0, sizeof def);
+    memset(cols, 0, sizeof cols);
+
+    got = fmt_columns(w, &n);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(got[0].name, "price");
+    ck_assert_str_eq(got[0].native_type, "numeric(10,2)");
+    ck_assert_str_eq(got[0].default_value, "0");
+    ck_assert_int_eq(got[0].type, DSRC_T_TEXT);
+    ck_assert_int_eq(got[0].nullable, 0);
+    ck_assert_int_eq(got[0].primary_key, 1);
+    ck_assert_ptr_null(got[0].comment);
+    ck_assert_str_eq(got[1].name, "note");
+    ck_assert_str_eq(got[1].comment, "free text");
+    ck_assert_ptr_null(got[1].native_type);
+    ck_assert_int_eq(got[1].nullable, -1);
+    ck_assert_int_eq(fmt_finish(w), 0);
+    ck_assert_str_eq(c.p, "price,note\r\n");
+    fmt_free(w);
+    free(c.p);
+}
+END_TEST
+
+START_TEST(names_and_base64)
+{
+    char *b;
+
+    ck_assert_int_eq(fmt_parse("csv"), FMT_CSV);
+    ck_assert_int_eq(fmt_parse("jsonl"), FMT_JSONL);
+    ck_assert_int_eq(fmt_parse("xml"), -1);
+    ck_assert_int_eq(fmt_parse(""), -1);
+    ck_assert_int_eq(fmt_parse(NULL), -1);
+    ck_assert_str_eq(fmt_name(FMT_CSV), "csv");
+    ck_assert_str_eq(fmt_name(FMT_JSONL), "jsonl");
+    ck_assert_str_eq(fmt_extension(FMT_CSV), "csv");
+    ck_assert_str_eq(fmt_extension(FMT_JSONL), "jsonl");
+
+    b = fmt_base64("", 0);
+    ck_assert_str_eq(b, "");
+    free(b);
+    b = fmt_base64("a", 1);
+    ck_assert_str_eq(b, "YQ==");
+    free(b);
+    b = fmt_base64("foobar", 6);
+    ck_assert_str_eq(b, "Zm9vYmFy");
+    free(b);
+    {
+        size_t n = 100000, i;
+        unsigned char *raw = malloc(n);
+        char *one_shot;
+        for (i = 0; i < n; i++)
+            raw[i] = (unsigned char)(i * 31 + 7);
+        b = fmt_base64(raw, n);
+        one_shot = malloc(4 * ((n + 2) / 3) + 1);
+        EVP_EncodeBlock((unsigned char *)one_shot, raw, (int)n);
+        ck_assert_str_eq(b, one_shot);
+        free(one_shot);
+        free(raw);
+        free(b);
+    }
+}
+END_TEST
+
+/* Large bytes cells are encoded in chunks; the result equals one-shot. */
+START_TEST(large_bytes_cell)
+{
+    size_t n = 150001, i, len;
+    unsigned char *raw = malloc(n);
+    char *out, *b64;
+    dsrc_column cl = col("b", DSRC_T_BYTES);
+    dsrc_cell cell;
+
+    for (i = 0; i < n; i++)
+        raw[i] = (unsigned char)(i * 131 + 3);
+    cell = c_bytes_t(DSRC_T_BYTES, (const char *)raw, n);
+    out = run(FMT_JSONL, &cl, 1, &cell, 1, &len);
+    b64 = fmt_base64(raw, n);
+    ck_assert_uint_eq(len, strlen(b64) + 9);
+    ck_assert(strncmp(out, "{\"b\":\"", 6) == 0);
+    ck_assert(memcmp(out + 6, b64, strlen(b64)) == 0);
+    ck_assert_str_eq(out + 6 + strlen(b64), "\"}\n");
+    free(raw);
+    free(out);
+    free(b64);
+}
+END_TEST
+
+static Suite *format_suite(void)
+{
+    Suite *s = suite_create("format");
+    TCase *csv = tcase_create("csv"), *jl = tcase_create("jsonl"),
+          *err = tcase_create("errors"), *misc = tcase_create("misc");
+
+    tcase_add_test(csv, csv_types);
+    tcase_add_test(csv, csv_quoting);
+    tcase_add_test(csv, csv_header_quoting);
+    tcase_add_test(csv, csv_zero_rows_header_only);
+    tcase_add_test(csv, csv_integers);
+    tcase_add_test(csv, csv_integers_match_printf);
+    tcase_add_test(csv, csv_doubles);
+    tcase_add_test(csv, csv_bytes_base64);
+    tcase_add_test(csv, csv_json_and_timestamp_as_text);
+    tcase_add_test(csv, csv_large_field);
+    tcase_add_test(csv, csv_many_rows_exact);
+    suite_add_tcase(s, csv);
+
+    tcase_add_test(jl, jsonl_types);
+    tcase_add_test(jl, jsonl_escaping);
+    tcase_add_test(jl, jsonl_utf8);
+    tcase_add_test(jl, jsonl_random_text_is_valid_json);
+    tcase_add_test(jl, jsonl_json_cells);
+    tcase_add_test(jl, jsonl_json_cell_too_deep);
+    tcase_add_test(jl, jsonl_non_finite_doubles);
+    tcase_add_test(jl, jsonl_zero_rows_empty);
+    tcase_add_test(jl, jsonl_keys);
+    tcase_add_test(jl, zero_columns);
+    tcase_add_test(jl, jsonl_many_rows_parse);
+    tcase_add_test(jl, doubles_round_trip);
+    tcase_add_test(jl, doubles_decimal_like);
+    suite_add_tcase(s, jl);
+
+    tcase_add_test(err, cell_count_mismatch);
+    tcase_add_test(err, protocol_errors);
+    tcase_add_test(err, output_failure_mid_stream);
+    tcase_add_test(err, output_failure_at_finish);
+    suite_add_tcase(s, err);
+
+    tcase_add_test(misc, columns_deep_copy);
+    tcase_add_test(misc, names_and_base64);
+    tcase_add_test(misc, large_bytes_cell);
+    suite_add_tcase(s, misc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(format_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
