@@ -13,10 +13,14 @@ dist_dsrcexamples_DATA = \
 	conf/sources.d/azure_blob.conf.example \
 	conf/sources.d/sqlite.conf.example
 
+# The quickstart demo, and the README's two commands (they work from an
+# unpacked release tarball too).
 EXTRA_DIST += \
 	conf/quickstart/shop.sql \
 	conf/quickstart/dsrcd.conf \
-	conf/quickstart/sources.d/demo.conf
+	conf/quickstart/sources.d/demo.conf \
+	scripts/quickstart \
+	scripts/check
 
 install-data-local: install-conf-sourcesd
 uninstall-local: uninstall-conf-sourcesd

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_secret.h"
 #include "config.h"
 #include "ctx.h"
 #include "fetch.h"
@@ -71,9 +72,20 @@ static void err_print(const cli *c, const derr *e)
     fprintf(stderr, "%s: %s\n", c->prog, e->msg ? e->msg : dsrc_status_name(e->status));
 }
 
-static json_t *json_str_or_null(const char *s)
+/* A JSON string with every registered secret replaced by ***; null for NULL.
+ * Every string that reaches the output goes through here: plugins' names,
+ * comments and properties can carry what a backend echoed. */
+static json_t *jstr(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    char *r;
+    json_t *j;
+
+    if (!s)
+        return json_null();
+    r = redact_dup(s);
+    j = json_string(r ? r : "");
+    free(r);
+    return j ? j : json_string("");
 }
 
 static const char *kind_name(dsrc_item_kind k)
@@ -201,7 +213,7 @@ static json_t *caps_json(uint32_t caps)
     if (strcmp(buf, "-") == 0)
         return a;
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-        json_array_append_new(a, json_string(tok));
+        json_array_append_new(a, jstr(tok));
     return a;
 }
 
@@ -263,6 +275,11 @@ static const reg_source *need_source(cli *c, const char *name, int *rc)
             strcmp(c->diags.v[i].file, cs->file) == 0)
             s = NULL;
     if (s) {
+        for (i = 0; cs && i < c->diags.n; i++)
+            if (c->diags.v[i].severity == DIAG_WARNING && c->diags.v[i].file &&
+                strcmp(c->diags.v[i].file, cs->file) == 0)
+                fprintf(stderr, "%s:%d: warning: %s\n", c->diags.v[i].file,
+                        c->diags.v[i].line, c->diags.v[i].msg);
         if (c->diags.n_errors)
             fprintf(stderr,
                     "%s: warning: the configuration has %zu error(s) in other sources; "
@@ -382,9 +399,9 @@ static void plugins_cb(void *user, const char *name, const char *path, ld_plugin
         fprintf(stderr, "dsrc: warning: %s\n", e && e->msg ? e->msg : path);
         if (ps->arr) {
             json_t *o = json_object();
-            json_object_set_new(o, "name", json_string(name));
-            json_object_set_new(o, "path", json_string(path));
-            json_object_set_new(o, "error", json_string(e && e->msg ? e->msg : "refused"));
+            json_object_set_new(o, "name", jstr(name));
+            json_object_set_new(o, "path", jstr(path));
+            json_object_set_new(o, "error", jstr(e && e->msg ? e->msg : "refused"));
             json_array_append_new(ps->arr, o);
         }
         return;
@@ -395,12 +412,12 @@ static void plugins_cb(void *user, const char *name, const char *path, ld_plugin
     snprintf(abi, sizeof abi, "%u.%u", ai->abi_major, ai->abi_minor);
     if (ps->arr) {
         json_t *o = json_object();
-        json_object_set_new(o, "name", json_string(d->name));
-        json_object_set_new(o, "version", json_str_or_null(d->version));
-        json_object_set_new(o, "abi", json_string(abi));
+        json_object_set_new(o, "name", jstr(d->name));
+        json_object_set_new(o, "version", jstr(d->version));
+        json_object_set_new(o, "abi", jstr(abi));
         json_object_set_new(o, "capabilities", caps_json(d->capabilities));
-        json_object_set_new(o, "path", json_string(path));
-        json_object_set_new(o, "description", json_str_or_null(d->description));
+        json_object_set_new(o, "path", jstr(path));
+        json_object_set_new(o, "description", jstr(d->description));
         json_array_append_new(ps->arr, o);
     } else {
         const char *row[] = {d->name, d->version ? d->version : "-", abi, caps,
@@ -425,14 +442,14 @@ static int plugin_options(cli *c, const char *name)
         json_t *arr = json_array();
         for (o = d->options; o && o->name; o++) {
             json_t *j = json_object();
-            json_object_set_new(j, "name", json_string(o->name));
-            json_object_set_new(j, "type", json_string(opt_type_name(o->type)));
+            json_object_set_new(j, "name", jstr(o->name));
+            json_object_set_new(j, "type", jstr(opt_type_name(o->type)));
             json_object_set_new(j, "required", json_boolean(o->flags & DSRC_OPT_REQUIRED));
             json_object_set_new(j, "secret", json_boolean(o->flags & DSRC_OPT_SECRET));
-            json_object_set_new(j, "default", json_str_or_null(o->default_value));
+            json_object_set_new(j, "default", jstr(o->default_value));
             if (o->choices)
-                json_object_set_new(j, "choices", json_string(o->choices));
-            json_object_set_new(j, "doc", json_str_or_null(o->doc));
+                json_object_set_new(j, "choices", jstr(o->choices));
+            json_object_set_new(j, "doc", jstr(o->doc));
             json_array_append_new(arr, j);
         }
         json_print(arr);
@@ -477,6 +494,7 @@ static int cmd_ls(cli *c, int argc, char **argv);
 static int cmd_describe(cli *c, int argc, char **argv);
 static int cmd_discover(cli *c, int argc, char **argv);
 static int cmd_fetch(cli *c, int argc, char **argv);
+static int cmd_secret(cli *c, int argc, char **argv);
 
 static const cli_cmd commands[] = {
     {"plugins", cmd_plugins, "plugins [--options NAME] [--json]",
@@ -535,6 +553,9 @@ static const cli_cmd commands[] = {
      "      --json            print the summary as JSON\n"
      "A fetch rule in the source's config for ITEM supplies defaults for\n"
      "format, columns, limit and cursor field."},
+    {"secret", cmd_secret, "secret genkey|encrypt|decrypt|rotate|check [ARGS]",
+     "make keys, encrypt secrets, rotate tokens, check every secret",
+     "See 'dsrc secret --help' and dsrc(1)."},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -594,67 +615,56 @@ static int cmd_plugins(cli *c, int argc, char **argv)
 /* ------------------------------------------------------------------------ */
 /* sources / check-config                                                    */
 
-static int is_secret_cloud_key(const char *k)
-{
-    static const char *const keys[] = {"client_secret", "secret_access_key", "session_token",
-                                       "access_key_id", "key_passphrase", NULL};
-    size_t i;
-    for (i = 0; keys[i]; i++)
-        if (strcmp(keys[i], k) == 0)
-            return 1;
-    return 0;
-}
-
 static json_t *source_json(const cfg_source *cs, const reg_source *s)
 {
     json_t *o = json_object(), *conn = json_object(), *labels = json_object();
     size_t i;
 
-    json_object_set_new(o, "name", json_string(cs->name));
-    json_object_set_new(o, "type", json_string(cs->type ? cs->type : ""));
-    json_object_set_new(o, "location", json_string(cfg_location_name(cs->location)));
+    json_object_set_new(o, "name", jstr(cs->name));
+    json_object_set_new(o, "type", jstr(cs->type ? cs->type : ""));
+    json_object_set_new(o, "location", jstr(cfg_location_name(cs->location)));
     json_object_set_new(o, "enabled", json_boolean(cs->enabled));
     json_object_set_new(o, "valid", json_boolean(s != NULL));
-    json_object_set_new(o, "file", json_string(cs->file));
+    json_object_set_new(o, "file", jstr(cs->file));
     for (i = 0; i < cs->n_labels; i++)
-        json_object_set_new(labels, cs->labels[i].key, json_string(cs->labels[i].text));
+        json_object_set_new(labels, cs->labels[i].key, jstr(cs->labels[i].text));
     json_object_set_new(o, "labels", labels);
     if (s) {
         for (i = 0; i < s->n_options; i++)
             json_object_set_new(conn, s->options[i].def->name,
                                 (s->options[i].def->flags & DSRC_OPT_SECRET)
-                                    ? json_string(REDACTED)
-                                    : json_str_or_null(s->options[i].value));
+                                    ? jstr(REDACTED)
+                                    : jstr(s->options[i].value));
     } else {
         /* Unvalidated: show keys only, every value redacted. */
         for (i = 0; i < cs->n_connection; i++)
-            json_object_set_new(conn, cs->connection[i].key, json_string(REDACTED));
+            json_object_set_new(conn, cs->connection[i].key, jstr(REDACTED));
     }
     json_object_set_new(o, "connection", conn);
     if (cs->cloud_provider) {
         json_t *cl = json_object();
         for (i = 0; i < cs->n_cloud; i++)
             json_object_set_new(cl, cs->cloud[i].key,
-                                is_secret_cloud_key(cs->cloud[i].key)
-                                    ? json_string(REDACTED)
-                                    : json_string(cs->cloud[i].text));
+                                cfg_cloud_key_is_secret(cs->cloud[i].key)
+                                    ? jstr(REDACTED)
+                                    : jstr(cs->cloud[i].text));
         json_object_set_new(o, "cloud", cl);
     }
     if (cs->tls_mode || cs->tls_ca || cs->tls_cert || cs->tls_key) {
         json_t *t = json_object();
-        json_object_set_new(t, "mode", json_str_or_null(cs->tls_mode));
-        json_object_set_new(t, "ca", json_str_or_null(cs->tls_ca));
-        json_object_set_new(t, "cert", json_str_or_null(cs->tls_cert));
-        json_object_set_new(t, "key", json_str_or_null(cs->tls_key));
+        json_object_set_new(t, "mode", jstr(cs->tls_mode));
+        json_object_set_new(t, "ca", jstr(cs->tls_ca));
+        json_object_set_new(t, "cert", jstr(cs->tls_cert));
+        json_object_set_new(t, "key", jstr(cs->tls_key));
         json_object_set_new(o, "tls", t);
     }
     if (cs->n_replica_hosts || cs->replica_set) {
         json_t *r = json_object(), *h = json_array();
         for (i = 0; i < cs->n_replica_hosts; i++)
-            json_array_append_new(h, json_string(cs->replica_hosts[i]));
+            json_array_append_new(h, jstr(cs->replica_hosts[i]));
         json_object_set_new(r, "hosts", h);
-        json_object_set_new(r, "replica_set", json_str_or_null(cs->replica_set));
-        json_object_set_new(r, "read_policy", json_str_or_null(cs->read_policy));
+        json_object_set_new(r, "replica_set", jstr(cs->replica_set));
+        json_object_set_new(r, "read_policy", jstr(cs->read_policy));
         json_object_set_new(o, "replicas", r);
     }
     json_t *pool = json_object();
@@ -667,18 +677,18 @@ static json_t *source_json(const cfg_source *cs, const reg_source *s)
     json_object_set_new(o, "pool", pool);
     if (cs->schedule_discover || cs->schedule_health) {
         json_t *sc = json_object();
-        json_object_set_new(sc, "discover", json_str_or_null(cs->schedule_discover));
-        json_object_set_new(sc, "health", json_str_or_null(cs->schedule_health));
+        json_object_set_new(sc, "discover", jstr(cs->schedule_discover));
+        json_object_set_new(sc, "health", jstr(cs->schedule_health));
         json_object_set_new(o, "schedule", sc);
     }
     if (cs->n_fetch) {
         json_t *fa = json_array();
         for (i = 0; i < cs->n_fetch; i++) {
             json_t *f = json_object();
-            json_object_set_new(f, "item", json_string(cs->fetch[i].item));
-            json_object_set_new(f, "format", json_str_or_null(cs->fetch[i].format));
-            json_object_set_new(f, "cursor_field", json_str_or_null(cs->fetch[i].cursor_field));
-            json_object_set_new(f, "schedule", json_str_or_null(cs->fetch[i].schedule));
+            json_object_set_new(f, "item", jstr(cs->fetch[i].item));
+            json_object_set_new(f, "format", jstr(cs->fetch[i].format));
+            json_object_set_new(f, "cursor_field", jstr(cs->fetch[i].cursor_field));
+            json_object_set_new(f, "schedule", jstr(cs->fetch[i].schedule));
             json_array_append_new(fa, f);
         }
         json_object_set_new(o, "fetch", fa);
@@ -711,7 +721,7 @@ static void source_detail(const cfg_source *cs, const reg_source *s)
     if (cs->cloud_provider)
         for (i = 0; i < cs->n_cloud; i++)
             printf("cloud.%-14s %s\n", cs->cloud[i].key,
-                   is_secret_cloud_key(cs->cloud[i].key) ? REDACTED : cs->cloud[i].text);
+                   cfg_cloud_key_is_secret(cs->cloud[i].key) ? REDACTED : cs->cloud[i].text);
     if (cs->tls_mode)
         printf("tls:       mode %s%s%s\n", cs->tls_mode, cs->tls_ca ? ", ca " : "",
                cs->tls_ca ? cs->tls_ca : "");
@@ -827,11 +837,11 @@ static int cmd_check_config(cli *c, int argc, char **argv)
         json_t *o = json_object(), *arr = json_array();
         for (k = 0; k < c->diags.n; k++) {
             json_t *d = json_object();
-            json_object_set_new(d, "severity", json_string(c->diags.v[k].severity == DIAG_ERROR
+            json_object_set_new(d, "severity", jstr(c->diags.v[k].severity == DIAG_ERROR
                                                                ? "error" : "warning"));
-            json_object_set_new(d, "file", json_str_or_null(c->diags.v[k].file));
+            json_object_set_new(d, "file", jstr(c->diags.v[k].file));
             json_object_set_new(d, "line", json_integer(c->diags.v[k].line));
-            json_object_set_new(d, "message", json_str_or_null(c->diags.v[k].msg));
+            json_object_set_new(d, "message", jstr(c->diags.v[k].msg));
             json_array_append_new(arr, d);
         }
         json_object_set_new(o, "valid", json_boolean(c->diags.n_errors == 0 && c->cfg));
@@ -895,27 +905,31 @@ static int cmd_test(cli *c, int argc, char **argv)
             st = src_ping(conn, &info, &ms, &e);
         if (c->json) {
             json_t *o = json_object();
-            json_object_set_new(o, "source", json_string(s->cfg->name));
+            json_object_set_new(o, "source", jstr(s->cfg->name));
             json_object_set_new(o, "endpoint_index", json_integer((json_int_t)ep));
             json_object_set_new(o, "ok", json_boolean(st == DSRC_OK));
             if (st == DSRC_OK) {
                 json_object_set_new(o, "latency_ms", json_real(ms));
-                json_object_set_new(o, "endpoint", json_string(info.endpoint));
-                json_object_set_new(o, "role", json_string(role_name(info.role)));
-                json_object_set_new(o, "server_version", json_string(info.server_version));
+                json_object_set_new(o, "endpoint", jstr(info.endpoint));
+                json_object_set_new(o, "role", jstr(role_name(info.role)));
+                json_object_set_new(o, "server_version", jstr(info.server_version));
             } else {
-                json_object_set_new(o, "status", json_string(dsrc_status_name(st)));
-                json_object_set_new(o, "error", json_str_or_null(e.msg));
+                json_object_set_new(o, "status", jstr(dsrc_status_name(st)));
+                json_object_set_new(o, "error", jstr(e.msg));
                 json_object_set_new(o, "retryable", json_boolean(e.retryable));
                 if (e.code[0])
-                    json_object_set_new(o, "code", json_string(e.code));
+                    json_object_set_new(o, "code", jstr(e.code));
             }
             json_array_append_new(arr, o);
         } else if (st == DSRC_OK) {
+            char *where = redact_dup(info.endpoint[0] ? info.endpoint
+                                                      : (ep ? "replica" : "primary"));
+            char *ver = redact_dup(info.server_version);
             printf("%s: ok in %.2f ms, endpoint %s (%s%s%s)\n", s->cfg->name, ms,
-                   info.endpoint[0] ? info.endpoint : (ep ? "replica" : "primary"),
-                   role_name(info.role), info.server_version[0] ? ", " : "",
-                   info.server_version);
+                   where ? where : "", role_name(info.role), ver && *ver ? ", " : "",
+                   ver ? ver : "");
+            free(where);
+            free(ver);
         } else {
             err_print(c, &e);
         }
@@ -942,9 +956,9 @@ typedef struct ls_state {
 static json_t *item_json(const dsrc_item *it)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "path", json_string(it->path ? it->path : ""));
-    json_object_set_new(o, "name", json_string(it->name ? it->name : ""));
-    json_object_set_new(o, "kind", json_string(kind_name(it->kind)));
+    json_object_set_new(o, "path", jstr(it->path ? it->path : ""));
+    json_object_set_new(o, "name", jstr(it->name ? it->name : ""));
+    json_object_set_new(o, "kind", jstr(kind_name(it->kind)));
     json_object_set_new(o, "container", json_boolean(it->container));
     json_object_set_new(o, "rows", it->rows >= 0 ? json_integer(it->rows) : json_null());
     json_object_set_new(o, "rows_estimated", json_boolean(it->rows_estimated));
@@ -953,11 +967,11 @@ static json_t *item_json(const dsrc_item *it)
     if (it->mtime >= 0) {
         char t[32];
         fmt_time(t, sizeof t, it->mtime);
-        json_object_set_new(o, "mtime", json_string(t));
+        json_object_set_new(o, "mtime", jstr(t));
     } else {
         json_object_set_new(o, "mtime", json_null());
     }
-    json_object_set_new(o, "comment", json_str_or_null(it->comment));
+    json_object_set_new(o, "comment", jstr(it->comment));
     return o;
 }
 
@@ -1036,21 +1050,21 @@ static json_t *metadata_json(const dsrc_metadata *md)
     for (i = 0; i < md->n_columns; i++) {
         const dsrc_column *col = &md->columns[i];
         json_t *j = json_object();
-        json_object_set_new(j, "name", json_string(col->name ? col->name : ""));
-        json_object_set_new(j, "type", json_string(type_name(col->type)));
-        json_object_set_new(j, "native_type", json_str_or_null(col->native_type));
+        json_object_set_new(j, "name", jstr(col->name ? col->name : ""));
+        json_object_set_new(j, "type", jstr(type_name(col->type)));
+        json_object_set_new(j, "native_type", jstr(col->native_type));
         json_object_set_new(j, "nullable", col->nullable < 0 ? json_null()
                                                              : json_boolean(col->nullable));
         json_object_set_new(j, "primary_key", json_integer(col->primary_key));
-        json_object_set_new(j, "default", json_str_or_null(col->default_value));
-        json_object_set_new(j, "comment", json_str_or_null(col->comment));
+        json_object_set_new(j, "default", jstr(col->default_value));
+        json_object_set_new(j, "comment", jstr(col->comment));
         json_array_append_new(cols, j);
     }
     json_object_set_new(o, "columns", cols);
     for (i = 0; i < md->n_properties; i++)
         if (md->properties[i].key)
             json_object_set_new(props, md->properties[i].key,
-                                json_str_or_null(md->properties[i].value));
+                                jstr(md->properties[i].value));
     json_object_set_new(o, "properties", props);
     return o;
 }
@@ -1068,10 +1082,15 @@ static int describe_print(void *user, const dsrc_metadata *md)
     if (md->item) {
         fmt_i64(rows, sizeof rows, md->item->rows, md->item->rows_estimated);
         fmt_size(size, sizeof size, md->item->size_bytes);
-        printf("%s (%s), rows %s, size %s\n", md->item->path ? md->item->path : "",
-               kind_name(md->item->kind), rows, size);
-        if (md->item->comment)
-            printf("comment: %s\n", md->item->comment);
+        char *path = redact_dup(md->item->path ? md->item->path : "");
+        printf("%s (%s), rows %s, size %s\n", path ? path : "", kind_name(md->item->kind),
+               rows, size);
+        free(path);
+        if (md->item->comment) {
+            char *cm = redact_dup(md->item->comment);
+            printf("comment: %s\n", cm ? cm : "");
+            free(cm);
+        }
     }
     if (md->n_columns) {
         const char *hdr[] = {"#", "column", "type", "native type", "null", "pk", "default",
@@ -1098,9 +1117,13 @@ static int describe_print(void *user, const dsrc_metadata *md)
     if (md->n_properties) {
         putchar('\n');
         for (i = 0; i < md->n_properties; i++)
-            if (md->properties[i].key)
-                printf("%s: %s\n", md->properties[i].key,
-                       md->properties[i].value ? md->properties[i].value : "-");
+            if (md->properties[i].key) {
+                char *k = redact_dup(md->properties[i].key);
+                char *v = redact_dup(md->properties[i].value ? md->properties[i].value : "-");
+                printf("%s: %s\n", k ? k : "", v ? v : "");
+                free(k);
+                free(v);
+            }
     }
     return 0;
 }
@@ -1389,6 +1412,13 @@ static int cmd_fetch(cli *c, int argc, char **argv)
         fa.o.columns = (const char *const *)cols;
     }
     fa.o.progress = !fa.quiet && !c->json;
+    fa.o.progress_after = 1.0;
+    if (getenv("DSRC_PROGRESS_AFTER")) {
+        char *end;
+        double d = strtod(getenv("DSRC_PROGRESS_AFTER"), &end);
+        if (end != getenv("DSRC_PROGRESS_AFTER") && !*end && d >= 0)
+            fa.o.progress_after = d;
+    }
 
     if ((rc = open_source(c, argv[i], &conn))) {
         free(cols);
@@ -1411,16 +1441,16 @@ static int cmd_fetch(cli *c, int argc, char **argv)
         rc = CLI_EXIT_FAIL;
     } else if (c->json) {
         json_t *o = json_object();
-        json_object_set_new(o, "source", json_string(s->cfg->name));
-        json_object_set_new(o, "item", json_string(fa.o.item));
-        json_object_set_new(o, "format", json_str_or_null(rep.format));
-        json_object_set_new(o, "file", json_str_or_null(rep.path));
-        json_object_set_new(o, "manifest", json_str_or_null(rep.manifest_path));
+        json_object_set_new(o, "source", jstr(s->cfg->name));
+        json_object_set_new(o, "item", jstr(fa.o.item));
+        json_object_set_new(o, "format", jstr(rep.format));
+        json_object_set_new(o, "file", jstr(rep.path));
+        json_object_set_new(o, "manifest", jstr(rep.manifest_path));
         json_object_set_new(o, "rows", json_integer((json_int_t)rep.rows));
         json_object_set_new(o, "bytes", json_integer((json_int_t)rep.bytes));
-        json_object_set_new(o, "sha256", json_string(rep.sha256));
-        json_object_set_new(o, "cursor_from", json_str_or_null(rep.cursor_from));
-        json_object_set_new(o, "cursor_to", json_str_or_null(rep.cursor_to));
+        json_object_set_new(o, "sha256", jstr(rep.sha256));
+        json_object_set_new(o, "cursor_from", jstr(rep.cursor_from));
+        json_object_set_new(o, "cursor_to", jstr(rep.cursor_to));
         json_object_set_new(o, "seconds", json_real(rep.seconds));
         if (rep.path) {
             json_print(o);
@@ -1452,6 +1482,39 @@ static int cmd_fetch(cli *c, int argc, char **argv)
         rc = CLI_EXIT_FAIL;
     }
     return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* secret                                                                    */
+
+static int cmd_secret(cli *c, int argc, char **argv)
+{
+    int rc;
+
+    int help = 0, k;
+
+    for (k = 1; k < argc; k++)
+        if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0)
+            help = 1;
+    if (argc >= 2 && strcmp(argv[1], "check") == 0 && !help) {
+        /* check resolves every secret: it needs a valid configuration. */
+        if ((rc = load_config(c, 0)))
+            return rc;
+    } else {
+        /* The config, when there is one, only tells where the keys are. */
+        if (!c->conf_path)
+            c->conf_path = getenv("DSRC_CONFIG");
+        if (!c->conf_path)
+            c->conf_path = DEFAULT_CONF;
+        if (c->conf_explicit || access(c->conf_path, F_OK) == 0) {
+            c->cfg = cfg_load(c->conf_path, &c->diags);
+            if (!c->cfg) {
+                diag_print(&c->diags, stderr);
+                return CLI_EXIT_CONFIG;
+            }
+        }
+    }
+    return cli_secret(argc, argv, c->cfg, c->prog);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -761,7 +761,7 @@ typedef struct sec_checker {
 } sec_checker;
 
 static void sec_check_one(sec_checker *ck, const char *source, const char *group,
-                          const char *option, const char *value)
+                          const char *option, const char *value, int from_default)
 {
     secret_kind kind = secret_kind_of(value);
     char *plain = NULL;
@@ -781,6 +781,8 @@ static void sec_check_one(sec_checker *ck, const char *source, const char *group
     if (why) {
         ck->failed++;
         printf("FAILED: %s\n", why);
+    } else if (kind == SECRET_PLAIN && from_default) {
+        printf("ok (the plugin's default)\n");
     } else if (kind == SECRET_PLAIN) {
         printf("ok (plain text in the configuration; encrypt it with "
                "'%s secret encrypt')\n", ck->c->prog);
@@ -851,14 +853,17 @@ static int sec_check(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
             for (j = 0; j < rs->n_options; j++) {
                 const reg_option *o = &rs->options[j];
                 if ((o->def->flags & DSRC_OPT_SECRET) && o->value)
-                    sec_check_one(&ck, cs->name, NULL, o->def->name, o->value);
+                    sec_check_one(&ck, cs->name, NULL, o->def->name, o->value,
+                                  o->from_default);
             }
         }
         for (j = 0; j < cs->n_cloud; j++)
             if (cs->cloud[j].key && cs->cloud[j].text && sec_cloud_secret(cs->cloud[j].key))
-                sec_check_one(&ck, cs->name, "cloud", cs->cloud[j].key, cs->cloud[j].text);
+                sec_check_one(&ck, cs->name, "cloud", cs->cloud[j].key, cs->cloud[j].text,
+                              0);
         if (cs->tls_key_passphrase)
-            sec_check_one(&ck, cs->name, "tls", "key_passphrase", cs->tls_key_passphrase);
+            sec_check_one(&ck, cs->name, "tls", "key_passphrase", cs->tls_key_passphrase,
+                          0);
     }
     printf("%zu secret(s) checked, %zu failed", ck.checked, ck.failed);
     if (invalid)

@@ -1126,3 +1126,8 @@ const char *cfg_location_name(dsrc_location loc)
     }
     return "on_prem";
 }
+
+int cfg_cloud_key_is_secret(const char *key)
+{
+    return key && cfg_in(cfg_cloud_secrets, key);
+}

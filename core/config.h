@@ -153,4 +153,9 @@ int cfg_check_schedule(const char *expr, const char **why);
 
 const char *cfg_location_name(dsrc_location loc);
 
+/* 1 when `key` of a source's cloud group holds a credential (client_secret,
+ * secret_access_key, session_token): resolved like a secret option and never
+ * shown. */
+int cfg_cloud_key_is_secret(const char *key);
+
 #endif

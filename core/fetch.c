@@ -63,7 +63,7 @@ static void show_progress(fetch_run_state *st, int final)
         return;
     if (!final && now - st->last_progress < 0.5)
         return;
-    if (!final && now - st->t0 < 1.0)
+    if (!final && now - st->t0 < st->o->progress_after)
         return; /* only fetches that take longer than a moment */
     if (final && st->last_progress == 0)
         return;
@@ -267,7 +267,13 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
     res.cursor_max[DSRC_CURSOR_MAX - 1] = '\0';
     show_progress(&st, 1);
 
-    if (st.open_failed) {
+    if (st.fw && fmt_error(st.fw)) {
+        /* The plugin broke the row sink's rules; the sink refused. */
+        derr_clear(e);
+        status = derr_set(e, DSRC_E_INTERNAL, "source '%s': plugin '%s' sent bad rows for '%s': %s",
+                          c->src->cfg->name, ld_name(c->src->plugin), o->item,
+                          fmt_error(st.fw));
+    } else if (st.open_failed) {
         /* The sink refused because the output could not be opened: that,
          * not the plugin's "cancelled", is the real error. */
         derr_clear(e);
@@ -291,9 +297,14 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
                           c->src->cfg->name, o->item);
     }
     if (status == DSRC_OK && st.fw && fmt_finish(st.fw) < 0) {
-        int err = fmt_errno(st.fw);
-        status = derr_set(e, DSRC_E_INTERNAL, "cannot write %s: %s",
-                          st.path ? st.path : "standard output", strerror(err));
+        if (fmt_error(st.fw))
+            status = derr_set(e, DSRC_E_INTERNAL, "source '%s': plugin '%s' sent bad rows for '%s': %s",
+                              c->src->cfg->name, ld_name(c->src->plugin), o->item,
+                              fmt_error(st.fw));
+        else
+            status = derr_set(e, DSRC_E_INTERNAL, "cannot write %s: %s",
+                              st.path ? st.path : "standard output",
+                              strerror(fmt_errno(st.fw)));
     }
     if (status != DSRC_OK) {
         outfile_abort(st.of);

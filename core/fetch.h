@@ -29,6 +29,7 @@ typedef struct fetch_opts {
     int incremental;               /* use and commit the state store        */
     const char *output;            /* NULL: workspace; "-": stdout; path    */
     int progress;                  /* 1: show progress on stderr (a tty)    */
+    double progress_after;         /* seconds before progress appears       */
 } fetch_opts;
 
 typedef struct fetch_report {

@@ -9,11 +9,12 @@
  *
  * keyring_load() looks, in this order, at
  *   1. the key_file setting (when given),
- *   2. $CREDENTIALS_DIRECTORY/dsrc.key (systemd LoadCredential=dsrc.key:...),
+ *   2. $CREDENTIALS_DIRECTORY/dsrc.key when that file exists (systemd
+ *      LoadCredential=dsrc.key:...),
  *   3. the DSRC_KEY environment variable (one key, or several separated by
  *      commas, first encrypts).
- * The first place that is set is used; a problem with it is an error (the
- * later places are not tried).  A key file that group or others may read or
+ * The first place that is set (for 2: that exists) is used; a problem with
+ * it is an error (the later places are not tried).  A key file that group or others may read or
  * write is refused, as ssh refuses a private key.  Messages name files and
  * line numbers, never a key.  Loaded key texts are registered with
  * redact_add().

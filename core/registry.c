@@ -13,6 +13,7 @@
 #include "loader.h"
 #include "redact.h"
 #include "registry.h"
+#include "secret.h"
 
 static const char *reg_vtype_name(cfg_vtype t)
 {
@@ -355,6 +356,22 @@ static size_t reg_validate(reg_source *rs, diag_list *diags)
                 errors++;
                 continue;
             }
+            if (def->flags & DSRC_OPT_SECRET) {
+                if (*val && secret_kind_of(val) == SECRET_PLAIN)
+                    diag_warn(diags, s->file, v->line,
+                              "source '%s': connection option '%s' holds a plain-text secret; "
+                              "encrypt it with 'dsrc secret encrypt' and write the "
+                              "fernet:TOKEN it prints (or use env:NAME or file:PATH)",
+                              s->name, def->name);
+            } else if (secret_is_reference(val)) {
+                diag_error(diags, s->file, v->line,
+                           "source '%s': connection option '%s' is not a secret option: a "
+                           "secret reference (fernet:, env:, file:) is not allowed here",
+                           s->name, def->name);
+                free(val);
+                errors++;
+                continue;
+            }
             if (def->type == DSRC_OPT_PATH)
                 val = reg_resolve_path(s, val);
             if (reg_push(rs, def, val, 0, v->line) < 0) {
@@ -388,6 +405,26 @@ static size_t reg_validate(reg_source *rs, diag_list *diags)
     return errors;
 }
 
+/* The host's own secret fields (cloud credentials, TLS key passphrase):
+ * a plain value works but is warned about once. */
+static void reg_host_secrets(const cfg_source *s, diag_list *diags)
+{
+    size_t i;
+
+    for (i = 0; i < s->n_cloud; i++)
+        if (cfg_cloud_key_is_secret(s->cloud[i].key) && s->cloud[i].text &&
+            *s->cloud[i].text && secret_kind_of(s->cloud[i].text) == SECRET_PLAIN)
+            diag_warn(diags, s->file, s->cloud[i].line,
+                      "source '%s': cloud.%s holds a plain-text secret; encrypt it with "
+                      "'dsrc secret encrypt' (or use env:NAME or file:PATH)",
+                      s->name, s->cloud[i].key);
+    if (s->tls_key_passphrase && *s->tls_key_passphrase &&
+        secret_kind_of(s->tls_key_passphrase) == SECRET_PLAIN)
+        diag_warn(diags, s->file, s->tls_line,
+                  "source '%s': tls.key_passphrase holds a plain-text secret; encrypt it "
+                  "with 'dsrc secret encrypt' (or use env:NAME or file:PATH)", s->name);
+}
+
 reg_registry *reg_build(const cfg_config *cfg, ld_set *plugins, diag_list *diags)
 {
     reg_registry *reg = calloc(1, sizeof *reg);
@@ -407,6 +444,8 @@ reg_registry *reg_build(const cfg_config *cfg, ld_set *plugins, diag_list *diags
         memset(&e, 0, sizeof e);
         memset(&rs, 0, sizeof rs);
         rs.cfg = s;
+        rs.key_file = cfg->key_file;
+        reg_host_secrets(s, diags);
         if (ld_get(plugins, s->type, &rs.plugin, &e) != DSRC_OK) {
             diag_error(diags, s->file, s->type_line, "source '%s': %s", s->name,
                        e.msg ? e.msg : "the plugin cannot be loaded");

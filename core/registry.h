@@ -41,6 +41,8 @@ typedef struct reg_source {
     const cfg_source *cfg;
     ld_plugin *plugin;
     reg_option *options;      size_t n_options;
+    const char *key_file;     /* the daemon's key_file setting (may be NULL),
+                                 for resolving fernet: secrets              */
 } reg_source;
 
 typedef struct reg_registry {

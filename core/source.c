@@ -5,9 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
-
 #include "ctx.h"
+#include "secret.h"
 #include "source.h"
 
 static const char *src_name(const src_conn *c) { return c->src->cfg->name; }
@@ -41,14 +40,6 @@ static void split_hostport(const char *hp, char **host, char **port)
     }
 }
 
-static void wipe_free(char *s)
-{
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
 dsrc_status src_open(const reg_source *s, int endpoint, src_conn **out, derr *e)
 {
     const cfg_source *cs = s->cfg;
@@ -77,7 +68,7 @@ dsrc_status src_open(const reg_source *s, int endpoint, src_conn **out, derr *e)
 
     opts = calloc(s->n_options + 2, sizeof *opts);
     cloud = calloc(cs->n_cloud + 1, sizeof *cloud);
-    owned = calloc(s->n_options + cs->n_cloud + 1, sizeof *owned);
+    owned = calloc(s->n_options + cs->n_cloud + 2, sizeof *owned);
     if (!opts || !cloud || !owned) {
         st = derr_set(e, DSRC_E_INTERNAL, "out of memory");
         goto done;
@@ -96,13 +87,14 @@ dsrc_status src_open(const reg_source *s, int endpoint, src_conn **out, derr *e)
             v = rport;
         if (o->def->flags & DSRC_OPT_SECRET) {
             /* Resolved just for this call, wiped afterwards. */
-            char *copy = strdup(v);
-            if (!copy) {
-                st = derr_set(e, DSRC_E_INTERNAL, "out of memory");
+            char *plain = NULL;
+            st = secret_resolve(v, NULL, s->key_file, &plain, NULL, e);
+            if (st != DSRC_OK) {
+                derr_prefix(e, "source '%s': option '%s'", cs->name, o->def->name);
                 goto done;
             }
-            owned[n_owned++] = copy;
-            v = copy;
+            owned[n_owned++] = plain;
+            v = plain;
         }
         opts[n].key = o->def->name;
         opts[n].value = v;
@@ -111,6 +103,16 @@ dsrc_status src_open(const reg_source *s, int endpoint, src_conn **out, derr *e)
     for (i = 0; i < cs->n_cloud; i++) {
         cloud[i].key = cs->cloud[i].key;
         cloud[i].value = cs->cloud[i].text;
+        if (cfg_cloud_key_is_secret(cs->cloud[i].key) && cs->cloud[i].text) {
+            char *plain = NULL;
+            st = secret_resolve(cs->cloud[i].text, NULL, s->key_file, &plain, NULL, e);
+            if (st != DSRC_OK) {
+                derr_prefix(e, "source '%s': cloud.%s", cs->name, cs->cloud[i].key);
+                goto done;
+            }
+            owned[n_owned++] = plain;
+            cloud[i].value = plain;
+        }
     }
 
     memset(&p, 0, sizeof p);
@@ -128,6 +130,16 @@ dsrc_status src_open(const reg_source *s, int endpoint, src_conn **out, derr *e)
     p.n_cloud = cs->n_cloud;
     p.replica_set = cs->replica_set;
     p.read_policy = cs->read_policy;
+    if (cs->tls_key_passphrase) {
+        char *plain = NULL;
+        st = secret_resolve(cs->tls_key_passphrase, NULL, s->key_file, &plain, NULL, e);
+        if (st != DSRC_OK) {
+            derr_prefix(e, "source '%s': tls.key_passphrase", cs->name);
+            goto done;
+        }
+        owned[n_owned++] = plain;
+        p.tls_key_passphrase = plain;
+    }
 
     call_ctx(&ctx, c);
     dsrc_error_init(&perr);
@@ -143,7 +155,7 @@ dsrc_status src_open(const reg_source *s, int endpoint, src_conn **out, derr *e)
     }
 done:
     for (i = 0; i < n_owned; i++)
-        wipe_free(owned[i]);
+        secret_free(owned[i]);
     free(owned);
     free(opts);
     free(cloud);

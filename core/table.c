@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "redact.h"
 #include "table.h"
 
 struct tbl {
@@ -26,7 +27,7 @@ static size_t u8_width(const char *s)
 
 static char *clean_dup(const char *s)
 {
-    char *d = strdup(s ? s : "-"), *p;
+    char *d = redact_dup(s ? s : "-"), *p;
     if (!d)
         return NULL;
     for (p = d; *p; p++)

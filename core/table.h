@@ -4,7 +4,8 @@
  * Collects rows of strings (copied) and prints them with aligned columns,
  * the header in capitals, two spaces between columns.  Widths count UTF-8
  * characters, not bytes.  Control characters in cells are printed as '?'
- * so a hostile name cannot move the cursor.
+ * so a hostile name cannot move the cursor.  Registered secrets are
+ * replaced by *** (redact.h).
  */
 #ifndef DSRC_CORE_TABLE_H
 #define DSRC_CORE_TABLE_H

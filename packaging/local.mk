@@ -41,3 +41,8 @@ EXTRA_DIST += \
 	packaging/debian/dsrc.postrm \
 	packaging/debian/dsrc-plugin-dev.install \
 	packaging/debian/not-installed
+
+# configure's exit trap runs "rm -f core ... && rm -f -r conftest* confdefs*";
+# with the core/ directory of this tree in the build directory the first rm
+# fails and confdefs.h stays behind: distclean removes it.
+DISTCLEANFILES = confdefs.h

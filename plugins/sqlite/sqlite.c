@@ -7,8 +7,10 @@
  *
  * Items:
  *   ""                  the schemas: "main" and any attached database
- *   "main"              its tables and views (internal sqlite_% tables are
- *                       skipped)
+ *   "main"              its tables and views with exact row counts for
+ *                       tables (internal sqlite_% tables and the shadow
+ *                       tables of virtual tables are skipped; discover
+ *                       includes them when asked for system items)
  *   "main/orders"       a table or view; a bare "orders" means "main/orders".
  *                       The part before the first '/' is taken as a schema
  *                       only when such a schema exists, so table names that
@@ -20,8 +22,13 @@
  * integers as booleans and DATE/DATETIME/TIMESTAMP columns deliver dates
  * stored as text as timestamps.
  *
+ * Cancellation: fetch polls host->is_cancelled() every 1000 rows, and a
+ * progress handler polls it while a statement runs; cancel() calls
+ * sqlite3_interrupt().  Either way the call returns DSRC_E_CANCELLED.
+ *
  * Errors carry SQLite's primary result code name without its "SQLITE_"
- * prefix in backend_code ("BUSY", "NOTADB", "INTERRUPT", ...).
+ * prefix in backend_code ("BUSY", "NOTADB", "INTERRUPT", ...): the full
+ * names do not all fit in DSRC_BACKEND_CODE_MAX.
  */
 #include <dsrc/plugin.h>
 
@@ -195,6 +202,37 @@ static void sq_buf_ident(sq_buf *b, const char *id)
             sq_buf_addn(b, p, 1);
     }
     sq_buf_addn(b, "\"", 1);
+}
+
+/* Append a string literal in single quotes, embedded quotes doubled. */
+static void sq_buf_literal(sq_buf *b, const char *v)
+{
+    const char *p;
+    sq_buf_addn(b, "'", 1);
+    for (p = v; *p; p++) {
+        if (*p == '\'')
+            sq_buf_addn(b, "''", 2);
+        else
+            sq_buf_addn(b, p, 1);
+    }
+    sq_buf_addn(b, "'", 1);
+}
+
+/* Append the condition that leaves out internal tables: SQLite's own
+ * sqlite_% tables and, where SQLite can tell (3.37+), the shadow tables
+ * that hold a virtual table's data (e.g. an FTS index). */
+static void sq_buf_user_tables(sq_buf *b, const char *col, const char *schema)
+{
+    sq_buf_add(b, " AND ");
+    sq_buf_add(b, col);
+    sq_buf_add(b, " NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+    if (sqlite3_libversion_number() >= 3037000) {
+        sq_buf_add(b, " AND ");
+        sq_buf_add(b, col);
+        sq_buf_add(b, " NOT IN (SELECT name FROM pragma_table_list WHERE schema = ");
+        sq_buf_literal(b, schema);
+        sq_buf_add(b, " AND type = 'shadow')");
+    }
 }
 
 static char *sq_strdup(const char *s)
@@ -937,7 +975,7 @@ static dsrc_status sq_read_names(sqlite3 *db, const char *schema, int include_sy
     sq_buf_ident(&q, schema);
     sq_buf_add(&q, ".sqlite_master WHERE type IN ('table','view')");
     if (!include_system)
-        sq_buf_add(&q, " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+        sq_buf_user_tables(&q, "name", schema);
     sq_buf_add(&q, " ORDER BY name");
     if (q.failed) {
         free(q.s);
@@ -965,7 +1003,7 @@ static dsrc_status sq_read_names(sqlite3 *db, const char *schema, int include_sy
 }
 
 static dsrc_status sq_list_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
-                           const dsrc_item_sink *sink, dsrc_error *err)
+                               const dsrc_item_sink *sink, dsrc_error *err)
 {
     sq_names names = {0};
     dsrc_status s;
@@ -1120,7 +1158,7 @@ static int sq_emit_meta(const dsrc_meta_sink *sink, const char *schema, const ch
 }
 
 static dsrc_status sq_describe_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *item,
-                               const dsrc_meta_sink *sink, dsrc_error *err)
+                                   const dsrc_meta_sink *sink, dsrc_error *err)
 {
     sq_obj o;
     sq_cols cols = {0};
@@ -1239,7 +1277,7 @@ static dsrc_status sq_discover_schema(const dsrc_ctx *ctx, dsrc_conn *c, const c
         sq_buf_add(&q, " ON p.hidden <> 1");
     sq_buf_add(&q, " WHERE m.type IN ('table','view')");
     if (!include_system)
-        sq_buf_add(&q, " AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+        sq_buf_user_tables(&q, "m.name", schema);
     sq_buf_add(&q, " ORDER BY m.name, p.cid");
     if (q.failed) {
         free(q.s);
@@ -1320,8 +1358,9 @@ static dsrc_status sq_discover_schema(const dsrc_ctx *ctx, dsrc_conn *c, const c
     return s;
 }
 
-static dsrc_status sq_discover_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_req *req,
-                               const dsrc_meta_sink *sink, dsrc_error *err)
+static dsrc_status sq_discover_run(const dsrc_ctx *ctx, dsrc_conn *c,
+                                   const dsrc_discover_req *req, const dsrc_meta_sink *sink,
+                                   dsrc_error *err)
 {
     const char *path = req ? req->path : NULL;
     int include_system = req ? req->include_system : 0;
@@ -1527,8 +1566,8 @@ static int sq_cursor_text(sqlite3_stmt *st, int i, char *out, size_t outsz)
 }
 
 static dsrc_status sq_fetch_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
-                            const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
-                            dsrc_fetch_result *result, dsrc_error *err)
+                                const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
+                                dsrc_fetch_result *result, dsrc_error *err)
 {
     sq_obj o;
     sq_cols cols = {0};

@@ -281,6 +281,8 @@ typedef struct dsrc_open_params {
     /* The source's `replicas` group */
     const char *replica_set;
     const char *read_policy;
+    /* Passphrase of tls_key (resolved secret); NULL when none. */
+    const char *tls_key_passphrase;
 } dsrc_open_params;
 
 /** A plugin's connection: opaque to the host. */

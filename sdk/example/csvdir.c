@@ -536,7 +536,8 @@ out:
 
 static int cd_stop_requested(const dsrc_ctx *ctx, dsrc_conn *c)
 {
-    return atomic_load(&c->cancel) || (cd_host && cd_host->is_cancelled(ctx));
+    return atomic_load(&c->cancel) ||
+           (cd_host && cd_host->is_cancelled && cd_host->is_cancelled(ctx));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -593,7 +594,7 @@ static dsrc_status cd_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
     c->delim = *delim;
     c->header = !header || strcmp(header, "true") == 0;
     atomic_init(&c->cancel, 0);
-    if (cd_host)
+    if (cd_host && cd_host->log)
         cd_host->log(ctx, DSRC_LOG_DEBUG, "reading CSV files in %s", dir);
     *out = c;
     return DSRC_OK;
@@ -861,7 +862,7 @@ static dsrc_status cd_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_dis
         s = cd_describe_one(ctx, c, names[i], sink, err);
         if (s != DSRC_OK && s != DSRC_E_CANCELLED && s != DSRC_E_INTERNAL) {
             /* One unreadable file does not hide the others. */
-            if (cd_host)
+            if (cd_host && cd_host->log)
                 cd_host->log(ctx, DSRC_LOG_WARNING, "discover: skipping %s: %s", names[i],
                              err && err->message ? err->message : "failed");
             if (err && err->release)

@@ -101,6 +101,7 @@ static const char sq_broken_sql[] =
     "DROP TABLE gone;";
 
 static char sq_db[PATH_MAX];
+static int sq_have_fts;          /* the FTS5 table "docs" could be created */
 static unsigned char *sq_orig;   /* the database file's bytes after setup */
 static size_t sq_orig_len;
 
@@ -159,6 +160,10 @@ static int sq_setup(conf_fixture *fx, const char *tmp)
     snprintf(sq_db, sizeof sq_db, "%s/test.db", tmp);
     if (sq_create(sq_db, sq_schema_sql) != 0)
         return -1;
+    /* A virtual table with shadow tables, where this SQLite has FTS5. */
+    sq_have_fts = sqlite3_compileoption_used("ENABLE_FTS5") &&
+                  sq_create(sq_db, "CREATE VIRTUAL TABLE docs USING fts5(body);"
+                                   "INSERT INTO docs VALUES ('hello world');") == 0;
     sq_orig = sq_read_file(sq_db, &sq_orig_len);
     if (!sq_orig)
         return -1;
@@ -534,10 +539,19 @@ START_TEST(t_list)
     ck_assert_int_eq(l.container[0], 1);
 
     ck_assert_int_eq(sq_list(c, "main", &l, &e), DSRC_OK);
-    ck_assert_uint_eq(l.n, 6);
-    for (k = 0; k < l.n; k++)
+    ck_assert_uint_eq(l.n, 6 + (size_t)sq_have_fts);
+    for (k = 0; k < l.n; k++) {
         ck_assert_msg(strncmp(l.path[k], "main/sqlite_", 12) != 0, "internal table listed: %s",
                       l.path[k]);
+        ck_assert_msg(strncmp(l.path[k], "main/docs_", 10) != 0, "shadow table listed: %s",
+                      l.path[k]);
+    }
+    if (sq_have_fts) {
+        i = sq_items_find(&l, "main/docs");
+        ck_assert_int_ge(i, 0);
+        ck_assert_int_eq(l.kind[i], DSRC_ITEM_TABLE);
+        ck_assert_int_eq(l.rows[i], 1);
+    }
     i = sq_items_find(&l, "main/customers");
     ck_assert_int_ge(i, 0);
     ck_assert_int_eq(l.kind[i], DSRC_ITEM_TABLE);
@@ -669,10 +683,14 @@ START_TEST(t_discover_catalog)
     m.want = "main/customers";
     s = sq_md_sink(&m);
     ck_assert_int_eq(src_discover(c, NULL, &s, &e), DSRC_OK);
-    ck_assert_uint_eq(m.n, 6);
-    for (k = 0; k < m.n; k++)
+    ck_assert_uint_eq(m.n, 6 + (size_t)sq_have_fts);
+    for (k = 0; k < m.n; k++) {
         ck_assert_msg(strncmp(m.path[k], "main/sqlite_", 12) != 0, "internal table: %s",
                       m.path[k]);
+        ck_assert_msg(strncmp(m.path[k], "main/docs_", 10) != 0, "shadow table: %s", m.path[k]);
+    }
+    if (sq_have_fts)
+        ck_assert_uint_eq(m.n_columns[sq_md_find(&m, "main/docs")], 1);
     i = sq_md_find(&m, "main/customers");
     ck_assert_int_ge(i, 0);
     ck_assert_uint_eq(m.n_columns[i], 8);
@@ -786,43 +804,84 @@ END_TEST
 
 typedef struct sq_canceller {
     src_conn *c;
-    int use_driver; /* 1: src_cancel(); 0: only the flag */
+    int use_driver;          /* 1: the driver's cancel(); 0: the flag    */
+    atomic_int started;      /* set by schema(): the query is about to run */
+    atomic_long rows;
 } sq_canceller;
 
+static int sq_cancel_schema(void *user, const dsrc_column *cols, size_t n)
+{
+    sq_canceller *k = user;
+    (void)cols;
+    (void)n;
+    atomic_store(&k->started, 1);
+    return 0;
+}
+
+static int sq_cancel_row(void *user, const dsrc_cell *cells, size_t n)
+{
+    sq_canceller *k = user;
+    (void)cells;
+    (void)n;
+    atomic_fetch_add(&k->rows, 1);
+    return 0;
+}
+
+/* Wait until the fetch has sent its schema (its statement then runs
+ * without producing a row), give it time to be inside sqlite3_step(),
+ * then cancel. */
 static void *sq_cancel_thread(void *arg)
 {
     sq_canceller *k = arg;
-    struct timespec ts = {0, 200 * 1000 * 1000};
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    int i;
+
+    for (i = 0; i < 3000 && !atomic_load(&k->started); i++)
+        nanosleep(&ts, NULL);
+    ts.tv_nsec = 200 * 1000 * 1000;
     nanosleep(&ts, NULL);
     if (k->use_driver)
-        src_cancel(k->c);
+        k->c->drv->cancel(k->c->conn); /* sqlite3_interrupt(), no flag */
     else
-        atomic_store(&k->c->cancel, 1);
+        atomic_store(&k->c->cancel, 1); /* the flag only */
     return NULL;
 }
 
 static void sq_run_cancel(int use_driver)
 {
     src_conn *c = conf_conn();
-    sq_canceller k = {c, use_driver};
+    sq_canceller k;
     dsrc_fetch_req req;
+    dsrc_row_sink sink;
+    dsrc_fetch_result res;
     conf_rows r;
     derr e = {0};
     pthread_t th;
     struct timespec t0, t1;
     double secs;
 
+    memset(&k, 0, sizeof k);
+    k.c = c;
+    k.use_driver = use_driver;
+    atomic_init(&k.started, 0);
+    atomic_init(&k.rows, 0);
+    memset(&sink, 0, sizeof sink);
+    sink.struct_size = sizeof sink;
+    sink.user = &k;
+    sink.schema = sq_cancel_schema;
+    sink.row = sq_cancel_row;
+
     sq_req(&req, "forever");
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ck_assert_int_eq(pthread_create(&th, NULL, sq_cancel_thread, &k), 0);
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_CANCELLED);
+    ck_assert_int_eq(src_fetch(c, &req, &sink, NULL, &res, &e), DSRC_E_CANCELLED);
     pthread_join(th, NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     ck_assert_msg(secs < 20, "cancellation took %.1f s", secs);
+    ck_assert_int_eq(atomic_load(&k.started), 1);
     ck_assert_str_eq(e.code, "INTERRUPT");
-    ck_assert_uint_eq(r.n_rows, 0);
-    conf_rows_free(&r);
+    ck_assert_int_eq(atomic_load(&k.rows), 0);
     derr_clear(&e);
 
     /* The connection works again once the flag is cleared. */

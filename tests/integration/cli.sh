@@ -170,5 +170,17 @@ expect 0 "$DSRC" $C fetch demo customers --cursor-field id --after 2 -o -
 has "$tmp/out" "Dee"; hasnt "$tmp/out" "Ann"
 expect 2 "$DSRC" $C fetch demo names --incremental -o -; has "$tmp/err" "cursor field"
 
+# progress: on a terminal (a pty made by script(1)) only, never otherwise
+sqlite3 "$tmp/shop.db" "CREATE TABLE big(i INTEGER PRIMARY KEY, s TEXT);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 5000)
+INSERT INTO big SELECT i, 'row ' || i FROM n;"
+DSRC_PROGRESS_AFTER=0 "$DSRC" $C fetch demo big -o "$tmp/big.csv" >"$tmp/out" 2>"$tmp/err"
+[ -s "$tmp/err" ] && bad "progress written to a non-terminal: $(cat "$tmp/err")" || ok
+if command -v script >/dev/null; then
+    DSRC_PROGRESS_AFTER=0 script -qec "$DSRC $C fetch demo big -o $tmp/big2.csv" /dev/null >"$tmp/tty" 2>&1
+    has "$tmp/tty" "5000 rows"
+    has "$tmp/tty" "rows/s"
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -208,6 +208,11 @@ connection = {
 };
 # an example, not a token: password = "fernet:<token printed by dsrc secret encrypt>";
 EOF
+cat >"$tmp/conf/sources.d/30-gamma.conf" <<EOF
+name = "gamma";
+type = "opts";
+connection = { path = "$tmp/gamma.db"; };
+EOF
 chmod 640 "$tmp/conf/sources.d/10-alpha.conf"
 DSRC_TEST_BETA_PW=$PLAIN3 expect 0 "$DSRC" $C_OLD secret check
 has "$tmp/out" "alpha: password: ok (fernet)"
@@ -215,6 +220,7 @@ has "$tmp/out" "alpha: token: ok (fernet)"
 has "$tmp/out" "alpha: cloud.secret_access_key: ok (file)"
 has "$tmp/out" "beta: password: ok (env)"
 has "$tmp/out" "beta: token: ok (plain text"
+has "$tmp/out" "gamma: token: ok (the plugin's default)"
 has "$tmp/out" "0 failed"
 # Failures: missing variable; the new key alone cannot read alpha's tokens.
 expect 1 "$DSRC" $C_NEW secret check
@@ -226,7 +232,7 @@ chmod 644 "$tmp/aws_secret"
 DSRC_TEST_BETA_PW=$PLAIN3 expect 1 "$DSRC" $C_OLD secret check
 has "$tmp/out" "cloud.secret_access_key: FAILED"; has "$tmp/out" "chmod 600"
 chmod 600 "$tmp/aws_secret"
-expect 1 "$DSRC" secret check  # no configuration
+DSRC_CONFIG=$tmp/none.conf expect 78 "$DSRC" secret check  # no configuration
 
 # ---------------------------------------------------------------- rotate
 A="$tmp/conf/sources.d/10-alpha.conf"

@@ -195,6 +195,7 @@ typedef struct dsrc_v1_0_open_params {
     size_t n_cloud;
     const char *replica_set;
     const char *read_policy;
+    const char *tls_key_passphrase;
 } dsrc_v1_0_open_params;
 
 typedef struct dsrc_v1_0_ping_info {

@@ -9,7 +9,7 @@ check_PROGRAMS += tests/unit/fernet_tool
 tests_unit_fernet_tool_SOURCES = tests/unit/fernet_tool.c
 tests_unit_fernet_tool_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_fernet_tool_LDADD = core/libdsrccore.la $(CRYPTO_LIBS)
-TESTS += tests/integration/fernet_interop.sh
+TESTS += tests/integration/fernet_interop.sh tests/integration/secret_cli.sh
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_fernet tests/unit/test_secret
@@ -26,3 +26,13 @@ tests_unit_test_secret_SOURCES = tests/unit/test_secret.c
 tests_unit_test_secret_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_secret_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS)
 endif
+
+# Redaction: every command against a plugin that echoes its secrets.
+if HAVE_CHECK
+check_LTLIBRARIES += tests/fixtures/plugins/leaky.la
+tests_fixtures_plugins_leaky_la_SOURCES = tests/fixtures/plugins/leaky/leaky.c
+tests_fixtures_plugins_leaky_la_CPPFLAGS = -I$(top_srcdir)/sdk
+tests_fixtures_plugins_leaky_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
+endif
+TESTS += tests/integration/redaction.sh
+EXTRA_DIST += tests/integration/redaction.sh
