@@ -15,11 +15,12 @@ if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_fernet tests/unit/test_secret
 TESTS += tests/unit/test_fernet tests/unit/test_secret
 
-# The spec's vectors: $DSRC_FERNET_VECTORS, else $top_srcdir/../shared/...
-# (top_srcdir is set by AM_TESTS_ENVIRONMENT), else this directory.
+# The spec's vectors (a copy of the official ones in tests/fixtures/fernet):
+# $DSRC_FERNET_VECTORS, else $top_srcdir/tests/fixtures/fernet (top_srcdir is
+# set by AM_TESTS_ENVIRONMENT), else the source tree's copy.
 tests_unit_test_fernet_SOURCES = tests/unit/test_fernet.c
 tests_unit_test_fernet_CFLAGS = $(UNIT_CFLAGS) \
-	-DFERNET_VECTORS_DIR='"$(abs_top_srcdir)/../shared/testdata/fernet"'
+	-DFERNET_VECTORS_DIR='"$(abs_top_srcdir)/tests/fixtures/fernet"'
 tests_unit_test_fernet_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS)
 
 tests_unit_test_secret_SOURCES = tests/unit/test_secret.c
@@ -36,3 +37,5 @@ tests_fixtures_plugins_leaky_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
 endif
 TESTS += tests/integration/redaction.sh
 EXTRA_DIST += tests/integration/redaction.sh
+EXTRA_DIST += tests/fixtures/fernet/generate.json tests/fixtures/fernet/verify.json \
+	tests/fixtures/fernet/invalid.json

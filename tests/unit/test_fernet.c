@@ -26,7 +26,7 @@ static const char *vectors_dir(char *buf, size_t n)
     if (env && *env)
         return env;
     if (top && *top) {
-        snprintf(buf, n, "%s/../shared/testdata/fernet", top);
+        snprintf(buf, n, "%s/tests/fixtures/fernet", top);
         return buf;
     }
     return FERNET_VECTORS_DIR;
