@@ -261,19 +261,32 @@ static int load_config(cli *c, int allow_missing)
     return 0;
 }
 
+/* 1 when the file of source cs has a configuration error. */
+static int source_has_errors(const cli *c, const cfg_source *cs)
+{
+    size_t i;
+    for (i = 0; cs && i < c->diags.n; i++)
+        if (c->diags.v[i].severity == DIAG_ERROR && c->diags.v[i].file &&
+            strcmp(c->diags.v[i].file, cs->file) == 0)
+            return 1;
+    return 0;
+}
+
+/* The registered source of cs, unless its file has errors. */
+static const reg_source *valid_source(const cli *c, const cfg_source *cs)
+{
+    return source_has_errors(c, cs) ? NULL : reg_find(c->reg, cs->name);
+}
+
 /* The valid source NAME, or NULL with the reason printed and *rc set. */
 static const reg_source *need_source(cli *c, const char *name, int *rc)
 {
-    const reg_source *s = reg_find(c->reg, name);
     const cfg_source *cs = cfg_find_source(c->cfg, name);
-    size_t i;
-
     /* A source whose own file has an error is not used, even if the
      * registry could build it. */
-    for (i = 0; s && cs && i < c->diags.n; i++)
-        if (c->diags.v[i].severity == DIAG_ERROR && c->diags.v[i].file &&
-            strcmp(c->diags.v[i].file, cs->file) == 0)
-            s = NULL;
+    const reg_source *s = cs ? valid_source(c, cs) : NULL;
+    size_t i;
+
     if (s) {
         for (i = 0; cs && i < c->diags.n; i++)
             if (c->diags.v[i].severity == DIAG_WARNING && c->diags.v[i].file &&
@@ -760,16 +773,16 @@ static int cmd_sources(cli *c, int argc, char **argv)
             return CLI_EXIT_FAIL;
         }
         if (c->json)
-            json_print(source_json(cs, reg_find(c->reg, cs->name)));
+            json_print(source_json(cs, valid_source(c, cs)));
         else
-            source_detail(cs, reg_find(c->reg, cs->name));
+            source_detail(cs, valid_source(c, cs));
         return CLI_EXIT_OK;
     }
     if (c->json) {
         json_t *arr = json_array();
         for (k = 0; k < c->cfg->n_sources; k++)
             json_array_append_new(arr, source_json(&c->cfg->sources[k],
-                                                   reg_find(c->reg, c->cfg->sources[k].name)));
+                                                   valid_source(c, &c->cfg->sources[k])));
         json_print(arr);
     } else {
         const char *hdr[] = {"name", "type", "location", "status", "endpoint", "labels"};
@@ -778,7 +791,7 @@ static int cmd_sources(cli *c, int argc, char **argv)
             return CLI_EXIT_FAIL;
         for (k = 0; k < c->cfg->n_sources; k++) {
             const cfg_source *cs = &c->cfg->sources[k];
-            const reg_source *s = reg_find(c->reg, cs->name);
+            const reg_source *s = valid_source(c, cs);
             char labels[256] = "", endpoint[256];
             size_t len = 0, j;
             const char *host = NULL, *port = NULL, *path = NULL;

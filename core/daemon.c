@@ -103,6 +103,18 @@ static void gen_discard(generation *g, const generation *keep)
     gen_free(g);
 }
 
+/* The config's log_level and log_target apply unless given on the command
+ * line. */
+static void apply_log_settings(const cfg_config *cfg, int cli_target, int cli_level)
+{
+    if (cli_level < 0 && cfg->log_level)
+        log_set_level(cfg->log_level);
+    if (cli_target < 0 && cfg->log_target >= 0)
+        log_init("dsrcd", (log_target)cfg->log_target,
+                 cli_level >= 0 ? (dsrc_log_level)cli_level
+                                : (cfg->log_level ? cfg->log_level : log_get_level()));
+}
+
 static void usage(FILE *fp)
 {
     fprintf(fp,
@@ -166,6 +178,7 @@ int daemon_main(int argc, char **argv)
     const char *path = getenv("DSRC_CONFIG");
     int opt, foreground = 0, check = 0, target = -1, level = -1, rc = 0;
     generation cur, next;
+    char *abs_path = NULL;
     diag_list diags = {0};
     sigset_t set;
 
@@ -207,10 +220,17 @@ int daemon_main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (target < 0)
-        target = (getenv("JOURNAL_STREAM") && log_target_parse("journal") >= 0)
-                     ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR;
-    log_init("dsrcd", (log_target)target, level >= 0 ? (dsrc_log_level)level : DSRC_LOG_INFO);
+    /* A relative path would break reloads once detached (chdir "/"). */
+    if (path[0] != '/') {
+        abs_path = realpath(path, NULL);
+        if (abs_path)
+            path = abs_path;
+    }
+    log_init("dsrcd",
+             target >= 0 ? (log_target)target
+             : (getenv("JOURNAL_STREAM") && log_target_parse("journal") >= 0)
+                 ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR,
+             level >= 0 ? (dsrc_log_level)level : DSRC_LOG_INFO);
 
     if (check) {
         rc = gen_load(path, NULL, &cur, &diags);
@@ -222,6 +242,7 @@ int daemon_main(int argc, char **argv)
         gen_free(&cur);
         diag_free(&diags);
         redact_clear();
+        free(abs_path);
         return rc == 0 ? 0 : 78;
     }
 
@@ -240,15 +261,16 @@ int daemon_main(int argc, char **argv)
                 "'dsrcd --check-config')", path, diags.n_errors);
         gen_free(&cur);
         diag_free(&diags);
+        free(abs_path);
         return 78;
     }
     log_diags(&diags); /* warnings */
     diag_free(&diags);
-    if (level < 0 && cur.cfg->log_level)
-        log_set_level(cur.cfg->log_level);
+    apply_log_settings(cur.cfg, target, level);
     if (!foreground && detach() < 0) {
         log_msg(DSRC_LOG_ERROR, NULL, NULL, "cannot detach: %s", strerror(errno));
         gen_free(&cur);
+        free(abs_path);
         return 1;
     }
     log_msg(DSRC_LOG_NOTICE, NULL, NULL, "dsrcd %s started: %zu source(s) from %s",
@@ -266,8 +288,7 @@ int daemon_main(int argc, char **argv)
                 log_diags(&diags);
                 gen_discard(&cur, &next);
                 cur = next;
-                if (level < 0 && cur.cfg->log_level)
-                    log_set_level(cur.cfg->log_level);
+                apply_log_settings(cur.cfg, target, level);
                 log_msg(DSRC_LOG_NOTICE, NULL, NULL, "reloaded: %zu source(s)",
                         cur.reg->n_sources);
             } else {
@@ -290,5 +311,6 @@ int daemon_main(int argc, char **argv)
     gen_free(&cur);
     redact_clear();
     log_msg(DSRC_LOG_NOTICE, NULL, NULL, "stopped");
+    free(abs_path);
     return 0;
 }
