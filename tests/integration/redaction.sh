@@ -103,6 +103,14 @@ run 0 "$DSRC" $C test plain
 run 1 "$DSRC" $C secret check
 sed -i "s|$tmp/other.key|dsrc.key|" "$tmp/conf/dsrcd.conf"
 
+# a secret reference in an option that is not secret is a config error
+cp "$tmp/conf/sources.d/plain.conf" "$tmp/plain.conf.bak"
+sed -i 's|host = "db.example"|host = "env:LEAKY_TOKEN"|' "$tmp/conf/sources.d/plain.conf"
+run 78 "$DSRC" $C check-config
+grep -q "plain.conf:4: error: .*'host' is not a secret option" "$out/$n.err" && ok ||
+    bad "reference in a plain option: $(cat "$out/$n.err")"
+cp "$tmp/plain.conf.bak" "$tmp/conf/sources.d/plain.conf"
+
 # the daemon's logs
 run 0 "$DSRCD" $C --check-config
 "$DSRCD" $C --foreground --log-target stderr --log-level debug >"$out/daemon.out" 2>"$out/daemon.err" &
