@@ -36,3 +36,7 @@ dsrcd_LDADD = core/libdsrccore.la
 # Credentials: Fernet, keys, secret values, `dsrc secret`.
 core_libdsrccore_la_SOURCES += core/fernet.c core/fernet.h core/keyring.c core/keyring.h \
 	core/secret.c core/secret.h core/cli_secret.c core/cli_secret.h
+
+# Connection pools, circuit breakers, endpoint routing and source health.
+core_libdsrccore_la_SOURCES += core/pool.c core/pool.h core/breaker.c core/breaker.h \
+	core/router.c core/router.h core/health.c core/health.h

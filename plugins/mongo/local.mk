@@ -1,1 +1,10 @@
-# mongo.so
+# mongo.so: MongoDB through mongo-c-driver (libmongoc / libbson).
+if ENABLE_MONGO
+plugin_LTLIBRARIES += plugins/mongo/mongo.la
+plugins_mongo_mongo_la_SOURCES = plugins/mongo/mongo.c plugins/mongo/mg_uri.c \
+	plugins/mongo/mg_value.c plugins/mongo/mg_schema.c plugins/mongo/mg.h
+plugins_mongo_mongo_la_CPPFLAGS = -I$(top_srcdir)/sdk
+plugins_mongo_mongo_la_CFLAGS = $(AM_CFLAGS) $(MONGO_CFLAGS)
+plugins_mongo_mongo_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_mongo_mongo_la_LIBADD = $(MONGO_LIBS)
+endif

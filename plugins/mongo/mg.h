@@ -1,0 +1,133 @@
+/*
+ * mg.h -- internal interfaces of the mongo connector (mongo.so).
+ *
+ * Not part of the SDK: shared only by the files of plugins/mongo and by
+ * the connector's own tests, which compile mg_uri.c directly to check the
+ * URI it builds through the driver's parser.  Includes only the SDK header
+ * and the driver's headers.
+ */
+#ifndef DSRC_PLUGIN_MG_H
+#define DSRC_PLUGIN_MG_H
+
+#include <dsrc/plugin.h>
+
+#include <mongoc/mongoc.h>
+
+/* The option table of mongo.so (terminated by DSRC_OPTION_END). */
+extern const dsrc_option mg_options[];
+
+/* How a connection reads: discovery (list, describe, discover, ping) always
+ * reads primaryPreferred; fetch follows the source's read_policy. */
+typedef struct mg_settings {
+    mongoc_uri_t *uri;           /* owned; what the client connects with   */
+    mongoc_read_prefs_t *discovery_prefs; /* owned                         */
+    mongoc_read_prefs_t *fetch_prefs;     /* owned                         */
+    char *database;              /* the `database` option, or the URI's;
+                                    NULL: every database is listed         */
+    int output_document;         /* output = "document"                     */
+    int canonical;               /* json = "canonical"                      */
+    int64_t sample_size;         /* documents sampled per collection       */
+    int64_t batch_size;          /* find batch size                         */
+} mg_settings;
+
+/* Build the settings of one connection from validated open params: the URI
+ * through the driver's URI API (credentials and options by setters, never
+ * pasted into a string), TLS from the tls group, replica set and read
+ * preferences.  On success fills `out` (free it with mg_settings_free());
+ * on failure fills `err` (DSRC_E_INVALID_CONFIG) with a message that names
+ * the source and holds no secret, and leaves nothing to free. */
+dsrc_status mg_settings_build(const dsrc_open_params *params, mg_settings *out,
+                              dsrc_error *err);
+
+/* Free what mg_settings_build() allocated (the password inside the URI is
+ * dropped with it).  Safe on a zeroed struct. */
+void mg_settings_free(mg_settings *s);
+
+/* The hosts of `uri` as "host:port,host:port", for messages and ping
+ * info: never credentials or options.  Returns a bson_malloc'd string
+ * (bson_free it); "" for a mongodb+srv URI not yet resolved; NULL only
+ * when `uri` is NULL. */
+char *mg_uri_hosts(const mongoc_uri_t *uri);
+
+
+/* ------------------------------------------------------------------------ */
+/* Values (mg_value.c)                                                       */
+
+/* The SDK type a BSON type is delivered as: int32/int64 INT64, double
+ * DOUBLE, string/objectId/decimal128/symbol TEXT, bool BOOL, date
+ * TIMESTAMP, binary BYTES, null/undefined NULL, anything else JSON. */
+dsrc_type mg_sdk_type(bson_type_t t);
+
+/* The BSON type's name as the server's $type spells it ("int", "long",
+ * "string", "objectId", ...). */
+const char *mg_type_name(bson_type_t t);
+
+/* A value rendered as Extended JSON (relaxed or canonical).  Returns a
+ * bson_malloc'd string, or NULL when out of memory. */
+char *mg_value_json(const bson_iter_t *it, int canonical);
+
+/* Fill `cell` from the value at `it` (NULL: the field is absent).  Text
+ * that has to be made (dates, objectIds, decimals, JSON) goes to *scratch,
+ * a bson_malloc'd string the caller frees once the cell has been handed
+ * over (it is set to NULL when nothing was made).  Returns 0, -1 when out
+ * of memory. */
+int mg_value_cell(const bson_iter_t *it, int canonical, dsrc_cell *cell, char **scratch);
+
+/* The value at `it` as cursor text into out[outsz]: integers in decimal,
+ * doubles in their shortest exact form, strings as is, dates in ISO 8601
+ * UTC with milliseconds, objectIds in hex, decimals as text.  Returns 0,
+ * or -1 when the value cannot serve as a cursor. */
+int mg_cursor_text(const bson_iter_t *it, char *out, size_t outsz);
+
+/* Append `key`: the cursor value `text` converted to the BSON type `t`
+ * the field holds (numbers, strings, dates, objectIds, decimals).  Returns
+ * DSRC_OK or DSRC_E_INVALID_ARGUMENT in `err` naming the field. */
+dsrc_status mg_cursor_append(bson_t *dst, const char *key, const char *field,
+                             const char *text, bson_type_t t, dsrc_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Schema inference (mg_schema.c)                                            */
+
+#define MG_NTYPES 22
+
+/* One field path seen in a sample: "a", "a.b"; inside arrays the elements'
+ * fields extend the array's path ("tags.name"). */
+typedef struct mg_field {
+    char *path;
+    int depth;                    /* 0: a top-level field                   */
+    uint64_t present;             /* sampled documents that hold it         */
+    uint64_t types[MG_NTYPES];    /* occurrences per BSON type              */
+    uint64_t last_doc;            /* internal: the document last counted    */
+} mg_field;
+
+/* What a sample showed: fields in first-seen order, "_id" first. */
+typedef struct mg_schema {
+    mg_field *f;
+    size_t n, cap;
+    uint64_t docs;                /* documents sampled                      */
+    int failed;                   /* out of memory at some point            */
+} mg_schema;
+
+/* Count one sampled document into `s`. */
+void mg_schema_add(mg_schema *s, const bson_t *doc);
+
+/* Free a schema's contents (the struct itself is the caller's). */
+void mg_schema_free(mg_schema *s);
+
+/* The type a field is reported as: its most frequent type other than
+ * null (null when it was only ever null). */
+bson_type_t mg_field_type(const mg_field *f);
+
+/* "int:3,string:1": the types seen with their counts, most frequent first.
+ * bson_malloc'd. */
+char *mg_field_types_text(const mg_field *f);
+
+/* The field list as a JSON array of {"path", "types": {name: count},
+ * "present": documents holding it} (the ratio's denominator is s->docs),
+ * bson_malloc'd; NULL when out of memory. */
+char *mg_schema_json(const mg_schema *s);
+
+/* Index of `path` in `s`, or -1. */
+ssize_t mg_schema_find(const mg_schema *s, const char *path);
+
+#endif

@@ -1,0 +1,341 @@
+/* test_health.c -- health probes and reports (core/health.c) against the
+ * fault-injecting plugin. */
+#include <config.h>
+
+#include "health.h"
+#include "pool_env.h"
+
+static rt_source *R;
+static hl_monitor *H;
+
+static void start(const char *extra, const hl_config *hc)
+{
+    rt_opts o;
+    derr e = {0};
+
+    env_start(extra);
+    memset(&o, 0, sizeof o);
+    o.clock = env_clock;
+    o.log = env_log;
+    R = rt_new(env_src, &o, &e);
+    ck_assert_msg(R != NULL, "rt_new: %s", e.msg ? e.msg : "?");
+    H = hl_new(R, hc, env_clock, NULL);
+    ck_assert_ptr_nonnull(H);
+}
+
+static void start_replicas(const hl_config *hc)
+{
+    start("replicas = { hosts = [\"r1:1\", \"r2:1\"]; read_policy = \"primary_preferred\"; };\n"
+          "pool = { max_size = 2; min_idle = 0; };",
+          hc);
+}
+
+static void teardown(void)
+{
+    if (F)
+        F->release();
+    hl_free(H);
+    H = NULL;
+    rt_free(R);
+    R = NULL;
+    env_stop();
+}
+
+static hl_report rep;
+
+static void report(void)
+{
+    hl_report_free(&rep);
+    ck_assert_int_eq(hl_report_get(H, &rep), 0);
+}
+
+static int has_rec(const char *needle)
+{
+    size_t i;
+
+    for (i = 0; i < rep.n_recommendations; i++)
+        if (strstr(rep.recommendations[i], needle))
+            return 1;
+    return 0;
+}
+
+static void dump_recs(void)
+{
+    size_t i;
+
+    for (i = 0; i < rep.n_recommendations; i++)
+        fprintf(stderr, "recommendation: %s\n", rep.recommendations[i]);
+}
+
+static void report_teardown(void)
+{
+    hl_report_free(&rep);
+    teardown();
+}
+
+START_TEST(unknown_before_any_probe)
+{
+    json_t *j;
+
+    start_replicas(NULL);
+    report();
+    ck_assert_int_eq(rep.status, HL_UNKNOWN);
+    ck_assert_str_eq(rep.source, "s");
+    ck_assert_uint_eq(rep.n_endpoints, 3);
+    ck_assert_int_eq(rep.endpoints[0].samples, 0);
+    ck_assert_int_eq(rep.endpoints[0].last_probe_age_ms, -1);
+    ck_assert_int_eq(rep.storage_bytes, -1);
+    ck_assert_uint_eq(rep.n_recommendations, 0);
+    j = hl_report_json(&rep);
+    ck_assert(json_is_null(json_object_get(j, "storage_bytes")));
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "unknown");
+    json_decref(j);
+}
+END_TEST
+
+START_TEST(healthy_after_probes)
+{
+    int i;
+
+    start_replicas(NULL);
+    F->set_delay(FAULT_PING, 2000);
+    for (i = 0; i < 3; i++)
+        ck_assert_int_eq(hl_probe(H), 0);
+    report();
+    ck_assert_int_eq(rep.status, HL_HEALTHY);
+    for (i = 0; i < 3; i++) {
+        const hl_endpoint_report *er = &rep.endpoints[i];
+        ck_assert_int_eq(er->status, HL_HEALTHY);
+        ck_assert_int_eq(er->samples, 3);
+        ck_assert_int_eq(er->failures, 0);
+        ck_assert(er->uptime == 1.0);
+        ck_assert(er->error_rate == 0.0);
+        ck_assert(er->latency_p50_ms >= 2.0);
+        ck_assert(er->latency_p95_ms >= er->latency_p50_ms);
+        ck_assert_ptr_null(er->last_error);
+        ck_assert_int_eq(er->pool.total, 1);  /* borrowed, not opened anew */
+    }
+    ck_assert_int_eq(rep.endpoints[0].role, DSRC_ROLE_PRIMARY);
+    ck_assert_int_eq(rep.endpoints[1].role, DSRC_ROLE_REPLICA);
+    ck_assert_str_eq(rep.endpoints[2].label, "replica 2 (r2:1)");
+    if (rep.n_recommendations)
+        dump_recs();
+    ck_assert_uint_eq(rep.n_recommendations, 0);
+    ck_assert_int_eq(env_fstats("r1").opens, 1);
+}
+END_TEST
+
+START_TEST(failing_replica_degrades_then_down)
+{
+    start_replicas(NULL);
+    ck_assert_int_eq(hl_probe(H), 0);
+    F->set("r1", FAULT_PING, FAULT_FAIL, DSRC_E_TIMEOUT, -1);
+    ck_assert_int_eq(hl_probe(H), 1);
+    report();
+    ck_assert_int_eq(rep.endpoints[1].status, HL_DEGRADED);
+    ck_assert_int_eq(rep.status, HL_DEGRADED);
+    ck_msg_has(rep.endpoints[1].last_error, "injected ping failure on r1");
+    ck_msg_has(rep.endpoints[1].last_error, "source 's'");
+    ck_assert_int_eq(rep.endpoints[1].last_error_age_ms, 0);
+    ck_assert(rep.endpoints[1].error_rate == 0.5);
+    ck_assert(rep.endpoints[1].uptime == 0.5);
+    ck_assert(has_rec("error rate 50% on replica 1 (r1:1): check the credentials"));
+    ck_assert_int_eq(hl_probe(H), 1);
+    report();
+    ck_assert_int_eq(rep.endpoints[1].status, HL_DOWN);
+    ck_assert_int_eq(rep.endpoints[1].consecutive_failures, 2);
+    ck_assert_int_eq(rep.endpoints[0].status, HL_HEALTHY);
+    ck_assert_int_eq(rep.status, HL_DEGRADED);
+    /* everything fails: down */
+    F->set(NULL, FAULT_PING, FAULT_FAIL, DSRC_E_UNREACHABLE, -1);
+    ck_assert_int_eq(hl_probe(H), 3);
+    ck_assert_int_eq(hl_probe(H), 3);
+    report();
+    ck_assert_int_eq(rep.status, HL_DOWN);
+}
+END_TEST
+
+START_TEST(recovery_returns_to_healthy)
+{
+    hl_config hc;
+    int i;
+
+    hl_config_default(&hc);
+    hc.window = 5;
+    start(NULL, &hc);
+    F->set(NULL, FAULT_PING, FAULT_FAIL, DSRC_E_UNREACHABLE, 2);
+    hl_probe(H);
+    hl_probe(H);
+    report();
+    ck_assert_int_eq(rep.status, HL_DOWN);
+    hl_probe(H);
+    report();
+    ck_assert_int_eq(rep.status, HL_DEGRADED);  /* errors still in the window */
+    ck_assert_int_eq(rep.endpoints[0].consecutive_failures, 0);
+    for (i = 0; i < 4; i++)
+        hl_probe(H);
+    report();
+    ck_assert_int_eq(rep.endpoints[0].samples, 5);
+    ck_assert_int_eq(rep.endpoints[0].failures, 0);
+    ck_assert_int_eq(rep.status, HL_HEALTHY);
+    /* the last error is still shown, with its age */
+    ck_assert_ptr_nonnull(rep.endpoints[0].last_error);
+}
+END_TEST
+
+START_TEST(open_breaker_means_down_and_recovers_after_cooldown)
+{
+    int i;
+
+    start(NULL, NULL);
+    F->set(NULL, FAULT_OPEN, FAULT_FAIL, DSRC_E_UNREACHABLE, -1);
+    for (i = 0; i < 5; i++)
+        ck_assert_int_eq(hl_probe(H), 1);
+    ck_assert_int_eq(env_fstats(NULL).open_failures, 5);
+    report();
+    ck_assert_int_eq(rep.endpoints[0].breaker.state, BRK_OPEN);
+    ck_assert_int_eq(rep.status, HL_DOWN);
+    ck_assert(has_rec("circuit open, next attempt in 1.0 s"));
+    ck_assert(has_rec("injected open failure"));
+    /* probes do not hammer an open endpoint */
+    ck_assert_int_eq(hl_probe(H), 1);
+    ck_assert_int_eq(env_fstats(NULL).open_failures, 5);
+    /* back, and probed after the cool-down */
+    F->set(NULL, FAULT_OPEN, FAULT_OK, DSRC_OK, -1);
+    env_advance(1000);
+    ck_assert_int_eq(hl_probe(H), 0);
+    report();
+    ck_assert_int_eq(rep.endpoints[0].breaker.state, BRK_CLOSED);
+    ck_assert_int_eq(rep.status, HL_DEGRADED);
+}
+END_TEST
+
+START_TEST(high_latency_rule)
+{
+    int i;
+
+    start(NULL, NULL);
+    for (i = 0; i < 10; i++)
+        hl_record(H, 0, 1, i < 8 ? 20.0 : 900.0, NULL);
+    report();
+    ck_assert(rep.endpoints[0].latency_p50_ms == 20.0);
+    ck_assert(rep.endpoints[0].latency_p95_ms == 900.0);
+    ck_assert_int_eq(rep.status, HL_DEGRADED);
+    ck_assert(has_rec("latency p95 900 ms on primary is above 250 ms"));
+    ck_assert(has_rec("TLS"));
+    hl_record(H, 7, 1, 1.0, NULL);  /* ignored */
+}
+END_TEST
+
+START_TEST(saturated_pool_rule)
+{
+    hl_config hc;
+    rt_lease l;
+    derr e = {0};
+    int i;
+
+    hl_config_default(&hc);
+    hc.probe_timeout_ms = 20;
+    start("pool = { max_size = 1; min_idle = 0; };", &hc);
+    ck_assert_int_eq(rt_acquire(R, RT_READ, "long fetch", &l, &e), DSRC_OK);
+    for (i = 0; i < 3; i++)
+        ck_assert_int_eq(hl_probe(H), 0);  /* saturation is not a failure */
+    report();
+    ck_assert_int_eq(rep.endpoints[0].saturated, 3);
+    ck_assert_int_eq(rep.endpoints[0].failures, 0);
+    ck_assert_int_eq(rep.endpoints[0].status, HL_DEGRADED);
+    ck_assert_int_eq(rep.endpoints[0].breaker.state, BRK_CLOSED);
+    ck_assert(has_rec("saturated (3 acquire timeout(s)"));
+    ck_assert(has_rec("raise pool.max_size or hold connections for less time"));
+    ck_assert_int_le(env_fstats(NULL).max_live, 1);
+    rt_release(R, &l, NULL);
+}
+END_TEST
+
+START_TEST(server_closed_connections_rule)
+{
+    start("pool = { max_size = 2; min_idle = 0; validate_after = \"500ms\"; };", NULL);
+    ck_assert_int_eq(hl_probe(H), 0);
+    env_advance(1000);
+    /* the idle connection was closed at the server: validation finds it */
+    F->set(NULL, FAULT_PING, FAULT_BREAK, DSRC_E_UNREACHABLE, 1);
+    ck_assert_int_eq(hl_probe(H), 0);
+    report();
+    ck_assert_uint_eq(rep.endpoints[0].pool.stale, 1);
+    ck_assert(has_rec("1 idle connection(s) to primary were found closed by the server"));
+    ck_assert(has_rec("lower pool.max_lifetime (now 30m)"));
+}
+END_TEST
+
+START_TEST(auth_failure_rule)
+{
+    start(NULL, NULL);
+    F->set(NULL, FAULT_OPEN, FAULT_FAIL, DSRC_E_AUTH, -1);
+    ck_assert_int_eq(hl_probe(H), 1);
+    report();
+    ck_assert(has_rec("check the credentials (the server refused them)"));
+}
+END_TEST
+
+START_TEST(report_json)
+{
+    json_t *j, *e0, *recs;
+
+    start_replicas(NULL);
+    F->set("r2", FAULT_PING, FAULT_FAIL, DSRC_E_UNREACHABLE, -1);
+    hl_probe(H);
+    report();
+    j = hl_report_json(&rep);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "source")), "s");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "degraded");
+    recs = json_object_get(j, "recommendations");
+    ck_assert(json_is_array(recs));
+    ck_assert_uint_ge(json_array_size(recs), 1);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "endpoints")), 3);
+    e0 = json_array_get(json_object_get(j, "endpoints"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(e0, "status")), "healthy");
+    ck_assert_str_eq(json_string_value(json_object_get(e0, "role")), "primary");
+    ck_assert(json_is_real(json_object_get(json_object_get(e0, "latency_ms"), "p95")));
+    ck_assert(json_is_null(json_object_get(e0, "last_error")));
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(e0, "pool"), "acquire_wait_ms"));
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(e0, "breaker"), "state"));
+    ck_msg_has(json_string_value(json_object_get(json_array_get(json_object_get(j, "endpoints"), 2),
+                                                 "last_error")),
+               "injected ping failure on r2");
+    json_decref(j);
+    ck_assert_str_eq(hl_status_name(HL_DOWN), "down");
+}
+END_TEST
+
+static Suite *health_suite(void)
+{
+    Suite *s = suite_create("health");
+    TCase *tc = tcase_create("health");
+
+    tcase_add_checked_fixture(tc, NULL, report_teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, unknown_before_any_probe);
+    tcase_add_test(tc, healthy_after_probes);
+    tcase_add_test(tc, failing_replica_degrades_then_down);
+    tcase_add_test(tc, recovery_returns_to_healthy);
+    tcase_add_test(tc, open_breaker_means_down_and_recovers_after_cooldown);
+    tcase_add_test(tc, high_latency_rule);
+    tcase_add_test(tc, saturated_pool_rule);
+    tcase_add_test(tc, server_closed_connections_rule);
+    tcase_add_test(tc, auth_failure_rule);
+    tcase_add_test(tc, report_json);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(health_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
