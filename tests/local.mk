@@ -13,4 +13,5 @@ include $(srcdir)/tests/unit/pool.mk
 include $(srcdir)/tests/conformance/local.mk
 include $(srcdir)/tests/conformance/mongo.mk
 include $(srcdir)/tests/conformance/azure_blob.mk
+include $(srcdir)/tests/conformance/postgres.mk
 include $(srcdir)/tests/integration/local.mk

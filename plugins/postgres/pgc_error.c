@@ -1,0 +1,300 @@
+/*
+ * pgc_error.c -- turning what libpq and the server report into dsrc errors.
+ *
+ * The status comes from the SQLSTATE class where the server sent one
+ * (query errors, and connection errors, whose message libpq builds in
+ * verbose form during the handshake so that it carries the SQLSTATE), else
+ * from what libpq says (refused, TLS, timeout).  backend_code is the
+ * SQLSTATE; client-side connection failures use 08001 (unable to
+ * establish) and lost connections 08006 (connection failure).
+ *
+ * Messages are one line, built from the server's primary message, detail
+ * and hint plus what to check.  They never contain the conninfo; the
+ * password is scrubbed from them should a server ever echo it.
+ */
+#include "pgc.h"
+
+#include <ctype.h>
+
+dsrc_status pgc_oom(dsrc_error *err)
+{
+    return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+}
+
+const char *pgc_sqlstate(const PGresult *res)
+{
+    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return s ? s : "";
+}
+
+/* Replace every occurrence of `secret` in `msg` (in place) by '*'. */
+static void pgc_scrub(char *msg, const char *secret)
+{
+    size_t n;
+    char *p;
+    if (!msg || !secret || (n = strlen(secret)) < 3)
+        return;
+    while ((p = strstr(msg, secret)) != NULL)
+        memset(p, '*', n);
+}
+
+/* Make a message one line: line breaks become "; ", trailing space goes. */
+static void pgc_one_line(char *s)
+{
+    char *r, *w;
+    size_t n;
+    if (!s)
+        return;
+    for (r = w = s; *r; r++) {
+        if (*r == '\n' || *r == '\r') {
+            while (r[1] == '\n' || r[1] == '\r' || r[1] == ' ' || r[1] == '\t')
+                r++;
+            if (r[1] && w > s && w[-1] != ' ') {
+                *w++ = ';';
+                *w++ = ' ';
+            }
+            continue;
+        }
+        *w++ = *r;
+    }
+    *w = '\0';
+    n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == ';'))
+        s[--n] = '\0';
+}
+
+/* Status, retryable and connection_broken for a SQLSTATE. */
+static dsrc_status pgc_classify(const char *st, int *retryable, int *broken)
+{
+    *retryable = 0;
+    *broken = 0;
+    if (!st || strlen(st) != 5)
+        return DSRC_E_BACKEND;
+    if (strncmp(st, "08", 2) == 0) {
+        *retryable = 1;
+        *broken = 1;
+        return DSRC_E_UNREACHABLE;
+    }
+    if (strncmp(st, "28", 2) == 0)
+        return DSRC_E_AUTH;
+    if (strcmp(st, "42501") == 0)
+        return DSRC_E_PERMISSION;
+    if (strcmp(st, "42P01") == 0 || strcmp(st, "3F000") == 0 || strcmp(st, "42704") == 0)
+        return DSRC_E_NOT_FOUND;
+    if (strcmp(st, "3D000") == 0)
+        return DSRC_E_INVALID_CONFIG;
+    if (strcmp(st, "42703") == 0 || strcmp(st, "42883") == 0 || strncmp(st, "22", 2) == 0)
+        return DSRC_E_INVALID_ARGUMENT;
+    if (strcmp(st, "57014") == 0)
+        return DSRC_E_TIMEOUT;
+    if (strcmp(st, "55P03") == 0) {
+        *retryable = 1;
+        return DSRC_E_TIMEOUT;
+    }
+    if (strncmp(st, "57P", 3) == 0 || strcmp(st, "53300") == 0) {
+        /* shutting down, starting up, too many connections */
+        *retryable = 1;
+        *broken = strcmp(st, "53300") != 0;
+        return DSRC_E_UNREACHABLE;
+    }
+    if (strncmp(st, "53", 2) == 0 || strncmp(st, "40", 2) == 0) {
+        *retryable = 1;
+        return DSRC_E_BACKEND;
+    }
+    if (strcmp(st, "0A000") == 0)
+        return DSRC_E_UNSUPPORTED;
+    return DSRC_E_BACKEND;
+}
+
+/* What to check, for a status. */
+static const char *pgc_advice(dsrc_status s, const char *st)
+{
+    switch (s) {
+    case DSRC_E_AUTH:
+        return "check connection.user and connection.password (or the client certificate "
+               "in tls.cert / tls.key) and the server's pg_hba.conf";
+    case DSRC_E_PERMISSION:
+        return "grant the privilege to the connection's user";
+    case DSRC_E_INVALID_CONFIG:
+        if (st && strcmp(st, "3D000") == 0)
+            return "check connection.database";
+        return NULL;
+    case DSRC_E_UNREACHABLE:
+        if (st && strcmp(st, "53300") == 0)
+            return "the server has no free connection slot; retry later or raise "
+                   "max_connections";
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+dsrc_status pgc_fail_result(dsrc_conn *c, const dsrc_ctx *ctx, const PGresult *res,
+                            const char *what, dsrc_error *err)
+{
+    const char *st = pgc_sqlstate(res);
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+    const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+    const char *advice;
+    pgc_buf m = {0};
+    int retryable, broken;
+    dsrc_status s;
+
+    if (!*st && PQstatus(c->pg) != CONNECTION_OK)
+        return pgc_fail_conn(c, what, err);
+    if (!primary || !*primary)
+        primary = PQresultErrorMessage(res);
+    if (!primary || !*primary)
+        primary = PQresStatus(PQresultStatus(res));
+    s = pgc_classify(st, &retryable, &broken);
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        s = DSRC_E_UNREACHABLE;
+        retryable = 1;
+        broken = 1;
+    }
+    if (strcmp(st, "57014") == 0) {
+        if (c->interrupted || atomic_load(&c->cancel_requested) || pgc_cancelled(ctx))
+            return dsrc_error_set(err, DSRC_E_CANCELLED, 0, st, "%s: cancelled", what);
+        advice = "the query ran longer than connection.statement_timeout";
+    } else {
+        advice = pgc_advice(s, st);
+    }
+    pgc_buf_printf(&m, "%s: %s", what, primary);
+    if (detail)
+        pgc_buf_printf(&m, " (%s)", detail);
+    if (hint)
+        pgc_buf_printf(&m, "; hint: %s", hint);
+    if (advice)
+        pgc_buf_printf(&m, "; %s", advice);
+    s = dsrc_error_set(err, s, retryable, *st ? st : NULL, "%s", m.failed ? primary : m.s);
+    pgc_buf_free(&m);
+    if (err) {
+        err->connection_broken = broken;
+        pgc_one_line(err->message);
+        pgc_scrub(err->message, PQpass(c->pg));
+    }
+    return s;
+}
+
+/* The first meaningful line of libpq's error message, without the
+ * "connection to server at ... failed: " preamble (copied into out). */
+static void pgc_first_line(const char *msg, char *out, size_t outsz)
+{
+    const char *p = msg ? msg : "", *end;
+    const char *f;
+    size_t n;
+
+    while (*p == ' ' || *p == '\n')
+        p++;
+    f = strstr(p, " failed: ");
+    if (f && strstr(p, "connection to server") == p)
+        p = f + 9;
+    end = strchr(p, '\n');
+    n = end ? (size_t)(end - p) : strlen(p);
+    if (n >= outsz)
+        n = outsz - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    if (!*out)
+        snprintf(out, outsz, "%s", "no error message");
+}
+
+dsrc_status pgc_fail_conn(dsrc_conn *c, const char *what, dsrc_error *err)
+{
+    char line[512];
+    dsrc_status s;
+
+    pgc_first_line(PQerrorMessage(c->pg), line, sizeof line);
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        s = dsrc_error_set(err, DSRC_E_UNREACHABLE, 1, "08006",
+                           "%s: the connection to %s was lost: %s", what, c->endpoint, line);
+        if (err)
+            err->connection_broken = 1;
+    } else {
+        s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "%s: %s", what, line);
+    }
+    if (err)
+        pgc_scrub(err->message, PQpass(c->pg));
+    return s;
+}
+
+/* Find "FATAL:  XXXXX: " (or ERROR) in a verbose handshake message: copy
+ * the SQLSTATE to `state` and return where the text after it starts. */
+static const char *pgc_find_state(const char *msg, char state[6])
+{
+    static const char *const sev[] = {"FATAL:  ", "ERROR:  ", "PANIC:  "};
+    size_t i;
+
+    state[0] = '\0';
+    for (i = 0; i < sizeof sev / sizeof sev[0]; i++) {
+        const char *p = msg;
+        while ((p = strstr(p, sev[i])) != NULL) {
+            const char *q = p + strlen(sev[i]);
+            int k, ok = 1;
+            for (k = 0; k < 5; k++)
+                if (!isalnum((unsigned char)q[k]) || islower((unsigned char)q[k]))
+                    ok = 0;
+            if (ok && q[5] == ':' && q[6] == ' ') {
+                memcpy(state, q, 5);
+                state[5] = '\0';
+                return q + 7;
+            }
+            p = q;
+        }
+    }
+    return NULL;
+}
+
+dsrc_status pgc_fail_connect(PGconn *pg, const char *endpoint, const char *user,
+                             const char *database, dsrc_error *err)
+{
+    const char *msg = pg ? PQerrorMessage(pg) : "out of memory";
+    char state[6], line[512];
+    const char *text = pgc_find_state(msg ? msg : "", state);
+    const char *advice = NULL;
+    dsrc_status s;
+    int retryable = 1, broken = 1;
+
+    if (text) {
+        /* The server refused: take its message (up to the LOCATION line). */
+        const char *end = strchr(text, '\n');
+        size_t n = end ? (size_t)(end - text) : strlen(text);
+        if (n >= sizeof line)
+            n = sizeof line - 1;
+        memcpy(line, text, n);
+        line[n] = '\0';
+        s = pgc_classify(state, &retryable, &broken);
+        if (s == DSRC_E_BACKEND || s == DSRC_E_TIMEOUT)
+            s = DSRC_E_UNREACHABLE;
+        advice = pgc_advice(s, state);
+    } else {
+        pgc_first_line(msg, line, sizeof line);
+        snprintf(state, sizeof state, "%s", "08001");
+        if (pg && PQconnectionNeedsPassword(pg)) {
+            s = DSRC_E_AUTH;
+            retryable = 0;
+            snprintf(line, sizeof line, "the server asks for a password and none is configured");
+            advice = "set connection.password";
+        } else if (strstr(msg, "certificate") || strstr(msg, "SSL") || strstr(msg, "ssl")) {
+            s = DSRC_E_UNREACHABLE;
+            retryable = 0;
+            advice = "check tls.mode and tls.ca, and that connection.host is a name the "
+                     "server certificate is issued for";
+        } else {
+            s = DSRC_E_UNREACHABLE;
+            advice = "check connection.host and connection.port, and that the server runs and "
+                     "accepts TCP connections from here";
+        }
+    }
+    s = dsrc_error_set(err, s, retryable, state, "%s (user '%s', database '%s'): %s%s%s",
+                       endpoint, user ? user : "", database ? database : "", line,
+                       advice ? "; " : "", advice ? advice : "");
+    if (err) {
+        err->connection_broken = broken;
+        pgc_one_line(err->message);
+        if (pg)
+            pgc_scrub(err->message, PQpass(pg));
+    }
+    return s;
+}

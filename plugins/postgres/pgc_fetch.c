@@ -1,0 +1,628 @@
+/*
+ * pgc_fetch.c -- fetching a relation.
+ *
+ * Everything runs in one transaction, BEGIN ISOLATION LEVEL REPEATABLE
+ * READ READ ONLY, so every statement of a fetch sees the same snapshot.
+ *
+ *   CSV   (mode DSRC_FETCH_CSV and a byte sink): the server's own CSV,
+ *         COPY (SELECT ...) TO STDOUT (FORMAT csv, HEADER), streamed to
+ *         the byte sink as it arrives (media type "text/csv").  COPY takes
+ *         no parameters, so a cursor value is handed over with
+ *         set_config('dsrc.cursor_value', $1, true) and read back in the
+ *         query as CAST(current_setting('dsrc.cursor_value') AS <type>):
+ *         it is never pasted into SQL text.
+ *   rows  (anything else): SELECT ... in single-row mode, each value turned
+ *         into a typed cell (see pgc_types.c).
+ *
+ * Cursor: WHERE "f" > $1 ORDER BY "f"; cursor_max is the value of the last
+ * row sent whose cursor is not NULL (rows arrive in cursor order, NULLs
+ * last), as the server writes it, so that it reads back as the same value.
+ * In CSV mode it is read from the CSV line when the cursor column is among
+ * the columns sent, else asked for in the same snapshot:
+ * SELECT v::text FROM (the same SELECT) ORDER BY v DESC LIMIT 1.
+ *
+ * Identifiers are quoted with PQescapeIdentifier(); the limit is a number
+ * this file prints.
+ */
+#include "pgc.h"
+
+#include <inttypes.h>
+#include <strings.h>
+
+#define PGC_CSV_CHUNK (256 * 1024)
+#define PGC_CHECK_EVERY 1024
+
+/* The query of one fetch. */
+typedef struct pgc_plan {
+    pgc_rel rel;
+    size_t n_out;
+    size_t *map;          /* output column -> rel.cols index               */
+    ssize_t cursor;       /* rel.cols index of the cursor column, or -1    */
+    ssize_t cursor_out;   /* its position among the output columns, or -1  */
+    char *path;           /* "schema"."name", quoted                       */
+} pgc_plan;
+
+static void pgc_plan_free(pgc_plan *p)
+{
+    free(p->map);
+    free(p->path);
+    pgc_rel_free(&p->rel);
+    memset(p, 0, sizeof *p);
+}
+
+/* The column `name`: exact match first, else a unique match ignoring
+ * case.  -1 when none. */
+static ssize_t pgc_find_col(const pgc_rel *r, const char *name)
+{
+    size_t i;
+    ssize_t found = -1;
+    for (i = 0; i < r->n_cols; i++)
+        if (strcmp(r->cols[i].name, name) == 0)
+            return (ssize_t)i;
+    for (i = 0; i < r->n_cols; i++) {
+        if (strcasecmp(r->cols[i].name, name) == 0) {
+            if (found >= 0)
+                return -1;
+            found = (ssize_t)i;
+        }
+    }
+    return found;
+}
+
+static dsrc_status pgc_plan_make(dsrc_conn *c, const dsrc_ctx *ctx, const dsrc_fetch_req *req,
+                                 pgc_plan *p, dsrc_error *err)
+{
+    dsrc_status s;
+    size_t i;
+    pgc_buf b = {0};
+
+    memset(p, 0, sizeof *p);
+    p->cursor = p->cursor_out = -1;
+    s = pgc_resolve(c, ctx, req->item, &p->rel, err);
+    if (s != DSRC_OK)
+        return s;
+    if (p->rel.n_cols == 0)
+        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                              "'%s' has no columns to fetch", req->item);
+    p->n_out = req->n_columns ? req->n_columns : p->rel.n_cols;
+    p->map = calloc(p->n_out, sizeof *p->map);
+    if (!p->map)
+        return pgc_oom(err);
+    for (i = 0; i < p->n_out; i++) {
+        ssize_t k = (ssize_t)i;
+        if (req->n_columns) {
+            if (!req->columns[i])
+                return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                                      "column %zu of the list is NULL", i + 1);
+            k = pgc_find_col(&p->rel, req->columns[i]);
+            if (k < 0)
+                return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, "42703",
+                                      "no column '%s' in '%s'", req->columns[i], req->item);
+        }
+        p->map[i] = (size_t)k;
+    }
+    if (req->cursor_field) {
+        p->cursor = pgc_find_col(&p->rel, req->cursor_field);
+        if (p->cursor < 0)
+            return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, "42703",
+                                  "no cursor column '%s' in '%s'", req->cursor_field,
+                                  req->item);
+        for (i = 0; i < p->n_out; i++)
+            if (p->map[i] == (size_t)p->cursor) {
+                p->cursor_out = (ssize_t)i;
+                break;
+            }
+    }
+    pgc_buf_ident(&b, c->pg, p->rel.schema);
+    pgc_buf_add(&b, ".");
+    pgc_buf_ident(&b, c->pg, p->rel.name);
+    if (b.failed) {
+        pgc_buf_free(&b);
+        return pgc_oom(err);
+    }
+    p->path = b.s;
+    return DSRC_OK;
+}
+
+/* Append "SELECT <cols> FROM <rel> [WHERE f > <value>] [ORDER BY f]
+ * [LIMIT n]".  `extra_cursor`: also select the cursor column when it is
+ * not among the output columns.  `value`: the SQL for the cursor value. */
+static void pgc_select_sql(pgc_buf *q, dsrc_conn *c, const pgc_plan *p,
+                           const dsrc_fetch_req *req, int extra_cursor, const char *value)
+{
+    size_t i;
+    const char *cur = p->cursor >= 0 ? p->rel.cols[p->cursor].name : NULL;
+
+    pgc_buf_add(q, "SELECT ");
+    for (i = 0; i < p->n_out; i++) {
+        if (i)
+            pgc_buf_add(q, ", ");
+        pgc_buf_ident(q, c->pg, p->rel.cols[p->map[i]].name);
+    }
+    if (extra_cursor && cur && p->cursor_out < 0) {
+        pgc_buf_add(q, ", ");
+        pgc_buf_ident(q, c->pg, cur);
+    }
+    pgc_buf_add(q, " FROM ");
+    pgc_buf_add(q, p->path);
+    if (cur) {
+        if (req->cursor_value) {
+            pgc_buf_add(q, " WHERE ");
+            pgc_buf_ident(q, c->pg, cur);
+            pgc_buf_add(q, " > ");
+            pgc_buf_add(q, value);
+        }
+        pgc_buf_add(q, " ORDER BY ");
+        pgc_buf_ident(q, c->pg, cur);
+    }
+    if (req->limit >= 0)
+        pgc_buf_printf(q, " LIMIT %" PRId64, req->limit);
+}
+
+/* Record a cursor value (as text).  Values arrive in cursor order, so the
+ * last one counts: *too_long says whether it did not fit. */
+static void pgc_note_cursor(char *cmax, int *have, int *too_long, const char *v, size_t len)
+{
+    if (len >= DSRC_CURSOR_MAX || memchr(v, '\0', len)) {
+        *too_long = 1;
+        return;
+    }
+    memcpy(cmax, v, len);
+    cmax[len] = '\0';
+    *have = 1;
+    *too_long = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Typed rows                                                                */
+
+typedef struct pgc_rowrun {
+    const pgc_plan *p;
+    const dsrc_row_sink *sink;
+    dsrc_column *cols;
+    dsrc_cell *cells;
+    pgc_scratch scratch;
+    int schema_sent;
+    int cursor_col;       /* result column of the cursor, or -1            */
+    char *cmax;
+    int have_max, too_long;
+} pgc_rowrun;
+
+static int pgc_send_schema(pgc_rowrun *r)
+{
+    r->schema_sent = 1;
+    return r->sink->schema(r->sink->user, r->cols, r->p->n_out) != 0;
+}
+
+static int pgc_row(void *user, const PGresult *res)
+{
+    pgc_rowrun *r = user;
+    size_t i, need = 0;
+
+    if (!r->schema_sent && pgc_send_schema(r))
+        return 1;
+    for (i = 0; i < r->p->n_out; i++)
+        if (!PQgetisnull(res, 0, (int)i))
+            need += pgc_scratch_need(r->p->rel.cols[r->p->map[i]].cls,
+                                     (size_t)PQgetlength(res, 0, (int)i));
+    if (pgc_scratch_reserve(&r->scratch, need) != 0)
+        return -1;
+    for (i = 0; i < r->p->n_out; i++) {
+        int k = (int)i;
+        pgc_cell(r->p->rel.cols[r->p->map[i]].cls,
+                 PQgetisnull(res, 0, k) ? NULL : PQgetvalue(res, 0, k),
+                 (size_t)PQgetlength(res, 0, k), &r->scratch, &r->cells[i]);
+    }
+    if (r->sink->row(r->sink->user, r->cells, r->p->n_out) != 0)
+        return 1;
+    if (r->cursor_col >= 0 && !PQgetisnull(res, 0, r->cursor_col))
+        pgc_note_cursor(r->cmax, &r->have_max, &r->too_long, PQgetvalue(res, 0, r->cursor_col),
+                        (size_t)PQgetlength(res, 0, r->cursor_col));
+    return 0;
+}
+
+static dsrc_status pgc_fetch_rows(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_plan *p,
+                                  const dsrc_fetch_req *req, const dsrc_row_sink *sink,
+                                  dsrc_fetch_result *result, char *cmax, int *have_max,
+                                  int *too_long, dsrc_error *err)
+{
+    pgc_rowrun r;
+    pgc_buf q = {0};
+    const char *params[1];
+    uint64_t n = 0;
+    dsrc_status s;
+    size_t i;
+
+    memset(&r, 0, sizeof r);
+    r.p = p;
+    r.sink = sink;
+    r.cmax = cmax;
+    r.cursor_col = p->cursor < 0 ? -1 : p->cursor_out >= 0 ? (int)p->cursor_out : (int)p->n_out;
+    r.cols = calloc(p->n_out, sizeof *r.cols);
+    r.cells = calloc(p->n_out, sizeof *r.cells);
+    if (!r.cols || !r.cells) {
+        free(r.cols);
+        free(r.cells);
+        return pgc_oom(err);
+    }
+    for (i = 0; i < p->n_out; i++) {
+        const pgc_col *col = &p->rel.cols[p->map[i]];
+        r.cols[i].name = col->name;
+        r.cols[i].type = pgc_type_of(col->cls);
+        r.cols[i].native_type = col->native;
+        r.cols[i].nullable = col->notnull ? 0 : 1;
+        r.cols[i].primary_key = col->pk;
+        r.cols[i].default_value = col->dflt;
+        r.cols[i].comment = col->comment;
+    }
+    pgc_select_sql(&q, c, p, req, 1, "$1");
+    params[0] = req->cursor_value;
+    if (q.failed)
+        s = pgc_oom(err);
+    else
+        s = pgc_stream(c, ctx, q.s, p->cursor >= 0 && req->cursor_value ? 1 : 0, params, pgc_row,
+                       &r, &n, "reading the rows", err);
+    if (s == DSRC_OK && !r.schema_sent && pgc_send_schema(&r))
+        s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch stopped by the receiver");
+    result->mode = DSRC_FETCH_ROWS;
+    result->rows = n;
+    *have_max = r.have_max;
+    *too_long = r.too_long;
+    pgc_buf_free(&q);
+    pgc_scratch_free(&r.scratch);
+    free(r.cols);
+    free(r.cells);
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* CSV through COPY                                                          */
+
+/* Field `k` of one CSV line as COPY writes it: 0 and *v, *len set (*v NULL
+ * for a NULL, i.e. an unquoted empty field); -1 when the line has fewer
+ * fields.  Quoted fields are unquoted into `tmp` (at least `n` bytes). */
+static int pgc_csv_field(const char *line, size_t n, size_t k, char *tmp, const char **v,
+                         size_t *len)
+{
+    size_t i = 0, field = 0;
+
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    for (;;) {
+        size_t start = i, out = 0;
+        int quoted = i < n && line[i] == '"';
+        if (quoted) {
+            i++;
+            for (;;) {
+                if (i >= n)
+                    break;
+                if (line[i] == '"') {
+                    if (i + 1 < n && line[i + 1] == '"') {
+                        tmp[out++] = '"';
+                        i += 2;
+                        continue;
+                    }
+                    i++;
+                    break;
+                }
+                tmp[out++] = line[i++];
+            }
+            while (i < n && line[i] != ',')
+                i++;
+        } else {
+            while (i < n && line[i] != ',')
+                i++;
+        }
+        if (field == k) {
+            if (quoted) {
+                *v = tmp;
+                *len = out;
+            } else if (i == start) {
+                *v = NULL;
+                *len = 0;
+            } else {
+                *v = line + start;
+                *len = i - start;
+            }
+            return 0;
+        }
+        if (i >= n)
+            return -1;
+        i++; /* the comma */
+        field++;
+    }
+}
+
+typedef struct pgc_csvrun {
+    const dsrc_byte_sink *sink;
+    char *buf;
+    size_t len;
+    uint64_t bytes;
+} pgc_csvrun;
+
+static int pgc_csv_flush(pgc_csvrun *w)
+{
+    if (!w->len)
+        return 0;
+    if (w->sink->write(w->sink->user, w->buf, w->len) != 0)
+        return 1;
+    w->bytes += w->len;
+    w->len = 0;
+    return 0;
+}
+
+static int pgc_csv_put(pgc_csvrun *w, const char *data, size_t n)
+{
+    if (w->len + n > PGC_CSV_CHUNK && pgc_csv_flush(w))
+        return 1;
+    if (n > PGC_CSV_CHUNK) {
+        if (w->sink->write(w->sink->user, data, n) != 0)
+            return 1;
+        w->bytes += n;
+        return 0;
+    }
+    memcpy(w->buf + w->len, data, n);
+    w->len += n;
+    return 0;
+}
+
+/* Wait for the COPY to start: DSRC_OK when the server is sending data. */
+static dsrc_status pgc_copy_start(dsrc_conn *c, const dsrc_ctx *ctx, dsrc_error *err)
+{
+    PGresult *r;
+    dsrc_status s = pgc_wait(c, ctx, "reading the rows", err);
+    if (s != DSRC_OK)
+        return s;
+    r = PQgetResult(c->pg);
+    if (r && PQresultStatus(r) == PGRES_COPY_OUT) {
+        PQclear(r);
+        return DSRC_OK;
+    }
+    if (!r)
+        return pgc_fail_conn(c, "reading the rows", err);
+    s = pgc_fail_result(c, ctx, r, "reading the rows", err);
+    PQclear(r);
+    while ((r = PQgetResult(c->pg)) != NULL)
+        PQclear(r);
+    return s;
+}
+
+static dsrc_status pgc_fetch_csv(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_plan *p,
+                                 const dsrc_fetch_req *req, const dsrc_byte_sink *sink,
+                                 dsrc_fetch_result *result, char *cmax, int *have_max,
+                                 int *too_long, dsrc_error *err)
+{
+    pgc_buf q = {0}, val = {0};
+    pgc_csvrun w;
+    char *tmp = NULL;
+    size_t tmp_cap = 0;
+    uint64_t lines = 0;
+    dsrc_status s = DSRC_OK;
+    int stopped = 0;
+
+    memset(&w, 0, sizeof w);
+    w.sink = sink;
+    if (p->cursor >= 0 && req->cursor_value) {
+        /* Hand the value over and check that it converts, before the COPY
+         * starts sending. */
+        const char *params[1] = {req->cursor_value};
+        pgc_buf chk = {0};
+        pgc_buf_add(&chk, "SELECT pg_catalog.set_config('dsrc.cursor_value', $1::text, true),"
+                          " CAST($1::text AS ");
+        pgc_buf_add(&chk, p->rel.cols[p->cursor].cast);
+        pgc_buf_add(&chk, ")");
+        s = chk.failed ? pgc_oom(err)
+                       : pgc_exec(c, ctx, chk.s, 1, params, NULL, "the cursor value", err);
+        pgc_buf_free(&chk);
+        if (s != DSRC_OK)
+            return s;
+        pgc_buf_add(&val, "CAST(pg_catalog.current_setting('dsrc.cursor_value') AS ");
+        pgc_buf_add(&val, p->rel.cols[p->cursor].cast);
+        pgc_buf_add(&val, ")");
+    }
+    pgc_buf_add(&q, "COPY (");
+    pgc_select_sql(&q, c, p, req, 0, val.s ? val.s : "NULL");
+    pgc_buf_add(&q, ") TO STDOUT (FORMAT csv, HEADER)");
+    w.buf = malloc(PGC_CSV_CHUNK);
+    if (q.failed || val.failed || !w.buf) {
+        s = pgc_oom(err);
+        goto out;
+    }
+    s = pgc_send(c, q.s, -1, NULL, "reading the rows", err);
+    if (s == DSRC_OK)
+        s = pgc_copy_start(c, ctx, err);
+    if (s != DSRC_OK)
+        goto out;
+    for (;;) {
+        char *data;
+        int n = PQgetCopyData(c->pg, &data, 1);
+        if (n > 0) {
+            int rc;
+            /* The receiver starts with the first line (the header), so an
+             * error before any data opens no output. */
+            if (lines == 0 && sink->begin(sink->user, "text/csv", -1) != 0) {
+                PQfreemem(data);
+                stopped = 1;
+                goto stop;
+            }
+            rc = pgc_csv_put(&w, data, (size_t)n);
+            if (!rc && lines > 0 && p->cursor_out >= 0) {
+                const char *v;
+                size_t len;
+                if (tmp_cap < (size_t)n) {
+                    char *t = realloc(tmp, (size_t)n);
+                    if (!t) {
+                        PQfreemem(data);
+                        s = pgc_oom(err);
+                        stopped = 1;
+                        goto stop;
+                    }
+                    tmp = t;
+                    tmp_cap = (size_t)n;
+                }
+                if (pgc_csv_field(data, (size_t)n, (size_t)p->cursor_out, tmp, &v, &len) == 0 &&
+                    v)
+                    pgc_note_cursor(cmax, have_max, too_long, v, len);
+            }
+            PQfreemem(data);
+            if (rc) {
+                stopped = 1;
+                goto stop;
+            }
+            lines++;
+            if ((lines % PGC_CHECK_EVERY) == 0 &&
+                (atomic_load(&c->cancel_requested) || pgc_cancelled(ctx)))
+                pgc_interrupt(c);
+            continue;
+        }
+        if (n == 0) {
+            s = pgc_wait_input(c, ctx, "reading the rows", err);
+            if (s != DSRC_OK)
+                goto out;
+            continue;
+        }
+        break; /* -1: done; -2: error, reported by the result below */
+    }
+    {
+        PGresult *r;
+        int failed = 0;
+        while ((r = PQgetResult(c->pg)) != NULL) {
+            if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) {
+                s = pgc_fail_result(c, ctx, r, "reading the rows", err);
+                failed = 1;
+            }
+            PQclear(r);
+        }
+        if (!failed && PQstatus(c->pg) != CONNECTION_OK)
+            s = pgc_fail_conn(c, "reading the rows", err);
+    }
+    if (s == DSRC_OK && pgc_csv_flush(&w))
+        stopped = 1;
+stop:
+    if (stopped) {
+        pgc_abandon(c);
+        if (s == DSRC_OK)
+            s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch stopped by the receiver");
+    }
+out:
+    result->mode = DSRC_FETCH_CSV;
+    result->rows = lines > 0 ? lines - 1 : 0;
+    result->bytes = w.bytes;
+    free(tmp);
+    free(w.buf);
+    pgc_buf_free(&q);
+    pgc_buf_free(&val);
+    return s;
+}
+
+/* cursor_max for a CSV fetch whose cursor column was not sent: the highest
+ * value the same query returns, in the same snapshot. */
+static dsrc_status pgc_csv_cursor_max(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_plan *p,
+                                      const dsrc_fetch_req *req, char *cmax, int *have_max,
+                                      int *too_long, dsrc_error *err)
+{
+    pgc_buf q = {0};
+    pgc_plan only;
+    size_t idx = (size_t)p->cursor;
+    PGresult *res = NULL;
+    const char *params[1] = {req->cursor_value};
+    dsrc_status s;
+
+    /* The same SELECT with the cursor column alone. */
+    only = *p;
+    only.n_out = 1;
+    only.map = &idx;
+    only.cursor_out = 0;
+    pgc_buf_add(&q, "SELECT q.v::text FROM (");
+    pgc_select_sql(&q, c, &only, req, 0, "$1");
+    pgc_buf_add(&q, ") AS q(v) WHERE q.v IS NOT NULL ORDER BY q.v DESC LIMIT 1");
+    if (q.failed) {
+        pgc_buf_free(&q);
+        return pgc_oom(err);
+    }
+    s = pgc_exec(c, ctx, q.s, req->cursor_value ? 1 : 0, params, &res, "reading the cursor",
+                 err);
+    pgc_buf_free(&q);
+    if (s != DSRC_OK)
+        return s;
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        pgc_note_cursor(cmax, have_max, too_long, PQgetvalue(res, 0, 0),
+                        (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+    return DSRC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The operation                                                             */
+
+dsrc_status pgc_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
+                      const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
+                      dsrc_fetch_result *result, dsrc_error *err)
+{
+    pgc_plan p;
+    dsrc_fetch_result local;
+    dsrc_status s;
+    char *cmax = NULL;
+    int have_max = 0, too_long = 0, csv;
+
+    if (!result) {
+        memset(&local, 0, sizeof local);
+        local.struct_size = sizeof local;
+        result = &local;
+    }
+    if (!req)
+        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL, "fetch: no request");
+    if (req->mode == DSRC_FETCH_RAW)
+        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
+                              "PostgreSQL relations have no raw form: fetch rows or CSV");
+    if (req->n_columns && !req->columns)
+        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                              "fetch: %zu columns announced but none given", req->n_columns);
+    if (req->cursor_value && !req->cursor_field)
+        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                              "fetch: a cursor value needs a cursor field");
+    csv = req->mode == DSRC_FETCH_CSV && bytes && bytes->begin && bytes->write;
+    if (!csv && (!rows || !rows->schema || !rows->row))
+        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                              "fetch: no row receiver");
+    s = pgc_op_begin(c, ctx, err);
+    if (s != DSRC_OK)
+        return s;
+    cmax = calloc(1, DSRC_CURSOR_MAX);
+    if (!cmax)
+        return pgc_oom(err);
+
+    s = pgc_exec(c, ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
+                 "starting the transaction", err);
+    if (s != DSRC_OK) {
+        free(cmax);
+        return s;
+    }
+    s = pgc_plan_make(c, ctx, req, &p, err);
+    if (s == DSRC_OK) {
+        if (csv)
+            s = pgc_fetch_csv(ctx, c, &p, req, bytes, result, cmax, &have_max, &too_long, err);
+        else
+            s = pgc_fetch_rows(ctx, c, &p, req, rows, result, cmax, &have_max, &too_long, err);
+    }
+    if (s == DSRC_OK && csv && p.cursor >= 0 && p.cursor_out < 0 && result->rows > 0)
+        s = pgc_csv_cursor_max(ctx, c, &p, req, cmax, &have_max, &too_long, err);
+    if (s == DSRC_OK)
+        s = pgc_exec(c, ctx, "COMMIT", 0, NULL, NULL, "ending the transaction", err);
+    else
+        pgc_quiet(c, "ROLLBACK");
+
+    if (s == DSRC_OK && p.cursor >= 0) {
+        if (have_max && !too_long) {
+            result->has_cursor = 1;
+            snprintf(result->cursor_max, sizeof result->cursor_max, "%s", cmax);
+        } else if (too_long && pgc_host && pgc_host->log) {
+            pgc_host->log(ctx, DSRC_LOG_WARNING,
+                          "cursor column '%s' holds a value longer than %d bytes; no cursor "
+                          "reported", req->cursor_field, DSRC_CURSOR_MAX - 1);
+        }
+    }
+    pgc_plan_free(&p);
+    free(cmax);
+    return s;
+}

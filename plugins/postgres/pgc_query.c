@@ -1,0 +1,372 @@
+/*
+ * pgc_query.c -- running queries on a libpq connection while watching for
+ * cancellation, and the string buffer the query builders use.
+ *
+ * Every wait is a poll() on the connection's socket with a short timeout,
+ * so a call notices the host's cancellation flag within POLL_MS even while
+ * the server works on a query that sends nothing.  A noticed cancellation
+ * sends PQcancel() once and keeps reading: the server answers with SQLSTATE
+ * 57014 and the connection stays usable.
+ */
+#include "pgc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+
+#define POLL_MS 100
+
+const dsrc_host *pgc_host;
+
+/* ------------------------------------------------------------------------ */
+/* Buffers                                                                   */
+
+void pgc_buf_addn(pgc_buf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *p;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        p = realloc(b->s, cap);
+        if (!p) {
+            b->failed = 1;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void pgc_buf_add(pgc_buf *b, const char *s)
+{
+    pgc_buf_addn(b, s, strlen(s));
+}
+
+void pgc_buf_printf(pgc_buf *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        pgc_buf_addn(b, small, (size_t)n);
+        return;
+    }
+    {
+        char *big = malloc((size_t)n + 1);
+        if (!big) {
+            b->failed = 1;
+            return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(big, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        pgc_buf_addn(b, big, (size_t)n);
+        free(big);
+    }
+}
+
+void pgc_buf_ident(pgc_buf *b, PGconn *pg, const char *id)
+{
+    char *q;
+    if (b->failed)
+        return;
+    q = PQescapeIdentifier(pg, id, strlen(id));
+    if (!q) {
+        b->failed = 1;
+        return;
+    }
+    pgc_buf_add(b, q);
+    PQfreemem(q);
+}
+
+void pgc_buf_free(pgc_buf *b)
+{
+    free(b->s);
+    memset(b, 0, sizeof *b);
+}
+
+char *pgc_strdup(const char *s)
+{
+    size_t n;
+    char *d;
+    if (!s)
+        return NULL;
+    n = strlen(s) + 1;
+    d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cancellation                                                              */
+
+int pgc_cancelled(const dsrc_ctx *ctx)
+{
+    return pgc_host && pgc_host->is_cancelled && pgc_host->is_cancelled(ctx);
+}
+
+void pgc_interrupt(dsrc_conn *c)
+{
+    char errbuf[256];
+    if (c->interrupted || !c->cancel)
+        return;
+    c->interrupted = 1;
+    /* A failure only means the server will not stop early; the wait goes
+     * on and the query ends on its own. */
+    (void)PQcancel(c->cancel, errbuf, (int)sizeof errbuf);
+}
+
+void pgc_quiet(dsrc_conn *c, const char *sql)
+{
+    PGresult *r;
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return;
+    if (!PQsendQuery(c->pg, sql))
+        return;
+    while ((r = PQgetResult(c->pg)) != NULL)
+        PQclear(r);
+}
+
+dsrc_status pgc_op_begin(dsrc_conn *c, const dsrc_ctx *ctx, dsrc_error *err)
+{
+    atomic_store(&c->cancel_requested, 0);
+    c->interrupted = 0;
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        dsrc_status s = dsrc_error_set(err, DSRC_E_UNREACHABLE, 1, "08006",
+                                       "the connection to %s was lost; reconnect", c->endpoint);
+        if (err)
+            err->connection_broken = 1;
+        return s;
+    }
+    if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        pgc_quiet(c, "ROLLBACK");
+    if (pgc_cancelled(ctx))
+        return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "cancelled before it started");
+    return DSRC_OK;
+}
+
+static int pgc_should_stop(dsrc_conn *c, const dsrc_ctx *ctx)
+{
+    return atomic_load(&c->cancel_requested) || pgc_cancelled(ctx);
+}
+
+dsrc_status pgc_wait(dsrc_conn *c, const dsrc_ctx *ctx, const char *what, dsrc_error *err)
+{
+    for (;;) {
+        struct pollfd pfd;
+        int rc;
+
+        if (!PQisBusy(c->pg))
+            return DSRC_OK;
+        if (pgc_should_stop(c, ctx))
+            pgc_interrupt(c);
+        pfd.fd = PQsocket(c->pg);
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (pfd.fd < 0)
+            return pgc_fail_conn(c, what, err);
+        rc = poll(&pfd, 1, POLL_MS);
+        if (rc < 0 && errno != EINTR)
+            return pgc_fail_conn(c, what, err);
+        if (rc > 0 && !PQconsumeInput(c->pg))
+            return pgc_fail_conn(c, what, err);
+    }
+}
+
+dsrc_status pgc_wait_input(dsrc_conn *c, const dsrc_ctx *ctx, const char *what,
+                           dsrc_error *err)
+{
+    struct pollfd pfd;
+    int rc;
+
+    if (pgc_should_stop(c, ctx))
+        pgc_interrupt(c);
+    pfd.fd = PQsocket(c->pg);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (pfd.fd < 0)
+        return pgc_fail_conn(c, what, err);
+    rc = poll(&pfd, 1, POLL_MS);
+    if (rc < 0 && errno != EINTR)
+        return pgc_fail_conn(c, what, err);
+    if (rc > 0 && !PQconsumeInput(c->pg))
+        return pgc_fail_conn(c, what, err);
+    return DSRC_OK;
+}
+
+dsrc_status pgc_send(dsrc_conn *c, const char *sql, int n_params, const char *const *params,
+                     const char *what, dsrc_error *err)
+{
+    int ok;
+    if (n_params < 0)
+        ok = PQsendQuery(c->pg, sql);
+    else
+        ok = PQsendQueryParams(c->pg, sql, n_params, NULL, params, NULL, NULL, 0);
+    if (!ok)
+        return pgc_fail_conn(c, what, err);
+    return DSRC_OK;
+}
+
+dsrc_status pgc_exec(dsrc_conn *c, const dsrc_ctx *ctx, const char *sql, int n_params,
+                     const char *const *params, PGresult **out, const char *what,
+                     dsrc_error *err)
+{
+    PGresult *last = NULL, *r;
+    dsrc_status s;
+    int failed = 0;
+
+    if (out)
+        *out = NULL;
+    s = pgc_send(c, sql, n_params, params, what, err);
+    if (s != DSRC_OK)
+        return s;
+    for (;;) {
+        dsrc_status w = pgc_wait(c, ctx, what, err);
+        if (w != DSRC_OK) {
+            PQclear(last);
+            return w;
+        }
+        r = PQgetResult(c->pg);
+        if (!r)
+            break;
+        switch (PQresultStatus(r)) {
+        case PGRES_TUPLES_OK:
+        case PGRES_COMMAND_OK:
+        case PGRES_EMPTY_QUERY:
+            PQclear(last);
+            last = r;
+            break;
+        case PGRES_COPY_OUT:
+        case PGRES_COPY_IN:
+        case PGRES_COPY_BOTH:
+            /* Not expected from these queries: leave the copy state. */
+            PQclear(r);
+            PQclear(last);
+            pgc_abandon(c);
+            return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL,
+                                  "%s: the server started an unexpected COPY", what);
+        default:
+            if (!failed)
+                s = pgc_fail_result(c, ctx, r, what, err);
+            failed = 1;
+            PQclear(r);
+            break;
+        }
+    }
+    if (failed) {
+        PQclear(last);
+        return s;
+    }
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        PQclear(last);
+        return pgc_fail_conn(c, what, err);
+    }
+    if (out)
+        *out = last;
+    else
+        PQclear(last);
+    return DSRC_OK;
+}
+
+void pgc_abandon(dsrc_conn *c)
+{
+    PGresult *r;
+
+    pgc_interrupt(c);
+    while ((r = PQgetResult(c->pg)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        PQclear(r);
+        if (st == PGRES_COPY_OUT) {
+            char *buf;
+            int n;
+            while ((n = PQgetCopyData(c->pg, &buf, 0)) > 0)
+                PQfreemem(buf);
+        } else if (st == PGRES_COPY_IN) {
+            PQputCopyEnd(c->pg, "abandoned");
+        }
+        if (PQstatus(c->pg) != CONNECTION_OK)
+            break;
+    }
+}
+
+#define CHECK_EVERY 1024
+
+dsrc_status pgc_stream(dsrc_conn *c, const dsrc_ctx *ctx, const char *sql, int n_params,
+                       const char *const *params, pgc_row_fn fn, void *user,
+                       uint64_t *n_rows, const char *what, dsrc_error *err)
+{
+    dsrc_status s;
+    PGresult *r;
+    uint64_t n = 0;
+    int failed = 0;
+
+    if (n_rows)
+        *n_rows = 0;
+    s = pgc_send(c, sql, n_params, params, what, err);
+    if (s != DSRC_OK)
+        return s;
+    if (!PQsetSingleRowMode(c->pg)) {
+        pgc_abandon(c);
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "%s: cannot use single-row mode",
+                              what);
+    }
+    for (;;) {
+        dsrc_status w = pgc_wait(c, ctx, what, err);
+        if (w != DSRC_OK)
+            return w;
+        r = PQgetResult(c->pg);
+        if (!r)
+            break;
+        switch (PQresultStatus(r)) {
+        case PGRES_SINGLE_TUPLE: {
+            int rc = failed ? 0 : fn(user, r);
+            PQclear(r);
+            if (failed)
+                break;
+            if (rc != 0) {
+                pgc_abandon(c);
+                if (rc < 0)
+                    return pgc_oom(err);
+                return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
+                                      "%s: stopped by the receiver", what);
+            }
+            n++;
+            if (n_rows)
+                *n_rows = n;
+            if ((n % CHECK_EVERY) == 0 && pgc_should_stop(c, ctx))
+                pgc_interrupt(c);
+            break;
+        }
+        case PGRES_TUPLES_OK:
+        case PGRES_COMMAND_OK:
+            PQclear(r);
+            break;
+        default:
+            if (!failed)
+                s = pgc_fail_result(c, ctx, r, what, err);
+            failed = 1;
+            PQclear(r);
+            break;
+        }
+    }
+    if (failed)
+        return s;
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return pgc_fail_conn(c, what, err);
+    return DSRC_OK;
+}

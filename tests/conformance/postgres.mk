@@ -1,0 +1,17 @@
+# tests/conformance/postgres.mk: postgres.so against real PostgreSQL servers
+# started by tests/fixtures/pg/pg-fixture (skipped when none is installed).
+if ENABLE_POSTGRES
+if HAVE_CHECK
+check_PROGRAMS += tests/conformance/test_postgres
+TESTS += tests/conformance/test_postgres
+tests_conformance_test_postgres_SOURCES = tests/conformance/test_postgres.c $(CONFORMANCE_SOURCES)
+tests_conformance_test_postgres_CFLAGS = $(UNIT_CFLAGS)
+tests_conformance_test_postgres_LDADD = $(UNIT_LIBS) -lpthread
+endif
+
+# The 1 000 000-row CSV fetch through the dsrc binary against psql's \copy,
+# and incremental fetches through the CLI.
+TESTS += tests/integration/postgres_cli.sh
+endif
+EXTRA_DIST += tests/fixtures/pg/pg-fixture tests/integration/postgres_cli.sh \
+	tests/deps/postgres.apt bench/postgres/run bench/postgres/sqla_inspect.py

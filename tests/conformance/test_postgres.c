@@ -1,0 +1,1561 @@
+/*
+ * test_postgres.c -- postgres.so through the shared conformance suite, plus
+ * what only a real PostgreSQL server has: TLS verification, client
+ * certificates, a streaming replica, SQLSTATE-based errors, hostile
+ * identifiers, types, COPY CSV, incremental fetches after inserts,
+ * cancellation of a running query, and discover in a fixed number of
+ * queries.
+ *
+ * The servers come from tests/fixtures/pg/pg-fixture (a primary with TLS
+ * and a streaming replica on 127.0.0.1, in a temporary directory); they are
+ * stopped and removed at the end, and by the fixture's watchdog should
+ * this program die first.  The run is skipped (77) when no PostgreSQL
+ * server is installed.
+ */
+#include <config.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "diag.h"
+#include "loader.h"
+#include "registry.h"
+#include "source.h"
+
+#include "conformance.h"
+
+#define HOSTILE "a\"b; drop table x"
+#define TABLE "public/" HOSTILE
+#define PW_ENV "DSRC_PG_TEST_PASSWORD"
+#define BAD_PW "wrong-password-Zq7"
+#define BAD_PW_ENV "DSRC_PG_TEST_BAD_PASSWORD"
+#define MANY_TABLES 300
+
+/* ------------------------------------------------------------------------ */
+/* The fixture's servers                                                     */
+
+typedef struct pg_fixture_env {
+    char dir[PATH_MAX];
+    char script[PATH_MAX];
+    char port[16], replica_port[16], alt_host[32];
+    char password[128];
+    char ca[PATH_MAX], other_ca[PATH_MAX], client_cert[PATH_MAX], client_key[PATH_MAX];
+    char cert_user[64];
+} pg_fixture_env;
+
+static pg_fixture_env pg;
+static int pg_timeout_port = -1;  /* a socket that listens but never answers */
+static int pg_timeout_fd = -1;
+
+static void pg_envval(const char *line, const char *key, char *out, size_t outsz)
+{
+    size_t n = strlen(key);
+    if (strncmp(line, key, n) == 0 && line[n] == '=') {
+        snprintf(out, outsz, "%s", line + n + 1);
+        out[strcspn(out, "\n")] = '\0';
+    }
+}
+
+static int pg_read_env(void)
+{
+    char path[PATH_MAX + 8], line[PATH_MAX + 64];
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/env", pg.dir);
+    fp = fopen(path, "r");
+    if (!fp) {
+        fprintf(stderr, "test_postgres: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof line, fp)) {
+        pg_envval(line, "PG_PORT", pg.port, sizeof pg.port);
+        pg_envval(line, "PG_REPLICA_PORT", pg.replica_port, sizeof pg.replica_port);
+        pg_envval(line, "PG_ALT_HOST", pg.alt_host, sizeof pg.alt_host);
+        pg_envval(line, "PG_PASSWORD", pg.password, sizeof pg.password);
+        pg_envval(line, "PG_CA", pg.ca, sizeof pg.ca);
+        pg_envval(line, "PG_OTHER_CA", pg.other_ca, sizeof pg.other_ca);
+        pg_envval(line, "PG_CLIENT_CERT", pg.client_cert, sizeof pg.client_cert);
+        pg_envval(line, "PG_CLIENT_KEY", pg.client_key, sizeof pg.client_key);
+        pg_envval(line, "PG_CERT_USER", pg.cert_user, sizeof pg.cert_user);
+    }
+    fclose(fp);
+    if (!pg.port[0] || !pg.replica_port[0] || !pg.password[0] || !pg.ca[0]) {
+        fprintf(stderr, "test_postgres: %s is incomplete\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Run SQL as the superuser on the primary.  0 or -1. */
+static int pg_psql(const char *sql)
+{
+    char file[PATH_MAX + 32], *cmd;
+    FILE *fp;
+    int rc;
+
+    snprintf(file, sizeof file, "%s/run.sql", conf_tmpdir());
+    fp = fopen(file, "w");
+    if (!fp)
+        return -1;
+    fputs(sql, fp);
+    if (fclose(fp) != 0)
+        return -1;
+    if (asprintf(&cmd, "'%s' psql '%s' -f '%s' >&2", pg.script, pg.dir, file) < 0)
+        return -1;
+    rc = system(cmd);
+    free(cmd);
+    return rc == 0 ? 0 : -1;
+}
+
+static int pg_wait_replica(void)
+{
+    char *cmd;
+    int rc;
+    if (asprintf(&cmd, "'%s' wait-replica '%s' >&2", pg.script, pg.dir) < 0)
+        return -1;
+    rc = system(cmd);
+    free(cmd);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Write sources.d/<name>.conf with the given body (full libconfig text
+ * after name and type). */
+static int pg_source(const char *name, const char *fmt, ...) DSRC_PRINTF(2, 3);
+static int pg_source(const char *name, const char *fmt, ...)
+{
+    char path[PATH_MAX + 64];
+    va_list ap;
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/sources.d/%s.conf", conf_tmpdir(), name);
+    fp = fopen(path, "w");
+    if (!fp)
+        return -1;
+    fprintf(fp, "name = \"%s\";\ntype = \"postgres\";\n", name);
+    va_start(ap, fmt);
+    vfprintf(fp, fmt, ap);
+    va_end(ap);
+    fputc('\n', fp);
+    return fclose(fp) == 0 ? 0 : -1;
+}
+
+static const char pg_setup_sql[] =
+    "CREATE TABLE public.\"a\"\"b; drop table x\" (\n"
+    "  id bigint PRIMARY KEY, \"col with spaces\" text, amount double precision,\n"
+    "  data bytea, note text, updated_at timestamptz, flag boolean, price numeric(10,2),\n"
+    "  doc jsonb, day date);\n"
+    "INSERT INTO public.\"a\"\"b; drop table x\" VALUES\n"
+    "  (1, 'plain', 1.5, '\\x00ff10', 'say \"hi\"', '2024-01-01 10:00:00+00', true, 12.50,\n"
+    "   '{\"a\":1}', '2024-01-31'),\n"
+    "  (2, NULL, 2.25, NULL, E'line1\\nline2', '2024-01-02 10:00:00+00', false, NULL, NULL,\n"
+    "   NULL),\n"
+    "  (3, 'it''s', NULL, '\\x', '', NULL, NULL, 0, '[]', '2024-03-01'),\n"
+    "  (4, 'four', -4, '\\x41', NULL, '2024-01-04 10:00:00.5+00', true, -1.25, 'null',\n"
+    "   '2024-04-01'),\n"
+    "  (5, 'five', 5e10, NULL, E'a,b;c\\r\\n\\t\\\\', '2024-01-05 10:00:00+00', false,\n"
+    "   99999999.99, '{\"k\":\"v\"}', '2024-05-01');\n"
+    "CREATE TABLE public.x (id int);\n"
+    "INSERT INTO public.x VALUES (1);\n"
+    "CREATE DOMAIN posint AS integer CHECK (VALUE > 0);\n"
+    "CREATE TYPE mood AS ENUM ('sad', 'happy');\n"
+    "CREATE TABLE public.types (k int PRIMARY KEY, i2 smallint, i4 integer, i8 bigint,\n"
+    "  o oid, f4 real, f8 double precision, n numeric, ts timestamp, tstz timestamptz,\n"
+    "  d date, j json, jb jsonb, b bytea, u uuid, arr int[], dom posint, m mood,\n"
+    "  iv interval, t text, bo boolean);\n"
+    "INSERT INTO public.types VALUES\n"
+    "  (1, -32768, 2147483647, 9223372036854775807, 4000000000, 1.5, -2.25,\n"
+    "   123456789012345678901234567890.123456789, '2024-01-31 12:00:00.5',\n"
+    "   '2024-01-31 12:00:00+05:30', '2024-01-31', '{\"x\": [1, 2]}', '{\"y\": true}',\n"
+    "   '\\xdeadbeef', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,2,3}', 7, 'happy',\n"
+    "   '1 day 02:00:00', E'tab\\there', true),\n"
+    "  (2, NULL, NULL, NULL, NULL, 'NaN', '-Infinity', 'NaN', 'infinity', '-infinity',\n"
+    "   '0044-03-15 BC', NULL, NULL, '\\x', NULL, '{}', NULL, NULL, NULL, '', false);\n"
+    "CREATE TABLE public.secret_stuff (v int);\n"
+    "INSERT INTO public.secret_stuff VALUES (42);\n"
+    "CREATE VIEW public.whoami AS SELECT s.ssl, current_user::text AS who,\n"
+    "  pg_is_in_recovery() AS recovering FROM pg_stat_ssl s WHERE s.pid = pg_backend_pid();\n"
+    "CREATE VIEW public.slow AS SELECT 1 AS one FROM pg_sleep(60);\n"
+    "CREATE MATERIALIZED VIEW public.mv AS SELECT id FROM public.x;\n"
+    "CREATE TABLE public.meas (id int, at date) PARTITION BY RANGE (at);\n"
+    "CREATE TABLE public.meas_2024 PARTITION OF public.meas\n"
+    "  FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');\n"
+    "INSERT INTO public.meas SELECT g, date '2024-01-01' + g FROM generate_series(1, 100) g;\n"
+    "CREATE TABLE public.orders (id int PRIMARY KEY);\n"
+    "CREATE TABLE public.\"with/slash\" (v text);\n"
+    "INSERT INTO public.\"with/slash\" VALUES ('s');\n"
+    "CREATE TABLE public.\"odd.name\" (v int);\n"
+    "CREATE SCHEMA sales;\n"
+    "COMMENT ON SCHEMA sales IS 'sales data';\n"
+    "CREATE TABLE sales.orders (region text, id serial, total numeric(12,2) NOT NULL\n"
+    "  DEFAULT 0, note text, PRIMARY KEY (region, id));\n"
+    "COMMENT ON TABLE sales.orders IS 'one row per order';\n"
+    "COMMENT ON COLUMN sales.orders.total IS 'in euros';\n"
+    "CREATE INDEX orders_total ON sales.orders (total);\n"
+    "INSERT INTO sales.orders (region, total) SELECT 'r' || (g % 3), g FROM\n"
+    "  generate_series(1, 50) g;\n"
+    "CREATE VIEW sales.big AS SELECT * FROM sales.orders WHERE total > 40;\n"
+    "CREATE SCHEMA many;\n"
+    "DO $$ BEGIN FOR i IN 1..300 LOOP EXECUTE format(\n"
+    "  'CREATE TABLE many.t%s (id int PRIMARY KEY, a text, b int)', i); END LOOP; END $$;\n"
+    "CREATE TABLE public.events (id bigserial PRIMARY KEY, v text);\n"
+    "INSERT INTO public.events (v) SELECT 'e' || g FROM generate_series(1, 10) g;\n"
+    "CREATE TABLE public.csvt (id int, name text, at timestamptz);\n"
+    "INSERT INTO public.csvt VALUES (1, 'a,b', '2024-01-01 00:00:00+00'),\n"
+    "  (2, NULL, NULL), (3, '', '2024-02-01 00:00:00+00'), (4, E'x\\ny', NULL);\n"
+    "GRANT USAGE ON SCHEMA sales, many TO dsrc_test;\n"
+    "GRANT SELECT ON ALL TABLES IN SCHEMA public, sales, many TO dsrc_test;\n"
+    "REVOKE ALL ON public.secret_stuff FROM dsrc_test;\n"
+    "GRANT SELECT ON public.whoami TO dsrc_cert;\n"
+    "ALTER ROLE dsrc_test SET log_statement = 'all';\n"
+    "ANALYZE;\n";
+
+/* A TCP socket that accepts nothing: connecting works (the kernel
+ * completes the handshake), then the server never says a word. */
+static int pg_silent_socket(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0)
+        return -1;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    pg_timeout_fd = fd;
+    return ntohs(a.sin_port);
+}
+
+static int pg_setup(conf_fixture *fx, const char *tmp)
+{
+    const char *top = getenv("top_srcdir");
+    char *cmd;
+    FILE *fp;
+    int rc;
+    const char *base = "host = \"127.0.0.1\"; database = \"dsrc_test\"; user = \"dsrc_test\";";
+
+    (void)tmp;
+    snprintf(pg.script, sizeof pg.script, "%s/tests/fixtures/pg/pg-fixture",
+             top && *top ? top : "..");
+    /* The watchdog stops the servers should this program die; with
+     * DSRC_KEEP_TMP they are kept for a look afterwards. */
+    if (getenv("DSRC_KEEP_TMP") ? asprintf(&cmd, "'%s' start", pg.script) < 0
+                                : asprintf(&cmd, "'%s' start --watch %ld", pg.script,
+                                           (long)getpid()) < 0)
+        return -1;
+    fp = popen(cmd, "r");
+    free(cmd);
+    if (!fp)
+        return -1;
+    if (!fgets(pg.dir, sizeof pg.dir, fp))
+        pg.dir[0] = '\0';
+    pg.dir[strcspn(pg.dir, "\n")] = '\0';
+    rc = pclose(fp);
+    if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77)
+        return 77;
+    if (rc != 0 || !pg.dir[0]) {
+        fprintf(stderr, "test_postgres: the PostgreSQL fixture did not start\n");
+        return -1;
+    }
+    if (pg_read_env() != 0 || pg_psql(pg_setup_sql) != 0 || pg_wait_replica() != 0)
+        return -1;
+    setenv(PW_ENV, pg.password, 1);
+    setenv(BAD_PW_ENV, BAD_PW, 1);
+    pg_timeout_port = pg_silent_socket();
+    if (pg_timeout_port < 0)
+        return -1;
+
+    snprintf(fx->connection, sizeof fx->connection, "%s port = %s; password = \"env:%s\";",
+             base, pg.port, PW_ENV);
+    snprintf(fx->bad_connection, sizeof fx->bad_connection,
+             "%s port = %s; password = \"env:%s\";", base, pg.port, BAD_PW_ENV);
+    fx->bad_status = DSRC_E_AUTH;
+
+#define CONN(extra) "connection = { database = \"dsrc_test\"; user = \"dsrc_test\"; "    \
+                    "password = \"env:" PW_ENV "\"; " extra " };\n"
+    if (pg_source("tls_full", CONN("host = \"localhost\"; port = %s;")
+                  "tls = { mode = \"verify-full\"; ca = \"%s\"; };", pg.port, pg.ca) ||
+        pg_source("tls_full_ip", CONN("host = \"127.0.0.1\"; port = %s;")
+                  "tls = { mode = \"verify-full\"; ca = \"%s\"; };", pg.port, pg.ca) ||
+        pg_source("tls_wrong_ca", CONN("host = \"localhost\"; port = %s;")
+                  "tls = { mode = \"verify-full\"; ca = \"%s\"; };", pg.port, pg.other_ca) ||
+        pg_source("tls_wrong_name", CONN("host = \"%s\"; port = %s;")
+                  "tls = { mode = \"verify-full\"; ca = \"%s\"; };",
+                  pg.alt_host[0] ? pg.alt_host : "127.0.0.1", pg.port, pg.ca) ||
+        pg_source("tls_ca_only", CONN("host = \"%s\"; port = %s;")
+                  "tls = { mode = \"verify-ca\"; ca = \"%s\"; };",
+                  pg.alt_host[0] ? pg.alt_host : "127.0.0.1", pg.port, pg.ca) ||
+        pg_source("tls_require", CONN("host = \"127.0.0.1\"; port = %s;")
+                  "tls = { mode = \"require\"; };", pg.port) ||
+        pg_source("tls_disable", CONN("host = \"127.0.0.1\"; port = %s;")
+                  "tls = { mode = \"disable\"; };", pg.port) ||
+        pg_source("cloud_default", "location = \"cloud\";\n" CONN("host = \"127.0.0.1\"; port = %s;"),
+                  pg.port) ||
+        pg_source("cloud_plain", "location = \"cloud\";\n" CONN("host = \"127.0.0.1\"; port = %s;")
+                  "tls = { mode = \"disable\"; };", pg.port) ||
+        pg_source("hybrid_ca", "location = \"hybrid\";\n" CONN("host = \"localhost\"; port = %s;")
+                  "tls = { ca = \"%s\"; };", pg.port, pg.ca) ||
+        pg_source("client_cert",
+                  "connection = { host = \"localhost\"; port = %s; database = \"dsrc_test\"; "
+                  "user = \"%s\"; };\ntls = { mode = \"verify-full\"; ca = \"%s\"; cert = \"%s\"; "
+                  "key = \"%s\"; };", pg.port, pg.cert_user, pg.ca, pg.client_cert,
+                  pg.client_key) ||
+        pg_source("with_replica", CONN("host = \"127.0.0.1\"; port = %s;")
+                  "replicas = { hosts = [ \"127.0.0.1:%s\" ]; read_policy = \"replica\"; };",
+                  pg.port, pg.replica_port) ||
+        pg_source("refused", CONN("host = \"127.0.0.1\"; port = 1;")) ||
+        pg_source("no_db", "connection = { host = \"127.0.0.1\"; port = %s; database = "
+                  "\"no_such_db\"; user = \"dsrc_test\"; password = \"env:" PW_ENV "\"; };",
+                  pg.port) ||
+        pg_source("no_password", "connection = { host = \"127.0.0.1\"; port = %s; database = "
+                  "\"dsrc_test\"; user = \"dsrc_test\"; };", pg.port) ||
+        pg_source("stmt_timeout", CONN("host = \"127.0.0.1\"; port = %s; "
+                  "statement_timeout = \"300ms\";"), pg.port) ||
+        pg_source("silent", CONN("host = \"127.0.0.1\"; port = %d; "
+                  "connect_timeout = \"400ms\";"), pg_timeout_port) ||
+        pg_source("tz_kolkata", CONN("host = \"127.0.0.1\"; port = %s; "
+                  "options = \"-c TimeZone=Asia/Kolkata\";"), pg.port) ||
+        pg_source("tz_la", CONN("host = \"127.0.0.1\"; port = %s; "
+                  "options = \"-c TimeZone=America/Los_Angeles\";"), pg.port) ||
+        pg_source("counted", CONN("host = \"127.0.0.1\"; port = %s; "
+                  "application_name = \"dsrc-count\";"), pg.port))
+        return -1;
+#undef CONN
+    return 0;
+}
+
+static void pg_teardown(conf_fixture *fx)
+{
+    char *cmd;
+    (void)fx;
+    if (pg_timeout_fd >= 0)
+        close(pg_timeout_fd);
+    if (!pg.dir[0])
+        return;
+    if (getenv("DSRC_KEEP_TMP")) {
+        fprintf(stderr, "test_postgres: kept the servers in %s\n", pg.dir);
+        return;
+    }
+    if (asprintf(&cmd, "'%s' stop '%s'", pg.script, pg.dir) < 0)
+        return;
+    if (system(cmd) != 0)
+        fprintf(stderr, "test_postgres: stopping the fixture in %s failed\n", pg.dir);
+    free(cmd);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Opening sources by name and endpoint                                      */
+
+typedef struct pg_env {
+    diag_list diags;
+    cfg_config *cfg;
+    ld_set *ld;
+    reg_registry *reg;
+} pg_env;
+
+static pg_env *pg_env_new(void)
+{
+    char path[PATH_MAX + 32];
+    pg_env *env = calloc(1, sizeof *env);
+
+    ck_assert_ptr_nonnull(env);
+    snprintf(path, sizeof path, "%s/dsrcd.conf", conf_tmpdir());
+    env->cfg = cfg_load(path, &env->diags);
+    ck_assert_ptr_nonnull(env->cfg);
+    ck_assert_msg(env->diags.n_errors == 0, "configuration errors");
+    env->ld = ld_new((const char *const *)env->cfg->plugin_dirs, env->cfg->n_plugin_dirs);
+    ck_assert_ptr_nonnull(env->ld);
+    env->reg = reg_build(env->cfg, env->ld, &env->diags);
+    ck_assert_ptr_nonnull(env->reg);
+    ck_assert_msg(env->diags.n_errors == 0, "registry errors");
+    return env;
+}
+
+static void pg_env_free(pg_env *env)
+{
+    reg_free(env->reg);
+    ld_free(env->ld);
+    cfg_free(env->cfg);
+    diag_free(&env->diags);
+    free(env);
+}
+
+static dsrc_status pg_open(pg_env *env, const char *name, int endpoint, src_conn **c, derr *e)
+{
+    const reg_source *s = reg_find(env->reg, name);
+    ck_assert_msg(s != NULL, "no source '%s'", name);
+    return src_open(s, endpoint, c, e);
+}
+
+static void pg_req(dsrc_fetch_req *req, const char *item)
+{
+    memset(req, 0, sizeof *req);
+    req->struct_size = sizeof *req;
+    req->item = item;
+    req->limit = -1;
+}
+
+/* Fetch `view` (one row) on `c` and return column `col` rendered
+ * (malloc'd; NULL for NULL). */
+static char *pg_one_value(src_conn *c, const char *item, size_t col)
+{
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    char *v;
+    dsrc_status st;
+
+    pg_req(&req, item);
+    st = conf_fetch_all(c, &req, &r, NULL, &e);
+    ck_assert_msg(st == DSRC_OK, "fetch %s: %s", item, e.msg ? e.msg : "");
+    ck_assert_uint_eq(r.n_rows, 1);
+    ck_assert_uint_gt(r.n_columns, col);
+    v = r.text[col] ? strdup(r.text[col]) : NULL;
+    conf_rows_free(&r);
+    derr_clear(&e);
+    return v;
+}
+
+/* Open `name`, expect success and TLS == want_ssl ("true"/"false"), and
+ * return nothing. */
+static void pg_expect_tls(pg_env *env, const char *name, const char *want_ssl)
+{
+    src_conn *c = NULL;
+    derr e = {0};
+    char *ssl;
+    dsrc_status st = pg_open(env, name, 0, &c, &e);
+
+    ck_assert_msg(st == DSRC_OK, "%s: %s", name, e.msg ? e.msg : "");
+    ssl = pg_one_value(c, "public/whoami", 0);
+    ck_assert_msg(ssl && strcmp(ssl, want_ssl) == 0, "%s: ssl = %s, expected %s", name,
+                  ssl ? ssl : "NULL", want_ssl);
+    free(ssl);
+    src_close(c);
+    derr_clear(&e);
+}
+
+static void pg_expect_open_fails(pg_env *env, const char *name, dsrc_status want,
+                                 const char *code, const char *in_msg, derr *e)
+{
+    src_conn *c = NULL;
+    dsrc_status st = pg_open(env, name, 0, &c, e);
+    ck_assert_msg(st == want, "%s: expected %s, got %s (%s)", name, dsrc_status_name(want),
+                  dsrc_status_name(st), e->msg ? e->msg : "");
+    ck_assert_ptr_null(c);
+    ck_assert_msg(e->msg && *e->msg, "%s: no message", name);
+    if (code)
+        ck_assert_msg(strcmp(e->code, code) == 0, "%s: code '%s', expected '%s' (%s)", name,
+                      e->code, code, e->msg);
+    if (in_msg)
+        ck_assert_msg(strstr(e->msg, in_msg) != NULL, "%s: message lacks '%s': %s", name,
+                      in_msg, e->msg);
+    ck_assert_msg(strstr(e->msg, pg.password) == NULL, "%s: the password is in the message",
+                  name);
+    ck_assert_msg(strstr(e->msg, "password=") == NULL, "%s: a conninfo is in the message",
+                  name);
+}
+
+/* ------------------------------------------------------------------------ */
+/* TLS                                                                       */
+
+START_TEST(t_tls_verify_full)
+{
+    pg_env *env = pg_env_new();
+    derr e = {0};
+
+    pg_expect_tls(env, "tls_full", "true");
+    pg_expect_tls(env, "tls_full_ip", "true");
+    pg_expect_open_fails(env, "tls_wrong_ca", DSRC_E_UNREACHABLE, "08001", "certificate", &e);
+    ck_assert_int_eq(e.retryable, 0);
+    derr_clear(&e);
+    if (pg.alt_host[0]) {
+        /* 127.0.0.2 reaches the server but is not in its certificate. */
+        pg_expect_open_fails(env, "tls_wrong_name", DSRC_E_UNREACHABLE, "08001",
+                             "does not match host name", &e);
+        ck_assert_int_eq(e.retryable, 0);
+        derr_clear(&e);
+        /* verify-ca checks the CA, not the name. */
+        pg_expect_tls(env, "tls_ca_only", "true");
+    } else {
+        fprintf(stderr, "test_postgres: 127.0.0.2 is not usable here; wrong-name case "
+                        "not run\n");
+    }
+    pg_env_free(env);
+}
+END_TEST
+
+START_TEST(t_tls_modes)
+{
+    pg_env *env = pg_env_new();
+    derr e = {0};
+
+    pg_expect_tls(env, "tls_require", "true");   /* no CA needed */
+    pg_expect_tls(env, "tls_disable", "false");
+    pg_expect_tls(env, "cloud_default", "true"); /* never plain text in the cloud */
+    pg_expect_tls(env, "hybrid_ca", "true");     /* verify-full with the CA */
+    pg_expect_open_fails(env, "cloud_plain", DSRC_E_INVALID_CONFIG, NULL, "disable", &e);
+    derr_clear(&e);
+    pg_env_free(env);
+}
+END_TEST
+
+START_TEST(t_client_cert)
+{
+    pg_env *env = pg_env_new();
+    src_conn *c = NULL;
+    derr e = {0};
+    char *who;
+
+    ck_assert_msg(pg_open(env, "client_cert", 0, &c, &e) == DSRC_OK, "client_cert: %s",
+                  e.msg ? e.msg : "");
+    who = pg_one_value(c, "public/whoami", 1);
+    ck_assert_str_eq(who, pg.cert_user);
+    free(who);
+    src_close(c);
+    pg_env_free(env);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Replica                                                                   */
+
+START_TEST(t_replica)
+{
+    pg_env *env = pg_env_new();
+    src_conn *c = NULL;
+    dsrc_ping_info info;
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    char want[64], *v;
+
+    /* The primary. */
+    ck_assert_msg(pg_open(env, "with_replica", 0, &c, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_int_eq(src_ping(c, &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(info.role, DSRC_ROLE_PRIMARY);
+    snprintf(want, sizeof want, "127.0.0.1:%s", pg.port);
+    ck_assert_str_eq(info.endpoint, want);
+    src_close(c);
+
+    /* The standby: endpoint 1 is replicas.hosts[0]. */
+    ck_assert_msg(pg_open(env, "with_replica", 1, &c, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_int_eq(src_ping(c, &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(info.role, DSRC_ROLE_REPLICA);
+    snprintf(want, sizeof want, "127.0.0.1:%s", pg.replica_port);
+    ck_assert_str_eq(info.endpoint, want);
+    ck_assert_msg(strncmp(info.server_version, "PostgreSQL ", 11) == 0, "version %s",
+                  info.server_version);
+    v = pg_one_value(c, "public/whoami", 2);
+    ck_assert_str_eq(v, "true"); /* the rows really come from the standby */
+    free(v);
+    pg_req(&req, TABLE);
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 5);
+    conf_rows_free(&r);
+    req.mode = DSRC_FETCH_CSV; /* no byte sink: rows */
+    req.cursor_field = "id";
+    req.cursor_value = "3";
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 2);
+    conf_rows_free(&r);
+    src_close(c);
+
+    ck_assert_int_eq(pg_open(env, "with_replica", 2, &c, &e), DSRC_E_INVALID_ARGUMENT);
+    derr_clear(&e);
+    pg_env_free(env);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+
+START_TEST(t_wrong_password)
+{
+    pg_env *env = pg_env_new();
+    derr e = {0};
+
+    pg_expect_open_fails(env, "conf_bad", DSRC_E_AUTH, "28P01", "password authentication", &e);
+    ck_assert_int_eq(e.retryable, 0);
+    ck_assert_msg(strstr(e.msg, BAD_PW) == NULL, "the wrong password is in the message: %s",
+                  e.msg);
+    ck_assert_msg(strstr(e.msg, "conf_bad") != NULL, "the source is not named: %s", e.msg);
+    derr_clear(&e);
+    pg_expect_open_fails(env, "no_password", DSRC_E_AUTH, NULL, "password", &e);
+    derr_clear(&e);
+    pg_env_free(env);
+}
+END_TEST
+
+START_TEST(t_connect_errors)
+{
+    pg_env *env = pg_env_new();
+    derr e = {0};
+    struct timespec t0, t1;
+    double secs;
+
+    pg_expect_open_fails(env, "refused", DSRC_E_UNREACHABLE, "08001", "127.0.0.1:1", &e);
+    ck_assert_int_eq(e.retryable, 1);
+    ck_assert_int_eq(e.connection_broken, 1);
+    derr_clear(&e);
+    pg_expect_open_fails(env, "no_db", DSRC_E_INVALID_CONFIG, "3D000", "no_such_db", &e);
+    derr_clear(&e);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pg_expect_open_fails(env, "silent", DSRC_E_TIMEOUT, NULL, "connect_timeout", &e);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert_msg(secs >= 0.35 && secs < 5, "the connect timeout took %.2f s", secs);
+    ck_assert_int_eq(e.retryable, 1);
+    derr_clear(&e);
+    pg_env_free(env);
+}
+END_TEST
+
+START_TEST(t_query_errors)
+{
+    pg_env *env = pg_env_new();
+    src_conn *c = conf_conn(), *t = NULL;
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    struct timespec t0, t1;
+    double secs;
+
+    pg_req(&req, "public/secret_stuff");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_PERMISSION);
+    ck_assert_str_eq(e.code, "42501");
+    ck_assert_msg(strstr(e.msg, "permission denied"), "message: %s", e.msg);
+    ck_assert_int_eq(r.schema_calls, 0);
+    conf_rows_free(&r);
+    derr_clear(&e);
+
+    pg_req(&req, "public/no_such_table");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_NOT_FOUND);
+    conf_rows_free(&r);
+    derr_clear(&e);
+
+    /* A cursor value of the wrong type is a bad argument. */
+    pg_req(&req, TABLE);
+    req.cursor_field = "id";
+    req.cursor_value = "abc";
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_str_eq(e.code, "22P02");
+    conf_rows_free(&r);
+    derr_clear(&e);
+
+    /* statement_timeout */
+    ck_assert_msg(pg_open(env, "stmt_timeout", 0, &t, &e) == DSRC_OK, "%s", e.msg);
+    pg_req(&req, "public/slow");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(conf_fetch_all(t, &req, &r, NULL, &e), DSRC_E_TIMEOUT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert_msg(secs < 10, "statement timeout took %.1f s", secs);
+    ck_assert_str_eq(e.code, "57014");
+    ck_assert_msg(strstr(e.msg, "statement_timeout"), "message: %s", e.msg);
+    conf_rows_free(&r);
+    derr_clear(&e);
+    /* The connection still serves. */
+    pg_req(&req, "public/x");
+    ck_assert_int_eq(conf_fetch_all(t, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_rows_free(&r);
+    src_close(t);
+    pg_env_free(env);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Identifiers and paths                                                     */
+
+typedef struct pg_md {
+    size_t n;
+    char path[512][96];
+    dsrc_item_kind kind[512];
+    size_t n_columns[512];
+    const char *want;
+    char cols[16][4][128]; /* name, native, default, comment */
+    int nullable[16], pk[16];
+    dsrc_type type[16];
+    size_t n_cols;
+    char props[8][2][512];
+    size_t n_props;
+    int64_t rows, size;
+    char comment[128];
+} pg_md;
+
+static int pg_md_cb(void *user, const dsrc_metadata *md)
+{
+    pg_md *m = user;
+    size_t i;
+
+    if (m->n < 512) {
+        snprintf(m->path[m->n], sizeof m->path[m->n], "%s", md->item->path);
+        m->kind[m->n] = md->item->kind;
+        m->n_columns[m->n] = md->n_columns;
+    }
+    m->n++;
+    if (m->want && strcmp(md->item->path, m->want) == 0) {
+        m->n_cols = md->n_columns < 16 ? md->n_columns : 16;
+        for (i = 0; i < m->n_cols; i++) {
+            const dsrc_column *c = &md->columns[i];
+            snprintf(m->cols[i][0], 128, "%s", c->name);
+            snprintf(m->cols[i][1], 128, "%s", c->native_type ? c->native_type : "");
+            snprintf(m->cols[i][2], 128, "%s", c->default_value ? c->default_value : "(null)");
+            snprintf(m->cols[i][3], 128, "%s", c->comment ? c->comment : "(null)");
+            m->nullable[i] = c->nullable;
+            m->pk[i] = c->primary_key;
+            m->type[i] = c->type;
+        }
+        m->n_props = md->n_properties < 8 ? md->n_properties : 8;
+        for (i = 0; i < m->n_props; i++) {
+            snprintf(m->props[i][0], 512, "%s", md->properties[i].key);
+            snprintf(m->props[i][1], 512, "%s", md->properties[i].value);
+        }
+        m->rows = md->item->rows;
+        m->size = md->item->size_bytes;
+        snprintf(m->comment, sizeof m->comment, "%s",
+                 md->item->comment ? md->item->comment : "(null)");
+    }
+    return 0;
+}
+
+static dsrc_status pg_describe(src_conn *c, const char *item, pg_md *m, derr *e)
+{
+    dsrc_meta_sink s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    s.user = m;
+    s.metadata = pg_md_cb;
+    return src_describe(c, item, &s, e);
+}
+
+static dsrc_status pg_discover(src_conn *c, const char *path, int system, pg_md *m, derr *e)
+{
+    dsrc_meta_sink s;
+    dsrc_discover_req dr;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    s.user = m;
+    s.metadata = pg_md_cb;
+    memset(&dr, 0, sizeof dr);
+    dr.struct_size = sizeof dr;
+    dr.path = path;
+    dr.include_system = system;
+    return src_discover(c, &dr, &s, e);
+}
+
+static const char *pg_prop(const pg_md *m, const char *key)
+{
+    size_t i;
+    for (i = 0; i < m->n_props; i++)
+        if (strcmp(m->props[i][0], key) == 0)
+            return m->props[i][1];
+    return NULL;
+}
+
+static ssize_t pg_md_find(const pg_md *m, const char *path)
+{
+    size_t i;
+    for (i = 0; i < m->n && i < 512; i++)
+        if (strcmp(m->path[i], path) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+START_TEST(t_hostile_identifiers)
+{
+    src_conn *c = conf_conn();
+    static pg_md m;
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    const char *cols[1] = {"col with spaces"};
+
+    memset(&m, 0, sizeof m);
+    m.want = TABLE;
+    ck_assert_int_eq(pg_describe(c, TABLE, &m, &e), DSRC_OK);
+    ck_assert_uint_eq(m.n_cols, 10);
+    ck_assert_str_eq(m.cols[1][0], "col with spaces");
+
+    /* Table x is still there after fetching from the hostile name. */
+    pg_req(&req, TABLE);
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    conf_rows_free(&r);
+    pg_req(&req, "public/x");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_rows_free(&r);
+
+    /* A cursor on a column with spaces, with a hostile value. */
+    pg_req(&req, TABLE);
+    req.columns = cols;
+    req.n_columns = 1;
+    req.cursor_field = "col with spaces";
+    req.cursor_value = "' OR 1=1; --";
+    {
+        dsrc_fetch_result res;
+        ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
+        ck_assert_uint_eq(r.n_rows, 4); /* every non-NULL value sorts after the quote */
+        ck_assert_int_eq(res.has_cursor, 1);
+        ck_assert_str_eq(res.cursor_max, "plain");
+        conf_rows_free(&r);
+    }
+    req.cursor_value = "five";
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 3); /* four, it's, plain */
+    conf_rows_free(&r);
+
+    /* Column names that are not in the table are refused, not spliced. */
+    cols[0] = "id\" FROM public.x; --";
+    pg_req(&req, TABLE);
+    req.columns = cols;
+    req.n_columns = 1;
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_INVALID_ARGUMENT);
+    conf_rows_free(&r);
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(t_paths)
+{
+    src_conn *c = conf_conn();
+    static pg_md m;
+    derr e = {0};
+
+    memset(&m, 0, sizeof m);
+    ck_assert_int_eq(pg_describe(c, "x", &m, &e), DSRC_OK);
+    ck_assert_int_eq(pg_describe(c, "orders", &m, &e), DSRC_OK);       /* search_path */
+    ck_assert_int_eq(pg_describe(c, "sales/orders", &m, &e), DSRC_OK);
+    ck_assert_int_eq(pg_describe(c, "sales.orders", &m, &e), DSRC_OK); /* dotted form */
+    ck_assert_int_eq(pg_describe(c, "odd.name", &m, &e), DSRC_OK);     /* literal first */
+    ck_assert_int_eq(pg_describe(c, "with/slash", &m, &e), DSRC_OK);
+    ck_assert_int_eq(pg_describe(c, "public/with/slash", &m, &e), DSRC_OK);
+    ck_assert_uint_eq(m.n, 7);
+    ck_assert_str_eq(m.path[0], "public/x");
+    ck_assert_str_eq(m.path[1], "public/orders");
+    ck_assert_str_eq(m.path[2], "sales/orders");
+    ck_assert_str_eq(m.path[3], "sales/orders");
+    ck_assert_str_eq(m.path[4], "public/odd.name");
+    ck_assert_str_eq(m.path[5], "public/with/slash");
+    ck_assert_str_eq(m.path[6], "public/with/slash");
+
+    ck_assert_int_eq(pg_describe(c, "X", &m, &e), DSRC_E_NOT_FOUND); /* case matters */
+    derr_clear(&e);
+    ck_assert_int_eq(pg_describe(c, "", &m, &e), DSRC_E_INVALID_ARGUMENT);
+    derr_clear(&e);
+    ck_assert_int_eq(pg_describe(c, "public/", &m, &e), DSRC_E_INVALID_ARGUMENT);
+    derr_clear(&e);
+    ck_assert_int_eq(pg_describe(c, "pg_catalog/nosuch", &m, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+    ck_assert_uint_eq(m.n, 7);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* list, describe, discover                                                  */
+
+typedef struct pg_items {
+    size_t n;
+    char path[64][96];
+    dsrc_item_kind kind[64];
+    int container[64];
+    int64_t rows[64], size[64];
+    int estimated[64];
+} pg_items;
+
+static int pg_item_cb(void *user, const dsrc_item *it)
+{
+    pg_items *l = user;
+    if (l->n < 64) {
+        snprintf(l->path[l->n], sizeof l->path[l->n], "%s", it->path);
+        l->kind[l->n] = it->kind;
+        l->container[l->n] = it->container;
+        l->rows[l->n] = it->rows;
+        l->size[l->n] = it->size_bytes;
+        l->estimated[l->n] = it->rows_estimated;
+        l->n++;
+    }
+    return 0;
+}
+
+static dsrc_status pg_list(src_conn *c, const char *path, pg_items *l, derr *e)
+{
+    dsrc_item_sink s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    s.user = l;
+    s.item = pg_item_cb;
+    memset(l, 0, sizeof *l);
+    return src_list(c, path, &s, e);
+}
+
+static ssize_t pg_items_find(const pg_items *l, const char *path)
+{
+    size_t i;
+    for (i = 0; i < l->n; i++)
+        if (strcmp(l->path[i], path) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+START_TEST(t_list)
+{
+    src_conn *c = conf_conn();
+    static pg_items l;
+    derr e = {0};
+    ssize_t i;
+
+    ck_assert_int_eq(pg_list(c, "", &l, &e), DSRC_OK);
+    ck_assert_int_ge(pg_items_find(&l, "public"), 0);
+    ck_assert_int_ge(pg_items_find(&l, "sales"), 0);
+    ck_assert_int_ge(pg_items_find(&l, "many"), 0);
+    ck_assert_int_lt(pg_items_find(&l, "pg_catalog"), 0);
+    ck_assert_int_lt(pg_items_find(&l, "information_schema"), 0);
+    i = pg_items_find(&l, "sales");
+    ck_assert_int_eq(l.kind[i], DSRC_ITEM_SCHEMA);
+    ck_assert_int_eq(l.container[i], 1);
+
+    ck_assert_int_eq(pg_list(c, "public", &l, &e), DSRC_OK);
+    i = pg_items_find(&l, TABLE);
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(l.kind[i], DSRC_ITEM_TABLE);
+    ck_assert_int_eq(l.rows[i], 5); /* analyzed: the estimate is exact here */
+    ck_assert_int_eq(l.estimated[i], 1);
+    ck_assert_int_gt(l.size[i], 0);
+    i = pg_items_find(&l, "public/whoami");
+    ck_assert_int_eq(l.kind[i], DSRC_ITEM_VIEW);
+    ck_assert_int_eq(l.rows[i], -1);
+    i = pg_items_find(&l, "public/mv");
+    ck_assert_int_eq(l.kind[i], DSRC_ITEM_MATERIALIZED_VIEW);
+    i = pg_items_find(&l, "public/meas");
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(l.kind[i], DSRC_ITEM_PARTITIONED_TABLE);
+    ck_assert_int_eq(l.rows[i], 100);
+    ck_assert_int_ge(pg_items_find(&l, "public/meas_2024"), 0);
+
+    ck_assert_int_eq(pg_list(c, "sales/", &l, &e), DSRC_OK);
+    ck_assert_uint_eq(l.n, 2);
+    ck_assert_str_eq(l.path[0], "sales/big");
+    ck_assert_str_eq(l.path[1], "sales/orders");
+
+    ck_assert_int_eq(pg_list(c, "nosuch", &l, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+    ck_assert_int_eq(pg_list(c, "sales/orders", &l, &e), DSRC_E_INVALID_ARGUMENT);
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(t_describe_details)
+{
+    src_conn *c = conf_conn();
+    static pg_md m;
+    derr e = {0};
+
+    memset(&m, 0, sizeof m);
+    m.want = "sales/orders";
+    ck_assert_int_eq(pg_describe(c, "sales/orders", &m, &e), DSRC_OK);
+    ck_assert_uint_eq(m.n_cols, 4);
+    ck_assert_str_eq(m.cols[0][0], "region");
+    ck_assert_int_eq(m.pk[0], 1);
+    ck_assert_int_eq(m.nullable[0], 0);
+    ck_assert_int_eq(m.pk[1], 2);
+    ck_assert_msg(strstr(m.cols[1][2], "nextval(") != NULL, "default: %s", m.cols[1][2]);
+    ck_assert_int_eq(m.type[1], DSRC_T_INT64);
+    ck_assert_str_eq(m.cols[2][1], "numeric(12,2)");
+    ck_assert_int_eq(m.type[2], DSRC_T_TEXT);
+    ck_assert_str_eq(m.cols[2][3], "in euros");
+    ck_assert_int_eq(m.pk[3], 0);
+    ck_assert_int_eq(m.nullable[3], 1);
+    ck_assert_str_eq(m.comment, "one row per order");
+    ck_assert_int_eq(m.rows, 50);
+    ck_assert_int_gt(m.size, 0);
+    ck_assert_str_eq(pg_prop(&m, "owner"), "postgres");
+    ck_assert_msg(strstr(pg_prop(&m, "indexes"), "orders_total") != NULL, "indexes: %s",
+                  pg_prop(&m, "indexes"));
+    ck_assert_str_eq(pg_prop(&m, "type"), "table");
+
+    memset(&m, 0, sizeof m);
+    m.want = "sales/big";
+    ck_assert_int_eq(pg_describe(c, "sales/big", &m, &e), DSRC_OK);
+    ck_assert_int_eq(m.kind[0], DSRC_ITEM_VIEW);
+    ck_assert_uint_eq(m.n_cols, 4);
+    ck_assert_int_eq(m.rows, -1);
+    ck_assert_ptr_nonnull(pg_prop(&m, "definition"));
+    ck_assert_msg(strstr(pg_prop(&m, "definition"), "total > ") != NULL, "definition: %s",
+                  pg_prop(&m, "definition"));
+    derr_clear(&e);
+}
+END_TEST
+
+/* Lines of the primary's log with `needle`. */
+static size_t pg_log_count(const char *needle)
+{
+    char path[PATH_MAX + 32], line[8192];
+    size_t n = 0;
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/log/primary.log", pg.dir);
+    fp = fopen(path, "r");
+    ck_assert_msg(fp != NULL, "cannot read %s", path);
+    while (fgets(line, sizeof line, fp))
+        if (strstr(line, needle) &&
+            (strstr(line, "LOG:  statement: ") || strstr(line, "LOG:  execute ")))
+            n++;
+    fclose(fp);
+    return n;
+}
+
+START_TEST(t_discover_batched)
+{
+    pg_env *env = pg_env_new();
+    src_conn *c = NULL;
+    static pg_md m;
+    derr e = {0};
+    size_t before, after, i, n_many = 0;
+    ssize_t k;
+
+    ck_assert_msg(pg_open(env, "counted", 0, &c, &e) == DSRC_OK, "%s", e.msg);
+    before = pg_log_count("dsrc-count: ");
+    memset(&m, 0, sizeof m);
+    m.want = "sales/orders";
+    ck_assert_int_eq(pg_discover(c, NULL, 0, &m, &e), DSRC_OK);
+    after = pg_log_count("dsrc-count: ");
+    /* One query, however many tables (and the log counts every one). */
+    ck_assert_msg(after - before == 1, "discover ran %zu queries", after - before);
+    for (i = 0; i < m.n && i < 512; i++) {
+        ck_assert_msg(strncmp(m.path[i], "pg_catalog/", 11) != 0, "system: %s", m.path[i]);
+        ck_assert_msg(strncmp(m.path[i], "information_schema/", 19) != 0, "system: %s",
+                      m.path[i]);
+        if (strncmp(m.path[i], "many/", 5) == 0) {
+            n_many++;
+            ck_assert_uint_eq(m.n_columns[i], 3);
+        }
+    }
+    ck_assert_uint_eq(n_many, MANY_TABLES);
+    ck_assert_uint_eq(m.n_cols, 4);
+    ck_assert_int_eq(m.pk[1], 2);
+    ck_assert_str_eq(m.cols[2][3], "in euros");
+    ck_assert_str_eq(m.comment, "one row per order");
+    k = pg_md_find(&m, TABLE);
+    ck_assert_int_ge(k, 0);
+    ck_assert_uint_eq(m.n_columns[k], 10);
+
+    /* One schema; a missing one; system schemas on request. */
+    memset(&m, 0, sizeof m);
+    ck_assert_int_eq(pg_discover(c, "sales", 0, &m, &e), DSRC_OK);
+    ck_assert_uint_eq(m.n, 2);
+    ck_assert_int_eq(pg_discover(c, "nosuch", 0, &m, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+    memset(&m, 0, sizeof m);
+    ck_assert_int_eq(pg_discover(c, NULL, 1, &m, &e), DSRC_OK);
+    ck_assert_uint_gt(m.n, MANY_TABLES + 50);
+    src_close(c);
+    pg_env_free(env);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Types                                                                     */
+
+START_TEST(t_types)
+{
+    src_conn *c = conf_conn();
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    static const struct {
+        const char *col;
+        dsrc_type col_type;
+        dsrc_type t1;
+        const char *v1;
+        dsrc_type t2;
+        const char *v2;
+    } want[] = {
+        {"i2", DSRC_T_INT64, DSRC_T_INT64, "-32768", DSRC_T_NULL, NULL},
+        {"i4", DSRC_T_INT64, DSRC_T_INT64, "2147483647", DSRC_T_NULL, NULL},
+        {"i8", DSRC_T_INT64, DSRC_T_INT64, "9223372036854775807", DSRC_T_NULL, NULL},
+        {"o", DSRC_T_INT64, DSRC_T_INT64, "4000000000", DSRC_T_NULL, NULL},
+        {"f4", DSRC_T_DOUBLE, DSRC_T_DOUBLE, "1.5", DSRC_T_DOUBLE, NULL /* NaN */},
+        {"f8", DSRC_T_DOUBLE, DSRC_T_DOUBLE, "-2.25", DSRC_T_DOUBLE, "-inf"},
+        {"n", DSRC_T_TEXT, DSRC_T_TEXT, "123456789012345678901234567890.123456789", DSRC_T_TEXT,
+         "NaN"},
+        {"ts", DSRC_T_TIMESTAMP, DSRC_T_TIMESTAMP, "2024-01-31T12:00:00.5", DSRC_T_TEXT,
+         "infinity"},
+        {"tstz", DSRC_T_TIMESTAMP, DSRC_T_TIMESTAMP, "2024-01-31T06:30:00Z", DSRC_T_TEXT,
+         "-infinity"},
+        {"d", DSRC_T_TIMESTAMP, DSRC_T_TIMESTAMP, "2024-01-31", DSRC_T_TEXT, "0044-03-15 BC"},
+        {"j", DSRC_T_JSON, DSRC_T_JSON, "{\"x\": [1, 2]}", DSRC_T_NULL, NULL},
+        {"jb", DSRC_T_JSON, DSRC_T_JSON, "{\"y\": true}", DSRC_T_NULL, NULL},
+        {"b", DSRC_T_BYTES, DSRC_T_BYTES, "deadbeef", DSRC_T_BYTES, ""},
+        {"u", DSRC_T_TEXT, DSRC_T_TEXT, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", DSRC_T_NULL,
+         NULL},
+        {"arr", DSRC_T_TEXT, DSRC_T_TEXT, "{1,2,3}", DSRC_T_TEXT, "{}"},
+        {"dom", DSRC_T_INT64, DSRC_T_INT64, "7", DSRC_T_NULL, NULL},
+        {"m", DSRC_T_TEXT, DSRC_T_TEXT, "happy", DSRC_T_NULL, NULL},
+        {"iv", DSRC_T_TEXT, DSRC_T_TEXT, "1 day 02:00:00", DSRC_T_NULL, NULL},
+        {"t", DSRC_T_TEXT, DSRC_T_TEXT, "tab\there", DSRC_T_TEXT, ""},
+        {"bo", DSRC_T_BOOL, DSRC_T_BOOL, "true", DSRC_T_BOOL, "false"},
+    };
+    size_t i, j;
+
+    pg_req(&req, "public/types");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 2);
+    /* Rows in key order (the table was filled in that order, never changed). */
+    ck_assert_str_eq(r.text[0], "1");
+    for (i = 0; i < sizeof want / sizeof want[0]; i++) {
+        for (j = 0; j < r.n_columns; j++)
+            if (strcmp(r.names[j], want[i].col) == 0)
+                break;
+        ck_assert_msg(j < r.n_columns, "no column %s", want[i].col);
+        ck_assert_msg(r.col_types[j] == want[i].col_type, "%s: column type %d", want[i].col,
+                      (int)r.col_types[j]);
+        ck_assert_msg(r.types[j] == want[i].t1, "%s row 1: cell type %d", want[i].col,
+                      (int)r.types[j]);
+        if (want[i].v1)
+            ck_assert_msg(r.text[j] && strcmp(r.text[j], want[i].v1) == 0,
+                          "%s row 1: '%s', expected '%s'", want[i].col, r.text[j], want[i].v1);
+        ck_assert_msg(r.types[r.n_columns + j] == want[i].t2, "%s row 2: cell type %d",
+                      want[i].col, (int)r.types[r.n_columns + j]);
+        if (want[i].v2)
+            ck_assert_msg(r.text[r.n_columns + j] &&
+                              strcmp(r.text[r.n_columns + j], want[i].v2) == 0,
+                          "%s row 2: '%s', expected '%s'", want[i].col, r.text[r.n_columns + j],
+                          want[i].v2);
+    }
+    conf_rows_free(&r);
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(t_time_zones)
+{
+    pg_env *env = pg_env_new();
+    src_conn *c = NULL;
+    derr e = {0};
+    const char *cols[1] = {"tstz"};
+    dsrc_fetch_req req;
+    conf_rows r;
+
+    /* The connection's options reach the server: the session's time zone
+     * decides the offset, written as ISO 8601. */
+    ck_assert_msg(pg_open(env, "tz_kolkata", 0, &c, &e) == DSRC_OK, "%s", e.msg);
+    pg_req(&req, "public/types");
+    req.columns = cols;
+    req.n_columns = 1;
+    req.limit = 1;
+    req.cursor_field = "k";
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_str_eq(r.text[0], "2024-01-31T12:00:00+05:30");
+    conf_rows_free(&r);
+    src_close(c);
+    ck_assert_msg(pg_open(env, "tz_la", 0, &c, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_str_eq(r.text[0], "2024-01-30T22:30:00-08:00");
+    conf_rows_free(&r);
+    src_close(c);
+    pg_env_free(env);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* CSV and incremental fetches                                               */
+
+typedef struct pg_bytes {
+    char *data;
+    size_t len, cap;
+    int begins;
+    char media[64];
+    size_t stop_after; /* bytes; 0 never */
+} pg_bytes;
+
+static int pg_b_begin(void *user, const char *media, int64_t total)
+{
+    pg_bytes *b = user;
+    (void)total;
+    b->begins++;
+    snprintf(b->media, sizeof b->media, "%s", media ? media : "");
+    return 0;
+}
+
+static int pg_b_write(void *user, const void *data, size_t len)
+{
+    pg_bytes *b = user;
+    if (b->len + len + 1 > b->cap) {
+        b->cap = (b->len + len + 1) * 2;
+        b->data = realloc(b->data, b->cap);
+        ck_assert_ptr_nonnull(b->data);
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return b->stop_after && b->len >= b->stop_after;
+}
+
+/* A CSV fetch through a byte sink (a row sink is there too, and must stay
+ * unused). */
+static dsrc_status pg_fetch_csv(src_conn *c, dsrc_fetch_req *req, pg_bytes *b,
+                                dsrc_fetch_result *res, derr *e)
+{
+    dsrc_byte_sink bs;
+    dsrc_row_sink rs;
+
+    memset(&bs, 0, sizeof bs);
+    bs.struct_size = sizeof bs;
+    bs.user = b;
+    bs.begin = pg_b_begin;
+    bs.write = pg_b_write;
+    memset(&rs, 0, sizeof rs);
+    rs.struct_size = sizeof rs;
+    req->mode = DSRC_FETCH_CSV;
+    return src_fetch(c, req, &rs, &bs, res, e);
+}
+
+START_TEST(t_csv)
+{
+    src_conn *c = conf_conn();
+    dsrc_fetch_req req;
+    dsrc_fetch_result res;
+    pg_bytes b;
+    derr e = {0};
+    const char *cols[2] = {"name", "id"};
+    static const char want[] =
+        "id,name,at\n"
+        "1,\"a,b\",2024-01-01 00:00:00+00\n"
+        "2,,\n"
+        "3,\"\",2024-02-01 00:00:00+00\n"
+        "4,\"x\ny\",\n";
+
+    memset(&b, 0, sizeof b);
+    pg_req(&req, "public/csvt");
+    ck_assert_int_eq(pg_fetch_csv(c, &req, &b, &res, &e), DSRC_OK);
+    ck_assert_int_eq(b.begins, 1);
+    ck_assert_str_eq(b.media, "text/csv");
+    ck_assert_str_eq(b.data, want);
+    ck_assert_int_eq(res.mode, DSRC_FETCH_CSV);
+    ck_assert_uint_eq(res.rows, 4);
+    ck_assert_uint_eq(res.bytes, strlen(want));
+    ck_assert_int_eq(res.has_cursor, 0);
+    free(b.data);
+
+    /* Columns; the cursor column is not sent: its highest value is asked
+     * for in the same snapshot. */
+    memset(&b, 0, sizeof b);
+    pg_req(&req, "public/csvt");
+    req.columns = cols;
+    req.n_columns = 2;
+    req.cursor_field = "at";
+    req.cursor_value = "2023-12-31 00:00:00+00";
+    ck_assert_int_eq(pg_fetch_csv(c, &req, &b, &res, &e), DSRC_OK);
+    ck_assert_str_eq(b.data, "name,id\n\"a,b\",1\n\"\",3\n");
+    ck_assert_uint_eq(res.rows, 2);
+    ck_assert_int_eq(res.has_cursor, 1);
+    ck_assert_str_eq(res.cursor_max, "2024-02-01 00:00:00+00");
+    free(b.data);
+
+    /* With a limit, the highest value actually sent. */
+    memset(&b, 0, sizeof b);
+    cols[0] = "id";
+    req.n_columns = 1;
+    req.cursor_value = NULL;
+    req.limit = 1;
+    ck_assert_int_eq(pg_fetch_csv(c, &req, &b, &res, &e), DSRC_OK);
+    ck_assert_str_eq(b.data, "id\n1\n");
+    ck_assert_int_eq(res.has_cursor, 1);
+    ck_assert_str_eq(res.cursor_max, "2024-01-01 00:00:00+00");
+    free(b.data);
+
+    /* The cursor column is sent: its value is read from the CSV lines
+     * (quoted, with a line break), NULLs last. */
+    memset(&b, 0, sizeof b);
+    cols[0] = "name";
+    req.limit = -1;
+    req.cursor_field = "name";
+    ck_assert_int_eq(pg_fetch_csv(c, &req, &b, &res, &e), DSRC_OK);
+    ck_assert_uint_eq(res.rows, 4);
+    ck_assert_int_eq(res.has_cursor, 1);
+    ck_assert_str_eq(res.cursor_max, "x\ny");
+    free(b.data);
+
+    /* A receiver that stops: cancelled, and the connection serves on. */
+    memset(&b, 0, sizeof b);
+    b.stop_after = 1;
+    pg_req(&req, "public/csvt");
+    ck_assert_int_eq(pg_fetch_csv(c, &req, &b, &res, &e), DSRC_E_CANCELLED);
+    derr_clear(&e);
+    free(b.data);
+    memset(&b, 0, sizeof b);
+    ck_assert_int_eq(pg_fetch_csv(c, &req, &b, &res, &e), DSRC_OK);
+    ck_assert_str_eq(b.data, want);
+    free(b.data);
+
+    /* Errors come before any byte. */
+    memset(&b, 0, sizeof b);
+    pg_req(&req, "public/secret_stuff");
+    ck_assert_int_eq(pg_fetch_csv(c, &req, &b, &res, &e), DSRC_E_PERMISSION);
+    ck_assert_int_eq(b.begins, 0);
+    derr_clear(&e);
+    pg_req(&req, TABLE);
+    req.cursor_field = "id";
+    req.cursor_value = "not a number";
+    ck_assert_int_eq(pg_fetch_csv(c, &req, &b, &res, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(b.begins, 0);
+    derr_clear(&e);
+    free(b.data);
+}
+END_TEST
+
+START_TEST(t_incremental_after_inserts)
+{
+    src_conn *c = conf_conn();
+    dsrc_fetch_req req;
+    dsrc_fetch_result res;
+    conf_rows r;
+    pg_bytes b;
+    derr e = {0};
+    char first[DSRC_CURSOR_MAX];
+    size_t i;
+
+    pg_req(&req, "public/events");
+    req.cursor_field = "id";
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 10);
+    ck_assert_int_eq(res.has_cursor, 1);
+    ck_assert_str_eq(res.cursor_max, "10");
+    snprintf(first, sizeof first, "%s", res.cursor_max);
+    conf_rows_free(&r);
+
+    /* Nothing new yet. */
+    req.cursor_value = first;
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 0);
+    ck_assert_int_eq(res.has_cursor, 0);
+    conf_rows_free(&r);
+
+    ck_assert_int_eq(pg_psql("INSERT INTO public.events (v) VALUES ('n1'), ('n2'), ('n3');"),
+                     0);
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 3);
+    for (i = 0; i < 3; i++) {
+        char id[8], v[8];
+        snprintf(id, sizeof id, "%zu", 11 + i);
+        snprintf(v, sizeof v, "n%zu", 1 + i);
+        ck_assert_str_eq(r.text[i * 2], id);
+        ck_assert_str_eq(r.text[i * 2 + 1], v);
+    }
+    ck_assert_str_eq(res.cursor_max, "13");
+    conf_rows_free(&r);
+
+    /* The same through COPY. */
+    memset(&b, 0, sizeof b);
+    ck_assert_int_eq(pg_fetch_csv(c, &req, &b, &res, &e), DSRC_OK);
+    ck_assert_str_eq(b.data, "id,v\n11,n1\n12,n2\n13,n3\n");
+    ck_assert_str_eq(res.cursor_max, "13");
+    free(b.data);
+    derr_clear(&e);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Cancellation                                                              */
+
+typedef struct pg_canceller {
+    src_conn *c;
+    int use_driver;
+} pg_canceller;
+
+/* Cancel once the fetch is well inside its pg_sleep(60) (or, on a slow
+ * machine, still in an earlier query of the fetch: cancelled all the
+ * same). */
+static void *pg_cancel_thread(void *arg)
+{
+    pg_canceller *k = arg;
+    struct timespec ts = {0, 300 * 1000 * 1000};
+
+    nanosleep(&ts, NULL);
+    if (k->use_driver)
+        k->c->drv->cancel(k->c->conn); /* PQcancel() only */
+    else
+        atomic_store(&k->c->cancel, 1); /* the host's flag only */
+    return NULL;
+}
+
+static void pg_run_cancel(int use_driver)
+{
+    src_conn *c = conf_conn();
+    pg_canceller k;
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    pthread_t th;
+    struct timespec t0, t1;
+    double secs;
+    dsrc_status st;
+
+    memset(&k, 0, sizeof k);
+    k.c = c;
+    k.use_driver = use_driver;
+    pg_req(&req, "public/slow");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(pthread_create(&th, NULL, pg_cancel_thread, &k), 0);
+    st = conf_fetch_all(c, &req, &r, NULL, &e);
+    pthread_join(th, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert_msg(st == DSRC_E_CANCELLED, "got %s: %s", dsrc_status_name(st),
+                  e.msg ? e.msg : "");
+    ck_assert_msg(secs < 10, "cancellation took %.1f s", secs);
+    ck_assert_str_eq(e.code, "57014");
+    ck_assert_uint_eq(r.n_rows, 0);
+    conf_rows_free(&r);
+    derr_clear(&e);
+
+    atomic_store(&c->cancel, 0);
+    pg_req(&req, "public/x");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_rows_free(&r);
+    derr_clear(&e);
+}
+
+START_TEST(t_cancel_driver)
+{
+    pg_run_cancel(1);
+}
+END_TEST
+
+START_TEST(t_cancel_flag_during_query)
+{
+    pg_run_cancel(0);
+}
+END_TEST
+
+START_TEST(t_ping_info)
+{
+    dsrc_ping_info info;
+    derr e = {0};
+    char want[64];
+
+    ck_assert_int_eq(src_ping(conf_conn(), &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(info.role, DSRC_ROLE_PRIMARY);
+    ck_assert_msg(strncmp(info.server_version, "PostgreSQL 15", 13) == 0 ||
+                      strncmp(info.server_version, "PostgreSQL 1", 12) == 0,
+                  "version: %s", info.server_version);
+    snprintf(want, sizeof want, "127.0.0.1:%s", pg.port);
+    ck_assert_str_eq(info.endpoint, want);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+
+static const char *const pg_columns[] = {
+    "id", "col with spaces", "amount", "data", "note", "updated_at", "flag", "price", "doc", "day"
+};
+static const dsrc_type pg_types[] = {
+    DSRC_T_INT64, DSRC_T_TEXT, DSRC_T_DOUBLE, DSRC_T_BYTES, DSRC_T_TEXT, DSRC_T_TIMESTAMP,
+    DSRC_T_BOOL, DSRC_T_TEXT, DSRC_T_JSON, DSRC_T_TIMESTAMP
+};
+static const conf_value pg_values[] = {
+    {"1", "col with spaces", DSRC_T_TEXT, "plain"},
+    {"1", "amount", DSRC_T_DOUBLE, "1.5"},
+    {"1", "data", DSRC_T_BYTES, "00ff10"},
+    {"1", "note", DSRC_T_TEXT, "say \"hi\""},
+    {"1", "updated_at", DSRC_T_TIMESTAMP, "2024-01-01T10:00:00Z"},
+    {"1", "flag", DSRC_T_BOOL, "true"},
+    {"1", "price", DSRC_T_TEXT, "12.50"},
+    {"1", "doc", DSRC_T_JSON, "{\"a\": 1}"},
+    {"1", "day", DSRC_T_TIMESTAMP, "2024-01-31"},
+    {"2", "col with spaces", DSRC_T_NULL, NULL},
+    {"2", "note", DSRC_T_TEXT, "line1\nline2"},
+    {"2", "data", DSRC_T_NULL, NULL},
+    {"2", "flag", DSRC_T_BOOL, "false"},
+    {"2", "doc", DSRC_T_NULL, NULL},
+    {"3", "col with spaces", DSRC_T_TEXT, "it's"},
+    {"3", "amount", DSRC_T_NULL, NULL},
+    {"3", "data", DSRC_T_BYTES, ""},
+    {"3", "note", DSRC_T_TEXT, ""},
+    {"3", "updated_at", DSRC_T_NULL, NULL},
+    {"3", "price", DSRC_T_TEXT, "0.00"},
+    {"3", "doc", DSRC_T_JSON, "[]"},
+    {"4", "amount", DSRC_T_DOUBLE, "-4"},
+    {"4", "note", DSRC_T_NULL, NULL},
+    {"4", "updated_at", DSRC_T_TIMESTAMP, "2024-01-04T10:00:00.5Z"},
+    {"4", "doc", DSRC_T_JSON, "null"},
+    {"5", "amount", DSRC_T_DOUBLE, "50000000000"},
+    {"5", "note", DSRC_T_TEXT, "a,b;c\r\n\t\\"},
+    {"5", "price", DSRC_T_TEXT, "99999999.99"},
+};
+
+int main(void)
+{
+    static conf_fixture fx;
+    const char *top = getenv("top_builddir");
+    TCase *tc;
+
+    memset(&fx, 0, sizeof fx);
+    fx.plugin = "postgres";
+    snprintf(fx.plugin_dir, sizeof fx.plugin_dir, "%s/plugins/postgres/.libs",
+             top && *top ? top : ".");
+    fx.setup = pg_setup;
+    fx.teardown = pg_teardown;
+    fx.table = TABLE;
+    fx.table_name = HOSTILE;
+    fx.table_parent = "public";
+    fx.table_kind = DSRC_ITEM_TABLE;
+    fx.columns = pg_columns;
+    fx.column_types = pg_types;
+    fx.n_columns = sizeof pg_columns / sizeof pg_columns[0];
+    fx.pk_column = "id";
+    fx.rows = 5;
+    fx.values = pg_values;
+    fx.n_values = sizeof pg_values / sizeof pg_values[0];
+    fx.cursor_field = "id";
+    fx.cursor_value = "2";
+    fx.cursor_rows = 3;
+    fx.cursor_max = "5";
+    fx.missing_item = "public/no_such_table";
+    /* Row counts come from reltuples: estimates. */
+    fx.quirks = CONF_QUIRK_ROWS_ESTIMATED;
+
+    tc = tcase_create("postgres");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, t_tls_verify_full);
+    tcase_add_test(tc, t_tls_modes);
+    tcase_add_test(tc, t_client_cert);
+    tcase_add_test(tc, t_replica);
+    tcase_add_test(tc, t_wrong_password);
+    tcase_add_test(tc, t_connect_errors);
+    tcase_add_test(tc, t_query_errors);
+    tcase_add_test(tc, t_hostile_identifiers);
+    tcase_add_test(tc, t_paths);
+    tcase_add_test(tc, t_list);
+    tcase_add_test(tc, t_describe_details);
+    tcase_add_test(tc, t_discover_batched);
+    tcase_add_test(tc, t_types);
+    tcase_add_test(tc, t_time_zones);
+    tcase_add_test(tc, t_csv);
+    tcase_add_test(tc, t_incremental_after_inserts);
+    tcase_add_test(tc, t_cancel_driver);
+    tcase_add_test(tc, t_cancel_flag_during_query);
+    tcase_add_test(tc, t_ping_info);
+    return conf_main(&fx, tc);
+}
