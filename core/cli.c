@@ -13,16 +13,22 @@
 
 #include <jansson.h>
 
+#include "api.h"
 #include "cli.h"
 #include "cli_secret.h"
 #include "config.h"
 #include "ctx.h"
 #include "fetch.h"
+#include "health.h"
 #include "log.h"
 #include "redact.h"
 #include "registry.h"
+#include "router.h"
 #include "source.h"
 #include "table.h"
+
+/* How long dsrc waits for dsrcd's answer on the control socket. */
+#define CLI_API_TIMEOUT_MS 10000
 
 #define DEFAULT_CONF DSRC_SYSCONFDIR "/dsrcd.conf"
 
@@ -36,6 +42,7 @@ typedef struct cli {
     diag_list diags;
     ld_set *plugins;
     reg_registry *reg;
+    rt_source *rt;      /* the router of the source an operation uses      */
 } cli;
 
 typedef struct cli_cmd {
@@ -190,7 +197,7 @@ static void caps_string(uint32_t caps, char *buf, size_t n)
         {DSRC_CAP_CANCEL, "cancel"},   {DSRC_CAP_CONN_THREADSAFE, "threadsafe"},
         {DSRC_CAP_DISCOVER, "discover"}, {DSRC_CAP_CURSOR, "cursor"},
         {DSRC_CAP_CSV, "csv"},         {DSRC_CAP_RAW, "raw"},
-        {DSRC_CAP_REPLICAS, "replicas"},
+        {DSRC_CAP_REPLICAS, "replicas"}, {DSRC_CAP_STORAGE, "storage"},
     };
     size_t i, len = 0;
     buf[0] = '\0';
@@ -322,7 +329,11 @@ static const reg_source *need_source(cli *c, const char *name, int *rc)
     return NULL;
 }
 
-static int open_source(cli *c, const char *name, src_conn **conn)
+/* Borrow a connection to source NAME for operation `op` through the
+ * source's router (c->rt): the operation's intent and the source's
+ * read_policy choose the endpoint, with failover.  Returns 0 with *l
+ * filled (give it back with lease_done()) or an exit status (printed). */
+static int lease_source(cli *c, const char *name, const char *op, rt_lease *l)
 {
     int rc = CLI_EXIT_OK;
     const reg_source *s = need_source(c, name, &rc);
@@ -330,12 +341,25 @@ static int open_source(cli *c, const char *name, src_conn **conn)
 
     if (!s)
         return rc;
-    if (src_open(s, 0, conn, &e) != DSRC_OK) {
+    if (!(c->rt = rt_new(s, NULL, &e)) ||
+        rt_acquire(c->rt, rt_intent_for(op), op, l, &e) != DSRC_OK) {
+        if (e.status == DSRC_OK)
+            derr_set(&e, DSRC_E_INTERNAL, "out of memory");
         err_print(c, &e);
         derr_clear(&e);
         return CLI_EXIT_FAIL;
     }
+    log_msg(DSRC_LOG_INFO, s->cfg->name, NULL, "%s served by %s", op, l->label);
     return CLI_EXIT_OK;
+}
+
+/* Give a lease back with the operation's outcome (e NULL: success). */
+static void lease_done(cli *c, rt_lease *l, const derr *e)
+{
+    if (c->rt && l->conn) {
+        rt_release(c->rt, l, e && e->status != DSRC_OK ? e : NULL);
+        l->conn = NULL;
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -508,6 +532,8 @@ static int cmd_describe(cli *c, int argc, char **argv);
 static int cmd_discover(cli *c, int argc, char **argv);
 static int cmd_fetch(cli *c, int argc, char **argv);
 static int cmd_secret(cli *c, int argc, char **argv);
+static int cmd_pools(cli *c, int argc, char **argv);
+static int cmd_health(cli *c, int argc, char **argv);
 
 static const cli_cmd commands[] = {
     {"plugins", cmd_plugins, "plugins [--options NAME] [--json]",
@@ -566,6 +592,24 @@ static const cli_cmd commands[] = {
      "      --json            print the summary as JSON\n"
      "A fetch rule in the source's config for ITEM supplies defaults for\n"
      "format, columns, limit and cursor field."},
+    {"pools", cmd_pools, "pools [NAME] [--json]",
+     "connection pools and circuit breakers of the running dsrcd",
+     "Asks dsrcd (through its control socket) for every endpoint's pool and\n"
+     "circuit breaker: SOURCE, ENDPOINT, ROLE, BREAKER, TOTAL/MAX connections,\n"
+     "IDLE, ACTIVE, WAITING, OPENED, CLOSED, TIMEOUTS, FAILED opens and the\n"
+     "acquire wait p50/p95/p99 in ms.  With NAME, one source.  Exits 1 when\n"
+     "dsrcd is not running.\n"
+     "      --json          machine-readable output"},
+    {"health", cmd_health, "health [NAME] [--probes N] [--json]",
+     "health of the sources: status, latency, errors, recommendations",
+     "Asks dsrcd for the health of every source (or NAME) from its periodic\n"
+     "probes; when dsrcd is not running, probes the sources from here.\n"
+     "Prints the status (healthy, degraded, down), latency p50/p95, error\n"
+     "rate, uptime, last error, pool and breaker state, storage size when the\n"
+     "plugin can tell, and recommendations.\n"
+     "  -n, --probes N      probes per endpoint when probing from here (3)\n"
+     "      --json          machine-readable output\n"
+     "Exit status 0 when every source is healthy, 1 otherwise."},
     {"secret", cmd_secret, "secret genkey|encrypt|decrypt|rotate|check [ARGS]",
      "make keys, encrypt secrets, rotate tokens, check every secret",
      "See 'dsrc secret --help' and dsrc(1)."},
@@ -680,14 +724,14 @@ static json_t *source_json(const cfg_source *cs, const reg_source *s)
         json_object_set_new(r, "read_policy", jstr(cs->read_policy));
         json_object_set_new(o, "replicas", r);
     }
-    json_t *pool = json_object();
-    json_object_set_new(pool, "max_size", json_integer(cs->pool.max_size));
-    json_object_set_new(pool, "min_idle", json_integer(cs->pool.min_idle));
-    json_object_set_new(pool, "acquire_timeout_ms", json_integer(cs->pool.acquire_timeout_ms));
-    json_object_set_new(pool, "idle_timeout_ms", json_integer(cs->pool.idle_timeout_ms));
-    json_object_set_new(pool, "max_lifetime_ms", json_integer(cs->pool.max_lifetime_ms));
-    json_object_set_new(pool, "keepalive_ms", json_integer(cs->pool.keepalive_ms));
-    json_object_set_new(o, "pool", pool);
+    json_t *pj = json_object();
+    json_object_set_new(pj, "max_size", json_integer(cs->pool.max_size));
+    json_object_set_new(pj, "min_idle", json_integer(cs->pool.min_idle));
+    json_object_set_new(pj, "acquire_timeout_ms", json_integer(cs->pool.acquire_timeout_ms));
+    json_object_set_new(pj, "idle_timeout_ms", json_integer(cs->pool.idle_timeout_ms));
+    json_object_set_new(pj, "max_lifetime_ms", json_integer(cs->pool.max_lifetime_ms));
+    json_object_set_new(pj, "keepalive_ms", json_integer(cs->pool.keepalive_ms));
+    json_object_set_new(o, "pool", pj);
     if (cs->schedule_discover || cs->schedule_health) {
         json_t *sc = json_object();
         json_object_set_new(sc, "discover", jstr(cs->schedule_discover));
@@ -905,21 +949,37 @@ static int cmd_test(cli *c, int argc, char **argv)
         return rc;
     if (!(s = need_source(c, argv[i], &rc)))
         return rc;
-    n_ep = all ? 1 + s->cfg->n_replica_hosts : 1;
+    {
+        derr e = {0};
+        if (!(c->rt = rt_new(s, NULL, &e))) {
+            err_print(c, &e);
+            derr_clear(&e);
+            return CLI_EXIT_FAIL;
+        }
+    }
+    n_ep = all ? rt_n_endpoints(c->rt) : 1;
     if (c->json)
         arr = json_array();
     for (ep = 0; ep < n_ep; ep++) {
-        src_conn *conn = NULL;
+        /* Every endpoint is tested directly, bypassing its breaker: an
+         * operator's test must really reach it. */
+        pool *p = rt_pool(c->rt, (int)ep);
+        pool_conn *pc = NULL;
         derr e = {0};
         dsrc_ping_info info;
         double ms = 0;
-        dsrc_status st = src_open(s, (int)ep, &conn, &e);
-        if (st == DSRC_OK)
-            st = src_ping(conn, &info, &ms, &e);
+        dsrc_status st = pool_acquire(p, "test", -1, &pc, NULL, &e);
+        if (st == DSRC_OK) {
+            st = src_ping(pool_conn_src(pc), &info, &ms, &e);
+            if (st == DSRC_OK)
+                rt_note_ping(c->rt, (int)ep, info.role, ms);
+            pool_release_err(p, pc, &e);
+        }
         if (c->json) {
             json_t *o = json_object();
             json_object_set_new(o, "source", jstr(s->cfg->name));
             json_object_set_new(o, "endpoint_index", json_integer((json_int_t)ep));
+            json_object_set_new(o, "served_by", jstr(pool_label(p)));
             json_object_set_new(o, "ok", json_boolean(st == DSRC_OK));
             if (st == DSRC_OK) {
                 json_object_set_new(o, "latency_ms", json_real(ms));
@@ -938,9 +998,9 @@ static int cmd_test(cli *c, int argc, char **argv)
             char *where = redact_dup(info.endpoint[0] ? info.endpoint
                                                       : (ep ? "replica" : "primary"));
             char *ver = redact_dup(info.server_version);
-            printf("%s: ok in %.2f ms, endpoint %s (%s%s%s)\n", s->cfg->name, ms,
-                   where ? where : "", role_name(info.role), ver && *ver ? ", " : "",
-                   ver ? ver : "");
+            printf("%s: ok in %.2f ms, %s: endpoint %s (%s%s%s)\n", s->cfg->name, ms,
+                   pool_label(p), where ? where : "", role_name(info.role),
+                   ver && *ver ? ", " : "", ver ? ver : "");
             free(where);
             free(ver);
         } else {
@@ -949,7 +1009,6 @@ static int cmd_test(cli *c, int argc, char **argv)
         if (st != DSRC_OK)
             failed++;
         derr_clear(&e);
-        src_close(conn);
     }
     if (arr)
         json_print(all ? arr : json_incref(json_array_get(arr, 0)));
@@ -1010,7 +1069,7 @@ static int cmd_ls(cli *c, int argc, char **argv)
     static const struct option longs[] = {COMMON_LONGS, {NULL, 0, NULL, 0}};
     const cli_cmd *cmd = find_cmd("ls");
     int rc = 0, i;
-    src_conn *conn = NULL;
+    rt_lease l = {0};
     ls_state ls = {0};
     dsrc_item_sink sink;
     derr e = {0};
@@ -1021,7 +1080,7 @@ static int cmd_ls(cli *c, int argc, char **argv)
         return usage_error(c, cmd, "expected a source name and an optional path");
     if ((rc = load_config(c, 0)))
         return rc;
-    if ((rc = open_source(c, argv[i], &conn)))
+    if ((rc = lease_source(c, argv[i], "list", &l)))
         return rc;
     if (c->json) {
         ls.arr = json_array();
@@ -1035,7 +1094,7 @@ static int cmd_ls(cli *c, int argc, char **argv)
     sink.struct_size = sizeof sink;
     sink.user = &ls;
     sink.item = ls_item;
-    if (src_list(conn, argc - i == 2 ? argv[i + 1] : "", &sink, &e) != DSRC_OK) {
+    if (src_list(l.conn, argc - i == 2 ? argv[i + 1] : "", &sink, &e) != DSRC_OK) {
         err_print(c, &e);
         rc = CLI_EXIT_FAIL;
     } else if (ls.arr) {
@@ -1046,8 +1105,8 @@ static int cmd_ls(cli *c, int argc, char **argv)
     }
     json_decref(ls.arr);
     tbl_free(ls.t);
+    lease_done(c, &l, &e);
     derr_clear(&e);
-    src_close(conn);
     return rc;
 }
 
@@ -1146,7 +1205,7 @@ static int cmd_describe(cli *c, int argc, char **argv)
     static const struct option longs[] = {COMMON_LONGS, {NULL, 0, NULL, 0}};
     const cli_cmd *cmd = find_cmd("describe");
     int rc = 0, i;
-    src_conn *conn = NULL;
+    rt_lease l = {0};
     dsrc_meta_sink sink;
     derr e = {0};
 
@@ -1156,18 +1215,18 @@ static int cmd_describe(cli *c, int argc, char **argv)
         return usage_error(c, cmd, "expected a source name and an item");
     if ((rc = load_config(c, 0)))
         return rc;
-    if ((rc = open_source(c, argv[i], &conn)))
+    if ((rc = lease_source(c, argv[i], "describe", &l)))
         return rc;
     memset(&sink, 0, sizeof sink);
     sink.struct_size = sizeof sink;
     sink.user = c;
     sink.metadata = describe_print;
-    if (src_describe(conn, argv[i + 1], &sink, &e) != DSRC_OK) {
+    if (src_describe(l.conn, argv[i + 1], &sink, &e) != DSRC_OK) {
         err_print(c, &e);
         rc = CLI_EXIT_FAIL;
     }
+    lease_done(c, &l, &e);
     derr_clear(&e);
-    src_close(conn);
     return rc;
 }
 
@@ -1227,7 +1286,7 @@ static int cmd_discover(cli *c, int argc, char **argv)
                                           {NULL, 0, NULL, 0}};
     const cli_cmd *cmd = find_cmd("discover");
     int rc = 0, i, sys = 0;
-    src_conn *conn = NULL;
+    rt_lease l = {0};
     dsrc_meta_sink sink;
     dsrc_discover_req req;
     discover_state ds = {0};
@@ -1239,7 +1298,7 @@ static int cmd_discover(cli *c, int argc, char **argv)
         return usage_error(c, cmd, "expected a source name and an optional path");
     if ((rc = load_config(c, 0)))
         return rc;
-    if ((rc = open_source(c, argv[i], &conn)))
+    if ((rc = lease_source(c, argv[i], "discover", &l)))
         return rc;
     ds.c = c;
     if (!c->json) {
@@ -1256,7 +1315,7 @@ static int cmd_discover(cli *c, int argc, char **argv)
     req.struct_size = sizeof req;
     req.path = argc - i == 2 ? argv[i + 1] : NULL;
     req.include_system = sys;
-    if (src_discover(conn, &req, &sink, &e) != DSRC_OK) {
+    if (src_discover(l.conn, &req, &sink, &e) != DSRC_OK) {
         if (c->json && ds.n)
             printf("\n]\n");
         err_print(c, &e);
@@ -1268,8 +1327,8 @@ static int cmd_discover(cli *c, int argc, char **argv)
         printf("\n%zu item(s)\n", ds.n);
     }
     tbl_free(ds.t);
+    lease_done(c, &l, &e);
     derr_clear(&e);
-    src_close(conn);
     return rc;
 }
 
@@ -1373,7 +1432,7 @@ static int cmd_fetch(cli *c, int argc, char **argv)
     fetch_args fa;
     int rc = 0, i;
     const reg_source *s;
-    src_conn *conn = NULL;
+    rt_lease l = {0};
     char **cols = NULL;
     fetch_report rep;
     derr e = {0};
@@ -1433,10 +1492,11 @@ static int cmd_fetch(cli *c, int argc, char **argv)
             fa.o.progress_after = d;
     }
 
-    if ((rc = open_source(c, argv[i], &conn))) {
+    if ((rc = lease_source(c, argv[i], "fetch", &l))) {
         free(cols);
         return rc;
     }
+    fa.o.endpoint = l.label;
     /* Ctrl-C stops the fetch cleanly: the plugin sees the flag, the partial
      * file is removed. */
     memset(&sa, 0, sizeof sa);
@@ -1446,7 +1506,7 @@ static int cmd_fetch(cli *c, int argc, char **argv)
     sigaction(SIGTERM, &sa, &old_term);
     ctx_set_signal_flag(&interrupted);
 
-    if (fetch_run(c->cfg, conn, &fa.o, &rep, &e) != DSRC_OK) {
+    if (fetch_run(c->cfg, l.conn, &fa.o, &rep, &e) != DSRC_OK) {
         if (interrupted)
             fprintf(stderr, "%s: interrupted; nothing was written\n", c->prog);
         else
@@ -1465,6 +1525,7 @@ static int cmd_fetch(cli *c, int argc, char **argv)
         json_object_set_new(o, "cursor_from", jstr(rep.cursor_from));
         json_object_set_new(o, "cursor_to", jstr(rep.cursor_to));
         json_object_set_new(o, "seconds", json_real(rep.seconds));
+        json_object_set_new(o, "endpoint", jstr(l.label));
         if (rep.path) {
             json_print(o);
         } else {
@@ -1477,7 +1538,8 @@ static int cmd_fetch(cli *c, int argc, char **argv)
     } else if (!fa.quiet && rep.path) {
         printf("%s: %" PRIu64 " rows, %" PRIu64 " bytes -> %s\n", fa.o.item, rep.rows,
                rep.bytes, rep.path);
-        printf("manifest: %s\nsha256: %s\n", rep.manifest_path, rep.sha256);
+        printf("manifest: %s\nsha256: %s\nendpoint: %s\n", rep.manifest_path, rep.sha256,
+               l.label);
         if (rep.cursor_to)
             printf("cursor %s: %s -> %s%s\n", fa.o.cursor_field,
                    rep.cursor_from ? rep.cursor_from : "(start)", rep.cursor_to,
@@ -1487,13 +1549,278 @@ static int cmd_fetch(cli *c, int argc, char **argv)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     fetch_report_free(&rep);
+    lease_done(c, &l, &e);
     derr_clear(&e);
-    src_close(conn);
     free(cols);
     if (fflush(stdout) != 0 && rc == 0) {
         fprintf(stderr, "%s: cannot write standard output: %s\n", c->prog, strerror(errno));
         rc = CLI_EXIT_FAIL;
     }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* pools / health                                                            */
+
+/* JSON accessors that tolerate missing members. */
+static json_int_t jint(const json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+static double jnum(const json_t *o, const char *key)
+{
+    return json_number_value(json_object_get(o, key));
+}
+
+static const char *jtext(const json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "-";
+}
+
+/* Ask dsrcd.  Returns DSRC_OK with *res, or the failure in `e`. */
+static dsrc_status ask_daemon(cli *c, const char *cmd, const char *source, json_t **res,
+                              derr *e)
+{
+    json_t *req = json_pack("{s:s}", "cmd", cmd);
+    dsrc_status st;
+
+    if (!req)
+        return derr_set(e, DSRC_E_INTERNAL, "out of memory");
+    if (source)
+        json_object_set_new(req, "source", json_string(source));
+    st = api_call(c->cfg->control_socket, req, CLI_API_TIMEOUT_MS, res, e);
+    json_decref(req);
+    if (st == DSRC_OK && !json_is_array(*res)) {
+        json_decref(*res);
+        *res = NULL;
+        st = derr_set(e, DSRC_E_INTERNAL, "malformed answer from dsrcd");
+    }
+    return st;
+}
+
+static void pools_add(tbl *t, const json_t *src)
+{
+    const json_t *eps = json_object_get(src, "endpoints"), *ep;
+    size_t i;
+
+    json_array_foreach(eps, i, ep) {
+        const json_t *po = json_object_get(ep, "pool"), *br = json_object_get(ep, "breaker");
+        const json_t *w = json_object_get(po, "acquire_wait_ms");
+        char tot[48], idle[24], act[24], wait[24], op[24], cl[24], to[24], fo[24], lat[80];
+        snprintf(tot, sizeof tot, "%lld/%lld", (long long)jint(po, "total"),
+                 (long long)jint(po, "max_size"));
+        snprintf(idle, sizeof idle, "%lld", (long long)jint(po, "idle"));
+        snprintf(act, sizeof act, "%lld", (long long)jint(po, "active"));
+        snprintf(wait, sizeof wait, "%lld", (long long)jint(po, "waiting"));
+        snprintf(op, sizeof op, "%lld", (long long)jint(po, "opened"));
+        snprintf(cl, sizeof cl, "%lld", (long long)jint(po, "closed"));
+        snprintf(to, sizeof to, "%lld", (long long)jint(po, "timeouts"));
+        snprintf(fo, sizeof fo, "%lld", (long long)jint(po, "failed_opens"));
+        snprintf(lat, sizeof lat, "%.2f/%.2f/%.2f", jnum(w, "p50"), jnum(w, "p95"),
+                 jnum(w, "p99"));
+        const char *row[] = {jtext(src, "source"), jtext(ep, "label"), jtext(ep, "role"),
+                             jtext(br, "state"), tot, idle, act, wait, op, cl, to, fo, lat};
+        tbl_add(t, row);
+    }
+}
+
+static int cmd_pools(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {COMMON_LONGS, {NULL, 0, NULL, 0}};
+    const cli_cmd *cmd = find_cmd("pools");
+    int rc = 0, i;
+    json_t *res = NULL, *src;
+    derr e = {0};
+    size_t k;
+
+    if ((i = parse_opts(c, cmd, argc, argv, "h", longs, NULL, NULL, &rc)) < 0)
+        return rc;
+    if (argc - i > 1)
+        return usage_error(c, cmd, "expected at most one source name");
+    if ((rc = load_config(c, 0)))
+        return rc;
+    if (ask_daemon(c, "pools", argc - i == 1 ? argv[i] : NULL, &res, &e) != DSRC_OK) {
+        err_print(c, &e);
+        derr_clear(&e);
+        return CLI_EXIT_FAIL;
+    }
+    if (c->json) {
+        json_print(res);
+        return CLI_EXIT_OK;
+    }
+    {
+        const char *hdr[] = {"source", "endpoint", "role", "breaker", "total/max",
+                             "idle", "active", "waiting", "opened", "closed",
+                             "timeouts", "failed", "wait p50/p95/p99 ms"};
+        tbl *t = tbl_new(13, hdr);
+        for (k = 4; k < 13; k++)
+            tbl_right(t, k);
+        json_array_foreach(res, k, src)
+            pools_add(t, src);
+        if (tbl_rows(t))
+            tbl_print(t, stdout);
+        else
+            printf("dsrcd serves no source\n");
+        tbl_free(t);
+    }
+    json_decref(res);
+    return CLI_EXIT_OK;
+}
+
+static void health_print(const json_t *rep)
+{
+    const json_t *eps = json_object_get(rep, "endpoints"), *ep, *recs, *r;
+    json_t *storage = json_object_get(rep, "storage_bytes");
+    size_t i;
+
+    printf("%s: %s\n", jtext(rep, "source"), jtext(rep, "status"));
+    json_array_foreach(eps, i, ep) {
+        const json_t *lat = json_object_get(ep, "latency_ms");
+        const json_t *po = json_object_get(ep, "pool"), *br = json_object_get(ep, "breaker");
+        const char *err = json_string_value(json_object_get(ep, "last_error"));
+        printf("  %s (%s): %s\n", jtext(ep, "label"), jtext(ep, "role"), jtext(ep, "status"));
+        printf("    latency p50 %.2f ms, p95 %.2f ms; error rate %.1f%%; uptime %.1f%% "
+               "(%lld probe(s))\n",
+               jnum(lat, "p50"), jnum(lat, "p95"), 100.0 * jnum(ep, "error_rate"),
+               100.0 * jnum(ep, "uptime"), (long long)jint(ep, "samples"));
+        printf("    pool %lld/%lld open, %lld idle, %lld active, %lld waiting; breaker %s\n",
+               (long long)jint(po, "total"), (long long)jint(po, "max_size"),
+               (long long)jint(po, "idle"), (long long)jint(po, "active"),
+               (long long)jint(po, "waiting"), jtext(br, "state"));
+        if (err) {
+            char *r2 = redact_dup(err);
+            printf("    last error: %s\n", r2 ? r2 : "");
+            free(r2);
+        }
+    }
+    if (json_is_integer(storage)) {
+        char sz[32];
+        fmt_size(sz, sizeof sz, (int64_t)json_integer_value(storage));
+        printf("  storage: %s\n", sz);
+    }
+    recs = json_object_get(rep, "recommendations");
+    json_array_foreach(recs, i, r) {
+        char *r2 = redact_dup(json_string_value(r));
+        printf("  recommendation: %s\n", r2 ? r2 : "");
+        free(r2);
+    }
+}
+
+/* Probe source s `probes` times from here; its report (JSON) or NULL. */
+static json_t *health_local(cli *c, const reg_source *s, int probes)
+{
+    derr e = {0};
+    rt_source *r = rt_new(s, NULL, &e);
+    hl_monitor *h;
+    hl_report rep;
+    json_t *o = NULL;
+    int k;
+
+    if (!r) {
+        err_print(c, &e);
+        derr_clear(&e);
+        return NULL;
+    }
+    if ((h = hl_new(r, NULL, NULL, NULL))) {
+        for (k = 0; k < probes; k++)
+            hl_probe(h);
+        if (hl_report_get(h, &rep) == 0) {
+            o = hl_report_json(&rep);
+            hl_report_free(&rep);
+        }
+        hl_free(h);
+    }
+    rt_free(r);
+    return o;
+}
+
+static int health_opt(cli *c, int opt, const char *arg, void *user)
+{
+    char *end;
+    long v;
+
+    if (opt != 'n')
+        return 0;
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < 1 || v > 1000) {
+        fprintf(stderr, "%s health: --probes needs a number from 1 to 1000, not '%s'\n",
+                c->prog, arg);
+        return -1;
+    }
+    *(int *)user = (int)v;
+    return 0;
+}
+
+static int cmd_health(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {COMMON_LONGS, {"probes", required_argument, NULL, 'n'},
+                                          {NULL, 0, NULL, 0}};
+    const cli_cmd *cmd = find_cmd("health");
+    int rc = 0, i, probes = 3, local = 0;
+    json_t *res = NULL, *rep;
+    derr e = {0};
+    size_t k;
+    const char *name;
+
+    if ((i = parse_opts(c, cmd, argc, argv, "hn:", longs, health_opt, &probes, &rc)) < 0)
+        return rc;
+    if (argc - i > 1)
+        return usage_error(c, cmd, "expected at most one source name");
+    name = argc - i == 1 ? argv[i] : NULL;
+    if ((rc = load_config(c, 0)))
+        return rc;
+    if (ask_daemon(c, "health", name, &res, &e) != DSRC_OK) {
+        if (e.status != DSRC_E_UNREACHABLE) {
+            err_print(c, &e);
+            derr_clear(&e);
+            return CLI_EXIT_FAIL;
+        }
+        if (!c->json)
+            fprintf(stderr, "%s: %s; probing from here (%d probe(s) per endpoint)\n",
+                    c->prog, e.msg, probes);
+        derr_clear(&e);
+        local = 1;
+        res = json_array();
+        if (name) {
+            const reg_source *s = need_source(c, name, &rc);
+            if (!s) {
+                json_decref(res);
+                return rc;
+            }
+            if (!(rep = health_local(c, s, probes))) {
+                json_decref(res);
+                return CLI_EXIT_FAIL;
+            }
+            json_array_append_new(res, rep);
+        } else {
+            for (k = 0; k < c->cfg->n_sources; k++) {
+                const reg_source *s = valid_source(c, &c->cfg->sources[k]);
+                if (!s)
+                    continue;
+                if ((rep = health_local(c, s, probes)))
+                    json_array_append_new(res, rep);
+                else
+                    rc = CLI_EXIT_FAIL;
+            }
+        }
+    }
+    json_array_foreach(res, k, rep)
+        if (strcmp(jtext(rep, "status"), "healthy") != 0)
+            rc = CLI_EXIT_FAIL;
+    if (c->json) {
+        json_print(res);
+        return rc;
+    }
+    json_array_foreach(res, k, rep)
+        health_print(rep);
+    if (!json_array_size(res))
+        printf("no source to report on\n");
+    else if (!local)
+        printf("(from dsrcd on %s)\n", c->cfg->control_socket);
+    json_decref(res);
     return rc;
 }
 
@@ -1538,7 +1865,8 @@ static void usage(FILE *fp, const char *prog)
     size_t i;
     fprintf(fp,
             "usage: %s [-c FILE] [--json] [-v|-q] COMMAND [ARGS]\n\n"
-            "Drive dsrc's sources and plugins from the configuration, in-process.\n\n"
+            "Drive dsrc's sources and plugins from the configuration, in-process;\n"
+            "pools and health ask the running dsrcd.\n\n"
             "Options:\n"
             "  -c, --config FILE   daemon configuration (default %s,\n"
             "                      or $DSRC_CONFIG)\n"
@@ -1621,6 +1949,7 @@ int cli_main(int argc, char **argv)
     }
     c.log_forced = verbose || quiet;
     rc = cmd->run(&c, argc - optind, argv + optind);
+    rt_free(c.rt);
     reg_free(c.reg);
     ld_free(c.plugins);
     cfg_free(c.cfg);

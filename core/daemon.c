@@ -4,41 +4,98 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "api.h"
 #include "config.h"
 #include "daemon.h"
 #include "diag.h"
+#include "health.h"
 #include "loader.h"
 #include "log.h"
 #include "redact.h"
 #include "registry.h"
+#include "router.h"
+#include "schedule.h"
 
 #define DEFAULT_CONF DSRC_SYSCONFDIR "/dsrcd.conf"
+#define DEFAULT_HEALTH_SCHEDULE "@every 30s"
 
-/* One loaded generation of the configuration. */
+/* A plugin set shared by the generations loaded from the same plugin
+ * directories. */
+typedef struct plugset {
+    ld_set *set;
+    int refs;
+} plugset;
+
+/* One loaded generation of the configuration.  A generation lives as long
+ * as it is current or a source's router made from it is still in use (a
+ * router borrows its reg_source): `refs` counts both. */
 typedef struct generation {
     cfg_config *cfg;
-    ld_set *plugins;
+    plugset *plugins;
     reg_registry *reg;
+    int refs;
 } generation;
+
+static void plugset_unref(plugset *p)
+{
+    if (p && --p->refs == 0) {
+        ld_free(p->set);
+        free(p);
+    }
+}
 
 static void gen_free(generation *g)
 {
+    if (!g)
+        return;
     reg_free(g->reg);
-    ld_free(g->plugins);
+    plugset_unref(g->plugins);
     cfg_free(g->cfg);
-    memset(g, 0, sizeof *g);
+    free(g);
 }
+
+static void gen_unref(generation *g)
+{
+    if (g && --g->refs == 0)
+        gen_free(g);
+}
+
+/* A served source: its router and health monitor. */
+typedef struct unit {
+    generation *gen;          /* holds a reference: owns `src`               */
+    const reg_source *src;
+    rt_source *rt;
+    hl_monitor *hl;
+    cfg_pool pool;            /* the pool knobs in force                     */
+    sched_spec health;        /* when to probe                               */
+    time_t next_probe;
+    hl_status status;         /* last status logged                          */
+    brk_state *brk;           /* per endpoint: last breaker state logged     */
+    size_t n_ep;
+} unit;
+
+/* What the control API reads.  Only the main thread changes it, under
+ * `mu`; the main thread reads it without the lock. */
+typedef struct dstate {
+    pthread_mutex_t mu;
+    generation *cur;
+    unit *units;
+    size_t n_units;
+    const char *conf_path;
+} dstate;
 
 static void notify(const char *state)
 {
@@ -70,37 +127,361 @@ static int same_dirs(const cfg_config *a, const cfg_config *b)
     return 1;
 }
 
-/* Load a generation.  `reuse` (may be NULL) lends its plugin set when the
- * plugin directories did not change.  Returns 0 when valid. */
-static int gen_load(const char *path, const generation *reuse, generation *out,
+/* Load a generation (one reference, the caller's).  `reuse` (may be NULL)
+ * shares its plugin set when the plugin directories did not change.
+ * Returns 0 when valid; *out may be set (to be released) either way. */
+static int gen_load(const char *path, const generation *reuse, generation **out,
                     diag_list *diags)
 {
-    memset(out, 0, sizeof *out);
-    out->cfg = cfg_load(path, diags);
-    if (!out->cfg) {
+    generation *g = calloc(1, sizeof *g);
+
+    *out = g;
+    if (!g)
+        return -1;
+    g->refs = 1;
+    g->cfg = cfg_load(path, diags);
+    if (!g->cfg) {
         if (!diags->n)
             diag_error(diags, path, 0, "cannot read the configuration");
         return -1;
     }
-    if (reuse && reuse->plugins && same_dirs(reuse->cfg, out->cfg))
-        out->plugins = reuse->plugins;
-    else
-        out->plugins = ld_new((const char *const *)out->cfg->plugin_dirs,
-                              out->cfg->n_plugin_dirs);
-    if (!out->plugins)
-        return -1;
-    out->reg = reg_build(out->cfg, out->plugins, diags);
-    if (!out->reg)
+    if (reuse && reuse->plugins && same_dirs(reuse->cfg, g->cfg)) {
+        g->plugins = reuse->plugins;
+        g->plugins->refs++;
+    } else {
+        if (!(g->plugins = calloc(1, sizeof *g->plugins)))
+            return -1;
+        g->plugins->refs = 1;
+        g->plugins->set = ld_new((const char *const *)g->cfg->plugin_dirs,
+                                 g->cfg->n_plugin_dirs);
+        if (!g->plugins->set)
+            return -1;
+    }
+    g->reg = reg_build(g->cfg, g->plugins->set, diags);
+    if (!g->reg)
         return -1;
     return diags->n_errors ? -1 : 0;
 }
 
-/* Free a generation that may share its plugin set with `keep`. */
-static void gen_discard(generation *g, const generation *keep)
+/* ------------------------------------------------------------------------ */
+/* Served sources                                                            */
+
+static int str_eq(const char *a, const char *b)
 {
-    if (keep && g->plugins == keep->plugins)
-        g->plugins = NULL;
-    gen_free(g);
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static int values_eq(const cfg_value *a, size_t na, const cfg_value *b, size_t nb)
+{
+    size_t i;
+
+    if (na != nb)
+        return 0;
+    for (i = 0; i < na; i++)
+        if (!str_eq(a[i].key, b[i].key) || !str_eq(a[i].text, b[i].text))
+            return 0;
+    return 1;
+}
+
+/* 1 when a router built for `a` also serves `b` once given b's pool knobs:
+ * the same plugin and everything that decides the endpoints and how they
+ * are reached. */
+static int same_endpoints(const reg_source *a, const reg_source *b)
+{
+    const cfg_source *x = a->cfg, *y = b->cfg;
+    size_t i;
+
+    if (a->plugin != b->plugin || a->n_options != b->n_options ||
+        !str_eq(a->key_file, b->key_file))
+        return 0;
+    for (i = 0; i < a->n_options; i++)
+        if (a->options[i].def != b->options[i].def ||
+            !str_eq(a->options[i].value, b->options[i].value))
+            return 0;
+    if (!str_eq(x->type, y->type) || x->location != y->location ||
+        !str_eq(x->cloud_provider, y->cloud_provider) ||
+        !values_eq(x->cloud, x->n_cloud, y->cloud, y->n_cloud) ||
+        !values_eq(x->connection, x->n_connection, y->connection, y->n_connection) ||
+        !str_eq(x->tls_mode, y->tls_mode) || !str_eq(x->tls_ca, y->tls_ca) ||
+        !str_eq(x->tls_cert, y->tls_cert) || !str_eq(x->tls_key, y->tls_key) ||
+        !str_eq(x->tls_key_passphrase, y->tls_key_passphrase) ||
+        !str_eq(x->replica_set, y->replica_set) || !str_eq(x->read_policy, y->read_policy) ||
+        x->n_replica_hosts != y->n_replica_hosts)
+        return 0;
+    for (i = 0; i < x->n_replica_hosts; i++)
+        if (!str_eq(x->replica_hosts[i], y->replica_hosts[i]))
+            return 0;
+    return 1;
+}
+
+static int pool_eq(const cfg_pool *a, const cfg_pool *b)
+{
+    return a->max_size == b->max_size && a->min_idle == b->min_idle &&
+           a->acquire_timeout_ms == b->acquire_timeout_ms &&
+           a->idle_timeout_ms == b->idle_timeout_ms &&
+           a->max_lifetime_ms == b->max_lifetime_ms && a->keepalive_ms == b->keepalive_ms &&
+           a->validate_after_ms == b->validate_after_ms &&
+           a->leak_threshold_ms == b->leak_threshold_ms;
+}
+
+static void unit_free(unit *u)
+{
+    hl_free(u->hl);
+    rt_free(u->rt);
+    free(u->brk);
+    gen_unref(u->gen);
+    memset(u, 0, sizeof *u);
+}
+
+/* The health schedule of `cs` (already checked by the configuration). */
+static void unit_schedule(unit *u, const cfg_source *cs)
+{
+    const char *expr = cs->schedule_health ? cs->schedule_health : DEFAULT_HEALTH_SCHEDULE;
+    const char *why = NULL;
+
+    if (sched_parse(expr, &u->health, &why) != 0) {
+        log_msg(DSRC_LOG_WARNING, cs->name, NULL,
+                "schedule.health '%s': %s; probing every 30 s", expr, why ? why : "invalid");
+        sched_parse(DEFAULT_HEALTH_SCHEDULE, &u->health, NULL);
+    }
+}
+
+/* A unit for source `s` of generation `g`.  0, or -1 (logged). */
+static int unit_new(unit *u, generation *g, const reg_source *s)
+{
+    derr e = {0};
+
+    memset(u, 0, sizeof *u);
+    if (!(u->rt = rt_new(s, NULL, &e))) {
+        log_msg(DSRC_LOG_ERROR, s->cfg->name, NULL, "not served: %s",
+                e.msg ? e.msg : "out of memory");
+        derr_clear(&e);
+        return -1;
+    }
+    u->n_ep = rt_n_endpoints(u->rt);
+    if (!(u->hl = hl_new(u->rt, NULL, NULL, NULL)) ||
+        !(u->brk = calloc(u->n_ep ? u->n_ep : 1, sizeof *u->brk))) {
+        log_msg(DSRC_LOG_ERROR, s->cfg->name, NULL, "not served: out of memory");
+        hl_free(u->hl);
+        rt_free(u->rt);
+        memset(u, 0, sizeof *u);
+        return -1;
+    }
+    u->gen = g;
+    g->refs++;
+    u->src = s;
+    u->pool = s->cfg->pool;
+    u->status = HL_UNKNOWN;
+    u->next_probe = 0; /* probe at the first tick */
+    unit_schedule(u, s->cfg);
+    return 0;
+}
+
+/* Units for every source of `g`, carrying over the matching ones of `old`
+ * (their routers are kept and only get the new pool knobs).  Carried units
+ * are moved out of `old` (zeroed there). */
+static int units_build(generation *g, unit *old, size_t n_old, unit **out, size_t *n_out)
+{
+    unit *v = calloc(g->reg->n_sources ? g->reg->n_sources : 1, sizeof *v);
+    size_t i, j, n = 0;
+
+    *out = v;
+    *n_out = 0;
+    if (!v)
+        return -1;
+    for (i = 0; i < g->reg->n_sources; i++) {
+        const reg_source *s = &g->reg->sources[i];
+        unit *carry = NULL;
+
+        for (j = 0; j < n_old; j++)
+            if (old[j].rt && strcmp(old[j].src->cfg->name, s->cfg->name) == 0) {
+                if (same_endpoints(old[j].src, s))
+                    carry = &old[j];
+                break;
+            }
+        if (carry) {
+            v[n] = *carry;
+            memset(carry, 0, sizeof *carry);
+            if (!pool_eq(&v[n].pool, &s->cfg->pool)) {
+                rt_reconfigure(v[n].rt, &s->cfg->pool);
+                v[n].pool = s->cfg->pool;
+                log_msg(DSRC_LOG_NOTICE, s->cfg->name, NULL,
+                        "pool reconfigured: max_size %d, min_idle %d", s->cfg->pool.max_size,
+                        s->cfg->pool.min_idle);
+            }
+            unit_schedule(&v[n], s->cfg);
+            v[n].next_probe = 0;
+            n++;
+        } else if (unit_new(&v[n], g, s) == 0) {
+            n++;
+        }
+    }
+    *n_out = n;
+    return 0;
+}
+
+static void units_free(unit *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        unit_free(&v[i]);
+    free(v);
+}
+
+/* Log breaker and health status changes of u. */
+static void unit_log_changes(unit *u, int probed)
+{
+    const char *name = u->src->cfg->name;
+    size_t i;
+
+    for (i = 0; i < u->n_ep; i++) {
+        brk_info bi;
+        brk_get(rt_breaker(u->rt, (int)i), &bi);
+        if (bi.state != u->brk[i]) {
+            const char *label = pool_label(rt_pool(u->rt, (int)i));
+            if (bi.state == BRK_OPEN)
+                log_msg(DSRC_LOG_WARNING, name, NULL,
+                        "%s: circuit breaker open for %lld ms after %d failure(s): %s", label,
+                        (long long)bi.cooldown_ms, bi.consecutive_failures,
+                        bi.last_error.msg ? bi.last_error.msg : "unknown error");
+            else if (bi.state == BRK_CLOSED)
+                log_msg(DSRC_LOG_NOTICE, name, NULL, "%s: circuit breaker closed", label);
+            else
+                log_msg(DSRC_LOG_INFO, name, NULL, "%s: circuit breaker half-open (probing)",
+                        label);
+            u->brk[i] = bi.state;
+        }
+        derr_clear(&bi.last_error);
+    }
+    if (probed) {
+        hl_report rep;
+        if (hl_report_get(u->hl, &rep) == 0) {
+            if (rep.status != u->status) {
+                const char *why = NULL;
+                for (i = 0; i < rep.n_endpoints && !why; i++)
+                    if (rep.endpoints[i].status != HL_HEALTHY && rep.endpoints[i].last_error)
+                        why = rep.endpoints[i].last_error;
+                log_msg(rep.status == HL_DOWN ? DSRC_LOG_ERROR
+                        : rep.status == HL_DEGRADED ? DSRC_LOG_WARNING : DSRC_LOG_NOTICE,
+                        name, NULL, "health: %s -> %s%s%s", hl_status_name(u->status),
+                        hl_status_name(rep.status), why ? ": " : "", why ? why : "");
+                u->status = rep.status;
+            }
+            hl_report_free(&rep);
+        }
+    }
+}
+
+/* One housekeeping tick: pool maintenance, due health probes, logging. */
+static void units_tick(unit *v, size_t n)
+{
+    size_t i;
+    time_t now = time(NULL);
+
+    for (i = 0; i < n; i++) {
+        unit *u = &v[i];
+        int probed = 0;
+
+        if (!u->rt)
+            continue;
+        rt_maintain(u->rt);
+        if (now >= u->next_probe) {
+            hl_probe(u->hl);
+            probed = 1;
+            u->next_probe = sched_next(&u->health, now);
+            if (u->next_probe == (time_t)-1)
+                u->next_probe = now + 30;
+        }
+        unit_log_changes(u, probed);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Control API                                                               */
+
+static json_t *api_serve(void *user, const api_request *req, derr *e)
+{
+    dstate *d = user;
+    json_t *res = NULL;
+    size_t i, found = 0;
+
+    pthread_mutex_lock(&d->mu);
+    if (req->cmd == API_PING) {
+        res = json_pack("{s:s, s:i, s:s, s:i}", "version", PACKAGE_VERSION, "pid",
+                        (int)getpid(), "config", d->conf_path, "sources", (int)d->n_units);
+        goto out;
+    }
+    res = json_array();
+    for (i = 0; res && i < d->n_units; i++) {
+        unit *u = &d->units[i];
+        json_t *o = NULL;
+
+        if (req->source && strcmp(req->source, u->src->cfg->name) != 0)
+            continue;
+        found++;
+        if (req->cmd == API_POOLS) {
+            o = rt_json(u->rt);
+        } else if (req->cmd == API_HEALTH) {
+            hl_report rep;
+            if (hl_report_get(u->hl, &rep) == 0) {
+                o = hl_report_json(&rep);
+                hl_report_free(&rep);
+            }
+        } else {
+            hl_report rep;
+            hl_status st = HL_UNKNOWN;
+            if (hl_report_get(u->hl, &rep) == 0) {
+                st = rep.status;
+                hl_report_free(&rep);
+            }
+            o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "name", u->src->cfg->name, "type",
+                          u->src->cfg->type, "endpoints", (int)u->n_ep, "read_policy",
+                          rt_policy_name(rt_get_policy(u->rt)), "status",
+                          hl_status_name(st));
+        }
+        if (!o || json_array_append_new(res, o) != 0) {
+            json_decref(res);
+            res = NULL;
+        }
+    }
+    if (res && req->source && !found) {
+        json_decref(res);
+        res = NULL;
+        if (d->cur && cfg_find_source(d->cur->cfg, req->source))
+            derr_set(e, DSRC_E_NOT_FOUND, "source '%s' is not served (disabled or invalid; "
+                     "see 'dsrc sources')", req->source);
+        else
+            derr_set(e, DSRC_E_NOT_FOUND, "no source named '%s'", req->source);
+    }
+out:
+    pthread_mutex_unlock(&d->mu);
+    return res;
+}
+
+/* (Re)start the control socket when its path is new.  *srv and *path are
+ * the running server and its path. */
+static void api_apply(dstate *d, const cfg_config *cfg, api_server **srv, char **path)
+{
+    derr e = {0};
+
+    if (*srv && str_eq(*path, cfg->control_socket))
+        return;
+    api_server_stop(*srv);
+    *srv = NULL;
+    free(*path);
+    *path = NULL;
+    if (!cfg->control_socket)
+        return;
+    if (!(*srv = api_server_start(cfg->control_socket, api_serve, d, &e))) {
+        log_msg(DSRC_LOG_ERROR, NULL, NULL,
+                "no control socket (dsrc pools/health will not reach dsrcd): %s",
+                e.msg ? e.msg : "out of memory");
+        derr_clear(&e);
+        return;
+    }
+    *path = strdup(cfg->control_socket);
+    log_msg(DSRC_LOG_INFO, NULL, NULL, "control socket %s", cfg->control_socket);
 }
 
 /* The config's log_level and log_target apply unless given on the command
@@ -177,10 +558,12 @@ int daemon_main(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     const char *path = getenv("DSRC_CONFIG");
     int opt, foreground = 0, check = 0, target = -1, level = -1, rc = 0;
-    generation cur, next;
-    char *abs_path = NULL;
+    generation *cur = NULL, *next = NULL;
+    char *abs_path = NULL, *api_path = NULL;
     diag_list diags = {0};
     sigset_t set;
+    dstate d;
+    api_server *srv = NULL;
 
     if (!path)
         path = DEFAULT_CONF;
@@ -236,10 +619,10 @@ int daemon_main(int argc, char **argv)
         rc = gen_load(path, NULL, &cur, &diags);
         diag_print(&diags, stderr);
         if (rc == 0)
-            printf("%s: configuration OK (%zu source(s))\n", path, cur.cfg->n_sources);
+            printf("%s: configuration OK (%zu source(s))\n", path, cur->cfg->n_sources);
         else
             fprintf(stderr, "dsrcd: %s: %zu error(s)\n", path, diags.n_errors);
-        gen_free(&cur);
+        gen_unref(cur);
         diag_free(&diags);
         redact_clear();
         free(abs_path);
@@ -259,45 +642,72 @@ int daemon_main(int argc, char **argv)
         log_msg(DSRC_LOG_ERROR, NULL, NULL,
                 "%s: %zu configuration error(s); not starting (check with "
                 "'dsrcd --check-config')", path, diags.n_errors);
-        gen_free(&cur);
+        gen_unref(cur);
         diag_free(&diags);
         free(abs_path);
         return 78;
     }
     log_diags(&diags); /* warnings */
     diag_free(&diags);
-    apply_log_settings(cur.cfg, target, level);
+    apply_log_settings(cur->cfg, target, level);
     if (!foreground && detach() < 0) {
         log_msg(DSRC_LOG_ERROR, NULL, NULL, "cannot detach: %s", strerror(errno));
-        gen_free(&cur);
+        gen_unref(cur);
         free(abs_path);
         return 1;
     }
+    /* Threads (pools, the control socket) start only after detaching. */
+    memset(&d, 0, sizeof d);
+    pthread_mutex_init(&d.mu, NULL);
+    d.conf_path = path;
+    d.cur = cur;
+    units_build(cur, NULL, 0, &d.units, &d.n_units);
+    api_apply(&d, cur->cfg, &srv, &api_path);
     log_msg(DSRC_LOG_NOTICE, NULL, NULL, "dsrcd %s started: %zu source(s) from %s",
-            PACKAGE_VERSION, cur.reg->n_sources, path);
+            PACKAGE_VERSION, cur->reg->n_sources, path);
     notify("READY=1\nSTATUS=running");
 
     for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0)
+        struct timespec tick = {1, 0};
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (sig < 0) {
+            if (errno == EAGAIN)
+                units_tick(d.units, d.n_units);
             continue;
+        }
         if (sig == SIGHUP) {
             notify("RELOADING=1\nSTATUS=reloading");
             log_msg(DSRC_LOG_NOTICE, NULL, NULL, "reloading %s", path);
-            if (gen_load(path, &cur, &next, &diags) == 0) {
+            if (gen_load(path, cur, &next, &diags) == 0) {
+                unit *nv = NULL, *ov;
+                size_t nn = 0, on;
                 log_diags(&diags);
-                gen_discard(&cur, &next);
+                units_build(next, d.units, d.n_units, &nv, &nn);
+                pthread_mutex_lock(&d.mu);
+                ov = d.units;
+                on = d.n_units;
+                d.units = nv;
+                d.n_units = nn;
+                d.cur = next;
+                pthread_mutex_unlock(&d.mu);
+                /* Routers not carried over are freed with their generation
+                 * reference. */
+                units_free(ov, on);
+                gen_unref(cur);
                 cur = next;
-                apply_log_settings(cur.cfg, target, level);
+                next = NULL;
+                apply_log_settings(cur->cfg, target, level);
+                api_apply(&d, cur->cfg, &srv, &api_path);
                 log_msg(DSRC_LOG_NOTICE, NULL, NULL, "reloaded: %zu source(s)",
-                        cur.reg->n_sources);
+                        cur->reg->n_sources);
             } else {
                 log_diags(&diags);
                 log_msg(DSRC_LOG_ERROR, NULL, NULL,
                         "reload failed with %zu error(s); keeping the previous "
                         "configuration (%zu source(s))",
-                        diags.n_errors, cur.reg->n_sources);
-                gen_discard(&next, &cur);
+                        diags.n_errors, cur->reg->n_sources);
+                gen_unref(next);
+                next = NULL;
             }
             diag_free(&diags);
             notify("READY=1\nSTATUS=running");
@@ -308,7 +718,11 @@ int daemon_main(int argc, char **argv)
             break;
         }
     }
-    gen_free(&cur);
+    api_server_stop(srv);
+    free(api_path);
+    units_free(d.units, d.n_units);
+    pthread_mutex_destroy(&d.mu);
+    gen_unref(cur);
     redact_clear();
     log_msg(DSRC_LOG_NOTICE, NULL, NULL, "stopped");
     free(abs_path);

@@ -349,6 +349,7 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
         m.limit = o->limit;
         m.req_columns = o->columns;
         m.n_req_columns = o->n_columns;
+        m.endpoint = o->endpoint;
         if (asprintf(&r->manifest_path, "%s.manifest.json", st.path) < 0) {
             r->manifest_path = NULL;
             status = derr_set(e, DSRC_E_INTERNAL, "out of memory");

@@ -30,6 +30,8 @@ typedef struct fetch_opts {
     const char *output;            /* NULL: workspace; "-": stdout; path    */
     int progress;                  /* 1: show progress on stderr (a tty)    */
     double progress_after;         /* seconds before progress appears       */
+    const char *endpoint;          /* the endpoint serving (recorded in the
+                                      manifest); may be NULL                */
 } fetch_opts;
 
 typedef struct fetch_report {

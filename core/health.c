@@ -7,7 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctx.h"
 #include "health.h"
+#include "loader.h"
+
+/* Ask the plugin for the storage size at the first successful probe and then
+ * every HL_STORAGE_EVERY-th: it may cost more than a ping. */
+#define HL_STORAGE_EVERY 10
 
 enum { HS_OK = 0, HS_FAIL = 1, HS_SATURATED = 2 };
 
@@ -34,6 +40,8 @@ struct hl_monitor {
     pthread_mutex_t mu;
     size_t n;
     hl_ep *ep;
+    unsigned long storage_probes;  /* successful probes of the primary       */
+    int64_t storage_bytes;         /* -1: unknown                            */
 };
 
 void hl_config_default(hl_config *c)
@@ -95,6 +103,7 @@ hl_monitor *hl_new(rt_source *r, const hl_config *cfg, pool_clock_fn clock, void
         }
         h->ep[i].last_error_ms = h->ep[i].last_probe_ms = -1;
     }
+    h->storage_bytes = -1;
     pthread_mutex_init(&h->mu, NULL);
     return h;
 }
@@ -149,6 +158,35 @@ void hl_record(hl_monitor *h, int endpoint, int ok, double latency_ms, const der
     add_sample(h, endpoint, ok ? HS_OK : HS_FAIL, latency_ms, e);
 }
 
+/* Refresh the storage size through the plugin's storage() on connection c
+ * (rate-limited: see HL_STORAGE_EVERY).  A plugin that cannot tell leaves it
+ * unknown. */
+static void storage_refresh(hl_monitor *h, src_conn *c)
+{
+    struct dsrc_ctx ctx;
+    dsrc_error perr;
+    dsrc_storage_info info;
+    unsigned long n;
+    dsrc_status st;
+
+    pthread_mutex_lock(&h->mu);
+    n = h->storage_probes++;
+    pthread_mutex_unlock(&h->mu);
+    if (n % HL_STORAGE_EVERY != 0 || !c->drv->storage)
+        return;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    info.used_bytes = info.free_bytes = info.items = -1;
+    ctx_init(&ctx, c->src->cfg->name, ld_name(c->src->plugin), &c->cancel);
+    dsrc_error_init(&perr);
+    st = c->drv->storage(&ctx, c->conn, &info, &perr);
+    if (perr.release)
+        perr.release(&perr);
+    pthread_mutex_lock(&h->mu);
+    h->storage_bytes = st == DSRC_OK && info.used_bytes >= 0 ? info.used_bytes : -1;
+    pthread_mutex_unlock(&h->mu);
+}
+
 /* Probe endpoint i.  Returns 1 when it failed. */
 static int probe_one(hl_monitor *h, int i)
 {
@@ -184,6 +222,8 @@ static int probe_one(hl_monitor *h, int i)
         brk_success(b);
         rt_note_ping(h->rt, i, info.role, ms);
         add_sample(h, i, HS_OK, ms, NULL);
+        if (i == 0)
+            storage_refresh(h, pool_conn_src(pc));
         pool_release(p, pc, 0);
         failed = 0;
     }
@@ -372,7 +412,9 @@ int hl_report_get(hl_monitor *h, hl_report *rep)
 
     memset(rep, 0, sizeof *rep);
     rep->source = rt_reg_source(h->rt)->cfg->name;
-    rep->storage_bytes = -1;
+    pthread_mutex_lock(&h->mu);
+    rep->storage_bytes = h->storage_bytes;
+    pthread_mutex_unlock(&h->mu);
     if (!(rep->endpoints = calloc(h->n, sizeof *rep->endpoints)))
         return -1;
     rep->n_endpoints = h->n;

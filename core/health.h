@@ -11,7 +11,8 @@
  *                 last error (redacted, as every derr), role, pool stats,
  *                 breaker state;
  *   per source    status, the endpoints, storage size when the plugin can
- *                 tell (not in ABI 1.0: always unknown for now), and plain
+ *                 tell (its optional storage(), asked on the primary at the
+ *                 first successful probe and every 10th), and plain
  *                 recommendations derived from rules:
  *                   high latency            check the network path and TLS
  *                   pool saturated          raise max_size / hold less

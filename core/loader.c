@@ -15,8 +15,9 @@
 #include "loader.h"
 #include "log.h"
 
-/* Size of the ABI 1.0 dsrc_driver: the end of its last 1.0 member.  A
- * plugin built for any 1.x has a driver at least this large. */
+/* The smallest ABI 1.0 dsrc_driver accepted: the end of unload.  storage,
+ * the last 1.0 member, was added before the ABI was released; a driver
+ * that ends before it has no storage() (the stub is used). */
 #define LD_DRIVER_V1_0_SIZE                                                   \
     (offsetof(dsrc_driver, unload) + sizeof(((dsrc_driver *)0)->unload))
 /* The same for the other self-sized structs the magic block reports. */
@@ -83,6 +84,17 @@ static dsrc_status ld_stub_cancel(dsrc_conn *conn)
 
 static void ld_stub_unload(void)
 {
+}
+
+static dsrc_status ld_stub_storage(const dsrc_ctx *ctx, dsrc_conn *conn,
+                                   dsrc_storage_info *info, dsrc_error *err)
+{
+    const char *name = ctx && ctx->plugin && *ctx->plugin ? ctx->plugin : "?";
+
+    (void)conn;
+    (void)info;
+    return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
+                          "plugin %s cannot report its storage size", name);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -464,6 +476,14 @@ static dsrc_status ld_check_driver(ld_plugin *p, derr *e)
     }
     if (!d->unload)
         d->unload = ld_stub_unload;
+    if (!d->storage) {
+        d->storage = ld_stub_storage;
+        if (d->capabilities & DSRC_CAP_STORAGE)
+            log_msg(DSRC_LOG_WARNING, NULL, p->name,
+                    "%s declares the storage capability but has no storage(); "
+                    "ignoring the capability", p->path);
+        d->capabilities &= ~DSRC_CAP_STORAGE;
+    }
     return DSRC_OK;
 }
 

@@ -40,3 +40,6 @@ core_libdsrccore_la_SOURCES += core/fernet.c core/fernet.h core/keyring.c core/k
 # Connection pools, circuit breakers, endpoint routing and source health.
 core_libdsrccore_la_SOURCES += core/pool.c core/pool.h core/breaker.c core/breaker.h \
 	core/router.c core/router.h core/health.c core/health.h
+
+# The control API: dsrcd's socket and its client.
+core_libdsrccore_la_SOURCES += core/api.c core/api.h

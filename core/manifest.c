@@ -138,6 +138,8 @@ static json_t *manifest_object(const manifest *m)
     } else {
         rc |= manifest_set(o, "columns", json_null());
     }
+    if (m->endpoint)
+        rc |= manifest_set(o, "endpoint", manifest_str(m->endpoint));
     rc |= manifest_set(o, "dsrc_version", json_string(PACKAGE_VERSION));
     if (rc) {
         json_decref(o);

@@ -10,6 +10,7 @@
  *   "schema": [ {"name","type","native_type","nullable","primary_key"} ... ],
  *   "cursor": {"field": "...", "from": "..."|null, "to": "..."|null},
  *   "limit": N|null, "columns": [...]|null,
+ *   "endpoint": "primary"|"replica 1 (host:port)" (when known),
  *   "dsrc_version": "..."
  * }
  * Secrets never appear in a manifest: it holds no connection options.
@@ -33,6 +34,7 @@ typedef struct manifest {
     const char *cursor_field, *cursor_from, *cursor_to; /* may be NULL */
     int64_t limit;               /* -1: none */
     const char *const *req_columns; size_t n_req_columns;
+    const char *endpoint;        /* the endpoint that served; may be NULL   */
 } manifest;
 
 /* Serialise to a malloc'd JSON string (pretty, trailing newline). */

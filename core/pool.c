@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "log.h"
 #include "pool.h"
 
@@ -433,6 +435,9 @@ static void *opener_main(void *arg)
         src_close(sc);
         st = derr_set(&e, DSRC_E_INTERNAL, "out of memory");
     }
+    /* Free this thread's OpenSSL state (secret decryption ran here) before
+     * the pool can learn the open is over: the process may exit then. */
+    OPENSSL_thread_stop();
     pthread_mutex_lock(&p->mu);
     p->opening--;
     if (rec->w)

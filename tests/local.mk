@@ -10,6 +10,7 @@ include $(srcdir)/tests/unit/output.mk
 include $(srcdir)/tests/unit/cli.mk
 include $(srcdir)/tests/unit/secret.mk
 include $(srcdir)/tests/unit/pool.mk
+include $(srcdir)/tests/unit/api.mk
 include $(srcdir)/tests/conformance/local.mk
 include $(srcdir)/tests/conformance/mongo.mk
 include $(srcdir)/tests/conformance/azure_blob.mk

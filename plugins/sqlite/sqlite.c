@@ -854,6 +854,49 @@ static dsrc_status sq_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *in
 }
 
 /* ------------------------------------------------------------------------ */
+/* storage                                                                   */
+
+/* One integer from a single-row query; -1 when it fails. */
+static int64_t sq_int_query(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* The main database: page_count * page_size used, freelist_count *
+ * page_size free, and the number of user tables. */
+static dsrc_status sq_storage(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_storage_info *info,
+                              dsrc_error *err)
+{
+    int64_t pages, page_size, free_pages, tables;
+
+    (void)ctx;
+    page_size = sq_int_query(c->db, "PRAGMA main.page_size");
+    pages = sq_int_query(c->db, "PRAGMA main.page_count");
+    if (page_size <= 0 || pages < 0)
+        return sq_fail(err, c->db, sqlite3_errcode(c->db) == SQLITE_OK
+                                       ? SQLITE_ERROR : sqlite3_errcode(c->db),
+                       "reading the database size");
+    free_pages = sq_int_query(c->db, "PRAGMA main.freelist_count");
+    tables = sq_int_query(c->db, "SELECT count(*) FROM main.sqlite_master WHERE type = "
+                                 "'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+    if (DSRC_HAS_MEMBER(info, dsrc_storage_info, used_bytes))
+        info->used_bytes = pages * page_size;
+    if (DSRC_HAS_MEMBER(info, dsrc_storage_info, free_bytes))
+        info->free_bytes = free_pages >= 0 ? free_pages * page_size : -1;
+    if (DSRC_HAS_MEMBER(info, dsrc_storage_info, items))
+        info->items = tables;
+    return DSRC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* list                                                                      */
 
 static void sq_item_init(dsrc_item *it)
@@ -1808,7 +1851,8 @@ DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version, const dsrc_h
     DSRC_DRIVER_SET(drv, name, "sqlite");
     DSRC_DRIVER_SET(drv, version, SQ_VERSION);
     DSRC_DRIVER_SET(drv, description, "SQLite database files, opened read-only");
-    DSRC_DRIVER_SET(drv, capabilities, DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR);
+    DSRC_DRIVER_SET(drv, capabilities,
+                    DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_STORAGE);
     DSRC_DRIVER_SET(drv, options, sq_options);
     DSRC_DRIVER_SET(drv, open, sq_open);
     DSRC_DRIVER_SET(drv, close, sq_close);
@@ -1818,5 +1862,6 @@ DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version, const dsrc_h
     DSRC_DRIVER_SET(drv, discover, sq_discover);
     DSRC_DRIVER_SET(drv, fetch, sq_fetch);
     DSRC_DRIVER_SET(drv, cancel, sq_cancel);
+    DSRC_DRIVER_SET(drv, storage, sq_storage);
     return DSRC_OK;
 }

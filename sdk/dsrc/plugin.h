@@ -487,13 +487,22 @@ typedef struct dsrc_fetch_result {
 #define DSRC_CAP_CSV 0x10u             /* native CSV through the byte sink   */
 #define DSRC_CAP_RAW 0x20u             /* raw bytes (blobs, files)           */
 #define DSRC_CAP_REPLICAS 0x40u        /* understands replica endpoints      */
+#define DSRC_CAP_STORAGE 0x80u         /* storage() reports the size         */
+
+/** What storage() reports; -1 in a member means unknown. */
+typedef struct dsrc_storage_info {
+    uint32_t struct_size;          /* set by the host                         */
+    int64_t used_bytes;            /* space the data takes                    */
+    int64_t free_bytes;            /* allocated but unused (reusable) space   */
+    int64_t items;                 /* tables, collections, blobs...           */
+} dsrc_storage_info;
 
 /**
  * The driver: filled by dsrc_plugin_init().  The host zeroes it and sets
  * struct_size to the size it knows; the plugin writes no member past that
  * (use DSRC_DRIVER_SET()).  Required: name, open, close, ping, list,
- * describe, fetch.  Optional (NULL): discover, cancel, unload; the host
- * substitutes a stub that returns DSRC_E_UNSUPPORTED.
+ * describe, fetch.  Optional (NULL): discover, cancel, unload, storage; the
+ * host substitutes a stub that returns DSRC_E_UNSUPPORTED.
  *
  * All operations receive the call context first and an error last.  They
  * return DSRC_OK or the status they stored in `err`.
@@ -535,6 +544,11 @@ typedef struct dsrc_driver {
     dsrc_status (*cancel)(dsrc_conn *conn);
     /** Called once before the library is closed. */
     void (*unload)(void);
+    /** The size of the data behind `conn` (optional; DSRC_CAP_STORAGE).
+     *  The host zeroes `info` (all members -1) and sets struct_size; fill
+     *  what the backend can tell cheaply. */
+    dsrc_status (*storage)(const dsrc_ctx *ctx, dsrc_conn *conn,
+                           dsrc_storage_info *info, dsrc_error *err);
 } dsrc_driver;
 
 /** Set a driver member only if the host's struct has room for it. */

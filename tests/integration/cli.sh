@@ -111,6 +111,7 @@ expect 1 "$DSRC" $C sources nosuch
 
 # test / ls / describe / discover
 expect 0 "$DSRC" $C test demo;         has "$tmp/out" "demo: ok"; has "$tmp/out" "shop.db"
+has "$tmp/out" "primary: endpoint"
 expect 0 "$DSRC" $C --json test demo;  has "$tmp/out" '"ok": true'; has "$tmp/out" '"latency_ms"'
 expect 1 "$DSRC" $C test gone;         has "$tmp/err" "gone"
 expect 1 "$DSRC" $C test nosuch;       has "$tmp/err" "no source named 'nosuch'"
@@ -151,6 +152,7 @@ m=json.load(open(sys.argv[2])); data=open(sys.argv[1],"rb").read()
 assert m["sha256"]==hashlib.sha256(data).hexdigest(), m
 assert m["rows"]==1 and m["bytes"]==len(data) and m["source"]=="demo" and m["item"]=="odd name", m
 assert [c["name"] for c in m["schema"]]==["k","a col"], m
+assert m["endpoint"]=="primary", m
 ' "$f" "$m"; then ok; else bad "manifest content"; fi
 ls -a "$tmp/ws/demo/odd%20name/" | grep -q '\.tmp' && bad "temporary file left behind" || ok
 

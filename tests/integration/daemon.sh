@@ -30,6 +30,7 @@ mkdir -p "$tmp/sources.d"
 cat >"$tmp/dsrcd.conf" <<EOF2
 plugin_dir = "$top_builddir/plugins/sqlite/.libs";
 state_dir = "$tmp/state";
+control_socket = "$tmp/run/dsrcd.sock";
 EOF2
 cat >"$tmp/sources.d/a.conf" <<EOF2
 name = "a";
@@ -83,12 +84,16 @@ kill -0 "$pid" 2>/dev/null && ok || bad "daemon died on a bad reload"
 sed "s/\"a\"/\"b\"/" "$tmp/good.conf" >"$tmp/sources.d/b.conf"
 kill -HUP "$pid"
 wait_for "$tmp/log" "reloaded: 2 source(s)" && ok || { bad "good reload"; cat "$tmp/log"; }
+# the control socket serves the reloaded sources
+"$top_builddir/dsrc" -c "$tmp/dsrcd.conf" pools >"$tmp/pools" 2>&1 && ok || { bad "dsrc pools"; cat "$tmp/pools"; }
+grep -q "^b  *primary" "$tmp/pools" && ok || { bad "source b not in pools"; cat "$tmp/pools"; }
 
 kill -TERM "$pid"
 wait "$pid"; st=$?; pid=
 [ "$st" -eq 0 ] && ok || bad "SIGTERM exit status $st"
 wait_for "$tmp/notify.log" "STOPPING=1" && ok || bad "no STOPPING=1"
 grep -q "stopped" "$tmp/log" && ok || bad "no stop log"
+[ ! -e "$tmp/run/dsrcd.sock" ] && ok || bad "control socket left behind"
 
 echo "daemon: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -37,6 +37,7 @@ plugin_dir = "$tmp/plugins";
 state_dir = "$tmp/state";
 workspace = "$tmp/ws";
 key_file = "dsrc.key";
+control_socket = "$tmp/run/dsrcd.sock";
 EOF2
 src() { # name password token fail
     printf 'name = "%s";\ntype = "leaky";\nconnection = {\n  host = "db.example";\n  password = "%s";\n  token = "%s";\n  fail = "%s";\n};\n' \

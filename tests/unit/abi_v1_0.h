@@ -32,6 +32,7 @@
 #define DSRC_V1_0_CAP_CSV 0x10u
 #define DSRC_V1_0_CAP_RAW 0x20u
 #define DSRC_V1_0_CAP_REPLICAS 0x40u
+#define DSRC_V1_0_CAP_STORAGE 0x80u
 
 typedef enum dsrc_v1_0_status {
     DSRC_V1_0_OK = 0,
@@ -279,6 +280,13 @@ typedef struct dsrc_v1_0_fetch_result {
     char cursor_max[DSRC_V1_0_CURSOR_MAX];
 } dsrc_v1_0_fetch_result;
 
+typedef struct dsrc_v1_0_storage_info {
+    uint32_t struct_size;
+    int64_t used_bytes;
+    int64_t free_bytes;
+    int64_t items;
+} dsrc_v1_0_storage_info;
+
 typedef struct dsrc_v1_0_driver {
     uint32_t struct_size;
     uint32_t abi_version;
@@ -308,6 +316,8 @@ typedef struct dsrc_v1_0_driver {
                               dsrc_v1_0_fetch_result *result, dsrc_v1_0_error *err);
     dsrc_v1_0_status (*cancel)(dsrc_v1_0_conn *conn);
     void (*unload)(void);
+    dsrc_v1_0_status (*storage)(const dsrc_v1_0_ctx *ctx, dsrc_v1_0_conn *conn,
+                                dsrc_v1_0_storage_info *info, dsrc_v1_0_error *err);
 } dsrc_v1_0_driver;
 
 typedef struct dsrc_v1_0_abi_info {

@@ -45,6 +45,8 @@ typedef dsrc_status (*v10_fetch_fn)(const dsrc_ctx *, dsrc_conn *, const dsrc_fe
                                     dsrc_fetch_result *, dsrc_error *);
 typedef dsrc_status (*v10_cancel_fn)(dsrc_conn *);
 typedef void (*v10_unload_fn)(void);
+typedef dsrc_status (*v10_storage_fn)(const dsrc_ctx *, dsrc_conn *, dsrc_storage_info *,
+                                      dsrc_error *);
 typedef const dsrc_abi_info *(*v10_plugin_abi_fn)(void);
 typedef dsrc_status (*v10_plugin_init_fn)(uint32_t, const dsrc_host *, dsrc_driver *,
                                           dsrc_error *);
@@ -150,6 +152,10 @@ static const abi_member abi_members[] = {
     MT(driver, list, v10_list_fn), MT(driver, describe, v10_describe_fn),
     MT(driver, discover, v10_discover_fn), MT(driver, fetch, v10_fetch_fn),
     MT(driver, cancel, v10_cancel_fn), MT(driver, unload, v10_unload_fn),
+    MT(driver, storage, v10_storage_fn),
+
+    M(storage_info, struct_size), M(storage_info, used_bytes),
+    M(storage_info, free_bytes), M(storage_info, items),
 
     M(abi_info, struct_size), M(abi_info, magic), M(abi_info, abi_major),
     M(abi_info, abi_minor), M(abi_info, driver_size), M(abi_info, host_size),
@@ -177,6 +183,7 @@ static const abi_struct abi_structs[] = {
     S_SELF(metadata),    S_SELF(meta_sink),    S_SELF(discover_req),
     S_SELF(row_sink),    S_SELF(byte_sink),    S_SELF(fetch_req),
     S_SELF(fetch_result), S_SELF(driver),      S_SELF(abi_info),
+    S_SELF(storage_info),
     S_FROZEN(kv),        S_FROZEN(option),     S_FROZEN(column),
     S_FROZEN(cell),
 };
@@ -211,15 +218,19 @@ START_TEST(test_struct_sizes)
 }
 END_TEST
 
-/* The 1.0 driver ends with unload: the loader derives the smallest driver
- * it accepts from that, so unload must stay the last 1.0 member. */
+/* The 1.0 driver ends with storage, the optional member added last; the
+ * loader still accepts drivers that end with unload (built before storage
+ * was added: their storage reads as NULL), so unload must stay right before
+ * storage and storage must stay the last 1.0 member. */
 START_TEST(test_driver_1_0_size)
 {
-    size_t end = offsetof(dsrc_v1_0_driver, unload) + sizeof(void (*)(void));
+    size_t end = offsetof(dsrc_v1_0_driver, storage) + sizeof(void (*)(void));
+    size_t min = offsetof(dsrc_v1_0_driver, unload) + sizeof(void (*)(void));
 
     ck_assert_uint_eq(end, sizeof(dsrc_v1_0_driver));
     ck_assert_uint_ge(sizeof(dsrc_driver), end);
-    ck_assert_uint_eq(offsetof(dsrc_driver, unload) + sizeof(void (*)(void)), end);
+    ck_assert_uint_eq(offsetof(dsrc_driver, storage) + sizeof(void (*)(void)), end);
+    ck_assert_uint_eq(offsetof(dsrc_driver, storage), min);
 }
 END_TEST
 
@@ -245,6 +256,7 @@ START_TEST(test_constants)
     ck_assert_uint_eq(DSRC_CAP_CSV, DSRC_V1_0_CAP_CSV);
     ck_assert_uint_eq(DSRC_CAP_RAW, DSRC_V1_0_CAP_RAW);
     ck_assert_uint_eq(DSRC_CAP_REPLICAS, DSRC_V1_0_CAP_REPLICAS);
+    ck_assert_uint_eq(DSRC_CAP_STORAGE, DSRC_V1_0_CAP_STORAGE);
 }
 END_TEST
 
