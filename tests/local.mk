@@ -15,4 +15,5 @@ include $(srcdir)/tests/conformance/local.mk
 include $(srcdir)/tests/conformance/mongo.mk
 include $(srcdir)/tests/conformance/azure_blob.mk
 include $(srcdir)/tests/conformance/postgres.mk
+include $(srcdir)/tests/conformance/mysql.mk
 include $(srcdir)/tests/integration/local.mk

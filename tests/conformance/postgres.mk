@@ -12,6 +12,9 @@ endif
 # The 1 000 000-row CSV fetch through the dsrc binary against psql's \copy,
 # and incremental fetches through the CLI.
 TESTS += tests/integration/postgres_cli.sh
+# Health and the breaker while the server is killed and restarted.
+TESTS += tests/integration/pg_health.sh
 endif
 EXTRA_DIST += tests/fixtures/pg/pg-fixture tests/integration/postgres_cli.sh \
+	tests/integration/pg_health.sh \
 	tests/deps/postgres.apt bench/postgres/run bench/postgres/sqla_inspect.py

@@ -1,0 +1,200 @@
+/*
+ * my.h -- what the files of the mysql plugin share (internal: never
+ * installed, never included outside plugins/mysql).
+ *
+ *   my_plugin.c   entry point, option table, library init and unload
+ *   my_conn.c     open, close, ping, cancel, TLS, error mapping, queries
+ *   my_buf.c      growing strings, identifier and literal quoting, paths
+ *   my_catalog.c  list, describe, discover (information_schema)
+ *   my_fetch.c    fetch: streaming rows with mysql_use_result
+ *
+ * Prefix: mys_ (MariaDB Connector/C owns my_ and mysql_).
+ */
+#ifndef DSRC_PLUGIN_MYSQL_MY_H
+#define DSRC_PLUGIN_MYSQL_MY_H
+
+#include <dsrc/plugin.h>
+
+#include <mysql.h>
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define MYS_VERSION "1.0.0"
+/* How often (in rows) long loops poll the host's cancellation flag. */
+#define MYS_POLL_EVERY 1024
+
+/* The host's services, set by dsrc_plugin_init(). */
+extern const dsrc_host *mys_host;
+
+/* Everything needed to connect to one endpoint again (cancel() opens a
+ * second connection with it).  Strings are owned; the password is wiped
+ * when freed. */
+typedef struct mys_params {
+    char *host;          /* NULL with a unix socket                         */
+    unsigned port;
+    char *unix_socket;   /* NULL: TCP                                       */
+    char *user;          /* NULL: the login name                            */
+    char *password;      /* NULL: none                                      */
+    char *database;      /* NULL: none                                      */
+    char *charset;
+    unsigned connect_timeout_s;
+    unsigned read_timeout_s;   /* 0: none                                   */
+    /* TLS: use_tls 0 off; verify_chain / verify_host as the mode says. */
+    int use_tls;
+    int verify_host;
+    char *tls_ca, *tls_capath, *tls_cert, *tls_key;
+} mys_params;
+
+struct dsrc_conn {
+    MYSQL *my;
+    mys_params p;
+    char *source;            /* the source's name, for log lines           */
+    unsigned long thread_id; /* the server's id of this connection          */
+    char endpoint[128];      /* "host:port" or the socket path              */
+    char server_version[64]; /* "MariaDB 10.11.6"                           */
+    int is_mariadb;
+    unsigned long server_num; /* e.g. 101106                                */
+    int last_errno;          /* errno right after the last failed call      */
+};
+
+/* ------------------------------------------------------------------------ */
+/* my_buf.c                                                                  */
+
+/* A growing NUL-terminated string.  After an allocation failure `failed`
+ * is set and appends do nothing; callers check it once at the end. */
+typedef struct mys_buf {
+    char *s;
+    size_t len, cap;
+    int failed;
+} mys_buf;
+
+void mys_buf_addn(mys_buf *b, const char *s, size_t n);
+void mys_buf_add(mys_buf *b, const char *s);
+void mys_buf_printf(mys_buf *b, const char *fmt, ...) DSRC_PRINTF(2, 3);
+/* An identifier in backticks, backticks doubled. */
+void mys_buf_ident(mys_buf *b, const char *id);
+/* A string literal in single quotes, escaped for the connection's charset
+ * and sql_mode (NO_BACKSLASH_ESCAPES) with mysql_real_escape_string(). */
+void mys_buf_literal(mys_buf *b, MYSQL *my, const char *s);
+void mys_buf_free(mys_buf *b);
+
+/* strdup that returns NULL for NULL. */
+char *mys_strdup(const char *s);
+/* Overwrite and free a secret. */
+void mys_wipe_free(char *s);
+
+/* An item path split into database and object.  "db/table" (the table
+ * part may itself contain '/'); a bare "table" names a table of the
+ * connection's database.  Both parts are owned. */
+typedef struct mys_path {
+    char *db;
+    char *name;          /* NULL for a path that names a database only     */
+} mys_path;
+
+/* Split `path` for an object (table or view).  Errors: INVALID_ARGUMENT
+ * for an empty path or part, or a bare name without a default database. */
+dsrc_status mys_path_object(const dsrc_conn *c, const char *path, mys_path *out,
+                            dsrc_error *err);
+void mys_path_free(mys_path *p);
+/* "db/name", malloc'd; NULL when out of memory. */
+char *mys_path_join(const char *db, const char *name);
+
+/* 1 for MariaDB's and MySQL's own databases. */
+int mys_is_system_db(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* my_conn.c                                                                 */
+
+dsrc_status mys_open(const dsrc_ctx *ctx, const dsrc_open_params *params, dsrc_conn **out,
+                     dsrc_error *err);
+void mys_close(dsrc_conn *c);
+
+dsrc_status mys_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *info,
+                     dsrc_error *err);
+dsrc_status mys_cancel(dsrc_conn *c);
+
+/* 1 when the host asks the running call to stop. */
+int mys_cancelled(const dsrc_ctx *ctx);
+
+/* Fill err from the connection's last error: status from the MySQL error
+ * number (auth, permission, not found, unreachable, timeout, cancelled...),
+ * backend_code "NUMBER/SQLSTATE", connection_broken for lost connections.
+ * `what` starts the message ("reading the catalog", ...).  Returns the
+ * status. */
+dsrc_status mys_fail(dsrc_error *err, dsrc_conn *c, const char *what);
+
+/* Run a statement; on failure fill err (see mys_fail).  The result, if
+ * any, is left for the caller (mysql_store_result / mysql_use_result). */
+dsrc_status mys_query(dsrc_conn *c, const char *sql, size_t len, const char *what,
+                      dsrc_error *err);
+
+/* Run a statement and store its whole result (small catalog results).
+ * *res may be NULL for statements without a result. */
+dsrc_status mys_query_store(dsrc_conn *c, const char *sql, size_t len, MYSQL_RES **res,
+                            const char *what, dsrc_error *err);
+
+/* Fill err with CANCELLED ("<what> cancelled"). */
+dsrc_status mys_cancelled_error(dsrc_error *err, const char *what);
+
+/* Ask the server to stop the statement running on `c` (KILL QUERY from a
+ * second connection).  Returns 0 when the server accepted it. */
+int mys_kill_query(const dsrc_conn *c);
+
+/* Give up a streaming result before its end: read what is already on its
+ * way, and when much remains, stop the statement on the server first.
+ * Frees `res`. */
+void mys_abandon_result(dsrc_conn *c, MYSQL_RES *res);
+
+/* ------------------------------------------------------------------------ */
+/* my_catalog.c                                                              */
+
+dsrc_status mys_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
+                     const dsrc_item_sink *sink, dsrc_error *err);
+dsrc_status mys_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *item,
+                         const dsrc_meta_sink *sink, dsrc_error *err);
+dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_req *req,
+                         const dsrc_meta_sink *sink, dsrc_error *err);
+
+/* The columns of one table as information_schema describes them. */
+typedef struct mys_colinfo {
+    char *name;
+    char *data_type;     /* "int", "varchar", "json", ...                  */
+    char *column_type;   /* "int(10) unsigned", "varchar(80)", ...         */
+    char *default_value; /* NULL: none                                      */
+    char *key;           /* "PRI", "UNI", "MUL" or ""                       */
+    char *extra;         /* "auto_increment", ...                          */
+    char *comment;
+    int nullable;
+    int pk;              /* position in the primary key; 0                  */
+    int is_json;         /* JSON (MySQL's type or MariaDB's json_valid check) */
+} mys_colinfo;
+
+typedef struct mys_cols {
+    mys_colinfo *v;
+    size_t n, cap;
+} mys_cols;
+
+/* Read the columns of db.table (empty when the table is not visible).
+ * Returns DSRC_OK or the error stored in err. */
+dsrc_status mys_read_columns(dsrc_conn *c, const char *db, const char *table, mys_cols *out,
+                             dsrc_error *err);
+void mys_cols_free(mys_cols *cols);
+/* Set is_json for the columns MariaDB marks as JSON with a json_valid()
+ * check (MySQL's JSON type needs no marking).  One query on MariaDB. */
+dsrc_status mys_mark_json(dsrc_conn *c, const char *db, const char *table, mys_cols *cols,
+                          dsrc_error *err);
+/* The column named `name`: exact match first, then case-insensitive (as
+ * MySQL compares column names); -1 when absent. */
+long mys_cols_find(const mys_cols *cols, const char *name);
+/* The SDK type of an information_schema data type. */
+dsrc_type mys_type_of_data_type(const char *data_type, int is_json);
+
+/* ------------------------------------------------------------------------ */
+/* my_fetch.c                                                                */
+
+dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
+                      const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
+                      dsrc_fetch_result *result, dsrc_error *err);
+
+#endif

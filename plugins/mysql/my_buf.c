@@ -1,0 +1,189 @@
+/*
+ * my_buf.c -- growing strings, quoting and item paths for the mysql plugin.
+ */
+#define _GNU_SOURCE
+#include "my.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+
+void mys_buf_addn(mys_buf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *p;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        p = realloc(b->s, cap);
+        if (!p) {
+            b->failed = 1;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void mys_buf_add(mys_buf *b, const char *s)
+{
+    mys_buf_addn(b, s, strlen(s));
+}
+
+void mys_buf_printf(mys_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    char small[128];
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        mys_buf_addn(b, small, (size_t)n);
+        return;
+    }
+    {
+        char *big = malloc((size_t)n + 1);
+        if (!big) {
+            b->failed = 1;
+            return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(big, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        mys_buf_addn(b, big, (size_t)n);
+        free(big);
+    }
+}
+
+void mys_buf_ident(mys_buf *b, const char *id)
+{
+    const char *p, *q;
+
+    mys_buf_addn(b, "`", 1);
+    for (p = id; (q = strchr(p, '`')) != NULL; p = q + 1) {
+        mys_buf_addn(b, p, (size_t)(q - p));
+        mys_buf_addn(b, "``", 2);
+    }
+    mys_buf_add(b, p);
+    mys_buf_addn(b, "`", 1);
+}
+
+void mys_buf_literal(mys_buf *b, MYSQL *my, const char *s)
+{
+    size_t n = strlen(s);
+    unsigned long out;
+    char *tmp;
+
+    if (b->failed)
+        return;
+    /* The escaped form is at most twice as long, plus the NUL.  Connector/C
+     * escapes for the connection's character set and follows the server's
+     * NO_BACKSLASH_ESCAPES status (quotes doubled instead of backslashes),
+     * which is right for a literal in single quotes. */
+    tmp = malloc(2 * n + 1);
+    if (!tmp) {
+        b->failed = 1;
+        return;
+    }
+    out = mysql_real_escape_string(my, tmp, s, (unsigned long)n);
+    if (out == (unsigned long)-1) {
+        free(tmp);
+        b->failed = 1;
+        return;
+    }
+    mys_buf_addn(b, "'", 1);
+    mys_buf_addn(b, tmp, (size_t)out);
+    mys_buf_addn(b, "'", 1);
+    free(tmp);
+}
+
+void mys_buf_free(mys_buf *b)
+{
+    free(b->s);
+    memset(b, 0, sizeof *b);
+}
+
+char *mys_strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+void mys_wipe_free(char *s)
+{
+    if (!s)
+        return;
+    explicit_bzero(s, strlen(s));
+    free(s);
+}
+
+void mys_path_free(mys_path *p)
+{
+    free(p->db);
+    free(p->name);
+    p->db = p->name = NULL;
+}
+
+char *mys_path_join(const char *db, const char *name)
+{
+    char *p;
+    if (asprintf(&p, "%s/%s", db, name) < 0)
+        return NULL;
+    return p;
+}
+
+dsrc_status mys_path_object(const dsrc_conn *c, const char *path, mys_path *out,
+                            dsrc_error *err)
+{
+    const char *slash;
+
+    out->db = out->name = NULL;
+    if (!path || !*path)
+        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                              "no item given: name a table or view as \"database/table\"");
+    slash = strchr(path, '/');
+    if (!slash) {
+        if (!c->p.database)
+            return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                                  "'%s' names no database and the source sets none: write it"
+                                  " as \"database/%s\"", path, path);
+        out->db = strdup(c->p.database);
+        out->name = strdup(path);
+    } else {
+        if (slash == path)
+            return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                                  "'%s': the database part is empty", path);
+        if (!slash[1])
+            return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                                  "'%s' is a database, not a table or view", path);
+        out->db = strndup(path, (size_t)(slash - path));
+        out->name = strdup(slash + 1);
+    }
+    if (!out->db || !out->name) {
+        mys_path_free(out);
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    }
+    return DSRC_OK;
+}
+
+int mys_is_system_db(const char *name)
+{
+    static const char *const sys[] = {"mysql", "information_schema", "performance_schema",
+                                      "sys"};
+    size_t i;
+    for (i = 0; i < sizeof sys / sizeof sys[0]; i++)
+        if (strcasecmp(name, sys[i]) == 0)
+            return 1;
+    return 0;
+}

@@ -1,0 +1,573 @@
+/*
+ * my_conn.c -- connections of the mysql plugin: options, TLS, open,
+ * close, ping (with the endpoint's replication role), cancel with KILL
+ * QUERY from a second connection, and the mapping of MySQL errors to
+ * dsrc statuses.
+ */
+#define _GNU_SOURCE
+#include "my.h"
+
+#include <errno.h>
+#include <errmsg.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Where Debian keeps the system's trusted CAs (hashed), used to check a
+ * server's chain for verify-ca when the source names no CA. */
+#define MYS_SYSTEM_CAPATH "/etc/ssl/certs"
+
+int mys_cancelled(const dsrc_ctx *ctx)
+{
+    return mys_host && mys_host->is_cancelled && mys_host->is_cancelled(ctx);
+}
+
+dsrc_status mys_cancelled_error(dsrc_error *err, const char *what)
+{
+    return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "%s cancelled", what);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+
+/* The dsrc status of a MySQL client or server error number; `sys_errno`
+ * is errno right after the failing call (ETIMEDOUT tells a read timeout
+ * from a lost connection). */
+static dsrc_status mys_classify(unsigned code, int sys_errno, int *retryable, int *broken)
+{
+    *retryable = 0;
+    *broken = 0;
+    switch (code) {
+    case 1045: /* ER_ACCESS_DENIED_ERROR */
+    case 1698: /* ER_ACCESS_DENIED_NO_PASSWORD_ERROR */
+    case 1130: /* ER_HOST_NOT_PRIVILEGED */
+    case 1251: /* ER_NOT_SUPPORTED_AUTH_MODE */
+    case 1820: /* ER_MUST_CHANGE_PASSWORD */
+    case 1862: /* ER_MUST_CHANGE_PASSWORD_LOGIN */
+    case 3118: /* MySQL: account locked */
+    case 4151: /* MariaDB: ER_ACCOUNT_HAS_BEEN_LOCKED */
+    case CR_AUTH_PLUGIN_CANNOT_LOAD:
+        return DSRC_E_AUTH;
+    case 1044: /* ER_DBACCESS_DENIED_ERROR */
+    case 1142: /* ER_TABLEACCESS_DENIED_ERROR */
+    case 1143: /* ER_COLUMNACCESS_DENIED_ERROR */
+    case 1227: /* ER_SPECIFIC_ACCESS_DENIED_ERROR */
+    case 1370: /* ER_PROCACCESS_DENIED_ERROR */
+    case 1290: /* ER_OPTION_PREVENTS_STATEMENT (read_only, ...) */
+        return DSRC_E_PERMISSION;
+    case 1049: /* ER_BAD_DB_ERROR */
+    case 1051: /* ER_BAD_TABLE_ERROR */
+    case 1109: /* ER_UNKNOWN_TABLE */
+    case 1146: /* ER_NO_SUCH_TABLE */
+        return DSRC_E_NOT_FOUND;
+    case 1054: /* ER_BAD_FIELD_ERROR */
+        return DSRC_E_INVALID_ARGUMENT;
+    case 1317: /* ER_QUERY_INTERRUPTED */
+        return DSRC_E_CANCELLED;
+    case 1927: /* ER_CONNECTION_KILLED */
+        *broken = 1;
+        return DSRC_E_CANCELLED;
+    case 1205: /* ER_LOCK_WAIT_TIMEOUT */
+    case 1969: /* MariaDB: ER_STATEMENT_TIMEOUT (max_statement_time) */
+    case 3024: /* MySQL: max_execution_time exceeded */
+        *retryable = 1;
+        return DSRC_E_TIMEOUT;
+    case 1213: /* ER_LOCK_DEADLOCK */
+        *retryable = 1;
+        return DSRC_E_BACKEND;
+    case 1040: /* ER_CON_COUNT_ERROR */
+    case 1203: /* ER_TOO_MANY_USER_CONNECTIONS */
+    case 1226: /* ER_USER_LIMIT_REACHED */
+        *retryable = 1;
+        return DSRC_E_UNREACHABLE;
+    case 1129: /* ER_HOST_IS_BLOCKED */
+        return DSRC_E_UNREACHABLE;
+    case 1053: /* ER_SERVER_SHUTDOWN */
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_UNKNOWN_HOST:
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case CR_SERVER_HANDSHAKE_ERR:
+    case CR_SERVER_LOST_EXTENDED:
+        *retryable = 1;
+        *broken = 1;
+        if (sys_errno == ETIMEDOUT || sys_errno == EAGAIN)
+            return DSRC_E_TIMEOUT;
+        return DSRC_E_UNREACHABLE;
+    case CR_SSL_CONNECTION_ERROR:
+        /* A certificate that does not verify will not verify later. */
+        *broken = 1;
+        return DSRC_E_UNREACHABLE;
+    case CR_OUT_OF_MEMORY:
+    case CR_COMMANDS_OUT_OF_SYNC:
+        return DSRC_E_INTERNAL;
+    default:
+        return DSRC_E_BACKEND;
+    }
+}
+
+/* Fill err from an error number, SQLSTATE and message. */
+static dsrc_status mys_fail_raw(dsrc_error *err, unsigned code, const char *sqlstate,
+                                const char *msg, int sys_errno, const char *what)
+{
+    int retryable, broken;
+    dsrc_status st = mys_classify(code, sys_errno, &retryable, &broken);
+    char bc[DSRC_BACKEND_CODE_MAX];
+
+    snprintf(bc, sizeof bc, "%u/%.5s", code, sqlstate && *sqlstate ? sqlstate : "HY000");
+    if (st == DSRC_E_TIMEOUT && code >= 2000)
+        dsrc_error_set(err, st, retryable, bc, "%s: the server did not answer in time"
+                       " (connect_timeout / read_timeout): %s (MySQL error %u)", what,
+                       msg && *msg ? msg : "timed out", code);
+    else
+        dsrc_error_set(err, st, retryable, bc, "%s: %s (MySQL error %u)", what,
+                       msg && *msg ? msg : "unknown error", code);
+    if (err)
+        err->connection_broken = broken;
+    return st;
+}
+
+dsrc_status mys_fail(dsrc_error *err, dsrc_conn *c, const char *what)
+{
+    unsigned code = mysql_errno(c->my);
+    if (code == 0)
+        return dsrc_error_set(err, DSRC_E_BACKEND, 0, NULL, "%s failed", what);
+    return mys_fail_raw(err, code, mysql_sqlstate(c->my), mysql_error(c->my), c->last_errno,
+                        what);
+}
+
+dsrc_status mys_query(dsrc_conn *c, const char *sql, size_t len, const char *what,
+                      dsrc_error *err)
+{
+    errno = 0;
+    if (mysql_real_query(c->my, sql, (unsigned long)len) != 0) {
+        c->last_errno = errno;
+        return mys_fail(err, c, what);
+    }
+    return DSRC_OK;
+}
+
+dsrc_status mys_query_store(dsrc_conn *c, const char *sql, size_t len, MYSQL_RES **res,
+                            const char *what, dsrc_error *err)
+{
+    dsrc_status st = mys_query(c, sql, len, what, err);
+
+    *res = NULL;
+    if (st != DSRC_OK)
+        return st;
+    errno = 0;
+    *res = mysql_store_result(c->my);
+    if (!*res && mysql_field_count(c->my) != 0) {
+        c->last_errno = errno;
+        return mys_fail(err, c, what);
+    }
+    return DSRC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connecting                                                                */
+
+static void mys_params_free(mys_params *p)
+{
+    free(p->host);
+    free(p->unix_socket);
+    free(p->user);
+    mys_wipe_free(p->password);
+    free(p->database);
+    free(p->charset);
+    free(p->tls_ca);
+    free(p->tls_capath);
+    free(p->tls_cert);
+    free(p->tls_key);
+    memset(p, 0, sizeof *p);
+}
+
+/* A non-negative decimal option no larger than `max`. */
+static int mys_parse_ulong(const char *v, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    unsigned long long n;
+
+    if (!v || !*v || *v == '-' || *v == '+' || *v == ' ')
+        return -1;
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno || *end || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+/* Milliseconds to whole seconds, rounded up (the client counts seconds). */
+static unsigned mys_ms_to_s(unsigned long long ms)
+{
+    unsigned long long s = (ms + 999) / 1000;
+    return s > UINT_MAX / 2 ? UINT_MAX / 2 : (unsigned)s;
+}
+
+static int mys_valid_charset(const char *s)
+{
+    size_t i;
+    if (!*s || strlen(s) > 32)
+        return 0;
+    for (i = 0; s[i]; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+/* Read the options and TLS settings of `params` into `p`. */
+static dsrc_status mys_params_read(const dsrc_ctx *ctx, const dsrc_open_params *params,
+                                   mys_params *p, dsrc_error *err)
+{
+    const dsrc_kv *o = params->options;
+    size_t n = params->n_options;
+    const char *v, *mode;
+    unsigned long long num;
+    int remote = params->location == DSRC_LOC_CLOUD || params->location == DSRC_LOC_HYBRID;
+
+    memset(p, 0, sizeof *p);
+    p->port = 3306;
+    p->connect_timeout_s = 10;
+    p->read_timeout_s = 1800;
+
+    v = dsrc_kv_get(o, n, "host");
+    p->host = strdup(v && *v ? v : "localhost");
+    v = dsrc_kv_get(o, n, "port");
+    if (v) {
+        if (mys_parse_ulong(v, 65535, &num) != 0 || num == 0)
+            return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                                  "option 'port': '%s' is not a port number (1-65535)", v);
+        p->port = (unsigned)num;
+    }
+    v = dsrc_kv_get(o, n, "unix_socket");
+    /* A replica is reached at its own host and port, never through the
+     * primary's local socket. */
+    if (v && *v && params->endpoint == 0)
+        p->unix_socket = strdup(v);
+    v = dsrc_kv_get(o, n, "user");
+    if (v && *v)
+        p->user = strdup(v);
+    v = dsrc_kv_get(o, n, "password");
+    if (v && !(p->password = strdup(v)))
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    v = dsrc_kv_get(o, n, "database");
+    if (v && *v)
+        p->database = strdup(v);
+    v = dsrc_kv_get(o, n, "charset");
+    if (v && !mys_valid_charset(v))
+        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                              "option 'charset': '%s' is not a character set name"
+                              " (e.g. utf8mb4)", v);
+    p->charset = strdup(v ? v : "utf8mb4");
+    v = dsrc_kv_get(o, n, "connect_timeout");
+    if (v) {
+        if (mys_parse_ulong(v, ULLONG_MAX, &num) != 0)
+            return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                                  "option 'connect_timeout': '%s' is not a duration in"
+                                  " milliseconds", v);
+        p->connect_timeout_s = mys_ms_to_s(num);
+    }
+    v = dsrc_kv_get(o, n, "read_timeout");
+    if (v) {
+        if (mys_parse_ulong(v, ULLONG_MAX, &num) != 0)
+            return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                                  "option 'read_timeout': '%s' is not a duration in"
+                                  " milliseconds", v);
+        p->read_timeout_s = mys_ms_to_s(num);
+    }
+
+    /* TLS.  No tls group: plain text on premises, encrypted (without
+     * verification) for cloud and hybrid sources, which never talk in
+     * plain text. */
+    mode = params->tls_mode;
+    if (!mode || !*mode)
+        mode = remote ? "require" : "disable";
+    if (strcmp(mode, "disable") == 0) {
+        if (remote)
+            return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                                  "tls mode 'disable' is refused for a %s source: it would"
+                                  " send credentials and data in plain text (use require,"
+                                  " verify-ca or verify-full)",
+                                  params->location == DSRC_LOC_CLOUD ? "cloud" : "hybrid");
+        p->use_tls = 0;
+    } else if (strcmp(mode, "require") == 0) {
+        p->use_tls = 1;
+    } else if (strcmp(mode, "verify-ca") == 0) {
+        p->use_tls = 1;
+        if (!params->tls_ca || !*params->tls_ca)
+            p->tls_capath = strdup(MYS_SYSTEM_CAPATH);
+    } else if (strcmp(mode, "verify-full") == 0) {
+        p->use_tls = 1;
+        p->verify_host = 1;
+    } else {
+        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                              "tls mode '%s' is unknown (disable, require, verify-ca or"
+                              " verify-full)", mode);
+    }
+    if (p->use_tls) {
+        if (params->tls_ca && *params->tls_ca)
+            p->tls_ca = strdup(params->tls_ca);
+        if (params->tls_cert && *params->tls_cert)
+            p->tls_cert = strdup(params->tls_cert);
+        if (params->tls_key && *params->tls_key)
+            p->tls_key = strdup(params->tls_key);
+    } else if ((params->tls_cert && *params->tls_cert) || (params->tls_ca && *params->tls_ca)) {
+        if (mys_host && mys_host->log)
+            mys_host->log(ctx, DSRC_LOG_WARNING, "tls mode is 'disable': the tls ca/cert/key"
+                          " settings are not used");
+    }
+    /* Every option given must have been copied. */
+    if (!p->host || !p->charset ||
+        (params->endpoint == 0 && (v = dsrc_kv_get(o, n, "unix_socket")) && *v &&
+         !p->unix_socket) ||
+        ((v = dsrc_kv_get(o, n, "user")) && *v && !p->user) ||
+        ((v = dsrc_kv_get(o, n, "database")) && *v && !p->database) ||
+        (mode && strcmp(mode, "verify-ca") == 0 && !p->tls_ca && !p->tls_capath) ||
+        (p->use_tls && params->tls_ca && *params->tls_ca && !p->tls_ca) ||
+        (p->use_tls && params->tls_cert && *params->tls_cert && !p->tls_cert) ||
+        (p->use_tls && params->tls_key && *params->tls_key && !p->tls_key))
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    return DSRC_OK;
+}
+
+/* Connect a new handle with the parameters.  `session` adds the session
+ * settings every plugin connection runs with (time zone UTC, a server write
+ * timeout that outlasts a slow reader); the cancel connection skips them.
+ * On failure *out is NULL, *sys_errno is errno after the attempt and err is
+ * filled (when not NULL).  Thread-safe: cancel() uses it from any thread. */
+static dsrc_status mys_connect(const mys_params *p, int session, MYSQL **out,
+                               int *sys_errno, dsrc_error *err)
+{
+    MYSQL *my = mysql_init(NULL);
+    my_bool on = 1, off = 0;
+    unsigned int zero = 0;
+    const char *host;
+    char init[160];
+
+    *out = NULL;
+    *sys_errno = 0;
+    if (!my)
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    mysql_optionsv(my, MYSQL_OPT_CONNECT_TIMEOUT, &p->connect_timeout_s);
+    if (p->read_timeout_s) {
+        mysql_optionsv(my, MYSQL_OPT_READ_TIMEOUT, &p->read_timeout_s);
+        mysql_optionsv(my, MYSQL_OPT_WRITE_TIMEOUT, &p->read_timeout_s);
+    }
+    mysql_optionsv(my, MYSQL_SET_CHARSET_NAME, p->charset);
+    mysql_optionsv(my, MYSQL_OPT_LOCAL_INFILE, &zero);
+    mysql_optionsv(my, MYSQL_OPT_RECONNECT, &off);
+    if (!p->unix_socket && strcmp(p->host, "localhost") != 0) {
+        unsigned int tcp = MYSQL_PROTOCOL_TCP;
+        mysql_optionsv(my, MYSQL_OPT_PROTOCOL, &tcp);
+    }
+    if (p->use_tls) {
+        mysql_optionsv(my, MYSQL_OPT_SSL_ENFORCE, &on);
+        mysql_optionsv(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, p->verify_host ? &on : &off);
+        if (p->tls_ca)
+            mysql_optionsv(my, MYSQL_OPT_SSL_CA, p->tls_ca);
+        if (p->tls_capath)
+            mysql_optionsv(my, MYSQL_OPT_SSL_CAPATH, p->tls_capath);
+        if (p->tls_cert)
+            mysql_optionsv(my, MYSQL_OPT_SSL_CERT, p->tls_cert);
+        if (p->tls_key)
+            mysql_optionsv(my, MYSQL_OPT_SSL_KEY, p->tls_key);
+    }
+    if (session) {
+        snprintf(init, sizeof init,
+                 "SET time_zone = '+00:00', net_write_timeout = GREATEST("
+                 "@@session.net_write_timeout, %u)",
+                 p->read_timeout_s ? p->read_timeout_s : 86400u);
+        mysql_optionsv(my, MYSQL_INIT_COMMAND, init);
+    }
+    host = p->unix_socket ? "localhost" : p->host;
+    errno = 0;
+    if (!mysql_real_connect(my, host, p->user, p->password, p->database, p->port,
+                            p->unix_socket, 0)) {
+        *sys_errno = errno;
+        if (err) {
+            char where[300];
+            if (p->unix_socket)
+                snprintf(where, sizeof where, "socket %s", p->unix_socket);
+            else
+                snprintf(where, sizeof where, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
+                         p->port);
+            char what[512];
+            snprintf(what, sizeof what, "cannot connect to %s as '%s'", where,
+                     p->user ? p->user : "(login name)");
+            mys_fail_raw(err, mysql_errno(my), mysql_sqlstate(my), mysql_error(my),
+                         *sys_errno, what);
+        }
+        mysql_close(my);
+        return err ? err->status : DSRC_E_UNREACHABLE;
+    }
+    *out = my;
+    return DSRC_OK;
+}
+
+dsrc_status mys_open(const dsrc_ctx *ctx, const dsrc_open_params *params, dsrc_conn **out,
+                     dsrc_error *err)
+{
+    dsrc_conn *c;
+    dsrc_status st;
+    int sys_errno;
+    unsigned long v;
+    const char *info, *cipher;
+
+    *out = NULL;
+    if (!params || !DSRC_HAS_MEMBER(params, dsrc_open_params, tls_key))
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "open: no parameters");
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    st = mys_params_read(ctx, params, &c->p, err);
+    if (st == DSRC_OK && !(c->source = strdup(params->source ? params->source : "")))
+        st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    if (st == DSRC_OK)
+        st = mys_connect(&c->p, 1, &c->my, &sys_errno, err);
+    if (st != DSRC_OK) {
+        mys_params_free(&c->p);
+        free(c->source);
+        free(c);
+        return st;
+    }
+    c->thread_id = mysql_thread_id(c->my);
+    info = mysql_get_server_info(c->my);
+    c->is_mariadb = info && strstr(info, "MariaDB") != NULL;
+    v = mysql_get_server_version(c->my);
+    c->server_num = v;
+    snprintf(c->server_version, sizeof c->server_version, "%s %lu.%lu.%lu",
+             c->is_mariadb ? "MariaDB" : "MySQL", v / 10000, (v / 100) % 100, v % 100);
+    if (c->p.unix_socket)
+        snprintf(c->endpoint, sizeof c->endpoint, "%s", c->p.unix_socket);
+    else if (strchr(c->p.host, ':'))
+        snprintf(c->endpoint, sizeof c->endpoint, "[%s]:%u", c->p.host, c->p.port);
+    else
+        snprintf(c->endpoint, sizeof c->endpoint, "%s:%u", c->p.host, c->p.port);
+    cipher = mysql_get_ssl_cipher(c->my);
+    if (mys_host && mys_host->log)
+        mys_host->log(ctx, DSRC_LOG_DEBUG, "connected to %s (%s), connection %lu, %s%s",
+                      c->endpoint, c->server_version, c->thread_id,
+                      cipher ? "TLS " : "no TLS", cipher ? cipher : "");
+    *out = c;
+    return DSRC_OK;
+}
+
+void mys_close(dsrc_conn *c)
+{
+    if (!c)
+        return;
+    if (c->my)
+        mysql_close(c->my);
+    mys_params_free(&c->p);
+    free(c->source);
+    free(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* ping                                                                      */
+
+dsrc_status mys_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *info, dsrc_error *err)
+{
+    static const char q_ro[] = "SELECT @@global.read_only";
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    dsrc_status st;
+    int read_only = 0, replicating = 0;
+    const char *q_repl;
+
+    if (mys_cancelled(ctx))
+        return mys_cancelled_error(err, "ping");
+    /* The round trip, and whether the server refuses writes. */
+    st = mys_query_store(c, q_ro, sizeof q_ro - 1, &res, "ping", err);
+    if (st != DSRC_OK)
+        return st;
+    row = res ? mysql_fetch_row(res) : NULL;
+    if (!row) {
+        if (res)
+            mysql_free_result(res);
+        return dsrc_error_set(err, DSRC_E_BACKEND, 0, NULL, "ping: the server sent no row");
+    }
+    read_only = row[0] && strcmp(row[0], "0") != 0;
+    mysql_free_result(res);
+
+    /* Whether it replicates from another server.  Without the privilege
+     * to ask (REPLICATION CLIENT / SLAVE MONITOR), read_only decides. */
+    if (c->is_mariadb)
+        q_repl = "SHOW ALL SLAVES STATUS";
+    else if (c->server_num >= 80022)
+        q_repl = "SHOW REPLICA STATUS";
+    else
+        q_repl = "SHOW SLAVE STATUS";
+    errno = 0;
+    if (mysql_real_query(c->my, q_repl, (unsigned long)strlen(q_repl)) == 0) {
+        res = mysql_store_result(c->my);
+        if (res) {
+            replicating = mysql_num_rows(res) > 0;
+            mysql_free_result(res);
+        } else if (mysql_errno(c->my)) {
+            c->last_errno = errno;
+            return mys_fail(err, c, "ping: reading the replication status");
+        }
+    } else {
+        unsigned code = mysql_errno(c->my);
+        c->last_errno = errno;
+        if (code != 1227 && code != 1142 && code != 1044)
+            return mys_fail(err, c, "ping: reading the replication status");
+    }
+
+    if (info) {
+        if (DSRC_HAS_MEMBER(info, dsrc_ping_info, role))
+            info->role = (replicating || read_only) ? DSRC_ROLE_REPLICA : DSRC_ROLE_PRIMARY;
+        if (DSRC_HAS_MEMBER(info, dsrc_ping_info, server_version))
+            snprintf(info->server_version, sizeof info->server_version, "%s",
+                     c->server_version);
+        if (DSRC_HAS_MEMBER(info, dsrc_ping_info, endpoint))
+            snprintf(info->endpoint, sizeof info->endpoint, "%s", c->endpoint);
+    }
+    return DSRC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cancellation                                                              */
+
+int mys_kill_query(const dsrc_conn *c)
+{
+    MYSQL *k;
+    int sys_errno, rc;
+    char q[64];
+
+    if (mys_connect(&c->p, 0, &k, &sys_errno, NULL) != DSRC_OK)
+        return -1;
+    snprintf(q, sizeof q, "KILL QUERY %lu", c->thread_id);
+    rc = mysql_real_query(k, q, (unsigned long)strlen(q)) == 0 ? 0 : -1;
+    mysql_close(k);
+    return rc;
+}
+
+dsrc_status mys_cancel(dsrc_conn *c)
+{
+    if (!c)
+        return DSRC_OK;
+    return mys_kill_query(c) == 0 ? DSRC_OK : DSRC_E_UNREACHABLE;
+}
+
+void mys_abandon_result(dsrc_conn *c, MYSQL_RES *res)
+{
+    int i;
+
+    /* A small rest is cheaper to read than a second connection. */
+    for (i = 0; i < 4096; i++) {
+        if (!mysql_fetch_row(res)) {
+            mysql_free_result(res);
+            return;
+        }
+    }
+    mys_kill_query(c);
+    mysql_free_result(res);
+}

@@ -1,0 +1,2247 @@
+/*
+ * test_mysql.c -- mysql.so against real MariaDB servers: the shared
+ * conformance suite, plus TLS verification (right and wrong CA, host name
+ * checks, client certificates, cloud sources never in plain text), the
+ * replica endpoint and its role, authentication / permission / not-found /
+ * timeout / unreachable errors with their MySQL codes, hostile identifiers,
+ * typed cells, cancellation with KILL QUERY, one million rows fetched as
+ * CSV by the dsrc binary compared with `mariadb --batch --raw` (with the
+ * dsrc process's memory staying flat), and incremental fetches.
+ *
+ * tests/fixtures/mariadb/mariadb-fixture starts a primary and a replica in
+ * a temporary directory (and stops them afterwards); the data is created
+ * here as root through the primary's socket and replicated, except the big
+ * table, which only the primary holds.  The plugin is loaded from
+ * $top_builddir/plugins/mysql/.libs.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mysql.h>
+
+#include "conformance.h"
+#include "config.h"
+#include "diag.h"
+#include "loader.h"
+#include "registry.h"
+#include "source.h"
+
+extern char **environ;
+
+#define TABLE "a`b; drop table x"
+#define DB "dsrc_test"
+#define WEIRD_DB "we`ird db;x"
+#define WEIRD_TABLE "t`1 \"q\""
+#define WEIRD_COL "c`o l"
+#define PASSWORD "pw 'with\" quotes\\and;# \xc3\xa9"
+#define WRONG_PASSWORD "wrong-\"pw' secret-xyz"
+#define BIG_ROWS 1000000
+
+/* What the fixture script reported. */
+/* (The fixture keeps its directory short: sockets need short paths.) */
+static struct {
+    char dir[256];
+    char primary_port[16], replica_port[16];
+    char primary_socket[320], replica_socket[320];
+    char ca[320], wrong_ca[320], client_cert[320], client_key[320];
+    char root_password[128];
+    char primary_cnf[320];
+} my_env;
+static char my_script[PATH_MAX];
+static char my_top_builddir[2048];
+static int my_closed_port;
+
+/* ------------------------------------------------------------------------ */
+/* Root connections and SQL                                                  */
+
+/* Root on the primary (replica = 0) or the replica, through the socket. */
+static MYSQL *my_root(int replica)
+{
+    MYSQL *m = mysql_init(NULL);
+    if (!m)
+        return NULL;
+    if (!mysql_real_connect(m, "localhost", "root", my_env.root_password, NULL, 0,
+                            replica ? my_env.replica_socket : my_env.primary_socket, 0)) {
+        fprintf(stderr, "test_mysql: root connection: %s\n", mysql_error(m));
+        mysql_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Run statements one by one; -1 (with the failing one printed) on error. */
+static int my_exec(MYSQL *m, const char *sql)
+{
+    if (mysql_query(m, sql) != 0) {
+        fprintf(stderr, "test_mysql: %s\n  -> %s\n", sql, mysql_error(m));
+        return -1;
+    }
+    while (1) {
+        MYSQL_RES *r = mysql_store_result(m);
+        if (r)
+            mysql_free_result(r);
+        if (mysql_next_result(m) != 0)
+            break;
+    }
+    return 0;
+}
+
+static int my_execf(MYSQL *m, const char *fmt, ...) DSRC_PRINTF(2, 3);
+static int my_execf(MYSQL *m, const char *fmt, ...)
+{
+    va_list ap;
+    char *sql = NULL;
+    int rc;
+    va_start(ap, fmt);
+    rc = vasprintf(&sql, fmt, ap);
+    va_end(ap);
+    if (rc < 0)
+        return -1;
+    rc = my_exec(m, sql);
+    free(sql);
+    return rc;
+}
+
+/* The first column of the first row of `sql` as a number (-1 on error). */
+static long long my_scalar(MYSQL *m, const char *sql)
+{
+    MYSQL_RES *r;
+    MYSQL_ROW row;
+    long long v = -1;
+
+    if (mysql_query(m, sql) != 0 || !(r = mysql_store_result(m)))
+        return -1;
+    row = mysql_fetch_row(r);
+    if (row && row[0])
+        v = strtoll(row[0], NULL, 10);
+    mysql_free_result(r);
+    return v;
+}
+
+/* SQL string literal of s (escaped, quoted), malloc'd. */
+static char *my_lit(MYSQL *m, const char *s)
+{
+    size_t n = strlen(s);
+    char *out = malloc(2 * n + 3);
+    unsigned long k;
+    if (!out)
+        return NULL;
+    out[0] = '\'';
+    k = mysql_real_escape_string(m, out + 1, s, (unsigned long)n);
+    out[k + 1] = '\'';
+    out[k + 2] = '\0';
+    return out;
+}
+
+/* Wait until the replica has applied what the primary wrote. */
+static int my_sync(void)
+{
+    MYSQL *p = my_root(0), *r = my_root(1);
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    char pos[256] = "";
+    int rc = -1;
+
+    if (p && mysql_query(p, "SELECT @@gtid_binlog_pos") == 0 && (res = mysql_store_result(p))) {
+        row = mysql_fetch_row(res);
+        if (row && row[0])
+            snprintf(pos, sizeof pos, "%s", row[0]);
+        mysql_free_result(res);
+    }
+    if (r && *pos) {
+        char q[400];
+        snprintf(q, sizeof q, "SELECT MASTER_GTID_WAIT('%s', 60)", pos);
+        rc = my_scalar(r, q) == 0 ? 0 : -1;
+    }
+    if (rc != 0)
+        fprintf(stderr, "test_mysql: the replica did not catch up\n");
+    if (p)
+        mysql_close(p);
+    if (r)
+        mysql_close(r);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing sources                                                           */
+
+/* s as a libconfig string literal into out. */
+static void my_cfg_str(char *out, size_t n, const char *s)
+{
+    size_t j = 0;
+    if (n < 3)
+        return;
+    out[j++] = '"';
+    for (; *s && j + 3 < n; s++) {
+        if (*s == '"' || *s == '\\')
+            out[j++] = '\\';
+        out[j++] = *s;
+    }
+    out[j++] = '"';
+    out[j] = '\0';
+}
+
+/* A connection body for 127.0.0.1:port. */
+static void my_conn(char *out, size_t n, const char *port, const char *user, const char *pw,
+                    const char *db, const char *extra)
+{
+    char qu[256], qp[256], qd[256];
+    my_cfg_str(qu, sizeof qu, user);
+    my_cfg_str(qp, sizeof qp, pw);
+    my_cfg_str(qd, sizeof qd, db ? db : "");
+    snprintf(out, n, "host = \"127.0.0.1\"; port = %s; user = %s; password = %s; %s%s%s %s",
+             port, qu, qp, db ? "database = " : "", db ? qd : "", db ? ";" : "",
+             extra ? extra : "");
+}
+
+/* Write sources.d/<name>.conf: location (NULL: on_prem), connection body,
+ * and more groups verbatim (tls, replicas). */
+static int my_source(const char *name, const char *location, const char *connection,
+                     const char *groups)
+{
+    char path[PATH_MAX + 64];
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/sources.d/%s.conf", conf_tmpdir(), name);
+    fp = fopen(path, "w");
+    if (!fp)
+        return -1;
+    fprintf(fp, "name = \"%s\";\ntype = \"mysql\";\n", name);
+    if (location)
+        fprintf(fp, "location = \"%s\";\n", location);
+    fprintf(fp, "connection = {\n  %s\n};\n%s\n", connection, groups ? groups : "");
+    return fclose(fp);
+}
+
+static int my_tls_source(const char *name, const char *mode, const char *ca, const char *more)
+{
+    char conn[2048], groups[2048];
+    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, DB, NULL);
+    snprintf(groups, sizeof groups, "tls = { mode = \"%s\";%s%s%s %s };", mode,
+             ca ? " ca = \"" : "", ca ? ca : "", ca ? "\";" : "", more ? more : "");
+    return my_source(name, NULL, conn, groups);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Setup: servers, users, data                                               */
+
+static int my_read_env(void)
+{
+    char path[PATH_MAX + 32], line[PATH_MAX + 64];
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/fixture.env", my_env.dir);
+    fp = fopen(path, "r");
+    if (!fp)
+        return -1;
+    while (fgets(line, sizeof line, fp)) {
+        char *eq = strchr(line, '='), *v;
+        size_t n;
+        if (!eq)
+            continue;
+        *eq = '\0';
+        v = eq + 1;
+        n = strlen(v);
+        while (n && (v[n - 1] == '\n' || v[n - 1] == '\r'))
+            v[--n] = '\0';
+#define MY_KEY(k, f)                                                                          \
+    if (strcmp(line, k) == 0)                                                                 \
+        snprintf(my_env.f, sizeof my_env.f, "%s", v);
+        MY_KEY("MARIADB_PRIMARY_PORT", primary_port)
+        MY_KEY("MARIADB_REPLICA_PORT", replica_port)
+        MY_KEY("MARIADB_PRIMARY_SOCKET", primary_socket)
+        MY_KEY("MARIADB_REPLICA_SOCKET", replica_socket)
+        MY_KEY("MARIADB_CA", ca)
+        MY_KEY("MARIADB_WRONG_CA", wrong_ca)
+        MY_KEY("MARIADB_CLIENT_CERT", client_cert)
+        MY_KEY("MARIADB_CLIENT_KEY", client_key)
+        MY_KEY("MARIADB_ROOT_PASSWORD", root_password)
+        MY_KEY("MARIADB_PRIMARY_CNF", primary_cnf)
+#undef MY_KEY
+    }
+    fclose(fp);
+    return my_env.primary_port[0] && my_env.replica_port[0] && my_env.root_password[0] ? 0 : -1;
+}
+
+/* A TCP port nobody listens on (bound and released). */
+static int my_free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+    if (fd < 0)
+        return -1;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static const char *const my_schema_sql[] = {
+    "CREATE DATABASE " DB " CHARACTER SET utf8mb4",
+    "CREATE TABLE " DB ".`a``b; drop table x` ("
+    "  id INT PRIMARY KEY, `col with spaces` VARCHAR(40), amount DOUBLE,"
+    "  data VARBINARY(16), note TEXT, updated_at DATETIME, price DECIMAL(12,2),"
+    "  doc JSON, flags BIT(4))",
+    "INSERT INTO " DB ".`a``b; drop table x` VALUES"
+    " (1, 'plain', 1.5, x'00ff10', 'say \"hi\"', '2024-01-01 10:00:00', 12.50, '{\"a\": 1}',"
+    "  b'1010'),"
+    " (2, NULL, 2.25, NULL, 'line1\\nline2', '2024-01-02 10:00:00', -0.01, NULL, b'0'),"
+    " (3, 'it''s', NULL, '', '', NULL, NULL, '[]', NULL),"
+    " (4, 'four', -4, x'41', NULL, '2024-01-04 10:00:00', 1234567890.12, '\"s\"', b'1111'),"
+    " (5, 'five', 5e10, NULL, CONCAT('a,b;c', CHAR(13, 10, 9), '\\\\ \xc3\xa9 \xf0\x9f\x98\x80'),"
+    "  '2024-01-05 10:00:00', 0, 'null', b'1')",
+    "CREATE TABLE " DB ".x (id INT)",
+    "INSERT INTO " DB ".x VALUES (1)",
+    "CREATE TABLE " DB ".customers ("
+    "  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT COMMENT 'the key',"
+    "  region CHAR(2) NOT NULL DEFAULT 'eu',"
+    "  name VARCHAR(80) NOT NULL,"
+    "  created TIMESTAMP(3) NULL DEFAULT NULL,"
+    "  born DATE, wake TIME, yr YEAR, score FLOAT, ratio DOUBLE,"
+    "  balance DECIMAL(20,2), big BIGINT UNSIGNED, small TINYINT(1),"
+    "  info JSON, tier ENUM('gold','silver'), tags SET('a','b','c'),"
+    "  mask BIT(64), shape GEOMETRY, photo BLOB, code BINARY(4), note VARCHAR(20),"
+    "  PRIMARY KEY (region, id), KEY by_name (name), UNIQUE KEY id_only (id))"
+    "  COMMENT 'people who buy'",
+    "SET SESSION time_zone = '+00:00'",
+    "SET SESSION sql_mode = ''",
+    "INSERT INTO " DB ".customers VALUES"
+    " (1, 'eu', 'Ann', '2024-03-01 12:34:56.789', '1990-05-17', '-838:59:59', 2024, 1.5,"
+    "  0.1, 12345678901234567.89, 18446744073709551615, 1, '{\"tier\": 1}', 'gold', 'a,c',"
+    "  b'1111111111111111111111111111111111111111111111111111111111111111',"
+    "  ST_GeomFromText('POINT(1 2)'), x'000102ff', x'00410042', ''),"
+    " (2, 'us', 'B\xc3\xb6" "b \xf0\x9f\x98\x80', NULL, '0000-00-00', NULL, NULL, NULL, NULL,"
+    "  -0.01, 9223372036854775807, 0, NULL, 'silver', '', b'101', NULL, NULL, NULL, NULL)",
+    "CREATE TABLE " DB ".events (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    "  at DATETIME(6) NOT NULL, what VARCHAR(40))",
+    "INSERT INTO " DB ".events (at, what) VALUES"
+    " ('2024-01-01 00:00:00.000001', 'one'), ('2024-01-01 00:00:01', 'two'),"
+    " ('2024-01-01 00:00:02', 'three'), ('2024-01-01 00:00:03', 'four')",
+    "CREATE TABLE " DB ".tags (name VARCHAR(40) PRIMARY KEY)",
+    "INSERT INTO " DB ".tags VALUES ('a'), ('it''s'), ('back\\\\slash'), ('quo''te\\\\'''),"
+    " ('z'), ('\xc3\xa9t\xc3\xa9')",
+    "CREATE TABLE " DB ".`with/slash` (v VARCHAR(10))",
+    "INSERT INTO " DB ".`with/slash` VALUES ('s')",
+    "CREATE TABLE " DB ".secret (v INT)",
+    "INSERT INTO " DB ".secret VALUES (42)",
+    "CREATE VIEW " DB ".big_spenders AS SELECT id, name FROM " DB ".customers"
+    " WHERE balance > 100",
+    "CREATE VIEW " DB ".slow_view AS SELECT SLEEP(20) AS s",
+    "CREATE DATABASE `we``ird db;x`",
+    "CREATE TABLE `we``ird db;x`.`t``1 \"q\"` (`c``o l` VARCHAR(10) PRIMARY KEY, n INT)",
+    "INSERT INTO `we``ird db;x`.`t``1 \"q\"` VALUES ('a', 1), ('b''`', 2), ('c', 3)",
+    "CREATE DATABASE dsrc_many",
+};
+
+/* The big table: only on the primary (not written to the binary log). */
+static const char *const my_big_sql[] = {
+    "SET SESSION sql_log_bin = 0",
+    "CREATE TABLE " DB ".big (id INT NOT NULL PRIMARY KEY, n BIGINT NULL,"
+    "  d DECIMAL(12,2) NOT NULL, f DOUBLE NULL, s VARCHAR(60) NULL, dt DATETIME NOT NULL)",
+    "INSERT INTO " DB ".big SELECT seq,"
+    "  IF(seq % 7 = 0, NULL, CAST(seq AS SIGNED) * 1000003 - 500000000000),"
+    "  (seq * 37 % 100000000) / 100,"
+    "  IF(seq % 11 = 0, NULL, seq / 7e0),"
+    "  CASE seq % 5 WHEN 0 THEN NULL WHEN 1 THEN '' WHEN 2 THEN CONCAT('name, \"quoted\" ', seq)"
+    "    ELSE CONCAT('plain-', seq, '-\xc3\xa9') END,"
+    "  '2020-01-01 00:00:00' + INTERVAL seq SECOND"
+    "  FROM " DB ".seq_1_to_1000000",
+    "SET SESSION sql_log_bin = 1",
+};
+
+static int my_create_data(void)
+{
+    MYSQL *m = my_root(0), *r;
+    char *pw = NULL;
+    size_t i;
+    int rc = -1;
+
+    if (!m)
+        return -1;
+    for (i = 0; i < sizeof my_schema_sql / sizeof my_schema_sql[0]; i++)
+        if (my_exec(m, my_schema_sql[i]) != 0)
+            goto out;
+    my_exec(m, "SET SESSION sql_mode = DEFAULT");
+    for (i = 0; i < 60; i++)
+        if (my_execf(m, "CREATE TABLE dsrc_many.t_%02zu (id INT PRIMARY KEY, a VARCHAR(10),"
+                        " b DATETIME, c JSON)", i) != 0)
+            goto out;
+    pw = my_lit(m, PASSWORD);
+    if (!pw || my_execf(m, "CREATE USER dsrc@'%%' IDENTIFIED BY %s", pw) != 0 ||
+        my_exec(m, "GRANT SELECT, SHOW VIEW ON " DB ".* TO dsrc@'%'") != 0 ||
+        my_exec(m, "GRANT SELECT ON `we``ird db;x`.* TO dsrc@'%'") != 0 ||
+        my_exec(m, "GRANT SELECT ON dsrc_many.* TO dsrc@'%'") != 0 ||
+        my_exec(m, "GRANT SLAVE MONITOR ON *.* TO dsrc@'%'") != 0 ||
+        my_execf(m, "CREATE USER limited@'%%' IDENTIFIED BY %s", pw) != 0 ||
+        my_exec(m, "GRANT SELECT ON " DB ".x TO limited@'%'") != 0 ||
+        my_execf(m, "CREATE USER certuser@'%%' IDENTIFIED BY %s REQUIRE X509", pw) != 0 ||
+        my_exec(m, "GRANT SELECT ON " DB ".* TO certuser@'%'") != 0 ||
+        my_execf(m, "CREATE USER reader@'%%' IDENTIFIED BY %s", pw) != 0 ||
+        my_exec(m, "GRANT SELECT ON *.* TO reader@'%'") != 0)
+        goto out;
+    for (i = 0; i < sizeof my_big_sql / sizeof my_big_sql[0]; i++)
+        if (my_exec(m, my_big_sql[i]) != 0)
+            goto out;
+    my_exec(m, "ANALYZE TABLE " DB ".`a``b; drop table x`, " DB ".customers");
+    if (my_sync() != 0)
+        goto out;
+    /* The replica's new sessions escape without backslashes: literals must
+     * still come out right. */
+    r = my_root(1);
+    if (!r || my_exec(r, "SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode,"
+                         " ',NO_BACKSLASH_ESCAPES')") != 0) {
+        if (r)
+            mysql_close(r);
+        goto out;
+    }
+    mysql_close(r);
+    rc = 0;
+out:
+    free(pw);
+    mysql_close(m);
+    return rc;
+}
+
+static void my_teardown(conf_fixture *fx);
+
+static int my_setup_servers(conf_fixture *fx)
+{
+    const char *top_src = getenv("top_srcdir");
+    char cmd[PATH_MAX * 2], line[PATH_MAX], conn[4096], groups[4096], extra[2048];
+    FILE *pp;
+    int st;
+
+    snprintf(my_script, sizeof my_script, "%s/tests/fixtures/mariadb/mariadb-fixture",
+             top_src && *top_src ? top_src : ".");
+    snprintf(cmd, sizeof cmd, "bash '%s' start --owner %ld", my_script, (long)getpid());
+    pp = popen(cmd, "r");
+    if (!pp)
+        return -1;
+    line[0] = '\0';
+    while (fgets(line, sizeof line, pp)) {
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n'))
+            line[--n] = '\0';
+        if (n && n < sizeof my_env.dir)
+            memcpy(my_env.dir, line, n + 1);
+    }
+    st = pclose(pp);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+        fprintf(stderr, "test_mysql: MariaDB is not installed here; skipping\n");
+        return 77;
+    }
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !my_env.dir[0]) {
+        fprintf(stderr, "test_mysql: the MariaDB fixture did not start\n");
+        my_env.dir[0] = '\0';
+        return -1;
+    }
+    if (my_read_env() != 0) {
+        fprintf(stderr, "test_mysql: cannot read %s/fixture.env\n", my_env.dir);
+        return -1;
+    }
+    if (my_create_data() != 0)
+        return -1;
+    my_closed_port = my_free_port();
+
+    /* The conformance source: plain TCP, the default database. */
+    my_conn(fx->connection, sizeof fx->connection, my_env.primary_port, "dsrc", PASSWORD, DB,
+            NULL);
+    snprintf(line, sizeof line, "%d", my_closed_port);
+    my_conn(fx->bad_connection, sizeof fx->bad_connection, line, "dsrc", PASSWORD, DB,
+            "connect_timeout = \"3s\";");
+    fx->bad_status = DSRC_E_UNREACHABLE;
+
+    /* TLS */
+    if (my_tls_source("tls_full", "verify-full", my_env.ca, NULL) ||
+        my_tls_source("tls_ca", "verify-ca", my_env.ca, NULL) ||
+        my_tls_source("tls_require", "require", NULL, NULL) ||
+        my_tls_source("tls_wrong_full", "verify-full", my_env.wrong_ca, NULL) ||
+        my_tls_source("tls_wrong_ca", "verify-ca", my_env.wrong_ca, NULL) ||
+        my_tls_source("tls_system", "verify-ca", NULL, NULL))
+        return -1;
+    snprintf(extra, sizeof extra, "cert = \"%s\"; key = \"%s\";", my_env.client_cert,
+             my_env.client_key);
+    my_conn(conn, sizeof conn, my_env.primary_port, "certuser", PASSWORD, DB, NULL);
+    snprintf(groups, sizeof groups, "tls = { mode = \"verify-full\"; ca = \"%s\"; %s };",
+             my_env.ca, extra);
+    if (my_source("tls_cert", NULL, conn, groups))
+        return -1;
+    snprintf(groups, sizeof groups, "tls = { mode = \"verify-full\"; ca = \"%s\"; };", my_env.ca);
+    if (my_source("tls_nocert", NULL, conn, groups))
+        return -1;
+
+    /* Cloud and hybrid sources */
+    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, DB, NULL);
+    if (my_source("cloud_default", "cloud", conn, NULL) ||
+        my_source("cloud_plain", "cloud", conn, "tls = { mode = \"disable\"; };") ||
+        my_source("hybrid_plain", "hybrid", conn, "tls = { mode = \"disable\"; };"))
+        return -1;
+
+    /* Replicas */
+    /* The replica's certificate does not name 127.0.0.1: verify-ca. */
+    snprintf(groups, sizeof groups,
+             "tls = { mode = \"verify-ca\"; ca = \"%s\"; };\n"
+             "replicas = { hosts = [ \"127.0.0.1:%s\" ]; read_policy = \"replica\"; };",
+             my_env.ca, my_env.replica_port);
+    if (my_source("replicated", NULL, conn, groups))
+        return -1;
+    snprintf(groups, sizeof groups,
+             "tls = { mode = \"verify-full\"; ca = \"%s\"; };\n"
+             "replicas = { hosts = [ \"127.0.0.1:%s\" ]; };",
+             my_env.ca, my_env.replica_port);
+    if (my_source("replicated_full", NULL, conn, groups))
+        return -1;
+    my_conn(conn, sizeof conn, my_env.primary_port, "limited", PASSWORD, DB, NULL);
+    snprintf(groups, sizeof groups, "replicas = { hosts = [ \"127.0.0.1:%s\" ]; };",
+             my_env.replica_port);
+    if (my_source("limited", NULL, conn, groups))
+        return -1;
+
+    /* Errors and options */
+    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", WRONG_PASSWORD, DB, NULL);
+    if (my_source("wrongpw", NULL, conn, NULL))
+        return -1;
+    my_conn(conn, sizeof conn, my_env.primary_port, "reader", PASSWORD, "no_such_db", NULL);
+    if (my_source("nodb", NULL, conn, NULL))
+        return -1;
+    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, "no_such_db", NULL);
+    if (my_source("nodb_denied", NULL, conn, NULL))
+        return -1;
+    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, DB,
+            "read_timeout = \"1s\";");
+    if (my_source("slow", NULL, conn, NULL))
+        return -1;
+    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, NULL, NULL);
+    if (my_source("nodefault", NULL, conn, NULL))
+        return -1;
+    snprintf(extra, sizeof extra, "unix_socket = \"%s\";", my_env.primary_socket);
+    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, DB, extra);
+    if (my_source("socket", NULL, conn, NULL))
+        return -1;
+    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, DB,
+            "charset = \"bad charset!\";");
+    if (my_source("badcharset", NULL, conn, NULL))
+        return -1;
+    return 0;
+}
+
+/* Start the servers and write the sources; whatever was started is
+ * stopped again when something fails. */
+static int my_setup(conf_fixture *fx, const char *tmp)
+{
+    int rc;
+    (void)tmp;
+    rc = my_setup_servers(fx);
+    if (rc != 0)
+        my_teardown(fx);
+    return rc;
+}
+
+static void my_teardown(conf_fixture *fx)
+{
+    char cmd[PATH_MAX * 2 + 32];
+    (void)fx;
+    if (!my_env.dir[0])
+        return;
+    snprintf(cmd, sizeof cmd, "bash '%s' stop '%s'", my_script, my_env.dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "test_mysql: stopping the fixture failed\n");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Helpers for the cases                                                     */
+
+static void my_req(dsrc_fetch_req *req, const char *item)
+{
+    memset(req, 0, sizeof *req);
+    req->struct_size = sizeof *req;
+    req->item = item;
+    req->limit = -1;
+    req->mode = DSRC_FETCH_ROWS;
+}
+
+/* The suite's configuration loaded through the host, to open any
+ * endpoint of any source (conf_env_open() opens the primary only). */
+typedef struct my_env_t {
+    diag_list diags;
+    cfg_config *cfg;
+    ld_set *plugins;
+    reg_registry *reg;
+} my_env_t;
+
+static my_env_t *my_env_new(void)
+{
+    my_env_t *env = calloc(1, sizeof *env);
+    char path[PATH_MAX + 32];
+
+    ck_assert_ptr_nonnull(env);
+    snprintf(path, sizeof path, "%s/dsrcd.conf", conf_tmpdir());
+    env->cfg = cfg_load(path, &env->diags);
+    ck_assert_ptr_nonnull(env->cfg);
+    ck_assert_int_eq(env->diags.n_errors, 0);
+    env->plugins = ld_new((const char *const *)env->cfg->plugin_dirs, env->cfg->n_plugin_dirs);
+    ck_assert_ptr_nonnull(env->plugins);
+    env->reg = reg_build(env->cfg, env->plugins, &env->diags);
+    ck_assert_ptr_nonnull(env->reg);
+    ck_assert_int_eq(env->diags.n_errors, 0);
+    return env;
+}
+
+static void my_env_free(my_env_t *env)
+{
+    reg_free(env->reg);
+    ld_free(env->plugins);
+    cfg_free(env->cfg);
+    diag_free(&env->diags);
+    free(env);
+}
+
+/* Open source `name` at `endpoint` (0 primary, 1 the first replica). */
+static dsrc_status my_open(my_env_t *env, const char *name, int endpoint, src_conn **c, derr *e)
+{
+    const reg_source *s = reg_find(env->reg, name);
+    ck_assert_msg(s != NULL, "no source '%s'", name);
+    *c = NULL;
+    return src_open(s, endpoint, c, e);
+}
+
+static ssize_t my_col(const conf_rows *r, const char *name)
+{
+    size_t i;
+    for (i = 0; i < r->n_columns; i++)
+        if (strcmp(r->names[i], name) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static const char *my_cell(const conf_rows *r, size_t row, const char *col)
+{
+    ssize_t k = my_col(r, col);
+    ck_assert_msg(k >= 0, "no column '%s'", col);
+    ck_assert_uint_lt(row, r->n_rows);
+    return r->text[row * r->n_columns + (size_t)k];
+}
+
+static dsrc_type my_type(const conf_rows *r, size_t row, const char *col)
+{
+    ssize_t k = my_col(r, col);
+    ck_assert_msg(k >= 0, "no column '%s'", col);
+    return r->types[row * r->n_columns + (size_t)k];
+}
+
+/* The value of the SSL cipher the server sees for this connection ("" when
+ * the connection is plain). */
+static char *my_session_cipher(src_conn *c)
+{
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    const char *cols[] = {"VARIABLE_NAME", "VARIABLE_VALUE"};
+    char *out = NULL;
+    size_t i;
+
+    my_req(&req, "information_schema/SESSION_STATUS");
+    req.columns = cols;
+    req.n_columns = 2;
+    ck_assert_msg(conf_fetch_all(c, &req, &r, NULL, &e) == DSRC_OK, "session status: %s",
+                  e.msg ? e.msg : "");
+    for (i = 0; i < r.n_rows; i++)
+        if (r.text[i * 2] && strcasecmp(r.text[i * 2], "Ssl_cipher") == 0)
+            out = strdup(r.text[i * 2 + 1] ? r.text[i * 2 + 1] : "");
+    conf_rows_free(&r);
+    derr_clear(&e);
+    ck_assert_ptr_nonnull(out);
+    return out;
+}
+
+/* Metadata of one record, copied. */
+typedef struct my_md {
+    int calls;
+    size_t n;
+    char path[512][96];
+    dsrc_item_kind kind[512];
+    size_t n_columns[512];
+    const char *want;          /* details for this path */
+    int found;
+    int64_t rows;
+    int rows_estimated;
+    size_t n_cols;
+    char col[24][4][96];       /* name, native_type, default ("(null)"), comment */
+    dsrc_type col_type[24];
+    int col_null[24], col_pk[24];
+    size_t n_props;
+    char props[64][2][160];
+} my_md;
+
+static int my_md_cb(void *user, const dsrc_metadata *md)
+{
+    my_md *m = user;
+    size_t i;
+
+    m->calls++;
+    if (m->n < 512) {
+        snprintf(m->path[m->n], sizeof m->path[m->n], "%s", md->item->path);
+        m->kind[m->n] = md->item->kind;
+        m->n_columns[m->n] = md->n_columns;
+        m->n++;
+    }
+    if (m->want && strcmp(md->item->path, m->want) == 0) {
+        m->found++;
+        m->rows = md->item->rows;
+        m->rows_estimated = md->item->rows_estimated;
+        m->n_cols = md->n_columns < 24 ? md->n_columns : 24;
+        for (i = 0; i < m->n_cols; i++) {
+            const dsrc_column *c = &md->columns[i];
+            snprintf(m->col[i][0], 96, "%s", c->name);
+            snprintf(m->col[i][1], 96, "%s", c->native_type ? c->native_type : "");
+            snprintf(m->col[i][2], 96, "%s", c->default_value ? c->default_value : "(null)");
+            snprintf(m->col[i][3], 96, "%s", c->comment ? c->comment : "(null)");
+            m->col_type[i] = c->type;
+            m->col_null[i] = c->nullable;
+            m->col_pk[i] = c->primary_key;
+        }
+        m->n_props = md->n_properties < 64 ? md->n_properties : 64;
+        for (i = 0; i < m->n_props; i++) {
+            snprintf(m->props[i][0], 160, "%s", md->properties[i].key);
+            snprintf(m->props[i][1], 160, "%s", md->properties[i].value);
+        }
+    }
+    return 0;
+}
+
+static dsrc_meta_sink my_md_sink(my_md *m)
+{
+    dsrc_meta_sink s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    s.user = m;
+    s.metadata = my_md_cb;
+    return s;
+}
+
+static const char *my_prop(const my_md *m, const char *key)
+{
+    size_t i;
+    for (i = 0; i < m->n_props; i++)
+        if (strcmp(m->props[i][0], key) == 0)
+            return m->props[i][1];
+    return NULL;
+}
+
+static ssize_t my_md_find(const my_md *m, const char *path)
+{
+    size_t i;
+    for (i = 0; i < m->n; i++)
+        if (strcmp(m->path[i], path) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static size_t my_md_col(const my_md *m, const char *name)
+{
+    size_t i;
+    for (i = 0; i < m->n_cols; i++)
+        if (strcmp(m->col[i][0], name) == 0)
+            return i;
+    ck_abort_msg("no column '%s' in the description", name);
+    return 0;
+}
+
+typedef struct my_items {
+    size_t n;
+    char path[128][96];
+    dsrc_item_kind kind[128];
+    int container[128];
+    int64_t rows[128], size[128];
+} my_items;
+
+static int my_item_cb(void *user, const dsrc_item *it)
+{
+    my_items *l = user;
+    if (l->n < 128) {
+        snprintf(l->path[l->n], sizeof l->path[l->n], "%s", it->path);
+        l->kind[l->n] = it->kind;
+        l->container[l->n] = it->container;
+        l->rows[l->n] = it->rows;
+        l->size[l->n] = it->size_bytes;
+        l->n++;
+    }
+    return 0;
+}
+
+static dsrc_status my_list(src_conn *c, const char *path, my_items *l, derr *e)
+{
+    dsrc_item_sink s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    s.user = l;
+    s.item = my_item_cb;
+    memset(l, 0, sizeof *l);
+    return src_list(c, path, &s, e);
+}
+
+static ssize_t my_items_find(const my_items *l, const char *path)
+{
+    size_t i;
+    for (i = 0; i < l->n; i++)
+        if (strcmp(l->path[i], path) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cases: connection, roles, TLS                                             */
+
+START_TEST(t_ping_primary)
+{
+    dsrc_ping_info info;
+    derr e = {0};
+    char want[64];
+
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    ck_assert_int_eq(src_ping(conf_conn(), &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(info.role, DSRC_ROLE_PRIMARY);
+    ck_assert_msg(strncmp(info.server_version, "MariaDB 1", 9) == 0, "version: %s",
+                  info.server_version);
+    snprintf(want, sizeof want, "127.0.0.1:%s", my_env.primary_port);
+    ck_assert_str_eq(info.endpoint, want);
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(t_replica_endpoint)
+{
+    my_env_t *env = my_env_new();
+    src_conn *p, *r;
+    dsrc_ping_info info;
+    dsrc_fetch_req req;
+    conf_rows a, b;
+    derr e = {0};
+    char want[64];
+    size_t i;
+
+    ck_assert_msg(my_open(env, "replicated", 1, &r, &e) == DSRC_OK, "replica: %s", e.msg);
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    ck_assert_int_eq(src_ping(r, &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(info.role, DSRC_ROLE_REPLICA);
+    snprintf(want, sizeof want, "127.0.0.1:%s", my_env.replica_port);
+    ck_assert_str_eq(info.endpoint, want);
+    ck_assert_msg(my_open(env, "replicated", 0, &p, &e) == DSRC_OK, "primary: %s", e.msg);
+    ck_assert_int_eq(src_ping(p, &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(info.role, DSRC_ROLE_PRIMARY);
+    {
+        src_conn *none;
+        ck_assert_int_eq(my_open(env, "replicated", 2, &none, &e), DSRC_E_INVALID_ARGUMENT);
+        ck_assert_ptr_null(none);
+        derr_clear(&e);
+    }
+
+    /* The replica serves the same rows. */
+    my_req(&req, DB "/" TABLE);
+    ck_assert_int_eq(conf_fetch_all(p, &req, &a, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(conf_fetch_all(r, &req, &b, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(a.n_rows, 5);
+    ck_assert_uint_eq(b.n_rows, a.n_rows);
+    for (i = 0; i < a.n_rows * a.n_columns; i++) {
+        if (!a.text[i])
+            ck_assert_ptr_null(b.text[i]);
+        else
+            ck_assert_str_eq(a.text[i], b.text[i]);
+    }
+    conf_rows_free(&a);
+    conf_rows_free(&b);
+    /* The replica holds what the primary logged, not the unlogged table. */
+    my_req(&req, DB "/big");
+    req.limit = 1;
+    ck_assert_int_eq(conf_fetch_all(r, &req, &a, NULL, &e), DSRC_E_NOT_FOUND);
+    conf_rows_free(&a);
+    derr_clear(&e);
+    src_close(p);
+    src_close(r);
+    my_env_free(env);
+}
+END_TEST
+
+START_TEST(t_replica_role_without_privilege)
+{
+    my_env_t *env = my_env_new();
+    src_conn *r;
+    dsrc_ping_info info;
+    derr e = {0};
+
+    /* "limited" may not read the replication status: read_only decides. */
+    ck_assert_msg(my_open(env, "limited", 1, &r, &e) == DSRC_OK, "%s", e.msg);
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    ck_assert_msg(src_ping(r, &info, NULL, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_int_eq(info.role, DSRC_ROLE_REPLICA);
+    src_close(r);
+    ck_assert_msg(my_open(env, "limited", 0, &r, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_int_eq(src_ping(r, &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(info.role, DSRC_ROLE_PRIMARY);
+    src_close(r);
+    derr_clear(&e);
+    my_env_free(env);
+}
+END_TEST
+
+/* Open `name`, expecting `want`; on success the session's cipher must be
+ * non-empty (encrypted) or empty as `encrypted` says. */
+static void my_expect_open(my_env_t *env, const char *name, dsrc_status want, int encrypted,
+                           const char *code_prefix)
+{
+    src_conn *c;
+    derr e = {0};
+    dsrc_status st = my_open(env, name, 0, &c, &e);
+
+    ck_assert_msg(st == want, "%s: expected %s, got %s (%s)", name, dsrc_status_name(want),
+                  dsrc_status_name(st), e.msg ? e.msg : "");
+    if (st == DSRC_OK) {
+        char *cipher = my_session_cipher(c);
+        if (encrypted)
+            ck_assert_msg(*cipher, "%s: the connection is not encrypted", name);
+        else
+            ck_assert_msg(!*cipher, "%s: the connection is encrypted (%s)", name, cipher);
+        free(cipher);
+        src_close(c);
+    } else {
+        ck_assert_ptr_null(c);
+        ck_assert_msg(e.msg && strstr(e.msg, name), "%s: message: %s", name, e.msg);
+        if (code_prefix)
+            ck_assert_msg(strncmp(e.code, code_prefix, strlen(code_prefix)) == 0,
+                          "%s: code '%s', expected %s...", name, e.code, code_prefix);
+    }
+    derr_clear(&e);
+}
+
+START_TEST(t_tls)
+{
+    my_env_t *env = my_env_new();
+
+    my_expect_open(env, "conf", DSRC_OK, 0, NULL);
+    my_expect_open(env, "tls_full", DSRC_OK, 1, NULL);
+    my_expect_open(env, "tls_ca", DSRC_OK, 1, NULL);
+    my_expect_open(env, "tls_require", DSRC_OK, 1, NULL);
+    /* A CA that did not sign the server's certificate. */
+    my_expect_open(env, "tls_wrong_full", DSRC_E_UNREACHABLE, 0, "2026/");
+    my_expect_open(env, "tls_wrong_ca", DSRC_E_UNREACHABLE, 0, "2026/");
+    /* verify-ca without a CA checks against the system's CAs, which do
+     * not know the throwaway one. */
+    my_expect_open(env, "tls_system", DSRC_E_UNREACHABLE, 0, "2026/");
+    /* A client certificate for an account that requires one. */
+    my_expect_open(env, "tls_cert", DSRC_OK, 1, NULL);
+    my_expect_open(env, "tls_nocert", DSRC_E_AUTH, 0, "1045/");
+    my_env_free(env);
+}
+END_TEST
+
+/* verify-full checks the host name, verify-ca only the chain: the
+ * replica's certificate names replica.invalid, not 127.0.0.1. */
+START_TEST(t_tls_host_name)
+{
+    my_env_t *env = my_env_new();
+    src_conn *c;
+    derr e = {0};
+    char *cipher;
+
+    ck_assert_msg(my_open(env, "replicated", 1, &c, &e) == DSRC_OK, "verify-ca: %s", e.msg);
+    cipher = my_session_cipher(c);
+    ck_assert_msg(*cipher, "the replica connection is not encrypted");
+    free(cipher);
+    src_close(c);
+    ck_assert_int_eq(my_open(env, "replicated_full", 1, &c, &e), DSRC_E_UNREACHABLE);
+    ck_assert_msg(strncmp(e.code, "2026/", 5) == 0, "code %s", e.code);
+    derr_clear(&e);
+    /* The primary's certificate names 127.0.0.1. */
+    ck_assert_msg(my_open(env, "replicated_full", 0, &c, &e) == DSRC_OK, "%s", e.msg);
+    src_close(c);
+    derr_clear(&e);
+    my_env_free(env);
+}
+END_TEST
+
+START_TEST(t_tls_failure_not_retryable)
+{
+    my_env_t *env = my_env_new();
+    src_conn *c;
+    derr e = {0};
+
+    ck_assert_int_eq(my_open(env, "tls_wrong_full", 0, &c, &e), DSRC_E_UNREACHABLE);
+    ck_assert_int_eq(e.retryable, 0);
+    ck_assert_msg(strstr(e.msg, "certificate") || strstr(e.msg, "TLS"), "message: %s", e.msg);
+    derr_clear(&e);
+    my_env_free(env);
+}
+END_TEST
+
+START_TEST(t_cloud_never_plain)
+{
+    my_env_t *env = my_env_new();
+    src_conn *c;
+    derr e = {0};
+
+    my_expect_open(env, "cloud_default", DSRC_OK, 1, NULL);
+    ck_assert_int_eq(my_open(env, "cloud_plain", 0, &c, &e), DSRC_E_INVALID_CONFIG);
+    ck_assert_msg(strstr(e.msg, "plain text"), "message: %s", e.msg);
+    derr_clear(&e);
+    ck_assert_int_eq(my_open(env, "hybrid_plain", 0, &c, &e), DSRC_E_INVALID_CONFIG);
+    derr_clear(&e);
+    my_env_free(env);
+}
+END_TEST
+
+START_TEST(t_socket)
+{
+    my_env_t *env = my_env_new();
+    src_conn *c;
+    dsrc_ping_info info;
+    derr e = {0};
+
+    ck_assert_msg(my_open(env, "socket", 0, &c, &e) == DSRC_OK, "%s", e.msg);
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    ck_assert_int_eq(src_ping(c, &info, NULL, &e), DSRC_OK);
+    ck_assert_str_eq(info.endpoint, my_env.primary_socket);
+    src_close(c);
+    derr_clear(&e);
+    my_env_free(env);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Cases: errors                                                             */
+
+START_TEST(t_wrong_password)
+{
+    my_env_t *env = my_env_new();
+    src_conn *c;
+    derr e = {0};
+
+    ck_assert_int_eq(my_open(env, "wrongpw", 0, &c, &e), DSRC_E_AUTH);
+    ck_assert_msg(strncmp(e.code, "1045/28000", 10) == 0, "code %s", e.code);
+    ck_assert_int_eq(e.retryable, 0);
+    ck_assert_msg(!strstr(e.msg, "secret-xyz") && !strstr(e.msg, "wrong-"),
+                  "the password shows: %s", e.msg);
+    ck_assert_msg(strstr(e.msg, "dsrc"), "the user is not named: %s", e.msg);
+    derr_clear(&e);
+    my_env_free(env);
+}
+END_TEST
+
+/* The plugin's own message, before the host redacts anything. */
+START_TEST(t_no_password_in_plugin_message)
+{
+    const dsrc_driver *drv = conf_conn()->drv;
+    dsrc_open_params p;
+    dsrc_kv kv[6];
+    dsrc_conn *conn = NULL;
+    dsrc_error err;
+    dsrc_status st;
+
+    kv[0].key = "host", kv[0].value = "127.0.0.1";
+    kv[1].key = "port", kv[1].value = my_env.primary_port;
+    kv[2].key = "user", kv[2].value = "dsrc";
+    kv[3].key = "password", kv[3].value = WRONG_PASSWORD;
+    kv[4].key = "database", kv[4].value = DB;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.source = "direct";
+    p.options = kv;
+    p.n_options = 5;
+    memset(&err, 0, sizeof err);
+    err.struct_size = sizeof err;
+    st = drv->open(NULL, &p, &conn, &err);
+    ck_assert_int_eq(st, DSRC_E_AUTH);
+    ck_assert_ptr_null(conn);
+    ck_assert_ptr_nonnull(err.message);
+    ck_assert_msg(!strstr(err.message, "secret-xyz"), "password in: %s", err.message);
+    ck_assert_msg(strncmp(err.backend_code, "1045/", 5) == 0, "code %s", err.backend_code);
+    if (err.release)
+        err.release(&err);
+}
+END_TEST
+
+START_TEST(t_unreachable)
+{
+    my_env_t *env = my_env_new();
+    src_conn *c;
+    derr e = {0};
+
+    ck_assert_int_eq(my_open(env, "conf_bad", 0, &c, &e), DSRC_E_UNREACHABLE);
+    ck_assert_int_eq(e.retryable, 1);
+    ck_assert_msg(strncmp(e.code, "2002/", 5) == 0 || strncmp(e.code, "2003/", 5) == 0,
+                  "code %s", e.code);
+    derr_clear(&e);
+    /* An unknown database: "unknown" to whoever may see every database,
+     * "access denied" to the others (the server does not tell them). */
+    ck_assert_int_eq(my_open(env, "nodb", 0, &c, &e), DSRC_E_NOT_FOUND);
+    ck_assert_msg(strncmp(e.code, "1049/", 5) == 0, "code %s", e.code);
+    derr_clear(&e);
+    ck_assert_int_eq(my_open(env, "nodb_denied", 0, &c, &e), DSRC_E_PERMISSION);
+    ck_assert_msg(strncmp(e.code, "1044/", 5) == 0, "code %s", e.code);
+    derr_clear(&e);
+    ck_assert_int_eq(my_open(env, "badcharset", 0, &c, &e), DSRC_E_INVALID_CONFIG);
+    derr_clear(&e);
+    my_env_free(env);
+}
+END_TEST
+
+START_TEST(t_permission)
+{
+    my_env_t *env = my_env_new();
+    src_conn *c;
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+
+    ck_assert_msg(my_open(env, "limited", 0, &c, &e) == DSRC_OK, "%s", e.msg);
+    my_req(&req, DB "/secret");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_PERMISSION);
+    ck_assert_msg(strncmp(e.code, "1142/", 5) == 0, "code %s", e.code);
+    conf_rows_free(&r);
+    derr_clear(&e);
+    /* What it may read, it reads. */
+    my_req(&req, DB "/x");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_rows_free(&r);
+    src_close(c);
+    derr_clear(&e);
+    my_env_free(env);
+}
+END_TEST
+
+START_TEST(t_not_found_codes)
+{
+    src_conn *c = conf_conn();
+    dsrc_fetch_req req;
+    conf_rows r;
+    my_md m;
+    dsrc_meta_sink s = my_md_sink(&m);
+    derr e = {0};
+
+    my_req(&req, DB "/nope");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_NOT_FOUND);
+    ck_assert_msg(strncmp(e.code, "1146/42S02", 10) == 0, "code %s", e.code);
+    conf_rows_free(&r);
+    derr_clear(&e);
+    /* A database this user has no grant on: the server says "denied". */
+    my_req(&req, "no_such_db/t");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_PERMISSION);
+    ck_assert_msg(strncmp(e.code, "1142/", 5) == 0, "code %s", e.code);
+    conf_rows_free(&r);
+    derr_clear(&e);
+    memset(&m, 0, sizeof m);
+    ck_assert_int_eq(src_describe(c, "no_such_db/t", &s, &e), DSRC_E_NOT_FOUND);
+    ck_assert_msg(strstr(e.msg, "no_such_db"), "message: %s", e.msg);
+    derr_clear(&e);
+    /* A bad cursor value for an integer column is the request's fault. */
+    my_req(&req, DB "/x");
+    req.cursor_field = "id";
+    req.cursor_value = "1 OR 1=1";
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_INVALID_ARGUMENT);
+    conf_rows_free(&r);
+    derr_clear(&e);
+    /* The connection is fine afterwards. */
+    my_req(&req, DB "/x");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_rows_free(&r);
+}
+END_TEST
+
+START_TEST(t_read_timeout)
+{
+    my_env_t *env = my_env_new();
+    src_conn *c;
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+
+    ck_assert_msg(my_open(env, "slow", 0, &c, &e) == DSRC_OK, "%s", e.msg);
+    my_req(&req, DB "/slow_view");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_TIMEOUT);
+    ck_assert_int_eq(e.retryable, 1);
+    ck_assert_int_eq(e.connection_broken, 1);
+    ck_assert_msg(strncmp(e.code, "2013/", 5) == 0, "code %s", e.code);
+    conf_rows_free(&r);
+    src_close(c);
+    derr_clear(&e);
+    my_env_free(env);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Cases: catalog                                                            */
+
+START_TEST(t_list)
+{
+    src_conn *c = conf_conn();
+    my_items l;
+    derr e = {0};
+    ssize_t i;
+
+    ck_assert_int_eq(my_list(c, "", &l, &e), DSRC_OK);
+    i = my_items_find(&l, DB);
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(l.kind[i], DSRC_ITEM_DATABASE);
+    ck_assert_int_eq(l.container[i], 1);
+    ck_assert_int_ge(my_items_find(&l, WEIRD_DB), 0);
+    ck_assert_int_ge(my_items_find(&l, "information_schema"), 0);
+
+    ck_assert_int_eq(my_list(c, DB "/", &l, &e), DSRC_OK);
+    i = my_items_find(&l, DB "/customers");
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(l.kind[i], DSRC_ITEM_TABLE);
+    ck_assert_int_eq(l.container[i], 0);
+    ck_assert_int_ge(l.rows[i], 0);
+    ck_assert_int_gt(l.size[i], 0);
+    i = my_items_find(&l, DB "/big_spenders");
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(l.kind[i], DSRC_ITEM_VIEW);
+    ck_assert_int_eq(l.rows[i], -1);
+    ck_assert_int_ge(my_items_find(&l, DB "/with/slash"), 0);
+    ck_assert_int_ge(my_items_find(&l, DB "/" TABLE), 0);
+    i = my_items_find(&l, DB "/big");
+    ck_assert_int_ge(i, 0);
+    ck_assert_msg(l.rows[i] > BIG_ROWS / 2 && l.rows[i] < BIG_ROWS * 2, "big: ~%" PRId64,
+                  l.rows[i]);
+
+    ck_assert_int_eq(my_list(c, WEIRD_DB, &l, &e), DSRC_OK);
+    ck_assert_uint_eq(l.n, 1);
+    ck_assert_str_eq(l.path[0], WEIRD_DB "/" WEIRD_TABLE);
+
+    ck_assert_int_eq(my_list(c, DB "/x", &l, &e), DSRC_E_INVALID_ARGUMENT);
+    derr_clear(&e);
+    ck_assert_int_eq(my_list(c, "no_such_db", &l, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+    ck_assert_int_eq(my_list(c, "dsrc_many", &l, &e), DSRC_OK);
+    ck_assert_uint_eq(l.n, 60);
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(t_describe_details)
+{
+    src_conn *c = conf_conn();
+    my_md m;
+    dsrc_meta_sink s = my_md_sink(&m);
+    derr e = {0};
+    size_t k;
+    const char *idx;
+
+    memset(&m, 0, sizeof m);
+    m.want = DB "/customers";
+    ck_assert_msg(src_describe(c, "customers", &s, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_int_eq(m.found, 1);
+    ck_assert_int_eq(m.kind[0], DSRC_ITEM_TABLE);
+    ck_assert_int_eq(m.rows_estimated, 1);
+    ck_assert_uint_eq(m.n_cols, 20);
+    /* A composite primary key: (region, id). */
+    k = my_md_col(&m, "region");
+    ck_assert_int_eq(m.col_pk[k], 1);
+    ck_assert_str_eq(m.col[k][1], "char(2)");
+    ck_assert_str_eq(m.col[k][2], "'eu'");
+    ck_assert_int_eq(m.col_null[k], 0);
+    k = my_md_col(&m, "id");
+    ck_assert_int_eq(m.col_pk[k], 2);
+    ck_assert_str_eq(m.col[k][1], "bigint(20) unsigned");
+    ck_assert_int_eq(m.col_type[k], DSRC_T_INT64);
+    ck_assert_str_eq(m.col[k][3], "the key");
+    ck_assert_str_eq(m.col[k][2], "(null)");
+    k = my_md_col(&m, "name");
+    ck_assert_int_eq(m.col_pk[k], 0);
+    ck_assert_int_eq(m.col_type[k], DSRC_T_TEXT);
+    k = my_md_col(&m, "created");
+    ck_assert_int_eq(m.col_type[k], DSRC_T_TIMESTAMP);
+    ck_assert_int_eq(m.col_null[k], 1);
+    ck_assert_str_eq(m.col[k][2], "(null)");
+    ck_assert_int_eq(m.col_type[my_md_col(&m, "born")], DSRC_T_TIMESTAMP);
+    ck_assert_int_eq(m.col_type[my_md_col(&m, "wake")], DSRC_T_TEXT);
+    ck_assert_int_eq(m.col_type[my_md_col(&m, "yr")], DSRC_T_INT64);
+    ck_assert_int_eq(m.col_type[my_md_col(&m, "score")], DSRC_T_DOUBLE);
+    ck_assert_int_eq(m.col_type[my_md_col(&m, "balance")], DSRC_T_TEXT);
+    ck_assert_str_eq(m.col[my_md_col(&m, "balance")][1], "decimal(20,2)");
+    k = my_md_col(&m, "info");
+    ck_assert_int_eq(m.col_type[k], DSRC_T_JSON);
+    ck_assert_str_eq(m.col[k][1], "json");
+    ck_assert_int_eq(m.col_type[my_md_col(&m, "mask")], DSRC_T_INT64);
+    ck_assert_int_eq(m.col_type[my_md_col(&m, "shape")], DSRC_T_BYTES);
+    ck_assert_int_eq(m.col_type[my_md_col(&m, "photo")], DSRC_T_BYTES);
+    ck_assert_int_eq(m.col_type[my_md_col(&m, "code")], DSRC_T_BYTES);
+    ck_assert_int_eq(m.col_type[my_md_col(&m, "tier")], DSRC_T_TEXT);
+    ck_assert_str_eq(my_prop(&m, "engine"), "InnoDB");
+    ck_assert_str_eq(my_prop(&m, "type"), "BASE TABLE");
+    ck_assert_str_eq(my_prop(&m, "column.id.extra"), "auto_increment");
+    ck_assert_str_eq(my_prop(&m, "column.region.key"), "PRI");
+    ck_assert_str_eq(my_prop(&m, "column.name.key"), "MUL");
+    idx = my_prop(&m, "indexes");
+    ck_assert_ptr_nonnull(idx);
+    ck_assert_msg(strstr(idx, "PRIMARY") && strstr(idx, "by_name") && strstr(idx, "id_only"),
+                  "indexes: %s", idx);
+
+    /* A view. */
+    memset(&m, 0, sizeof m);
+    m.want = DB "/big_spenders";
+    ck_assert_int_eq(src_describe(c, DB "/big_spenders", &s, &e), DSRC_OK);
+    ck_assert_int_eq(m.kind[0], DSRC_ITEM_VIEW);
+    ck_assert_int_eq(m.rows, -1);
+    ck_assert_uint_eq(m.n_cols, 2);
+    /* Paths that name no table. */
+    ck_assert_int_eq(src_describe(c, DB "/", &s, &e), DSRC_E_INVALID_ARGUMENT);
+    derr_clear(&e);
+    ck_assert_int_eq(src_describe(c, "", &s, &e), DSRC_E_INVALID_ARGUMENT);
+    derr_clear(&e);
+}
+END_TEST
+
+/* Statements the server counted of one kind (all sessions). */
+static long long my_status(MYSQL *m, const char *var)
+{
+    char q[128];
+    MYSQL_RES *r;
+    MYSQL_ROW row;
+    long long v = -1;
+
+    snprintf(q, sizeof q, "SHOW GLOBAL STATUS LIKE '%s'", var);
+    if (mysql_query(m, q) != 0 || !(r = mysql_store_result(m)))
+        return -1;
+    row = mysql_fetch_row(r);
+    if (row && row[1])
+        v = strtoll(row[1], NULL, 10);
+    mysql_free_result(r);
+    return v;
+}
+
+START_TEST(t_discover_catalog)
+{
+    src_conn *c = conf_conn();
+    my_md m;
+    dsrc_meta_sink s = my_md_sink(&m);
+    dsrc_discover_req dr;
+    derr e = {0};
+    ssize_t i;
+    size_t k;
+    MYSQL *root;
+    long long before, after;
+
+    memset(&m, 0, sizeof m);
+    m.want = DB "/customers";
+    ck_assert_msg(src_discover(c, NULL, &s, &e) == DSRC_OK, "%s", e.msg);
+    for (k = 0; k < m.n; k++) {
+        ck_assert_msg(strncmp(m.path[k], "mysql/", 6) != 0 &&
+                          strncmp(m.path[k], "information_schema/", 19) != 0 &&
+                          strncmp(m.path[k], "performance_schema/", 19) != 0 &&
+                          strncmp(m.path[k], "sys/", 4) != 0,
+                      "system item: %s", m.path[k]);
+        ck_assert_msg(my_md_find(&m, m.path[k]) == (ssize_t)k, "%s twice", m.path[k]);
+    }
+    ck_assert_int_eq(m.found, 1);
+    ck_assert_uint_eq(m.n_cols, 20);
+    ck_assert_int_eq(m.col_pk[my_md_col(&m, "region")], 1);
+    ck_assert_int_eq(m.col_pk[my_md_col(&m, "id")], 2);
+    ck_assert_int_eq(m.col_type[my_md_col(&m, "info")], DSRC_T_JSON);
+    ck_assert_str_eq(my_prop(&m, "column.id.extra"), "auto_increment");
+    i = my_md_find(&m, DB "/" TABLE);
+    ck_assert_int_ge(i, 0);
+    ck_assert_uint_eq(m.n_columns[i], 9);
+    i = my_md_find(&m, WEIRD_DB "/" WEIRD_TABLE);
+    ck_assert_int_ge(i, 0);
+    ck_assert_uint_eq(m.n_columns[i], 2);
+    i = my_md_find(&m, DB "/big_spenders");
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(m.kind[i], DSRC_ITEM_VIEW);
+    ck_assert_int_ge(my_md_find(&m, "dsrc_many/t_59"), 0);
+
+    /* System databases on request; one database by path. */
+    memset(&m, 0, sizeof m);
+    memset(&dr, 0, sizeof dr);
+    dr.struct_size = sizeof dr;
+    dr.include_system = 1;
+    ck_assert_int_eq(src_discover(c, &dr, &s, &e), DSRC_OK);
+    ck_assert_int_ge(my_md_find(&m, "information_schema/TABLES"), 0);
+
+    /* A fixed number of statements, however many tables: 60 tables here. */
+    root = my_root(0);
+    ck_assert_ptr_nonnull(root);
+    memset(&m, 0, sizeof m);
+    m.want = "dsrc_many/t_07";
+    dr.include_system = 0;
+    dr.path = "dsrc_many";
+    before = my_status(root, "Com_select");
+    ck_assert_int_eq(src_discover(c, &dr, &s, &e), DSRC_OK);
+    after = my_status(root, "Com_select");
+    ck_assert_uint_eq(m.n, 60);
+    ck_assert_int_eq(m.found, 1);
+    ck_assert_uint_eq(m.n_cols, 4);
+    ck_assert_int_eq(m.col_type[3], DSRC_T_JSON);
+    ck_assert_int_eq(m.col_pk[0], 1);
+    ck_assert_msg(after - before <= 6, "discover of 60 tables ran %lld SELECTs",
+                  after - before);
+    mysql_close(root);
+
+    dr.path = "nosuch";
+    ck_assert_int_eq(src_discover(c, &dr, &s, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Cases: fetch                                                              */
+
+START_TEST(t_cell_types)
+{
+    src_conn *c = conf_conn();
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+
+    my_req(&req, DB "/customers");
+    ck_assert_msg(conf_fetch_all(c, &req, &r, NULL, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_uint_eq(r.n_rows, 2);
+    /* Ann: every type with a value. */
+    ck_assert_int_eq(my_type(&r, 0, "id"), DSRC_T_INT64);
+    ck_assert_str_eq(my_cell(&r, 0, "id"), "1");
+    ck_assert_int_eq(my_type(&r, 0, "created"), DSRC_T_TIMESTAMP);
+    ck_assert_str_eq(my_cell(&r, 0, "created"), "2024-03-01T12:34:56.789Z");
+    ck_assert_int_eq(my_type(&r, 0, "born"), DSRC_T_TIMESTAMP);
+    ck_assert_str_eq(my_cell(&r, 0, "born"), "1990-05-17");
+    ck_assert_int_eq(my_type(&r, 0, "wake"), DSRC_T_TEXT);
+    ck_assert_str_eq(my_cell(&r, 0, "wake"), "-838:59:59");
+    ck_assert_int_eq(my_type(&r, 0, "yr"), DSRC_T_INT64);
+    ck_assert_str_eq(my_cell(&r, 0, "yr"), "2024");
+    ck_assert_int_eq(my_type(&r, 0, "score"), DSRC_T_DOUBLE);
+    ck_assert_str_eq(my_cell(&r, 0, "score"), "1.5");
+    ck_assert_str_eq(my_cell(&r, 0, "ratio"), "0.1");
+    ck_assert_int_eq(my_type(&r, 0, "balance"), DSRC_T_TEXT);
+    ck_assert_str_eq(my_cell(&r, 0, "balance"), "12345678901234567.89");
+    ck_assert_int_eq(my_type(&r, 0, "big"), DSRC_T_TEXT);
+    ck_assert_str_eq(my_cell(&r, 0, "big"), "18446744073709551615");
+    ck_assert_int_eq(my_type(&r, 0, "small"), DSRC_T_INT64);
+    ck_assert_int_eq(my_type(&r, 0, "info"), DSRC_T_JSON);
+    ck_assert_str_eq(my_cell(&r, 0, "info"), "{\"tier\": 1}");
+    ck_assert_str_eq(my_cell(&r, 0, "tier"), "gold");
+    ck_assert_str_eq(my_cell(&r, 0, "tags"), "a,c");
+    ck_assert_int_eq(my_type(&r, 0, "mask"), DSRC_T_TEXT);
+    ck_assert_str_eq(my_cell(&r, 0, "mask"), "18446744073709551615");
+    ck_assert_int_eq(my_type(&r, 0, "shape"), DSRC_T_BYTES);
+    ck_assert_int_eq(my_type(&r, 0, "photo"), DSRC_T_BYTES);
+    ck_assert_str_eq(my_cell(&r, 0, "photo"), "000102ff");
+    ck_assert_int_eq(my_type(&r, 0, "code"), DSRC_T_BYTES);
+    ck_assert_str_eq(my_cell(&r, 0, "code"), "00410042");
+    ck_assert_int_eq(my_type(&r, 0, "note"), DSRC_T_TEXT);
+    ck_assert_str_eq(my_cell(&r, 0, "note"), "");
+    /* Bob: NULLs, a zero date, 4-byte UTF-8, INT64_MAX, BIT as integer. */
+    ck_assert_str_eq(my_cell(&r, 1, "name"), "B\xc3\xb6" "b \xf0\x9f\x98\x80");
+    ck_assert_int_eq(my_type(&r, 1, "created"), DSRC_T_NULL);
+    ck_assert_int_eq(my_type(&r, 1, "born"), DSRC_T_TEXT);
+    ck_assert_str_eq(my_cell(&r, 1, "born"), "0000-00-00");
+    ck_assert_int_eq(my_type(&r, 1, "big"), DSRC_T_INT64);
+    ck_assert_str_eq(my_cell(&r, 1, "big"), "9223372036854775807");
+    ck_assert_int_eq(my_type(&r, 1, "mask"), DSRC_T_INT64);
+    ck_assert_str_eq(my_cell(&r, 1, "mask"), "5");
+    ck_assert_int_eq(my_type(&r, 1, "info"), DSRC_T_NULL);
+    ck_assert_int_eq(my_type(&r, 1, "photo"), DSRC_T_NULL);
+    ck_assert_int_eq(my_type(&r, 1, "note"), DSRC_T_NULL);
+    ck_assert_str_eq(my_cell(&r, 1, "tags"), "");
+    ck_assert_str_eq(my_cell(&r, 1, "balance"), "-0.01");
+    /* The schema carries the column types. */
+    ck_assert_int_eq(r.col_types[my_col(&r, "info")], DSRC_T_JSON);
+    ck_assert_int_eq(r.col_types[my_col(&r, "created")], DSRC_T_TIMESTAMP);
+    ck_assert_int_eq(r.col_types[my_col(&r, "photo")], DSRC_T_BYTES);
+    conf_rows_free(&r);
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(t_hostile_identifiers)
+{
+    src_conn *c = conf_conn();
+    dsrc_fetch_req req;
+    dsrc_fetch_result res;
+    conf_rows r;
+    my_md m;
+    dsrc_meta_sink s = my_md_sink(&m);
+    derr e = {0};
+    const char *cols[] = {WEIRD_COL};
+    MYSQL *root;
+
+    memset(&m, 0, sizeof m);
+    m.want = DB "/" TABLE;
+    ck_assert_msg(src_describe(c, DB "/" TABLE, &s, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_int_eq(m.found, 1);
+    ck_assert_str_eq(m.col[1][0], "col with spaces");
+
+    /* A database, table and column with backticks, quotes, spaces. */
+    my_req(&req, WEIRD_DB "/" WEIRD_TABLE);
+    req.columns = cols;
+    req.n_columns = 1;
+    req.cursor_field = WEIRD_COL;
+    req.cursor_value = "a";
+    memset(&res, 0, sizeof res);
+    ck_assert_msg(conf_fetch_all(c, &req, &r, &res, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_uint_eq(r.n_rows, 2);
+    ck_assert_str_eq(r.names[0], WEIRD_COL);
+    ck_assert_str_eq(r.text[0], "b'`");
+    ck_assert_str_eq(res.cursor_max, "c");
+    conf_rows_free(&r);
+    req.cursor_value = "b'`";
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_rows_free(&r);
+
+    /* A cursor value trying to break out of its literal. */
+    my_req(&req, DB "/tags");
+    req.cursor_field = "name";
+    req.cursor_value = "' OR '1'='1";
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
+    root = my_root(0);
+    ck_assert_ptr_nonnull(root);
+    ck_assert_int_eq((long long)r.n_rows,
+                     my_scalar(root, "SELECT COUNT(*) FROM " DB ".tags WHERE name > "
+                                     "'\\' OR \\'1\\'=\\'1'"));
+    conf_rows_free(&r);
+    mysql_close(root);
+
+    /* Table x is still there. */
+    my_req(&req, DB "/x");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_rows_free(&r);
+    derr_clear(&e);
+}
+END_TEST
+
+/* String cursors with quotes and backslashes, on the primary (backslash
+ * escapes) and on the replica (NO_BACKSLASH_ESCAPES): the same rows as a
+ * bound parameter selects. */
+START_TEST(t_string_cursor_escaping)
+{
+    my_env_t *env = my_env_new();
+    static const char *const after[] = {"a", "it's", "back\\slash", "quo'te\\'", "\\", "'",
+                                        "\xc3\xa9t\xc3\xa9", "z"};
+    src_conn *c[2];
+    MYSQL *root = my_root(0);
+    derr e = {0};
+    size_t i;
+    int k;
+
+    ck_assert_ptr_nonnull(root);
+    ck_assert_msg(my_open(env, "replicated", 0, &c[0], &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_msg(my_open(env, "replicated", 1, &c[1], &e) == DSRC_OK, "%s", e.msg);
+    for (i = 0; i < sizeof after / sizeof after[0]; i++) {
+        MYSQL_STMT *st = mysql_stmt_init(root);
+        MYSQL_BIND pb, rb;
+        long long want = -1;
+        unsigned long len = (unsigned long)strlen(after[i]);
+        static const char q[] = "SELECT COUNT(*) FROM " DB ".tags WHERE name > ?";
+
+        ck_assert_int_eq(mysql_stmt_prepare(st, q, sizeof q - 1), 0);
+        memset(&pb, 0, sizeof pb);
+        pb.buffer_type = MYSQL_TYPE_STRING;
+        pb.buffer = (void *)after[i];
+        pb.buffer_length = len;
+        pb.length = &len;
+        ck_assert_int_eq(mysql_stmt_bind_param(st, &pb), 0);
+        ck_assert_int_eq(mysql_stmt_execute(st), 0);
+        memset(&rb, 0, sizeof rb);
+        rb.buffer_type = MYSQL_TYPE_LONGLONG;
+        rb.buffer = &want;
+        ck_assert_int_eq(mysql_stmt_bind_result(st, &rb), 0);
+        ck_assert_int_eq(mysql_stmt_fetch(st), 0);
+        mysql_stmt_close(st);
+        for (k = 0; k < 2; k++) {
+            dsrc_fetch_req req;
+            conf_rows r;
+            my_req(&req, DB "/tags");
+            req.cursor_field = "name";
+            req.cursor_value = after[i];
+            ck_assert_msg(conf_fetch_all(c[k], &req, &r, NULL, &e) == DSRC_OK, "%s: %s",
+                          after[i], e.msg);
+            ck_assert_msg((long long)r.n_rows == want, "%s after '%s': %zu rows, expected %lld",
+                          k ? "replica" : "primary", after[i], r.n_rows, want);
+            conf_rows_free(&r);
+        }
+    }
+    src_close(c[0]);
+    src_close(c[1]);
+    mysql_close(root);
+    derr_clear(&e);
+    my_env_free(env);
+}
+END_TEST
+
+START_TEST(t_paths)
+{
+    my_env_t *env = my_env_new();
+    src_conn *c = conf_conn(), *nd;
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+
+    my_req(&req, "x");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_rows_free(&r);
+    my_req(&req, DB "/with/slash");
+    ck_assert_msg(conf_fetch_all(c, &req, &r, NULL, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_uint_eq(r.n_rows, 1);
+    ck_assert_str_eq(r.text[0], "s");
+    conf_rows_free(&r);
+    /* Without a default database a bare name is ambiguous. */
+    ck_assert_msg(my_open(env, "nodefault", 0, &nd, &e) == DSRC_OK, "%s", e.msg);
+    my_req(&req, "x");
+    ck_assert_int_eq(conf_fetch_all(nd, &req, &r, NULL, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(e.msg, "database/x"), "message: %s", e.msg);
+    conf_rows_free(&r);
+    derr_clear(&e);
+    my_req(&req, DB "/x");
+    ck_assert_int_eq(conf_fetch_all(nd, &req, &r, NULL, &e), DSRC_OK);
+    conf_rows_free(&r);
+    /* Raw bytes are not something a table has; CSV comes as rows. */
+    req.mode = DSRC_FETCH_RAW;
+    ck_assert_int_eq(conf_fetch_all(nd, &req, &r, NULL, &e), DSRC_E_UNSUPPORTED);
+    conf_rows_free(&r);
+    derr_clear(&e);
+    req.mode = DSRC_FETCH_CSV;
+    ck_assert_int_eq(conf_fetch_all(nd, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_rows_free(&r);
+    src_close(nd);
+    my_env_free(env);
+}
+END_TEST
+
+START_TEST(t_temporal_cursor)
+{
+    src_conn *c = conf_conn();
+    dsrc_fetch_req req;
+    dsrc_fetch_result res;
+    conf_rows r;
+    derr e = {0};
+    char after[DSRC_CURSOR_MAX];
+
+    /* What fetch reports as cursor_max feeds the next fetch. */
+    my_req(&req, DB "/events");
+    req.cursor_field = "at";
+    req.limit = 2;
+    memset(&res, 0, sizeof res);
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 2);
+    ck_assert_int_eq(res.has_cursor, 1);
+    ck_assert_str_eq(res.cursor_max, "2024-01-01T00:00:01.000000");
+    conf_rows_free(&r);
+    req.limit = -1;
+    snprintf(after, sizeof after, "%s", res.cursor_max);
+    req.cursor_value = after;
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 2);
+    ck_assert_str_eq(my_cell(&r, 0, "what"), "three");
+    conf_rows_free(&r);
+    req.cursor_value = "2024-01-01 00:00:00";
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 4);
+    conf_rows_free(&r);
+    derr_clear(&e);
+}
+END_TEST
+
+/* Cancel from another thread once the statement runs on the server. */
+typedef struct my_canceller {
+    src_conn *c;
+    int seen;                /* the statement was seen running */
+} my_canceller;
+
+static void *my_cancel_thread(void *arg)
+{
+    my_canceller *k = arg;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    MYSQL *root = my_root(0);
+    int i;
+
+    for (i = 0; root && i < 400 && !k->seen; i++) {
+        nanosleep(&ts, NULL);
+        k->seen = my_scalar(root, "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
+                                  " WHERE USER = 'dsrc' AND INFO LIKE 'SELECT %slow\\_view%'") > 0;
+    }
+    if (root)
+        mysql_close(root);
+    src_cancel(k->c);
+    return NULL;
+}
+
+static double my_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+START_TEST(t_cancel_kill_query)
+{
+    src_conn *c = conf_conn();
+    my_canceller k = {c, 0};
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    pthread_t th;
+    double t0, secs;
+
+    my_req(&req, DB "/slow_view");
+    t0 = my_now();
+    ck_assert_int_eq(pthread_create(&th, NULL, my_cancel_thread, &k), 0);
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_CANCELLED);
+    pthread_join(th, NULL);
+    secs = my_now() - t0;
+    ck_assert_msg(k.seen, "the statement was never seen running");
+    ck_assert_msg(secs < 15, "the cancel took %.1f s", secs);
+    ck_assert_msg(strncmp(e.code, "1317/", 5) == 0, "code %s", e.code);
+    ck_assert_uint_eq(r.n_rows, 0);
+    conf_rows_free(&r);
+    derr_clear(&e);
+    /* The same connection serves again. */
+    atomic_store(&c->cancel, 0);
+    my_req(&req, DB "/x");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_rows_free(&r);
+}
+END_TEST
+
+/* A row sink that raises the host's cancel flag, or stops, after N rows. */
+typedef struct my_stopper {
+    src_conn *c;
+    long after;
+    int use_flag;
+    long rows;
+} my_stopper;
+
+static int my_stop_schema(void *user, const dsrc_column *cols, size_t n)
+{
+    (void)user;
+    (void)cols;
+    (void)n;
+    return 0;
+}
+
+static int my_stop_row(void *user, const dsrc_cell *cells, size_t n)
+{
+    my_stopper *s = user;
+    (void)cells;
+    (void)n;
+    s->rows++;
+    if (s->rows >= s->after) {
+        if (s->use_flag)
+            atomic_store(&s->c->cancel, 1);
+        else
+            return 1;
+    }
+    return 0;
+}
+
+static void my_stop_big(int use_flag)
+{
+    src_conn *c = conf_conn();
+    my_stopper st = {c, 5000, use_flag, 0};
+    dsrc_row_sink sink;
+    dsrc_fetch_req req;
+    dsrc_fetch_result res;
+    conf_rows r;
+    derr e = {0};
+
+    memset(&sink, 0, sizeof sink);
+    sink.struct_size = sizeof sink;
+    sink.user = &st;
+    sink.schema = my_stop_schema;
+    sink.row = my_stop_row;
+    my_req(&req, DB "/big");
+    ck_assert_int_eq(src_fetch(c, &req, &sink, NULL, &res, &e), DSRC_E_CANCELLED);
+    ck_assert_msg(st.rows >= 5000 && st.rows < 5000 + 2 * 1024, "%ld rows arrived", st.rows);
+    derr_clear(&e);
+    atomic_store(&c->cancel, 0);
+    /* The connection is usable: the rest of the big result is gone. */
+    my_req(&req, DB "/x");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_rows_free(&r);
+    ck_assert_int_eq(src_ping(c, NULL, NULL, &e), DSRC_OK);
+}
+
+START_TEST(t_cancel_flag_while_streaming)
+{
+    my_stop_big(1);
+}
+END_TEST
+
+START_TEST(t_sink_stops_big_result)
+{
+    my_stop_big(0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Cases: the dsrc binary                                                    */
+
+/* Run argv with stdout to `out` (NULL: /dev/null) and stderr to `err_path`;
+ * returns the exit status and the process's peak RSS in KiB. */
+static int my_run(char *const argv[], const char *out, const char *err_path, long *maxrss_kb)
+{
+    posix_spawn_file_actions_t fa;
+    struct rusage ru;
+    pid_t pid;
+    int status = -1;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out ? out : "/dev/null",
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    memset(&ru, 0, sizeof ru);
+    ck_assert_int_eq(wait4(pid, &status, 0, &ru), pid);
+    if (maxrss_kb)
+        *maxrss_kb = ru.ru_maxrss;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static char *my_slurp(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    char *buf;
+    long n;
+    if (!fp)
+        return strdup("");
+    fseek(fp, 0, SEEK_END);
+    n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    buf = calloc(1, (size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n)
+        buf[0] = '\0';
+    fclose(fp);
+    return buf;
+}
+
+/* The comparison loops below run over millions of values: they test with
+ * plain conditions and call ck_abort_msg() only on a difference (every
+ * ck_assert records its position, which costs a write each time). */
+
+/* One CSV record (RFC 4180) from fp into fields; returns the field count,
+ * 0 at the end.  quoted[i] tells a quoted field ("" = empty string) from
+ * an unquoted empty one (NULL). */
+typedef struct my_rec {
+    char *buf;
+    size_t cap;
+    size_t off[16], len[16];
+    int quoted[16];
+} my_rec;
+
+static void my_rec_put(my_rec *rec, size_t *n, int c)
+{
+    if (*n + 1 >= rec->cap) {
+        rec->cap = rec->cap ? rec->cap * 2 : 256;
+        rec->buf = realloc(rec->buf, rec->cap);
+        if (!rec->buf)
+            ck_abort_msg("out of memory");
+    }
+    rec->buf[(*n)++] = (char)c;
+}
+
+static int my_csv_next(FILE *fp, my_rec *rec)
+{
+    size_t n = 0;
+    int nf = 0, ch, inq = 0, was_q = 0;
+
+    ch = getc_unlocked(fp);
+    if (ch == EOF)
+        return 0;
+    rec->off[0] = 0;
+    for (;; ch = getc_unlocked(fp)) {
+        if (inq) {
+            if (ch == EOF)
+                ck_abort_msg("CSV ends inside quotes");
+            if (ch == '"') {
+                int nx = getc_unlocked(fp);
+                if (nx == '"') {
+                    my_rec_put(rec, &n, '"');
+                    continue;
+                }
+                inq = 0;
+                ch = nx;
+            } else {
+                my_rec_put(rec, &n, ch);
+                continue;
+            }
+        }
+        if (ch == '"' && n == rec->off[nf]) {
+            inq = 1;
+            was_q = 1;
+            continue;
+        }
+        if (ch == ',' || ch == '\r' || ch == '\n' || ch == EOF) {
+            if (nf >= 16)
+                ck_abort_msg("CSV record with more than 16 fields");
+            rec->len[nf] = n - rec->off[nf];
+            rec->quoted[nf] = was_q;
+            my_rec_put(rec, &n, '\0');
+            nf++;
+            was_q = 0;
+            if (ch == ',') {
+                rec->off[nf] = n;
+                continue;
+            }
+            if (ch == '\r')
+                ch = getc_unlocked(fp);
+            if (ch != '\n' && ch != EOF)
+                ck_abort_msg("CSV record not ended by CRLF");
+            return nf;
+        }
+        my_rec_put(rec, &n, ch);
+    }
+}
+
+/* One TSV line of `mariadb --batch --raw` into fields (NUL-terminated in
+ * place); returns the field count, 0 at the end. */
+static int my_tsv_next(FILE *fp, char **line, size_t *cap, char *fields[16])
+{
+    ssize_t n = getline(line, cap, fp);
+    int nf = 0;
+    char *p;
+
+    if (n <= 0)
+        return 0;
+    if ((*line)[n - 1] == '\n')
+        (*line)[--n] = '\0';
+    p = *line;
+    fields[nf++] = p;
+    while ((p = strchr(p, '\t')) != NULL) {
+        *p++ = '\0';
+        if (nf >= 16)
+            ck_abort_msg("TSV line with more than 16 fields");
+        fields[nf++] = p;
+    }
+    return nf;
+}
+
+/* Compare dsrc's CSV of big (id, n, d, f, s, dt) with mariadb's TSV of the
+ * same SELECT, after normalising both: NULL is an unquoted empty CSV field
+ * and "NULL" in the TSV; DATETIME has 'T' in the CSV and ' ' in the TSV;
+ * DOUBLE compares as the value both texts read back as. */
+static uint64_t my_compare_big(const char *csv_path, const char *tsv_path)
+{
+    FILE *a = fopen(csv_path, "r"), *b = fopen(tsv_path, "r");
+    my_rec rec;
+    char *line = NULL, *tf[16];
+    size_t cap = 0;
+    uint64_t rows = 0;
+    int na, nb, i;
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    memset(&rec, 0, sizeof rec);
+    na = my_csv_next(a, &rec); /* the header */
+    ck_assert_int_eq(na, 6);
+    ck_assert_str_eq(rec.buf + rec.off[0], "id");
+    ck_assert_str_eq(rec.buf + rec.off[5], "dt");
+    for (;;) {
+        na = my_csv_next(a, &rec);
+        nb = my_tsv_next(b, &line, &cap, tf);
+        if (!na || !nb) {
+            if (na != nb)
+                ck_abort_msg("row %" PRIu64 ": one output ends first", rows + 1);
+            break;
+        }
+        rows++;
+        if (na != 6 || nb != 6)
+            ck_abort_msg("row %" PRIu64 ": %d CSV fields, %d TSV fields", rows, na, nb);
+        for (i = 0; i < 6; i++) {
+            const char *x = rec.buf + rec.off[i], *y = tf[i];
+            int csv_null = rec.len[i] == 0 && !rec.quoted[i];
+            int tsv_null = strcmp(y, "NULL") == 0;
+            if (csv_null || tsv_null) {
+                if (!csv_null || !tsv_null)
+                    ck_abort_msg("row %" PRIu64 " col %d: '%s' vs '%s' (NULL differs)", rows,
+                                 i, x, y);
+                continue;
+            }
+            if (i == 3) {
+                if (strtod(x, NULL) != strtod(y, NULL))
+                    ck_abort_msg("row %" PRIu64 " f: %s vs %s", rows, x, y);
+            } else if (i == 5) {
+                char t[64];
+                snprintf(t, sizeof t, "%s", x);
+                if (strlen(t) > 10 && t[10] == 'T')
+                    t[10] = ' ';
+                if (strcmp(t, y) != 0)
+                    ck_abort_msg("row %" PRIu64 " dt: %s vs %s", rows, x, y);
+            } else if (strcmp(x, y) != 0) {
+                ck_abort_msg("row %" PRIu64 " col %d: '%s' vs '%s'", rows, i, x, y);
+            }
+        }
+    }
+    free(rec.buf);
+    free(line);
+    fclose(a);
+    fclose(b);
+    return rows;
+}
+
+START_TEST(t_big_csv_matches_mariadb)
+{
+    char dsrc[PATH_MAX + 16], conf[PATH_MAX + 32], csv[PATH_MAX + 32], small[PATH_MAX + 32];
+    char tsv[PATH_MAX + 32], err[PATH_MAX + 32], defaults[PATH_MAX + 32];
+    long rss_small = 0, rss_big = 0, rss_cli = 0;
+    int rc;
+    char *errtext;
+    uint64_t rows;
+    struct stat sb;
+
+    snprintf(dsrc, sizeof dsrc, "%s/dsrc", my_top_builddir);
+    snprintf(conf, sizeof conf, "%s/dsrcd.conf", conf_tmpdir());
+    snprintf(csv, sizeof csv, "%s/big.csv", conf_tmpdir());
+    snprintf(small, sizeof small, "%s/small.csv", conf_tmpdir());
+    snprintf(tsv, sizeof tsv, "%s/big.tsv", conf_tmpdir());
+    snprintf(err, sizeof err, "%s/big.err", conf_tmpdir());
+    snprintf(defaults, sizeof defaults, "--defaults-file=%s", my_env.primary_cnf);
+
+    {
+        char *const argv[] = {dsrc, "-c", conf, "fetch", "conf", DB "/big", "--limit", "1000",
+                              "-o", small, "-q", NULL};
+        rc = my_run(argv, NULL, err, &rss_small);
+        errtext = my_slurp(err);
+        ck_assert_msg(rc == 0, "dsrc fetch --limit 1000 exited %d: %s", rc, errtext);
+        free(errtext);
+    }
+    {
+        char *const argv[] = {dsrc, "-c", conf, "fetch", "conf", DB "/big", "-o", csv, "-q",
+                              NULL};
+        rc = my_run(argv, NULL, err, &rss_big);
+        errtext = my_slurp(err);
+        ck_assert_msg(rc == 0, "dsrc fetch exited %d: %s", rc, errtext);
+        ck_assert_msg(!strstr(errtext, "pw 'with") && !strstr(errtext, "quotes\\and"),
+                      "stderr shows the password: %s", errtext);
+        free(errtext);
+    }
+    {
+        char *const argv[] = {"/usr/bin/mariadb", defaults, "--batch", "--raw",
+                              "--skip-column-names", "-e",
+                              "SELECT id, n, d, f, s, dt FROM " DB ".big", NULL};
+        rc = my_run(argv, tsv, err, &rss_cli);
+        errtext = my_slurp(err);
+        ck_assert_msg(rc == 0, "mariadb exited %d: %s", rc, errtext);
+        free(errtext);
+    }
+    rows = my_compare_big(csv, tsv);
+    ck_assert_uint_eq(rows, BIG_ROWS);
+    ck_assert_int_eq(stat(csv, &sb), 0);
+    /* Memory stays flat: a million rows (tens of MB of CSV) cost the dsrc
+     * process no more than a few MB over a thousand. */
+    fprintf(stderr, "test_mysql: 1M rows: %lld bytes of CSV; dsrc peak RSS %ld KiB (1000 rows:"
+            " %ld KiB)\n", (long long)sb.st_size, rss_big, rss_small);
+    ck_assert_msg(rss_big - rss_small < 16 * 1024 && rss_big - rss_small < sb.st_size / 1024 / 4,
+                  "peak RSS grew from %ld KiB (1000 rows) to %ld KiB (1M rows)", rss_small,
+                  rss_big);
+}
+END_TEST
+
+/* Data rows of a CSV file with its first column's values. */
+static size_t my_csv_ids(const char *path, char ids[][32], size_t max)
+{
+    FILE *fp = fopen(path, "r");
+    my_rec rec;
+    size_t n = 0;
+
+    ck_assert_ptr_nonnull(fp);
+    memset(&rec, 0, sizeof rec);
+    if (my_csv_next(fp, &rec) > 0) {
+        while (my_csv_next(fp, &rec) > 0) {
+            if (n < max)
+                snprintf(ids[n], 32, "%s", rec.buf + rec.off[0]);
+            n++;
+        }
+    }
+    free(rec.buf);
+    fclose(fp);
+    return n;
+}
+
+START_TEST(t_incremental_cli)
+{
+    char dsrc[PATH_MAX + 16], conf[PATH_MAX + 32], out[PATH_MAX + 32], err[PATH_MAX + 32];
+    char ids[16][32];
+    char *errtext;
+    MYSQL *root;
+    int rc, i;
+    size_t n;
+    char *const argv[] = {dsrc, "-c", conf, "fetch", "conf", DB "/events", "--cursor-field",
+                          "id", "--incremental", "-o", out, "-q", NULL};
+
+    snprintf(dsrc, sizeof dsrc, "%s/dsrc", my_top_builddir);
+    snprintf(conf, sizeof conf, "%s/dsrcd.conf", conf_tmpdir());
+    snprintf(err, sizeof err, "%s/inc.err", conf_tmpdir());
+    for (i = 0; i < 3; i++) {
+        snprintf(out, sizeof out, "%s/inc%d.csv", conf_tmpdir(), i);
+        if (i == 1) {
+            root = my_root(0);
+            ck_assert_ptr_nonnull(root);
+            ck_assert_int_eq(my_exec(root, "INSERT INTO " DB ".events (at, what) VALUES"
+                                           " (NOW(6), 'five'), (NOW(6), 'six'),"
+                                           " (NOW(6), 'seven')"), 0);
+            mysql_close(root);
+        }
+        rc = my_run(argv, NULL, err, NULL);
+        errtext = my_slurp(err);
+        ck_assert_msg(rc == 0, "incremental fetch %d exited %d: %s", i, rc, errtext);
+        free(errtext);
+        n = my_csv_ids(out, ids, 16);
+        if (i == 0) {
+            ck_assert_uint_eq(n, 4);
+            ck_assert_str_eq(ids[0], "1");
+            ck_assert_str_eq(ids[3], "4");
+        } else if (i == 1) {
+            /* Exactly the new rows. */
+            ck_assert_uint_eq(n, 3);
+            ck_assert_str_eq(ids[0], "5");
+            ck_assert_str_eq(ids[1], "6");
+            ck_assert_str_eq(ids[2], "7");
+        } else {
+            ck_assert_uint_eq(n, 0);
+        }
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+
+static const char *const my_columns[] = {"id", "col with spaces", "amount", "data", "note",
+                                         "updated_at", "price", "doc", "flags"};
+static const dsrc_type my_types[] = {DSRC_T_INT64, DSRC_T_TEXT, DSRC_T_DOUBLE,
+                                     DSRC_T_BYTES, DSRC_T_TEXT, DSRC_T_TIMESTAMP,
+                                     DSRC_T_TEXT, DSRC_T_JSON, DSRC_T_INT64};
+static const conf_value my_values[] = {
+    {"1", "col with spaces", DSRC_T_TEXT, "plain"},
+    {"1", "amount", DSRC_T_DOUBLE, "1.5"},
+    {"1", "data", DSRC_T_BYTES, "00ff10"},
+    {"1", "note", DSRC_T_TEXT, "say \"hi\""},
+    {"1", "updated_at", DSRC_T_TIMESTAMP, "2024-01-01T10:00:00"},
+    {"1", "price", DSRC_T_TEXT, "12.50"},
+    {"1", "doc", DSRC_T_JSON, "{\"a\": 1}"},
+    {"1", "flags", DSRC_T_INT64, "10"},
+    {"2", "col with spaces", DSRC_T_NULL, NULL},
+    {"2", "note", DSRC_T_TEXT, "line1\nline2"},
+    {"2", "data", DSRC_T_NULL, NULL},
+    {"2", "price", DSRC_T_TEXT, "-0.01"},
+    {"2", "doc", DSRC_T_NULL, NULL},
+    {"2", "flags", DSRC_T_INT64, "0"},
+    {"3", "col with spaces", DSRC_T_TEXT, "it's"},
+    {"3", "amount", DSRC_T_NULL, NULL},
+    {"3", "data", DSRC_T_BYTES, ""},
+    {"3", "note", DSRC_T_TEXT, ""},
+    {"3", "updated_at", DSRC_T_NULL, NULL},
+    {"3", "doc", DSRC_T_JSON, "[]"},
+    {"3", "flags", DSRC_T_NULL, NULL},
+    {"4", "amount", DSRC_T_DOUBLE, "-4"},
+    {"4", "note", DSRC_T_NULL, NULL},
+    {"4", "price", DSRC_T_TEXT, "1234567890.12"},
+    {"5", "amount", DSRC_T_DOUBLE, "50000000000"},
+    {"5", "note", DSRC_T_TEXT, "a,b;c\r\n\t\\ \xc3\xa9 \xf0\x9f\x98\x80"},
+    {"5", "flags", DSRC_T_INT64, "1"},
+};
+
+int main(void)
+{
+    static conf_fixture fx;
+    const char *top = getenv("top_builddir");
+    TCase *tc;
+    int rc;
+
+    snprintf(my_top_builddir, sizeof my_top_builddir, "%s", top && *top ? top : ".");
+    if (mysql_library_init(0, NULL, NULL) != 0) {
+        fprintf(stderr, "test_mysql: cannot initialise libmariadb\n");
+        return 1;
+    }
+    memset(&fx, 0, sizeof fx);
+    fx.plugin = "mysql";
+    snprintf(fx.plugin_dir, sizeof fx.plugin_dir, "%s/plugins/mysql/.libs", my_top_builddir);
+    fx.setup = my_setup;
+    fx.teardown = my_teardown;
+    fx.table = DB "/" TABLE;
+    fx.table_name = TABLE;
+    fx.table_parent = DB;
+    fx.table_kind = DSRC_ITEM_TABLE;
+    fx.columns = my_columns;
+    fx.column_types = my_types;
+    fx.n_columns = sizeof my_columns / sizeof my_columns[0];
+    fx.pk_column = "id";
+    fx.rows = 5;
+    fx.values = my_values;
+    fx.n_values = sizeof my_values / sizeof my_values[0];
+    fx.cursor_field = "id";
+    fx.cursor_value = "2";
+    fx.cursor_rows = 3;
+    fx.cursor_max = "5";
+    fx.missing_item = DB "/no_such_table";
+    /* InnoDB's row counts are estimates. */
+    fx.quirks = CONF_QUIRK_ROWS_ESTIMATED;
+
+    tc = tcase_create("mysql");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, t_ping_primary);
+    tcase_add_test(tc, t_replica_endpoint);
+    tcase_add_test(tc, t_replica_role_without_privilege);
+    tcase_add_test(tc, t_tls);
+    tcase_add_test(tc, t_tls_failure_not_retryable);
+    tcase_add_test(tc, t_tls_host_name);
+    tcase_add_test(tc, t_cloud_never_plain);
+    tcase_add_test(tc, t_socket);
+    tcase_add_test(tc, t_wrong_password);
+    tcase_add_test(tc, t_no_password_in_plugin_message);
+    tcase_add_test(tc, t_unreachable);
+    tcase_add_test(tc, t_permission);
+    tcase_add_test(tc, t_not_found_codes);
+    tcase_add_test(tc, t_read_timeout);
+    tcase_add_test(tc, t_list);
+    tcase_add_test(tc, t_describe_details);
+    tcase_add_test(tc, t_discover_catalog);
+    tcase_add_test(tc, t_cell_types);
+    tcase_add_test(tc, t_hostile_identifiers);
+    tcase_add_test(tc, t_string_cursor_escaping);
+    tcase_add_test(tc, t_paths);
+    tcase_add_test(tc, t_temporal_cursor);
+    tcase_add_test(tc, t_cancel_kill_query);
+    tcase_add_test(tc, t_cancel_flag_while_streaming);
+    tcase_add_test(tc, t_sink_stops_big_result);
+    tcase_add_test(tc, t_big_csv_matches_mariadb);
+    tcase_add_test(tc, t_incremental_cli);
+
+    rc = conf_main(&fx, tc);
+    mysql_library_end();
+    return rc;
+}
