@@ -3,5 +3,6 @@
 dist_man_MANS += \
 	docs/dsrc.1 \
 	docs/dsrc-plugin.3 \
+	docs/dsrc-connectors.7 \
 	docs/dsrc.conf.5 \
 	docs/dsrcd.8
