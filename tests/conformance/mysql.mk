@@ -8,7 +8,10 @@ TESTS += tests/conformance/test_mysql
 tests_conformance_test_mysql_SOURCES = tests/conformance/test_mysql.c $(CONFORMANCE_SOURCES)
 tests_conformance_test_mysql_CFLAGS = $(UNIT_CFLAGS) $(MYSQL_CFLAGS)
 tests_conformance_test_mysql_LDADD = $(UNIT_LIBS) $(MYSQL_LIBS) -lpthread
+# read_policy routing between the primary and the replica, through dsrc.
+TESTS += tests/integration/mysql_replica.sh
 endif
 endif
 EXTRA_DIST += tests/fixtures/mariadb/mariadb-fixture tests/deps/mysql.apt \
+	tests/integration/mysql_replica.sh \
 	bench/mysql/run bench/mysql/README.md

@@ -14,7 +14,9 @@ endif
 TESTS += tests/integration/postgres_cli.sh
 # Health and the breaker while the server is killed and restarted.
 TESTS += tests/integration/pg_health.sh
+# read_policy routing between the primary and the streaming replica.
+TESTS += tests/integration/pg_replica.sh
 endif
 EXTRA_DIST += tests/fixtures/pg/pg-fixture tests/integration/postgres_cli.sh \
-	tests/integration/pg_health.sh \
+	tests/integration/pg_health.sh tests/integration/pg_replica.sh \
 	tests/deps/postgres.apt bench/postgres/run bench/postgres/sqla_inspect.py
