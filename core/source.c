@@ -130,6 +130,8 @@ dsrc_status src_open(const reg_source *s, int endpoint, src_conn **out, derr *e)
     p.n_cloud = cs->n_cloud;
     p.replica_set = cs->replica_set;
     p.read_policy = cs->read_policy;
+    p.replica_hosts = (const char *const *)cs->replica_hosts;
+    p.n_replica_hosts = cs->replica_hosts ? cs->n_replica_hosts : 0;
     if (cs->tls_key_passphrase) {
         char *plain = NULL;
         st = secret_resolve(cs->tls_key_passphrase, NULL, s->key_file, &plain, NULL, e);

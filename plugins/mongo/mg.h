@@ -33,7 +33,9 @@ typedef struct mg_settings {
 /* Build the settings of one connection from validated open params: the URI
  * through the driver's URI API (credentials and options by setters, never
  * pasted into a string), TLS from the tls group, replica set and read
- * preferences.  On success fills `out` (free it with mg_settings_free());
+ * preferences.  Without `seeds` the source's replicas.hosts (when the
+ * host hands them over) join host:port in the seed list, so every
+ * endpoint of a source yields the same replica set connection.  On success fills `out` (free it with mg_settings_free());
  * on failure fills `err` (DSRC_E_INVALID_CONFIG) with a message that names
  * the source and holds no secret, and leaves nothing to free. */
 dsrc_status mg_settings_build(const dsrc_open_params *params, mg_settings *out,

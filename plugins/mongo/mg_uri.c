@@ -6,8 +6,9 @@
  * Credentials are only ever handed to mongoc_uri_set_username() and
  * mongoc_uri_set_password(): they are never pasted into a URI string, so
  * '@', ':', '/' and '%' in them need no escaping.  The one string that is
- * parsed is a host list (host `seeds`), made only of host names checked
- * here to hold no URI delimiter.
+ * parsed is a host list (host, then `seeds` or else the source's
+ * replicas.hosts), made only of host names checked here to hold no URI
+ * delimiter.
  */
 #include "mg.h"
 
@@ -153,8 +154,26 @@ static int seed_add(char *b, size_t cap, const char *s, size_t n)
     return seed_append(b, cap, s, (size_t)(colon - s), colon + 1, n - (size_t)(colon - s) - 1);
 }
 
-/* The URI from host/port (+ seeds): one host through
- * mongoc_uri_new_for_host_port(), several through a checked host list. */
+/* The replicas.hosts entries the seed list is made of: only when `seeds`
+ * is not set, the host hands them over and direct_connection is off (a
+ * direct connection talks to its own endpoint's host alone).  Returns
+ * their number, 0 when they are not used. */
+static size_t replica_seeds(const dsrc_open_params *p, const char *const **hosts)
+{
+    const char *dc = opt(p, "direct_connection");
+    *hosts = NULL;
+    if (opt(p, "seeds") || (dc && strcmp(dc, "true") == 0))
+        return 0;
+    if (!DSRC_HAS_MEMBER(p, dsrc_open_params, n_replica_hosts) || p->n_replica_hosts == 0 ||
+        !p->replica_hosts)
+        return 0;
+    *hosts = p->replica_hosts;
+    return p->n_replica_hosts;
+}
+
+/* The URI from host/port (+ seeds, or else the source's replicas.hosts):
+ * one host through mongoc_uri_new_for_host_port(), several through a
+ * checked host list. */
 static mongoc_uri_t *uri_from_hosts(const dsrc_open_params *p, dsrc_error *err)
 {
     const char *host = opt(p, "host"), *seeds = opt(p, "seeds"), *port_s = opt(p, "port");
@@ -163,6 +182,8 @@ static mongoc_uri_t *uri_from_hosts(const dsrc_open_params *p, dsrc_error *err)
     mongoc_uri_t *uri;
     bson_error_t be;
     const char *s;
+    const char *const *rhosts;
+    size_t n_rhosts = replica_seeds(p, &rhosts), i;
 
     if (!host) {
         dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
@@ -174,7 +195,7 @@ static mongoc_uri_t *uri_from_hosts(const dsrc_open_params *p, dsrc_error *err)
                        port_s ? port_s : "");
         return NULL;
     }
-    if (!seeds) {
+    if (!seeds && n_rhosts == 0) {
         uri = mongoc_uri_new_for_host_port(host, (uint16_t)port);
         if (!uri)
             dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
@@ -190,7 +211,17 @@ static mongoc_uri_t *uri_from_hosts(const dsrc_open_params *p, dsrc_error *err)
             return NULL;
         }
     }
-    for (s = seeds; *s;) {
+    for (i = 0; i < n_rhosts; i++) {
+        const char *r = rhosts[i] ? rhosts[i] : "";
+        size_t n = strlen(r);
+        if (seed_add(list, sizeof list, r, n) != 0) {
+            dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                           "replicas.hosts: '%.*s' is not host[:port]", (int)(n > 200 ? 200 : n),
+                           r);
+            return NULL;
+        }
+    }
+    for (s = seeds ? seeds : ""; *s;) {
         const char *e = strchr(s, ',');
         size_t n = e ? (size_t)(e - s) : strlen(s);
         if (seed_add(list, sizeof list, s, n) != 0) {
@@ -204,7 +235,8 @@ static mongoc_uri_t *uri_from_hosts(const dsrc_open_params *p, dsrc_error *err)
     uri = mongoc_uri_new_with_error(text, &be);
     bson_free(text);
     if (!uri)
-        dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL, "seeds: %s", be.message);
+        dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL, "%s: %s",
+                       seeds ? "seeds" : "replicas.hosts", be.message);
     return uri;
 }
 

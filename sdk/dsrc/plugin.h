@@ -283,6 +283,14 @@ typedef struct dsrc_open_params {
     const char *read_policy;
     /* Passphrase of tls_key (resolved secret); NULL when none. */
     const char *tls_key_passphrase;
+    /* The source's `replicas.hosts` entries as written, "host[:port]"
+       (also "[v6addr]:port"); NULL and 0 when there are none.  The host
+       still opens each entry as an endpoint of its own (see `endpoint`)
+       for plugins that route per endpoint; a plugin whose driver selects
+       servers itself can hand the whole list to it.  Check with
+       DSRC_HAS_MEMBER(params, dsrc_open_params, n_replica_hosts). */
+    const char *const *replica_hosts;
+    size_t n_replica_hosts;
 } dsrc_open_params;
 
 /** A plugin's connection: opaque to the host. */

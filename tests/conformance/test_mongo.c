@@ -159,6 +159,16 @@ static int mg_setup(conf_fixture *fx, const char *tmp)
              mg_port);
     if (conf_write_source("rs", conn) != 0)
         return -1;
+    /* The same replica set reached only through replicas.hosts: `host`
+     * is a port nothing listens on, the one live member is listed in the
+     * replicas group and no `seeds` is set. */
+    snprintf(conn, sizeof conn,
+             "host = \"127.0.0.1\"; port = %d; server_selection_timeout = \"3s\";"
+             " app_name = \"rs-test\";\n};\nreplicas = {\n  hosts = [\"127.0.0.1:%d\"];"
+             " replica_set = \"rs0\";",
+             mg_free_port(), mg_port);
+    if (conf_write_source("rshosts", conn) != 0)
+        return -1;
     return 0;
 }
 
@@ -334,6 +344,26 @@ START_TEST(t_batches)
     ck_assert_str_eq(j, "{ \"v\" : 2 }");
     free(j);
     bson_destroy(cmd);
+    src_close(c);
+    conf_env_free(env);
+}
+END_TEST
+
+/* A source whose members are only in replicas.hosts opens, as one
+ * replica set connection, through the member the host handed over. */
+START_TEST(t_replica_hosts)
+{
+    conf_env *env = conf_env_new();
+    src_conn *c;
+    dsrc_ping_info info;
+    derr e = {0};
+
+    ck_assert_msg(conf_env_open(env, "rshosts", &c, &e) == DSRC_OK, "open: %s", e.msg);
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    ck_assert_int_eq(src_ping(c, &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(info.role, DSRC_ROLE_PRIMARY);
+    derr_clear(&e);
     src_close(c);
     conf_env_free(env);
 }
@@ -625,6 +655,7 @@ int main(void)
     tcase_add_test(tc, t_sent_find);
     tcase_add_test(tc, t_batches);
     tcase_add_test(tc, t_read_preference);
+    tcase_add_test(tc, t_replica_hosts);
     tcase_add_test(tc, t_document_output);
     tcase_add_test(tc, t_auth_failed);
     tcase_add_test(tc, t_unauthorized);

@@ -8,6 +8,7 @@
 #include <config.h>
 
 #include <check.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,6 +243,121 @@ START_TEST(t_replicas)
 }
 END_TEST
 
+/* Count `uri`'s hosts and check that "host:port" is one of them. */
+static int mt_has_host(const mongoc_uri_t *uri, const char *host_and_port, size_t *n)
+{
+    const mongoc_host_list_t *h;
+    int found = 0;
+    *n = 0;
+    for (h = mongoc_uri_get_hosts(uri); h; h = h->next) {
+        (*n)++;
+        if (strcmp(h->host_and_port, host_and_port) == 0)
+            found = 1;
+    }
+    return found;
+}
+
+/* replicas = { hosts = ["m2:27018", "[::1]:27019", "m3"]; replica_set =
+ * "rs0"; } with no `seeds`: every member is in the one URI, with
+ * replicaSet, whichever endpoint is opened. */
+START_TEST(t_replica_hosts)
+{
+    static const dsrc_kv primary[] = {{"host", "m1"}, {"port", "27017"}};
+    static const dsrc_kv replica1[] = {{"host", "m2"}, {"port", "27018"}};
+    static const char *const members[] = {"m2:27018", "[::1]:27019", "m3"};
+    static const char *const want[] = {"m1:27017", "m2:27018", "[::1]:27019", "m3:27017"};
+    dsrc_open_params p = mt_params(primary, N(primary));
+    mg_settings s;
+    const mongoc_host_list_t *h;
+    size_t i, n;
+    char *hosts, msg[256];
+
+    p.replica_hosts = members;
+    p.n_replica_hosts = N(members);
+    p.replica_set = "rs0";
+    p.read_policy = "replica";
+    mt_build_ok(&p, &s);
+    ck_assert_str_eq(mongoc_uri_get_replica_set(s.uri), "rs0");
+    for (i = 0, h = mongoc_uri_get_hosts(s.uri); h; h = h->next, i++) {
+        ck_assert_uint_lt(i, N(want));
+        ck_assert_str_eq(h->host_and_port, want[i]);
+    }
+    ck_assert_uint_eq(i, N(want));
+    hosts = mg_uri_hosts(s.uri);
+    ck_assert_str_eq(hosts, "m1:27017,m2:27018,[::1]:27019,m3:27017");
+    bson_free(hosts);
+    ck_assert_int_eq(mongoc_read_prefs_get_mode(s.fetch_prefs), MONGOC_READ_SECONDARY);
+    mg_settings_free(&s);
+
+    /* Endpoint 1: the host has put the replica's host and port in place of
+     * the primary's; the driver still gets the whole set. */
+    p = mt_params(replica1, N(replica1));
+    p.endpoint = 1;
+    p.replica_hosts = members;
+    p.n_replica_hosts = N(members);
+    p.replica_set = "rs0";
+    mt_build_ok(&p, &s);
+    ck_assert_str_eq(mongoc_uri_get_replica_set(s.uri), "rs0");
+    for (i = 1; i < N(want); i++)
+        ck_assert_msg(mt_has_host(s.uri, want[i], &n), "%s missing", want[i]);
+    ck_assert_str_eq(mongoc_uri_get_hosts(s.uri)->host_and_port, "m2:27018");
+    ck_assert_uint_eq(n, N(want) - 1);
+    mg_settings_free(&s);
+
+    /* `seeds` wins over replicas.hosts. */
+    {
+        static const dsrc_kv seeded[] = {{"host", "m1"}, {"seeds", "s9:1"}};
+        p = mt_params(seeded, N(seeded));
+        p.replica_hosts = members;
+        p.n_replica_hosts = N(members);
+        mt_build_ok(&p, &s);
+        hosts = mg_uri_hosts(s.uri);
+        ck_assert_str_eq(hosts, "m1:27017,s9:1");
+        bson_free(hosts);
+        mg_settings_free(&s);
+    }
+
+    /* A direct connection talks to its own host only. */
+    {
+        static const dsrc_kv direct[] = {{"host", "m1"}, {"direct_connection", "true"}};
+        p = mt_params(direct, N(direct));
+        p.replica_hosts = members;
+        p.n_replica_hosts = N(members);
+        mt_build_ok(&p, &s);
+        hosts = mg_uri_hosts(s.uri);
+        ck_assert_str_eq(hosts, "m1:27017");
+        bson_free(hosts);
+        mg_settings_free(&s);
+    }
+
+    /* A params struct from before the members were appended: not read. */
+    p = mt_params(primary, N(primary));
+    p.replica_hosts = members;
+    p.n_replica_hosts = N(members);
+    p.struct_size = (uint32_t)offsetof(dsrc_open_params, replica_hosts);
+    mt_build_ok(&p, &s);
+    hosts = mg_uri_hosts(s.uri);
+    ck_assert_str_eq(hosts, "m1:27017");
+    bson_free(hosts);
+    mg_settings_free(&s);
+
+    /* Entries are checked like seeds. */
+    {
+        static const char *const bad[] = {"m2:27018", "evil@host:1/admin?x=y"};
+        static const char *const badport[] = {"m2:99999"};
+        p = mt_params(primary, N(primary));
+        p.replica_hosts = bad;
+        p.n_replica_hosts = N(bad);
+        ck_assert_int_eq(mt_build_fail(&p, msg, sizeof msg), DSRC_E_INVALID_CONFIG);
+        ck_assert_msg(strstr(msg, "replicas.hosts") != NULL, "%s", msg);
+        p.replica_hosts = badport;
+        p.n_replica_hosts = N(badport);
+        ck_assert_int_eq(mt_build_fail(&p, msg, sizeof msg), DSRC_E_INVALID_CONFIG);
+        ck_assert_msg(strstr(msg, "m2:99999") != NULL, "%s", msg);
+    }
+}
+END_TEST
+
 START_TEST(t_tls)
 {
     static const dsrc_kv kv[] = {{"host", "h"}};
@@ -334,6 +450,7 @@ int main(void)
     tcase_add_test(tc, t_uri_option);
     tcase_add_test(tc, t_uri_errors);
     tcase_add_test(tc, t_replicas);
+    tcase_add_test(tc, t_replica_hosts);
     tcase_add_test(tc, t_tls);
     tcase_add_test(tc, t_option_table);
     suite_add_tcase(s, tc);

@@ -197,6 +197,8 @@ typedef struct dsrc_v1_0_open_params {
     const char *replica_set;
     const char *read_policy;
     const char *tls_key_passphrase;
+    const char *const *replica_hosts;
+    size_t n_replica_hosts;
 } dsrc_v1_0_open_params;
 
 typedef struct dsrc_v1_0_ping_info {

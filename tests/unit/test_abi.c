@@ -104,7 +104,8 @@ static const abi_member abi_members[] = {
     M(open_params, tls_mode), M(open_params, tls_ca), M(open_params, tls_cert),
     M(open_params, tls_key), MT(open_params, cloud, const dsrc_kv *),
     M(open_params, n_cloud), M(open_params, replica_set), M(open_params, read_policy),
-    M(open_params, tls_key_passphrase),
+    M(open_params, tls_key_passphrase), M(open_params, replica_hosts),
+    M(open_params, n_replica_hosts),
 
     M(ping_info, struct_size), MT(ping_info, role, dsrc_role),
     M(ping_info, server_version), M(ping_info, endpoint),
