@@ -13,8 +13,15 @@
  * and the root lists its blobs.
  *
  * Auth: Shared Key (account_key, or AccountKey of connection_string) signs
- * every request; else a SAS token is appended to every URL; else requests
- * are anonymous (public containers).
+ * every request; else a SAS token is appended to every URL; else, for a
+ * source with cloud.provider = "azure", a Microsoft Entra ID bearer token
+ * (client credentials or managed identity, cached per connection until 5
+ * minutes before expiry); else requests are anonymous (public containers).
+ *
+ * fetch with a cursor field ("last_modified") on a container or prefix:
+ * the blobs modified after the cursor, as rows (name, size, etag,
+ * last_modified, content_md5) in (last_modified, name) order; the cursor
+ * is "<last_modified> <blob name>".
  *
  * fetch (raw bytes; for DSRC_FETCH_RAW and DSRC_FETCH_CSV alike): Get Blob
  * Properties, then Get Blob in ranges of range_size bytes pinned to the
@@ -36,6 +43,7 @@
 
 #include <curl/curl.h>
 #include <expat.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #include <ctype.h>
@@ -53,6 +61,10 @@ DSRC_PLUGIN_ABI();
 #define AZ_ERRBODY_MAX 8192
 #define AZ_TEXT_MAX 65536
 #define AZ_RETRY_AFTER_MAX 60
+#define AZ_TOKEN_MARGIN 300      /* refresh a token this long before expiry */
+#define AZ_TOKEN_BODY_MAX 65536
+#define AZ_STORAGE_SCOPE "https://storage.azure.com/.default"
+#define AZ_STORAGE_RESOURCE "https://storage.azure.com/"
 
 static const dsrc_host *az_host;
 
@@ -70,6 +82,16 @@ struct dsrc_conn {
     long range_size;
     long max_retries;
     long backoff_ms;
+    /* Microsoft Entra ID (cloud.provider = "azure") */
+    int bearer;              /* 1: requests carry Authorization: Bearer      */
+    int msi;                 /* 1: managed identity (IMDS), else client
+                                credentials                                 */
+    char *tenant;
+    char *client_id;
+    char *client_secret;     /* secret                                       */
+    char *token_url;         /* the token endpoint (without query)           */
+    char *token;             /* cached access token (secret) or NULL         */
+    int64_t token_exp;       /* its expiry, seconds since the epoch          */
     atomic_int cancel;
     const dsrc_ctx *ctx;     /* the call running now                        */
     char curl_err[CURL_ERROR_SIZE];
@@ -469,6 +491,10 @@ static int az_leaks(const dsrc_conn *c, const char *msg)
         return 1;
     if (c->sas && *c->sas && strstr(msg, c->sas))
         return 1;
+    if (c->client_secret && *c->client_secret && strstr(msg, c->client_secret))
+        return 1;
+    if (c->token && *c->token && strstr(msg, c->token))
+        return 1;
     if (strstr(msg, "sig=") || strstr(msg, "SharedKey "))
         return 1;
     return 0;
@@ -621,6 +647,192 @@ static dsrc_status az_fail(dsrc_conn *c, const az_resp *r, const char *what, dsr
                           ec[0] ? " " : "", ec, detail[0] ? ": " : "", detail, advice);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Microsoft Entra ID tokens                                                 */
+
+static size_t az_on_token_body(char *data, size_t size, size_t n, void *user)
+{
+    az_buf *b = user;
+    size_t len = size * n;
+    if (b->len + len > AZ_TOKEN_BODY_MAX)
+        return 0;
+    az_buf_addn(b, data, len);
+    return b->failed ? 0 : len;
+}
+
+/* A JSON member that may be a number or a numeric string; -1 when absent. */
+static int64_t az_json_int(json_t *o, const char *name)
+{
+    json_t *v = json_object_get(o, name);
+    if (json_is_integer(v))
+        return (int64_t)json_integer_value(v);
+    if (json_is_real(v))
+        return (int64_t)json_real_value(v);
+    if (json_is_string(v) && isdigit((unsigned char)*json_string_value(v)))
+        return (int64_t)strtoll(json_string_value(v), NULL, 10);
+    return -1;
+}
+
+/* Ask the token endpoint for an access token to the storage service and
+ * cache it in c->token until AZ_TOKEN_MARGIN seconds before it expires.
+ * Returns DSRC_OK (c->token set) or fills err; the token and the client
+ * secret never reach a message. */
+static dsrc_status az_token_refresh(const dsrc_ctx *ctx, dsrc_conn *c, const char *what,
+                                    dsrc_error *err)
+{
+    CURL *h;
+    az_buf url = {0}, body = {0}, form = {0};
+    struct curl_slist *hdrs = NULL;
+    char cerr[CURL_ERROR_SIZE] = "";
+    const char *kind = c->msi ? "managed identity token" : "Entra ID token";
+    json_t *doc = NULL;
+    json_error_t jerr;
+    CURLcode cc;
+    long status = 0;
+    int64_t now = (int64_t)time(NULL), exp_in, exp_on;
+    dsrc_status st = DSRC_OK;
+
+    h = curl_easy_init();
+    if (!h)
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "%s: cannot create an HTTP handle",
+                              what);
+    az_buf_add(&url, c->token_url);
+    if (c->msi) {
+        az_buf_add(&url, "?api-version=2018-02-01&resource=");
+        {
+            char *e = curl_easy_escape(h, AZ_STORAGE_RESOURCE, 0);
+            az_buf_add(&url, e ? e : "");
+            curl_free(e);
+        }
+        if (c->client_id) {
+            char *e = curl_easy_escape(h, c->client_id, 0);
+            az_buf_add(&url, "&client_id=");
+            az_buf_add(&url, e ? e : "");
+            curl_free(e);
+        }
+        hdrs = curl_slist_append(hdrs, "Metadata: true");
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else {
+        const char *names[4] = {"grant_type", "client_id", "client_secret", "scope"};
+        const char *vals[4] = {"client_credentials", c->client_id, c->client_secret,
+                               AZ_STORAGE_SCOPE};
+        size_t i;
+        for (i = 0; i < 4; i++) {
+            char *e = curl_easy_escape(h, vals[i] ? vals[i] : "", 0);
+            if (!e) {
+                form.failed = 1;
+                break;
+            }
+            az_buf_add(&form, i ? "&" : "");
+            az_buf_add(&form, names[i]);
+            az_buf_add(&form, "=");
+            az_buf_add(&form, e);
+            az_wipe(e);
+            curl_free(e);
+        }
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/x-www-form-urlencoded");
+        if (!form.failed && form.s) {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)form.len);
+            curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, form.s);
+        }
+    }
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    if (url.failed || form.failed || !hdrs) {
+        st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "%s: out of memory", what);
+        goto out;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url.s);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "dsrc-azure_blob/" AZ_VERSION);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, az_on_token_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    cc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (cc != CURLE_OK) {
+        int reach = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+                    cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_RECV_ERROR ||
+                    cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING;
+        char code[DSRC_BACKEND_CODE_MAX];
+        snprintf(code, sizeof code, "curl-%d", (int)cc);
+        st = dsrc_error_set(err, reach ? DSRC_E_UNREACHABLE : DSRC_E_AUTH, reach, code,
+                            "%s: cannot get a %s: %s", what, kind, curl_easy_strerror(cc));
+        goto out;
+    }
+    doc = body.s ? json_loadb(body.s, body.len, 0, &jerr) : NULL;
+    if (status < 200 || status >= 300) {
+        const char *ecode = doc ? json_string_value(json_object_get(doc, "error")) : NULL;
+        const char *edesc = doc ? json_string_value(json_object_get(doc, "error_description"))
+                                : NULL;
+        char code[DSRC_BACKEND_CODE_MAX];
+        if (edesc && az_leaks(c, edesc))
+            edesc = NULL;
+        snprintf(code, sizeof code, "%ld", status);
+        st = dsrc_error_set(err,
+                            status == 400 || status == 401 || status == 403 ? DSRC_E_AUTH
+                                                                            : DSRC_E_BACKEND,
+                            status == 429 || status >= 500, code,
+                            "%s: the token endpoint refused the %s request: HTTP %ld%s%s%s%.*s%s",
+                            what, kind, status, ecode ? " " : "", ecode ? ecode : "",
+                            edesc ? ": " : "", edesc ? (int)strcspn(edesc, "\r\n") : 0,
+                            edesc ? edesc : "",
+                            c->msi ? "; check cloud.use_managed_identity and cloud.client_id"
+                                   : "; check cloud.tenant_id, cloud.client_id and "
+                                     "cloud.client_secret");
+        goto out;
+    }
+    if (!doc || !json_is_string(json_object_get(doc, "access_token")) ||
+        !*json_string_value(json_object_get(doc, "access_token"))) {
+        st = dsrc_error_set(err, DSRC_E_AUTH, 0, "token",
+                            "%s: the token endpoint's answer has no access_token", what);
+        goto out;
+    }
+    exp_in = az_json_int(doc, "expires_in");
+    exp_on = az_json_int(doc, "expires_on");
+    if (c->token)
+        az_free_secret(c->token);
+    c->token = az_strdup(json_string_value(json_object_get(doc, "access_token")));
+    if (!c->token) {
+        st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "%s: out of memory", what);
+        goto out;
+    }
+    c->token_exp = exp_in >= 0 ? now + exp_in : exp_on >= 0 ? exp_on : now;
+    az_log(ctx, DSRC_LOG_DEBUG, "got a %s from %s", kind, c->msi ? "IMDS" : "Entra ID");
+out:
+    if (doc) {
+        json_t *tok = json_object_get(doc, "access_token");
+        if (json_is_string(tok))
+            json_string_set(tok, "");
+        json_decref(doc);
+    }
+    if (body.s) {
+        OPENSSL_cleanse(body.s, body.len);
+        free(body.s);
+    }
+    if (form.s) {
+        OPENSSL_cleanse(form.s, form.len);
+        free(form.s);
+    }
+    free(url.s);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    return st;
+}
+
+/* The cached token, fetched again when it is within AZ_TOKEN_MARGIN seconds
+ * of expiry.  Returns DSRC_OK or fills err. */
+static dsrc_status az_token_get(const dsrc_ctx *ctx, dsrc_conn *c, const char *what,
+                                dsrc_error *err)
+{
+    if (c->token && (int64_t)time(NULL) < c->token_exp - AZ_TOKEN_MARGIN)
+        return DSRC_OK;
+    return az_token_refresh(ctx, c, what, err);
+}
+
 /* Build and send one request.  `path` is the encoded path below the base
  * path ("/", "/container", "/container/blob").  Returns DSRC_OK for a 2xx
  * response; else fills err (through az_fail) and returns its status.  The
@@ -714,6 +926,20 @@ static dsrc_status az_request(const dsrc_ctx *ctx, dsrc_conn *c, const char *ver
                 az_wipe(h);
                 free(h);
             }
+        }
+    } else if (c->bearer && !c->sas) {
+        size_t n;
+        char *h;
+        st = az_token_get(ctx, c, what, err);
+        if (st != DSRC_OK)
+            goto out;
+        n = strlen("Authorization: Bearer ") + strlen(c->token) + 1;
+        h = malloc(n);
+        if (h) {
+            snprintf(h, n, "Authorization: Bearer %s", c->token);
+            hdrs = curl_slist_append(hdrs, h);
+            az_wipe(h);
+            free(h);
         }
     }
     if (url.failed || full.failed || !hdrs) {
@@ -825,8 +1051,26 @@ static char *az_res_path(const char *container, const char *blob)
 /* ------------------------------------------------------------------------ */
 /* Listing                                                                   */
 
+/* One blob of an incremental listing. */
+typedef struct az_iblob {
+    int64_t mtime;
+    int64_t size;
+    char *name;              /* the blob's name in its container            */
+    char *etag;
+    char *md5;               /* Content-MD5 (base64) or NULL                */
+} az_iblob;
+
+/* An incremental listing: the blobs after the cursor (mtime, name). */
+typedef struct az_incr {
+    int64_t after_mtime;     /* -1: no cursor                               */
+    const char *after_name;  /* "" with a bare timestamp                    */
+    az_iblob *v;
+    size_t n, cap;
+} az_incr;
+
 typedef struct az_lst {
     dsrc_conn *c;
+    az_incr *inc;            /* incremental: collect blobs, do not emit     */
     const dsrc_item_sink *sink;
     const char *container;   /* the container listed (NULL: containers)     */
     int depth;
@@ -837,6 +1081,7 @@ typedef struct az_lst {
     char *name;
     char *content_type;
     char *etag;
+    char *content_md5;
     int64_t size;
     int64_t mtime;
     char *next_marker;
@@ -851,7 +1096,8 @@ static void az_list_reset_item(az_lst *l)
     free(l->name);
     free(l->content_type);
     free(l->etag);
-    l->name = l->content_type = l->etag = NULL;
+    free(l->content_md5);
+    l->name = l->content_type = l->etag = l->content_md5 = NULL;
     l->size = -1;
     l->mtime = -1;
 }
@@ -891,6 +1137,37 @@ static void az_list_emit(az_lst *l, XML_Parser p)
 
     if (!name || !*name)
         return;
+    if (l->inc) {
+        az_incr *in = l->inc;
+        int after;
+        if (l->in_prefix)
+            return;
+        after = in->after_mtime < 0 || l->mtime > in->after_mtime ||
+                (l->mtime == in->after_mtime && strcmp(name, in->after_name) > 0);
+        if (!after)
+            return;
+        if (in->n == in->cap) {
+            size_t cap = in->cap ? in->cap * 2 : 64;
+            az_iblob *v = realloc(in->v, cap * sizeof *v);
+            if (!v) {
+                l->failed = 1;
+                XML_StopParser(p, 0);
+                return;
+            }
+            in->v = v;
+            in->cap = cap;
+        }
+        in->v[in->n].mtime = l->mtime;
+        in->v[in->n].size = l->size;
+        in->v[in->n].name = l->name;
+        in->v[in->n].etag = l->etag;
+        in->v[in->n].md5 = l->content_md5 && *l->content_md5 ? l->content_md5 : NULL;
+        if (!in->v[in->n].md5)
+            free(l->content_md5);
+        l->name = l->etag = l->content_md5 = NULL;
+        in->n++;
+        return;
+    }
     n = strlen(name);
     if (l->in_prefix && n > 0 && name[n - 1] == '/')
         name[--n] = '\0';
@@ -956,6 +1233,9 @@ static void XMLCALL az_list_end(void *u, const XML_Char *name)
             l->etag = az_strdup(t);
         } else if (strcmp(name, "Content-Length") == 0) {
             l->size = *t ? strtoll(t, NULL, 10) : -1;
+        } else if (strcmp(name, "Content-MD5") == 0) {
+            free(l->content_md5);
+            l->content_md5 = az_strdup(t);
         } else if (strcmp(name, "Content-Type") == 0) {
             free(l->content_type);
             l->content_type = az_strdup(t);
@@ -969,7 +1249,7 @@ static void XMLCALL az_list_end(void *u, const XML_Char *name)
 }
 
 static dsrc_status az_list_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
-                           const dsrc_item_sink *sink, dsrc_error *err)
+                           const dsrc_item_sink *sink, az_incr *inc, dsrc_error *err)
 {
     char *container = NULL, *prefix = NULL, *res = NULL, *marker = NULL, *what = NULL;
     char page[32];
@@ -980,7 +1260,7 @@ static dsrc_status az_list_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *pa
 
     memset(&l, 0, sizeof l);
     memset(&r, 0, sizeof r);
-    if (!sink || !sink->item)
+    if (!inc && (!sink || !sink->item))
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL, "list: no item sink");
     if (az_split(c, path, &container, &prefix) < 0)
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
@@ -1010,6 +1290,7 @@ static dsrc_status az_list_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *pa
     snprintf(page, sizeof page, "%ld", c->page_size);
     l.c = c;
     l.sink = sink;
+    l.inc = inc;
     l.container = *container ? container : NULL;
     l.size = l.mtime = -1;
     do {
@@ -1026,8 +1307,10 @@ static dsrc_status az_list_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *pa
         q[nq].name = "comp";
         q[nq++].value = "list";
         if (*container) {
-            q[nq].name = "delimiter";
-            q[nq++].value = "/";
+            if (!inc) {
+                q[nq].name = "delimiter";
+                q[nq++].value = "/";
+            }
             if (*prefix) {
                 q[nq].name = "prefix";
                 q[nq++].value = prefix;
@@ -1110,6 +1393,11 @@ static void az_conn_free(dsrc_conn *c)
     free(c->base_path);
     free(c->container);
     free(c->api_version);
+    free(c->tenant);
+    free(c->client_id);
+    az_free_secret(c->client_secret);
+    free(c->token_url);
+    az_free_secret(c->token);
     free(c);
 }
 
@@ -1182,6 +1470,73 @@ static dsrc_status az_ping_run(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info
     }
     az_resp_free(&r);
     return st;
+}
+
+/* The cloud group of a `provider = "azure"` source: Entra ID client
+ * credentials (tenant_id, client_id, client_secret) or a managed identity
+ * (use_managed_identity, optional client_id).  Sets c->bearer and the
+ * token endpoint; returns DSRC_OK or DSRC_E_INVALID_CONFIG. */
+static dsrc_status az_open_entra(const dsrc_open_params *p, dsrc_conn *c, dsrc_error *err)
+{
+    const char *tenant = dsrc_kv_get(p->cloud, p->n_cloud, "tenant_id");
+    const char *client = dsrc_kv_get(p->cloud, p->n_cloud, "client_id");
+    const char *secret = dsrc_kv_get(p->cloud, p->n_cloud, "client_secret");
+    const char *msi = dsrc_kv_get(p->cloud, p->n_cloud, "use_managed_identity");
+    const char *authority = dsrc_kv_get(p->cloud, p->n_cloud, "authority_host");
+    const char *endpoint = dsrc_kv_get(p->cloud, p->n_cloud, "token_endpoint");
+    const char *imds = dsrc_kv_get(p->cloud, p->n_cloud, "imds_endpoint");
+    size_t n;
+
+    c->msi = msi && (strcmp(msi, "true") == 0 || strcmp(msi, "1") == 0 ||
+                     strcmp(msi, "yes") == 0);
+    if (client && *client && !(c->client_id = az_strdup(client)))
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    if (c->msi) {
+        const char *base = imds && *imds ? imds : "http://169.254.169.254";
+        n = strlen(base);
+        while (n > 0 && base[n - 1] == '/')
+            n--;
+        if (asprintf(&c->token_url, "%.*s/metadata/identity/oauth2/token", (int)n, base) < 0)
+            c->token_url = NULL;
+    } else {
+        if (!tenant || !*tenant || !client || !*client || !secret || !*secret)
+            return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                                  "cloud.provider \"azure\" needs tenant_id, client_id and "
+                                  "client_secret (client credentials) or "
+                                  "use_managed_identity = true, or connection.account_key / "
+                                  "sas_token");
+        if (strspn(tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
+            strlen(tenant))
+            return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                                  "cloud.tenant_id '%s' is not a tenant id or domain", tenant);
+        c->tenant = az_strdup(tenant);
+        c->client_secret = az_strdup(secret);
+        if (endpoint && *endpoint) {
+            c->token_url = az_strdup(endpoint);
+        } else {
+            const char *base = authority && *authority ? authority
+                                                        : "https://login.microsoftonline.com";
+            n = strlen(base);
+            while (n > 0 && base[n - 1] == '/')
+                n--;
+            if (asprintf(&c->token_url, "%.*s/%s/oauth2/v2.0/token", (int)n, base, tenant) < 0)
+                c->token_url = NULL;
+        }
+        if (!c->tenant || !c->client_secret)
+            return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    }
+    if (!c->token_url)
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    if (strncasecmp(c->token_url, "http://", 7) != 0 &&
+        strncasecmp(c->token_url, "https://", 8) != 0)
+        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                              "the token endpoint must start with http:// or https://");
+    if (strcmp(c->api_version, "2017-11-09") < 0)
+        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                              "api_version %s is too old for Entra ID tokens (2017-11-09 "
+                              "or later)", c->api_version);
+    c->bearer = 1;
+    return DSRC_OK;
 }
 
 static dsrc_status az_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_conn **out,
@@ -1266,6 +1621,12 @@ static dsrc_status az_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
         goto fail;
     }
+    if (!c->key && !c->sas && p->cloud &&
+        (v = dsrc_kv_get(p->cloud, p->n_cloud, "provider")) && strcmp(v, "azure") == 0) {
+        st = az_open_entra(p, c, err);
+        if (st != DSRC_OK)
+            goto fail;
+    }
     c->page_size = az_opt_long(p, "page_size", 5000);
     c->range_size = az_opt_long(p, "range_size", 4194304);
     c->max_retries = az_opt_long(p, "max_retries", 4);
@@ -1323,7 +1684,7 @@ static dsrc_status az_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
     } else if (p->tls_mode && strcmp(p->tls_mode, "verify-ca") == 0) {
         curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (!c->key && !c->sas)
+    if (!c->key && !c->sas && !c->bearer)
         az_log(ctx, DSRC_LOG_INFO, "no credentials for account '%s'%s: requests are anonymous",
                c->account, "");
 
@@ -1671,14 +2032,159 @@ out:
     return st;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Incremental fetch of a container                                          */
+
+static int az_iblob_cmp(const void *a, const void *b)
+{
+    const az_iblob *x = a, *y = b;
+    if (x->mtime != y->mtime)
+        return x->mtime < y->mtime ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Parse a cursor "2024-01-31T12:00:00Z" or "2024-01-31T12:00:00Z name":
+ * the time and the name after the first space ("" when none).  -1 when it
+ * is neither. */
+static int az_cursor_parse(const char *v, int64_t *mtime, const char **name)
+{
+    struct tm tm;
+    const char *end;
+
+    memset(&tm, 0, sizeof tm);
+    end = strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || (*end && *end != ' '))
+        return -1;
+    *mtime = (int64_t)timegm(&tm);
+    *name = *end ? end + 1 : "";
+    return 0;
+}
+
+/* List the blobs of a container (under a prefix, no delimiter) modified
+ * after req->cursor_value, in (last_modified, name) order, as rows through
+ * the row sink; cursor_max is the last row's "time name". */
+static dsrc_status az_incr_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
+                               const dsrc_row_sink *rows, dsrc_fetch_result *result,
+                               dsrc_error *err)
+{
+    static const dsrc_column cols[5] = {
+        {"name", DSRC_T_TEXT, "blob name", 0, 1, NULL, "item path of the blob", {NULL, NULL}},
+        {"size", DSRC_T_INT64, "Content-Length", 0, 0, NULL, NULL, {NULL, NULL}},
+        {"etag", DSRC_T_TEXT, "Etag", 0, 0, NULL, NULL, {NULL, NULL}},
+        {"last_modified", DSRC_T_TIMESTAMP, "Last-Modified", 0, 0, NULL, NULL, {NULL, NULL}},
+        {"content_md5", DSRC_T_TEXT, "Content-MD5", 1, 0, NULL, "base64", {NULL, NULL}},
+    };
+    char *container = NULL, *prefix = NULL;
+    az_incr in;
+    dsrc_status st = DSRC_OK;
+    size_t i;
+    uint64_t sent = 0;
+
+    memset(&in, 0, sizeof in);
+    in.after_mtime = -1;
+    in.after_name = "";
+    if (strcmp(req->cursor_field, "last_modified") != 0)
+        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                              "fetch '%s': a container's cursor field is last_modified, not "
+                              "'%s'", req->item, req->cursor_field);
+    if (req->cursor_value && *req->cursor_value &&
+        az_cursor_parse(req->cursor_value, &in.after_mtime, &in.after_name) < 0)
+        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                              "fetch '%s': cursor '%s' is not a last_modified cursor "
+                              "(YYYY-MM-DDTHH:MM:SSZ, optionally followed by a space and a "
+                              "blob name)", req->item, req->cursor_value);
+    if (!rows || !rows->schema || !rows->row)
+        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
+                              "fetch '%s': an incremental listing is delivered as rows",
+                              req->item);
+    if (az_split(c, req->item, &container, &prefix) < 0)
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    if (!*container) {
+        st = dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                            "fetch: an incremental fetch needs a container (or "
+                            "container/prefix)");
+        goto out;
+    }
+    st = az_list_run(ctx, c, req->item, NULL, &in, err);
+    if (st != DSRC_OK)
+        goto out;
+    if (in.n)
+        qsort(in.v, in.n, sizeof *in.v, az_iblob_cmp);
+    if (rows->schema(rows->user, cols, 5) != 0) {
+        st = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch '%s': stopped by the receiver",
+                            req->item);
+        goto out;
+    }
+    for (i = 0; i < in.n && (req->limit < 0 || (int64_t)sent < req->limit); i++) {
+        az_iblob *b = &in.v[i];
+        dsrc_cell cell[5];
+        char iso[32];
+        az_buf path = {0};
+        int stop;
+
+        if (!c->container) {
+            az_buf_add(&path, container);
+            az_buf_add(&path, "/");
+        }
+        az_buf_add(&path, b->name);
+        if (path.failed) {
+            st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+            goto out;
+        }
+        az_iso(b->mtime, iso, sizeof iso);
+        memset(cell, 0, sizeof cell);
+        cell[0].type = DSRC_T_TEXT;
+        cell[0].v.s.ptr = path.s;
+        cell[0].v.s.len = path.len;
+        cell[1].type = b->size >= 0 ? DSRC_T_INT64 : DSRC_T_NULL;
+        cell[1].v.i = b->size;
+        cell[2].type = DSRC_T_TEXT;
+        cell[2].v.s.ptr = b->etag ? b->etag : "";
+        cell[2].v.s.len = strlen(cell[2].v.s.ptr);
+        cell[3].type = DSRC_T_TIMESTAMP;
+        cell[3].v.s.ptr = iso;
+        cell[3].v.s.len = strlen(iso);
+        cell[4].type = b->md5 ? DSRC_T_TEXT : DSRC_T_NULL;
+        cell[4].v.s.ptr = b->md5;
+        cell[4].v.s.len = b->md5 ? strlen(b->md5) : 0;
+        stop = rows->row(rows->user, cell, 5);
+        free(path.s);
+        if (stop) {
+            st = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
+                                "fetch '%s': stopped by the receiver", req->item);
+            goto out;
+        }
+        sent++;
+        if (result) {
+            snprintf(result->cursor_max, sizeof result->cursor_max, "%s %s", iso, b->name);
+            result->has_cursor = 1;
+        }
+    }
+    if (result) {
+        result->mode = DSRC_FETCH_ROWS;
+        result->rows = sent;
+    }
+out:
+    for (i = 0; i < in.n; i++) {
+        free(in.v[i].name);
+        free(in.v[i].etag);
+        free(in.v[i].md5);
+    }
+    free(in.v);
+    free(container);
+    free(prefix);
+    return st;
+}
+
 static dsrc_status az_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
                             const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
                             dsrc_fetch_result *result, dsrc_error *err)
 {
-    (void)rows;
     atomic_store(&c->cancel, 0);
     if (!req || !req->item)
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL, "fetch: no item");
+    if (req->cursor_field)
+        return az_incr_run(ctx, c, req, rows, result, err);
     /* A blob's bytes are its own format: they go through the byte sink for
      * RAW and for CSV (the host takes them as they are); typed rows are not
      * something a blob has. */
@@ -1686,10 +2192,6 @@ static dsrc_status az_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
         return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
                               "fetch '%s': blobs are fetched as raw bytes (use --format raw)",
                               req->item);
-    if (req->cursor_field)
-        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
-                              "fetch '%s': incremental fetch by cursor is not supported for "
-                              "blobs", req->item);
     if (req->columns && req->n_columns)
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                               "fetch '%s': a blob has no columns", req->item);
@@ -1703,7 +2205,7 @@ static dsrc_status az_list_op(const dsrc_ctx *ctx, dsrc_conn *c, const char *pat
                               const dsrc_item_sink *sink, dsrc_error *err)
 {
     atomic_store(&c->cancel, 0);
-    return az_list_run(ctx, c, path, sink, err);
+    return az_list_run(ctx, c, path, sink, NULL, err);
 }
 
 static void az_unload(void)
@@ -1728,7 +2230,7 @@ DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version, const dsrc_h
     DSRC_DRIVER_SET(drv, name, "azure_blob");
     DSRC_DRIVER_SET(drv, version, AZ_VERSION);
     DSRC_DRIVER_SET(drv, description, "Azure Blob Storage containers and blobs (REST API)");
-    DSRC_DRIVER_SET(drv, capabilities, DSRC_CAP_CANCEL | DSRC_CAP_RAW);
+    DSRC_DRIVER_SET(drv, capabilities, DSRC_CAP_CANCEL | DSRC_CAP_RAW | DSRC_CAP_CURSOR);
     DSRC_DRIVER_SET(drv, options, az_options);
     DSRC_DRIVER_SET(drv, open, az_open);
     DSRC_DRIVER_SET(drv, close, az_close);

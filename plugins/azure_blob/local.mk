@@ -1,13 +1,13 @@
 # azure_blob.so: Azure Blob Storage over its REST API (libcurl, expat,
-# OpenSSL).  az_sign.c holds the pure parts (Shared Key signing, encoding,
+# OpenSSL; jansson for Entra ID token answers).  az_sign.c holds the pure parts (Shared Key signing, encoding,
 # connection strings) that the unit test links directly.
 if ENABLE_AZURE_BLOB
 plugin_LTLIBRARIES += plugins/azure_blob/azure_blob.la
 plugins_azure_blob_azure_blob_la_SOURCES = plugins/azure_blob/azure_blob.c \
 	plugins/azure_blob/az_sign.c plugins/azure_blob/az_sign.h
 plugins_azure_blob_azure_blob_la_CPPFLAGS = -I$(top_srcdir)/sdk -D_GNU_SOURCE
-plugins_azure_blob_azure_blob_la_CFLAGS = $(AM_CFLAGS) $(AZURE_BLOB_CFLAGS)
+plugins_azure_blob_azure_blob_la_CFLAGS = $(AM_CFLAGS) $(AZURE_BLOB_CFLAGS) $(JANSSON_CFLAGS)
 plugins_azure_blob_azure_blob_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_azure_blob_azure_blob_la_LIBADD = $(AZURE_BLOB_LIBS)
+plugins_azure_blob_azure_blob_la_LIBADD = $(AZURE_BLOB_LIBS) $(JANSSON_LIBS)
 endif
 EXTRA_DIST += plugins/azure_blob/README.md

@@ -1,6 +1,9 @@
 # azure_blob.so: the signer's unit test (Check, against an independent
 # Python signer) and the end-to-end test against a real Azurite emulator
-# (tests/integration/azure_blob.sh; skipped when azurite-blob is not on PATH).
+# (tests/integration/azure_blob.sh; skipped when azurite-blob is not on PATH),
+# Entra ID tokens against a local token server (azure_entra.sh), incremental
+# container listings (azure_incremental.sh) and a fetch that resumes after a
+# dropped connection (azure_resume.sh).
 if ENABLE_AZURE_BLOB
 if HAVE_CHECK
 check_PROGRAMS += tests/conformance/test_azure_sign
@@ -11,7 +14,11 @@ tests_conformance_test_azure_sign_CPPFLAGS = $(AM_CPPFLAGS) -DTOP_SRCDIR='"$(abs
 tests_conformance_test_azure_sign_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(AZURE_BLOB_CFLAGS)
 tests_conformance_test_azure_sign_LDADD = $(CHECK_LIBS) $(AZURE_BLOB_LIBS)
 endif
-TESTS += tests/integration/azure_blob.sh
+TESTS += tests/integration/azure_blob.sh tests/integration/azure_entra.sh \
+	tests/integration/azure_incremental.sh tests/integration/azure_resume.sh
 endif
 EXTRA_DIST += tests/integration/azure_blob.sh tests/fixtures/azurite/azure.py \
-	tests/fixtures/azurite/azurite.sh tests/deps/azure_blob.npm
+	tests/fixtures/azurite/azurite.sh tests/deps/azure_blob.npm \
+	tests/integration/azure_entra.sh tests/integration/azure_incremental.sh \
+	tests/integration/azure_resume.sh tests/fixtures/azurite/token_server.py \
+	tests/fixtures/azurite/cut_proxy.py

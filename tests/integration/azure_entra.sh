@@ -1,0 +1,104 @@
+#!/bin/sh
+# azure_blob.so with Microsoft Entra ID bearer tokens (cloud.provider =
+# "azure"), through the dsrc binary, against tests/fixtures/azurite/
+# token_server.py: a local token endpoint (client credentials and managed
+# identity) that checks the form fields and the Metadata header, and a Blob
+# endpoint that accepts only "Authorization: Bearer <the token>".  Checks
+# that one token serves several requests of a connection (cached), that a
+# refused token request is an auth error, and that neither the token nor
+# the client secret appears in any output.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+DSRC="$top_builddir/dsrc"
+[ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
+[ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azentra.XXXXXX")
+SRV_PID=
+trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() {
+    want=$1; shift
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then ok; else
+        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
+    fi
+}
+has() {
+    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
+}
+hasnt() {
+    if grep -qF -- "$2" "$1"; then bad "'$2' unexpectedly in $1"; else ok; fi
+}
+count() { grep -cx -- "$1" "$tmp/log"; }
+clean() {
+    for s in "$TOKEN" "$AZ_SECRET"; do hasnt "$tmp/out" "$s"; hasnt "$tmp/err" "$s"; done
+}
+
+TENANT=contoso.onmicrosoft.com
+CLIENT=11111111-2222-3333-4444-555555555555
+AZ_SECRET="cs-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+TOKEN="tok-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+export AZ_SECRET
+AZ_BADSECRET="wrong-$AZ_SECRET"
+export AZ_BADSECRET
+: >"$tmp/log"
+/usr/bin/python3 "$top_srcdir/tests/fixtures/azurite/token_server.py" \
+    "$tmp/port" "$tmp/log" "$TENANT" "$CLIENT" "$AZ_SECRET" "$TOKEN" &
+SRV_PID=$!
+i=0
+while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+[ -s "$tmp/port" ] || { echo "token server did not start"; exit 99; }
+PORT=$(cat "$tmp/port")
+URL="http://127.0.0.1:$PORT"
+
+mkdir -p "$tmp/conf/sources.d"
+cat >"$tmp/conf/dsrcd.conf" <<EOF2
+plugin_dir = "$top_builddir/plugins/azure_blob/.libs";
+state_dir = "$tmp/state";
+workspace = "$tmp/ws";
+sources_dir = "sources.d";
+EOF2
+src() { # src NAME CLOUD-BODY [EXTRA-CONNECTION]
+    printf 'name = "%s";\ntype = "azure_blob";\nlocation = "cloud";\nconnection = { account = "devstoreaccount1"; endpoint = "%s/devstoreaccount1"; %s };\ncloud = { provider = "azure"; %s };\n' \
+        "$1" "$URL" "${3:-}" "$2" >"$tmp/conf/sources.d/$1.conf"
+}
+src cc "tenant_id = \"$TENANT\"; client_id = \"$CLIENT\"; client_secret = \"env:AZ_SECRET\"; authority_host = \"$URL/\";"
+src cc2 "tenant_id = \"$TENANT\"; client_id = \"$CLIENT\"; client_secret = \"env:AZ_SECRET\"; token_endpoint = \"$URL/$TENANT/oauth2/v2.0/token\";"
+src msi "use_managed_identity = true; imds_endpoint = \"$URL\";"
+src msiid "use_managed_identity = true; client_id = \"$CLIENT\"; imds_endpoint = \"$URL\";"
+src badsecret "tenant_id = \"$TENANT\"; client_id = \"$CLIENT\"; client_secret = \"env:AZ_BADSECRET\"; authority_host = \"$URL\";"
+src incomplete "tenant_id = \"$TENANT\"; client_id = \"$CLIENT\";"
+src oldver "use_managed_identity = true; imds_endpoint = \"$URL\";" 'api_version = "2017-07-29";'
+C="-c $tmp/conf/dsrcd.conf"
+
+# client credentials: open (HEAD-less list ping) and list are two Blob
+# requests with one token request between them
+expect 0 "$DSRC" $C --json ls cc
+has "$tmp/out" '"path": "bearer-ok"'; clean
+[ "$(count 'token-cc ok')" -eq 1 ] && ok || bad "client credentials: $(count 'token-cc ok') token requests, wanted 1"
+[ "$(count 'blob ok')" -eq 2 ] && ok || bad "client credentials: $(count 'blob ok') accepted Blob requests, wanted 2"
+expect 0 "$DSRC" $C --json ls cc2; has "$tmp/out" '"path": "bearer-ok"'; clean
+[ "$(count 'token-cc ok')" -eq 2 ] && ok || bad "token_endpoint: $(count 'token-cc ok') token requests, wanted 2"
+
+# managed identity, with and without client_id
+expect 0 "$DSRC" $C --json ls msi; has "$tmp/out" '"path": "bearer-ok"'; clean
+[ "$(count 'token-msi ok')" -eq 1 ] && ok || bad "managed identity: $(count 'token-msi ok') token requests"
+expect 0 "$DSRC" $C test msiid; clean
+[ "$(count 'token-msi+client_id ok')" -eq 1 ] && ok || bad "managed identity with client_id not seen"
+[ "$(count 'blob ok')" -eq 8 ] && ok || bad "$(count 'blob ok') accepted Blob requests, wanted 8"
+if grep -q refused "$tmp/log"; then bad "refused requests: $(grep refused "$tmp/log")"; else ok; fi
+
+# a wrong secret: auth error from the token endpoint, nothing leaked
+expect 1 "$DSRC" $C --json test badsecret
+has "$tmp/out" '"status": "auth"'; has "$tmp/out" "token endpoint refused"
+hasnt "$tmp/out" "$AZ_BADSECRET"; hasnt "$tmp/err" "$AZ_BADSECRET"; clean
+# configuration errors
+expect 1 "$DSRC" $C --json test incomplete; has "$tmp/out" "client_secret"
+expect 1 "$DSRC" $C --json test oldver; has "$tmp/out" "too old"
+
+echo "azure_entra: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
