@@ -16,9 +16,11 @@ tests_conformance_test_azure_sign_LDADD = $(CHECK_LIBS) $(AZURE_BLOB_LIBS)
 endif
 TESTS += tests/integration/azure_blob.sh tests/integration/azure_entra.sh \
 	tests/integration/azure_incremental.sh tests/integration/azure_resume.sh
+TESTS += tests/integration/azure_big.sh
 endif
 EXTRA_DIST += tests/integration/azure_blob.sh tests/fixtures/azurite/azure.py \
 	tests/fixtures/azurite/azurite.sh tests/deps/azure_blob.npm \
 	tests/integration/azure_entra.sh tests/integration/azure_incremental.sh \
 	tests/integration/azure_resume.sh tests/fixtures/azurite/token_server.py \
 	tests/fixtures/azurite/cut_proxy.py
+EXTRA_DIST += tests/integration/azure_big.sh tests/deps/azure_blob.apt bench/azure_blob/run
