@@ -20,3 +20,10 @@ endif
 EXTRA_DIST += tests/fixtures/pg/pg-fixture tests/integration/postgres_cli.sh \
 	tests/integration/pg_health.sh tests/integration/pg_replica.sh \
 	tests/deps/postgres.apt bench/postgres/run bench/postgres/sqla_inspect.py
+
+# The PostgreSQL tests each start their own servers; run them one after
+# another (not side by side under make -j) so that they never compete for
+# the machine's ports and memory at the same time.
+tests/integration/postgres_cli.log: tests/conformance/test_postgres.log
+tests/integration/pg_health.log: tests/integration/postgres_cli.log
+tests/integration/pg_replica.log: tests/integration/pg_health.log
