@@ -38,6 +38,7 @@ typedef struct cli {
     int conf_explicit;
     int json;
     int log_forced; /* -v or -q given: the config's log_level does not apply */
+    int warned;     /* the used source's config warnings were printed */
     cfg_config *cfg;
     diag_list diags;
     ld_set *plugins;
@@ -294,7 +295,10 @@ static const reg_source *need_source(cli *c, const char *name, int *rc)
     const reg_source *s = cs ? valid_source(c, cs) : NULL;
     size_t i;
 
+    if (s && c->warned)
+        return s; /* the warnings below are printed once */
     if (s) {
+        c->warned = 1;
         for (i = 0; cs && i < c->diags.n; i++)
             if (c->diags.v[i].severity == DIAG_WARNING && c->diags.v[i].file &&
                 strcmp(c->diags.v[i].file, cs->file) == 0)
