@@ -165,46 +165,7 @@ static void az_log(const dsrc_ctx *ctx, dsrc_log_level lvl, const char *fmt, con
         az_host->log(ctx, lvl, fmt, a, b);
 }
 
-/* A growing buffer. */
-typedef struct az_buf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} az_buf;
 
-static void az_buf_addn(az_buf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->s, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void az_buf_add(az_buf *b, const char *s)
-{
-    az_buf_addn(b, s, strlen(s));
-}
-
-static void az_buf_reset(az_buf *b)
-{
-    b->len = 0;
-    if (b->s)
-        b->s[0] = '\0';
-}
 
 /* "2024-01-31T12:00:00Z" from seconds since the epoch. */
 static void az_iso(int64_t t, char *buf, size_t cap)
@@ -254,7 +215,7 @@ typedef struct az_resp {
     az_body body;
     XML_Parser xp;
     struct az_fst *fetch;
-    az_buf errbody;
+    dsrc_buf errbody;
     int stopped;             /* a sink asked to stop                         */
     int xml_bad;
 } az_resp;
@@ -297,7 +258,7 @@ static size_t az_on_header(char *data, size_t size, size_t n, void *user)
         struct az_fst *f = r->fetch;
         az_body body = r->body;
         XML_Parser xp = r->xp;
-        az_buf eb = r->errbody;
+        dsrc_buf eb = r->errbody;
         const char *sp = memchr(data, ' ', len);
         az_resp_clear_meta(r);
         memset(r, 0, sizeof *r);
@@ -305,7 +266,7 @@ static size_t az_on_header(char *data, size_t size, size_t n, void *user)
         r->body = body;
         r->xp = xp;
         r->errbody = eb;
-        az_buf_reset(&r->errbody);
+        dsrc_buf_reset(&r->errbody);
         r->content_length = -1;
         r->retry_after = -1;
         r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
@@ -386,7 +347,7 @@ static size_t az_on_body(char *data, size_t size, size_t n, void *user)
 
     if (r->status < 200 || r->status >= 300) {
         if (r->errbody.len + len <= AZ_ERRBODY_MAX)
-            az_buf_addn(&r->errbody, data, len);
+            dsrc_buf_addn(&r->errbody, data, len);
         return len;
     }
     if (r->body == AZ_BODY_XML && r->xp) {
@@ -425,7 +386,7 @@ static int az_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t u
 
 /* Code and Message of an error body (<Error><Code/><Message/></Error>). */
 typedef struct az_errxml {
-    az_buf text;
+    dsrc_buf text;
     char *code;
     size_t code_cap;
     char *msg;
@@ -437,14 +398,14 @@ static void XMLCALL az_err_start(void *u, const XML_Char *name, const XML_Char *
     az_errxml *e = u;
     (void)name;
     (void)atts;
-    az_buf_reset(&e->text);
+    dsrc_buf_reset(&e->text);
 }
 
 static void XMLCALL az_err_text(void *u, const XML_Char *s, int len)
 {
     az_errxml *e = u;
     if (e->text.len + (size_t)len < 4096)
-        az_buf_addn(&e->text, s, (size_t)len);
+        dsrc_buf_addn(&e->text, s, (size_t)len);
 }
 
 static void XMLCALL az_err_end(void *u, const XML_Char *name)
@@ -455,7 +416,7 @@ static void XMLCALL az_err_end(void *u, const XML_Char *name)
         snprintf(e->code, e->code_cap, "%s", t);
     else if (strcmp(name, "Message") == 0 && !e->msg[0])
         snprintf(e->msg, e->msg_cap, "%.*s", (int)strcspn(t, "\r\n"), t);
-    az_buf_reset(&e->text);
+    dsrc_buf_reset(&e->text);
 }
 
 static void az_parse_error_body(az_resp *r)
@@ -652,11 +613,11 @@ static dsrc_status az_fail(dsrc_conn *c, const az_resp *r, const char *what, dsr
 
 static size_t az_on_token_body(char *data, size_t size, size_t n, void *user)
 {
-    az_buf *b = user;
+    dsrc_buf *b = user;
     size_t len = size * n;
     if (b->len + len > AZ_TOKEN_BODY_MAX)
         return 0;
-    az_buf_addn(b, data, len);
+    dsrc_buf_addn(b, data, len);
     return b->failed ? 0 : len;
 }
 
@@ -681,7 +642,7 @@ static dsrc_status az_token_refresh(const dsrc_ctx *ctx, dsrc_conn *c, const cha
                                     dsrc_error *err)
 {
     CURL *h;
-    az_buf url = {0}, body = {0}, form = {0};
+    dsrc_buf url = {0}, body = {0}, form = {0};
     struct curl_slist *hdrs = NULL;
     char cerr[CURL_ERROR_SIZE] = "";
     const char *kind = c->msi ? "managed identity token" : "Entra ID token";
@@ -696,18 +657,18 @@ static dsrc_status az_token_refresh(const dsrc_ctx *ctx, dsrc_conn *c, const cha
     if (!h)
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "%s: cannot create an HTTP handle",
                               what);
-    az_buf_add(&url, c->token_url);
+    dsrc_buf_add(&url, c->token_url);
     if (c->msi) {
-        az_buf_add(&url, "?api-version=2018-02-01&resource=");
+        dsrc_buf_add(&url, "?api-version=2018-02-01&resource=");
         {
             char *e = curl_easy_escape(h, AZ_STORAGE_RESOURCE, 0);
-            az_buf_add(&url, e ? e : "");
+            dsrc_buf_add(&url, e ? e : "");
             curl_free(e);
         }
         if (c->client_id) {
             char *e = curl_easy_escape(h, c->client_id, 0);
-            az_buf_add(&url, "&client_id=");
-            az_buf_add(&url, e ? e : "");
+            dsrc_buf_add(&url, "&client_id=");
+            dsrc_buf_add(&url, e ? e : "");
             curl_free(e);
         }
         hdrs = curl_slist_append(hdrs, "Metadata: true");
@@ -723,10 +684,10 @@ static dsrc_status az_token_refresh(const dsrc_ctx *ctx, dsrc_conn *c, const cha
                 form.failed = 1;
                 break;
             }
-            az_buf_add(&form, i ? "&" : "");
-            az_buf_add(&form, names[i]);
-            az_buf_add(&form, "=");
-            az_buf_add(&form, e);
+            dsrc_buf_add(&form, i ? "&" : "");
+            dsrc_buf_add(&form, names[i]);
+            dsrc_buf_add(&form, "=");
+            dsrc_buf_add(&form, e);
             az_wipe(e);
             curl_free(e);
         }
@@ -842,7 +803,7 @@ static dsrc_status az_request(const dsrc_ctx *ctx, dsrc_conn *c, const char *ver
                               const char *range, const char *if_match, az_resp *r,
                               const char *what, dsrc_error *err)
 {
-    az_buf url = {0}, full = {0};
+    dsrc_buf url = {0}, full = {0};
     struct curl_slist *hdrs = NULL;
     char date[64], hbuf[512];
     char *auth = NULL;
@@ -862,25 +823,25 @@ static dsrc_status az_request(const dsrc_ctx *ctx, dsrc_conn *c, const char *ver
     c->ctx = ctx;
     c->curl_err[0] = '\0';
 
-    az_buf_add(&full, c->base_path);
-    az_buf_add(&full, path);
-    az_buf_add(&url, c->origin);
-    az_buf_add(&url, full.s ? full.s : "/");
+    dsrc_buf_add(&full, c->base_path);
+    dsrc_buf_add(&full, path);
+    dsrc_buf_add(&url, c->origin);
+    dsrc_buf_add(&url, full.s ? full.s : "/");
     for (i = 0; i < nq; i++) {
         char *v = az_url_encode(query[i].value, 0);
         if (!v) {
             url.failed = 1;
             break;
         }
-        az_buf_add(&url, i == 0 ? "?" : "&");
-        az_buf_add(&url, query[i].name);
-        az_buf_add(&url, "=");
-        az_buf_add(&url, v);
+        dsrc_buf_add(&url, i == 0 ? "?" : "&");
+        dsrc_buf_add(&url, query[i].name);
+        dsrc_buf_add(&url, "=");
+        dsrc_buf_add(&url, v);
         free(v);
     }
     if (c->sas && !c->key) {
-        az_buf_add(&url, nq ? "&" : "?");
-        az_buf_add(&url, c->sas);
+        dsrc_buf_add(&url, nq ? "&" : "?");
+        dsrc_buf_add(&url, c->sas);
     }
     az_http_now(date, sizeof date);
     xms[nx].name = "x-ms-date";
@@ -1076,7 +1037,7 @@ typedef struct az_lst {
     int depth;
     int in_item;             /* inside <Blob> or <Container>                */
     int in_prefix;           /* inside <BlobPrefix>                         */
-    az_buf text;
+    dsrc_buf text;
     int text_over;
     char *name;
     char *content_type;
@@ -1107,7 +1068,7 @@ static void XMLCALL az_list_start(void *u, const XML_Char *name, const XML_Char 
     az_lst *l = u;
     (void)atts;
     l->depth++;
-    az_buf_reset(&l->text);
+    dsrc_buf_reset(&l->text);
     l->text_over = 0;
     if (l->depth == 3 && (strcmp(name, "Blob") == 0 || strcmp(name, "Container") == 0)) {
         l->in_item = 1;
@@ -1125,13 +1086,13 @@ static void XMLCALL az_list_text(void *u, const XML_Char *s, int len)
         l->text_over = 1;
         return;
     }
-    az_buf_addn(&l->text, s, (size_t)len);
+    dsrc_buf_addn(&l->text, s, (size_t)len);
 }
 
 static void az_list_emit(az_lst *l, XML_Parser p)
 {
     dsrc_item it;
-    az_buf path = {0}, comment = {0};
+    dsrc_buf path = {0}, comment = {0};
     char *name = l->name, *last;
     size_t n;
 
@@ -1175,23 +1136,23 @@ static void az_list_emit(az_lst *l, XML_Parser p)
     memset(&it, 0, sizeof it);
     it.struct_size = sizeof it;
     if (!l->container) {
-        az_buf_add(&path, name);
+        dsrc_buf_add(&path, name);
         it.kind = DSRC_ITEM_CONTAINER;
         it.container = 1;
     } else {
         if (!l->c->container) {
-            az_buf_add(&path, l->container);
-            az_buf_add(&path, "/");
+            dsrc_buf_add(&path, l->container);
+            dsrc_buf_add(&path, "/");
         }
-        az_buf_add(&path, name);
+        dsrc_buf_add(&path, name);
         it.kind = l->in_prefix ? DSRC_ITEM_DIRECTORY : DSRC_ITEM_BLOB;
         it.container = l->in_prefix;
     }
     if (l->content_type && *l->content_type)
-        az_buf_add(&comment, l->content_type);
+        dsrc_buf_add(&comment, l->content_type);
     if (l->etag && *l->etag) {
-        az_buf_add(&comment, comment.len ? "; etag " : "etag ");
-        az_buf_add(&comment, l->etag);
+        dsrc_buf_add(&comment, comment.len ? "; etag " : "etag ");
+        dsrc_buf_add(&comment, l->etag);
     }
     if (path.failed || comment.failed) {
         l->failed = 1;
@@ -1244,7 +1205,7 @@ static void XMLCALL az_list_end(void *u, const XML_Char *name)
         free(l->next_marker);
         l->next_marker = *t ? az_strdup(t) : NULL;
     }
-    az_buf_reset(&l->text);
+    dsrc_buf_reset(&l->text);
     l->depth--;
 }
 
@@ -1766,7 +1727,7 @@ static dsrc_status az_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *it
     char *container = NULL, *blob = NULL, *what = NULL, *path = NULL;
     char md5hex[33] = "";
     az_props *pr = NULL;
-    az_buf *metakeys = NULL;
+    dsrc_buf *metakeys = NULL;
     az_resp r;
     dsrc_item it;
     dsrc_metadata md;
@@ -1842,8 +1803,8 @@ static dsrc_status az_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *it
         goto out;
     }
     for (i = 0; i < r.n_meta; i++) {
-        az_buf_add(&metakeys[i], "meta.");
-        az_buf_add(&metakeys[i], r.meta[i].key);
+        dsrc_buf_add(&metakeys[i], "meta.");
+        dsrc_buf_add(&metakeys[i], r.meta[i].key);
         if (metakeys[i].failed) {
             st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
             goto out;
@@ -2119,14 +2080,14 @@ static dsrc_status az_incr_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fet
         az_iblob *b = &in.v[i];
         dsrc_cell cell[5];
         char iso[32];
-        az_buf path = {0};
+        dsrc_buf path = {0};
         int stop;
 
         if (!c->container) {
-            az_buf_add(&path, container);
-            az_buf_add(&path, "/");
+            dsrc_buf_add(&path, container);
+            dsrc_buf_add(&path, "/");
         }
-        az_buf_add(&path, b->name);
+        dsrc_buf_add(&path, b->name);
         if (path.failed) {
             st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
             goto out;

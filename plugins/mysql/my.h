@@ -61,23 +61,12 @@ struct dsrc_conn {
 /* ------------------------------------------------------------------------ */
 /* my_buf.c                                                                  */
 
-/* A growing NUL-terminated string.  After an allocation failure `failed`
- * is set and appends do nothing; callers check it once at the end. */
-typedef struct mys_buf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} mys_buf;
-
-void mys_buf_addn(mys_buf *b, const char *s, size_t n);
-void mys_buf_add(mys_buf *b, const char *s);
-void mys_buf_printf(mys_buf *b, const char *fmt, ...) DSRC_PRINTF(2, 3);
+/* Query text is built in a dsrc_buf (<dsrc/plugin.h>). */
 /* An identifier in backticks, backticks doubled. */
-void mys_buf_ident(mys_buf *b, const char *id);
+void mys_buf_ident(dsrc_buf *b, const char *id);
 /* A string literal in single quotes, escaped for the connection's charset
  * and sql_mode (NO_BACKSLASH_ESCAPES) with mysql_real_escape_string(). */
-void mys_buf_literal(mys_buf *b, MYSQL *my, const char *s);
-void mys_buf_free(mys_buf *b);
+void mys_buf_literal(dsrc_buf *b, MYSQL *my, const char *s);
 
 /* strdup that returns NULL for NULL. */
 char *mys_strdup(const char *s);

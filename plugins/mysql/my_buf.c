@@ -8,79 +8,20 @@
 #include <string.h>
 #include <strings.h>
 
-void mys_buf_addn(mys_buf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->s, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-void mys_buf_add(mys_buf *b, const char *s)
-{
-    mys_buf_addn(b, s, strlen(s));
-}
-
-void mys_buf_printf(mys_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    char small[128];
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = 1;
-        return;
-    }
-    if ((size_t)n < sizeof small) {
-        mys_buf_addn(b, small, (size_t)n);
-        return;
-    }
-    {
-        char *big = malloc((size_t)n + 1);
-        if (!big) {
-            b->failed = 1;
-            return;
-        }
-        va_start(ap, fmt);
-        vsnprintf(big, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        mys_buf_addn(b, big, (size_t)n);
-        free(big);
-    }
-}
-
-void mys_buf_ident(mys_buf *b, const char *id)
+void mys_buf_ident(dsrc_buf *b, const char *id)
 {
     const char *p, *q;
 
-    mys_buf_addn(b, "`", 1);
+    dsrc_buf_addn(b, "`", 1);
     for (p = id; (q = strchr(p, '`')) != NULL; p = q + 1) {
-        mys_buf_addn(b, p, (size_t)(q - p));
-        mys_buf_addn(b, "``", 2);
+        dsrc_buf_addn(b, p, (size_t)(q - p));
+        dsrc_buf_addn(b, "``", 2);
     }
-    mys_buf_add(b, p);
-    mys_buf_addn(b, "`", 1);
+    dsrc_buf_add(b, p);
+    dsrc_buf_addn(b, "`", 1);
 }
 
-void mys_buf_literal(mys_buf *b, MYSQL *my, const char *s)
+void mys_buf_literal(dsrc_buf *b, MYSQL *my, const char *s)
 {
     size_t n = strlen(s);
     unsigned long out;
@@ -103,16 +44,10 @@ void mys_buf_literal(mys_buf *b, MYSQL *my, const char *s)
         b->failed = 1;
         return;
     }
-    mys_buf_addn(b, "'", 1);
-    mys_buf_addn(b, tmp, (size_t)out);
-    mys_buf_addn(b, "'", 1);
+    dsrc_buf_addn(b, "'", 1);
+    dsrc_buf_addn(b, tmp, (size_t)out);
+    dsrc_buf_addn(b, "'", 1);
     free(tmp);
-}
-
-void mys_buf_free(mys_buf *b)
-{
-    free(b->s);
-    memset(b, 0, sizeof *b);
 }
 
 char *mys_strdup(const char *s)

@@ -199,14 +199,14 @@ static int mys_cols_add(mys_cols *cols, MYSQL_ROW row, int base, int mariadb)
     "COLUMN_COMMENT"
 
 /* The WHERE condition for one table of information_schema. */
-static void mys_buf_where_table(mys_buf *q, MYSQL *my, const char *schema_col, const char *db,
+static void mys_buf_where_table(dsrc_buf *q, MYSQL *my, const char *schema_col, const char *db,
                                 const char *table)
 {
-    mys_buf_add(q, " WHERE ");
-    mys_buf_add(q, schema_col);
-    mys_buf_add(q, " = ");
+    dsrc_buf_add(q, " WHERE ");
+    dsrc_buf_add(q, schema_col);
+    dsrc_buf_add(q, " = ");
     mys_buf_literal(q, my, db);
-    mys_buf_add(q, " AND TABLE_NAME = ");
+    dsrc_buf_add(q, " AND TABLE_NAME = ");
     mys_buf_literal(q, my, table);
 }
 
@@ -216,25 +216,25 @@ static void mys_buf_where_table(mys_buf *q, MYSQL *my, const char *schema_col, c
 static dsrc_status mys_read_columns_idx(dsrc_conn *c, const char *db, const char *table,
                                         mys_cols *out, char **indexes, dsrc_error *err)
 {
-    mys_buf q = {0};
+    dsrc_buf q = {0};
     MYSQL_RES *res = NULL;
     MYSQL_ROW row;
     dsrc_status st;
-    mys_buf idx = {0};
+    dsrc_buf idx = {0};
     char last_index[256] = "";
 
     memset(out, 0, sizeof *out);
     if (indexes)
         *indexes = NULL;
-    mys_buf_add(&q, "SELECT " MYS_COL_FIELDS " FROM information_schema.COLUMNS");
+    dsrc_buf_add(&q, "SELECT " MYS_COL_FIELDS " FROM information_schema.COLUMNS");
     mys_buf_where_table(&q, c->my, "TABLE_SCHEMA", db, table);
-    mys_buf_add(&q, " ORDER BY ORDINAL_POSITION");
+    dsrc_buf_add(&q, " ORDER BY ORDINAL_POSITION");
     if (q.failed) {
-        mys_buf_free(&q);
+        dsrc_buf_free(&q);
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     }
     st = mys_query_store(c, q.s, q.len, &res, "reading the columns", err);
-    mys_buf_free(&q);
+    dsrc_buf_free(&q);
     if (st != DSRC_OK)
         return st;
     while (res && (row = mysql_fetch_row(res)) != NULL) {
@@ -250,22 +250,22 @@ static dsrc_status mys_read_columns_idx(dsrc_conn *c, const char *db, const char
         return DSRC_OK;
 
     /* Primary key positions and index names. */
-    mys_buf_add(&q, "SELECT INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME FROM"
+    dsrc_buf_add(&q, "SELECT INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME FROM"
                     " information_schema.STATISTICS");
     mys_buf_where_table(&q, c->my, "TABLE_SCHEMA", db, table);
-    mys_buf_add(&q, " ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX");
+    dsrc_buf_add(&q, " ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX");
     if (q.failed) {
-        mys_buf_free(&q);
+        dsrc_buf_free(&q);
         mys_cols_free(out);
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     }
     st = mys_query_store(c, q.s, q.len, &res, "reading the indexes", err);
-    mys_buf_free(&q);
+    dsrc_buf_free(&q);
     if (st != DSRC_OK) {
         mys_cols_free(out);
         return st;
     }
-    mys_buf_add(&idx, "");
+    dsrc_buf_add(&idx, "");
     while (res && (row = mysql_fetch_row(res)) != NULL) {
         if (!row[0])
             continue;
@@ -276,22 +276,22 @@ static dsrc_status mys_read_columns_idx(dsrc_conn *c, const char *db, const char
         }
         if (strcmp(row[0], last_index) != 0) {
             if (idx.len)
-                mys_buf_add(&idx, ",");
-            mys_buf_add(&idx, row[0]);
+                dsrc_buf_add(&idx, ",");
+            dsrc_buf_add(&idx, row[0]);
             snprintf(last_index, sizeof last_index, "%s", row[0]);
         }
     }
     if (res)
         mysql_free_result(res);
     if (idx.failed) {
-        mys_buf_free(&idx);
+        dsrc_buf_free(&idx);
         mys_cols_free(out);
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     }
     if (indexes)
         *indexes = idx.s;
     else
-        mys_buf_free(&idx);
+        dsrc_buf_free(&idx);
     return DSRC_OK;
 }
 
@@ -304,22 +304,22 @@ dsrc_status mys_read_columns(dsrc_conn *c, const char *db, const char *table, my
 dsrc_status mys_mark_json(dsrc_conn *c, const char *db, const char *table,
                                  mys_cols *cols, dsrc_error *err)
 {
-    mys_buf q = {0};
+    dsrc_buf q = {0};
     MYSQL_RES *res = NULL;
     MYSQL_ROW row;
     dsrc_status st;
 
     if (!c->is_mariadb || c->server_num < 100200 || cols->n == 0)
         return DSRC_OK;
-    mys_buf_add(&q, "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS");
+    dsrc_buf_add(&q, "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS");
     mys_buf_where_table(&q, c->my, "CONSTRAINT_SCHEMA", db, table);
-    mys_buf_add(&q, " AND CHECK_CLAUSE LIKE 'json\\_valid(%'");
+    dsrc_buf_add(&q, " AND CHECK_CLAUSE LIKE 'json\\_valid(%'");
     if (q.failed) {
-        mys_buf_free(&q);
+        dsrc_buf_free(&q);
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     }
     st = mys_query_store(c, q.s, q.len, &res, "reading the check constraints", err);
-    mys_buf_free(&q);
+    dsrc_buf_free(&q);
     if (st != DSRC_OK)
         return st;
     while (res && (row = mysql_fetch_row(res)) != NULL) {
@@ -560,22 +560,22 @@ static int mys_emit(const dsrc_meta_sink *sink, const char *db, const char *name
  * filled on failure. */
 static int mys_db_exists(dsrc_conn *c, const char *db, dsrc_error *err)
 {
-    mys_buf q = {0};
+    dsrc_buf q = {0};
     MYSQL_RES *res;
     int found;
 
-    mys_buf_add(&q, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ");
+    dsrc_buf_add(&q, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ");
     mys_buf_literal(&q, c->my, db);
     if (q.failed) {
-        mys_buf_free(&q);
+        dsrc_buf_free(&q);
         dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
         return -1;
     }
     if (mys_query_store(c, q.s, q.len, &res, "looking up the database", err) != DSRC_OK) {
-        mys_buf_free(&q);
+        dsrc_buf_free(&q);
         return -1;
     }
-    mys_buf_free(&q);
+    dsrc_buf_free(&q);
     found = res && mysql_num_rows(res) > 0;
     if (res)
         mysql_free_result(res);
@@ -588,17 +588,17 @@ static dsrc_status mys_find_table(dsrc_conn *c, const char *db, const char *name
                                   const char *item, MYSQL_RES **res, MYSQL_ROW *row,
                                   dsrc_error *err)
 {
-    mys_buf q = {0};
+    dsrc_buf q = {0};
     dsrc_status st;
 
-    mys_buf_add(&q, "SELECT " MYS_TABLE_FIELDS " FROM information_schema.TABLES");
+    dsrc_buf_add(&q, "SELECT " MYS_TABLE_FIELDS " FROM information_schema.TABLES");
     mys_buf_where_table(&q, c->my, "TABLE_SCHEMA", db, name);
     if (q.failed) {
-        mys_buf_free(&q);
+        dsrc_buf_free(&q);
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     }
     st = mys_query_store(c, q.s, q.len, res, "looking up the item", err);
-    mys_buf_free(&q);
+    dsrc_buf_free(&q);
     if (st != DSRC_OK)
         return st;
     *row = *res ? mysql_fetch_row(*res) : NULL;
@@ -664,7 +664,7 @@ static dsrc_status mys_list_databases(const dsrc_ctx *ctx, dsrc_conn *c,
 dsrc_status mys_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
                      const dsrc_item_sink *sink, dsrc_error *err)
 {
-    mys_buf q = {0};
+    dsrc_buf q = {0};
     MYSQL_RES *res = NULL;
     MYSQL_ROW row;
     dsrc_status st;
@@ -709,10 +709,10 @@ dsrc_status mys_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
     db = strndup(path, plen);
     if (!db)
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-    mys_buf_add(&q, "SELECT " MYS_TABLE_FIELDS " FROM information_schema.TABLES"
+    dsrc_buf_add(&q, "SELECT " MYS_TABLE_FIELDS " FROM information_schema.TABLES"
                     " WHERE TABLE_SCHEMA = ");
     mys_buf_literal(&q, c->my, db);
-    mys_buf_add(&q, " ORDER BY BINARY TABLE_NAME");
+    dsrc_buf_add(&q, " ORDER BY BINARY TABLE_NAME");
     if (q.failed) {
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
         goto out;
@@ -757,7 +757,7 @@ dsrc_status mys_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
                                 "no database '%s', or no privilege to see it", db);
     }
 out:
-    mys_buf_free(&q);
+    dsrc_buf_free(&q);
     free(db);
     return st;
 }
@@ -840,7 +840,7 @@ static int mys_row_cmp(const void *a, const void *b)
 }
 
 /* Run `sql`, keep all its rows, sorted by (schema, table). */
-static dsrc_status mys_rows_load(dsrc_conn *c, const mys_buf *sql, mys_rows *out,
+static dsrc_status mys_rows_load(dsrc_conn *c, const dsrc_buf *sql, mys_rows *out,
                                  const char *what, dsrc_error *err)
 {
     dsrc_status st;
@@ -883,24 +883,24 @@ static long mys_rows_find(const mys_rows *r, const char *db, const char *name)
 }
 
 /* The filter shared by the discover queries. */
-static void mys_buf_discover_where(mys_buf *q, MYSQL *my, const char *schema_col,
+static void mys_buf_discover_where(dsrc_buf *q, MYSQL *my, const char *schema_col,
                                    const char *db, const char *table, int include_system)
 {
     if (db) {
-        mys_buf_add(q, " WHERE ");
-        mys_buf_add(q, schema_col);
-        mys_buf_add(q, " = ");
+        dsrc_buf_add(q, " WHERE ");
+        dsrc_buf_add(q, schema_col);
+        dsrc_buf_add(q, " = ");
         mys_buf_literal(q, my, db);
         if (table) {
-            mys_buf_add(q, " AND TABLE_NAME = ");
+            dsrc_buf_add(q, " AND TABLE_NAME = ");
             mys_buf_literal(q, my, table);
         }
     } else if (!include_system) {
-        mys_buf_add(q, " WHERE ");
-        mys_buf_add(q, schema_col);
-        mys_buf_add(q, " NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')");
+        dsrc_buf_add(q, " WHERE ");
+        dsrc_buf_add(q, schema_col);
+        dsrc_buf_add(q, " NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')");
     } else {
-        mys_buf_add(q, " WHERE 1");
+        dsrc_buf_add(q, " WHERE 1");
     }
 }
 
@@ -1013,18 +1013,18 @@ static int mys_disc_group(mys_disc *d, const char *db, const char *name, mys_col
  * them. */
 static dsrc_status mys_disc_pending(mys_disc *d, dsrc_error *err)
 {
-    mys_buf q = {0};
+    dsrc_buf q = {0};
     mys_rows stats;
     dsrc_status st;
     size_t i;
     int rc;
 
-    mys_buf_add(&q, "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, SEQ_IN_INDEX FROM"
+    dsrc_buf_add(&q, "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, SEQ_IN_INDEX FROM"
                     " information_schema.STATISTICS");
     mys_buf_discover_where(&q, d->c->my, "TABLE_SCHEMA", d->db, d->table, d->include_system);
-    mys_buf_add(&q, " AND INDEX_NAME = 'PRIMARY'");
+    dsrc_buf_add(&q, " AND INDEX_NAME = 'PRIMARY'");
     st = mys_rows_load(d->c, &q, &stats, "discover: reading the primary keys", err);
-    mys_buf_free(&q);
+    dsrc_buf_free(&q);
     if (st != DSRC_OK)
         return st;
     for (i = 0; i < d->n_pend; i++) {
@@ -1072,24 +1072,24 @@ static void mys_disc_free(mys_disc *d)
  * JSON columns (2) into d, through `conn`. */
 static dsrc_status mys_disc_load_small(dsrc_conn *conn, mys_disc *d, dsrc_error *err)
 {
-    mys_buf q = {0};
+    dsrc_buf q = {0};
     dsrc_status st;
 
     /* Only what the table definitions hold: statistics (rows, sizes,
      * times) would open every table in its engine; list() has them. */
-    mys_buf_add(&q, "SELECT " MYS_DISC_TABLE_FIELDS " FROM information_schema.TABLES");
+    dsrc_buf_add(&q, "SELECT " MYS_DISC_TABLE_FIELDS " FROM information_schema.TABLES");
     mys_buf_discover_where(&q, conn->my, "TABLE_SCHEMA", d->db, d->table, d->include_system);
     st = mys_rows_load(conn, &q, &d->tables, "discover: reading the tables", err);
-    mys_buf_free(&q);
+    dsrc_buf_free(&q);
     if (st != DSRC_OK || !conn->is_mariadb || conn->server_num < 100200)
         return st;
-    mys_buf_add(&q, "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CHECK_CLAUSE"
+    dsrc_buf_add(&q, "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CHECK_CLAUSE"
                     " FROM information_schema.CHECK_CONSTRAINTS");
     mys_buf_discover_where(&q, conn->my, "CONSTRAINT_SCHEMA", d->db, d->table,
                            d->include_system);
-    mys_buf_add(&q, " AND CHECK_CLAUSE LIKE 'json\\_valid(%'");
+    dsrc_buf_add(&q, " AND CHECK_CLAUSE LIKE 'json\\_valid(%'");
     st = mys_rows_load(conn, &q, &d->checks, "discover: reading the check constraints", err);
-    mys_buf_free(&q);
+    dsrc_buf_free(&q);
     return st;
 }
 
@@ -1097,7 +1097,7 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
                          const dsrc_meta_sink *sink, dsrc_error *err)
 {
     mys_disc d;
-    mys_buf q = {0};
+    dsrc_buf q = {0};
     MYSQL_RES *res = NULL;
     MYSQL_ROW row = NULL;
     dsrc_status st = DSRC_OK;
@@ -1163,17 +1163,17 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
      * column has arrived.  MariaDB fills information_schema one table at
      * a time, so a table's columns come together and need no sorting;
      * other servers are asked to sort. */
-    mys_buf_add(&q, "SELECT TABLE_SCHEMA, TABLE_NAME, " MYS_COL_FIELDS
+    dsrc_buf_add(&q, "SELECT TABLE_SCHEMA, TABLE_NAME, " MYS_COL_FIELDS
                     " FROM information_schema.COLUMNS");
     mys_buf_discover_where(&q, c->my, "TABLE_SCHEMA", db, table, d.include_system);
     if (!c->is_mariadb)
-        mys_buf_add(&q, " ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION");
+        dsrc_buf_add(&q, " ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION");
     if (q.failed) {
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
         goto out;
     }
     st = mys_query(c, q.s, q.len, "discover: reading the columns", err);
-    mys_buf_free(&q);
+    dsrc_buf_free(&q);
     if (st != DSRC_OK)
         goto out;
     errno = 0;
@@ -1262,7 +1262,7 @@ out:
     free(cur_db);
     free(cur_name);
     mys_disc_free(&d);
-    mys_buf_free(&q);
+    dsrc_buf_free(&q);
     free(db);
     free(table);
     return st;

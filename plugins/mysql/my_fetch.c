@@ -288,7 +288,7 @@ static int mys_is_number(const char *s, int exact)
 
 /* Append the cursor value as a literal for a column of information_schema
  * data type `dt` (NULL: unknown). */
-static dsrc_status mys_cursor_literal(dsrc_conn *c, mys_buf *q, const char *dt,
+static dsrc_status mys_cursor_literal(dsrc_conn *c, dsrc_buf *q, const char *dt,
                                       const char *field, const char *value, dsrc_error *err)
 {
     int exact;
@@ -302,10 +302,10 @@ static dsrc_status mys_cursor_literal(dsrc_conn *c, mys_buf *q, const char *dt,
                 return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                                       "cursor value '%s' is not an integer, as column '%s'"
                                       " needs", value, field);
-            mys_buf_add(q, value);
+            dsrc_buf_add(q, value);
             return DSRC_OK;
         }
-        mys_buf_printf(q, "%" PRId64, i64);
+        dsrc_buf_printf(q, "%" PRId64, i64);
         return DSRC_OK;
     }
     if (mys_is_num_type(dt, &exact)) {
@@ -313,7 +313,7 @@ static dsrc_status mys_cursor_literal(dsrc_conn *c, mys_buf *q, const char *dt,
             return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                                   "cursor value '%s' is not a %s number, as column '%s' needs",
                                   value, exact ? "decimal" : "", field);
-        mys_buf_add(q, value);
+        dsrc_buf_add(q, value);
         return DSRC_OK;
     }
     if (mys_is_time_type(dt)) {
@@ -400,7 +400,7 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
 {
     mys_path p = {NULL, NULL};
     mys_cols cols = {0};
-    mys_buf q = {0};
+    dsrc_buf q = {0};
     MYSQL_RES *res = NULL;
     MYSQL_FIELD *fields;
     MYSQL_ROW row = NULL;
@@ -480,39 +480,39 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
 
     /* The statement: identifiers quoted, the cursor value a checked
      * literal. */
-    mys_buf_add(&q, "SELECT ");
+    dsrc_buf_add(&q, "SELECT ");
     if (n_out == 0) {
-        mys_buf_add(&q, "*");
+        dsrc_buf_add(&q, "*");
     } else {
         for (i = 0; i < n_out; i++) {
             if (i)
-                mys_buf_add(&q, ", ");
+                dsrc_buf_add(&q, ", ");
             mys_buf_ident(&q, map[i] >= 0 ? cols.v[map[i]].name : req->columns[i]);
         }
     }
     if (req->cursor_field) {
-        mys_buf_add(&q, ", ");
+        dsrc_buf_add(&q, ", ");
         mys_buf_ident(&q, cursor_col >= 0 ? cols.v[cursor_col].name : req->cursor_field);
     }
-    mys_buf_add(&q, " FROM ");
+    dsrc_buf_add(&q, " FROM ");
     mys_buf_ident(&q, p.db);
-    mys_buf_add(&q, ".");
+    dsrc_buf_add(&q, ".");
     mys_buf_ident(&q, p.name);
     if (req->cursor_field) {
         if (req->cursor_value) {
-            mys_buf_add(&q, " WHERE ");
+            dsrc_buf_add(&q, " WHERE ");
             mys_buf_ident(&q, cursor_col >= 0 ? cols.v[cursor_col].name : req->cursor_field);
-            mys_buf_add(&q, " > ");
+            dsrc_buf_add(&q, " > ");
             st = mys_cursor_literal(c, &q, cursor_col >= 0 ? cols.v[cursor_col].data_type : NULL,
                                     req->cursor_field, req->cursor_value, err);
             if (st != DSRC_OK)
                 goto out;
         }
-        mys_buf_add(&q, " ORDER BY ");
+        dsrc_buf_add(&q, " ORDER BY ");
         mys_buf_ident(&q, cursor_col >= 0 ? cols.v[cursor_col].name : req->cursor_field);
     }
     if (req->limit >= 0)
-        mys_buf_printf(&q, " LIMIT %" PRId64, req->limit);
+        dsrc_buf_printf(&q, " LIMIT %" PRId64, req->limit);
     if (q.failed) {
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
         goto out;
@@ -659,7 +659,7 @@ out:
     free(cells);
     free(oc);
     free(cmax);
-    mys_buf_free(&q);
+    dsrc_buf_free(&q);
     mys_cols_free(&cols);
     mys_path_free(&p);
     return st;

@@ -42,20 +42,9 @@ struct dsrc_conn {
 /* ------------------------------------------------------------------------ */
 /* pgc_query.c                                                               */
 
-/* A growing NUL-terminated string.  After an allocation failure `failed`
- * is set and appends do nothing. */
-typedef struct pgc_buf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} pgc_buf;
-
-void pgc_buf_addn(pgc_buf *b, const char *s, size_t n);
-void pgc_buf_add(pgc_buf *b, const char *s);
-void pgc_buf_printf(pgc_buf *b, const char *fmt, ...) DSRC_PRINTF(2, 3);
+/* Query text is built in a dsrc_buf (<dsrc/plugin.h>). */
 /* Append `id` as a quoted identifier (PQescapeIdentifier). */
-void pgc_buf_ident(pgc_buf *b, PGconn *pg, const char *id);
-void pgc_buf_free(pgc_buf *b);
+void pgc_buf_ident(dsrc_buf *b, PGconn *pg, const char *id);
 
 char *pgc_strdup(const char *s);
 

@@ -96,13 +96,13 @@ enum {
 
 /* The column query for relations matching `where` (a condition on c and n,
  * after the relation kinds). */
-static void pgc_cols_sql(pgc_buf *b, PGconn *pg, const char *where)
+static void pgc_cols_sql(dsrc_buf *b, PGconn *pg, const char *where)
 {
-    pgc_buf_add(b, PGC_COL_SELECT_HEAD);
-    pgc_buf_add(b, PQserverVersion(pg) >= 120000 ? PGC_DEFAULT_12 : PGC_DEFAULT_10);
-    pgc_buf_add(b, PGC_COL_SELECT_TAIL PGC_REL_SELECT " AND ");
-    pgc_buf_add(b, where);
-    pgc_buf_add(b, PGC_COL_JOINS);
+    dsrc_buf_add(b, PGC_COL_SELECT_HEAD);
+    dsrc_buf_add(b, PQserverVersion(pg) >= 120000 ? PGC_DEFAULT_12 : PGC_DEFAULT_10);
+    dsrc_buf_add(b, PGC_COL_SELECT_TAIL PGC_REL_SELECT " AND ");
+    dsrc_buf_add(b, where);
+    dsrc_buf_add(b, PGC_COL_JOINS);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -313,16 +313,16 @@ static dsrc_status pgc_find(dsrc_conn *c, const dsrc_ctx *ctx, const char *path,
         return pgc_oom(err);
     }
     {
-        pgc_buf q = {0};
-        pgc_buf_add(&q, PGC_RESOLVE_HEAD);
+        dsrc_buf q = {0};
+        dsrc_buf_add(&q, PGC_RESOLVE_HEAD);
         if (extra)
-            pgc_buf_add(&q, PGC_RESOLVE_EXTRA);
-        pgc_buf_add(&q, PGC_RESOLVE_TAIL);
+            dsrc_buf_add(&q, PGC_RESOLVE_EXTRA);
+        dsrc_buf_add(&q, PGC_RESOLVE_TAIL);
         if (q.failed)
             s = pgc_oom(err);
         else
             s = pgc_exec(c, ctx, q.s, 6, p, &res, "looking up the item", err);
-        pgc_buf_free(&q);
+        dsrc_buf_free(&q);
     }
     free(a);
     free(b);
@@ -372,7 +372,7 @@ static int pgc_one_row(void *user, const PGresult *res)
 static dsrc_status pgc_read_rel(dsrc_conn *c, const dsrc_ctx *ctx, unsigned oid,
                                 const char *path, pgc_rel *rel, dsrc_error *err)
 {
-    pgc_buf q = {0};
+    dsrc_buf q = {0};
     pgc_one o;
     char oidtxt[16];
     const char *p[1];
@@ -385,11 +385,11 @@ static dsrc_status pgc_read_rel(dsrc_conn *c, const dsrc_ctx *ctx, unsigned oid,
     p[0] = oidtxt;
     pgc_cols_sql(&q, c->pg, "c.oid = $1::pg_catalog.oid");
     if (q.failed) {
-        pgc_buf_free(&q);
+        dsrc_buf_free(&q);
         return pgc_oom(err);
     }
     s = pgc_stream(c, ctx, q.s, 1, p, pgc_one_row, &o, NULL, "reading the columns", err);
-    pgc_buf_free(&q);
+    dsrc_buf_free(&q);
     if (s == DSRC_OK && !o.have)
         s = dsrc_error_set(err, DSRC_E_NOT_FOUND, 0, NULL,
                            "'%s' was dropped while it was being read", path);
@@ -596,7 +596,7 @@ dsrc_status pgc_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
     int include_system = req ? req->include_system : 0;
     char *schema = NULL;
     const char *p[1];
-    pgc_buf q = {0};
+    dsrc_buf q = {0};
     pgc_disc d;
     dsrc_status s;
     int n_params = 0, rc;
@@ -630,7 +630,7 @@ dsrc_status pgc_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
     }
     if (q.failed) {
         free(schema);
-        pgc_buf_free(&q);
+        dsrc_buf_free(&q);
         return pgc_oom(err);
     }
     memset(&d, 0, sizeof d);
@@ -644,7 +644,7 @@ dsrc_status pgc_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
             s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "discover stopped by the receiver");
     }
     pgc_rel_free(&d.cur);
-    pgc_buf_free(&q);
+    dsrc_buf_free(&q);
     free(schema);
     return s;
 }

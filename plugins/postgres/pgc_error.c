@@ -137,7 +137,7 @@ dsrc_status pgc_fail_result(dsrc_conn *c, const dsrc_ctx *ctx, const PGresult *r
     const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
     const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
     const char *advice;
-    pgc_buf m = {0};
+    dsrc_buf m = {0};
     int retryable, broken;
     dsrc_status s;
 
@@ -160,15 +160,15 @@ dsrc_status pgc_fail_result(dsrc_conn *c, const dsrc_ctx *ctx, const PGresult *r
     } else {
         advice = pgc_advice(s, st);
     }
-    pgc_buf_printf(&m, "%s: %s", what, primary);
+    dsrc_buf_printf(&m, "%s: %s", what, primary);
     if (detail)
-        pgc_buf_printf(&m, " (%s)", detail);
+        dsrc_buf_printf(&m, " (%s)", detail);
     if (hint)
-        pgc_buf_printf(&m, "; hint: %s", hint);
+        dsrc_buf_printf(&m, "; hint: %s", hint);
     if (advice)
-        pgc_buf_printf(&m, "; %s", advice);
+        dsrc_buf_printf(&m, "; %s", advice);
     s = dsrc_error_set(err, s, retryable, *st ? st : NULL, "%s", m.failed ? primary : m.s);
-    pgc_buf_free(&m);
+    dsrc_buf_free(&m);
     if (err) {
         err->connection_broken = broken;
         pgc_one_line(err->message);

@@ -74,7 +74,7 @@ static dsrc_status pgc_plan_make(dsrc_conn *c, const dsrc_ctx *ctx, const dsrc_f
 {
     dsrc_status s;
     size_t i;
-    pgc_buf b = {0};
+    dsrc_buf b = {0};
 
     memset(p, 0, sizeof *p);
     p->cursor = p->cursor_out = -1;
@@ -114,10 +114,10 @@ static dsrc_status pgc_plan_make(dsrc_conn *c, const dsrc_ctx *ctx, const dsrc_f
             }
     }
     pgc_buf_ident(&b, c->pg, p->rel.schema);
-    pgc_buf_add(&b, ".");
+    dsrc_buf_add(&b, ".");
     pgc_buf_ident(&b, c->pg, p->rel.name);
     if (b.failed) {
-        pgc_buf_free(&b);
+        dsrc_buf_free(&b);
         return pgc_oom(err);
     }
     p->path = b.s;
@@ -127,36 +127,36 @@ static dsrc_status pgc_plan_make(dsrc_conn *c, const dsrc_ctx *ctx, const dsrc_f
 /* Append "SELECT <cols> FROM <rel> [WHERE f > <value>] [ORDER BY f]
  * [LIMIT n]".  `extra_cursor`: also select the cursor column when it is
  * not among the output columns.  `value`: the SQL for the cursor value. */
-static void pgc_select_sql(pgc_buf *q, dsrc_conn *c, const pgc_plan *p,
+static void pgc_select_sql(dsrc_buf *q, dsrc_conn *c, const pgc_plan *p,
                            const dsrc_fetch_req *req, int extra_cursor, const char *value)
 {
     size_t i;
     const char *cur = p->cursor >= 0 ? p->rel.cols[p->cursor].name : NULL;
 
-    pgc_buf_add(q, "SELECT ");
+    dsrc_buf_add(q, "SELECT ");
     for (i = 0; i < p->n_out; i++) {
         if (i)
-            pgc_buf_add(q, ", ");
+            dsrc_buf_add(q, ", ");
         pgc_buf_ident(q, c->pg, p->rel.cols[p->map[i]].name);
     }
     if (extra_cursor && cur && p->cursor_out < 0) {
-        pgc_buf_add(q, ", ");
+        dsrc_buf_add(q, ", ");
         pgc_buf_ident(q, c->pg, cur);
     }
-    pgc_buf_add(q, " FROM ");
-    pgc_buf_add(q, p->path);
+    dsrc_buf_add(q, " FROM ");
+    dsrc_buf_add(q, p->path);
     if (cur) {
         if (req->cursor_value) {
-            pgc_buf_add(q, " WHERE ");
+            dsrc_buf_add(q, " WHERE ");
             pgc_buf_ident(q, c->pg, cur);
-            pgc_buf_add(q, " > ");
-            pgc_buf_add(q, value);
+            dsrc_buf_add(q, " > ");
+            dsrc_buf_add(q, value);
         }
-        pgc_buf_add(q, " ORDER BY ");
+        dsrc_buf_add(q, " ORDER BY ");
         pgc_buf_ident(q, c->pg, cur);
     }
     if (req->limit >= 0)
-        pgc_buf_printf(q, " LIMIT %" PRId64, req->limit);
+        dsrc_buf_printf(q, " LIMIT %" PRId64, req->limit);
 }
 
 /* Record a cursor value (as text).  Values arrive in cursor order, so the
@@ -227,7 +227,7 @@ static dsrc_status pgc_fetch_rows(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_p
                                   int *too_long, dsrc_error *err)
 {
     pgc_rowrun r;
-    pgc_buf q = {0};
+    dsrc_buf q = {0};
     const char *params[1];
     uint64_t n = 0;
     dsrc_status s;
@@ -268,7 +268,7 @@ static dsrc_status pgc_fetch_rows(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_p
     result->rows = n;
     *have_max = r.have_max;
     *too_long = r.too_long;
-    pgc_buf_free(&q);
+    dsrc_buf_free(&q);
     pgc_scratch_free(&r.scratch);
     free(r.cols);
     free(r.cells);
@@ -392,7 +392,7 @@ static dsrc_status pgc_fetch_csv(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_pl
                                  dsrc_fetch_result *result, char *cmax, int *have_max,
                                  int *too_long, dsrc_error *err)
 {
-    pgc_buf q = {0}, val = {0};
+    dsrc_buf q = {0}, val = {0};
     pgc_csvrun w;
     char *tmp = NULL;
     size_t tmp_cap = 0;
@@ -406,23 +406,23 @@ static dsrc_status pgc_fetch_csv(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_pl
         /* Hand the value over and check that it converts, before the COPY
          * starts sending. */
         const char *params[1] = {req->cursor_value};
-        pgc_buf chk = {0};
-        pgc_buf_add(&chk, "SELECT pg_catalog.set_config('dsrc.cursor_value', $1::text, true),"
+        dsrc_buf chk = {0};
+        dsrc_buf_add(&chk, "SELECT pg_catalog.set_config('dsrc.cursor_value', $1::text, true),"
                           " CAST($1::text AS ");
-        pgc_buf_add(&chk, p->rel.cols[p->cursor].cast);
-        pgc_buf_add(&chk, ")");
+        dsrc_buf_add(&chk, p->rel.cols[p->cursor].cast);
+        dsrc_buf_add(&chk, ")");
         s = chk.failed ? pgc_oom(err)
                        : pgc_exec(c, ctx, chk.s, 1, params, NULL, "the cursor value", err);
-        pgc_buf_free(&chk);
+        dsrc_buf_free(&chk);
         if (s != DSRC_OK)
             return s;
-        pgc_buf_add(&val, "CAST(pg_catalog.current_setting('dsrc.cursor_value') AS ");
-        pgc_buf_add(&val, p->rel.cols[p->cursor].cast);
-        pgc_buf_add(&val, ")");
+        dsrc_buf_add(&val, "CAST(pg_catalog.current_setting('dsrc.cursor_value') AS ");
+        dsrc_buf_add(&val, p->rel.cols[p->cursor].cast);
+        dsrc_buf_add(&val, ")");
     }
-    pgc_buf_add(&q, "COPY (");
+    dsrc_buf_add(&q, "COPY (");
     pgc_select_sql(&q, c, p, req, 0, val.s ? val.s : "NULL");
-    pgc_buf_add(&q, ") TO STDOUT (FORMAT csv, HEADER)");
+    dsrc_buf_add(&q, ") TO STDOUT (FORMAT csv, HEADER)");
     w.buf = malloc(PGC_CSV_CHUNK);
     if (q.failed || val.failed || !w.buf) {
         s = pgc_oom(err);
@@ -510,8 +510,8 @@ out:
     result->bytes = w.bytes;
     free(tmp);
     free(w.buf);
-    pgc_buf_free(&q);
-    pgc_buf_free(&val);
+    dsrc_buf_free(&q);
+    dsrc_buf_free(&val);
     return s;
 }
 
@@ -521,7 +521,7 @@ static dsrc_status pgc_csv_cursor_max(const dsrc_ctx *ctx, dsrc_conn *c, const p
                                       const dsrc_fetch_req *req, char *cmax, int *have_max,
                                       int *too_long, dsrc_error *err)
 {
-    pgc_buf q = {0};
+    dsrc_buf q = {0};
     pgc_plan only;
     size_t idx = (size_t)p->cursor;
     PGresult *res = NULL;
@@ -533,16 +533,16 @@ static dsrc_status pgc_csv_cursor_max(const dsrc_ctx *ctx, dsrc_conn *c, const p
     only.n_out = 1;
     only.map = &idx;
     only.cursor_out = 0;
-    pgc_buf_add(&q, "SELECT q.v::text FROM (");
+    dsrc_buf_add(&q, "SELECT q.v::text FROM (");
     pgc_select_sql(&q, c, &only, req, 0, "$1");
-    pgc_buf_add(&q, ") AS q(v) WHERE q.v IS NOT NULL ORDER BY q.v DESC LIMIT 1");
+    dsrc_buf_add(&q, ") AS q(v) WHERE q.v IS NOT NULL ORDER BY q.v DESC LIMIT 1");
     if (q.failed) {
-        pgc_buf_free(&q);
+        dsrc_buf_free(&q);
         return pgc_oom(err);
     }
     s = pgc_exec(c, ctx, q.s, req->cursor_value ? 1 : 0, params, &res, "reading the cursor",
                  err);
-    pgc_buf_free(&q);
+    dsrc_buf_free(&q);
     if (s != DSRC_OK)
         return s;
     if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))

@@ -21,65 +21,7 @@ const dsrc_host *pgc_host;
 /* ------------------------------------------------------------------------ */
 /* Buffers                                                                   */
 
-void pgc_buf_addn(pgc_buf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->s, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-void pgc_buf_add(pgc_buf *b, const char *s)
-{
-    pgc_buf_addn(b, s, strlen(s));
-}
-
-void pgc_buf_printf(pgc_buf *b, const char *fmt, ...)
-{
-    char small[256];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = 1;
-        return;
-    }
-    if ((size_t)n < sizeof small) {
-        pgc_buf_addn(b, small, (size_t)n);
-        return;
-    }
-    {
-        char *big = malloc((size_t)n + 1);
-        if (!big) {
-            b->failed = 1;
-            return;
-        }
-        va_start(ap, fmt);
-        vsnprintf(big, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        pgc_buf_addn(b, big, (size_t)n);
-        free(big);
-    }
-}
-
-void pgc_buf_ident(pgc_buf *b, PGconn *pg, const char *id)
+void pgc_buf_ident(dsrc_buf *b, PGconn *pg, const char *id)
 {
     char *q;
     if (b->failed)
@@ -89,14 +31,8 @@ void pgc_buf_ident(pgc_buf *b, PGconn *pg, const char *id)
         b->failed = 1;
         return;
     }
-    pgc_buf_add(b, q);
+    dsrc_buf_add(b, q);
     PQfreemem(q);
-}
-
-void pgc_buf_free(pgc_buf *b)
-{
-    free(b->s);
-    memset(b, 0, sizeof *b);
 }
 
 char *pgc_strdup(const char *s)

@@ -168,21 +168,21 @@ static dsrc_status pgc_handshake(const dsrc_ctx *ctx, PGconn *pg, long long time
 static dsrc_status pgc_session(const dsrc_ctx *ctx, dsrc_conn *c, long long stmt_ms,
                                dsrc_error *err)
 {
-    pgc_buf q = {0};
+    dsrc_buf q = {0};
     PGresult *res;
     dsrc_status s;
 
-    pgc_buf_add(&q, "SET DateStyle = ISO; SET bytea_output = hex; SET extra_float_digits = 3;"
+    dsrc_buf_add(&q, "SET DateStyle = ISO; SET bytea_output = hex; SET extra_float_digits = 3;"
                     " SET default_transaction_read_only = on; ");
     if (stmt_ms >= 0)
-        pgc_buf_printf(&q, "SET statement_timeout = %lld; ", stmt_ms);
-    pgc_buf_add(&q, "SELECT pg_catalog.pg_is_in_recovery()");
+        dsrc_buf_printf(&q, "SET statement_timeout = %lld; ", stmt_ms);
+    dsrc_buf_add(&q, "SELECT pg_catalog.pg_is_in_recovery()");
     if (q.failed) {
-        pgc_buf_free(&q);
+        dsrc_buf_free(&q);
         return pgc_oom(err);
     }
     s = pgc_exec(c, ctx, q.s, -1, NULL, &res, "setting up the session", err);
-    pgc_buf_free(&q);
+    dsrc_buf_free(&q);
     if (s != DSRC_OK)
         return s;
     c->role = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't' ? DSRC_ROLE_REPLICA

@@ -155,83 +155,49 @@ static void sq_unwatch(sqlite3 *db)
     sqlite3_progress_handler(db, 0, NULL, NULL);
 }
 
-/* A growing NUL-terminated string.  On allocation failure `failed` is set
- * and further appends do nothing. */
-typedef struct sq_buf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} sq_buf;
-
-static void sq_buf_addn(sq_buf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        char *p;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->s, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sq_buf_add(sq_buf *b, const char *s)
-{
-    sq_buf_addn(b, s, strlen(s));
-}
 
 /* Append an identifier in double quotes, embedded quotes doubled. */
-static void sq_buf_ident(sq_buf *b, const char *id)
+static void sq_buf_ident(dsrc_buf *b, const char *id)
 {
     const char *p;
-    sq_buf_addn(b, "\"", 1);
+    dsrc_buf_addn(b, "\"", 1);
     for (p = id; *p; p++) {
         if (*p == '"')
-            sq_buf_addn(b, "\"\"", 2);
+            dsrc_buf_addn(b, "\"\"", 2);
         else
-            sq_buf_addn(b, p, 1);
+            dsrc_buf_addn(b, p, 1);
     }
-    sq_buf_addn(b, "\"", 1);
+    dsrc_buf_addn(b, "\"", 1);
 }
 
 /* Append a string literal in single quotes, embedded quotes doubled. */
-static void sq_buf_literal(sq_buf *b, const char *v)
+static void sq_buf_literal(dsrc_buf *b, const char *v)
 {
     const char *p;
-    sq_buf_addn(b, "'", 1);
+    dsrc_buf_addn(b, "'", 1);
     for (p = v; *p; p++) {
         if (*p == '\'')
-            sq_buf_addn(b, "''", 2);
+            dsrc_buf_addn(b, "''", 2);
         else
-            sq_buf_addn(b, p, 1);
+            dsrc_buf_addn(b, p, 1);
     }
-    sq_buf_addn(b, "'", 1);
+    dsrc_buf_addn(b, "'", 1);
 }
 
 /* Append the condition that leaves out internal tables: SQLite's own
  * sqlite_% tables and, where SQLite can tell (3.37+), the shadow tables
  * that hold a virtual table's data (e.g. an FTS index). */
-static void sq_buf_user_tables(sq_buf *b, const char *col, const char *schema)
+static void sq_buf_user_tables(dsrc_buf *b, const char *col, const char *schema)
 {
-    sq_buf_add(b, " AND ");
-    sq_buf_add(b, col);
-    sq_buf_add(b, " NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+    dsrc_buf_add(b, " AND ");
+    dsrc_buf_add(b, col);
+    dsrc_buf_add(b, " NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
     if (sqlite3_libversion_number() >= 3037000) {
-        sq_buf_add(b, " AND ");
-        sq_buf_add(b, col);
-        sq_buf_add(b, " NOT IN (SELECT name FROM pragma_table_list WHERE schema = ");
+        dsrc_buf_add(b, " AND ");
+        dsrc_buf_add(b, col);
+        dsrc_buf_add(b, " NOT IN (SELECT name FROM pragma_table_list WHERE schema = ");
         sq_buf_literal(b, schema);
-        sq_buf_add(b, " AND type = 'shadow')");
+        dsrc_buf_add(b, " AND type = 'shadow')");
     }
 }
 
@@ -571,7 +537,7 @@ done:
 /* Find the table or view addressed by `path`.  DSRC_E_NOT_FOUND names it. */
 static dsrc_status sq_resolve(sqlite3 *db, const char *path, sq_obj *o, dsrc_error *err)
 {
-    sq_buf q = {0};
+    dsrc_buf q = {0};
     sqlite3_stmt *st;
     dsrc_status s;
     int rc;
@@ -590,9 +556,9 @@ static dsrc_status sq_resolve(sqlite3 *db, const char *path, sq_obj *o, dsrc_err
         return s;
     }
     /* Exact match first, then SQLite's own case-insensitive match. */
-    sq_buf_add(&q, "SELECT type, name, sql FROM ");
+    dsrc_buf_add(&q, "SELECT type, name, sql FROM ");
     sq_buf_ident(&q, o->schema);
-    sq_buf_add(&q, ".sqlite_master WHERE type IN ('table','view') AND name = ?1 COLLATE NOCASE"
+    dsrc_buf_add(&q, ".sqlite_master WHERE type IN ('table','view') AND name = ?1 COLLATE NOCASE"
                    " ORDER BY name = ?1 DESC LIMIT 1");
     if (q.failed) {
         free(q.s);
@@ -638,13 +604,13 @@ static dsrc_status sq_resolve(sqlite3 *db, const char *path, sq_obj *o, dsrc_err
  * table whose module is not available). */
 static int64_t sq_count(sqlite3 *db, const char *schema, const char *name)
 {
-    sq_buf q = {0};
+    dsrc_buf q = {0};
     sqlite3_stmt *st;
     int64_t n = -1;
 
-    sq_buf_add(&q, "SELECT count(*) FROM ");
+    dsrc_buf_add(&q, "SELECT count(*) FROM ");
     sq_buf_ident(&q, schema);
-    sq_buf_add(&q, ".");
+    dsrc_buf_add(&q, ".");
     sq_buf_ident(&q, name);
     if (q.failed || sqlite3_prepare_v2(db, q.s, -1, &st, NULL) != SQLITE_OK) {
         free(q.s);
@@ -674,19 +640,19 @@ static const dsrc_option sq_options[] = {
 static char *sq_uri(const char *path, int immutable)
 {
     static const char hex[] = "0123456789ABCDEF";
-    sq_buf b = {0};
+    dsrc_buf b = {0};
     const unsigned char *p;
 
-    sq_buf_add(&b, "file:");
+    dsrc_buf_add(&b, "file:");
     for (p = (const unsigned char *)path; *p; p++) {
         if (isalnum(*p) || strchr("/-._~", *p)) {
-            sq_buf_addn(&b, (const char *)p, 1);
+            dsrc_buf_addn(&b, (const char *)p, 1);
         } else {
             char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            sq_buf_addn(&b, e, 3);
+            dsrc_buf_addn(&b, e, 3);
         }
     }
-    sq_buf_add(&b, immutable ? "?mode=ro&immutable=1" : "?mode=ro");
+    dsrc_buf_add(&b, immutable ? "?mode=ro&immutable=1" : "?mode=ro");
     if (b.failed) {
         free(b.s);
         return NULL;
@@ -1009,17 +975,17 @@ static int sq_names_add(sq_names *l, const char *name, const char *sql, int is_v
 static dsrc_status sq_read_names(sqlite3 *db, const char *schema, int include_system,
                                  sq_names *out, dsrc_error *err)
 {
-    sq_buf q = {0};
+    dsrc_buf q = {0};
     sqlite3_stmt *st;
     dsrc_status s;
     int rc;
 
-    sq_buf_add(&q, "SELECT type, name, sql FROM ");
+    dsrc_buf_add(&q, "SELECT type, name, sql FROM ");
     sq_buf_ident(&q, schema);
-    sq_buf_add(&q, ".sqlite_master WHERE type IN ('table','view')");
+    dsrc_buf_add(&q, ".sqlite_master WHERE type IN ('table','view')");
     if (!include_system)
         sq_buf_user_tables(&q, "name", schema);
-    sq_buf_add(&q, " ORDER BY name");
+    dsrc_buf_add(&q, " ORDER BY name");
     if (q.failed) {
         free(q.s);
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
@@ -1119,11 +1085,11 @@ static dsrc_status sq_list_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *pa
  * PRIMARY KEY constraints) are included: they are real indexes. */
 static char *sq_index_list(sqlite3 *db, const char *schema, const char *table)
 {
-    sq_buf b = {0};
+    dsrc_buf b = {0};
     sqlite3_stmt *st;
     int rc, first = 1;
 
-    sq_buf_add(&b, "");
+    dsrc_buf_add(&b, "");
     if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_index_list(?1, ?2) ORDER BY name",
                            -1, &st, NULL) != SQLITE_OK) {
         free(b.s);
@@ -1136,8 +1102,8 @@ static char *sq_index_list(sqlite3 *db, const char *schema, const char *table)
         if (!n)
             continue;
         if (!first)
-            sq_buf_add(&b, ",");
-        sq_buf_add(&b, n);
+            dsrc_buf_add(&b, ",");
+        dsrc_buf_add(&b, n);
         first = 0;
     }
     sqlite3_finalize(st);
@@ -1302,7 +1268,7 @@ static dsrc_status sq_discover_schema(const dsrc_ctx *ctx, dsrc_conn *c, const c
                                       int include_system, const dsrc_meta_sink *sink,
                                       dsrc_error *err)
 {
-    sq_buf q = {0};
+    dsrc_buf q = {0};
     sqlite3_stmt *st;
     dsrc_status s = DSRC_OK;
     sq_cols cols = {0};
@@ -1310,18 +1276,18 @@ static dsrc_status sq_discover_schema(const dsrc_ctx *ctx, dsrc_conn *c, const c
     int cur_view = 0, rc, r, emitted = 0;
     unsigned long nrow = 0;
 
-    sq_buf_add(&q, "SELECT m.type, m.name, m.sql, p.name, p.type, p.\"notnull\", p.dflt_value,"
+    dsrc_buf_add(&q, "SELECT m.type, m.name, m.sql, p.name, p.type, p.\"notnull\", p.dflt_value,"
                    " p.pk FROM ");
     sq_buf_ident(&q, schema);
-    sq_buf_add(&q, ".sqlite_master AS m LEFT JOIN ");
-    sq_buf_add(&q, sq_have_xinfo() ? "pragma_table_xinfo" : "pragma_table_info");
-    sq_buf_add(&q, "(m.name, ?1) AS p");
+    dsrc_buf_add(&q, ".sqlite_master AS m LEFT JOIN ");
+    dsrc_buf_add(&q, sq_have_xinfo() ? "pragma_table_xinfo" : "pragma_table_info");
+    dsrc_buf_add(&q, "(m.name, ?1) AS p");
     if (sq_have_xinfo())
-        sq_buf_add(&q, " ON p.hidden <> 1");
-    sq_buf_add(&q, " WHERE m.type IN ('table','view')");
+        dsrc_buf_add(&q, " ON p.hidden <> 1");
+    dsrc_buf_add(&q, " WHERE m.type IN ('table','view')");
     if (!include_system)
         sq_buf_user_tables(&q, "m.name", schema);
-    sq_buf_add(&q, " ORDER BY m.name, p.cid");
+    dsrc_buf_add(&q, " ORDER BY m.name, p.cid");
     if (q.failed) {
         free(q.s);
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
@@ -1614,7 +1580,7 @@ static dsrc_status sq_fetch_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fe
 {
     sq_obj o;
     sq_cols cols = {0};
-    sq_buf q = {0};
+    dsrc_buf q = {0};
     sqlite3_stmt *st = NULL;
     dsrc_status s;
     size_t n_out, i, *map = NULL;
@@ -1689,33 +1655,33 @@ static dsrc_status sq_fetch_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fe
     }
 
     /* The query: every identifier quoted, every value bound. */
-    sq_buf_add(&q, "SELECT ");
+    dsrc_buf_add(&q, "SELECT ");
     for (i = 0; i < n_out; i++) {
         if (i)
-            sq_buf_add(&q, ", ");
+            dsrc_buf_add(&q, ", ");
         sq_buf_ident(&q, cols.v[map[i]].name);
     }
     if (cursor_col >= 0) {
-        sq_buf_add(&q, ", ");
+        dsrc_buf_add(&q, ", ");
         sq_buf_ident(&q, cols.v[cursor_col].name);
         cursor_sel = (int)n_out;
     }
-    sq_buf_add(&q, " FROM ");
+    dsrc_buf_add(&q, " FROM ");
     sq_buf_ident(&q, o.schema);
-    sq_buf_add(&q, ".");
+    dsrc_buf_add(&q, ".");
     sq_buf_ident(&q, o.name);
     if (cursor_col >= 0) {
         if (req->cursor_value) {
-            sq_buf_add(&q, " WHERE ");
+            dsrc_buf_add(&q, " WHERE ");
             sq_buf_ident(&q, cols.v[cursor_col].name);
-            sq_buf_add(&q, " > ?1");
+            dsrc_buf_add(&q, " > ?1");
             nparam = 1;
         }
-        sq_buf_add(&q, " ORDER BY ");
+        dsrc_buf_add(&q, " ORDER BY ");
         sq_buf_ident(&q, cols.v[cursor_col].name);
     }
     if (req->limit >= 0)
-        sq_buf_add(&q, nparam ? " LIMIT ?2" : " LIMIT ?1");
+        dsrc_buf_add(&q, nparam ? " LIMIT ?2" : " LIMIT ?1");
     if (q.failed) {
         s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
         goto out;

@@ -161,6 +161,94 @@ dsrc_error_set(dsrc_error *err, dsrc_status status, int retryable,
 }
 
 /* ------------------------------------------------------------------------ */
+/* A string builder for plugins (header-only; never crosses the ABI)        */
+
+/**
+ * A growing NUL-terminated string, for building queries, URLs and paths.
+ * Zero-initialise it (`dsrc_buf b = {0};`).  After an allocation failure
+ * `failed` is set and further appends do nothing: check it once at the
+ * end.  Free with dsrc_buf_free().  It is a convenience for plugin code,
+ * not part of the ABI: nothing the host passes or receives uses it.
+ */
+typedef struct dsrc_buf {
+    char *s;       /* NULL until something was appended */
+    size_t len, cap;
+    int failed;
+} dsrc_buf;
+
+static inline void dsrc_buf_addn(dsrc_buf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *p;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        p = (char *)realloc(b->s, cap);
+        if (!p) {
+            b->failed = 1;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static inline void dsrc_buf_add(dsrc_buf *b, const char *s)
+{
+    dsrc_buf_addn(b, s, strlen(s));
+}
+
+static inline DSRC_PRINTF(2, 3) void dsrc_buf_printf(dsrc_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    char small[256], *big;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        dsrc_buf_addn(b, small, (size_t)n);
+        return;
+    }
+    if (!(big = (char *)malloc((size_t)n + 1))) {
+        b->failed = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    dsrc_buf_addn(b, big, (size_t)n);
+    free(big);
+}
+
+/** Empty it, keeping the memory. */
+static inline void dsrc_buf_reset(dsrc_buf *b)
+{
+    b->len = 0;
+    if (b->s)
+        b->s[0] = '\0';
+}
+
+static inline void dsrc_buf_free(dsrc_buf *b)
+{
+    free(b->s);
+    b->s = NULL;
+    b->len = b->cap = 0;
+    b->failed = 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Simple value types                                                        */
 
 /** A key/value pair.  Frozen (array element). */
