@@ -337,6 +337,14 @@ static const reg_source *need_source(cli *c, const char *name, int *rc)
  * source's router (c->rt): the operation's intent and the source's
  * read_policy choose the endpoint, with failover.  Returns 0 with *l
  * filled (give it back with lease_done()) or an exit status (printed). */
+/* The exit status of a failed operation: 75 (EX_TEMPFAIL) when trying again
+ * later may succeed (unreachable, timed out, throttled, a dropped
+ * connection), 1 otherwise. */
+static int fail_status(const derr *e)
+{
+    return e && e->retryable ? CLI_EXIT_TEMPFAIL : CLI_EXIT_FAIL;
+}
+
 static int lease_source(cli *c, const char *name, const char *op, rt_lease *l)
 {
     int rc = CLI_EXIT_OK;
@@ -350,8 +358,9 @@ static int lease_source(cli *c, const char *name, const char *op, rt_lease *l)
         if (e.status == DSRC_OK)
             derr_set(&e, DSRC_E_INTERNAL, "out of memory");
         err_print(c, &e);
+        rc = fail_status(&e);
         derr_clear(&e);
-        return CLI_EXIT_FAIL;
+        return rc;
     }
     log_msg(DSRC_LOG_INFO, s->cfg->name, NULL, "%s served by %s", op, l->label);
     return CLI_EXIT_OK;
@@ -1100,7 +1109,7 @@ static int cmd_ls(cli *c, int argc, char **argv)
     sink.item = ls_item;
     if (src_list(l.conn, argc - i == 2 ? argv[i + 1] : "", &sink, &e) != DSRC_OK) {
         err_print(c, &e);
-        rc = CLI_EXIT_FAIL;
+        rc = fail_status(&e);
     } else if (ls.arr) {
         json_print(ls.arr);
         ls.arr = NULL;
@@ -1227,7 +1236,7 @@ static int cmd_describe(cli *c, int argc, char **argv)
     sink.metadata = describe_print;
     if (src_describe(l.conn, argv[i + 1], &sink, &e) != DSRC_OK) {
         err_print(c, &e);
-        rc = CLI_EXIT_FAIL;
+        rc = fail_status(&e);
     }
     lease_done(c, &l, &e);
     derr_clear(&e);
@@ -1323,7 +1332,7 @@ static int cmd_discover(cli *c, int argc, char **argv)
         if (c->json && ds.n)
             printf("\n]\n");
         err_print(c, &e);
-        rc = CLI_EXIT_FAIL;
+        rc = fail_status(&e);
     } else if (c->json) {
         printf(ds.n ? "\n]\n" : "[]\n");
     } else {
@@ -1515,7 +1524,7 @@ static int cmd_fetch(cli *c, int argc, char **argv)
             fprintf(stderr, "%s: interrupted; nothing was written\n", c->prog);
         else
             err_print(c, &e);
-        rc = CLI_EXIT_FAIL;
+        rc = fail_status(&e);
     } else if (c->json) {
         json_t *o = json_object();
         json_object_set_new(o, "source", jstr(s->cfg->name));

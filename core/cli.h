@@ -11,6 +11,7 @@
 #define CLI_EXIT_OK 0       /* success                                      */
 #define CLI_EXIT_FAIL 1     /* the operation failed (source, plugin, I/O)   */
 #define CLI_EXIT_USAGE 2    /* bad command line                             */
+#define CLI_EXIT_TEMPFAIL 75 /* failed for a reason that may pass (EX_TEMPFAIL) */
 #define CLI_EXIT_CONFIG 78  /* configuration error (EX_CONFIG)              */
 
 int cli_main(int argc, char **argv);

@@ -8,6 +8,6 @@ plugins_azure_blob_azure_blob_la_SOURCES = plugins/azure_blob/azure_blob.c \
 plugins_azure_blob_azure_blob_la_CPPFLAGS = -I$(top_srcdir)/sdk -D_GNU_SOURCE
 plugins_azure_blob_azure_blob_la_CFLAGS = $(AM_CFLAGS) $(AZURE_BLOB_CFLAGS) $(JANSSON_CFLAGS)
 plugins_azure_blob_azure_blob_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_azure_blob_azure_blob_la_LIBADD = $(AZURE_BLOB_LIBS) $(JANSSON_LIBS)
+plugins_azure_blob_azure_blob_la_LIBADD = $(AZURE_BLOB_LIBS) $(JANSSON_LIBS) -lpthread
 endif
 EXTRA_DIST += plugins/azure_blob/README.md

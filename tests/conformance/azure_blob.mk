@@ -3,7 +3,8 @@
 # (tests/integration/azure_blob.sh; skipped when azurite-blob is not on PATH),
 # Entra ID tokens against a local token server (azure_entra.sh), incremental
 # container listings (azure_incremental.sh) and a fetch that resumes after a
-# dropped connection (azure_resume.sh).
+# dropped connection (azure_resume.sh) or after Azurite was killed and
+# restarted in the middle of a download (azure_restart.sh).
 if ENABLE_AZURE_BLOB
 if HAVE_CHECK
 check_PROGRAMS += tests/conformance/test_azure_sign
@@ -16,11 +17,12 @@ tests_conformance_test_azure_sign_LDADD = $(CHECK_LIBS) $(AZURE_BLOB_LIBS)
 endif
 TESTS += tests/integration/azure_blob.sh tests/integration/azure_entra.sh \
 	tests/integration/azure_incremental.sh tests/integration/azure_resume.sh
-TESTS += tests/integration/azure_big.sh
+TESTS += tests/integration/azure_big.sh tests/integration/azure_restart.sh
 endif
 EXTRA_DIST += tests/integration/azure_blob.sh tests/fixtures/azurite/azure.py \
 	tests/fixtures/azurite/azurite.sh tests/deps/azure_blob.npm \
 	tests/integration/azure_entra.sh tests/integration/azure_incremental.sh \
 	tests/integration/azure_resume.sh tests/fixtures/azurite/token_server.py \
 	tests/fixtures/azurite/cut_proxy.py
-EXTRA_DIST += tests/integration/azure_big.sh tests/deps/azure_blob.apt bench/azure_blob/run
+EXTRA_DIST += tests/integration/azure_big.sh tests/deps/azure_blob.apt bench/azure_blob/run \
+	tests/integration/azure_restart.sh tests/fixtures/azurite/pause_reader.py

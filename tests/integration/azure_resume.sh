@@ -4,8 +4,8 @@
 # first ranged Get Blob answers after a few bytes; `dsrc fetch` must resume
 # from the last byte received (the log shows the resumed Range) and write a
 # file byte-identical to the source, whose Content-MD5 is verified.  With
-# max_retries = 0 the same cut is an error ("transfer closed") and no
-# file is left behind.  Skipped (77) when azurite-blob is not installed.
+# max_retries = 0 the same cut is a retryable error (exit 75, "transfer
+# closed") and no file is left behind.  Skipped (77) when azurite-blob is not installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 DSRC="$top_builddir/dsrc"
@@ -76,10 +76,10 @@ has "$tmp/pxlog" "GET bytes=100000-1148575 cut"
 has "$tmp/pxlog" "GET bytes=200000-1248575"
 has "$tmp/pxlog" "GET bytes=1248576-1499999"
 
-# no retries allowed: a retryable error, no file
+# no retries allowed: a retryable error (exit 75), no file
 start_proxy 1
 src noretry "max_retries = 0;"
-expect 1 "$DSRC" $C fetch noretry res/blob.bin --format raw -o "$tmp/no.bin"
+expect 75 "$DSRC" $C fetch noretry res/blob.bin --format raw -o "$tmp/no.bin"
 has "$tmp/err" "transfer closed with"
 ls "$tmp"/no.bin* >/dev/null 2>&1 && bad "partial file kept" || ok
 
