@@ -27,6 +27,14 @@ typedef struct fetch_run_state {
     char *media_type;
     derr open_err;               /* why the output could not be opened     */
     int open_failed;
+    /* CSV mode: a plugin with its own CSV may describe its columns with
+     * schema() before begin().  Until rows or begin() tell which way the
+     * data comes, the formatter's output (the header) is held here. */
+    int holding;
+    int native;                  /* begin() came: the plugin's own CSV     */
+    char *hold;
+    size_t hold_len, hold_cap;
+    const char *proto_err;       /* the plugin mixed rows and bytes        */
     struct timespec started;
     uint64_t rows, bytes;
     /* progress */
@@ -123,15 +131,68 @@ static int open_output(fetch_run_state *st, const char *ext)
     return 0;
 }
 
+/* The formatter's output: held while undecided, then the output file. */
+static int fr_fmt_out(void *user, const void *data, size_t len)
+{
+    fetch_run_state *st = user;
+
+    if (st->holding) {
+        if (st->hold_len + len > st->hold_cap) {
+            size_t cap = st->hold_cap ? st->hold_cap : 4096;
+            char *p;
+            while (cap < st->hold_len + len)
+                cap *= 2;
+            if (!(p = realloc(st->hold, cap)))
+                return -1;
+            st->hold = p;
+            st->hold_cap = cap;
+        }
+        memcpy(st->hold + st->hold_len, data, len);
+        st->hold_len += len;
+        return 0;
+    }
+    if (st->native)
+        return 0; /* the plugin's own CSV carries its header */
+    return outfile_write(st->of, data, len);
+}
+
+/* Rows it is: open the output and write what the formatter produced. */
+static int fr_release_hold(fetch_run_state *st)
+{
+    int rc = 0;
+
+    if (!st->holding)
+        return 0;
+    st->holding = 0;
+    if (open_output(st, fmt_extension(st->kind)) < 0)
+        rc = -1;
+    else if (st->hold_len && outfile_write(st->of, st->hold, st->hold_len) != 0)
+        rc = -1;
+    free(st->hold);
+    st->hold = NULL;
+    st->hold_len = st->hold_cap = 0;
+    return rc;
+}
+
 static int fr_schema(void *user, const dsrc_column *cols, size_t n)
 {
     fetch_run_state *st = user;
     const dsrc_row_sink *s;
 
-    if (open_output(st, fmt_extension(st->kind)) < 0)
+    if (st->native) {
+        st->proto_err = "a schema after its own CSV";
         return -1;
-    if (!st->fw && !(st->fw = fmt_new(st->kind, outfile_write, st->of)))
-        return -1;
+    }
+    if (!st->fw) {
+        if (st->kind == FMT_CSV && !st->raw) {
+            /* rows or the plugin's own CSV may follow: wait and see */
+            st->holding = 1;
+        } else if (open_output(st, fmt_extension(st->kind)) < 0) {
+            return -1;
+        }
+        if (!(st->fw = fmt_new(st->kind, fr_fmt_out, st)))
+            return -1;
+    }
     st->written_format = fmt_name(st->kind);
     s = fmt_sink(st->fw);
     return s->schema(s->user, cols, n);
@@ -143,8 +204,14 @@ static int fr_row(void *user, const dsrc_cell *cells, size_t n)
     const dsrc_row_sink *s;
     int rc;
 
+    if (st->native) {
+        st->proto_err = "rows after its own CSV";
+        return -1;
+    }
     if (!st->fw)
         return -1; /* row before schema: a plugin bug */
+    if (st->holding && fr_release_hold(st) != 0)
+        return -1;
     s = fmt_sink(st->fw);
     rc = s->row(s->user, cells, n);
     if (rc == 0) {
@@ -169,6 +236,19 @@ static int fr_begin(void *user, const char *media_type, int64_t total)
         if (dot && (!slash || dot > slash) && strlen(dot + 1) <= 8 && dot[1])
             ext = dot + 1;
     }
+    if (st->native || (st->fw && !st->holding)) {
+        st->proto_err = st->native ? "a second begin()" : "its own CSV after rows";
+        return -1;
+    }
+    if (st->holding) {
+        /* the schema described the plugin's own CSV: keep it for the
+         * manifest, drop the formatter's header */
+        st->holding = 0;
+        free(st->hold);
+        st->hold = NULL;
+        st->hold_len = st->hold_cap = 0;
+    }
+    st->native = 1;
     free(st->media_type);
     st->media_type = media_type ? strdup(media_type) : NULL;
     st->written_format = csv ? "csv-native" : "raw";
@@ -179,6 +259,10 @@ static int fr_write(void *user, const void *data, size_t len)
 {
     fetch_run_state *st = user;
 
+    if (st->fw && !st->native) {
+        st->proto_err = "bytes without begin() after a schema";
+        return -1;
+    }
     if (!st->of && open_output(st, "bin") < 0)
         return -1;
     if (outfile_write(st->of, data, len) < 0)
@@ -267,7 +351,11 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
     res.cursor_max[DSRC_CURSOR_MAX - 1] = '\0';
     show_progress(&st, 1);
 
-    if (st.fw && fmt_error(st.fw)) {
+    if (st.proto_err) {
+        derr_clear(e);
+        status = derr_set(e, DSRC_E_INTERNAL, "source '%s': plugin '%s' sent %s for '%s'",
+                          c->src->cfg->name, ld_name(c->src->plugin), st.proto_err, o->item);
+    } else if (st.fw && fmt_error(st.fw)) {
         /* The plugin broke the row sink's rules; the sink refused. */
         derr_clear(e);
         status = derr_set(e, DSRC_E_INTERNAL, "source '%s': plugin '%s' sent bad rows for '%s': %s",
@@ -290,6 +378,17 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
         status = derr_set(e, DSRC_E_INTERNAL, "cannot write %s: %s",
                           st.path ? st.path : "standard output", strerror(err));
     }
+    if (status == DSRC_OK && st.holding && fr_release_hold(&st) != 0) {
+        /* a schema and no rows: the file holds the header line */
+        if (st.open_failed) {
+            *e = st.open_err;
+            memset(&st.open_err, 0, sizeof st.open_err);
+            status = e->status;
+        } else {
+            status = derr_set(e, DSRC_E_INTERNAL, "cannot write %s: %s",
+                              st.path ? st.path : "standard output", strerror(errno));
+        }
+    }
     if (status == DSRC_OK && !st.of) {
         /* Nothing was delivered at all: a plugin that sent no schema. */
         status = derr_set(e, DSRC_E_INTERNAL,
@@ -311,7 +410,7 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
         goto out;
     }
 
-    r->rows = st.fw ? fmt_rows(st.fw) : res.rows;
+    r->rows = st.fw && !st.native ? fmt_rows(st.fw) : res.rows;
     r->bytes = outfile_bytes(st.of);
     outfile_sha256(st.of, r->sha256);
     r->format = st.written_format;
@@ -374,6 +473,7 @@ out:
     derr_clear(&st.open_err);
     free(st.path);
     free(st.media_type);
+    free(st.hold);
     free(committed);
     return status;
 }

@@ -176,6 +176,28 @@ static void pgc_note_cursor(char *cmax, int *have, int *too_long, const char *v,
 /* ------------------------------------------------------------------------ */
 /* Typed rows                                                                */
 
+/* The columns a fetch of plan p sends (strings borrowed from the plan);
+ * NULL when out of memory.  Free with free(). */
+static dsrc_column *pgc_out_columns(const pgc_plan *p)
+{
+    dsrc_column *cols = calloc(p->n_out ? p->n_out : 1, sizeof *cols);
+    size_t i;
+
+    if (!cols)
+        return NULL;
+    for (i = 0; i < p->n_out; i++) {
+        const pgc_col *col = &p->rel.cols[p->map[i]];
+        cols[i].name = col->name;
+        cols[i].type = pgc_type_of(col->cls);
+        cols[i].native_type = col->native;
+        cols[i].nullable = col->notnull ? 0 : 1;
+        cols[i].primary_key = col->pk;
+        cols[i].default_value = col->dflt;
+        cols[i].comment = col->comment;
+    }
+    return cols;
+}
+
 typedef struct pgc_rowrun {
     const pgc_plan *p;
     const dsrc_row_sink *sink;
@@ -231,29 +253,18 @@ static dsrc_status pgc_fetch_rows(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_p
     const char *params[1];
     uint64_t n = 0;
     dsrc_status s;
-    size_t i;
 
     memset(&r, 0, sizeof r);
     r.p = p;
     r.sink = sink;
     r.cmax = cmax;
     r.cursor_col = p->cursor < 0 ? -1 : p->cursor_out >= 0 ? (int)p->cursor_out : (int)p->n_out;
-    r.cols = calloc(p->n_out, sizeof *r.cols);
+    r.cols = pgc_out_columns(p);
     r.cells = calloc(p->n_out, sizeof *r.cells);
     if (!r.cols || !r.cells) {
         free(r.cols);
         free(r.cells);
         return pgc_oom(err);
-    }
-    for (i = 0; i < p->n_out; i++) {
-        const pgc_col *col = &p->rel.cols[p->map[i]];
-        r.cols[i].name = col->name;
-        r.cols[i].type = pgc_type_of(col->cls);
-        r.cols[i].native_type = col->native;
-        r.cols[i].nullable = col->notnull ? 0 : 1;
-        r.cols[i].primary_key = col->pk;
-        r.cols[i].default_value = col->dflt;
-        r.cols[i].comment = col->comment;
     }
     pgc_select_sql(&q, c, p, req, 1, "$1");
     params[0] = req->cursor_value;
@@ -366,6 +377,23 @@ static int pgc_csv_put(pgc_csvrun *w, const char *data, size_t n)
     return 0;
 }
 
+/* Describe the CSV's columns to the host before it begins, as the SDK
+ * allows in CSV mode (the manifest records them).  0, or nonzero when the
+ * receiver refused. */
+static int pgc_csv_schema(const pgc_plan *p, const dsrc_row_sink *rows)
+{
+    dsrc_column *cols;
+    int rc;
+
+    if (!rows || !rows->schema)
+        return 0;
+    if (!(cols = pgc_out_columns(p)))
+        return 0; /* the schema is a courtesy: the CSV still goes */
+    rc = rows->schema(rows->user, cols, p->n_out);
+    free(cols);
+    return rc;
+}
+
 /* Wait for the COPY to start: DSRC_OK when the server is sending data. */
 static dsrc_status pgc_copy_start(dsrc_conn *c, const dsrc_ctx *ctx, dsrc_error *err)
 {
@@ -388,7 +416,8 @@ static dsrc_status pgc_copy_start(dsrc_conn *c, const dsrc_ctx *ctx, dsrc_error 
 }
 
 static dsrc_status pgc_fetch_csv(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_plan *p,
-                                 const dsrc_fetch_req *req, const dsrc_byte_sink *sink,
+                                 const dsrc_fetch_req *req, const dsrc_row_sink *rows,
+                                 const dsrc_byte_sink *sink,
                                  dsrc_fetch_result *result, char *cmax, int *have_max,
                                  int *too_long, dsrc_error *err)
 {
@@ -440,7 +469,8 @@ static dsrc_status pgc_fetch_csv(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_pl
             int rc;
             /* The receiver starts with the first line (the header), so an
              * error before any data opens no output. */
-            if (lines == 0 && sink->begin(sink->user, "text/csv", -1) != 0) {
+            if (lines == 0 && (pgc_csv_schema(p, rows) != 0 ||
+                               sink->begin(sink->user, "text/csv", -1) != 0)) {
                 PQfreemem(data);
                 stopped = 1;
                 goto stop;
@@ -601,7 +631,8 @@ dsrc_status pgc_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
     s = pgc_plan_make(c, ctx, req, &p, err);
     if (s == DSRC_OK) {
         if (csv)
-            s = pgc_fetch_csv(ctx, c, &p, req, bytes, result, cmax, &have_max, &too_long, err);
+            s = pgc_fetch_csv(ctx, c, &p, req, rows, bytes, result, cmax, &have_max, &too_long,
+                              err);
         else
             s = pgc_fetch_rows(ctx, c, &p, req, rows, result, cmax, &have_max, &too_long, err);
     }

@@ -516,6 +516,12 @@ typedef struct dsrc_cell {
  * when there are no rows); row() once per row with exactly n_columns cells.
  * Return 0 to continue, nonzero to stop (the plugin then returns
  * DSRC_E_CANCELLED).
+ *
+ * In DSRC_FETCH_CSV mode a plugin that answers with its own CSV through the
+ * byte sink may first call schema() once to describe that CSV's columns
+ * (the host records them, e.g. in the manifest, and writes no header of its
+ * own); it then sends no rows.  Rows after begin(), bytes without begin(),
+ * or begin() after rows are refused.
  */
 typedef struct dsrc_row_sink {
     uint32_t struct_size;

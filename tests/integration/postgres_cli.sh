@@ -130,6 +130,13 @@ user_psql -c "\\copy (SELECT note, id, doc FROM public.big WHERE id > 499000 ORD
     bad "psql \\copy failed"
 same "$tmp/part.csv" "$tmp/part-psql.csv"
 has "$tmp/part.csv.manifest.json" '"to": "500000"'
+# the native CSV's manifest names its columns, in the order asked for
+/usr/bin/python3 -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+names = [c["name"] for c in m["schema"]]
+sys.exit(0 if m["format"] == "csv-native" and names == ["note", "id", "doc"] and
+         m["schema"][1]["primary_key"] == 1 else "manifest schema: %r" % m["schema"])' \
+    "$tmp/part.csv.manifest.json" && ok || bad "the native CSV's manifest has no schema"
 
 # --- incremental fetches after inserts -------------------------------------
 expect 0 $C fetch -q pg public/events -k id --incremental -o "$tmp/inc1.csv"

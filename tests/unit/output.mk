@@ -22,3 +22,12 @@ tests_unit_test_state_SOURCES = tests/unit/test_state.c
 tests_unit_test_state_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_state_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS)
 endif
+
+# sinks.so: a plugin that drives the fetch sinks in every allowed and
+# forbidden order, for tests/integration/fetch_sinks.sh.
+check_LTLIBRARIES += tests/fixtures/plugins/sinks.la
+tests_fixtures_plugins_sinks_la_SOURCES = tests/fixtures/plugins/sinks/sinks.c
+tests_fixtures_plugins_sinks_la_CPPFLAGS = -I$(top_srcdir)/sdk
+tests_fixtures_plugins_sinks_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
+TESTS += tests/integration/fetch_sinks.sh
+EXTRA_DIST += tests/integration/fetch_sinks.sh
