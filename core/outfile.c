@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,29 @@
 #define OUTFILE_MODE 0640
 #define OUTFILE_DIR_MODE 0750
 
+/*
+ * A regular file is written through OUTFILE_NBUF staging buffers of
+ * OUTFILE_BUF bytes.  The caller's thread only copies bytes into the buffer
+ * being filled; a full buffer goes to a writer thread (started with the
+ * first full buffer, so small files never start one) that hashes it and
+ * writes it at its offset, while the caller fills the next.  Full buffers
+ * are aligned in memory and on disk, so they are written with O_DIRECT
+ * where the file system allows it: no copy into the page cache and no
+ * writeback left for the fsync at commit.  Elsewhere they are written
+ * through the page cache, and the kernel is asked to start writing them out
+ * at once (sync_file_range), so the disk works while data still arrives.
+ * Every OUTFILE_SYNC_EVERY bytes the writer also calls fdatasync, so that
+ * the disk's own cache is emptied while the data arrives rather than all at
+ * once by the fsync at commit, which is what makes the file durable.
+ * The last, partial buffer is hashed and written by the caller's thread
+ * after the writer has finished (outfile_sha256, commit), without O_DIRECT.
+ * Standard output is written directly, as it comes.
+ */
+#define OUTFILE_BUF (2u << 20)
+#define OUTFILE_NBUF 4
+#define OUTFILE_ALIGN 4096
+#define OUTFILE_SYNC_EVERY (64u << 20)
+
 struct outfile {
     char *path;      /* final name, or "-"                               */
     char *tmp;       /* temporary name; NULL for stdout                   */
@@ -25,16 +49,27 @@ struct outfile {
     int is_stdout;
     int failed;      /* a write failed: commit refuses                    */
     int err;         /* its errno                                         */
-    uint64_t bytes;
-    uint64_t flushed; /* bytes handed to the kernel's writeback so far     */
-    EVP_MD_CTX *md;
+    uint64_t bytes;  /* accepted from the caller                          */
+    EVP_MD_CTX *md;  /* the writer thread's while it runs, then the caller's */
+    /* staging (regular files) */
+    unsigned char *buf[OUTFILE_NBUF];
+    int fill;        /* the buffer being filled                           */
+    size_t fill_len;
+    uint64_t fill_off; /* its offset in the file                          */
+    int plain;       /* staging is over: write at once (after a drain)    */
+    int direct;      /* O_DIRECT is set on fd                             */
+    /* the writer thread */
+    int thread_on;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int queue[OUTFILE_NBUF];     /* full buffers in file order            */
+    uint64_t queue_off[OUTFILE_NBUF];
+    int q_head, q_len;
+    int busy[OUTFILE_NBUF];      /* queued or being written               */
+    int quit;
+    int werr;                    /* the writer's first errno, or 0        */
 };
-
-/* Write-behind: once this many bytes are written past the last hand-off,
- * ask the kernel to start writing them to disk (sync_file_range), so the
- * disk works while the data still arrives and the fsync at commit has
- * little left to do. */
-#define OUTFILE_WRITE_BEHIND (8u << 20)
 
 static dsrc_status outfile_status(int err)
 {
@@ -48,10 +83,17 @@ static dsrc_status outfile_status(int err)
     }
 }
 
+static void outfile_stop_writer(outfile *of, int discard);
+
 static void outfile_free(outfile *of)
 {
+    int i;
+
     if (!of)
         return;
+    outfile_stop_writer(of, 1);
+    for (i = 0; i < OUTFILE_NBUF; i++)
+        free(of->buf[i]);
     EVP_MD_CTX_free(of->md);
     free(of->path);
     free(of->tmp);
@@ -203,10 +245,199 @@ outfile *outfile_open(const char *path, derr *e)
     return of;
 }
 
+/* Write all of data at off (the file's own position is not used).  In
+ * direct mode a refusal (EINVAL: the file system does not do O_DIRECT after
+ * all) or a short write turns O_DIRECT off and the rest goes through the
+ * page cache.  0, or -1 with errno. */
+static int outfile_pwrite(outfile *of, const unsigned char *p, size_t len, uint64_t off)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(of->fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EINVAL && of->direct) {
+            of->direct = 0;
+            if (fcntl(of->fd, F_SETFL, fcntl(of->fd, F_GETFL) & ~O_DIRECT) != 0)
+                return -1;
+            continue;
+        }
+        if (n < 0)
+            return -1;
+        if (n == 0) {
+            errno = EIO;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+        if (len > 0 && of->direct) {
+            of->direct = 0;
+            if (fcntl(of->fd, F_SETFL, fcntl(of->fd, F_GETFL) & ~O_DIRECT) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Hash and write one block of the file.  0, or -1 with errno. */
+static int outfile_block(outfile *of, const unsigned char *p, size_t len, uint64_t off)
+{
+    if (EVP_DigestUpdate(of->md, p, len) != 1) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (outfile_pwrite(of, p, len, off) != 0)
+        return -1;
+    if (!of->direct && len >= OUTFILE_BUF)
+        /* Only a hint: the fsync at commit is what makes the file durable,
+         * so a file system without sync_file_range loses nothing. */
+        (void)sync_file_range(of->fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+    return 0;
+}
+
+static void *outfile_writer(void *arg)
+{
+    outfile *of = arg;
+
+    pthread_mutex_lock(&of->mu);
+    for (;;) {
+        int b, rc = 0;
+        uint64_t off;
+        while (of->q_len == 0 && !of->quit)
+            pthread_cond_wait(&of->cv, &of->mu);
+        if (of->q_len == 0)
+            break;
+        b = of->queue[of->q_head];
+        off = of->queue_off[of->q_head];
+        if (!of->werr) {
+            pthread_mutex_unlock(&of->mu);
+            rc = outfile_block(of, of->buf[b], OUTFILE_BUF, off);
+            if (rc == 0 && (off + OUTFILE_BUF) % OUTFILE_SYNC_EVERY == 0)
+                rc = fdatasync(of->fd);
+            pthread_mutex_lock(&of->mu);
+            if (rc != 0 && !of->werr)
+                of->werr = errno ? errno : EIO;
+        }
+        of->q_head = (of->q_head + 1) % OUTFILE_NBUF;
+        of->q_len--;
+        of->busy[b] = 0;
+        pthread_cond_broadcast(&of->cv);
+    }
+    pthread_mutex_unlock(&of->mu);
+    return NULL;
+}
+
+/* Wait for the writer to write (or, discarding, drop) what it holds and end
+ * it; its failure becomes the file's. */
+static void outfile_stop_writer(outfile *of, int discard)
+{
+    if (!of->thread_on)
+        return;
+    pthread_mutex_lock(&of->mu);
+    if (discard && !of->werr)
+        of->werr = ECANCELED;
+    of->quit = 1;
+    pthread_cond_broadcast(&of->cv);
+    pthread_mutex_unlock(&of->mu);
+    pthread_join(of->th, NULL);
+    pthread_cond_destroy(&of->cv);
+    pthread_mutex_destroy(&of->mu);
+    of->thread_on = 0;
+    if (of->werr && !discard && !of->failed) {
+        of->failed = 1;
+        of->err = of->werr;
+    }
+}
+
+/* Hand the full buffer to the writer (starting it on the first) and take
+ * the next free one.  0, or -1 with the file failed. */
+static int outfile_submit(outfile *of)
+{
+    int b = of->fill, next = (of->fill + 1) % OUTFILE_NBUF;
+
+    if (!of->thread_on) {
+        if (pthread_mutex_init(&of->mu, NULL) != 0)
+            goto inline_write;
+        if (pthread_cond_init(&of->cv, NULL) != 0) {
+            pthread_mutex_destroy(&of->mu);
+            goto inline_write;
+        }
+        if (of->fill_off == 0 &&
+            fcntl(of->fd, F_SETFL, fcntl(of->fd, F_GETFL) | O_DIRECT) == 0)
+            of->direct = 1;
+        of->quit = 0;
+        if (pthread_create(&of->th, NULL, outfile_writer, of) != 0) {
+            pthread_cond_destroy(&of->cv);
+            pthread_mutex_destroy(&of->mu);
+            goto inline_write;
+        }
+        of->thread_on = 1;
+    }
+    pthread_mutex_lock(&of->mu);
+    if (of->werr) {
+        of->failed = 1;
+        of->err = of->werr;
+        pthread_mutex_unlock(&of->mu);
+        return -1;
+    }
+    of->queue[(of->q_head + of->q_len) % OUTFILE_NBUF] = b;
+    of->queue_off[(of->q_head + of->q_len) % OUTFILE_NBUF] = of->fill_off;
+    of->q_len++;
+    of->busy[b] = 1;
+    pthread_cond_broadcast(&of->cv);
+    while (of->busy[next])
+        pthread_cond_wait(&of->cv, &of->mu);
+    pthread_mutex_unlock(&of->mu);
+    of->fill = next;
+    of->fill_len = 0;
+    of->fill_off += OUTFILE_BUF;
+    return 0;
+
+inline_write:
+    /* no thread to be had: write it here, through the page cache */
+    if (outfile_block(of, of->buf[b], OUTFILE_BUF, of->fill_off) != 0) {
+        of->failed = 1;
+        of->err = errno;
+        return -1;
+    }
+    of->fill_len = 0;
+    of->fill_off += OUTFILE_BUF;
+    return 0;
+}
+
+/* End staging: the writer finishes, then the partial buffer is written
+ * here; later writes go straight to the file.  0, or -1 (failed). */
+static int outfile_drain(outfile *of)
+{
+    if (of->is_stdout || of->plain)
+        return of->failed ? -1 : 0;
+    outfile_stop_writer(of, 0);
+    of->plain = 1;
+    if (of->failed)
+        return -1;
+    if (of->direct) {
+        of->direct = 0;
+        if (fcntl(of->fd, F_SETFL, fcntl(of->fd, F_GETFL) & ~O_DIRECT) != 0) {
+            of->failed = 1;
+            of->err = errno;
+            return -1;
+        }
+    }
+    if (of->fill_len > 0 &&
+        outfile_block(of, of->buf[of->fill], of->fill_len, of->fill_off) != 0) {
+        of->failed = 1;
+        of->err = errno;
+        return -1;
+    }
+    of->fill_off += of->fill_len;
+    of->fill_len = 0;
+    return 0;
+}
+
 int outfile_write(void *v, const void *data, size_t len)
 {
     outfile *of = v;
-    const char *p = data;
+    const unsigned char *p = data;
 
     if (of->failed) {
         errno = of->err;
@@ -214,35 +445,64 @@ int outfile_write(void *v, const void *data, size_t len)
     }
     if (len == 0)
         return 0;
-    if (EVP_DigestUpdate(of->md, data, len) != 1) {
-        of->failed = 1;
-        of->err = errno = ENOMEM;
-        return -1;
+    if (of->is_stdout) {
+        if (EVP_DigestUpdate(of->md, data, len) != 1) {
+            of->failed = 1;
+            of->err = errno = ENOMEM;
+            return -1;
+        }
+        while (len > 0) {
+            ssize_t n = write(of->fd, p, len);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                of->failed = 1;
+                of->err = errno;
+                return -1;
+            }
+            if (n == 0) {
+                of->failed = 1;
+                of->err = errno = EIO;
+                return -1;
+            }
+            p += n;
+            len -= (size_t)n;
+            of->bytes += (uint64_t)n;
+        }
+        return 0;
     }
-    while (len > 0) {
-        ssize_t n = write(of->fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+    if (of->plain) {
+        if (outfile_block(of, p, len, of->fill_off) != 0) {
             of->failed = 1;
             of->err = errno;
             return -1;
         }
-        if (n == 0) {
-            of->failed = 1;
-            of->err = errno = EIO;
+        of->fill_off += len;
+        of->bytes += len;
+        return 0;
+    }
+    while (len > 0) {
+        size_t n;
+        if (!of->buf[of->fill]) {
+            of->buf[of->fill] = aligned_alloc(OUTFILE_ALIGN, OUTFILE_BUF);
+            if (!of->buf[of->fill]) {
+                of->failed = 1;
+                of->err = errno = ENOMEM;
+                return -1;
+            }
+        }
+        n = OUTFILE_BUF - of->fill_len;
+        if (n > len)
+            n = len;
+        memcpy(of->buf[of->fill] + of->fill_len, p, n);
+        of->fill_len += n;
+        of->bytes += n;
+        p += n;
+        len -= n;
+        if (of->fill_len == OUTFILE_BUF && outfile_submit(of) != 0) {
+            errno = of->err;
             return -1;
         }
-        p += n;
-        len -= (size_t)n;
-        of->bytes += (uint64_t)n;
-    }
-    if (!of->is_stdout && of->bytes - of->flushed >= OUTFILE_WRITE_BEHIND) {
-        /* Only a hint: the fsync at commit is what makes the file durable,
-         * so a file system without sync_file_range loses nothing. */
-        (void)sync_file_range(of->fd, (off_t)of->flushed, (off_t)(of->bytes - of->flushed),
-                              SYNC_FILE_RANGE_WRITE);
-        of->flushed = of->bytes;
     }
     return 0;
 }
@@ -285,6 +545,12 @@ dsrc_status outfile_commit(outfile *of, derr *e)
         outfile_abort(of);
         return st;
     }
+    if (outfile_drain(of) != 0) {
+        st = derr_set(e, outfile_status(of->err), "cannot write %s: %s", of->path,
+                      strerror(of->err));
+        outfile_abort(of);
+        return st;
+    }
     if (fsync(of->fd) != 0) {
         err = errno;
         st = derr_set(e, outfile_status(err), "cannot flush %s to disk: %s", of->path,
@@ -321,6 +587,7 @@ void outfile_abort(outfile *of)
 {
     if (!of)
         return;
+    outfile_stop_writer(of, 1);
     if (!of->is_stdout) {
         if (of->fd >= 0)
             close(of->fd);
@@ -335,14 +602,17 @@ uint64_t outfile_bytes(const outfile *of)
     return of ? of->bytes : 0;
 }
 
-void outfile_sha256(const outfile *of, char hex[65])
+void outfile_sha256(outfile *of, char hex[65])
 {
     static const char digits[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0, i;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    EVP_MD_CTX *c;
 
     hex[0] = '\0';
+    if (of)
+        (void)outfile_drain(of); /* a failure shows at commit */
+    c = EVP_MD_CTX_new();
     if (!c || !of || EVP_MD_CTX_copy_ex(c, of->md) != 1 ||
         EVP_DigestFinal_ex(c, md, &n) != 1 || n != 32) {
         EVP_MD_CTX_free(c);

@@ -5,7 +5,9 @@
  * (".NAME.XXXXXX.tmp"), hashed with SHA-256 as it is written, and on commit
  * fsynced, renamed over NAME and the directory fsynced, so a reader sees
  * either the old file or the whole new one, never a part.  Abort removes the
- * temporary file.  The same object can write to stdout ("-"): no temporary,
+ * temporary file.  Large files are written by a thread of their own while
+ * the caller goes on, with O_DIRECT where the file system allows it (see
+ * outfile.c); the caller sees the same calls and errors.  The same object can write to stdout ("-"): no temporary,
  * no rename, still counted and hashed.
  */
 #ifndef DSRC_CORE_OUTFILE_H
@@ -30,8 +32,9 @@ dsrc_status outfile_commit(outfile *of, derr *e);
 void outfile_abort(outfile *of);
 
 uint64_t outfile_bytes(const outfile *of);
-/* Lowercase hex SHA-256 of everything written so far (65 bytes with NUL). */
-void outfile_sha256(const outfile *of, char hex[65]);
+/* Lowercase hex SHA-256 of everything written so far (65 bytes with NUL).
+ * Waits until those bytes are written; writing may go on afterwards. */
+void outfile_sha256(outfile *of, char hex[65]);
 const char *outfile_path(const outfile *of);
 
 /* Write a whole small file atomically with the same protocol (mode 0640).

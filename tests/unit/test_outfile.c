@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -428,6 +430,136 @@ START_TEST(write_failure_reported)
 }
 END_TEST
 
+/* Write `total` bytes of a known pattern to `final` in odd-sized chunks,
+ * check the hash and the bytes on disk.  Large enough for several staging
+ * buffers, the writer thread and (where allowed) O_DIRECT. */
+static void big_file_round_trip(const char *final, size_t total)
+{
+    derr e = {0};
+    outfile *of = outfile_open(final, &e);
+    unsigned char chunk[7919], md[32];
+    unsigned int mdlen;
+    size_t done = 0, len, i;
+    char hex[65], want[65];
+    char *data;
+    struct stat st;
+
+    ck_assert_msg(of != NULL, "%s", e.msg ? e.msg : "");
+    while (done < total) {
+        size_t n = sizeof chunk - (done / sizeof chunk) % 100;
+        if (n > total - done)
+            n = total - done;
+        for (i = 0; i < n; i++)
+            chunk[i] = (unsigned char)((done + i) * 2654435761u >> 13);
+        ck_assert_int_eq(outfile_write(of, chunk, n), 0);
+        done += n;
+    }
+    ck_assert_uint_eq(outfile_bytes(of), total);
+    ck_assert_int_ne(stat(final, &st), 0); /* nothing visible before commit */
+    outfile_sha256(of, hex);
+    ck_assert_int_eq(outfile_commit(of, &e), DSRC_OK);
+    data = slurp(final, &len);
+    ck_assert_uint_eq(len, total);
+    for (i = 0; i < total; i++)
+        if ((unsigned char)data[i] != (unsigned char)(i * 2654435761u >> 13))
+            ck_abort_msg("byte %zu differs", i);
+    ck_assert_int_eq(EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL), 1);
+    for (i = 0; i < 32; i++)
+        sprintf(want + 2 * i, "%02x", md[i]);
+    ck_assert_str_eq(hex, want);
+    free(data);
+}
+
+START_TEST(big_file)
+{
+    char *final = path_in("big/large.bin");
+
+    big_file_round_trip(final, (11u << 20) + 12345);
+    ck_assert_int_eq(unlink(final), 0);
+    /* exactly a whole number of staging buffers */
+    big_file_round_trip(final, 8u << 20);
+    free(final);
+}
+END_TEST
+
+/* tmpfs: a file system that may refuse O_DIRECT; the same bytes land. */
+START_TEST(big_file_tmpfs)
+{
+    char dir[] = "/dev/shm/dsrc-outfile-XXXXXX", *final = NULL;
+
+    if (!mkdtemp(dir))
+        return; /* no /dev/shm here: nothing to compare against */
+    ck_assert_int_ge(asprintf(&final, "%s/large.bin", dir), 0);
+    big_file_round_trip(final, (9u << 20) + 1);
+    unlink(final);
+    rmdir(dir);
+    free(final);
+}
+END_TEST
+
+/* Abort while the writer thread holds buffers: nothing is left. */
+START_TEST(big_file_abort)
+{
+    char *final = path_in("gone.bin");
+    derr e = {0};
+    outfile *of = outfile_open(final, &e);
+    static unsigned char chunk[1 << 20];
+    int i;
+
+    ck_assert_ptr_nonnull(of);
+    memset(chunk, 'x', sizeof chunk);
+    for (i = 0; i < 13; i++)
+        ck_assert_int_eq(outfile_write(of, chunk, sizeof chunk), 0);
+    outfile_abort(of);
+    ck_assert_int_eq(count_entries(tmpdir, NULL), 0);
+    free(final);
+}
+END_TEST
+
+/* A failure in the writer thread (the file size limit) reaches the caller:
+ * a later write or the commit fails with the reason, and no file is left. */
+START_TEST(big_file_write_failure)
+{
+    char *final = path_in("limited.bin");
+    pid_t pid = fork();
+    int status = 0;
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct rlimit rl = {5u << 20, 5u << 20};
+        static unsigned char chunk[1 << 20];
+        derr e = {0};
+        outfile *of;
+        int i, failed_write = 0;
+        dsrc_status st;
+
+        signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+            _exit(10);
+        if (!(of = outfile_open(final, &e)))
+            _exit(11);
+        memset(chunk, 'y', sizeof chunk);
+        for (i = 0; i < 16 && !failed_write; i++)
+            if (outfile_write(of, chunk, sizeof chunk) != 0)
+                failed_write = errno == EFBIG ? 1 : 2;
+        if (failed_write == 2)
+            _exit(12);
+        st = outfile_commit(of, &e);
+        if (st == DSRC_OK)
+            _exit(13);
+        if (!e.msg || !strstr(e.msg, strerror(EFBIG)) || !strstr(e.msg, "limited.bin"))
+            _exit(14);
+        derr_clear(&e);
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    ck_assert_int_eq(count_entries(tmpdir, NULL), 0);
+    free(final);
+}
+END_TEST
+
 static Suite *outfile_suite(void)
 {
     Suite *s = suite_create("outfile");
@@ -446,6 +578,10 @@ static Suite *outfile_suite(void)
     tcase_add_test(tc, write_all);
     tcase_add_test(tc, to_stdout);
     tcase_add_test(tc, write_failure_reported);
+    tcase_add_test(tc, big_file);
+    tcase_add_test(tc, big_file_tmpfs);
+    tcase_add_test(tc, big_file_abort);
+    tcase_add_test(tc, big_file_write_failure);
     suite_add_tcase(s, tc);
     return s;
 }
