@@ -56,6 +56,10 @@ struct dsrc_conn {
     int is_mariadb;
     unsigned long server_num; /* e.g. 101106                                */
     int last_errno;          /* errno right after the last failed call      */
+    unsigned long connect_us; /* how long connecting took (microseconds)    */
+    /* The server's id of a second connection working for this one
+     * (mys_side_open), 0 when none: cancel() stops its statement too. */
+    atomic_ulong side_thread_id;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -130,6 +134,14 @@ dsrc_status mys_cancelled_error(dsrc_error *err, const char *what);
  * second connection).  Returns 0 when the server accepted it. */
 int mys_kill_query(const dsrc_conn *c);
 
+/* A second connection to c's endpoint, for statements that run beside
+ * c's own (discover reads the tables on it while c reads the columns).
+ * `side` shares c's parameters: close it with mys_side_close(), never
+ * mys_close().  Same TLS and credentials as c, no session settings.
+ * Returns DSRC_OK, or the reason it could not connect in err. */
+dsrc_status mys_side_open(dsrc_conn *c, dsrc_conn *side, dsrc_error *err);
+void mys_side_close(dsrc_conn *c, dsrc_conn *side);
+
 /* Give up a streaming result before its end: read what is already on its
  * way, and when much remains, stop the statement on the server first.
  * Frees `res`. */
@@ -145,7 +157,8 @@ dsrc_status mys_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *item,
 dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_req *req,
                          const dsrc_meta_sink *sink, dsrc_error *err);
 
-/* The columns of one table as information_schema describes them. */
+/* The columns of one table as information_schema describes them.  `name`
+ * is one allocation that holds all the strings of the column. */
 typedef struct mys_colinfo {
     char *name;
     char *data_type;     /* "int", "varchar", "json", ...                  */

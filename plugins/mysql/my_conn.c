@@ -171,6 +171,13 @@ dsrc_status mys_query_store(dsrc_conn *c, const char *sql, size_t len, MYSQL_RES
 /* ------------------------------------------------------------------------ */
 /* Connecting                                                                */
 
+static uint64_t mys_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void mys_params_free(mys_params *p)
 {
     free(p->host);
@@ -425,11 +432,15 @@ dsrc_status mys_open(const dsrc_ctx *ctx, const dsrc_open_params *params, dsrc_c
     c = calloc(1, sizeof *c);
     if (!c)
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    atomic_init(&c->side_thread_id, 0);
     st = mys_params_read(ctx, params, &c->p, err);
     if (st == DSRC_OK && !(c->source = strdup(params->source ? params->source : "")))
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-    if (st == DSRC_OK)
+    if (st == DSRC_OK) {
+        uint64_t t0 = mys_now_us();
         st = mys_connect(&c->p, 1, &c->my, &sys_errno, err);
+        c->connect_us = (unsigned long)(mys_now_us() - t0);
+    }
     if (st != DSRC_OK) {
         mys_params_free(&c->p);
         free(c->source);
@@ -451,9 +462,10 @@ dsrc_status mys_open(const dsrc_ctx *ctx, const dsrc_open_params *params, dsrc_c
         snprintf(c->endpoint, sizeof c->endpoint, "%s:%u", c->p.host, c->p.port);
     cipher = mysql_get_ssl_cipher(c->my);
     if (mys_host && mys_host->log)
-        mys_host->log(ctx, DSRC_LOG_DEBUG, "connected to %s (%s), connection %lu, %s%s",
-                      c->endpoint, c->server_version, c->thread_id,
-                      cipher ? "TLS " : "no TLS", cipher ? cipher : "");
+        mys_host->log(ctx, DSRC_LOG_DEBUG, "connected to %s (%s) in %lu.%03lu ms, connection"
+                      " %lu, %s%s", c->endpoint, c->server_version, c->connect_us / 1000,
+                      c->connect_us % 1000, c->thread_id, cipher ? "TLS " : "no TLS",
+                      cipher ? cipher : "");
     *out = c;
     return DSRC_OK;
 }
@@ -536,25 +548,70 @@ dsrc_status mys_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *info, ds
 /* ------------------------------------------------------------------------ */
 /* Cancellation                                                              */
 
-int mys_kill_query(const dsrc_conn *c)
+/* KILL QUERY `id` on the endpoint of `p`, from a connection of its own. */
+static int mys_kill_id(const mys_params *p, unsigned long id)
 {
     MYSQL *k;
     int sys_errno, rc;
     char q[64];
 
-    if (mys_connect(&c->p, 0, &k, &sys_errno, NULL) != DSRC_OK)
+    if (mys_connect(p, 0, &k, &sys_errno, NULL) != DSRC_OK)
         return -1;
-    snprintf(q, sizeof q, "KILL QUERY %lu", c->thread_id);
+    snprintf(q, sizeof q, "KILL QUERY %lu", id);
     rc = mysql_real_query(k, q, (unsigned long)strlen(q)) == 0 ? 0 : -1;
     mysql_close(k);
     return rc;
 }
 
+int mys_kill_query(const dsrc_conn *c)
+{
+    return mys_kill_id(&c->p, c->thread_id);
+}
+
 dsrc_status mys_cancel(dsrc_conn *c)
 {
+    unsigned long side;
+    int rc;
+
     if (!c)
         return DSRC_OK;
-    return mys_kill_query(c) == 0 ? DSRC_OK : DSRC_E_UNREACHABLE;
+    rc = mys_kill_query(c);
+    side = atomic_load(&c->side_thread_id);
+    if (side)
+        mys_kill_id(&c->p, side);
+    return rc == 0 ? DSRC_OK : DSRC_E_UNREACHABLE;
+}
+
+dsrc_status mys_side_open(dsrc_conn *c, dsrc_conn *side, dsrc_error *err)
+{
+    int sys_errno;
+    dsrc_status st;
+    uint64_t t0 = mys_now_us();
+
+    memset(side, 0, sizeof *side);
+    atomic_init(&side->side_thread_id, 0);
+    st = mys_connect(&c->p, 0, &side->my, &sys_errno, err);
+    if (st != DSRC_OK)
+        return st;
+    side->connect_us = (unsigned long)(mys_now_us() - t0);
+    side->p = c->p;
+    side->source = c->source;
+    side->thread_id = mysql_thread_id(side->my);
+    memcpy(side->endpoint, c->endpoint, sizeof side->endpoint);
+    memcpy(side->server_version, c->server_version, sizeof side->server_version);
+    side->is_mariadb = c->is_mariadb;
+    side->server_num = c->server_num;
+    atomic_store(&c->side_thread_id, side->thread_id);
+    return DSRC_OK;
+}
+
+void mys_side_close(dsrc_conn *c, dsrc_conn *side)
+{
+    if (!side->my)
+        return;
+    atomic_store(&c->side_thread_id, 0);
+    mysql_close(side->my);
+    memset(side, 0, sizeof *side);
 }
 
 void mys_abandon_result(dsrc_conn *c, MYSQL_RES *res)

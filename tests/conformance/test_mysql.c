@@ -401,6 +401,10 @@ static int my_create_data(void)
         my_exec(m, "GRANT SELECT ON " DB ".x TO limited@'%'") != 0 ||
         my_execf(m, "CREATE USER certuser@'%%' IDENTIFIED BY %s REQUIRE X509", pw) != 0 ||
         my_exec(m, "GRANT SELECT ON " DB ".* TO certuser@'%'") != 0 ||
+        my_execf(m, "CREATE USER single@'%%' IDENTIFIED BY %s WITH MAX_USER_CONNECTIONS 1",
+                 pw) != 0 ||
+        my_exec(m, "GRANT SELECT, SHOW VIEW ON " DB ".* TO single@'%'") != 0 ||
+        my_exec(m, "GRANT SELECT ON dsrc_many.* TO single@'%'") != 0 ||
         my_execf(m, "CREATE USER reader@'%%' IDENTIFIED BY %s", pw) != 0 ||
         my_exec(m, "GRANT SELECT ON *.* TO reader@'%'") != 0)
         goto out;
@@ -531,6 +535,9 @@ static int my_setup_servers(conf_fixture *fx)
         return -1;
     my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, "no_such_db", NULL);
     if (my_source("nodb_denied", NULL, conn, NULL))
+        return -1;
+    my_conn(conn, sizeof conn, my_env.primary_port, "single", PASSWORD, DB, NULL);
+    if (my_source("single", NULL, conn, NULL))
         return -1;
     my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, DB,
             "read_timeout = \"1s\";");
@@ -1413,6 +1420,141 @@ START_TEST(t_discover_catalog)
 }
 END_TEST
 
+static double my_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Connections user `user` has open on the primary, once the count has
+ * settled at `at_most` or below (3 s at most: a closed connection leaves
+ * the process list a moment later). */
+static long long my_user_connections(MYSQL *root, const char *user, long long at_most)
+{
+    char q[160];
+    long long n = -1;
+    int i;
+
+    snprintf(q, sizeof q, "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
+                          " WHERE USER = '%s'", user);
+    for (i = 0; i < 60; i++) {
+        n = my_scalar(root, q);
+        if (n >= 0 && n <= at_most)
+            break;
+        usleep(50 * 1000);
+    }
+    return n;
+}
+
+static int my_md_stop_after_5(void *user, const dsrc_metadata *md)
+{
+    my_md *m = user;
+    my_md_cb(user, md);
+    return m->calls >= 5;
+}
+
+/* discover reads the tables on a second connection beside its own: none is
+ * left open afterwards, and a user allowed one connection gets the same
+ * catalog through one, with as few statements. */
+START_TEST(t_discover_second_connection)
+{
+    my_env_t *env = my_env_new();
+    src_conn *c = conf_conn(), *one;
+    my_md *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    dsrc_meta_sink sa = my_md_sink(a), sb = my_md_sink(b);
+    dsrc_discover_req dr;
+    derr e = {0};
+    MYSQL *root = my_root(0);
+    long long before, after, open_before, aborted;
+    double t0, open_secs;
+    size_t k, i;
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_nonnull(root);
+    memset(&dr, 0, sizeof dr);
+    dr.struct_size = sizeof dr;
+    dr.path = DB;
+    a->want = b->want = DB "/customers";
+
+    /* The usual way: no connection left behind. */
+    ck_assert_msg(src_ping(c, NULL, NULL, &e) == DSRC_OK, "%s", e.msg);
+    open_before = my_user_connections(root, "dsrc", LLONG_MAX);
+    ck_assert_int_ge(open_before, 1);
+    ck_assert_msg(src_discover(c, &dr, &sa, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_int_eq(my_user_connections(root, "dsrc", open_before), open_before);
+    ck_assert_int_eq(a->found, 1);
+
+    /* One connection allowed: the second is refused, discover goes on.
+     * (discover tries a second connection when the first took under 5 ms
+     * to open: certainly so when opening took less than that here.) */
+    t0 = my_now();
+    ck_assert_msg(my_open(env, "single", 0, &one, &e) == DSRC_OK, "%s", e.msg);
+    open_secs = my_now() - t0;
+    aborted = my_status(root, "Aborted_connects");
+    before = my_status(root, "Com_select");
+    ck_assert_msg(src_discover(one, &dr, &sb, &e) == DSRC_OK, "%s", e.msg);
+    after = my_status(root, "Com_select");
+    if (open_secs < 0.005)
+        ck_assert_int_eq(my_status(root, "Aborted_connects") - aborted, 1);
+    ck_assert_msg(after - before <= 6, "discover through one connection ran %lld SELECTs",
+                  after - before);
+    ck_assert_uint_eq(b->n, a->n);
+    for (k = 0; k < a->n; k++) {
+        ssize_t j = my_md_find(b, a->path[k]);
+        ck_assert_msg(j >= 0, "%s missing through one connection", a->path[k]);
+        ck_assert_uint_eq(b->n_columns[j], a->n_columns[k]);
+        ck_assert_int_eq(b->kind[j], a->kind[k]);
+    }
+    ck_assert_int_eq(b->found, 1);
+    ck_assert_uint_eq(b->n_cols, a->n_cols);
+    for (i = 0; i < a->n_cols; i++) {
+        ck_assert_str_eq(b->col[i][0], a->col[i][0]);
+        ck_assert_str_eq(b->col[i][1], a->col[i][1]);
+        ck_assert_int_eq(b->col_type[i], a->col_type[i]);
+        ck_assert_int_eq(b->col_pk[i], a->col_pk[i]);
+    }
+    ck_assert_int_eq(b->col_type[my_md_col(b, "info")], DSRC_T_JSON);
+    ck_assert_int_eq(b->col_pk[my_md_col(b, "id")], 2);
+    ck_assert_uint_eq(b->n_props, a->n_props);
+    ck_assert_str_eq(my_prop(b, "engine"), "InnoDB");
+    /* The refused connection did not spoil this one. */
+    ck_assert_int_eq(src_ping(one, NULL, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(my_user_connections(root, "single", 1), 1);
+
+    /* A receiver that stops early: the connection serves again. */
+    memset(a, 0, sizeof *a);
+    sa = my_md_sink(a);
+    sa.metadata = my_md_stop_after_5;
+    dr.path = "dsrc_many";
+    ck_assert_int_eq(src_discover(c, &dr, &sa, &e), DSRC_E_CANCELLED);
+    derr_clear(&e);
+    ck_assert_int_eq(a->calls, 5);
+    ck_assert_int_eq(my_user_connections(root, "dsrc", open_before), open_before);
+    memset(a, 0, sizeof *a);
+    sa = my_md_sink(a);
+    ck_assert_msg(src_discover(c, &dr, &sa, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_uint_eq(a->n, 60);
+
+    /* A database that does not exist, through either way. */
+    dr.path = "nosuch";
+    ck_assert_int_eq(src_discover(one, &dr, &sb, &e), DSRC_E_NOT_FOUND);
+    ck_assert_msg(strncmp(e.code, "1049/", 5) == 0, "code %s", e.code);
+    derr_clear(&e);
+    dr.path = DB "/nosuch";
+    ck_assert_int_eq(src_discover(c, &dr, &sa, &e), DSRC_E_NOT_FOUND);
+    ck_assert_msg(strncmp(e.code, "1146/", 5) == 0, "code %s", e.code);
+    derr_clear(&e);
+
+    src_close(one);
+    mysql_close(root);
+    free(a);
+    free(b);
+    my_env_free(env);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* Cases: fetch                                                              */
 
@@ -1695,13 +1837,6 @@ static void *my_cancel_thread(void *arg)
         mysql_close(root);
     src_cancel(k->c);
     return NULL;
-}
-
-static double my_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 START_TEST(t_cancel_kill_query)
@@ -2230,6 +2365,7 @@ int main(void)
     tcase_add_test(tc, t_list);
     tcase_add_test(tc, t_describe_details);
     tcase_add_test(tc, t_discover_catalog);
+    tcase_add_test(tc, t_discover_second_connection);
     tcase_add_test(tc, t_cell_types);
     tcase_add_test(tc, t_hostile_identifiers);
     tcase_add_test(tc, t_string_cursor_escaping);
