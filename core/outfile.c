@@ -22,21 +22,22 @@
  * A regular file is written through OUTFILE_NBUF staging buffers of
  * OUTFILE_BUF bytes.  The caller's thread only copies bytes into the buffer
  * being filled; a full buffer goes to a writer thread (started with the
- * first full buffer, so small files never start one) that hashes it and
- * writes it at its offset, while the caller fills the next.  Full buffers
+ * first full buffer, so small files never start one) that writes it at
+ * its offset, while the caller hashes and fills the next.  Full buffers
  * are aligned in memory and on disk, so they are written with O_DIRECT
  * where the file system allows it: no copy into the page cache and no
  * writeback left for the fsync at commit.  Elsewhere they are written
  * through the page cache, and the kernel is asked to start writing them out
  * at once (sync_file_range), so the disk works while data still arrives.
- * Every OUTFILE_SYNC_EVERY bytes the writer also calls fdatasync, so that
- * the disk's own cache is emptied while the data arrives rather than all at
- * once by the fsync at commit, which is what makes the file durable.
- * The last, partial buffer is hashed and written by the caller's thread
+ * A third thread, the syncer, calls fdatasync each time the writer has put
+ * OUTFILE_SYNC_EVERY more bytes in the file, so that the disk's own cache
+ * is emptied while the data arrives and the writer writes on, rather than
+ * all at once by the fsync at commit (which is what makes the file
+ * durable).  The last, partial buffer is written by the caller's thread
  * after the writer has finished (outfile_sha256, commit), without O_DIRECT.
  * Standard output is written directly, as it comes.
  */
-#define OUTFILE_BUF (2u << 20)
+#define OUTFILE_BUF (4u << 20)
 #define OUTFILE_NBUF 4
 #define OUTFILE_ALIGN 4096
 #define OUTFILE_SYNC_EVERY (64u << 20)
@@ -69,6 +70,9 @@ struct outfile {
     int busy[OUTFILE_NBUF];      /* queued or being written               */
     int quit;
     int werr;                    /* the writer's first errno, or 0        */
+    uint64_t written;            /* bytes the writer has put in the file  */
+    int sync_on;
+    pthread_t sync_th;           /* the syncer (see outfile_syncer)       */
 };
 
 static dsrc_status outfile_status(int err)
@@ -279,13 +283,9 @@ static int outfile_pwrite(outfile *of, const unsigned char *p, size_t len, uint6
     return 0;
 }
 
-/* Hash and write one block of the file.  0, or -1 with errno. */
+/* Write one block of the file.  0, or -1 with errno. */
 static int outfile_block(outfile *of, const unsigned char *p, size_t len, uint64_t off)
 {
-    if (EVP_DigestUpdate(of->md, p, len) != 1) {
-        errno = ENOMEM;
-        return -1;
-    }
     if (outfile_pwrite(of, p, len, off) != 0)
         return -1;
     if (!of->direct && len >= OUTFILE_BUF)
@@ -312,16 +312,43 @@ static void *outfile_writer(void *arg)
         if (!of->werr) {
             pthread_mutex_unlock(&of->mu);
             rc = outfile_block(of, of->buf[b], OUTFILE_BUF, off);
-            if (rc == 0 && (off + OUTFILE_BUF) % OUTFILE_SYNC_EVERY == 0)
-                rc = fdatasync(of->fd);
             pthread_mutex_lock(&of->mu);
             if (rc != 0 && !of->werr)
                 of->werr = errno ? errno : EIO;
+            if (rc == 0)
+                of->written = off + OUTFILE_BUF;
         }
         of->q_head = (of->q_head + 1) % OUTFILE_NBUF;
         of->q_len--;
         of->busy[b] = 0;
         pthread_cond_broadcast(&of->cv);
+    }
+    pthread_mutex_unlock(&of->mu);
+    return NULL;
+}
+
+/* The syncer: fdatasync whenever the writer has put OUTFILE_SYNC_EVERY
+ * more bytes in the file, while the writer goes on writing. */
+static void *outfile_syncer(void *arg)
+{
+    outfile *of = arg;
+    uint64_t synced = 0;
+
+    pthread_mutex_lock(&of->mu);
+    for (;;) {
+        uint64_t upto;
+        int rc;
+        while (!of->quit && !of->werr && of->written - synced < OUTFILE_SYNC_EVERY)
+            pthread_cond_wait(&of->cv, &of->mu);
+        if (of->quit || of->werr)
+            break;
+        upto = of->written;
+        pthread_mutex_unlock(&of->mu);
+        rc = fdatasync(of->fd);
+        pthread_mutex_lock(&of->mu);
+        if (rc != 0 && !of->werr)
+            of->werr = errno ? errno : EIO;
+        synced = upto;
     }
     pthread_mutex_unlock(&of->mu);
     return NULL;
@@ -340,6 +367,9 @@ static void outfile_stop_writer(outfile *of, int discard)
     pthread_cond_broadcast(&of->cv);
     pthread_mutex_unlock(&of->mu);
     pthread_join(of->th, NULL);
+    if (of->sync_on)
+        pthread_join(of->sync_th, NULL);
+    of->sync_on = 0;
     pthread_cond_destroy(&of->cv);
     pthread_mutex_destroy(&of->mu);
     of->thread_on = 0;
@@ -372,6 +402,8 @@ static int outfile_submit(outfile *of)
             goto inline_write;
         }
         of->thread_on = 1;
+        /* without a syncer the fsync at commit does all the flushing */
+        of->sync_on = pthread_create(&of->sync_th, NULL, outfile_syncer, of) == 0;
     }
     pthread_mutex_lock(&of->mu);
     if (of->werr) {
@@ -472,7 +504,8 @@ int outfile_write(void *v, const void *data, size_t len)
         return 0;
     }
     if (of->plain) {
-        if (outfile_block(of, p, len, of->fill_off) != 0) {
+        if (EVP_DigestUpdate(of->md, p, len) != 1 ||
+            outfile_block(of, p, len, of->fill_off) != 0) {
             of->failed = 1;
             of->err = errno;
             return -1;
@@ -495,6 +528,11 @@ int outfile_write(void *v, const void *data, size_t len)
         if (n > len)
             n = len;
         memcpy(of->buf[of->fill] + of->fill_len, p, n);
+        if (EVP_DigestUpdate(of->md, p, n) != 1) {
+            of->failed = 1;
+            of->err = errno = ENOMEM;
+            return -1;
+        }
         of->fill_len += n;
         of->bytes += n;
         p += n;
