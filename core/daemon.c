@@ -73,6 +73,180 @@ static void gen_unref(generation *g)
         gen_free(g);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Probers                                                                   */
+
+/* A source's housekeeping (pool maintenance, which may open connections,
+ * and its health probe when due) runs on a few prober threads, so that a
+ * source that does not answer (opening a connection may wait for the
+ * plugin's connect timeout) holds up neither the others nor the main loop
+ * (signals, reloads).  A source has at most one job queued or running. */
+#define PROBERS_MAX 4
+
+enum { PJ_QUEUED, PJ_RUNNING, PJ_DONE };
+
+typedef struct probe_job {
+    hl_monitor *hl;           /* identifies the source's job                 */
+    rt_source *rt;
+    int probe;                /* probe health too (else maintenance only)    */
+    int state;
+} probe_job;
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t work;      /* a job was queued, or quit                    */
+    pthread_cond_t done;      /* a job finished                               */
+    pthread_t th[PROBERS_MAX];
+    int n_th;
+    probe_job *jobs;
+    size_t n_jobs, cap;
+    int quit;
+} probers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
+             {0}, 0, NULL, 0, 0, 0};
+
+static probe_job *probe_find(const hl_monitor *hl)
+{
+    size_t i;
+    for (i = 0; i < probers.n_jobs; i++)
+        if (probers.jobs[i].hl == hl)
+            return &probers.jobs[i];
+    return NULL;
+}
+
+static void probe_remove(probe_job *j)
+{
+    *j = probers.jobs[--probers.n_jobs];
+}
+
+static void *prober_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&probers.mu);
+    for (;;) {
+        probe_job *j = NULL;
+        hl_monitor *hl;
+        rt_source *rt;
+        int probe;
+        size_t i;
+        for (i = 0; !probers.quit && i < probers.n_jobs && !j; i++)
+            if (probers.jobs[i].state == PJ_QUEUED)
+                j = &probers.jobs[i];
+        if (probers.quit)
+            break;
+        if (!j) {
+            pthread_cond_wait(&probers.work, &probers.mu);
+            continue;
+        }
+        j->state = PJ_RUNNING;
+        hl = j->hl;
+        rt = j->rt;
+        probe = j->probe;
+        pthread_mutex_unlock(&probers.mu);
+        rt_maintain(rt);
+        if (probe)
+            hl_probe(hl);
+        pthread_mutex_lock(&probers.mu);
+        /* the table may have moved: find the job again */
+        if ((j = probe_find(hl)) != NULL)
+            j->state = PJ_DONE;
+        pthread_cond_broadcast(&probers.done);
+    }
+    pthread_mutex_unlock(&probers.mu);
+    return NULL;
+}
+
+static void probers_start(void)
+{
+    probers.quit = 0;
+    for (probers.n_th = 0; probers.n_th < PROBERS_MAX; probers.n_th++)
+        if (pthread_create(&probers.th[probers.n_th], NULL, prober_main, NULL) != 0)
+            break;
+    if (probers.n_th == 0)
+        log_msg(DSRC_LOG_WARNING, NULL, NULL,
+                "cannot start prober threads; health probes run on the main thread");
+}
+
+/* Let the running probes finish (queued ones are dropped), end the
+ * threads. */
+static void probers_stop(void)
+{
+    int i;
+
+    pthread_mutex_lock(&probers.mu);
+    probers.quit = 1;
+    pthread_cond_broadcast(&probers.work);
+    pthread_mutex_unlock(&probers.mu);
+    for (i = 0; i < probers.n_th; i++)
+        pthread_join(probers.th[i], NULL);
+    probers.n_th = 0;
+}
+
+/* Queue the housekeeping of a source (hl, rt), with a health probe when
+ * `probe`, unless its previous job is still queued, running or unreported.
+ * Without prober threads it runs here.  1 when queued or run. */
+static int probe_submit(hl_monitor *hl, rt_source *rt, int probe)
+{
+    int queued = 0;
+
+    if (probers.n_th == 0) {
+        rt_maintain(rt);
+        if (probe)
+            hl_probe(hl);
+        return 1;
+    }
+    pthread_mutex_lock(&probers.mu);
+    if (!probe_find(hl)) {
+        if (probers.n_jobs == probers.cap) {
+            size_t cap = probers.cap ? probers.cap * 2 : 16;
+            probe_job *v = realloc(probers.jobs, cap * sizeof *v);
+            if (v) {
+                probers.jobs = v;
+                probers.cap = cap;
+            }
+        }
+        if (probers.n_jobs < probers.cap) {
+            probe_job *j = &probers.jobs[probers.n_jobs++];
+            j->hl = hl;
+            j->rt = rt;
+            j->probe = probe;
+            j->state = PJ_QUEUED;
+            pthread_cond_signal(&probers.work);
+            queued = 1;
+        }
+    }
+    pthread_mutex_unlock(&probers.mu);
+    return queued;
+}
+
+/* The source's finished job, forgotten now: 1 when it probed health, 0
+ * when it only maintained the pools; -1 when no job has finished. */
+static int probe_collect(hl_monitor *hl)
+{
+    probe_job *j;
+    int done = -1;
+
+    pthread_mutex_lock(&probers.mu);
+    if ((j = probe_find(hl)) && j->state == PJ_DONE) {
+        done = j->probe;
+        probe_remove(j);
+    }
+    pthread_mutex_unlock(&probers.mu);
+    return done;
+}
+
+/* Before hl is freed: drop its queued job, or wait for the running one. */
+static void probe_forget(hl_monitor *hl)
+{
+    probe_job *j;
+
+    pthread_mutex_lock(&probers.mu);
+    while ((j = probe_find(hl)) && j->state == PJ_RUNNING)
+        pthread_cond_wait(&probers.done, &probers.mu);
+    if (j)
+        probe_remove(j);
+    pthread_mutex_unlock(&probers.mu);
+}
+
 /* A served source: its router and health monitor. */
 typedef struct unit {
     generation *gen;          /* holds a reference: owns `src`               */
@@ -226,6 +400,8 @@ static int pool_eq(const cfg_pool *a, const cfg_pool *b)
 
 static void unit_free(unit *u)
 {
+    if (u->hl)
+        probe_forget(u->hl);
     hl_free(u->hl);
     rt_free(u->rt);
     free(u->brk);
@@ -373,7 +549,8 @@ static void unit_log_changes(unit *u, int probed)
     }
 }
 
-/* One housekeeping tick: pool maintenance, due health probes, logging. */
+/* One housekeeping tick: hand each source's pool maintenance and due
+ * health probe to the probers, log what changed. */
 static void units_tick(unit *v, size_t n)
 {
     size_t i;
@@ -381,14 +558,18 @@ static void units_tick(unit *v, size_t n)
 
     for (i = 0; i < n; i++) {
         unit *u = &v[i];
-        int probed = 0;
+        int probed = 0, due;
 
         if (!u->rt)
             continue;
-        rt_maintain(u->rt);
-        if (now >= u->next_probe) {
-            hl_probe(u->hl);
-            probed = 1;
+        due = now >= u->next_probe;
+        if (probers.n_th > 0)
+            probed = probe_collect(u->hl) == 1;
+        /* a job still queued or running is not doubled: a due probe then
+         * waits for the next tick */
+        if (probe_submit(u->hl, u->rt, due) && due) {
+            if (probers.n_th == 0)
+                probed = 1;
             u->next_probe = sched_next(&u->health, now);
             if (u->next_probe == (time_t)-1)
                 u->next_probe = now + 30;
@@ -662,6 +843,7 @@ int daemon_main(int argc, char **argv)
     d.conf_path = path;
     d.cur = cur;
     units_build(cur, NULL, 0, &d.units, &d.n_units);
+    probers_start();
     api_apply(&d, cur->cfg, &srv, &api_path);
     log_msg(DSRC_LOG_NOTICE, NULL, NULL, "dsrcd %s started: %zu source(s) from %s",
             PACKAGE_VERSION, cur->reg->n_sources, path);
@@ -720,7 +902,11 @@ int daemon_main(int argc, char **argv)
     }
     api_server_stop(srv);
     free(api_path);
+    probers_stop();
     units_free(d.units, d.n_units);
+    free(probers.jobs);
+    probers.jobs = NULL;
+    probers.n_jobs = probers.cap = 0;
     pthread_mutex_destroy(&d.mu);
     gen_unref(cur);
     redact_clear();

@@ -1,3 +1,6 @@
 # The command line and the daemon, end to end (shell scripts).
-TESTS += tests/integration/cli.sh tests/integration/daemon.sh
-EXTRA_DIST += tests/integration/cli.sh tests/integration/daemon.sh
+# daemon_probes.sh: health probes and pool maintenance off the main loop.
+TESTS += tests/integration/cli.sh tests/integration/daemon.sh \
+	tests/integration/daemon_probes.sh
+EXTRA_DIST += tests/integration/cli.sh tests/integration/daemon.sh \
+	tests/integration/daemon_probes.sh
