@@ -22,8 +22,8 @@
  * A regular file is written through OUTFILE_NBUF staging buffers of
  * OUTFILE_BUF bytes.  The caller's thread only copies bytes into the buffer
  * being filled; a full buffer goes to a writer thread (started with the
- * first full buffer, so small files never start one) that writes it at
- * its offset, while the caller hashes and fills the next.  Full buffers
+ * first full buffer, so small files never start one) that hashes it and
+ * writes it at its offset, while the caller fills the next.  Full buffers
  * are aligned in memory and on disk, so they are written with O_DIRECT
  * where the file system allows it: no copy into the page cache and no
  * writeback left for the fsync at commit.  Elsewhere they are written
@@ -37,8 +37,8 @@
  * after the writer has finished (outfile_sha256, commit), without O_DIRECT.
  * Standard output is written directly, as it comes.
  */
-#define OUTFILE_BUF (4u << 20)
-#define OUTFILE_NBUF 4
+#define OUTFILE_BUF (2u << 20)
+#define OUTFILE_NBUF 3
 #define OUTFILE_ALIGN 4096
 #define OUTFILE_SYNC_EVERY (64u << 20)
 
@@ -283,9 +283,13 @@ static int outfile_pwrite(outfile *of, const unsigned char *p, size_t len, uint6
     return 0;
 }
 
-/* Write one block of the file.  0, or -1 with errno. */
+/* Hash and write one block of the file.  0, or -1 with errno. */
 static int outfile_block(outfile *of, const unsigned char *p, size_t len, uint64_t off)
 {
+    if (EVP_DigestUpdate(of->md, p, len) != 1) {
+        errno = ENOMEM;
+        return -1;
+    }
     if (outfile_pwrite(of, p, len, off) != 0)
         return -1;
     if (!of->direct && len >= OUTFILE_BUF)
@@ -504,8 +508,7 @@ int outfile_write(void *v, const void *data, size_t len)
         return 0;
     }
     if (of->plain) {
-        if (EVP_DigestUpdate(of->md, p, len) != 1 ||
-            outfile_block(of, p, len, of->fill_off) != 0) {
+        if (outfile_block(of, p, len, of->fill_off) != 0) {
             of->failed = 1;
             of->err = errno;
             return -1;
@@ -528,11 +531,6 @@ int outfile_write(void *v, const void *data, size_t len)
         if (n > len)
             n = len;
         memcpy(of->buf[of->fill] + of->fill_len, p, n);
-        if (EVP_DigestUpdate(of->md, p, n) != 1) {
-            of->failed = 1;
-            of->err = errno = ENOMEM;
-            return -1;
-        }
         of->fill_len += n;
         of->bytes += n;
         p += n;
