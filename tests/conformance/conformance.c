@@ -8,15 +8,21 @@
  */
 #include <config.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -61,9 +67,10 @@ static void cf_put_string(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
-int conf_write_source(const char *name, const char *connection)
+int conf_write_source_text(const char *name, const char *fmt, ...)
 {
     char path[PATH_MAX + 64];
+    va_list ap;
     FILE *fp;
 
     snprintf(path, sizeof path, "%s/sources.d/%s.conf", cf_tmp, name);
@@ -76,12 +83,21 @@ int conf_write_source(const char *name, const char *connection)
     cf_put_string(fp, name);
     fprintf(fp, ";\ntype = ");
     cf_put_string(fp, cf_fx->plugin);
-    fprintf(fp, ";\nconnection = {\n  %s\n};\n", connection);
+    fprintf(fp, ";\n");
+    va_start(ap, fmt);
+    vfprintf(fp, fmt, ap);
+    va_end(ap);
+    fputc('\n', fp);
     if (fclose(fp) != 0) {
         fprintf(stderr, "conformance: cannot write %s: %s\n", path, strerror(errno));
         return -1;
     }
     return 0;
+}
+
+int conf_write_source(const char *name, const char *connection)
+{
+    return conf_write_source_text(name, "connection = {\n  %s\n};", connection);
 }
 
 static int cf_write_daemon_conf(void)
@@ -163,7 +179,8 @@ conf_env *conf_env_new(void)
     return env;
 }
 
-dsrc_status conf_env_open(conf_env *env, const char *name, struct src_conn **out, derr *e)
+dsrc_status conf_env_open_at(conf_env *env, const char *name, int endpoint,
+                             struct src_conn **out, derr *e)
 {
     const reg_source *s = reg_find(env->reg, name);
     derr local = {0};
@@ -171,13 +188,18 @@ dsrc_status conf_env_open(conf_env *env, const char *name, struct src_conn **out
 
     ck_assert_msg(s != NULL, "source '%s' is not in the registry", name);
     *out = NULL;
-    st = src_open(s, 0, out, e ? e : &local);
+    st = src_open(s, endpoint, out, e ? e : &local);
     if (st == DSRC_OK)
         ck_assert_ptr_nonnull(*out);
     else
         ck_assert_ptr_null(*out);
     derr_clear(&local);
     return st;
+}
+
+dsrc_status conf_env_open(conf_env *env, const char *name, struct src_conn **out, derr *e)
+{
+    return conf_env_open_at(env, name, 0, out, e);
 }
 
 void conf_env_free(conf_env *env)
@@ -385,7 +407,52 @@ void conf_rows_free(conf_rows *r)
     memset(r, 0, sizeof *r);
 }
 
-static void cf_req_init(dsrc_fetch_req *req, const char *item)
+ssize_t conf_rows_col(const conf_rows *r, const char *name)
+{
+    size_t i;
+    for (i = 0; i < r->n_columns; i++)
+        if (strcmp(r->names[i], name) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* The index of cell (row, column `name`) in r->text / r->types. */
+static size_t cf_cell_index(const conf_rows *r, size_t row, const char *name)
+{
+    ssize_t k = conf_rows_col(r, name);
+    ck_assert_msg(k >= 0, "no column '%s'", name);
+    ck_assert_uint_lt(row, r->n_rows);
+    return row * r->n_columns + (size_t)k;
+}
+
+const char *conf_rows_cell(const conf_rows *r, size_t row, const char *name)
+{
+    return r->text[cf_cell_index(r, row, name)];
+}
+
+dsrc_type conf_rows_type(const conf_rows *r, size_t row, const char *name)
+{
+    return r->types[cf_cell_index(r, row, name)];
+}
+
+void conf_expect_rows(struct src_conn *c, const char *item, size_t rows)
+{
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    dsrc_status st;
+
+    conf_req(&req, item);
+    st = conf_fetch_all(c, &req, &r, NULL, &e);
+    ck_assert_msg(st == DSRC_OK, "fetch of %s failed: %s (%s)", item, dsrc_status_name(st),
+                  e.msg ? e.msg : "");
+    ck_assert_msg(r.n_rows == rows, "fetch of %s gave %zu rows, expected %zu", item, r.n_rows,
+                  rows);
+    conf_rows_free(&r);
+    derr_clear(&e);
+}
+
+void conf_req(dsrc_fetch_req *req, const char *item)
 {
     memset(req, 0, sizeof *req);
     req->struct_size = sizeof *req;
@@ -600,15 +667,6 @@ static int cf_cmp(const char *a, const char *b)
     return strcmp(a, b);
 }
 
-static ssize_t cf_col_index(const conf_rows *r, const char *name)
-{
-    size_t i;
-    for (i = 0; i < r->n_columns; i++)
-        if (strcmp(r->names[i], name) == 0)
-            return (ssize_t)i;
-    return -1;
-}
-
 /* ------------------------------------------------------------------------ */
 /* The cases                                                                 */
 
@@ -792,7 +850,7 @@ START_TEST(t_fetch_all)
     size_t i, k;
     dsrc_status st;
 
-    cf_req_init(&req, cf_fx->table);
+    conf_req(&req, cf_fx->table);
     st = cf_fetch_msg(cf_conn, &req, &r, &res, &msg);
     ck_assert_msg(st == DSRC_OK, "fetch failed: %s", msg ? msg : "");
     ck_assert_int_eq(r.schema_calls, 1);
@@ -813,7 +871,7 @@ START_TEST(t_fetch_all)
 
     for (k = 0; k < cf_fx->n_values; k++) {
         const conf_value *v = &cf_fx->values[k];
-        ssize_t col = cf_col_index(&r, v->column);
+        ssize_t col = conf_rows_col(&r, v->column);
         size_t row;
         const char *got;
 
@@ -855,7 +913,7 @@ START_TEST(t_fetch_columns)
     dsrc_status st;
 
     ck_assert_uint_ge(cf_fx->n_columns, 2);
-    cf_req_init(&req, cf_fx->table);
+    conf_req(&req, cf_fx->table);
     ck_assert_int_eq(cf_fetch_msg(cf_conn, &req, &all, NULL, NULL), DSRC_OK);
 
     /* The last column, then the first: order follows the request. */
@@ -897,7 +955,7 @@ START_TEST(t_fetch_limit)
     conf_rows r;
     int64_t want = cf_fx->rows < 2 ? cf_fx->rows : 2;
 
-    cf_req_init(&req, cf_fx->table);
+    conf_req(&req, cf_fx->table);
     req.limit = 2;
     ck_assert_int_eq(cf_fetch_msg(cf_conn, &req, &r, &res, NULL), DSRC_OK);
     ck_assert_msg((int64_t)r.n_rows == want, "limit 2 gave %zu rows", r.n_rows);
@@ -923,7 +981,7 @@ START_TEST(t_fetch_cursor)
     size_t i;
     dsrc_status st;
 
-    cf_req_init(&req, cf_fx->table);
+    conf_req(&req, cf_fx->table);
     req.cursor_field = cf_fx->cursor_field;
     req.cursor_value = cf_fx->cursor_value;
     memset(&res, 0, sizeof res);
@@ -942,7 +1000,7 @@ START_TEST(t_fetch_cursor)
     ck_assert_uint_eq(res.rows, r.n_rows);
     ck_assert_msg(res.has_cursor == 1, "cursor fetch reported no cursor_max");
     ck_assert_str_eq(res.cursor_max, cf_fx->cursor_max);
-    col = cf_col_index(&r, cf_fx->cursor_field);
+    col = conf_rows_col(&r, cf_fx->cursor_field);
     ck_assert_msg(col >= 0, "cursor column '%s' not in the rows", cf_fx->cursor_field);
     for (i = 0; i < r.n_rows; i++) {
         const char *v = r.text[i * r.n_columns + (size_t)col];
@@ -978,7 +1036,7 @@ START_TEST(t_fetch_cursor_from_start)
     if (cf_fx->quirks & CONF_QUIRK_NO_CURSOR)
         return;
     ck_assert_msg(cf_fx->cursor_rows > 0, "fixture: cursor_rows must be > 0");
-    cf_req_init(&req, cf_fx->table);
+    conf_req(&req, cf_fx->table);
     req.cursor_field = cf_fx->cursor_field;
     st = cf_fetch_msg(cf_conn, &req, &r, &res, &msg);
     ck_assert_msg(st == DSRC_OK, "cursor fetch from the start failed: %s", msg ? msg : "");
@@ -992,12 +1050,12 @@ START_TEST(t_fetch_cursor_from_start)
     /* With a limit, cursor_max is the highest value actually sent. */
     if (!(cf_fx->quirks & CONF_QUIRK_CURSOR_UNSORTED) && cf_fx->rows > 1) {
         ssize_t col;
-        cf_req_init(&req, cf_fx->table);
+        conf_req(&req, cf_fx->table);
         req.cursor_field = cf_fx->cursor_field;
         req.limit = 1;
         ck_assert_int_eq(cf_fetch_msg(cf_conn, &req, &r, &res, NULL), DSRC_OK);
         ck_assert_uint_eq(r.n_rows, 1);
-        col = cf_col_index(&r, cf_fx->cursor_field);
+        col = conf_rows_col(&r, cf_fx->cursor_field);
         ck_assert(col >= 0);
         if (r.text[col]) {
             ck_assert_int_eq(res.has_cursor, 1);
@@ -1019,7 +1077,7 @@ START_TEST(t_fetch_cursor_bad_field)
     char *msg = NULL;
     dsrc_status st;
 
-    cf_req_init(&req, cf_fx->table);
+    conf_req(&req, cf_fx->table);
     req.cursor_field = CONF_NO_COLUMN;
     req.cursor_value = "1";
     st = cf_fetch_msg(cf_conn, &req, &r, NULL, &msg);
@@ -1076,7 +1134,7 @@ START_TEST(t_not_found)
     free(msg);
     cf_metas_free(&m);
 
-    cf_req_init(&req, cf_fx->missing_item);
+    conf_req(&req, cf_fx->missing_item);
     st = cf_fetch_msg(cf_conn, &req, &r, NULL, &msg);
     ck_assert_msg(st == DSRC_E_NOT_FOUND, "fetch of a missing item gave %s",
                   dsrc_status_name(st));
@@ -1104,7 +1162,7 @@ START_TEST(t_unknown_column)
 
     cols[0] = cf_fx->columns[0];
     cols[1] = CONF_NO_COLUMN;
-    cf_req_init(&req, cf_fx->table);
+    conf_req(&req, cf_fx->table);
     req.columns = cols;
     req.n_columns = 2;
     st = cf_fetch_msg(cf_conn, &req, &r, NULL, &msg);
@@ -1126,7 +1184,7 @@ START_TEST(t_sink_stop)
     dsrc_status st;
 
     ck_assert_msg(cf_fx->rows >= 2, "fixture: the table needs at least 2 rows");
-    cf_req_init(&req, cf_fx->table);
+    conf_req(&req, cf_fx->table);
     memset(&res, 0, sizeof res);
     st = cf_fetch(cf_conn, &req, &r, &res, NULL, 0, 1);
     ck_assert_msg(st == DSRC_E_CANCELLED, "a row sink asking to stop gave %s",
@@ -1152,7 +1210,7 @@ START_TEST(t_cancel_flag)
 
     if (cf_fx->quirks & CONF_QUIRK_NO_CANCEL)
         return;
-    cf_req_init(&req, cf_fx->table);
+    conf_req(&req, cf_fx->table);
     atomic_store(&cf_conn->cancel, 1);
     st = cf_fetch_msg(cf_conn, &req, &r, NULL, NULL);
     ck_assert_msg(st == DSRC_E_CANCELLED, "fetch with the cancel flag set gave %s",
@@ -1291,4 +1349,297 @@ out:
 struct src_conn *conf_conn(void)
 {
     return cf_conn;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Collectors for a plugin's own cases                                       */
+
+/* The index of `path` among the first `n` of `paths` (-1: not there). */
+static ssize_t cf_find_path(const char (*paths)[CONF_PATH_MAX], size_t n, const char *path)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (strcmp(paths[i], path) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static int cf_items_cb(void *user, const dsrc_item *it)
+{
+    conf_items *l = user;
+    size_t k = l->n;
+
+    l->calls++;
+    if (k < CONF_ITEMS_MAX) {
+        snprintf(l->path[k], sizeof l->path[k], "%s", it->path);
+        l->kind[k] = it->kind;
+        l->container[k] = it->container;
+        l->rows[k] = it->rows;
+        l->estimated[k] = it->rows_estimated;
+        l->size[k] = it->size_bytes;
+        l->mtime[k] = it->mtime;
+        snprintf(l->comment[k], sizeof l->comment[k], "%s", it->comment ? it->comment : "");
+        l->n++;
+    }
+    return 0;
+}
+
+dsrc_item_sink conf_items_sink(conf_items *l)
+{
+    dsrc_item_sink s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    s.user = l;
+    s.item = cf_items_cb;
+    return s;
+}
+
+dsrc_status conf_list(struct src_conn *c, const char *path, conf_items *l, derr *e)
+{
+    dsrc_item_sink s = conf_items_sink(l);
+    memset(l, 0, sizeof *l);
+    return src_list(c, path, &s, e);
+}
+
+ssize_t conf_items_find(const conf_items *l, const char *path)
+{
+    return cf_find_path(l->path, l->n, path);
+}
+
+static int cf_md_cb(void *user, const dsrc_metadata *md)
+{
+    conf_md *m = user;
+    size_t i, k = m->n;
+
+    m->calls++;
+    if (k < CONF_MD_MAX) {
+        snprintf(m->path[k], sizeof m->path[k], "%s", md->item->path);
+        m->kind[k] = md->item->kind;
+        m->rows[k] = md->item->rows;
+        m->n_columns[k] = md->n_columns;
+        m->n++;
+    }
+    if (m->want && strcmp(md->item->path, m->want) == 0) {
+        m->found++;
+        m->want_rows = md->item->rows;
+        m->want_rows_estimated = md->item->rows_estimated;
+        m->want_size = md->item->size_bytes;
+        snprintf(m->want_comment, sizeof m->want_comment, "%s",
+                 md->item->comment ? md->item->comment : "(null)");
+        m->n_cols = md->n_columns < CONF_MD_COLS ? md->n_columns : CONF_MD_COLS;
+        for (i = 0; i < m->n_cols; i++) {
+            const dsrc_column *c = &md->columns[i];
+            snprintf(m->col[i][0], sizeof m->col[i][0], "%s", c->name);
+            snprintf(m->col[i][1], sizeof m->col[i][1], "%s",
+                     c->native_type ? c->native_type : "");
+            snprintf(m->col[i][2], sizeof m->col[i][2], "%s",
+                     c->default_value ? c->default_value : "(null)");
+            snprintf(m->col[i][3], sizeof m->col[i][3], "%s", c->comment ? c->comment : "(null)");
+            m->col_type[i] = c->type;
+            m->col_null[i] = c->nullable;
+            m->col_pk[i] = c->primary_key;
+        }
+        m->n_props = md->n_properties < CONF_MD_PROPS ? md->n_properties : CONF_MD_PROPS;
+        for (i = 0; i < m->n_props; i++) {
+            snprintf(m->props[i][0], sizeof m->props[i][0], "%s", md->properties[i].key);
+            snprintf(m->props[i][1], sizeof m->props[i][1], "%s", md->properties[i].value);
+        }
+    }
+    return m->stop_after > 0 && m->calls >= m->stop_after;
+}
+
+void conf_md_init(conf_md *m, const char *want)
+{
+    memset(m, 0, sizeof *m);
+    m->want = want;
+}
+
+dsrc_meta_sink conf_md_sink(conf_md *m)
+{
+    dsrc_meta_sink s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    s.user = m;
+    s.metadata = cf_md_cb;
+    return s;
+}
+
+dsrc_status conf_describe(struct src_conn *c, const char *item, conf_md *m, derr *e)
+{
+    dsrc_meta_sink s = conf_md_sink(m);
+    return src_describe(c, item, &s, e);
+}
+
+dsrc_status conf_discover(struct src_conn *c, const char *path, int include_system, conf_md *m,
+                          derr *e)
+{
+    dsrc_meta_sink s = conf_md_sink(m);
+    dsrc_discover_req dr;
+
+    memset(&dr, 0, sizeof dr);
+    dr.struct_size = sizeof dr;
+    dr.path = path;
+    dr.include_system = include_system;
+    return src_discover(c, &dr, &s, e);
+}
+
+const char *conf_md_prop(const conf_md *m, const char *key)
+{
+    size_t i;
+    for (i = 0; i < m->n_props; i++)
+        if (strcmp(m->props[i][0], key) == 0)
+            return m->props[i][1];
+    return NULL;
+}
+
+ssize_t conf_md_find(const conf_md *m, const char *path)
+{
+    return cf_find_path(m->path, m->n, path);
+}
+
+size_t conf_md_col(const conf_md *m, const char *name)
+{
+    size_t i;
+    for (i = 0; i < m->n_cols; i++)
+        if (strcmp(m->col[i][0], name) == 0)
+            return i;
+    ck_abort_msg("no column '%s' in the description", name);
+    return 0;
+}
+
+static int cf_counter_schema(void *user, const dsrc_column *cols, size_t n)
+{
+    conf_counter *k = user;
+    (void)cols;
+    (void)n;
+    atomic_fetch_add(&k->schema_calls, 1);
+    return 0;
+}
+
+static int cf_counter_row(void *user, const dsrc_cell *cells, size_t n)
+{
+    conf_counter *k = user;
+    long rows;
+    (void)cells;
+    (void)n;
+    rows = atomic_fetch_add(&k->rows, 1) + 1;
+    if (k->stop_after > 0 && rows >= k->stop_after) {
+        if (!k->stop_by_flag)
+            return 1;
+        atomic_store(&k->conn->cancel, 1);
+    }
+    return 0;
+}
+
+dsrc_row_sink conf_counter_sink(conf_counter *k, struct src_conn *conn, long stop_after,
+                                int stop_by_flag)
+{
+    dsrc_row_sink s;
+
+    k->conn = conn;
+    k->stop_after = stop_after;
+    k->stop_by_flag = stop_by_flag;
+    atomic_init(&k->schema_calls, 0);
+    atomic_init(&k->rows, 0);
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    s.user = k;
+    s.schema = cf_counter_schema;
+    s.row = cf_counter_row;
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cancellation and time                                                     */
+
+double conf_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void conf_interrupt(struct src_conn *c, int driver)
+{
+    if (driver)
+        c->drv->cancel(c->conn);
+    else
+        atomic_store(&c->cancel, 1);
+}
+
+dsrc_status conf_fetch_beside(struct src_conn *c, const dsrc_fetch_req *req,
+                              const dsrc_row_sink *sink, conf_rows *out,
+                              void *(*thread)(void *), void *arg, double *secs, derr *e)
+{
+    pthread_t th;
+    derr le = {0};
+    double t0 = conf_now();
+    dsrc_status st;
+
+    if (!e)
+        e = &le;
+    ck_assert_int_eq(pthread_create(&th, NULL, thread, arg), 0);
+    if (sink) {
+        if (out)
+            memset(out, 0, sizeof *out);
+        st = src_fetch(c, req, sink, NULL, NULL, e);
+        if (st != DSRC_OK)
+            ck_assert_msg(e->msg && *e->msg, "a failed fetch (%s) carries no message",
+                          dsrc_status_name(st));
+    } else {
+        st = conf_fetch_all(c, req, out, NULL, e);
+    }
+    pthread_join(th, NULL);
+    if (secs)
+        *secs = conf_now() - t0;
+    derr_clear(&le);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Files and sockets                                                         */
+
+char *conf_read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    if (!fp)
+        return NULL;
+    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)n + 1);
+        if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        }
+        if (buf) {
+            buf[n] = '\0';
+            if (len)
+                *len = (size_t)n;
+        }
+    }
+    fclose(fp);
+    return buf;
+}
+
+int conf_loopback_socket(int backlog, int *port)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0)
+        return -1;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        (backlog > 0 && listen(fd, backlog) != 0) ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
 }

@@ -17,6 +17,10 @@
 #define DSRC_TESTS_CONFORMANCE_H
 
 #include <check.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
 #include <dsrc/plugin.h>
 
 #include "error.h"
@@ -130,9 +134,20 @@ conf_env *conf_env_new(void);
 dsrc_status conf_env_open(conf_env *env, const char *name, struct src_conn **out, derr *e);
 void conf_env_free(conf_env *env);
 
+/* conf_env_open() for any endpoint of the source: 0 is the primary, i the
+ * replica replicas.hosts[i-1]. */
+dsrc_status conf_env_open_at(conf_env *env, const char *name, int endpoint,
+                             struct src_conn **out, derr *e);
+
 /* Write a source file `name`.conf into the suite's sources.d with the
  * given connection body (for a plugin's own cases; call it in setup). */
 int conf_write_source(const char *name, const char *connection);
+
+/* The same with the whole text after the name and type written as the
+ * format gives it: the connection group and any other group or setting
+ * (location, tls, replicas).  0, or -1 (printed) when it cannot be
+ * written. */
+int conf_write_source_text(const char *name, const char *fmt, ...) DSRC_PRINTF(2, 3);
 
 /* Rows collected by conf_fetch_all(): cells rendered as text (NULL for
  * NULL) with their types. */
@@ -156,5 +171,152 @@ void conf_rows_free(conf_rows *r);
 
 /* Render a cell the way conf_value expects (malloc'd; NULL for NULL). */
 char *conf_render(const dsrc_cell *cell);
+
+/* The index of column `name` in `r` (-1: there is none).  conf_rows_cell()
+ * and conf_rows_type() give the cell of that column in row `row` (its text,
+ * NULL for NULL, and its type), failing the case when the column or the
+ * row does not exist. */
+ssize_t conf_rows_col(const conf_rows *r, const char *name);
+const char *conf_rows_cell(const conf_rows *r, size_t row, const char *name);
+dsrc_type conf_rows_type(const conf_rows *r, size_t row, const char *name);
+
+/* A request to fetch all of `item` as rows: no columns, no cursor, no
+ * limit (-1). */
+void conf_req(dsrc_fetch_req *req, const char *item);
+
+/* Fetch all of `item` on `c` and check that it succeeds with `rows` rows
+ * (e.g. that a connection still serves after an error). */
+void conf_expect_rows(struct src_conn *c, const char *item, size_t rows);
+
+/* ------------------------------------------------------------------------ */
+/* Collectors for a plugin's own cases.  Each keeps up to a fixed number of
+ * records in the structure itself (its counts go on past that); the
+ * structures are large, so a case may rather declare them static or
+ * allocate them than keep them on its stack. */
+
+#define CONF_PATH_MAX 128      /* bytes of a kept path (longer: cut)         */
+
+/* Items from list(). */
+#define CONF_ITEMS_MAX 128
+typedef struct conf_items {
+    size_t calls;                           /* items received              */
+    size_t n;                               /* items kept                  */
+    char path[CONF_ITEMS_MAX][CONF_PATH_MAX];
+    dsrc_item_kind kind[CONF_ITEMS_MAX];
+    int container[CONF_ITEMS_MAX];
+    int64_t rows[CONF_ITEMS_MAX];
+    int estimated[CONF_ITEMS_MAX];          /* rows_estimated              */
+    int64_t size[CONF_ITEMS_MAX];           /* size_bytes                  */
+    int64_t mtime[CONF_ITEMS_MAX];
+    char comment[CONF_ITEMS_MAX][64];       /* "" when there is none       */
+} conf_items;
+
+/* An item sink filling `l` (which it does not empty). */
+dsrc_item_sink conf_items_sink(conf_items *l);
+/* list() of `path` on `c` into `l`, emptied first. */
+dsrc_status conf_list(struct src_conn *c, const char *path, conf_items *l, derr *e);
+/* The index of the kept item with this path (-1: none). */
+ssize_t conf_items_find(const conf_items *l, const char *path);
+
+/* Metadata from describe() / discover(): the path, kind, row count and
+ * column count of every record, and the details of the record whose path
+ * is `want`. */
+#define CONF_MD_MAX 1024
+#define CONF_MD_COLS 24
+#define CONF_MD_PROPS 64
+typedef struct conf_md {
+    size_t calls;                           /* records received            */
+    size_t stop_after;                      /* > 0: ask to stop at this
+                                               many records                */
+    size_t n;                               /* records kept                */
+    char path[CONF_MD_MAX][CONF_PATH_MAX];
+    dsrc_item_kind kind[CONF_MD_MAX];
+    int64_t rows[CONF_MD_MAX];
+    size_t n_columns[CONF_MD_MAX];
+
+    /* The details of the record whose path is `want` (the last one when
+     * it comes more than once); `found` counts how often it came. */
+    const char *want;
+    int found;
+    int64_t want_rows, want_size;
+    int want_rows_estimated;
+    char want_comment[128];                 /* "(null)" when there is none */
+    size_t n_cols;                          /* columns kept                */
+    char col[CONF_MD_COLS][4][128];         /* name, native_type ("" when
+                                               none), default and comment
+                                               ("(null)" when none)        */
+    dsrc_type col_type[CONF_MD_COLS];
+    int col_null[CONF_MD_COLS];             /* nullable                    */
+    int col_pk[CONF_MD_COLS];               /* primary_key                 */
+    size_t n_props;                         /* properties kept             */
+    char props[CONF_MD_PROPS][2][512];      /* key, value                  */
+} conf_md;
+
+/* Empty `m` and ask for the details of `want` (may be NULL). */
+void conf_md_init(conf_md *m, const char *want);
+/* A metadata sink filling `m` (which it does not empty). */
+dsrc_meta_sink conf_md_sink(conf_md *m);
+/* describe() of `item` on `c`, adding to `m`. */
+dsrc_status conf_describe(struct src_conn *c, const char *item, conf_md *m, derr *e);
+/* discover() on `c` of `path` (NULL: everything), with the system
+ * schemas / databases when `include_system`, adding to `m`. */
+dsrc_status conf_discover(struct src_conn *c, const char *path, int include_system, conf_md *m,
+                          derr *e);
+/* The value of the wanted record's property `key` (NULL: none). */
+const char *conf_md_prop(const conf_md *m, const char *key);
+/* The index of the kept record with this path (-1: none). */
+ssize_t conf_md_find(const conf_md *m, const char *path);
+/* The index of the wanted record's column `name` (failing the case when it
+ * has none). */
+size_t conf_md_col(const conf_md *m, const char *name);
+
+/* A row sink that counts what arrives and keeps nothing.  With
+ * stop_after > 0 it stops the fetch once that many rows have arrived: its
+ * row() returns nonzero, or, with stop_by_flag, it raises the cancel flag
+ * of `conn` instead (for every row from then on) and lets the fetch notice.
+ * The counters may be read from another thread while the fetch runs. */
+typedef struct conf_counter {
+    struct src_conn *conn;
+    long stop_after;
+    int stop_by_flag;
+    atomic_int schema_calls;
+    atomic_long rows;
+} conf_counter;
+
+/* Reset `k` with these settings and return a row sink feeding it. */
+dsrc_row_sink conf_counter_sink(conf_counter *k, struct src_conn *conn, long stop_after,
+                                int stop_by_flag);
+
+/* ------------------------------------------------------------------------ */
+/* Cancellation and time                                                     */
+
+/* Seconds on the monotonic clock. */
+double conf_now(void);
+
+/* Interrupt what runs on `c` (from another thread): with `driver` through
+ * the plugin's cancel() alone, otherwise by raising the host's cancel flag
+ * alone (src_cancel() does both). */
+void conf_interrupt(struct src_conn *c, int driver);
+
+/* Fetch `req` on `c` while `thread(arg)` runs beside it (started just
+ * before, joined before returning): into `sink`, or when it is NULL into
+ * `out` as conf_fetch_all() does (`out` may be NULL with a sink).  Returns
+ * the status, the host's error in `e` (may be NULL; the caller clears it)
+ * and in `*secs` (may be NULL) how long the fetch and the join took. */
+dsrc_status conf_fetch_beside(struct src_conn *c, const dsrc_fetch_req *req,
+                              const dsrc_row_sink *sink, conf_rows *out,
+                              void *(*thread)(void *), void *arg, double *secs, derr *e);
+
+/* ------------------------------------------------------------------------ */
+/* Files and sockets (usable in setup, outside the cases)                    */
+
+/* The contents of the file at `path`, malloc'd with a NUL after them, and
+ * their length in `*len` (may be NULL); NULL when it cannot be read. */
+char *conf_read_file(const char *path, size_t *len);
+
+/* A TCP socket bound to a free port of 127.0.0.1, listening with `backlog`
+ * when it is > 0 (the kernel then completes connections that nobody
+ * answers).  Returns the descriptor (-1 on error) and the port in `*port`. */
+int conf_loopback_socket(int backlog, int *port);
 
 #endif

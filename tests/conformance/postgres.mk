@@ -19,6 +19,7 @@ TESTS += tests/integration/pg_replica.sh
 endif
 EXTRA_DIST += tests/fixtures/pg/pg-fixture tests/integration/postgres_cli.sh \
 	tests/integration/pg_health.sh tests/integration/pg_replica.sh \
+	tests/fixtures/replica.sh \
 	tests/deps/postgres.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after

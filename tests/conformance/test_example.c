@@ -132,26 +132,6 @@ static int ex_setup(conf_fixture *fx, const char *tmp)
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
 
-typedef struct ex_items {
-    size_t n;
-    char name[16][64];
-    int64_t size[16], mtime[16];
-    dsrc_item_kind kind[16];
-} ex_items;
-
-static int ex_item_cb(void *user, const dsrc_item *it)
-{
-    ex_items *l = user;
-    if (l->n < 16) {
-        snprintf(l->name[l->n], sizeof l->name[l->n], "%s", it->path);
-        l->size[l->n] = it->size_bytes;
-        l->mtime[l->n] = it->mtime;
-        l->kind[l->n] = it->kind;
-        l->n++;
-    }
-    return 0;
-}
-
 typedef struct ex_md {
     int calls;
     char path[64];
@@ -187,34 +167,20 @@ static dsrc_status ex_describe(src_conn *c, const char *item, ex_md *m, derr *e)
     return src_describe(c, item, &s, e);
 }
 
-static void ex_req(dsrc_fetch_req *req, const char *item)
-{
-    memset(req, 0, sizeof *req);
-    req->struct_size = sizeof *req;
-    req->item = item;
-    req->limit = -1;
-}
-
 /* ------------------------------------------------------------------------ */
 /* csvdir-specific cases                                                     */
 
 START_TEST(t_list_files)
 {
-    dsrc_item_sink s;
-    ex_items l;
+    conf_items l;
     derr e = {0};
     struct stat sb;
     char path[PATH_MAX + 64];
 
-    memset(&l, 0, sizeof l);
-    memset(&s, 0, sizeof s);
-    s.struct_size = sizeof s;
-    s.user = &l;
-    s.item = ex_item_cb;
-    ck_assert_int_eq(src_list(conf_conn(), "", &s, &e), DSRC_OK);
+    ck_assert_int_eq(conf_list(conf_conn(), "", &l, &e), DSRC_OK);
     ck_assert_uint_eq(l.n, 2); /* not readme.txt, not .hidden.csv */
-    ck_assert_str_eq(l.name[0], "orders.csv");
-    ck_assert_str_eq(l.name[1], "other.csv");
+    ck_assert_str_eq(l.path[0], "orders.csv");
+    ck_assert_str_eq(l.path[1], "other.csv");
     ck_assert_int_eq(l.kind[0], DSRC_ITEM_FILE);
     snprintf(path, sizeof path, "%s/csv/orders.csv", conf_tmpdir());
     ck_assert_int_eq(stat(path, &sb), 0);
@@ -222,9 +188,9 @@ START_TEST(t_list_files)
     ck_assert_int_eq(l.mtime[0], (int64_t)sb.st_mtime);
 
     /* A file is a leaf. */
-    ck_assert_int_eq(src_list(conf_conn(), "orders.csv", &s, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(conf_list(conf_conn(), "orders.csv", &l, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
-    ck_assert_int_eq(src_list(conf_conn(), "nosuch.csv", &s, &e), DSRC_E_NOT_FOUND);
+    ck_assert_int_eq(conf_list(conf_conn(), "nosuch.csv", &l, &e), DSRC_E_NOT_FOUND);
     derr_clear(&e);
 }
 END_TEST
@@ -276,7 +242,7 @@ START_TEST(t_delimiter_no_header)
     ck_assert_int_eq(m.types[1], DSRC_T_TEXT);
     ck_assert_int_eq(m.rows, 2);
 
-    ex_req(&req, "data.csv");
+    conf_req(&req, "data.csv");
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
     ck_assert_uint_eq(r.n_rows, 2);
     ck_assert_str_eq(r.text[0], "1");
@@ -300,13 +266,13 @@ START_TEST(t_malformed)
 
     ck_assert_int_eq(conf_env_open(env, "broken", &c, &e), DSRC_OK);
 
-    ex_req(&req, "unterminated.csv");
+    conf_req(&req, "unterminated.csv");
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_BACKEND);
     ck_assert_msg(strstr(e.msg, "line 3") && strstr(e.msg, "quoted"), "message: %s", e.msg);
     conf_rows_free(&r);
     derr_clear(&e);
 
-    ex_req(&req, "wide.csv");
+    conf_req(&req, "wide.csv");
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_BACKEND);
     ck_assert_msg(strstr(e.msg, "line 2"), "message: %s", e.msg);
     conf_rows_free(&r);
@@ -345,7 +311,7 @@ START_TEST(t_inference_window)
     ck_assert_int_eq(m.types[0], DSRC_T_INT64); /* "oops" is past the first 1000 */
     ck_assert_int_eq(m.rows, 2500);
 
-    ex_req(&req, "many.csv");
+    conf_req(&req, "many.csv");
     req.columns = cols;
     req.n_columns = 1;
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);

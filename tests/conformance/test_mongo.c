@@ -238,14 +238,6 @@ static char *mg_json_at(const bson_t *doc, const char *path)
     return out;
 }
 
-static void mg_req(dsrc_fetch_req *req, const char *item)
-{
-    memset(req, 0, sizeof *req);
-    req->struct_size = sizeof *req;
-    req->item = item;
-    req->limit = -1;
-}
-
 /* ------------------------------------------------------------------------ */
 /* The MongoDB cases                                                         */
 
@@ -260,7 +252,7 @@ START_TEST(t_sent_find)
     bson_t *cmd;
     char *j;
 
-    mg_req(&req, "shop/orders");
+    conf_req(&req, "shop/orders");
     req.columns = cols;
     req.n_columns = 2;
     req.cursor_field = "_id";
@@ -293,7 +285,7 @@ START_TEST(t_sent_find)
     bson_destroy(cmd);
 
     /* A typed cursor: dates compare as dates. */
-    mg_req(&req, "shop/orders");
+    conf_req(&req, "shop/orders");
     req.cursor_field = "created";
     req.cursor_value = "2024-01-02T10:00:00Z";
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
@@ -327,7 +319,7 @@ START_TEST(t_batches)
     char *j;
 
     ck_assert_int_eq(conf_env_open(env, "batched", &c, &e), DSRC_OK);
-    mg_req(&req, "shop/big");
+    conf_req(&req, "shop/big");
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
     ck_assert_uint_eq(r.n_rows, 7);
     ck_assert_uint_eq(r.n_columns, 2);
@@ -388,7 +380,7 @@ START_TEST(t_read_preference)
     ck_assert_str_eq(info.server_version, "MongoDB 6.0.5");
 
     /* Fetch reads with the source's policy... */
-    mg_req(&req, "shop/big");
+    conf_req(&req, "shop/big");
     req.limit = 3;
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
     ck_assert_uint_eq(r.n_rows, 3);
@@ -424,7 +416,7 @@ START_TEST(t_document_output)
     const char *cols[] = {"amount"};
 
     ck_assert_int_eq(conf_env_open(env, "docs", &c, &e), DSRC_OK);
-    mg_req(&req, "shop/orders");
+    conf_req(&req, "shop/orders");
     req.limit = 1;
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
     ck_assert_uint_eq(r.n_columns, 1);
@@ -477,7 +469,7 @@ START_TEST(t_unauthorized)
     dsrc_fetch_req req;
     derr e = {0};
 
-    mg_req(&req, "locked/secret");
+    conf_req(&req, "locked/secret");
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_PERMISSION);
     ck_assert_str_eq(e.code, "13");
     ck_assert_msg(strstr(e.msg, "not authorized") != NULL, "%s", e.msg);
@@ -496,7 +488,7 @@ START_TEST(t_server_stops_answering)
     time_t t0;
 
     ck_assert_int_eq(conf_env_open(env, "impatient", &c, &e), DSRC_OK);
-    mg_req(&req, "shop/slow");
+    conf_req(&req, "shop/slow");
     t0 = time(NULL);
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_TIMEOUT);
     ck_assert_msg(time(NULL) - t0 < 10, "the timeout took %ld s", (long)(time(NULL) - t0));
@@ -509,39 +501,15 @@ START_TEST(t_server_stops_answering)
 }
 END_TEST
 
-typedef struct mg_items {
-    char path[16][128];
-    dsrc_item_kind kind[16];
-    char comment[16][32];
-    int64_t rows[16], size[16];
-    size_t n;
-} mg_items;
-
-static int mg_item_cb(void *user, const dsrc_item *it)
-{
-    mg_items *l = user;
-    if (l->n < 16) {
-        snprintf(l->path[l->n], sizeof l->path[0], "%s", it->path);
-        snprintf(l->comment[l->n], sizeof l->comment[0], "%s", it->comment ? it->comment : "");
-        l->kind[l->n] = it->kind;
-        l->rows[l->n] = it->rows;
-        l->size[l->n] = it->size_bytes;
-    }
-    l->n++;
-    return 0;
-}
-
 START_TEST(t_list_kinds)
 {
     src_conn *c = conf_conn();
-    mg_items l;
-    dsrc_item_sink s = {sizeof s, &l, mg_item_cb};
+    conf_items l;
     derr e = {0};
 
-    memset(&l, 0, sizeof l);
-    ck_assert_int_eq(src_list(c, "shop", &s, &e), DSRC_OK);
+    ck_assert_int_eq(conf_list(c, "shop", &l, &e), DSRC_OK);
     /* sorted, system.* left out */
-    ck_assert_uint_eq(l.n, 5);
+    ck_assert_uint_eq(l.calls, 5);
     ck_assert_str_eq(l.path[0], "shop/big");
     ck_assert_str_eq(l.path[1], "shop/metrics");
     ck_assert_int_eq(l.kind[1], DSRC_ITEM_COLLECTION);
@@ -553,13 +521,12 @@ START_TEST(t_list_kinds)
     ck_assert_int_eq(l.kind[3], DSRC_ITEM_VIEW);
     ck_assert_int_eq(l.rows[3], -1);
 
-    memset(&l, 0, sizeof l);
-    ck_assert_int_eq(src_list(c, "", &s, &e), DSRC_OK);
-    ck_assert_uint_eq(l.n, 3);
+    ck_assert_int_eq(conf_list(c, "", &l, &e), DSRC_OK);
+    ck_assert_uint_eq(l.calls, 3);
     ck_assert_str_eq(l.path[2], "shop");
     ck_assert_int_eq(l.kind[2], DSRC_ITEM_DATABASE);
     ck_assert_int_eq(l.size[2], 3 * 8192);
-    ck_assert_int_eq(src_list(c, "nosuchdb", &s, &e), DSRC_E_NOT_FOUND);
+    ck_assert_int_eq(conf_list(c, "nosuchdb", &l, &e), DSRC_E_NOT_FOUND);
     derr_clear(&e);
 }
 END_TEST

@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -28,21 +27,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <mysql.h>
 
 #include "conformance.h"
-#include "config.h"
-#include "diag.h"
-#include "loader.h"
-#include "registry.h"
 #include "source.h"
 
 extern char **environ;
@@ -121,8 +114,8 @@ static int my_execf(MYSQL *m, const char *fmt, ...)
     return rc;
 }
 
-/* The first column of the first row of `sql` as a number (-1 on error). */
-static long long my_scalar(MYSQL *m, const char *sql)
+/* Column `col` of the first row of `sql` as a number (-1 on error). */
+static long long my_number(MYSQL *m, const char *sql, unsigned col)
 {
     MYSQL_RES *r;
     MYSQL_ROW row;
@@ -131,10 +124,16 @@ static long long my_scalar(MYSQL *m, const char *sql)
     if (mysql_query(m, sql) != 0 || !(r = mysql_store_result(m)))
         return -1;
     row = mysql_fetch_row(r);
-    if (row && row[0])
-        v = strtoll(row[0], NULL, 10);
+    if (row && col < mysql_num_fields(r) && row[col])
+        v = strtoll(row[col], NULL, 10);
     mysql_free_result(r);
     return v;
+}
+
+/* The first column of the first row of `sql` as a number (-1 on error). */
+static long long my_scalar(MYSQL *m, const char *sql)
+{
+    return my_number(m, sql, 0);
 }
 
 /* SQL string literal of s (escaped, quoted), malloc'd. */
@@ -218,27 +217,28 @@ static void my_conn(char *out, size_t n, const char *port, const char *user, con
 static int my_source(const char *name, const char *location, const char *connection,
                      const char *groups)
 {
-    char path[PATH_MAX + 64];
-    FILE *fp;
+    return conf_write_source_text(name, "%s%s%sconnection = {\n  %s\n};\n%s",
+                                  location ? "location = \"" : "", location ? location : "",
+                                  location ? "\";\n" : "", connection, groups ? groups : "");
+}
 
-    snprintf(path, sizeof path, "%s/sources.d/%s.conf", conf_tmpdir(), name);
-    fp = fopen(path, "w");
-    if (!fp)
-        return -1;
-    fprintf(fp, "name = \"%s\";\ntype = \"mysql\";\n", name);
-    if (location)
-        fprintf(fp, "location = \"%s\";\n", location);
-    fprintf(fp, "connection = {\n  %s\n};\n%s\n", connection, groups ? groups : "");
-    return fclose(fp);
+/* A source on the primary's TCP port (on_prem) as `user` with `pw`, the
+ * default database `db` (NULL: none), more connection settings `extra` and
+ * more groups `groups` (NULL: none). */
+static int my_primary_source(const char *name, const char *user, const char *pw,
+                             const char *db, const char *extra, const char *groups)
+{
+    char conn[4096];
+    my_conn(conn, sizeof conn, my_env.primary_port, user, pw, db, extra);
+    return my_source(name, NULL, conn, groups);
 }
 
 static int my_tls_source(const char *name, const char *mode, const char *ca, const char *more)
 {
-    char conn[2048], groups[2048];
-    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, DB, NULL);
+    char groups[2048];
     snprintf(groups, sizeof groups, "tls = { mode = \"%s\";%s%s%s %s };", mode,
              ca ? " ca = \"" : "", ca ? ca : "", ca ? "\";" : "", more ? more : "");
-    return my_source(name, NULL, conn, groups);
+    return my_primary_source(name, "dsrc", PASSWORD, DB, NULL, groups);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -285,18 +285,10 @@ static int my_read_env(void)
 /* A TCP port nobody listens on (bound and released). */
 static int my_free_port(void)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+    int port = -1, fd = conf_loopback_socket(0, &port);
 
     if (fd < 0)
         return -1;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
     close(fd);
     return port;
 }
@@ -490,13 +482,12 @@ static int my_setup_servers(conf_fixture *fx)
         return -1;
     snprintf(extra, sizeof extra, "cert = \"%s\"; key = \"%s\";", my_env.client_cert,
              my_env.client_key);
-    my_conn(conn, sizeof conn, my_env.primary_port, "certuser", PASSWORD, DB, NULL);
     snprintf(groups, sizeof groups, "tls = { mode = \"verify-full\"; ca = \"%s\"; %s };",
              my_env.ca, extra);
-    if (my_source("tls_cert", NULL, conn, groups))
+    if (my_primary_source("tls_cert", "certuser", PASSWORD, DB, NULL, groups))
         return -1;
     snprintf(groups, sizeof groups, "tls = { mode = \"verify-full\"; ca = \"%s\"; };", my_env.ca);
-    if (my_source("tls_nocert", NULL, conn, groups))
+    if (my_primary_source("tls_nocert", "certuser", PASSWORD, DB, NULL, groups))
         return -1;
 
     /* Cloud and hybrid sources */
@@ -512,47 +503,30 @@ static int my_setup_servers(conf_fixture *fx)
              "tls = { mode = \"verify-ca\"; ca = \"%s\"; };\n"
              "replicas = { hosts = [ \"127.0.0.1:%s\" ]; read_policy = \"replica\"; };",
              my_env.ca, my_env.replica_port);
-    if (my_source("replicated", NULL, conn, groups))
+    if (my_primary_source("replicated", "dsrc", PASSWORD, DB, NULL, groups))
         return -1;
     snprintf(groups, sizeof groups,
              "tls = { mode = \"verify-full\"; ca = \"%s\"; };\n"
              "replicas = { hosts = [ \"127.0.0.1:%s\" ]; };",
              my_env.ca, my_env.replica_port);
-    if (my_source("replicated_full", NULL, conn, groups))
+    if (my_primary_source("replicated_full", "dsrc", PASSWORD, DB, NULL, groups))
         return -1;
-    my_conn(conn, sizeof conn, my_env.primary_port, "limited", PASSWORD, DB, NULL);
     snprintf(groups, sizeof groups, "replicas = { hosts = [ \"127.0.0.1:%s\" ]; };",
              my_env.replica_port);
-    if (my_source("limited", NULL, conn, groups))
+    if (my_primary_source("limited", "limited", PASSWORD, DB, NULL, groups))
         return -1;
 
     /* Errors and options */
-    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", WRONG_PASSWORD, DB, NULL);
-    if (my_source("wrongpw", NULL, conn, NULL))
-        return -1;
-    my_conn(conn, sizeof conn, my_env.primary_port, "reader", PASSWORD, "no_such_db", NULL);
-    if (my_source("nodb", NULL, conn, NULL))
-        return -1;
-    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, "no_such_db", NULL);
-    if (my_source("nodb_denied", NULL, conn, NULL))
-        return -1;
-    my_conn(conn, sizeof conn, my_env.primary_port, "single", PASSWORD, DB, NULL);
-    if (my_source("single", NULL, conn, NULL))
-        return -1;
-    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, DB,
-            "read_timeout = \"1s\";");
-    if (my_source("slow", NULL, conn, NULL))
-        return -1;
-    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, NULL, NULL);
-    if (my_source("nodefault", NULL, conn, NULL))
-        return -1;
     snprintf(extra, sizeof extra, "unix_socket = \"%s\";", my_env.primary_socket);
-    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, DB, extra);
-    if (my_source("socket", NULL, conn, NULL))
-        return -1;
-    my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, DB,
-            "charset = \"bad charset!\";");
-    if (my_source("badcharset", NULL, conn, NULL))
+    if (my_primary_source("wrongpw", "dsrc", WRONG_PASSWORD, DB, NULL, NULL) ||
+        my_primary_source("nodb", "reader", PASSWORD, "no_such_db", NULL, NULL) ||
+        my_primary_source("nodb_denied", "dsrc", PASSWORD, "no_such_db", NULL, NULL) ||
+        my_primary_source("single", "single", PASSWORD, DB, NULL, NULL) ||
+        my_primary_source("slow", "dsrc", PASSWORD, DB, "read_timeout = \"1s\";", NULL) ||
+        my_primary_source("nodefault", "dsrc", PASSWORD, NULL, NULL, NULL) ||
+        my_primary_source("socket", "dsrc", PASSWORD, DB, extra, NULL) ||
+        my_primary_source("badcharset", "dsrc", PASSWORD, DB, "charset = \"bad charset!\";",
+                          NULL))
         return -1;
     return 0;
 }
@@ -583,84 +557,6 @@ static void my_teardown(conf_fixture *fx)
 /* ------------------------------------------------------------------------ */
 /* Helpers for the cases                                                     */
 
-static void my_req(dsrc_fetch_req *req, const char *item)
-{
-    memset(req, 0, sizeof *req);
-    req->struct_size = sizeof *req;
-    req->item = item;
-    req->limit = -1;
-    req->mode = DSRC_FETCH_ROWS;
-}
-
-/* The suite's configuration loaded through the host, to open any
- * endpoint of any source (conf_env_open() opens the primary only). */
-typedef struct my_env_t {
-    diag_list diags;
-    cfg_config *cfg;
-    ld_set *plugins;
-    reg_registry *reg;
-} my_env_t;
-
-static my_env_t *my_env_new(void)
-{
-    my_env_t *env = calloc(1, sizeof *env);
-    char path[PATH_MAX + 32];
-
-    ck_assert_ptr_nonnull(env);
-    snprintf(path, sizeof path, "%s/dsrcd.conf", conf_tmpdir());
-    env->cfg = cfg_load(path, &env->diags);
-    ck_assert_ptr_nonnull(env->cfg);
-    ck_assert_int_eq(env->diags.n_errors, 0);
-    env->plugins = ld_new((const char *const *)env->cfg->plugin_dirs, env->cfg->n_plugin_dirs);
-    ck_assert_ptr_nonnull(env->plugins);
-    env->reg = reg_build(env->cfg, env->plugins, &env->diags);
-    ck_assert_ptr_nonnull(env->reg);
-    ck_assert_int_eq(env->diags.n_errors, 0);
-    return env;
-}
-
-static void my_env_free(my_env_t *env)
-{
-    reg_free(env->reg);
-    ld_free(env->plugins);
-    cfg_free(env->cfg);
-    diag_free(&env->diags);
-    free(env);
-}
-
-/* Open source `name` at `endpoint` (0 primary, 1 the first replica). */
-static dsrc_status my_open(my_env_t *env, const char *name, int endpoint, src_conn **c, derr *e)
-{
-    const reg_source *s = reg_find(env->reg, name);
-    ck_assert_msg(s != NULL, "no source '%s'", name);
-    *c = NULL;
-    return src_open(s, endpoint, c, e);
-}
-
-static ssize_t my_col(const conf_rows *r, const char *name)
-{
-    size_t i;
-    for (i = 0; i < r->n_columns; i++)
-        if (strcmp(r->names[i], name) == 0)
-            return (ssize_t)i;
-    return -1;
-}
-
-static const char *my_cell(const conf_rows *r, size_t row, const char *col)
-{
-    ssize_t k = my_col(r, col);
-    ck_assert_msg(k >= 0, "no column '%s'", col);
-    ck_assert_uint_lt(row, r->n_rows);
-    return r->text[row * r->n_columns + (size_t)k];
-}
-
-static dsrc_type my_type(const conf_rows *r, size_t row, const char *col)
-{
-    ssize_t k = my_col(r, col);
-    ck_assert_msg(k >= 0, "no column '%s'", col);
-    return r->types[row * r->n_columns + (size_t)k];
-}
-
 /* The value of the SSL cipher the server sees for this connection ("" when
  * the connection is plain). */
 static char *my_session_cipher(src_conn *c)
@@ -672,7 +568,7 @@ static char *my_session_cipher(src_conn *c)
     char *out = NULL;
     size_t i;
 
-    my_req(&req, "information_schema/SESSION_STATUS");
+    conf_req(&req, "information_schema/SESSION_STATUS");
     req.columns = cols;
     req.n_columns = 2;
     ck_assert_msg(conf_fetch_all(c, &req, &r, NULL, &e) == DSRC_OK, "session status: %s",
@@ -686,139 +582,73 @@ static char *my_session_cipher(src_conn *c)
     return out;
 }
 
-/* Metadata of one record, copied. */
-typedef struct my_md {
-    int calls;
-    size_t n;
-    char path[512][96];
-    dsrc_item_kind kind[512];
-    size_t n_columns[512];
-    const char *want;          /* details for this path */
-    int found;
-    int64_t rows;
-    int rows_estimated;
-    size_t n_cols;
-    char col[24][4][96];       /* name, native_type, default ("(null)"), comment */
-    dsrc_type col_type[24];
-    int col_null[24], col_pk[24];
-    size_t n_props;
-    char props[64][2][160];
-} my_md;
-
-static int my_md_cb(void *user, const dsrc_metadata *md)
+/* Ping `c`, which must answer as `role` from `endpoint` (NULL: any); the
+ * answer in `info`. */
+static void my_ping(src_conn *c, dsrc_role role, const char *endpoint, dsrc_ping_info *info)
 {
-    my_md *m = user;
-    size_t i;
+    derr e = {0};
 
-    m->calls++;
-    if (m->n < 512) {
-        snprintf(m->path[m->n], sizeof m->path[m->n], "%s", md->item->path);
-        m->kind[m->n] = md->item->kind;
-        m->n_columns[m->n] = md->n_columns;
-        m->n++;
-    }
-    if (m->want && strcmp(md->item->path, m->want) == 0) {
-        m->found++;
-        m->rows = md->item->rows;
-        m->rows_estimated = md->item->rows_estimated;
-        m->n_cols = md->n_columns < 24 ? md->n_columns : 24;
-        for (i = 0; i < m->n_cols; i++) {
-            const dsrc_column *c = &md->columns[i];
-            snprintf(m->col[i][0], 96, "%s", c->name);
-            snprintf(m->col[i][1], 96, "%s", c->native_type ? c->native_type : "");
-            snprintf(m->col[i][2], 96, "%s", c->default_value ? c->default_value : "(null)");
-            snprintf(m->col[i][3], 96, "%s", c->comment ? c->comment : "(null)");
-            m->col_type[i] = c->type;
-            m->col_null[i] = c->nullable;
-            m->col_pk[i] = c->primary_key;
-        }
-        m->n_props = md->n_properties < 64 ? md->n_properties : 64;
-        for (i = 0; i < m->n_props; i++) {
-            snprintf(m->props[i][0], 160, "%s", md->properties[i].key);
-            snprintf(m->props[i][1], 160, "%s", md->properties[i].value);
-        }
-    }
-    return 0;
+    ck_assert_msg(src_ping(c, info, NULL, &e) == DSRC_OK, "ping: %s", e.msg ? e.msg : "");
+    ck_assert_int_eq(info->role, role);
+    if (endpoint)
+        ck_assert_str_eq(info->endpoint, endpoint);
+    derr_clear(&e);
 }
 
-static dsrc_meta_sink my_md_sink(my_md *m)
+/* Open endpoint `endpoint` of source `name` and ping it as my_ping() does;
+ * returns the connection. */
+static src_conn *my_open_ping(conf_env *env, const char *name, int endpoint, dsrc_role role,
+                              const char *where)
 {
-    dsrc_meta_sink s;
-    memset(&s, 0, sizeof s);
-    s.struct_size = sizeof s;
-    s.user = m;
-    s.metadata = my_md_cb;
-    return s;
+    src_conn *c;
+    dsrc_ping_info info;
+    derr e = {0};
+
+    ck_assert_msg(conf_env_open_at(env, name, endpoint, &c, &e) == DSRC_OK,
+                  "%s (endpoint %d): %s", name, endpoint, e.msg ? e.msg : "");
+    derr_clear(&e);
+    my_ping(c, role, where, &info);
+    return c;
 }
 
-static const char *my_prop(const my_md *m, const char *key)
+/* Open endpoint `endpoint` of `name`, which must fail with `want`, a
+ * message naming the source and (unless `code` is NULL) a MySQL code
+ * starting with `code`.  The error stays in `e` for more checks (the
+ * caller clears it). */
+static void my_open_fails(conf_env *env, const char *name, int endpoint, dsrc_status want,
+                          const char *code, derr *e)
 {
-    size_t i;
-    for (i = 0; i < m->n_props; i++)
-        if (strcmp(m->props[i][0], key) == 0)
-            return m->props[i][1];
-    return NULL;
+    src_conn *c;
+    dsrc_status st = conf_env_open_at(env, name, endpoint, &c, e);
+
+    ck_assert_msg(st == want, "%s: expected %s, got %s (%s)", name, dsrc_status_name(want),
+                  dsrc_status_name(st), e->msg ? e->msg : "");
+    ck_assert_ptr_null(c);
+    ck_assert_msg(e->msg && strstr(e->msg, name), "%s: message: %s", name,
+                  e->msg ? e->msg : "");
+    if (code)
+        ck_assert_msg(strncmp(e->code, code, strlen(code)) == 0, "%s: code '%s', expected %s...",
+                      name, e->code, code);
 }
 
-static ssize_t my_md_find(const my_md *m, const char *path)
+/* Fetch all of `item` on `c`, which must fail with `want` and (unless
+ * `code` is NULL) a MySQL code starting with `code`.  The error stays in
+ * `e` for more checks (the caller clears it). */
+static void my_fetch_fails(src_conn *c, const char *item, dsrc_status want, const char *code,
+                           derr *e)
 {
-    size_t i;
-    for (i = 0; i < m->n; i++)
-        if (strcmp(m->path[i], path) == 0)
-            return (ssize_t)i;
-    return -1;
-}
+    dsrc_fetch_req req;
+    conf_rows r;
+    dsrc_status st;
 
-static size_t my_md_col(const my_md *m, const char *name)
-{
-    size_t i;
-    for (i = 0; i < m->n_cols; i++)
-        if (strcmp(m->col[i][0], name) == 0)
-            return i;
-    ck_abort_msg("no column '%s' in the description", name);
-    return 0;
-}
-
-typedef struct my_items {
-    size_t n;
-    char path[128][96];
-    dsrc_item_kind kind[128];
-    int container[128];
-    int64_t rows[128], size[128];
-} my_items;
-
-static int my_item_cb(void *user, const dsrc_item *it)
-{
-    my_items *l = user;
-    if (l->n < 128) {
-        snprintf(l->path[l->n], sizeof l->path[l->n], "%s", it->path);
-        l->kind[l->n] = it->kind;
-        l->container[l->n] = it->container;
-        l->rows[l->n] = it->rows;
-        l->size[l->n] = it->size_bytes;
-        l->n++;
-    }
-    return 0;
-}
-
-static dsrc_status my_list(src_conn *c, const char *path, my_items *l, derr *e)
-{
-    dsrc_item_sink s;
-    memset(&s, 0, sizeof s);
-    s.struct_size = sizeof s;
-    s.user = l;
-    s.item = my_item_cb;
-    memset(l, 0, sizeof *l);
-    return src_list(c, path, &s, e);
-}
-
-static ssize_t my_items_find(const my_items *l, const char *path)
-{
-    size_t i;
-    for (i = 0; i < l->n; i++)
-        if (strcmp(l->path[i], path) == 0)
-            return (ssize_t)i;
-    return -1;
+    conf_req(&req, item);
+    st = conf_fetch_all(c, &req, &r, NULL, e);
+    conf_rows_free(&r);
+    ck_assert_msg(st == want, "%s: expected %s, got %s (%s)", item, dsrc_status_name(want),
+                  dsrc_status_name(st), e->msg ? e->msg : "");
+    if (code)
+        ck_assert_msg(strncmp(e->code, code, strlen(code)) == 0, "%s: code '%s', expected %s...",
+                      item, e->code, code);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -827,51 +657,33 @@ static ssize_t my_items_find(const my_items *l, const char *path)
 START_TEST(t_ping_primary)
 {
     dsrc_ping_info info;
-    derr e = {0};
     char want[64];
 
-    memset(&info, 0, sizeof info);
-    info.struct_size = sizeof info;
-    ck_assert_int_eq(src_ping(conf_conn(), &info, NULL, &e), DSRC_OK);
-    ck_assert_int_eq(info.role, DSRC_ROLE_PRIMARY);
+    snprintf(want, sizeof want, "127.0.0.1:%s", my_env.primary_port);
+    my_ping(conf_conn(), DSRC_ROLE_PRIMARY, want, &info);
     ck_assert_msg(strncmp(info.server_version, "MariaDB 1", 9) == 0, "version: %s",
                   info.server_version);
-    snprintf(want, sizeof want, "127.0.0.1:%s", my_env.primary_port);
-    ck_assert_str_eq(info.endpoint, want);
-    derr_clear(&e);
 }
 END_TEST
 
 START_TEST(t_replica_endpoint)
 {
-    my_env_t *env = my_env_new();
+    conf_env *env = conf_env_new();
     src_conn *p, *r;
-    dsrc_ping_info info;
     dsrc_fetch_req req;
     conf_rows a, b;
     derr e = {0};
     char want[64];
     size_t i;
 
-    ck_assert_msg(my_open(env, "replicated", 1, &r, &e) == DSRC_OK, "replica: %s", e.msg);
-    memset(&info, 0, sizeof info);
-    info.struct_size = sizeof info;
-    ck_assert_int_eq(src_ping(r, &info, NULL, &e), DSRC_OK);
-    ck_assert_int_eq(info.role, DSRC_ROLE_REPLICA);
     snprintf(want, sizeof want, "127.0.0.1:%s", my_env.replica_port);
-    ck_assert_str_eq(info.endpoint, want);
-    ck_assert_msg(my_open(env, "replicated", 0, &p, &e) == DSRC_OK, "primary: %s", e.msg);
-    ck_assert_int_eq(src_ping(p, &info, NULL, &e), DSRC_OK);
-    ck_assert_int_eq(info.role, DSRC_ROLE_PRIMARY);
-    {
-        src_conn *none;
-        ck_assert_int_eq(my_open(env, "replicated", 2, &none, &e), DSRC_E_INVALID_ARGUMENT);
-        ck_assert_ptr_null(none);
-        derr_clear(&e);
-    }
+    r = my_open_ping(env, "replicated", 1, DSRC_ROLE_REPLICA, want);
+    p = my_open_ping(env, "replicated", 0, DSRC_ROLE_PRIMARY, NULL);
+    my_open_fails(env, "replicated", 2, DSRC_E_INVALID_ARGUMENT, NULL, &e);
+    derr_clear(&e);
 
     /* The replica serves the same rows. */
-    my_req(&req, DB "/" TABLE);
+    conf_req(&req, DB "/" TABLE);
     ck_assert_int_eq(conf_fetch_all(p, &req, &a, NULL, &e), DSRC_OK);
     ck_assert_int_eq(conf_fetch_all(r, &req, &b, NULL, &e), DSRC_OK);
     ck_assert_uint_eq(a.n_rows, 5);
@@ -885,87 +697,73 @@ START_TEST(t_replica_endpoint)
     conf_rows_free(&a);
     conf_rows_free(&b);
     /* The replica holds what the primary logged, not the unlogged table. */
-    my_req(&req, DB "/big");
+    conf_req(&req, DB "/big");
     req.limit = 1;
     ck_assert_int_eq(conf_fetch_all(r, &req, &a, NULL, &e), DSRC_E_NOT_FOUND);
     conf_rows_free(&a);
     derr_clear(&e);
     src_close(p);
     src_close(r);
-    my_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
 START_TEST(t_replica_role_without_privilege)
 {
-    my_env_t *env = my_env_new();
-    src_conn *r;
-    dsrc_ping_info info;
-    derr e = {0};
+    conf_env *env = conf_env_new();
 
     /* "limited" may not read the replication status: read_only decides. */
-    ck_assert_msg(my_open(env, "limited", 1, &r, &e) == DSRC_OK, "%s", e.msg);
-    memset(&info, 0, sizeof info);
-    info.struct_size = sizeof info;
-    ck_assert_msg(src_ping(r, &info, NULL, &e) == DSRC_OK, "%s", e.msg);
-    ck_assert_int_eq(info.role, DSRC_ROLE_REPLICA);
-    src_close(r);
-    ck_assert_msg(my_open(env, "limited", 0, &r, &e) == DSRC_OK, "%s", e.msg);
-    ck_assert_int_eq(src_ping(r, &info, NULL, &e), DSRC_OK);
-    ck_assert_int_eq(info.role, DSRC_ROLE_PRIMARY);
-    src_close(r);
-    derr_clear(&e);
-    my_env_free(env);
+    src_close(my_open_ping(env, "limited", 1, DSRC_ROLE_REPLICA, NULL));
+    src_close(my_open_ping(env, "limited", 0, DSRC_ROLE_PRIMARY, NULL));
+    conf_env_free(env);
 }
 END_TEST
 
-/* Open `name`, expecting `want`; on success the session's cipher must be
- * non-empty (encrypted) or empty as `encrypted` says. */
-static void my_expect_open(my_env_t *env, const char *name, dsrc_status want, int encrypted,
-                           const char *code_prefix)
+/* Open endpoint `endpoint` of `name`, expecting `want`: on success the
+ * session's cipher must be non-empty (encrypted) or empty as `encrypted`
+ * says; a failure must be as my_open_fails() checks with `code`. */
+static void my_expect_open(conf_env *env, const char *name, int endpoint, dsrc_status want,
+                           int encrypted, const char *code)
 {
     src_conn *c;
     derr e = {0};
-    dsrc_status st = my_open(env, name, 0, &c, &e);
+    char *cipher;
 
-    ck_assert_msg(st == want, "%s: expected %s, got %s (%s)", name, dsrc_status_name(want),
-                  dsrc_status_name(st), e.msg ? e.msg : "");
-    if (st == DSRC_OK) {
-        char *cipher = my_session_cipher(c);
-        if (encrypted)
-            ck_assert_msg(*cipher, "%s: the connection is not encrypted", name);
-        else
-            ck_assert_msg(!*cipher, "%s: the connection is encrypted (%s)", name, cipher);
-        free(cipher);
-        src_close(c);
-    } else {
-        ck_assert_ptr_null(c);
-        ck_assert_msg(e.msg && strstr(e.msg, name), "%s: message: %s", name, e.msg);
-        if (code_prefix)
-            ck_assert_msg(strncmp(e.code, code_prefix, strlen(code_prefix)) == 0,
-                          "%s: code '%s', expected %s...", name, e.code, code_prefix);
+    if (want != DSRC_OK) {
+        my_open_fails(env, name, endpoint, want, code, &e);
+        derr_clear(&e);
+        return;
     }
+    ck_assert_msg(conf_env_open_at(env, name, endpoint, &c, &e) == DSRC_OK, "%s: %s", name,
+                  e.msg ? e.msg : "");
+    cipher = my_session_cipher(c);
+    if (encrypted)
+        ck_assert_msg(*cipher, "%s: the connection is not encrypted", name);
+    else
+        ck_assert_msg(!*cipher, "%s: the connection is encrypted (%s)", name, cipher);
+    free(cipher);
+    src_close(c);
     derr_clear(&e);
 }
 
 START_TEST(t_tls)
 {
-    my_env_t *env = my_env_new();
+    conf_env *env = conf_env_new();
 
-    my_expect_open(env, "conf", DSRC_OK, 0, NULL);
-    my_expect_open(env, "tls_full", DSRC_OK, 1, NULL);
-    my_expect_open(env, "tls_ca", DSRC_OK, 1, NULL);
-    my_expect_open(env, "tls_require", DSRC_OK, 1, NULL);
+    my_expect_open(env, "conf", 0, DSRC_OK, 0, NULL);
+    my_expect_open(env, "tls_full", 0, DSRC_OK, 1, NULL);
+    my_expect_open(env, "tls_ca", 0, DSRC_OK, 1, NULL);
+    my_expect_open(env, "tls_require", 0, DSRC_OK, 1, NULL);
     /* A CA that did not sign the server's certificate. */
-    my_expect_open(env, "tls_wrong_full", DSRC_E_UNREACHABLE, 0, "2026/");
-    my_expect_open(env, "tls_wrong_ca", DSRC_E_UNREACHABLE, 0, "2026/");
+    my_expect_open(env, "tls_wrong_full", 0, DSRC_E_UNREACHABLE, 0, "2026/");
+    my_expect_open(env, "tls_wrong_ca", 0, DSRC_E_UNREACHABLE, 0, "2026/");
     /* verify-ca without a CA checks against the system's CAs, which do
      * not know the throwaway one. */
-    my_expect_open(env, "tls_system", DSRC_E_UNREACHABLE, 0, "2026/");
+    my_expect_open(env, "tls_system", 0, DSRC_E_UNREACHABLE, 0, "2026/");
     /* A client certificate for an account that requires one. */
-    my_expect_open(env, "tls_cert", DSRC_OK, 1, NULL);
-    my_expect_open(env, "tls_nocert", DSRC_E_AUTH, 0, "1045/");
-    my_env_free(env);
+    my_expect_open(env, "tls_cert", 0, DSRC_OK, 1, NULL);
+    my_expect_open(env, "tls_nocert", 0, DSRC_E_AUTH, 0, "1045/");
+    conf_env_free(env);
 }
 END_TEST
 
@@ -973,72 +771,50 @@ END_TEST
  * replica's certificate names replica.invalid, not 127.0.0.1. */
 START_TEST(t_tls_host_name)
 {
-    my_env_t *env = my_env_new();
-    src_conn *c;
-    derr e = {0};
-    char *cipher;
+    conf_env *env = conf_env_new();
 
-    ck_assert_msg(my_open(env, "replicated", 1, &c, &e) == DSRC_OK, "verify-ca: %s", e.msg);
-    cipher = my_session_cipher(c);
-    ck_assert_msg(*cipher, "the replica connection is not encrypted");
-    free(cipher);
-    src_close(c);
-    ck_assert_int_eq(my_open(env, "replicated_full", 1, &c, &e), DSRC_E_UNREACHABLE);
-    ck_assert_msg(strncmp(e.code, "2026/", 5) == 0, "code %s", e.code);
-    derr_clear(&e);
+    my_expect_open(env, "replicated", 1, DSRC_OK, 1, NULL);
+    my_expect_open(env, "replicated_full", 1, DSRC_E_UNREACHABLE, 0, "2026/");
     /* The primary's certificate names 127.0.0.1. */
-    ck_assert_msg(my_open(env, "replicated_full", 0, &c, &e) == DSRC_OK, "%s", e.msg);
-    src_close(c);
-    derr_clear(&e);
-    my_env_free(env);
+    my_expect_open(env, "replicated_full", 0, DSRC_OK, 1, NULL);
+    conf_env_free(env);
 }
 END_TEST
 
 START_TEST(t_tls_failure_not_retryable)
 {
-    my_env_t *env = my_env_new();
-    src_conn *c;
+    conf_env *env = conf_env_new();
     derr e = {0};
 
-    ck_assert_int_eq(my_open(env, "tls_wrong_full", 0, &c, &e), DSRC_E_UNREACHABLE);
+    my_open_fails(env, "tls_wrong_full", 0, DSRC_E_UNREACHABLE, NULL, &e);
     ck_assert_int_eq(e.retryable, 0);
     ck_assert_msg(strstr(e.msg, "certificate") || strstr(e.msg, "TLS"), "message: %s", e.msg);
     derr_clear(&e);
-    my_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
 START_TEST(t_cloud_never_plain)
 {
-    my_env_t *env = my_env_new();
-    src_conn *c;
+    conf_env *env = conf_env_new();
     derr e = {0};
 
-    my_expect_open(env, "cloud_default", DSRC_OK, 1, NULL);
-    ck_assert_int_eq(my_open(env, "cloud_plain", 0, &c, &e), DSRC_E_INVALID_CONFIG);
+    my_expect_open(env, "cloud_default", 0, DSRC_OK, 1, NULL);
+    my_open_fails(env, "cloud_plain", 0, DSRC_E_INVALID_CONFIG, NULL, &e);
     ck_assert_msg(strstr(e.msg, "plain text"), "message: %s", e.msg);
     derr_clear(&e);
-    ck_assert_int_eq(my_open(env, "hybrid_plain", 0, &c, &e), DSRC_E_INVALID_CONFIG);
+    my_open_fails(env, "hybrid_plain", 0, DSRC_E_INVALID_CONFIG, NULL, &e);
     derr_clear(&e);
-    my_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
 START_TEST(t_socket)
 {
-    my_env_t *env = my_env_new();
-    src_conn *c;
-    dsrc_ping_info info;
-    derr e = {0};
+    conf_env *env = conf_env_new();
 
-    ck_assert_msg(my_open(env, "socket", 0, &c, &e) == DSRC_OK, "%s", e.msg);
-    memset(&info, 0, sizeof info);
-    info.struct_size = sizeof info;
-    ck_assert_int_eq(src_ping(c, &info, NULL, &e), DSRC_OK);
-    ck_assert_str_eq(info.endpoint, my_env.primary_socket);
-    src_close(c);
-    derr_clear(&e);
-    my_env_free(env);
+    src_close(my_open_ping(env, "socket", 0, DSRC_ROLE_PRIMARY, my_env.primary_socket));
+    conf_env_free(env);
 }
 END_TEST
 
@@ -1047,18 +823,16 @@ END_TEST
 
 START_TEST(t_wrong_password)
 {
-    my_env_t *env = my_env_new();
-    src_conn *c;
+    conf_env *env = conf_env_new();
     derr e = {0};
 
-    ck_assert_int_eq(my_open(env, "wrongpw", 0, &c, &e), DSRC_E_AUTH);
-    ck_assert_msg(strncmp(e.code, "1045/28000", 10) == 0, "code %s", e.code);
+    my_open_fails(env, "wrongpw", 0, DSRC_E_AUTH, "1045/28000", &e);
     ck_assert_int_eq(e.retryable, 0);
     ck_assert_msg(!strstr(e.msg, "secret-xyz") && !strstr(e.msg, "wrong-"),
                   "the password shows: %s", e.msg);
     ck_assert_msg(strstr(e.msg, "dsrc"), "the user is not named: %s", e.msg);
     derr_clear(&e);
-    my_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
@@ -1097,51 +871,40 @@ END_TEST
 
 START_TEST(t_unreachable)
 {
-    my_env_t *env = my_env_new();
-    src_conn *c;
+    conf_env *env = conf_env_new();
     derr e = {0};
 
-    ck_assert_int_eq(my_open(env, "conf_bad", 0, &c, &e), DSRC_E_UNREACHABLE);
+    my_open_fails(env, "conf_bad", 0, DSRC_E_UNREACHABLE, NULL, &e);
     ck_assert_int_eq(e.retryable, 1);
     ck_assert_msg(strncmp(e.code, "2002/", 5) == 0 || strncmp(e.code, "2003/", 5) == 0,
                   "code %s", e.code);
     derr_clear(&e);
     /* An unknown database: "unknown" to whoever may see every database,
      * "access denied" to the others (the server does not tell them). */
-    ck_assert_int_eq(my_open(env, "nodb", 0, &c, &e), DSRC_E_NOT_FOUND);
-    ck_assert_msg(strncmp(e.code, "1049/", 5) == 0, "code %s", e.code);
+    my_open_fails(env, "nodb", 0, DSRC_E_NOT_FOUND, "1049/", &e);
     derr_clear(&e);
-    ck_assert_int_eq(my_open(env, "nodb_denied", 0, &c, &e), DSRC_E_PERMISSION);
-    ck_assert_msg(strncmp(e.code, "1044/", 5) == 0, "code %s", e.code);
+    my_open_fails(env, "nodb_denied", 0, DSRC_E_PERMISSION, "1044/", &e);
     derr_clear(&e);
-    ck_assert_int_eq(my_open(env, "badcharset", 0, &c, &e), DSRC_E_INVALID_CONFIG);
+    my_open_fails(env, "badcharset", 0, DSRC_E_INVALID_CONFIG, NULL, &e);
     derr_clear(&e);
-    my_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
 START_TEST(t_permission)
 {
-    my_env_t *env = my_env_new();
+    conf_env *env = conf_env_new();
     src_conn *c;
-    dsrc_fetch_req req;
-    conf_rows r;
     derr e = {0};
 
-    ck_assert_msg(my_open(env, "limited", 0, &c, &e) == DSRC_OK, "%s", e.msg);
-    my_req(&req, DB "/secret");
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_PERMISSION);
-    ck_assert_msg(strncmp(e.code, "1142/", 5) == 0, "code %s", e.code);
-    conf_rows_free(&r);
+    ck_assert_msg(conf_env_open(env, "limited", &c, &e) == DSRC_OK, "%s", e.msg);
+    my_fetch_fails(c, DB "/secret", DSRC_E_PERMISSION, "1142/", &e);
     derr_clear(&e);
     /* What it may read, it reads. */
-    my_req(&req, DB "/x");
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
-    ck_assert_uint_eq(r.n_rows, 1);
-    conf_rows_free(&r);
+    conf_expect_rows(c, DB "/x", 1);
     src_close(c);
     derr_clear(&e);
-    my_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
@@ -1150,58 +913,43 @@ START_TEST(t_not_found_codes)
     src_conn *c = conf_conn();
     dsrc_fetch_req req;
     conf_rows r;
-    my_md m;
-    dsrc_meta_sink s = my_md_sink(&m);
+    conf_md m;
     derr e = {0};
 
-    my_req(&req, DB "/nope");
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_NOT_FOUND);
-    ck_assert_msg(strncmp(e.code, "1146/42S02", 10) == 0, "code %s", e.code);
-    conf_rows_free(&r);
+    my_fetch_fails(c, DB "/nope", DSRC_E_NOT_FOUND, "1146/42S02", &e);
     derr_clear(&e);
     /* A database this user has no grant on: the server says "denied". */
-    my_req(&req, "no_such_db/t");
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_PERMISSION);
-    ck_assert_msg(strncmp(e.code, "1142/", 5) == 0, "code %s", e.code);
-    conf_rows_free(&r);
+    my_fetch_fails(c, "no_such_db/t", DSRC_E_PERMISSION, "1142/", &e);
     derr_clear(&e);
-    memset(&m, 0, sizeof m);
-    ck_assert_int_eq(src_describe(c, "no_such_db/t", &s, &e), DSRC_E_NOT_FOUND);
+    conf_md_init(&m, NULL);
+    ck_assert_int_eq(conf_describe(c, "no_such_db/t", &m, &e), DSRC_E_NOT_FOUND);
     ck_assert_msg(strstr(e.msg, "no_such_db"), "message: %s", e.msg);
     derr_clear(&e);
     /* A bad cursor value for an integer column is the request's fault. */
-    my_req(&req, DB "/x");
+    conf_req(&req, DB "/x");
     req.cursor_field = "id";
     req.cursor_value = "1 OR 1=1";
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_INVALID_ARGUMENT);
     conf_rows_free(&r);
     derr_clear(&e);
     /* The connection is fine afterwards. */
-    my_req(&req, DB "/x");
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
-    ck_assert_uint_eq(r.n_rows, 1);
-    conf_rows_free(&r);
+    conf_expect_rows(c, DB "/x", 1);
 }
 END_TEST
 
 START_TEST(t_read_timeout)
 {
-    my_env_t *env = my_env_new();
+    conf_env *env = conf_env_new();
     src_conn *c;
-    dsrc_fetch_req req;
-    conf_rows r;
     derr e = {0};
 
-    ck_assert_msg(my_open(env, "slow", 0, &c, &e) == DSRC_OK, "%s", e.msg);
-    my_req(&req, DB "/slow_view");
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_TIMEOUT);
+    ck_assert_msg(conf_env_open(env, "slow", &c, &e) == DSRC_OK, "%s", e.msg);
+    my_fetch_fails(c, DB "/slow_view", DSRC_E_TIMEOUT, "2013/", &e);
     ck_assert_int_eq(e.retryable, 1);
     ck_assert_int_eq(e.connection_broken, 1);
-    ck_assert_msg(strncmp(e.code, "2013/", 5) == 0, "code %s", e.code);
-    conf_rows_free(&r);
     src_close(c);
     derr_clear(&e);
-    my_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
@@ -1211,45 +959,45 @@ END_TEST
 START_TEST(t_list)
 {
     src_conn *c = conf_conn();
-    my_items l;
+    conf_items l;
     derr e = {0};
     ssize_t i;
 
-    ck_assert_int_eq(my_list(c, "", &l, &e), DSRC_OK);
-    i = my_items_find(&l, DB);
+    ck_assert_int_eq(conf_list(c, "", &l, &e), DSRC_OK);
+    i = conf_items_find(&l, DB);
     ck_assert_int_ge(i, 0);
     ck_assert_int_eq(l.kind[i], DSRC_ITEM_DATABASE);
     ck_assert_int_eq(l.container[i], 1);
-    ck_assert_int_ge(my_items_find(&l, WEIRD_DB), 0);
-    ck_assert_int_ge(my_items_find(&l, "information_schema"), 0);
+    ck_assert_int_ge(conf_items_find(&l, WEIRD_DB), 0);
+    ck_assert_int_ge(conf_items_find(&l, "information_schema"), 0);
 
-    ck_assert_int_eq(my_list(c, DB "/", &l, &e), DSRC_OK);
-    i = my_items_find(&l, DB "/customers");
+    ck_assert_int_eq(conf_list(c, DB "/", &l, &e), DSRC_OK);
+    i = conf_items_find(&l, DB "/customers");
     ck_assert_int_ge(i, 0);
     ck_assert_int_eq(l.kind[i], DSRC_ITEM_TABLE);
     ck_assert_int_eq(l.container[i], 0);
     ck_assert_int_ge(l.rows[i], 0);
     ck_assert_int_gt(l.size[i], 0);
-    i = my_items_find(&l, DB "/big_spenders");
+    i = conf_items_find(&l, DB "/big_spenders");
     ck_assert_int_ge(i, 0);
     ck_assert_int_eq(l.kind[i], DSRC_ITEM_VIEW);
     ck_assert_int_eq(l.rows[i], -1);
-    ck_assert_int_ge(my_items_find(&l, DB "/with/slash"), 0);
-    ck_assert_int_ge(my_items_find(&l, DB "/" TABLE), 0);
-    i = my_items_find(&l, DB "/big");
+    ck_assert_int_ge(conf_items_find(&l, DB "/with/slash"), 0);
+    ck_assert_int_ge(conf_items_find(&l, DB "/" TABLE), 0);
+    i = conf_items_find(&l, DB "/big");
     ck_assert_int_ge(i, 0);
     ck_assert_msg(l.rows[i] > BIG_ROWS / 2 && l.rows[i] < BIG_ROWS * 2, "big: ~%" PRId64,
                   l.rows[i]);
 
-    ck_assert_int_eq(my_list(c, WEIRD_DB, &l, &e), DSRC_OK);
+    ck_assert_int_eq(conf_list(c, WEIRD_DB, &l, &e), DSRC_OK);
     ck_assert_uint_eq(l.n, 1);
     ck_assert_str_eq(l.path[0], WEIRD_DB "/" WEIRD_TABLE);
 
-    ck_assert_int_eq(my_list(c, DB "/x", &l, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(conf_list(c, DB "/x", &l, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
-    ck_assert_int_eq(my_list(c, "no_such_db", &l, &e), DSRC_E_NOT_FOUND);
+    ck_assert_int_eq(conf_list(c, "no_such_db", &l, &e), DSRC_E_NOT_FOUND);
     derr_clear(&e);
-    ck_assert_int_eq(my_list(c, "dsrc_many", &l, &e), DSRC_OK);
+    ck_assert_int_eq(conf_list(c, "dsrc_many", &l, &e), DSRC_OK);
     ck_assert_uint_eq(l.n, 60);
     derr_clear(&e);
 }
@@ -1258,73 +1006,70 @@ END_TEST
 START_TEST(t_describe_details)
 {
     src_conn *c = conf_conn();
-    my_md m;
-    dsrc_meta_sink s = my_md_sink(&m);
+    conf_md m;
     derr e = {0};
     size_t k;
     const char *idx;
 
-    memset(&m, 0, sizeof m);
-    m.want = DB "/customers";
-    ck_assert_msg(src_describe(c, "customers", &s, &e) == DSRC_OK, "%s", e.msg);
+    conf_md_init(&m, DB "/customers");
+    ck_assert_msg(conf_describe(c, "customers", &m, &e) == DSRC_OK, "%s", e.msg);
     ck_assert_int_eq(m.found, 1);
     ck_assert_int_eq(m.kind[0], DSRC_ITEM_TABLE);
-    ck_assert_int_eq(m.rows_estimated, 1);
+    ck_assert_int_eq(m.want_rows_estimated, 1);
     ck_assert_uint_eq(m.n_cols, 20);
     /* A composite primary key: (region, id). */
-    k = my_md_col(&m, "region");
+    k = conf_md_col(&m, "region");
     ck_assert_int_eq(m.col_pk[k], 1);
     ck_assert_str_eq(m.col[k][1], "char(2)");
     ck_assert_str_eq(m.col[k][2], "'eu'");
     ck_assert_int_eq(m.col_null[k], 0);
-    k = my_md_col(&m, "id");
+    k = conf_md_col(&m, "id");
     ck_assert_int_eq(m.col_pk[k], 2);
     ck_assert_str_eq(m.col[k][1], "bigint(20) unsigned");
     ck_assert_int_eq(m.col_type[k], DSRC_T_INT64);
     ck_assert_str_eq(m.col[k][3], "the key");
     ck_assert_str_eq(m.col[k][2], "(null)");
-    k = my_md_col(&m, "name");
+    k = conf_md_col(&m, "name");
     ck_assert_int_eq(m.col_pk[k], 0);
     ck_assert_int_eq(m.col_type[k], DSRC_T_TEXT);
-    k = my_md_col(&m, "created");
+    k = conf_md_col(&m, "created");
     ck_assert_int_eq(m.col_type[k], DSRC_T_TIMESTAMP);
     ck_assert_int_eq(m.col_null[k], 1);
     ck_assert_str_eq(m.col[k][2], "(null)");
-    ck_assert_int_eq(m.col_type[my_md_col(&m, "born")], DSRC_T_TIMESTAMP);
-    ck_assert_int_eq(m.col_type[my_md_col(&m, "wake")], DSRC_T_TEXT);
-    ck_assert_int_eq(m.col_type[my_md_col(&m, "yr")], DSRC_T_INT64);
-    ck_assert_int_eq(m.col_type[my_md_col(&m, "score")], DSRC_T_DOUBLE);
-    ck_assert_int_eq(m.col_type[my_md_col(&m, "balance")], DSRC_T_TEXT);
-    ck_assert_str_eq(m.col[my_md_col(&m, "balance")][1], "decimal(20,2)");
-    k = my_md_col(&m, "info");
+    ck_assert_int_eq(m.col_type[conf_md_col(&m, "born")], DSRC_T_TIMESTAMP);
+    ck_assert_int_eq(m.col_type[conf_md_col(&m, "wake")], DSRC_T_TEXT);
+    ck_assert_int_eq(m.col_type[conf_md_col(&m, "yr")], DSRC_T_INT64);
+    ck_assert_int_eq(m.col_type[conf_md_col(&m, "score")], DSRC_T_DOUBLE);
+    ck_assert_int_eq(m.col_type[conf_md_col(&m, "balance")], DSRC_T_TEXT);
+    ck_assert_str_eq(m.col[conf_md_col(&m, "balance")][1], "decimal(20,2)");
+    k = conf_md_col(&m, "info");
     ck_assert_int_eq(m.col_type[k], DSRC_T_JSON);
     ck_assert_str_eq(m.col[k][1], "json");
-    ck_assert_int_eq(m.col_type[my_md_col(&m, "mask")], DSRC_T_INT64);
-    ck_assert_int_eq(m.col_type[my_md_col(&m, "shape")], DSRC_T_BYTES);
-    ck_assert_int_eq(m.col_type[my_md_col(&m, "photo")], DSRC_T_BYTES);
-    ck_assert_int_eq(m.col_type[my_md_col(&m, "code")], DSRC_T_BYTES);
-    ck_assert_int_eq(m.col_type[my_md_col(&m, "tier")], DSRC_T_TEXT);
-    ck_assert_str_eq(my_prop(&m, "engine"), "InnoDB");
-    ck_assert_str_eq(my_prop(&m, "type"), "BASE TABLE");
-    ck_assert_str_eq(my_prop(&m, "column.id.extra"), "auto_increment");
-    ck_assert_str_eq(my_prop(&m, "column.region.key"), "PRI");
-    ck_assert_str_eq(my_prop(&m, "column.name.key"), "MUL");
-    idx = my_prop(&m, "indexes");
+    ck_assert_int_eq(m.col_type[conf_md_col(&m, "mask")], DSRC_T_INT64);
+    ck_assert_int_eq(m.col_type[conf_md_col(&m, "shape")], DSRC_T_BYTES);
+    ck_assert_int_eq(m.col_type[conf_md_col(&m, "photo")], DSRC_T_BYTES);
+    ck_assert_int_eq(m.col_type[conf_md_col(&m, "code")], DSRC_T_BYTES);
+    ck_assert_int_eq(m.col_type[conf_md_col(&m, "tier")], DSRC_T_TEXT);
+    ck_assert_str_eq(conf_md_prop(&m, "engine"), "InnoDB");
+    ck_assert_str_eq(conf_md_prop(&m, "type"), "BASE TABLE");
+    ck_assert_str_eq(conf_md_prop(&m, "column.id.extra"), "auto_increment");
+    ck_assert_str_eq(conf_md_prop(&m, "column.region.key"), "PRI");
+    ck_assert_str_eq(conf_md_prop(&m, "column.name.key"), "MUL");
+    idx = conf_md_prop(&m, "indexes");
     ck_assert_ptr_nonnull(idx);
     ck_assert_msg(strstr(idx, "PRIMARY") && strstr(idx, "by_name") && strstr(idx, "id_only"),
                   "indexes: %s", idx);
 
     /* A view. */
-    memset(&m, 0, sizeof m);
-    m.want = DB "/big_spenders";
-    ck_assert_int_eq(src_describe(c, DB "/big_spenders", &s, &e), DSRC_OK);
+    conf_md_init(&m, DB "/big_spenders");
+    ck_assert_int_eq(conf_describe(c, DB "/big_spenders", &m, &e), DSRC_OK);
     ck_assert_int_eq(m.kind[0], DSRC_ITEM_VIEW);
-    ck_assert_int_eq(m.rows, -1);
+    ck_assert_int_eq(m.want_rows, -1);
     ck_assert_uint_eq(m.n_cols, 2);
     /* Paths that name no table. */
-    ck_assert_int_eq(src_describe(c, DB "/", &s, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(conf_describe(c, DB "/", &m, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
-    ck_assert_int_eq(src_describe(c, "", &s, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(conf_describe(c, "", &m, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
 }
 END_TEST
@@ -1333,77 +1078,59 @@ END_TEST
 static long long my_status(MYSQL *m, const char *var)
 {
     char q[128];
-    MYSQL_RES *r;
-    MYSQL_ROW row;
-    long long v = -1;
 
     snprintf(q, sizeof q, "SHOW GLOBAL STATUS LIKE '%s'", var);
-    if (mysql_query(m, q) != 0 || !(r = mysql_store_result(m)))
-        return -1;
-    row = mysql_fetch_row(r);
-    if (row && row[1])
-        v = strtoll(row[1], NULL, 10);
-    mysql_free_result(r);
-    return v;
+    return my_number(m, q, 1);
 }
 
 START_TEST(t_discover_catalog)
 {
     src_conn *c = conf_conn();
-    my_md m;
-    dsrc_meta_sink s = my_md_sink(&m);
-    dsrc_discover_req dr;
+    conf_md m;
     derr e = {0};
     ssize_t i;
     size_t k;
     MYSQL *root;
     long long before, after;
 
-    memset(&m, 0, sizeof m);
-    m.want = DB "/customers";
-    ck_assert_msg(src_discover(c, NULL, &s, &e) == DSRC_OK, "%s", e.msg);
+    conf_md_init(&m, DB "/customers");
+    ck_assert_msg(conf_discover(c, NULL, 0, &m, &e) == DSRC_OK, "%s", e.msg);
     for (k = 0; k < m.n; k++) {
         ck_assert_msg(strncmp(m.path[k], "mysql/", 6) != 0 &&
                           strncmp(m.path[k], "information_schema/", 19) != 0 &&
                           strncmp(m.path[k], "performance_schema/", 19) != 0 &&
                           strncmp(m.path[k], "sys/", 4) != 0,
                       "system item: %s", m.path[k]);
-        ck_assert_msg(my_md_find(&m, m.path[k]) == (ssize_t)k, "%s twice", m.path[k]);
+        ck_assert_msg(conf_md_find(&m, m.path[k]) == (ssize_t)k, "%s twice", m.path[k]);
     }
     ck_assert_int_eq(m.found, 1);
     ck_assert_uint_eq(m.n_cols, 20);
-    ck_assert_int_eq(m.col_pk[my_md_col(&m, "region")], 1);
-    ck_assert_int_eq(m.col_pk[my_md_col(&m, "id")], 2);
-    ck_assert_int_eq(m.col_type[my_md_col(&m, "info")], DSRC_T_JSON);
-    ck_assert_str_eq(my_prop(&m, "column.id.extra"), "auto_increment");
-    i = my_md_find(&m, DB "/" TABLE);
+    ck_assert_int_eq(m.col_pk[conf_md_col(&m, "region")], 1);
+    ck_assert_int_eq(m.col_pk[conf_md_col(&m, "id")], 2);
+    ck_assert_int_eq(m.col_type[conf_md_col(&m, "info")], DSRC_T_JSON);
+    ck_assert_str_eq(conf_md_prop(&m, "column.id.extra"), "auto_increment");
+    i = conf_md_find(&m, DB "/" TABLE);
     ck_assert_int_ge(i, 0);
     ck_assert_uint_eq(m.n_columns[i], 9);
-    i = my_md_find(&m, WEIRD_DB "/" WEIRD_TABLE);
+    i = conf_md_find(&m, WEIRD_DB "/" WEIRD_TABLE);
     ck_assert_int_ge(i, 0);
     ck_assert_uint_eq(m.n_columns[i], 2);
-    i = my_md_find(&m, DB "/big_spenders");
+    i = conf_md_find(&m, DB "/big_spenders");
     ck_assert_int_ge(i, 0);
     ck_assert_int_eq(m.kind[i], DSRC_ITEM_VIEW);
-    ck_assert_int_ge(my_md_find(&m, "dsrc_many/t_59"), 0);
+    ck_assert_int_ge(conf_md_find(&m, "dsrc_many/t_59"), 0);
 
     /* System databases on request; one database by path. */
-    memset(&m, 0, sizeof m);
-    memset(&dr, 0, sizeof dr);
-    dr.struct_size = sizeof dr;
-    dr.include_system = 1;
-    ck_assert_int_eq(src_discover(c, &dr, &s, &e), DSRC_OK);
-    ck_assert_int_ge(my_md_find(&m, "information_schema/TABLES"), 0);
+    conf_md_init(&m, NULL);
+    ck_assert_int_eq(conf_discover(c, NULL, 1, &m, &e), DSRC_OK);
+    ck_assert_int_ge(conf_md_find(&m, "information_schema/TABLES"), 0);
 
     /* A fixed number of statements, however many tables: 60 tables here. */
     root = my_root(0);
     ck_assert_ptr_nonnull(root);
-    memset(&m, 0, sizeof m);
-    m.want = "dsrc_many/t_07";
-    dr.include_system = 0;
-    dr.path = "dsrc_many";
+    conf_md_init(&m, "dsrc_many/t_07");
     before = my_status(root, "Com_select");
-    ck_assert_int_eq(src_discover(c, &dr, &s, &e), DSRC_OK);
+    ck_assert_int_eq(conf_discover(c, "dsrc_many", 0, &m, &e), DSRC_OK);
     after = my_status(root, "Com_select");
     ck_assert_uint_eq(m.n, 60);
     ck_assert_int_eq(m.found, 1);
@@ -1414,18 +1141,10 @@ START_TEST(t_discover_catalog)
                   after - before);
     mysql_close(root);
 
-    dr.path = "nosuch";
-    ck_assert_int_eq(src_discover(c, &dr, &s, &e), DSRC_E_NOT_FOUND);
+    ck_assert_int_eq(conf_discover(c, "nosuch", 0, &m, &e), DSRC_E_NOT_FOUND);
     derr_clear(&e);
 }
 END_TEST
-
-static double my_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Connections user `user` has open on the primary, once the count has
  * settled at `at_most` or below (3 s at most: a closed connection leaves
@@ -1447,23 +1166,14 @@ static long long my_user_connections(MYSQL *root, const char *user, long long at
     return n;
 }
 
-static int my_md_stop_after_5(void *user, const dsrc_metadata *md)
-{
-    my_md *m = user;
-    my_md_cb(user, md);
-    return m->calls >= 5;
-}
-
 /* discover reads the tables on a second connection beside its own: none is
  * left open afterwards, and a user allowed one connection gets the same
  * catalog through one, with as few statements. */
 START_TEST(t_discover_second_connection)
 {
-    my_env_t *env = my_env_new();
+    conf_env *env = conf_env_new();
     src_conn *c = conf_conn(), *one;
-    my_md *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
-    dsrc_meta_sink sa = my_md_sink(a), sb = my_md_sink(b);
-    dsrc_discover_req dr;
+    conf_md *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
     derr e = {0};
     MYSQL *root = my_root(0);
     long long before, after, open_before, aborted;
@@ -1473,28 +1183,26 @@ START_TEST(t_discover_second_connection)
     ck_assert_ptr_nonnull(a);
     ck_assert_ptr_nonnull(b);
     ck_assert_ptr_nonnull(root);
-    memset(&dr, 0, sizeof dr);
-    dr.struct_size = sizeof dr;
-    dr.path = DB;
-    a->want = b->want = DB "/customers";
+    conf_md_init(a, DB "/customers");
+    conf_md_init(b, DB "/customers");
 
     /* The usual way: no connection left behind. */
     ck_assert_msg(src_ping(c, NULL, NULL, &e) == DSRC_OK, "%s", e.msg);
     open_before = my_user_connections(root, "dsrc", LLONG_MAX);
     ck_assert_int_ge(open_before, 1);
-    ck_assert_msg(src_discover(c, &dr, &sa, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_msg(conf_discover(c, DB, 0, a, &e) == DSRC_OK, "%s", e.msg);
     ck_assert_int_eq(my_user_connections(root, "dsrc", open_before), open_before);
     ck_assert_int_eq(a->found, 1);
 
     /* One connection allowed: the second is refused, discover goes on.
      * (discover tries a second connection when the first took under 5 ms
      * to open: certainly so when opening took less than that here.) */
-    t0 = my_now();
-    ck_assert_msg(my_open(env, "single", 0, &one, &e) == DSRC_OK, "%s", e.msg);
-    open_secs = my_now() - t0;
+    t0 = conf_now();
+    ck_assert_msg(conf_env_open(env, "single", &one, &e) == DSRC_OK, "%s", e.msg);
+    open_secs = conf_now() - t0;
     aborted = my_status(root, "Aborted_connects");
     before = my_status(root, "Com_select");
-    ck_assert_msg(src_discover(one, &dr, &sb, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_msg(conf_discover(one, DB, 0, b, &e) == DSRC_OK, "%s", e.msg);
     after = my_status(root, "Com_select");
     if (open_secs < 0.005)
         ck_assert_int_eq(my_status(root, "Aborted_connects") - aborted, 1);
@@ -1502,7 +1210,7 @@ START_TEST(t_discover_second_connection)
                   after - before);
     ck_assert_uint_eq(b->n, a->n);
     for (k = 0; k < a->n; k++) {
-        ssize_t j = my_md_find(b, a->path[k]);
+        ssize_t j = conf_md_find(b, a->path[k]);
         ck_assert_msg(j >= 0, "%s missing through one connection", a->path[k]);
         ck_assert_uint_eq(b->n_columns[j], a->n_columns[k]);
         ck_assert_int_eq(b->kind[j], a->kind[k]);
@@ -1515,35 +1223,30 @@ START_TEST(t_discover_second_connection)
         ck_assert_int_eq(b->col_type[i], a->col_type[i]);
         ck_assert_int_eq(b->col_pk[i], a->col_pk[i]);
     }
-    ck_assert_int_eq(b->col_type[my_md_col(b, "info")], DSRC_T_JSON);
-    ck_assert_int_eq(b->col_pk[my_md_col(b, "id")], 2);
+    ck_assert_int_eq(b->col_type[conf_md_col(b, "info")], DSRC_T_JSON);
+    ck_assert_int_eq(b->col_pk[conf_md_col(b, "id")], 2);
     ck_assert_uint_eq(b->n_props, a->n_props);
-    ck_assert_str_eq(my_prop(b, "engine"), "InnoDB");
+    ck_assert_str_eq(conf_md_prop(b, "engine"), "InnoDB");
     /* The refused connection did not spoil this one. */
     ck_assert_int_eq(src_ping(one, NULL, NULL, &e), DSRC_OK);
     ck_assert_int_eq(my_user_connections(root, "single", 1), 1);
 
     /* A receiver that stops early: the connection serves again. */
-    memset(a, 0, sizeof *a);
-    sa = my_md_sink(a);
-    sa.metadata = my_md_stop_after_5;
-    dr.path = "dsrc_many";
-    ck_assert_int_eq(src_discover(c, &dr, &sa, &e), DSRC_E_CANCELLED);
+    conf_md_init(a, NULL);
+    a->stop_after = 5;
+    ck_assert_int_eq(conf_discover(c, "dsrc_many", 0, a, &e), DSRC_E_CANCELLED);
     derr_clear(&e);
-    ck_assert_int_eq(a->calls, 5);
+    ck_assert_uint_eq(a->calls, 5);
     ck_assert_int_eq(my_user_connections(root, "dsrc", open_before), open_before);
-    memset(a, 0, sizeof *a);
-    sa = my_md_sink(a);
-    ck_assert_msg(src_discover(c, &dr, &sa, &e) == DSRC_OK, "%s", e.msg);
+    conf_md_init(a, NULL);
+    ck_assert_msg(conf_discover(c, "dsrc_many", 0, a, &e) == DSRC_OK, "%s", e.msg);
     ck_assert_uint_eq(a->n, 60);
 
     /* A database that does not exist, through either way. */
-    dr.path = "nosuch";
-    ck_assert_int_eq(src_discover(one, &dr, &sb, &e), DSRC_E_NOT_FOUND);
+    ck_assert_int_eq(conf_discover(one, "nosuch", 0, b, &e), DSRC_E_NOT_FOUND);
     ck_assert_msg(strncmp(e.code, "1049/", 5) == 0, "code %s", e.code);
     derr_clear(&e);
-    dr.path = DB "/nosuch";
-    ck_assert_int_eq(src_discover(c, &dr, &sa, &e), DSRC_E_NOT_FOUND);
+    ck_assert_int_eq(conf_discover(c, DB "/nosuch", 0, a, &e), DSRC_E_NOT_FOUND);
     ck_assert_msg(strncmp(e.code, "1146/", 5) == 0, "code %s", e.code);
     derr_clear(&e);
 
@@ -1551,12 +1254,15 @@ START_TEST(t_discover_second_connection)
     mysql_close(root);
     free(a);
     free(b);
-    my_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
 /* ------------------------------------------------------------------------ */
 /* Cases: fetch                                                              */
+
+/* A cell type a case leaves unchecked. */
+#define MY_ANY (-1)
 
 START_TEST(t_cell_types)
 {
@@ -1564,60 +1270,64 @@ START_TEST(t_cell_types)
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
+    /* Column `col` of row `row`: its type (MY_ANY: unchecked) and its text
+     * (NULL: unchecked). */
+    static const struct {
+        size_t row;
+        const char *col;
+        int type;
+        const char *text;
+    } want[] = {
+        /* Ann: every type with a value. */
+        {0, "id", DSRC_T_INT64, "1"},
+        {0, "created", DSRC_T_TIMESTAMP, "2024-03-01T12:34:56.789Z"},
+        {0, "born", DSRC_T_TIMESTAMP, "1990-05-17"},
+        {0, "wake", DSRC_T_TEXT, "-838:59:59"},
+        {0, "yr", DSRC_T_INT64, "2024"},
+        {0, "score", DSRC_T_DOUBLE, "1.5"},
+        {0, "ratio", MY_ANY, "0.1"},
+        {0, "balance", DSRC_T_TEXT, "12345678901234567.89"},
+        {0, "big", DSRC_T_TEXT, "18446744073709551615"},
+        {0, "small", DSRC_T_INT64, NULL},
+        {0, "info", DSRC_T_JSON, "{\"tier\": 1}"},
+        {0, "tier", MY_ANY, "gold"},
+        {0, "tags", MY_ANY, "a,c"},
+        {0, "mask", DSRC_T_TEXT, "18446744073709551615"},
+        {0, "shape", DSRC_T_BYTES, NULL},
+        {0, "photo", DSRC_T_BYTES, "000102ff"},
+        {0, "code", DSRC_T_BYTES, "00410042"},
+        {0, "note", DSRC_T_TEXT, ""},
+        /* Bob: NULLs, a zero date, 4-byte UTF-8, INT64_MAX, BIT as integer. */
+        {1, "name", MY_ANY, "B\xc3\xb6" "b \xf0\x9f\x98\x80"},
+        {1, "created", DSRC_T_NULL, NULL},
+        {1, "born", DSRC_T_TEXT, "0000-00-00"},
+        {1, "big", DSRC_T_INT64, "9223372036854775807"},
+        {1, "mask", DSRC_T_INT64, "5"},
+        {1, "info", DSRC_T_NULL, NULL},
+        {1, "photo", DSRC_T_NULL, NULL},
+        {1, "note", DSRC_T_NULL, NULL},
+        {1, "tags", MY_ANY, ""},
+        {1, "balance", MY_ANY, "-0.01"},
+    };
+    size_t i;
 
-    my_req(&req, DB "/customers");
+    conf_req(&req, DB "/customers");
     ck_assert_msg(conf_fetch_all(c, &req, &r, NULL, &e) == DSRC_OK, "%s", e.msg);
     ck_assert_uint_eq(r.n_rows, 2);
-    /* Ann: every type with a value. */
-    ck_assert_int_eq(my_type(&r, 0, "id"), DSRC_T_INT64);
-    ck_assert_str_eq(my_cell(&r, 0, "id"), "1");
-    ck_assert_int_eq(my_type(&r, 0, "created"), DSRC_T_TIMESTAMP);
-    ck_assert_str_eq(my_cell(&r, 0, "created"), "2024-03-01T12:34:56.789Z");
-    ck_assert_int_eq(my_type(&r, 0, "born"), DSRC_T_TIMESTAMP);
-    ck_assert_str_eq(my_cell(&r, 0, "born"), "1990-05-17");
-    ck_assert_int_eq(my_type(&r, 0, "wake"), DSRC_T_TEXT);
-    ck_assert_str_eq(my_cell(&r, 0, "wake"), "-838:59:59");
-    ck_assert_int_eq(my_type(&r, 0, "yr"), DSRC_T_INT64);
-    ck_assert_str_eq(my_cell(&r, 0, "yr"), "2024");
-    ck_assert_int_eq(my_type(&r, 0, "score"), DSRC_T_DOUBLE);
-    ck_assert_str_eq(my_cell(&r, 0, "score"), "1.5");
-    ck_assert_str_eq(my_cell(&r, 0, "ratio"), "0.1");
-    ck_assert_int_eq(my_type(&r, 0, "balance"), DSRC_T_TEXT);
-    ck_assert_str_eq(my_cell(&r, 0, "balance"), "12345678901234567.89");
-    ck_assert_int_eq(my_type(&r, 0, "big"), DSRC_T_TEXT);
-    ck_assert_str_eq(my_cell(&r, 0, "big"), "18446744073709551615");
-    ck_assert_int_eq(my_type(&r, 0, "small"), DSRC_T_INT64);
-    ck_assert_int_eq(my_type(&r, 0, "info"), DSRC_T_JSON);
-    ck_assert_str_eq(my_cell(&r, 0, "info"), "{\"tier\": 1}");
-    ck_assert_str_eq(my_cell(&r, 0, "tier"), "gold");
-    ck_assert_str_eq(my_cell(&r, 0, "tags"), "a,c");
-    ck_assert_int_eq(my_type(&r, 0, "mask"), DSRC_T_TEXT);
-    ck_assert_str_eq(my_cell(&r, 0, "mask"), "18446744073709551615");
-    ck_assert_int_eq(my_type(&r, 0, "shape"), DSRC_T_BYTES);
-    ck_assert_int_eq(my_type(&r, 0, "photo"), DSRC_T_BYTES);
-    ck_assert_str_eq(my_cell(&r, 0, "photo"), "000102ff");
-    ck_assert_int_eq(my_type(&r, 0, "code"), DSRC_T_BYTES);
-    ck_assert_str_eq(my_cell(&r, 0, "code"), "00410042");
-    ck_assert_int_eq(my_type(&r, 0, "note"), DSRC_T_TEXT);
-    ck_assert_str_eq(my_cell(&r, 0, "note"), "");
-    /* Bob: NULLs, a zero date, 4-byte UTF-8, INT64_MAX, BIT as integer. */
-    ck_assert_str_eq(my_cell(&r, 1, "name"), "B\xc3\xb6" "b \xf0\x9f\x98\x80");
-    ck_assert_int_eq(my_type(&r, 1, "created"), DSRC_T_NULL);
-    ck_assert_int_eq(my_type(&r, 1, "born"), DSRC_T_TEXT);
-    ck_assert_str_eq(my_cell(&r, 1, "born"), "0000-00-00");
-    ck_assert_int_eq(my_type(&r, 1, "big"), DSRC_T_INT64);
-    ck_assert_str_eq(my_cell(&r, 1, "big"), "9223372036854775807");
-    ck_assert_int_eq(my_type(&r, 1, "mask"), DSRC_T_INT64);
-    ck_assert_str_eq(my_cell(&r, 1, "mask"), "5");
-    ck_assert_int_eq(my_type(&r, 1, "info"), DSRC_T_NULL);
-    ck_assert_int_eq(my_type(&r, 1, "photo"), DSRC_T_NULL);
-    ck_assert_int_eq(my_type(&r, 1, "note"), DSRC_T_NULL);
-    ck_assert_str_eq(my_cell(&r, 1, "tags"), "");
-    ck_assert_str_eq(my_cell(&r, 1, "balance"), "-0.01");
+    for (i = 0; i < sizeof want / sizeof want[0]; i++) {
+        dsrc_type t = conf_rows_type(&r, want[i].row, want[i].col);
+        const char *v = conf_rows_cell(&r, want[i].row, want[i].col);
+        if (want[i].type != MY_ANY)
+            ck_assert_msg((int)t == want[i].type, "row %zu, %s: type %d, expected %d", want[i].row,
+                          want[i].col, (int)t, want[i].type);
+        if (want[i].text)
+            ck_assert_msg(v && strcmp(v, want[i].text) == 0, "row %zu, %s: '%s', expected '%s'",
+                          want[i].row, want[i].col, v ? v : "(null)", want[i].text);
+    }
     /* The schema carries the column types. */
-    ck_assert_int_eq(r.col_types[my_col(&r, "info")], DSRC_T_JSON);
-    ck_assert_int_eq(r.col_types[my_col(&r, "created")], DSRC_T_TIMESTAMP);
-    ck_assert_int_eq(r.col_types[my_col(&r, "photo")], DSRC_T_BYTES);
+    ck_assert_int_eq(r.col_types[conf_rows_col(&r, "info")], DSRC_T_JSON);
+    ck_assert_int_eq(r.col_types[conf_rows_col(&r, "created")], DSRC_T_TIMESTAMP);
+    ck_assert_int_eq(r.col_types[conf_rows_col(&r, "photo")], DSRC_T_BYTES);
     conf_rows_free(&r);
     derr_clear(&e);
 }
@@ -1629,20 +1339,18 @@ START_TEST(t_hostile_identifiers)
     dsrc_fetch_req req;
     dsrc_fetch_result res;
     conf_rows r;
-    my_md m;
-    dsrc_meta_sink s = my_md_sink(&m);
+    conf_md m;
     derr e = {0};
     const char *cols[] = {WEIRD_COL};
     MYSQL *root;
 
-    memset(&m, 0, sizeof m);
-    m.want = DB "/" TABLE;
-    ck_assert_msg(src_describe(c, DB "/" TABLE, &s, &e) == DSRC_OK, "%s", e.msg);
+    conf_md_init(&m, DB "/" TABLE);
+    ck_assert_msg(conf_describe(c, DB "/" TABLE, &m, &e) == DSRC_OK, "%s", e.msg);
     ck_assert_int_eq(m.found, 1);
     ck_assert_str_eq(m.col[1][0], "col with spaces");
 
     /* A database, table and column with backticks, quotes, spaces. */
-    my_req(&req, WEIRD_DB "/" WEIRD_TABLE);
+    conf_req(&req, WEIRD_DB "/" WEIRD_TABLE);
     req.columns = cols;
     req.n_columns = 1;
     req.cursor_field = WEIRD_COL;
@@ -1660,7 +1368,7 @@ START_TEST(t_hostile_identifiers)
     conf_rows_free(&r);
 
     /* A cursor value trying to break out of its literal. */
-    my_req(&req, DB "/tags");
+    conf_req(&req, DB "/tags");
     req.cursor_field = "name";
     req.cursor_value = "' OR '1'='1";
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
@@ -1673,10 +1381,7 @@ START_TEST(t_hostile_identifiers)
     mysql_close(root);
 
     /* Table x is still there. */
-    my_req(&req, DB "/x");
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
-    ck_assert_uint_eq(r.n_rows, 1);
-    conf_rows_free(&r);
+    conf_expect_rows(c, DB "/x", 1);
     derr_clear(&e);
 }
 END_TEST
@@ -1686,7 +1391,7 @@ END_TEST
  * bound parameter selects. */
 START_TEST(t_string_cursor_escaping)
 {
-    my_env_t *env = my_env_new();
+    conf_env *env = conf_env_new();
     static const char *const after[] = {"a", "it's", "back\\slash", "quo'te\\'", "\\", "'",
                                         "\xc3\xa9t\xc3\xa9", "z"};
     src_conn *c[2];
@@ -1696,8 +1401,8 @@ START_TEST(t_string_cursor_escaping)
     int k;
 
     ck_assert_ptr_nonnull(root);
-    ck_assert_msg(my_open(env, "replicated", 0, &c[0], &e) == DSRC_OK, "%s", e.msg);
-    ck_assert_msg(my_open(env, "replicated", 1, &c[1], &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_msg(conf_env_open(env, "replicated", &c[0], &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_msg(conf_env_open_at(env, "replicated", 1, &c[1], &e) == DSRC_OK, "%s", e.msg);
     for (i = 0; i < sizeof after / sizeof after[0]; i++) {
         MYSQL_STMT *st = mysql_stmt_init(root);
         MYSQL_BIND pb, rb;
@@ -1722,7 +1427,7 @@ START_TEST(t_string_cursor_escaping)
         for (k = 0; k < 2; k++) {
             dsrc_fetch_req req;
             conf_rows r;
-            my_req(&req, DB "/tags");
+            conf_req(&req, DB "/tags");
             req.cursor_field = "name";
             req.cursor_value = after[i];
             ck_assert_msg(conf_fetch_all(c[k], &req, &r, NULL, &e) == DSRC_OK, "%s: %s",
@@ -1736,35 +1441,30 @@ START_TEST(t_string_cursor_escaping)
     src_close(c[1]);
     mysql_close(root);
     derr_clear(&e);
-    my_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
 START_TEST(t_paths)
 {
-    my_env_t *env = my_env_new();
+    conf_env *env = conf_env_new();
     src_conn *c = conf_conn(), *nd;
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
 
-    my_req(&req, "x");
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
-    ck_assert_uint_eq(r.n_rows, 1);
-    conf_rows_free(&r);
-    my_req(&req, DB "/with/slash");
+    conf_expect_rows(c, "x", 1);
+    conf_req(&req, DB "/with/slash");
     ck_assert_msg(conf_fetch_all(c, &req, &r, NULL, &e) == DSRC_OK, "%s", e.msg);
     ck_assert_uint_eq(r.n_rows, 1);
     ck_assert_str_eq(r.text[0], "s");
     conf_rows_free(&r);
     /* Without a default database a bare name is ambiguous. */
-    ck_assert_msg(my_open(env, "nodefault", 0, &nd, &e) == DSRC_OK, "%s", e.msg);
-    my_req(&req, "x");
-    ck_assert_int_eq(conf_fetch_all(nd, &req, &r, NULL, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_msg(conf_env_open(env, "nodefault", &nd, &e) == DSRC_OK, "%s", e.msg);
+    my_fetch_fails(nd, "x", DSRC_E_INVALID_ARGUMENT, NULL, &e);
     ck_assert_msg(strstr(e.msg, "database/x"), "message: %s", e.msg);
-    conf_rows_free(&r);
     derr_clear(&e);
-    my_req(&req, DB "/x");
+    conf_req(&req, DB "/x");
     ck_assert_int_eq(conf_fetch_all(nd, &req, &r, NULL, &e), DSRC_OK);
     conf_rows_free(&r);
     /* Raw bytes are not something a table has; CSV comes as rows. */
@@ -1777,7 +1477,7 @@ START_TEST(t_paths)
     ck_assert_uint_eq(r.n_rows, 1);
     conf_rows_free(&r);
     src_close(nd);
-    my_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
@@ -1791,7 +1491,7 @@ START_TEST(t_temporal_cursor)
     char after[DSRC_CURSOR_MAX];
 
     /* What fetch reports as cursor_max feeds the next fetch. */
-    my_req(&req, DB "/events");
+    conf_req(&req, DB "/events");
     req.cursor_field = "at";
     req.limit = 2;
     memset(&res, 0, sizeof res);
@@ -1805,7 +1505,7 @@ START_TEST(t_temporal_cursor)
     req.cursor_value = after;
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
     ck_assert_uint_eq(r.n_rows, 2);
-    ck_assert_str_eq(my_cell(&r, 0, "what"), "three");
+    ck_assert_str_eq(conf_rows_cell(&r, 0, "what"), "three");
     conf_rows_free(&r);
     req.cursor_value = "2024-01-01 00:00:00";
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
@@ -1846,15 +1546,11 @@ START_TEST(t_cancel_kill_query)
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
-    pthread_t th;
-    double t0, secs;
+    double secs;
 
-    my_req(&req, DB "/slow_view");
-    t0 = my_now();
-    ck_assert_int_eq(pthread_create(&th, NULL, my_cancel_thread, &k), 0);
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_CANCELLED);
-    pthread_join(th, NULL);
-    secs = my_now() - t0;
+    conf_req(&req, DB "/slow_view");
+    ck_assert_int_eq(conf_fetch_beside(c, &req, NULL, &r, my_cancel_thread, &k, &secs, &e),
+                     DSRC_E_CANCELLED);
     ck_assert_msg(k.seen, "the statement was never seen running");
     ck_assert_msg(secs < 15, "the cancel took %.1f s", secs);
     ck_assert_msg(strncmp(e.code, "1317/", 5) == 0, "code %s", e.code);
@@ -1863,69 +1559,30 @@ START_TEST(t_cancel_kill_query)
     derr_clear(&e);
     /* The same connection serves again. */
     atomic_store(&c->cancel, 0);
-    my_req(&req, DB "/x");
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
-    ck_assert_uint_eq(r.n_rows, 1);
-    conf_rows_free(&r);
+    conf_expect_rows(c, DB "/x", 1);
 }
 END_TEST
 
-/* A row sink that raises the host's cancel flag, or stops, after N rows. */
-typedef struct my_stopper {
-    src_conn *c;
-    long after;
-    int use_flag;
-    long rows;
-} my_stopper;
-
-static int my_stop_schema(void *user, const dsrc_column *cols, size_t n)
-{
-    (void)user;
-    (void)cols;
-    (void)n;
-    return 0;
-}
-
-static int my_stop_row(void *user, const dsrc_cell *cells, size_t n)
-{
-    my_stopper *s = user;
-    (void)cells;
-    (void)n;
-    s->rows++;
-    if (s->rows >= s->after) {
-        if (s->use_flag)
-            atomic_store(&s->c->cancel, 1);
-        else
-            return 1;
-    }
-    return 0;
-}
-
+/* A row sink that raises the host's cancel flag, or stops, after 5000 rows
+ * of the big table. */
 static void my_stop_big(int use_flag)
 {
     src_conn *c = conf_conn();
-    my_stopper st = {c, 5000, use_flag, 0};
-    dsrc_row_sink sink;
+    conf_counter k;
+    dsrc_row_sink sink = conf_counter_sink(&k, c, 5000, use_flag);
     dsrc_fetch_req req;
     dsrc_fetch_result res;
-    conf_rows r;
     derr e = {0};
+    long rows;
 
-    memset(&sink, 0, sizeof sink);
-    sink.struct_size = sizeof sink;
-    sink.user = &st;
-    sink.schema = my_stop_schema;
-    sink.row = my_stop_row;
-    my_req(&req, DB "/big");
+    conf_req(&req, DB "/big");
     ck_assert_int_eq(src_fetch(c, &req, &sink, NULL, &res, &e), DSRC_E_CANCELLED);
-    ck_assert_msg(st.rows >= 5000 && st.rows < 5000 + 2 * 1024, "%ld rows arrived", st.rows);
+    rows = atomic_load(&k.rows);
+    ck_assert_msg(rows >= 5000 && rows < 5000 + 2 * 1024, "%ld rows arrived", rows);
     derr_clear(&e);
     atomic_store(&c->cancel, 0);
     /* The connection is usable: the rest of the big result is gone. */
-    my_req(&req, DB "/x");
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
-    ck_assert_uint_eq(r.n_rows, 1);
-    conf_rows_free(&r);
+    conf_expect_rows(c, DB "/x", 1);
     ck_assert_int_eq(src_ping(c, NULL, NULL, &e), DSRC_OK);
 }
 

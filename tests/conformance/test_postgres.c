@@ -14,26 +14,18 @@
  */
 #include <config.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "diag.h"
-#include "loader.h"
-#include "registry.h"
 #include "source.h"
 
 #include "conformance.h"
@@ -132,27 +124,6 @@ static int pg_wait_replica(void)
     return rc == 0 ? 0 : -1;
 }
 
-/* Write sources.d/<name>.conf with the given body (full libconfig text
- * after name and type). */
-static int pg_source(const char *name, const char *fmt, ...) DSRC_PRINTF(2, 3);
-static int pg_source(const char *name, const char *fmt, ...)
-{
-    char path[PATH_MAX + 64];
-    va_list ap;
-    FILE *fp;
-
-    snprintf(path, sizeof path, "%s/sources.d/%s.conf", conf_tmpdir(), name);
-    fp = fopen(path, "w");
-    if (!fp)
-        return -1;
-    fprintf(fp, "name = \"%s\";\ntype = \"postgres\";\n", name);
-    va_start(ap, fmt);
-    vfprintf(fp, fmt, ap);
-    va_end(ap);
-    fputc('\n', fp);
-    return fclose(fp) == 0 ? 0 : -1;
-}
-
 static const char pg_setup_sql[] =
     "CREATE TABLE public.\"a\"\"b; drop table x\" (\n"
     "  id bigint PRIMARY KEY, \"col with spaces\" text, amount double precision,\n"
@@ -223,28 +194,6 @@ static const char pg_setup_sql[] =
     "ALTER ROLE dsrc_test SET log_statement = 'all';\n"
     "ANALYZE;\n";
 
-/* A TCP socket that accepts nothing: connecting works (the kernel
- * completes the handshake), then the server never says a word. */
-static int pg_silent_socket(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    if (fd < 0)
-        return -1;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        close(fd);
-        return -1;
-    }
-    pg_timeout_fd = fd;
-    return ntohs(a.sin_port);
-}
-
 static int pg_setup(conf_fixture *fx, const char *tmp)
 {
     const char *top = getenv("top_srcdir");
@@ -280,8 +229,10 @@ static int pg_setup(conf_fixture *fx, const char *tmp)
         return -1;
     setenv(PW_ENV, pg.password, 1);
     setenv(BAD_PW_ENV, BAD_PW, 1);
-    pg_timeout_port = pg_silent_socket();
-    if (pg_timeout_port < 0)
+    /* A socket that accepts nothing: connecting works (the kernel completes
+     * the handshake), then the server never says a word. */
+    pg_timeout_fd = conf_loopback_socket(8, &pg_timeout_port);
+    if (pg_timeout_fd < 0)
         return -1;
 
     snprintf(fx->connection, sizeof fx->connection, "%s port = %s; password = \"env:%s\";",
@@ -292,51 +243,51 @@ static int pg_setup(conf_fixture *fx, const char *tmp)
 
 #define CONN(extra) "connection = { database = \"dsrc_test\"; user = \"dsrc_test\"; "    \
                     "password = \"env:" PW_ENV "\"; " extra " };\n"
-    if (pg_source("tls_full", CONN("host = \"localhost\"; port = %s;")
+    if (conf_write_source_text("tls_full", CONN("host = \"localhost\"; port = %s;")
                   "tls = { mode = \"verify-full\"; ca = \"%s\"; };", pg.port, pg.ca) ||
-        pg_source("tls_full_ip", CONN("host = \"127.0.0.1\"; port = %s;")
+        conf_write_source_text("tls_full_ip", CONN("host = \"127.0.0.1\"; port = %s;")
                   "tls = { mode = \"verify-full\"; ca = \"%s\"; };", pg.port, pg.ca) ||
-        pg_source("tls_wrong_ca", CONN("host = \"localhost\"; port = %s;")
+        conf_write_source_text("tls_wrong_ca", CONN("host = \"localhost\"; port = %s;")
                   "tls = { mode = \"verify-full\"; ca = \"%s\"; };", pg.port, pg.other_ca) ||
-        pg_source("tls_wrong_name", CONN("host = \"%s\"; port = %s;")
+        conf_write_source_text("tls_wrong_name", CONN("host = \"%s\"; port = %s;")
                   "tls = { mode = \"verify-full\"; ca = \"%s\"; };",
                   pg.alt_host[0] ? pg.alt_host : "127.0.0.1", pg.port, pg.ca) ||
-        pg_source("tls_ca_only", CONN("host = \"%s\"; port = %s;")
+        conf_write_source_text("tls_ca_only", CONN("host = \"%s\"; port = %s;")
                   "tls = { mode = \"verify-ca\"; ca = \"%s\"; };",
                   pg.alt_host[0] ? pg.alt_host : "127.0.0.1", pg.port, pg.ca) ||
-        pg_source("tls_require", CONN("host = \"127.0.0.1\"; port = %s;")
+        conf_write_source_text("tls_require", CONN("host = \"127.0.0.1\"; port = %s;")
                   "tls = { mode = \"require\"; };", pg.port) ||
-        pg_source("tls_disable", CONN("host = \"127.0.0.1\"; port = %s;")
+        conf_write_source_text("tls_disable", CONN("host = \"127.0.0.1\"; port = %s;")
                   "tls = { mode = \"disable\"; };", pg.port) ||
-        pg_source("cloud_default", "location = \"cloud\";\n" CONN("host = \"127.0.0.1\"; port = %s;"),
+        conf_write_source_text("cloud_default", "location = \"cloud\";\n" CONN("host = \"127.0.0.1\"; port = %s;"),
                   pg.port) ||
-        pg_source("cloud_plain", "location = \"cloud\";\n" CONN("host = \"127.0.0.1\"; port = %s;")
+        conf_write_source_text("cloud_plain", "location = \"cloud\";\n" CONN("host = \"127.0.0.1\"; port = %s;")
                   "tls = { mode = \"disable\"; };", pg.port) ||
-        pg_source("hybrid_ca", "location = \"hybrid\";\n" CONN("host = \"localhost\"; port = %s;")
+        conf_write_source_text("hybrid_ca", "location = \"hybrid\";\n" CONN("host = \"localhost\"; port = %s;")
                   "tls = { ca = \"%s\"; };", pg.port, pg.ca) ||
-        pg_source("client_cert",
+        conf_write_source_text("client_cert",
                   "connection = { host = \"localhost\"; port = %s; database = \"dsrc_test\"; "
                   "user = \"%s\"; };\ntls = { mode = \"verify-full\"; ca = \"%s\"; cert = \"%s\"; "
                   "key = \"%s\"; };", pg.port, pg.cert_user, pg.ca, pg.client_cert,
                   pg.client_key) ||
-        pg_source("with_replica", CONN("host = \"127.0.0.1\"; port = %s;")
+        conf_write_source_text("with_replica", CONN("host = \"127.0.0.1\"; port = %s;")
                   "replicas = { hosts = [ \"127.0.0.1:%s\" ]; read_policy = \"replica\"; };",
                   pg.port, pg.replica_port) ||
-        pg_source("refused", CONN("host = \"127.0.0.1\"; port = 1;")) ||
-        pg_source("no_db", "connection = { host = \"127.0.0.1\"; port = %s; database = "
+        conf_write_source_text("refused", CONN("host = \"127.0.0.1\"; port = 1;")) ||
+        conf_write_source_text("no_db", "connection = { host = \"127.0.0.1\"; port = %s; database = "
                   "\"no_such_db\"; user = \"dsrc_test\"; password = \"env:" PW_ENV "\"; };",
                   pg.port) ||
-        pg_source("no_password", "connection = { host = \"127.0.0.1\"; port = %s; database = "
+        conf_write_source_text("no_password", "connection = { host = \"127.0.0.1\"; port = %s; database = "
                   "\"dsrc_test\"; user = \"dsrc_test\"; };", pg.port) ||
-        pg_source("stmt_timeout", CONN("host = \"127.0.0.1\"; port = %s; "
+        conf_write_source_text("stmt_timeout", CONN("host = \"127.0.0.1\"; port = %s; "
                   "statement_timeout = \"300ms\";"), pg.port) ||
-        pg_source("silent", CONN("host = \"127.0.0.1\"; port = %d; "
+        conf_write_source_text("silent", CONN("host = \"127.0.0.1\"; port = %d; "
                   "connect_timeout = \"400ms\";"), pg_timeout_port) ||
-        pg_source("tz_kolkata", CONN("host = \"127.0.0.1\"; port = %s; "
+        conf_write_source_text("tz_kolkata", CONN("host = \"127.0.0.1\"; port = %s; "
                   "options = \"-c TimeZone=Asia/Kolkata\";"), pg.port) ||
-        pg_source("tz_la", CONN("host = \"127.0.0.1\"; port = %s; "
+        conf_write_source_text("tz_la", CONN("host = \"127.0.0.1\"; port = %s; "
                   "options = \"-c TimeZone=America/Los_Angeles\";"), pg.port) ||
-        pg_source("counted", CONN("host = \"127.0.0.1\"; port = %s; "
+        conf_write_source_text("counted", CONN("host = \"127.0.0.1\"; port = %s; "
                   "application_name = \"dsrc-count\";"), pg.port))
         return -1;
 #undef CONN
@@ -363,56 +314,7 @@ static void pg_teardown(conf_fixture *fx)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Opening sources by name and endpoint                                      */
-
-typedef struct pg_env {
-    diag_list diags;
-    cfg_config *cfg;
-    ld_set *ld;
-    reg_registry *reg;
-} pg_env;
-
-static pg_env *pg_env_new(void)
-{
-    char path[PATH_MAX + 32];
-    pg_env *env = calloc(1, sizeof *env);
-
-    ck_assert_ptr_nonnull(env);
-    snprintf(path, sizeof path, "%s/dsrcd.conf", conf_tmpdir());
-    env->cfg = cfg_load(path, &env->diags);
-    ck_assert_ptr_nonnull(env->cfg);
-    ck_assert_msg(env->diags.n_errors == 0, "configuration errors");
-    env->ld = ld_new((const char *const *)env->cfg->plugin_dirs, env->cfg->n_plugin_dirs);
-    ck_assert_ptr_nonnull(env->ld);
-    env->reg = reg_build(env->cfg, env->ld, &env->diags);
-    ck_assert_ptr_nonnull(env->reg);
-    ck_assert_msg(env->diags.n_errors == 0, "registry errors");
-    return env;
-}
-
-static void pg_env_free(pg_env *env)
-{
-    reg_free(env->reg);
-    ld_free(env->ld);
-    cfg_free(env->cfg);
-    diag_free(&env->diags);
-    free(env);
-}
-
-static dsrc_status pg_open(pg_env *env, const char *name, int endpoint, src_conn **c, derr *e)
-{
-    const reg_source *s = reg_find(env->reg, name);
-    ck_assert_msg(s != NULL, "no source '%s'", name);
-    return src_open(s, endpoint, c, e);
-}
-
-static void pg_req(dsrc_fetch_req *req, const char *item)
-{
-    memset(req, 0, sizeof *req);
-    req->struct_size = sizeof *req;
-    req->item = item;
-    req->limit = -1;
-}
+/* Opening sources                                                           */
 
 /* Fetch `view` (one row) on `c` and return column `col` rendered
  * (malloc'd; NULL for NULL). */
@@ -424,7 +326,7 @@ static char *pg_one_value(src_conn *c, const char *item, size_t col)
     char *v;
     dsrc_status st;
 
-    pg_req(&req, item);
+    conf_req(&req, item);
     st = conf_fetch_all(c, &req, &r, NULL, &e);
     ck_assert_msg(st == DSRC_OK, "fetch %s: %s", item, e.msg ? e.msg : "");
     ck_assert_uint_eq(r.n_rows, 1);
@@ -437,12 +339,12 @@ static char *pg_one_value(src_conn *c, const char *item, size_t col)
 
 /* Open `name`, expect success and TLS == want_ssl ("true"/"false"), and
  * return nothing. */
-static void pg_expect_tls(pg_env *env, const char *name, const char *want_ssl)
+static void pg_expect_tls(conf_env *env, const char *name, const char *want_ssl)
 {
     src_conn *c = NULL;
     derr e = {0};
     char *ssl;
-    dsrc_status st = pg_open(env, name, 0, &c, &e);
+    dsrc_status st = conf_env_open(env, name, &c, &e);
 
     ck_assert_msg(st == DSRC_OK, "%s: %s", name, e.msg ? e.msg : "");
     ssl = pg_one_value(c, "public/whoami", 0);
@@ -453,11 +355,11 @@ static void pg_expect_tls(pg_env *env, const char *name, const char *want_ssl)
     derr_clear(&e);
 }
 
-static void pg_expect_open_fails(pg_env *env, const char *name, dsrc_status want,
+static void pg_expect_open_fails(conf_env *env, const char *name, dsrc_status want,
                                  const char *code, const char *in_msg, derr *e)
 {
     src_conn *c = NULL;
-    dsrc_status st = pg_open(env, name, 0, &c, e);
+    dsrc_status st = conf_env_open(env, name, &c, e);
     ck_assert_msg(st == want, "%s: expected %s, got %s (%s)", name, dsrc_status_name(want),
                   dsrc_status_name(st), e->msg ? e->msg : "");
     ck_assert_ptr_null(c);
@@ -479,7 +381,7 @@ static void pg_expect_open_fails(pg_env *env, const char *name, dsrc_status want
 
 START_TEST(t_tls_verify_full)
 {
-    pg_env *env = pg_env_new();
+    conf_env *env = conf_env_new();
     derr e = {0};
 
     pg_expect_tls(env, "tls_full", "true");
@@ -499,13 +401,13 @@ START_TEST(t_tls_verify_full)
         fprintf(stderr, "test_postgres: 127.0.0.2 is not usable here; wrong-name case "
                         "not run\n");
     }
-    pg_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
 START_TEST(t_tls_modes)
 {
-    pg_env *env = pg_env_new();
+    conf_env *env = conf_env_new();
     derr e = {0};
 
     pg_expect_tls(env, "tls_require", "true");   /* no CA needed */
@@ -514,24 +416,24 @@ START_TEST(t_tls_modes)
     pg_expect_tls(env, "hybrid_ca", "true");     /* verify-full with the CA */
     pg_expect_open_fails(env, "cloud_plain", DSRC_E_INVALID_CONFIG, NULL, "disable", &e);
     derr_clear(&e);
-    pg_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
 START_TEST(t_client_cert)
 {
-    pg_env *env = pg_env_new();
+    conf_env *env = conf_env_new();
     src_conn *c = NULL;
     derr e = {0};
     char *who;
 
-    ck_assert_msg(pg_open(env, "client_cert", 0, &c, &e) == DSRC_OK, "client_cert: %s",
+    ck_assert_msg(conf_env_open(env, "client_cert", &c, &e) == DSRC_OK, "client_cert: %s",
                   e.msg ? e.msg : "");
     who = pg_one_value(c, "public/whoami", 1);
     ck_assert_str_eq(who, pg.cert_user);
     free(who);
     src_close(c);
-    pg_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
@@ -540,7 +442,7 @@ END_TEST
 
 START_TEST(t_replica)
 {
-    pg_env *env = pg_env_new();
+    conf_env *env = conf_env_new();
     src_conn *c = NULL;
     dsrc_ping_info info;
     dsrc_fetch_req req;
@@ -549,7 +451,7 @@ START_TEST(t_replica)
     char want[64], *v;
 
     /* The primary. */
-    ck_assert_msg(pg_open(env, "with_replica", 0, &c, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_msg(conf_env_open(env, "with_replica", &c, &e) == DSRC_OK, "%s", e.msg);
     ck_assert_int_eq(src_ping(c, &info, NULL, &e), DSRC_OK);
     ck_assert_int_eq(info.role, DSRC_ROLE_PRIMARY);
     snprintf(want, sizeof want, "127.0.0.1:%s", pg.port);
@@ -557,7 +459,7 @@ START_TEST(t_replica)
     src_close(c);
 
     /* The standby: endpoint 1 is replicas.hosts[0]. */
-    ck_assert_msg(pg_open(env, "with_replica", 1, &c, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_msg(conf_env_open_at(env, "with_replica", 1, &c, &e) == DSRC_OK, "%s", e.msg);
     ck_assert_int_eq(src_ping(c, &info, NULL, &e), DSRC_OK);
     ck_assert_int_eq(info.role, DSRC_ROLE_REPLICA);
     snprintf(want, sizeof want, "127.0.0.1:%s", pg.replica_port);
@@ -567,7 +469,7 @@ START_TEST(t_replica)
     v = pg_one_value(c, "public/whoami", 2);
     ck_assert_str_eq(v, "true"); /* the rows really come from the standby */
     free(v);
-    pg_req(&req, TABLE);
+    conf_req(&req, TABLE);
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
     ck_assert_uint_eq(r.n_rows, 5);
     conf_rows_free(&r);
@@ -579,9 +481,9 @@ START_TEST(t_replica)
     conf_rows_free(&r);
     src_close(c);
 
-    ck_assert_int_eq(pg_open(env, "with_replica", 2, &c, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(conf_env_open_at(env, "with_replica", 2, &c, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
-    pg_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
@@ -590,7 +492,7 @@ END_TEST
 
 START_TEST(t_wrong_password)
 {
-    pg_env *env = pg_env_new();
+    conf_env *env = conf_env_new();
     derr e = {0};
 
     pg_expect_open_fails(env, "conf_bad", DSRC_E_AUTH, "28P01", "password authentication", &e);
@@ -601,16 +503,15 @@ START_TEST(t_wrong_password)
     derr_clear(&e);
     pg_expect_open_fails(env, "no_password", DSRC_E_AUTH, NULL, "password", &e);
     derr_clear(&e);
-    pg_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
 START_TEST(t_connect_errors)
 {
-    pg_env *env = pg_env_new();
+    conf_env *env = conf_env_new();
     derr e = {0};
-    struct timespec t0, t1;
-    double secs;
+    double t0, secs;
 
     pg_expect_open_fails(env, "refused", DSRC_E_UNREACHABLE, "08001", "127.0.0.1:1", &e);
     ck_assert_int_eq(e.retryable, 1);
@@ -618,28 +519,26 @@ START_TEST(t_connect_errors)
     derr_clear(&e);
     pg_expect_open_fails(env, "no_db", DSRC_E_INVALID_CONFIG, "3D000", "no_such_db", &e);
     derr_clear(&e);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    t0 = conf_now();
     pg_expect_open_fails(env, "silent", DSRC_E_TIMEOUT, NULL, "connect_timeout", &e);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    secs = conf_now() - t0;
     ck_assert_msg(secs >= 0.35 && secs < 5, "the connect timeout took %.2f s", secs);
     ck_assert_int_eq(e.retryable, 1);
     derr_clear(&e);
-    pg_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
 START_TEST(t_query_errors)
 {
-    pg_env *env = pg_env_new();
+    conf_env *env = conf_env_new();
     src_conn *c = conf_conn(), *t = NULL;
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
-    struct timespec t0, t1;
-    double secs;
+    double t0, secs;
 
-    pg_req(&req, "public/secret_stuff");
+    conf_req(&req, "public/secret_stuff");
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_PERMISSION);
     ck_assert_str_eq(e.code, "42501");
     ck_assert_msg(strstr(e.msg, "permission denied"), "message: %s", e.msg);
@@ -647,13 +546,13 @@ START_TEST(t_query_errors)
     conf_rows_free(&r);
     derr_clear(&e);
 
-    pg_req(&req, "public/no_such_table");
+    conf_req(&req, "public/no_such_table");
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_NOT_FOUND);
     conf_rows_free(&r);
     derr_clear(&e);
 
     /* A cursor value of the wrong type is a bad argument. */
-    pg_req(&req, TABLE);
+    conf_req(&req, TABLE);
     req.cursor_field = "id";
     req.cursor_value = "abc";
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_INVALID_ARGUMENT);
@@ -662,151 +561,48 @@ START_TEST(t_query_errors)
     derr_clear(&e);
 
     /* statement_timeout */
-    ck_assert_msg(pg_open(env, "stmt_timeout", 0, &t, &e) == DSRC_OK, "%s", e.msg);
-    pg_req(&req, "public/slow");
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_msg(conf_env_open(env, "stmt_timeout", &t, &e) == DSRC_OK, "%s", e.msg);
+    conf_req(&req, "public/slow");
+    t0 = conf_now();
     ck_assert_int_eq(conf_fetch_all(t, &req, &r, NULL, &e), DSRC_E_TIMEOUT);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    secs = conf_now() - t0;
     ck_assert_msg(secs < 10, "statement timeout took %.1f s", secs);
     ck_assert_str_eq(e.code, "57014");
     ck_assert_msg(strstr(e.msg, "statement_timeout"), "message: %s", e.msg);
     conf_rows_free(&r);
     derr_clear(&e);
     /* The connection still serves. */
-    pg_req(&req, "public/x");
-    ck_assert_int_eq(conf_fetch_all(t, &req, &r, NULL, &e), DSRC_OK);
-    ck_assert_uint_eq(r.n_rows, 1);
-    conf_rows_free(&r);
+    conf_expect_rows(t, "public/x", 1);
     src_close(t);
-    pg_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
 /* ------------------------------------------------------------------------ */
 /* Identifiers and paths                                                     */
 
-typedef struct pg_md {
-    size_t n;
-    char path[512][96];
-    dsrc_item_kind kind[512];
-    size_t n_columns[512];
-    const char *want;
-    char cols[16][4][128]; /* name, native, default, comment */
-    int nullable[16], pk[16];
-    dsrc_type type[16];
-    size_t n_cols;
-    char props[8][2][512];
-    size_t n_props;
-    int64_t rows, size;
-    char comment[128];
-} pg_md;
-
-static int pg_md_cb(void *user, const dsrc_metadata *md)
-{
-    pg_md *m = user;
-    size_t i;
-
-    if (m->n < 512) {
-        snprintf(m->path[m->n], sizeof m->path[m->n], "%s", md->item->path);
-        m->kind[m->n] = md->item->kind;
-        m->n_columns[m->n] = md->n_columns;
-    }
-    m->n++;
-    if (m->want && strcmp(md->item->path, m->want) == 0) {
-        m->n_cols = md->n_columns < 16 ? md->n_columns : 16;
-        for (i = 0; i < m->n_cols; i++) {
-            const dsrc_column *c = &md->columns[i];
-            snprintf(m->cols[i][0], 128, "%s", c->name);
-            snprintf(m->cols[i][1], 128, "%s", c->native_type ? c->native_type : "");
-            snprintf(m->cols[i][2], 128, "%s", c->default_value ? c->default_value : "(null)");
-            snprintf(m->cols[i][3], 128, "%s", c->comment ? c->comment : "(null)");
-            m->nullable[i] = c->nullable;
-            m->pk[i] = c->primary_key;
-            m->type[i] = c->type;
-        }
-        m->n_props = md->n_properties < 8 ? md->n_properties : 8;
-        for (i = 0; i < m->n_props; i++) {
-            snprintf(m->props[i][0], 512, "%s", md->properties[i].key);
-            snprintf(m->props[i][1], 512, "%s", md->properties[i].value);
-        }
-        m->rows = md->item->rows;
-        m->size = md->item->size_bytes;
-        snprintf(m->comment, sizeof m->comment, "%s",
-                 md->item->comment ? md->item->comment : "(null)");
-    }
-    return 0;
-}
-
-static dsrc_status pg_describe(src_conn *c, const char *item, pg_md *m, derr *e)
-{
-    dsrc_meta_sink s;
-    memset(&s, 0, sizeof s);
-    s.struct_size = sizeof s;
-    s.user = m;
-    s.metadata = pg_md_cb;
-    return src_describe(c, item, &s, e);
-}
-
-static dsrc_status pg_discover(src_conn *c, const char *path, int system, pg_md *m, derr *e)
-{
-    dsrc_meta_sink s;
-    dsrc_discover_req dr;
-    memset(&s, 0, sizeof s);
-    s.struct_size = sizeof s;
-    s.user = m;
-    s.metadata = pg_md_cb;
-    memset(&dr, 0, sizeof dr);
-    dr.struct_size = sizeof dr;
-    dr.path = path;
-    dr.include_system = system;
-    return src_discover(c, &dr, &s, e);
-}
-
-static const char *pg_prop(const pg_md *m, const char *key)
-{
-    size_t i;
-    for (i = 0; i < m->n_props; i++)
-        if (strcmp(m->props[i][0], key) == 0)
-            return m->props[i][1];
-    return NULL;
-}
-
-static ssize_t pg_md_find(const pg_md *m, const char *path)
-{
-    size_t i;
-    for (i = 0; i < m->n && i < 512; i++)
-        if (strcmp(m->path[i], path) == 0)
-            return (ssize_t)i;
-    return -1;
-}
-
 START_TEST(t_hostile_identifiers)
 {
     src_conn *c = conf_conn();
-    static pg_md m;
+    static conf_md m;
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
     const char *cols[1] = {"col with spaces"};
 
-    memset(&m, 0, sizeof m);
-    m.want = TABLE;
-    ck_assert_int_eq(pg_describe(c, TABLE, &m, &e), DSRC_OK);
+    conf_md_init(&m, TABLE);
+    ck_assert_int_eq(conf_describe(c, TABLE, &m, &e), DSRC_OK);
     ck_assert_uint_eq(m.n_cols, 10);
-    ck_assert_str_eq(m.cols[1][0], "col with spaces");
+    ck_assert_str_eq(m.col[1][0], "col with spaces");
 
     /* Table x is still there after fetching from the hostile name. */
-    pg_req(&req, TABLE);
+    conf_req(&req, TABLE);
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
     conf_rows_free(&r);
-    pg_req(&req, "public/x");
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
-    ck_assert_uint_eq(r.n_rows, 1);
-    conf_rows_free(&r);
+    conf_expect_rows(c, "public/x", 1);
 
     /* A cursor on a column with spaces, with a hostile value. */
-    pg_req(&req, TABLE);
+    conf_req(&req, TABLE);
     req.columns = cols;
     req.n_columns = 1;
     req.cursor_field = "col with spaces";
@@ -826,7 +622,7 @@ START_TEST(t_hostile_identifiers)
 
     /* Column names that are not in the table are refused, not spliced. */
     cols[0] = "id\" FROM public.x; --";
-    pg_req(&req, TABLE);
+    conf_req(&req, TABLE);
     req.columns = cols;
     req.n_columns = 1;
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_INVALID_ARGUMENT);
@@ -838,18 +634,18 @@ END_TEST
 START_TEST(t_paths)
 {
     src_conn *c = conf_conn();
-    static pg_md m;
+    static conf_md m;
     derr e = {0};
 
-    memset(&m, 0, sizeof m);
-    ck_assert_int_eq(pg_describe(c, "x", &m, &e), DSRC_OK);
-    ck_assert_int_eq(pg_describe(c, "orders", &m, &e), DSRC_OK);       /* search_path */
-    ck_assert_int_eq(pg_describe(c, "sales/orders", &m, &e), DSRC_OK);
-    ck_assert_int_eq(pg_describe(c, "sales.orders", &m, &e), DSRC_OK); /* dotted form */
-    ck_assert_int_eq(pg_describe(c, "odd.name", &m, &e), DSRC_OK);     /* literal first */
-    ck_assert_int_eq(pg_describe(c, "with/slash", &m, &e), DSRC_OK);
-    ck_assert_int_eq(pg_describe(c, "public/with/slash", &m, &e), DSRC_OK);
-    ck_assert_uint_eq(m.n, 7);
+    conf_md_init(&m, NULL);
+    ck_assert_int_eq(conf_describe(c, "x", &m, &e), DSRC_OK);
+    ck_assert_int_eq(conf_describe(c, "orders", &m, &e), DSRC_OK);       /* search_path */
+    ck_assert_int_eq(conf_describe(c, "sales/orders", &m, &e), DSRC_OK);
+    ck_assert_int_eq(conf_describe(c, "sales.orders", &m, &e), DSRC_OK); /* dotted form */
+    ck_assert_int_eq(conf_describe(c, "odd.name", &m, &e), DSRC_OK);     /* literal first */
+    ck_assert_int_eq(conf_describe(c, "with/slash", &m, &e), DSRC_OK);
+    ck_assert_int_eq(conf_describe(c, "public/with/slash", &m, &e), DSRC_OK);
+    ck_assert_uint_eq(m.calls, 7);
     ck_assert_str_eq(m.path[0], "public/x");
     ck_assert_str_eq(m.path[1], "public/orders");
     ck_assert_str_eq(m.path[2], "sales/orders");
@@ -858,108 +654,64 @@ START_TEST(t_paths)
     ck_assert_str_eq(m.path[5], "public/with/slash");
     ck_assert_str_eq(m.path[6], "public/with/slash");
 
-    ck_assert_int_eq(pg_describe(c, "X", &m, &e), DSRC_E_NOT_FOUND); /* case matters */
+    ck_assert_int_eq(conf_describe(c, "X", &m, &e), DSRC_E_NOT_FOUND); /* case matters */
     derr_clear(&e);
-    ck_assert_int_eq(pg_describe(c, "", &m, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(conf_describe(c, "", &m, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
-    ck_assert_int_eq(pg_describe(c, "public/", &m, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(conf_describe(c, "public/", &m, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
-    ck_assert_int_eq(pg_describe(c, "pg_catalog/nosuch", &m, &e), DSRC_E_NOT_FOUND);
+    ck_assert_int_eq(conf_describe(c, "pg_catalog/nosuch", &m, &e), DSRC_E_NOT_FOUND);
     derr_clear(&e);
-    ck_assert_uint_eq(m.n, 7);
+    ck_assert_uint_eq(m.calls, 7);
 }
 END_TEST
 
 /* ------------------------------------------------------------------------ */
 /* list, describe, discover                                                  */
 
-typedef struct pg_items {
-    size_t n;
-    char path[64][96];
-    dsrc_item_kind kind[64];
-    int container[64];
-    int64_t rows[64], size[64];
-    int estimated[64];
-} pg_items;
-
-static int pg_item_cb(void *user, const dsrc_item *it)
-{
-    pg_items *l = user;
-    if (l->n < 64) {
-        snprintf(l->path[l->n], sizeof l->path[l->n], "%s", it->path);
-        l->kind[l->n] = it->kind;
-        l->container[l->n] = it->container;
-        l->rows[l->n] = it->rows;
-        l->size[l->n] = it->size_bytes;
-        l->estimated[l->n] = it->rows_estimated;
-        l->n++;
-    }
-    return 0;
-}
-
-static dsrc_status pg_list(src_conn *c, const char *path, pg_items *l, derr *e)
-{
-    dsrc_item_sink s;
-    memset(&s, 0, sizeof s);
-    s.struct_size = sizeof s;
-    s.user = l;
-    s.item = pg_item_cb;
-    memset(l, 0, sizeof *l);
-    return src_list(c, path, &s, e);
-}
-
-static ssize_t pg_items_find(const pg_items *l, const char *path)
-{
-    size_t i;
-    for (i = 0; i < l->n; i++)
-        if (strcmp(l->path[i], path) == 0)
-            return (ssize_t)i;
-    return -1;
-}
-
 START_TEST(t_list)
 {
     src_conn *c = conf_conn();
-    static pg_items l;
+    static conf_items l;
     derr e = {0};
     ssize_t i;
 
-    ck_assert_int_eq(pg_list(c, "", &l, &e), DSRC_OK);
-    ck_assert_int_ge(pg_items_find(&l, "public"), 0);
-    ck_assert_int_ge(pg_items_find(&l, "sales"), 0);
-    ck_assert_int_ge(pg_items_find(&l, "many"), 0);
-    ck_assert_int_lt(pg_items_find(&l, "pg_catalog"), 0);
-    ck_assert_int_lt(pg_items_find(&l, "information_schema"), 0);
-    i = pg_items_find(&l, "sales");
+    ck_assert_int_eq(conf_list(c, "", &l, &e), DSRC_OK);
+    ck_assert_int_ge(conf_items_find(&l, "public"), 0);
+    ck_assert_int_ge(conf_items_find(&l, "sales"), 0);
+    ck_assert_int_ge(conf_items_find(&l, "many"), 0);
+    ck_assert_int_lt(conf_items_find(&l, "pg_catalog"), 0);
+    ck_assert_int_lt(conf_items_find(&l, "information_schema"), 0);
+    i = conf_items_find(&l, "sales");
     ck_assert_int_eq(l.kind[i], DSRC_ITEM_SCHEMA);
     ck_assert_int_eq(l.container[i], 1);
 
-    ck_assert_int_eq(pg_list(c, "public", &l, &e), DSRC_OK);
-    i = pg_items_find(&l, TABLE);
+    ck_assert_int_eq(conf_list(c, "public", &l, &e), DSRC_OK);
+    i = conf_items_find(&l, TABLE);
     ck_assert_int_ge(i, 0);
     ck_assert_int_eq(l.kind[i], DSRC_ITEM_TABLE);
     ck_assert_int_eq(l.rows[i], 5); /* analyzed: the estimate is exact here */
     ck_assert_int_eq(l.estimated[i], 1);
     ck_assert_int_gt(l.size[i], 0);
-    i = pg_items_find(&l, "public/whoami");
+    i = conf_items_find(&l, "public/whoami");
     ck_assert_int_eq(l.kind[i], DSRC_ITEM_VIEW);
     ck_assert_int_eq(l.rows[i], -1);
-    i = pg_items_find(&l, "public/mv");
+    i = conf_items_find(&l, "public/mv");
     ck_assert_int_eq(l.kind[i], DSRC_ITEM_MATERIALIZED_VIEW);
-    i = pg_items_find(&l, "public/meas");
+    i = conf_items_find(&l, "public/meas");
     ck_assert_int_ge(i, 0);
     ck_assert_int_eq(l.kind[i], DSRC_ITEM_PARTITIONED_TABLE);
     ck_assert_int_eq(l.rows[i], 100);
-    ck_assert_int_ge(pg_items_find(&l, "public/meas_2024"), 0);
+    ck_assert_int_ge(conf_items_find(&l, "public/meas_2024"), 0);
 
-    ck_assert_int_eq(pg_list(c, "sales/", &l, &e), DSRC_OK);
+    ck_assert_int_eq(conf_list(c, "sales/", &l, &e), DSRC_OK);
     ck_assert_uint_eq(l.n, 2);
     ck_assert_str_eq(l.path[0], "sales/big");
     ck_assert_str_eq(l.path[1], "sales/orders");
 
-    ck_assert_int_eq(pg_list(c, "nosuch", &l, &e), DSRC_E_NOT_FOUND);
+    ck_assert_int_eq(conf_list(c, "nosuch", &l, &e), DSRC_E_NOT_FOUND);
     derr_clear(&e);
-    ck_assert_int_eq(pg_list(c, "sales/orders", &l, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(conf_list(c, "sales/orders", &l, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
 }
 END_TEST
@@ -967,41 +719,39 @@ END_TEST
 START_TEST(t_describe_details)
 {
     src_conn *c = conf_conn();
-    static pg_md m;
+    static conf_md m;
     derr e = {0};
 
-    memset(&m, 0, sizeof m);
-    m.want = "sales/orders";
-    ck_assert_int_eq(pg_describe(c, "sales/orders", &m, &e), DSRC_OK);
+    conf_md_init(&m, "sales/orders");
+    ck_assert_int_eq(conf_describe(c, "sales/orders", &m, &e), DSRC_OK);
     ck_assert_uint_eq(m.n_cols, 4);
-    ck_assert_str_eq(m.cols[0][0], "region");
-    ck_assert_int_eq(m.pk[0], 1);
-    ck_assert_int_eq(m.nullable[0], 0);
-    ck_assert_int_eq(m.pk[1], 2);
-    ck_assert_msg(strstr(m.cols[1][2], "nextval(") != NULL, "default: %s", m.cols[1][2]);
-    ck_assert_int_eq(m.type[1], DSRC_T_INT64);
-    ck_assert_str_eq(m.cols[2][1], "numeric(12,2)");
-    ck_assert_int_eq(m.type[2], DSRC_T_TEXT);
-    ck_assert_str_eq(m.cols[2][3], "in euros");
-    ck_assert_int_eq(m.pk[3], 0);
-    ck_assert_int_eq(m.nullable[3], 1);
-    ck_assert_str_eq(m.comment, "one row per order");
-    ck_assert_int_eq(m.rows, 50);
-    ck_assert_int_gt(m.size, 0);
-    ck_assert_str_eq(pg_prop(&m, "owner"), "postgres");
-    ck_assert_msg(strstr(pg_prop(&m, "indexes"), "orders_total") != NULL, "indexes: %s",
-                  pg_prop(&m, "indexes"));
-    ck_assert_str_eq(pg_prop(&m, "type"), "table");
+    ck_assert_str_eq(m.col[0][0], "region");
+    ck_assert_int_eq(m.col_pk[0], 1);
+    ck_assert_int_eq(m.col_null[0], 0);
+    ck_assert_int_eq(m.col_pk[1], 2);
+    ck_assert_msg(strstr(m.col[1][2], "nextval(") != NULL, "default: %s", m.col[1][2]);
+    ck_assert_int_eq(m.col_type[1], DSRC_T_INT64);
+    ck_assert_str_eq(m.col[2][1], "numeric(12,2)");
+    ck_assert_int_eq(m.col_type[2], DSRC_T_TEXT);
+    ck_assert_str_eq(m.col[2][3], "in euros");
+    ck_assert_int_eq(m.col_pk[3], 0);
+    ck_assert_int_eq(m.col_null[3], 1);
+    ck_assert_str_eq(m.want_comment, "one row per order");
+    ck_assert_int_eq(m.want_rows, 50);
+    ck_assert_int_gt(m.want_size, 0);
+    ck_assert_str_eq(conf_md_prop(&m, "owner"), "postgres");
+    ck_assert_msg(strstr(conf_md_prop(&m, "indexes"), "orders_total") != NULL, "indexes: %s",
+                  conf_md_prop(&m, "indexes"));
+    ck_assert_str_eq(conf_md_prop(&m, "type"), "table");
 
-    memset(&m, 0, sizeof m);
-    m.want = "sales/big";
-    ck_assert_int_eq(pg_describe(c, "sales/big", &m, &e), DSRC_OK);
+    conf_md_init(&m, "sales/big");
+    ck_assert_int_eq(conf_describe(c, "sales/big", &m, &e), DSRC_OK);
     ck_assert_int_eq(m.kind[0], DSRC_ITEM_VIEW);
     ck_assert_uint_eq(m.n_cols, 4);
-    ck_assert_int_eq(m.rows, -1);
-    ck_assert_ptr_nonnull(pg_prop(&m, "definition"));
-    ck_assert_msg(strstr(pg_prop(&m, "definition"), "total > ") != NULL, "definition: %s",
-                  pg_prop(&m, "definition"));
+    ck_assert_int_eq(m.want_rows, -1);
+    ck_assert_ptr_nonnull(conf_md_prop(&m, "definition"));
+    ck_assert_msg(strstr(conf_md_prop(&m, "definition"), "total > ") != NULL, "definition: %s",
+                  conf_md_prop(&m, "definition"));
     derr_clear(&e);
 }
 END_TEST
@@ -1026,22 +776,22 @@ static size_t pg_log_count(const char *needle)
 
 START_TEST(t_discover_batched)
 {
-    pg_env *env = pg_env_new();
+    conf_env *env = conf_env_new();
     src_conn *c = NULL;
-    static pg_md m;
+    static conf_md m;
     derr e = {0};
     size_t before, after, i, n_many = 0;
     ssize_t k;
 
-    ck_assert_msg(pg_open(env, "counted", 0, &c, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_msg(conf_env_open(env, "counted", &c, &e) == DSRC_OK, "%s", e.msg);
     before = pg_log_count("dsrc-count: ");
-    memset(&m, 0, sizeof m);
-    m.want = "sales/orders";
-    ck_assert_int_eq(pg_discover(c, NULL, 0, &m, &e), DSRC_OK);
+    conf_md_init(&m, "sales/orders");
+    ck_assert_int_eq(conf_discover(c, NULL, 0, &m, &e), DSRC_OK);
     after = pg_log_count("dsrc-count: ");
     /* One query, however many tables (and the log counts every one). */
     ck_assert_msg(after - before == 1, "discover ran %zu queries", after - before);
-    for (i = 0; i < m.n && i < 512; i++) {
+    ck_assert_uint_eq(m.n, m.calls); /* every record kept */
+    for (i = 0; i < m.n; i++) {
         ck_assert_msg(strncmp(m.path[i], "pg_catalog/", 11) != 0, "system: %s", m.path[i]);
         ck_assert_msg(strncmp(m.path[i], "information_schema/", 19) != 0, "system: %s",
                       m.path[i]);
@@ -1052,24 +802,24 @@ START_TEST(t_discover_batched)
     }
     ck_assert_uint_eq(n_many, MANY_TABLES);
     ck_assert_uint_eq(m.n_cols, 4);
-    ck_assert_int_eq(m.pk[1], 2);
-    ck_assert_str_eq(m.cols[2][3], "in euros");
-    ck_assert_str_eq(m.comment, "one row per order");
-    k = pg_md_find(&m, TABLE);
+    ck_assert_int_eq(m.col_pk[1], 2);
+    ck_assert_str_eq(m.col[2][3], "in euros");
+    ck_assert_str_eq(m.want_comment, "one row per order");
+    k = conf_md_find(&m, TABLE);
     ck_assert_int_ge(k, 0);
     ck_assert_uint_eq(m.n_columns[k], 10);
 
     /* One schema; a missing one; system schemas on request. */
-    memset(&m, 0, sizeof m);
-    ck_assert_int_eq(pg_discover(c, "sales", 0, &m, &e), DSRC_OK);
-    ck_assert_uint_eq(m.n, 2);
-    ck_assert_int_eq(pg_discover(c, "nosuch", 0, &m, &e), DSRC_E_NOT_FOUND);
+    conf_md_init(&m, NULL);
+    ck_assert_int_eq(conf_discover(c, "sales", 0, &m, &e), DSRC_OK);
+    ck_assert_uint_eq(m.calls, 2);
+    ck_assert_int_eq(conf_discover(c, "nosuch", 0, &m, &e), DSRC_E_NOT_FOUND);
     derr_clear(&e);
-    memset(&m, 0, sizeof m);
-    ck_assert_int_eq(pg_discover(c, NULL, 1, &m, &e), DSRC_OK);
-    ck_assert_uint_gt(m.n, MANY_TABLES + 50);
+    conf_md_init(&m, NULL);
+    ck_assert_int_eq(conf_discover(c, NULL, 1, &m, &e), DSRC_OK);
+    ck_assert_uint_gt(m.calls, MANY_TABLES + 50);
     src_close(c);
-    pg_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
@@ -1117,7 +867,7 @@ START_TEST(t_types)
     };
     size_t i, j;
 
-    pg_req(&req, "public/types");
+    conf_req(&req, "public/types");
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
     ck_assert_uint_eq(r.n_rows, 2);
     /* Rows in key order (the table was filled in that order, never changed). */
@@ -1149,7 +899,7 @@ END_TEST
 
 START_TEST(t_time_zones)
 {
-    pg_env *env = pg_env_new();
+    conf_env *env = conf_env_new();
     src_conn *c = NULL;
     derr e = {0};
     const char *cols[1] = {"tstz"};
@@ -1158,8 +908,8 @@ START_TEST(t_time_zones)
 
     /* The connection's options reach the server: the session's time zone
      * decides the offset, written as ISO 8601. */
-    ck_assert_msg(pg_open(env, "tz_kolkata", 0, &c, &e) == DSRC_OK, "%s", e.msg);
-    pg_req(&req, "public/types");
+    ck_assert_msg(conf_env_open(env, "tz_kolkata", &c, &e) == DSRC_OK, "%s", e.msg);
+    conf_req(&req, "public/types");
     req.columns = cols;
     req.n_columns = 1;
     req.limit = 1;
@@ -1168,12 +918,12 @@ START_TEST(t_time_zones)
     ck_assert_str_eq(r.text[0], "2024-01-31T12:00:00+05:30");
     conf_rows_free(&r);
     src_close(c);
-    ck_assert_msg(pg_open(env, "tz_la", 0, &c, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_msg(conf_env_open(env, "tz_la", &c, &e) == DSRC_OK, "%s", e.msg);
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
     ck_assert_str_eq(r.text[0], "2024-01-30T22:30:00-08:00");
     conf_rows_free(&r);
     src_close(c);
-    pg_env_free(env);
+    conf_env_free(env);
 }
 END_TEST
 
@@ -1246,7 +996,7 @@ START_TEST(t_csv)
         "4,\"x\ny\",\n";
 
     memset(&b, 0, sizeof b);
-    pg_req(&req, "public/csvt");
+    conf_req(&req, "public/csvt");
     ck_assert_int_eq(pg_fetch_csv(c, &req, &b, &res, &e), DSRC_OK);
     ck_assert_int_eq(b.begins, 1);
     ck_assert_str_eq(b.media, "text/csv");
@@ -1260,7 +1010,7 @@ START_TEST(t_csv)
     /* Columns; the cursor column is not sent: its highest value is asked
      * for in the same snapshot. */
     memset(&b, 0, sizeof b);
-    pg_req(&req, "public/csvt");
+    conf_req(&req, "public/csvt");
     req.columns = cols;
     req.n_columns = 2;
     req.cursor_field = "at";
@@ -1299,7 +1049,7 @@ START_TEST(t_csv)
     /* A receiver that stops: cancelled, and the connection serves on. */
     memset(&b, 0, sizeof b);
     b.stop_after = 1;
-    pg_req(&req, "public/csvt");
+    conf_req(&req, "public/csvt");
     ck_assert_int_eq(pg_fetch_csv(c, &req, &b, &res, &e), DSRC_E_CANCELLED);
     derr_clear(&e);
     free(b.data);
@@ -1310,11 +1060,11 @@ START_TEST(t_csv)
 
     /* Errors come before any byte. */
     memset(&b, 0, sizeof b);
-    pg_req(&req, "public/secret_stuff");
+    conf_req(&req, "public/secret_stuff");
     ck_assert_int_eq(pg_fetch_csv(c, &req, &b, &res, &e), DSRC_E_PERMISSION);
     ck_assert_int_eq(b.begins, 0);
     derr_clear(&e);
-    pg_req(&req, TABLE);
+    conf_req(&req, TABLE);
     req.cursor_field = "id";
     req.cursor_value = "not a number";
     ck_assert_int_eq(pg_fetch_csv(c, &req, &b, &res, &e), DSRC_E_INVALID_ARGUMENT);
@@ -1335,7 +1085,7 @@ START_TEST(t_incremental_after_inserts)
     char first[DSRC_CURSOR_MAX];
     size_t i;
 
-    pg_req(&req, "public/events");
+    conf_req(&req, "public/events");
     req.cursor_field = "id";
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
     ck_assert_uint_eq(r.n_rows, 10);
@@ -1392,10 +1142,7 @@ static void *pg_cancel_thread(void *arg)
     struct timespec ts = {0, 300 * 1000 * 1000};
 
     nanosleep(&ts, NULL);
-    if (k->use_driver)
-        k->c->drv->cancel(k->c->conn); /* PQcancel() only */
-    else
-        atomic_store(&k->c->cancel, 1); /* the host's flag only */
+    conf_interrupt(k->c, k->use_driver); /* PQcancel() only, or the host's flag only */
     return NULL;
 }
 
@@ -1406,21 +1153,14 @@ static void pg_run_cancel(int use_driver)
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
-    pthread_t th;
-    struct timespec t0, t1;
     double secs;
     dsrc_status st;
 
     memset(&k, 0, sizeof k);
     k.c = c;
     k.use_driver = use_driver;
-    pg_req(&req, "public/slow");
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    ck_assert_int_eq(pthread_create(&th, NULL, pg_cancel_thread, &k), 0);
-    st = conf_fetch_all(c, &req, &r, NULL, &e);
-    pthread_join(th, NULL);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    conf_req(&req, "public/slow");
+    st = conf_fetch_beside(c, &req, NULL, &r, pg_cancel_thread, &k, &secs, &e);
     ck_assert_msg(st == DSRC_E_CANCELLED, "got %s: %s", dsrc_status_name(st),
                   e.msg ? e.msg : "");
     ck_assert_msg(secs < 10, "cancellation took %.1f s", secs);
@@ -1430,11 +1170,7 @@ static void pg_run_cancel(int use_driver)
     derr_clear(&e);
 
     atomic_store(&c->cancel, 0);
-    pg_req(&req, "public/x");
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
-    ck_assert_uint_eq(r.n_rows, 1);
-    conf_rows_free(&r);
-    derr_clear(&e);
+    conf_expect_rows(c, "public/x", 1);
 }
 
 START_TEST(t_cancel_driver)

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +101,7 @@ static const char sq_broken_sql[] =
 
 static char sq_db[PATH_MAX];
 static int sq_have_fts;          /* the FTS5 table "docs" could be created */
-static unsigned char *sq_orig;   /* the database file's bytes after setup */
+static char *sq_orig;            /* the database file's bytes after setup */
 static size_t sq_orig_len;
 
 /* ------------------------------------------------------------------------ */
@@ -122,26 +121,6 @@ static int sq_create(const char *path, const char *sql)
     sqlite3_free(msg);
     sqlite3_close(db);
     return rc == SQLITE_OK ? 0 : -1;
-}
-
-static unsigned char *sq_read_file(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    unsigned char *buf = NULL;
-    long n;
-
-    if (!fp)
-        return NULL;
-    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        }
-        *len = (size_t)n;
-    }
-    fclose(fp);
-    return buf;
 }
 
 static int sq_write_text(const char *path, const char *text)
@@ -164,7 +143,7 @@ static int sq_setup(conf_fixture *fx, const char *tmp)
     sq_have_fts = sqlite3_compileoption_used("ENABLE_FTS5") &&
                   sq_create(sq_db, "CREATE VIRTUAL TABLE docs USING fts5(body);"
                                    "INSERT INTO docs VALUES ('hello world');") == 0;
-    sq_orig = sq_read_file(sq_db, &sq_orig_len);
+    sq_orig = conf_read_file(sq_db, &sq_orig_len);
     if (!sq_orig)
         return -1;
     if (snprintf(fx->connection, sizeof fx->connection, "path = \"%s\";", sq_db) >=
@@ -204,141 +183,6 @@ static int sq_setup(conf_fixture *fx, const char *tmp)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Helpers                                                                   */
-
-/* Metadata with properties and column details, copied. */
-typedef struct sq_md {
-    int calls;
-    size_t n;
-    char path[256][128];
-    dsrc_item_kind kind[256];
-    int64_t rows[256];
-    size_t n_columns[256];
-    /* details of the record named `want` */
-    const char *want;
-    dsrc_column cols[16];
-    char col_text[16][4][128]; /* name, native_type, default */
-    size_t n_cols;
-    char props[8][2][512];
-    size_t n_props;
-} sq_md;
-
-static int sq_md_cb(void *user, const dsrc_metadata *md)
-{
-    sq_md *m = user;
-    size_t i;
-
-    m->calls++;
-    if (m->n < 256) {
-        snprintf(m->path[m->n], sizeof m->path[m->n], "%s", md->item->path);
-        m->kind[m->n] = md->item->kind;
-        m->rows[m->n] = md->item->rows;
-        m->n_columns[m->n] = md->n_columns;
-        m->n++;
-    }
-    if (m->want && strcmp(md->item->path, m->want) == 0) {
-        m->n_cols = md->n_columns < 16 ? md->n_columns : 16;
-        for (i = 0; i < m->n_cols; i++) {
-            m->cols[i] = md->columns[i];
-            snprintf(m->col_text[i][0], 128, "%s", md->columns[i].name);
-            snprintf(m->col_text[i][1], 128, "%s",
-                     md->columns[i].native_type ? md->columns[i].native_type : "");
-            snprintf(m->col_text[i][2], 128, "%s",
-                     md->columns[i].default_value ? md->columns[i].default_value : "(null)");
-        }
-        m->n_props = md->n_properties < 8 ? md->n_properties : 8;
-        for (i = 0; i < m->n_props; i++) {
-            snprintf(m->props[i][0], 512, "%s", md->properties[i].key);
-            snprintf(m->props[i][1], 512, "%s", md->properties[i].value);
-        }
-    }
-    return 0;
-}
-
-static dsrc_meta_sink sq_md_sink(sq_md *m)
-{
-    dsrc_meta_sink s;
-    memset(&s, 0, sizeof s);
-    s.struct_size = sizeof s;
-    s.user = m;
-    s.metadata = sq_md_cb;
-    return s;
-}
-
-static const char *sq_prop(const sq_md *m, const char *key)
-{
-    size_t i;
-    for (i = 0; i < m->n_props; i++)
-        if (strcmp(m->props[i][0], key) == 0)
-            return m->props[i][1];
-    return NULL;
-}
-
-static ssize_t sq_md_find(const sq_md *m, const char *path)
-{
-    size_t i;
-    for (i = 0; i < m->n; i++)
-        if (strcmp(m->path[i], path) == 0)
-            return (ssize_t)i;
-    return -1;
-}
-
-static dsrc_status sq_describe(src_conn *c, const char *item, sq_md *m, derr *e)
-{
-    dsrc_meta_sink s = sq_md_sink(m);
-    return src_describe(c, item, &s, e);
-}
-
-typedef struct sq_items {
-    size_t n;
-    char path[64][128];
-    dsrc_item_kind kind[64];
-    int container[64];
-    int64_t rows[64];
-} sq_items;
-
-static int sq_item_cb(void *user, const dsrc_item *it)
-{
-    sq_items *l = user;
-    if (l->n < 64) {
-        snprintf(l->path[l->n], sizeof l->path[l->n], "%s", it->path);
-        l->kind[l->n] = it->kind;
-        l->container[l->n] = it->container;
-        l->rows[l->n] = it->rows;
-        l->n++;
-    }
-    return 0;
-}
-
-static dsrc_status sq_list(src_conn *c, const char *path, sq_items *l, derr *e)
-{
-    dsrc_item_sink s;
-    memset(&s, 0, sizeof s);
-    s.struct_size = sizeof s;
-    s.user = l;
-    s.item = sq_item_cb;
-    memset(l, 0, sizeof *l);
-    return src_list(c, path, &s, e);
-}
-
-static ssize_t sq_items_find(const sq_items *l, const char *path)
-{
-    size_t i;
-    for (i = 0; i < l->n; i++)
-        if (strcmp(l->path[i], path) == 0)
-            return (ssize_t)i;
-    return -1;
-}
-
-static void sq_req(dsrc_fetch_req *req, const char *item)
-{
-    memset(req, 0, sizeof *req);
-    req->struct_size = sizeof *req;
-    req->item = item;
-    req->limit = -1;
-}
-
-/* ------------------------------------------------------------------------ */
 /* sqlite-specific cases                                                     */
 
 START_TEST(t_missing_file_not_created)
@@ -364,14 +208,14 @@ START_TEST(t_not_a_database)
     derr e = {0};
     char path[PATH_MAX + 32];
     size_t len = 0;
-    unsigned char *after;
+    char *after;
 
     ck_assert_int_eq(conf_env_open(env, "notdb", &c, &e), DSRC_E_INVALID_CONFIG);
     ck_assert_msg(e.msg && strstr(e.msg, "not an SQLite database"), "message: %s",
                   e.msg ? e.msg : "");
     ck_assert_str_eq(e.code, "NOTADB");
     snprintf(path, sizeof path, "%s/notdb.txt", conf_tmpdir());
-    after = sq_read_file(path, &len);
+    after = conf_read_file(path, &len);
     ck_assert_ptr_nonnull(after);
     ck_assert_uint_eq(len, strlen("hello, this is not a database\n"));
     ck_assert_int_eq(memcmp(after, "hello, this is not a database\n", len), 0);
@@ -388,33 +232,31 @@ END_TEST
 START_TEST(t_read_only)
 {
     src_conn *c = conf_conn();
-    sq_items l;
-    sq_md m;
+    conf_items l;
+    conf_md m;
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
     size_t len = 0;
-    unsigned char *after;
+    char *after;
     char side[PATH_MAX + 32];
     static const char *const suffixes[] = {"-journal", "-wal", "-shm"};
     size_t i;
-    dsrc_meta_sink ms;
 
-    ck_assert_int_eq(sq_list(c, "", &l, &e), DSRC_OK);
-    ck_assert_int_eq(sq_list(c, "main", &l, &e), DSRC_OK);
-    memset(&m, 0, sizeof m);
-    ck_assert_int_eq(sq_describe(c, "customers", &m, &e), DSRC_OK);
-    ms = sq_md_sink(&m);
-    ck_assert_int_eq(src_discover(c, NULL, &ms, &e), DSRC_OK);
-    sq_req(&req, HOSTILE);
+    ck_assert_int_eq(conf_list(c, "", &l, &e), DSRC_OK);
+    ck_assert_int_eq(conf_list(c, "main", &l, &e), DSRC_OK);
+    conf_md_init(&m, NULL);
+    ck_assert_int_eq(conf_describe(c, "customers", &m, &e), DSRC_OK);
+    ck_assert_int_eq(conf_discover(c, NULL, 0, &m, &e), DSRC_OK);
+    conf_req(&req, HOSTILE);
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
     conf_rows_free(&r);
-    sq_req(&req, "customers");
+    conf_req(&req, "customers");
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
     ck_assert_uint_eq(r.n_rows, 3);
     conf_rows_free(&r);
 
-    after = sq_read_file(sq_db, &len);
+    after = conf_read_file(sq_db, &len);
     ck_assert_ptr_nonnull(after);
     ck_assert_uint_eq(len, sq_orig_len);
     ck_assert_msg(memcmp(after, sq_orig, len) == 0, "the database file changed");
@@ -430,7 +272,7 @@ END_TEST
 START_TEST(t_hostile_names)
 {
     src_conn *c = conf_conn();
-    sq_md m;
+    conf_md m;
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
@@ -438,21 +280,17 @@ START_TEST(t_hostile_names)
     const char *sql;
 
     /* The CREATE statement shows the name quoted, and table x survives. */
-    memset(&m, 0, sizeof m);
-    m.want = "main/" HOSTILE;
-    ck_assert_int_eq(sq_describe(c, "main/" HOSTILE, &m, &e), DSRC_OK);
-    sql = sq_prop(&m, "sql");
+    conf_md_init(&m, "main/" HOSTILE);
+    ck_assert_int_eq(conf_describe(c, "main/" HOSTILE, &m, &e), DSRC_OK);
+    sql = conf_md_prop(&m, "sql");
     ck_assert_ptr_nonnull(sql);
     ck_assert_msg(strstr(sql, "\"a\"\"b; drop table x\"") != NULL, "sql: %s", sql);
-    ck_assert_str_eq(sq_prop(&m, "rows"), "5");
+    ck_assert_str_eq(conf_md_prop(&m, "rows"), "5");
 
-    sq_req(&req, "x");
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
-    ck_assert_uint_eq(r.n_rows, 1);
-    conf_rows_free(&r);
+    conf_expect_rows(c, "x", 1);
 
     /* A column whose name has spaces, alone, with a cursor on it. */
-    sq_req(&req, HOSTILE);
+    conf_req(&req, HOSTILE);
     req.columns = cols;
     req.n_columns = 1;
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
@@ -461,7 +299,7 @@ START_TEST(t_hostile_names)
     conf_rows_free(&r);
 
     /* A hostile cursor value is a value, not SQL. */
-    sq_req(&req, HOSTILE);
+    conf_req(&req, HOSTILE);
     req.cursor_field = "note";
     req.cursor_value = "' OR 1=1; --";
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
@@ -474,7 +312,7 @@ START_TEST(t_hostile_names)
 
     /* Identifiers that are not in the table are refused, not spliced. */
     cols[0] = "id\" FROM x; --";
-    sq_req(&req, HOSTILE);
+    conf_req(&req, HOSTILE);
     req.columns = cols;
     req.n_columns = 1;
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_INVALID_ARGUMENT);
@@ -486,39 +324,39 @@ END_TEST
 START_TEST(t_paths)
 {
     src_conn *c = conf_conn();
-    sq_md m;
-    sq_items l;
+    conf_md m;
+    conf_items l;
     derr e = {0};
 
-    memset(&m, 0, sizeof m);
-    ck_assert_int_eq(sq_describe(c, "x", &m, &e), DSRC_OK);
-    ck_assert_int_eq(sq_describe(c, "main/x", &m, &e), DSRC_OK);
-    ck_assert_int_eq(sq_describe(c, "X", &m, &e), DSRC_OK); /* SQLite names ignore case */
-    ck_assert_int_eq(sq_describe(c, "with/slash", &m, &e), DSRC_OK);
-    ck_assert_int_eq(sq_describe(c, "main/with/slash", &m, &e), DSRC_OK);
-    ck_assert_int_eq(m.calls, 5);
+    conf_md_init(&m, NULL);
+    ck_assert_int_eq(conf_describe(c, "x", &m, &e), DSRC_OK);
+    ck_assert_int_eq(conf_describe(c, "main/x", &m, &e), DSRC_OK);
+    ck_assert_int_eq(conf_describe(c, "X", &m, &e), DSRC_OK); /* SQLite names ignore case */
+    ck_assert_int_eq(conf_describe(c, "with/slash", &m, &e), DSRC_OK);
+    ck_assert_int_eq(conf_describe(c, "main/with/slash", &m, &e), DSRC_OK);
+    ck_assert_uint_eq(m.calls, 5);
     ck_assert_str_eq(m.path[0], "main/x");
     ck_assert_str_eq(m.path[1], "main/x");
     ck_assert_str_eq(m.path[2], "main/x");
     ck_assert_str_eq(m.path[3], "main/with/slash");
     ck_assert_str_eq(m.path[4], "main/with/slash");
 
-    ck_assert_int_eq(sq_describe(c, "", &m, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(conf_describe(c, "", &m, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
-    ck_assert_int_eq(sq_describe(c, "main/", &m, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(conf_describe(c, "main/", &m, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
-    ck_assert_int_eq(sq_describe(c, "main/nosuch", &m, &e), DSRC_E_NOT_FOUND);
+    ck_assert_int_eq(conf_describe(c, "main/nosuch", &m, &e), DSRC_E_NOT_FOUND);
     ck_assert_msg(strstr(e.msg, "nosuch") != NULL, "message: %s", e.msg);
     derr_clear(&e);
-    ck_assert_int_eq(sq_describe(c, "sqlite_master", &m, &e), DSRC_E_NOT_FOUND);
+    ck_assert_int_eq(conf_describe(c, "sqlite_master", &m, &e), DSRC_E_NOT_FOUND);
     derr_clear(&e);
-    ck_assert_int_eq(m.calls, 5);
+    ck_assert_uint_eq(m.calls, 5);
 
-    ck_assert_int_eq(sq_list(c, "main/x", &l, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(conf_list(c, "main/x", &l, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
-    ck_assert_int_eq(sq_list(c, "nosuch", &l, &e), DSRC_E_NOT_FOUND);
+    ck_assert_int_eq(conf_list(c, "nosuch", &l, &e), DSRC_E_NOT_FOUND);
     derr_clear(&e);
-    ck_assert_int_eq(sq_list(c, "main/", &l, &e), DSRC_OK);
+    ck_assert_int_eq(conf_list(c, "main/", &l, &e), DSRC_OK);
     ck_assert_int_ge(l.n, 5);
     derr_clear(&e);
 }
@@ -527,18 +365,18 @@ END_TEST
 START_TEST(t_list)
 {
     src_conn *c = conf_conn();
-    sq_items l;
+    conf_items l;
     derr e = {0};
     ssize_t i;
     size_t k;
 
-    ck_assert_int_eq(sq_list(c, "", &l, &e), DSRC_OK);
+    ck_assert_int_eq(conf_list(c, "", &l, &e), DSRC_OK);
     ck_assert_uint_eq(l.n, 1);
     ck_assert_str_eq(l.path[0], "main");
     ck_assert_int_eq(l.kind[0], DSRC_ITEM_SCHEMA);
     ck_assert_int_eq(l.container[0], 1);
 
-    ck_assert_int_eq(sq_list(c, "main", &l, &e), DSRC_OK);
+    ck_assert_int_eq(conf_list(c, "main", &l, &e), DSRC_OK);
     ck_assert_uint_eq(l.n, 6 + (size_t)sq_have_fts);
     for (k = 0; k < l.n; k++) {
         ck_assert_msg(strncmp(l.path[k], "main/sqlite_", 12) != 0, "internal table listed: %s",
@@ -547,26 +385,26 @@ START_TEST(t_list)
                       l.path[k]);
     }
     if (sq_have_fts) {
-        i = sq_items_find(&l, "main/docs");
+        i = conf_items_find(&l, "main/docs");
         ck_assert_int_ge(i, 0);
         ck_assert_int_eq(l.kind[i], DSRC_ITEM_TABLE);
         ck_assert_int_eq(l.rows[i], 1);
     }
-    i = sq_items_find(&l, "main/customers");
+    i = conf_items_find(&l, "main/customers");
     ck_assert_int_ge(i, 0);
     ck_assert_int_eq(l.kind[i], DSRC_ITEM_TABLE);
     ck_assert_int_eq(l.rows[i], 3);
-    i = sq_items_find(&l, "main/x");
+    i = conf_items_find(&l, "main/x");
     ck_assert_int_ge(i, 0);
     ck_assert_int_eq(l.rows[i], 1);
-    i = sq_items_find(&l, "main/big_customers");
+    i = conf_items_find(&l, "main/big_customers");
     ck_assert_int_ge(i, 0);
     ck_assert_int_eq(l.kind[i], DSRC_ITEM_VIEW);
     ck_assert_int_eq(l.rows[i], -1);
-    i = sq_items_find(&l, "main/forever");
+    i = conf_items_find(&l, "main/forever");
     ck_assert_int_ge(i, 0);
     ck_assert_int_eq(l.kind[i], DSRC_ITEM_VIEW);
-    ck_assert_int_ge(sq_items_find(&l, "main/with/slash"), 0);
+    ck_assert_int_ge(conf_items_find(&l, "main/with/slash"), 0);
     derr_clear(&e);
 }
 END_TEST
@@ -574,7 +412,7 @@ END_TEST
 START_TEST(t_describe_types)
 {
     src_conn *c = conf_conn();
-    sq_md m;
+    conf_md m;
     derr e = {0};
     static const struct {
         const char *name, *native;
@@ -594,37 +432,35 @@ START_TEST(t_describe_types)
     size_t i;
     const char *idx, *sql;
 
-    memset(&m, 0, sizeof m);
-    m.want = "main/customers";
-    ck_assert_int_eq(sq_describe(c, "customers", &m, &e), DSRC_OK);
+    conf_md_init(&m, "main/customers");
+    ck_assert_int_eq(conf_describe(c, "customers", &m, &e), DSRC_OK);
     ck_assert_int_eq(m.kind[0], DSRC_ITEM_TABLE);
     ck_assert_int_eq(m.rows[0], 3);
     ck_assert_uint_eq(m.n_cols, sizeof want / sizeof want[0]);
     for (i = 0; i < m.n_cols; i++) {
-        ck_assert_str_eq(m.col_text[i][0], want[i].name);
-        ck_assert_str_eq(m.col_text[i][1], want[i].native);
-        ck_assert_msg(m.cols[i].type == want[i].type, "%s: type %d, expected %d", want[i].name,
-                      (int)m.cols[i].type, (int)want[i].type);
-        ck_assert_int_eq(m.cols[i].nullable, want[i].nullable);
-        ck_assert_int_eq(m.cols[i].primary_key, want[i].pk);
-        ck_assert_str_eq(m.col_text[i][2], want[i].dflt);
+        ck_assert_str_eq(m.col[i][0], want[i].name);
+        ck_assert_str_eq(m.col[i][1], want[i].native);
+        ck_assert_msg(m.col_type[i] == want[i].type, "%s: type %d, expected %d", want[i].name,
+                      (int)m.col_type[i], (int)want[i].type);
+        ck_assert_int_eq(m.col_null[i], want[i].nullable);
+        ck_assert_int_eq(m.col_pk[i], want[i].pk);
+        ck_assert_str_eq(m.col[i][2], want[i].dflt);
     }
-    idx = sq_prop(&m, "indexes");
+    idx = conf_md_prop(&m, "indexes");
     ck_assert_ptr_nonnull(idx);
     ck_assert_msg(strstr(idx, "customers_name") != NULL, "indexes: %s", idx);
-    sql = sq_prop(&m, "sql");
+    sql = conf_md_prop(&m, "sql");
     ck_assert_ptr_nonnull(sql);
     ck_assert_msg(strncmp(sql, "CREATE TABLE customers", 22) == 0, "sql: %s", sql);
-    ck_assert_str_eq(sq_prop(&m, "rows"), "3");
+    ck_assert_str_eq(conf_md_prop(&m, "rows"), "3");
 
     /* A view: columns, no row count. */
-    memset(&m, 0, sizeof m);
-    m.want = "main/big_customers";
-    ck_assert_int_eq(sq_describe(c, "big_customers", &m, &e), DSRC_OK);
+    conf_md_init(&m, "main/big_customers");
+    ck_assert_int_eq(conf_describe(c, "big_customers", &m, &e), DSRC_OK);
     ck_assert_int_eq(m.kind[0], DSRC_ITEM_VIEW);
     ck_assert_int_eq(m.rows[0], -1);
     ck_assert_uint_eq(m.n_cols, 2);
-    ck_assert_ptr_null(sq_prop(&m, "rows"));
+    ck_assert_ptr_null(conf_md_prop(&m, "rows"));
     derr_clear(&e);
 }
 END_TEST
@@ -637,7 +473,7 @@ START_TEST(t_cell_types)
     derr e = {0};
 
     /* Cells follow each value's own type, except BOOL and dates. */
-    sq_req(&req, "customers");
+    conf_req(&req, "customers");
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
     ck_assert_uint_eq(r.n_rows, 3);
     ck_assert_uint_eq(r.n_columns, 8);
@@ -672,17 +508,13 @@ END_TEST
 START_TEST(t_discover_catalog)
 {
     src_conn *c = conf_conn();
-    sq_md m;
-    dsrc_meta_sink s;
-    dsrc_discover_req dr;
+    conf_md m;
     derr e = {0};
     ssize_t i;
     size_t k;
 
-    memset(&m, 0, sizeof m);
-    m.want = "main/customers";
-    s = sq_md_sink(&m);
-    ck_assert_int_eq(src_discover(c, NULL, &s, &e), DSRC_OK);
+    conf_md_init(&m, "main/customers");
+    ck_assert_int_eq(conf_discover(c, NULL, 0, &m, &e), DSRC_OK);
     ck_assert_uint_eq(m.n, 6 + (size_t)sq_have_fts);
     for (k = 0; k < m.n; k++) {
         ck_assert_msg(strncmp(m.path[k], "main/sqlite_", 12) != 0, "internal table: %s",
@@ -690,35 +522,29 @@ START_TEST(t_discover_catalog)
         ck_assert_msg(strncmp(m.path[k], "main/docs_", 10) != 0, "shadow table: %s", m.path[k]);
     }
     if (sq_have_fts)
-        ck_assert_uint_eq(m.n_columns[sq_md_find(&m, "main/docs")], 1);
-    i = sq_md_find(&m, "main/customers");
+        ck_assert_uint_eq(m.n_columns[conf_md_find(&m, "main/docs")], 1);
+    i = conf_md_find(&m, "main/customers");
     ck_assert_int_ge(i, 0);
     ck_assert_uint_eq(m.n_columns[i], 8);
-    ck_assert_int_eq(m.cols[0].primary_key, 1);
-    ck_assert_str_eq(m.col_text[1][1], "VARCHAR(80)");
-    ck_assert_int_eq(m.cols[1].nullable, 0);
-    ck_assert_ptr_nonnull(sq_prop(&m, "sql"));
-    i = sq_md_find(&m, "main/forever");
+    ck_assert_int_eq(m.col_pk[0], 1);
+    ck_assert_str_eq(m.col[1][1], "VARCHAR(80)");
+    ck_assert_int_eq(m.col_null[1], 0);
+    ck_assert_ptr_nonnull(conf_md_prop(&m, "sql"));
+    i = conf_md_find(&m, "main/forever");
     ck_assert_int_ge(i, 0);
     ck_assert_int_eq(m.kind[i], DSRC_ITEM_VIEW);
     ck_assert_uint_eq(m.n_columns[i], 1);
-    i = sq_md_find(&m, "main/" HOSTILE);
+    i = conf_md_find(&m, "main/" HOSTILE);
     ck_assert_int_ge(i, 0);
     ck_assert_uint_eq(m.n_columns[i], 7);
 
     /* One schema by path; internal tables on request. */
-    memset(&m, 0, sizeof m);
-    memset(&dr, 0, sizeof dr);
-    dr.struct_size = sizeof dr;
-    dr.path = "main";
-    dr.include_system = 1;
-    s = sq_md_sink(&m);
-    ck_assert_int_eq(src_discover(c, &dr, &s, &e), DSRC_OK);
-    ck_assert_int_ge(sq_md_find(&m, "main/sqlite_sequence"), 0);
-    ck_assert_int_ge(sq_md_find(&m, "main/customers"), 0);
+    conf_md_init(&m, NULL);
+    ck_assert_int_eq(conf_discover(c, "main", 1, &m, &e), DSRC_OK);
+    ck_assert_int_ge(conf_md_find(&m, "main/sqlite_sequence"), 0);
+    ck_assert_int_ge(conf_md_find(&m, "main/customers"), 0);
 
-    dr.path = "nosuch";
-    ck_assert_int_eq(src_discover(c, &dr, &s, &e), DSRC_E_NOT_FOUND);
+    ck_assert_int_eq(conf_discover(c, "nosuch", 1, &m, &e), DSRC_E_NOT_FOUND);
     derr_clear(&e);
 }
 END_TEST
@@ -727,33 +553,31 @@ START_TEST(t_broken_view)
 {
     conf_env *env = conf_env_new();
     src_conn *c;
-    sq_md m;
-    sq_items l;
-    dsrc_meta_sink s;
+    conf_md m;
+    conf_items l;
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
     ssize_t i;
 
     ck_assert_int_eq(conf_env_open(env, "broken", &c, &e), DSRC_OK);
-    memset(&m, 0, sizeof m);
-    s = sq_md_sink(&m);
-    ck_assert_msg(src_discover(c, NULL, &s, &e) == DSRC_OK, "discover: %s", e.msg);
+    conf_md_init(&m, NULL);
+    ck_assert_msg(conf_discover(c, NULL, 0, &m, &e) == DSRC_OK, "discover: %s", e.msg);
     ck_assert_uint_eq(m.n, 2);
-    i = sq_md_find(&m, "main/good");
+    i = conf_md_find(&m, "main/good");
     ck_assert_int_ge(i, 0);
     ck_assert_uint_eq(m.n_columns[i], 1);
-    i = sq_md_find(&m, "main/bad_view");
+    i = conf_md_find(&m, "main/bad_view");
     ck_assert_int_ge(i, 0);
     ck_assert_uint_eq(m.n_columns[i], 0);
 
-    ck_assert_int_eq(sq_list(c, "main", &l, &e), DSRC_OK);
+    ck_assert_int_eq(conf_list(c, "main", &l, &e), DSRC_OK);
     ck_assert_uint_eq(l.n, 2);
-    ck_assert_int_eq(sq_describe(c, "bad_view", &m, &e), DSRC_E_BACKEND);
+    ck_assert_int_eq(conf_describe(c, "bad_view", &m, &e), DSRC_E_BACKEND);
     ck_assert_msg(e.msg && strstr(e.msg, "gone"), "message: %s", e.msg ? e.msg : "");
     ck_assert_str_eq(e.code, "ERROR");
     derr_clear(&e);
-    sq_req(&req, "bad_view");
+    conf_req(&req, "bad_view");
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_BACKEND);
     conf_rows_free(&r);
     derr_clear(&e);
@@ -784,7 +608,7 @@ START_TEST(t_cursor_types)
     size_t i;
 
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sq_req(&req, HOSTILE);
+        conf_req(&req, HOSTILE);
         req.cursor_field = cases[i].field;
         req.cursor_value = cases[i].after;
         ck_assert_int_eq(conf_fetch_all(c, &req, &r, &res, &e), DSRC_OK);
@@ -803,47 +627,24 @@ START_TEST(t_cursor_types)
 END_TEST
 
 typedef struct sq_canceller {
-    src_conn *c;
-    int use_driver;          /* 1: the driver's cancel(); 0: the flag    */
-    atomic_int started;      /* set by schema(): the query is about to run */
-    atomic_long rows;
+    conf_counter count;      /* schema_calls: the query is about to run   */
+    int use_driver;          /* 1: the driver's cancel(); 0: the flag     */
 } sq_canceller;
-
-static int sq_cancel_schema(void *user, const dsrc_column *cols, size_t n)
-{
-    sq_canceller *k = user;
-    (void)cols;
-    (void)n;
-    atomic_store(&k->started, 1);
-    return 0;
-}
-
-static int sq_cancel_row(void *user, const dsrc_cell *cells, size_t n)
-{
-    sq_canceller *k = user;
-    (void)cells;
-    (void)n;
-    atomic_fetch_add(&k->rows, 1);
-    return 0;
-}
 
 /* Wait until the fetch has sent its schema (its statement then runs
  * without producing a row), give it time to be inside sqlite3_step(),
- * then cancel. */
+ * then cancel: sqlite3_interrupt() without the flag, or the flag only. */
 static void *sq_cancel_thread(void *arg)
 {
     sq_canceller *k = arg;
     struct timespec ts = {0, 10 * 1000 * 1000};
     int i;
 
-    for (i = 0; i < 3000 && !atomic_load(&k->started); i++)
+    for (i = 0; i < 3000 && !atomic_load(&k->count.schema_calls); i++)
         nanosleep(&ts, NULL);
     ts.tv_nsec = 200 * 1000 * 1000;
     nanosleep(&ts, NULL);
-    if (k->use_driver)
-        k->c->drv->cancel(k->c->conn); /* sqlite3_interrupt(), no flag */
-    else
-        atomic_store(&k->c->cancel, 1); /* the flag only */
+    conf_interrupt(k->count.conn, k->use_driver);
     return NULL;
 }
 
@@ -853,44 +654,25 @@ static void sq_run_cancel(int use_driver)
     sq_canceller k;
     dsrc_fetch_req req;
     dsrc_row_sink sink;
-    dsrc_fetch_result res;
-    conf_rows r;
     derr e = {0};
-    pthread_t th;
-    struct timespec t0, t1;
     double secs;
 
     memset(&k, 0, sizeof k);
-    k.c = c;
+    sink = conf_counter_sink(&k.count, c, 0, 0);
     k.use_driver = use_driver;
-    atomic_init(&k.started, 0);
-    atomic_init(&k.rows, 0);
-    memset(&sink, 0, sizeof sink);
-    sink.struct_size = sizeof sink;
-    sink.user = &k;
-    sink.schema = sq_cancel_schema;
-    sink.row = sq_cancel_row;
 
-    sq_req(&req, "forever");
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    ck_assert_int_eq(pthread_create(&th, NULL, sq_cancel_thread, &k), 0);
-    ck_assert_int_eq(src_fetch(c, &req, &sink, NULL, &res, &e), DSRC_E_CANCELLED);
-    pthread_join(th, NULL);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    conf_req(&req, "forever");
+    ck_assert_int_eq(conf_fetch_beside(c, &req, &sink, NULL, sq_cancel_thread, &k, &secs, &e),
+                     DSRC_E_CANCELLED);
     ck_assert_msg(secs < 20, "cancellation took %.1f s", secs);
-    ck_assert_int_eq(atomic_load(&k.started), 1);
+    ck_assert_int_eq(atomic_load(&k.count.schema_calls), 1);
     ck_assert_str_eq(e.code, "INTERRUPT");
-    ck_assert_int_eq(atomic_load(&k.rows), 0);
+    ck_assert_int_eq(atomic_load(&k.count.rows), 0);
     derr_clear(&e);
 
     /* The connection works again once the flag is cleared. */
     atomic_store(&c->cancel, 0);
-    sq_req(&req, "x");
-    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
-    ck_assert_uint_eq(r.n_rows, 1);
-    conf_rows_free(&r);
-    derr_clear(&e);
+    conf_expect_rows(c, "x", 1);
 }
 
 START_TEST(t_cancel_interrupt)
@@ -927,7 +709,7 @@ START_TEST(t_immutable_and_modes)
     derr e = {0};
 
     ck_assert_int_eq(conf_env_open(env, "imm", &c, &e), DSRC_OK);
-    sq_req(&req, HOSTILE);
+    conf_req(&req, HOSTILE);
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
     ck_assert_uint_eq(r.n_rows, 5);
     conf_rows_free(&r);

@@ -16,10 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-has() { if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi; }
+. "$top_srcdir/tests/fixtures/replica.sh"
 
 pgdir=$("$FIXTURE" start --watch $$)
 rc=$?
@@ -31,46 +28,10 @@ if [ "$rc" -eq 77 ]; then pgdir=""; exit 77; fi
   GRANT SELECT ON public.t TO $PG_USER;" >/dev/null || bad "cannot create the table"
 "$FIXTURE" wait-replica "$pgdir" || bad "replica did not catch up"
 
-mkdir -p "$tmp/sources.d"
-cat >"$tmp/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/postgres/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-EOF2
-src() { # name policy
-    cat >"$tmp/sources.d/$1.conf" <<EOF2
-name = "$1";
-type = "postgres";
-connection = {
-    host = "localhost";
-    port = $PG_PORT;
-    database = "$PG_DATABASE";
-    user = "$PG_USER";
-    password = "env:DSRC_PGR_PASSWORD";
-};
-tls = { mode = "verify-full"; ca = "$PG_CA"; };
-replicas = { hosts = [ "localhost:$PG_REPLICA_PORT" ]; read_policy = "$2"; };
-EOF2
-}
-src onrep replica
-src onprim primary
+replica_sources postgres localhost "$PG_PORT" "$PG_REPLICA_PORT" "$PG_DATABASE" "$PG_USER" \
+    DSRC_PGR_PASSWORD verify-full "$PG_CA"
 DSRC_PGR_PASSWORD=$PG_PASSWORD
 export DSRC_PGR_PASSWORD
-C="-c $tmp/dsrcd.conf"
 
-"$DSRC" $C test onrep --all >"$tmp/out" 2>&1 || bad "test --all"
-has "$tmp/out" "(primary"
-has "$tmp/out" "(replica"
-
-"$DSRC" $C --json fetch onrep public/t -o "$tmp/rep.csv" >"$tmp/out" 2>&1 || bad "fetch on replica"
-has "$tmp/out" "localhost:$PG_REPLICA_PORT"
-has "$tmp/out" '"rows": 10'
-has "$tmp/rep.csv.manifest.json" "localhost:$PG_REPLICA_PORT"
-
-"$DSRC" $C --json fetch onprim public/t -o "$tmp/prim.csv" >"$tmp/out" 2>&1 || bad "fetch on primary"
-has "$tmp/out" "\"endpoint\": \"primary\""
-grep -q "localhost:$PG_REPLICA_PORT" "$tmp/out" && bad "primary policy read from the replica" || ok
-cmp -s "$tmp/rep.csv" "$tmp/prim.csv" && ok || bad "replica and primary data differ"
-
-echo "pg replica: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+replica_checks public/t 10
+replica_report "pg replica"
