@@ -8,6 +8,8 @@
  */
 #include "az_sign.h"
 
+#include <dsrc/plugin.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,45 +20,20 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-/* A growing NUL-terminated string; `failed` is set on allocation failure. */
-typedef struct az_sb {
-    char *s;
-    size_t len, cap;
-    int failed;
-} az_sb;
-
-static void az_sb_addn(az_sb *b, const char *s, size_t n)
+/* Append s (NULL: nothing). */
+static void az_sb_add(dsrc_buf *b, const char *s)
 {
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->s, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
+    dsrc_buf_add(b, s ? s : "");
 }
 
-static void az_sb_add(az_sb *b, const char *s)
-{
-    az_sb_addn(b, s ? s : "", s ? strlen(s) : 0);
-}
-
-static char *az_sb_take(az_sb *b)
+/* The built string, owned by the caller ("" when empty); NULL after an
+ * allocation failure. */
+static char *az_sb_take(dsrc_buf *b)
 {
     if (b->failed || !b->s) {
-        free(b->s);
-        return b->failed ? NULL : calloc(1, 1);
+        int failed = b->failed;
+        dsrc_buf_free(b);
+        return failed ? NULL : calloc(1, 1);
     }
     return b->s;
 }
@@ -120,7 +97,7 @@ static void az_kv_free(az_kv *kv, size_t n)
 
 /* Append a header value with leading/trailing white space removed and
  * inner runs of white space folded to one space (outside quotes). */
-static void az_sb_trimmed(az_sb *b, const char *v)
+static void az_sb_trimmed(dsrc_buf *b, const char *v)
 {
     const char *end;
     int space = 0, quoted = 0;
@@ -137,15 +114,15 @@ static void az_sb_trimmed(az_sb *b, const char *v)
             continue;
         }
         if (space)
-            az_sb_addn(b, " ", 1);
+            dsrc_buf_addn(b, " ", 1);
         space = 0;
-        az_sb_addn(b, v, 1);
+        dsrc_buf_addn(b, v, 1);
     }
 }
 
 char *az_string_to_sign(const az_sigreq *r)
 {
-    az_sb b = {0};
+    dsrc_buf b = {0};
     az_kv *h = NULL, *q = NULL;
     size_t i;
 
