@@ -19,6 +19,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "ctx.h"
 #include "daemon.h"
 #include "diag.h"
 #include "health.h"
@@ -82,6 +83,10 @@ static void gen_unref(generation *g)
  * plugin's connect timeout) holds up neither the others nor the main loop
  * (signals, reloads).  A source has at most one job queued or running. */
 #define PROBERS_MAX 4
+
+/* Set when the daemon stops: every plugin call in progress (a probe
+ * waiting for a server that does not answer) sees itself cancelled. */
+static volatile sig_atomic_t stopping;
 
 enum { PJ_QUEUED, PJ_RUNNING, PJ_DONE };
 
@@ -843,6 +848,8 @@ int daemon_main(int argc, char **argv)
     d.conf_path = path;
     d.cur = cur;
     units_build(cur, NULL, 0, &d.units, &d.n_units);
+    stopping = 0;
+    ctx_set_signal_flag(&stopping);
     probers_start();
     api_apply(&d, cur->cfg, &srv, &api_path);
     log_msg(DSRC_LOG_NOTICE, NULL, NULL, "dsrcd %s started: %zu source(s) from %s",
@@ -897,6 +904,7 @@ int daemon_main(int argc, char **argv)
             notify("STOPPING=1\nSTATUS=stopping");
             log_msg(DSRC_LOG_NOTICE, NULL, NULL, "received %s, stopping",
                     sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            stopping = 1;
             break;
         }
     }
@@ -904,6 +912,7 @@ int daemon_main(int argc, char **argv)
     free(api_path);
     probers_stop();
     units_free(d.units, d.n_units);
+    ctx_set_signal_flag(NULL);
     free(probers.jobs);
     probers.jobs = NULL;
     probers.n_jobs = probers.cap = 0;
