@@ -10,11 +10,13 @@ check_PROGRAMS += tests/conformance/test_mongo tests/conformance/test_mongo_uri 
 TESTS += tests/conformance/test_mongo tests/conformance/test_mongo_uri \
 	tests/conformance/test_mongo_real
 EXTRA_DIST += tests/fixtures/mongo/mongo-peer
-tests_conformance_test_mongo_SOURCES = tests/conformance/test_mongo.c $(CONFORMANCE_SOURCES)
+tests_conformance_test_mongo_SOURCES = tests/conformance/test_mongo.c \
+	tests/conformance/mongo_orders.h $(CONFORMANCE_SOURCES)
 tests_conformance_test_mongo_CFLAGS = $(UNIT_CFLAGS) $(MONGO_CFLAGS)
 tests_conformance_test_mongo_LDADD = $(UNIT_LIBS) $(MONGO_LIBS)
 
 tests_conformance_test_mongo_real_SOURCES = tests/conformance/test_mongo_real.c \
+	tests/conformance/mongo_orders.h \
 	$(CONFORMANCE_SOURCES)
 tests_conformance_test_mongo_real_CFLAGS = $(UNIT_CFLAGS) $(MONGO_CFLAGS)
 tests_conformance_test_mongo_real_LDADD = $(UNIT_LIBS) $(MONGO_LIBS)

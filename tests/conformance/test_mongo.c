@@ -26,6 +26,7 @@
 #include <bson/bson.h>
 
 #include "conformance.h"
+#include "mongo_orders.h"
 #include "source.h"
 
 #define PEER_PYTHON "/usr/bin/python3"
@@ -34,29 +35,6 @@ static pid_t mg_peer_pid = -1;
 static int mg_port;
 static char mg_log[PATH_MAX];
 
-static const char *const mg_columns[] = {"_id", "name", "amount", "created", "flag",
-                                         "address", "tags"};
-static const dsrc_type mg_types[] = {DSRC_T_INT64, DSRC_T_TEXT,  DSRC_T_DOUBLE, DSRC_T_TIMESTAMP,
-                                     DSRC_T_BOOL,  DSRC_T_JSON, DSRC_T_JSON};
-static const conf_value mg_values[] = {
-    {"1", "name", DSRC_T_TEXT, "plain"},
-    {"1", "amount", DSRC_T_DOUBLE, "1.5"},
-    {"1", "created", DSRC_T_TIMESTAMP, "2024-01-01T10:00:00.000Z"},
-    {"1", "flag", DSRC_T_BOOL, "true"},
-    {"1", "address", DSRC_T_JSON, "{ \"city\" : \"Oslo\", \"zip\" : \"0150\" }"},
-    {"1", "tags", DSRC_T_JSON, "[ \"a\", \"b\" ]"},
-    {"2", "name", DSRC_T_NULL, NULL},
-    {"2", "tags", DSRC_T_NULL, NULL}, /* absent */
-    {"3", "name", DSRC_T_TEXT, "it's \"quoted\""},
-    {"3", "amount", DSRC_T_NULL, NULL},
-    {"3", "created", DSRC_T_NULL, NULL},
-    {"3", "address", DSRC_T_NULL, NULL},
-    {"4", "name", DSRC_T_TEXT, "line1\nline2"},
-    {"4", "amount", DSRC_T_INT64, "-4"}, /* a long among doubles keeps its type */
-    {"4", "flag", DSRC_T_NULL, NULL},
-    {"5", "amount", DSRC_T_DOUBLE, "50000000000"},
-    {"5", "flag", DSRC_T_BOOL, "false"},
-};
 
 /* ------------------------------------------------------------------------ */
 /* The peer                                                                  */
@@ -603,13 +581,13 @@ int main(void)
     fx.table_name = "orders";
     fx.table_parent = "shop";
     fx.table_kind = DSRC_ITEM_COLLECTION;
-    fx.columns = mg_columns;
-    fx.column_types = mg_types;
-    fx.n_columns = sizeof mg_columns / sizeof mg_columns[0];
+    fx.columns = mongo_orders_columns;
+    fx.column_types = mongo_orders_types;
+    fx.n_columns = sizeof mongo_orders_columns / sizeof mongo_orders_columns[0];
     fx.pk_column = "_id";
     fx.rows = 5;
-    fx.values = mg_values;
-    fx.n_values = sizeof mg_values / sizeof mg_values[0];
+    fx.values = mongo_orders_values;
+    fx.n_values = sizeof mongo_orders_values / sizeof mongo_orders_values[0];
     fx.cursor_field = "_id";
     fx.cursor_value = "2";
     fx.cursor_rows = 3;

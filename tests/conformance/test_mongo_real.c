@@ -26,6 +26,7 @@
 #include <mongoc/mongoc.h>
 
 #include "conformance.h"
+#include "mongo_orders.h"
 
 #define MR_ENV "DSRC_TEST_MONGO_URI"
 #define MR_COLLECTION "orders"
@@ -34,30 +35,6 @@ static const char *mr_uri_text;
 static char mr_db[64];
 static int mr_created; /* the database may exist on the server: drop it */
 
-/* The expectations: those of test_mongo.c's peer catalog (shop.orders). */
-static const char *const mr_columns[] = {"_id", "name", "amount", "created", "flag",
-                                         "address", "tags"};
-static const dsrc_type mr_types[] = {DSRC_T_INT64, DSRC_T_TEXT,  DSRC_T_DOUBLE, DSRC_T_TIMESTAMP,
-                                     DSRC_T_BOOL,  DSRC_T_JSON, DSRC_T_JSON};
-static const conf_value mr_values[] = {
-    {"1", "name", DSRC_T_TEXT, "plain"},
-    {"1", "amount", DSRC_T_DOUBLE, "1.5"},
-    {"1", "created", DSRC_T_TIMESTAMP, "2024-01-01T10:00:00.000Z"},
-    {"1", "flag", DSRC_T_BOOL, "true"},
-    {"1", "address", DSRC_T_JSON, "{ \"city\" : \"Oslo\", \"zip\" : \"0150\" }"},
-    {"1", "tags", DSRC_T_JSON, "[ \"a\", \"b\" ]"},
-    {"2", "name", DSRC_T_NULL, NULL},
-    {"2", "tags", DSRC_T_NULL, NULL}, /* absent */
-    {"3", "name", DSRC_T_TEXT, "it's \"quoted\""},
-    {"3", "amount", DSRC_T_NULL, NULL},
-    {"3", "created", DSRC_T_NULL, NULL},
-    {"3", "address", DSRC_T_NULL, NULL},
-    {"4", "name", DSRC_T_TEXT, "line1\nline2"},
-    {"4", "amount", DSRC_T_INT64, "-4"}, /* a long among doubles keeps its type */
-    {"4", "flag", DSRC_T_NULL, NULL},
-    {"5", "amount", DSRC_T_DOUBLE, "50000000000"},
-    {"5", "flag", DSRC_T_BOOL, "false"},
-};
 
 /* The documents, in Extended JSON: _id and tags.k are 32-bit ints as the
  * peer's Python ints are, -4 a 64-bit long, dates UTC. */
@@ -350,13 +327,13 @@ int main(void)
     fx.table_name = MR_COLLECTION;
     fx.table_parent = mr_db;
     fx.table_kind = DSRC_ITEM_COLLECTION;
-    fx.columns = mr_columns;
-    fx.column_types = mr_types;
-    fx.n_columns = sizeof mr_columns / sizeof mr_columns[0];
+    fx.columns = mongo_orders_columns;
+    fx.column_types = mongo_orders_types;
+    fx.n_columns = sizeof mongo_orders_columns / sizeof mongo_orders_columns[0];
     fx.pk_column = "_id";
     fx.rows = (int64_t)MR_N_DOCS;
-    fx.values = mr_values;
-    fx.n_values = sizeof mr_values / sizeof mr_values[0];
+    fx.values = mongo_orders_values;
+    fx.n_values = sizeof mongo_orders_values / sizeof mongo_orders_values[0];
     fx.cursor_field = "_id";
     fx.cursor_value = "2";
     fx.cursor_rows = 3;
