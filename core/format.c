@@ -209,6 +209,19 @@ static int fmt_double_text(double d, char out[32])
     return n;
 }
 
+/* "NaN", "Infinity" or "-Infinity" for a double that is not finite. */
+static const char *fmt_non_finite(double d)
+{
+    if (isnan(d))
+        return "NaN";
+    return d > 0 ? "Infinity" : "-Infinity";
+}
+
+static void fmt_put_str(fmt_writer *w, const char *s)
+{
+    fmt_put(w, s, strlen(s));
+}
+
 static void fmt_base64_put(fmt_writer *w, const unsigned char *p, size_t n)
 {
     while (n > 0) {
@@ -607,16 +620,11 @@ static int fmt_csv_cell(fmt_writer *w, const dsrc_cell *c)
         fmt_put_i64(w, c->v.i);
         break;
     case DSRC_T_DOUBLE:
-        if (isnan(c->v.d)) {
-            FMT_PUTS(w, "NaN");
-        } else if (isinf(c->v.d)) {
-            if (c->v.d > 0)
-                FMT_PUTS(w, "Infinity");
-            else
-                FMT_PUTS(w, "-Infinity");
-        } else {
+        if (isfinite(c->v.d)) {
             n = fmt_double_text(c->v.d, tmp);
             fmt_put(w, tmp, (size_t)n);
+        } else {
+            fmt_put_str(w, fmt_non_finite(c->v.d));
         }
         break;
     case DSRC_T_TEXT:
@@ -665,11 +673,15 @@ static int fmt_json_cell(fmt_writer *w, const dsrc_cell *c)
         fmt_put_i64(w, c->v.i);
         break;
     case DSRC_T_DOUBLE:
-        if (!isfinite(c->v.d)) {
-            FMT_PUTS(w, "null");
-        } else {
+        if (isfinite(c->v.d)) {
             n = fmt_double_text(c->v.d, tmp);
             fmt_put(w, tmp, (size_t)n);
+        } else {
+            /* As PostgreSQL's to_json() writes them: strings, so that
+             * they stay apart from NULL. */
+            fmt_putc(w, '"');
+            fmt_put_str(w, fmt_non_finite(c->v.d));
+            fmt_putc(w, '"');
         }
         break;
     case DSRC_T_TEXT:

@@ -14,7 +14,9 @@
  * escaped to valid JSON (invalid UTF-8 replaced by U+FFFD); bytes as base64
  * strings; json cells embedded as-is when they are valid JSON (line breaks
  * between tokens dropped so a row stays one line), else as a string;
- * timestamps as strings; non-finite doubles as null.  Lines end with LF;
+ * timestamps as strings; non-finite doubles as the strings "NaN",
+ * "Infinity" and "-Infinity" (as PostgreSQL's to_json() writes them), so
+ * they never read as NULL.  Lines end with LF;
  * zero rows give an empty file.
  */
 #ifndef DSRC_CORE_FORMAT_H

@@ -432,7 +432,7 @@ START_TEST(jsonl_types)
     ck_assert_str_eq(out,
                      "{\"id\":1,\"name\":\"alice\",\"score\":1.5,\"ok\":true,\"data\":\"AP8Q\","
                      "\"ts\":\"2024-01-31T12:00:00Z\",\"doc\":{\"a\": [1, 2]}}\n"
-                     "{\"id\":-9223372036854775808,\"name\":\"\",\"score\":null,\"ok\":false,"
+                     "{\"id\":-9223372036854775808,\"name\":\"\",\"score\":\"NaN\",\"ok\":false,"
                      "\"data\":\"\",\"ts\":null,\"doc\":null}\n");
     free(out);
 }
@@ -568,9 +568,12 @@ END_TEST
 
 START_TEST(jsonl_non_finite_doubles)
 {
-    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(NAN), "{\"v\":null}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(INFINITY), "{\"v\":null}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(-INFINITY), "{\"v\":null}\n");
+    /* Strings, never null: a NULL and a NaN stay apart. */
+    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(NAN), "{\"v\":\"NaN\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(-NAN), "{\"v\":\"NaN\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(INFINITY), "{\"v\":\"Infinity\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(-INFINITY), "{\"v\":\"-Infinity\"}\n");
+    ONE_EQ(FMT_JSONL, DSRC_T_NULL, c_null(), "{\"v\":null}\n");
     ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(1e-7), "{\"v\":1e-07}\n");
     ONE_EQ(FMT_JSONL, DSRC_T_INT64, c_int(INT64_MAX), "{\"v\":9223372036854775807}\n");
 }
