@@ -19,8 +19,10 @@
  * Types: a column's SDK type comes from its declared type (SQLite's
  * affinity rules, plus BOOLEAN, DATE/DATETIME/TIMESTAMP and JSON).  Cells
  * follow each value's dynamic type, except that BOOLEAN columns deliver
- * integers as booleans and DATE/DATETIME/TIMESTAMP columns deliver dates
- * stored as text as timestamps.
+ * the integers 0 and 1 as booleans (any other value as stored),
+ * DATE/DATETIME/TIMESTAMP columns deliver dates stored as text as
+ * timestamps, and JSON columns deliver text as JSON (embedded in JSON
+ * Lines when valid).
  *
  * Cancellation: fetch polls host->is_cancelled() every 1000 rows, and a
  * progress handler polls it while a statement runs; cancel() calls
@@ -1447,39 +1449,21 @@ static int sq_looks_like_date(const unsigned char *s, int n)
     return 1;
 }
 
-/* Booleans stored as text. */
-static int sq_text_bool(const unsigned char *s, int n, int *b)
-{
-    static const char *const t[] = {"true", "t", "yes", "y", "on", "1"};
-    static const char *const f[] = {"false", "f", "no", "n", "off", "0"};
-    size_t i;
-    for (i = 0; i < sizeof t / sizeof t[0]; i++) {
-        if ((size_t)n == strlen(t[i]) && strncasecmp((const char *)s, t[i], (size_t)n) == 0) {
-            *b = 1;
-            return 1;
-        }
-        if ((size_t)n == strlen(f[i]) && strncasecmp((const char *)s, f[i], (size_t)n) == 0) {
-            *b = 0;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Fill a cell from result column `i`; `decl` is the column's declared type
- * class: 'b' boolean, 't' date/time, 0 other. */
+/* Fill a cell from result column `i`; `cls` is the column's declared type
+ * class: 'b' boolean, 't' date/time, 'j' JSON, 0 other.  A boolean column
+ * turns only the integers 0 and 1 into booleans: any other value (2, -1,
+ * 'yes') is sent as stored. */
 static void sq_cell(sqlite3_stmt *st, int i, char cls, dsrc_cell *cell)
 {
     int t = sqlite3_column_type(st, i);
     memset(cell, 0, sizeof *cell);
     switch (t) {
     case SQLITE_INTEGER:
-        if (cls == 'b') {
+        cell->type = DSRC_T_INT64;
+        cell->v.i = sqlite3_column_int64(st, i);
+        if (cls == 'b' && (cell->v.i == 0 || cell->v.i == 1)) {
             cell->type = DSRC_T_BOOL;
-            cell->v.b = sqlite3_column_int64(st, i) != 0;
-        } else {
-            cell->type = DSRC_T_INT64;
-            cell->v.i = sqlite3_column_int64(st, i);
+            cell->v.b = cell->v.i == 1;
         }
         break;
     case SQLITE_FLOAT:
@@ -1489,17 +1473,13 @@ static void sq_cell(sqlite3_stmt *st, int i, char cls, dsrc_cell *cell)
     case SQLITE_TEXT: {
         const unsigned char *p = sqlite3_column_text(st, i);
         int n = sqlite3_column_bytes(st, i);
-        int b;
         if (!p) {
             cell->type = DSRC_T_NULL;
             break;
         }
-        if (cls == 'b' && sq_text_bool(p, n, &b)) {
-            cell->type = DSRC_T_BOOL;
-            cell->v.b = b;
-            break;
-        }
-        cell->type = (cls == 't' && sq_looks_like_date(p, n)) ? DSRC_T_TIMESTAMP : DSRC_T_TEXT;
+        cell->type = (cls == 't' && sq_looks_like_date(p, n)) ? DSRC_T_TIMESTAMP
+                     : cls == 'j'                             ? DSRC_T_JSON
+                                                              : DSRC_T_TEXT;
         cell->v.s.ptr = (const char *)p;
         cell->v.s.len = (size_t)n;
         break;
@@ -1643,7 +1623,10 @@ static dsrc_status sq_fetch_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fe
         }
         map[i] = (size_t)k;
         out_cols[i] = cols.v[k];
-        cls[i] = sq_decl_is_bool(cols.decl[k]) ? 'b' : sq_decl_is_time(cols.decl[k]) ? 't' : 0;
+        cls[i] = sq_decl_is_bool(cols.decl[k])   ? 'b'
+                 : sq_decl_is_time(cols.decl[k]) ? 't'
+                 : sq_decl_is_json(cols.decl[k]) ? 'j'
+                                                 : 0;
     }
     if (req->cursor_field) {
         cursor_col = sq_cols_find(&cols, req->cursor_field);

@@ -99,6 +99,20 @@ static const char sq_broken_sql[] =
     "CREATE VIEW bad_view AS SELECT b FROM gone;"
     "DROP TABLE gone;";
 
+/* Values a BOOLEAN or JSON column holds that must come back as stored:
+ * only 0 and 1 are booleans; JSON text is JSON. */
+static const char sq_values_sql[] =
+    "CREATE TABLE v (k INTEGER PRIMARY KEY, b BOOLEAN, j JSON, r REAL);"
+    "INSERT INTO v VALUES"
+    "  (1, 0, '{\"a\":1}', 9e999),"
+    "  (2, 1, '[1,2]', -9e999),"
+    "  (3, 2, 'not json', 0.5),"
+    "  (4, -1, NULL, NULL),"
+    "  (5, 'yes', '\"s\"', NULL),"
+    "  (6, 'T', 'null', NULL),"
+    "  (7, 'on', '1', NULL),"
+    "  (8, 'false', x'7b7d', NULL);";
+
 static char sq_db[PATH_MAX];
 static int sq_have_fts;          /* the FTS5 table "docs" could be created */
 static char *sq_orig;            /* the database file's bytes after setup */
@@ -173,6 +187,13 @@ static int sq_setup(conf_fixture *fx, const char *tmp)
         return -1;
     snprintf(conn, sizeof conn, "path = \"%s\";", path);
     if (conf_write_source("broken", conn) != 0)
+        return -1;
+
+    snprintf(path, sizeof path, "%s/values.db", tmp);
+    if (sq_create(path, sq_values_sql) != 0)
+        return -1;
+    snprintf(conn, sizeof conn, "path = \"%s\";", path);
+    if (conf_write_source("vals", conn) != 0)
         return -1;
 
     snprintf(conn, sizeof conn, "path = \"%s\"; immutable = true; busy_timeout = \"250ms\";",
@@ -482,10 +503,10 @@ START_TEST(t_cell_types)
     ck_assert_str_eq(r.text[0 * 8 + 2], "2023-05-01 08:00:00");
     ck_assert_int_eq(r.types[0 * 8 + 3], DSRC_T_DOUBLE);
     ck_assert_str_eq(r.text[0 * 8 + 3], "12.5");
-    ck_assert_int_eq(r.types[0 * 8 + 4], DSRC_T_TEXT);
+    ck_assert_int_eq(r.types[0 * 8 + 4], DSRC_T_JSON);
     ck_assert_str_eq(r.text[0 * 8 + 4], "{\"tier\":1}");
-    ck_assert_int_eq(r.types[0 * 8 + 5], DSRC_T_BOOL);
-    ck_assert_str_eq(r.text[0 * 8 + 5], "true");
+    ck_assert_int_eq(r.types[0 * 8 + 5], DSRC_T_TEXT);
+    ck_assert_str_eq(r.text[0 * 8 + 5], "yes");
     ck_assert_int_eq(r.types[0 * 8 + 6], DSRC_T_NULL);
     ck_assert_int_eq(r.types[0 * 8 + 7], DSRC_T_INT64);
     /* Bob */
@@ -497,11 +518,63 @@ START_TEST(t_cell_types)
     /* Cy: a date stored as an integer stays an integer */
     ck_assert_int_eq(r.types[2 * 8 + 2], DSRC_T_INT64);
     ck_assert_int_eq(r.types[2 * 8 + 3], DSRC_T_NULL);
-    ck_assert_str_eq(r.text[2 * 8 + 5], "false");
+    ck_assert_int_eq(r.types[2 * 8 + 4], DSRC_T_JSON);
+    ck_assert_str_eq(r.text[2 * 8 + 5], "no");
     ck_assert_int_eq(r.types[2 * 8 + 7], DSRC_T_BYTES);
     ck_assert_str_eq(r.text[2 * 8 + 7], "00");
     conf_rows_free(&r);
     derr_clear(&e);
+}
+END_TEST
+
+/* A BOOLEAN column turns only 0 and 1 into booleans; anything else comes
+ * back as stored.  A JSON column's text is JSON; infinities stay doubles. */
+START_TEST(t_values_as_stored)
+{
+    conf_env *env = conf_env_new();
+    src_conn *c;
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    static const struct {
+        dsrc_type bt;
+        const char *b;
+        dsrc_type jt;
+        const char *j;
+    } want[] = {
+        {DSRC_T_BOOL, "false", DSRC_T_JSON, "{\"a\":1}"},
+        {DSRC_T_BOOL, "true", DSRC_T_JSON, "[1,2]"},
+        {DSRC_T_INT64, "2", DSRC_T_JSON, "not json"},
+        {DSRC_T_INT64, "-1", DSRC_T_NULL, NULL},
+        {DSRC_T_TEXT, "yes", DSRC_T_JSON, "\"s\""},
+        {DSRC_T_TEXT, "T", DSRC_T_JSON, "null"},
+        {DSRC_T_TEXT, "on", DSRC_T_INT64, "1"}, /* JSON's affinity is NUMERIC */
+        {DSRC_T_TEXT, "false", DSRC_T_BYTES, "7b7d"},
+    };
+    size_t i;
+
+    ck_assert_int_eq(conf_env_open(env, "vals", &c, &e), DSRC_OK);
+    conf_req(&req, "v");
+    ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 8);
+    ck_assert_int_eq(r.col_types[1], DSRC_T_BOOL);
+    ck_assert_int_eq(r.col_types[2], DSRC_T_JSON);
+    for (i = 0; i < r.n_rows; i++) {
+        ck_assert_msg(conf_rows_type(&r, i, "b") == want[i].bt, "row %zu: b type %d", i + 1,
+                      (int)conf_rows_type(&r, i, "b"));
+        ck_assert_str_eq(conf_rows_cell(&r, i, "b"), want[i].b);
+        ck_assert_msg(conf_rows_type(&r, i, "j") == want[i].jt, "row %zu: j type %d", i + 1,
+                      (int)conf_rows_type(&r, i, "j"));
+        if (want[i].j)
+            ck_assert_str_eq(conf_rows_cell(&r, i, "j"), want[i].j);
+    }
+    ck_assert_int_eq(conf_rows_type(&r, 0, "r"), DSRC_T_DOUBLE);
+    ck_assert_str_eq(conf_rows_cell(&r, 0, "r"), "inf");
+    ck_assert_str_eq(conf_rows_cell(&r, 1, "r"), "-inf");
+    conf_rows_free(&r);
+    derr_clear(&e);
+    src_close(c);
+    conf_env_free(env);
 }
 END_TEST
 
@@ -767,6 +840,7 @@ int main(void)
     tcase_add_test(tc, t_list);
     tcase_add_test(tc, t_describe_types);
     tcase_add_test(tc, t_cell_types);
+    tcase_add_test(tc, t_values_as_stored);
     tcase_add_test(tc, t_discover_catalog);
     tcase_add_test(tc, t_broken_view);
     tcase_add_test(tc, t_cursor_types);
