@@ -167,8 +167,8 @@ void pgc_scratch_free(pgc_scratch *s);
 size_t pgc_scratch_need(pgc_class cls, size_t len);
 
 /* Fill `cell` from a value in PostgreSQL's text form (`v` of `len` bytes,
- * or NULL).  Values a class cannot represent (infinity, BC dates, bytea
- * not in hex form) arrive as text cells. */
+ * or NULL).  Values a class cannot represent (bytea not in hex form)
+ * arrive as text cells. */
 void pgc_cell(pgc_class cls, const char *v, size_t len, pgc_scratch *s, dsrc_cell *cell);
 
 /* ------------------------------------------------------------------------ */

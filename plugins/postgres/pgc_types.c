@@ -7,16 +7,20 @@
  *   numeric                      TEXT, exact, as the server writes it
  *   bool                         BOOL
  *   date timestamp timestamptz   TIMESTAMP in ISO 8601: "2024-01-31",
- *                                "2024-01-31T12:00:00.5", "...T12:00:00Z",
- *                                "...T12:00:00+05:30" (the session runs
- *                                with DateStyle ISO)
+ *                                "2024-01-31T12:00:00.5", timestamptz in
+ *                                UTC "...T06:30:00Z" whatever the session's
+ *                                TimeZone; BC as astronomical years
+ *                                ("-0043-03-15" is 44 BC), years after
+ *                                9999 with '+', "infinity" / "-infinity"
+ *                                as they are (the session runs with
+ *                                DateStyle ISO)
  *   json jsonb                   JSON
  *   bytea                        BYTES (decoded from the hex form)
  *   anything else                TEXT (arrays, uuid, interval, enums...)
  *
  * Domains are mapped by their base type (the catalog queries resolve it).
- * Values outside what a type's SDK form can say (infinity, BC dates) are
- * sent as text cells.
+ * Values outside what a type's SDK form can say (bytea not in hex form, a
+ * date in an unexpected form) are sent as text cells.
  */
 #include "pgc.h"
 
@@ -117,9 +121,10 @@ void pgc_scratch_free(pgc_scratch *s)
 size_t pgc_scratch_need(pgc_class cls, size_t len)
 {
     switch (cls) {
+    case PGC_DATE:
     case PGC_TIMESTAMP:
     case PGC_TIMESTAMPTZ:
-        return len + 4; /* "+05" -> "+05:00" */
+        return len + 32; /* the longest ISO 8601 form, with room to spare */
     case PGC_BYTEA:
         return len / 2 + 1;
     default:
@@ -183,46 +188,155 @@ static int pgc_bytea(const char *v, size_t len, pgc_scratch *s, dsrc_cell *cell)
     return 0;
 }
 
-/* A timestamp in DateStyle ISO ("2024-01-31 12:00:00[.frac][+hh[:mm[:ss]]]")
- * as ISO 8601 with a 'T' and a "+hh:mm" offset ("Z" for UTC).  0, or -1
- * when it is not in that form (infinity, BC). */
-static int pgc_timestamp(const char *v, size_t len, int tz, pgc_scratch *s, dsrc_cell *cell)
-{
-    const char *sp = memchr(v, ' ', len);
-    size_t i, date_len, tail;
-    char *out;
+/* A date, timestamp or timestamptz in DateStyle ISO, parsed. */
+typedef struct pgc_when {
+    long long year;          /* astronomical: 1 BC is 0, 44 BC is -43   */
+    int mon, day, hour, min, sec;
+    const char *frac;        /* ".123456" or NULL                        */
+    size_t frac_len;
+    int has_time;
+    long off;                /* seconds east of UTC (timestamptz)        */
+} pgc_when;
 
-    if (!sp || (len >= 3 && memcmp(v + len - 3, " BC", 3) == 0))
+/* `n` digits at *p as a number (n > 0, no sign); -1 when not digits. */
+static long long pgc_digits(const char **p, const char *end, size_t n)
+{
+    long long v = 0;
+    size_t i;
+    if ((size_t)(end - *p) < n)
         return -1;
-    date_len = (size_t)(sp - v);
-    if (date_len < 10 || v[date_len - 3] != '-' || v[date_len - 6] != '-')
+    for (i = 0; i < n; i++) {
+        if ((*p)[i] < '0' || (*p)[i] > '9')
+            return -1;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    return v;
+}
+
+/* Parse "YYYY-MM-DD[ hh:mm:ss[.f]][+hh[:mm[:ss]]][ BC]" (the year may have
+ * more than four digits).  0, or -1 when it is not in that form. */
+static int pgc_parse_when(const char *v, size_t len, int with_time, int tz, pgc_when *w)
+{
+    const char *p = v, *end = v + len;
+    long long oh, om = 0, os = 0;
+    size_t ylen = 0;
+    int sign;
+
+    memset(w, 0, sizeof *w);
+    if (len >= 3 && memcmp(end - 3, " BC", 3) == 0)
+        end -= 3;
+    while (ylen < (size_t)(end - v) && v[ylen] >= '0' && v[ylen] <= '9' && ylen < 9)
+        ylen++;
+    if (ylen < 4)
         return -1;
-    out = pgc_take(s, len + 4);
+    w->year = pgc_digits(&p, end, ylen);
+    if (p >= end || *p++ != '-' || (w->mon = (int)pgc_digits(&p, end, 2)) < 1 ||
+        p >= end || *p++ != '-' || (w->day = (int)pgc_digits(&p, end, 2)) < 1)
+        return -1;
+    if (end != v + len)
+        w->year = 1 - w->year;
+    if (!with_time)
+        return p == end ? 0 : -1;
+    if (p >= end || *p++ != ' ' || (w->hour = (int)pgc_digits(&p, end, 2)) < 0 ||
+        p >= end || *p++ != ':' || (w->min = (int)pgc_digits(&p, end, 2)) < 0 ||
+        p >= end || *p++ != ':' || (w->sec = (int)pgc_digits(&p, end, 2)) < 0)
+        return -1;
+    w->has_time = 1;
+    if (p < end && *p == '.') {
+        w->frac = p++;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        w->frac_len = (size_t)(p - w->frac);
+    }
+    if (!tz)
+        return p == end ? 0 : -1;
+    if (p >= end || (*p != '+' && *p != '-'))
+        return -1;
+    sign = *p++ == '-' ? -1 : 1;
+    if ((oh = pgc_digits(&p, end, 2)) < 0)
+        return -1;
+    if (p < end && *p == ':' && (++p, (om = pgc_digits(&p, end, 2)) < 0))
+        return -1;
+    if (p < end && *p == ':' && (++p, (os = pgc_digits(&p, end, 2)) < 0))
+        return -1;
+    w->off = sign * (long)(oh * 3600 + om * 60 + os);
+    return p == end ? 0 : -1;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard
+ * Hinnant's algorithms; any year). */
+static long long pgc_days_from_civil(long long y, int m, int d)
+{
+    long long era, yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void pgc_civil_from_days(long long z, long long *y, int *m, int *d)
+{
+    long long era, doe, yoe, doy, mp;
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* A date, timestamp or timestamptz in DateStyle ISO as ISO 8601 in
+ * scratch: "2024-01-31", "2024-01-31T12:00:00.5", a timestamptz moved to
+ * UTC with "Z" ("2024-01-31T06:30:00Z", whatever the session's time zone
+ * and even for offsets with seconds); years before 1 with ISO 8601's
+ * astronomical numbering and a sign ("-0043-03-15" for 44 BC, "0000" for
+ * 1 BC), years after 9999 with a '+'.  "infinity" and "-infinity" stay as
+ * they are.  0, or -1 when the value is not in that form. */
+static int pgc_when_cell(const char *v, size_t len, pgc_class cls, pgc_scratch *s,
+                         dsrc_cell *cell)
+{
+    pgc_when w;
+    char *out;
+    int n;
+
+    if ((len == 8 && memcmp(v, "infinity", 8) == 0) ||
+        (len == 9 && memcmp(v, "-infinity", 9) == 0)) {
+        pgc_text_cell(v, len, DSRC_T_TIMESTAMP, cell);
+        return 0;
+    }
+    if (pgc_parse_when(v, len, cls != PGC_DATE, cls == PGC_TIMESTAMPTZ, &w) != 0)
+        return -1;
+    if (cls == PGC_TIMESTAMPTZ && w.off) {
+        long long t = (pgc_days_from_civil(w.year, w.mon, w.day) * 86400 + w.hour * 3600 +
+                       w.min * 60 + w.sec) - w.off;
+        long long days = (t >= 0 ? t : t - 86399) / 86400, secs = t - days * 86400;
+        pgc_civil_from_days(days, &w.year, &w.mon, &w.day);
+        w.hour = (int)(secs / 3600);
+        w.min = (int)(secs / 60 % 60);
+        w.sec = (int)(secs % 60);
+    }
+    out = pgc_take(s, pgc_scratch_need(cls, len));
     if (!out)
         return -1;
-    memcpy(out, v, len);
-    out[date_len] = 'T';
-    tail = len;
-    if (tz) {
-        /* The offset starts at the last '+' or '-' after the time. */
-        for (i = len; i > date_len + 1; i--)
-            if (v[i - 1] == '+' || v[i - 1] == '-')
-                break;
-        if (i > date_len + 1) {
-            size_t off = i - 1, olen = len - off;
-            if ((olen == 3 && memcmp(v + off, "+00", 3) == 0) ||
-                (olen == 6 && memcmp(v + off, "+00:00", 6) == 0)) {
-                out[off] = 'Z';
-                tail = off + 1;
-            } else if (olen == 3) {
-                memcpy(out + len, ":00", 3);
-                tail = len + 3;
-            }
-        }
+    n = snprintf(out, 32, w.year < 0 ? "-%04lld-%02d-%02d" : w.year > 9999 ? "+%lld-%02d-%02d"
+                                                                         : "%04lld-%02d-%02d",
+                 w.year < 0 ? -w.year : w.year, w.mon, w.day);
+    if (w.has_time) {
+        n += snprintf(out + n, 16, "T%02d:%02d:%02d", w.hour, w.min, w.sec);
+        memcpy(out + n, w.frac, w.frac_len);
+        n += (int)w.frac_len;
+        if (cls == PGC_TIMESTAMPTZ)
+            out[n++] = 'Z';
     }
     cell->type = DSRC_T_TIMESTAMP;
     cell->v.s.ptr = out;
-    cell->v.s.len = tail;
+    cell->v.s.len = (size_t)n;
     return 0;
 }
 
@@ -267,14 +381,9 @@ void pgc_cell(pgc_class cls, const char *v, size_t len, pgc_scratch *s, dsrc_cel
         }
         break;
     case PGC_DATE:
-        if (len == 10 && v[4] == '-' && v[7] == '-') {
-            pgc_text_cell(v, len, DSRC_T_TIMESTAMP, cell);
-            return;
-        }
-        break;
     case PGC_TIMESTAMP:
     case PGC_TIMESTAMPTZ:
-        if (pgc_timestamp(v, len, cls == PGC_TIMESTAMPTZ, s, cell) == 0)
+        if (pgc_when_cell(v, len, cls, s, cell) == 0)
             return;
         break;
     case PGC_JSON:
