@@ -37,6 +37,9 @@ struct dsrc_conn {
     char endpoint[128];           /* "host:port"                           */
     char user[64];                /* for messages                          */
     dsrc_role role;               /* as seen at open (pg_is_in_recovery)   */
+    const dsrc_ctx *ctx;          /* the call running on it (set at open and
+                                   * by pgc_op_begin), for server notices,
+                                   * which arrive only during calls        */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -124,6 +127,12 @@ dsrc_status pgc_fail_conn(dsrc_conn *c, const char *what, dsrc_error *err);
  * after PQconnectPoll): `pg` may be NULL; `endpoint` names the server. */
 dsrc_status pgc_fail_connect(PGconn *pg, const char *endpoint, const char *user,
                              const char *database, dsrc_error *err);
+
+/* libpq's notice receiver for every connection (arg: the dsrc_conn):
+ * server notices and warnings (RAISE, deprecations) go to the host's log
+ * for the running call, at the server's severity, on one line, with the
+ * password scrubbed, instead of raw on stderr. */
+void pgc_notice(void *arg, const PGresult *res);
 
 /* The SQLSTATE of a result, or "" */
 const char *pgc_sqlstate(const PGresult *res);

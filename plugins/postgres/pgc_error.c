@@ -177,6 +177,43 @@ dsrc_status pgc_fail_result(dsrc_conn *c, const dsrc_ctx *ctx, const PGresult *r
     return s;
 }
 
+void pgc_notice(void *arg, const PGresult *res)
+{
+    dsrc_conn *c = arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *shown = PQresultErrorField(res, PG_DIAG_SEVERITY);
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+    const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+    dsrc_log_level level = DSRC_LOG_DEBUG;
+    dsrc_buf m = {0};
+
+    if (!pgc_host || !pgc_host->log)
+        return;
+    if (!sev)
+        sev = shown ? shown : "NOTICE";
+    if (strcmp(sev, "WARNING") == 0)
+        level = DSRC_LOG_WARNING;
+    else if (strcmp(sev, "NOTICE") == 0)
+        level = DSRC_LOG_NOTICE;
+    else if (strcmp(sev, "INFO") == 0)
+        level = DSRC_LOG_INFO;
+    if (!primary || !*primary)
+        primary = PQresultErrorMessage(res);
+    dsrc_buf_printf(&m, "server %s: %s: %s", c->endpoint, shown ? shown : sev,
+                    primary ? primary : "");
+    if (detail)
+        dsrc_buf_printf(&m, " (%s)", detail);
+    if (hint)
+        dsrc_buf_printf(&m, "; hint: %s", hint);
+    if (!m.failed) {
+        pgc_one_line(m.s);
+        pgc_scrub(m.s, PQpass(c->pg));
+        pgc_host->log(c->ctx, level, "%s", m.s);
+    }
+    dsrc_buf_free(&m);
+}
+
 /* The first meaningful line of libpq's error message, without the
  * "connection to server at ... failed: " preamble (copied into out). */
 static void pgc_first_line(const char *msg, char *out, size_t outsz)

@@ -81,11 +81,10 @@ static dsrc_status pgc_plan_make(dsrc_conn *c, const dsrc_ctx *ctx, const dsrc_f
     s = pgc_resolve(c, ctx, req->item, &p->rel, err);
     if (s != DSRC_OK)
         return s;
-    if (p->rel.n_cols == 0)
-        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
-                              "'%s' has no columns to fetch", req->item);
+    /* A relation without columns still has rows: they go as empty rows,
+     * as psql's \copy writes them. */
     p->n_out = req->n_columns ? req->n_columns : p->rel.n_cols;
-    p->map = calloc(p->n_out, sizeof *p->map);
+    p->map = calloc(p->n_out ? p->n_out : 1, sizeof *p->map);
     if (!p->map)
         return pgc_oom(err);
     for (i = 0; i < p->n_out; i++) {
@@ -260,7 +259,7 @@ static dsrc_status pgc_fetch_rows(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_p
     r.cmax = cmax;
     r.cursor_col = p->cursor < 0 ? -1 : p->cursor_out >= 0 ? (int)p->cursor_out : (int)p->n_out;
     r.cols = pgc_out_columns(p);
-    r.cells = calloc(p->n_out, sizeof *r.cells);
+    r.cells = calloc(p->n_out ? p->n_out : 1, sizeof *r.cells);
     if (!r.cols || !r.cells) {
         free(r.cols);
         free(r.cells);

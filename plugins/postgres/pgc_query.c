@@ -80,6 +80,7 @@ void pgc_quiet(dsrc_conn *c, const char *sql)
 
 dsrc_status pgc_op_begin(dsrc_conn *c, const dsrc_ctx *ctx, dsrc_error *err)
 {
+    c->ctx = ctx;
     atomic_store(&c->cancel_requested, 0);
     c->interrupted = 0;
     if (PQstatus(c->pg) != CONNECTION_OK) {

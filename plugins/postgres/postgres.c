@@ -290,47 +290,42 @@ static dsrc_status pgc_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
     PGC_KW(NULL, NULL);
 #undef PGC_KW
 
-    pg = PQconnectStartParams(kw, val, 0);
-    if (!pg)
+    c = calloc(1, sizeof *c);
+    if (!c)
         return pgc_oom(err);
+    atomic_init(&c->cancel_requested, 0);
+    snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
+    snprintf(c->user, sizeof c->user, "%s", user);
+    c->ctx = ctx;
+    pg = PQconnectStartParams(kw, val, 0);
+    if (!pg) {
+        free(c);
+        return pgc_oom(err);
+    }
+    c->pg = pg;
+    /* Server notices go to the host's log from the handshake on. */
+    PQsetNoticeReceiver(pg, pgc_notice, c);
     if (PQstatus(pg) == CONNECTION_BAD) {
         s = pgc_fail_connect(pg, endpoint, user, db, err);
-        PQfinish(pg);
-        return s;
+        goto fail;
     }
     /* Verbose: handshake errors then carry the server's SQLSTATE. */
     PQsetErrorVerbosity(pg, PQERRORS_VERBOSE);
     s = pgc_handshake(ctx, pg, connect_ms, endpoint, user, db, err);
-    if (s != DSRC_OK) {
-        PQfinish(pg);
-        return s;
-    }
+    if (s != DSRC_OK)
+        goto fail;
     PQsetErrorVerbosity(pg, PQERRORS_DEFAULT);
     if (PQserverVersion(pg) < 100000) {
         s = dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
                            "%s runs PostgreSQL %s; version 10 or later is needed", endpoint,
                            PQparameterStatus(pg, "server_version"));
-        PQfinish(pg);
-        return s;
+        goto fail;
     }
 
-    c = calloc(1, sizeof *c);
-    if (!c) {
-        PQfinish(pg);
-        return pgc_oom(err);
-    }
-    c->pg = pg;
-    atomic_init(&c->cancel_requested, 0);
-    snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
-    snprintf(c->user, sizeof c->user, "%s", user);
     c->cancel = PQgetCancel(pg);
     s = pgc_session(ctx, c, stmt_ms, err);
-    if (s != DSRC_OK) {
-        PQfreeCancel(c->cancel);
-        PQfinish(pg);
-        free(c);
-        return s;
-    }
+    if (s != DSRC_OK)
+        goto fail;
     if (pgc_host && pgc_host->log) {
         int endpoint_no = DSRC_HAS_MEMBER(params, dsrc_open_params, endpoint)
                               ? params->endpoint : 0;
@@ -345,6 +340,12 @@ static dsrc_status pgc_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
     }
     *out = c;
     return DSRC_OK;
+
+fail:
+    PQfreeCancel(c->cancel);
+    PQfinish(pg);
+    free(c);
+    return s;
 }
 
 static void pgc_close(dsrc_conn *c)

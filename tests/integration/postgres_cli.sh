@@ -156,6 +156,34 @@ expect 0 $C fetch -q pg public/events -k id --incremental -o "$tmp/inc3.csv"
 expect 0 $C fetch -q pg public/events -k id -a 12 -f jsonl -o "$tmp/inc.jsonl"
 has "$tmp/inc.jsonl" '{"id":13,"v":"new\n3","at":"'
 
+# --- a table without columns: its rows as psql writes them; server ---------
+# --- notices: in dsrc's log, redacted, never raw on stderr -----------------
+su_psql <<SQL || bad "loading the notice and no-column tables failed"
+CREATE TABLE public.nocols ();
+INSERT INTO public.nocols SELECT FROM generate_series(1, 3);
+CREATE FUNCTION public.chatty() RETURNS int LANGUAGE plpgsql AS \$f\$
+BEGIN
+  RAISE WARNING 'the server says hello; pw=%', \$pw\$$PG_PASSWORD\$pw\$;
+  RETURN 1;
+END \$f\$;
+CREATE VIEW public.noisy AS SELECT public.chatty() AS v;
+GRANT SELECT ON public.nocols, public.noisy TO $PG_USER;
+SQL
+expect 0 $C fetch -q pg public/nocols -o "$tmp/nocols.csv"
+user_psql -c "\\copy (SELECT * FROM public.nocols) to '$tmp/nocols-psql.csv' csv header" ||
+    bad "psql \\copy failed"
+same "$tmp/nocols.csv" "$tmp/nocols-psql.csv"
+has "$tmp/nocols.csv.manifest.json" '"rows": 3'
+expect 0 $C fetch -q pg public/nocols -f jsonl -o "$tmp/nocols.jsonl"
+[ "$(cat "$tmp/nocols.jsonl")" = "$(printf '{}\n{}\n{}')" ] && ok ||
+    bad "no-column rows as JSON Lines: $(cat "$tmp/nocols.jsonl")"
+has "$tmp/nocols.jsonl.manifest.json" '"rows": 3'
+expect 0 $C fetch -q pg public/noisy -f jsonl -o -
+has "$tmp/out" '{"v":1}'
+grep -q '^dsrc: warning: \[pg/postgres\] server .*: WARNING: the server says hello' "$tmp/err" &&
+    ok || { bad "the server's warning is not in dsrc's log"; sed 's/^/  err: /' "$tmp/err"; }
+hasnt "$tmp/err" "$PG_PASSWORD"
+
 # --- a wrong password ------------------------------------------------------
 DSRC_PG_CLI_PASSWORD=not-the-password-4711
 expect 1 $C test pg
