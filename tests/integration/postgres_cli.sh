@@ -3,6 +3,9 @@
 #   - a 1 000 000-row table with several column types fetched as CSV is
 #     byte-identical to what psql's \copy (...) to FILE csv header writes;
 #   - incremental fetches after inserts return exactly the new rows;
+#   - a table without columns comes out as psql writes it;
+#   - NaN and infinities in JSON Lines are what the server's to_json() writes;
+#   - server notices reach dsrc's log, redacted, never raw on stderr;
 #   - a wrong password fails with the auth error and never shows up.
 # The server comes from tests/fixtures/pg/pg-fixture (skipped, 77, when no
 # PostgreSQL server is installed).
@@ -183,6 +186,29 @@ has "$tmp/out" '{"v":1}'
 grep -q '^dsrc: warning: \[pg/postgres\] server .*: WARNING: the server says hello' "$tmp/err" &&
     ok || { bad "the server's warning is not in dsrc's log"; sed 's/^/  err: /' "$tmp/err"; }
 hasnt "$tmp/err" "$PG_PASSWORD"
+
+# --- NaN and infinities: what the server's own to_json() writes ------------
+su_psql <<SQL || bad "loading the float table failed"
+CREATE TABLE public.floats (k int PRIMARY KEY, f float8, r real);
+INSERT INTO public.floats VALUES (1, 'NaN', 'NaN'), (2, 'Infinity', '-Infinity'),
+  (3, '-Infinity', 'Infinity'), (4, NULL, NULL), (5, 1.5, -0.25);
+GRANT SELECT ON public.floats TO $PG_USER;
+SQL
+expect 0 $C fetch -q pg public/floats -f jsonl -o "$tmp/floats.jsonl"
+user_psql -At -c "SELECT coalesce(to_json(f)::text, 'null') FROM public.floats ORDER BY k" >"$tmp/floats-pg.txt" ||
+    bad "psql to_json failed"
+user_psql -At -c "SELECT coalesce(to_json(r)::text, 'null') FROM public.floats ORDER BY k" >>"$tmp/floats-pg.txt" ||
+    bad "psql to_json failed"
+/usr/bin/python3 -c 'import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+pg = [json.loads(l) for l in open(sys.argv[2])]
+mine = [r["f"] for r in rows] + [r["r"] for r in rows]
+sys.exit(0 if mine == pg and pg[0] == "NaN" and pg[3] is None else "dsrc %r, to_json %r" % (mine, pg))' \
+    "$tmp/floats.jsonl" "$tmp/floats-pg.txt" && ok || bad "NaN and infinities differ from to_json()"
+expect 0 $C fetch -q pg public/floats -o "$tmp/floats.csv"
+user_psql -c "\\copy (SELECT * FROM public.floats) to '$tmp/floats-psql.csv' csv header" ||
+    bad "psql \\copy failed"
+same "$tmp/floats.csv" "$tmp/floats-psql.csv"
 
 # --- a wrong password ------------------------------------------------------
 DSRC_PG_CLI_PASSWORD=not-the-password-4711
