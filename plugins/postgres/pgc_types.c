@@ -256,10 +256,16 @@ static int pgc_parse_when(const char *v, size_t len, int with_time, int tz, pgc_
     sign = *p++ == '-' ? -1 : 1;
     if ((oh = pgc_digits(&p, end, 2)) < 0)
         return -1;
-    if (p < end && *p == ':' && (++p, (om = pgc_digits(&p, end, 2)) < 0))
-        return -1;
-    if (p < end && *p == ':' && (++p, (os = pgc_digits(&p, end, 2)) < 0))
-        return -1;
+    if (p < end && *p == ':') {
+        p++;
+        if ((om = pgc_digits(&p, end, 2)) < 0)
+            return -1;
+    }
+    if (p < end && *p == ':') {
+        p++;
+        if ((os = pgc_digits(&p, end, 2)) < 0)
+            return -1;
+    }
     w->off = sign * (long)(oh * 3600 + om * 60 + os);
     return p == end ? 0 : -1;
 }
@@ -324,13 +330,14 @@ static int pgc_when_cell(const char *v, size_t len, pgc_class cls, pgc_scratch *
     out = pgc_take(s, pgc_scratch_need(cls, len));
     if (!out)
         return -1;
-    n = snprintf(out, 32, w.year < 0 ? "-%04lld-%02d-%02d" : w.year > 9999 ? "+%lld-%02d-%02d"
-                                                                         : "%04lld-%02d-%02d",
+    n = snprintf(out, 32, "%s%04lld-%02d-%02d", w.year < 0 ? "-" : w.year > 9999 ? "+" : "",
                  w.year < 0 ? -w.year : w.year, w.mon, w.day);
     if (w.has_time) {
         n += snprintf(out + n, 16, "T%02d:%02d:%02d", w.hour, w.min, w.sec);
-        memcpy(out + n, w.frac, w.frac_len);
-        n += (int)w.frac_len;
+        if (w.frac_len) {
+            memcpy(out + n, w.frac, w.frac_len);
+            n += (int)w.frac_len;
+        }
         if (cls == PGC_TIMESTAMPTZ)
             out[n++] = 'Z';
     }
