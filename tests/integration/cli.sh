@@ -184,5 +184,23 @@ if command -v script >/dev/null; then
     has "$tmp/tty" "rows/s"
 fi
 
+# values come back as stored: JSON embedded, only 0 and 1 as booleans,
+# infinities as strings (not null), in JSON Lines; CSV as psql writes them
+sqlite3 "$tmp/shop.db" "CREATE TABLE vals(k INTEGER PRIMARY KEY, j JSON, b BOOLEAN, r REAL);
+INSERT INTO vals VALUES (1, '{\"a\":[1,2]}', 1, 9e999), (2, 'not json', 2, -9e999),
+ (3, NULL, 'yes', NULL), (4, '[]', 0, 0.5), (5, '\"s\"', -1, NULL);"
+expect 0 "$DSRC" $C fetch demo vals --format jsonl -o -
+cat >"$tmp/want" <<'EOF2'
+{"k":1,"j":{"a":[1,2]},"b":true,"r":"Infinity"}
+{"k":2,"j":"not json","b":2,"r":"-Infinity"}
+{"k":3,"j":null,"b":"yes","r":null}
+{"k":4,"j":[],"b":false,"r":0.5}
+{"k":5,"j":"s","b":-1,"r":null}
+EOF2
+cmp -s "$tmp/out" "$tmp/want" && ok || { bad "values in JSON Lines"; diff "$tmp/want" "$tmp/out"; }
+expect 0 "$DSRC" $C fetch demo vals -o -
+[ "$(tr -d '\r' <"$tmp/out" | sed -n '2,3p')" = "$(printf '1,"{""a"":[1,2]}",true,Infinity\n2,not json,2,-Infinity')" ] &&
+    ok || bad "values in CSV: $(cat "$tmp/out")"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
