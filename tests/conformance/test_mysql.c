@@ -1333,6 +1333,36 @@ START_TEST(t_cell_types)
 }
 END_TEST
 
+/* TIMESTAMP comes in UTC with "Z" whatever the server's own time zone: the
+ * session is set to UTC, so a new connection to a server whose default is
+ * +05:30 still sends the stored instant. */
+START_TEST(t_timestamp_utc)
+{
+    MYSQL *root = my_root(0);
+    conf_env *env;
+    src_conn *c = NULL;
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+
+    ck_assert_ptr_nonnull(root);
+    ck_assert_int_eq(my_exec(root, "SET GLOBAL time_zone = '+05:30'"), 0);
+    env = conf_env_new();
+    ck_assert_msg(conf_env_open(env, "conf", &c, &e) == DSRC_OK, "%s", e.msg);
+    conf_req(&req, DB "/customers");
+    req.limit = 1;
+    ck_assert_msg(conf_fetch_all(c, &req, &r, NULL, &e) == DSRC_OK, "%s", e.msg);
+    my_exec(root, "SET GLOBAL time_zone = 'SYSTEM'");
+    mysql_close(root);
+    ck_assert_uint_eq(r.n_rows, 1);
+    ck_assert_str_eq(conf_rows_cell(&r, 0, "created"), "2024-03-01T12:34:56.789Z");
+    conf_rows_free(&r);
+    src_close(c);
+    conf_env_free(env);
+    derr_clear(&e);
+}
+END_TEST
+
 START_TEST(t_hostile_identifiers)
 {
     src_conn *c = conf_conn();
@@ -2024,6 +2054,7 @@ int main(void)
     tcase_add_test(tc, t_discover_catalog);
     tcase_add_test(tc, t_discover_second_connection);
     tcase_add_test(tc, t_cell_types);
+    tcase_add_test(tc, t_timestamp_utc);
     tcase_add_test(tc, t_hostile_identifiers);
     tcase_add_test(tc, t_string_cursor_escaping);
     tcase_add_test(tc, t_paths);
