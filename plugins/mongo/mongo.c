@@ -980,9 +980,9 @@ static dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
     dsrc_cell *cells = NULL;
     char **scratch = NULL;
     const bson_t *doc;
-    uint64_t nrows = 0;
-    int have_max = 0, cursor_ok = 1;
-    char *cmax = NULL;
+    uint64_t nrows = 0, nvals = 0;
+    int have_max = 0, cursor_ok = 1, last_kind = 0, ties;
+    char *cmax = NULL, *cval = NULL;
     bson_type_t ctype = BSON_TYPE_NULL;
     size_t i;
 
@@ -1009,6 +1009,7 @@ static dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
         return st;
     col = mongoc_client_get_collection(c->client, p.db, p.coll);
     cmax = bson_malloc0(DSRC_CURSOR_MAX);
+    cval = bson_malloc0(DSRC_CURSOR_MAX);
 
     /* The output columns. */
     if (!c->set.output_document) {
@@ -1107,9 +1108,16 @@ static dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
             BSON_APPEND_INT32(&child, "_id", 0);
         bson_append_document_end(&opts, &child);
     }
-    if (req->limit > 0)
+    /* With a cursor, a limit ends at the whole group of the last
+     * document's cursor value (see the loop): the server gets no limit,
+     * only batches no larger than it. */
+    ties = req->cursor_field && req->limit > 0;
+    if (req->limit > 0 && !ties)
         BSON_APPEND_INT64(&opts, "limit", req->limit);
-    BSON_APPEND_INT32(&opts, "batchSize", (int32_t)c->set.batch_size);
+    BSON_APPEND_INT32(&opts, "batchSize",
+                      ties && req->limit < (int64_t)c->set.batch_size
+                          ? (int32_t)req->limit + 1
+                          : (int32_t)c->set.batch_size);
 
     cells = bson_malloc0((out.n + 1) * sizeof *cells);
     scratch = bson_malloc0((out.n + 1) * sizeof *scratch);
@@ -1122,13 +1130,28 @@ static dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
     cur = mongoc_collection_find_with_opts(col, &filter, &opts, c->set.fetch_prefs);
     for (;;) {
         bson_iter_t it, d;
-        int ok = 0;
+        int ok = 0, kind;
         if (mg_cancelled(ctx, c)) {
             st = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
                                 "fetch cancelled after %" PRIu64 " documents", nrows);
             goto out;
         }
         if (!mongoc_cursor_next(cur, &doc))
+            break;
+        /* The document's cursor: kind 0 none (missing or null: these sort
+         * first), 1 its text in cval, -1 a value that has no text. */
+        kind = 0;
+        if (req->cursor_field && bson_iter_init(&it, doc) &&
+            bson_iter_find_descendant(&it, req->cursor_field, &d) &&
+            bson_iter_type(&d) != BSON_TYPE_NULL)
+            kind = mg_cursor_text(&d, cval, DSRC_CURSOR_MAX) == 0 ? 1 : -1;
+        /* Past the limit, only the rest of the group of documents whose
+         * cursor equals the last one sent: the next fetch, after the
+         * highest value sent, must not skip any of them.  Documents
+         * without a cursor come first (from the start only) and do not
+         * count. */
+        if (ties && nvals >= (uint64_t)req->limit &&
+            (kind != last_kind || kind < 0 || (kind == 1 && strcmp(cval, cmax) != 0)))
             break;
         if (c->set.output_document) {
             size_t len = 0;
@@ -1158,14 +1181,14 @@ static dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
         if (st != DSRC_OK)
             goto out;
         nrows++;
-        if (req->cursor_field && bson_iter_init(&it, doc) &&
-            bson_iter_find_descendant(&it, req->cursor_field, &d) &&
-            bson_iter_type(&d) != BSON_TYPE_NULL) {
-            /* Sorted by the cursor: the last value sent is the highest. */
-            if (mg_cursor_text(&d, cmax, DSRC_CURSOR_MAX) == 0)
-                have_max = 1;
-            else
-                cursor_ok = 0;
+        /* Sorted by the cursor: the last value sent is the highest. */
+        last_kind = kind;
+        nvals += kind != 0;
+        if (kind == 1) {
+            memcpy(cmax, cval, DSRC_CURSOR_MAX);
+            have_max = 1;
+        } else if (kind < 0) {
+            cursor_ok = 0;
         }
         if (result)
             result->rows = nrows;
@@ -1198,6 +1221,7 @@ out:
     bson_free(cells);
     bson_free(scratch);
     bson_free(cmax);
+    bson_free(cval);
     mg_out_free(&out);
     mg_schema_free(&sch);
     mg_colls_free(&l);

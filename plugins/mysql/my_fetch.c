@@ -6,6 +6,8 @@
  *   the table's columns from information_schema (names, types, keys)
  *   SELECT `col`, ... FROM `db`.`table` [WHERE `cursor` > value
  *     ORDER BY `cursor`] [LIMIT n]          -- streamed: mysql_use_result
+ *   (with a cursor and a limit n, no LIMIT but the rest of the n-th row's
+ *   group of equal cursor values: see mys_tie_bound)
  *   COMMIT
  * Rows are read one at a time as the server sends them, so memory stays
  * flat whatever the table's size.  Values arrive as text and become typed
@@ -338,6 +340,42 @@ static dsrc_status mys_cursor_literal(dsrc_conn *c, dsrc_buf *q, const char *dt,
     return DSRC_OK;
 }
 
+/* Append the condition that ends an incremental fetch with a limit at a
+ * whole group of equal cursor values: the rows up to the highest of the
+ * first req->limit values of cursor column `cur` (information_schema type
+ * `dt`) after req->cursor_value when there is one, all of them even when
+ * that value is shared, so that the next fetch skips nothing; and, in a
+ * fetch from the start, every row whose cursor is NULL, beyond the limit
+ * (never afterwards). */
+static dsrc_status mys_tie_bound(dsrc_conn *c, dsrc_buf *q, const mys_path *p, const char *cur,
+                                 const char *dt, const dsrc_fetch_req *req, dsrc_error *err)
+{
+    dsrc_status st = DSRC_OK;
+
+    dsrc_buf_add(q, req->cursor_value ? " AND (" : " WHERE (");
+    mys_buf_ident(q, cur);
+    dsrc_buf_add(q, " IS NULL OR ");
+    mys_buf_ident(q, cur);
+    dsrc_buf_add(q, " <= (SELECT MAX(dsrc_first.c) FROM (SELECT ");
+    mys_buf_ident(q, cur);
+    dsrc_buf_add(q, " AS c FROM ");
+    mys_buf_ident(q, p->db);
+    dsrc_buf_add(q, ".");
+    mys_buf_ident(q, p->name);
+    dsrc_buf_add(q, " WHERE ");
+    mys_buf_ident(q, cur);
+    if (req->cursor_value) {
+        dsrc_buf_add(q, " > ");
+        st = mys_cursor_literal(c, q, dt, req->cursor_field, req->cursor_value, err);
+    } else {
+        dsrc_buf_add(q, " IS NOT NULL");
+    }
+    dsrc_buf_add(q, " ORDER BY ");
+    mys_buf_ident(q, cur);
+    dsrc_buf_printf(q, " LIMIT %" PRId64 ") AS dsrc_first))", req->limit);
+    return st;
+}
+
 /* The text that stands for a cursor value in cursor_max: what its cell
  * renders as (timestamps in ISO 8601), or the server's own text.
  * Returns 0, or -1 when it cannot serve as a cursor (binary, too long). */
@@ -508,10 +546,17 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
             if (st != DSRC_OK)
                 goto out;
         }
+        if (req->limit > 0) {
+            st = mys_tie_bound(c, &q, &p,
+                               cursor_col >= 0 ? cols.v[cursor_col].name : req->cursor_field,
+                               cursor_col >= 0 ? cols.v[cursor_col].data_type : NULL, req, err);
+            if (st != DSRC_OK)
+                goto out;
+        }
         dsrc_buf_add(&q, " ORDER BY ");
         mys_buf_ident(&q, cursor_col >= 0 ? cols.v[cursor_col].name : req->cursor_field);
     }
-    if (req->limit >= 0)
+    if (req->limit >= 0 && !(req->cursor_field && req->limit > 0))
         dsrc_buf_printf(&q, " LIMIT %" PRId64, req->limit);
     if (q.failed) {
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");

@@ -14,9 +14,11 @@
  *   rows  (anything else): SELECT ... in single-row mode, each value turned
  *         into a typed cell (see pgc_types.c).
  *
- * Cursor: WHERE "f" > $1 ORDER BY "f"; cursor_max is the value of the last
- * row sent whose cursor is not NULL (rows arrive in cursor order, NULLs
- * last), as the server writes it, so that it reads back as the same value.
+ * Cursor: WHERE "f" > $1 ORDER BY "f", and with a limit n the rest of the
+ * n-th row's group of equal values (see pgc_select_sql); cursor_max is the
+ * value of the last row sent whose cursor is not NULL (rows arrive in
+ * cursor order, NULLs last), as the server writes it, so that it reads
+ * back as the same value.
  * In CSV mode it is read from the CSV line when the cursor column is among
  * the columns sent, else asked for in the same snapshot:
  * SELECT v::text FROM (the same SELECT) ORDER BY v DESC LIMIT 1.
@@ -123,9 +125,48 @@ static dsrc_status pgc_plan_make(dsrc_conn *c, const dsrc_ctx *ctx, const dsrc_f
     return DSRC_OK;
 }
 
+/* Append " WHERE"/" AND (f IS NULL OR f <= (SELECT f FROM (SELECT f FROM
+ * <rel> WHERE f IS NOT NULL [AND f > <value>] ORDER BY f LIMIT n) AS
+ * dsrc_first(f) ORDER BY f DESC LIMIT 1))": the rows up to the highest of
+ * the first n cursor values, all of them even when the n-th value is
+ * shared, and (in a fetch from the start) every row whose cursor is NULL,
+ * beyond the limit.  Only the ordering the fetch needs anyway is used (no
+ * max(): uuid has none). */
+static void pgc_tie_bound_sql(dsrc_buf *q, dsrc_conn *c, const pgc_plan *p,
+                              const dsrc_fetch_req *req, const char *value)
+{
+    const char *cur = p->rel.cols[p->cursor].name;
+
+    dsrc_buf_add(q, req->cursor_value ? " AND (" : " WHERE (");
+    pgc_buf_ident(q, c->pg, cur);
+    dsrc_buf_add(q, " IS NULL OR ");
+    pgc_buf_ident(q, c->pg, cur);
+    dsrc_buf_add(q, " <= (SELECT dsrc_first.f FROM (SELECT ");
+    pgc_buf_ident(q, c->pg, cur);
+    dsrc_buf_add(q, " FROM ");
+    dsrc_buf_add(q, p->path);
+    dsrc_buf_add(q, " WHERE ");
+    pgc_buf_ident(q, c->pg, cur);
+    dsrc_buf_add(q, " IS NOT NULL");
+    if (req->cursor_value) {
+        dsrc_buf_add(q, " AND ");
+        pgc_buf_ident(q, c->pg, cur);
+        dsrc_buf_add(q, " > ");
+        dsrc_buf_add(q, value);
+    }
+    dsrc_buf_add(q, " ORDER BY ");
+    pgc_buf_ident(q, c->pg, cur);
+    dsrc_buf_printf(q, " LIMIT %" PRId64 ") AS dsrc_first(f) ORDER BY dsrc_first.f DESC LIMIT 1))",
+                    req->limit);
+}
+
 /* Append "SELECT <cols> FROM <rel> [WHERE f > <value>] [ORDER BY f]
  * [LIMIT n]".  `extra_cursor`: also select the cursor column when it is
- * not among the output columns.  `value`: the SQL for the cursor value. */
+ * not among the output columns.  `value`: the SQL for the cursor value.
+ * With a cursor and a limit n > 0 there is no LIMIT but the bound of
+ * pgc_tie_bound_sql(): the rows end with the whole group of the n-th
+ * value, so that the next fetch, after the highest value sent, skips
+ * nothing. */
 static void pgc_select_sql(dsrc_buf *q, dsrc_conn *c, const pgc_plan *p,
                            const dsrc_fetch_req *req, int extra_cursor, const char *value)
 {
@@ -151,10 +192,12 @@ static void pgc_select_sql(dsrc_buf *q, dsrc_conn *c, const pgc_plan *p,
             dsrc_buf_add(q, " > ");
             dsrc_buf_add(q, value);
         }
+        if (req->limit > 0)
+            pgc_tie_bound_sql(q, c, p, req, value);
         dsrc_buf_add(q, " ORDER BY ");
         pgc_buf_ident(q, c->pg, cur);
     }
-    if (req->limit >= 0)
+    if (req->limit >= 0 && !(cur && req->limit > 0))
         dsrc_buf_printf(q, " LIMIT %" PRId64, req->limit);
 }
 

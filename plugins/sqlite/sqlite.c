@@ -1499,6 +1499,37 @@ static void sq_cell(sqlite3_stmt *st, int i, char cls, dsrc_cell *cell)
     }
 }
 
+/* Append the condition that ends an incremental fetch with a limit at a
+ * whole group of equal cursor values: the rows up to the highest of the
+ * first `limit` (parameter `lim`) cursor values after the cursor value
+ * (parameter ?1) when `after`, all of them even when that value is shared,
+ * so that the next fetch skips nothing; and, in a fetch from the start,
+ * every row whose cursor is NULL, beyond the limit (never afterwards). */
+static void sq_add_tie_bound(dsrc_buf *q, const sq_obj *o, const char *cur, int after,
+                             const char *lim)
+{
+    dsrc_buf_add(q, after ? " AND (" : " WHERE (");
+    sq_buf_ident(q, cur);
+    dsrc_buf_add(q, " IS NULL OR ");
+    sq_buf_ident(q, cur);
+    dsrc_buf_add(q, " <= (SELECT max(");
+    sq_buf_ident(q, cur);
+    dsrc_buf_add(q, ") FROM (SELECT ");
+    sq_buf_ident(q, cur);
+    dsrc_buf_add(q, " FROM ");
+    sq_buf_ident(q, o->schema);
+    dsrc_buf_add(q, ".");
+    sq_buf_ident(q, o->name);
+    dsrc_buf_add(q, " WHERE ");
+    sq_buf_ident(q, cur);
+    dsrc_buf_add(q, after ? " > ?1" : " IS NOT NULL");
+    dsrc_buf_add(q, " ORDER BY ");
+    sq_buf_ident(q, cur);
+    dsrc_buf_add(q, " LIMIT ");
+    dsrc_buf_add(q, lim);
+    dsrc_buf_add(q, ")))");
+}
+
 /* Bind the cursor value following the cursor column's affinity. */
 static void sq_bind_cursor(sqlite3_stmt *st, int idx, const char *value, sq_affinity aff)
 {
@@ -1660,10 +1691,12 @@ static dsrc_status sq_fetch_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fe
             dsrc_buf_add(&q, " > ?1");
             nparam = 1;
         }
+        if (req->limit > 0)
+            sq_add_tie_bound(&q, &o, cols.v[cursor_col].name, nparam, nparam ? "?2" : "?1");
         dsrc_buf_add(&q, " ORDER BY ");
         sq_buf_ident(&q, cols.v[cursor_col].name);
     }
-    if (req->limit >= 0)
+    if (req->limit >= 0 && !(cursor_col >= 0 && req->limit > 0))
         dsrc_buf_add(&q, nparam ? " LIMIT ?2" : " LIMIT ?1");
     if (q.failed) {
         s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");

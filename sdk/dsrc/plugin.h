@@ -557,11 +557,20 @@ typedef struct dsrc_fetch_req {
     const char *item;              /* path of the item                        */
     const char *const *columns;    /* NULL: all columns                       */
     size_t n_columns;
-    int64_t limit;                 /* -1: no limit                            */
+    int64_t limit;                 /* -1: no limit.  With a cursor_field and
+                                      limit n > 0: the first n rows with a
+                                      cursor value, in cursor order, plus
+                                      every further row whose value equals
+                                      the n-th's (unless cursor_max tells
+                                      such rows apart), so that a fetch
+                                      after the cursor_max reported skips
+                                      none of them                           */
     const char *cursor_field;      /* NULL: full fetch                        */
-    const char *cursor_value;      /* NULL: from the start; else fetch rows
-                                      with cursor_field > cursor_value, in
-                                      cursor order                           */
+    const char *cursor_value;      /* NULL: from the start, including the
+                                      rows whose cursor is NULL (beyond the
+                                      limit); else fetch rows with
+                                      cursor_field > cursor_value, in cursor
+                                      order (never a NULL cursor)            */
     dsrc_fetch_mode mode;          /* what the host would like                */
 } dsrc_fetch_req;
 

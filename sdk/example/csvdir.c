@@ -26,7 +26,15 @@
  * Incremental fetch: rows whose cursor column is greater than the cursor
  * value (numerically for INT64 and DOUBLE columns, bytewise otherwise).
  * This example sends matching rows in file order: it filters, it does not
- * sort.  cursor_max is the highest cursor value among the rows sent.
+ * sort.  cursor_max is the highest cursor value among the rows sent.  With
+ * a limit n it sends the rows up to the n-th cursor value in cursor order,
+ * all of them even when several rows share it, so that the next fetch
+ * (after cursor_max) skips nothing; to find that value it reads the file
+ * once more and sorts the cursor values after the cursor in memory (a
+ * backend with an index would do this for the plugin).  Rows without a
+ * cursor value (empty, or not a number in a numeric column) are sent by a
+ * fetch from the start (no cursor value), beyond the limit, and never by a
+ * fetch after a value.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* strdup, fileno, opendir with -std=c11 */
@@ -916,6 +924,101 @@ static int cd_key_cmp(const cd_key *a, const cd_key *b)
     return strcmp(a->text, b->text);
 }
 
+/* 1 when the record's cursor field (column `col` of type `type`) has a
+ * value, in *k, that comes after `after` (NULL: any value); 0 when it has
+ * none (NULL, or not comparable with the cursor) or it does not. */
+static int cd_after(const cd_record *rec, size_t col, dsrc_type type, const cd_key *after,
+                    cd_key *k)
+{
+    if (cd_is_null(rec, col) || !cd_key_of(cd_field(rec, col), type, k))
+        return 0;
+    return !after || cd_key_cmp(k, after) > 0;
+}
+
+static int cd_key_qsort(const void *a, const void *b)
+{
+    return cd_key_cmp(a, b);
+}
+
+/* Back to the first data line of `rd`, past the header if there is one. */
+static dsrc_status cd_rewind(const dsrc_conn *c, cd_reader *rd, cd_record *rec, const char *item,
+                             dsrc_error *err)
+{
+    const char *why = NULL;
+    int r;
+
+    rewind(rd->fp);
+    rd->line = 1;
+    if (c->header && (r = cd_read(rd, rec, &why)) != 1)
+        return r == -2 ? dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory")
+                       : cd_bad_csv(err, item, rd->rec_line, why ? why : "header vanished");
+    return DSRC_OK;
+}
+
+/* The next data record of a table of `n_cols` columns: 1, 0 at the end of
+ * the file, or -1 with the error in *s. */
+static int cd_next(cd_reader *rd, cd_record *rec, size_t n_cols, const char *item,
+                   dsrc_status *s, dsrc_error *err)
+{
+    const char *why = NULL;
+    int r = cd_read(rd, rec, &why);
+
+    if (r == -2)
+        *s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    else if (r == -1)
+        *s = cd_bad_csv(err, item, rd->rec_line, why);
+    else if (r == 1 && rec->n > n_cols)
+        *s = cd_bad_csv(err, item, rd->rec_line, "more fields than the header has");
+    else
+        return r;
+    return -1;
+}
+
+/* The cursor value of the limit-th row in cursor order after `after`
+ * (NULL: from the start), malloc'd into *nth; *nth NULL when fewer rows
+ * have one.  Reads the file from its first data line. */
+static dsrc_status cd_nth_after(const dsrc_ctx *ctx, dsrc_conn *c, cd_reader *rd,
+                                cd_record *rec, const dsrc_fetch_req *req, const cd_table *t,
+                                size_t col, const cd_key *after, char **nth, dsrc_error *err)
+{
+    cd_key *keys = NULL, k;
+    size_t n = 0, cap = 0, i, rows = 0;
+    dsrc_status s;
+
+    *nth = NULL;
+    s = cd_rewind(c, rd, rec, req->item, err);
+    while (s == DSRC_OK && cd_next(rd, rec, t->n, req->item, &s, err) == 1) {
+        if (++rows % CD_POLL_EVERY == 0 && cd_stop_requested(ctx, c)) {
+            s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch cancelled");
+            break;
+        }
+        if (!cd_after(rec, col, t->cols[col].type, after, &k))
+            continue;
+        if (n == cap) {
+            cd_key *nk = realloc(keys, (cap = cap ? cap * 2 : 64) * sizeof *keys);
+            if (!nk) {
+                s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+                break;
+            }
+            keys = nk;
+        }
+        if (!(k.text = strdup(k.text))) {
+            s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+            break;
+        }
+        keys[n++] = k;
+    }
+    if (s == DSRC_OK && n >= (uint64_t)req->limit) {
+        qsort(keys, n, sizeof *keys, cd_key_qsort);
+        if (!(*nth = strdup(keys[req->limit - 1].text)))
+            s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    }
+    for (i = 0; i < n; i++)
+        free((char *)keys[i].text);
+    free(keys);
+    return s;
+}
+
 /* Fill a cell from field i of the record as the column's type. */
 static void cd_cell(const cd_record *rec, size_t i, dsrc_type type, dsrc_cell *cell)
 {
@@ -955,13 +1058,12 @@ static dsrc_status cd_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
     dsrc_column *out_cols = NULL;
     dsrc_cell *cells = NULL;
     long cursor_col = -1;
-    cd_key after, best;
-    char *best_text = NULL;
+    cd_key after, best, nth;
+    char *best_text = NULL, *nth_text = NULL;
     uint64_t sent = 0;
-    const char *why = NULL;
     dsrc_status s;
     FILE *fp;
-    int r;
+    int ties = 0;
 
     (void)bytes;
     atomic_store(&c->cancel, 0);
@@ -1022,6 +1124,16 @@ static dsrc_status cd_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
                                req->cursor_value, req->cursor_field);
             goto out;
         }
+        /* With a limit n: every row up to the n-th cursor value. */
+        ties = req->limit > 0;
+        if (ties) {
+            s = cd_nth_after(ctx, c, &rd, &rec, req, &t, (size_t)cursor_col,
+                             req->cursor_value ? &after : NULL, &nth_text, err);
+            if (s != DSRC_OK)
+                goto out;
+            if (nth_text)
+                cd_key_of(nth_text, t.cols[cursor_col].type, &nth);
+        }
     }
 
     if (rows->schema(rows->user, out_cols, n_out) != 0) {
@@ -1030,44 +1142,27 @@ static dsrc_status cd_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
     }
 
     /* Back to the first data line. */
-    rewind(fp);
-    rd.line = 1;
-    if (c->header && (r = cd_read(&rd, &rec, &why)) != 1) {
-        s = r == -2 ? dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory")
-                    : cd_bad_csv(err, req->item, rd.rec_line, why ? why : "header vanished");
+    s = cd_rewind(c, &rd, &rec, req->item, err);
+    if (s != DSRC_OK)
         goto out;
-    }
     for (;;) {
-        if (req->limit >= 0 && sent >= (uint64_t)req->limit)
+        if (req->limit >= 0 && sent >= (uint64_t)req->limit && !ties)
             break;
         if (sent % CD_POLL_EVERY == 0 && cd_stop_requested(ctx, c)) {
             s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch cancelled");
             break;
         }
-        r = cd_read(&rd, &rec, &why);
-        if (r == 0)
+        if (cd_next(&rd, &rec, t.n, req->item, &s, err) != 1)
             break;
-        if (r == -2) {
-            s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-            break;
-        }
-        if (r == -1) {
-            s = cd_bad_csv(err, req->item, rd.rec_line, why);
-            break;
-        }
-        if (rec.n > t.n) {
-            s = cd_bad_csv(err, req->item, rd.rec_line, "more fields than the header has");
-            break;
-        }
         if (cursor_col >= 0) {
             cd_key k;
-            if (cd_is_null(&rec, (size_t)cursor_col))
+            int has = cd_after(&rec, (size_t)cursor_col, t.cols[cursor_col].type,
+                               req->cursor_value ? &after : NULL, &k);
+            if (!has && req->cursor_value)
                 continue;
-            if (!cd_key_of(cd_field(&rec, (size_t)cursor_col), t.cols[cursor_col].type, &k))
-                continue; /* not comparable with the cursor: never "after" it */
-            if (req->cursor_value && cd_key_cmp(&k, &after) <= 0)
-                continue;
-            if (!best_text || cd_key_cmp(&k, &best) > 0) {
+            if (has && nth_text && cd_key_cmp(&k, &nth) > 0)
+                continue; /* after the limit-th value */
+            if (has && (!best_text || cd_key_cmp(&k, &best) > 0)) {
                 free(best_text);
                 best_text = strdup(k.text);
                 if (!best_text) {
@@ -1097,6 +1192,7 @@ static dsrc_status cd_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
 out:
     fclose(fp);
     free(best_text);
+    free(nth_text);
     free(map);
     free(out_cols);
     free(cells);

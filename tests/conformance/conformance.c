@@ -1070,6 +1070,99 @@ START_TEST(t_fetch_cursor_from_start)
 }
 END_TEST
 
+/* Incremental fetches of the ties item, each from the cursor_max the one
+ * before reported, with limits that end inside a group of equal cursor
+ * values: every row arrives exactly once, each fetch sends its `limit`
+ * rows plus the rest of the last group (nothing more), the rows without a
+ * cursor value come with the first fetch (from the start), beyond the
+ * limit, and the last fetch sends nothing and reports no cursor. */
+#define CF_TIES 10      /* keys with a cursor value                      */
+#define CF_TIES_NULL 2  /* keys after them without one                   */
+START_TEST(t_fetch_cursor_ties)
+{
+    int64_t limit;
+
+    if (cf_fx->quirks & CONF_QUIRK_NO_CURSOR)
+        return;
+    ck_assert_msg(cf_fx->ties_item && cf_fx->ties_key && cf_fx->ties_cursor,
+                  "fixture: ties_item, ties_key and ties_cursor are required");
+    for (limit = 1; limit <= 4; limit++) {
+        int seen[CF_TIES + CF_TIES_NULL + 1] = {0}, left = CF_TIES, run, k;
+        char cursor[DSRC_CURSOR_MAX] = "";
+
+        for (run = 0; run <= CF_TIES; run++) {
+            dsrc_fetch_req req;
+            dsrc_fetch_result res;
+            conf_rows r;
+            char *msg = NULL;
+            ssize_t kc, cc;
+            size_t i, want;
+            long top = 0;
+            dsrc_status st;
+
+            conf_req(&req, cf_fx->ties_item);
+            req.cursor_field = cf_fx->ties_cursor;
+            req.cursor_value = run ? cursor : NULL;
+            req.limit = limit;
+            memset(&res, 0, sizeof res);
+            st = cf_fetch_msg(cf_conn, &req, &r, &res, &msg);
+            ck_assert_msg(st == DSRC_OK, "limit %" PRId64 ", after '%s': %s", limit,
+                          req.cursor_value ? req.cursor_value : "(start)", msg ? msg : "");
+            free(msg);
+            /* Groups are pairs: `limit` rows rounded up to a whole pair. */
+            want = (size_t)(limit + (limit & 1));
+            if (want > (size_t)left)
+                want = (size_t)left;
+            if (run == 0)
+                want += CF_TIES_NULL;
+            ck_assert_msg(r.n_rows == want,
+                          "limit %" PRId64 ", after '%s': %zu rows, expected %zu", limit,
+                          req.cursor_value ? req.cursor_value : "(start)", r.n_rows, want);
+            if (r.n_rows == 0) {
+                ck_assert_msg(res.has_cursor == 0, "an empty fetch reported cursor '%s'",
+                              res.cursor_max);
+                conf_rows_free(&r);
+                break;
+            }
+            kc = conf_rows_col(&r, cf_fx->ties_key);
+            cc = conf_rows_col(&r, cf_fx->ties_cursor);
+            ck_assert_msg(kc >= 0 && cc >= 0, "the ties item lacks its key or cursor column");
+            for (i = 0; i < r.n_rows; i++) {
+                const char *kt = r.text[i * r.n_columns + (size_t)kc];
+                const char *vt = r.text[i * r.n_columns + (size_t)cc];
+                long key, v;
+                ck_assert_msg(kt != NULL, "a NULL key in the ties item");
+                key = strtol(kt, NULL, 10);
+                ck_assert_msg(key >= 1 && key <= CF_TIES + CF_TIES_NULL, "unexpected key '%s'",
+                              kt);
+                seen[key]++;
+                if (key > CF_TIES) {
+                    ck_assert_msg(vt == NULL, "key %ld has cursor value '%s'", key, vt);
+                    ck_assert_msg(run == 0, "key %ld (no cursor value) came after '%s'", key,
+                                  cursor);
+                    continue;
+                }
+                ck_assert_msg(vt != NULL, "key %ld has no cursor value", key);
+                v = strtol(vt, NULL, 10);
+                ck_assert_msg(v == (key + 1) / 2, "key %ld has cursor value '%s'", key, vt);
+                if (v > top)
+                    top = v;
+            }
+            left -= (int)r.n_rows - (run == 0 ? CF_TIES_NULL : 0);
+            ck_assert_msg(res.has_cursor == 1, "limit %" PRId64 ": no cursor reported", limit);
+            ck_assert_msg(strtol(res.cursor_max, NULL, 10) == top,
+                          "cursor_max '%s' is not the highest value sent (%ld)", res.cursor_max,
+                          top);
+            snprintf(cursor, sizeof cursor, "%s", res.cursor_max);
+            conf_rows_free(&r);
+        }
+        for (k = 1; k <= CF_TIES + CF_TIES_NULL; k++)
+            ck_assert_msg(seen[k] == 1, "limit %" PRId64 ": key %d arrived %d times", limit, k,
+                          seen[k]);
+    }
+}
+END_TEST
+
 START_TEST(t_fetch_cursor_bad_field)
 {
     dsrc_fetch_req req;
@@ -1265,6 +1358,7 @@ Suite *conf_suite(conf_fixture *fx)
     tcase_add_test(tc, t_fetch_limit);
     tcase_add_test(tc, t_fetch_cursor);
     tcase_add_test(tc, t_fetch_cursor_from_start);
+    tcase_add_test(tc, t_fetch_cursor_ties);
     tcase_add_test(tc, t_fetch_cursor_bad_field);
     suite_add_tcase(s, tc);
 

@@ -93,6 +93,15 @@ struct conf_fixture {
     int64_t cursor_rows;           /* expected number of rows after it      */
     const char *cursor_max;        /* expected cursor_max                   */
 
+    /* Ties: an item of twelve rows whose column ties_key holds 1..12 and
+     * whose cursor column ties_cursor holds 1,1,2,2,3,3,4,4,5,5 for keys
+     * 1..10 (key k has (k + 1) / 2) and NULL (or nothing) for keys 11 and
+     * 12, for incremental fetches whose limit ends inside a group of equal
+     * values.  Required unless CONF_QUIRK_NO_CURSOR. */
+    const char *ties_item;
+    const char *ties_key;
+    const char *ties_cursor;
+
     const char *missing_item;      /* an item that does not exist           */
     unsigned quirks;               /* CONF_QUIRK_*                          */
 

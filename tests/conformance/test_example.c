@@ -57,6 +57,11 @@ static int ex_write(const char *dir, const char *name, const char *text)
     return fclose(fp);
 }
 
+/* Keys 1..10 with cursor values 1,1,2,2,...,5,5, out of cursor order, and
+ * 11 and 12 with none. */
+static const char ex_ties[] =
+    "id,ts\n7,4\n1,1\n10,5\n4,2\n12,\n5,3\n2,1\n9,5\n3,2\n11,\n8,4\n6,3\n";
+
 static int ex_subdir(const char *tmp, const char *name, char *out, size_t outsz)
 {
     snprintf(out, outsz, "%s/%s", tmp, name);
@@ -73,6 +78,7 @@ static int ex_setup(conf_fixture *fx, const char *tmp)
     if (ex_subdir(tmp, "csv", dir, sizeof dir) != 0 ||
         ex_write(dir, "orders.csv", ex_orders) != 0 ||
         ex_write(dir, "other.csv", "a,b\n") != 0 ||
+        ex_write(dir, "ties.csv", ex_ties) != 0 ||
         ex_write(dir, "readme.txt", "not a table\n") != 0 ||
         ex_write(dir, ".hidden.csv", "x\n1\n") != 0)
         return -1;
@@ -178,9 +184,10 @@ START_TEST(t_list_files)
     char path[PATH_MAX + 64];
 
     ck_assert_int_eq(conf_list(conf_conn(), "", &l, &e), DSRC_OK);
-    ck_assert_uint_eq(l.n, 2); /* not readme.txt, not .hidden.csv */
+    ck_assert_uint_eq(l.n, 3); /* not readme.txt, not .hidden.csv */
     ck_assert_str_eq(l.path[0], "orders.csv");
     ck_assert_str_eq(l.path[1], "other.csv");
+    ck_assert_str_eq(l.path[2], "ties.csv");
     ck_assert_int_eq(l.kind[0], DSRC_ITEM_FILE);
     snprintf(path, sizeof path, "%s/csv/orders.csv", conf_tmpdir());
     ck_assert_int_eq(stat(path, &sb), 0);
@@ -389,6 +396,9 @@ int main(void)
     fx.cursor_value = "2";
     fx.cursor_rows = 3;
     fx.cursor_max = "5";
+    fx.ties_item = "ties.csv"; /* out of cursor order in the file */
+    fx.ties_key = "id";
+    fx.ties_cursor = "ts";
     fx.missing_item = "nosuch.csv";
     /* Files have no keys, listing does not read them, and the example
      * filters on the cursor without sorting. */

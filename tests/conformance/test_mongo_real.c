@@ -8,8 +8,10 @@
  * Setup connects with libmongoc itself, creates a fresh database
  * dsrc_conformance_<pid> holding the collection "orders" with the same
  * five documents (and the same index) as the scripted peer's shop.orders
- * in test_mongo.c, so the same fixture expectations hold; the source's
- * connection is that URI with `database` set to the fresh database.
+ * in test_mongo.c, and the collection "ties" as the peer's shop.ties
+ * (incremental fetches over tied cursor values), so the same fixture
+ * expectations hold; the source's connection is that URI with `database`
+ * set to the fresh database.
  * Teardown drops the database.  The user needs readWrite on it (or on any
  * database) and dropDatabase.
  *
@@ -53,6 +55,18 @@ static const char *const mr_docs[] = {
     " \"created\": {\"$date\": \"2024-01-05T10:00:00Z\"}, \"flag\": false}",
 };
 #define MR_N_DOCS (sizeof mr_docs / sizeof mr_docs[0])
+
+/* The ties collection: _id 1..10 with ts 1,1,2,2,...,5,5 (32-bit ints),
+ * 11 with a null ts and 12 without one. */
+#define MR_TIES "ties"
+static const char *const mr_ties[] = {
+    "{\"_id\": 1, \"ts\": 1}", "{\"_id\": 2, \"ts\": 1}", "{\"_id\": 3, \"ts\": 2}",
+    "{\"_id\": 4, \"ts\": 2}", "{\"_id\": 5, \"ts\": 3}", "{\"_id\": 6, \"ts\": 3}",
+    "{\"_id\": 7, \"ts\": 4}", "{\"_id\": 8, \"ts\": 4}", "{\"_id\": 9, \"ts\": 5}",
+    "{\"_id\": 10, \"ts\": 5}", "{\"_id\": 11, \"ts\": null}", "{\"_id\": 12}",
+};
+#define MR_N_TIES (sizeof mr_ties / sizeof mr_ties[0])
+#define MR_MAX_DOCS 16
 
 /* ------------------------------------------------------------------------ */
 /* The server                                                                */
@@ -111,35 +125,55 @@ static int mr_drop(mongoc_client_t *cl)
     return rc;
 }
 
-/* Create the database: the documents, then the index on created. */
-static int mr_fill(mongoc_client_t *cl)
+/* Insert the `n` (at most MR_MAX_DOCS) Extended JSON documents `json`
+ * into collection `name` of `db`.  0, or -1 (printed). */
+static int mr_insert(mongoc_database_t *db, const char *name, const char *const *json, size_t n,
+                     const bson_t *opts)
 {
-    mongoc_database_t *db = mongoc_client_get_database(cl, mr_db);
-    mongoc_collection_t *coll = mongoc_database_get_collection(db, MR_COLLECTION);
-    const bson_t *docs[MR_N_DOCS];
-    bson_t *owned[MR_N_DOCS];
-    bson_t opts = BSON_INITIALIZER, reply, *cmd = NULL;
+    mongoc_collection_t *coll = mongoc_database_get_collection(db, name);
+    const bson_t *docs[MR_MAX_DOCS];
+    bson_t *owned[MR_MAX_DOCS];
+    bson_t reply;
     bson_error_t be;
-    size_t i, n = 0;
+    size_t i, made = 0;
     int rc = -1;
 
-    for (i = 0; i < MR_N_DOCS; i++) {
-        owned[i] = bson_new_from_json((const uint8_t *)mr_docs[i], -1, &be);
+    for (i = 0; i < n && i < MR_MAX_DOCS; i++) {
+        owned[i] = bson_new_from_json((const uint8_t *)json[i], -1, &be);
         if (!owned[i]) {
-            fprintf(stderr, "test_mongo_real: document %zu: %s\n", i + 1, be.message);
+            fprintf(stderr, "test_mongo_real: %s document %zu: %s\n", name, i + 1, be.message);
             goto out;
         }
         docs[i] = owned[i];
-        n++;
+        made++;
     }
-    mr_majority(&opts);
-    if (!mongoc_collection_insert_many(coll, docs, MR_N_DOCS, &opts, &reply, &be)) {
-        fprintf(stderr, "test_mongo_real: inserting into %s.%s: %s\n", mr_db, MR_COLLECTION,
-                be.message);
+    if (!mongoc_collection_insert_many(coll, docs, made, opts, &reply, &be)) {
+        fprintf(stderr, "test_mongo_real: inserting into %s.%s: %s\n", mr_db, name, be.message);
         bson_destroy(&reply);
         goto out;
     }
     bson_destroy(&reply);
+    rc = 0;
+out:
+    for (i = 0; i < made; i++)
+        bson_destroy(owned[i]);
+    mongoc_collection_destroy(coll);
+    return rc;
+}
+
+/* Create the database: the documents, then the index on created, and the
+ * ties collection. */
+static int mr_fill(mongoc_client_t *cl)
+{
+    mongoc_database_t *db = mongoc_client_get_database(cl, mr_db);
+    bson_t opts = BSON_INITIALIZER, reply, *cmd = NULL;
+    bson_error_t be;
+    int rc = -1;
+
+    mr_majority(&opts);
+    if (mr_insert(db, MR_COLLECTION, mr_docs, MR_N_DOCS, &opts) != 0 ||
+        mr_insert(db, MR_TIES, mr_ties, MR_N_TIES, &opts) != 0)
+        goto out;
     cmd = BCON_NEW("createIndexes", BCON_UTF8(MR_COLLECTION), "indexes", "[", "{", "key", "{",
                    "created", BCON_INT32(-1), "}", "name", BCON_UTF8("created_-1"), "}", "]");
     if (!mongoc_database_write_command_with_opts(db, cmd, &opts, &reply, &be)) {
@@ -151,12 +185,9 @@ static int mr_fill(mongoc_client_t *cl)
     bson_destroy(&reply);
     rc = 0;
 out:
-    for (i = 0; i < n; i++)
-        bson_destroy(owned[i]);
     if (cmd)
         bson_destroy(cmd);
     bson_destroy(&opts);
-    mongoc_collection_destroy(coll);
     mongoc_database_destroy(db);
     return rc;
 }
@@ -304,6 +335,7 @@ int main(void)
     static conf_fixture fx;
     static char table[sizeof mr_db + sizeof MR_COLLECTION + 1];
     static char missing[sizeof mr_db + 32];
+    static char ties[sizeof mr_db + sizeof MR_TIES + 1];
     const char *top = getenv("top_builddir");
     int rc;
 
@@ -316,6 +348,7 @@ int main(void)
     snprintf(mr_db, sizeof mr_db, "dsrc_conformance_%ld", (long)getpid());
     snprintf(table, sizeof table, "%s/%s", mr_db, MR_COLLECTION);
     snprintf(missing, sizeof missing, "%s/no_such_collection", mr_db);
+    snprintf(ties, sizeof ties, "%s/%s", mr_db, MR_TIES);
 
     memset(&fx, 0, sizeof fx);
     fx.plugin = "mongo";
@@ -338,6 +371,9 @@ int main(void)
     fx.cursor_value = "2";
     fx.cursor_rows = 3;
     fx.cursor_max = "5";
+    fx.ties_item = ties;
+    fx.ties_key = "_id";
+    fx.ties_cursor = "ts";
     fx.missing_item = missing;
     fx.quirks = 0;
 

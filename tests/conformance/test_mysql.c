@@ -308,6 +308,9 @@ static const char *const my_schema_sql[] = {
     " (5, 'five', 5e10, NULL, CONCAT('a,b;c', CHAR(13, 10, 9), '\\\\ \xc3\xa9 \xf0\x9f\x98\x80'),"
     "  '2024-01-05 10:00:00', 0, 'null', b'1')",
     "CREATE TABLE " DB ".x (id INT)",
+    "CREATE TABLE " DB ".ties (id INT PRIMARY KEY, ts INT)",
+    "INSERT INTO " DB ".ties VALUES (1, 1), (2, 1), (3, 2), (4, 2), (5, 3), (6, 3), (7, 4),"
+    " (8, 4), (9, 5), (10, 5), (11, NULL), (12, NULL)",
     "INSERT INTO " DB ".x VALUES (1)",
     "CREATE TABLE " DB ".customers ("
     "  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT COMMENT 'the key',"
@@ -2029,6 +2032,9 @@ int main(void)
     fx.cursor_value = "2";
     fx.cursor_rows = 3;
     fx.cursor_max = "5";
+    fx.ties_item = DB "/ties";
+    fx.ties_key = "id";
+    fx.ties_cursor = "ts";
     fx.missing_item = DB "/no_such_table";
     /* InnoDB's row counts are estimates. */
     fx.quirks = CONF_QUIRK_ROWS_ESTIMATED;

@@ -177,6 +177,9 @@ static const char pg_setup_sql[] =
     "CREATE TABLE public.\"with/slash\" (v text);\n"
     "INSERT INTO public.\"with/slash\" VALUES ('s');\n"
     "CREATE TABLE public.\"odd.name\" (v int);\n"
+    "CREATE TABLE public.ties (id int PRIMARY KEY, ts int);\n"
+    "INSERT INTO public.ties SELECT g, CASE WHEN g <= 10 THEN (g + 1) / 2 END\n"
+    "  FROM generate_series(1, 12) g;\n"
     "CREATE SCHEMA sales;\n"
     "COMMENT ON SCHEMA sales IS 'sales data';\n"
     "CREATE TABLE sales.orders (region text, id serial, total numeric(12,2) NOT NULL\n"
@@ -958,6 +961,32 @@ START_TEST(t_time_zones)
 }
 END_TEST
 
+/* A cursor column that orders but has no max() (uuid) takes a limit too:
+ * the rows up to the limit-th value, and from the start the NULL ones. */
+START_TEST(t_cursor_limit_uuid)
+{
+    src_conn *c = conf_conn();
+    derr e = {0};
+    const char *cols[1] = {"k"};
+    dsrc_fetch_req req;
+    dsrc_fetch_result res;
+    conf_rows r;
+
+    conf_req(&req, "public/types");
+    req.columns = cols;
+    req.n_columns = 1;
+    req.limit = 1;
+    req.cursor_field = "u";
+    ck_assert_msg(conf_fetch_all(c, &req, &r, &res, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_uint_eq(r.n_rows, 2);
+    ck_assert_str_eq(r.text[0], "1");
+    ck_assert_str_eq(r.text[1], "2");
+    ck_assert_int_eq(res.has_cursor, 1);
+    ck_assert_str_eq(res.cursor_max, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+    conf_rows_free(&r);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* CSV and incremental fetches                                               */
 
@@ -1053,14 +1082,16 @@ START_TEST(t_csv)
     ck_assert_str_eq(res.cursor_max, "2024-02-01 00:00:00+00");
     free(b.data);
 
-    /* With a limit, the highest value actually sent. */
+    /* With a limit, the highest value actually sent; from the start, the
+     * rows whose cursor is NULL come too (last), beyond the limit. */
     memset(&b, 0, sizeof b);
     cols[0] = "id";
     req.n_columns = 1;
     req.cursor_value = NULL;
     req.limit = 1;
     ck_assert_int_eq(pg_fetch_csv(c, &req, &b, &res, &e), DSRC_OK);
-    ck_assert_str_eq(b.data, "id\n1\n");
+    ck_assert_msg(strcmp(b.data, "id\n1\n2\n4\n") == 0 || strcmp(b.data, "id\n1\n4\n2\n") == 0,
+                  "limit 1 from the start sent: %s", b.data);
     ck_assert_int_eq(res.has_cursor, 1);
     ck_assert_str_eq(res.cursor_max, "2024-01-01 00:00:00+00");
     free(b.data);
@@ -1299,6 +1330,9 @@ int main(void)
     fx.cursor_value = "2";
     fx.cursor_rows = 3;
     fx.cursor_max = "5";
+    fx.ties_item = "public/ties";
+    fx.ties_key = "id";
+    fx.ties_cursor = "ts";
     fx.missing_item = "public/no_such_table";
     /* Row counts come from reltuples: estimates. */
     fx.quirks = CONF_QUIRK_ROWS_ESTIMATED;
@@ -1319,6 +1353,7 @@ int main(void)
     tcase_add_test(tc, t_discover_batched);
     tcase_add_test(tc, t_types);
     tcase_add_test(tc, t_time_zones);
+    tcase_add_test(tc, t_cursor_limit_uuid);
     tcase_add_test(tc, t_csv);
     tcase_add_test(tc, t_incremental_after_inserts);
     tcase_add_test(tc, t_cancel_driver);

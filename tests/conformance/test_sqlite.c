@@ -91,7 +91,10 @@ static const char sq_schema_sql[] =
     "CREATE VIEW forever AS WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c)"
     "  SELECT count(*) AS n FROM c;"
     "CREATE TABLE \"with/slash\" (v TEXT);"
-    "INSERT INTO \"with/slash\" VALUES ('s');";
+    "INSERT INTO \"with/slash\" VALUES ('s');"
+    "CREATE TABLE ties (id INTEGER PRIMARY KEY, ts INTEGER);"
+    "INSERT INTO ties VALUES (1, 1), (2, 1), (3, 2), (4, 2), (5, 3), (6, 3), (7, 4), (8, 4),"
+    "  (9, 5), (10, 5), (11, NULL), (12, NULL);";
 
 static const char sq_broken_sql[] =
     "CREATE TABLE good (a INTEGER);"
@@ -398,7 +401,7 @@ START_TEST(t_list)
     ck_assert_int_eq(l.container[0], 1);
 
     ck_assert_int_eq(conf_list(c, "main", &l, &e), DSRC_OK);
-    ck_assert_uint_eq(l.n, 6 + (size_t)sq_have_fts);
+    ck_assert_uint_eq(l.n, 7 + (size_t)sq_have_fts);
     for (k = 0; k < l.n; k++) {
         ck_assert_msg(strncmp(l.path[k], "main/sqlite_", 12) != 0, "internal table listed: %s",
                       l.path[k]);
@@ -588,7 +591,7 @@ START_TEST(t_discover_catalog)
 
     conf_md_init(&m, "main/customers");
     ck_assert_int_eq(conf_discover(c, NULL, 0, &m, &e), DSRC_OK);
-    ck_assert_uint_eq(m.n, 6 + (size_t)sq_have_fts);
+    ck_assert_uint_eq(m.n, 7 + (size_t)sq_have_fts);
     for (k = 0; k < m.n; k++) {
         ck_assert_msg(strncmp(m.path[k], "main/sqlite_", 12) != 0, "internal table: %s",
                       m.path[k]);
@@ -828,6 +831,9 @@ int main(void)
     fx.cursor_value = "2";
     fx.cursor_rows = 3;
     fx.cursor_max = "5";
+    fx.ties_item = "main/ties";
+    fx.ties_key = "id";
+    fx.ties_cursor = "ts";
     fx.missing_item = "main/no_such_table";
     fx.quirks = 0;
 

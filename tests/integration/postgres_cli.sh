@@ -6,6 +6,8 @@
 #   - a table without columns comes out as psql writes it;
 #   - NaN and infinities in JSON Lines are what the server's to_json() writes;
 #   - server notices reach dsrc's log, redacted, never raw on stderr;
+#   - incremental fetches with a limit that ends inside a group of equal
+#     cursor values bring every row exactly once;
 #   - a wrong password fails with the auth error and never shows up.
 # The server comes from tests/fixtures/pg/pg-fixture (skipped, 77, when no
 # PostgreSQL server is installed).
@@ -78,6 +80,9 @@ FROM generate_series(1, 1000000) g;
 CREATE TABLE public.events (id bigserial PRIMARY KEY, v text, at timestamptz);
 INSERT INTO public.events (v, at) SELECT 'e' || g, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 hour'
 FROM generate_series(1, 10) g;
+CREATE TABLE public.ties (id int PRIMARY KEY, ts int, v text);
+INSERT INTO public.ties SELECT g, (g + 1) / 2, 'v' || g FROM generate_series(1, 10) g;
+CREATE TABLE public.ties_b AS SELECT * FROM public.ties;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO dsrc_test;
 SQL
 printf 'loaded 1 000 000 rows in %s s\n' $(( $(date +%s) - t0 ))
@@ -209,6 +214,30 @@ expect 0 $C fetch -q pg public/floats -o "$tmp/floats.csv"
 user_psql -c "\\copy (SELECT * FROM public.floats) to '$tmp/floats-psql.csv' csv header" ||
     bad "psql \\copy failed"
 same "$tmp/floats.csv" "$tmp/floats-psql.csv"
+
+# --- incremental fetches with a limit inside groups of equal values --------
+# ts = 1,1,2,2,...,5,5: each run of -n 3 ends with the whole group of its
+# last value, so four runs bring ids 1 to 10 exactly once and a fifth none.
+# public/ties_b: the cursor column is not among the columns sent (the
+# cursor_max then comes from a query of its own).
+# ties_runs ITEM [ARGS...]: the first field of every data line of four runs,
+# one a line, on stdout; then the fifth run, which must send no row.
+ties_runs() {
+    item=$1
+    shift
+    for run in 1 2 3 4; do
+        expect 0 $C fetch -q pg "$item" -k ts --incremental -n 3 "$@" -o -
+        tail -n +2 "$tmp/out" | cut -d, -f1
+    done
+}
+for item in public/ties public/ties_b; do
+    if [ "$item" = public/ties ]; then cols=id,ts,v; else cols=id,v; fi
+    ties_runs "$item" -c "$cols" >"$tmp/ties.ids"
+    got=$(sort -n "$tmp/ties.ids" | tr '\n' ' ')
+    [ "$got" = "1 2 3 4 5 6 7 8 9 10 " ] && ok || bad "$item: four runs of -n 3 brought ids: $got"
+    expect 0 $C fetch -q pg "$item" -k ts --incremental -n 3 -c "$cols" -o -
+    [ "$(wc -l < "$tmp/out")" -le 1 ] && ok || bad "$item: a fifth run brought rows"
+done
 
 # --- a wrong password ------------------------------------------------------
 DSRC_PG_CLI_PASSWORD=not-the-password-4711
