@@ -199,6 +199,31 @@ static inline void dsrc_path_free(dsrc_path *p)
     p->n = 0;
 }
 
+/**
+ * The one container (schema, database) a listing path names: "name" or
+ * "name/", decoded, in *name (malloc'd; the caller frees it).  *name is
+ * NULL when the path names more than that ("schema/table") or nothing.
+ * Returns DSRC_OK, or the error of dsrc_path_split().
+ */
+static inline dsrc_status dsrc_path_container(const char *path, char **name, dsrc_error *err)
+{
+    dsrc_path sp;
+    dsrc_status s = dsrc_path_split(path, 2, &sp, err);
+
+    *name = NULL;
+    if (s != DSRC_OK)
+        return s;
+    if (sp.n == 1 || (sp.n == 2 && sp.part[1][0] == '\0')) {
+        size_t n = strlen(sp.part[0]) + 1;
+        if ((*name = (char *)malloc(n)) != NULL)
+            memcpy(*name, sp.part[0], n);
+        else
+            s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    }
+    dsrc_path_free(&sp);
+    return s;
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -147,6 +147,31 @@ START_TEST(t_malformed)
 }
 END_TEST
 
+START_TEST(t_container)
+{
+    static const char *const cases[][2] = {
+        {"peer%2Fslash", "peer/slash"}, {"peer%2Fslash/", "peer/slash"},
+        {"public/orders", NULL},        {"", NULL},
+        {"a/b/", NULL},
+    };
+    dsrc_error err = {sizeof err, DSRC_OK, 0, 0, "", NULL, NULL, NULL};
+    size_t i;
+    char *name;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_int_eq(dsrc_path_container(cases[i][0], &name, &err), DSRC_OK);
+        if (cases[i][1])
+            ck_assert_str_eq(name, cases[i][1]);
+        else
+            ck_assert_ptr_null(name);
+        free(name);
+    }
+    ck_assert_int_eq(dsrc_path_container("db%", &name, &err), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_ptr_null(name);
+    err.release(&err);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("plugin_util");
@@ -159,6 +184,7 @@ int main(void)
     tcase_add_test(tc, t_round_trip);
     tcase_add_test(tc, t_split);
     tcase_add_test(tc, t_malformed);
+    tcase_add_test(tc, t_container);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
