@@ -565,6 +565,10 @@ START_TEST(t_describe_schema)
 }
 END_TEST
 
+/* "shop/slow" never answers; "admin" holds only system collections, which
+ * list leaves out. */
+static const char *const mg_skip_items[] = {"shop/slow", "admin", NULL};
+
 int main(void)
 {
     static conf_fixture fx;
@@ -594,6 +598,7 @@ int main(void)
     fx.cursor_max = "5";
     fx.missing_item = "shop/no_such_collection";
     fx.quirks = 0;
+    fx.skip_items = mg_skip_items;
 
     tc = tcase_create("mongo");
     tcase_set_timeout(tc, 30);
