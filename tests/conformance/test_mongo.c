@@ -487,7 +487,7 @@ START_TEST(t_list_kinds)
 
     ck_assert_int_eq(conf_list(c, "shop", &l, &e), DSRC_OK);
     /* sorted, system.* left out */
-    ck_assert_uint_eq(l.calls, 5);
+    ck_assert_uint_eq(l.calls, 6);
     ck_assert_str_eq(l.path[0], "shop/big");
     ck_assert_str_eq(l.path[1], "shop/metrics");
     ck_assert_int_eq(l.kind[1], DSRC_ITEM_COLLECTION);
@@ -498,6 +498,7 @@ START_TEST(t_list_kinds)
     ck_assert_str_eq(l.path[3], "shop/recent_orders");
     ck_assert_int_eq(l.kind[3], DSRC_ITEM_VIEW);
     ck_assert_int_eq(l.rows[3], -1);
+    ck_assert_str_eq(l.path[5], "shop/we%2Fird%25coll"); /* printed escaped */
 
     ck_assert_int_eq(conf_list(c, "", &l, &e), DSRC_OK);
     ck_assert_uint_eq(l.calls, 3);
@@ -565,6 +566,8 @@ START_TEST(t_describe_schema)
 }
 END_TEST
 
+/* A collection named with '/' and '%', as list and discover print it. */
+static const char *const mg_odd_items[] = {"shop/we%2Fird%25coll", NULL};
 /* "shop/slow" never answers; "admin" holds only system collections, which
  * list leaves out. */
 static const char *const mg_skip_items[] = {"shop/slow", "admin", NULL};
@@ -598,6 +601,7 @@ int main(void)
     fx.cursor_max = "5";
     fx.missing_item = "shop/no_such_collection";
     fx.quirks = 0;
+    fx.odd_items = mg_odd_items;
     fx.skip_items = mg_skip_items;
 
     tc = tcase_create("mongo");
