@@ -9,6 +9,8 @@
  *                            delimiter; a trailing '/' is optional)
  *   "container/dir/blob"     a blob: describe() reads its properties, fetch()
  *                            streams its bytes
+ * A blob name's '/' are its hierarchy and stay as they are in a path; its
+ * '%' are written %25 (<dsrc/plugin_util.h>; container names hold neither).
  * With the `container` option set, paths are relative to that container
  * and the root lists its blobs.
  *
@@ -40,6 +42,7 @@
  * a credential.
  */
 #include <dsrc/plugin.h>
+#include <dsrc/plugin_util.h>
 
 #include <curl/curl.h>
 #include <expat.h>
@@ -1102,40 +1105,53 @@ out:
 /* ------------------------------------------------------------------------ */
 /* Paths                                                                     */
 
-/* Split an item path into container and the rest (both malloc'd).  With a
- * fixed container the whole path is the rest.  Leading '/' are ignored. */
-static int az_split(const dsrc_conn *c, const char *path, char **container, char **rest)
+/* Append the item path of blob (or directory) `name` of `container` to
+ * `b`: "container/name", or "name" with a fixed container (the container
+ * alone for an empty name); the name's '%' escaped, its '/' kept. */
+static void az_item_path(dsrc_buf *b, const dsrc_conn *c, const char *container,
+                         const char *name)
 {
-    const char *slash;
+    dsrc_buf_add(b, "");
+    if (!c->container) {
+        dsrc_path_add(b, container);
+        if (*name)
+            dsrc_buf_add(b, "/");
+    }
+    dsrc_path_add_tail(b, name);
+}
+
+/* Split an item path into container and the rest (both malloc'd, decoded:
+ * see dsrc_path_split()).  With a fixed container the whole path is the
+ * rest.  Leading '/' are ignored.  DSRC_OK, or INVALID_ARGUMENT for a
+ * malformed escape, or INTERNAL. */
+static dsrc_status az_split(const dsrc_conn *c, const char *path, char **container, char **rest,
+                            dsrc_error *err)
+{
+    dsrc_path sp;
+    dsrc_status st;
     *container = *rest = NULL;
     if (!path)
         path = "";
     while (*path == '/')
         path++;
+    st = dsrc_path_split(path, c->container ? 1 : 2, &sp, err);
+    if (st != DSRC_OK)
+        return st;
     if (c->container) {
         *container = az_strdup(c->container);
-        *rest = az_strdup(path);
+        *rest = az_strdup(sp.n ? sp.part[0] : "");
     } else {
-        slash = strchr(path, '/');
-        if (slash) {
-            *container = malloc((size_t)(slash - path) + 1);
-            if (*container) {
-                memcpy(*container, path, (size_t)(slash - path));
-                (*container)[slash - path] = '\0';
-            }
-            *rest = az_strdup(slash + 1);
-        } else {
-            *container = az_strdup(path);
-            *rest = az_strdup("");
-        }
+        *container = az_strdup(sp.n ? sp.part[0] : "");
+        *rest = az_strdup(sp.n == 2 ? sp.part[1] : "");
     }
+    dsrc_path_free(&sp);
     if (!*container || !*rest) {
         free(*container);
         free(*rest);
         *container = *rest = NULL;
-        return -1;
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     }
-    return 0;
+    return DSRC_OK;
 }
 
 /* "/container" or "/container/blob", percent-encoded. */
@@ -1282,15 +1298,11 @@ static void az_list_emit(az_lst *l, XML_Parser p)
     memset(&it, 0, sizeof it);
     it.struct_size = sizeof it;
     if (!l->container) {
-        dsrc_buf_add(&path, name);
+        dsrc_path_add(&path, name);
         it.kind = DSRC_ITEM_CONTAINER;
         it.container = 1;
     } else {
-        if (!l->c->container) {
-            dsrc_buf_add(&path, l->container);
-            dsrc_buf_add(&path, "/");
-        }
-        dsrc_buf_add(&path, name);
+        az_item_path(&path, l->c, l->container, name);
         it.kind = l->in_prefix ? DSRC_ITEM_DIRECTORY : DSRC_ITEM_BLOB;
         it.container = l->in_prefix;
     }
@@ -1369,8 +1381,9 @@ static dsrc_status az_list_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *pa
     memset(&r, 0, sizeof r);
     if (!inc && (!sink || !sink->item))
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL, "list: no item sink");
-    if (az_split(c, path, &container, &prefix) < 0)
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    st = az_split(c, path, &container, &prefix, err);
+    if (st != DSRC_OK)
+        return st;
     if (*prefix && prefix[strlen(prefix) - 1] != '/') {
         size_t n = strlen(prefix);
         char *p = realloc(prefix, n + 2);
@@ -1887,8 +1900,9 @@ static dsrc_status az_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *it
     atomic_store(&c->cancel, 0);
     if (!sink || !sink->metadata)
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL, "describe: no sink");
-    if (az_split(c, item, &container, &blob) < 0)
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    st = az_split(c, item, &container, &blob, err);
+    if (st != DSRC_OK)
+        return st;
     if (asprintf(&what, "describe '%s'", item ? item : "") < 0)
         what = NULL;
     pr = calloc(1, sizeof *pr);
@@ -1904,10 +1918,13 @@ static dsrc_status az_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *it
     st = az_head(ctx, c, container, blob, &r, what, err);
     if (st != DSRC_OK)
         goto out;
-    if (c->container)
-        path = az_strdup(blob);
-    else if (asprintf(&path, "%s%s%s", container, *blob ? "/" : "", blob) < 0)
-        path = NULL;
+    {
+        dsrc_buf pb = {0};
+        az_item_path(&pb, c, container, blob);
+        if (pb.failed)
+            dsrc_buf_free(&pb);
+        path = pb.s;
+    }
     if (!path) {
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
         goto out;
@@ -1915,7 +1932,7 @@ static dsrc_status az_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *it
     memset(&it, 0, sizeof it);
     it.struct_size = sizeof it;
     it.path = path;
-    it.name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    it.name = *blob ? (strrchr(blob, '/') ? strrchr(blob, '/') + 1 : blob) : container;
     it.kind = *blob ? DSRC_ITEM_BLOB : DSRC_ITEM_CONTAINER;
     it.container = !*blob;
     it.rows = -1;
@@ -2013,8 +2030,9 @@ static dsrc_status az_fetch_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fe
 
     memset(&r, 0, sizeof r);
     memset(&f, 0, sizeof f);
-    if (az_split(c, req->item, &container, &blob) < 0)
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    st = az_split(c, req->item, &container, &blob, err);
+    if (st != DSRC_OK)
+        return st;
     if (asprintf(&what, "fetch '%s'", req->item) < 0)
         what = NULL;
     if (!what) {
@@ -2205,8 +2223,9 @@ static dsrc_status az_incr_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fet
         return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
                               "fetch '%s': an incremental listing is delivered as rows",
                               req->item);
-    if (az_split(c, req->item, &container, &prefix) < 0)
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    st = az_split(c, req->item, &container, &prefix, err);
+    if (st != DSRC_OK)
+        return st;
     if (!*container) {
         st = dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                             "fetch: an incremental fetch needs a container (or "
@@ -2230,11 +2249,7 @@ static dsrc_status az_incr_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fet
         dsrc_buf path = {0};
         int stop;
 
-        if (!c->container) {
-            dsrc_buf_add(&path, container);
-            dsrc_buf_add(&path, "/");
-        }
-        dsrc_buf_add(&path, b->name);
+        az_item_path(&path, c, container, b->name);
         if (path.failed) {
             st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
             goto out;

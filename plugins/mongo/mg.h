@@ -10,6 +10,7 @@
 #define DSRC_PLUGIN_MG_H
 
 #include <dsrc/plugin.h>
+#include <dsrc/plugin_util.h>
 
 #include <mongoc/mongoc.h>
 

@@ -5,6 +5,9 @@
  * Items: "" lists the databases (or only the `database` option's), "shop"
  * its collections and views, "shop/orders" is a collection (the part
  * before the first '/' is the database: database names cannot hold '/').
+ * A collection name's '/' and '%' are printed escaped (%2F, %25;
+ * <dsrc/plugin_util.h>); an unescaped '/' after the database still belongs
+ * to the collection name.
  *
  * One mongoc_client_t per dsrc_conn (clients are not thread-safe, and the
  * host never shares a conn between threads).  mongoc_init() runs once in
@@ -135,7 +138,8 @@ static dsrc_status mg_stopped(dsrc_error *err)
 /* ------------------------------------------------------------------------ */
 /* Paths                                                                     */
 
-/* Split "db/coll" (coll may hold '/'); "db" gives coll NULL. */
+/* Split "db/coll" and decode both (coll may hold '/'); "db" gives coll
+ * NULL. */
 typedef struct mg_path {
     char *db;
     char *coll;
@@ -150,18 +154,23 @@ static void mg_path_free(mg_path *p)
 
 static dsrc_status mg_path_parse(dsrc_conn *c, const char *path, mg_path *out, dsrc_error *err)
 {
-    const char *slash;
+    dsrc_path sp;
+    dsrc_status st;
     memset(out, 0, sizeof *out);
     if (!path || !*path)
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL, "empty item path");
-    slash = strchr(path, '/');
-    out->db = slash ? bson_strndup(path, (size_t)(slash - path)) : bson_strdup(path);
-    out->coll = slash && slash[1] ? bson_strdup(slash + 1) : NULL;
-    if (!*out->db || (slash && !slash[1])) {
+    st = dsrc_path_split(path, 2, &sp, err);
+    if (st != DSRC_OK)
+        return st;
+    out->db = bson_strdup(sp.part[0]);
+    out->coll = sp.n == 2 && sp.part[1][0] ? bson_strdup(sp.part[1]) : NULL;
+    if (!*out->db || (sp.n == 2 && !out->coll)) {
+        dsrc_path_free(&sp);
         mg_path_free(out);
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                               "'%s' is not \"database\" or \"database/collection\"", path);
     }
+    dsrc_path_free(&sp);
     if (c->set.database && strcmp(out->db, c->set.database) != 0) {
         mg_path_free(out);
         return dsrc_error_set(err, DSRC_E_NOT_FOUND, 0, NULL,
@@ -547,9 +556,14 @@ static dsrc_status mg_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
         st = mg_list_dbs(c, &dbs, err);
         for (i = 0; st == DSRC_OK && i < dbs.n; i++) {
             dsrc_item it;
+            char *ipath = dsrc_path_join2(dbs.v[i], NULL);
+            if (!ipath) {
+                st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+                break;
+            }
             memset(&it, 0, sizeof it);
             it.struct_size = sizeof it;
-            it.path = dbs.v[i];
+            it.path = ipath;
             it.name = dbs.v[i];
             it.kind = DSRC_ITEM_DATABASE;
             it.container = 1;
@@ -560,6 +574,7 @@ static dsrc_status mg_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
                 st = mg_cancel_err(err, "list");
             else if (sink->item(sink->user, &it) != 0)
                 st = mg_stopped(err);
+            free(ipath);
         }
         mg_names_free(&dbs);
         return st;
@@ -586,7 +601,11 @@ static dsrc_status mg_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
                                 "no database '%s' (or it holds no collection)", path);
         for (i = 0; st == DSRC_OK && i < l.n; i++) {
             dsrc_item it;
-            char *ipath = bson_strdup_printf("%s/%s", p.db, l.v[i].name);
+            char *ipath = dsrc_path_join2(p.db, l.v[i].name);
+            if (!ipath) {
+                st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+                break;
+            }
             memset(&it, 0, sizeof it);
             it.struct_size = sizeof it;
             it.path = ipath;
@@ -604,7 +623,7 @@ static dsrc_status mg_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
                 st = mg_cancel_err(err, "list");
             else if (sink->item(sink->user, &it) != 0)
                 st = mg_stopped(err);
-            bson_free(ipath);
+            free(ipath);
         }
         mg_colls_free(&l);
         mg_path_free(&p);
@@ -689,12 +708,14 @@ static dsrc_status mg_describe_coll(const dsrc_ctx *ctx, dsrc_conn *c, const cha
     char **natives = NULL, **comments = NULL;
     dsrc_kv props[8];
     size_t n_props = 0, n_cols = 0, i;
-    char *path = bson_strdup_printf("%s/%s", db, coll->name);
+    char *path = dsrc_path_join2(db, coll->name);
     char *schema_json = NULL, *indexes = NULL, rows_s[32], size_s[32], sample_s[32];
 
+    if (!path)
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     st = mg_sample(ctx, c, db, coll->name, &sch, err);
     if (st != DSRC_OK) {
-        bson_free(path);
+        free(path);
         return st;
     }
     memset(&item, 0, sizeof item);
@@ -779,7 +800,7 @@ static dsrc_status mg_describe_coll(const dsrc_ctx *ctx, dsrc_conn *c, const cha
     bson_free(cols);
     bson_free(schema_json);
     bson_free(indexes);
-    bson_free(path);
+    free(path);
     mg_schema_free(&sch);
     return st;
 }

@@ -14,6 +14,7 @@
 #define DSRC_PLUGIN_MYSQL_MY_H
 
 #include <dsrc/plugin.h>
+#include <dsrc/plugin_util.h>
 
 #include <mysql.h>
 
@@ -77,20 +78,22 @@ char *mys_strdup(const char *s);
 /* Overwrite and free a secret. */
 void mys_wipe_free(char *s);
 
-/* An item path split into database and object.  "db/table" (the table
- * part may itself contain '/'); a bare "table" names a table of the
- * connection's database.  Both parts are owned. */
+/* An item path split into database and object, both decoded (a name's
+ * '/' and '%' are written %2F and %25: <dsrc/plugin_util.h>).  "db/table"
+ * (an unescaped '/' in the table part belongs to the name); a bare "table"
+ * names a table of the connection's database.  Both parts are owned. */
 typedef struct mys_path {
     char *db;
     char *name;          /* NULL for a path that names a database only     */
 } mys_path;
 
 /* Split `path` for an object (table or view).  Errors: INVALID_ARGUMENT
- * for an empty path or part, or a bare name without a default database. */
+ * for an empty path or part, a malformed escape, or a bare name without a
+ * default database. */
 dsrc_status mys_path_object(const dsrc_conn *c, const char *path, mys_path *out,
                             dsrc_error *err);
 void mys_path_free(mys_path *p);
-/* "db/name", malloc'd; NULL when out of memory. */
+/* "db/name", both escaped, malloc'd; NULL when out of memory. */
 char *mys_path_join(const char *db, const char *name);
 
 /* 1 for MariaDB's and MySQL's own databases. */

@@ -72,39 +72,42 @@ void mys_path_free(mys_path *p)
 
 char *mys_path_join(const char *db, const char *name)
 {
-    char *p;
-    if (asprintf(&p, "%s/%s", db, name) < 0)
-        return NULL;
-    return p;
+    return dsrc_path_join2(db, name);
 }
 
 dsrc_status mys_path_object(const dsrc_conn *c, const char *path, mys_path *out,
                             dsrc_error *err)
 {
-    const char *slash;
+    dsrc_path sp;
+    dsrc_status st;
 
     out->db = out->name = NULL;
     if (!path || !*path)
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                               "no item given: name a table or view as \"database/table\"");
-    slash = strchr(path, '/');
-    if (!slash) {
+    st = dsrc_path_split(path, 2, &sp, err);
+    if (st != DSRC_OK)
+        return st;
+    if (sp.n == 1) {
         if (!c->p.database)
-            return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
-                                  "'%s' names no database and the source sets none: write it"
-                                  " as \"database/%s\"", path, path);
-        out->db = strdup(c->p.database);
-        out->name = strdup(path);
+            st = dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                                "'%s' names no database and the source sets none: write it"
+                                " as \"database/%s\"", path, path);
+        out->db = st == DSRC_OK ? strdup(c->p.database) : NULL;
+        out->name = st == DSRC_OK ? strdup(sp.part[0]) : NULL;
     } else {
-        if (slash == path)
-            return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
-                                  "'%s': the database part is empty", path);
-        if (!slash[1])
-            return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
-                                  "'%s' is a database, not a table or view", path);
-        out->db = strndup(path, (size_t)(slash - path));
-        out->name = strdup(slash + 1);
+        if (!sp.part[0][0])
+            st = dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                                "'%s': the database part is empty", path);
+        else if (!sp.part[1][0])
+            st = dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                                "'%s' is a database, not a table or view", path);
+        out->db = st == DSRC_OK ? strdup(sp.part[0]) : NULL;
+        out->name = st == DSRC_OK ? strdup(sp.part[1]) : NULL;
     }
+    dsrc_path_free(&sp);
+    if (st != DSRC_OK)
+        return st;
     if (!out->db || !out->name) {
         mys_path_free(out);
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");

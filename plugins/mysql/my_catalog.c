@@ -493,10 +493,13 @@ static int mys_emit(const dsrc_meta_sink *sink, const char *db, const char *name
     dsrc_kv *kv;
     mys_table none;
     mys_scratch own = {0};
-    size_t i, n_kv = 0, db_len = strlen(db), name_len = strlen(name), keys = 0, size;
-    char *path, *pos;
+    size_t i, n_kv = 0, path_len, keys = 0, size;
+    char *path, *pos, *epath = mys_path_join(db, name);
     int r;
 
+    if (!epath)
+        return -1;
+    path_len = strlen(epath);
     if (!scratch)
         scratch = &own;
     if (!t) {
@@ -515,16 +518,17 @@ static int mys_emit(const dsrc_meta_sink *sink, const char *db, const char *name
             keys += nl + sizeof "column..extra";
     }
     size = cols->n * sizeof *dc + (N_TABLE_PROPS + 2 * cols->n) * sizeof *kv + keys +
-           db_len + 1 + name_len + 1;
+           path_len + 1;
     dc = mys_scratch_get(scratch, size);
-    if (!dc)
+    if (!dc) {
+        free(epath);
         return -1;
+    }
     kv = (dsrc_kv *)(dc + cols->n);
     pos = (char *)(kv + N_TABLE_PROPS + 2 * cols->n);
     path = pos + keys;
-    memcpy(path, db, db_len);
-    path[db_len] = '/';
-    memcpy(path + db_len + 1, name, name_len + 1);
+    memcpy(path, epath, path_len + 1);
+    free(epath);
 
     mys_item_of_table(&it, t, path);
     for (i = 0; i < cols->n; i++) {
@@ -673,15 +677,23 @@ static dsrc_status mys_list_databases(const dsrc_ctx *ctx, dsrc_conn *c,
         return st;
     while (res && (row = mysql_fetch_row(res)) != NULL) {
         dsrc_item it;
+        char *path;
+        int stop;
         if (!row[0])
             continue;
+        if (!(path = dsrc_path_join2(row[0], NULL))) {
+            mysql_free_result(res);
+            return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+        }
         mys_item_init(&it);
-        it.path = row[0];
+        it.path = path;
         it.name = row[0];
         it.kind = DSRC_ITEM_DATABASE;
         it.container = 1;
         it.comment = mys_is_system_db(row[0]) ? "system database" : NULL;
-        if (sink->item(sink->user, &it) != 0) {
+        stop = sink->item(sink->user, &it) != 0;
+        free(path);
+        if (stop) {
             mysql_free_result(res);
             return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
                                   "listing stopped by the receiver");
@@ -704,8 +716,7 @@ dsrc_status mys_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
     MYSQL_ROW row;
     dsrc_status st;
     char *db;
-    const char *slash;
-    size_t plen, n = 0;
+    size_t n = 0;
 
     if (!sink || !sink->item)
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL, "list: no item receiver");
@@ -714,36 +725,27 @@ dsrc_status mys_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
     if (!path || !*path || strcmp(path, "/") == 0)
         return mys_list_databases(ctx, c, sink, err);
 
-    plen = strlen(path);
-    if (plen > 1 && path[plen - 1] == '/')
-        plen--;
-    slash = memchr(path, '/', plen);
-    if (slash) {
+    st = dsrc_path_container(path, &db, err);
+    if (st != DSRC_OK)
+        return st;
+    if (!db) {
         /* A table or view: nothing below it. */
         mys_path p;
         MYSQL_ROW trow;
-        char *obj = strndup(path, plen);
-        if (!obj)
-            return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-        st = mys_path_object(c, obj, &p, err);
+        st = mys_path_object(c, path, &p, err);
         if (st == DSRC_OK) {
-            st = mys_find_table(c, p.db, p.name, obj, &res, &trow, err);
+            st = mys_find_table(c, p.db, p.name, path, &res, &trow, err);
             if (st == DSRC_OK) {
                 st = dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                                     "'%s' is a %s: it has nothing to list (describe or"
-                                    " fetch it)", obj,
+                                    " fetch it)", path,
                                     mys_kind_of(trow[2]) == DSRC_ITEM_VIEW ? "view" : "table");
                 mysql_free_result(res);
             }
             mys_path_free(&p);
         }
-        free(obj);
         return st;
     }
-
-    db = strndup(path, plen);
-    if (!db)
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     dsrc_buf_add(&q, "SELECT " MYS_TABLE_FIELDS " FROM information_schema.TABLES"
                     " WHERE TABLE_SCHEMA = ");
     mys_buf_literal(&q, c->my, db);
@@ -1288,18 +1290,18 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
     d.include_system = req ? req->include_system : 0;
 
     if (path && *path && strcmp(path, "/") != 0) {
-        size_t plen = strlen(path);
-        const char *slash;
-        if (plen > 1 && path[plen - 1] == '/')
-            plen--;
-        slash = memchr(path, '/', plen);
-        db = strndup(path, slash ? (size_t)(slash - path) : plen);
-        if (slash)
-            table = strndup(slash + 1, plen - (size_t)(slash - path) - 1);
-        if (!db || (slash && !table)) {
-            st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+        dsrc_path sp;
+        st = dsrc_path_split(path, 2, &sp, err);
+        if (st != DSRC_OK)
             goto out;
-        }
+        db = strdup(sp.part[0]);
+        if (sp.n == 2 && sp.part[1][0])
+            table = strdup(sp.part[1]);
+        if (!db || (sp.n == 2 && sp.part[1][0] && !table))
+            st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+        dsrc_path_free(&sp);
+        if (st != DSRC_OK)
+            goto out;
     }
     d.db = db;
     d.table = table;

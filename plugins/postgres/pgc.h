@@ -19,6 +19,7 @@
 #define DSRC_PLUGIN_PGC_H
 
 #include <dsrc/plugin.h>
+#include <dsrc/plugin_util.h>
 
 #include <libpq-fe.h>
 

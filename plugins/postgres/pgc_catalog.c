@@ -12,6 +12,9 @@
  *                      current schema (the first of search_path), and
  *                      "public.t" is accepted when no relation has that
  *                      literal name.
+ * Names holding '/' or '%' are written %2F and %25 in every path printed
+ * and decoded in every path read (<dsrc/plugin_util.h>): the table t of
+ * the schema we"ird/schema is "we\"ird%2Fschema/t".
  *
  * describe reads one relation with its exact total size
  * (pg_total_relation_size), owner, indexes and view definition.  discover
@@ -218,17 +221,10 @@ static const char *pgc_kind_name(char relkind)
     }
 }
 
-/* "schema/name" (malloc'd). */
+/* "schema/name", both escaped (malloc'd). */
 static char *pgc_path(const char *schema, const char *name)
 {
-    size_t a = strlen(schema), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (!p)
-        return NULL;
-    memcpy(p, schema, a);
-    p[a] = '/';
-    memcpy(p + a + 1, name, b + 1);
-    return p;
+    return dsrc_path_join2(schema, name);
 }
 
 static void pgc_item_init(dsrc_item *it)
@@ -277,13 +273,17 @@ static void pgc_extra_free(pgc_extra *x)
     " k.t::name AND c.relname::text = k.t WHERE " PGC_RELKINDS               \
     " ORDER BY k.ord LIMIT 1"
 
-/* Find the relation `path` names: its oid, or 0 (err set). */
+/* Find the relation `path` names: its oid, or 0 (err set).  The path is
+ * read with dsrc_path_split(): "schema/name" with both parts decoded (an
+ * unescaped '/' after the first one belongs to the name), else the whole
+ * decoded path as a name of the current schema, and a bare "schema.name". */
 static dsrc_status pgc_find(dsrc_conn *c, const dsrc_ctx *ctx, const char *path,
                             pgc_extra *extra, unsigned *oid, dsrc_error *err)
 {
     const char *p[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
-    char *a = NULL, *b = NULL;
-    const char *slash, *dot;
+    char *b = NULL;
+    const char *dot;
+    dsrc_path sp, whole;
     PGresult *res = NULL;
     dsrc_status s;
 
@@ -291,26 +291,35 @@ static dsrc_status pgc_find(dsrc_conn *c, const dsrc_ctx *ctx, const char *path,
     if (!path || !*path)
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                               "no item given: name a table or view, e.g. \"public/orders\"");
-    slash = strchr(path, '/');
-    dot = strchr(path, '.');
-    if (slash && slash[1] == '\0')
+    s = dsrc_path_split(path, 2, &sp, err);
+    if (s != DSRC_OK)
+        return s;
+    s = dsrc_path_split(path, 1, &whole, err);
+    if (s != DSRC_OK) {
+        dsrc_path_free(&sp);
+        return s;
+    }
+    if (sp.n == 2 && sp.part[1][0] == '\0') {
+        dsrc_path_free(&sp);
+        dsrc_path_free(&whole);
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                               "'%s' names a schema, not a table or view", path);
-    if (slash && slash != path) {
-        a = strndup(path, (size_t)(slash - path));
-        p[0] = a;
-        p[1] = slash + 1;
     }
-    p[3] = path; /* p[2] NULL: the current schema */
-    if (!slash && dot && dot != path) {
-        b = strndup(path, (size_t)(dot - path));
+    if (sp.n == 2 && sp.part[0][0]) {
+        p[0] = sp.part[0];
+        p[1] = sp.part[1];
+    }
+    p[3] = whole.part[0]; /* p[2] NULL: the current schema */
+    dot = sp.n == 1 ? strchr(whole.part[0], '.') : NULL;
+    if (dot && dot != whole.part[0]) {
+        b = strndup(whole.part[0], (size_t)(dot - whole.part[0]));
         p[4] = b;
         p[5] = dot + 1;
-    }
-    if ((slash && slash != path && !a) || (!slash && dot && dot != path && !b)) {
-        free(a);
-        free(b);
-        return pgc_oom(err);
+        if (!b) {
+            dsrc_path_free(&sp);
+            dsrc_path_free(&whole);
+            return pgc_oom(err);
+        }
     }
     {
         dsrc_buf q = {0};
@@ -324,7 +333,8 @@ static dsrc_status pgc_find(dsrc_conn *c, const dsrc_ctx *ctx, const char *path,
             s = pgc_exec(c, ctx, q.s, 6, p, &res, "looking up the item", err);
         dsrc_buf_free(&q);
     }
-    free(a);
+    dsrc_path_free(&sp);
+    dsrc_path_free(&whole);
     free(b);
     if (s != DSRC_OK)
         return s;
@@ -579,15 +589,6 @@ static int pgc_schema_exists(dsrc_conn *c, const dsrc_ctx *ctx, const char *name
     return n > 0;
 }
 
-/* A schema path without a trailing '/' (malloc'd). */
-static char *pgc_schema_of(const char *path)
-{
-    size_t n = strlen(path);
-    if (n > 1 && path[n - 1] == '/')
-        n--;
-    return strndup(path, n);
-}
-
 dsrc_status pgc_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_req *req,
                          const dsrc_meta_sink *sink, dsrc_error *err)
 {
@@ -609,14 +610,14 @@ dsrc_status pgc_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
         return s;
     if (path) {
         int ex;
-        schema = pgc_schema_of(path);
-        if (!schema)
-            return pgc_oom(err);
-        ex = pgc_schema_exists(c, ctx, schema, err);
+        s = dsrc_path_container(path, &schema, err);
+        if (s != DSRC_OK)
+            return s;
+        ex = schema ? pgc_schema_exists(c, ctx, schema, err) : 0;
         if (ex <= 0) {
             if (ex == 0)
                 s = dsrc_error_set(err, DSRC_E_NOT_FOUND, 0, "3F000",
-                                   "no schema '%s' in this database", schema);
+                                   "no schema '%s' in this database", schema ? schema : path);
             else
                 s = err ? err->status : DSRC_E_BACKEND;
             free(schema);
@@ -665,12 +666,17 @@ static int pgc_list_row(void *user, const PGresult *res)
 
     pgc_item_init(&it);
     if (l->schemas) {
-        it.path = PQgetvalue(res, 0, 0);
-        it.name = it.path;
+        char *path = dsrc_path_join2(PQgetvalue(res, 0, 0), NULL);
+        if (!path)
+            return -1;
+        it.path = path;
+        it.name = PQgetvalue(res, 0, 0);
         it.kind = DSRC_ITEM_SCHEMA;
         it.container = 1;
         it.comment = pgc_val(res, 0, 1);
-        return l->sink->item(l->sink->user, &it) != 0;
+        rc = l->sink->item(l->sink->user, &it) != 0;
+        free(path);
+        return rc;
     } else {
         pgc_rel r;
         char *path;
@@ -720,23 +726,25 @@ dsrc_status pgc_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
                           err);
     }
     l.schemas = 0;
-    schema = pgc_schema_of(path);
-    if (!schema)
-        return pgc_oom(err);
-    p[0] = schema;
-    s = pgc_stream(c, ctx, PGC_REL_SELECT " AND n.nspname::text = $1 ORDER BY c.relname", 1, p,
-                   pgc_list_row, &l, &n, "listing", err);
-    if (s != DSRC_OK || n > 0) {
-        free(schema);
+    s = dsrc_path_container(path, &schema, err);
+    if (s != DSRC_OK)
         return s;
+    if (schema) {
+        p[0] = schema;
+        s = pgc_stream(c, ctx, PGC_REL_SELECT " AND n.nspname::text = $1 ORDER BY c.relname",
+                       1, p, pgc_list_row, &l, &n, "listing", err);
+        if (s != DSRC_OK || n > 0) {
+            free(schema);
+            return s;
+        }
+        /* Nothing listed: an empty schema, no such schema, or a relation. */
+        ex = pgc_schema_exists(c, ctx, schema, err);
+        free(schema);
+        if (ex < 0)
+            return err ? err->status : DSRC_E_BACKEND;
+        if (ex)
+            return DSRC_OK;
     }
-    /* Nothing listed: an empty schema, no such schema, or a relation. */
-    ex = pgc_schema_exists(c, ctx, schema, err);
-    free(schema);
-    if (ex < 0)
-        return err ? err->status : DSRC_E_BACKEND;
-    if (ex)
-        return DSRC_OK;
     {
         pgc_rel rel;
         s = pgc_resolve(c, ctx, path, &rel, err);

@@ -12,9 +12,11 @@
  *                       tables of virtual tables are skipped; discover
  *                       includes them when asked for system items)
  *   "main/orders"       a table or view; a bare "orders" means "main/orders".
- *                       The part before the first '/' is taken as a schema
- *                       only when such a schema exists, so table names that
- *                       contain '/' stay addressable.
+ *                       Names holding '/' or '%' are written escaped (%2F,
+ *                       %25; <dsrc/plugin_util.h>).  The part before the
+ *                       first '/' is taken as a schema only when such a
+ *                       schema exists, so an unescaped "main/a/b" or "a/b"
+ *                       still reaches the table "a/b".
  *
  * Types: a column's SDK type comes from its declared type (SQLite's
  * affinity rules, plus BOOLEAN, DATE/DATETIME/TIMESTAMP and JSON).  Cells
@@ -33,6 +35,7 @@
  * names do not all fit in DSRC_BACKEND_CODE_MAX.
  */
 #include <dsrc/plugin.h>
+#include <dsrc/plugin_util.h>
 
 #include <sqlite3.h>
 
@@ -490,43 +493,43 @@ static void sq_obj_free(sq_obj *o)
     memset(o, 0, sizeof *o);
 }
 
+/* "schema/name", both escaped (malloc'd). */
 static char *sq_path_join(const char *schema, const char *name)
 {
-    size_t a = strlen(schema), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (!p)
-        return NULL;
-    memcpy(p, schema, a);
-    p[a] = '/';
-    memcpy(p + a + 1, name, b + 1);
-    return p;
+    return dsrc_path_join2(schema, name);
 }
 
-/* Split `path` into schema and object name: "s/t" when s is a schema, else
- * "main" and the whole path.  Allocates both. */
+/* Split `path` into schema and object name, both decoded: "s/t" when s is a
+ * schema, else "main" and the whole path.  Allocates both. */
 static dsrc_status sq_split(sqlite3 *db, const char *path, char **schema, char **name,
                             dsrc_error *err)
 {
-    const char *slash = strchr(path, '/');
+    dsrc_path sp;
+    dsrc_status s = dsrc_path_split(path, 2, &sp, err);
+
     *schema = *name = NULL;
-    if (slash && slash != path) {
-        int ex = sq_schema_exists(db, path, (size_t)(slash - path));
-        if (ex < 0)
+    if (s != DSRC_OK)
+        return s;
+    if (sp.n == 2 && sp.part[0][0]) {
+        int ex = sq_schema_exists(db, sp.part[0], strlen(sp.part[0]));
+        if (ex < 0) {
+            dsrc_path_free(&sp);
             return sq_fail(err, db, sqlite3_errcode(db), "looking up the schema");
+        }
         if (ex) {
-            size_t n = (size_t)(slash - path);
-            *schema = malloc(n + 1);
-            if (*schema) {
-                memcpy(*schema, path, n);
-                (*schema)[n] = '\0';
-            }
-            *name = sq_strdup(slash + 1);
-            goto done;
+            *schema = sq_strdup(sp.part[0]);
+            *name = sq_strdup(sp.part[1]);
         }
     }
-    *schema = sq_strdup("main");
-    *name = sq_strdup(path);
-done:
+    dsrc_path_free(&sp);
+    if (!*schema && !*name) {
+        s = dsrc_path_split(path, 1, &sp, err);
+        if (s != DSRC_OK)
+            return s;
+        *schema = sq_strdup("main");
+        *name = sq_strdup(sp.part[0]);
+        dsrc_path_free(&sp);
+    }
     if (!*schema || !*name) {
         free(*schema);
         free(*name);
@@ -892,11 +895,17 @@ static dsrc_status sq_list_schemas(const dsrc_ctx *ctx, dsrc_conn *c,
         const char *file = (const char *)sqlite3_column_text(st, 1);
         struct stat sb;
         dsrc_item it;
+        char *path;
+        int stop;
 
         if (!name)
             continue;
+        if (!(path = dsrc_path_join2(name, NULL))) {
+            sqlite3_finalize(st);
+            return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+        }
         sq_item_init(&it);
-        it.path = name;
+        it.path = path;
         it.name = name;
         it.kind = DSRC_ITEM_SCHEMA;
         it.container = 1;
@@ -904,7 +913,9 @@ static dsrc_status sq_list_schemas(const dsrc_ctx *ctx, dsrc_conn *c,
             it.size_bytes = (int64_t)sb.st_size;
             it.mtime = (int64_t)sb.st_mtime;
         }
-        if (sink->item(sink->user, &it) != 0) {
+        stop = sink->item(sink->user, &it) != 0;
+        free(path);
+        if (stop) {
             sqlite3_finalize(st);
             return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
                                   "listing stopped by the receiver");
@@ -1018,7 +1029,7 @@ static dsrc_status sq_list_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *pa
 {
     sq_names names = {0};
     dsrc_status s;
-    size_t i, plen;
+    size_t i;
     char *schema;
     int ex;
 
@@ -1027,14 +1038,17 @@ static dsrc_status sq_list_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *pa
     if (!path || !*path || strcmp(path, "/") == 0)
         return sq_list_schemas(ctx, c, sink, err);
 
-    plen = strlen(path);
-    if (plen > 1 && path[plen - 1] == '/')
-        plen--;
-    ex = sq_schema_exists(c->db, path, plen);
-    if (ex < 0)
+    s = dsrc_path_container(path, &schema, err);
+    if (s != DSRC_OK)
+        return s;
+    ex = schema ? sq_schema_exists(c->db, schema, strlen(schema)) : 0;
+    if (ex < 0) {
+        free(schema);
         return sq_fail(err, c->db, sqlite3_errcode(c->db), "looking up the schema");
+    }
     if (!ex) {
         sq_obj o;
+        free(schema);
         s = sq_resolve(c->db, path, &o, err);
         if (s != DSRC_OK)
             return s;
@@ -1044,12 +1058,6 @@ static dsrc_status sq_list_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *pa
         sq_obj_free(&o);
         return s;
     }
-    schema = malloc(plen + 1);
-    if (!schema)
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-    memcpy(schema, path, plen);
-    schema[plen] = '\0';
-
     s = sq_read_names(c->db, schema, 0, &names, err);
     for (i = 0; s == DSRC_OK && i < names.n; i++) {
         dsrc_item it;
@@ -1385,19 +1393,21 @@ static dsrc_status sq_discover_run(const dsrc_ctx *ctx, dsrc_conn *c,
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                               "discover: no metadata receiver");
     if (path && *path) {
-        size_t plen = strlen(path);
+        char *one;
         int ex;
-        if (plen > 1 && path[plen - 1] == '/')
-            plen--;
-        ex = sq_schema_exists(c->db, path, plen);
-        if (ex < 0)
-            return sq_fail(err, c->db, sqlite3_errcode(c->db), "looking up the schema");
-        if (!ex)
+        s = dsrc_path_container(path, &one, err);
+        if (s != DSRC_OK)
+            return s;
+        ex = one ? sq_schema_exists(c->db, one, strlen(one)) : 0;
+        if (ex <= 0) {
+            free(one);
+            if (ex < 0)
+                return sq_fail(err, c->db, sqlite3_errcode(c->db), "looking up the schema");
             return dsrc_error_set(err, DSRC_E_NOT_FOUND, 0, NULL,
-                                  "no schema '%.*s' in this database", (int)plen, path);
+                                  "no schema '%s' in this database", path);
+        }
         {
-            char *one = strndup(path, plen);
-            int bad = !one || sq_names_add(&schemas, one, NULL, 0) != 0;
+            int bad = sq_names_add(&schemas, one, NULL, 0) != 0;
             free(one);
             if (bad) {
                 sq_names_free(&schemas);

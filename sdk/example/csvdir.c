@@ -2,7 +2,7 @@
  * csvdir.c -- an example dsrc plugin: a directory of CSV files as a source.
  *
  * This is a complete third-party plugin, written only against
- * <dsrc/plugin.h> and the C library.  Copy it, rename it and replace the
+ * <dsrc/plugin.h>, <dsrc/plugin_util.h> and the C library.  Copy it, rename it and replace the
  * CSV parts with your backend's protocol (see README.md).
  *
  * Options (the source's `connection` group):
@@ -12,7 +12,8 @@
  *              without it columns are named column1, column2, ...)
  *
  * Items are the *.csv files directly in `dir` ("orders.csv"; "orders" is
- * accepted too).  CSV is read as RFC 4180: fields may be quoted with '"',
+ * accepted too).  Item paths escape a '%' in a file name as %25 (see
+ * <dsrc/plugin_util.h>): "100%.csv" is listed as "100%25.csv".  CSV is read as RFC 4180: fields may be quoted with '"',
  * a quote inside is doubled, quoted fields may hold the delimiter and line
  * breaks, lines end in LF or CRLF.  An empty unquoted field is NULL, an
  * empty quoted field ("") is the empty string.  Short lines are padded
@@ -40,6 +41,7 @@
 #define _POSIX_C_SOURCE 200809L /* strdup, fileno, opendir with -std=c11 */
 #endif
 #include <dsrc/plugin.h>
+#include <dsrc/plugin_util.h>
 
 #include <ctype.h>
 #include <dirent.h>
@@ -346,15 +348,22 @@ static char *cd_canonical(const char *item)
     return s;
 }
 
-/* Open an item's file; DSRC_E_NOT_FOUND when it is not there. */
+/* Open the file of item path `item` (escaped); DSRC_E_NOT_FOUND when it is
+ * not there. */
 static dsrc_status cd_open_item(const dsrc_conn *c, const char *item, FILE **fp,
                                 struct stat *sb, dsrc_error *err)
 {
-    char *path = cd_item_path(c, item, err);
-    char code[16];
+    dsrc_path name;
+    dsrc_status st;
+    char *path, code[16];
     int e;
 
     *fp = NULL;
+    st = dsrc_path_split(item, 1, &name, err);
+    if (st != DSRC_OK)
+        return st;
+    path = cd_item_path(c, name.n ? name.part[0] : "", err);
+    dsrc_path_free(&name);
     if (!path)
         return err ? err->status : DSRC_E_INVALID_ARGUMENT;
     if (stat(path, sb) == 0 && !S_ISREG(sb->st_mode)) {
@@ -722,6 +731,7 @@ static dsrc_status cd_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
     char **names;
     size_t n, i;
     dsrc_status s;
+    int r;
 
     atomic_store(&c->cancel, 0);
     if (path && *path && strcmp(path, "/") != 0) {
@@ -753,16 +763,22 @@ static dsrc_status cd_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
             continue; /* removed meanwhile, or not a regular file */
         }
         free(full);
+        if (!(full = dsrc_path_join2(names[i], NULL))) {
+            s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+            break;
+        }
         memset(&it, 0, sizeof it);
         it.struct_size = sizeof it;
-        it.path = names[i];
+        it.path = full;
         it.name = names[i];
         it.kind = DSRC_ITEM_FILE;
         it.container = 0;
         it.rows = -1;            /* counting would read every file */
         it.size_bytes = (int64_t)sb.st_size;
         it.mtime = (int64_t)sb.st_mtime;
-        if (sink->item(sink->user, &it) != 0) {
+        r = sink->item(sink->user, &it);
+        free(full);
+        if (r != 0) {
             s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "listing stopped by the receiver");
             break;
         }
@@ -789,6 +805,7 @@ static dsrc_status cd_describe_one(const dsrc_ctx *ctx, dsrc_conn *c, const char
     dsrc_metadata md;
     dsrc_kv props[3];
     char delim[2] = {c->delim, '\0'}, scanned[32], *canon;
+    dsrc_path name;
     dsrc_status s;
     FILE *fp;
 
@@ -805,15 +822,16 @@ static dsrc_status cd_describe_one(const dsrc_ctx *ctx, dsrc_conn *c, const char
     if (s != DSRC_OK)
         return s;
 
-    canon = cd_canonical(item);
-    if (!canon) {
+    canon = cd_canonical(item); /* still escaped: the path */
+    if (!canon || dsrc_path_split(canon, 1, &name, err) != DSRC_OK) {
+        free(canon);
         cd_table_free(&t);
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     }
     memset(&it, 0, sizeof it);
     it.struct_size = sizeof it;
     it.path = canon;
-    it.name = canon;
+    it.name = name.part[0];
     it.kind = DSRC_ITEM_FILE;
     it.rows = t.rows;
     it.size_bytes = (int64_t)sb.st_size;
@@ -837,6 +855,7 @@ static dsrc_status cd_describe_one(const dsrc_ctx *ctx, dsrc_conn *c, const char
     if (sink->metadata(sink->user, &md) != 0)
         s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "stopped by the receiver");
     cd_table_free(&t);
+    dsrc_path_free(&name);
     free(canon);
     return s;
 }
@@ -867,7 +886,10 @@ static dsrc_status cd_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_dis
             s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "discover cancelled");
             break;
         }
-        s = cd_describe_one(ctx, c, names[i], sink, err);
+        char *item = dsrc_path_join2(names[i], NULL);
+        s = item ? cd_describe_one(ctx, c, item, sink, err)
+                 : dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+        free(item);
         if (s != DSRC_OK && s != DSRC_E_CANCELLED && s != DSRC_E_INTERNAL) {
             /* One unreadable file does not hide the others. */
             if (cd_host && cd_host->log)

@@ -841,6 +841,118 @@ START_TEST(t_discover)
 }
 END_TEST
 
+/* Round trip: every item list() and discover() print is understood as
+ * printed.  The walk lists the root and every container it prints, three
+ * levels deep, by its printed path; each leaf it prints and each record
+ * discover() prints must be described as exactly that path, and fetched
+ * (one row) as that path, unless the fixture says to skip it.  A list,
+ * describe or fetch may be refused for lack of privileges (the path was
+ * understood), never with "not found" or "invalid argument". */
+static int cf_in(const char *const *list, const char *path)
+{
+    for (; list && *list; list++)
+        if (strcmp(*list, path) == 0)
+            return 1;
+    return 0;
+}
+
+static void cf_round_trip_one(const char *path, const char *where)
+{
+    cf_metas m = {0};
+    dsrc_fetch_req req;
+    conf_rows r;
+    char *msg = NULL;
+    dsrc_status st = cf_describe(path, &m, &msg);
+
+    if (st == DSRC_E_PERMISSION) {
+        free(msg);
+        cf_metas_free(&m);
+        return;
+    }
+    ck_assert_msg(st == DSRC_OK, "%s printed '%s', but describe of it failed (%s): %s", where,
+                  path, dsrc_status_name(st), msg ? msg : "");
+    ck_assert_msg(m.n == 1 && strcmp(m.v[0].path, path) == 0,
+                  "describe of '%s' (printed by %s) delivered %zu records, the first '%s'",
+                  path, where, m.n, m.n ? m.v[0].path : "");
+    free(msg);
+    msg = NULL;
+    cf_metas_free(&m);
+    if (cf_in(cf_fx->skip_items, path))
+        return;
+    conf_req(&req, path);
+    req.limit = 1;
+    st = cf_fetch_msg(cf_conn, &req, &r, NULL, &msg);
+    ck_assert_msg(st == DSRC_OK || st == DSRC_E_PERMISSION,
+                  "%s printed '%s', but fetch of it failed (%s): %s", where, path,
+                  dsrc_status_name(st), msg ? msg : "");
+    free(msg);
+    conf_rows_free(&r);
+}
+
+/* Walk `path` (depth levels more), round-tripping every leaf; add every
+ * printed path to `seen`. */
+static void cf_walk(const char *path, int depth, cf_items *seen)
+{
+    cf_items l = {0};
+    char *msg = NULL;
+    size_t i;
+    dsrc_status st = cf_list(path, &l, &msg);
+
+    ck_assert_msg(st == DSRC_OK || (*path && st == DSRC_E_PERMISSION),
+                  "list printed '%s', but list of it failed (%s): %s", path,
+                  dsrc_status_name(st), msg ? msg : "");
+    free(msg);
+    for (i = 0; i < l.n; i++) {
+        ck_assert_msg(!*path || strcmp(l.v[i].path, path) != 0, "list of '%s' printed itself",
+                      path);
+        if (l.v[i].container && depth > 0 && !cf_in(cf_fx->skip_items, l.v[i].path))
+            cf_walk(l.v[i].path, depth - 1, seen);
+        else if (!l.v[i].container)
+            cf_round_trip_one(l.v[i].path, "list");
+        cf_item_cb(seen, &(dsrc_item){.struct_size = sizeof(dsrc_item), .path = l.v[i].path,
+                                      .name = l.v[i].name, .container = l.v[i].container});
+    }
+    cf_items_free(&l);
+}
+
+START_TEST(t_round_trip)
+{
+    cf_items seen = {0};
+    cf_metas m = {0};
+    dsrc_meta_sink sink = cf_meta_sink(&m);
+    derr e = {0};
+    const char *const *odd;
+    size_t i;
+    dsrc_status st;
+
+    cf_walk("", 3, &seen);
+    for (odd = cf_fx->odd_items; odd && *odd; odd++) {
+        for (i = 0; i < seen.n && strcmp(seen.v[i].path, *odd) != 0; i++)
+            ;
+        ck_assert_msg(i < seen.n, "list never printed '%s' (%zu items)", *odd, seen.n);
+    }
+    if (!(cf_fx->quirks & CONF_QUIRK_NO_DISCOVER)) {
+        st = src_discover(cf_conn, NULL, &sink, &e);
+        ck_assert_msg(st == DSRC_OK, "discover failed: %s", e.msg ? e.msg : "");
+        derr_clear(&e);
+        /* discover prints the leaves (tables, collections, files) */
+        for (i = 0; i < seen.n; i++) {
+            size_t k;
+            if (seen.v[i].container || !cf_in(cf_fx->odd_items, seen.v[i].path))
+                continue;
+            for (k = 0; k < m.n && strcmp(m.v[k].path, seen.v[i].path) != 0; k++)
+                ;
+            ck_assert_msg(k < m.n, "discover never printed '%s' (%zu items)", seen.v[i].path,
+                          m.n);
+        }
+        for (i = 0; i < m.n; i++)
+            cf_round_trip_one(m.v[i].path, "discover");
+    }
+    cf_items_free(&seen);
+    cf_metas_free(&m);
+}
+END_TEST
+
 START_TEST(t_fetch_all)
 {
     dsrc_fetch_req req;
@@ -1349,6 +1461,13 @@ Suite *conf_suite(conf_fixture *fx)
     tcase_add_test(tc, t_describe);
     tcase_add_test(tc, t_describe_stop);
     tcase_add_test(tc, t_discover);
+    suite_add_tcase(s, tc);
+
+    /* The walk describes and fetches every item: give it time. */
+    tc = tcase_create("paths");
+    tcase_add_checked_fixture(tc, cf_case_setup, cf_case_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, t_round_trip);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fetch");

@@ -105,6 +105,19 @@ struct conf_fixture {
     const char *missing_item;      /* an item that does not exist           */
     unsigned quirks;               /* CONF_QUIRK_*                          */
 
+    /* Round trip: items whose names hold '/', '%' or quotes, as list() and
+     * discover() must print them (escaped the way <dsrc/plugin_util.h>
+     * says).  Each must be printed by the walk of list() and by discover()
+     * (unless CONF_QUIRK_NO_DISCOVER), described and fetched as printed.
+     * NULL-terminated; NULL when the backend can hold no such name. */
+    const char *const *odd_items;
+    /* Items the walk or discover() print that the round trip does not
+     * open: it neither fetches such a leaf (a view that sleeps, a
+     * collection that never answers) nor lists such a container (one the
+     * plugin cannot list for a reason of its own).  NULL-terminated; may
+     * be NULL. */
+    const char *const *skip_items;
+
     void *user;                    /* for the plugin's hooks                */
 };
 

@@ -79,6 +79,7 @@ static int ex_setup(conf_fixture *fx, const char *tmp)
         ex_write(dir, "orders.csv", ex_orders) != 0 ||
         ex_write(dir, "other.csv", "a,b\n") != 0 ||
         ex_write(dir, "ties.csv", ex_ties) != 0 ||
+        ex_write(dir, "100% \"sure\".csv", "k,v\n1,x\n") != 0 ||
         ex_write(dir, "readme.txt", "not a table\n") != 0 ||
         ex_write(dir, ".hidden.csv", "x\n1\n") != 0)
         return -1;
@@ -184,15 +185,16 @@ START_TEST(t_list_files)
     char path[PATH_MAX + 64];
 
     ck_assert_int_eq(conf_list(conf_conn(), "", &l, &e), DSRC_OK);
-    ck_assert_uint_eq(l.n, 3); /* not readme.txt, not .hidden.csv */
-    ck_assert_str_eq(l.path[0], "orders.csv");
-    ck_assert_str_eq(l.path[1], "other.csv");
-    ck_assert_str_eq(l.path[2], "ties.csv");
-    ck_assert_int_eq(l.kind[0], DSRC_ITEM_FILE);
+    ck_assert_uint_eq(l.n, 4); /* not readme.txt, not .hidden.csv */
+    ck_assert_str_eq(l.path[0], "100%25 \"sure\".csv"); /* '%' escaped */
+    ck_assert_str_eq(l.path[1], "orders.csv");
+    ck_assert_str_eq(l.path[2], "other.csv");
+    ck_assert_str_eq(l.path[3], "ties.csv");
+    ck_assert_int_eq(l.kind[1], DSRC_ITEM_FILE);
     snprintf(path, sizeof path, "%s/csv/orders.csv", conf_tmpdir());
     ck_assert_int_eq(stat(path, &sb), 0);
-    ck_assert_int_eq(l.size[0], (int64_t)sb.st_size);
-    ck_assert_int_eq(l.mtime[0], (int64_t)sb.st_mtime);
+    ck_assert_int_eq(l.size[1], (int64_t)sb.st_size);
+    ck_assert_int_eq(l.mtime[1], (int64_t)sb.st_mtime);
 
     /* A file is a leaf. */
     ck_assert_int_eq(conf_list(conf_conn(), "orders.csv", &l, &e), DSRC_E_INVALID_ARGUMENT);
@@ -221,7 +223,20 @@ START_TEST(t_item_names)
     derr_clear(&e);
     ck_assert_int_eq(ex_describe(conf_conn(), "", &m, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
+    /* A decoded '/' is no way out either; a bare '%' is no escape. */
+    ck_assert_int_eq(ex_describe(conf_conn(), "..%2Fcsv%2Forders.csv", &m, &e),
+                     DSRC_E_INVALID_ARGUMENT);
+    derr_clear(&e);
+    ck_assert_int_eq(ex_describe(conf_conn(), "100% \"sure\".csv", &m, &e),
+                     DSRC_E_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(e.msg, "'% \"' is not an escape"), "message: %s", e.msg);
+    derr_clear(&e);
     ck_assert_int_eq(m.calls, 0);
+
+    /* The escaped name, as listed, with or without its extension. */
+    ck_assert_int_eq(ex_describe(conf_conn(), "100%25 \"sure\"", &m, &e), DSRC_OK);
+    ck_assert_str_eq(m.path, "100%25 \"sure\".csv");
+    ck_assert_int_eq(m.rows, 1);
 
     /* A header with no rows: columns, all TEXT, zero rows. */
     ck_assert_int_eq(ex_describe(conf_conn(), "other.csv", &m, &e), DSRC_OK);
@@ -370,6 +385,9 @@ START_TEST(t_bad_options_specific)
 }
 END_TEST
 
+/* A file named with '%' and quotes, as list and discover print it. */
+static const char *const ex_odd_items[] = {"100%25 \"sure\".csv", NULL};
+
 int main(void)
 {
     static conf_fixture fx;
@@ -403,6 +421,7 @@ int main(void)
     /* Files have no keys, listing does not read them, and the example
      * filters on the cursor without sorting. */
     fx.quirks = CONF_QUIRK_NO_PK | CONF_QUIRK_NO_LIST_ROWS | CONF_QUIRK_CURSOR_UNSORTED;
+    fx.odd_items = ex_odd_items;
 
     tc = tcase_create("csvdir");
     tcase_add_test(tc, t_list_files);

@@ -501,6 +501,7 @@ START_TEST(t_list_kinds)
     ck_assert_str_eq(l.path[3], "shop/recent_orders");
     ck_assert_int_eq(l.kind[3], DSRC_ITEM_VIEW);
     ck_assert_int_eq(l.rows[3], -1);
+    ck_assert_str_eq(l.path[5], "shop/we%2Fird%25coll"); /* printed escaped */
 
     ck_assert_int_eq(conf_list(c, "", &l, &e), DSRC_OK);
     ck_assert_uint_eq(l.calls, 3);
@@ -568,6 +569,12 @@ START_TEST(t_describe_schema)
 }
 END_TEST
 
+/* A collection named with '/' and '%', as list and discover print it. */
+static const char *const mg_odd_items[] = {"shop/we%2Fird%25coll", NULL};
+/* "shop/slow" never answers; "admin" holds only system collections, which
+ * list leaves out. */
+static const char *const mg_skip_items[] = {"shop/slow", "admin", NULL};
+
 int main(void)
 {
     static conf_fixture fx;
@@ -600,6 +607,8 @@ int main(void)
     fx.ties_cursor = "ts";
     fx.missing_item = "shop/no_such_collection";
     fx.quirks = 0;
+    fx.odd_items = mg_odd_items;
+    fx.skip_items = mg_skip_items;
 
     tc = tcase_create("mongo");
     tcase_set_timeout(tc, 30);

@@ -351,6 +351,9 @@ static const char *const my_schema_sql[] = {
     "CREATE TABLE `we``ird db;x`.`t``1 \"q\"` (`c``o l` VARCHAR(10) PRIMARY KEY, n INT)",
     "INSERT INTO `we``ird db;x`.`t``1 \"q\"` VALUES ('a', 1), ('b''`', 2), ('c', 3)",
     "CREATE DATABASE dsrc_many",
+    "CREATE DATABASE `peer/slash`",
+    "CREATE TABLE `peer/slash`.`t%1 \"q\"` (v INT)",
+    "INSERT INTO `peer/slash`.`t%1 \"q\"` VALUES (1)",
 };
 
 /* The big table: only on the primary (not written to the binary log). */
@@ -391,6 +394,7 @@ static int my_create_data(void)
         my_exec(m, "GRANT SELECT, SHOW VIEW ON " DB ".* TO dsrc@'%'") != 0 ||
         my_exec(m, "GRANT SELECT ON `we``ird db;x`.* TO dsrc@'%'") != 0 ||
         my_exec(m, "GRANT SELECT ON dsrc_many.* TO dsrc@'%'") != 0 ||
+        my_exec(m, "GRANT SELECT ON `peer/slash`.* TO dsrc@'%'") != 0 ||
         my_exec(m, "GRANT SLAVE MONITOR ON *.* TO dsrc@'%'") != 0 ||
         my_execf(m, "CREATE USER limited@'%%' IDENTIFIED BY %s", pw) != 0 ||
         my_exec(m, "GRANT SELECT ON " DB ".x TO limited@'%'") != 0 ||
@@ -985,7 +989,7 @@ START_TEST(t_list)
     ck_assert_int_ge(i, 0);
     ck_assert_int_eq(l.kind[i], DSRC_ITEM_VIEW);
     ck_assert_int_eq(l.rows[i], -1);
-    ck_assert_int_ge(conf_items_find(&l, DB "/with/slash"), 0);
+    ck_assert_int_ge(conf_items_find(&l, DB "/with%2Fslash"), 0); /* printed escaped */
     ck_assert_int_ge(conf_items_find(&l, DB "/" TABLE), 0);
     i = conf_items_find(&l, DB "/big");
     ck_assert_int_ge(i, 0);
@@ -1492,6 +1496,14 @@ START_TEST(t_paths)
     ck_assert_uint_eq(r.n_rows, 1);
     ck_assert_str_eq(r.text[0], "s");
     conf_rows_free(&r);
+    /* A database named with '/', a table with '%': escaped in the path. */
+    conf_req(&req, "peer%2Fslash/t%251 \"q\"");
+    ck_assert_msg(conf_fetch_all(c, &req, &r, NULL, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_rows_free(&r);
+    my_fetch_fails(c, "peer%2Fslash/t%1", DSRC_E_INVALID_ARGUMENT, NULL, &e);
+    ck_assert_msg(strstr(e.msg, "'%1' is not an escape"), "message: %s", e.msg);
+    derr_clear(&e);
     /* Without a default database a bare name is ambiguous. */
     ck_assert_msg(conf_env_open(env, "nodefault", &nd, &e) == DSRC_OK, "%s", e.msg);
     my_fetch_fails(nd, "x", DSRC_E_INVALID_ARGUMENT, NULL, &e);
@@ -2000,6 +2012,14 @@ static const conf_value my_values[] = {
     {"5", "flags", DSRC_T_INT64, "1"},
 };
 
+/* Names with '/', '%', quotes and backquotes, as list and discover print
+ * them. */
+static const char *const my_odd_items[] = {"peer%2Fslash", "peer%2Fslash/t%251 \"q\"",
+                                           DB "/with%2Fslash", DB "/" TABLE,
+                                           WEIRD_DB "/t`1 \"q\"", NULL};
+/* A view that sleeps. */
+static const char *const my_skip_items[] = {DB "/slow_view", NULL};
+
 int main(void)
 {
     static conf_fixture fx;
@@ -2038,6 +2058,8 @@ int main(void)
     fx.missing_item = DB "/no_such_table";
     /* InnoDB's row counts are estimates. */
     fx.quirks = CONF_QUIRK_ROWS_ESTIMATED;
+    fx.odd_items = my_odd_items;
+    fx.skip_items = my_skip_items;
 
     tc = tcase_create("mysql");
     tcase_set_timeout(tc, 120);

@@ -180,6 +180,11 @@ static const char pg_setup_sql[] =
     "CREATE TABLE public.ties (id int PRIMARY KEY, ts int);\n"
     "INSERT INTO public.ties SELECT g, CASE WHEN g <= 10 THEN (g + 1) / 2 END\n"
     "  FROM generate_series(1, 12) g;\n"
+    "CREATE SCHEMA \"we\"\"ird/schema\";\n"
+    "CREATE TABLE \"we\"\"ird/schema\".\"t%1/x\" (v int);\n"
+    "INSERT INTO \"we\"\"ird/schema\".\"t%1/x\" VALUES (7);\n"
+    "GRANT USAGE ON SCHEMA \"we\"\"ird/schema\" TO dsrc_test;\n"
+    "GRANT SELECT ON \"we\"\"ird/schema\".\"t%1/x\" TO dsrc_test;\n"
     "CREATE SCHEMA sales;\n"
     "COMMENT ON SCHEMA sales IS 'sales data';\n"
     "CREATE TABLE sales.orders (region text, id serial, total numeric(12,2) NOT NULL\n"
@@ -666,8 +671,16 @@ START_TEST(t_paths)
     ck_assert_str_eq(m.path[2], "sales/orders");
     ck_assert_str_eq(m.path[3], "sales/orders");
     ck_assert_str_eq(m.path[4], "public/odd.name");
-    ck_assert_str_eq(m.path[5], "public/with/slash");
-    ck_assert_str_eq(m.path[6], "public/with/slash");
+    ck_assert_str_eq(m.path[5], "public/with%2Fslash"); /* printed escaped */
+    ck_assert_str_eq(m.path[6], "public/with%2Fslash");
+    ck_assert_int_eq(conf_describe(c, "public/with%2Fslash", &m, &e), DSRC_OK);
+    ck_assert_int_eq(conf_describe(c, "we\"ird%2Fschema/t%251%2Fx", &m, &e), DSRC_OK);
+    ck_assert_uint_eq(m.calls, 9);
+    ck_assert_str_eq(m.path[8], "we\"ird%2Fschema/t%251%2Fx");
+    ck_assert_int_eq(conf_describe(c, "we\"ird%2fschema/t%zz", &m, &e),
+                     DSRC_E_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "'%zz' is not an escape"));
+    derr_clear(&e);
 
     ck_assert_int_eq(conf_describe(c, "X", &m, &e), DSRC_E_NOT_FOUND); /* case matters */
     derr_clear(&e);
@@ -677,7 +690,7 @@ START_TEST(t_paths)
     derr_clear(&e);
     ck_assert_int_eq(conf_describe(c, "pg_catalog/nosuch", &m, &e), DSRC_E_NOT_FOUND);
     derr_clear(&e);
-    ck_assert_uint_eq(m.calls, 7);
+    ck_assert_uint_eq(m.calls, 9);
 }
 END_TEST
 
@@ -1303,6 +1316,11 @@ static const conf_value pg_values[] = {
     {"5", "price", DSRC_T_TEXT, "99999999.99"},
 };
 
+/* Names with '/', '%' and quotes, as list and discover print them. */
+static const char *const pg_odd_items[] = {"we\"ird%2Fschema", "we\"ird%2Fschema/t%251%2Fx",
+                                           "public/with%2Fslash", TABLE, NULL};
+static const char *const pg_skip_items[] = {"public/slow", NULL};
+
 int main(void)
 {
     static conf_fixture fx;
@@ -1336,6 +1354,8 @@ int main(void)
     fx.missing_item = "public/no_such_table";
     /* Row counts come from reltuples: estimates. */
     fx.quirks = CONF_QUIRK_ROWS_ESTIMATED;
+    fx.odd_items = pg_odd_items;
+    fx.skip_items = pg_skip_items;
 
     tc = tcase_create("postgres");
     tcase_set_timeout(tc, 120);

@@ -94,7 +94,9 @@ static const char sq_schema_sql[] =
     "INSERT INTO \"with/slash\" VALUES ('s');"
     "CREATE TABLE ties (id INTEGER PRIMARY KEY, ts INTEGER);"
     "INSERT INTO ties VALUES (1, 1), (2, 1), (3, 2), (4, 2), (5, 3), (6, 3), (7, 4), (8, 4),"
-    "  (9, 5), (10, 5), (11, NULL), (12, NULL);";
+    "  (9, 5), (10, 5), (11, NULL), (12, NULL);"
+    "CREATE TABLE \"we\"\"ird/t%1\" (v TEXT);"
+    "INSERT INTO \"we\"\"ird/t%1\" VALUES ('w');";
 
 static const char sq_broken_sql[] =
     "CREATE TABLE good (a INTEGER);"
@@ -358,12 +360,21 @@ START_TEST(t_paths)
     ck_assert_int_eq(conf_describe(c, "X", &m, &e), DSRC_OK); /* SQLite names ignore case */
     ck_assert_int_eq(conf_describe(c, "with/slash", &m, &e), DSRC_OK);
     ck_assert_int_eq(conf_describe(c, "main/with/slash", &m, &e), DSRC_OK);
-    ck_assert_uint_eq(m.calls, 5);
+    ck_assert_int_eq(conf_describe(c, "main/with%2fslash", &m, &e), DSRC_OK);
+    ck_assert_int_eq(conf_describe(c, "main/we\"ird%2Ft%251", &m, &e), DSRC_OK);
+    ck_assert_uint_eq(m.calls, 7);
     ck_assert_str_eq(m.path[0], "main/x");
     ck_assert_str_eq(m.path[1], "main/x");
     ck_assert_str_eq(m.path[2], "main/x");
-    ck_assert_str_eq(m.path[3], "main/with/slash");
-    ck_assert_str_eq(m.path[4], "main/with/slash");
+    ck_assert_str_eq(m.path[3], "main/with%2Fslash"); /* printed escaped */
+    ck_assert_str_eq(m.path[4], "main/with%2Fslash");
+    ck_assert_str_eq(m.path[5], "main/with%2Fslash");
+    ck_assert_str_eq(m.path[6], "main/we\"ird%2Ft%251");
+    ck_assert_int_eq(conf_describe(c, "main/t%1", &m, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(e.msg, "'%1' is not an escape") != NULL, "message: %s", e.msg);
+    derr_clear(&e);
+    ck_assert_int_eq(conf_list(c, "ma%zzin", &l, &e), DSRC_E_INVALID_ARGUMENT);
+    derr_clear(&e);
 
     ck_assert_int_eq(conf_describe(c, "", &m, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
@@ -374,7 +385,7 @@ START_TEST(t_paths)
     derr_clear(&e);
     ck_assert_int_eq(conf_describe(c, "sqlite_master", &m, &e), DSRC_E_NOT_FOUND);
     derr_clear(&e);
-    ck_assert_uint_eq(m.calls, 5);
+    ck_assert_uint_eq(m.calls, 7);
 
     ck_assert_int_eq(conf_list(c, "main/x", &l, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
@@ -428,7 +439,7 @@ START_TEST(t_list)
     i = conf_items_find(&l, "main/forever");
     ck_assert_int_ge(i, 0);
     ck_assert_int_eq(l.kind[i], DSRC_ITEM_VIEW);
-    ck_assert_int_ge(conf_items_find(&l, "main/with/slash"), 0);
+    ck_assert_int_ge(conf_items_find(&l, "main/with%2Fslash"), 0);
     derr_clear(&e);
 }
 END_TEST
@@ -804,6 +815,12 @@ START_TEST(t_immutable_and_modes)
 }
 END_TEST
 
+/* Names with '/', '%' and quotes, as list and discover print them. */
+static const char *const sq_odd_items[] = {"main/with%2Fslash", "main/we\"ird%2Ft%251",
+                                           "main/" HOSTILE, NULL};
+/* A view that counts forever. */
+static const char *const sq_skip_items[] = {"main/forever", NULL};
+
 int main(void)
 {
     static conf_fixture fx;
@@ -836,6 +853,8 @@ int main(void)
     fx.ties_cursor = "ts";
     fx.missing_item = "main/no_such_table";
     fx.quirks = 0;
+    fx.odd_items = sq_odd_items;
+    fx.skip_items = sq_skip_items;
 
     tc = tcase_create("sqlite");
     tcase_add_test(tc, t_missing_file_not_created);

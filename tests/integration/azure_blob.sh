@@ -102,7 +102,7 @@ assert items["data/zero.bin"]["size_bytes"] == 0, items
 assert items["data/big.bin"]["size_bytes"] == 3000123, items
 assert items["data/a.txt"]["mtime"], items
 assert "text/plain" in items["data/a.txt"]["comment"] and "etag" in items["data/a.txt"]["comment"]
-assert "data/with space \u00fcn\u00efc\u00f6de 100%.txt" in items, items
+assert "data/with space \u00fcn\u00efc\u00f6de 100%25.txt" in items, items
 assert "data/dir1/b.csv" not in items, "the delimiter must hide nested blobs"
 assert len(items) == 8, sorted(items)
 PY
@@ -144,8 +144,28 @@ assert m["sha256"] == hashlib.sha256(data).hexdigest() and m["bytes"] == len(dat
 ' "$tmp/big.bin"; then ok; else bad "big.bin manifest"; fi
 expect 0 "$DSRC" $C fetch az data/zero.bin --format raw -o "$tmp/zero.bin"
 [ -f "$tmp/zero.bin" ] && [ ! -s "$tmp/zero.bin" ] && ok || bad "0-byte blob"
-expect 0 "$DSRC" $C fetch az "data/with space ünïcöde 100%.txt" --format raw -o -
+# a '%' in a blob name is printed %25, and the printed path is what
+# describe and fetch take; a '%' that is no escape is refused
+expect 0 "$DSRC" $C fetch az "data/with space ünïcöde 100%25.txt" --format raw -o -
 has "$tmp/out" "odd name"
+expect 1 "$DSRC" $C fetch az "data/with space ünïcöde 100%.txt" --format raw -o -
+has "$tmp/err" "'%.t' is not an escape"
+expect 0 "$DSRC" $C --json describe az "data/with%20space ünïcöde 100%25.txt"
+has "$tmp/out" '100%25.txt'
+# round trip: every blob ls printed is described and fetched as printed
+/usr/bin/python3 -c 'import json, sys
+for i in json.load(open(sys.argv[1])):
+    if i["kind"] == "blob" and not i["path"].endswith("badmd5.bin"):
+        print(i["path"])' "$tmp/ls_data.json" >"$tmp/blobs"
+[ -s "$tmp/blobs" ] && ok || bad "no blob to round-trip"
+while IFS= read -r p; do
+    expect 0 "$DSRC" $C --json describe az "$p"
+    /usr/bin/python3 -c 'import json, sys
+assert json.load(open(sys.argv[1]))["path"] == sys.argv[2]' "$tmp/out" "$p" && ok ||
+        bad "describe '$p' gave another path"
+    expect 0 "$DSRC" $C fetch az "$p" --format raw -o "$tmp/rt.bin"
+    rm -f "$tmp"/rt.bin*
+done <"$tmp/blobs"
 expect 0 "$DSRC" $C fetch cs dir1/b.csv --format raw -o -; has "$tmp/out" "1,x"
 # a stored MD5 that does not match: an error, and no file left behind
 expect 1 "$DSRC" $C fetch az data/badmd5.bin --format raw -o "$tmp/badmd5.bin"

@@ -105,4 +105,11 @@ tests_unit_test_abi_SOURCES = tests/unit/test_abi.c tests/unit/abi_v1_0.h
 tests_unit_test_abi_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_abi_LDADD = $(CHECK_LIBS)
 
+# The SDK's header-only helpers (item path escaping).
+check_PROGRAMS += tests/unit/test_plugin_util
+TESTS += tests/unit/test_plugin_util
+tests_unit_test_plugin_util_SOURCES = tests/unit/test_plugin_util.c
+tests_unit_test_plugin_util_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_plugin_util_LDADD = $(CHECK_LIBS)
+
 endif
