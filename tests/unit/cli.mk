@@ -4,3 +4,6 @@ TESTS += tests/integration/cli.sh tests/integration/daemon.sh \
 	tests/integration/daemon_probes.sh
 EXTRA_DIST += tests/integration/cli.sh tests/integration/daemon.sh \
 	tests/integration/daemon_probes.sh
+# check_config.sh: files that are not regular, paths checked at load, JSON.
+TESTS += tests/integration/check_config.sh
+EXTRA_DIST += tests/integration/check_config.sh
