@@ -19,7 +19,8 @@ core_libdsrccore_la_SOURCES = \
 	core/fetch.c core/fetch.h \
 	core/table.c core/table.h \
 	core/cli.c core/cli.h \
-	core/daemon.c core/daemon.h
+	core/daemon.c core/daemon.h \
+	core/instance.c core/instance.h
 core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS)
 core_libdsrccore_la_LIBADD = $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) \

@@ -1,0 +1,118 @@
+#!/bin/sh
+# One dsrcd per state directory and control socket: a second daemon on the
+# same state_dir, or on the socket of a live daemon, refuses to start (exit
+# 75, naming the first one's pid) and leaves the first one's socket and pid
+# file alone; after a crash (SIGKILL) the stale socket and pid file do not
+# stop the next start.  And the daemon is not dumpable: no core dump, no
+# /proc/PID/mem for its own user (proc(5): the files of a process that is
+# not dumpable belong to root), checked on a daemon run as nobody.
+set -u
+: "${top_builddir:?}"
+DSRC="$top_builddir/dsrc"
+DSRCD="$top_builddir/dsrcd"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrcd-single.XXXXXX")
+pid=
+cleanup() {
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+has() { # has FILE TEXT
+    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
+}
+wait_for() { # wait_for FILE TEXT
+    n=100
+    while [ "$n" -gt 0 ]; do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1; n=$((n - 1))
+    done
+    return 1
+}
+# start LOG CONF [PREFIX...]: dsrcd in the foreground, in the background; pid in $pid
+start() {
+    log=$1 conf=$2; shift 2
+    "$@" "$DSRCD" -c "$conf" --foreground --log-target stderr >"$log" 2>&1 &
+    pid=$!
+    wait_for "$log" "started:" && ok || { bad "dsrcd did not start"; cat "$log"; }
+}
+
+sqlite3 "$tmp/a.db" "CREATE TABLE t(x INTEGER);"
+mkdir -p "$tmp/sources.d"
+cat >"$tmp/sources.d/a.conf" <<EOF
+name = "a";
+type = "sqlite";
+connection = { path = "$tmp/a.db"; };
+EOF
+# one.conf and two.conf: the same state_dir, other sockets;
+# three.conf: another state_dir, one.conf's socket.
+for c in one:state:one two:state:two three:state3:one; do
+    IFS=: read -r n st so <<EOF
+$c
+EOF
+    cat >"$tmp/$n.conf" <<EOF
+plugin_dir = "$top_builddir/plugins/sqlite/.libs";
+state_dir = "$tmp/$st";
+control_socket = "$tmp/run/$so.sock";
+sources_dir = "sources.d";
+EOF
+done
+
+start "$tmp/log1" "$tmp/one.conf"
+first=$pid
+[ "$(cat "$tmp/state/dsrcd.pid" 2>/dev/null)" = "$first" ] && ok || bad "no pid file with $first"
+
+# The same state_dir: refused, naming the first.
+timeout -s KILL 20 "$DSRCD" -c "$tmp/two.conf" --foreground --log-target stderr >"$tmp/log2" 2>&1
+rc=$?
+[ "$rc" -eq 75 ] && ok || bad "second dsrcd on the same state_dir: exit $rc (wanted 75)"
+has "$tmp/log2" "pid $first"
+has "$tmp/log2" "$tmp/state"
+[ -e "$tmp/run/two.sock" ] && bad "the refused daemon made its socket" || ok
+# The same socket, another state_dir: refused, naming the first.
+timeout -s KILL 20 "$DSRCD" -c "$tmp/three.conf" --foreground --log-target stderr >"$tmp/log3" 2>&1
+rc=$?
+[ "$rc" -eq 75 ] && ok || bad "second dsrcd on the same socket: exit $rc (wanted 75)"
+has "$tmp/log3" "pid $first"
+has "$tmp/log3" "$tmp/run/one.sock"
+# The first daemon still has its socket and pid file, and answers.
+[ -S "$tmp/run/one.sock" ] && ok || bad "the first daemon's socket is gone"
+[ "$(cat "$tmp/state/dsrcd.pid" 2>/dev/null)" = "$first" ] && ok || bad "pid file changed"
+timeout -s KILL 20 "$DSRC" -c "$tmp/one.conf" pools >"$tmp/out" 2>&1 && ok ||
+    { bad "the first daemon does not answer"; cat "$tmp/out"; }
+kill -0 "$first" 2>/dev/null && ok || bad "the first daemon died"
+
+# A clean stop removes the socket and the pid file.
+kill -TERM "$first"; wait "$first"; pid=
+[ -e "$tmp/run/one.sock" ] && bad "socket left after a clean stop" || ok
+[ -e "$tmp/state/dsrcd.pid" ] && bad "pid file left after a clean stop" || ok
+
+# After a crash the stale socket and pid file are taken over.
+start "$tmp/log4" "$tmp/one.conf"
+kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=
+[ -S "$tmp/run/one.sock" ] && ok || bad "expected a stale socket after SIGKILL"
+start "$tmp/log5" "$tmp/one.conf"
+kill -TERM "$pid"; wait "$pid"; pid=
+
+# ---------------------------------------------------------------- not dumpable
+# As nobody, so that ownership of /proc/PID tells (files of a process that
+# is not dumpable belong to root).
+if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+    chmod 755 "$tmp"
+    mkdir -p "$tmp/nobody"
+    chown nobody "$tmp/nobody"
+    sed -e "s|$tmp/state|$tmp/nobody/state|" -e "s|$tmp/run|$tmp/nobody/run|" \
+        "$tmp/one.conf" >"$tmp/nobody.conf"
+    chmod 644 "$tmp/nobody.conf" "$tmp/sources.d/a.conf" "$tmp/a.db"
+    start "$tmp/log6" "$tmp/nobody.conf" setpriv --reuid=nobody --regid=nogroup --clear-groups
+    owner=$(stat -c %u "/proc/$pid/mem" 2>/dev/null)
+    [ "$owner" = 0 ] && ok || bad "dsrcd run as nobody is dumpable (/proc/$pid/mem owned by uid $owner)"
+    kill -TERM "$pid"; wait "$pid"; pid=
+else
+    echo "SKIP: not dumpable (needs root, setpriv and the user nobody)"
+fi
+
+echo "daemon_single: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
