@@ -36,7 +36,8 @@ dsrcd_LDADD = core/libdsrccore.la
 
 # Credentials: Fernet, keys, secret values, `dsrc secret`.
 core_libdsrccore_la_SOURCES += core/fernet.c core/fernet.h core/keyring.c core/keyring.h \
-	core/secret.c core/secret.h core/cli_secret.c core/cli_secret.h
+	core/secret.c core/secret.h core/cli_secret.c core/cli_secret.h \
+	core/secmem.c core/secmem.h
 
 # Connection pools, circuit breakers, endpoint routing and source health.
 core_libdsrccore_la_SOURCES += core/pool.c core/pool.h core/breaker.c core/breaker.h \
