@@ -33,7 +33,9 @@ int instance_socket_live(const char *path, pid_t *pid)
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path, path, strlen(path) + 1);
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+    /* Non-blocking: a listener with a full backlog answers EAGAIN at once
+     * instead of holding us up. */
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
         return 0;
     do
         r = connect(fd, (struct sockaddr *)&sa, sizeof sa);

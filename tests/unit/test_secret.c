@@ -637,9 +637,16 @@ static int in_dumped_memory(const unsigned char *xored, size_t len)
     ck_assert_int_ge(fd, 0);
     ck_assert_uint_le(len, 256);
     while (!found && fgets(line, sizeof line, fp)) {
-        unsigned long off;
-        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3)
+        unsigned long off, a, b;
+        char p[8];
+        /* a mapping's first line; field names such as "FilePmdMapped:"
+         * start with hex digits too, so lo and hi change only here */
+        if (sscanf(line, "%lx-%lx %7s", &a, &b, p) == 3) {
+            lo = a;
+            hi = b;
+            memcpy(perms, p, sizeof perms);
             continue;
+        }
         if (strncmp(line, "VmFlags:", 8) != 0 || perms[0] != 'r' || strstr(line, " dd"))
             continue;
         for (off = lo; !found && off < hi; off += 1 << 20) {
