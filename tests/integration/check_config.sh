@@ -7,7 +7,7 @@
 # `dsrcd --check-config` and a reload, which keeps the running
 # configuration.  Every command runs under timeout(1): a hang is a failure.
 set -u
-: "${top_builddir:?}"
+: "${top_builddir:?}" "${top_srcdir:?}"
 DSRC="$top_builddir/dsrc"
 DSRCD="$top_builddir/dsrcd"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-checkconf.XXXXXX")
@@ -17,29 +17,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect STATUS CMD... : run (at most 20 s), keep stdout/stderr in $tmp/out $tmp/err
-expect() {
-    want=$1; shift
-    timeout -s KILL 20 "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
-    fi
-}
-has() { # has FILE TEXT
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
-wait_for() { # wait_for FILE TEXT
-    n=100
-    while [ "$n" -gt 0 ]; do
-        grep -qF -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1; n=$((n - 1))
-    done
-    return 1
-}
+. "$top_srcdir/tests/lib.sh"
 
 sqlite3 "$tmp/a.db" "CREATE TABLE t(x INTEGER);"
 mkdir -p "$tmp/sources.d" "$tmp/sources.d/incdir"
@@ -108,5 +86,4 @@ has "$tmp/out" '"line": 1'
 has "$tmp/out" "invalid source name 'caf\\\\xE9'"
 rm "$tmp/sources.d/c.conf"
 
-echo "check_config: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish check_config

@@ -7,7 +7,7 @@
 # /proc/PID/mem for its own user (proc(5): the files of a process that is
 # not dumpable belong to root), checked on a daemon run as nobody.
 set -u
-: "${top_builddir:?}"
+: "${top_builddir:?}" "${top_srcdir:?}"
 DSRC="$top_builddir/dsrc"
 DSRCD="$top_builddir/dsrcd"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrcd-single.XXXXXX")
@@ -17,20 +17,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-has() { # has FILE TEXT
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
-wait_for() { # wait_for FILE TEXT
-    n=100
-    while [ "$n" -gt 0 ]; do
-        grep -qF -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1; n=$((n - 1))
-    done
-    return 1
-}
+. "$top_srcdir/tests/lib.sh"
 # start LOG CONF [PREFIX...]: dsrcd in the foreground, in the background; pid in $pid
 start() {
     log=$1 conf=$2; shift 2
@@ -65,23 +52,18 @@ first=$pid
 [ "$(cat "$tmp/state/dsrcd.pid" 2>/dev/null)" = "$first" ] && ok || bad "no pid file with $first"
 
 # The same state_dir: refused, naming the first.
-timeout -s KILL 20 "$DSRCD" -c "$tmp/two.conf" --foreground --log-target stderr >"$tmp/log2" 2>&1
-rc=$?
-[ "$rc" -eq 75 ] && ok || bad "second dsrcd on the same state_dir: exit $rc (wanted 75)"
-has "$tmp/log2" "pid $first"
-has "$tmp/log2" "$tmp/state"
+expect 75 "$DSRCD" -c "$tmp/two.conf" --foreground --log-target stderr
+has "$tmp/err" "pid $first"
+has "$tmp/err" "$tmp/state"
 [ -e "$tmp/run/two.sock" ] && bad "the refused daemon made its socket" || ok
 # The same socket, another state_dir: refused, naming the first.
-timeout -s KILL 20 "$DSRCD" -c "$tmp/three.conf" --foreground --log-target stderr >"$tmp/log3" 2>&1
-rc=$?
-[ "$rc" -eq 75 ] && ok || bad "second dsrcd on the same socket: exit $rc (wanted 75)"
-has "$tmp/log3" "pid $first"
-has "$tmp/log3" "$tmp/run/one.sock"
+expect 75 "$DSRCD" -c "$tmp/three.conf" --foreground --log-target stderr
+has "$tmp/err" "pid $first"
+has "$tmp/err" "$tmp/run/one.sock"
 # The first daemon still has its socket and pid file, and answers.
 [ -S "$tmp/run/one.sock" ] && ok || bad "the first daemon's socket is gone"
 [ "$(cat "$tmp/state/dsrcd.pid" 2>/dev/null)" = "$first" ] && ok || bad "pid file changed"
-timeout -s KILL 20 "$DSRC" -c "$tmp/one.conf" pools >"$tmp/out" 2>&1 && ok ||
-    { bad "the first daemon does not answer"; cat "$tmp/out"; }
+expect 0 "$DSRC" -c "$tmp/one.conf" pools
 kill -0 "$first" 2>/dev/null && ok || bad "the first daemon died"
 
 # A clean stop removes the socket and the pid file.
@@ -114,5 +96,4 @@ else
     echo "SKIP: not dumpable (needs root, setpriv and the user nobody)"
 fi
 
-echo "daemon_single: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish daemon_single
