@@ -342,8 +342,8 @@ api_server *api_server_start(const char *path, api_handler fn, void *user, derr 
             }
             if (instance_socket_live(path, &other)) {
                 derr_set(e, DSRC_E_PERMISSION,
-                         "control socket %s: another process (pid %ld) listens on it", path,
-                         (long)other);
+                         "control socket %s: another process%s%.0ld%s listens on it", path,
+                         other ? " (pid " : "", (long)other, other ? ")" : "");
                 goto fail;
             }
             unlink(path);

@@ -35,6 +35,7 @@ connection = { path = "$tmp/a.db"; };
 EOF
 # one.conf and two.conf: the same state_dir, other sockets;
 # three.conf: another state_dir, one.conf's socket.
+# four.conf (made below): another state_dir and socket.
 for c in one:state:one two:state:two three:state3:one; do
     IFS=: read -r n st so <<EOF
 $c
@@ -65,6 +66,16 @@ has "$tmp/err" "$tmp/run/one.sock"
 [ "$(cat "$tmp/state/dsrcd.pid" 2>/dev/null)" = "$first" ] && ok || bad "pid file changed"
 expect 0 "$DSRC" -c "$tmp/one.conf" pools
 kill -0 "$first" 2>/dev/null && ok || bad "the first daemon died"
+# A running daemon reloaded onto the first one's socket leaves it alone.
+sed -e "s|$tmp/state3|$tmp/state4|" -e "s|$tmp/run/one.sock|$tmp/run/four.sock|" \
+    "$tmp/three.conf" >"$tmp/four.conf"
+start "$tmp/log4" "$tmp/four.conf"
+sed -i "s|$tmp/run/four.sock|$tmp/run/one.sock|" "$tmp/four.conf"
+kill -HUP "$pid"
+wait_for "$tmp/log4" "listens on it" && ok || { bad "reload took over a live socket"; cat "$tmp/log4"; }
+has "$tmp/log4" "pid $first"
+expect 0 "$DSRC" -c "$tmp/one.conf" pools
+kill -TERM "$pid"; wait "$pid"; pid=
 
 # A clean stop removes the socket and the pid file.
 kill -TERM "$first"; wait "$first"; pid=
@@ -72,10 +83,10 @@ kill -TERM "$first"; wait "$first"; pid=
 [ -e "$tmp/state/dsrcd.pid" ] && bad "pid file left after a clean stop" || ok
 
 # After a crash the stale socket and pid file are taken over.
-start "$tmp/log4" "$tmp/one.conf"
+start "$tmp/log5" "$tmp/one.conf"
 kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=
 [ -S "$tmp/run/one.sock" ] && ok || bad "expected a stale socket after SIGKILL"
-start "$tmp/log5" "$tmp/one.conf"
+start "$tmp/log6" "$tmp/one.conf"
 kill -TERM "$pid"; wait "$pid"; pid=
 
 # ---------------------------------------------------------------- not dumpable
@@ -88,7 +99,7 @@ if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ] && id nobody >/dev/null
     sed -e "s|$tmp/state|$tmp/nobody/state|" -e "s|$tmp/run|$tmp/nobody/run|" \
         "$tmp/one.conf" >"$tmp/nobody.conf"
     chmod 644 "$tmp/nobody.conf" "$tmp/sources.d/a.conf" "$tmp/a.db"
-    start "$tmp/log6" "$tmp/nobody.conf" setpriv --reuid=nobody --regid=nogroup --clear-groups
+    start "$tmp/log7" "$tmp/nobody.conf" setpriv --reuid=nobody --regid=nogroup --clear-groups
     owner=$(stat -c %u "/proc/$pid/mem" 2>/dev/null)
     [ "$owner" = 0 ] && ok || bad "dsrcd run as nobody is dumpable (/proc/$pid/mem owned by uid $owner)"
     kill -TERM "$pid"; wait "$pid"; pid=
