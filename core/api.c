@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "instance.h"
 #include "log.h"
 #include "redact.h"
 
@@ -330,11 +331,19 @@ api_server *api_server_start(const char *path, api_handler fn, void *user, derr 
     }
     {
         struct stat st;
-        /* Only a stale socket is replaced, never another kind of file. */
+        pid_t other;
+        /* Only a stale socket is replaced, never another kind of file, nor
+         * a socket a live process listens on. */
         if (lstat(path, &st) == 0) {
             if (!S_ISSOCK(st.st_mode)) {
                 derr_set(e, DSRC_E_INVALID_CONFIG,
                          "control socket %s: exists and is not a socket", path);
+                goto fail;
+            }
+            if (instance_socket_live(path, &other)) {
+                derr_set(e, DSRC_E_PERMISSION,
+                         "control socket %s: another process%s%.0ld%s listens on it", path,
+                         other ? " (pid " : "", (long)other, other ? ")" : "");
                 goto fail;
             }
             unlink(path);

@@ -64,7 +64,8 @@ typedef json_t *(*api_handler)(void *user, const api_request *req, derr *e);
 
 typedef struct api_server api_server;
 
-/* Listen on `path` (a stale socket there is removed; the parent directory
+/* Listen on `path` (a stale socket there is removed, one that a process
+ * listens on is refused; the parent directory
  * is made, mode 0755, when missing; the socket gets mode 0660) and serve
  * with `fn` in a new thread.  NULL with `e` set when the socket cannot be
  * made or the thread cannot start. */

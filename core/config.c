@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -20,6 +22,10 @@
 #include "schedule.h"
 
 #define CFG_DEFAULT_SOCKET "/run/dsrc/dsrcd.sock"
+#define CFG_MAX_FILE (1024 * 1024) /* largest configuration file            */
+#define CFG_MAX_FILE_TEXT "1 MiB (1048576 bytes)"
+#define CFG_SUN_PATH sizeof(((struct sockaddr_un *)0)->sun_path)
+#define CFG_MAX_INCLUDE_DEPTH 10   /* libconfig 1.5's own limit             */
 
 /* Reading state for one file. */
 typedef struct cfg_rd {
@@ -480,35 +486,193 @@ static const config_setting_t *cfg_group(cfg_rd *rd, const config_setting_t *par
     return s;
 }
 
-/* Parse one file into lc.  Returns 0, or -1 with the error reported. */
-static int cfg_read_file(cfg_rd *rd, config_t *lc, const char *path)
+/* Open `path` for reading without blocking (a FIFO must not hang the
+ * reader) and check that it is a regular file of at most CFG_MAX_FILE
+ * bytes.  Returns the descriptor, or -1 with the reason in *why (static
+ * text, or strerror()). */
+static int cfg_open_checked(const char *path, const char **why)
 {
     struct stat st;
-    FILE *fp;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+    if (fd < 0) {
+        *why = strerror(errno);
+        return -1;
+    }
+    if (fstat(fd, &st) < 0) {
+        *why = strerror(errno);
+    } else if (S_ISDIR(st.st_mode)) {
+        *why = "it is a directory, not a regular file";
+    } else if (!S_ISREG(st.st_mode)) {
+        *why = "not a regular file (a FIFO, socket or device is never read)";
+    } else if (st.st_size > CFG_MAX_FILE) {
+        *why = "larger than " CFG_MAX_FILE_TEXT;
+    } else {
+        return fd;
+    }
+    close(fd);
+    return -1;
+}
+
+/* The whole of a checked file, NUL-terminated (malloc'd); NULL with the
+ * reason in *why. */
+static char *cfg_slurp(const char *path, const char **why)
+{
+    char *buf;
+    size_t len = 0;
+    int fd = cfg_open_checked(path, why);
+
+    if (fd < 0)
+        return NULL;
+    if (!(buf = malloc(CFG_MAX_FILE + 2))) {
+        close(fd);
+        *why = "out of memory";
+        return NULL;
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf + len, CFG_MAX_FILE + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            *why = strerror(errno);
+            break;
+        }
+        if (n == 0) {
+            close(fd);
+            buf[len] = '\0';
+            return buf;
+        }
+        len += (size_t)n;
+        if (len > CFG_MAX_FILE) {
+            *why = "larger than " CFG_MAX_FILE_TEXT;
+            break;
+        }
+    }
+    close(fd);
+    free(buf);
+    return NULL;
+}
+
+/* Check, recursively, every file that the @include directives of `text`
+ * (the content of `file`) name, before libconfig opens them: libconfig
+ * 1.5 has no include hook, and it would block on a FIFO and exit the
+ * process on a directory.  Directives are found as libconfig's scanner
+ * finds them: "@include" at the start of a line (after blanks), outside
+ * comments and strings.  A name is read with the \\ and \" escapes and
+ * resolved as libconfig does with an include directory: always appended
+ * to rd->dir.  A file that does not exist is left to libconfig, which
+ * reports it; a file that exists and is refused is reported at the
+ * directive's file and line.  Returns the number of files refused. */
+static size_t cfg_check_includes(cfg_rd *rd, const char *file, const char *text, int depth)
+{
+    const char *p = text;
+    int line = 1, bol = 1;
+    size_t bad = 0;
+
+    while (*p) {
+        if (*p == '\n') {
+            line++;
+            bol = 1;
+            p++;
+        } else if (*p == ' ' || *p == '\t' || *p == '\r') {
+            p++;
+        } else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+            p += strcspn(p, "\n");
+        } else if (p[0] == '/' && p[1] == '*') {
+            for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++)
+                line += *p == '\n';
+            p += *p ? 2 : 0;
+            bol = 0;
+        } else if (*p == '"') {
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && p[1])
+                    p++;
+                line += *p == '\n';
+            }
+            p += *p ? 1 : 0;
+            bol = 0;
+        } else if (bol && strncmp(p, "@include", 8) == 0 && (p[8] == ' ' || p[8] == '\t') &&
+                   p[8 + strspn(p + 8, " \t")] == '"') {
+            char *name = NULL, *full = NULL, *sub;
+            size_t n = 0;
+            const char *q, *why;
+            struct stat st;
+
+            p += 8 + strspn(p + 8, " \t") + 1;
+            for (q = p; *q && *q != '"'; q++)
+                q += (*q == '\\' && (q[1] == '\\' || q[1] == '"'));
+            if (!(name = malloc((size_t)(q - p) + 1))) {
+                rd->oom = 1;
+                return bad;
+            }
+            for (; p < q; p++) {
+                if (*p == '\\' && (p[1] == '\\' || p[1] == '"'))
+                    p++;
+                name[n++] = *p;
+            }
+            name[n] = '\0';
+            p += *p ? 1 : 0;
+            bol = 0;
+            if (asprintf(&full, "%s/%s", rd->dir, name) < 0) {
+                free(name);
+                rd->oom = 1;
+                return bad;
+            }
+            if (stat(full, &st) == 0) {
+                if (!(sub = cfg_slurp(full, &why))) {
+                    diag_error(rd->diags, file, line, "@include \"%s\" (%s): %s", name, full,
+                               why);
+                    rd->n_errors++;
+                    bad++;
+                } else {
+                    if (depth < CFG_MAX_INCLUDE_DEPTH)
+                        bad += cfg_check_includes(rd, full, sub, depth + 1);
+                    free(sub);
+                }
+            }
+            free(full);
+            free(name);
+        } else {
+            p++;
+            bol = 0;
+        }
+    }
+    return bad;
+}
+
+/* Parse one file into lc, after checking it and the files it includes
+ * (regular files of at most CFG_MAX_FILE bytes).  Returns 0, or -1 with the
+ * error reported. */
+static int cfg_read_file(cfg_rd *rd, config_t *lc, const char *path)
+{
+    const char *why = NULL;
+    char *text;
 
     config_init(lc);
-    if (stat(path, &st) < 0 || !(fp = fopen(path, "r"))) {
-        cfg_err(rd, 0, "cannot read the file: %s", strerror(errno));
+    if (!(text = cfg_slurp(path, &why))) {
+        cfg_err(rd, 0, "cannot read the file: %s", why);
         config_destroy(lc);
         return -1;
     }
-    fclose(fp);
-    if (S_ISDIR(st.st_mode)) {
-        cfg_err(rd, 0, "cannot read the file: %s", strerror(EISDIR));
+    if (cfg_check_includes(rd, path, text, 1) > 0 || rd->oom) {
+        free(text);
         config_destroy(lc);
         return -1;
     }
     if (rd->dir)
         config_set_include_dir(lc, rd->dir);
-    if (!config_read_file(lc, path)) {
+    /* What was checked is what is parsed: the text, not the path again. */
+    if (!config_read_string(lc, text)) {
         const char *efile = config_error_file(lc);
-        const char *text = config_error_text(lc);
+        const char *etext = config_error_text(lc);
         diag_error(rd->diags, efile ? efile : rd->file, config_error_line(lc), "%s",
-                   text ? text : "cannot parse the file");
+                   etext ? etext : "cannot parse the file");
         rd->n_errors++;
+        free(text);
         config_destroy(lc);
         return -1;
     }
+    free(text);
     return 0;
 }
 
@@ -1010,6 +1174,20 @@ static void cfg_read_plugin_dirs(cfg_rd *rd, const config_setting_t *root, cfg_c
         rd->oom = 1;
 }
 
+/* key_file must name an existing regular file (its permissions and keys
+ * are checked when the keys are loaded, see keyring.h). */
+static void cfg_check_key_file(cfg_rd *rd, const char *path, int line)
+{
+    struct stat st;
+
+    if (!path)
+        return;
+    if (stat(path, &st) < 0)
+        cfg_err(rd, line, "'key_file' %s: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        cfg_err(rd, line, "'key_file' %s is not a regular file", path);
+}
+
 cfg_config *cfg_load(const char *path, diag_list *diags)
 {
     cfg_rd rd;
@@ -1057,9 +1235,16 @@ cfg_config *cfg_load(const char *path, diag_list *diags)
     dir_line = cfg_line(config_setting_get_member(root, "sources_dir"));
     if (!cfg->sources_dir)
         cfg->sources_dir = cfg_resolve(&rd, "sources.d");
-    cfg_get_path(&rd, root, "key_file", &cfg->key_file);
+    if (cfg_get_path(&rd, root, "key_file", &cfg->key_file) == 1)
+        cfg_check_key_file(&rd, cfg->key_file,
+                           cfg_line(config_setting_get_member(root, "key_file")));
     if (cfg_get_path(&rd, root, "control_socket", &cfg->control_socket) != 1)
         cfg->control_socket = cfg_strdup(&rd, CFG_DEFAULT_SOCKET);
+    else if (cfg->control_socket && strlen(cfg->control_socket) >= CFG_SUN_PATH)
+        cfg_err(&rd, cfg_line(config_setting_get_member(root, "control_socket")),
+                "'control_socket' is %zu bytes long (%s); a socket path holds at most %zu: "
+                "choose a shorter one", strlen(cfg->control_socket), cfg->control_socket,
+                CFG_SUN_PATH - 1);
     if (cfg_get_enum(&rd, root, "log_level", cfg_log_levels, &str) == 1)
         for (i = 0; cfg_log_levels[i]; i++)
             if (strcmp(cfg_log_levels[i], str) == 0)

@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "diag.h"
 #include "health.h"
+#include "instance.h"
 #include "loader.h"
 #include "log.h"
 #include "redact.h"
@@ -750,6 +751,8 @@ int daemon_main(int argc, char **argv)
     sigset_t set;
     dstate d;
     api_server *srv = NULL;
+    instance *inst = NULL;
+    derr ie = {0};
 
     if (!path)
         path = DEFAULT_CONF;
@@ -836,11 +839,24 @@ int daemon_main(int argc, char **argv)
     log_diags(&diags); /* warnings */
     diag_free(&diags);
     apply_log_settings(cur->cfg, target, level);
+    /* Before detaching, so that a refusal is the exit status. */
+    if ((rc = instance_claim(cur->cfg->state_dir, cur->cfg->control_socket, &inst, &ie))) {
+        log_msg(DSRC_LOG_ERROR, NULL, NULL, "not starting: %s", ie.msg ? ie.msg : "?");
+        derr_clear(&ie);
+        gen_unref(cur);
+        free(abs_path);
+        return rc > 0 ? DAEMON_EXIT_RUNNING : 1;
+    }
     if (!foreground && detach() < 0) {
         log_msg(DSRC_LOG_ERROR, NULL, NULL, "cannot detach: %s", strerror(errno));
+        instance_release(inst);
         gen_unref(cur);
         free(abs_path);
         return 1;
+    }
+    if (instance_set_pid(inst, getpid(), &ie) < 0) {
+        log_msg(DSRC_LOG_WARNING, NULL, NULL, "%s", ie.msg ? ie.msg : "?");
+        derr_clear(&ie);
     }
     /* Threads (pools, the control socket) start only after detaching. */
     memset(&d, 0, sizeof d);
@@ -919,6 +935,7 @@ int daemon_main(int argc, char **argv)
     pthread_mutex_destroy(&d.mu);
     gen_unref(cur);
     redact_clear();
+    instance_release(inst);
     log_msg(DSRC_LOG_NOTICE, NULL, NULL, "stopped");
     free(abs_path);
     return 0;

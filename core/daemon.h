@@ -10,8 +10,12 @@
 #ifndef DSRC_CORE_DAEMON_H
 #define DSRC_CORE_DAEMON_H
 
+/* Another dsrcd holds the state directory or the control socket. */
+#define DAEMON_EXIT_RUNNING 75
+
 /* The daemon's main: parses argv, returns the exit status (0 clean stop,
- * 2 usage, 78 configuration error, 1 other failure). */
+ * 2 usage, 78 configuration error, DAEMON_EXIT_RUNNING, 1 other failure).
+ * One daemon per state directory and control socket (instance.h). */
 int daemon_main(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "keyring.h"
 #include "redact.h"
+#include "secmem.h"
 #include "secret.h"
 
 static keyring *keyring_new(const char *origin)
@@ -27,10 +28,7 @@ void keyring_free(keyring *kr)
 {
     if (!kr)
         return;
-    if (kr->keys) {
-        OPENSSL_cleanse(kr->keys, kr->n_keys * sizeof *kr->keys);
-        free(kr->keys);
-    }
+    secmem_free(kr->keys);
     free(kr->origin);
     free(kr);
 }
@@ -44,16 +42,14 @@ static fernet_status keyring_push(keyring *kr, char *text)
 
     if (st != FERNET_OK)
         return st;
-    v = calloc(kr->n_keys + 1, sizeof *v);
+    v = secmem_alloc((kr->n_keys + 1) * sizeof *v); /* out of core dumps */
     if (!v) {
         fernet_key_wipe(&key);
         return FERNET_E_INTERNAL;
     }
-    if (kr->n_keys) {
+    if (kr->n_keys)
         memcpy(v, kr->keys, kr->n_keys * sizeof *v);
-        OPENSSL_cleanse(kr->keys, kr->n_keys * sizeof *v);
-    }
-    free(kr->keys);
+    secmem_free(kr->keys);
     kr->keys = v;
     kr->keys[kr->n_keys++] = key;
     fernet_key_wipe(&key);

@@ -19,7 +19,8 @@ core_libdsrccore_la_SOURCES = \
 	core/fetch.c core/fetch.h \
 	core/table.c core/table.h \
 	core/cli.c core/cli.h \
-	core/daemon.c core/daemon.h
+	core/daemon.c core/daemon.h \
+	core/instance.c core/instance.h
 core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS)
 core_libdsrccore_la_LIBADD = $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) \
@@ -35,7 +36,8 @@ dsrcd_LDADD = core/libdsrccore.la
 
 # Credentials: Fernet, keys, secret values, `dsrc secret`.
 core_libdsrccore_la_SOURCES += core/fernet.c core/fernet.h core/keyring.c core/keyring.h \
-	core/secret.c core/secret.h core/cli_secret.c core/cli_secret.h
+	core/secret.c core/secret.h core/cli_secret.c core/cli_secret.h \
+	core/secmem.c core/secmem.h
 
 # Connection pools, circuit breakers, endpoint routing and source health.
 core_libdsrccore_la_SOURCES += core/pool.c core/pool.h core/breaker.c core/breaker.h \

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "redact.h"
+#include "secmem.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char **secrets;
@@ -34,7 +35,8 @@ int redact_add(const char *secret)
         secrets = v;
         cap_secrets = cap;
     }
-    if (!(secrets[n_secrets] = strdup(secret)))
+    /* Kept out of core dumps: these are the plain values. */
+    if (!(secrets[n_secrets] = secmem_strdup(secret)))
         rc = -1;
     else
         n_secrets++;
@@ -47,10 +49,8 @@ void redact_clear(void)
 {
     size_t i;
     pthread_mutex_lock(&lock);
-    for (i = 0; i < n_secrets; i++) {
-        OPENSSL_cleanse(secrets[i], strlen(secrets[i]));
-        free(secrets[i]);
-    }
+    for (i = 0; i < n_secrets; i++)
+        secmem_free(secrets[i]);
     free(secrets);
     secrets = NULL;
     n_secrets = cap_secrets = 0;

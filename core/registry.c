@@ -310,6 +310,23 @@ static int reg_push(reg_source *rs, const dsrc_option *def, char *value, int fro
 
 /* Validate a source's connection group against the plugin's table.
  * Returns the number of errors reported. */
+/* A secret reference that cannot work wherever it is resolved (file: not
+ * absolute or missing, env: not a variable name) is an error at check
+ * time.  Returns 1 when reported. */
+static int reg_check_ref(const cfg_source *s, const char *what, const char *value, int line,
+                         diag_list *diags)
+{
+    derr e;
+
+    memset(&e, 0, sizeof e);
+    if (secret_check_reference(value, &e) == DSRC_OK)
+        return 0;
+    diag_error(diags, s->file, line, "source '%s': %s: %s", s->name, what,
+               e.msg ? e.msg : "invalid secret reference");
+    derr_clear(&e);
+    return 1;
+}
+
 static size_t reg_validate(reg_source *rs, diag_list *diags)
 {
     const cfg_source *s = rs->cfg;
@@ -357,6 +374,13 @@ static size_t reg_validate(reg_source *rs, diag_list *diags)
                 continue;
             }
             if (def->flags & DSRC_OPT_SECRET) {
+                char what[128];
+                snprintf(what, sizeof what, "connection option '%s'", def->name);
+                if (reg_check_ref(s, what, val, v->line, diags)) {
+                    free(val);
+                    errors++;
+                    continue;
+                }
                 if (*val && secret_kind_of(val) == SECRET_PLAIN)
                     diag_warn(diags, s->file, v->line,
                               "source '%s': connection option '%s' holds a plain-text secret; "
@@ -411,6 +435,15 @@ static void reg_host_secrets(const cfg_source *s, diag_list *diags)
 {
     size_t i;
 
+    for (i = 0; i < s->n_cloud; i++) {
+        char what[128];
+        if (!cfg_cloud_key_is_secret(s->cloud[i].key) || !s->cloud[i].text)
+            continue;
+        snprintf(what, sizeof what, "cloud.%s", s->cloud[i].key);
+        reg_check_ref(s, what, s->cloud[i].text, s->cloud[i].line, diags);
+    }
+    if (s->tls_key_passphrase)
+        reg_check_ref(s, "tls.key_passphrase", s->tls_key_passphrase, s->tls_line, diags);
     for (i = 0; i < s->n_cloud; i++)
         if (cfg_cloud_key_is_secret(s->cloud[i].key) && s->cloud[i].text &&
             *s->cloud[i].text && secret_kind_of(s->cloud[i].text) == SECRET_PLAIN)

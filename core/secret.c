@@ -162,18 +162,60 @@ static int secret_env_name_ok(const char *name)
     return 1;
 }
 
+static dsrc_status secret_env_ref_ok(const char *name, derr *e)
+{
+    if (!secret_env_name_ok(name))
+        return derr_set(e, DSRC_E_INVALID_CONFIG,
+                        "env: reference needs a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+    return DSRC_OK;
+}
+
 static dsrc_status secret_from_env(const char *name, char **out, derr *e)
 {
     const char *v;
 
-    if (!secret_env_name_ok(name))
-        return derr_set(e, DSRC_E_INVALID_CONFIG,
-                        "env: reference needs a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+    if (secret_env_ref_ok(name, e) != DSRC_OK)
+        return e->status;
     if (!(v = getenv(name)))
         return derr_set(e, DSRC_E_NOT_FOUND, "environment variable %s is not set", name);
     if (!(*out = strdup(v)))
         return derr_set(e, DSRC_E_INTERNAL, "out of memory");
     return DSRC_OK;
+}
+
+static dsrc_status secret_file_path_ok(const char *path, derr *e)
+{
+    if (path[0] != '/')
+        return derr_set(e, DSRC_E_INVALID_CONFIG,
+                        "file: reference needs an absolute path (file:/path/to/secret)");
+    return DSRC_OK;
+}
+
+dsrc_status secret_check_reference(const char *value, derr *e)
+{
+    struct stat st;
+    const char *arg;
+
+    switch (secret_kind_of(value)) {
+    case SECRET_ENV:
+        return secret_env_ref_ok(value + strlen(SECRET_PREFIX_ENV), e);
+    case SECRET_FILE:
+        arg = value + strlen(SECRET_PREFIX_FILE);
+        if (secret_file_path_ok(arg, e) != DSRC_OK)
+            return e->status;
+        if (stat(arg, &st) < 0)
+            return derr_set(e, errno == ENOENT || errno == ENOTDIR ? DSRC_E_NOT_FOUND
+                                                                   : DSRC_E_PERMISSION,
+                            "secret file %s: %s", arg, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+            return derr_set(e, DSRC_E_INVALID_CONFIG, "secret file %s is not a regular file",
+                            arg);
+        return DSRC_OK;
+    case SECRET_PLAIN:
+    case SECRET_FERNET:
+    default:
+        return DSRC_OK;
+    }
 }
 
 static dsrc_status secret_from_file(const char *path, char **out, derr *e)
@@ -182,9 +224,8 @@ static dsrc_status secret_from_file(const char *path, char **out, derr *e)
     size_t len;
     dsrc_status rc;
 
-    if (path[0] != '/')
-        return derr_set(e, DSRC_E_INVALID_CONFIG,
-                        "file: reference needs an absolute path (file:/path/to/secret)");
+    if (secret_file_path_ok(path, e) != DSRC_OK)
+        return e->status;
     rc = secret_read_private_file(path, "secret file", SECRET_MAX_FILE, &buf, &len, e);
     if (rc != DSRC_OK)
         return rc;

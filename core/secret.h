@@ -57,6 +57,14 @@ const char *secret_kind_name(secret_kind kind);
 dsrc_status secret_resolve(const char *value, const keyring *kr, const char *key_file,
                            char **out, secret_kind *kind, derr *e);
 
+/* Check, without resolving it, what configuration checks can tell of a
+ * reference: a file: reference must be an absolute path to an existing
+ * regular file, an env: reference must name a valid variable (whether it
+ * is set is known only where the value is resolved).  Plain and fernet:
+ * values pass.  Returns DSRC_OK, or fills e as secret_resolve() would
+ * (the message names the file or variable, never a value). */
+dsrc_status secret_check_reference(const char *value, derr *e);
+
 /* Wipe (OPENSSL_cleanse) and free a value from secret_resolve(); NULL is
  * ignored. */
 void secret_free(char *value);

@@ -4,3 +4,8 @@ TESTS += tests/integration/cli.sh tests/integration/daemon.sh \
 	tests/integration/daemon_probes.sh
 EXTRA_DIST += tests/integration/cli.sh tests/integration/daemon.sh \
 	tests/integration/daemon_probes.sh
+# check_config.sh: files that are not regular, paths checked at load, JSON.
+# daemon_single.sh: one daemon per state_dir and socket; not dumpable.
+TESTS += tests/integration/check_config.sh tests/integration/daemon_single.sh
+EXTRA_DIST += tests/integration/check_config.sh tests/integration/daemon_single.sh \
+	tests/lib.sh

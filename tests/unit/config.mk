@@ -5,6 +5,7 @@
 # A complete, valid configuration using every setting (test_config).
 EXTRA_DIST += \
 	tests/fixtures/config/full/dsrcd.conf \
+	tests/fixtures/config/full/keys/dsrc.key \
 	tests/fixtures/config/full/sources.d/10-orders.conf \
 	tests/fixtures/config/full/sources.d/20-blobs.conf \
 	tests/fixtures/config/full/sources.d/30-warehouse.conf \

@@ -578,6 +578,140 @@ START_TEST(source_include)
 }
 END_TEST
 
+/* Every file read (daemon file, sources, includes at any depth) must be a
+ * regular file of at most 1 MiB: a directory made libconfig's scanner exit
+ * the process, a FIFO blocked it for ever.  Each is reported at the
+ * directive's file and line, and the other sources still load. */
+START_TEST(include_not_regular)
+{
+    char *d = put("dsrcd.conf", "");
+    char *dir = tpath("sources.d/incdir");
+    char *fifo = tpath("sources.d/fifo.inc");
+    char *a = put("sources.d/a.conf", "name = \"a\";\ntype = \"sqlite\";\n@include \"incdir\"\n");
+    char *b = put("sources.d/b.conf", "name = \"b\";\n  @include \"fifo.inc\"\n");
+    char *c = put("sources.d/c.conf", "name = \"c\";\n@include \"nested.inc\"\n");
+    char *n = put("sources.d/nested.inc", "type = \"sqlite\";\n/* @include \"incdir\" */\n"
+                                          "# @include \"incdir\"\n@include \"incdir\"\n");
+    char *e = put("sources.d/e.conf", "name = \"e\";\ntype = \"sqlite\";\n"
+                                      "labels = { note = \"\n@include \\\"incdir\\\"\"; };\n");
+    cfg_config *cfg;
+
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+    cfg = cfg_load(d, &diags);
+    ck_assert_ptr_nonnull(cfg);
+    ck_errors(3);
+    ck_diag(0, a, 3, "@include \"incdir\"");
+    ck_diag(0, a, 3, "is a directory");
+    ck_diag(1, b, 2, "not a regular file");
+    ck_diag(2, n, 4, "is a directory");
+    /* only e, whose @include is inside a string, is kept */
+    ck_assert_uint_eq(cfg->n_sources, 1);
+    ck_assert_str_eq(cfg->sources[0].name, "e");
+    cfg_free(cfg);
+    free(d);
+    free(dir);
+    free(fifo);
+    free(a);
+    free(b);
+    free(c);
+    free(n);
+    free(e);
+}
+END_TEST
+
+START_TEST(daemon_file_not_regular)
+{
+    char *d = tpath("dsrcd.conf");
+    char *inc = tpath("conf.d");
+
+    /* a FIFO as the daemon file */
+    ck_assert_int_eq(mkfifo(d, 0644), 0);
+    ck_assert_ptr_null(cfg_load(d, &diags));
+    ck_errors(1);
+    ck_diag(0, d, 0, "not a regular file");
+    ck_assert_int_eq(unlink(d), 0);
+
+    /* a directory included by the daemon file */
+    ck_assert_int_eq(mkdir(inc, 0755), 0);
+    free(put("dsrcd.conf", "log_level = \"info\";\n@include \"conf.d\"\n"));
+    ck_assert_ptr_null(cfg_load(d, &diags));
+    ck_errors(2);
+    ck_diag(1, d, 2, "is a directory");
+    free(d);
+    free(inc);
+}
+END_TEST
+
+/* Write tmp/rel as 1 MiB of comments plus one line; returns the path. */
+static char *put_big(const char *rel, const char *last)
+{
+    char *p = put(rel, "");
+    FILE *fp = fopen(p, "w");
+    int i;
+
+    ck_assert_ptr_nonnull(fp);
+    for (i = 0; i < 1024 * 1024 / 8; i++)
+        fputs("# 45678\n", fp);
+    fputs(last, fp);
+    ck_assert_int_eq(fclose(fp), 0);
+    return p;
+}
+
+/* libconfig 1.5 is quadratic in the file size: a file larger than 1 MiB is
+ * refused before it is parsed, included or not. */
+START_TEST(file_too_large)
+{
+    char *d = put("dsrcd.conf", "");
+    char *a = put_big("sources.d/a.conf", "name = \"a\";\ntype = \"sqlite\";\n");
+    char *big = put_big("sources.d/big.inc", "type = \"sqlite\";\n");
+    char *b = put("sources.d/b.conf", "name = \"b\";\n@include \"big.inc\"\n");
+    cfg_config *cfg = cfg_load(d, &diags);
+
+    ck_assert_ptr_nonnull(cfg);
+    ck_errors(2);
+    ck_diag(0, a, 0, "larger than 1 MiB");
+    ck_diag(1, b, 2, "larger than 1 MiB");
+    ck_assert_uint_eq(cfg->n_sources, 0);
+    cfg_free(cfg);
+    free(d);
+    free(a);
+    free(big);
+    free(b);
+}
+END_TEST
+
+/* Settings that would fail only when used are refused at check time. */
+START_TEST(daemon_paths_checked)
+{
+    char long_sock[160];
+    char *d, *text;
+
+    memset(long_sock, 'x', sizeof long_sock - 1);
+    long_sock[0] = '/';
+    long_sock[108] = '\0'; /* 108 bytes: one more than sun_path holds */
+    ck_assert_int_ge(asprintf(&text, "key_file = \"no-such.key\";\n"
+                                     "control_socket = \"%s\";\n", long_sock), 0);
+    d = put("dsrcd.conf", text);
+    free(text);
+    cfg_free(cfg_load(d, &diags));
+    ck_errors(2);
+    ck_diag(0, d, 1, "'key_file'");
+    ck_diag(0, d, 1, "No such file");
+    ck_diag(1, d, 2, "at most 107");
+    diag_free(&diags);
+    memset(&diags, 0, sizeof diags);
+
+    long_sock[107] = '\0'; /* 107 bytes fit */
+    ck_assert_int_ge(asprintf(&text, "control_socket = \"%s\";\n", long_sock), 0);
+    free(put("dsrcd.conf", text));
+    free(text);
+    cfg_free(cfg_load(d, &diags));
+    ck_errors(0);
+    free(d);
+}
+END_TEST
+
 START_TEST(source_unknown_keys)
 {
     char *p;
@@ -1245,6 +1379,10 @@ static Suite *config_suite(void)
     tcase_add_test(tc, source_syntax_error_others_load);
     tcase_add_test(tc, source_duplicate_setting);
     tcase_add_test(tc, source_include);
+    tcase_add_test(tc, include_not_regular);
+    tcase_add_test(tc, daemon_file_not_regular);
+    tcase_add_test(tc, file_too_large);
+    tcase_add_test(tc, daemon_paths_checked);
     tcase_add_test(tc, source_unknown_keys);
     tcase_add_test(tc, source_wrong_types);
     tcase_add_test(tc, source_cloud_values);

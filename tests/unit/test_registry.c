@@ -450,6 +450,64 @@ START_TEST(aggregate_value_reported_once)
 }
 END_TEST
 
+/* file: references that cannot work (relative, missing, not a file) and
+ * env: references without a valid name are errors at check time, with the
+ * option's line, for connection options and the host's own secrets. */
+START_TEST(secret_references_checked)
+{
+    char *p, *text;
+    char *ok;
+    FILE *fp;
+
+    ck_assert_int_ge(asprintf(&ok, "%s/pw", tmp), 0);
+    fp = fopen(ok, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("pw\n", fp);
+    ck_assert_int_eq(fclose(fp), 0);
+    ck_assert_int_ge(asprintf(&text,
+                              "name = \"s\";\ntype = \"opts\";\n"
+                              "connection = {\n"                            /* 3 */
+                              "  path = \"/x\";\n"                          /* 4 */
+                              "  password = \"file:secrets/pw\";\n"         /* 5 */
+                              "  token = \"file:%s/missing\";\n"            /* 6 */
+                              "};\n"
+                              "cloud = {\n"                                 /* 8 */
+                              "  provider = \"azure\";\n"
+                              "  client_secret = \"file:%s\";\n"            /* 10 */
+                              "};\n"
+                              "tls = { key_passphrase = \"env:1BAD\"; };\n", /* 12 */
+                              tmp, tmp), 0);
+    p = put_source("s.conf", text);
+    free(text);
+    build();
+    ck_errors(4);
+    ck_diag(0, p, 10, "cloud.client_secret");
+    ck_diag(0, p, 10, "is not a regular file");
+    ck_diag(1, p, 12, "tls.key_passphrase: env: reference needs a variable name");
+    ck_diag(2, p, 5, "connection option 'password': file: reference needs an absolute path");
+    ck_diag(3, p, 6, "connection option 'token'");
+    ck_diag(3, p, 6, "/missing: No such file");
+    free(p);
+
+    /* an existing file passes */
+    reg_free(reg);
+    ld_free(plugins);
+    cfg_free(cfg);
+    diag_free(&diags);
+    memset(&diags, 0, sizeof diags);
+    ck_assert_int_ge(asprintf(&text, "name = \"s\";\ntype = \"opts\";\n"
+                                     "connection = { path = \"/x\"; password = \"file:%s\"; };\n",
+                              ok), 0);
+    p = put_source("s.conf", text);
+    free(text);
+    build();
+    ck_errors(0);
+    ck_assert_uint_eq(reg->n_sources, 1);
+    free(p);
+    free(ok);
+}
+END_TEST
+
 /* A secret never appears in a message, even echoed by another option. */
 START_TEST(secret_never_printed)
 {
@@ -557,6 +615,7 @@ static Suite *registry_suite(void)
     tcase_add_test(tc, several_sources);
     tcase_add_test(tc, aggregate_value_reported_once);
     tcase_add_test(tc, secret_never_printed);
+    tcase_add_test(tc, secret_references_checked);
     tcase_add_test(tc, normalise_direct);
     suite_add_tcase(s, tc);
     return s;

@@ -4,6 +4,7 @@
 #include <config.h>
 
 #include <check.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "fernet.h"
 #include "keyring.h"
 #include "redact.h"
+#include "secmem.h"
 #include "secret.h"
 
 static char tmpdir[256];
@@ -593,6 +597,124 @@ START_TEST(redact_only_resolved)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* Out of core dumps                                                         */
+
+#define XOR 0x5A /* needles are kept xored, so that they are not themselves a copy */
+
+/* 1 when the mapping holding addr is marked "dd" (MADV_DONTDUMP) in
+ * /proc/self/smaps. */
+static int dontdump(const void *addr)
+{
+    FILE *fp = fopen("/proc/self/smaps", "r");
+    char line[1024];
+    unsigned long lo, hi, a = (unsigned long)addr;
+    int in = 0, dd = 0;
+
+    ck_assert_ptr_nonnull(fp);
+    while (fgets(line, sizeof line, fp)) {
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+            in = a >= lo && a < hi;
+        else if (in && strncmp(line, "VmFlags:", 8) == 0)
+            dd = strstr(line, " dd") != NULL;
+    }
+    fclose(fp);
+    return dd;
+}
+
+/* 1 when the len bytes of xored[] ^ XOR are found in a readable mapping of
+ * this process that a core dump would hold (not marked "dd"). */
+static int in_dumped_memory(const unsigned char *xored, size_t len)
+{
+    FILE *fp = fopen("/proc/self/smaps", "r");
+    int fd = open("/proc/self/mem", O_RDONLY);
+    static unsigned char buf[(1 << 20) + 256];
+    char line[1024], perms[8] = "";
+    unsigned long lo = 0, hi = 0;
+    int found = 0;
+
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_uint_le(len, 256);
+    while (!found && fgets(line, sizeof line, fp)) {
+        unsigned long off, a, b;
+        char p[8];
+        /* a mapping's first line; field names such as "FilePmdMapped:"
+         * start with hex digits too, so lo and hi change only here */
+        if (sscanf(line, "%lx-%lx %7s", &a, &b, p) == 3) {
+            lo = a;
+            hi = b;
+            memcpy(perms, p, sizeof perms);
+            continue;
+        }
+        if (strncmp(line, "VmFlags:", 8) != 0 || perms[0] != 'r' || strstr(line, " dd"))
+            continue;
+        for (off = lo; !found && off < hi; off += 1 << 20) {
+            size_t want = hi - off < sizeof buf ? hi - off : sizeof buf, i, j;
+            ssize_t n = pread(fd, buf, want, (off_t)off);
+            if (n <= 0)
+                break; /* not readable ([vsyscall], guard pages) */
+            for (i = 0; i + len <= (size_t)n && !found; i++) {
+                for (j = 0; j < len && (buf[i + j] ^ XOR) == xored[j]; j++)
+                    ;
+                found = j == len;
+            }
+        }
+    }
+    memset(buf, 0, sizeof buf);
+    close(fd);
+    fclose(fp);
+    return found;
+}
+
+/* A loaded key (text and bytes) and a registered secret are in no memory
+ * that a core dump holds: they live in MADV_DONTDUMP pages. */
+START_TEST(secrets_not_dumped)
+{
+    fernet_key k;
+    char text[FERNET_KEY_TEXT_LEN + 1], value[40];
+    unsigned char x_text[FERNET_KEY_TEXT_LEN], x_raw[sizeof k], x_value[32];
+    keyring *kr = NULL;
+    derr e = {0};
+    size_t i;
+    void *p;
+
+    ck_assert_int_eq(fernet_key_generate(&k), FERNET_OK);
+    fernet_key_encode(&k, text);
+    for (i = 0; i < sizeof k; i++)
+        x_raw[i] = ((unsigned char *)&k)[i] ^ XOR;
+    fernet_key_wipe(&k);
+    for (i = 0; i < sizeof x_text; i++)
+        x_text[i] = (unsigned char)text[i] ^ XOR;
+    ck_assert_int_eq(keyring_parse_list(text, "test", &kr, &e), DSRC_OK);
+    OPENSSL_cleanse(text, sizeof text);
+    ck_assert(dontdump(kr->keys));
+
+    /* a value as secret_resolve() registers it */
+    for (i = 0; i < sizeof x_value; i++)
+        value[i] = (char)('a' + (unsigned)rand() % 26);
+    value[sizeof x_value] = '\0';
+    for (i = 0; i < sizeof x_value; i++)
+        x_value[i] = (unsigned char)value[i] ^ XOR;
+    ck_assert_int_eq(redact_add(value), 0);
+    OPENSSL_cleanse(value, sizeof value);
+
+    ck_assert_msg(!in_dumped_memory(x_raw, sizeof x_raw), "key bytes in dumped memory");
+    ck_assert_msg(!in_dumped_memory(x_text, sizeof x_text), "key text in dumped memory");
+    ck_assert_msg(!in_dumped_memory(x_value, sizeof x_value), "secret in dumped memory");
+    keyring_free(kr);
+    redact_clear();
+
+    /* secmem itself: page-aligned, zeroed, marked */
+    p = secmem_alloc(10);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(dontdump(p));
+    ck_assert_int_eq(((unsigned char *)p)[9], 0);
+    secmem_free(p);
+    secmem_free(NULL);
+}
+END_TEST
+
 static Suite *secret_suite(void)
 {
     Suite *s = suite_create("secret");
@@ -616,6 +738,7 @@ static Suite *secret_suite(void)
     tcase_add_test(tc, resolve_file);
     tcase_add_test(tc, resolve_fernet);
     tcase_add_test(tc, redact_only_resolved);
+    tcase_add_test(tc, secrets_not_dumped);
     suite_add_tcase(s, tc);
     return s;
 }

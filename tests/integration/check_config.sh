@@ -1,0 +1,89 @@
+#!/bin/sh
+# Configuration files that are not what they should be, end to end:
+# an @include of a directory or a FIFO, a FIFO as the daemon file, settings
+# that would fail only when used (control_socket too long, key_file or a
+# file: secret missing), and messages quoting bytes that are not UTF-8.
+# Each is an error with file:line and exit 78, from `dsrc check-config`,
+# `dsrcd --check-config` and a reload, which keeps the running
+# configuration.  Every command runs under timeout(1): a hang is a failure.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+DSRC="$top_builddir/dsrc"
+DSRCD="$top_builddir/dsrcd"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-checkconf.XXXXXX")
+pid=
+cleanup() {
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+. "$top_srcdir/tests/lib.sh"
+
+sqlite3 "$tmp/a.db" "CREATE TABLE t(x INTEGER);"
+mkdir -p "$tmp/sources.d" "$tmp/sources.d/incdir"
+cat >"$tmp/dsrcd.conf" <<EOF
+plugin_dir = "$top_builddir/plugins/sqlite/.libs";
+state_dir = "$tmp/state";
+control_socket = "$tmp/run/dsrcd.sock";
+EOF
+cat >"$tmp/sources.d/a.conf" <<EOF
+name = "a";
+type = "sqlite";
+connection = { path = "$tmp/a.db"; };
+EOF
+C="-c $tmp/dsrcd.conf"
+expect 0 "$DSRC" $C check-config
+
+# ---------------------------------------------------------------- @include
+printf 'name = "b";\ntype = "sqlite";\n@include "incdir"\n' >"$tmp/sources.d/b.conf"
+expect 78 "$DSRC" $C check-config;        has "$tmp/err" "$tmp/sources.d/b.conf:3:"
+has "$tmp/err" "is a directory"
+expect 78 "$DSRCD" $C --check-config;     has "$tmp/err" "$tmp/sources.d/b.conf:3:"
+mkfifo "$tmp/sources.d/fifo.inc"
+printf 'name = "b";\ntype = "sqlite";\n\n@include "fifo.inc"\n' >"$tmp/sources.d/b.conf"
+expect 78 "$DSRC" $C check-config;        has "$tmp/err" "$tmp/sources.d/b.conf:4:"
+has "$tmp/err" "not a regular file"
+expect 78 "$DSRCD" $C --check-config;     has "$tmp/err" "$tmp/sources.d/b.conf:4:"
+rm "$tmp/sources.d/b.conf"
+
+# A FIFO as the daemon file.
+mkfifo "$tmp/fifo.conf"
+expect 78 "$DSRC" -c "$tmp/fifo.conf" check-config;  has "$tmp/err" "not a regular file"
+expect 78 "$DSRCD" -c "$tmp/fifo.conf" --check-config; has "$tmp/err" "$tmp/fifo.conf: error: cannot read the file: not a regular file"
+
+# A reload with an @include of a directory keeps the running configuration
+# and the daemon (and its socket) alive.
+"$DSRCD" $C --foreground --log-target stderr >"$tmp/log" 2>&1 &
+pid=$!
+wait_for "$tmp/log" "1 source(s)" && ok || { bad "dsrcd did not start"; cat "$tmp/log"; }
+printf 'name = "b";\ntype = "sqlite";\n@include "incdir"\n' >"$tmp/sources.d/b.conf"
+kill -HUP "$pid"
+wait_for "$tmp/log" "keeping the previous configuration" && ok || { bad "bad reload not refused"; cat "$tmp/log"; }
+has "$tmp/log" "b.conf:3:"
+kill -0 "$pid" 2>/dev/null && ok || bad "dsrcd died on a reload with an @include of a directory"
+[ -S "$tmp/run/dsrcd.sock" ] && ok || bad "control socket gone"
+kill -TERM "$pid"; wait "$pid"; pid=
+rm "$tmp/sources.d/b.conf"
+
+# ---------------------------------------------------------------- paths
+long=$(printf "$tmp/%0120d.sock" 0)
+printf 'control_socket = "%s";\nkey_file = "%s/no.key";\n' "$long" "$tmp" >"$tmp/paths.conf"
+expect 78 "$DSRC" -c "$tmp/paths.conf" check-config
+has "$tmp/err" "$tmp/paths.conf:1:"; has "$tmp/err" "at most 107"
+has "$tmp/err" "$tmp/paths.conf:2:"; has "$tmp/err" "'key_file'"
+mkdir -p "$tmp/s2"
+printf 'name = "s";\ntype = "sqlite";\ntls = { key_passphrase = "file:pass.txt"; };\n' >"$tmp/s2/s.conf"
+printf 'plugin_dir = "%s";\nsources_dir = "s2";\n' "$top_builddir/plugins/sqlite/.libs" >"$tmp/s2.conf"
+expect 78 "$DSRC" -c "$tmp/s2.conf" check-config
+has "$tmp/err" "$tmp/s2/s.conf:3:"; has "$tmp/err" "absolute path"
+expect 78 "$DSRCD" -c "$tmp/s2.conf" --check-config; has "$tmp/err" "$tmp/s2/s.conf:3:"
+
+# ---------------------------------------------------------------- --json
+# A message quoting bytes that are not UTF-8 keeps its text.
+printf 'name = "caf\351";\ntype = "sqlite";\n' >"$tmp/sources.d/c.conf"
+expect 78 "$DSRC" $C --json check-config
+has "$tmp/out" '"line": 1'
+has "$tmp/out" "invalid source name 'caf\\\\xE9'"
+rm "$tmp/sources.d/c.conf"
+
+finish check_config
