@@ -113,7 +113,10 @@ void hl_free(hl_monitor *h);
 
 /* Probe every endpoint once, one after the other (a probe waits at most
  * probe_timeout_ms for a pooled connection, then as long as the plugin's
- * ping takes).  Returns the number of endpoints whose probe failed. */
+ * ping takes).  After hl_overrun() the remaining endpoints are skipped.
+ * Returns the number of endpoints whose probe failed.  hl_overrun() and
+ * hl_cancel() act on "the probe in progress": run one hl_probe() at a time
+ * per monitor. */
 int hl_probe(hl_monitor *h);
 
 /* The probe running in another thread has overrun the caller's time limit:
