@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,8 @@ typedef struct cli_cmd {
 
 static volatile sig_atomic_t interrupted;
 static volatile sig_atomic_t interrupt_sig;   /* the signal that interrupted */
-static volatile sig_atomic_t guard_armed;     /* a fetch_guard waits on guard_sem */
+static atomic_int guard_armed;                /* a fetch_guard waits on guard_sem
+                                                 (lock-free: read in the handler) */
 static sem_t guard_sem;                       /* made once, never destroyed:
                                                  a late handler may post it */
 static int guard_sem_ok;
@@ -69,7 +71,7 @@ static void on_signal(int sig)
 {
     interrupted = 1;
     interrupt_sig = sig;
-    if (guard_armed)
+    if (atomic_load(&guard_armed))
         sem_post(&guard_sem);
 }
 
@@ -1450,6 +1452,7 @@ static void *guard_main(void *arg)
 {
     fetch_guard *g = arg;
     struct timespec end;
+    int64_t ns;
 
     while (sem_wait(&guard_sem) != 0 && errno == EINTR)
         ;
@@ -1457,12 +1460,9 @@ static void *guard_main(void *arg)
     if (!g->done) {
         src_cancel(g->conn);
         clock_gettime(CLOCK_REALTIME, &end);
-        end.tv_sec += (time_t)g->grace;
-        end.tv_nsec += (long)((g->grace - (double)(time_t)g->grace) * 1e9);
-        if (end.tv_nsec >= 1000000000L) {
-            end.tv_sec++;
-            end.tv_nsec -= 1000000000L;
-        }
+        ns = (int64_t)end.tv_nsec + (int64_t)(g->grace * 1e9);
+        end.tv_sec += (time_t)(ns / 1000000000);
+        end.tv_nsec = (long)(ns % 1000000000);
         while (!g->done)
             if (pthread_cond_timedwait(&g->cv, &g->mu, &end) == ETIMEDOUT)
                 break;
@@ -1494,10 +1494,10 @@ static void guard_start(fetch_guard *g, const cli *c, src_conn *conn, double gra
     if (!guard_sem_ok && sem_init(&guard_sem, 0, 0) != 0)
         return;
     guard_sem_ok = 1;
-    guard_armed = 1;
+    atomic_store(&guard_armed, 1);
     g->started = pthread_create(&g->th, NULL, guard_main, g) == 0;
     if (!g->started)
-        guard_armed = 0;
+        atomic_store(&guard_armed, 0);
 }
 
 /* The fetch returned (after the signal handlers are restored). */
@@ -1508,7 +1508,7 @@ static void guard_stop(fetch_guard *g)
         g->done = 1;
         pthread_cond_signal(&g->cv);
         pthread_mutex_unlock(&g->mu);
-        guard_armed = 0;
+        atomic_store(&guard_armed, 0);
         sem_post(&guard_sem);
         pthread_join(g->th, NULL);
     }

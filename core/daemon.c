@@ -233,15 +233,13 @@ static void probers_start(int64_t limit_ms)
 static int probers_stop(int64_t grace_ms)
 {
     struct timespec end;
+    int64_t ns;
     int rc;
 
     clock_gettime(CLOCK_REALTIME, &end);
-    end.tv_sec += (time_t)(grace_ms / 1000);
-    end.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
-    if (end.tv_nsec >= 1000000000L) {
-        end.tv_sec++;
-        end.tv_nsec -= 1000000000L;
-    }
+    ns = (int64_t)end.tv_nsec + grace_ms * 1000000;
+    end.tv_sec += (time_t)(ns / 1000000000);
+    end.tv_nsec = (long)(ns % 1000000000);
     pthread_mutex_lock(&probers.mu);
     probers.quit = 1;
     pthread_cond_broadcast(&probers.work);

@@ -102,6 +102,17 @@ threads=$(awk '/^Threads:/ { print $2 }' "/proc/$pid/status")
 echo "ok: ${samples:-0} probe(s) in 8 s; dsrcd threads: ${threads:-?}"
 [ "${threads:-99}" -le 14 ] && ok || bad "dsrcd runs ${threads:-?} threads (stuck ones not bounded)"
 
+# ---- dsrcd: a reload that replaces a source whose ping hangs ----
+# (its router stays until the call returns; the reload does not wait)
+sed -i 's/host = "h1"/host = "h1b"/' "$tmp/sources.d/a-hang1.conf"
+kill -HUP "$pid"
+n=40
+until grep -q "reloaded" "$tmp/log" || [ $n -eq 0 ]; do sleep 0.1; n=$((n - 1)); done
+grep -q "reloaded" "$tmp/log" && ok || { bad "SIGHUP not answered within 4 s"; tail -5 "$tmp/log"; }
+"$DSRC" -c "$tmp/dsrcd.conf" --json health ok >"$tmp/ok.json" 2>&1
+[ "$(jget "$tmp/ok.json" 'r[0]["status"]')" = healthy ] && ok ||
+    { bad "ok not healthy after the reload"; cat "$tmp/ok.json"; }
+
 # ---- dsrcd: SIGTERM with pings that ignore cancellation ----
 kill -TERM "$pid"
 if gone_within "$pid" 100; then
