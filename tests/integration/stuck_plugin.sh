@@ -65,6 +65,12 @@ type = "fault";
 connection = { host = "ok"; };
 schedule = { health = "@every 1s"; };
 EOF2
+cat >"$tmp/sources.d/g.conf" <<EOF2
+name = "slowfetch";
+type = "fault";
+connection = { host = "g"; hang = "fetch"; };
+schedule = { health = "@every 1h"; };
+EOF2
 cat >"$tmp/sources.d/f.conf" <<EOF2
 name = "stuckfetch";
 type = "fault";
@@ -152,6 +158,27 @@ if gone_within "$fpid" 100; then
         { bad "state written:"; find "$tmp/state" -type f; }
 else
     bad "dsrc fetch still running 10 s after SIGTERM (--grace 1)"
+fi
+
+# ---- dsrc fetch: a plugin that honours the cancellation stops at once ----
+rm -rf "$tmp/out"; mkdir -p "$tmp/out"
+"$DSRC" -c "$tmp/dsrcd.conf" fetch --grace 30 slowfetch items -o "$tmp/out/items.csv" \
+    >"$tmp/fetch.out" 2>"$tmp/fetch.err" &
+fpid=$!
+n=100
+until ls -a "$tmp/out" | grep -q '^\.items\.csv\..*\.tmp$' || [ $n -eq 0 ]; do
+    sleep 0.1; n=$((n - 1))
+done
+kill -INT "$fpid"
+if gone_within "$fpid" 50; then
+    wait "$fpid"
+    rc=$?
+    fpid=
+    [ "$rc" -eq 1 ] && grep -q "interrupted; nothing was written" "$tmp/fetch.err" && ok ||
+        { bad "cancelled fetch: exit $rc"; cat "$tmp/fetch.err"; }
+    [ -z "$(ls -A "$tmp/out")" ] && ok || { bad "output left behind:"; ls -la "$tmp/out"; }
+else
+    bad "dsrc fetch still running 5 s after SIGINT although its plugin honours cancel"
 fi
 
 echo "stuck_plugin: $pass passed, $fail failed"
