@@ -206,12 +206,18 @@ void hl_set_stale_after(hl_monitor *h, int64_t ms)
     pthread_mutex_unlock(&h->mu);
 }
 
-/* The connection probe_one() uses (NULL: none), for hl_overrun(). */
-static void set_cur_conn(hl_monitor *h, src_conn *c)
+/* The connection probe_one() uses (NULL: none), for hl_overrun().  Returns
+ * 1 when the probe has overrun: the connection may have been asked to
+ * cancel (a flag that stays), so it must not be lent out again. */
+static int set_cur_conn(hl_monitor *h, src_conn *c)
 {
+    int discard;
+
     pthread_mutex_lock(&h->mu);
     h->cur_conn = c;
+    discard = h->discard;
     pthread_mutex_unlock(&h->mu);
+    return discard;
 }
 
 void hl_record(hl_monitor *h, int endpoint, int ok, double latency_ms, const derr *e)
@@ -286,16 +292,17 @@ static int probe_one(hl_monitor *h, int i)
         else
             brk_success(b);
         add_sample(h, i, HS_FAIL, ms, &e, 1);
-        set_cur_conn(h, NULL);
-        pool_release_err(p, pc, &e);
+        if (set_cur_conn(h, NULL))
+            pool_release(p, pc, 1);
+        else
+            pool_release_err(p, pc, &e);
     } else {
         brk_success(b);
         rt_note_ping(h->rt, i, info.role, ms);
         add_sample(h, i, HS_OK, ms, NULL, 1);
         if (i == 0)
             storage_refresh(h, pool_conn_src(pc));
-        set_cur_conn(h, NULL);
-        pool_release(p, pc, 0);
+        pool_release(p, pc, set_cur_conn(h, NULL));
         failed = 0;
     }
     derr_clear(&e);

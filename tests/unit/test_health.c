@@ -405,6 +405,9 @@ START_TEST(overrun_of_a_probe_that_ignores_cancel)
     report();
     ck_assert_int_eq(rep.endpoints[0].samples, 2);  /* the late success: dropped */
     ck_assert_int_eq(rep.status, HL_DOWN);
+    /* the connection asked to cancel is closed, not lent out again */
+    ck_assert_int_eq(env_fstats(NULL).live, 0);
+    ck_assert_int_eq(env_fstats(NULL).closes, 1);
     derr_clear(&why);
 }
 END_TEST
