@@ -725,6 +725,8 @@ static int unit_watch(unit *u, int due, time_t now)
     snprintf(limit, sizeof limit, "%.1f s", (double)probers.limit_ms / 1000.0);
     derr_set(&e, DSRC_E_TIMEOUT, "%s did not return within probe_timeout (%s)", what, limit);
     hl_overrun(u->hl, &e);
+    if (!probing)
+        rt_cancel_maintenance(u->rt);
     if (w == 1)
         log_msg(DSRC_LOG_WARNING, u->src->cfg->name, ld_name(u->src->plugin),
                 "%s did not return within probe_timeout (%s): counted as failed, cancel "
@@ -753,6 +755,7 @@ static void orphans_reap(void)
                     "a call of this source, no longer served, did not return within "
                     "probe_timeout: cancel asked, released once it returns");
             hl_cancel(u->hl);
+            rt_cancel_maintenance(u->rt);
         }
         i++;
     }
@@ -802,11 +805,13 @@ static int units_stop(unit *v, size_t n, int64_t grace_ms)
     size_t i;
     int rc;
 
-    for (i = 0; i < n; i++)
-        if (v[i].hl)
-            hl_cancel(v[i].hl);
-    for (i = 0; i < orphans.n; i++)
-        hl_cancel(orphans.v[i].hl);
+    for (i = 0; i < n + orphans.n; i++) {
+        unit *u = i < n ? &v[i] : &orphans.v[i - n];
+        if (u->hl) {
+            hl_cancel(u->hl);
+            rt_cancel_maintenance(u->rt);
+        }
+    }
     if ((rc = probers_stop(grace_ms)) == 0)
         return 0;
     for (i = 0; i < n + orphans.n; i++) {
