@@ -1470,8 +1470,8 @@ static void *guard_main(void *arg)
     if (!g->done) {
         outfile_discard_temps();
         fprintf(stderr, "%s: interrupted; source '%s' (plugin '%s') did not stop within the "
-                        "%g s grace period: its unfinished output was removed, no cursor "
-                        "moved; exiting with status %d\n",
+                        "%g s grace period: its unfinished output was removed; exiting with "
+                        "status %d\n",
                 g->c->prog, g->conn->src->cfg->name, ld_name(g->conn->src->plugin), g->grace,
                 128 + (int)interrupt_sig);
         _exit(128 + (int)interrupt_sig);
