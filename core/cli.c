@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +23,9 @@
 #include "ctx.h"
 #include "fetch.h"
 #include "health.h"
+#include "loader.h"
 #include "log.h"
+#include "outfile.h"
 #include "redact.h"
 #include "registry.h"
 #include "router.h"
@@ -55,11 +60,19 @@ typedef struct cli_cmd {
 } cli_cmd;
 
 static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupt_sig;   /* the signal that interrupted */
+static atomic_int guard_armed;                /* a fetch_guard waits on guard_sem
+                                                 (lock-free: read in the handler) */
+static sem_t guard_sem;                       /* made once, never destroyed:
+                                                 a late handler may post it */
+static int guard_sem_ok;
 
 static void on_signal(int sig)
 {
-    (void)sig;
     interrupted = 1;
+    interrupt_sig = sig;
+    if (atomic_load(&guard_armed))
+        sem_post(&guard_sem);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -642,7 +655,8 @@ static const cli_cmd commands[] = {
      "      --json          machine-readable output (a JSON array)"},
     {"fetch", cmd_fetch,
      "fetch NAME ITEM [--format csv|jsonl|raw] [--columns a,b] [--limit N]\n"
-     "             [--cursor-field F] [--after VALUE] [--incremental] [-o FILE|-]",
+     "             [--cursor-field F] [--after VALUE] [--incremental] [-o FILE|-]\n"
+     "             [--grace SECONDS]",
      "fetch an item to the workspace, a file or stdout",
      "Fetches ITEM and writes it durably (temporary file, fsync, rename) with a\n"
      "manifest beside it (rows, bytes, SHA-256, schema, cursor range).\n"
@@ -657,6 +671,9 @@ static const cli_cmd commands[] = {
      "  -o, --output FILE     write FILE (and FILE.manifest.json); '-' = stdout;\n"
      "                        default: <workspace>/<source>/<item>/<time>.<ext>\n"
      "  -q, --quiet           no summary and no progress\n"
+     "      --grace SECONDS   after SIGINT/SIGTERM, how long a plugin that does not\n"
+     "                        stop may take before dsrc removes the unfinished\n"
+     "                        file and exits 128+signal (default: shutdown_grace)\n"
      "      --json            print the summary as JSON\n"
      "A fetch rule in the source's config for ITEM supplies defaults for\n"
      "format, columns, limit and cursor field."},
@@ -1409,6 +1426,7 @@ typedef struct fetch_args {
     const char *limit_arg;
     int quiet;
     int format_set, limit_set, columns_set;
+    double grace;                  /* --grace seconds; < 0: shutdown_grace */
 } fetch_args;
 
 static int fetch_opt(cli *c, int opt, const char *arg, void *user)
@@ -1455,8 +1473,102 @@ static int fetch_opt(cli *c, int opt, const char *arg, void *user)
     case 'q':
         fa->quiet = 1;
         break;
+    case 'g':
+        errno = 0;
+        fa->grace = strtod(arg, &end);
+        if (errno || end == arg || *end || !(fa->grace >= 0 && fa->grace <= 86400)) {
+            fprintf(stderr, "%s fetch: --grace needs a number of seconds from 0 to 86400, "
+                            "got '%s'\n", c->prog, arg);
+            return -1;
+        }
+        break;
     }
     return 0;
+}
+
+/* After SIGINT or SIGTERM, a fetch has a grace period to stop: the plugin
+ * is asked to cancel at once (the flag it polls, and its cancel() when it
+ * has one); if its call has not returned when the grace period is over,
+ * the guard removes the unfinished output and ends the process with
+ * 128 + the signal's number.  The state store is consistent then: a
+ * cursor moves only after its file is complete and renamed. */
+typedef struct fetch_guard {
+    const cli *c;
+    src_conn *conn;
+    double grace;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;                      /* the fetch returned                    */
+    pthread_t th;
+    int started;
+} fetch_guard;
+
+static void *guard_main(void *arg)
+{
+    fetch_guard *g = arg;
+    struct timespec end;
+    int64_t ns;
+
+    while (sem_wait(&guard_sem) != 0 && errno == EINTR)
+        ;
+    pthread_mutex_lock(&g->mu);
+    if (!g->done) {
+        src_cancel(g->conn);
+        clock_gettime(CLOCK_REALTIME, &end);
+        ns = (int64_t)end.tv_nsec + (int64_t)(g->grace * 1e9);
+        end.tv_sec += (time_t)(ns / 1000000000);
+        end.tv_nsec = (long)(ns % 1000000000);
+        while (!g->done)
+            if (pthread_cond_timedwait(&g->cv, &g->mu, &end) == ETIMEDOUT)
+                break;
+    }
+    if (!g->done) {
+        outfile_discard_temps();
+        fprintf(stderr, "%s: interrupted; source '%s' (plugin '%s') did not stop within the "
+                        "%g s grace period: its unfinished output was removed; exiting with "
+                        "status %d\n",
+                g->c->prog, g->conn->src->cfg->name, ld_name(g->conn->src->plugin), g->grace,
+                128 + (int)interrupt_sig);
+        _exit(128 + (int)interrupt_sig);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+/* Arm the guard for a fetch on conn (before the signal handlers are set).
+ * Without a thread there is no grace limit: the fetch waits for the
+ * plugin, as before. */
+static void guard_start(fetch_guard *g, const cli *c, src_conn *conn, double grace)
+{
+    memset(g, 0, sizeof *g);
+    g->c = c;
+    g->conn = conn;
+    g->grace = grace;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    if (!guard_sem_ok && sem_init(&guard_sem, 0, 0) != 0)
+        return;
+    guard_sem_ok = 1;
+    atomic_store(&guard_armed, 1);
+    g->started = pthread_create(&g->th, NULL, guard_main, g) == 0;
+    if (!g->started)
+        atomic_store(&guard_armed, 0);
+}
+
+/* The fetch returned (after the signal handlers are restored). */
+static void guard_stop(fetch_guard *g)
+{
+    if (g->started) {
+        pthread_mutex_lock(&g->mu);
+        g->done = 1;
+        pthread_cond_signal(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        atomic_store(&guard_armed, 0);
+        sem_post(&guard_sem);
+        pthread_join(g->th, NULL);
+    }
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
 }
 
 /* Split "a,b,c" into a NULL-terminated malloc'd array (one allocation). */
@@ -1495,9 +1607,12 @@ static int cmd_fetch(cli *c, int argc, char **argv)
         {"incremental", no_argument, NULL, 'i'},
         {"output", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
+        {"grace", required_argument, NULL, 'g'},
         {NULL, 0, NULL, 0}};
     const cli_cmd *cmd = find_cmd("fetch");
     fetch_args fa;
+    fetch_guard guard;
+    dsrc_status st;
     int rc = 0, i;
     const reg_source *s;
     rt_lease l = {0};
@@ -1509,7 +1624,8 @@ static int cmd_fetch(cli *c, int argc, char **argv)
 
     memset(&fa, 0, sizeof fa);
     fa.o.limit = -1;
-    if ((i = parse_opts(c, cmd, argc, argv, "hf:c:n:k:a:io:q", longs, fetch_opt, &fa, &rc)) < 0)
+    fa.grace = -1;
+    if ((i = parse_opts(c, cmd, argc, argv, "hf:c:n:k:a:io:qg:", longs, fetch_opt, &fa, &rc)) < 0)
         return rc;
     if (argc - i != 2)
         return usage_error(c, cmd, "expected a source name and an item");
@@ -1566,7 +1682,9 @@ static int cmd_fetch(cli *c, int argc, char **argv)
     }
     fa.o.endpoint = l.label;
     /* Ctrl-C stops the fetch cleanly: the plugin sees the flag, the partial
-     * file is removed. */
+     * file is removed; a plugin that does not stop has the grace period. */
+    guard_start(&guard, c, l.conn,
+                fa.grace >= 0 ? fa.grace : (double)c->cfg->shutdown_grace_ms / 1000.0);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -1574,7 +1692,9 @@ static int cmd_fetch(cli *c, int argc, char **argv)
     sigaction(SIGTERM, &sa, &old_term);
     ctx_set_signal_flag(&interrupted);
 
-    if (fetch_run(c->cfg, l.conn, &fa.o, &rep, &e) != DSRC_OK) {
+    st = fetch_run(c->cfg, l.conn, &fa.o, &rep, &e);
+    guard_stop(&guard);
+    if (st != DSRC_OK) {
         if (interrupted)
             fprintf(stderr, "%s: interrupted; nothing was written\n", c->prog);
         else
@@ -1743,7 +1863,11 @@ static void health_print(const json_t *rep)
     json_t *storage = json_object_get(rep, "storage_bytes");
     size_t i;
 
-    printf("%s: %s\n", jtext(rep, "source"), jtext(rep, "status"));
+    if (strcmp(jtext(rep, "status"), "stale") == 0)
+        printf("%s: stale (the last probe, %.1f s ago, said %s)\n", jtext(rep, "source"),
+               (double)jint(rep, "age_ms") / 1000.0, jtext(rep, "last_status"));
+    else
+        printf("%s: %s\n", jtext(rep, "source"), jtext(rep, "status"));
     json_array_foreach(eps, i, ep) {
         const json_t *lat = json_object_get(ep, "latency_ms");
         const json_t *po = json_object_get(ep, "pool"), *br = json_object_get(ep, "breaker");

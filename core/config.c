@@ -26,6 +26,8 @@
 #define CFG_MAX_FILE_TEXT "1 MiB (1048576 bytes)"
 #define CFG_SUN_PATH sizeof(((struct sockaddr_un *)0)->sun_path)
 #define CFG_MAX_INCLUDE_DEPTH 10   /* libconfig 1.5's own limit             */
+#define CFG_DEFAULT_PROBE_TIMEOUT_MS 30000
+#define CFG_DEFAULT_SHUTDOWN_GRACE_MS 10000
 
 /* Reading state for one file. */
 typedef struct cfg_rd {
@@ -1138,7 +1140,7 @@ static void cfg_read_sources(cfg_config *cfg, cfg_rd *rd, int explicit_dir, int 
 
 static const char *const cfg_daemon_keys[] = {
     "plugin_dir", "state_dir", "workspace", "sources_dir", "key_file",
-    "control_socket", "log_level", "log_target", NULL
+    "control_socket", "log_level", "log_target", "probe_timeout", "shutdown_grace", NULL
 };
 static const char *const cfg_log_levels[] = {"error", "warning", "notice", "info", "debug", NULL};
 static const dsrc_log_level cfg_log_level_values[] = {
@@ -1220,6 +1222,8 @@ cfg_config *cfg_load(const char *path, diag_list *diags)
     cfg->path = cfg_strdup(&rd, path);
     cfg->log_level = DSRC_LOG_INFO;
     cfg->log_target = -1;
+    cfg->probe_timeout_ms = CFG_DEFAULT_PROBE_TIMEOUT_MS;
+    cfg->shutdown_grace_ms = CFG_DEFAULT_SHUTDOWN_GRACE_MS;
     root = config_root_setting(&lc);
 
     cfg_check_keys(&rd, root, cfg_daemon_keys, "at top level");
@@ -1261,6 +1265,13 @@ cfg_config *cfg_load(const char *path, diag_list *diags)
 #endif
         }
     }
+    if (cfg_get_duration(&rd, root, "probe_timeout", &cfg->probe_timeout_ms) == 1 &&
+        cfg->probe_timeout_ms < 1000) {
+        cfg_err(&rd, cfg_line(config_setting_get_member(root, "probe_timeout")),
+                "'probe_timeout' must be at least 1s");
+        cfg->probe_timeout_ms = CFG_DEFAULT_PROBE_TIMEOUT_MS;
+    }
+    cfg_get_duration(&rd, root, "shutdown_grace", &cfg->shutdown_grace_ms);
     config_destroy(&lc);
 
     if (cfg->sources_dir)

@@ -121,6 +121,10 @@ typedef struct cfg_config {
     char *control_socket;   /* default: /run/dsrc/dsrcd.sock                  */
     dsrc_log_level log_level;   /* default info                              */
     int log_target;         /* -1: automatic (journal under systemd)         */
+    int64_t probe_timeout_ms;  /* a source's probe or pool maintenance is
+                                  abandoned after this long; default 30 s   */
+    int64_t shutdown_grace_ms; /* after SIGTERM, wait this long for plugin
+                                  calls to return, then exit; default 10 s  */
 
     cfg_source *sources;    size_t n_sources;
 } cfg_config;

@@ -82,7 +82,16 @@ static void gen_unref(generation *g)
  * and its health probe when due) runs on a few prober threads, so that a
  * source that does not answer (opening a connection may wait for the
  * plugin's connect timeout) holds up neither the others nor the main loop
- * (signals, reloads).  A source has at most one job queued or running. */
+ * (signals, reloads).  A source has at most one job queued or running, so
+ * it never holds more than one prober.
+ *
+ * A job has probe_timeout (dsrcd.conf) to finish.  Past it the main loop
+ * gives up on it (probe_watch): the source gets a failed "did not return"
+ * sample, the call is asked to stop, and since a thread stuck in a plugin
+ * call that ignores cancellation cannot be taken back, a fresh prober
+ * replaces it; the stuck thread ends when its call returns.  At most one
+ * thread per source is stuck that way (its next job waits for it), so the
+ * threads number at most PROBERS_MAX plus one per hanging source. */
 #define PROBERS_MAX 4
 
 /* Set when the daemon stops: every plugin call in progress (a probe
@@ -96,19 +105,23 @@ typedef struct probe_job {
     rt_source *rt;
     int probe;                /* probe health too (else maintenance only)    */
     int state;
+    int probing;              /* running: in the probe (else maintenance)    */
+    int64_t started_ms;       /* running: since when (monotonic)             */
+    int overdue;              /* past probe_timeout: its thread was replaced */
 } probe_job;
 
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t work;      /* a job was queued, or quit                    */
-    pthread_cond_t done;      /* a job finished                               */
-    pthread_t th[PROBERS_MAX];
-    int n_th;
+    pthread_cond_t done;      /* a job finished, or a thread ended            */
+    int n_th;                 /* threads alive, stuck ones included           */
+    int threaded;             /* probers_start() started threads (main only)  */
+    int64_t limit_ms;         /* probe_timeout (main thread only)             */
     probe_job *jobs;
     size_t n_jobs, cap;
     int quit;
 } probers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-             {0}, 0, NULL, 0, 0, 0};
+             0, 0, 30000, NULL, 0, 0, 0};
 
 static probe_job *probe_find(const hl_monitor *hl)
 {
@@ -124,67 +137,119 @@ static void probe_remove(probe_job *j)
     *j = probers.jobs[--probers.n_jobs];
 }
 
+/* Mark the job of hl (if any) as probing health.  Under probers.mu. */
+static void probe_phase_locked(const hl_monitor *hl)
+{
+    probe_job *j = probe_find(hl);
+    if (j)
+        j->probing = 1;
+}
+
 static void *prober_main(void *arg)
 {
+    int replaced = 0;
+
     (void)arg;
     pthread_mutex_lock(&probers.mu);
-    for (;;) {
+    while (!replaced && !probers.quit) {
         probe_job *j = NULL;
         hl_monitor *hl;
         rt_source *rt;
         int probe;
         size_t i;
-        for (i = 0; !probers.quit && i < probers.n_jobs && !j; i++)
+        for (i = 0; i < probers.n_jobs && !j; i++)
             if (probers.jobs[i].state == PJ_QUEUED)
                 j = &probers.jobs[i];
-        if (probers.quit)
-            break;
         if (!j) {
             pthread_cond_wait(&probers.work, &probers.mu);
             continue;
         }
         j->state = PJ_RUNNING;
+        j->probing = 0;
+        j->overdue = 0;
+        j->started_ms = pool_clock_monotonic(NULL);
         hl = j->hl;
         rt = j->rt;
         probe = j->probe;
         pthread_mutex_unlock(&probers.mu);
         rt_maintain(rt);
-        if (probe)
+        if (probe) {
+            pthread_mutex_lock(&probers.mu);
+            probe_phase_locked(hl);
+            pthread_mutex_unlock(&probers.mu);
             hl_probe(hl);
+        }
         pthread_mutex_lock(&probers.mu);
-        /* the table may have moved: find the job again */
-        if ((j = probe_find(hl)) != NULL)
+        /* the table may have moved: find the job again (a running job is
+         * never removed) */
+        if ((j = probe_find(hl)) != NULL) {
             j->state = PJ_DONE;
-        pthread_cond_broadcast(&probers.done);
+            replaced = j->overdue;
+        }
     }
+    probers.n_th--;
+    pthread_cond_broadcast(&probers.done);
     pthread_mutex_unlock(&probers.mu);
     return NULL;
 }
 
-static void probers_start(void)
+/* One more (detached) prober thread.  Under probers.mu; 0 or -1. */
+static int prober_spawn_locked(void)
 {
+    pthread_attr_t attr;
+    pthread_t th;
+    int rc;
+
+    if (pthread_attr_init(&attr) != 0)
+        return -1;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&th, &attr, prober_main, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        return -1;
+    probers.n_th++;
+    return 0;
+}
+
+static void probers_start(int64_t limit_ms)
+{
+    int i;
+
     probers.quit = 0;
-    for (probers.n_th = 0; probers.n_th < PROBERS_MAX; probers.n_th++)
-        if (pthread_create(&probers.th[probers.n_th], NULL, prober_main, NULL) != 0)
+    probers.limit_ms = limit_ms;
+    pthread_mutex_lock(&probers.mu);
+    for (i = 0; i < PROBERS_MAX; i++)
+        if (prober_spawn_locked() != 0)
             break;
-    if (probers.n_th == 0)
+    probers.threaded = probers.n_th > 0;
+    pthread_mutex_unlock(&probers.mu);
+    if (!probers.threaded)
         log_msg(DSRC_LOG_WARNING, NULL, NULL,
                 "cannot start prober threads; health probes run on the main thread");
 }
 
-/* Let the running probes finish (queued ones are dropped), end the
- * threads. */
-static void probers_stop(void)
+/* Let the running jobs finish (queued ones are dropped) and the threads
+ * end, waiting at most grace_ms.  0 when every thread ended, -1 when some
+ * are still in a plugin call. */
+static int probers_stop(int64_t grace_ms)
 {
-    int i;
+    struct timespec end;
+    int64_t ns;
+    int rc;
 
+    clock_gettime(CLOCK_REALTIME, &end);
+    ns = (int64_t)end.tv_nsec + grace_ms * 1000000;
+    end.tv_sec += (time_t)(ns / 1000000000);
+    end.tv_nsec = (long)(ns % 1000000000);
     pthread_mutex_lock(&probers.mu);
     probers.quit = 1;
     pthread_cond_broadcast(&probers.work);
+    while (probers.n_th > 0)
+        if (pthread_cond_timedwait(&probers.done, &probers.mu, &end) == ETIMEDOUT)
+            break;
+    rc = probers.n_th > 0 ? -1 : 0;
     pthread_mutex_unlock(&probers.mu);
-    for (i = 0; i < probers.n_th; i++)
-        pthread_join(probers.th[i], NULL);
-    probers.n_th = 0;
+    return rc;
 }
 
 /* Queue the housekeeping of a source (hl, rt), with a health probe when
@@ -194,7 +259,7 @@ static int probe_submit(hl_monitor *hl, rt_source *rt, int probe)
 {
     int queued = 0;
 
-    if (probers.n_th == 0) {
+    if (!probers.threaded) {
         rt_maintain(rt);
         if (probe)
             hl_probe(hl);
@@ -212,6 +277,7 @@ static int probe_submit(hl_monitor *hl, rt_source *rt, int probe)
         }
         if (probers.n_jobs < probers.cap) {
             probe_job *j = &probers.jobs[probers.n_jobs++];
+            memset(j, 0, sizeof *j);
             j->hl = hl;
             j->rt = rt;
             j->probe = probe;
@@ -240,17 +306,58 @@ static int probe_collect(hl_monitor *hl)
     return done;
 }
 
-/* Before hl is freed: drop its queued job, or wait for the running one. */
-static void probe_forget(hl_monitor *hl)
+/* Watch the source's running job against probe_timeout: 0 when it is not
+ * past it, 1 when it has just passed it (it is overdue now, and a fresh
+ * prober replaces its thread), 2 when it was already overdue.  *probing
+ * tells whether it is in the health probe (else in pool maintenance). */
+static int probe_watch(hl_monitor *hl, int *probing)
 {
     probe_job *j;
+    int r = 0;
 
     pthread_mutex_lock(&probers.mu);
-    while ((j = probe_find(hl)) && j->state == PJ_RUNNING)
-        pthread_cond_wait(&probers.done, &probers.mu);
-    if (j)
+    if ((j = probe_find(hl)) && j->state == PJ_RUNNING) {
+        *probing = j->probing;
+        if (j->overdue) {
+            r = 2;
+        } else if (pool_clock_monotonic(NULL) - j->started_ms >= probers.limit_ms) {
+            j->overdue = 1;
+            r = 1;
+            if (!probers.quit && prober_spawn_locked() != 0)
+                log_msg(DSRC_LOG_WARNING, NULL, NULL,
+                        "cannot start a prober thread to replace a stuck one");
+        }
+    }
+    pthread_mutex_unlock(&probers.mu);
+    return r;
+}
+
+/* 1 while the source's job is running. */
+static int probe_running(hl_monitor *hl)
+{
+    probe_job *j;
+    int r;
+
+    pthread_mutex_lock(&probers.mu);
+    r = (j = probe_find(hl)) && j->state == PJ_RUNNING;
+    pthread_mutex_unlock(&probers.mu);
+    return r;
+}
+
+/* Before hl is freed: drop its queued or finished job.  0 when done, -1
+ * when it is running (hl and its router must stay until it finishes). */
+static int probe_forget(hl_monitor *hl)
+{
+    probe_job *j;
+    int rc = 0;
+
+    pthread_mutex_lock(&probers.mu);
+    if ((j = probe_find(hl)) && j->state == PJ_RUNNING)
+        rc = -1;
+    else if (j)
         probe_remove(j);
     pthread_mutex_unlock(&probers.mu);
+    return rc;
 }
 
 /* A served source: its router and health monitor. */
@@ -404,15 +511,54 @@ static int pool_eq(const cfg_pool *a, const cfg_pool *b)
            a->leak_threshold_ms == b->leak_threshold_ms;
 }
 
-static void unit_free(unit *u)
+static void unit_release(unit *u)
 {
-    if (u->hl)
-        probe_forget(u->hl);
     hl_free(u->hl);
     rt_free(u->rt);
     free(u->brk);
     gen_unref(u->gen);
     memset(u, 0, sizeof *u);
+}
+
+/* Units no longer served whose job still runs (a reload dropped them while
+ * a plugin call hangs): released once it returns.  Main thread only. */
+static struct {
+    unit *v;
+    size_t n, cap;
+} orphans;
+
+static void unit_free(unit *u)
+{
+    if (u->hl && probe_forget(u->hl) != 0) {
+        if (orphans.n == orphans.cap) {
+            size_t cap = orphans.cap ? orphans.cap * 2 : 8;
+            unit *v = realloc(orphans.v, cap * sizeof *v);
+            if (!v) {
+                /* kept for good rather than freed under a running job */
+                log_msg(DSRC_LOG_WARNING, u->src->cfg->name, NULL,
+                        "out of memory: its router is kept until dsrcd stops");
+                memset(u, 0, sizeof *u);
+                return;
+            }
+            orphans.v = v;
+            orphans.cap = cap;
+        }
+        orphans.v[orphans.n++] = *u;
+        memset(u, 0, sizeof *u);
+        return;
+    }
+    unit_release(u);
+}
+
+/* Two intervals of schedule s (as it runs after `now`), in ms: health
+ * older than that is stale.  0 when the schedule does not tell. */
+static int64_t sched_stale_after(const sched_spec *s, time_t now)
+{
+    time_t a = sched_next(s, now), b = a == (time_t)-1 ? a : sched_next(s, a);
+
+    if (a == (time_t)-1 || b == (time_t)-1 || b <= a)
+        return 0;
+    return (int64_t)(b - a) * 2000;
 }
 
 /* The health schedule of `cs` (already checked by the configuration). */
@@ -426,6 +572,8 @@ static void unit_schedule(unit *u, const cfg_source *cs)
                 "schedule.health '%s': %s; probing every 30 s", expr, why ? why : "invalid");
         sched_parse(DEFAULT_HEALTH_SCHEDULE, &u->health, NULL);
     }
+    if (u->hl)
+        hl_set_stale_after(u->hl, sched_stale_after(&u->health, time(NULL)));
 }
 
 /* A unit for source `s` of generation `g`.  0, or -1 (logged). */
@@ -555,13 +703,75 @@ static void unit_log_changes(unit *u, int probed)
     }
 }
 
+static void unit_next_probe(unit *u, time_t now)
+{
+    u->next_probe = sched_next(&u->health, now);
+    if (u->next_probe == (time_t)-1)
+        u->next_probe = now + 30;
+}
+
+/* Watch u's running job against probe_timeout.  When it has just overrun,
+ * or still hangs when a probe is due, it counts as a failed probe (the
+ * call is asked to stop) and the source waits for its next interval.  1
+ * when a sample was recorded. */
+static int unit_watch(unit *u, int due, time_t now)
+{
+    int probing = 0, w = probe_watch(u->hl, &probing);
+    const char *what = probing ? "health probe" : "pool maintenance";
+    char limit[32];
+    derr e = {0};
+
+    if (w == 0 || (w == 2 && !due))
+        return 0;
+    snprintf(limit, sizeof limit, "%.1f s", (double)probers.limit_ms / 1000.0);
+    derr_set(&e, DSRC_E_TIMEOUT, "%s did not return within probe_timeout (%s)", what, limit);
+    hl_overrun(u->hl, &e);
+    if (!probing)
+        rt_cancel_maintenance(u->rt);
+    if (w == 1)
+        log_msg(DSRC_LOG_WARNING, u->src->cfg->name, ld_name(u->src->plugin),
+                "%s did not return within probe_timeout (%s): counted as failed, cancel "
+                "asked; the source is probed again once the call returns", what, limit);
+    derr_clear(&e);
+    if (due)
+        unit_next_probe(u, now);
+    return 1;
+}
+
+/* Release the orphans whose job has returned; watch the others. */
+static void orphans_reap(void)
+{
+    size_t i = 0;
+    int probing;
+
+    while (i < orphans.n) {
+        unit *u = &orphans.v[i];
+        if (probe_forget(u->hl) == 0) {
+            unit_release(u);
+            orphans.v[i] = orphans.v[--orphans.n];
+            continue;
+        }
+        if (probe_watch(u->hl, &probing) == 1) {
+            log_msg(DSRC_LOG_WARNING, u->src->cfg->name, ld_name(u->src->plugin),
+                    "a call of this source, no longer served, did not return within "
+                    "probe_timeout: cancel asked, released once it returns");
+            hl_cancel(u->hl);
+            rt_cancel_maintenance(u->rt);
+        }
+        i++;
+    }
+}
+
 /* One housekeeping tick: hand each source's pool maintenance and due
- * health probe to the probers, log what changed. */
+ * health probe to the probers, give up on jobs past probe_timeout, log
+ * what changed. */
 static void units_tick(unit *v, size_t n)
 {
     size_t i;
     time_t now = time(NULL);
 
+    if (probers.threaded)
+        orphans_reap();
     for (i = 0; i < n; i++) {
         unit *u = &v[i];
         int probed = 0, due;
@@ -569,19 +779,51 @@ static void units_tick(unit *v, size_t n)
         if (!u->rt)
             continue;
         due = now >= u->next_probe;
-        if (probers.n_th > 0)
+        if (probers.threaded) {
             probed = probe_collect(u->hl) == 1;
+            if (unit_watch(u, due, now)) {
+                unit_log_changes(u, 1);
+                continue;
+            }
+        }
         /* a job still queued or running is not doubled: a due probe then
          * waits for the next tick */
         if (probe_submit(u->hl, u->rt, due) && due) {
-            if (probers.n_th == 0)
+            if (!probers.threaded)
                 probed = 1;
-            u->next_probe = sched_next(&u->health, now);
-            if (u->next_probe == (time_t)-1)
-                u->next_probe = now + 30;
+            unit_next_probe(u, now);
         }
         unit_log_changes(u, probed);
     }
+}
+
+/* SIGTERM: ask every job in progress to stop (the stopping flag is set
+ * already; this reaches plugins with a cancel()), wait for them at most
+ * shutdown_grace.  0 when they all returned; else -1, each hanging source
+ * logged. */
+static int units_stop(unit *v, size_t n, int64_t grace_ms)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < n + orphans.n; i++) {
+        unit *u = i < n ? &v[i] : &orphans.v[i - n];
+        if (u->hl) {
+            hl_cancel(u->hl);
+            rt_cancel_maintenance(u->rt);
+        }
+    }
+    if ((rc = probers_stop(grace_ms)) == 0)
+        return 0;
+    for (i = 0; i < n + orphans.n; i++) {
+        const unit *u = i < n ? &v[i] : &orphans.v[i - n];
+        if (u->hl && probe_running(u->hl))
+            log_msg(DSRC_LOG_ERROR, u->src->cfg->name, ld_name(u->src->plugin),
+                    "a call has not returned %.1f s after SIGTERM (shutdown_grace): "
+                    "plugin '%s' ignores cancellation", (double)grace_ms / 1000.0,
+                    ld_name(u->src->plugin));
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -866,7 +1108,7 @@ int daemon_main(int argc, char **argv)
     units_build(cur, NULL, 0, &d.units, &d.n_units);
     stopping = 0;
     ctx_set_signal_flag(&stopping);
-    probers_start();
+    probers_start(cur->cfg->probe_timeout_ms);
     api_apply(&d, cur->cfg, &srv, &api_path);
     log_msg(DSRC_LOG_NOTICE, NULL, NULL, "dsrcd %s started: %zu source(s) from %s",
             PACKAGE_VERSION, cur->reg->n_sources, path);
@@ -902,6 +1144,7 @@ int daemon_main(int argc, char **argv)
                 cur = next;
                 next = NULL;
                 apply_log_settings(cur->cfg, target, level);
+                probers.limit_ms = cur->cfg->probe_timeout_ms;
                 api_apply(&d, cur->cfg, &srv, &api_path);
                 log_msg(DSRC_LOG_NOTICE, NULL, NULL, "reloaded: %zu source(s)",
                         cur->reg->n_sources);
@@ -924,10 +1167,24 @@ int daemon_main(int argc, char **argv)
             break;
         }
     }
-    api_server_stop(srv);
+    api_server_stop(srv); /* removes the control socket */
     free(api_path);
-    probers_stop();
+    if (units_stop(d.units, d.n_units, cur->cfg->shutdown_grace_ms) != 0) {
+        /* A thread is stuck in a plugin call: nothing it uses can be
+         * freed, and the process cannot wait for it.  dsrcd keeps no file
+         * open for writing, so exiting now leaves everything consistent;
+         * the pid file goes as in a clean stop. */
+        log_msg(DSRC_LOG_ERROR, NULL, NULL,
+                "stopped without waiting for the calls above (shutdown_grace %.1f s)",
+                (double)cur->cfg->shutdown_grace_ms / 1000.0);
+        instance_release(inst);
+        fflush(NULL);
+        _exit(1);
+    }
     units_free(d.units, d.n_units);
+    orphans_reap();
+    free(orphans.v);
+    memset(&orphans, 0, sizeof orphans);
     ctx_set_signal_flag(NULL);
     free(probers.jobs);
     probers.jobs = NULL;

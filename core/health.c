@@ -42,6 +42,11 @@ struct hl_monitor {
     hl_ep *ep;
     unsigned long storage_probes;  /* successful probes of the primary       */
     int64_t storage_bytes;         /* -1: unknown                            */
+    /* The probe in progress (under mu): */
+    int probing;                   /* hl_probe() is running                  */
+    int cur_ep;                    /* the endpoint it probes; -1 none        */
+    src_conn *cur_conn;            /* the connection it uses; NULL none      */
+    int discard;                   /* overrun: its outcome is not recorded   */
 };
 
 void hl_config_default(hl_config *c)
@@ -62,6 +67,8 @@ const char *hl_status_name(hl_status s)
         return "degraded";
     case HL_DOWN:
         return "down";
+    case HL_STALE:
+        return "stale";
     default:
         return "unknown";
     }
@@ -87,6 +94,8 @@ hl_monitor *hl_new(rt_source *r, const hl_config *cfg, pool_clock_fn clock, void
         h->cfg.error_rate_warn = def.error_rate_warn;
     if (h->cfg.down_after <= 0)
         h->cfg.down_after = def.down_after;
+    if (h->cfg.stale_after_ms < 0)
+        h->cfg.stale_after_ms = 0;
     h->rt = r;
     h->clock = clock ? clock : pool_clock_monotonic;
     h->clock_user = clock_user;
@@ -104,6 +113,7 @@ hl_monitor *hl_new(rt_source *r, const hl_config *cfg, pool_clock_fn clock, void
         h->ep[i].last_error_ms = h->ep[i].last_probe_ms = -1;
     }
     h->storage_bytes = -1;
+    h->cur_ep = -1;
     pthread_mutex_init(&h->mu, NULL);
     return h;
 }
@@ -123,12 +133,12 @@ void hl_free(hl_monitor *h)
     free(h);
 }
 
-static void add_sample(hl_monitor *h, int i, int kind, double latency_ms, const derr *e)
+/* Under h->mu. */
+static void add_sample_locked(hl_monitor *h, int i, int kind, double latency_ms, const derr *e,
+                              int64_t now)
 {
     hl_ep *ep = &h->ep[i];
-    int64_t now = h->clock(h->clock_user);
 
-    pthread_mutex_lock(&h->mu);
     ep->ring[ep->next].at_ms = now;
     ep->ring[ep->next].kind = kind;
     ep->ring[ep->next].latency_ms = latency_ms;
@@ -146,7 +156,68 @@ static void add_sample(hl_monitor *h, int i, int kind, double latency_ms, const 
                  e->msg ? e->msg : dsrc_status_name(e->status));
         ep->last_error_ms = now;
     }
+}
+
+/* Record a sample; `probe`: the outcome of hl_probe(), dropped once that
+ * probe has overrun (hl_overrun() recorded it). */
+static void add_sample(hl_monitor *h, int i, int kind, double latency_ms, const derr *e,
+                       int probe)
+{
+    int64_t now = h->clock(h->clock_user);
+
+    pthread_mutex_lock(&h->mu);
+    if (!probe || !h->discard)
+        add_sample_locked(h, i, kind, latency_ms, e, now);
     pthread_mutex_unlock(&h->mu);
+}
+
+void hl_overrun(hl_monitor *h, const derr *why)
+{
+    int64_t now = h->clock(h->clock_user);
+    size_t i;
+
+    pthread_mutex_lock(&h->mu);
+    if (h->probing && h->cur_ep >= 0) {
+        h->discard = 1;
+        add_sample_locked(h, h->cur_ep, HS_FAIL, 0, why, now);
+        if (h->cur_conn)
+            src_cancel(h->cur_conn);
+    } else {
+        if (h->probing)
+            h->discard = 1;
+        for (i = 0; i < h->n; i++)
+            add_sample_locked(h, (int)i, HS_FAIL, 0, why, now);
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+void hl_cancel(hl_monitor *h)
+{
+    pthread_mutex_lock(&h->mu);
+    if (h->cur_conn)
+        src_cancel(h->cur_conn);
+    pthread_mutex_unlock(&h->mu);
+}
+
+void hl_set_stale_after(hl_monitor *h, int64_t ms)
+{
+    pthread_mutex_lock(&h->mu);
+    h->cfg.stale_after_ms = ms > 0 ? ms : 0;
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* The connection probe_one() uses (NULL: none), for hl_overrun().  Returns
+ * 1 when the probe has overrun: the connection may have been asked to
+ * cancel (a flag that stays), so it must not be lent out again. */
+static int set_cur_conn(hl_monitor *h, src_conn *c)
+{
+    int discard;
+
+    pthread_mutex_lock(&h->mu);
+    h->cur_conn = c;
+    discard = h->discard;
+    pthread_mutex_unlock(&h->mu);
+    return discard;
 }
 
 void hl_record(hl_monitor *h, int endpoint, int ok, double latency_ms, const derr *e)
@@ -155,7 +226,7 @@ void hl_record(hl_monitor *h, int endpoint, int ok, double latency_ms, const der
         return;
     if (e && e->status != DSRC_OK)
         ok = 0;
-    add_sample(h, endpoint, ok ? HS_OK : HS_FAIL, latency_ms, e);
+    add_sample(h, endpoint, ok ? HS_OK : HS_FAIL, latency_ms, e, 0);
 }
 
 /* Refresh the storage size through the plugin's storage() on connection c
@@ -199,32 +270,39 @@ static int probe_one(hl_monitor *h, int i)
     double ms = 0;
     int probe = 0, failed = 1;
 
+    pthread_mutex_lock(&h->mu);
+    h->cur_ep = i;
+    pthread_mutex_unlock(&h->mu);
     if (!brk_allow(b, &probe, &e)) {
-        add_sample(h, i, HS_FAIL, 0, &e);
+        add_sample(h, i, HS_FAIL, 0, &e, 1);
     } else if (pool_acquire(p, "health probe", h->cfg.probe_timeout_ms, &pc, &why, &e) !=
                DSRC_OK) {
         if (why == POOL_OPEN_FAILED) {
             brk_failure(b, &e);
-            add_sample(h, i, HS_FAIL, 0, &e);
+            add_sample(h, i, HS_FAIL, 0, &e, 1);
         } else {
             brk_abandon(b, probe);
-            add_sample(h, i, why == POOL_TIMEOUT ? HS_SATURATED : HS_FAIL, 0, &e);
+            add_sample(h, i, why == POOL_TIMEOUT ? HS_SATURATED : HS_FAIL, 0, &e, 1);
             failed = why != POOL_TIMEOUT;
         }
-    } else if (src_ping(pool_conn_src(pc), &info, &ms, &e) != DSRC_OK) {
+    } else if (set_cur_conn(h, pool_conn_src(pc)),
+               src_ping(pool_conn_src(pc), &info, &ms, &e) != DSRC_OK) {
         if (brk_is_endpoint_failure(&e))
             brk_failure(b, &e);
         else
             brk_success(b);
-        add_sample(h, i, HS_FAIL, ms, &e);
-        pool_release_err(p, pc, &e);
+        add_sample(h, i, HS_FAIL, ms, &e, 1);
+        if (set_cur_conn(h, NULL))
+            pool_release(p, pc, 1);
+        else
+            pool_release_err(p, pc, &e);
     } else {
         brk_success(b);
         rt_note_ping(h->rt, i, info.role, ms);
-        add_sample(h, i, HS_OK, ms, NULL);
+        add_sample(h, i, HS_OK, ms, NULL, 1);
         if (i == 0)
             storage_refresh(h, pool_conn_src(pc));
-        pool_release(p, pc, 0);
+        pool_release(p, pc, set_cur_conn(h, NULL));
         failed = 0;
     }
     derr_clear(&e);
@@ -234,10 +312,23 @@ static int probe_one(hl_monitor *h, int i)
 int hl_probe(hl_monitor *h)
 {
     size_t i;
-    int failed = 0;
+    int failed = 0, discard = 0;
 
-    for (i = 0; i < h->n; i++)
+    pthread_mutex_lock(&h->mu);
+    h->probing = 1;
+    h->discard = 0;
+    pthread_mutex_unlock(&h->mu);
+    /* An overrun probe stops here: its caller has given up on it. */
+    for (i = 0; i < h->n && !discard; i++) {
         failed += probe_one(h, (int)i);
+        pthread_mutex_lock(&h->mu);
+        discard = h->discard;
+        pthread_mutex_unlock(&h->mu);
+    }
+    pthread_mutex_lock(&h->mu);
+    h->probing = 0;
+    h->cur_ep = -1;
+    pthread_mutex_unlock(&h->mu);
     return failed;
 }
 
@@ -443,6 +534,17 @@ int hl_report_get(hl_monitor *h, hl_report *rep)
         rep->status = HL_HEALTHY;
     else
         rep->status = HL_DEGRADED;
+    rep->last_status = rep->status;
+    rep->age_ms = -1;
+    for (i = 0; i < h->n; i++) {
+        int64_t age = rep->endpoints[i].last_probe_age_ms;
+        if (age >= 0 && (rep->age_ms < 0 || age < rep->age_ms))
+            rep->age_ms = age;
+    }
+    pthread_mutex_lock(&h->mu);
+    if (h->cfg.stale_after_ms > 0 && rep->age_ms > h->cfg.stale_after_ms)
+        rep->status = HL_STALE;
+    pthread_mutex_unlock(&h->mu);
     if (recommend(h, rep) != 0)
         goto oom;
     return 0;
@@ -481,6 +583,9 @@ json_t *hl_report_json(const hl_report *rep)
     }
     json_object_set_new(o, "source", json_string(rep->source));
     json_object_set_new(o, "status", json_string(hl_status_name(rep->status)));
+    json_object_set_new(o, "last_status", json_string(hl_status_name(rep->last_status)));
+    json_object_set_new(o, "age_ms", rep->age_ms >= 0 ? json_integer((json_int_t)rep->age_ms)
+                                                      : json_null());
     json_object_set_new(o, "storage_bytes", rep->storage_bytes >= 0
                                                 ? json_integer((json_int_t)rep->storage_bytes)
                                                 : json_null());

@@ -32,6 +32,16 @@
  * as a failure of the endpoint: it is recorded as "saturated" and shows in
  * the recommendations.  Probes never exceed the pool's max_size.
  *
+ * Stale: with stale_after_ms set, a source whose newest sample is older
+ * than that is reported as HL_STALE, with the status its samples gave
+ * (last_status) and the newest sample's age (age_ms): a verdict nobody
+ * has refreshed is not shown as current.
+ *
+ * A probe that hangs (a plugin that does not answer, nor honour
+ * cancellation) is the caller's to time: hl_overrun() records the overrun
+ * as a failed sample, asks the call in progress to stop, and makes sure
+ * the late outcome of that probe is not recorded.
+ *
  * Every function is thread-safe.
  */
 #ifndef DSRC_CORE_HEALTH_H
@@ -45,7 +55,8 @@ typedef enum hl_status {
     HL_UNKNOWN = 0,
     HL_HEALTHY = 1,
     HL_DEGRADED = 2,
-    HL_DOWN = 3
+    HL_DOWN = 3,
+    HL_STALE = 4               /* the newest sample is too old (source only)  */
 } hl_status;
 
 typedef struct hl_config {
@@ -54,6 +65,7 @@ typedef struct hl_config {
     double latency_warn_ms;    /* p95 above this: degraded; default 250       */
     double error_rate_warn;    /* error rate above this: degraded; 0.1        */
     int down_after;            /* failed probes in a row that mean down; 2    */
+    int64_t stale_after_ms;    /* newest sample older: stale; 0 (default) never */
 } hl_config;
 
 typedef struct hl_endpoint_report {
@@ -84,6 +96,8 @@ typedef struct hl_report {
     int64_t storage_bytes;     /* -1: the plugin cannot tell                  */
     char **recommendations;    /* plain sentences, most important first      */
     size_t n_recommendations;
+    hl_status last_status;     /* what the samples say (== status unless stale) */
+    int64_t age_ms;            /* age of the newest sample; -1 when none      */
 } hl_report;
 
 typedef struct hl_monitor hl_monitor;
@@ -99,8 +113,27 @@ void hl_free(hl_monitor *h);
 
 /* Probe every endpoint once, one after the other (a probe waits at most
  * probe_timeout_ms for a pooled connection, then as long as the plugin's
- * ping takes).  Returns the number of endpoints whose probe failed. */
+ * ping takes).  After hl_overrun() the remaining endpoints are skipped.
+ * Returns the number of endpoints whose probe failed.  hl_overrun() and
+ * hl_cancel() act on "the probe in progress": run one hl_probe() at a time
+ * per monitor. */
 int hl_probe(hl_monitor *h);
+
+/* The probe running in another thread has overrun the caller's time limit:
+ * record `why` as a failed sample of the endpoint it is probing (of every
+ * endpoint when none is being probed: the caller's own work on the source
+ * hangs), and ask that endpoint's call in progress to stop (the flag the
+ * plugin polls, and the plugin's cancel() when it has one).  The outcome of
+ * the overrun probe is not recorded when it comes.  May be called again
+ * while the probe still hangs (one more failed sample each time). */
+void hl_overrun(hl_monitor *h, const derr *why);
+
+/* Ask the probe in progress, if any, to stop (as hl_overrun, recording
+ * nothing). */
+void hl_cancel(hl_monitor *h);
+
+/* Change stale_after_ms (0: never stale). */
+void hl_set_stale_after(hl_monitor *h, int64_t ms);
 
 /* Record a sample without probing (e.g. from a real operation's outcome).
  * `e` NULL or DSRC_OK: success.  Out-of-range endpoints are ignored. */
@@ -111,14 +144,14 @@ void hl_record(hl_monitor *h, int endpoint, int ok, double latency_ms, const der
 int hl_report_get(hl_monitor *h, hl_report *out);
 void hl_report_free(hl_report *rep);
 
-/* {"source","status","storage_bytes","recommendations":[...],
+/* {"source","status","last_status","age_ms","storage_bytes","recommendations":[...],
  *  "endpoints":[{"index","label","status","role","samples","failures",
  *  "saturated","consecutive_failures","latency_ms":{"p50","p95"},
  *  "error_rate","uptime","last_error","last_error_age_ms","breaker":{...},
  *  "pool":{...}}]}.  New reference; NULL when out of memory. */
 json_t *hl_report_json(const hl_report *rep);
 
-/* "unknown", "healthy", "degraded", "down". */
+/* "unknown", "healthy", "degraded", "down", "stale". */
 const char *hl_status_name(hl_status s);
 
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,47 @@ struct outfile {
     uint64_t written;            /* bytes the writer has put in the file  */
     int sync_on;
     pthread_t sync_th;           /* the syncer (see outfile_syncer)       */
+    int live;                    /* 1 + its slot in outfile_live; 0 none  */
 };
+
+/* The temporary names being written, for outfile_discard_temps(): each
+ * slot owns a copy (NULL: free).  Lock-free, so the discard may run in a
+ * signal handler or while an owner is inside any outfile call. */
+#define OUTFILE_LIVE_MAX 8
+static char *_Atomic outfile_live[OUTFILE_LIVE_MAX];
+
+static void outfile_track(outfile *of)
+{
+    char *copy = strdup(of->tmp);
+    int i;
+
+    for (i = 0; copy && i < OUTFILE_LIVE_MAX && !of->live; i++) {
+        char *none = NULL;
+        if (atomic_compare_exchange_strong(&outfile_live[i], &none, copy))
+            of->live = i + 1;
+    }
+    if (!of->live)
+        free(copy);
+}
+
+static void outfile_untrack(outfile *of)
+{
+    if (of->live)
+        free(atomic_exchange(&outfile_live[of->live - 1], NULL));
+    of->live = 0;
+}
+
+void outfile_discard_temps(void)
+{
+    int i;
+
+    /* the copies are left allocated: free() is not async-signal-safe */
+    for (i = 0; i < OUTFILE_LIVE_MAX; i++) {
+        char *p = atomic_exchange(&outfile_live[i], NULL);
+        if (p)
+            unlink(p);
+    }
+}
 
 static dsrc_status outfile_status(int err)
 {
@@ -95,6 +136,7 @@ static void outfile_free(outfile *of)
 
     if (!of)
         return;
+    outfile_untrack(of);
     outfile_stop_writer(of, 1);
     for (i = 0; i < OUTFILE_NBUF; i++)
         free(of->buf[i]);
@@ -239,6 +281,7 @@ outfile *outfile_open(const char *path, derr *e)
         outfile_free(of);
         return NULL;
     }
+    outfile_track(of);
     if (fchmod(of->fd, OUTFILE_MODE) != 0) {
         err = errno;
         derr_set(e, outfile_status(err), "cannot set the mode of %s: %s", of->tmp,

@@ -31,6 +31,13 @@ dsrc_status outfile_commit(outfile *of, derr *e);
 /* Discard: remove the temporary file.  Frees of.  NULL is fine. */
 void outfile_abort(outfile *of);
 
+/* For a process about to exit without finishing its outfiles (dsrc fetch
+ * past its grace period after a signal): remove the temporary file of every
+ * outfile being written.  Final names are untouched; the outfiles stay
+ * allocated, later writes go to the unlinked files and a later commit
+ * fails.  Async-signal-safe; it knows at most 8 temporaries at once. */
+void outfile_discard_temps(void);
+
 uint64_t outfile_bytes(const outfile *of);
 /* Lowercase hex SHA-256 of everything written so far (65 bytes with NUL).
  * Waits until those bytes are written; writing may go on afterwards. */

@@ -86,6 +86,7 @@ struct pool {
     uint64_t hist_n, hist_max_ns;
     derr last_err;
     int64_t last_err_ms;
+    src_conn *maint_ping;  /* the keepalive ping pool_maintain() is making  */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -930,10 +931,15 @@ int pool_maintain(pool *p)
 
         pings = c->next;
         c->next = NULL;
+        pthread_mutex_lock(&p->mu);
+        p->maint_ping = c->sc;
+        pthread_mutex_unlock(&p->mu);
         st = src_ping(c->sc, NULL, NULL, &pe);
         pthread_mutex_lock(&p->mu);
+        p->maint_ping = NULL;
         p->checking--;
-        if (st == DSRC_OK) {
+        /* one asked to cancel keeps the flag: closed even if it answered */
+        if (st == DSRC_OK && !atomic_load(&c->sc->cancel)) {
             c->last_checked_ms = now;
             if ((tc = give_locked(p, c, now, 0)))
                 drop_locked(p, tc);
@@ -988,6 +994,14 @@ int pool_maintain(pool *p)
     pthread_mutex_lock(&p->mu);
     leave_locked(p);
     return opened;
+}
+
+void pool_cancel_maintenance(pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->maint_ping)
+        src_cancel(p->maint_ping);
+    pthread_mutex_unlock(&p->mu);
 }
 
 void pool_reconfigure(pool *p, const cfg_pool *cfg)

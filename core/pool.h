@@ -147,6 +147,13 @@ src_conn *pool_conn_src(const pool_conn *c);
  * connections opened. */
 int pool_maintain(pool *p);
 
+/* Ask the keepalive ping pool_maintain() is making, if any, to stop (the
+ * flag the plugin polls, and its cancel() when it has one); that
+ * connection is then closed.  The opens pool_maintain() makes cannot be
+ * reached: they end with the plugin's connect timeout (or the process's
+ * stop flag).  Any thread. */
+void pool_cancel_maintenance(pool *p);
+
 /* Apply new knobs (a reload).  Borrowed connections are never dropped:
  * after a shrink the surplus idle connections are closed now and borrowed
  * ones as they come back; after a growth waiters may open at once. */

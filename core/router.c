@@ -399,6 +399,14 @@ int rt_maintain(rt_source *r)
     return n;
 }
 
+void rt_cancel_maintenance(rt_source *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->n; i++)
+        pool_cancel_maintenance(r->ep[i].pool);
+}
+
 void rt_reconfigure(rt_source *r, const cfg_pool *cfg)
 {
     size_t i;

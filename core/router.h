@@ -108,6 +108,10 @@ rt_intent rt_intent_for(const char *operation);
  * of connections opened. */
 int rt_maintain(rt_source *r);
 
+/* pool_cancel_maintenance() on every endpoint: ask a hanging rt_maintain()
+ * to stop (any thread). */
+void rt_cancel_maintenance(rt_source *r);
+
 /* New pool knobs for every endpoint (see pool_reconfigure()). */
 void rt_reconfigure(rt_source *r, const cfg_pool *cfg);
 

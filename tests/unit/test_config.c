@@ -376,6 +376,8 @@ START_TEST(defaults)
     ck_assert_str_eq(cfg->control_socket, "/run/dsrc/dsrcd.sock");
     ck_assert_int_eq(cfg->log_level, DSRC_LOG_INFO);
     ck_assert_int_eq(cfg->log_target, -1);
+    ck_assert_int_eq(cfg->probe_timeout_ms, 30000);
+    ck_assert_int_eq(cfg->shutdown_grace_ms, 10000);
     ck_assert_uint_eq(cfg->n_sources, 0);
     cfg_free(cfg);
     free(d);
@@ -453,25 +455,31 @@ START_TEST(daemon_errors_all_reported)
                   "log_target = \"syslog\";\n"     /* 4: enum */
                   "state_dir = \"\";\n"            /* 5: empty */
                   "key_file = true;\n"             /* 6: type */
-                  "sources_dir = \"missing\";\n"); /* 7: missing dir */
+                  "sources_dir = \"missing\";\n"   /* 7: missing dir */
+                  "probe_timeout = \"500ms\";\n"   /* 8: too short */
+                  "shutdown_grace = \"soon\";\n"); /* 9: not a duration */
     char *missing = tpath("missing");
     cfg_config *cfg = cfg_load(d, &diags);
 
     ck_assert_ptr_nonnull(cfg);
-    ck_errors(7);
+    ck_errors(9);
     ck_diag(0, d, 1, "unknown setting 'plugins_dir' at top level (allowed: plugin_dir, "
                      "state_dir, workspace, sources_dir, key_file, control_socket, "
-                     "log_level, log_target)");
+                     "log_level, log_target, probe_timeout, shutdown_grace)");
     ck_diag(1, d, 2, "'plugin_dir' must be a string or a list of strings, got an integer");
     ck_diag(2, d, 5, "'state_dir' must not be empty");
     ck_diag(3, d, 6, "'key_file' must be a string, got a boolean");
     ck_diag(4, d, 3, "'log_level' must be one of error, warning, notice, info, debug "
                      "(got 'loud')");
     ck_diag(5, d, 4, "'log_target' must be one of stderr, journal, auto");
-    ck_diag(6, d, 7, "cannot read sources_dir");
-    ck_diag(6, d, 7, missing);
+    ck_diag(6, d, 8, "'probe_timeout' must be at least 1s");
+    ck_diag(7, d, 9, "'shutdown_grace' is not a valid duration: 'soon'");
+    ck_diag(8, d, 7, "cannot read sources_dir");
+    ck_diag(8, d, 7, missing);
     /* what was wrong keeps its default */
     ck_assert_int_eq(cfg->log_level, DSRC_LOG_INFO);
+    ck_assert_int_eq(cfg->probe_timeout_ms, 30000);
+    ck_assert_int_eq(cfg->shutdown_grace_ms, 10000);
     ck_assert_str_eq(cfg->plugin_dirs[0], DSRC_PLUGINDIR);
     cfg_free(cfg);
     free(missing);

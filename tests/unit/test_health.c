@@ -308,6 +308,110 @@ START_TEST(report_json)
 }
 END_TEST
 
+START_TEST(stale_when_the_newest_sample_is_too_old)
+{
+    hl_config hc;
+    json_t *j;
+
+    hl_config_default(&hc);
+    hc.stale_after_ms = 2000;  /* two intervals of 1 s */
+    start(NULL, &hc);
+    ck_assert_int_eq(hl_probe(H), 0);
+    env_advance(2000);
+    report();
+    ck_assert_int_eq(rep.status, HL_HEALTHY);
+    ck_assert_int_eq(rep.age_ms, 2000);
+    /* nobody probed since: the verdict is not current any more */
+    env_advance(1);
+    report();
+    ck_assert_int_eq(rep.status, HL_STALE);
+    ck_assert_int_eq(rep.last_status, HL_HEALTHY);
+    ck_assert_int_eq(rep.age_ms, 2001);
+    j = hl_report_json(&rep);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "stale");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "last_status")), "healthy");
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "age_ms")), 2001);
+    json_decref(j);
+    /* a fresh sample makes it current again */
+    ck_assert_int_eq(hl_probe(H), 0);
+    report();
+    ck_assert_int_eq(rep.status, HL_HEALTHY);
+    ck_assert_int_eq(rep.age_ms, 0);
+    /* stale_after 0: never stale */
+    hl_set_stale_after(H, 0);
+    env_advance(10000);
+    report();
+    ck_assert_int_eq(rep.status, HL_HEALTHY);
+}
+END_TEST
+
+static void *probe_thread(void *arg)
+{
+    (void)arg;
+    hl_probe(H);
+    return NULL;
+}
+
+/* The caller's time limit on a probe: hl_overrun() records a timeout at
+ * once and cancels the ping; the cancelled ping's own outcome is not a
+ * second sample. */
+START_TEST(overrun_records_a_timeout_and_cancels)
+{
+    pthread_t th;
+    derr why = {0};
+
+    start(NULL, NULL);
+    F->set(NULL, FAULT_PING, FAULT_HANG, DSRC_OK, 1);
+    ck_assert_int_eq(pthread_create(&th, NULL, probe_thread, NULL), 0);
+    ck_assert(F->wait_hung(1, 10000));
+    derr_set(&why, DSRC_E_TIMEOUT, "health probe did not return within 2 s");
+    hl_overrun(H, &why);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);  /* the ping saw the cancel */
+    report();
+    ck_assert_int_eq(rep.endpoints[0].samples, 1);
+    ck_assert_int_eq(rep.endpoints[0].failures, 1);
+    ck_assert_int_eq(rep.endpoints[0].last_error_status, DSRC_E_TIMEOUT);
+    ck_msg_has(rep.endpoints[0].last_error, "did not return within 2 s");
+    ck_assert_int_eq(rep.status, HL_DEGRADED);
+    /* the next probe counts again */
+    ck_assert_int_eq(hl_probe(H), 0);
+    report();
+    ck_assert_int_eq(rep.endpoints[0].samples, 2);
+    derr_clear(&why);
+}
+END_TEST
+
+/* A ping that ignores cancellation: each overrun is one more failed
+ * sample (down after two), and its late success is not recorded. */
+START_TEST(overrun_of_a_probe_that_ignores_cancel)
+{
+    pthread_t th;
+    derr why = {0};
+
+    start(NULL, NULL);
+    F->set(NULL, FAULT_PING, FAULT_HANG_DEAF, DSRC_OK, 1);
+    ck_assert_int_eq(pthread_create(&th, NULL, probe_thread, NULL), 0);
+    ck_assert(F->wait_hung(1, 10000));
+    derr_set(&why, DSRC_E_TIMEOUT, "health probe did not return within 2 s");
+    hl_overrun(H, &why);
+    hl_overrun(H, &why);
+    ck_assert_int_eq(env_fstats(NULL).hung, 1);  /* cancel changed nothing */
+    report();
+    ck_assert_int_eq(rep.endpoints[0].failures, 2);
+    ck_assert_int_eq(rep.endpoints[0].consecutive_failures, 2);
+    ck_assert_int_eq(rep.status, HL_DOWN);
+    F->release();
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    report();
+    ck_assert_int_eq(rep.endpoints[0].samples, 2);  /* the late success: dropped */
+    ck_assert_int_eq(rep.status, HL_DOWN);
+    /* the connection asked to cancel is closed, not lent out again */
+    ck_assert_int_eq(env_fstats(NULL).live, 0);
+    ck_assert_int_eq(env_fstats(NULL).closes, 1);
+    derr_clear(&why);
+}
+END_TEST
+
 static Suite *health_suite(void)
 {
     Suite *s = suite_create("health");
@@ -325,6 +429,9 @@ static Suite *health_suite(void)
     tcase_add_test(tc, server_closed_connections_rule);
     tcase_add_test(tc, auth_failure_rule);
     tcase_add_test(tc, report_json);
+    tcase_add_test(tc, stale_when_the_newest_sample_is_too_old);
+    tcase_add_test(tc, overrun_records_a_timeout_and_cancels);
+    tcase_add_test(tc, overrun_of_a_probe_that_ignores_cancel);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -555,6 +555,38 @@ START_TEST(keepalive_pings_idle)
 }
 END_TEST
 
+static void *maintain_thread(void *arg)
+{
+    (void)arg;
+    pool_maintain(P);
+    return NULL;
+}
+
+/* A keepalive ping that hangs: pool_cancel_maintenance() stops it, and
+ * that connection is closed. */
+START_TEST(keepalive_ping_cancelled)
+{
+    cfg_pool c = env_pool_cfg(1, 0);
+    pool_conn *a;
+    pthread_t th;
+
+    c.keepalive_ms = 30000;
+    P = mkpool(&c);
+    a = get("x");
+    pool_release(P, a, 0);
+    env_advance(30000);
+    F->set(NULL, FAULT_PING, FAULT_HANG, DSRC_OK, 1);
+    ck_assert_int_eq(pthread_create(&th, NULL, maintain_thread, NULL), 0);
+    ck_assert(F->wait_hung(1, 10000));
+    pool_cancel_maintenance(P);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_int_eq(stats().idle, 0);
+    ck_assert_uint_eq(stats().stale, 1);
+    ck_assert_int_eq(env_fstats(NULL).live, 0);
+    pool_cancel_maintenance(P); /* nothing in progress: nothing happens */
+}
+END_TEST
+
 START_TEST(broken_release_closes)
 {
     cfg_pool c = env_pool_cfg(2, 0);
@@ -754,6 +786,7 @@ static Suite *pool_suite(void)
     tcase_add_test(tc, min_idle_maintenance);
     tcase_add_test(tc, validate_after_idle);
     tcase_add_test(tc, keepalive_pings_idle);
+    tcase_add_test(tc, keepalive_ping_cancelled);
     tcase_add_test(tc, broken_release_closes);
     tcase_add_test(tc, reconfigure_under_load);
     tcase_add_test(tc, free_with_waiter_and_borrower);
