@@ -412,7 +412,7 @@ START_TEST(t_list)
     ck_assert_int_eq(l.container[0], 1);
 
     ck_assert_int_eq(conf_list(c, "main", &l, &e), DSRC_OK);
-    ck_assert_uint_eq(l.n, 7 + (size_t)sq_have_fts);
+    ck_assert_uint_eq(l.n, 8 + (size_t)sq_have_fts);
     for (k = 0; k < l.n; k++) {
         ck_assert_msg(strncmp(l.path[k], "main/sqlite_", 12) != 0, "internal table listed: %s",
                       l.path[k]);
@@ -602,7 +602,7 @@ START_TEST(t_discover_catalog)
 
     conf_md_init(&m, "main/customers");
     ck_assert_int_eq(conf_discover(c, NULL, 0, &m, &e), DSRC_OK);
-    ck_assert_uint_eq(m.n, 7 + (size_t)sq_have_fts);
+    ck_assert_uint_eq(m.n, 8 + (size_t)sq_have_fts);
     for (k = 0; k < m.n; k++) {
         ck_assert_msg(strncmp(m.path[k], "main/sqlite_", 12) != 0, "internal table: %s",
                       m.path[k]);
