@@ -673,19 +673,21 @@ dsrc_status outfile_publish(outfile *of, derr *e)
         return DSRC_OK;
     /* An older file of that name is kept under a name of ours until the
      * new one is finished, so that an undo can put it back. */
-    if (lstat(of->path, &st) == 0 && S_ISREG(st.st_mode)) {
+    if (lstat(of->path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
         if (asprintf(&of->old, "%.*s.old.tmp", (int)(strlen(of->tmp) - 4), of->tmp) < 0) {
             of->old = NULL;
             return derr_set(e, DSRC_E_INTERNAL, "cannot commit %s: out of memory", of->path);
         }
-        if (link(of->path, of->old) != 0) {
+        /* a file system without hard links: moved aside instead (for a
+         * moment the name is free) */
+        if (link(of->path, of->old) != 0 && rename(of->path, of->old) != 0) {
             err = errno;
             free(of->old);
             of->old = NULL;
             return derr_set(e, outfile_status(err), "cannot keep the older %s: %s", of->path,
                             strerror(err));
         }
-    } else if (lstat(of->path, &st) == 0 && !S_ISLNK(st.st_mode)) {
+    } else if (lstat(of->path, &st) == 0) {
         /* it became a device, FIFO or directory since it was opened */
         return derr_set(e, DSRC_E_INVALID_ARGUMENT,
                         "cannot write %s: no longer a regular file", of->path);
@@ -693,7 +695,10 @@ dsrc_status outfile_publish(outfile *of, derr *e)
     if (rename(of->tmp, of->path) != 0) {
         err = errno;
         if (of->old) {
-            unlink(of->old);
+            if (access(of->path, F_OK) == 0)
+                unlink(of->old);
+            else
+                (void)rename(of->old, of->path);
             free(of->old);
             of->old = NULL;
         }
