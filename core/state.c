@@ -348,7 +348,9 @@ dsrc_status state_prepare_cursor(const char *state_dir, const char *source, cons
         free(path);
         return e ? e->status : DSRC_E_INTERNAL;
     }
-    if (rc == 0 && !json_is_object(root = json_loadb(data, len, 0, NULL))) {
+    if (rc == 0)
+        root = json_loadb(data, len, 0, NULL);
+    if (!json_is_object(root)) {
         json_decref(root);
         root = NULL;
     }
@@ -358,13 +360,15 @@ dsrc_status state_prepare_cursor(const char *state_dir, const char *source, cons
     p = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:I}", "field", field, "value", value,
                   "sha256", sha256, "file", file, "manifest", manifest_path,
                   "pid", (json_int_t)getpid());
-    if (!root || !p || json_object_set_new(root, "pending", p) != 0) {
+    if (!root || !p || json_object_set_new(root, "pending", json_incref(p)) != 0) {
+        json_decref(p);
         json_decref(root);
         st = derr_set(e, DSRC_E_INVALID_ARGUMENT,
                       "state: cannot record the cursor for %s (not valid UTF-8?)", path);
         free(path);
         return st;
     }
+    json_decref(p); /* root holds it */
     s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     if (!s) {
