@@ -174,6 +174,27 @@ wait "$reader"
 same_bytes "$tmp/fifo.out" 'id,name\r\n1,one\r\n2,two\r\n'
 [ -p "$tmp/fifo" ] && ok || bad "the FIFO was replaced"
 [ -e "$tmp/fifo.manifest.json" ] && bad "a manifest beside a FIFO" || ok
+# ... a Unix socket: the data goes to whoever listens
+/usr/bin/python3 - "$tmp/sock" "$tmp/sock.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(1)
+s.settimeout(30)
+c, _ = s.accept()
+with open(sys.argv[2], "wb") as f:
+    for b in iter(lambda: c.recv(65536), b""):
+        f.write(b)
+PY
+listener=$!
+n=0
+while [ ! -S "$tmp/sock" ] && [ "$n" -lt 100 ]; do n=$((n + 1)); sleep 0.1; done
+expect 0 "$DSRC" $C fetch s rows -o "$tmp/sock"
+wait "$listener"
+same_bytes "$tmp/sock.out" 'id,name\r\n1,one\r\n2,two\r\n'
+[ -S "$tmp/sock" ] && ok || bad "the socket was replaced"
+[ -e "$tmp/sock.manifest.json" ] && bad "a manifest beside a socket" || ok
+# ... a directory: an error
 mkdir "$tmp/adir"
 expect 1 "$DSRC" $C fetch s rows -o "$tmp/adir"
 has "$tmp/err" "Is a directory"
