@@ -444,6 +444,7 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
          * failure at any step undoes the steps before it (see state.h for
          * a crash). */
         manifest m;
+        char id[OUTFILE_ID_MAX];
         size_t ncols = 0;
         const dsrc_column *cols = st.fw ? fmt_columns(st.fw, &ncols) : NULL;
         if ((status = outfile_prepare(st.of, e)) != DSRC_OK)
@@ -479,9 +480,10 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
             status = e->status;
             goto out;
         }
+        outfile_id(st.of, id);
         if (o->incremental && r->cursor_to &&
             (status = state_prepare_cursor(cfg->state_dir, c->src->cfg->name, o->item,
-                                           o->cursor_field, r->cursor_to, r->sha256,
+                                           o->cursor_field, r->cursor_to, r->sha256, id,
                                            st.path, r->manifest_path, e)) != DSRC_OK)
             goto out;
         if ((status = outfile_publish(st.of, e)) != DSRC_OK ||

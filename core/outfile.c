@@ -916,3 +916,18 @@ int outfile_is_stream(const outfile *of)
 {
     return of ? of->is_stdout : 0;
 }
+
+void outfile_stat_id(const struct stat *st, char buf[OUTFILE_ID_MAX])
+{
+    snprintf(buf, OUTFILE_ID_MAX, "%llu:%llu", (unsigned long long)st->st_dev,
+             (unsigned long long)st->st_ino);
+}
+
+void outfile_id(const outfile *of, char buf[OUTFILE_ID_MAX])
+{
+    struct stat st;
+
+    buf[0] = '\0';
+    if (of && !of->is_stdout && of->fd >= 0 && fstat(of->fd, &st) == 0)
+        outfile_stat_id(&st, buf);
+}

@@ -56,6 +56,14 @@ void outfile_finish(outfile *of);
  * back under the final name, or nothing there).  Frees of.  NULL is fine. */
 void outfile_abort(outfile *of);
 
+/* The identity of a file ("DEV:INO") into buf, for telling later that a
+ * name still holds that very file (a rename keeps it).  outfile_id: the
+ * file of, "" for a stream. */
+#define OUTFILE_ID_MAX 48
+struct stat;
+void outfile_stat_id(const struct stat *st, char buf[OUTFILE_ID_MAX]);
+void outfile_id(const outfile *of, char buf[OUTFILE_ID_MAX]);
+
 uint64_t outfile_bytes(const outfile *of);
 /* Lowercase hex SHA-256 of everything written so far (65 bytes with NUL).
  * Waits until those bytes are written; writing may go on afterwards. */

@@ -198,9 +198,10 @@ static int state_manifest_matches(const char *path, const char *sha256, const ch
 static int state_resolve(json_t *root, const char *path)
 {
     json_t *p = json_object_get(root, "pending");
-    const char *pf, *pv, *file, *mf;
+    const char *pf, *pv, *file, *mf, *fid;
     json_int_t pid;
     struct stat st;
+    char id[OUTFILE_ID_MAX];
     char *s;
 
     if (!json_is_object(p))
@@ -212,13 +213,16 @@ static int state_resolve(json_t *root, const char *path)
     pv = json_string_value(json_object_get(p, "value"));
     file = json_string_value(json_object_get(p, "file"));
     mf = json_string_value(json_object_get(p, "manifest"));
+    fid = json_string_value(json_object_get(p, "file_id"));
     if (pf && pv &&
         state_manifest_matches(mf, json_string_value(json_object_get(p, "sha256")), pv)) {
         json_object_set_new(root, "field", json_string(pf));
         json_object_set_new(root, "value", json_string(pv));
-    } else if (file && (!mf || lstat(mf, &st) != 0) && lstat(file, &st) == 0 &&
+    } else if (file && fid && (!mf || lstat(mf, &st) != 0) && lstat(file, &st) == 0 &&
                S_ISREG(st.st_mode)) {
-        unlink(file); /* a data file without its manifest */
+        outfile_stat_id(&st, id);
+        if (strcmp(id, fid) == 0)
+            unlink(file); /* its data file, without its manifest */
     }
     json_object_del(root, "pending");
     if (!json_object_get(root, "value")) {
@@ -329,7 +333,8 @@ dsrc_status state_put_cursor(const char *state_dir, const char *source, const ch
 
 dsrc_status state_prepare_cursor(const char *state_dir, const char *source, const char *item,
                                  const char *field, const char *value, const char *sha256,
-                                 const char *file, const char *manifest_path, derr *e)
+                                 const char *file_id, const char *file,
+                                 const char *manifest_path, derr *e)
 {
     char *path, *data = NULL, *s;
     size_t len = 0;
@@ -357,9 +362,9 @@ dsrc_status state_prepare_cursor(const char *state_dir, const char *source, cons
     free(data);
     if (!root)
         root = json_pack("{s:s, s:s}", "source", source, "item", item);
-    p = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:I}", "field", field, "value", value,
-                  "sha256", sha256, "file", file, "manifest", manifest_path,
-                  "pid", (json_int_t)getpid());
+    p = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:I}", "field", field, "value", value,
+                  "sha256", sha256, "file", file, "file_id", file_id,
+                  "manifest", manifest_path, "pid", (json_int_t)getpid());
     if (!root || !p || json_object_set_new(root, "pending", json_incref(p)) != 0) {
         json_decref(p);
         json_decref(root);
