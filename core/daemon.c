@@ -26,6 +26,7 @@
 #include "instance.h"
 #include "loader.h"
 #include "log.h"
+#include "outfile.h"
 #include "redact.h"
 #include "registry.h"
 #include "router.h"
@@ -1099,6 +1100,18 @@ int daemon_main(int argc, char **argv)
     if (instance_set_pid(inst, getpid(), &ie) < 0) {
         log_msg(DSRC_LOG_WARNING, NULL, NULL, "%s", ie.msg ? ie.msg : "?");
         derr_clear(&ie);
+    }
+    /* The temporary files of fetches that died with their process. */
+    {
+        const char *dirs[2];
+        int k, n;
+        dirs[0] = cur->cfg->workspace;
+        dirs[1] = cur->cfg->state_dir;
+        for (k = 0; k < 2; k++)
+            if ((n = outfile_sweep_tree(dirs[k])) > 0)
+                log_msg(DSRC_LOG_NOTICE, NULL, NULL,
+                        "removed %d temporary file(s) left in %s by fetches that died", n,
+                        dirs[k]);
     }
     /* Threads (pools, the control socket) start only after detaching. */
     memset(&d, 0, sizeof d);

@@ -27,6 +27,7 @@ typedef struct fetch_run_state {
     char *media_type;
     derr open_err;               /* why the output could not be opened     */
     int open_failed;
+    int sink_err;                /* errno of a write the output refused    */
     /* CSV mode: a plugin with its own CSV may describe its columns with
      * schema() before begin().  Until rows or begin() tell which way the
      * data comes, the formatter's output (the header) is held here. */
@@ -166,8 +167,10 @@ static int fr_release_hold(fetch_run_state *st)
     st->holding = 0;
     if (open_output(st, fmt_extension(st->kind)) < 0)
         rc = -1;
-    else if (st->hold_len && outfile_write(st->of, st->hold, st->hold_len) != 0)
+    else if (st->hold_len && outfile_write(st->of, st->hold, st->hold_len) != 0) {
+        st->sink_err = errno;
         rc = -1;
+    }
     free(st->hold);
     st->hold = NULL;
     st->hold_len = st->hold_cap = 0;
@@ -265,8 +268,10 @@ static int fr_write(void *user, const void *data, size_t len)
     }
     if (!st->of && open_output(st, "bin") < 0)
         return -1;
-    if (outfile_write(st->of, data, len) < 0)
+    if (outfile_write(st->of, data, len) < 0) {
+        st->sink_err = errno;
         return -1;
+    }
     st->bytes += len;
     if ((st->bytes >> 20) != ((st->bytes - len) >> 20))
         show_progress(st, 0);
@@ -288,6 +293,7 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
                       fetch_report *r, derr *e)
 {
     fetch_run_state st;
+    outfile *mf = NULL;          /* the manifest, staged */
     dsrc_row_sink rows;
     dsrc_byte_sink bytes;
     dsrc_fetch_req req;
@@ -368,6 +374,12 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
         *e = st.open_err;
         memset(&st.open_err, 0, sizeof st.open_err);
         status = e->status;
+    } else if (status != DSRC_OK && st.sink_err) {
+        /* The plugin stopped because the output refused its bytes: say
+         * why (a full disk, a closed pipe), not "stopped". */
+        derr_clear(e);
+        status = derr_set(e, DSRC_E_INTERNAL, "cannot write %s: %s",
+                          st.path ? st.path : "standard output", strerror(st.sink_err));
     } else if (status == DSRC_OK && st.fw && fmt_failed(st.fw)) {
         errno = fmt_errno(st.fw);
         status = derr_set(e, DSRC_E_INTERNAL, "cannot write %s: %s",
@@ -405,10 +417,8 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
                               st.path ? st.path : "standard output",
                               strerror(fmt_errno(st.fw)));
     }
-    if (status != DSRC_OK) {
-        outfile_abort(st.of);
+    if (status != DSRC_OK)
         goto out;
-    }
 
     r->rows = st.fw && !st.native ? fmt_rows(st.fw) : res.rows;
     r->bytes = outfile_bytes(st.of);
@@ -419,14 +429,26 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
     if (cursor_from)
         r->cursor_from = strdup(cursor_from);
 
-    status = outfile_commit(st.of, e);
-    st.of = NULL;
-    if (status != DSRC_OK)
-        goto out;
-    if (st.path) {
+    if (outfile_is_stream(st.of)) {
+        /* stdout, a device, a FIFO: written as it came, no manifest */
+        status = outfile_commit(st.of, e);
+        st.of = NULL;
+        if (status == DSRC_OK && o->incremental && r->cursor_to)
+            status = state_put_cursor(cfg->state_dir, c->src->cfg->name, o->item,
+                                      o->cursor_field, r->cursor_to, e);
+        if (status != DSRC_OK)
+            goto out;
+    } else {
+        /* Data and manifest durable under temporary names, the cursor's
+         * move recorded, then both put in place, then the cursor moved; a
+         * failure at any step undoes the steps before it (see state.h for
+         * a crash). */
         manifest m;
+        char id[OUTFILE_ID_MAX];
         size_t ncols = 0;
         const dsrc_column *cols = st.fw ? fmt_columns(st.fw, &ncols) : NULL;
+        if ((status = outfile_prepare(st.of, e)) != DSRC_OK)
+            goto out;
         memset(&m, 0, sizeof m);
         m.source = c->src->cfg->name;
         m.plugin = ld_name(c->src->plugin);
@@ -454,20 +476,38 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
             status = derr_set(e, DSRC_E_INTERNAL, "out of memory");
             goto out;
         }
-        status = manifest_write(&m, r->manifest_path, e);
-        if (status != DSRC_OK)
+        if (!(mf = manifest_stage(&m, r->manifest_path, e))) {
+            status = e->status;
             goto out;
+        }
+        outfile_id(st.of, id);
+        if (o->incremental && r->cursor_to &&
+            (status = state_prepare_cursor(cfg->state_dir, c->src->cfg->name, o->item,
+                                           o->cursor_field, r->cursor_to, r->sha256, id,
+                                           st.path, r->manifest_path, e)) != DSRC_OK)
+            goto out;
+        if ((status = outfile_publish(st.of, e)) != DSRC_OK ||
+            (status = outfile_publish(mf, e)) != DSRC_OK)
+            goto out;
+        /* The data is durable: only now may the cursor move. */
+        if (o->incremental && r->cursor_to &&
+            (status = state_put_cursor(cfg->state_dir, c->src->cfg->name, o->item,
+                                       o->cursor_field, r->cursor_to, e)) != DSRC_OK)
+            goto out;
+        outfile_finish(mf);
+        outfile_finish(st.of);
+        mf = st.of = NULL;
         r->path = st.path;
         st.path = NULL;
     }
-    /* The data is durable: only now may the cursor move. */
-    if (o->incremental && r->cursor_to)
-        status = state_put_cursor(cfg->state_dir, c->src->cfg->name, o->item,
-                                  o->cursor_field, r->cursor_to, e);
     r->seconds = mono() - st.t0;
 out:
-    if (status != DSRC_OK)
+    if (status != DSRC_OK) {
+        /* the manifest first: never one without its data */
+        outfile_abort(mf);
+        outfile_abort(st.of);
         fetch_report_free(r);
+    }
     if (st.fw)
         fmt_free(st.fw);
     derr_clear(&st.open_err);

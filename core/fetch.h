@@ -4,12 +4,16 @@
  *
  * Destination: by default <workspace>/<source>/<item path>/<UTC time>.<ext>,
  * with <file>.manifest.json beside it; `output` = "-" writes to stdout (no
- * manifest); any other `output` is a file path (manifest beside it).  The
- * file is written under a temporary name, fsynced and renamed (outfile.h);
- * a failed or cancelled fetch leaves nothing under the final name.  With
- * `incremental`, the start value is the committed cursor from the state
- * store, and the new highest value is committed only after the file and its
- * manifest are durable.
+ * manifest), as does an `output` naming a character device, FIFO or socket;
+ * any other `output` is a file path (manifest beside it).  The file and its
+ * manifest are written under temporary names and fsynced, the cursor's move
+ * recorded (state_prepare_cursor), then both renamed, then the cursor
+ * committed (outfile.h, state.h); a failed or cancelled fetch leaves nothing
+ * under the final names, whichever step failed.  With `incremental`, the
+ * start value is the committed cursor from the state store, and the new
+ * highest value is committed only after the file and its manifest are
+ * durable.  When the output refuses the data, the error names its errno,
+ * not the plugin's "stopped".
  */
 #ifndef DSRC_CORE_FETCH_H
 #define DSRC_CORE_FETCH_H

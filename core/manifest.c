@@ -174,6 +174,21 @@ char *manifest_json(const manifest *m)
     return out;
 }
 
+outfile *manifest_stage(const manifest *m, const char *path, derr *e)
+{
+    char *s = manifest_json(m);
+    outfile *of;
+
+    if (!s) {
+        derr_set(e, DSRC_E_INTERNAL, "cannot build the manifest for %s: out of memory",
+                 path ? path : "(none)");
+        return NULL;
+    }
+    of = outfile_stage_all(path, s, strlen(s), e);
+    free(s);
+    return of;
+}
+
 dsrc_status manifest_write(const manifest *m, const char *path, derr *e)
 {
     char *s = manifest_json(m);

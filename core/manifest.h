@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <time.h>
 #include "error.h"
+#include "outfile.h"
 
 typedef struct manifest {
     const char *source, *plugin, *item;
@@ -42,6 +43,10 @@ char *manifest_json(const manifest *m);
 
 /* Write it atomically to `path`. */
 dsrc_status manifest_write(const manifest *m, const char *path, derr *e);
+
+/* Write it durably under a temporary name beside `path` (outfile_stage_all),
+ * for the caller to publish with its data file.  NULL with e set. */
+outfile *manifest_stage(const manifest *m, const char *path, derr *e);
 
 /* ISO 8601 UTC with milliseconds: "2024-01-31T12:00:00.123Z". */
 void manifest_time(const struct timespec *ts, char buf[32]);

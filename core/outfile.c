@@ -1,14 +1,20 @@
 /* outfile.c -- durable output files; see outfile.h */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -45,10 +51,13 @@
 
 struct outfile {
     char *path;      /* final name, or "-"                               */
-    char *tmp;       /* temporary name; NULL for stdout                   */
-    char *dir;       /* directory holding both; NULL for stdout           */
+    char *tmp;       /* temporary name; NULL for a stream                 */
+    char *dir;       /* directory holding both; NULL for a stream         */
+    char *old;       /* the file it replaced, kept until finish; or NULL  */
     int fd;
-    int is_stdout;
+    int is_stdout;   /* a stream: stdout, a device, a FIFO or a socket    */
+    int own_fd;      /* a stream we opened (closed at the end)            */
+    int published;   /* renamed to its final name                         */
     int failed;      /* a write failed: commit refuses                    */
     int err;         /* its errno                                         */
     uint64_t bytes;  /* accepted from the caller                          */
@@ -138,12 +147,15 @@ static void outfile_free(outfile *of)
         return;
     outfile_untrack(of);
     outfile_stop_writer(of, 1);
+    if (of->fd >= 0 && (!of->is_stdout || of->own_fd))
+        close(of->fd);
     for (i = 0; i < OUTFILE_NBUF; i++)
         free(of->buf[i]);
     EVP_MD_CTX_free(of->md);
     free(of->path);
     free(of->tmp);
     free(of->dir);
+    free(of->old);
     free(of);
 }
 
@@ -220,6 +232,63 @@ static int outfile_split(const char *path, char **dir, const char **base)
     return 0;
 }
 
+/* Connect to a Unix stream socket at path.  An fd, or -1 with errno. */
+static int outfile_connect(const char *path)
+{
+    struct sockaddr_un sa;
+    int fd, err;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sa.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+/* path names something other than a regular file (st): a character
+ * device, FIFO or socket is opened to be written directly (1); anything
+ * else is refused (-1, e set).  0: a regular file, or nothing yet. */
+static int outfile_open_special(outfile *of, const char *path, const struct stat *st,
+                                derr *e)
+{
+    int err;
+
+    if (S_ISREG(st->st_mode))
+        return 0;
+    if (S_ISDIR(st->st_mode)) {
+        derr_set(e, DSRC_E_INVALID_ARGUMENT, "cannot write %s: %s", path, strerror(EISDIR));
+        return -1;
+    }
+    if (!S_ISCHR(st->st_mode) && !S_ISFIFO(st->st_mode) && !S_ISSOCK(st->st_mode)) {
+        derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                 "cannot write %s: not a regular file, a character device, a FIFO or a "
+                 "socket", path);
+        return -1;
+    }
+    of->fd = S_ISSOCK(st->st_mode) ? outfile_connect(path)
+                                   : open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (of->fd < 0) {
+        err = errno;
+        derr_set(e, outfile_status(err), "cannot open %s: %s", path, strerror(err));
+        return -1;
+    }
+    of->is_stdout = 1;
+    of->own_fd = 1;
+    return 1;
+}
+
 outfile *outfile_open(const char *path, derr *e)
 {
     outfile *of;
@@ -253,11 +322,15 @@ outfile *outfile_open(const char *path, derr *e)
     }
     {
         struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            derr_set(e, DSRC_E_INVALID_ARGUMENT, "cannot write %s: %s", path,
-                     strerror(EISDIR));
-            outfile_free(of);
-            return NULL;
+        int special = stat(path, &st) == 0 ? outfile_open_special(of, path, &st, e) : 0;
+        if (special != 0) {
+            if (special < 0) {
+                outfile_free(of);
+                return NULL;
+            }
+            free(of->dir);
+            of->dir = NULL;
+            return of;
         }
     }
     if (outfile_mkdirs(of->dir, OUTFILE_DIR_MODE) != 0) {
@@ -267,7 +340,8 @@ outfile *outfile_open(const char *path, derr *e)
         outfile_free(of);
         return NULL;
     }
-    if (asprintf(&of->tmp, "%s/.%s.XXXXXX.tmp", of->dir, base) < 0) {
+    (void)outfile_sweep(of->dir);
+    if (asprintf(&of->tmp, "%s/.%s.%ld.XXXXXX.tmp", of->dir, base, (long)getpid()) < 0) {
         of->tmp = NULL;
         derr_set(e, DSRC_E_INTERNAL, "cannot open %s: out of memory", path);
         outfile_free(of);
@@ -282,9 +356,11 @@ outfile *outfile_open(const char *path, derr *e)
         return NULL;
     }
     outfile_track(of);
-    if (fchmod(of->fd, OUTFILE_MODE) != 0) {
+    /* Held until the file is finished or abandoned: a sweep removes only
+     * the temporary files no process holds (outfile_sweep). */
+    if (flock(of->fd, LOCK_EX) != 0 || fchmod(of->fd, OUTFILE_MODE) != 0) {
         err = errno;
-        derr_set(e, outfile_status(err), "cannot set the mode of %s: %s", of->tmp,
+        derr_set(e, outfile_status(err), "cannot lock or set the mode of %s: %s", of->tmp,
                  strerror(err));
         outfile_abort(of);
         return NULL;
@@ -604,61 +680,104 @@ static int outfile_sync_dir(const char *dir)
     return rc;
 }
 
-dsrc_status outfile_commit(outfile *of, derr *e)
+dsrc_status outfile_prepare(outfile *of, derr *e)
 {
-    dsrc_status st = DSRC_OK;
     int err;
 
     if (!of)
         return derr_set(e, DSRC_E_INTERNAL, "no output file to commit");
     if (of->is_stdout) {
         if (of->failed)
-            st = derr_set(e, outfile_status(of->err), "cannot write to standard output: %s",
-                          strerror(of->err));
-        outfile_free(of);
-        return st;
+            return derr_set(e, outfile_status(of->err), "cannot write %s: %s",
+                            of->own_fd ? of->path : "to standard output", strerror(of->err));
+        return DSRC_OK;
     }
-    if (of->failed) {
-        st = derr_set(e, outfile_status(of->err), "cannot write %s: %s", of->path,
-                      strerror(of->err));
-        outfile_abort(of);
-        return st;
-    }
-    if (outfile_drain(of) != 0) {
-        st = derr_set(e, outfile_status(of->err), "cannot write %s: %s", of->path,
-                      strerror(of->err));
-        outfile_abort(of);
-        return st;
-    }
+    if (of->failed || outfile_drain(of) != 0)
+        return derr_set(e, outfile_status(of->err), "cannot write %s: %s", of->path,
+                        strerror(of->err));
     if (fsync(of->fd) != 0) {
         err = errno;
-        st = derr_set(e, outfile_status(err), "cannot flush %s to disk: %s", of->path,
-                      strerror(err));
-        outfile_abort(of);
-        return st;
+        of->failed = 1;
+        of->err = err;
+        return derr_set(e, outfile_status(err), "cannot flush %s to disk: %s", of->path,
+                        strerror(err));
     }
-    err = close(of->fd) != 0 ? errno : 0;
-    of->fd = -1;
-    if (err) {
-        st = derr_set(e, outfile_status(err), "cannot write %s: %s", of->path, strerror(err));
-        outfile_abort(of);
-        return st;
+    return DSRC_OK;
+}
+
+dsrc_status outfile_publish(outfile *of, derr *e)
+{
+    struct stat st;
+    int err;
+
+    if (!of)
+        return derr_set(e, DSRC_E_INTERNAL, "no output file to commit");
+    if (of->is_stdout || of->published)
+        return DSRC_OK;
+    /* An older file of that name is kept under a name of ours until the
+     * new one is finished, so that an undo can put it back. */
+    if (lstat(of->path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
+        if (asprintf(&of->old, "%.*s.old.tmp", (int)(strlen(of->tmp) - 4), of->tmp) < 0) {
+            of->old = NULL;
+            return derr_set(e, DSRC_E_INTERNAL, "cannot commit %s: out of memory", of->path);
+        }
+        /* a file system without hard links: moved aside instead (for a
+         * moment the name is free) */
+        if (link(of->path, of->old) != 0 && rename(of->path, of->old) != 0) {
+            err = errno;
+            free(of->old);
+            of->old = NULL;
+            return derr_set(e, outfile_status(err), "cannot keep the older %s: %s", of->path,
+                            strerror(err));
+        }
+    } else if (lstat(of->path, &st) == 0) {
+        /* it became a device, FIFO or directory since it was opened */
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                        "cannot write %s: no longer a regular file", of->path);
     }
     if (rename(of->tmp, of->path) != 0) {
         err = errno;
-        st = derr_set(e, outfile_status(err), "cannot rename %s to %s: %s", of->tmp,
-                      of->path, strerror(err));
-        outfile_abort(of);
-        return st;
+        if (of->old) {
+            if (access(of->path, F_OK) == 0)
+                unlink(of->old);
+            else
+                (void)rename(of->old, of->path);
+            free(of->old);
+            of->old = NULL;
+        }
+        return derr_set(e, outfile_status(err), "cannot rename %s to %s: %s", of->tmp,
+                        of->path, strerror(err));
     }
+    of->published = 1;
     if (outfile_sync_dir(of->dir) != 0) {
-        /* The file is in place; only its durability across a crash is in
-         * doubt, and the caller must not advance a cursor over it. */
+        /* The file is in place, but might not be after a crash: the caller
+         * undoes it (outfile_abort) rather than count on it. */
         err = errno;
-        st = derr_set(e, outfile_status(err), "cannot flush directory %s to disk: %s",
-                      of->dir, strerror(err));
+        return derr_set(e, outfile_status(err), "cannot flush directory %s to disk: %s",
+                        of->dir, strerror(err));
     }
+    return DSRC_OK;
+}
+
+void outfile_finish(outfile *of)
+{
+    if (!of)
+        return;
+    if (of->old)
+        unlink(of->old);
     outfile_free(of);
+}
+
+dsrc_status outfile_commit(outfile *of, derr *e)
+{
+    dsrc_status st = outfile_prepare(of, e);
+
+    if (st == DSRC_OK)
+        st = outfile_publish(of, e);
+    if (st != DSRC_OK)
+        outfile_abort(of);
+    else
+        outfile_finish(of);
     return st;
 }
 
@@ -667,13 +786,99 @@ void outfile_abort(outfile *of)
     if (!of)
         return;
     outfile_stop_writer(of, 1);
-    if (!of->is_stdout) {
-        if (of->fd >= 0)
-            close(of->fd);
-        if (of->tmp)
-            unlink(of->tmp);
+    if (of->published) {
+        /* undo the rename: the older file back, or nothing */
+        if (of->old ? rename(of->old, of->path) == 0 : unlink(of->path) == 0)
+            (void)outfile_sync_dir(of->dir);
+        free(of->old);
+        of->old = NULL;
+    } else if (!of->is_stdout && of->tmp) {
+        unlink(of->tmp);
     }
     outfile_free(of);
+}
+
+/* A name outfile_open gives its temporary files, ".NAME.PID.XXXXXX.tmp",
+ * or a kept older file, ".NAME.PID.XXXXXX.old.tmp": the writer's pid, or 0
+ * when name is neither. */
+static long outfile_tmp_owner(const char *name)
+{
+    size_t len = strlen(name);
+    const char *p;
+    long pid = 0, mul = 1;
+
+    if (name[0] != '.' || len < 16 || strcmp(name + len - 4, ".tmp") != 0)
+        return 0;
+    len -= 4;
+    if (len > 4 && strncmp(name + len - 4, ".old", 4) == 0)
+        len -= 4;
+    if (len < 10 || name[len - 7] != '.')
+        return 0; /* the 6 characters mkostemps chose */
+    for (p = name + len - 8; p > name && *p >= '0' && *p <= '9' && mul <= 1000000000L; p--) {
+        pid += (*p - '0') * mul;
+        mul *= 10;
+    }
+    if (p <= name + 1 || *p != '.' || p == name + len - 8)
+        return 0;
+    return pid;
+}
+
+int outfile_sweep(const char *dir)
+{
+    DIR *d;
+    struct dirent *de;
+    int dfd, n = 0;
+
+    if (!dir || !(d = opendir(dir)))
+        return -1;
+    dfd = dirfd(d);
+    while ((de = readdir(d))) {
+        long pid = outfile_tmp_owner(de->d_name);
+        struct stat st;
+        int fd;
+
+        /* A live process's files are never touched, nor any file a process
+         * holds locked (a writer in another pid namespace). */
+        if (pid <= 0 || (pid_t)pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+            unlinkat(dfd, de->d_name, 0) == 0)
+            n++;
+        close(fd);
+    }
+    closedir(d);
+    return n;
+}
+
+static int outfile_sweep_total;
+
+static int outfile_sweep_one(const char *path, const struct stat *st, int flag,
+                             struct FTW *ftw)
+{
+    int n;
+
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_D && (n = outfile_sweep(path)) > 0)
+        outfile_sweep_total += n;
+    return 0;
+}
+
+int outfile_sweep_tree(const char *root)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    int n;
+
+    if (!root || !*root)
+        return 0;
+    pthread_mutex_lock(&mu);
+    outfile_sweep_total = 0;
+    n = nftw(root, outfile_sweep_one, 16, FTW_PHYS) == 0 ? outfile_sweep_total : -1;
+    pthread_mutex_unlock(&mu);
+    return n;
 }
 
 uint64_t outfile_bytes(const outfile *of)
@@ -710,22 +915,62 @@ const char *outfile_path(const outfile *of)
     return of ? of->path : NULL;
 }
 
-dsrc_status outfile_write_all(const char *path, const void *data, size_t len, derr *e)
+outfile *outfile_stage_all(const char *path, const void *data, size_t len, derr *e)
 {
     outfile *of;
+    struct stat st;
     int err;
 
-    if (path && strcmp(path, "-") == 0)
-        return derr_set(e, DSRC_E_INVALID_ARGUMENT, "cannot write a state or manifest file to standard output");
+    if (path && strcmp(path, "-") == 0) {
+        derr_set(e, DSRC_E_INVALID_ARGUMENT, "cannot write a state or manifest file to standard output");
+        return NULL;
+    }
+    /* never opened: a FIFO would wait for a reader */
+    if (path && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        derr_set(e, DSRC_E_INVALID_ARGUMENT, "cannot write %s: not a regular file", path);
+        return NULL;
+    }
     of = outfile_open(path, e);
     if (!of)
-        return e ? e->status : DSRC_E_INTERNAL;
+        return NULL;
     if (outfile_write(of, data, len) != 0) {
         err = errno;
-        dsrc_status st = derr_set(e, outfile_status(err), "cannot write %s: %s", path,
-                                  strerror(err));
+        derr_set(e, outfile_status(err), "cannot write %s: %s", path, strerror(err));
         outfile_abort(of);
-        return st;
+        return NULL;
     }
+    if (outfile_prepare(of, e) != DSRC_OK) {
+        outfile_abort(of);
+        return NULL;
+    }
+    return of;
+}
+
+dsrc_status outfile_write_all(const char *path, const void *data, size_t len, derr *e)
+{
+    outfile *of = outfile_stage_all(path, data, len, e);
+
+    if (!of)
+        return e ? e->status : DSRC_E_INTERNAL;
     return outfile_commit(of, e);
+}
+
+int outfile_is_stream(const outfile *of)
+{
+    return of ? of->is_stdout : 0;
+}
+
+void outfile_stat_id(const struct stat *st, char buf[OUTFILE_ID_MAX])
+{
+    snprintf(buf, OUTFILE_ID_MAX, "%llu:%llu", (unsigned long long)st->st_dev,
+             (unsigned long long)st->st_ino);
+}
+
+void outfile_id(const outfile *of, char buf[OUTFILE_ID_MAX])
+{
+    struct stat st;
+
+    buf[0] = '\0';
+    if (of && !of->is_stdout && of->fd >= 0 && fstat(of->fd, &st) == 0)
+        outfile_stat_id(&st, buf);
 }

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -171,6 +173,69 @@ static int state_read(const char *path, char **data, size_t *len, derr *e)
     return 0;
 }
 
+/* 1 when the manifest at path is the one of the fetch a pending record
+ * describes: same SHA-256 and the same cursor end. */
+static int state_manifest_matches(const char *path, const char *sha256, const char *to)
+{
+    json_t *m = path ? json_load_file(path, 0, NULL) : NULL;
+    const char *ms, *mt;
+    int ok;
+
+    ms = json_string_value(json_object_get(m, "sha256"));
+    mt = json_string_value(json_object_get(json_object_get(m, "cursor"), "to"));
+    ok = ms && mt && sha256 && to && strcmp(ms, sha256) == 0 && strcmp(mt, to) == 0;
+    json_decref(m);
+    return ok;
+}
+
+/* Resolve the record state_prepare_cursor left in root when the process
+ * that wrote it is gone (it died between putting its files in place and
+ * committing the cursor): its manifest in place means the files are
+ * complete, and the cursor moves (root gets its field and value); else
+ * what it may have put in place without a manifest is removed and the
+ * cursor stays.  The resolved record is written back when possible.
+ * Returns 1 when no committed cursor remains, else 0. */
+static int state_resolve(json_t *root, const char *path)
+{
+    json_t *p = json_object_get(root, "pending");
+    const char *pf, *pv, *file, *mf, *fid;
+    json_int_t pid;
+    struct stat st;
+    char id[OUTFILE_ID_MAX];
+    char *s;
+
+    if (!json_is_object(p))
+        return 0;
+    pid = json_integer_value(json_object_get(p, "pid"));
+    if (pid <= 0 || (pid_t)pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        return 0; /* a fetch in progress, or its own failure already undone */
+    pf = json_string_value(json_object_get(p, "field"));
+    pv = json_string_value(json_object_get(p, "value"));
+    file = json_string_value(json_object_get(p, "file"));
+    mf = json_string_value(json_object_get(p, "manifest"));
+    fid = json_string_value(json_object_get(p, "file_id"));
+    if (pf && pv &&
+        state_manifest_matches(mf, json_string_value(json_object_get(p, "sha256")), pv)) {
+        json_object_set_new(root, "field", json_string(pf));
+        json_object_set_new(root, "value", json_string(pv));
+    } else if (file && fid && (!mf || lstat(mf, &st) != 0) && lstat(file, &st) == 0 &&
+               S_ISREG(st.st_mode)) {
+        outfile_stat_id(&st, id);
+        if (strcmp(id, fid) == 0)
+            unlink(file); /* its data file, without its manifest */
+    }
+    json_object_del(root, "pending");
+    if (!json_object_get(root, "value")) {
+        unlink(path);
+        return 1;
+    }
+    s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s)
+        (void)outfile_write_all(path, s, strlen(s), NULL);
+    free(s);
+    return 0;
+}
+
 dsrc_status state_get_cursor(const char *state_dir, const char *source, const char *item,
                              const char *field, char **value, derr *e)
 {
@@ -203,6 +268,14 @@ dsrc_status state_get_cursor(const char *state_dir, const char *source, const ch
                       "from the start", path, jerr.line, jerr.text);
         free(path);
         return st;
+    }
+    if (state_resolve(root, path) != 0 ||
+        (json_is_object(json_object_get(root, "pending")) &&
+         !json_object_get(root, "value"))) {
+        /* no cursor committed yet */
+        json_decref(root);
+        free(path);
+        return DSRC_OK;
     }
     f = json_string_value(json_object_get(root, "field"));
     v = json_string_value(json_object_get(root, "value"));
@@ -248,6 +321,61 @@ dsrc_status state_put_cursor(const char *state_dir, const char *source, const ch
     }
     s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
+    if (!s) {
+        free(path);
+        return derr_set(e, DSRC_E_INTERNAL, "state: out of memory");
+    }
+    st = outfile_write_all(path, s, strlen(s), e);
+    free(s);
+    free(path);
+    return st;
+}
+
+dsrc_status state_prepare_cursor(const char *state_dir, const char *source, const char *item,
+                                 const char *field, const char *value, const char *sha256,
+                                 const char *file_id, const char *file,
+                                 const char *manifest_path, derr *e)
+{
+    char *path, *data = NULL, *s;
+    size_t len = 0;
+    json_t *root = NULL, *p;
+    dsrc_status st;
+    int rc;
+
+    if (!field || !*field || !value)
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                        "state: a cursor field and a value are required");
+    path = state_file(state_dir, source, item, e);
+    if (!path)
+        return e ? e->status : DSRC_E_INVALID_ARGUMENT;
+    rc = state_read(path, &data, &len, e);
+    if (rc < 0) {
+        free(path);
+        return e ? e->status : DSRC_E_INTERNAL;
+    }
+    if (rc == 0)
+        root = json_loadb(data, len, 0, NULL);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        root = NULL;
+    }
+    free(data);
+    if (!root)
+        root = json_pack("{s:s, s:s}", "source", source, "item", item);
+    p = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:I}", "field", field, "value", value,
+                  "sha256", sha256, "file", file, "file_id", file_id,
+                  "manifest", manifest_path, "pid", (json_int_t)getpid());
+    if (!root || !p || json_object_set_new(root, "pending", json_incref(p)) != 0) {
+        json_decref(p);
+        json_decref(root);
+        st = derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                      "state: cannot record the cursor for %s (not valid UTF-8?)", path);
+        free(path);
+        return st;
+    }
+    json_decref(p); /* root holds it */
+    s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
     if (!s) {
         free(path);
         return derr_set(e, DSRC_E_INTERNAL, "state: out of memory");

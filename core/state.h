@@ -25,6 +25,24 @@ dsrc_status state_put_cursor(const char *state_dir, const char *source,
                              const char *item, const char *field,
                              const char *value, derr *e);
 
+/* Before a fetch puts its files in place: record durably, beside the
+ * committed cursor (which does not change), the value to come, the data
+ * file's SHA-256, identity (outfile_id) and path, its manifest's path, and
+ * this process's pid.  state_put_cursor then commits the value and drops
+ * the record.  A record whose process is gone (it died in between) is
+ * resolved by the next state_get_cursor: when the manifest is in place and
+ * matches (same SHA-256, same cursor end) the value is committed, else the
+ * data file, if that very file is in place without its manifest, is
+ * removed and the old value stays.  So a
+ * crash at any point neither skips nor duplicates.  Fails (nothing
+ * recorded) when the state directory cannot be written: the caller must
+ * then put nothing in place. */
+dsrc_status state_prepare_cursor(const char *state_dir, const char *source,
+                                 const char *item, const char *field,
+                                 const char *value, const char *sha256,
+                                 const char *file_id, const char *file,
+                                 const char *manifest_path, derr *e);
+
 /* A safe relative path for an item: each '/'-separated component is kept if
  * it matches [A-Za-z0-9._-]+ and is not "." or "..", else percent-encoded
  * ("%2E%2E").  Empty components are dropped; an item with no component at

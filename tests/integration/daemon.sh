@@ -67,11 +67,26 @@ PY
 lpid=$!
 n=50; while [ ! -S "$tmp/notify.sock" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n-1)); done
 
+# temporary files of fetches: one of a process that is gone, one of a live
+# one (this shell); the start removes the first only
+sh -c 'exit 0' &
+gone=$!
+wait "$gone"
+mkdir -p "$tmp/state/workspace/a/t"
+: >"$tmp/state/workspace/a/t/.x.csv.$gone.AbC123.tmp"
+: >"$tmp/state/workspace/a/t/.y.csv.$$.AbC123.tmp"
+
 NOTIFY_SOCKET="$tmp/notify.sock" "$DSRCD" -c "$tmp/dsrcd.conf" --foreground \
     --log-target stderr >"$tmp/log" 2>&1 &
 pid=$!
 wait_for "$tmp/notify.log" "READY=1" && ok || { bad "no READY=1"; cat "$tmp/log"; }
 wait_for "$tmp/log" "1 source(s)" && ok || bad "start log"
+[ ! -e "$tmp/state/workspace/a/t/.x.csv.$gone.AbC123.tmp" ] && ok ||
+    bad "a dead fetch's temporary file survived the start"
+[ -e "$tmp/state/workspace/a/t/.y.csv.$$.AbC123.tmp" ] && ok ||
+    bad "a live process's temporary file was removed at the start"
+grep -q "removed 1 temporary file(s) left in $tmp/state/workspace" "$tmp/log" && ok ||
+    { bad "the start did not say what it removed"; cat "$tmp/log"; }
 
 # broken reload: keeps the old config
 printf 'name = "b";\ntype = "sqlite";\nconnection = { path = 42; };\n' >"$tmp/sources.d/b.conf"

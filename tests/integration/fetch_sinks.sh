@@ -6,6 +6,11 @@
 # and no rows (a header-only CSV, an empty JSON Lines file), and the
 # sequences the SDK forbids (rows after the plugin's own CSV, bytes without
 # begin(), CSV after rows): a clear error, exit 1, no file left behind.
+# Then what a failed fetch leaves (nothing under the final name, whichever
+# step failed; an older file of that name kept), -o onto a character device
+# or a FIFO (written to, never replaced), the temporary files of a writer
+# killed with SIGKILL (removed by the next fetch into the directory, a live
+# writer's never), and the real cause of a refused write (ENOSPC, EPIPE).
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 DSRC="$top_builddir/dsrc"
@@ -13,7 +18,8 @@ so="$top_builddir/tests/fixtures/plugins/.libs/sinks.so"
 [ -f "$so" ] || { echo "sinks.so not built"; exit 99; }
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-sinks.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+mnt=
+trap '[ -z "$mnt" ] || umount "$mnt"; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
@@ -97,6 +103,136 @@ gone ca.csv
 expect 1 "$DSRC" $C fetch s native --format jsonl -o "$tmp/nj.jsonl"
 has "$tmp/err" "CSV only"
 gone nj.jsonl
+
+# -- a failed fetch leaves nothing under the final name ---------------------
+# no place for the manifest (a directory has its name): no data file either,
+# and an older file under the final name stays as it was
+mkdir "$tmp/nm.csv.manifest.json"
+expect 1 "$DSRC" $C fetch s rows -o "$tmp/nm.csv"
+has "$tmp/err" "nm.csv.manifest.json"
+[ -e "$tmp/nm.csv" ] && bad "nm.csv left behind without its manifest" || ok
+printf 'old\n' >"$tmp/keep.csv"
+mkdir "$tmp/keep.csv.manifest.json"
+expect 1 "$DSRC" $C fetch s rows -o "$tmp/keep.csv"
+same_bytes "$tmp/keep.csv" 'old\n'
+ls -a "$tmp" | grep -q '^\.nm\.csv\.\|^\.keep\.csv\.' && bad "a temporary file was left behind" || ok
+# file systems that fill (root only: tmpfs mounts)
+mkdir "$tmp/mnt"
+if mount -t tmpfs -o size=4k tmpfs "$tmp/mnt" 2>/dev/null; then
+    mnt="$tmp/mnt"
+    # room for the data file, none for its manifest
+    expect 1 "$DSRC" $C fetch s rows -o "$mnt/full.csv"
+    has "$tmp/err" "No space left on device"
+    [ -z "$(ls -A "$mnt")" ] && ok || { bad "left on a full file system:"; ls -la "$mnt"; }
+    # a full state directory: the cursor cannot move, so neither file stays,
+    # and the fetch run again writes the data once
+    mount -o remount,size=64k "$mnt"
+    mkdir "$mnt/state"
+    dd if=/dev/zero of="$mnt/fill" bs=4k 2>/dev/null
+    sed "s|^state_dir = .*|state_dir = \"$mnt/state\";|; s|^workspace = .*|workspace = \"$tmp/ws2\";|" \
+        "$tmp/conf/dsrcd.conf" >"$tmp/conf/state-full.conf"
+    C2="-c $tmp/conf/state-full.conf"
+    expect 1 "$DSRC" $C2 fetch s rows --cursor-field id --incremental
+    has "$tmp/err" "No space left on device"
+    [ -z "$(find "$tmp/ws2" -type f 2>/dev/null)" ] && ok ||
+        { bad "files left behind by a fetch whose cursor could not move:"; find "$tmp/ws2"; }
+    rm -f "$mnt/fill"
+    expect 0 "$DSRC" $C2 fetch s rows --cursor-field id --incremental
+    [ "$(find "$tmp/ws2" -type f -name '*.csv' | wc -l)" -eq 1 ] &&
+        [ "$(find "$tmp/ws2" -type f -name '*.manifest.json' | wc -l)" -eq 1 ] && ok ||
+        { bad "not one data file and one manifest:"; find "$tmp/ws2"; }
+    has "$mnt/state/cursors/s/rows.json" '"value": "2"'
+    # a full workspace on the plugin's own CSV: the cause, not "stopped"
+    rm -rf "$mnt/state"
+    expect 1 "$DSRC" $C -v -v fetch s endless -o "$mnt/endless.csv"
+    has "$tmp/err" "No space left on device"
+    grep -q "stopped by" "$tmp/err" && bad "the plugin's 'stopped' hides the cause" || ok
+    [ -z "$(ls -A "$mnt")" ] && ok || { bad "left on a full file system:"; ls -la "$mnt"; }
+    umount "$mnt" && mnt=
+fi
+
+# -- -o onto a character device or a FIFO: written to, never replaced ------
+if mknod "$tmp/null" c 1 3 2>/dev/null; then
+    expect 0 "$DSRC" $C fetch s rows -o "$tmp/null"
+    [ -c "$tmp/null" ] && ok || bad "the character device $tmp/null was replaced"
+    [ -e "$tmp/null.manifest.json" ] && bad "a manifest beside a character device" || ok
+    # the machine's own /dev/null, once a device of ours came through whole
+    if [ -c "$tmp/null" ]; then
+        expect 0 "$DSRC" $C fetch s native -o /dev/null
+        [ -c /dev/null ] && ok || bad "/dev/null is no longer a character device"
+        [ -e /dev/null.manifest.json ] && bad "/dev/null.manifest.json written" || ok
+    fi
+fi
+mkfifo "$tmp/fifo"
+cat "$tmp/fifo" >"$tmp/fifo.out" &
+reader=$!
+expect 0 "$DSRC" $C fetch s rows -o "$tmp/fifo"
+n=0
+while kill -0 "$reader" 2>/dev/null && [ "$n" -lt 50 ]; do n=$((n + 1)); sleep 0.1; done
+kill "$reader" 2>/dev/null && bad "the FIFO's reader saw no end of file"
+wait "$reader"
+same_bytes "$tmp/fifo.out" 'id,name\r\n1,one\r\n2,two\r\n'
+[ -p "$tmp/fifo" ] && ok || bad "the FIFO was replaced"
+[ -e "$tmp/fifo.manifest.json" ] && bad "a manifest beside a FIFO" || ok
+# ... a Unix socket: the data goes to whoever listens
+/usr/bin/python3 - "$tmp/sock" "$tmp/sock.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(1)
+s.settimeout(30)
+c, _ = s.accept()
+with open(sys.argv[2], "wb") as f:
+    for b in iter(lambda: c.recv(65536), b""):
+        f.write(b)
+PY
+listener=$!
+n=0
+while [ ! -S "$tmp/sock" ] && [ "$n" -lt 100 ]; do n=$((n + 1)); sleep 0.1; done
+expect 0 "$DSRC" $C fetch s rows -o "$tmp/sock"
+wait "$listener"
+same_bytes "$tmp/sock.out" 'id,name\r\n1,one\r\n2,two\r\n'
+[ -S "$tmp/sock" ] && ok || bad "the socket was replaced"
+[ -e "$tmp/sock.manifest.json" ] && bad "a manifest beside a socket" || ok
+# ... a directory: an error
+mkdir "$tmp/adir"
+expect 1 "$DSRC" $C fetch s rows -o "$tmp/adir"
+has "$tmp/err" "Is a directory"
+
+# -- temporary files of a writer killed with SIGKILL ------------------------
+# wait_tmp NAME: until a temporary file for NAME shows in $tmp/k (10 s at most)
+wait_tmp() {
+    n=0
+    while ! ls -a "$tmp/k" | grep -q "^\.$1\..*\.tmp$"; do
+        n=$((n + 1))
+        [ "$n" -le 100 ] || { bad "no temporary file for $1 appeared"; return; }
+        sleep 0.1
+    done
+}
+mkdir "$tmp/k"
+"$DSRC" $C fetch s endless -o "$tmp/k/dead.csv" 2>/dev/null &
+dead=$!
+wait_tmp dead.csv
+kill -KILL "$dead"
+wait "$dead" 2>/dev/null
+ls -a "$tmp/k" | grep -q '^\.dead\.csv\..*\.tmp$' && ok || bad "SIGKILL left no temporary file to sweep"
+"$DSRC" $C fetch s endless -o "$tmp/k/live.csv" 2>/dev/null &
+live=$!
+wait_tmp live.csv
+expect 0 "$DSRC" $C fetch s rows -o "$tmp/k/next.csv"
+ls -a "$tmp/k" | grep -q '^\.dead\.csv\.' && bad "the dead writer's temporary file is still there" || ok
+ls -a "$tmp/k" | grep -q '^\.live\.csv\..*\.tmp$' && ok || bad "a live writer's temporary file was removed"
+kill -KILL "$live"
+wait "$live" 2>/dev/null
+expect 0 "$DSRC" $C fetch s rows -o "$tmp/k/next.csv"
+[ "$(ls -A "$tmp/k")" = "next.csv
+next.csv.manifest.json" ] && ok || { bad "left in $tmp/k:"; ls -A "$tmp/k"; }
+
+# -- a broken pipe on standard output: the cause, not "stopped" -------------
+( trap '' PIPE; "$DSRC" $C fetch s endless -o - 2>"$tmp/err"; echo $? >"$tmp/rc" ) | head -c 1 >/dev/null
+[ "$(cat "$tmp/rc")" = 1 ] && ok || bad "exit $(cat "$tmp/rc") on a broken pipe (wanted 1)"
+has "$tmp/err" "Broken pipe"
+grep -q "stopped by" "$tmp/err" && bad "the plugin's 'stopped' hides the broken pipe" || ok
 
 echo "fetch_sinks: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

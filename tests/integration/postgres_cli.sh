@@ -19,6 +19,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-pgcli.XXXXXX")
 pgdir=""
 cleanup() {
     [ -n "$pgdir" ] && "$FIXTURE" stop "$pgdir"
+    mountpoint -q "$tmp/small" 2>/dev/null && umount "$tmp/small"
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -131,6 +132,20 @@ lines=$(wc -l < "$tmp/psql.csv")
 has "$tmp/dsrc.csv.manifest.json" '"rows": 1000000'
 has "$tmp/dsrc.csv.manifest.json" '"format": "csv-native"'
 rm -f "$tmp/dsrc.csv" "$tmp/psql.csv"
+# A reader that goes away, a file system that fills: the cause, not the
+# plugin's "stopped by the receiver"
+( trap '' PIPE; $C fetch pg public/big -o - 2>"$tmp/epipe.err"; echo $? >"$tmp/epipe.rc" ) |
+    head -c 1 >/dev/null
+[ "$(cat "$tmp/epipe.rc")" = 1 ] && ok || bad "exit $(cat "$tmp/epipe.rc") on a broken pipe"
+has "$tmp/epipe.err" "cannot write standard output: Broken pipe"
+mkdir "$tmp/small"
+if mount -t tmpfs -o size=1m tmpfs "$tmp/small" 2>/dev/null; then
+    expect 1 $C -v -v fetch pg public/big -o "$tmp/small/big.csv"
+    has "$tmp/err" "cannot write $tmp/small/big.csv: No space left on device"
+    grep -q "stopped by" "$tmp/err" && bad "the plugin's 'stopped' hides ENOSPC" || ok
+    [ -z "$(ls -A "$tmp/small")" ] && ok || bad "left on a full file system: $(ls -A "$tmp/small")"
+    umount "$tmp/small"
+fi
 
 # A column list and a limit give what the same query gives psql.
 expect 0 $C fetch -q pg public/big -c note,id,doc -n 1000 -k id -a 499000 -o "$tmp/part.csv"

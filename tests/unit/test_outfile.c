@@ -171,6 +171,149 @@ START_TEST(abort_leaves_nothing)
 }
 END_TEST
 
+/* An undo after the rename: the older file is back, or nothing is left. */
+START_TEST(abort_after_publish_undoes)
+{
+    char *final = path_in("undo.csv"), *data;
+    derr e = {0};
+    outfile *of;
+
+    of = outfile_open(final, &e);
+    ck_assert_ptr_nonnull(of);
+    ck_assert_int_eq(outfile_write(of, "new\n", 4), 0);
+    ck_assert_int_eq(outfile_prepare(of, &e), DSRC_OK);
+    ck_assert_int_eq(outfile_publish(of, &e), DSRC_OK);
+    ck_assert_int_eq(access(final, F_OK), 0);
+    outfile_abort(of);
+    ck_assert_int_eq(count_entries(tmpdir, NULL), 0);
+
+    ck_assert_int_eq(outfile_write_all(final, "old\n", 4, &e), DSRC_OK);
+    of = outfile_open(final, &e);
+    ck_assert_ptr_nonnull(of);
+    ck_assert_int_eq(outfile_write(of, "new\n", 4), 0);
+    ck_assert_int_eq(outfile_prepare(of, &e), DSRC_OK);
+    ck_assert_int_eq(outfile_publish(of, &e), DSRC_OK);
+    data = slurp(final, NULL);
+    ck_assert_str_eq(data, "new\n");
+    free(data);
+    outfile_abort(of);
+    data = slurp(final, NULL);
+    ck_assert_str_eq(data, "old\n");
+    free(data);
+    ck_assert_int_eq(count_entries(tmpdir, NULL), 1);
+    free(final);
+}
+END_TEST
+
+/* A FIFO given as the path is written to, never replaced. */
+START_TEST(fifo_written_directly)
+{
+    char *fifo = path_in("fifo"), buf[64];
+    derr e = {0};
+    outfile *of;
+    struct stat st;
+    int fds[2], status;
+    ssize_t n;
+    pid_t pid;
+
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* the reader: copy what comes through the FIFO to the pipe */
+        int fd = open(fifo, O_RDONLY);
+        while (fd >= 0 && (n = read(fd, buf, sizeof buf)) > 0)
+            if (write(fds[1], buf, (size_t)n) != n)
+                _exit(1);
+        _exit(fd < 0);
+    }
+    close(fds[1]);
+    of = outfile_open(fifo, &e);
+    ck_assert_msg(of != NULL, "%s", e.msg);
+    ck_assert_int_eq(outfile_is_stream(of), 1);
+    ck_assert_int_eq(outfile_write(of, "through\n", 8), 0);
+    ck_assert_int_eq(outfile_commit(of, &e), DSRC_OK);
+    n = read(fds[0], buf, sizeof buf - 1);
+    ck_assert_int_eq(n, 8);
+    buf[n] = '\0';
+    ck_assert_str_eq(buf, "through\n");
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(fds[0]);
+    ck_assert_int_eq(lstat(fifo, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode));
+    ck_assert_int_eq(count_entries(tmpdir, NULL), 1);
+    /* a state or manifest file is never written to one */
+    ck_assert_int_ne(outfile_write_all(fifo, "x", 1, &e), DSRC_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "not a regular file"));
+    derr_clear(&e);
+    free(fifo);
+}
+END_TEST
+
+/* A child that opens an outfile, writes, tells the parent and waits for a
+ * byte on `hold` (or none: dies at once without cleaning up). */
+static pid_t writer_child(const char *path, int hold)
+{
+    int ready[2];
+    char c;
+    pid_t pid;
+
+    ck_assert_int_eq(pipe(ready), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        derr e = {0};
+        outfile *of = outfile_open(path, &e);
+        if (!of || outfile_write(of, "part", 4) != 0 || write(ready[1], "r", 1) != 1)
+            _exit(1);
+        if (hold >= 0)
+            (void)read(hold, &c, 1);
+        _exit(0); /* as a SIGKILL would: no abort, the temporary stays */
+    }
+    close(ready[1]);
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    return pid;
+}
+
+/* The temporary files of dead writers are swept; a live writer's stay. */
+START_TEST(sweep_dead_writers_only)
+{
+    char *dead = path_in("d/dead.csv"), *live = path_in("d/live.csv"),
+         *next = path_in("d/next.csv"), *dir = path_in("d");
+    int hold[2], tmp_seen, status;
+    derr e = {0};
+    pid_t dpid, lpid;
+
+    ck_assert_int_eq(pipe(hold), 0);
+    dpid = writer_child(dead, -1);
+    ck_assert_int_eq(waitpid(dpid, &status, 0), dpid);
+    ck_assert_int_eq(count_entries(dir, &tmp_seen), 1);
+    ck_assert_int_eq(tmp_seen, 1);
+    /* the next file opened there sweeps the dead writer's */
+    lpid = writer_child(live, hold[0]);
+    ck_assert_int_eq(count_entries(dir, &tmp_seen), 1);
+    ck_assert_int_eq(tmp_seen, 1);
+    /* ... never a live writer's */
+    ck_assert_int_eq(outfile_write_all(next, "n\n", 2, &e), DSRC_OK);
+    ck_assert_int_eq(count_entries(dir, NULL), 2); /* live's temporary, next */
+    ck_assert_int_eq(outfile_sweep(dir), 0);
+    ck_assert_int_eq(write(hold[1], "x", 1), 1);
+    ck_assert_int_eq(waitpid(lpid, &status, 0), lpid);
+    ck_assert_int_eq(outfile_sweep_tree(tmpdir), 1);
+    ck_assert_int_eq(count_entries(dir, &tmp_seen), 1);
+    ck_assert_int_eq(tmp_seen, 0);
+    close(hold[0]);
+    close(hold[1]);
+    free(dead);
+    free(live);
+    free(next);
+    free(dir);
+}
+END_TEST
+
 START_TEST(sha256_known)
 {
     char *final = path_in("abc");
@@ -569,6 +712,9 @@ static Suite *outfile_suite(void)
     tcase_add_test(tc, invisible_until_commit);
     tcase_add_test(tc, replaces_old_file_only_on_commit);
     tcase_add_test(tc, abort_leaves_nothing);
+    tcase_add_test(tc, abort_after_publish_undoes);
+    tcase_add_test(tc, fifo_written_directly);
+    tcase_add_test(tc, sweep_dead_writers_only);
     tcase_add_test(tc, sha256_known);
     tcase_add_test(tc, sha256_matches_file);
     tcase_add_test(tc, unwritable_directory);

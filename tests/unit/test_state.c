@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "outfile.h"
@@ -172,6 +173,93 @@ START_TEST(put_get)
 }
 END_TEST
 
+/* A process that records a cursor's move (state_prepare_cursor) for the
+ * data file `file` (its identity taken now, when it exists) and dies before
+ * committing it, as a SIGKILL would. */
+static void prepare_and_die(const char *value, const char *file, const char *mf)
+{
+    char id[OUTFILE_ID_MAX] = "";
+    struct stat st;
+    int status;
+    pid_t pid;
+
+    if (lstat(file, &st) == 0)
+        outfile_stat_id(&st, id);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        derr e = {0};
+        _exit(state_prepare_cursor(dir, "demo", "orders", "id", value, "abc123", id, file, mf,
+                                   &e) == DSRC_OK ? 0 : 1);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void put_file(const char *path, const char *text)
+{
+    derr e = {0};
+    ck_assert_int_eq(outfile_write_all(path, text, strlen(text), &e), DSRC_OK);
+}
+
+static void cursor_is(const char *want)
+{
+    derr e = {0};
+    char *v = NULL;
+
+    ck_assert_int_eq(state_get_cursor(dir, "demo", "orders", "id", &v, &e), DSRC_OK);
+    if (!want) {
+        ck_assert_ptr_null(v);
+    } else {
+        ck_assert_ptr_nonnull(v);
+        ck_assert_str_eq(v, want);
+    }
+    free(v);
+}
+
+/* A crash between the files put in place and the cursor committed: the
+ * next reader moves the cursor when the manifest is there, else removes the
+ * fetch's data file left without its manifest and keeps the old value. */
+START_TEST(crash_before_commit_resolved)
+{
+    derr e = {0};
+    char data[128], mf[160];
+
+    snprintf(data, sizeof data, "%s/ws/1.csv", dir);
+    snprintf(mf, sizeof mf, "%s.manifest.json", data);
+    /* none committed; died before anything was in place */
+    prepare_and_die("10", data, mf);
+    cursor_is(NULL);
+    /* died with the data file in place, not its manifest */
+    ck_assert_int_eq(state_put_cursor(dir, "demo", "orders", "id", "5", &e), DSRC_OK);
+    put_file(data, "6\n10\n");
+    prepare_and_die("10", data, mf);
+    cursor_is("5");
+    ck_assert_int_eq(access(data, F_OK), -1);
+    /* another file under that name (the older one) is not the fetch's */
+    prepare_and_die("10", data, mf);
+    put_file(data, "older\n");
+    cursor_is("5");
+    ck_assert_int_eq(access(data, F_OK), 0);
+    /* an older manifest of another fetch under that name does not count */
+    put_file(mf, "{\"sha256\": \"fff\", \"cursor\": {\"to\": \"10\"}}\n");
+    prepare_and_die("10", data, mf);
+    cursor_is("5");
+    ck_assert_int_eq(access(data, F_OK), 0);
+    /* died with both in place: the cursor moves, for good */
+    put_file(mf, "{\"sha256\": \"abc123\", \"cursor\": {\"to\": \"10\"}}\n");
+    prepare_and_die("10", data, mf);
+    cursor_is("10");
+    unlink(mf);
+    cursor_is("10");
+    /* a live process's record is its own business: the old value */
+    ck_assert_int_eq(state_prepare_cursor(dir, "demo", "orders", "id", "20", "abc", "1:2", data,
+                                          mf, &e), DSRC_OK);
+    cursor_is("10");
+    ck_assert_int_eq(access(data, F_OK), 0);
+}
+END_TEST
+
 START_TEST(file_location_is_contained)
 {
     derr e = {0};
@@ -295,6 +383,7 @@ static Suite *state_suite(void)
 
     tcase_add_checked_fixture(store, setup, teardown);
     tcase_add_test(store, put_get);
+    tcase_add_test(store, crash_before_commit_resolved);
     tcase_add_test(store, file_location_is_contained);
     tcase_add_test(store, corrupt_files);
     tcase_add_test(store, unreadable_and_bad_args);
