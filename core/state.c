@@ -294,10 +294,28 @@ dsrc_status state_get_cursor(const char *state_dir, const char *source, const ch
     return st;
 }
 
+/* Write a cursor file atomically from `o` (its reference is taken) and free
+ * path. */
+static dsrc_status state_write_json(char *path, json_t *o, derr *e)
+{
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    dsrc_status st;
+
+    json_decref(o);
+    if (!s) {
+        free(path);
+        return derr_set(e, DSRC_E_INTERNAL, "state: out of memory");
+    }
+    st = outfile_write_all(path, s, strlen(s), e);
+    free(s);
+    free(path);
+    return st;
+}
+
 dsrc_status state_put_cursor(const char *state_dir, const char *source, const char *item,
                              const char *field, const char *value, derr *e)
 {
-    char *path, *s;
+    char *path;
     json_t *o;
     struct timespec now;
     char t[32];
@@ -319,16 +337,7 @@ dsrc_status state_put_cursor(const char *state_dir, const char *source, const ch
         free(path);
         return st;
     }
-    s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (!s) {
-        free(path);
-        return derr_set(e, DSRC_E_INTERNAL, "state: out of memory");
-    }
-    st = outfile_write_all(path, s, strlen(s), e);
-    free(s);
-    free(path);
-    return st;
+    return state_write_json(path, o, e);
 }
 
 dsrc_status state_prepare_cursor(const char *state_dir, const char *source, const char *item,
@@ -336,7 +345,7 @@ dsrc_status state_prepare_cursor(const char *state_dir, const char *source, cons
                                  const char *file_id, const char *file,
                                  const char *manifest_path, derr *e)
 {
-    char *path, *data = NULL, *s;
+    char *path, *data = NULL;
     size_t len = 0;
     json_t *root = NULL, *p;
     dsrc_status st;
@@ -374,14 +383,5 @@ dsrc_status state_prepare_cursor(const char *state_dir, const char *source, cons
         return st;
     }
     json_decref(p); /* root holds it */
-    s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(root);
-    if (!s) {
-        free(path);
-        return derr_set(e, DSRC_E_INTERNAL, "state: out of memory");
-    }
-    st = outfile_write_all(path, s, strlen(s), e);
-    free(s);
-    free(path);
-    return st;
+    return state_write_json(path, root, e);
 }

@@ -152,17 +152,6 @@ static void pgc_text_cell(const char *v, size_t len, dsrc_type t, dsrc_cell *cel
     cell->v.s.len = len;
 }
 
-static int pgc_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* bytea's hex form "\x0a1b..." decoded into scratch; 0, or -1 when the
  * value is not in that form. */
 static int pgc_bytea(const char *v, size_t len, pgc_scratch *s, dsrc_cell *cell)
@@ -177,7 +166,7 @@ static int pgc_bytea(const char *v, size_t len, pgc_scratch *s, dsrc_cell *cell)
     if (!out)
         return -1;
     for (i = 0; i < n; i++) {
-        int hi = pgc_hexval(v[2 + 2 * i]), lo = pgc_hexval(v[3 + 2 * i]);
+        int hi = dsrc_hexval(v[2 + 2 * i]), lo = dsrc_hexval(v[3 + 2 * i]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (char)(hi << 4 | lo);

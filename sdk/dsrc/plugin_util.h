@@ -114,7 +114,8 @@ typedef struct dsrc_path {
     char **part;
 } dsrc_path;
 
-static inline int dsrc_path_hex_(char c)
+/** The value of one hexadecimal digit (either case), or -1. */
+static inline int dsrc_hexval(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -167,8 +168,8 @@ static inline dsrc_status dsrc_path_split(const char *path, size_t max, dsrc_pat
                 *d++ = p[i];
                 continue;
             }
-            hi = p[i + 1] ? dsrc_path_hex_(p[i + 1]) : -1;
-            lo = hi >= 0 && p[i + 2] ? dsrc_path_hex_(p[i + 2]) : -1;
+            hi = p[i + 1] ? dsrc_hexval(p[i + 1]) : -1;
+            lo = hi >= 0 && p[i + 2] ? dsrc_hexval(p[i + 2]) : -1;
             if (lo < 0 || (hi == 0 && lo == 0)) {
                 int shown = p[i + 1] == '\0' ? 1 : p[i + 2] == '\0' ? 2 : 3;
                 free(out->part);
