@@ -19,7 +19,8 @@ AZPY="$top_srcdir/tests/fixtures/azurite/azure.py"
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 [ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azinc.XXXXXX")
-trap 'az_stop; rm -rf "$tmp"' EXIT
+PX_PID=
+trap '[ -n "$PX_PID" ] && kill "$PX_PID" && wait "$PX_PID"; az_stop; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
@@ -171,6 +172,20 @@ has "$tmp/err" "last_modified"
 expect 1 "$DSRC" $C fetch az inc --cursor-field last_modified --after yesterday --format jsonl -o "$tmp/x.jsonl"
 has "$tmp/err" "not a last_modified cursor"
 expect 1 "$DSRC" $C fetch az "" --cursor-field last_modified --format jsonl -o "$tmp/x.jsonl"
+
+# a listing without a Date header (through a proxy that drops it): its time
+# is unknown, so an incremental fetch is an error and no cursor moves
+/usr/bin/python3 "$top_srcdir/tests/fixtures/azurite/cut_proxy.py" \
+    "$tmp/pxport" "$tmp/pxlog" "$AZ_PORT" 0 0 Date &
+PX_PID=$!
+i=0; while [ ! -s "$tmp/pxport" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+[ -s "$tmp/pxport" ] || { echo "proxy did not start"; exit 99; }
+printf 'name = "nodate";\ntype = "azure_blob";\nconnection = { account = "%s"; endpoint = "http://127.0.0.1:%s/%s"; account_key = "env:AZ_KEY"; };\n' \
+    "$AZ_ACCOUNT" "$(cat "$tmp/pxport")" "$AZ_ACCOUNT" >"$tmp/conf/sources.d/nodate.conf"
+expect 1 "$DSRC" $C fetch nodate inc $INC -o "$tmp/nodate.jsonl"
+has "$tmp/err" "no valid Date header"
+[ ! -e "$tmp/nodate.jsonl" ] && [ ! -e "$tmp/state/cursors/nodate" ] && ok ||
+    bad "a failed fetch left a file or a cursor: $(ls "$tmp/state/cursors")"
 
 echo "azure_incremental: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
