@@ -23,7 +23,11 @@
  * fetch with a cursor field ("last_modified") on a container or prefix:
  * the blobs modified after the cursor, as rows (name, size, etag,
  * last_modified, content_md5) in (last_modified, name) order; the cursor
- * is "<last_modified> <blob name>".
+ * is "<last_modified> <blob name>".  Last-Modified counts whole seconds, so
+ * only the blobs of seconds that ended before the listing began (the first
+ * page's Date) are delivered: the cursor never passes a second that may
+ * still gain blobs, and those of the current second wait for the next
+ * fetch.
  *
  * fetch (raw bytes; for DSRC_FETCH_RAW and DSRC_FETCH_CSV alike): Get Blob
  * Properties, then Get Blob in ranges of range_size bytes pinned to the
@@ -205,6 +209,7 @@ typedef struct az_resp {
     char etag[128];
     char last_modified[64];
     char creation_time[64];
+    char date[64];           /* Date: the service's clock                    */
     char blob_type[32];
     char content_encoding[64];
     char access_tier[32];
@@ -299,6 +304,8 @@ static size_t az_on_header(char *data, size_t size, size_t n, void *user)
         az_copy_header(r->last_modified, sizeof r->last_modified, v, vlen);
     else if (AZ_IS("x-ms-creation-time"))
         az_copy_header(r->creation_time, sizeof r->creation_time, v, vlen);
+    else if (AZ_IS("Date"))
+        az_copy_header(r->date, sizeof r->date, v, vlen);
     else if (AZ_IS("x-ms-blob-type"))
         az_copy_header(r->blob_type, sizeof r->blob_type, v, vlen);
     else if (AZ_IS("Content-Encoding"))
@@ -1187,6 +1194,8 @@ typedef struct az_iblob {
 typedef struct az_incr {
     int64_t after_mtime;     /* -1: no cursor                               */
     const char *after_name;  /* "" with a bare timestamp                    */
+    int64_t until;           /* the first page's Date (-1 before it came):
+                                only blobs of earlier seconds are complete */
     az_iblob *v;
     size_t n, cap;
 } az_incr;
@@ -1466,6 +1475,10 @@ static dsrc_status az_list_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *pa
         }
         XML_ParserFree(xp);
         xp = NULL;
+        if (st == DSRC_OK && inc && inc->until < 0 && (inc->until = az_http_time(r.date)) < 0)
+            st = dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
+                                "%s: the service sent no valid Date header, so the listing's "
+                                "time (which bounds an incremental fetch) is unknown", what);
         az_resp_free(&r);
         if (st != DSRC_OK)
             break;
@@ -2187,8 +2200,9 @@ static int az_cursor_parse(const char *v, int64_t *mtime, const char **name)
 }
 
 /* List the blobs of a container (under a prefix, no delimiter) modified
- * after req->cursor_value, in (last_modified, name) order, as rows through
- * the row sink; cursor_max is the last row's "time name". */
+ * after req->cursor_value and in a second before the listing's (the first
+ * page's Date), in (last_modified, name) order, as rows through the row
+ * sink; cursor_max is the last row's "time name". */
 static dsrc_status az_incr_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
                                const dsrc_row_sink *rows, dsrc_fetch_result *result,
                                dsrc_error *err)
@@ -2203,12 +2217,13 @@ static dsrc_status az_incr_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fet
     char *container = NULL, *prefix = NULL;
     az_incr in;
     dsrc_status st = DSRC_OK;
-    size_t i;
+    size_t i, ready;
     uint64_t sent = 0;
 
     memset(&in, 0, sizeof in);
     in.after_mtime = -1;
     in.after_name = "";
+    in.until = -1;
     if (strcmp(req->cursor_field, "last_modified") != 0)
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                               "fetch '%s': a container's cursor field is last_modified, not "
@@ -2237,12 +2252,15 @@ static dsrc_status az_incr_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fet
         goto out;
     if (in.n)
         qsort(in.v, in.n, sizeof *in.v, az_iblob_cmp);
+    /* the listing's own second may still gain blobs: they wait */
+    for (ready = 0; ready < in.n && in.v[ready].mtime < in.until; ready++)
+        ;
     if (rows->schema(rows->user, cols, 5) != 0) {
         st = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch '%s': stopped by the receiver",
                             req->item);
         goto out;
     }
-    for (i = 0; i < in.n && (req->limit < 0 || (int64_t)sent < req->limit); i++) {
+    for (i = 0; i < ready && (req->limit < 0 || (int64_t)sent < req->limit); i++) {
         az_iblob *b = &in.v[i];
         dsrc_cell cell[5];
         char iso[32];
