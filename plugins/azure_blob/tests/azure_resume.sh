@@ -1,6 +1,6 @@
 #!/bin/sh
 # azure_blob.so resumes a fetch after a dropped connection: a proxy in front
-# of a real Azurite emulator (tests/fixtures/azurite/cut_proxy.py) cuts the
+# of a real Azurite emulator (plugins/azure_blob/tests/fixture/cut_proxy.py) cuts the
 # first ranged Get Blob answers after a few bytes; `dsrc fetch` must resume
 # from the last byte received (the log shows the resumed Range) and write a
 # file byte-identical to the source, whose Content-MD5 is verified.  With
@@ -9,8 +9,8 @@
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/tests/fixtures/azurite/azure.py"
-. "$top_srcdir/tests/fixtures/azurite/azurite.sh"
+AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
+. "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 [ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azres.XXXXXX")
@@ -34,7 +34,7 @@ has() {
 start_proxy() { # start_proxy CUTS
     [ -n "$PX_PID" ] && { kill "$PX_PID" 2>/dev/null; wait "$PX_PID" 2>/dev/null; }
     rm -f "$tmp/pxport"; : >"$tmp/pxlog"
-    /usr/bin/python3 "$top_srcdir/tests/fixtures/azurite/cut_proxy.py" \
+    /usr/bin/python3 "$top_srcdir/plugins/azure_blob/tests/fixture/cut_proxy.py" \
         "$tmp/pxport" "$tmp/pxlog" "$AZ_PORT" 100000 "$1" &
     PX_PID=$!
     i=0

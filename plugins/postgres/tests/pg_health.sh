@@ -8,7 +8,7 @@ set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 DSRC="$top_builddir/dsrc"
 DSRCD="$top_builddir/dsrcd"
-FIXTURE="$top_srcdir/tests/fixtures/pg/pg-fixture"
+FIXTURE="$top_srcdir/plugins/postgres/tests/fixture/pg-fixture"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-pghealth.XXXXXX")
 pgdir="" pid=""
 cleanup() {

@@ -13,14 +13,14 @@
 #   - a fetch into a file while Azurite is down exits 75 and leaves no file;
 #   - a wrong stored Content-MD5 on this large blob is caught (exit 1).
 # The transfer is held at a known point by reading dsrc's standard output
-# through tests/fixtures/azurite/pause_reader.py.  Skipped (77) when
+# through plugins/azure_blob/tests/fixture/pause_reader.py.  Skipped (77) when
 # azurite-blob is not installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/tests/fixtures/azurite/azure.py"
-READER="$top_srcdir/tests/fixtures/azurite/pause_reader.py"
-. "$top_srcdir/tests/fixtures/azurite/azurite.sh"
+AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
+READER="$top_srcdir/plugins/azure_blob/tests/fixture/pause_reader.py"
+. "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 [ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azrst.XXXXXX")

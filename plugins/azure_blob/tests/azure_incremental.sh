@@ -14,8 +14,8 @@
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/tests/fixtures/azurite/azure.py"
-. "$top_srcdir/tests/fixtures/azurite/azurite.sh"
+AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
+. "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 [ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azinc.XXXXXX")
@@ -175,7 +175,7 @@ expect 1 "$DSRC" $C fetch az "" --cursor-field last_modified --format jsonl -o "
 
 # a listing without a Date header (through a proxy that drops it): its time
 # is unknown, so an incremental fetch is an error and no cursor moves
-/usr/bin/python3 "$top_srcdir/tests/fixtures/azurite/cut_proxy.py" \
+/usr/bin/python3 "$top_srcdir/plugins/azure_blob/tests/fixture/cut_proxy.py" \
     "$tmp/pxport" "$tmp/pxlog" "$AZ_PORT" 0 0 Date &
 PX_PID=$!
 i=0; while [ ! -s "$tmp/pxport" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

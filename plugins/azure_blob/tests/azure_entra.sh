@@ -1,6 +1,6 @@
 #!/bin/sh
 # azure_blob.so with Microsoft Entra ID bearer tokens (cloud.provider =
-# "azure"), through the dsrc binary, against tests/fixtures/azurite/
+# "azure"), through the dsrc binary, against plugins/azure_blob/tests/fixture/
 # token_server.py: a local token endpoint (client credentials and managed
 # identity) that checks the form fields and the Metadata header, and a Blob
 # endpoint that accepts only "Authorization: Bearer <the token>".  Checks
@@ -46,7 +46,7 @@ export AZ_SECRET
 AZ_BADSECRET="wrong-$AZ_SECRET"
 export AZ_BADSECRET
 : >"$tmp/log"
-/usr/bin/python3 "$top_srcdir/tests/fixtures/azurite/token_server.py" \
+/usr/bin/python3 "$top_srcdir/plugins/azure_blob/tests/fixture/token_server.py" \
     "$tmp/port" "$tmp/log" "$TENANT" "$CLIENT" "$AZ_SECRET" "$TOKEN" &
 SRV_PID=$!
 i=0

@@ -5,13 +5,13 @@
 # 0-byte blob, odd names, Content-MD5 mismatch), Shared Key, connection
 # string and SAS auth, and errors (wrong key, expired or under-privileged
 # SAS, missing blob, unreachable endpoint) with no credential in any output.
-# Seeding uses tests/fixtures/azurite/azure.py, a signer independent of the
+# Seeding uses plugins/azure_blob/tests/fixture/azure.py, a signer independent of the
 # plugin.  Skipped (77) when azurite-blob is not installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/tests/fixtures/azurite/azure.py"
-. "$top_srcdir/tests/fixtures/azurite/azurite.sh"
+AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
+. "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 [ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azure.XXXXXX")

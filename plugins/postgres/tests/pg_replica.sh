@@ -7,7 +7,7 @@
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 DSRC="$top_builddir/dsrc"
-FIXTURE="$top_srcdir/tests/fixtures/pg/pg-fixture"
+FIXTURE="$top_srcdir/plugins/postgres/tests/fixture/pg-fixture"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-pgrep.XXXXXX")
 pgdir=""
 cleanup() {

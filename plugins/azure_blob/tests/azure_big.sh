@@ -5,13 +5,13 @@
 # resident memory stays small (under 64 MB), since a blob is streamed to
 # disk range by range, never held whole.  The blob is deterministic
 # pseudo-random data, uploaded with Put Block / Put Block List by
-# tests/fixtures/azurite/azure.py.  Skipped (77) when azurite-blob is not
+# plugins/azure_blob/tests/fixture/azure.py.  Skipped (77) when azurite-blob is not
 # installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/tests/fixtures/azurite/azure.py"
-. "$top_srcdir/tests/fixtures/azurite/azurite.sh"
+AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
+. "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 command -v openssl >/dev/null 2>&1 || { echo "openssl missing"; exit 77; }
 [ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }

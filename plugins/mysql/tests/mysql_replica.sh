@@ -7,7 +7,7 @@
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 DSRC="$top_builddir/dsrc"
-FIXTURE="$top_srcdir/tests/fixtures/mariadb/mariadb-fixture"
+FIXTURE="$top_srcdir/plugins/mysql/tests/fixture/mariadb-fixture"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-myrep.XXXXXX")
 mdir=""
 cleanup() {

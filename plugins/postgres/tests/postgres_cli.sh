@@ -9,12 +9,12 @@
 #   - incremental fetches with a limit that ends inside a group of equal
 #     cursor values bring every row exactly once;
 #   - a wrong password fails with the auth error and never shows up.
-# The server comes from tests/fixtures/pg/pg-fixture (skipped, 77, when no
+# The server comes from plugins/postgres/tests/fixture/pg-fixture (skipped, 77, when no
 # PostgreSQL server is installed).
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 DSRC="$top_builddir/dsrc"
-FIXTURE="$top_srcdir/tests/fixtures/pg/pg-fixture"
+FIXTURE="$top_srcdir/plugins/postgres/tests/fixture/pg-fixture"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-pgcli.XXXXXX")
 pgdir=""
 cleanup() {
