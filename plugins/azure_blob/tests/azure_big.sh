@@ -9,20 +9,17 @@
 # installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
 . "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 command -v openssl >/dev/null 2>&1 || { echo "openssl missing"; exit 77; }
 [ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azbig.XXXXXX")
-trap 'az_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+lib_tmpdir dsrc-azbig
+cleanup() { az_stop; }
 SIZE=209715200           # 200 MiB
 RSS_LIMIT_KB=65536       # 64 MiB
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 az_start "$tmp/az"
 rc=$?
@@ -89,5 +86,4 @@ m = json.load(open(sys.argv[1] + ".manifest.json"))
 assert m["sha256"] == sys.argv[2] and m["bytes"] == int(sys.argv[3]), m
 ' "$out" "$want" "$SIZE"; then ok; else bad "manifest sha256/bytes"; fi
 
-echo "azure_big: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish azure_big

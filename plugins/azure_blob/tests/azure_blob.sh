@@ -9,32 +9,15 @@
 # plugin.  Skipped (77) when azurite-blob is not installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
 . "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 [ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azure.XXXXXX")
-trap 'az_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
+lib_tmpdir dsrc-azure
+cleanup() { az_stop; }
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
-    fi
-}
-has() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
-hasnt() {
-    if grep -qF -- "$2" "$1"; then bad "'$2' unexpectedly in $1"; else ok; fi
-}
 # no credential in stdout or stderr of the last command
 clean() {
     for s in "$AZ_KEY" "$AZ_BADKEY" "$AZ_SAS_SIG" "$AZ_OLDSAS_SIG"; do
@@ -187,5 +170,4 @@ expect 1 "$DSRC" $C fetch az data/nope.txt --format raw -o "$tmp/nope"; has "$tm
 expect 1 "$DSRC" $C --json ls az nosuchcontainer
 expect 1 "$DSRC" $C --json test down; has "$tmp/out" '"status": "unreachable"'; has "$tmp/out" '"retryable": true'; clean
 
-echo "azure_blob: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish azure_blob

@@ -9,30 +9,13 @@
 # the client secret appears in any output.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 [ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azentra.XXXXXX")
+lib_tmpdir dsrc-azentra
 SRV_PID=
-trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
-    fi
-}
-has() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
-hasnt() {
-    if grep -qF -- "$2" "$1"; then bad "'$2' unexpectedly in $1"; else ok; fi
-}
+cleanup() { [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; }
 count() { grep -cx -- "$1" "$tmp/log"; }
 clean() {
     for s in "$TOKEN" "$AZ_SECRET"; do hasnt "$tmp/out" "$s"; hasnt "$tmp/err" "$s"; done
@@ -100,5 +83,4 @@ hasnt "$tmp/out" "$AZ_BADSECRET"; hasnt "$tmp/err" "$AZ_BADSECRET"; clean
 expect 1 "$DSRC" $C --json test incomplete; has "$tmp/out" "client_secret"
 expect 1 "$DSRC" $C --json test oldver; has "$tmp/out" "too old"
 
-echo "azure_entra: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish azure_entra

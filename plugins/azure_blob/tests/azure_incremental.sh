@@ -13,29 +13,15 @@
 # (77) when azurite-blob is not installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
 . "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 [ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azinc.XXXXXX")
+lib_tmpdir dsrc-azinc
 PX_PID=
-trap '[ -n "$PX_PID" ] && kill "$PX_PID" && wait "$PX_PID"; az_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
-    fi
-}
-has() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
+cleanup() { [ -n "$PX_PID" ] && kill "$PX_PID" && wait "$PX_PID"; az_stop; }
 # names FILE: the "name" column of a JSON Lines file, one per line, sorted
 names() { /usr/bin/python3 -c '
 import json, sys
@@ -187,5 +173,4 @@ has "$tmp/err" "no valid Date header"
 [ ! -e "$tmp/nodate.jsonl" ] && [ ! -e "$tmp/state/cursors/nodate" ] && ok ||
     bad "a failed fetch left a file or a cursor: $(ls "$tmp/state/cursors")"
 
-echo "azure_incremental: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish azure_incremental

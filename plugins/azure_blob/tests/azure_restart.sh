@@ -17,22 +17,16 @@
 # azurite-blob is not installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
 READER="$top_srcdir/plugins/azure_blob/tests/fixture/pause_reader.py"
 . "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 [ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azrst.XXXXXX")
-trap 'az_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-has() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
-wait_for() { # wait_for FILE: up to 60 s
+lib_tmpdir dsrc-azrst
+cleanup() { az_stop; }
+wait_file() { # wait_file FILE: up to 60 s
     i=0
     while [ ! -e "$1" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
     [ -e "$1" ]
@@ -73,7 +67,7 @@ fetch_paused() {
       echo $? >"$tmp/$2.rc" ) |
         /usr/bin/python3 "$READER" "$tmp/$2.bin" 3145728 "$tmp/$2.paused" "$tmp/$2.go" &
     FETCH_PID=$!
-    wait_for "$tmp/$2.paused" || { bad "$2: the transfer never reached 3 MiB"; return 1; }
+    wait_file "$tmp/$2.paused" || { bad "$2: the transfer never reached 3 MiB"; return 1; }
 }
 
 # 1. stopped and restarted in the middle: the fetch resumes
@@ -123,5 +117,4 @@ rc=$?
 has "$tmp/badmd5.err" "Content-MD5 mismatch"
 ls -a "$tmp" | grep -q 'badmd5\.bin' && bad "bad MD5: a file was left behind" || ok
 
-echo "azure_restart: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish azure_restart

@@ -8,29 +8,15 @@
 # closed") and no file is left behind.  Skipped (77) when azurite-blob is not installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
 . "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 [ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azres.XXXXXX")
+lib_tmpdir dsrc-azres
 PX_PID=
-trap '[ -n "$PX_PID" ] && kill "$PX_PID" 2>/dev/null; az_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
-    fi
-}
-has() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
+cleanup() { [ -n "$PX_PID" ] && kill "$PX_PID" 2>/dev/null; az_stop; }
 start_proxy() { # start_proxy CUTS
     [ -n "$PX_PID" ] && { kill "$PX_PID" 2>/dev/null; wait "$PX_PID" 2>/dev/null; }
     rm -f "$tmp/pxport"; : >"$tmp/pxlog"
@@ -83,5 +69,4 @@ expect 75 "$DSRC" $C fetch noretry res/blob.bin --format raw -o "$tmp/no.bin"
 has "$tmp/err" "transfer closed with"
 ls "$tmp"/no.bin* >/dev/null 2>&1 && bad "partial file kept" || ok
 
-echo "azure_resume: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish azure_resume
