@@ -11,6 +11,10 @@
 #                          nothing), then $tmp is removed; INT and TERM exit
 #                          1 through the same path.  Exits 99 when no
 #                          directory can be made.
+#   lib_conf PLUGIN_DIR [LINE...]  write $tmp/conf/dsrcd.conf: plugin_dir
+#                          PLUGIN_DIR, state_dir $tmp/state, workspace
+#                          $tmp/ws, sources_dir "sources.d" (made, empty),
+#                          then each LINE (more settings) as it is
 #   ok / bad MESSAGE       count a pass / a failure (printed as FAIL: MESSAGE)
 #   expect STATUS CMD...   run CMD with stdout in $tmp/out, stderr in $tmp/err;
 #                          a pass when it exits STATUS, else a failure that
@@ -43,6 +47,15 @@ cleanup() { :; }
 lib_exit() {
     cleanup
     rm -rf "$tmp"
+}
+lib_conf() {
+    mkdir -p "$tmp/conf/sources.d"
+    {
+        printf 'plugin_dir = "%s";\nstate_dir = "%s/state";\nworkspace = "%s/ws";\nsources_dir = "sources.d";\n' \
+            "$1" "$tmp" "$tmp"
+        shift
+        for line in "$@"; do printf '%s\n' "$line"; done
+    } >"$tmp/conf/dsrcd.conf"
 }
 
 ok() { pass=$((pass + 1)); }

@@ -18,13 +18,8 @@ INSERT INTO "odd name" VALUES (1,'x');
 CREATE VIEW names AS SELECT name FROM customers;
 SQL
 
-mkdir -p "$tmp/conf/sources.d" "$tmp/bad/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/sqlite/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+mkdir -p "$tmp/bad/sources.d"
+lib_conf "$top_builddir/plugins/sqlite/.libs"
 cat >"$tmp/conf/sources.d/demo.conf" <<EOF2
 name = "demo";
 type = "sqlite";

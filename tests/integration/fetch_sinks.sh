@@ -39,14 +39,9 @@ gone() { # gone NAME: no file and no temporary file of that name
     ls -a "$tmp" | grep -q "$1" && bad "a file for $1 was left behind" || ok
 }
 
-mkdir -p "$tmp/plugins" "$tmp/conf/sources.d"
+mkdir -p "$tmp/plugins"
 ln -s "$so" "$tmp/plugins/sinks.so"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$tmp/plugins";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+lib_conf "$tmp/plugins"
 printf 'name = "s";\ntype = "sinks";\nconnection = { };\n' >"$tmp/conf/sources.d/s.conf"
 C="-c $tmp/conf/dsrcd.conf"
 

@@ -37,14 +37,7 @@ command -v sqlite3 >/dev/null || { echo "sqlite3 CLI missing"; exit 99; }
 sqlite3 "$tmp/shop.db" 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1,"a");'
 cp "$tmp/shop.db" "$tmp/other.db"
 
-mkdir -p "$tmp/conf/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF
-plugin_dir = "$top_builddir/plugins/sqlite/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-control_socket = "$tmp/run/dsrcd.sock";
-EOF
+lib_conf "$top_builddir/plugins/sqlite/.libs" "control_socket = \"$tmp/run/dsrcd.sock\";"
 cat >"$tmp/conf/sources.d/demo.conf" <<EOF
 name = "demo";
 type = "sqlite";

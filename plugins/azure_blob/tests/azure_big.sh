@@ -10,20 +10,11 @@
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 . "$top_srcdir/tests/lib.sh"
-DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
 . "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
-[ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 command -v openssl >/dev/null 2>&1 || { echo "openssl missing"; exit 77; }
-[ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-lib_tmpdir dsrc-azbig
-cleanup() { az_stop; }
+az_test dsrc-azbig
 SIZE=209715200           # 200 MiB
 RSS_LIMIT_KB=65536       # 64 MiB
-
-az_start "$tmp/az"
-rc=$?
-[ "$rc" -eq 0 ] || exit "$rc"
 
 # deterministic pseudo-random bytes: AES-CTR over zeros with a fixed key
 openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f \
@@ -36,13 +27,7 @@ want=$(sha256sum "$tmp/src.bin" | cut -d' ' -f1)
 rm -f "$tmp/src.bin"     # Azurite keeps its own copy: save the space
 
 export AZ_KEY
-mkdir -p "$tmp/conf/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/azure_blob/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+lib_conf "$top_builddir/plugins/azure_blob/.libs"
 cat >"$tmp/conf/sources.d/az.conf" <<EOF2
 name = "az";
 type = "azure_blob";

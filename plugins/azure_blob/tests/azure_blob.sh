@@ -10,13 +10,8 @@
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 . "$top_srcdir/tests/lib.sh"
-DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
 . "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
-[ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
-[ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-lib_tmpdir dsrc-azure
-cleanup() { az_stop; }
+az_test dsrc-azure
 
 # no credential in stdout or stderr of the last command
 clean() {
@@ -25,9 +20,6 @@ clean() {
     done
 }
 
-az_start "$tmp/az"
-rc=$?
-[ "$rc" -eq 0 ] || exit "$rc"
 
 BIG=3000123      # more than eleven 256 KiB ranges
 AZ_BIG_COPY="$tmp/big.ref" /usr/bin/python3 "$AZPY" seed "$AZ_ENDPOINT" "$AZ_ACCOUNT" "$AZ_KEY" "$BIG" ||
@@ -45,13 +37,7 @@ AZ_CS="DefaultEndpointsProtocol=http;AccountName=$AZ_ACCOUNT;AccountKey=$AZ_KEY;
 export AZ_KEY AZ_BADKEY AZ_SAS AZ_OLDSAS AZ_LSAS AZ_CS
 DOWN_PORT=$(az_free_port)
 
-mkdir -p "$tmp/conf/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/azure_blob/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+lib_conf "$top_builddir/plugins/azure_blob/.libs"
 src() { # src NAME CONNECTION-BODY
     printf 'name = "%s";\ntype = "azure_blob";\nconnection = { %s };\n' "$1" "$2" \
         >"$tmp/conf/sources.d/$1.conf"

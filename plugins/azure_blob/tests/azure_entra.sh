@@ -38,13 +38,7 @@ while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 PORT=$(cat "$tmp/port")
 URL="http://127.0.0.1:$PORT"
 
-mkdir -p "$tmp/conf/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/azure_blob/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+lib_conf "$top_builddir/plugins/azure_blob/.libs"
 src() { # src NAME CLOUD-BODY [EXTRA-CONNECTION]
     printf 'name = "%s";\ntype = "azure_blob";\nlocation = "cloud";\nconnection = { account = "devstoreaccount1"; endpoint = "%s/devstoreaccount1"; %s };\ncloud = { provider = "azure"; %s };\n' \
         "$1" "$URL" "${3:-}" "$2" >"$tmp/conf/sources.d/$1.conf"

@@ -14,12 +14,8 @@
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 . "$top_srcdir/tests/lib.sh"
-DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
 . "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
-[ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
-[ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-lib_tmpdir dsrc-azinc
+az_test dsrc-azinc
 PX_PID=
 cleanup() { [ -n "$PX_PID" ] && kill "$PX_PID" && wait "$PX_PID"; az_stop; }
 # names FILE: the "name" column of a JSON Lines file, one per line, sorted
@@ -38,21 +34,12 @@ put() { putc inc "$@"; } # put NAME CONTENT
 # still gain company, so they wait for the next fetch.
 next_second() { /usr/bin/python3 -c 'import time; time.sleep(1.05 - time.time() % 1)'; }
 
-az_start "$tmp/az"
-rc=$?
-[ "$rc" -eq 0 ] || exit "$rc"
 
 put a.txt "alpha"
 put b.txt "bravo"
 put dir/c.txt "charlie"
 
-mkdir -p "$tmp/conf/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/azure_blob/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+lib_conf "$top_builddir/plugins/azure_blob/.libs"
 printf 'name = "az";\ntype = "azure_blob";\nconnection = { account = "%s"; endpoint = "%s"; account_key = "env:AZ_KEY"; page_size = 2; };\n' \
     "$AZ_ACCOUNT" "$AZ_ENDPOINT" >"$tmp/conf/sources.d/az.conf"
 export AZ_KEY

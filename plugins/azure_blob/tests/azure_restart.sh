@@ -18,23 +18,15 @@
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 . "$top_srcdir/tests/lib.sh"
-DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
 READER="$top_srcdir/plugins/azure_blob/tests/fixture/pause_reader.py"
 . "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
-[ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
-[ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-lib_tmpdir dsrc-azrst
-cleanup() { az_stop; }
+az_test dsrc-azrst
 wait_file() { # wait_file FILE: up to 60 s
     i=0
     while [ ! -e "$1" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
     [ -e "$1" ]
 }
 
-az_start "$tmp/az"
-rc=$?
-[ "$rc" -eq 0 ] || exit "$rc"
 head -c 50331648 /dev/urandom >"$tmp/src.bin"
 /usr/bin/python3 "$AZPY" put "$AZ_ENDPOINT" "$AZ_ACCOUNT" "$AZ_KEY" res blob.bin "$tmp/src.bin" ||
     { echo "upload failed"; exit 99; }
@@ -44,13 +36,7 @@ az_stop
 az_start "$tmp/az" "$AZ_PORT" >"$tmp/restart.out" || { cat "$tmp/restart.out"; exit 99; }
 export AZ_KEY
 
-mkdir -p "$tmp/conf/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/azure_blob/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+lib_conf "$top_builddir/plugins/azure_blob/.libs"
 src() { # src NAME EXTRA
     printf 'name = "%s";\ntype = "azure_blob";\nconnection = { account = "%s"; endpoint = "%s"; account_key = "env:AZ_KEY"; range_size = 33554432; %s };\n' \
         "$1" "$AZ_ACCOUNT" "$AZ_ENDPOINT" "$2" >"$tmp/conf/sources.d/$1.conf"

@@ -9,12 +9,8 @@
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 . "$top_srcdir/tests/lib.sh"
-DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/plugins/azure_blob/tests/fixture/azure.py"
 . "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
-[ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
-[ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-lib_tmpdir dsrc-azres
+az_test dsrc-azres
 PX_PID=
 cleanup() { [ -n "$PX_PID" ] && kill "$PX_PID" 2>/dev/null; az_stop; }
 start_proxy() { # start_proxy CUTS
@@ -29,21 +25,12 @@ start_proxy() { # start_proxy CUTS
     PX_PORT=$(cat "$tmp/pxport")
 }
 
-az_start "$tmp/az"
-rc=$?
-[ "$rc" -eq 0 ] || exit "$rc"
 head -c 1500000 /dev/urandom >"$tmp/src.bin"
 /usr/bin/python3 "$AZPY" put "$AZ_ENDPOINT" "$AZ_ACCOUNT" "$AZ_KEY" res blob.bin "$tmp/src.bin" ||
     { echo "upload failed"; exit 99; }
 export AZ_KEY
 
-mkdir -p "$tmp/conf/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/azure_blob/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+lib_conf "$top_builddir/plugins/azure_blob/.libs"
 src() { # src NAME EXTRA
     printf 'name = "%s";\ntype = "azure_blob";\nconnection = { account = "%s"; endpoint = "http://127.0.0.1:%s/%s"; account_key = "env:AZ_KEY"; range_size = 1048576; retry_backoff = "50ms"; %s };\n' \
         "$1" "$AZ_ACCOUNT" "$PX_PORT" "$AZ_ACCOUNT" "$2" >"$tmp/conf/sources.d/$1.conf"
