@@ -1,27 +1,95 @@
-# tests/lib.sh -- helpers for the integration scripts, sourced after the
-# script has set $tmp (its temporary directory).
-#   ok / bad MESSAGE       count a pass / a failure (printed)
-#   expect STATUS CMD...   run CMD (killed after 20 s: a hang is a failure),
-#                          stdout in $tmp/out, stderr in $tmp/err
+# tests/lib.sh -- the helpers every integration script shares
+# (tests/integration/*.sh, plugins/*/tests/*.sh, tests/fixtures/replica.sh).
+# Sourced near the top of a script, after `set -u`:
+#     . "$top_srcdir/tests/lib.sh"
+#
+#   lib_tmpdir NAME        make the script's temporary directory $tmp
+#                          (${TMPDIR:-/tmp}/NAME.XXXXXX) and arrange that on
+#                          exit the function `cleanup` runs (a script
+#                          defines its own, after sourcing this file, to stop
+#                          its servers and daemons; the default does
+#                          nothing), then $tmp is removed; INT and TERM exit
+#                          1 through the same path.  Exits 99 when no
+#                          directory can be made.
+#   lib_conf PLUGIN_DIR [LINE...]  write $tmp/conf/dsrcd.conf: plugin_dir
+#                          PLUGIN_DIR, state_dir $tmp/state, workspace
+#                          $tmp/ws, sources_dir "sources.d" (made, empty),
+#                          then each LINE (more settings) as it is
+#   ok / bad MESSAGE       count a pass / a failure (printed as FAIL: MESSAGE)
+#   expect STATUS CMD...   run CMD with stdout in $tmp/out, stderr in $tmp/err;
+#                          a pass when it exits STATUS, else a failure that
+#                          shows both.  With $expect_timeout set (seconds),
+#                          CMD is killed after that long (a hang is a
+#                          failure; CMD must then be a program, not a shell
+#                          function).  With $expect_log set, the output of
+#                          every command is appended to that file.
+#   expect_in STATUS FILE CMD...   the same with FILE as standard input
 #   has FILE TEXT          FILE contains TEXT (else shows FILE)
-#   wait_for FILE TEXT     wait up to 10 s for TEXT in FILE; 0 or 1
-#   finish NAME            print the counts; the script's exit status
+#   hasnt FILE TEXT        FILE does not contain TEXT
+#   same FILE1 FILE2       the two files are byte for byte the same
+#   wait_for FILE TEXT [TRIES]  wait until FILE contains TEXT, checking every
+#                          0.1 s, TRIES times (default 100: 10 s); 0 or 1
+#   finish NAME [NOTE]     print "NAME: P passed, F failed[ NOTE]"; the
+#                          script's exit status (0 when nothing failed), so
+#                          a script ends with `finish NAME`.
+# A script reports SKIP by exiting 77 before its first check, and a broken
+# set-up (a server that does not start) by exiting 99.
 pass=0 fail=0
+expect_timeout=${expect_timeout:-}
+expect_log=${expect_log:-}
+
+lib_tmpdir() {
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || { echo "mktemp failed"; exit 99; }
+    trap lib_exit EXIT
+    trap 'exit 1' INT TERM
+}
+cleanup() { :; }
+lib_exit() {
+    cleanup
+    rm -rf "$tmp"
+}
+lib_conf() {
+    mkdir -p "$tmp/conf/sources.d"
+    {
+        printf 'plugin_dir = "%s";\nstate_dir = "%s/state";\nworkspace = "%s/ws";\nsources_dir = "sources.d";\n' \
+            "$1" "$tmp" "$tmp"
+        shift
+        for line in "$@"; do printf '%s\n' "$line"; done
+    } >"$tmp/conf/dsrcd.conf"
+}
+
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 expect() {
     want=$1; shift
-    timeout -s KILL 20 "$@" >"$tmp/out" 2>"$tmp/err"
+    if [ -n "$expect_timeout" ]; then
+        timeout -s KILL "$expect_timeout" "$@" >"$tmp/out" 2>"$tmp/err"
+    else
+        "$@" >"$tmp/out" 2>"$tmp/err"
+    fi
     got=$?
+    [ -z "$expect_log" ] || cat "$tmp/out" "$tmp/err" >>"$expect_log"
     if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
+        bad "exit $got (wanted $want): $*"
+        sed 's/^/  out: /' "$tmp/out" | head -20
+        sed 's/^/  err: /' "$tmp/err" | head -20
     fi
 }
+expect_in() {
+    want=$1; input=$2; shift 2
+    expect "$want" "$@" <"$input"
+}
 has() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
+    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -30; fi
+}
+hasnt() {
+    if grep -qF -- "$2" "$1"; then bad "'$2' unexpectedly in $1"; else ok; fi
+}
+same() {
+    if cmp "$1" "$2"; then ok; else bad "$1 and $2 differ"; fi
 }
 wait_for() {
-    n=100
+    n=${3:-100}
     while [ "$n" -gt 0 ]; do
         grep -qF -- "$2" "$1" 2>/dev/null && return 0
         sleep 0.1; n=$((n - 1))
@@ -29,6 +97,6 @@ wait_for() {
     return 1
 }
 finish() {
-    echo "$1: $pass passed, $fail failed"
+    echo "$1: $pass passed, $fail failed${2:+ $2}"
     [ "$fail" -eq 0 ]
 }

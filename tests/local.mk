@@ -1,5 +1,7 @@
 # Tests: Check unit tests for core, the shared plugin conformance suite,
-# and integration scripts.  Each part keeps its rules in its own fragment.
+# and integration scripts.  Each part keeps its rules in its own fragment;
+# each plugin's tests are in plugins/NAME/tests/local.mk, included by
+# plugins/NAME/local.mk.
 if HAVE_CHECK
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 UNIT_LIBS = core/libdsrccore.la $(CHECK_LIBS)
@@ -12,8 +14,6 @@ include $(srcdir)/tests/unit/secret.mk
 include $(srcdir)/tests/unit/pool.mk
 include $(srcdir)/tests/unit/api.mk
 include $(srcdir)/tests/conformance/local.mk
-include $(srcdir)/tests/conformance/mongo.mk
-include $(srcdir)/tests/conformance/azure_blob.mk
-include $(srcdir)/tests/conformance/postgres.mk
-include $(srcdir)/tests/conformance/mysql.mk
 include $(srcdir)/tests/integration/local.mk
+# Sourced by the replica scripts of several plugins (postgres, mysql).
+EXTRA_DIST += tests/fixtures/replica.sh

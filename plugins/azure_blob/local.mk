@@ -11,3 +11,5 @@ plugins_azure_blob_azure_blob_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_azure_blob_azure_blob_la_LIBADD = $(AZURE_BLOB_LIBS) $(JANSSON_LIBS) -lpthread
 endif
 EXTRA_DIST += plugins/azure_blob/README.md
+# Its tests: plugins/azure_blob/tests/.
+include $(srcdir)/plugins/azure_blob/tests/local.mk

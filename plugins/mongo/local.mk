@@ -8,3 +8,5 @@ plugins_mongo_mongo_la_CFLAGS = $(AM_CFLAGS) $(MONGO_CFLAGS)
 plugins_mongo_mongo_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_mongo_mongo_la_LIBADD = $(MONGO_LIBS)
 endif
+# Its tests: plugins/mongo/tests/.
+include $(srcdir)/plugins/mongo/tests/local.mk

@@ -14,3 +14,5 @@ plugins_mysql_mysql_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_mysql_mysql_la_LIBADD = $(MYSQL_LIBS)
 endif
 EXTRA_DIST += plugins/mysql/README.md
+# Its tests: plugins/mysql/tests/.
+include $(srcdir)/plugins/mysql/tests/local.mk

@@ -15,3 +15,5 @@ plugins_postgres_postgres_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_postgres_postgres_la_LIBADD = $(POSTGRES_LIBS)
 endif
 EXTRA_DIST += plugins/postgres/README.md
+# Its tests: plugins/postgres/tests/.
+include $(srcdir)/plugins/postgres/tests/local.mk

@@ -7,3 +7,5 @@ plugins_sqlite_sqlite_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 plugins_sqlite_sqlite_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_sqlite_sqlite_la_LIBADD = $(SQLITE_LIBS)
 endif
+# Its tests: plugins/sqlite/tests/.
+include $(srcdir)/plugins/sqlite/tests/local.mk

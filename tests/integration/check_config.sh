@@ -8,16 +8,15 @@
 # configuration.  Every command runs under timeout(1): a hang is a failure.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 DSRCD="$top_builddir/dsrcd"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-checkconf.XXXXXX")
+lib_tmpdir dsrc-checkconf
+expect_timeout=20
 pid=
 cleanup() {
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-    rm -rf "$tmp"
 }
-trap cleanup EXIT
-. "$top_srcdir/tests/lib.sh"
 
 sqlite3 "$tmp/a.db" "CREATE TABLE t(x INTEGER);"
 mkdir -p "$tmp/sources.d" "$tmp/sources.d/incdir"

@@ -3,28 +3,10 @@
 # output formats, durable files with manifests, incremental cursors.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-cli.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
+lib_tmpdir dsrc-cli
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect STATUS CMD... : run, keep stdout/stderr in $tmp/out $tmp/err
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
-    fi
-}
-has() { # has FILE TEXT
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
-hasnt() {
-    if grep -qF -- "$2" "$1"; then bad "'$2' unexpectedly in $1"; else ok; fi
-}
 
 command -v sqlite3 >/dev/null || { echo "sqlite3 CLI missing"; exit 99; }
 sqlite3 "$tmp/shop.db" <<'SQL'
@@ -36,13 +18,8 @@ INSERT INTO "odd name" VALUES (1,'x');
 CREATE VIEW names AS SELECT name FROM customers;
 SQL
 
-mkdir -p "$tmp/conf/sources.d" "$tmp/bad/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/sqlite/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+mkdir -p "$tmp/bad/sources.d"
+lib_conf "$top_builddir/plugins/sqlite/.libs"
 cat >"$tmp/conf/sources.d/demo.conf" <<EOF2
 name = "demo";
 type = "sqlite";
@@ -202,5 +179,4 @@ expect 0 "$DSRC" $C fetch demo vals -o -
 [ "$(tr -d '\r' <"$tmp/out" | sed -n '2,3p')" = "$(printf '1,"{""a"":[1,2]}",true,Infinity\n2,not json,2,-Infinity')" ] &&
     ok || bad "values in CSV: $(cat "$tmp/out")"
 
-echo "cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish cli

@@ -3,26 +3,14 @@
 # with a broken config keeps the old one, SIGHUP with a good one swaps,
 # SIGTERM exits 0.
 set -u
-: "${top_builddir:?}"
+: "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRCD="$top_builddir/dsrcd"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrcd-test.XXXXXX")
+lib_tmpdir dsrcd-test
 pid= lpid=
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null
     [ -n "$lpid" ] && kill "$lpid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-wait_for() { # wait_for FILE TEXT [tries]
-    n=${3:-100}
-    while [ "$n" -gt 0 ]; do
-        grep -qF -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1; n=$((n - 1))
-    done
-    return 1
 }
 
 sqlite3 "$tmp/a.db" "CREATE TABLE t(x INTEGER);"
@@ -110,5 +98,4 @@ wait_for "$tmp/notify.log" "STOPPING=1" && ok || bad "no STOPPING=1"
 grep -q "stopped" "$tmp/log" && ok || bad "no stop log"
 [ ! -e "$tmp/run/dsrcd.sock" ] && ok || bad "control socket left behind"
 
-echo "daemon: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish daemon

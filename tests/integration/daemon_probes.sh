@@ -8,24 +8,19 @@
 # daemon at once.  Needs the sqlite and
 # postgres plugins (77 when the postgres plugin is not built).
 set -u
-: "${top_builddir:?}"
+: "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 DSRCD="$top_builddir/dsrcd"
 [ -f "$top_builddir/plugins/postgres/.libs/postgres.so" ] || { echo "postgres plugin not built"; exit 77; }
 [ -f "$top_builddir/plugins/sqlite/.libs/sqlite.so" ] || { echo "sqlite plugin not built"; exit 77; }
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrcd-probes.XXXXXX")
+lib_tmpdir dsrcd-probes
 pid= spid=
 cleanup() {
     [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
     [ -n "$spid" ] && kill "$spid" 2>/dev/null
-    rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 # a server that accepts TCP connections and never says a word
 /usr/bin/python3 - "$tmp/port" <<'PY' &
@@ -127,5 +122,4 @@ else
 fi
 grep -q "stopped" "$tmp/log" && ok || { bad "no stop log"; cat "$tmp/log"; }
 
-echo "daemon_probes: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish daemon_probes

@@ -8,16 +8,15 @@
 # not dumpable belong to root), checked on a daemon run as nobody.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 DSRCD="$top_builddir/dsrcd"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrcd-single.XXXXXX")
+lib_tmpdir dsrcd-single
+expect_timeout=20
 pid=
 cleanup() {
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-    rm -rf "$tmp"
 }
-trap cleanup EXIT
-. "$top_srcdir/tests/lib.sh"
 # start LOG CONF [PREFIX...]: dsrcd in the foreground, in the background; pid in $pid
 start() {
     log=$1 conf=$2; shift 2

@@ -5,30 +5,11 @@
 # real `dsrc` command.
 set -u
 : "${top_builddir:?top_builddir must be set}" "${top_srcdir:?top_srcdir must be set}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
-pass=0 fail=0
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 skip() { echo "SKIP: $*"; exit 77; }
 die() { echo "FAIL: $*"; exit 1; }
-# expect STATUS CMD... : run it, keep stdout/stderr in $tmp/out and $tmp/err
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"
-        sed 's/^/  out: /' "$tmp/out" | head -20
-        sed 's/^/  err: /' "$tmp/err" | head -20
-    fi
-}
-has() { # has FILE TEXT
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
-hasnt() {
-    if grep -qF -- "$2" "$1"; then bad "'$2' unexpectedly in $1"; else ok; fi
-}
 
 # Tools a third party needs; without them this test cannot say anything.
 MAKE=${MAKE:-make}
@@ -36,8 +17,7 @@ for tool in "$MAKE" pkg-config "${CC:-cc}"; do
     command -v "$tool" >/dev/null 2>&1 || skip "'$tool' is not installed"
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-sdk.XXXXXX") || die "mktemp failed"
-trap 'rm -rf "$tmp"' EXIT
+lib_tmpdir dsrc-sdk
 root="$tmp/root"
 
 # 1. Install dsrc into the DESTDIR.  The parent make's job server and flags
@@ -142,5 +122,4 @@ sed "s|^plugin_dir = .*|plugin_dir = \"$(dirname "${installed:-/nonexistent/x}")
 expect 0 "$DSRC" -c "$tmp/conf/installed.conf" ls csvdemo
 has "$tmp/out" "orders.csv"
 
-echo "example_out_of_tree: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish example_out_of_tree

@@ -5,15 +5,12 @@
 # matches MultiFernet.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 TOOL="$top_builddir/tests/unit/fernet_tool"
 PY=/usr/bin/python3
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-fernet.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
+lib_tmpdir dsrc-fernet
 unset CREDENTIALS_DIRECTORY DSRC_KEY
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 if ! "$PY" -c 'import cryptography.fernet' 2>/dev/null; then
     echo "FAIL: $PY cannot import cryptography.fernet: apt-get install python3-cryptography"
@@ -140,5 +137,4 @@ PYKEYS="$K_C,$K_PY" py rotate <"$tmp/c_old" >"$tmp/rotated"
 if DSRC_KEY=$K_C "$TOOL" decrypt <"$tmp/rotated" >"$tmp/out" && cmp -s "$tmp/p3" "$tmp/out"
 then ok; else bad "C reads its own token rotated by MultiFernet"; fi
 
-echo "fernet interop: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "fernet interop"

@@ -13,28 +13,14 @@
 # writer's never), and the real cause of a refused write (ENOSPC, EPIPE).
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 so="$top_builddir/tests/fixtures/plugins/.libs/sinks.so"
 [ -f "$so" ] || { echo "sinks.so not built"; exit 99; }
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-sinks.XXXXXX")
+lib_tmpdir dsrc-sinks
 mnt=
-trap '[ -z "$mnt" ] || umount "$mnt"; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
-    fi
-}
-has() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
+cleanup() { [ -z "$mnt" ] || umount "$mnt"; }
 # manifest FILE PYTHON-EXPRESSION: the expression (over m, the manifest) holds
 manifest() {
     if /usr/bin/python3 -c 'import json, sys
@@ -53,14 +39,9 @@ gone() { # gone NAME: no file and no temporary file of that name
     ls -a "$tmp" | grep -q "$1" && bad "a file for $1 was left behind" || ok
 }
 
-mkdir -p "$tmp/plugins" "$tmp/conf/sources.d"
+mkdir -p "$tmp/plugins"
 ln -s "$so" "$tmp/plugins/sinks.so"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$tmp/plugins";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+lib_conf "$tmp/plugins"
 printf 'name = "s";\ntype = "sinks";\nconnection = { };\n' >"$tmp/conf/sources.d/s.conf"
 C="-c $tmp/conf/dsrcd.conf"
 
@@ -234,5 +215,4 @@ next.csv.manifest.json" ] && ok || { bad "left in $tmp/k:"; ls -A "$tmp/k"; }
 has "$tmp/err" "Broken pipe"
 grep -q "stopped by" "$tmp/err" && bad "the plugin's 'stopped' hides the broken pipe" || ok
 
-echo "fetch_sinks: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish fetch_sinks

@@ -4,31 +4,15 @@
 # malformed requests, and the answers without a daemon.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 DSRCD="$top_builddir/dsrcd"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-pools.XXXXXX")
+lib_tmpdir dsrc-pools
 pid=
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    rm -rf "$tmp"
 }
-trap cleanup EXIT
-pass=0 fail=0
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
-        sed 's/^/  out: /' "$tmp/out" | head -20
-    fi
-}
-has() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -30; fi
-}
 # A JSON check through python3: jcheck FILE EXPR (EXPR sees the document as d).
 PY=$(command -v python3 || true)
 jcheck() {
@@ -39,8 +23,8 @@ jcheck() {
         bad "JSON check failed: $2"; sed 's/^/  | /' "$1" | head -40
     fi
 }
-# wait_for CMD...: retry for up to 15 s until CMD succeeds.
-wait_for() {
+# wait_until CMD...: retry for up to 15 s until CMD succeeds.
+wait_until() {
     n=150
     while [ $n -gt 0 ]; do
         "$@" >/dev/null 2>&1 && return 0
@@ -53,14 +37,7 @@ command -v sqlite3 >/dev/null || { echo "sqlite3 CLI missing"; exit 99; }
 sqlite3 "$tmp/shop.db" 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1,"a");'
 cp "$tmp/shop.db" "$tmp/other.db"
 
-mkdir -p "$tmp/conf/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF
-plugin_dir = "$top_builddir/plugins/sqlite/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-control_socket = "$tmp/run/dsrcd.sock";
-EOF
+lib_conf "$top_builddir/plugins/sqlite/.libs" "control_socket = \"$tmp/run/dsrcd.sock\";"
 cat >"$tmp/conf/sources.d/demo.conf" <<EOF
 name = "demo";
 type = "sqlite";
@@ -94,7 +71,7 @@ has "$tmp/out" "usage: dsrc pools"
 # Start the daemon.
 "$DSRCD" -c "$tmp/conf/dsrcd.conf" --foreground --log-level debug >"$tmp/log" 2>&1 &
 pid=$!
-if wait_for test -S "$SOCK"; then ok; else bad "no control socket"; cat "$tmp/log"; exit 1; fi
+if wait_until test -S "$SOCK"; then ok; else bad "no control socket"; cat "$tmp/log"; exit 1; fi
 perm=$(stat -c %a "$SOCK")
 [ "$perm" = 660 ] && ok || bad "socket mode $perm, wanted 660"
 
@@ -128,7 +105,7 @@ jcheck "$tmp/out" 'd[0]["storage_bytes"] > 0'
 sed -i 's/max_size = 3; min_idle = 1;/max_size = 5; min_idle = 1;/' "$tmp/conf/sources.d/demo.conf"
 opened_before=$("$DSRC" $C --json pools demo | "${PY:-false}" -c 'import json,sys; print(json.load(sys.stdin)[0]["endpoints"][0]["pool"]["opened"])' 2>/dev/null || echo x)
 kill -HUP "$pid"
-wait_for grep -q "pool reconfigured" "$tmp/log" && ok || bad "no pool reconfiguration logged"
+wait_until grep -q "pool reconfigured" "$tmp/log" && ok || bad "no pool reconfiguration logged"
 expect 0 "$DSRC" $C --json pools demo
 jcheck "$tmp/out" 'd[0]["endpoints"][0]["pool"]["max_size"] == 5'
 [ -z "$PY" ] || jcheck "$tmp/out" "d[0]['endpoints'][0]['pool']['opened'] >= int('$opened_before')"
@@ -136,7 +113,7 @@ jcheck "$tmp/out" 'd[0]["endpoints"][0]["pool"]["max_size"] == 5'
 sed -i 's/max_size = 5; min_idle = 1;/max_size = 3; min_idle = 1;/' "$tmp/conf/sources.d/demo.conf"
 kill -HUP "$pid"
 back() { "$DSRC" $C --json pools demo | grep -q '"max_size": 3'; }
-wait_for back && ok || { bad "pool not resized back to 3"; "$DSRC" $C --json pools demo | head -30; }
+wait_until back && ok || { bad "pool not resized back to 3"; "$DSRC" $C --json pools demo | head -30; }
 [ "$(grep -c "pool reconfigured" "$tmp/log")" -eq 2 ] && ok || bad "expected two pool reconfigurations"
 
 # Malformed requests get an error answer; the daemon keeps serving.
@@ -176,7 +153,7 @@ schedule = { health = "@every 1s"; };
 EOF
 kill -HUP "$pid"
 down() { "$DSRC" $C health demo >/dev/null 2>&1; [ $? -eq 1 ] && "$DSRC" $C health demo | grep -q "demo: down"; }
-if wait_for down; then ok; else bad "demo never reported down"; fi
+if wait_until down; then ok; else bad "demo never reported down"; fi
 expect 1 "$DSRC" $C health demo
 has "$tmp/out" "demo: down"
 has "$tmp/out" "last error:"
@@ -187,7 +164,7 @@ jcheck "$tmp/out" 'd[0]["endpoints"][0]["error_rate"] > 0 and d[0]["endpoints"][
 # The other source stays healthy; health of all is then not healthy.
 expect 0 "$DSRC" $C health other
 expect 1 "$DSRC" $C health
-wait_for grep -q "health: .* -> down" "$tmp/log" && ok || bad "no health change logged"
+wait_until grep -q "health: .* -> down" "$tmp/log" && ok || bad "no health change logged"
 
 # Stop: the socket is removed.
 kill -TERM "$pid"
@@ -199,5 +176,4 @@ pid=
 expect 1 "$DSRC" $C pools
 has "$tmp/err" "dsrcd is not running"
 
-echo "pools.sh: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish pools.sh

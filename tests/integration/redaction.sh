@@ -5,16 +5,13 @@
 # password and token included -- in errors, logs and metadata.  Secrets come
 # as plain values, env:, file: and fernet: references.
 set -u
-: "${top_builddir:?}"
+: "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 DSRCD="$top_builddir/dsrcd"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-redact.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+lib_tmpdir dsrc-redact
 out="$tmp/outputs"
 mkdir -p "$out" "$tmp/conf/sources.d" "$tmp/plugins"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 P_PLAIN=PlainPw-8c1f2e
 T_ENV=EnvTok-77aa19
@@ -126,5 +123,4 @@ for s in $secrets; do
 done
 grep -rqF '***' "$out" && ok || bad "no redaction marker seen at all"
 
-echo "redaction: $pass passed, $fail failed ($n commands)"
-[ "$fail" -eq 0 ]
+finish redaction "($n commands)"

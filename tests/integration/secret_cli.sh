@@ -3,41 +3,14 @@
 # new key, layout kept byte for byte), check; no plaintext in any output.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="${DSRC_CLI:-$top_builddir/dsrc}"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-secret.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
+lib_tmpdir dsrc-secret
+# Everything expect and expect_in see printed lands in $tmp/all (checked
+# for plaintexts at the end).
+expect_log="$tmp/all"
 unset CREDENTIALS_DIRECTORY DSRC_KEY
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect STATUS CMD... : run, keep stdout/stderr in $tmp/out and $tmp/err,
-# and everything printed in $tmp/all (checked for plaintexts at the end).
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    cat "$tmp/out" "$tmp/err" >>"$tmp/all"
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  | /' "$tmp/out" "$tmp/err" | head -20
-    fi
-}
-# expect_in STATUS INPUT-FILE CMD... : the same with standard input.
-expect_in() {
-    want=$1; input=$2; shift 2
-    "$@" <"$input" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    cat "$tmp/out" "$tmp/err" >>"$tmp/all"
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  | /' "$tmp/out" "$tmp/err" | head -20
-    fi
-}
-has() { # has FILE TEXT
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
-hasnt() {
-    if grep -qF -- "$2" "$1"; then bad "'$2' unexpectedly in $1"; else ok; fi
-}
 # Replace every token by X: what must stay the same around the tokens.
 layout() { sed -E 's/fernet:[A-Za-z0-9_=-]+/fernet:X/g' "$1"; }
 
@@ -275,5 +248,4 @@ for p in "$PLAIN1" "$PLAIN2" "$PLAIN3" "$PLAIN4" "$PLAIN5" "$OLD" "$NEW" tty-Sec
     hasnt "$tmp/all" "$p"
 done
 
-echo "secret cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "secret cli"

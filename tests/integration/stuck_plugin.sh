@@ -11,24 +11,19 @@
 #    unfinished output removed and no cursor moved.
 # Every wait is bounded: on a host that cannot stop, the test fails.
 set -u
-: "${top_builddir:?}"
+: "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 DSRCD="$top_builddir/dsrcd"
 FAULT="$top_builddir/tests/fixtures/plugins/.libs/fault.so"
 [ -f "$FAULT" ] || { echo "fault.so not built (needs Check)"; exit 77; }
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-stuck.XXXXXX")
+lib_tmpdir dsrc-stuck
 pid= fpid=
 cleanup() {
     [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
     [ -n "$fpid" ] && kill -KILL "$fpid" 2>/dev/null
-    rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 # stops PID within TRIES tenths of a second? (0: it did)
 gone_within() {
     n=$2
@@ -182,5 +177,4 @@ else
     bad "dsrc fetch still running 5 s after SIGINT although its plugin honours cancel"
 fi
 
-echo "stuck_plugin: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish stuck_plugin

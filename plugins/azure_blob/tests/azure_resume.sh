@@ -1,6 +1,6 @@
 #!/bin/sh
 # azure_blob.so resumes a fetch after a dropped connection: a proxy in front
-# of a real Azurite emulator (tests/fixtures/azurite/cut_proxy.py) cuts the
+# of a real Azurite emulator (plugins/azure_blob/tests/fixture/cut_proxy.py) cuts the
 # first ranged Get Blob answers after a few bytes; `dsrc fetch` must resume
 # from the last byte received (the log shows the resumed Range) and write a
 # file byte-identical to the source, whose Content-MD5 is verified.  With
@@ -8,33 +8,15 @@
 # closed") and no file is left behind.  Skipped (77) when azurite-blob is not installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
-DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/tests/fixtures/azurite/azure.py"
-. "$top_srcdir/tests/fixtures/azurite/azurite.sh"
-[ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
-[ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azres.XXXXXX")
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
+az_test dsrc-azres
 PX_PID=
-trap '[ -n "$PX_PID" ] && kill "$PX_PID" 2>/dev/null; az_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
-    fi
-}
-has() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
+cleanup() { [ -n "$PX_PID" ] && kill "$PX_PID" 2>/dev/null; az_stop; }
 start_proxy() { # start_proxy CUTS
     [ -n "$PX_PID" ] && { kill "$PX_PID" 2>/dev/null; wait "$PX_PID" 2>/dev/null; }
     rm -f "$tmp/pxport"; : >"$tmp/pxlog"
-    /usr/bin/python3 "$top_srcdir/tests/fixtures/azurite/cut_proxy.py" \
+    /usr/bin/python3 "$top_srcdir/plugins/azure_blob/tests/fixture/cut_proxy.py" \
         "$tmp/pxport" "$tmp/pxlog" "$AZ_PORT" 100000 "$1" &
     PX_PID=$!
     i=0
@@ -43,21 +25,12 @@ start_proxy() { # start_proxy CUTS
     PX_PORT=$(cat "$tmp/pxport")
 }
 
-az_start "$tmp/az"
-rc=$?
-[ "$rc" -eq 0 ] || exit "$rc"
 head -c 1500000 /dev/urandom >"$tmp/src.bin"
 /usr/bin/python3 "$AZPY" put "$AZ_ENDPOINT" "$AZ_ACCOUNT" "$AZ_KEY" res blob.bin "$tmp/src.bin" ||
     { echo "upload failed"; exit 99; }
 export AZ_KEY
 
-mkdir -p "$tmp/conf/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/azure_blob/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+lib_conf "$top_builddir/plugins/azure_blob/.libs"
 src() { # src NAME EXTRA
     printf 'name = "%s";\ntype = "azure_blob";\nconnection = { account = "%s"; endpoint = "http://127.0.0.1:%s/%s"; account_key = "env:AZ_KEY"; range_size = 1048576; retry_backoff = "50ms"; %s };\n' \
         "$1" "$AZ_ACCOUNT" "$PX_PORT" "$AZ_ACCOUNT" "$2" >"$tmp/conf/sources.d/$1.conf"
@@ -83,5 +56,4 @@ expect 75 "$DSRC" $C fetch noretry res/blob.bin --format raw -o "$tmp/no.bin"
 has "$tmp/err" "transfer closed with"
 ls "$tmp"/no.bin* >/dev/null 2>&1 && bad "partial file kept" || ok
 
-echo "azure_resume: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish azure_resume

@@ -6,21 +6,16 @@
 # PostgreSQL server is installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 DSRCD="$top_builddir/dsrcd"
-FIXTURE="$top_srcdir/tests/fixtures/pg/pg-fixture"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-pghealth.XXXXXX")
+FIXTURE="$top_srcdir/plugins/postgres/tests/fixture/pg-fixture"
+lib_tmpdir dsrc-pghealth
 pgdir="" pid=""
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     [ -n "$pgdir" ] && "$FIXTURE" stop "$pgdir"
-    rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 # until_health STATUS: wait up to 40 s for `dsrc health pg` to say STATUS
 until_health() {
     n=80
@@ -102,5 +97,4 @@ n=60
 while [ $n -gt 0 ] && ! grep -q "circuit breaker closed" "$tmp/log"; do sleep 0.5; n=$((n - 1)); done
 grep -q "circuit breaker closed" "$tmp/log" && ok || { bad "breaker closing not logged"; cat "$tmp/log"; }
 
-echo "pg health: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "pg health"

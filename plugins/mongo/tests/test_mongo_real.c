@@ -3,7 +3,7 @@
  * against a real mongod named by DSRC_TEST_MONGO_URI, e.g.
  *
  *   DSRC_TEST_MONGO_URI=mongodb://user:pw@host:27017/?authSource=admin \
- *       make check TESTS=tests/conformance/test_mongo_real
+ *       make check TESTS=plugins/mongo/tests/test_mongo_real
  *
  * Setup connects with libmongoc itself, creates a fresh database
  * dsrc_conformance_<pid> holding the collection "orders" with the same

@@ -5,36 +5,14 @@
 # 0-byte blob, odd names, Content-MD5 mismatch), Shared Key, connection
 # string and SAS auth, and errors (wrong key, expired or under-privileged
 # SAS, missing blob, unreachable endpoint) with no credential in any output.
-# Seeding uses tests/fixtures/azurite/azure.py, a signer independent of the
+# Seeding uses plugins/azure_blob/tests/fixture/azure.py, a signer independent of the
 # plugin.  Skipped (77) when azurite-blob is not installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
-DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/tests/fixtures/azurite/azure.py"
-. "$top_srcdir/tests/fixtures/azurite/azurite.sh"
-[ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
-[ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azure.XXXXXX")
-trap 'az_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
+az_test dsrc-azure
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
-    fi
-}
-has() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
-hasnt() {
-    if grep -qF -- "$2" "$1"; then bad "'$2' unexpectedly in $1"; else ok; fi
-}
 # no credential in stdout or stderr of the last command
 clean() {
     for s in "$AZ_KEY" "$AZ_BADKEY" "$AZ_SAS_SIG" "$AZ_OLDSAS_SIG"; do
@@ -42,9 +20,6 @@ clean() {
     done
 }
 
-az_start "$tmp/az"
-rc=$?
-[ "$rc" -eq 0 ] || exit "$rc"
 
 BIG=3000123      # more than eleven 256 KiB ranges
 AZ_BIG_COPY="$tmp/big.ref" /usr/bin/python3 "$AZPY" seed "$AZ_ENDPOINT" "$AZ_ACCOUNT" "$AZ_KEY" "$BIG" ||
@@ -62,13 +37,7 @@ AZ_CS="DefaultEndpointsProtocol=http;AccountName=$AZ_ACCOUNT;AccountKey=$AZ_KEY;
 export AZ_KEY AZ_BADKEY AZ_SAS AZ_OLDSAS AZ_LSAS AZ_CS
 DOWN_PORT=$(az_free_port)
 
-mkdir -p "$tmp/conf/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/azure_blob/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+lib_conf "$top_builddir/plugins/azure_blob/.libs"
 src() { # src NAME CONNECTION-BODY
     printf 'name = "%s";\ntype = "azure_blob";\nconnection = { %s };\n' "$1" "$2" \
         >"$tmp/conf/sources.d/$1.conf"
@@ -187,5 +156,4 @@ expect 1 "$DSRC" $C fetch az data/nope.txt --format raw -o "$tmp/nope"; has "$tm
 expect 1 "$DSRC" $C --json ls az nosuchcontainer
 expect 1 "$DSRC" $C --json test down; has "$tmp/out" '"status": "unreachable"'; has "$tmp/out" '"retryable": true'; clean
 
-echo "azure_blob: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish azure_blob

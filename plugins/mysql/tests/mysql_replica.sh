@@ -6,16 +6,14 @@
 # Skipped (77) without MariaDB.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
-FIXTURE="$top_srcdir/tests/fixtures/mariadb/mariadb-fixture"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-myrep.XXXXXX")
+FIXTURE="$top_srcdir/plugins/mysql/tests/fixture/mariadb-fixture"
+lib_tmpdir dsrc-myrep
 mdir=""
 cleanup() {
     [ -n "$mdir" ] && "$FIXTURE" stop "$mdir" >/dev/null 2>&1
-    rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 . "$top_srcdir/tests/fixtures/replica.sh"
 
 mdir=$("$FIXTURE" start --owner $$)
@@ -38,4 +36,4 @@ export DSRC_MYR_PASSWORD
 
 replica_checks shop/t 3
 grep -rqF "$PW" "$tmp/out" "$tmp/ws" "$tmp"/*.json 2>/dev/null && bad "password leaked" || ok
-replica_report "mysql replica"
+finish "mysql replica"

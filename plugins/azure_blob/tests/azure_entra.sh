@@ -1,6 +1,6 @@
 #!/bin/sh
 # azure_blob.so with Microsoft Entra ID bearer tokens (cloud.provider =
-# "azure"), through the dsrc binary, against tests/fixtures/azurite/
+# "azure"), through the dsrc binary, against plugins/azure_blob/tests/fixture/
 # token_server.py: a local token endpoint (client credentials and managed
 # identity) that checks the form fields and the Metadata header, and a Blob
 # endpoint that accepts only "Authorization: Bearer <the token>".  Checks
@@ -9,30 +9,13 @@
 # the client secret appears in any output.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 [ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azentra.XXXXXX")
+lib_tmpdir dsrc-azentra
 SRV_PID=
-trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
-    fi
-}
-has() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
-hasnt() {
-    if grep -qF -- "$2" "$1"; then bad "'$2' unexpectedly in $1"; else ok; fi
-}
+cleanup() { [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; }
 count() { grep -cx -- "$1" "$tmp/log"; }
 clean() {
     for s in "$TOKEN" "$AZ_SECRET"; do hasnt "$tmp/out" "$s"; hasnt "$tmp/err" "$s"; done
@@ -46,7 +29,7 @@ export AZ_SECRET
 AZ_BADSECRET="wrong-$AZ_SECRET"
 export AZ_BADSECRET
 : >"$tmp/log"
-/usr/bin/python3 "$top_srcdir/tests/fixtures/azurite/token_server.py" \
+/usr/bin/python3 "$top_srcdir/plugins/azure_blob/tests/fixture/token_server.py" \
     "$tmp/port" "$tmp/log" "$TENANT" "$CLIENT" "$AZ_SECRET" "$TOKEN" &
 SRV_PID=$!
 i=0
@@ -55,13 +38,7 @@ while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 PORT=$(cat "$tmp/port")
 URL="http://127.0.0.1:$PORT"
 
-mkdir -p "$tmp/conf/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/azure_blob/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+lib_conf "$top_builddir/plugins/azure_blob/.libs"
 src() { # src NAME CLOUD-BODY [EXTRA-CONNECTION]
     printf 'name = "%s";\ntype = "azure_blob";\nlocation = "cloud";\nconnection = { account = "devstoreaccount1"; endpoint = "%s/devstoreaccount1"; %s };\ncloud = { provider = "azure"; %s };\n' \
         "$1" "$URL" "${3:-}" "$2" >"$tmp/conf/sources.d/$1.conf"
@@ -100,5 +77,4 @@ hasnt "$tmp/out" "$AZ_BADSECRET"; hasnt "$tmp/err" "$AZ_BADSECRET"; clean
 expect 1 "$DSRC" $C --json test incomplete; has "$tmp/out" "client_secret"
 expect 1 "$DSRC" $C --json test oldver; has "$tmp/out" "too old"
 
-echo "azure_entra: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish azure_entra

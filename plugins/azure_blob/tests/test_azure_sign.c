@@ -1,7 +1,7 @@
 /*
  * test_azure_sign.c -- the pure parts of azure_blob.so: the Shared Key
  * string-to-sign and signature (checked against an independent Python
- * implementation, tests/fixtures/azurite/azure.py), URL encoding, base64,
+ * implementation, plugins/azure_blob/tests/fixture/azure.py), URL encoding, base64,
  * connection strings and HTTP dates.
  */
 #include <config.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../plugins/azure_blob/az_sign.h"
+#include "../az_sign.h"
 
 /* Azurite's documented development account key. */
 #define DEV_KEY "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -29,7 +29,7 @@ static char *py_sign(const char *verb, const char *account, const char *key, con
     if (!srcdir)
         srcdir = TOP_SRCDIR;
     snprintf(cmd, sizeof cmd,
-             "/usr/bin/python3 '%s/tests/fixtures/azurite/azure.py' sign '%s' '%s' '%s' '%s' "
+             "/usr/bin/python3 '%s/plugins/azure_blob/tests/fixture/azure.py' sign '%s' '%s' '%s' '%s' "
              "'%s' '%s' '%s' '%s'",
              srcdir, verb, account, key, path, query, headers, if_match ? if_match : "",
              range ? range : "");

@@ -6,16 +6,14 @@
 # --all` reports each endpoint's role.  Skipped (77) without PostgreSQL.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
-FIXTURE="$top_srcdir/tests/fixtures/pg/pg-fixture"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-pgrep.XXXXXX")
+FIXTURE="$top_srcdir/plugins/postgres/tests/fixture/pg-fixture"
+lib_tmpdir dsrc-pgrep
 pgdir=""
 cleanup() {
     [ -n "$pgdir" ] && "$FIXTURE" stop "$pgdir"
-    rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 . "$top_srcdir/tests/fixtures/replica.sh"
 
 pgdir=$("$FIXTURE" start --watch $$)
@@ -34,4 +32,4 @@ DSRC_PGR_PASSWORD=$PG_PASSWORD
 export DSRC_PGR_PASSWORD
 
 replica_checks public/t 10
-replica_report "pg replica"
+finish "pg replica"

@@ -6,7 +6,7 @@
  * cancellation of a running query, and discover in a fixed number of
  * queries.
  *
- * The servers come from tests/fixtures/pg/pg-fixture (a primary with TLS
+ * The servers come from plugins/postgres/tests/fixture/pg-fixture (a primary with TLS
  * and a streaming replica on 127.0.0.1, in a temporary directory); they are
  * stopped and removed at the end, and by the fixture's watchdog should
  * this program die first.  The run is skipped (77) when no PostgreSQL
@@ -219,7 +219,7 @@ static int pg_setup(conf_fixture *fx, const char *tmp)
     const char *base = "host = \"127.0.0.1\"; database = \"dsrc_test\"; user = \"dsrc_test\";";
 
     (void)tmp;
-    snprintf(pg.script, sizeof pg.script, "%s/tests/fixtures/pg/pg-fixture",
+    snprintf(pg.script, sizeof pg.script, "%s/plugins/postgres/tests/fixture/pg-fixture",
              top && *top ? top : "..");
     /* The watchdog stops the servers should this program die; with
      * DSRC_KEEP_TMP they are kept for a look afterwards. */

@@ -13,29 +13,11 @@
 # (77) when azurite-blob is not installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
-DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/tests/fixtures/azurite/azure.py"
-. "$top_srcdir/tests/fixtures/azurite/azurite.sh"
-[ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
-[ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azinc.XXXXXX")
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
+az_test dsrc-azinc
 PX_PID=
-trap '[ -n "$PX_PID" ] && kill "$PX_PID" && wait "$PX_PID"; az_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
-    fi
-}
-has() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
+cleanup() { [ -n "$PX_PID" ] && kill "$PX_PID" && wait "$PX_PID"; az_stop; }
 # names FILE: the "name" column of a JSON Lines file, one per line, sorted
 names() { /usr/bin/python3 -c '
 import json, sys
@@ -52,21 +34,12 @@ put() { putc inc "$@"; } # put NAME CONTENT
 # still gain company, so they wait for the next fetch.
 next_second() { /usr/bin/python3 -c 'import time; time.sleep(1.05 - time.time() % 1)'; }
 
-az_start "$tmp/az"
-rc=$?
-[ "$rc" -eq 0 ] || exit "$rc"
 
 put a.txt "alpha"
 put b.txt "bravo"
 put dir/c.txt "charlie"
 
-mkdir -p "$tmp/conf/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/azure_blob/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+lib_conf "$top_builddir/plugins/azure_blob/.libs"
 printf 'name = "az";\ntype = "azure_blob";\nconnection = { account = "%s"; endpoint = "%s"; account_key = "env:AZ_KEY"; page_size = 2; };\n' \
     "$AZ_ACCOUNT" "$AZ_ENDPOINT" >"$tmp/conf/sources.d/az.conf"
 export AZ_KEY
@@ -171,7 +144,7 @@ expect 1 "$DSRC" $C fetch az "" --cursor-field last_modified --format jsonl -o "
 
 # a listing without a Date header (through a proxy that drops it): its time
 # is unknown, so an incremental fetch is an error and no cursor moves
-/usr/bin/python3 "$top_srcdir/tests/fixtures/azurite/cut_proxy.py" \
+/usr/bin/python3 "$top_srcdir/plugins/azure_blob/tests/fixture/cut_proxy.py" \
     "$tmp/pxport" "$tmp/pxlog" "$AZ_PORT" 0 0 Date &
 PX_PID=$!
 i=0; while [ ! -s "$tmp/pxport" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -183,5 +156,4 @@ has "$tmp/err" "no valid Date header"
 [ ! -e "$tmp/nodate.jsonl" ] && [ ! -e "$tmp/state/cursors/nodate" ] && ok ||
     bad "a failed fetch left a file or a cursor: $(ls "$tmp/state/cursors")"
 
-echo "azure_incremental: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish azure_incremental

@@ -9,43 +9,20 @@
 #   - incremental fetches with a limit that ends inside a group of equal
 #     cursor values bring every row exactly once;
 #   - a wrong password fails with the auth error and never shows up.
-# The server comes from tests/fixtures/pg/pg-fixture (skipped, 77, when no
+# The server comes from plugins/postgres/tests/fixture/pg-fixture (skipped, 77, when no
 # PostgreSQL server is installed).
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
-FIXTURE="$top_srcdir/tests/fixtures/pg/pg-fixture"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-pgcli.XXXXXX")
+FIXTURE="$top_srcdir/plugins/postgres/tests/fixture/pg-fixture"
+lib_tmpdir dsrc-pgcli
 pgdir=""
 cleanup() {
     [ -n "$pgdir" ] && "$FIXTURE" stop "$pgdir"
     mountpoint -q "$tmp/small" 2>/dev/null && umount "$tmp/small"
-    rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect STATUS CMD... : run, keep stdout/stderr in $tmp/out $tmp/err
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        bad "exit $got (wanted $want): $*"; sed 's/^/  err: /' "$tmp/err" | head -20
-    fi
-}
-has() { # has FILE TEXT
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
-hasnt() {
-    if grep -qF -- "$2" "$1"; then bad "'$2' unexpectedly in $1"; else ok; fi
-}
-same() { # same FILE1 FILE2
-    if cmp "$1" "$2"; then ok; else bad "$1 and $2 differ"; fi
-}
 
 pgdir=$("$FIXTURE" start --no-replica --watch $$)
 rc=$?
@@ -262,5 +239,4 @@ has "$tmp/err" "password authentication failed"
 hasnt "$tmp/err" "not-the-password-4711"
 hasnt "$tmp/err" "$PG_PASSWORD"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish postgres_cli

@@ -1,7 +1,7 @@
 /*
  * test_mongo.c -- mongo.so through the shared conformance suite and the
  * MongoDB-specific cases, against a scripted wire-protocol peer
- * (tests/fixtures/mongo/mongo-peer, on Debian's python3-mockupdb).  The
+ * (plugins/mongo/tests/fixture/mongo-peer, on Debian's python3-mockupdb).  The
  * peer logs every command it receives; the cases assert both what the
  * plugin sent (filter, sort, projection, batch size, read preference) and
  * what it produced.
@@ -54,7 +54,7 @@ static int mg_start_peer(const char *tmp)
         printf("SKIP: python3-mockupdb is not installed (apt-get install python3-mockupdb)\n");
         return 77;
     }
-    snprintf(script, sizeof script, "%s/tests/fixtures/mongo/mongo-peer",
+    snprintf(script, sizeof script, "%s/plugins/mongo/tests/fixture/mongo-peer",
              src && *src ? src : ".");
     snprintf(portfile, sizeof portfile, "%s/peer.port", tmp);
     snprintf(mg_log, sizeof mg_log, "%s/peer.log", tmp);

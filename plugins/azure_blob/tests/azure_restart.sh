@@ -13,34 +13,20 @@
 #   - a fetch into a file while Azurite is down exits 75 and leaves no file;
 #   - a wrong stored Content-MD5 on this large blob is caught (exit 1).
 # The transfer is held at a known point by reading dsrc's standard output
-# through tests/fixtures/azurite/pause_reader.py.  Skipped (77) when
+# through plugins/azure_blob/tests/fixture/pause_reader.py.  Skipped (77) when
 # azurite-blob is not installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
-DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/tests/fixtures/azurite/azure.py"
-READER="$top_srcdir/tests/fixtures/azurite/pause_reader.py"
-. "$top_srcdir/tests/fixtures/azurite/azurite.sh"
-[ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
-[ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azrst.XXXXXX")
-trap 'az_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-has() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 's/^/  | /' "$1" | head -20; fi
-}
-wait_for() { # wait_for FILE: up to 60 s
+. "$top_srcdir/tests/lib.sh"
+READER="$top_srcdir/plugins/azure_blob/tests/fixture/pause_reader.py"
+. "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
+az_test dsrc-azrst
+wait_file() { # wait_file FILE: up to 60 s
     i=0
     while [ ! -e "$1" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
     [ -e "$1" ]
 }
 
-az_start "$tmp/az"
-rc=$?
-[ "$rc" -eq 0 ] || exit "$rc"
 head -c 50331648 /dev/urandom >"$tmp/src.bin"
 /usr/bin/python3 "$AZPY" put "$AZ_ENDPOINT" "$AZ_ACCOUNT" "$AZ_KEY" res blob.bin "$tmp/src.bin" ||
     { echo "upload failed"; exit 99; }
@@ -50,13 +36,7 @@ az_stop
 az_start "$tmp/az" "$AZ_PORT" >"$tmp/restart.out" || { cat "$tmp/restart.out"; exit 99; }
 export AZ_KEY
 
-mkdir -p "$tmp/conf/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/azure_blob/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+lib_conf "$top_builddir/plugins/azure_blob/.libs"
 src() { # src NAME EXTRA
     printf 'name = "%s";\ntype = "azure_blob";\nconnection = { account = "%s"; endpoint = "%s"; account_key = "env:AZ_KEY"; range_size = 33554432; %s };\n' \
         "$1" "$AZ_ACCOUNT" "$AZ_ENDPOINT" "$2" >"$tmp/conf/sources.d/$1.conf"
@@ -73,7 +53,7 @@ fetch_paused() {
       echo $? >"$tmp/$2.rc" ) |
         /usr/bin/python3 "$READER" "$tmp/$2.bin" 3145728 "$tmp/$2.paused" "$tmp/$2.go" &
     FETCH_PID=$!
-    wait_for "$tmp/$2.paused" || { bad "$2: the transfer never reached 3 MiB"; return 1; }
+    wait_file "$tmp/$2.paused" || { bad "$2: the transfer never reached 3 MiB"; return 1; }
 }
 
 # 1. stopped and restarted in the middle: the fetch resumes
@@ -123,5 +103,4 @@ rc=$?
 has "$tmp/badmd5.err" "Content-MD5 mismatch"
 ls -a "$tmp" | grep -q 'badmd5\.bin' && bad "bad MD5: a file was left behind" || ok
 
-echo "azure_restart: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish azure_restart

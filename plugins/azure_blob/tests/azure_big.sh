@@ -5,28 +5,16 @@
 # resident memory stays small (under 64 MB), since a blob is streamed to
 # disk range by range, never held whole.  The blob is deterministic
 # pseudo-random data, uploaded with Put Block / Put Block List by
-# tests/fixtures/azurite/azure.py.  Skipped (77) when azurite-blob is not
+# plugins/azure_blob/tests/fixture/azure.py.  Skipped (77) when azurite-blob is not
 # installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
-DSRC="$top_builddir/dsrc"
-AZPY="$top_srcdir/tests/fixtures/azurite/azure.py"
-. "$top_srcdir/tests/fixtures/azurite/azurite.sh"
-[ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/plugins/azure_blob/tests/fixture/azurite.sh"
 command -v openssl >/dev/null 2>&1 || { echo "openssl missing"; exit 77; }
-[ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsrc-azbig.XXXXXX")
-trap 'az_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+az_test dsrc-azbig
 SIZE=209715200           # 200 MiB
 RSS_LIMIT_KB=65536       # 64 MiB
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-az_start "$tmp/az"
-rc=$?
-[ "$rc" -eq 0 ] || exit "$rc"
 
 # deterministic pseudo-random bytes: AES-CTR over zeros with a fixed key
 openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f \
@@ -39,13 +27,7 @@ want=$(sha256sum "$tmp/src.bin" | cut -d' ' -f1)
 rm -f "$tmp/src.bin"     # Azurite keeps its own copy: save the space
 
 export AZ_KEY
-mkdir -p "$tmp/conf/sources.d"
-cat >"$tmp/conf/dsrcd.conf" <<EOF2
-plugin_dir = "$top_builddir/plugins/azure_blob/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "sources.d";
-EOF2
+lib_conf "$top_builddir/plugins/azure_blob/.libs"
 cat >"$tmp/conf/sources.d/az.conf" <<EOF2
 name = "az";
 type = "azure_blob";
@@ -89,5 +71,4 @@ m = json.load(open(sys.argv[1] + ".manifest.json"))
 assert m["sha256"] == sys.argv[2] and m["bytes"] == int(sys.argv[3]), m
 ' "$out" "$want" "$SIZE"; then ok; else bad "manifest sha256/bytes"; fi
 
-echo "azure_big: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish azure_big

@@ -8,7 +8,7 @@
  * CSV by the dsrc binary compared with `mariadb --batch --raw` (with the
  * dsrc process's memory staying flat), and incremental fetches.
  *
- * tests/fixtures/mariadb/mariadb-fixture starts a primary and a replica in
+ * plugins/mysql/tests/fixture/mariadb-fixture starts a primary and a replica in
  * a temporary directory (and stops them afterwards); the data is created
  * here as root through the primary's socket and replicated, except the big
  * table, which only the primary holds.  The plugin is loaded from
@@ -439,7 +439,7 @@ static int my_setup_servers(conf_fixture *fx)
     FILE *pp;
     int st;
 
-    snprintf(my_script, sizeof my_script, "%s/tests/fixtures/mariadb/mariadb-fixture",
+    snprintf(my_script, sizeof my_script, "%s/plugins/mysql/tests/fixture/mariadb-fixture",
              top_src && *top_src ? top_src : ".");
     snprintf(cmd, sizeof cmd, "bash '%s' start --owner %ld", my_script, (long)getpid());
     pp = popen(cmd, "r");

@@ -1,0 +1,21 @@
+# plugins/mysql/tests/local.mk: mysql.so through the shared conformance suite
+# and its own cases, against MariaDB servers that
+# plugins/mysql/tests/fixture/mariadb-fixture starts (and stops) for the run.
+if HAVE_CHECK
+if ENABLE_MYSQL
+check_PROGRAMS += plugins/mysql/tests/test_mysql
+TESTS += plugins/mysql/tests/test_mysql
+plugins_mysql_tests_test_mysql_SOURCES = plugins/mysql/tests/test_mysql.c $(CONFORMANCE_SOURCES)
+plugins_mysql_tests_test_mysql_CPPFLAGS = $(CONFORMANCE_CPPFLAGS)
+plugins_mysql_tests_test_mysql_CFLAGS = $(UNIT_CFLAGS) $(MYSQL_CFLAGS)
+plugins_mysql_tests_test_mysql_LDADD = $(UNIT_LIBS) $(MYSQL_LIBS) -lpthread
+# read_policy routing between the primary and the replica, through dsrc.
+TESTS += plugins/mysql/tests/mysql_replica.sh
+endif
+endif
+EXTRA_DIST += plugins/mysql/tests/fixture/mariadb-fixture plugins/mysql/tests/deps.apt \
+	plugins/mysql/tests/mysql_replica.sh \
+	bench/mysql/run bench/mysql/README.md
+
+# The MariaDB tests each start their own servers: one after the other.
+plugins/mysql/tests/mysql_replica.log: plugins/mysql/tests/test_mysql.log

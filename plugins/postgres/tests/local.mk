@@ -1,0 +1,30 @@
+# plugins/postgres/tests/local.mk: postgres.so against real PostgreSQL servers
+# started by plugins/postgres/tests/fixture/pg-fixture (skipped when none is installed).
+if ENABLE_POSTGRES
+if HAVE_CHECK
+check_PROGRAMS += plugins/postgres/tests/test_postgres
+TESTS += plugins/postgres/tests/test_postgres
+plugins_postgres_tests_test_postgres_SOURCES = plugins/postgres/tests/test_postgres.c $(CONFORMANCE_SOURCES)
+plugins_postgres_tests_test_postgres_CPPFLAGS = $(CONFORMANCE_CPPFLAGS)
+plugins_postgres_tests_test_postgres_CFLAGS = $(UNIT_CFLAGS)
+plugins_postgres_tests_test_postgres_LDADD = $(UNIT_LIBS) -lpthread
+endif
+
+# The 1 000 000-row CSV fetch through the dsrc binary against psql's \copy,
+# and incremental fetches through the CLI.
+TESTS += plugins/postgres/tests/postgres_cli.sh
+# Health and the breaker while the server is killed and restarted.
+TESTS += plugins/postgres/tests/pg_health.sh
+# read_policy routing between the primary and the streaming replica.
+TESTS += plugins/postgres/tests/pg_replica.sh
+endif
+EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
+	plugins/postgres/tests/pg_health.sh plugins/postgres/tests/pg_replica.sh \
+	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
+
+# The PostgreSQL tests each start their own servers; run them one after
+# another (not side by side under make -j) so that they never compete for
+# the machine's ports and memory at the same time.
+plugins/postgres/tests/postgres_cli.log: plugins/postgres/tests/test_postgres.log
+plugins/postgres/tests/pg_health.log: plugins/postgres/tests/postgres_cli.log
+plugins/postgres/tests/pg_replica.log: plugins/postgres/tests/pg_health.log
