@@ -29,12 +29,12 @@
 
 #include <sqlite3.h>
 
-#include "config.h"
-#include "diag.h"
-#include "loader.h"
-#include "log.h"
-#include "pool.h"
-#include "registry.h"
+#include "config/config.h"
+#include "base/diag.h"
+#include "plugin/loader.h"
+#include "base/log.h"
+#include "conn/pool.h"
+#include "plugin/registry.h"
 
 #define MAX_THREADS 8
 #define SAMPLE_CAP (1 << 20)

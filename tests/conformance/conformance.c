@@ -25,12 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "diag.h"
-#include "loader.h"
-#include "log.h"
-#include "registry.h"
-#include "source.h"
+#include "config/config.h"
+#include "base/diag.h"
+#include "plugin/loader.h"
+#include "base/log.h"
+#include "plugin/registry.h"
+#include "plugin/source.h"
 
 #include "conformance.h"
 

@@ -23,7 +23,7 @@
 
 #include <dsrc/plugin.h>
 
-#include "error.h"
+#include "base/error.h"
 
 /* Quirks a plugin declares instead of skipping tests. */
 #define CONF_QUIRK_NO_DISCOVER      0x0001u /* discover() is unsupported     */

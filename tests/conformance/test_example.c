@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "conformance.h"
-#include "source.h"
+#include "plugin/source.h"
 
 static const char *const ex_columns[] = {"id", "customer", "amount", "paid", "note"};
 static const dsrc_type ex_types[] = {

@@ -27,7 +27,7 @@
 
 #include "conformance.h"
 #include "mongo_orders.h"
-#include "source.h"
+#include "plugin/source.h"
 
 #define PEER_PYTHON "/usr/bin/python3"
 

@@ -36,7 +36,7 @@
 #include <mysql.h>
 
 #include "conformance.h"
-#include "source.h"
+#include "plugin/source.h"
 
 extern char **environ;
 

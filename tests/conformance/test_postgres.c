@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "source.h"
+#include "plugin/source.h"
 
 #include "conformance.h"
 

@@ -21,7 +21,7 @@
 #include <sqlite3.h>
 
 #include "conformance.h"
-#include "source.h"
+#include "plugin/source.h"
 
 /* The conformance table: a hostile name, a column with spaces, NULLs,
  * blobs, REAL, text with quotes and line breaks. */

@@ -22,11 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "diag.h"
+#include "config/config.h"
+#include "base/diag.h"
 #include "fault.h"
-#include "loader.h"
-#include "registry.h"
+#include "plugin/loader.h"
+#include "plugin/registry.h"
 
 /* Not every test file uses every helper. */
 #define ENV_FN static __attribute__((unused))

@@ -3,8 +3,8 @@
  * fault-injecting plugin. */
 #include <config.h>
 
-#include "breaker.h"
-#include "router.h"
+#include "conn/breaker.h"
+#include "conn/router.h"
 #include "pool_env.h"
 
 /* ------------------------------------------------------------------------ */

@@ -18,11 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/config.h"  /* not the build's config.h */
-#include "diag.h"
-#include "log.h"
-#include "redact.h"
-#include "schedule.h"
+#include "config/config.h"
+#include "base/diag.h"
+#include "base/log.h"
+#include "base/redact.h"
+#include "config/schedule.h"
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */

@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "format.h"
+#include "output/format.h"
 
 /* ------------------------------------------------------------------------ */
 /* Capturing output                                                          */

@@ -2,7 +2,7 @@
  * fault-injecting plugin. */
 #include <config.h>
 
-#include "health.h"
+#include "conn/health.h"
 #include "pool_env.h"
 
 static rt_source *R;

@@ -22,9 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctx.h"
-#include "error.h"
-#include "loader.h"
+#include "base/ctx.h"
+#include "base/error.h"
+#include "plugin/loader.h"
 
 #ifndef LOADER_TEST_BUILDDIR
 #define LOADER_TEST_BUILDDIR "."

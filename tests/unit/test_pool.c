@@ -2,7 +2,7 @@
  * fault-injecting plugin. */
 #include <config.h>
 
-#include "pool.h"
+#include "conn/pool.h"
 #include "pool_env.h"
 
 static pool *P;

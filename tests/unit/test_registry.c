@@ -21,11 +21,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/config.h"  /* not the build's config.h */
-#include "diag.h"
-#include "loader.h"
-#include "redact.h"
-#include "registry.h"
+#include "config/config.h"
+#include "base/diag.h"
+#include "plugin/loader.h"
+#include "base/redact.h"
+#include "plugin/registry.h"
 
 static char *tmp;
 static char *plugin_dir;
