@@ -46,9 +46,9 @@ typedef struct cli {
     int warned;     /* the used source's config warnings were printed */
     cfg_config *cfg;
     diag_list diags;
-    ld_set *plugins;
-    reg_registry *reg;
-    rt_source *rt;      /* the router of the source an operation uses      */
+    loader_set *plugins;
+    registry *reg;
+    router_source *rt;      /* the router of the source an operation uses      */
 } cli;
 
 typedef struct cli_cmd {
@@ -90,7 +90,7 @@ static void json_print(json_t *j)
 
 static void err_print(const cli *c, const derr *e)
 {
-    fprintf(stderr, "%s: %s\n", c->prog, e->msg ? e->msg : dsrc_status_name(e->status));
+    fprintf(stderr, "%s: %s\n", c->prog, e->msg ? e->msg : error_status_name(e->status));
 }
 
 /* The length of the well-formed UTF-8 sequence at s (Unicode table 3-7),
@@ -307,7 +307,7 @@ static int load_config(cli *c, int allow_missing)
         c->conf_path = DEFAULT_CONF;
     if (allow_missing && !c->conf_explicit && access(c->conf_path, F_OK) != 0) {
         const char *dirs[] = {DSRC_PLUGINDIR};
-        c->plugins = ld_new(dirs, 1);
+        c->plugins = loader_new(dirs, 1);
         return c->plugins ? 0 : CLI_EXIT_FAIL;
     }
     c->cfg = cfg_load(c->conf_path, &c->diags);
@@ -320,10 +320,10 @@ static int load_config(cli *c, int allow_missing)
     if (c->cfg->log_level && !c->log_forced)
         log_set_level(c->cfg->log_level < DSRC_LOG_WARNING ? c->cfg->log_level
                                                            : DSRC_LOG_WARNING);
-    c->plugins = ld_new((const char *const *)c->cfg->plugin_dirs, c->cfg->n_plugin_dirs);
+    c->plugins = loader_new((const char *const *)c->cfg->plugin_dirs, c->cfg->n_plugin_dirs);
     if (!c->plugins)
         return CLI_EXIT_FAIL;
-    c->reg = reg_build(c->cfg, c->plugins, &c->diags);
+    c->reg = registry_build(c->cfg, c->plugins, &c->diags);
     if (!c->reg)
         return CLI_EXIT_FAIL;
     /* Errors in the daemon file itself stop every command. */
@@ -348,18 +348,18 @@ static int source_has_errors(const cli *c, const cfg_source *cs)
 }
 
 /* The registered source of cs, unless its file has errors. */
-static const reg_source *valid_source(const cli *c, const cfg_source *cs)
+static const registry_source *valid_source(const cli *c, const cfg_source *cs)
 {
-    return source_has_errors(c, cs) ? NULL : reg_find(c->reg, cs->name);
+    return source_has_errors(c, cs) ? NULL : registry_find(c->reg, cs->name);
 }
 
 /* The valid source NAME, or NULL with the reason printed and *rc set. */
-static const reg_source *need_source(cli *c, const char *name, int *rc)
+static const registry_source *need_source(cli *c, const char *name, int *rc)
 {
     const cfg_source *cs = cfg_find_source(c->cfg, name);
     /* A source whose own file has an error is not used, even if the
      * registry could build it. */
-    const reg_source *s = cs ? valid_source(c, cs) : NULL;
+    const registry_source *s = cs ? valid_source(c, cs) : NULL;
     size_t i;
 
     if (s && c->warned)
@@ -412,16 +412,16 @@ static int fail_status(const derr *e)
     return e && e->retryable ? CLI_EXIT_TEMPFAIL : CLI_EXIT_FAIL;
 }
 
-static int lease_source(cli *c, const char *name, const char *op, rt_lease *l)
+static int lease_source(cli *c, const char *name, const char *op, router_lease *l)
 {
     int rc = CLI_EXIT_OK;
-    const reg_source *s = need_source(c, name, &rc);
+    const registry_source *s = need_source(c, name, &rc);
     derr e = {0};
 
     if (!s)
         return rc;
-    if (!(c->rt = rt_new(s, NULL, &e)) ||
-        rt_acquire(c->rt, rt_intent_for(op), op, l, &e) != DSRC_OK) {
+    if (!(c->rt = router_new(s, NULL, &e)) ||
+        router_acquire(c->rt, router_intent_for(op), op, l, &e) != DSRC_OK) {
         if (e.status == DSRC_OK)
             derr_set(&e, DSRC_E_INTERNAL, "out of memory");
         err_print(c, &e);
@@ -434,10 +434,10 @@ static int lease_source(cli *c, const char *name, const char *op, rt_lease *l)
 }
 
 /* Give a lease back with the operation's outcome (e NULL: success). */
-static void lease_done(cli *c, rt_lease *l, const derr *e)
+static void lease_done(cli *c, router_lease *l, const derr *e)
 {
     if (c->rt && l->conn) {
-        rt_release(c->rt, l, e && e->status != DSRC_OK ? e : NULL);
+        router_release(c->rt, l, e && e->status != DSRC_OK ? e : NULL);
         l->conn = NULL;
     }
 }
@@ -500,12 +500,12 @@ static int usage_error(cli *c, const cli_cmd *cmd, const char *what)
 /* plugins                                                                   */
 
 typedef struct plugins_state {
-    tbl *t;
+    table *t;
     json_t *arr;
     size_t refused;
 } plugins_state;
 
-static void plugins_cb(void *user, const char *name, const char *path, ld_plugin *p,
+static void plugins_cb(void *user, const char *name, const char *path, loader_plugin *p,
                        const derr *e)
 {
     plugins_state *ps = user;
@@ -523,8 +523,8 @@ static void plugins_cb(void *user, const char *name, const char *path, ld_plugin
         }
         return;
     }
-    const dsrc_driver *d = ld_driver(p);
-    const dsrc_abi_info *ai = ld_abi(p);
+    const dsrc_driver *d = loader_driver(p);
+    const dsrc_abi_info *ai = loader_abi(p);
     caps_string(d->capabilities, caps, sizeof caps);
     snprintf(abi, sizeof abi, "%u.%u", ai->abi_major, ai->abi_minor);
     if (ps->arr) {
@@ -539,22 +539,22 @@ static void plugins_cb(void *user, const char *name, const char *path, ld_plugin
     } else {
         const char *row[] = {d->name, d->version ? d->version : "-", abi, caps,
                              d->description ? d->description : "-", path};
-        tbl_add(ps->t, row);
+        table_add(ps->t, row);
     }
 }
 
 static int plugin_options(cli *c, const char *name)
 {
-    ld_plugin *p;
+    loader_plugin *p;
     derr e = {0};
     const dsrc_option *o;
 
-    if (ld_get(c->plugins, name, &p, &e) != DSRC_OK) {
+    if (loader_get(c->plugins, name, &p, &e) != DSRC_OK) {
         err_print(c, &e);
         derr_clear(&e);
         return CLI_EXIT_FAIL;
     }
-    const dsrc_driver *d = ld_driver(p);
+    const dsrc_driver *d = loader_driver(p);
     if (c->json) {
         json_t *arr = json_array();
         for (o = d->options; o && o->name; o++) {
@@ -573,7 +573,7 @@ static int plugin_options(cli *c, const char *name)
         return CLI_EXIT_OK;
     }
     const char *hdr[] = {"option", "type", "required", "default", "secret", "description"};
-    tbl *t = tbl_new(6, hdr);
+    table *t = table_new(6, hdr);
     if (!t)
         return CLI_EXIT_FAIL;
     for (o = d->options; o && o->name; o++) {
@@ -586,12 +586,12 @@ static int plugin_options(cli *c, const char *name)
                              o->default_value ? o->default_value : "-",
                              (o->flags & DSRC_OPT_SECRET) ? "yes" : "no",
                              o->doc ? o->doc : "-"};
-        tbl_add(t, row);
+        table_add(t, row);
     }
     printf("%s %s: %s\n\n", d->name, d->version ? d->version : "",
            d->description ? d->description : "");
-    tbl_print(t, stdout);
-    tbl_free(t);
+    table_print(t, stdout);
+    table_free(t);
     return CLI_EXIT_OK;
 }
 
@@ -731,20 +731,20 @@ static int cmd_plugins(cli *c, int argc, char **argv)
         ps.arr = json_array();
     } else {
         const char *hdr[] = {"name", "version", "abi", "capabilities", "description", "path"};
-        if (!(ps.t = tbl_new(6, hdr)))
+        if (!(ps.t = table_new(6, hdr)))
             return CLI_EXIT_FAIL;
     }
-    size_t n = ld_scan(c->plugins, plugins_cb, &ps);
+    size_t n = loader_scan(c->plugins, plugins_cb, &ps);
     if (ps.arr) {
         json_print(ps.arr);
     } else {
-        if (tbl_rows(ps.t))
-            tbl_print(ps.t, stdout);
-        tbl_free(ps.t);
+        if (table_rows(ps.t))
+            table_print(ps.t, stdout);
+        table_free(ps.t);
     }
     if (n == 0) {
         const char *const *dirs;
-        size_t nd = ld_dirs(c->plugins, &dirs), k;
+        size_t nd = loader_dirs(c->plugins, &dirs), k;
         fprintf(stderr, "%s: no plugins found in", c->prog);
         for (k = 0; k < nd; k++)
             fprintf(stderr, "%s %s", k ? "," : "", dirs[k]);
@@ -757,7 +757,7 @@ static int cmd_plugins(cli *c, int argc, char **argv)
 /* ------------------------------------------------------------------------ */
 /* sources / check-config                                                    */
 
-static json_t *source_json(const cfg_source *cs, const reg_source *s)
+static json_t *source_json(const cfg_source *cs, const registry_source *s)
 {
     json_t *o = json_object(), *conn = json_object(), *labels = json_object();
     size_t i;
@@ -838,7 +838,7 @@ static json_t *source_json(const cfg_source *cs, const reg_source *s)
     return o;
 }
 
-static void source_detail(const cfg_source *cs, const reg_source *s)
+static void source_detail(const cfg_source *cs, const registry_source *s)
 {
     size_t i;
     printf("name:      %s\n", cs->name);
@@ -915,12 +915,12 @@ static int cmd_sources(cli *c, int argc, char **argv)
         json_print(arr);
     } else {
         const char *hdr[] = {"name", "type", "location", "status", "endpoint", "labels"};
-        tbl *t = tbl_new(6, hdr);
+        table *t = table_new(6, hdr);
         if (!t)
             return CLI_EXIT_FAIL;
         for (k = 0; k < c->cfg->n_sources; k++) {
             const cfg_source *cs = &c->cfg->sources[k];
-            const reg_source *s = valid_source(c, cs);
+            const registry_source *s = valid_source(c, cs);
             char labels[256] = "", endpoint[256];
             size_t len = 0, j;
             const char *host = NULL, *port = NULL, *path = NULL;
@@ -932,7 +932,7 @@ static int cmd_sources(cli *c, int argc, char **argv)
                 len += (size_t)w;
             }
             for (j = 0; s && j < s->n_options; j++) {
-                const reg_option *o = &s->options[j];
+                const registry_option *o = &s->options[j];
                 if (o->def->flags & DSRC_OPT_SECRET)
                     continue;
                 if (strcmp(o->def->name, "host") == 0) host = o->value;
@@ -950,10 +950,10 @@ static int cmd_sources(cli *c, int argc, char **argv)
                                  cfg_location_name(cs->location),
                                  !cs->enabled ? "disabled" : s ? "ok" : "invalid", endpoint,
                                  len ? labels : "-"};
-            tbl_add(t, row);
+            table_add(t, row);
         }
-        tbl_print(t, stdout);
-        tbl_free(t);
+        table_print(t, stdout);
+        table_free(t);
     }
     if (c->diags.n_errors)
         fprintf(stderr, "%s: the configuration has %zu error(s); run '%s check-config'\n",
@@ -1023,7 +1023,7 @@ static int cmd_test(cli *c, int argc, char **argv)
     const cli_cmd *cmd = find_cmd("test");
     int rc = 0, i, all = 0, failed = 0;
     size_t ep, n_ep;
-    const reg_source *s;
+    const registry_source *s;
     json_t *arr = NULL;
 
     if ((i = parse_opts(c, cmd, argc, argv, "ha", longs, test_opt, &all, &rc)) < 0)
@@ -1036,28 +1036,28 @@ static int cmd_test(cli *c, int argc, char **argv)
         return rc;
     {
         derr e = {0};
-        if (!(c->rt = rt_new(s, NULL, &e))) {
+        if (!(c->rt = router_new(s, NULL, &e))) {
             err_print(c, &e);
             derr_clear(&e);
             return CLI_EXIT_FAIL;
         }
     }
-    n_ep = all ? rt_n_endpoints(c->rt) : 1;
+    n_ep = all ? router_n_endpoints(c->rt) : 1;
     if (c->json)
         arr = json_array();
     for (ep = 0; ep < n_ep; ep++) {
         /* Every endpoint is tested directly, bypassing its breaker: an
          * operator's test must really reach it. */
-        pool *p = rt_pool(c->rt, (int)ep);
+        pool *p = router_pool(c->rt, (int)ep);
         pool_conn *pc = NULL;
         derr e = {0};
         dsrc_ping_info info;
         double ms = 0;
         dsrc_status st = pool_acquire(p, "test", -1, &pc, NULL, &e);
         if (st == DSRC_OK) {
-            st = src_ping(pool_conn_src(pc), &info, &ms, &e);
+            st = source_ping(pool_conn_src(pc), &info, &ms, &e);
             if (st == DSRC_OK)
-                rt_note_ping(c->rt, (int)ep, info.role, ms);
+                router_note_ping(c->rt, (int)ep, info.role, ms);
             pool_release_err(p, pc, &e);
         }
         if (c->json) {
@@ -1072,7 +1072,7 @@ static int cmd_test(cli *c, int argc, char **argv)
                 json_object_set_new(o, "role", jstr(role_name(info.role)));
                 json_object_set_new(o, "server_version", jstr(info.server_version));
             } else {
-                json_object_set_new(o, "status", jstr(dsrc_status_name(st)));
+                json_object_set_new(o, "status", jstr(error_status_name(st)));
                 json_object_set_new(o, "error", jstr(e.msg));
                 json_object_set_new(o, "retryable", json_boolean(e.retryable));
                 if (e.code[0])
@@ -1106,7 +1106,7 @@ static int cmd_test(cli *c, int argc, char **argv)
 /* ls                                                                        */
 
 typedef struct ls_state {
-    tbl *t;
+    table *t;
     json_t *arr;
 } ls_state;
 
@@ -1146,7 +1146,7 @@ static int ls_item(void *user, const dsrc_item *it)
     snprintf(name, sizeof name, "%s%s", it->path ? it->path : (it->name ? it->name : ""),
              it->container ? "/" : "");
     const char *row[] = {name, kind_name(it->kind), rows, size, mtime};
-    return tbl_add(ls->t, row);
+    return table_add(ls->t, row);
 }
 
 static int cmd_ls(cli *c, int argc, char **argv)
@@ -1154,7 +1154,7 @@ static int cmd_ls(cli *c, int argc, char **argv)
     static const struct option longs[] = {COMMON_LONGS, {NULL, 0, NULL, 0}};
     const cli_cmd *cmd = find_cmd("ls");
     int rc = 0, i;
-    rt_lease l = {0};
+    router_lease l = {0};
     ls_state ls = {0};
     dsrc_item_sink sink;
     derr e = {0};
@@ -1171,25 +1171,25 @@ static int cmd_ls(cli *c, int argc, char **argv)
         ls.arr = json_array();
     } else {
         const char *hdr[] = {"item", "kind", "rows", "size", "modified"};
-        ls.t = tbl_new(5, hdr);
-        tbl_right(ls.t, 2);
-        tbl_right(ls.t, 3);
+        ls.t = table_new(5, hdr);
+        table_right(ls.t, 2);
+        table_right(ls.t, 3);
     }
     memset(&sink, 0, sizeof sink);
     sink.struct_size = sizeof sink;
     sink.user = &ls;
     sink.item = ls_item;
-    if (src_list(l.conn, argc - i == 2 ? argv[i + 1] : "", &sink, &e) != DSRC_OK) {
+    if (source_list(l.conn, argc - i == 2 ? argv[i + 1] : "", &sink, &e) != DSRC_OK) {
         err_print(c, &e);
         rc = fail_status(&e);
     } else if (ls.arr) {
         json_print(ls.arr);
         ls.arr = NULL;
     } else {
-        tbl_print(ls.t, stdout);
+        table_print(ls.t, stdout);
     }
     json_decref(ls.arr);
-    tbl_free(ls.t);
+    table_free(ls.t);
     lease_done(c, &l, &e);
     derr_clear(&e);
     return rc;
@@ -1252,8 +1252,8 @@ static int describe_print(void *user, const dsrc_metadata *md)
     if (md->n_columns) {
         const char *hdr[] = {"#", "column", "type", "native type", "null", "pk", "default",
                              "comment"};
-        tbl *t = tbl_new(8, hdr);
-        tbl_right(t, 0);
+        table *t = table_new(8, hdr);
+        table_right(t, 0);
         for (i = 0; i < md->n_columns; i++) {
             const dsrc_column *col = &md->columns[i];
             char num[24], pk[16];
@@ -1265,11 +1265,11 @@ static int describe_print(void *user, const dsrc_metadata *md)
             const char *row[] = {num, col->name, type_name(col->type), col->native_type,
                                  col->nullable < 0 ? "?" : col->nullable ? "yes" : "no",
                                  pk, col->default_value, col->comment};
-            tbl_add(t, row);
+            table_add(t, row);
         }
         putchar('\n');
-        tbl_print(t, stdout);
-        tbl_free(t);
+        table_print(t, stdout);
+        table_free(t);
     }
     if (md->n_properties) {
         putchar('\n');
@@ -1290,7 +1290,7 @@ static int cmd_describe(cli *c, int argc, char **argv)
     static const struct option longs[] = {COMMON_LONGS, {NULL, 0, NULL, 0}};
     const cli_cmd *cmd = find_cmd("describe");
     int rc = 0, i;
-    rt_lease l = {0};
+    router_lease l = {0};
     dsrc_meta_sink sink;
     derr e = {0};
 
@@ -1306,7 +1306,7 @@ static int cmd_describe(cli *c, int argc, char **argv)
     sink.struct_size = sizeof sink;
     sink.user = c;
     sink.metadata = describe_print;
-    if (src_describe(l.conn, argv[i + 1], &sink, &e) != DSRC_OK) {
+    if (source_describe(l.conn, argv[i + 1], &sink, &e) != DSRC_OK) {
         err_print(c, &e);
         rc = fail_status(&e);
     }
@@ -1317,7 +1317,7 @@ static int cmd_describe(cli *c, int argc, char **argv)
 
 typedef struct discover_state {
     cli *c;
-    tbl *t;
+    table *t;
     size_t n;
 } discover_state;
 
@@ -1353,7 +1353,7 @@ static int discover_item(void *user, const dsrc_metadata *md)
     const char *row[] = {md->item && md->item->path ? md->item->path : "-",
                          md->item ? kind_name(md->item->kind) : "-", rows, ncols, cols};
     ds->n++;
-    return tbl_add(ds->t, row);
+    return table_add(ds->t, row);
 }
 
 static int discover_opt(cli *c, int opt, const char *arg, void *user)
@@ -1371,7 +1371,7 @@ static int cmd_discover(cli *c, int argc, char **argv)
                                           {NULL, 0, NULL, 0}};
     const cli_cmd *cmd = find_cmd("discover");
     int rc = 0, i, sys = 0;
-    rt_lease l = {0};
+    router_lease l = {0};
     dsrc_meta_sink sink;
     dsrc_discover_req req;
     discover_state ds = {0};
@@ -1388,9 +1388,9 @@ static int cmd_discover(cli *c, int argc, char **argv)
     ds.c = c;
     if (!c->json) {
         const char *hdr[] = {"item", "kind", "rows", "cols", "columns"};
-        ds.t = tbl_new(5, hdr);
-        tbl_right(ds.t, 2);
-        tbl_right(ds.t, 3);
+        ds.t = table_new(5, hdr);
+        table_right(ds.t, 2);
+        table_right(ds.t, 3);
     }
     memset(&sink, 0, sizeof sink);
     sink.struct_size = sizeof sink;
@@ -1400,7 +1400,7 @@ static int cmd_discover(cli *c, int argc, char **argv)
     req.struct_size = sizeof req;
     req.path = argc - i == 2 ? argv[i + 1] : NULL;
     req.include_system = sys;
-    if (src_discover(l.conn, &req, &sink, &e) != DSRC_OK) {
+    if (source_discover(l.conn, &req, &sink, &e) != DSRC_OK) {
         if (c->json && ds.n)
             printf("\n]\n");
         err_print(c, &e);
@@ -1408,10 +1408,10 @@ static int cmd_discover(cli *c, int argc, char **argv)
     } else if (c->json) {
         printf(ds.n ? "\n]\n" : "[]\n");
     } else {
-        tbl_print(ds.t, stdout);
+        table_print(ds.t, stdout);
         printf("\n%zu item(s)\n", ds.n);
     }
-    tbl_free(ds.t);
+    table_free(ds.t);
     lease_done(c, &l, &e);
     derr_clear(&e);
     return rc;
@@ -1494,7 +1494,7 @@ static int fetch_opt(cli *c, int opt, const char *arg, void *user)
  * cursor moves only after its file is complete and renamed. */
 typedef struct fetch_guard {
     const cli *c;
-    src_conn *conn;
+    source_conn *conn;
     double grace;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -1513,7 +1513,7 @@ static void *guard_main(void *arg)
         ;
     pthread_mutex_lock(&g->mu);
     if (!g->done) {
-        src_cancel(g->conn);
+        source_cancel(g->conn);
         clock_gettime(CLOCK_REALTIME, &end);
         ns = (int64_t)end.tv_nsec + (int64_t)(g->grace * 1e9);
         end.tv_sec += (time_t)(ns / 1000000000);
@@ -1527,7 +1527,7 @@ static void *guard_main(void *arg)
         fprintf(stderr, "%s: interrupted; source '%s' (plugin '%s') did not stop within the "
                         "%g s grace period: its unfinished output was removed; exiting with "
                         "status %d\n",
-                g->c->prog, g->conn->src->cfg->name, ld_name(g->conn->src->plugin), g->grace,
+                g->c->prog, g->conn->src->cfg->name, loader_name(g->conn->src->plugin), g->grace,
                 128 + (int)interrupt_sig);
         _exit(128 + (int)interrupt_sig);
     }
@@ -1538,7 +1538,7 @@ static void *guard_main(void *arg)
 /* Arm the guard for a fetch on conn (before the signal handlers are set).
  * Without a thread there is no grace limit: the fetch waits for the
  * plugin, as before. */
-static void guard_start(fetch_guard *g, const cli *c, src_conn *conn, double grace)
+static void guard_start(fetch_guard *g, const cli *c, source_conn *conn, double grace)
 {
     memset(g, 0, sizeof *g);
     g->c = c;
@@ -1614,8 +1614,8 @@ static int cmd_fetch(cli *c, int argc, char **argv)
     fetch_guard guard;
     dsrc_status st;
     int rc = 0, i;
-    const reg_source *s;
-    rt_lease l = {0};
+    const registry_source *s;
+    router_lease l = {0};
     char **cols = NULL;
     fetch_report rep;
     derr e = {0};
@@ -1788,7 +1788,7 @@ static dsrc_status ask_daemon(cli *c, const char *cmd, const char *source, json_
     return st;
 }
 
-static void pools_add(tbl *t, const json_t *src)
+static void pools_add(table *t, const json_t *src)
 {
     const json_t *eps = json_object_get(src, "endpoints"), *ep;
     size_t i;
@@ -1810,7 +1810,7 @@ static void pools_add(tbl *t, const json_t *src)
                  jnum(w, "p99"));
         const char *row[] = {jtext(src, "source"), jtext(ep, "label"), jtext(ep, "role"),
                              jtext(br, "state"), tot, idle, act, wait, op, cl, to, fo, lat};
-        tbl_add(t, row);
+        table_add(t, row);
     }
 }
 
@@ -1842,16 +1842,16 @@ static int cmd_pools(cli *c, int argc, char **argv)
         const char *hdr[] = {"source", "endpoint", "role", "breaker", "total/max",
                              "idle", "active", "waiting", "opened", "closed",
                              "timeouts", "failed", "wait p50/p95/p99 ms"};
-        tbl *t = tbl_new(13, hdr);
+        table *t = table_new(13, hdr);
         for (k = 4; k < 13; k++)
-            tbl_right(t, k);
+            table_right(t, k);
         json_array_foreach(res, k, src)
             pools_add(t, src);
-        if (tbl_rows(t))
-            tbl_print(t, stdout);
+        if (table_rows(t))
+            table_print(t, stdout);
         else
             printf("dsrcd serves no source\n");
-        tbl_free(t);
+        table_free(t);
     }
     json_decref(res);
     return CLI_EXIT_OK;
@@ -1901,12 +1901,12 @@ static void health_print(const json_t *rep)
 }
 
 /* Probe source s `probes` times from here; its report (JSON) or NULL. */
-static json_t *health_local(cli *c, const reg_source *s, int probes)
+static json_t *health_local(cli *c, const registry_source *s, int probes)
 {
     derr e = {0};
-    rt_source *r = rt_new(s, NULL, &e);
-    hl_monitor *h;
-    hl_report rep;
+    router_source *r = router_new(s, NULL, &e);
+    health_monitor *h;
+    health_report rep;
     json_t *o = NULL;
     int k;
 
@@ -1915,16 +1915,16 @@ static json_t *health_local(cli *c, const reg_source *s, int probes)
         derr_clear(&e);
         return NULL;
     }
-    if ((h = hl_new(r, NULL, NULL, NULL))) {
+    if ((h = health_new(r, NULL, NULL, NULL))) {
         for (k = 0; k < probes; k++)
-            hl_probe(h);
-        if (hl_report_get(h, &rep) == 0) {
-            o = hl_report_json(&rep);
-            hl_report_free(&rep);
+            health_probe(h);
+        if (health_report_get(h, &rep) == 0) {
+            o = health_report_json(&rep);
+            health_report_free(&rep);
         }
-        hl_free(h);
+        health_free(h);
     }
-    rt_free(r);
+    router_free(r);
     return o;
 }
 
@@ -1977,7 +1977,7 @@ static int cmd_health(cli *c, int argc, char **argv)
         local = 1;
         res = json_array();
         if (name) {
-            const reg_source *s = need_source(c, name, &rc);
+            const registry_source *s = need_source(c, name, &rc);
             if (!s) {
                 json_decref(res);
                 return rc;
@@ -1989,7 +1989,7 @@ static int cmd_health(cli *c, int argc, char **argv)
             json_array_append_new(res, rep);
         } else {
             for (k = 0; k < c->cfg->n_sources; k++) {
-                const reg_source *s = valid_source(c, &c->cfg->sources[k]);
+                const registry_source *s = valid_source(c, &c->cfg->sources[k]);
                 if (!s)
                     continue;
                 if ((rep = health_local(c, s, probes)))
@@ -2141,9 +2141,9 @@ int cli_main(int argc, char **argv)
     }
     c.log_forced = verbose || quiet;
     rc = cmd->run(&c, argc - optind, argv + optind);
-    rt_free(c.rt);
-    reg_free(c.reg);
-    ld_free(c.plugins);
+    router_free(c.rt);
+    registry_free(c.reg);
+    loader_free(c.plugins);
     cfg_free(c.cfg);
     diag_free(&c.diags);
     redact_clear();

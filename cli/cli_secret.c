@@ -108,7 +108,7 @@ static int sec_write_all(int fd, const void *data, size_t n)
 
 static void sec_err(const sec_ctx *c, const derr *e)
 {
-    fprintf(stderr, "%s: %s\n", c->prog, e->msg ? e->msg : dsrc_status_name(e->status));
+    fprintf(stderr, "%s: %s\n", c->prog, e->msg ? e->msg : error_status_name(e->status));
 }
 
 static int sec_usage_error(const sec_ctx *c, const sec_cmd *cmd, const char *what)
@@ -776,7 +776,7 @@ static void sec_check_one(sec_checker *ck, const char *source, const char *group
     if (kind == SECRET_FERNET && !ck->kr)
         why = ck->kr_err.msg ? ck->kr_err.msg : "no Fernet key";
     else if (secret_resolve(value, ck->kr, ck->c->key_file, &plain, &kind, &e) != DSRC_OK)
-        why = e.msg ? e.msg : dsrc_status_name(e.status);
+        why = e.msg ? e.msg : error_status_name(e.status);
     printf("%s: %s%s%s: ", source, group ? group : "", group ? "." : "", option);
     if (why) {
         ck->failed++;
@@ -812,8 +812,8 @@ static int sec_check(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
                                           {NULL, 0, NULL, 0}};
     sec_checker ck;
     diag_list diags = {0};
-    ld_set *plugins;
-    reg_registry *reg;
+    loader_set *plugins;
+    registry *reg;
     size_t i, j, invalid = 0;
     int rc = SEC_EXIT_OK, first;
 
@@ -828,30 +828,30 @@ static int sec_check(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
     }
     memset(&ck, 0, sizeof ck);
     ck.c = c;
-    plugins = ld_new((const char *const *)c->cfg->plugin_dirs, c->cfg->n_plugin_dirs);
-    reg = plugins ? reg_build(c->cfg, plugins, &diags) : NULL;
+    plugins = loader_new((const char *const *)c->cfg->plugin_dirs, c->cfg->n_plugin_dirs);
+    reg = plugins ? registry_build(c->cfg, plugins, &diags) : NULL;
     if (!reg) {
         fprintf(stderr, "%s: out of memory\n", c->prog);
-        ld_free(plugins);
+        loader_free(plugins);
         diag_free(&diags);
         return SEC_EXIT_FAIL;
     }
     for (i = 0; i < c->cfg->n_sources; i++) {
         const cfg_source *cs = &c->cfg->sources[i];
-        const reg_source *rs;
+        const registry_source *rs;
 
         if (!cs->enabled) {
             printf("%s: disabled, not checked\n", cs->name);
             continue;
         }
-        rs = reg_find(reg, cs->name);
+        rs = registry_find(reg, cs->name);
         if (!rs) {
             invalid++;
             printf("%s: FAILED: the source is not valid, so its connection secrets cannot be "
                    "checked (see '%s check-config')\n", cs->name, c->prog);
         } else {
             for (j = 0; j < rs->n_options; j++) {
-                const reg_option *o = &rs->options[j];
+                const registry_option *o = &rs->options[j];
                 if ((o->def->flags & DSRC_OPT_SECRET) && o->value)
                     sec_check_one(&ck, cs->name, NULL, o->def->name, o->value,
                                   o->from_default);
@@ -874,8 +874,8 @@ static int sec_check(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
         rc = SEC_EXIT_FAIL;
     keyring_free(ck.kr);
     derr_clear(&ck.kr_err);
-    reg_free(reg);
-    ld_free(plugins);
+    registry_free(reg);
+    loader_free(plugins);
     diag_free(&diags);
     return rc;
 }

@@ -8,7 +8,7 @@
 #include "base/redact.h"
 #include "table.h"
 
-struct tbl {
+struct table {
     size_t n;
     char **headers;
     unsigned char *right;
@@ -36,9 +36,9 @@ static char *clean_dup(const char *s)
     return d;
 }
 
-tbl *tbl_new(size_t n, const char *const *headers)
+table *table_new(size_t n, const char *const *headers)
 {
-    tbl *t = calloc(1, sizeof *t);
+    table *t = calloc(1, sizeof *t);
     size_t i;
 
     if (!t)
@@ -47,13 +47,13 @@ tbl *tbl_new(size_t n, const char *const *headers)
     t->headers = calloc(n, sizeof *t->headers);
     t->right = calloc(n, 1);
     if (!t->headers || !t->right) {
-        tbl_free(t);
+        table_free(t);
         return NULL;
     }
     for (i = 0; i < n; i++) {
         char *h = clean_dup(headers[i]), *p;
         if (!h) {
-            tbl_free(t);
+            table_free(t);
             return NULL;
         }
         for (p = h; *p; p++)
@@ -63,13 +63,13 @@ tbl *tbl_new(size_t n, const char *const *headers)
     return t;
 }
 
-void tbl_right(tbl *t, size_t i)
+void table_right(table *t, size_t i)
 {
     if (i < t->n)
         t->right[i] = 1;
 }
 
-int tbl_add(tbl *t, const char *const *cells)
+int table_add(table *t, const char *const *cells)
 {
     size_t i;
 
@@ -94,7 +94,7 @@ int tbl_add(tbl *t, const char *const *cells)
     return 0;
 }
 
-size_t tbl_rows(const tbl *t) { return t->rows; }
+size_t table_rows(const table *t) { return t->rows; }
 
 static void print_cell(FILE *fp, const char *s, size_t width, int right, int last)
 {
@@ -107,7 +107,7 @@ static void print_cell(FILE *fp, const char *s, size_t width, int right, int las
         fprintf(fp, "%s%*s", s, (int)pad, "");
 }
 
-void tbl_print(const tbl *t, FILE *fp)
+void table_print(const table *t, FILE *fp)
 {
     size_t *w = calloc(t->n, sizeof *w), i, r;
 
@@ -133,7 +133,7 @@ void tbl_print(const tbl *t, FILE *fp)
     free(w);
 }
 
-void tbl_free(tbl *t)
+void table_free(table *t)
 {
     size_t i;
     if (!t)

@@ -12,16 +12,16 @@
 
 #include <stdio.h>
 
-typedef struct tbl tbl;
+typedef struct table table;
 
 /* A table with n columns and these headers (copied). NULL on OOM. */
-tbl *tbl_new(size_t n, const char *const *headers);
+table *table_new(size_t n, const char *const *headers);
 /* Right-align column i (numbers). */
-void tbl_right(tbl *t, size_t i);
+void table_right(table *t, size_t i);
 /* Append a row of n cells (NULL cells print as "-"). Returns 0 or -1. */
-int tbl_add(tbl *t, const char *const *cells);
-size_t tbl_rows(const tbl *t);
-void tbl_print(const tbl *t, FILE *fp);
-void tbl_free(tbl *t);
+int table_add(table *t, const char *const *cells);
+size_t table_rows(const table *t);
+void table_print(const table *t, FILE *fp);
+void table_free(table *t);
 
 #endif

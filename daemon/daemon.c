@@ -38,24 +38,24 @@
 /* A plugin set shared by the generations loaded from the same plugin
  * directories. */
 typedef struct plugset {
-    ld_set *set;
+    loader_set *set;
     int refs;
 } plugset;
 
 /* One loaded generation of the configuration.  A generation lives as long
  * as it is current or a source's router made from it is still in use (a
- * router borrows its reg_source): `refs` counts both. */
+ * router borrows its registry_source): `refs` counts both. */
 typedef struct generation {
     cfg_config *cfg;
     plugset *plugins;
-    reg_registry *reg;
+    registry *reg;
     int refs;
 } generation;
 
 static void plugset_unref(plugset *p)
 {
     if (p && --p->refs == 0) {
-        ld_free(p->set);
+        loader_free(p->set);
         free(p);
     }
 }
@@ -64,7 +64,7 @@ static void gen_free(generation *g)
 {
     if (!g)
         return;
-    reg_free(g->reg);
+    registry_free(g->reg);
     plugset_unref(g->plugins);
     cfg_free(g->cfg);
     free(g);
@@ -102,8 +102,8 @@ static volatile sig_atomic_t stopping;
 enum { PJ_QUEUED, PJ_RUNNING, PJ_DONE };
 
 typedef struct probe_job {
-    hl_monitor *hl;           /* identifies the source's job                 */
-    rt_source *rt;
+    health_monitor *hl;           /* identifies the source's job                 */
+    router_source *rt;
     int probe;                /* probe health too (else maintenance only)    */
     int state;
     int probing;              /* running: in the probe (else maintenance)    */
@@ -124,7 +124,7 @@ static struct {
 } probers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
              0, 0, 30000, NULL, 0, 0, 0};
 
-static probe_job *probe_find(const hl_monitor *hl)
+static probe_job *probe_find(const health_monitor *hl)
 {
     size_t i;
     for (i = 0; i < probers.n_jobs; i++)
@@ -139,7 +139,7 @@ static void probe_remove(probe_job *j)
 }
 
 /* Mark the job of hl (if any) as probing health.  Under probers.mu. */
-static void probe_phase_locked(const hl_monitor *hl)
+static void probe_phase_locked(const health_monitor *hl)
 {
     probe_job *j = probe_find(hl);
     if (j)
@@ -154,8 +154,8 @@ static void *prober_main(void *arg)
     pthread_mutex_lock(&probers.mu);
     while (!replaced && !probers.quit) {
         probe_job *j = NULL;
-        hl_monitor *hl;
-        rt_source *rt;
+        health_monitor *hl;
+        router_source *rt;
         int probe;
         size_t i;
         for (i = 0; i < probers.n_jobs && !j; i++)
@@ -173,12 +173,12 @@ static void *prober_main(void *arg)
         rt = j->rt;
         probe = j->probe;
         pthread_mutex_unlock(&probers.mu);
-        rt_maintain(rt);
+        router_maintain(rt);
         if (probe) {
             pthread_mutex_lock(&probers.mu);
             probe_phase_locked(hl);
             pthread_mutex_unlock(&probers.mu);
-            hl_probe(hl);
+            health_probe(hl);
         }
         pthread_mutex_lock(&probers.mu);
         /* the table may have moved: find the job again (a running job is
@@ -256,14 +256,14 @@ static int probers_stop(int64_t grace_ms)
 /* Queue the housekeeping of a source (hl, rt), with a health probe when
  * `probe`, unless its previous job is still queued, running or unreported.
  * Without prober threads it runs here.  1 when queued or run. */
-static int probe_submit(hl_monitor *hl, rt_source *rt, int probe)
+static int probe_submit(health_monitor *hl, router_source *rt, int probe)
 {
     int queued = 0;
 
     if (!probers.threaded) {
-        rt_maintain(rt);
+        router_maintain(rt);
         if (probe)
-            hl_probe(hl);
+            health_probe(hl);
         return 1;
     }
     pthread_mutex_lock(&probers.mu);
@@ -293,7 +293,7 @@ static int probe_submit(hl_monitor *hl, rt_source *rt, int probe)
 
 /* The source's finished job, forgotten now: 1 when it probed health, 0
  * when it only maintained the pools; -1 when no job has finished. */
-static int probe_collect(hl_monitor *hl)
+static int probe_collect(health_monitor *hl)
 {
     probe_job *j;
     int done = -1;
@@ -311,7 +311,7 @@ static int probe_collect(hl_monitor *hl)
  * past it, 1 when it has just passed it (it is overdue now, and a fresh
  * prober replaces its thread), 2 when it was already overdue.  *probing
  * tells whether it is in the health probe (else in pool maintenance). */
-static int probe_watch(hl_monitor *hl, int *probing)
+static int probe_watch(health_monitor *hl, int *probing)
 {
     probe_job *j;
     int r = 0;
@@ -334,7 +334,7 @@ static int probe_watch(hl_monitor *hl, int *probing)
 }
 
 /* 1 while the source's job is running. */
-static int probe_running(hl_monitor *hl)
+static int probe_running(health_monitor *hl)
 {
     probe_job *j;
     int r;
@@ -347,7 +347,7 @@ static int probe_running(hl_monitor *hl)
 
 /* Before hl is freed: drop its queued or finished job.  0 when done, -1
  * when it is running (hl and its router must stay until it finishes). */
-static int probe_forget(hl_monitor *hl)
+static int probe_forget(health_monitor *hl)
 {
     probe_job *j;
     int rc = 0;
@@ -364,14 +364,14 @@ static int probe_forget(hl_monitor *hl)
 /* A served source: its router and health monitor. */
 typedef struct unit {
     generation *gen;          /* holds a reference: owns `src`               */
-    const reg_source *src;
-    rt_source *rt;
-    hl_monitor *hl;
+    const registry_source *src;
+    router_source *rt;
+    health_monitor *hl;
     cfg_pool pool;            /* the pool knobs in force                     */
-    sched_spec health;        /* when to probe                               */
+    schedule_spec health;        /* when to probe                               */
     time_t next_probe;
-    hl_status status;         /* last status logged                          */
-    brk_state *brk;           /* per endpoint: last breaker state logged     */
+    health_status status;         /* last status logged                          */
+    breaker_state *brk;           /* per endpoint: last breaker state logged     */
     size_t n_ep;
 } unit;
 
@@ -440,12 +440,12 @@ static int gen_load(const char *path, const generation *reuse, generation **out,
         if (!(g->plugins = calloc(1, sizeof *g->plugins)))
             return -1;
         g->plugins->refs = 1;
-        g->plugins->set = ld_new((const char *const *)g->cfg->plugin_dirs,
+        g->plugins->set = loader_new((const char *const *)g->cfg->plugin_dirs,
                                  g->cfg->n_plugin_dirs);
         if (!g->plugins->set)
             return -1;
     }
-    g->reg = reg_build(g->cfg, g->plugins->set, diags);
+    g->reg = registry_build(g->cfg, g->plugins->set, diags);
     if (!g->reg)
         return -1;
     return diags->n_errors ? -1 : 0;
@@ -474,7 +474,7 @@ static int values_eq(const cfg_value *a, size_t na, const cfg_value *b, size_t n
 /* 1 when a router built for `a` also serves `b` once given b's pool knobs:
  * the same plugin and everything that decides the endpoints and how they
  * are reached. */
-static int same_endpoints(const reg_source *a, const reg_source *b)
+static int same_endpoints(const registry_source *a, const registry_source *b)
 {
     const cfg_source *x = a->cfg, *y = b->cfg;
     size_t i;
@@ -514,8 +514,8 @@ static int pool_eq(const cfg_pool *a, const cfg_pool *b)
 
 static void unit_release(unit *u)
 {
-    hl_free(u->hl);
-    rt_free(u->rt);
+    health_free(u->hl);
+    router_free(u->rt);
     free(u->brk);
     gen_unref(u->gen);
     memset(u, 0, sizeof *u);
@@ -553,9 +553,9 @@ static void unit_free(unit *u)
 
 /* Two intervals of schedule s (as it runs after `now`), in ms: health
  * older than that is stale.  0 when the schedule does not tell. */
-static int64_t sched_stale_after(const sched_spec *s, time_t now)
+static int64_t sched_stale_after(const schedule_spec *s, time_t now)
 {
-    time_t a = sched_next(s, now), b = a == (time_t)-1 ? a : sched_next(s, a);
+    time_t a = schedule_next(s, now), b = a == (time_t)-1 ? a : schedule_next(s, a);
 
     if (a == (time_t)-1 || b == (time_t)-1 || b <= a)
         return 0;
@@ -568,33 +568,33 @@ static void unit_schedule(unit *u, const cfg_source *cs)
     const char *expr = cs->schedule_health ? cs->schedule_health : DEFAULT_HEALTH_SCHEDULE;
     const char *why = NULL;
 
-    if (sched_parse(expr, &u->health, &why) != 0) {
+    if (schedule_parse(expr, &u->health, &why) != 0) {
         log_msg(DSRC_LOG_WARNING, cs->name, NULL,
                 "schedule.health '%s': %s; probing every 30 s", expr, why ? why : "invalid");
-        sched_parse(DEFAULT_HEALTH_SCHEDULE, &u->health, NULL);
+        schedule_parse(DEFAULT_HEALTH_SCHEDULE, &u->health, NULL);
     }
     if (u->hl)
-        hl_set_stale_after(u->hl, sched_stale_after(&u->health, time(NULL)));
+        health_set_stale_after(u->hl, sched_stale_after(&u->health, time(NULL)));
 }
 
 /* A unit for source `s` of generation `g`.  0, or -1 (logged). */
-static int unit_new(unit *u, generation *g, const reg_source *s)
+static int unit_new(unit *u, generation *g, const registry_source *s)
 {
     derr e = {0};
 
     memset(u, 0, sizeof *u);
-    if (!(u->rt = rt_new(s, NULL, &e))) {
+    if (!(u->rt = router_new(s, NULL, &e))) {
         log_msg(DSRC_LOG_ERROR, s->cfg->name, NULL, "not served: %s",
                 e.msg ? e.msg : "out of memory");
         derr_clear(&e);
         return -1;
     }
-    u->n_ep = rt_n_endpoints(u->rt);
-    if (!(u->hl = hl_new(u->rt, NULL, NULL, NULL)) ||
+    u->n_ep = router_n_endpoints(u->rt);
+    if (!(u->hl = health_new(u->rt, NULL, NULL, NULL)) ||
         !(u->brk = calloc(u->n_ep ? u->n_ep : 1, sizeof *u->brk))) {
         log_msg(DSRC_LOG_ERROR, s->cfg->name, NULL, "not served: out of memory");
-        hl_free(u->hl);
-        rt_free(u->rt);
+        health_free(u->hl);
+        router_free(u->rt);
         memset(u, 0, sizeof *u);
         return -1;
     }
@@ -602,7 +602,7 @@ static int unit_new(unit *u, generation *g, const reg_source *s)
     g->refs++;
     u->src = s;
     u->pool = s->cfg->pool;
-    u->status = HL_UNKNOWN;
+    u->status = HEALTH_UNKNOWN;
     u->next_probe = 0; /* probe at the first tick */
     unit_schedule(u, s->cfg);
     return 0;
@@ -621,7 +621,7 @@ static int units_build(generation *g, unit *old, size_t n_old, unit **out, size_
     if (!v)
         return -1;
     for (i = 0; i < g->reg->n_sources; i++) {
-        const reg_source *s = &g->reg->sources[i];
+        const registry_source *s = &g->reg->sources[i];
         unit *carry = NULL;
 
         for (j = 0; j < n_old; j++)
@@ -634,7 +634,7 @@ static int units_build(generation *g, unit *old, size_t n_old, unit **out, size_
             v[n] = *carry;
             memset(carry, 0, sizeof *carry);
             if (!pool_eq(&v[n].pool, &s->cfg->pool)) {
-                rt_reconfigure(v[n].rt, &s->cfg->pool);
+                router_reconfigure(v[n].rt, &s->cfg->pool);
                 v[n].pool = s->cfg->pool;
                 log_msg(DSRC_LOG_NOTICE, s->cfg->name, NULL,
                         "pool reconfigured: max_size %d, min_idle %d", s->cfg->pool.max_size,
@@ -667,16 +667,16 @@ static void unit_log_changes(unit *u, int probed)
     size_t i;
 
     for (i = 0; i < u->n_ep; i++) {
-        brk_info bi;
-        brk_get(rt_breaker(u->rt, (int)i), &bi);
+        breaker_info bi;
+        breaker_get(router_breaker(u->rt, (int)i), &bi);
         if (bi.state != u->brk[i]) {
-            const char *label = pool_label(rt_pool(u->rt, (int)i));
-            if (bi.state == BRK_OPEN)
+            const char *label = pool_label(router_pool(u->rt, (int)i));
+            if (bi.state == BREAKER_OPEN)
                 log_msg(DSRC_LOG_WARNING, name, NULL,
                         "%s: circuit breaker open for %lld ms after %d failure(s): %s", label,
                         (long long)bi.cooldown_ms, bi.consecutive_failures,
                         bi.last_error.msg ? bi.last_error.msg : "unknown error");
-            else if (bi.state == BRK_CLOSED)
+            else if (bi.state == BREAKER_CLOSED)
                 log_msg(DSRC_LOG_NOTICE, name, NULL, "%s: circuit breaker closed", label);
             else
                 log_msg(DSRC_LOG_INFO, name, NULL, "%s: circuit breaker half-open (probing)",
@@ -686,27 +686,27 @@ static void unit_log_changes(unit *u, int probed)
         derr_clear(&bi.last_error);
     }
     if (probed) {
-        hl_report rep;
-        if (hl_report_get(u->hl, &rep) == 0) {
+        health_report rep;
+        if (health_report_get(u->hl, &rep) == 0) {
             if (rep.status != u->status) {
                 const char *why = NULL;
                 for (i = 0; i < rep.n_endpoints && !why; i++)
-                    if (rep.endpoints[i].status != HL_HEALTHY && rep.endpoints[i].last_error)
+                    if (rep.endpoints[i].status != HEALTH_HEALTHY && rep.endpoints[i].last_error)
                         why = rep.endpoints[i].last_error;
-                log_msg(rep.status == HL_DOWN ? DSRC_LOG_ERROR
-                        : rep.status == HL_DEGRADED ? DSRC_LOG_WARNING : DSRC_LOG_NOTICE,
-                        name, NULL, "health: %s -> %s%s%s", hl_status_name(u->status),
-                        hl_status_name(rep.status), why ? ": " : "", why ? why : "");
+                log_msg(rep.status == HEALTH_DOWN ? DSRC_LOG_ERROR
+                        : rep.status == HEALTH_DEGRADED ? DSRC_LOG_WARNING : DSRC_LOG_NOTICE,
+                        name, NULL, "health: %s -> %s%s%s", health_status_name(u->status),
+                        health_status_name(rep.status), why ? ": " : "", why ? why : "");
                 u->status = rep.status;
             }
-            hl_report_free(&rep);
+            health_report_free(&rep);
         }
     }
 }
 
 static void unit_next_probe(unit *u, time_t now)
 {
-    u->next_probe = sched_next(&u->health, now);
+    u->next_probe = schedule_next(&u->health, now);
     if (u->next_probe == (time_t)-1)
         u->next_probe = now + 30;
 }
@@ -726,11 +726,11 @@ static int unit_watch(unit *u, int due, time_t now)
         return 0;
     snprintf(limit, sizeof limit, "%.1f s", (double)probers.limit_ms / 1000.0);
     derr_set(&e, DSRC_E_TIMEOUT, "%s did not return within probe_timeout (%s)", what, limit);
-    hl_overrun(u->hl, &e);
+    health_overrun(u->hl, &e);
     if (!probing)
-        rt_cancel_maintenance(u->rt);
+        router_cancel_maintenance(u->rt);
     if (w == 1)
-        log_msg(DSRC_LOG_WARNING, u->src->cfg->name, ld_name(u->src->plugin),
+        log_msg(DSRC_LOG_WARNING, u->src->cfg->name, loader_name(u->src->plugin),
                 "%s did not return within probe_timeout (%s): counted as failed, cancel "
                 "asked; the source is probed again once the call returns", what, limit);
     derr_clear(&e);
@@ -753,11 +753,11 @@ static void orphans_reap(void)
             continue;
         }
         if (probe_watch(u->hl, &probing) == 1) {
-            log_msg(DSRC_LOG_WARNING, u->src->cfg->name, ld_name(u->src->plugin),
+            log_msg(DSRC_LOG_WARNING, u->src->cfg->name, loader_name(u->src->plugin),
                     "a call of this source, no longer served, did not return within "
                     "probe_timeout: cancel asked, released once it returns");
-            hl_cancel(u->hl);
-            rt_cancel_maintenance(u->rt);
+            health_cancel(u->hl);
+            router_cancel_maintenance(u->rt);
         }
         i++;
     }
@@ -810,8 +810,8 @@ static int units_stop(unit *v, size_t n, int64_t grace_ms)
     for (i = 0; i < n + orphans.n; i++) {
         unit *u = i < n ? &v[i] : &orphans.v[i - n];
         if (u->hl) {
-            hl_cancel(u->hl);
-            rt_cancel_maintenance(u->rt);
+            health_cancel(u->hl);
+            router_cancel_maintenance(u->rt);
         }
     }
     if ((rc = probers_stop(grace_ms)) == 0)
@@ -819,10 +819,10 @@ static int units_stop(unit *v, size_t n, int64_t grace_ms)
     for (i = 0; i < n + orphans.n; i++) {
         const unit *u = i < n ? &v[i] : &orphans.v[i - n];
         if (u->hl && probe_running(u->hl))
-            log_msg(DSRC_LOG_ERROR, u->src->cfg->name, ld_name(u->src->plugin),
+            log_msg(DSRC_LOG_ERROR, u->src->cfg->name, loader_name(u->src->plugin),
                     "a call has not returned %.1f s after SIGTERM (shutdown_grace): "
                     "plugin '%s' ignores cancellation", (double)grace_ms / 1000.0,
-                    ld_name(u->src->plugin));
+                    loader_name(u->src->plugin));
     }
     return rc;
 }
@@ -851,24 +851,24 @@ static json_t *api_serve(void *user, const api_request *req, derr *e)
             continue;
         found++;
         if (req->cmd == API_POOLS) {
-            o = rt_json(u->rt);
+            o = router_json(u->rt);
         } else if (req->cmd == API_HEALTH) {
-            hl_report rep;
-            if (hl_report_get(u->hl, &rep) == 0) {
-                o = hl_report_json(&rep);
-                hl_report_free(&rep);
+            health_report rep;
+            if (health_report_get(u->hl, &rep) == 0) {
+                o = health_report_json(&rep);
+                health_report_free(&rep);
             }
         } else {
-            hl_report rep;
-            hl_status st = HL_UNKNOWN;
-            if (hl_report_get(u->hl, &rep) == 0) {
+            health_report rep;
+            health_status st = HEALTH_UNKNOWN;
+            if (health_report_get(u->hl, &rep) == 0) {
                 st = rep.status;
-                hl_report_free(&rep);
+                health_report_free(&rep);
             }
             o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "name", u->src->cfg->name, "type",
                           u->src->cfg->type, "endpoints", (int)u->n_ep, "read_policy",
-                          rt_policy_name(rt_get_policy(u->rt)), "status",
-                          hl_status_name(st));
+                          router_policy_name(router_get_policy(u->rt)), "status",
+                          health_status_name(st));
         }
         if (!o || json_array_append_new(res, o) != 0) {
             json_decref(res);

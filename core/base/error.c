@@ -9,7 +9,7 @@
 #include "base/error.h"
 #include "base/redact.h"
 
-const char *dsrc_status_name(dsrc_status s)
+const char *error_status_name(dsrc_status s)
 {
     switch (s) {
     case DSRC_OK: return "ok";
@@ -67,7 +67,7 @@ void derr_prefix(derr *e, const char *fmt, ...)
     va_end(ap);
     if (!pre)
         return;
-    if (asprintf(&raw, "%s: %s", pre, e->msg ? e->msg : dsrc_status_name(e->status)) < 0)
+    if (asprintf(&raw, "%s: %s", pre, e->msg ? e->msg : error_status_name(e->status)) < 0)
         raw = NULL;
     free(pre);
     if (raw)
@@ -78,7 +78,7 @@ dsrc_status derr_from_plugin(derr *e, dsrc_error *perr, const char *prefix)
 {
     dsrc_status st = perr->status == DSRC_OK ? DSRC_E_INTERNAL : perr->status;
     char *raw = NULL;
-    const char *m = perr->message && *perr->message ? perr->message : dsrc_status_name(st);
+    const char *m = perr->message && *perr->message ? perr->message : error_status_name(st);
 
     if (st > DSRC_E_INTERNAL)
         st = DSRC_E_INTERNAL;
@@ -111,7 +111,7 @@ void derr_clear(derr *e)
     memset(e, 0, sizeof *e);
 }
 
-void dsrc_error_init(dsrc_error *perr)
+void error_init(dsrc_error *perr)
 {
     memset(perr, 0, sizeof *perr);
     perr->struct_size = sizeof *perr;

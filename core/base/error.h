@@ -37,9 +37,9 @@ void derr_prefix(derr *e, const char *fmt, ...) DSRC_PRINTF(2, 3);
 void derr_clear(derr *e);
 
 /* A short lower-case name for a status: "ok", "auth", "not-found", ... */
-const char *dsrc_status_name(dsrc_status s);
+const char *error_status_name(dsrc_status s);
 
 /* Initialise a plugin error struct before a call (zero + struct_size). */
-void dsrc_error_init(dsrc_error *perr);
+void error_init(dsrc_error *perr);
 
 #endif

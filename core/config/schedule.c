@@ -15,19 +15,19 @@
 /* ------------------------------------------------------------------------ */
 /* Durations                                                                 */
 
-typedef struct sched_unit {
+typedef struct schedule_unit {
     const char *name;
     int64_t ms;
-} sched_unit;
+} schedule_unit;
 
 /* Largest first: a compound duration must use them in this order. */
-static const sched_unit sched_units[] = {
+static const schedule_unit schedule_units[] = {
     {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1},
 };
-#define SCHED_N_UNITS (sizeof sched_units / sizeof sched_units[0])
+#define SCHEDULE_N_UNITS (sizeof schedule_units / sizeof schedule_units[0])
 
 /* Read decimal digits at *p into *v; 0 on success, -1 on none or overflow. */
-static int sched_digits(const char **p, int64_t *v)
+static int schedule_digits(const char **p, int64_t *v)
 {
     int64_t n = 0;
     const char *s = *p;
@@ -50,11 +50,11 @@ int cfg_parse_duration(const char *s, int64_t *ms)
 {
     const char *p = s;
     int64_t total = 0, v;
-    size_t last = 0; /* index into sched_units + 1 of the last unit used */
+    size_t last = 0; /* index into schedule_units + 1 of the last unit used */
 
     if (!s || !*s)
         return -1;
-    if (sched_digits(&p, &v) < 0)
+    if (schedule_digits(&p, &v) < 0)
         return -1;
     if (*p == '\0') {           /* a bare integer: seconds */
         if (v > INT64_MAX / 1000)
@@ -64,25 +64,25 @@ int cfg_parse_duration(const char *s, int64_t *ms)
     }
     p = s;
     while (*p) {
-        size_t i, len = 0, u = SCHED_N_UNITS;
+        size_t i, len = 0, u = SCHEDULE_N_UNITS;
 
-        if (sched_digits(&p, &v) < 0)
+        if (schedule_digits(&p, &v) < 0)
             return -1;
         /* the longest unit name that matches ("ms" before "m") */
-        for (i = 0; i < SCHED_N_UNITS; i++) {
-            size_t n = strlen(sched_units[i].name);
-            if (strncmp(p, sched_units[i].name, n) == 0 && n > len) {
+        for (i = 0; i < SCHEDULE_N_UNITS; i++) {
+            size_t n = strlen(schedule_units[i].name);
+            if (strncmp(p, schedule_units[i].name, n) == 0 && n > len) {
                 len = n;
                 u = i;
             }
         }
-        if (u == SCHED_N_UNITS || u + 1 <= last)
+        if (u == SCHEDULE_N_UNITS || u + 1 <= last)
             return -1;          /* unknown unit, or units out of order */
         last = u + 1;
         p += len;
-        if (v > (INT64_MAX - total) / sched_units[u].ms)
+        if (v > (INT64_MAX - total) / schedule_units[u].ms)
             return -1;
-        total += v * sched_units[u].ms;
+        total += v * schedule_units[u].ms;
     }
     *ms = total;
     return 0;
@@ -91,43 +91,43 @@ int cfg_parse_duration(const char *s, int64_t *ms)
 /* ------------------------------------------------------------------------ */
 /* Cron fields                                                               */
 
-typedef struct sched_field {
+typedef struct schedule_field {
     const char *what;        /* for messages */
     int min, max;            /* accepted numeric values */
     const char *const *names;/* names for min.. (NULL: none) */
     int names_base;          /* value of names[0] */
-} sched_field;
+} schedule_field;
 
-static const char *const sched_month_names[] = {
+static const char *const schedule_month_names[] = {
     "jan", "feb", "mar", "apr", "may", "jun",
     "jul", "aug", "sep", "oct", "nov", "dec", NULL
 };
-static const char *const sched_wday_names[] = {
+static const char *const schedule_wday_names[] = {
     "sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL
 };
 
-static const sched_field sched_fields[5] = {
+static const schedule_field schedule_fields[5] = {
     {"minute", 0, 59, NULL, 0},
     {"hour", 0, 23, NULL, 0},
     {"day of month", 1, 31, NULL, 0},
-    {"month", 1, 12, sched_month_names, 1},
-    {"day of week", 0, 7, sched_wday_names, 0},
+    {"month", 1, 12, schedule_month_names, 1},
+    {"day of week", 0, 7, schedule_wday_names, 0},
 };
 
 /* Why-strings per field, so that each message names the field. */
-static const char *const sched_why_range[5] = {
+static const char *const schedule_why_range[5] = {
     "minute out of range (0-59)", "hour out of range (0-23)",
     "day of month out of range (1-31)", "month out of range (1-12 or jan-dec)",
     "day of week out of range (0-7 or sun-sat)",
 };
-static const char *const sched_why_value[5] = {
+static const char *const schedule_why_value[5] = {
     "minute is not a number", "hour is not a number",
     "day of month is not a number", "month is not a number or a month name",
     "day of week is not a number or a day name",
 };
 
 /* Parse one value (number or name) at *p for field f. */
-static int sched_value(const sched_field *f, const char **p, int *out, int *bad_range)
+static int schedule_value(const schedule_field *f, const char **p, int *out, int *bad_range)
 {
     const char *s = *p;
 
@@ -162,10 +162,10 @@ static int sched_value(const sched_field *f, const char **p, int *out, int *bad_
 }
 
 /* Parse field text [s, e) of field index fi into a bitset. */
-static int sched_parse_field(int fi, const char *s, const char *e, uint64_t *bits,
+static int schedule_parse_field(int fi, const char *s, const char *e, uint64_t *bits,
                              const char **why)
 {
-    const sched_field *f = &sched_fields[fi];
+    const schedule_field *f = &schedule_fields[fi];
     const char *p = s;
 
     *bits = 0;
@@ -178,15 +178,15 @@ static int sched_parse_field(int fi, const char *s, const char *e, uint64_t *bit
             hi = f->max;
             p++;
         } else {
-            if (sched_value(f, &p, &lo, &bad) < 0) {
-                *why = bad ? sched_why_range[fi] : sched_why_value[fi];
+            if (schedule_value(f, &p, &lo, &bad) < 0) {
+                *why = bad ? schedule_why_range[fi] : schedule_why_value[fi];
                 return -1;
             }
             hi = lo;
             if (*p == '-') {
                 p++;
-                if (sched_value(f, &p, &hi, &bad) < 0) {
-                    *why = bad ? sched_why_range[fi] : sched_why_value[fi];
+                if (schedule_value(f, &p, &hi, &bad) < 0) {
+                    *why = bad ? schedule_why_range[fi] : schedule_why_value[fi];
                     return -1;
                 }
                 if (hi < lo) {
@@ -217,7 +217,7 @@ static int sched_parse_field(int fi, const char *s, const char *e, uint64_t *bit
             step = (int)n;
         }
         if (p != e && *p != ',') {
-            *why = p == q ? sched_why_value[fi]
+            *why = p == q ? schedule_why_value[fi]
                           : "unexpected character (use numbers, names, * , - and /)";
             return -1;
         }
@@ -233,7 +233,7 @@ static int sched_parse_field(int fi, const char *s, const char *e, uint64_t *bit
     }
 }
 
-static int sched_days_in_month(int month, int year)
+static int schedule_days_in_month(int month, int year)
 {
     static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (month == 2) {
@@ -243,7 +243,7 @@ static int sched_days_in_month(int month, int year)
     return days[month - 1];
 }
 
-static int sched_parse_cron(const char *expr, sched_spec *out, const char **why)
+static int schedule_parse_cron(const char *expr, schedule_spec *out, const char **why)
 {
     const char *p = expr;
     uint64_t bits[5];
@@ -264,7 +264,7 @@ static int sched_parse_cron(const char *expr, sched_spec *out, const char **why)
             out->mday_star = *s == '*';
         if (fi == 4)
             out->wday_star = *s == '*';
-        if (sched_parse_field(fi, s, p, &bits[fi], why) < 0)
+        if (schedule_parse_field(fi, s, p, &bits[fi], why) < 0)
             return -1;
     }
     while (*p == ' ' || *p == '\t')
@@ -273,7 +273,7 @@ static int sched_parse_cron(const char *expr, sched_spec *out, const char **why)
         *why = "expected 5 fields: minute hour day-of-month month day-of-week";
         return -1;
     }
-    out->kind = SCHED_CRON;
+    out->kind = SCHEDULE_CRON;
     out->minutes = bits[0];
     out->hours = (uint32_t)bits[1];
     out->mdays = (uint32_t)bits[2];
@@ -287,7 +287,7 @@ static int sched_parse_cron(const char *expr, sched_spec *out, const char **why)
         for (m = 1; m <= 12 && !ok; m++) {
             if (!(out->months & (1u << m)))
                 continue;
-            for (d = 1; d <= sched_days_in_month(m, 2000); d++)
+            for (d = 1; d <= schedule_days_in_month(m, 2000); d++)
                 if (out->mdays & (1u << d)) {
                     ok = 1;
                     break;
@@ -301,12 +301,12 @@ static int sched_parse_cron(const char *expr, sched_spec *out, const char **why)
     return 0;
 }
 
-typedef struct sched_alias {
+typedef struct schedule_alias {
     const char *name;
     const char *cron;
-} sched_alias;
+} schedule_alias;
 
-static const sched_alias sched_aliases[] = {
+static const schedule_alias schedule_aliases[] = {
     {"@hourly", "0 * * * *"},
     {"@daily", "0 0 * * *"},
     {"@midnight", "0 0 * * *"},
@@ -316,7 +316,7 @@ static const sched_alias sched_aliases[] = {
     {"@annually", "0 0 1 1 *"},
 };
 
-int sched_parse(const char *expr, sched_spec *out, const char **why)
+int schedule_parse(const char *expr, schedule_spec *out, const char **why)
 {
     const char *dummy;
     size_t i, n;
@@ -338,7 +338,7 @@ int sched_parse(const char *expr, sched_spec *out, const char **why)
         return -1;
     }
     if (expr[0] != '@')
-        return sched_parse_cron(expr, out, why);
+        return schedule_parse_cron(expr, out, why);
 
     if (n >= 6 && strncmp(expr, "@every", 6) == 0 &&
         (n == 6 || expr[6] == ' ' || expr[6] == '\t')) {
@@ -361,13 +361,13 @@ int sched_parse(const char *expr, sched_spec *out, const char **why)
             *why = "@every needs a duration greater than zero";
             return -1;
         }
-        out->kind = SCHED_EVERY;
+        out->kind = SCHEDULE_EVERY;
         out->every_ms = ms;
         return 0;
     }
-    for (i = 0; i < sizeof sched_aliases / sizeof sched_aliases[0]; i++)
-        if (strlen(sched_aliases[i].name) == n && strncmp(expr, sched_aliases[i].name, n) == 0)
-            return sched_parse_cron(sched_aliases[i].cron, out, why);
+    for (i = 0; i < sizeof schedule_aliases / sizeof schedule_aliases[0]; i++)
+        if (strlen(schedule_aliases[i].name) == n && strncmp(expr, schedule_aliases[i].name, n) == 0)
+            return schedule_parse_cron(schedule_aliases[i].cron, out, why);
     *why = "unknown shortcut (use @every DURATION, @hourly, @daily, @weekly, "
            "@monthly or @yearly)";
     return -1;
@@ -375,14 +375,14 @@ int sched_parse(const char *expr, sched_spec *out, const char **why)
 
 int cfg_check_schedule(const char *expr, const char **why)
 {
-    sched_spec s;
-    return sched_parse(expr, &s, why);
+    schedule_spec s;
+    return schedule_parse(expr, &s, why);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Next fire time                                                            */
 
-static int sched_day_matches(const sched_spec *s, const struct tm *tm)
+static int schedule_day_matches(const schedule_spec *s, const struct tm *tm)
 {
     int dom = (s->mdays >> tm->tm_mday) & 1;
     int dow = (s->wdays >> tm->tm_wday) & 1;
@@ -392,7 +392,7 @@ static int sched_day_matches(const sched_spec *s, const struct tm *tm)
 }
 
 /* Normalise *tm through timegm(); returns the time or -1. */
-static time_t sched_norm(struct tm *tm)
+static time_t schedule_norm(struct tm *tm)
 {
     time_t t;
     tm->tm_isdst = 0;
@@ -402,13 +402,13 @@ static time_t sched_norm(struct tm *tm)
     return t;
 }
 
-time_t sched_next(const sched_spec *s, time_t after)
+time_t schedule_next(const schedule_spec *s, time_t after)
 {
     struct tm tm;
     time_t t;
     int last_year;
 
-    if (s->kind == SCHED_EVERY) {
+    if (s->kind == SCHEDULE_EVERY) {
         int64_t sec = s->every_ms / 1000 + (s->every_ms % 1000 != 0);
         if (sec < 1)
             sec = 1;
@@ -416,7 +416,7 @@ time_t sched_next(const sched_spec *s, time_t after)
             return (time_t)-1;
         return (time_t)((int64_t)after + sec);
     }
-    if (s->kind != SCHED_CRON || !s->minutes || !s->hours || !s->months ||
+    if (s->kind != SCHEDULE_CRON || !s->minutes || !s->hours || !s->months ||
         !(s->mdays || s->wdays))
         return (time_t)-1;
 
@@ -437,7 +437,7 @@ time_t sched_next(const sched_spec *s, time_t after)
             tm.tm_mday = 1;
             tm.tm_hour = 0;
             tm.tm_min = 0;
-        } else if (!sched_day_matches(s, &tm)) {
+        } else if (!schedule_day_matches(s, &tm)) {
             tm.tm_mday++;
             tm.tm_hour = 0;
             tm.tm_min = 0;
@@ -447,10 +447,10 @@ time_t sched_next(const sched_spec *s, time_t after)
         } else if (!(s->minutes & ((uint64_t)1 << tm.tm_min))) {
             tm.tm_min++;
         } else {
-            return sched_norm(&tm);
+            return schedule_norm(&tm);
         }
         tm.tm_sec = 0;
-        if (sched_norm(&tm) == (time_t)-1)
+        if (schedule_norm(&tm) == (time_t)-1)
             return (time_t)-1;
     }
 }

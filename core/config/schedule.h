@@ -14,7 +14,7 @@
  *   - @hourly, @daily (= @midnight), @weekly, @monthly, @yearly (= @annually).
  * All times are UTC.
  *
- * cfg_check_schedule() in config.h is the yes/no form of sched_parse().
+ * cfg_check_schedule() in config.h is the yes/no form of schedule_parse().
  */
 #ifndef DSRC_CORE_SCHEDULE_H
 #define DSRC_CORE_SCHEDULE_H
@@ -22,34 +22,34 @@
 #include <stdint.h>
 #include <time.h>
 
-typedef enum sched_kind {
-    SCHED_CRON = 0,
-    SCHED_EVERY = 1
-} sched_kind;
+typedef enum schedule_kind {
+    SCHEDULE_CRON = 0,
+    SCHEDULE_EVERY = 1
+} schedule_kind;
 
 /* A parsed schedule.  Plain data: copy it freely, nothing to free. */
-typedef struct sched_spec {
-    sched_kind kind;
-    int64_t every_ms;         /* SCHED_EVERY: the interval, > 0              */
-    uint64_t minutes;         /* SCHED_CRON: bit m set = minute m (0..59)    */
+typedef struct schedule_spec {
+    schedule_kind kind;
+    int64_t every_ms;         /* SCHEDULE_EVERY: the interval, > 0              */
+    uint64_t minutes;         /* SCHEDULE_CRON: bit m set = minute m (0..59)    */
     uint32_t hours;           /* bit h = hour h (0..23)                      */
     uint32_t mdays;           /* bit d = day of month d (1..31)              */
     uint16_t months;          /* bit m = month m (1..12)                     */
     uint8_t wdays;            /* bit w = weekday w (0..6, 0 = Sunday)        */
     uint8_t mday_star;        /* 1: the day-of-month field started with '*'  */
     uint8_t wday_star;        /* 1: the day-of-week field started with '*'   */
-} sched_spec;
+} schedule_spec;
 
 /* Parse `expr` into *out.  Returns 0, or -1 with a one-line reason in *why
  * (a static string; why may be NULL).  A cron expression whose days can
  * never occur (e.g. "0 0 30 2 *") is refused. */
-int sched_parse(const char *expr, sched_spec *out, const char **why);
+int schedule_parse(const char *expr, schedule_spec *out, const char **why);
 
 /* The first time strictly after `after` (seconds since the epoch, UTC) at
  * which the schedule fires.  Cron schedules fire at whole minutes.  An
  * @every schedule fires `every` after `after`, rounded up to a whole second
  * (at least 1 s).  Returns (time_t)-1 when there is no such time within the
  * next 12 years or it would overflow time_t. */
-time_t sched_next(const sched_spec *s, time_t after);
+time_t schedule_next(const schedule_spec *s, time_t after);
 
 #endif

@@ -10,12 +10,12 @@
 
 struct breaker {
     char *name;
-    brk_config cfg;
-    brk_clock_fn clock;
+    breaker_config cfg;
+    breaker_clock_fn clock;
     void *clock_user;
     pthread_mutex_t mu;
 
-    brk_state state;
+    breaker_state state;
     int consecutive;
     int level;
     int probe_out;          /* half-open: the probe is in flight           */
@@ -26,7 +26,7 @@ struct breaker {
     derr last;
 };
 
-static int64_t brk_mono_ms(void *user)
+static int64_t breaker_mono_ms(void *user)
 {
     struct timespec ts;
 
@@ -35,7 +35,7 @@ static int64_t brk_mono_ms(void *user)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void brk_config_default(brk_config *c)
+void breaker_config_default(breaker_config *c)
 {
     c->failure_threshold = 5;
     c->base_cooldown_ms = 1000;
@@ -43,10 +43,10 @@ void brk_config_default(brk_config *c)
     c->stable_ms = 60000;
 }
 
-breaker *brk_new(const char *name, const brk_config *cfg, brk_clock_fn clock, void *clock_user)
+breaker *breaker_new(const char *name, const breaker_config *cfg, breaker_clock_fn clock, void *clock_user)
 {
     breaker *b = calloc(1, sizeof *b);
-    brk_config def;
+    breaker_config def;
 
     if (!b)
         return NULL;
@@ -54,7 +54,7 @@ breaker *brk_new(const char *name, const brk_config *cfg, brk_clock_fn clock, vo
         free(b);
         return NULL;
     }
-    brk_config_default(&def);
+    breaker_config_default(&def);
     b->cfg = cfg ? *cfg : def;
     if (b->cfg.failure_threshold <= 0)
         b->cfg.failure_threshold = def.failure_threshold;
@@ -66,7 +66,7 @@ breaker *brk_new(const char *name, const brk_config *cfg, brk_clock_fn clock, vo
         b->cfg.max_cooldown_ms = b->cfg.base_cooldown_ms;
     if (b->cfg.stable_ms <= 0)
         b->cfg.stable_ms = b->cfg.max_cooldown_ms;
-    b->clock = clock ? clock : brk_mono_ms;
+    b->clock = clock ? clock : breaker_mono_ms;
     b->clock_user = clock_user;
     b->closed_at = INT64_MIN;
     b->since = b->clock(b->clock_user);
@@ -74,7 +74,7 @@ breaker *brk_new(const char *name, const brk_config *cfg, brk_clock_fn clock, vo
     return b;
 }
 
-void brk_free(breaker *b)
+void breaker_free(breaker *b)
 {
     if (!b)
         return;
@@ -99,7 +99,7 @@ static void copy_err(derr *dst, const derr *src)
     derr_clear(dst);
     if (!src || src->status == DSRC_OK)
         return;
-    derr_set(dst, src->status, "%s", src->msg ? src->msg : dsrc_status_name(src->status));
+    derr_set(dst, src->status, "%s", src->msg ? src->msg : error_status_name(src->status));
     dst->retryable = src->retryable;
     dst->connection_broken = src->connection_broken;
     memcpy(dst->code, src->code, sizeof dst->code);
@@ -114,14 +114,14 @@ static void trip(breaker *b, int64_t now, int level)
     while (top < 62 && cooldown(b, (int)top) < b->cfg.max_cooldown_ms)
         top++;
     b->level = level < (int)top ? level : (int)top;
-    b->state = BRK_OPEN;
+    b->state = BREAKER_OPEN;
     b->probe_out = 0;
     b->open_until = now + cooldown(b, b->level);
     b->since = now;
     b->opens++;
 }
 
-int brk_allow(breaker *b, int *probe, derr *e)
+int breaker_allow(breaker *b, int *probe, derr *e)
 {
     int64_t now = b->clock(b->clock_user);
     int ok = 0;
@@ -130,12 +130,12 @@ int brk_allow(breaker *b, int *probe, derr *e)
         *probe = 0;
     pthread_mutex_lock(&b->mu);
     switch (b->state) {
-    case BRK_CLOSED:
+    case BREAKER_CLOSED:
         ok = 1;
         break;
-    case BRK_OPEN:
+    case BREAKER_OPEN:
         if (now >= b->open_until) {
-            b->state = BRK_HALF_OPEN;
+            b->state = BREAKER_HALF_OPEN;
             b->since = now;
             b->probe_out = 1;
             if (probe)
@@ -143,7 +143,7 @@ int brk_allow(breaker *b, int *probe, derr *e)
             ok = 1;
         }
         break;
-    case BRK_HALF_OPEN:
+    case BREAKER_HALF_OPEN:
         if (!b->probe_out) {
             b->probe_out = 1;
             if (probe)
@@ -156,17 +156,17 @@ int brk_allow(breaker *b, int *probe, derr *e)
         b->rejected++;
         if (e) {
             dsrc_status st = b->last.status != DSRC_OK ? b->last.status : DSRC_E_UNREACHABLE;
-            int64_t left = b->state == BRK_OPEN ? b->open_until - now : 0;
-            if (b->state == BRK_OPEN)
+            int64_t left = b->state == BREAKER_OPEN ? b->open_until - now : 0;
+            if (b->state == BREAKER_OPEN)
                 derr_set(e, st,
                          "%s: circuit open after repeated failures, next attempt in %.1f s; "
                          "last error: %s",
                          b->name, (double)left / 1000.0,
-                         b->last.msg ? b->last.msg : dsrc_status_name(st));
+                         b->last.msg ? b->last.msg : error_status_name(st));
             else
                 derr_set(e, st,
                          "%s: circuit half-open, a probe is in progress; last error: %s",
-                         b->name, b->last.msg ? b->last.msg : dsrc_status_name(st));
+                         b->name, b->last.msg ? b->last.msg : error_status_name(st));
             e->retryable = 1;
             memcpy(e->code, b->last.code, sizeof e->code);
         }
@@ -175,32 +175,32 @@ int brk_allow(breaker *b, int *probe, derr *e)
     return ok;
 }
 
-void brk_success(breaker *b)
+void breaker_success(breaker *b)
 {
     int64_t now = b->clock(b->clock_user);
 
     pthread_mutex_lock(&b->mu);
     switch (b->state) {
-    case BRK_HALF_OPEN:
+    case BREAKER_HALF_OPEN:
         /* The probe worked: close, keeping the level (probation). */
-        b->state = BRK_CLOSED;
+        b->state = BREAKER_CLOSED;
         b->consecutive = 0;
         b->probe_out = 0;
         b->since = b->closed_at = now;
         break;
-    case BRK_CLOSED:
+    case BREAKER_CLOSED:
         b->consecutive = 0;
         if (b->level && b->closed_at != INT64_MIN && now - b->closed_at >= b->cfg.stable_ms)
             b->level = 0;
         break;
-    case BRK_OPEN:
+    case BREAKER_OPEN:
         /* A call that started before the breaker opened: proves little. */
         break;
     }
     pthread_mutex_unlock(&b->mu);
 }
 
-void brk_failure(breaker *b, const derr *e)
+void breaker_failure(breaker *b, const derr *e)
 {
     int64_t now = b->clock(b->clock_user);
 
@@ -210,10 +210,10 @@ void brk_failure(breaker *b, const derr *e)
     else if (b->last.status == DSRC_OK)
         derr_set(&b->last, DSRC_E_UNREACHABLE, "%s: call failed", b->name);
     switch (b->state) {
-    case BRK_HALF_OPEN:
+    case BREAKER_HALF_OPEN:
         trip(b, now, b->level + 1);
         break;
-    case BRK_CLOSED:
+    case BREAKER_CLOSED:
         if (++b->consecutive >= b->cfg.failure_threshold) {
             /* Soon after a recovery: longer than last time; else from 0. */
             int level = 0;
@@ -223,23 +223,23 @@ void brk_failure(breaker *b, const derr *e)
             b->consecutive = 0;
         }
         break;
-    case BRK_OPEN:
+    case BREAKER_OPEN:
         break;
     }
     pthread_mutex_unlock(&b->mu);
 }
 
-void brk_abandon(breaker *b, int probe)
+void breaker_abandon(breaker *b, int probe)
 {
     if (!probe)
         return;
     pthread_mutex_lock(&b->mu);
-    if (b->state == BRK_HALF_OPEN)
+    if (b->state == BREAKER_HALF_OPEN)
         b->probe_out = 0;
     pthread_mutex_unlock(&b->mu);
 }
 
-void brk_get(breaker *b, brk_info *out)
+void breaker_get(breaker *b, breaker_info *out)
 {
     int64_t now = b->clock(b->clock_user);
 
@@ -249,7 +249,7 @@ void brk_get(breaker *b, brk_info *out)
     out->consecutive_failures = b->consecutive;
     out->level = b->level;
     out->cooldown_ms = cooldown(b, b->level);
-    out->retry_in_ms = b->state == BRK_OPEN && b->open_until > now ? b->open_until - now : 0;
+    out->retry_in_ms = b->state == BREAKER_OPEN && b->open_until > now ? b->open_until - now : 0;
     out->since_ms = b->since;
     out->opens = b->opens;
     out->rejected = b->rejected;
@@ -257,12 +257,12 @@ void brk_get(breaker *b, brk_info *out)
     pthread_mutex_unlock(&b->mu);
 }
 
-void brk_reset(breaker *b)
+void breaker_reset(breaker *b)
 {
     int64_t now = b->clock(b->clock_user);
 
     pthread_mutex_lock(&b->mu);
-    b->state = BRK_CLOSED;
+    b->state = BREAKER_CLOSED;
     b->consecutive = 0;
     b->level = 0;
     b->probe_out = 0;
@@ -271,20 +271,20 @@ void brk_reset(breaker *b)
     pthread_mutex_unlock(&b->mu);
 }
 
-const char *brk_state_name(brk_state s)
+const char *breaker_state_name(breaker_state s)
 {
     switch (s) {
-    case BRK_CLOSED:
+    case BREAKER_CLOSED:
         return "closed";
-    case BRK_OPEN:
+    case BREAKER_OPEN:
         return "open";
-    case BRK_HALF_OPEN:
+    case BREAKER_HALF_OPEN:
         return "half-open";
     }
     return "unknown";
 }
 
-int brk_is_endpoint_failure(const derr *e)
+int breaker_is_endpoint_failure(const derr *e)
 {
     if (!e || e->status == DSRC_OK)
         return 0;
@@ -300,13 +300,13 @@ int brk_is_endpoint_failure(const derr *e)
     }
 }
 
-json_t *brk_info_json(const brk_info *info)
+json_t *breaker_info_json(const breaker_info *info)
 {
     json_t *o = json_object();
 
     if (!o)
         return NULL;
-    json_object_set_new(o, "state", json_string(brk_state_name(info->state)));
+    json_object_set_new(o, "state", json_string(breaker_state_name(info->state)));
     json_object_set_new(o, "consecutive_failures", json_integer(info->consecutive_failures));
     json_object_set_new(o, "level", json_integer(info->level));
     json_object_set_new(o, "cooldown_ms", json_integer((json_int_t)info->cooldown_ms));

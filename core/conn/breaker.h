@@ -17,7 +17,7 @@
  * recovery is re-opened with ever longer cool-downs.  The level returns to
  * 0 only once the breaker has stayed closed for stable_ms.
  *
- * Which errors count is the caller's choice; brk_is_endpoint_failure()
+ * Which errors count is the caller's choice; breaker_is_endpoint_failure()
  * gives the usual rule.  Time comes from an injected clock (milliseconds,
  * monotonic).  Every function is thread-safe.
  */
@@ -29,23 +29,23 @@
 
 #include "base/error.h"
 
-typedef int64_t (*brk_clock_fn)(void *user);
+typedef int64_t (*breaker_clock_fn)(void *user);
 
-typedef enum brk_state {
-    BRK_CLOSED = 0,
-    BRK_OPEN = 1,
-    BRK_HALF_OPEN = 2
-} brk_state;
+typedef enum breaker_state {
+    BREAKER_CLOSED = 0,
+    BREAKER_OPEN = 1,
+    BREAKER_HALF_OPEN = 2
+} breaker_state;
 
-typedef struct brk_config {
+typedef struct breaker_config {
     int failure_threshold;     /* default 5                                  */
     int64_t base_cooldown_ms;  /* default 1000                               */
     int64_t max_cooldown_ms;   /* default 60000                              */
     int64_t stable_ms;         /* default max_cooldown_ms                    */
-} brk_config;
+} breaker_config;
 
-typedef struct brk_info {
-    brk_state state;
+typedef struct breaker_info {
+    breaker_state state;
     int consecutive_failures;
     int level;                 /* cool-down doublings                        */
     int64_t cooldown_ms;       /* the current (or next) cool-down            */
@@ -54,52 +54,52 @@ typedef struct brk_info {
     uint64_t opens;            /* times it opened                            */
     uint64_t rejected;         /* calls failed fast                          */
     derr last_error;           /* copy (owned by the caller: derr_clear())   */
-} brk_info;
+} breaker_info;
 
 typedef struct breaker breaker;
 
 /* Fill `c` with the defaults above. */
-void brk_config_default(brk_config *c);
+void breaker_config_default(breaker_config *c);
 
 /* A closed breaker named `name` (used in messages, e.g. "source 'db'
  * (primary)"; copied).  `cfg` NULL: defaults; zero members take their
  * default.  `clock` NULL: CLOCK_MONOTONIC.  NULL when out of memory. */
-breaker *brk_new(const char *name, const brk_config *cfg, brk_clock_fn clock, void *clock_user);
-void brk_free(breaker *b);
+breaker *breaker_new(const char *name, const breaker_config *cfg, breaker_clock_fn clock, void *clock_user);
+void breaker_free(breaker *b);
 
 /* May a call go through now?  Returns 1 (closed; or open with the cool-down
  * over: this caller is the half-open probe and *probe is set to 1), or 0
  * with `e` set to the failure to report: the last error's status, retryable,
  * and a message naming the breaker, the retry time and the last error.
  * probe and e may be NULL. */
-int brk_allow(breaker *b, int *probe, derr *e);
+int breaker_allow(breaker *b, int *probe, derr *e);
 
-/* Report the outcome of a call that brk_allow() let through. */
-void brk_success(breaker *b);
+/* Report the outcome of a call that breaker_allow() let through. */
+void breaker_success(breaker *b);
 /* `e` (may be NULL) is kept as the last error. */
-void brk_failure(breaker *b, const derr *e);
+void breaker_failure(breaker *b, const derr *e);
 
 /* A call let through could not reach the endpoint for a reason that says
  * nothing about it (e.g. the pool was saturated): give up the probe slot
- * without a verdict.  `probe` is the flag brk_allow() returned. */
-void brk_abandon(breaker *b, int probe);
+ * without a verdict.  `probe` is the flag breaker_allow() returned. */
+void breaker_abandon(breaker *b, int probe);
 
 /* Snapshot; release out->last_error with derr_clear(). */
-void brk_get(breaker *b, brk_info *out);
+void breaker_get(breaker *b, breaker_info *out);
 
 /* Force the breaker closed at level 0 (an operator's reset). */
-void brk_reset(breaker *b);
+void breaker_reset(breaker *b);
 
-const char *brk_state_name(brk_state s);
+const char *breaker_state_name(breaker_state s);
 
 /* The usual rule: does this error say the endpoint itself is failing?
  * Yes for a broken connection, unreachable, timeout and authentication
  * failures; no for errors about one request (not found, bad argument,
  * unsupported, cancelled, permission on one object, backend error). */
-int brk_is_endpoint_failure(const derr *e);
+int breaker_is_endpoint_failure(const derr *e);
 
 /* {"state","consecutive_failures","level","cooldown_ms","retry_in_ms",
  *  "opens","rejected","last_error"}; new reference, NULL when out of memory. */
-json_t *brk_info_json(const brk_info *info);
+json_t *breaker_info_json(const breaker_info *info);
 
 #endif

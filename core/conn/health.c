@@ -12,44 +12,44 @@
 #include "plugin/loader.h"
 
 /* Ask the plugin for the storage size at the first successful probe and then
- * every HL_STORAGE_EVERY-th: it may cost more than a ping. */
-#define HL_STORAGE_EVERY 10
+ * every HEALTH_STORAGE_EVERY-th: it may cost more than a ping. */
+#define HEALTH_STORAGE_EVERY 10
 
 enum { HS_OK = 0, HS_FAIL = 1, HS_SATURATED = 2 };
 
-typedef struct hl_sample {
+typedef struct health_sample {
     int64_t at_ms;
     int kind;
     double latency_ms;
-} hl_sample;
+} health_sample;
 
-typedef struct hl_ep {
-    hl_sample *ring;      /* window entries                                 */
+typedef struct health_ep {
+    health_sample *ring;      /* window entries                                 */
     int n, next;          /* filled entries, next slot                      */
     int consecutive;      /* failed probes in a row (saturation excluded)   */
     derr last_error;
     int64_t last_error_ms;
     int64_t last_probe_ms;
-} hl_ep;
+} health_ep;
 
-struct hl_monitor {
-    rt_source *rt;
-    hl_config cfg;
+struct health_monitor {
+    router_source *rt;
+    health_config cfg;
     pool_clock_fn clock;
     void *clock_user;
     pthread_mutex_t mu;
     size_t n;
-    hl_ep *ep;
+    health_ep *ep;
     unsigned long storage_probes;  /* successful probes of the primary       */
     int64_t storage_bytes;         /* -1: unknown                            */
     /* The probe in progress (under mu): */
-    int probing;                   /* hl_probe() is running                  */
+    int probing;                   /* health_probe() is running                  */
     int cur_ep;                    /* the endpoint it probes; -1 none        */
-    src_conn *cur_conn;            /* the connection it uses; NULL none      */
+    source_conn *cur_conn;            /* the connection it uses; NULL none      */
     int discard;                   /* overrun: its outcome is not recorded   */
 };
 
-void hl_config_default(hl_config *c)
+void health_config_default(health_config *c)
 {
     c->window = 60;
     c->probe_timeout_ms = 5000;
@@ -58,31 +58,31 @@ void hl_config_default(hl_config *c)
     c->down_after = 2;
 }
 
-const char *hl_status_name(hl_status s)
+const char *health_status_name(health_status s)
 {
     switch (s) {
-    case HL_HEALTHY:
+    case HEALTH_HEALTHY:
         return "healthy";
-    case HL_DEGRADED:
+    case HEALTH_DEGRADED:
         return "degraded";
-    case HL_DOWN:
+    case HEALTH_DOWN:
         return "down";
-    case HL_STALE:
+    case HEALTH_STALE:
         return "stale";
     default:
         return "unknown";
     }
 }
 
-hl_monitor *hl_new(rt_source *r, const hl_config *cfg, pool_clock_fn clock, void *clock_user)
+health_monitor *health_new(router_source *r, const health_config *cfg, pool_clock_fn clock, void *clock_user)
 {
-    hl_monitor *h = calloc(1, sizeof *h);
-    hl_config def;
+    health_monitor *h = calloc(1, sizeof *h);
+    health_config def;
     size_t i;
 
     if (!h)
         return NULL;
-    hl_config_default(&def);
+    health_config_default(&def);
     h->cfg = cfg ? *cfg : def;
     if (h->cfg.window <= 0)
         h->cfg.window = def.window;
@@ -99,7 +99,7 @@ hl_monitor *hl_new(rt_source *r, const hl_config *cfg, pool_clock_fn clock, void
     h->rt = r;
     h->clock = clock ? clock : pool_clock_monotonic;
     h->clock_user = clock_user;
-    h->n = rt_n_endpoints(r);
+    h->n = router_n_endpoints(r);
     if (!(h->ep = calloc(h->n, sizeof *h->ep))) {
         free(h);
         return NULL;
@@ -107,7 +107,7 @@ hl_monitor *hl_new(rt_source *r, const hl_config *cfg, pool_clock_fn clock, void
     for (i = 0; i < h->n; i++) {
         if (!(h->ep[i].ring = calloc((size_t)h->cfg.window, sizeof *h->ep[i].ring))) {
             h->n = i;
-            hl_free(h);
+            health_free(h);
             return NULL;
         }
         h->ep[i].last_error_ms = h->ep[i].last_probe_ms = -1;
@@ -118,7 +118,7 @@ hl_monitor *hl_new(rt_source *r, const hl_config *cfg, pool_clock_fn clock, void
     return h;
 }
 
-void hl_free(hl_monitor *h)
+void health_free(health_monitor *h)
 {
     size_t i;
 
@@ -134,10 +134,10 @@ void hl_free(hl_monitor *h)
 }
 
 /* Under h->mu. */
-static void add_sample_locked(hl_monitor *h, int i, int kind, double latency_ms, const derr *e,
+static void add_sample_locked(health_monitor *h, int i, int kind, double latency_ms, const derr *e,
                               int64_t now)
 {
-    hl_ep *ep = &h->ep[i];
+    health_ep *ep = &h->ep[i];
 
     ep->ring[ep->next].at_ms = now;
     ep->ring[ep->next].kind = kind;
@@ -153,14 +153,14 @@ static void add_sample_locked(hl_monitor *h, int i, int kind, double latency_ms,
     if (kind != HS_OK && e && e->status != DSRC_OK) {
         derr_clear(&ep->last_error);
         derr_set(&ep->last_error, e->status, "%s",
-                 e->msg ? e->msg : dsrc_status_name(e->status));
+                 e->msg ? e->msg : error_status_name(e->status));
         ep->last_error_ms = now;
     }
 }
 
-/* Record a sample; `probe`: the outcome of hl_probe(), dropped once that
- * probe has overrun (hl_overrun() recorded it). */
-static void add_sample(hl_monitor *h, int i, int kind, double latency_ms, const derr *e,
+/* Record a sample; `probe`: the outcome of health_probe(), dropped once that
+ * probe has overrun (health_overrun() recorded it). */
+static void add_sample(health_monitor *h, int i, int kind, double latency_ms, const derr *e,
                        int probe)
 {
     int64_t now = h->clock(h->clock_user);
@@ -171,7 +171,7 @@ static void add_sample(hl_monitor *h, int i, int kind, double latency_ms, const 
     pthread_mutex_unlock(&h->mu);
 }
 
-void hl_overrun(hl_monitor *h, const derr *why)
+void health_overrun(health_monitor *h, const derr *why)
 {
     int64_t now = h->clock(h->clock_user);
     size_t i;
@@ -181,7 +181,7 @@ void hl_overrun(hl_monitor *h, const derr *why)
         h->discard = 1;
         add_sample_locked(h, h->cur_ep, HS_FAIL, 0, why, now);
         if (h->cur_conn)
-            src_cancel(h->cur_conn);
+            source_cancel(h->cur_conn);
     } else {
         if (h->probing)
             h->discard = 1;
@@ -191,25 +191,25 @@ void hl_overrun(hl_monitor *h, const derr *why)
     pthread_mutex_unlock(&h->mu);
 }
 
-void hl_cancel(hl_monitor *h)
+void health_cancel(health_monitor *h)
 {
     pthread_mutex_lock(&h->mu);
     if (h->cur_conn)
-        src_cancel(h->cur_conn);
+        source_cancel(h->cur_conn);
     pthread_mutex_unlock(&h->mu);
 }
 
-void hl_set_stale_after(hl_monitor *h, int64_t ms)
+void health_set_stale_after(health_monitor *h, int64_t ms)
 {
     pthread_mutex_lock(&h->mu);
     h->cfg.stale_after_ms = ms > 0 ? ms : 0;
     pthread_mutex_unlock(&h->mu);
 }
 
-/* The connection probe_one() uses (NULL: none), for hl_overrun().  Returns
+/* The connection probe_one() uses (NULL: none), for health_overrun().  Returns
  * 1 when the probe has overrun: the connection may have been asked to
  * cancel (a flag that stays), so it must not be lent out again. */
-static int set_cur_conn(hl_monitor *h, src_conn *c)
+static int set_cur_conn(health_monitor *h, source_conn *c)
 {
     int discard;
 
@@ -220,7 +220,7 @@ static int set_cur_conn(hl_monitor *h, src_conn *c)
     return discard;
 }
 
-void hl_record(hl_monitor *h, int endpoint, int ok, double latency_ms, const derr *e)
+void health_record(health_monitor *h, int endpoint, int ok, double latency_ms, const derr *e)
 {
     if (endpoint < 0 || (size_t)endpoint >= h->n)
         return;
@@ -230,9 +230,9 @@ void hl_record(hl_monitor *h, int endpoint, int ok, double latency_ms, const der
 }
 
 /* Refresh the storage size through the plugin's storage() on connection c
- * (rate-limited: see HL_STORAGE_EVERY).  A plugin that cannot tell leaves it
+ * (rate-limited: see HEALTH_STORAGE_EVERY).  A plugin that cannot tell leaves it
  * unknown. */
-static void storage_refresh(hl_monitor *h, src_conn *c)
+static void storage_refresh(health_monitor *h, source_conn *c)
 {
     struct dsrc_ctx ctx;
     dsrc_error perr;
@@ -243,13 +243,13 @@ static void storage_refresh(hl_monitor *h, src_conn *c)
     pthread_mutex_lock(&h->mu);
     n = h->storage_probes++;
     pthread_mutex_unlock(&h->mu);
-    if (n % HL_STORAGE_EVERY != 0 || !c->drv->storage)
+    if (n % HEALTH_STORAGE_EVERY != 0 || !c->drv->storage)
         return;
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
     info.used_bytes = info.free_bytes = info.items = -1;
-    ctx_init(&ctx, c->src->cfg->name, ld_name(c->src->plugin), &c->cancel);
-    dsrc_error_init(&perr);
+    ctx_init(&ctx, c->src->cfg->name, loader_name(c->src->plugin), &c->cancel);
+    error_init(&perr);
     st = c->drv->storage(&ctx, c->conn, &info, &perr);
     if (perr.release)
         perr.release(&perr);
@@ -259,10 +259,10 @@ static void storage_refresh(hl_monitor *h, src_conn *c)
 }
 
 /* Probe endpoint i.  Returns 1 when it failed. */
-static int probe_one(hl_monitor *h, int i)
+static int probe_one(health_monitor *h, int i)
 {
-    breaker *b = rt_breaker(h->rt, i);
-    pool *p = rt_pool(h->rt, i);
+    breaker *b = router_breaker(h->rt, i);
+    pool *p = router_pool(h->rt, i);
     pool_conn *pc = NULL;
     pool_why why;
     dsrc_ping_info info;
@@ -273,32 +273,32 @@ static int probe_one(hl_monitor *h, int i)
     pthread_mutex_lock(&h->mu);
     h->cur_ep = i;
     pthread_mutex_unlock(&h->mu);
-    if (!brk_allow(b, &probe, &e)) {
+    if (!breaker_allow(b, &probe, &e)) {
         add_sample(h, i, HS_FAIL, 0, &e, 1);
     } else if (pool_acquire(p, "health probe", h->cfg.probe_timeout_ms, &pc, &why, &e) !=
                DSRC_OK) {
         if (why == POOL_OPEN_FAILED) {
-            brk_failure(b, &e);
+            breaker_failure(b, &e);
             add_sample(h, i, HS_FAIL, 0, &e, 1);
         } else {
-            brk_abandon(b, probe);
+            breaker_abandon(b, probe);
             add_sample(h, i, why == POOL_TIMEOUT ? HS_SATURATED : HS_FAIL, 0, &e, 1);
             failed = why != POOL_TIMEOUT;
         }
     } else if (set_cur_conn(h, pool_conn_src(pc)),
-               src_ping(pool_conn_src(pc), &info, &ms, &e) != DSRC_OK) {
-        if (brk_is_endpoint_failure(&e))
-            brk_failure(b, &e);
+               source_ping(pool_conn_src(pc), &info, &ms, &e) != DSRC_OK) {
+        if (breaker_is_endpoint_failure(&e))
+            breaker_failure(b, &e);
         else
-            brk_success(b);
+            breaker_success(b);
         add_sample(h, i, HS_FAIL, ms, &e, 1);
         if (set_cur_conn(h, NULL))
             pool_release(p, pc, 1);
         else
             pool_release_err(p, pc, &e);
     } else {
-        brk_success(b);
-        rt_note_ping(h->rt, i, info.role, ms);
+        breaker_success(b);
+        router_note_ping(h->rt, i, info.role, ms);
         add_sample(h, i, HS_OK, ms, NULL, 1);
         if (i == 0)
             storage_refresh(h, pool_conn_src(pc));
@@ -309,7 +309,7 @@ static int probe_one(hl_monitor *h, int i)
     return failed;
 }
 
-int hl_probe(hl_monitor *h)
+int health_probe(health_monitor *h)
 {
     size_t i;
     int failed = 0, discard = 0;
@@ -357,7 +357,7 @@ static double pct(const double *v, int n, double q)
     return v[k];
 }
 
-static DSRC_PRINTF(2, 3) int rec_add(hl_report *rep, const char *fmt, ...)
+static DSRC_PRINTF(2, 3) int rec_add(health_report *rep, const char *fmt, ...)
 {
     char **v, *s;
     va_list ap;
@@ -388,21 +388,21 @@ static void fmt_ms(char *buf, size_t n, int64_t ms)
         snprintf(buf, n, "%lldms", (long long)ms);
 }
 
-static int fill_endpoint(hl_monitor *h, int i, hl_endpoint_report *er, int64_t now)
+static int fill_endpoint(health_monitor *h, int i, health_endpoint_report *er, int64_t now)
 {
-    hl_ep *ep = &h->ep[i];
+    health_ep *ep = &h->ep[i];
     double lat[h->cfg.window > 0 ? h->cfg.window : 1];
     int k, nlat = 0, ok = 0, fail = 0, sat = 0, recent_fail, oom;
 
     er->endpoint = i;
-    er->label = pool_label(rt_pool(h->rt, i));
-    er->role = rt_role(h->rt, i);
-    pool_stats_get(rt_pool(h->rt, i), &er->pool);
-    brk_get(rt_breaker(h->rt, i), &er->breaker);
+    er->label = pool_label(router_pool(h->rt, i));
+    er->role = router_role(h->rt, i);
+    pool_stats_get(router_pool(h->rt, i), &er->pool);
+    breaker_get(router_breaker(h->rt, i), &er->breaker);
 
     pthread_mutex_lock(&h->mu);
     for (k = 0; k < ep->n; k++) {
-        const hl_sample *s = &ep->ring[k];
+        const health_sample *s = &ep->ring[k];
         if (s->kind == HS_OK) {
             ok++;
             lat[nlat++] = s->latency_ms;
@@ -433,31 +433,31 @@ static int fill_endpoint(hl_monitor *h, int i, hl_endpoint_report *er, int64_t n
     er->error_rate = ok + fail ? (double)fail / (ok + fail) : 0;
     er->uptime = ok + fail ? (double)ok / (ok + fail) : 0;
 
-    if (er->samples == 0 && er->breaker.state == BRK_CLOSED)
-        er->status = HL_UNKNOWN;
-    else if (er->breaker.state == BRK_OPEN || er->consecutive_failures >= h->cfg.down_after)
-        er->status = HL_DOWN;
+    if (er->samples == 0 && er->breaker.state == BREAKER_CLOSED)
+        er->status = HEALTH_UNKNOWN;
+    else if (er->breaker.state == BREAKER_OPEN || er->consecutive_failures >= h->cfg.down_after)
+        er->status = HEALTH_DOWN;
     else if (recent_fail || sat > 0 || er->error_rate > h->cfg.error_rate_warn ||
              (nlat > 0 && er->latency_p95_ms > h->cfg.latency_warn_ms) ||
-             er->breaker.state == BRK_HALF_OPEN)
-        er->status = HL_DEGRADED;
+             er->breaker.state == BREAKER_HALF_OPEN)
+        er->status = HEALTH_DEGRADED;
     else
-        er->status = HL_HEALTHY;
+        er->status = HEALTH_HEALTHY;
     return 0;
 }
 
 /* The rules. */
-static int recommend(hl_monitor *h, hl_report *rep)
+static int recommend(health_monitor *h, health_report *rep)
 {
-    const cfg_pool *pc = &rt_reg_source(h->rt)->cfg->pool;
+    const cfg_pool *pc = &router_reg_source(h->rt)->cfg->pool;
     size_t i;
     int r = 0;
 
     for (i = 0; i < rep->n_endpoints && r == 0; i++) {
-        const hl_endpoint_report *er = &rep->endpoints[i];
+        const health_endpoint_report *er = &rep->endpoints[i];
         char life[32];
 
-        if (er->breaker.state == BRK_OPEN)
+        if (er->breaker.state == BREAKER_OPEN)
             r |= rec_add(rep,
                          "%s is failing (circuit open, next attempt in %.1f s): calls fail fast; "
                          "last error: %s",
@@ -496,13 +496,13 @@ static int recommend(hl_monitor *h, hl_report *rep)
     return r;
 }
 
-int hl_report_get(hl_monitor *h, hl_report *rep)
+int health_report_get(health_monitor *h, health_report *rep)
 {
     int64_t now = h->clock(h->clock_user);
     size_t i, down = 0, healthy = 0, unknown = 0;
 
     memset(rep, 0, sizeof *rep);
-    rep->source = rt_reg_source(h->rt)->cfg->name;
+    rep->source = router_reg_source(h->rt)->cfg->name;
     pthread_mutex_lock(&h->mu);
     rep->storage_bytes = h->storage_bytes;
     pthread_mutex_unlock(&h->mu);
@@ -513,13 +513,13 @@ int hl_report_get(hl_monitor *h, hl_report *rep)
         if (fill_endpoint(h, (int)i, &rep->endpoints[i], now) != 0)
             goto oom;
         switch (rep->endpoints[i].status) {
-        case HL_DOWN:
+        case HEALTH_DOWN:
             down++;
             break;
-        case HL_HEALTHY:
+        case HEALTH_HEALTHY:
             healthy++;
             break;
-        case HL_UNKNOWN:
+        case HEALTH_UNKNOWN:
             unknown++;
             break;
         default:
@@ -527,13 +527,13 @@ int hl_report_get(hl_monitor *h, hl_report *rep)
         }
     }
     if (unknown == h->n)
-        rep->status = HL_UNKNOWN;
+        rep->status = HEALTH_UNKNOWN;
     else if (down == h->n)
-        rep->status = HL_DOWN;
+        rep->status = HEALTH_DOWN;
     else if (healthy == h->n)
-        rep->status = HL_HEALTHY;
+        rep->status = HEALTH_HEALTHY;
     else
-        rep->status = HL_DEGRADED;
+        rep->status = HEALTH_DEGRADED;
     rep->last_status = rep->status;
     rep->age_ms = -1;
     for (i = 0; i < h->n; i++) {
@@ -543,17 +543,17 @@ int hl_report_get(hl_monitor *h, hl_report *rep)
     }
     pthread_mutex_lock(&h->mu);
     if (h->cfg.stale_after_ms > 0 && rep->age_ms > h->cfg.stale_after_ms)
-        rep->status = HL_STALE;
+        rep->status = HEALTH_STALE;
     pthread_mutex_unlock(&h->mu);
     if (recommend(h, rep) != 0)
         goto oom;
     return 0;
 oom:
-    hl_report_free(rep);
+    health_report_free(rep);
     return -1;
 }
 
-void hl_report_free(hl_report *rep)
+void health_report_free(health_report *rep)
 {
     size_t i;
 
@@ -570,7 +570,7 @@ void hl_report_free(hl_report *rep)
     memset(rep, 0, sizeof *rep);
 }
 
-json_t *hl_report_json(const hl_report *rep)
+json_t *health_report_json(const health_report *rep)
 {
     json_t *o = json_object(), *eps = json_array(), *recs = json_array();
     size_t i;
@@ -582,8 +582,8 @@ json_t *hl_report_json(const hl_report *rep)
         return NULL;
     }
     json_object_set_new(o, "source", json_string(rep->source));
-    json_object_set_new(o, "status", json_string(hl_status_name(rep->status)));
-    json_object_set_new(o, "last_status", json_string(hl_status_name(rep->last_status)));
+    json_object_set_new(o, "status", json_string(health_status_name(rep->status)));
+    json_object_set_new(o, "last_status", json_string(health_status_name(rep->last_status)));
     json_object_set_new(o, "age_ms", rep->age_ms >= 0 ? json_integer((json_int_t)rep->age_ms)
                                                       : json_null());
     json_object_set_new(o, "storage_bytes", rep->storage_bytes >= 0
@@ -593,13 +593,13 @@ json_t *hl_report_json(const hl_report *rep)
         json_array_append_new(recs, json_string(rep->recommendations[i]));
     json_object_set_new(o, "recommendations", recs);
     for (i = 0; i < rep->n_endpoints; i++) {
-        const hl_endpoint_report *er = &rep->endpoints[i];
+        const health_endpoint_report *er = &rep->endpoints[i];
         json_t *e = json_object(), *lat = json_object();
 
         json_object_set_new(e, "index", json_integer(er->endpoint));
         json_object_set_new(e, "label", json_string(er->label));
-        json_object_set_new(e, "status", json_string(hl_status_name(er->status)));
-        json_object_set_new(e, "role", json_string(rt_role_name(er->role)));
+        json_object_set_new(e, "status", json_string(health_status_name(er->status)));
+        json_object_set_new(e, "role", json_string(router_role_name(er->role)));
         json_object_set_new(e, "samples", json_integer(er->samples));
         json_object_set_new(e, "failures", json_integer(er->failures));
         json_object_set_new(e, "saturated", json_integer(er->saturated));
@@ -615,7 +615,7 @@ json_t *hl_report_json(const hl_report *rep)
                             er->last_error_age_ms >= 0
                                 ? json_integer((json_int_t)er->last_error_age_ms)
                                 : json_null());
-        json_object_set_new(e, "breaker", brk_info_json(&er->breaker));
+        json_object_set_new(e, "breaker", breaker_info_json(&er->breaker));
         json_object_set_new(e, "pool", pool_stats_json(&er->pool));
         json_array_append_new(eps, e);
     }

@@ -1,7 +1,7 @@
 /*
  * health.h -- health probes and the health report of a source.
  *
- * A monitor watches one source through its router (router.h): hl_probe()
+ * A monitor watches one source through its router (router.h): health_probe()
  * borrows a connection from each endpoint's pool (through the endpoint's
  * circuit breaker), pings it, and records the latency and result as a
  * sample.  The last `window` samples per endpoint make the report:
@@ -33,12 +33,12 @@
  * the recommendations.  Probes never exceed the pool's max_size.
  *
  * Stale: with stale_after_ms set, a source whose newest sample is older
- * than that is reported as HL_STALE, with the status its samples gave
+ * than that is reported as HEALTH_STALE, with the status its samples gave
  * (last_status) and the newest sample's age (age_ms): a verdict nobody
  * has refreshed is not shown as current.
  *
  * A probe that hangs (a plugin that does not answer, nor honour
- * cancellation) is the caller's to time: hl_overrun() records the overrun
+ * cancellation) is the caller's to time: health_overrun() records the overrun
  * as a failed sample, asks the call in progress to stop, and makes sure
  * the late outcome of that probe is not recorded.
  *
@@ -51,27 +51,27 @@
 
 #include "conn/router.h"
 
-typedef enum hl_status {
-    HL_UNKNOWN = 0,
-    HL_HEALTHY = 1,
-    HL_DEGRADED = 2,
-    HL_DOWN = 3,
-    HL_STALE = 4               /* the newest sample is too old (source only)  */
-} hl_status;
+typedef enum health_status {
+    HEALTH_UNKNOWN = 0,
+    HEALTH_HEALTHY = 1,
+    HEALTH_DEGRADED = 2,
+    HEALTH_DOWN = 3,
+    HEALTH_STALE = 4               /* the newest sample is too old (source only)  */
+} health_status;
 
-typedef struct hl_config {
+typedef struct health_config {
     int window;                /* samples kept per endpoint; default 60       */
     int64_t probe_timeout_ms;  /* longest wait for a pooled connection; 5000  */
     double latency_warn_ms;    /* p95 above this: degraded; default 250       */
     double error_rate_warn;    /* error rate above this: degraded; 0.1        */
     int down_after;            /* failed probes in a row that mean down; 2    */
     int64_t stale_after_ms;    /* newest sample older: stale; 0 (default) never */
-} hl_config;
+} health_config;
 
-typedef struct hl_endpoint_report {
+typedef struct health_endpoint_report {
     int endpoint;
     const char *label;         /* valid as long as the monitor               */
-    hl_status status;
+    health_status status;
     dsrc_role role;
     int samples;               /* probes in the window, saturated included    */
     int failures;              /* failed probes in the window                 */
@@ -85,39 +85,39 @@ typedef struct hl_endpoint_report {
     int64_t last_error_age_ms; /* -1 when none                                */
     int64_t last_probe_age_ms; /* -1 when never probed                        */
     pool_stats pool;
-    brk_info breaker;          /* breaker.last_error owned by the report     */
-} hl_endpoint_report;
+    breaker_info breaker;          /* breaker.last_error owned by the report     */
+} health_endpoint_report;
 
-typedef struct hl_report {
+typedef struct health_report {
     const char *source;        /* valid as long as the monitor               */
-    hl_status status;
-    hl_endpoint_report *endpoints;
+    health_status status;
+    health_endpoint_report *endpoints;
     size_t n_endpoints;
     int64_t storage_bytes;     /* -1: the plugin cannot tell                  */
     char **recommendations;    /* plain sentences, most important first      */
     size_t n_recommendations;
-    hl_status last_status;     /* what the samples say (== status unless stale) */
+    health_status last_status;     /* what the samples say (== status unless stale) */
     int64_t age_ms;            /* age of the newest sample; -1 when none      */
-} hl_report;
+} health_report;
 
-typedef struct hl_monitor hl_monitor;
+typedef struct health_monitor health_monitor;
 
 /* Fill `c` with the defaults above. */
-void hl_config_default(hl_config *c);
+void health_config_default(health_config *c);
 
 /* A monitor for the source behind router `r` (borrowed; must outlive the
  * monitor).  `cfg` NULL: defaults.  `clock` NULL: CLOCK_MONOTONIC (use the
  * router's clock).  NULL when out of memory. */
-hl_monitor *hl_new(rt_source *r, const hl_config *cfg, pool_clock_fn clock, void *clock_user);
-void hl_free(hl_monitor *h);
+health_monitor *health_new(router_source *r, const health_config *cfg, pool_clock_fn clock, void *clock_user);
+void health_free(health_monitor *h);
 
 /* Probe every endpoint once, one after the other (a probe waits at most
  * probe_timeout_ms for a pooled connection, then as long as the plugin's
- * ping takes).  After hl_overrun() the remaining endpoints are skipped.
- * Returns the number of endpoints whose probe failed.  hl_overrun() and
- * hl_cancel() act on "the probe in progress": run one hl_probe() at a time
+ * ping takes).  After health_overrun() the remaining endpoints are skipped.
+ * Returns the number of endpoints whose probe failed.  health_overrun() and
+ * health_cancel() act on "the probe in progress": run one health_probe() at a time
  * per monitor. */
-int hl_probe(hl_monitor *h);
+int health_probe(health_monitor *h);
 
 /* The probe running in another thread has overrun the caller's time limit:
  * record `why` as a failed sample of the endpoint it is probing (of every
@@ -126,32 +126,32 @@ int hl_probe(hl_monitor *h);
  * plugin polls, and the plugin's cancel() when it has one).  The outcome of
  * the overrun probe is not recorded when it comes.  May be called again
  * while the probe still hangs (one more failed sample each time). */
-void hl_overrun(hl_monitor *h, const derr *why);
+void health_overrun(health_monitor *h, const derr *why);
 
-/* Ask the probe in progress, if any, to stop (as hl_overrun, recording
+/* Ask the probe in progress, if any, to stop (as health_overrun, recording
  * nothing). */
-void hl_cancel(hl_monitor *h);
+void health_cancel(health_monitor *h);
 
 /* Change stale_after_ms (0: never stale). */
-void hl_set_stale_after(hl_monitor *h, int64_t ms);
+void health_set_stale_after(health_monitor *h, int64_t ms);
 
 /* Record a sample without probing (e.g. from a real operation's outcome).
  * `e` NULL or DSRC_OK: success.  Out-of-range endpoints are ignored. */
-void hl_record(hl_monitor *h, int endpoint, int ok, double latency_ms, const derr *e);
+void health_record(health_monitor *h, int endpoint, int ok, double latency_ms, const derr *e);
 
 /* Build the report.  Returns 0, or -1 when out of memory (out zeroed).
- * Release with hl_report_free(). */
-int hl_report_get(hl_monitor *h, hl_report *out);
-void hl_report_free(hl_report *rep);
+ * Release with health_report_free(). */
+int health_report_get(health_monitor *h, health_report *out);
+void health_report_free(health_report *rep);
 
 /* {"source","status","last_status","age_ms","storage_bytes","recommendations":[...],
  *  "endpoints":[{"index","label","status","role","samples","failures",
  *  "saturated","consecutive_failures","latency_ms":{"p50","p95"},
  *  "error_rate","uptime","last_error","last_error_age_ms","breaker":{...},
  *  "pool":{...}}]}.  New reference; NULL when out of memory. */
-json_t *hl_report_json(const hl_report *rep);
+json_t *health_report_json(const health_report *rep);
 
 /* "unknown", "healthy", "degraded", "down", "stale". */
-const char *hl_status_name(hl_status s);
+const char *health_status_name(health_status s);
 
 #endif

@@ -22,7 +22,7 @@ enum { PC_IDLE, PC_ACTIVE, PC_CHECKING };
 #define POOL_TIMEOUT_MAX_MS (1000LL * 1000 * 1000)
 
 struct pool_conn {
-    src_conn *sc;
+    source_conn *sc;
     pool_conn *prev, *next;
     int state;
     int64_t created_ms;
@@ -60,7 +60,7 @@ struct pool_opener {
 };
 
 struct pool {
-    const reg_source *src;
+    const registry_source *src;
     int endpoint;
     char *label;
     cfg_pool cfg;
@@ -86,7 +86,7 @@ struct pool {
     uint64_t hist_n, hist_max_ns;
     derr last_err;
     int64_t last_err_ms;
-    src_conn *maint_ping;  /* the keepalive ping pool_maintain() is making  */
+    source_conn *maint_ping;  /* the keepalive ping pool_maintain() is making  */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -249,7 +249,7 @@ static void pool_log_default(void *user, dsrc_log_level level, const char *msg)
 {
     const pool *p = user;
 
-    log_msg(level, p->src->cfg->name, ld_name(p->src->plugin), "%s", msg);
+    log_msg(level, p->src->cfg->name, loader_name(p->src->plugin), "%s", msg);
 }
 
 static DSRC_PRINTF(3, 4) void pool_log(pool *p, dsrc_log_level level, const char *fmt, ...)
@@ -271,7 +271,7 @@ static void derr_copy(derr *dst, const derr *src)
     derr_clear(dst);
     if (src->status == DSRC_OK)
         return;
-    derr_set(dst, src->status, "%s", src->msg ? src->msg : dsrc_status_name(src->status));
+    derr_set(dst, src->status, "%s", src->msg ? src->msg : error_status_name(src->status));
     dst->retryable = src->retryable;
     dst->connection_broken = src->connection_broken;
     memcpy(dst->code, src->code, sizeof dst->code);
@@ -330,7 +330,7 @@ static void drop_locked(pool *p, pool_conn *c)
 static void pc_destroy(pool_conn *c)
 {
     if (c) {
-        src_close(c->sc);
+        source_close(c->sc);
         free(c);
     }
 }
@@ -369,7 +369,7 @@ static pool_conn *give_locked(pool *p, pool_conn *c, int64_t now, int touch)
     return NULL;
 }
 
-static pool_conn *pc_new(src_conn *sc, int64_t now)
+static pool_conn *pc_new(source_conn *sc, int64_t now)
 {
     pool_conn *c = calloc(1, sizeof *c);
 
@@ -390,7 +390,7 @@ static void open_failed_locked(pool *p, const derr *e, int64_t now, char *logbuf
     logbuf[0] = '\0';
     if (!p->open_failing)
         snprintf(logbuf, n, "%s: opening a connection failed: %s", p->label,
-                 e->msg ? e->msg : dsrc_status_name(e->status));
+                 e->msg ? e->msg : error_status_name(e->status));
     p->open_failing = 1;
     wake_capacity_locked(p);
     signal_drained_locked(p);
@@ -422,7 +422,7 @@ static void *opener_main(void *arg)
 {
     pool_opener *rec = arg;
     pool *p = rec->p;
-    src_conn *sc = NULL;
+    source_conn *sc = NULL;
     pool_conn *c = NULL, *tc = NULL;
     derr e = {0};
     char logbuf[1024];
@@ -430,10 +430,10 @@ static void *opener_main(void *arg)
     dsrc_status st;
     int64_t now;
 
-    st = src_open(p->src, p->endpoint, &sc, &e);
+    st = source_open(p->src, p->endpoint, &sc, &e);
     now = pool_now(p);
     if (st == DSRC_OK && !(c = pc_new(sc, now))) {
-        src_close(sc);
+        source_close(sc);
         st = derr_set(&e, DSRC_E_INTERNAL, "out of memory");
     }
     /* Free this thread's OpenSSL state (secret decryption ran here) before
@@ -513,7 +513,7 @@ static void cfg_sanitise(cfg_pool *c)
         c->acquire_timeout_ms = 0;
 }
 
-pool *pool_new(const reg_source *s, int endpoint, const cfg_pool *cfg,
+pool *pool_new(const registry_source *s, int endpoint, const cfg_pool *cfg,
                const pool_opts *opts, derr *e)
 {
     pool *p;
@@ -627,7 +627,7 @@ static pool_conn *take_idle_locked(pool *p, const char *op, int64_t t0)
             c->state = PC_CHECKING;
             p->checking++;
             pthread_mutex_unlock(&p->mu);
-            st = src_ping(c->sc, NULL, NULL, &pe);
+            st = source_ping(c->sc, NULL, NULL, &pe);
             pthread_mutex_lock(&p->mu);
             p->checking--;
             if (st != DSRC_OK) {
@@ -636,7 +636,7 @@ static pool_conn *take_idle_locked(pool *p, const char *op, int64_t t0)
                 pthread_mutex_unlock(&p->mu);
                 pool_log(p, DSRC_LOG_INFO,
                          "%s: an idle connection failed validation and was closed: %s",
-                         p->label, pe.msg ? pe.msg : dsrc_status_name(st));
+                         p->label, pe.msg ? pe.msg : error_status_name(st));
                 derr_clear(&pe);
                 pc_destroy(c);
                 pthread_mutex_lock(&p->mu);
@@ -803,7 +803,7 @@ void pool_release_err(pool *p, pool_conn *c, const derr *e)
     pool_release(p, c, e && e->status != DSRC_OK && e->connection_broken);
 }
 
-src_conn *pool_conn_src(const pool_conn *c)
+source_conn *pool_conn_src(const pool_conn *c)
 {
     return c ? c->sc : NULL;
 }
@@ -934,7 +934,7 @@ int pool_maintain(pool *p)
         pthread_mutex_lock(&p->mu);
         p->maint_ping = c->sc;
         pthread_mutex_unlock(&p->mu);
-        st = src_ping(c->sc, NULL, NULL, &pe);
+        st = source_ping(c->sc, NULL, NULL, &pe);
         pthread_mutex_lock(&p->mu);
         p->maint_ping = NULL;
         p->checking--;
@@ -952,21 +952,21 @@ int pool_maintain(pool *p)
         if (st != DSRC_OK)
             pool_log(p, DSRC_LOG_INFO,
                      "%s: an idle connection failed its keepalive ping and was closed: %s",
-                     p->label, pe.msg ? pe.msg : dsrc_status_name(st));
+                     p->label, pe.msg ? pe.msg : error_status_name(st));
         derr_clear(&pe);
         pc_destroy(tc);
     }
 
     while (need > 0) {
-        src_conn *sc = NULL;
+        source_conn *sc = NULL;
         pool_conn *nc = NULL, *tc = NULL;
         derr oe = {0};
         char logbuf[1024];
-        dsrc_status st = src_open(p->src, p->endpoint, &sc, &oe);
+        dsrc_status st = source_open(p->src, p->endpoint, &sc, &oe);
         int64_t t = pool_now(p);
 
         if (st == DSRC_OK && !(nc = pc_new(sc, t))) {
-            src_close(sc);
+            source_close(sc);
             st = derr_set(&oe, DSRC_E_INTERNAL, "out of memory");
         }
         pthread_mutex_lock(&p->mu);
@@ -1000,7 +1000,7 @@ void pool_cancel_maintenance(pool *p)
 {
     pthread_mutex_lock(&p->mu);
     if (p->maint_ping)
-        src_cancel(p->maint_ping);
+        source_cancel(p->maint_ping);
     pthread_mutex_unlock(&p->mu);
 }
 

@@ -2,7 +2,7 @@
  * pool.h -- the host's connection pool: one pool per source endpoint.
  *
  * A pool keeps connections to one endpoint of one source (the primary or
- * one replica), opened with src_open() and checked with src_ping().  The
+ * one replica), opened with source_open() and checked with source_ping().  The
  * rules, after HikariCP:
  *
  *   - Never more than cfg.max_size connections exist, counting the ones
@@ -110,7 +110,7 @@ typedef struct pool_stats {
  * the pool.  `opts` may be NULL.  Opens nothing: call pool_maintain() to
  * reach min_idle.  Returns NULL with `e` set on a bad endpoint or when out
  * of memory. */
-pool *pool_new(const reg_source *s, int endpoint, const cfg_pool *cfg,
+pool *pool_new(const registry_source *s, int endpoint, const cfg_pool *cfg,
                const pool_opts *opts, derr *e);
 
 /* Shut the pool down and free it: waiters fail with POOL_CLOSED, then it
@@ -139,7 +139,7 @@ void pool_release(pool *p, pool_conn *c, int broken);
 void pool_release_err(pool *p, pool_conn *c, const derr *e);
 
 /* The plugin connection behind a borrowed pool connection. */
-src_conn *pool_conn_src(const pool_conn *c);
+source_conn *pool_conn_src(const pool_conn *c);
 
 /* Retire expired and surplus idle connections, ping idle ones due a
  * keepalive, report leaks, and open connections up to min_idle.  Opens and

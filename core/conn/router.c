@@ -8,7 +8,7 @@
 #include "base/log.h"
 #include "conn/router.h"
 
-typedef struct rt_endpoint {
+typedef struct router_endpoint {
     pool *pool;
     breaker *brk;
     dsrc_role role;
@@ -16,43 +16,43 @@ typedef struct rt_endpoint {
     double latency_ms;     /* smoothed ping latency; < 0: unknown          */
     uint64_t served;
     int warned_role;       /* "not a replica" logged for this role change  */
-} rt_endpoint;
+} router_endpoint;
 
-struct rt_source {
-    const reg_source *src;
-    rt_policy policy;
-    rt_opts opts;
-    brk_config bcfg;
+struct router_source {
+    const registry_source *src;
+    router_policy policy;
+    router_opts opts;
+    breaker_config bcfg;
     pthread_mutex_t mu;
     size_t n;
-    rt_endpoint *ep;
+    router_endpoint *ep;
     unsigned rr;           /* round-robin over replicas                    */
 };
 
-static const char *const rt_policy_names[] = {
+static const char *const router_policy_names[] = {
     "primary", "primary_preferred", "replica", "replica_preferred", "nearest",
 };
 
-int rt_policy_parse(const char *name)
+int router_policy_parse(const char *name)
 {
     size_t i;
 
     if (!name)
-        return RT_POLICY_PRIMARY;
-    for (i = 0; i < sizeof rt_policy_names / sizeof rt_policy_names[0]; i++)
-        if (strcmp(name, rt_policy_names[i]) == 0)
+        return ROUTER_POLICY_PRIMARY;
+    for (i = 0; i < sizeof router_policy_names / sizeof router_policy_names[0]; i++)
+        if (strcmp(name, router_policy_names[i]) == 0)
             return (int)i;
     return -1;
 }
 
-const char *rt_policy_name(rt_policy p)
+const char *router_policy_name(router_policy p)
 {
-    if ((int)p < 0 || (size_t)p >= sizeof rt_policy_names / sizeof rt_policy_names[0])
+    if ((int)p < 0 || (size_t)p >= sizeof router_policy_names / sizeof router_policy_names[0])
         return "unknown";
-    return rt_policy_names[p];
+    return router_policy_names[p];
 }
 
-const char *rt_role_name(dsrc_role role)
+const char *router_role_name(dsrc_role role)
 {
     switch (role) {
     case DSRC_ROLE_PRIMARY:
@@ -66,29 +66,29 @@ const char *rt_role_name(dsrc_role role)
     }
 }
 
-static int64_t rt_now(const rt_source *r)
+static int64_t router_now(const router_source *r)
 {
     return r->opts.clock(r->opts.clock_user);
 }
 
-static void rt_log_default(void *user, dsrc_log_level level, const char *msg)
+static void router_log_default(void *user, dsrc_log_level level, const char *msg)
 {
-    const rt_source *r = user;
+    const router_source *r = user;
 
-    log_msg(level, r->src->cfg->name, ld_name(r->src->plugin), "%s", msg);
+    log_msg(level, r->src->cfg->name, loader_name(r->src->plugin), "%s", msg);
 }
 
-rt_source *rt_new(const reg_source *s, const rt_opts *opts, derr *e)
+router_source *router_new(const registry_source *s, const router_opts *opts, derr *e)
 {
-    rt_source *r;
+    router_source *r;
     int policy;
     size_t i;
 
     if (!s) {
-        derr_set(e, DSRC_E_INVALID_ARGUMENT, "rt_new: no source");
+        derr_set(e, DSRC_E_INVALID_ARGUMENT, "router_new: no source");
         return NULL;
     }
-    policy = rt_policy_parse(s->cfg->read_policy);
+    policy = router_policy_parse(s->cfg->read_policy);
     if (policy < 0) {
         derr_set(e, DSRC_E_INVALID_CONFIG, "source '%s': unknown read_policy '%s'",
                  s->cfg->name, s->cfg->read_policy);
@@ -101,13 +101,13 @@ rt_source *rt_new(const reg_source *s, const rt_opts *opts, derr *e)
         return NULL;
     }
     r->src = s;
-    r->policy = (rt_policy)policy;
+    r->policy = (router_policy)policy;
     if (opts)
         r->opts = *opts;
     if (!r->opts.clock)
         r->opts.clock = pool_clock_monotonic;
     if (!r->opts.log) {
-        r->opts.log = rt_log_default;
+        r->opts.log = router_log_default;
         r->opts.log_user = r;
     }
     if (r->opts.role_check_ms <= 0)
@@ -115,14 +115,14 @@ rt_source *rt_new(const reg_source *s, const rt_opts *opts, derr *e)
     if (r->opts.breaker)
         r->bcfg = *r->opts.breaker;
     else
-        brk_config_default(&r->bcfg);
+        breaker_config_default(&r->bcfg);
     r->opts.breaker = NULL;
     pthread_mutex_init(&r->mu, NULL);
     r->n = 1 + s->cfg->n_replica_hosts;
     for (i = 0; i < r->n; i++) {
         pool_opts po;
         char name[512];
-        rt_endpoint *ep = &r->ep[i];
+        router_endpoint *ep = &r->ep[i];
 
         memset(&po, 0, sizeof po);
         po.clock = r->opts.clock;
@@ -136,18 +136,18 @@ rt_source *rt_new(const reg_source *s, const rt_opts *opts, derr *e)
         if (!(ep->pool = pool_new(s, (int)i, &s->cfg->pool, &po, e)))
             goto fail;
         snprintf(name, sizeof name, "source '%s' (%s)", s->cfg->name, pool_label(ep->pool));
-        if (!(ep->brk = brk_new(name, &r->bcfg, r->opts.clock, r->opts.clock_user))) {
+        if (!(ep->brk = breaker_new(name, &r->bcfg, r->opts.clock, r->opts.clock_user))) {
             derr_set(e, DSRC_E_INTERNAL, "out of memory");
             goto fail;
         }
     }
     return r;
 fail:
-    rt_free(r);
+    router_free(r);
     return NULL;
 }
 
-void rt_free(rt_source *r)
+void router_free(router_source *r)
 {
     size_t i;
 
@@ -155,7 +155,7 @@ void rt_free(rt_source *r)
         return;
     for (i = 0; i < r->n; i++) {
         pool_free(r->ep[i].pool);
-        brk_free(r->ep[i].brk);
+        breaker_free(r->ep[i].brk);
     }
     pthread_mutex_destroy(&r->mu);
     free(r->ep);
@@ -164,20 +164,20 @@ void rt_free(rt_source *r)
 
 /* The endpoints to try, in order.  Returns how many were written to `v`
  * (room for r->n). */
-static size_t candidates(rt_source *r, rt_intent intent, int *v)
+static size_t candidates(router_source *r, router_intent intent, int *v)
 {
     size_t n = 0, i, nrep = r->n - 1;
     unsigned start;
 
-    if (intent == RT_WRITE || r->policy == RT_POLICY_PRIMARY || nrep == 0) {
-        if (intent == RT_READ && r->policy == RT_POLICY_REPLICA)
+    if (intent == ROUTER_WRITE || r->policy == ROUTER_POLICY_PRIMARY || nrep == 0) {
+        if (intent == ROUTER_READ && r->policy == ROUTER_POLICY_REPLICA)
             return 0;
         v[0] = 0;
         return 1;
     }
     pthread_mutex_lock(&r->mu);
     start = r->rr++;
-    if (r->policy == RT_POLICY_NEAREST) {
+    if (r->policy == ROUTER_POLICY_NEAREST) {
         /* measured ones by latency, then unmeasured in index order */
         for (i = 0; i < r->n; i++)
             v[n++] = (int)i;
@@ -199,19 +199,19 @@ static size_t candidates(rt_source *r, rt_intent intent, int *v)
         return n;
     }
     pthread_mutex_unlock(&r->mu);
-    if (r->policy == RT_POLICY_PRIMARY_PREFERRED)
+    if (r->policy == ROUTER_POLICY_PRIMARY_PREFERRED)
         v[n++] = 0;
     for (i = 0; i < nrep; i++)
         v[n++] = 1 + (int)((start + i) % nrep);
-    if (r->policy == RT_POLICY_REPLICA_PREFERRED)
+    if (r->policy == ROUTER_POLICY_REPLICA_PREFERRED)
         v[n++] = 0;
     return n;
 }
 
-static int needs_replica(const rt_source *r, rt_intent intent, int endpoint)
+static int needs_replica(const router_source *r, router_intent intent, int endpoint)
 {
-    return intent == RT_READ && endpoint > 0 &&
-           (r->policy == RT_POLICY_REPLICA || r->policy == RT_POLICY_REPLICA_PREFERRED);
+    return intent == ROUTER_READ && endpoint > 0 &&
+           (r->policy == ROUTER_POLICY_REPLICA || r->policy == ROUTER_POLICY_REPLICA_PREFERRED);
 }
 
 static void keep_error(derr *last, derr *e)
@@ -227,10 +227,10 @@ static int role_is_replica(dsrc_role role)
 }
 
 /* The role of endpoint i if checked within role_check_ms; -1 otherwise. */
-static int fresh_role(rt_source *r, int i)
+static int fresh_role(router_source *r, int i)
 {
-    rt_endpoint *ep = &r->ep[i];
-    int64_t now = rt_now(r);
+    router_endpoint *ep = &r->ep[i];
+    int64_t now = router_now(r);
     int role = -1;
 
     pthread_mutex_lock(&r->mu);
@@ -241,9 +241,9 @@ static int fresh_role(rt_source *r, int i)
 }
 
 /* Fill e with "endpoint i is not a replica" (warning once per role seen). */
-static void not_replica(rt_source *r, int i, dsrc_role role, derr *e)
+static void not_replica(router_source *r, int i, dsrc_role role, derr *e)
 {
-    rt_endpoint *ep = &r->ep[i];
+    router_endpoint *ep = &r->ep[i];
     int warn = 0;
 
     pthread_mutex_lock(&r->mu);
@@ -255,8 +255,8 @@ static void not_replica(rt_source *r, int i, dsrc_role role, derr *e)
     derr_set(e, DSRC_E_INVALID_CONFIG,
              "source '%s' (%s): the server reports role '%s', but read_policy '%s' needs a "
              "replica; fix replicas.hosts or the read_policy",
-             r->src->cfg->name, pool_label(ep->pool), rt_role_name(role),
-             rt_policy_name(r->policy));
+             r->src->cfg->name, pool_label(ep->pool), router_role_name(role),
+             router_policy_name(r->policy));
     if (warn)
         r->opts.log(r->opts.log_user, DSRC_LOG_WARNING, e->msg);
 }
@@ -264,7 +264,7 @@ static void not_replica(rt_source *r, int i, dsrc_role role, derr *e)
 /* Under `replica`/`replica_preferred`: is endpoint i (lease l) really a
  * replica?  Pings when the role is not known recently.  Returns 1 yes,
  * 0 no (e set), -1 the ping failed (e set). */
-static int check_replica(rt_source *r, int i, rt_lease *l, derr *e)
+static int check_replica(router_source *r, int i, router_lease *l, derr *e)
 {
     int role = fresh_role(r, i);
 
@@ -272,10 +272,10 @@ static int check_replica(rt_source *r, int i, rt_lease *l, derr *e)
         dsrc_ping_info info;
         double ms = 0;
 
-        if (src_ping(l->conn, &info, &ms, e) != DSRC_OK)
+        if (source_ping(l->conn, &info, &ms, e) != DSRC_OK)
             return -1;
         role = (int)info.role;
-        rt_note_ping(r, i, info.role, ms);
+        router_note_ping(r, i, info.role, ms);
     }
     l->role = (dsrc_role)role;
     if (role_is_replica((dsrc_role)role))
@@ -284,7 +284,7 @@ static int check_replica(rt_source *r, int i, rt_lease *l, derr *e)
     return 0;
 }
 
-dsrc_status rt_acquire(rt_source *r, rt_intent intent, const char *op, rt_lease *out, derr *e)
+dsrc_status router_acquire(router_source *r, router_intent intent, const char *op, router_lease *out, derr *e)
 {
     int order[r->n];
     size_t n = candidates(r, intent, order), k;
@@ -295,10 +295,10 @@ dsrc_status rt_acquire(rt_source *r, rt_intent intent, const char *op, rt_lease 
         return derr_set(e, DSRC_E_INVALID_CONFIG,
                         "source '%s': read_policy '%s' needs a replica, but replicas.hosts "
                         "is empty",
-                        r->src->cfg->name, rt_policy_name(r->policy));
+                        r->src->cfg->name, router_policy_name(r->policy));
     for (k = 0; k < n; k++) {
         int i = order[k], probe = 0, ok;
-        rt_endpoint *ep = &r->ep[i];
+        router_endpoint *ep = &r->ep[i];
         derr ee = {0};
         pool_why why;
         pool_conn *pc = NULL;
@@ -310,18 +310,18 @@ dsrc_status rt_acquire(rt_source *r, rt_intent intent, const char *op, rt_lease 
             keep_error(&last, &ee);
             continue;
         }
-        if (!brk_allow(ep->brk, &probe, &ee)) {
+        if (!breaker_allow(ep->brk, &probe, &ee)) {
             keep_error(&last, &ee);
             continue;
         }
         if (pool_acquire(ep->pool, op, -1, &pc, &why, &ee) != DSRC_OK) {
             if (why == POOL_OPEN_FAILED) {
-                brk_failure(ep->brk, &ee);
+                breaker_failure(ep->brk, &ee);
                 keep_error(&last, &ee);
                 continue;
             }
             /* saturated or shut down: says nothing about the endpoint */
-            brk_abandon(ep->brk, probe);
+            breaker_abandon(ep->brk, probe);
             derr_clear(&last);
             keep_error(e, &ee);
             return e->status;
@@ -337,11 +337,11 @@ dsrc_status rt_acquire(rt_source *r, rt_intent intent, const char *op, rt_lease 
         if (needs_replica(r, intent, i) && (ok = check_replica(r, i, out, &ee)) != 1) {
             if (ok < 0) {
                 /* the ping failed: an endpoint failure */
-                brk_failure(ep->brk, &ee);
+                breaker_failure(ep->brk, &ee);
                 pool_release_err(ep->pool, pc, &ee);
             } else {
                 /* it answered: alive, just not a replica */
-                brk_success(ep->brk);
+                breaker_success(ep->brk);
                 pool_release(ep->pool, pc, 0);
             }
             memset(out, 0, sizeof *out);
@@ -358,48 +358,48 @@ dsrc_status rt_acquire(rt_source *r, rt_intent intent, const char *op, rt_lease 
     return e->status;
 }
 
-void rt_release(rt_source *r, rt_lease *l, const derr *result)
+void router_release(router_source *r, router_lease *l, const derr *result)
 {
-    rt_endpoint *ep;
+    router_endpoint *ep;
 
     if (!l || !l->pc)
         return;
     ep = &r->ep[l->endpoint];
-    if (result && result->status != DSRC_OK && brk_is_endpoint_failure(result))
-        brk_failure(ep->brk, result);
+    if (result && result->status != DSRC_OK && breaker_is_endpoint_failure(result))
+        breaker_failure(ep->brk, result);
     else
-        brk_success(ep->brk);
+        breaker_success(ep->brk);
     pool_release_err(ep->pool, l->pc, result);
     memset(l, 0, sizeof *l);
 }
 
-rt_intent rt_intent_for(const char *operation)
+router_intent router_intent_for(const char *operation)
 {
     static const char *const reads[] = {"fetch", "list", "ls", "describe", "stats"};
     size_t i;
 
     for (i = 0; operation && i < sizeof reads / sizeof reads[0]; i++)
         if (strcmp(operation, reads[i]) == 0)
-            return RT_READ;
-    return RT_WRITE;
+            return ROUTER_READ;
+    return ROUTER_WRITE;
 }
 
-int rt_maintain(rt_source *r)
+int router_maintain(router_source *r)
 {
     size_t i;
     int n = 0;
 
     for (i = 0; i < r->n; i++) {
-        brk_info bi;
-        brk_get(r->ep[i].brk, &bi);
+        breaker_info bi;
+        breaker_get(r->ep[i].brk, &bi);
         derr_clear(&bi.last_error);
-        if (bi.state == BRK_CLOSED)
+        if (bi.state == BREAKER_CLOSED)
             n += pool_maintain(r->ep[i].pool);
     }
     return n;
 }
 
-void rt_cancel_maintenance(rt_source *r)
+void router_cancel_maintenance(router_source *r)
 {
     size_t i;
 
@@ -407,7 +407,7 @@ void rt_cancel_maintenance(rt_source *r)
         pool_cancel_maintenance(r->ep[i].pool);
 }
 
-void rt_reconfigure(rt_source *r, const cfg_pool *cfg)
+void router_reconfigure(router_source *r, const cfg_pool *cfg)
 {
     size_t i;
 
@@ -415,9 +415,9 @@ void rt_reconfigure(rt_source *r, const cfg_pool *cfg)
         pool_reconfigure(r->ep[i].pool, cfg);
 }
 
-void rt_note_ping(rt_source *r, int endpoint, dsrc_role role, double latency_ms)
+void router_note_ping(router_source *r, int endpoint, dsrc_role role, double latency_ms)
 {
-    rt_endpoint *ep;
+    router_endpoint *ep;
 
     if (endpoint < 0 || (size_t)endpoint >= r->n)
         return;
@@ -426,39 +426,39 @@ void rt_note_ping(rt_source *r, int endpoint, dsrc_role role, double latency_ms)
     if (ep->role != role)
         ep->warned_role = 0;
     ep->role = role;
-    ep->role_at = rt_now(r);
+    ep->role_at = router_now(r);
     if (latency_ms >= 0)
         ep->latency_ms = ep->latency_ms < 0 ? latency_ms
                                             : 0.7 * ep->latency_ms + 0.3 * latency_ms;
     pthread_mutex_unlock(&r->mu);
 }
 
-size_t rt_n_endpoints(const rt_source *r)
+size_t router_n_endpoints(const router_source *r)
 {
     return r->n;
 }
 
-pool *rt_pool(rt_source *r, int endpoint)
+pool *router_pool(router_source *r, int endpoint)
 {
     return endpoint >= 0 && (size_t)endpoint < r->n ? r->ep[endpoint].pool : NULL;
 }
 
-breaker *rt_breaker(rt_source *r, int endpoint)
+breaker *router_breaker(router_source *r, int endpoint)
 {
     return endpoint >= 0 && (size_t)endpoint < r->n ? r->ep[endpoint].brk : NULL;
 }
 
-const reg_source *rt_reg_source(const rt_source *r)
+const registry_source *router_reg_source(const router_source *r)
 {
     return r->src;
 }
 
-rt_policy rt_get_policy(const rt_source *r)
+router_policy router_get_policy(const router_source *r)
 {
     return r->policy;
 }
 
-uint64_t rt_served(rt_source *r, int endpoint)
+uint64_t router_served(router_source *r, int endpoint)
 {
     uint64_t n = 0;
 
@@ -470,7 +470,7 @@ uint64_t rt_served(rt_source *r, int endpoint)
     return n;
 }
 
-dsrc_role rt_role(rt_source *r, int endpoint)
+dsrc_role router_role(router_source *r, int endpoint)
 {
     dsrc_role role;
 
@@ -482,7 +482,7 @@ dsrc_role rt_role(rt_source *r, int endpoint)
     return role;
 }
 
-json_t *rt_json(rt_source *r)
+json_t *router_json(router_source *r)
 {
     json_t *o = json_object(), *arr = json_array();
     size_t i;
@@ -493,11 +493,11 @@ json_t *rt_json(rt_source *r)
         return NULL;
     }
     json_object_set_new(o, "source", json_string(r->src->cfg->name));
-    json_object_set_new(o, "read_policy", json_string(rt_policy_name(r->policy)));
+    json_object_set_new(o, "read_policy", json_string(router_policy_name(r->policy)));
     for (i = 0; i < r->n; i++) {
         json_t *e = json_object();
         pool_stats ps;
-        brk_info bi;
+        breaker_info bi;
         double lat;
         dsrc_role role;
         uint64_t served;
@@ -508,13 +508,13 @@ json_t *rt_json(rt_source *r)
         served = r->ep[i].served;
         pthread_mutex_unlock(&r->mu);
         pool_stats_get(r->ep[i].pool, &ps);
-        brk_get(r->ep[i].brk, &bi);
+        breaker_get(r->ep[i].brk, &bi);
         json_object_set_new(e, "index", json_integer((json_int_t)i));
         json_object_set_new(e, "label", json_string(pool_label(r->ep[i].pool)));
-        json_object_set_new(e, "role", json_string(rt_role_name(role)));
+        json_object_set_new(e, "role", json_string(router_role_name(role)));
         json_object_set_new(e, "served", json_integer((json_int_t)served));
         json_object_set_new(e, "latency_ms", lat >= 0 ? json_real(lat) : json_null());
-        json_object_set_new(e, "breaker", brk_info_json(&bi));
+        json_object_set_new(e, "breaker", breaker_info_json(&bi));
         json_object_set_new(e, "pool", pool_stats_json(&ps));
         derr_clear(&bi.last_error);
         json_array_append_new(arr, e);

@@ -4,9 +4,9 @@
  * operation.
  *
  * Every operation declares its intent:
- *   RT_WRITE  write, or anything that must see the freshest state
+ *   ROUTER_WRITE  write, or anything that must see the freshest state
  *             (discover, compliance-style checks): the primary only;
- *   RT_READ   fetch, list, describe, stats: the endpoints the source's
+ *   ROUTER_READ   fetch, list, describe, stats: the endpoints the source's
  *             read_policy allows, in its order of preference:
  *               primary            primary
  *               primary_preferred  primary, then replicas
@@ -40,50 +40,50 @@
 #include "conn/breaker.h"
 #include "conn/pool.h"
 
-typedef enum rt_intent {
-    RT_WRITE = 0,   /* write / fresh: primary only                           */
-    RT_READ = 1     /* follows read_policy                                   */
-} rt_intent;
+typedef enum router_intent {
+    ROUTER_WRITE = 0,   /* write / fresh: primary only                           */
+    ROUTER_READ = 1     /* follows read_policy                                   */
+} router_intent;
 
-typedef enum rt_policy {
-    RT_POLICY_PRIMARY = 0,
-    RT_POLICY_PRIMARY_PREFERRED = 1,
-    RT_POLICY_REPLICA = 2,
-    RT_POLICY_REPLICA_PREFERRED = 3,
-    RT_POLICY_NEAREST = 4
-} rt_policy;
+typedef enum router_policy {
+    ROUTER_POLICY_PRIMARY = 0,
+    ROUTER_POLICY_PRIMARY_PREFERRED = 1,
+    ROUTER_POLICY_REPLICA = 2,
+    ROUTER_POLICY_REPLICA_PREFERRED = 3,
+    ROUTER_POLICY_NEAREST = 4
+} router_policy;
 
-typedef struct rt_opts {
+typedef struct router_opts {
     pool_clock_fn clock;        /* NULL: CLOCK_MONOTONIC (pools and breakers) */
     void *clock_user;
     pool_log_fn log;            /* NULL: log_msg()                           */
     void *log_user;
-    const brk_config *breaker;  /* NULL: brk_config_default()                */
+    const breaker_config *breaker;  /* NULL: breaker_config_default()                */
     int64_t role_check_ms;      /* 0: 30000                                  */
     uint64_t seed;              /* pools' lifetime jitter; 0: from the time  */
-} rt_opts;
+} router_opts;
 
-typedef struct rt_source rt_source;
+typedef struct router_source router_source;
 
-/* A borrowed connection on the endpoint chosen.  Filled by rt_acquire(),
- * given back with rt_release(). */
-typedef struct rt_lease {
-    src_conn *conn;       /* the connection to call                        */
+/* A borrowed connection on the endpoint chosen.  Filled by router_acquire(),
+ * given back with router_release(). */
+typedef struct router_lease {
+    source_conn *conn;       /* the connection to call                        */
     int endpoint;         /* 0 primary, i = replicas.hosts[i-1]            */
     const char *label;    /* "primary" / "replica 1 (host:port)"; valid as
-                             long as the rt_source                         */
+                             long as the router_source                         */
     dsrc_role role;       /* last role a ping reported (UNKNOWN if none)   */
     pool_conn *pc;        /* internal                                      */
     int probe;            /* internal: this call is the breaker's probe    */
-} rt_lease;
+} router_lease;
 
 /* Endpoints, pools and breakers for source `s` (borrowed; must outlive the
  * router), with the pool knobs of s->cfg->pool.  `opts` may be NULL.
  * NULL with `e` set on an unknown read_policy or when out of memory. */
-rt_source *rt_new(const reg_source *s, const rt_opts *opts, derr *e);
+router_source *router_new(const registry_source *s, const router_opts *opts, derr *e);
 
 /* Free everything (see pool_free(): waits for borrowed connections). */
-void rt_free(rt_source *r);
+void router_free(router_source *r);
 
 /* Borrow a connection for operation `op` (named in leak warnings) with
  * intent `intent`.  On success fills *out.  On failure returns the status
@@ -91,51 +91,51 @@ void rt_free(rt_source *r);
  * the endpoint and the time left), DSRC_E_TIMEOUT when a pool stayed
  * saturated, DSRC_E_INVALID_CONFIG when the policy allows no endpoint (e.g.
  * `replica` without replicas). */
-dsrc_status rt_acquire(rt_source *r, rt_intent intent, const char *op, rt_lease *out, derr *e);
+dsrc_status router_acquire(router_source *r, router_intent intent, const char *op, router_lease *out, derr *e);
 
 /* Give the lease back with the operation's outcome (`result` NULL or
- * DSRC_OK: success).  An endpoint-level failure (brk_is_endpoint_failure)
+ * DSRC_OK: success).  An endpoint-level failure (breaker_is_endpoint_failure)
  * counts against the endpoint's breaker, anything else proves it alive; a
  * connection_broken error closes the connection. */
-void rt_release(rt_source *r, rt_lease *l, const derr *result);
+void router_release(router_source *r, router_lease *l, const derr *result);
 
 /* The intent of a named operation: "discover" and anything unknown ->
- * RT_WRITE; "fetch", "list", "ls", "describe", "stats" -> RT_READ. */
-rt_intent rt_intent_for(const char *operation);
+ * ROUTER_WRITE; "fetch", "list", "ls", "describe", "stats" -> ROUTER_READ. */
+router_intent router_intent_for(const char *operation);
 
 /* pool_maintain() every endpoint whose breaker is closed (an open breaker
  * means nobody should be opening connections there).  Returns the number
  * of connections opened. */
-int rt_maintain(rt_source *r);
+int router_maintain(router_source *r);
 
-/* pool_cancel_maintenance() on every endpoint: ask a hanging rt_maintain()
+/* pool_cancel_maintenance() on every endpoint: ask a hanging router_maintain()
  * to stop (any thread). */
-void rt_cancel_maintenance(rt_source *r);
+void router_cancel_maintenance(router_source *r);
 
 /* New pool knobs for every endpoint (see pool_reconfigure()). */
-void rt_reconfigure(rt_source *r, const cfg_pool *cfg);
+void router_reconfigure(router_source *r, const cfg_pool *cfg);
 
 /* Record a ping's result for an endpoint (health probes do): the role and
  * the latency used by `nearest`. */
-void rt_note_ping(rt_source *r, int endpoint, dsrc_role role, double latency_ms);
+void router_note_ping(router_source *r, int endpoint, dsrc_role role, double latency_ms);
 
-/* Accessors.  endpoint in 0 .. rt_n_endpoints()-1. */
-size_t rt_n_endpoints(const rt_source *r);
-pool *rt_pool(rt_source *r, int endpoint);
-breaker *rt_breaker(rt_source *r, int endpoint);
-const reg_source *rt_reg_source(const rt_source *r);
-rt_policy rt_get_policy(const rt_source *r);
-uint64_t rt_served(rt_source *r, int endpoint);
-dsrc_role rt_role(rt_source *r, int endpoint);
+/* Accessors.  endpoint in 0 .. router_n_endpoints()-1. */
+size_t router_n_endpoints(const router_source *r);
+pool *router_pool(router_source *r, int endpoint);
+breaker *router_breaker(router_source *r, int endpoint);
+const registry_source *router_reg_source(const router_source *r);
+router_policy router_get_policy(const router_source *r);
+uint64_t router_served(router_source *r, int endpoint);
+dsrc_role router_role(router_source *r, int endpoint);
 
-/* "primary", ... <-> rt_policy; parse returns -1 when unknown (NULL: primary). */
-int rt_policy_parse(const char *name);
-const char *rt_policy_name(rt_policy p);
-const char *rt_role_name(dsrc_role role);
+/* "primary", ... <-> router_policy; parse returns -1 when unknown (NULL: primary). */
+int router_policy_parse(const char *name);
+const char *router_policy_name(router_policy p);
+const char *router_role_name(dsrc_role role);
 
 /* {"source","read_policy","endpoints":[{"index","label","role","served",
  *  "latency_ms","breaker":{...},"pool":{...}}]}: what `dsrc pools --json`
  * prints per source.  New reference; NULL when out of memory. */
-json_t *rt_json(rt_source *r);
+json_t *router_json(router_source *r);
 
 #endif

@@ -109,9 +109,9 @@ char *api_response_line(json_t *result, const derr *e)
         return NULL;
     }
     if (e && e->status != DSRC_OK) {
-        char *msg = redact_dup(e->msg ? e->msg : dsrc_status_name(e->status));
+        char *msg = redact_dup(e->msg ? e->msg : error_status_name(e->status));
         json_object_set_new(o, "ok", json_false());
-        json_object_set_new(o, "status", json_string(dsrc_status_name(e->status)));
+        json_object_set_new(o, "status", json_string(error_status_name(e->status)));
         json_object_set_new(o, "error", json_string(msg ? msg : "out of memory"));
         free(msg);
         json_decref(result);
@@ -411,7 +411,7 @@ static dsrc_status api_status_parse(const char *name)
     int i;
 
     for (i = DSRC_E_INVALID_CONFIG; name && i <= DSRC_E_INTERNAL; i++)
-        if (strcmp(dsrc_status_name((dsrc_status)i), name) == 0)
+        if (strcmp(error_status_name((dsrc_status)i), name) == 0)
             return (dsrc_status)i;
     return DSRC_E_BACKEND;
 }

@@ -10,7 +10,7 @@
  * Responses (one object per line):
  *   {"ok":true,"result":...}
  *   {"ok":false,"status":"not-found","error":"..."}   (status: see
- *                                       dsrc_status_name(); error redacted)
+ *                                       error_status_name(); error redacted)
  *
  * The server runs in its own thread and serves one connection at a time; a
  * connection may carry several requests.  A request that is too long, not

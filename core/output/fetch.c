@@ -16,11 +16,11 @@
 
 typedef struct fetch_run_state {
     const cfg_config *cfg;
-    src_conn *c;
+    source_conn *c;
     const fetch_opts *o;
-    fmt_kind kind;
+    format_kind kind;
     int raw;                     /* format "raw" requested                 */
-    fmt_writer *fw;
+    format_writer *fw;
     outfile *of;
     char *path;                  /* final data path (NULL for stdout)      */
     const char *written_format;
@@ -165,7 +165,7 @@ static int fr_release_hold(fetch_run_state *st)
     if (!st->holding)
         return 0;
     st->holding = 0;
-    if (open_output(st, fmt_extension(st->kind)) < 0)
+    if (open_output(st, format_extension(st->kind)) < 0)
         rc = -1;
     else if (st->hold_len && outfile_write(st->of, st->hold, st->hold_len) != 0) {
         st->sink_err = errno;
@@ -187,17 +187,17 @@ static int fr_schema(void *user, const dsrc_column *cols, size_t n)
         return -1;
     }
     if (!st->fw) {
-        if (st->kind == FMT_CSV && !st->raw) {
+        if (st->kind == FORMAT_CSV && !st->raw) {
             /* rows or the plugin's own CSV may follow: wait and see */
             st->holding = 1;
-        } else if (open_output(st, fmt_extension(st->kind)) < 0) {
+        } else if (open_output(st, format_extension(st->kind)) < 0) {
             return -1;
         }
-        if (!(st->fw = fmt_new(st->kind, fr_fmt_out, st)))
+        if (!(st->fw = format_new(st->kind, fr_fmt_out, st)))
             return -1;
     }
-    st->written_format = fmt_name(st->kind);
-    s = fmt_sink(st->fw);
+    st->written_format = format_name(st->kind);
+    s = format_sink(st->fw);
     return s->schema(s->user, cols, n);
 }
 
@@ -215,7 +215,7 @@ static int fr_row(void *user, const dsrc_cell *cells, size_t n)
         return -1; /* row before schema: a plugin bug */
     if (st->holding && fr_release_hold(st) != 0)
         return -1;
-    s = fmt_sink(st->fw);
+    s = format_sink(st->fw);
     rc = s->row(s->user, cells, n);
     if (rc == 0) {
         st->rows++;
@@ -289,7 +289,7 @@ void fetch_report_free(fetch_report *r)
     memset(r, 0, sizeof *r);
 }
 
-dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
+dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o,
                       fetch_report *r, derr *e)
 {
     fetch_run_state st;
@@ -308,8 +308,8 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
     memset(&st, 0, sizeof st);
     if (strcmp(format, "raw") == 0) {
         st.raw = 1;
-        kind = FMT_CSV;
-    } else if ((kind = fmt_parse(format)) < 0) {
+        kind = FORMAT_CSV;
+    } else if ((kind = format_parse(format)) < 0) {
         return derr_set(e, DSRC_E_INVALID_ARGUMENT,
                         "unknown format '%s' (use csv, jsonl or raw)", format);
     }
@@ -327,7 +327,7 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
     st.cfg = cfg;
     st.c = c;
     st.o = o;
-    st.kind = (fmt_kind)kind;
+    st.kind = (format_kind)kind;
     st.progress = o->progress && isatty(STDERR_FILENO);
     st.t0 = mono();
     clock_gettime(CLOCK_REALTIME, &st.started);
@@ -351,22 +351,22 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
     req.limit = o->limit;
     req.cursor_field = o->cursor_field;
     req.cursor_value = cursor_from;
-    req.mode = st.raw ? DSRC_FETCH_RAW : (kind == FMT_CSV ? DSRC_FETCH_CSV : DSRC_FETCH_ROWS);
+    req.mode = st.raw ? DSRC_FETCH_RAW : (kind == FORMAT_CSV ? DSRC_FETCH_CSV : DSRC_FETCH_ROWS);
 
-    status = src_fetch(c, &req, &rows, &bytes, &res, e);
+    status = source_fetch(c, &req, &rows, &bytes, &res, e);
     res.cursor_max[DSRC_CURSOR_MAX - 1] = '\0';
     show_progress(&st, 1);
 
     if (st.proto_err) {
         derr_clear(e);
         status = derr_set(e, DSRC_E_INTERNAL, "source '%s': plugin '%s' sent %s for '%s'",
-                          c->src->cfg->name, ld_name(c->src->plugin), st.proto_err, o->item);
-    } else if (st.fw && fmt_error(st.fw)) {
+                          c->src->cfg->name, loader_name(c->src->plugin), st.proto_err, o->item);
+    } else if (st.fw && format_error(st.fw)) {
         /* The plugin broke the row sink's rules; the sink refused. */
         derr_clear(e);
         status = derr_set(e, DSRC_E_INTERNAL, "source '%s': plugin '%s' sent bad rows for '%s': %s",
-                          c->src->cfg->name, ld_name(c->src->plugin), o->item,
-                          fmt_error(st.fw));
+                          c->src->cfg->name, loader_name(c->src->plugin), o->item,
+                          format_error(st.fw));
     } else if (st.open_failed) {
         /* The sink refused because the output could not be opened: that,
          * not the plugin's "cancelled", is the real error. */
@@ -380,12 +380,12 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
         derr_clear(e);
         status = derr_set(e, DSRC_E_INTERNAL, "cannot write %s: %s",
                           st.path ? st.path : "standard output", strerror(st.sink_err));
-    } else if (status == DSRC_OK && st.fw && fmt_failed(st.fw)) {
-        errno = fmt_errno(st.fw);
+    } else if (status == DSRC_OK && st.fw && format_failed(st.fw)) {
+        errno = format_errno(st.fw);
         status = derr_set(e, DSRC_E_INTERNAL, "cannot write %s: %s",
                           st.path ? st.path : "standard output", strerror(errno));
-    } else if (status != DSRC_OK && st.fw && fmt_failed(st.fw)) {
-        int err = fmt_errno(st.fw);
+    } else if (status != DSRC_OK && st.fw && format_failed(st.fw)) {
+        int err = format_errno(st.fw);
         derr_clear(e);
         status = derr_set(e, DSRC_E_INTERNAL, "cannot write %s: %s",
                           st.path ? st.path : "standard output", strerror(err));
@@ -407,20 +407,20 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
                           "source '%s': plugin returned no data and no schema for '%s'",
                           c->src->cfg->name, o->item);
     }
-    if (status == DSRC_OK && st.fw && fmt_finish(st.fw) < 0) {
-        if (fmt_error(st.fw))
+    if (status == DSRC_OK && st.fw && format_finish(st.fw) < 0) {
+        if (format_error(st.fw))
             status = derr_set(e, DSRC_E_INTERNAL, "source '%s': plugin '%s' sent bad rows for '%s': %s",
-                              c->src->cfg->name, ld_name(c->src->plugin), o->item,
-                              fmt_error(st.fw));
+                              c->src->cfg->name, loader_name(c->src->plugin), o->item,
+                              format_error(st.fw));
         else
             status = derr_set(e, DSRC_E_INTERNAL, "cannot write %s: %s",
                               st.path ? st.path : "standard output",
-                              strerror(fmt_errno(st.fw)));
+                              strerror(format_errno(st.fw)));
     }
     if (status != DSRC_OK)
         goto out;
 
-    r->rows = st.fw && !st.native ? fmt_rows(st.fw) : res.rows;
+    r->rows = st.fw && !st.native ? format_rows(st.fw) : res.rows;
     r->bytes = outfile_bytes(st.of);
     outfile_sha256(st.of, r->sha256);
     r->format = st.written_format;
@@ -446,17 +446,17 @@ dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
         manifest m;
         char id[OUTFILE_ID_MAX];
         size_t ncols = 0;
-        const dsrc_column *cols = st.fw ? fmt_columns(st.fw, &ncols) : NULL;
+        const dsrc_column *cols = st.fw ? format_columns(st.fw, &ncols) : NULL;
         if ((status = outfile_prepare(st.of, e)) != DSRC_OK)
             goto out;
         memset(&m, 0, sizeof m);
         m.source = c->src->cfg->name;
-        m.plugin = ld_name(c->src->plugin);
+        m.plugin = loader_name(c->src->plugin);
         m.item = o->item;
         m.file = st.path;
         m.format = r->format;
         m.media_type = st.media_type ? st.media_type
-                                     : (st.kind == FMT_CSV ? "text/csv" : "application/x-ndjson");
+                                     : (st.kind == FORMAT_CSV ? "text/csv" : "application/x-ndjson");
         m.rows = r->rows;
         m.bytes = r->bytes;
         m.sha256 = r->sha256;
@@ -509,7 +509,7 @@ out:
         fetch_report_free(r);
     }
     if (st.fw)
-        fmt_free(st.fw);
+        format_free(st.fw);
     derr_clear(&st.open_err);
     free(st.path);
     free(st.media_type);

@@ -50,7 +50,7 @@ typedef struct fetch_report {
 
 /* Run one fetch on an open connection.  Fills *r (free with
  * fetch_report_free) on success. */
-dsrc_status fetch_run(const cfg_config *cfg, src_conn *c, const fetch_opts *o,
+dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o,
                       fetch_report *r, derr *e);
 void fetch_report_free(fetch_report *r);
 

@@ -13,16 +13,16 @@
 
 #include "output/format.h"
 
-#define FMT_BUFSIZE (64u * 1024u)
+#define FORMAT_BUFSIZE (64u * 1024u)
 /* Raw bytes base64-encoded per chunk: a multiple of 3 whose encoding fits
  * the buffer with room to spare. */
-#define FMT_B64_CHUNK (3u * 4096u)
+#define FORMAT_B64_CHUNK (3u * 4096u)
 /* Deepest nesting a JSON cell may have to be embedded as JSON. */
-#define FMT_JSON_MAX_DEPTH 512
+#define FORMAT_JSON_MAX_DEPTH 512
 
-struct fmt_writer {
-    fmt_kind kind;
-    fmt_out_fn out;
+struct format_writer {
+    format_kind kind;
+    format_out_fn out;
     void *user;
     dsrc_row_sink sink;
 
@@ -32,7 +32,7 @@ struct fmt_writer {
     uint64_t rows;
     int failed;       /* an output call failed                        */
     int err;          /* its errno                                    */
-    int broken;       /* a protocol error (see fmt_error)             */
+    int broken;       /* a protocol error (see format_error)             */
     char errmsg[160];
 
     int have_schema;
@@ -49,7 +49,7 @@ struct fmt_writer {
 /* ------------------------------------------------------------------------ */
 /* Output buffer                                                             */
 
-static int fmt_flush(fmt_writer *w)
+static int format_flush(format_writer *w)
 {
     if (w->failed) {
         w->len = 0;
@@ -68,26 +68,26 @@ static int fmt_flush(fmt_writer *w)
     return 0;
 }
 
-/* Make room for n bytes (n <= FMT_BUFSIZE).  On failure the buffer is
+/* Make room for n bytes (n <= FORMAT_BUFSIZE).  On failure the buffer is
  * emptied, so callers may keep writing; the failure is sticky. */
-static inline void fmt_reserve(fmt_writer *w, size_t n)
+static inline void format_reserve(format_writer *w, size_t n)
 {
-    if (w->len + n > FMT_BUFSIZE)
-        fmt_flush(w);
+    if (w->len + n > FORMAT_BUFSIZE)
+        format_flush(w);
 }
 
-static inline void fmt_putc(fmt_writer *w, char c)
+static inline void format_putc(format_writer *w, char c)
 {
-    if (w->len == FMT_BUFSIZE)
-        fmt_flush(w);
+    if (w->len == FORMAT_BUFSIZE)
+        format_flush(w);
     w->buf[w->len++] = (unsigned char)c;
 }
 
-static void fmt_put_slow(fmt_writer *w, const void *data, size_t n)
+static void format_put_slow(format_writer *w, const void *data, size_t n)
 {
-    if (fmt_flush(w) != 0)
+    if (format_flush(w) != 0)
         return;
-    if (n >= FMT_BUFSIZE) {
+    if (n >= FORMAT_BUFSIZE) {
         errno = 0;
         if (w->out(w->user, data, n) != 0) {
             w->failed = 1;
@@ -99,23 +99,23 @@ static void fmt_put_slow(fmt_writer *w, const void *data, size_t n)
     w->len = n;
 }
 
-static inline void fmt_put(fmt_writer *w, const void *data, size_t n)
+static inline void format_put(format_writer *w, const void *data, size_t n)
 {
-    if (n <= FMT_BUFSIZE - w->len) {
+    if (n <= FORMAT_BUFSIZE - w->len) {
         memcpy(w->buf + w->len, data, n);
         w->len += n;
         return;
     }
-    fmt_put_slow(w, data, n);
+    format_put_slow(w, data, n);
 }
 
-#define FMT_PUTS(w, lit) fmt_put((w), (lit), sizeof(lit) - 1)
+#define FORMAT_PUTS(w, lit) format_put((w), (lit), sizeof(lit) - 1)
 
 /* ------------------------------------------------------------------------ */
 /* Scalars                                                                   */
 
 /* Decimal text of v into the end of tmp[24]; returns the start. */
-static char *fmt_i64(int64_t v, char tmp[24])
+static char *format_i64(int64_t v, char tmp[24])
 {
     char *p = tmp + 24;
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
@@ -140,16 +140,16 @@ static char *fmt_i64(int64_t v, char tmp[24])
     return p;
 }
 
-static void fmt_put_i64(fmt_writer *w, int64_t v)
+static void format_put_i64(format_writer *w, int64_t v)
 {
     char tmp[24];
-    char *p = fmt_i64(v, tmp);
-    fmt_put(w, p, (size_t)(tmp + 24 - p));
+    char *p = format_i64(v, tmp);
+    format_put(w, p, (size_t)(tmp + 24 - p));
 }
 
 /* The shortest of "%.15g", "%.16g", "%.17g" that reads back as d (d finite).
  * Returns the length written into out[32]. */
-static int fmt_double_text(double d, char out[32])
+static int format_double_text(double d, char out[32])
 {
     int n, prec;
 
@@ -157,7 +157,7 @@ static int fmt_double_text(double d, char out[32])
     if (d >= -9007199254740992.0 && d <= 9007199254740992.0 &&
         d == (double)(int64_t)d && !(d == 0 && signbit(d))) {
         char tmp[24];
-        char *p = fmt_i64((int64_t)d, tmp);
+        char *p = format_i64((int64_t)d, tmp);
         n = (int)(tmp + 24 - p);
         memcpy(out, p, (size_t)n);
         out[n] = '\0';
@@ -178,7 +178,7 @@ static int fmt_double_text(double d, char out[32])
                 break;
             if (m / pow10[k] == d) {
                 char tmp[24];
-                char *p = fmt_i64((int64_t)(m < 0 ? -m : m), tmp);
+                char *p = format_i64((int64_t)(m < 0 ? -m : m), tmp);
                 int digits = (int)(tmp + 24 - p), i = 0, z;
                 if (d < 0)
                     out[i++] = '-';
@@ -210,24 +210,24 @@ static int fmt_double_text(double d, char out[32])
 }
 
 /* "NaN", "Infinity" or "-Infinity" for a double that is not finite. */
-static const char *fmt_non_finite(double d)
+static const char *format_non_finite(double d)
 {
     if (isnan(d))
         return "NaN";
     return d > 0 ? "Infinity" : "-Infinity";
 }
 
-static void fmt_put_str(fmt_writer *w, const char *s)
+static void format_put_str(format_writer *w, const char *s)
 {
-    fmt_put(w, s, strlen(s));
+    format_put(w, s, strlen(s));
 }
 
-static void fmt_base64_put(fmt_writer *w, const unsigned char *p, size_t n)
+static void format_base64_put(format_writer *w, const unsigned char *p, size_t n)
 {
     while (n > 0) {
-        size_t chunk = n > FMT_B64_CHUNK ? FMT_B64_CHUNK : n;
+        size_t chunk = n > FORMAT_B64_CHUNK ? FORMAT_B64_CHUNK : n;
         size_t enc = 4 * ((chunk + 2) / 3);
-        fmt_reserve(w, enc + 1);
+        format_reserve(w, enc + 1);
         EVP_EncodeBlock(w->buf + w->len, p, (int)chunk);
         w->len += enc;
         p += chunk;
@@ -235,7 +235,7 @@ static void fmt_base64_put(fmt_writer *w, const unsigned char *p, size_t n)
     }
 }
 
-char *fmt_base64(const void *data, size_t len)
+char *format_base64(const void *data, size_t len)
 {
     size_t enc = 4 * ((len + 2) / 3);
     const unsigned char *p = data;
@@ -246,7 +246,7 @@ char *fmt_base64(const void *data, size_t len)
         return NULL;
     q = s;
     while (len > 0) {
-        size_t chunk = len > FMT_B64_CHUNK ? FMT_B64_CHUNK : len;
+        size_t chunk = len > FORMAT_B64_CHUNK ? FORMAT_B64_CHUNK : len;
         q += EVP_EncodeBlock((unsigned char *)q, p, (int)chunk);
         p += chunk;
         len -= chunk;
@@ -261,7 +261,7 @@ char *fmt_base64(const void *data, size_t len)
 /* Length of the valid UTF-8 sequence starting at p (lead byte >= 0x80), or
  * 0 when invalid; then *bad is the length of its maximal invalid subpart
  * (at least 1), which is replaced by one U+FFFD. */
-static size_t fmt_utf8_seq(const unsigned char *p, const unsigned char *end,
+static size_t format_utf8_seq(const unsigned char *p, const unsigned char *end,
                            size_t *bad)
 {
     unsigned char c = p[0], lo = 0x80, hi = 0xBF;
@@ -297,7 +297,7 @@ static size_t fmt_utf8_seq(const unsigned char *p, const unsigned char *end,
 }
 
 /* Bytes of text that JSON strings carry unescaped (ASCII only). */
-static const unsigned char fmt_json_plain[256] = {
+static const unsigned char format_json_plain[256] = {
 #define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
     R16(0), R16(0),
     1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20: '"' = 0x22 */
@@ -309,61 +309,61 @@ static const unsigned char fmt_json_plain[256] = {
 };
 
 /* A JSON string (with quotes) for n bytes of text. */
-static void fmt_json_string(fmt_writer *w, const char *s, size_t n)
+static void format_json_string(format_writer *w, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     const unsigned char *run = p;
     static const char hex[] = "0123456789abcdef";
 
-    fmt_putc(w, '"');
+    format_putc(w, '"');
     while (p < end) {
         unsigned char c = *p;
-        if (fmt_json_plain[c]) {
+        if (format_json_plain[c]) {
             p++;
             continue;
         }
         if (c >= 0x80) {
-            size_t bad = 0, ok = fmt_utf8_seq(p, end, &bad);
+            size_t bad = 0, ok = format_utf8_seq(p, end, &bad);
             if (ok) {
                 p += ok;
                 continue;
             }
-            fmt_put(w, run, (size_t)(p - run));
-            FMT_PUTS(w, "\xEF\xBF\xBD");
+            format_put(w, run, (size_t)(p - run));
+            FORMAT_PUTS(w, "\xEF\xBF\xBD");
             p += bad;
             run = p;
             continue;
         }
-        fmt_put(w, run, (size_t)(p - run));
-        fmt_reserve(w, 6);
+        format_put(w, run, (size_t)(p - run));
+        format_reserve(w, 6);
         switch (c) {
-        case '"': FMT_PUTS(w, "\\\""); break;
-        case '\\': FMT_PUTS(w, "\\\\"); break;
-        case '\n': FMT_PUTS(w, "\\n"); break;
-        case '\r': FMT_PUTS(w, "\\r"); break;
-        case '\t': FMT_PUTS(w, "\\t"); break;
-        case '\b': FMT_PUTS(w, "\\b"); break;
-        case '\f': FMT_PUTS(w, "\\f"); break;
+        case '"': FORMAT_PUTS(w, "\\\""); break;
+        case '\\': FORMAT_PUTS(w, "\\\\"); break;
+        case '\n': FORMAT_PUTS(w, "\\n"); break;
+        case '\r': FORMAT_PUTS(w, "\\r"); break;
+        case '\t': FORMAT_PUTS(w, "\\t"); break;
+        case '\b': FORMAT_PUTS(w, "\\b"); break;
+        case '\f': FORMAT_PUTS(w, "\\f"); break;
         default: {
             char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            fmt_put(w, u, 6);
+            format_put(w, u, 6);
         }
         }
         p++;
         run = p;
     }
-    fmt_put(w, run, (size_t)(p - run));
-    fmt_putc(w, '"');
+    format_put(w, run, (size_t)(p - run));
+    format_putc(w, '"');
 }
 
-static int fmt_json_ws(unsigned char c)
+static int format_json_ws(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 /* Scan a JSON string starting after its opening quote; returns the index
  * after the closing quote, or 0 when invalid. */
-static size_t fmt_json_scan_string(const unsigned char *s, size_t n, size_t i)
+static size_t format_json_scan_string(const unsigned char *s, size_t n, size_t i)
 {
     while (i < n) {
         unsigned char c = s[i];
@@ -393,7 +393,7 @@ static size_t fmt_json_scan_string(const unsigned char *s, size_t n, size_t i)
             continue;
         }
         if (c >= 0x80) {
-            size_t bad, ok = fmt_utf8_seq(s + i, s + n, &bad);
+            size_t bad, ok = format_utf8_seq(s + i, s + n, &bad);
             if (!ok)
                 return 0;
             i += ok;
@@ -405,7 +405,7 @@ static size_t fmt_json_scan_string(const unsigned char *s, size_t n, size_t i)
 }
 
 /* Scan a JSON number at i; returns the index after it, or 0 when invalid. */
-static size_t fmt_json_scan_number(const unsigned char *s, size_t n, size_t i)
+static size_t format_json_scan_number(const unsigned char *s, size_t n, size_t i)
 {
     size_t start;
     if (i < n && s[i] == '-')
@@ -442,16 +442,16 @@ static size_t fmt_json_scan_number(const unsigned char *s, size_t n, size_t i)
 
 /* 1 when s[0..n) is exactly one valid JSON value (RFC 8259, any type,
  * surrounding whitespace allowed, strings valid UTF-8, nesting at most
- * FMT_JSON_MAX_DEPTH).  No allocation. */
-static int fmt_json_valid(const unsigned char *s, size_t n)
+ * FORMAT_JSON_MAX_DEPTH).  No allocation. */
+static int format_json_valid(const unsigned char *s, size_t n)
 {
-    char stack[FMT_JSON_MAX_DEPTH]; /* '{' or '[' */
+    char stack[FORMAT_JSON_MAX_DEPTH]; /* '{' or '[' */
     int depth = 0;
     size_t i = 0;
     enum { VALUE, AFTER_VALUE, KEY_OR_END, VALUE_OR_END, KEY } st = VALUE;
 
     for (;;) {
-        while (i < n && fmt_json_ws(s[i]))
+        while (i < n && format_json_ws(s[i]))
             i++;
         if (st == AFTER_VALUE) {
             if (depth == 0)
@@ -482,9 +482,9 @@ static int fmt_json_valid(const unsigned char *s, size_t n)
             st = st == KEY_OR_END ? KEY : VALUE;
         }
         if (st == KEY) {
-            if (s[i] != '"' || !(i = fmt_json_scan_string(s, n, i + 1)))
+            if (s[i] != '"' || !(i = format_json_scan_string(s, n, i + 1)))
                 return 0;
-            while (i < n && fmt_json_ws(s[i]))
+            while (i < n && format_json_ws(s[i]))
                 i++;
             if (i >= n || s[i] != ':')
                 return 0;
@@ -496,14 +496,14 @@ static int fmt_json_valid(const unsigned char *s, size_t n)
         switch (s[i]) {
         case '{':
         case '[':
-            if (depth == FMT_JSON_MAX_DEPTH)
+            if (depth == FORMAT_JSON_MAX_DEPTH)
                 return 0;
             stack[depth++] = (char)s[i];
             st = s[i] == '{' ? KEY_OR_END : VALUE_OR_END;
             i++;
             continue;
         case '"':
-            if (!(i = fmt_json_scan_string(s, n, i + 1)))
+            if (!(i = format_json_scan_string(s, n, i + 1)))
                 return 0;
             break;
         case 't':
@@ -522,7 +522,7 @@ static int fmt_json_valid(const unsigned char *s, size_t n)
             i += 4;
             break;
         default:
-            if (!(i = fmt_json_scan_number(s, n, i)))
+            if (!(i = format_json_scan_number(s, n, i)))
                 return 0;
         }
         st = AFTER_VALUE;
@@ -532,18 +532,18 @@ static int fmt_json_valid(const unsigned char *s, size_t n)
 /* Embed a validated JSON document: its outer whitespace trimmed and its
  * line breaks (which valid JSON only has between tokens) dropped, so the
  * row stays on one line. */
-static void fmt_json_raw(fmt_writer *w, const char *s, size_t n)
+static void format_json_raw(format_writer *w, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    while (p < end && fmt_json_ws(*p))
+    while (p < end && format_json_ws(*p))
         p++;
-    while (end > p && fmt_json_ws(end[-1]))
+    while (end > p && format_json_ws(end[-1]))
         end--;
     while (p < end) {
         const unsigned char *q = p;
         while (q < end && *q != '\n' && *q != '\r')
             q++;
-        fmt_put(w, p, (size_t)(q - p));
+        format_put(w, p, (size_t)(q - p));
         p = q;
         while (p < end && (*p == '\n' || *p == '\r'))
             p++;
@@ -553,44 +553,44 @@ static void fmt_json_raw(fmt_writer *w, const char *s, size_t n)
 /* ------------------------------------------------------------------------ */
 /* CSV                                                                       */
 
-static const unsigned char fmt_csv_special[256] = {
+static const unsigned char format_csv_special[256] = {
     ['\n'] = 1, ['\r'] = 1, ['"'] = 1, [','] = 1,
 };
 
-static void fmt_csv_text(fmt_writer *w, const char *s, size_t n)
+static void format_csv_text(format_writer *w, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     const unsigned char *q;
 
     if (n == 0) {
-        FMT_PUTS(w, "\"\"");
+        FORMAT_PUTS(w, "\"\"");
         return;
     }
     for (q = p; q < end; q++)
-        if (fmt_csv_special[*q])
+        if (format_csv_special[*q])
             break;
     if (q == end) {
-        fmt_put(w, s, n);
+        format_put(w, s, n);
         return;
     }
-    fmt_putc(w, '"');
+    format_putc(w, '"');
     while (p < end) {
         q = memchr(p, '"', (size_t)(end - p));
         if (!q) {
-            fmt_put(w, p, (size_t)(end - p));
+            format_put(w, p, (size_t)(end - p));
             break;
         }
-        fmt_put(w, p, (size_t)(q - p + 1));
-        fmt_putc(w, '"');
+        format_put(w, p, (size_t)(q - p + 1));
+        format_putc(w, '"');
         p = q + 1;
     }
-    fmt_putc(w, '"');
+    format_putc(w, '"');
 }
 
-static int fmt_protocol_error(fmt_writer *w, const char *fmt, ...)
+static int format_protocol_error(format_writer *w, const char *fmt, ...)
     DSRC_PRINTF(2, 3);
 
-static int fmt_protocol_error(fmt_writer *w, const char *fmt, ...)
+static int format_protocol_error(format_writer *w, const char *fmt, ...)
 {
     va_list ap;
     if (!w->broken) {
@@ -602,7 +602,7 @@ static int fmt_protocol_error(fmt_writer *w, const char *fmt, ...)
     return -1;
 }
 
-static int fmt_csv_cell(fmt_writer *w, const dsrc_cell *c)
+static int format_csv_cell(format_writer *w, const dsrc_cell *c)
 {
     char tmp[32];
     int n;
@@ -612,40 +612,40 @@ static int fmt_csv_cell(fmt_writer *w, const dsrc_cell *c)
         break;
     case DSRC_T_BOOL:
         if (c->v.b)
-            FMT_PUTS(w, "true");
+            FORMAT_PUTS(w, "true");
         else
-            FMT_PUTS(w, "false");
+            FORMAT_PUTS(w, "false");
         break;
     case DSRC_T_INT64:
-        fmt_put_i64(w, c->v.i);
+        format_put_i64(w, c->v.i);
         break;
     case DSRC_T_DOUBLE:
         if (isfinite(c->v.d)) {
-            n = fmt_double_text(c->v.d, tmp);
-            fmt_put(w, tmp, (size_t)n);
+            n = format_double_text(c->v.d, tmp);
+            format_put(w, tmp, (size_t)n);
         } else {
-            fmt_put_str(w, fmt_non_finite(c->v.d));
+            format_put_str(w, format_non_finite(c->v.d));
         }
         break;
     case DSRC_T_TEXT:
     case DSRC_T_TIMESTAMP:
     case DSRC_T_JSON:
         if (!c->v.s.ptr && c->v.s.len)
-            return fmt_protocol_error(w, "row %llu: text cell without data",
+            return format_protocol_error(w, "row %llu: text cell without data",
                                       (unsigned long long)w->rows + 1);
-        fmt_csv_text(w, c->v.s.ptr ? c->v.s.ptr : "", c->v.s.len);
+        format_csv_text(w, c->v.s.ptr ? c->v.s.ptr : "", c->v.s.len);
         break;
     case DSRC_T_BYTES:
         if (!c->v.s.ptr && c->v.s.len)
-            return fmt_protocol_error(w, "row %llu: bytes cell without data",
+            return format_protocol_error(w, "row %llu: bytes cell without data",
                                       (unsigned long long)w->rows + 1);
         if (c->v.s.len == 0)
-            FMT_PUTS(w, "\"\"");
+            FORMAT_PUTS(w, "\"\"");
         else
-            fmt_base64_put(w, (const unsigned char *)c->v.s.ptr, c->v.s.len);
+            format_base64_put(w, (const unsigned char *)c->v.s.ptr, c->v.s.len);
         break;
     default:
-        return fmt_protocol_error(w, "row %llu: unknown cell type %d",
+        return format_protocol_error(w, "row %llu: unknown cell type %d",
                                   (unsigned long long)w->rows + 1, (int)c->type);
     }
     return 0;
@@ -654,63 +654,63 @@ static int fmt_csv_cell(fmt_writer *w, const dsrc_cell *c)
 /* ------------------------------------------------------------------------ */
 /* JSON Lines                                                                */
 
-static int fmt_json_cell(fmt_writer *w, const dsrc_cell *c)
+static int format_json_cell(format_writer *w, const dsrc_cell *c)
 {
     char tmp[32];
     int n;
 
     switch (c->type) {
     case DSRC_T_NULL:
-        FMT_PUTS(w, "null");
+        FORMAT_PUTS(w, "null");
         break;
     case DSRC_T_BOOL:
         if (c->v.b)
-            FMT_PUTS(w, "true");
+            FORMAT_PUTS(w, "true");
         else
-            FMT_PUTS(w, "false");
+            FORMAT_PUTS(w, "false");
         break;
     case DSRC_T_INT64:
-        fmt_put_i64(w, c->v.i);
+        format_put_i64(w, c->v.i);
         break;
     case DSRC_T_DOUBLE:
         if (isfinite(c->v.d)) {
-            n = fmt_double_text(c->v.d, tmp);
-            fmt_put(w, tmp, (size_t)n);
+            n = format_double_text(c->v.d, tmp);
+            format_put(w, tmp, (size_t)n);
         } else {
             /* As PostgreSQL's to_json() writes them: strings, so that
              * they stay apart from NULL. */
-            fmt_putc(w, '"');
-            fmt_put_str(w, fmt_non_finite(c->v.d));
-            fmt_putc(w, '"');
+            format_putc(w, '"');
+            format_put_str(w, format_non_finite(c->v.d));
+            format_putc(w, '"');
         }
         break;
     case DSRC_T_TEXT:
     case DSRC_T_TIMESTAMP:
         if (!c->v.s.ptr && c->v.s.len)
-            return fmt_protocol_error(w, "row %llu: text cell without data",
+            return format_protocol_error(w, "row %llu: text cell without data",
                                       (unsigned long long)w->rows + 1);
-        fmt_json_string(w, c->v.s.ptr ? c->v.s.ptr : "", c->v.s.len);
+        format_json_string(w, c->v.s.ptr ? c->v.s.ptr : "", c->v.s.len);
         break;
     case DSRC_T_JSON:
         if (!c->v.s.ptr && c->v.s.len)
-            return fmt_protocol_error(w, "row %llu: json cell without data",
+            return format_protocol_error(w, "row %llu: json cell without data",
                                       (unsigned long long)w->rows + 1);
         if (c->v.s.ptr &&
-            fmt_json_valid((const unsigned char *)c->v.s.ptr, c->v.s.len))
-            fmt_json_raw(w, c->v.s.ptr, c->v.s.len);
+            format_json_valid((const unsigned char *)c->v.s.ptr, c->v.s.len))
+            format_json_raw(w, c->v.s.ptr, c->v.s.len);
         else
-            fmt_json_string(w, c->v.s.ptr ? c->v.s.ptr : "", c->v.s.len);
+            format_json_string(w, c->v.s.ptr ? c->v.s.ptr : "", c->v.s.len);
         break;
     case DSRC_T_BYTES:
         if (!c->v.s.ptr && c->v.s.len)
-            return fmt_protocol_error(w, "row %llu: bytes cell without data",
+            return format_protocol_error(w, "row %llu: bytes cell without data",
                                       (unsigned long long)w->rows + 1);
-        fmt_putc(w, '"');
-        fmt_base64_put(w, (const unsigned char *)c->v.s.ptr, c->v.s.len);
-        fmt_putc(w, '"');
+        format_putc(w, '"');
+        format_base64_put(w, (const unsigned char *)c->v.s.ptr, c->v.s.len);
+        format_putc(w, '"');
         break;
     default:
-        return fmt_protocol_error(w, "row %llu: unknown cell type %d",
+        return format_protocol_error(w, "row %llu: unknown cell type %d",
                                   (unsigned long long)w->rows + 1, (int)c->type);
     }
     return 0;
@@ -719,7 +719,7 @@ static int fmt_json_cell(fmt_writer *w, const dsrc_cell *c)
 /* ------------------------------------------------------------------------ */
 /* The sink                                                                  */
 
-static char *fmt_copy_str(char **pool, const char *s)
+static char *format_copy_str(char **pool, const char *s)
 {
     char *d;
     size_t n;
@@ -733,14 +733,14 @@ static char *fmt_copy_str(char **pool, const char *s)
 }
 
 /* A growing memory block, the output of the scratch writer below. */
-typedef struct fmt_mem {
+typedef struct format_mem {
     char *p;
     size_t len, cap;
-} fmt_mem;
+} format_mem;
 
-static int fmt_mem_out(void *user, const void *data, size_t len)
+static int format_mem_out(void *user, const void *data, size_t len)
 {
-    fmt_mem *m = user;
+    format_mem *m = user;
     if (len > m->cap - m->len) {
         size_t cap = m->cap ? m->cap : 256;
         char *np;
@@ -761,27 +761,27 @@ static int fmt_mem_out(void *user, const void *data, size_t len)
 
 /* Keys for JSONL: escaped column names with their separators, escaped
  * once here through a scratch writer instead of on every row. */
-static int fmt_build_keys(fmt_writer *w)
+static int format_build_keys(format_writer *w)
 {
-    fmt_mem m = {NULL, 0, 0};
-    fmt_writer *kw;
+    format_mem m = {NULL, 0, 0};
+    format_writer *kw;
     size_t i;
     int rc = 0;
 
     w->key_off = calloc(w->ncols + 1, sizeof *w->key_off);
-    kw = fmt_new(FMT_JSONL, fmt_mem_out, &m);
+    kw = format_new(FORMAT_JSONL, format_mem_out, &m);
     if (!w->key_off || !kw) {
-        fmt_free(kw);
+        format_free(kw);
         return -1;
     }
     for (i = 0; i < w->ncols && rc == 0; i++) {
-        fmt_putc(kw, i == 0 ? '{' : ',');
-        fmt_json_string(kw, w->cols[i].name, strlen(w->cols[i].name));
-        fmt_putc(kw, ':');
-        rc = fmt_flush(kw);
+        format_putc(kw, i == 0 ? '{' : ',');
+        format_json_string(kw, w->cols[i].name, strlen(w->cols[i].name));
+        format_putc(kw, ':');
+        rc = format_flush(kw);
         w->key_off[i + 1] = m.len;
     }
-    fmt_free(kw);
+    format_free(kw);
     if (rc != 0) {
         free(m.p);
         return -1;
@@ -790,19 +790,19 @@ static int fmt_build_keys(fmt_writer *w)
     return 0;
 }
 
-static int fmt_on_schema(void *user, const dsrc_column *cols, size_t n)
+static int format_on_schema(void *user, const dsrc_column *cols, size_t n)
 {
-    fmt_writer *w = user;
+    format_writer *w = user;
     size_t i, total = 0;
     char *pool;
 
     if (w->have_schema)
-        return fmt_protocol_error(w, "the plugin sent the schema twice");
+        return format_protocol_error(w, "the plugin sent the schema twice");
     if (n && !cols)
-        return fmt_protocol_error(w, "the plugin sent a schema without columns");
+        return format_protocol_error(w, "the plugin sent a schema without columns");
     for (i = 0; i < n; i++) {
         if (!cols[i].name)
-            return fmt_protocol_error(w, "column %zu has no name", i + 1);
+            return format_protocol_error(w, "column %zu has no name", i + 1);
         total += strlen(cols[i].name) + 1;
         if (cols[i].native_type)
             total += strlen(cols[i].native_type) + 1;
@@ -814,66 +814,66 @@ static int fmt_on_schema(void *user, const dsrc_column *cols, size_t n)
     w->cols = calloc(n ? n : 1, sizeof *w->cols);
     w->strings = malloc(total ? total : 1);
     if (!w->cols || !w->strings)
-        return fmt_protocol_error(w, "out of memory copying the schema");
+        return format_protocol_error(w, "out of memory copying the schema");
     pool = w->strings;
     for (i = 0; i < n; i++) {
-        w->cols[i].name = fmt_copy_str(&pool, cols[i].name);
+        w->cols[i].name = format_copy_str(&pool, cols[i].name);
         w->cols[i].type = cols[i].type;
-        w->cols[i].native_type = fmt_copy_str(&pool, cols[i].native_type);
+        w->cols[i].native_type = format_copy_str(&pool, cols[i].native_type);
         w->cols[i].nullable = cols[i].nullable;
         w->cols[i].primary_key = cols[i].primary_key;
-        w->cols[i].default_value = fmt_copy_str(&pool, cols[i].default_value);
-        w->cols[i].comment = fmt_copy_str(&pool, cols[i].comment);
+        w->cols[i].default_value = format_copy_str(&pool, cols[i].default_value);
+        w->cols[i].comment = format_copy_str(&pool, cols[i].comment);
     }
     w->ncols = n;
     w->have_schema = 1;
 
-    if (w->kind == FMT_JSONL) {
-        if (fmt_build_keys(w) != 0)
-            return fmt_protocol_error(w, "out of memory building the keys");
+    if (w->kind == FORMAT_JSONL) {
+        if (format_build_keys(w) != 0)
+            return format_protocol_error(w, "out of memory building the keys");
     } else {
         for (i = 0; i < n; i++) {
             if (i)
-                fmt_putc(w, ',');
-            fmt_csv_text(w, w->cols[i].name, strlen(w->cols[i].name));
+                format_putc(w, ',');
+            format_csv_text(w, w->cols[i].name, strlen(w->cols[i].name));
         }
-        FMT_PUTS(w, "\r\n");
+        FORMAT_PUTS(w, "\r\n");
     }
     return w->failed ? -1 : 0;
 }
 
-static int fmt_on_row(void *user, const dsrc_cell *cells, size_t n)
+static int format_on_row(void *user, const dsrc_cell *cells, size_t n)
 {
-    fmt_writer *w = user;
+    format_writer *w = user;
     size_t i;
 
     if (w->failed || w->broken)
         return -1;
     if (!w->have_schema)
-        return fmt_protocol_error(w, "the plugin sent a row before the schema");
+        return format_protocol_error(w, "the plugin sent a row before the schema");
     if (n != w->ncols)
-        return fmt_protocol_error(w, "row %llu has %zu cells, the schema has %zu columns",
+        return format_protocol_error(w, "row %llu has %zu cells, the schema has %zu columns",
                                   (unsigned long long)w->rows + 1, n, w->ncols);
     if (n && !cells)
-        return fmt_protocol_error(w, "row %llu has no cells",
+        return format_protocol_error(w, "row %llu has no cells",
                                   (unsigned long long)w->rows + 1);
-    if (w->kind == FMT_CSV) {
+    if (w->kind == FORMAT_CSV) {
         for (i = 0; i < n; i++) {
             if (i)
-                fmt_putc(w, ',');
-            if (fmt_csv_cell(w, &cells[i]) != 0)
+                format_putc(w, ',');
+            if (format_csv_cell(w, &cells[i]) != 0)
                 return -1;
         }
-        FMT_PUTS(w, "\r\n");
+        FORMAT_PUTS(w, "\r\n");
     } else {
         if (n == 0)
-            fmt_putc(w, '{');
+            format_putc(w, '{');
         for (i = 0; i < n; i++) {
-            fmt_put(w, w->keys + w->key_off[i], w->key_off[i + 1] - w->key_off[i]);
-            if (fmt_json_cell(w, &cells[i]) != 0)
+            format_put(w, w->keys + w->key_off[i], w->key_off[i + 1] - w->key_off[i]);
+            if (format_json_cell(w, &cells[i]) != 0)
                 return -1;
         }
-        FMT_PUTS(w, "}\n");
+        FORMAT_PUTS(w, "}\n");
     }
     if (w->failed)
         return -1;
@@ -884,16 +884,16 @@ static int fmt_on_row(void *user, const dsrc_cell *cells, size_t n)
 /* ------------------------------------------------------------------------ */
 /* Public                                                                    */
 
-fmt_writer *fmt_new(fmt_kind kind, fmt_out_fn out, void *user)
+format_writer *format_new(format_kind kind, format_out_fn out, void *user)
 {
-    fmt_writer *w;
+    format_writer *w;
 
-    if ((kind != FMT_CSV && kind != FMT_JSONL) || !out)
+    if ((kind != FORMAT_CSV && kind != FORMAT_JSONL) || !out)
         return NULL;
     w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
-    w->buf = malloc(FMT_BUFSIZE);
+    w->buf = malloc(FORMAT_BUFSIZE);
     if (!w->buf) {
         free(w);
         return NULL;
@@ -903,12 +903,12 @@ fmt_writer *fmt_new(fmt_kind kind, fmt_out_fn out, void *user)
     w->user = user;
     w->sink.struct_size = sizeof w->sink;
     w->sink.user = w;
-    w->sink.schema = fmt_on_schema;
-    w->sink.row = fmt_on_row;
+    w->sink.schema = format_on_schema;
+    w->sink.row = format_on_row;
     return w;
 }
 
-void fmt_free(fmt_writer *w)
+void format_free(format_writer *w)
 {
     if (!w)
         return;
@@ -920,62 +920,62 @@ void fmt_free(fmt_writer *w)
     free(w);
 }
 
-const dsrc_row_sink *fmt_sink(fmt_writer *w)
+const dsrc_row_sink *format_sink(format_writer *w)
 {
     return &w->sink;
 }
 
-int fmt_finish(fmt_writer *w)
+int format_finish(format_writer *w)
 {
-    fmt_flush(w);
+    format_flush(w);
     return w->failed || w->broken ? -1 : 0;
 }
 
-uint64_t fmt_rows(const fmt_writer *w)
+uint64_t format_rows(const format_writer *w)
 {
     return w->rows;
 }
 
-int fmt_failed(const fmt_writer *w)
+int format_failed(const format_writer *w)
 {
     return w->failed;
 }
 
-int fmt_errno(const fmt_writer *w)
+int format_errno(const format_writer *w)
 {
     return w->failed ? w->err : 0;
 }
 
-const char *fmt_error(const fmt_writer *w)
+const char *format_error(const format_writer *w)
 {
     return w->broken ? w->errmsg : NULL;
 }
 
-const dsrc_column *fmt_columns(const fmt_writer *w, size_t *n)
+const dsrc_column *format_columns(const format_writer *w, size_t *n)
 {
     if (n)
         *n = w->have_schema ? w->ncols : 0;
     return w->have_schema ? w->cols : NULL;
 }
 
-int fmt_parse(const char *name)
+int format_parse(const char *name)
 {
     if (!name)
         return -1;
     if (strcmp(name, "csv") == 0)
-        return FMT_CSV;
+        return FORMAT_CSV;
     if (strcmp(name, "jsonl") == 0 || strcmp(name, "json-lines") == 0 ||
         strcmp(name, "ndjson") == 0)
-        return FMT_JSONL;
+        return FORMAT_JSONL;
     return -1;
 }
 
-const char *fmt_name(fmt_kind k)
+const char *format_name(format_kind k)
 {
-    return k == FMT_JSONL ? "jsonl" : "csv";
+    return k == FORMAT_JSONL ? "jsonl" : "csv";
 }
 
-const char *fmt_extension(fmt_kind k)
+const char *format_extension(format_kind k)
 {
-    return k == FMT_JSONL ? "jsonl" : "csv";
+    return k == FORMAT_JSONL ? "jsonl" : "csv";
 }

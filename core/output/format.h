@@ -2,7 +2,7 @@
  * format.h -- CSV (RFC 4180) and JSON Lines writers fed by a row sink.
  *
  * A writer turns the rows a plugin sends into bytes and hands them to an
- * output function in chunks (it buffers; call fmt_finish() at the end).
+ * output function in chunks (it buffers; call format_finish() at the end).
  *
  * CSV: header line of column names; fields quoted when they contain a comma,
  * quote, CR or LF (quotes doubled); lines end with CRLF per RFC 4180; NULL is
@@ -25,45 +25,45 @@
 #include <stdint.h>
 #include <dsrc/plugin.h>
 
-typedef enum fmt_kind { FMT_CSV = 0, FMT_JSONL = 1 } fmt_kind;
+typedef enum format_kind { FORMAT_CSV = 0, FORMAT_JSONL = 1 } format_kind;
 
 /* Output function: write len bytes; return 0 or -1 (errno set). */
-typedef int (*fmt_out_fn)(void *user, const void *data, size_t len);
+typedef int (*format_out_fn)(void *user, const void *data, size_t len);
 
-typedef struct fmt_writer fmt_writer;
+typedef struct format_writer format_writer;
 
 /* A writer of `kind` handing its bytes to out(user, ...).  Returns NULL on
- * allocation failure or a bad argument.  Free with fmt_free() (NULL is
+ * allocation failure or a bad argument.  Free with format_free() (NULL is
  * fine); the writer never frees `user`. */
-fmt_writer *fmt_new(fmt_kind kind, fmt_out_fn out, void *user);
-void fmt_free(fmt_writer *w);
+format_writer *format_new(format_kind kind, format_out_fn out, void *user);
+void format_free(format_writer *w);
 
 /* The row sink to hand to a plugin; valid while w lives. */
-const dsrc_row_sink *fmt_sink(fmt_writer *w);
+const dsrc_row_sink *format_sink(format_writer *w);
 
 /* Flush buffered output.  Returns 0, or -1 if any output call failed or the
- * plugin broke the sink protocol (see fmt_error()). */
-int fmt_finish(fmt_writer *w);
+ * plugin broke the sink protocol (see format_error()). */
+int format_finish(format_writer *w);
 
-uint64_t fmt_rows(const fmt_writer *w);
-/* 1 when an output call failed (errno saved in fmt_errno()). */
-int fmt_failed(const fmt_writer *w);
-int fmt_errno(const fmt_writer *w);
+uint64_t format_rows(const format_writer *w);
+/* 1 when an output call failed (errno saved in format_errno()). */
+int format_failed(const format_writer *w);
+int format_errno(const format_writer *w);
 /* What the plugin did wrong when it broke the sink protocol (a row whose
  * cell count differs from the schema's column count, a row before the
  * schema, a second schema, an unknown cell type), else NULL.  The sink's
  * callbacks return nonzero from then on.  Owned by w. */
-const char *fmt_error(const fmt_writer *w);
+const char *format_error(const format_writer *w);
 
 /* The schema seen (copied from the plugin's schema() call); NULL before. */
-const dsrc_column *fmt_columns(const fmt_writer *w, size_t *n);
+const dsrc_column *format_columns(const format_writer *w, size_t *n);
 
 /* "csv" / "jsonl" -> kind; -1 when unknown. */
-int fmt_parse(const char *name);
-const char *fmt_name(fmt_kind k);
-const char *fmt_extension(fmt_kind k);  /* "csv", "jsonl" */
+int format_parse(const char *name);
+const char *format_name(format_kind k);
+const char *format_extension(format_kind k);  /* "csv", "jsonl" */
 
 /* Base64 (standard alphabet, padded) of len bytes into a malloc'd string. */
-char *fmt_base64(const void *data, size_t len);
+char *format_base64(const void *data, size_t len);
 
 #endif

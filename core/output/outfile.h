@@ -32,7 +32,7 @@ typedef struct outfile outfile;
  * there.  Returns NULL with e filled on failure. */
 outfile *outfile_open(const char *path, derr *e);
 
-/* Write; returns 0 or -1 (errno set). Matches fmt_out_fn. */
+/* Write; returns 0 or -1 (errno set). Matches format_out_fn. */
 int outfile_write(void *of, const void *data, size_t len);
 
 /* 1 when of is written directly (stdout, a device, a FIFO, a socket): no

@@ -18,29 +18,29 @@
 /* The smallest ABI 1.0 dsrc_driver accepted: the end of unload.  storage,
  * the last 1.0 member, was added before the ABI was released; a driver
  * that ends before it has no storage() (the stub is used). */
-#define LD_DRIVER_V1_0_SIZE                                                   \
+#define LOADER_DRIVER_V1_0_SIZE                                                   \
     (offsetof(dsrc_driver, unload) + sizeof(((dsrc_driver *)0)->unload))
 /* The same for the other self-sized structs the magic block reports. */
-#define LD_ABI_V1_0_SIZE                                                      \
+#define LOADER_ABI_V1_0_SIZE                                                      \
     (offsetof(dsrc_abi_info, error_size) + sizeof(uint32_t))
-#define LD_HOST_V1_0_SIZE                                                     \
+#define LOADER_HOST_V1_0_SIZE                                                     \
     (offsetof(dsrc_host, source_name) + sizeof(((dsrc_host *)0)->source_name))
-#define LD_ERROR_V1_0_SIZE                                                    \
+#define LOADER_ERROR_V1_0_SIZE                                                    \
     (offsetof(dsrc_error, private_data) + sizeof(void *))
 /* Enough of a magic block to read its magic, major and minor. */
-#define LD_ABI_HEAD_SIZE (offsetof(dsrc_abi_info, abi_minor) + sizeof(uint32_t))
+#define LOADER_ABI_HEAD_SIZE (offsetof(dsrc_abi_info, abi_minor) + sizeof(uint32_t))
 /* Sanity bounds: a larger value is a corrupt magic block, not a new minor. */
-#define LD_STRUCT_SIZE_MAX 65536u
+#define LOADER_STRUCT_SIZE_MAX 65536u
 /* An option table longer than this has lost its DSRC_OPTION_END. */
-#define LD_OPTIONS_MAX 1024
+#define LOADER_OPTIONS_MAX 1024
 
 /* A loaded plugin.  The same library (device and inode) is loaded and
  * initialised once per process and shared by every set that asks for it;
  * the last set to let go calls unload() and closes it.  This keeps a reload
  * (new set built while the old one still serves) from running a plugin's
  * init twice or its unload under the new set's feet. */
-struct ld_plugin {
-    ld_plugin *next;      /* ld_loaded list                                */
+struct loader_plugin {
+    loader_plugin *next;      /* loader_loaded list                                */
     unsigned refs;        /* sets holding it                               */
     dev_t dev;
     ino_t ino;
@@ -52,22 +52,22 @@ struct ld_plugin {
     dsrc_driver driver;   /* complete: optional members are stubs          */
 };
 
-struct ld_set {
+struct loader_set {
     char **dirs;
     size_t n_dirs;
-    ld_plugin **plugins;  /* the plugins this set holds a reference to     */
+    loader_plugin **plugins;  /* the plugins this set holds a reference to     */
     size_t n_plugins;
     size_t cap_plugins;
 };
 
-static ld_plugin *ld_loaded;
+static loader_plugin *loader_loaded;
 
-static const dsrc_option ld_no_options[] = {DSRC_OPTION_END};
+static const dsrc_option loader_no_options[] = {DSRC_OPTION_END};
 
 /* ------------------------------------------------------------------------ */
 /* Stubs for missing optional members                                        */
 
-static dsrc_status ld_stub_discover(const dsrc_ctx *ctx, dsrc_conn *conn,
+static dsrc_status loader_stub_discover(const dsrc_ctx *ctx, dsrc_conn *conn,
                                     const dsrc_discover_req *req,
                                     const dsrc_meta_sink *sink, dsrc_error *err)
 {
@@ -77,16 +77,16 @@ static dsrc_status ld_stub_discover(const dsrc_ctx *ctx, dsrc_conn *conn,
                           "plugin %s does not support discover", name);
 }
 
-static dsrc_status ld_stub_cancel(dsrc_conn *conn)
+static dsrc_status loader_stub_cancel(dsrc_conn *conn)
 {
     return DSRC_E_UNSUPPORTED;
 }
 
-static void ld_stub_unload(void)
+static void loader_stub_unload(void)
 {
 }
 
-static dsrc_status ld_stub_storage(const dsrc_ctx *ctx, dsrc_conn *conn,
+static dsrc_status loader_stub_storage(const dsrc_ctx *ctx, dsrc_conn *conn,
                                    dsrc_storage_info *info, dsrc_error *err)
 {
     const char *name = ctx && ctx->plugin && *ctx->plugin ? ctx->plugin : "?";
@@ -100,7 +100,7 @@ static dsrc_status ld_stub_storage(const dsrc_ctx *ctx, dsrc_conn *conn,
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
 
-static int ld_name_valid(const char *name)
+static int loader_name_valid(const char *name)
 {
     const char *p;
 
@@ -114,7 +114,7 @@ static int ld_name_valid(const char *name)
 }
 
 /* lower_snake_case, as a libconfig setting name must start with a letter. */
-static int ld_option_name_valid(const char *name)
+static int loader_option_name_valid(const char *name)
 {
     const char *p;
 
@@ -127,7 +127,7 @@ static int ld_option_name_valid(const char *name)
 }
 
 /* NAME from ".../NAME.so" (or the whole base name without a ".so"). */
-static char *ld_name_from_path(const char *path)
+static char *loader_name_from_path(const char *path)
 {
     const char *base = strrchr(path, '/');
     size_t len;
@@ -139,7 +139,7 @@ static char *ld_name_from_path(const char *path)
     return strndup(base, len);
 }
 
-static char *ld_join(const char *dir, const char *name)
+static char *loader_join(const char *dir, const char *name)
 {
     char *path = NULL;
     size_t len = strlen(dir);
@@ -150,7 +150,7 @@ static char *ld_join(const char *dir, const char *name)
     return path;
 }
 
-static ld_plugin *ld_set_find(const ld_set *set, const char *name)
+static loader_plugin *loader_set_find(const loader_set *set, const char *name)
 {
     size_t i;
 
@@ -160,11 +160,11 @@ static ld_plugin *ld_set_find(const ld_set *set, const char *name)
     return NULL;
 }
 
-static int ld_set_add(ld_set *set, ld_plugin *p)
+static int loader_set_add(loader_set *set, loader_plugin *p)
 {
     if (set->n_plugins == set->cap_plugins) {
         size_t cap = set->cap_plugins ? set->cap_plugins * 2 : 8;
-        ld_plugin **v = realloc(set->plugins, cap * sizeof *v);
+        loader_plugin **v = realloc(set->plugins, cap * sizeof *v);
         if (!v)
             return -1;
         set->plugins = v;
@@ -175,7 +175,7 @@ static int ld_set_add(ld_set *set, ld_plugin *p)
     return 0;
 }
 
-static int ld_dir_add(ld_set *set, const char *dir, size_t len)
+static int loader_dir_add(loader_set *set, const char *dir, size_t len)
 {
     size_t i;
     char *copy;
@@ -199,7 +199,7 @@ static int ld_dir_add(ld_set *set, const char *dir, size_t len)
  * real reason.  Returns the handle, to be closed once libltdl holds the
  * library too, or NULL with *why set to the reason without a leading
  * "PATH: " (malloc'd; the caller's message names the file already). */
-static void *ld_probe(const char *path, char **why)
+static void *loader_probe(const char *path, char **why)
 {
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     const char *msg;
@@ -222,7 +222,7 @@ static void *ld_probe(const char *path, char **why)
 
 /* Step 1a: a regular, non-empty file that begins like an ELF object.  Fills
  * dev/ino for the sharing of loaded libraries. */
-static dsrc_status ld_check_file(const char *path, dev_t *dev, ino_t *ino, derr *e)
+static dsrc_status loader_check_file(const char *path, dev_t *dev, ino_t *ino, derr *e)
 {
     unsigned char head[4];
     struct stat st;
@@ -270,7 +270,7 @@ static dsrc_status ld_check_file(const char *path, dev_t *dev, ino_t *ino, derr 
 }
 
 /* Step 2: the magic block.  Copies it into p->abi. */
-static dsrc_status ld_check_abi(ld_plugin *p, derr *e)
+static dsrc_status loader_check_abi(loader_plugin *p, derr *e)
 {
     const char *path = p->path;
     dsrc_plugin_abi_fn abi_fn;
@@ -288,7 +288,7 @@ static dsrc_status ld_check_abi(ld_plugin *p, derr *e)
     if (!info)
         return derr_set(e, DSRC_E_INVALID_CONFIG,
                         "%s: " DSRC_ABI_SYMBOL "() returned no magic block", path);
-    if (info->struct_size < LD_ABI_HEAD_SIZE || info->struct_size > LD_STRUCT_SIZE_MAX)
+    if (info->struct_size < LOADER_ABI_HEAD_SIZE || info->struct_size > LOADER_STRUCT_SIZE_MAX)
         return derr_set(e, DSRC_E_INVALID_CONFIG,
                         "%s: malformed magic block (struct_size %u)", path,
                         (unsigned)info->struct_size);
@@ -303,30 +303,30 @@ static dsrc_status ld_check_abi(ld_plugin *p, derr *e)
                         "%d.%d; rebuild the plugin against this host's <dsrc/plugin.h>",
                         path, (unsigned)info->abi_major, (unsigned)info->abi_minor,
                         DSRC_ABI_MAJOR, DSRC_ABI_MINOR);
-    if (info->struct_size < LD_ABI_V1_0_SIZE)
+    if (info->struct_size < LOADER_ABI_V1_0_SIZE)
         return derr_set(e, DSRC_E_INVALID_CONFIG,
                         "%s: malformed magic block (struct_size %u, ABI 1.0 has %zu)",
-                        path, (unsigned)info->struct_size, (size_t)LD_ABI_V1_0_SIZE);
+                        path, (unsigned)info->struct_size, (size_t)LOADER_ABI_V1_0_SIZE);
 
     memset(&p->abi, 0, sizeof p->abi);
     memcpy(&p->abi, info,
            info->struct_size < sizeof p->abi ? info->struct_size : sizeof p->abi);
 
-    if (p->abi.driver_size < LD_DRIVER_V1_0_SIZE || p->abi.driver_size > LD_STRUCT_SIZE_MAX)
+    if (p->abi.driver_size < LOADER_DRIVER_V1_0_SIZE || p->abi.driver_size > LOADER_STRUCT_SIZE_MAX)
         return derr_set(e, DSRC_E_INVALID_CONFIG,
                         "%s: magic block gives sizeof(dsrc_driver) = %u, ABI 1.0 "
                         "needs at least %zu: corrupt magic block",
-                        path, (unsigned)p->abi.driver_size, (size_t)LD_DRIVER_V1_0_SIZE);
-    if (p->abi.host_size < LD_HOST_V1_0_SIZE || p->abi.host_size > LD_STRUCT_SIZE_MAX)
+                        path, (unsigned)p->abi.driver_size, (size_t)LOADER_DRIVER_V1_0_SIZE);
+    if (p->abi.host_size < LOADER_HOST_V1_0_SIZE || p->abi.host_size > LOADER_STRUCT_SIZE_MAX)
         return derr_set(e, DSRC_E_INVALID_CONFIG,
                         "%s: magic block gives sizeof(dsrc_host) = %u, ABI 1.0 "
                         "needs at least %zu: corrupt magic block",
-                        path, (unsigned)p->abi.host_size, (size_t)LD_HOST_V1_0_SIZE);
-    if (p->abi.error_size < LD_ERROR_V1_0_SIZE || p->abi.error_size > LD_STRUCT_SIZE_MAX)
+                        path, (unsigned)p->abi.host_size, (size_t)LOADER_HOST_V1_0_SIZE);
+    if (p->abi.error_size < LOADER_ERROR_V1_0_SIZE || p->abi.error_size > LOADER_STRUCT_SIZE_MAX)
         return derr_set(e, DSRC_E_INVALID_CONFIG,
                         "%s: magic block gives sizeof(dsrc_error) = %u, ABI 1.0 "
                         "needs at least %zu: corrupt magic block",
-                        path, (unsigned)p->abi.error_size, (size_t)LD_ERROR_V1_0_SIZE);
+                        path, (unsigned)p->abi.error_size, (size_t)LOADER_ERROR_V1_0_SIZE);
     /* Array elements are frozen for the whole major: a different size means
      * a different compiler ABI (e.g. 32-bit) or an edited header. */
     if (p->abi.option_size != sizeof(dsrc_option) ||
@@ -343,7 +343,7 @@ static dsrc_status ld_check_abi(ld_plugin *p, derr *e)
 }
 
 /* Step 3: the entry point. */
-static dsrc_status ld_init(ld_plugin *p, derr *e)
+static dsrc_status loader_init(loader_plugin *p, derr *e)
 {
     dsrc_plugin_init_fn init_fn;
     dsrc_error perr;
@@ -359,7 +359,7 @@ static dsrc_status ld_init(ld_plugin *p, derr *e)
 
     memset(&p->driver, 0, sizeof p->driver);
     p->driver.struct_size = sizeof p->driver;
-    dsrc_error_init(&perr);
+    error_init(&perr);
     st = init_fn(DSRC_ABI_VERSION, ctx_host(), &p->driver, &perr);
     p->driver.struct_size = sizeof p->driver;
     if (st != DSRC_OK) {
@@ -382,20 +382,20 @@ static dsrc_status ld_init(ld_plugin *p, derr *e)
 }
 
 /* Step 5b: the option table, which the configuration code walks. */
-static dsrc_status ld_check_options(ld_plugin *p, derr *e)
+static dsrc_status loader_check_options(loader_plugin *p, derr *e)
 {
     const dsrc_option *opt = p->driver.options;
     size_t n, i, j;
 
-    for (n = 0; n < LD_OPTIONS_MAX && opt[n].name; n++)
+    for (n = 0; n < LOADER_OPTIONS_MAX && opt[n].name; n++)
         ;
-    if (n == LD_OPTIONS_MAX)
+    if (n == LOADER_OPTIONS_MAX)
         return derr_set(e, DSRC_E_INVALID_CONFIG,
                         "%s: option table has no end (more than %d entries; "
                         "terminate it with DSRC_OPTION_END)",
-                        p->path, LD_OPTIONS_MAX - 1);
+                        p->path, LOADER_OPTIONS_MAX - 1);
     for (i = 0; i < n; i++) {
-        if (!ld_option_name_valid(opt[i].name))
+        if (!loader_option_name_valid(opt[i].name))
             return derr_set(e, DSRC_E_INVALID_CONFIG,
                             "%s: option '%s' has an invalid name (use lower_snake_case)",
                             p->path, opt[i].name);
@@ -413,7 +413,7 @@ static dsrc_status ld_check_options(ld_plugin *p, derr *e)
 }
 
 /* Steps 4 and 5: name and members. */
-static dsrc_status ld_check_driver(ld_plugin *p, derr *e)
+static dsrc_status loader_check_driver(loader_plugin *p, derr *e)
 {
     dsrc_driver *d = &p->driver;
     static const struct {
@@ -451,15 +451,15 @@ static dsrc_status ld_check_driver(ld_plugin *p, derr *e)
                             required[i].name);
     }
     if (!d->options)
-        d->options = ld_no_options;
-    if (ld_check_options(p, e) != DSRC_OK)
+        d->options = loader_no_options;
+    if (loader_check_options(p, e) != DSRC_OK)
         return e->status;
     if (!d->version)
         d->version = "";
     if (!d->description)
         d->description = "";
     if (!d->discover) {
-        d->discover = ld_stub_discover;
+        d->discover = loader_stub_discover;
         if (d->capabilities & DSRC_CAP_DISCOVER)
             log_msg(DSRC_LOG_WARNING, NULL, p->name,
                     "%s declares the discover capability but has no discover(); "
@@ -467,7 +467,7 @@ static dsrc_status ld_check_driver(ld_plugin *p, derr *e)
         d->capabilities &= ~DSRC_CAP_DISCOVER;
     }
     if (!d->cancel) {
-        d->cancel = ld_stub_cancel;
+        d->cancel = loader_stub_cancel;
         if (d->capabilities & DSRC_CAP_CANCEL)
             log_msg(DSRC_LOG_WARNING, NULL, p->name,
                     "%s declares the cancel capability but has no cancel(); "
@@ -475,9 +475,9 @@ static dsrc_status ld_check_driver(ld_plugin *p, derr *e)
         d->capabilities &= ~DSRC_CAP_CANCEL;
     }
     if (!d->unload)
-        d->unload = ld_stub_unload;
+        d->unload = loader_stub_unload;
     if (!d->storage) {
-        d->storage = ld_stub_storage;
+        d->storage = loader_stub_storage;
         if (d->capabilities & DSRC_CAP_STORAGE)
             log_msg(DSRC_LOG_WARNING, NULL, p->name,
                     "%s declares the storage capability but has no storage(); "
@@ -487,7 +487,7 @@ static dsrc_status ld_check_driver(ld_plugin *p, derr *e)
     return DSRC_OK;
 }
 
-static void ld_plugin_destroy(ld_plugin *p)
+static void loader_plugin_destroy(loader_plugin *p)
 {
     if (p->handle)
         lt_dlclose(p->handle);
@@ -502,14 +502,14 @@ static void ld_plugin_destroy(ld_plugin *p)
  * initialised twice; find it by its entry point.  Returns 0 when `p` is a
  * new instance, 1 with *out set to the loaded one, or -1 with e filled when
  * the loaded one has another name. */
-static int ld_find_instance(ld_plugin *p, ld_plugin **out, derr *e)
+static int loader_find_instance(loader_plugin *p, loader_plugin **out, derr *e)
 {
     void *entry = lt_dlsym(p->handle, DSRC_INIT_SYMBOL);
-    ld_plugin *q;
+    loader_plugin *q;
 
     if (!entry)
         return 0;
-    for (q = ld_loaded; q; q = q->next)
+    for (q = loader_loaded; q; q = q->next)
         if (q->entry == entry)
             break;
     if (!q)
@@ -536,28 +536,28 @@ static int ld_find_instance(ld_plugin *p, ld_plugin **out, derr *e)
 
 /* Open and check `path`; on success *out is the plugin, initialised and on
  * the process-wide list (a new one has no reference yet). */
-static dsrc_status ld_open(const char *path, const char *name, dev_t dev, ino_t ino,
-                           ld_plugin **out, derr *e)
+static dsrc_status loader_open(const char *path, const char *name, dev_t dev, ino_t ino,
+                           loader_plugin **out, derr *e)
 {
-    ld_plugin *p = calloc(1, sizeof *p);
+    loader_plugin *p = calloc(1, sizeof *p);
     lt_dladvise advise;
     void *probe;
     char *why;
 
     if (!p || !(p->name = strdup(name)) || !(p->path = strdup(path))) {
         if (p)
-            ld_plugin_destroy(p);
+            loader_plugin_destroy(p);
         return derr_set(e, DSRC_E_INTERNAL, "%s: out of memory", path);
     }
     p->dev = dev;
     p->ino = ino;
 
-    probe = ld_probe(path, &why);
+    probe = loader_probe(path, &why);
     if (!probe) {
         derr_set(e, DSRC_E_INVALID_CONFIG, "%s: cannot load: %s", path,
                  why ? why : "out of memory");
         free(why);
-        ld_plugin_destroy(p);
+        loader_plugin_destroy(p);
         return DSRC_E_INVALID_CONFIG;
     }
     if (lt_dladvise_init(&advise) == 0) {
@@ -570,61 +570,61 @@ static dsrc_status ld_open(const char *path, const char *name, dev_t dev, ino_t 
         const char *lt = lt_dlerror();
         derr_set(e, DSRC_E_INVALID_CONFIG, "%s: cannot load: %s", path,
                  lt ? lt : "unknown error");
-        ld_plugin_destroy(p);
+        loader_plugin_destroy(p);
         return DSRC_E_INVALID_CONFIG;
     }
-    switch (ld_find_instance(p, out, e)) {
+    switch (loader_find_instance(p, out, e)) {
     case 1:
-        ld_plugin_destroy(p); /* drops only this open's reference */
+        loader_plugin_destroy(p); /* drops only this open's reference */
         return DSRC_OK;
     case -1:
-        ld_plugin_destroy(p);
+        loader_plugin_destroy(p);
         return DSRC_E_INVALID_CONFIG;
     default:
         break;
     }
-    if (ld_check_abi(p, e) != DSRC_OK || ld_init(p, e) != DSRC_OK) {
-        ld_plugin_destroy(p);
+    if (loader_check_abi(p, e) != DSRC_OK || loader_init(p, e) != DSRC_OK) {
+        loader_plugin_destroy(p);
         return e->status;
     }
-    if (ld_check_driver(p, e) != DSRC_OK) {
+    if (loader_check_driver(p, e) != DSRC_OK) {
         /* init succeeded: let the plugin release what it set up. */
         if (p->driver.unload)
             p->driver.unload();
-        ld_plugin_destroy(p);
+        loader_plugin_destroy(p);
         return e->status;
     }
-    p->next = ld_loaded;
-    ld_loaded = p;
+    p->next = loader_loaded;
+    loader_loaded = p;
     *out = p;
     return DSRC_OK;
 }
 
 /* Drop one reference; the last one unloads the plugin. */
-static void ld_release(ld_plugin *p)
+static void loader_release(loader_plugin *p)
 {
-    ld_plugin **pp;
+    loader_plugin **pp;
 
     if (--p->refs > 0)
         return;
-    for (pp = &ld_loaded; *pp; pp = &(*pp)->next)
+    for (pp = &loader_loaded; *pp; pp = &(*pp)->next)
         if (*pp == p) {
             *pp = p->next;
             break;
         }
     p->driver.unload();
-    ld_plugin_destroy(p);
+    loader_plugin_destroy(p);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Public functions                                                          */
 
-ld_set *ld_new(const char *const *dirs, size_t n_dirs)
+loader_set *loader_new(const char *const *dirs, size_t n_dirs)
 {
     const char *env = getenv("DSRC_PLUGIN_PATH");
     size_t max = n_dirs, i;
     const char *s;
-    ld_set *set;
+    loader_set *set;
 
     if (env)
         for (s = env; *s; s++)
@@ -643,7 +643,7 @@ ld_set *ld_new(const char *const *dirs, size_t n_dirs)
         for (s = env;;) {
             const char *end = strchr(s, ':');
             size_t len = end ? (size_t)(end - s) : strlen(s);
-            if (ld_dir_add(set, s, len) != 0)
+            if (loader_dir_add(set, s, len) != 0)
                 goto fail;
             if (!end)
                 break;
@@ -651,7 +651,7 @@ ld_set *ld_new(const char *const *dirs, size_t n_dirs)
         }
     }
     for (i = 0; i < n_dirs; i++)
-        if (dirs[i] && ld_dir_add(set, dirs[i], strlen(dirs[i])) != 0)
+        if (dirs[i] && loader_dir_add(set, dirs[i], strlen(dirs[i])) != 0)
             goto fail;
     if (lt_dlinit() != 0)
         goto fail;
@@ -665,14 +665,14 @@ fail:
     return NULL;
 }
 
-void ld_free(ld_set *set)
+void loader_free(loader_set *set)
 {
     size_t i;
 
     if (!set)
         return;
     for (i = set->n_plugins; i > 0; i--)
-        ld_release(set->plugins[i - 1]);
+        loader_release(set->plugins[i - 1]);
     free(set->plugins);
     for (i = 0; i < set->n_dirs; i++)
         free(set->dirs[i]);
@@ -681,12 +681,12 @@ void ld_free(ld_set *set)
     lt_dlexit();
 }
 
-static dsrc_status ld_load(ld_set *set, const char *path, const char *expected_name,
-                           ld_plugin **out, derr *e)
+static dsrc_status loader_load(loader_set *set, const char *path, const char *expected_name,
+                           loader_plugin **out, derr *e)
 {
     char *derived = NULL, *local = NULL;
     const char *name = expected_name;
-    ld_plugin *p;
+    loader_plugin *p;
     dev_t dev = 0;
     ino_t ino = 0;
     dsrc_status st;
@@ -701,12 +701,12 @@ static dsrc_status ld_load(ld_set *set, const char *path, const char *expected_n
         path = local;
     }
     if (!name) {
-        derived = ld_name_from_path(path);
+        derived = loader_name_from_path(path);
         if (!derived)
             return derr_set(e, DSRC_E_INTERNAL, "%s: out of memory", path);
         name = derived;
     }
-    if (!ld_name_valid(name)) {
+    if (!loader_name_valid(name)) {
         derr_set(e, DSRC_E_INVALID_CONFIG,
                  "%s: invalid plugin name '%s' (use lower-case letters, digits, "
                  "'_' and '-')",
@@ -714,11 +714,11 @@ static dsrc_status ld_load(ld_set *set, const char *path, const char *expected_n
         free(derived);
         return DSRC_E_INVALID_CONFIG;
     }
-    st = ld_check_file(path, &dev, &ino, e);
+    st = loader_check_file(path, &dev, &ino, e);
     if (st != DSRC_OK)
         goto done;
 
-    p = ld_set_find(set, name);
+    p = loader_set_find(set, name);
     if (p) {
         if (p->dev == dev && p->ino == ino)
             *out = p;
@@ -728,7 +728,7 @@ static dsrc_status ld_load(ld_set *set, const char *path, const char *expected_n
                           p->path);
         goto done;
     }
-    for (p = ld_loaded; p; p = p->next)
+    for (p = loader_loaded; p; p = p->next)
         if (p->dev == dev && p->ino == ino)
             break;
     if (p && strcmp(p->name, name) != 0) {
@@ -737,14 +737,14 @@ static dsrc_status ld_load(ld_set *set, const char *path, const char *expected_n
         goto done;
     }
     if (!p) {
-        st = ld_open(path, name, dev, ino, &p, e);
+        st = loader_open(path, name, dev, ino, &p, e);
         if (st != DSRC_OK)
             goto done;
     }
-    if (ld_set_add(set, p) != 0) {
+    if (loader_set_add(set, p) != 0) {
         if (p->refs == 0) {
             p->refs = 1;
-            ld_release(p);
+            loader_release(p);
         }
         st = derr_set(e, DSRC_E_INTERNAL, "%s: out of memory", path);
         goto done;
@@ -756,36 +756,36 @@ done:
     return st;
 }
 
-dsrc_status ld_load_file(ld_set *set, const char *path, const char *expected_name,
-                         ld_plugin **out, derr *e)
+dsrc_status loader_load_file(loader_set *set, const char *path, const char *expected_name,
+                         loader_plugin **out, derr *e)
 {
     derr local = {0};
-    dsrc_status st = ld_load(set, path, expected_name, out, e ? e : &local);
+    dsrc_status st = loader_load(set, path, expected_name, out, e ? e : &local);
 
     derr_clear(&local);
     return st;
 }
 
-static dsrc_status ld_find(ld_set *set, const char *name, ld_plugin **out, derr *e)
+static dsrc_status loader_find(loader_set *set, const char *name, loader_plugin **out, derr *e)
 {
-    ld_plugin *p;
+    loader_plugin *p;
     char *list = NULL;
     size_t i, len = 0;
     dsrc_status st;
 
-    if (!ld_name_valid(name))
+    if (!loader_name_valid(name))
         return derr_set(e, DSRC_E_INVALID_CONFIG,
                         "invalid plugin name '%s' (use lower-case letters, digits, "
                         "'_' and '-')",
                         name ? name : "");
-    p = ld_set_find(set, name);
+    p = loader_set_find(set, name);
     if (p) {
         *out = p;
         return DSRC_OK;
     }
     for (i = 0; i < set->n_dirs; i++) {
         struct stat st_buf;
-        char *path = ld_join(set->dirs[i], name);
+        char *path = loader_join(set->dirs[i], name);
 
         if (!path)
             return derr_set(e, DSRC_E_INTERNAL, "out of memory");
@@ -793,7 +793,7 @@ static dsrc_status ld_find(ld_set *set, const char *name, ld_plugin **out, derr 
             free(path);
             continue;
         }
-        st = ld_load(set, path, name, out, e);
+        st = loader_load(set, path, name, out, e);
         free(path);
         return st;
     }
@@ -820,16 +820,16 @@ static dsrc_status ld_find(ld_set *set, const char *name, ld_plugin **out, derr 
     return st;
 }
 
-dsrc_status ld_get(ld_set *set, const char *name, ld_plugin **out, derr *e)
+dsrc_status loader_get(loader_set *set, const char *name, loader_plugin **out, derr *e)
 {
     derr local = {0};
-    dsrc_status st = ld_find(set, name, out, e ? e : &local);
+    dsrc_status st = loader_find(set, name, out, e ? e : &local);
 
     derr_clear(&local);
     return st;
 }
 
-static int ld_cmp_names(const void *a, const void *b)
+static int loader_cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -837,7 +837,7 @@ static int ld_cmp_names(const void *a, const void *b)
 /* The NAME.so entries of `dir`, sorted; *n set.  NULL with *n == 0 when the
  * directory cannot be read (a missing directory is not an error: the
  * default directories need not all exist). */
-static char **ld_list_dir(const char *dir, size_t *n)
+static char **loader_list_dir(const char *dir, size_t *n)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -866,21 +866,21 @@ static char **ld_list_dir(const char *dir, size_t *n)
     }
     closedir(d);
     if (*n > 1)
-        qsort(names, *n, sizeof *names, ld_cmp_names);
+        qsort(names, *n, sizeof *names, loader_cmp_names);
     return names;
 }
 
-size_t ld_scan(ld_set *set, ld_scan_fn fn, void *user)
+size_t loader_scan(loader_set *set, loader_scan_fn fn, void *user)
 {
     char **seen = NULL;
     size_t n_seen = 0, cap_seen = 0, i, j, k;
 
     for (i = 0; i < set->n_dirs; i++) {
         size_t n;
-        char **names = ld_list_dir(set->dirs[i], &n);
+        char **names = loader_list_dir(set->dirs[i], &n);
 
         for (j = 0; j < n; j++) {
-            ld_plugin *p = NULL;
+            loader_plugin *p = NULL;
             derr e = {0};
             char *path;
 
@@ -900,16 +900,16 @@ size_t ld_scan(ld_set *set, ld_scan_fn fn, void *user)
             seen[n_seen++] = names[j];
             names[j] = NULL;
 
-            path = ld_join(set->dirs[i], seen[n_seen - 1]);
+            path = loader_join(set->dirs[i], seen[n_seen - 1]);
             if (!path)
                 continue;
-            if (!ld_name_valid(seen[n_seen - 1]))
+            if (!loader_name_valid(seen[n_seen - 1]))
                 derr_set(&e, DSRC_E_INVALID_CONFIG,
                          "%s: invalid plugin name '%s' (use lower-case letters, "
                          "digits, '_' and '-')",
                          path, seen[n_seen - 1]);
-            else if (!(p = ld_set_find(set, seen[n_seen - 1])))
-                ld_load(set, path, seen[n_seen - 1], &p, &e);
+            else if (!(p = loader_set_find(set, seen[n_seen - 1])))
+                loader_load(set, path, seen[n_seen - 1], &p, &e);
             if (e.status != DSRC_OK)
                 p = NULL;
             if (fn)
@@ -927,34 +927,34 @@ size_t ld_scan(ld_set *set, ld_scan_fn fn, void *user)
     return n_seen;
 }
 
-const dsrc_driver *ld_driver(const ld_plugin *p)
+const dsrc_driver *loader_driver(const loader_plugin *p)
 {
     return &p->driver;
 }
 
-const char *ld_name(const ld_plugin *p)
+const char *loader_name(const loader_plugin *p)
 {
     return p->name;
 }
 
-const char *ld_path(const ld_plugin *p)
+const char *loader_path(const loader_plugin *p)
 {
     return p->path;
 }
 
-const dsrc_abi_info *ld_abi(const ld_plugin *p)
+const dsrc_abi_info *loader_abi(const loader_plugin *p)
 {
     return &p->abi;
 }
 
-size_t ld_dirs(const ld_set *set, const char *const **dirs)
+size_t loader_dirs(const loader_set *set, const char *const **dirs)
 {
     if (dirs)
         *dirs = (const char *const *)set->dirs;
     return set->n_dirs;
 }
 
-const dsrc_option *ld_option(const ld_plugin *p, const char *name)
+const dsrc_option *loader_option(const loader_plugin *p, const char *name)
 {
     const dsrc_option *o;
 

@@ -15,7 +15,7 @@
 #include "plugin/registry.h"
 #include "secret/secret.h"
 
-static const char *reg_vtype_name(cfg_vtype t)
+static const char *registry_vtype_name(cfg_vtype t)
 {
     switch (t) {
     case CFG_V_STRING: return "a string";
@@ -28,7 +28,7 @@ static const char *reg_vtype_name(cfg_vtype t)
 }
 
 /* "a, b, c" from an enum's "a|b|c" (malloc'd). */
-static char *reg_choices_list(const char *choices)
+static char *registry_choices_list(const char *choices)
 {
     size_t i, n = 0, len = strlen(choices);
     char *s = malloc(len * 2 + 1);
@@ -47,7 +47,7 @@ static char *reg_choices_list(const char *choices)
     return s;
 }
 
-static int reg_choice_ok(const char *choices, const char *v)
+static int registry_choice_ok(const char *choices, const char *v)
 {
     size_t vlen = strlen(v);
     const char *p = choices;
@@ -64,8 +64,8 @@ static int reg_choice_ok(const char *choices, const char *v)
 }
 
 /* Set *msg (when msg is not NULL) to a malloc'd printf result. */
-static void reg_msg(char **msg, const char *fmt, ...) DSRC_PRINTF(2, 3);
-static void reg_msg(char **msg, const char *fmt, ...)
+static void registry_msg(char **msg, const char *fmt, ...) DSRC_PRINTF(2, 3);
+static void registry_msg(char **msg, const char *fmt, ...)
 {
     va_list ap;
 
@@ -77,13 +77,13 @@ static void reg_msg(char **msg, const char *fmt, ...)
     va_end(ap);
 }
 
-/* The work of reg_normalise(); also builds a detailed message (malloc'd,
+/* The work of registry_normalise(); also builds a detailed message (malloc'd,
  * never containing a secret) in *msg when msg is not NULL. */
-static char *reg_norm(const dsrc_option *def, const cfg_value *v, const char **why,
+static char *registry_norm(const dsrc_option *def, const cfg_value *v, const char **why,
                       char **msg)
 {
     int secret = (def->flags & DSRC_OPT_SECRET) != 0;
-    const char *got = reg_vtype_name(v->type);
+    const char *got = registry_vtype_name(v->type);
     const char *text = v->text ? v->text : "";
     char buf[32], *r;
     int64_t ms;
@@ -92,7 +92,7 @@ static char *reg_norm(const dsrc_option *def, const cfg_value *v, const char **w
     case DSRC_OPT_INT:
         if (v->type != CFG_V_INT) {
             *why = "must be an integer";
-            reg_msg(msg, "must be an integer, got %s", got);
+            registry_msg(msg, "must be an integer, got %s", got);
             return NULL;
         }
         errno = 0;
@@ -101,7 +101,7 @@ static char *reg_norm(const dsrc_option *def, const cfg_value *v, const char **w
             long long n = strtoll(text, &end, 10);
             if (errno || end == text || *end) {
                 *why = "must be an integer";
-                reg_msg(msg, "must be an integer");
+                registry_msg(msg, "must be an integer");
                 return NULL;
             }
             snprintf(buf, sizeof buf, "%lld", n);
@@ -110,7 +110,7 @@ static char *reg_norm(const dsrc_option *def, const cfg_value *v, const char **w
     case DSRC_OPT_BOOL:
         if (v->type != CFG_V_BOOL) {
             *why = "must be a boolean (true or false)";
-            reg_msg(msg, "must be a boolean (true or false, without quotes), got %s", got);
+            registry_msg(msg, "must be a boolean (true or false, without quotes), got %s", got);
             return NULL;
         }
         snprintf(buf, sizeof buf, "%s", strcmp(text, "true") == 0 ? "true" : "false");
@@ -120,9 +120,9 @@ static char *reg_norm(const dsrc_option *def, const cfg_value *v, const char **w
             if (cfg_parse_duration(text, &ms) < 0) {
                 *why = "is not a valid duration (use e.g. 250ms, 30s, 5m, 1h)";
                 if (secret)
-                    reg_msg(msg, "is not a valid duration (use e.g. 250ms, 30s, 5m, 1h)");
+                    registry_msg(msg, "is not a valid duration (use e.g. 250ms, 30s, 5m, 1h)");
                 else
-                    reg_msg(msg, "is not a valid duration: '%s' (use e.g. 250ms, 30s, 5m, 1h)",
+                    registry_msg(msg, "is not a valid duration: '%s' (use e.g. 250ms, 30s, 5m, 1h)",
                             text);
                 return NULL;
             }
@@ -133,13 +133,13 @@ static char *reg_norm(const dsrc_option *def, const cfg_value *v, const char **w
             n = strtoll(text, &end, 10);
             if (errno || *end || n < 0 || n > INT64_MAX / 1000) {
                 *why = "is not a valid duration (a number of seconds must be 0 or more)";
-                reg_msg(msg, "is not a valid duration (a number of seconds must be 0 or more)");
+                registry_msg(msg, "is not a valid duration (a number of seconds must be 0 or more)");
                 return NULL;
             }
             ms = (int64_t)n * 1000;
         } else {
             *why = "must be a duration such as \"30s\" or an integer number of seconds";
-            reg_msg(msg, "must be a duration such as \"30s\" or an integer number of seconds, got %s",
+            registry_msg(msg, "must be a duration such as \"30s\" or an integer number of seconds, got %s",
                     got);
             return NULL;
         }
@@ -148,7 +148,7 @@ static char *reg_norm(const dsrc_option *def, const cfg_value *v, const char **w
     case DSRC_OPT_DOUBLE:
         if (v->type != CFG_V_FLOAT && v->type != CFG_V_INT) {
             *why = "must be a number";
-            reg_msg(msg, "must be a number, got %s", got);
+            registry_msg(msg, "must be a number, got %s", got);
             return NULL;
         }
         r = strdup(text);
@@ -161,21 +161,21 @@ static char *reg_norm(const dsrc_option *def, const cfg_value *v, const char **w
     default:
         if (v->type != CFG_V_STRING) {
             *why = "must be a string";
-            reg_msg(msg, "must be a string, got %s", got);
+            registry_msg(msg, "must be a string, got %s", got);
             return NULL;
         }
         if (def->type == DSRC_OPT_PATH && !*text) {
             *why = "must not be empty";
-            reg_msg(msg, "must not be empty");
+            registry_msg(msg, "must not be empty");
             return NULL;
         }
-        if (def->type == DSRC_OPT_ENUM && def->choices && !reg_choice_ok(def->choices, text)) {
-            char *list = reg_choices_list(def->choices);
+        if (def->type == DSRC_OPT_ENUM && def->choices && !registry_choice_ok(def->choices, text)) {
+            char *list = registry_choices_list(def->choices);
             *why = "is not one of the allowed values";
             if (secret)
-                reg_msg(msg, "must be one of %s", list ? list : def->choices);
+                registry_msg(msg, "must be one of %s", list ? list : def->choices);
             else
-                reg_msg(msg, "must be one of %s (got '%s')", list ? list : def->choices, text);
+                registry_msg(msg, "must be one of %s (got '%s')", list ? list : def->choices, text);
             free(list);
             return NULL;
         }
@@ -190,14 +190,14 @@ static char *reg_norm(const dsrc_option *def, const cfg_value *v, const char **w
     return r;
 }
 
-char *reg_normalise(const dsrc_option *def, const cfg_value *v, const char **why)
+char *registry_normalise(const dsrc_option *def, const cfg_value *v, const char **why)
 {
     const char *dummy;
-    return reg_norm(def, v, why ? why : &dummy, NULL);
+    return registry_norm(def, v, why ? why : &dummy, NULL);
 }
 
 /* The plugin's default, as written in a config, normalised like a value. */
-static char *reg_default(const dsrc_option *def, const char **why)
+static char *registry_default(const dsrc_option *def, const char **why)
 {
     cfg_value v;
     char *end;
@@ -222,10 +222,10 @@ static char *reg_default(const dsrc_option *def, const char **why)
         v.type = CFG_V_STRING;
         break;
     }
-    return reg_norm(def, &v, why, NULL);
+    return registry_norm(def, &v, why, NULL);
 }
 
-static char *reg_options_list(const dsrc_option *opts)
+static char *registry_options_list(const dsrc_option *opts)
 {
     size_t i, len = 1;
     char *s;
@@ -248,7 +248,7 @@ static char *reg_options_list(const dsrc_option *opts)
     return s;
 }
 
-static const dsrc_option *reg_find_def(const dsrc_option *opts, const char *name)
+static const dsrc_option *registry_find_def(const dsrc_option *opts, const char *name)
 {
     size_t i;
     for (i = 0; opts && opts[i].name; i++)
@@ -257,7 +257,7 @@ static const dsrc_option *reg_find_def(const dsrc_option *opts, const char *name
     return NULL;
 }
 
-static const cfg_value *reg_find_value(const cfg_source *s, const char *key)
+static const cfg_value *registry_find_value(const cfg_source *s, const char *key)
 {
     size_t i;
     for (i = 0; i < s->n_connection; i++)
@@ -268,7 +268,7 @@ static const cfg_value *reg_find_value(const cfg_source *s, const char *key)
 
 /* A relative path made absolute against the directory of the source's
  * file; takes ownership of p. */
-static char *reg_resolve_path(const cfg_source *s, char *p)
+static char *registry_resolve_path(const cfg_source *s, char *p)
 {
     const char *slash;
     char *r;
@@ -281,7 +281,7 @@ static char *reg_resolve_path(const cfg_source *s, char *p)
     return r;
 }
 
-static void reg_source_free(reg_source *rs)
+static void registry_source_free(registry_source *rs)
 {
     size_t i;
     for (i = 0; i < rs->n_options; i++)
@@ -291,10 +291,10 @@ static void reg_source_free(reg_source *rs)
     rs->n_options = 0;
 }
 
-static int reg_push(reg_source *rs, const dsrc_option *def, char *value, int from_default,
+static int registry_push(registry_source *rs, const dsrc_option *def, char *value, int from_default,
                     int line)
 {
-    reg_option *v = realloc(rs->options, (rs->n_options + 1) * sizeof *v);
+    registry_option *v = realloc(rs->options, (rs->n_options + 1) * sizeof *v);
     if (!v) {
         free(value);
         return -1;
@@ -313,7 +313,7 @@ static int reg_push(reg_source *rs, const dsrc_option *def, char *value, int fro
 /* A secret reference that cannot work wherever it is resolved (file: not
  * absolute or missing, env: not a variable name) is an error at check
  * time.  Returns 1 when reported. */
-static int reg_check_ref(const cfg_source *s, const char *what, const char *value, int line,
+static int registry_check_ref(const cfg_source *s, const char *what, const char *value, int line,
                          diag_list *diags)
 {
     derr e;
@@ -327,25 +327,25 @@ static int reg_check_ref(const cfg_source *s, const char *what, const char *valu
     return 1;
 }
 
-static size_t reg_validate(reg_source *rs, diag_list *diags)
+static size_t registry_validate(registry_source *rs, diag_list *diags)
 {
     const cfg_source *s = rs->cfg;
-    const dsrc_option *opts = ld_driver(rs->plugin)->options;
-    const char *pname = ld_name(rs->plugin);
+    const dsrc_option *opts = loader_driver(rs->plugin)->options;
+    const char *pname = loader_name(rs->plugin);
     size_t i, errors = 0;
 
     /* Register secrets first, so no later message can show one. */
     for (i = 0; i < s->n_connection; i++) {
         const cfg_value *v = &s->connection[i];
-        const dsrc_option *def = v->key ? reg_find_def(opts, v->key) : NULL;
+        const dsrc_option *def = v->key ? registry_find_def(opts, v->key) : NULL;
         if (def && (def->flags & DSRC_OPT_SECRET) && v->text && *v->text)
             redact_add(v->text);
     }
 
     for (i = 0; i < s->n_connection; i++) {
         const cfg_value *v = &s->connection[i];
-        if (v->key && !reg_find_def(opts, v->key)) {
-            char *list = reg_options_list(opts);
+        if (v->key && !registry_find_def(opts, v->key)) {
+            char *list = registry_options_list(opts);
             diag_error(diags, s->file, v->line,
                        "source '%s': unknown connection option '%s' for plugin '%s' (valid: %s)",
                        s->name, v->key, pname, list ? list : "?");
@@ -356,7 +356,7 @@ static size_t reg_validate(reg_source *rs, diag_list *diags)
 
     for (i = 0; opts && opts[i].name; i++) {
         const dsrc_option *def = &opts[i];
-        const cfg_value *v = reg_find_value(s, def->name);
+        const cfg_value *v = registry_find_value(s, def->name);
         const char *why = NULL;
         char *val, *msg = NULL;
 
@@ -365,7 +365,7 @@ static size_t reg_validate(reg_source *rs, diag_list *diags)
                 errors++;       /* reported by the config reader */
                 continue;
             }
-            val = reg_norm(def, v, &why, &msg);
+            val = registry_norm(def, v, &why, &msg);
             if (!val) {
                 diag_error(diags, s->file, v->line, "source '%s': connection option '%s' %s",
                            s->name, def->name, msg ? msg : why);
@@ -376,7 +376,7 @@ static size_t reg_validate(reg_source *rs, diag_list *diags)
             if (def->flags & DSRC_OPT_SECRET) {
                 char what[128];
                 snprintf(what, sizeof what, "connection option '%s'", def->name);
-                if (reg_check_ref(s, what, val, v->line, diags)) {
+                if (registry_check_ref(s, what, val, v->line, diags)) {
                     free(val);
                     errors++;
                     continue;
@@ -397,13 +397,13 @@ static size_t reg_validate(reg_source *rs, diag_list *diags)
                 continue;
             }
             if (def->type == DSRC_OPT_PATH)
-                val = reg_resolve_path(s, val);
-            if (reg_push(rs, def, val, 0, v->line) < 0) {
+                val = registry_resolve_path(s, val);
+            if (registry_push(rs, def, val, 0, v->line) < 0) {
                 diag_error(diags, s->file, v->line, "source '%s': out of memory", s->name);
                 errors++;
             }
         } else if (def->default_value) {
-            val = reg_default(def, &why);
+            val = registry_default(def, &why);
             if (!val) {
                 diag_error(diags, s->file, s->type_line,
                            "source '%s': plugin '%s' declares an invalid default for option "
@@ -414,7 +414,7 @@ static size_t reg_validate(reg_source *rs, diag_list *diags)
             }
             if ((def->flags & DSRC_OPT_SECRET) && *val)
                 redact_add(val);
-            if (reg_push(rs, def, val, 1, 0) < 0) {
+            if (registry_push(rs, def, val, 1, 0) < 0) {
                 diag_error(diags, s->file, s->type_line, "source '%s': out of memory", s->name);
                 errors++;
             }
@@ -431,7 +431,7 @@ static size_t reg_validate(reg_source *rs, diag_list *diags)
 
 /* The host's own secret fields (cloud credentials, TLS key passphrase):
  * a plain value works but is warned about once. */
-static void reg_host_secrets(const cfg_source *s, diag_list *diags)
+static void registry_host_secrets(const cfg_source *s, diag_list *diags)
 {
     size_t i;
 
@@ -440,10 +440,10 @@ static void reg_host_secrets(const cfg_source *s, diag_list *diags)
         if (!cfg_cloud_key_is_secret(s->cloud[i].key) || !s->cloud[i].text)
             continue;
         snprintf(what, sizeof what, "cloud.%s", s->cloud[i].key);
-        reg_check_ref(s, what, s->cloud[i].text, s->cloud[i].line, diags);
+        registry_check_ref(s, what, s->cloud[i].text, s->cloud[i].line, diags);
     }
     if (s->tls_key_passphrase)
-        reg_check_ref(s, "tls.key_passphrase", s->tls_key_passphrase, s->tls_line, diags);
+        registry_check_ref(s, "tls.key_passphrase", s->tls_key_passphrase, s->tls_line, diags);
     for (i = 0; i < s->n_cloud; i++)
         if (cfg_cloud_key_is_secret(s->cloud[i].key) && s->cloud[i].text &&
             *s->cloud[i].text && secret_kind_of(s->cloud[i].text) == SECRET_PLAIN)
@@ -458,9 +458,9 @@ static void reg_host_secrets(const cfg_source *s, diag_list *diags)
                   "with 'dsrc secret encrypt' (or use env:NAME or file:PATH)", s->name);
 }
 
-reg_registry *reg_build(const cfg_config *cfg, ld_set *plugins, diag_list *diags)
+registry *registry_build(const cfg_config *cfg, loader_set *plugins, diag_list *diags)
 {
-    reg_registry *reg = calloc(1, sizeof *reg);
+    registry *reg = calloc(1, sizeof *reg);
     size_t i;
 
     if (!reg)
@@ -469,7 +469,7 @@ reg_registry *reg_build(const cfg_config *cfg, ld_set *plugins, diag_list *diags
     reg->plugins = plugins;
     for (i = 0; cfg && i < cfg->n_sources; i++) {
         const cfg_source *s = &cfg->sources[i];
-        reg_source rs;
+        registry_source rs;
         derr e;
 
         if (!s->enabled || !s->name || !s->type)
@@ -478,21 +478,21 @@ reg_registry *reg_build(const cfg_config *cfg, ld_set *plugins, diag_list *diags
         memset(&rs, 0, sizeof rs);
         rs.cfg = s;
         rs.key_file = cfg->key_file;
-        reg_host_secrets(s, diags);
-        if (ld_get(plugins, s->type, &rs.plugin, &e) != DSRC_OK) {
+        registry_host_secrets(s, diags);
+        if (loader_get(plugins, s->type, &rs.plugin, &e) != DSRC_OK) {
             diag_error(diags, s->file, s->type_line, "source '%s': %s", s->name,
                        e.msg ? e.msg : "the plugin cannot be loaded");
             derr_clear(&e);
             continue;
         }
-        if (reg_validate(&rs, diags) > 0) {
-            reg_source_free(&rs);
+        if (registry_validate(&rs, diags) > 0) {
+            registry_source_free(&rs);
             continue;
         }
         {
-            reg_source *v = realloc(reg->sources, (reg->n_sources + 1) * sizeof *v);
+            registry_source *v = realloc(reg->sources, (reg->n_sources + 1) * sizeof *v);
             if (!v) {
-                reg_source_free(&rs);
+                registry_source_free(&rs);
                 diag_error(diags, s->file, s->line, "source '%s': out of memory", s->name);
                 continue;
             }
@@ -503,19 +503,19 @@ reg_registry *reg_build(const cfg_config *cfg, ld_set *plugins, diag_list *diags
     return reg;
 }
 
-void reg_free(reg_registry *reg)
+void registry_free(registry *reg)
 {
     size_t i;
 
     if (!reg)
         return;
     for (i = 0; i < reg->n_sources; i++)
-        reg_source_free(&reg->sources[i]);
+        registry_source_free(&reg->sources[i]);
     free(reg->sources);
     free(reg);
 }
 
-const reg_source *reg_find(const reg_registry *reg, const char *name)
+const registry_source *registry_find(const registry *reg, const char *name)
 {
     size_t i;
 

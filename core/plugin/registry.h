@@ -1,7 +1,7 @@
 /*
  * registry.h -- the validated set of sources.
  *
- * reg_build() takes a loaded config and a plugin set, loads the plugin each
+ * registry_build() takes a loaded config and a plugin set, loads the plugin each
  * enabled source needs and validates the source's `connection` group
  * against the plugin's option table: unknown keys, wrong value types, bad
  * enum values, malformed durations, missing required options; each is an
@@ -20,7 +20,7 @@
  * is no such group).
  *
  * Ownership: the registry borrows `cfg` and `plugins`, which must outlive
- * it; it owns its reg_source array.
+ * it; it owns its registry_source array.
  */
 #ifndef DSRC_CORE_REGISTRY_H
 #define DSRC_CORE_REGISTRY_H
@@ -29,37 +29,37 @@
 #include "base/diag.h"
 #include "plugin/loader.h"
 
-typedef struct reg_option {
+typedef struct registry_option {
     const dsrc_option *def;   /* the plugin's declaration                    */
     char *value;              /* normalised; for secrets: the reference or
                                  plain value as written (never printed)     */
     int from_default;         /* 1: not in the config, default applied       */
     int line;                 /* 0 for defaults                              */
-} reg_option;
+} registry_option;
 
-typedef struct reg_source {
+typedef struct registry_source {
     const cfg_source *cfg;
-    ld_plugin *plugin;
-    reg_option *options;      size_t n_options;
+    loader_plugin *plugin;
+    registry_option *options;      size_t n_options;
     const char *key_file;     /* the daemon's key_file setting (may be NULL),
                                  for resolving fernet: secrets              */
-} reg_source;
+} registry_source;
 
-typedef struct reg_registry {
+typedef struct registry {
     const cfg_config *cfg;
-    ld_set *plugins;
-    reg_source *sources;      size_t n_sources;
-} reg_registry;
+    loader_set *plugins;
+    registry_source *sources;      size_t n_sources;
+} registry;
 
 /* Build; never NULL except on allocation failure.  Problems go to diags. */
-reg_registry *reg_build(const cfg_config *cfg, ld_set *plugins, diag_list *diags);
-void reg_free(reg_registry *reg);
+registry *registry_build(const cfg_config *cfg, loader_set *plugins, diag_list *diags);
+void registry_free(registry *reg);
 
-const reg_source *reg_find(const reg_registry *reg, const char *name);
+const registry_source *registry_find(const registry *reg, const char *name);
 
 /* Validate one value against an option declaration and normalise it.
  * Returns a malloc'd normalised value, or NULL with a reason in *why
  * (static string).  Exposed for tests. */
-char *reg_normalise(const dsrc_option *def, const cfg_value *v, const char **why);
+char *registry_normalise(const dsrc_option *def, const cfg_value *v, const char **why);
 
 #endif

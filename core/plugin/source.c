@@ -9,11 +9,11 @@
 #include "secret/secret.h"
 #include "plugin/source.h"
 
-static const char *src_name(const src_conn *c) { return c->src->cfg->name; }
+static const char *source_name(const source_conn *c) { return c->src->cfg->name; }
 
-static void call_ctx(struct dsrc_ctx *ctx, src_conn *c)
+static void call_ctx(struct dsrc_ctx *ctx, source_conn *c)
 {
-    ctx_init(ctx, src_name(c), ld_name(c->src->plugin), &c->cancel);
+    ctx_init(ctx, source_name(c), loader_name(c->src->plugin), &c->cancel);
 }
 
 /* Split "host:port" / "[v6]:port" / "host" of a replica entry. */
@@ -40,10 +40,10 @@ static void split_hostport(const char *hp, char **host, char **port)
     }
 }
 
-dsrc_status src_open(const reg_source *s, int endpoint, src_conn **out, derr *e)
+dsrc_status source_open(const registry_source *s, int endpoint, source_conn **out, derr *e)
 {
     const cfg_source *cs = s->cfg;
-    const dsrc_driver *drv = ld_driver(s->plugin);
+    const dsrc_driver *drv = loader_driver(s->plugin);
     dsrc_open_params p;
     dsrc_kv *opts = NULL, *cloud = NULL;
     char **owned = NULL; /* values to wipe after the call */
@@ -51,7 +51,7 @@ dsrc_status src_open(const reg_source *s, int endpoint, src_conn **out, derr *e)
     char *rhost = NULL, *rport = NULL;
     struct dsrc_ctx ctx;
     dsrc_error perr;
-    src_conn *c;
+    source_conn *c;
     dsrc_status st;
 
     *out = NULL;
@@ -77,7 +77,7 @@ dsrc_status src_open(const reg_source *s, int endpoint, src_conn **out, derr *e)
         split_hostport(cs->replica_hosts[endpoint - 1], &rhost, &rport);
 
     for (i = 0; i < s->n_options; i++) {
-        const reg_option *o = &s->options[i];
+        const registry_option *o = &s->options[i];
         const char *v = o->value;
         if (!v)
             continue;
@@ -144,7 +144,7 @@ dsrc_status src_open(const reg_source *s, int endpoint, src_conn **out, derr *e)
     }
 
     call_ctx(&ctx, c);
-    dsrc_error_init(&perr);
+    error_init(&perr);
     st = drv->open(&ctx, &p, &c->conn, &perr);
     if (st != DSRC_OK || !c->conn) {
         if (st == DSRC_OK)
@@ -171,7 +171,7 @@ done:
     return DSRC_OK;
 }
 
-void src_close(src_conn *c)
+void source_close(source_conn *c)
 {
     if (!c)
         return;
@@ -181,7 +181,7 @@ void src_close(src_conn *c)
 }
 
 /* Finish a plugin call: on failure take its error with a prefix. */
-static dsrc_status finish(src_conn *c, dsrc_status st, dsrc_error *perr, derr *e,
+static dsrc_status finish(source_conn *c, dsrc_status st, dsrc_error *perr, derr *e,
                           const char *what, const char *item)
 {
     char prefix[512];
@@ -194,9 +194,9 @@ static dsrc_status finish(src_conn *c, dsrc_status st, dsrc_error *perr, derr *e
     if (perr->status == DSRC_OK)
         perr->status = st;
     if (item && *item)
-        snprintf(prefix, sizeof prefix, "source '%s': %s '%s'", src_name(c), what, item);
+        snprintf(prefix, sizeof prefix, "source '%s': %s '%s'", source_name(c), what, item);
     else
-        snprintf(prefix, sizeof prefix, "source '%s': %s", src_name(c), what);
+        snprintf(prefix, sizeof prefix, "source '%s': %s", source_name(c), what);
     return derr_from_plugin(e, perr, prefix);
 }
 
@@ -207,7 +207,7 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-dsrc_status src_ping(src_conn *c, dsrc_ping_info *info, double *latency_ms, derr *e)
+dsrc_status source_ping(source_conn *c, dsrc_ping_info *info, double *latency_ms, derr *e)
 {
     struct dsrc_ctx ctx;
     dsrc_error perr;
@@ -220,7 +220,7 @@ dsrc_status src_ping(src_conn *c, dsrc_ping_info *info, double *latency_ms, derr
     memset(info, 0, sizeof *info);
     info->struct_size = sizeof *info;
     call_ctx(&ctx, c);
-    dsrc_error_init(&perr);
+    error_init(&perr);
     t0 = now_ms();
     st = c->drv->ping(&ctx, c->conn, info, &perr);
     if (latency_ms)
@@ -230,29 +230,29 @@ dsrc_status src_ping(src_conn *c, dsrc_ping_info *info, double *latency_ms, derr
     return finish(c, st, &perr, e, "ping failed", NULL);
 }
 
-dsrc_status src_list(src_conn *c, const char *path, const dsrc_item_sink *sink, derr *e)
+dsrc_status source_list(source_conn *c, const char *path, const dsrc_item_sink *sink, derr *e)
 {
     struct dsrc_ctx ctx;
     dsrc_error perr;
 
     call_ctx(&ctx, c);
-    dsrc_error_init(&perr);
+    error_init(&perr);
     return finish(c, c->drv->list(&ctx, c->conn, path ? path : "", sink, &perr), &perr,
                   e, "cannot list", path);
 }
 
-dsrc_status src_describe(src_conn *c, const char *item, const dsrc_meta_sink *sink, derr *e)
+dsrc_status source_describe(source_conn *c, const char *item, const dsrc_meta_sink *sink, derr *e)
 {
     struct dsrc_ctx ctx;
     dsrc_error perr;
 
     call_ctx(&ctx, c);
-    dsrc_error_init(&perr);
+    error_init(&perr);
     return finish(c, c->drv->describe(&ctx, c->conn, item, sink, &perr), &perr, e,
                   "cannot describe", item);
 }
 
-dsrc_status src_discover(src_conn *c, const dsrc_discover_req *req,
+dsrc_status source_discover(source_conn *c, const dsrc_discover_req *req,
                          const dsrc_meta_sink *sink, derr *e)
 {
     struct dsrc_ctx ctx;
@@ -265,12 +265,12 @@ dsrc_status src_discover(src_conn *c, const dsrc_discover_req *req,
         req = &all;
     }
     call_ctx(&ctx, c);
-    dsrc_error_init(&perr);
+    error_init(&perr);
     return finish(c, c->drv->discover(&ctx, c->conn, req, sink, &perr), &perr, e,
                   "discover failed", NULL);
 }
 
-dsrc_status src_fetch(src_conn *c, const dsrc_fetch_req *req, const dsrc_row_sink *rows,
+dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req, const dsrc_row_sink *rows,
                       const dsrc_byte_sink *bytes, dsrc_fetch_result *res, derr *e)
 {
     struct dsrc_ctx ctx;
@@ -282,12 +282,12 @@ dsrc_status src_fetch(src_conn *c, const dsrc_fetch_req *req, const dsrc_row_sin
     memset(res, 0, sizeof *res);
     res->struct_size = sizeof *res;
     call_ctx(&ctx, c);
-    dsrc_error_init(&perr);
+    error_init(&perr);
     return finish(c, c->drv->fetch(&ctx, c->conn, req, rows, bytes, res, &perr), &perr,
                   e, "cannot fetch", req->item);
 }
 
-void src_cancel(src_conn *c)
+void source_cancel(source_conn *c)
 {
     atomic_store(&c->cancel, 1);
     if (c->conn && c->drv->cancel)
