@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "base/ctx.h"
 #include "output/fetch.h"
+#include "output/manifest.h"
 #include "conn/health.h"
 #include "plugin/loader.h"
 #include "base/log.h"
@@ -181,32 +182,6 @@ static const char *kind_name(dsrc_item_kind k)
     case DSRC_ITEM_OTHER: break;
     }
     return "other";
-}
-
-static const char *type_name(dsrc_type t)
-{
-    switch (t) {
-    case DSRC_T_NULL: return "null";
-    case DSRC_T_BOOL: return "bool";
-    case DSRC_T_INT64: return "int64";
-    case DSRC_T_DOUBLE: return "double";
-    case DSRC_T_TEXT: return "text";
-    case DSRC_T_BYTES: return "bytes";
-    case DSRC_T_TIMESTAMP: return "timestamp";
-    case DSRC_T_JSON: return "json";
-    }
-    return "text";
-}
-
-static const char *role_name(dsrc_role r)
-{
-    switch (r) {
-    case DSRC_ROLE_PRIMARY: return "primary";
-    case DSRC_ROLE_REPLICA: return "replica";
-    case DSRC_ROLE_STANDALONE: return "standalone";
-    case DSRC_ROLE_UNKNOWN: break;
-    }
-    return "unknown";
 }
 
 static const char *opt_type_name(dsrc_option_type t)
@@ -1069,7 +1044,7 @@ static int cmd_test(cli *c, int argc, char **argv)
             if (st == DSRC_OK) {
                 json_object_set_new(o, "latency_ms", json_real(ms));
                 json_object_set_new(o, "endpoint", jstr(info.endpoint));
-                json_object_set_new(o, "role", jstr(role_name(info.role)));
+                json_object_set_new(o, "role", jstr(router_role_name(info.role)));
                 json_object_set_new(o, "server_version", jstr(info.server_version));
             } else {
                 json_object_set_new(o, "status", jstr(error_status_name(st)));
@@ -1084,7 +1059,7 @@ static int cmd_test(cli *c, int argc, char **argv)
                                                       : (ep ? "replica" : "primary"));
             char *ver = redact_dup(info.server_version);
             printf("%s: ok in %.2f ms, %s: endpoint %s (%s%s%s)\n", s->cfg->name, ms,
-                   pool_label(p), where ? where : "", role_name(info.role),
+                   pool_label(p), where ? where : "", router_role_name(info.role),
                    ver && *ver ? ", " : "", ver ? ver : "");
             free(where);
             free(ver);
@@ -1208,7 +1183,7 @@ static json_t *metadata_json(const dsrc_metadata *md)
         const dsrc_column *col = &md->columns[i];
         json_t *j = json_object();
         json_object_set_new(j, "name", jstr(col->name ? col->name : ""));
-        json_object_set_new(j, "type", jstr(type_name(col->type)));
+        json_object_set_new(j, "type", jstr(manifest_type_name(col->type)));
         json_object_set_new(j, "native_type", jstr(col->native_type));
         json_object_set_new(j, "nullable", col->nullable < 0 ? json_null()
                                                              : json_boolean(col->nullable));
@@ -1262,7 +1237,7 @@ static int describe_print(void *user, const dsrc_metadata *md)
                 snprintf(pk, sizeof pk, "%d", col->primary_key);
             else
                 snprintf(pk, sizeof pk, "-");
-            const char *row[] = {num, col->name, type_name(col->type), col->native_type,
+            const char *row[] = {num, col->name, manifest_type_name(col->type), col->native_type,
                                  col->nullable < 0 ? "?" : col->nullable ? "yes" : "no",
                                  pk, col->default_value, col->comment};
             table_add(t, row);

@@ -707,7 +707,7 @@ static const char *const cfg_cloud_secrets[] = {
 static const char *const cfg_tls_keys[] = {"mode", "ca", "cert", "key", "key_passphrase", NULL};
 static const char *const cfg_tls_modes[] = {"disable", "require", "verify-ca", "verify-full", NULL};
 static const char *const cfg_replica_keys[] = {"hosts", "replica_set", "read_policy", NULL};
-static const char *const cfg_read_policies[] = {
+const char *const cfg_read_policies[] = {
     "primary", "primary_preferred", "replica", "replica_preferred", "nearest", NULL
 };
 static const char *const cfg_pool_keys[] = {

@@ -157,6 +157,10 @@ int cfg_check_schedule(const char *expr, const char **why);
 
 const char *cfg_location_name(dsrc_location loc);
 
+/* The values of a replica group's read_policy, NULL-terminated, in the
+ * order of router_policy (router.h): the one list of read-policy names. */
+extern const char *const cfg_read_policies[];
+
 /* 1 when `key` of a source's cloud group holds a credential (client_secret,
  * secret_access_key, session_token): resolved like a secret option and never
  * shown. */

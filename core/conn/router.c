@@ -29,27 +29,23 @@ struct router_source {
     unsigned rr;           /* round-robin over replicas                    */
 };
 
-static const char *const router_policy_names[] = {
-    "primary", "primary_preferred", "replica", "replica_preferred", "nearest",
-};
-
 int router_policy_parse(const char *name)
 {
     size_t i;
 
     if (!name)
         return ROUTER_POLICY_PRIMARY;
-    for (i = 0; i < sizeof router_policy_names / sizeof router_policy_names[0]; i++)
-        if (strcmp(name, router_policy_names[i]) == 0)
+    for (i = 0; cfg_read_policies[i]; i++)
+        if (strcmp(name, cfg_read_policies[i]) == 0)
             return (int)i;
     return -1;
 }
 
 const char *router_policy_name(router_policy p)
 {
-    if ((int)p < 0 || (size_t)p >= sizeof router_policy_names / sizeof router_policy_names[0])
+    if ((int)p < 0 || p > ROUTER_POLICY_NEAREST)
         return "unknown";
-    return router_policy_names[p];
+    return cfg_read_policies[p];
 }
 
 const char *router_role_name(dsrc_role role)

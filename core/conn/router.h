@@ -128,9 +128,12 @@ router_policy router_get_policy(const router_source *r);
 uint64_t router_served(router_source *r, int endpoint);
 dsrc_role router_role(router_source *r, int endpoint);
 
-/* "primary", ... <-> router_policy; parse returns -1 when unknown (NULL: primary). */
+/* "primary", ... <-> router_policy (the names are cfg_read_policies, in
+ * the enum's order); parse returns -1 when unknown (NULL: primary). */
 int router_policy_parse(const char *name);
 const char *router_policy_name(router_policy p);
+/* "primary", "replica", "standalone" or "unknown": the one name table
+ * for dsrc_role. */
 const char *router_role_name(dsrc_role role);
 
 /* {"source","read_policy","endpoints":[{"index","label","role","served",

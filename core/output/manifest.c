@@ -10,7 +10,7 @@
 #include "output/manifest.h"
 #include "output/outfile.h"
 
-static const char *manifest_type_name(dsrc_type t)
+const char *manifest_type_name(dsrc_type t)
 {
     switch (t) {
     case DSRC_T_NULL: return "null";

@@ -48,6 +48,11 @@ dsrc_status manifest_write(const manifest *m, const char *path, derr *e);
  * for the caller to publish with its data file.  NULL with e set. */
 outfile *manifest_stage(const manifest *m, const char *path, derr *e);
 
+/* The name of a column type, as manifests and `dsrc describe` show it:
+ * "null", "bool", "int64", "double", "text", "bytes", "timestamp", "json"
+ * (an unknown value: "text").  The one name table for dsrc_type. */
+const char *manifest_type_name(dsrc_type t);
+
 /* ISO 8601 UTC with milliseconds: "2024-01-31T12:00:00.123Z". */
 void manifest_time(const struct timespec *ts, char buf[32]);
 
