@@ -1,4 +1,4 @@
-/* dsrc -- the command-line tool (see dsrc(1)); all the work is in core/cli.c. */
+/* dsrc -- the command-line tool (see dsrc(1)); the commands are in cli.c. */
 #include <config.h>
 
 #include "cli.h"

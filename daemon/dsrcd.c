@@ -1,4 +1,4 @@
-/* dsrcd -- the dsrc daemon (see dsrcd(8)); all the work is in core/daemon.c. */
+/* dsrcd -- the dsrc daemon (see dsrcd(8)); all the work is in daemon.c. */
 #include <config.h>
 
 #include <stdio.h>

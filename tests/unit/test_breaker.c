@@ -1,5 +1,5 @@
-/* test_breaker.c -- the circuit breaker (core/breaker.c) with a hand-moved
- * clock, and endpoint routing and failover (core/router.c) against the
+/* test_breaker.c -- the circuit breaker (core/conn/breaker.c) with a hand-moved
+ * clock, and endpoint routing and failover (core/conn/router.c) against the
  * fault-injecting plugin. */
 #include <config.h>
 

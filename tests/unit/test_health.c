@@ -1,4 +1,4 @@
-/* test_health.c -- health probes and reports (core/health.c) against the
+/* test_health.c -- health probes and reports (core/conn/health.c) against the
  * fault-injecting plugin. */
 #include <config.h>
 

@@ -1,4 +1,4 @@
-/* test_pool.c -- the connection pool (core/pool.c) against the
+/* test_pool.c -- the connection pool (core/conn/pool.c) against the
  * fault-injecting plugin. */
 #include <config.h>
 
