@@ -1,47 +1,57 @@
 # core: the host, built once as an internal library that dsrcd, dsrc and
-# the tests all link.
+# the tests all link.  One subfolder per responsibility; headers are
+# included with their folder ("output/fetch.h") from -I$(top_srcdir)/core.
+# Coming modules get their own folders beside these: store/ (state store),
+# jobs/ (scheduler and jobs), catalog/, api/ (HTTP API).
 noinst_LTLIBRARIES += core/libdsrccore.la
-core_libdsrccore_la_SOURCES = \
-	core/error.c core/error.h \
-	core/redact.c core/redact.h \
-	core/log.c core/log.h \
-	core/diag.c core/diag.h \
-	core/ctx.c core/ctx.h \
-	core/loader.c core/loader.h \
-	core/config.c core/config.h \
-	core/schedule.c core/schedule.h \
-	core/registry.c core/registry.h \
-	core/source.c core/source.h \
-	core/format.c core/format.h \
-	core/outfile.c core/outfile.h \
-	core/manifest.c core/manifest.h \
-	core/state.c core/state.h \
-	core/fetch.c core/fetch.h \
-	core/table.c core/table.h \
-	core/cli.c core/cli.h \
-	core/daemon.c core/daemon.h \
-	core/instance.c core/instance.h
 core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS)
 core_libdsrccore_la_LIBADD = $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) \
 	$(SYSTEMD_LIBS) $(LTDL_LIBS) -lpthread -lm
 
-bin_PROGRAMS += dsrc
-dsrc_SOURCES = core/dsrc.c
-dsrc_LDADD = core/libdsrccore.la
+# base: errors, logging, redaction, diagnostics, cancellation contexts.
+core_libdsrccore_la_SOURCES = \
+	core/base/error.c core/base/error.h \
+	core/base/redact.c core/base/redact.h \
+	core/base/log.c core/base/log.h \
+	core/base/diag.c core/base/diag.h \
+	core/base/ctx.c core/base/ctx.h
 
-sbin_PROGRAMS += dsrcd
-dsrcd_SOURCES = core/dsrcd.c
-dsrcd_LDADD = core/libdsrccore.la
+# plugin: loading plugins, the registry of sources, one source's connection.
+core_libdsrccore_la_SOURCES += \
+	core/plugin/loader.c core/plugin/loader.h \
+	core/plugin/registry.c core/plugin/registry.h \
+	core/plugin/source.c core/plugin/source.h
 
-# Credentials: Fernet, keys, secret values, `dsrc secret`.
-core_libdsrccore_la_SOURCES += core/fernet.c core/fernet.h core/keyring.c core/keyring.h \
-	core/secret.c core/secret.h core/cli_secret.c core/cli_secret.h \
-	core/secmem.c core/secmem.h
+# config: the configuration file and schedules.
+core_libdsrccore_la_SOURCES += \
+	core/config/config.c core/config/config.h \
+	core/config/schedule.c core/config/schedule.h
 
-# Connection pools, circuit breakers, endpoint routing and source health.
-core_libdsrccore_la_SOURCES += core/pool.c core/pool.h core/breaker.c core/breaker.h \
-	core/router.c core/router.h core/health.c core/health.h
+# output: fetching into formats, files, manifests and incremental state.
+core_libdsrccore_la_SOURCES += \
+	core/output/format.c core/output/format.h \
+	core/output/outfile.c core/output/outfile.h \
+	core/output/manifest.c core/output/manifest.h \
+	core/output/state.c core/output/state.h \
+	core/output/fetch.c core/output/fetch.h
 
-# The control API: dsrcd's socket and its client.
-core_libdsrccore_la_SOURCES += core/api.c core/api.h
+# secret: Fernet, keys, secret values, memory that holds them.
+core_libdsrccore_la_SOURCES += \
+	core/secret/fernet.c core/secret/fernet.h \
+	core/secret/keyring.c core/secret/keyring.h \
+	core/secret/secret.c core/secret/secret.h \
+	core/secret/secmem.c core/secret/secmem.h
+
+# conn: connection pools, circuit breakers, endpoint routing, source health.
+core_libdsrccore_la_SOURCES += \
+	core/conn/pool.c core/conn/pool.h \
+	core/conn/breaker.c core/conn/breaker.h \
+	core/conn/router.c core/conn/router.h \
+	core/conn/health.c core/conn/health.h
+
+# ctl: the control API (dsrcd's socket and its client), one daemon per
+# state directory and socket.
+core_libdsrccore_la_SOURCES += \
+	core/ctl/api.c core/ctl/api.h \
+	core/ctl/instance.c core/ctl/instance.h

@@ -29,12 +29,12 @@
 
 #include <sqlite3.h>
 
-#include "config.h"
-#include "diag.h"
-#include "loader.h"
-#include "log.h"
-#include "pool.h"
-#include "registry.h"
+#include "config/config.h"
+#include "base/diag.h"
+#include "plugin/loader.h"
+#include "base/log.h"
+#include "conn/pool.h"
+#include "plugin/registry.h"
 
 #define MAX_THREADS 8
 #define SAMPLE_CAP (1 << 20)
@@ -63,7 +63,7 @@ typedef struct worker {
     size_t n_samples;
 } worker;
 
-static const reg_source *bench_src;
+static const registry_source *bench_src;
 static pool *bench_pool_;
 static atomic_int bench_go, bench_stop;
 
@@ -87,18 +87,18 @@ static int one_op(const scenario *sc)
             derr_clear(&e);
             return -1;
         }
-        if (sc->ping && src_ping(pool_conn_src(c), NULL, NULL, &e) != DSRC_OK)
+        if (sc->ping && source_ping(pool_conn_src(c), NULL, NULL, &e) != DSRC_OK)
             rc = -1;
         pool_release_err(bench_pool_, c, &e);
     } else {
-        src_conn *c = NULL;
-        if (src_open(bench_src, 0, &c, &e) != DSRC_OK) {
+        source_conn *c = NULL;
+        if (source_open(bench_src, 0, &c, &e) != DSRC_OK) {
             derr_clear(&e);
             return -1;
         }
-        if (sc->ping && src_ping(c, NULL, NULL, &e) != DSRC_OK)
+        if (sc->ping && source_ping(c, NULL, NULL, &e) != DSRC_OK)
             rc = -1;
-        src_close(c);
+        source_close(c);
     }
     derr_clear(&e);
     return rc;
@@ -247,7 +247,7 @@ static void print_row(const scenario *sc, const result *r)
 
 /* Make a temporary configuration with one sqlite source on a new database. */
 static int setup(const char *plugin_dir, char *tmp, size_t tmp_len, cfg_config **cfg,
-                 ld_set **plugins, reg_registry **reg, diag_list *diags)
+                 loader_set **plugins, registry **reg, diag_list *diags)
 {
     char path[1024];
     sqlite3 *db;
@@ -282,12 +282,12 @@ static int setup(const char *plugin_dir, char *tmp, size_t tmp_len, cfg_config *
     fprintf(fp, "plugin_dir = \"%s\";\n", plugin_dir);
     fclose(fp);
     if (!(*cfg = cfg_load(path, diags)) ||
-        !(*plugins = ld_new((const char *const *)(*cfg)->plugin_dirs, (*cfg)->n_plugin_dirs)) ||
-        !(*reg = reg_build(*cfg, *plugins, diags)) || diags->n_errors) {
+        !(*plugins = loader_new((const char *const *)(*cfg)->plugin_dirs, (*cfg)->n_plugin_dirs)) ||
+        !(*reg = registry_build(*cfg, *plugins, diags)) || diags->n_errors) {
         diag_print(diags, stderr);
         return -1;
     }
-    bench_src = reg_find(*reg, "bench");
+    bench_src = registry_find(*reg, "bench");
     return bench_src ? 0 : -1;
 }
 
@@ -324,8 +324,8 @@ int main(int argc, char **argv)
     double seconds = 1.0;
     char tmp[512];
     cfg_config *cfg = NULL;
-    ld_set *plugins = NULL;
-    reg_registry *reg = NULL;
+    loader_set *plugins = NULL;
+    registry *reg = NULL;
     diag_list diags;
     size_t i;
     int rc = 0;
@@ -373,8 +373,8 @@ int main(int argc, char **argv)
                "(1 s / ops/s; timed p50 %.0f ns includes the clock reads)\n",
                1e9 / res[0].ops_per_s, res[0].p50_ns);
     }
-    reg_free(reg);
-    ld_free(plugins);
+    registry_free(reg);
+    loader_free(plugins);
     cfg_free(cfg);
     diag_free(&diags);
     cleanup(tmp);

@@ -25,12 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "diag.h"
-#include "loader.h"
-#include "log.h"
-#include "registry.h"
-#include "source.h"
+#include "config/config.h"
+#include "base/diag.h"
+#include "plugin/loader.h"
+#include "base/log.h"
+#include "plugin/registry.h"
+#include "plugin/source.h"
 
 #include "conformance.h"
 
@@ -140,8 +140,8 @@ static int cf_rm(const char *path, const struct stat *sb, int flag, struct FTW *
 struct conf_env {
     diag_list diags;
     cfg_config *cfg;
-    ld_set *plugins;
-    reg_registry *reg;
+    loader_set *plugins;
+    registry *reg;
 };
 
 static char *cf_diag_text(const diag_list *l)
@@ -169,9 +169,9 @@ conf_env *conf_env_new(void)
     ck_assert_msg(env->diags.n_errors == 0, "configuration errors:\n%s", text ? text : "");
     free(text);
     ck_assert_uint_ge(env->cfg->n_plugin_dirs, 1);
-    env->plugins = ld_new((const char *const *)env->cfg->plugin_dirs, env->cfg->n_plugin_dirs);
+    env->plugins = loader_new((const char *const *)env->cfg->plugin_dirs, env->cfg->n_plugin_dirs);
     ck_assert_ptr_nonnull(env->plugins);
-    env->reg = reg_build(env->cfg, env->plugins, &env->diags);
+    env->reg = registry_build(env->cfg, env->plugins, &env->diags);
     ck_assert_ptr_nonnull(env->reg);
     text = cf_diag_text(&env->diags);
     ck_assert_msg(env->diags.n_errors == 0, "registry errors:\n%s", text ? text : "");
@@ -180,15 +180,15 @@ conf_env *conf_env_new(void)
 }
 
 dsrc_status conf_env_open_at(conf_env *env, const char *name, int endpoint,
-                             struct src_conn **out, derr *e)
+                             struct source_conn **out, derr *e)
 {
-    const reg_source *s = reg_find(env->reg, name);
+    const registry_source *s = registry_find(env->reg, name);
     derr local = {0};
     dsrc_status st;
 
     ck_assert_msg(s != NULL, "source '%s' is not in the registry", name);
     *out = NULL;
-    st = src_open(s, endpoint, out, e ? e : &local);
+    st = source_open(s, endpoint, out, e ? e : &local);
     if (st == DSRC_OK)
         ck_assert_ptr_nonnull(*out);
     else
@@ -197,7 +197,7 @@ dsrc_status conf_env_open_at(conf_env *env, const char *name, int endpoint,
     return st;
 }
 
-dsrc_status conf_env_open(conf_env *env, const char *name, struct src_conn **out, derr *e)
+dsrc_status conf_env_open(conf_env *env, const char *name, struct source_conn **out, derr *e)
 {
     return conf_env_open_at(env, name, 0, out, e);
 }
@@ -206,8 +206,8 @@ void conf_env_free(conf_env *env)
 {
     if (!env)
         return;
-    reg_free(env->reg);
-    ld_free(env->plugins);
+    registry_free(env->reg);
+    loader_free(env->plugins);
     cfg_free(env->cfg);
     diag_free(&env->diags);
     free(env);
@@ -215,7 +215,7 @@ void conf_env_free(conf_env *env)
 
 /* The per-case environment: the "conf" source, opened. */
 static conf_env *cf_env;
-static src_conn *cf_conn;
+static source_conn *cf_conn;
 
 static void cf_case_setup(void)
 {
@@ -225,13 +225,13 @@ static void cf_case_setup(void)
     cf_env = conf_env_new();
     st = conf_env_open(cf_env, CONF_SOURCE, &cf_conn, &e);
     ck_assert_msg(st == DSRC_OK, "opening the fixture source failed: %s (%s)",
-                  e.msg ? e.msg : "(no message)", dsrc_status_name(st));
+                  e.msg ? e.msg : "(no message)", error_status_name(st));
     derr_clear(&e);
 }
 
 static void cf_case_teardown(void)
 {
-    src_close(cf_conn);
+    source_close(cf_conn);
     cf_conn = NULL;
     conf_env_free(cf_env);
     cf_env = NULL;
@@ -335,7 +335,7 @@ static int cf_row(void *user, const dsrc_cell *cells, size_t n)
     return fc->stop_after > 0 && (long)r->n_rows >= fc->stop_after;
 }
 
-static dsrc_status cf_fetch_e(src_conn *c, const dsrc_fetch_req *req, conf_rows *out,
+static dsrc_status cf_fetch_e(source_conn *c, const dsrc_fetch_req *req, conf_rows *out,
                               dsrc_fetch_result *res, derr *e, int stop_at_schema,
                               long stop_after)
 {
@@ -359,17 +359,17 @@ static dsrc_status cf_fetch_e(src_conn *c, const dsrc_fetch_req *req, conf_rows 
         res = &local;
     if (!e)
         e = &le;
-    st = src_fetch(c, req, &rows, NULL, res, e);
+    st = source_fetch(c, req, &rows, NULL, res, e);
     if (st != DSRC_OK)
         ck_assert_msg(e->msg && *e->msg, "a failed fetch (%s) carries no message",
-                      dsrc_status_name(st));
+                      error_status_name(st));
     derr_clear(&le);
     return st;
 }
 
 /* cf_fetch_e() with the message copied out (malloc'd) when `message` is
  * not NULL. */
-static dsrc_status cf_fetch(src_conn *c, const dsrc_fetch_req *req, conf_rows *out,
+static dsrc_status cf_fetch(source_conn *c, const dsrc_fetch_req *req, conf_rows *out,
                             dsrc_fetch_result *res, char **message, int stop_at_schema,
                             long stop_after)
 {
@@ -381,13 +381,13 @@ static dsrc_status cf_fetch(src_conn *c, const dsrc_fetch_req *req, conf_rows *o
     return st;
 }
 
-static dsrc_status cf_fetch_msg(src_conn *c, const dsrc_fetch_req *req, conf_rows *out,
+static dsrc_status cf_fetch_msg(source_conn *c, const dsrc_fetch_req *req, conf_rows *out,
                                 dsrc_fetch_result *res, char **message)
 {
     return cf_fetch(c, req, out, res, message, 0, 0);
 }
 
-dsrc_status conf_fetch_all(struct src_conn *c, const dsrc_fetch_req *req, conf_rows *out,
+dsrc_status conf_fetch_all(struct source_conn *c, const dsrc_fetch_req *req, conf_rows *out,
                            dsrc_fetch_result *res, derr *e)
 {
     return cf_fetch_e(c, req, out, res, e, 0, 0);
@@ -435,7 +435,7 @@ dsrc_type conf_rows_type(const conf_rows *r, size_t row, const char *name)
     return r->types[cf_cell_index(r, row, name)];
 }
 
-void conf_expect_rows(struct src_conn *c, const char *item, size_t rows)
+void conf_expect_rows(struct source_conn *c, const char *item, size_t rows)
 {
     dsrc_fetch_req req;
     conf_rows r;
@@ -444,7 +444,7 @@ void conf_expect_rows(struct src_conn *c, const char *item, size_t rows)
 
     conf_req(&req, item);
     st = conf_fetch_all(c, &req, &r, NULL, &e);
-    ck_assert_msg(st == DSRC_OK, "fetch of %s failed: %s (%s)", item, dsrc_status_name(st),
+    ck_assert_msg(st == DSRC_OK, "fetch of %s failed: %s (%s)", item, error_status_name(st),
                   e.msg ? e.msg : "");
     ck_assert_msg(r.n_rows == rows, "fetch of %s gave %zu rows, expected %zu", item, r.n_rows,
                   rows);
@@ -506,7 +506,7 @@ static dsrc_status cf_list(const char *path, cf_items *out, char **message)
     sink.struct_size = sizeof sink;
     sink.user = out;
     sink.item = cf_item_cb;
-    st = src_list(cf_conn, path, &sink, &e);
+    st = source_list(cf_conn, path, &sink, &e);
     if (message)
         *message = e.msg ? strdup(e.msg) : NULL;
     derr_clear(&e);
@@ -611,7 +611,7 @@ static dsrc_status cf_describe(const char *item, cf_metas *out, char **message)
 {
     dsrc_meta_sink sink = cf_meta_sink(out);
     derr e = {0};
-    dsrc_status st = src_describe(cf_conn, item, &sink, &e);
+    dsrc_status st = source_describe(cf_conn, item, &sink, &e);
     if (message)
         *message = e.msg ? strdup(e.msg) : NULL;
     derr_clear(&e);
@@ -678,14 +678,14 @@ START_TEST(t_open_ping)
     dsrc_status st;
 
     memset(&info, 0, sizeof info);
-    st = src_ping(cf_conn, &info, &ms, &e);
+    st = source_ping(cf_conn, &info, &ms, &e);
     ck_assert_msg(st == DSRC_OK, "ping failed: %s", e.msg ? e.msg : "");
     ck_assert_msg(ms >= 0, "no latency measured");
     ck_assert_msg(info.role != DSRC_ROLE_UNKNOWN, "ping left the role unknown");
     ck_assert_msg(info.server_version[0] != '\0', "ping left server_version empty");
     ck_assert_msg(info.endpoint[0] != '\0', "ping left endpoint empty");
     /* A second round-trip on the same connection works too. */
-    ck_assert_int_eq(src_ping(cf_conn, NULL, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(source_ping(cf_conn, NULL, NULL, &e), DSRC_OK);
     derr_clear(&e);
 }
 END_TEST
@@ -760,7 +760,7 @@ START_TEST(t_list_stop)
     l.stop_after = 1;
     st = cf_list(cf_fx->table_parent, &l, NULL);
     ck_assert_msg(st == DSRC_E_CANCELLED, "list went on after the sink said stop (%s)",
-                  dsrc_status_name(st));
+                  error_status_name(st));
     ck_assert_uint_eq(l.n, 1);
     cf_items_free(&l);
 }
@@ -792,7 +792,7 @@ START_TEST(t_describe_stop)
     m.stop_after = 1;
     st = cf_describe(cf_fx->table, &m, NULL);
     ck_assert_msg(st == DSRC_E_CANCELLED, "describe ignored a sink that said stop (%s)",
-                  dsrc_status_name(st));
+                  error_status_name(st));
     cf_metas_free(&m);
 }
 END_TEST
@@ -804,11 +804,11 @@ START_TEST(t_discover)
     derr e = {0};
     size_t i;
     const cf_meta *t = NULL;
-    dsrc_status st = src_discover(cf_conn, NULL, &sink, &e);
+    dsrc_status st = source_discover(cf_conn, NULL, &sink, &e);
 
     if (cf_fx->quirks & CONF_QUIRK_NO_DISCOVER) {
         ck_assert_msg(st == DSRC_E_UNSUPPORTED, "discover: expected unsupported, got %s",
-                      dsrc_status_name(st));
+                      error_status_name(st));
         derr_clear(&e);
         cf_metas_free(&m);
         return;
@@ -832,9 +832,9 @@ START_TEST(t_discover)
     /* A sink that stops ends it. */
     m.stop_after = 1;
     sink = cf_meta_sink(&m);
-    st = src_discover(cf_conn, NULL, &sink, &e);
+    st = source_discover(cf_conn, NULL, &sink, &e);
     ck_assert_msg(st == DSRC_E_CANCELLED, "discover ignored a sink that said stop (%s)",
-                  dsrc_status_name(st));
+                  error_status_name(st));
     ck_assert_uint_eq(m.n, 1);
     derr_clear(&e);
     cf_metas_free(&m);
@@ -870,7 +870,7 @@ static void cf_round_trip_one(const char *path, const char *where)
         return;
     }
     ck_assert_msg(st == DSRC_OK, "%s printed '%s', but describe of it failed (%s): %s", where,
-                  path, dsrc_status_name(st), msg ? msg : "");
+                  path, error_status_name(st), msg ? msg : "");
     ck_assert_msg(m.n == 1 && strcmp(m.v[0].path, path) == 0,
                   "describe of '%s' (printed by %s) delivered %zu records, the first '%s'",
                   path, where, m.n, m.n ? m.v[0].path : "");
@@ -884,7 +884,7 @@ static void cf_round_trip_one(const char *path, const char *where)
     st = cf_fetch_msg(cf_conn, &req, &r, NULL, &msg);
     ck_assert_msg(st == DSRC_OK || st == DSRC_E_PERMISSION,
                   "%s printed '%s', but fetch of it failed (%s): %s", where, path,
-                  dsrc_status_name(st), msg ? msg : "");
+                  error_status_name(st), msg ? msg : "");
     free(msg);
     conf_rows_free(&r);
 }
@@ -900,7 +900,7 @@ static void cf_walk(const char *path, int depth, cf_items *seen)
 
     ck_assert_msg(st == DSRC_OK || (*path && st == DSRC_E_PERMISSION),
                   "list printed '%s', but list of it failed (%s): %s", path,
-                  dsrc_status_name(st), msg ? msg : "");
+                  error_status_name(st), msg ? msg : "");
     free(msg);
     for (i = 0; i < l.n; i++) {
         ck_assert_msg(!*path || strcmp(l.v[i].path, path) != 0, "list of '%s' printed itself",
@@ -932,7 +932,7 @@ START_TEST(t_round_trip)
         ck_assert_msg(i < seen.n, "list never printed '%s' (%zu items)", *odd, seen.n);
     }
     if (!(cf_fx->quirks & CONF_QUIRK_NO_DISCOVER)) {
-        st = src_discover(cf_conn, NULL, &sink, &e);
+        st = source_discover(cf_conn, NULL, &sink, &e);
         ck_assert_msg(st == DSRC_OK, "discover failed: %s", e.msg ? e.msg : "");
         derr_clear(&e);
         /* discover prints the leaves (tables, collections, files) */
@@ -1100,7 +1100,7 @@ START_TEST(t_fetch_cursor)
     st = cf_fetch_msg(cf_conn, &req, &r, &res, &msg);
     if (cf_fx->quirks & CONF_QUIRK_NO_CURSOR) {
         ck_assert_msg(st == DSRC_E_UNSUPPORTED, "cursor fetch: expected unsupported, got %s",
-                      dsrc_status_name(st));
+                      error_status_name(st));
         free(msg);
         conf_rows_free(&r);
         return;
@@ -1290,7 +1290,7 @@ START_TEST(t_fetch_cursor_bad_field)
         ck_assert_int_ne(st, DSRC_OK);
     } else {
         ck_assert_msg(st == DSRC_E_INVALID_ARGUMENT, "unknown cursor field gave %s",
-                      dsrc_status_name(st));
+                      error_status_name(st));
         ck_assert_msg(msg && strstr(msg, CONF_NO_COLUMN), "message does not name the field: %s",
                       msg ? msg : "");
     }
@@ -1303,7 +1303,7 @@ END_TEST
 START_TEST(t_bad_options)
 {
     conf_env *env;
-    src_conn *c = NULL;
+    source_conn *c = NULL;
     derr e = {0};
     dsrc_status st;
 
@@ -1311,7 +1311,7 @@ START_TEST(t_bad_options)
     env = conf_env_new();
     st = conf_env_open(env, CONF_BAD_SOURCE, &c, &e);
     ck_assert_msg(st == cf_fx->bad_status, "bad options: expected %s, got %s (%s)",
-                  dsrc_status_name(cf_fx->bad_status), dsrc_status_name(st),
+                  error_status_name(cf_fx->bad_status), error_status_name(st),
                   e.msg ? e.msg : "");
     ck_assert_ptr_null(c);
     ck_assert_msg(e.msg && *e.msg, "the refusal carries no message");
@@ -1332,7 +1332,7 @@ START_TEST(t_not_found)
 
     st = cf_describe(cf_fx->missing_item, &m, &msg);
     ck_assert_msg(st == DSRC_E_NOT_FOUND, "describe of a missing item gave %s",
-                  dsrc_status_name(st));
+                  error_status_name(st));
     ck_assert_uint_eq(m.n, 0);
     ck_assert_msg(msg && strstr(msg, cf_fx->missing_item),
                   "the message does not name the item: %s", msg ? msg : "");
@@ -1342,7 +1342,7 @@ START_TEST(t_not_found)
     conf_req(&req, cf_fx->missing_item);
     st = cf_fetch_msg(cf_conn, &req, &r, NULL, &msg);
     ck_assert_msg(st == DSRC_E_NOT_FOUND, "fetch of a missing item gave %s",
-                  dsrc_status_name(st));
+                  error_status_name(st));
     ck_assert_int_eq(r.schema_calls, 0);
     ck_assert_msg(msg && strstr(msg, cf_fx->missing_item),
                   "the message does not name the item: %s", msg ? msg : "");
@@ -1372,7 +1372,7 @@ START_TEST(t_unknown_column)
     req.n_columns = 2;
     st = cf_fetch_msg(cf_conn, &req, &r, NULL, &msg);
     ck_assert_msg(st == DSRC_E_INVALID_ARGUMENT, "unknown column gave %s",
-                  dsrc_status_name(st));
+                  error_status_name(st));
     ck_assert_msg(msg && strstr(msg, CONF_NO_COLUMN), "the message does not name the column: %s",
                   msg ? msg : "");
     ck_assert_uint_eq(r.n_rows, 0);
@@ -1393,14 +1393,14 @@ START_TEST(t_sink_stop)
     memset(&res, 0, sizeof res);
     st = cf_fetch(cf_conn, &req, &r, &res, NULL, 0, 1);
     ck_assert_msg(st == DSRC_E_CANCELLED, "a row sink asking to stop gave %s",
-                  dsrc_status_name(st));
+                  error_status_name(st));
     ck_assert_uint_eq(r.n_rows, 1);
     ck_assert_uint_le(res.rows, 1);
     conf_rows_free(&r);
 
     st = cf_fetch(cf_conn, &req, &r, &res, NULL, 1, 0);
     ck_assert_msg(st == DSRC_E_CANCELLED, "a schema sink asking to stop gave %s",
-                  dsrc_status_name(st));
+                  error_status_name(st));
     ck_assert_uint_eq(r.n_rows, 0);
     conf_rows_free(&r);
 }
@@ -1419,13 +1419,13 @@ START_TEST(t_cancel_flag)
     atomic_store(&cf_conn->cancel, 1);
     st = cf_fetch_msg(cf_conn, &req, &r, NULL, NULL);
     ck_assert_msg(st == DSRC_E_CANCELLED, "fetch with the cancel flag set gave %s",
-                  dsrc_status_name(st));
+                  error_status_name(st));
     ck_assert_uint_eq(r.n_rows, 0);
     conf_rows_free(&r);
 
     /* Cleared, the connection serves again. */
     atomic_store(&cf_conn->cancel, 0);
-    ck_assert_int_eq(src_ping(cf_conn, NULL, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(source_ping(cf_conn, NULL, NULL, &e), DSRC_OK);
     ck_assert_int_eq(cf_fetch_msg(cf_conn, &req, &r, NULL, NULL), DSRC_OK);
     ck_assert_msg((int64_t)r.n_rows == cf_fx->rows, "fetch after a cancel gave %zu rows",
                   r.n_rows);
@@ -1559,7 +1559,7 @@ out:
     return rc;
 }
 
-struct src_conn *conf_conn(void)
+struct source_conn *conf_conn(void)
 {
     return cf_conn;
 }
@@ -1607,11 +1607,11 @@ dsrc_item_sink conf_items_sink(conf_items *l)
     return s;
 }
 
-dsrc_status conf_list(struct src_conn *c, const char *path, conf_items *l, derr *e)
+dsrc_status conf_list(struct source_conn *c, const char *path, conf_items *l, derr *e)
 {
     dsrc_item_sink s = conf_items_sink(l);
     memset(l, 0, sizeof *l);
-    return src_list(c, path, &s, e);
+    return source_list(c, path, &s, e);
 }
 
 ssize_t conf_items_find(const conf_items *l, const char *path)
@@ -1677,13 +1677,13 @@ dsrc_meta_sink conf_md_sink(conf_md *m)
     return s;
 }
 
-dsrc_status conf_describe(struct src_conn *c, const char *item, conf_md *m, derr *e)
+dsrc_status conf_describe(struct source_conn *c, const char *item, conf_md *m, derr *e)
 {
     dsrc_meta_sink s = conf_md_sink(m);
-    return src_describe(c, item, &s, e);
+    return source_describe(c, item, &s, e);
 }
 
-dsrc_status conf_discover(struct src_conn *c, const char *path, int include_system, conf_md *m,
+dsrc_status conf_discover(struct source_conn *c, const char *path, int include_system, conf_md *m,
                           derr *e)
 {
     dsrc_meta_sink s = conf_md_sink(m);
@@ -1693,7 +1693,7 @@ dsrc_status conf_discover(struct src_conn *c, const char *path, int include_syst
     dr.struct_size = sizeof dr;
     dr.path = path;
     dr.include_system = include_system;
-    return src_discover(c, &dr, &s, e);
+    return source_discover(c, &dr, &s, e);
 }
 
 const char *conf_md_prop(const conf_md *m, const char *key)
@@ -1744,7 +1744,7 @@ static int cf_counter_row(void *user, const dsrc_cell *cells, size_t n)
     return 0;
 }
 
-dsrc_row_sink conf_counter_sink(conf_counter *k, struct src_conn *conn, long stop_after,
+dsrc_row_sink conf_counter_sink(conf_counter *k, struct source_conn *conn, long stop_after,
                                 int stop_by_flag)
 {
     dsrc_row_sink s;
@@ -1772,7 +1772,7 @@ double conf_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void conf_interrupt(struct src_conn *c, int driver)
+void conf_interrupt(struct source_conn *c, int driver)
 {
     if (driver)
         c->drv->cancel(c->conn);
@@ -1780,7 +1780,7 @@ void conf_interrupt(struct src_conn *c, int driver)
         atomic_store(&c->cancel, 1);
 }
 
-dsrc_status conf_fetch_beside(struct src_conn *c, const dsrc_fetch_req *req,
+dsrc_status conf_fetch_beside(struct source_conn *c, const dsrc_fetch_req *req,
                               const dsrc_row_sink *sink, conf_rows *out,
                               void *(*thread)(void *), void *arg, double *secs, derr *e)
 {
@@ -1795,10 +1795,10 @@ dsrc_status conf_fetch_beside(struct src_conn *c, const dsrc_fetch_req *req,
     if (sink) {
         if (out)
             memset(out, 0, sizeof *out);
-        st = src_fetch(c, req, sink, NULL, NULL, e);
+        st = source_fetch(c, req, sink, NULL, NULL, e);
         if (st != DSRC_OK)
             ck_assert_msg(e->msg && *e->msg, "a failed fetch (%s) carries no message",
-                          dsrc_status_name(st));
+                          error_status_name(st));
     } else {
         st = conf_fetch_all(c, req, out, NULL, e);
     }

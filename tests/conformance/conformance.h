@@ -23,7 +23,7 @@
 
 #include <dsrc/plugin.h>
 
-#include "error.h"
+#include "base/error.h"
 
 /* Quirks a plugin declares instead of skipping tests. */
 #define CONF_QUIRK_NO_DISCOVER      0x0001u /* discover() is unsupported     */
@@ -141,7 +141,7 @@ Suite *conf_suite(conf_fixture *fx);
 int conf_main(conf_fixture *fx, TCase *extra);
 
 /* The opened "conf" source of the running case. */
-struct src_conn *conf_conn(void);
+struct source_conn *conf_conn(void);
 
 /* Helpers for a plugin's own cases, using the same configuration as the
  * shared ones.  conf_env_new() loads config, plugins and registry (failing
@@ -151,15 +151,15 @@ struct src_conn *conf_conn(void);
  * host's error in `e` (may be NULL; the caller clears it); conf_env_free()
  * frees all of it (close the connections first). */
 typedef struct conf_env conf_env;
-struct src_conn;
+struct source_conn;
 conf_env *conf_env_new(void);
-dsrc_status conf_env_open(conf_env *env, const char *name, struct src_conn **out, derr *e);
+dsrc_status conf_env_open(conf_env *env, const char *name, struct source_conn **out, derr *e);
 void conf_env_free(conf_env *env);
 
 /* conf_env_open() for any endpoint of the source: 0 is the primary, i the
  * replica replicas.hosts[i-1]. */
 dsrc_status conf_env_open_at(conf_env *env, const char *name, int endpoint,
-                             struct src_conn **out, derr *e);
+                             struct source_conn **out, derr *e);
 
 /* Write a source file `name`.conf into the suite's sources.d with the
  * given connection body (for a plugin's own cases; call it in setup). */
@@ -184,10 +184,10 @@ typedef struct conf_rows {
     int bad_row_width;             /* a row arrived with a wrong cell count */
 } conf_rows;
 
-/* Fetch through src_fetch() into `out` (free it with conf_rows_free()).
+/* Fetch through source_fetch() into `out` (free it with conf_rows_free()).
  * Returns the status; the host's error in `e` (may be NULL; the caller
  * clears it).  `res` may be NULL. */
-dsrc_status conf_fetch_all(struct src_conn *c, const dsrc_fetch_req *req, conf_rows *out,
+dsrc_status conf_fetch_all(struct source_conn *c, const dsrc_fetch_req *req, conf_rows *out,
                            dsrc_fetch_result *res, derr *e);
 void conf_rows_free(conf_rows *r);
 
@@ -208,7 +208,7 @@ void conf_req(dsrc_fetch_req *req, const char *item);
 
 /* Fetch all of `item` on `c` and check that it succeeds with `rows` rows
  * (e.g. that a connection still serves after an error). */
-void conf_expect_rows(struct src_conn *c, const char *item, size_t rows);
+void conf_expect_rows(struct source_conn *c, const char *item, size_t rows);
 
 /* ------------------------------------------------------------------------ */
 /* Collectors for a plugin's own cases.  Each keeps up to a fixed number of
@@ -236,7 +236,7 @@ typedef struct conf_items {
 /* An item sink filling `l` (which it does not empty). */
 dsrc_item_sink conf_items_sink(conf_items *l);
 /* list() of `path` on `c` into `l`, emptied first. */
-dsrc_status conf_list(struct src_conn *c, const char *path, conf_items *l, derr *e);
+dsrc_status conf_list(struct source_conn *c, const char *path, conf_items *l, derr *e);
 /* The index of the kept item with this path (-1: none). */
 ssize_t conf_items_find(const conf_items *l, const char *path);
 
@@ -279,10 +279,10 @@ void conf_md_init(conf_md *m, const char *want);
 /* A metadata sink filling `m` (which it does not empty). */
 dsrc_meta_sink conf_md_sink(conf_md *m);
 /* describe() of `item` on `c`, adding to `m`. */
-dsrc_status conf_describe(struct src_conn *c, const char *item, conf_md *m, derr *e);
+dsrc_status conf_describe(struct source_conn *c, const char *item, conf_md *m, derr *e);
 /* discover() on `c` of `path` (NULL: everything), with the system
  * schemas / databases when `include_system`, adding to `m`. */
-dsrc_status conf_discover(struct src_conn *c, const char *path, int include_system, conf_md *m,
+dsrc_status conf_discover(struct source_conn *c, const char *path, int include_system, conf_md *m,
                           derr *e);
 /* The value of the wanted record's property `key` (NULL: none). */
 const char *conf_md_prop(const conf_md *m, const char *key);
@@ -298,7 +298,7 @@ size_t conf_md_col(const conf_md *m, const char *name);
  * of `conn` instead (for every row from then on) and lets the fetch notice.
  * The counters may be read from another thread while the fetch runs. */
 typedef struct conf_counter {
-    struct src_conn *conn;
+    struct source_conn *conn;
     long stop_after;
     int stop_by_flag;
     atomic_int schema_calls;
@@ -306,7 +306,7 @@ typedef struct conf_counter {
 } conf_counter;
 
 /* Reset `k` with these settings and return a row sink feeding it. */
-dsrc_row_sink conf_counter_sink(conf_counter *k, struct src_conn *conn, long stop_after,
+dsrc_row_sink conf_counter_sink(conf_counter *k, struct source_conn *conn, long stop_after,
                                 int stop_by_flag);
 
 /* ------------------------------------------------------------------------ */
@@ -317,15 +317,15 @@ double conf_now(void);
 
 /* Interrupt what runs on `c` (from another thread): with `driver` through
  * the plugin's cancel() alone, otherwise by raising the host's cancel flag
- * alone (src_cancel() does both). */
-void conf_interrupt(struct src_conn *c, int driver);
+ * alone (source_cancel() does both). */
+void conf_interrupt(struct source_conn *c, int driver);
 
 /* Fetch `req` on `c` while `thread(arg)` runs beside it (started just
  * before, joined before returning): into `sink`, or when it is NULL into
  * `out` as conf_fetch_all() does (`out` may be NULL with a sink).  Returns
  * the status, the host's error in `e` (may be NULL; the caller clears it)
  * and in `*secs` (may be NULL) how long the fetch and the join took. */
-dsrc_status conf_fetch_beside(struct src_conn *c, const dsrc_fetch_req *req,
+dsrc_status conf_fetch_beside(struct source_conn *c, const dsrc_fetch_req *req,
                               const dsrc_row_sink *sink, conf_rows *out,
                               void *(*thread)(void *), void *arg, double *secs, derr *e);
 

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "conformance.h"
-#include "source.h"
+#include "plugin/source.h"
 
 static const char *const ex_columns[] = {"id", "customer", "amount", "paid", "note"};
 static const dsrc_type ex_types[] = {
@@ -163,7 +163,7 @@ static int ex_md_cb(void *user, const dsrc_metadata *md)
     return 0;
 }
 
-static dsrc_status ex_describe(src_conn *c, const char *item, ex_md *m, derr *e)
+static dsrc_status ex_describe(source_conn *c, const char *item, ex_md *m, derr *e)
 {
     dsrc_meta_sink s;
     memset(&s, 0, sizeof s);
@@ -171,7 +171,7 @@ static dsrc_status ex_describe(src_conn *c, const char *item, ex_md *m, derr *e)
     s.user = m;
     s.metadata = ex_md_cb;
     memset(m, 0, sizeof *m);
-    return src_describe(c, item, &s, e);
+    return source_describe(c, item, &s, e);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -249,7 +249,7 @@ END_TEST
 START_TEST(t_delimiter_no_header)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     ex_md m;
     dsrc_fetch_req req;
     conf_rows r;
@@ -271,7 +271,7 @@ START_TEST(t_delimiter_no_header)
     ck_assert_str_eq(r.text[1], "x");
     ck_assert_str_eq(r.text[3], "y;z");
     conf_rows_free(&r);
-    src_close(c);
+    source_close(c);
     conf_env_free(env);
 }
 END_TEST
@@ -279,7 +279,7 @@ END_TEST
 START_TEST(t_malformed)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     ex_md m;
     dsrc_fetch_req req;
     conf_rows r;
@@ -310,9 +310,9 @@ START_TEST(t_malformed)
     s.struct_size = sizeof s;
     s.user = &m;
     s.metadata = ex_md_cb;
-    ck_assert_int_eq(src_discover(c, NULL, &s, &e), DSRC_OK);
+    ck_assert_int_eq(source_discover(c, NULL, &s, &e), DSRC_OK);
     ck_assert_int_eq(m.calls, 0);
-    src_close(c);
+    source_close(c);
     conf_env_free(env);
 }
 END_TEST
@@ -320,7 +320,7 @@ END_TEST
 START_TEST(t_inference_window)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     ex_md m;
     dsrc_fetch_req req;
     dsrc_fetch_result res;
@@ -364,7 +364,7 @@ START_TEST(t_inference_window)
     ck_assert_uint_eq(r.n_rows, 3);
     ck_assert_str_eq(res.cursor_max, "13");
     conf_rows_free(&r);
-    src_close(c);
+    source_close(c);
     conf_env_free(env);
 }
 END_TEST
@@ -372,7 +372,7 @@ END_TEST
 START_TEST(t_bad_options_specific)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     derr e = {0};
 
     ck_assert_int_eq(conf_env_open(env, "baddelim", &c, &e), DSRC_E_INVALID_CONFIG);

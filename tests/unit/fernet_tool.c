@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fernet.h"
-#include "keyring.h"
+#include "secret/fernet.h"
+#include "secret/keyring.h"
 
 static unsigned char *read_all(size_t *len)
 {

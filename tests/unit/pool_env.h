@@ -22,11 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "diag.h"
+#include "config/config.h"
+#include "base/diag.h"
 #include "fault.h"
-#include "loader.h"
-#include "registry.h"
+#include "plugin/loader.h"
+#include "plugin/registry.h"
 
 /* Not every test file uses every helper. */
 #define ENV_FN static __attribute__((unused))
@@ -37,10 +37,10 @@
 
 static char env_tmp[256];
 static cfg_config *env_cfg;
-static ld_set *env_plugins;
-static reg_registry *env_reg;
+static loader_set *env_plugins;
+static registry *env_reg;
 static diag_list env_diags;
-static const reg_source *env_src;
+static const registry_source *env_src;
 static const fault_api *F;
 
 /* ---- the hand-moved clock (milliseconds) ---- */
@@ -172,17 +172,17 @@ ENV_FN void env_start(const char *extra)
     memset(&env_diags, 0, sizeof env_diags);
     env_cfg = cfg_load(path, &env_diags);
     ck_assert_ptr_nonnull(env_cfg);
-    env_plugins = ld_new((const char *const *)env_cfg->plugin_dirs, env_cfg->n_plugin_dirs);
+    env_plugins = loader_new((const char *const *)env_cfg->plugin_dirs, env_cfg->n_plugin_dirs);
     ck_assert_ptr_nonnull(env_plugins);
-    env_reg = reg_build(env_cfg, env_plugins, &env_diags);
+    env_reg = registry_build(env_cfg, env_plugins, &env_diags);
     ck_assert_ptr_nonnull(env_reg);
     if (env_diags.n_errors)
         diag_print(&env_diags, stderr);
     ck_assert_uint_eq(env_diags.n_errors, 0);
-    env_src = reg_find(env_reg, "s");
+    env_src = registry_find(env_reg, "s");
     ck_assert_ptr_nonnull(env_src);
 
-    h = dlopen(ld_path(env_src->plugin), RTLD_NOW | RTLD_NOLOAD);
+    h = dlopen(loader_path(env_src->plugin), RTLD_NOW | RTLD_NOLOAD);
     ck_assert_msg(h != NULL, "fault.so is not loaded: %s", dlerror());
     *(void **)&fn = dlsym(h, FAULT_API_SYMBOL);
     ck_assert_ptr_nonnull(fn);
@@ -197,8 +197,8 @@ ENV_FN void env_stop(void)
 {
     if (F)
         F->release();
-    reg_free(env_reg);
-    ld_free(env_plugins);
+    registry_free(env_reg);
+    loader_free(env_plugins);
     cfg_free(env_cfg);
     diag_free(&env_diags);
     env_reg = NULL;

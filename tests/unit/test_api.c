@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "api.h"
+#include "ctl/api.h"
 
 static dsrc_status parse(const char *line, api_request *r, derr *e)
 {

@@ -1,10 +1,10 @@
-/* test_breaker.c -- the circuit breaker (core/breaker.c) with a hand-moved
- * clock, and endpoint routing and failover (core/router.c) against the
+/* test_breaker.c -- the circuit breaker (core/conn/breaker.c) with a hand-moved
+ * clock, and endpoint routing and failover (core/conn/router.c) against the
  * fault-injecting plugin. */
 #include <config.h>
 
-#include "breaker.h"
-#include "router.h"
+#include "conn/breaker.h"
+#include "conn/router.h"
 #include "pool_env.h"
 
 /* ------------------------------------------------------------------------ */
@@ -15,13 +15,13 @@ static breaker *B;
 static void brk_setup(void)
 {
     atomic_store(&env_now_ms, 5000000);
-    B = brk_new("source 'db' (primary)", NULL, env_clock, NULL);
+    B = breaker_new("source 'db' (primary)", NULL, env_clock, NULL);
     ck_assert_ptr_nonnull(B);
 }
 
 static void brk_teardown(void)
 {
-    brk_free(B);
+    breaker_free(B);
     B = NULL;
 }
 
@@ -32,15 +32,15 @@ static void fail_n(int n)
 
     derr_set(&e, DSRC_E_UNREACHABLE, "connection refused by 10.0.0.1:5432");
     for (i = 0; i < n; i++)
-        brk_failure(B, &e);
+        breaker_failure(B, &e);
     derr_clear(&e);
 }
 
-static brk_info info(void)
+static breaker_info info(void)
 {
-    brk_info bi;
+    breaker_info bi;
 
-    brk_get(B, &bi);
+    breaker_get(B, &bi);
     derr_clear(&bi.last_error);
     return bi;
 }
@@ -51,11 +51,11 @@ static void to_half_open(int64_t cooldown)
     int probe = 0;
 
     env_advance(cooldown - 1);
-    ck_assert_int_eq(brk_allow(B, &probe, NULL), 0);
+    ck_assert_int_eq(breaker_allow(B, &probe, NULL), 0);
     env_advance(1);
-    ck_assert_int_eq(brk_allow(B, &probe, NULL), 1);
+    ck_assert_int_eq(breaker_allow(B, &probe, NULL), 1);
     ck_assert_int_eq(probe, 1);
-    ck_assert_int_eq(info().state, BRK_HALF_OPEN);
+    ck_assert_int_eq(info().state, BREAKER_HALF_OPEN);
 }
 
 START_TEST(opens_after_threshold_and_fails_fast)
@@ -64,14 +64,14 @@ START_TEST(opens_after_threshold_and_fails_fast)
     int probe = 1;
 
     fail_n(4);
-    ck_assert_int_eq(info().state, BRK_CLOSED);
+    ck_assert_int_eq(info().state, BREAKER_CLOSED);
     ck_assert_int_eq(info().consecutive_failures, 4);
-    ck_assert_int_eq(brk_allow(B, &probe, &e), 1);
+    ck_assert_int_eq(breaker_allow(B, &probe, &e), 1);
     ck_assert_int_eq(probe, 0);
     fail_n(1);
-    ck_assert_int_eq(info().state, BRK_OPEN);
+    ck_assert_int_eq(info().state, BREAKER_OPEN);
     ck_assert_uint_eq(info().opens, 1);
-    ck_assert_int_eq(brk_allow(B, &probe, &e), 0);
+    ck_assert_int_eq(breaker_allow(B, &probe, &e), 0);
     ck_assert_int_eq(e.status, DSRC_E_UNREACHABLE);
     ck_assert_int_eq(e.retryable, 1);
     ck_msg_has(e.msg, "source 'db' (primary)");
@@ -92,13 +92,13 @@ START_TEST(half_open_lets_one_probe_through)
     fail_n(5);
     to_half_open(1000);
     /* everyone else still fails fast while the probe runs */
-    ck_assert_int_eq(brk_allow(B, &probe, &e), 0);
+    ck_assert_int_eq(breaker_allow(B, &probe, &e), 0);
     ck_assert_int_eq(probe, 0);
     ck_msg_has(e.msg, "half-open");
     derr_clear(&e);
-    brk_success(B);
-    ck_assert_int_eq(info().state, BRK_CLOSED);
-    ck_assert_int_eq(brk_allow(B, &probe, NULL), 1);
+    breaker_success(B);
+    ck_assert_int_eq(info().state, BREAKER_CLOSED);
+    ck_assert_int_eq(breaker_allow(B, &probe, NULL), 1);
     ck_assert_int_eq(probe, 0);
 }
 END_TEST
@@ -113,7 +113,7 @@ START_TEST(cooldown_grows_and_is_capped)
         ck_assert_int_eq(info().cooldown_ms, want[i]);
         to_half_open(want[i]);
         fail_n(1);  /* the probe fails: open again, longer */
-        ck_assert_int_eq(info().state, BRK_OPEN);
+        ck_assert_int_eq(info().state, BREAKER_OPEN);
     }
     ck_assert_uint_eq(info().opens, 1 + sizeof want / sizeof want[0]);
 }
@@ -126,9 +126,9 @@ START_TEST(alternating_results_do_not_flap)
     /* closed: failures never become consecutive */
     for (i = 0; i < 200; i++) {
         fail_n(i % 2 ? 4 : 1);
-        brk_success(B);
+        breaker_success(B);
     }
-    ck_assert_int_eq(info().state, BRK_CLOSED);
+    ck_assert_int_eq(info().state, BREAKER_CLOSED);
     ck_assert_uint_eq(info().opens, 0);
 
     /* an endpoint that recovers and fails again at once is re-opened with
@@ -136,20 +136,20 @@ START_TEST(alternating_results_do_not_flap)
     fail_n(5);
     ck_assert_int_eq(info().cooldown_ms, 1000);
     to_half_open(1000);
-    brk_success(B);
+    breaker_success(B);
     fail_n(5);
-    ck_assert_int_eq(info().state, BRK_OPEN);
+    ck_assert_int_eq(info().state, BREAKER_OPEN);
     ck_assert_int_eq(info().cooldown_ms, 2000);
     to_half_open(2000);
-    brk_success(B);
+    breaker_success(B);
     fail_n(5);
     ck_assert_int_eq(info().cooldown_ms, 4000);
 
     /* once it stayed closed for the stable period, back to the base */
     to_half_open(4000);
-    brk_success(B);
+    breaker_success(B);
     env_advance(60000);
-    brk_success(B);
+    breaker_success(B);
     ck_assert_int_eq(info().level, 0);
     fail_n(5);
     ck_assert_int_eq(info().cooldown_ms, 1000);
@@ -159,10 +159,10 @@ END_TEST
 START_TEST(results_while_open_are_ignored)
 {
     fail_n(5);
-    brk_success(B);  /* a call that started before it opened */
-    ck_assert_int_eq(info().state, BRK_OPEN);
+    breaker_success(B);  /* a call that started before it opened */
+    ck_assert_int_eq(info().state, BREAKER_OPEN);
     fail_n(3);
-    ck_assert_int_eq(info().state, BRK_OPEN);
+    ck_assert_int_eq(info().state, BREAKER_OPEN);
     ck_assert_uint_eq(info().opens, 1);
     ck_assert_int_eq(info().cooldown_ms, 1000);
 }
@@ -174,34 +174,34 @@ START_TEST(abandoned_probe_frees_the_slot)
 
     fail_n(5);
     to_half_open(1000);
-    brk_abandon(B, 1);
-    ck_assert_int_eq(brk_allow(B, &probe, NULL), 1);
+    breaker_abandon(B, 1);
+    ck_assert_int_eq(breaker_allow(B, &probe, NULL), 1);
     ck_assert_int_eq(probe, 1);
-    brk_abandon(B, 0);  /* not the probe: no effect */
-    ck_assert_int_eq(brk_allow(B, &probe, NULL), 0);
+    breaker_abandon(B, 0);  /* not the probe: no effect */
+    ck_assert_int_eq(breaker_allow(B, &probe, NULL), 0);
 }
 END_TEST
 
 START_TEST(config_and_reset)
 {
-    brk_config c;
+    breaker_config c;
     breaker *b;
     int i;
 
-    brk_config_default(&c);
+    breaker_config_default(&c);
     ck_assert_int_eq(c.failure_threshold, 5);
     ck_assert_int_eq(c.base_cooldown_ms, 1000);
     ck_assert_int_eq(c.max_cooldown_ms, 60000);
     c.failure_threshold = 2;
     c.base_cooldown_ms = 100;
     c.max_cooldown_ms = 250;
-    b = brk_new("x", &c, env_clock, NULL);
+    b = breaker_new("x", &c, env_clock, NULL);
     for (i = 0; i < 2; i++)
-        brk_failure(b, NULL);
-    ck_assert_int_eq(brk_allow(b, NULL, NULL), 0);
-    brk_reset(b);
-    ck_assert_int_eq(brk_allow(b, NULL, NULL), 1);
-    brk_free(b);
+        breaker_failure(b, NULL);
+    ck_assert_int_eq(breaker_allow(b, NULL, NULL), 0);
+    breaker_reset(b);
+    ck_assert_int_eq(breaker_allow(b, NULL, NULL), 1);
+    breaker_free(b);
 }
 END_TEST
 
@@ -209,49 +209,49 @@ START_TEST(endpoint_failure_rule)
 {
     derr e = {0};
 
-    ck_assert_int_eq(brk_is_endpoint_failure(NULL), 0);
-    ck_assert_int_eq(brk_is_endpoint_failure(&e), 0);
+    ck_assert_int_eq(breaker_is_endpoint_failure(NULL), 0);
+    ck_assert_int_eq(breaker_is_endpoint_failure(&e), 0);
     derr_set(&e, DSRC_E_UNREACHABLE, "x");
-    ck_assert_int_eq(brk_is_endpoint_failure(&e), 1);
+    ck_assert_int_eq(breaker_is_endpoint_failure(&e), 1);
     derr_set(&e, DSRC_E_TIMEOUT, "x");
-    ck_assert_int_eq(brk_is_endpoint_failure(&e), 1);
+    ck_assert_int_eq(breaker_is_endpoint_failure(&e), 1);
     derr_set(&e, DSRC_E_AUTH, "x");
-    ck_assert_int_eq(brk_is_endpoint_failure(&e), 1);
+    ck_assert_int_eq(breaker_is_endpoint_failure(&e), 1);
     derr_set(&e, DSRC_E_NOT_FOUND, "x");
-    ck_assert_int_eq(brk_is_endpoint_failure(&e), 0);
+    ck_assert_int_eq(breaker_is_endpoint_failure(&e), 0);
     e.connection_broken = 1;
-    ck_assert_int_eq(brk_is_endpoint_failure(&e), 1);
+    ck_assert_int_eq(breaker_is_endpoint_failure(&e), 1);
     derr_clear(&e);
 }
 END_TEST
 
 START_TEST(info_json)
 {
-    brk_info bi;
+    breaker_info bi;
     json_t *j;
 
     fail_n(5);
-    brk_get(B, &bi);
-    j = brk_info_json(&bi);
+    breaker_get(B, &bi);
+    j = breaker_info_json(&bi);
     ck_assert_str_eq(json_string_value(json_object_get(j, "state")), "open");
     ck_assert_int_eq(json_integer_value(json_object_get(j, "cooldown_ms")), 1000);
     ck_assert_int_eq(json_integer_value(json_object_get(j, "opens")), 1);
     ck_msg_has(json_string_value(json_object_get(j, "last_error")), "connection refused");
     json_decref(j);
     derr_clear(&bi.last_error);
-    ck_assert_str_eq(brk_state_name(BRK_HALF_OPEN), "half-open");
+    ck_assert_str_eq(breaker_state_name(BREAKER_HALF_OPEN), "half-open");
 }
 END_TEST
 
 /* ------------------------------------------------------------------------ */
 /* Router                                                                    */
 
-static rt_source *R;
+static router_source *R;
 
 static void rt_start(const char *policy, const char *pool_group)
 {
     char extra[512];
-    rt_opts o;
+    router_opts o;
     derr e = {0};
 
     snprintf(extra, sizeof extra,
@@ -262,15 +262,15 @@ static void rt_start(const char *policy, const char *pool_group)
     o.clock = env_clock;
     o.log = env_log;
     o.seed = 7;
-    R = rt_new(env_src, &o, &e);
-    ck_assert_msg(R != NULL, "rt_new: %s", e.msg ? e.msg : "?");
+    R = router_new(env_src, &o, &e);
+    ck_assert_msg(R != NULL, "router_new: %s", e.msg ? e.msg : "?");
 }
 
 static void rt_teardown(void)
 {
     if (F)
         F->release();
-    rt_free(R);
+    router_free(R);
     R = NULL;
     env_stop();
 }
@@ -284,15 +284,15 @@ static int host_item(void *user, const dsrc_item *it)
 /* One operation: acquire with `intent`, list (the fault plugin names the
  * host that served), release with the outcome.  Returns the endpoint that
  * served or -1; the host lands in `host` (64 bytes) when given. */
-static int op(rt_intent intent, char *host, derr *out)
+static int op(router_intent intent, char *host, derr *out)
 {
-    rt_lease l;
+    router_lease l;
     derr e = {0};
     char h[64] = "";
     dsrc_item_sink sink = {sizeof sink, h, host_item};
     int ep;
 
-    if (rt_acquire(R, intent, "test op", &l, &e) != DSRC_OK) {
+    if (router_acquire(R, intent, "test op", &l, &e) != DSRC_OK) {
         if (out)
             *out = e;
         else
@@ -302,8 +302,8 @@ static int op(rt_intent intent, char *host, derr *out)
     ck_assert_ptr_nonnull(l.conn);
     ck_assert_ptr_nonnull(l.label);
     ep = l.endpoint;
-    src_list(l.conn, "", &sink, &e);
-    rt_release(R, &l, &e);
+    source_list(l.conn, "", &sink, &e);
+    router_release(R, &l, &e);
     ck_assert_ptr_null(l.pc);
     if (host)
         snprintf(host, 64, "%s", h);
@@ -322,26 +322,26 @@ static const char *ep_host(int ep)
 START_TEST(write_goes_to_primary)
 {
     char host[64];
-    rt_lease l;
+    router_lease l;
     derr e = {0};
     int i;
 
     rt_start("replica_preferred", NULL);
     for (i = 0; i < 4; i++) {
-        ck_assert_int_eq(op(RT_WRITE, host, NULL), 0);
+        ck_assert_int_eq(op(ROUTER_WRITE, host, NULL), 0);
         ck_assert_str_eq(host, "primary");
     }
-    ck_assert_int_eq(rt_acquire(R, RT_WRITE, "discover", &l, &e), DSRC_OK);
+    ck_assert_int_eq(router_acquire(R, ROUTER_WRITE, "discover", &l, &e), DSRC_OK);
     ck_assert_str_eq(l.label, "primary");
-    rt_release(R, &l, NULL);
-    ck_assert_uint_eq(rt_served(R, 0), 5);
-    ck_assert_uint_eq(rt_served(R, 1) + rt_served(R, 2), 0);
-    ck_assert_int_eq(rt_intent_for("discover"), RT_WRITE);
-    ck_assert_int_eq(rt_intent_for("fetch"), RT_READ);
-    ck_assert_int_eq(rt_intent_for("describe"), RT_READ);
-    ck_assert_int_eq(rt_intent_for("list"), RT_READ);
-    ck_assert_int_eq(rt_intent_for("stats"), RT_READ);
-    ck_assert_int_eq(rt_intent_for(NULL), RT_WRITE);
+    router_release(R, &l, NULL);
+    ck_assert_uint_eq(router_served(R, 0), 5);
+    ck_assert_uint_eq(router_served(R, 1) + router_served(R, 2), 0);
+    ck_assert_int_eq(router_intent_for("discover"), ROUTER_WRITE);
+    ck_assert_int_eq(router_intent_for("fetch"), ROUTER_READ);
+    ck_assert_int_eq(router_intent_for("describe"), ROUTER_READ);
+    ck_assert_int_eq(router_intent_for("list"), ROUTER_READ);
+    ck_assert_int_eq(router_intent_for("stats"), ROUTER_READ);
+    ck_assert_int_eq(router_intent_for(NULL), ROUTER_WRITE);
 }
 END_TEST
 
@@ -350,9 +350,9 @@ START_TEST(policy_primary)
     int i;
 
     rt_start("primary", NULL);
-    ck_assert_int_eq(rt_get_policy(R), RT_POLICY_PRIMARY);
+    ck_assert_int_eq(router_get_policy(R), ROUTER_POLICY_PRIMARY);
     for (i = 0; i < 4; i++)
-        ck_assert_int_eq(op(RT_READ, NULL, NULL), 0);
+        ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 0);
 }
 END_TEST
 
@@ -362,7 +362,7 @@ START_TEST(policy_primary_preferred)
 
     rt_start("primary_preferred", NULL);
     for (i = 0; i < 4; i++)
-        ck_assert_int_eq(op(RT_READ, NULL, NULL), 0);
+        ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 0);
 }
 END_TEST
 
@@ -373,7 +373,7 @@ START_TEST(policy_replica_round_robin)
 
     rt_start("replica", NULL);
     for (i = 0; i < 10; i++) {
-        int ep = op(RT_READ, host, NULL);
+        int ep = op(ROUTER_READ, host, NULL);
         ck_assert_int_ge(ep, 1);
         ck_assert_str_eq(host, ep_host(ep));
         seen[ep]++;
@@ -386,13 +386,13 @@ END_TEST
 START_TEST(policy_nearest)
 {
     rt_start("nearest", NULL);
-    rt_note_ping(R, 0, DSRC_ROLE_PRIMARY, 40.0);
-    rt_note_ping(R, 1, DSRC_ROLE_REPLICA, 25.0);
-    rt_note_ping(R, 2, DSRC_ROLE_REPLICA, 3.0);
-    ck_assert_int_eq(op(RT_READ, NULL, NULL), 2);
-    rt_note_ping(R, 2, DSRC_ROLE_REPLICA, 500.0);
-    rt_note_ping(R, 2, DSRC_ROLE_REPLICA, 500.0);
-    ck_assert_int_eq(op(RT_READ, NULL, NULL), 1);
+    router_note_ping(R, 0, DSRC_ROLE_PRIMARY, 40.0);
+    router_note_ping(R, 1, DSRC_ROLE_REPLICA, 25.0);
+    router_note_ping(R, 2, DSRC_ROLE_REPLICA, 3.0);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 2);
+    router_note_ping(R, 2, DSRC_ROLE_REPLICA, 500.0);
+    router_note_ping(R, 2, DSRC_ROLE_REPLICA, 500.0);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 1);
 }
 END_TEST
 
@@ -401,22 +401,22 @@ START_TEST(replica_policy_without_replicas)
     derr e = {0};
 
     env_start("replicas = { read_policy = \"replica\"; };");
-    R = rt_new(env_src, NULL, &e);
+    R = router_new(env_src, NULL, &e);
     ck_assert_ptr_nonnull(R);
-    ck_assert_int_eq(op(RT_READ, NULL, &e), -1);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, &e), -1);
     ck_assert_int_eq(e.status, DSRC_E_INVALID_CONFIG);
     ck_msg_has(e.msg, "replicas.hosts is empty");
     derr_clear(&e);
     /* writes still work */
-    ck_assert_int_eq(op(RT_WRITE, NULL, NULL), 0);
+    ck_assert_int_eq(op(ROUTER_WRITE, NULL, NULL), 0);
 }
 END_TEST
 
-static brk_info ep_brk(int ep)
+static breaker_info ep_brk(int ep)
 {
-    brk_info bi;
+    breaker_info bi;
 
-    brk_get(rt_breaker(R, ep), &bi);
+    breaker_get(router_breaker(R, ep), &bi);
     derr_clear(&bi.last_error);
     return bi;
 }
@@ -439,27 +439,27 @@ START_TEST(failover_and_return_after_cooldown)
     int i, ep;
 
     rt_start("primary_preferred", NULL);
-    ck_assert_int_eq(op(RT_READ, NULL, NULL), 0);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 0);
     primary_down(1);
     /* the read on the pooled primary connection fails (1) */
-    ck_assert_int_eq(op(RT_READ, NULL, &e), 0);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, &e), 0);
     ck_assert_int_eq(e.status, DSRC_E_UNREACHABLE);
     derr_clear(&e);
     ck_assert_int_eq(ep_brk(0).consecutive_failures, 1);
     /* reads 2..5 fail over after a failed open each */
     for (i = 0; i < 4; i++) {
-        ep = op(RT_READ, NULL, &e);
+        ep = op(ROUTER_READ, NULL, &e);
         ck_assert_msg(ep >= 1, "read %d served by %d: %s", i, ep, e.msg ? e.msg : "");
         ck_assert_int_eq(e.status, DSRC_OK);
     }
     ck_assert_int_eq(env_fstats("primary").open_failures, 4);
-    ck_assert_int_eq(ep_brk(0).state, BRK_OPEN);
+    ck_assert_int_eq(ep_brk(0).state, BREAKER_OPEN);
     /* open: no more attempts on the primary */
     for (i = 0; i < 5; i++)
-        ck_assert_int_ge(op(RT_READ, NULL, NULL), 1);
+        ck_assert_int_ge(op(ROUTER_READ, NULL, NULL), 1);
     ck_assert_int_eq(env_fstats("primary").open_failures, 4);
     /* writes fail fast with the last error */
-    ck_assert_int_eq(op(RT_WRITE, NULL, &e), -1);
+    ck_assert_int_eq(op(ROUTER_WRITE, NULL, &e), -1);
     ck_assert_int_eq(e.status, DSRC_E_UNREACHABLE);
     ck_msg_has(e.msg, "circuit open");
     ck_msg_has(e.msg, "injected open failure on primary");
@@ -469,18 +469,18 @@ START_TEST(failover_and_return_after_cooldown)
     /* the primary recovers, but traffic waits for the cool-down */
     primary_down(0);
     env_advance(999);
-    ck_assert_int_ge(op(RT_READ, NULL, NULL), 1);
+    ck_assert_int_ge(op(ROUTER_READ, NULL, NULL), 1);
     env_advance(1);
-    ck_assert_int_eq(op(RT_READ, NULL, NULL), 0);  /* the probe */
-    ck_assert_int_eq(ep_brk(0).state, BRK_CLOSED);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 0);  /* the probe */
+    ck_assert_int_eq(ep_brk(0).state, BREAKER_CLOSED);
     for (i = 0; i < 3; i++)
-        ck_assert_int_eq(op(RT_READ, NULL, NULL), 0);
+        ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 0);
 
     /* failing again right away: re-opened with a longer cool-down */
     primary_down(1);
     for (i = 0; i < 5; i++)
-        op(RT_READ, NULL, NULL);
-    ck_assert_int_eq(ep_brk(0).state, BRK_OPEN);
+        op(ROUTER_READ, NULL, NULL);
+    ck_assert_int_eq(ep_brk(0).state, BREAKER_OPEN);
     ck_assert_int_eq(ep_brk(0).cooldown_ms, 2000);
 }
 END_TEST
@@ -492,12 +492,12 @@ START_TEST(failed_probe_reopens)
     rt_start("primary_preferred", NULL);
     primary_down(1);
     for (i = 0; i < 5; i++)
-        ck_assert_int_ge(op(RT_READ, NULL, NULL), 1);
-    ck_assert_int_eq(ep_brk(0).state, BRK_OPEN);
+        ck_assert_int_ge(op(ROUTER_READ, NULL, NULL), 1);
+    ck_assert_int_eq(ep_brk(0).state, BREAKER_OPEN);
     env_advance(1000);
     /* the probe fails: served by a replica, breaker open for 2 s */
-    ck_assert_int_ge(op(RT_READ, NULL, NULL), 1);
-    ck_assert_int_eq(ep_brk(0).state, BRK_OPEN);
+    ck_assert_int_ge(op(ROUTER_READ, NULL, NULL), 1);
+    ck_assert_int_eq(ep_brk(0).state, BREAKER_OPEN);
     ck_assert_int_eq(ep_brk(0).cooldown_ms, 2000);
     ck_assert_int_eq(env_fstats("primary").open_failures, 6);
 }
@@ -505,30 +505,30 @@ END_TEST
 
 START_TEST(operation_outcomes)
 {
-    rt_lease l;
+    router_lease l;
     derr e = {0};
 
     rt_start("primary", NULL);
     /* a request error proves the endpoint alive and keeps the connection */
-    ck_assert_int_eq(op(RT_READ, NULL, NULL), 0);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 0);
     F->set("primary", FAULT_CALL, FAULT_FAIL, DSRC_E_NOT_FOUND, 1);
-    ck_assert_int_eq(op(RT_READ, NULL, &e), 0);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, &e), 0);
     ck_assert_int_eq(e.status, DSRC_E_NOT_FOUND);
     derr_clear(&e);
     ck_assert_int_eq(ep_brk(0).consecutive_failures, 0);
     ck_assert_int_eq(env_fstats("primary").closes, 0);
     /* a broken connection counts and is closed */
     F->set("primary", FAULT_CALL, FAULT_BREAK, DSRC_E_UNREACHABLE, 1);
-    ck_assert_int_eq(op(RT_READ, NULL, &e), 0);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, &e), 0);
     derr_clear(&e);
     ck_assert_int_eq(ep_brk(0).consecutive_failures, 1);
     ck_assert_int_eq(env_fstats("primary").closes, 1);
     /* and a success resets the count */
-    ck_assert_int_eq(op(RT_READ, NULL, NULL), 0);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 0);
     ck_assert_int_eq(ep_brk(0).consecutive_failures, 0);
     /* releasing an empty lease is harmless */
     memset(&l, 0, sizeof l);
-    rt_release(R, &l, NULL);
+    router_release(R, &l, NULL);
 }
 END_TEST
 
@@ -540,25 +540,25 @@ START_TEST(replica_role_verified)
     rt_start("replica", NULL);
     F->set_role("r1", DSRC_ROLE_PRIMARY);
     for (i = 0; i < 6; i++)
-        ck_assert_int_eq(op(RT_READ, NULL, NULL), 2);
+        ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 2);
     ck_assert(env_log_has("reports role 'primary'"));
     ck_assert(env_log_has("read_policy 'replica' needs a replica"));
     /* each role was checked once, then trusted for role_check_ms */
     ck_assert_int_eq(env_fstats("r1").pings, 1);
     ck_assert_int_eq(env_fstats("r2").pings, 1);
-    ck_assert_int_eq(rt_role(R, 1), DSRC_ROLE_PRIMARY);
-    ck_assert_int_eq(rt_role(R, 2), DSRC_ROLE_REPLICA);
+    ck_assert_int_eq(router_role(R, 1), DSRC_ROLE_PRIMARY);
+    ck_assert_int_eq(router_role(R, 2), DSRC_ROLE_REPLICA);
     /* both claim to be primaries: no replica to read from */
     F->set_role("r2", DSRC_ROLE_STANDALONE);
     env_advance(30000);
-    ck_assert_int_eq(op(RT_READ, NULL, &e), -1);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, &e), -1);
     ck_assert_int_eq(e.status, DSRC_E_INVALID_CONFIG);
     ck_msg_has(e.msg, "needs a replica");
     derr_clear(&e);
     /* a plugin that cannot tell is trusted */
     F->set_role("r1", DSRC_ROLE_UNKNOWN);
     env_advance(30000);
-    ck_assert_int_eq(op(RT_READ, NULL, NULL), 1);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 1);
 }
 END_TEST
 
@@ -570,36 +570,36 @@ START_TEST(replica_preferred_falls_back_to_primary)
     F->set_role("r1", DSRC_ROLE_PRIMARY);
     F->set_role("r2", DSRC_ROLE_PRIMARY);
     for (i = 0; i < 3; i++)
-        ck_assert_int_eq(op(RT_READ, NULL, NULL), 0);
+        ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 0);
     /* replicas down: the same */
     F->set_role("r1", DSRC_ROLE_REPLICA);
     F->set_role("r2", DSRC_ROLE_REPLICA);
     env_advance(30000);
     F->set("r1", FAULT_PING, FAULT_FAIL, DSRC_E_UNREACHABLE, -1);
     F->set("r2", FAULT_PING, FAULT_FAIL, DSRC_E_UNREACHABLE, -1);
-    ck_assert_int_eq(op(RT_READ, NULL, NULL), 0);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 0);
 }
 END_TEST
 
 START_TEST(saturation_is_not_failed_over)
 {
-    rt_lease held;
+    router_lease held;
     derr e = {0};
 
     rt_start("primary_preferred",
              "pool = { max_size = 1; min_idle = 1; acquire_timeout = \"50ms\"; };");
     /* open up front: the 50 ms timeout is for the saturated pool only */
-    ck_assert_int_eq(rt_maintain(R), 3);
-    ck_assert_int_eq(rt_acquire(R, RT_READ, "holder", &held, &e), DSRC_OK);
+    ck_assert_int_eq(router_maintain(R), 3);
+    ck_assert_int_eq(router_acquire(R, ROUTER_READ, "holder", &held, &e), DSRC_OK);
     ck_assert_int_eq(held.endpoint, 0);
-    ck_assert_int_eq(op(RT_READ, NULL, &e), -1);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, &e), -1);
     ck_assert_int_eq(e.status, DSRC_E_TIMEOUT);
     ck_msg_has(e.msg, "no connection available after 50 ms");
     derr_clear(&e);
     ck_assert_int_eq(ep_brk(0).consecutive_failures, 0);
-    ck_assert_uint_eq(rt_served(R, 1) + rt_served(R, 2), 0);
-    rt_release(R, &held, NULL);
-    ck_assert_int_eq(op(RT_READ, NULL, NULL), 0);
+    ck_assert_uint_eq(router_served(R, 1) + router_served(R, 2), 0);
+    router_release(R, &held, NULL);
+    ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 0);
 }
 END_TEST
 
@@ -609,13 +609,13 @@ START_TEST(maintain_skips_open_breakers)
 
     rt_start("primary_preferred", "pool = { max_size = 2; min_idle = 1; };");
     for (i = 0; i < 5; i++)
-        brk_failure(rt_breaker(R, 0), NULL);
-    ck_assert_int_eq(rt_maintain(R), 2);
+        breaker_failure(router_breaker(R, 0), NULL);
+    ck_assert_int_eq(router_maintain(R), 2);
     ck_assert_int_eq(env_fstats("primary").opens, 0);
     ck_assert_int_eq(env_fstats("r1").live, 1);
     ck_assert_int_eq(env_fstats("r2").live, 1);
-    brk_reset(rt_breaker(R, 0));
-    ck_assert_int_eq(rt_maintain(R), 1);
+    breaker_reset(router_breaker(R, 0));
+    ck_assert_int_eq(router_maintain(R), 1);
     ck_assert_int_eq(env_fstats("primary").live, 1);
 }
 END_TEST
@@ -628,19 +628,19 @@ START_TEST(reconfigure_and_json)
     size_t i;
 
     rt_start("replica_preferred", NULL);
-    ck_assert_uint_eq(rt_n_endpoints(R), 3);
-    ck_assert_ptr_eq(rt_reg_source(R), env_src);
-    ck_assert_str_eq(pool_label(rt_pool(R, 1)), "replica 1 (r1:1)");
-    ck_assert_ptr_null(rt_pool(R, 3));
-    ck_assert_int_eq(op(RT_READ, NULL, NULL), 1);
+    ck_assert_uint_eq(router_n_endpoints(R), 3);
+    ck_assert_ptr_eq(router_reg_source(R), env_src);
+    ck_assert_str_eq(pool_label(router_pool(R, 1)), "replica 1 (r1:1)");
+    ck_assert_ptr_null(router_pool(R, 3));
+    ck_assert_int_eq(op(ROUTER_READ, NULL, NULL), 1);
     c = env_src->cfg->pool;
     c.max_size = 7;
-    rt_reconfigure(R, &c);
+    router_reconfigure(R, &c);
     for (i = 0; i < 3; i++) {
-        pool_stats_get(rt_pool(R, (int)i), &ps);
+        pool_stats_get(router_pool(R, (int)i), &ps);
         ck_assert_int_eq(ps.max_size, 7);
     }
-    j = rt_json(R);
+    j = router_json(R);
     ck_assert_str_eq(json_string_value(json_object_get(j, "source")), "s");
     ck_assert_str_eq(json_string_value(json_object_get(j, "read_policy")), "replica_preferred");
     eps = json_object_get(j, "endpoints");
@@ -653,9 +653,9 @@ START_TEST(reconfigure_and_json)
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(e1, "pool"), "max_size")),
                      7);
     json_decref(j);
-    ck_assert_int_eq(rt_policy_parse("nearest"), RT_POLICY_NEAREST);
-    ck_assert_int_eq(rt_policy_parse("bogus"), -1);
-    ck_assert_int_eq(rt_policy_parse(NULL), RT_POLICY_PRIMARY);
+    ck_assert_int_eq(router_policy_parse("nearest"), ROUTER_POLICY_NEAREST);
+    ck_assert_int_eq(router_policy_parse("bogus"), -1);
+    ck_assert_int_eq(router_policy_parse(NULL), ROUTER_POLICY_PRIMARY);
 }
 END_TEST
 

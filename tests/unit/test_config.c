@@ -18,11 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/config.h"  /* not the build's config.h */
-#include "diag.h"
-#include "log.h"
-#include "redact.h"
-#include "schedule.h"
+#include "config/config.h"
+#include "base/diag.h"
+#include "base/log.h"
+#include "base/redact.h"
+#include "config/schedule.h"
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
@@ -1269,10 +1269,10 @@ END_TEST
 
 START_TEST(schedule_parsed_form)
 {
-    sched_spec s;
+    schedule_spec s;
 
-    ck_assert_int_eq(sched_parse("0,30 9-17/4 1,15 jan-mar sat-7", &s, NULL), 0);
-    ck_assert_int_eq(s.kind, SCHED_CRON);
+    ck_assert_int_eq(schedule_parse("0,30 9-17/4 1,15 jan-mar sat-7", &s, NULL), 0);
+    ck_assert_int_eq(s.kind, SCHEDULE_CRON);
     ck_assert_uint_eq(s.minutes, (1ull << 0) | (1ull << 30));
     ck_assert_uint_eq(s.hours, (1u << 9) | (1u << 13) | (1u << 17));
     ck_assert_uint_eq(s.mdays, (1u << 1) | (1u << 15));
@@ -1281,7 +1281,7 @@ START_TEST(schedule_parsed_form)
     ck_assert_int_eq(s.mday_star, 0);
     ck_assert_int_eq(s.wday_star, 0);
 
-    ck_assert_int_eq(sched_parse("*/20 0 */10 * *", &s, NULL), 0);
+    ck_assert_int_eq(schedule_parse("*/20 0 */10 * *", &s, NULL), 0);
     ck_assert_uint_eq(s.minutes, (1ull << 0) | (1ull << 20) | (1ull << 40));
     ck_assert_uint_eq(s.mdays, (1u << 1) | (1u << 11) | (1u << 21) | (1u << 31));
     ck_assert_uint_eq(s.months, 0x1ffeu);
@@ -1289,18 +1289,18 @@ START_TEST(schedule_parsed_form)
     ck_assert_int_eq(s.mday_star, 1);
     ck_assert_int_eq(s.wday_star, 1);
 
-    ck_assert_int_eq(sched_parse("@every 1h30m", &s, NULL), 0);
-    ck_assert_int_eq(s.kind, SCHED_EVERY);
+    ck_assert_int_eq(schedule_parse("@every 1h30m", &s, NULL), 0);
+    ck_assert_int_eq(s.kind, SCHEDULE_EVERY);
     ck_assert_int_eq(s.every_ms, 5400000);
 }
 END_TEST
 
 static time_t next_of(const char *expr, time_t after)
 {
-    sched_spec s;
+    schedule_spec s;
     const char *why = NULL;
-    ck_assert_msg(sched_parse(expr, &s, &why) == 0, "'%s': %s", expr, why ? why : "?");
-    return sched_next(&s, after);
+    ck_assert_msg(schedule_parse(expr, &s, &why) == 0, "'%s': %s", expr, why ? why : "?");
+    return schedule_next(&s, after);
 }
 
 START_TEST(schedule_next_fire)
@@ -1358,15 +1358,15 @@ END_TEST
 
 START_TEST(schedule_next_never)
 {
-    sched_spec s;
+    schedule_spec s;
 
     memset(&s, 0, sizeof s);        /* nothing selected: never */
-    s.kind = SCHED_CRON;
-    ck_assert_int_eq(sched_next(&s, 0), (time_t)-1);
+    s.kind = SCHEDULE_CRON;
+    ck_assert_int_eq(schedule_next(&s, 0), (time_t)-1);
     /* 30 February with the weekday as '*' (built by hand, parse refuses it) */
-    ck_assert_int_eq(sched_parse("0 0 1 2 *", &s, NULL), 0);
+    ck_assert_int_eq(schedule_parse("0 0 1 2 *", &s, NULL), 0);
     s.mdays = 1u << 30;
-    ck_assert_int_eq(sched_next(&s, utc(2024, 1, 1, 0, 0, 0)), (time_t)-1);
+    ck_assert_int_eq(schedule_next(&s, utc(2024, 1, 1, 0, 0, 0)), (time_t)-1);
 }
 END_TEST
 

@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "fernet.h"
+#include "secret/fernet.h"
 
 #define SPEC_KEY "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4="
 

@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "format.h"
+#include "output/format.h"
 
 /* ------------------------------------------------------------------------ */
 /* Capturing output                                                          */
@@ -108,25 +108,25 @@ static dsrc_cell c_json(const char *s)
 }
 
 /* Write rows (nrows x ncols cells, row-major) and return the output. */
-static char *run(fmt_kind kind, const dsrc_column *cols, size_t ncols,
+static char *run(format_kind kind, const dsrc_column *cols, size_t ncols,
                  const dsrc_cell *cells, size_t nrows, size_t *len)
 {
     capture c = {0};
-    fmt_writer *w = fmt_new(kind, cap_out, &c);
+    format_writer *w = format_new(kind, cap_out, &c);
     const dsrc_row_sink *s;
     size_t r;
 
     ck_assert_ptr_nonnull(w);
-    s = fmt_sink(w);
+    s = format_sink(w);
     ck_assert_int_eq(s->struct_size, sizeof *s);
     ck_assert_int_eq(s->schema(s->user, cols, ncols), 0);
     for (r = 0; r < nrows; r++)
         ck_assert_int_eq(s->row(s->user, cells + r * ncols, ncols), 0);
-    ck_assert_int_eq(fmt_finish(w), 0);
-    ck_assert_uint_eq(fmt_rows(w), nrows);
-    ck_assert_int_eq(fmt_failed(w), 0);
-    ck_assert_ptr_null(fmt_error(w));
-    fmt_free(w);
+    ck_assert_int_eq(format_finish(w), 0);
+    ck_assert_uint_eq(format_rows(w), nrows);
+    ck_assert_int_eq(format_failed(w), 0);
+    ck_assert_ptr_null(format_error(w));
+    format_free(w);
     if (!c.p)
         c.p = calloc(1, 1);
     if (len)
@@ -135,7 +135,7 @@ static char *run(fmt_kind kind, const dsrc_column *cols, size_t ncols,
 }
 
 /* One column, one cell. */
-static char *one(fmt_kind kind, dsrc_type t, dsrc_cell cell)
+static char *one(format_kind kind, dsrc_type t, dsrc_cell cell)
 {
     dsrc_column c = col("v", t);
     return run(kind, &c, 1, &cell, 1, NULL);
@@ -168,7 +168,7 @@ START_TEST(csv_types)
 
     cells[5].type = DSRC_T_TIMESTAMP;
     cells[6].type = DSRC_T_JSON;
-    out = run(FMT_CSV, cols, 7, cells, 2, NULL);
+    out = run(FORMAT_CSV, cols, 7, cells, 2, NULL);
     ck_assert_str_eq(out,
                      "id,name,score,ok,data,ts,doc\r\n"
                      "1,alice,1.5,true,AP8Q,2024-01-31T12:00:00Z,\"{\"\"a\"\": [1, 2]}\"\r\n"
@@ -179,19 +179,19 @@ END_TEST
 
 START_TEST(csv_quoting)
 {
-    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("a,b"), "v\r\n\"a,b\"\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("say \"hi\""), "v\r\n\"say \"\"hi\"\"\"\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("\""), "v\r\n\"\"\"\"\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("line1\nline2"), "v\r\n\"line1\nline2\"\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("cr\r"), "v\r\n\"cr\r\"\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("a\r\nb"), "v\r\n\"a\r\nb\"\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("  spaces  "), "v\r\n  spaces  \r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("semi;colon\ttab"), "v\r\nsemi;colon\ttab\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_TEXT, c_text("a,b"), "v\r\n\"a,b\"\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_TEXT, c_text("say \"hi\""), "v\r\n\"say \"\"hi\"\"\"\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_TEXT, c_text("\""), "v\r\n\"\"\"\"\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_TEXT, c_text("line1\nline2"), "v\r\n\"line1\nline2\"\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_TEXT, c_text("cr\r"), "v\r\n\"cr\r\"\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_TEXT, c_text("a\r\nb"), "v\r\n\"a\r\nb\"\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_TEXT, c_text("  spaces  "), "v\r\n  spaces  \r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_TEXT, c_text("semi;colon\ttab"), "v\r\nsemi;colon\ttab\r\n");
     /* NULL is an empty field, the empty string a quoted one */
-    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text(""), "v\r\n\"\"\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_null(), "v\r\n\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_TEXT, c_text(""), "v\r\n\"\"\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_TEXT, c_null(), "v\r\n\r\n");
     /* text is passed through as bytes: multibyte UTF-8 untouched */
-    ONE_EQ(FMT_CSV, DSRC_T_TEXT, c_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+    ONE_EQ(FORMAT_CSV, DSRC_T_TEXT, c_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
            "v\r\ncaf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\r\n");
 }
 END_TEST
@@ -200,7 +200,7 @@ START_TEST(csv_header_quoting)
 {
     dsrc_column cols[] = {col("a,b", DSRC_T_TEXT), col("q\"", DSRC_T_TEXT),
                           col("", DSRC_T_TEXT), col("a", DSRC_T_TEXT), col("a", DSRC_T_TEXT)};
-    char *out = run(FMT_CSV, cols, 5, NULL, 0, NULL);
+    char *out = run(FORMAT_CSV, cols, 5, NULL, 0, NULL);
     ck_assert_str_eq(out, "\"a,b\",\"q\"\"\",\"\",a,a\r\n");
     free(out);
 }
@@ -210,7 +210,7 @@ START_TEST(csv_zero_rows_header_only)
 {
     dsrc_column cols[] = {col("x", DSRC_T_INT64), col("y", DSRC_T_TEXT)};
     size_t len;
-    char *out = run(FMT_CSV, cols, 2, NULL, 0, &len);
+    char *out = run(FORMAT_CSV, cols, 2, NULL, 0, &len);
     ck_assert_str_eq(out, "x,y\r\n");
     ck_assert_uint_eq(len, 5);
     free(out);
@@ -219,15 +219,15 @@ END_TEST
 
 START_TEST(csv_integers)
 {
-    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(INT64_MIN), "v\r\n-9223372036854775808\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(INT64_MAX), "v\r\n9223372036854775807\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(0), "v\r\n0\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(-1), "v\r\n-1\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(9), "v\r\n9\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(10), "v\r\n10\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(99), "v\r\n99\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(100), "v\r\n100\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_INT64, c_int(-1000000007), "v\r\n-1000000007\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_INT64, c_int(INT64_MIN), "v\r\n-9223372036854775808\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_INT64, c_int(INT64_MAX), "v\r\n9223372036854775807\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_INT64, c_int(0), "v\r\n0\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_INT64, c_int(-1), "v\r\n-1\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_INT64, c_int(9), "v\r\n9\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_INT64, c_int(10), "v\r\n10\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_INT64, c_int(99), "v\r\n99\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_INT64, c_int(100), "v\r\n100\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_INT64, c_int(-1000000007), "v\r\n-1000000007\r\n");
 }
 END_TEST
 
@@ -241,7 +241,7 @@ START_TEST(csv_integers_match_printf)
         int64_t vals[] = {v, -v, v - 1, -(v - 1), v + 7};
         size_t k;
         for (k = 0; k < sizeof vals / sizeof vals[0]; k++) {
-            char *out = one(FMT_CSV, DSRC_T_INT64, c_int(vals[k]));
+            char *out = one(FORMAT_CSV, DSRC_T_INT64, c_int(vals[k]));
             snprintf(want, sizeof want, "v\r\n%lld\r\n", (long long)vals[k]);
             ck_assert_str_eq(out, want);
             free(out);
@@ -255,26 +255,26 @@ END_TEST
 
 START_TEST(csv_doubles)
 {
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(0.1), "v\r\n0.1\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(-2.5), "v\r\n-2.5\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(3.0), "v\r\n3\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(0.0), "v\r\n0\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(-0.0), "v\r\n-0\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(1e300), "v\r\n1e+300\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(1.0 / 3.0), "v\r\n0.3333333333333333\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(0.1 + 0.2), "v\r\n0.30000000000000004\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(12.34), "v\r\n12.34\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(-99.99), "v\r\n-99.99\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(0.0001), "v\r\n0.0001\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(-0.00125), "v\r\n-0.00125\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(1e-5), "v\r\n1e-05\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(123456789012345.6), "v\r\n123456789012345.6\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(1e15 + 0.5), "v\r\n1000000000000000.5\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(2.5e15), "v\r\n2500000000000000\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(1e16), "v\r\n1e+16\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(NAN), "v\r\nNaN\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(INFINITY), "v\r\nInfinity\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_DOUBLE, c_dbl(-INFINITY), "v\r\n-Infinity\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(0.1), "v\r\n0.1\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(-2.5), "v\r\n-2.5\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(3.0), "v\r\n3\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(0.0), "v\r\n0\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(-0.0), "v\r\n-0\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(1e300), "v\r\n1e+300\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(1.0 / 3.0), "v\r\n0.3333333333333333\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(0.1 + 0.2), "v\r\n0.30000000000000004\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(12.34), "v\r\n12.34\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(-99.99), "v\r\n-99.99\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(0.0001), "v\r\n0.0001\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(-0.00125), "v\r\n-0.00125\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(1e-5), "v\r\n1e-05\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(123456789012345.6), "v\r\n123456789012345.6\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(1e15 + 0.5), "v\r\n1000000000000000.5\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(2.5e15), "v\r\n2500000000000000\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(1e16), "v\r\n1e+16\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(NAN), "v\r\nNaN\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(INFINITY), "v\r\nInfinity\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(-INFINITY), "v\r\n-Infinity\r\n");
 }
 END_TEST
 
@@ -293,7 +293,7 @@ START_TEST(doubles_round_trip)
         memcpy(&d, &x, sizeof d);
         if (!isfinite(d))
             continue;
-        out = one(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(d));
+        out = one(FORMAT_JSONL, DSRC_T_DOUBLE, c_dbl(d));
         ck_assert(strncmp(out, "{\"v\":", 5) == 0);
         ck_assert_msg(strtod(out + 5, &end) == d, "%s does not read back", out);
         ck_assert_str_eq(end, "}\n");
@@ -321,7 +321,7 @@ START_TEST(doubles_decimal_like)
                 if (strtod(want, NULL) == d)
                     break;
             }
-            out = one(FMT_CSV, DSRC_T_DOUBLE, c_dbl(d));
+            out = one(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(d));
             ck_assert(strncmp(out, "v\r\n", 3) == 0);
             snprintf(got, sizeof got, "%.*s", (int)(strlen(out) - 5), out + 3);
             free(out);
@@ -336,19 +336,19 @@ END_TEST
 
 START_TEST(csv_bytes_base64)
 {
-    ONE_EQ(FMT_CSV, DSRC_T_BYTES, c_bytes_t(DSRC_T_BYTES, "abc", 3), "v\r\nYWJj\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_BYTES, c_bytes_t(DSRC_T_BYTES, "ab", 2), "v\r\nYWI=\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_BYTES, c_bytes_t(DSRC_T_BYTES, "\xfb\xff", 2), "v\r\n+/8=\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_BYTES, c_bytes_t(DSRC_T_BYTES, "abc", 3), "v\r\nYWJj\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_BYTES, c_bytes_t(DSRC_T_BYTES, "ab", 2), "v\r\nYWI=\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_BYTES, c_bytes_t(DSRC_T_BYTES, "\xfb\xff", 2), "v\r\n+/8=\r\n");
     /* empty bytes are not NULL */
-    ONE_EQ(FMT_CSV, DSRC_T_BYTES, c_bytes_t(DSRC_T_BYTES, "", 0), "v\r\n\"\"\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_BYTES, c_bytes_t(DSRC_T_BYTES, "", 0), "v\r\n\"\"\r\n");
 }
 END_TEST
 
 START_TEST(csv_json_and_timestamp_as_text)
 {
-    ONE_EQ(FMT_CSV, DSRC_T_JSON, c_json("[1,2]"), "v\r\n\"[1,2]\"\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_JSON, c_json("42"), "v\r\n42\r\n");
-    ONE_EQ(FMT_CSV, DSRC_T_TIMESTAMP,
+    ONE_EQ(FORMAT_CSV, DSRC_T_JSON, c_json("[1,2]"), "v\r\n\"[1,2]\"\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_JSON, c_json("42"), "v\r\n42\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_TIMESTAMP,
            c_bytes_t(DSRC_T_TIMESTAMP, "2024-01-31 12:00:00", 19),
            "v\r\n2024-01-31 12:00:00\r\n");
 }
@@ -365,7 +365,7 @@ START_TEST(csv_large_field)
     for (i = 0; i < n; i++)
         big[i] = (i % 1000 == 999) ? '"' : (char)('a' + i % 26);
     cell = c_bytes_t(DSRC_T_TEXT, big, n);
-    out = run(FMT_CSV, &c, 1, &cell, 1, &len);
+    out = run(FORMAT_CSV, &c, 1, &cell, 1, &len);
     want = malloc(2 * n + 16);
     j = 0;
     memcpy(want, "v\r\n\"", 4);
@@ -396,7 +396,7 @@ START_TEST(csv_many_rows_exact)
         cells[2 * r] = c_int((int64_t)r * 7919 - 100000);
         cells[2 * r + 1] = c_text(r % 3 ? "x,y" : "plain");
     }
-    out = run(FMT_CSV, cols, 2, cells, nrows, &len);
+    out = run(FORMAT_CSV, cols, 2, cells, nrows, &len);
     want = malloc(nrows * 40 + 16);
     p = want + sprintf(want, "i,s\r\n");
     for (r = 0; r < nrows; r++)
@@ -428,7 +428,7 @@ START_TEST(jsonl_types)
         c_int(INT64_MIN), c_text(""), c_dbl(NAN), c_bool(0), c_bytes_t(DSRC_T_BYTES, "", 0),
         c_null(), c_null(),
     };
-    char *out = run(FMT_JSONL, cols, 7, cells, 2, NULL);
+    char *out = run(FORMAT_JSONL, cols, 7, cells, 2, NULL);
     ck_assert_str_eq(out,
                      "{\"id\":1,\"name\":\"alice\",\"score\":1.5,\"ok\":true,\"data\":\"AP8Q\","
                      "\"ts\":\"2024-01-31T12:00:00Z\",\"doc\":{\"a\": [1, 2]}}\n"
@@ -441,38 +441,38 @@ END_TEST
 START_TEST(jsonl_escaping)
 {
     static const char in[] = "q\" b\\ n\n r\r t\t b\b f\f c\x01 \x1f del\x7f nul\0end";
-    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_bytes_t(DSRC_T_TEXT, in, sizeof in - 1),
+    ONE_EQ(FORMAT_JSONL, DSRC_T_TEXT, c_bytes_t(DSRC_T_TEXT, in, sizeof in - 1),
            "{\"v\":\"q\\\" b\\\\ n\\n r\\r t\\t b\\b f\\f c\\u0001 \\u001f del\x7f nul"
            "\\u0000end\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("</script>"), "{\"v\":\"</script>\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_TEXT, c_text("</script>"), "{\"v\":\"</script>\"}\n");
 }
 END_TEST
 
 START_TEST(jsonl_utf8)
 {
     /* valid multibyte sequences pass through */
-    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"),
+    ONE_EQ(FORMAT_JSONL, DSRC_T_TEXT, c_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"),
            "{\"v\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"}\n");
     /* invalid ones: each maximal invalid subpart becomes one U+FFFD */
-    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("a\xff" "b"), "{\"v\":\"a\xef\xbf\xbd" "b\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("a\xc3"), "{\"v\":\"a\xef\xbf\xbd\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xe2\x82x"), "{\"v\":\"\xef\xbf\xbdx\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xc0\xaf"),
+    ONE_EQ(FORMAT_JSONL, DSRC_T_TEXT, c_text("a\xff" "b"), "{\"v\":\"a\xef\xbf\xbd" "b\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_TEXT, c_text("a\xc3"), "{\"v\":\"a\xef\xbf\xbd\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_TEXT, c_text("\xe2\x82x"), "{\"v\":\"\xef\xbf\xbdx\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_TEXT, c_text("\xc0\xaf"),
            "{\"v\":\"\xef\xbf\xbd\xef\xbf\xbd\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xed\xa0\x80"),
+    ONE_EQ(FORMAT_JSONL, DSRC_T_TEXT, c_text("\xed\xa0\x80"),
            "{\"v\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xf4\x90\x80\x80"),
+    ONE_EQ(FORMAT_JSONL, DSRC_T_TEXT, c_text("\xf4\x90\x80\x80"),
            "{\"v\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xf0\x9f\x98"), "{\"v\":\"\xef\xbf\xbd\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_TEXT, c_text("\xf0\x9f\x98"), "{\"v\":\"\xef\xbf\xbd\"}\n");
     /* overlong forms */
-    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xe0\x80\x80"),
+    ONE_EQ(FORMAT_JSONL, DSRC_T_TEXT, c_text("\xe0\x80\x80"),
            "{\"v\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xf0\x8f\xbf\xbf"),
+    ONE_EQ(FORMAT_JSONL, DSRC_T_TEXT, c_text("\xf0\x8f\xbf\xbf"),
            "{\"v\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"}\n");
     /* the edges of the valid ranges */
-    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80"),
+    ONE_EQ(FORMAT_JSONL, DSRC_T_TEXT, c_text("\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80"),
            "{\"v\":\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_TEXT, c_text("\x80\x80"),
+    ONE_EQ(FORMAT_JSONL, DSRC_T_TEXT, c_text("\x80\x80"),
            "{\"v\":\"\xef\xbf\xbd\xef\xbf\xbd\"}\n");
 }
 END_TEST
@@ -495,7 +495,7 @@ START_TEST(jsonl_random_text_is_valid_json)
             x = x * 1103515245u + 12345u;
             buf[i] = (char)(x >> 16);
         }
-        out = one(FMT_JSONL, DSRC_T_TEXT, c_bytes_t(DSRC_T_TEXT, buf, n));
+        out = one(FORMAT_JSONL, DSRC_T_TEXT, c_bytes_t(DSRC_T_TEXT, buf, n));
         ck_assert_uint_eq(strchr(out, '\n') - out, strlen(out) - 1);
         j = json_loads(out, JSON_ALLOW_NUL, &err);
         ck_assert_msg(j != NULL, "round %d: %s", round, err.text);
@@ -505,7 +505,7 @@ START_TEST(jsonl_random_text_is_valid_json)
     }
     {
         static const char text[] = "h\xc3\xa9llo\n\"w\\orld\"\t\x01\xe2\x82\xac";
-        char *out = one(FMT_JSONL, DSRC_T_TEXT, c_text(text));
+        char *out = one(FORMAT_JSONL, DSRC_T_TEXT, c_text(text));
         json_t *j = json_loads(out, 0, NULL);
         ck_assert_ptr_nonnull(j);
         ck_assert_str_eq(json_string_value(json_object_get(j, "v")), text);
@@ -518,29 +518,29 @@ END_TEST
 START_TEST(jsonl_json_cells)
 {
     /* valid documents are embedded, line breaks between tokens dropped */
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("{\n  \"a\": 1,\r\n  \"b\": [true, null]\n}\n"),
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("{\n  \"a\": 1,\r\n  \"b\": [true, null]\n}\n"),
            "{\"v\":{  \"a\": 1,  \"b\": [true, null]}}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("42"), "{\"v\":42}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json(" -1.5e+10 "), "{\"v\":-1.5e+10}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("\"s\\u00e9\""), "{\"v\":\"s\\u00e9\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("null"), "{\"v\":null}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("[]"), "{\"v\":[]}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("{}"), "{\"v\":{}}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("123456789012345678901234567890"),
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("42"), "{\"v\":42}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json(" -1.5e+10 "), "{\"v\":-1.5e+10}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("\"s\\u00e9\""), "{\"v\":\"s\\u00e9\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("null"), "{\"v\":null}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("[]"), "{\"v\":[]}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("{}"), "{\"v\":{}}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("123456789012345678901234567890"),
            "{\"v\":123456789012345678901234567890}\n");
     /* invalid documents become strings */
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("{a:1}"), "{\"v\":\"{a:1}\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("[1,]"), "{\"v\":\"[1,]\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("01"), "{\"v\":\"01\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("1 2"), "{\"v\":\"1 2\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("[1"), "{\"v\":\"[1\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("{\"a\"}"), "{\"v\":\"{\\\"a\\\"}\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("NaN"), "{\"v\":\"NaN\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("tru"), "{\"v\":\"tru\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("\"a\nb\""), "{\"v\":\"\\\"a\\nb\\\"\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("\"\\x\""), "{\"v\":\"\\\"\\\\x\\\"\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json(""), "{\"v\":\"\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_JSON, c_json("\"\xff\""), "{\"v\":\"\\\"\xef\xbf\xbd\\\"\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("{a:1}"), "{\"v\":\"{a:1}\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("[1,]"), "{\"v\":\"[1,]\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("01"), "{\"v\":\"01\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("1 2"), "{\"v\":\"1 2\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("[1"), "{\"v\":\"[1\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("{\"a\"}"), "{\"v\":\"{\\\"a\\\"}\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("NaN"), "{\"v\":\"NaN\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("tru"), "{\"v\":\"tru\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("\"a\nb\""), "{\"v\":\"\\\"a\\nb\\\"\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("\"\\x\""), "{\"v\":\"\\\"\\\\x\\\"\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json(""), "{\"v\":\"\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_JSON, c_json("\"\xff\""), "{\"v\":\"\\\"\xef\xbf\xbd\\\"\"}\n");
 }
 END_TEST
 
@@ -555,7 +555,7 @@ START_TEST(jsonl_json_cell_too_deep)
         doc[depth + i] = ']';
     }
     doc[2 * depth] = '\0';
-    out = one(FMT_JSONL, DSRC_T_JSON, c_json(doc));
+    out = one(FORMAT_JSONL, DSRC_T_JSON, c_json(doc));
     /* embedded as a string: still one valid line */
     j = json_loads(out, 0, NULL);
     ck_assert_ptr_nonnull(j);
@@ -569,13 +569,13 @@ END_TEST
 START_TEST(jsonl_non_finite_doubles)
 {
     /* Strings, never null: a NULL and a NaN stay apart. */
-    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(NAN), "{\"v\":\"NaN\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(-NAN), "{\"v\":\"NaN\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(INFINITY), "{\"v\":\"Infinity\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(-INFINITY), "{\"v\":\"-Infinity\"}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_NULL, c_null(), "{\"v\":null}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_DOUBLE, c_dbl(1e-7), "{\"v\":1e-07}\n");
-    ONE_EQ(FMT_JSONL, DSRC_T_INT64, c_int(INT64_MAX), "{\"v\":9223372036854775807}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_DOUBLE, c_dbl(NAN), "{\"v\":\"NaN\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_DOUBLE, c_dbl(-NAN), "{\"v\":\"NaN\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_DOUBLE, c_dbl(INFINITY), "{\"v\":\"Infinity\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_DOUBLE, c_dbl(-INFINITY), "{\"v\":\"-Infinity\"}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_NULL, c_null(), "{\"v\":null}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_DOUBLE, c_dbl(1e-7), "{\"v\":1e-07}\n");
+    ONE_EQ(FORMAT_JSONL, DSRC_T_INT64, c_int(INT64_MAX), "{\"v\":9223372036854775807}\n");
 }
 END_TEST
 
@@ -583,7 +583,7 @@ START_TEST(jsonl_zero_rows_empty)
 {
     dsrc_column cols[] = {col("x", DSRC_T_INT64)};
     size_t len = 99;
-    char *out = run(FMT_JSONL, cols, 1, NULL, 0, &len);
+    char *out = run(FORMAT_JSONL, cols, 1, NULL, 0, &len);
     ck_assert_uint_eq(len, 0);
     ck_assert_str_eq(out, "");
     free(out);
@@ -595,7 +595,7 @@ START_TEST(jsonl_keys)
     dsrc_column cols[] = {col("a", DSRC_T_INT64), col("a", DSRC_T_INT64),
                           col("we\"ird\n\xff", DSRC_T_TEXT), col("", DSRC_T_BOOL)};
     dsrc_cell cells[] = {c_int(1), c_int(2), c_text("x"), c_bool(1)};
-    char *out = run(FMT_JSONL, cols, 4, cells, 1, NULL);
+    char *out = run(FORMAT_JSONL, cols, 4, cells, 1, NULL);
     ck_assert_str_eq(out, "{\"a\":1,\"a\":2,\"we\\\"ird\\n\xef\xbf\xbd\":\"x\",\"\":true}\n");
     free(out);
 }
@@ -603,7 +603,7 @@ END_TEST
 
 START_TEST(zero_columns)
 {
-    char *out = run(FMT_JSONL, NULL, 0, NULL, 2, NULL);
+    char *out = run(FORMAT_JSONL, NULL, 0, NULL, 2, NULL);
     ck_assert_str_eq(out, "{}\n{}\n");
     free(out);
 }
@@ -624,7 +624,7 @@ START_TEST(jsonl_many_rows_parse)
         cells[4 * r + 2] = c_dbl((double)r / 7.0);
         cells[4 * r + 3] = c_json(r % 5 ? "{\"k\":[1,{\"z\":null}]}" : "not json");
     }
-    out = run(FMT_JSONL, cols, 4, cells, nrows, &len);
+    out = run(FORMAT_JSONL, cols, 4, cells, nrows, &len);
     line = out;
     for (r = 0; r < nrows; r++) {
         char *nl = strchr(line, '\n');
@@ -656,33 +656,33 @@ END_TEST
 START_TEST(cell_count_mismatch)
 {
     int kind;
-    for (kind = FMT_CSV; kind <= FMT_JSONL; kind++) {
+    for (kind = FORMAT_CSV; kind <= FORMAT_JSONL; kind++) {
         capture c = {0};
-        fmt_writer *w = fmt_new((fmt_kind)kind, cap_out, &c);
-        const dsrc_row_sink *s = fmt_sink(w);
+        format_writer *w = format_new((format_kind)kind, cap_out, &c);
+        const dsrc_row_sink *s = format_sink(w);
         dsrc_column cols[] = {col("a", DSRC_T_INT64), col("b", DSRC_T_INT64)};
         dsrc_cell cells[] = {c_int(1), c_int(2), c_int(3)};
 
         ck_assert_int_eq(s->schema(s->user, cols, 2), 0);
         ck_assert_int_eq(s->row(s->user, cells, 2), 0);
         ck_assert_int_ne(s->row(s->user, cells, 1), 0);
-        ck_assert_ptr_nonnull(fmt_error(w));
-        ck_assert_ptr_nonnull(strstr(fmt_error(w), "row 2 has 1 cells"));
+        ck_assert_ptr_nonnull(format_error(w));
+        ck_assert_ptr_nonnull(strstr(format_error(w), "row 2 has 1 cells"));
         /* stays refused */
         ck_assert_int_ne(s->row(s->user, cells, 2), 0);
-        ck_assert_int_ne(fmt_finish(w), 0);
-        ck_assert_uint_eq(fmt_rows(w), 1);
-        ck_assert_int_eq(fmt_failed(w), 0);
-        fmt_free(w);
+        ck_assert_int_ne(format_finish(w), 0);
+        ck_assert_uint_eq(format_rows(w), 1);
+        ck_assert_int_eq(format_failed(w), 0);
+        format_free(w);
         free(c.p);
 
         c = (capture){0};
-        w = fmt_new((fmt_kind)kind, cap_out, &c);
-        s = fmt_sink(w);
+        w = format_new((format_kind)kind, cap_out, &c);
+        s = format_sink(w);
         ck_assert_int_eq(s->schema(s->user, cols, 2), 0);
         ck_assert_int_ne(s->row(s->user, cells, 3), 0);
-        ck_assert_int_ne(fmt_finish(w), 0);
-        fmt_free(w);
+        ck_assert_int_ne(format_finish(w), 0);
+        format_free(w);
         free(c.p);
     }
 }
@@ -691,45 +691,45 @@ END_TEST
 START_TEST(protocol_errors)
 {
     capture c = {0};
-    fmt_writer *w = fmt_new(FMT_JSONL, cap_out, &c);
-    const dsrc_row_sink *s = fmt_sink(w);
+    format_writer *w = format_new(FORMAT_JSONL, cap_out, &c);
+    const dsrc_row_sink *s = format_sink(w);
     dsrc_column cols[] = {col("a", DSRC_T_INT64)};
     dsrc_cell cell = c_int(1);
 
     /* a row before the schema */
     ck_assert_int_ne(s->row(s->user, &cell, 1), 0);
-    ck_assert_ptr_nonnull(strstr(fmt_error(w), "before the schema"));
-    fmt_free(w);
+    ck_assert_ptr_nonnull(strstr(format_error(w), "before the schema"));
+    format_free(w);
 
-    w = fmt_new(FMT_CSV, cap_out, &c);
-    s = fmt_sink(w);
+    w = format_new(FORMAT_CSV, cap_out, &c);
+    s = format_sink(w);
     ck_assert_int_eq(s->schema(s->user, cols, 1), 0);
     ck_assert_int_ne(s->schema(s->user, cols, 1), 0);
-    fmt_free(w);
+    format_free(w);
 
     /* an unknown cell type */
-    w = fmt_new(FMT_JSONL, cap_out, &c);
-    s = fmt_sink(w);
+    w = format_new(FORMAT_JSONL, cap_out, &c);
+    s = format_sink(w);
     ck_assert_int_eq(s->schema(s->user, cols, 1), 0);
     cell.type = (dsrc_type)99;
     ck_assert_int_ne(s->row(s->user, &cell, 1), 0);
-    ck_assert_ptr_nonnull(strstr(fmt_error(w), "unknown cell type 99"));
-    ck_assert_int_ne(fmt_finish(w), 0);
-    fmt_free(w);
+    ck_assert_ptr_nonnull(strstr(format_error(w), "unknown cell type 99"));
+    ck_assert_int_ne(format_finish(w), 0);
+    format_free(w);
     free(c.p);
 
-    ck_assert_ptr_null(fmt_new((fmt_kind)7, cap_out, &c));
-    ck_assert_ptr_null(fmt_new(FMT_CSV, NULL, NULL));
-    fmt_free(NULL);
+    ck_assert_ptr_null(format_new((format_kind)7, cap_out, &c));
+    ck_assert_ptr_null(format_new(FORMAT_CSV, NULL, NULL));
+    format_free(NULL);
 }
 END_TEST
 
 START_TEST(output_failure_mid_stream)
 {
     int kind;
-    for (kind = FMT_CSV; kind <= FMT_JSONL; kind++) {
+    for (kind = FORMAT_CSV; kind <= FORMAT_JSONL; kind++) {
         capture c = {0};
-        fmt_writer *w;
+        format_writer *w;
         const dsrc_row_sink *s;
         dsrc_column cols[] = {col("s", DSRC_T_TEXT)};
         char text[1000];
@@ -739,19 +739,19 @@ START_TEST(output_failure_mid_stream)
         memset(text, 'x', sizeof text);
         cell = c_bytes_t(DSRC_T_TEXT, text, sizeof text);
         c.fail_from = 2; /* the first flush succeeds, the second fails */
-        w = fmt_new((fmt_kind)kind, cap_out, &c);
-        s = fmt_sink(w);
+        w = format_new((format_kind)kind, cap_out, &c);
+        s = format_sink(w);
         ck_assert_int_eq(s->schema(s->user, cols, 1), 0);
         for (r = 0; r < 1000 && !refused; r++)
             refused = s->row(s->user, &cell, 1) != 0;
         ck_assert_msg(refused, "the sink never reported the failed write");
         ck_assert_int_lt(r, 200);
-        ck_assert_int_eq(fmt_failed(w), 1);
-        ck_assert_int_eq(fmt_errno(w), ENOSPC);
+        ck_assert_int_eq(format_failed(w), 1);
+        ck_assert_int_eq(format_errno(w), ENOSPC);
         ck_assert_int_ne(s->row(s->user, &cell, 1), 0);
-        ck_assert_int_eq(fmt_finish(w), -1);
+        ck_assert_int_eq(format_finish(w), -1);
         ck_assert_int_eq(c.calls, 2);
-        fmt_free(w);
+        format_free(w);
         free(c.p);
     }
 }
@@ -760,27 +760,27 @@ END_TEST
 START_TEST(output_failure_at_finish)
 {
     capture c = {0};
-    fmt_writer *w;
+    format_writer *w;
     const dsrc_row_sink *s;
     dsrc_column cols[] = {col("a", DSRC_T_INT64)};
     dsrc_cell cell = c_int(5);
 
     c.fail_from = 1;
-    w = fmt_new(FMT_CSV, cap_out, &c);
-    s = fmt_sink(w);
+    w = format_new(FORMAT_CSV, cap_out, &c);
+    s = format_sink(w);
     ck_assert_int_eq(s->schema(s->user, cols, 1), 0);
     ck_assert_int_eq(s->row(s->user, &cell, 1), 0);
-    ck_assert_int_eq(fmt_failed(w), 0);
-    ck_assert_int_eq(fmt_finish(w), -1);
-    ck_assert_int_eq(fmt_failed(w), 1);
-    ck_assert_int_eq(fmt_errno(w), ENOSPC);
-    fmt_free(w);
+    ck_assert_int_eq(format_failed(w), 0);
+    ck_assert_int_eq(format_finish(w), -1);
+    ck_assert_int_eq(format_failed(w), 1);
+    ck_assert_int_eq(format_errno(w), ENOSPC);
+    format_free(w);
 
     /* a huge single cell goes straight to the output and fails there */
     c = (capture){0};
     c.fail_from = 1;
-    w = fmt_new(FMT_JSONL, cap_out, &c);
-    s = fmt_sink(w);
+    w = format_new(FORMAT_JSONL, cap_out, &c);
+    s = format_sink(w);
     {
         dsrc_column tc = col("t", DSRC_T_TEXT);
         size_t n = 300000;
@@ -792,8 +792,8 @@ START_TEST(output_failure_at_finish)
         ck_assert_int_ne(s->row(s->user, &bc, 1), 0);
         free(big);
     }
-    ck_assert_int_eq(fmt_finish(w), -1);
-    fmt_free(w);
+    ck_assert_int_eq(format_finish(w), -1);
+    format_free(w);
 }
 END_TEST
 
@@ -803,14 +803,14 @@ END_TEST
 START_TEST(columns_deep_copy)
 {
     capture c = {0};
-    fmt_writer *w = fmt_new(FMT_CSV, cap_out, &c);
-    const dsrc_row_sink *s = fmt_sink(w);
+    format_writer *w = format_new(FORMAT_CSV, cap_out, &c);
+    const dsrc_row_sink *s = format_sink(w);
     char name[16], native[16], def[16];
     dsrc_column cols[2];
     const dsrc_column *got;
     size_t n = 99;
 
-    ck_assert_ptr_null(fmt_columns(w, &n));
+    ck_assert_ptr_null(format_columns(w, &n));
     ck_assert_uint_eq(n, 0);
     strcpy(name, "price");
     strcpy(native, "numeric(10,2)");
@@ -828,7 +828,7 @@ START_TEST(columns_deep_copy)
     memset(def, 0, sizeof def);
     memset(cols, 0, sizeof cols);
 
-    got = fmt_columns(w, &n);
+    got = format_columns(w, &n);
     ck_assert_uint_eq(n, 2);
     ck_assert_str_eq(got[0].name, "price");
     ck_assert_str_eq(got[0].native_type, "numeric(10,2)");
@@ -841,9 +841,9 @@ START_TEST(columns_deep_copy)
     ck_assert_str_eq(got[1].comment, "free text");
     ck_assert_ptr_null(got[1].native_type);
     ck_assert_int_eq(got[1].nullable, -1);
-    ck_assert_int_eq(fmt_finish(w), 0);
+    ck_assert_int_eq(format_finish(w), 0);
     ck_assert_str_eq(c.p, "price,note\r\n");
-    fmt_free(w);
+    format_free(w);
     free(c.p);
 }
 END_TEST
@@ -852,23 +852,23 @@ START_TEST(names_and_base64)
 {
     char *b;
 
-    ck_assert_int_eq(fmt_parse("csv"), FMT_CSV);
-    ck_assert_int_eq(fmt_parse("jsonl"), FMT_JSONL);
-    ck_assert_int_eq(fmt_parse("xml"), -1);
-    ck_assert_int_eq(fmt_parse(""), -1);
-    ck_assert_int_eq(fmt_parse(NULL), -1);
-    ck_assert_str_eq(fmt_name(FMT_CSV), "csv");
-    ck_assert_str_eq(fmt_name(FMT_JSONL), "jsonl");
-    ck_assert_str_eq(fmt_extension(FMT_CSV), "csv");
-    ck_assert_str_eq(fmt_extension(FMT_JSONL), "jsonl");
+    ck_assert_int_eq(format_parse("csv"), FORMAT_CSV);
+    ck_assert_int_eq(format_parse("jsonl"), FORMAT_JSONL);
+    ck_assert_int_eq(format_parse("xml"), -1);
+    ck_assert_int_eq(format_parse(""), -1);
+    ck_assert_int_eq(format_parse(NULL), -1);
+    ck_assert_str_eq(format_name(FORMAT_CSV), "csv");
+    ck_assert_str_eq(format_name(FORMAT_JSONL), "jsonl");
+    ck_assert_str_eq(format_extension(FORMAT_CSV), "csv");
+    ck_assert_str_eq(format_extension(FORMAT_JSONL), "jsonl");
 
-    b = fmt_base64("", 0);
+    b = format_base64("", 0);
     ck_assert_str_eq(b, "");
     free(b);
-    b = fmt_base64("a", 1);
+    b = format_base64("a", 1);
     ck_assert_str_eq(b, "YQ==");
     free(b);
-    b = fmt_base64("foobar", 6);
+    b = format_base64("foobar", 6);
     ck_assert_str_eq(b, "Zm9vYmFy");
     free(b);
     {
@@ -877,7 +877,7 @@ START_TEST(names_and_base64)
         char *one_shot;
         for (i = 0; i < n; i++)
             raw[i] = (unsigned char)(i * 31 + 7);
-        b = fmt_base64(raw, n);
+        b = format_base64(raw, n);
         one_shot = malloc(4 * ((n + 2) / 3) + 1);
         EVP_EncodeBlock((unsigned char *)one_shot, raw, (int)n);
         ck_assert_str_eq(b, one_shot);
@@ -900,8 +900,8 @@ START_TEST(large_bytes_cell)
     for (i = 0; i < n; i++)
         raw[i] = (unsigned char)(i * 131 + 3);
     cell = c_bytes_t(DSRC_T_BYTES, (const char *)raw, n);
-    out = run(FMT_JSONL, &cl, 1, &cell, 1, &len);
-    b64 = fmt_base64(raw, n);
+    out = run(FORMAT_JSONL, &cl, 1, &cell, 1, &len);
+    b64 = format_base64(raw, n);
     ck_assert_uint_eq(len, strlen(b64) + 9);
     ck_assert(strncmp(out, "{\"b\":\"", 6) == 0);
     ck_assert(memcmp(out + 6, b64, strlen(b64)) == 0);

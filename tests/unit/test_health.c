@@ -1,29 +1,29 @@
-/* test_health.c -- health probes and reports (core/health.c) against the
+/* test_health.c -- health probes and reports (core/conn/health.c) against the
  * fault-injecting plugin. */
 #include <config.h>
 
-#include "health.h"
+#include "conn/health.h"
 #include "pool_env.h"
 
-static rt_source *R;
-static hl_monitor *H;
+static router_source *R;
+static health_monitor *H;
 
-static void start(const char *extra, const hl_config *hc)
+static void start(const char *extra, const health_config *hc)
 {
-    rt_opts o;
+    router_opts o;
     derr e = {0};
 
     env_start(extra);
     memset(&o, 0, sizeof o);
     o.clock = env_clock;
     o.log = env_log;
-    R = rt_new(env_src, &o, &e);
-    ck_assert_msg(R != NULL, "rt_new: %s", e.msg ? e.msg : "?");
-    H = hl_new(R, hc, env_clock, NULL);
+    R = router_new(env_src, &o, &e);
+    ck_assert_msg(R != NULL, "router_new: %s", e.msg ? e.msg : "?");
+    H = health_new(R, hc, env_clock, NULL);
     ck_assert_ptr_nonnull(H);
 }
 
-static void start_replicas(const hl_config *hc)
+static void start_replicas(const health_config *hc)
 {
     start("replicas = { hosts = [\"r1:1\", \"r2:1\"]; read_policy = \"primary_preferred\"; };\n"
           "pool = { max_size = 2; min_idle = 0; };",
@@ -34,19 +34,19 @@ static void teardown(void)
 {
     if (F)
         F->release();
-    hl_free(H);
+    health_free(H);
     H = NULL;
-    rt_free(R);
+    router_free(R);
     R = NULL;
     env_stop();
 }
 
-static hl_report rep;
+static health_report rep;
 
 static void report(void)
 {
-    hl_report_free(&rep);
-    ck_assert_int_eq(hl_report_get(H, &rep), 0);
+    health_report_free(&rep);
+    ck_assert_int_eq(health_report_get(H, &rep), 0);
 }
 
 static int has_rec(const char *needle)
@@ -69,7 +69,7 @@ static void dump_recs(void)
 
 static void report_teardown(void)
 {
-    hl_report_free(&rep);
+    health_report_free(&rep);
     teardown();
 }
 
@@ -79,14 +79,14 @@ START_TEST(unknown_before_any_probe)
 
     start_replicas(NULL);
     report();
-    ck_assert_int_eq(rep.status, HL_UNKNOWN);
+    ck_assert_int_eq(rep.status, HEALTH_UNKNOWN);
     ck_assert_str_eq(rep.source, "s");
     ck_assert_uint_eq(rep.n_endpoints, 3);
     ck_assert_int_eq(rep.endpoints[0].samples, 0);
     ck_assert_int_eq(rep.endpoints[0].last_probe_age_ms, -1);
     ck_assert_int_eq(rep.storage_bytes, -1);
     ck_assert_uint_eq(rep.n_recommendations, 0);
-    j = hl_report_json(&rep);
+    j = health_report_json(&rep);
     ck_assert(json_is_null(json_object_get(j, "storage_bytes")));
     ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "unknown");
     json_decref(j);
@@ -100,12 +100,12 @@ START_TEST(healthy_after_probes)
     start_replicas(NULL);
     F->set_delay(FAULT_PING, 2000);
     for (i = 0; i < 3; i++)
-        ck_assert_int_eq(hl_probe(H), 0);
+        ck_assert_int_eq(health_probe(H), 0);
     report();
-    ck_assert_int_eq(rep.status, HL_HEALTHY);
+    ck_assert_int_eq(rep.status, HEALTH_HEALTHY);
     for (i = 0; i < 3; i++) {
-        const hl_endpoint_report *er = &rep.endpoints[i];
-        ck_assert_int_eq(er->status, HL_HEALTHY);
+        const health_endpoint_report *er = &rep.endpoints[i];
+        ck_assert_int_eq(er->status, HEALTH_HEALTHY);
         ck_assert_int_eq(er->samples, 3);
         ck_assert_int_eq(er->failures, 0);
         ck_assert(er->uptime == 1.0);
@@ -128,56 +128,56 @@ END_TEST
 START_TEST(failing_replica_degrades_then_down)
 {
     start_replicas(NULL);
-    ck_assert_int_eq(hl_probe(H), 0);
+    ck_assert_int_eq(health_probe(H), 0);
     F->set("r1", FAULT_PING, FAULT_FAIL, DSRC_E_TIMEOUT, -1);
-    ck_assert_int_eq(hl_probe(H), 1);
+    ck_assert_int_eq(health_probe(H), 1);
     report();
-    ck_assert_int_eq(rep.endpoints[1].status, HL_DEGRADED);
-    ck_assert_int_eq(rep.status, HL_DEGRADED);
+    ck_assert_int_eq(rep.endpoints[1].status, HEALTH_DEGRADED);
+    ck_assert_int_eq(rep.status, HEALTH_DEGRADED);
     ck_msg_has(rep.endpoints[1].last_error, "injected ping failure on r1");
     ck_msg_has(rep.endpoints[1].last_error, "source 's'");
     ck_assert_int_eq(rep.endpoints[1].last_error_age_ms, 0);
     ck_assert(rep.endpoints[1].error_rate == 0.5);
     ck_assert(rep.endpoints[1].uptime == 0.5);
     ck_assert(has_rec("error rate 50% on replica 1 (r1:1): check the credentials"));
-    ck_assert_int_eq(hl_probe(H), 1);
+    ck_assert_int_eq(health_probe(H), 1);
     report();
-    ck_assert_int_eq(rep.endpoints[1].status, HL_DOWN);
+    ck_assert_int_eq(rep.endpoints[1].status, HEALTH_DOWN);
     ck_assert_int_eq(rep.endpoints[1].consecutive_failures, 2);
-    ck_assert_int_eq(rep.endpoints[0].status, HL_HEALTHY);
-    ck_assert_int_eq(rep.status, HL_DEGRADED);
+    ck_assert_int_eq(rep.endpoints[0].status, HEALTH_HEALTHY);
+    ck_assert_int_eq(rep.status, HEALTH_DEGRADED);
     /* everything fails: down */
     F->set(NULL, FAULT_PING, FAULT_FAIL, DSRC_E_UNREACHABLE, -1);
-    ck_assert_int_eq(hl_probe(H), 3);
-    ck_assert_int_eq(hl_probe(H), 3);
+    ck_assert_int_eq(health_probe(H), 3);
+    ck_assert_int_eq(health_probe(H), 3);
     report();
-    ck_assert_int_eq(rep.status, HL_DOWN);
+    ck_assert_int_eq(rep.status, HEALTH_DOWN);
 }
 END_TEST
 
 START_TEST(recovery_returns_to_healthy)
 {
-    hl_config hc;
+    health_config hc;
     int i;
 
-    hl_config_default(&hc);
+    health_config_default(&hc);
     hc.window = 5;
     start(NULL, &hc);
     F->set(NULL, FAULT_PING, FAULT_FAIL, DSRC_E_UNREACHABLE, 2);
-    hl_probe(H);
-    hl_probe(H);
+    health_probe(H);
+    health_probe(H);
     report();
-    ck_assert_int_eq(rep.status, HL_DOWN);
-    hl_probe(H);
+    ck_assert_int_eq(rep.status, HEALTH_DOWN);
+    health_probe(H);
     report();
-    ck_assert_int_eq(rep.status, HL_DEGRADED);  /* errors still in the window */
+    ck_assert_int_eq(rep.status, HEALTH_DEGRADED);  /* errors still in the window */
     ck_assert_int_eq(rep.endpoints[0].consecutive_failures, 0);
     for (i = 0; i < 4; i++)
-        hl_probe(H);
+        health_probe(H);
     report();
     ck_assert_int_eq(rep.endpoints[0].samples, 5);
     ck_assert_int_eq(rep.endpoints[0].failures, 0);
-    ck_assert_int_eq(rep.status, HL_HEALTHY);
+    ck_assert_int_eq(rep.status, HEALTH_HEALTHY);
     /* the last error is still shown, with its age */
     ck_assert_ptr_nonnull(rep.endpoints[0].last_error);
 }
@@ -190,23 +190,23 @@ START_TEST(open_breaker_means_down_and_recovers_after_cooldown)
     start(NULL, NULL);
     F->set(NULL, FAULT_OPEN, FAULT_FAIL, DSRC_E_UNREACHABLE, -1);
     for (i = 0; i < 5; i++)
-        ck_assert_int_eq(hl_probe(H), 1);
+        ck_assert_int_eq(health_probe(H), 1);
     ck_assert_int_eq(env_fstats(NULL).open_failures, 5);
     report();
-    ck_assert_int_eq(rep.endpoints[0].breaker.state, BRK_OPEN);
-    ck_assert_int_eq(rep.status, HL_DOWN);
+    ck_assert_int_eq(rep.endpoints[0].breaker.state, BREAKER_OPEN);
+    ck_assert_int_eq(rep.status, HEALTH_DOWN);
     ck_assert(has_rec("circuit open, next attempt in 1.0 s"));
     ck_assert(has_rec("injected open failure"));
     /* probes do not hammer an open endpoint */
-    ck_assert_int_eq(hl_probe(H), 1);
+    ck_assert_int_eq(health_probe(H), 1);
     ck_assert_int_eq(env_fstats(NULL).open_failures, 5);
     /* back, and probed after the cool-down */
     F->set(NULL, FAULT_OPEN, FAULT_OK, DSRC_OK, -1);
     env_advance(1000);
-    ck_assert_int_eq(hl_probe(H), 0);
+    ck_assert_int_eq(health_probe(H), 0);
     report();
-    ck_assert_int_eq(rep.endpoints[0].breaker.state, BRK_CLOSED);
-    ck_assert_int_eq(rep.status, HL_DEGRADED);
+    ck_assert_int_eq(rep.endpoints[0].breaker.state, BREAKER_CLOSED);
+    ck_assert_int_eq(rep.status, HEALTH_DEGRADED);
 }
 END_TEST
 
@@ -216,50 +216,50 @@ START_TEST(high_latency_rule)
 
     start(NULL, NULL);
     for (i = 0; i < 10; i++)
-        hl_record(H, 0, 1, i < 8 ? 20.0 : 900.0, NULL);
+        health_record(H, 0, 1, i < 8 ? 20.0 : 900.0, NULL);
     report();
     ck_assert(rep.endpoints[0].latency_p50_ms == 20.0);
     ck_assert(rep.endpoints[0].latency_p95_ms == 900.0);
-    ck_assert_int_eq(rep.status, HL_DEGRADED);
+    ck_assert_int_eq(rep.status, HEALTH_DEGRADED);
     ck_assert(has_rec("latency p95 900 ms on primary is above 250 ms"));
     ck_assert(has_rec("TLS"));
-    hl_record(H, 7, 1, 1.0, NULL);  /* ignored */
+    health_record(H, 7, 1, 1.0, NULL);  /* ignored */
 }
 END_TEST
 
 START_TEST(saturated_pool_rule)
 {
-    hl_config hc;
-    rt_lease l;
+    health_config hc;
+    router_lease l;
     derr e = {0};
     int i;
 
-    hl_config_default(&hc);
+    health_config_default(&hc);
     hc.probe_timeout_ms = 20;
     start("pool = { max_size = 1; min_idle = 0; };", &hc);
-    ck_assert_int_eq(rt_acquire(R, RT_READ, "long fetch", &l, &e), DSRC_OK);
+    ck_assert_int_eq(router_acquire(R, ROUTER_READ, "long fetch", &l, &e), DSRC_OK);
     for (i = 0; i < 3; i++)
-        ck_assert_int_eq(hl_probe(H), 0);  /* saturation is not a failure */
+        ck_assert_int_eq(health_probe(H), 0);  /* saturation is not a failure */
     report();
     ck_assert_int_eq(rep.endpoints[0].saturated, 3);
     ck_assert_int_eq(rep.endpoints[0].failures, 0);
-    ck_assert_int_eq(rep.endpoints[0].status, HL_DEGRADED);
-    ck_assert_int_eq(rep.endpoints[0].breaker.state, BRK_CLOSED);
+    ck_assert_int_eq(rep.endpoints[0].status, HEALTH_DEGRADED);
+    ck_assert_int_eq(rep.endpoints[0].breaker.state, BREAKER_CLOSED);
     ck_assert(has_rec("saturated (3 acquire timeout(s)"));
     ck_assert(has_rec("raise pool.max_size or hold connections for less time"));
     ck_assert_int_le(env_fstats(NULL).max_live, 1);
-    rt_release(R, &l, NULL);
+    router_release(R, &l, NULL);
 }
 END_TEST
 
 START_TEST(server_closed_connections_rule)
 {
     start("pool = { max_size = 2; min_idle = 0; validate_after = \"500ms\"; };", NULL);
-    ck_assert_int_eq(hl_probe(H), 0);
+    ck_assert_int_eq(health_probe(H), 0);
     env_advance(1000);
     /* the idle connection was closed at the server: validation finds it */
     F->set(NULL, FAULT_PING, FAULT_BREAK, DSRC_E_UNREACHABLE, 1);
-    ck_assert_int_eq(hl_probe(H), 0);
+    ck_assert_int_eq(health_probe(H), 0);
     report();
     ck_assert_uint_eq(rep.endpoints[0].pool.stale, 1);
     ck_assert(has_rec("1 idle connection(s) to primary were found closed by the server"));
@@ -271,7 +271,7 @@ START_TEST(auth_failure_rule)
 {
     start(NULL, NULL);
     F->set(NULL, FAULT_OPEN, FAULT_FAIL, DSRC_E_AUTH, -1);
-    ck_assert_int_eq(hl_probe(H), 1);
+    ck_assert_int_eq(health_probe(H), 1);
     report();
     ck_assert(has_rec("check the credentials (the server refused them)"));
 }
@@ -283,9 +283,9 @@ START_TEST(report_json)
 
     start_replicas(NULL);
     F->set("r2", FAULT_PING, FAULT_FAIL, DSRC_E_UNREACHABLE, -1);
-    hl_probe(H);
+    health_probe(H);
     report();
-    j = hl_report_json(&rep);
+    j = health_report_json(&rep);
     ck_assert_ptr_nonnull(j);
     ck_assert_str_eq(json_string_value(json_object_get(j, "source")), "s");
     ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "degraded");
@@ -304,55 +304,55 @@ START_TEST(report_json)
                                                  "last_error")),
                "injected ping failure on r2");
     json_decref(j);
-    ck_assert_str_eq(hl_status_name(HL_DOWN), "down");
+    ck_assert_str_eq(health_status_name(HEALTH_DOWN), "down");
 }
 END_TEST
 
 START_TEST(stale_when_the_newest_sample_is_too_old)
 {
-    hl_config hc;
+    health_config hc;
     json_t *j;
 
-    hl_config_default(&hc);
+    health_config_default(&hc);
     hc.stale_after_ms = 2000;  /* two intervals of 1 s */
     start(NULL, &hc);
-    ck_assert_int_eq(hl_probe(H), 0);
+    ck_assert_int_eq(health_probe(H), 0);
     env_advance(2000);
     report();
-    ck_assert_int_eq(rep.status, HL_HEALTHY);
+    ck_assert_int_eq(rep.status, HEALTH_HEALTHY);
     ck_assert_int_eq(rep.age_ms, 2000);
     /* nobody probed since: the verdict is not current any more */
     env_advance(1);
     report();
-    ck_assert_int_eq(rep.status, HL_STALE);
-    ck_assert_int_eq(rep.last_status, HL_HEALTHY);
+    ck_assert_int_eq(rep.status, HEALTH_STALE);
+    ck_assert_int_eq(rep.last_status, HEALTH_HEALTHY);
     ck_assert_int_eq(rep.age_ms, 2001);
-    j = hl_report_json(&rep);
+    j = health_report_json(&rep);
     ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "stale");
     ck_assert_str_eq(json_string_value(json_object_get(j, "last_status")), "healthy");
     ck_assert_int_eq(json_integer_value(json_object_get(j, "age_ms")), 2001);
     json_decref(j);
     /* a fresh sample makes it current again */
-    ck_assert_int_eq(hl_probe(H), 0);
+    ck_assert_int_eq(health_probe(H), 0);
     report();
-    ck_assert_int_eq(rep.status, HL_HEALTHY);
+    ck_assert_int_eq(rep.status, HEALTH_HEALTHY);
     ck_assert_int_eq(rep.age_ms, 0);
     /* stale_after 0: never stale */
-    hl_set_stale_after(H, 0);
+    health_set_stale_after(H, 0);
     env_advance(10000);
     report();
-    ck_assert_int_eq(rep.status, HL_HEALTHY);
+    ck_assert_int_eq(rep.status, HEALTH_HEALTHY);
 }
 END_TEST
 
 static void *probe_thread(void *arg)
 {
     (void)arg;
-    hl_probe(H);
+    health_probe(H);
     return NULL;
 }
 
-/* The caller's time limit on a probe: hl_overrun() records a timeout at
+/* The caller's time limit on a probe: health_overrun() records a timeout at
  * once and cancels the ping; the cancelled ping's own outcome is not a
  * second sample. */
 START_TEST(overrun_records_a_timeout_and_cancels)
@@ -365,16 +365,16 @@ START_TEST(overrun_records_a_timeout_and_cancels)
     ck_assert_int_eq(pthread_create(&th, NULL, probe_thread, NULL), 0);
     ck_assert(F->wait_hung(1, 10000));
     derr_set(&why, DSRC_E_TIMEOUT, "health probe did not return within 2 s");
-    hl_overrun(H, &why);
+    health_overrun(H, &why);
     ck_assert_int_eq(pthread_join(th, NULL), 0);  /* the ping saw the cancel */
     report();
     ck_assert_int_eq(rep.endpoints[0].samples, 1);
     ck_assert_int_eq(rep.endpoints[0].failures, 1);
     ck_assert_int_eq(rep.endpoints[0].last_error_status, DSRC_E_TIMEOUT);
     ck_msg_has(rep.endpoints[0].last_error, "did not return within 2 s");
-    ck_assert_int_eq(rep.status, HL_DEGRADED);
+    ck_assert_int_eq(rep.status, HEALTH_DEGRADED);
     /* the next probe counts again */
-    ck_assert_int_eq(hl_probe(H), 0);
+    ck_assert_int_eq(health_probe(H), 0);
     report();
     ck_assert_int_eq(rep.endpoints[0].samples, 2);
     derr_clear(&why);
@@ -393,18 +393,18 @@ START_TEST(overrun_of_a_probe_that_ignores_cancel)
     ck_assert_int_eq(pthread_create(&th, NULL, probe_thread, NULL), 0);
     ck_assert(F->wait_hung(1, 10000));
     derr_set(&why, DSRC_E_TIMEOUT, "health probe did not return within 2 s");
-    hl_overrun(H, &why);
-    hl_overrun(H, &why);
+    health_overrun(H, &why);
+    health_overrun(H, &why);
     ck_assert_int_eq(env_fstats(NULL).hung, 1);  /* cancel changed nothing */
     report();
     ck_assert_int_eq(rep.endpoints[0].failures, 2);
     ck_assert_int_eq(rep.endpoints[0].consecutive_failures, 2);
-    ck_assert_int_eq(rep.status, HL_DOWN);
+    ck_assert_int_eq(rep.status, HEALTH_DOWN);
     F->release();
     ck_assert_int_eq(pthread_join(th, NULL), 0);
     report();
     ck_assert_int_eq(rep.endpoints[0].samples, 2);  /* the late success: dropped */
-    ck_assert_int_eq(rep.status, HL_DOWN);
+    ck_assert_int_eq(rep.status, HEALTH_DOWN);
     /* the connection asked to cancel is closed, not lent out again */
     ck_assert_int_eq(env_fstats(NULL).live, 0);
     ck_assert_int_eq(env_fstats(NULL).closes, 1);

@@ -22,9 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctx.h"
-#include "error.h"
-#include "loader.h"
+#include "base/ctx.h"
+#include "base/error.h"
+#include "plugin/loader.h"
 
 #ifndef LOADER_TEST_BUILDDIR
 #define LOADER_TEST_BUILDDIR "."
@@ -109,15 +109,15 @@ static void t_assert_refused(const char *dir, const char *name, const char *reas
 {
     const char *dirs[1] = {dir};
     char *path = t_strdup_printf("%s/%s.so", dir, name);
-    ld_set *set = ld_new(dirs, 1);
-    ld_plugin *p = NULL;
+    loader_set *set = loader_new(dirs, 1);
+    loader_plugin *p = NULL;
     derr e = {0};
     dsrc_status st;
 
     ck_assert_ptr_nonnull(set);
-    st = ld_get(set, name, &p, &e);
+    st = loader_get(set, name, &p, &e);
     ck_assert_msg(st == DSRC_E_INVALID_CONFIG, "%s: status %s, expected invalid-config (%s)",
-                  path, dsrc_status_name(st), e.msg ? e.msg : "no message");
+                  path, error_status_name(st), e.msg ? e.msg : "no message");
     ck_assert_int_eq(e.status, DSRC_E_INVALID_CONFIG);
     ck_assert_ptr_null(p);
     t_assert_msg_has(&e, path);
@@ -128,13 +128,13 @@ static void t_assert_refused(const char *dir, const char *name, const char *reas
     derr_clear(&e);
 
     /* Loading the file directly gives the same refusal. */
-    st = ld_load_file(set, path, NULL, &p, &e);
+    st = loader_load_file(set, path, NULL, &p, &e);
     ck_assert_int_eq(st, DSRC_E_INVALID_CONFIG);
     t_assert_msg_has(&e, path);
     t_assert_msg_has(&e, reason);
     derr_clear(&e);
 
-    ld_free(set);
+    loader_free(set);
     free(path);
 }
 
@@ -212,17 +212,17 @@ START_TEST(test_refuse_truncated_elf)
     static const char elf[] = "\177ELF\002\001\001\000garbage after the header";
     char *path = t_tmpfile("trunc.so");
     const char *dirs[1] = {t_tmpdir};
-    ld_set *set = ld_new(dirs, 1);
-    ld_plugin *p = NULL;
+    loader_set *set = loader_new(dirs, 1);
+    loader_plugin *p = NULL;
     derr e = {0};
 
     t_write(path, elf, sizeof elf - 1);
     t_assert_refused(t_tmpdir, "trunc", "cannot load: ");
-    ck_assert_int_eq(ld_get(set, "trunc", &p, &e), DSRC_E_INVALID_CONFIG);
+    ck_assert_int_eq(loader_get(set, "trunc", &p, &e), DSRC_E_INVALID_CONFIG);
     ck_assert_msg(!strstr(e.msg, "file not found"), "unhelpful reason: %s", e.msg);
     ck_assert_uint_gt(strlen(e.msg), strlen(path) + strlen(": cannot load: "));
     derr_clear(&e);
-    ld_free(set);
+    loader_free(set);
     free(path);
 }
 END_TEST
@@ -274,14 +274,14 @@ END_TEST
 START_TEST(test_initfail_keeps_plugin_code)
 {
     char *path = t_fixture("initfail");
-    ld_set *set = ld_new(NULL, 0);
-    ld_plugin *p = NULL;
+    loader_set *set = loader_new(NULL, 0);
+    loader_plugin *p = NULL;
     derr e = {0};
 
-    ck_assert_int_eq(ld_load_file(set, path, "initfail", &p, &e), DSRC_E_INVALID_CONFIG);
+    ck_assert_int_eq(loader_load_file(set, path, "initfail", &p, &e), DSRC_E_INVALID_CONFIG);
     ck_assert_str_eq(e.code, "E42");
     derr_clear(&e);
-    ld_free(set);
+    loader_free(set);
     free(path);
 }
 END_TEST
@@ -293,22 +293,22 @@ START_TEST(test_invalid_names)
 {
     static const char *const bad[] = {"", "Good", "../good", "good.so", "a b", "x/y"};
     const char *dirs[1] = {t_fixdir};
-    ld_set *set = ld_new(dirs, 1);
+    loader_set *set = loader_new(dirs, 1);
     size_t i;
 
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ld_plugin *p = NULL;
+        loader_plugin *p = NULL;
         derr e = {0};
         char *quoted = t_strdup_printf("invalid plugin name '%s'", bad[i]);
 
-        ck_assert_int_eq(ld_get(set, bad[i], &p, &e), DSRC_E_INVALID_CONFIG);
+        ck_assert_int_eq(loader_get(set, bad[i], &p, &e), DSRC_E_INVALID_CONFIG);
         ck_assert_ptr_null(p);
         t_assert_msg_has(&e, quoted);
         derr_clear(&e);
         free(quoted);
     }
-    ck_assert_int_eq(ld_get(set, NULL, NULL, NULL), DSRC_E_INVALID_CONFIG);
-    ld_free(set);
+    ck_assert_int_eq(loader_get(set, NULL, NULL, NULL), DSRC_E_INVALID_CONFIG);
+    loader_free(set);
 }
 END_TEST
 
@@ -318,17 +318,17 @@ START_TEST(test_invalid_file_name)
 {
     char *good = t_fixture("good");
     char *path = t_tmpfile("Good.so");
-    ld_set *set = ld_new(NULL, 0);
-    ld_plugin *p = NULL;
+    loader_set *set = loader_new(NULL, 0);
+    loader_plugin *p = NULL;
     derr e = {0};
 
     t_copy(good, path);
-    ck_assert_int_eq(ld_load_file(set, path, NULL, &p, &e), DSRC_E_INVALID_CONFIG);
+    ck_assert_int_eq(loader_load_file(set, path, NULL, &p, &e), DSRC_E_INVALID_CONFIG);
     t_assert_msg_has(&e, path);
     t_assert_msg_has(&e, "invalid plugin name 'Good'");
     ck_assert(!t_resident(path));
     derr_clear(&e);
-    ld_free(set);
+    loader_free(set);
     free(path);
     free(good);
 }
@@ -337,39 +337,39 @@ END_TEST
 START_TEST(test_not_found_names_dirs)
 {
     const char *dirs[2] = {t_tmpdir, t_fixdir};
-    ld_set *set = ld_new(dirs, 2);
-    ld_plugin *p = NULL;
+    loader_set *set = loader_new(dirs, 2);
+    loader_plugin *p = NULL;
     derr e = {0};
     char *want = t_strdup_printf("no plugin 'nosuch' (looked for nosuch.so in %s, %s)",
                                  t_tmpdir, t_fixdir);
 
-    ck_assert_int_eq(ld_get(set, "nosuch", &p, &e), DSRC_E_NOT_FOUND);
+    ck_assert_int_eq(loader_get(set, "nosuch", &p, &e), DSRC_E_NOT_FOUND);
     ck_assert_ptr_null(p);
     ck_assert_str_eq(e.msg, want);
     derr_clear(&e);
-    ld_free(set);
+    loader_free(set);
     free(want);
 
-    set = ld_new(NULL, 0);
-    ck_assert_int_eq(ld_get(set, "nosuch", &p, &e), DSRC_E_NOT_FOUND);
+    set = loader_new(NULL, 0);
+    ck_assert_int_eq(loader_get(set, "nosuch", &p, &e), DSRC_E_NOT_FOUND);
     t_assert_msg_has(&e, "no plugin 'nosuch' (no plugin directory is configured");
     derr_clear(&e);
-    ld_free(set);
+    loader_free(set);
 }
 END_TEST
 
 START_TEST(test_load_missing_file)
 {
     char *path = t_tmpfile("absent.so");
-    ld_set *set = ld_new(NULL, 0);
-    ld_plugin *p = NULL;
+    loader_set *set = loader_new(NULL, 0);
+    loader_plugin *p = NULL;
     derr e = {0};
 
-    ck_assert_int_eq(ld_load_file(set, path, NULL, &p, &e), DSRC_E_NOT_FOUND);
+    ck_assert_int_eq(loader_load_file(set, path, NULL, &p, &e), DSRC_E_NOT_FOUND);
     t_assert_msg_has(&e, path);
     t_assert_msg_has(&e, "no such file");
     derr_clear(&e);
-    ld_free(set);
+    loader_free(set);
     free(path);
 }
 END_TEST
@@ -379,24 +379,24 @@ START_TEST(test_first_dir_wins)
 {
     const char *dirs[2] = {t_tmpdir, t_fixdir};
     char *junk = t_tmpfile("good.so"), *good;
-    ld_set *set;
-    ld_plugin *p = NULL;
+    loader_set *set;
+    loader_plugin *p = NULL;
     derr e = {0};
 
     t_write(junk, "junk", 4);
-    set = ld_new(dirs, 2);
-    ck_assert_int_eq(ld_get(set, "good", &p, &e), DSRC_E_INVALID_CONFIG);
+    set = loader_new(dirs, 2);
+    ck_assert_int_eq(loader_get(set, "good", &p, &e), DSRC_E_INVALID_CONFIG);
     t_assert_msg_has(&e, junk);
     derr_clear(&e);
-    ld_free(set);
+    loader_free(set);
 
     dirs[0] = t_fixdir;
     dirs[1] = t_tmpdir;
-    set = ld_new(dirs, 2);
-    ck_assert_int_eq(ld_get(set, "good", &p, &e), DSRC_OK);
+    set = loader_new(dirs, 2);
+    ck_assert_int_eq(loader_get(set, "good", &p, &e), DSRC_OK);
     good = t_fixture("good");
-    ck_assert_str_eq(ld_path(p), good);
-    ld_free(set);
+    ck_assert_str_eq(loader_path(p), good);
+    loader_free(set);
     free(good);
     free(junk);
 }
@@ -408,36 +408,36 @@ START_TEST(test_plugin_path_env)
     const char *const *dirs;
     char *env = t_strdup_printf("%s::%s:", t_tmpdir, t_fixdir);
     char *junk = t_tmpfile("good.so");
-    ld_set *set;
-    ld_plugin *p = NULL;
+    loader_set *set;
+    loader_plugin *p = NULL;
     derr e = {0};
 
     ck_assert_int_eq(setenv("DSRC_PLUGIN_PATH", env, 1), 0);
-    set = ld_new(conf, 1);
-    ck_assert_uint_eq(ld_dirs(set, &dirs), 3);
+    set = loader_new(conf, 1);
+    ck_assert_uint_eq(loader_dirs(set, &dirs), 3);
     ck_assert_str_eq(dirs[0], t_tmpdir);
     ck_assert_str_eq(dirs[1], t_fixdir);
     ck_assert_str_eq(dirs[2], conf[0]);
-    ck_assert_int_eq(ld_get(set, "good", &p, &e), DSRC_OK);
-    ck_assert_ptr_nonnull(strstr(ld_path(p), t_fixdir));
-    ld_free(set);
+    ck_assert_int_eq(loader_get(set, "good", &p, &e), DSRC_OK);
+    ck_assert_ptr_nonnull(strstr(loader_path(p), t_fixdir));
+    loader_free(set);
 
     /* The environment's directories come before the configured ones. */
     t_write(junk, "junk", 4);
-    set = ld_new(conf, 1);
-    ck_assert_int_eq(ld_get(set, "good", &p, &e), DSRC_E_INVALID_CONFIG);
+    set = loader_new(conf, 1);
+    ck_assert_int_eq(loader_get(set, "good", &p, &e), DSRC_E_INVALID_CONFIG);
     t_assert_msg_has(&e, junk);
     derr_clear(&e);
-    ld_free(set);
+    loader_free(set);
 
     /* Without the variable only the configured directory is searched. */
     unsetenv("DSRC_PLUGIN_PATH");
-    set = ld_new(conf, 1);
-    ck_assert_uint_eq(ld_dirs(set, &dirs), 1);
-    ck_assert_int_eq(ld_get(set, "good", &p, &e), DSRC_E_NOT_FOUND);
+    set = loader_new(conf, 1);
+    ck_assert_uint_eq(loader_dirs(set, &dirs), 1);
+    ck_assert_int_eq(loader_get(set, "good", &p, &e), DSRC_E_NOT_FOUND);
     t_assert_msg_has(&e, conf[0]);
     derr_clear(&e);
-    ld_free(set);
+    loader_free(set);
     free(junk);
     free(env);
 }
@@ -460,23 +460,23 @@ START_TEST(test_good_loads)
 {
     const char *dirs[2] = {t_tmpdir, t_fixdir};
     char *path = t_fixture("good");
-    ld_set *set = ld_new(dirs, 2);
-    ld_plugin *p = NULL, *again = NULL;
+    loader_set *set = loader_new(dirs, 2);
+    loader_plugin *p = NULL, *again = NULL;
     const dsrc_driver *d;
     const dsrc_option *o;
     derr e = {0};
 
-    ck_assert_int_eq(ld_get(set, "good", &p, &e), DSRC_OK);
+    ck_assert_int_eq(loader_get(set, "good", &p, &e), DSRC_OK);
     ck_assert_ptr_nonnull(p);
-    ck_assert_str_eq(ld_name(p), "good");
-    ck_assert_str_eq(ld_path(p), path);
+    ck_assert_str_eq(loader_name(p), "good");
+    ck_assert_str_eq(loader_path(p), path);
     ck_assert(t_resident(path));
 
-    ck_assert_uint_eq(ld_abi(p)->magic, DSRC_ABI_MAGIC);
-    ck_assert_uint_eq(ld_abi(p)->abi_major, DSRC_ABI_MAJOR);
-    ck_assert_uint_eq(ld_abi(p)->driver_size, sizeof(dsrc_driver));
+    ck_assert_uint_eq(loader_abi(p)->magic, DSRC_ABI_MAGIC);
+    ck_assert_uint_eq(loader_abi(p)->abi_major, DSRC_ABI_MAJOR);
+    ck_assert_uint_eq(loader_abi(p)->driver_size, sizeof(dsrc_driver));
 
-    d = ld_driver(p);
+    d = loader_driver(p);
     ck_assert_str_eq(d->name, "good");
     ck_assert_uint_eq(d->struct_size, sizeof(dsrc_driver));
     ck_assert_ptr_nonnull(d->open);
@@ -484,22 +484,22 @@ START_TEST(test_good_loads)
     ck_assert_ptr_nonnull(d->cancel);
     ck_assert_ptr_nonnull(d->unload);
 
-    o = ld_option(p, "mode");
+    o = loader_option(p, "mode");
     ck_assert_ptr_nonnull(o);
     ck_assert_int_eq(o->type, DSRC_OPT_ENUM);
     ck_assert_str_eq(o->choices, "ro|rw");
-    ck_assert_ptr_nonnull(ld_option(p, "password"));
-    ck_assert_ptr_null(ld_option(p, "nosuch"));
-    ck_assert_ptr_null(ld_option(p, NULL));
+    ck_assert_ptr_nonnull(loader_option(p, "password"));
+    ck_assert_ptr_null(loader_option(p, "nosuch"));
+    ck_assert_ptr_null(loader_option(p, NULL));
 
     /* A second request returns the same plugin. */
-    ck_assert_int_eq(ld_get(set, "good", &again, &e), DSRC_OK);
+    ck_assert_int_eq(loader_get(set, "good", &again, &e), DSRC_OK);
     ck_assert_ptr_eq(again, p);
-    ck_assert_int_eq(ld_load_file(set, path, NULL, &again, &e), DSRC_OK);
+    ck_assert_int_eq(loader_load_file(set, path, NULL, &again, &e), DSRC_OK);
     ck_assert_ptr_eq(again, p);
 
-    ld_free(set);
-    ck_assert_msg(!t_resident(path), "%s is still loaded after ld_free()", path);
+    loader_free(set);
+    ck_assert_msg(!t_resident(path), "%s is still loaded after loader_free()", path);
     free(path);
 }
 END_TEST
@@ -507,8 +507,8 @@ END_TEST
 START_TEST(test_good_stubs)
 {
     const char *dirs[1] = {t_fixdir};
-    ld_set *set = ld_new(dirs, 1);
-    ld_plugin *p = NULL;
+    loader_set *set = loader_new(dirs, 1);
+    loader_plugin *p = NULL;
     const dsrc_driver *d;
     struct dsrc_ctx ctx;
     dsrc_discover_req req;
@@ -516,16 +516,16 @@ START_TEST(test_good_stubs)
     dsrc_error perr;
     derr e = {0};
 
-    ck_assert_int_eq(ld_get(set, "good", &p, &e), DSRC_OK);
-    d = ld_driver(p);
+    ck_assert_int_eq(loader_get(set, "good", &p, &e), DSRC_OK);
+    d = loader_driver(p);
     ck_assert_uint_eq(d->capabilities & (DSRC_CAP_DISCOVER | DSRC_CAP_CANCEL), 0);
 
-    ctx_init(&ctx, "demo", ld_name(p), NULL);
+    ctx_init(&ctx, "demo", loader_name(p), NULL);
     memset(&req, 0, sizeof req);
     req.struct_size = sizeof req;
     memset(&sink, 0, sizeof sink);
     sink.struct_size = sizeof sink;
-    dsrc_error_init(&perr);
+    error_init(&perr);
     ck_assert_int_eq(d->discover(&ctx, NULL, &req, &sink, &perr), DSRC_E_UNSUPPORTED);
     ck_assert_int_eq(perr.status, DSRC_E_UNSUPPORTED);
     ck_assert_str_eq(perr.message, "plugin good does not support discover");
@@ -535,7 +535,7 @@ START_TEST(test_good_stubs)
 
     ck_assert_int_eq(d->cancel(NULL), DSRC_E_UNSUPPORTED);
     d->unload(); /* the no-op stub */
-    ld_free(set);
+    loader_free(set);
 }
 END_TEST
 
@@ -545,8 +545,8 @@ START_TEST(test_good_uses_host_services)
 {
     static volatile sig_atomic_t sigflag;
     const char *dirs[1] = {t_fixdir};
-    ld_set *set = ld_new(dirs, 1);
-    ld_plugin *p = NULL;
+    loader_set *set = loader_new(dirs, 1);
+    loader_plugin *p = NULL;
     const dsrc_driver *d;
     struct dsrc_ctx ctx;
     atomic_int cancel = 0;
@@ -557,13 +557,13 @@ START_TEST(test_good_uses_host_services)
     dsrc_error perr;
     derr e = {0};
 
-    ck_assert_int_eq(ld_get(set, "good", &p, &e), DSRC_OK);
-    d = ld_driver(p);
+    ck_assert_int_eq(loader_get(set, "good", &p, &e), DSRC_OK);
+    d = loader_driver(p);
     ctx_init(&ctx, "shop", "good", &cancel);
     memset(&params, 0, sizeof params);
     params.struct_size = sizeof params;
     params.source = "shop";
-    dsrc_error_init(&perr);
+    error_init(&perr);
     ck_assert_int_eq(d->open(&ctx, &params, &conn, &perr), DSRC_OK);
 
     memset(&info, 0, sizeof info);
@@ -574,7 +574,7 @@ START_TEST(test_good_uses_host_services)
     atomic_store(&cancel, 1);
     ck_assert_int_eq(d->ping(&ctx, conn, &info, &perr), DSRC_E_CANCELLED);
     perr.release(&perr);
-    dsrc_error_init(&perr);
+    error_init(&perr);
     atomic_store(&cancel, 0);
 
     /* A signal flag installed before the ctx is made is watched too. */
@@ -585,7 +585,7 @@ START_TEST(test_good_uses_host_services)
     sigflag = 1;
     ck_assert_int_eq(d->ping(&ctx, conn, &info, &perr), DSRC_E_CANCELLED);
     perr.release(&perr);
-    dsrc_error_init(&perr);
+    error_init(&perr);
     sigflag = 0;
 
     memset(&sink, 0, sizeof sink);
@@ -597,7 +597,7 @@ START_TEST(test_good_uses_host_services)
     ck_assert_str_eq(t_item_name, "shop");
 
     d->close(conn);
-    ld_free(set);
+    loader_free(set);
 }
 END_TEST
 
@@ -644,8 +644,8 @@ START_TEST(test_full_lifecycle)
     char *path = t_fixture("full");
     void *keep = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     int *inits, *unloads;
-    ld_set *a, *b;
-    ld_plugin *pa = NULL, *pb = NULL;
+    loader_set *a, *b;
+    loader_plugin *pa = NULL, *pb = NULL;
     const dsrc_driver *d;
     derr e = {0};
 
@@ -655,23 +655,23 @@ START_TEST(test_full_lifecycle)
     ck_assert_ptr_nonnull(inits);
     ck_assert_ptr_nonnull(unloads);
 
-    a = ld_new(dirs, 1);
-    b = ld_new(dirs, 1);
-    ck_assert_int_eq(ld_get(a, "full", &pa, &e), DSRC_OK);
-    ck_assert_int_eq(ld_get(b, "full", &pb, &e), DSRC_OK);
+    a = loader_new(dirs, 1);
+    b = loader_new(dirs, 1);
+    ck_assert_int_eq(loader_get(a, "full", &pa, &e), DSRC_OK);
+    ck_assert_int_eq(loader_get(b, "full", &pb, &e), DSRC_OK);
     ck_assert_ptr_eq(pa, pb);
     ck_assert_int_eq(*inits, 1);
 
-    d = ld_driver(pa);
+    d = loader_driver(pa);
     ck_assert_uint_eq(d->capabilities & (DSRC_CAP_DISCOVER | DSRC_CAP_CANCEL),
                       DSRC_CAP_DISCOVER | DSRC_CAP_CANCEL);
     ck_assert_int_eq(d->cancel(NULL), DSRC_OK);
     ck_assert_int_eq(d->discover(NULL, NULL, NULL, NULL, NULL), DSRC_OK);
 
-    ld_free(a);
+    loader_free(a);
     ck_assert_int_eq(*unloads, 0);
-    ck_assert_str_eq(ld_name(pb), "full");
-    ld_free(b);
+    ck_assert_str_eq(loader_name(pb), "full");
+    loader_free(b);
     ck_assert_int_eq(*unloads, 1);
     ck_assert_int_eq(*inits, 1);
 
@@ -689,20 +689,20 @@ START_TEST(test_same_name_other_file)
     char *link = t_tmpfile("good.so");
     char *other_dir = t_tmpfile("other");
     char *copy = t_strdup_printf("%s/good.so", other_dir);
-    ld_set *set = ld_new(NULL, 0);
-    ld_plugin *p = NULL, *q = NULL;
+    loader_set *set = loader_new(NULL, 0);
+    loader_plugin *p = NULL, *q = NULL;
     derr e = {0};
 
     ck_assert_int_eq(symlink(good, link), 0);
     ck_assert_int_eq(mkdir(other_dir, 0755), 0);
     t_copy(good, copy);
 
-    ck_assert_int_eq(ld_load_file(set, good, NULL, &p, &e), DSRC_OK);
-    ck_assert_int_eq(ld_load_file(set, link, NULL, &q, &e), DSRC_OK);
+    ck_assert_int_eq(loader_load_file(set, good, NULL, &p, &e), DSRC_OK);
+    ck_assert_int_eq(loader_load_file(set, link, NULL, &q, &e), DSRC_OK);
     ck_assert_ptr_eq(p, q);
 
     q = NULL;
-    ck_assert_int_eq(ld_load_file(set, copy, NULL, &q, &e), DSRC_E_INVALID_CONFIG);
+    ck_assert_int_eq(loader_load_file(set, copy, NULL, &q, &e), DSRC_E_INVALID_CONFIG);
     ck_assert_ptr_null(q);
     t_assert_msg_has(&e, copy);
     t_assert_msg_has(&e, "plugin 'good' is already loaded from");
@@ -710,11 +710,11 @@ START_TEST(test_same_name_other_file)
     derr_clear(&e);
 
     /* A loaded file asked for under another name is refused too. */
-    ck_assert_int_eq(ld_load_file(set, good, "notgood", &q, &e), DSRC_E_INVALID_CONFIG);
+    ck_assert_int_eq(loader_load_file(set, good, "notgood", &q, &e), DSRC_E_INVALID_CONFIG);
     t_assert_msg_has(&e, "declares name 'good', expected 'notgood'");
     derr_clear(&e);
 
-    ld_free(set);
+    loader_free(set);
     free(copy);
     free(other_dir);
     free(link);
@@ -727,16 +727,16 @@ END_TEST
 START_TEST(test_load_relative_name)
 {
     char cwd[4096];
-    ld_set *set = ld_new(NULL, 0);
-    ld_plugin *p = NULL;
+    loader_set *set = loader_new(NULL, 0);
+    loader_plugin *p = NULL;
     derr e = {0};
 
     ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
     ck_assert_int_eq(chdir(t_fixdir), 0);
-    ck_assert_int_eq(ld_load_file(set, "good.so", NULL, &p, &e), DSRC_OK);
-    ck_assert_str_eq(ld_name(p), "good");
-    ck_assert_str_eq(ld_path(p), "./good.so");
-    ld_free(set);
+    ck_assert_int_eq(loader_load_file(set, "good.so", NULL, &p, &e), DSRC_OK);
+    ck_assert_str_eq(loader_name(p), "good");
+    ck_assert_str_eq(loader_path(p), "./good.so");
+    loader_free(set);
     ck_assert_int_eq(chdir(cwd), 0);
 }
 END_TEST
@@ -753,8 +753,8 @@ START_TEST(test_replaced_file_same_instance)
     const char *dirs[1] = {dir};
     void *keep;
     int *inits, *unloads;
-    ld_set *a, *b;
-    ld_plugin *pa = NULL, *pb = NULL;
+    loader_set *a, *b;
+    loader_plugin *pa = NULL, *pb = NULL;
     derr e = {0};
 
     ck_assert_int_eq(mkdir(dir, 0755), 0);
@@ -766,18 +766,18 @@ START_TEST(test_replaced_file_same_instance)
     ck_assert_ptr_nonnull(inits);
     ck_assert_ptr_nonnull(unloads);
 
-    a = ld_new(dirs, 1);
-    ck_assert_int_eq(ld_get(a, "full", &pa, &e), DSRC_OK);
+    a = loader_new(dirs, 1);
+    ck_assert_int_eq(loader_get(a, "full", &pa, &e), DSRC_OK);
     t_copy(full, next);
     ck_assert_int_eq(rename(next, path), 0);
-    b = ld_new(dirs, 1);
-    ck_assert_int_eq(ld_get(b, "full", &pb, &e), DSRC_OK);
+    b = loader_new(dirs, 1);
+    ck_assert_int_eq(loader_get(b, "full", &pb, &e), DSRC_OK);
     ck_assert_ptr_eq(pa, pb);
     ck_assert_int_eq(*inits, 1);
 
-    ld_free(a);
+    loader_free(a);
     ck_assert_int_eq(*unloads, 0);
-    ld_free(b);
+    loader_free(b);
     ck_assert_int_eq(*unloads, 1);
     dlclose(keep);
     free(next);
@@ -792,14 +792,14 @@ END_TEST
 START_TEST(test_capabilities_without_members)
 {
     const char *dirs[1] = {t_fixdir};
-    ld_set *set = ld_new(dirs, 1);
-    ld_plugin *p = NULL;
+    loader_set *set = loader_new(dirs, 1);
+    loader_plugin *p = NULL;
     derr e = {0};
 
-    ck_assert_int_eq(ld_get(set, "capsonly", &p, &e), DSRC_OK);
-    ck_assert_uint_eq(ld_driver(p)->capabilities, DSRC_CAP_CURSOR);
-    ck_assert_int_eq(ld_driver(p)->cancel(NULL), DSRC_E_UNSUPPORTED);
-    ld_free(set);
+    ck_assert_int_eq(loader_get(set, "capsonly", &p, &e), DSRC_OK);
+    ck_assert_uint_eq(loader_driver(p)->capabilities, DSRC_CAP_CURSOR);
+    ck_assert_int_eq(loader_driver(p)->cancel(NULL), DSRC_E_UNSUPPORTED);
+    loader_free(set);
 }
 END_TEST
 
@@ -827,7 +827,7 @@ typedef struct t_scan {
     char *errors[64];
 } t_scan;
 
-static void t_scan_cb(void *user, const char *name, const char *path, ld_plugin *plugin,
+static void t_scan_cb(void *user, const char *name, const char *path, loader_plugin *plugin,
                       const derr *e)
 {
     t_scan *s = user;
@@ -838,7 +838,7 @@ static void t_scan_cb(void *user, const char *name, const char *path, ld_plugin 
     s->loaded[s->n] = plugin != NULL;
     s->errors[s->n] = e && e->msg ? strdup(e->msg) : NULL;
     if (plugin)
-        ck_assert_str_eq(ld_name(plugin), name);
+        ck_assert_str_eq(loader_name(plugin), name);
     else
         ck_assert_ptr_nonnull(e);
     s->n++;
@@ -877,12 +877,12 @@ START_TEST(test_scan_fixtures)
 {
     char *dir = t_link_fixtures();
     const char *dirs[1] = {dir};
-    ld_set *set = ld_new(dirs, 1);
+    loader_set *set = loader_new(dirs, 1);
     t_scan s;
     size_t i, n;
 
     memset(&s, 0, sizeof s);
-    n = ld_scan(set, t_scan_cb, &s);
+    n = loader_scan(set, t_scan_cb, &s);
     ck_assert_uint_eq(n, T_N_FIXTURES);
     ck_assert_uint_eq(s.n, T_N_FIXTURES);
     for (i = 0; i < s.n; i++) {
@@ -903,11 +903,11 @@ START_TEST(test_scan_fixtures)
 
     /* The scan loaded the good ones into the set. */
     {
-        ld_plugin *p = NULL;
+        loader_plugin *p = NULL;
         char *path = t_fixture("good");
-        ck_assert_int_eq(ld_get(set, "good", &p, NULL), DSRC_OK);
+        ck_assert_int_eq(loader_get(set, "good", &p, NULL), DSRC_OK);
         ck_assert(t_resident(path));
-        ld_free(set);
+        loader_free(set);
         ck_assert(!t_resident(path));
         free(path);
     }
@@ -922,7 +922,7 @@ START_TEST(test_scan_first_dir_wins)
     char *junk = t_tmpfile("good.so");
     char *extra = t_tmpfile("Bad Name.so");
     char *other = t_tmpfile("readme.txt");
-    ld_set *set;
+    loader_set *set;
     t_scan s;
     size_t i, n;
     int seen_good = 0, seen_bad = 0;
@@ -930,9 +930,9 @@ START_TEST(test_scan_first_dir_wins)
     t_write(junk, "junk", 4);
     t_write(extra, "junk", 4);
     t_write(other, "junk", 4);
-    set = ld_new(dirs, 3);
+    set = loader_new(dirs, 3);
     memset(&s, 0, sizeof s);
-    n = ld_scan(set, t_scan_cb, &s);
+    n = loader_scan(set, t_scan_cb, &s);
     ck_assert_uint_eq(n, T_N_FIXTURES + 1);
     for (i = 0; i < s.n; i++) {
         if (strcmp(s.names[i], "good") == 0) {
@@ -949,12 +949,12 @@ START_TEST(test_scan_first_dir_wins)
     ck_assert_int_eq(seen_good, 1);
     ck_assert_int_eq(seen_bad, 1);
     t_scan_free(&s);
-    ld_free(set);
+    loader_free(set);
 
     /* A scan with no callback still counts. */
-    set = ld_new(dirs, 3);
-    ck_assert_uint_eq(ld_scan(set, NULL, NULL), T_N_FIXTURES + 1);
-    ld_free(set);
+    set = loader_new(dirs, 3);
+    ck_assert_uint_eq(loader_scan(set, NULL, NULL), T_N_FIXTURES + 1);
+    loader_free(set);
     free(other);
     free(extra);
     free(junk);
@@ -964,7 +964,7 @@ END_TEST
 
 START_TEST(test_free_null)
 {
-    ld_free(NULL);
+    loader_free(NULL);
 }
 END_TEST
 

@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "manifest.h"
+#include "output/manifest.h"
 
 static manifest sample(dsrc_column cols[2])
 {

@@ -17,7 +17,7 @@
 
 #include <openssl/evp.h>
 
-#include "outfile.h"
+#include "output/outfile.h"
 
 static char tmpdir[64];
 

@@ -1,8 +1,8 @@
-/* test_pool.c -- the connection pool (core/pool.c) against the
+/* test_pool.c -- the connection pool (core/conn/pool.c) against the
  * fault-injecting plugin. */
 #include <config.h>
 
-#include "pool.h"
+#include "conn/pool.h"
 #include "pool_env.h"
 
 static pool *P;
@@ -140,7 +140,7 @@ static void *hammer(void *arg)
         pool_stats_get(P, &st);
         if (st.total > HAMMER_MAX || st.active > HAMMER_MAX)
             atomic_fetch_add(&hammer_over, 1);
-        if (src_list(pool_conn_src(c), "", &sink, &e) != DSRC_OK || n != 1)
+        if (source_list(pool_conn_src(c), "", &sink, &e) != DSRC_OK || n != 1)
             atomic_fetch_add(&hammer_fail, 1);
         /* now and then the operation "breaks" its connection */
         broken = (i + id) % 23 == 0;
@@ -597,7 +597,7 @@ START_TEST(broken_release_closes)
     P = mkpool(&c);
     a = get("x");
     F->set(NULL, FAULT_CALL, FAULT_BREAK, DSRC_E_UNREACHABLE, 1);
-    ck_assert_int_ne(src_list(pool_conn_src(a), "", NULL, &e), DSRC_OK);
+    ck_assert_int_ne(source_list(pool_conn_src(a), "", NULL, &e), DSRC_OK);
     ck_assert_int_eq(e.connection_broken, 1);
     pool_release_err(P, a, &e);
     derr_clear(&e);
@@ -608,7 +608,7 @@ START_TEST(broken_release_closes)
     /* an error that is not connection-level keeps the connection */
     a = get("y");
     F->set(NULL, FAULT_CALL, FAULT_FAIL, DSRC_E_NOT_FOUND, 1);
-    ck_assert_int_ne(src_list(pool_conn_src(a), "", NULL, &e), DSRC_OK);
+    ck_assert_int_ne(source_list(pool_conn_src(a), "", NULL, &e), DSRC_OK);
     pool_release_err(P, a, &e);
     derr_clear(&e);
     ck_assert_int_eq(stats().idle, 1);
@@ -631,7 +631,7 @@ static void *loader(void *arg)
             derr_clear(&e);
             continue;
         }
-        if (src_list(pool_conn_src(c), "", NULL, &e) != DSRC_OK)
+        if (source_list(pool_conn_src(c), "", NULL, &e) != DSRC_OK)
             atomic_fetch_add(&load_fail, 1);
         derr_clear(&e);
         pool_release(P, c, 0);

@@ -21,18 +21,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/config.h"  /* not the build's config.h */
-#include "diag.h"
-#include "loader.h"
-#include "redact.h"
-#include "registry.h"
+#include "config/config.h"
+#include "base/diag.h"
+#include "plugin/loader.h"
+#include "base/redact.h"
+#include "plugin/registry.h"
 
 static char *tmp;
 static char *plugin_dir;
 static diag_list diags;
 static cfg_config *cfg;
-static ld_set *plugins;
-static reg_registry *reg;
+static loader_set *plugins;
+static registry *reg;
 
 static void setup(void)
 {
@@ -62,8 +62,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static void teardown(void)
 {
-    reg_free(reg);
-    ld_free(plugins);
+    registry_free(reg);
+    loader_free(plugins);
     cfg_free(cfg);
     nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(tmp);
@@ -102,9 +102,9 @@ static void build(void)
     cfg = cfg_load(d, &diags);
     free(d);
     ck_assert_ptr_nonnull(cfg);
-    plugins = ld_new((const char *const *)cfg->plugin_dirs, cfg->n_plugin_dirs);
+    plugins = loader_new((const char *const *)cfg->plugin_dirs, cfg->n_plugin_dirs);
     ck_assert_ptr_nonnull(plugins);
-    reg = reg_build(cfg, plugins, &diags);
+    reg = registry_build(cfg, plugins, &diags);
     ck_assert_ptr_nonnull(reg);
 }
 
@@ -127,7 +127,7 @@ static void build(void)
         ck_assert_uint_eq(diags.n_errors, (n_));                                \
     } while (0)
 
-static const reg_option *opt(const reg_source *s, const char *name)
+static const registry_option *opt(const registry_source *s, const char *name)
 {
     size_t i;
     for (i = 0; i < s->n_options; i++)
@@ -136,10 +136,10 @@ static const reg_option *opt(const reg_source *s, const char *name)
     return NULL;
 }
 
-static void ck_opt(const reg_source *s, const char *name, const char *value, int from_default,
+static void ck_opt(const registry_source *s, const char *name, const char *value, int from_default,
                    int line)
 {
-    const reg_option *o = opt(s, name);
+    const registry_option *o = opt(s, name);
     ck_assert_msg(o != NULL, "option '%s' missing", name);
     ck_assert_str_eq(o->value, value);
     ck_assert_int_eq(o->from_default, from_default);
@@ -164,15 +164,15 @@ START_TEST(all_types_normalised)
                          "  password = \"pw-all-types\";\n"     /* 11 */
                          "};\n");
     char *abs, *red;
-    const reg_source *s;
+    const registry_source *s;
 
     build();
     ck_errors(0);
     ck_assert_uint_eq(reg->n_sources, 1);
-    s = reg_find(reg, "s");
+    s = registry_find(reg, "s");
     ck_assert_ptr_eq(s, &reg->sources[0]);
     ck_assert_ptr_eq(s->cfg, cfg_find_source(cfg, "s"));
-    ck_assert_str_eq(ld_name(s->plugin), "opts");
+    ck_assert_str_eq(loader_name(s->plugin), "opts");
     ck_assert_uint_eq(s->n_options, 9);
     /* in the order of the plugin's table */
     ck_assert_str_eq(s->options[0].def->name, "path");
@@ -194,7 +194,7 @@ START_TEST(all_types_normalised)
     red = redact_dup("a pw-all-types b default-token-value c");
     ck_assert_str_eq(red, "a *** b *** c");
     free(red);
-    ck_assert_ptr_null(reg_find(reg, "nosuch"));
+    ck_assert_ptr_null(registry_find(reg, "nosuch"));
     free(p);
 }
 END_TEST
@@ -211,11 +211,11 @@ START_TEST(defaults_applied)
                          "  port = -1;\n"
                          "  note = \"\";\n"
                          "};\n");
-    const reg_source *s;
+    const registry_source *s;
 
     build();
     ck_errors(0);
-    s = reg_find(reg, "s");
+    s = registry_find(reg, "s");
     ck_assert_ptr_nonnull(s);
     ck_assert_uint_eq(s->n_options, 9);
     ck_opt(s, "path", "/abs/x.db", 0, 4);
@@ -390,9 +390,9 @@ START_TEST(disabled_not_validated)
     build();
     ck_errors(0);
     ck_assert_uint_eq(reg->n_sources, 1);
-    ck_assert_ptr_null(reg_find(reg, "a"));
-    ck_assert_ptr_null(reg_find(reg, "b"));
-    ck_assert_ptr_nonnull(reg_find(reg, "c"));
+    ck_assert_ptr_null(registry_find(reg, "a"));
+    ck_assert_ptr_null(registry_find(reg, "b"));
+    ck_assert_ptr_nonnull(registry_find(reg, "c"));
     free(a);
     free(b);
     free(c);
@@ -490,8 +490,8 @@ START_TEST(secret_references_checked)
     free(p);
 
     /* an existing file passes */
-    reg_free(reg);
-    ld_free(plugins);
+    registry_free(reg);
+    loader_free(plugins);
     cfg_free(cfg);
     diag_free(&diags);
     memset(&diags, 0, sizeof diags);
@@ -581,7 +581,7 @@ START_TEST(normalise_direct)
         v.text = (char *)cases[i].text;
         v.type = cases[i].type;
         v.line = 1;
-        r = reg_normalise(cases[i].def, &v, &why);
+        r = registry_normalise(cases[i].def, &v, &why);
         if (cases[i].want) {
             ck_assert_msg(r != NULL, "case %zu refused: %s", i, why ? why : "?");
             ck_assert_str_eq(r, cases[i].want);

@@ -14,11 +14,11 @@
 
 #include <openssl/crypto.h>
 
-#include "fernet.h"
-#include "keyring.h"
-#include "redact.h"
-#include "secmem.h"
-#include "secret.h"
+#include "secret/fernet.h"
+#include "secret/keyring.h"
+#include "base/redact.h"
+#include "secret/secmem.h"
+#include "secret/secret.h"
 
 static char tmpdir[256];
 static char key1[FERNET_KEY_TEXT_LEN + 1], key2[FERNET_KEY_TEXT_LEN + 1],

@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "outfile.h"
-#include "state.h"
+#include "output/outfile.h"
+#include "output/state.h"
 
 static char dir[64];
 

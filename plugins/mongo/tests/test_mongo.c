@@ -27,7 +27,7 @@
 
 #include "conformance.h"
 #include "mongo_orders.h"
-#include "source.h"
+#include "plugin/source.h"
 
 #define PEER_PYTHON "/usr/bin/python3"
 
@@ -221,7 +221,7 @@ static char *mg_json_at(const bson_t *doc, const char *path)
 
 START_TEST(t_sent_find)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     dsrc_fetch_req req;
     dsrc_fetch_result res;
     conf_rows r;
@@ -291,7 +291,7 @@ END_TEST
 START_TEST(t_batches)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
@@ -317,7 +317,7 @@ START_TEST(t_batches)
     ck_assert_str_eq(j, "{ \"v\" : 2 }");
     free(j);
     bson_destroy(cmd);
-    src_close(c);
+    source_close(c);
     conf_env_free(env);
 }
 END_TEST
@@ -327,17 +327,17 @@ END_TEST
 START_TEST(t_replica_hosts)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     dsrc_ping_info info;
     derr e = {0};
 
     ck_assert_msg(conf_env_open(env, "rshosts", &c, &e) == DSRC_OK, "open: %s", e.msg);
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
-    ck_assert_int_eq(src_ping(c, &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(source_ping(c, &info, NULL, &e), DSRC_OK);
     ck_assert_int_eq(info.role, DSRC_ROLE_PRIMARY);
     derr_clear(&e);
-    src_close(c);
+    source_close(c);
     conf_env_free(env);
 }
 END_TEST
@@ -345,7 +345,7 @@ END_TEST
 START_TEST(t_read_preference)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     dsrc_fetch_req req;
     dsrc_ping_info info;
     conf_rows r;
@@ -356,7 +356,7 @@ START_TEST(t_read_preference)
     ck_assert_msg(conf_env_open(env, "rs", &c, &e) == DSRC_OK, "open: %s", e.msg);
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
-    ck_assert_int_eq(src_ping(c, &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(source_ping(c, &info, NULL, &e), DSRC_OK);
     ck_assert_int_eq(info.role, DSRC_ROLE_PRIMARY);
     ck_assert_str_eq(info.server_version, "MongoDB 6.0.5");
 
@@ -382,7 +382,7 @@ START_TEST(t_read_preference)
     free(j);
     bson_destroy(cmd);
     derr_clear(&e);
-    src_close(c);
+    source_close(c);
     conf_env_free(env);
 }
 END_TEST
@@ -390,7 +390,7 @@ END_TEST
 START_TEST(t_document_output)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
@@ -416,7 +416,7 @@ START_TEST(t_document_output)
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
     ck_assert_str_eq(r.text[0], "{ \"amount\" : { \"$numberDouble\" : \"1.5\" } }");
     conf_rows_free(&r);
-    src_close(c);
+    source_close(c);
     conf_env_free(env);
 }
 END_TEST
@@ -424,7 +424,7 @@ END_TEST
 START_TEST(t_auth_failed)
 {
     conf_env *env = conf_env_new();
-    src_conn *c = NULL;
+    source_conn *c = NULL;
     derr e = {0};
     bson_t *cmd;
 
@@ -445,7 +445,7 @@ END_TEST
 
 START_TEST(t_unauthorized)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     conf_rows r;
     dsrc_fetch_req req;
     derr e = {0};
@@ -462,7 +462,7 @@ END_TEST
 START_TEST(t_server_stops_answering)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     conf_rows r;
     dsrc_fetch_req req;
     derr e = {0};
@@ -477,14 +477,14 @@ START_TEST(t_server_stops_answering)
     ck_assert_uint_eq(r.n_rows, 0);
     conf_rows_free(&r);
     derr_clear(&e);
-    src_close(c);
+    source_close(c);
     conf_env_free(env);
 }
 END_TEST
 
 START_TEST(t_list_kinds)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     conf_items l;
     derr e = {0};
 
@@ -544,13 +544,13 @@ static int mg_md_cb(void *user, const dsrc_metadata *md)
 
 START_TEST(t_describe_schema)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     mg_md m;
     dsrc_meta_sink s = {sizeof s, &m, mg_md_cb};
     derr e = {0};
 
     memset(&m, 0, sizeof m);
-    ck_assert_int_eq(src_describe(c, "shop/orders", &s, &e), DSRC_OK);
+    ck_assert_int_eq(source_describe(c, "shop/orders", &s, &e), DSRC_OK);
     ck_assert_ptr_nonnull(m.schema);
     ck_assert_msg(strstr(m.schema, "{ \"path\" : \"address.city\", \"types\" : { \"string\" : 2 },"
                                    " \"present\" : 2 }") != NULL, "schema: %s", m.schema);

@@ -36,7 +36,7 @@
 #include <mysql.h>
 
 #include "conformance.h"
-#include "source.h"
+#include "plugin/source.h"
 
 extern char **environ;
 
@@ -566,7 +566,7 @@ static void my_teardown(conf_fixture *fx)
 
 /* The value of the SSL cipher the server sees for this connection ("" when
  * the connection is plain). */
-static char *my_session_cipher(src_conn *c)
+static char *my_session_cipher(source_conn *c)
 {
     dsrc_fetch_req req;
     conf_rows r;
@@ -591,11 +591,11 @@ static char *my_session_cipher(src_conn *c)
 
 /* Ping `c`, which must answer as `role` from `endpoint` (NULL: any); the
  * answer in `info`. */
-static void my_ping(src_conn *c, dsrc_role role, const char *endpoint, dsrc_ping_info *info)
+static void my_ping(source_conn *c, dsrc_role role, const char *endpoint, dsrc_ping_info *info)
 {
     derr e = {0};
 
-    ck_assert_msg(src_ping(c, info, NULL, &e) == DSRC_OK, "ping: %s", e.msg ? e.msg : "");
+    ck_assert_msg(source_ping(c, info, NULL, &e) == DSRC_OK, "ping: %s", e.msg ? e.msg : "");
     ck_assert_int_eq(info->role, role);
     if (endpoint)
         ck_assert_str_eq(info->endpoint, endpoint);
@@ -604,10 +604,10 @@ static void my_ping(src_conn *c, dsrc_role role, const char *endpoint, dsrc_ping
 
 /* Open endpoint `endpoint` of source `name` and ping it as my_ping() does;
  * returns the connection. */
-static src_conn *my_open_ping(conf_env *env, const char *name, int endpoint, dsrc_role role,
+static source_conn *my_open_ping(conf_env *env, const char *name, int endpoint, dsrc_role role,
                               const char *where)
 {
-    src_conn *c;
+    source_conn *c;
     dsrc_ping_info info;
     derr e = {0};
 
@@ -625,11 +625,11 @@ static src_conn *my_open_ping(conf_env *env, const char *name, int endpoint, dsr
 static void my_open_fails(conf_env *env, const char *name, int endpoint, dsrc_status want,
                           const char *code, derr *e)
 {
-    src_conn *c;
+    source_conn *c;
     dsrc_status st = conf_env_open_at(env, name, endpoint, &c, e);
 
-    ck_assert_msg(st == want, "%s: expected %s, got %s (%s)", name, dsrc_status_name(want),
-                  dsrc_status_name(st), e->msg ? e->msg : "");
+    ck_assert_msg(st == want, "%s: expected %s, got %s (%s)", name, error_status_name(want),
+                  error_status_name(st), e->msg ? e->msg : "");
     ck_assert_ptr_null(c);
     ck_assert_msg(e->msg && strstr(e->msg, name), "%s: message: %s", name,
                   e->msg ? e->msg : "");
@@ -641,7 +641,7 @@ static void my_open_fails(conf_env *env, const char *name, int endpoint, dsrc_st
 /* Fetch all of `item` on `c`, which must fail with `want` and (unless
  * `code` is NULL) a MySQL code starting with `code`.  The error stays in
  * `e` for more checks (the caller clears it). */
-static void my_fetch_fails(src_conn *c, const char *item, dsrc_status want, const char *code,
+static void my_fetch_fails(source_conn *c, const char *item, dsrc_status want, const char *code,
                            derr *e)
 {
     dsrc_fetch_req req;
@@ -651,8 +651,8 @@ static void my_fetch_fails(src_conn *c, const char *item, dsrc_status want, cons
     conf_req(&req, item);
     st = conf_fetch_all(c, &req, &r, NULL, e);
     conf_rows_free(&r);
-    ck_assert_msg(st == want, "%s: expected %s, got %s (%s)", item, dsrc_status_name(want),
-                  dsrc_status_name(st), e->msg ? e->msg : "");
+    ck_assert_msg(st == want, "%s: expected %s, got %s (%s)", item, error_status_name(want),
+                  error_status_name(st), e->msg ? e->msg : "");
     if (code)
         ck_assert_msg(strncmp(e->code, code, strlen(code)) == 0, "%s: code '%s', expected %s...",
                       item, e->code, code);
@@ -676,7 +676,7 @@ END_TEST
 START_TEST(t_replica_endpoint)
 {
     conf_env *env = conf_env_new();
-    src_conn *p, *r;
+    source_conn *p, *r;
     dsrc_fetch_req req;
     conf_rows a, b;
     derr e = {0};
@@ -709,8 +709,8 @@ START_TEST(t_replica_endpoint)
     ck_assert_int_eq(conf_fetch_all(r, &req, &a, NULL, &e), DSRC_E_NOT_FOUND);
     conf_rows_free(&a);
     derr_clear(&e);
-    src_close(p);
-    src_close(r);
+    source_close(p);
+    source_close(r);
     conf_env_free(env);
 }
 END_TEST
@@ -720,8 +720,8 @@ START_TEST(t_replica_role_without_privilege)
     conf_env *env = conf_env_new();
 
     /* "limited" may not read the replication status: read_only decides. */
-    src_close(my_open_ping(env, "limited", 1, DSRC_ROLE_REPLICA, NULL));
-    src_close(my_open_ping(env, "limited", 0, DSRC_ROLE_PRIMARY, NULL));
+    source_close(my_open_ping(env, "limited", 1, DSRC_ROLE_REPLICA, NULL));
+    source_close(my_open_ping(env, "limited", 0, DSRC_ROLE_PRIMARY, NULL));
     conf_env_free(env);
 }
 END_TEST
@@ -732,7 +732,7 @@ END_TEST
 static void my_expect_open(conf_env *env, const char *name, int endpoint, dsrc_status want,
                            int encrypted, const char *code)
 {
-    src_conn *c;
+    source_conn *c;
     derr e = {0};
     char *cipher;
 
@@ -749,7 +749,7 @@ static void my_expect_open(conf_env *env, const char *name, int endpoint, dsrc_s
     else
         ck_assert_msg(!*cipher, "%s: the connection is encrypted (%s)", name, cipher);
     free(cipher);
-    src_close(c);
+    source_close(c);
     derr_clear(&e);
 }
 
@@ -820,7 +820,7 @@ START_TEST(t_socket)
 {
     conf_env *env = conf_env_new();
 
-    src_close(my_open_ping(env, "socket", 0, DSRC_ROLE_PRIMARY, my_env.primary_socket));
+    source_close(my_open_ping(env, "socket", 0, DSRC_ROLE_PRIMARY, my_env.primary_socket));
     conf_env_free(env);
 }
 END_TEST
@@ -901,7 +901,7 @@ END_TEST
 START_TEST(t_permission)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     derr e = {0};
 
     ck_assert_msg(conf_env_open(env, "limited", &c, &e) == DSRC_OK, "%s", e.msg);
@@ -909,7 +909,7 @@ START_TEST(t_permission)
     derr_clear(&e);
     /* What it may read, it reads. */
     conf_expect_rows(c, DB "/x", 1);
-    src_close(c);
+    source_close(c);
     derr_clear(&e);
     conf_env_free(env);
 }
@@ -917,7 +917,7 @@ END_TEST
 
 START_TEST(t_not_found_codes)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     dsrc_fetch_req req;
     conf_rows r;
     conf_md m;
@@ -947,14 +947,14 @@ END_TEST
 START_TEST(t_read_timeout)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     derr e = {0};
 
     ck_assert_msg(conf_env_open(env, "slow", &c, &e) == DSRC_OK, "%s", e.msg);
     my_fetch_fails(c, DB "/slow_view", DSRC_E_TIMEOUT, "2013/", &e);
     ck_assert_int_eq(e.retryable, 1);
     ck_assert_int_eq(e.connection_broken, 1);
-    src_close(c);
+    source_close(c);
     derr_clear(&e);
     conf_env_free(env);
 }
@@ -965,7 +965,7 @@ END_TEST
 
 START_TEST(t_list)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     conf_items l;
     derr e = {0};
     ssize_t i;
@@ -1012,7 +1012,7 @@ END_TEST
 
 START_TEST(t_describe_details)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     conf_md m;
     derr e = {0};
     size_t k;
@@ -1092,7 +1092,7 @@ static long long my_status(MYSQL *m, const char *var)
 
 START_TEST(t_discover_catalog)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     conf_md m;
     derr e = {0};
     ssize_t i;
@@ -1179,7 +1179,7 @@ static long long my_user_connections(MYSQL *root, const char *user, long long at
 START_TEST(t_discover_second_connection)
 {
     conf_env *env = conf_env_new();
-    src_conn *c = conf_conn(), *one;
+    source_conn *c = conf_conn(), *one;
     conf_md *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
     derr e = {0};
     MYSQL *root = my_root(0);
@@ -1194,7 +1194,7 @@ START_TEST(t_discover_second_connection)
     conf_md_init(b, DB "/customers");
 
     /* The usual way: no connection left behind. */
-    ck_assert_msg(src_ping(c, NULL, NULL, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_msg(source_ping(c, NULL, NULL, &e) == DSRC_OK, "%s", e.msg);
     open_before = my_user_connections(root, "dsrc", LLONG_MAX);
     ck_assert_int_ge(open_before, 1);
     ck_assert_msg(conf_discover(c, DB, 0, a, &e) == DSRC_OK, "%s", e.msg);
@@ -1235,7 +1235,7 @@ START_TEST(t_discover_second_connection)
     ck_assert_uint_eq(b->n_props, a->n_props);
     ck_assert_str_eq(conf_md_prop(b, "engine"), "InnoDB");
     /* The refused connection did not spoil this one. */
-    ck_assert_int_eq(src_ping(one, NULL, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(source_ping(one, NULL, NULL, &e), DSRC_OK);
     ck_assert_int_eq(my_user_connections(root, "single", 1), 1);
 
     /* A receiver that stops early: the connection serves again. */
@@ -1257,7 +1257,7 @@ START_TEST(t_discover_second_connection)
     ck_assert_msg(strncmp(e.code, "1146/", 5) == 0, "code %s", e.code);
     derr_clear(&e);
 
-    src_close(one);
+    source_close(one);
     mysql_close(root);
     free(a);
     free(b);
@@ -1273,7 +1273,7 @@ END_TEST
 
 START_TEST(t_cell_types)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
@@ -1347,7 +1347,7 @@ START_TEST(t_timestamp_utc)
 {
     MYSQL *root = my_root(0);
     conf_env *env;
-    src_conn *c = NULL;
+    source_conn *c = NULL;
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
@@ -1364,7 +1364,7 @@ START_TEST(t_timestamp_utc)
     ck_assert_uint_eq(r.n_rows, 1);
     ck_assert_str_eq(conf_rows_cell(&r, 0, "created"), "2024-03-01T12:34:56.789Z");
     conf_rows_free(&r);
-    src_close(c);
+    source_close(c);
     conf_env_free(env);
     derr_clear(&e);
 }
@@ -1372,7 +1372,7 @@ END_TEST
 
 START_TEST(t_hostile_identifiers)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     dsrc_fetch_req req;
     dsrc_fetch_result res;
     conf_rows r;
@@ -1431,7 +1431,7 @@ START_TEST(t_string_cursor_escaping)
     conf_env *env = conf_env_new();
     static const char *const after[] = {"a", "it's", "back\\slash", "quo'te\\'", "\\", "'",
                                         "\xc3\xa9t\xc3\xa9", "z"};
-    src_conn *c[2];
+    source_conn *c[2];
     MYSQL *root = my_root(0);
     derr e = {0};
     size_t i;
@@ -1474,8 +1474,8 @@ START_TEST(t_string_cursor_escaping)
             conf_rows_free(&r);
         }
     }
-    src_close(c[0]);
-    src_close(c[1]);
+    source_close(c[0]);
+    source_close(c[1]);
     mysql_close(root);
     derr_clear(&e);
     conf_env_free(env);
@@ -1485,7 +1485,7 @@ END_TEST
 START_TEST(t_paths)
 {
     conf_env *env = conf_env_new();
-    src_conn *c = conf_conn(), *nd;
+    source_conn *c = conf_conn(), *nd;
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
@@ -1521,14 +1521,14 @@ START_TEST(t_paths)
     ck_assert_int_eq(conf_fetch_all(nd, &req, &r, NULL, &e), DSRC_OK);
     ck_assert_uint_eq(r.n_rows, 1);
     conf_rows_free(&r);
-    src_close(nd);
+    source_close(nd);
     conf_env_free(env);
 }
 END_TEST
 
 START_TEST(t_temporal_cursor)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     dsrc_fetch_req req;
     dsrc_fetch_result res;
     conf_rows r;
@@ -1562,7 +1562,7 @@ END_TEST
 
 /* Cancel from another thread once the statement runs on the server. */
 typedef struct my_canceller {
-    src_conn *c;
+    source_conn *c;
     int seen;                /* the statement was seen running */
 } my_canceller;
 
@@ -1580,13 +1580,13 @@ static void *my_cancel_thread(void *arg)
     }
     if (root)
         mysql_close(root);
-    src_cancel(k->c);
+    source_cancel(k->c);
     return NULL;
 }
 
 START_TEST(t_cancel_kill_query)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     my_canceller k = {c, 0};
     dsrc_fetch_req req;
     conf_rows r;
@@ -1612,7 +1612,7 @@ END_TEST
  * of the big table. */
 static void my_stop_big(int use_flag)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     conf_counter k;
     dsrc_row_sink sink = conf_counter_sink(&k, c, 5000, use_flag);
     dsrc_fetch_req req;
@@ -1621,14 +1621,14 @@ static void my_stop_big(int use_flag)
     long rows;
 
     conf_req(&req, DB "/big");
-    ck_assert_int_eq(src_fetch(c, &req, &sink, NULL, &res, &e), DSRC_E_CANCELLED);
+    ck_assert_int_eq(source_fetch(c, &req, &sink, NULL, &res, &e), DSRC_E_CANCELLED);
     rows = atomic_load(&k.rows);
     ck_assert_msg(rows >= 5000 && rows < 5000 + 2 * 1024, "%ld rows arrived", rows);
     derr_clear(&e);
     atomic_store(&c->cancel, 0);
     /* The connection is usable: the rest of the big result is gone. */
     conf_expect_rows(c, DB "/x", 1);
-    ck_assert_int_eq(src_ping(c, NULL, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(source_ping(c, NULL, NULL, &e), DSRC_OK);
 }
 
 START_TEST(t_cancel_flag_while_streaming)

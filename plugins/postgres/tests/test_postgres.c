@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "source.h"
+#include "plugin/source.h"
 
 #include "conformance.h"
 
@@ -338,7 +338,7 @@ static void pg_teardown(conf_fixture *fx)
 
 /* Fetch `view` (one row) on `c` and return column `col` rendered
  * (malloc'd; NULL for NULL). */
-static char *pg_one_value(src_conn *c, const char *item, size_t col)
+static char *pg_one_value(source_conn *c, const char *item, size_t col)
 {
     dsrc_fetch_req req;
     conf_rows r;
@@ -361,7 +361,7 @@ static char *pg_one_value(src_conn *c, const char *item, size_t col)
  * return nothing. */
 static void pg_expect_tls(conf_env *env, const char *name, const char *want_ssl)
 {
-    src_conn *c = NULL;
+    source_conn *c = NULL;
     derr e = {0};
     char *ssl;
     dsrc_status st = conf_env_open(env, name, &c, &e);
@@ -371,17 +371,17 @@ static void pg_expect_tls(conf_env *env, const char *name, const char *want_ssl)
     ck_assert_msg(ssl && strcmp(ssl, want_ssl) == 0, "%s: ssl = %s, expected %s", name,
                   ssl ? ssl : "NULL", want_ssl);
     free(ssl);
-    src_close(c);
+    source_close(c);
     derr_clear(&e);
 }
 
 static void pg_expect_open_fails(conf_env *env, const char *name, dsrc_status want,
                                  const char *code, const char *in_msg, derr *e)
 {
-    src_conn *c = NULL;
+    source_conn *c = NULL;
     dsrc_status st = conf_env_open(env, name, &c, e);
-    ck_assert_msg(st == want, "%s: expected %s, got %s (%s)", name, dsrc_status_name(want),
-                  dsrc_status_name(st), e->msg ? e->msg : "");
+    ck_assert_msg(st == want, "%s: expected %s, got %s (%s)", name, error_status_name(want),
+                  error_status_name(st), e->msg ? e->msg : "");
     ck_assert_ptr_null(c);
     ck_assert_msg(e->msg && *e->msg, "%s: no message", name);
     if (code)
@@ -443,7 +443,7 @@ END_TEST
 START_TEST(t_client_cert)
 {
     conf_env *env = conf_env_new();
-    src_conn *c = NULL;
+    source_conn *c = NULL;
     derr e = {0};
     char *who;
 
@@ -452,7 +452,7 @@ START_TEST(t_client_cert)
     who = pg_one_value(c, "public/whoami", 1);
     ck_assert_str_eq(who, pg.cert_user);
     free(who);
-    src_close(c);
+    source_close(c);
     conf_env_free(env);
 }
 END_TEST
@@ -463,7 +463,7 @@ END_TEST
 START_TEST(t_replica)
 {
     conf_env *env = conf_env_new();
-    src_conn *c = NULL;
+    source_conn *c = NULL;
     dsrc_ping_info info;
     dsrc_fetch_req req;
     conf_rows r;
@@ -472,15 +472,15 @@ START_TEST(t_replica)
 
     /* The primary. */
     ck_assert_msg(conf_env_open(env, "with_replica", &c, &e) == DSRC_OK, "%s", e.msg);
-    ck_assert_int_eq(src_ping(c, &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(source_ping(c, &info, NULL, &e), DSRC_OK);
     ck_assert_int_eq(info.role, DSRC_ROLE_PRIMARY);
     snprintf(want, sizeof want, "127.0.0.1:%s", pg.port);
     ck_assert_str_eq(info.endpoint, want);
-    src_close(c);
+    source_close(c);
 
     /* The standby: endpoint 1 is replicas.hosts[0]. */
     ck_assert_msg(conf_env_open_at(env, "with_replica", 1, &c, &e) == DSRC_OK, "%s", e.msg);
-    ck_assert_int_eq(src_ping(c, &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(source_ping(c, &info, NULL, &e), DSRC_OK);
     ck_assert_int_eq(info.role, DSRC_ROLE_REPLICA);
     snprintf(want, sizeof want, "127.0.0.1:%s", pg.replica_port);
     ck_assert_str_eq(info.endpoint, want);
@@ -499,7 +499,7 @@ START_TEST(t_replica)
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_OK);
     ck_assert_uint_eq(r.n_rows, 2);
     conf_rows_free(&r);
-    src_close(c);
+    source_close(c);
 
     ck_assert_int_eq(conf_env_open_at(env, "with_replica", 2, &c, &e), DSRC_E_INVALID_ARGUMENT);
     derr_clear(&e);
@@ -552,7 +552,7 @@ END_TEST
 START_TEST(t_query_errors)
 {
     conf_env *env = conf_env_new();
-    src_conn *c = conf_conn(), *t = NULL;
+    source_conn *c = conf_conn(), *t = NULL;
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
@@ -593,7 +593,7 @@ START_TEST(t_query_errors)
     derr_clear(&e);
     /* The connection still serves. */
     conf_expect_rows(t, "public/x", 1);
-    src_close(t);
+    source_close(t);
     conf_env_free(env);
 }
 END_TEST
@@ -603,7 +603,7 @@ END_TEST
 
 START_TEST(t_hostile_identifiers)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     static conf_md m;
     dsrc_fetch_req req;
     conf_rows r;
@@ -653,7 +653,7 @@ END_TEST
 
 START_TEST(t_paths)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     static conf_md m;
     derr e = {0};
 
@@ -699,7 +699,7 @@ END_TEST
 
 START_TEST(t_list)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     static conf_items l;
     derr e = {0};
     ssize_t i;
@@ -746,7 +746,7 @@ END_TEST
 
 START_TEST(t_describe_details)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     static conf_md m;
     derr e = {0};
 
@@ -805,7 +805,7 @@ static size_t pg_log_count(const char *needle)
 START_TEST(t_discover_batched)
 {
     conf_env *env = conf_env_new();
-    src_conn *c = NULL;
+    source_conn *c = NULL;
     static conf_md m;
     derr e = {0};
     size_t before, after, i, n_many = 0;
@@ -846,7 +846,7 @@ START_TEST(t_discover_batched)
     conf_md_init(&m, NULL);
     ck_assert_int_eq(conf_discover(c, NULL, 1, &m, &e), DSRC_OK);
     ck_assert_uint_gt(m.calls, MANY_TABLES + 50);
-    src_close(c);
+    source_close(c);
     conf_env_free(env);
 }
 END_TEST
@@ -856,7 +856,7 @@ END_TEST
 
 START_TEST(t_types)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
@@ -941,7 +941,7 @@ START_TEST(t_time_zones)
     };
     static const char *const cols[3] = {"tstz", "ts", "d"};
     conf_env *env = conf_env_new();
-    src_conn *c = NULL;
+    source_conn *c = NULL;
     derr e = {0};
     dsrc_fetch_req req;
     conf_rows r;
@@ -967,7 +967,7 @@ START_TEST(t_time_zones)
             }
         }
         conf_rows_free(&r);
-        src_close(c);
+        source_close(c);
     }
     derr_clear(&e);
     conf_env_free(env);
@@ -978,7 +978,7 @@ END_TEST
  * the rows up to the limit-th value, and from the start the NULL ones. */
 START_TEST(t_cursor_limit_uuid)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     derr e = {0};
     const char *cols[1] = {"k"};
     dsrc_fetch_req req;
@@ -1036,7 +1036,7 @@ static int pg_b_write(void *user, const void *data, size_t len)
 
 /* A CSV fetch through a byte sink (a row sink is there too, and must stay
  * unused). */
-static dsrc_status pg_fetch_csv(src_conn *c, dsrc_fetch_req *req, pg_bytes *b,
+static dsrc_status pg_fetch_csv(source_conn *c, dsrc_fetch_req *req, pg_bytes *b,
                                 dsrc_fetch_result *res, derr *e)
 {
     dsrc_byte_sink bs;
@@ -1050,12 +1050,12 @@ static dsrc_status pg_fetch_csv(src_conn *c, dsrc_fetch_req *req, pg_bytes *b,
     memset(&rs, 0, sizeof rs);
     rs.struct_size = sizeof rs;
     req->mode = DSRC_FETCH_CSV;
-    return src_fetch(c, req, &rs, &bs, res, e);
+    return source_fetch(c, req, &rs, &bs, res, e);
 }
 
 START_TEST(t_csv)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     dsrc_fetch_req req;
     dsrc_fetch_result res;
     pg_bytes b;
@@ -1151,7 +1151,7 @@ END_TEST
 
 START_TEST(t_incremental_after_inserts)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     dsrc_fetch_req req;
     dsrc_fetch_result res;
     conf_rows r;
@@ -1204,7 +1204,7 @@ END_TEST
 /* Cancellation                                                              */
 
 typedef struct pg_canceller {
-    src_conn *c;
+    source_conn *c;
     int use_driver;
 } pg_canceller;
 
@@ -1223,7 +1223,7 @@ static void *pg_cancel_thread(void *arg)
 
 static void pg_run_cancel(int use_driver)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     pg_canceller k;
     dsrc_fetch_req req;
     conf_rows r;
@@ -1236,7 +1236,7 @@ static void pg_run_cancel(int use_driver)
     k.use_driver = use_driver;
     conf_req(&req, "public/slow");
     st = conf_fetch_beside(c, &req, NULL, &r, pg_cancel_thread, &k, &secs, &e);
-    ck_assert_msg(st == DSRC_E_CANCELLED, "got %s: %s", dsrc_status_name(st),
+    ck_assert_msg(st == DSRC_E_CANCELLED, "got %s: %s", error_status_name(st),
                   e.msg ? e.msg : "");
     ck_assert_msg(secs < 10, "cancellation took %.1f s", secs);
     ck_assert_str_eq(e.code, "57014");
@@ -1266,7 +1266,7 @@ START_TEST(t_ping_info)
     derr e = {0};
     char want[64];
 
-    ck_assert_int_eq(src_ping(conf_conn(), &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(source_ping(conf_conn(), &info, NULL, &e), DSRC_OK);
     ck_assert_int_eq(info.role, DSRC_ROLE_PRIMARY);
     ck_assert_msg(strncmp(info.server_version, "PostgreSQL 15", 13) == 0 ||
                       strncmp(info.server_version, "PostgreSQL 1", 12) == 0,

@@ -21,7 +21,7 @@
 #include <sqlite3.h>
 
 #include "conformance.h"
-#include "source.h"
+#include "plugin/source.h"
 
 /* The conformance table: a hostile name, a column with spaces, NULLs,
  * blobs, REAL, text with quotes and line breaks. */
@@ -214,7 +214,7 @@ static int sq_setup(conf_fixture *fx, const char *tmp)
 START_TEST(t_missing_file_not_created)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     derr e = {0};
     char path[PATH_MAX + 32];
 
@@ -230,7 +230,7 @@ END_TEST
 START_TEST(t_not_a_database)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     derr e = {0};
     char path[PATH_MAX + 32];
     size_t len = 0;
@@ -257,7 +257,7 @@ END_TEST
 
 START_TEST(t_read_only)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     conf_items l;
     conf_md m;
     dsrc_fetch_req req;
@@ -297,7 +297,7 @@ END_TEST
 
 START_TEST(t_hostile_names)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     conf_md m;
     dsrc_fetch_req req;
     conf_rows r;
@@ -349,7 +349,7 @@ END_TEST
 
 START_TEST(t_paths)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     conf_md m;
     conf_items l;
     derr e = {0};
@@ -399,7 +399,7 @@ END_TEST
 
 START_TEST(t_list)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     conf_items l;
     derr e = {0};
     ssize_t i;
@@ -446,7 +446,7 @@ END_TEST
 
 START_TEST(t_describe_types)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     conf_md m;
     derr e = {0};
     static const struct {
@@ -502,7 +502,7 @@ END_TEST
 
 START_TEST(t_cell_types)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
@@ -546,7 +546,7 @@ END_TEST
 START_TEST(t_values_as_stored)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
@@ -587,14 +587,14 @@ START_TEST(t_values_as_stored)
     ck_assert_str_eq(conf_rows_cell(&r, 1, "r"), "-inf");
     conf_rows_free(&r);
     derr_clear(&e);
-    src_close(c);
+    source_close(c);
     conf_env_free(env);
 }
 END_TEST
 
 START_TEST(t_discover_catalog)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     conf_md m;
     derr e = {0};
     ssize_t i;
@@ -639,7 +639,7 @@ END_TEST
 START_TEST(t_broken_view)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     conf_md m;
     conf_items l;
     dsrc_fetch_req req;
@@ -668,14 +668,14 @@ START_TEST(t_broken_view)
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_BACKEND);
     conf_rows_free(&r);
     derr_clear(&e);
-    src_close(c);
+    source_close(c);
     conf_env_free(env);
 }
 END_TEST
 
 START_TEST(t_cursor_types)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     dsrc_fetch_req req;
     dsrc_fetch_result res;
     conf_rows r;
@@ -737,7 +737,7 @@ static void *sq_cancel_thread(void *arg)
 
 static void sq_run_cancel(int use_driver)
 {
-    src_conn *c = conf_conn();
+    source_conn *c = conf_conn();
     sq_canceller k;
     dsrc_fetch_req req;
     dsrc_row_sink sink;
@@ -779,7 +779,7 @@ START_TEST(t_ping_info)
     dsrc_ping_info info;
     derr e = {0};
 
-    ck_assert_int_eq(src_ping(conf_conn(), &info, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(source_ping(conf_conn(), &info, NULL, &e), DSRC_OK);
     ck_assert_int_eq(info.role, DSRC_ROLE_STANDALONE);
     ck_assert_msg(strncmp(info.server_version, "SQLite 3.", 9) == 0, "version: %s",
                   info.server_version);
@@ -790,7 +790,7 @@ END_TEST
 START_TEST(t_immutable_and_modes)
 {
     conf_env *env = conf_env_new();
-    src_conn *c;
+    source_conn *c;
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
@@ -810,7 +810,7 @@ START_TEST(t_immutable_and_modes)
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_UNSUPPORTED);
     conf_rows_free(&r);
     derr_clear(&e);
-    src_close(c);
+    source_close(c);
     conf_env_free(env);
 }
 END_TEST

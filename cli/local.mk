@@ -1,0 +1,8 @@
+# cli: `dsrc`, the command line (dsrc(1)), built on the core library.
+bin_PROGRAMS += dsrc
+dsrc_SOURCES = cli/dsrc.c \
+	cli/cli.c cli/cli.h \
+	cli/cli_secret.c cli/cli_secret.h \
+	cli/table.c cli/table.h
+dsrc_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
+dsrc_LDADD = core/libdsrccore.la $(JANSSON_LIBS) $(CRYPTO_LIBS)

@@ -1,0 +1,84 @@
+/* ctx.c -- the call context and the host services table (see ctx.h). */
+#include <config.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "base/ctx.h"
+#include "base/log.h"
+
+/* The flag every ctx created from now on watches (set from a signal
+ * handler).  An atomic pointer: ctx_set_signal_flag() may run while worker
+ * threads create contexts. */
+static const volatile sig_atomic_t *_Atomic ctx_signal_flag;
+
+void ctx_init(struct dsrc_ctx *ctx, const char *source, const char *plugin,
+              atomic_int *cancel_flag)
+{
+    ctx->source = source ? source : "";
+    ctx->plugin = plugin ? plugin : "";
+    ctx->cancel_flag = cancel_flag;
+    ctx->signal_flag = atomic_load(&ctx_signal_flag);
+}
+
+void ctx_set_signal_flag(const volatile sig_atomic_t *flag)
+{
+    atomic_store(&ctx_signal_flag, flag);
+}
+
+/* A plugin may pass any number as a level: clamp it to the known range so a
+ * line is never lost or written with a meaningless priority. */
+static dsrc_log_level ctx_clamp_level(dsrc_log_level level)
+{
+    if ((int)level < (int)DSRC_LOG_ERROR)
+        return DSRC_LOG_ERROR;
+    if ((int)level > (int)DSRC_LOG_DEBUG)
+        return DSRC_LOG_DEBUG;
+    return level;
+}
+
+static DSRC_PRINTF(3, 4) void ctx_log(const dsrc_ctx *ctx, dsrc_log_level level,
+                                      const char *fmt, ...)
+{
+    va_list ap;
+    const char *source = NULL, *plugin = NULL;
+
+    if (!fmt)
+        return;
+    if (ctx) {
+        source = ctx->source && *ctx->source ? ctx->source : NULL;
+        plugin = ctx->plugin && *ctx->plugin ? ctx->plugin : NULL;
+    }
+    va_start(ap, fmt);
+    log_vmsg(ctx_clamp_level(level), source, plugin, fmt, ap);
+    va_end(ap);
+}
+
+static int ctx_is_cancelled(const dsrc_ctx *ctx)
+{
+    if (!ctx)
+        return 0;
+    if (ctx->cancel_flag && atomic_load(ctx->cancel_flag))
+        return 1;
+    if (ctx->signal_flag && *ctx->signal_flag)
+        return 1;
+    return 0;
+}
+
+static const char *ctx_source_name(const dsrc_ctx *ctx)
+{
+    return ctx && ctx->source ? ctx->source : "";
+}
+
+static const dsrc_host ctx_host_table = {
+    .struct_size = sizeof(dsrc_host),
+    .abi_version = DSRC_ABI_VERSION,
+    .log = ctx_log,
+    .is_cancelled = ctx_is_cancelled,
+    .source_name = ctx_source_name,
+};
+
+const dsrc_host *ctx_host(void)
+{
+    return &ctx_host_table;
+}

@@ -1,0 +1,169 @@
+/*
+ * config.h -- reading dsrcd.conf and sources.d/ (libconfig 1.5).
+ *
+ * cfg_load() reads the daemon file and then every *.conf in sources_dir in
+ * name order, one source per file.  It checks everything the host owns
+ * (names, types of values, enums, durations, cron expressions, unknown keys,
+ * duplicates) and records every problem in the diag_list with file and line;
+ * it keeps going after an error.  Connection options are checked against the
+ * plugin's option table later, by the registry (registry.h), because that
+ * needs the plugin.
+ *
+ * Files: relative paths in the daemon file resolve against its directory;
+ * relative tls ca/cert/key and gcp service_account_file paths in a source
+ * file resolve against that file's directory; @include is relative to the
+ * including file.  In sources_dir, only regular files named *.conf not
+ * starting with '.' are read, in strcmp() order of their names.
+ *
+ * A source is kept in cfg_config.sources when it has a valid, unique name
+ * and a valid type, even if other settings are wrong (those keep their
+ * defaults and cfg_source.n_errors counts the problems); a source file with
+ * a syntax error is skipped.  Secrets found here (cloud secret_access_key,
+ * session_token, client_secret; tls key_passphrase) are registered with
+ * redact_add().
+ *
+ * Ownership: the cfg_config owns every string in it; cfg_free() frees all.
+ */
+#ifndef DSRC_CORE_CONFIG_H
+#define DSRC_CORE_CONFIG_H
+
+#include <stdint.h>
+#include <dsrc/plugin.h>
+#include "base/diag.h"
+
+/* A value as written in the config: the text form plus where it was. */
+typedef enum cfg_vtype {
+    CFG_V_STRING, CFG_V_INT, CFG_V_FLOAT, CFG_V_BOOL, CFG_V_OTHER
+} cfg_vtype;
+
+typedef struct cfg_value {
+    char *key;
+    char *text;     /* string as-is; int as decimal; bool "true"/"false" */
+    cfg_vtype type;
+    int line;
+} cfg_value;
+
+typedef struct cfg_pool {
+    int max_size;                 /* default 10                          */
+    int min_idle;                 /* default: max_size                   */
+    int64_t acquire_timeout_ms;   /* default 30 s                        */
+    int64_t idle_timeout_ms;      /* default 10 min                      */
+    int64_t max_lifetime_ms;      /* default 30 min                      */
+    int64_t keepalive_ms;         /* 0 = off (default)                   */
+    int64_t validate_after_ms;    /* default 500 ms                      */
+    int64_t leak_threshold_ms;    /* 0 = off (default)                   */
+} cfg_pool;
+
+typedef struct cfg_fetch_rule {
+    char *item;             /* required                                      */
+    char *format;           /* "csv" (default) or "jsonl"                    */
+    char **columns;         /* NULL: all                                     */
+    size_t n_columns;
+    int64_t limit;          /* -1: none                                      */
+    char *cursor_field;     /* NULL: full fetch                              */
+    char *schedule;         /* cron or "@every 5m"; NULL: on demand          */
+    int line;
+} cfg_fetch_rule;
+
+typedef struct cfg_source {
+    char *name;             /* [A-Za-z0-9_.-]+, unique                      */
+    char *type;             /* the plugin name                               */
+    char *file;             /* the file it came from                         */
+    int line;               /* line of the `name` setting                    */
+    int type_line;
+    dsrc_location location; /* default on_prem                               */
+    int enabled;            /* default 1                                     */
+
+    cfg_value *labels;      size_t n_labels;
+    cfg_value *connection;  size_t n_connection;  /* checked by the registry */
+    int connection_line;
+
+    /* cloud = { provider = "aws"|"azure"|"gcp"; ... } */
+    char *cloud_provider;   /* NULL when no cloud group                      */
+    cfg_value *cloud;       size_t n_cloud;  /* every key, provider included */
+
+    /* tls = { mode; ca; cert; key; key_passphrase; }; mode defaults to
+       "verify-full" when the group is present; cert and key go together */
+    char *tls_mode, *tls_ca, *tls_cert, *tls_key;
+    int tls_line;
+
+    /* replicas = { hosts = [...]; replica_set; read_policy; } */
+    char **replica_hosts;   size_t n_replica_hosts;
+    char *replica_set;
+    char *read_policy;      /* primary | primary_preferred | replica |
+                               replica_preferred | nearest; "primary" when
+                               the group is present without it; NULL when
+                               there is no replicas group                   */
+
+    cfg_pool pool;
+
+    /* schedule = { discover = "..."; health = "..."; } */
+    char *schedule_discover;
+    char *schedule_health;
+
+    cfg_fetch_rule *fetch;  size_t n_fetch;
+
+    /* Appended members: */
+    char *tls_key_passphrase; /* secret; registered with redact_add()       */
+    size_t n_errors;        /* errors reported for this source's file; the
+                               source is kept (with the faulty settings at
+                               their defaults) so the registry can still
+                               check its connection options               */
+} cfg_source;
+
+typedef struct cfg_config {
+    char *path;             /* the daemon config file                        */
+    char **plugin_dirs;     size_t n_plugin_dirs; /* default: DSRC_PLUGINDIR */
+    char *state_dir;        /* default: DSRC_LOCALSTATEDIR/lib/dsrc          */
+    char *workspace;        /* default: <state_dir>/workspace                */
+    char *sources_dir;      /* default: <dir of path>/sources.d              */
+    char *key_file;         /* NULL when not set                             */
+    char *control_socket;   /* default: /run/dsrc/dsrcd.sock                  */
+    dsrc_log_level log_level;   /* default info                              */
+    int log_target;         /* -1: automatic (journal under systemd)         */
+    int64_t probe_timeout_ms;  /* a source's probe or pool maintenance is
+                                  abandoned after this long; default 30 s   */
+    int64_t shutdown_grace_ms; /* after SIGTERM, wait this long for plugin
+                                  calls to return, then exit; default 10 s  */
+
+    cfg_source *sources;    size_t n_sources;
+} cfg_config;
+
+/* Load and check.  Returns a config (possibly partial) whenever the main
+ * file could be read and parsed, or NULL (unreadable file, libconfig syntax
+ * error); every problem is in `diags`, as "file:line" (line 0: the file as
+ * a whole).  Callers must check diags->n_errors: a non-NULL result may still
+ * carry errors.  Relative paths in the daemon file are resolved against the
+ * file's directory.  An unset sources_dir means <dir of path>/sources.d,
+ * which may be missing (no sources); a set one must exist. */
+cfg_config *cfg_load(const char *path, diag_list *diags);
+void cfg_free(cfg_config *cfg);
+
+/* The source named `name`, or NULL. */
+const cfg_source *cfg_find_source(const cfg_config *cfg, const char *name);
+
+/* "30s", "5m", "1h", "250ms", "1d", "1h30m" -> milliseconds.  A bare integer
+ * means seconds.  Units d, h, m, s, ms; in a compound duration each unit at
+ * most once, largest first.  Returns 0, or -1 (and *ms untouched) when
+ * malformed, negative, empty or overflowing int64 milliseconds. */
+int cfg_parse_duration(const char *s, int64_t *ms);
+
+/* Check a schedule expression: five-field cron (e.g. "0 0-23/6 * * *" with ranges,
+ * lists, steps and names), "@every <duration>", or one of @hourly, @daily,
+ * @weekly, @monthly, @yearly (see schedule.h for the grammar and the parsed
+ * form).  Returns 0, or -1 with a reason in why (static string; why may be
+ * NULL). */
+int cfg_check_schedule(const char *expr, const char **why);
+
+const char *cfg_location_name(dsrc_location loc);
+
+/* The values of a replica group's read_policy, NULL-terminated, in the
+ * order of router_policy (router.h): the one list of read-policy names. */
+extern const char *const cfg_read_policies[];
+
+/* 1 when `key` of a source's cloud group holds a credential (client_secret,
+ * secret_access_key, session_token): resolved like a secret option and never
+ * shown. */
+int cfg_cloud_key_is_secret(const char *key);
+
+#endif

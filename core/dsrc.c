@@ -1,9 +1,0 @@
-/* dsrc -- the command-line tool (see dsrc(1)); all the work is in core/cli.c. */
-#include <config.h>
-
-#include "cli.h"
-
-int main(int argc, char **argv)
-{
-    return cli_main(argc, argv);
-}

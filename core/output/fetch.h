@@ -1,0 +1,57 @@
+/*
+ * fetch.h -- fetching an item into a durable file (or stdout) with its
+ * manifest, and committing the incremental cursor.
+ *
+ * Destination: by default <workspace>/<source>/<item path>/<UTC time>.<ext>,
+ * with <file>.manifest.json beside it; `output` = "-" writes to stdout (no
+ * manifest), as does an `output` naming a character device, FIFO or socket;
+ * any other `output` is a file path (manifest beside it).  The file and its
+ * manifest are written under temporary names and fsynced, the cursor's move
+ * recorded (state_prepare_cursor), then both renamed, then the cursor
+ * committed (outfile.h, state.h); a failed or cancelled fetch leaves nothing
+ * under the final names, whichever step failed.  With `incremental`, the
+ * start value is the committed cursor from the state store, and the new
+ * highest value is committed only after the file and its manifest are
+ * durable.  When the output refuses the data, the error names its errno,
+ * not the plugin's "stopped".
+ */
+#ifndef DSRC_CORE_FETCH_H
+#define DSRC_CORE_FETCH_H
+
+#include <stdint.h>
+#include "plugin/source.h"
+
+typedef struct fetch_opts {
+    const char *item;
+    const char *format;            /* "csv" (default), "jsonl" or "raw"     */
+    const char *const *columns;    /* NULL: all                             */
+    size_t n_columns;
+    int64_t limit;                 /* -1: none                              */
+    const char *cursor_field;      /* NULL: full fetch                      */
+    const char *cursor_value;      /* explicit start value; NULL: none, or
+                                      the committed one with incremental    */
+    int incremental;               /* use and commit the state store        */
+    const char *output;            /* NULL: workspace; "-": stdout; path    */
+    int progress;                  /* 1: show progress on stderr (a tty)    */
+    double progress_after;         /* seconds before progress appears       */
+    const char *endpoint;          /* the endpoint serving (recorded in the
+                                      manifest); may be NULL                */
+} fetch_opts;
+
+typedef struct fetch_report {
+    char *path;                    /* data file; NULL for stdout            */
+    char *manifest_path;           /* NULL for stdout                       */
+    const char *format;            /* what was written: csv/jsonl/raw/csv-native */
+    uint64_t rows, bytes;
+    char sha256[65];
+    char *cursor_from, *cursor_to; /* NULL when none                        */
+    double seconds;
+} fetch_report;
+
+/* Run one fetch on an open connection.  Fills *r (free with
+ * fetch_report_free) on success. */
+dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o,
+                      fetch_report *r, derr *e);
+void fetch_report_free(fetch_report *r);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * manifest.h -- the JSON manifest written beside every fetched file.
+ *
+ * {
+ *   "source": "...", "plugin": "...", "item": "...",
+ *   "file": "NAME" (basename), "format": "csv"|"jsonl"|"raw"|"csv-native",
+ *   "media_type": "...",
+ *   "rows": N, "bytes": N, "sha256": "hex",
+ *   "started_at": "ISO 8601 UTC", "finished_at": "...",
+ *   "schema": [ {"name","type","native_type","nullable","primary_key"} ... ],
+ *   "cursor": {"field": "...", "from": "..."|null, "to": "..."|null},
+ *   "limit": N|null, "columns": [...]|null,
+ *   "endpoint": "primary"|"replica 1 (host:port)" (when known),
+ *   "dsrc_version": "..."
+ * }
+ * Secrets never appear in a manifest: it holds no connection options.
+ */
+#ifndef DSRC_CORE_MANIFEST_H
+#define DSRC_CORE_MANIFEST_H
+
+#include <stdint.h>
+#include <time.h>
+#include "base/error.h"
+#include "output/outfile.h"
+
+typedef struct manifest {
+    const char *source, *plugin, *item;
+    const char *file;            /* data file path (basename is recorded)  */
+    const char *format;          /* "csv", "jsonl", "raw", "csv-native"     */
+    const char *media_type;      /* may be NULL                             */
+    uint64_t rows, bytes;
+    const char *sha256;
+    struct timespec started, finished;
+    const dsrc_column *columns;  size_t n_columns;   /* may be 0 */
+    const char *cursor_field, *cursor_from, *cursor_to; /* may be NULL */
+    int64_t limit;               /* -1: none */
+    const char *const *req_columns; size_t n_req_columns;
+    const char *endpoint;        /* the endpoint that served; may be NULL   */
+} manifest;
+
+/* Serialise to a malloc'd JSON string (pretty, trailing newline). */
+char *manifest_json(const manifest *m);
+
+/* Write it atomically to `path`. */
+dsrc_status manifest_write(const manifest *m, const char *path, derr *e);
+
+/* Write it durably under a temporary name beside `path` (outfile_stage_all),
+ * for the caller to publish with its data file.  NULL with e set. */
+outfile *manifest_stage(const manifest *m, const char *path, derr *e);
+
+/* The name of a column type, as manifests and `dsrc describe` show it:
+ * "null", "bool", "int64", "double", "text", "bytes", "timestamp", "json"
+ * (an unknown value: "text").  The one name table for dsrc_type. */
+const char *manifest_type_name(dsrc_type t);
+
+/* ISO 8601 UTC with milliseconds: "2024-01-31T12:00:00.123Z". */
+void manifest_time(const struct timespec *ts, char buf[32]);
+
+#endif

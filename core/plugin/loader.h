@@ -1,0 +1,66 @@
+/*
+ * loader.h -- finding, checking and loading plugins (libltdl).
+ *
+ * A plugin named NAME is the file NAME.so in one of the search directories
+ * (tried in order).  Loading checks, before trusting anything:
+ *   1. the file opens as a shared library (non-ELF and empty files refused);
+ *   2. dsrc_plugin_abi exists, returns a magic block with DSRC_ABI_MAGIC and
+ *      the host's ABI major (the message names both versions);
+ *   3. dsrc_plugin_init exists and succeeds for the host's ABI version;
+ *   4. the driver's name equals NAME;
+ *   5. the required members (name, open, close, ping, list, describe, fetch)
+ *      are set; missing optional ones (discover, cancel) are replaced by
+ *      stubs returning DSRC_E_UNSUPPORTED.
+ * A refusal closes the library and returns a message naming the file and the
+ * reason.  Loaded plugins stay loaded until loader_free().
+ * Not thread-safe: load plugins from one thread (dsrcd does it at start and
+ * on reload).
+ */
+#ifndef DSRC_CORE_LOADER_H
+#define DSRC_CORE_LOADER_H
+
+#include <dsrc/plugin.h>
+#include "base/error.h"
+
+typedef struct loader_plugin loader_plugin;
+typedef struct loader_set loader_set;
+
+/* A new, empty set searching `dirs` (copied) in order.  Also searches the
+ * directories of $DSRC_PLUGIN_PATH (colon-separated) first when set.
+ * Returns NULL on allocation failure. */
+loader_set *loader_new(const char *const *dirs, size_t n_dirs);
+
+/* Unload every plugin (calling its unload()) and free the set. */
+void loader_free(loader_set *set);
+
+/* The plugin NAME, loading it on first use.  Returns DSRC_OK and sets *out,
+ * or fills `e` (DSRC_E_NOT_FOUND when no NAME.so is in any directory,
+ * DSRC_E_INVALID_CONFIG when a file was refused).  NAME must be a plain
+ * name ([a-z0-9_-]+). */
+dsrc_status loader_get(loader_set *set, const char *name, loader_plugin **out, derr *e);
+
+/* Load one file as plugin `expected_name` (NULL: derive from the file name).
+ * Same checks as loader_get().  The result is owned by `set`. */
+dsrc_status loader_load_file(loader_set *set, const char *path,
+                         const char *expected_name, loader_plugin **out, derr *e);
+
+/* Call fn for every NAME.so found in the search directories, loading each
+ * (first directory wins for a name).  Files that fail to load are reported
+ * through fn with plugin == NULL and the error.  Returns the number found. */
+typedef void (*loader_scan_fn)(void *user, const char *name, const char *path,
+                           loader_plugin *plugin, const derr *e);
+size_t loader_scan(loader_set *set, loader_scan_fn fn, void *user);
+
+/* Accessors.  The driver is complete: optional members are never NULL. */
+const dsrc_driver *loader_driver(const loader_plugin *p);
+const char *loader_name(const loader_plugin *p);
+const char *loader_path(const loader_plugin *p);
+const dsrc_abi_info *loader_abi(const loader_plugin *p);
+
+/* The search directories (for messages). */
+size_t loader_dirs(const loader_set *set, const char *const **dirs);
+
+/* The option named `name` in the plugin's table, or NULL. */
+const dsrc_option *loader_option(const loader_plugin *p, const char *name);
+
+#endif

@@ -1,0 +1,528 @@
+/* registry.c -- the validated set of sources; see registry.h. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "base/diag.h"
+#include "base/error.h"
+#include "plugin/loader.h"
+#include "base/redact.h"
+#include "plugin/registry.h"
+#include "secret/secret.h"
+
+static const char *registry_vtype_name(cfg_vtype t)
+{
+    switch (t) {
+    case CFG_V_STRING: return "a string";
+    case CFG_V_INT: return "an integer";
+    case CFG_V_FLOAT: return "a floating-point number";
+    case CFG_V_BOOL: return "a boolean";
+    case CFG_V_OTHER: break;
+    }
+    return "a group or a list";
+}
+
+/* "a, b, c" from an enum's "a|b|c" (malloc'd). */
+static char *registry_choices_list(const char *choices)
+{
+    size_t i, n = 0, len = strlen(choices);
+    char *s = malloc(len * 2 + 1);
+
+    if (!s)
+        return NULL;
+    for (i = 0; i < len; i++) {
+        if (choices[i] == '|') {
+            s[n++] = ',';
+            s[n++] = ' ';
+        } else {
+            s[n++] = choices[i];
+        }
+    }
+    s[n] = '\0';
+    return s;
+}
+
+static int registry_choice_ok(const char *choices, const char *v)
+{
+    size_t vlen = strlen(v);
+    const char *p = choices;
+
+    for (;;) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n == vlen && strncmp(p, v, n) == 0)
+            return 1;
+        if (!bar)
+            return 0;
+        p = bar + 1;
+    }
+}
+
+/* Set *msg (when msg is not NULL) to a malloc'd printf result. */
+static void registry_msg(char **msg, const char *fmt, ...) DSRC_PRINTF(2, 3);
+static void registry_msg(char **msg, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!msg)
+        return;
+    va_start(ap, fmt);
+    if (vasprintf(msg, fmt, ap) < 0)
+        *msg = NULL;
+    va_end(ap);
+}
+
+/* The work of registry_normalise(); also builds a detailed message (malloc'd,
+ * never containing a secret) in *msg when msg is not NULL. */
+static char *registry_norm(const dsrc_option *def, const cfg_value *v, const char **why,
+                      char **msg)
+{
+    int secret = (def->flags & DSRC_OPT_SECRET) != 0;
+    const char *got = registry_vtype_name(v->type);
+    const char *text = v->text ? v->text : "";
+    char buf[32], *r;
+    int64_t ms;
+
+    switch (def->type) {
+    case DSRC_OPT_INT:
+        if (v->type != CFG_V_INT) {
+            *why = "must be an integer";
+            registry_msg(msg, "must be an integer, got %s", got);
+            return NULL;
+        }
+        errno = 0;
+        {
+            char *end;
+            long long n = strtoll(text, &end, 10);
+            if (errno || end == text || *end) {
+                *why = "must be an integer";
+                registry_msg(msg, "must be an integer");
+                return NULL;
+            }
+            snprintf(buf, sizeof buf, "%lld", n);
+        }
+        break;
+    case DSRC_OPT_BOOL:
+        if (v->type != CFG_V_BOOL) {
+            *why = "must be a boolean (true or false)";
+            registry_msg(msg, "must be a boolean (true or false, without quotes), got %s", got);
+            return NULL;
+        }
+        snprintf(buf, sizeof buf, "%s", strcmp(text, "true") == 0 ? "true" : "false");
+        break;
+    case DSRC_OPT_DURATION:
+        if (v->type == CFG_V_STRING) {
+            if (cfg_parse_duration(text, &ms) < 0) {
+                *why = "is not a valid duration (use e.g. 250ms, 30s, 5m, 1h)";
+                if (secret)
+                    registry_msg(msg, "is not a valid duration (use e.g. 250ms, 30s, 5m, 1h)");
+                else
+                    registry_msg(msg, "is not a valid duration: '%s' (use e.g. 250ms, 30s, 5m, 1h)",
+                            text);
+                return NULL;
+            }
+        } else if (v->type == CFG_V_INT) {
+            char *end;
+            long long n;
+            errno = 0;
+            n = strtoll(text, &end, 10);
+            if (errno || *end || n < 0 || n > INT64_MAX / 1000) {
+                *why = "is not a valid duration (a number of seconds must be 0 or more)";
+                registry_msg(msg, "is not a valid duration (a number of seconds must be 0 or more)");
+                return NULL;
+            }
+            ms = (int64_t)n * 1000;
+        } else {
+            *why = "must be a duration such as \"30s\" or an integer number of seconds";
+            registry_msg(msg, "must be a duration such as \"30s\" or an integer number of seconds, got %s",
+                    got);
+            return NULL;
+        }
+        snprintf(buf, sizeof buf, "%lld", (long long)ms);
+        break;
+    case DSRC_OPT_DOUBLE:
+        if (v->type != CFG_V_FLOAT && v->type != CFG_V_INT) {
+            *why = "must be a number";
+            registry_msg(msg, "must be a number, got %s", got);
+            return NULL;
+        }
+        r = strdup(text);
+        if (!r)
+            *why = "out of memory";
+        return r;
+    case DSRC_OPT_STRING:
+    case DSRC_OPT_PATH:
+    case DSRC_OPT_ENUM:
+    default:
+        if (v->type != CFG_V_STRING) {
+            *why = "must be a string";
+            registry_msg(msg, "must be a string, got %s", got);
+            return NULL;
+        }
+        if (def->type == DSRC_OPT_PATH && !*text) {
+            *why = "must not be empty";
+            registry_msg(msg, "must not be empty");
+            return NULL;
+        }
+        if (def->type == DSRC_OPT_ENUM && def->choices && !registry_choice_ok(def->choices, text)) {
+            char *list = registry_choices_list(def->choices);
+            *why = "is not one of the allowed values";
+            if (secret)
+                registry_msg(msg, "must be one of %s", list ? list : def->choices);
+            else
+                registry_msg(msg, "must be one of %s (got '%s')", list ? list : def->choices, text);
+            free(list);
+            return NULL;
+        }
+        r = strdup(text);
+        if (!r)
+            *why = "out of memory";
+        return r;
+    }
+    r = strdup(buf);
+    if (!r)
+        *why = "out of memory";
+    return r;
+}
+
+char *registry_normalise(const dsrc_option *def, const cfg_value *v, const char **why)
+{
+    const char *dummy;
+    return registry_norm(def, v, why ? why : &dummy, NULL);
+}
+
+/* The plugin's default, as written in a config, normalised like a value. */
+static char *registry_default(const dsrc_option *def, const char **why)
+{
+    cfg_value v;
+    char *end;
+
+    memset(&v, 0, sizeof v);
+    v.key = (char *)def->name;
+    v.text = (char *)def->default_value;
+    switch (def->type) {
+    case DSRC_OPT_INT:
+        strtoll(def->default_value, &end, 10);
+        v.type = *def->default_value && !*end ? CFG_V_INT : CFG_V_STRING;
+        break;
+    case DSRC_OPT_BOOL:
+        v.type = strcmp(def->default_value, "true") == 0 ||
+                 strcmp(def->default_value, "false") == 0 ? CFG_V_BOOL : CFG_V_STRING;
+        break;
+    case DSRC_OPT_DOUBLE:
+        strtod(def->default_value, &end);
+        v.type = *def->default_value && !*end ? CFG_V_FLOAT : CFG_V_STRING;
+        break;
+    default:
+        v.type = CFG_V_STRING;
+        break;
+    }
+    return registry_norm(def, &v, why, NULL);
+}
+
+static char *registry_options_list(const dsrc_option *opts)
+{
+    size_t i, len = 1;
+    char *s;
+
+    for (i = 0; opts && opts[i].name; i++)
+        len += strlen(opts[i].name) + 2;
+    s = malloc(len);
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    for (i = 0; opts && opts[i].name; i++) {
+        if (i)
+            strcat(s, ", ");
+        strcat(s, opts[i].name);
+    }
+    if (!s[0]) {
+        free(s);
+        s = strdup("none");
+    }
+    return s;
+}
+
+static const dsrc_option *registry_find_def(const dsrc_option *opts, const char *name)
+{
+    size_t i;
+    for (i = 0; opts && opts[i].name; i++)
+        if (strcmp(opts[i].name, name) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+static const cfg_value *registry_find_value(const cfg_source *s, const char *key)
+{
+    size_t i;
+    for (i = 0; i < s->n_connection; i++)
+        if (s->connection[i].key && strcmp(s->connection[i].key, key) == 0)
+            return &s->connection[i];
+    return NULL;
+}
+
+/* A relative path made absolute against the directory of the source's
+ * file; takes ownership of p. */
+static char *registry_resolve_path(const cfg_source *s, char *p)
+{
+    const char *slash;
+    char *r;
+
+    if (!p || p[0] == '/' || !s->file || !(slash = strrchr(s->file, '/')))
+        return p;
+    if (asprintf(&r, "%.*s/%s", (int)(slash - s->file), s->file, p) < 0)
+        return p;
+    free(p);
+    return r;
+}
+
+static void registry_source_free(registry_source *rs)
+{
+    size_t i;
+    for (i = 0; i < rs->n_options; i++)
+        free(rs->options[i].value);
+    free(rs->options);
+    rs->options = NULL;
+    rs->n_options = 0;
+}
+
+static int registry_push(registry_source *rs, const dsrc_option *def, char *value, int from_default,
+                    int line)
+{
+    registry_option *v = realloc(rs->options, (rs->n_options + 1) * sizeof *v);
+    if (!v) {
+        free(value);
+        return -1;
+    }
+    rs->options = v;
+    v[rs->n_options].def = def;
+    v[rs->n_options].value = value;
+    v[rs->n_options].from_default = from_default;
+    v[rs->n_options].line = line;
+    rs->n_options++;
+    return 0;
+}
+
+/* Validate a source's connection group against the plugin's table.
+ * Returns the number of errors reported. */
+/* A secret reference that cannot work wherever it is resolved (file: not
+ * absolute or missing, env: not a variable name) is an error at check
+ * time.  Returns 1 when reported. */
+static int registry_check_ref(const cfg_source *s, const char *what, const char *value, int line,
+                         diag_list *diags)
+{
+    derr e;
+
+    memset(&e, 0, sizeof e);
+    if (secret_check_reference(value, &e) == DSRC_OK)
+        return 0;
+    diag_error(diags, s->file, line, "source '%s': %s: %s", s->name, what,
+               e.msg ? e.msg : "invalid secret reference");
+    derr_clear(&e);
+    return 1;
+}
+
+static size_t registry_validate(registry_source *rs, diag_list *diags)
+{
+    const cfg_source *s = rs->cfg;
+    const dsrc_option *opts = loader_driver(rs->plugin)->options;
+    const char *pname = loader_name(rs->plugin);
+    size_t i, errors = 0;
+
+    /* Register secrets first, so no later message can show one. */
+    for (i = 0; i < s->n_connection; i++) {
+        const cfg_value *v = &s->connection[i];
+        const dsrc_option *def = v->key ? registry_find_def(opts, v->key) : NULL;
+        if (def && (def->flags & DSRC_OPT_SECRET) && v->text && *v->text)
+            redact_add(v->text);
+    }
+
+    for (i = 0; i < s->n_connection; i++) {
+        const cfg_value *v = &s->connection[i];
+        if (v->key && !registry_find_def(opts, v->key)) {
+            char *list = registry_options_list(opts);
+            diag_error(diags, s->file, v->line,
+                       "source '%s': unknown connection option '%s' for plugin '%s' (valid: %s)",
+                       s->name, v->key, pname, list ? list : "?");
+            free(list);
+            errors++;
+        }
+    }
+
+    for (i = 0; opts && opts[i].name; i++) {
+        const dsrc_option *def = &opts[i];
+        const cfg_value *v = registry_find_value(s, def->name);
+        const char *why = NULL;
+        char *val, *msg = NULL;
+
+        if (v) {
+            if (v->type == CFG_V_OTHER) {
+                errors++;       /* reported by the config reader */
+                continue;
+            }
+            val = registry_norm(def, v, &why, &msg);
+            if (!val) {
+                diag_error(diags, s->file, v->line, "source '%s': connection option '%s' %s",
+                           s->name, def->name, msg ? msg : why);
+                free(msg);
+                errors++;
+                continue;
+            }
+            if (def->flags & DSRC_OPT_SECRET) {
+                char what[128];
+                snprintf(what, sizeof what, "connection option '%s'", def->name);
+                if (registry_check_ref(s, what, val, v->line, diags)) {
+                    free(val);
+                    errors++;
+                    continue;
+                }
+                if (*val && secret_kind_of(val) == SECRET_PLAIN)
+                    diag_warn(diags, s->file, v->line,
+                              "source '%s': connection option '%s' holds a plain-text secret; "
+                              "encrypt it with 'dsrc secret encrypt' and write the "
+                              "fernet:TOKEN it prints (or use env:NAME or file:PATH)",
+                              s->name, def->name);
+            } else if (secret_is_reference(val)) {
+                diag_error(diags, s->file, v->line,
+                           "source '%s': connection option '%s' is not a secret option: a "
+                           "secret reference (fernet:, env:, file:) is not allowed here",
+                           s->name, def->name);
+                free(val);
+                errors++;
+                continue;
+            }
+            if (def->type == DSRC_OPT_PATH)
+                val = registry_resolve_path(s, val);
+            if (registry_push(rs, def, val, 0, v->line) < 0) {
+                diag_error(diags, s->file, v->line, "source '%s': out of memory", s->name);
+                errors++;
+            }
+        } else if (def->default_value) {
+            val = registry_default(def, &why);
+            if (!val) {
+                diag_error(diags, s->file, s->type_line,
+                           "source '%s': plugin '%s' declares an invalid default for option "
+                           "'%s' (%s); this is a bug in the plugin", s->name, pname, def->name,
+                           why ? why : "?");
+                errors++;
+                continue;
+            }
+            if ((def->flags & DSRC_OPT_SECRET) && *val)
+                redact_add(val);
+            if (registry_push(rs, def, val, 1, 0) < 0) {
+                diag_error(diags, s->file, s->type_line, "source '%s': out of memory", s->name);
+                errors++;
+            }
+        } else if (def->flags & DSRC_OPT_REQUIRED) {
+            diag_error(diags, s->file, s->connection_line ? s->connection_line : s->line,
+                       "source '%s': missing required connection option '%s'%s%s%s",
+                       s->name, def->name, def->doc ? " (" : "", def->doc ? def->doc : "",
+                       def->doc ? ")" : "");
+            errors++;
+        }
+    }
+    return errors;
+}
+
+/* The host's own secret fields (cloud credentials, TLS key passphrase):
+ * a plain value works but is warned about once. */
+static void registry_host_secrets(const cfg_source *s, diag_list *diags)
+{
+    size_t i;
+
+    for (i = 0; i < s->n_cloud; i++) {
+        char what[128];
+        if (!cfg_cloud_key_is_secret(s->cloud[i].key) || !s->cloud[i].text)
+            continue;
+        snprintf(what, sizeof what, "cloud.%s", s->cloud[i].key);
+        registry_check_ref(s, what, s->cloud[i].text, s->cloud[i].line, diags);
+    }
+    if (s->tls_key_passphrase)
+        registry_check_ref(s, "tls.key_passphrase", s->tls_key_passphrase, s->tls_line, diags);
+    for (i = 0; i < s->n_cloud; i++)
+        if (cfg_cloud_key_is_secret(s->cloud[i].key) && s->cloud[i].text &&
+            *s->cloud[i].text && secret_kind_of(s->cloud[i].text) == SECRET_PLAIN)
+            diag_warn(diags, s->file, s->cloud[i].line,
+                      "source '%s': cloud.%s holds a plain-text secret; encrypt it with "
+                      "'dsrc secret encrypt' (or use env:NAME or file:PATH)",
+                      s->name, s->cloud[i].key);
+    if (s->tls_key_passphrase && *s->tls_key_passphrase &&
+        secret_kind_of(s->tls_key_passphrase) == SECRET_PLAIN)
+        diag_warn(diags, s->file, s->tls_line,
+                  "source '%s': tls.key_passphrase holds a plain-text secret; encrypt it "
+                  "with 'dsrc secret encrypt' (or use env:NAME or file:PATH)", s->name);
+}
+
+registry *registry_build(const cfg_config *cfg, loader_set *plugins, diag_list *diags)
+{
+    registry *reg = calloc(1, sizeof *reg);
+    size_t i;
+
+    if (!reg)
+        return NULL;
+    reg->cfg = cfg;
+    reg->plugins = plugins;
+    for (i = 0; cfg && i < cfg->n_sources; i++) {
+        const cfg_source *s = &cfg->sources[i];
+        registry_source rs;
+        derr e;
+
+        if (!s->enabled || !s->name || !s->type)
+            continue;
+        memset(&e, 0, sizeof e);
+        memset(&rs, 0, sizeof rs);
+        rs.cfg = s;
+        rs.key_file = cfg->key_file;
+        registry_host_secrets(s, diags);
+        if (loader_get(plugins, s->type, &rs.plugin, &e) != DSRC_OK) {
+            diag_error(diags, s->file, s->type_line, "source '%s': %s", s->name,
+                       e.msg ? e.msg : "the plugin cannot be loaded");
+            derr_clear(&e);
+            continue;
+        }
+        if (registry_validate(&rs, diags) > 0) {
+            registry_source_free(&rs);
+            continue;
+        }
+        {
+            registry_source *v = realloc(reg->sources, (reg->n_sources + 1) * sizeof *v);
+            if (!v) {
+                registry_source_free(&rs);
+                diag_error(diags, s->file, s->line, "source '%s': out of memory", s->name);
+                continue;
+            }
+            reg->sources = v;
+            reg->sources[reg->n_sources++] = rs;
+        }
+    }
+    return reg;
+}
+
+void registry_free(registry *reg)
+{
+    size_t i;
+
+    if (!reg)
+        return;
+    for (i = 0; i < reg->n_sources; i++)
+        registry_source_free(&reg->sources[i]);
+    free(reg->sources);
+    free(reg);
+}
+
+const registry_source *registry_find(const registry *reg, const char *name)
+{
+    size_t i;
+
+    if (!reg || !name)
+        return NULL;
+    for (i = 0; i < reg->n_sources; i++)
+        if (strcmp(reg->sources[i].cfg->name, name) == 0)
+            return &reg->sources[i];
+    return NULL;
+}

@@ -1,0 +1,65 @@
+/*
+ * registry.h -- the validated set of sources.
+ *
+ * registry_build() takes a loaded config and a plugin set, loads the plugin each
+ * enabled source needs and validates the source's `connection` group
+ * against the plugin's option table: unknown keys, wrong value types, bad
+ * enum values, malformed durations, missing required options; each is an
+ * error naming file and line.  Values are normalised (see dsrc_option_type)
+ * and defaults applied.  A source that fails validation is left out of the
+ * registry; the error is in `diags`.  Disabled sources are neither loaded
+ * nor validated, and are not in the registry.
+ *
+ * Details: options are kept in the order of the plugin's table; options
+ * with neither a value nor a default are absent.  A relative DSRC_OPT_PATH
+ * value is made absolute against the directory of the source's file.  The
+ * value of every DSRC_OPT_SECRET option (configured or default) is
+ * registered with redact_add() before any message is produced.  A missing
+ * plugin is reported at the line of the source's `type`, a missing required
+ * option at the `connection` group's line (or the `name` line when there
+ * is no such group).
+ *
+ * Ownership: the registry borrows `cfg` and `plugins`, which must outlive
+ * it; it owns its registry_source array.
+ */
+#ifndef DSRC_CORE_REGISTRY_H
+#define DSRC_CORE_REGISTRY_H
+
+#include "config/config.h"
+#include "base/diag.h"
+#include "plugin/loader.h"
+
+typedef struct registry_option {
+    const dsrc_option *def;   /* the plugin's declaration                    */
+    char *value;              /* normalised; for secrets: the reference or
+                                 plain value as written (never printed)     */
+    int from_default;         /* 1: not in the config, default applied       */
+    int line;                 /* 0 for defaults                              */
+} registry_option;
+
+typedef struct registry_source {
+    const cfg_source *cfg;
+    loader_plugin *plugin;
+    registry_option *options;      size_t n_options;
+    const char *key_file;     /* the daemon's key_file setting (may be NULL),
+                                 for resolving fernet: secrets              */
+} registry_source;
+
+typedef struct registry {
+    const cfg_config *cfg;
+    loader_set *plugins;
+    registry_source *sources;      size_t n_sources;
+} registry;
+
+/* Build; never NULL except on allocation failure.  Problems go to diags. */
+registry *registry_build(const cfg_config *cfg, loader_set *plugins, diag_list *diags);
+void registry_free(registry *reg);
+
+const registry_source *registry_find(const registry *reg, const char *name);
+
+/* Validate one value against an option declaration and normalise it.
+ * Returns a malloc'd normalised value, or NULL with a reason in *why
+ * (static string).  Exposed for tests. */
+char *registry_normalise(const dsrc_option *def, const cfg_value *v, const char **why);
+
+#endif

@@ -1,0 +1,295 @@
+/* source.c -- see source.h */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/ctx.h"
+#include "secret/secret.h"
+#include "plugin/source.h"
+
+static const char *source_name(const source_conn *c) { return c->src->cfg->name; }
+
+static void call_ctx(struct dsrc_ctx *ctx, source_conn *c)
+{
+    ctx_init(ctx, source_name(c), loader_name(c->src->plugin), &c->cancel);
+}
+
+/* Split "host:port" / "[v6]:port" / "host" of a replica entry. */
+static void split_hostport(const char *hp, char **host, char **port)
+{
+    const char *colon;
+
+    *host = *port = NULL;
+    if (hp[0] == '[') {
+        const char *end = strchr(hp, ']');
+        if (end) {
+            *host = strndup(hp + 1, (size_t)(end - hp - 1));
+            if (end[1] == ':')
+                *port = strdup(end + 2);
+            return;
+        }
+    }
+    colon = strrchr(hp, ':');
+    if (colon && strchr(hp, ':') == colon) {
+        *host = strndup(hp, (size_t)(colon - hp));
+        *port = strdup(colon + 1);
+    } else {
+        *host = strdup(hp);
+    }
+}
+
+dsrc_status source_open(const registry_source *s, int endpoint, source_conn **out, derr *e)
+{
+    const cfg_source *cs = s->cfg;
+    const dsrc_driver *drv = loader_driver(s->plugin);
+    dsrc_open_params p;
+    dsrc_kv *opts = NULL, *cloud = NULL;
+    char **owned = NULL; /* values to wipe after the call */
+    size_t n_owned = 0, i, n = 0;
+    char *rhost = NULL, *rport = NULL;
+    struct dsrc_ctx ctx;
+    dsrc_error perr;
+    source_conn *c;
+    dsrc_status st;
+
+    *out = NULL;
+    if (endpoint < 0 || (size_t)endpoint > cs->n_replica_hosts)
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                        "source '%s' has no endpoint %d (it has %zu replica(s))",
+                        cs->name, endpoint, cs->n_replica_hosts);
+    if (!(c = calloc(1, sizeof *c)))
+        return derr_set(e, DSRC_E_INTERNAL, "out of memory");
+    c->src = s;
+    c->drv = drv;
+    c->endpoint = endpoint;
+    atomic_init(&c->cancel, 0);
+
+    opts = calloc(s->n_options + 2, sizeof *opts);
+    cloud = calloc(cs->n_cloud + 1, sizeof *cloud);
+    owned = calloc(s->n_options + cs->n_cloud + 2, sizeof *owned);
+    if (!opts || !cloud || !owned) {
+        st = derr_set(e, DSRC_E_INTERNAL, "out of memory");
+        goto done;
+    }
+    if (endpoint > 0)
+        split_hostport(cs->replica_hosts[endpoint - 1], &rhost, &rport);
+
+    for (i = 0; i < s->n_options; i++) {
+        const registry_option *o = &s->options[i];
+        const char *v = o->value;
+        if (!v)
+            continue;
+        if (endpoint > 0 && rhost && strcmp(o->def->name, "host") == 0)
+            v = rhost;
+        else if (endpoint > 0 && rport && strcmp(o->def->name, "port") == 0)
+            v = rport;
+        if (o->def->flags & DSRC_OPT_SECRET) {
+            /* Resolved just for this call, wiped afterwards. */
+            char *plain = NULL;
+            st = secret_resolve(v, NULL, s->key_file, &plain, NULL, e);
+            if (st != DSRC_OK) {
+                derr_prefix(e, "source '%s': option '%s'", cs->name, o->def->name);
+                goto done;
+            }
+            owned[n_owned++] = plain;
+            v = plain;
+        }
+        opts[n].key = o->def->name;
+        opts[n].value = v;
+        n++;
+    }
+    for (i = 0; i < cs->n_cloud; i++) {
+        cloud[i].key = cs->cloud[i].key;
+        cloud[i].value = cs->cloud[i].text;
+        if (cfg_cloud_key_is_secret(cs->cloud[i].key) && cs->cloud[i].text) {
+            char *plain = NULL;
+            st = secret_resolve(cs->cloud[i].text, NULL, s->key_file, &plain, NULL, e);
+            if (st != DSRC_OK) {
+                derr_prefix(e, "source '%s': cloud.%s", cs->name, cs->cloud[i].key);
+                goto done;
+            }
+            owned[n_owned++] = plain;
+            cloud[i].value = plain;
+        }
+    }
+
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.source = cs->name;
+    p.options = opts;
+    p.n_options = n;
+    p.location = cs->location;
+    p.endpoint = endpoint;
+    p.tls_mode = cs->tls_mode;
+    p.tls_ca = cs->tls_ca;
+    p.tls_cert = cs->tls_cert;
+    p.tls_key = cs->tls_key;
+    p.cloud = cloud;
+    p.n_cloud = cs->n_cloud;
+    p.replica_set = cs->replica_set;
+    p.read_policy = cs->read_policy;
+    p.replica_hosts = (const char *const *)cs->replica_hosts;
+    p.n_replica_hosts = cs->replica_hosts ? cs->n_replica_hosts : 0;
+    if (cs->tls_key_passphrase) {
+        char *plain = NULL;
+        st = secret_resolve(cs->tls_key_passphrase, NULL, s->key_file, &plain, NULL, e);
+        if (st != DSRC_OK) {
+            derr_prefix(e, "source '%s': tls.key_passphrase", cs->name);
+            goto done;
+        }
+        owned[n_owned++] = plain;
+        p.tls_key_passphrase = plain;
+    }
+
+    call_ctx(&ctx, c);
+    error_init(&perr);
+    st = drv->open(&ctx, &p, &c->conn, &perr);
+    if (st != DSRC_OK || !c->conn) {
+        if (st == DSRC_OK)
+            perr.status = DSRC_E_INTERNAL;
+        st = derr_from_plugin(e, &perr, NULL);
+        derr_prefix(e, "source '%s': cannot open", cs->name);
+        c->conn = NULL;
+    } else if (perr.release) {
+        perr.release(&perr);
+    }
+done:
+    for (i = 0; i < n_owned; i++)
+        secret_free(owned[i]);
+    free(owned);
+    free(opts);
+    free(cloud);
+    free(rhost);
+    free(rport);
+    if (st != DSRC_OK) {
+        free(c);
+        return st;
+    }
+    *out = c;
+    return DSRC_OK;
+}
+
+void source_close(source_conn *c)
+{
+    if (!c)
+        return;
+    if (c->conn)
+        c->drv->close(c->conn);
+    free(c);
+}
+
+/* Finish a plugin call: on failure take its error with a prefix. */
+static dsrc_status finish(source_conn *c, dsrc_status st, dsrc_error *perr, derr *e,
+                          const char *what, const char *item)
+{
+    char prefix[512];
+
+    if (st == DSRC_OK) {
+        if (perr->release)
+            perr->release(perr);
+        return DSRC_OK;
+    }
+    if (perr->status == DSRC_OK)
+        perr->status = st;
+    if (item && *item)
+        snprintf(prefix, sizeof prefix, "source '%s': %s '%s'", source_name(c), what, item);
+    else
+        snprintf(prefix, sizeof prefix, "source '%s': %s", source_name(c), what);
+    return derr_from_plugin(e, perr, prefix);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+dsrc_status source_ping(source_conn *c, dsrc_ping_info *info, double *latency_ms, derr *e)
+{
+    struct dsrc_ctx ctx;
+    dsrc_error perr;
+    dsrc_ping_info local;
+    double t0;
+    dsrc_status st;
+
+    if (!info)
+        info = &local;
+    memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
+    call_ctx(&ctx, c);
+    error_init(&perr);
+    t0 = now_ms();
+    st = c->drv->ping(&ctx, c->conn, info, &perr);
+    if (latency_ms)
+        *latency_ms = now_ms() - t0;
+    info->server_version[sizeof info->server_version - 1] = '\0';
+    info->endpoint[sizeof info->endpoint - 1] = '\0';
+    return finish(c, st, &perr, e, "ping failed", NULL);
+}
+
+dsrc_status source_list(source_conn *c, const char *path, const dsrc_item_sink *sink, derr *e)
+{
+    struct dsrc_ctx ctx;
+    dsrc_error perr;
+
+    call_ctx(&ctx, c);
+    error_init(&perr);
+    return finish(c, c->drv->list(&ctx, c->conn, path ? path : "", sink, &perr), &perr,
+                  e, "cannot list", path);
+}
+
+dsrc_status source_describe(source_conn *c, const char *item, const dsrc_meta_sink *sink, derr *e)
+{
+    struct dsrc_ctx ctx;
+    dsrc_error perr;
+
+    call_ctx(&ctx, c);
+    error_init(&perr);
+    return finish(c, c->drv->describe(&ctx, c->conn, item, sink, &perr), &perr, e,
+                  "cannot describe", item);
+}
+
+dsrc_status source_discover(source_conn *c, const dsrc_discover_req *req,
+                         const dsrc_meta_sink *sink, derr *e)
+{
+    struct dsrc_ctx ctx;
+    dsrc_error perr;
+    dsrc_discover_req all;
+
+    if (!req) {
+        memset(&all, 0, sizeof all);
+        all.struct_size = sizeof all;
+        req = &all;
+    }
+    call_ctx(&ctx, c);
+    error_init(&perr);
+    return finish(c, c->drv->discover(&ctx, c->conn, req, sink, &perr), &perr, e,
+                  "discover failed", NULL);
+}
+
+dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req, const dsrc_row_sink *rows,
+                      const dsrc_byte_sink *bytes, dsrc_fetch_result *res, derr *e)
+{
+    struct dsrc_ctx ctx;
+    dsrc_error perr;
+    dsrc_fetch_result local;
+
+    if (!res)
+        res = &local;
+    memset(res, 0, sizeof *res);
+    res->struct_size = sizeof *res;
+    call_ctx(&ctx, c);
+    error_init(&perr);
+    return finish(c, c->drv->fetch(&ctx, c->conn, req, rows, bytes, res, &perr), &perr,
+                  e, "cannot fetch", req->item);
+}
+
+void source_cancel(source_conn *c)
+{
+    atomic_store(&c->cancel, 1);
+    if (c->conn && c->drv->cancel)
+        c->drv->cancel(c->conn);
+}
