@@ -1490,14 +1490,8 @@ out:
 
 static long az_opt_long(const dsrc_open_params *p, const char *name, long def)
 {
-    const char *v = dsrc_kv_get(p->options, p->n_options, name);
-    return v && *v ? strtol(v, NULL, 10) : def;
-}
-
-static const char *az_opt(const dsrc_open_params *p, const char *name)
-{
-    const char *v = dsrc_kv_get(p->options, p->n_options, name);
-    return v && *v ? v : NULL;
+    const char *v = dsrc_opt(p, name);
+    return v ? strtol(v, NULL, 10) : def;
 }
 
 static void az_conn_free(dsrc_conn *c)
@@ -1676,14 +1670,14 @@ static dsrc_status az_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
     if (!c)
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     atomic_init(&c->cancel, 0);
-    if ((v = az_opt(p, "connection_string")) && az_connstr_parse(v, &cs, why, sizeof why) < 0) {
+    if ((v = dsrc_opt(p, "connection_string")) && az_connstr_parse(v, &cs, why, sizeof why) < 0) {
         st = dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL, "%s", why);
         goto fail;
     }
-    account = az_opt(p, "account") ? az_opt(p, "account") : cs.account;
-    key = az_opt(p, "account_key") ? az_opt(p, "account_key") : cs.key;
-    sas = az_opt(p, "sas_token") ? az_opt(p, "sas_token") : cs.sas;
-    endpoint = az_opt(p, "endpoint") ? az_opt(p, "endpoint") : cs.blob_endpoint;
+    account = dsrc_opt(p, "account") ? dsrc_opt(p, "account") : cs.account;
+    key = dsrc_opt(p, "account_key") ? dsrc_opt(p, "account_key") : cs.key;
+    sas = dsrc_opt(p, "sas_token") ? dsrc_opt(p, "sas_token") : cs.sas;
+    endpoint = dsrc_opt(p, "endpoint") ? dsrc_opt(p, "endpoint") : cs.blob_endpoint;
     if (!account || !*account) {
         st = dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
                             "no storage account: set connection.account or AccountName in "
@@ -1712,8 +1706,8 @@ static dsrc_status az_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
         goto fail;
     }
     c->account = dsrc_strdup(account);
-    c->api_version = dsrc_strdup(az_opt(p, "api_version") ? az_opt(p, "api_version")
-                                                         : AZ_API_VERSION);
+    c->api_version = dsrc_strdup(dsrc_opt(p, "api_version") ? dsrc_opt(p, "api_version")
+                                                           : AZ_API_VERSION);
     if (key) {
         unsigned char tmp[512];
         long n = az_unb64(key, tmp, sizeof tmp);
@@ -1730,14 +1724,14 @@ static dsrc_status az_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
             sas++;
         c->sas = dsrc_strdup(sas);
     }
-    if (az_opt(p, "container")) {
-        c->container = dsrc_strdup(az_opt(p, "container"));
+    if (dsrc_opt(p, "container")) {
+        c->container = dsrc_strdup(dsrc_opt(p, "container"));
         while (c->container && strlen(c->container) > 0 &&
                c->container[strlen(c->container) - 1] == '/')
             c->container[strlen(c->container) - 1] = '\0';
     }
     if (!c->account || !c->api_version || (key && !c->key) || (sas && !c->sas) ||
-        (az_opt(p, "container") && !c->container)) {
+        (dsrc_opt(p, "container") && !c->container)) {
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
         goto fail;
     }

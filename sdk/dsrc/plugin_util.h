@@ -19,8 +19,8 @@
  * keeps their '/' in the last component: dsrc_path_add_tail() escapes its
  * '%' only, and dsrc_path_split() with `max` keeps it whole.
  *
- * Also here: strings and secrets (dsrc_strdup, dsrc_wipe), the
- * cancellation check (dsrc_cancelled), the highest cursor value a fetch
+ * Also here: strings and secrets (dsrc_strdup, dsrc_wipe), typed option
+ * getters (dsrc_opt, dsrc_opt_int), the cancellation check (dsrc_cancelled), the highest cursor value a fetch
  * sent (dsrc_cursor_max_*) and the entry point's boilerplate
  * (dsrc_plugin_check, dsrc_driver_fill).
  */
@@ -28,6 +28,8 @@
 #define DSRC_PLUGIN_UTIL_H
 
 #include <dsrc/plugin.h>
+
+#include <errno.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -257,6 +259,41 @@ static inline void dsrc_wipe(void *p, size_t n)
 
     while (n--)
         *v++ = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options                                                                   */
+
+/** The value of the option `key` among the ones open() received, or NULL
+ *  when it is absent or empty. */
+static inline const char *dsrc_opt(const dsrc_open_params *p, const char *key)
+{
+    const char *v = dsrc_kv_get(p->options, p->n_options, key);
+
+    return v && *v ? v : NULL;
+}
+
+/** The option `key` as a whole decimal number in [min, max] in *out
+ *  (`dflt` when the option is absent or empty).  Returns 0, or -1 when the
+ *  value is not a whole decimal number or is out of range (*out is left
+ *  alone): the caller names the option in its error. */
+static inline int dsrc_opt_int(const dsrc_open_params *p, const char *key, int64_t dflt,
+                               int64_t min, int64_t max, int64_t *out)
+{
+    const char *v = dsrc_opt(p, key);
+    char *end;
+    long long n;
+
+    if (!v) {
+        *out = dflt;
+        return 0;
+    }
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < min || n > max)
+        return -1;
+    *out = (int64_t)n;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -2,7 +2,7 @@
  * test_plugin_util.c -- the helpers of <dsrc/plugin_util.h>: the item path
  * escaping (what dsrc_path_add() writes, dsrc_path_split() reads back, and
  * every malformed escape is refused with a message naming it), strdup and
- * wipe, the cancellation check, the cursor-max tracker and its warning,
+ * wipe, the option getters, the cancellation check, the cursor-max tracker and its warning,
  * and the entry point's ABI check and driver fill against host structs
  * smaller and larger than the plugin's.
  */
@@ -192,6 +192,40 @@ START_TEST(t_strdup_wipe)
     dsrc_wipe(buf + 2, 3);
     ck_assert_mem_eq(buf, "ab\0\0\0fg", 8);
     dsrc_wipe(NULL, 0);
+}
+END_TEST
+
+START_TEST(t_options)
+{
+    static const dsrc_kv kv[] = {{"name", "orders"}, {"empty", ""},      {"n", "42"},
+                                 {"neg", "-3"},      {"junk", "12abc"}, {"sign", "+"},
+                                 {"big", "99999999999999999999"}};
+    dsrc_open_params p;
+    int64_t v;
+
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.options = kv;
+    p.n_options = sizeof kv / sizeof kv[0];
+    ck_assert_str_eq(dsrc_opt(&p, "name"), "orders");
+    ck_assert_ptr_null(dsrc_opt(&p, "empty"));
+    ck_assert_ptr_null(dsrc_opt(&p, "absent"));
+
+    ck_assert_int_eq(dsrc_opt_int(&p, "n", 7, 0, 100, &v), 0);
+    ck_assert_int_eq(v, 42);
+    ck_assert_int_eq(dsrc_opt_int(&p, "absent", 7, 0, 100, &v), 0);
+    ck_assert_int_eq(v, 7);
+    ck_assert_int_eq(dsrc_opt_int(&p, "empty", 8, 0, 100, &v), 0);
+    ck_assert_int_eq(v, 8);
+    ck_assert_int_eq(dsrc_opt_int(&p, "neg", 7, -5, 5, &v), 0);
+    ck_assert_int_eq(v, -3);
+    v = 1234;
+    ck_assert_int_eq(dsrc_opt_int(&p, "neg", 7, 0, 5, &v), -1);
+    ck_assert_int_eq(dsrc_opt_int(&p, "n", 7, 0, 41, &v), -1);
+    ck_assert_int_eq(dsrc_opt_int(&p, "junk", 7, 0, 100, &v), -1);
+    ck_assert_int_eq(dsrc_opt_int(&p, "sign", 7, 0, 100, &v), -1);
+    ck_assert_int_eq(dsrc_opt_int(&p, "big", 7, 0, INT64_MAX, &v), -1);
+    ck_assert_int_eq(v, 1234);
 }
 END_TEST
 
@@ -398,6 +432,7 @@ int main(void)
     tcase_add_test(tc, t_malformed);
     tcase_add_test(tc, t_container);
     tcase_add_test(tc, t_strdup_wipe);
+    tcase_add_test(tc, t_options);
     tcase_add_test(tc, t_cancelled);
     tcase_add_test(tc, t_cursor_max);
     tcase_add_test(tc, t_plugin_check);
