@@ -140,19 +140,6 @@ static const dsrc_option az_options[] = {
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */
 
-static char *az_strdup(const char *s)
-{
-    size_t n;
-    char *d;
-    if (!s)
-        return NULL;
-    n = strlen(s) + 1;
-    d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 static void az_free_secret(char *s)
 {
     az_wipe(s);
@@ -163,7 +150,7 @@ static int az_cancelled(const dsrc_ctx *ctx, dsrc_conn *c)
 {
     if (c && atomic_load(&c->cancel))
         return 1;
-    return az_host && az_host->is_cancelled && ctx && az_host->is_cancelled(ctx);
+    return dsrc_cancelled(az_host, ctx);
 }
 
 static void az_log(const dsrc_ctx *ctx, dsrc_log_level lvl, const char *fmt, const char *a,
@@ -912,7 +899,7 @@ static dsrc_status az_token_refresh(const dsrc_ctx *ctx, dsrc_conn *c, const cha
     exp_on = az_json_int(doc, "expires_on");
     if (c->token)
         az_free_secret(c->token);
-    c->token = az_strdup(json_string_value(json_object_get(doc, "access_token")));
+    c->token = dsrc_strdup(json_string_value(json_object_get(doc, "access_token")));
     if (!c->token) {
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "%s: out of memory", what);
         goto out;
@@ -1145,11 +1132,11 @@ static dsrc_status az_split(const dsrc_conn *c, const char *path, char **contain
     if (st != DSRC_OK)
         return st;
     if (c->container) {
-        *container = az_strdup(c->container);
-        *rest = az_strdup(sp.n ? sp.part[0] : "");
+        *container = dsrc_strdup(c->container);
+        *rest = dsrc_strdup(sp.n ? sp.part[0] : "");
     } else {
-        *container = az_strdup(sp.n ? sp.part[0] : "");
-        *rest = az_strdup(sp.n == 2 ? sp.part[1] : "");
+        *container = dsrc_strdup(sp.n ? sp.part[0] : "");
+        *rest = dsrc_strdup(sp.n == 2 ? sp.part[1] : "");
     }
     dsrc_path_free(&sp);
     if (!*container || !*rest) {
@@ -1353,24 +1340,24 @@ static void XMLCALL az_list_end(void *u, const XML_Char *name)
             az_list_reset_item(l);
         } else if (strcmp(name, "Name") == 0 && l->depth == 4 && !l->text_over) {
             free(l->name);
-            l->name = az_strdup(t);
+            l->name = dsrc_strdup(t);
         } else if (strcmp(name, "Last-Modified") == 0) {
             l->mtime = az_http_time(t);
         } else if (strcmp(name, "Etag") == 0) {
             free(l->etag);
-            l->etag = az_strdup(t);
+            l->etag = dsrc_strdup(t);
         } else if (strcmp(name, "Content-Length") == 0) {
             l->size = *t ? strtoll(t, NULL, 10) : -1;
         } else if (strcmp(name, "Content-MD5") == 0) {
             free(l->content_md5);
-            l->content_md5 = az_strdup(t);
+            l->content_md5 = dsrc_strdup(t);
         } else if (strcmp(name, "Content-Type") == 0) {
             free(l->content_type);
-            l->content_type = az_strdup(t);
+            l->content_type = dsrc_strdup(t);
         }
     } else if (l->depth == 2 && strcmp(name, "NextMarker") == 0) {
         free(l->next_marker);
-        l->next_marker = *t ? az_strdup(t) : NULL;
+        l->next_marker = *t ? dsrc_strdup(t) : NULL;
     }
     dsrc_buf_reset(&l->text);
     l->depth--;
@@ -1409,8 +1396,8 @@ static dsrc_status az_list_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *pa
         if (asprintf(&what, "list '%s/%s'", container, prefix) < 0)
             what = NULL;
     } else {
-        res = az_strdup("/");
-        what = az_strdup("list containers");
+        res = dsrc_strdup("/");
+        what = dsrc_strdup("list containers");
     }
     if (!res || !what) {
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
@@ -1503,14 +1490,8 @@ out:
 
 static long az_opt_long(const dsrc_open_params *p, const char *name, long def)
 {
-    const char *v = dsrc_kv_get(p->options, p->n_options, name);
-    return v && *v ? strtol(v, NULL, 10) : def;
-}
-
-static const char *az_opt(const dsrc_open_params *p, const char *name)
-{
-    const char *v = dsrc_kv_get(p->options, p->n_options, name);
-    return v && *v ? v : NULL;
+    const char *v = dsrc_opt(p, name);
+    return v ? strtol(v, NULL, 10) : def;
 }
 
 static void az_conn_free(dsrc_conn *c)
@@ -1563,7 +1544,7 @@ static int az_set_endpoint(dsrc_conn *c, const char *endpoint, char *why, size_t
     c->origin[n] = '\0';
     snprintf(c->hostport, sizeof c->hostport, "%.*s",
              (int)(slash ? (size_t)(slash - host) : strlen(host)), host);
-    c->base_path = az_strdup(slash ? slash : "");
+    c->base_path = dsrc_strdup(slash ? slash : "");
     if (!c->base_path)
         return -1;
     n = strlen(c->base_path);
@@ -1622,7 +1603,7 @@ static dsrc_status az_open_entra(const dsrc_open_params *p, dsrc_conn *c, dsrc_e
 
     c->msi = msi && (strcmp(msi, "true") == 0 || strcmp(msi, "1") == 0 ||
                      strcmp(msi, "yes") == 0);
-    if (client && *client && !(c->client_id = az_strdup(client)))
+    if (client && *client && !(c->client_id = dsrc_strdup(client)))
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     if (c->msi) {
         const char *base = imds && *imds ? imds : "http://169.254.169.254";
@@ -1642,10 +1623,10 @@ static dsrc_status az_open_entra(const dsrc_open_params *p, dsrc_conn *c, dsrc_e
             strlen(tenant))
             return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
                                   "cloud.tenant_id '%s' is not a tenant id or domain", tenant);
-        c->tenant = az_strdup(tenant);
-        c->client_secret = az_strdup(secret);
+        c->tenant = dsrc_strdup(tenant);
+        c->client_secret = dsrc_strdup(secret);
         if (endpoint && *endpoint) {
-            c->token_url = az_strdup(endpoint);
+            c->token_url = dsrc_strdup(endpoint);
         } else {
             const char *base = authority && *authority ? authority
                                                         : "https://login.microsoftonline.com";
@@ -1689,14 +1670,14 @@ static dsrc_status az_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
     if (!c)
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     atomic_init(&c->cancel, 0);
-    if ((v = az_opt(p, "connection_string")) && az_connstr_parse(v, &cs, why, sizeof why) < 0) {
+    if ((v = dsrc_opt(p, "connection_string")) && az_connstr_parse(v, &cs, why, sizeof why) < 0) {
         st = dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL, "%s", why);
         goto fail;
     }
-    account = az_opt(p, "account") ? az_opt(p, "account") : cs.account;
-    key = az_opt(p, "account_key") ? az_opt(p, "account_key") : cs.key;
-    sas = az_opt(p, "sas_token") ? az_opt(p, "sas_token") : cs.sas;
-    endpoint = az_opt(p, "endpoint") ? az_opt(p, "endpoint") : cs.blob_endpoint;
+    account = dsrc_opt(p, "account") ? dsrc_opt(p, "account") : cs.account;
+    key = dsrc_opt(p, "account_key") ? dsrc_opt(p, "account_key") : cs.key;
+    sas = dsrc_opt(p, "sas_token") ? dsrc_opt(p, "sas_token") : cs.sas;
+    endpoint = dsrc_opt(p, "endpoint") ? dsrc_opt(p, "endpoint") : cs.blob_endpoint;
     if (!account || !*account) {
         st = dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
                             "no storage account: set connection.account or AccountName in "
@@ -1724,9 +1705,9 @@ static dsrc_status az_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
                             why[0] ? why : "out of memory");
         goto fail;
     }
-    c->account = az_strdup(account);
-    c->api_version = az_strdup(az_opt(p, "api_version") ? az_opt(p, "api_version")
-                                                         : AZ_API_VERSION);
+    c->account = dsrc_strdup(account);
+    c->api_version = dsrc_strdup(dsrc_opt(p, "api_version") ? dsrc_opt(p, "api_version")
+                                                           : AZ_API_VERSION);
     if (key) {
         unsigned char tmp[512];
         long n = az_unb64(key, tmp, sizeof tmp);
@@ -1736,21 +1717,21 @@ static dsrc_status az_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
                                 "the account key is not valid base64");
             goto fail;
         }
-        c->key = az_strdup(key);
+        c->key = dsrc_strdup(key);
     }
     if (sas) {
         while (*sas == '?')
             sas++;
-        c->sas = az_strdup(sas);
+        c->sas = dsrc_strdup(sas);
     }
-    if (az_opt(p, "container")) {
-        c->container = az_strdup(az_opt(p, "container"));
+    if (dsrc_opt(p, "container")) {
+        c->container = dsrc_strdup(dsrc_opt(p, "container"));
         while (c->container && strlen(c->container) > 0 &&
                c->container[strlen(c->container) - 1] == '/')
             c->container[strlen(c->container) - 1] = '\0';
     }
     if (!c->account || !c->api_version || (key && !c->key) || (sas && !c->sas) ||
-        (az_opt(p, "container") && !c->container)) {
+        (dsrc_opt(p, "container") && !c->container)) {
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
         goto fail;
     }
@@ -2354,32 +2335,33 @@ static void az_unload(void)
     curl_global_cleanup();
 }
 
+static const dsrc_driver az_driver = {
+    .abi_version = DSRC_ABI_VERSION,
+    .name = "azure_blob",
+    .version = AZ_VERSION,
+    .description = "Azure Blob Storage containers and blobs (REST API)",
+    .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_RAW | DSRC_CAP_CURSOR,
+    .options = az_options,
+    .open = az_open,
+    .close = az_close,
+    .ping = az_ping,
+    .list = az_list_op,
+    .describe = az_describe,
+    .fetch = az_fetch,
+    .cancel = az_cancel,
+    .unload = az_unload,
+};
+
 DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version, const dsrc_host *host,
                                          dsrc_driver *drv, dsrc_error *err)
 {
-    if (host_abi_version / 10000 != DSRC_ABI_MAJOR)
-        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
-                              "azure_blob plugin implements ABI %d.%d, host has %u.%u",
-                              DSRC_ABI_MAJOR, DSRC_ABI_MINOR, host_abi_version / 10000,
-                              host_abi_version % 10000);
-    if (!drv)
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "no driver struct");
+    dsrc_status s = dsrc_plugin_check("azure_blob", host_abi_version, drv, err);
+
+    if (s != DSRC_OK)
+        return s;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "libcurl failed to initialise");
     az_host = host;
-    DSRC_DRIVER_SET(drv, abi_version, DSRC_ABI_VERSION);
-    DSRC_DRIVER_SET(drv, name, "azure_blob");
-    DSRC_DRIVER_SET(drv, version, AZ_VERSION);
-    DSRC_DRIVER_SET(drv, description, "Azure Blob Storage containers and blobs (REST API)");
-    DSRC_DRIVER_SET(drv, capabilities, DSRC_CAP_CANCEL | DSRC_CAP_RAW | DSRC_CAP_CURSOR);
-    DSRC_DRIVER_SET(drv, options, az_options);
-    DSRC_DRIVER_SET(drv, open, az_open);
-    DSRC_DRIVER_SET(drv, close, az_close);
-    DSRC_DRIVER_SET(drv, ping, az_ping);
-    DSRC_DRIVER_SET(drv, list, az_list_op);
-    DSRC_DRIVER_SET(drv, describe, az_describe);
-    DSRC_DRIVER_SET(drv, fetch, az_fetch);
-    DSRC_DRIVER_SET(drv, cancel, az_cancel);
-    DSRC_DRIVER_SET(drv, unload, az_unload);
+    dsrc_driver_fill(drv, &az_driver);
     return DSRC_OK;
 }

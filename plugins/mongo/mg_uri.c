@@ -53,25 +53,11 @@ const dsrc_option mg_options[] = {
     {"batch_size", DSRC_OPT_INT, 0, "1000", NULL, "documents per fetch batch", {NULL, NULL}},
     DSRC_OPTION_END};
 
-static const char *opt(const dsrc_open_params *p, const char *key)
-{
-    const char *v = dsrc_kv_get(p->options, p->n_options, key);
-    return v && *v ? v : NULL;
-}
-
 /* A non-negative integer option; `dflt` when absent.  -1 when malformed. */
 static int64_t opt_int(const dsrc_open_params *p, const char *key, int64_t dflt)
 {
-    const char *v = opt(p, key);
-    char *end;
-    long long n;
-    if (!v)
-        return dflt;
-    errno = 0;
-    n = strtoll(v, &end, 10);
-    if (errno || *end || n < 0)
-        return -1;
-    return (int64_t)n;
+    int64_t n;
+    return dsrc_opt_int(p, key, dflt, 0, INT64_MAX, &n) == 0 ? n : -1;
 }
 
 /* A host name or address as it may appear in a host list: letters, digits,
@@ -160,9 +146,9 @@ static int seed_add(char *b, size_t cap, const char *s, size_t n)
  * their number, 0 when they are not used. */
 static size_t replica_seeds(const dsrc_open_params *p, const char *const **hosts)
 {
-    const char *dc = opt(p, "direct_connection");
+    const char *dc = dsrc_opt(p, "direct_connection");
     *hosts = NULL;
-    if (opt(p, "seeds") || (dc && strcmp(dc, "true") == 0))
+    if (dsrc_opt(p, "seeds") || (dc && strcmp(dc, "true") == 0))
         return 0;
     if (!DSRC_HAS_MEMBER(p, dsrc_open_params, n_replica_hosts) || p->n_replica_hosts == 0 ||
         !p->replica_hosts)
@@ -176,7 +162,8 @@ static size_t replica_seeds(const dsrc_open_params *p, const char *const **hosts
  * checked host list. */
 static mongoc_uri_t *uri_from_hosts(const dsrc_open_params *p, dsrc_error *err)
 {
-    const char *host = opt(p, "host"), *seeds = opt(p, "seeds"), *port_s = opt(p, "port");
+    const char *host = dsrc_opt(p, "host"), *seeds = dsrc_opt(p, "seeds"),
+               *port_s = dsrc_opt(p, "port");
     int64_t port = opt_int(p, "port", 27017);
     char list[4096] = "", *text;
     mongoc_uri_t *uri;
@@ -342,11 +329,11 @@ dsrc_status mg_settings_build(const dsrc_open_params *p, mg_settings *out, dsrc_
     if (!p || !p->options)
         return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL, "no connection options");
 
-    if ((v = opt(p, "uri"))) {
+    if ((v = dsrc_opt(p, "uri"))) {
         static const char *const exclusive[] = {"host", "seeds", "user", "password", NULL};
         size_t i;
         for (i = 0; exclusive[i]; i++)
-            if (opt(p, exclusive[i]))
+            if (dsrc_opt(p, exclusive[i]))
                 return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
                                       "set either 'uri' or '%s', not both", exclusive[i]);
         uri = mongoc_uri_new_with_error(v, &be);
@@ -361,12 +348,12 @@ dsrc_status mg_settings_build(const dsrc_open_params *p, mg_settings *out, dsrc_
     }
 
     st = DSRC_E_INVALID_CONFIG;
-    if ((v = opt(p, "user")) && !mongoc_uri_set_username(uri, v)) {
+    if ((v = dsrc_opt(p, "user")) && !mongoc_uri_set_username(uri, v)) {
         dsrc_error_set(err, st, 0, NULL, "user is not valid UTF-8");
         goto fail;
     }
-    if ((v = opt(p, "password"))) {
-        if (!opt(p, "user") && !mongoc_uri_get_username(uri)) {
+    if ((v = dsrc_opt(p, "password"))) {
+        if (!dsrc_opt(p, "user") && !mongoc_uri_get_username(uri)) {
             dsrc_error_set(err, st, 0, NULL, "password is set but user is not");
             goto fail;
         }
@@ -375,19 +362,19 @@ dsrc_status mg_settings_build(const dsrc_open_params *p, mg_settings *out, dsrc_
             goto fail;
         }
     }
-    if ((v = opt(p, "database")) && !mongoc_uri_set_database(uri, v)) {
+    if ((v = dsrc_opt(p, "database")) && !mongoc_uri_set_database(uri, v)) {
         dsrc_error_set(err, st, 0, NULL, "database '%s' is not a valid name", v);
         goto fail;
     }
-    if ((v = opt(p, "auth_source")) && !mongoc_uri_set_auth_source(uri, v)) {
+    if ((v = dsrc_opt(p, "auth_source")) && !mongoc_uri_set_auth_source(uri, v)) {
         dsrc_error_set(err, st, 0, NULL, "auth_source '%s' is not valid", v);
         goto fail;
     }
-    if ((v = opt(p, "auth_mechanism")) && !mongoc_uri_set_auth_mechanism(uri, v)) {
+    if ((v = dsrc_opt(p, "auth_mechanism")) && !mongoc_uri_set_auth_mechanism(uri, v)) {
         dsrc_error_set(err, st, 0, NULL, "auth_mechanism '%s' is not valid", v);
         goto fail;
     }
-    v = opt(p, "app_name");
+    v = dsrc_opt(p, "app_name");
     if (!mongoc_uri_set_appname(uri, v ? v : "dsrc")) {
         dsrc_error_set(err, st, 0, NULL, "app_name is longer than the driver accepts");
         goto fail;
@@ -397,8 +384,8 @@ dsrc_status mg_settings_build(const dsrc_open_params *p, mg_settings *out, dsrc_
         set_ms(uri, p, "connect_timeout", MONGOC_URI_CONNECTTIMEOUTMS, 10000, err) != DSRC_OK ||
         set_ms(uri, p, "socket_timeout", MONGOC_URI_SOCKETTIMEOUTMS, 300000, err) != DSRC_OK)
         goto fail;
-    if ((v = opt(p, "direct_connection")) && strcmp(v, "true") == 0) {
-        if (p->replica_set || opt(p, "seeds")) {
+    if ((v = dsrc_opt(p, "direct_connection")) && strcmp(v, "true") == 0) {
+        if (p->replica_set || dsrc_opt(p, "seeds")) {
             dsrc_error_set(err, st, 0, NULL,
                            "direct_connection cannot be used with a replica set or seeds");
             goto fail;
@@ -418,13 +405,13 @@ dsrc_status mg_settings_build(const dsrc_open_params *p, mg_settings *out, dsrc_
     out->uri = uri;
     out->discovery_prefs = mongoc_read_prefs_new(MONGOC_READ_PRIMARY_PREFERRED);
     out->fetch_prefs = mongoc_read_prefs_new(fetch_mode);
-    v = opt(p, "database");
+    v = dsrc_opt(p, "database");
     if (!v)
         v = mongoc_uri_get_database(uri);
     out->database = v && *v ? bson_strdup(v) : NULL;
-    v = opt(p, "output");
+    v = dsrc_opt(p, "output");
     out->output_document = v && strcmp(v, "document") == 0;
-    v = opt(p, "json");
+    v = dsrc_opt(p, "json");
     out->canonical = v && strcmp(v, "canonical") == 0;
     out->sample_size = opt_int(p, "sample_size", 1000);
     out->batch_size = opt_int(p, "batch_size", 1000);

@@ -122,7 +122,7 @@ static int mg_cancelled(const dsrc_ctx *ctx, dsrc_conn *c)
 {
     if (atomic_load(&c->cancel))
         return 1;
-    return mg_host && mg_host->is_cancelled && mg_host->is_cancelled(ctx);
+    return dsrc_cancelled(mg_host, ctx);
 }
 
 static dsrc_status mg_cancel_err(dsrc_error *err, const char *what)
@@ -1002,8 +1002,9 @@ static dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
     char **scratch = NULL;
     const bson_t *doc;
     uint64_t nrows = 0, nvals = 0;
-    int have_max = 0, cursor_ok = 1, last_kind = 0, ties;
-    char *cmax = NULL, *cval = NULL;
+    int last_kind = 0, ties;
+    dsrc_cursor_max *cm = NULL;
+    char *cval = NULL;
     bson_type_t ctype = BSON_TYPE_NULL;
     size_t i;
 
@@ -1029,7 +1030,8 @@ static dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
     if (st != DSRC_OK)
         return st;
     col = mongoc_client_get_collection(c->client, p.db, p.coll);
-    cmax = bson_malloc0(DSRC_CURSOR_MAX);
+    cm = bson_malloc0(sizeof *cm);
+    dsrc_cursor_max_init(cm, req->cursor_field, "field", NULL);
     cval = bson_malloc0(DSRC_CURSOR_MAX);
 
     /* The output columns. */
@@ -1172,7 +1174,7 @@ static dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
          * without a cursor come first (from the start only) and do not
          * count. */
         if (ties && nvals >= (uint64_t)req->limit &&
-            (kind != last_kind || kind < 0 || (kind == 1 && strcmp(cval, cmax) != 0)))
+            (kind != last_kind || kind < 0 || (kind == 1 && strcmp(cval, cm->value) != 0)))
             break;
         if (c->set.output_document) {
             size_t len = 0;
@@ -1205,12 +1207,10 @@ static dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
         /* Sorted by the cursor: the last value sent is the highest. */
         last_kind = kind;
         nvals += kind != 0;
-        if (kind == 1) {
-            memcpy(cmax, cval, DSRC_CURSOR_MAX);
-            have_max = 1;
-        } else if (kind < 0) {
-            cursor_ok = 0;
-        }
+        if (kind == 1)
+            dsrc_cursor_max_offer(cm, cval, strlen(cval));
+        else if (kind < 0)
+            dsrc_cursor_max_note(cm, 0);
         if (result)
             result->rows = nrows;
     }
@@ -1221,14 +1221,7 @@ static dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
 done:
     if (result) {
         result->rows = nrows;
-        if (req->cursor_field && have_max && cursor_ok) {
-            result->has_cursor = 1;
-            snprintf(result->cursor_max, sizeof result->cursor_max, "%s", cmax);
-        } else if (req->cursor_field && !cursor_ok && mg_host && mg_host->log) {
-            mg_host->log(ctx, DSRC_LOG_WARNING,
-                         "cursor field '%s' holds a value that cannot serve as a cursor;"
-                         " no cursor reported", req->cursor_field);
-        }
+        dsrc_cursor_max_report(cm, mg_host, ctx, result);
     }
 out:
     if (result)
@@ -1241,7 +1234,7 @@ out:
     bson_destroy(&opts);
     bson_free(cells);
     bson_free(scratch);
-    bson_free(cmax);
+    bson_free(cm);
     bson_free(cval);
     mg_out_free(&out);
     mg_schema_free(&sch);
@@ -1278,34 +1271,34 @@ static void mg_unload(void)
     mongoc_cleanup();
 }
 
+static const dsrc_driver mg_driver = {
+    .abi_version = DSRC_ABI_VERSION,
+    .name = "mongo",
+    .version = MG_VERSION,
+    .description = "MongoDB databases and collections (mongo-c-driver)",
+    .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_REPLICAS,
+    .options = mg_options,
+    .open = mg_open,
+    .close = mg_close,
+    .ping = mg_ping,
+    .list = mg_list,
+    .describe = mg_describe,
+    .discover = mg_discover,
+    .fetch = mg_fetch,
+    .cancel = mg_cancel,
+    .unload = mg_unload,
+};
+
 DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version, const dsrc_host *host,
                                          dsrc_driver *drv, dsrc_error *err)
 {
-    if (host_abi_version / 10000 != DSRC_ABI_MAJOR)
-        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
-                              "mongo plugin implements ABI %d.%d, host has %u.%u",
-                              DSRC_ABI_MAJOR, DSRC_ABI_MINOR, host_abi_version / 10000,
-                              host_abi_version % 10000);
-    if (!drv)
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "no driver struct");
+    dsrc_status s = dsrc_plugin_check("mongo", host_abi_version, drv, err);
+
+    if (s != DSRC_OK)
+        return s;
     mg_host = host;
     mongoc_init();
     mongoc_log_set_handler(mg_driver_log, NULL);
-    DSRC_DRIVER_SET(drv, abi_version, DSRC_ABI_VERSION);
-    DSRC_DRIVER_SET(drv, name, "mongo");
-    DSRC_DRIVER_SET(drv, version, MG_VERSION);
-    DSRC_DRIVER_SET(drv, description, "MongoDB databases and collections (mongo-c-driver)");
-    DSRC_DRIVER_SET(drv, capabilities,
-                    DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_REPLICAS);
-    DSRC_DRIVER_SET(drv, options, mg_options);
-    DSRC_DRIVER_SET(drv, open, mg_open);
-    DSRC_DRIVER_SET(drv, close, mg_close);
-    DSRC_DRIVER_SET(drv, ping, mg_ping);
-    DSRC_DRIVER_SET(drv, list, mg_list);
-    DSRC_DRIVER_SET(drv, describe, mg_describe);
-    DSRC_DRIVER_SET(drv, discover, mg_discover);
-    DSRC_DRIVER_SET(drv, fetch, mg_fetch);
-    DSRC_DRIVER_SET(drv, cancel, mg_cancel);
-    DSRC_DRIVER_SET(drv, unload, mg_unload);
+    dsrc_driver_fill(drv, &mg_driver);
     return DSRC_OK;
 }

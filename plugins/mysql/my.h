@@ -73,8 +73,6 @@ void mys_buf_ident(dsrc_buf *b, const char *id);
  * and sql_mode (NO_BACKSLASH_ESCAPES) with mysql_real_escape_string(). */
 void mys_buf_literal(dsrc_buf *b, MYSQL *my, const char *s);
 
-/* strdup that returns NULL for NULL. */
-char *mys_strdup(const char *s);
 /* Overwrite and free a secret. */
 void mys_wipe_free(char *s);
 
@@ -93,8 +91,6 @@ typedef struct mys_path {
 dsrc_status mys_path_object(const dsrc_conn *c, const char *path, mys_path *out,
                             dsrc_error *err);
 void mys_path_free(mys_path *p);
-/* "db/name", both escaped, malloc'd; NULL when out of memory. */
-char *mys_path_join(const char *db, const char *name);
 
 /* 1 for MariaDB's and MySQL's own databases. */
 int mys_is_system_db(const char *name);
@@ -110,8 +106,6 @@ dsrc_status mys_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *info,
                      dsrc_error *err);
 dsrc_status mys_cancel(dsrc_conn *c);
 
-/* 1 when the host asks the running call to stop. */
-int mys_cancelled(const dsrc_ctx *ctx);
 
 /* Fill err from the connection's last error: status from the MySQL error
  * number (auth, permission, not found, unreachable, timeout, cancelled...),

@@ -50,11 +50,6 @@ void mys_buf_literal(dsrc_buf *b, MYSQL *my, const char *s)
     free(tmp);
 }
 
-char *mys_strdup(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 void mys_wipe_free(char *s)
 {
     if (!s)
@@ -68,11 +63,6 @@ void mys_path_free(mys_path *p)
     free(p->db);
     free(p->name);
     p->db = p->name = NULL;
-}
-
-char *mys_path_join(const char *db, const char *name)
-{
-    return dsrc_path_join2(db, name);
 }
 
 dsrc_status mys_path_object(const dsrc_conn *c, const char *path, mys_path *out,

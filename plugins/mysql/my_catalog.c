@@ -494,7 +494,7 @@ static int mys_emit(const dsrc_meta_sink *sink, const char *db, const char *name
     mys_table none;
     mys_scratch own = {0};
     size_t i, n_kv = 0, path_len, keys = 0, size;
-    char *path, *pos, *epath = mys_path_join(db, name);
+    char *path, *pos, *epath = dsrc_path_join2(db, name);
     int r;
 
     if (!epath)
@@ -698,7 +698,7 @@ static dsrc_status mys_list_databases(const dsrc_ctx *ctx, dsrc_conn *c,
             return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
                                   "listing stopped by the receiver");
         }
-        if (mys_cancelled(ctx)) {
+        if (dsrc_cancelled(mys_host, ctx)) {
             mysql_free_result(res);
             return mys_cancelled_error(err, "listing");
         }
@@ -720,7 +720,7 @@ dsrc_status mys_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
 
     if (!sink || !sink->item)
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL, "list: no item receiver");
-    if (mys_cancelled(ctx))
+    if (dsrc_cancelled(mys_host, ctx))
         return mys_cancelled_error(err, "listing");
     if (!path || !*path || strcmp(path, "/") == 0)
         return mys_list_databases(ctx, c, sink, err);
@@ -765,7 +765,7 @@ dsrc_status mys_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
         mys_table_from_row(&t, row);
         if (!t.name)
             continue;
-        ipath = mys_path_join(db, t.name);
+        ipath = dsrc_path_join2(db, t.name);
         if (!ipath) {
             st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
             break;
@@ -778,7 +778,7 @@ dsrc_status mys_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
             break;
         }
         free(ipath);
-        if ((n % MYS_POLL_EVERY) == 0 && mys_cancelled(ctx)) {
+        if ((n % MYS_POLL_EVERY) == 0 && dsrc_cancelled(mys_host, ctx)) {
             st = mys_cancelled_error(err, "listing");
             break;
         }
@@ -811,7 +811,7 @@ dsrc_status mys_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *item,
     if (!sink || !sink->metadata)
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                               "describe: no metadata receiver");
-    if (mys_cancelled(ctx))
+    if (dsrc_cancelled(mys_host, ctx))
         return mys_cancelled_error(err, "describe");
     st = mys_path_object(c, item, &p, err);
     if (st != DSRC_OK)
@@ -824,7 +824,7 @@ dsrc_status mys_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *item,
         st = mys_mark_json(c, p.db, p.name, &cols, err);
     if (st != DSRC_OK)
         goto out;
-    if (mys_cancelled(ctx)) {
+    if (dsrc_cancelled(mys_host, ctx)) {
         st = mys_cancelled_error(err, "describe");
         goto out;
     }
@@ -1280,7 +1280,7 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
     if (!sink || !sink->metadata)
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                               "discover: no metadata receiver");
-    if (mys_cancelled(ctx))
+    if (dsrc_cancelled(mys_host, ctx))
         return mys_cancelled_error(err, "discover");
     memset(&d, 0, sizeof d);
     memset(&side, 0, sizeof side);
@@ -1318,7 +1318,7 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
         st = mys_disc_load_small(c, &d, 0, err);
         if (st != DSRC_OK)
             goto out;
-        if (mys_cancelled(ctx)) {
+        if (dsrc_cancelled(mys_host, ctx)) {
             st = mys_cancelled_error(err, "discover");
             goto out;
         }
@@ -1347,7 +1347,7 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
          * results outlive the connection they came from.) */
         st = mys_disc_load_small(&side, &d, 1, err);
         mys_side_close(c, &side);
-        if (st == DSRC_OK && mys_cancelled(ctx))
+        if (st == DSRC_OK && dsrc_cancelled(mys_host, ctx))
             st = mys_cancelled_error(err, "discover");
         if (st == DSRC_OK) {
             st = mys_wait(c, what_c, err);
@@ -1380,7 +1380,7 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
         }
         if (!row[0] || !row[1])
             continue;
-        if ((++n % MYS_POLL_EVERY) == 0 && mys_cancelled(ctx)) {
+        if ((++n % MYS_POLL_EVERY) == 0 && dsrc_cancelled(mys_host, ctx)) {
             st = mys_cancelled_error(err, "discover");
             break;
         }

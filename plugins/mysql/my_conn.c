@@ -20,11 +20,6 @@
  * server's chain for verify-ca when the source names no CA. */
 #define MYS_SYSTEM_CAPATH "/etc/ssl/certs"
 
-int mys_cancelled(const dsrc_ctx *ctx)
-{
-    return mys_host && mys_host->is_cancelled && mys_host->is_cancelled(ctx);
-}
-
 dsrc_status mys_cancelled_error(dsrc_error *err, const char *what)
 {
     return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "%s cancelled", what);
@@ -493,7 +488,7 @@ dsrc_status mys_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *info, ds
     int read_only = 0, replicating = 0;
     const char *q_repl;
 
-    if (mys_cancelled(ctx))
+    if (dsrc_cancelled(mys_host, ctx))
         return mys_cancelled_error(err, "ping");
     /* The round trip, and whether the server refuses writes. */
     st = mys_query_store(c, q_ro, sizeof q_ro - 1, &res, "ping", err);

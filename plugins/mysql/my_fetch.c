@@ -449,8 +449,8 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
     dsrc_column *out_cols = NULL;
     dsrc_cell *cells = NULL;
     mys_outcol *oc = NULL, cursor_oc;
-    char *cmax = NULL;
-    int cursor_sel = -1, have_max = 0, cursor_ok = 1, in_tx = 0, stopped = 0;
+    dsrc_cursor_max *cm = NULL;
+    int cursor_sel = -1, in_tx = 0, stopped = 0;
     unsigned nf;
     uint64_t nrows = 0;
     char what[64];
@@ -472,7 +472,7 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
         if (!req->columns[i] || !*req->columns[i])
             return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                                   "fetch: column %zu of the list is empty", i + 1);
-    if (mys_cancelled(ctx))
+    if (dsrc_cancelled(mys_host, ctx))
         return mys_cancelled_error(err, "fetch");
     st = mys_path_object(c, req->item, &p, err);
     if (st != DSRC_OK)
@@ -493,11 +493,12 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
      * table (else the server's own errors say what is wrong). */
     n_out = req->n_columns ? req->n_columns : cols.n;
     map = calloc(n_out + 1, sizeof *map);
-    cmax = calloc(DSRC_CURSOR_MAX, 1);
-    if (!map || !cmax) {
+    cm = malloc(sizeof *cm);
+    if (!map || !cm) {
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
         goto out;
     }
+    dsrc_cursor_max_init(cm, req->cursor_field, "column", "binary or");
     for (i = 0; i < n_out; i++) {
         map[i] = req->n_columns ? (cols.n ? mys_cols_find(&cols, req->columns[i]) : -1)
                                 : (long)i;
@@ -562,7 +563,7 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
         goto out;
     }
-    if (mys_cancelled(ctx)) {
+    if (dsrc_cancelled(mys_host, ctx)) {
         st = mys_cancelled_error(err, "fetch");
         goto out;
     }
@@ -661,13 +662,11 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
         if (cursor_sel >= 0 && row[cursor_sel]) {
             /* Rows arrive in cursor order: the last value sent is the
              * highest. */
-            if (mys_cursor_text(&cursor_oc, row[cursor_sel], lens[cursor_sel], cmax,
-                                DSRC_CURSOR_MAX) == 0)
-                have_max = 1;
-            else
-                cursor_ok = 0;
+            dsrc_cursor_max_note(cm, mys_cursor_text(&cursor_oc, row[cursor_sel],
+                                                     lens[cursor_sel], cm->value,
+                                                     DSRC_CURSOR_MAX) == 0);
         }
-        if ((nrows % MYS_POLL_EVERY) == 0 && mys_cancelled(ctx)) {
+        if ((nrows % MYS_POLL_EVERY) == 0 && dsrc_cancelled(mys_host, ctx)) {
             st = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
                                 "fetch cancelled after %" PRIu64 " rows", nrows);
             stopped = 1;
@@ -678,15 +677,8 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
         result->mode = DSRC_FETCH_ROWS;
         result->rows = nrows;
         result->bytes = 0;
-        if (st == DSRC_OK && cursor_sel >= 0 && have_max && cursor_ok) {
-            result->has_cursor = 1;
-            snprintf(result->cursor_max, sizeof result->cursor_max, "%s", cmax);
-        } else if (st == DSRC_OK && cursor_sel >= 0 && !cursor_ok && mys_host && mys_host->log) {
-            mys_host->log(ctx, DSRC_LOG_WARNING,
-                          "cursor column '%s' holds a value that cannot serve as a cursor"
-                          " (binary or longer than %d bytes); no cursor reported",
-                          req->cursor_field, DSRC_CURSOR_MAX - 1);
-        }
+        if (st == DSRC_OK && cursor_sel >= 0)
+            dsrc_cursor_max_report(cm, mys_host, ctx, result);
     }
 out:
     if (res) {
@@ -703,7 +695,7 @@ out:
     free(out_cols);
     free(cells);
     free(oc);
-    free(cmax);
+    free(cm);
     dsrc_buf_free(&q);
     mys_cols_free(&cols);
     mys_path_free(&p);

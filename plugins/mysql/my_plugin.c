@@ -48,16 +48,31 @@ static void mys_unload(void)
     }
 }
 
+static const dsrc_driver mys_driver = {
+    .abi_version = DSRC_ABI_VERSION,
+    .name = "mysql",
+    .version = MYS_VERSION,
+    .description = "MySQL and MariaDB servers (MariaDB Connector/C)",
+    .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_REPLICAS,
+    .options = mys_options,
+    .open = mys_open,
+    .close = mys_close,
+    .ping = mys_ping,
+    .list = mys_list,
+    .describe = mys_describe,
+    .discover = mys_discover,
+    .fetch = mys_fetch,
+    .cancel = mys_cancel,
+    .unload = mys_unload,
+};
+
 DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version, const dsrc_host *host,
                                          dsrc_driver *drv, dsrc_error *err)
 {
-    if (host_abi_version / 10000 != DSRC_ABI_MAJOR)
-        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
-                              "mysql plugin implements ABI %d.%d, host has %u.%u",
-                              DSRC_ABI_MAJOR, DSRC_ABI_MINOR, host_abi_version / 10000,
-                              host_abi_version % 10000);
-    if (!drv)
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "no driver struct");
+    dsrc_status s = dsrc_plugin_check("mysql", host_abi_version, drv, err);
+
+    if (s != DSRC_OK)
+        return s;
     if (!mys_library_ready) {
         if (mysql_library_init(0, NULL, NULL) != 0)
             return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL,
@@ -65,21 +80,6 @@ DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version, const dsrc_h
         mys_library_ready = 1;
     }
     mys_host = host;
-    DSRC_DRIVER_SET(drv, abi_version, DSRC_ABI_VERSION);
-    DSRC_DRIVER_SET(drv, name, "mysql");
-    DSRC_DRIVER_SET(drv, version, MYS_VERSION);
-    DSRC_DRIVER_SET(drv, description, "MySQL and MariaDB servers (MariaDB Connector/C)");
-    DSRC_DRIVER_SET(drv, capabilities,
-                    DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_REPLICAS);
-    DSRC_DRIVER_SET(drv, options, mys_options);
-    DSRC_DRIVER_SET(drv, open, mys_open);
-    DSRC_DRIVER_SET(drv, close, mys_close);
-    DSRC_DRIVER_SET(drv, ping, mys_ping);
-    DSRC_DRIVER_SET(drv, list, mys_list);
-    DSRC_DRIVER_SET(drv, describe, mys_describe);
-    DSRC_DRIVER_SET(drv, discover, mys_discover);
-    DSRC_DRIVER_SET(drv, fetch, mys_fetch);
-    DSRC_DRIVER_SET(drv, cancel, mys_cancel);
-    DSRC_DRIVER_SET(drv, unload, mys_unload);
+    dsrc_driver_fill(drv, &mys_driver);
     return DSRC_OK;
 }

@@ -50,13 +50,9 @@ struct dsrc_conn {
 /* Append `id` as a quoted identifier (PQescapeIdentifier). */
 void pgc_buf_ident(dsrc_buf *b, PGconn *pg, const char *id);
 
-char *pgc_strdup(const char *s);
-
-/* Nonzero when the host asked the running call to stop. */
-int pgc_cancelled(const dsrc_ctx *ctx);
 
 /* Start of an operation: forget earlier cancel requests (the host's own
- * flag, polled through pgc_cancelled(), covers a request made just
+ * flag, polled through dsrc_cancelled(), covers a request made just
  * before), and roll back a transaction an earlier failure left open.
  * Returns DSRC_OK, or an error when the connection is unusable or the
  * host already cancelled the call. */

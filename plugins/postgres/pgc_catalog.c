@@ -149,13 +149,13 @@ static int pgc_rel_take(pgc_rel *r, const PGresult *res, int row)
 {
     const char *kind = pgc_val(res, row, COL_KIND);
     r->oid = (unsigned)strtoul(PQgetvalue(res, row, COL_OID), NULL, 10);
-    r->schema = pgc_strdup(PQgetvalue(res, row, COL_SCHEMA));
-    r->name = pgc_strdup(PQgetvalue(res, row, COL_NAME));
+    r->schema = dsrc_strdup(PQgetvalue(res, row, COL_SCHEMA));
+    r->name = dsrc_strdup(PQgetvalue(res, row, COL_NAME));
     r->kind = kind && *kind ? kind[0] : 'r';
     r->rows = pgc_int(res, row, COL_ROWS, -1);
     r->size = pgc_int(res, row, COL_SIZE, -1);
     if (pgc_val(res, row, COL_COMMENT))
-        r->comment = pgc_strdup(PQgetvalue(res, row, COL_COMMENT));
+        r->comment = dsrc_strdup(PQgetvalue(res, row, COL_COMMENT));
     if (!r->schema || !r->name || (pgc_val(res, row, COL_COMMENT) && !r->comment))
         return -1;
     return 0;
@@ -178,13 +178,13 @@ static int pgc_col_take(pgc_rel *r, const PGresult *res, int row)
     }
     col = &r->cols[r->n_cols];
     memset(col, 0, sizeof *col);
-    col->name = pgc_strdup(PQgetvalue(res, row, COL_ATTNAME));
-    col->native = pgc_strdup(PQgetvalue(res, row, COL_NATIVE));
-    col->cast = pgc_strdup(PQgetvalue(res, row, COL_CAST));
+    col->name = dsrc_strdup(PQgetvalue(res, row, COL_ATTNAME));
+    col->native = dsrc_strdup(PQgetvalue(res, row, COL_NATIVE));
+    col->cast = dsrc_strdup(PQgetvalue(res, row, COL_CAST));
     if (pgc_val(res, row, COL_DEFAULT))
-        col->dflt = pgc_strdup(PQgetvalue(res, row, COL_DEFAULT));
+        col->dflt = dsrc_strdup(PQgetvalue(res, row, COL_DEFAULT));
     if (pgc_val(res, row, COL_ATTCOMMENT))
-        col->comment = pgc_strdup(PQgetvalue(res, row, COL_ATTCOMMENT));
+        col->comment = dsrc_strdup(PQgetvalue(res, row, COL_ATTCOMMENT));
     col->base_oid = (unsigned)strtoul(PQgetvalue(res, row, COL_BASE), NULL, 10);
     col->cls = pgc_class_of(col->base_oid);
     col->notnull = PQgetvalue(res, row, COL_NOTNULL)[0] == 't';
@@ -219,12 +219,6 @@ static const char *pgc_kind_name(char relkind)
     case 'p': return "partitioned table";
     default: return "relation";
     }
-}
-
-/* "schema/name", both escaped (malloc'd). */
-static char *pgc_path(const char *schema, const char *name)
-{
-    return dsrc_path_join2(schema, name);
 }
 
 static void pgc_item_init(dsrc_item *it)
@@ -346,10 +340,10 @@ static dsrc_status pgc_find(dsrc_conn *c, const dsrc_ctx *ctx, const char *path,
     }
     *oid = (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
     if (extra) {
-        extra->owner = pgc_strdup(pgc_val(res, 0, 2));
+        extra->owner = dsrc_strdup(pgc_val(res, 0, 2));
         extra->size = pgc_int(res, 0, 3, -1);
-        extra->indexes = pgc_strdup(pgc_val(res, 0, 4));
-        extra->definition = pgc_strdup(pgc_val(res, 0, 5));
+        extra->indexes = dsrc_strdup(pgc_val(res, 0, 4));
+        extra->definition = dsrc_strdup(pgc_val(res, 0, 5));
         if ((pgc_val(res, 0, 2) && !extra->owner) || (pgc_val(res, 0, 4) && !extra->indexes) ||
             (pgc_val(res, 0, 5) && !extra->definition)) {
             PQclear(res);
@@ -443,7 +437,7 @@ static int pgc_emit(const dsrc_meta_sink *sink, const pgc_rel *r, const pgc_extr
     char rows[32], size[32], oid[16];
     size_t i, np = 0;
     int rc;
-    char *path = pgc_path(r->schema, r->name);
+    char *path = dsrc_path_join2(r->schema, r->name);
 
     if (!path)
         return -1;
@@ -681,7 +675,7 @@ static int pgc_list_row(void *user, const PGresult *res)
         pgc_rel r;
         char *path;
         memset(&r, 0, sizeof r);
-        if (pgc_rel_take(&r, res, 0) != 0 || !(path = pgc_path(r.schema, r.name))) {
+        if (pgc_rel_take(&r, res, 0) != 0 || !(path = dsrc_path_join2(r.schema, r.name))) {
             pgc_rel_free(&r);
             return -1;
         }

@@ -154,7 +154,7 @@ dsrc_status pgc_fail_result(dsrc_conn *c, const dsrc_ctx *ctx, const PGresult *r
         broken = 1;
     }
     if (strcmp(st, "57014") == 0) {
-        if (c->interrupted || atomic_load(&c->cancel_requested) || pgc_cancelled(ctx))
+        if (c->interrupted || atomic_load(&c->cancel_requested) || dsrc_cancelled(pgc_host, ctx))
             return dsrc_error_set(err, DSRC_E_CANCELLED, 0, st, "%s: cancelled", what);
         advice = "the query ran longer than connection.statement_timeout";
     } else {

@@ -543,7 +543,7 @@ static dsrc_status pgc_fetch_csv(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_pl
             }
             lines++;
             if ((lines % PGC_CHECK_EVERY) == 0 &&
-                (atomic_load(&c->cancel_requested) || pgc_cancelled(ctx)))
+                (atomic_load(&c->cancel_requested) || dsrc_cancelled(pgc_host, ctx)))
                 pgc_interrupt(c);
             continue;
         }

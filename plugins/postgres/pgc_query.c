@@ -35,26 +35,8 @@ void pgc_buf_ident(dsrc_buf *b, PGconn *pg, const char *id)
     PQfreemem(q);
 }
 
-char *pgc_strdup(const char *s)
-{
-    size_t n;
-    char *d;
-    if (!s)
-        return NULL;
-    n = strlen(s) + 1;
-    d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Cancellation                                                              */
-
-int pgc_cancelled(const dsrc_ctx *ctx)
-{
-    return pgc_host && pgc_host->is_cancelled && pgc_host->is_cancelled(ctx);
-}
 
 void pgc_interrupt(dsrc_conn *c)
 {
@@ -92,14 +74,14 @@ dsrc_status pgc_op_begin(dsrc_conn *c, const dsrc_ctx *ctx, dsrc_error *err)
     }
     if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
         pgc_quiet(c, "ROLLBACK");
-    if (pgc_cancelled(ctx))
+    if (dsrc_cancelled(pgc_host, ctx))
         return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "cancelled before it started");
     return DSRC_OK;
 }
 
 static int pgc_should_stop(dsrc_conn *c, const dsrc_ctx *ctx)
 {
-    return atomic_load(&c->cancel_requested) || pgc_cancelled(ctx);
+    return atomic_load(&c->cancel_requested) || dsrc_cancelled(pgc_host, ctx);
 }
 
 dsrc_status pgc_wait(dsrc_conn *c, const dsrc_ctx *ctx, const char *what, dsrc_error *err)

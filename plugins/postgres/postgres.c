@@ -137,7 +137,7 @@ static dsrc_status pgc_handshake(const dsrc_ctx *ctx, PGconn *pg, long long time
             return DSRC_OK;
         if (ps == PGRES_POLLING_FAILED)
             return pgc_fail_connect(pg, endpoint, user, db, err);
-        if (pgc_cancelled(ctx))
+        if (dsrc_cancelled(pgc_host, ctx))
             return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
                                   "connecting to %s: cancelled", endpoint);
         left = deadline - pgc_now_ms();
@@ -424,32 +424,33 @@ static void pgc_pin_libpq(void)
         (void)dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
 }
 
+static const dsrc_driver pgc_driver = {
+    .abi_version = DSRC_ABI_VERSION,
+    .name = "postgres",
+    .version = PGC_VERSION,
+    .description = "PostgreSQL databases through libpq (COPY CSV, TLS, replicas)",
+    .capabilities =
+        DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_CSV | DSRC_CAP_REPLICAS,
+    .options = pgc_options,
+    .open = pgc_open,
+    .close = pgc_close,
+    .ping = pgc_ping,
+    .list = pgc_list,
+    .describe = pgc_describe,
+    .discover = pgc_discover,
+    .fetch = pgc_fetch,
+    .cancel = pgc_cancel,
+};
+
 DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version, const dsrc_host *host,
                                          dsrc_driver *drv, dsrc_error *err)
 {
-    if (host_abi_version / 10000 != DSRC_ABI_MAJOR)
-        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
-                              "postgres plugin implements ABI %d.%d, host has %u.%u",
-                              DSRC_ABI_MAJOR, DSRC_ABI_MINOR, host_abi_version / 10000,
-                              host_abi_version % 10000);
-    if (!drv)
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "no driver struct");
+    dsrc_status s = dsrc_plugin_check("postgres", host_abi_version, drv, err);
+
+    if (s != DSRC_OK)
+        return s;
     pgc_host = host;
     pgc_pin_libpq();
-    DSRC_DRIVER_SET(drv, abi_version, DSRC_ABI_VERSION);
-    DSRC_DRIVER_SET(drv, name, "postgres");
-    DSRC_DRIVER_SET(drv, version, PGC_VERSION);
-    DSRC_DRIVER_SET(drv, description, "PostgreSQL databases through libpq (COPY CSV, TLS, replicas)");
-    DSRC_DRIVER_SET(drv, capabilities, DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR |
-                                           DSRC_CAP_CSV | DSRC_CAP_REPLICAS);
-    DSRC_DRIVER_SET(drv, options, pgc_options);
-    DSRC_DRIVER_SET(drv, open, pgc_open);
-    DSRC_DRIVER_SET(drv, close, pgc_close);
-    DSRC_DRIVER_SET(drv, ping, pgc_ping);
-    DSRC_DRIVER_SET(drv, list, pgc_list);
-    DSRC_DRIVER_SET(drv, describe, pgc_describe);
-    DSRC_DRIVER_SET(drv, discover, pgc_discover);
-    DSRC_DRIVER_SET(drv, fetch, pgc_fetch);
-    DSRC_DRIVER_SET(drv, cancel, pgc_cancel);
+    dsrc_driver_fill(drv, &pgc_driver);
     return DSRC_OK;
 }

@@ -137,17 +137,12 @@ static dsrc_status sq_fail(dsrc_error *err, sqlite3 *db, int rc, const char *wha
                           msg ? msg : sqlite3_errstr(rc));
 }
 
-static int sq_cancelled(const dsrc_ctx *ctx)
-{
-    return sq_host && sq_host->is_cancelled && sq_host->is_cancelled(ctx);
-}
-
 /* SQLite's progress handler: polls the host's cancellation flag while a
  * statement runs, so even a query that produces no row for a long time
  * (a big sort, a count over a huge table) stops when asked. */
 static int sq_progress(void *arg)
 {
-    return sq_cancelled((const dsrc_ctx *)arg);
+    return dsrc_cancelled(sq_host, (const dsrc_ctx *)arg);
 }
 
 static void sq_watch(sqlite3 *db, const dsrc_ctx *ctx)
@@ -204,19 +199,6 @@ static void sq_buf_user_tables(dsrc_buf *b, const char *col, const char *schema)
         sq_buf_literal(b, schema);
         dsrc_buf_add(b, " AND type = 'shadow')");
     }
-}
-
-static char *sq_strdup(const char *s)
-{
-    size_t n;
-    char *d;
-    if (!s)
-        return NULL;
-    n = strlen(s) + 1;
-    d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
 }
 
 /* Prepare `sql`; on failure fill err. */
@@ -372,9 +354,9 @@ static void sq_cols_add(sq_cols *c, sqlite3_stmt *st, int base)
     }
     col = &c->v[c->n];
     memset(col, 0, sizeof *col);
-    col->name = sq_strdup(name ? name : "");
-    c->decl[c->n] = sq_strdup(decl ? decl : "");
-    col->default_value = dflt ? sq_strdup(dflt) : NULL;
+    col->name = dsrc_strdup(name ? name : "");
+    c->decl[c->n] = dsrc_strdup(decl ? decl : "");
+    col->default_value = dflt ? dsrc_strdup(dflt) : NULL;
     if (!col->name || !c->decl[c->n] || (dflt && !col->default_value)) {
         free((char *)col->name);
         free(c->decl[c->n]);
@@ -493,12 +475,6 @@ static void sq_obj_free(sq_obj *o)
     memset(o, 0, sizeof *o);
 }
 
-/* "schema/name", both escaped (malloc'd). */
-static char *sq_path_join(const char *schema, const char *name)
-{
-    return dsrc_path_join2(schema, name);
-}
-
 /* Split `path` into schema and object name, both decoded: "s/t" when s is a
  * schema, else "main" and the whole path.  Allocates both. */
 static dsrc_status sq_split(sqlite3 *db, const char *path, char **schema, char **name,
@@ -517,8 +493,8 @@ static dsrc_status sq_split(sqlite3 *db, const char *path, char **schema, char *
             return sq_fail(err, db, sqlite3_errcode(db), "looking up the schema");
         }
         if (ex) {
-            *schema = sq_strdup(sp.part[0]);
-            *name = sq_strdup(sp.part[1]);
+            *schema = dsrc_strdup(sp.part[0]);
+            *name = dsrc_strdup(sp.part[1]);
         }
     }
     dsrc_path_free(&sp);
@@ -526,8 +502,8 @@ static dsrc_status sq_split(sqlite3 *db, const char *path, char **schema, char *
         s = dsrc_path_split(path, 1, &sp, err);
         if (s != DSRC_OK)
             return s;
-        *schema = sq_strdup("main");
-        *name = sq_strdup(sp.part[0]);
+        *schema = dsrc_strdup("main");
+        *name = dsrc_strdup(sp.part[0]);
         dsrc_path_free(&sp);
     }
     if (!*schema || !*name) {
@@ -582,11 +558,11 @@ static dsrc_status sq_resolve(sqlite3 *db, const char *path, sq_obj *o, dsrc_err
         const char *type = (const char *)sqlite3_column_text(st, 0);
         const char *name = (const char *)sqlite3_column_text(st, 1);
         const char *sql = (const char *)sqlite3_column_text(st, 2);
-        char *n2 = sq_strdup(name ? name : "");
+        char *n2 = dsrc_strdup(name ? name : "");
         free(o->name);
         o->name = n2;
         o->is_view = type && strcmp(type, "view") == 0;
-        o->sql = sq_strdup(sql);
+        o->sql = dsrc_strdup(sql);
         o->is_virtual = sql && strncasecmp(sql, "CREATE VIRTUAL", 14) == 0;
         sqlite3_finalize(st);
         if (!o->name || (sql && !o->sql)) {
@@ -763,7 +739,7 @@ static dsrc_status sq_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
     }
 
     c = calloc(1, sizeof *c);
-    if (!c || !(c->path = sq_strdup(path))) {
+    if (!c || !(c->path = dsrc_strdup(path))) {
         free(c);
         sqlite3_close(db);
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
@@ -920,7 +896,7 @@ static dsrc_status sq_list_schemas(const dsrc_ctx *ctx, dsrc_conn *c,
             return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
                                   "listing stopped by the receiver");
         }
-        if (sq_cancelled(ctx)) {
+        if (dsrc_cancelled(sq_host, ctx)) {
             sqlite3_finalize(st);
             return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "listing cancelled");
         }
@@ -972,8 +948,8 @@ static int sq_names_add(sq_names *l, const char *name, const char *sql, int is_v
         l->is_view = v;
         l->cap = cap;
     }
-    l->name[l->n] = sq_strdup(name);
-    l->sql[l->n] = sq_strdup(sql);
+    l->name[l->n] = dsrc_strdup(name);
+    l->sql[l->n] = dsrc_strdup(sql);
     l->is_view[l->n] = is_view;
     if (!l->name[l->n] || (sql && !l->sql[l->n])) {
         free(l->name[l->n]);
@@ -1061,12 +1037,12 @@ static dsrc_status sq_list_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *pa
     s = sq_read_names(c->db, schema, 0, &names, err);
     for (i = 0; s == DSRC_OK && i < names.n; i++) {
         dsrc_item it;
-        char *ipath = sq_path_join(schema, names.name[i]);
+        char *ipath = dsrc_path_join2(schema, names.name[i]);
         if (!ipath) {
             s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
             break;
         }
-        if (sq_cancelled(ctx)) {
+        if (dsrc_cancelled(sq_host, ctx)) {
             free(ipath);
             s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "listing cancelled");
             break;
@@ -1135,7 +1111,7 @@ static int sq_emit_meta(const dsrc_meta_sink *sink, const char *schema, const ch
     char rowbuf[32];
     size_t np = 0;
     int r;
-    char *path = sq_path_join(schema, name);
+    char *path = dsrc_path_join2(schema, name);
 
     if (!path)
         return -1;
@@ -1202,7 +1178,7 @@ static dsrc_status sq_describe_run(const dsrc_ctx *ctx, dsrc_conn *c, const char
         rows = sq_count(c->db, o.schema, o.name);
         indexes = sq_index_list(c->db, o.schema, o.name);
     }
-    if (sq_cancelled(ctx)) {
+    if (dsrc_cancelled(sq_host, ctx)) {
         s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "describe cancelled");
     } else {
         r = sq_emit_meta(sink, o.schema, o.name, o.is_view, o.is_virtual, rows, o.sql,
@@ -1236,7 +1212,7 @@ static dsrc_status sq_discover_slow(const dsrc_ctx *ctx, dsrc_conn *c, const cha
         dsrc_error e2;
         int r, virt;
 
-        if (sq_cancelled(ctx)) {
+        if (dsrc_cancelled(sq_host, ctx)) {
             s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "discover cancelled");
             break;
         }
@@ -1315,7 +1291,7 @@ static dsrc_status sq_discover_schema(const dsrc_ctx *ctx, dsrc_conn *c, const c
 
         if (!name)
             continue;
-        if ((++nrow % SQ_CANCEL_EVERY) == 0 && sq_cancelled(ctx)) {
+        if ((++nrow % SQ_CANCEL_EVERY) == 0 && dsrc_cancelled(sq_host, ctx)) {
             s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "discover cancelled");
             break;
         }
@@ -1335,8 +1311,8 @@ static dsrc_status sq_discover_schema(const dsrc_ctx *ctx, dsrc_conn *c, const c
                     break;
                 }
             }
-            cur = sq_strdup(name);
-            cur_sql = sq_strdup(sql);
+            cur = dsrc_strdup(name);
+            cur_sql = dsrc_strdup(sql);
             cur_view = type && strcmp(type, "view") == 0;
             if (!cur || (sql && !cur_sql)) {
                 s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
@@ -1609,9 +1585,9 @@ static dsrc_status sq_fetch_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fe
     dsrc_cell *cells = NULL;
     char *cls = NULL;
     ssize_t cursor_col = -1;
-    int cursor_sel = -1, rc, nparam = 0, cursor_ok = 1, have_max = 0;
+    int cursor_sel = -1, rc, nparam = 0;
     uint64_t nrows = 0;
-    char *cmax = NULL;
+    dsrc_cursor_max *cm = NULL;
 
     (void)bytes;
     if (!req || !rows || !rows->row || !rows->schema)
@@ -1640,11 +1616,12 @@ static dsrc_status sq_fetch_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fe
     out_cols = calloc(n_out, sizeof *out_cols);
     cells = calloc(n_out, sizeof *cells);
     cls = calloc(n_out + 1, 1);
-    cmax = calloc(DSRC_CURSOR_MAX, 1);
-    if (!map || !out_cols || !cells || !cls || !cmax) {
+    cm = malloc(sizeof *cm);
+    if (!map || !out_cols || !cells || !cls || !cm) {
         s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
         goto out;
     }
+    dsrc_cursor_max_init(cm, req->cursor_field, "column", "binary or");
     for (i = 0; i < n_out; i++) {
         ssize_t k;
         if (req->n_columns) {
@@ -1725,7 +1702,7 @@ static dsrc_status sq_fetch_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fe
         goto out;
     }
     for (;;) {
-        if ((nrows % SQ_CANCEL_EVERY) == 0 && sq_cancelled(ctx)) {
+        if ((nrows % SQ_CANCEL_EVERY) == 0 && dsrc_cancelled(sq_host, ctx)) {
             s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch cancelled after %" PRIu64
                                " rows", nrows);
             break;
@@ -1747,25 +1724,16 @@ static dsrc_status sq_fetch_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fe
         if (cursor_sel >= 0 && sqlite3_column_type(st, cursor_sel) != SQLITE_NULL) {
             /* Rows arrive in cursor order: the last non-NULL value sent is
              * the highest. */
-            if (sq_cursor_text(st, cursor_sel, cmax, DSRC_CURSOR_MAX) == 0)
-                have_max = 1;
-            else
-                cursor_ok = 0;
+            dsrc_cursor_max_note(cm, sq_cursor_text(st, cursor_sel, cm->value,
+                                                    DSRC_CURSOR_MAX) == 0);
         }
     }
     if (result) {
         result->mode = DSRC_FETCH_ROWS;
         result->rows = nrows;
         result->bytes = 0;
-        if (cursor_col >= 0 && have_max && cursor_ok) {
-            result->has_cursor = 1;
-            snprintf(result->cursor_max, sizeof result->cursor_max, "%s", cmax);
-        } else if (cursor_col >= 0 && !cursor_ok && sq_host && sq_host->log) {
-            sq_host->log(ctx, DSRC_LOG_WARNING,
-                         "cursor column '%s' holds a value that cannot serve as a cursor"
-                         " (binary or longer than %d bytes); no cursor reported",
-                         req->cursor_field, DSRC_CURSOR_MAX - 1);
-        }
+        if (cursor_col >= 0)
+            dsrc_cursor_max_report(cm, sq_host, ctx, result);
     }
 out:
     if (st)
@@ -1775,7 +1743,7 @@ out:
     free(out_cols);
     free(cells);
     free(cls);
-    free(cmax);
+    free(cm);
     sq_cols_free(&cols);
     sq_obj_free(&o);
     return s;
@@ -1828,32 +1796,32 @@ static dsrc_status sq_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
 /* ------------------------------------------------------------------------ */
 /* Entry point                                                               */
 
+static const dsrc_driver sq_driver = {
+    .abi_version = DSRC_ABI_VERSION,
+    .name = "sqlite",
+    .version = SQ_VERSION,
+    .description = "SQLite database files, opened read-only",
+    .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_STORAGE,
+    .options = sq_options,
+    .open = sq_open,
+    .close = sq_close,
+    .ping = sq_ping,
+    .list = sq_list,
+    .describe = sq_describe,
+    .discover = sq_discover,
+    .fetch = sq_fetch,
+    .cancel = sq_cancel,
+    .storage = sq_storage,
+};
+
 DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version, const dsrc_host *host,
                                          dsrc_driver *drv, dsrc_error *err)
 {
-    if (host_abi_version / 10000 != DSRC_ABI_MAJOR)
-        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
-                              "sqlite plugin implements ABI %d.%d, host has %u.%u",
-                              DSRC_ABI_MAJOR, DSRC_ABI_MINOR, host_abi_version / 10000,
-                              host_abi_version % 10000);
-    if (!drv)
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "no driver struct");
+    dsrc_status s = dsrc_plugin_check("sqlite", host_abi_version, drv, err);
+
+    if (s != DSRC_OK)
+        return s;
     sq_host = host;
-    DSRC_DRIVER_SET(drv, abi_version, DSRC_ABI_VERSION);
-    DSRC_DRIVER_SET(drv, name, "sqlite");
-    DSRC_DRIVER_SET(drv, version, SQ_VERSION);
-    DSRC_DRIVER_SET(drv, description, "SQLite database files, opened read-only");
-    DSRC_DRIVER_SET(drv, capabilities,
-                    DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_STORAGE);
-    DSRC_DRIVER_SET(drv, options, sq_options);
-    DSRC_DRIVER_SET(drv, open, sq_open);
-    DSRC_DRIVER_SET(drv, close, sq_close);
-    DSRC_DRIVER_SET(drv, ping, sq_ping);
-    DSRC_DRIVER_SET(drv, list, sq_list);
-    DSRC_DRIVER_SET(drv, describe, sq_describe);
-    DSRC_DRIVER_SET(drv, discover, sq_discover);
-    DSRC_DRIVER_SET(drv, fetch, sq_fetch);
-    DSRC_DRIVER_SET(drv, cancel, sq_cancel);
-    DSRC_DRIVER_SET(drv, storage, sq_storage);
+    dsrc_driver_fill(drv, &sq_driver);
     return DSRC_OK;
 }

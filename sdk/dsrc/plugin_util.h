@@ -18,11 +18,18 @@
  * A backend whose names are themselves hierarchical (a blob's "dir/x.csv")
  * keeps their '/' in the last component: dsrc_path_add_tail() escapes its
  * '%' only, and dsrc_path_split() with `max` keeps it whole.
+ *
+ * Also here: strings and secrets (dsrc_strdup, dsrc_wipe), typed option
+ * getters (dsrc_opt, dsrc_opt_int), the cancellation check (dsrc_cancelled), the highest cursor value a fetch
+ * sent (dsrc_cursor_max_*) and the entry point's boilerplate
+ * (dsrc_plugin_check, dsrc_driver_fill).
  */
 #ifndef DSRC_PLUGIN_UTIL_H
 #define DSRC_PLUGIN_UTIL_H
 
 #include <dsrc/plugin.h>
+
+#include <errno.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -223,6 +230,211 @@ static inline dsrc_status dsrc_path_container(const char *path, char **name, dsr
     }
     dsrc_path_free(&sp);
     return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Strings and secrets                                                       */
+
+/** A malloc'd copy of `s`; NULL when `s` is NULL or out of memory. */
+static inline char *dsrc_strdup(const char *s)
+{
+    size_t n;
+    char *d;
+
+    if (!s)
+        return NULL;
+    n = strlen(s) + 1;
+    d = (char *)malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+/** Zero p[0..n) in a way the compiler cannot drop as a dead store (use it
+ *  on passwords, keys and tokens before freeing them).  `p` may be NULL
+ *  when `n` is 0. */
+static inline void dsrc_wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = (volatile unsigned char *)p;
+
+    while (n--)
+        *v++ = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options                                                                   */
+
+/** The value of the option `key` among the ones open() received, or NULL
+ *  when it is absent or empty. */
+static inline const char *dsrc_opt(const dsrc_open_params *p, const char *key)
+{
+    const char *v = dsrc_kv_get(p->options, p->n_options, key);
+
+    return v && *v ? v : NULL;
+}
+
+/** The option `key` as a whole decimal number in [min, max] in *out
+ *  (`dflt` when the option is absent or empty).  Returns 0, or -1 when the
+ *  value is not a whole decimal number or is out of range (*out is left
+ *  alone): the caller names the option in its error. */
+static inline int dsrc_opt_int(const dsrc_open_params *p, const char *key, int64_t dflt,
+                               int64_t min, int64_t max, int64_t *out)
+{
+    const char *v = dsrc_opt(p, key);
+    char *end;
+    long long n;
+
+    if (!v) {
+        *out = dflt;
+        return 0;
+    }
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < min || n > max)
+        return -1;
+    *out = (int64_t)n;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cancellation                                                              */
+
+/** Nonzero when the call running under `ctx` should stop (the host's
+ *  is_cancelled()).  0 when `host`, its is_cancelled or `ctx` is NULL.
+ *  Cheap: poll it between rows or batches. */
+static inline int dsrc_cancelled(const dsrc_host *host, const dsrc_ctx *ctx)
+{
+    return host && DSRC_HAS_MEMBER(host, dsrc_host, is_cancelled) && host->is_cancelled &&
+           ctx && host->is_cancelled(ctx);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The highest cursor value sent                                             */
+
+/**
+ * Tracks the cursor value of the last row a fetch sent (rows arrive in
+ * cursor order, so it is the highest) and whether every value could serve
+ * as a cursor.  dsrc_cursor_max_init() it, write each row's value into
+ * `value` and dsrc_cursor_max_note() the outcome (or hand a string to
+ * dsrc_cursor_max_offer()), skip rows whose value is NULL, then
+ * dsrc_cursor_max_report() once the fetch succeeded.  About 1 KiB: keep it
+ * on the heap or the stack of the fetch only.
+ */
+typedef struct dsrc_cursor_max {
+    const char *field;            /* the cursor column/field; NULL: none     */
+    const char *noun;             /* "column" or "field", for the warning    */
+    const char *why;              /* what cannot serve, for the warning      */
+    int have;                     /* `value` holds the last value sent       */
+    int bad;                      /* a value could not serve as a cursor     */
+    char value[DSRC_CURSOR_MAX];  /* the last value sent, NUL-terminated     */
+} dsrc_cursor_max;
+
+/** Start tracking the cursor `field` (NULL: the fetch has no cursor, and
+ *  report does nothing).  `noun` names what a field is in the backend
+ *  ("column", "field"); `why`, when not NULL, what cannot serve besides a
+ *  value too long ("binary or"), for the warning. */
+static inline void dsrc_cursor_max_init(dsrc_cursor_max *t, const char *field, const char *noun,
+                                        const char *why)
+{
+    t->field = field;
+    t->noun = noun;
+    t->why = why;
+    t->have = 0;
+    t->bad = 0;
+    t->value[0] = '\0';
+}
+
+/** Record one sent row's value, just written into t->value: `ok` nonzero
+ *  when it could be written (it fits and is text), 0 when it cannot serve
+ *  as a cursor. */
+static inline void dsrc_cursor_max_note(dsrc_cursor_max *t, int ok)
+{
+    if (ok)
+        t->have = 1;
+    else
+        t->bad = 1;
+}
+
+/** Record one sent row's value `s[0..n)`: copied when it fits in
+ *  DSRC_CURSOR_MAX - 1 bytes and holds no NUL, else noted as unusable. */
+static inline void dsrc_cursor_max_offer(dsrc_cursor_max *t, const char *s, size_t n)
+{
+    int ok = n < DSRC_CURSOR_MAX && !memchr(s, '\0', n);
+
+    if (ok) {
+        memcpy(t->value, s, n);
+        t->value[n] = '\0';
+    }
+    dsrc_cursor_max_note(t, ok);
+}
+
+/**
+ * After a successful fetch: when a cursor was tracked, every value could
+ * serve and at least one row had one, set result->has_cursor and
+ * result->cursor_max; when some value could not serve, log one warning
+ * through `host` ("cursor column 'f' holds a value that cannot serve as a
+ * cursor (binary or longer than 1023 bytes); no cursor reported", without
+ * the parenthesis when `why` is NULL) and report none.  `result` may be
+ * NULL.
+ */
+static inline void dsrc_cursor_max_report(const dsrc_cursor_max *t, const dsrc_host *host,
+                                          const dsrc_ctx *ctx, dsrc_fetch_result *result)
+{
+    if (!t->field || !result)
+        return;
+    if (t->have && !t->bad) {
+        result->has_cursor = 1;
+        memcpy(result->cursor_max, t->value, sizeof result->cursor_max);
+    } else if (t->bad && host && host->log && t->why) {
+        host->log(ctx, DSRC_LOG_WARNING,
+                  "cursor %s '%s' holds a value that cannot serve as a cursor"
+                  " (%s longer than %d bytes); no cursor reported",
+                  t->noun, t->field, t->why, DSRC_CURSOR_MAX - 1);
+    } else if (t->bad && host && host->log) {
+        host->log(ctx, DSRC_LOG_WARNING,
+                  "cursor %s '%s' holds a value that cannot serve as a cursor;"
+                  " no cursor reported", t->noun, t->field);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The entry point                                                           */
+
+/**
+ * The checks every dsrc_plugin_init() starts with: the host speaks ABI
+ * major DSRC_ABI_MAJOR and passed a driver struct.  Returns DSRC_OK, or
+ * DSRC_E_UNSUPPORTED ("<plugin> plugin implements ABI 1.0, host has 2.0")
+ * or DSRC_E_INTERNAL ("no driver struct") stored in `err`: return it.
+ */
+static inline dsrc_status dsrc_plugin_check(const char *plugin, uint32_t host_abi_version,
+                                            const dsrc_driver *drv, dsrc_error *err)
+{
+    if (host_abi_version / 10000 != DSRC_ABI_MAJOR)
+        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
+                              "%s plugin implements ABI %d.%d, host has %u.%u", plugin,
+                              DSRC_ABI_MAJOR, DSRC_ABI_MINOR, host_abi_version / 10000,
+                              host_abi_version % 10000);
+    if (!drv)
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "no driver struct");
+    return DSRC_OK;
+}
+
+/**
+ * Copy the plugin's driver `src` (a `static const dsrc_driver` written
+ * with designated initialisers; its struct_size is ignored) into the
+ * host's `dst`, whose struct_size the host set: every member up to
+ * dst->struct_size is copied, none past it.  A host with a smaller
+ * (older) struct gets the members it knows; a host with a larger (newer)
+ * one keeps the zeroes it put past sizeof(dsrc_driver).  dst->struct_size
+ * is left as it is.  The same contract as one DSRC_DRIVER_SET() per member.
+ */
+static inline void dsrc_driver_fill(dsrc_driver *dst, const dsrc_driver *src)
+{
+    size_t head = sizeof dst->struct_size;
+    size_t n = dst->struct_size < sizeof *src ? dst->struct_size : sizeof *src;
+
+    if (n > head)
+        memcpy((char *)dst + head, (const char *)src + head, n - head);
 }
 
 #ifdef __cplusplus

@@ -553,8 +553,7 @@ out:
 
 static int cd_stop_requested(const dsrc_ctx *ctx, dsrc_conn *c)
 {
-    return atomic_load(&c->cancel) ||
-           (cd_host && cd_host->is_cancelled && cd_host->is_cancelled(ctx));
+    return atomic_load(&c->cancel) || dsrc_cancelled(cd_host, ctx);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1226,28 +1225,31 @@ out:
 /* ------------------------------------------------------------------------ */
 /* Entry point                                                               */
 
+static const dsrc_driver cd_driver = {
+    .abi_version = DSRC_ABI_VERSION,
+    .name = CD_NAME,
+    .version = CD_VERSION,
+    .description = "a directory of CSV files (example plugin)",
+    .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR,
+    .options = cd_options,
+    .open = cd_open,
+    .close = cd_close,
+    .ping = cd_ping,
+    .list = cd_list,
+    .describe = cd_describe,
+    .discover = cd_discover,
+    .fetch = cd_fetch,
+    .cancel = cd_cancel,
+};
+
 DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version, const dsrc_host *host,
                                          dsrc_driver *drv, dsrc_error *err)
 {
-    if (host_abi_version / 10000 != DSRC_ABI_MAJOR)
-        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
-                              "%s implements ABI %d.%d; the host has %u.%u", CD_NAME,
-                              DSRC_ABI_MAJOR, DSRC_ABI_MINOR, host_abi_version / 10000,
-                              host_abi_version % 10000);
+    dsrc_status s = dsrc_plugin_check(CD_NAME, host_abi_version, drv, err);
+
+    if (s != DSRC_OK)
+        return s;
     cd_host = host;
-    DSRC_DRIVER_SET(drv, abi_version, DSRC_ABI_VERSION);
-    DSRC_DRIVER_SET(drv, name, CD_NAME);
-    DSRC_DRIVER_SET(drv, version, CD_VERSION);
-    DSRC_DRIVER_SET(drv, description, "a directory of CSV files (example plugin)");
-    DSRC_DRIVER_SET(drv, capabilities, DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR);
-    DSRC_DRIVER_SET(drv, options, cd_options);
-    DSRC_DRIVER_SET(drv, open, cd_open);
-    DSRC_DRIVER_SET(drv, close, cd_close);
-    DSRC_DRIVER_SET(drv, ping, cd_ping);
-    DSRC_DRIVER_SET(drv, list, cd_list);
-    DSRC_DRIVER_SET(drv, describe, cd_describe);
-    DSRC_DRIVER_SET(drv, discover, cd_discover);
-    DSRC_DRIVER_SET(drv, fetch, cd_fetch);
-    DSRC_DRIVER_SET(drv, cancel, cd_cancel);
+    dsrc_driver_fill(drv, &cd_driver);
     return DSRC_OK;
 }
