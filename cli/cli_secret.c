@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cli_secret.c -- see cli_secret.h */
 #include <config.h>
 

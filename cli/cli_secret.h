@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli_secret.h -- `dsrc secret`: keys, encrypted values, rotation, checks.
  *

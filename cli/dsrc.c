@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* dsrc -- the command-line tool (see dsrc(1)); the commands are in cli.c. */
 #include <config.h>
 

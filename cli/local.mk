@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cli: `dsrc`, the command line (dsrc(1)), built on the core library.
 bin_PROGRAMS += dsrc
 dsrc_SOURCES = cli/dsrc.c \

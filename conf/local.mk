@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # conf: the installed daemon configuration, example sources and the
 # quickstart demo (scripts/quickstart).
 

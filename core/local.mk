@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # core: the host, built once as an internal library that dsrcd, dsrc and
 # the tests all link.  One subfolder per responsibility; headers are
 # included with their folder ("output/fetch.h") from -I$(top_srcdir)/core.

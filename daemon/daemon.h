@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon.h -- dsrcd: load and validate the configuration and the plugins it
  * needs, then serve until SIGTERM.

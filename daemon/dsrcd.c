@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* dsrcd -- the dsrc daemon (see dsrcd(8)); all the work is in daemon.c. */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # daemon: `dsrcd`, the daemon (dsrcd(8)), built on the core library.
 sbin_PROGRAMS += dsrcd
 dsrcd_SOURCES = daemon/dsrcd.c \

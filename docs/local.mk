@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # docs: the manual pages, installed below $(mandir) and shipped in the
 # tarball.
 dist_man_MANS += \

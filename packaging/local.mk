@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # packaging: the systemd unit, sysusers.d and tmpfiles.d entries, and the
 # Debian packaging (packaging/debian, shipped in the release tarball).
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The SDK: the ABI header, its header-only helpers and its pkg-config file.
 dsrcincludedir = $(includedir)/dsrc
 dsrcinclude_HEADERS = sdk/dsrc/plugin.h sdk/dsrc/plugin_util.h

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/lib.sh -- the helpers every integration script shares
 # (tests/integration/*.sh, plugins/*/tests/*.sh, tests/fixtures/replica.sh).
 # Sourced near the top of a script, after `set -u`:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Tests: Check unit tests for core, the shared plugin conformance suite,
 # and integration scripts.  Each part keeps its rules in its own fragment;
 # each plugin's tests are in plugins/NAME/tests/local.mk, included by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_pool.c -- connection pool benchmark: acquire + release through the
  * pool against opening a fresh connection each time, with the sqlite

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Read every table's columns and primary key in one schema with
 SQLAlchemy's inspector, the way a Python tool would; the comparison point
 of bench/postgres/run.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- shop.sql -- the quickstart's demo database: a small online shop.
 --
 --   sqlite3 shop.db < conf/quickstart/shop.sql

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ctx.c -- the call context and the host services table (see ctx.h). */
 #include <config.h>
 

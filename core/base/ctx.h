@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ctx.h -- the call context handed to plugins (struct dsrc_ctx) and the host
  * services table (dsrc_host).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * diag.h -- a list of configuration diagnostics, each naming file and line.
  *

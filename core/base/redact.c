@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* redact.c -- see redact.h */
 #include <config.h>
 

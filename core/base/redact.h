@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redact.h -- the process-wide list of secret values, and scrubbing.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.c -- reading dsrcd.conf and sources.d/; see config.h. */
 #include <config.h>
 

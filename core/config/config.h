@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.h -- reading dsrcd.conf and sources.d/ (libconfig 1.5).
  *

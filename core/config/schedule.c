@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schedule.c -- durations and schedule expressions; see schedule.h and
  * config.h (cfg_parse_duration, cfg_check_schedule). */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * schedule.h -- schedule expressions, parsed for checking and for firing.
  *

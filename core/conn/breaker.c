@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* breaker.c -- see breaker.h */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pool.h -- the host's connection pool: one pool per source endpoint.
  *

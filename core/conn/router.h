@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * router.h -- a source's endpoints (the primary and each replica), each
  * with its own pool and circuit breaker, and the choice of endpoint per

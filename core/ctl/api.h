@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * api.h -- dsrcd's control API: a Unix stream socket speaking one JSON
  * document per line.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* instance.c -- one dsrcd per state directory and control socket; see
  * instance.h. */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * instance.h -- one dsrcd per state directory and per control socket.
  *

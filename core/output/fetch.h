@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fetch.h -- fetching an item into a durable file (or stdout) with its
  * manifest, and committing the incremental cursor.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* format.c -- CSV (RFC 4180) and JSON Lines writers; see format.h */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * format.h -- CSV (RFC 4180) and JSON Lines writers fed by a row sink.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* manifest.c -- the JSON manifest beside every fetched file; see manifest.h */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* outfile.c -- durable output files; see outfile.h */
 #include <config.h>
 

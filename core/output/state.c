@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* state.c -- committed incremental cursors; see state.h */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * state.h -- the state store: last committed incremental cursor per
  * (source, item).

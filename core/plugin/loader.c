@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* loader.c -- finding, checking and loading plugins (see loader.h). */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* registry.c -- the validated set of sources; see registry.h. */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source.h -- calling a source's plugin: open, ping, list, describe,
  * discover, fetch, with the host's context, timing and error handling.

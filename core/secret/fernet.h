@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fernet.h -- Fernet tokens (OpenSSL 3).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* keyring.c -- see keyring.h */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* secmem.c -- see secmem.h */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * secmem.h -- memory for secrets that outlive a call (Fernet keys, the
  * values redaction looks for).

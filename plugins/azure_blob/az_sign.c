@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * az_sign.c -- Shared Key signing, URL encoding, connection strings and
  * HTTP dates for the Azure Blob connector (see az_sign.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * az_sign.h -- the pure parts of the Azure Blob connector: Shared Key
  * signing, URL encoding, connection strings and HTTP dates.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * azure_blob.c -- the Azure Blob Storage connector over the Blob service
  * REST API (libcurl for HTTP, expat for XML, OpenSSL for signing and MD5).

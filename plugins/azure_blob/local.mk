@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # azure_blob.so: Azure Blob Storage over its REST API (libcurl, expat,
 # OpenSSL; jansson for Entra ID token answers).  az_sign.c holds the pure parts (Shared Key signing, encoding,
 # connection strings) that the unit test links directly.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # mongo.so: MongoDB through mongo-c-driver (libmongoc / libbson).
 if ENABLE_MONGO
 plugin_LTLIBRARIES += plugins/mongo/mongo.la

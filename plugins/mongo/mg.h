@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mg.h -- internal interfaces of the mongo connector (mongo.so).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mg_schema.c -- a collection's schema inferred from a sample of its
  * documents: every field path (nested ones too), the BSON types seen with

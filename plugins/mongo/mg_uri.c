@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mg_uri.c -- the option table of mongo.so and the connection settings it
  * becomes: a mongoc_uri_t built with the driver's URI API, TLS from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mg_value.c -- BSON values as SDK cells, Extended JSON and cursor text.
  */

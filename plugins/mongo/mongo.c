@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mongo.c -- the MongoDB connector: open, ping, list, describe, discover,
  * fetch and cancel on mongo-c-driver.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # mysql.so: MySQL and MariaDB servers through MariaDB Connector/C.
 if ENABLE_MYSQL
 plugin_LTLIBRARIES += plugins/mysql/mysql.la

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * my.h -- what the files of the mysql plugin share (internal: never
  * installed, never included outside plugins/mysql).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * my_buf.c -- growing strings, quoting and item paths for the mysql plugin.
  */

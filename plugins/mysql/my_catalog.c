@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * my_catalog.c -- list, describe and discover for the mysql plugin, all
  * read from information_schema.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * my_conn.c -- connections of the mysql plugin: options, TLS, open,
  * close, ping (with the endpoint's replication role), cancel with KILL

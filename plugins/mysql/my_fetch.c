@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * my_fetch.c -- fetch for the mysql plugin.
  *

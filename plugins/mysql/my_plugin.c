@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * my_plugin.c -- the mysql connector: MySQL and MariaDB servers through
  * MariaDB Connector/C (libmariadb).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # postgres.so: PostgreSQL through libpq.
 if ENABLE_POSTGRES
 plugin_LTLIBRARIES += plugins/postgres/postgres.la

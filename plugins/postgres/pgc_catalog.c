@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pgc_catalog.c -- item paths, list, describe and discover from the
  * system catalogs.

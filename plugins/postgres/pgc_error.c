@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pgc_error.c -- turning what libpq and the server report into dsrc errors.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pgc_query.c -- running queries on a libpq connection while watching for
  * cancellation, and the string buffer the query builders use.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pgc_types.c -- PostgreSQL types as SDK types, and values in PostgreSQL's
  * text form as cells.

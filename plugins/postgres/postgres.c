@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * postgres.c -- the postgres connector: one PostgreSQL database as a
  * source, through libpq.  Entry point, options, open, close, ping, cancel.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # sqlite.so: the embedded default connector.
 if ENABLE_SQLITE
 plugin_LTLIBRARIES += plugins/sqlite/sqlite.la

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sqlite.c -- the sqlite connector: one SQLite database file as a source.
  *

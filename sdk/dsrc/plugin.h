@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * <dsrc/plugin.h> -- the dsrc plugin ABI, version 1.0.
  *

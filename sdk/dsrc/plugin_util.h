@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * <dsrc/plugin_util.h> -- header-only helpers for plugins.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * csvdir.c -- an example dsrc plugin: a directory of CSV files as a source.
  *

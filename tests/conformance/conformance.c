@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * conformance.c -- the shared plugin conformance suite (see conformance.h).
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/conformance: the shared plugin conformance suite (conformance.c),
 # run for every plugin with its own fixture and declared quirks.
 if HAVE_CHECK

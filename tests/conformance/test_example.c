@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_example.c -- the SDK example plugin (csvdir, built from
  * sdk/example/csvdir.c as tests/conformance/csvdir.la) through the shared

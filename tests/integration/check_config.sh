@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Configuration files that are not what they should be, end to end:
 # an @include of a directory or a FIFO, a FIFO as the daemon file, settings
 # that would fail only when used (control_socket too long, key_file or a

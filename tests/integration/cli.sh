@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The dsrc command line end to end on a real SQLite database: exit codes,
 # output formats, durable files with manifests, incremental cursors.
 set -u

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # dsrcd: --check-config, start, sd_notify READY/RELOADING/STOPPING, SIGHUP
 # with a broken config keeps the old one, SIGHUP with a good one swaps,
 # SIGTERM exits 0.

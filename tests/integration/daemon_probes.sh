@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # dsrcd probes sources' health on threads of their own: a source whose
 # server accepts connections and then never answers (its probe waits for the
 # 15 s connect timeout) holds up neither the probes of another source nor the

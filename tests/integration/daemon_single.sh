@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # One dsrcd per state directory and control socket: a second daemon on the
 # same state_dir, or on the socket of a live daemon, refuses to start (exit
 # 75, naming the first one's pid) and leaves the first one's socket and pid

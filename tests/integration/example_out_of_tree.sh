@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The SDK as a third party sees it: install dsrc into a temporary DESTDIR,
 # copy sdk/example/ somewhere else, build it with nothing but pkg-config
 # pointing into that DESTDIR, install it, and load the result through the

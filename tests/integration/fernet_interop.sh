@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Fernet interoperability with Python's cryptography (Debian's
 # python3-cryptography, seen by /usr/bin/python3), both ways: tokens made by
 # one are decrypted by the other, with and without a TTL, and key rotation

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # How `dsrc fetch` takes what a plugin sends through the fetch sinks
 # (tests/fixtures/plugins/sinks): a plugin's own CSV with and without a
 # schema() describing it first (the manifest records the columns, the file

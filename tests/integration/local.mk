@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/local.mk
 
 # The SDK example built out of tree against a DESTDIR install, then loaded

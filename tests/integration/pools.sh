@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # dsrcd's control socket end to end: `dsrc pools` and `dsrc health` against
 # a running daemon with SQLite sources, a source going down after a reload,
 # malformed requests, and the answers without a daemon.

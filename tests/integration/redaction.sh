@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # No secret ever reaches an output: every dsrc command (tables and --json,
 # success and failure, verbose logs), dsrcd's logs, fetched files, manifests
 # and state, against a plugin that echoes its whole connection string --

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # `dsrc secret` end to end: genkey, encrypt, decrypt, rotate (old key ->
 # new key, layout kept byte for byte), check; no plaintext in any output.
 set -u

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # A plugin stuck in a call that ignores cancellation (fault.so with
 # hang = "ping"/"fetch" and ignore_cancel = true):
 #  - dsrcd: five sources whose ping hangs do not starve a healthy one of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * abi_v1_0.h -- a frozen copy of the dsrc plugin ABI 1.0.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/unit/api.mk -- dsrcd's control API (request parsing, the socket
 # server and its client) and its end-to-end use by dsrc pools / health.
 TESTS += tests/integration/pools.sh

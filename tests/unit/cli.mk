@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The command line and the daemon, end to end (shell scripts).
 # daemon_probes.sh: health probes and pool maintenance off the main loop.
 # stuck_plugin.sh: plugin calls that ignore cancellation (fault.so).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/unit/config.mk -- configuration (dsrcd.conf, sources.d), schedule
 # expressions and the registry of sources.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fernet_tool.c -- a test helper: Fernet on standard input with the keys of
  * $DSRC_KEY (through the keyring), for the Python interoperability test.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/unit/loader.mk -- the plugin loader and ABI tests, and the test
 # plugins they load.
 if HAVE_CHECK

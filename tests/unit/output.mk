@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/unit/output.mk -- where fetched data lands: the CSV and JSON Lines
 # writers, durable output files, manifests and the cursor state store.
 if HAVE_CHECK

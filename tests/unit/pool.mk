@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/unit/pool.mk -- connection pool, circuit breaker, endpoint routing
 # and source health, driven by the fault-injecting test plugin.
 if HAVE_CHECK

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pool_env.h -- a test environment for the pool, breaker, router and
  * health tests: a temporary configuration with one source of type "fault"

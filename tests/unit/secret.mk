@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/unit/secret.mk -- Fernet (the spec's vectors), keys, secret values,
 # interoperability with Python's cryptography, and `dsrc secret`.
 

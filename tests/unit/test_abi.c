@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_abi.c -- the live <dsrc/plugin.h> against the frozen ABI 1.0 copy.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_api.c -- dsrcd's control API: request parsing, response lines, and
  * the socket server with its client. */
 #include <config.h>

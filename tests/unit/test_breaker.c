@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_breaker.c -- the circuit breaker (core/conn/breaker.c) with a hand-moved
  * clock, and endpoint routing and failover (core/conn/router.c) against the
  * fault-injecting plugin. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_config -- dsrcd.conf and sources.d: every setting parsed, every
  * error class reported with file and line, durations and schedules.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_fernet.c -- Fernet: the spec's vectors, round trips, tampering,
  * truncation, wrong keys and key lists. */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_format.c -- the CSV and JSON Lines writers, byte for byte. */
 #include <config.h>
 

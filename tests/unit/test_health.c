@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_health.c -- health probes and reports (core/conn/health.c) against the
  * fault-injecting plugin. */
 #include <config.h>

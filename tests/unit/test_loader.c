@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_loader.c -- the plugin loader and the host services it hands out.
  *

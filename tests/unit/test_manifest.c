@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_manifest.c -- the manifest JSON beside each fetched file. */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_outfile.c -- durable output files: temp name, hash, commit, abort. */
 #include <config.h>
 

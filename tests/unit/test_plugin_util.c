@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_plugin_util.c -- the helpers of <dsrc/plugin_util.h>: the item path
  * escaping (what dsrc_path_add() writes, dsrc_path_split() reads back, and

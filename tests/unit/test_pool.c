@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_pool.c -- the connection pool (core/conn/pool.c) against the
  * fault-injecting plugin. */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_registry -- connection options validated against a plugin's option
  * table: unknown options, wrong types, enums, durations, required options,

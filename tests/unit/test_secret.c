@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_secret.c -- the keyring (lookup order, permissions, malformed keys,
  * DSRC_KEY) and secret values (fernet:, env:, file:, plain), including
  * their registration for redaction. */

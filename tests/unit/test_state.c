@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_state.c -- the cursor state store and its safe item paths. */
 #include <config.h>
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # azure_blob.so fetching a 200 MB blob from a real Azurite Blob emulator
 # through the dsrc binary: the file written is byte-identical to the source
 # (its SHA-256 and the manifest's equal the source's) and dsrc's peak

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # azure_blob.so end to end against a real Azurite Blob emulator, through the
 # dsrc binary: list (containers, blobs, virtual directories, paging with a
 # small page size), describe (metadata, MD5), fetch (multi-range blob,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # azure_blob.so with Microsoft Entra ID bearer tokens (cloud.provider =
 # "azure"), through the dsrc binary, against plugins/azure_blob/tests/fixture/
 # token_server.py: a local token endpoint (client credentials and managed

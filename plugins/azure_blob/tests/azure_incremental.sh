@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # azure_blob.so incremental mode against a real Azurite emulator, through
 # the dsrc binary: `dsrc fetch SRC CONTAINER --cursor-field last_modified
 # --incremental` writes the blobs modified since the last committed run as

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # azure_blob.so when the service goes away in the middle of a download: a
 # real Azurite emulator is killed (SIGKILL: a graceful stop would wait for
 # the answer in flight) while `dsrc fetch` is part-way through a

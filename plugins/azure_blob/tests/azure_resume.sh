@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # azure_blob.so resumes a fetch after a dropped connection: a proxy in front
 # of a real Azurite emulator (plugins/azure_blob/tests/fixture/cut_proxy.py) cuts the
 # first ranged Get Blob answers after a few bytes; `dsrc fetch` must resume

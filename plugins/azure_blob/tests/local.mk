@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # azure_blob.so: the signer's unit test (Check, against an independent
 # Python signer) and the end-to-end test against a real Azurite emulator
 # (plugins/azure_blob/tests/azure_blob.sh; skipped when azurite-blob is not on PATH),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_azure_sign.c -- the pure parts of azure_blob.so: the Shared Key
  * string-to-sign and signature (checked against an independent Python

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # plugins/mongo/tests/local.mk -- mongo.so: the shared conformance suite and
 # protocol cases against a scripted wire-protocol peer, and the URI /
 # option mapping checked through the driver's own URI parser; and the

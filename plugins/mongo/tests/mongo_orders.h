@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mongo_orders.h -- what the conformance suite expects of the orders
  * collection both mongo tests serve: the mockupdb peer's catalog

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_mongo.c -- mongo.so through the shared conformance suite and the
  * MongoDB-specific cases, against a scripted wire-protocol peer

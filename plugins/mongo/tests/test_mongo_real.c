@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_mongo_real.c -- mongo.so through the shared conformance suite
  * against a real mongod named by DSRC_TEST_MONGO_URI, e.g.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_mongo_uri.c -- the options of mongo.so as the driver sees them:
  * mg_settings_build() (plugins/mongo/mg_uri.c, compiled in) turns open

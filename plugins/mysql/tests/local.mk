@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # plugins/mysql/tests/local.mk: mysql.so through the shared conformance suite
 # and its own cases, against MariaDB servers that
 # plugins/mysql/tests/fixture/mariadb-fixture starts (and stops) for the run.

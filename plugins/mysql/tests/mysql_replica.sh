@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # read_policy through the real dsrc binary against a MariaDB primary and its
 # replica: reads with read_policy = "replica" are served by the replica
 # (reported as the endpoint, recorded in the manifest), "primary" reads go

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_mysql.c -- mysql.so against real MariaDB servers: the shared
  * conformance suite, plus TLS verification (right and wrong CA, host name

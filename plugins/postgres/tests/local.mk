@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # plugins/postgres/tests/local.mk: postgres.so against real PostgreSQL servers
 # started by plugins/postgres/tests/fixture/pg-fixture (skipped when none is installed).
 if ENABLE_POSTGRES

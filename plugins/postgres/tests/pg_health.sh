@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Health and the circuit breaker against a real PostgreSQL: dsrcd probes a
 # source every second; the server is killed (the source turns down, the
 # breaker opens, the report recommends checks) and started again (the

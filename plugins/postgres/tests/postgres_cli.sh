@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # postgres.so through the real dsrc binary against a real server:
 #   - a 1 000 000-row table with several column types fetched as CSV is
 #     byte-identical to what psql's \copy (...) to FILE csv header writes;

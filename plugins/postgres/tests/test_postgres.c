@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_postgres.c -- postgres.so through the shared conformance suite, plus
  * what only a real PostgreSQL server has: TLS verification, client

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # plugins/sqlite/tests/local.mk -- sqlite.so through the shared conformance
 # suite, on SQLite files the program creates.
 if HAVE_CHECK

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_sqlite.c -- sqlite.so through the shared conformance suite, plus the
  * behaviours only an SQLite file has (read-only, never created, refused
