@@ -1,13 +1,26 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cli.h -- the `dsrc` command line.
+ * cli.h -- the `dsrc` command line: what its command files share.
  *
- * cli_main() parses the global options and runs one command in-process from
- * the configuration: plugins, sources, check-config, test, ls, describe,
- * discover, fetch.  It returns the process exit status:
+ * dsrc.c parses the global options and runs one command in-process from
+ * the configuration, through the table of commands; each group of commands
+ * is in its own file (cli_plugins.c, cli_config.c, cli_browse.c,
+ * cli_fetch.c, cli_daemon.c, cli_secret.c).  A command returns the process
+ * exit status:
  */
 #ifndef DSRC_CORE_CLI_H
 #define DSRC_CORE_CLI_H
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "config/config.h"
+#include "conn/router.h"
+#include "plugin/loader.h"
+#include "plugin/registry.h"
 
 #define CLI_EXIT_OK 0       /* success                                      */
 #define CLI_EXIT_FAIL 1     /* the operation failed (source, plugin, I/O)   */
@@ -15,6 +28,125 @@
 #define CLI_EXIT_TEMPFAIL 75 /* failed for a reason that may pass (EX_TEMPFAIL) */
 #define CLI_EXIT_CONFIG 78  /* configuration error (EX_CONFIG)              */
 
-int cli_main(int argc, char **argv);
+/* The configuration read when neither -c nor $DSRC_CONFIG names one. */
+#define CLI_DEFAULT_CONF DSRC_SYSCONFDIR "/dsrcd.conf"
+
+/* The state of one run of dsrc: main() zeroes it, sets prog and the global
+ * options, and frees cfg, diags, plugins, reg and rt once the command ran. */
+typedef struct cli {
+    const char *prog;
+    const char *conf_path;
+    int conf_explicit;
+    int json;
+    int log_forced; /* -v or -q given: the config's log_level does not apply */
+    int warned;     /* the used source's config warnings were printed */
+    cfg_config *cfg;
+    diag_list diags;
+    loader_set *plugins;
+    registry *reg;
+    router_source *rt;      /* the router of the source an operation uses      */
+} cli;
+
+/* One command: run() gets argv[0] = the command's name. */
+typedef struct cli_cmd {
+    const char *name;
+    int (*run)(cli *c, int argc, char **argv);
+    const char *usage;
+    const char *summary;
+    const char *help;
+} cli_cmd;
+
+/* The command called NAME in dsrc's table, or NULL. */
+const cli_cmd *cli_find_cmd(const char *name);
+
+/* The commands (argc, argv from the command's name on; exit status). */
+int cli_cmd_plugins(cli *c, int argc, char **argv);      /* cli_plugins.c */
+int cli_cmd_sources(cli *c, int argc, char **argv);      /* cli_config.c  */
+int cli_cmd_check_config(cli *c, int argc, char **argv); /* cli_config.c  */
+int cli_cmd_test(cli *c, int argc, char **argv);         /* cli_browse.c  */
+int cli_cmd_ls(cli *c, int argc, char **argv);           /* cli_browse.c  */
+int cli_cmd_describe(cli *c, int argc, char **argv);     /* cli_browse.c  */
+int cli_cmd_discover(cli *c, int argc, char **argv);     /* cli_browse.c  */
+int cli_cmd_fetch(cli *c, int argc, char **argv);        /* cli_fetch.c   */
+int cli_cmd_pools(cli *c, int argc, char **argv);        /* cli_daemon.c  */
+int cli_cmd_health(cli *c, int argc, char **argv);       /* cli_daemon.c  */
+int cli_cmd_secret(cli *c, int argc, char **argv);       /* cli_secret.c  */
+
+/* ---- Output helpers (cli.c) ---- */
+
+/* Print j indented, in insertion order, ASCII-only, on stdout; frees j. */
+void cli_json_print(json_t *j);
+
+/* Print "PROG: MESSAGE" (or the status name) for e on stderr. */
+void cli_err_print(const cli *c, const derr *e);
+
+/* A JSON string with every registered secret replaced by ***; null for
+ * NULL.  Every string that reaches the output goes through here.  Bytes
+ * that are not UTF-8 are shown as the text \xNN. */
+json_t *cli_jstr(const char *s);
+
+/* The names printed for an item kind and an option type. */
+const char *cli_kind_name(dsrc_item_kind k);
+const char *cli_opt_type_name(dsrc_option_type t);
+
+/* Format into buf (n bytes), "-" for a negative (unknown) value: a count
+ * ("~" prefixed when estimated), a size in B/KiB/MiB..., a UTC time. */
+void cli_fmt_i64(char *buf, size_t n, int64_t v, int estimated);
+void cli_fmt_size(char *buf, size_t n, int64_t v);
+void cli_fmt_time(char *buf, size_t n, int64_t t);
+
+/* The capability bits caps as "cancel,cursor,..." ("-" when none) in buf,
+ * or as a JSON array of those names. */
+void cli_caps_string(uint32_t caps, char *buf, size_t n);
+json_t *cli_caps_json(uint32_t caps);
+
+/* ---- Configuration (cli.c) ---- */
+
+/* Load the config, the plugins and the registry into c.  allow_missing: a
+ * default config file that does not exist only loads the plugins from the
+ * plugin directory.  Returns 0 or an exit status (errors printed). */
+int cli_load_config(cli *c, int allow_missing);
+
+/* The registered source of cs, unless its file has errors. */
+const registry_source *cli_valid_source(const cli *c, const cfg_source *cs);
+
+/* The valid source NAME, or NULL with the reason printed and *rc set.  The
+ * source's config warnings are printed the first time. */
+const registry_source *cli_need_source(cli *c, const char *name, int *rc);
+
+/* The exit status of a failed operation: 75 (EX_TEMPFAIL) when trying again
+ * later may succeed (unreachable, timed out, throttled, a dropped
+ * connection), 1 otherwise. */
+int cli_fail_status(const derr *e);
+
+/* Borrow a connection to source NAME for operation `op` through the
+ * source's router (c->rt): the operation's intent and the source's
+ * read_policy choose the endpoint, with failover.  Returns 0 with *l
+ * filled (give it back with cli_lease_done()) or an exit status (printed). */
+int cli_lease_source(cli *c, const char *name, const char *op, router_lease *l);
+
+/* Give a lease back with the operation's outcome (e NULL: success). */
+void cli_lease_done(cli *c, router_lease *l, const derr *e);
+
+/* ---- Option parsing (cli.c) ---- */
+
+enum { CLI_OPT_HELP = 'h', CLI_OPT_JSON = 1000 };
+
+/* The long options every command takes: --help and --json. */
+#define CLI_COMMON_LONGS {"help", no_argument, NULL, CLI_OPT_HELP}, {"json", no_argument, NULL, CLI_OPT_JSON}
+
+/* Handle one of a command's own options; < 0 stops with a usage error. */
+typedef int (*cli_opt_fn)(cli *c, int opt, const char *arg, void *user);
+
+/* Parse a command's options (--help prints the command's help, --json sets
+ * c->json, the others go to fn with user).  Returns the index of the first
+ * operand, or -1 to stop with *rc set (0 after --help, 2 on a usage error,
+ * printed). */
+int cli_parse_opts(cli *c, const cli_cmd *cmd, int argc, char **argv,
+                   const char *shorts, const struct option *longs, cli_opt_fn fn,
+                   void *user, int *rc);
+
+/* Print "PROG CMD: WHAT" and the command's usage on stderr; returns 2. */
+int cli_usage_error(cli *c, const cli_cmd *cmd, const char *what);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "cli.h"
 #include "cli_secret.h"
 #include "secret/fernet.h"
 #include "secret/keyring.h"
@@ -983,4 +984,37 @@ int cli_secret(int argc, char **argv, const cfg_config *cfg, const char *prog)
         return SEC_EXIT_USAGE;
     }
     return cmd->run(&c, cmd, argc - 1, argv + 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* secret                                                                    */
+
+int cli_cmd_secret(cli *c, int argc, char **argv)
+{
+    int rc;
+
+    int help = 0, k;
+
+    for (k = 1; k < argc; k++)
+        if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0)
+            help = 1;
+    if (argc >= 2 && strcmp(argv[1], "check") == 0 && !help) {
+        /* check resolves every secret: it needs a valid configuration. */
+        if ((rc = cli_load_config(c, 0)))
+            return rc;
+    } else {
+        /* The config, when there is one, only tells where the keys are. */
+        if (!c->conf_path)
+            c->conf_path = getenv("DSRC_CONFIG");
+        if (!c->conf_path)
+            c->conf_path = CLI_DEFAULT_CONF;
+        if (c->conf_explicit || access(c->conf_path, F_OK) == 0) {
+            c->cfg = cfg_load(c->conf_path, &c->diags);
+            if (!c->cfg) {
+                diag_print(&c->diags, stderr);
+                return CLI_EXIT_CONFIG;
+            }
+        }
+    }
+    return cli_secret(argc, argv, c->cfg, c->prog);
 }

@@ -1,10 +1,208 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* dsrc -- the command-line tool (see dsrc(1)); the commands are in cli.c. */
+/* dsrc -- the command-line tool (see dsrc(1)): the global options and the
+ * table of commands; the commands are in cli_*.c (see cli.h). */
 #include <config.h>
 
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "cli.h"
+#include "base/log.h"
+#include "base/redact.h"
+
+static const cli_cmd commands[] = {
+    {"plugins", cli_cmd_plugins, "plugins [--options NAME] [--json]",
+     "list the plugins found, or one plugin's options",
+     "Lists every NAME.so in the plugin directories with its version, ABI and\n"
+     "capabilities; plugins that are refused are reported on stderr.\n"
+     "  -o, --options NAME  print the options a source of type NAME accepts\n"
+     "      --json          machine-readable output"},
+    {"sources", cli_cmd_sources, "sources [NAME] [--json]",
+     "list the configured sources (secrets shown as ***)",
+     "Lists the sources in sources_dir; with NAME, shows one source in detail.\n"
+     "Secret option values are always shown as ***.\n"
+     "      --json          machine-readable output"},
+    {"check-config", cli_cmd_check_config, "check-config [--json]",
+     "validate the configuration and exit 78 on any error",
+     "Reads the daemon file and every source, loads the plugins they need and\n"
+     "validates every option.  Prints all errors found as FILE:LINE: error: ...\n"
+     "Exit status 0 when valid, 78 (EX_CONFIG) otherwise.  Touches nothing."},
+    {"test", cli_cmd_test, "test NAME [--all] [--json]",
+     "open and ping a source; print latency and the endpoint that answered",
+     "Opens a connection to the source, does a real round-trip and prints the\n"
+     "latency, endpoint, role and server version.\n"
+     "  -a, --all           test the primary and every replica\n"
+     "      --json          machine-readable output"},
+    {"ls", cli_cmd_ls, "ls NAME [PATH] [--json]", "list items under a path",
+     "Lists databases, schemas, tables, views, collections, containers or\n"
+     "blobs under PATH ('' = the root), with kind, rows, size and mtime.\n"
+     "      --json          machine-readable output"},
+    {"describe", cli_cmd_describe, "describe NAME ITEM [--json]",
+     "show an item's columns, counts and properties",
+     "Shows the columns (type, nullability, key, default, comment), the row\n"
+     "count or size and backend properties of one item.\n"
+     "      --json          machine-readable output"},
+    {"discover", cli_cmd_discover, "discover NAME [PATH] [--system] [--json]",
+     "the whole catalog: every item with its columns",
+     "Discovers every table/view/collection with its columns in a bounded\n"
+     "number of round-trips.\n"
+     "  -s, --system        include system schemas\n"
+     "      --json          machine-readable output (a JSON array)"},
+    {"fetch", cli_cmd_fetch,
+     "fetch NAME ITEM [--format csv|jsonl|raw] [--columns a,b] [--limit N]\n"
+     "             [--cursor-field F] [--after VALUE] [--incremental] [-o FILE|-]\n"
+     "             [--grace SECONDS]",
+     "fetch an item to the workspace, a file or stdout",
+     "Fetches ITEM and writes it durably (temporary file, fsync, rename) with a\n"
+     "manifest beside it (rows, bytes, SHA-256, schema, cursor range).\n"
+     "  -f, --format F        csv (default), jsonl, or raw (blobs, files)\n"
+     "  -c, --columns LIST    only these columns, comma-separated\n"
+     "  -n, --limit N         at most N rows; with -k, also the rest of the rows\n"
+     "                        sharing the N-th row's cursor value\n"
+     "  -k, --cursor-field F  only rows with F > the start value, ordered by F\n"
+     "  -a, --after VALUE     the start value for the cursor\n"
+     "  -i, --incremental     start after the last committed cursor and commit\n"
+     "                        the new one once the file is durable\n"
+     "  -o, --output FILE     write FILE (and FILE.manifest.json); '-' = stdout;\n"
+     "                        default: <workspace>/<source>/<item>/<time>.<ext>\n"
+     "  -q, --quiet           no summary and no progress\n"
+     "      --grace SECONDS   after SIGINT/SIGTERM, how long a plugin that does not\n"
+     "                        stop may take before dsrc removes the unfinished\n"
+     "                        file and exits 128+signal (default: shutdown_grace)\n"
+     "      --json            print the summary as JSON\n"
+     "A fetch rule in the source's config for ITEM supplies defaults for\n"
+     "format, columns, limit and cursor field."},
+    {"pools", cli_cmd_pools, "pools [NAME] [--json]",
+     "connection pools and circuit breakers of the running dsrcd",
+     "Asks dsrcd (through its control socket) for every endpoint's pool and\n"
+     "circuit breaker: SOURCE, ENDPOINT, ROLE, BREAKER, TOTAL/MAX connections,\n"
+     "IDLE, ACTIVE, WAITING, OPENED, CLOSED, TIMEOUTS, FAILED opens and the\n"
+     "acquire wait p50/p95/p99 in ms.  With NAME, one source.  Exits 1 when\n"
+     "dsrcd is not running.\n"
+     "      --json          machine-readable output"},
+    {"health", cli_cmd_health, "health [NAME] [--probes N] [--json]",
+     "health of the sources: status, latency, errors, recommendations",
+     "Asks dsrcd for the health of every source (or NAME) from its periodic\n"
+     "probes; when dsrcd is not running, probes the sources from here.\n"
+     "Prints the status (healthy, degraded, down), latency p50/p95, error\n"
+     "rate, uptime, last error, pool and breaker state, storage size when the\n"
+     "plugin can tell, and recommendations.\n"
+     "  -n, --probes N      probes per endpoint when probing from here (3)\n"
+     "      --json          machine-readable output\n"
+     "Exit status 0 when every source is healthy, 1 otherwise."},
+    {"secret", cli_cmd_secret, "secret genkey|encrypt|decrypt|rotate|check [ARGS]",
+     "make keys, encrypt secrets, rotate tokens, check every secret",
+     "See 'dsrc secret --help' and dsrc(1)."},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+const cli_cmd *cli_find_cmd(const char *name)
+{
+    size_t i;
+    for (i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* main                                                                      */
+
+static void usage(FILE *fp, const char *prog)
+{
+    size_t i;
+    fprintf(fp,
+            "usage: %s [-c FILE] [--json] [-v|-q] COMMAND [ARGS]\n\n"
+            "Drive dsrc's sources and plugins from the configuration, in-process;\n"
+            "pools and health ask the running dsrcd.\n\n"
+            "Options:\n"
+            "  -c, --config FILE   daemon configuration (default %s,\n"
+            "                      or $DSRC_CONFIG)\n"
+            "      --json          machine-readable output\n"
+            "  -v, --verbose       more log output (repeat for debug)\n"
+            "  -q, --quiet         only errors on stderr\n"
+            "  -h, --help          this help; COMMAND --help for a command's\n"
+            "  -V, --version       print the version\n\n"
+            "Commands:\n",
+            prog, CLI_DEFAULT_CONF);
+    for (i = 0; i < N_COMMANDS; i++)
+        fprintf(fp, "  %-13s %s\n", commands[i].name, commands[i].summary);
+    fprintf(fp, "\nExit status: 0 ok, 1 operation failed, 2 usage error, "
+                "78 configuration error.\nSee dsrc(1).\n");
+}
 
 int main(int argc, char **argv)
 {
-    return cli_main(argc, argv);
+    static const struct option longs[] = {
+        {"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, CLI_OPT_JSON},
+        {"verbose", no_argument, NULL, 'v'},      {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    cli c;
+    int opt, rc, verbose = 0, quiet = 0;
+    const cli_cmd *cmd;
+
+    memset(&c, 0, sizeof c);
+    c.prog = "dsrc";
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+c:vqhV", longs, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            c.conf_path = optarg;
+            c.conf_explicit = 1;
+            break;
+        case CLI_OPT_JSON:
+            c.json = 1;
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            usage(stdout, c.prog);
+            return CLI_EXIT_OK;
+        case 'V':
+            printf("dsrc %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, DSRC_ABI_MAJOR,
+                   DSRC_ABI_MINOR);
+            return CLI_EXIT_OK;
+        default:
+            fprintf(stderr, "%s: unknown option or missing argument: '%s'\n", c.prog,
+                    argv[optind - 1]);
+            usage(stderr, c.prog);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    log_init("dsrc", LOG_TARGET_STDERR,
+             quiet ? DSRC_LOG_ERROR : verbose > 1 ? DSRC_LOG_DEBUG
+                                  : verbose ? DSRC_LOG_INFO : DSRC_LOG_WARNING);
+    if (optind >= argc) {
+        usage(stderr, c.prog);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[optind], "help") == 0) {
+        if (optind + 1 < argc && (cmd = cli_find_cmd(argv[optind + 1]))) {
+            printf("usage: %s %s\n\n%s\n", c.prog, cmd->usage, cmd->help);
+            return CLI_EXIT_OK;
+        }
+        usage(stdout, c.prog);
+        return CLI_EXIT_OK;
+    }
+    if (!(cmd = cli_find_cmd(argv[optind]))) {
+        fprintf(stderr, "%s: unknown command '%s'\n", c.prog, argv[optind]);
+        usage(stderr, c.prog);
+        return CLI_EXIT_USAGE;
+    }
+    c.log_forced = verbose || quiet;
+    rc = cmd->run(&c, argc - optind, argv + optind);
+    router_free(c.rt);
+    registry_free(c.reg);
+    loader_free(c.plugins);
+    cfg_free(c.cfg);
+    diag_free(&c.diags);
+    redact_clear();
+    return rc;
 }

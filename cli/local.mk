@@ -3,6 +3,11 @@
 bin_PROGRAMS += dsrc
 dsrc_SOURCES = cli/dsrc.c \
 	cli/cli.c cli/cli.h \
+	cli/cli_browse.c \
+	cli/cli_config.c \
+	cli/cli_daemon.c \
+	cli/cli_fetch.c \
+	cli/cli_plugins.c \
 	cli/cli_secret.c cli/cli_secret.h \
 	cli/table.c cli/table.h
 dsrc_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)

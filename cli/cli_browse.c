@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cli_browse.c -- dsrc test, ls, describe, discover; see cli.h */
+#include <config.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+#include <time.h>
+
+#include "cli.h"
+#include "base/redact.h"
+#include "output/manifest.h"
+#include "plugin/source.h"
+#include "table.h"
+
+/* ------------------------------------------------------------------------ */
+/* test                                                                      */
+
+static int test_opt(cli *c, int opt, const char *arg, void *user)
+{
+    (void)c;
+    (void)arg;
+    if (opt == 'a')
+        *(int *)user = 1;
+    return 0;
+}
+
+int cli_cmd_test(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {CLI_COMMON_LONGS, {"all", no_argument, NULL, 'a'},
+                                          {NULL, 0, NULL, 0}};
+    const cli_cmd *cmd = cli_find_cmd("test");
+    int rc = 0, i, all = 0, failed = 0;
+    size_t ep, n_ep;
+    const registry_source *s;
+    json_t *arr = NULL;
+
+    if ((i = cli_parse_opts(c, cmd, argc, argv, "ha", longs, test_opt, &all, &rc)) < 0)
+        return rc;
+    if (argc - i != 1)
+        return cli_usage_error(c, cmd, "expected one source name");
+    if ((rc = cli_load_config(c, 0)))
+        return rc;
+    if (!(s = cli_need_source(c, argv[i], &rc)))
+        return rc;
+    {
+        derr e = {0};
+        if (!(c->rt = router_new(s, NULL, &e))) {
+            cli_err_print(c, &e);
+            derr_clear(&e);
+            return CLI_EXIT_FAIL;
+        }
+    }
+    n_ep = all ? router_n_endpoints(c->rt) : 1;
+    if (c->json)
+        arr = json_array();
+    for (ep = 0; ep < n_ep; ep++) {
+        /* Every endpoint is tested directly, bypassing its breaker: an
+         * operator's test must really reach it. */
+        pool *p = router_pool(c->rt, (int)ep);
+        pool_conn *pc = NULL;
+        derr e = {0};
+        dsrc_ping_info info;
+        double ms = 0;
+        dsrc_status st = pool_acquire(p, "test", -1, &pc, NULL, &e);
+        if (st == DSRC_OK) {
+            st = source_ping(pool_conn_src(pc), &info, &ms, &e);
+            if (st == DSRC_OK)
+                router_note_ping(c->rt, (int)ep, info.role, ms);
+            pool_release_err(p, pc, &e);
+        }
+        if (c->json) {
+            json_t *o = json_object();
+            json_object_set_new(o, "source", cli_jstr(s->cfg->name));
+            json_object_set_new(o, "endpoint_index", json_integer((json_int_t)ep));
+            json_object_set_new(o, "served_by", cli_jstr(pool_label(p)));
+            json_object_set_new(o, "ok", json_boolean(st == DSRC_OK));
+            if (st == DSRC_OK) {
+                json_object_set_new(o, "latency_ms", json_real(ms));
+                json_object_set_new(o, "endpoint", cli_jstr(info.endpoint));
+                json_object_set_new(o, "role", cli_jstr(router_role_name(info.role)));
+                json_object_set_new(o, "server_version", cli_jstr(info.server_version));
+            } else {
+                json_object_set_new(o, "status", cli_jstr(error_status_name(st)));
+                json_object_set_new(o, "error", cli_jstr(e.msg));
+                json_object_set_new(o, "retryable", json_boolean(e.retryable));
+                if (e.code[0])
+                    json_object_set_new(o, "code", cli_jstr(e.code));
+            }
+            json_array_append_new(arr, o);
+        } else if (st == DSRC_OK) {
+            char *where = redact_dup(info.endpoint[0] ? info.endpoint
+                                                      : (ep ? "replica" : "primary"));
+            char *ver = redact_dup(info.server_version);
+            printf("%s: ok in %.2f ms, %s: endpoint %s (%s%s%s)\n", s->cfg->name, ms,
+                   pool_label(p), where ? where : "", router_role_name(info.role),
+                   ver && *ver ? ", " : "", ver ? ver : "");
+            free(where);
+            free(ver);
+        } else {
+            cli_err_print(c, &e);
+        }
+        if (st != DSRC_OK)
+            failed++;
+        derr_clear(&e);
+    }
+    if (arr)
+        cli_json_print(all ? arr : json_incref(json_array_get(arr, 0)));
+    if (arr && !all)
+        json_decref(arr);
+    return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* ls                                                                        */
+
+typedef struct ls_state {
+    table *t;
+    json_t *arr;
+} ls_state;
+
+static json_t *item_json(const dsrc_item *it)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "path", cli_jstr(it->path ? it->path : ""));
+    json_object_set_new(o, "name", cli_jstr(it->name ? it->name : ""));
+    json_object_set_new(o, "kind", cli_jstr(cli_kind_name(it->kind)));
+    json_object_set_new(o, "container", json_boolean(it->container));
+    json_object_set_new(o, "rows", it->rows >= 0 ? json_integer(it->rows) : json_null());
+    json_object_set_new(o, "rows_estimated", json_boolean(it->rows_estimated));
+    json_object_set_new(o, "size_bytes",
+                        it->size_bytes >= 0 ? json_integer(it->size_bytes) : json_null());
+    if (it->mtime >= 0) {
+        char t[32];
+        cli_fmt_time(t, sizeof t, it->mtime);
+        json_object_set_new(o, "mtime", cli_jstr(t));
+    } else {
+        json_object_set_new(o, "mtime", json_null());
+    }
+    json_object_set_new(o, "comment", cli_jstr(it->comment));
+    return o;
+}
+
+static int ls_item(void *user, const dsrc_item *it)
+{
+    ls_state *ls = user;
+    char rows[32], size[32], mtime[32];
+
+    if (ls->arr)
+        return json_array_append_new(ls->arr, item_json(it));
+    cli_fmt_i64(rows, sizeof rows, it->rows, it->rows_estimated);
+    cli_fmt_size(size, sizeof size, it->size_bytes);
+    cli_fmt_time(mtime, sizeof mtime, it->mtime);
+    char name[1024];
+    snprintf(name, sizeof name, "%s%s", it->path ? it->path : (it->name ? it->name : ""),
+             it->container ? "/" : "");
+    const char *row[] = {name, cli_kind_name(it->kind), rows, size, mtime};
+    return table_add(ls->t, row);
+}
+
+int cli_cmd_ls(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {CLI_COMMON_LONGS, {NULL, 0, NULL, 0}};
+    const cli_cmd *cmd = cli_find_cmd("ls");
+    int rc = 0, i;
+    router_lease l = {0};
+    ls_state ls = {0};
+    dsrc_item_sink sink;
+    derr e = {0};
+
+    if ((i = cli_parse_opts(c, cmd, argc, argv, "h", longs, NULL, NULL, &rc)) < 0)
+        return rc;
+    if (argc - i < 1 || argc - i > 2)
+        return cli_usage_error(c, cmd, "expected a source name and an optional path");
+    if ((rc = cli_load_config(c, 0)))
+        return rc;
+    if ((rc = cli_lease_source(c, argv[i], "list", &l)))
+        return rc;
+    if (c->json) {
+        ls.arr = json_array();
+    } else {
+        const char *hdr[] = {"item", "kind", "rows", "size", "modified"};
+        ls.t = table_new(5, hdr);
+        table_right(ls.t, 2);
+        table_right(ls.t, 3);
+    }
+    memset(&sink, 0, sizeof sink);
+    sink.struct_size = sizeof sink;
+    sink.user = &ls;
+    sink.item = ls_item;
+    if (source_list(l.conn, argc - i == 2 ? argv[i + 1] : "", &sink, &e) != DSRC_OK) {
+        cli_err_print(c, &e);
+        rc = cli_fail_status(&e);
+    } else if (ls.arr) {
+        cli_json_print(ls.arr);
+        ls.arr = NULL;
+    } else {
+        table_print(ls.t, stdout);
+    }
+    json_decref(ls.arr);
+    table_free(ls.t);
+    cli_lease_done(c, &l, &e);
+    derr_clear(&e);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* describe / discover                                                       */
+
+static json_t *metadata_json(const dsrc_metadata *md)
+{
+    json_t *o = md->item ? item_json(md->item) : json_object();
+    json_t *cols = json_array(), *props = json_object();
+    size_t i;
+
+    for (i = 0; i < md->n_columns; i++) {
+        const dsrc_column *col = &md->columns[i];
+        json_t *j = json_object();
+        json_object_set_new(j, "name", cli_jstr(col->name ? col->name : ""));
+        json_object_set_new(j, "type", cli_jstr(manifest_type_name(col->type)));
+        json_object_set_new(j, "native_type", cli_jstr(col->native_type));
+        json_object_set_new(j, "nullable", col->nullable < 0 ? json_null()
+                                                             : json_boolean(col->nullable));
+        json_object_set_new(j, "primary_key", json_integer(col->primary_key));
+        json_object_set_new(j, "default", cli_jstr(col->default_value));
+        json_object_set_new(j, "comment", cli_jstr(col->comment));
+        json_array_append_new(cols, j);
+    }
+    json_object_set_new(o, "columns", cols);
+    for (i = 0; i < md->n_properties; i++)
+        if (md->properties[i].key)
+            json_object_set_new(props, md->properties[i].key,
+                                cli_jstr(md->properties[i].value));
+    json_object_set_new(o, "properties", props);
+    return o;
+}
+
+static int describe_print(void *user, const dsrc_metadata *md)
+{
+    cli *c = user;
+    size_t i;
+    char rows[32], size[32];
+
+    if (c->json) {
+        cli_json_print(metadata_json(md));
+        return 0;
+    }
+    if (md->item) {
+        cli_fmt_i64(rows, sizeof rows, md->item->rows, md->item->rows_estimated);
+        cli_fmt_size(size, sizeof size, md->item->size_bytes);
+        char *path = redact_dup(md->item->path ? md->item->path : "");
+        printf("%s (%s), rows %s, size %s\n", path ? path : "", cli_kind_name(md->item->kind),
+               rows, size);
+        free(path);
+        if (md->item->comment) {
+            char *cm = redact_dup(md->item->comment);
+            printf("comment: %s\n", cm ? cm : "");
+            free(cm);
+        }
+    }
+    if (md->n_columns) {
+        const char *hdr[] = {"#", "column", "type", "native type", "null", "pk", "default",
+                             "comment"};
+        table *t = table_new(8, hdr);
+        table_right(t, 0);
+        for (i = 0; i < md->n_columns; i++) {
+            const dsrc_column *col = &md->columns[i];
+            char num[24], pk[16];
+            snprintf(num, sizeof num, "%zu", i + 1);
+            if (col->primary_key)
+                snprintf(pk, sizeof pk, "%d", col->primary_key);
+            else
+                snprintf(pk, sizeof pk, "-");
+            const char *row[] = {num, col->name, manifest_type_name(col->type), col->native_type,
+                                 col->nullable < 0 ? "?" : col->nullable ? "yes" : "no",
+                                 pk, col->default_value, col->comment};
+            table_add(t, row);
+        }
+        putchar('\n');
+        table_print(t, stdout);
+        table_free(t);
+    }
+    if (md->n_properties) {
+        putchar('\n');
+        for (i = 0; i < md->n_properties; i++)
+            if (md->properties[i].key) {
+                char *k = redact_dup(md->properties[i].key);
+                char *v = redact_dup(md->properties[i].value ? md->properties[i].value : "-");
+                printf("%s: %s\n", k ? k : "", v ? v : "");
+                free(k);
+                free(v);
+            }
+    }
+    return 0;
+}
+
+int cli_cmd_describe(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {CLI_COMMON_LONGS, {NULL, 0, NULL, 0}};
+    const cli_cmd *cmd = cli_find_cmd("describe");
+    int rc = 0, i;
+    router_lease l = {0};
+    dsrc_meta_sink sink;
+    derr e = {0};
+
+    if ((i = cli_parse_opts(c, cmd, argc, argv, "h", longs, NULL, NULL, &rc)) < 0)
+        return rc;
+    if (argc - i != 2)
+        return cli_usage_error(c, cmd, "expected a source name and an item");
+    if ((rc = cli_load_config(c, 0)))
+        return rc;
+    if ((rc = cli_lease_source(c, argv[i], "describe", &l)))
+        return rc;
+    memset(&sink, 0, sizeof sink);
+    sink.struct_size = sizeof sink;
+    sink.user = c;
+    sink.metadata = describe_print;
+    if (source_describe(l.conn, argv[i + 1], &sink, &e) != DSRC_OK) {
+        cli_err_print(c, &e);
+        rc = cli_fail_status(&e);
+    }
+    cli_lease_done(c, &l, &e);
+    derr_clear(&e);
+    return rc;
+}
+
+typedef struct discover_state {
+    cli *c;
+    table *t;
+    size_t n;
+} discover_state;
+
+static int discover_item(void *user, const dsrc_metadata *md)
+{
+    discover_state *ds = user;
+    size_t i, len = 0;
+    char cols[512] = "", rows[32], ncols[24];
+
+    if (ds->c->json) {
+        json_t *o = metadata_json(md);
+        char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+        json_decref(o);
+        if (!s)
+            return -1;
+        printf("%s%s", ds->n ? ",\n" : "[\n", s);
+        free(s);
+        ds->n++;
+        return 0;
+    }
+    for (i = 0; i < md->n_columns; i++) {
+        int w = snprintf(cols + len, sizeof cols - len, "%s%s", i ? ", " : "",
+                         md->columns[i].name ? md->columns[i].name : "");
+        if (w < 0 || (size_t)w >= sizeof cols - len) {
+            snprintf(cols + sizeof cols - 5, 5, "...");
+            break;
+        }
+        len += (size_t)w;
+    }
+    cli_fmt_i64(rows, sizeof rows, md->item ? md->item->rows : -1,
+            md->item ? md->item->rows_estimated : 0);
+    snprintf(ncols, sizeof ncols, "%zu", md->n_columns);
+    const char *row[] = {md->item && md->item->path ? md->item->path : "-",
+                         md->item ? cli_kind_name(md->item->kind) : "-", rows, ncols, cols};
+    ds->n++;
+    return table_add(ds->t, row);
+}
+
+static int discover_opt(cli *c, int opt, const char *arg, void *user)
+{
+    (void)c;
+    (void)arg;
+    if (opt == 's')
+        *(int *)user = 1;
+    return 0;
+}
+
+int cli_cmd_discover(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {CLI_COMMON_LONGS, {"system", no_argument, NULL, 's'},
+                                          {NULL, 0, NULL, 0}};
+    const cli_cmd *cmd = cli_find_cmd("discover");
+    int rc = 0, i, sys = 0;
+    router_lease l = {0};
+    dsrc_meta_sink sink;
+    dsrc_discover_req req;
+    discover_state ds = {0};
+    derr e = {0};
+
+    if ((i = cli_parse_opts(c, cmd, argc, argv, "hs", longs, discover_opt, &sys, &rc)) < 0)
+        return rc;
+    if (argc - i < 1 || argc - i > 2)
+        return cli_usage_error(c, cmd, "expected a source name and an optional path");
+    if ((rc = cli_load_config(c, 0)))
+        return rc;
+    if ((rc = cli_lease_source(c, argv[i], "discover", &l)))
+        return rc;
+    ds.c = c;
+    if (!c->json) {
+        const char *hdr[] = {"item", "kind", "rows", "cols", "columns"};
+        ds.t = table_new(5, hdr);
+        table_right(ds.t, 2);
+        table_right(ds.t, 3);
+    }
+    memset(&sink, 0, sizeof sink);
+    sink.struct_size = sizeof sink;
+    sink.user = &ds;
+    sink.metadata = discover_item;
+    memset(&req, 0, sizeof req);
+    req.struct_size = sizeof req;
+    req.path = argc - i == 2 ? argv[i + 1] : NULL;
+    req.include_system = sys;
+    if (source_discover(l.conn, &req, &sink, &e) != DSRC_OK) {
+        if (c->json && ds.n)
+            printf("\n]\n");
+        cli_err_print(c, &e);
+        rc = cli_fail_status(&e);
+    } else if (c->json) {
+        printf(ds.n ? "\n]\n" : "[]\n");
+    } else {
+        table_print(ds.t, stdout);
+        printf("\n%zu item(s)\n", ds.n);
+    }
+    table_free(ds.t);
+    cli_lease_done(c, &l, &e);
+    derr_clear(&e);
+    return rc;
+}

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cli_fetch.c -- dsrc fetch; see cli.h */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "base/ctx.h"
+#include "output/fetch.h"
+#include "output/manifest.h"
+#include "output/outfile.h"
+#include "plugin/source.h"
+
+static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupt_sig;   /* the signal that interrupted */
+static atomic_int guard_armed;                /* a fetch_guard waits on guard_sem
+                                                 (lock-free: read in the handler) */
+static sem_t guard_sem;                       /* made once, never destroyed:
+                                                 a late handler may post it */
+static int guard_sem_ok;
+
+static void on_signal(int sig)
+{
+    interrupted = 1;
+    interrupt_sig = sig;
+    if (atomic_load(&guard_armed))
+        sem_post(&guard_sem);
+}
+
+/* ------------------------------------------------------------------------ */
+/* fetch                                                                     */
+
+typedef struct fetch_args {
+    fetch_opts o;
+    const char *columns_arg;
+    const char *limit_arg;
+    int quiet;
+    int format_set, limit_set, columns_set;
+    double grace;                  /* --grace seconds; < 0: shutdown_grace */
+} fetch_args;
+
+static int fetch_opt(cli *c, int opt, const char *arg, void *user)
+{
+    fetch_args *fa = user;
+    char *end;
+
+    switch (opt) {
+    case 'f':
+        if (strcmp(arg, "csv") && strcmp(arg, "jsonl") && strcmp(arg, "raw")) {
+            fprintf(stderr, "%s fetch: unknown format '%s' (use csv, jsonl or raw)\n", c->prog,
+                    arg);
+            return -1;
+        }
+        fa->o.format = arg;
+        fa->format_set = 1;
+        break;
+    case 'c':
+        fa->columns_arg = arg;
+        fa->columns_set = 1;
+        break;
+    case 'n':
+        errno = 0;
+        fa->o.limit = strtoll(arg, &end, 10);
+        if (errno || end == arg || *end || fa->o.limit < 0) {
+            fprintf(stderr, "%s fetch: --limit needs a non-negative integer, got '%s'\n",
+                    c->prog, arg);
+            return -1;
+        }
+        fa->limit_set = 1;
+        break;
+    case 'k':
+        fa->o.cursor_field = arg;
+        break;
+    case 'a':
+        fa->o.cursor_value = arg;
+        break;
+    case 'i':
+        fa->o.incremental = 1;
+        break;
+    case 'o':
+        fa->o.output = arg;
+        break;
+    case 'q':
+        fa->quiet = 1;
+        break;
+    case 'g':
+        errno = 0;
+        fa->grace = strtod(arg, &end);
+        if (errno || end == arg || *end || !(fa->grace >= 0 && fa->grace <= 86400)) {
+            fprintf(stderr, "%s fetch: --grace needs a number of seconds from 0 to 86400, "
+                            "got '%s'\n", c->prog, arg);
+            return -1;
+        }
+        break;
+    }
+    return 0;
+}
+
+/* After SIGINT or SIGTERM, a fetch has a grace period to stop: the plugin
+ * is asked to cancel at once (the flag it polls, and its cancel() when it
+ * has one); if its call has not returned when the grace period is over,
+ * the guard removes the unfinished output and ends the process with
+ * 128 + the signal's number.  The state store is consistent then: a
+ * cursor moves only after its file is complete and renamed. */
+typedef struct fetch_guard {
+    const cli *c;
+    source_conn *conn;
+    double grace;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;                      /* the fetch returned                    */
+    pthread_t th;
+    int started;
+} fetch_guard;
+
+static void *guard_main(void *arg)
+{
+    fetch_guard *g = arg;
+    struct timespec end;
+    int64_t ns;
+
+    while (sem_wait(&guard_sem) != 0 && errno == EINTR)
+        ;
+    pthread_mutex_lock(&g->mu);
+    if (!g->done) {
+        source_cancel(g->conn);
+        clock_gettime(CLOCK_REALTIME, &end);
+        ns = (int64_t)end.tv_nsec + (int64_t)(g->grace * 1e9);
+        end.tv_sec += (time_t)(ns / 1000000000);
+        end.tv_nsec = (long)(ns % 1000000000);
+        while (!g->done)
+            if (pthread_cond_timedwait(&g->cv, &g->mu, &end) == ETIMEDOUT)
+                break;
+    }
+    if (!g->done) {
+        outfile_discard_temps();
+        fprintf(stderr, "%s: interrupted; source '%s' (plugin '%s') did not stop within the "
+                        "%g s grace period: its unfinished output was removed; exiting with "
+                        "status %d\n",
+                g->c->prog, g->conn->src->cfg->name, loader_name(g->conn->src->plugin), g->grace,
+                128 + (int)interrupt_sig);
+        _exit(128 + (int)interrupt_sig);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+/* Arm the guard for a fetch on conn (before the signal handlers are set).
+ * Without a thread there is no grace limit: the fetch waits for the
+ * plugin, as before. */
+static void guard_start(fetch_guard *g, const cli *c, source_conn *conn, double grace)
+{
+    memset(g, 0, sizeof *g);
+    g->c = c;
+    g->conn = conn;
+    g->grace = grace;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    if (!guard_sem_ok && sem_init(&guard_sem, 0, 0) != 0)
+        return;
+    guard_sem_ok = 1;
+    atomic_store(&guard_armed, 1);
+    g->started = pthread_create(&g->th, NULL, guard_main, g) == 0;
+    if (!g->started)
+        atomic_store(&guard_armed, 0);
+}
+
+/* The fetch returned (after the signal handlers are restored). */
+static void guard_stop(fetch_guard *g)
+{
+    if (g->started) {
+        pthread_mutex_lock(&g->mu);
+        g->done = 1;
+        pthread_cond_signal(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        atomic_store(&guard_armed, 0);
+        sem_post(&guard_sem);
+        pthread_join(g->th, NULL);
+    }
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+}
+
+/* Split "a,b,c" into a NULL-terminated malloc'd array (one allocation). */
+static char **split_columns(const char *s, size_t *n)
+{
+    size_t count = 1, i, len = strlen(s);
+    const char *p;
+    char **v, *buf, *tok, *save = NULL;
+
+    for (p = s; *p; p++)
+        if (*p == ',')
+            count++;
+    v = malloc((count + 1) * sizeof *v + len + 1);
+    if (!v)
+        return NULL;
+    buf = (char *)(v + count + 1);
+    memcpy(buf, s, len + 1);
+    i = 0;
+    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+        if (*tok)
+            v[i++] = tok;
+    v[i] = NULL;
+    *n = i;
+    return v;
+}
+
+int cli_cmd_fetch(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        CLI_COMMON_LONGS,
+        {"format", required_argument, NULL, 'f'},
+        {"columns", required_argument, NULL, 'c'},
+        {"limit", required_argument, NULL, 'n'},
+        {"cursor-field", required_argument, NULL, 'k'},
+        {"after", required_argument, NULL, 'a'},
+        {"incremental", no_argument, NULL, 'i'},
+        {"output", required_argument, NULL, 'o'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"grace", required_argument, NULL, 'g'},
+        {NULL, 0, NULL, 0}};
+    const cli_cmd *cmd = cli_find_cmd("fetch");
+    fetch_args fa;
+    fetch_guard guard;
+    dsrc_status st;
+    int rc = 0, i;
+    const registry_source *s;
+    router_lease l = {0};
+    char **cols = NULL;
+    fetch_report rep;
+    derr e = {0};
+    size_t k;
+    struct sigaction sa, old_int, old_term;
+
+    memset(&fa, 0, sizeof fa);
+    fa.o.limit = -1;
+    fa.grace = -1;
+    if ((i = cli_parse_opts(c, cmd, argc, argv, "hf:c:n:k:a:io:qg:", longs, fetch_opt, &fa, &rc)) < 0)
+        return rc;
+    if (argc - i != 2)
+        return cli_usage_error(c, cmd, "expected a source name and an item");
+    if ((rc = cli_load_config(c, 0)))
+        return rc;
+    if (!(s = cli_need_source(c, argv[i], &rc)))
+        return rc;
+    fa.o.item = argv[i + 1];
+
+    /* A fetch rule for this item supplies defaults. */
+    for (k = 0; k < s->cfg->n_fetch; k++) {
+        const cfg_fetch_rule *r = &s->cfg->fetch[k];
+        if (strcmp(r->item, fa.o.item) != 0)
+            continue;
+        if (!fa.format_set && r->format)
+            fa.o.format = r->format;
+        if (!fa.limit_set && r->limit >= 0)
+            fa.o.limit = r->limit;
+        if (!fa.columns_set && r->n_columns) {
+            fa.o.columns = (const char *const *)r->columns;
+            fa.o.n_columns = r->n_columns;
+        }
+        if (!fa.o.cursor_field && r->cursor_field && (fa.o.incremental || fa.o.cursor_value))
+            fa.o.cursor_field = r->cursor_field;
+        break;
+    }
+    if ((fa.o.incremental || fa.o.cursor_value) && !fa.o.cursor_field) {
+        fprintf(stderr, "%s fetch: %s needs a cursor field (--cursor-field, or cursor_field "
+                        "in a fetch rule for '%s')\n", c->prog,
+                fa.o.incremental ? "--incremental" : "--after", fa.o.item);
+        return CLI_EXIT_USAGE;
+    }
+    if (fa.columns_arg) {
+        if (!(cols = split_columns(fa.columns_arg, &fa.o.n_columns)))
+            return CLI_EXIT_FAIL;
+        if (!fa.o.n_columns) {
+            free(cols);
+            return cli_usage_error(c, cmd, "--columns needs at least one column name");
+        }
+        fa.o.columns = (const char *const *)cols;
+    }
+    fa.o.progress = !fa.quiet && !c->json;
+    fa.o.progress_after = 1.0;
+    if (getenv("DSRC_PROGRESS_AFTER")) {
+        char *end;
+        double d = strtod(getenv("DSRC_PROGRESS_AFTER"), &end);
+        if (end != getenv("DSRC_PROGRESS_AFTER") && !*end && d >= 0)
+            fa.o.progress_after = d;
+    }
+
+    if ((rc = cli_lease_source(c, argv[i], "fetch", &l))) {
+        free(cols);
+        return rc;
+    }
+    fa.o.endpoint = l.label;
+    /* Ctrl-C stops the fetch cleanly: the plugin sees the flag, the partial
+     * file is removed; a plugin that does not stop has the grace period. */
+    guard_start(&guard, c, l.conn,
+                fa.grace >= 0 ? fa.grace : (double)c->cfg->shutdown_grace_ms / 1000.0);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    ctx_set_signal_flag(&interrupted);
+
+    st = fetch_run(c->cfg, l.conn, &fa.o, &rep, &e);
+    guard_stop(&guard);
+    if (st != DSRC_OK) {
+        if (interrupted)
+            fprintf(stderr, "%s: interrupted; nothing was written\n", c->prog);
+        else
+            cli_err_print(c, &e);
+        rc = cli_fail_status(&e);
+    } else if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "source", cli_jstr(s->cfg->name));
+        json_object_set_new(o, "item", cli_jstr(fa.o.item));
+        json_object_set_new(o, "format", cli_jstr(rep.format));
+        json_object_set_new(o, "file", cli_jstr(rep.path));
+        json_object_set_new(o, "manifest", cli_jstr(rep.manifest_path));
+        json_object_set_new(o, "rows", json_integer((json_int_t)rep.rows));
+        json_object_set_new(o, "bytes", json_integer((json_int_t)rep.bytes));
+        json_object_set_new(o, "sha256", cli_jstr(rep.sha256));
+        json_object_set_new(o, "cursor_from", cli_jstr(rep.cursor_from));
+        json_object_set_new(o, "cursor_to", cli_jstr(rep.cursor_to));
+        json_object_set_new(o, "seconds", json_real(rep.seconds));
+        json_object_set_new(o, "endpoint", cli_jstr(l.label));
+        if (rep.path) {
+            cli_json_print(o);
+        } else {
+            char *js = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+            if (js)
+                fprintf(stderr, "%s\n", js);
+            free(js);
+            json_decref(o);
+        }
+    } else if (!fa.quiet && rep.path) {
+        printf("%s: %" PRIu64 " rows, %" PRIu64 " bytes -> %s\n", fa.o.item, rep.rows,
+               rep.bytes, rep.path);
+        printf("manifest: %s\nsha256: %s\nendpoint: %s\n", rep.manifest_path, rep.sha256,
+               l.label);
+        if (rep.cursor_to)
+            printf("cursor %s: %s -> %s%s\n", fa.o.cursor_field,
+                   rep.cursor_from ? rep.cursor_from : "(start)", rep.cursor_to,
+                   fa.o.incremental ? " (committed)" : "");
+    }
+    ctx_set_signal_flag(NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    fetch_report_free(&rep);
+    cli_lease_done(c, &l, &e);
+    derr_clear(&e);
+    free(cols);
+    if (fflush(stdout) != 0 && rc == 0) {
+        fprintf(stderr, "%s: cannot write standard output: %s\n", c->prog, strerror(errno));
+        rc = CLI_EXIT_FAIL;
+    }
+    return rc;
+}
