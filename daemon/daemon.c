@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "base/ctx.h"
 #include "daemon.h"
+#include "probes.h"
 #include "base/diag.h"
 #include "conn/health.h"
 #include "ctl/instance.h"
@@ -77,290 +78,9 @@ static void gen_unref(generation *g)
         gen_free(g);
 }
 
-/* ------------------------------------------------------------------------ */
-/* Probers                                                                   */
-
-/* A source's housekeeping (pool maintenance, which may open connections,
- * and its health probe when due) runs on a few prober threads, so that a
- * source that does not answer (opening a connection may wait for the
- * plugin's connect timeout) holds up neither the others nor the main loop
- * (signals, reloads).  A source has at most one job queued or running, so
- * it never holds more than one prober.
- *
- * A job has probe_timeout (dsrcd.conf) to finish.  Past it the main loop
- * gives up on it (probe_watch): the source gets a failed "did not return"
- * sample, the call is asked to stop, and since a thread stuck in a plugin
- * call that ignores cancellation cannot be taken back, a fresh prober
- * replaces it; the stuck thread ends when its call returns.  At most one
- * thread per source is stuck that way (its next job waits for it), so the
- * threads number at most PROBERS_MAX plus one per hanging source. */
-#define PROBERS_MAX 4
-
 /* Set when the daemon stops: every plugin call in progress (a probe
  * waiting for a server that does not answer) sees itself cancelled. */
 static volatile sig_atomic_t stopping;
-
-enum { PJ_QUEUED, PJ_RUNNING, PJ_DONE };
-
-typedef struct probe_job {
-    health_monitor *hl;           /* identifies the source's job                 */
-    router_source *rt;
-    int probe;                /* probe health too (else maintenance only)    */
-    int state;
-    int probing;              /* running: in the probe (else maintenance)    */
-    int64_t started_ms;       /* running: since when (monotonic)             */
-    int overdue;              /* past probe_timeout: its thread was replaced */
-} probe_job;
-
-static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t work;      /* a job was queued, or quit                    */
-    pthread_cond_t done;      /* a job finished, or a thread ended            */
-    int n_th;                 /* threads alive, stuck ones included           */
-    int threaded;             /* probers_start() started threads (main only)  */
-    int64_t limit_ms;         /* probe_timeout (main thread only)             */
-    probe_job *jobs;
-    size_t n_jobs, cap;
-    int quit;
-} probers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-             0, 0, 30000, NULL, 0, 0, 0};
-
-static probe_job *probe_find(const health_monitor *hl)
-{
-    size_t i;
-    for (i = 0; i < probers.n_jobs; i++)
-        if (probers.jobs[i].hl == hl)
-            return &probers.jobs[i];
-    return NULL;
-}
-
-static void probe_remove(probe_job *j)
-{
-    *j = probers.jobs[--probers.n_jobs];
-}
-
-/* Mark the job of hl (if any) as probing health.  Under probers.mu. */
-static void probe_phase_locked(const health_monitor *hl)
-{
-    probe_job *j = probe_find(hl);
-    if (j)
-        j->probing = 1;
-}
-
-static void *prober_main(void *arg)
-{
-    int replaced = 0;
-
-    (void)arg;
-    pthread_mutex_lock(&probers.mu);
-    while (!replaced && !probers.quit) {
-        probe_job *j = NULL;
-        health_monitor *hl;
-        router_source *rt;
-        int probe;
-        size_t i;
-        for (i = 0; i < probers.n_jobs && !j; i++)
-            if (probers.jobs[i].state == PJ_QUEUED)
-                j = &probers.jobs[i];
-        if (!j) {
-            pthread_cond_wait(&probers.work, &probers.mu);
-            continue;
-        }
-        j->state = PJ_RUNNING;
-        j->probing = 0;
-        j->overdue = 0;
-        j->started_ms = pool_clock_monotonic(NULL);
-        hl = j->hl;
-        rt = j->rt;
-        probe = j->probe;
-        pthread_mutex_unlock(&probers.mu);
-        router_maintain(rt);
-        if (probe) {
-            pthread_mutex_lock(&probers.mu);
-            probe_phase_locked(hl);
-            pthread_mutex_unlock(&probers.mu);
-            health_probe(hl);
-        }
-        pthread_mutex_lock(&probers.mu);
-        /* the table may have moved: find the job again (a running job is
-         * never removed) */
-        if ((j = probe_find(hl)) != NULL) {
-            j->state = PJ_DONE;
-            replaced = j->overdue;
-        }
-    }
-    probers.n_th--;
-    pthread_cond_broadcast(&probers.done);
-    pthread_mutex_unlock(&probers.mu);
-    return NULL;
-}
-
-/* One more (detached) prober thread.  Under probers.mu; 0 or -1. */
-static int prober_spawn_locked(void)
-{
-    pthread_attr_t attr;
-    pthread_t th;
-    int rc;
-
-    if (pthread_attr_init(&attr) != 0)
-        return -1;
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    rc = pthread_create(&th, &attr, prober_main, NULL);
-    pthread_attr_destroy(&attr);
-    if (rc != 0)
-        return -1;
-    probers.n_th++;
-    return 0;
-}
-
-static void probers_start(int64_t limit_ms)
-{
-    int i;
-
-    probers.quit = 0;
-    probers.limit_ms = limit_ms;
-    pthread_mutex_lock(&probers.mu);
-    for (i = 0; i < PROBERS_MAX; i++)
-        if (prober_spawn_locked() != 0)
-            break;
-    probers.threaded = probers.n_th > 0;
-    pthread_mutex_unlock(&probers.mu);
-    if (!probers.threaded)
-        log_msg(DSRC_LOG_WARNING, NULL, NULL,
-                "cannot start prober threads; health probes run on the main thread");
-}
-
-/* Let the running jobs finish (queued ones are dropped) and the threads
- * end, waiting at most grace_ms.  0 when every thread ended, -1 when some
- * are still in a plugin call. */
-static int probers_stop(int64_t grace_ms)
-{
-    struct timespec end;
-    int64_t ns;
-    int rc;
-
-    clock_gettime(CLOCK_REALTIME, &end);
-    ns = (int64_t)end.tv_nsec + grace_ms * 1000000;
-    end.tv_sec += (time_t)(ns / 1000000000);
-    end.tv_nsec = (long)(ns % 1000000000);
-    pthread_mutex_lock(&probers.mu);
-    probers.quit = 1;
-    pthread_cond_broadcast(&probers.work);
-    while (probers.n_th > 0)
-        if (pthread_cond_timedwait(&probers.done, &probers.mu, &end) == ETIMEDOUT)
-            break;
-    rc = probers.n_th > 0 ? -1 : 0;
-    pthread_mutex_unlock(&probers.mu);
-    return rc;
-}
-
-/* Queue the housekeeping of a source (hl, rt), with a health probe when
- * `probe`, unless its previous job is still queued, running or unreported.
- * Without prober threads it runs here.  1 when queued or run. */
-static int probe_submit(health_monitor *hl, router_source *rt, int probe)
-{
-    int queued = 0;
-
-    if (!probers.threaded) {
-        router_maintain(rt);
-        if (probe)
-            health_probe(hl);
-        return 1;
-    }
-    pthread_mutex_lock(&probers.mu);
-    if (!probe_find(hl)) {
-        if (probers.n_jobs == probers.cap) {
-            size_t cap = probers.cap ? probers.cap * 2 : 16;
-            probe_job *v = realloc(probers.jobs, cap * sizeof *v);
-            if (v) {
-                probers.jobs = v;
-                probers.cap = cap;
-            }
-        }
-        if (probers.n_jobs < probers.cap) {
-            probe_job *j = &probers.jobs[probers.n_jobs++];
-            memset(j, 0, sizeof *j);
-            j->hl = hl;
-            j->rt = rt;
-            j->probe = probe;
-            j->state = PJ_QUEUED;
-            pthread_cond_signal(&probers.work);
-            queued = 1;
-        }
-    }
-    pthread_mutex_unlock(&probers.mu);
-    return queued;
-}
-
-/* The source's finished job, forgotten now: 1 when it probed health, 0
- * when it only maintained the pools; -1 when no job has finished. */
-static int probe_collect(health_monitor *hl)
-{
-    probe_job *j;
-    int done = -1;
-
-    pthread_mutex_lock(&probers.mu);
-    if ((j = probe_find(hl)) && j->state == PJ_DONE) {
-        done = j->probe;
-        probe_remove(j);
-    }
-    pthread_mutex_unlock(&probers.mu);
-    return done;
-}
-
-/* Watch the source's running job against probe_timeout: 0 when it is not
- * past it, 1 when it has just passed it (it is overdue now, and a fresh
- * prober replaces its thread), 2 when it was already overdue.  *probing
- * tells whether it is in the health probe (else in pool maintenance). */
-static int probe_watch(health_monitor *hl, int *probing)
-{
-    probe_job *j;
-    int r = 0;
-
-    pthread_mutex_lock(&probers.mu);
-    if ((j = probe_find(hl)) && j->state == PJ_RUNNING) {
-        *probing = j->probing;
-        if (j->overdue) {
-            r = 2;
-        } else if (pool_clock_monotonic(NULL) - j->started_ms >= probers.limit_ms) {
-            j->overdue = 1;
-            r = 1;
-            if (!probers.quit && prober_spawn_locked() != 0)
-                log_msg(DSRC_LOG_WARNING, NULL, NULL,
-                        "cannot start a prober thread to replace a stuck one");
-        }
-    }
-    pthread_mutex_unlock(&probers.mu);
-    return r;
-}
-
-/* 1 while the source's job is running. */
-static int probe_running(health_monitor *hl)
-{
-    probe_job *j;
-    int r;
-
-    pthread_mutex_lock(&probers.mu);
-    r = (j = probe_find(hl)) && j->state == PJ_RUNNING;
-    pthread_mutex_unlock(&probers.mu);
-    return r;
-}
-
-/* Before hl is freed: drop its queued or finished job.  0 when done, -1
- * when it is running (hl and its router must stay until it finishes). */
-static int probe_forget(health_monitor *hl)
-{
-    probe_job *j;
-    int rc = 0;
-
-    pthread_mutex_lock(&probers.mu);
-    if ((j = probe_find(hl)) && j->state == PJ_RUNNING)
-        rc = -1;
-    else if (j)
-        probe_remove(j);
-    pthread_mutex_unlock(&probers.mu);
-    return rc;
-}
 
 /* A served source: its router and health monitor. */
 typedef struct unit {
@@ -531,7 +251,7 @@ static struct {
 
 static void unit_free(unit *u)
 {
-    if (u->hl && probe_forget(u->hl) != 0) {
+    if (u->hl && probes_forget(u->hl) != 0) {
         if (orphans.n == orphans.cap) {
             size_t cap = orphans.cap ? orphans.cap * 2 : 8;
             unit *v = realloc(orphans.v, cap * sizeof *v);
@@ -718,14 +438,14 @@ static void unit_next_probe(unit *u, time_t now)
  * when a sample was recorded. */
 static int unit_watch(unit *u, int due, time_t now)
 {
-    int probing = 0, w = probe_watch(u->hl, &probing);
+    int probing = 0, w = probes_watch(u->hl, &probing);
     const char *what = probing ? "health probe" : "pool maintenance";
     char limit[32];
     derr e = {0};
 
     if (w == 0 || (w == 2 && !due))
         return 0;
-    snprintf(limit, sizeof limit, "%.1f s", (double)probers.limit_ms / 1000.0);
+    snprintf(limit, sizeof limit, "%.1f s", (double)probes_limit_ms() / 1000.0);
     derr_set(&e, DSRC_E_TIMEOUT, "%s did not return within probe_timeout (%s)", what, limit);
     health_overrun(u->hl, &e);
     if (!probing)
@@ -748,12 +468,12 @@ static void orphans_reap(void)
 
     while (i < orphans.n) {
         unit *u = &orphans.v[i];
-        if (probe_forget(u->hl) == 0) {
+        if (probes_forget(u->hl) == 0) {
             unit_release(u);
             orphans.v[i] = orphans.v[--orphans.n];
             continue;
         }
-        if (probe_watch(u->hl, &probing) == 1) {
+        if (probes_watch(u->hl, &probing) == 1) {
             log_msg(DSRC_LOG_WARNING, u->src->cfg->name, loader_name(u->src->plugin),
                     "a call of this source, no longer served, did not return within "
                     "probe_timeout: cancel asked, released once it returns");
@@ -772,7 +492,7 @@ static void units_tick(unit *v, size_t n)
     size_t i;
     time_t now = time(NULL);
 
-    if (probers.threaded)
+    if (probes_threaded())
         orphans_reap();
     for (i = 0; i < n; i++) {
         unit *u = &v[i];
@@ -781,8 +501,8 @@ static void units_tick(unit *v, size_t n)
         if (!u->rt)
             continue;
         due = now >= u->next_probe;
-        if (probers.threaded) {
-            probed = probe_collect(u->hl) == 1;
+        if (probes_threaded()) {
+            probed = probes_collect(u->hl) == 1;
             if (unit_watch(u, due, now)) {
                 unit_log_changes(u, 1);
                 continue;
@@ -790,8 +510,8 @@ static void units_tick(unit *v, size_t n)
         }
         /* a job still queued or running is not doubled: a due probe then
          * waits for the next tick */
-        if (probe_submit(u->hl, u->rt, due) && due) {
-            if (!probers.threaded)
+        if (probes_submit(u->hl, u->rt, due) && due) {
+            if (!probes_threaded())
                 probed = 1;
             unit_next_probe(u, now);
         }
@@ -815,11 +535,11 @@ static int units_stop(unit *v, size_t n, int64_t grace_ms)
             router_cancel_maintenance(u->rt);
         }
     }
-    if ((rc = probers_stop(grace_ms)) == 0)
+    if ((rc = probes_stop(grace_ms)) == 0)
         return 0;
     for (i = 0; i < n + orphans.n; i++) {
         const unit *u = i < n ? &v[i] : &orphans.v[i - n];
-        if (u->hl && probe_running(u->hl))
+        if (u->hl && probes_running(u->hl))
             log_msg(DSRC_LOG_ERROR, u->src->cfg->name, loader_name(u->src->plugin),
                     "a call has not returned %.1f s after SIGTERM (shutdown_grace): "
                     "plugin '%s' ignores cancellation", (double)grace_ms / 1000.0,
@@ -1122,7 +842,7 @@ int daemon_main(int argc, char **argv)
     units_build(cur, NULL, 0, &d.units, &d.n_units);
     stopping = 0;
     ctx_set_signal_flag(&stopping);
-    probers_start(cur->cfg->probe_timeout_ms);
+    probes_start(cur->cfg->probe_timeout_ms);
     api_apply(&d, cur->cfg, &srv, &api_path);
     log_msg(DSRC_LOG_NOTICE, NULL, NULL, "dsrcd %s started: %zu source(s) from %s",
             PACKAGE_VERSION, cur->reg->n_sources, path);
@@ -1158,7 +878,7 @@ int daemon_main(int argc, char **argv)
                 cur = next;
                 next = NULL;
                 apply_log_settings(cur->cfg, target, level);
-                probers.limit_ms = cur->cfg->probe_timeout_ms;
+                probes_set_limit(cur->cfg->probe_timeout_ms);
                 api_apply(&d, cur->cfg, &srv, &api_path);
                 log_msg(DSRC_LOG_NOTICE, NULL, NULL, "reloaded: %zu source(s)",
                         cur->reg->n_sources);
@@ -1200,9 +920,7 @@ int daemon_main(int argc, char **argv)
     free(orphans.v);
     memset(&orphans, 0, sizeof orphans);
     ctx_set_signal_flag(NULL);
-    free(probers.jobs);
-    probers.jobs = NULL;
-    probers.n_jobs = probers.cap = 0;
+    probes_free();
     pthread_mutex_destroy(&d.mu);
     gen_unref(cur);
     redact_clear();

@@ -2,6 +2,7 @@
 # daemon: `dsrcd`, the daemon (dsrcd(8)), built on the core library.
 sbin_PROGRAMS += dsrcd
 dsrcd_SOURCES = daemon/dsrcd.c \
-	daemon/daemon.c daemon/daemon.h
+	daemon/daemon.c daemon/daemon.h \
+	daemon/probes.c daemon/probes.h
 dsrcd_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS)
 dsrcd_LDADD = core/libdsrccore.la $(SYSTEMD_LIBS)
