@@ -21,6 +21,7 @@
 #include "ctl/api.h"
 #include "config/config.h"
 #include "base/ctx.h"
+#include "control.h"
 #include "daemon.h"
 #include "generation.h"
 #include "probes.h"
@@ -42,16 +43,6 @@
  * waiting for a server that does not answer) sees itself cancelled. */
 static volatile sig_atomic_t stopping;
 
-/* What the control API reads.  Only the main thread changes it, under
- * `mu`; the main thread reads it without the lock. */
-typedef struct dstate {
-    pthread_mutex_t mu;
-    generation *cur;
-    unit *units;
-    size_t n_units;
-    const char *conf_path;
-} dstate;
-
 static void notify(const char *state)
 {
 #ifdef HAVE_SYSTEMD
@@ -69,98 +60,6 @@ static void log_diags(const diag_list *d)
         log_msg(x->severity == DIAG_ERROR ? DSRC_LOG_ERROR : DSRC_LOG_WARNING, NULL, NULL,
                 "%s:%d: %s", x->file ? x->file : "?", x->line, x->msg ? x->msg : "");
     }
-}
-
-static int str_eq(const char *a, const char *b)
-{
-    return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Control API                                                               */
-
-static json_t *api_serve(void *user, const api_request *req, derr *e)
-{
-    dstate *d = user;
-    json_t *res = NULL;
-    size_t i, found = 0;
-
-    pthread_mutex_lock(&d->mu);
-    if (req->cmd == API_PING) {
-        res = json_pack("{s:s, s:i, s:s, s:i}", "version", PACKAGE_VERSION, "pid",
-                        (int)getpid(), "config", d->conf_path, "sources", (int)d->n_units);
-        goto out;
-    }
-    res = json_array();
-    for (i = 0; res && i < d->n_units; i++) {
-        unit *u = &d->units[i];
-        json_t *o = NULL;
-
-        if (req->source && strcmp(req->source, u->src->cfg->name) != 0)
-            continue;
-        found++;
-        if (req->cmd == API_POOLS) {
-            o = router_json(u->rt);
-        } else if (req->cmd == API_HEALTH) {
-            health_report rep;
-            if (health_report_get(u->hl, &rep) == 0) {
-                o = health_report_json(&rep);
-                health_report_free(&rep);
-            }
-        } else {
-            health_report rep;
-            health_status st = HEALTH_UNKNOWN;
-            if (health_report_get(u->hl, &rep) == 0) {
-                st = rep.status;
-                health_report_free(&rep);
-            }
-            o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "name", u->src->cfg->name, "type",
-                          u->src->cfg->type, "endpoints", (int)u->n_ep, "read_policy",
-                          router_policy_name(router_get_policy(u->rt)), "status",
-                          health_status_name(st));
-        }
-        if (!o || json_array_append_new(res, o) != 0) {
-            json_decref(res);
-            res = NULL;
-        }
-    }
-    if (res && req->source && !found) {
-        json_decref(res);
-        res = NULL;
-        if (d->cur && cfg_find_source(d->cur->cfg, req->source))
-            derr_set(e, DSRC_E_NOT_FOUND, "source '%s' is not served (disabled or invalid; "
-                     "see 'dsrc sources')", req->source);
-        else
-            derr_set(e, DSRC_E_NOT_FOUND, "no source named '%s'", req->source);
-    }
-out:
-    pthread_mutex_unlock(&d->mu);
-    return res;
-}
-
-/* (Re)start the control socket when its path is new.  *srv and *path are
- * the running server and its path. */
-static void api_apply(dstate *d, const cfg_config *cfg, api_server **srv, char **path)
-{
-    derr e = {0};
-
-    if (*srv && str_eq(*path, cfg->control_socket))
-        return;
-    api_server_stop(*srv);
-    *srv = NULL;
-    free(*path);
-    *path = NULL;
-    if (!cfg->control_socket)
-        return;
-    if (!(*srv = api_server_start(cfg->control_socket, api_serve, d, &e))) {
-        log_msg(DSRC_LOG_ERROR, NULL, NULL,
-                "no control socket (dsrc pools/health will not reach dsrcd): %s",
-                e.msg ? e.msg : "out of memory");
-        derr_clear(&e);
-        return;
-    }
-    *path = strdup(cfg->control_socket);
-    log_msg(DSRC_LOG_INFO, NULL, NULL, "control socket %s", cfg->control_socket);
 }
 
 /* The config's log_level and log_target apply unless given on the command
@@ -241,7 +140,7 @@ int daemon_main(int argc, char **argv)
     char *abs_path = NULL, *api_path = NULL;
     diag_list diags = {0};
     sigset_t set;
-    dstate d;
+    control_state d;
     api_server *srv = NULL;
     instance *inst = NULL;
     derr ie = {0};
@@ -371,7 +270,7 @@ int daemon_main(int argc, char **argv)
     stopping = 0;
     ctx_set_signal_flag(&stopping);
     probes_start(cur->cfg->probe_timeout_ms);
-    api_apply(&d, cur->cfg, &srv, &api_path);
+    control_apply(&d, cur->cfg, &srv, &api_path);
     log_msg(DSRC_LOG_NOTICE, NULL, NULL, "dsrcd %s started: %zu source(s) from %s",
             PACKAGE_VERSION, cur->reg->n_sources, path);
     notify("READY=1\nSTATUS=running");
@@ -407,7 +306,7 @@ int daemon_main(int argc, char **argv)
                 next = NULL;
                 apply_log_settings(cur->cfg, target, level);
                 probes_set_limit(cur->cfg->probe_timeout_ms);
-                api_apply(&d, cur->cfg, &srv, &api_path);
+                control_apply(&d, cur->cfg, &srv, &api_path);
                 log_msg(DSRC_LOG_NOTICE, NULL, NULL, "reloaded: %zu source(s)",
                         cur->reg->n_sources);
             } else {

@@ -2,6 +2,7 @@
 # daemon: `dsrcd`, the daemon (dsrcd(8)), built on the core library.
 sbin_PROGRAMS += dsrcd
 dsrcd_SOURCES = daemon/dsrcd.c \
+	daemon/control.c daemon/control.h \
 	daemon/daemon.c daemon/daemon.h \
 	daemon/generation.c daemon/generation.h \
 	daemon/probes.c daemon/probes.h \
