@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "generation.h"
 #include "probes.h"
+#include "reload.h"
 #include "units.h"
 #include "base/diag.h"
 #include "conn/health.h"
@@ -50,28 +51,6 @@ static void notify(const char *state)
 #else
     (void)state;
 #endif
-}
-
-static void log_diags(const diag_list *d)
-{
-    size_t i;
-    for (i = 0; i < d->n; i++) {
-        const diag *x = &d->v[i];
-        log_msg(x->severity == DIAG_ERROR ? DSRC_LOG_ERROR : DSRC_LOG_WARNING, NULL, NULL,
-                "%s:%d: %s", x->file ? x->file : "?", x->line, x->msg ? x->msg : "");
-    }
-}
-
-/* The config's log_level and log_target apply unless given on the command
- * line. */
-static void apply_log_settings(const cfg_config *cfg, int cli_target, int cli_level)
-{
-    if (cli_level < 0 && cfg->log_level)
-        log_set_level(cfg->log_level);
-    if (cli_target < 0 && cfg->log_target >= 0)
-        log_init("dsrcd", (log_target)cfg->log_target,
-                 cli_level >= 0 ? (dsrc_log_level)cli_level
-                                : (cfg->log_level ? cfg->log_level : log_get_level()));
 }
 
 static void usage(FILE *fp)
@@ -136,7 +115,7 @@ int daemon_main(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     const char *path = getenv("DSRC_CONFIG");
     int opt, foreground = 0, check = 0, target = -1, level = -1, rc = 0;
-    generation *cur = NULL, *next = NULL;
+    generation *cur = NULL;
     char *abs_path = NULL, *api_path = NULL;
     diag_list diags = {0};
     sigset_t set;
@@ -218,7 +197,7 @@ int daemon_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (gen_load(path, NULL, &cur, &diags) != 0) {
-        log_diags(&diags);
+        gen_log_diags(&diags);
         log_msg(DSRC_LOG_ERROR, NULL, NULL,
                 "%s: %zu configuration error(s); not starting (check with "
                 "'dsrcd --check-config')", path, diags.n_errors);
@@ -227,9 +206,9 @@ int daemon_main(int argc, char **argv)
         free(abs_path);
         return 78;
     }
-    log_diags(&diags); /* warnings */
+    gen_log_diags(&diags); /* warnings */
     diag_free(&diags);
-    apply_log_settings(cur->cfg, target, level);
+    gen_apply_log_settings(cur->cfg, target, level);
     /* Before detaching, so that a refusal is the exit status. */
     if ((rc = instance_claim(cur->cfg->state_dir, cur->cfg->control_socket, &inst, &ie))) {
         log_msg(DSRC_LOG_ERROR, NULL, NULL, "not starting: %s", ie.msg ? ie.msg : "?");
@@ -285,40 +264,7 @@ int daemon_main(int argc, char **argv)
         }
         if (sig == SIGHUP) {
             notify("RELOADING=1\nSTATUS=reloading");
-            log_msg(DSRC_LOG_NOTICE, NULL, NULL, "reloading %s", path);
-            if (gen_load(path, cur, &next, &diags) == 0) {
-                unit *nv = NULL, *ov;
-                size_t nn = 0, on;
-                log_diags(&diags);
-                units_build(next, d.units, d.n_units, &nv, &nn);
-                pthread_mutex_lock(&d.mu);
-                ov = d.units;
-                on = d.n_units;
-                d.units = nv;
-                d.n_units = nn;
-                d.cur = next;
-                pthread_mutex_unlock(&d.mu);
-                /* Routers not carried over are freed with their generation
-                 * reference. */
-                units_free(ov, on);
-                gen_unref(cur);
-                cur = next;
-                next = NULL;
-                apply_log_settings(cur->cfg, target, level);
-                probes_set_limit(cur->cfg->probe_timeout_ms);
-                control_apply(&d, cur->cfg, &srv, &api_path);
-                log_msg(DSRC_LOG_NOTICE, NULL, NULL, "reloaded: %zu source(s)",
-                        cur->reg->n_sources);
-            } else {
-                log_diags(&diags);
-                log_msg(DSRC_LOG_ERROR, NULL, NULL,
-                        "reload failed with %zu error(s); keeping the previous "
-                        "configuration (%zu source(s))",
-                        diags.n_errors, cur->reg->n_sources);
-                gen_unref(next);
-                next = NULL;
-            }
-            diag_free(&diags);
+            reload_run(path, target, level, &cur, &d, &srv, &api_path);
             notify("READY=1\nSTATUS=running");
         } else {
             notify("STOPPING=1\nSTATUS=stopping");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "generation.h"
+#include "base/log.h"
 #include "plugin/loader.h"
 
 /* A plugin set shared by the generations loaded from the same plugin
@@ -83,3 +84,22 @@ int gen_load(const char *path, const generation *reuse, generation **out,
     return diags->n_errors ? -1 : 0;
 }
 
+void gen_log_diags(const diag_list *d)
+{
+    size_t i;
+    for (i = 0; i < d->n; i++) {
+        const diag *x = &d->v[i];
+        log_msg(x->severity == DIAG_ERROR ? DSRC_LOG_ERROR : DSRC_LOG_WARNING, NULL, NULL,
+                "%s:%d: %s", x->file ? x->file : "?", x->line, x->msg ? x->msg : "");
+    }
+}
+
+void gen_apply_log_settings(const cfg_config *cfg, int cli_target, int cli_level)
+{
+    if (cli_level < 0 && cfg->log_level)
+        log_set_level(cfg->log_level);
+    if (cli_target < 0 && cfg->log_target >= 0)
+        log_init("dsrcd", (log_target)cfg->log_target,
+                 cli_level >= 0 ? (dsrc_log_level)cli_level
+                                : (cfg->log_level ? cfg->log_level : log_get_level()));
+}

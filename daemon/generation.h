@@ -33,4 +33,11 @@ int gen_load(const char *path, const generation *reuse, generation **out,
 /* Drop a reference (NULL is fine): the last one frees the generation. */
 void gen_unref(generation *g);
 
+/* Log the diagnostics of a load (errors as errors, the rest as warnings). */
+void gen_log_diags(const diag_list *d);
+
+/* The config's log_level and log_target apply unless given on the command
+ * line (cli_target, cli_level: -1 when not given). */
+void gen_apply_log_settings(const cfg_config *cfg, int cli_target, int cli_level);
+
 #endif
