@@ -28,15 +28,12 @@
 #include "reload.h"
 #include "units.h"
 #include "base/diag.h"
-#include "conn/health.h"
 #include "ctl/instance.h"
 #include "plugin/loader.h"
 #include "base/log.h"
 #include "output/outfile.h"
 #include "base/redact.h"
 #include "plugin/registry.h"
-#include "conn/router.h"
-#include "config/schedule.h"
 
 #define DEFAULT_CONF DSRC_SYSCONFDIR "/dsrcd.conf"
 
