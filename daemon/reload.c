@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* reload.c -- see reload.h */
+#include <config.h>
+
+#include <pthread.h>
+
+#include "base/log.h"
+#include "probes.h"
+#include "reload.h"
+
+void reload_run(const char *path, int cli_target, int cli_level, generation **cur,
+                control_state *d, api_server **srv, char **api_path)
+{
+    generation *next = NULL;
+    diag_list diags = {0};
+
+    log_msg(DSRC_LOG_NOTICE, NULL, NULL, "reloading %s", path);
+    if (gen_load(path, *cur, &next, &diags) == 0) {
+        unit *nv = NULL, *ov;
+        size_t nn = 0, on;
+        gen_log_diags(&diags);
+        units_build(next, d->units, d->n_units, &nv, &nn);
+        pthread_mutex_lock(&d->mu);
+        ov = d->units;
+        on = d->n_units;
+        d->units = nv;
+        d->n_units = nn;
+        d->cur = next;
+        pthread_mutex_unlock(&d->mu);
+        /* Routers not carried over are freed with their generation
+         * reference. */
+        units_free(ov, on);
+        gen_unref(*cur);
+        *cur = next;
+        next = NULL;
+        gen_apply_log_settings((*cur)->cfg, cli_target, cli_level);
+        probes_set_limit((*cur)->cfg->probe_timeout_ms);
+        control_apply(d, (*cur)->cfg, srv, api_path);
+        log_msg(DSRC_LOG_NOTICE, NULL, NULL, "reloaded: %zu source(s)",
+                (*cur)->reg->n_sources);
+    } else {
+        gen_log_diags(&diags);
+        log_msg(DSRC_LOG_ERROR, NULL, NULL,
+                "reload failed with %zu error(s); keeping the previous "
+                "configuration (%zu source(s))",
+                diags.n_errors, (*cur)->reg->n_sources);
+        gen_unref(next);
+        next = NULL;
+    }
+    diag_free(&diags);
+}
