@@ -23,7 +23,8 @@
  * Also here: strings and secrets (dsrc_strdup, dsrc_wipe), typed option
  * getters (dsrc_opt, dsrc_opt_int), the cancellation check (dsrc_cancelled), the highest cursor value a fetch
  * sent (dsrc_cursor_max_*) and the entry point's boilerplate
- * (dsrc_plugin_check, dsrc_driver_fill).
+ * (DSRC_PLUGIN_INIT, DSRC_DRIVER_CALLS; underneath them dsrc_plugin_check and
+ * dsrc_driver_fill).
  */
 #ifndef DSRC_PLUGIN_UTIL_H
 #define DSRC_PLUGIN_UTIL_H
@@ -437,6 +438,62 @@ static inline void dsrc_driver_fill(dsrc_driver *dst, const dsrc_driver *src)
     if (n > head)
         memcpy((char *)dst + head, (const char *)src + head, n - head);
 }
+
+/**
+ * The five calls every driver has, named after the plugin's prefix:
+ * `DSRC_DRIVER_CALLS(cd)` stands for `.open = cd_open, .close = cd_close,
+ * .ping = cd_ping, .list = cd_list, .fetch = cd_fetch`, for use inside the
+ * designated initialiser of the plugin's `static const dsrc_driver`.  The
+ * optional calls (describe, discover, cancel, storage, unload) are named
+ * one by one.
+ */
+#define DSRC_DRIVER_CALLS(p)                                                          \
+    .open = p##_open, .close = p##_close, .ping = p##_ping, .list = p##_list,         \
+    .fetch = p##_fetch
+
+/**
+ * The body of dsrc_plugin_init(), see DSRC_PLUGIN_INIT(): check the ABI and
+ * the driver struct, keep the host's table in `*host_out` (when not NULL),
+ * run `setup` (when not NULL; a failure is returned as it is) and copy
+ * `mine` into the host's struct.
+ */
+static inline dsrc_status dsrc_plugin_start(uint32_t host_abi_version, const dsrc_host *host,
+                                            dsrc_driver *drv, dsrc_error *err,
+                                            const dsrc_driver *mine,
+                                            const dsrc_host **host_out,
+                                            dsrc_status (*setup)(dsrc_error *err))
+{
+    dsrc_status s = dsrc_plugin_check(mine->name, host_abi_version, drv, err);
+
+    if (s != DSRC_OK)
+        return s;
+    if (host_out)
+        *host_out = host;
+    if (setup && (s = setup(err)) != DSRC_OK)
+        return s;
+    dsrc_driver_fill(drv, mine);
+    return DSRC_OK;
+}
+
+/**
+ * Define the plugin's entry point in one line:
+ *
+ *     static const dsrc_driver cd_driver = { ... };
+ *     DSRC_PLUGIN_INIT(cd_driver, &cd_host, NULL)
+ *
+ * DRIVER is the plugin's `static const dsrc_driver`; HOST_OUT a
+ * `const dsrc_host **` where the host's table is kept (or NULL); SETUP a
+ * `dsrc_status setup(dsrc_error *err)` run once before the driver is
+ * handed over, e.g. to initialise a client library (or NULL).
+ */
+#define DSRC_PLUGIN_INIT(DRIVER, HOST_OUT, SETUP)                                      \
+    DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version,                \
+                                             const dsrc_host *host, dsrc_driver *drv,  \
+                                             dsrc_error *err)                          \
+    {                                                                                  \
+        return dsrc_plugin_start(host_abi_version, host, drv, err, &(DRIVER),         \
+                                 (HOST_OUT), (SETUP));                                 \
+    }
 
 #ifdef __cplusplus
 }

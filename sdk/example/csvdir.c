@@ -1233,24 +1233,10 @@ static const dsrc_driver cd_driver = {
     .description = "a directory of CSV files (example plugin)",
     .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR,
     .options = cd_options,
-    .open = cd_open,
-    .close = cd_close,
-    .ping = cd_ping,
-    .list = cd_list,
+    DSRC_DRIVER_CALLS(cd),
     .describe = cd_describe,
     .discover = cd_discover,
-    .fetch = cd_fetch,
     .cancel = cd_cancel,
 };
 
-DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version, const dsrc_host *host,
-                                         dsrc_driver *drv, dsrc_error *err)
-{
-    dsrc_status s = dsrc_plugin_check(CD_NAME, host_abi_version, drv, err);
-
-    if (s != DSRC_OK)
-        return s;
-    cd_host = host;
-    dsrc_driver_fill(drv, &cd_driver);
-    return DSRC_OK;
-}
+DSRC_PLUGIN_INIT(cd_driver, &cd_host, NULL)
