@@ -21,6 +21,12 @@
 #include "output/manifest.h"
 #include "output/outfile.h"
 #include "plugin/source.h"
+#include "store/store.h"
+
+/* The lease of an in-process incremental run.  On this host a run whose
+ * process is gone is resolved at once whatever its lease; the lease is what
+ * a store shared by several hosts goes by. */
+#define CLI_RUN_LEASE_MS (6 * 3600 * 1000)
 
 static volatile sig_atomic_t interrupted;
 static volatile sig_atomic_t interrupt_sig;   /* the signal that interrupted */
@@ -302,6 +308,23 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
         return rc;
     }
     fa.o.endpoint = l.label;
+    if (fa.o.incremental) {
+        /* An incremental fetch is a run in the state store: one at a time
+         * per item, whoever runs it (this command, another, dsrcd). */
+        store_run_spec spec = {.source = s->cfg->name, .kind = RUN_FETCH, .item = fa.o.item,
+                               .trigger = RUN_TRIGGER_CLI, .cursor_field = fa.o.cursor_field};
+        if (!(fa.o.store = store_open(c->cfg->state_dir, &e)) ||
+            store_run_begin(fa.o.store, &spec, l.label, CLI_RUN_LEASE_MS, &fa.o.run_id,
+                            &e) != DSRC_OK) {
+            cli_err_print(c, &e);
+            rc = cli_fail_status(&e);
+            store_close(fa.o.store);
+            cli_lease_done(c, &l, NULL);
+            derr_clear(&e);
+            free(cols);
+            return rc;
+        }
+    }
     /* Ctrl-C stops the fetch cleanly: the plugin sees the flag, the partial
      * file is removed; a plugin that does not stop has the grace period. */
     guard_start(&guard, c, l.conn,
@@ -315,6 +338,15 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
 
     st = fetch_run(c->cfg, l.conn, &fa.o, &rep, &e);
     guard_stop(&guard);
+    if (st != DSRC_OK && fa.o.store) {
+        derr e2 = {0};
+        if (store_run_end(fa.o.store, fa.o.run_id,
+                          interrupted || st == DSRC_E_CANCELLED ? RUN_CANCELLED : RUN_FAILED, &e,
+                          &e2) != DSRC_OK)
+            cli_err_print(c, &e2);
+        derr_clear(&e2);
+    }
+    store_close(fa.o.store);
     if (st != DSRC_OK) {
         if (interrupted)
             fprintf(stderr, "%s: interrupted; nothing was written\n", c->prog);

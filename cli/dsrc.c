@@ -91,6 +91,17 @@ static const cli_cmd commands[] = {
      "  -n, --probes N      probes per endpoint when probing from here (3)\n"
      "      --json          machine-readable output\n"
      "Exit status 0 when every source is healthy, 1 otherwise."},
+    {"runs", cli_cmd_runs, "runs [SOURCE|ID] [--state S] [--limit N] [--json]",
+     "the record of runs: discover and fetch, by dsrcd or dsrc fetch --incremental",
+     "Lists the runs in the state store, newest first: ID, SOURCE, KIND\n"
+     "(discover, fetch), ITEM, TRIGGER (schedule, manual, retry, catch-up, cli),\n"
+     "STATE (queued, running, succeeded, failed, cancelled), ATTEMPT, STARTED,\n"
+     "ROWS, ENDPOINT and ERROR.  With SOURCE, its runs; with a run ID, that run\n"
+     "in full (file, SHA-256, cursor range, error status and retryable flag).\n"
+     "Reads the state store directly: dsrcd need not run.\n"
+     "  -s, --state S       only runs in state S\n"
+     "  -n, --limit N       at most N runs (20)\n"
+     "      --json          machine-readable output"},
     {"secret", cli_cmd_secret, "secret genkey|encrypt|decrypt|rotate|check [ARGS]",
      "make keys, encrypt secrets, rotate tokens, check every secret",
      "See 'dsrc secret --help' and dsrc(1)."},

@@ -8,6 +8,7 @@ dsrc_SOURCES = cli/dsrc.c \
 	cli/cli_daemon.c \
 	cli/cli_fetch.c \
 	cli/cli_plugins.c \
+	cli/cli_runs.c \
 	cli/cli_secret.c cli/cli_secret.h \
 	cli/table.c cli/table.h
 dsrc_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)

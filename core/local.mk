@@ -2,13 +2,13 @@
 # core: the host, built once as an internal library that dsrcd, dsrc and
 # the tests all link.  One subfolder per responsibility; headers are
 # included with their folder ("output/fetch.h") from -I$(top_srcdir)/core.
-# Coming modules get their own folders beside these: store/ (state store),
-# jobs/ (scheduler and jobs), catalog/, api/ (HTTP API).
+# Coming modules get their own folders beside these: jobs/ (scheduler and
+# jobs), catalog/, api/ (HTTP API).
 noinst_LTLIBRARIES += core/libdsrccore.la
 core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) \
-	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS)
+	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS) $(STORE_SQLITE_CFLAGS)
 core_libdsrccore_la_LIBADD = $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) \
-	$(SYSTEMD_LIBS) $(LTDL_LIBS) -lpthread -lm
+	$(SYSTEMD_LIBS) $(STORE_SQLITE_LIBS) $(LTDL_LIBS) -lpthread -lm
 
 # base: errors, logging, redaction, diagnostics, cancellation contexts.
 core_libdsrccore_la_SOURCES = \
@@ -36,6 +36,10 @@ core_libdsrccore_la_SOURCES += \
 	core/output/manifest.c core/output/manifest.h \
 	core/output/state.c core/output/state.h \
 	core/output/fetch.c core/output/fetch.h
+
+# store: the state store (SQLite): cursors and runs.
+core_libdsrccore_la_SOURCES += \
+	core/store/store.c core/store/store.h
 
 # secret: Fernet, keys, secret values, memory that holds them.
 core_libdsrccore_la_SOURCES += \

@@ -10,6 +10,7 @@ endif
 include $(srcdir)/tests/unit/loader.mk
 include $(srcdir)/tests/unit/config.mk
 include $(srcdir)/tests/unit/output.mk
+include $(srcdir)/tests/unit/store.mk
 include $(srcdir)/tests/unit/cli.mk
 include $(srcdir)/tests/unit/secret.mk
 include $(srcdir)/tests/unit/pool.mk

@@ -14,6 +14,7 @@
 #include "output/manifest.h"
 #include "output/outfile.h"
 #include "output/state.h"
+#include "store/store.h"
 
 typedef struct fetch_run_state {
     const cfg_config *cfg;
@@ -279,6 +280,21 @@ static int fr_write(void *user, const void *data, size_t len)
     return 0;
 }
 
+/* What a run records of a fetch's output. */
+static void fetch_store_output(const fetch_report *r, const char *file_id,
+                               store_run_output *so)
+{
+    memset(so, 0, sizeof *so);
+    so->file = r->path;
+    so->manifest = r->manifest_path;
+    so->file_id = file_id;
+    so->sha256 = r->sha256;
+    so->cursor_from = r->cursor_from;
+    so->cursor_to = r->cursor_to;
+    so->rows = r->rows;
+    so->bytes = r->bytes;
+}
+
 void fetch_report_free(fetch_report *r)
 {
     if (!r)
@@ -317,9 +333,11 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
     if (o->incremental && !o->cursor_field)
         return derr_set(e, DSRC_E_INVALID_ARGUMENT,
                         "an incremental fetch needs a cursor field");
+    if (o->incremental && (!o->store || !o->run_id))
+        return derr_set(e, DSRC_E_INTERNAL, "an incremental fetch needs a run in the state store");
     if (o->incremental && !cursor_from) {
-        status = state_get_cursor(cfg->state_dir, c->src->cfg->name, o->item,
-                                  o->cursor_field, &committed, e);
+        status = store_cursor_get(o->store, c->src->cfg->name, o->item, o->cursor_field,
+                                  &committed, e);
         if (status != DSRC_OK)
             return status;
         cursor_from = committed;
@@ -434,9 +452,12 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
         /* stdout, a device, a FIFO: written as it came, no manifest */
         status = outfile_commit(st.of, e);
         st.of = NULL;
-        if (status == DSRC_OK && o->incremental && r->cursor_to)
-            status = state_put_cursor(cfg->state_dir, c->src->cfg->name, o->item,
-                                      o->cursor_field, r->cursor_to, e);
+        if (status == DSRC_OK && o->store && o->run_id) {
+            store_run_output so;
+            fetch_store_output(r, NULL, &so);
+            status = store_run_succeed(o->store, o->run_id, &so,
+                                       o->incremental ? o->cursor_field : NULL, e);
+        }
         if (status != DSRC_OK)
             goto out;
     } else {
@@ -445,6 +466,7 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
          * failure at any step undoes the steps before it (see state.h for
          * a crash). */
         manifest m;
+        store_run_output so;
         char id[OUTFILE_ID_MAX];
         size_t ncols = 0;
         const dsrc_column *cols = st.fw ? format_columns(st.fw, &ncols) : NULL;
@@ -482,18 +504,20 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
             goto out;
         }
         outfile_id(st.of, id);
-        if (o->incremental && r->cursor_to &&
-            (status = state_prepare_cursor(cfg->state_dir, c->src->cfg->name, o->item,
-                                           o->cursor_field, r->cursor_to, r->sha256, id,
-                                           st.path, r->manifest_path, e)) != DSRC_OK)
+        r->path = st.path; /* borrowed for the record */
+        fetch_store_output(r, id, &so);
+        r->path = NULL;
+        if (o->store && o->run_id &&
+            (status = store_run_prepare(o->store, o->run_id, &so, e)) != DSRC_OK)
             goto out;
         if ((status = outfile_publish(st.of, e)) != DSRC_OK ||
             (status = outfile_publish(mf, e)) != DSRC_OK)
             goto out;
-        /* The data is durable: only now may the cursor move. */
-        if (o->incremental && r->cursor_to &&
-            (status = state_put_cursor(cfg->state_dir, c->src->cfg->name, o->item,
-                                       o->cursor_field, r->cursor_to, e)) != DSRC_OK)
+        /* The data is durable: only now may the run succeed and the
+         * cursor move. */
+        if (o->store && o->run_id &&
+            (status = store_run_succeed(o->store, o->run_id, &so,
+                                        o->incremental ? o->cursor_field : NULL, e)) != DSRC_OK)
             goto out;
         outfile_finish(mf);
         outfile_finish(st.of);

@@ -7,11 +7,13 @@
  * with <file>.manifest.json beside it; `output` = "-" writes to stdout (no
  * manifest), as does an `output` naming a character device, FIFO or socket;
  * any other `output` is a file path (manifest beside it).  The file and its
- * manifest are written under temporary names and fsynced, the cursor's move
- * recorded (state_prepare_cursor), then both renamed, then the cursor
- * committed (outfile.h, state.h); a failed or cancelled fetch leaves nothing
- * under the final names, whichever step failed.  With `incremental`, the
- * start value is the committed cursor from the state store, and the new
+ * manifest are written under temporary names and fsynced; with a run, where
+ * they go is recorded in it (store_run_prepare), then both are renamed, then
+ * the run's success and, with `incremental`, the new cursor are committed in
+ * one transaction (store_run_succeed; outfile.h, store.h); a failed or
+ * cancelled fetch leaves nothing under the final names, whichever step
+ * failed, and the caller ends the run (store_run_end).  With `incremental`,
+ * the start value is the committed cursor from the state store, and the new
  * highest value is committed only after the file and its manifest are
  * durable.  When the output refuses the data, the error names its errno,
  * not the plugin's "stopped".
@@ -21,6 +23,7 @@
 
 #include <stdint.h>
 #include "plugin/source.h"
+#include "store/store.h"
 
 typedef struct fetch_opts {
     const char *item;
@@ -31,7 +34,11 @@ typedef struct fetch_opts {
     const char *cursor_field;      /* NULL: full fetch                      */
     const char *cursor_value;      /* explicit start value; NULL: none, or
                                       the committed one with incremental    */
-    int incremental;               /* use and commit the state store        */
+    int incremental;               /* use and commit the state store's
+                                      cursor (needs store and run_id)       */
+    store *store;                  /* the state store, or NULL              */
+    int64_t run_id;                /* the run this fetch is (started in
+                                      `store`); 0: none                     */
     const char *output;            /* NULL: workspace; "-": stdout; path    */
     int progress;                  /* 1: show progress on stderr (a tty)    */
     double progress_after;         /* seconds before progress appears       */

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * state.h -- the state store: last committed incremental cursor per
- * (source, item).
+ * state.h -- the cursor files of earlier versions, and safe item paths.
  *
- * Kept as small JSON files under <state_dir>/cursors/<source>/<item path>.json,
- * each written atomically (outfile_write_all).  A cursor is committed only
- * after the data file it covers is durable, so a crash re-fetches, it never
- * skips.
+ * Earlier versions kept the last committed incremental cursor per (source,
+ * item) as small JSON files under <state_dir>/cursors/<source>/<item
+ * path>.json, each written atomically (outfile_write_all).  The state store
+ * (store/store.h) now holds the cursors; it reads these files once, with
+ * state_get_cursor() (which resolves a fetch that died mid-commit), when it
+ * is first made, and leaves them as a backup.  The writers stay for tests
+ * that make such files.  state_item_path() names an item's folder in the
+ * workspace.
  */
 #ifndef DSRC_CORE_STATE_H
 #define DSRC_CORE_STATE_H

@@ -150,6 +150,22 @@ expect 0 "$DSRC" $C fetch demo customers --cursor-field id --after 2 -o -
 has "$tmp/out" "Dee"; hasnt "$tmp/out" "Ann"
 expect 2 "$DSRC" $C fetch demo names --incremental -o -; has "$tmp/err" "cursor field"
 
+# the record of runs: three incremental fetches, newest first
+expect 0 "$DSRC" $C runs
+has "$tmp/out" "ID"; has "$tmp/out" "TRIGGER"; has "$tmp/out" "succeeded"
+[ "$(grep -c ' demo  *fetch  *customers  *cli  *succeeded' "$tmp/out")" -eq 3 ] && ok ||
+    { bad "not three succeeded runs listed:"; cat "$tmp/out"; }
+expect 0 "$DSRC" $C --json runs demo --limit 1
+has "$tmp/out" '"cursor_from": "2024-02-01T00:00:00Z"'; has "$tmp/out" '"rows": 0'
+[ "$(grep -c '"id":' "$tmp/out")" -eq 1 ] && ok || bad "--limit 1 gave more than one run"
+id=$(sed -n 's/.*"id": \([0-9]*\).*/\1/p' "$tmp/out" | head -1)
+expect 0 "$DSRC" $C runs "$id"
+has "$tmp/out" "sha256"; has "$tmp/out" "inc3.csv"
+expect 0 "$DSRC" $C runs demo --state failed; has "$tmp/out" "no runs of demo"
+expect 1 "$DSRC" $C runs 99999; has "$tmp/err" "no run 99999"
+expect 2 "$DSRC" $C runs --state nope; has "$tmp/err" "unknown state 'nope'"
+expect 2 "$DSRC" $C runs --limit 0; has "$tmp/err" "--limit"
+
 # progress: on a terminal (a pty made by script(1)) only, never otherwise
 sqlite3 "$tmp/shop.db" "CREATE TABLE big(i INTEGER PRIMARY KEY, s TEXT);
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 5000)

@@ -108,7 +108,7 @@ if mount -t tmpfs -o size=4k tmpfs "$tmp/mnt" 2>/dev/null; then
     [ -z "$(ls -A "$mnt")" ] && ok || { bad "left on a full file system:"; ls -la "$mnt"; }
     # a full state directory: the cursor cannot move, so neither file stays,
     # and the fetch run again writes the data once
-    mount -o remount,size=64k "$mnt"
+    mount -o remount,size=4m "$mnt"
     mkdir "$mnt/state"
     dd if=/dev/zero of="$mnt/fill" bs=4k 2>/dev/null
     sed "s|^state_dir = .*|state_dir = \"$mnt/state\";|; s|^workspace = .*|workspace = \"$tmp/ws2\";|" \
@@ -123,7 +123,8 @@ if mount -t tmpfs -o size=4k tmpfs "$tmp/mnt" 2>/dev/null; then
     [ "$(find "$tmp/ws2" -type f -name '*.csv' | wc -l)" -eq 1 ] &&
         [ "$(find "$tmp/ws2" -type f -name '*.manifest.json' | wc -l)" -eq 1 ] && ok ||
         { bad "not one data file and one manifest:"; find "$tmp/ws2"; }
-    has "$mnt/state/cursors/s/rows.json" '"value": "2"'
+    "$DSRC" $C2 --json runs s --state succeeded >"$tmp/runs.json"
+    has "$tmp/runs.json" '"cursor_to": "2"'
     # a full workspace on the plugin's own CSV: the cause, not "stopped"
     rm -rf "$mnt/state"
     expect 1 "$DSRC" $C -v -v fetch s endless -o "$mnt/endless.csv"

@@ -142,6 +142,15 @@ until ls -a "$tmp/out" | grep -q '^\.items\.csv\..*\.tmp$' || [ $n -eq 0 ]; do
 done
 ls -a "$tmp/out" | grep -q '^\.items\.csv\..*\.tmp$' && ok ||
     { bad "no temporary file while the fetch hangs"; cat "$tmp/fetch.err"; }
+# meanwhile, a second incremental fetch of the same item is refused: busy,
+# exit 75 (try again later), and it writes nothing
+"$DSRC" -c "$tmp/dsrcd.conf" fetch --incremental --cursor-field host \
+    stuckfetch items -o "$tmp/out/items2.csv" >"$tmp/fetch2.out" 2>"$tmp/fetch2.err"
+rc=$?
+[ "$rc" -eq 75 ] && ok || { bad "a second incremental fetch exited $rc, not 75"; cat "$tmp/fetch2.err"; }
+grep -q "busy: item 'items' of source 'stuckfetch' is being fetched incrementally by run" \
+    "$tmp/fetch2.err" && ok || { bad "no busy message"; cat "$tmp/fetch2.err"; }
+[ ! -e "$tmp/out/items2.csv" ] && ok || bad "the refused fetch wrote a file"
 kill -TERM "$fpid"
 if gone_within "$fpid" 100; then
     wait "$fpid"
@@ -151,8 +160,12 @@ if gone_within "$fpid" 100; then
     grep -q "source 'stuckfetch' (plugin 'fault') did not stop within the 1 s grace period" \
         "$tmp/fetch.err" && ok || { bad "no grace message"; cat "$tmp/fetch.err"; }
     [ -z "$(ls -A "$tmp/out")" ] && ok || { bad "output left behind:"; ls -la "$tmp/out"; }
-    [ -z "$(find "$tmp/state" -type f 2>/dev/null)" ] && ok ||
-        { bad "state written:"; find "$tmp/state" -type f; }
+    # the run is recorded, and resolved as interrupted once its process is
+    # gone; no cursor moved
+    "$DSRC" -c "$tmp/dsrcd.conf" --json runs stuckfetch >"$tmp/runs.json" 2>&1
+    grep -q '"state": "failed"' "$tmp/runs.json" && grep -q 'interrupted' "$tmp/runs.json" &&
+        ok || { bad "the interrupted run is not recorded as failed:"; cat "$tmp/runs.json"; }
+    grep -q '"state": "succeeded"' "$tmp/runs.json" && bad "a run succeeded" || ok
 else
     bad "dsrc fetch still running 10 s after SIGTERM (--grace 1)"
 fi

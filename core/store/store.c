@@ -1,0 +1,1067 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* store.c -- the state store in SQLite; see store.h */
+#include <config.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "output/manifest.h"
+#include "output/outfile.h"
+#include "output/state.h"
+#include "store/store.h"
+
+#define STORE_BUSY_MS 10000   /* wait this long for another process's write */
+
+struct store {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+    char *path;
+    char owner[128];
+    char host[64];
+};
+
+static const char *const store_kind_names[] = {"discover", "fetch"};
+static const char *const store_trigger_names[] = {"schedule", "manual", "retry", "catch-up",
+                                                  "cli"};
+static const char *const store_state_names[] = {"queued", "running", "succeeded", "failed",
+                                                "cancelled"};
+
+const char *store_kind_name(run_kind k)
+{
+    return (unsigned)k < 2 ? store_kind_names[k] : "?";
+}
+
+const char *store_trigger_name(run_trigger t)
+{
+    return (unsigned)t < 5 ? store_trigger_names[t] : "?";
+}
+
+const char *store_state_name(run_state s)
+{
+    return (unsigned)s < 5 ? store_state_names[s] : "?";
+}
+
+int store_state_parse(const char *name)
+{
+    int i;
+
+    for (i = 0; name && i < 5; i++)
+        if (strcmp(name, store_state_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static int64_t store_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Schema                                                                    */
+
+/* Migration n takes a database from version n to n + 1. */
+static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE cursors ("
+    " source TEXT NOT NULL, item TEXT NOT NULL, field TEXT NOT NULL,"
+    " value TEXT NOT NULL, run_id INTEGER, committed_at INTEGER NOT NULL,"
+    " PRIMARY KEY (source, item));"
+    "CREATE TABLE runs ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " source TEXT NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('discover', 'fetch')),"
+    " item TEXT,"
+    " trigger TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN"
+    "  ('queued', 'running', 'succeeded', 'failed', 'cancelled')),"
+    " attempt INTEGER NOT NULL DEFAULT 1,"
+    " queued_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,"
+    " owner TEXT, lease_until INTEGER,"
+    " endpoint TEXT, rows INTEGER, bytes INTEGER,"
+    " file TEXT, manifest TEXT, file_id TEXT, sha256 TEXT,"
+    " cursor_field TEXT, cursor_from TEXT, cursor_to TEXT,"
+    " prepared INTEGER NOT NULL DEFAULT 0,"
+    " status TEXT, retryable INTEGER, error TEXT);"
+    "CREATE INDEX runs_by_source ON runs (source, id);"
+    "CREATE INDEX runs_open ON runs (state) WHERE state IN ('queued', 'running');"
+    /* one incremental writer per item, enforced by the database itself */
+    "CREATE UNIQUE INDEX runs_one_cursor_writer ON runs (source, item)"
+    " WHERE state = 'running' AND cursor_field IS NOT NULL;",
+};
+
+static dsrc_status store_sql_err(store *s, derr *e, const char *what)
+{
+    int err = sqlite3_system_errno(s->db);
+
+    if (!err && sqlite3_errcode(s->db) == SQLITE_FULL)
+        err = ENOSPC;
+
+    /* the system's reason, when there is one, says more ("No space left
+     * on device") than SQLite's ("disk I/O error") */
+    return derr_set(e, err == EACCES ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
+                    "state store %s: %s: %s%s%s%s", s->path, what, sqlite3_errmsg(s->db),
+                    err ? " (" : "", err ? strerror(err) : "", err ? ")" : "");
+}
+
+static int store_exec(store *s, const char *sql, derr *e, const char *what)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        sqlite3_free(msg);
+        store_sql_err(s, e, what);
+        return -1;
+    }
+    return 0;
+}
+
+static sqlite3_stmt *store_prep(store *s, const char *sql, derr *e)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        store_sql_err(s, e, "cannot prepare a statement");
+        return NULL;
+    }
+    return st;
+}
+
+static void store_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int store_user_version(store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Import the cursor files of earlier versions, once. */
+static void store_import_walk(store *s, const char *state_dir, const char *dir, int depth,
+                              sqlite3_stmt *ins)
+{
+    DIR *d;
+    struct dirent *de;
+
+    if (depth > 64 || !(d = opendir(dir)))
+        return;
+    while ((de = readdir(d))) {
+        char *p = NULL;
+        struct stat sb;
+        size_t n = strlen(de->d_name);
+
+        if (de->d_name[0] == '.' || asprintf(&p, "%s/%s", dir, de->d_name) < 0)
+            continue;
+        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            store_import_walk(s, state_dir, p, depth + 1, ins);
+        } else if (S_ISREG(sb.st_mode) && n > 5 && strcmp(de->d_name + n - 5, ".json") == 0) {
+            json_t *o = json_load_file(p, 0, NULL);
+            const char *src = json_string_value(json_object_get(o, "source"));
+            const char *item = json_string_value(json_object_get(o, "item"));
+            const char *field = json_string_value(json_object_get(o, "field"));
+            char *value = NULL;
+            derr e = {0};
+
+            if (!field)
+                field = json_string_value(
+                    json_object_get(json_object_get(o, "pending"), "field"));
+            /* state_get_cursor resolves a fetch that died mid-commit */
+            if (src && item && field &&
+                state_get_cursor(state_dir, src, item, field, &value, &e) == DSRC_OK && value) {
+                sqlite3_reset(ins);
+                store_bind_text(ins, 1, src);
+                store_bind_text(ins, 2, item);
+                store_bind_text(ins, 3, field);
+                store_bind_text(ins, 4, value);
+                sqlite3_bind_int64(ins, 5, store_now_ms());
+                (void)sqlite3_step(ins);
+            }
+            free(value);
+            derr_clear(&e);
+            json_decref(o);
+        }
+        free(p);
+    }
+    closedir(d);
+}
+
+static int store_import_cursors(store *s, const char *state_dir, derr *e)
+{
+    sqlite3_stmt *ins;
+    char *dir = NULL;
+
+    ins = store_prep(s, "INSERT OR IGNORE INTO cursors (source, item, field, value, "
+                        "committed_at) VALUES (?, ?, ?, ?, ?)", e);
+    if (!ins)
+        return -1;
+    if (asprintf(&dir, "%s/cursors", state_dir) >= 0)
+        store_import_walk(s, state_dir, dir, 0, ins);
+    free(dir);
+    sqlite3_finalize(ins);
+    return 0;
+}
+
+/* Bring the schema to STORE_SCHEMA_VERSION in one transaction. */
+static int store_migrate(store *s, const char *state_dir, derr *e)
+{
+    int v, i;
+    char sql[64];
+
+    if (store_exec(s, "BEGIN IMMEDIATE", e, "cannot lock the database") < 0)
+        return -1;
+    v = store_user_version(s);
+    if (v < 0) {
+        store_sql_err(s, e, "cannot read the schema version");
+        goto fail;
+    }
+    if (v > STORE_SCHEMA_VERSION) {
+        derr_set(e, DSRC_E_INVALID_CONFIG,
+                 "state store %s has schema version %d, newer than this dsrc's %d: "
+                 "run a newer dsrc, or point state_dir elsewhere",
+                 s->path, v, STORE_SCHEMA_VERSION);
+        goto fail;
+    }
+    for (i = v; i < STORE_SCHEMA_VERSION; i++)
+        if (store_exec(s, store_migrations[i], e, "cannot upgrade the schema") < 0)
+            goto fail;
+    if (v == 0 && store_import_cursors(s, state_dir, e) < 0)
+        goto fail;
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+    if (v != STORE_SCHEMA_VERSION && store_exec(s, sql, e, "cannot set the version") < 0)
+        goto fail;
+    return store_exec(s, "COMMIT", e, "cannot commit the schema");
+fail:
+    (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+/* The start time of process `pid` in clock ticks since boot (field 22 of
+ * /proc/PID/stat), or 0 when there is no such process. */
+static unsigned long long store_proc_start(long pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long start = 0;
+    FILE *f;
+    int i;
+
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    if (!(f = fopen(path, "re")))
+        return 0;
+    if (!fgets(buf, sizeof buf, f)) {
+        fclose(f);
+        return 0;
+    }
+    fclose(f);
+    p = strrchr(buf, ')');
+    for (i = 2; p && i < 22; i++)
+        p = strchr(p + 1, ' ');
+    if (p)
+        start = strtoull(p + 1, NULL, 10);
+    return start;
+}
+
+store *store_open(const char *state_dir, derr *e)
+{
+    store *s;
+    struct stat sb;
+
+    if (!state_dir || !*state_dir) {
+        derr_set(e, DSRC_E_INVALID_CONFIG, "state store: no state_dir is set");
+        return NULL;
+    }
+    if (mkdir(state_dir, 0750) != 0 && errno != EEXIST) {
+        derr_set(e, errno == EACCES ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
+                 "cannot make the state directory %s: %s", state_dir, strerror(errno));
+        return NULL;
+    }
+    if (stat(state_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        derr_set(e, DSRC_E_INVALID_CONFIG, "state_dir %s is not a directory", state_dir);
+        return NULL;
+    }
+    if (!(s = calloc(1, sizeof *s)) || asprintf(&s->path, "%s/" STORE_FILE, state_dir) < 0) {
+        free(s);
+        derr_set(e, DSRC_E_INTERNAL, "state store: out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    if (gethostname(s->host, sizeof s->host) != 0)
+        strcpy(s->host, "localhost");
+    s->host[sizeof s->host - 1] = '\0';
+    snprintf(s->owner, sizeof s->owner, "%s/%ld/%llu", s->host, (long)getpid(),
+             store_proc_start((long)getpid()));
+    if (sqlite3_open_v2(s->path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
+        derr_set(e, errno == EACCES ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
+                 "cannot open the state store %s: %s", s->path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        store_close(s);
+        return NULL;
+    }
+    sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+    if (store_exec(s, "PRAGMA journal_mode = WAL", e, "not a usable database") < 0 ||
+        store_exec(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", e,
+                   "cannot set up the database") < 0 ||
+        store_migrate(s, state_dir, e) < 0) {
+        store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    if (s->db)
+        sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->mu);
+    free(s->path);
+    free(s);
+}
+
+const char *store_owner(const store *s)
+{
+    return s ? s->owner : "";
+}
+
+/* ------------------------------------------------------------------------ */
+/* Recovery                                                                  */
+
+/* 1 when the owner of a run is gone: on this host, its process (same pid
+ * and start time) no longer runs; on another, its lease has expired. */
+static int store_owner_gone(const store *s, const char *owner, int64_t lease_until, int64_t now)
+{
+    char host[64];
+    long pid;
+    unsigned long long start;
+    const char *slash;
+
+    if (!owner)
+        return 1;
+    if (strcmp(owner, s->owner) == 0)
+        return 0;
+    slash = strchr(owner, '/');
+    if (!slash || (size_t)(slash - owner) >= sizeof host ||
+        sscanf(slash, "/%ld/%llu", &pid, &start) != 2)
+        return lease_until > 0 && lease_until < now;
+    memcpy(host, owner, (size_t)(slash - owner));
+    host[slash - owner] = '\0';
+    if (strcmp(host, s->host) != 0)
+        return lease_until > 0 && lease_until < now;
+    return store_proc_start(pid) != start;
+}
+
+/* 1 when the manifest at path is the one of the prepared run: same
+ * SHA-256 and, when the run moves a cursor, the same cursor end. */
+static int store_manifest_matches(const char *path, const char *sha256, const char *to)
+{
+    json_t *m = path ? json_load_file(path, 0, NULL) : NULL;
+    const char *ms, *mt;
+    int ok;
+
+    ms = json_string_value(json_object_get(m, "sha256"));
+    mt = json_string_value(json_object_get(json_object_get(m, "cursor"), "to"));
+    ok = ms && sha256 && strcmp(ms, sha256) == 0 && (!to || (mt && strcmp(mt, to) == 0));
+    json_decref(m);
+    return ok;
+}
+
+static const char *store_col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+/* Commit (source, item)'s cursor to `value` for `field` from run `id`. */
+static int store_put_cursor(store *s, const char *source, const char *item, const char *field,
+                            const char *value, int64_t id, derr *e)
+{
+    sqlite3_stmt *st = store_prep(s,
+        "INSERT INTO cursors (source, item, field, value, run_id, committed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, item) DO UPDATE SET "
+        "field = excluded.field, value = excluded.value, run_id = excluded.run_id, "
+        "committed_at = excluded.committed_at", e);
+    int rc;
+
+    if (!st)
+        return -1;
+    store_bind_text(st, 1, source);
+    store_bind_text(st, 2, item);
+    store_bind_text(st, 3, field);
+    store_bind_text(st, 4, value);
+    sqlite3_bind_int64(st, 5, id);
+    sqlite3_bind_int64(st, 6, store_now_ms());
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        store_sql_err(s, e, "cannot commit the cursor");
+        return -1;
+    }
+    return 0;
+}
+
+/* Resolve one open run of a gone owner, inside the caller's transaction. */
+static int store_resolve_one(store *s, sqlite3_stmt *row, derr *e)
+{
+    int64_t id = sqlite3_column_int64(row, 0);
+    const char *state = store_col_text(row, 1);
+    const char *source = store_col_text(row, 2), *item = store_col_text(row, 3);
+    const char *file = store_col_text(row, 4), *mpath = store_col_text(row, 5);
+    const char *fid = store_col_text(row, 6), *sha = store_col_text(row, 7);
+    const char *field = store_col_text(row, 8), *to = store_col_text(row, 9);
+    int prepared = sqlite3_column_int(row, 10);
+    const char *new_state = "failed", *msg;
+    int retryable = 1;
+    sqlite3_stmt *up;
+    struct stat sb;
+    int rc;
+
+    if (strcmp(state, "queued") == 0) {
+        new_state = "cancelled";
+        msg = "dropped: the process that queued it ended";
+        retryable = 0;
+    } else if (prepared && file && store_manifest_matches(mpath, sha, to)) {
+        /* complete and in place: the run did succeed */
+        if (field && to && store_put_cursor(s, source, item, field, to, id, e) < 0)
+            return -1;
+        new_state = "succeeded";
+        msg = NULL;
+        retryable = 0;
+    } else {
+        if (prepared && file && fid && (!mpath || lstat(mpath, &sb) != 0) &&
+            lstat(file, &sb) == 0 && S_ISREG(sb.st_mode)) {
+            char id_now[OUTFILE_ID_MAX];
+            outfile_stat_id(&sb, id_now);
+            if (strcmp(id_now, fid) == 0)
+                unlink(file); /* its data file, without its manifest */
+        }
+        msg = "interrupted: the process running it ended before it finished";
+    }
+    up = store_prep(s, "UPDATE runs SET state = ?, finished_at = ?, error = ?, "
+                       "status = ?, retryable = ? WHERE id = ?", e);
+    if (!up)
+        return -1;
+    store_bind_text(up, 1, new_state);
+    sqlite3_bind_int64(up, 2, store_now_ms());
+    store_bind_text(up, 3, msg);
+    store_bind_text(up, 4, msg ? (retryable ? "unreachable" : "cancelled") : NULL);
+    if (msg)
+        sqlite3_bind_int(up, 5, retryable);
+    else
+        sqlite3_bind_null(up, 5);
+    sqlite3_bind_int64(up, 6, id);
+    rc = sqlite3_step(up);
+    sqlite3_finalize(up);
+    if (rc != SQLITE_DONE) {
+        store_sql_err(s, e, "cannot resolve a run");
+        return -1;
+    }
+    return 1;
+}
+
+/* store_recover with the lock held and no transaction open: first the
+ * open runs whose owner is gone, then each resolved by itself. */
+static int store_recover_locked(store *s, const char *source, const char *item, derr *e)
+{
+    sqlite3_stmt *st;
+    int64_t now = store_now_ms(), *ids = NULL;
+    size_t n = 0, cap = 0, i;
+    int rc, done = 0;
+
+    if (store_exec(s, "BEGIN IMMEDIATE", e, "cannot lock the database") < 0)
+        return -1;
+    st = store_prep(s, "SELECT id, owner, lease_until FROM runs "
+                       "WHERE state IN ('queued', 'running') AND (?1 IS NULL OR source = ?1) "
+                       "AND (?2 IS NULL OR item = ?2)", e);
+    if (!st)
+        goto fail;
+    store_bind_text(st, 1, source);
+    store_bind_text(st, 2, source ? item : NULL);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!store_owner_gone(s, store_col_text(st, 1), sqlite3_column_int64(st, 2), now))
+            continue;
+        if (n == cap) {
+            int64_t *nv = realloc(ids, (cap = cap ? 2 * cap : 16) * sizeof *ids);
+            if (!nv) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            ids = nv;
+        }
+        ids[n++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        store_sql_err(s, e, "cannot read the runs");
+        goto fail;
+    }
+    for (i = 0; i < n; i++) {
+        st = store_prep(s, "SELECT id, state, source, item, file, manifest, file_id, sha256, "
+                           "cursor_field, cursor_to, prepared FROM runs WHERE id = ?", e);
+        if (!st)
+            goto fail;
+        sqlite3_bind_int64(st, 1, ids[i]);
+        rc = sqlite3_step(st) == SQLITE_ROW ? store_resolve_one(s, st, e) : 0;
+        sqlite3_finalize(st);
+        if (rc < 0)
+            goto fail;
+        done += rc;
+    }
+    free(ids);
+    if (store_exec(s, "COMMIT", e, "cannot commit") < 0) {
+        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return done;
+fail:
+    free(ids);
+    (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+int store_recover(store *s, const char *source, const char *item, derr *e)
+{
+    int n;
+
+    pthread_mutex_lock(&s->mu);
+    n = store_recover_locked(s, source, item, e);
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cursors                                                                   */
+
+dsrc_status store_cursor_get(store *s, const char *source, const char *item,
+                             const char *field, char **value, derr *e)
+{
+    sqlite3_stmt *st;
+    dsrc_status rs = DSRC_OK;
+    int rc;
+
+    if (!value)
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT, "state: no place for the cursor value");
+    *value = NULL;
+    if (!source || !item || !field || !*field)
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                        "state: a source, an item and a cursor field are required");
+    pthread_mutex_lock(&s->mu);
+    if (store_recover_locked(s, source, item, e) < 0) {
+        pthread_mutex_unlock(&s->mu);
+        return e->status;
+    }
+    st = store_prep(s, "SELECT field, value FROM cursors WHERE source = ? AND item = ?", e);
+    if (!st) {
+        pthread_mutex_unlock(&s->mu);
+        return e->status;
+    }
+    store_bind_text(st, 1, source);
+    store_bind_text(st, 2, item);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (strcmp(store_col_text(st, 0), field) == 0 &&
+            !(*value = strdup(store_col_text(st, 1))))
+            rs = derr_set(e, DSRC_E_INTERNAL, "state: out of memory");
+    } else if (rc != SQLITE_DONE) {
+        rs = store_sql_err(s, e, "cannot read the cursor");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rs;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Runs                                                                      */
+
+static dsrc_status store_queue_locked(store *s, const store_run_spec *sp, int64_t *id, derr *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!sp || !sp->source || (sp->kind == RUN_FETCH && !sp->item))
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT, "state: a run needs a source (and an "
+                                                    "item for a fetch)");
+    st = store_prep(s, "INSERT INTO runs (source, kind, item, trigger, state, attempt, "
+                       "queued_at, owner, cursor_field) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                    e);
+    if (!st)
+        return e->status;
+    store_bind_text(st, 1, sp->source);
+    store_bind_text(st, 2, store_kind_name(sp->kind));
+    store_bind_text(st, 3, sp->item);
+    store_bind_text(st, 4, store_trigger_name(sp->trigger));
+    sqlite3_bind_int(st, 5, sp->attempt > 0 ? sp->attempt : 1);
+    sqlite3_bind_int64(st, 6, store_now_ms());
+    store_bind_text(st, 7, s->owner);
+    store_bind_text(st, 8, sp->cursor_field);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return store_sql_err(s, e, "cannot record the run");
+    *id = sqlite3_last_insert_rowid(s->db);
+    return DSRC_OK;
+}
+
+dsrc_status store_run_queue(store *s, const store_run_spec *spec, int64_t *id, derr *e)
+{
+    dsrc_status rs;
+
+    pthread_mutex_lock(&s->mu);
+    rs = store_queue_locked(s, spec, id, e);
+    pthread_mutex_unlock(&s->mu);
+    return rs;
+}
+
+/* Who holds (source, item): a busy error naming the run. */
+static dsrc_status store_busy(store *s, int64_t id, derr *e)
+{
+    sqlite3_stmt *st = store_prep(s,
+        "SELECT b.id, b.owner, b.source, b.item FROM runs a JOIN runs b "
+        "ON b.source = a.source AND b.item = a.item AND b.state = 'running' "
+        "AND b.cursor_field IS NOT NULL WHERE a.id = ?", e);
+    dsrc_status rs;
+
+    if (!st)
+        return e->status;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        rs = derr_set(e, DSRC_E_BACKEND,
+                      "busy: item '%s' of source '%s' is being fetched incrementally by "
+                      "run %lld (%s); try again when it has finished",
+                      store_col_text(st, 3), store_col_text(st, 2),
+                      (long long)sqlite3_column_int64(st, 0), store_col_text(st, 1));
+    else
+        rs = derr_set(e, DSRC_E_BACKEND, "busy: the item is being fetched by another run");
+    sqlite3_finalize(st);
+    e->retryable = 1;
+    snprintf(e->code, sizeof e->code, "busy");
+    return rs;
+}
+
+static dsrc_status store_start_locked(store *s, int64_t id, const char *endpoint,
+                                      int64_t lease_ms, derr *e)
+{
+    int attempt, rc = SQLITE_OK;
+    sqlite3_stmt *st;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        int64_t now = store_now_ms();
+        st = store_prep(s, "UPDATE runs SET state = 'running', started_at = ?, owner = ?, "
+                           "lease_until = ?, endpoint = ? WHERE id = ? AND state = 'queued'", e);
+        if (!st)
+            return e->status;
+        sqlite3_bind_int64(st, 1, now);
+        store_bind_text(st, 2, s->owner);
+        sqlite3_bind_int64(st, 3, now + lease_ms);
+        store_bind_text(st, 4, endpoint);
+        sqlite3_bind_int64(st, 5, id);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc == SQLITE_DONE) {
+            if (sqlite3_changes(s->db) == 1)
+                return DSRC_OK;
+            return derr_set(e, DSRC_E_NOT_FOUND, "state: run %lld is not queued",
+                            (long long)id);
+        }
+        if ((rc & 0xff) != SQLITE_CONSTRAINT)
+            break;
+        /* another run holds the item: resolve it if its owner is gone */
+        if (attempt == 0) {
+            sqlite3_stmt *q = store_prep(s, "SELECT source, item FROM runs WHERE id = ?", e);
+            char *src = NULL, *item = NULL;
+            int n;
+            if (!q)
+                return e->status;
+            sqlite3_bind_int64(q, 1, id);
+            if (sqlite3_step(q) == SQLITE_ROW) {
+                src = strdup(store_col_text(q, 0));
+                item = store_col_text(q, 1) ? strdup(store_col_text(q, 1)) : NULL;
+            }
+            sqlite3_finalize(q);
+            n = src ? store_recover_locked(s, src, item, e) : 0;
+            free(src);
+            free(item);
+            if (n < 0)
+                return e->status;
+            if (n == 0)
+                break;
+        }
+    }
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return store_busy(s, id, e);
+    return store_sql_err(s, e, "cannot start the run");
+}
+
+dsrc_status store_run_start(store *s, int64_t id, const char *endpoint, int64_t lease_ms,
+                            derr *e)
+{
+    dsrc_status rs;
+
+    pthread_mutex_lock(&s->mu);
+    rs = store_start_locked(s, id, endpoint, lease_ms, e);
+    pthread_mutex_unlock(&s->mu);
+    return rs;
+}
+
+dsrc_status store_run_begin(store *s, const store_run_spec *spec, const char *endpoint,
+                            int64_t lease_ms, int64_t *id, derr *e)
+{
+    dsrc_status rs;
+    derr e2 = {0};
+
+    pthread_mutex_lock(&s->mu);
+    rs = store_queue_locked(s, spec, id, e);
+    if (rs == DSRC_OK && (rs = store_start_locked(s, *id, endpoint, lease_ms, e)) != DSRC_OK) {
+        /* the attempt is recorded, as refused */
+        sqlite3_stmt *st = store_prep(s, "UPDATE runs SET state = 'failed', finished_at = ?, "
+                                         "status = ?, retryable = ?, error = ? WHERE id = ?",
+                                      &e2);
+        if (st) {
+            sqlite3_bind_int64(st, 1, store_now_ms());
+            store_bind_text(st, 2, error_status_name(e->status));
+            sqlite3_bind_int(st, 3, e->retryable);
+            store_bind_text(st, 4, e->msg);
+            sqlite3_bind_int64(st, 5, *id);
+            (void)sqlite3_step(st);
+            sqlite3_finalize(st);
+        }
+        derr_clear(&e2);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rs;
+}
+
+/* Run one UPDATE of a running run owned by this process: the statement's
+ * last parameter is the id. */
+static dsrc_status store_update_run(store *s, sqlite3_stmt *st, int last, int64_t id,
+                                    const char *what, derr *e)
+{
+    int rc;
+
+    sqlite3_bind_int64(st, last, id);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return store_sql_err(s, e, what);
+    if (sqlite3_changes(s->db) != 1)
+        return derr_set(e, DSRC_E_INTERNAL, "state: run %lld is not running here (%s)",
+                        (long long)id, what);
+    return DSRC_OK;
+}
+
+dsrc_status store_run_renew(store *s, int64_t id, int64_t lease_ms, uint64_t rows,
+                            uint64_t bytes, derr *e)
+{
+    sqlite3_stmt *st;
+    dsrc_status rs;
+
+    pthread_mutex_lock(&s->mu);
+    st = store_prep(s, "UPDATE runs SET lease_until = ?, rows = ?, bytes = ? "
+                       "WHERE state = 'running' AND owner = ? AND id = ?", e);
+    if (!st) {
+        pthread_mutex_unlock(&s->mu);
+        return e->status;
+    }
+    sqlite3_bind_int64(st, 1, store_now_ms() + lease_ms);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)rows);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)bytes);
+    store_bind_text(st, 4, s->owner);
+    rs = store_update_run(s, st, 5, id, "cannot renew the run's lease", e);
+    pthread_mutex_unlock(&s->mu);
+    return rs;
+}
+
+/* Bind the output columns file..rows, bytes at parameters 1..9. */
+static void store_bind_output(sqlite3_stmt *st, const store_run_output *o)
+{
+    store_bind_text(st, 1, o ? o->file : NULL);
+    store_bind_text(st, 2, o ? o->manifest : NULL);
+    store_bind_text(st, 3, o ? o->file_id : NULL);
+    store_bind_text(st, 4, o ? o->sha256 : NULL);
+    store_bind_text(st, 5, o ? o->cursor_from : NULL);
+    store_bind_text(st, 6, o ? o->cursor_to : NULL);
+    sqlite3_bind_int64(st, 7, o ? (sqlite3_int64)o->rows : 0);
+    sqlite3_bind_int64(st, 8, o ? (sqlite3_int64)o->bytes : 0);
+    store_bind_text(st, 9, NULL);
+}
+
+#define STORE_SET_OUTPUT                                                               \
+    "file = ?1, manifest = ?2, file_id = ?3, sha256 = ?4, cursor_from = ?5, "          \
+    "cursor_to = ?6, rows = ?7, bytes = ?8, error = ?9"
+
+dsrc_status store_run_prepare(store *s, int64_t id, const store_run_output *out, derr *e)
+{
+    sqlite3_stmt *st;
+    dsrc_status rs;
+
+    pthread_mutex_lock(&s->mu);
+    st = store_prep(s, "UPDATE runs SET " STORE_SET_OUTPUT ", prepared = 1 "
+                       "WHERE state = 'running' AND owner = ?10 AND id = ?11", e);
+    if (!st) {
+        pthread_mutex_unlock(&s->mu);
+        return e->status;
+    }
+    store_bind_output(st, out);
+    store_bind_text(st, 10, s->owner);
+    rs = store_update_run(s, st, 11, id, "cannot record the fetch's output", e);
+    pthread_mutex_unlock(&s->mu);
+    return rs;
+}
+
+dsrc_status store_run_succeed(store *s, int64_t id, const store_run_output *out,
+                              const char *commit_field, derr *e)
+{
+    sqlite3_stmt *st;
+    dsrc_status rs = DSRC_OK;
+
+    pthread_mutex_lock(&s->mu);
+    if (store_exec(s, "BEGIN IMMEDIATE", e, "cannot lock the database") < 0) {
+        pthread_mutex_unlock(&s->mu);
+        return e->status;
+    }
+    if (commit_field && out && out->cursor_to) {
+        sqlite3_stmt *q = store_prep(s, "SELECT source, item FROM runs WHERE id = ? AND "
+                                        "state = 'running' AND owner = ?", e);
+        int rc;
+        if (!q) {
+            rs = e->status;
+            goto out;
+        }
+        sqlite3_bind_int64(q, 1, id);
+        store_bind_text(q, 2, s->owner);
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_ROW)
+            rs = derr_set(e, DSRC_E_INTERNAL, "state: run %lld is not running here",
+                          (long long)id);
+        else if (store_put_cursor(s, store_col_text(q, 0), store_col_text(q, 1), commit_field,
+                                  out->cursor_to, id, e) < 0)
+            rs = e->status;
+        sqlite3_finalize(q);
+        if (rs != DSRC_OK)
+            goto out;
+    }
+    st = store_prep(s, "UPDATE runs SET " STORE_SET_OUTPUT ", state = 'succeeded', "
+                       "finished_at = ?10, status = NULL, retryable = NULL "
+                       "WHERE state = 'running' AND owner = ?11 AND id = ?12", e);
+    if (!st) {
+        rs = e->status;
+        goto out;
+    }
+    store_bind_output(st, out);
+    sqlite3_bind_int64(st, 10, store_now_ms());
+    store_bind_text(st, 11, s->owner);
+    rs = store_update_run(s, st, 12, id, "cannot record the run's success", e);
+out:
+    if (rs == DSRC_OK && store_exec(s, "COMMIT", e, "cannot commit the run") < 0)
+        rs = e->status;
+    if (rs != DSRC_OK)
+        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_unlock(&s->mu);
+    return rs;
+}
+
+dsrc_status store_run_end(store *s, int64_t id, run_state state, const derr *why, derr *e)
+{
+    sqlite3_stmt *st;
+    dsrc_status rs;
+
+    if (state != RUN_FAILED && state != RUN_CANCELLED)
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT, "state: a run ends failed or cancelled");
+    pthread_mutex_lock(&s->mu);
+    st = store_prep(s, "UPDATE runs SET state = ?, finished_at = ?, status = ?, "
+                       "retryable = ?, error = ? WHERE state IN ('queued', 'running') "
+                       "AND owner = ? AND id = ?", e);
+    if (!st) {
+        pthread_mutex_unlock(&s->mu);
+        return e->status;
+    }
+    store_bind_text(st, 1, store_state_name(state));
+    sqlite3_bind_int64(st, 2, store_now_ms());
+    store_bind_text(st, 3, why && why->status != DSRC_OK ? error_status_name(why->status)
+                                                         : NULL);
+    sqlite3_bind_int(st, 4, why ? why->retryable : 0);
+    store_bind_text(st, 5, why ? why->msg : NULL);
+    store_bind_text(st, 6, s->owner);
+    rs = store_update_run(s, st, 7, id, "cannot record the run's end", e);
+    pthread_mutex_unlock(&s->mu);
+    return rs;
+}
+
+int store_last_run(store *s, const char *source, run_kind kind, const char *item,
+                   int64_t *ended_ms, run_state *state)
+{
+    sqlite3_stmt *st;
+    int rc, out = 1;
+    derr e = {0};
+
+    pthread_mutex_lock(&s->mu);
+    st = store_prep(s, "SELECT finished_at, state FROM runs WHERE source = ? AND kind = ? "
+                       "AND item IS ? AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+                    &e);
+    if (!st) {
+        pthread_mutex_unlock(&s->mu);
+        derr_clear(&e);
+        return -1;
+    }
+    store_bind_text(st, 1, source);
+    store_bind_text(st, 2, store_kind_name(kind));
+    store_bind_text(st, 3, item);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (ended_ms)
+            *ended_ms = sqlite3_column_int64(st, 0);
+        if (state)
+            *state = (run_state)store_state_parse(store_col_text(st, 1));
+        out = 0;
+    } else if (rc != SQLITE_DONE) {
+        out = -1;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return out;
+}
+
+int64_t store_prune(store *s, int64_t before_ms, derr *e)
+{
+    sqlite3_stmt *st;
+    int64_t n = -1;
+
+    pthread_mutex_lock(&s->mu);
+    st = store_prep(s, "DELETE FROM runs WHERE state IN ('succeeded', 'failed', 'cancelled') "
+                       "AND finished_at < ?", e);
+    if (st) {
+        sqlite3_bind_int64(st, 1, before_ms);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            n = sqlite3_changes(s->db);
+        else
+            store_sql_err(s, e, "cannot prune runs");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Runs as JSON                                                              */
+
+#define STORE_RUN_COLUMNS                                                              \
+    "id, source, kind, item, trigger, state, attempt, queued_at, started_at, "          \
+    "finished_at, owner, endpoint, rows, bytes, file, manifest, sha256, cursor_field, "  \
+    "cursor_from, cursor_to, status, retryable, error"
+
+static json_t *store_time_json(sqlite3_stmt *st, int i)
+{
+    int64_t ms;
+    struct timespec ts;
+    char buf[32];
+
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return json_null();
+    ms = sqlite3_column_int64(st, i);
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    manifest_time(&ts, buf);
+    return json_string(buf);
+}
+
+/* One row of STORE_RUN_COLUMNS as an object. */
+static json_t *store_row_json(sqlite3_stmt *st)
+{
+    json_t *o = json_object();
+    int i, n = sqlite3_column_count(st);
+
+    for (i = 0; o && i < n; i++) {
+        const char *name = sqlite3_column_name(st, i);
+        json_t *v;
+
+        if (strcmp(name, "queued_at") == 0 || strcmp(name, "started_at") == 0 ||
+            strcmp(name, "finished_at") == 0)
+            v = store_time_json(st, i);
+        else if (strcmp(name, "retryable") == 0)
+            v = sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
+                                                          : json_boolean(sqlite3_column_int(st, i));
+        else if (sqlite3_column_type(st, i) == SQLITE_INTEGER)
+            v = json_integer(sqlite3_column_int64(st, i));
+        else if (sqlite3_column_type(st, i) == SQLITE_NULL)
+            v = json_null();
+        else
+            v = json_string(store_col_text(st, i));
+        json_object_set_new(o, name, v ? v : json_null());
+    }
+    return o;
+}
+
+json_t *store_runs_json(store *s, const char *source, int state, int limit, derr *e)
+{
+    sqlite3_stmt *st;
+    json_t *arr = json_array();
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    st = store_prep(s, "SELECT " STORE_RUN_COLUMNS " FROM runs WHERE (?1 IS NULL OR "
+                       "source = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3",
+                    e);
+    if (!st || !arr) {
+        pthread_mutex_unlock(&s->mu);
+        json_decref(arr);
+        return NULL;
+    }
+    store_bind_text(st, 1, source);
+    store_bind_text(st, 2, state >= 0 ? store_state_name((run_state)state) : NULL);
+    sqlite3_bind_int(st, 3, limit > 0 ? limit : 100);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(arr, store_row_json(st));
+    if (rc != SQLITE_DONE) {
+        store_sql_err(s, e, "cannot read the runs");
+        json_decref(arr);
+        arr = NULL;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return arr;
+}
+
+json_t *store_run_json(store *s, int64_t id, derr *e)
+{
+    sqlite3_stmt *st;
+    json_t *o = NULL;
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    st = store_prep(s, "SELECT " STORE_RUN_COLUMNS " FROM runs WHERE id = ?", e);
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            o = store_row_json(st);
+        else if (rc == SQLITE_DONE)
+            derr_set(e, DSRC_E_NOT_FOUND, "no run %lld", (long long)id);
+        else
+            store_sql_err(s, e, "cannot read the run");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return o;
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store.h -- the state store: committed incremental cursors and the record
+ * of every run, in one embedded SQLite database, <state_dir>/dsrc.db.
+ *
+ * The database is in WAL mode with synchronous=FULL: a call that returns
+ * DSRC_OK after recording something has made it durable.  Its schema is
+ * versioned (PRAGMA user_version = STORE_SCHEMA_VERSION): an older
+ * database is upgraded when opened, a newer one is refused with a message
+ * that names both versions.  The cursor files of earlier versions
+ * (<state_dir>/cursors/, state.h) are imported once, the first time the
+ * database is made, and left in place as a backup.
+ *
+ * Runs.  A run is one discover or fetch of one source (and item).  It is
+ * queued, then claimed by an owner ("host/pid/start-time" of the process)
+ * with a lease expiry that the owner renews while it works, and ends
+ * succeeded, failed or cancelled.  At most one run of a given source and
+ * item with a cursor field (an incremental fetch) is running at a time:
+ * the database enforces it, so two processes can never commit the same
+ * cursor twice; the second gets a "busy" error (DSRC_E_BACKEND, retryable,
+ * code "busy").  The design leaves room for several daemons sharing one
+ * store (a PostgreSQL backend): claims are by owner and lease, never by
+ * an in-memory lock.
+ *
+ * Durable fetch order (fetch.h): the data file and its manifest are made
+ * durable under temporary names; store_run_prepare() records where they
+ * will be, their SHA-256 and the cursor to come; both are renamed into
+ * place; store_run_succeed() then commits the run's success and the new
+ * cursor in one transaction.  A run left running by an owner that is gone
+ * (killed, crashed, its lease expired) is resolved by store_recover(): a
+ * prepared run whose manifest is in place and matches (same SHA-256, same
+ * cursor end) is committed as succeeded; otherwise its data file, if that
+ * very file is in place without its manifest, is removed and the run is
+ * failed ("interrupted").  So the committed files and the cursor always
+ * agree: nothing is skipped and nothing is delivered twice.
+ *
+ * Thread-safe: one handle serves every thread of a process (calls are
+ * serialised inside).  Times are milliseconds since the epoch, UTC.
+ */
+#ifndef DSRC_CORE_STORE_H
+#define DSRC_CORE_STORE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/error.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_FILE "dsrc.db"
+
+typedef struct store store;
+
+typedef enum run_kind {
+    RUN_DISCOVER = 0,
+    RUN_FETCH = 1
+} run_kind;
+
+typedef enum run_trigger {
+    RUN_TRIGGER_SCHEDULE = 0,  /* its schedule fired                      */
+    RUN_TRIGGER_MANUAL = 1,    /* `dsrc run` asked the daemon             */
+    RUN_TRIGGER_RETRY = 2,     /* an earlier attempt failed, retryable    */
+    RUN_TRIGGER_CATCHUP = 3,   /* slots were missed while the daemon was down */
+    RUN_TRIGGER_CLI = 4        /* `dsrc fetch --incremental`, in-process  */
+} run_trigger;
+
+typedef enum run_state {
+    RUN_QUEUED = 0,
+    RUN_RUNNING = 1,
+    RUN_SUCCEEDED = 2,
+    RUN_FAILED = 3,
+    RUN_CANCELLED = 4
+} run_state;
+
+/* "discover"/"fetch"; "schedule"/"manual"/"retry"/"catch-up"/"cli";
+ * "queued"/"running"/"succeeded"/"failed"/"cancelled". */
+const char *store_kind_name(run_kind k);
+const char *store_trigger_name(run_trigger t);
+const char *store_state_name(run_state s);
+/* The state named `name`, or -1. */
+int store_state_parse(const char *name);
+
+/* What a run is. */
+typedef struct store_run_spec {
+    const char *source;
+    run_kind kind;
+    const char *item;          /* NULL for discover                         */
+    run_trigger trigger;
+    int attempt;               /* 1 for the first; 0 counts as 1            */
+    const char *cursor_field;  /* an incremental fetch: one at a time per
+                                  (source, item); else NULL                 */
+} store_run_spec;
+
+/* What a fetch run produced. */
+typedef struct store_run_output {
+    const char *file;          /* data file (NULL: standard output)         */
+    const char *manifest;      /* its manifest (NULL when none)             */
+    const char *file_id;       /* outfile_id() of the data file             */
+    const char *sha256;
+    const char *cursor_from, *cursor_to;  /* NULL when none                 */
+    uint64_t rows, bytes;
+} store_run_output;
+
+/* Open (making it when missing) <state_dir>/dsrc.db; the state directory
+ * is made (0750) when missing.  NULL with `e` set: the directory or the
+ * database cannot be made or read, it is not a database, or its schema is
+ * newer than this program's. */
+store *store_open(const char *state_dir, derr *e);
+void store_close(store *s);
+
+/* This process's owner string, "host/pid/start-time". */
+const char *store_owner(const store *s);
+
+/* The committed cursor of (source, item) for `field` into *value
+ * (malloc'd), or *value = NULL when there is none (a cursor committed for
+ * another field counts as none).  Runs of this item left by a dead owner
+ * are resolved first (store_recover). */
+dsrc_status store_cursor_get(store *s, const char *source, const char *item,
+                             const char *field, char **value, derr *e);
+
+/* Queue a run: *id is its id. */
+dsrc_status store_run_queue(store *s, const store_run_spec *spec, int64_t *id, derr *e);
+
+/* Claim a queued run for this process: it becomes running with a lease of
+ * lease_ms.  `endpoint` (may be NULL) is recorded.  An incremental fetch
+ * whose item already has a running run gets the busy error (after that
+ * run is resolved, if its owner is gone); the queued run is left queued. */
+dsrc_status store_run_start(store *s, int64_t id, const char *endpoint, int64_t lease_ms,
+                            derr *e);
+
+/* store_run_queue + store_run_start in one step (dsrc fetch). */
+dsrc_status store_run_begin(store *s, const store_run_spec *spec, const char *endpoint,
+                            int64_t lease_ms, int64_t *id, derr *e);
+
+/* Extend a running run's lease to now + lease_ms, and record progress. */
+dsrc_status store_run_renew(store *s, int64_t id, int64_t lease_ms, uint64_t rows,
+                            uint64_t bytes, derr *e);
+
+/* Record, durably, where a fetch's output will be put in place and what it
+ * holds, before it is renamed into place. */
+dsrc_status store_run_prepare(store *s, int64_t id, const store_run_output *out, derr *e);
+
+/* The run succeeded: record its output (may be NULL) and, when
+ * commit_field is not NULL and out->cursor_to is set, commit that cursor
+ * for the run's (source, item) -- in one transaction. */
+dsrc_status store_run_succeed(store *s, int64_t id, const store_run_output *out,
+                              const char *commit_field, derr *e);
+
+/* The run ended without success: `state` is RUN_FAILED or RUN_CANCELLED;
+ * `why` (may be NULL) gives the status, retryable flag and message
+ * (already redacted).  A queued run may end so too (dropped). */
+dsrc_status store_run_end(store *s, int64_t id, run_state state, const derr *why, derr *e);
+
+/* Resolve the runs (of `source` and `item`, or all when source is NULL)
+ * left queued or running by an owner that is gone, as the file comment
+ * says.  Returns how many were resolved, or -1 with `e` set. */
+int store_recover(store *s, const char *source, const char *item, derr *e);
+
+/* Runs, newest first: of `source` (NULL: all), in `state` (-1: any), at
+ * most `limit` (<= 0: 100).  A JSON array; NULL with `e` set. */
+json_t *store_runs_json(store *s, const char *source, int state, int limit, derr *e);
+
+/* One run in full; NULL with `e` set (DSRC_E_NOT_FOUND when no such id). */
+json_t *store_run_json(store *s, int64_t id, derr *e);
+
+/* The last ended run of (source, kind, item): its state, end time and
+ * scheduled attempt, for catch-up after a restart.  0 when found, 1 when
+ * none, -1 on error. */
+int store_last_run(store *s, const char *source, run_kind kind, const char *item,
+                   int64_t *ended_ms, run_state *state);
+
+/* Delete ended runs that ended before `before_ms`.  Returns how many. */
+int64_t store_prune(store *s, int64_t before_ms, derr *e);
+
+#endif

@@ -1,0 +1,10 @@
+# SPDX-License-Identifier: Apache-2.0
+# tests/unit/store.mk -- the state store: schema, cursors, runs, claims and
+# the recovery of runs whose process died.
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_store
+TESTS += tests/unit/test_store
+tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS) $(STORE_SQLITE_CFLAGS)
+tests_unit_test_store_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(STORE_SQLITE_LIBS)
+endif

@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_store.c -- the state store: schema, import, cursors, runs, claims
+ * and the recovery of runs whose process died. */
+#include <config.h>
+
+#include <check.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "output/outfile.h"
+#include "output/state.h"
+#include "store/store.h"
+
+static char dir[64];
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void setup(void)
+{
+    strcpy(dir, "/tmp/dsrc-store-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static store *open_ok(void)
+{
+    derr e = {0};
+    store *s = store_open(dir, &e);
+
+    ck_assert_msg(s != NULL, "store_open: %s", e.msg ? e.msg : "?");
+    return s;
+}
+
+static char *cursor_of(store *s, const char *src, const char *item, const char *field)
+{
+    derr e = {0};
+    char *v = NULL;
+
+    ck_assert_int_eq(store_cursor_get(s, src, item, field, &v, &e), DSRC_OK);
+    return v;
+}
+
+/* The state of run `id`, from its JSON. */
+static const char *run_state_of(store *s, int64_t id)
+{
+    static char buf[32];
+    derr e = {0};
+    json_t *o = store_run_json(s, id, &e);
+
+    ck_assert_ptr_nonnull(o);
+    snprintf(buf, sizeof buf, "%s", json_string_value(json_object_get(o, "state")));
+    json_decref(o);
+    return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static const store_run_spec inc_spec = {.source = "pg", .kind = RUN_FETCH,
+                                        .item = "public/orders",
+                                        .trigger = RUN_TRIGGER_CLI, .cursor_field = "id"};
+
+START_TEST(schema_made_and_reopened)
+{
+    store *s = open_ok();
+    char path[128];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+
+    store_close(s);
+    snprintf(path, sizeof path, "%s/" STORE_FILE, dir);
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
+    sqlite3_finalize(st);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    s = open_ok(); /* opening again changes nothing */
+    store_close(s);
+}
+END_TEST
+
+START_TEST(newer_schema_refused)
+{
+    store *s = open_ok();
+    char path[128];
+    sqlite3 *db;
+    derr e = {0};
+
+    store_close(s);
+    snprintf(path, sizeof path, "%s/" STORE_FILE, dir);
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ck_assert_ptr_null(store_open(dir, &e));
+    ck_assert_int_eq(e.status, DSRC_E_INVALID_CONFIG);
+    ck_assert_ptr_nonnull(strstr(e.msg, "schema version 99"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "newer"));
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(not_a_database_refused)
+{
+    char path[128];
+    derr e = {0};
+
+    snprintf(path, sizeof path, "%s/" STORE_FILE, dir);
+    write_file(path, "this is not an SQLite database, but it is long enough to be read "
+                     "as a header by SQLite, which then says so plainly..............");
+    ck_assert_ptr_null(store_open(dir, &e));
+    ck_assert_ptr_nonnull(e.msg);
+    ck_assert_ptr_nonnull(strstr(e.msg, path));
+    derr_clear(&e);
+}
+END_TEST
+
+START_TEST(json_cursors_imported_once)
+{
+    derr e = {0};
+    store *s;
+    char *v;
+
+    ck_assert_int_eq(state_put_cursor(dir, "pg", "public/orders", "id", "42", &e), DSRC_OK);
+    ck_assert_int_eq(state_put_cursor(dir, "my", "shop/items", "ts", "2024-01-01", &e), DSRC_OK);
+    s = open_ok();
+    v = cursor_of(s, "pg", "public/orders", "id");
+    ck_assert_str_eq(v, "42");
+    free(v);
+    v = cursor_of(s, "my", "shop/items", "ts");
+    ck_assert_str_eq(v, "2024-01-01");
+    free(v);
+    ck_assert_ptr_null(cursor_of(s, "my", "shop/items", "other_field"));
+    store_close(s);
+    /* the files stay as a backup, and are not read again */
+    ck_assert_int_eq(state_put_cursor(dir, "pg", "public/orders", "id", "7", &e), DSRC_OK);
+    s = open_ok();
+    v = cursor_of(s, "pg", "public/orders", "id");
+    ck_assert_str_eq(v, "42");
+    free(v);
+    store_close(s);
+}
+END_TEST
+
+START_TEST(run_commits_cursor_with_success)
+{
+    store *s = open_ok();
+    derr e = {0};
+    int64_t id;
+    store_run_output out = {.file = "/nonexistent/x.csv", .sha256 = "ab", .cursor_to = "10",
+                            .rows = 10, .bytes = 100};
+    json_t *o;
+
+    ck_assert_int_eq(store_run_begin(s, &inc_spec, "primary", 60000, &id, &e), DSRC_OK);
+    ck_assert_str_eq(run_state_of(s, id), "running");
+    ck_assert_ptr_null(cursor_of(s, "pg", "public/orders", "id"));
+    ck_assert_int_eq(store_run_succeed(s, id, &out, "id", &e), DSRC_OK);
+    ck_assert_str_eq(run_state_of(s, id), "succeeded");
+    {
+        char *v = cursor_of(s, "pg", "public/orders", "id");
+        ck_assert_str_eq(v, "10");
+        free(v);
+    }
+    o = store_run_json(s, id, &e);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "rows")), 10);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "trigger")), "cli");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "endpoint")), "primary");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "cursor_to")), "10");
+    ck_assert_ptr_nonnull(json_string_value(json_object_get(o, "finished_at")));
+    json_decref(o);
+    /* a run that ended cannot succeed again */
+    ck_assert_int_ne(store_run_succeed(s, id, &out, "id", &e), DSRC_OK);
+    derr_clear(&e);
+    store_close(s);
+}
+END_TEST
+
+START_TEST(failed_run_moves_nothing)
+{
+    store *s = open_ok();
+    derr e = {0}, why = {0};
+    int64_t id;
+    json_t *o;
+
+    ck_assert_int_eq(store_run_begin(s, &inc_spec, NULL, 60000, &id, &e), DSRC_OK);
+    derr_set(&why, DSRC_E_UNREACHABLE, "connection refused");
+    why.retryable = 1;
+    ck_assert_int_eq(store_run_end(s, id, RUN_FAILED, &why, &e), DSRC_OK);
+    ck_assert_ptr_null(cursor_of(s, "pg", "public/orders", "id"));
+    o = store_run_json(s, id, &e);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "state")), "failed");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "status")), "unreachable");
+    ck_assert(json_is_true(json_object_get(o, "retryable")));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "error")), "connection refused");
+    json_decref(o);
+    derr_clear(&why);
+    store_close(s);
+}
+END_TEST
+
+START_TEST(one_incremental_writer_per_item)
+{
+    store *s = open_ok(), *s2 = open_ok();
+    derr e = {0};
+    int64_t a, b, c;
+    store_run_spec other = inc_spec;
+
+    ck_assert_int_eq(store_run_begin(s, &inc_spec, NULL, 60000, &a, &e), DSRC_OK);
+    /* another handle (another command, the daemon) on the same item: busy */
+    ck_assert_int_eq(store_run_begin(s2, &inc_spec, NULL, 60000, &b, &e), DSRC_E_BACKEND);
+    ck_assert_str_eq(e.code, "busy");
+    ck_assert_int_eq(e.retryable, 1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "public/orders"));
+    ck_assert_str_eq(run_state_of(s, b), "failed");
+    derr_clear(&e);
+    /* another item is free */
+    other.item = "public/customers";
+    ck_assert_int_eq(store_run_begin(s2, &other, NULL, 60000, &c, &e), DSRC_OK);
+    /* a full fetch of the same item is not a cursor writer */
+    other.item = inc_spec.item;
+    other.cursor_field = NULL;
+    ck_assert_int_eq(store_run_begin(s2, &other, NULL, 60000, &c, &e), DSRC_OK);
+    /* once the first has ended, the item is free again */
+    ck_assert_int_eq(store_run_end(s, a, RUN_CANCELLED, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(store_run_begin(s2, &inc_spec, NULL, 60000, &b, &e), DSRC_OK);
+    store_close(s);
+    store_close(s2);
+}
+END_TEST
+
+/* In a child process: begin an incremental run, prepare it with `file`
+ * and `manifest` (when not NULL), and die without ending it. */
+static void die_mid_run(const char *file, const char *manifest, const char *sha,
+                        const char *to, int64_t *id_out)
+{
+    int fds[2];
+    pid_t pid;
+    int status;
+
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        derr e = {0};
+        store *s = store_open(dir, &e);
+        int64_t id = 0;
+        store_run_output out = {.file = file, .manifest = manifest, .sha256 = sha,
+                                .cursor_to = to};
+        char fid[OUTFILE_ID_MAX];
+        struct stat sb;
+
+        if (!s || store_run_begin(s, &inc_spec, NULL, 60000, &id, &e) != DSRC_OK)
+            _exit(1);
+        if (file && stat(file, &sb) == 0) {
+            outfile_stat_id(&sb, fid);
+            out.file_id = fid;
+        }
+        if (file && store_run_prepare(s, id, &out, &e) != DSRC_OK)
+            _exit(2);
+        if (write(fds[1], &id, sizeof id) != sizeof id)
+            _exit(3);
+        _exit(0); /* no end, no close: as if killed */
+    }
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], id_out, sizeof *id_out), (ssize_t)sizeof *id_out);
+    close(fds[0]);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+
+START_TEST(dead_run_with_manifest_is_committed)
+{
+    char file[128], manifest[160];
+    store *s;
+    int64_t id;
+    char *v;
+
+    snprintf(file, sizeof file, "%s/data.csv", dir);
+    snprintf(manifest, sizeof manifest, "%s/data.csv.manifest.json", dir);
+    write_file(file, "id\n1\n2\n");
+    write_file(manifest, "{\"sha256\": \"cafe\", \"cursor\": {\"field\": \"id\", \"to\": \"2\"}}");
+    die_mid_run(file, manifest, "cafe", "2", &id);
+    s = open_ok();
+    v = cursor_of(s, "pg", "public/orders", "id");
+    ck_assert_str_eq(v, "2");
+    free(v);
+    ck_assert_str_eq(run_state_of(s, id), "succeeded");
+    ck_assert_int_eq(access(file, F_OK), 0);
+    store_close(s);
+}
+END_TEST
+
+START_TEST(dead_run_without_manifest_is_undone)
+{
+    char file[128], manifest[160];
+    store *s;
+    int64_t id;
+    derr e = {0};
+    json_t *o;
+
+    snprintf(file, sizeof file, "%s/data.csv", dir);
+    snprintf(manifest, sizeof manifest, "%s/data.csv.manifest.json", dir);
+    write_file(file, "id\n1\n2\n");
+    die_mid_run(file, manifest, "cafe", "2", &id);
+    s = open_ok();
+    ck_assert_ptr_null(cursor_of(s, "pg", "public/orders", "id"));
+    ck_assert_int_ne(access(file, F_OK), 0); /* the orphan data file is gone */
+    o = store_run_json(s, id, &e);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "state")), "failed");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(o, "error")), "interrupted"));
+    json_decref(o);
+    store_close(s);
+}
+END_TEST
+
+START_TEST(dead_run_keeps_a_file_that_is_not_its_own)
+{
+    char file[128], manifest[160];
+    store *s;
+    int64_t id;
+
+    snprintf(file, sizeof file, "%s/data.csv", dir);
+    snprintf(manifest, sizeof manifest, "%s/data.csv.manifest.json", dir);
+    write_file(file, "id\n1\n");
+    die_mid_run(file, manifest, "cafe", "2", &id);
+    /* someone else's file now has that name (the old one is kept under
+     * another, so that its inode number cannot be reused) */
+    {
+        char old[160];
+        snprintf(old, sizeof old, "%s/moved-away.csv", dir);
+        ck_assert_int_eq(rename(file, old), 0);
+    }
+    write_file(file, "another file entirely\n");
+    s = open_ok();
+    ck_assert_int_eq(store_recover(s, NULL, NULL, NULL) >= 0, 1);
+    ck_assert_int_eq(access(file, F_OK), 0);
+    ck_assert_str_eq(run_state_of(s, id), "failed");
+    store_close(s);
+}
+END_TEST
+
+START_TEST(dead_run_frees_its_item)
+{
+    store *s;
+    int64_t id, id2;
+    derr e = {0};
+
+    die_mid_run(NULL, NULL, NULL, NULL, &id);
+    s = open_ok();
+    /* the claim of the dead process does not block: it is resolved */
+    ck_assert_int_eq(store_run_begin(s, &inc_spec, NULL, 60000, &id2, &e), DSRC_OK);
+    ck_assert_str_eq(run_state_of(s, id), "failed");
+    store_close(s);
+}
+END_TEST
+
+START_TEST(runs_listed_filtered_and_pruned)
+{
+    store *s = open_ok();
+    derr e = {0};
+    int64_t ids[4];
+    store_run_spec d = {.source = "pg", .kind = RUN_DISCOVER, .trigger = RUN_TRIGGER_SCHEDULE};
+    store_run_spec f = {.source = "my", .kind = RUN_FETCH, .item = "t",
+                        .trigger = RUN_TRIGGER_MANUAL};
+    json_t *a;
+    int i;
+
+    for (i = 0; i < 3; i++)
+        ck_assert_int_eq(store_run_queue(s, i < 2 ? &d : &f, &ids[i], &e), DSRC_OK);
+    ck_assert_int_eq(store_run_start(s, ids[0], "primary", 60000, &e), DSRC_OK);
+    ck_assert_int_eq(store_run_succeed(s, ids[0], NULL, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(store_run_start(s, ids[0], NULL, 60000, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+    a = store_runs_json(s, NULL, -1, 0, &e);
+    ck_assert_int_eq(json_array_size(a), 3);
+    /* newest first */
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(a, 0), "id")), ids[2]);
+    json_decref(a);
+    a = store_runs_json(s, "pg", -1, 0, &e);
+    ck_assert_int_eq(json_array_size(a), 2);
+    json_decref(a);
+    a = store_runs_json(s, NULL, RUN_SUCCEEDED, 0, &e);
+    ck_assert_int_eq(json_array_size(a), 1);
+    json_decref(a);
+    a = store_runs_json(s, NULL, -1, 1, &e);
+    ck_assert_int_eq(json_array_size(a), 1);
+    json_decref(a);
+    ck_assert_ptr_null(store_run_json(s, 999, &e));
+    ck_assert_int_eq(e.status, DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+    /* only ended runs are pruned */
+    ck_assert_int_eq(store_prune(s, INT64_MAX, &e), 1);
+    a = store_runs_json(s, NULL, -1, 0, &e);
+    ck_assert_int_eq(json_array_size(a), 2);
+    json_decref(a);
+    store_close(s);
+}
+END_TEST
+
+START_TEST(names_round_trip)
+{
+    int i;
+
+    for (i = 0; i <= RUN_CANCELLED; i++)
+        ck_assert_int_eq(store_state_parse(store_state_name((run_state)i)), i);
+    ck_assert_int_eq(store_state_parse("bogus"), -1);
+    ck_assert_str_eq(store_trigger_name(RUN_TRIGGER_CATCHUP), "catch-up");
+    ck_assert_str_eq(store_kind_name(RUN_DISCOVER), "discover");
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+    Suite *su = suite_create("store");
+    TCase *tc = tcase_create("store");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, schema_made_and_reopened);
+    tcase_add_test(tc, newer_schema_refused);
+    tcase_add_test(tc, not_a_database_refused);
+    tcase_add_test(tc, json_cursors_imported_once);
+    tcase_add_test(tc, run_commits_cursor_with_success);
+    tcase_add_test(tc, failed_run_moves_nothing);
+    tcase_add_test(tc, one_incremental_writer_per_item);
+    tcase_add_test(tc, dead_run_with_manifest_is_committed);
+    tcase_add_test(tc, dead_run_without_manifest_is_undone);
+    tcase_add_test(tc, dead_run_keeps_a_file_that_is_not_its_own);
+    tcase_add_test(tc, dead_run_frees_its_item);
+    tcase_add_test(tc, runs_listed_filtered_and_pruned);
+    tcase_add_test(tc, names_round_trip);
+    suite_add_tcase(su, tc);
+    return su;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(store_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
