@@ -41,6 +41,10 @@ core_libdsrccore_la_SOURCES += \
 core_libdsrccore_la_SOURCES += \
 	core/store/store.c core/store/store.h
 
+# jobs: runs of discover and fetch, their scheduling and workers.
+core_libdsrccore_la_SOURCES += \
+	core/jobs/runner.c core/jobs/runner.h
+
 # secret: Fernet, keys, secret values, memory that holds them.
 core_libdsrccore_la_SOURCES += \
 	core/secret/fernet.c core/secret/fernet.h \

@@ -30,7 +30,9 @@ struct api_server {
     char *buf;           /* API_MAX_LINE bytes                              */
 };
 
-static const char *const api_names[] = {"ping", "sources", "pools", "health"};
+static const char *const api_names[] = {"ping", "sources", "pools", "health",
+                                        "jobs", "run", "cancel"};
+#define API_NAMES "ping, sources, pools, health, jobs, run, cancel"
 
 const char *api_cmd_name(api_cmd c)
 {
@@ -39,6 +41,43 @@ const char *api_cmd_name(api_cmd c)
 
 /* ------------------------------------------------------------------------ */
 /* Requests and responses                                                    */
+
+/* The members of "run" ({"source", "kind": "discover"} or {"source",
+ * "item"}) and "cancel" ({"id"}). */
+static dsrc_status api_parse_run_args(json_t *root, api_request *out, derr *e)
+{
+    json_t *item = json_object_get(root, "item"), *kind = json_object_get(root, "kind");
+    json_t *id = json_object_get(root, "id");
+
+    if (item && !json_is_null(item)) {
+        if (!json_is_string(item) || !json_string_length(item))
+            return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                            "malformed request: \"item\" must be a non-empty string");
+        if (!(out->item = strdup(json_string_value(item))))
+            return derr_set(e, DSRC_E_INTERNAL, "out of memory");
+    }
+    if (kind && !json_is_null(kind)) {
+        if (!json_is_string(kind) || (strcmp(json_string_value(kind), "discover") != 0 &&
+                                      strcmp(json_string_value(kind), "fetch") != 0))
+            return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                            "malformed request: \"kind\" must be \"discover\" or \"fetch\"");
+        out->discover = strcmp(json_string_value(kind), "discover") == 0;
+    }
+    if (id && !json_is_null(id)) {
+        if (!json_is_integer(id) || json_integer_value(id) <= 0)
+            return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                            "malformed request: \"id\" must be a positive integer");
+        out->id = (int64_t)json_integer_value(id);
+    }
+    if (out->cmd == API_RUN && (!out->source || out->discover == !!out->item))
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                        "malformed request: \"run\" needs a \"source\" and either "
+                        "\"kind\": \"discover\" or an \"item\"");
+    if (out->cmd == API_CANCEL && !out->id)
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                        "malformed request: \"cancel\" needs the run's \"id\"");
+    return DSRC_OK;
+}
 
 dsrc_status api_parse_request(const char *line, size_t len, api_request *out, derr *e)
 {
@@ -59,8 +98,7 @@ dsrc_status api_parse_request(const char *line, size_t len, api_request *out, de
     cmd = json_object_get(root, "cmd");
     if (!json_is_string(cmd)) {
         st = derr_set(e, DSRC_E_INVALID_ARGUMENT,
-                      "malformed request: \"cmd\" must be a string (ping, sources, pools, "
-                      "health)");
+                      "malformed request: \"cmd\" must be a string (" API_NAMES ")");
         goto out;
     }
     for (i = 0; i < sizeof api_names / sizeof api_names[0]; i++)
@@ -68,7 +106,7 @@ dsrc_status api_parse_request(const char *line, size_t len, api_request *out, de
             break;
     if (i == sizeof api_names / sizeof api_names[0]) {
         st = derr_set(e, DSRC_E_INVALID_ARGUMENT,
-                      "unknown command '%.64s' (ping, sources, pools, health)",
+                      "unknown command '%.64s' (" API_NAMES ")",
                       json_string_value(cmd));
         goto out;
     }
@@ -85,6 +123,8 @@ dsrc_status api_parse_request(const char *line, size_t len, api_request *out, de
             goto out;
         }
     }
+    if ((st = api_parse_run_args(root, out, e)) != DSRC_OK)
+        goto out;
 out:
     json_decref(root);
     if (st != DSRC_OK)
@@ -97,6 +137,7 @@ void api_request_free(api_request *r)
     if (!r)
         return;
     free(r->source);
+    free(r->item);
     memset(r, 0, sizeof *r);
 }
 

@@ -8,6 +8,10 @@
  *   {"cmd":"sources"}                  the sources being served
  *   {"cmd":"pools"}  [,"source":NAME]  endpoints, pools and breakers
  *   {"cmd":"health"} [,"source":NAME]  health reports
+ *   {"cmd":"jobs"}   [,"source":NAME]  scheduled jobs: next and last run
+ *   {"cmd":"run","source":NAME,"kind":"discover"}
+ *   {"cmd":"run","source":NAME,"item":ITEM}   queue a run now: its id
+ *   {"cmd":"cancel","id":N}            cancel a queued or running run
  * Responses (one object per line):
  *   {"ok":true,"result":...}
  *   {"ok":false,"status":"not-found","error":"..."}   (status: see
@@ -23,6 +27,8 @@
 #ifndef DSRC_CORE_API_H
 #define DSRC_CORE_API_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "base/error.h"
@@ -34,14 +40,21 @@ typedef enum api_cmd {
     API_PING = 0,
     API_SOURCES = 1,
     API_POOLS = 2,
-    API_HEALTH = 3
+    API_HEALTH = 3,
+    API_JOBS = 4,
+    API_RUN = 5,
+    API_CANCEL = 6
 } api_cmd;
 
 /* A parsed request.  `source` is NULL (all sources) or a name owned by the
- * request. */
+ * request; `item` (owned) and `discover` say what "run" runs (exactly one
+ * of them is set for "run"); `id` is the run "cancel" cancels (> 0). */
 typedef struct api_request {
     api_cmd cmd;
     char *source;
+    char *item;
+    int discover;
+    int64_t id;
 } api_request;
 
 /* Parse one request line (`len` bytes, without the newline; need not be
@@ -51,7 +64,7 @@ typedef struct api_request {
 dsrc_status api_parse_request(const char *line, size_t len, api_request *out, derr *e);
 void api_request_free(api_request *r);
 
-/* "ping", "sources", "pools", "health". */
+/* "ping", "sources", "pools", "health", "jobs", "run", "cancel". */
 const char *api_cmd_name(api_cmd c);
 
 /* The response line for a result (stolen; NULL means null) or, when

@@ -221,6 +221,8 @@ static int fr_row(void *user, const dsrc_cell *cells, size_t n)
     rc = s->row(s->user, cells, n);
     if (rc == 0) {
         st->rows++;
+        if (st->o->progress_counter)
+            atomic_fetch_add(st->o->progress_counter, 1);
         if ((st->rows & 1023) == 0)
             show_progress(st, 0);
     }
@@ -275,6 +277,8 @@ static int fr_write(void *user, const void *data, size_t len)
         return -1;
     }
     st->bytes += len;
+    if (st->o->progress_counter)
+        atomic_fetch_add(st->o->progress_counter, len);
     if ((st->bytes >> 20) != ((st->bytes - len) >> 20))
         show_progress(st, 0);
     return 0;

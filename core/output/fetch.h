@@ -21,6 +21,7 @@
 #ifndef DSRC_CORE_FETCH_H
 #define DSRC_CORE_FETCH_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include "plugin/source.h"
 #include "store/store.h"
@@ -39,6 +40,9 @@ typedef struct fetch_opts {
     store *store;                  /* the state store, or NULL              */
     int64_t run_id;                /* the run this fetch is (started in
                                       `store`); 0: none                     */
+    atomic_uint_least64_t *progress_counter; /* may be NULL: grows with each
+                                      row and each byte written (a stall
+                                      watchdog reads it)                    */
     const char *output;            /* NULL: workspace; "-": stdout; path    */
     int progress;                  /* 1: show progress on stderr (a tty)    */
     double progress_after;         /* seconds before progress appears       */

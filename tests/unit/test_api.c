@@ -46,6 +46,25 @@ START_TEST(test_parse_valid)
     ck_assert_int_eq(r.cmd, API_SOURCES);
     api_request_free(&r);
     ck_assert_str_eq(api_cmd_name(API_HEALTH), "health");
+
+    ck_assert_int_eq(parse("{\"cmd\":\"run\",\"source\":\"pg\",\"item\":\"public/t\"}",
+                           &r, &e), DSRC_OK);
+    ck_assert_int_eq(r.cmd, API_RUN);
+    ck_assert_str_eq(r.item, "public/t");
+    ck_assert_int_eq(r.discover, 0);
+    api_request_free(&r);
+    ck_assert_int_eq(parse("{\"cmd\":\"run\",\"source\":\"pg\",\"kind\":\"discover\"}",
+                           &r, &e), DSRC_OK);
+    ck_assert_int_eq(r.discover, 1);
+    ck_assert_ptr_null(r.item);
+    api_request_free(&r);
+    ck_assert_int_eq(parse("{\"cmd\":\"cancel\",\"id\":42}", &r, &e), DSRC_OK);
+    ck_assert_int_eq(r.cmd, API_CANCEL);
+    ck_assert_int_eq(r.id, 42);
+    api_request_free(&r);
+    ck_assert_int_eq(parse("{\"cmd\":\"jobs\",\"source\":\"pg\"}", &r, &e), DSRC_OK);
+    ck_assert_int_eq(r.cmd, API_JOBS);
+    api_request_free(&r);
 }
 END_TEST
 
@@ -64,6 +83,16 @@ static const struct {
     {"{\"cmd\":\"pools\",\"source\":3}", "\"source\" must be a non-empty string"},
     {"{\"cmd\":\"pools\",\"source\":\"\"}", "\"source\" must be a non-empty string"},
     {"{\"cmd\":\"ping\",\"cmd\":\"pools\"}", "malformed request"},
+    {"{\"cmd\":\"run\"}", "\"run\" needs a \"source\""},
+    {"{\"cmd\":\"run\",\"source\":\"pg\"}", "either \"kind\": \"discover\" or an \"item\""},
+    {"{\"cmd\":\"run\",\"source\":\"pg\",\"kind\":\"discover\",\"item\":\"t\"}",
+     "either \"kind\": \"discover\" or an \"item\""},
+    {"{\"cmd\":\"run\",\"source\":\"pg\",\"kind\":\"reboot\"}", "\"kind\" must be"},
+    {"{\"cmd\":\"run\",\"source\":\"pg\",\"item\":\"\"}", "\"item\" must be a non-empty"},
+    {"{\"cmd\":\"run\",\"source\":\"pg\",\"item\":7}", "\"item\" must be a non-empty"},
+    {"{\"cmd\":\"cancel\"}", "\"cancel\" needs the run's \"id\""},
+    {"{\"cmd\":\"cancel\",\"id\":0}", "\"id\" must be a positive integer"},
+    {"{\"cmd\":\"cancel\",\"id\":\"3\"}", "\"id\" must be a positive integer"},
 };
 
 START_TEST(test_parse_invalid)

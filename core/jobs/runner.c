@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* runner.c -- one run of a discover or a fetch; see runner.h */
+#include <config.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "jobs/runner.h"
+#include "output/fetch.h"
+#include "plugin/loader.h"
+
+#define RUNNER_TICK_MS 100
+
+typedef struct runner_watch {
+    const runner_req *rq;
+    source_conn *conn;
+    atomic_uint_least64_t progress;     /* rows + bytes (+ items) so far   */
+    atomic_uint_least64_t rows, bytes;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    int cancelled, stalled;             /* what the watchdog did           */
+} runner_watch;
+
+static int64_t runner_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *runner_watchdog(void *arg)
+{
+    runner_watch *w = arg;
+    const runner_req *rq = w->rq;
+    int64_t lease = rq->lease_ms > 0 ? rq->lease_ms : 60000;
+    int64_t now = runner_mono_ms(), last_move = now, last_renew = now;
+    uint_least64_t seen = 0;
+
+    pthread_mutex_lock(&w->mu);
+    while (!w->done) {
+        struct timespec until;
+        uint_least64_t p;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += RUNNER_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&w->cv, &w->mu, &until);
+        if (w->done)
+            break;
+        now = runner_mono_ms();
+        p = atomic_load(&w->progress);
+        if (p != seen) {
+            seen = p;
+            last_move = now;
+        }
+        if (!w->cancelled && !w->stalled && rq->cancel && atomic_load(rq->cancel)) {
+            w->cancelled = 1;
+            source_cancel(w->conn);
+        }
+        if (!w->cancelled && !w->stalled && rq->stall_ms > 0 && now - last_move >= rq->stall_ms) {
+            w->stalled = 1;
+            log_msg(DSRC_LOG_WARNING, w->conn->src->cfg->name, loader_name(w->conn->src->plugin),
+                    "run %lld (%s%s%s): no progress for %lld ms; cancelling it",
+                    (long long)rq->run_id, store_kind_name(rq->kind),
+                    rq->rule ? " " : "", rq->rule ? rq->rule->item : "",
+                    (long long)rq->stall_ms);
+            source_cancel(w->conn);
+        }
+        if (now - last_renew >= lease / 3) {
+            derr e = {0};
+            last_renew = now;
+            pthread_mutex_unlock(&w->mu);
+            if (store_run_renew(rq->store, rq->run_id, lease, atomic_load(&w->rows),
+                                atomic_load(&w->bytes), &e) != DSRC_OK)
+                log_msg(DSRC_LOG_WARNING, NULL, NULL, "run %lld: %s", (long long)rq->run_id,
+                        e.msg);
+            derr_clear(&e);
+            pthread_mutex_lock(&w->mu);
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* discover: count the items and columns. */
+static int runner_meta(void *user, const dsrc_metadata *md)
+{
+    runner_watch *w = user;
+
+    atomic_fetch_add(&w->rows, 1);
+    atomic_fetch_add(&w->bytes, md->n_columns);
+    atomic_fetch_add(&w->progress, 1);
+    return 0;
+}
+
+static dsrc_status runner_discover(runner_watch *w, source_conn *conn, derr *e)
+{
+    dsrc_discover_req req;
+    dsrc_meta_sink sink;
+    store_run_output out;
+    dsrc_status st;
+
+    memset(&req, 0, sizeof req);
+    req.struct_size = sizeof req;
+    memset(&sink, 0, sizeof sink);
+    sink.struct_size = sizeof sink;
+    sink.user = w;
+    sink.metadata = runner_meta;
+    st = source_discover(conn, &req, &sink, e);
+    if (st != DSRC_OK)
+        return st;
+    memset(&out, 0, sizeof out);
+    out.rows = atomic_load(&w->rows);
+    out.bytes = 0;
+    return store_run_succeed(w->rq->store, w->rq->run_id, &out, NULL, e);
+}
+
+static dsrc_status runner_fetch(runner_watch *w, source_conn *conn, const char *endpoint,
+                                derr *e)
+{
+    const runner_req *rq = w->rq;
+    const cfg_fetch_rule *r = rq->rule;
+    fetch_opts o;
+    fetch_report rep;
+    dsrc_status st;
+
+    memset(&o, 0, sizeof o);
+    o.item = r->item;
+    o.format = r->format;
+    o.columns = (const char *const *)r->columns;
+    o.n_columns = r->n_columns;
+    o.limit = r->limit;
+    o.cursor_field = r->cursor_field;
+    o.incremental = r->cursor_field != NULL;
+    o.store = rq->store;
+    o.run_id = rq->run_id;
+    o.endpoint = endpoint;
+    o.progress_counter = &w->progress;
+    st = fetch_run(rq->cfg, conn, &o, &rep, e);
+    if (st == DSRC_OK) {
+        atomic_store(&w->rows, rep.rows);
+        atomic_store(&w->bytes, rep.bytes);
+        log_msg(DSRC_LOG_INFO, conn->src->cfg->name, loader_name(conn->src->plugin),
+                "run %lld: fetched %s: %llu rows, %llu bytes -> %s", (long long)rq->run_id, r->item,
+                (unsigned long long)rep.rows, (unsigned long long)rep.bytes,
+                rep.path ? rep.path : "-");
+    }
+    fetch_report_free(&rep);
+    return st;
+}
+
+dsrc_status runner_run(const runner_req *rq, runner_result *res)
+{
+    runner_watch w;
+    router_lease l;
+    pthread_t th;
+    derr e2 = {0};
+    dsrc_status st;
+    int watching = 0;
+
+    memset(res, 0, sizeof *res);
+    memset(&w, 0, sizeof w);
+    w.rq = rq;
+    if (rq->cancel && atomic_load(rq->cancel)) {
+        st = derr_set(&res->err, DSRC_E_CANCELLED, "cancelled before it started");
+        goto ended;
+    }
+    if (rq->kind == RUN_FETCH && (!rq->rule || !rq->rule->item)) {
+        st = derr_set(&res->err, DSRC_E_INVALID_ARGUMENT, "a fetch run needs a fetch rule");
+        goto ended;
+    }
+    st = router_acquire(rq->rt, router_intent_for(store_kind_name(rq->kind)),
+                        store_kind_name(rq->kind), &l, &res->err);
+    if (st != DSRC_OK)
+        goto ended;
+    st = store_run_start(rq->store, rq->run_id, l.label,
+                         rq->lease_ms > 0 ? rq->lease_ms : 60000, &res->err);
+    if (st != DSRC_OK) {
+        router_release(rq->rt, &l, NULL);
+        goto ended;
+    }
+    w.conn = l.conn;
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    if (pthread_create(&th, NULL, runner_watchdog, &w) == 0)
+        watching = 1;
+    if (rq->kind == RUN_DISCOVER)
+        st = runner_discover(&w, l.conn, &res->err);
+    else
+        st = runner_fetch(&w, l.conn, l.label, &res->err);
+    pthread_mutex_lock(&w.mu);
+    w.done = 1;
+    pthread_cond_signal(&w.cv);
+    pthread_mutex_unlock(&w.mu);
+    if (watching)
+        pthread_join(th, NULL);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    if (st != DSRC_OK && (w.cancelled || w.stalled)) {
+        /* the plugin was told to stop: its connection is not reused */
+        derr_clear(&res->err);
+        if (w.stalled) {
+            st = derr_set(&res->err, DSRC_E_TIMEOUT,
+                          "stalled: no rows or bytes for %lld ms; cancelled",
+                          (long long)rq->stall_ms);
+            res->err.retryable = 1;
+            res->stalled = 1;
+        } else {
+            st = derr_set(&res->err, DSRC_E_CANCELLED, "cancelled");
+        }
+        res->err.connection_broken = 1;
+    }
+    router_release(rq->rt, &l, st == DSRC_OK ? NULL : &res->err);
+ended:
+    res->rows = atomic_load(&w.rows);
+    res->bytes = atomic_load(&w.bytes);
+    if (st == DSRC_OK) {
+        res->state = RUN_SUCCEEDED;
+        return st;
+    }
+    res->state = st == DSRC_E_CANCELLED || w.cancelled ? RUN_CANCELLED : RUN_FAILED;
+    if (store_run_end(rq->store, rq->run_id, res->state, &res->err, &e2) != DSRC_OK)
+        log_msg(DSRC_LOG_ERROR, NULL, NULL, "run %lld: %s", (long long)rq->run_id, e2.msg);
+    derr_clear(&e2);
+    return st;
+}
