@@ -151,38 +151,38 @@ static void sq_watch(sqlite3 *db, const dsrc_ctx *ctx)
     sqlite3_progress_handler(db, 4096, sq_progress, (void *)ctx);
 }
 
-static void sq_unwatch(sqlite3 *db)
+/* Stop what sq_watch() started; returns `s`, the status of the call that
+ * ran while watched. */
+static dsrc_status sq_unwatch(sqlite3 *db, dsrc_status s)
 {
     sqlite3_progress_handler(db, 0, NULL, NULL);
+    return s;
 }
 
+
+/* Append `v` between two quote characters `q`, each `q` in it doubled. */
+static void sq_buf_quoted(dsrc_buf *b, const char *v, char q)
+{
+    const char *p;
+    dsrc_buf_addn(b, &q, 1);
+    for (p = v; *p; p++) {
+        dsrc_buf_addn(b, p, 1);
+        if (*p == q)
+            dsrc_buf_addn(b, &q, 1);
+    }
+    dsrc_buf_addn(b, &q, 1);
+}
 
 /* Append an identifier in double quotes, embedded quotes doubled. */
 static void sq_buf_ident(dsrc_buf *b, const char *id)
 {
-    const char *p;
-    dsrc_buf_addn(b, "\"", 1);
-    for (p = id; *p; p++) {
-        if (*p == '"')
-            dsrc_buf_addn(b, "\"\"", 2);
-        else
-            dsrc_buf_addn(b, p, 1);
-    }
-    dsrc_buf_addn(b, "\"", 1);
+    sq_buf_quoted(b, id, '"');
 }
 
 /* Append a string literal in single quotes, embedded quotes doubled. */
 static void sq_buf_literal(dsrc_buf *b, const char *v)
 {
-    const char *p;
-    dsrc_buf_addn(b, "'", 1);
-    for (p = v; *p; p++) {
-        if (*p == '\'')
-            dsrc_buf_addn(b, "''", 2);
-        else
-            dsrc_buf_addn(b, p, 1);
-    }
-    dsrc_buf_addn(b, "'", 1);
+    sq_buf_quoted(b, v, '\'');
 }
 
 /* Append the condition that leaves out internal tables: SQLite's own
@@ -212,6 +212,24 @@ static dsrc_status sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
         return sq_fail(err, db, rc, what);
     }
     return DSRC_OK;
+}
+
+/* Prepare the text built in `q` like sq_prepare(), then free it and empty
+ * `q`; a `q` that ran out of memory is an error (*st = NULL). */
+static dsrc_status sq_prepare_buf(sqlite3 *db, dsrc_buf *q, sqlite3_stmt **st,
+                                  const char *what, dsrc_error *err)
+{
+    dsrc_status s;
+
+    if (q->failed) {
+        *st = NULL;
+        s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    } else {
+        s = sq_prepare(db, q->s, st, what, err);
+    }
+    free(q->s);
+    memset(q, 0, sizeof *q);
+    return s;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -459,6 +477,25 @@ static int sq_schema_exists(sqlite3 *db, const char *name, size_t len)
     return found;
 }
 
+/* True when `sql`, a CREATE statement from sqlite_master (may be NULL),
+ * makes a virtual table. */
+static int sq_is_virtual(const char *sql)
+{
+    return sql && strncasecmp(sql, "CREATE VIRTUAL", 14) == 0;
+}
+
+/* Read a row of sqlite_master's type, name and sql, in columns 0 to 2 of
+ * `st`: returns the name (NULL in a row without one) and sets *is_view and
+ * *sql (NULL when there is none).  The strings live until the next step. */
+static const char *sq_master_row(sqlite3_stmt *st, int *is_view, const char **sql)
+{
+    const char *type = (const char *)sqlite3_column_text(st, 0);
+
+    *is_view = type && strcmp(type, "view") == 0;
+    *sql = (const char *)sqlite3_column_text(st, 2);
+    return (const char *)sqlite3_column_text(st, 1);
+}
+
 /* A table or view found in a schema. */
 typedef struct sq_obj {
     char *schema;
@@ -542,13 +579,7 @@ static dsrc_status sq_resolve(sqlite3 *db, const char *path, sq_obj *o, dsrc_err
     sq_buf_ident(&q, o->schema);
     dsrc_buf_add(&q, ".sqlite_master WHERE type IN ('table','view') AND name = ?1 COLLATE NOCASE"
                    " ORDER BY name = ?1 DESC LIMIT 1");
-    if (q.failed) {
-        free(q.s);
-        sq_obj_free(o);
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-    }
-    s = sq_prepare(db, q.s, &st, "looking up the item", err);
-    free(q.s);
+    s = sq_prepare_buf(db, &q, &st, "looking up the item", err);
     if (s != DSRC_OK) {
         sq_obj_free(o);
         return s;
@@ -556,15 +587,12 @@ static dsrc_status sq_resolve(sqlite3 *db, const char *path, sq_obj *o, dsrc_err
     sqlite3_bind_text(st, 1, o->name, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        const char *type = (const char *)sqlite3_column_text(st, 0);
-        const char *name = (const char *)sqlite3_column_text(st, 1);
-        const char *sql = (const char *)sqlite3_column_text(st, 2);
+        const char *sql, *name = sq_master_row(st, &o->is_view, &sql);
         char *n2 = dsrc_strdup(name ? name : "");
         free(o->name);
         o->name = n2;
-        o->is_view = type && strcmp(type, "view") == 0;
         o->sql = dsrc_strdup(sql);
-        o->is_virtual = sql && strncasecmp(sql, "CREATE VIRTUAL", 14) == 0;
+        o->is_virtual = sq_is_virtual(sql);
         sqlite3_finalize(st);
         if (!o->name || (sql && !o->sql)) {
             sq_obj_free(o);
@@ -976,21 +1004,15 @@ static dsrc_status sq_read_names(sqlite3 *db, const char *schema, int include_sy
     if (!include_system)
         sq_buf_user_tables(&q, "name", schema);
     dsrc_buf_add(&q, " ORDER BY name");
-    if (q.failed) {
-        free(q.s);
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-    }
-    s = sq_prepare(db, q.s, &st, "listing tables", err);
-    free(q.s);
+    s = sq_prepare_buf(db, &q, &st, "listing tables", err);
     if (s != DSRC_OK)
         return s;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *type = (const char *)sqlite3_column_text(st, 0);
-        const char *name = (const char *)sqlite3_column_text(st, 1);
-        const char *sql = (const char *)sqlite3_column_text(st, 2);
-        if (!name)
+        const char *sql, *name;
+        int is_view;
+        if (!(name = sq_master_row(st, &is_view, &sql)))
             continue;
-        if (sq_names_add(out, name, sql, type && strcmp(type, "view") == 0) != 0) {
+        if (sq_names_add(out, name, sql, is_view) != 0) {
             sqlite3_finalize(st);
             return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
         }
@@ -1053,7 +1075,7 @@ static dsrc_status sq_list_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *pa
         it.name = names.name[i];
         it.kind = names.is_view[i] ? DSRC_ITEM_VIEW : DSRC_ITEM_TABLE;
         it.rows = names.is_view[i] ? -1 : sq_count(c->db, schema, names.name[i]);
-        if (names.sql[i] && strncasecmp(names.sql[i], "CREATE VIRTUAL", 14) == 0)
+        if (sq_is_virtual(names.sql[i]))
             it.comment = "virtual table";
         if (sink->item(sink->user, &it) != 0)
             s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "listing stopped by the receiver");
@@ -1153,6 +1175,19 @@ static int sq_emit_meta(const dsrc_meta_sink *sink, const char *schema, const ch
     return r;
 }
 
+/* The status of sq_emit_meta()'s answer `r` in the call `what`
+ * ("describe", "discover"): DSRC_OK for 0, out of memory below 0, stopped
+ * by the receiver above 0. */
+static dsrc_status sq_meta_status(int r, const char *what, dsrc_error *err)
+{
+    if (r < 0)
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    if (r > 0)
+        return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "%s stopped by the receiver",
+                              what);
+    return DSRC_OK;
+}
+
 static dsrc_status sq_describe_run(const dsrc_ctx *ctx, dsrc_conn *c, const char *item,
                                    const dsrc_meta_sink *sink, dsrc_error *err)
 {
@@ -1184,10 +1219,7 @@ static dsrc_status sq_describe_run(const dsrc_ctx *ctx, dsrc_conn *c, const char
     } else {
         r = sq_emit_meta(sink, o.schema, o.name, o.is_view, o.is_virtual, rows, o.sql,
                          indexes, &cols);
-        if (r < 0)
-            s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-        else if (r > 0)
-            s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "describe stopped by the receiver");
+        s = sq_meta_status(r, "describe", err);
     }
     free(indexes);
     sq_cols_free(&cols);
@@ -1219,7 +1251,7 @@ static dsrc_status sq_discover_slow(const dsrc_ctx *ctx, dsrc_conn *c, const cha
         }
         memset(&e2, 0, sizeof e2);
         e2.struct_size = sizeof e2;
-        virt = names.sql[i] && strncasecmp(names.sql[i], "CREATE VIRTUAL", 14) == 0;
+        virt = sq_is_virtual(names.sql[i]);
         if (sq_read_columns(c->db, schema, names.name[i], &cols, &e2) != DSRC_OK) {
             if (e2.status == DSRC_E_CANCELLED || e2.status == DSRC_E_INTERNAL ||
                 e2.status == DSRC_E_TIMEOUT) {
@@ -1240,10 +1272,7 @@ static dsrc_status sq_discover_slow(const dsrc_ctx *ctx, dsrc_conn *c, const cha
         r = sq_emit_meta(sink, schema, names.name[i], names.is_view[i], virt, -1,
                          names.sql[i], NULL, &cols);
         sq_cols_free(&cols);
-        if (r < 0)
-            s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-        else if (r > 0)
-            s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "discover stopped by the receiver");
+        s = sq_meta_status(r, "discover", err);
     }
     sq_names_free(&names);
     return s;
@@ -1275,22 +1304,16 @@ static dsrc_status sq_discover_schema(const dsrc_ctx *ctx, dsrc_conn *c, const c
     if (!include_system)
         sq_buf_user_tables(&q, "m.name", schema);
     dsrc_buf_add(&q, " ORDER BY m.name, p.cid");
-    if (q.failed) {
-        free(q.s);
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-    }
-    s = sq_prepare(c->db, q.s, &st, "discover", err);
-    free(q.s);
+    s = sq_prepare_buf(c->db, &q, &st, "discover", err);
     if (s != DSRC_OK)
         return s;
     sqlite3_bind_text(st, 1, schema, -1, SQLITE_STATIC);
 
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *type = (const char *)sqlite3_column_text(st, 0);
-        const char *name = (const char *)sqlite3_column_text(st, 1);
-        const char *sql = (const char *)sqlite3_column_text(st, 2);
+        const char *sql, *name;
+        int is_view;
 
-        if (!name)
+        if (!(name = sq_master_row(st, &is_view, &sql)))
             continue;
         if ((++nrow % SQ_CANCEL_EVERY) == 0 && dsrc_cancelled(sq_host, ctx)) {
             s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "discover cancelled");
@@ -1298,23 +1321,20 @@ static dsrc_status sq_discover_schema(const dsrc_ctx *ctx, dsrc_conn *c, const c
         }
         if (!cur || strcmp(cur, name) != 0) {
             if (cur) {
-                int virt = cur_sql && strncasecmp(cur_sql, "CREATE VIRTUAL", 14) == 0;
-                r = sq_emit_meta(sink, schema, cur, cur_view, virt, -1, cur_sql, NULL, &cols);
+                r = sq_emit_meta(sink, schema, cur, cur_view, sq_is_virtual(cur_sql), -1,
+                                 cur_sql, NULL, &cols);
                 emitted = 1;
                 sq_cols_free(&cols);
                 free(cur);
                 free(cur_sql);
                 cur = cur_sql = NULL;
-                if (r != 0) {
-                    s = r < 0 ? dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory")
-                              : dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
-                                               "discover stopped by the receiver");
+                s = sq_meta_status(r, "discover", err);
+                if (s != DSRC_OK)
                     break;
-                }
             }
             cur = dsrc_strdup(name);
             cur_sql = dsrc_strdup(sql);
-            cur_view = type && strcmp(type, "view") == 0;
+            cur_view = is_view;
             if (!cur || (sql && !cur_sql)) {
                 s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
                 break;
@@ -1340,12 +1360,9 @@ static dsrc_status sq_discover_schema(const dsrc_ctx *ctx, dsrc_conn *c, const c
         return sq_fail(err, c->db, rc, "discover");
     }
     if (s == DSRC_OK && cur) {
-        int virt = cur_sql && strncasecmp(cur_sql, "CREATE VIRTUAL", 14) == 0;
-        r = sq_emit_meta(sink, schema, cur, cur_view, virt, -1, cur_sql, NULL, &cols);
-        if (r < 0)
-            s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-        else if (r > 0)
-            s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "discover stopped by the receiver");
+        r = sq_emit_meta(sink, schema, cur, cur_view, sq_is_virtual(cur_sql), -1, cur_sql,
+                         NULL, &cols);
+        s = sq_meta_status(r, "discover", err);
     }
     sqlite3_finalize(st);
     sq_cols_free(&cols);
@@ -1686,11 +1703,7 @@ static dsrc_status sq_fetch_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fe
     }
     if (req->limit >= 0 && !(cursor_col >= 0 && req->limit > 0))
         dsrc_buf_add(&q, nparam ? " LIMIT ?2" : " LIMIT ?1");
-    if (q.failed) {
-        s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-        goto out;
-    }
-    s = sq_prepare(c->db, q.s, &st, "preparing the fetch", err);
+    s = sq_prepare_buf(c->db, &q, &st, "preparing the fetch", err);
     if (s != DSRC_OK)
         goto out;
     if (nparam)
@@ -1756,42 +1769,30 @@ out:
 static dsrc_status sq_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
                            const dsrc_item_sink *sink, dsrc_error *err)
 {
-    dsrc_status s;
     sq_watch(c->db, ctx);
-    s = sq_list_run(ctx, c, path, sink, err);
-    sq_unwatch(c->db);
-    return s;
+    return sq_unwatch(c->db, sq_list_run(ctx, c, path, sink, err));
 }
 
 static dsrc_status sq_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *item,
                                const dsrc_meta_sink *sink, dsrc_error *err)
 {
-    dsrc_status s;
     sq_watch(c->db, ctx);
-    s = sq_describe_run(ctx, c, item, sink, err);
-    sq_unwatch(c->db);
-    return s;
+    return sq_unwatch(c->db, sq_describe_run(ctx, c, item, sink, err));
 }
 
 static dsrc_status sq_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_req *req,
                                const dsrc_meta_sink *sink, dsrc_error *err)
 {
-    dsrc_status s;
     sq_watch(c->db, ctx);
-    s = sq_discover_run(ctx, c, req, sink, err);
-    sq_unwatch(c->db);
-    return s;
+    return sq_unwatch(c->db, sq_discover_run(ctx, c, req, sink, err));
 }
 
 static dsrc_status sq_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
                             const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
                             dsrc_fetch_result *result, dsrc_error *err)
 {
-    dsrc_status s;
     sq_watch(c->db, ctx);
-    s = sq_fetch_run(ctx, c, req, rows, bytes, result, err);
-    sq_unwatch(c->db);
-    return s;
+    return sq_unwatch(c->db, sq_fetch_run(ctx, c, req, rows, bytes, result, err));
 }
 
 /* ------------------------------------------------------------------------ */
