@@ -1,11 +1,20 @@
 # SPDX-License-Identifier: Apache-2.0
 # azure_blob.so: Azure Blob Storage over its REST API (libcurl, expat,
-# OpenSSL; jansson for Entra ID token answers).  az_sign.c holds the pure parts (Shared Key signing, encoding,
+# OpenSSL; jansson for Entra ID token answers).  az.h lists the files;
+# az_sign.c holds the pure parts (Shared Key signing, encoding,
 # connection strings) that the unit test links directly.
 if ENABLE_AZURE_BLOB
 plugin_LTLIBRARIES += plugins/azure_blob/azure_blob.la
-plugins_azure_blob_azure_blob_la_SOURCES = plugins/azure_blob/azure_blob.c \
-	plugins/azure_blob/az_sign.c plugins/azure_blob/az_sign.h
+plugins_azure_blob_azure_blob_la_SOURCES = \
+	plugins/azure_blob/azure_blob.c \
+	plugins/azure_blob/az.h \
+	plugins/azure_blob/az_catalog.c \
+	plugins/azure_blob/az_entra.c \
+	plugins/azure_blob/az_fetch.c \
+	plugins/azure_blob/az_http.c \
+	plugins/azure_blob/az_list.c \
+	plugins/azure_blob/az_sign.c \
+	plugins/azure_blob/az_sign.h
 plugins_azure_blob_azure_blob_la_CPPFLAGS = -I$(top_srcdir)/sdk -D_GNU_SOURCE
 plugins_azure_blob_azure_blob_la_CFLAGS = $(AM_CFLAGS) $(AZURE_BLOB_CFLAGS) $(JANSSON_CFLAGS)
 plugins_azure_blob_azure_blob_la_LDFLAGS = $(PLUGIN_LDFLAGS)
