@@ -1141,8 +1141,63 @@ static void cfg_read_sources(cfg_config *cfg, cfg_rd *rd, int explicit_dir, int 
 
 static const char *const cfg_daemon_keys[] = {
     "plugin_dir", "state_dir", "workspace", "sources_dir", "key_file",
-    "control_socket", "log_level", "log_target", "probe_timeout", "shutdown_grace", NULL
+    "control_socket", "log_level", "log_target", "probe_timeout", "shutdown_grace", "jobs",
+    NULL
 };
+static const char *const cfg_jobs_keys[] = {
+    "workers", "per_source", "jitter_max", "retry_attempts", "retry_backoff",
+    "retry_backoff_max", "stall_timeout", "retention", NULL
+};
+
+/* jobs = { ... }: unset values keep their defaults. */
+static void cfg_read_jobs(cfg_rd *rd, const config_setting_t *root, cfg_jobs *j)
+{
+    const config_setting_t *g = cfg_group(rd, root, "jobs");
+    int64_t v;
+
+    j->workers = 4;
+    j->per_source = 2;
+    j->jitter_max_ms = 60000;
+    j->retry_attempts = 5;
+    j->retry_backoff_ms = 1000;
+    j->retry_backoff_max_ms = 300000;
+    j->stall_timeout_ms = 300000;
+    j->retention_ms = 30LL * 86400000;
+    if (!g)
+        return;
+    cfg_check_keys(rd, g, cfg_jobs_keys, "in group 'jobs'");
+    if (cfg_get_int(rd, g, "workers", 1, 256, &v) == 1)
+        j->workers = (int)v;
+    if (cfg_get_int(rd, g, "per_source", 1, 256, &v) == 1)
+        j->per_source = (int)v;
+    if (cfg_get_int(rd, g, "retry_attempts", 1, 100, &v) == 1)
+        j->retry_attempts = (int)v;
+    cfg_get_duration(rd, g, "jitter_max", &j->jitter_max_ms);
+    if (cfg_get_duration(rd, g, "retry_backoff", &j->retry_backoff_ms) == 1 &&
+        j->retry_backoff_ms < 10) {
+        cfg_err(rd, cfg_line(config_setting_get_member(g, "retry_backoff")),
+                "'retry_backoff' must be at least 10ms");
+        j->retry_backoff_ms = 1000;
+    }
+    cfg_get_duration(rd, g, "retry_backoff_max", &j->retry_backoff_max_ms);
+    if (j->retry_backoff_max_ms < j->retry_backoff_ms) {
+        cfg_err(rd, cfg_line(config_setting_get_member(g, "retry_backoff_max")),
+                "'retry_backoff_max' must not be shorter than 'retry_backoff'");
+        j->retry_backoff_max_ms = j->retry_backoff_ms;
+    }
+    if (cfg_get_duration(rd, g, "stall_timeout", &j->stall_timeout_ms) == 1 &&
+        j->stall_timeout_ms < 1000) {
+        cfg_err(rd, cfg_line(config_setting_get_member(g, "stall_timeout")),
+                "'stall_timeout' must be at least 1s");
+        j->stall_timeout_ms = 300000;
+    }
+    if (cfg_get_duration(rd, g, "retention", &j->retention_ms) == 1 &&
+        j->retention_ms < 60000) {
+        cfg_err(rd, cfg_line(config_setting_get_member(g, "retention")),
+                "'retention' must be at least 1m");
+        j->retention_ms = 30LL * 86400000;
+    }
+}
 static const char *const cfg_log_levels[] = {"error", "warning", "notice", "info", "debug", NULL};
 static const dsrc_log_level cfg_log_level_values[] = {
     DSRC_LOG_ERROR, DSRC_LOG_WARNING, DSRC_LOG_NOTICE, DSRC_LOG_INFO, DSRC_LOG_DEBUG
@@ -1273,6 +1328,7 @@ cfg_config *cfg_load(const char *path, diag_list *diags)
         cfg->probe_timeout_ms = CFG_DEFAULT_PROBE_TIMEOUT_MS;
     }
     cfg_get_duration(&rd, root, "shutdown_grace", &cfg->shutdown_grace_ms);
+    cfg_read_jobs(&rd, root, &cfg->jobs);
     config_destroy(&lc);
 
     if (cfg->sources_dir)

@@ -112,6 +112,21 @@ typedef struct cfg_source {
                                check its connection options               */
 } cfg_source;
 
+/* jobs = { ... } in the daemon file: how dsrcd runs the scheduled work. */
+typedef struct cfg_jobs {
+    int workers;              /* runs at once in all; default 4             */
+    int per_source;           /* runs of one source at once (never more
+                                 than its pool's max_size); default 2       */
+    int64_t jitter_max_ms;    /* fire times spread over a tenth of the
+                                 interval, at most this; default 60 s       */
+    int retry_attempts;       /* attempts per fire time; default 5          */
+    int64_t retry_backoff_ms; /* before the first retry, doubling; 1 s      */
+    int64_t retry_backoff_max_ms; /* never longer than this; default 5 min  */
+    int64_t stall_timeout_ms; /* a run whose rows and bytes do not move this
+                                 long is cancelled and retried; 5 min       */
+    int64_t retention_ms;     /* run records kept this long; 30 days        */
+} cfg_jobs;
+
 typedef struct cfg_config {
     char *path;             /* the daemon config file                        */
     char **plugin_dirs;     size_t n_plugin_dirs; /* default: DSRC_PLUGINDIR */
@@ -126,6 +141,7 @@ typedef struct cfg_config {
                                   abandoned after this long; default 30 s   */
     int64_t shutdown_grace_ms; /* after SIGTERM, wait this long for plugin
                                   calls to return, then exit; default 10 s  */
+    cfg_jobs jobs;
 
     cfg_source *sources;    size_t n_sources;
 } cfg_config;

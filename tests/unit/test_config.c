@@ -466,7 +466,7 @@ START_TEST(daemon_errors_all_reported)
     ck_errors(9);
     ck_diag(0, d, 1, "unknown setting 'plugins_dir' at top level (allowed: plugin_dir, "
                      "state_dir, workspace, sources_dir, key_file, control_socket, "
-                     "log_level, log_target, probe_timeout, shutdown_grace)");
+                     "log_level, log_target, probe_timeout, shutdown_grace, jobs)");
     ck_diag(1, d, 2, "'plugin_dir' must be a string or a list of strings, got an integer");
     ck_diag(2, d, 5, "'state_dir' must not be empty");
     ck_diag(3, d, 6, "'key_file' must be a string, got a boolean");
@@ -484,6 +484,59 @@ START_TEST(daemon_errors_all_reported)
     ck_assert_str_eq(cfg->plugin_dirs[0], DSRC_PLUGINDIR);
     cfg_free(cfg);
     free(missing);
+    free(d);
+}
+END_TEST
+
+START_TEST(daemon_jobs_group)
+{
+    char *d = put("dsrcd.conf", "jobs = { workers = 8; per_source = 3; jitter_max = \"10s\";\n"
+                                "  retry_attempts = 2; retry_backoff = \"250ms\";\n"
+                                "  retry_backoff_max = \"2s\"; stall_timeout = \"90s\";\n"
+                                "  retention = \"7d\"; };\n");
+    cfg_config *cfg = cfg_load(d, &diags);
+
+    ck_assert_ptr_nonnull(cfg);
+    ck_errors(0);
+    ck_assert_int_eq(cfg->jobs.workers, 8);
+    ck_assert_int_eq(cfg->jobs.per_source, 3);
+    ck_assert_int_eq(cfg->jobs.jitter_max_ms, 10000);
+    ck_assert_int_eq(cfg->jobs.retry_attempts, 2);
+    ck_assert_int_eq(cfg->jobs.retry_backoff_ms, 250);
+    ck_assert_int_eq(cfg->jobs.retry_backoff_max_ms, 2000);
+    ck_assert_int_eq(cfg->jobs.stall_timeout_ms, 90000);
+    ck_assert_int_eq(cfg->jobs.retention_ms, 7LL * 86400000);
+    cfg_free(cfg);
+    free(d);
+    /* unset: the defaults */
+    d = put("dsrcd.conf", "log_level = \"info\";\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(0);
+    ck_assert_int_eq(cfg->jobs.workers, 4);
+    ck_assert_int_eq(cfg->jobs.per_source, 2);
+    ck_assert_int_eq(cfg->jobs.retry_attempts, 5);
+    ck_assert_int_eq(cfg->jobs.stall_timeout_ms, 300000);
+    cfg_free(cfg);
+    free(d);
+}
+END_TEST
+
+START_TEST(daemon_jobs_errors)
+{
+    char *d = put("dsrcd.conf", "jobs = { workers = 0;\n"          /* 1 */
+                                "  retry_backoff = \"1s\"; retry_backoff_max = \"10ms\";\n" /* 2 */
+                                "  stall_timeout = \"10ms\";\n"   /* 3 */
+                                "  retries = 3; };\n");            /* 4 */
+    cfg_config *cfg = cfg_load(d, &diags);
+
+    ck_assert_ptr_nonnull(cfg);
+    ck_errors(4);
+    ck_diag(0, d, 4, "unknown setting 'retries' in group 'jobs'");
+    ck_diag(1, d, 1, "'workers' must be between 1 and 256, got 0");
+    ck_diag(2, d, 2, "'retry_backoff_max' must not be shorter than 'retry_backoff'");
+    ck_diag(3, d, 3, "'stall_timeout' must be at least 1s");
+    ck_assert_int_eq(cfg->jobs.workers, 4);
+    cfg_free(cfg);
     free(d);
 }
 END_TEST
@@ -1384,6 +1437,8 @@ static Suite *config_suite(void)
     tcase_add_test(tc, daemon_syntax_error);
     tcase_add_test(tc, daemon_errors_all_reported);
     tcase_add_test(tc, daemon_plugin_dir_list);
+    tcase_add_test(tc, daemon_jobs_group);
+    tcase_add_test(tc, daemon_jobs_errors);
     tcase_add_test(tc, daemon_log_levels);
     tcase_add_test(tc, source_syntax_error_others_load);
     tcase_add_test(tc, source_duplicate_setting);
