@@ -275,6 +275,28 @@ out:
     return st;
 }
 
+/* Send one listed item, `it` filled but for its path, made here from `db`
+ * and `coll` (NULL for a database), unless the call was cancelled.
+ * Returns DSRC_OK, or the error (cancelled, stopped, out of memory). */
+static dsrc_status mg_list_send(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_item_sink *sink,
+                                const char *db, const char *coll, dsrc_item *it,
+                                dsrc_error *err)
+{
+    dsrc_status st = DSRC_OK;
+    char *ipath = dsrc_path_join2(db, coll);
+
+    if (!ipath)
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    it->struct_size = sizeof *it;
+    it->path = ipath;
+    if (mg_cancelled(ctx, c))
+        st = mg_cancel_err(err, "list");
+    else if (sink->item(sink->user, it) != 0)
+        st = mg_stopped(err);
+    free(ipath);
+    return st;
+}
+
 dsrc_status mg_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
                     const dsrc_item_sink *sink, dsrc_error *err)
 {
@@ -289,25 +311,14 @@ dsrc_status mg_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
         st = mg_list_dbs(c, &dbs, err);
         for (i = 0; st == DSRC_OK && i < dbs.n; i++) {
             dsrc_item it;
-            char *ipath = dsrc_path_join2(dbs.v[i], NULL);
-            if (!ipath) {
-                st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-                break;
-            }
             memset(&it, 0, sizeof it);
-            it.struct_size = sizeof it;
-            it.path = ipath;
             it.name = dbs.v[i];
             it.kind = DSRC_ITEM_DATABASE;
             it.container = 1;
             it.rows = -1;
             it.size_bytes = dbs.size[i];
             it.mtime = -1;
-            if (mg_cancelled(ctx, c))
-                st = mg_cancel_err(err, "list");
-            else if (sink->item(sink->user, &it) != 0)
-                st = mg_stopped(err);
-            free(ipath);
+            st = mg_list_send(ctx, c, sink, dbs.v[i], NULL, &it, err);
         }
         mg_names_free(&dbs);
         return st;
@@ -334,14 +345,7 @@ dsrc_status mg_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
                                 "no database '%s' (or it holds no collection)", path);
         for (i = 0; st == DSRC_OK && i < l.n; i++) {
             dsrc_item it;
-            char *ipath = dsrc_path_join2(p.db, l.v[i].name);
-            if (!ipath) {
-                st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-                break;
-            }
             memset(&it, 0, sizeof it);
-            it.struct_size = sizeof it;
-            it.path = ipath;
             it.name = l.v[i].name;
             it.kind = mg_kind(l.v[i].type);
             it.rows = it.size_bytes = -1;
@@ -352,11 +356,7 @@ dsrc_status mg_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
             }
             if (strcmp(l.v[i].type, "collection") != 0)
                 it.comment = l.v[i].type;
-            if (mg_cancelled(ctx, c))
-                st = mg_cancel_err(err, "list");
-            else if (sink->item(sink->user, &it) != 0)
-                st = mg_stopped(err);
-            free(ipath);
+            st = mg_list_send(ctx, c, sink, p.db, l.v[i].name, &it, err);
         }
         mg_colls_free(&l);
         mg_path_free(&p);
