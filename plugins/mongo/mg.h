@@ -4,8 +4,8 @@
  *
  * Not part of the SDK: shared only by the files of plugins/mongo and by
  * the connector's own tests, which compile mg_uri.c directly to check the
- * URI it builds through the driver's parser.  Includes only the SDK header
- * and the driver's headers.
+ * URI it builds through the driver's parser.  Includes only the SDK header,
+ * the driver's headers and <stdatomic.h>.
  *
  * Files:
  *   mongo.c       entry point, open / close / ping / cancel
