@@ -4,8 +4,17 @@
  *
  * Not part of the SDK: shared only by the files of plugins/mongo and by
  * the connector's own tests, which compile mg_uri.c directly to check the
- * URI it builds through the driver's parser.  Includes only the SDK header
- * and the driver's headers.
+ * URI it builds through the driver's parser.  Includes only the SDK header,
+ * the driver's headers and <stdatomic.h>.
+ *
+ * Files:
+ *   mongo.c       entry point, open / close / ping / cancel
+ *   mg_uri.c      option table; options -> mongoc_uri_t, TLS, read prefs
+ *   mg_error.c    driver errors -> dsrc_error; cancelled / stopped
+ *   mg_catalog.c  item paths, list, describe, discover, sampling
+ *   mg_schema.c   a schema inferred from sampled documents
+ *   mg_value.c    BSON types -> SDK types, cells, Extended JSON, cursors
+ *   mg_fetch.c    fetch (rows or documents, projection, limit, cursor)
  */
 #ifndef DSRC_PLUGIN_MG_H
 #define DSRC_PLUGIN_MG_H
@@ -14,6 +23,8 @@
 #include <dsrc/plugin_util.h>
 
 #include <mongoc/mongoc.h>
+
+#include <stdatomic.h>
 
 /* The option table of mongo.so (terminated by DSRC_OPTION_END). */
 extern const dsrc_option mg_options[];
@@ -133,5 +144,106 @@ char *mg_schema_json(const mg_schema *s);
 
 /* Index of `path` in `s`, or -1. */
 ssize_t mg_schema_find(const mg_schema *s, const char *path);
+
+
+/* ------------------------------------------------------------------------ */
+/* Connections (mongo.c)                                                     */
+
+/* The host's services, set by dsrc_plugin_init(). */
+extern const dsrc_host *mg_host;
+
+/* A connection: one client, its settings. */
+struct dsrc_conn {
+    mongoc_client_t *client;
+    mg_settings set;
+    char *hosts;                 /* "host:port,...", for messages          */
+    atomic_int cancel;
+};
+
+/* Run `cmd` on database `db`, read with the discovery preference.  The
+ * driver initialises `reply` in any case (bson_destroy it).  Returns
+ * DSRC_OK, or DSRC_E_BACKEND with the driver's error in *be (map it with
+ * mg_fail()). */
+dsrc_status mg_command(dsrc_conn *c, const char *db, const bson_t *cmd, bson_t *reply,
+                       bson_error_t *be);
+
+/* ------------------------------------------------------------------------ */
+/* Errors (mg_error.c)                                                       */
+
+/* Map a driver error to a status in `err`, the message "<fmt>: <driver's
+ * message>".  Server errors keep the server's code in backend_code (18
+ * authentication failed, 13 unauthorized, 26 namespace not found, ...);
+ * the driver's own errors keep "domain.code".  Stream errors mark the
+ * connection broken.  Returns the status. */
+dsrc_status mg_fail(dsrc_error *err, const bson_error_t *be, const char *fmt, ...)
+    DSRC_PRINTF(3, 4);
+
+/* 1 when the host cancelled the call or cancel() was called on `c`. */
+int mg_cancelled(const dsrc_ctx *ctx, dsrc_conn *c);
+
+/* DSRC_E_CANCELLED, "<what> cancelled". */
+dsrc_status mg_cancel_err(dsrc_error *err, const char *what);
+
+/* DSRC_E_CANCELLED, "stopped by the receiver" (a sink returned non-zero). */
+dsrc_status mg_stopped(dsrc_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Catalog (mg_catalog.c)                                                    */
+
+/* Split "db/coll" and decode both (coll may hold '/'); "db" gives coll
+ * NULL. */
+typedef struct mg_path {
+    char *db;
+    char *coll;
+} mg_path;
+
+/* Free a path's strings; safe on a zeroed or freed one. */
+void mg_path_free(mg_path *p);
+
+/* One collection or view, as listCollections describes it. */
+typedef struct mg_coll {
+    char *name;
+    char *type;                  /* "collection", "view", "timeseries"     */
+    char *options;               /* JSON of the collection's options       */
+} mg_coll;
+
+typedef struct mg_colls {
+    mg_coll *v;
+    size_t n;
+} mg_colls;
+
+/* Free a listing's contents; safe on a zeroed one. */
+void mg_colls_free(mg_colls *l);
+
+/* Find the collection of the item path `item`: fills *p (free with
+ * mg_path_free()) and *l with its one entry (free with mg_colls_free()).
+ * Returns DSRC_OK, or an error in `err` (INVALID_ARGUMENT for a database
+ * or a bad path, NOT_FOUND when it does not exist) leaving nothing to
+ * free. */
+dsrc_status mg_find_coll(const dsrc_ctx *ctx, dsrc_conn *c, const char *item, mg_path *p,
+                         mg_colls *l, dsrc_error *err);
+
+/* Infer the schema of db.coll from a $sample of at most the source's
+ * sample_size documents into *out (free with mg_schema_free()).  Returns
+ * DSRC_OK, or an error in `err` leaving nothing to free. */
+dsrc_status mg_sample(const dsrc_ctx *ctx, dsrc_conn *c, const char *db, const char *coll,
+                      mg_schema *out, dsrc_error *err);
+
+/* The driver calls list, describe and discover (<dsrc/plugin.h>). */
+dsrc_status mg_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
+                    const dsrc_item_sink *sink, dsrc_error *err);
+dsrc_status mg_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *item,
+                        const dsrc_meta_sink *sink, dsrc_error *err);
+dsrc_status mg_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_req *req,
+                        const dsrc_meta_sink *sink, dsrc_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Fetch (mg_fetch.c)                                                        */
+
+/* The driver call fetch (<dsrc/plugin.h>): rows only (RAW is
+ * unsupported). */
+dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
+                     const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
+                     dsrc_fetch_result *result, dsrc_error *err);
 
 #endif

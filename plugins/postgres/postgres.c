@@ -408,11 +408,12 @@ static dsrc_status pgc_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *i
 /* ------------------------------------------------------------------------ */
 /* Entry point                                                               */
 
-/* Keep libpq mapped for the life of the process, even after the host
- * unloads this plugin: libpq keeps process-wide state (its OpenSSL BIO
- * method, OpenSSL's own initialisation) that must not vanish while
- * OpenSSL, which the host uses too, stays loaded. */
-static void pgc_pin_libpq(void)
+/* The setup (DSRC_PLUGIN_INIT): keep libpq mapped for the life of the
+ * process, even after the host unloads this plugin: libpq keeps
+ * process-wide state (its OpenSSL BIO method, OpenSSL's own
+ * initialisation) that must not vanish while OpenSSL, which the host uses
+ * too, stays loaded. */
+static dsrc_status pgc_pin_libpq(dsrc_error *err)
 {
     Dl_info info;
     union {
@@ -420,9 +421,11 @@ static void pgc_pin_libpq(void)
         void *p;
     } sym;
 
+    (void)err;
     sym.fn = PQlibVersion;
     if (dladdr(sym.p, &info) && info.dli_fname)
         (void)dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+    return DSRC_OK;
 }
 
 static const dsrc_driver pgc_driver = {
@@ -433,25 +436,10 @@ static const dsrc_driver pgc_driver = {
     .capabilities =
         DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_CSV | DSRC_CAP_REPLICAS,
     .options = pgc_options,
-    .open = pgc_open,
-    .close = pgc_close,
-    .ping = pgc_ping,
-    .list = pgc_list,
+    DSRC_DRIVER_CALLS(pgc),
     .describe = pgc_describe,
     .discover = pgc_discover,
-    .fetch = pgc_fetch,
     .cancel = pgc_cancel,
 };
 
-DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version, const dsrc_host *host,
-                                         dsrc_driver *drv, dsrc_error *err)
-{
-    dsrc_status s = dsrc_plugin_check("postgres", host_abi_version, drv, err);
-
-    if (s != DSRC_OK)
-        return s;
-    pgc_host = host;
-    pgc_pin_libpq();
-    dsrc_driver_fill(drv, &pgc_driver);
-    return DSRC_OK;
-}
+DSRC_PLUGIN_INIT(pgc_driver, &pgc_host, pgc_pin_libpq)

@@ -10,6 +10,9 @@
 
 #include "conformance.h"
 
+#include <stdio.h>
+#include <string.h>
+
 static const char *const mongo_orders_columns[] = {"_id", "name", "amount", "created", "flag",
                                          "address", "tags"};
 static const dsrc_type mongo_orders_types[] = {DSRC_T_INT64, DSRC_T_TEXT,  DSRC_T_DOUBLE, DSRC_T_TIMESTAMP,
@@ -33,5 +36,34 @@ static const conf_value mongo_orders_values[] = {
     {"5", "amount", DSRC_T_DOUBLE, "50000000000"},
     {"5", "flag", DSRC_T_BOOL, "false"},
 };
+
+
+/* Start `fx` with what both programs expect: the plugin, built under
+ * `top` ($top_builddir, or "."), the orders collection's columns, values
+ * and cursor cases (cursor on _id, ties on ts).  The caller adds the
+ * items (table, parent, ties, missing...), the row count and its
+ * set-up. */
+static void mongo_orders_fixture(conf_fixture *fx, const char *top)
+{
+    memset(fx, 0, sizeof *fx);
+    fx->plugin = "mongo";
+    snprintf(fx->plugin_dir, sizeof fx->plugin_dir, "%s/plugins/mongo/.libs",
+             top && *top ? top : ".");
+    fx->table_name = "orders";
+    fx->table_kind = DSRC_ITEM_COLLECTION;
+    fx->columns = mongo_orders_columns;
+    fx->column_types = mongo_orders_types;
+    fx->n_columns = sizeof mongo_orders_columns / sizeof mongo_orders_columns[0];
+    fx->pk_column = "_id";
+    fx->values = mongo_orders_values;
+    fx->n_values = sizeof mongo_orders_values / sizeof mongo_orders_values[0];
+    fx->cursor_field = "_id";
+    fx->cursor_value = "2";
+    fx->cursor_rows = 3;
+    fx->cursor_max = "5";
+    fx->ties_key = "_id";
+    fx->ties_cursor = "ts";
+    fx->quirks = 0;
+}
 
 #endif

@@ -583,32 +583,14 @@ int main(void)
     const char *top = getenv("top_builddir");
     TCase *tc;
 
-    memset(&fx, 0, sizeof fx);
-    fx.plugin = "mongo";
-    snprintf(fx.plugin_dir, sizeof fx.plugin_dir, "%s/plugins/mongo/.libs",
-             top && *top ? top : ".");
+    mongo_orders_fixture(&fx, top);
     fx.setup = mg_setup;
     fx.teardown = mg_teardown;
     fx.table = "shop/orders";
-    fx.table_name = "orders";
     fx.table_parent = "shop";
-    fx.table_kind = DSRC_ITEM_COLLECTION;
-    fx.columns = mongo_orders_columns;
-    fx.column_types = mongo_orders_types;
-    fx.n_columns = sizeof mongo_orders_columns / sizeof mongo_orders_columns[0];
-    fx.pk_column = "_id";
     fx.rows = 5;
-    fx.values = mongo_orders_values;
-    fx.n_values = sizeof mongo_orders_values / sizeof mongo_orders_values[0];
-    fx.cursor_field = "_id";
-    fx.cursor_value = "2";
-    fx.cursor_rows = 3;
-    fx.cursor_max = "5";
     fx.ties_item = "shop/ties";
-    fx.ties_key = "_id";
-    fx.ties_cursor = "ts";
     fx.missing_item = "shop/no_such_collection";
-    fx.quirks = 0;
     fx.odd_items = mg_odd_items;
     fx.skip_items = mg_skip_items;
 

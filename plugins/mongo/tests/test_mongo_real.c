@@ -355,32 +355,14 @@ int main(void)
     snprintf(missing, sizeof missing, "%s/no_such_collection", mr_db);
     snprintf(ties, sizeof ties, "%s/%s", mr_db, MR_TIES);
 
-    memset(&fx, 0, sizeof fx);
-    fx.plugin = "mongo";
-    snprintf(fx.plugin_dir, sizeof fx.plugin_dir, "%s/plugins/mongo/.libs",
-             top && *top ? top : ".");
+    mongo_orders_fixture(&fx, top);
     fx.setup = mr_setup;
     fx.teardown = mr_teardown;
     fx.table = table;
-    fx.table_name = MR_COLLECTION;
     fx.table_parent = mr_db;
-    fx.table_kind = DSRC_ITEM_COLLECTION;
-    fx.columns = mongo_orders_columns;
-    fx.column_types = mongo_orders_types;
-    fx.n_columns = sizeof mongo_orders_columns / sizeof mongo_orders_columns[0];
-    fx.pk_column = "_id";
     fx.rows = (int64_t)MR_N_DOCS;
-    fx.values = mongo_orders_values;
-    fx.n_values = sizeof mongo_orders_values / sizeof mongo_orders_values[0];
-    fx.cursor_field = "_id";
-    fx.cursor_value = "2";
-    fx.cursor_rows = 3;
-    fx.cursor_max = "5";
     fx.ties_item = ties;
-    fx.ties_key = "_id";
-    fx.ties_cursor = "ts";
     fx.missing_item = missing;
-    fx.quirks = 0;
     fx.skip_items = mr_skip_items;
 
     mongoc_init();
