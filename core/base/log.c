@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #ifdef HAVE_SYSTEMD
+#include <sys/uio.h>
 #include <systemd/sd-journal.h>
 #endif
 
@@ -72,6 +73,14 @@ int log_target_parse(const char *name)
     return -1;
 }
 
+/* The run this thread works for: its messages carry its id. */
+static _Thread_local int64_t log_run_id;
+
+void log_set_run(int64_t id)
+{
+    log_run_id = id;
+}
+
 void log_vmsg(dsrc_log_level level, const char *source, const char *plugin,
               const char *fmt, va_list ap)
 {
@@ -90,27 +99,40 @@ void log_vmsg(dsrc_log_level level, const char *source, const char *plugin,
 
 #ifdef HAVE_SYSTEMD
     if (target == LOG_TARGET_JOURNAL) {
-        if (source && plugin)
-            sd_journal_send("MESSAGE=%s: %s", source, msg, "PRIORITY=%d", (int)level,
-                            "DSRC_SOURCE=%s", source, "DSRC_PLUGIN=%s", plugin,
-                            "SYSLOG_IDENTIFIER=%s", log_ident, NULL);
-        else if (source)
-            sd_journal_send("MESSAGE=%s: %s", source, msg, "PRIORITY=%d", (int)level,
-                            "DSRC_SOURCE=%s", source, "SYSLOG_IDENTIFIER=%s", log_ident,
-                            NULL);
-        else if (plugin)
-            sd_journal_send("MESSAGE=%s: %s", plugin, msg, "PRIORITY=%d", (int)level,
-                            "DSRC_PLUGIN=%s", plugin, "SYSLOG_IDENTIFIER=%s", log_ident,
-                            NULL);
-        else
-            sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", (int)level,
-                            "SYSLOG_IDENTIFIER=%s", log_ident, NULL);
+        /* MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, then the fields that are
+         * set: DSRC_SOURCE, DSRC_PLUGIN, DSRC_RUN_ID */
+        char *f[6] = {NULL};
+        struct iovec iov[6];
+        int n = 0, ok = 1, i;
+        const char *who = source ? source : plugin;
+
+        ok &= (who ? asprintf(&f[n], "MESSAGE=%s: %s", who, msg)
+                   : asprintf(&f[n], "MESSAGE=%s", msg)) >= 0;
+        n++;
+        ok &= asprintf(&f[n++], "PRIORITY=%d", (int)level) >= 0;
+        ok &= asprintf(&f[n++], "SYSLOG_IDENTIFIER=%s", log_ident) >= 0;
+        if (source)
+            ok &= asprintf(&f[n++], "DSRC_SOURCE=%s", source) >= 0;
+        if (plugin)
+            ok &= asprintf(&f[n++], "DSRC_PLUGIN=%s", plugin) >= 0;
+        if (log_run_id > 0)
+            ok &= asprintf(&f[n++], "DSRC_RUN_ID=%lld", (long long)log_run_id) >= 0;
+        for (i = 0; i < n; i++) {
+            iov[i].iov_base = f[i];
+            iov[i].iov_len = f[i] ? strlen(f[i]) : 0;
+        }
+        if (ok)
+            sd_journal_sendv(iov, n);
+        for (i = 0; i < n; i++)
+            free(f[i]);
         free(msg);
         return;
     }
 #endif
     pthread_mutex_lock(&log_lock);
     fprintf(stderr, "%s: %s: ", log_ident, log_level_name(level));
+    if (log_run_id > 0)
+        fprintf(stderr, "run %lld: ", (long long)log_run_id);
     if (source && plugin)
         fprintf(stderr, "[%s/%s] ", source, plugin);
     else if (source)

@@ -29,6 +29,11 @@ const char *log_level_name(dsrc_log_level level);
  * systemd support). */
 int log_target_parse(const char *name);
 
+/* The run the calling thread works for (0: none): until it is set back to
+ * 0, its messages carry the id, as "run N: " on stderr and as the
+ * journal field DSRC_RUN_ID. */
+void log_set_run(int64_t id);
+
 /* Write one line.  source and plugin may be NULL. */
 void log_msg(dsrc_log_level level, const char *source, const char *plugin,
              const char *fmt, ...) DSRC_PRINTF(4, 5);

@@ -910,14 +910,16 @@ dsrc_status store_run_end(store *s, int64_t id, run_state state, const derr *why
 }
 
 int store_last_run(store *s, const char *source, run_kind kind, const char *item,
-                   int64_t *ended_ms, run_state *state)
+                   int64_t *queued_ms, int64_t *ended_ms, run_state *state,
+                   run_trigger *trigger, int *attempt)
 {
     sqlite3_stmt *st;
     int rc, out = 1;
     derr e = {0};
 
     pthread_mutex_lock(&s->mu);
-    st = store_prep(s, "SELECT finished_at, state FROM runs WHERE source = ? AND kind = ? "
+    st = store_prep(s, "SELECT finished_at, state, queued_at, trigger, attempt FROM runs "
+                       "WHERE source = ? AND kind = ? "
                        "AND item IS ? AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
                     &e);
     if (!st) {
@@ -934,6 +936,17 @@ int store_last_run(store *s, const char *source, run_kind kind, const char *item
             *ended_ms = sqlite3_column_int64(st, 0);
         if (state)
             *state = (run_state)store_state_parse(store_col_text(st, 1));
+        if (queued_ms)
+            *queued_ms = sqlite3_column_int64(st, 2);
+        if (trigger) {
+            int i;
+            *trigger = RUN_TRIGGER_SCHEDULE;
+            for (i = 0; i < 5; i++)
+                if (strcmp(store_col_text(st, 3), store_trigger_names[i]) == 0)
+                    *trigger = (run_trigger)i;
+        }
+        if (attempt)
+            *attempt = sqlite3_column_int(st, 4);
         out = 0;
     } else if (rc != SQLITE_DONE) {
         out = -1;

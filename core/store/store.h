@@ -163,11 +163,13 @@ json_t *store_runs_json(store *s, const char *source, int state, int limit, derr
 /* One run in full; NULL with `e` set (DSRC_E_NOT_FOUND when no such id). */
 json_t *store_run_json(store *s, int64_t id, derr *e);
 
-/* The last ended run of (source, kind, item): its state, end time and
- * scheduled attempt, for catch-up after a restart.  0 when found, 1 when
- * none, -1 on error. */
+/* The last ended run of (source, kind, item), for catch-up after a
+ * restart: when it was queued (for a scheduled run, its fire time), when it
+ * ended, its state, trigger and attempt (any pointer may be NULL).  0 when
+ * found, 1 when none, -1 on error. */
 int store_last_run(store *s, const char *source, run_kind kind, const char *item,
-                   int64_t *ended_ms, run_state *state);
+                   int64_t *queued_ms, int64_t *ended_ms, run_state *state,
+                   run_trigger *trigger, int *attempt);
 
 /* Delete ended runs that ended before `before_ms`.  Returns how many. */
 int64_t store_prune(store *s, int64_t before_ms, derr *e);
