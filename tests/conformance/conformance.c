@@ -1480,6 +1480,7 @@ Suite *conf_suite(conf_fixture *fx)
     tcase_add_test(tc, t_fetch_cursor_from_start);
     tcase_add_test(tc, t_fetch_cursor_ties);
     tcase_add_test(tc, t_fetch_cursor_bad_field);
+    conf_golden_add(tc);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");

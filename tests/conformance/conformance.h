@@ -4,7 +4,8 @@
  *
  * Every plugin runs the same cases (open, ping, list, describe, discover,
  * fetch with columns / limit / cursor, bad options, missing items, unknown
- * columns, a sink that stops, cancellation) through the real host code:
+ * columns, a sink that stops, cancellation, the golden table's rendering)
+ * through the real host code:
  * the suite writes a dsrcd.conf and sources.d/ into a temporary directory,
  * loads them with cfg_load(), loads the plugin with the loader, builds the
  * registry and calls the source through source.h.
@@ -49,6 +50,16 @@ typedef struct conf_value {
 } conf_value;
 
 #define CONF_TEXT_MAX 4096
+
+/* The dialect in which a fixture creates the golden table (see "The
+ * golden table" below). */
+typedef enum conf_dialect {
+    CONF_GOLDEN_NONE = 0,      /* no golden table: the backend is not SQL */
+    CONF_GOLDEN_POSTGRES = 1,
+    CONF_GOLDEN_MYSQL = 2,     /* MySQL and MariaDB                       */
+    CONF_GOLDEN_SQLITE = 3,
+    CONF_GOLDEN_CSV = 4        /* a CSV file holding conf_golden_csv()    */
+} conf_dialect;
 
 typedef struct conf_fixture conf_fixture;
 
@@ -118,6 +129,13 @@ struct conf_fixture {
      * plugin cannot list for a reason of its own).  NULL-terminated; may
      * be NULL. */
     const char *const *skip_items;
+
+    /* The golden table: the dialect in which setup created it (with
+     * conf_golden_sql() or conf_golden_csv()) and its path, as fetch takes
+     * it.  Every SQL plugin has one; CONF_GOLDEN_NONE (0) for a backend
+     * that cannot hold it. */
+    conf_dialect golden;
+    const char *golden_item;
 
     void *user;                    /* for the plugin's hooks                */
 };
@@ -210,6 +228,41 @@ void conf_req(dsrc_fetch_req *req, const char *item);
 /* Fetch all of `item` on `c` and check that it succeeds with `rows` rows
  * (e.g. that a connection still serves after an error). */
 void conf_expect_rows(struct source_conn *c, const char *item, size_t rows);
+
+/* ------------------------------------------------------------------------ */
+/* The golden table (golden.c)
+ *
+ * One sample table that every SQL plugin's fixture creates, the same rows
+ * and columns in every backend: integer, big integer, exact decimal,
+ * double (and NULL), text with a comma, quotes, a line break and non-ASCII
+ * (and the empty string), boolean, date, timestamp without a time zone,
+ * timestamp with a time zone (where the dialect has one: not SQLite), and
+ * binary; three rows, the last all NULL but its id.  The golden answer is
+ * in golden.c alone: for every cell the CSV field dsrc writes, and for
+ * every column the dsrc_type of its cells.  The shared case fetches the
+ * table through the plugin as typed rows and as a CSV fetch, and compares
+ * cell by cell.  A difference is fixed in the plugin or declared in the
+ * one quirk table in golden.c (plugin, mode, column, the rendering it
+ * gives, the reason); a difference not declared fails the case, and so
+ * does a declared one that no longer occurs. */
+
+#define CONF_GOLDEN_TABLE "golden"   /* the table's name in every dialect    */
+#define CONF_GOLDEN_ROWS 3
+
+/* The SQL statements that create and fill the table "golden" in `dialect`
+ * (CONF_GOLDEN_POSTGRES, _MYSQL or _SQLITE), in schema or database
+ * `schema` (a plain identifier; NULL: unqualified), to run in order, one
+ * at a time.  A NULL-terminated array of malloc'd strings (free it with
+ * conf_golden_free()); NULL for another dialect or when out of memory. */
+char **conf_golden_sql(conf_dialect dialect, const char *schema);
+void conf_golden_free(char **sql);
+
+/* The golden table as the CSV file dsrc writes of it: a header line, then
+ * the rows, lines ending in CRLF.  malloc'd; NULL when out of memory. */
+char *conf_golden_csv(void);
+
+/* Add the golden case to `tc` (conf_suite() does). */
+void conf_golden_add(TCase *tc);
 
 /* ------------------------------------------------------------------------ */
 /* Collectors for a plugin's own cases.  Each keeps up to a fixed number of

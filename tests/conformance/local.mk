@@ -4,7 +4,8 @@
 if HAVE_CHECK
 # Each plugin's conformance program (plugins/NAME/tests/local.mk) links
 # CONFORMANCE_SOURCES and finds conformance.h through CONFORMANCE_CPPFLAGS.
-CONFORMANCE_SOURCES = tests/conformance/conformance.c tests/conformance/conformance.h
+CONFORMANCE_SOURCES = tests/conformance/conformance.c tests/conformance/conformance.h \
+	tests/conformance/golden.c
 CONFORMANCE_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/conformance
 
 # The SDK example plugin, built from sdk/example/csvdir.c as a module the

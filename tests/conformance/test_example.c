@@ -73,8 +73,8 @@ static int ex_setup(conf_fixture *fx, const char *tmp)
 {
     char dir[PATH_MAX], conn[PATH_MAX + 128];
     FILE *fp;
-    char path[PATH_MAX + 64];
-    int i;
+    char path[PATH_MAX + 64], *golden;
+    int i, rc;
 
     if (ex_subdir(tmp, "csv", dir, sizeof dir) != 0 ||
         ex_write(dir, "orders.csv", ex_orders) != 0 ||
@@ -83,6 +83,12 @@ static int ex_setup(conf_fixture *fx, const char *tmp)
         ex_write(dir, "100% \"sure\".csv", "k,v\n1,x\n") != 0 ||
         ex_write(dir, "readme.txt", "not a table\n") != 0 ||
         ex_write(dir, ".hidden.csv", "x\n1\n") != 0)
+        return -1;
+    /* The conformance suite's golden table, as dsrc writes it. */
+    golden = conf_golden_csv();
+    rc = golden ? ex_write(dir, CONF_GOLDEN_TABLE ".csv", golden) : -1;
+    free(golden);
+    if (rc != 0)
         return -1;
     if (snprintf(fx->connection, sizeof fx->connection, "dir = \"%s\";", dir) >=
             (int)sizeof fx->connection ||
@@ -186,16 +192,17 @@ START_TEST(t_list_files)
     char path[PATH_MAX + 64];
 
     ck_assert_int_eq(conf_list(conf_conn(), "", &l, &e), DSRC_OK);
-    ck_assert_uint_eq(l.n, 4); /* not readme.txt, not .hidden.csv */
+    ck_assert_uint_eq(l.n, 5); /* not readme.txt, not .hidden.csv */
     ck_assert_str_eq(l.path[0], "100%25 \"sure\".csv"); /* '%' escaped */
-    ck_assert_str_eq(l.path[1], "orders.csv");
-    ck_assert_str_eq(l.path[2], "other.csv");
-    ck_assert_str_eq(l.path[3], "ties.csv");
-    ck_assert_int_eq(l.kind[1], DSRC_ITEM_FILE);
+    ck_assert_str_eq(l.path[1], CONF_GOLDEN_TABLE ".csv");
+    ck_assert_str_eq(l.path[2], "orders.csv");
+    ck_assert_str_eq(l.path[3], "other.csv");
+    ck_assert_str_eq(l.path[4], "ties.csv");
+    ck_assert_int_eq(l.kind[2], DSRC_ITEM_FILE);
     snprintf(path, sizeof path, "%s/csv/orders.csv", conf_tmpdir());
     ck_assert_int_eq(stat(path, &sb), 0);
-    ck_assert_int_eq(l.size[1], (int64_t)sb.st_size);
-    ck_assert_int_eq(l.mtime[1], (int64_t)sb.st_mtime);
+    ck_assert_int_eq(l.size[2], (int64_t)sb.st_size);
+    ck_assert_int_eq(l.mtime[2], (int64_t)sb.st_mtime);
 
     /* A file is a leaf. */
     ck_assert_int_eq(conf_list(conf_conn(), "orders.csv", &l, &e), DSRC_E_INVALID_ARGUMENT);
@@ -423,6 +430,8 @@ int main(void)
      * filters on the cursor without sorting. */
     fx.quirks = CONF_QUIRK_NO_PK | CONF_QUIRK_NO_LIST_ROWS | CONF_QUIRK_CURSOR_UNSORTED;
     fx.odd_items = ex_odd_items;
+    fx.golden = CONF_GOLDEN_CSV;
+    fx.golden_item = CONF_GOLDEN_TABLE ".csv";
 
     tc = tcase_create("csvdir");
     tcase_add_test(tc, t_list_files);

@@ -376,7 +376,7 @@ static const char *const my_big_sql[] = {
 static int my_create_data(void)
 {
     MYSQL *m = my_root(0), *r;
-    char *pw = NULL;
+    char *pw = NULL, **golden = NULL;
     size_t i;
     int rc = -1;
 
@@ -386,6 +386,13 @@ static int my_create_data(void)
         if (my_exec(m, my_schema_sql[i]) != 0)
             goto out;
     my_exec(m, "SET SESSION sql_mode = DEFAULT");
+    /* The conformance suite's golden table. */
+    golden = conf_golden_sql(CONF_GOLDEN_MYSQL, DB);
+    if (!golden)
+        goto out;
+    for (i = 0; golden[i]; i++)
+        if (my_exec(m, golden[i]) != 0)
+            goto out;
     for (i = 0; i < 60; i++)
         if (my_execf(m, "CREATE TABLE dsrc_many.t_%02zu (id INT PRIMARY KEY, a VARCHAR(10),"
                         " b DATETIME, c JSON)", i) != 0)
@@ -427,6 +434,7 @@ static int my_create_data(void)
     rc = 0;
 out:
     free(pw);
+    conf_golden_free(golden);
     mysql_close(m);
     return rc;
 }
@@ -2061,6 +2069,8 @@ int main(void)
     fx.quirks = CONF_QUIRK_ROWS_ESTIMATED;
     fx.odd_items = my_odd_items;
     fx.skip_items = my_skip_items;
+    fx.golden = CONF_GOLDEN_MYSQL;
+    fx.golden_item = DB "/" CONF_GOLDEN_TABLE;
 
     tc = tcase_create("mysql");
     tcase_set_timeout(tc, 120);

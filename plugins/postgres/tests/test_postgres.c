@@ -114,6 +114,25 @@ static int pg_psql(const char *sql)
     return rc == 0 ? 0 : -1;
 }
 
+/* The conformance suite's golden table, as public.golden. */
+static int pg_create_golden(void)
+{
+    char **sql = conf_golden_sql(CONF_GOLDEN_POSTGRES, "public"), *text = NULL;
+    size_t len = 0, i;
+    FILE *fp = sql ? open_memstream(&text, &len) : NULL;
+    int rc = -1;
+
+    if (fp) {
+        for (i = 0; sql[i]; i++)
+            fprintf(fp, "%s;\n", sql[i]);
+        if (fclose(fp) == 0)
+            rc = pg_psql(text);
+    }
+    free(text);
+    conf_golden_free(sql);
+    return rc;
+}
+
 static int pg_wait_replica(void)
 {
     char *cmd;
@@ -242,7 +261,8 @@ static int pg_setup(conf_fixture *fx, const char *tmp)
         fprintf(stderr, "test_postgres: the PostgreSQL fixture did not start\n");
         return -1;
     }
-    if (pg_read_env() != 0 || pg_psql(pg_setup_sql) != 0 || pg_wait_replica() != 0)
+    if (pg_read_env() != 0 || pg_create_golden() != 0 || pg_psql(pg_setup_sql) != 0 ||
+        pg_wait_replica() != 0)
         return -1;
     setenv(PW_ENV, pg.password, 1);
     setenv(BAD_PW_ENV, BAD_PW, 1);
@@ -1357,6 +1377,8 @@ int main(void)
     fx.quirks = CONF_QUIRK_ROWS_ESTIMATED;
     fx.odd_items = pg_odd_items;
     fx.skip_items = pg_skip_items;
+    fx.golden = CONF_GOLDEN_POSTGRES;
+    fx.golden_item = "public/" CONF_GOLDEN_TABLE;
 
     tc = tcase_create("postgres");
     tcase_set_timeout(tc, 120);

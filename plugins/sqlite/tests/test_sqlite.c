@@ -143,6 +143,19 @@ static int sq_create(const char *path, const char *sql)
     return rc == SQLITE_OK ? 0 : -1;
 }
 
+/* The conformance suite's golden table, in `path`. */
+static int sq_create_golden(const char *path)
+{
+    char **sql = conf_golden_sql(CONF_GOLDEN_SQLITE, NULL);
+    size_t i;
+    int rc = sql ? 0 : -1;
+
+    for (i = 0; rc == 0 && sql[i]; i++)
+        rc = sq_create(path, sql[i]);
+    conf_golden_free(sql);
+    return rc;
+}
+
 static int sq_write_text(const char *path, const char *text)
 {
     FILE *fp = fopen(path, "w");
@@ -157,7 +170,7 @@ static int sq_setup(conf_fixture *fx, const char *tmp)
     char path[PATH_MAX + 64], conn[PATH_MAX + 128];
 
     snprintf(sq_db, sizeof sq_db, "%s/test.db", tmp);
-    if (sq_create(sq_db, sq_schema_sql) != 0)
+    if (sq_create(sq_db, sq_schema_sql) != 0 || sq_create_golden(sq_db) != 0)
         return -1;
     /* A virtual table with shadow tables, where this SQLite has FTS5. */
     sq_have_fts = sqlite3_compileoption_used("ENABLE_FTS5") &&
@@ -413,7 +426,7 @@ START_TEST(t_list)
     ck_assert_int_eq(l.container[0], 1);
 
     ck_assert_int_eq(conf_list(c, "main", &l, &e), DSRC_OK);
-    ck_assert_uint_eq(l.n, 8 + (size_t)sq_have_fts);
+    ck_assert_uint_eq(l.n, 9 + (size_t)sq_have_fts);
     for (k = 0; k < l.n; k++) {
         ck_assert_msg(strncmp(l.path[k], "main/sqlite_", 12) != 0, "internal table listed: %s",
                       l.path[k]);
@@ -603,7 +616,7 @@ START_TEST(t_discover_catalog)
 
     conf_md_init(&m, "main/customers");
     ck_assert_int_eq(conf_discover(c, NULL, 0, &m, &e), DSRC_OK);
-    ck_assert_uint_eq(m.n, 8 + (size_t)sq_have_fts);
+    ck_assert_uint_eq(m.n, 9 + (size_t)sq_have_fts);
     for (k = 0; k < m.n; k++) {
         ck_assert_msg(strncmp(m.path[k], "main/sqlite_", 12) != 0, "internal table: %s",
                       m.path[k]);
@@ -856,6 +869,8 @@ int main(void)
     fx.quirks = 0;
     fx.odd_items = sq_odd_items;
     fx.skip_items = sq_skip_items;
+    fx.golden = CONF_GOLDEN_SQLITE;
+    fx.golden_item = "main/" CONF_GOLDEN_TABLE;
 
     tc = tcase_create("sqlite");
     tcase_add_test(tc, t_missing_file_not_created);
