@@ -9,10 +9,41 @@
 
 #include "base/log.h"
 #include "control.h"
+#include "scheduler.h"
 
 static int str_eq(const char *a, const char *b)
 {
     return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* jobs, run, cancel: the scheduler's (d->mu held). */
+static json_t *control_jobs(control_state *d, const api_request *req, derr *e)
+{
+    int64_t id = 0;
+
+    if (!d->sched) {
+        derr_set(e, DSRC_E_UNSUPPORTED, "dsrcd runs no jobs (no state store)");
+        return NULL;
+    }
+    if (req->cmd == API_JOBS) {
+        json_t *res = scheduler_jobs_json(d->sched, req->source);
+        if (res && req->source && !json_array_size(res) &&
+            !(d->cur && cfg_find_source(d->cur->cfg, req->source))) {
+            json_decref(res);
+            derr_set(e, DSRC_E_NOT_FOUND, "no source named '%s'", req->source);
+            return NULL;
+        }
+        return res;
+    }
+    if (req->cmd == API_CANCEL) {
+        if (scheduler_cancel(d->sched, req->id, e) != DSRC_OK)
+            return NULL;
+        return json_pack("{s:I, s:b}", "id", (json_int_t)req->id, "cancelling", 1);
+    }
+    if (scheduler_request(d->sched, d->units, d->n_units, req->source,
+                          req->discover ? NULL : req->item, &id, e) != DSRC_OK)
+        return NULL;
+    return json_pack("{s:I}", "id", (json_int_t)id);
 }
 
 static json_t *api_serve(void *user, const api_request *req, derr *e)
@@ -22,6 +53,10 @@ static json_t *api_serve(void *user, const api_request *req, derr *e)
     size_t i, found = 0;
 
     pthread_mutex_lock(&d->mu);
+    if (req->cmd == API_RUN || req->cmd == API_CANCEL || req->cmd == API_JOBS) {
+        res = control_jobs(d, req, e);
+        goto out;
+    }
     if (req->cmd == API_PING) {
         res = json_pack("{s:s, s:i, s:s, s:i}", "version", PACKAGE_VERSION, "pid",
                         (int)getpid(), "config", d->conf_path, "sources", (int)d->n_units);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * control.h -- dsrcd's side of the control socket (ctl/api.h): it answers
- * `dsrc ping`, `sources`, `pools` and `health` from the served units.
+ * `dsrc ping`, `sources`, `pools` and `health` from the served units, and
+ * `jobs`, `run` and `cancel` through the scheduler (scheduler.h).
  */
 #ifndef DSRC_DAEMON_CONTROL_H
 #define DSRC_DAEMON_CONTROL_H
@@ -22,6 +23,7 @@ typedef struct control_state {
     unit *units;
     size_t n_units;
     const char *conf_path;
+    struct scheduler *sched;   /* set once at start                         */
 } control_state;
 
 /* (Re)start the control socket when its path is new.  *srv and *path are

@@ -26,6 +26,7 @@
 #include "generation.h"
 #include "probes.h"
 #include "reload.h"
+#include "scheduler.h"
 #include "units.h"
 #include "base/diag.h"
 #include "ctl/instance.h"
@@ -47,6 +48,46 @@ static void notify(const char *state)
     sd_notify(0, state);
 #else
     (void)state;
+#endif
+}
+
+static int64_t daemon_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 1 when systemd expects keep-alives (WatchdogSec=). */
+static int daemon_watchdog_enabled(void)
+{
+#ifdef HAVE_SYSTEMD
+    uint64_t usec = 0;
+    return sd_watchdog_enabled(0, &usec) > 0;
+#else
+    return 0;
+#endif
+}
+
+/* STATUS= when it changed, and the watchdog's keep-alive. */
+static void daemon_notify_status(scheduler *s, int watchdog)
+{
+#ifdef HAVE_SYSTEMD
+    static char last[256];
+    char line[256], msg[300];
+
+    scheduler_status(s, line, sizeof line);
+    if (strcmp(line, last) != 0) {
+        snprintf(msg, sizeof msg, "STATUS=%s", line);
+        sd_notify(0, msg);
+        memcpy(last, line, sizeof last);
+    }
+    if (watchdog)
+        sd_notify(0, "WATCHDOG=1");
+#else
+    (void)s;
+    (void)watchdog;
 #endif
 }
 
@@ -120,6 +161,8 @@ int daemon_main(int argc, char **argv)
     api_server *srv = NULL;
     instance *inst = NULL;
     derr ie = {0};
+    int watchdog = 0;
+    int64_t last_tick = 0;
 
     if (!path)
         path = DEFAULT_CONF;
@@ -243,6 +286,18 @@ int daemon_main(int argc, char **argv)
     d.conf_path = path;
     d.cur = cur;
     units_build(cur, NULL, 0, &d.units, &d.n_units);
+    /* The state store and the jobs: a daemon that cannot record its runs
+     * does not start. */
+    if (!(d.sched = scheduler_new(cur, d.units, d.n_units, &ie))) {
+        log_msg(DSRC_LOG_ERROR, NULL, NULL, "not starting: %s", ie.msg ? ie.msg : "?");
+        derr_clear(&ie);
+        units_free(d.units, d.n_units);
+        pthread_mutex_destroy(&d.mu);
+        instance_release(inst);
+        gen_unref(cur);
+        free(abs_path);
+        return 1;
+    }
     stopping = 0;
     ctx_set_signal_flag(&stopping);
     probes_start(cur->cfg->probe_timeout_ms);
@@ -250,29 +305,47 @@ int daemon_main(int argc, char **argv)
     log_msg(DSRC_LOG_NOTICE, NULL, NULL, "dsrcd %s started: %zu source(s) from %s",
             PACKAGE_VERSION, cur->reg->n_sources, path);
     notify("READY=1\nSTATUS=running");
+    watchdog = daemon_watchdog_enabled();
 
     for (;;) {
-        struct timespec tick = {1, 0};
-        int sig = sigtimedwait(&set, NULL, &tick);
+        int64_t wait_ms = scheduler_tick(d.sched, d.units, d.n_units);
+        struct timespec tick = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L};
+        int sig;
+
+        daemon_notify_status(d.sched, watchdog);
+        sig = sigtimedwait(&set, NULL, &tick);
         if (sig < 0) {
-            if (errno == EAGAIN)
+            if (errno == EAGAIN && daemon_mono_ms() - last_tick >= 1000) {
                 units_tick(d.units, d.n_units);
+                last_tick = daemon_mono_ms();
+            }
             continue;
         }
         if (sig == SIGHUP) {
             notify("RELOADING=1\nSTATUS=reloading");
             reload_run(path, target, level, &cur, &d, &srv, &api_path);
+            scheduler_sync(d.sched, cur, d.units, d.n_units);
             notify("READY=1\nSTATUS=running");
         } else {
             notify("STOPPING=1\nSTATUS=stopping");
             log_msg(DSRC_LOG_NOTICE, NULL, NULL, "received %s, stopping",
                     sig == SIGTERM ? "SIGTERM" : "SIGINT");
-            stopping = 1;
             break;
         }
     }
     api_server_stop(srv); /* removes the control socket */
     free(api_path);
+    /* Runs first: no new one starts, the running ones have shutdown_grace
+     * to finish, then are cancelled (a cancelled run commits nothing). */
+    if (scheduler_stop(d.sched, cur->cfg->shutdown_grace_ms) != 0) {
+        log_msg(DSRC_LOG_ERROR, NULL, NULL,
+                "stopped without waiting for runs that ignore cancellation; they are "
+                "resolved at the next start");
+        instance_release(inst);
+        fflush(NULL);
+        _exit(1);
+    }
+    stopping = 1;
     if (units_stop(d.units, d.n_units, cur->cfg->shutdown_grace_ms) != 0) {
         /* A thread is stuck in a plugin call: nothing it uses can be
          * freed, and the process cannot wait for it.  dsrcd keeps no file
@@ -285,6 +358,7 @@ int daemon_main(int argc, char **argv)
         fflush(NULL);
         _exit(1);
     }
+    scheduler_free(d.sched);
     units_free(d.units, d.n_units);
     units_reap_free();
     ctx_set_signal_flag(NULL);

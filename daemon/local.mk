@@ -7,6 +7,7 @@ dsrcd_SOURCES = daemon/dsrcd.c \
 	daemon/generation.c daemon/generation.h \
 	daemon/probes.c daemon/probes.h \
 	daemon/reload.c daemon/reload.h \
+	daemon/scheduler.c daemon/scheduler.h \
 	daemon/units.c daemon/units.h
 dsrcd_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS)
 dsrcd_LDADD = core/libdsrccore.la $(SYSTEMD_LIBS)

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "plugin/loader.h"
 #include "probes.h"
+#include "scheduler.h"
 #include "units.h"
 
 #define DEFAULT_HEALTH_SCHEDULE "@every 30s"
@@ -87,9 +88,17 @@ static struct {
     size_t n, cap;
 } orphans;
 
+/* 1 while a probe or a run still uses the unit. */
+static int unit_busy(unit *u)
+{
+    int probing = u->hl && probes_forget(u->hl) != 0;
+
+    return probing || scheduler_uses(u->rt);
+}
+
 static void unit_free(unit *u)
 {
-    if (u->hl && probes_forget(u->hl) != 0) {
+    if (unit_busy(u)) {
         if (orphans.n == orphans.cap) {
             size_t cap = orphans.cap ? orphans.cap * 2 : 8;
             unit *v = realloc(orphans.v, cap * sizeof *v);
@@ -302,7 +311,7 @@ void units_reap(void)
 
     while (i < orphans.n) {
         unit *u = &orphans.v[i];
-        if (probes_forget(u->hl) == 0) {
+        if (!unit_busy(u)) {
             unit_release(u);
             orphans.v[i] = orphans.v[--orphans.n];
             continue;
