@@ -51,6 +51,14 @@ core_libdsrccore_la_SOURCES += \
 	core/conn/router.c core/conn/router.h \
 	core/conn/health.c core/conn/health.h
 
+# jobs: the scheduler's parts -- timing arithmetic (plan), bounded worker
+# threads (workers), the job table (jobs).  Depends on config/schedule and
+# base only.
+core_libdsrccore_la_SOURCES += \
+	core/jobs/plan.c core/jobs/plan.h \
+	core/jobs/workers.c core/jobs/workers.h \
+	core/jobs/jobs.c core/jobs/jobs.h
+
 # ctl: the control API (dsrcd's socket and its client), one daemon per
 # state directory and socket.
 core_libdsrccore_la_SOURCES += \
