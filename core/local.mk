@@ -3,7 +3,7 @@
 # the tests all link.  One subfolder per responsibility; headers are
 # included with their folder ("output/fetch.h") from -I$(top_srcdir)/core.
 # Coming modules get their own folders beside these: store/ (state store),
-# jobs/ (scheduler and jobs), catalog/, api/ (HTTP API).
+# catalog/, api/ (HTTP API).
 noinst_LTLIBRARIES += core/libdsrccore.la
 core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS)
