@@ -2,8 +2,8 @@
 # core: the host, built once as an internal library that dsrcd, dsrc and
 # the tests all link.  One subfolder per responsibility; headers are
 # included with their folder ("output/fetch.h") from -I$(top_srcdir)/core.
-# Coming modules get their own folders beside these: jobs/ (scheduler and
-# jobs), catalog/, api/ (HTTP API).
+# Coming modules get their own folders beside these: catalog/, api/ (HTTP
+# API).
 noinst_LTLIBRARIES += core/libdsrccore.la
 core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS) $(STORE_SQLITE_CFLAGS)
@@ -41,10 +41,6 @@ core_libdsrccore_la_SOURCES += \
 core_libdsrccore_la_SOURCES += \
 	core/store/store.c core/store/store.h
 
-# jobs: runs of discover and fetch, their scheduling and workers.
-core_libdsrccore_la_SOURCES += \
-	core/jobs/runner.c core/jobs/runner.h
-
 # secret: Fernet, keys, secret values, memory that holds them.
 core_libdsrccore_la_SOURCES += \
 	core/secret/fernet.c core/secret/fernet.h \
@@ -58,6 +54,15 @@ core_libdsrccore_la_SOURCES += \
 	core/conn/breaker.c core/conn/breaker.h \
 	core/conn/router.c core/conn/router.h \
 	core/conn/health.c core/conn/health.h
+
+# jobs: the scheduler's parts -- timing arithmetic (plan), bounded worker
+# threads (workers), the job table (jobs).  Depends on config/schedule and
+# base only.
+core_libdsrccore_la_SOURCES += \
+	core/jobs/plan.c core/jobs/plan.h \
+	core/jobs/workers.c core/jobs/workers.h \
+	core/jobs/jobs.c core/jobs/jobs.h \
+	core/jobs/runner.c core/jobs/runner.h
 
 # ctl: the control API (dsrcd's socket and its client), one daemon per
 # state directory and socket.
