@@ -2,6 +2,7 @@
 /* scheduler.c -- see scheduler.h */
 #include <config.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
