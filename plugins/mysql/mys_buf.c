@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * my_buf.c -- growing strings, quoting and item paths for the mysql plugin.
+ * mys_buf.c -- growing strings, quoting and item paths for the mysql plugin.
  */
 #define _GNU_SOURCE
-#include "my.h"
+#include "mys.h"
 
 #include <stdarg.h>
 #include <string.h>

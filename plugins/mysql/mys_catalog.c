@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * my_catalog.c -- list, describe and discover for the mysql plugin, all
+ * mys_catalog.c -- list, describe and discover for the mysql plugin, all
  * read from information_schema.
  *
  * discover() reads the whole catalog in a fixed number of queries: the
@@ -13,7 +13,7 @@
  * first: the two fills run side by side.
  */
 #define _GNU_SOURCE
-#include "my.h"
+#include "mys.h"
 
 #include <errno.h>
 #include <inttypes.h>

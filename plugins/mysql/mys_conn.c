@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * my_conn.c -- connections of the mysql plugin: options, TLS, open,
+ * mys_conn.c -- connections of the mysql plugin: options, TLS, open,
  * close, ping (with the endpoint's replication role), cancel with KILL
  * QUERY from a second connection, and the mapping of MySQL errors to
  * dsrc statuses.
  */
 #define _GNU_SOURCE
-#include "my.h"
+#include "mys.h"
 
 #include <errno.h>
 #include <errmsg.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * my_fetch.c -- fetch for the mysql plugin.
+ * mys_fetch.c -- fetch for the mysql plugin.
  *
  * One fetch is one read-only transaction with a consistent snapshot:
  *   START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY
@@ -25,7 +25,7 @@
  * mysql_real_escape_string() (which follows NO_BACKSLASH_ESCAPES).
  */
 #define _GNU_SOURCE
-#include "my.h"
+#include "mys.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * my.h -- what the files of the mysql plugin share (internal: never
+ * mys.h -- what the files of the mysql plugin share (internal: never
  * installed, never included outside plugins/mysql).
  *
- *   my_plugin.c   entry point, option table, library init and unload
- *   my_conn.c     open, close, ping, cancel, TLS, error mapping, queries
- *   my_buf.c      growing strings, identifier and literal quoting, paths
- *   my_catalog.c  list, describe, discover (information_schema)
- *   my_fetch.c    fetch: streaming rows with mysql_use_result
+ *   mysql.c        entry point, option table, library init and unload
+ *   mys_conn.c     open, close, ping, cancel, TLS, error mapping, queries
+ *   mys_buf.c      growing strings, identifier and literal quoting, paths
+ *   mys_catalog.c  list, describe, discover (information_schema)
+ *   mys_fetch.c    fetch: streaming rows with mysql_use_result
  *
  * Prefix: mys_ (MariaDB Connector/C owns my_ and mysql_).
  */
-#ifndef DSRC_PLUGIN_MYSQL_MY_H
-#define DSRC_PLUGIN_MYSQL_MY_H
+#ifndef DSRC_PLUGIN_MYSQL_MYS_H
+#define DSRC_PLUGIN_MYSQL_MYS_H
 
 #include <dsrc/plugin.h>
 #include <dsrc/plugin_util.h>
@@ -65,7 +65,7 @@ struct dsrc_conn {
 };
 
 /* ------------------------------------------------------------------------ */
-/* my_buf.c                                                                  */
+/* mys_buf.c                                                                 */
 
 /* Query text is built in a dsrc_buf (<dsrc/plugin.h>). */
 /* An identifier in backticks, backticks doubled. */
@@ -97,7 +97,7 @@ void mys_path_free(mys_path *p);
 int mys_is_system_db(const char *name);
 
 /* ------------------------------------------------------------------------ */
-/* my_conn.c                                                                 */
+/* mys_conn.c                                                                */
 
 dsrc_status mys_open(const dsrc_ctx *ctx, const dsrc_open_params *params, dsrc_conn **out,
                      dsrc_error *err);
@@ -146,7 +146,7 @@ void mys_side_close(dsrc_conn *c, dsrc_conn *side);
 void mys_abandon_result(dsrc_conn *c, MYSQL_RES *res);
 
 /* ------------------------------------------------------------------------ */
-/* my_catalog.c                                                              */
+/* mys_catalog.c                                                             */
 
 dsrc_status mys_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
                      const dsrc_item_sink *sink, dsrc_error *err);
@@ -191,7 +191,7 @@ long mys_cols_find(const mys_cols *cols, const char *name);
 dsrc_type mys_type_of_data_type(const char *data_type, int is_json);
 
 /* ------------------------------------------------------------------------ */
-/* my_fetch.c                                                                */
+/* mys_fetch.c                                                               */
 
 dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
                       const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
