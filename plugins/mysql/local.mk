@@ -6,8 +6,11 @@ plugins_mysql_mysql_la_SOURCES = \
 	plugins/mysql/mysql.c \
 	plugins/mysql/mys.h \
 	plugins/mysql/mys_conn.c \
+	plugins/mysql/mys_error.c \
 	plugins/mysql/mys_buf.c \
+	plugins/mysql/mys_types.c \
 	plugins/mysql/mys_catalog.c \
+	plugins/mysql/mys_discover.c \
 	plugins/mysql/mys_fetch.c
 plugins_mysql_mysql_la_CPPFLAGS = -I$(top_srcdir)/sdk
 plugins_mysql_mysql_la_CFLAGS = $(AM_CFLAGS) $(MYSQL_CFLAGS)

@@ -3,11 +3,16 @@
  * mys.h -- what the files of the mysql plugin share (internal: never
  * installed, never included outside plugins/mysql).
  *
- *   mysql.c        entry point, option table, library init and unload
- *   mys_conn.c     open, close, ping, cancel, TLS, error mapping, queries
- *   mys_buf.c      growing strings, identifier and literal quoting, paths
- *   mys_catalog.c  list, describe, discover (information_schema)
- *   mys_fetch.c    fetch: streaming rows with mysql_use_result
+ *   mysql.c         entry point, option table, library init and unload
+ *   mys_conn.c      queries, open, close, ping, cancel, TLS
+ *   mys_error.c     MySQL error numbers -> dsrc statuses
+ *   mys_buf.c       growing strings, identifier and literal quoting, paths
+ *   mys_types.c     MySQL types -> SDK types, values -> cells, cursor
+ *                   values -> SQL literals
+ *   mys_catalog.c   list, describe (information_schema); the columns and
+ *                   the metadata record of a table, shared with discover
+ *   mys_discover.c  discover: the whole catalog in a fixed number of queries
+ *   mys_fetch.c     fetch: streaming rows with mysql_use_result
  *
  * Prefix: mys_ (MariaDB Connector/C owns my_ and mysql_).
  */
@@ -97,6 +102,25 @@ void mys_path_free(mys_path *p);
 int mys_is_system_db(const char *name);
 
 /* ------------------------------------------------------------------------ */
+/* mys_error.c                                                               */
+
+/* Fill err from the connection's last error: status from the MySQL error
+ * number (auth, permission, not found, unreachable, timeout, cancelled...),
+ * backend_code "NUMBER/SQLSTATE", connection_broken for lost connections.
+ * `what` starts the message ("reading the catalog", ...).  Returns the
+ * status. */
+dsrc_status mys_fail(dsrc_error *err, dsrc_conn *c, const char *what);
+
+/* mys_fail() for an error number, SQLSTATE (NULL: HY000), message and
+ * errno taken from a handle that is not a dsrc_conn (a connection that
+ * failed to open). */
+dsrc_status mys_fail_raw(dsrc_error *err, unsigned code, const char *sqlstate,
+                         const char *msg, int sys_errno, const char *what);
+
+/* Fill err with CANCELLED ("<what> cancelled"). */
+dsrc_status mys_cancelled_error(dsrc_error *err, const char *what);
+
+/* ------------------------------------------------------------------------ */
 /* mys_conn.c                                                                */
 
 dsrc_status mys_open(const dsrc_ctx *ctx, const dsrc_open_params *params, dsrc_conn **out,
@@ -107,14 +131,6 @@ dsrc_status mys_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *info,
                      dsrc_error *err);
 dsrc_status mys_cancel(dsrc_conn *c);
 
-
-/* Fill err from the connection's last error: status from the MySQL error
- * number (auth, permission, not found, unreachable, timeout, cancelled...),
- * backend_code "NUMBER/SQLSTATE", connection_broken for lost connections.
- * `what` starts the message ("reading the catalog", ...).  Returns the
- * status. */
-dsrc_status mys_fail(dsrc_error *err, dsrc_conn *c, const char *what);
-
 /* Run a statement; on failure fill err (see mys_fail).  The result, if
  * any, is left for the caller (mysql_store_result / mysql_use_result). */
 dsrc_status mys_query(dsrc_conn *c, const char *sql, size_t len, const char *what,
@@ -124,9 +140,6 @@ dsrc_status mys_query(dsrc_conn *c, const char *sql, size_t len, const char *wha
  * *res may be NULL for statements without a result. */
 dsrc_status mys_query_store(dsrc_conn *c, const char *sql, size_t len, MYSQL_RES **res,
                             const char *what, dsrc_error *err);
-
-/* Fill err with CANCELLED ("<what> cancelled"). */
-dsrc_status mys_cancelled_error(dsrc_error *err, const char *what);
 
 /* Ask the server to stop the statement running on `c` (KILL QUERY from a
  * second connection).  Returns 0 when the server accepted it. */
@@ -146,13 +159,65 @@ void mys_side_close(dsrc_conn *c, dsrc_conn *side);
 void mys_abandon_result(dsrc_conn *c, MYSQL_RES *res);
 
 /* ------------------------------------------------------------------------ */
+/* mys_types.c                                                               */
+
+/* The SDK type of an information_schema data type. */
+dsrc_type mys_type_of_data_type(const char *data_type, int is_json);
+
+/* The column named by a MariaDB check clause "json_valid(`col`)", malloc'd
+ * with doubled backticks undone; NULL when the clause is something else. */
+char *mys_json_check_column(const char *clause);
+
+/* How a result column's text becomes a cell. */
+typedef enum mys_class {
+    MYS_MC_TEXT,     /* text as is                                          */
+    MYS_MC_BYTES,    /* binary as is                                        */
+    MYS_MC_INT,      /* signed integer                                      */
+    MYS_MC_UINT,     /* BIGINT UNSIGNED: INT64, or exact text above INT64_MAX */
+    MYS_MC_BIT,      /* BIT(n): big-endian bytes                            */
+    MYS_MC_DOUBLE,
+    MYS_MC_DECIMAL,  /* exact text                                          */
+    MYS_MC_DATETIME, /* "YYYY-MM-DD HH:MM:SS[.f]" -> "YYYY-MM-DDTHH:MM:SS[.f]" */
+    MYS_MC_TIMESTAMP,/* the same with "Z"                                   */
+    MYS_MC_DATE,     /* "YYYY-MM-DD"                                        */
+    MYS_MC_JSON
+} mys_class;
+
+/* Per output column: its class and scratch space for converted text. */
+typedef struct mys_outcol {
+    mys_class cls;
+    char scratch[48];
+} mys_outcol;
+
+/* The SDK type of a class's cells. */
+dsrc_type mys_class_type(mys_class k);
+
+/* The class of a result field; `json` when information_schema says the
+ * column holds JSON. */
+mys_class mys_class_of(const MYSQL_FIELD *f, int json);
+
+/* Fill `cell` from a value (NULL: SQL NULL) of `len` bytes.  The cell may
+ * point into the value or into oc->scratch: valid until the next call. */
+void mys_cell(mys_outcol *oc, const char *v, unsigned long len, dsrc_cell *cell);
+
+/* Append the cursor value `value` of cursor `field` as a literal for a
+ * column of information_schema data type `dt` (NULL: unknown): numbers
+ * unquoted once checked, anything else as an escaped string.  Errors:
+ * INVALID_ARGUMENT for a value the column's type cannot hold. */
+dsrc_status mys_cursor_literal(dsrc_conn *c, dsrc_buf *q, const char *dt,
+                               const char *field, const char *value, dsrc_error *err);
+
+/* The text that stands for a cursor value in cursor_max (at most outsz - 1
+ * bytes in `out`).  Returns 0, or -1 when it cannot serve as a cursor. */
+int mys_cursor_text(mys_outcol *oc, const char *v, unsigned long len, char *out,
+                    size_t outsz);
+
+/* ------------------------------------------------------------------------ */
 /* mys_catalog.c                                                             */
 
 dsrc_status mys_list(const dsrc_ctx *ctx, dsrc_conn *c, const char *path,
                      const dsrc_item_sink *sink, dsrc_error *err);
 dsrc_status mys_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *item,
-                         const dsrc_meta_sink *sink, dsrc_error *err);
-dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_req *req,
                          const dsrc_meta_sink *sink, dsrc_error *err);
 
 /* The columns of one table as information_schema describes them.  `name`
@@ -187,8 +252,58 @@ dsrc_status mys_mark_json(dsrc_conn *c, const char *db, const char *table, mys_c
 /* The column named `name`: exact match first, then case-insensitive (as
  * MySQL compares column names); -1 when absent. */
 long mys_cols_find(const mys_cols *cols, const char *name);
-/* The SDK type of an information_schema data type. */
-dsrc_type mys_type_of_data_type(const char *data_type, int is_json);
+
+/* What discover shares with list and describe. */
+
+/* The columns information_schema.COLUMNS gives mys_cols_add(), in its
+ * order. */
+#define MYS_COL_FIELDS                                                                       \
+    "COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COLUMN_DEFAULT, IS_NULLABLE, COLUMN_KEY, EXTRA, "   \
+    "COLUMN_COMMENT"
+/* Append the column of `row` whose MYS_COL_FIELDS start at index `base`
+ * (`len`: mysql_fetch_lengths); `mariadb` reads MariaDB's defaults.
+ * Returns 0 or -1 when out of memory. */
+int mys_cols_add(mys_cols *cols, MYSQL_ROW row, const unsigned long *len, int base,
+                 int mariadb);
+/* Free the columns' strings, keep the array for the next table. */
+void mys_cols_clear(mys_cols *cols);
+
+/* A decimal integer of information_schema, `dflt` when NULL or not one. */
+int64_t mys_i64(const char *s, int64_t dflt);
+
+/* What information_schema.TABLES says about one table. */
+typedef struct mys_table {
+    const char *db, *name, *type, *engine, *comment, *collation, *row_format;
+    const char *rows, *data_length, *index_length, *mtime, *auto_increment, *created;
+} mys_table;
+
+/* Memory one record is built in, kept from one record to the next
+ * (discover builds thousands). */
+typedef struct mys_scratch {
+    void *p;
+    size_t cap;
+} mys_scratch;
+void mys_scratch_free(mys_scratch *s);
+
+/* Deliver the metadata record of table db.name to the sink: `t` may be
+ * NULL (a table without a TABLES row), `cols` may be empty, `indexes` (the
+ * index names, comma-separated) NULL and `scratch` NULL (then the memory
+ * is freed before returning).  Returns the sink's answer (0 continue), or
+ * -1 when out of memory. */
+int mys_emit(const dsrc_meta_sink *sink, const char *db, const char *name,
+             const mys_table *t, const mys_cols *cols, const char *indexes,
+             mys_scratch *scratch);
+
+/* After nothing was found under database db: DSRC_OK when db exists,
+ * DSRC_E_NOT_FOUND when it does not (or is hidden from this user), else the
+ * failure of the check. */
+dsrc_status mys_check_db(dsrc_conn *c, const char *db, dsrc_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* mys_discover.c                                                            */
+
+dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_req *req,
+                         const dsrc_meta_sink *sink, dsrc_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* mys_fetch.c                                                               */
