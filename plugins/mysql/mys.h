@@ -6,7 +6,7 @@
  *   mysql.c         entry point, option table, library init and unload
  *   mys_conn.c      queries, open, close, ping, cancel, TLS
  *   mys_error.c     MySQL error numbers -> dsrc statuses
- *   mys_buf.c       growing strings, identifier and literal quoting, paths
+ *   mys_buf.c       growing strings and arrays, quoting, item paths
  *   mys_types.c     MySQL types -> SDK types, values -> cells, cursor
  *                   values -> SQL literals
  *   mys_catalog.c   list, describe (information_schema); the columns and
@@ -79,6 +79,11 @@ void mys_buf_ident(dsrc_buf *b, const char *id);
  * and sql_mode (NO_BACKSLASH_ESCAPES) with mysql_real_escape_string(). */
 void mys_buf_literal(dsrc_buf *b, MYSQL *my, const char *s);
 
+/* Room for one more element in `v`, an array of *cap elements of `size`
+ * bytes that are all used: `v` realloc'd to twice as many (16 at first)
+ * and *cap updated.  NULL when out of memory (`v` is left as it was). */
+void *mys_grow(void *v, size_t *cap, size_t size);
+
 /* Overwrite and free a secret. */
 void mys_wipe_free(char *s);
 
@@ -141,6 +146,11 @@ dsrc_status mys_query(dsrc_conn *c, const char *sql, size_t len, const char *wha
 dsrc_status mys_query_store(dsrc_conn *c, const char *sql, size_t len, MYSQL_RES **res,
                             const char *what, dsrc_error *err);
 
+/* The next row of a result read with mysql_use_result(); NULL at its end
+ * or on a failure, which mysql_errno(c->my) tells apart (c->last_errno is
+ * then set for mys_fail). */
+MYSQL_ROW mys_next_row(dsrc_conn *c, MYSQL_RES *res);
+
 /* Ask the server to stop the statement running on `c` (KILL QUERY from a
  * second connection).  Returns 0 when the server accepted it. */
 int mys_kill_query(const dsrc_conn *c);
@@ -163,10 +173,6 @@ void mys_abandon_result(dsrc_conn *c, MYSQL_RES *res);
 
 /* The SDK type of an information_schema data type. */
 dsrc_type mys_type_of_data_type(const char *data_type, int is_json);
-
-/* The column named by a MariaDB check clause "json_valid(`col`)", malloc'd
- * with doubled backticks undone; NULL when the clause is something else. */
-char *mys_json_check_column(const char *clause);
 
 /* How a result column's text becomes a cell. */
 typedef enum mys_class {
@@ -249,6 +255,9 @@ void mys_cols_free(mys_cols *cols);
  * check (MySQL's JSON type needs no marking).  One query on MariaDB. */
 dsrc_status mys_mark_json(dsrc_conn *c, const char *db, const char *table, mys_cols *cols,
                           dsrc_error *err);
+/* Set is_json for the column a MariaDB check clause "json_valid(`col`)"
+ * names; other clauses change nothing. */
+void mys_cols_mark_json(mys_cols *cols, const char *clause);
 /* The column named `name`: exact match first, then case-insensitive (as
  * MySQL compares column names); -1 when absent. */
 long mys_cols_find(const mys_cols *cols, const char *name);
@@ -276,6 +285,10 @@ typedef struct mys_table {
     const char *db, *name, *type, *engine, *comment, *collation, *row_format;
     const char *rows, *data_length, *index_length, *mtime, *auto_increment, *created;
 } mys_table;
+/* Fill `t` from the first six columns of a row of information_schema.TABLES:
+ * TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_COMMENT and
+ * TABLE_COLLATION (all that discover reads); the other members NULL. */
+void mys_table_head(mys_table *t, MYSQL_ROW r);
 
 /* Memory one record is built in, kept from one record to the next
  * (discover builds thousands). */

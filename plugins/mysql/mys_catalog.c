@@ -15,7 +15,6 @@
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */
 
-
 int64_t mys_i64(const char *s, int64_t dflt)
 {
     char *end;
@@ -48,7 +47,38 @@ static int mys_exact_count_engine(const char *engine)
                       strcasecmp(engine, "MEMORY") == 0 || strcasecmp(engine, "MRG_MyISAM") == 0);
 }
 
+/* The column named by a MariaDB check clause "json_valid(`col`)", malloc'd
+ * with doubled backticks undone; NULL when the clause is something else. */
+static char *mys_json_check_column(const char *clause)
+{
+    static const char pre[] = "json_valid(`";
+    size_t n, i, j;
+    char *out;
 
+    if (!clause || strncasecmp(clause, pre, sizeof pre - 1) != 0)
+        return NULL;
+    clause += sizeof pre - 1;
+    n = strlen(clause);
+    if (n < 2 || strcmp(clause + n - 2, "`)") != 0)
+        return NULL;
+    n -= 2;
+    out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    for (i = j = 0; i < n; i++) {
+        if (clause[i] == '`') {
+            if (i + 1 < n && clause[i + 1] == '`')
+                i++;
+            else {
+                free(out);
+                return NULL; /* not a single quoted identifier */
+            }
+        }
+        out[j++] = clause[i];
+    }
+    out[j] = '\0';
+    return out;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Columns                                                                   */
@@ -103,12 +133,10 @@ int mys_cols_add(mys_cols *cols, MYSQL_ROW row, const unsigned long *len, int ba
     if (mariadb && def && len[base + 3] == 4 && memcmp(def, "NULL", 4) == 0)
         def = NULL;
     if (cols->n == cols->cap) {
-        size_t cap = cols->cap ? cols->cap * 2 : 16;
-        mys_colinfo *v = realloc(cols->v, cap * sizeof *v);
+        mys_colinfo *v = mys_grow(cols->v, &cols->cap, sizeof *v);
         if (!v)
             return -1;
         cols->v = v;
-        cols->cap = cap;
     }
     for (i = 0; i < N_FIELDS; i++) {
         n[i] = row[base + field[i]] ? (size_t)len[base + field[i]] : 0;
@@ -137,17 +165,33 @@ int mys_cols_add(mys_cols *cols, MYSQL_ROW row, const unsigned long *len, int ba
     return 0;
 }
 
-
-/* The WHERE condition for one table of information_schema. */
-static void mys_buf_where_table(dsrc_buf *q, MYSQL *my, const char *schema_col, const char *db,
-                                const char *table)
+/* Run `select` on one table of information_schema: "<select> WHERE
+ * <schema_col> = db AND TABLE_NAME = table<tail>" (`tail` may be NULL), and
+ * store its result in *res (see mys_query_store). */
+static dsrc_status mys_query_table(dsrc_conn *c, const char *select, const char *schema_col,
+                                   const char *db, const char *table, const char *tail,
+                                   MYSQL_RES **res, const char *what, dsrc_error *err)
 {
-    dsrc_buf_add(q, " WHERE ");
-    dsrc_buf_add(q, schema_col);
-    dsrc_buf_add(q, " = ");
-    mys_buf_literal(q, my, db);
-    dsrc_buf_add(q, " AND TABLE_NAME = ");
-    mys_buf_literal(q, my, table);
+    dsrc_buf q = {0};
+    dsrc_status st;
+
+    *res = NULL;
+    dsrc_buf_add(&q, select);
+    dsrc_buf_add(&q, " WHERE ");
+    dsrc_buf_add(&q, schema_col);
+    dsrc_buf_add(&q, " = ");
+    mys_buf_literal(&q, c->my, db);
+    dsrc_buf_add(&q, " AND TABLE_NAME = ");
+    mys_buf_literal(&q, c->my, table);
+    if (tail)
+        dsrc_buf_add(&q, tail);
+    if (q.failed) {
+        dsrc_buf_free(&q);
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    }
+    st = mys_query_store(c, q.s, q.len, res, what, err);
+    dsrc_buf_free(&q);
+    return st;
 }
 
 /* Read the columns of db.table with their primary key positions and, when
@@ -156,7 +200,6 @@ static void mys_buf_where_table(dsrc_buf *q, MYSQL *my, const char *schema_col, 
 static dsrc_status mys_read_columns_idx(dsrc_conn *c, const char *db, const char *table,
                                         mys_cols *out, char **indexes, dsrc_error *err)
 {
-    dsrc_buf q = {0};
     MYSQL_RES *res = NULL;
     MYSQL_ROW row;
     dsrc_status st;
@@ -166,15 +209,9 @@ static dsrc_status mys_read_columns_idx(dsrc_conn *c, const char *db, const char
     memset(out, 0, sizeof *out);
     if (indexes)
         *indexes = NULL;
-    dsrc_buf_add(&q, "SELECT " MYS_COL_FIELDS " FROM information_schema.COLUMNS");
-    mys_buf_where_table(&q, c->my, "TABLE_SCHEMA", db, table);
-    dsrc_buf_add(&q, " ORDER BY ORDINAL_POSITION");
-    if (q.failed) {
-        dsrc_buf_free(&q);
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-    }
-    st = mys_query_store(c, q.s, q.len, &res, "reading the columns", err);
-    dsrc_buf_free(&q);
+    st = mys_query_table(c, "SELECT " MYS_COL_FIELDS " FROM information_schema.COLUMNS",
+                         "TABLE_SCHEMA", db, table, " ORDER BY ORDINAL_POSITION", &res,
+                         "reading the columns", err);
     if (st != DSRC_OK)
         return st;
     while (res && (row = mysql_fetch_row(res)) != NULL) {
@@ -190,17 +227,10 @@ static dsrc_status mys_read_columns_idx(dsrc_conn *c, const char *db, const char
         return DSRC_OK;
 
     /* Primary key positions and index names. */
-    dsrc_buf_add(&q, "SELECT INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME FROM"
-                    " information_schema.STATISTICS");
-    mys_buf_where_table(&q, c->my, "TABLE_SCHEMA", db, table);
-    dsrc_buf_add(&q, " ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX");
-    if (q.failed) {
-        dsrc_buf_free(&q);
-        mys_cols_free(out);
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-    }
-    st = mys_query_store(c, q.s, q.len, &res, "reading the indexes", err);
-    dsrc_buf_free(&q);
+    st = mys_query_table(c, "SELECT INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME FROM"
+                         " information_schema.STATISTICS", "TABLE_SCHEMA", db, table,
+                         " ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX",
+                         &res, "reading the indexes", err);
     if (st != DSRC_OK) {
         mys_cols_free(out);
         return st;
@@ -241,37 +271,36 @@ dsrc_status mys_read_columns(dsrc_conn *c, const char *db, const char *table, my
     return mys_read_columns_idx(c, db, table, out, NULL, err);
 }
 
+void mys_cols_mark_json(mys_cols *cols, const char *clause)
+{
+    char *col = mys_json_check_column(clause);
+    size_t i;
+
+    if (!col)
+        return;
+    for (i = 0; i < cols->n; i++)
+        if (strcmp(cols->v[i].name, col) == 0)
+            cols->v[i].is_json = 1;
+    free(col);
+}
+
 dsrc_status mys_mark_json(dsrc_conn *c, const char *db, const char *table,
                                  mys_cols *cols, dsrc_error *err)
 {
-    dsrc_buf q = {0};
     MYSQL_RES *res = NULL;
     MYSQL_ROW row;
     dsrc_status st;
 
     if (!c->is_mariadb || c->server_num < 100200 || cols->n == 0)
         return DSRC_OK;
-    dsrc_buf_add(&q, "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS");
-    mys_buf_where_table(&q, c->my, "CONSTRAINT_SCHEMA", db, table);
-    dsrc_buf_add(&q, " AND CHECK_CLAUSE LIKE 'json\\_valid(%'");
-    if (q.failed) {
-        dsrc_buf_free(&q);
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-    }
-    st = mys_query_store(c, q.s, q.len, &res, "reading the check constraints", err);
-    dsrc_buf_free(&q);
+    st = mys_query_table(c, "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS",
+                         "CONSTRAINT_SCHEMA", db, table,
+                         " AND CHECK_CLAUSE LIKE 'json\\_valid(%'", &res,
+                         "reading the check constraints", err);
     if (st != DSRC_OK)
         return st;
-    while (res && (row = mysql_fetch_row(res)) != NULL) {
-        char *col = mys_json_check_column(row[0]);
-        size_t i;
-        if (!col)
-            continue;
-        for (i = 0; i < cols->n; i++)
-            if (strcmp(cols->v[i].name, col) == 0)
-                cols->v[i].is_json = 1;
-        free(col);
-    }
+    while (res && (row = mysql_fetch_row(res)) != NULL)
+        mys_cols_mark_json(cols, row[0]);
     if (res)
         mysql_free_result(res);
     return DSRC_OK;
@@ -280,21 +309,26 @@ dsrc_status mys_mark_json(dsrc_conn *c, const char *db, const char *table,
 /* ------------------------------------------------------------------------ */
 /* Metadata records                                                          */
 
-
 #define MYS_TABLE_FIELDS                                                                     \
     "TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_COMMENT, TABLE_COLLATION, "          \
     "ROW_FORMAT, TABLE_ROWS, DATA_LENGTH, INDEX_LENGTH, "                                     \
     "UNIX_TIMESTAMP(COALESCE(UPDATE_TIME, CREATE_TIME)), AUTO_INCREMENT, "                    \
     "DATE_FORMAT(CREATE_TIME, '%Y-%m-%dT%H:%i:%sZ')"
 
-static void mys_table_from_row(mys_table *t, MYSQL_ROW r)
+void mys_table_head(mys_table *t, MYSQL_ROW r)
 {
+    memset(t, 0, sizeof *t);
     t->db = r[0];
     t->name = r[1];
     t->type = r[2];
     t->engine = r[3];
     t->comment = r[4];
     t->collation = r[5];
+}
+
+static void mys_table_from_row(mys_table *t, MYSQL_ROW r)
+{
+    mys_table_head(t, r);
     t->row_format = r[6];
     t->rows = r[7];
     t->data_length = r[8];
@@ -334,7 +368,6 @@ static void mys_item_of_table(dsrc_item *it, const mys_table *t, const char *pat
     if (kind != DSRC_ITEM_VIEW && t->comment && *t->comment)
         it->comment = t->comment;
 }
-
 
 static void *mys_scratch_get(mys_scratch *s, size_t size)
 {
@@ -529,17 +562,10 @@ static dsrc_status mys_find_table(dsrc_conn *c, const char *db, const char *name
                                   const char *item, MYSQL_RES **res, MYSQL_ROW *row,
                                   dsrc_error *err)
 {
-    dsrc_buf q = {0};
     dsrc_status st;
 
-    dsrc_buf_add(&q, "SELECT " MYS_TABLE_FIELDS " FROM information_schema.TABLES");
-    mys_buf_where_table(&q, c->my, "TABLE_SCHEMA", db, name);
-    if (q.failed) {
-        dsrc_buf_free(&q);
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-    }
-    st = mys_query_store(c, q.s, q.len, res, "looking up the item", err);
-    dsrc_buf_free(&q);
+    st = mys_query_table(c, "SELECT " MYS_TABLE_FIELDS " FROM information_schema.TABLES",
+                         "TABLE_SCHEMA", db, name, NULL, res, "looking up the item", err);
     if (st != DSRC_OK)
         return st;
     *row = *res ? mysql_fetch_row(*res) : NULL;

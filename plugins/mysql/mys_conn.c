@@ -50,6 +50,17 @@ dsrc_status mys_query_store(dsrc_conn *c, const char *sql, size_t len, MYSQL_RES
     return DSRC_OK;
 }
 
+MYSQL_ROW mys_next_row(dsrc_conn *c, MYSQL_RES *res)
+{
+    MYSQL_ROW row;
+
+    errno = 0;
+    row = mysql_fetch_row(res);
+    if (!row && mysql_errno(c->my))
+        c->last_errno = errno;
+    return row;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Connecting                                                                */
 

@@ -208,20 +208,9 @@ typedef struct mys_disc {
     mys_scratch scratch;      /* for mys_emit */
 } mys_disc;
 
+/* A table row of the discover query (no statistics: see mys_table_head). */
 #define MYS_DISC_TABLE_FIELDS "TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_COMMENT, " \
                               "TABLE_COLLATION"
-
-/* A table row of the discover query (no statistics). */
-static void mys_disc_table(mys_table *t, MYSQL_ROW r)
-{
-    memset(t, 0, sizeof *t);
-    t->db = r[0];
-    t->name = r[1];
-    t->type = r[2];
-    t->engine = r[3];
-    t->comment = r[4];
-    t->collation = r[5];
-}
 
 /* One table's columns have all arrived: mark JSON columns from the checks,
  * primary keys from COLUMN_KEY, and deliver it (or keep it for
@@ -240,15 +229,8 @@ static int mys_disc_group(mys_disc *d, const char *db, const char *name, mys_col
                           " in two parts; the second is ignored", db, name);
         return 0;
     }
-    for (k = mys_rows_find(&d->checks, db, name); k != MYS_NONE; k = d->checks.next[k]) {
-        char *col = mys_json_check_column(d->checks.row[k][2]);
-        if (!col)
-            continue;
-        for (i = 0; i < cols->n; i++)
-            if (strcmp(cols->v[i].name, col) == 0)
-                cols->v[i].is_json = 1;
-        free(col);
-    }
+    for (k = mys_rows_find(&d->checks, db, name); k != MYS_NONE; k = d->checks.next[k])
+        mys_cols_mark_json(cols, d->checks.row[k][2]);
     for (i = 0; i < cols->n; i++) {
         if (cols->v[i].key && strcmp(cols->v[i].key, "PRI") == 0) {
             n_pk++;
@@ -261,17 +243,15 @@ static int mys_disc_group(mys_disc *d, const char *db, const char *name, mys_col
         if (tk == MYS_NONE)
             return mys_emit(d->sink, db, name, NULL, cols, NULL, &d->scratch);
         d->tables.used[tk] = 1;
-        mys_disc_table(&t, d->tables.row[tk]);
+        mys_table_head(&t, d->tables.row[tk]);
         return mys_emit(d->sink, db, name, &t, cols, NULL, &d->scratch);
     }
     /* A composite key: its order is in STATISTICS; keep the table. */
     if (d->n_pend == d->cap_pend) {
-        size_t cap = d->cap_pend ? d->cap_pend * 2 : 16;
-        mys_pending *np = realloc(d->pend, cap * sizeof *np);
+        mys_pending *np = mys_grow(d->pend, &d->cap_pend, sizeof *np);
         if (!np)
             return -1;
         d->pend = np;
-        d->cap_pend = cap;
     }
     p = &d->pend[d->n_pend++];
     p->db = strdup(db);
@@ -314,7 +294,7 @@ static dsrc_status mys_disc_pending(mys_disc *d, dsrc_error *err)
         }
         tk = mys_rows_find(&d->tables, p->db, p->name);
         if (tk != MYS_NONE) {
-            mys_disc_table(&t, d->tables.row[tk]);
+            mys_table_head(&t, d->tables.row[tk]);
             tp = &t;
         }
         rc = mys_emit(d->sink, p->db, p->name, tp, &p->cols, NULL, &d->scratch);
@@ -550,13 +530,10 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
         goto out;
     }
     for (;;) {
-        errno = 0;
-        row = mysql_fetch_row(res);
+        row = mys_next_row(c, res);
         if (!row) {
-            if (mysql_errno(c->my)) {
-                c->last_errno = errno;
+            if (mysql_errno(c->my))
                 st = mys_fail(err, c, what_c);
-            }
             break;
         }
         if (!row[0] || !row[1])
@@ -622,7 +599,7 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
         mys_table t;
         if (d.tables.used[i])
             continue;
-        mys_disc_table(&t, d.tables.row[i]);
+        mys_table_head(&t, d.tables.row[i]);
         rc = mys_emit(sink, t.db ? t.db : "", t.name ? t.name : "", &t, &none, NULL,
                       &d.scratch);
         if (rc < 0)

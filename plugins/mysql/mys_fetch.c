@@ -57,7 +57,6 @@ static dsrc_status mys_tie_bound(dsrc_conn *c, dsrc_buf *q, const mys_path *p, c
     return st;
 }
 
-
 /* ------------------------------------------------------------------------ */
 /* fetch                                                                     */
 
@@ -287,11 +286,9 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
 
     /* The rows, one at a time as they arrive. */
     for (;;) {
-        errno = 0;
-        row = mysql_fetch_row(res);
+        row = mys_next_row(c, res);
         if (!row) {
             if (mysql_errno(c->my)) {
-                c->last_errno = errno;
                 snprintf(what, sizeof what, "fetch (after %" PRIu64 " rows)", nrows);
                 st = mys_fail(err, c, what);
             }

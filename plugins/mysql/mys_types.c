@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mys_types.c -- types and values of the mysql plugin: the SDK type of an
- * information_schema data type (with MariaDB's JSON columns, told by their
- * json_valid() checks), result fields to typed cells, cursor values to SQL
- * literals and cells back to cursor text.
+ * information_schema data type, result fields to typed cells, cursor
+ * values to SQL literals and cells back to cursor text.
  *
  * Values arrive as text and become typed cells from the result's field
  * metadata: integers INT64 (BIGINT UNSIGNED above INT64_MAX as exact text),
@@ -67,39 +66,6 @@ dsrc_type mys_type_of_data_type(const char *dt, int is_json)
         if (types[i].name[0] == first && strcasecmp(dt, types[i].name) == 0)
             return types[i].type;
     return DSRC_T_TEXT;
-}
-
-/* The column named by a MariaDB check clause "json_valid(`col`)", malloc'd
- * with doubled backticks undone; NULL when the clause is something else. */
-char *mys_json_check_column(const char *clause)
-{
-    static const char pre[] = "json_valid(`";
-    size_t n, i, j;
-    char *out;
-
-    if (!clause || strncasecmp(clause, pre, sizeof pre - 1) != 0)
-        return NULL;
-    clause += sizeof pre - 1;
-    n = strlen(clause);
-    if (n < 2 || strcmp(clause + n - 2, "`)") != 0)
-        return NULL;
-    n -= 2;
-    out = malloc(n + 1);
-    if (!out)
-        return NULL;
-    for (i = j = 0; i < n; i++) {
-        if (clause[i] == '`') {
-            if (i + 1 < n && clause[i + 1] == '`')
-                i++;
-            else {
-                free(out);
-                return NULL; /* not a single quoted identifier */
-            }
-        }
-        out[j++] = clause[i];
-    }
-    out[j] = '\0';
-    return out;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -213,7 +179,6 @@ static int mys_zero_date(const char *s, size_t n)
     return memcmp(s, "0000", 4) == 0 || memcmp(s + 5, "00", 2) == 0 ||
            memcmp(s + 8, "00", 2) == 0;
 }
-
 
 /* Fill `cell` from a value (NULL: SQL NULL) of `len` bytes. */
 void mys_cell(mys_outcol *oc, const char *v, unsigned long len, dsrc_cell *cell)
