@@ -3,12 +3,15 @@
 if ENABLE_MYSQL
 plugin_LTLIBRARIES += plugins/mysql/mysql.la
 plugins_mysql_mysql_la_SOURCES = \
-	plugins/mysql/my.h \
-	plugins/mysql/my_plugin.c \
-	plugins/mysql/my_conn.c \
-	plugins/mysql/my_buf.c \
-	plugins/mysql/my_catalog.c \
-	plugins/mysql/my_fetch.c
+	plugins/mysql/mysql.c \
+	plugins/mysql/mys.h \
+	plugins/mysql/mys_conn.c \
+	plugins/mysql/mys_error.c \
+	plugins/mysql/mys_buf.c \
+	plugins/mysql/mys_types.c \
+	plugins/mysql/mys_catalog.c \
+	plugins/mysql/mys_discover.c \
+	plugins/mysql/mys_fetch.c
 plugins_mysql_mysql_la_CPPFLAGS = -I$(top_srcdir)/sdk
 plugins_mysql_mysql_la_CFLAGS = $(AM_CFLAGS) $(MYSQL_CFLAGS)
 plugins_mysql_mysql_la_LDFLAGS = $(PLUGIN_LDFLAGS)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * my_buf.c -- growing strings, quoting and item paths for the mysql plugin.
+ * mys_buf.c -- growing strings and arrays, quoting and item paths for the
+ * mysql plugin.
  */
 #define _GNU_SOURCE
-#include "my.h"
+#include "mys.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -49,6 +50,16 @@ void mys_buf_literal(dsrc_buf *b, MYSQL *my, const char *s)
     dsrc_buf_addn(b, tmp, (size_t)out);
     dsrc_buf_addn(b, "'", 1);
     free(tmp);
+}
+
+void *mys_grow(void *v, size_t *cap, size_t size)
+{
+    size_t n = *cap ? *cap * 2 : 16;
+    void *nv = realloc(v, n * size);
+
+    if (nv)
+        *cap = n;
+    return nv;
 }
 
 void mys_wipe_free(char *s)

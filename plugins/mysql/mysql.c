@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * my_plugin.c -- the mysql connector: MySQL and MariaDB servers through
+ * mysql.c -- the mysql connector: MySQL and MariaDB servers through
  * MariaDB Connector/C (libmariadb).
  *
  * Built only against <dsrc/plugin.h> and libmariadb.  See README.md beside
@@ -13,7 +13,7 @@
  *                   `database`.  Only the first '/' separates, so table
  *                   names that contain '/' stay addressable.
  */
-#include "my.h"
+#include "mys.h"
 
 DSRC_PLUGIN_ABI();
 
@@ -41,6 +41,18 @@ static const dsrc_option mys_options[] = {
     DSRC_OPTION_END
 };
 
+/* The client library, once per process (mysql_library_end() in unload). */
+static dsrc_status mys_setup(dsrc_error *err)
+{
+    if (!mys_library_ready) {
+        if (mysql_library_init(0, NULL, NULL) != 0)
+            return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL,
+                                  "cannot initialise the MariaDB client library");
+        mys_library_ready = 1;
+    }
+    return DSRC_OK;
+}
+
 static void mys_unload(void)
 {
     if (mys_library_ready) {
@@ -56,31 +68,11 @@ static const dsrc_driver mys_driver = {
     .description = "MySQL and MariaDB servers (MariaDB Connector/C)",
     .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_REPLICAS,
     .options = mys_options,
-    .open = mys_open,
-    .close = mys_close,
-    .ping = mys_ping,
-    .list = mys_list,
+    DSRC_DRIVER_CALLS(mys),
     .describe = mys_describe,
     .discover = mys_discover,
-    .fetch = mys_fetch,
     .cancel = mys_cancel,
     .unload = mys_unload,
 };
 
-DSRC_EXPORT dsrc_status dsrc_plugin_init(uint32_t host_abi_version, const dsrc_host *host,
-                                         dsrc_driver *drv, dsrc_error *err)
-{
-    dsrc_status s = dsrc_plugin_check("mysql", host_abi_version, drv, err);
-
-    if (s != DSRC_OK)
-        return s;
-    if (!mys_library_ready) {
-        if (mysql_library_init(0, NULL, NULL) != 0)
-            return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL,
-                                  "cannot initialise the MariaDB client library");
-        mys_library_ready = 1;
-    }
-    mys_host = host;
-    dsrc_driver_fill(drv, &mys_driver);
-    return DSRC_OK;
-}
+DSRC_PLUGIN_INIT(mys_driver, &mys_host, mys_setup)
