@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cli_runs.c -- dsrc runs: the record of runs in the state store, read
- * directly (dsrcd need not run). */
+/* cli_runs.c -- dsrc runs (the record of runs in the state store, read
+ * directly: dsrcd need not run), dsrc jobs and dsrc run (asking dsrcd). */
 #include <config.h>
 
 #include <errno.h>
@@ -8,10 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
+#include "ctl/api.h"
 #include "store/store.h"
 #include "table.h"
+
+#define RUNS_API_TIMEOUT_MS 10000
+#define RUNS_POLL_MS 200
 
 typedef struct runs_args {
     int state;   /* -1: any */
@@ -166,5 +171,213 @@ int cli_cmd_runs(cli *c, int argc, char **argv)
     else
         runs_print_table(res);
     json_decref(res);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* jobs                                                                      */
+
+int cli_cmd_jobs(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {CLI_COMMON_LONGS, {NULL, 0, NULL, 0}};
+    static const char *const head[] = {"source", "kind", "item", "schedule", "state",
+                                       "next", "last run", "result", "error"};
+    const cli_cmd *cmd = cli_find_cmd("jobs");
+    json_t *req, *res = NULL, *o;
+    derr e = {0};
+    table *t;
+    size_t k;
+    int i, rc;
+
+    if ((i = cli_parse_opts(c, cmd, argc, argv, "h", longs, NULL, NULL, &rc)) < 0)
+        return rc;
+    if (argc - i > 1)
+        return cli_usage_error(c, cmd, "expected at most one source name");
+    if ((rc = cli_load_config(c, 0)))
+        return rc;
+    req = json_pack("{s:s}", "cmd", "jobs");
+    if (req && argc - i == 1)
+        json_object_set_new(req, "source", json_string(argv[i]));
+    if (!req || api_call(c->cfg->control_socket, req, RUNS_API_TIMEOUT_MS, &res, &e) != DSRC_OK ||
+        !json_is_array(res)) {
+        if (!e.msg)
+            derr_set(&e, DSRC_E_INTERNAL, "malformed answer from dsrcd");
+        cli_err_print(c, &e);
+        derr_clear(&e);
+        json_decref(req);
+        json_decref(res);
+        return CLI_EXIT_FAIL;
+    }
+    json_decref(req);
+    if (c->json) {
+        cli_json_print(res);
+        return 0;
+    }
+    if (!json_array_size(res)) {
+        printf("no jobs%s%s: no schedule.discover and no fetch rule with a schedule\n",
+               argc - i == 1 ? " of " : "", argc - i == 1 ? argv[i] : "");
+        json_decref(res);
+        return 0;
+    }
+    if (!(t = table_new(9, head))) {
+        json_decref(res);
+        return CLI_EXIT_FAIL;
+    }
+    json_array_foreach(res, k, o) {
+        json_t *last = json_object_get(o, "last");
+        const char *held = json_string_value(json_object_get(o, "held"));
+        const char *cells[9];
+        cells[0] = json_string_value(json_object_get(o, "source"));
+        cells[1] = json_string_value(json_object_get(o, "kind"));
+        cells[2] = json_string_value(json_object_get(o, "item"));
+        cells[3] = json_string_value(json_object_get(o, "schedule"));
+        cells[4] = json_string_value(json_object_get(o, "state"));
+        cells[5] = json_string_value(json_object_get(o, "next"));
+        cells[6] = json_string_value(json_object_get(last, "finished"));
+        cells[7] = json_string_value(json_object_get(last, "result"));
+        cells[8] = held ? held : json_string_value(json_object_get(last, "message"));
+        table_add(t, cells);
+    }
+    table_print(t, stdout);
+    table_free(t);
+    json_decref(res);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* run                                                                       */
+
+typedef struct run_args {
+    int wait;
+    long long cancel;
+} run_args;
+
+static int run_opt(cli *c, int opt, const char *arg, void *user)
+{
+    run_args *a = user;
+    char *end;
+
+    switch (opt) {
+    case 'w':
+        a->wait = 1;
+        return 0;
+    case 'x':
+        errno = 0;
+        a->cancel = strtoll(arg, &end, 10);
+        if (errno || end == arg || *end || a->cancel <= 0) {
+            fprintf(stderr, "%s run: --cancel wants a run id, not '%s'\n", c->prog, arg);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+/* Wait for run `id` to end (reading the store); print it; its exit status. */
+static int run_wait(cli *c, int64_t id)
+{
+    derr e = {0};
+    store *st = store_open(c->cfg->state_dir, &e);
+    json_t *o = NULL;
+    const char *state = NULL;
+    int rc;
+
+    if (!st) {
+        cli_err_print(c, &e);
+        derr_clear(&e);
+        return CLI_EXIT_FAIL;
+    }
+    for (;;) {
+        struct timespec ts = {0, RUNS_POLL_MS * 1000000L};
+        json_decref(o);
+        if (!(o = store_run_json(st, id, &e))) {
+            cli_err_print(c, &e);
+            derr_clear(&e);
+            store_close(st);
+            return CLI_EXIT_FAIL;
+        }
+        state = json_string_value(json_object_get(o, "state"));
+        if (state && strcmp(state, "queued") != 0 && strcmp(state, "running") != 0)
+            break;
+        nanosleep(&ts, NULL);
+    }
+    store_close(st);
+    if (strcmp(state, "succeeded") == 0) {
+        rc = 0;
+    } else {
+        const char *msg = json_string_value(json_object_get(o, "error"));
+        fprintf(stderr, "%s: run %lld %s: %s\n", c->prog, (long long)id, state,
+                msg ? msg : "-");
+        rc = json_is_true(json_object_get(o, "retryable")) ? CLI_EXIT_TEMPFAIL : CLI_EXIT_FAIL;
+    }
+    if (c->json) {
+        cli_json_print(o);
+        return rc;
+    }
+    if (rc == 0) {
+        char buf[32];
+        const char *file = json_string_value(json_object_get(o, "file"));
+        printf("run %lld succeeded: %s %s", (long long)id,
+               runs_cell(o, "rows", buf, sizeof buf),
+               strcmp(json_string_value(json_object_get(o, "kind")), "fetch") == 0 ? "rows"
+                                                                                 : "items");
+        printf("%s%s\n", file ? " -> " : "", file ? file : "");
+    }
+    json_decref(o);
+    return rc;
+}
+
+int cli_cmd_run(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"wait", no_argument, NULL, 'w'},
+        {"cancel", required_argument, NULL, 'x'},
+        CLI_COMMON_LONGS,
+        {NULL, 0, NULL, 0}};
+    const cli_cmd *cmd = cli_find_cmd("run");
+    run_args a = {0};
+    json_t *req, *res = NULL;
+    derr e = {0};
+    int i, rc;
+    int64_t id;
+
+    if ((i = cli_parse_opts(c, cmd, argc, argv, "hwx:", longs, run_opt, &a, &rc)) < 0)
+        return rc;
+    if (a.cancel ? argc - i != 0 : argc - i != 2)
+        return cli_usage_error(c, cmd, a.cancel ? "--cancel takes no other argument"
+                                                : "expected a source name and 'discover' or "
+                                                  "an item");
+    if ((rc = cli_load_config(c, 0)))
+        return rc;
+    if (a.cancel)
+        req = json_pack("{s:s, s:I}", "cmd", "cancel", "id", (json_int_t)a.cancel);
+    else if (strcmp(argv[i + 1], "discover") == 0)
+        req = json_pack("{s:s, s:s, s:s}", "cmd", "run", "source", argv[i], "kind", "discover");
+    else
+        req = json_pack("{s:s, s:s, s:s}", "cmd", "run", "source", argv[i], "item", argv[i + 1]);
+    if (!req || api_call(c->cfg->control_socket, req, RUNS_API_TIMEOUT_MS, &res, &e) != DSRC_OK) {
+        if (!e.msg)
+            derr_set(&e, DSRC_E_INTERNAL, "out of memory");
+        cli_err_print(c, &e);
+        rc = e.status == DSRC_E_INVALID_ARGUMENT ? CLI_EXIT_TEMPFAIL : CLI_EXIT_FAIL;
+        derr_clear(&e);
+        json_decref(req);
+        return rc;
+    }
+    json_decref(req);
+    id = (int64_t)json_integer_value(json_object_get(res, "id"));
+    json_decref(res);
+    if (a.cancel) {
+        if (!c->json)
+            printf("run %lld: cancel asked\n", (long long)id);
+        return a.wait ? run_wait(c, id) : 0;
+    }
+    if (a.wait)
+        return run_wait(c, id);
+    if (c->json) {
+        cli_json_print(json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "queued"));
+        return 0;
+    }
+    printf("run %lld queued (dsrc runs %lld)\n", (long long)id, (long long)id);
     return 0;
 }

@@ -91,6 +91,22 @@ static const cli_cmd commands[] = {
      "  -n, --probes N      probes per endpoint when probing from here (3)\n"
      "      --json          machine-readable output\n"
      "Exit status 0 when every source is healthy, 1 otherwise."},
+    {"jobs", cli_cmd_jobs, "jobs [SOURCE] [--json]",
+     "the scheduled jobs of the running dsrcd: next and last run",
+     "Asks dsrcd for every job (a source's schedule.discover, each fetch rule\n"
+     "with a schedule): SOURCE, KIND, ITEM, SCHEDULE, STATE (scheduled, queued,\n"
+     "running, held, idle), NEXT fire time (UTC), LAST RUN, RESULT and ERROR\n"
+     "(or why the job is held).  Exits 1 when dsrcd is not running.\n"
+     "      --json          machine-readable output"},
+    {"run", cli_cmd_run, "run SOURCE discover|ITEM [--wait] | run --cancel ID [--wait]",
+     "ask the running dsrcd to run a discover or a fetch now, or cancel a run",
+     "Queues a run in dsrcd, through its pools: the source's discover, or the\n"
+     "fetch of ITEM (with the fetch rule for ITEM, if any).  Prints the run's id.\n"
+     "  -w, --wait          wait for the run to end; exit 0 when it succeeded,\n"
+     "                      75 when it failed and may succeed later, 1 otherwise\n"
+     "  -x, --cancel ID     cancel a queued or running run\n"
+     "      --json          machine-readable output\n"
+     "A run of a job that is already queued or running is refused (exit 75)."},
     {"runs", cli_cmd_runs, "runs [SOURCE|ID] [--state S] [--limit N] [--json]",
      "the record of runs: discover and fetch, by dsrcd or dsrc fetch --incremental",
      "Lists the runs in the state store, newest first: ID, SOURCE, KIND\n"

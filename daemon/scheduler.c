@@ -392,7 +392,9 @@ static void sched_task_run(void *arg)
             t->fire.attempt);
     runner_run(&rq, &t->res);
     if (t->res.state == RUN_SUCCEEDED)
-        log_msg(DSRC_LOG_INFO, src, NULL, "%s%s%s succeeded: %llu %s",
+        /* a fetch's success is logged by the runner, with its file */
+        log_msg(t->kind == RUN_FETCH ? DSRC_LOG_DEBUG : DSRC_LOG_INFO, src, NULL,
+                "%s%s%s succeeded: %llu %s",
                 store_kind_name(t->kind), t->kind == RUN_FETCH ? " " : "",
                 t->kind == RUN_FETCH ? t->rule.item : "", (unsigned long long)t->res.rows,
                 t->kind == RUN_FETCH ? "rows" : "items");

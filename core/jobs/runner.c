@@ -41,6 +41,7 @@ static void *runner_watchdog(void *arg)
     int64_t now = runner_mono_ms(), last_move = now, last_renew = now;
     uint_least64_t seen = 0;
 
+    log_set_run(rq->run_id);
     pthread_mutex_lock(&w->mu);
     while (!w->done) {
         struct timespec until;
@@ -68,8 +69,8 @@ static void *runner_watchdog(void *arg)
         if (!w->cancelled && !w->stalled && rq->stall_ms > 0 && now - last_move >= rq->stall_ms) {
             w->stalled = 1;
             log_msg(DSRC_LOG_WARNING, w->conn->src->cfg->name, loader_name(w->conn->src->plugin),
-                    "run %lld (%s%s%s): no progress for %lld ms; cancelling it",
-                    (long long)rq->run_id, store_kind_name(rq->kind),
+                    "%s%s%s: no progress for %lld ms; cancelling it",
+                    store_kind_name(rq->kind),
                     rq->rule ? " " : "", rq->rule ? rq->rule->item : "",
                     (long long)rq->stall_ms);
             source_cancel(w->conn);
@@ -149,7 +150,7 @@ static dsrc_status runner_fetch(runner_watch *w, source_conn *conn, const char *
         atomic_store(&w->rows, rep.rows);
         atomic_store(&w->bytes, rep.bytes);
         log_msg(DSRC_LOG_INFO, conn->src->cfg->name, loader_name(conn->src->plugin),
-                "run %lld: fetched %s: %llu rows, %llu bytes -> %s", (long long)rq->run_id, r->item,
+                "fetched %s: %llu rows, %llu bytes -> %s", r->item,
                 (unsigned long long)rep.rows, (unsigned long long)rep.bytes,
                 rep.path ? rep.path : "-");
     }
