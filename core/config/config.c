@@ -948,6 +948,7 @@ static void cfg_read_fetch(cfg_rd *rd, const config_setting_t *root, cfg_source 
 {
     const config_setting_t *l = config_setting_get_member(root, "fetch");
     int i, n;
+    size_t k;
 
     if (!l)
         return;
@@ -979,6 +980,13 @@ static void cfg_read_fetch(cfg_rd *rd, const config_setting_t *root, cfg_source 
         cfg_check_keys(rd, g, cfg_fetch_keys, where);
         if (cfg_get_strdup(rd, g, "item", 1, &f->item) == 0)
             cfg_err(rd, f->line, "missing required setting 'item' in fetch entry %d", i + 1);
+        for (k = 0; f->item && k + 1 < src->n_fetch; k++)
+            if (src->fetch[k].item && strcmp(src->fetch[k].item, f->item) == 0) {
+                /* one rule per item: its defaults and its job are one */
+                cfg_err(rd, f->line, "a second fetch rule for item '%s' (the first is at line %d)",
+                        f->item, src->fetch[k].line);
+                break;
+            }
         cfg_get_enum(rd, g, "format", cfg_formats, &format);
         f->format = cfg_strdup(rd, format);
         cfg_get_strlist(rd, g, "columns", 0, &f->columns, &f->n_columns);

@@ -521,6 +521,24 @@ START_TEST(daemon_jobs_group)
 }
 END_TEST
 
+START_TEST(fetch_rule_item_twice)
+{
+    char *d = put("dsrcd.conf", "log_level = \"info\";\n");
+    char *f = put("sources.d/a.conf", "name = \"a\";\ntype = \"sqlite\";\n"
+                                "connection = { path = \"/x.db\"; };\n"
+                                "fetch = ( { item = \"t\"; schedule = \"@hourly\"; },\n"
+                                "  { item = \"t\"; schedule = \"@daily\"; } );\n");
+    cfg_config *cfg = cfg_load(d, &diags);
+
+    ck_assert_ptr_nonnull(cfg);
+    ck_errors(1);
+    ck_diag(0, f, 5, "a second fetch rule for item 't' (the first is at line 4)");
+    cfg_free(cfg);
+    free(f);
+    free(d);
+}
+END_TEST
+
 START_TEST(daemon_jobs_errors)
 {
     char *d = put("dsrcd.conf", "jobs = { workers = 0;\n"          /* 1 */
@@ -1439,6 +1457,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, daemon_plugin_dir_list);
     tcase_add_test(tc, daemon_jobs_group);
     tcase_add_test(tc, daemon_jobs_errors);
+    tcase_add_test(tc, fetch_rule_item_twice);
     tcase_add_test(tc, daemon_log_levels);
     tcase_add_test(tc, source_syntax_error_others_load);
     tcase_add_test(tc, source_duplicate_setting);
