@@ -110,15 +110,8 @@ dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *re
         result->rows = 0;
         result->has_cursor = 0;
     }
-    if (!req || !rows || !rows->schema || !rows->row)
-        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
-                              "fetch: no request or no row receiver");
-    if (req->mode == DSRC_FETCH_RAW)
-        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
-                              "collections have no raw form: fetch rows or CSV");
-    if (req->n_columns && !req->columns)
-        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
-                              "fetch: %zu columns announced but none given", req->n_columns);
+    if ((st = dsrc_fetch_check_rows(req, rows, "collections", err)) != DSRC_OK)
+        return st;
     if (mg_cancelled(ctx, c))
         return mg_cancel_err(err, "fetch");
     st = mg_find_coll(ctx, c, req->item, &p, &l, err);

@@ -102,15 +102,8 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
     char what[64];
 
     (void)bytes;
-    if (!req || !rows || !rows->row || !rows->schema)
-        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
-                              "fetch: no request or no row receiver");
-    if (req->mode == DSRC_FETCH_RAW)
-        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
-                              "MySQL tables have no raw form: fetch rows or CSV");
-    if (req->n_columns && !req->columns)
-        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
-                              "fetch: %zu columns announced but none given", req->n_columns);
+    if ((st = dsrc_fetch_check_rows(req, rows, "MySQL tables", err)) != DSRC_OK)
+        return st;
     if (req->cursor_field && !*req->cursor_field)
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                               "fetch: the cursor field is empty");

@@ -157,15 +157,8 @@ static dsrc_status sq_fetch_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fe
     dsrc_cursor_max *cm = NULL;
 
     (void)bytes;
-    if (!req || !rows || !rows->row || !rows->schema)
-        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
-                              "fetch: no request or no row receiver");
-    if (req->mode == DSRC_FETCH_RAW)
-        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
-                              "sqlite tables have no raw form: fetch rows or CSV");
-    if (req->n_columns && !req->columns)
-        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
-                              "fetch: %zu columns announced but none given", req->n_columns);
+    if ((s = dsrc_fetch_check_rows(req, rows, "sqlite tables", err)) != DSRC_OK)
+        return s;
     s = sq_resolve(c->db, req->item, &o, err);
     if (s != DSRC_OK)
         return s;

@@ -400,6 +400,31 @@ static inline void dsrc_cursor_max_report(const dsrc_cursor_max *t, const dsrc_h
 }
 
 /* ------------------------------------------------------------------------ */
+/* Fetch requests                                                            */
+
+/**
+ * The checks a fetch() that sends rows only starts with: a request and a
+ * row sink with schema() and row(); not DSRC_FETCH_RAW (DSRC_E_UNSUPPORTED,
+ * "<what> have no raw form: fetch rows or CSV"); columns given when
+ * n_columns says so.  Returns DSRC_OK, or the error stored in `err`.
+ */
+static inline dsrc_status dsrc_fetch_check_rows(const dsrc_fetch_req *req,
+                                                const dsrc_row_sink *rows, const char *what,
+                                                dsrc_error *err)
+{
+    if (!req || !rows || !rows->row || !rows->schema)
+        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                              "fetch: no request or no row receiver");
+    if (req->mode == DSRC_FETCH_RAW)
+        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
+                              "%s have no raw form: fetch rows or CSV", what);
+    if (req->n_columns && !req->columns)
+        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                              "fetch: %zu columns announced but none given", req->n_columns);
+    return DSRC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* The entry point                                                           */
 
 /**
