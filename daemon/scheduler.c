@@ -407,8 +407,30 @@ static void sched_task_run(void *arg)
     log_set_run(0);
 }
 
+/* Record the end of a job's run in the job table (any thread), so that
+ * `dsrc jobs` shows it as soon as the store does; log what comes next. */
+static void sched_finished(scheduler *s, sched_task *t, int64_t now)
+{
+    jobs_result r = t->res.state == RUN_SUCCEEDED ? JOBS_SUCCEEDED
+                  : t->res.state == RUN_CANCELLED ? JOBS_CANCELLED : JOBS_FAILED;
+    jobs_after a;
+
+    if (!t->job ||
+        jobs_finished(s->jobs, &t->fire, now, r, r == JOBS_FAILED ? &t->res.err : NULL, &a) != 0 ||
+        r != JOBS_FAILED)
+        return;
+    if (a.held)
+        log_msg(DSRC_LOG_ERROR, t->fire.source, NULL,
+                "%s: held after run %lld failed with %s: not retried until its "
+                "configuration changes or 'dsrc run' succeeds", t->fire.key,
+                (long long)t->run_id, error_status_name(t->res.err.status));
+    else if (a.trigger == JOBS_TRIGGER_RETRY && a.next_ms >= 0)
+        log_msg(DSRC_LOG_NOTICE, t->fire.source, NULL, "%s: attempt %d in %.1f s",
+                t->fire.key, a.attempt, (double)(a.next_ms - now) / 1000.0);
+}
+
 /* Always called once per task (after the run, or instead of it when it is
- * dropped): hand it to the main thread. */
+ * dropped): record its end, hand it to the main thread. */
 static void sched_task_done(void *arg)
 {
     sched_task *t = arg;
@@ -423,6 +445,7 @@ static void sched_task_done(void *arg)
         derr_clear(&why);
         t->res.state = RUN_CANCELLED;
     }
+    sched_finished(s, t, sched_now_ms());
     pthread_mutex_lock(&s->mu);
     t->next_done = s->done;
     s->done = t;
@@ -470,28 +493,11 @@ fail:
     derr_clear(&e);
 }
 
-/* A task ended: record it in the job table, log what comes next. */
-static void sched_collect(scheduler *s, sched_task *t, int64_t now)
+/* A task ended (main thread): forget it, release its generation. */
+static void sched_collect(scheduler *s, sched_task *t)
 {
     sched_task **pp;
 
-    if (t->job) {
-        jobs_result r = t->res.state == RUN_SUCCEEDED ? JOBS_SUCCEEDED
-                      : t->res.state == RUN_CANCELLED ? JOBS_CANCELLED : JOBS_FAILED;
-        jobs_after a;
-        if (jobs_finished(s->jobs, &t->fire, now, r, r == JOBS_FAILED ? &t->res.err : NULL,
-                          &a) == 0 && r == JOBS_FAILED) {
-            if (a.held)
-                log_msg(DSRC_LOG_ERROR, t->fire.source, NULL,
-                        "%s: held after run %lld failed with %s: not retried until its "
-                        "configuration changes or 'dsrc run' succeeds", t->fire.key,
-                        (long long)t->run_id, error_status_name(t->res.err.status));
-            else if (a.trigger == JOBS_TRIGGER_RETRY && a.next_ms >= 0)
-                log_msg(DSRC_LOG_NOTICE, t->fire.source, NULL,
-                        "%s: attempt %d in %.1f s", t->fire.key, a.attempt,
-                        (double)(a.next_ms - now) / 1000.0);
-        }
-    }
     pthread_mutex_lock(&s->mu);
     for (pp = &s->active; *pp; pp = &(*pp)->next)
         if (*pp == t) {
@@ -503,7 +509,7 @@ static void sched_collect(scheduler *s, sched_task *t, int64_t now)
     sched_task_free(t);
 }
 
-static void sched_drain(scheduler *s, int64_t now)
+static void sched_drain(scheduler *s)
 {
     sched_task *t, *next;
 
@@ -513,7 +519,7 @@ static void sched_drain(scheduler *s, int64_t now)
     pthread_mutex_unlock(&s->mu);
     for (; t; t = next) {
         next = t->next_done;
-        sched_collect(s, t, now);
+        sched_collect(s, t);
     }
 }
 
@@ -529,7 +535,7 @@ int64_t scheduler_tick(scheduler *s, unit *units, size_t n)
     for (i = 0; i < n && !g; i++)
         if (units[i].rt)
             g = units[i].gen;
-    sched_drain(s, now);
+    sched_drain(s);
     pthread_mutex_lock(&s->mu);
     r = s->reqs;
     s->reqs = NULL;
@@ -708,7 +714,7 @@ int scheduler_stop(scheduler *s, int64_t grace_ms)
         pthread_mutex_unlock(&s->mu);
         left = workers_stop(s->w, grace_ms > 0 ? grace_ms : 1000);
     }
-    sched_drain(s, sched_now_ms());
+    sched_drain(s);
     return left;
 }
 
@@ -719,7 +725,7 @@ void scheduler_free(scheduler *s)
     if (!s)
         return;
     workers_free(s->w);
-    sched_drain(s, sched_now_ms());
+    sched_drain(s);
     for (r = s->reqs; r; r = rn) {
         rn = r->next;
         jobs_fire_clear(&r->fire);
