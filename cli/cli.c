@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <inttypes.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +393,23 @@ int cli_parse_opts(cli *c, const cli_cmd *cmd, int argc, char **argv,
         }
     }
     return optind;
+}
+
+int cli_opt_int(const cli *c, const char *cmd, const char *opt, const char *arg,
+                long long min, long long max, long long *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(arg, &end, 10);
+    if (errno || end == arg || *end || v < min || v > max) {
+        fprintf(stderr, "%s %s: %s needs a whole number from %lld to %lld, not '%s'\n",
+                c->prog, cmd, opt, min, max, arg);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 int cli_usage_error(cli *c, const cli_cmd *cmd, const char *what)

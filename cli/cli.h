@@ -149,6 +149,12 @@ int cli_parse_opts(cli *c, const cli_cmd *cmd, int argc, char **argv,
                    const char *shorts, const struct option *longs, cli_opt_fn fn,
                    void *user, int *rc);
 
+/* A whole number in [min, max] from an option's argument into *out: 0, or
+ * -1 with "PROG CMD: OPT needs a whole number from MIN to MAX, not 'ARG'"
+ * printed. */
+int cli_opt_int(const cli *c, const char *cmd, const char *opt, const char *arg,
+                long long min, long long max, long long *out);
+
 /* Print "PROG CMD: WHAT" and the command's usage on stderr; returns 2. */
 int cli_usage_error(cli *c, const cli_cmd *cmd, const char *what);
 

@@ -201,18 +201,12 @@ static json_t *health_local(cli *c, const registry_source *s, int probes)
 
 static int health_opt(cli *c, int opt, const char *arg, void *user)
 {
-    char *end;
-    long v;
+    long long v;
 
     if (opt != 'n')
         return 0;
-    errno = 0;
-    v = strtol(arg, &end, 10);
-    if (errno || end == arg || *end || v < 1 || v > 1000) {
-        fprintf(stderr, "%s health: --probes needs a number from 1 to 1000, not '%s'\n",
-                c->prog, arg);
+    if (cli_opt_int(c, "health", "--probes", arg, 1, 1000, &v) < 0)
         return -1;
-    }
     *(int *)user = (int)v;
     return 0;
 }

@@ -26,8 +26,7 @@ typedef struct runs_args {
 static int runs_opt(cli *c, int opt, const char *arg, void *user)
 {
     runs_args *a = user;
-    char *end;
-    long v;
+    long long v;
 
     (void)c;
     switch (opt) {
@@ -39,13 +38,8 @@ static int runs_opt(cli *c, int opt, const char *arg, void *user)
         }
         return 0;
     case 'n':
-        errno = 0;
-        v = strtol(arg, &end, 10);
-        if (errno || end == arg || *end || v < 1 || v > 100000) {
-            fprintf(stderr, "%s runs: --limit wants a number from 1 to 100000, not '%s'\n",
-                    c->prog, arg);
+        if (cli_opt_int(c, "runs", "--limit", arg, 1, 100000, &v) < 0)
             return -1;
-        }
         a->limit = (int)v;
         return 0;
     }
@@ -255,20 +249,13 @@ typedef struct run_args {
 static int run_opt(cli *c, int opt, const char *arg, void *user)
 {
     run_args *a = user;
-    char *end;
 
     switch (opt) {
     case 'w':
         a->wait = 1;
         return 0;
     case 'x':
-        errno = 0;
-        a->cancel = strtoll(arg, &end, 10);
-        if (errno || end == arg || *end || a->cancel <= 0) {
-            fprintf(stderr, "%s run: --cancel wants a run id, not '%s'\n", c->prog, arg);
-            return -1;
-        }
-        return 0;
+        return cli_opt_int(c, "run", "--cancel", arg, 1, INT64_MAX, &a->cancel);
     }
     return -1;
 }

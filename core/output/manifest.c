@@ -219,3 +219,17 @@ void manifest_time(const struct timespec *ts, char buf[32])
     n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf + n, 32 - n, ".%03ldZ", ms);
 }
+
+int manifest_matches(const char *path, const char *sha256, const char *cursor_to)
+{
+    json_t *m = path ? json_load_file(path, 0, NULL) : NULL;
+    const char *ms, *mt;
+    int ok;
+
+    ms = json_string_value(json_object_get(m, "sha256"));
+    mt = json_string_value(json_object_get(json_object_get(m, "cursor"), "to"));
+    ok = ms && sha256 && strcmp(ms, sha256) == 0 &&
+         (!cursor_to || (mt && strcmp(mt, cursor_to) == 0));
+    json_decref(m);
+    return ok;
+}

@@ -49,6 +49,11 @@ dsrc_status manifest_write(const manifest *m, const char *path, derr *e);
  * for the caller to publish with its data file.  NULL with e set. */
 outfile *manifest_stage(const manifest *m, const char *path, derr *e);
 
+/* 1 when the manifest at `path` describes the file of SHA-256 `sha256`
+ * and, when `cursor_to` is not NULL, a fetch whose cursor ended at it;
+ * else 0 (also when it cannot be read). */
+int manifest_matches(const char *path, const char *sha256, const char *cursor_to);
+
 /* The name of a column type, as manifests and `dsrc describe` show it:
  * "null", "bool", "int64", "double", "text", "bytes", "timestamp", "json"
  * (an unknown value: "text").  The one name table for dsrc_type. */

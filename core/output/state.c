@@ -174,21 +174,6 @@ static int state_read(const char *path, char **data, size_t *len, derr *e)
     return 0;
 }
 
-/* 1 when the manifest at path is the one of the fetch a pending record
- * describes: same SHA-256 and the same cursor end. */
-static int state_manifest_matches(const char *path, const char *sha256, const char *to)
-{
-    json_t *m = path ? json_load_file(path, 0, NULL) : NULL;
-    const char *ms, *mt;
-    int ok;
-
-    ms = json_string_value(json_object_get(m, "sha256"));
-    mt = json_string_value(json_object_get(json_object_get(m, "cursor"), "to"));
-    ok = ms && mt && sha256 && to && strcmp(ms, sha256) == 0 && strcmp(mt, to) == 0;
-    json_decref(m);
-    return ok;
-}
-
 /* Resolve the record state_prepare_cursor left in root when the process
  * that wrote it is gone (it died between putting its files in place and
  * committing the cursor): its manifest in place means the files are
@@ -216,7 +201,7 @@ static int state_resolve(json_t *root, const char *path)
     mf = json_string_value(json_object_get(p, "manifest"));
     fid = json_string_value(json_object_get(p, "file_id"));
     if (pf && pv &&
-        state_manifest_matches(mf, json_string_value(json_object_get(p, "sha256")), pv)) {
+        manifest_matches(mf, json_string_value(json_object_get(p, "sha256")), pv)) {
         json_object_set_new(root, "field", json_string(pf));
         json_object_set_new(root, "value", json_string(pv));
     } else if (file && fid && (!mf || lstat(mf, &st) != 0) && lstat(file, &st) == 0 &&

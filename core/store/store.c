@@ -374,21 +374,6 @@ static int store_owner_gone(const store *s, const char *owner, int64_t lease_unt
     return store_proc_start(pid) != start;
 }
 
-/* 1 when the manifest at path is the one of the prepared run: same
- * SHA-256 and, when the run moves a cursor, the same cursor end. */
-static int store_manifest_matches(const char *path, const char *sha256, const char *to)
-{
-    json_t *m = path ? json_load_file(path, 0, NULL) : NULL;
-    const char *ms, *mt;
-    int ok;
-
-    ms = json_string_value(json_object_get(m, "sha256"));
-    mt = json_string_value(json_object_get(json_object_get(m, "cursor"), "to"));
-    ok = ms && sha256 && strcmp(ms, sha256) == 0 && (!to || (mt && strcmp(mt, to) == 0));
-    json_decref(m);
-    return ok;
-}
-
 static const char *store_col_text(sqlite3_stmt *st, int i)
 {
     return (const char *)sqlite3_column_text(st, i);
@@ -442,7 +427,7 @@ static int store_resolve_one(store *s, sqlite3_stmt *row, derr *e)
         new_state = "cancelled";
         msg = "dropped: the process that queued it ended";
         retryable = 0;
-    } else if (prepared && file && store_manifest_matches(mpath, sha, to)) {
+    } else if (prepared && file && manifest_matches(mpath, sha, to)) {
         /* complete and in place: the run did succeed */
         if (field && to && store_put_cursor(s, source, item, field, to, id, e) < 0)
             return -1;

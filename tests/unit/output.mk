@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # tests/unit/output.mk -- where fetched data lands: the CSV and JSON Lines
 # writers, durable output files, manifests and the cursor state store.
+# unit_tmp.h: a test's temporary directory, removed (also test_store).
+EXTRA_DIST += tests/unit/unit_tmp.h
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_format tests/unit/test_outfile \
 	tests/unit/test_manifest tests/unit/test_state

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "unit_tmp.h"
 #include "output/manifest.h"
 
 static manifest sample(dsrc_column cols[2])
@@ -203,14 +204,6 @@ START_TEST(time_format)
 }
 END_TEST
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 START_TEST(write_file)
 {
     char dir[] = "/tmp/dsrc-manifest-XXXXXX";
@@ -242,7 +235,7 @@ START_TEST(write_file)
     ck_assert_ptr_nonnull(strstr(e.msg, path));
     derr_clear(&e);
     free(path);
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    unit_tmp_remove(dir);
 }
 END_TEST
 

@@ -18,18 +18,10 @@
 
 #include <openssl/evp.h>
 
+#include "unit_tmp.h"
 #include "output/outfile.h"
 
 static char tmpdir[64];
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    chmod(path, 0700);
-    return remove(path);
-}
 
 static void setup(void)
 {
@@ -40,7 +32,7 @@ static void setup(void)
 static void teardown(void)
 {
     chmod(tmpdir, 0700);
-    nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    unit_tmp_remove(tmpdir);
 }
 
 static char *path_in(const char *rel)

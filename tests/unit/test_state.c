@@ -12,18 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "unit_tmp.h"
 #include "output/outfile.h"
 #include "output/state.h"
 
 static char dir[64];
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void setup(void)
 {
@@ -33,7 +26,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    unit_tmp_remove(dir);
 }
 
 #define PATH_EQ(item, expect)                                                 \

@@ -15,19 +15,12 @@
 
 #include <sqlite3.h>
 
+#include "unit_tmp.h"
 #include "output/outfile.h"
 #include "output/state.h"
 #include "store/store.h"
 
 static char dir[64];
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void setup(void)
 {
@@ -37,7 +30,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    unit_tmp_remove(dir);
 }
 
 static store *open_ok(void)
