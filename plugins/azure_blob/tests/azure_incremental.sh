@@ -84,10 +84,11 @@ expect 0 "$DSRC" $C fetch az inc $INC -o "$tmp/run3.jsonl"
 # A blob written in the second of the committed cursor, with a name sorting
 # before the cursor's, still comes, exactly once: m.csv, a fetch, then a.csv
 # in one second (tried in fresh containers until the three fall in one
-# second, at most 10 times), then the next second: a.csv (and m.csv, if the
-# first fetch held it back) come once, and a third fetch brings nothing.
+# second, at most 30 times: a loaded machine may need several), then the
+# next second: a.csv (and m.csv, if the first fetch held it back) come once,
+# and a third fetch brings nothing.
 t=1 tie=
-while [ $t -le 10 ] && [ -z "$tie" ]; do
+while [ $t -le 30 ] && [ -z "$tie" ]; do
     /usr/bin/python3 "$AZPY" race "$AZ_ENDPOINT" "$AZ_ACCOUNT" "$AZ_KEY" "tie$t" m.csv a.csv \
         "$DSRC" $C fetch -q az "tie$t" $INC -o "$tmp/tie1.jsonl"
     case $? in
@@ -108,7 +109,7 @@ if [ -n "$tie" ]; then
         bad "same-second blobs not exactly once: $(cat "$tmp/tie1.jsonl" "$tmp/tie2.jsonl")"
     [ ! -s "$tmp/tie3.jsonl" ] && ok || bad "after the same-second blobs: $(cat "$tmp/tie3.jsonl")"
 else
-    bad "m.csv, a fetch and a.csv never fell in one second in 10 tries"
+    bad "m.csv, a fetch and a.csv never fell in one second in 30 tries"
 fi
 
 # a limit: three blobs (of one second, mostly) in runs of at most two,
