@@ -134,7 +134,7 @@ start_daemon
 n=300
 covered=""
 while [ $n -gt 0 ]; do
-    "$DSRC" -c "$tmp/conf/dsrcd.conf" --json runs pg --state succeeded --limit 5 >"$tmp/runs.json" 2>&1
+    "$DSRC" -c "$tmp/conf/dsrcd.conf" --json runs pg --state succeeded --limit 1000 >"$tmp/runs.json" 2>&1
     covered=$("$PY" -c 'import json, sys
 r = json.load(open(sys.argv[1]))
 print(any(x.get("cursor_to") == sys.argv[2] for x in r))' "$tmp/runs.json" "$last" 2>/dev/null)
