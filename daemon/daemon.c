@@ -233,6 +233,7 @@ int daemon_main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SCHED_WAKE_SIGNAL); /* a run ended: tick at once */
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -314,8 +315,8 @@ int daemon_main(int argc, char **argv)
 
         daemon_notify_status(d.sched, watchdog);
         sig = sigtimedwait(&set, NULL, &tick);
-        if (sig < 0) {
-            if (errno == EAGAIN && daemon_mono_ms() - last_tick >= 1000) {
+        if (sig < 0 || sig == SCHED_WAKE_SIGNAL) {
+            if ((sig > 0 || errno == EAGAIN) && daemon_mono_ms() - last_tick >= 1000) {
                 units_tick(d.units, d.n_units);
                 last_tick = daemon_mono_ms();
             }

@@ -62,6 +62,7 @@ struct scheduler {
     int stopping;
     int64_t last_prune;
     size_t n_sources;
+    pthread_t main;            /* woken by SCHED_WAKE_SIGNAL                */
 };
 
 /* The one scheduler of the daemon, for scheduler_uses(). */
@@ -214,6 +215,7 @@ scheduler *scheduler_new(generation *g, unit *units, size_t n, derr *e)
         return NULL;
     }
     pthread_mutex_init(&s->mu, NULL);
+    s->main = pthread_self();
     s->cfg = g->cfg->jobs;
     if (!(s->store = store_open(g->cfg->state_dir, e)))
         goto fail;
@@ -450,6 +452,7 @@ static void sched_task_done(void *arg)
     t->next_done = s->done;
     s->done = t;
     pthread_mutex_unlock(&s->mu);
+    (void)pthread_kill(s->main, SCHED_WAKE_SIGNAL);
 }
 
 /* Make and submit the task of a run queued in the store as `run_id`.  On

@@ -17,6 +17,7 @@
 #ifndef DSRC_DAEMON_SCHEDULER_H
 #define DSRC_DAEMON_SCHEDULER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,7 +29,14 @@
 
 typedef struct scheduler scheduler;
 
-/* Open the state store of g's state_dir, resolve the runs a previous
+/* Sent by a worker to the main thread (the one that called
+ * scheduler_new()) when a run has ended, so that its next
+ * scheduler_tick() comes at once: a retry's backoff counts from the end of
+ * the failed run, not from the next one-second tick.  The main thread
+ * blocks it and takes it with the other signals (sigtimedwait). */
+#define SCHED_WAKE_SIGNAL SIGUSR2
+
+/* Main thread.  Open the state store of g's state_dir, resolve the runs a previous
  * daemon left open, make the jobs of the units' sources (each with its
  * history from the store: a fire time missed while the daemon was down
  * gives one catch-up run) and start the workers.  NULL with `e` set when

@@ -18,9 +18,16 @@ TESTS += plugins/postgres/tests/postgres_cli.sh
 TESTS += plugins/postgres/tests/pg_health.sh
 # read_policy routing between the primary and the streaming replica.
 TESTS += plugins/postgres/tests/pg_replica.sh
+# dsrcd killed (SIGKILL) 20 times while it fetches a growing table
+# incrementally: every row delivered exactly once.
+TESTS += plugins/postgres/tests/pg_jobs_kill.sh
+# dsrcd's retries: a server stopped (backoff, then success), a wrong
+# password (one failed run, held, no retry storm).
+TESTS += plugins/postgres/tests/pg_jobs_retry.sh
 endif
 EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
 	plugins/postgres/tests/pg_health.sh plugins/postgres/tests/pg_replica.sh \
+	plugins/postgres/tests/pg_jobs_kill.sh plugins/postgres/tests/pg_jobs_retry.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
@@ -29,3 +36,5 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 plugins/postgres/tests/postgres_cli.log: plugins/postgres/tests/test_postgres.log
 plugins/postgres/tests/pg_health.log: plugins/postgres/tests/postgres_cli.log
 plugins/postgres/tests/pg_replica.log: plugins/postgres/tests/pg_health.log
+plugins/postgres/tests/pg_jobs_kill.log: plugins/postgres/tests/pg_replica.log
+plugins/postgres/tests/pg_jobs_retry.log: plugins/postgres/tests/pg_jobs_kill.log
