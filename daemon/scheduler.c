@@ -652,6 +652,7 @@ dsrc_status scheduler_request(scheduler *s, unit *units, size_t n, const char *s
     r->next = s->reqs;
     s->reqs = r;
     pthread_mutex_unlock(&s->mu);
+    (void)pthread_kill(s->main, SCHED_WAKE_SIGNAL); /* start it now */
     return DSRC_OK;
 }
 
