@@ -55,6 +55,9 @@ struct scheduler {
     jobs_table *jobs;
     workers *w;
     cfg_jobs cfg;
+    generation *gen;           /* the configuration in force (a reference):
+                                  a source kept across a reload keeps its
+                                  unit's generation, not its new settings */
     pthread_mutex_t mu;        /* active, done, reqs, stopping              */
     sched_task *active;
     sched_task *done;
@@ -92,8 +95,16 @@ static uint64_t sched_fingerprint(const cfg_source *cs)
     return h;
 }
 
-/* The jobs of the served sources (strings borrowed from the units). */
-static jobs_spec *sched_specs(unit *units, size_t n, size_t *count)
+/* The configuration in force of a served source. */
+static const cfg_source *sched_source_cfg(const scheduler *s, const unit *u)
+{
+    const cfg_source *cs = cfg_find_source(s->gen->cfg, u->src->cfg->name);
+
+    return cs ? cs : u->src->cfg;
+}
+
+/* The jobs of the served sources (strings borrowed from s->gen). */
+static jobs_spec *sched_specs(const scheduler *s, unit *units, size_t n, size_t *count)
 {
     size_t i, k, cap = 0, m = 0;
     jobs_spec *v = NULL;
@@ -102,7 +113,7 @@ static jobs_spec *sched_specs(unit *units, size_t n, size_t *count)
         const cfg_source *cs;
         if (!units[i].rt)
             continue;
-        cs = units[i].src->cfg;
+        cs = sched_source_cfg(s, &units[i]);
         cap += 1 + cs->n_fetch;
     }
     if (cap && !(v = calloc(cap, sizeof *v)))
@@ -112,7 +123,7 @@ static jobs_spec *sched_specs(unit *units, size_t n, size_t *count)
         uint64_t fp;
         if (!units[i].rt)
             continue;
-        cs = units[i].src->cfg;
+        cs = sched_source_cfg(s, &units[i]);
         fp = sched_fingerprint(cs);
         if (cs->schedule_discover)
             v[m++] = (jobs_spec){.source = cs->name, .kind = JOBS_DISCOVER,
@@ -215,6 +226,8 @@ scheduler *scheduler_new(generation *g, unit *units, size_t n, derr *e)
     }
     pthread_mutex_init(&s->mu, NULL);
     s->cfg = g->cfg->jobs;
+    s->gen = g;
+    g->refs++;
     if (!(s->store = store_open(g->cfg->state_dir, e)))
         goto fail;
     if ((k = store_recover(s->store, NULL, NULL, e)) < 0)
@@ -224,7 +237,7 @@ scheduler *scheduler_new(generation *g, unit *units, size_t n, derr *e)
                 "resolved %d run(s) left open by a daemon or dsrc that stopped (see "
                 "'dsrc runs')", k);
     sched_settings(&s->cfg, &js);
-    v = sched_specs(units, n, &m);
+    v = sched_specs(s, units, n, &m);
     s->jobs = jobs_new(&js, v, m, now, 0, e);
     if (s->jobs)
         sched_restore(s, v, m, now);
@@ -241,6 +254,7 @@ scheduler *scheduler_new(generation *g, unit *units, size_t n, derr *e)
 fail:
     jobs_free(s->jobs);
     store_close(s->store);
+    gen_unref(s->gen);
     pthread_mutex_destroy(&s->mu);
     free(s);
     return NULL;
@@ -255,8 +269,11 @@ void scheduler_sync(scheduler *s, generation *g, unit *units, size_t n)
     derr e = {0};
 
     s->cfg = g->cfg->jobs;
+    g->refs++;
+    gen_unref(s->gen);
+    s->gen = g;
     sched_settings(&s->cfg, &js);
-    v = sched_specs(units, n, &m);
+    v = sched_specs(s, units, n, &m);
     if (jobs_sync(s->jobs, &js, v, m, sched_now_ms(), &removed, &e) != 0) {
         log_msg(DSRC_LOG_ERROR, NULL, NULL, "jobs not updated: %s", e.msg ? e.msg : "?");
         derr_clear(&e);
@@ -335,13 +352,15 @@ static const unit *sched_unit(unit *units, size_t n, const char *source)
     return NULL;
 }
 
-static const cfg_fetch_rule *sched_rule_of(const unit *u, const char *item)
+static const cfg_fetch_rule *sched_rule_of(const scheduler *s, const unit *u,
+                                           const char *item)
 {
+    const cfg_source *cs = sched_source_cfg(s, u);
     size_t k;
 
-    for (k = 0; item && k < u->src->cfg->n_fetch; k++)
-        if (strcmp(u->src->cfg->fetch[k].item, item) == 0)
-            return &u->src->cfg->fetch[k];
+    for (k = 0; item && k < cs->n_fetch; k++)
+        if (strcmp(cs->fetch[k].item, item) == 0)
+            return &cs->fetch[k];
     return NULL;
 }
 
@@ -437,7 +456,8 @@ static void sched_submit(scheduler *s, generation *g, const unit *u, int64_t run
     sched_task *t = calloc(1, sizeof *t);
     derr e = {0};
 
-    if (!t || (kind == RUN_FETCH && sched_rule_copy(&t->rule, sched_rule_of(u, item), item) < 0))
+    if (!t || (kind == RUN_FETCH &&
+               sched_rule_copy(&t->rule, sched_rule_of(s, u, item), item) < 0))
         goto fail;
     t->s = s;
     t->run_id = run_id;
@@ -546,7 +566,7 @@ int64_t scheduler_tick(scheduler *s, unit *units, size_t n)
             jobs_fire_clear(&r->fire);
             derr_clear(&e);
         } else {
-            sched_submit(s, u->gen, u, r->run_id, &r->fire, r->job,
+            sched_submit(s, s->gen, u, r->run_id, &r->fire, r->job,
                          r->item ? RUN_FETCH : RUN_DISCOVER, r->item);
         }
         free(r->source);
@@ -556,7 +576,7 @@ int64_t scheduler_tick(scheduler *s, unit *units, size_t n)
     k = s->stopping ? 0 : jobs_due(s->jobs, now, due, SCHED_MAX_DUE);
     for (i = 0; i < k; i++) {
         const unit *u = sched_unit(units, n, due[i].source);
-        const cfg_fetch_rule *rule = u ? sched_rule_of(u, due[i].item) : NULL;
+        const cfg_fetch_rule *rule = u ? sched_rule_of(s, u, due[i].item) : NULL;
         store_run_spec sp = {.source = due[i].source,
                              .kind = due[i].kind == JOBS_DISCOVER ? RUN_DISCOVER : RUN_FETCH,
                              .item = due[i].item, .trigger = sched_trigger(due[i].trigger),
@@ -572,7 +592,7 @@ int64_t scheduler_tick(scheduler *s, unit *units, size_t n)
             derr_clear(&e);
             continue;
         }
-        sched_submit(s, u->gen, u, id, &due[i], 1, sp.kind, due[i].item);
+        sched_submit(s, s->gen, u, id, &due[i], 1, sp.kind, due[i].item);
     }
     if (now - s->last_prune >= SCHED_PRUNE_EVERY_MS) {
         int64_t gone = store_prune(s->store, now - s->cfg.retention_ms, &e);
@@ -625,7 +645,7 @@ dsrc_status scheduler_request(scheduler *s, unit *units, size_t n, const char *s
         r->fire.attempt = 1;
         r->fire.source = strdup(source);
     }
-    rule = sched_rule_of(u, item);
+    rule = sched_rule_of(s, u, item);
     sp = (store_run_spec){.source = source, .kind = item ? RUN_FETCH : RUN_DISCOVER,
                           .item = item, .trigger = RUN_TRIGGER_MANUAL, .attempt = 1,
                           .cursor_field = rule ? rule->cursor_field : NULL};
@@ -731,6 +751,7 @@ void scheduler_free(scheduler *s)
         sched_current = NULL;
     jobs_free(s->jobs);
     store_close(s->store);
+    gen_unref(s->gen);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
