@@ -260,12 +260,44 @@ fail:
     return NULL;
 }
 
+/* Drop the queued runs -- scheduled or asked for by `dsrc run` -- of the
+ * sources that `units` no longer serve; their running ones go on. */
+static void sched_drop_unserved(scheduler *s, unit *units, size_t n)
+{
+    char **gone = NULL, **more;
+    size_t k = 0, i, j;
+    sched_task *t;
+
+    pthread_mutex_lock(&s->mu);
+    for (t = s->active; t; t = t->next) {
+        const char *src = t->fire.source;
+        int known = !src;
+        for (j = 0; j < n && !known; j++)
+            known = units[j].rt && strcmp(units[j].src->cfg->name, src) == 0;
+        for (i = 0; i < k && !known; i++)
+            known = strcmp(gone[i], src) == 0;
+        if (known || !(more = realloc(gone, (k + 1) * sizeof *gone)))
+            continue;
+        gone = more;
+        if ((gone[k] = strdup(src)))
+            k++;
+    }
+    pthread_mutex_unlock(&s->mu);
+    for (i = 0; i < k; i++) {
+        int dropped = workers_drop_key(s->w, gone[i]);
+        if (dropped > 0)
+            log_msg(DSRC_LOG_NOTICE, gone[i], NULL,
+                    "%d queued run(s) dropped: the source is no longer served", dropped);
+        free(gone[i]);
+    }
+    free(gone);
+}
+
 void scheduler_sync(scheduler *s, generation *g, unit *units, size_t n)
 {
     jobs_settings js;
     jobs_spec *v;
-    size_t m = 0, i, j;
-    char **removed = NULL;
+    size_t m = 0;
     derr e = {0};
 
     s->cfg = g->cfg->jobs;
@@ -274,27 +306,11 @@ void scheduler_sync(scheduler *s, generation *g, unit *units, size_t n)
     s->gen = g;
     sched_settings(&s->cfg, &js);
     v = sched_specs(s, units, n, &m);
-    if (jobs_sync(s->jobs, &js, v, m, sched_now_ms(), &removed, &e) != 0) {
+    if (jobs_sync(s->jobs, &js, v, m, sched_now_ms(), NULL, &e) != 0) {
         log_msg(DSRC_LOG_ERROR, NULL, NULL, "jobs not updated: %s", e.msg ? e.msg : "?");
         derr_clear(&e);
     }
-    /* the queued runs of a source no longer served are dropped */
-    for (i = 0; removed && removed[i]; i++) {
-        const char *slash = strchr(removed[i], '/');
-        size_t len = slash ? (size_t)(slash - removed[i]) : strlen(removed[i]);
-        char src[256];
-        int served = 0, dropped;
-        if (len >= sizeof src)
-            continue;
-        memcpy(src, removed[i], len);
-        src[len] = '\0';
-        for (j = 0; j < n && !served; j++)
-            served = units[j].rt && strcmp(units[j].src->cfg->name, src) == 0;
-        if (!served && (dropped = workers_drop_key(s->w, src)) > 0)
-            log_msg(DSRC_LOG_NOTICE, src, NULL,
-                    "%d queued run(s) dropped: the source is no longer served", dropped);
-    }
-    jobs_keys_free(removed);
+    sched_drop_unserved(s, units, n);
     free(v);
     sched_limits(s, units, n);
     s->n_sources = n;
