@@ -35,6 +35,7 @@ typedef struct sched_task {
     int64_t stall_ms;
     atomic_int cancel;
     int ran;
+    int64_t ended_ms;          /* when the run ended (or was dropped)       */
     runner_result res;
     struct sched_task *next;       /* in `active`                            */
     struct sched_task *next_done;  /* in `done`                              */
@@ -458,6 +459,7 @@ static void sched_task_done(void *arg)
         derr_clear(&why);
         t->res.state = RUN_CANCELLED;
     }
+    t->ended_ms = sched_now_ms();
     pthread_mutex_lock(&s->mu);
     t->next_done = s->done;
     s->done = t;
@@ -506,16 +508,20 @@ fail:
     derr_clear(&e);
 }
 
-/* A task ended: record it in the job table, log what comes next. */
+/* A task ended: record it in the job table, log what comes next.  The
+ * job's next fire time counts from when the run ended, not from when the
+ * main thread collects it (up to a tick later): a run that ended before a
+ * slot does not make that slot a missed one. */
 static void sched_collect(scheduler *s, sched_task *t, int64_t now)
 {
     sched_task **pp;
+    int64_t ended = t->ended_ms > 0 && t->ended_ms < now ? t->ended_ms : now;
 
     if (t->job) {
         jobs_result r = t->res.state == RUN_SUCCEEDED ? JOBS_SUCCEEDED
                       : t->res.state == RUN_CANCELLED ? JOBS_CANCELLED : JOBS_FAILED;
         jobs_after a;
-        if (jobs_finished(s->jobs, &t->fire, now, r, r == JOBS_FAILED ? &t->res.err : NULL,
+        if (jobs_finished(s->jobs, &t->fire, ended, r, r == JOBS_FAILED ? &t->res.err : NULL,
                           &a) == 0 && r == JOBS_FAILED) {
             if (a.held)
                 log_msg(DSRC_LOG_ERROR, t->fire.source, NULL,
@@ -525,7 +531,7 @@ static void sched_collect(scheduler *s, sched_task *t, int64_t now)
             else if (a.trigger == JOBS_TRIGGER_RETRY && a.next_ms >= 0)
                 log_msg(DSRC_LOG_NOTICE, t->fire.source, NULL,
                         "%s: attempt %d in %.1f s", t->fire.key, a.attempt,
-                        (double)(a.next_ms - now) / 1000.0);
+                        (double)(a.next_ms > now ? a.next_ms - now : 0) / 1000.0);
         }
     }
     pthread_mutex_lock(&s->mu);
