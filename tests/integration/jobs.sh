@@ -105,7 +105,6 @@ q() { runs; py "$d/runs.json" "$1"; }
 tmps() { find "$1" -name '.*.tmp' 2>/dev/null | wc -l; }
 
 # ---------------------------------------------------------------------------
-if [ -z "${JOBS_ONLY:-}" ]; then
 # 1. Schedules run: discover and an incremental fetch @every 2s.
 setup sched 'jobs = { jitter_max = 0; };'
 sqlite3 "$d/a.db" "PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
@@ -227,8 +226,14 @@ msg=$(once "$d/ws" "$d/a.db" "$d/runs.json")
 # 2. Catch-up: stopped for several intervals, one catch-up run per job.
 last=$(py "$d/runs.json" 'max(x["id"] for x in r)')
 sqlite3 "$d/a.db" "INSERT INTO t(v) VALUES ('down1'), ('down2');"
-# dsrcd is down for at least three slots of @every 2s
+# dsrcd is down for at least three slots of @every 2s; it starts just after
+# an odd second, so that the next slot comes less than a second after the
+# catch-up runs ended: they end before it, that slot is no missed one
 sleep 6.5
+/usr/bin/python3 -c 'import time
+t = time.time()
+n = int(t) + 1
+time.sleep(n + (n % 2 == 0) + 0.05 - t)'
 start
 # the first runs after the start are catch-ups, then the schedule goes on
 poll '[ "$(q "sum(1 for x in r if x[\"id\"] > $last and x[\"trigger\"] == \"schedule\" and x[\"state\"] == \"succeeded\")")" -ge 2 ]' &&
@@ -278,7 +283,6 @@ stop
 [ -z "$(find "$d/ws" -type f 2>/dev/null)" ] && ok || { bad "a stalled run left files:"; find "$d/ws"; }
 
 # ---------------------------------------------------------------------------
-fi
 # 4. Cancel and stop: runs of a fetch that hangs until it is cancelled.
 setup cancel 'shutdown_grace = "1s";' 'jobs = { jitter_max = 0; };'
 cat >"$d/sources.d/c.conf" <<EOF2
@@ -332,5 +336,146 @@ fi
 wait "$wpid"
 [ $? -eq 1 ] && ok || { bad "dsrc run --wait of a cancelled run"; cat "$d/wait.err"; }
 has "$d/wait.err" "run $id cancelled: cancelled"
+
+# ---------------------------------------------------------------------------
+# 5. Reload: a changed schedule is applied; the queued runs of removed
+#    sources are dropped, their running ones go on, and they get no new run.
+setup reload 'jobs = { per_source = 1; jitter_max = 0; };'
+sqlite3 "$d/a.db" "CREATE TABLE t(id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);"
+cat >"$d/sources.d/a.conf" <<EOF2
+name = "a";
+type = "sqlite";
+connection = { path = "$d/a.db"; };
+fetch = ( { item = "t"; schedule = "@every 1h"; } );
+EOF2
+# g: a discover @every 2s that queues behind a hanging fetch (per_source 1);
+# h: no job at all, only runs asked for with dsrc run
+for s in g h; do
+    cat >"$d/sources.d/$s.conf" <<EOF2
+name = "$s";
+type = "fault";
+connection = { host = "$s"; hang = "fetch"; };
+EOF2
+done
+echo 'schedule = { discover = "@every 2s"; };' >>"$d/sources.d/g.conf"
+start
+for s in g h; do
+    expect 0 D --json run "$s" x
+    eval "x_$s=\$(py \"\$tmp/out\" 'r[\"id\"]')"
+done
+running_x() { [ "$(q "sorted(x['source'] for x in r if x['item'] == 'x' and x['state'] == 'running')")" = "['g', 'h']" ]; }
+poll running_x && ok || { bad "the fetches of x do not hang"; cat "$d/runs.json"; }
+expect 0 D --json run h y
+y_h=$(py "$tmp/out" 'r["id"]')
+queued_g() { [ "$(q "sum(1 for x in r if x['source'] == 'g' and x['kind'] == 'discover' and x['state'] == 'queued')")" -eq 1 ]; }
+poll queued_g && ok || { bad "g's discover is not queued behind its fetch"; cat "$d/runs.json"; }
+[ "$(q "[x['state'] for x in r if x['id'] == $y_h]")" = "['queued']" ] && ok ||
+    { bad "h's second run is not queued"; cat "$d/runs.json"; }
+before=$(py "$d/runs.json" 'max(x["id"] for x in r)')
+rm "$d/sources.d/g.conf" "$d/sources.d/h.conf"
+sed -i 's/@every 1h/@every 2s/' "$d/sources.d/a.conf"
+kill -HUP "$pid"
+wait_for "$d/log" "reloaded: 1 source(s)" 300 && ok || { bad "no reload"; cat "$d/log"; }
+disc_g=$(py "$d/runs.json" '[x["id"] for x in r if x["source"] == "g" and x["state"] == "queued"][0]')
+dropped() { [ "$(q "' '.join(x['state'] for x in sorted(r, key=lambda x: x['id']) if x['id'] in ($disc_g, $y_h))")" = "cancelled cancelled" ]; }
+poll dropped && ok || { bad "the queued runs of the removed sources are not dropped"; cat "$d/runs.json" "$d/log"; }
+[ "$(py "$d/runs.json" "all('its source is no longer served' in x['error'] for x in r if x['id'] in ($disc_g, $y_h))")" = True ] &&
+    ok || { bad "the dropped runs do not say why"; cat "$d/runs.json"; }
+has "$d/log" "[g] 1 queued run(s) dropped: the source is no longer served"
+has "$d/log" "[h] 1 queued run(s) dropped: the source is no longer served"
+# dsrc jobs shows the new schedule, and runs follow it
+expect 0 D --json jobs
+[ "$(py "$tmp/out" '" ".join(j["key"] + "=" + j["schedule"] for j in r)')" = "a/fetch/t=@every 2s" ] &&
+    ok || { bad "dsrc jobs after the reload"; cat "$tmp/out"; }
+expect 1 D jobs g
+has "$tmp/err" "no source named 'g'"
+follows() { [ "$(q "sum(1 for x in r if x['source'] == 'a' and x['trigger'] == 'schedule' and x['state'] == 'succeeded' and x['id'] > $before)")" -ge 2 ]; }
+poll follows && ok || { bad "no runs on the new schedule"; cat "$d/runs.json"; }
+# the running fetches of the removed sources go on; no new run came
+[ "$(py "$d/runs.json" "sorted((x['source'], x['state']) for x in r if x['source'] != 'a' and x['id'] > $before)")" = "[]" ] &&
+    ok || { bad "a removed source got new runs"; cat "$d/runs.json"; }
+[ "$(py "$d/runs.json" "[x['state'] for x in r if x['id'] in ($x_g, $x_h)]")" = "['running', 'running']" ] &&
+    ok || { bad "the running runs of the removed sources did not go on"; cat "$d/runs.json"; }
+expect 0 D run --cancel "$x_g"
+x_ended() { [ "$(q "[x['state'] for x in r if x['id'] == $x_g]")" = "['cancelled']" ]; }
+poll x_ended && ok || { bad "the removed source's run is not cancelled"; cat "$d/runs.json"; }
+stop
+[ "$rc" -eq 0 ] && ok || { bad "dsrcd exited $rc on SIGTERM"; tail -20 "$d/log"; }
+[ "$(q "[x['state'] for x in r if x['id'] == $x_h]")" = "['cancelled']" ] && ok ||
+    { bad "the removed source's run is not cancelled at SIGTERM"; cat "$d/runs.json"; }
+
+# ---------------------------------------------------------------------------
+# 6. Concurrency: two workers, one run at a time per source.  busy has three
+#    fetch jobs that hang (each stalls after 1 s, not retried); other has
+#    one: it runs beside busy's, never waiting for them.
+setup conc 'shutdown_grace = "1s";' \
+    'jobs = { workers = 2; per_source = 1; stall_timeout = "1s"; retry_attempts = 1; jitter_max = 0; };'
+cat >"$d/sources.d/busy.conf" <<EOF2
+name = "busy";
+type = "fault";
+connection = { host = "busy"; hang = "fetch"; };
+fetch = ( { item = "a"; schedule = "@every 2s"; }, { item = "b"; schedule = "@every 2s"; },
+          { item = "c"; schedule = "@every 2s"; } );
+EOF2
+cat >"$d/sources.d/other.conf" <<EOF2
+name = "other";
+type = "fault";
+connection = { host = "other"; hang = "fetch"; };
+fetch = ( { item = "o"; schedule = "@every 2s"; } );
+EOF2
+start
+# watch the running runs until busy has ended four and both sources were
+# seen running at once (at most 30 s)
+most=0 both=0 waited=0 n=150
+while [ $n -gt 0 ]; do
+    D --json runs --state running --limit 100 >"$d/running.json" 2>&1 || break
+    busy=$(py "$d/running.json" 'sum(1 for x in r if x["source"] == "busy")')
+    other=$(py "$d/running.json" 'sum(1 for x in r if x["source"] == "other")')
+    [ "${busy:-9}" -gt "$most" ] && most=$busy && cp "$d/running.json" "$d/most.json"
+    [ "${busy:-0}" -ge 1 ] && [ "${other:-0}" -ge 1 ] && both=1
+    D --json runs --state queued busy >"$d/queued.json" 2>&1
+    [ "$(py "$d/queued.json" 'len(r)')" -ge 1 ] && [ "${busy:-0}" -ge 1 ] && waited=1
+    ended=$(q 'sum(1 for x in r if x["source"] == "busy" and x["state"] == "failed")')
+    [ "${ended:-0}" -ge 4 ] && [ $both -eq 1 ] && [ $waited -eq 1 ] && break
+    sleep 0.1
+    n=$((n - 1))
+done
+[ "$most" -eq 1 ] && ok || { bad "busy had $most runs running at once (per_source = 1)"; cat "$d/most.json"; }
+[ $both -eq 1 ] && ok || { bad "other never ran beside busy"; cat "$d/runs.json"; }
+[ $waited -eq 1 ] && ok || { bad "no run of busy ever waited for another"; cat "$d/runs.json"; }
+[ "${ended:-0}" -ge 4 ] && ok || { bad "busy's queued runs did not go on"; cat "$d/runs.json"; }
+stop
+[ "$rc" -eq 0 ] && ok || { bad "dsrcd exited $rc on SIGTERM"; tail -20 "$d/log"; }
+# the store agrees: busy's runs never overlapped; other's overlapped them
+runs
+[ "$(py "$d/runs.json" 'all(a["started_at"] >= b["finished_at"] for a, b in zip(*(lambda v: (v[1:], v))(sorted((x for x in r if x["source"] == "busy" and x["started_at"]), key=lambda x: x["started_at"]))))')" = True ] &&
+    ok || { bad "runs of busy overlap in the store"; cat "$d/runs.json"; }
+[ "$(py "$d/runs.json" 'any(o["started_at"] < b["finished_at"] and b["started_at"] < o["finished_at"] for o in r if o["source"] == "other" and o["started_at"] for b in r if b["source"] == "busy" and b["started_at"])')" = True ] &&
+    ok || { bad "other never ran beside busy in the store"; cat "$d/runs.json"; }
+
+# ---------------------------------------------------------------------------
+# 7. The commands' errors.
+# no daemon: exit 1, "not running" (part 6's has stopped)
+for args in "jobs" "jobs busy" "run busy a" "run busy discover" "run --cancel 1"; do
+    expect 1 D $args
+    has "$tmp/err" "dsrcd is not running"
+done
+# bad arguments: exit 2, with the usage
+for args in "run" "run busy" "run busy a b" "run --cancel x" "run --cancel 0" \
+    "run --cancel 1 busy a" "jobs busy other" "jobs --bogus" "runs --state bogus" \
+    "runs --limit 0" "runs busy 2"; do
+    expect 2 D $args
+done
+# unknown source: exit 1, named
+start
+expect 1 D run nosuch a
+has "$tmp/err" "source 'nosuch' is not served"
+expect 1 D run nosuch discover
+has "$tmp/err" "source 'nosuch' is not served"
+expect 1 D jobs nosuch
+has "$tmp/err" "no source named 'nosuch'"
+expect 0 D runs nosuch
+has "$tmp/out" "no runs of nosuch"
+stop
 
 finish jobs
