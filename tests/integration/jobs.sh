@@ -131,7 +131,10 @@ with open(sys.argv[2], "a", buffering=1) as log:
 PY
 lpid=$!
 n=50; while [ ! -S "$d/notify.sock" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-NOTIFY_SOCKET="$d/notify.sock" start
+NOTIFY_SOCKET="$d/notify.sock"
+export NOTIFY_SOCKET
+start
+unset NOTIFY_SOCKET
 # rows keep coming while the daemon fetches
 (
     i=4
