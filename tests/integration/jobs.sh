@@ -343,7 +343,7 @@ has "$d/wait.err" "run $id cancelled: cancelled"
 # ---------------------------------------------------------------------------
 # 5. Reload: a changed schedule is applied; the queued runs of removed
 #    sources are dropped, their running ones go on, and they get no new run.
-setup reload 'jobs = { per_source = 1; jitter_max = 0; };'
+setup reload 'shutdown_grace = "1s";' 'jobs = { per_source = 1; jitter_max = 0; };'
 sqlite3 "$d/a.db" "CREATE TABLE t(id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);"
 cat >"$d/sources.d/a.conf" <<EOF2
 name = "a";
