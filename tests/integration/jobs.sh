@@ -437,7 +437,13 @@ while [ $n -gt 0 ]; do
     [ "${busy:-9}" -gt "$most" ] && most=$busy && cp "$d/running.json" "$d/most.json"
     [ "${busy:-0}" -ge 1 ] && [ "${other:-0}" -ge 1 ] && both=1
     D --json runs --state queued busy >"$d/queued.json" 2>&1
-    [ "$(py "$d/queued.json" 'len(r)')" -ge 1 ] && [ "${busy:-0}" -ge 1 ] && waited=1
+    if [ "$(py "$d/queued.json" 'len(r)')" -ge 1 ] && [ "${busy:-0}" -ge 1 ] && [ $waited -eq 0 ]; then
+        waited=1
+        # a job with a run queued (or, a moment later, running) is busy
+        item=$(py "$d/queued.json" 'r[0]["item"]')
+        expect 75 D run busy "$item"
+        has "$tmp/err" "job 'busy/fetch/$item' is busy: already"
+    fi
     ended=$(q 'sum(1 for x in r if x["source"] == "busy" and x["state"] == "failed")')
     [ "${ended:-0}" -ge 4 ] && [ $both -eq 1 ] && [ $waited -eq 1 ] && break
     sleep 0.1
