@@ -325,7 +325,11 @@ int daemon_main(int argc, char **argv)
         if (sig == SIGHUP) {
             notify("RELOADING=1\nSTATUS=reloading");
             reload_run(path, target, level, &cur, &d, &srv, &api_path);
+            /* under the control lock: scheduler_request() reads the
+             * configuration the scheduler holds */
+            pthread_mutex_lock(&d.mu);
             scheduler_sync(d.sched, cur, d.units, d.n_units);
+            pthread_mutex_unlock(&d.mu);
             notify("READY=1\nSTATUS=running");
         } else {
             notify("STOPPING=1\nSTATUS=stopping");

@@ -55,6 +55,9 @@ struct scheduler {
     jobs_table *jobs;
     workers *w;
     cfg_jobs cfg;
+    generation *gen;           /* the configuration in force (a reference):
+                                  a source kept across a reload keeps its
+                                  unit's generation, not its new settings */
     pthread_mutex_t mu;        /* active, done, reqs, stopping              */
     sched_task *active;
     sched_task *done;
@@ -93,8 +96,16 @@ static uint64_t sched_fingerprint(const cfg_source *cs)
     return h;
 }
 
-/* The jobs of the served sources (strings borrowed from the units). */
-static jobs_spec *sched_specs(unit *units, size_t n, size_t *count)
+/* The configuration in force of a served source. */
+static const cfg_source *sched_source_cfg(const scheduler *s, const unit *u)
+{
+    const cfg_source *cs = cfg_find_source(s->gen->cfg, u->src->cfg->name);
+
+    return cs ? cs : u->src->cfg;
+}
+
+/* The jobs of the served sources (strings borrowed from s->gen). */
+static jobs_spec *sched_specs(const scheduler *s, unit *units, size_t n, size_t *count)
 {
     size_t i, k, cap = 0, m = 0;
     jobs_spec *v = NULL;
@@ -103,7 +114,7 @@ static jobs_spec *sched_specs(unit *units, size_t n, size_t *count)
         const cfg_source *cs;
         if (!units[i].rt)
             continue;
-        cs = units[i].src->cfg;
+        cs = sched_source_cfg(s, &units[i]);
         cap += 1 + cs->n_fetch;
     }
     if (cap && !(v = calloc(cap, sizeof *v)))
@@ -113,7 +124,7 @@ static jobs_spec *sched_specs(unit *units, size_t n, size_t *count)
         uint64_t fp;
         if (!units[i].rt)
             continue;
-        cs = units[i].src->cfg;
+        cs = sched_source_cfg(s, &units[i]);
         fp = sched_fingerprint(cs);
         if (cs->schedule_discover)
             v[m++] = (jobs_spec){.source = cs->name, .kind = JOBS_DISCOVER,
@@ -217,6 +228,8 @@ scheduler *scheduler_new(generation *g, unit *units, size_t n, derr *e)
     pthread_mutex_init(&s->mu, NULL);
     s->main = pthread_self();
     s->cfg = g->cfg->jobs;
+    s->gen = g;
+    g->refs++;
     if (!(s->store = store_open(g->cfg->state_dir, e)))
         goto fail;
     if ((k = store_recover(s->store, NULL, NULL, e)) < 0)
@@ -226,7 +239,7 @@ scheduler *scheduler_new(generation *g, unit *units, size_t n, derr *e)
                 "resolved %d run(s) left open by a daemon or dsrc that stopped (see "
                 "'dsrc runs')", k);
     sched_settings(&s->cfg, &js);
-    v = sched_specs(units, n, &m);
+    v = sched_specs(s, units, n, &m);
     s->jobs = jobs_new(&js, v, m, now, 0, e);
     if (s->jobs)
         sched_restore(s, v, m, now);
@@ -243,43 +256,63 @@ scheduler *scheduler_new(generation *g, unit *units, size_t n, derr *e)
 fail:
     jobs_free(s->jobs);
     store_close(s->store);
+    gen_unref(s->gen);
     pthread_mutex_destroy(&s->mu);
     free(s);
     return NULL;
+}
+
+/* Drop the queued runs -- scheduled or asked for by `dsrc run` -- of the
+ * sources that `units` no longer serve; their running ones go on. */
+static void sched_drop_unserved(scheduler *s, unit *units, size_t n)
+{
+    char **gone = NULL, **more;
+    size_t k = 0, i, j;
+    sched_task *t;
+
+    pthread_mutex_lock(&s->mu);
+    for (t = s->active; t; t = t->next) {
+        const char *src = t->fire.source;
+        int known = !src;
+        for (j = 0; j < n && !known; j++)
+            known = units[j].rt && strcmp(units[j].src->cfg->name, src) == 0;
+        for (i = 0; i < k && !known; i++)
+            known = strcmp(gone[i], src) == 0;
+        if (known || !(more = realloc(gone, (k + 1) * sizeof *gone)))
+            continue;
+        gone = more;
+        if ((gone[k] = strdup(src)))
+            k++;
+    }
+    pthread_mutex_unlock(&s->mu);
+    for (i = 0; i < k; i++) {
+        int dropped = workers_drop_key(s->w, gone[i]);
+        if (dropped > 0)
+            log_msg(DSRC_LOG_NOTICE, gone[i], NULL,
+                    "%d queued run(s) dropped: the source is no longer served", dropped);
+        free(gone[i]);
+    }
+    free(gone);
 }
 
 void scheduler_sync(scheduler *s, generation *g, unit *units, size_t n)
 {
     jobs_settings js;
     jobs_spec *v;
-    size_t m = 0, i, j;
-    char **removed = NULL;
+    size_t m = 0;
     derr e = {0};
 
     s->cfg = g->cfg->jobs;
+    g->refs++;
+    gen_unref(s->gen);
+    s->gen = g;
     sched_settings(&s->cfg, &js);
-    v = sched_specs(units, n, &m);
-    if (jobs_sync(s->jobs, &js, v, m, sched_now_ms(), &removed, &e) != 0) {
+    v = sched_specs(s, units, n, &m);
+    if (jobs_sync(s->jobs, &js, v, m, sched_now_ms(), NULL, &e) != 0) {
         log_msg(DSRC_LOG_ERROR, NULL, NULL, "jobs not updated: %s", e.msg ? e.msg : "?");
         derr_clear(&e);
     }
-    /* the queued runs of a source no longer served are dropped */
-    for (i = 0; removed && removed[i]; i++) {
-        const char *slash = strchr(removed[i], '/');
-        size_t len = slash ? (size_t)(slash - removed[i]) : strlen(removed[i]);
-        char src[256];
-        int served = 0, dropped;
-        if (len >= sizeof src)
-            continue;
-        memcpy(src, removed[i], len);
-        src[len] = '\0';
-        for (j = 0; j < n && !served; j++)
-            served = units[j].rt && strcmp(units[j].src->cfg->name, src) == 0;
-        if (!served && (dropped = workers_drop_key(s->w, src)) > 0)
-            log_msg(DSRC_LOG_NOTICE, src, NULL,
-                    "%d queued run(s) dropped: the source is no longer served", dropped);
-    }
-    jobs_keys_free(removed);
+    sched_drop_unserved(s, units, n);
     free(v);
     sched_limits(s, units, n);
     s->n_sources = n;
@@ -337,13 +370,15 @@ static const unit *sched_unit(unit *units, size_t n, const char *source)
     return NULL;
 }
 
-static const cfg_fetch_rule *sched_rule_of(const unit *u, const char *item)
+static const cfg_fetch_rule *sched_rule_of(const scheduler *s, const unit *u,
+                                           const char *item)
 {
+    const cfg_source *cs = sched_source_cfg(s, u);
     size_t k;
 
-    for (k = 0; item && k < u->src->cfg->n_fetch; k++)
-        if (strcmp(u->src->cfg->fetch[k].item, item) == 0)
-            return &u->src->cfg->fetch[k];
+    for (k = 0; item && k < cs->n_fetch; k++)
+        if (strcmp(cs->fetch[k].item, item) == 0)
+            return &cs->fetch[k];
     return NULL;
 }
 
@@ -463,7 +498,8 @@ static void sched_submit(scheduler *s, generation *g, const unit *u, int64_t run
     sched_task *t = calloc(1, sizeof *t);
     derr e = {0};
 
-    if (!t || (kind == RUN_FETCH && sched_rule_copy(&t->rule, sched_rule_of(u, item), item) < 0))
+    if (!t || (kind == RUN_FETCH &&
+               sched_rule_copy(&t->rule, sched_rule_of(s, u, item), item) < 0))
         goto fail;
     t->s = s;
     t->run_id = run_id;
@@ -555,7 +591,7 @@ int64_t scheduler_tick(scheduler *s, unit *units, size_t n)
             jobs_fire_clear(&r->fire);
             derr_clear(&e);
         } else {
-            sched_submit(s, u->gen, u, r->run_id, &r->fire, r->job,
+            sched_submit(s, s->gen, u, r->run_id, &r->fire, r->job,
                          r->item ? RUN_FETCH : RUN_DISCOVER, r->item);
         }
         free(r->source);
@@ -565,7 +601,7 @@ int64_t scheduler_tick(scheduler *s, unit *units, size_t n)
     k = s->stopping ? 0 : jobs_due(s->jobs, now, due, SCHED_MAX_DUE);
     for (i = 0; i < k; i++) {
         const unit *u = sched_unit(units, n, due[i].source);
-        const cfg_fetch_rule *rule = u ? sched_rule_of(u, due[i].item) : NULL;
+        const cfg_fetch_rule *rule = u ? sched_rule_of(s, u, due[i].item) : NULL;
         store_run_spec sp = {.source = due[i].source,
                              .kind = due[i].kind == JOBS_DISCOVER ? RUN_DISCOVER : RUN_FETCH,
                              .item = due[i].item, .trigger = sched_trigger(due[i].trigger),
@@ -581,7 +617,7 @@ int64_t scheduler_tick(scheduler *s, unit *units, size_t n)
             derr_clear(&e);
             continue;
         }
-        sched_submit(s, u->gen, u, id, &due[i], 1, sp.kind, due[i].item);
+        sched_submit(s, s->gen, u, id, &due[i], 1, sp.kind, due[i].item);
     }
     if (now - s->last_prune >= SCHED_PRUNE_EVERY_MS) {
         int64_t gone = store_prune(s->store, now - s->cfg.retention_ms, &e);
@@ -634,7 +670,7 @@ dsrc_status scheduler_request(scheduler *s, unit *units, size_t n, const char *s
         r->fire.attempt = 1;
         r->fire.source = strdup(source);
     }
-    rule = sched_rule_of(u, item);
+    rule = sched_rule_of(s, u, item);
     sp = (store_run_spec){.source = source, .kind = item ? RUN_FETCH : RUN_DISCOVER,
                           .item = item, .trigger = RUN_TRIGGER_MANUAL, .attempt = 1,
                           .cursor_field = rule ? rule->cursor_field : NULL};
@@ -741,6 +777,7 @@ void scheduler_free(scheduler *s)
         sched_current = NULL;
     jobs_free(s->jobs);
     store_close(s->store);
+    gen_unref(s->gen);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

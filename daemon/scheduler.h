@@ -43,9 +43,12 @@ typedef struct scheduler scheduler;
  * the store cannot be opened or a schedule does not parse. */
 scheduler *scheduler_new(generation *g, unit *units, size_t n, derr *e);
 
-/* A reload: the jobs of the new generation's units (see jobs_sync());
- * queued runs of a source no longer served are dropped; running ones
- * finish. */
+/* A reload: the jobs of the new generation's units (see jobs_sync()), with
+ * g's settings, schedules and fetch rules (a unit carried over from the old
+ * generation keeps its router, not its old configuration); queued runs of
+ * a source no longer served are dropped; running ones finish.  Not
+ * concurrent with scheduler_request() (the caller holds the lock the
+ * control thread calls it under). */
 void scheduler_sync(scheduler *s, generation *g, unit *units, size_t n);
 
 /* Main thread: collect ended runs, start due ones, prune.  Returns the

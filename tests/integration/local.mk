@@ -5,3 +5,8 @@
 # by dsrc.
 TESTS += tests/integration/example_out_of_tree.sh
 EXTRA_DIST += tests/integration/example_out_of_tree.sh
+
+# dsrcd's jobs and runs: schedules, catch-up, stall, cancel, reload and
+# concurrency limits, with sqlite sources and the fault test plugin.
+TESTS += tests/integration/jobs.sh
+EXTRA_DIST += tests/integration/jobs.sh

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -430,6 +431,117 @@ START_TEST(names_round_trip)
 }
 END_TEST
 
+/* Milliseconds since the epoch, as the store counts them. */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Queue a run and end it in `state` (RUN_SUCCEEDED, RUN_FAILED or
+ * RUN_CANCELLED; RUN_RUNNING: started, not ended; RUN_QUEUED: left so). */
+static int64_t run_ended(store *s, const store_run_spec *spec, run_state state)
+{
+    derr e = {0}, why = {0};
+    int64_t id = 0;
+
+    ck_assert_int_eq(store_run_queue(s, spec, &id, &e), DSRC_OK);
+    if (state == RUN_QUEUED)
+        return id;
+    ck_assert_int_eq(store_run_start(s, id, "primary", 60000, &e), DSRC_OK);
+    if (state == RUN_SUCCEEDED) {
+        ck_assert_int_eq(store_run_succeed(s, id, NULL, NULL, &e), DSRC_OK);
+    } else if (state != RUN_RUNNING) {
+        derr_set(&why, DSRC_E_UNREACHABLE, "down");
+        ck_assert_int_eq(store_run_end(s, id, state, &why, &e), DSRC_OK);
+        derr_clear(&why);
+    }
+    return id;
+}
+
+START_TEST(last_run_of_each_job)
+{
+    store *s = open_ok();
+    store_run_spec fetch = {.source = "pg", .kind = RUN_FETCH, .item = "t",
+                            .trigger = RUN_TRIGGER_SCHEDULE, .attempt = 1};
+    store_run_spec disc = {.source = "pg", .kind = RUN_DISCOVER,
+                           .trigger = RUN_TRIGGER_CATCHUP};
+    store_run_spec other = {.source = "pg", .kind = RUN_FETCH, .item = "u",
+                            .trigger = RUN_TRIGGER_MANUAL};
+    store_run_spec elsewhere = {.source = "my", .kind = RUN_FETCH, .item = "t",
+                                .trigger = RUN_TRIGGER_MANUAL};
+    int64_t queued = -1, ended = -1, before, after;
+    run_state state = RUN_QUEUED;
+    run_trigger trigger = RUN_TRIGGER_CLI;
+    int attempt = 0;
+
+    /* nothing yet; then only runs that have not ended */
+    ck_assert_int_eq(store_last_run(s, "pg", RUN_FETCH, "t", &queued, &ended, &state,
+                                    &trigger, &attempt), 1);
+    run_ended(s, &fetch, RUN_QUEUED);
+    run_ended(s, &fetch, RUN_RUNNING);
+    ck_assert_int_eq(store_last_run(s, "pg", RUN_FETCH, "t", &queued, &ended, &state,
+                                    &trigger, &attempt), 1);
+    ck_assert_int_eq(queued, -1);
+    /* an ended run of the job, between runs of other jobs */
+    before = now_ms();
+    run_ended(s, &fetch, RUN_SUCCEEDED);
+    after = now_ms();
+    run_ended(s, &other, RUN_FAILED);
+    run_ended(s, &elsewhere, RUN_CANCELLED);
+    run_ended(s, &disc, RUN_SUCCEEDED);
+    ck_assert_int_eq(store_last_run(s, "pg", RUN_FETCH, "t", &queued, &ended, &state,
+                                    &trigger, &attempt), 0);
+    ck_assert_int_ge(queued, before);
+    ck_assert_int_le(queued, ended);
+    ck_assert_int_le(ended, after);
+    ck_assert_int_eq(state, RUN_SUCCEEDED);
+    ck_assert_int_eq(trigger, RUN_TRIGGER_SCHEDULE);
+    ck_assert_int_eq(attempt, 1);
+    /* the newest ended run wins; a later one still in flight does not count */
+    fetch.trigger = RUN_TRIGGER_RETRY;
+    fetch.attempt = 3;
+    run_ended(s, &fetch, RUN_FAILED);
+    fetch.trigger = RUN_TRIGGER_SCHEDULE;
+    fetch.attempt = 1;
+    run_ended(s, &fetch, RUN_QUEUED);
+    ck_assert_int_eq(store_last_run(s, "pg", RUN_FETCH, "t", &queued, &ended, &state,
+                                    &trigger, &attempt), 0);
+    ck_assert_int_eq(state, RUN_FAILED);
+    ck_assert_int_eq(trigger, RUN_TRIGGER_RETRY);
+    ck_assert_int_eq(attempt, 3);
+    /* a discover has no item; every out pointer may be NULL */
+    ck_assert_int_eq(store_last_run(s, "pg", RUN_DISCOVER, NULL, NULL, NULL, &state,
+                                    &trigger, NULL), 0);
+    ck_assert_int_eq(state, RUN_SUCCEEDED);
+    ck_assert_int_eq(trigger, RUN_TRIGGER_CATCHUP);
+    ck_assert_int_eq(store_last_run(s, "pg", RUN_FETCH, "u", NULL, NULL, &state, NULL,
+                                    NULL), 0);
+    ck_assert_int_eq(state, RUN_FAILED);
+    ck_assert_int_eq(store_last_run(s, "my", RUN_FETCH, "t", NULL, NULL, &state, &trigger,
+                                    NULL), 0);
+    ck_assert_int_eq(state, RUN_CANCELLED);
+    ck_assert_int_eq(trigger, RUN_TRIGGER_MANUAL);
+    /* other kinds, items and sources are not this job's */
+    ck_assert_int_eq(store_last_run(s, "pg", RUN_DISCOVER, "t", NULL, NULL, NULL, NULL,
+                                    NULL), 1);
+    ck_assert_int_eq(store_last_run(s, "pg", RUN_FETCH, NULL, NULL, NULL, NULL, NULL,
+                                    NULL), 1);
+    ck_assert_int_eq(store_last_run(s, "nosuch", RUN_FETCH, "t", NULL, NULL, NULL, NULL,
+                                    NULL), 1);
+    store_close(s);
+    /* it is in the store, not in the handle */
+    s = open_ok();
+    ck_assert_int_eq(store_last_run(s, "pg", RUN_FETCH, "t", NULL, NULL, &state, NULL,
+                                    &attempt), 0);
+    ck_assert_int_eq(state, RUN_FAILED);
+    ck_assert_int_eq(attempt, 3);
+    store_close(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *su = suite_create("store");
@@ -450,6 +562,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, dead_run_frees_its_item);
     tcase_add_test(tc, runs_listed_filtered_and_pruned);
     tcase_add_test(tc, names_round_trip);
+    tcase_add_test(tc, last_run_of_each_job);
     suite_add_tcase(su, tc);
     return su;
 }
