@@ -463,7 +463,8 @@ static void sched_finished(scheduler *s, sched_task *t, int64_t now)
                 (long long)t->run_id, error_status_name(t->res.err.status));
     else if (a.trigger == JOBS_TRIGGER_RETRY && a.next_ms >= 0)
         log_msg(DSRC_LOG_NOTICE, t->fire.source, NULL, "%s: attempt %d in %.1f s",
-                t->fire.key, a.attempt, (double)(a.next_ms - now) / 1000.0);
+                t->fire.key, a.attempt,
+                (double)(a.next_ms > now ? a.next_ms - now : 0) / 1000.0);
 }
 
 /* Always called once per task (after the run, or instead of it when it is
