@@ -549,8 +549,10 @@ static inline int dsrc_fk_begin(dsrc_fk_list *l, const char *owner, const char *
     return l->failed ? -1 : 0;
 }
 
-/** Add the pair (`column` references `ref_column`) to the key begun last.
- *  0, or -1 when out of memory or no key was begun. */
+/** Add the pair (`column` references `ref_column`) to the key begun last;
+ *  a NULL name (the backend does not know it, e.g. the parent table is
+ *  missing) is taken as "".  0, or -1 when out of memory or no key was
+ *  begun. */
 static inline int dsrc_fk_column(dsrc_fk_list *l, const char *column, const char *ref_column)
 {
     dsrc_foreign_key *k;
@@ -568,8 +570,8 @@ static inline int dsrc_fk_column(dsrc_fk_list *l, const char *column, const char
     if (!r)
         return l->failed = 1, -1;
     k->ref_columns = r;
-    c[n] = dsrc_strdup(column);
-    r[n] = dsrc_strdup(ref_column);
+    c[n] = dsrc_strdup(column ? column : "");
+    r[n] = dsrc_strdup(ref_column ? ref_column : "");
     k->n_columns = n + 1;
     if (!c[n] || !r[n])
         return l->failed = 1, -1;

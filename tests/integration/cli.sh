@@ -18,6 +18,7 @@ CREATE TABLE "odd name"(k INTEGER PRIMARY KEY, "a col" TEXT);
 INSERT INTO "odd name" VALUES (1,'x');
 CREATE VIEW names AS SELECT name FROM customers;
 CREATE TABLE notes(id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers ON DELETE CASCADE, body TEXT);
+CREATE TABLE orphans(id INTEGER PRIMARY KEY, x INTEGER REFERENCES nowhere);
 SQL
 
 mkdir -p "$tmp/bad/sources.d"
@@ -113,6 +114,8 @@ if /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert 
 expect 0 "$DSRC" $C --json discover demo
 if /usr/bin/python3 -c 'import json,sys; d={x["path"]: x for x in json.load(open(sys.argv[1]))}; assert d["main/notes"]["foreign_keys"]==[json.loads(sys.argv[2])]; assert d["main/customers"]["foreign_keys"]==[]' "$tmp/out" "$FK_JSON"; then ok; else bad "discover --json foreign_keys"; fi
 expect 0 "$DSRC" $C discover demo;     has "$tmp/out" "item(s) in 3 queries"
+# SQLite lets a key name a parent that does not exist: its column is unknown
+expect 0 "$DSRC" $C describe demo orphans; has "$tmp/out" "(x) -> main/nowhere () on update NO ACTION"
 
 # fetch to stdout
 expect 0 "$DSRC" $C fetch demo customers -o -
