@@ -112,7 +112,7 @@ tests_unit_test_loader_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_unit_test_loader_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_loader_LDADD = $(UNIT_LIBS)
 
-tests_unit_test_abi_SOURCES = tests/unit/test_abi.c tests/unit/abi_v1_0.h
+tests_unit_test_abi_SOURCES = tests/unit/test_abi.c tests/unit/abi_v1_0.h tests/unit/abi_v1_1.h
 tests_unit_test_abi_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DLOADER_TEST_BUILDDIR='"$(abs_top_builddir)"'
 tests_unit_test_abi_CFLAGS = $(UNIT_CFLAGS)

@@ -8,6 +8,8 @@
  * removed or renamed member does not even compile.  Any failure here means
  * plugins built against 1.0 would be misread by this host.
  *
+ * The same for what 1.1 added, against abi_v1_1.h.
+ *
  * ABI 1.1: a plugin built against the frozen 1.0 header alone
  * (tests/fixtures/plugins/v10.c) still loads, describes and discovers,
  * with no foreign keys, and the host never reads past its struct_size; a
@@ -23,6 +25,7 @@
 #include <dsrc/plugin.h>
 #include <dsrc/plugin_util.h>
 #include "abi_v1_0.h"
+#include "abi_v1_1.h"
 
 #include "config/config.h"
 #include "plugin/loader.h"
@@ -456,6 +459,76 @@ END_TEST
 /* ------------------------------------------------------------------------ */
 /* ABI 1.1 through the host                                                  */
 
+/* The live header against the frozen 1.1 additions (abi_v1_1.h), the same
+ * checks as for 1.0. */
+#define ABI_FROZEN11(S) dsrc_v1_1_##S
+#define M11(S, m)                                                             \
+    {#S "." #m, offsetof(ABI_REAL(S), m), ABI_MSIZE(ABI_REAL(S), m),          \
+     offsetof(ABI_FROZEN11(S), m), ABI_MSIZE(ABI_FROZEN11(S), m),             \
+     __builtin_types_compatible_p(ABI_MTYPE(ABI_REAL(S), m),                  \
+                                  ABI_MTYPE(ABI_FROZEN11(S), m))}
+#define MT11(S, m, T)                                                         \
+    {#S "." #m, offsetof(ABI_REAL(S), m), ABI_MSIZE(ABI_REAL(S), m),          \
+     offsetof(ABI_FROZEN11(S), m), ABI_MSIZE(ABI_FROZEN11(S), m),             \
+     __builtin_types_compatible_p(ABI_MTYPE(ABI_REAL(S), m), T)}
+
+static const abi_member abi_members_1_1[] = {
+    M11(foreign_key, name), M11(foreign_key, columns), M11(foreign_key, ref_item),
+    M11(foreign_key, ref_columns), M11(foreign_key, n_columns), M11(foreign_key, on_update),
+    M11(foreign_key, on_delete), M11(foreign_key, reserved),
+
+    M11(metadata, struct_size), MT11(metadata, item, const dsrc_item *),
+    MT11(metadata, columns, const dsrc_column *), M11(metadata, n_columns),
+    MT11(metadata, properties, const dsrc_kv *), M11(metadata, n_properties),
+    MT11(metadata, foreign_keys, const dsrc_foreign_key *), M11(metadata, n_foreign_keys),
+
+    M11(discover_result, struct_size), M11(discover_result, queries),
+
+    M11(discover_req, struct_size), M11(discover_req, path), M11(discover_req, include_system),
+    MT11(discover_req, result, dsrc_discover_result *),
+    MT11(discover_req, mode, dsrc_discover_mode),
+
+    M11(abi_info, struct_size), M11(abi_info, magic), M11(abi_info, abi_major),
+    M11(abi_info, abi_minor), M11(abi_info, driver_size), M11(abi_info, host_size),
+    M11(abi_info, option_size), M11(abi_info, column_size), M11(abi_info, cell_size),
+    M11(abi_info, error_size), M11(abi_info, foreign_key_size),
+};
+
+START_TEST(test_1_1_members_keep_their_place)
+{
+    const abi_member *m = &abi_members_1_1[_i];
+
+    ck_assert_msg(m->off == m->frozen_off, "%s moved: offset %zu, ABI 1.1 has %zu",
+                  m->name, m->off, m->frozen_off);
+    ck_assert_msg(m->size == m->frozen_size, "%s changed size: %zu, ABI 1.1 has %zu",
+                  m->name, m->size, m->frozen_size);
+    ck_assert_msg(m->type_ok, "%s changed type", m->name);
+}
+END_TEST
+
+START_TEST(test_1_1_sizes_and_constants)
+{
+    /* dsrc_foreign_key is an array element: frozen from 1.1 on. */
+    ck_assert_uint_eq(sizeof(dsrc_foreign_key), sizeof(dsrc_v1_1_foreign_key));
+    ck_assert_uint_eq(_Alignof(dsrc_foreign_key), _Alignof(dsrc_v1_1_foreign_key));
+    ck_assert_uint_ge(sizeof(dsrc_metadata), sizeof(dsrc_v1_1_metadata));
+    ck_assert_uint_ge(sizeof(dsrc_discover_req), sizeof(dsrc_v1_1_discover_req));
+    ck_assert_uint_ge(sizeof(dsrc_discover_result), sizeof(dsrc_v1_1_discover_result));
+    ck_assert_uint_ge(sizeof(dsrc_abi_info), sizeof(dsrc_v1_1_abi_info));
+    ck_assert_int_ge(DSRC_ABI_MINOR, DSRC_V1_1_ABI_MINOR);
+    ck_assert_int_eq(DSRC_ABI_VERSION_1_1, DSRC_V1_1_ABI_VERSION);
+    ck_assert_str_eq(DSRC_FK_NO_ACTION, DSRC_V1_1_FK_NO_ACTION);
+    ck_assert_str_eq(DSRC_FK_RESTRICT, DSRC_V1_1_FK_RESTRICT);
+    ck_assert_str_eq(DSRC_FK_CASCADE, DSRC_V1_1_FK_CASCADE);
+    ck_assert_str_eq(DSRC_FK_SET_NULL, DSRC_V1_1_FK_SET_NULL);
+    ck_assert_str_eq(DSRC_FK_SET_DEFAULT, DSRC_V1_1_FK_SET_DEFAULT);
+    ck_assert_uint_eq(sizeof(dsrc_discover_mode), sizeof(dsrc_v1_1_discover_mode));
+    ck_assert_int_eq(DSRC_DISCOVER_BALANCED, DSRC_V1_1_DISCOVER_BALANCED);
+    ck_assert_int_eq(DSRC_DISCOVER_CONSERVATIVE, DSRC_V1_1_DISCOVER_CONSERVATIVE);
+    ck_assert_int_eq(DSRC_DISCOVER_AGGRESSIVE, DSRC_V1_1_DISCOVER_AGGRESSIVE);
+}
+END_TEST
+
 /* Every member 1.1 appended lies wholly past the 1.0 struct, padding
  * included: a 1.0 struct_size never covers any byte of it, so
  * DSRC_HAS_MEMBER() is false for it on a 1.0 struct. */
@@ -687,6 +760,9 @@ static Suite *abi_suite(void)
 
     tc = tcase_create("v1.1");
     tcase_add_test(tc, test_1_1_members_past_1_0);
+    tcase_add_loop_test(tc, test_1_1_members_keep_their_place, 0,
+                        (int)(sizeof abi_members_1_1 / sizeof abi_members_1_1[0]));
+    tcase_add_test(tc, test_1_1_sizes_and_constants);
     tcase_add_test(tc, test_v1_0_plugin_has_no_foreign_keys);
     tcase_add_test(tc, test_v1_1_plugin_foreign_keys);
     tcase_add_test(tc, test_fk_action_words);
