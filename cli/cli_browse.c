@@ -209,10 +209,80 @@ int cli_cmd_ls(cli *c, int argc, char **argv)
 /* ------------------------------------------------------------------------ */
 /* describe / discover                                                       */
 
+/* The columns of one side of a foreign key as a JSON array. */
+static json_t *fk_columns_json(const char *const *cols, size_t n)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        json_array_append_new(a, cli_jstr(cols[i] ? cols[i] : ""));
+    return a;
+}
+
+/* One foreign key: name (null when none), columns, references {item,
+ * columns}, on_update, on_delete (null when unknown). */
+static json_t *fk_json(const dsrc_foreign_key *k)
+{
+    json_t *o = json_object(), *ref = json_object();
+
+    json_object_set_new(o, "name", cli_jstr(k->name));
+    json_object_set_new(o, "columns", fk_columns_json(k->columns, k->n_columns));
+    json_object_set_new(ref, "item", cli_jstr(k->ref_item ? k->ref_item : ""));
+    json_object_set_new(ref, "columns", fk_columns_json(k->ref_columns, k->n_columns));
+    json_object_set_new(o, "references", ref);
+    json_object_set_new(o, "on_update", cli_jstr(k->on_update));
+    json_object_set_new(o, "on_delete", cli_jstr(k->on_delete));
+    return o;
+}
+
+/* "a, b" of n names into `b` (reset first). */
+static void fk_names(dsrc_buf *b, const char *const *cols, size_t n)
+{
+    size_t i;
+
+    dsrc_buf_reset(b);
+    dsrc_buf_add(b, "");
+    for (i = 0; i < n; i++) {
+        if (i)
+            dsrc_buf_add(b, ", ");
+        dsrc_buf_add(b, cols[i] ? cols[i] : "");
+    }
+}
+
+/* describe's "foreign keys" section: one line per key,
+ * "name: (a, b) -> item (x, y) on update ACTION on delete ACTION". */
+static void fk_print(const dsrc_metadata *md)
+{
+    dsrc_buf from = {0}, to = {0}, line = {0};
+    size_t i;
+
+    if (!md->n_foreign_keys)
+        return;
+    printf("\nforeign keys:\n");
+    for (i = 0; i < md->n_foreign_keys; i++) {
+        const dsrc_foreign_key *k = &md->foreign_keys[i];
+        char *red;
+        fk_names(&from, k->columns, k->n_columns);
+        fk_names(&to, k->ref_columns, k->n_columns);
+        dsrc_buf_reset(&line);
+        dsrc_buf_printf(&line, "  %s%s(%s) -> %s (%s) on update %s on delete %s",
+                        k->name ? k->name : "", k->name ? ": " : "", from.s,
+                        k->ref_item ? k->ref_item : "?", to.s,
+                        k->on_update ? k->on_update : "?", k->on_delete ? k->on_delete : "?");
+        red = line.failed ? NULL : redact_dup(line.s);
+        printf("%s\n", red ? red : "  (out of memory)");
+        free(red);
+    }
+    dsrc_buf_free(&from);
+    dsrc_buf_free(&to);
+    dsrc_buf_free(&line);
+}
+
 static json_t *metadata_json(const dsrc_metadata *md)
 {
     json_t *o = md->item ? item_json(md->item) : json_object();
-    json_t *cols = json_array(), *props = json_object();
+    json_t *cols = json_array(), *props = json_object(), *fks = json_array();
     size_t i;
 
     for (i = 0; i < md->n_columns; i++) {
@@ -229,6 +299,9 @@ static json_t *metadata_json(const dsrc_metadata *md)
         json_array_append_new(cols, j);
     }
     json_object_set_new(o, "columns", cols);
+    for (i = 0; i < md->n_foreign_keys; i++)
+        json_array_append_new(fks, fk_json(&md->foreign_keys[i]));
+    json_object_set_new(o, "foreign_keys", fks);
     for (i = 0; i < md->n_properties; i++)
         if (md->properties[i].key)
             json_object_set_new(props, md->properties[i].key,
@@ -282,6 +355,7 @@ static int describe_print(void *user, const dsrc_metadata *md)
         table_print(t, stdout);
         table_free(t);
     }
+    fk_print(md);
     if (md->n_properties) {
         putchar('\n');
         for (i = 0; i < md->n_properties; i++)
@@ -385,6 +459,7 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
     router_lease l = {0};
     dsrc_meta_sink sink;
     dsrc_discover_req req;
+    dsrc_discover_result res;
     discover_state ds = {0};
     derr e = {0};
 
@@ -411,6 +486,7 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
     req.struct_size = sizeof req;
     req.path = argc - i == 2 ? argv[i + 1] : NULL;
     req.include_system = sys;
+    req.result = &res;
     if (source_discover(l.conn, &req, &sink, &e) != DSRC_OK) {
         if (c->json && ds.n)
             printf("\n]\n");
@@ -420,7 +496,11 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
         printf(ds.n ? "\n]\n" : "[]\n");
     } else {
         table_print(ds.t, stdout);
-        printf("\n%zu item(s)\n", ds.n);
+        if (res.queries >= 0)
+            printf("\n%zu item(s) in %" PRId64 " quer%s\n", ds.n, res.queries,
+                   res.queries == 1 ? "y" : "ies");
+        else
+            printf("\n%zu item(s)\n", ds.n);
     }
     table_free(ds.t);
     cli_lease_done(c, &l, &e);

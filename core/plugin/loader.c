@@ -340,6 +340,13 @@ static dsrc_status loader_check_abi(loader_plugin *p, derr *e)
                         path, (unsigned)p->abi.option_size, sizeof(dsrc_option),
                         (unsigned)p->abi.column_size, sizeof(dsrc_column),
                         (unsigned)p->abi.cell_size, sizeof(dsrc_cell));
+    /* since 1.1: a 1.0 magic block ends before foreign_key_size (read as 0
+     * from the zero-extended copy); the plugin then reports no keys. */
+    if (p->abi.foreign_key_size && p->abi.foreign_key_size != sizeof(dsrc_foreign_key))
+        return derr_set(e, DSRC_E_INVALID_CONFIG,
+                        "%s: struct sizes differ from this host's (dsrc_foreign_key %u/%zu): "
+                        "built with an incompatible compiler or a modified <dsrc/plugin.h>",
+                        path, (unsigned)p->abi.foreign_key_size, sizeof(dsrc_foreign_key));
     return DSRC_OK;
 }
 

@@ -242,15 +242,58 @@ dsrc_status source_list(source_conn *c, const char *path, const dsrc_item_sink *
                   e, "cannot list", path);
 }
 
+/* The caller's sink behind source_meta(). */
+typedef struct source_meta_fwd {
+    const dsrc_meta_sink *sink;
+} source_meta_fwd;
+
+/* Hand a plugin's metadata on with every member this host knows: a
+ * record sized for an older ABI (a 1.0 plugin's has no foreign keys) is
+ * copied as far as its struct_size goes and zero-extended, so the
+ * receiver never reads past what the plugin filled; foreign keys
+ * announced without an array count as none. */
+static int source_meta(void *user, const dsrc_metadata *md)
+{
+    const source_meta_fwd *f = user;
+    dsrc_metadata full;
+
+    if (md && (md->struct_size < sizeof full || (md->n_foreign_keys && !md->foreign_keys))) {
+        memset(&full, 0, sizeof full);
+        memcpy(&full, md, md->struct_size < sizeof full ? md->struct_size : sizeof full);
+        full.struct_size = sizeof full;
+        if (!full.foreign_keys)
+            full.n_foreign_keys = 0;
+        md = &full;
+    }
+    return f->sink->metadata(f->sink->user, md);
+}
+
+/* The sink the plugin gets: source_meta() in front of `sink`. */
+static const dsrc_meta_sink *source_meta_sink(const dsrc_meta_sink *sink, source_meta_fwd *f,
+                                              dsrc_meta_sink *out)
+{
+    if (!sink || !sink->metadata)
+        return sink;
+    f->sink = sink;
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
+    out->user = f;
+    out->metadata = source_meta;
+    return out;
+}
+
 dsrc_status source_describe(source_conn *c, const char *item, const dsrc_meta_sink *sink, derr *e)
 {
     struct dsrc_ctx ctx;
     dsrc_error perr;
+    source_meta_fwd f;
+    dsrc_meta_sink s;
 
     call_ctx(&ctx, c);
     error_init(&perr);
-    return finish(c, c->drv->describe(&ctx, c->conn, item, sink, &perr), &perr, e,
-                  "cannot describe", item);
+    return finish(c, c->drv->describe(&ctx, c->conn, item, source_meta_sink(sink, &f, &s),
+                                      &perr),
+                  &perr, e, "cannot describe", item);
 }
 
 dsrc_status source_discover(source_conn *c, const dsrc_discover_req *req,
@@ -259,16 +302,24 @@ dsrc_status source_discover(source_conn *c, const dsrc_discover_req *req,
     struct dsrc_ctx ctx;
     dsrc_error perr;
     dsrc_discover_req all;
+    dsrc_discover_result local;
+    source_meta_fwd f;
+    dsrc_meta_sink s;
 
-    if (!req) {
-        memset(&all, 0, sizeof all);
-        all.struct_size = sizeof all;
-        req = &all;
-    }
+    memset(&all, 0, sizeof all);
+    if (req)
+        memcpy(&all, req, req->struct_size < sizeof all ? req->struct_size : sizeof all);
+    all.struct_size = sizeof all;
+    if (!all.result)
+        all.result = &local;
+    memset(all.result, 0, sizeof *all.result);
+    all.result->struct_size = sizeof *all.result;
+    all.result->queries = -1;
     call_ctx(&ctx, c);
     error_init(&perr);
-    return finish(c, c->drv->discover(&ctx, c->conn, req, sink, &perr), &perr, e,
-                  "discover failed", NULL);
+    return finish(c, c->drv->discover(&ctx, c->conn, &all, source_meta_sink(sink, &f, &s),
+                                      &perr),
+                  &perr, e, "discover failed", NULL);
 }
 
 dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req, const dsrc_row_sink *rows,

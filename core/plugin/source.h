@@ -29,6 +29,12 @@ void source_close(source_conn *c);
 /* Ping; *latency_ms gets the round-trip time. */
 dsrc_status source_ping(source_conn *c, dsrc_ping_info *info, double *latency_ms, derr *e);
 dsrc_status source_list(source_conn *c, const char *path, const dsrc_item_sink *sink, derr *e);
+/* describe and discover hand `sink` every record with all the members of
+ * this host's dsrc_metadata: one from a plugin built for an older ABI is
+ * zero-extended (a 1.0 plugin's items have no foreign keys), never read
+ * past its struct_size.  discover's `req` may be NULL (everything, the
+ * balanced mode); its `result`, when set, is zeroed and sized here, with
+ * queries -1 until the plugin reports them. */
 dsrc_status source_describe(source_conn *c, const char *item, const dsrc_meta_sink *sink, derr *e);
 dsrc_status source_discover(source_conn *c, const dsrc_discover_req *req,
                          const dsrc_meta_sink *sink, derr *e);

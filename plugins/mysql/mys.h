@@ -300,12 +300,33 @@ void mys_scratch_free(mys_scratch *s);
 
 /* Deliver the metadata record of table db.name to the sink: `t` may be
  * NULL (a table without a TABLES row), `cols` may be empty, `indexes` (the
- * index names, comma-separated) NULL and `scratch` NULL (then the memory
+ * index names, comma-separated) NULL, `fks` (its foreign keys) NULL and
+ * `scratch` NULL (then the memory
  * is freed before returning).  Returns the sink's answer (0 continue), or
  * -1 when out of memory. */
 int mys_emit(const dsrc_meta_sink *sink, const char *db, const char *name,
              const mys_table *t, const mys_cols *cols, const char *indexes,
-             mys_scratch *scratch);
+             const dsrc_fk_list *fks, mys_scratch *scratch);
+
+/* The foreign keys of information_schema: MYS_FK_SELECT, a WHERE on
+ * CONSTRAINT_SCHEMA (and TABLE_NAME), then MYS_FK_TAIL give one row per
+ * (key, column): schema, table, key name, referenced schema and table,
+ * update and delete rules, column, referenced column; in the order of
+ * schema, table, key name and position in the key. */
+#define MYS_FK_SELECT                                                         \
+    "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME,"                 \
+    " k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, rc.UPDATE_RULE,"   \
+    " rc.DELETE_RULE, k.COLUMN_NAME, k.REFERENCED_COLUMN_NAME FROM"          \
+    " information_schema.KEY_COLUMN_USAGE k JOIN"                            \
+    " information_schema.REFERENTIAL_CONSTRAINTS rc USING"                   \
+    " (CONSTRAINT_SCHEMA, CONSTRAINT_NAME, TABLE_NAME)"
+#define MYS_FK_TAIL                                                           \
+    " AND k.REFERENCED_TABLE_NAME IS NOT NULL ORDER BY CONSTRAINT_SCHEMA,"   \
+    " TABLE_NAME, CONSTRAINT_NAME, k.ORDINAL_POSITION"
+
+/* Add one row of MYS_FK_SELECT to `l`: a new key when its name differs
+ * from the last key's.  0, or -1 when out of memory. */
+int mys_fk_row(dsrc_fk_list *l, MYSQL_ROW row);
 
 /* After nothing was found under database db: DSRC_OK when db exists,
  * DSRC_E_NOT_FOUND when it does not (or is hidden from this user), else the

@@ -265,6 +265,26 @@ static dsrc_status mys_read_columns_idx(dsrc_conn *c, const char *db, const char
     return DSRC_OK;
 }
 
+/* The foreign keys of db.table into `out` (empty). */
+static dsrc_status mys_read_fks(dsrc_conn *c, const char *db, const char *table,
+                                dsrc_fk_list *out, dsrc_error *err)
+{
+    MYSQL_RES *res = NULL;
+    MYSQL_ROW row;
+    dsrc_status st;
+    int rc = 0;
+
+    st = mys_query_table(c, MYS_FK_SELECT, "CONSTRAINT_SCHEMA", db, table, MYS_FK_TAIL, &res,
+                         "reading the foreign keys", err);
+    while (st == DSRC_OK && rc == 0 && res && (row = mysql_fetch_row(res)) != NULL)
+        rc = mys_fk_row(out, row);
+    if (res)
+        mysql_free_result(res);
+    if (rc != 0)
+        st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    return st;
+}
+
 dsrc_status mys_read_columns(dsrc_conn *c, const char *db, const char *table, mys_cols *out,
                              dsrc_error *err)
 {
@@ -417,9 +437,19 @@ static const char *mys_col_key(char **pos, const char *name, size_t name_len,
  * columns for but no longer shows), `cols` may be empty; `scratch` may be
  * NULL (then the memory is freed before returning).  Returns the sink's
  * answer (0 continue), or -1 when out of memory. */
+int mys_fk_row(dsrc_fk_list *l, MYSQL_ROW row)
+{
+    if (!row[2])
+        return 0;
+    if (!l->n || !l->v[l->n - 1].name || strcmp(l->v[l->n - 1].name, row[2]) != 0)
+        dsrc_fk_begin(l, NULL, row[2], (const char *const *)&row[3], 2, row[5], row[6]);
+    dsrc_fk_column(l, row[7], row[8]);
+    return l->failed ? -1 : 0;
+}
+
 int mys_emit(const dsrc_meta_sink *sink, const char *db, const char *name,
              const mys_table *t, const mys_cols *cols, const char *indexes,
-             mys_scratch *scratch)
+             const dsrc_fk_list *fks, mys_scratch *scratch)
 {
     enum { N_TABLE_PROPS = 11 };
     dsrc_item it;
@@ -507,6 +537,10 @@ int mys_emit(const dsrc_meta_sink *sink, const char *db, const char *name,
     md.n_columns = cols->n;
     md.properties = n_kv ? kv : NULL;
     md.n_properties = n_kv;
+    if (fks) {
+        md.foreign_keys = fks->v;
+        md.n_foreign_keys = fks->n;
+    }
     r = sink->metadata(sink->user, &md);
     mys_scratch_free(&own);
     return r;
@@ -733,6 +767,7 @@ dsrc_status mys_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *item,
     MYSQL_ROW trow;
     mys_table t;
     char *indexes = NULL;
+    dsrc_fk_list fks = {0};
     dsrc_status st;
     int r;
 
@@ -750,6 +785,8 @@ dsrc_status mys_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *item,
     st = mys_read_columns_idx(c, p.db, p.name, &cols, &indexes, err);
     if (st == DSRC_OK)
         st = mys_mark_json(c, p.db, p.name, &cols, err);
+    if (st == DSRC_OK)
+        st = mys_read_fks(c, p.db, p.name, &fks, err);
     if (st != DSRC_OK)
         goto out;
     if (dsrc_cancelled(mys_host, ctx)) {
@@ -757,7 +794,7 @@ dsrc_status mys_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *item,
         goto out;
     }
     mys_table_from_row(&t, trow);
-    r = mys_emit(sink, p.db, t.name ? t.name : p.name, &t, &cols, indexes, NULL);
+    r = mys_emit(sink, p.db, t.name ? t.name : p.name, &t, &cols, indexes, &fks, NULL);
     if (r < 0)
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     else if (r > 0)
@@ -765,6 +802,7 @@ dsrc_status mys_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *item,
 out:
     if (tres)
         mysql_free_result(tres);
+    dsrc_fk_free(&fks);
     free(indexes);
     mys_cols_free(&cols);
     mys_path_free(&p);

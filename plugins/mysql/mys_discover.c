@@ -5,7 +5,8 @@
  *
  * discover() reads the whole catalog in a fixed number of queries: the
  * tables and (on MariaDB) the json_valid() checks that mark JSON columns
- * are stored and indexed by (schema, table), the columns are streamed with
+ * and the foreign keys are stored and indexed by (schema, table), the
+ * columns are streamed with
  * mysql_use_result() and each table's metadata goes to the sink as soon as
  * its last column has arrived; only composite primary keys need one more
  * query.  For a database or the whole catalog the tables and checks are
@@ -200,7 +201,8 @@ typedef struct mys_disc {
     const dsrc_ctx *ctx;
     dsrc_conn *c;
     const dsrc_meta_sink *sink;
-    mys_rows tables, checks;
+    const dsrc_discover_req *req;
+    mys_rows tables, checks, fks;
     mys_pending *pend;
     size_t n_pend, cap_pend;
     const char *db, *table;   /* the request's filter */
@@ -211,6 +213,39 @@ typedef struct mys_disc {
 /* A table row of the discover query (no statistics: see mys_table_head). */
 #define MYS_DISC_TABLE_FIELDS "TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_COMMENT, " \
                               "TABLE_COLLATION"
+
+static int mys_size_cmp(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* mys_emit() of one table, with its foreign keys from d->fks (in the
+ * server's order: the rows of a key are chained out of order). */
+static int mys_disc_emit(mys_disc *d, const char *db, const char *name, const mys_table *t,
+                         const mys_cols *cols)
+{
+    dsrc_fk_list l = {0};
+    size_t k, n = 0, *ix = NULL;
+    int r = 0;
+
+    for (k = mys_rows_find(&d->fks, db, name); k != MYS_NONE; k = d->fks.next[k])
+        n++;
+    if (n && !(ix = malloc(n * sizeof *ix)))
+        return -1;
+    n = 0;
+    for (k = mys_rows_find(&d->fks, db, name); k != MYS_NONE; k = d->fks.next[k])
+        ix[n++] = k;
+    if (n > 1)
+        qsort(ix, n, sizeof *ix, mys_size_cmp);
+    for (k = 0; k < n && r == 0; k++)
+        r = mys_fk_row(&l, d->fks.row[ix[k]]);
+    free(ix);
+    if (r == 0)
+        r = mys_emit(d->sink, db, name, t, cols, NULL, &l, &d->scratch);
+    dsrc_fk_free(&l);
+    return r;
+}
 
 /* One table's columns have all arrived: mark JSON columns from the checks,
  * primary keys from COLUMN_KEY, and deliver it (or keep it for
@@ -241,10 +276,10 @@ static int mys_disc_group(mys_disc *d, const char *db, const char *name, mys_col
         if (n_pk == 1)
             cols->v[pk].pk = 1;
         if (tk == MYS_NONE)
-            return mys_emit(d->sink, db, name, NULL, cols, NULL, &d->scratch);
+            return mys_disc_emit(d, db, name, NULL, cols);
         d->tables.used[tk] = 1;
         mys_table_head(&t, d->tables.row[tk]);
-        return mys_emit(d->sink, db, name, &t, cols, NULL, &d->scratch);
+        return mys_disc_emit(d, db, name, &t, cols);
     }
     /* A composite key: its order is in STATISTICS; keep the table. */
     if (d->n_pend == d->cap_pend) {
@@ -281,6 +316,7 @@ static dsrc_status mys_disc_pending(mys_disc *d, dsrc_error *err)
     dsrc_buf_add(&q, " AND INDEX_NAME = 'PRIMARY'");
     st = mys_rows_load(d->c, &q, &stats, "discover: reading the primary keys", err);
     dsrc_buf_free(&q);
+    dsrc_discover_count(d->req, 1);
     if (st != DSRC_OK)
         return st;
     for (i = 0; i < d->n_pend; i++) {
@@ -297,7 +333,7 @@ static dsrc_status mys_disc_pending(mys_disc *d, dsrc_error *err)
             mys_table_head(&t, d->tables.row[tk]);
             tp = &t;
         }
-        rc = mys_emit(d->sink, p->db, p->name, tp, &p->cols, NULL, &d->scratch);
+        rc = mys_disc_emit(d, p->db, p->name, tp, &p->cols);
         if (rc) {
             mys_rows_free(&stats);
             return rc < 0 ? dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory")
@@ -320,6 +356,7 @@ static void mys_disc_free(mys_disc *d)
     free(d->pend);
     mys_rows_free(&d->tables);
     mys_rows_free(&d->checks);
+    mys_rows_free(&d->fks);
     mys_scratch_free(&d->scratch);
 }
 
@@ -340,9 +377,9 @@ static void mys_disc_checks_sql(const mys_disc *d, MYSQL *my, dsrc_buf *q)
     dsrc_buf_add(q, " AND CHECK_CLAUSE LIKE 'json\\_valid(%'");
 }
 
-/* Read the tables (1) and, on MariaDB, the json_valid() checks that mark
- * JSON columns (2) into d, through `conn`.  `sent`: statement 1 went out
- * already (mys_send). */
+/* Read the tables (1), on MariaDB the json_valid() checks that mark JSON
+ * columns (2), and the foreign keys (2b) into d, through `conn`.  `sent`:
+ * statement 1 went out already (mys_send). */
 static dsrc_status mys_disc_load_small(dsrc_conn *conn, mys_disc *d, int sent,
                                        dsrc_error *err)
 {
@@ -359,11 +396,22 @@ static dsrc_status mys_disc_load_small(dsrc_conn *conn, mys_disc *d, int sent,
         st = mys_rows_load(conn, &q, &d->tables, what_t, err);
         dsrc_buf_free(&q);
     }
-    if (st != DSRC_OK || !conn->is_mariadb || conn->server_num < 100200)
+    dsrc_discover_count(d->req, 1);
+    if (st == DSRC_OK && conn->is_mariadb && conn->server_num >= 100200) {
+        mys_disc_checks_sql(d, conn->my, &q);
+        st = mys_rows_load(conn, &q, &d->checks, "discover: reading the check constraints",
+                           err);
+        dsrc_buf_free(&q);
+        dsrc_discover_count(d->req, 1);
+    }
+    if (st != DSRC_OK)
         return st;
-    mys_disc_checks_sql(d, conn->my, &q);
-    st = mys_rows_load(conn, &q, &d->checks, "discover: reading the check constraints", err);
+    dsrc_buf_add(&q, MYS_FK_SELECT);
+    mys_buf_discover_where(&q, conn->my, "CONSTRAINT_SCHEMA", d->db, d->table, d->include_system);
+    dsrc_buf_add(&q, MYS_FK_TAIL);
+    st = mys_rows_load(conn, &q, &d->fks, "discover: reading the foreign keys", err);
     dsrc_buf_free(&q);
+    dsrc_discover_count(d->req, 1);
     return st;
 }
 
@@ -448,6 +496,7 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
     d.ctx = ctx;
     d.c = c;
     d.sink = sink;
+    d.req = req;
     d.include_system = req ? req->include_system : 0;
 
     if (path && *path && strcmp(path, "/") != 0) {
@@ -501,6 +550,7 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
     else
         st = mys_query(c, q.s, q.len, what_c, err);
     dsrc_buf_free(&q);
+    dsrc_discover_count(req, 1);
     if (st != DSRC_OK)
         goto out;
     if (side.my) {
@@ -586,6 +636,7 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
     /* Nothing at all: say why when a database or table was named. */
     if (st == DSRC_OK && db && d.tables.n == 0 && n == 0) {
         st = mys_check_db(c, db, err);
+        dsrc_discover_count(req, 1);
         if (st == DSRC_OK && table)
             st = dsrc_error_set(err, DSRC_E_NOT_FOUND, 0, "1146/42S02",
                                 "no table or view '%s' in database '%s', or no privilege to"
@@ -600,8 +651,7 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
         if (d.tables.used[i])
             continue;
         mys_table_head(&t, d.tables.row[i]);
-        rc = mys_emit(sink, t.db ? t.db : "", t.name ? t.name : "", &t, &none, NULL,
-                      &d.scratch);
+        rc = mys_disc_emit(&d, t.db ? t.db : "", t.name ? t.name : "", &t, &none);
         if (rc < 0)
             st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
         else if (rc > 0)

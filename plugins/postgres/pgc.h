@@ -205,6 +205,7 @@ typedef struct pgc_rel {
     char *comment;
     pgc_col *cols;
     size_t n_cols, cap_cols;
+    dsrc_fk_list fks; /* its foreign keys                                 */
 } pgc_rel;
 
 void pgc_rel_free(pgc_rel *r);

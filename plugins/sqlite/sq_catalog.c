@@ -15,9 +15,9 @@
  *                       schema exists, so an unescaped "main/a/b" or "a/b"
  *                       still reaches the table "a/b".
  *
- * Discover reads a whole schema in one query (sqlite_master joined with
- * the table_xinfo pragma); every identifier in a query is quoted, every
- * value bound.
+ * Discover reads a whole schema in two queries (sqlite_master joined with
+ * the table_xinfo pragma, and with the foreign_key_list pragma); every
+ * identifier in a query is quoted, every value bound.
  */
 #include "sq.h"
 
@@ -618,10 +618,70 @@ static char *sq_index_list(sqlite3 *db, const char *schema, const char *table)
     return b.s;
 }
 
-/* Deliver one metadata record. */
+/* The foreign keys of the tables of `schema` (only of `table` when it is
+ * not NULL) into `fks`, each owned by its table's name, in the order of
+ * the foreign_key_list pragma (the key's columns in key order).  A key
+ * that names no parent columns references the parent's primary key. */
+static dsrc_status sq_read_fks(sqlite3 *db, const char *schema, const char *table,
+                               dsrc_fk_list *fks, dsrc_error *err)
+{
+    dsrc_buf q = {0};
+    sqlite3_stmt *st;
+    dsrc_status s;
+    const char *ref[2];
+    int rc, cur_id = -1;
+    char *cur = NULL;
+
+    dsrc_buf_add(&q, "SELECT m.name, f.id, f.\"table\", f.\"from\", COALESCE(f.\"to\","
+                     " (SELECT p.name FROM pragma_table_info(f.\"table\", ?1) AS p"
+                     " WHERE p.pk = f.seq + 1)), f.on_update, f.on_delete FROM ");
+    sq_buf_ident(&q, schema);
+    dsrc_buf_add(&q, ".sqlite_master AS m JOIN pragma_foreign_key_list(m.name, ?1) AS f"
+                     " WHERE m.type = 'table'");
+    if (table)
+        dsrc_buf_add(&q, " AND m.name = ?2");
+    dsrc_buf_add(&q, " ORDER BY m.name, f.id, f.seq");
+    s = sq_prepare_buf(db, &q, &st, "reading foreign keys", err);
+    if (s != DSRC_OK)
+        return s;
+    sqlite3_bind_text(st, 1, schema, -1, SQLITE_STATIC);
+    if (table)
+        sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
+    ref[0] = schema;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *owner = (const char *)sqlite3_column_text(st, 0);
+        int id = sqlite3_column_int(st, 1);
+        if (!owner)
+            continue;
+        if (!cur || id != cur_id || strcmp(cur, owner) != 0) {
+            free(cur);
+            cur = dsrc_strdup(owner);
+            cur_id = id;
+            ref[1] = (const char *)sqlite3_column_text(st, 2);
+            dsrc_fk_begin(fks, owner, NULL, ref, ref[1] ? 2 : 1,
+                          (const char *)sqlite3_column_text(st, 5),
+                          (const char *)sqlite3_column_text(st, 6));
+        }
+        dsrc_fk_column(fks, (const char *)sqlite3_column_text(st, 3),
+                       (const char *)sqlite3_column_text(st, 4));
+        if (!cur || fks->failed)
+            break;
+    }
+    free(cur);
+    sqlite3_finalize(st);
+    if (!cur && rc == SQLITE_ROW)
+        fks->failed = 1;
+    if (fks->failed || dsrc_fk_sort(fks) != 0)
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return sq_fail(err, db, rc, "reading foreign keys");
+    return DSRC_OK;
+}
+
+/* Deliver one metadata record, with the foreign keys `fks` holds for it. */
 static int sq_emit_meta(const dsrc_meta_sink *sink, const char *schema, const char *name,
                         int is_view, int is_virtual, int64_t rows, const char *sql,
-                        const char *indexes, sq_cols *cols)
+                        const char *indexes, sq_cols *cols, const dsrc_fk_list *fks)
 {
     dsrc_item it;
     dsrc_metadata md;
@@ -665,6 +725,7 @@ static int sq_emit_meta(const dsrc_meta_sink *sink, const char *schema, const ch
     md.n_columns = cols->n;
     md.properties = props;
     md.n_properties = np;
+    md.foreign_keys = dsrc_fk_find(fks, name, &md.n_foreign_keys);
     r = sink->metadata(sink->user, &md);
     free(path);
     return r;
@@ -688,6 +749,7 @@ static dsrc_status sq_describe_run(const dsrc_ctx *ctx, dsrc_conn *c, const char
 {
     sq_obj o;
     sq_cols cols = {0};
+    dsrc_fk_list fks = {0};
     dsrc_status s;
     char *indexes = NULL;
     int64_t rows = -1;
@@ -708,14 +770,16 @@ static dsrc_status sq_describe_run(const dsrc_ctx *ctx, dsrc_conn *c, const char
     if (!o.is_view) {
         rows = sq_count(c->db, o.schema, o.name);
         indexes = sq_index_list(c->db, o.schema, o.name);
+        s = sq_read_fks(c->db, o.schema, o.name, &fks, err);
     }
-    if (dsrc_cancelled(sq_host, ctx)) {
+    if (s == DSRC_OK && dsrc_cancelled(sq_host, ctx)) {
         s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "describe cancelled");
-    } else {
+    } else if (s == DSRC_OK) {
         r = sq_emit_meta(sink, o.schema, o.name, o.is_view, o.is_virtual, rows, o.sql,
-                         indexes, &cols);
+                         indexes, &cols, &fks);
         s = sq_meta_status(r, "describe", err);
     }
+    dsrc_fk_free(&fks);
     free(indexes);
     sq_cols_free(&cols);
     sq_obj_free(&o);
@@ -727,14 +791,15 @@ static dsrc_status sq_describe_run(const dsrc_ctx *ctx, dsrc_conn *c, const char
  * a table that no longer exists).  Broken items are reported with no
  * columns and an "error" property. */
 static dsrc_status sq_discover_slow(const dsrc_ctx *ctx, dsrc_conn *c, const char *schema,
-                                    int include_system, const dsrc_meta_sink *sink,
-                                    dsrc_error *err)
+                                    const dsrc_discover_req *req, const dsrc_meta_sink *sink,
+                                    const dsrc_fk_list *fks, dsrc_error *err)
 {
     sq_names names = {0};
     dsrc_status s;
     size_t i;
 
-    s = sq_read_names(c->db, schema, include_system, &names, err);
+    s = sq_read_names(c->db, schema, req ? req->include_system : 0, &names, err);
+    dsrc_discover_count(req, 1 + (int64_t)names.n);
     for (i = 0; s == DSRC_OK && i < names.n; i++) {
         sq_cols cols = {0};
         dsrc_error e2;
@@ -765,7 +830,7 @@ static dsrc_status sq_discover_slow(const dsrc_ctx *ctx, dsrc_conn *c, const cha
         if (e2.release)
             e2.release(&e2);
         r = sq_emit_meta(sink, schema, names.name[i], names.is_view[i], virt, -1,
-                         names.sql[i], NULL, &cols);
+                         names.sql[i], NULL, &cols, fks);
         sq_cols_free(&cols);
         s = sq_meta_status(r, "discover", err);
     }
@@ -773,12 +838,13 @@ static dsrc_status sq_discover_slow(const dsrc_ctx *ctx, dsrc_conn *c, const cha
     return s;
 }
 
-/* One query for the whole schema: sqlite_master joined with the
- * table_xinfo pragma, grouped per table in the output. */
+/* Two queries for the whole schema: its foreign keys, then sqlite_master
+ * joined with the table_xinfo pragma, grouped per table in the output. */
 static dsrc_status sq_discover_schema(const dsrc_ctx *ctx, dsrc_conn *c, const char *schema,
-                                      int include_system, const dsrc_meta_sink *sink,
-                                      dsrc_error *err)
+                                      const dsrc_discover_req *req, const dsrc_meta_sink *sink,
+                                      const dsrc_fk_list *fks, dsrc_error *err)
 {
+    int include_system = req ? req->include_system : 0;
     dsrc_buf q = {0};
     sqlite3_stmt *st;
     dsrc_status s = DSRC_OK;
@@ -802,6 +868,7 @@ static dsrc_status sq_discover_schema(const dsrc_ctx *ctx, dsrc_conn *c, const c
     s = sq_prepare_buf(c->db, &q, &st, "discover", err);
     if (s != DSRC_OK)
         return s;
+    dsrc_discover_count(req, 1);
     sqlite3_bind_text(st, 1, schema, -1, SQLITE_STATIC);
 
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -817,7 +884,7 @@ static dsrc_status sq_discover_schema(const dsrc_ctx *ctx, dsrc_conn *c, const c
         if (!cur || strcmp(cur, name) != 0) {
             if (cur) {
                 r = sq_emit_meta(sink, schema, cur, cur_view, sq_is_virtual(cur_sql), -1,
-                                 cur_sql, NULL, &cols);
+                                 cur_sql, NULL, &cols, fks);
                 emitted = 1;
                 sq_cols_free(&cols);
                 free(cur);
@@ -851,12 +918,12 @@ static dsrc_status sq_discover_schema(const dsrc_ctx *ctx, dsrc_conn *c, const c
         /* A broken view makes the batched query fail as a whole; fall
          * back to one table at a time unless something was already sent. */
         if (code == SQLITE_ERROR && !emitted)
-            return sq_discover_slow(ctx, c, schema, include_system, sink, err);
+            return sq_discover_slow(ctx, c, schema, req, sink, fks, err);
         return sq_fail(err, c->db, rc, "discover");
     }
     if (s == DSRC_OK && cur) {
         r = sq_emit_meta(sink, schema, cur, cur_view, sq_is_virtual(cur_sql), -1, cur_sql,
-                         NULL, &cols);
+                         NULL, &cols, fks);
         s = sq_meta_status(r, "discover", err);
     }
     sqlite3_finalize(st);
@@ -908,6 +975,7 @@ static dsrc_status sq_discover_run(const dsrc_ctx *ctx, dsrc_conn *c,
                        "listing schemas", err);
         if (s != DSRC_OK)
             return s;
+        dsrc_discover_count(req, 1);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             const char *n = (const char *)sqlite3_column_text(st, 0);
             if (!n || (!include_system && strcmp(n, "temp") == 0))
@@ -925,8 +993,14 @@ static dsrc_status sq_discover_run(const dsrc_ctx *ctx, dsrc_conn *c,
         }
     }
     s = DSRC_OK;
-    for (i = 0; s == DSRC_OK && i < schemas.n; i++)
-        s = sq_discover_schema(ctx, c, schemas.name[i], include_system, sink, err);
+    for (i = 0; s == DSRC_OK && i < schemas.n; i++) {
+        dsrc_fk_list fks = {0};
+        s = sq_read_fks(c->db, schemas.name[i], NULL, &fks, err);
+        dsrc_discover_count(req, 1);
+        if (s == DSRC_OK)
+            s = sq_discover_schema(ctx, c, schemas.name[i], req, sink, &fks, err);
+        dsrc_fk_free(&fks);
+    }
     sq_names_free(&schemas);
     return s;
 }

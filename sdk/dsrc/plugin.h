@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * <dsrc/plugin.h> -- the dsrc plugin ABI, version 1.0.
+ * <dsrc/plugin.h> -- the dsrc plugin ABI, version 1.1.
  *
  * This is the only header a dsrc connector plugin includes.  A plugin is a
  * shared object named <name>.so that exports exactly two symbols:
@@ -21,6 +21,12 @@
  *     must be zero.
  *   - Enumerations only gain values; an unknown value must be treated as the
  *     most generic one (e.g. DSRC_ITEM_OTHER, DSRC_E_INTERNAL).
+ *   - What a minor version added is marked `since 1.N`.  A plugin built for
+ *     1.0 keeps working with a 1.1 host: it never sets the 1.1 members, and
+ *     the host reads a member of a struct the plugin fills (dsrc_metadata)
+ *     only when that struct's struct_size holds it.  A 1.1 plugin run by a
+ *     1.0 host checks DSRC_HAS_MEMBER() before reading a 1.1 member of a
+ *     struct the host fills (dsrc_discover_req).
  *
  * Ownership (collectd's rule): whoever allocates frees.  Everything the host
  * passes to a plugin function (strings, arrays, sinks, the context) is valid
@@ -59,10 +65,11 @@ extern "C" {
 /* Versions and symbols                                                      */
 
 #define DSRC_ABI_MAJOR 1
-#define DSRC_ABI_MINOR 0
+#define DSRC_ABI_MINOR 1
 /** Single-number version, ADBC style: MAJOR * 10000 + MINOR. */
 #define DSRC_ABI_VERSION (DSRC_ABI_MAJOR * 10000 + DSRC_ABI_MINOR)
 #define DSRC_ABI_VERSION_1_0 10000
+#define DSRC_ABI_VERSION_1_1 10001 /* since 1.1 */
 
 /** Names of the two exported symbols. */
 #define DSRC_ABI_SYMBOL "dsrc_plugin_abi"
@@ -469,7 +476,33 @@ typedef struct dsrc_column {
     const void *reserved[2];  /* zero                                       */
 } dsrc_column;
 
-/** Metadata of one item. */
+/* The referential actions of a foreign key, as upper-case SQL words
+ * (since 1.1).  dsrc_foreign_key's on_update and on_delete hold one of
+ * these, or NULL when the backend does not say. */
+#define DSRC_FK_NO_ACTION "NO ACTION"
+#define DSRC_FK_RESTRICT "RESTRICT"
+#define DSRC_FK_CASCADE "CASCADE"
+#define DSRC_FK_SET_NULL "SET NULL"
+#define DSRC_FK_SET_DEFAULT "SET DEFAULT"
+
+/**
+ * A foreign key of an item (since 1.1).  Frozen (array element) from 1.1
+ * on.  columns[i] of this item references ref_columns[i] of ref_item, for
+ * i in [0, n_columns), in the key's own order (not the table's).
+ */
+typedef struct dsrc_foreign_key {
+    const char *name;                /* the constraint's name; NULL: none    */
+    const char *const *columns;      /* the referencing columns, n_columns  */
+    const char *ref_item;            /* the referenced item's path, as
+                                        describe() takes it                  */
+    const char *const *ref_columns;  /* the referenced columns, n_columns   */
+    size_t n_columns;
+    const char *on_update;           /* a DSRC_FK_* word; NULL: unknown      */
+    const char *on_delete;           /* a DSRC_FK_* word; NULL: unknown      */
+    const void *reserved[2];         /* zero                                 */
+} dsrc_foreign_key;
+
+/** Metadata of one item.  Sized by the plugin that fills it. */
 typedef struct dsrc_metadata {
     uint32_t struct_size;
     const dsrc_item *item;
@@ -478,6 +511,11 @@ typedef struct dsrc_metadata {
     const dsrc_kv *properties;    /* backend properties: etag, md5, engine,
                                      indexes, ...                            */
     size_t n_properties;
+    /* since 1.1: the item's foreign keys (NULL and 0: none known).  The
+       host reads them only when struct_size holds n_foreign_keys: a 1.0
+       plugin's items have none. */
+    const dsrc_foreign_key *foreign_keys;
+    size_t n_foreign_keys;
 } dsrc_metadata;
 
 /** Receives metadata from describe() (once) and discover() (per item).
@@ -488,11 +526,37 @@ typedef struct dsrc_meta_sink {
     int (*metadata)(void *user, const dsrc_metadata *md);
 } dsrc_meta_sink;
 
+/** How hard discover() may press the backend (since 1.1): a hint the host
+ *  chooses from the source's health.  A plugin may ignore it; an unknown
+ *  value is DSRC_DISCOVER_BALANCED. */
+typedef enum dsrc_discover_mode {
+    DSRC_DISCOVER_BALANCED = 0,     /* the plugin's usual way                */
+    DSRC_DISCOVER_CONSERVATIVE = 1, /* one connection, small batches, pauses
+                                       between batches where it has them     */
+    DSRC_DISCOVER_AGGRESSIVE = 2    /* extra connections allowed             */
+} dsrc_discover_mode;
+
+/** What a discover() did (since 1.1).  Zeroed and sized by the host, which
+ *  sets queries to -1 before the call. */
+typedef struct dsrc_discover_result {
+    uint32_t struct_size;
+    int64_t queries;         /* queries (round-trips) the discover ran;
+                                -1: not reported                            */
+} dsrc_discover_result;
+
 /** What discover() should cover. */
 typedef struct dsrc_discover_req {
     uint32_t struct_size;
     const char *path;        /* NULL: everything; else a database/schema    */
     int include_system;      /* 1: include system schemas/databases         */
+    /* since 1.1 (check DSRC_HAS_MEMBER(req, dsrc_discover_req, mode)):
+       where to report what the discover did (NULL: nowhere), and the mode
+       hint.  mode comes last: placed after include_system it would sit in
+       what a 1.0 struct_size covers as padding.  See
+       dsrc_discover_mode_of() and dsrc_discover_count() in
+       <dsrc/plugin_util.h>. */
+    dsrc_discover_result *result;
+    dsrc_discover_mode mode;
 } dsrc_discover_req;
 
 /* ------------------------------------------------------------------------ */
@@ -685,6 +749,7 @@ typedef struct dsrc_abi_info {
     uint32_t column_size;     /* sizeof(dsrc_column)                         */
     uint32_t cell_size;       /* sizeof(dsrc_cell)                           */
     uint32_t error_size;      /* sizeof(dsrc_error)                          */
+    uint32_t foreign_key_size; /* sizeof(dsrc_foreign_key) (since 1.1)      */
 } dsrc_abi_info;
 
 #define DSRC_ABI_MAGIC 0x44535243u /* "DSRC" */
@@ -710,7 +775,7 @@ typedef dsrc_status (*dsrc_plugin_init_fn)(uint32_t host_abi_version,
             sizeof(dsrc_abi_info), DSRC_ABI_MAGIC, DSRC_ABI_MAJOR,            \
             DSRC_ABI_MINOR, sizeof(dsrc_driver), sizeof(dsrc_host),           \
             sizeof(dsrc_option), sizeof(dsrc_column), sizeof(dsrc_cell),      \
-            sizeof(dsrc_error)};                                              \
+            sizeof(dsrc_error), sizeof(dsrc_foreign_key)};                    \
         return &info;                                                         \
     }                                                                         \
     typedef int dsrc_plugin_abi_defined_

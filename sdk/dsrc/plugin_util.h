@@ -22,7 +22,9 @@
  *
  * Also here: strings and secrets (dsrc_strdup, dsrc_wipe), typed option
  * getters (dsrc_opt, dsrc_opt_int), the cancellation check (dsrc_cancelled), the highest cursor value a fetch
- * sent (dsrc_cursor_max_*) and the entry point's boilerplate
+ * sent (dsrc_cursor_max_*), the discover request's mode and query count
+ * (dsrc_discover_mode_of, dsrc_discover_count; since 1.1), foreign keys
+ * (dsrc_fk_*; since 1.1) and the entry point's boilerplate
  * (DSRC_PLUGIN_INIT, DSRC_DRIVER_CALLS; underneath them dsrc_plugin_check and
  * dsrc_driver_fill).
  */
@@ -422,6 +424,254 @@ static inline dsrc_status dsrc_fetch_check_rows(const dsrc_fetch_req *req,
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
                               "fetch: %zu columns announced but none given", req->n_columns);
     return DSRC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Discover requests (since 1.1)                                             */
+
+/** The mode hint of `req`: DSRC_DISCOVER_BALANCED when `req` is NULL,
+ *  comes from a 1.0 host or holds a value this header does not know. */
+static inline dsrc_discover_mode dsrc_discover_mode_of(const dsrc_discover_req *req)
+{
+    if (!req || !DSRC_HAS_MEMBER(req, dsrc_discover_req, mode))
+        return DSRC_DISCOVER_BALANCED;
+    switch (req->mode) {
+    case DSRC_DISCOVER_CONSERVATIVE:
+    case DSRC_DISCOVER_AGGRESSIVE:
+        return req->mode;
+    default:
+        return DSRC_DISCOVER_BALANCED;
+    }
+}
+
+/** Count `n` more queries (round-trips) in the result of `req`, when the
+ *  host asked for one (a 1.1 host with a result; nothing otherwise). */
+static inline void dsrc_discover_count(const dsrc_discover_req *req, int64_t n)
+{
+    dsrc_discover_result *r;
+
+    if (!req || !DSRC_HAS_MEMBER(req, dsrc_discover_req, result) || !(r = req->result) ||
+        !DSRC_HAS_MEMBER(r, dsrc_discover_result, queries))
+        return;
+    r->queries = (r->queries < 0 ? 0 : r->queries) + n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Foreign keys (since 1.1)                                                  */
+
+/** The DSRC_FK_* word of a referential action as a backend names it:
+ *  "cascade", "SET NULL", "set_null", "NO ACTION"... (any case, ' ' or
+ *  '_' between words), or PostgreSQL's one-letter codes (a, r, c, n, d).
+ *  NULL when `s` is NULL or names no action. */
+static inline const char *dsrc_fk_action(const char *s)
+{
+    static const char *const words[] = {DSRC_FK_NO_ACTION, DSRC_FK_RESTRICT, DSRC_FK_CASCADE,
+                                        DSRC_FK_SET_NULL, DSRC_FK_SET_DEFAULT};
+    static const char codes[] = "arcnd";
+    size_t i, k;
+
+    if (!s)
+        return NULL;
+    if (s[0] && !s[1]) {
+        for (i = 0; codes[i]; i++)
+            if (codes[i] == s[0])
+                return words[i];
+        return NULL;
+    }
+    for (i = 0; i < sizeof words / sizeof words[0]; i++) {
+        for (k = 0; words[i][k] && s[k]; k++) {
+            char c = s[k] >= 'a' && s[k] <= 'z' ? (char)(s[k] - 'a' + 'A') : s[k];
+            if (c == '_')
+                c = ' ';
+            if (c != words[i][k])
+                break;
+        }
+        if (!words[i][k] && !s[k])
+            return words[i];
+    }
+    return NULL;
+}
+
+/**
+ * Foreign keys being collected, for dsrc_metadata's foreign_keys: from
+ * one row per (key, column) of a catalog query, in key order.  Zero-
+ * initialise it (`dsrc_fk_list l = {0};`), start each key with
+ * dsrc_fk_begin() and add its columns with dsrc_fk_column().  For a
+ * discover, give each key its owner (the item it belongs to), then
+ * dsrc_fk_sort() once and dsrc_fk_find() each item's keys.  After an
+ * allocation failure `failed` is set and further calls do nothing: check
+ * it once at the end.  Free with dsrc_fk_free().
+ */
+typedef struct dsrc_fk_list {
+    dsrc_foreign_key *v;   /* the keys; each one's strings and arrays are
+                              its own (malloc'd)                           */
+    char **owner;          /* owner[i]: the item v[i] belongs to, or NULL  */
+    size_t n, cap;
+    int failed;
+} dsrc_fk_list;
+
+/** Start a key of `owner` (may be NULL) named `name` (may be NULL) that
+ *  references the item whose path components are `ref_parts` (n_ref of
+ *  them, joined as dsrc_path_join() does); `on_update` and `on_delete` as
+ *  the backend names them (see dsrc_fk_action()).  0, or -1 when out of
+ *  memory. */
+static inline int dsrc_fk_begin(dsrc_fk_list *l, const char *owner, const char *name,
+                                const char *const *ref_parts, size_t n_ref,
+                                const char *on_update, const char *on_delete)
+{
+    dsrc_foreign_key *k;
+
+    if (l->failed)
+        return -1;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        dsrc_foreign_key *v = (dsrc_foreign_key *)realloc(l->v, cap * sizeof *v);
+        char **o = v ? (char **)realloc(l->owner, cap * sizeof *o) : NULL;
+        if (v)
+            l->v = v;
+        if (!o) {
+            l->failed = 1;
+            return -1;
+        }
+        l->owner = o;
+        l->cap = cap;
+    }
+    k = &l->v[l->n];
+    memset(k, 0, sizeof *k);
+    l->owner[l->n] = dsrc_strdup(owner);
+    k->name = dsrc_strdup(name);
+    k->ref_item = dsrc_path_join(ref_parts, n_ref);
+    k->on_update = dsrc_fk_action(on_update);
+    k->on_delete = dsrc_fk_action(on_delete);
+    l->n++;
+    if ((owner && !l->owner[l->n - 1]) || (name && !k->name) || !k->ref_item)
+        l->failed = 1;
+    return l->failed ? -1 : 0;
+}
+
+/** Add the pair (`column` references `ref_column`) to the key begun last;
+ *  a NULL name (the backend does not know it, e.g. the parent table is
+ *  missing) is taken as "".  0, or -1 when out of memory or no key was
+ *  begun. */
+static inline int dsrc_fk_column(dsrc_fk_list *l, const char *column, const char *ref_column)
+{
+    dsrc_foreign_key *k;
+    const char **c, **r;
+    size_t n;
+
+    if (l->failed || !l->n)
+        return l->failed = 1, -1;
+    k = &l->v[l->n - 1];
+    n = k->n_columns;
+    c = (const char **)realloc((void *)k->columns, (n + 1) * sizeof *c);
+    if (c)
+        k->columns = c;
+    r = c ? (const char **)realloc((void *)k->ref_columns, (n + 1) * sizeof *r) : NULL;
+    if (!r)
+        return l->failed = 1, -1;
+    k->ref_columns = r;
+    c[n] = dsrc_strdup(column ? column : "");
+    r[n] = dsrc_strdup(ref_column ? ref_column : "");
+    k->n_columns = n + 1;
+    if (!c[n] || !r[n])
+        return l->failed = 1, -1;
+    return 0;
+}
+
+/* qsort's view of one key while sorting: its owner and first place. */
+typedef struct dsrc_fk_sort_ {
+    const char *owner;
+    size_t at;
+} dsrc_fk_sort_;
+
+static inline int dsrc_fk_cmp_(const void *a, const void *b)
+{
+    const dsrc_fk_sort_ *x = (const dsrc_fk_sort_ *)a, *y = (const dsrc_fk_sort_ *)b;
+    int c = strcmp(x->owner ? x->owner : "", y->owner ? y->owner : "");
+
+    return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/** Order the keys by owner (byte order), keeping the order in which each
+ *  owner's keys were begun.  -1 when out of memory (`failed` is set). */
+static inline int dsrc_fk_sort(dsrc_fk_list *l)
+{
+    dsrc_fk_sort_ *o;
+    dsrc_foreign_key *v;
+    char **own;
+    size_t i;
+
+    if (l->failed || l->n < 2)
+        return l->failed ? -1 : 0;
+    o = (dsrc_fk_sort_ *)malloc(l->n * sizeof *o);
+    v = (dsrc_foreign_key *)malloc(l->cap * sizeof *v);
+    own = (char **)malloc(l->cap * sizeof *own);
+    if (!o || !v || !own) {
+        free(o);
+        free(v);
+        free(own);
+        return l->failed = 1, -1;
+    }
+    for (i = 0; i < l->n; i++) {
+        o[i].owner = l->owner[i];
+        o[i].at = i;
+    }
+    qsort(o, l->n, sizeof *o, dsrc_fk_cmp_);
+    for (i = 0; i < l->n; i++) {
+        v[i] = l->v[o[i].at];
+        own[i] = l->owner[o[i].at];
+    }
+    free(o);
+    free(l->v);
+    free(l->owner);
+    l->v = v;
+    l->owner = own;
+    return 0;
+}
+
+/** The keys of `owner` after dsrc_fk_sort(): the first one, and their
+ *  number in *n (NULL and 0 when it has none). */
+static inline const dsrc_foreign_key *dsrc_fk_find(const dsrc_fk_list *l, const char *owner,
+                                                   size_t *n)
+{
+    size_t lo = 0, hi = l->n, end;
+
+    *n = 0;
+    if (l->failed || !owner)
+        return NULL;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(l->owner[mid] ? l->owner[mid] : "", owner) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (end = lo; end < l->n && l->owner[end] && strcmp(l->owner[end], owner) == 0; end++)
+        ;
+    *n = end - lo;
+    return *n ? &l->v[lo] : NULL;
+}
+
+/** Free every key and empty `l` (it may be used again). */
+static inline void dsrc_fk_free(dsrc_fk_list *l)
+{
+    size_t i, j;
+
+    for (i = 0; i < l->n; i++) {
+        dsrc_foreign_key *k = &l->v[i];
+        for (j = 0; j < k->n_columns; j++) {
+            free((void *)k->columns[j]);
+            free((void *)k->ref_columns[j]);
+        }
+        free((void *)k->columns);
+        free((void *)k->ref_columns);
+        free((void *)k->name);
+        free((void *)k->ref_item);
+        free(l->owner[i]);
+    }
+    free(l->v);
+    free(l->owner);
+    memset(l, 0, sizeof *l);
 }
 
 /* ------------------------------------------------------------------------ */

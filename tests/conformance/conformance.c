@@ -534,6 +534,7 @@ typedef struct cf_meta {
     char **col_names;
     dsrc_type *col_types;
     int *col_pk;
+    char *fks;           /* the foreign keys, cf_fk_render()'d */
 } cf_meta;
 
 typedef struct cf_metas {
@@ -541,6 +542,28 @@ typedef struct cf_metas {
     size_t n, cap;
     size_t stop_after;
 } cf_metas;
+
+/* Foreign keys as one string: per key "name(c1,c2)->item(r1,r2) UPD/DEL;"
+ * ("(null)" for a missing name or action).  malloc'd. */
+static char *cf_fk_render(const dsrc_foreign_key *k, size_t n)
+{
+    dsrc_buf b = {0};
+    size_t i, j;
+
+    dsrc_buf_add(&b, "");
+    for (i = 0; i < n; i++) {
+        dsrc_buf_printf(&b, "%s(", k[i].name ? k[i].name : "(null)");
+        for (j = 0; j < k[i].n_columns; j++)
+            dsrc_buf_printf(&b, "%s%s", j ? "," : "", k[i].columns[j]);
+        dsrc_buf_printf(&b, ")->%s(", k[i].ref_item ? k[i].ref_item : "(null)");
+        for (j = 0; j < k[i].n_columns; j++)
+            dsrc_buf_printf(&b, "%s%s", j ? "," : "", k[i].ref_columns[j]);
+        dsrc_buf_printf(&b, ") %s/%s;", k[i].on_update ? k[i].on_update : "(null)",
+                        k[i].on_delete ? k[i].on_delete : "(null)");
+    }
+    ck_assert(!b.failed);
+    return b.s;
+}
 
 static int cf_meta_cb(void *user, const dsrc_metadata *md)
 {
@@ -565,6 +588,11 @@ static int cf_meta_cb(void *user, const dsrc_metadata *md)
     m->kind = md->item->kind;
     m->rows = md->item->rows;
     m->n_columns = md->n_columns;
+    /* The host hands on every member it knows (source.h). */
+    ck_assert_uint_ge(md->struct_size, sizeof(dsrc_metadata));
+    ck_assert_msg(md->n_foreign_keys == 0 || md->foreign_keys != NULL,
+                  "metadata announces %zu foreign keys but has none", md->n_foreign_keys);
+    m->fks = cf_fk_render(md->foreign_keys, md->n_foreign_keys);
     m->col_names = calloc(md->n_columns + 1, sizeof *m->col_names);
     m->col_types = calloc(md->n_columns + 1, sizeof *m->col_types);
     m->col_pk = calloc(md->n_columns + 1, sizeof *m->col_pk);
@@ -591,6 +619,7 @@ static void cf_metas_free(cf_metas *l)
         free(l->v[i].col_names);
         free(l->v[i].col_types);
         free(l->v[i].col_pk);
+        free(l->v[i].fks);
         free(l->v[i].path);
         free(l->v[i].name);
     }
@@ -838,6 +867,72 @@ START_TEST(t_discover)
                   error_status_name(st));
     ck_assert_uint_eq(m.n, 1);
     derr_clear(&e);
+    cf_metas_free(&m);
+}
+END_TEST
+
+/* The foreign keys of CONF_FK_CHILD (see conformance.h): describe and
+ * discover report exactly the two keys, with their columns in key order,
+ * and the same; CONF_FK_PARENT has none; discover says how many queries
+ * it ran. */
+START_TEST(t_foreign_keys)
+{
+    static const char *const name[2] = {"fk_child_pair", "fk_child_parent"};
+    static const char *const want[2] = {"(pb,pa)->%s(b,a) RESTRICT/SET NULL;",
+                                        "(parent_id)->%s(id) CASCADE/CASCADE;"};
+    cf_metas m = {0}, d = {0};
+    dsrc_meta_sink sink = cf_meta_sink(&d);
+    dsrc_discover_req req;
+    dsrc_discover_result res;
+    char *msg = NULL, one[512], key[600];
+    derr e = {0};
+    size_t i, k;
+    dsrc_status st = cf_describe(cf_fx->fk_child_item, &m, &msg);
+
+    ck_assert_msg(st == DSRC_OK, "describe '%s' failed: %s", cf_fx->fk_child_item,
+                  msg ? msg : "");
+    ck_assert_uint_eq(m.n, 1);
+    for (i = 0; i < 2; i++) {
+        snprintf(one, sizeof one, want[i], cf_fx->fk_parent_item);
+        snprintf(key, sizeof key, "%s%s",
+                 cf_fx->quirks & CONF_QUIRK_NO_FK_NAMES ? "(null)" : name[i], one);
+        ck_assert_msg(strstr(m.v[0].fks, key) != NULL,
+                      "describe '%s': foreign keys '%s' lack '%s'", cf_fx->fk_child_item,
+                      m.v[0].fks, key);
+    }
+    for (i = 0, k = 0; m.v[0].fks[i]; i++)
+        k += m.v[0].fks[i] == ';';
+    ck_assert_msg(k == 2, "describe '%s': %zu foreign keys (%s), expected 2",
+                  cf_fx->fk_child_item, k, m.v[0].fks);
+    free(msg);
+    msg = NULL;
+
+    memset(&req, 0, sizeof req);
+    req.struct_size = sizeof req;
+    req.result = &res;
+    res.queries = 12345;
+    st = source_discover(cf_conn, &req, &sink, &e);
+    ck_assert_msg(st == DSRC_OK, "discover failed: %s", e.msg ? e.msg : "");
+    ck_assert_msg(res.queries >= 1, "discover reported %" PRId64 " queries", res.queries);
+    for (i = 0; i < d.n && strcmp(d.v[i].path, cf_fx->fk_child_item) != 0; i++)
+        ;
+    ck_assert_msg(i < d.n, "discover did not deliver '%s'", cf_fx->fk_child_item);
+    ck_assert_msg(strcmp(d.v[i].fks, m.v[0].fks) == 0,
+                  "'%s': discover reports foreign keys '%s', describe '%s'",
+                  cf_fx->fk_child_item, d.v[i].fks, m.v[0].fks);
+    for (i = 0; i < d.n && strcmp(d.v[i].path, cf_fx->fk_parent_item) != 0; i++)
+        ;
+    ck_assert_msg(i < d.n, "discover did not deliver '%s'", cf_fx->fk_parent_item);
+    ck_assert_str_eq(d.v[i].fks, "");
+    derr_clear(&e);
+    cf_metas_free(&m);
+    cf_metas_free(&d);
+
+    st = cf_describe(cf_fx->fk_parent_item, &m, &msg);
+    ck_assert_msg(st == DSRC_OK, "describe '%s' failed: %s", cf_fx->fk_parent_item,
+                  msg ? msg : "");
+    ck_assert_str_eq(m.v[0].fks, "");
+    free(msg);
     cf_metas_free(&m);
 }
 END_TEST
@@ -1462,6 +1557,8 @@ Suite *conf_suite(conf_fixture *fx)
     tcase_add_test(tc, t_describe);
     tcase_add_test(tc, t_describe_stop);
     tcase_add_test(tc, t_discover);
+    if (fx->fk_child_item && !(fx->quirks & CONF_QUIRK_NO_DISCOVER))
+        tcase_add_test(tc, t_foreign_keys);
     suite_add_tcase(s, tc);
 
     /* The walk describes and fetches every item: give it time. */

@@ -37,6 +37,7 @@
 #define CONF_QUIRK_NO_PK            0x0040u /* no primary keys               */
 #define CONF_QUIRK_NO_TYPES         0x0080u /* describe() types are not
                                                comparable to column_types   */
+#define CONF_QUIRK_NO_FK_NAMES      0x0100u /* foreign keys have no names    */
 
 /* One value the full fetch must contain: in the row whose first column
  * renders as `key`, column `column` has a cell of `type` rendering as
@@ -136,6 +137,12 @@ struct conf_fixture {
      * that cannot hold it. */
     conf_dialect golden;
     const char *golden_item;
+
+    /* The foreign-key pair conf_golden_sql() creates beside the golden
+     * table: the paths of CONF_FK_PARENT and CONF_FK_CHILD as describe
+     * takes them (NULL: no such pair; the foreign-key case is not run). */
+    const char *fk_parent_item;
+    const char *fk_child_item;
 
     void *user;                    /* for the plugin's hooks                */
 };
@@ -249,7 +256,17 @@ void conf_expect_rows(struct source_conn *c, const char *item, size_t rows);
 #define CONF_GOLDEN_TABLE "golden"   /* the table's name in every dialect    */
 #define CONF_GOLDEN_ROWS 3
 
-/* The SQL statements that create and fill the table "golden" in `dialect`
+/* The foreign-key pair, created after the golden table in every SQL
+ * dialect: CONF_FK_CHILD has a single key, fk_child_parent (parent_id) ->
+ * CONF_FK_PARENT (id) ON UPDATE CASCADE ON DELETE CASCADE, and a composite
+ * one in an order other than the tables', fk_child_pair (pb, pa) ->
+ * CONF_FK_PARENT (b, a) ON UPDATE RESTRICT ON DELETE SET NULL.  The case
+ * checks that describe and discover report exactly these, and the same. */
+#define CONF_FK_PARENT "fk_parent"
+#define CONF_FK_CHILD "fk_child"
+
+/* The SQL statements that create and fill the table "golden" (and the
+ * foreign-key pair) in `dialect`
  * (CONF_GOLDEN_POSTGRES, _MYSQL or _SQLITE), in schema or database
  * `schema` (a plain identifier; NULL: unqualified), to run in order, one
  * at a time.  A NULL-terminated array of malloc'd strings (free it with

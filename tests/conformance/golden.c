@@ -194,6 +194,30 @@ static int gd_push(char ***v, size_t *n, char *stmt)
     return 0;
 }
 
+/* The foreign-key pair (see CONF_FK_PARENT): the same SQL in every
+ * dialect.  Pushed onto v[0..n); nonzero when out of memory. */
+static int gd_fk_push(char ***v, size_t *n, const char *schema)
+{
+    const char *q = schema ? schema : "", *dot = schema ? "." : "";
+    char *a = NULL, *b = NULL;
+    int bad = 0;
+
+    if (asprintf(&a, "CREATE TABLE %s%s" CONF_FK_PARENT " (id INTEGER NOT NULL PRIMARY KEY,"
+                 " a INTEGER NOT NULL, b INTEGER NOT NULL, UNIQUE (b, a))", q, dot) < 0)
+        a = NULL;
+    bad |= gd_push(v, n, a);
+    if (asprintf(&b, "CREATE TABLE %s%s" CONF_FK_CHILD " (id INTEGER NOT NULL PRIMARY KEY,"
+                 " parent_id INTEGER, pa INTEGER, pb INTEGER,"
+                 " CONSTRAINT fk_child_parent FOREIGN KEY (parent_id) REFERENCES"
+                 " %s%s" CONF_FK_PARENT " (id) ON UPDATE CASCADE ON DELETE CASCADE,"
+                 " CONSTRAINT fk_child_pair FOREIGN KEY (pb, pa) REFERENCES"
+                 " %s%s" CONF_FK_PARENT " (b, a) ON UPDATE RESTRICT ON DELETE SET NULL)",
+                 q, dot, q, dot, q, dot) < 0)
+        b = NULL;
+    bad |= gd_push(v, n, b);
+    return bad;
+}
+
 char **conf_golden_sql(conf_dialect d, const char *schema)
 {
     char **v = NULL, *buf = NULL;
@@ -244,6 +268,8 @@ char **conf_golden_sql(conf_dialect d, const char *schema)
     if (fclose(fp) != 0)
         goto fail;
     bad |= gd_push(&v, &n, buf);
+    buf = NULL;
+    bad |= gd_fk_push(&v, &n, schema);
     if (!bad)
         return v;
     buf = NULL;

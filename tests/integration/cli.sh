@@ -17,6 +17,8 @@ INSERT INTO customers VALUES (1,'Ann','ann@example.org','2024-01-01T10:00:00Z'),
 CREATE TABLE "odd name"(k INTEGER PRIMARY KEY, "a col" TEXT);
 INSERT INTO "odd name" VALUES (1,'x');
 CREATE VIEW names AS SELECT name FROM customers;
+CREATE TABLE notes(id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers ON DELETE CASCADE, body TEXT);
+CREATE TABLE orphans(id INTEGER PRIMARY KEY, x INTEGER REFERENCES nowhere);
 SQL
 
 mkdir -p "$tmp/bad/sources.d"
@@ -45,7 +47,7 @@ expect 2 "$DSRC" $C fetch demo customers --limit abc; has "$tmp/err" "--limit"
 expect 2 "$DSRC" $C fetch demo customers --format xml; has "$tmp/err" "unknown format"
 expect 2 "$DSRC" $C ls
 expect 2 "$DSRC" $C test demo --bogus
-expect 0 "$DSRC" --version;            has "$tmp/out" "plugin ABI 1.0"
+expect 0 "$DSRC" --version;            has "$tmp/out" "plugin ABI 1.1"
 
 # Configuration errors
 expect 78 "$DSRC" -c "$tmp/missing.conf" sources
@@ -101,6 +103,19 @@ expect 1 "$DSRC" $C describe demo nosuchtable; has "$tmp/err" "nosuchtable"
 expect 0 "$DSRC" $C discover demo;     has "$tmp/out" "customers"; has "$tmp/out" "odd name"
 expect 0 "$DSRC" $C --json discover demo
 if /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert any(x["name"]=="customers" and len(x["columns"])==4 for x in d)' "$tmp/out"; then ok; else bad "discover --json"; fi
+# Foreign keys: describe's section and --json member, the same in discover
+# (a key naming no parent column references the parent's primary key)
+FK_JSON='{"name": null, "columns": ["customer_id"], "references": {"item": "main/customers", "columns": ["id"]}, "on_update": "NO ACTION", "on_delete": "CASCADE"}'
+expect 0 "$DSRC" $C describe demo notes; has "$tmp/out" "foreign keys:"
+has "$tmp/out" "(customer_id) -> main/customers (id) on update NO ACTION on delete CASCADE"
+expect 0 "$DSRC" $C describe demo customers; hasnt "$tmp/out" "foreign keys"
+expect 0 "$DSRC" $C --json describe demo notes
+if /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["foreign_keys"]==[json.loads(sys.argv[2])], d["foreign_keys"]' "$tmp/out" "$FK_JSON"; then ok; else bad "describe --json foreign_keys"; fi
+expect 0 "$DSRC" $C --json discover demo
+if /usr/bin/python3 -c 'import json,sys; d={x["path"]: x for x in json.load(open(sys.argv[1]))}; assert d["main/notes"]["foreign_keys"]==[json.loads(sys.argv[2])]; assert d["main/customers"]["foreign_keys"]==[]' "$tmp/out" "$FK_JSON"; then ok; else bad "discover --json foreign_keys"; fi
+expect 0 "$DSRC" $C discover demo;     has "$tmp/out" "item(s) in 3 queries"
+# SQLite lets a key name a parent that does not exist: its column is unknown
+expect 0 "$DSRC" $C describe demo orphans; has "$tmp/out" "(x) -> main/nowhere () on update NO ACTION"
 
 # fetch to stdout
 expect 0 "$DSRC" $C fetch demo customers -o -

@@ -29,7 +29,9 @@ check_LTLIBRARIES += \
 	tests/fixtures/plugins/badoptionname.la \
 	tests/fixtures/plugins/endless.la \
 	tests/fixtures/plugins/noabiversion.la \
-	tests/fixtures/plugins/capsonly.la
+	tests/fixtures/plugins/capsonly.la \
+	tests/fixtures/plugins/v10.la \
+	tests/fixtures/plugins/fk11.la
 
 tests_fixtures_plugins_good_la_SOURCES = tests/fixtures/plugins/good.c $(LOADER_FIXTURE_SRC)
 tests_fixtures_plugins_good_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
@@ -48,6 +50,14 @@ tests_fixtures_plugins_initfail_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undef
 # Deliberately links with a symbol no library defines.
 tests_fixtures_plugins_unresolved_la_SOURCES = tests/fixtures/plugins/unresolved.c $(LOADER_FIXTURE_SRC)
 tests_fixtures_plugins_unresolved_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS)
+
+# ABI minors (test_abi): v10 is built against the frozen 1.0 header alone,
+# fk11 against the live one.
+tests_fixtures_plugins_v10_la_SOURCES = tests/fixtures/plugins/v10.c tests/unit/abi_v1_0.h
+tests_fixtures_plugins_v10_la_CPPFLAGS = -I$(top_srcdir)/tests/unit
+tests_fixtures_plugins_v10_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
+tests_fixtures_plugins_fk11_la_SOURCES = tests/fixtures/plugins/fk11.c $(LOADER_FIXTURE_SRC)
+tests_fixtures_plugins_fk11_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
 
 # One source, one wrong magic block per module.
 LOADER_BADABI_SRC = tests/fixtures/plugins/badabi.c $(LOADER_FIXTURE_SRC)
@@ -102,9 +112,11 @@ tests_unit_test_loader_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_unit_test_loader_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_loader_LDADD = $(UNIT_LIBS)
 
-tests_unit_test_abi_SOURCES = tests/unit/test_abi.c tests/unit/abi_v1_0.h
+tests_unit_test_abi_SOURCES = tests/unit/test_abi.c tests/unit/abi_v1_0.h tests/unit/abi_v1_1.h
+tests_unit_test_abi_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DLOADER_TEST_BUILDDIR='"$(abs_top_builddir)"'
 tests_unit_test_abi_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_abi_LDADD = $(CHECK_LIBS)
+tests_unit_test_abi_LDADD = $(UNIT_LIBS)
 
 # The SDK's header-only helpers (item path escaping).
 check_PROGRAMS += tests/unit/test_plugin_util

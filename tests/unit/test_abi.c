@@ -7,6 +7,14 @@
  * have changed at all; constants and enumeration values must not move.  A
  * removed or renamed member does not even compile.  Any failure here means
  * plugins built against 1.0 would be misread by this host.
+ *
+ * The same for what 1.1 added, against abi_v1_1.h.
+ *
+ * ABI 1.1: a plugin built against the frozen 1.0 header alone
+ * (tests/fixtures/plugins/v10.c) still loads, describes and discovers,
+ * with no foreign keys, and the host never reads past its struct_size; a
+ * 1.1 plugin (fk11.c) has its foreign keys, query count and mode hint
+ * carried through core/plugin/source.c.
  */
 #include <config.h>
 
@@ -15,7 +23,18 @@
 #include <string.h>
 
 #include <dsrc/plugin.h>
+#include <dsrc/plugin_util.h>
 #include "abi_v1_0.h"
+#include "abi_v1_1.h"
+
+#include "config/config.h"
+#include "plugin/loader.h"
+#include "plugin/registry.h"
+#include "plugin/source.h"
+
+#ifndef LOADER_TEST_BUILDDIR
+#define LOADER_TEST_BUILDDIR "."
+#endif
 
 /* The 1.0 signatures of the function members, spelled with the live types:
  * a changed parameter or return type fails the type checks below. */
@@ -437,6 +456,289 @@ START_TEST(test_error_set_and_release)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* ABI 1.1 through the host                                                  */
+
+/* The live header against the frozen 1.1 additions (abi_v1_1.h), the same
+ * checks as for 1.0. */
+#define ABI_FROZEN11(S) dsrc_v1_1_##S
+#define M11(S, m)                                                             \
+    {#S "." #m, offsetof(ABI_REAL(S), m), ABI_MSIZE(ABI_REAL(S), m),          \
+     offsetof(ABI_FROZEN11(S), m), ABI_MSIZE(ABI_FROZEN11(S), m),             \
+     __builtin_types_compatible_p(ABI_MTYPE(ABI_REAL(S), m),                  \
+                                  ABI_MTYPE(ABI_FROZEN11(S), m))}
+#define MT11(S, m, T)                                                         \
+    {#S "." #m, offsetof(ABI_REAL(S), m), ABI_MSIZE(ABI_REAL(S), m),          \
+     offsetof(ABI_FROZEN11(S), m), ABI_MSIZE(ABI_FROZEN11(S), m),             \
+     __builtin_types_compatible_p(ABI_MTYPE(ABI_REAL(S), m), T)}
+
+static const abi_member abi_members_1_1[] = {
+    M11(foreign_key, name), M11(foreign_key, columns), M11(foreign_key, ref_item),
+    M11(foreign_key, ref_columns), M11(foreign_key, n_columns), M11(foreign_key, on_update),
+    M11(foreign_key, on_delete), M11(foreign_key, reserved),
+
+    M11(metadata, struct_size), MT11(metadata, item, const dsrc_item *),
+    MT11(metadata, columns, const dsrc_column *), M11(metadata, n_columns),
+    MT11(metadata, properties, const dsrc_kv *), M11(metadata, n_properties),
+    MT11(metadata, foreign_keys, const dsrc_foreign_key *), M11(metadata, n_foreign_keys),
+
+    M11(discover_result, struct_size), M11(discover_result, queries),
+
+    M11(discover_req, struct_size), M11(discover_req, path), M11(discover_req, include_system),
+    MT11(discover_req, result, dsrc_discover_result *),
+    MT11(discover_req, mode, dsrc_discover_mode),
+
+    M11(abi_info, struct_size), M11(abi_info, magic), M11(abi_info, abi_major),
+    M11(abi_info, abi_minor), M11(abi_info, driver_size), M11(abi_info, host_size),
+    M11(abi_info, option_size), M11(abi_info, column_size), M11(abi_info, cell_size),
+    M11(abi_info, error_size), M11(abi_info, foreign_key_size),
+};
+
+START_TEST(test_1_1_members_keep_their_place)
+{
+    const abi_member *m = &abi_members_1_1[_i];
+
+    ck_assert_msg(m->off == m->frozen_off, "%s moved: offset %zu, ABI 1.1 has %zu",
+                  m->name, m->off, m->frozen_off);
+    ck_assert_msg(m->size == m->frozen_size, "%s changed size: %zu, ABI 1.1 has %zu",
+                  m->name, m->size, m->frozen_size);
+    ck_assert_msg(m->type_ok, "%s changed type", m->name);
+}
+END_TEST
+
+START_TEST(test_1_1_sizes_and_constants)
+{
+    /* dsrc_foreign_key is an array element: frozen from 1.1 on. */
+    ck_assert_uint_eq(sizeof(dsrc_foreign_key), sizeof(dsrc_v1_1_foreign_key));
+    ck_assert_uint_eq(_Alignof(dsrc_foreign_key), _Alignof(dsrc_v1_1_foreign_key));
+    ck_assert_uint_ge(sizeof(dsrc_metadata), sizeof(dsrc_v1_1_metadata));
+    ck_assert_uint_ge(sizeof(dsrc_discover_req), sizeof(dsrc_v1_1_discover_req));
+    ck_assert_uint_ge(sizeof(dsrc_discover_result), sizeof(dsrc_v1_1_discover_result));
+    ck_assert_uint_ge(sizeof(dsrc_abi_info), sizeof(dsrc_v1_1_abi_info));
+    ck_assert_int_ge(DSRC_ABI_MINOR, DSRC_V1_1_ABI_MINOR);
+    ck_assert_int_eq(DSRC_ABI_VERSION_1_1, DSRC_V1_1_ABI_VERSION);
+    ck_assert_str_eq(DSRC_FK_NO_ACTION, DSRC_V1_1_FK_NO_ACTION);
+    ck_assert_str_eq(DSRC_FK_RESTRICT, DSRC_V1_1_FK_RESTRICT);
+    ck_assert_str_eq(DSRC_FK_CASCADE, DSRC_V1_1_FK_CASCADE);
+    ck_assert_str_eq(DSRC_FK_SET_NULL, DSRC_V1_1_FK_SET_NULL);
+    ck_assert_str_eq(DSRC_FK_SET_DEFAULT, DSRC_V1_1_FK_SET_DEFAULT);
+    ck_assert_uint_eq(sizeof(dsrc_discover_mode), sizeof(dsrc_v1_1_discover_mode));
+    ck_assert_int_eq(DSRC_DISCOVER_BALANCED, DSRC_V1_1_DISCOVER_BALANCED);
+    ck_assert_int_eq(DSRC_DISCOVER_CONSERVATIVE, DSRC_V1_1_DISCOVER_CONSERVATIVE);
+    ck_assert_int_eq(DSRC_DISCOVER_AGGRESSIVE, DSRC_V1_1_DISCOVER_AGGRESSIVE);
+}
+END_TEST
+
+/* Every member 1.1 appended lies wholly past the 1.0 struct, padding
+ * included: a 1.0 struct_size never covers any byte of it, so
+ * DSRC_HAS_MEMBER() is false for it on a 1.0 struct. */
+START_TEST(test_1_1_members_past_1_0)
+{
+    ck_assert_uint_ge(offsetof(dsrc_metadata, foreign_keys), sizeof(dsrc_v1_0_metadata));
+    ck_assert_uint_ge(offsetof(dsrc_metadata, n_foreign_keys), sizeof(dsrc_v1_0_metadata));
+    ck_assert_uint_ge(offsetof(dsrc_discover_req, result), sizeof(dsrc_v1_0_discover_req));
+    ck_assert_uint_ge(offsetof(dsrc_discover_req, mode), sizeof(dsrc_v1_0_discover_req));
+    ck_assert_uint_ge(offsetof(dsrc_abi_info, foreign_key_size), sizeof(dsrc_v1_0_abi_info));
+    ck_assert_int_eq(DSRC_ABI_VERSION_1_1, 10001);
+}
+END_TEST
+
+/* What a host receiver got from describe() or discover(). */
+typedef struct abi_got {
+    int records;
+    uint32_t struct_size;
+    size_t n_fk;
+    char fk[256];      /* the first key: "name(c,c)->item(r,r) UPD/DEL" */
+    char comment[32];
+} abi_got;
+
+static int abi_meta(void *user, const dsrc_metadata *md)
+{
+    abi_got *g = user;
+
+    g->records++;
+    g->struct_size = md->struct_size;
+    g->n_fk = md->n_foreign_keys;
+    if (md->n_foreign_keys) {
+        const dsrc_foreign_key *k = md->foreign_keys;
+        ck_assert_uint_eq(k->n_columns, 2);
+        snprintf(g->fk, sizeof g->fk, "%s(%s,%s)->%s(%s,%s) %s/%s", k->name, k->columns[0],
+                 k->columns[1], k->ref_item, k->ref_columns[0], k->ref_columns[1],
+                 k->on_update, k->on_delete);
+    }
+    snprintf(g->comment, sizeof g->comment, "%s",
+             md->item && md->item->comment ? md->item->comment : "");
+    return 0;
+}
+
+/* The test plugin `name` loaded by the host's loader, opened as a source
+ * of that name (the parts a registry would hold, in `rs`/`cs`). */
+typedef struct abi_src {
+    loader_set *set;
+    cfg_source cs;
+    registry_source rs;
+    source_conn sc;
+} abi_src;
+
+static void abi_open(abi_src *a, const char *name)
+{
+    char dir[4096];
+    const char *dirs[1] = {dir};
+    const char *top = getenv("abs_top_builddir");
+    loader_plugin *p = NULL;
+    derr e = {0};
+    dsrc_error perr;
+
+    snprintf(dir, sizeof dir, "%s/tests/fixtures/plugins/.libs",
+             top && *top ? top : LOADER_TEST_BUILDDIR);
+    memset(a, 0, sizeof *a);
+    a->set = loader_new(dirs, 1);
+    ck_assert_ptr_nonnull(a->set);
+    ck_assert_msg(loader_get(a->set, name, &p, &e) == DSRC_OK, "%s: %s", name,
+                  e.msg ? e.msg : "");
+    a->cs.name = (char *)name;
+    a->rs.cfg = &a->cs;
+    a->rs.plugin = p;
+    a->sc.src = &a->rs;
+    a->sc.drv = loader_driver(p);
+    memset(&perr, 0, sizeof perr);
+    perr.struct_size = sizeof perr;
+    ck_assert_int_eq(a->sc.drv->open(NULL, NULL, &a->sc.conn, &perr), DSRC_OK);
+}
+
+static void abi_close(abi_src *a)
+{
+    a->sc.drv->close(a->sc.conn);
+    loader_free(a->set);
+}
+
+/* The frozen-1.0 plugin loads, says 1.0, describes and discovers: the
+ * host hands each record on at its own size with no foreign keys (the
+ * plugin's bait past its 1.0 record is never read) and reports no query
+ * count. */
+START_TEST(test_v1_0_plugin_has_no_foreign_keys)
+{
+    abi_src a;
+    abi_got g;
+    dsrc_meta_sink sink;
+    dsrc_discover_req req;
+    dsrc_discover_result res;
+    derr e = {0};
+
+    abi_open(&a, "v10");
+    ck_assert_uint_eq(loader_abi(a.rs.plugin)->abi_minor, 0);
+    ck_assert_uint_eq(loader_abi(a.rs.plugin)->foreign_key_size, 0);
+    ck_assert_uint_eq(a.sc.drv->abi_version, DSRC_ABI_VERSION_1_0);
+    memset(&sink, 0, sizeof sink);
+    sink.struct_size = sizeof sink;
+    sink.user = &g;
+    sink.metadata = abi_meta;
+
+    memset(&g, 0, sizeof g);
+    ck_assert_int_eq(source_describe(&a.sc, "t", &sink, &e), DSRC_OK);
+    ck_assert_int_eq(g.records, 1);
+    ck_assert_uint_eq(g.struct_size, sizeof(dsrc_metadata));
+    ck_assert_uint_eq(g.n_fk, 0);
+
+    memset(&g, 0, sizeof g);
+    memset(&req, 0, sizeof req);
+    req.struct_size = sizeof req;
+    req.mode = DSRC_DISCOVER_AGGRESSIVE;
+    req.result = &res;
+    ck_assert_int_eq(source_discover(&a.sc, &req, &sink, &e), DSRC_OK);
+    ck_assert_int_eq(g.records, 1);
+    ck_assert_uint_eq(g.struct_size, sizeof(dsrc_metadata));
+    ck_assert_uint_eq(g.n_fk, 0);
+    ck_assert_uint_eq(res.struct_size, sizeof res);
+    ck_assert_int_eq(res.queries, -1);
+
+    /* And with no request at all. */
+    memset(&g, 0, sizeof g);
+    ck_assert_int_eq(source_discover(&a.sc, NULL, &sink, &e), DSRC_OK);
+    ck_assert_int_eq(g.records, 1);
+    ck_assert_uint_eq(g.n_fk, 0);
+    derr_clear(&e);
+    abi_close(&a);
+}
+END_TEST
+
+/* A 1.1 plugin's foreign keys, query count and mode hint get through. */
+START_TEST(test_v1_1_plugin_foreign_keys)
+{
+    static const char *const modes[] = {"balanced", "conservative", "aggressive"};
+    abi_src a;
+    abi_got g;
+    dsrc_meta_sink sink;
+    dsrc_discover_req req;
+    dsrc_discover_result res;
+    derr e = {0};
+    int m;
+
+    abi_open(&a, "fk11");
+    ck_assert_uint_eq(loader_abi(a.rs.plugin)->abi_minor, DSRC_ABI_MINOR);
+    ck_assert_uint_eq(loader_abi(a.rs.plugin)->foreign_key_size, sizeof(dsrc_foreign_key));
+    memset(&sink, 0, sizeof sink);
+    sink.struct_size = sizeof sink;
+    sink.user = &g;
+    sink.metadata = abi_meta;
+
+    memset(&g, 0, sizeof g);
+    ck_assert_int_eq(source_describe(&a.sc, "child", &sink, &e), DSRC_OK);
+    ck_assert_int_eq(g.records, 1);
+    ck_assert_uint_eq(g.n_fk, 1);
+    ck_assert_str_eq(g.fk, "child_parent(b,a)->parent(y,x) CASCADE/SET NULL");
+
+    for (m = 0; m < 3; m++) {
+        memset(&g, 0, sizeof g);
+        memset(&req, 0, sizeof req);
+        req.struct_size = sizeof req;
+        req.mode = (dsrc_discover_mode)m;
+        req.result = &res;
+        res.queries = 99;
+        ck_assert_int_eq(source_discover(&a.sc, &req, &sink, &e), DSRC_OK);
+        ck_assert_int_eq(g.records, 1);
+        ck_assert_uint_eq(g.n_fk, 1);
+        ck_assert_str_eq(g.fk, "child_parent(b,a)->parent(y,x) CASCADE/SET NULL");
+        ck_assert_int_eq(res.queries, 3);
+        ck_assert_str_eq(g.comment, modes[m]);
+    }
+    /* A request sized for 1.0 (an older host's) reads as balanced, and the
+     * count goes nowhere. */
+    memset(&g, 0, sizeof g);
+    memset(&req, 0, sizeof req);
+    req.struct_size = (uint32_t)sizeof(dsrc_v1_0_discover_req);
+    ck_assert_int_eq(dsrc_discover_mode_of(&req), DSRC_DISCOVER_BALANCED);
+    req.mode = DSRC_DISCOVER_AGGRESSIVE;
+    ck_assert_int_eq(dsrc_discover_mode_of(&req), DSRC_DISCOVER_BALANCED);
+    dsrc_discover_count(&req, 5); /* no result member: nothing to write */
+    req.struct_size = sizeof req;
+    req.mode = (dsrc_discover_mode)42;
+    ck_assert_int_eq(dsrc_discover_mode_of(&req), DSRC_DISCOVER_BALANCED);
+    derr_clear(&e);
+    abi_close(&a);
+}
+END_TEST
+
+/* The referential actions as backends name them. */
+START_TEST(test_fk_action_words)
+{
+    ck_assert_str_eq(dsrc_fk_action("cascade"), DSRC_FK_CASCADE);
+    ck_assert_str_eq(dsrc_fk_action("SET NULL"), DSRC_FK_SET_NULL);
+    ck_assert_str_eq(dsrc_fk_action("set_default"), DSRC_FK_SET_DEFAULT);
+    ck_assert_str_eq(dsrc_fk_action("NO ACTION"), DSRC_FK_NO_ACTION);
+    ck_assert_str_eq(dsrc_fk_action("Restrict"), DSRC_FK_RESTRICT);
+    ck_assert_str_eq(dsrc_fk_action("a"), DSRC_FK_NO_ACTION);
+    ck_assert_str_eq(dsrc_fk_action("r"), DSRC_FK_RESTRICT);
+    ck_assert_str_eq(dsrc_fk_action("c"), DSRC_FK_CASCADE);
+    ck_assert_str_eq(dsrc_fk_action("n"), DSRC_FK_SET_NULL);
+    ck_assert_str_eq(dsrc_fk_action("d"), DSRC_FK_SET_DEFAULT);
+    ck_assert_ptr_null(dsrc_fk_action("x"));
+    ck_assert_ptr_null(dsrc_fk_action("SET"));
+    ck_assert_ptr_null(dsrc_fk_action("CASCADES"));
+    ck_assert_ptr_null(dsrc_fk_action(NULL));
+}
+END_TEST
+
 static Suite *abi_suite(void)
 {
     Suite *s = suite_create("abi");
@@ -454,6 +756,16 @@ static Suite *abi_suite(void)
     tcase_add_test(tc, test_driver_set_respects_struct_size);
     tcase_add_test(tc, test_option_end_is_all_zero);
     tcase_add_test(tc, test_error_set_and_release);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("v1.1");
+    tcase_add_test(tc, test_1_1_members_past_1_0);
+    tcase_add_loop_test(tc, test_1_1_members_keep_their_place, 0,
+                        (int)(sizeof abi_members_1_1 / sizeof abi_members_1_1[0]));
+    tcase_add_test(tc, test_1_1_sizes_and_constants);
+    tcase_add_test(tc, test_v1_0_plugin_has_no_foreign_keys);
+    tcase_add_test(tc, test_v1_1_plugin_foreign_keys);
+    tcase_add_test(tc, test_fk_action_words);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2071,6 +2071,8 @@ int main(void)
     fx.skip_items = my_skip_items;
     fx.golden = CONF_GOLDEN_MYSQL;
     fx.golden_item = DB "/" CONF_GOLDEN_TABLE;
+    fx.fk_parent_item = DB "/" CONF_FK_PARENT;
+    fx.fk_child_item = DB "/" CONF_FK_CHILD;
 
     tc = tcase_create("mysql");
     tcase_set_timeout(tc, 120);

@@ -1379,6 +1379,8 @@ int main(void)
     fx.skip_items = pg_skip_items;
     fx.golden = CONF_GOLDEN_POSTGRES;
     fx.golden_item = "public/" CONF_GOLDEN_TABLE;
+    fx.fk_parent_item = "public/" CONF_FK_PARENT;
+    fx.fk_child_item = "public/" CONF_FK_CHILD;
 
     tc = tcase_create("postgres");
     tcase_set_timeout(tc, 120);

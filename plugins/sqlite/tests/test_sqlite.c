@@ -426,7 +426,7 @@ START_TEST(t_list)
     ck_assert_int_eq(l.container[0], 1);
 
     ck_assert_int_eq(conf_list(c, "main", &l, &e), DSRC_OK);
-    ck_assert_uint_eq(l.n, 9 + (size_t)sq_have_fts);
+    ck_assert_uint_eq(l.n, 9 + 2 /* the foreign-key pair */ + (size_t)sq_have_fts);
     for (k = 0; k < l.n; k++) {
         ck_assert_msg(strncmp(l.path[k], "main/sqlite_", 12) != 0, "internal table listed: %s",
                       l.path[k]);
@@ -616,7 +616,7 @@ START_TEST(t_discover_catalog)
 
     conf_md_init(&m, "main/customers");
     ck_assert_int_eq(conf_discover(c, NULL, 0, &m, &e), DSRC_OK);
-    ck_assert_uint_eq(m.n, 9 + (size_t)sq_have_fts);
+    ck_assert_uint_eq(m.n, 9 + 2 /* the foreign-key pair */ + (size_t)sq_have_fts);
     for (k = 0; k < m.n; k++) {
         ck_assert_msg(strncmp(m.path[k], "main/sqlite_", 12) != 0, "internal table: %s",
                       m.path[k]);
@@ -866,11 +866,13 @@ int main(void)
     fx.ties_key = "id";
     fx.ties_cursor = "ts";
     fx.missing_item = "main/no_such_table";
-    fx.quirks = 0;
+    fx.quirks = CONF_QUIRK_NO_FK_NAMES; /* the foreign_key_list pragma has none */
     fx.odd_items = sq_odd_items;
     fx.skip_items = sq_skip_items;
     fx.golden = CONF_GOLDEN_SQLITE;
     fx.golden_item = "main/" CONF_GOLDEN_TABLE;
+    fx.fk_parent_item = "main/" CONF_FK_PARENT;
+    fx.fk_child_item = "main/" CONF_FK_CHILD;
 
     tc = tcase_create("sqlite");
     tcase_add_test(tc, t_missing_file_not_created);
