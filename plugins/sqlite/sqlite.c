@@ -163,6 +163,7 @@ static dsrc_status sq_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
         sqlite3_close(db);
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     }
+    sqlite3_db_release_memory(db); /* the schema read's page cache: see sq_unwatch() */
     c->db = db;
     if (sq_host && sq_host->log)
         sq_host->log(ctx, DSRC_LOG_DEBUG, "opened '%s' read-only%s", path,
