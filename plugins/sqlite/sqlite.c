@@ -247,6 +247,7 @@ static dsrc_status sq_storage(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_storage_in
     free_pages = sq_int_query(c->db, "PRAGMA main.freelist_count");
     tables = sq_int_query(c->db, "SELECT count(*) FROM main.sqlite_master WHERE type = "
                                  "'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+    sqlite3_db_release_memory(c->db); /* see sq_unwatch() */
     if (DSRC_HAS_MEMBER(info, dsrc_storage_info, used_bytes))
         info->used_bytes = pages * page_size;
     if (DSRC_HAS_MEMBER(info, dsrc_storage_info, free_bytes))

@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "conformance.h"
+#include "base/ctx.h"
 #include "plugin/source.h"
 
 /* The conformance table: a hostile name, a column with spaces, NULLs,
@@ -841,6 +842,9 @@ START_TEST(t_idle_connection_memory)
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
+    struct dsrc_ctx ctx;
+    dsrc_error perr;
+    dsrc_storage_info info;
     sqlite3_int64 before, per;
     int i;
 
@@ -851,6 +855,13 @@ START_TEST(t_idle_connection_memory)
         ck_assert_int_eq(conf_fetch_all(c[i], &req, &r, NULL, &e), DSRC_OK);
         ck_assert_uint_eq(r.n_rows, 8);
         conf_rows_free(&r);
+        /* the health probe's storage call reads pages too */
+        memset(&info, 0, sizeof info);
+        info.struct_size = sizeof info;
+        ctx_init(&ctx, "vals", "sqlite", NULL);
+        error_init(&perr);
+        ck_assert_int_eq(c[i]->drv->storage(&ctx, c[i]->conn, &info, &perr), DSRC_OK);
+        ck_assert_int_eq(info.items, 1);
     }
     per = (sqlite3_memory_used() - before) / N;
     ck_assert_msg(per < 40 * 1024, "an idle connection holds %lld bytes of SQLite memory",
