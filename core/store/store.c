@@ -127,6 +127,16 @@ static int store_exec(store *s, const char *sql, derr *e, const char *what)
     return 0;
 }
 
+/* Called with s->mu held, 1 before recording a run queued, started or
+ * renewed, 0 after: those records promise nothing on disk, so they are
+ * committed without waiting for it (synchronous = NORMAL); the WAL makes
+ * them durable with the next synchronous commit, which is every other. */
+static void store_lazy(store *s, int lazy)
+{
+    (void)sqlite3_exec(s->db, lazy ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
+                       NULL, NULL, NULL);
+}
+
 static sqlite3_stmt *store_prep(store *s, const char *sql, derr *e)
 {
     sqlite3_stmt *st = NULL;
@@ -614,7 +624,9 @@ dsrc_status store_run_queue(store *s, const store_run_spec *spec, int64_t *id, d
     dsrc_status rs;
 
     pthread_mutex_lock(&s->mu);
+    store_lazy(s, 1);
     rs = store_queue_locked(s, spec, id, e);
+    store_lazy(s, 0);
     pthread_mutex_unlock(&s->mu);
     return rs;
 }
@@ -705,7 +717,9 @@ dsrc_status store_run_start(store *s, int64_t id, const char *endpoint, int64_t 
     dsrc_status rs;
 
     pthread_mutex_lock(&s->mu);
+    store_lazy(s, 1);
     rs = store_start_locked(s, id, endpoint, lease_ms, e);
+    store_lazy(s, 0);
     pthread_mutex_unlock(&s->mu);
     return rs;
 }
@@ -717,6 +731,7 @@ dsrc_status store_run_begin(store *s, const store_run_spec *spec, const char *en
     derr e2 = {0};
 
     pthread_mutex_lock(&s->mu);
+    store_lazy(s, 1);
     rs = store_queue_locked(s, spec, id, e);
     if (rs == DSRC_OK && (rs = store_start_locked(s, *id, endpoint, lease_ms, e)) != DSRC_OK) {
         /* the attempt is recorded, as refused */
@@ -734,6 +749,7 @@ dsrc_status store_run_begin(store *s, const store_run_spec *spec, const char *en
         }
         derr_clear(&e2);
     }
+    store_lazy(s, 0);
     pthread_mutex_unlock(&s->mu);
     return rs;
 }
@@ -769,11 +785,13 @@ dsrc_status store_run_renew(store *s, int64_t id, int64_t lease_ms, uint64_t row
         pthread_mutex_unlock(&s->mu);
         return e->status;
     }
+    store_lazy(s, 1);
     sqlite3_bind_int64(st, 1, store_now_ms() + lease_ms);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)rows);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)bytes);
     store_bind_text(st, 4, s->owner);
     rs = store_update_run(s, st, 5, id, "cannot renew the run's lease", e);
+    store_lazy(s, 0);
     pthread_mutex_unlock(&s->mu);
     return rs;
 }

@@ -4,7 +4,12 @@
  * of every run, in one embedded SQLite database, <state_dir>/dsrc.db.
  *
  * The database is in WAL mode with synchronous=FULL: a call that returns
- * DSRC_OK after recording something has made it durable.  Its schema is
+ * DSRC_OK after recording something has made it durable -- except that a
+ * run queued, started or renewed (store_run_queue, _start, _begin, _renew)
+ * is committed without waiting for the disk: such a record promises
+ * nothing on disk, and the WAL makes it durable with the next synchronous
+ * commit (a process killed loses none of them; a power loss may lose
+ * them, never a prepared run, an ended one or a cursor).  Its schema is
  * versioned (PRAGMA user_version = STORE_SCHEMA_VERSION): an older
  * database is upgraded when opened, a newer one is refused with a message
  * that names both versions.  The cursor files of earlier versions

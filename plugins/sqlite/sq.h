@@ -142,8 +142,10 @@ dsrc_status sq_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_r
 /* sq_fetch.c                                                                */
 
 /* Install a progress handler on `db` that polls the host's cancellation
- * flag for `ctx` while a statement runs; sq_unwatch() removes it and
- * returns `s`, the status of the call that ran while watched. */
+ * flag for `ctx` while a statement runs; sq_unwatch() removes it, frees
+ * the connection's page cache (a pooled connection waits idle between
+ * calls: it should hold no memory) and returns `s`, the status of the
+ * call that ran while watched. */
 void sq_watch(sqlite3 *db, const dsrc_ctx *ctx);
 dsrc_status sq_unwatch(sqlite3 *db, dsrc_status s);
 

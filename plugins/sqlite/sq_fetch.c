@@ -34,11 +34,12 @@ void sq_watch(sqlite3 *db, const dsrc_ctx *ctx)
     sqlite3_progress_handler(db, 4096, sq_progress, (void *)ctx);
 }
 
-/* Stop what sq_watch() started; returns `s`, the status of the call that
- * ran while watched. */
+/* Stop what sq_watch() started and free the page cache; returns `s`, the
+ * status of the call that ran while watched. */
 dsrc_status sq_unwatch(sqlite3 *db, dsrc_status s)
 {
     sqlite3_progress_handler(db, 0, NULL, NULL);
+    sqlite3_db_release_memory(db);
     return s;
 }
 

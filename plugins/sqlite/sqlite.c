@@ -163,6 +163,7 @@ static dsrc_status sq_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
         sqlite3_close(db);
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     }
+    sqlite3_db_release_memory(db); /* the schema read's page cache: see sq_unwatch() */
     c->db = db;
     if (sq_host && sq_host->log)
         sq_host->log(ctx, DSRC_LOG_DEBUG, "opened '%s' read-only%s", path,
@@ -246,6 +247,7 @@ static dsrc_status sq_storage(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_storage_in
     free_pages = sq_int_query(c->db, "PRAGMA main.freelist_count");
     tables = sq_int_query(c->db, "SELECT count(*) FROM main.sqlite_master WHERE type = "
                                  "'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+    sqlite3_db_release_memory(c->db); /* see sq_unwatch() */
     if (DSRC_HAS_MEMBER(info, dsrc_storage_info, used_bytes))
         info->used_bytes = pages * page_size;
     if (DSRC_HAS_MEMBER(info, dsrc_storage_info, free_bytes))

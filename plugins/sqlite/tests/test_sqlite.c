@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "conformance.h"
+#include "base/ctx.h"
 #include "plugin/source.h"
 
 /* The conformance table: a hostile name, a column with spaces, NULLs,
@@ -829,6 +830,48 @@ START_TEST(t_immutable_and_modes)
 }
 END_TEST
 
+/* Between calls a connection keeps no page cache: dsrcd keeps a connection
+ * per source open between runs, and a thousand sources must fit in a few
+ * megabytes.  (SQLite's first read allocates page cache for 20 pages,
+ * about 85 KB, which it otherwise keeps until the connection closes.) */
+START_TEST(t_idle_connection_memory)
+{
+    enum { N = 20 };
+    conf_env *env = conf_env_new();
+    source_conn *c[N];
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    struct dsrc_ctx ctx;
+    dsrc_error perr;
+    dsrc_storage_info info;
+    sqlite3_int64 before, per;
+    int i;
+
+    before = sqlite3_memory_used();
+    for (i = 0; i < N; i++) {
+        ck_assert_int_eq(conf_env_open(env, "vals", &c[i], &e), DSRC_OK);
+        conf_req(&req, "v");
+        ck_assert_int_eq(conf_fetch_all(c[i], &req, &r, NULL, &e), DSRC_OK);
+        ck_assert_uint_eq(r.n_rows, 8);
+        conf_rows_free(&r);
+        /* the health probe's storage call reads pages too */
+        memset(&info, 0, sizeof info);
+        info.struct_size = sizeof info;
+        ctx_init(&ctx, "vals", "sqlite", NULL);
+        error_init(&perr);
+        ck_assert_int_eq(c[i]->drv->storage(&ctx, c[i]->conn, &info, &perr), DSRC_OK);
+        ck_assert_int_eq(info.items, 1);
+    }
+    per = (sqlite3_memory_used() - before) / N;
+    ck_assert_msg(per < 40 * 1024, "an idle connection holds %lld bytes of SQLite memory",
+                  (long long)per);
+    for (i = 0; i < N; i++)
+        source_close(c[i]);
+    conf_env_free(env);
+}
+END_TEST
+
 /* Names with '/', '%' and quotes, as list and discover print them. */
 static const char *const sq_odd_items[] = {"main/with%2Fslash", "main/we\"ird%2Ft%251",
                                            "main/" HOSTILE, NULL};
@@ -891,6 +934,7 @@ int main(void)
     tcase_add_test(tc, t_cancel_flag_during_query);
     tcase_add_test(tc, t_ping_info);
     tcase_add_test(tc, t_immutable_and_modes);
+    tcase_add_test(tc, t_idle_connection_memory);
 
     rc = conf_main(&fx, tc);
     free(sq_orig);
