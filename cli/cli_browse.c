@@ -476,13 +476,13 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
         return cli_usage_error(c, cmd, "--cached answers for the whole source only");
     if ((rc = cli_load_config(c, 0)))
         return rc;
+    ds.c = c;
     if ((rc = cli_lease_source(c, argv[i], "discover", &l))) {
         if (flags[1] && rc != CLI_EXIT_CONFIG && rc != CLI_EXIT_USAGE)
             rc = discover_cached(c, argv[i], &ds);
         table_free(ds.t);
         return rc;
     }
-    ds.c = c;
     /* only a discover of the whole source is a catalog */
     if (!sys && argc - i == 1)
         ds.keep = &keep;

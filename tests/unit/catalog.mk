@@ -9,3 +9,6 @@ tests_unit_test_catalog_SOURCES = tests/unit/test_catalog.c
 tests_unit_test_catalog_CFLAGS = $(UNIT_CFLAGS) $(STORE_SQLITE_CFLAGS)
 tests_unit_test_catalog_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(STORE_SQLITE_LIBS)
 endif
+# catalog.sh: snapshots, drift and pauses end to end on SQLite, with dsrcd.
+TESTS += tests/integration/catalog.sh
+EXTRA_DIST += tests/integration/catalog.sh
