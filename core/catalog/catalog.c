@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <openssl/sha.h>
 
+#include "base/redact.h"
 #include "catalog/catalog.h"
 #include "output/manifest.h"
 
@@ -83,9 +84,30 @@ dsrc_item_kind catalog_kind_parse(const char *name)
 /* ------------------------------------------------------------------------ */
 /* Normal form                                                               */
 
+/* Every string from a plugin goes through redaction before it is kept. */
 static json_t *catalog_str(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    char *r;
+    json_t *j;
+
+    if (!s)
+        return json_null();
+    r = redact_dup(s);
+    j = r ? json_string(r) : NULL;
+    free(r);
+    return j ? j : json_string("");
+}
+
+/* A redacted key for an object member (NULL when out of memory). */
+static void catalog_set(json_t *o, const char *key, json_t *v)
+{
+    char *r = redact_dup(key);
+
+    if (r)
+        json_object_set_new(o, r, v);
+    else
+        json_decref(v);
+    free(r);
 }
 
 static char *catalog_dump(const json_t *j)
@@ -100,7 +122,7 @@ static json_t *catalog_schema_json(const dsrc_metadata *md)
     size_t i;
     int pos, more = 1;
 
-    json_object_set_new(o, "path", json_string(md->item->path));
+    json_object_set_new(o, "path", catalog_str(md->item->path));
     json_object_set_new(o, "kind", json_string(catalog_kind_name(md->item->kind)));
     for (i = 0; i < md->n_columns; i++) {
         const dsrc_column *c = &md->columns[i];
@@ -123,7 +145,7 @@ static json_t *catalog_schema_json(const dsrc_metadata *md)
             if (md->columns[i].primary_key > pos)
                 more = 1;
             if (md->columns[i].primary_key == pos)
-                json_array_append_new(pk, json_string(md->columns[i].name ? md->columns[i].name
+                json_array_append_new(pk, catalog_str(md->columns[i].name ? md->columns[i].name
                                                                           : ""));
         }
     }
@@ -150,12 +172,12 @@ static json_t *catalog_volatile_json(const dsrc_metadata *md)
     if (it->mtime >= 0)
         json_object_set_new(o, "mtime", json_integer(it->mtime));
     if (it->comment)
-        json_object_set_new(o, "comment", json_string(it->comment));
+        json_object_set_new(o, "comment", catalog_str(it->comment));
     for (i = 0; i < md->n_columns; i++)
         if (md->columns[i].comment && md->columns[i].name) {
             if (!cc)
                 cc = json_object();
-            json_object_set_new(cc, md->columns[i].name, json_string(md->columns[i].comment));
+            catalog_set(cc, md->columns[i].name, catalog_str(md->columns[i].comment));
         }
     if (cc)
         json_object_set_new(o, "column_comments", cc);
@@ -163,7 +185,7 @@ static json_t *catalog_volatile_json(const dsrc_metadata *md)
         if (md->properties[i].key) {
             if (!props)
                 props = json_object();
-            json_object_set_new(props, md->properties[i].key, catalog_str(md->properties[i].value));
+            catalog_set(props, md->properties[i].key, catalog_str(md->properties[i].value));
         }
     if (props)
         json_object_set_new(o, "properties", props);
@@ -210,7 +232,7 @@ int catalog_list_add(catalog_list *l, const dsrc_metadata *md)
     json_decref(schema);
     json_decref(vol);
     e->vol = vs;
-    e->path = strdup(md->item->path);
+    e->path = redact_dup(md->item->path);
     if (!e->schema || !e->path) {
         free(e->schema);
         free(e->vol);

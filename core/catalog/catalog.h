@@ -15,6 +15,8 @@
  * hashes the same before and after plugins report them).  The schema hash
  * is the SHA-256 of that text, in lowercase hex.
  *
+ * Every string a plugin reports is redacted (redact.h) before it is kept.
+ *
  * What may change without the schema changing -- row estimates, sizes,
  * modification times, comments, backend properties -- is kept apart, in the
  * item's volatile JSON, and never enters the hash: discovering an unchanged

@@ -11,4 +11,4 @@ tests_unit_test_catalog_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(STORE_SQLITE_LIBS
 endif
 # catalog.sh: snapshots, drift and pauses end to end on SQLite, with dsrcd.
 TESTS += tests/integration/catalog.sh
-EXTRA_DIST += tests/integration/catalog.sh
+EXTRA_DIST += tests/integration/catalog.sh tests/integration/catalog_lib.sh

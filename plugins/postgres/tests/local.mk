@@ -18,9 +18,12 @@ TESTS += plugins/postgres/tests/postgres_cli.sh
 TESTS += plugins/postgres/tests/pg_health.sh
 # read_policy routing between the primary and the streaming replica.
 TESTS += plugins/postgres/tests/pg_replica.sh
+# The catalog: no false drift on 2 000 tables, one event per DDL change.
+TESTS += plugins/postgres/tests/pg_catalog.sh
 endif
 EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
 	plugins/postgres/tests/pg_health.sh plugins/postgres/tests/pg_replica.sh \
+	plugins/postgres/tests/pg_catalog.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
@@ -29,3 +32,4 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 plugins/postgres/tests/postgres_cli.log: plugins/postgres/tests/test_postgres.log
 plugins/postgres/tests/pg_health.log: plugins/postgres/tests/postgres_cli.log
 plugins/postgres/tests/pg_replica.log: plugins/postgres/tests/pg_health.log
+plugins/postgres/tests/pg_catalog.log: plugins/postgres/tests/pg_replica.log
