@@ -32,12 +32,9 @@ su_psql() { "$FIXTURE" psql "$pgdir" "$@"; }
 
 su_psql <<'SQL' >/dev/null || { echo "loading the test data failed"; exit 99; }
 CREATE SCHEMA cat;
-DO $$ BEGIN
-  FOR i IN 1..2000 LOOP
-    EXECUTE format('CREATE TABLE cat.t%s (id bigint PRIMARY KEY, name text NOT NULL, '
-                   'price numeric(10,2) DEFAULT 0, at timestamptz)', lpad(i::text, 4, '0'));
-  END LOOP;
-END $$;
+SELECT format('CREATE TABLE cat.t%s (id bigint PRIMARY KEY, name text NOT NULL, '
+              'price numeric(10,2) DEFAULT 0, at timestamptz)', lpad(i::text, 4, '0'))
+FROM generate_series(1, 2000) i \gexec
 CREATE TABLE cat.src (x int, y text);
 CREATE TABLE cat.swap (x int, y text);
 GRANT USAGE ON SCHEMA cat TO dsrc_test;
