@@ -34,6 +34,10 @@
  * failed ("interrupted").  So the committed files and the cursor always
  * agree: nothing is skipped and nothing is delivered twice.
  *
+ * Catalog.  The tables of discovered catalogs, drift events and their
+ * acknowledgements (schema version 2) are the catalog module's
+ * (catalog/snapshot.h, catalog/drift.h), reached through store_lock().
+ *
  * Thread-safe: one handle serves every thread of a process (calls are
  * serialised inside).  Times are milliseconds since the epoch, UTC.
  */
