@@ -156,6 +156,12 @@ int cli_catalog_replay(cli *c, store *st, const char *source, int (*fn)(void *, 
         dsrc_item it;
         dsrc_metadata md;
 
+        if (n && !cv) {
+            fprintf(stderr, "%s: out of memory\n", c->prog);
+            json_decref(o);
+            rc = CLI_EXIT_FAIL;
+            break;
+        }
         memset(&it, 0, sizeof it);
         it.struct_size = sizeof it;
         it.path = l.v[i].path;
