@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "base/log.h"
 #include "base/redact.h"
+#include "catalog/catalog.h"
 
 /* ------------------------------------------------------------------------ */
 /* Output helpers                                                            */
@@ -104,22 +105,7 @@ json_t *cli_jstr(const char *s)
 
 const char *cli_kind_name(dsrc_item_kind k)
 {
-    switch (k) {
-    case DSRC_ITEM_DATABASE: return "database";
-    case DSRC_ITEM_SCHEMA: return "schema";
-    case DSRC_ITEM_TABLE: return "table";
-    case DSRC_ITEM_VIEW: return "view";
-    case DSRC_ITEM_MATERIALIZED_VIEW: return "materialized-view";
-    case DSRC_ITEM_FOREIGN_TABLE: return "foreign-table";
-    case DSRC_ITEM_PARTITIONED_TABLE: return "partitioned-table";
-    case DSRC_ITEM_COLLECTION: return "collection";
-    case DSRC_ITEM_CONTAINER: return "container";
-    case DSRC_ITEM_DIRECTORY: return "directory";
-    case DSRC_ITEM_BLOB: return "blob";
-    case DSRC_ITEM_FILE: return "file";
-    case DSRC_ITEM_OTHER: break;
-    }
-    return "other";
+    return catalog_kind_name(k);
 }
 
 const char *cli_opt_type_name(dsrc_option_type t)

@@ -21,6 +21,7 @@
 #include "conn/router.h"
 #include "plugin/loader.h"
 #include "plugin/registry.h"
+#include "catalog/snapshot.h"
 
 #define CLI_EXIT_OK 0       /* success                                      */
 #define CLI_EXIT_FAIL 1     /* the operation failed (source, plugin, I/O)   */
@@ -74,6 +75,22 @@ int cli_cmd_secret(cli *c, int argc, char **argv);       /* cli_secret.c  */
 int cli_cmd_runs(cli *c, int argc, char **argv);         /* cli_runs.c    */
 int cli_cmd_jobs(cli *c, int argc, char **argv);         /* cli_runs.c    */
 int cli_cmd_run(cli *c, int argc, char **argv);          /* cli_runs.c    */
+int cli_cmd_catalog(cli *c, int argc, char **argv);      /* cli_catalog.c */
+int cli_cmd_drift(cli *c, int argc, char **argv);        /* cli_catalog.c */
+int cli_cmd_stats(cli *c, int argc, char **argv);        /* cli_catalog.c */
+
+/* ---- The stored catalog (cli_catalog.c) ---- */
+
+/* Call fn for each item of the latest stored snapshot of `source`, as
+ * metadata (the stored native type names, cell types as text), with the
+ * snapshot in *info.  0, or an exit status (printed: no snapshot, the
+ * store failed, fn returned nonzero). */
+int cli_catalog_replay(cli *c, store *st, const char *source,
+                       int (*fn)(void *, const dsrc_metadata *), void *user,
+                       snapshot_info *info);
+
+/* "snapshot N, last verified TIME (AGE ago)" into buf. */
+void cli_catalog_age(const snapshot_info *info, char *buf, size_t n);
 
 /* ---- Output helpers (cli.c) ---- */
 

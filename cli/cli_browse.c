@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "base/redact.h"
+#include "catalog/snapshot.h"
 #include "output/manifest.h"
 #include "plugin/source.h"
 #include "table.h"
@@ -404,6 +405,8 @@ typedef struct discover_state {
     cli *c;
     table *t;
     size_t n;
+    catalog_list *keep;     /* the whole source: kept as a snapshot */
+    int keep_failed;
 } discover_state;
 
 static int discover_item(void *user, const dsrc_metadata *md)
@@ -411,6 +414,9 @@ static int discover_item(void *user, const dsrc_metadata *md)
     discover_state *ds = user;
     size_t i, len = 0;
     char cols[512] = "", rows[32], ncols[24];
+
+    if (ds->keep && catalog_list_add(ds->keep, md) < 0)
+        ds->keep_failed = 1;
 
     if (ds->c->json) {
         json_t *o = metadata_json(md);
@@ -443,35 +449,119 @@ static int discover_item(void *user, const dsrc_metadata *md)
 
 static int discover_opt(cli *c, int opt, const char *arg, void *user)
 {
+    int *flags = user;
+
     (void)c;
     (void)arg;
     if (opt == 's')
-        *(int *)user = 1;
+        flags[0] = 1;
+    if (opt == 'C')
+        flags[1] = 1;
+    return 0;
+}
+
+/* Keep the catalog just discovered; 0 or an exit status (printed). */
+static int discover_keep(cli *c, const char *source, catalog_list *l, int64_t ms)
+{
+    derr e = {0};
+    snapshot_result res;
+    store *st = store_open(c->cfg->state_dir, &e);
+    int rc = 0;
+
+    if (!st || snapshot_record(st, source, l, ms, 0, c->cfg->catalog.retention_ms, &res,
+                               &e) != DSRC_OK) {
+        cli_err_print(c, &e);
+        rc = CLI_EXIT_FAIL;
+    } else if (!c->json) {
+        printf("catalog %s (snapshot %lld)", res.changed ? "changed" : "unchanged",
+               (long long)res.snapshot_id);
+        if (res.changes)
+            printf(": %zu change(s), %zu breaking; see 'dsrc drift %s'", res.changes,
+                   res.breaking, source);
+        putchar('\n');
+    }
+    if (st)
+        store_close(st);
+    derr_clear(&e);
+    return rc;
+}
+
+/* --cached: the live discover failed (e, printed by the caller); answer
+ * from the stored catalog, saying how old it is. */
+static int discover_cached(cli *c, const char *source, discover_state *ds)
+{
+    snapshot_info info;
+    char age[160];
+    derr e = {0};
+    store *st = store_open(c->cfg->state_dir, &e);
+    int rc;
+
+    if (!st) {
+        cli_err_print(c, &e);
+        derr_clear(&e);
+        return CLI_EXIT_FAIL;
+    }
+    ds->keep = NULL;
+    ds->n = 0;
+    table_free(ds->t);
+    ds->t = NULL;
+    if (!c->json) {
+        const char *hdr[] = {"item", "kind", "rows", "cols", "columns"};
+        ds->t = table_new(5, hdr);
+        table_right(ds->t, 2);
+        table_right(ds->t, 3);
+    }
+    rc = cli_catalog_replay(c, st, source, discover_item, ds, &info);
+    store_close(st);
+    if (rc)
+        return rc;
+    cli_catalog_age(&info, age, sizeof age);
+    fprintf(stderr, "%s: %s: answering from the stored catalog: %s\n", c->prog, source, age);
+    if (c->json) {
+        printf(ds->n ? "\n]\n" : "[]\n");
+    } else {
+        table_print(ds->t, stdout);
+        printf("\n%zu item(s), cached: %s\n", ds->n, age);
+    }
     return 0;
 }
 
 int cli_cmd_discover(cli *c, int argc, char **argv)
 {
     static const struct option longs[] = {CLI_COMMON_LONGS, {"system", no_argument, NULL, 's'},
+                                          {"cached", no_argument, NULL, 'C'},
                                           {NULL, 0, NULL, 0}};
     const cli_cmd *cmd = cli_find_cmd("discover");
-    int rc = 0, i, sys = 0;
+    int rc = 0, i, flags[2] = {0, 0}, sys;
     router_lease l = {0};
     dsrc_meta_sink sink;
     dsrc_discover_req req;
     dsrc_discover_result res;
     discover_state ds = {0};
+    catalog_list keep = {0};
     derr e = {0};
+    int64_t t0;
 
-    if ((i = cli_parse_opts(c, cmd, argc, argv, "hs", longs, discover_opt, &sys, &rc)) < 0)
+    if ((i = cli_parse_opts(c, cmd, argc, argv, "hsC", longs, discover_opt, flags, &rc)) < 0)
         return rc;
+    sys = flags[0];
     if (argc - i < 1 || argc - i > 2)
         return cli_usage_error(c, cmd, "expected a source name and an optional path");
+    if (flags[1] && (sys || argc - i == 2))
+        return cli_usage_error(c, cmd, "--cached answers for the whole source only");
     if ((rc = cli_load_config(c, 0)))
         return rc;
-    if ((rc = cli_lease_source(c, argv[i], "discover", &l)))
-        return rc;
     ds.c = c;
+    if ((rc = cli_lease_source(c, argv[i], "discover", &l))) {
+        if (flags[1] && rc != CLI_EXIT_CONFIG && rc != CLI_EXIT_USAGE)
+            rc = discover_cached(c, argv[i], &ds);
+        table_free(ds.t);
+        return rc;
+    }
+    /* only a discover of the whole source is a catalog */
+    if (!sys && argc - i == 1)
+        ds.keep = &keep;
+    t0 = store_now();
     if (!c->json) {
         const char *hdr[] = {"item", "kind", "rows", "cols", "columns"};
         ds.t = table_new(5, hdr);
@@ -488,20 +578,31 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
     req.include_system = sys;
     req.result = &res;
     if (source_discover(l.conn, &req, &sink, &e) != DSRC_OK) {
-        if (c->json && ds.n)
+        if (c->json && ds.n && !flags[1])
             printf("\n]\n");
         cli_err_print(c, &e);
         rc = cli_fail_status(&e);
-    } else if (c->json) {
-        printf(ds.n ? "\n]\n" : "[]\n");
+        if (flags[1] && !(c->json && ds.n))
+            rc = discover_cached(c, argv[i], &ds);
+    } else if (ds.keep_failed) {
+        derr_set(&e, DSRC_E_INTERNAL, "out of memory keeping the catalog");
+        cli_err_print(c, &e);
+        rc = CLI_EXIT_FAIL;
     } else {
-        table_print(ds.t, stdout);
-        if (res.queries >= 0)
-            printf("\n%zu item(s) in %" PRId64 " quer%s\n", ds.n, res.queries,
-                   res.queries == 1 ? "y" : "ies");
-        else
-            printf("\n%zu item(s)\n", ds.n);
+        if (c->json) {
+            printf(ds.n ? "\n]\n" : "[]\n");
+        } else {
+            table_print(ds.t, stdout);
+            if (res.queries >= 0)
+                printf("\n%zu item(s) in %" PRId64 " quer%s\n", ds.n, res.queries,
+                       res.queries == 1 ? "y" : "ies");
+            else
+                printf("\n%zu item(s)\n", ds.n);
+        }
+        if (ds.keep)
+            rc = discover_keep(c, argv[i], &keep, store_now() - t0);
     }
+    catalog_list_free(&keep);
     table_free(ds.t);
     cli_lease_done(c, &l, &e);
     derr_clear(&e);

@@ -43,12 +43,43 @@ static const cli_cmd commands[] = {
      "Shows the columns (type, nullability, key, default, comment), the row\n"
      "count or size and backend properties of one item.\n"
      "      --json          machine-readable output"},
-    {"discover", cli_cmd_discover, "discover NAME [PATH] [--system] [--json]",
+    {"discover", cli_cmd_discover, "discover NAME [PATH] [--system] [--cached] [--json]",
      "the whole catalog: every item with its columns",
      "Discovers every table/view/collection with its columns in a bounded\n"
-     "number of round-trips.\n"
+     "number of round-trips.  A discover of the whole source (no PATH, no\n"
+     "--system) is kept in the state store as a catalog snapshot when it\n"
+     "changed, and its changes as drift events (see dsrc catalog, dsrc drift).\n"
      "  -s, --system        include system schemas\n"
+     "  -C, --cached        when the live discover fails, answer from the stored\n"
+     "                      catalog, its age stated on stderr\n"
      "      --json          machine-readable output (a JSON array)"},
+    {"catalog", cli_cmd_catalog,
+     "catalog SOURCE [ITEM] [--at TIME | --snapshot ID] [--json] | catalog --search PATTERN",
+     "the stored catalog of a source, or search every stored catalog",
+     "Shows the catalog kept by the last discover of SOURCE (or the snapshot in\n"
+     "effect at TIME, or snapshot ID), without touching the source: every item\n"
+     "with its kind, rows and columns; with ITEM, its columns.\n"
+     "  -t, --at TIME       2024-01-31T12:00:00Z, or an age such as 2h or 7d\n"
+     "  -S, --snapshot ID   that snapshot\n"
+     "  -s, --search PAT    items and columns whose names match PAT (a glob,\n"
+     "                      case ignored; without wildcards, a substring) in\n"
+     "                      every source's latest snapshot\n"
+     "      --json          machine-readable output"},
+    {"drift", cli_cmd_drift, "drift SOURCE [--since TIME] [--json] | drift ack SOURCE ITEM",
+     "the schema changes of a source, breaking first; acknowledge them",
+     "Lists the drift events recorded between stored catalogs of SOURCE:\n"
+     "ID, TIME, CLASS (breaking, non-breaking), CHANGE, ITEM, COLUMN, BEFORE,\n"
+     "AFTER and whether it was acknowledged; breaking ones first.  'drift ack\n"
+     "SOURCE ITEM' acknowledges every change of ITEM: fetches paused by\n"
+     "on_breaking_change = \"pause\" run again.\n"
+     "  -t, --since TIME    only events since TIME (or an age: 7d)\n"
+     "      --json          machine-readable output"},
+    {"stats", cli_cmd_stats, "stats SOURCE [--json]",
+     "a source's catalog in figures: schemas, tables, views, columns, rows, bytes",
+     "From the stored catalog of SOURCE: items, schemas, tables, views,\n"
+     "columns, estimated rows and bytes where the plugin knows them, the last\n"
+     "discover's time and duration, and the changes of the last 30 days.\n"
+     "      --json          machine-readable output"},
     {"fetch", cli_cmd_fetch,
      "fetch NAME ITEM [--format csv|jsonl|raw] [--columns a,b] [--limit N]\n"
      "             [--cursor-field F] [--after VALUE] [--incremental] [-o FILE|-]\n"

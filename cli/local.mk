@@ -4,6 +4,7 @@ bin_PROGRAMS += dsrc
 dsrc_SOURCES = cli/dsrc.c \
 	cli/cli.c cli/cli.h \
 	cli/cli_browse.c \
+	cli/cli_catalog.c \
 	cli/cli_config.c \
 	cli/cli_daemon.c \
 	cli/cli_fetch.c \

@@ -2,8 +2,7 @@
 # core: the host, built once as an internal library that dsrcd, dsrc and
 # the tests all link.  One subfolder per responsibility; headers are
 # included with their folder ("output/fetch.h") from -I$(top_srcdir)/core.
-# Coming modules get their own folders beside these: catalog/, api/ (HTTP
-# API).
+# Coming modules get their own folders beside these: api/ (HTTP API).
 noinst_LTLIBRARIES += core/libdsrccore.la
 core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS) $(STORE_SQLITE_CFLAGS)
@@ -40,6 +39,13 @@ core_libdsrccore_la_SOURCES += \
 # store: the state store (SQLite): cursors and runs.
 core_libdsrccore_la_SOURCES += \
 	core/store/store.c core/store/store.h
+
+# catalog: items in normal form, schema hashes and diffs (catalog), the
+# snapshots and drift events kept in the state store (snapshot, drift).
+core_libdsrccore_la_SOURCES += \
+	core/catalog/catalog.c core/catalog/catalog.h \
+	core/catalog/snapshot.c core/catalog/snapshot.h \
+	core/catalog/drift.c core/catalog/drift.h
 
 # secret: Fernet, keys, secret values, memory that holds them.
 core_libdsrccore_la_SOURCES += \

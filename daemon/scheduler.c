@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "catalog/drift.h"
 #include "jobs/jobs.h"
 #include "jobs/runner.h"
 #include "jobs/workers.h"
@@ -392,6 +393,27 @@ static void sched_task_free(sched_task *t)
     free(t);
 }
 
+/* on_breaking_change = "pause": 1 when the item waits for `dsrc drift
+ * ack` (its queued run `id` is then ended as not run, with the reason). */
+static int sched_paused(scheduler *s, const char *source, const char *item, int64_t id)
+{
+    char *why = NULL;
+    derr e = {0}, not_run = {0};
+    int paused = drift_paused(s->store, source, item, &why, &e);
+
+    if (paused < 0)
+        log_msg(DSRC_LOG_WARNING, source, NULL, "fetch %s: %s; running it", item, e.msg);
+    if (paused > 0) {
+        derr_set(&not_run, DSRC_E_CANCELLED, "not run: %s", why ? why : "paused");
+        log_msg(DSRC_LOG_NOTICE, source, NULL, "fetch %s %s", item, not_run.msg);
+        (void)store_run_end(s->store, id, RUN_CANCELLED, &not_run, NULL);
+    }
+    free(why);
+    derr_clear(&e);
+    derr_clear(&not_run);
+    return paused > 0;
+}
+
 /* Worker thread: carry out the run. */
 static void sched_task_run(void *arg)
 {
@@ -616,6 +638,12 @@ int64_t scheduler_tick(scheduler *s, unit *units, size_t n)
             (void)jobs_finished(s->jobs, &due[i], now, JOBS_FAILED, NULL, NULL);
             jobs_fire_clear(&due[i]);
             derr_clear(&e);
+            continue;
+        }
+        if (sp.kind == RUN_FETCH && rule && rule->pause_on_breaking &&
+            sched_paused(s, due[i].source, due[i].item, id)) {
+            (void)jobs_finished(s->jobs, &due[i], now, JOBS_CANCELLED, NULL, NULL);
+            jobs_fire_clear(&due[i]);
             continue;
         }
         sched_submit(s, s->gen, u, id, &due[i], 1, sp.kind, due[i].item);

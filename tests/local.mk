@@ -16,6 +16,7 @@ include $(srcdir)/tests/unit/secret.mk
 include $(srcdir)/tests/unit/pool.mk
 include $(srcdir)/tests/unit/api.mk
 include $(srcdir)/tests/unit/jobs.mk
+include $(srcdir)/tests/unit/catalog.mk
 include $(srcdir)/tests/conformance/local.mk
 include $(srcdir)/tests/integration/local.mk
 # Sourced by the replica scripts of several plugins (postgres, mysql).

@@ -81,8 +81,8 @@ void log_set_run(int64_t id)
     log_run_id = id;
 }
 
-void log_vmsg(dsrc_log_level level, const char *source, const char *plugin,
-              const char *fmt, va_list ap)
+static void log_emit(dsrc_log_level level, const char *source, const char *plugin,
+                     const char *message_id, const char *fmt, va_list ap)
 {
     char *raw = NULL, *msg;
 
@@ -100,9 +100,9 @@ void log_vmsg(dsrc_log_level level, const char *source, const char *plugin,
 #ifdef HAVE_SYSTEMD
     if (target == LOG_TARGET_JOURNAL) {
         /* MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, then the fields that are
-         * set: DSRC_SOURCE, DSRC_PLUGIN, DSRC_RUN_ID */
-        char *f[6] = {NULL};
-        struct iovec iov[6];
+         * set: DSRC_SOURCE, DSRC_PLUGIN, DSRC_RUN_ID, MESSAGE_ID */
+        char *f[7] = {NULL};
+        struct iovec iov[7];
         int n = 0, ok = 1, i;
         const char *who = source ? source : plugin;
 
@@ -117,6 +117,8 @@ void log_vmsg(dsrc_log_level level, const char *source, const char *plugin,
             ok &= asprintf(&f[n++], "DSRC_PLUGIN=%s", plugin) >= 0;
         if (log_run_id > 0)
             ok &= asprintf(&f[n++], "DSRC_RUN_ID=%lld", (long long)log_run_id) >= 0;
+        if (message_id)
+            ok &= asprintf(&f[n++], "MESSAGE_ID=%s", message_id) >= 0;
         for (i = 0; i < n; i++) {
             iov[i].iov_base = f[i];
             iov[i].iov_len = f[i] ? strlen(f[i]) : 0;
@@ -143,6 +145,21 @@ void log_vmsg(dsrc_log_level level, const char *source, const char *plugin,
     fflush(stderr);
     pthread_mutex_unlock(&log_lock);
     free(msg);
+}
+
+void log_vmsg(dsrc_log_level level, const char *source, const char *plugin,
+              const char *fmt, va_list ap)
+{
+    log_emit(level, source, plugin, NULL, fmt, ap);
+}
+
+void log_msg_id(dsrc_log_level level, const char *source, const char *plugin,
+                const char *message_id, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_emit(level, source, plugin, message_id, fmt, ap);
+    va_end(ap);
 }
 
 void log_msg(dsrc_log_level level, const char *source, const char *plugin,

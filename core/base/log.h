@@ -40,4 +40,10 @@ void log_msg(dsrc_log_level level, const char *source, const char *plugin,
 void log_vmsg(dsrc_log_level level, const char *source, const char *plugin,
               const char *fmt, va_list ap);
 
+/* log_msg() with a journal MESSAGE_ID (32 hex digits, e.g. a catalog
+ * change kind's, catalog.h), so that journalctl MESSAGE_ID=... finds every
+ * message of its kind; on stderr the line is the same as log_msg()'s. */
+void log_msg_id(dsrc_log_level level, const char *source, const char *plugin,
+                const char *message_id, const char *fmt, ...) DSRC_PRINTF(5, 6);
+
 #endif

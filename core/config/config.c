@@ -717,9 +717,10 @@ static const char *const cfg_pool_keys[] = {
 };
 static const char *const cfg_schedule_keys[] = {"discover", "health", NULL};
 static const char *const cfg_fetch_keys[] = {
-    "item", "format", "columns", "limit", "cursor_field", "schedule", NULL
+    "item", "format", "columns", "limit", "cursor_field", "schedule", "on_breaking_change", NULL
 };
 static const char *const cfg_formats[] = {"csv", "jsonl", NULL};
+static const char *const cfg_on_breaking[] = {"continue", "pause", NULL};
 
 static void cfg_source_free(cfg_source *s)
 {
@@ -961,7 +962,7 @@ static void cfg_read_fetch(cfg_rd *rd, const config_setting_t *root, cfg_source 
     n = config_setting_length(l);
     for (i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
-        const char *format = "csv";
+        const char *format = "csv", *on_breaking;
         char where[64];
         cfg_fetch_rule *f;
         int64_t limit;
@@ -994,6 +995,9 @@ static void cfg_read_fetch(cfg_rd *rd, const config_setting_t *root, cfg_source 
             f->limit = limit;
         cfg_get_strdup(rd, g, "cursor_field", 1, &f->cursor_field);
         cfg_get_schedule(rd, g, "schedule", &f->schedule);
+        on_breaking = "continue";
+        cfg_get_enum(rd, g, "on_breaking_change", cfg_on_breaking, &on_breaking);
+        f->pause_on_breaking = strcmp(on_breaking, "pause") == 0;
     }
 }
 
@@ -1150,7 +1154,7 @@ static void cfg_read_sources(cfg_config *cfg, cfg_rd *rd, int explicit_dir, int 
 static const char *const cfg_daemon_keys[] = {
     "plugin_dir", "state_dir", "workspace", "sources_dir", "key_file",
     "control_socket", "log_level", "log_target", "probe_timeout", "shutdown_grace", "jobs",
-    NULL
+    "catalog", NULL
 };
 static const char *const cfg_jobs_keys[] = {
     "workers", "per_source", "jitter_max", "retry_attempts", "retry_backoff",
@@ -1206,6 +1210,25 @@ static void cfg_read_jobs(cfg_rd *rd, const config_setting_t *root, cfg_jobs *j)
         j->retention_ms = 30LL * 86400000;
     }
 }
+static const char *const cfg_catalog_keys[] = {"retention", NULL};
+
+/* catalog = { retention = "90d"; } */
+static void cfg_read_catalog(cfg_rd *rd, const config_setting_t *root, cfg_catalog *c)
+{
+    const config_setting_t *g = cfg_group(rd, root, "catalog");
+
+    c->retention_ms = 90LL * 86400000;
+    if (!g)
+        return;
+    cfg_check_keys(rd, g, cfg_catalog_keys, "in group 'catalog'");
+    if (cfg_get_duration(rd, g, "retention", &c->retention_ms) == 1 &&
+        c->retention_ms < 60000) {
+        cfg_err(rd, cfg_line(config_setting_get_member(g, "retention")),
+                "'retention' must be at least 1m");
+        c->retention_ms = 90LL * 86400000;
+    }
+}
+
 static const char *const cfg_log_levels[] = {"error", "warning", "notice", "info", "debug", NULL};
 static const dsrc_log_level cfg_log_level_values[] = {
     DSRC_LOG_ERROR, DSRC_LOG_WARNING, DSRC_LOG_NOTICE, DSRC_LOG_INFO, DSRC_LOG_DEBUG
@@ -1337,6 +1360,7 @@ cfg_config *cfg_load(const char *path, diag_list *diags)
     }
     cfg_get_duration(&rd, root, "shutdown_grace", &cfg->shutdown_grace_ms);
     cfg_read_jobs(&rd, root, &cfg->jobs);
+    cfg_read_catalog(&rd, root, &cfg->catalog);
     config_destroy(&lc);
 
     if (cfg->sources_dir)

@@ -64,6 +64,9 @@ typedef struct cfg_fetch_rule {
     char *cursor_field;     /* NULL: full fetch                              */
     char *schedule;         /* cron or "@every 5m"; NULL: on demand          */
     int line;
+    int pause_on_breaking;  /* on_breaking_change = "pause": scheduled
+                               fetches wait for `dsrc drift ack` after a
+                               breaking change of the item (drift.h)     */
 } cfg_fetch_rule;
 
 typedef struct cfg_source {
@@ -127,6 +130,11 @@ typedef struct cfg_jobs {
     int64_t retention_ms;     /* run records kept this long; 30 days        */
 } cfg_jobs;
 
+/* catalog = { ... } in the daemon file: the discovered catalogs kept. */
+typedef struct cfg_catalog {
+    int64_t retention_ms;     /* snapshots and drift events kept; 90 days   */
+} cfg_catalog;
+
 typedef struct cfg_config {
     char *path;             /* the daemon config file                        */
     char **plugin_dirs;     size_t n_plugin_dirs; /* default: DSRC_PLUGINDIR */
@@ -144,6 +152,7 @@ typedef struct cfg_config {
     cfg_jobs jobs;
 
     cfg_source *sources;    size_t n_sources;
+    cfg_catalog catalog;
 } cfg_config;
 
 /* Load and check.  Returns a config (possibly partial) whenever the main

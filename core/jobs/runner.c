@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "catalog/snapshot.h"
 #include "jobs/runner.h"
 #include "output/fetch.h"
 #include "plugin/loader.h"
@@ -23,6 +24,8 @@ typedef struct runner_watch {
     pthread_cond_t cv;
     int done;
     int cancelled, stalled;             /* what the watchdog did           */
+    catalog_list catalog;               /* discover: the items seen        */
+    int catalog_failed;
 } runner_watch;
 
 static int64_t runner_mono_ms(void)
@@ -91,11 +94,13 @@ static void *runner_watchdog(void *arg)
     return NULL;
 }
 
-/* discover: count the items and columns. */
+/* discover: keep the item, count it and its columns. */
 static int runner_meta(void *user, const dsrc_metadata *md)
 {
     runner_watch *w = user;
 
+    if (catalog_list_add(&w->catalog, md) < 0)
+        w->catalog_failed = 1;
     atomic_fetch_add(&w->rows, 1);
     atomic_fetch_add(&w->bytes, md->n_columns);
     atomic_fetch_add(&w->progress, 1);
@@ -107,7 +112,9 @@ static dsrc_status runner_discover(runner_watch *w, source_conn *conn, derr *e)
     dsrc_discover_req req;
     dsrc_meta_sink sink;
     store_run_output out;
+    snapshot_result snap;
     dsrc_status st;
+    int64_t t0;
 
     memset(&req, 0, sizeof req);
     req.struct_size = sizeof req;
@@ -115,9 +122,21 @@ static dsrc_status runner_discover(runner_watch *w, source_conn *conn, derr *e)
     sink.struct_size = sizeof sink;
     sink.user = w;
     sink.metadata = runner_meta;
+    t0 = runner_mono_ms();
     st = source_discover(conn, &req, &sink, e);
+    if (st == DSRC_OK && w->catalog_failed)
+        st = derr_set(e, DSRC_E_INTERNAL, "out of memory keeping the catalog");
+    if (st == DSRC_OK)
+        st = snapshot_record(w->rq->store, conn->src->cfg->name, &w->catalog,
+                             runner_mono_ms() - t0, w->rq->run_id,
+                             w->rq->cfg->catalog.retention_ms, &snap, e);
+    catalog_list_free(&w->catalog);
     if (st != DSRC_OK)
         return st;
+    log_msg(snap.changes ? DSRC_LOG_NOTICE : DSRC_LOG_INFO, conn->src->cfg->name,
+            loader_name(conn->src->plugin), "catalog: %zu item(s), %s (snapshot %lld): %zu "
+            "change(s), %zu breaking", snap.items, snap.changed ? "changed" : "unchanged",
+            (long long)snap.snapshot_id, snap.changes, snap.breaking);
     memset(&out, 0, sizeof out);
     out.rows = atomic_load(&w->rows);
     out.bytes = 0;

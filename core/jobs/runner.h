@@ -12,9 +12,10 @@
  *     manifest in the workspace; with the rule's cursor_field it is
  *     incremental, and the cursor moves in the same store transaction that
  *     records the success, after the files are durable;
- *   - discover: the plugin's discover() over the whole source; the run
- *     records how many items it found (rows) and how many columns (bytes
- *     stays 0).
+ *   - discover: the plugin's discover() over the whole source, kept as a
+ *     catalog snapshot (snapshot.h: stored when it changed, its drift
+ *     events recorded and logged, with cfg->catalog.retention_ms); the run
+ *     records how many items it found (rows; bytes stays 0).
  * While the plugin works, a watchdog thread renews the lease, passes a
  * cancellation (*cancel set by the caller: SIGTERM, `dsrc run --cancel`) to
  * the plugin with source_cancel(), and cancels a run whose row and byte

@@ -99,6 +99,29 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     /* one incremental writer per item, enforced by the database itself */
     "CREATE UNIQUE INDEX runs_one_cursor_writer ON runs (source, item)"
     " WHERE state = 'running' AND cursor_field IS NOT NULL;",
+    /* 2: the catalog (catalog/snapshot.h): items stored once by schema
+     * hash, snapshots as lists of (path, hash), drift events, acks */
+    "CREATE TABLE catalog_items (hash TEXT PRIMARY KEY, schema TEXT NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE catalog_snapshots ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL,"
+    " taken_at INTEGER NOT NULL, verified_at INTEGER NOT NULL,"
+    " duration_ms INTEGER NOT NULL DEFAULT 0, items INTEGER NOT NULL DEFAULT 0,"
+    " changes INTEGER NOT NULL DEFAULT 0, run_id INTEGER);"
+    "CREATE INDEX catalog_snapshots_by_source ON catalog_snapshots (source, id);"
+    "CREATE TABLE catalog_entries ("
+    " snapshot_id INTEGER NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL,"
+    " volatile TEXT, PRIMARY KEY (snapshot_id, path)) WITHOUT ROWID;"
+    "CREATE INDEX catalog_entries_by_hash ON catalog_entries (hash);"
+    "CREATE TABLE drift_events ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, item TEXT NOT NULL,"
+    " col TEXT, change TEXT NOT NULL, breaking INTEGER NOT NULL,"
+    " before TEXT, after TEXT, from_snapshot INTEGER, to_snapshot INTEGER,"
+    " at INTEGER NOT NULL);"
+    "CREATE INDEX drift_events_by_item ON drift_events (source, item, id);"
+    "CREATE TABLE drift_acks ("
+    " source TEXT NOT NULL, item TEXT NOT NULL, event_id INTEGER NOT NULL,"
+    " acked_at INTEGER NOT NULL, PRIMARY KEY (source, item));",
 };
 
 static dsrc_status store_sql_err(store *s, derr *e, const char *what)
@@ -154,6 +177,27 @@ static void store_bind_text(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
     else
         sqlite3_bind_null(st, i);
+}
+
+sqlite3 *store_lock(store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    return s->db;
+}
+
+void store_unlock(store *s)
+{
+    pthread_mutex_unlock(&s->mu);
+}
+
+dsrc_status store_error(store *s, derr *e, const char *what)
+{
+    return store_sql_err(s, e, what);
+}
+
+int64_t store_now(void)
+{
+    return store_now_ms();
 }
 
 static int store_user_version(store *s)

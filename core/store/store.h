@@ -39,6 +39,10 @@
  * failed ("interrupted").  So the committed files and the cursor always
  * agree: nothing is skipped and nothing is delivered twice.
  *
+ * Catalog.  The tables of discovered catalogs, drift events and their
+ * acknowledgements (schema version 2) are the catalog module's
+ * (catalog/snapshot.h, catalog/drift.h), reached through store_lock().
+ *
  * Thread-safe: one handle serves every thread of a process (calls are
  * serialised inside).  Times are milliseconds since the epoch, UTC.
  */
@@ -51,7 +55,7 @@
 
 #include "base/error.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_FILE "dsrc.db"
 
 typedef struct store store;
@@ -178,5 +182,17 @@ int store_last_run(store *s, const char *source, run_kind kind, const char *item
 
 /* Delete ended runs that ended before `before_ms`.  Returns how many. */
 int64_t store_prune(store *s, int64_t before_ms, derr *e);
+
+/* For the modules that keep their own tables in the store (the catalog,
+ * catalog/snapshot.c; its tables are made by the store's migrations):
+ * store_lock() takes the handle's lock and returns the database, which
+ * the caller uses until store_unlock(); store_error() sets `e` from the
+ * database's last error, naming the store and `what`, and returns the
+ * status (call it before store_unlock()).  store_now() is the time in ms. */
+struct sqlite3;
+struct sqlite3 *store_lock(store *s);
+void store_unlock(store *s);
+dsrc_status store_error(store *s, derr *e, const char *what);
+int64_t store_now(void);
 
 #endif

@@ -24,10 +24,13 @@ TESTS += plugins/postgres/tests/pg_jobs_kill.sh
 # dsrcd's retries: a server stopped (backoff, then success), a wrong
 # password (one failed run, held, no retry storm).
 TESTS += plugins/postgres/tests/pg_jobs_retry.sh
+# The catalog: no false drift on 2 000 tables, one event per DDL change.
+TESTS += plugins/postgres/tests/pg_catalog.sh
 endif
 EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
 	plugins/postgres/tests/pg_health.sh plugins/postgres/tests/pg_replica.sh \
 	plugins/postgres/tests/pg_jobs_kill.sh plugins/postgres/tests/pg_jobs_retry.sh \
+	plugins/postgres/tests/pg_catalog.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
@@ -38,3 +41,4 @@ plugins/postgres/tests/pg_health.log: plugins/postgres/tests/postgres_cli.log
 plugins/postgres/tests/pg_replica.log: plugins/postgres/tests/pg_health.log
 plugins/postgres/tests/pg_jobs_kill.log: plugins/postgres/tests/pg_replica.log
 plugins/postgres/tests/pg_jobs_retry.log: plugins/postgres/tests/pg_jobs_kill.log
+plugins/postgres/tests/pg_catalog.log: plugins/postgres/tests/pg_jobs_retry.log

@@ -1,0 +1,592 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cli_catalog.c -- dsrc catalog, dsrc drift, dsrc stats: the catalogs and
+ * drift events in the state store, read directly (no source is touched,
+ * dsrcd need not run); and the stored catalog replayed for dsrc discover
+ * --cached.  See cli.h. */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "catalog/drift.h"
+#include "catalog/snapshot.h"
+#include "table.h"
+
+#define CATALOG_DAY_MS 86400000LL
+
+/* Open the state store of the configuration; NULL (printed) on error. */
+static store *catalog_store(cli *c, int *rc)
+{
+    derr e = {0};
+    store *st;
+
+    if ((*rc = cli_load_config(c, 0)))
+        return NULL;
+    if (!(st = store_open(c->cfg->state_dir, &e))) {
+        cli_err_print(c, &e);
+        derr_clear(&e);
+        *rc = CLI_EXIT_FAIL;
+    }
+    return st;
+}
+
+/* A time option: an ISO 8601 UTC time (2024-01-31, 2024-01-31T12:00,
+ * 2024-01-31T12:00:00Z) or a duration meaning that long ago ("2h", "7d"). */
+static int catalog_time(const cli *c, const char *cmd, const char *opt, const char *arg,
+                        int64_t *ms)
+{
+    static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
+                                       "%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M", "%Y-%m-%d", NULL};
+    struct tm tm;
+    int64_t d;
+    int i;
+
+    for (i = 0; fmts[i]; i++) {
+        const char *end;
+        memset(&tm, 0, sizeof tm);
+        if ((end = strptime(arg, fmts[i], &tm)) && !*end) {
+            *ms = (int64_t)timegm(&tm) * 1000;
+            return 0;
+        }
+    }
+    if (cfg_parse_duration(arg, &d) == 0) {
+        *ms = store_now() - d;
+        return 0;
+    }
+    fprintf(stderr, "%s %s: %s needs a time (2024-01-31T12:00:00Z) or an age (2h, 7d), "
+                    "not '%s'\n", c->prog, cmd, opt, arg);
+    return -1;
+}
+
+static void catalog_fmt_ms(char *buf, size_t n, int64_t ms)
+{
+    cli_fmt_time(buf, n, ms / 1000);
+}
+
+/* "3 s", "5 min", "2 h", "4 d" ago. */
+static void catalog_fmt_age(char *buf, size_t n, int64_t ms)
+{
+    int64_t s = ms / 1000;
+
+    if (s < 120)
+        snprintf(buf, n, "%lld s", (long long)s);
+    else if (s < 7200)
+        snprintf(buf, n, "%lld min", (long long)(s / 60));
+    else if (s < 172800)
+        snprintf(buf, n, "%lld h", (long long)(s / 3600));
+    else
+        snprintf(buf, n, "%lld d", (long long)(s / 86400));
+}
+
+static json_t *catalog_info_json(const char *source, const snapshot_info *in)
+{
+    char t[32], v[32];
+
+    catalog_fmt_ms(t, sizeof t, in->taken_at);
+    catalog_fmt_ms(v, sizeof v, in->verified_at);
+    return json_pack("{s:o, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "source", cli_jstr(source),
+                     "id", (json_int_t)in->id, "taken_at", t, "verified_at", v,
+                     "age_seconds", (json_int_t)((store_now() - in->verified_at) / 1000),
+                     "duration_ms", (json_int_t)in->duration_ms, "items",
+                     (json_int_t)in->items, "changes", (json_int_t)in->changes, "run_id",
+                     in->run_id > 0 ? json_integer(in->run_id) : json_null());
+}
+
+/* The snapshot of source (by id, at a time, or the latest) and its items;
+ * 0, or an exit status (printed). */
+static int catalog_get(cli *c, store *st, const char *source, int64_t id, int64_t at,
+                       snapshot_info *info, catalog_list *l)
+{
+    derr e = {0};
+    int r = snapshot_find(st, source, id, at, info, &e);
+
+    if (r == 0 && snapshot_load(st, info->id, l, &e) != DSRC_OK)
+        r = -1;
+    if (r < 0) {
+        cli_err_print(c, &e);
+        derr_clear(&e);
+        return CLI_EXIT_FAIL;
+    }
+    if (r == 1) {
+        if (id > 0)
+            fprintf(stderr, "%s: %s has no snapshot %lld\n", c->prog, source, (long long)id);
+        else
+            fprintf(stderr, "%s: no stored catalog of %s%s; 'dsrc discover %s' stores one\n",
+                    c->prog, source, at > 0 ? " at that time" : "", source);
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* One stored item as JSON: its schema, hash and volatile fields. */
+static json_t *catalog_entry_json(const catalog_entry *en)
+{
+    json_t *o = json_loads(en->schema, 0, NULL);
+    json_t *v = en->vol ? json_loads(en->vol, 0, NULL) : NULL;
+
+    if (!o)
+        o = json_object();
+    json_object_set_new(o, "hash", json_string(en->hash));
+    json_object_set_new(o, "stats", v ? v : json_object());
+    return o;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replaying a stored catalog as metadata (dsrc discover --cached)           */
+
+int cli_catalog_replay(cli *c, store *st, const char *source, int (*fn)(void *, const dsrc_metadata *),
+                       void *user, snapshot_info *info)
+{
+    catalog_list l = {0};
+    size_t i, k;
+    int rc = catalog_get(c, st, source, 0, 0, info, &l);
+
+    for (i = 0; rc == 0 && i < l.n; i++) {
+        json_t *o = catalog_entry_json(&l.v[i]), *cols = json_object_get(o, "columns"), *col;
+        json_t *stats = json_object_get(o, "stats"), *rows = json_object_get(stats, "rows");
+        json_t *size = json_object_get(stats, "size_bytes"), *mt = json_object_get(stats, "mtime");
+        json_t *cc = json_object_get(stats, "column_comments");
+        size_t n = json_array_size(cols);
+        dsrc_column *cv = n ? calloc(n, sizeof *cv) : NULL;
+        dsrc_item it;
+        dsrc_metadata md;
+
+        if (n && !cv) {
+            fprintf(stderr, "%s: out of memory\n", c->prog);
+            json_decref(o);
+            rc = CLI_EXIT_FAIL;
+            break;
+        }
+        memset(&it, 0, sizeof it);
+        it.struct_size = sizeof it;
+        it.path = l.v[i].path;
+        it.name = strrchr(it.path, '/') ? strrchr(it.path, '/') + 1 : it.path;
+        it.kind = catalog_kind_parse(json_string_value(json_object_get(o, "kind")));
+        it.rows = json_is_integer(rows) ? json_integer_value(rows) : -1;
+        it.rows_estimated = json_is_true(json_object_get(stats, "rows_estimated"));
+        it.size_bytes = json_is_integer(size) ? json_integer_value(size) : -1;
+        it.mtime = json_is_integer(mt) ? json_integer_value(mt) : -1;
+        it.comment = json_string_value(json_object_get(stats, "comment"));
+        json_array_foreach(cols, k, col) {
+            json_t *nl = json_object_get(col, "nullable");
+            cv[k].name = json_string_value(json_object_get(col, "name"));
+            cv[k].type = DSRC_T_TEXT;
+            cv[k].native_type = json_string_value(json_object_get(col, "type"));
+            cv[k].nullable = json_is_null(nl) ? -1 : json_is_true(nl);
+            cv[k].primary_key = (int)json_integer_value(json_object_get(col, "key"));
+            cv[k].default_value = json_string_value(json_object_get(col, "default"));
+            cv[k].comment = cv[k].name ? json_string_value(json_object_get(cc, cv[k].name)) : NULL;
+        }
+        memset(&md, 0, sizeof md);
+        md.struct_size = sizeof md;
+        md.item = &it;
+        md.columns = cv;
+        md.n_columns = cv ? n : 0;
+        if (fn(user, &md) != 0)
+            rc = CLI_EXIT_FAIL;
+        free(cv);
+        json_decref(o);
+    }
+    catalog_list_free(&l);
+    return rc;
+}
+
+void cli_catalog_age(const snapshot_info *info, char *buf, size_t n)
+{
+    char t[32], age[32];
+
+    catalog_fmt_ms(t, sizeof t, info->verified_at);
+    catalog_fmt_age(age, sizeof age, store_now() - info->verified_at);
+    snprintf(buf, n, "snapshot %lld, last verified %s (%s ago)", (long long)info->id, t, age);
+}
+
+/* ------------------------------------------------------------------------ */
+/* catalog                                                                   */
+
+typedef struct catalog_args {
+    int64_t at, id;
+    const char *search;
+} catalog_args;
+
+static int catalog_opt(cli *c, int opt, const char *arg, void *user)
+{
+    catalog_args *a = user;
+    long long v;
+
+    switch (opt) {
+    case 't':
+        return catalog_time(c, "catalog", "--at", arg, &a->at);
+    case 'S':
+        if (cli_opt_int(c, "catalog", "--snapshot", arg, 1, INT64_MAX, &v) < 0)
+            return -1;
+        a->id = v;
+        return 0;
+    case 's':
+        a->search = arg;
+        return 0;
+    }
+    return -1;
+}
+
+static int catalog_search(cli *c, store *st, const char *pattern)
+{
+    static const char *const head[] = {"source", "item", "kind", "column", "type"};
+    static const char *const keys[] = {"source", "item", "kind", "column", "type"};
+    derr e = {0};
+    json_t *res = snapshot_search(st, pattern, &e), *o;
+    size_t i, k;
+    table *t;
+
+    if (!res) {
+        cli_err_print(c, &e);
+        derr_clear(&e);
+        return CLI_EXIT_FAIL;
+    }
+    if (c->json) {
+        cli_json_print(res);
+        return 0;
+    }
+    if (!json_array_size(res)) {
+        printf("nothing matches '%s' in the stored catalogs\n", pattern);
+        json_decref(res);
+        return 0;
+    }
+    t = table_new(5, head);
+    json_array_foreach(res, i, o) {
+        const char *cells[5];
+        for (k = 0; k < 5; k++)
+            cells[k] = json_string_value(json_object_get(o, keys[k]));
+        table_add(t, cells);
+    }
+    table_print(t, stdout);
+    table_free(t);
+    json_decref(res);
+    return 0;
+}
+
+static void catalog_print_item(const catalog_entry *en)
+{
+    static const char *const head[] = {"#", "column", "type", "null", "pk", "default"};
+    json_t *o = catalog_entry_json(en), *col;
+    table *t = table_new(6, head);
+    size_t i;
+
+    printf("%s (%s)\n\n", en->path, json_string_value(json_object_get(o, "kind")));
+    table_right(t, 0);
+    json_array_foreach(json_object_get(o, "columns"), i, col) {
+        char num[24], pk[24];
+        json_t *nl = json_object_get(col, "nullable");
+        json_int_t key = json_integer_value(json_object_get(col, "key"));
+        snprintf(num, sizeof num, "%zu", i + 1);
+        snprintf(pk, sizeof pk, key ? "%lld" : "-", (long long)key);
+        const char *cells[] = {num, json_string_value(json_object_get(col, "name")),
+                               json_string_value(json_object_get(col, "type")),
+                               json_is_null(nl) ? "?" : json_is_true(nl) ? "yes" : "no", pk,
+                               json_string_value(json_object_get(col, "default"))};
+        table_add(t, cells);
+    }
+    table_print(t, stdout);
+    table_free(t);
+    json_decref(o);
+}
+
+static void catalog_print_list(const catalog_list *l)
+{
+    static const char *const head[] = {"item", "kind", "rows", "cols"};
+    table *t = table_new(4, head);
+    size_t i;
+
+    table_right(t, 2);
+    table_right(t, 3);
+    for (i = 0; i < l->n; i++) {
+        json_t *o = catalog_entry_json(&l->v[i]), *stats = json_object_get(o, "stats");
+        json_t *rows = json_object_get(stats, "rows");
+        char r[32], n[24];
+        cli_fmt_i64(r, sizeof r, json_is_integer(rows) ? json_integer_value(rows) : -1,
+                    json_is_true(json_object_get(stats, "rows_estimated")));
+        snprintf(n, sizeof n, "%zu", json_array_size(json_object_get(o, "columns")));
+        const char *cells[] = {l->v[i].path, json_string_value(json_object_get(o, "kind")), r, n};
+        table_add(t, cells);
+        json_decref(o);
+    }
+    table_print(t, stdout);
+    table_free(t);
+}
+
+int cli_cmd_catalog(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"at", required_argument, NULL, 't'},
+        {"snapshot", required_argument, NULL, 'S'},
+        {"search", required_argument, NULL, 's'},
+        CLI_COMMON_LONGS,
+        {NULL, 0, NULL, 0}};
+    const cli_cmd *cmd = cli_find_cmd("catalog");
+    catalog_args a = {0};
+    catalog_list l = {0};
+    snapshot_info info;
+    const catalog_entry *one = NULL;
+    char line[160];
+    store *st;
+    int i, rc;
+    size_t k;
+
+    if ((i = cli_parse_opts(c, cmd, argc, argv, "ht:S:s:", longs, catalog_opt, &a, &rc)) < 0)
+        return rc;
+    if (a.search ? argc - i != 0 : argc - i < 1 || argc - i > 2)
+        return cli_usage_error(c, cmd, a.search ? "--search takes no source"
+                                                : "expected a source name and an optional item");
+    if (a.at && a.id)
+        return cli_usage_error(c, cmd, "--at and --snapshot exclude each other");
+    if (!(st = catalog_store(c, &rc)))
+        return rc;
+    if (a.search) {
+        rc = catalog_search(c, st, a.search);
+        store_close(st);
+        return rc;
+    }
+    rc = catalog_get(c, st, argv[i], a.id, a.at, &info, &l);
+    store_close(st);
+    for (k = 0; rc == 0 && argc - i == 2 && k < l.n; k++)
+        if (strcmp(l.v[k].path, argv[i + 1]) == 0)
+            one = &l.v[k];
+    if (rc == 0 && argc - i == 2 && !one) {
+        fprintf(stderr, "%s: %s has no item '%s' in snapshot %lld\n", c->prog, argv[i],
+                argv[i + 1], (long long)info.id);
+        rc = CLI_EXIT_FAIL;
+    }
+    if (rc == 0 && c->json) {
+        json_t *o = catalog_info_json(argv[i], &info), *items = json_array();
+        for (k = 0; k < l.n; k++)
+            json_array_append_new(items, catalog_entry_json(&l.v[k]));
+        json_object_set_new(o, "snapshot", json_integer(info.id));
+        if (one) {
+            json_object_set_new(o, "item", catalog_entry_json(one));
+            json_decref(items);
+        } else {
+            json_object_set_new(o, "items", items);
+        }
+        cli_json_print(o);
+    } else if (rc == 0) {
+        cli_catalog_age(&info, line, sizeof line);
+        printf("%s: %s, %lld item(s)\n\n", argv[i], line, (long long)info.items);
+        if (one)
+            catalog_print_item(one);
+        else
+            catalog_print_list(&l);
+    }
+    catalog_list_free(&l);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* drift                                                                     */
+
+static int drift_opt(cli *c, int opt, const char *arg, void *user)
+{
+    return opt == 't' ? catalog_time(c, "drift", "--since", arg, user) : -1;
+}
+
+/* A JSON value as short text for a cell. */
+static char *drift_cell(json_t *v)
+{
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    if (json_is_object(v) && json_object_get(v, "type"))
+        return strdup(json_string_value(json_object_get(v, "type")) ? json_string_value(
+                          json_object_get(v, "type")) : "-");
+    if (json_is_object(v) && json_object_get(v, "kind"))
+        return strdup(json_string_value(json_object_get(v, "kind")) ? json_string_value(
+                          json_object_get(v, "kind")) : "-");
+    if (!v || json_is_null(v))
+        return NULL;
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static int drift_ack_cmd(cli *c, store *st, const char *source, const char *item)
+{
+    derr e = {0};
+    int64_t n = 0;
+
+    if (drift_ack(st, source, item, &n, &e) != DSRC_OK) {
+        cli_err_print(c, &e);
+        derr_clear(&e);
+        return CLI_EXIT_FAIL;
+    }
+    if (c->json)
+        cli_json_print(json_pack("{s:o, s:o, s:I}", "source", cli_jstr(source), "item",
+                                 cli_jstr(item), "acknowledged_breaking", (json_int_t)n));
+    else
+        printf("%s %s: %lld breaking change(s) acknowledged; its paused fetches run again\n",
+               source, item, (long long)n);
+    return 0;
+}
+
+int cli_cmd_drift(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {{"since", required_argument, NULL, 't'},
+                                          CLI_COMMON_LONGS, {NULL, 0, NULL, 0}};
+    static const char *const head[] = {"id", "time", "class", "change", "item", "column",
+                                       "before", "after", "acked"};
+    const cli_cmd *cmd = cli_find_cmd("drift");
+    int64_t since = 0;
+    json_t *res, *o;
+    derr e = {0};
+    store *st;
+    size_t k;
+    table *t;
+    int i, rc, ack;
+
+    if ((i = cli_parse_opts(c, cmd, argc, argv, "ht:", longs, drift_opt, &since, &rc)) < 0)
+        return rc;
+    ack = argc - i >= 1 && strcmp(argv[i], "ack") == 0;
+    if (ack ? argc - i != 3 : argc - i != 1)
+        return cli_usage_error(c, cmd, ack ? "expected: drift ack SOURCE ITEM"
+                                           : "expected one source name");
+    if (!(st = catalog_store(c, &rc)))
+        return rc;
+    if (ack) {
+        rc = drift_ack_cmd(c, st, argv[i + 1], argv[i + 2]);
+        store_close(st);
+        return rc;
+    }
+    res = drift_events_json(st, argv[i], since, &e);
+    store_close(st);
+    if (!res) {
+        cli_err_print(c, &e);
+        derr_clear(&e);
+        return CLI_EXIT_FAIL;
+    }
+    if (c->json) {
+        cli_json_print(res);
+        return 0;
+    }
+    if (!json_array_size(res)) {
+        printf("no schema drift recorded for %s\n", argv[i]);
+        json_decref(res);
+        return 0;
+    }
+    t = table_new(9, head);
+    table_right(t, 0);
+    json_array_foreach(res, k, o) {
+        char id[24];
+        char *before = drift_cell(json_object_get(o, "before"));
+        char *after = drift_cell(json_object_get(o, "after"));
+        snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(o, "id")));
+        const char *cells[] = {id, json_string_value(json_object_get(o, "time")),
+                               json_string_value(json_object_get(o, "class")),
+                               json_string_value(json_object_get(o, "change")),
+                               json_string_value(json_object_get(o, "item")),
+                               json_string_value(json_object_get(o, "column")), before, after,
+                               json_is_true(json_object_get(o, "acknowledged")) ? "yes" : "no"};
+        table_add(t, cells);
+        free(before);
+        free(after);
+    }
+    table_print(t, stdout);
+    table_free(t);
+    json_decref(res);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* stats                                                                     */
+
+int cli_cmd_stats(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {CLI_COMMON_LONGS, {NULL, 0, NULL, 0}};
+    const cli_cmd *cmd = cli_find_cmd("stats");
+    catalog_list l = {0};
+    snapshot_info info;
+    json_t *schemas = json_object(), *o;
+    int64_t tables = 0, views = 0, columns = 0, rows = 0, bytes = 0, changes;
+    int has_rows = 0, has_bytes = 0, i, rc;
+    derr e = {0};
+    store *st;
+    size_t k;
+
+    if ((i = cli_parse_opts(c, cmd, argc, argv, "h", longs, NULL, NULL, &rc)) < 0)
+        return rc;
+    if (argc - i != 1)
+        return cli_usage_error(c, cmd, "expected one source name");
+    if (!(st = catalog_store(c, &rc)))
+        return rc;
+    rc = catalog_get(c, st, argv[i], 0, 0, &info, &l);
+    changes = rc ? 0 : drift_count(st, argv[i], store_now() - 30 * CATALOG_DAY_MS, &e);
+    store_close(st);
+    if (changes < 0) {
+        cli_err_print(c, &e);
+        derr_clear(&e);
+        rc = CLI_EXIT_FAIL;
+    }
+    for (k = 0; rc == 0 && k < l.n; k++) {
+        json_t *it = catalog_entry_json(&l.v[k]), *stats = json_object_get(it, "stats");
+        const char *kind = json_string_value(json_object_get(it, "kind"));
+        const char *slash = strrchr(l.v[k].path, '/');
+        char *schema = slash ? strndup(l.v[k].path, (size_t)(slash - l.v[k].path)) : NULL;
+        if (schema)
+            json_object_set_new(schemas, schema, json_true());
+        free(schema);
+        if (kind && strstr(kind, "view"))
+            views++;
+        else if (kind && strstr(kind, "table"))
+            tables++;
+        columns += (int64_t)json_array_size(json_object_get(it, "columns"));
+        if (json_is_integer(json_object_get(stats, "rows"))) {
+            rows += json_integer_value(json_object_get(stats, "rows"));
+            has_rows = 1;
+        }
+        if (json_is_integer(json_object_get(stats, "size_bytes"))) {
+            bytes += json_integer_value(json_object_get(stats, "size_bytes"));
+            has_bytes = 1;
+        }
+        json_decref(it);
+    }
+    catalog_list_free(&l);
+    if (rc) {
+        json_decref(schemas);
+        return rc;
+    }
+    o = catalog_info_json(argv[i], &info);
+    json_object_set_new(o, "schemas", json_integer((json_int_t)json_object_size(schemas)));
+    json_object_set_new(o, "tables", json_integer(tables));
+    json_object_set_new(o, "views", json_integer(views));
+    json_object_set_new(o, "columns", json_integer(columns));
+    json_object_set_new(o, "estimated_rows", has_rows ? json_integer(rows) : json_null());
+    json_object_set_new(o, "bytes", has_bytes ? json_integer(bytes) : json_null());
+    json_object_set_new(o, "changes_30d", json_integer(changes));
+    json_decref(schemas);
+    if (c->json) {
+        cli_json_print(o);
+        return 0;
+    }
+    {
+        char r[32], b[32], line[160];
+        cli_fmt_i64(r, sizeof r, has_rows ? rows : -1, 1);
+        cli_fmt_size(b, sizeof b, has_bytes ? bytes : -1);
+        cli_catalog_age(&info, line, sizeof line);
+        printf("source          %s\n"
+               "catalog         %s\n"
+               "items           %lld\n"
+               "schemas         %lld\n"
+               "tables          %lld\n"
+               "views           %lld\n"
+               "columns         %lld\n"
+               "rows            %s\n"
+               "bytes           %s\n"
+               "last discover   %s, took %lld ms\n"
+               "changes (30 d)  %lld\n",
+               argv[i], line, (long long)info.items,
+               (long long)json_integer_value(json_object_get(o, "schemas")), (long long)tables,
+               (long long)views, (long long)columns, r, b,
+               json_string_value(json_object_get(o, "verified_at")),
+               (long long)info.duration_ms, (long long)changes);
+    }
+    json_decref(o);
+    return 0;
+}
