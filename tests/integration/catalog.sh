@@ -63,6 +63,10 @@ change "CREATE TABLE n (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price NUMERI
         DROP TABLE t0006; ALTER TABLE n RENAME TO t0006" column_default_changed non-breaking main/t0006
 change "CREATE TABLE n (id INTEGER NOT NULL, name TEXT NOT NULL, price NUMERIC(10,2) DEFAULT 0, at TIMESTAMP, PRIMARY KEY (id, name));
         DROP TABLE t0007; ALTER TABLE n RENAME TO t0007" primary_key_changed breaking main/t0007
+change "CREATE TABLE n (id INTEGER PRIMARY KEY REFERENCES t0000 (id) ON DELETE CASCADE, name TEXT NOT NULL, price NUMERIC(10,2) DEFAULT 0, at TIMESTAMP);
+        DROP TABLE t0009; ALTER TABLE n RENAME TO t0009" foreign_key_added non-breaking main/t0009
+change "CREATE TABLE n (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price NUMERIC(10,2) DEFAULT 0, at TIMESTAMP);
+        DROP TABLE t0009; ALTER TABLE n RENAME TO t0009" foreign_key_removed non-breaking main/t0009
 change "DROP TABLE t0008" item_removed breaking main/t0008
 change "CREATE TABLE fresh (x INTEGER)" item_added non-breaking main/fresh
 sqlite3 "$DB" "CREATE TABLE src (x INTEGER, y TEXT); CREATE TABLE swap (x INTEGER, y TEXT)"
