@@ -603,30 +603,47 @@ static int format_protocol_error(format_writer *w, const char *fmt, ...)
     return -1;
 }
 
-static int format_csv_cell(format_writer *w, const dsrc_cell *c)
+/* A bool, an int64 or a double cell (1), as CSV and JSON Lines both write
+ * them but for a non-finite double, which `quote` puts in double quotes;
+ * 0 for another type. */
+static int format_scalar_cell(format_writer *w, const dsrc_cell *c, int quote)
 {
     char tmp[32];
     int n;
 
     switch (c->type) {
-    case DSRC_T_NULL:
-        break;
     case DSRC_T_BOOL:
         if (c->v.b)
             FORMAT_PUTS(w, "true");
         else
             FORMAT_PUTS(w, "false");
-        break;
+        return 1;
     case DSRC_T_INT64:
         format_put_i64(w, c->v.i);
-        break;
+        return 1;
     case DSRC_T_DOUBLE:
         if (isfinite(c->v.d)) {
             n = format_double_text(c->v.d, tmp);
             format_put(w, tmp, (size_t)n);
-        } else {
-            format_put_str(w, format_non_finite(c->v.d));
+            return 1;
         }
+        if (quote)
+            format_putc(w, '"');
+        format_put_str(w, format_non_finite(c->v.d));
+        if (quote)
+            format_putc(w, '"');
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int format_csv_cell(format_writer *w, const dsrc_cell *c)
+{
+    if (format_scalar_cell(w, c, 0))
+        return 0;
+    switch (c->type) {
+    case DSRC_T_NULL:
         break;
     case DSRC_T_TEXT:
     case DSRC_T_TIMESTAMP:
@@ -657,33 +674,13 @@ static int format_csv_cell(format_writer *w, const dsrc_cell *c)
 
 static int format_json_cell(format_writer *w, const dsrc_cell *c)
 {
-    char tmp[32];
-    int n;
-
+    /* Non-finite doubles as PostgreSQL's to_json() writes them: strings,
+     * so that they stay apart from NULL. */
+    if (format_scalar_cell(w, c, 1))
+        return 0;
     switch (c->type) {
     case DSRC_T_NULL:
         FORMAT_PUTS(w, "null");
-        break;
-    case DSRC_T_BOOL:
-        if (c->v.b)
-            FORMAT_PUTS(w, "true");
-        else
-            FORMAT_PUTS(w, "false");
-        break;
-    case DSRC_T_INT64:
-        format_put_i64(w, c->v.i);
-        break;
-    case DSRC_T_DOUBLE:
-        if (isfinite(c->v.d)) {
-            n = format_double_text(c->v.d, tmp);
-            format_put(w, tmp, (size_t)n);
-        } else {
-            /* As PostgreSQL's to_json() writes them: strings, so that
-             * they stay apart from NULL. */
-            format_putc(w, '"');
-            format_put_str(w, format_non_finite(c->v.d));
-            format_putc(w, '"');
-        }
         break;
     case DSRC_T_TEXT:
     case DSRC_T_TIMESTAMP:
