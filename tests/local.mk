@@ -20,4 +20,4 @@ include $(srcdir)/tests/unit/catalog.mk
 include $(srcdir)/tests/conformance/local.mk
 include $(srcdir)/tests/integration/local.mk
 # Sourced by the replica scripts of several plugins (postgres, mysql).
-EXTRA_DIST += tests/fixtures/replica.sh
+EXTRA_DIST += tests/fixtures/replica.sh tests/deps.npm

@@ -30,7 +30,7 @@ endif
 EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
 	plugins/postgres/tests/pg_health.sh plugins/postgres/tests/pg_replica.sh \
 	plugins/postgres/tests/pg_jobs_kill.sh plugins/postgres/tests/pg_jobs_retry.sh \
-	plugins/postgres/tests/pg_catalog.sh \
+	plugins/postgres/tests/pg_catalog.sh plugins/postgres/tests/pg_lib.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after

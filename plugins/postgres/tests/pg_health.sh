@@ -8,6 +8,7 @@
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/plugins/postgres/tests/pg_lib.sh"
 DSRC="$top_builddir/dsrc"
 DSRCD="$top_builddir/dsrcd"
 FIXTURE="$top_srcdir/plugins/postgres/tests/fixture/pg-fixture"
@@ -29,11 +30,7 @@ until_health() {
 }
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-pgdir=$("$FIXTURE" start --no-replica --watch $$)
-rc=$?
-if [ "$rc" -eq 77 ]; then pgdir=""; exit 77; fi
-[ "$rc" -eq 0 ] && [ -n "$pgdir" ] || { echo "the PostgreSQL fixture did not start"; exit 1; }
-. "$pgdir/env"
+pg_start --no-replica
 
 mkdir -p "$tmp/sources.d"
 cat >"$tmp/dsrcd.conf" <<EOF2

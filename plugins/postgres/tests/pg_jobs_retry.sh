@@ -15,6 +15,7 @@
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/plugins/postgres/tests/pg_lib.sh"
 DSRC="$top_builddir/dsrc"
 DSRCD="$top_builddir/dsrcd"
 FIXTURE="$top_srcdir/plugins/postgres/tests/fixture/pg-fixture"
@@ -48,11 +49,7 @@ until_runs() {
 }
 failed_logins() { grep -c 'password authentication failed for user "dsrc_test"' "$PG_DIR/log/primary.log"; }
 
-pgdir=$("$FIXTURE" start --no-replica --watch $$)
-rc=$?
-if [ "$rc" -eq 77 ]; then pgdir=""; exit 77; fi
-[ "$rc" -eq 0 ] && [ -n "$pgdir" ] || { echo "the PostgreSQL fixture did not start"; exit 99; }
-. "$pgdir/env"
+pg_start --no-replica
 psql_q "CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL);
         GRANT SELECT ON items TO $PG_USER;
         INSERT INTO items (name) SELECT 'item ' || g FROM generate_series(1, 100) g;" ||

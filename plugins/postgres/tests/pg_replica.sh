@@ -8,6 +8,7 @@
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/plugins/postgres/tests/pg_lib.sh"
 DSRC="$top_builddir/dsrc"
 FIXTURE="$top_srcdir/plugins/postgres/tests/fixture/pg-fixture"
 lib_tmpdir dsrc-pgrep
@@ -17,11 +18,7 @@ cleanup() {
 }
 . "$top_srcdir/tests/fixtures/replica.sh"
 
-pgdir=$("$FIXTURE" start --watch $$)
-rc=$?
-if [ "$rc" -eq 77 ]; then pgdir=""; exit 77; fi
-[ "$rc" -eq 0 ] && [ -n "$pgdir" ] || { echo "the PostgreSQL fixture did not start"; exit 1; }
-. "$pgdir/env"
+pg_start
 "$FIXTURE" psql "$pgdir" -c "CREATE TABLE public.t(id int PRIMARY KEY, v text);
   INSERT INTO public.t SELECT g, 'row ' || g FROM generate_series(1, 10) g;
   GRANT SELECT ON public.t TO $PG_USER;" >/dev/null || bad "cannot create the table"

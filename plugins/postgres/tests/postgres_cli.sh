@@ -15,6 +15,7 @@
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/plugins/postgres/tests/pg_lib.sh"
 DSRC="$top_builddir/dsrc"
 FIXTURE="$top_srcdir/plugins/postgres/tests/fixture/pg-fixture"
 lib_tmpdir dsrc-pgcli
@@ -25,20 +26,7 @@ cleanup() {
 }
 
 
-pgdir=$("$FIXTURE" start --no-replica --watch $$)
-rc=$?
-if [ "$rc" -eq 77 ]; then
-    pgdir=""
-    exit 77
-fi
-if [ "$rc" -ne 0 ] || [ -z "$pgdir" ]; then
-    pgdir=""
-    echo "the PostgreSQL fixture did not start"
-    exit 1
-fi
-# shellcheck disable=SC1091
-. "$pgdir/env"
-su_psql() { "$FIXTURE" psql "$pgdir" "$@"; }
+pg_start --no-replica
 
 t0=$(date +%s)
 su_psql <<'SQL' || { echo "loading the test data failed"; exit 1; }
