@@ -35,10 +35,8 @@ static store *catalog_store(cli *c, int *rc)
     return st;
 }
 
-/* A time option: an ISO 8601 UTC time (2024-01-31, 2024-01-31T12:00,
- * 2024-01-31T12:00:00Z) or a duration meaning that long ago ("2h", "7d"). */
-static int catalog_time(const cli *c, const char *cmd, const char *opt, const char *arg,
-                        int64_t *ms)
+int cli_opt_time(const cli *c, const char *cmd, const char *opt, const char *arg, int ahead,
+                 int64_t *ms)
 {
     static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
                                        "%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M", "%Y-%m-%d", NULL};
@@ -55,11 +53,11 @@ static int catalog_time(const cli *c, const char *cmd, const char *opt, const ch
         }
     }
     if (cfg_parse_duration(arg, &d) == 0) {
-        *ms = store_now() - d;
+        *ms = ahead ? store_now() + d : store_now() - d;
         return 0;
     }
-    fprintf(stderr, "%s %s: %s needs a time (2024-01-31T12:00:00Z) or an age (2h, 7d), "
-                    "not '%s'\n", c->prog, cmd, opt, arg);
+    fprintf(stderr, "%s %s: %s needs a time (2024-01-31T12:00:00Z) or %s (2h, 7d), "
+                    "not '%s'\n", c->prog, cmd, opt, ahead ? "a duration" : "an age", arg);
     return -1;
 }
 
@@ -220,7 +218,7 @@ static int catalog_opt(cli *c, int opt, const char *arg, void *user)
 
     switch (opt) {
     case 't':
-        return catalog_time(c, "catalog", "--at", arg, &a->at);
+        return cli_opt_time(c, "catalog", "--at", arg, 0, &a->at);
     case 'S':
         if (cli_opt_int(c, "catalog", "--snapshot", arg, 1, INT64_MAX, &v) < 0)
             return -1;
@@ -389,7 +387,7 @@ int cli_cmd_catalog(cli *c, int argc, char **argv)
 
 static int drift_opt(cli *c, int opt, const char *arg, void *user)
 {
-    return opt == 't' ? catalog_time(c, "drift", "--since", arg, user) : -1;
+    return opt == 't' ? cli_opt_time(c, "drift", "--since", arg, 0, user) : -1;
 }
 
 /* A JSON value as short text for a cell. */

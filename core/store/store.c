@@ -390,6 +390,14 @@ store *store_open(const char *state_dir, derr *e)
         store_close(s);
         return NULL;
     }
+    if (sqlite3_db_readonly(s->db, "main") == 1) {
+        derr_set(e, DSRC_E_PERMISSION,
+                 "cannot write the state store %s: permission denied (run as the user "
+                 "that owns it, or give this user write access to it and its directory)",
+                 s->path);
+        store_close(s);
+        return NULL;
+    }
     sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
     if (store_exec(s, "PRAGMA journal_mode = WAL", e, "not a usable database") < 0 ||
         store_exec(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", e,

@@ -18,3 +18,7 @@ tests_unit_test_audit_SOURCES = tests/unit/test_audit.c
 tests_unit_test_audit_CFLAGS = $(UNIT_CFLAGS) $(STORE_SQLITE_CFLAGS)
 tests_unit_test_audit_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(STORE_SQLITE_LIBS)
 endif
+# audit.sh: the records of dsrc fetch, secret and token, never a secret;
+# tampering named by dsrc audit --verify.
+TESTS += tests/integration/audit.sh
+EXTRA_DIST += tests/integration/audit.sh
