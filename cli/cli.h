@@ -140,6 +140,10 @@ json_t *cli_caps_json(uint32_t caps);
  * plugin directory.  Returns 0 or an exit status (errors printed). */
 int cli_load_config(cli *c, int allow_missing);
 
+/* Load the config (cli_load_config(c, 0)) and open its state store; NULL
+ * with *rc set (errors printed).  (cli_catalog.c) */
+store *cli_open_store(cli *c, int *rc);
+
 /* The registered source of cs, unless its file has errors. */
 const registry_source *cli_valid_source(const cli *c, const cfg_source *cs);
 

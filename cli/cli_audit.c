@@ -20,22 +20,6 @@
 
 #define AUDIT_DEFAULT_LIMIT 100
 
-/* Open the state store of the configuration; NULL (printed) on error. */
-static store *audit_store(cli *c, int *rc)
-{
-    derr e = {0};
-    store *st;
-
-    if ((*rc = cli_load_config(c, 0)))
-        return NULL;
-    if (!(st = store_open(c->cfg->state_dir, &e))) {
-        cli_err_print(c, &e);
-        derr_clear(&e);
-        *rc = CLI_EXIT_FAIL;
-    }
-    return st;
-}
-
 /* Append r, as this process's user from the command line, to st; 0, or -1
  * with a warning printed. */
 static int audit_append(store *st, const char *prog, store_audit_rec *r)
@@ -275,7 +259,7 @@ int cli_cmd_token(cli *c, int argc, char **argv)
                                            : "unexpected argument");
     if (strcmp(sub, "create") && (a.name || a.role >= 0 || a.expires))
         return cli_usage_error(c, cmd, "--name, --role and --expires go with token create");
-    if (!(st = audit_store(c, &rc)))
+    if (!(st = cli_open_store(c, &rc)))
         return rc;
     if (strcmp(sub, "create") == 0)
         rc = token_create(c, cmd, st, &a);
@@ -427,7 +411,7 @@ int cli_cmd_audit(cli *c, int argc, char **argv)
     if (a.verify && (a.f.since || a.f.source || a.f.limit != AUDIT_DEFAULT_LIMIT))
         return cli_usage_error(c, cmd, "--verify checks the whole chain: no --since, "
                                        "--source or --limit");
-    if (!(st = audit_store(c, &rc)))
+    if (!(st = cli_open_store(c, &rc)))
         return rc;
     rc = a.verify ? audit_verify(c, st) : audit_list(c, st, &a.f);
     store_close(st);

@@ -19,8 +19,7 @@
 
 #define CATALOG_DAY_MS 86400000LL
 
-/* Open the state store of the configuration; NULL (printed) on error. */
-static store *catalog_store(cli *c, int *rc)
+store *cli_open_store(cli *c, int *rc)
 {
     derr e = {0};
     store *st;
@@ -341,7 +340,7 @@ int cli_cmd_catalog(cli *c, int argc, char **argv)
                                                 : "expected a source name and an optional item");
     if (a.at && a.id)
         return cli_usage_error(c, cmd, "--at and --snapshot exclude each other");
-    if (!(st = catalog_store(c, &rc)))
+    if (!(st = cli_open_store(c, &rc)))
         return rc;
     if (a.search) {
         rc = catalog_search(c, st, a.search);
@@ -446,7 +445,7 @@ int cli_cmd_drift(cli *c, int argc, char **argv)
     if (ack ? argc - i != 3 : argc - i != 1)
         return cli_usage_error(c, cmd, ack ? "expected: drift ack SOURCE ITEM"
                                            : "expected one source name");
-    if (!(st = catalog_store(c, &rc)))
+    if (!(st = cli_open_store(c, &rc)))
         return rc;
     if (ack) {
         rc = drift_ack_cmd(c, st, argv[i + 1], argv[i + 2]);
@@ -512,7 +511,7 @@ int cli_cmd_stats(cli *c, int argc, char **argv)
         return rc;
     if (argc - i != 1)
         return cli_usage_error(c, cmd, "expected one source name");
-    if (!(st = catalog_store(c, &rc)))
+    if (!(st = cli_open_store(c, &rc)))
         return rc;
     rc = catalog_get(c, st, argv[i], 0, 0, &info, &l);
     changes = rc ? 0 : drift_count(st, argv[i], store_now() - 30 * CATALOG_DAY_MS, &e);

@@ -438,6 +438,34 @@ START_TEST(test_token_bad_input)
 }
 END_TEST
 
+/* A database of schema version 2 gets the audit and token tables when it
+ * is opened, and keeps what it held. */
+START_TEST(test_upgrade_from_2)
+{
+    store *s = open_ok();
+    store_run_spec spec = {.source = "pg", .kind = RUN_DISCOVER, .trigger = RUN_TRIGGER_CLI};
+    store_token_info info;
+    char *tok;
+    derr e = {0};
+    int64_t run = 0;
+    json_t *r;
+
+    ck_assert_int_eq(store_run_queue(s, &spec, &run, &e), DSRC_OK);
+    store_close(s);
+    tamper("DROP TABLE audit; DROP TABLE api_tokens; PRAGMA user_version = 2");
+    s = open_ok();
+    r = store_run_json(s, run, &e);
+    ck_assert_ptr_nonnull(r);
+    json_decref(r);
+    append(s, "pg", NULL, 1);
+    ck_assert_int_eq(verify(s).records, 1);
+    tok = create_ok(s, "t", STORE_ROLE_VIEWER, 0);
+    ck_assert_int_eq(check(s, tok, &info), STORE_TOKEN_OK);
+    free(tok);
+    store_close(s);
+}
+END_TEST
+
 static Suite *audit_suite(void)
 {
     Suite *s = suite_create("audit");
@@ -453,6 +481,7 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, test_who_uid);
     tcase_add_test(tc, test_token_lifecycle);
     tcase_add_test(tc, test_token_bad_input);
+    tcase_add_test(tc, test_upgrade_from_2);
     suite_add_tcase(s, tc);
     return s;
 }
