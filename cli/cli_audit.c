@@ -319,9 +319,9 @@ static int audit_verify(cli *c, store *st)
                               !ck.bad_id, "last_hash", ck.last_hash);
         if (ck.bad_id)
             json_object_set_new(o, "first_broken",
-                                json_pack("{s:I, s:s, s:o, s:s}", "id", (json_int_t)ck.bad_id,
-                                          "at", at, "action", cli_jstr(ck.bad_action), "why",
-                                          ck.why));
+                                json_pack("{s:I, s:I, s:o, s:s}", "id", (json_int_t)ck.bad_id,
+                                          "at", (json_int_t)ck.bad_at, "action",
+                                          cli_jstr(ck.bad_action), "why", ck.why));
         cli_json_print(o);
     } else if (!ck.bad_id) {
         printf("%lld records, chain intact%s%s\n", (long long)ck.records,
