@@ -5,8 +5,8 @@
  * dsrc.c parses the global options and runs one command in-process from
  * the configuration, through the table of commands; each group of commands
  * is in its own file (cli_plugins.c, cli_config.c, cli_browse.c,
- * cli_fetch.c, cli_daemon.c, cli_secret.c).  A command returns the process
- * exit status:
+ * cli_fetch.c, cli_daemon.c, cli_secret.c, cli_audit.c).  A command
+ * returns the process exit status:
  */
 #ifndef DSRC_CORE_CLI_H
 #define DSRC_CORE_CLI_H
