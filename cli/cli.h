@@ -5,8 +5,8 @@
  * dsrc.c parses the global options and runs one command in-process from
  * the configuration, through the table of commands; each group of commands
  * is in its own file (cli_plugins.c, cli_config.c, cli_browse.c,
- * cli_fetch.c, cli_daemon.c, cli_secret.c).  A command returns the process
- * exit status:
+ * cli_fetch.c, cli_daemon.c, cli_secret.c, cli_audit.c).  A command
+ * returns the process exit status:
  */
 #ifndef DSRC_CORE_CLI_H
 #define DSRC_CORE_CLI_H
@@ -78,6 +78,19 @@ int cli_cmd_run(cli *c, int argc, char **argv);          /* cli_runs.c    */
 int cli_cmd_catalog(cli *c, int argc, char **argv);      /* cli_catalog.c */
 int cli_cmd_drift(cli *c, int argc, char **argv);        /* cli_catalog.c */
 int cli_cmd_stats(cli *c, int argc, char **argv);        /* cli_catalog.c */
+int cli_cmd_token(cli *c, int argc, char **argv);        /* cli_audit.c   */
+int cli_cmd_audit(cli *c, int argc, char **argv);        /* cli_audit.c   */
+
+/* ---- The audit trail (cli_audit.c) ---- */
+
+/* Append the record of an in-process command to the audit trail of the
+ * state store of cfg (cfg NULL: no configuration, nothing is recorded),
+ * with this process's user as who, "cli" as origin and now as time, the
+ * other fields from r.  0 (recorded, or nothing to record in), or -1 with
+ * "PROG: warning: cannot write the audit record: WHY" printed: the caller
+ * decides whether that fails the command (see dsrc(1)). */
+struct store_audit_rec;
+int cli_audit_record(const cfg_config *cfg, const char *prog, struct store_audit_rec *r);
 
 /* ---- The stored catalog (cli_catalog.c) ---- */
 
@@ -127,6 +140,10 @@ json_t *cli_caps_json(uint32_t caps);
  * plugin directory.  Returns 0 or an exit status (errors printed). */
 int cli_load_config(cli *c, int allow_missing);
 
+/* Load the config (cli_load_config(c, 0)) and open its state store; NULL
+ * with *rc set (errors printed).  (cli_catalog.c) */
+store *cli_open_store(cli *c, int *rc);
+
 /* The registered source of cs, unless its file has errors. */
 const registry_source *cli_valid_source(const cli *c, const cfg_source *cs);
 
@@ -171,6 +188,13 @@ int cli_parse_opts(cli *c, const cli_cmd *cmd, int argc, char **argv,
  * printed. */
 int cli_opt_int(const cli *c, const char *cmd, const char *opt, const char *arg,
                 long long min, long long max, long long *out);
+
+/* A time option into *ms (ms since the epoch): an ISO 8601 UTC time
+ * (2024-01-31, 2024-01-31T12:00, 2024-01-31T12:00:00Z) or a duration
+ * ("2h", "7d") meaning that long ago, or from now when `ahead`.  0, or -1
+ * with "PROG CMD: OPT needs a time ..." printed.  (cli_catalog.c) */
+int cli_opt_time(const cli *c, const char *cmd, const char *opt, const char *arg, int ahead,
+                 int64_t *ms);
 
 /* Print "PROG CMD: WHAT" and the command's usage on stderr; returns 2. */
 int cli_usage_error(cli *c, const cli_cmd *cmd, const char *what);

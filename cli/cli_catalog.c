@@ -19,8 +19,7 @@
 
 #define CATALOG_DAY_MS 86400000LL
 
-/* Open the state store of the configuration; NULL (printed) on error. */
-static store *catalog_store(cli *c, int *rc)
+store *cli_open_store(cli *c, int *rc)
 {
     derr e = {0};
     store *st;
@@ -35,10 +34,8 @@ static store *catalog_store(cli *c, int *rc)
     return st;
 }
 
-/* A time option: an ISO 8601 UTC time (2024-01-31, 2024-01-31T12:00,
- * 2024-01-31T12:00:00Z) or a duration meaning that long ago ("2h", "7d"). */
-static int catalog_time(const cli *c, const char *cmd, const char *opt, const char *arg,
-                        int64_t *ms)
+int cli_opt_time(const cli *c, const char *cmd, const char *opt, const char *arg, int ahead,
+                 int64_t *ms)
 {
     static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
                                        "%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M", "%Y-%m-%d", NULL};
@@ -55,11 +52,11 @@ static int catalog_time(const cli *c, const char *cmd, const char *opt, const ch
         }
     }
     if (cfg_parse_duration(arg, &d) == 0) {
-        *ms = store_now() - d;
+        *ms = ahead ? store_now() + d : store_now() - d;
         return 0;
     }
-    fprintf(stderr, "%s %s: %s needs a time (2024-01-31T12:00:00Z) or an age (2h, 7d), "
-                    "not '%s'\n", c->prog, cmd, opt, arg);
+    fprintf(stderr, "%s %s: %s needs a time (2024-01-31T12:00:00Z) or %s (2h, 7d), "
+                    "not '%s'\n", c->prog, cmd, opt, ahead ? "a duration" : "an age", arg);
     return -1;
 }
 
@@ -220,7 +217,7 @@ static int catalog_opt(cli *c, int opt, const char *arg, void *user)
 
     switch (opt) {
     case 't':
-        return catalog_time(c, "catalog", "--at", arg, &a->at);
+        return cli_opt_time(c, "catalog", "--at", arg, 0, &a->at);
     case 'S':
         if (cli_opt_int(c, "catalog", "--snapshot", arg, 1, INT64_MAX, &v) < 0)
             return -1;
@@ -343,7 +340,7 @@ int cli_cmd_catalog(cli *c, int argc, char **argv)
                                                 : "expected a source name and an optional item");
     if (a.at && a.id)
         return cli_usage_error(c, cmd, "--at and --snapshot exclude each other");
-    if (!(st = catalog_store(c, &rc)))
+    if (!(st = cli_open_store(c, &rc)))
         return rc;
     if (a.search) {
         rc = catalog_search(c, st, a.search);
@@ -389,7 +386,7 @@ int cli_cmd_catalog(cli *c, int argc, char **argv)
 
 static int drift_opt(cli *c, int opt, const char *arg, void *user)
 {
-    return opt == 't' ? catalog_time(c, "drift", "--since", arg, user) : -1;
+    return opt == 't' ? cli_opt_time(c, "drift", "--since", arg, 0, user) : -1;
 }
 
 /* A JSON value as short text for a cell. */
@@ -448,7 +445,7 @@ int cli_cmd_drift(cli *c, int argc, char **argv)
     if (ack ? argc - i != 3 : argc - i != 1)
         return cli_usage_error(c, cmd, ack ? "expected: drift ack SOURCE ITEM"
                                            : "expected one source name");
-    if (!(st = catalog_store(c, &rc)))
+    if (!(st = cli_open_store(c, &rc)))
         return rc;
     if (ack) {
         rc = drift_ack_cmd(c, st, argv[i + 1], argv[i + 2]);
@@ -514,7 +511,7 @@ int cli_cmd_stats(cli *c, int argc, char **argv)
         return rc;
     if (argc - i != 1)
         return cli_usage_error(c, cmd, "expected one source name");
-    if (!(st = catalog_store(c, &rc)))
+    if (!(st = cli_open_store(c, &rc)))
         return rc;
     rc = catalog_get(c, st, argv[i], 0, 0, &info, &l);
     changes = rc ? 0 : drift_count(st, argv[i], store_now() - 30 * CATALOG_DAY_MS, &e);

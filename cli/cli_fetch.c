@@ -21,6 +21,7 @@
 #include "output/manifest.h"
 #include "output/outfile.h"
 #include "plugin/source.h"
+#include "store/audit.h"
 #include "store/store.h"
 
 /* The lease of an in-process incremental run.  On this host a run whose
@@ -46,6 +47,31 @@ static void on_signal(int sig)
 
 /* ------------------------------------------------------------------------ */
 /* fetch                                                                     */
+
+/* Record the fetch of `item` in the audit trail: its result, rows, bytes,
+ * format and where it went.  A failure to record is a warning only: the
+ * data has landed (or the fetch failed for its own reason). */
+static void fetch_audit(cli *c, const char *source, const char *item, dsrc_status st,
+                        const fetch_report *rep)
+{
+    store_audit_rec r = {.action = "fetch", .source = source, .item = item,
+                         .rows = -1, .bytes = -1};
+    char result[64], detail[512];
+
+    if (st == DSRC_OK) {
+        r.result = "ok";
+        r.rows = (int64_t)rep->rows;
+        r.bytes = (int64_t)rep->bytes;
+        snprintf(detail, sizeof detail, "%s -> %s", rep->format ? rep->format : "?",
+                 rep->path ? rep->path : "stdout");
+        r.detail = detail;
+    } else {
+        snprintf(result, sizeof result, "error: %s",
+                 interrupted ? "interrupted" : error_status_name(st));
+        r.result = result;
+    }
+    (void)cli_audit_record(c->cfg, c->prog, &r);
+}
 
 typedef struct fetch_args {
     fetch_opts o;
@@ -347,6 +373,7 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
         derr_clear(&e2);
     }
     store_close(fa.o.store);
+    fetch_audit(c, s->cfg->name, fa.o.item, st, &rep);
     if (st != DSRC_OK) {
         if (interrupted)
             fprintf(stderr, "%s: interrupted; nothing was written\n", c->prog);

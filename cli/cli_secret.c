@@ -23,6 +23,7 @@
 #include "plugin/loader.h"
 #include "plugin/registry.h"
 #include "secret/secret.h"
+#include "store/audit.h"
 
 #define SEC_EXIT_OK 0
 #define SEC_EXIT_FAIL 1
@@ -394,6 +395,38 @@ static int sec_encrypt(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------------ */
+/* The audit trail                                                           */
+
+/* Record the use of a secret by `action` in the audit trail of the
+ * configuration's state store (none without a configuration): failed with
+ * status name `error`, or succeeded (error NULL) with the keys of kr (may
+ * be NULL) or `detail` -- never a value.  0, or -1 with a warning printed. */
+static int sec_audit_rec(const sec_ctx *c, const char *action, const char *error,
+                         const char *detail)
+{
+    store_audit_rec r = {.action = action, .result = "ok", .rows = -1, .bytes = -1,
+                         .detail = detail};
+    char result[64];
+
+    if (error) {
+        snprintf(result, sizeof result, "error: %s", error);
+        r.result = result;
+    }
+    return cli_audit_record(c->cfg, c->prog, &r);
+}
+
+static int sec_audit(const sec_ctx *c, const char *action, const char *error,
+                     const keyring *kr)
+{
+    char detail[PATH_MAX + 64];
+
+    if (kr)
+        snprintf(detail, sizeof detail, "%zu key(s) from %s", kr->n_keys,
+                 kr->origin ? kr->origin : "?");
+    return sec_audit_rec(c, action, error, kr ? detail : NULL);
+}
+
+/* ------------------------------------------------------------------------ */
 /* decrypt                                                                   */
 
 enum { SEC_OPT_SHOW = 1000 };
@@ -486,6 +519,12 @@ static int sec_decrypt(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
     }
     if (keyring_decrypt(kr, tok, len, &plain, &plain_len, &key_index, NULL, &e) != DSRC_OK) {
         sec_err(c, &e);
+        rc = SEC_EXIT_FAIL;
+        (void)sec_audit(c, "secret decrypt", error_status_name(e.status), NULL);
+    } else if (sec_audit(c, "secret decrypt", NULL, kr) < 0) {
+        /* a secret whose use cannot be recorded is not shown */
+        fprintf(stderr, "%s: the plaintext is not shown: its use could not be audited\n",
+                c->prog);
         rc = SEC_EXIT_FAIL;
     } else {
         if (sec_write_all(STDOUT_FILENO, plain, plain_len) < 0 ||
@@ -643,7 +682,8 @@ out:
 }
 
 /* Rotate the tokens of one file.  Returns 0 or -1 (printed; file unchanged). */
-static int sec_rotate_file(sec_ctx *c, const keyring *kr, const char *arg)
+static int sec_rotate_file(sec_ctx *c, const keyring *kr, const char *arg, size_t *n_done,
+                           size_t *n_current)
 {
     static const char prefix[] = SEC_PREFIX;
     const size_t plen = sizeof prefix - 1;
@@ -718,6 +758,8 @@ static int sec_rotate_file(sec_ctx *c, const keyring *kr, const char *arg)
         goto out;
     printf("%s: %zu token(s) re-encrypted with the first key, %zu already under it\n", arg,
            done, current);
+    *n_done = done;
+    *n_current = current;
     rc = 0;
     goto out;
 oom:
@@ -743,9 +785,18 @@ static int sec_rotate(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
         return sec_usage_error(c, cmd, "name at least one file");
     if (!(kr = sec_keyring(c)))
         return SEC_EXIT_FAIL;
-    for (i = first; i < argc; i++)
-        if (sec_rotate_file(c, kr, argv[i]) < 0)
+    for (i = first; i < argc; i++) {
+        char detail[PATH_MAX + 128];
+        size_t done = 0, current = 0;
+        int r = sec_rotate_file(c, kr, argv[i], &done, &current);
+
+        snprintf(detail, sizeof detail, "%s: %zu re-encrypted, %zu already under the first key",
+                 argv[i], done, current);
+        if (r < 0)
             rc = SEC_EXIT_FAIL;
+        if (sec_audit_rec(c, "secret rotate", r < 0 ? "failed" : NULL, detail) < 0)
+            rc = SEC_EXIT_FAIL;
+    }
     fflush(stdout);
     keyring_free(kr);
     return rc;

@@ -18,7 +18,10 @@
  *                                report ok or why not, never a value
  *
  * Keys come from -k FILE, else as keyring_load() finds them, with the
- * key_file setting of `cfg` when a configuration is given.
+ * key_file setting of `cfg` when a configuration is given.  With a
+ * configuration, decrypt and rotate append a record to the audit trail of
+ * its state store (cli_audit_record(), cli.h): decrypt shows nothing when
+ * the record cannot be written.
  */
 #ifndef DSRC_CORE_CLI_SECRET_H
 #define DSRC_CORE_CLI_SECRET_H

@@ -149,6 +149,38 @@ static const cli_cmd commands[] = {
      "  -s, --state S       only runs in state S\n"
      "  -n, --limit N       at most N runs (20)\n"
      "      --json          machine-readable output"},
+    {"token", cli_cmd_token,
+     "token create --role R --name N [--expires D] | token list | token revoke NAME",
+     "the control API's bearer tokens: make one, list them, revoke one",
+     "Tokens let clients of dsrcd's API on TCP in (Authorization: Bearer TOKEN).\n"
+     "'token create' makes a token with a role (viewer, operator, admin) and\n"
+     "prints it on stdout, once: only its SHA-256 is kept in the state store.\n"
+     "'token list' shows NAME, ROLE, STATE (active, expired, revoked), CREATED,\n"
+     "EXPIRES, REVOKED and LAST USED, never a token or a hash.  'token revoke'\n"
+     "refuses the token from then on.  Writes the state store directly (dsrcd\n"
+     "need not run; write access to it is needed); create and revoke are\n"
+     "recorded in the audit trail, and a token whose making cannot be recorded\n"
+     "is revoked at once.\n"
+     "  -r, --role R        viewer, operator or admin\n"
+     "  -N, --name N        its name: letters, digits, '.', '_', '-' (at most 64)\n"
+     "  -e, --expires D     a duration from now (12h, 30d) or a time\n"
+     "                      (2025-12-31, 2025-12-31T12:00:00Z); default: never\n"
+     "      --json          machine-readable output"},
+    {"audit", cli_cmd_audit, "audit [--since T] [--source S] [--limit N] [--json] | audit --verify",
+     "the audit trail: who did what, when, from where; check its hash chain",
+     "Lists the audit records in the state store, newest last: ID, TIME, WHO,\n"
+     "ORIGIN (socket, cli, or the client's address), ACTION (an API route or a\n"
+     "command: fetch, secret decrypt, secret rotate, token create...), SOURCE,\n"
+     "ITEM, RESULT, ROWS, BYTES and DETAIL.  Each record holds the SHA-256 of\n"
+     "the one before: --verify checks the whole chain and names the first\n"
+     "record changed, or after a record deleted or moved.\n"
+     "  -t, --since T       only records since T (2024-01-31T12:00:00Z, or an\n"
+     "                      age: 7d)\n"
+     "  -s, --source S      only records of source S\n"
+     "  -n, --limit N       the newest N records (100)\n"
+     "  -V, --verify        check the chain: exit 0 and 'N records, chain\n"
+     "                      intact', or exit 1 naming the first broken record\n"
+     "      --json          machine-readable output"},
     {"secret", cli_cmd_secret, "secret genkey|encrypt|decrypt|rotate|check [ARGS]",
      "make keys, encrypt secrets, rotate tokens, check every secret",
      "See 'dsrc secret --help' and dsrc(1)."},

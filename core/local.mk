@@ -36,9 +36,12 @@ core_libdsrccore_la_SOURCES += \
 	core/output/state.c core/output/state.h \
 	core/output/fetch.c core/output/fetch.h
 
-# store: the state store (SQLite): cursors and runs.
+# store: the state store (SQLite): cursors and runs; the audit trail and
+# the API's tokens.
 core_libdsrccore_la_SOURCES += \
-	core/store/store.c core/store/store.h
+	core/store/store.c core/store/store.h \
+	core/store/audit.c core/store/audit.h \
+	core/store/token.c core/store/token.h
 
 # catalog: items in normal form, schema hashes and diffs (catalog), the
 # snapshots and drift events kept in the state store (snapshot, drift).

@@ -122,6 +122,21 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE drift_acks ("
     " source TEXT NOT NULL, item TEXT NOT NULL, event_id INTEGER NOT NULL,"
     " acked_at INTEGER NOT NULL, PRIMARY KEY (source, item));",
+    /* 3: the audit trail (store/audit.h) and the API's tokens, hashed
+     * (store/token.h) */
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,"
+    " who TEXT NOT NULL, origin TEXT NOT NULL, action TEXT NOT NULL,"
+    " source TEXT, item TEXT, result TEXT NOT NULL, rows INTEGER, bytes INTEGER,"
+    " detail TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+    "CREATE INDEX audit_by_at ON audit (at);"
+    "CREATE INDEX audit_by_source ON audit (source, id);"
+    "CREATE TABLE api_tokens ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),"
+    " hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL,"
+    " expires_at INTEGER, revoked_at INTEGER, last_used_at INTEGER);"
+    "CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL;",
 };
 
 static dsrc_status store_sql_err(store *s, derr *e, const char *what)
@@ -133,7 +148,8 @@ static dsrc_status store_sql_err(store *s, derr *e, const char *what)
 
     /* the system's reason, when there is one, says more ("No space left
      * on device") than SQLite's ("disk I/O error") */
-    return derr_set(e, err == EACCES ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
+    return derr_set(e, err == EACCES || (sqlite3_errcode(s->db) & 0xff) == SQLITE_READONLY
+                           ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
                     "state store %s: %s: %s%s%s%s", s->path, what, sqlite3_errmsg(s->db),
                     err ? " (" : "", err ? strerror(err) : "", err ? ")" : "");
 }
@@ -371,6 +387,14 @@ store *store_open(const char *state_dir, derr *e)
         derr_set(e, errno == EACCES ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
                  "cannot open the state store %s: %s", s->path,
                  s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        store_close(s);
+        return NULL;
+    }
+    if (sqlite3_db_readonly(s->db, "main") == 1) {
+        derr_set(e, DSRC_E_PERMISSION,
+                 "cannot write the state store %s: permission denied (run as the user "
+                 "that owns it, or give this user write access to it and its directory)",
+                 s->path);
         store_close(s);
         return NULL;
     }

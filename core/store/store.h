@@ -43,6 +43,10 @@
  * acknowledgements (schema version 2) are the catalog module's
  * (catalog/snapshot.h, catalog/drift.h), reached through store_lock().
  *
+ * Audit trail and API tokens.  The hash-chained audit records and the
+ * hashes of the control API's tokens (schema version 3) are the modules
+ * store/audit.h and store/token.h, reached through store_lock() too.
+ *
  * Thread-safe: one handle serves every thread of a process (calls are
  * serialised inside).  Times are milliseconds since the epoch, UTC.
  */
@@ -55,7 +59,7 @@
 
 #include "base/error.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_FILE "dsrc.db"
 
 typedef struct store store;

@@ -8,3 +8,17 @@ tests_unit_test_store_SOURCES = tests/unit/test_store.c
 tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS) $(STORE_SQLITE_CFLAGS)
 tests_unit_test_store_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(STORE_SQLITE_LIBS)
 endif
+
+# The audit trail (hash chain, tampering, appends from several processes)
+# and the API tokens (hashed, checked, expired, revoked).
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_audit
+TESTS += tests/unit/test_audit
+tests_unit_test_audit_SOURCES = tests/unit/test_audit.c
+tests_unit_test_audit_CFLAGS = $(UNIT_CFLAGS) $(STORE_SQLITE_CFLAGS)
+tests_unit_test_audit_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(STORE_SQLITE_LIBS)
+endif
+# audit.sh: the records of dsrc fetch, secret and token, never a secret;
+# tampering named by dsrc audit --verify.
+TESTS += tests/integration/audit.sh
+EXTRA_DIST += tests/integration/audit.sh
