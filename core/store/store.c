@@ -122,6 +122,13 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE drift_acks ("
     " source TEXT NOT NULL, item TEXT NOT NULL, event_id INTEGER NOT NULL,"
     " acked_at INTEGER NOT NULL, PRIMARY KEY (source, item));",
+    /* 3: what each discover did (catalog/discovery.h) */
+    "CREATE TABLE discoveries ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, run_id INTEGER,"
+    " started_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL, items INTEGER NOT NULL,"
+    " queries INTEGER NOT NULL, retries INTEGER NOT NULL, errors INTEGER NOT NULL,"
+    " mode TEXT NOT NULL, result TEXT NOT NULL);"
+    "CREATE INDEX discoveries_by_source ON discoveries (source, id);",
 };
 
 static dsrc_status store_sql_err(store *s, derr *e, const char *what)

@@ -41,7 +41,9 @@
  *
  * Catalog.  The tables of discovered catalogs, drift events and their
  * acknowledgements (schema version 2) are the catalog module's
- * (catalog/snapshot.h, catalog/drift.h), reached through store_lock().
+ * (catalog/snapshot.h, catalog/drift.h), reached through store_lock(),
+ * and so is the record of each discover (schema version 3,
+ * catalog/discovery.h).
  *
  * Thread-safe: one handle serves every thread of a process (calls are
  * serialised inside).  Times are milliseconds since the epoch, UTC.
@@ -55,7 +57,7 @@
 
 #include "base/error.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_FILE "dsrc.db"
 
 typedef struct store store;
