@@ -563,7 +563,7 @@ START_TEST(discoveries_recorded_and_kept)
     r.run_id = 7;
     r.errors = 1;
     r.queries = -1;
-    r.result = "TIMEOUT";
+    r.result = "timeout";
     ck_assert_int_eq(discovery_record(s, &r, &e), DSRC_OK);
     ck_assert_int_eq(count("discoveries"), DISCOVERY_KEEP + 1);
     last = discovery_last_json(s, "src", &e);
@@ -579,7 +579,7 @@ START_TEST(discoveries_recorded_and_kept)
     last = discovery_last_json(s, "other", &e);
     ck_assert_int_eq(json_integer_value(json_object_get(last, "run_id")), 7);
     ck_assert_int_eq(json_integer_value(json_object_get(last, "errors")), 1);
-    ck_assert_str_eq(json_string_value(json_object_get(last, "result")), "TIMEOUT");
+    ck_assert_str_eq(json_string_value(json_object_get(last, "result")), "timeout");
     json_decref(last);
     store_close(s);
 }
