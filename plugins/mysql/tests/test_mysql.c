@@ -1168,21 +1168,12 @@ END_TEST
 static long long my_discover_mode(MYSQL *root, source_conn *c, dsrc_discover_mode mode,
                                   conf_md *m, int64_t *queries)
 {
-    dsrc_meta_sink s = conf_md_sink(m);
-    dsrc_discover_req dr;
-    dsrc_discover_result res;
     derr e = {0};
     long long before;
 
-    memset(&dr, 0, sizeof dr);
-    dr.struct_size = sizeof dr;
-    dr.path = DB;
-    dr.result = &res;
-    dr.mode = mode;
     conf_md_init(m, DB "/customers");
     before = my_status(root, "Connections");
-    ck_assert_msg(source_discover(c, &dr, &s, &e) == DSRC_OK, "%s", e.msg);
-    *queries = res.queries;
+    ck_assert_msg(conf_discover_mode(c, DB, 0, mode, m, queries, &e) == DSRC_OK, "%s", e.msg);
     return my_status(root, "Connections") - before;
 }
 

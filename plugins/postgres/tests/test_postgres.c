@@ -877,20 +877,11 @@ END_TEST
 static size_t pg_discover_mode(source_conn *c, const char *path, dsrc_discover_mode mode,
                                conf_md *m, int64_t *queries)
 {
-    dsrc_meta_sink s = conf_md_sink(m);
-    dsrc_discover_req dr;
-    dsrc_discover_result res;
     derr e = {0};
     size_t before = pg_log_count("dsrc-count: ");
 
-    memset(&dr, 0, sizeof dr);
-    dr.struct_size = sizeof dr;
-    dr.path = path;
-    dr.result = &res;
-    dr.mode = mode;
     conf_md_init(m, "sales/orders");
-    ck_assert_msg(source_discover(c, &dr, &s, &e) == DSRC_OK, "%s", e.msg);
-    *queries = res.queries;
+    ck_assert_msg(conf_discover_mode(c, path, 0, mode, m, queries, &e) == DSRC_OK, "%s", e.msg);
     return pg_log_count("dsrc-count: ") - before;
 }
 
