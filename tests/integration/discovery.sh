@@ -4,17 +4,24 @@
 # (checked with file and line), the mode dsrc discover uses and prints,
 # one `discoveries` row per discover (by dsrc discover, failed or not, and
 # by dsrcd's schedule) with its items, queries, retries, errors and mode,
-# and dsrc stats showing the last one.
+# and dsrc stats showing the last one; with the fault test plugin, a
+# conservative scheduled discover that hangs is given twice the stall
+# timeout, and its retry is recorded as one.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 . "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 DSRCD="$top_builddir/dsrcd"
+FAULT="$top_builddir/tests/fixtures/plugins/.libs/fault.so"
+[ -f "$FAULT" ] || { echo "fault.so not built (needs Check)"; exit 77; }
 lib_tmpdir dsrc-discovery
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; }
 
-lib_conf "$top_builddir/plugins/sqlite/.libs" "control_socket = \"$tmp/dsrcd.sock\";"
+mkdir -p "$tmp/plugins"
+ln -s "$top_builddir/plugins/sqlite/.libs/sqlite.so" "$tmp/plugins/sqlite.so"
+ln -s "$FAULT" "$tmp/plugins/fault.so"
+lib_conf "$tmp/plugins" "control_socket = \"$tmp/dsrcd.sock\";"
 CONF="$tmp/conf/dsrcd.conf"
 DB="$tmp/s.db"
 sqlite3 "$DB" "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE b (x INTEGER);
@@ -88,5 +95,27 @@ rows s "items, queries > 0, retries, errors, mode, result, run_id IS NOT NULL" |
 [ "$(cat "$tmp/row")" = "3 1 0 0 aggressive ok 1" ] && ok || { bad "scheduled row: $(cat "$tmp/row")"; tail "$tmp/log"; }
 [ "$(sqlite3 "$tmp/state/dsrc.db" "SELECT COUNT(*) FROM discoveries d JOIN runs r ON r.id = d.run_id WHERE r.kind = 'discover' AND r.state = 'succeeded' AND r.rows = d.items")" -ge 2 ] &&
     ok || bad "rows not tied to their runs"
+
+# ---- a conservative scheduled discover that hangs: twice the stall
+# timeout, retried once (the retry's row says so) ----
+rm "$tmp/conf/sources.d/s.conf"
+echo 'jobs = { stall_timeout = "1s"; retry_backoff = "200ms"; retry_attempts = 2; jitter_max = 0; };' >>"$CONF"
+cat >"$tmp/conf/sources.d/h.conf" <<EOF2
+name = "h";
+type = "fault";
+connection = { host = "h"; hang = "discover"; };
+schedule = { discover = "@every 2s"; discover_mode = "conservative"; };
+EOF2
+"$DSRCD" -c "$CONF" --foreground --log-target stderr >"$tmp/log" 2>&1 &
+pid=$!
+n=200
+while [ "$(rows h 'COUNT(*)')" -lt 2 ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+kill "$pid"; wait "$pid"; pid=
+rows h "items, queries, retries, errors, mode, result, run_id IS NOT NULL" | head -n 2 >"$tmp/rows"
+printf '0 -1 0 1 conservative timeout 1\n0 -1 1 1 conservative timeout 1\n' >"$tmp/want"
+same "$tmp/want" "$tmp/rows" || { cat "$tmp/rows"; tail "$tmp/log"; }
+has "$tmp/log" "discover: no progress for 2000 ms; cancelling it"
+sqlite3 "$tmp/state/dsrc.db" "SELECT DISTINCT error FROM runs WHERE source = 'h' AND state = 'failed'" >"$tmp/why"
+has "$tmp/why" "stalled: no rows or bytes for 2000 ms; cancelled"
 
 finish discovery
