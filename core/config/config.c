@@ -716,8 +716,9 @@ static const char *const cfg_pool_keys[] = {
     "keepalive", "validate_after", "leak_threshold", NULL
 };
 static const char *const cfg_schedule_keys[] = {"discover", "health", "discover_mode", NULL};
-const char *const cfg_discover_modes[] = {"adaptive", "balanced", "conservative", "aggressive",
-                                          NULL};
+/* schedule.discover_mode, in cfg_discover_mode order */
+static const char *const cfg_discover_modes[] = {"adaptive", "balanced", "conservative",
+                                                 "aggressive", NULL};
 static const char *const cfg_fetch_keys[] = {
     "item", "format", "columns", "limit", "cursor_field", "schedule", "on_breaking_change", NULL
 };

@@ -127,9 +127,6 @@ typedef enum cfg_discover_mode {
     CFG_DISCOVER_AGGRESSIVE = 3
 } cfg_discover_mode;
 
-/* "adaptive", "balanced", "conservative", "aggressive" (index: the mode). */
-extern const char *const cfg_discover_modes[];
-
 /* jobs = { ... } in the daemon file: how dsrcd runs the scheduled work. */
 typedef struct cfg_jobs {
     int workers;              /* runs at once in all; default 4             */
