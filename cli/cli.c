@@ -313,6 +313,11 @@ int cli_fail_status(const derr *e)
 
 int cli_lease_source(cli *c, const char *name, const char *op, router_lease *l)
 {
+    return cli_lease_source_why(c, name, op, l, NULL);
+}
+
+int cli_lease_source_why(cli *c, const char *name, const char *op, router_lease *l, derr *why)
+{
     int rc = CLI_EXIT_OK;
     const registry_source *s = cli_need_source(c, name, &rc);
     derr e = {0};
@@ -325,7 +330,10 @@ int cli_lease_source(cli *c, const char *name, const char *op, router_lease *l)
             derr_set(&e, DSRC_E_INTERNAL, "out of memory");
         cli_err_print(c, &e);
         rc = cli_fail_status(&e);
-        derr_clear(&e);
+        if (why)
+            *why = e;
+        else
+            derr_clear(&e);
         return rc;
     }
     log_msg(DSRC_LOG_INFO, s->cfg->name, NULL, "%s served by %s", op, l->label);

@@ -161,6 +161,9 @@ int cli_fail_status(const derr *e);
  * read_policy choose the endpoint, with failover.  Returns 0 with *l
  * filled (give it back with cli_lease_done()) or an exit status (printed). */
 int cli_lease_source(cli *c, const char *name, const char *op, router_lease *l);
+/* The same; when it fails to connect, *why (zeroed by the caller) gets
+ * the error (clear it). */
+int cli_lease_source_why(cli *c, const char *name, const char *op, router_lease *l, derr *why);
 
 /* Give a lease back with the operation's outcome (e NULL: success). */
 void cli_lease_done(cli *c, router_lease *l, const derr *e);

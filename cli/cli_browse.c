@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "base/redact.h"
+#include "catalog/discovery.h"
 #include "catalog/snapshot.h"
 #include "output/manifest.h"
 #include "plugin/source.h"
@@ -460,30 +461,41 @@ static int discover_opt(cli *c, int opt, const char *arg, void *user)
     return 0;
 }
 
-/* Keep the catalog just discovered; 0 or an exit status (printed). */
-static int discover_keep(cli *c, const char *source, catalog_list *l, int64_t ms)
+/* Keep the catalog just discovered (`l`; NULL when the discover failed)
+ * and the record of the discover `r`; 0 or an exit status (printed). */
+static int discover_keep(cli *c, catalog_list *l, const discovery_rec *r)
 {
     derr e = {0};
     snapshot_result res;
     store *st = store_open(c->cfg->state_dir, &e);
     int rc = 0;
 
-    if (!st || snapshot_record(st, source, l, ms, 0, c->cfg->catalog.retention_ms, &res,
-                               &e) != DSRC_OK) {
+    if (!st || (l && snapshot_record(st, r->source, l, r->duration_ms, 0,
+                                     c->cfg->catalog.retention_ms, &res, &e) != DSRC_OK) ||
+        discovery_record(st, r, &e) != DSRC_OK) {
         cli_err_print(c, &e);
         rc = CLI_EXIT_FAIL;
-    } else if (!c->json) {
+    } else if (l && !c->json) {
         printf("catalog %s (snapshot %lld)", res.changed ? "changed" : "unchanged",
                (long long)res.snapshot_id);
         if (res.changes)
             printf(": %zu change(s), %zu breaking; see 'dsrc drift %s'", res.changes,
-                   res.breaking, source);
+                   res.breaking, r->source);
         putchar('\n');
     }
     if (st)
         store_close(st);
     derr_clear(&e);
     return rc;
+}
+
+/* Record the failed discover `r` (begun at t0; failed with `why`). */
+static void discover_failed(cli *c, discovery_rec *r, const derr *why, int64_t t0)
+{
+    r->duration_ms = store_now() - t0;
+    r->errors = 1;
+    r->result = error_status_name(why->status);
+    (void)discover_keep(c, NULL, r);
 }
 
 /* --cached: the live discover failed (e, printed by the caller); answer
@@ -539,6 +551,7 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
     dsrc_discover_result res;
     discover_state ds = {0};
     catalog_list keep = {0};
+    discovery_rec rec;
     derr e = {0};
     int64_t t0;
 
@@ -552,7 +565,20 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
     if ((rc = cli_load_config(c, 0)))
         return rc;
     ds.c = c;
-    if ((rc = cli_lease_source(c, argv[i], "discover", &l))) {
+    t0 = store_now();
+    memset(&rec, 0, sizeof rec);
+    rec.source = argv[i];
+    rec.started_at = t0;
+    rec.queries = -1;
+    if ((rc = cli_lease_source_why(c, argv[i], "discover", &l, &e))) {
+        /* a discover of the whole source that could not connect is
+         * recorded as failed */
+        if (e.status != DSRC_OK && c->rt && !sys && argc - i == 1) {
+            rec.mode = discovery_choose(router_reg_source(c->rt)->cfg->discover_mode, NULL,
+                                        NULL);
+            discover_failed(c, &rec, &e, t0);
+        }
+        derr_clear(&e);
         if (flags[1] && rc != CLI_EXIT_CONFIG && rc != CLI_EXIT_USAGE)
             rc = discover_cached(c, argv[i], &ds);
         table_free(ds.t);
@@ -561,7 +587,8 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
     /* only a discover of the whole source is a catalog */
     if (!sys && argc - i == 1)
         ds.keep = &keep;
-    t0 = store_now();
+    /* a fresh process has no health history: adaptive is balanced here */
+    rec.mode = discovery_choose(l.conn->src->cfg->discover_mode, NULL, NULL);
     if (!c->json) {
         const char *hdr[] = {"item", "kind", "rows", "cols", "columns"};
         ds.t = table_new(5, hdr);
@@ -577,11 +604,16 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
     req.path = argc - i == 2 ? argv[i + 1] : NULL;
     req.include_system = sys;
     req.result = &res;
+    req.mode = rec.mode;
     if (source_discover(l.conn, &req, &sink, &e) != DSRC_OK) {
         if (c->json && ds.n && !flags[1])
             printf("\n]\n");
         cli_err_print(c, &e);
         rc = cli_fail_status(&e);
+        if (ds.keep) {
+            rec.queries = res.queries;
+            discover_failed(c, &rec, &e, t0);
+        }
         if (flags[1] && !(c->json && ds.n))
             rc = discover_cached(c, argv[i], &ds);
     } else if (ds.keep_failed) {
@@ -594,13 +626,18 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
         } else {
             table_print(ds.t, stdout);
             if (res.queries >= 0)
-                printf("\n%zu item(s) in %" PRId64 " quer%s\n", ds.n, res.queries,
-                       res.queries == 1 ? "y" : "ies");
+                printf("\n%zu item(s) in %" PRId64 " quer%s, mode %s\n", ds.n, res.queries,
+                       res.queries == 1 ? "y" : "ies", discovery_mode_name(rec.mode));
             else
-                printf("\n%zu item(s)\n", ds.n);
+                printf("\n%zu item(s), mode %s\n", ds.n, discovery_mode_name(rec.mode));
         }
-        if (ds.keep)
-            rc = discover_keep(c, argv[i], &keep, store_now() - t0);
+        if (ds.keep) {
+            rec.duration_ms = store_now() - t0;
+            rec.items = (int64_t)ds.n;
+            rec.queries = res.queries;
+            rec.result = "ok";
+            rc = discover_keep(c, &keep, &rec);
+        }
     }
     catalog_list_free(&keep);
     table_free(ds.t);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "catalog/discovery.h"
 #include "catalog/drift.h"
 #include "catalog/snapshot.h"
 #include "table.h"
@@ -500,7 +501,7 @@ int cli_cmd_stats(cli *c, int argc, char **argv)
     const cli_cmd *cmd = cli_find_cmd("stats");
     catalog_list l = {0};
     snapshot_info info;
-    json_t *schemas = json_object(), *o;
+    json_t *schemas = json_object(), *o, *last = NULL;
     int64_t tables = 0, views = 0, columns = 0, rows = 0, bytes = 0, changes;
     int has_rows = 0, has_bytes = 0, i, rc;
     derr e = {0};
@@ -515,6 +516,8 @@ int cli_cmd_stats(cli *c, int argc, char **argv)
         return rc;
     rc = catalog_get(c, st, argv[i], 0, 0, &info, &l);
     changes = rc ? 0 : drift_count(st, argv[i], store_now() - 30 * CATALOG_DAY_MS, &e);
+    if (rc == 0 && changes >= 0 && !(last = discovery_last_json(st, argv[i], &e)))
+        changes = -1;
     store_close(st);
     if (changes < 0) {
         cli_err_print(c, &e);
@@ -547,6 +550,7 @@ int cli_cmd_stats(cli *c, int argc, char **argv)
     catalog_list_free(&l);
     if (rc) {
         json_decref(schemas);
+        json_decref(last);
         return rc;
     }
     o = catalog_info_json(argv[i], &info);
@@ -557,6 +561,7 @@ int cli_cmd_stats(cli *c, int argc, char **argv)
     json_object_set_new(o, "estimated_rows", has_rows ? json_integer(rows) : json_null());
     json_object_set_new(o, "bytes", has_bytes ? json_integer(bytes) : json_null());
     json_object_set_new(o, "changes_30d", json_integer(changes));
+    json_object_set_new(o, "last_discovery", last); /* `last` borrowed from o now */
     json_decref(schemas);
     if (c->json) {
         cli_json_print(o);
@@ -583,6 +588,18 @@ int cli_cmd_stats(cli *c, int argc, char **argv)
                (long long)views, (long long)columns, r, b,
                json_string_value(json_object_get(o, "verified_at")),
                (long long)info.duration_ms, (long long)changes);
+        if (json_is_object(last))
+            printf("discover mode   %s (%s)\n"
+                   "queries         %lld\n"
+                   "retries         %lld\n"
+                   "errors          %lld\n"
+                   "duration        %lld ms\n",
+                   json_string_value(json_object_get(last, "mode")),
+                   json_string_value(json_object_get(last, "result")),
+                   (long long)json_integer_value(json_object_get(last, "queries")),
+                   (long long)json_integer_value(json_object_get(last, "retries")),
+                   (long long)json_integer_value(json_object_get(last, "errors")),
+                   (long long)json_integer_value(json_object_get(last, "duration_ms")));
     }
     json_decref(o);
     return 0;

@@ -49,6 +49,8 @@ static const cli_cmd commands[] = {
      "number of round-trips.  A discover of the whole source (no PATH, no\n"
      "--system) is kept in the state store as a catalog snapshot when it\n"
      "changed, and its changes as drift events (see dsrc catalog, dsrc drift).\n"
+     "It runs in the source's schedule.discover_mode (adaptive: balanced here)\n"
+     "and prints that mode with the query count.\n"
      "  -s, --system        include system schemas\n"
      "  -C, --cached        when the live discover fails, answer from the stored\n"
      "                      catalog, its age stated on stderr\n"
@@ -78,7 +80,8 @@ static const cli_cmd commands[] = {
      "a source's catalog in figures: schemas, tables, views, columns, rows, bytes",
      "From the stored catalog of SOURCE: items, schemas, tables, views,\n"
      "columns, estimated rows and bytes where the plugin knows them, the last\n"
-     "discover's time and duration, and the changes of the last 30 days.\n"
+     "discover's time and duration, and the changes of the last 30 days; then\n"
+     "the last discover's mode, result, queries, retries, errors and duration.\n"
      "      --json          machine-readable output"},
     {"fetch", cli_cmd_fetch,
      "fetch NAME ITEM [--format csv|jsonl|raw] [--columns a,b] [--limit N]\n"

@@ -48,6 +48,7 @@ core_libdsrccore_la_SOURCES += \
 core_libdsrccore_la_SOURCES += \
 	core/catalog/catalog.c core/catalog/catalog.h \
 	core/catalog/snapshot.c core/catalog/snapshot.h \
+	core/catalog/discovery.c core/catalog/discovery.h \
 	core/catalog/drift.c core/catalog/drift.h
 
 # secret: Fernet, keys, secret values, memory that holds them.

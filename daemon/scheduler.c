@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "catalog/discovery.h"
 #include "catalog/drift.h"
 #include "jobs/jobs.h"
 #include "jobs/runner.h"
@@ -34,6 +35,7 @@ typedef struct sched_task {
     router_source *rt;
     generation *gen;           /* a reference, released on the main thread  */
     int64_t stall_ms;
+    dsrc_discover_mode mode;   /* discover: chosen when it was submitted    */
     atomic_int cancel;
     int ran;
     runner_result res;
@@ -445,10 +447,13 @@ static void sched_task_run(void *arg)
     rq.lease_ms = SCHED_LEASE_MS;
     rq.stall_ms = t->stall_ms;
     rq.cancel = &t->cancel;
-    log_msg(DSRC_LOG_DEBUG, src, NULL, "%s%s%s started (%s, attempt %d)",
+    rq.discover_mode = t->mode;
+    rq.attempt = t->fire.attempt;
+    log_msg(DSRC_LOG_DEBUG, src, NULL, "%s%s%s started (%s, attempt %d%s%s)",
             store_kind_name(t->kind), t->kind == RUN_FETCH ? " " : "",
             t->kind == RUN_FETCH ? t->rule.item : "", jobs_trigger_name(t->fire.trigger),
-            t->fire.attempt);
+            t->fire.attempt, t->kind == RUN_DISCOVER ? ", mode " : "",
+            t->kind == RUN_DISCOVER ? discovery_mode_name(t->mode) : "");
     runner_run(&rq, &t->res);
     if (t->res.state == RUN_SUCCEEDED)
         /* a fetch's success is logged by the runner, with its file */
@@ -513,6 +518,21 @@ static void sched_task_done(void *arg)
     (void)pthread_kill(s->main, SCHED_WAKE_SIGNAL);
 }
 
+/* The mode of a discover of `u` now: its schedule.discover_mode, adaptive
+ * judged from its health report (discovery.h). */
+static dsrc_discover_mode sched_discover_mode(const unit *u)
+{
+    health_report rep;
+    dsrc_discover_mode m;
+    int have = u->src->cfg->discover_mode == CFG_DISCOVER_ADAPTIVE && u->hl &&
+               health_report_get(u->hl, &rep) == 0;
+
+    m = discovery_choose(u->src->cfg->discover_mode, have ? &rep : NULL, NULL);
+    if (have)
+        health_report_free(&rep);
+    return m;
+}
+
 /* Make and submit the task of a run queued in the store as `run_id`.  On
  * failure the run is ended and the fire given back. */
 static void sched_submit(scheduler *s, generation *g, const unit *u, int64_t run_id,
@@ -533,6 +553,8 @@ static void sched_submit(scheduler *s, generation *g, const unit *u, int64_t run
     t->rt = u->rt;
     t->gen = g;
     t->stall_ms = s->cfg.stall_timeout_ms;
+    if (kind == RUN_DISCOVER)
+        t->mode = sched_discover_mode(u);
     atomic_init(&t->cancel, 0);
     g->refs++;
     pthread_mutex_lock(&s->mu);

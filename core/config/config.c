@@ -715,7 +715,10 @@ static const char *const cfg_pool_keys[] = {
     "max_size", "min_idle", "acquire_timeout", "idle_timeout", "max_lifetime",
     "keepalive", "validate_after", "leak_threshold", NULL
 };
-static const char *const cfg_schedule_keys[] = {"discover", "health", NULL};
+static const char *const cfg_schedule_keys[] = {"discover", "health", "discover_mode", NULL};
+/* schedule.discover_mode, in cfg_discover_mode order */
+static const char *const cfg_discover_modes[] = {"adaptive", "balanced", "conservative",
+                                                 "aggressive", NULL};
 static const char *const cfg_fetch_keys[] = {
     "item", "format", "columns", "limit", "cursor_field", "schedule", "on_breaking_change", NULL
 };
@@ -937,12 +940,18 @@ static void cfg_read_pool(cfg_rd *rd, const config_setting_t *root, cfg_pool *p)
 static void cfg_read_schedule(cfg_rd *rd, const config_setting_t *root, cfg_source *src)
 {
     const config_setting_t *g = cfg_group(rd, root, "schedule");
+    const char *mode;
+    int i;
 
     if (!g)
         return;
     cfg_check_keys(rd, g, cfg_schedule_keys, "in group 'schedule'");
     cfg_get_schedule(rd, g, "discover", &src->schedule_discover);
     cfg_get_schedule(rd, g, "health", &src->schedule_health);
+    if (cfg_get_enum(rd, g, "discover_mode", cfg_discover_modes, &mode) == 1)
+        for (i = 0; cfg_discover_modes[i]; i++)
+            if (strcmp(cfg_discover_modes[i], mode) == 0)
+                src->discover_mode = i;
 }
 
 static void cfg_read_fetch(cfg_rd *rd, const config_setting_t *root, cfg_source *src)

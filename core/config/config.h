@@ -113,7 +113,19 @@ typedef struct cfg_source {
                                source is kept (with the faulty settings at
                                their defaults) so the registry can still
                                check its connection options               */
+    int discover_mode;      /* schedule.discover_mode: a cfg_discover_mode;
+                               adaptive (0) by default                    */
 } cfg_source;
+
+/* schedule.discover_mode: how hard a discover may press the source.
+ * Adaptive lets the host choose from the source's health (discovery.h);
+ * the others are passed to the plugin as they are. */
+typedef enum cfg_discover_mode {
+    CFG_DISCOVER_ADAPTIVE = 0,
+    CFG_DISCOVER_BALANCED = 1,
+    CFG_DISCOVER_CONSERVATIVE = 2,
+    CFG_DISCOVER_AGGRESSIVE = 3
+} cfg_discover_mode;
 
 /* jobs = { ... } in the daemon file: how dsrcd runs the scheduled work. */
 typedef struct cfg_jobs {

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "catalog/discovery.h"
 #include "catalog/snapshot.h"
 #include "jobs/runner.h"
 #include "output/fetch.h"
@@ -24,8 +25,12 @@ typedef struct runner_watch {
     pthread_cond_t cv;
     int done;
     int cancelled, stalled;             /* what the watchdog did           */
+    int64_t stall_ms;                   /* rq->stall_ms, or more (discover) */
     catalog_list catalog;               /* discover: the items seen        */
     int catalog_failed;
+    int noted;                          /* discover: recorded (or not to be) */
+    int64_t queries, ms;                /* discover: as the plugin reported,
+                                           its duration (-1: not reached) */
 } runner_watch;
 
 static int64_t runner_mono_ms(void)
@@ -69,13 +74,13 @@ static void *runner_watchdog(void *arg)
             w->cancelled = 1;
             source_cancel(w->conn);
         }
-        if (!w->cancelled && !w->stalled && rq->stall_ms > 0 && now - last_move >= rq->stall_ms) {
+        if (!w->cancelled && !w->stalled && w->stall_ms > 0 && now - last_move >= w->stall_ms) {
             w->stalled = 1;
             log_msg(DSRC_LOG_WARNING, w->conn->src->cfg->name, loader_name(w->conn->src->plugin),
                     "%s%s%s: no progress for %lld ms; cancelling it",
                     store_kind_name(rq->kind),
                     rq->rule ? " " : "", rq->rule ? rq->rule->item : "",
-                    (long long)rq->stall_ms);
+                    (long long)w->stall_ms);
             source_cancel(w->conn);
         }
         if (now - last_renew >= lease / 3) {
@@ -107,9 +112,37 @@ static int runner_meta(void *user, const dsrc_metadata *md)
     return 0;
 }
 
+/* Record what the discover begun at `started` did in `discoveries`
+ * (once), ending with `st`; a failure to is logged. */
+static void runner_note_discover(runner_watch *w, int64_t started, dsrc_status st)
+{
+    const registry_source *src = router_reg_source(w->rq->rt);
+    discovery_rec r;
+    derr e = {0};
+
+    if (w->noted)
+        return;
+    w->noted = 1;
+    memset(&r, 0, sizeof r);
+    r.source = src->cfg->name;
+    r.run_id = w->rq->run_id;
+    r.started_at = started;
+    r.duration_ms = w->ms >= 0 ? w->ms : store_now() - started;
+    r.items = (int64_t)atomic_load(&w->rows);
+    r.queries = w->queries;
+    r.retries = w->rq->attempt > 1 ? w->rq->attempt - 1 : 0;
+    r.errors = st != DSRC_OK;
+    r.mode = w->rq->discover_mode;
+    r.result = st == DSRC_OK ? "ok" : error_status_name(st);
+    if (discovery_record(w->rq->store, &r, &e) != DSRC_OK)
+        log_msg(DSRC_LOG_WARNING, r.source, loader_name(src->plugin), "%s", e.msg);
+    derr_clear(&e);
+}
+
 static dsrc_status runner_discover(runner_watch *w, source_conn *conn, derr *e)
 {
     dsrc_discover_req req;
+    dsrc_discover_result res;
     dsrc_meta_sink sink;
     store_run_output out;
     snapshot_result snap;
@@ -118,25 +151,30 @@ static dsrc_status runner_discover(runner_watch *w, source_conn *conn, derr *e)
 
     memset(&req, 0, sizeof req);
     req.struct_size = sizeof req;
+    req.result = &res;
+    req.mode = w->rq->discover_mode;
     memset(&sink, 0, sizeof sink);
     sink.struct_size = sizeof sink;
     sink.user = w;
     sink.metadata = runner_meta;
     t0 = runner_mono_ms();
     st = source_discover(conn, &req, &sink, e);
+    w->ms = runner_mono_ms() - t0;
+    w->queries = res.queries;
     if (st == DSRC_OK && w->catalog_failed)
         st = derr_set(e, DSRC_E_INTERNAL, "out of memory keeping the catalog");
     if (st == DSRC_OK)
-        st = snapshot_record(w->rq->store, conn->src->cfg->name, &w->catalog,
-                             runner_mono_ms() - t0, w->rq->run_id,
-                             w->rq->cfg->catalog.retention_ms, &snap, e);
+        st = snapshot_record(w->rq->store, conn->src->cfg->name, &w->catalog, w->ms,
+                             w->rq->run_id, w->rq->cfg->catalog.retention_ms, &snap, e);
     catalog_list_free(&w->catalog);
     if (st != DSRC_OK)
         return st;
     log_msg(snap.changes ? DSRC_LOG_NOTICE : DSRC_LOG_INFO, conn->src->cfg->name,
             loader_name(conn->src->plugin), "catalog: %zu item(s), %s (snapshot %lld): %zu "
-            "change(s), %zu breaking", snap.items, snap.changed ? "changed" : "unchanged",
-            (long long)snap.snapshot_id, snap.changes, snap.breaking);
+            "change(s), %zu breaking; %s discover, %lld quer%s", snap.items,
+            snap.changed ? "changed" : "unchanged", (long long)snap.snapshot_id, snap.changes,
+            snap.breaking, discovery_mode_name(w->rq->discover_mode), (long long)res.queries,
+            res.queries == 1 ? "y" : "ies");
     memset(&out, 0, sizeof out);
     out.rows = atomic_load(&w->rows);
     out.bytes = 0;
@@ -184,12 +222,16 @@ dsrc_status runner_run(const runner_req *rq, runner_result *res)
     pthread_t th;
     derr e2 = {0};
     dsrc_status st;
+    int64_t t0;
     int watching = 0;
 
     memset(res, 0, sizeof *res);
     memset(&w, 0, sizeof w);
     w.rq = rq;
+    w.queries = w.ms = -1;
+    t0 = store_now();
     if (rq->cancel && atomic_load(rq->cancel)) {
+        w.noted = 1; /* no discover */
         st = derr_set(&res->err, DSRC_E_CANCELLED, "cancelled before it started");
         goto ended;
     }
@@ -208,6 +250,9 @@ dsrc_status runner_run(const runner_req *rq, runner_result *res)
         goto ended;
     }
     w.conn = l.conn;
+    w.stall_ms = rq->stall_ms;
+    if (rq->kind == RUN_DISCOVER && rq->discover_mode == DSRC_DISCOVER_CONSERVATIVE)
+        w.stall_ms *= 2;
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cv, NULL);
     if (pthread_create(&th, NULL, runner_watchdog, &w) == 0)
@@ -230,7 +275,7 @@ dsrc_status runner_run(const runner_req *rq, runner_result *res)
         if (w.stalled) {
             st = derr_set(&res->err, DSRC_E_TIMEOUT,
                           "stalled: no rows or bytes for %lld ms; cancelled",
-                          (long long)rq->stall_ms);
+                          (long long)w.stall_ms);
             res->err.retryable = 1;
             res->stalled = 1;
         } else {
@@ -240,6 +285,8 @@ dsrc_status runner_run(const runner_req *rq, runner_result *res)
     }
     router_release(rq->rt, &l, st == DSRC_OK ? NULL : &res->err);
 ended:
+    if (rq->kind == RUN_DISCOVER)
+        runner_note_discover(&w, t0, st);
     res->rows = atomic_load(&w.rows);
     res->bytes = atomic_load(&w.bytes);
     if (st == DSRC_OK) {

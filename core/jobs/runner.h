@@ -15,7 +15,9 @@
  *   - discover: the plugin's discover() over the whole source, kept as a
  *     catalog snapshot (snapshot.h: stored when it changed, its drift
  *     events recorded and logged, with cfg->catalog.retention_ms); the run
- *     records how many items it found (rows; bytes stays 0).
+ *     records how many items it found (rows; bytes stays 0), and the
+ *     discover, succeeded or not, leaves its row in `discoveries`
+ *     (discovery.h: duration, items, queries, retries, errors, mode).
  * While the plugin works, a watchdog thread renews the lease, passes a
  * cancellation (*cancel set by the caller: SIGTERM, `dsrc run --cancel`) to
  * the plugin with source_cancel(), and cancels a run whose row and byte
@@ -44,6 +46,11 @@ typedef struct runner_req {
     int64_t lease_ms;               /* <= 0: 60 s                             */
     int64_t stall_ms;               /* <= 0: no stall watchdog                */
     atomic_int *cancel;             /* may be NULL                            */
+    dsrc_discover_mode discover_mode; /* discover: the plugin's hint
+                                       (discovery.h); CONSERVATIVE doubles
+                                       stall_ms                               */
+    int attempt;                    /* the fire's attempt (1 the first); a
+                                       discover records attempt - 1 retries   */
 } runner_req;
 
 /* What came of a run (also recorded in the store). */

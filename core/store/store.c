@@ -137,6 +137,13 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     " hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL,"
     " expires_at INTEGER, revoked_at INTEGER, last_used_at INTEGER);"
     "CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL;",
+    /* 4: what each discover did (catalog/discovery.h) */
+    "CREATE TABLE discoveries ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, run_id INTEGER,"
+    " started_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL, items INTEGER NOT NULL,"
+    " queries INTEGER NOT NULL, retries INTEGER NOT NULL, errors INTEGER NOT NULL,"
+    " mode TEXT NOT NULL, result TEXT NOT NULL);"
+    "CREATE INDEX discoveries_by_source ON discoveries (source, id);",
 };
 
 static dsrc_status store_sql_err(store *s, derr *e, const char *what)

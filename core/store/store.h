@@ -41,7 +41,9 @@
  *
  * Catalog.  The tables of discovered catalogs, drift events and their
  * acknowledgements (schema version 2) are the catalog module's
- * (catalog/snapshot.h, catalog/drift.h), reached through store_lock().
+ * (catalog/snapshot.h, catalog/drift.h), reached through store_lock(),
+ * and so is the record of each discover (schema version 4,
+ * catalog/discovery.h).
  *
  * Audit trail and API tokens.  The hash-chained audit records and the
  * hashes of the control API's tokens (schema version 3) are the modules
@@ -59,7 +61,7 @@
 
 #include "base/error.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_FILE "dsrc.db"
 
 typedef struct store store;

@@ -11,7 +11,9 @@
  * its last column has arrived; only composite primary keys need one more
  * query.  For a database or the whole catalog the tables and checks are
  * read on a second connection while the server fills the columns for the
- * first: the two fills run side by side.
+ * first: the two fills run side by side.  The request's mode decides
+ * about that second connection: CONSERVATIVE never opens it, BALANCED
+ * opens it when this connection was quick to open, AGGRESSIVE always.
  */
 #define _GNU_SOURCE
 #include "mys.h"
@@ -482,6 +484,7 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
     const unsigned long *len;
     char *db = NULL, *table = NULL;
     const char *path = req ? req->path : NULL;
+    dsrc_discover_mode mode = dsrc_discover_mode_of(req);
     unsigned long n = 0;
     size_t i;
     int rc = 0;
@@ -521,8 +524,10 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
      * one statement on one core: for a database or the whole catalog a
      * second connection reads 1 and 2 while this one has the server fill
      * 3, and the two fills run side by side.  One table needs no second
-     * connection, nor does a server that is slow to connect to. */
-    if (!table && c->connect_us <= MYS_SIDE_MAX_CONNECT_US)
+     * connection, nor does a server that is slow to connect to (unless
+     * the mode is aggressive), nor a conservative discover. */
+    if (!table && mode != DSRC_DISCOVER_CONSERVATIVE &&
+        (mode == DSRC_DISCOVER_AGGRESSIVE || c->connect_us <= MYS_SIDE_MAX_CONNECT_US))
         mys_disc_side_start(ctx, c, &d, &side);
     if (!side.my) {
         st = mys_disc_load_small(c, &d, 0, err);

@@ -103,6 +103,10 @@ dsrc_status pgc_stream(dsrc_conn *c, const dsrc_ctx *ctx, const char *sql, int n
                        const char *const *params, pgc_row_fn fn, void *user,
                        uint64_t *n_rows, const char *what, dsrc_error *err);
 
+/* Wait `ms` milliseconds, polling the cancellation every 10 ms; nonzero
+ * (early) when the call should stop. */
+int pgc_pause(dsrc_conn *c, const dsrc_ctx *ctx, long ms);
+
 /* Run a statement whose result does not matter (ROLLBACK). */
 void pgc_quiet(dsrc_conn *c, const char *sql);
 

@@ -23,6 +23,10 @@
  * relation and column number, and streams one metadata record per
  * relation as its last column arrives.  Both take a relation's foreign
  * keys from the same query: one text array per relation (PGC_FK_ARRAY).
+ * A conservative discover (the request's mode hint) reads the same catalog
+ * PGC_DISC_BATCH relations at a time, in (schema, relation) order, one
+ * query per batch, with a pause of PGC_DISC_PAUSE_MS between batches; a
+ * balanced or aggressive one reads it in its one query.
  */
 #include "pgc.h"
 
@@ -614,10 +618,15 @@ dsrc_status pgc_describe(const dsrc_ctx *ctx, dsrc_conn *c, const char *item,
 /* ------------------------------------------------------------------------ */
 /* discover                                                                  */
 
+/* A conservative discover: relations per query, pause between queries. */
+#define PGC_DISC_BATCH 100
+#define PGC_DISC_PAUSE_MS 50
+
 typedef struct pgc_disc {
     const dsrc_meta_sink *sink;
     pgc_rel cur;
     int have;
+    size_t rels;               /* relations begun in this query             */
 } pgc_disc;
 
 static int pgc_disc_row(void *user, const PGresult *res)
@@ -633,6 +642,7 @@ static int pgc_disc_row(void *user, const PGresult *res)
             return rc;
     }
     if (!d->have) {
+        d->rels++;
         if (pgc_rel_take(&d->cur, res, 0) != 0) {
             pgc_rel_free(&d->cur);
             return -1;
@@ -657,6 +667,91 @@ static int pgc_schema_exists(dsrc_conn *c, const dsrc_ctx *ctx, const char *name
     return n > 0;
 }
 
+/* Send the relation still held (the last one read) to the sink. */
+static dsrc_status pgc_disc_flush(pgc_disc *d, dsrc_error *err)
+{
+    int rc;
+
+    if (!d->have)
+        return DSRC_OK;
+    rc = pgc_emit(d->sink, &d->cur, NULL);
+    pgc_rel_free(&d->cur);
+    d->have = 0;
+    if (rc < 0)
+        return pgc_oom(err);
+    if (rc > 0)
+        return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "discover stopped by the receiver");
+    return DSRC_OK;
+}
+
+#define PGC_STR_(x) #x
+#define PGC_STR(x) PGC_STR_(x)
+
+/* The conservative discover of the relations matching `where` (with
+ * n_params parameters p, at most one): PGC_DISC_BATCH relations per query,
+ * each batch starting after the last relation of the one before, with a
+ * pause between batches. */
+static dsrc_status pgc_disc_batches(dsrc_conn *c, const dsrc_ctx *ctx,
+                                    const dsrc_discover_req *req, const char *where,
+                                    int n_params, const char *const *p, pgc_disc *d,
+                                    dsrc_error *err)
+{
+    char *after[2] = {NULL, NULL}, key[96];
+    const char *params[3];
+    dsrc_status s = DSRC_OK;
+    int batch;
+
+    for (batch = 1;; batch++) {
+        dsrc_buf w = {0}, q = {0};
+        int np = n_params;
+
+        if (n_params)
+            params[0] = p[0];
+        dsrc_buf_add(&w, where);
+        if (after[0]) {
+            snprintf(key, sizeof key, " AND (n.nspname, c.relname) > ($%d::pg_catalog.name,"
+                     " $%d::pg_catalog.name)", np + 1, np + 2);
+            dsrc_buf_add(&w, key);
+            params[np++] = after[0];
+            params[np++] = after[1];
+        }
+        dsrc_buf_add(&w, " ORDER BY n.nspname, c.relname LIMIT " PGC_STR(PGC_DISC_BATCH));
+        if (!w.failed)
+            pgc_cols_sql(&q, c->pg, w.s);
+        if (w.failed || q.failed) {
+            s = pgc_oom(err);
+        } else {
+            d->rels = 0;
+            dsrc_discover_count(req, 1);
+            s = pgc_stream(c, ctx, q.s, np, params, pgc_disc_row, d, NULL, "discover", err);
+        }
+        dsrc_buf_free(&w);
+        dsrc_buf_free(&q);
+        if (s == DSRC_OK && d->have) {
+            free(after[0]);
+            free(after[1]);
+            after[0] = strdup(d->cur.schema);
+            after[1] = strdup(d->cur.name);
+            if (!after[0] || !after[1])
+                s = pgc_oom(err);
+        }
+        if (s == DSRC_OK)
+            s = pgc_disc_flush(d, err);
+        if (s != DSRC_OK || d->rels < PGC_DISC_BATCH)
+            break;
+        if (pgc_host && pgc_host->log)
+            pgc_host->log(ctx, DSRC_LOG_DEBUG, "discover (conservative): batch %d, %zu "
+                          "relations; pausing %d ms", batch, d->rels, PGC_DISC_PAUSE_MS);
+        if (pgc_pause(c, ctx, PGC_DISC_PAUSE_MS)) {
+            s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "discover: cancelled");
+            break;
+        }
+    }
+    free(after[0]);
+    free(after[1]);
+    return s;
+}
+
 dsrc_status pgc_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_req *req,
                          const dsrc_meta_sink *sink, dsrc_error *err)
 {
@@ -664,11 +759,11 @@ dsrc_status pgc_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
                            ? req->path : NULL;
     int include_system = req ? req->include_system : 0;
     char *schema = NULL;
-    const char *p[1];
+    const char *p[1], *where;
     dsrc_buf q = {0};
     pgc_disc d;
     dsrc_status s;
-    int n_params = 0, rc;
+    int n_params = 0;
 
     if (!sink || !sink->metadata)
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
@@ -695,25 +790,24 @@ dsrc_status pgc_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
         }
         p[0] = schema;
         n_params = 1;
-        pgc_cols_sql(&q, c->pg, "n.nspname::text = $1");
+        where = "n.nspname::text = $1";
     } else {
-        pgc_cols_sql(&q, c->pg, include_system ? "true" : PGC_USER_SCHEMA("n"));
-    }
-    if (q.failed) {
-        free(schema);
-        dsrc_buf_free(&q);
-        return pgc_oom(err);
+        where = include_system ? "true" : PGC_USER_SCHEMA("n");
     }
     memset(&d, 0, sizeof d);
     d.sink = sink;
-    dsrc_discover_count(req, 1);
-    s = pgc_stream(c, ctx, q.s, n_params, p, pgc_disc_row, &d, NULL, "discover", err);
-    if (s == DSRC_OK && d.have) {
-        rc = pgc_emit(sink, &d.cur, NULL);
-        if (rc < 0)
+    if (dsrc_discover_mode_of(req) == DSRC_DISCOVER_CONSERVATIVE) {
+        s = pgc_disc_batches(c, ctx, req, where, n_params, p, &d, err);
+    } else {
+        pgc_cols_sql(&q, c->pg, where);
+        if (q.failed) {
             s = pgc_oom(err);
-        else if (rc > 0)
-            s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "discover stopped by the receiver");
+        } else {
+            dsrc_discover_count(req, 1);
+            s = pgc_stream(c, ctx, q.s, n_params, p, pgc_disc_row, &d, NULL, "discover", err);
+        }
+        if (s == DSRC_OK)
+            s = pgc_disc_flush(&d, err);
     }
     pgc_rel_free(&d.cur);
     dsrc_buf_free(&q);

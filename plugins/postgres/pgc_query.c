@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <time.h>
 
 #define POLL_MS 100
 
@@ -83,6 +84,17 @@ dsrc_status pgc_op_begin(dsrc_conn *c, const dsrc_ctx *ctx, dsrc_error *err)
 static int pgc_should_stop(dsrc_conn *c, const dsrc_ctx *ctx)
 {
     return atomic_load(&c->cancel_requested) || dsrc_cancelled(pgc_host, ctx);
+}
+
+int pgc_pause(dsrc_conn *c, const dsrc_ctx *ctx, long ms)
+{
+    while (ms > 0 && !pgc_should_stop(c, ctx)) {
+        long slice = ms > 10 ? 10 : ms;
+        struct timespec ts = {0, slice * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= slice;
+    }
+    return pgc_should_stop(c, ctx);
 }
 
 dsrc_status pgc_wait(dsrc_conn *c, const dsrc_ctx *ctx, const char *what, dsrc_error *err)

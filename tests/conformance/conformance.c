@@ -1785,14 +1785,27 @@ dsrc_status conf_describe(struct source_conn *c, const char *item, conf_md *m, d
 dsrc_status conf_discover(struct source_conn *c, const char *path, int include_system, conf_md *m,
                           derr *e)
 {
+    return conf_discover_mode(c, path, include_system, DSRC_DISCOVER_BALANCED, m, NULL, e);
+}
+
+dsrc_status conf_discover_mode(struct source_conn *c, const char *path, int include_system,
+                               dsrc_discover_mode mode, conf_md *m, int64_t *queries, derr *e)
+{
     dsrc_meta_sink s = conf_md_sink(m);
     dsrc_discover_req dr;
+    dsrc_discover_result res;
+    dsrc_status st;
 
     memset(&dr, 0, sizeof dr);
     dr.struct_size = sizeof dr;
     dr.path = path;
     dr.include_system = include_system;
-    return source_discover(c, &dr, &s, e);
+    dr.result = &res;
+    dr.mode = mode;
+    st = source_discover(c, &dr, &s, e);
+    if (queries)
+        *queries = res.queries;
+    return st;
 }
 
 const char *conf_md_prop(const conf_md *m, const char *key)

@@ -355,6 +355,10 @@ dsrc_status conf_describe(struct source_conn *c, const char *item, conf_md *m, d
  * schemas / databases when `include_system`, adding to `m`. */
 dsrc_status conf_discover(struct source_conn *c, const char *path, int include_system, conf_md *m,
                           derr *e);
+/* The same with the mode hint `mode`; *queries (may be NULL) gets the
+ * queries the plugin reported (-1: none). */
+dsrc_status conf_discover_mode(struct source_conn *c, const char *path, int include_system,
+                               dsrc_discover_mode mode, conf_md *m, int64_t *queries, derr *e);
 /* The value of the wanted record's property `key` (NULL: none). */
 const char *conf_md_prop(const conf_md *m, const char *key);
 /* The index of the kept record with this path (-1: none). */

@@ -12,3 +12,6 @@ endif
 # catalog.sh: snapshots, drift and pauses end to end on SQLite, with dsrcd.
 TESTS += tests/integration/catalog.sh
 EXTRA_DIST += tests/integration/catalog.sh tests/integration/catalog_lib.sh
+# discovery.sh: discover modes and the record of each discover, with dsrcd.
+TESTS += tests/integration/discovery.sh
+EXTRA_DIST += tests/integration/discovery.sh

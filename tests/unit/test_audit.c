@@ -438,7 +438,7 @@ START_TEST(test_token_bad_input)
 }
 END_TEST
 
-/* A database of schema version 2 gets the audit and token tables when it
+/* A database of schema version 2 gets the audit, token and discovery tables when it
  * is opened, and keeps what it held. */
 START_TEST(test_upgrade_from_2)
 {
@@ -452,7 +452,8 @@ START_TEST(test_upgrade_from_2)
 
     ck_assert_int_eq(store_run_queue(s, &spec, &run, &e), DSRC_OK);
     store_close(s);
-    tamper("DROP TABLE audit; DROP TABLE api_tokens; PRAGMA user_version = 2");
+    tamper("DROP TABLE audit; DROP TABLE api_tokens; DROP TABLE discoveries;"
+           " PRAGMA user_version = 2");
     s = open_ok();
     r = store_run_json(s, run, &e);
     ck_assert_ptr_nonnull(r);

@@ -13,6 +13,7 @@
 
 #include "unit_tmp.h"
 #include "catalog/catalog.h"
+#include "catalog/discovery.h"
 #include "catalog/drift.h"
 #include "catalog/snapshot.h"
 
@@ -454,6 +455,136 @@ START_TEST(retention_keeps_the_latest)
 }
 END_TEST
 
+/* The host's choice of a discover's mode, case by case: one endpoint with
+ * (samples, failures, saturated, p95, breaker, pool max_size, active), the
+ * health's defaults (latency_warn_ms 250, error_rate_warn 0.1). */
+START_TEST(discover_mode_choice)
+{
+    static const struct {
+        int configured;
+        int samples, failures, saturated;
+        double p95;
+        breaker_state brk;
+        int max_size, active;
+        dsrc_discover_mode want;
+        const char *why;
+    } t[] = {
+        {CFG_DISCOVER_ADAPTIVE, 0, 0, 0, 0, BREAKER_CLOSED, 10, 0,
+         DSRC_DISCOVER_BALANCED, "no samples"},
+        {CFG_DISCOVER_ADAPTIVE, 60, 0, 0, 10, BREAKER_CLOSED, 10, 0,
+         DSRC_DISCOVER_AGGRESSIVE, "healthy, fast, spare connections"},
+        {CFG_DISCOVER_ADAPTIVE, 60, 0, 0, 10, BREAKER_CLOSED, 10, 9,
+         DSRC_DISCOVER_BALANCED, "one connection left"},
+        {CFG_DISCOVER_ADAPTIVE, 60, 0, 0, 50, BREAKER_CLOSED, 10, 0,
+         DSRC_DISCOVER_BALANCED, "p95 at a fifth of the warning"},
+        {CFG_DISCOVER_ADAPTIVE, 60, 1, 0, 10, BREAKER_CLOSED, 10, 0,
+         DSRC_DISCOVER_BALANCED, "one failure, below the warning rate"},
+        {CFG_DISCOVER_ADAPTIVE, 60, 0, 2, 10, BREAKER_CLOSED, 10, 0,
+         DSRC_DISCOVER_BALANCED, "the pool was saturated"},
+        {CFG_DISCOVER_ADAPTIVE, 60, 6, 0, 10, BREAKER_CLOSED, 10, 0,
+         DSRC_DISCOVER_CONSERVATIVE, "error rate at the warning"},
+        {CFG_DISCOVER_ADAPTIVE, 60, 0, 0, 251, BREAKER_CLOSED, 10, 0,
+         DSRC_DISCOVER_CONSERVATIVE, "p95 above the warning"},
+        {CFG_DISCOVER_ADAPTIVE, 60, 0, 0, 10, BREAKER_OPEN, 10, 0,
+         DSRC_DISCOVER_CONSERVATIVE, "breaker open"},
+        {CFG_DISCOVER_ADAPTIVE, 0, 0, 0, 0, BREAKER_HALF_OPEN, 10, 0,
+         DSRC_DISCOVER_CONSERVATIVE, "breaker half-open, no samples"},
+        {CFG_DISCOVER_BALANCED, 60, 0, 0, 10, BREAKER_CLOSED, 10, 0,
+         DSRC_DISCOVER_BALANCED, "fixed balanced"},
+        {CFG_DISCOVER_AGGRESSIVE, 60, 0, 0, 10, BREAKER_OPEN, 10, 0,
+         DSRC_DISCOVER_AGGRESSIVE, "fixed aggressive"},
+        {CFG_DISCOVER_CONSERVATIVE, 60, 0, 0, 10, BREAKER_CLOSED, 10, 0,
+         DSRC_DISCOVER_CONSERVATIVE, "fixed conservative"},
+    };
+    health_endpoint_report ep[2];
+    health_report rep;
+    size_t i;
+
+    for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+        memset(&rep, 0, sizeof rep);
+        memset(ep, 0, sizeof ep);
+        ep[0].role = DSRC_ROLE_PRIMARY;
+        ep[0].samples = t[i].samples;
+        ep[0].failures = t[i].failures;
+        ep[0].saturated = t[i].saturated;
+        ep[0].latency_p95_ms = t[i].p95;
+        ep[0].error_rate = t[i].samples ? (double)t[i].failures / t[i].samples : 0;
+        ep[0].breaker.state = t[i].brk;
+        ep[0].pool.max_size = t[i].max_size;
+        ep[0].pool.active = t[i].active;
+        rep.endpoints = ep;
+        rep.n_endpoints = 1;
+        ck_assert_msg(discovery_choose(t[i].configured, &rep, NULL) == t[i].want,
+                      "%s: got %s, want %s", t[i].why,
+                      discovery_mode_name(discovery_choose(t[i].configured, &rep, NULL)),
+                      discovery_mode_name(t[i].want));
+        /* a replica in trouble does not slow the primary's discover */
+        ep[1] = ep[0];
+        ep[1].role = DSRC_ROLE_REPLICA;
+        ep[1].breaker.state = BREAKER_OPEN;
+        ep[1].latency_p95_ms = 1000;
+        rep.n_endpoints = 2;
+        ck_assert_msg(discovery_choose(t[i].configured, &rep, NULL) == t[i].want,
+                      "%s, with a replica down", t[i].why);
+    }
+    /* no report at all: adaptive is balanced */
+    ck_assert_int_eq(discovery_choose(CFG_DISCOVER_ADAPTIVE, NULL, NULL),
+                     DSRC_DISCOVER_BALANCED);
+    ck_assert_str_eq(discovery_mode_name(DSRC_DISCOVER_CONSERVATIVE), "conservative");
+}
+END_TEST
+
+/* Each discover is one row; the last DISCOVERY_KEEP of a source stay. */
+START_TEST(discoveries_recorded_and_kept)
+{
+    derr e = {0};
+    store *s = store_open(dir, &e);
+    discovery_rec r;
+    json_t *last;
+    int i;
+
+    ck_assert_ptr_nonnull(s);
+    last = discovery_last_json(s, "src", &e);
+    ck_assert(json_is_null(last));
+    json_decref(last);
+    memset(&r, 0, sizeof r);
+    r.source = "src";
+    r.started_at = 1700000000000;
+    r.duration_ms = 12;
+    r.items = 3;
+    r.queries = 2;
+    r.mode = DSRC_DISCOVER_CONSERVATIVE;
+    r.result = "ok";
+    for (i = 0; i < DISCOVERY_KEEP + 5; i++) {
+        r.retries = i;
+        ck_assert_int_eq(discovery_record(s, &r, &e), DSRC_OK);
+    }
+    r.source = "other";
+    r.run_id = 7;
+    r.errors = 1;
+    r.queries = -1;
+    r.result = "timeout";
+    ck_assert_int_eq(discovery_record(s, &r, &e), DSRC_OK);
+    ck_assert_int_eq(count("discoveries"), DISCOVERY_KEEP + 1);
+    last = discovery_last_json(s, "src", &e);
+    ck_assert_ptr_nonnull(last);
+    ck_assert_int_eq(json_integer_value(json_object_get(last, "retries")), DISCOVERY_KEEP + 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(last, "queries")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(last, "items")), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(last, "mode")), "conservative");
+    ck_assert_str_eq(json_string_value(json_object_get(last, "started_at")),
+                     "2023-11-14T22:13:20.000Z");
+    ck_assert(json_is_null(json_object_get(last, "run_id")));
+    json_decref(last);
+    last = discovery_last_json(s, "other", &e);
+    ck_assert_int_eq(json_integer_value(json_object_get(last, "run_id")), 7);
+    ck_assert_int_eq(json_integer_value(json_object_get(last, "errors")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(last, "result")), "timeout");
+    json_decref(last);
+    store_close(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("catalog");
@@ -470,10 +601,12 @@ int main(void)
     tcase_add_test(tc, foreign_keys_diff_as_sets);
     tcase_add_test(tc, type_widening);
     tcase_add_test(tc, change_names_and_ids);
+    tcase_add_test(tc, discover_mode_choice);
     tcase_add_checked_fixture(ts, setup, teardown);
     tcase_add_test(ts, unchanged_catalog_is_one_snapshot);
     tcase_add_test(ts, a_change_is_one_event_and_pauses);
     tcase_add_test(ts, retention_keeps_the_latest);
+    tcase_add_test(ts, discoveries_recorded_and_kept);
     suite_add_tcase(su, tc);
     suite_add_tcase(su, ts);
     sr = srunner_create(su);

@@ -341,6 +341,7 @@ START_TEST(full_config)
     ck_assert_int_eq(s->pool.leak_threshold_ms, 0);
     ck_assert_ptr_null(s->schedule_discover);
     ck_assert_ptr_null(s->schedule_health);
+    ck_assert_int_eq(s->discover_mode, CFG_DISCOVER_ADAPTIVE);
     ck_assert_uint_eq(s->n_fetch, 0);
 
     ck_assert_ptr_null(cfg_find_source(cfg, "nosuch"));
@@ -824,7 +825,7 @@ START_TEST(source_unknown_keys)
     ck_diag(3, p, 9, "unknown setting 'host' in group 'replicas' (allowed: hosts, "
                      "replica_set, read_policy)");
     ck_diag(4, p, 4, "unknown setting 'max_sise' in group 'pool'");
-    ck_diag(5, p, 10, "unknown setting 'scan' in group 'schedule' (allowed: discover, health)");
+    ck_diag(5, p, 10, "unknown setting 'scan' in group 'schedule' (allowed: discover, health, discover_mode)");
     ck_diag(6, p, 15, "unknown setting 'cols' in fetch entry 1");
     /* unknown keys do not drop the source */
     ck_assert_uint_eq(cfg->n_sources, 1);
@@ -1024,6 +1025,44 @@ START_TEST(source_bad_schedules)
     ck_diag(3, p, 9, "'schedule' is not a valid schedule: expected 5 fields");
     ck_diag(4, p, 10, "'schedule' must be a string, got an integer");
     ck_assert_ptr_null(cfg->sources[0].schedule_discover);
+    cfg_free(cfg);
+    free(p);
+}
+END_TEST
+
+/* schedule.discover_mode: each name its mode; anything else an error at
+ * its line, the source kept with the default (adaptive). */
+START_TEST(source_discover_mode)
+{
+    static const struct {
+        const char *name;
+        int mode;
+    } ok[] = {{"adaptive", CFG_DISCOVER_ADAPTIVE}, {"balanced", CFG_DISCOVER_BALANCED},
+              {"conservative", CFG_DISCOVER_CONSERVATIVE},
+              {"aggressive", CFG_DISCOVER_AGGRESSIVE}};
+    char text[160], *p;
+    cfg_config *cfg;
+    size_t i;
+
+    for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        snprintf(text, sizeof text, "name = \"a\";\ntype = \"sqlite\";\n"
+                 "schedule = { discover_mode = \"%s\"; };\n", ok[i].name);
+        cfg = load_source(text, &p);
+        ck_errors(0);
+        ck_assert_int_eq(cfg->sources[0].discover_mode, ok[i].mode);
+        cfg_free(cfg);
+        free(p);
+    }
+    cfg = load_source("name = \"a\";\n"                                   /* 1 */
+                      "type = \"sqlite\";\n"                              /* 2 */
+                      "schedule = {\n"                                     /* 3 */
+                      "  discover = \"@hourly\";\n"                       /* 4 */
+                      "  discover_mode = \"gentle\";\n"                   /* 5 */
+                      "};\n", &p);
+    ck_errors(1);
+    ck_diag(0, p, 5, "'discover_mode' must be one of adaptive, balanced, conservative, "
+                     "aggressive (got 'gentle')");
+    ck_assert_int_eq(cfg->sources[0].discover_mode, CFG_DISCOVER_ADAPTIVE);
     cfg_free(cfg);
     free(p);
 }
@@ -1473,6 +1512,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, source_bad_enums);
     tcase_add_test(tc, source_bad_durations);
     tcase_add_test(tc, source_bad_schedules);
+    tcase_add_test(tc, source_discover_mode);
     tcase_add_test(tc, source_duplicate_names);
     tcase_add_test(tc, source_missing_required);
     tcase_add_test(tc, source_values);

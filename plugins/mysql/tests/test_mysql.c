@@ -1162,6 +1162,62 @@ START_TEST(t_discover_catalog)
 }
 END_TEST
 
+/* Discover DB with mode `mode`: the connections the server accepted
+ * meanwhile (its Connections status), the items into *m, the queries
+ * reported into *queries. */
+static long long my_discover_mode(MYSQL *root, source_conn *c, dsrc_discover_mode mode,
+                                  conf_md *m, int64_t *queries)
+{
+    derr e = {0};
+    long long before;
+
+    conf_md_init(m, DB "/customers");
+    before = my_status(root, "Connections");
+    ck_assert_msg(conf_discover_mode(c, DB, 0, mode, m, queries, &e) == DSRC_OK, "%s", e.msg);
+    return my_status(root, "Connections") - before;
+}
+
+/* The mode hint: a conservative discover works through its one
+ * connection, an aggressive one always adds its second, a balanced one
+ * adds it when the first was quick to open; the same catalog each way. */
+START_TEST(t_discover_modes)
+{
+    source_conn *c = conf_conn();
+    conf_md *cons = calloc(1, sizeof *cons), *bal = calloc(1, sizeof *bal),
+            *aggr = calloc(1, sizeof *aggr);
+    MYSQL *root = my_root(0);
+    int64_t q_cons, q_bal, q_aggr;
+    long long n;
+    size_t k;
+
+    ck_assert_ptr_nonnull(cons);
+    ck_assert_ptr_nonnull(bal);
+    ck_assert_ptr_nonnull(aggr);
+    ck_assert_ptr_nonnull(root);
+    ck_assert_int_eq(my_discover_mode(root, c, DSRC_DISCOVER_CONSERVATIVE, cons, &q_cons), 0);
+    ck_assert_int_eq(my_discover_mode(root, c, DSRC_DISCOVER_AGGRESSIVE, aggr, &q_aggr), 1);
+    n = my_discover_mode(root, c, DSRC_DISCOVER_BALANCED, bal, &q_bal);
+    ck_assert_msg(n == 0 || n == 1, "balanced discover opened %lld connections", n);
+    ck_assert_int_gt(q_cons, 0);
+    ck_assert_int_eq(q_cons, q_bal);
+    ck_assert_int_eq(q_cons, q_aggr);
+    ck_assert_uint_gt(cons->n, 0);
+    ck_assert_uint_eq(cons->n, bal->n);
+    ck_assert_uint_eq(cons->n, aggr->n);
+    for (k = 0; k < cons->n; k++) {
+        ssize_t j = conf_md_find(aggr, cons->path[k]);
+        ck_assert_msg(j >= 0, "%s missing from the aggressive discover", cons->path[k]);
+        ck_assert_uint_eq(aggr->n_columns[j], cons->n_columns[k]);
+    }
+    ck_assert_int_eq(cons->found, 1);
+    ck_assert_uint_eq(cons->n_cols, aggr->n_cols);
+    mysql_close(root);
+    free(cons);
+    free(bal);
+    free(aggr);
+}
+END_TEST
+
 /* Connections user `user` has open on the primary, once the count has
  * settled at `at_most` or below (3 s at most: a closed connection leaves
  * the process list a moment later). */
@@ -2094,6 +2150,7 @@ int main(void)
     tcase_add_test(tc, t_describe_details);
     tcase_add_test(tc, t_discover_catalog);
     tcase_add_test(tc, t_discover_second_connection);
+    tcase_add_test(tc, t_discover_modes);
     tcase_add_test(tc, t_cell_types);
     tcase_add_test(tc, t_timestamp_utc);
     tcase_add_test(tc, t_hostile_identifiers);

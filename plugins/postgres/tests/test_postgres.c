@@ -872,6 +872,64 @@ START_TEST(t_discover_batched)
 }
 END_TEST
 
+/* Discover `path` with mode `mode` into *m: the queries the server logged
+ * meanwhile, the count the plugin reported into *queries. */
+static size_t pg_discover_mode(source_conn *c, const char *path, dsrc_discover_mode mode,
+                               conf_md *m, int64_t *queries)
+{
+    derr e = {0};
+    size_t before = pg_log_count("dsrc-count: ");
+
+    conf_md_init(m, "sales/orders");
+    ck_assert_msg(conf_discover_mode(c, path, 0, mode, m, queries, &e) == DSRC_OK, "%s", e.msg);
+    return pg_log_count("dsrc-count: ") - before;
+}
+
+/* A conservative discover reads the same catalog 100 relations per query
+ * (one more, empty, when the count is a multiple of 100), as it reports;
+ * balanced and aggressive read it in one. */
+START_TEST(t_discover_conservative)
+{
+    conf_env *env = conf_env_new();
+    source_conn *c = NULL;
+    static conf_md bal, cons, aggr;
+    derr e = {0};
+    int64_t q_bal, q_cons, q_aggr;
+    size_t i, n;
+
+    ck_assert_msg(conf_env_open(env, "counted", &c, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_uint_eq(pg_discover_mode(c, NULL, DSRC_DISCOVER_BALANCED, &bal, &q_bal), 1);
+    ck_assert_int_eq(q_bal, 1);
+    ck_assert_uint_eq(pg_discover_mode(c, NULL, DSRC_DISCOVER_AGGRESSIVE, &aggr, &q_aggr), 1);
+    ck_assert_int_eq(q_aggr, 1);
+    n = pg_discover_mode(c, NULL, DSRC_DISCOVER_CONSERVATIVE, &cons, &q_cons);
+    ck_assert_uint_gt(bal.n, MANY_TABLES);
+    ck_assert_uint_eq(n, bal.n / 100 + 1);
+    ck_assert_int_eq(q_cons, (int64_t)n);
+    /* the same items, in the same order, with the same columns */
+    ck_assert_uint_eq(cons.n, bal.n);
+    ck_assert_uint_eq(aggr.n, bal.n);
+    for (i = 0; i < bal.n; i++) {
+        ck_assert_str_eq(cons.path[i], bal.path[i]);
+        ck_assert_uint_eq(cons.n_columns[i], bal.n_columns[i]);
+        ck_assert_int_eq(cons.kind[i], bal.kind[i]);
+    }
+    ck_assert_int_eq(cons.found, 1);
+    ck_assert_uint_eq(cons.n_cols, bal.n_cols);
+    ck_assert_str_eq(cons.col[2][3], "in euros");
+    ck_assert_str_eq(cons.want_comment, "one row per order");
+
+    /* one schema of exactly 300 tables: the schema check, then 3 full
+     * batches and an empty one */
+    n = pg_discover_mode(c, "many", DSRC_DISCOVER_CONSERVATIVE, &cons, &q_cons);
+    ck_assert_uint_eq(cons.n, MANY_TABLES);
+    ck_assert_int_eq(q_cons, 5);
+    ck_assert_uint_eq(n, 5);
+    source_close(c);
+    conf_env_free(env);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* Types                                                                     */
 
@@ -1396,6 +1454,7 @@ int main(void)
     tcase_add_test(tc, t_list);
     tcase_add_test(tc, t_describe_details);
     tcase_add_test(tc, t_discover_batched);
+    tcase_add_test(tc, t_discover_conservative);
     tcase_add_test(tc, t_types);
     tcase_add_test(tc, t_time_zones);
     tcase_add_test(tc, t_cursor_limit_uuid);
