@@ -438,8 +438,8 @@ START_TEST(test_token_bad_input)
 }
 END_TEST
 
-/* A database of schema version 2 gets the audit, token and discovery tables when it
- * is opened, and keeps what it held. */
+/* A database of schema version 2 gets the audit, token and discovery
+ * tables when it is opened, and keeps what it held. */
 START_TEST(test_upgrade_from_2)
 {
     store *s = open_ok();
