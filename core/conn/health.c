@@ -18,6 +18,8 @@
 
 enum { HS_OK = 0, HS_FAIL = 1, HS_SATURATED = 2 };
 
+static const double health_latency_bounds[] = {HEALTH_LATENCY_BOUNDS};
+
 typedef struct health_sample {
     int64_t at_ms;
     int kind;
@@ -31,6 +33,8 @@ typedef struct health_ep {
     derr last_error;
     int64_t last_error_ms;
     int64_t last_probe_ms;
+    uint64_t total[3];    /* samples by kind, since the monitor was made    */
+    prom_hist latency;    /* seconds                                        */
 } health_ep;
 
 struct health_monitor {
@@ -112,6 +116,8 @@ health_monitor *health_new(router_source *r, const health_config *cfg, pool_cloc
             return NULL;
         }
         h->ep[i].last_error_ms = h->ep[i].last_probe_ms = -1;
+        prom_hist_init(&h->ep[i].latency, health_latency_bounds,
+                       sizeof health_latency_bounds / sizeof health_latency_bounds[0]);
     }
     h->storage_bytes = -1;
     h->cur_ep = -1;
@@ -147,6 +153,9 @@ static void add_sample_locked(health_monitor *h, int i, int kind, double latency
     if (ep->n < h->cfg.window)
         ep->n++;
     ep->last_probe_ms = now;
+    ep->total[kind]++;
+    if (kind == HS_OK || (kind == HS_FAIL && latency_ms > 0))
+        prom_hist_observe(&ep->latency, latency_ms / 1000.0);
     if (kind == HS_OK)
         ep->consecutive = 0;
     else if (kind == HS_FAIL)
@@ -424,6 +433,10 @@ static int fill_endpoint(health_monitor *h, int i, health_endpoint_report *er, i
     er->last_error_status = ep->last_error.status;
     er->last_error_age_ms = ep->last_error_ms >= 0 ? now - ep->last_error_ms : -1;
     er->last_probe_age_ms = ep->last_probe_ms >= 0 ? now - ep->last_probe_ms : -1;
+    er->probes_ok = ep->total[HS_OK];
+    er->probes_failed = ep->total[HS_FAIL];
+    er->probes_saturated = ep->total[HS_SATURATED];
+    er->latency = ep->latency;
     pthread_mutex_unlock(&h->mu);
     if (oom)
         return -1;
