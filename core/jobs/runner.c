@@ -26,6 +26,7 @@ typedef struct runner_watch {
     int cancelled, stalled;             /* what the watchdog did           */
     catalog_list catalog;               /* discover: the items seen        */
     int catalog_failed;
+    size_t drift, drift_breaking;       /* discover: events recorded       */
 } runner_watch;
 
 static int64_t runner_mono_ms(void)
@@ -133,6 +134,8 @@ static dsrc_status runner_discover(runner_watch *w, source_conn *conn, derr *e)
     catalog_list_free(&w->catalog);
     if (st != DSRC_OK)
         return st;
+    w->drift = snap.changes;
+    w->drift_breaking = snap.breaking;
     log_msg(snap.changes ? DSRC_LOG_NOTICE : DSRC_LOG_INFO, conn->src->cfg->name,
             loader_name(conn->src->plugin), "catalog: %zu item(s), %s (snapshot %lld): %zu "
             "change(s), %zu breaking", snap.items, snap.changed ? "changed" : "unchanged",
@@ -242,6 +245,8 @@ dsrc_status runner_run(const runner_req *rq, runner_result *res)
 ended:
     res->rows = atomic_load(&w.rows);
     res->bytes = atomic_load(&w.bytes);
+    res->drift = w.drift;
+    res->drift_breaking = w.drift_breaking;
     if (st == DSRC_OK) {
         res->state = RUN_SUCCEEDED;
         return st;
