@@ -146,6 +146,24 @@ void metrics_free(void)
 /* ------------------------------------------------------------------------ */
 /* Exposition                                                                */
 
+/* dsrc_rows_fetched_total (bytes 0) or dsrc_bytes_fetched_total (bytes 1).
+ * Under metrics_mu. */
+static void metrics_write_fetched(prom_writer *w, int bytes)
+{
+    prom_label l[1];
+    size_t i;
+
+    prom_family(w, bytes ? "dsrc_bytes_fetched_total" : "dsrc_rows_fetched_total",
+                PROM_COUNTER,
+                bytes ? "Bytes written by fetch runs that succeeded, by source."
+                      : "Rows written by fetch runs that succeeded, by source.");
+    for (i = 0; i < M.n_runs; i++)
+        if (M.runs[i].kind == RUN_FETCH) {
+            l[0] = (prom_label){"source", M.runs[i].source};
+            prom_sample(w, l, 1, (double)(bytes ? M.runs[i].bytes : M.runs[i].rows));
+        }
+}
+
 /* The daemon's own counters.  Under metrics_mu. */
 static void metrics_write_daemon(prom_writer *w)
 {
@@ -189,20 +207,8 @@ static void metrics_write_daemon(prom_writer *w)
         l[1] = (prom_label){"kind", store_kind_name(M.runs[i].kind)};
         prom_histogram(w, l, 2, &M.runs[i].duration);
     }
-    prom_family(w, "dsrc_rows_fetched_total", PROM_COUNTER,
-                "Rows written by fetch runs that succeeded, by source.");
-    for (i = 0; i < M.n_runs; i++)
-        if (M.runs[i].kind == RUN_FETCH) {
-            l[0] = (prom_label){"source", M.runs[i].source};
-            prom_sample(w, l, 1, (double)M.runs[i].rows);
-        }
-    prom_family(w, "dsrc_bytes_fetched_total", PROM_COUNTER,
-                "Bytes written by fetch runs that succeeded, by source.");
-    for (i = 0; i < M.n_runs; i++)
-        if (M.runs[i].kind == RUN_FETCH) {
-            l[0] = (prom_label){"source", M.runs[i].source};
-            prom_sample(w, l, 1, (double)M.runs[i].bytes);
-        }
+    metrics_write_fetched(w, 0);
+    metrics_write_fetched(w, 1);
     prom_family(w, "dsrc_runs_running", PROM_GAUGE, "Runs running now.");
     prom_sample(w, NULL, 0, (double)M.running);
     prom_family(w, "dsrc_runs_queued", PROM_GAUGE,
