@@ -50,8 +50,12 @@ void metrics_reload(int ok);
  * v[0..n) to `b`.  0, or -1 when out of memory (b->failed). */
 int metrics_write(dsrc_buf *b, const unit *v, size_t n);
 
+/* The Content-Type of the exposition. */
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
 /* The whole exposition for the daemon's state `d` (taking d->mu while it
- * reads the units), malloc'd; NULL when out of memory. */
+ * reads the units), malloc'd (METRICS_CONTENT_TYPE); NULL when out of
+ * memory. */
 char *metrics_render(control_state *d);
 
 /* Forget every counter (at exit). */

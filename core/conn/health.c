@@ -18,7 +18,9 @@
 
 enum { HS_OK = 0, HS_FAIL = 1, HS_SATURATED = 2 };
 
-static const double health_latency_bounds[] = {HEALTH_LATENCY_BOUNDS};
+/* The upper bounds, in seconds, of the probe latency histogram. */
+static const double health_latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                               0.25,  0.5,    1,     2.5,  5,     10};
 
 typedef struct health_sample {
     int64_t at_ms;

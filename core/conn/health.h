@@ -40,9 +40,9 @@
  *
  * Besides the window, each endpoint keeps counters for its lifetime (the
  * monitor's): samples by outcome (ok, failed, saturated; an overrun is a
- * failed one) and a histogram of latencies in seconds (HEALTH_LATENCY_BOUNDS)
- * of the samples that measured a round trip (successful ones, and failed
- * ones with a latency: a ping that failed), for the daemon's metrics.
+ * failed one) and a histogram of latencies in seconds (13 buckets, 1 ms to
+ * 10 s) of the samples that measured a round trip (successful ones, and
+ * failed ones with a latency: a ping that failed), for the daemon's metrics.
  *
  * A probe that hangs (a plugin that does not answer, nor honour
  * cancellation) is the caller's to time: health_overrun() records the overrun
@@ -58,9 +58,6 @@
 
 #include "base/prom.h"
 #include "conn/router.h"
-
-/* The upper bounds, in seconds, of the probe latency histogram. */
-#define HEALTH_LATENCY_BOUNDS 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 
 typedef enum health_status {
     HEALTH_UNKNOWN = 0,
@@ -99,7 +96,7 @@ typedef struct health_endpoint_report {
     breaker_info breaker;          /* breaker.last_error owned by the report     */
     /* Since the monitor was made: */
     uint64_t probes_ok, probes_failed, probes_saturated;
-    prom_hist latency;             /* seconds, HEALTH_LATENCY_BOUNDS          */
+    prom_hist latency;             /* seconds                                 */
 } health_endpoint_report;
 
 typedef struct health_report {
