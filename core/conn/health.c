@@ -63,6 +63,7 @@ void health_config_default(health_config *c)
     c->latency_warn_ms = 250;
     c->error_rate_warn = 0.1;
     c->down_after = 2;
+    c->stale_after_ms = 0;
 }
 
 const char *health_status_name(health_status s)

@@ -450,6 +450,21 @@ START_TEST(lifetime_counters_and_latency_histogram)
 }
 END_TEST
 
+/* Every member of the defaults is set (stale_after_ms was left as the
+ * caller's memory held it). */
+START_TEST(config_default_sets_every_member)
+{
+    health_config c;
+
+    memset(&c, 0xff, sizeof c);
+    health_config_default(&c);
+    ck_assert_int_eq(c.window, 60);
+    ck_assert_int_eq(c.probe_timeout_ms, 5000);
+    ck_assert_int_eq(c.down_after, 2);
+    ck_assert_int_eq(c.stale_after_ms, 0);
+}
+END_TEST
+
 static Suite *health_suite(void)
 {
     Suite *s = suite_create("health");
@@ -471,6 +486,7 @@ static Suite *health_suite(void)
     tcase_add_test(tc, overrun_records_a_timeout_and_cancels);
     tcase_add_test(tc, overrun_of_a_probe_that_ignores_cancel);
     tcase_add_test(tc, lifetime_counters_and_latency_histogram);
+    tcase_add_test(tc, config_default_sets_every_member);
     suite_add_tcase(s, tc);
     return s;
 }
