@@ -9,13 +9,15 @@ core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) 
 core_libdsrccore_la_LIBADD = $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) \
 	$(SYSTEMD_LIBS) $(STORE_SQLITE_LIBS) $(LTDL_LIBS) -lpthread -lm
 
-# base: errors, logging, redaction, diagnostics, cancellation contexts.
+# base: errors, logging, redaction, diagnostics, cancellation contexts,
+# the Prometheus text format.
 core_libdsrccore_la_SOURCES = \
 	core/base/error.c core/base/error.h \
 	core/base/redact.c core/base/redact.h \
 	core/base/log.c core/base/log.h \
 	core/base/diag.c core/base/diag.h \
-	core/base/ctx.c core/base/ctx.h
+	core/base/ctx.c core/base/ctx.h \
+	core/base/prom.c core/base/prom.h
 
 # plugin: loading plugins, the registry of sources, one source's connection.
 core_libdsrccore_la_SOURCES += \

@@ -24,6 +24,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "generation.h"
+#include "metrics.h"
 #include "probes.h"
 #include "reload.h"
 #include "scheduler.h"
@@ -282,6 +283,7 @@ int daemon_main(int argc, char **argv)
                         dirs[k]);
     }
     /* Threads (pools, the control socket) start only after detaching. */
+    metrics_start();
     memset(&d, 0, sizeof d);
     pthread_mutex_init(&d.mu, NULL);
     d.conf_path = path;
@@ -368,6 +370,7 @@ int daemon_main(int argc, char **argv)
     units_reap_free();
     ctx_set_signal_flag(NULL);
     probes_free();
+    metrics_free();
     pthread_mutex_destroy(&d.mu);
     gen_unref(cur);
     redact_clear();

@@ -5,6 +5,7 @@ dsrcd_SOURCES = daemon/dsrcd.c \
 	daemon/control.c daemon/control.h \
 	daemon/daemon.c daemon/daemon.h \
 	daemon/generation.c daemon/generation.h \
+	daemon/metrics.c daemon/metrics.h \
 	daemon/probes.c daemon/probes.h \
 	daemon/reload.c daemon/reload.h \
 	daemon/scheduler.c daemon/scheduler.h \

@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "base/log.h"
+#include "metrics.h"
 #include "probes.h"
 #include "reload.h"
 
@@ -38,6 +39,7 @@ void reload_run(const char *path, int cli_target, int cli_level, generation **cu
         control_apply(d, (*cur)->cfg, srv, api_path);
         log_msg(DSRC_LOG_NOTICE, NULL, NULL, "reloaded: %zu source(s)",
                 (*cur)->reg->n_sources);
+        metrics_reload(1);
     } else {
         gen_log_diags(&diags);
         log_msg(DSRC_LOG_ERROR, NULL, NULL,
@@ -46,6 +48,7 @@ void reload_run(const char *path, int cli_target, int cli_level, generation **cu
                 diags.n_errors, (*cur)->reg->n_sources);
         gen_unref(next);
         next = NULL;
+        metrics_reload(0);
     }
     diag_free(&diags);
 }

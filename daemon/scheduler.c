@@ -15,6 +15,7 @@
 #include "jobs/jobs.h"
 #include "jobs/runner.h"
 #include "jobs/workers.h"
+#include "metrics.h"
 #include "plugin/loader.h"
 #include "scheduler.h"
 #include "store/store.h"
@@ -38,6 +39,7 @@ typedef struct sched_task {
     dsrc_discover_mode mode;   /* discover: chosen when it was submitted    */
     atomic_int cancel;
     int ran;
+    struct timespec started;   /* when a worker took it (CLOCK_MONOTONIC)   */
     runner_result res;
     struct sched_task *next;       /* in `active`                            */
     struct sched_task *next_done;  /* in `done`                              */
@@ -425,6 +427,8 @@ static void sched_task_run(void *arg)
     const char *src = t->fire.source;
 
     t->ran = 1;
+    clock_gettime(CLOCK_MONOTONIC, &t->started);
+    metrics_run_started();
     log_set_run(t->run_id);
     if (t->job && jobs_started(s->jobs, &t->fire, sched_now_ms()) != 0) {
         derr why = {0};
@@ -500,6 +504,7 @@ static void sched_task_done(void *arg)
 {
     sched_task *t = arg;
     scheduler *s = t->s;
+    struct timespec now;
 
     if (!t->ran) {
         derr why = {0}, e = {0};
@@ -510,6 +515,13 @@ static void sched_task_done(void *arg)
         derr_clear(&why);
         t->res.state = RUN_CANCELLED;
     }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    metrics_run_ended(t->fire.source, t->kind, t->res.state,
+                      t->ran ? (double)(now.tv_sec - t->started.tv_sec) +
+                                   (double)(now.tv_nsec - t->started.tv_nsec) / 1e9
+                             : -1,
+                      t->res.rows, t->res.bytes);
+    metrics_drift(t->res.drift, t->res.drift_breaking);
     sched_finished(s, t, sched_now_ms());
     pthread_mutex_lock(&s->mu);
     t->next_done = s->done;
@@ -569,6 +581,7 @@ static void sched_submit(scheduler *s, generation *g, const unit *u, int64_t run
 fail:
     derr_set(&e, DSRC_E_INTERNAL, "out of memory");
     (void)store_run_end(s->store, run_id, RUN_FAILED, &e, NULL);
+    metrics_run_ended(u->src->cfg->name, kind, RUN_FAILED, -1, 0, 0);
     if (job)
         (void)jobs_finished(s->jobs, t ? &t->fire : fire, sched_now_ms(), JOBS_FAILED, &e, NULL);
     if (t)
@@ -631,6 +644,8 @@ int64_t scheduler_tick(scheduler *s, unit *units, size_t n)
             derr_set(&e, DSRC_E_CANCELLED, r->cancelled ? "cancelled before it started"
                                                        : "its source is no longer served");
             (void)store_run_end(s->store, r->run_id, RUN_CANCELLED, &e, NULL);
+            metrics_run_ended(r->source, r->item ? RUN_FETCH : RUN_DISCOVER, RUN_CANCELLED,
+                              -1, 0, 0);
             if (r->job)
                 (void)jobs_finished(s->jobs, &r->fire, now, JOBS_CANCELLED, NULL, NULL);
             jobs_fire_clear(&r->fire);
@@ -662,8 +677,10 @@ int64_t scheduler_tick(scheduler *s, unit *units, size_t n)
             derr_clear(&e);
             continue;
         }
+        metrics_run_queued();
         if (sp.kind == RUN_FETCH && rule && rule->pause_on_breaking &&
             sched_paused(s, due[i].source, due[i].item, id)) {
+            metrics_run_ended(due[i].source, RUN_FETCH, RUN_CANCELLED, -1, 0, 0);
             (void)jobs_finished(s->jobs, &due[i], now, JOBS_CANCELLED, NULL, NULL);
             jobs_fire_clear(&due[i]);
             continue;
@@ -735,6 +752,7 @@ dsrc_status scheduler_request(scheduler *s, unit *units, size_t n, const char *s
         return e->status;
     }
     *id = r->run_id;
+    metrics_run_queued();
     pthread_mutex_lock(&s->mu);
     r->next = s->reqs;
     s->reqs = r;

@@ -17,6 +17,7 @@ include $(srcdir)/tests/unit/pool.mk
 include $(srcdir)/tests/unit/api.mk
 include $(srcdir)/tests/unit/jobs.mk
 include $(srcdir)/tests/unit/catalog.mk
+include $(srcdir)/tests/unit/metrics.mk
 include $(srcdir)/tests/conformance/local.mk
 include $(srcdir)/tests/integration/local.mk
 # Sourced by the replica scripts of several plugins (postgres, mysql).

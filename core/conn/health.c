@@ -18,6 +18,10 @@
 
 enum { HS_OK = 0, HS_FAIL = 1, HS_SATURATED = 2 };
 
+/* The upper bounds, in seconds, of the probe latency histogram. */
+static const double health_latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                               0.25,  0.5,    1,     2.5,  5,     10};
+
 typedef struct health_sample {
     int64_t at_ms;
     int kind;
@@ -31,6 +35,8 @@ typedef struct health_ep {
     derr last_error;
     int64_t last_error_ms;
     int64_t last_probe_ms;
+    uint64_t total[3];    /* samples by kind, since the monitor was made    */
+    prom_hist latency;    /* seconds                                        */
 } health_ep;
 
 struct health_monitor {
@@ -57,6 +63,7 @@ void health_config_default(health_config *c)
     c->latency_warn_ms = 250;
     c->error_rate_warn = 0.1;
     c->down_after = 2;
+    c->stale_after_ms = 0;
 }
 
 const char *health_status_name(health_status s)
@@ -112,6 +119,8 @@ health_monitor *health_new(router_source *r, const health_config *cfg, pool_cloc
             return NULL;
         }
         h->ep[i].last_error_ms = h->ep[i].last_probe_ms = -1;
+        prom_hist_init(&h->ep[i].latency, health_latency_bounds,
+                       sizeof health_latency_bounds / sizeof health_latency_bounds[0]);
     }
     h->storage_bytes = -1;
     h->cur_ep = -1;
@@ -147,6 +156,9 @@ static void add_sample_locked(health_monitor *h, int i, int kind, double latency
     if (ep->n < h->cfg.window)
         ep->n++;
     ep->last_probe_ms = now;
+    ep->total[kind]++;
+    if (kind == HS_OK || (kind == HS_FAIL && latency_ms > 0))
+        prom_hist_observe(&ep->latency, latency_ms / 1000.0);
     if (kind == HS_OK)
         ep->consecutive = 0;
     else if (kind == HS_FAIL)
@@ -424,6 +436,10 @@ static int fill_endpoint(health_monitor *h, int i, health_endpoint_report *er, i
     er->last_error_status = ep->last_error.status;
     er->last_error_age_ms = ep->last_error_ms >= 0 ? now - ep->last_error_ms : -1;
     er->last_probe_age_ms = ep->last_probe_ms >= 0 ? now - ep->last_probe_ms : -1;
+    er->probes_ok = ep->total[HS_OK];
+    er->probes_failed = ep->total[HS_FAIL];
+    er->probes_saturated = ep->total[HS_SATURATED];
+    er->latency = ep->latency;
     pthread_mutex_unlock(&h->mu);
     if (oom)
         return -1;

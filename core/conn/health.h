@@ -38,6 +38,12 @@
  * (last_status) and the newest sample's age (age_ms): a verdict nobody
  * has refreshed is not shown as current.
  *
+ * Besides the window, each endpoint keeps counters for its lifetime (the
+ * monitor's): samples by outcome (ok, failed, saturated; an overrun is a
+ * failed one) and a histogram of latencies in seconds (13 buckets, 1 ms to
+ * 10 s) of the samples that measured a round trip (successful ones, and
+ * failed ones with a latency: a ping that failed), for the daemon's metrics.
+ *
  * A probe that hangs (a plugin that does not answer, nor honour
  * cancellation) is the caller's to time: health_overrun() records the overrun
  * as a failed sample, asks the call in progress to stop, and makes sure
@@ -50,6 +56,7 @@
 
 #include <jansson.h>
 
+#include "base/prom.h"
 #include "conn/router.h"
 
 typedef enum health_status {
@@ -87,6 +94,9 @@ typedef struct health_endpoint_report {
     int64_t last_probe_age_ms; /* -1 when never probed                        */
     pool_stats pool;
     breaker_info breaker;          /* breaker.last_error owned by the report     */
+    /* Since the monitor was made: */
+    uint64_t probes_ok, probes_failed, probes_saturated;
+    prom_hist latency;             /* seconds                                 */
 } health_endpoint_report;
 
 typedef struct health_report {

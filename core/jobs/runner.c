@@ -31,6 +31,7 @@ typedef struct runner_watch {
     int noted;                          /* discover: recorded (or not to be) */
     int64_t queries, ms;                /* discover: as the plugin reported,
                                            its duration (-1: not reached) */
+    size_t drift, drift_breaking;       /* discover: events recorded       */
 } runner_watch;
 
 static int64_t runner_mono_ms(void)
@@ -169,6 +170,8 @@ static dsrc_status runner_discover(runner_watch *w, source_conn *conn, derr *e)
     catalog_list_free(&w->catalog);
     if (st != DSRC_OK)
         return st;
+    w->drift = snap.changes;
+    w->drift_breaking = snap.breaking;
     log_msg(snap.changes ? DSRC_LOG_NOTICE : DSRC_LOG_INFO, conn->src->cfg->name,
             loader_name(conn->src->plugin), "catalog: %zu item(s), %s (snapshot %lld): %zu "
             "change(s), %zu breaking; %s discover, %lld quer%s", snap.items,
@@ -289,6 +292,8 @@ ended:
         runner_note_discover(&w, t0, st);
     res->rows = atomic_load(&w.rows);
     res->bytes = atomic_load(&w.bytes);
+    res->drift = w.drift;
+    res->drift_breaking = w.drift_breaking;
     if (st == DSRC_OK) {
         res->state = RUN_SUCCEEDED;
         return st;

@@ -58,6 +58,8 @@ typedef struct runner_result {
     run_state state;                /* SUCCEEDED, FAILED or CANCELLED         */
     int stalled;                    /* failed because it stalled              */
     uint64_t rows, bytes;
+    size_t drift, drift_breaking;   /* discover: drift events it recorded, and
+                                       how many of them are breaking          */
     derr err;                       /* why it did not succeed; clear it       */
 } runner_result;
 

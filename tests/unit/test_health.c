@@ -413,6 +413,58 @@ START_TEST(overrun_of_a_probe_that_ignores_cancel)
 }
 END_TEST
 
+/* Counters for the monitor's lifetime, beyond the window: samples by
+ * outcome and a histogram of the round trips (seconds). */
+START_TEST(lifetime_counters_and_latency_histogram)
+{
+    health_config hc;
+    const prom_hist *lh;
+    uint64_t below;
+    size_t i;
+
+    health_config_default(&hc);
+    hc.window = 3;
+    start(NULL, &hc);
+    F->set_delay(FAULT_PING, 2000);
+    for (i = 0; i < 5; i++)
+        ck_assert_int_eq(health_probe(H), 0);
+    F->set(NULL, FAULT_PING, FAULT_FAIL, DSRC_E_TIMEOUT, 2);
+    ck_assert_int_eq(health_probe(H), 1);
+    ck_assert_int_eq(health_probe(H), 1);
+    health_record(H, 0, 1, 900.0, NULL);
+    report();
+    ck_assert_int_eq(rep.endpoints[0].samples, 3);  /* the window */
+    ck_assert_uint_eq(rep.endpoints[0].probes_ok, 6);
+    ck_assert_uint_eq(rep.endpoints[0].probes_failed, 2);
+    ck_assert_uint_eq(rep.endpoints[0].probes_saturated, 0);
+    lh = &rep.endpoints[0].latency;
+    /* every ping that answered, failed ones too */
+    ck_assert_uint_eq(lh->count, 8);
+    ck_assert(lh->sum >= 0.9 + 5 * 0.002);
+    ck_assert_uint_eq(lh->n_bounds, 13);
+    ck_assert(lh->bounds[0] == 0.001 && lh->bounds[12] == 10.0);
+    for (below = 0, i = 0; i < lh->n_bounds; i++)
+        below += lh->buckets[i];
+    ck_assert_uint_eq(below, 8);           /* none above 10 s */
+    ck_assert_uint_ge(lh->buckets[9], 1);  /* 0.9 s: le 1 */
+}
+END_TEST
+
+/* Every member of the defaults is set (stale_after_ms was left as the
+ * caller's memory held it). */
+START_TEST(config_default_sets_every_member)
+{
+    health_config c;
+
+    memset(&c, 0xff, sizeof c);
+    health_config_default(&c);
+    ck_assert_int_eq(c.window, 60);
+    ck_assert_int_eq(c.probe_timeout_ms, 5000);
+    ck_assert_int_eq(c.down_after, 2);
+    ck_assert_int_eq(c.stale_after_ms, 0);
+}
+END_TEST
+
 static Suite *health_suite(void)
 {
     Suite *s = suite_create("health");
@@ -433,6 +485,8 @@ static Suite *health_suite(void)
     tcase_add_test(tc, stale_when_the_newest_sample_is_too_old);
     tcase_add_test(tc, overrun_records_a_timeout_and_cancels);
     tcase_add_test(tc, overrun_of_a_probe_that_ignores_cancel);
+    tcase_add_test(tc, lifetime_counters_and_latency_histogram);
+    tcase_add_test(tc, config_default_sets_every_member);
     suite_add_tcase(s, tc);
     return s;
 }
