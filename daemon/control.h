@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * control.h -- dsrcd's side of the control socket (ctl/api.h): it answers
- * `dsrc ping`, `sources`, `pools` and `health` from the served units, and
- * `jobs`, `run` and `cancel` through the scheduler (scheduler.h).
+ * control.h -- dsrcd's side of the control API (api/api.h): the handlers
+ * of its routes, answered from the served units (status, sources, pools,
+ * health), the scheduler (jobs, runs, cancel) and the state store (runs).
  */
 #ifndef DSRC_DAEMON_CONTROL_H
 #define DSRC_DAEMON_CONTROL_H
@@ -10,13 +10,15 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "api/api.h"
 #include "config/config.h"
-#include "ctl/api.h"
 #include "generation.h"
 #include "units.h"
 
 /* What the control API reads.  Only the main thread changes it, under
- * `mu`; the main thread reads it without the lock. */
+ * `mu`; the main thread reads it without the lock.  Handlers hold `mu`
+ * only while they copy what they answer (in memory, never while sending
+ * nor while reading the state store). */
 typedef struct control_state {
     pthread_mutex_t mu;
     generation *cur;
@@ -26,8 +28,9 @@ typedef struct control_state {
     struct scheduler *sched;   /* set once at start                         */
 } control_state;
 
-/* (Re)start the control socket when its path is new.  *srv and *path are
- * the running server and its path. */
-void control_apply(control_state *d, const cfg_config *cfg, api_server **srv, char **path);
+/* (Re)start the control API when its settings changed (the socket's path,
+ * the api group).  *srv is the running server, *key what it was started
+ * with. */
+void control_apply(control_state *d, const cfg_config *cfg, api_server **srv, char **key);
 
 #endif

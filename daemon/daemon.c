@@ -18,7 +18,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "ctl/api.h"
+#include "api/api.h"
 #include "config/config.h"
 #include "base/ctx.h"
 #include "control.h"
@@ -29,7 +29,7 @@
 #include "scheduler.h"
 #include "units.h"
 #include "base/diag.h"
-#include "ctl/instance.h"
+#include "api/instance.h"
 #include "plugin/loader.h"
 #include "base/log.h"
 #include "output/outfile.h"
