@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -303,6 +305,71 @@ static json_t *control_run_cancel(void *user, api_request *r, derr *e)
     return json_pack("{s:I, s:b}", "id", (json_int_t)id, "cancelling", 1);
 }
 
+/* POST /v1/reload: as SIGHUP, answered with the result. */
+#define CONTROL_RELOAD_WAIT_S 120
+
+static json_t *control_reload(void *user, api_request *r, derr *e)
+{
+    control_state *d = user;
+    struct timespec until;
+    uint64_t mine;
+    json_t *res = NULL;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += CONTROL_RELOAD_WAIT_S;
+    pthread_mutex_lock(&d->mu);
+    mine = ++d->reload_asked;
+    pthread_mutex_unlock(&d->mu);
+    /* The main thread takes SIGHUP (every thread blocks it). */
+    if (kill(getpid(), SIGHUP) < 0) {
+        derr_set(e, DSRC_E_INTERNAL, "cannot ask for a reload: %s", strerror(errno));
+        return NULL;
+    }
+    pthread_mutex_lock(&d->mu);
+    while (d->reload_done < mine)
+        if (pthread_cond_timedwait(&d->reloaded, &d->mu, &until) == ETIMEDOUT)
+            break;
+    if (d->reload_done >= mine)
+        res = json_incref(d->reload_result);
+    pthread_mutex_unlock(&d->mu);
+    if (!res) {
+        derr_set(e, DSRC_E_TIMEOUT, "the reload did not end within %d s (see the log)",
+                 CONTROL_RELOAD_WAIT_S);
+        return NULL;
+    }
+    if (!json_is_true(json_object_get(res, "reloaded"))) {
+        json_t *p = api_problem(400, DSRC_E_INVALID_CONFIG,
+                                "the new configuration has errors; the running one stays");
+        if (p)
+            json_object_set(p, "errors", json_object_get(res, "errors"));
+        json_decref(res);
+        r->http = 400;
+        return p;
+    }
+    return res;
+}
+
+uint64_t control_reload_begin(control_state *d)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&d->mu);
+    n = d->reload_asked;
+    pthread_mutex_unlock(&d->mu);
+    return n;
+}
+
+void control_reload_end(control_state *d, uint64_t asked, json_t *result)
+{
+    pthread_mutex_lock(&d->mu);
+    json_decref(d->reload_result);
+    d->reload_result = result;
+    if (asked > d->reload_done)
+        d->reload_done = asked;
+    pthread_cond_broadcast(&d->reloaded);
+    pthread_mutex_unlock(&d->mu);
+}
+
 /* What the server was started with: restarted when it changes. */
 static char *control_key(const cfg_config *cfg)
 {
@@ -367,6 +434,7 @@ void control_apply(control_state *d, const cfg_config *cfg, api_server **srv, ch
     ac.handlers[API_R_RUN_CREATE] = control_run_create;
     ac.handlers[API_R_RUN] = control_run;
     ac.handlers[API_R_RUN_CANCEL] = control_run_cancel;
+    ac.handlers[API_R_RELOAD] = control_reload;
     /* The store's token check and audit trail are wired here when the
      * store provides them (store_token_check, store_audit_append). */
     if (!(*srv = api_server_start(&ac, &e))) {

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "api/api.h"
 #include "config/config.h"
@@ -26,7 +27,18 @@ typedef struct control_state {
     size_t n_units;
     const char *conf_path;
     struct scheduler *sched;   /* set once at start                         */
+    /* POST /v1/reload: asks for a SIGHUP and waits for its result. */
+    pthread_cond_t reloaded;   /* broadcast when a reload has ended         */
+    uint64_t reload_asked;     /* reloads asked through the API             */
+    uint64_t reload_done;      /* ...and answered                           */
+    json_t *reload_result;     /* the last reload's result                  */
 } control_state;
+
+/* Around a reload (main thread): control_reload_begin() before it returns
+ * the asks it answers; control_reload_end() publishes its result (stolen)
+ * to the handlers waiting for them. */
+uint64_t control_reload_begin(control_state *d);
+void control_reload_end(control_state *d, uint64_t asked, json_t *result);
 
 /* (Re)start the control API when its settings changed (the socket's path,
  * the api group).  *srv is the running server, *key what it was started

@@ -24,6 +24,7 @@
 
 #define API_THREAD_STACK (512 * 1024)
 #define API_MAX_GROUPS 256
+#define API_STOP_GRACE_MS 1000
 
 /* One listener: the socket or TCP. */
 typedef struct api_listener {
@@ -725,16 +726,37 @@ fail:
     return NULL;
 }
 
+/* Stop accepting, give the connections in progress API_STOP_GRACE_MS to
+ * finish (an answer being sent, such as a reload's), then close them all. */
+static void api_listener_stop(api_listener *l)
+{
+    MHD_socket fd;
+    int n;
+
+    if (!l->mhd)
+        return;
+    fd = MHD_quiesce_daemon(l->mhd);
+    for (n = 0; n < API_STOP_GRACE_MS / 10; n++) {
+        const union MHD_DaemonInfo *di =
+            MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!di || di->num_connections == 0)
+            break;
+        usleep(10000);
+    }
+    MHD_stop_daemon(l->mhd);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    l->mhd = NULL;
+}
+
 void api_server_stop(api_server *s)
 {
     int r;
 
     if (!s)
         return;
-    if (s->sock.mhd)
-        MHD_stop_daemon(s->sock.mhd);   /* closes the listening socket */
-    if (s->tcp.mhd)
-        MHD_stop_daemon(s->tcp.mhd);
+    api_listener_stop(&s->sock);
+    api_listener_stop(&s->tcp);
     if (s->path)
         unlink(s->path);
     for (r = 0; r < CFG_API_ROLES; r++)

@@ -128,6 +128,26 @@ expect 0 "$DSRC" $C jobs
 expect 0 "$DSRC" $C health demo
 has "$tmp/out" "demo: healthy"
 
+# POST /v1/reload does what SIGHUP does and answers with the result.
+ucurl 200 -X POST http://localhost/v1/reload
+jcheck "$tmp/body" 'd["reloaded"] is True and d["sources"] == 1 and d["errors"] == []'
+cp "$tmp/conf/sources.d/demo.conf" "$tmp/demo.conf.good"
+echo 'bogus = 1;' >>"$tmp/conf/sources.d/demo.conf"
+ucurl 400 -X POST http://localhost/v1/reload
+has "$tmp/hdr" "application/problem+json"
+jcheck "$tmp/body" 'd["dsrc_status"] == "invalid-config" and any(x["file"].endswith("demo.conf") and x["line"] == 4 and "bogus" in x["message"] for x in d["errors"])'
+cp "$tmp/demo.conf.good" "$tmp/conf/sources.d/demo.conf"
+ucurl 200 http://localhost/v1/sources/demo
+ucurl 405 http://localhost/v1/reload
+has "$tmp/hdr" "Allow: POST"
+# A reload that changes the api group restarts the server after answering.
+sed -i 's/max_body = 1024;/max_body = 2048;/' "$tmp/conf/dsrcd.conf"
+ucurl 200 -X POST http://localhost/v1/reload
+wait_until grep -q "reloaded: 1 source" "$tmp/log" && ok || bad "no reload logged"
+wait_until curl -sf --unix-socket "$SOCK" http://localhost/v1/health && ok || bad "no API after the reload"
+sed -i 's/max_body = 2048;/max_body = 1024;/' "$tmp/conf/dsrcd.conf"
+kill -HUP "$pid"
+
 # Roles: an unprivileged uid gets 403, root 200.
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     chmod 0755 "$tmp"
@@ -135,6 +155,9 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     code=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
         curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://localhost/v1/health)
     [ "$code" = 403 ] && ok || bad "nobody got $code, wanted 403"
+    setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        curl -s --unix-socket "$SOCK" -X POST http://localhost/v1/reload >"$tmp/body"
+    jcheck "$tmp/body" 'd["status"] == 403 and "needs the admin role" in d["detail"] and d["dsrc_status"] == "permission"'
     ucurl 200 http://localhost/v1/health
 fi
 
