@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-# tests/unit/api.mk -- dsrcd's control API (request parsing, the socket
-# server and its client) and its end-to-end use by dsrc pools / health.
+# tests/unit/api.mk -- dsrcd's control API (routes, errors, roles, the HTTP
+# server on a socket and its client) and its end-to-end use by dsrc pools /
+# health.
 TESTS += tests/integration/pools.sh
 EXTRA_DIST += tests/integration/pools.sh
 if HAVE_CHECK
