@@ -362,8 +362,8 @@ static int api_admit(api_listener *l, struct MHD_Connection *c, api_conn *st,
     if (st->caller.role < st->route->role) {
         snprintf(msg, sizeof msg, "%s %s needs the %s role; %s has %s", method,
                  st->route->pattern, api_role_name(st->route->role), st->caller.who,
-                 st->caller.role ? api_role_name(st->caller.role) : "none (see dsrcd(8), "
-                 "ROLES)");
+                 st->caller.role ? api_role_name(st->caller.role)
+                                 : "none (see Control API in dsrcd(8))");
         api_fail(l, c, st, method, url, 403, DSRC_E_PERMISSION, msg, NULL);
         return 1;
     }
@@ -437,8 +437,10 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
         if (!(st = calloc(1, sizeof *st)))
             return MHD_NO;
         *con_cls = st;
-        if (api_admit(l, c, st, method, url))
+        if (api_admit(l, c, st, method, url)) {
+            st->route = NULL;  /* answered: no handler, the body is dropped */
             return MHD_YES;
+        }
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoll(cl, NULL, 10) > l->srv->max_body) {
             enum MHD_Result rc;
@@ -449,8 +451,10 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
         }
         return MHD_YES;
     }
-    if (!st->route)
-        return MHD_YES;        /* answered already; the body is dropped */
+    if (!st->route) {          /* answered already; the body is dropped */
+        *upload_len = 0;
+        return MHD_YES;
+    }
     if (*upload_len) {
         if (!st->too_big && st->len + *upload_len <= (size_t)l->srv->max_body) {
             char *b = realloc(st->body, st->len + *upload_len);

@@ -8,6 +8,6 @@ if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_api
 TESTS += tests/unit/test_api
 tests_unit_test_api_SOURCES = tests/unit/test_api.c
-tests_unit_test_api_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_api_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) -lpthread
+tests_unit_test_api_CFLAGS = $(UNIT_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_api_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lpthread
 endif

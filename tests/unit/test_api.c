@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_api.c -- dsrcd's control API: route matching, the status table,
- * problem documents, roles, and the server on a socket with its client. */
+ * problem documents, roles, the server on a socket with its client, and on
+ * TCP with the token hook and the audit hook. */
 #include <config.h>
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "api/api.h"
@@ -345,6 +349,133 @@ START_TEST(test_no_daemon)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* TCP: bearer tokens through the hook, the audit trail                      */
+
+static int tcp_audits, tcp_denied;
+static char tcp_who[128], tcp_from[80];
+
+static void tcp_audit(void *user, const api_audit_event *ev)
+{
+    (void)user;
+    tcp_audits++;
+    if (ev->status == 401 || ev->status == 403)
+        tcp_denied++;
+    snprintf(tcp_who, sizeof tcp_who, "%s", ev->who);
+    snprintf(tcp_from, sizeof tcp_from, "%s", ev->from);
+}
+
+/* "good": an operator named "ci"; "old": expired; anything else unknown. */
+static int tcp_tokens(void *user, const char *token, api_caller *out, derr *e)
+{
+    (void)user;
+    if (strcmp(token, "good") == 0) {
+        out->role = API_ROLE_OPERATOR;
+        snprintf(out->who, sizeof out->who, "token ci");
+        return 0;
+    }
+    if (strcmp(token, "old") == 0)
+        derr_set(e, DSRC_E_AUTH, "token expired");
+    else
+        derr_set(e, DSRC_E_AUTH, "unknown token");
+    return -1;
+}
+
+static size_t tcp_sink(char *d, size_t s, size_t n, void *u)
+{
+    (void)d;
+    (void)u;
+    return s * n;
+}
+
+/* One request on 127.0.0.1:port: the HTTP status. */
+static long tcp_call(int port, const char *method, const char *path, const char *token)
+{
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdr = NULL;
+    char url[128], auth[128];
+    long code = 0;
+
+    ck_assert_ptr_nonnull(h);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tcp_sink);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    if (strcmp(method, "POST") == 0)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "{\"source\":\"db\"}");
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        hdr = curl_slist_append(hdr, auth);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    }
+    ck_assert_int_eq(curl_easy_perform(h), CURLE_OK);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(h);
+    return code;
+}
+
+/* A free port on 127.0.0.1. */
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+START_TEST(test_tcp_tokens)
+{
+    cfg_api a = roles_cfg();
+    api_config c;
+    api_server *s;
+    derr e = {0};
+    int port = free_port();
+
+    a.listen_host = "127.0.0.1";
+    a.listen_port = port;
+    memset(&c, 0, sizeof c);
+    c.api = &a;
+    c.handlers[API_R_SOURCES] = h_sources;
+    c.handlers[API_R_RUN_CREATE] = h_run_create;
+    c.audit = tcp_audit;
+    tcp_audits = tcp_denied = 0;
+
+    /* Without a token hook, every TCP request is 401. */
+    s = api_server_start(&c, &e);
+    ck_assert_msg(s != NULL, "%s", e.msg ? e.msg : "");
+    ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", "good"), 401);
+    api_server_stop(s);
+
+    c.token_check = tcp_tokens;
+    s = api_server_start(&c, &e);
+    ck_assert_msg(s != NULL, "%s", e.msg ? e.msg : "");
+    ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", NULL), 401);
+    ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", "old"), 401);
+    ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", "nope"), 401);
+    ck_assert_int_eq(tcp_call(port, "GET", "/v1/nothing", NULL), 401);
+    ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", "good"), 200);
+    ck_assert_int_eq(tcp_call(port, "POST", "/v1/runs", "good"), 202);
+    ck_assert_str_eq(tcp_who, "token ci");
+    ck_assert(strncmp(tcp_from, "127.0.0.1:", 10) == 0);
+    /* An operator may not reload. */
+    ck_assert_int_eq(tcp_call(port, "POST", "/v1/reload", "good"), 403);
+    api_server_stop(s);
+    /* Denials (6) and the change (1) audited, reads not. */
+    ck_assert_int_eq(tcp_denied, 6);
+    ck_assert_int_eq(tcp_audits, 7);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     Suite *s = suite_create("api");
@@ -361,6 +492,7 @@ static Suite *api_suite(void)
     tcase_set_timeout(t, 30);
     tcase_add_test(t, test_round_trip);
     tcase_add_test(t, test_no_daemon);
+    tcase_add_test(t, test_tcp_tokens);
     suite_add_tcase(s, t);
     return s;
 }
