@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "catalog/drift.h"
 #include "control.h"
 #include "plugin/registry.h"
 #include "scheduler.h"
@@ -136,6 +137,60 @@ static json_t *control_source(void *user, api_request *r, derr *e)
     return res;
 }
 
+/* The state store, opened for one request (SQLite: cheap, and no lock of
+ * the daemon's held while reading it). */
+static store *control_store(control_state *d, derr *e)
+{
+    char *dir;
+    store *st;
+
+    pthread_mutex_lock(&d->mu);
+    dir = strdup(d->cur->cfg->state_dir);
+    pthread_mutex_unlock(&d->mu);
+    if (!dir) {
+        derr_set(e, DSRC_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    st = store_open(dir, e);
+    free(dir);
+    return st;
+}
+
+/* GET /v1/sources/{name}/drift[?since=MS] */
+static json_t *control_source_drift(void *user, api_request *r, derr *e)
+{
+    control_state *d = user;
+    const char *name = api_param(r, "name"), *since = api_query(r, "since");
+    long long ms = 0;
+    int known;
+    store *st;
+    json_t *res;
+
+    snprintf(r->source, sizeof r->source, "%s", name);
+    if (since) {
+        char *end;
+        errno = 0;
+        ms = strtoll(since, &end, 10);
+        if (errno || *end || end == since || ms < 0) {
+            derr_set(e, DSRC_E_INVALID_ARGUMENT, "since '%s' is not milliseconds since the "
+                     "epoch", since);
+            return NULL;
+        }
+    }
+    pthread_mutex_lock(&d->mu);
+    known = d->cur && cfg_find_source(d->cur->cfg, name) != NULL;
+    pthread_mutex_unlock(&d->mu);
+    if (!known) {
+        derr_set(e, DSRC_E_NOT_FOUND, "no source named '%s'", name);
+        return NULL;
+    }
+    if (!(st = control_store(d, e)))
+        return NULL;
+    res = drift_events_json(st, name, (int64_t)ms, e);
+    store_close(st);
+    return res;
+}
+
 /* GET /v1/jobs[?source=] */
 static json_t *control_jobs(void *user, api_request *r, derr *e)
 {
@@ -174,25 +229,6 @@ static int64_t control_run_id(api_request *r, derr *e)
         return 0;
     }
     return (int64_t)id;
-}
-
-/* The state store, opened for one request (SQLite: cheap, and no lock of
- * the daemon's held while reading it). */
-static store *control_store(control_state *d, derr *e)
-{
-    char *dir;
-    store *st;
-
-    pthread_mutex_lock(&d->mu);
-    dir = strdup(d->cur->cfg->state_dir);
-    pthread_mutex_unlock(&d->mu);
-    if (!dir) {
-        derr_set(e, DSRC_E_INTERNAL, "out of memory");
-        return NULL;
-    }
-    st = store_open(dir, e);
-    free(dir);
-    return st;
 }
 
 /* GET /v1/runs[?source=&state=&limit=] */
@@ -429,6 +465,7 @@ void control_apply(control_state *d, const cfg_config *cfg, api_server **srv, ch
     ac.handlers[API_R_POOLS] = control_pools;
     ac.handlers[API_R_SOURCES] = control_sources;
     ac.handlers[API_R_SOURCE] = control_source;
+    ac.handlers[API_R_SOURCE_DRIFT] = control_source_drift;
     ac.handlers[API_R_JOBS] = control_jobs;
     ac.handlers[API_R_RUNS] = control_runs;
     ac.handlers[API_R_RUN_CREATE] = control_run_create;

@@ -67,6 +67,7 @@ typedef enum api_route_id {
     API_R_POOLS,        /* GET /v1/pools[?source=]                          */
     API_R_SOURCES,      /* GET /v1/sources                                  */
     API_R_SOURCE,       /* GET /v1/sources/{name}     config, secrets ***   */
+    API_R_SOURCE_DRIFT, /* GET /v1/sources/{name}/drift[?since=MS]          */
     API_R_JOBS,         /* GET /v1/jobs[?source=]                           */
     API_R_RUNS,         /* GET /v1/runs[?source=&state=&limit=]             */
     API_R_RUN_CREATE,   /* POST /v1/runs {source, kind, item} -> 202        */

@@ -21,6 +21,8 @@ static const api_route api_route_table[] = {
      "The sources being served: name, type, endpoints, status"},
     {API_R_SOURCE, "GET", "/v1/sources/{name}", API_ROLE_VIEWER,
      "One source's configuration, every secret shown as ***"},
+    {API_R_SOURCE_DRIFT, "GET", "/v1/sources/{name}/drift", API_ROLE_VIEWER,
+     "A source's schema drift events (?since=MS, milliseconds since the epoch)"},
     {API_R_JOBS, "GET", "/v1/jobs", API_ROLE_VIEWER,
      "Scheduled jobs: next and last run, of every source or of ?source=NAME"},
     {API_R_RUNS, "GET", "/v1/runs", API_ROLE_VIEWER,

@@ -122,6 +122,10 @@ wait_until done_run && ok || bad "run $run_id never succeeded"
 ucurl 200 "http://localhost/v1/runs?source=demo&limit=5"
 jcheck "$tmp/body" 'any(r["id"] == '"$run_id"' for r in d)'
 ucurl 404 http://localhost/v1/runs/999999
+ucurl 200 http://localhost/v1/sources/demo/drift
+jcheck "$tmp/body" 'd == []'
+ucurl 400 "http://localhost/v1/sources/demo/drift?since=yesterday"
+ucurl 404 http://localhost/v1/sources/nosuch/drift
 ucurl 200 http://localhost/v1/jobs
 expect 0 "$DSRC" $C runs
 expect 0 "$DSRC" $C jobs
