@@ -16,87 +16,6 @@
 /* ------------------------------------------------------------------------ */
 /* sources / check-config                                                    */
 
-static json_t *source_json(const cfg_source *cs, const registry_source *s)
-{
-    json_t *o = json_object(), *conn = json_object(), *labels = json_object();
-    size_t i;
-
-    json_object_set_new(o, "name", cli_jstr(cs->name));
-    json_object_set_new(o, "type", cli_jstr(cs->type ? cs->type : ""));
-    json_object_set_new(o, "location", cli_jstr(cfg_location_name(cs->location)));
-    json_object_set_new(o, "enabled", json_boolean(cs->enabled));
-    json_object_set_new(o, "valid", json_boolean(s != NULL));
-    json_object_set_new(o, "file", cli_jstr(cs->file));
-    for (i = 0; i < cs->n_labels; i++)
-        json_object_set_new(labels, cs->labels[i].key, cli_jstr(cs->labels[i].text));
-    json_object_set_new(o, "labels", labels);
-    if (s) {
-        for (i = 0; i < s->n_options; i++)
-            json_object_set_new(conn, s->options[i].def->name,
-                                (s->options[i].def->flags & DSRC_OPT_SECRET)
-                                    ? cli_jstr(REDACTED)
-                                    : cli_jstr(s->options[i].value));
-    } else {
-        /* Unvalidated: show keys only, every value redacted. */
-        for (i = 0; i < cs->n_connection; i++)
-            json_object_set_new(conn, cs->connection[i].key, cli_jstr(REDACTED));
-    }
-    json_object_set_new(o, "connection", conn);
-    if (cs->cloud_provider) {
-        json_t *cl = json_object();
-        for (i = 0; i < cs->n_cloud; i++)
-            json_object_set_new(cl, cs->cloud[i].key,
-                                cfg_cloud_key_is_secret(cs->cloud[i].key)
-                                    ? cli_jstr(REDACTED)
-                                    : cli_jstr(cs->cloud[i].text));
-        json_object_set_new(o, "cloud", cl);
-    }
-    if (cs->tls_mode || cs->tls_ca || cs->tls_cert || cs->tls_key) {
-        json_t *t = json_object();
-        json_object_set_new(t, "mode", cli_jstr(cs->tls_mode));
-        json_object_set_new(t, "ca", cli_jstr(cs->tls_ca));
-        json_object_set_new(t, "cert", cli_jstr(cs->tls_cert));
-        json_object_set_new(t, "key", cli_jstr(cs->tls_key));
-        json_object_set_new(o, "tls", t);
-    }
-    if (cs->n_replica_hosts || cs->replica_set) {
-        json_t *r = json_object(), *h = json_array();
-        for (i = 0; i < cs->n_replica_hosts; i++)
-            json_array_append_new(h, cli_jstr(cs->replica_hosts[i]));
-        json_object_set_new(r, "hosts", h);
-        json_object_set_new(r, "replica_set", cli_jstr(cs->replica_set));
-        json_object_set_new(r, "read_policy", cli_jstr(cs->read_policy));
-        json_object_set_new(o, "replicas", r);
-    }
-    json_t *pj = json_object();
-    json_object_set_new(pj, "max_size", json_integer(cs->pool.max_size));
-    json_object_set_new(pj, "min_idle", json_integer(cs->pool.min_idle));
-    json_object_set_new(pj, "acquire_timeout_ms", json_integer(cs->pool.acquire_timeout_ms));
-    json_object_set_new(pj, "idle_timeout_ms", json_integer(cs->pool.idle_timeout_ms));
-    json_object_set_new(pj, "max_lifetime_ms", json_integer(cs->pool.max_lifetime_ms));
-    json_object_set_new(pj, "keepalive_ms", json_integer(cs->pool.keepalive_ms));
-    json_object_set_new(o, "pool", pj);
-    if (cs->schedule_discover || cs->schedule_health) {
-        json_t *sc = json_object();
-        json_object_set_new(sc, "discover", cli_jstr(cs->schedule_discover));
-        json_object_set_new(sc, "health", cli_jstr(cs->schedule_health));
-        json_object_set_new(o, "schedule", sc);
-    }
-    if (cs->n_fetch) {
-        json_t *fa = json_array();
-        for (i = 0; i < cs->n_fetch; i++) {
-            json_t *f = json_object();
-            json_object_set_new(f, "item", cli_jstr(cs->fetch[i].item));
-            json_object_set_new(f, "format", cli_jstr(cs->fetch[i].format));
-            json_object_set_new(f, "cursor_field", cli_jstr(cs->fetch[i].cursor_field));
-            json_object_set_new(f, "schedule", cli_jstr(cs->fetch[i].schedule));
-            json_array_append_new(fa, f);
-        }
-        json_object_set_new(o, "fetch", fa);
-    }
-    return o;
-}
-
 static void source_detail(const cfg_source *cs, const registry_source *s)
 {
     size_t i;
@@ -161,7 +80,7 @@ int cli_cmd_sources(cli *c, int argc, char **argv)
             return CLI_EXIT_FAIL;
         }
         if (c->json)
-            cli_json_print(source_json(cs, cli_valid_source(c, cs)));
+            cli_json_print(registry_source_json(cs, cli_valid_source(c, cs)));
         else
             source_detail(cs, cli_valid_source(c, cs));
         return CLI_EXIT_OK;
@@ -169,7 +88,7 @@ int cli_cmd_sources(cli *c, int argc, char **argv)
     if (c->json) {
         json_t *arr = json_array();
         for (k = 0; k < c->cfg->n_sources; k++)
-            json_array_append_new(arr, source_json(&c->cfg->sources[k],
+            json_array_append_new(arr, registry_source_json(&c->cfg->sources[k],
                                                    cli_valid_source(c, &c->cfg->sources[k])));
         cli_json_print(arr);
     } else {

@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "base/redact.h"
 #include "conn/health.h"
-#include "ctl/api.h"
+#include "api/api.h"
 #include "table.h"
 
 /* How long dsrc waits for dsrcd's answer on the control socket. */
@@ -38,19 +38,17 @@ static const char *jtext(const json_t *o, const char *key)
     return v ? v : "-";
 }
 
-/* Ask dsrcd.  Returns DSRC_OK with *res, or the failure in `e`. */
-static dsrc_status ask_daemon(cli *c, const char *cmd, const char *source, json_t **res,
+/* Ask dsrcd: GET /v1/<what>[?source=NAME].  Returns DSRC_OK with *res, or
+ * the failure in `e`. */
+static dsrc_status ask_daemon(cli *c, const char *what, const char *source, json_t **res,
                               derr *e)
 {
-    json_t *req = json_pack("{s:s}", "cmd", cmd);
+    char path[512];
     dsrc_status st;
 
-    if (!req)
-        return derr_set(e, DSRC_E_INTERNAL, "out of memory");
-    if (source)
-        json_object_set_new(req, "source", json_string(source));
-    st = api_call(c->cfg->control_socket, req, CLI_API_TIMEOUT_MS, res, e);
-    json_decref(req);
+    snprintf(path, sizeof path, "/v1/%s%s%s", what, source ? "?source=" : "",
+             source ? source : "");
+    st = api_client_call(c->cfg->control_socket, "GET", path, NULL, CLI_API_TIMEOUT_MS, res, e);
     if (st == DSRC_OK && !json_is_array(*res)) {
         json_decref(*res);
         *res = NULL;

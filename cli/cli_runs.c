@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "ctl/api.h"
+#include "api/api.h"
 #include "store/store.h"
 #include "table.h"
 
@@ -177,7 +177,8 @@ int cli_cmd_jobs(cli *c, int argc, char **argv)
     static const char *const head[] = {"source", "kind", "item", "schedule", "state",
                                        "next", "last run", "result", "error"};
     const cli_cmd *cmd = cli_find_cmd("jobs");
-    json_t *req, *res = NULL, *o;
+    json_t *res = NULL, *o;
+    char path[512];
     derr e = {0};
     table *t;
     size_t k;
@@ -189,20 +190,17 @@ int cli_cmd_jobs(cli *c, int argc, char **argv)
         return cli_usage_error(c, cmd, "expected at most one source name");
     if ((rc = cli_load_config(c, 0)))
         return rc;
-    req = json_pack("{s:s}", "cmd", "jobs");
-    if (req && argc - i == 1)
-        json_object_set_new(req, "source", json_string(argv[i]));
-    if (!req || api_call(c->cfg->control_socket, req, RUNS_API_TIMEOUT_MS, &res, &e) != DSRC_OK ||
-        !json_is_array(res)) {
+    snprintf(path, sizeof path, "/v1/jobs%s%s", argc - i == 1 ? "?source=" : "",
+             argc - i == 1 ? argv[i] : "");
+    if (api_client_call(c->cfg->control_socket, "GET", path, NULL, RUNS_API_TIMEOUT_MS, &res,
+                        &e) != DSRC_OK || !json_is_array(res)) {
         if (!e.msg)
             derr_set(&e, DSRC_E_INTERNAL, "malformed answer from dsrcd");
         cli_err_print(c, &e);
         derr_clear(&e);
-        json_decref(req);
         json_decref(res);
         return CLI_EXIT_FAIL;
     }
-    json_decref(req);
     if (c->json) {
         cli_json_print(res);
         return 0;
@@ -324,6 +322,7 @@ int cli_cmd_run(cli *c, int argc, char **argv)
     const cli_cmd *cmd = cli_find_cmd("run");
     run_args a = {0};
     json_t *req, *res = NULL;
+    char path[64];
     derr e = {0};
     int i, rc;
     int64_t id;
@@ -336,13 +335,19 @@ int cli_cmd_run(cli *c, int argc, char **argv)
                                                   "an item");
     if ((rc = cli_load_config(c, 0)))
         return rc;
-    if (a.cancel)
-        req = json_pack("{s:s, s:I}", "cmd", "cancel", "id", (json_int_t)a.cancel);
-    else if (strcmp(argv[i + 1], "discover") == 0)
-        req = json_pack("{s:s, s:s, s:s}", "cmd", "run", "source", argv[i], "kind", "discover");
-    else
-        req = json_pack("{s:s, s:s, s:s}", "cmd", "run", "source", argv[i], "item", argv[i + 1]);
-    if (!req || api_call(c->cfg->control_socket, req, RUNS_API_TIMEOUT_MS, &res, &e) != DSRC_OK) {
+    if (a.cancel) {
+        snprintf(path, sizeof path, "/v1/runs/%lld", (long long)a.cancel);
+        req = NULL;
+    } else if (strcmp(argv[i + 1], "discover") == 0) {
+        req = json_pack("{s:s, s:s}", "source", argv[i], "kind", "discover");
+    } else {
+        req = json_pack("{s:s, s:s, s:s}", "source", argv[i], "kind", "fetch", "item",
+                        argv[i + 1]);
+    }
+    if ((!a.cancel && !req) ||
+        api_client_call(c->cfg->control_socket, a.cancel ? "DELETE" : "POST",
+                        a.cancel ? path : "/v1/runs", req, RUNS_API_TIMEOUT_MS, &res,
+                        &e) != DSRC_OK) {
         if (!e.msg)
             derr_set(&e, DSRC_E_INTERNAL, "out of memory");
         cli_err_print(c, &e);

@@ -2,12 +2,11 @@
 # core: the host, built once as an internal library that dsrcd, dsrc and
 # the tests all link.  One subfolder per responsibility; headers are
 # included with their folder ("output/fetch.h") from -I$(top_srcdir)/core.
-# Coming modules get their own folders beside these: api/ (HTTP API).
 noinst_LTLIBRARIES += core/libdsrccore.la
 core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) \
-	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS) $(STORE_SQLITE_CFLAGS)
+	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS) $(STORE_SQLITE_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS)
 core_libdsrccore_la_LIBADD = $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) \
-	$(SYSTEMD_LIBS) $(STORE_SQLITE_LIBS) $(LTDL_LIBS) -lpthread -lm
+	$(SYSTEMD_LIBS) $(STORE_SQLITE_LIBS) $(MHD_LIBS) $(CURL_LIBS) $(LTDL_LIBS) -lpthread -lm
 
 # base: errors, logging, redaction, diagnostics, cancellation contexts,
 # the Prometheus text format.
@@ -76,8 +75,11 @@ core_libdsrccore_la_SOURCES += \
 	core/jobs/jobs.c core/jobs/jobs.h \
 	core/jobs/runner.c core/jobs/runner.h
 
-# ctl: the control API (dsrcd's socket and its client), one daemon per
-# state directory and socket.
+# api: the control API -- HTTP/JSON served with libmicrohttpd on the
+# control socket and TLS TCP (server, routes, roles), its client (libcurl),
+# one daemon per state directory and socket.
 core_libdsrccore_la_SOURCES += \
-	core/ctl/api.c core/ctl/api.h \
-	core/ctl/instance.c core/ctl/instance.h
+	core/api/api.c core/api/api.h \
+	core/api/api_route.c \
+	core/api/api_client.c \
+	core/api/instance.c core/api/instance.h

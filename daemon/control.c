@@ -2,132 +2,490 @@
 /* control.c -- see control.h */
 #include <config.h>
 
+#include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
+#include "catalog/drift.h"
 #include "control.h"
+#include "plugin/registry.h"
 #include "scheduler.h"
+#include "store/store.h"
 
 static int str_eq(const char *a, const char *b)
 {
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-/* jobs, run, cancel: the scheduler's (d->mu held). */
-static json_t *control_jobs(control_state *d, const api_request *req, derr *e)
+/* The "not found" of a source name (d->mu held). */
+static void control_no_source(control_state *d, const char *name, derr *e)
 {
-    int64_t id = 0;
-
-    if (!d->sched) {
-        derr_set(e, DSRC_E_UNSUPPORTED, "dsrcd runs no jobs (no state store)");
-        return NULL;
-    }
-    if (req->cmd == API_JOBS) {
-        json_t *res = scheduler_jobs_json(d->sched, req->source);
-        if (res && req->source && !json_array_size(res) &&
-            !(d->cur && cfg_find_source(d->cur->cfg, req->source))) {
-            json_decref(res);
-            derr_set(e, DSRC_E_NOT_FOUND, "no source named '%s'", req->source);
-            return NULL;
-        }
-        return res;
-    }
-    if (req->cmd == API_CANCEL) {
-        if (scheduler_cancel(d->sched, req->id, e) != DSRC_OK)
-            return NULL;
-        return json_pack("{s:I, s:b}", "id", (json_int_t)req->id, "cancelling", 1);
-    }
-    if (scheduler_request(d->sched, d->units, d->n_units, req->source,
-                          req->discover ? NULL : req->item, &id, e) != DSRC_OK)
-        return NULL;
-    return json_pack("{s:I}", "id", (json_int_t)id);
+    if (d->cur && cfg_find_source(d->cur->cfg, name))
+        derr_set(e, DSRC_E_NOT_FOUND, "source '%s' is not served (disabled or invalid; "
+                 "see 'dsrc sources')", name);
+    else
+        derr_set(e, DSRC_E_NOT_FOUND, "no source named '%s'", name);
 }
 
-static json_t *api_serve(void *user, const api_request *req, derr *e)
+/* GET /v1/status */
+static json_t *control_status(void *user, api_request *r, derr *e)
 {
     control_state *d = user;
-    json_t *res = NULL;
-    size_t i, found = 0;
+    json_t *res;
 
     pthread_mutex_lock(&d->mu);
-    if (req->cmd == API_RUN || req->cmd == API_CANCEL || req->cmd == API_JOBS) {
-        res = control_jobs(d, req, e);
-        goto out;
-    }
-    if (req->cmd == API_PING) {
-        res = json_pack("{s:s, s:i, s:s, s:i}", "version", PACKAGE_VERSION, "pid",
-                        (int)getpid(), "config", d->conf_path, "sources", (int)d->n_units);
-        goto out;
-    }
-    res = json_array();
+    res = json_pack("{s:s, s:i, s:s, s:i}", "version", PACKAGE_VERSION, "pid", (int)getpid(),
+                    "config", d->conf_path, "sources", (int)d->n_units);
+    pthread_mutex_unlock(&d->mu);
+    return res;
+}
+
+enum { CONTROL_SOURCES, CONTROL_POOLS, CONTROL_HEALTH };
+
+/* One unit's part of sources, pools or health. */
+static json_t *control_unit_json(const unit *u, int what)
+{
+    health_report rep;
+    health_status st = HEALTH_UNKNOWN;
+    json_t *o = NULL;
+
+    if (what == CONTROL_POOLS)
+        return router_json(u->rt);
+    if (health_report_get(u->hl, &rep) != 0)
+        return what == CONTROL_HEALTH ? NULL : json_null();
+    if (what == CONTROL_HEALTH)
+        o = health_report_json(&rep);
+    st = rep.status;
+    health_report_free(&rep);
+    if (what == CONTROL_HEALTH)
+        return o;
+    return json_pack("{s:s, s:s, s:i, s:s, s:s}", "name", u->src->cfg->name, "type",
+                     u->src->cfg->type, "endpoints", (int)u->n_ep, "read_policy",
+                     router_policy_name(router_get_policy(u->rt)), "status",
+                     health_status_name(st));
+}
+
+/* GET /v1/sources, /v1/pools, /v1/health: every unit's, or ?source=. */
+static json_t *control_units(control_state *d, api_request *r, int what, derr *e)
+{
+    const char *source = api_query(r, "source");
+    json_t *res = json_array();
+    size_t i, found = 0;
+
+    if (source)
+        snprintf(r->source, sizeof r->source, "%s", source);
+    pthread_mutex_lock(&d->mu);
     for (i = 0; res && i < d->n_units; i++) {
         unit *u = &d->units[i];
-        json_t *o = NULL;
+        json_t *o;
 
-        if (req->source && strcmp(req->source, u->src->cfg->name) != 0)
+        if (source && strcmp(source, u->src->cfg->name) != 0)
             continue;
         found++;
-        if (req->cmd == API_POOLS) {
-            o = router_json(u->rt);
-        } else if (req->cmd == API_HEALTH) {
-            health_report rep;
-            if (health_report_get(u->hl, &rep) == 0) {
-                o = health_report_json(&rep);
-                health_report_free(&rep);
-            }
-        } else {
-            health_report rep;
-            health_status st = HEALTH_UNKNOWN;
-            if (health_report_get(u->hl, &rep) == 0) {
-                st = rep.status;
-                health_report_free(&rep);
-            }
-            o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "name", u->src->cfg->name, "type",
-                          u->src->cfg->type, "endpoints", (int)u->n_ep, "read_policy",
-                          router_policy_name(router_get_policy(u->rt)), "status",
-                          health_status_name(st));
-        }
+        o = control_unit_json(u, what);
         if (!o || json_array_append_new(res, o) != 0) {
             json_decref(res);
             res = NULL;
         }
     }
-    if (res && req->source && !found) {
+    if (res && source && !found) {
         json_decref(res);
         res = NULL;
-        if (d->cur && cfg_find_source(d->cur->cfg, req->source))
-            derr_set(e, DSRC_E_NOT_FOUND, "source '%s' is not served (disabled or invalid; "
-                     "see 'dsrc sources')", req->source);
-        else
-            derr_set(e, DSRC_E_NOT_FOUND, "no source named '%s'", req->source);
+        control_no_source(d, source, e);
     }
-out:
     pthread_mutex_unlock(&d->mu);
     return res;
 }
 
-void control_apply(control_state *d, const cfg_config *cfg, api_server **srv, char **path)
+static json_t *control_sources(void *user, api_request *r, derr *e)
+{
+    return control_units(user, r, CONTROL_SOURCES, e);
+}
+
+static json_t *control_pools(void *user, api_request *r, derr *e)
+{
+    return control_units(user, r, CONTROL_POOLS, e);
+}
+
+static json_t *control_health(void *user, api_request *r, derr *e)
+{
+    return control_units(user, r, CONTROL_HEALTH, e);
+}
+
+/* GET /v1/sources/{name}: its settings, secrets as ***. */
+static json_t *control_source(void *user, api_request *r, derr *e)
+{
+    control_state *d = user;
+    const char *name = api_param(r, "name");
+    const cfg_source *cs;
+    json_t *res = NULL;
+
+    snprintf(r->source, sizeof r->source, "%s", name);
+    pthread_mutex_lock(&d->mu);
+    if (d->cur && (cs = cfg_find_source(d->cur->cfg, name)))
+        res = registry_source_json(cs, registry_find(d->cur->reg, name));
+    else
+        derr_set(e, DSRC_E_NOT_FOUND, "no source named '%s'", name);
+    pthread_mutex_unlock(&d->mu);
+    return res;
+}
+
+/* The state store, opened for one request (SQLite: cheap, and no lock of
+ * the daemon's held while reading it). */
+static store *control_store(control_state *d, derr *e)
+{
+    char *dir;
+    store *st;
+
+    pthread_mutex_lock(&d->mu);
+    dir = strdup(d->cur->cfg->state_dir);
+    pthread_mutex_unlock(&d->mu);
+    if (!dir) {
+        derr_set(e, DSRC_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    st = store_open(dir, e);
+    free(dir);
+    return st;
+}
+
+/* GET /v1/sources/{name}/drift[?since=MS] */
+static json_t *control_source_drift(void *user, api_request *r, derr *e)
+{
+    control_state *d = user;
+    const char *name = api_param(r, "name"), *since = api_query(r, "since");
+    long long ms = 0;
+    int known;
+    store *st;
+    json_t *res;
+
+    snprintf(r->source, sizeof r->source, "%s", name);
+    if (since) {
+        char *end;
+        errno = 0;
+        ms = strtoll(since, &end, 10);
+        if (errno || *end || end == since || ms < 0) {
+            derr_set(e, DSRC_E_INVALID_ARGUMENT, "since '%s' is not milliseconds since the "
+                     "epoch", since);
+            return NULL;
+        }
+    }
+    pthread_mutex_lock(&d->mu);
+    known = d->cur && cfg_find_source(d->cur->cfg, name) != NULL;
+    pthread_mutex_unlock(&d->mu);
+    if (!known) {
+        derr_set(e, DSRC_E_NOT_FOUND, "no source named '%s'", name);
+        return NULL;
+    }
+    if (!(st = control_store(d, e)))
+        return NULL;
+    res = drift_events_json(st, name, (int64_t)ms, e);
+    store_close(st);
+    return res;
+}
+
+/* GET /v1/jobs[?source=] */
+static json_t *control_jobs(void *user, api_request *r, derr *e)
+{
+    control_state *d = user;
+    const char *source = api_query(r, "source");
+    json_t *res;
+
+    if (!d->sched) {
+        derr_set(e, DSRC_E_UNSUPPORTED, "dsrcd runs no jobs (no state store)");
+        return NULL;
+    }
+    pthread_mutex_lock(&d->mu);
+    res = scheduler_jobs_json(d->sched, source);
+    if (res && source && !json_array_size(res) &&
+        !(d->cur && cfg_find_source(d->cur->cfg, source))) {
+        json_decref(res);
+        res = NULL;
+        derr_set(e, DSRC_E_NOT_FOUND, "no source named '%s'", source);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return res;
+}
+
+/* A run id from the path: > 0, or 0 with e set. */
+static int64_t control_run_id(api_request *r, derr *e)
+{
+    const char *s = api_param(r, "id");
+    char *end;
+    long long id;
+
+    errno = 0;
+    id = s ? strtoll(s, &end, 10) : 0;
+    if (!s || errno || *end || id <= 0) {
+        derr_set(e, DSRC_E_INVALID_ARGUMENT, "run id '%s' is not a positive integer",
+                 s ? s : "");
+        return 0;
+    }
+    return (int64_t)id;
+}
+
+/* GET /v1/runs[?source=&state=&limit=] */
+static json_t *control_runs(void *user, api_request *r, derr *e)
+{
+    const char *source = api_query(r, "source"), *state = api_query(r, "state");
+    const char *limit = api_query(r, "limit");
+    int st_code = -1;
+    long lim = 0;
+    store *st;
+    json_t *res;
+
+    if (state && (st_code = store_state_parse(state)) < 0) {
+        derr_set(e, DSRC_E_INVALID_ARGUMENT, "state '%s' is not one of queued, running, "
+                 "succeeded, failed, cancelled", state);
+        return NULL;
+    }
+    if (limit) {
+        char *end;
+        errno = 0;
+        lim = strtol(limit, &end, 10);
+        if (errno || *end || lim < 1 || lim > 100000) {
+            derr_set(e, DSRC_E_INVALID_ARGUMENT, "limit '%s' is not an integer from 1 to "
+                     "100000", limit);
+            return NULL;
+        }
+    }
+    if (!(st = control_store(user, e)))
+        return NULL;
+    res = store_runs_json(st, source, st_code, (int)lim, e);
+    store_close(st);
+    return res;
+}
+
+/* GET /v1/runs/{id} */
+static json_t *control_run(void *user, api_request *r, derr *e)
+{
+    int64_t id = control_run_id(r, e);
+    store *st;
+    json_t *res;
+
+    if (!id || !(st = control_store(user, e)))
+        return NULL;
+    res = store_run_json(st, id, e);
+    store_close(st);
+    return res;
+}
+
+/* POST /v1/runs {"source", "kind": "discover"|"fetch", "item"} -> 202 */
+static json_t *control_run_create(void *user, api_request *r, derr *e)
+{
+    control_state *d = user;
+    const char *source = json_string_value(json_object_get(r->body, "source"));
+    const char *kind = json_string_value(json_object_get(r->body, "kind"));
+    const char *item = json_string_value(json_object_get(r->body, "item"));
+    int64_t id = 0;
+    dsrc_status st;
+
+    if (!json_is_object(r->body) || !source || !*source) {
+        derr_set(e, DSRC_E_INVALID_ARGUMENT, "the body must be a JSON object with a "
+                 "non-empty string \"source\"");
+        return NULL;
+    }
+    if (!kind)
+        kind = item ? "fetch" : "discover";
+    if (strcmp(kind, "discover") != 0 && strcmp(kind, "fetch") != 0) {
+        derr_set(e, DSRC_E_INVALID_ARGUMENT, "\"kind\" must be \"discover\" or \"fetch\"");
+        return NULL;
+    }
+    if (strcmp(kind, "fetch") == 0 ? !item || !*item : item != NULL) {
+        derr_set(e, DSRC_E_INVALID_ARGUMENT, "a fetch needs a non-empty string \"item\"; a "
+                 "discover takes none");
+        return NULL;
+    }
+    snprintf(r->source, sizeof r->source, "%s", source);
+    if (item)
+        snprintf(r->item, sizeof r->item, "%s", item);
+    if (!d->sched) {
+        derr_set(e, DSRC_E_UNSUPPORTED, "dsrcd runs no jobs (no state store)");
+        return NULL;
+    }
+    pthread_mutex_lock(&d->mu);
+    st = scheduler_request(d->sched, d->units, d->n_units, source, item, &id, e);
+    pthread_mutex_unlock(&d->mu);
+    if (st != DSRC_OK)
+        return NULL;
+    r->http = 202;
+    snprintf(r->location, sizeof r->location, "/v1/runs/%" PRId64, id);
+    return json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "queued");
+}
+
+/* DELETE /v1/runs/{id} */
+static json_t *control_run_cancel(void *user, api_request *r, derr *e)
+{
+    control_state *d = user;
+    int64_t id = control_run_id(r, e);
+    dsrc_status st;
+
+    if (!id)
+        return NULL;
+    if (!d->sched) {
+        derr_set(e, DSRC_E_UNSUPPORTED, "dsrcd runs no jobs (no state store)");
+        return NULL;
+    }
+    pthread_mutex_lock(&d->mu);
+    st = scheduler_cancel(d->sched, id, e);
+    pthread_mutex_unlock(&d->mu);
+    if (st != DSRC_OK)
+        return NULL;
+    return json_pack("{s:I, s:b}", "id", (json_int_t)id, "cancelling", 1);
+}
+
+/* POST /v1/reload: as SIGHUP, answered with the result. */
+#define CONTROL_RELOAD_WAIT_S 120
+
+static json_t *control_reload(void *user, api_request *r, derr *e)
+{
+    control_state *d = user;
+    struct timespec until;
+    uint64_t mine;
+    json_t *res = NULL;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += CONTROL_RELOAD_WAIT_S;
+    pthread_mutex_lock(&d->mu);
+    mine = ++d->reload_asked;
+    pthread_mutex_unlock(&d->mu);
+    /* The main thread takes SIGHUP (every thread blocks it). */
+    if (kill(getpid(), SIGHUP) < 0) {
+        derr_set(e, DSRC_E_INTERNAL, "cannot ask for a reload: %s", strerror(errno));
+        return NULL;
+    }
+    pthread_mutex_lock(&d->mu);
+    while (d->reload_done < mine)
+        if (pthread_cond_timedwait(&d->reloaded, &d->mu, &until) == ETIMEDOUT)
+            break;
+    if (d->reload_done >= mine)
+        res = json_incref(d->reload_result);
+    pthread_mutex_unlock(&d->mu);
+    if (!res) {
+        derr_set(e, DSRC_E_TIMEOUT, "the reload did not end within %d s (see the log)",
+                 CONTROL_RELOAD_WAIT_S);
+        return NULL;
+    }
+    if (!json_is_true(json_object_get(res, "reloaded"))) {
+        json_t *p = api_problem(400, DSRC_E_INVALID_CONFIG,
+                                "the new configuration has errors; the running one stays");
+        if (p)
+            json_object_set(p, "errors", json_object_get(res, "errors"));
+        json_decref(res);
+        r->http = 400;
+        return p;
+    }
+    return res;
+}
+
+uint64_t control_reload_begin(control_state *d)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&d->mu);
+    n = d->reload_asked;
+    pthread_mutex_unlock(&d->mu);
+    return n;
+}
+
+void control_reload_end(control_state *d, uint64_t asked, json_t *result)
+{
+    pthread_mutex_lock(&d->mu);
+    json_decref(d->reload_result);
+    d->reload_result = result;
+    if (asked > d->reload_done)
+        d->reload_done = asked;
+    pthread_cond_broadcast(&d->reloaded);
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* What the server was started with: restarted when it changes. */
+static char *control_key(const cfg_config *cfg)
+{
+    const cfg_api *a = &cfg->api;
+    char *key = NULL, *tmp;
+    size_t n;
+    int r;
+
+    if (asprintf(&key, "%s|%s|%s|%s|%d|%" PRId64 "|%" PRId64 "|%" PRId64,
+                 cfg->control_socket ? cfg->control_socket : "", a->listen ? a->listen : "",
+                 a->tls_cert ? a->tls_cert : "", a->tls_key ? a->tls_key : "",
+                 a->max_connections, a->idle_timeout_ms, a->max_header, a->max_body) < 0)
+        return NULL;
+    for (r = 0; r < CFG_API_ROLES; r++) {
+        for (n = 0; n < a->n_users[r]; n++) {
+            if (asprintf(&tmp, "%s|u%d:%s", key, r, a->users[r][n]) < 0)
+                tmp = NULL;
+            free(key);
+            if (!(key = tmp))
+                return NULL;
+        }
+        for (n = 0; n < a->n_groups[r]; n++) {
+            if (asprintf(&tmp, "%s|g%d:%s", key, r, a->groups[r][n]) < 0)
+                tmp = NULL;
+            free(key);
+            if (!(key = tmp))
+                return NULL;
+        }
+    }
+    return key;
+}
+
+void control_apply(control_state *d, const cfg_config *cfg, api_server **srv, char **key)
 {
     derr e = {0};
+    api_config ac;
+    char *k = control_key(cfg);
 
-    if (*srv && str_eq(*path, cfg->control_socket))
-        return;
-    api_server_stop(*srv);
-    *srv = NULL;
-    free(*path);
-    *path = NULL;
-    if (!cfg->control_socket)
-        return;
-    if (!(*srv = api_server_start(cfg->control_socket, api_serve, d, &e))) {
-        log_msg(DSRC_LOG_ERROR, NULL, NULL,
-                "no control socket (dsrc pools/health will not reach dsrcd): %s",
-                e.msg ? e.msg : "out of memory");
-        derr_clear(&e);
+    if (*srv && k && str_eq(*key, k)) {
+        free(k);
         return;
     }
-    *path = strdup(cfg->control_socket);
-    log_msg(DSRC_LOG_INFO, NULL, NULL, "control socket %s", cfg->control_socket);
+    api_server_stop(*srv);
+    *srv = NULL;
+    free(*key);
+    *key = NULL;
+    if (!cfg->control_socket && !cfg->api.listen) {
+        free(k);
+        return;
+    }
+    memset(&ac, 0, sizeof ac);
+    ac.socket_path = cfg->control_socket;
+    ac.api = &cfg->api;
+    ac.user = d;
+    ac.handlers[API_R_STATUS] = control_status;
+    ac.handlers[API_R_HEALTH] = control_health;
+    ac.handlers[API_R_POOLS] = control_pools;
+    ac.handlers[API_R_SOURCES] = control_sources;
+    ac.handlers[API_R_SOURCE] = control_source;
+    ac.handlers[API_R_SOURCE_DRIFT] = control_source_drift;
+    ac.handlers[API_R_JOBS] = control_jobs;
+    ac.handlers[API_R_RUNS] = control_runs;
+    ac.handlers[API_R_RUN_CREATE] = control_run_create;
+    ac.handlers[API_R_RUN] = control_run;
+    ac.handlers[API_R_RUN_CANCEL] = control_run_cancel;
+    ac.handlers[API_R_RELOAD] = control_reload;
+    /* The store's token check and audit trail are wired here when the
+     * store provides them (store_token_check, store_audit_append). */
+    if (!(*srv = api_server_start(&ac, &e))) {
+        log_msg(DSRC_LOG_ERROR, NULL, NULL,
+                "no control API (dsrc pools/health will not reach dsrcd): %s",
+                e.msg ? e.msg : "out of memory");
+        derr_clear(&e);
+        free(k);
+        return;
+    }
+    *key = k;
+    if (cfg->control_socket)
+        log_msg(DSRC_LOG_INFO, NULL, NULL, "control socket %s", cfg->control_socket);
+    if (cfg->api.listen)
+        log_msg(DSRC_LOG_INFO, NULL, NULL, "control API on %s (%s)", cfg->api.listen,
+                cfg->api.tls_cert ? "TLS" : "no TLS");
 }

@@ -1,22 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * control.h -- dsrcd's side of the control socket (ctl/api.h): it answers
- * `dsrc ping`, `sources`, `pools` and `health` from the served units, and
- * `jobs`, `run` and `cancel` through the scheduler (scheduler.h).
+ * control.h -- dsrcd's side of the control API (api/api.h): the handlers
+ * of its routes, answered from the served units (status, sources, pools,
+ * health), the scheduler (jobs, runs, cancel) and the state store (runs).
  */
 #ifndef DSRC_DAEMON_CONTROL_H
 #define DSRC_DAEMON_CONTROL_H
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "api/api.h"
 #include "config/config.h"
-#include "ctl/api.h"
 #include "generation.h"
 #include "units.h"
 
 /* What the control API reads.  Only the main thread changes it, under
- * `mu`; the main thread reads it without the lock. */
+ * `mu`; the main thread reads it without the lock.  Handlers hold `mu`
+ * only while they copy what they answer (in memory, never while sending
+ * nor while reading the state store). */
 typedef struct control_state {
     pthread_mutex_t mu;
     generation *cur;
@@ -24,10 +27,22 @@ typedef struct control_state {
     size_t n_units;
     const char *conf_path;
     struct scheduler *sched;   /* set once at start                         */
+    /* POST /v1/reload: asks for a SIGHUP and waits for its result. */
+    pthread_cond_t reloaded;   /* broadcast when a reload has ended         */
+    uint64_t reload_asked;     /* reloads asked through the API             */
+    uint64_t reload_done;      /* ...and answered                           */
+    json_t *reload_result;     /* the last reload's result                  */
 } control_state;
 
-/* (Re)start the control socket when its path is new.  *srv and *path are
- * the running server and its path. */
-void control_apply(control_state *d, const cfg_config *cfg, api_server **srv, char **path);
+/* Around a reload (main thread): control_reload_begin() before it returns
+ * the asks it answers; control_reload_end() publishes its result (stolen)
+ * to the handlers waiting for them. */
+uint64_t control_reload_begin(control_state *d);
+void control_reload_end(control_state *d, uint64_t asked, json_t *result);
+
+/* (Re)start the control API when its settings changed (the socket's path,
+ * the api group).  *srv is the running server, *key what it was started
+ * with. */
+void control_apply(control_state *d, const cfg_config *cfg, api_server **srv, char **key);
 
 #endif

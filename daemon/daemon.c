@@ -18,7 +18,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "ctl/api.h"
+#include "api/api.h"
 #include "config/config.h"
 #include "base/ctx.h"
 #include "control.h"
@@ -30,7 +30,7 @@
 #include "scheduler.h"
 #include "units.h"
 #include "base/diag.h"
-#include "ctl/instance.h"
+#include "api/instance.h"
 #include "plugin/loader.h"
 #include "base/log.h"
 #include "output/outfile.h"
@@ -286,6 +286,7 @@ int daemon_main(int argc, char **argv)
     metrics_start();
     memset(&d, 0, sizeof d);
     pthread_mutex_init(&d.mu, NULL);
+    pthread_cond_init(&d.reloaded, NULL);
     d.conf_path = path;
     d.cur = cur;
     units_build(cur, NULL, 0, &d.units, &d.n_units);
@@ -296,6 +297,7 @@ int daemon_main(int argc, char **argv)
         derr_clear(&ie);
         units_free(d.units, d.n_units);
         pthread_mutex_destroy(&d.mu);
+        pthread_cond_destroy(&d.reloaded);
         instance_release(inst);
         gen_unref(cur);
         free(abs_path);
@@ -325,13 +327,19 @@ int daemon_main(int argc, char **argv)
             continue;
         }
         if (sig == SIGHUP) {
+            uint64_t asked = control_reload_begin(&d);
+            json_t *res;
             notify("RELOADING=1\nSTATUS=reloading");
-            reload_run(path, target, level, &cur, &d, &srv, &api_path);
+            res = reload_run(path, target, level, &cur, &d);
             /* under the control lock: scheduler_request() reads the
              * configuration the scheduler holds */
             pthread_mutex_lock(&d.mu);
             scheduler_sync(d.sched, cur, d.units, d.n_units);
             pthread_mutex_unlock(&d.mu);
+            /* Answered before the API may restart (control_apply waits
+             * for its connections). */
+            control_reload_end(&d, asked, res);
+            control_apply(&d, cur->cfg, &srv, &api_path);
             notify("READY=1\nSTATUS=running");
         } else {
             notify("STOPPING=1\nSTATUS=stopping");
@@ -371,6 +379,8 @@ int daemon_main(int argc, char **argv)
     ctx_set_signal_flag(NULL);
     probes_free();
     metrics_free();
+    json_decref(d.reload_result);
+    pthread_cond_destroy(&d.reloaded);
     pthread_mutex_destroy(&d.mu);
     gen_unref(cur);
     redact_clear();

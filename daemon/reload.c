@@ -9,14 +9,30 @@
 #include "probes.h"
 #include "reload.h"
 
-void reload_run(const char *path, int cli_target, int cli_level, generation **cur,
-                control_state *d, api_server **srv, char **api_path)
+/* The diagnostics of one severity, as JSON. */
+static json_t *reload_diags(const diag_list *dl, diag_severity sev)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; a && i < dl->n; i++)
+        if (dl->v[i].severity == sev)
+            json_array_append_new(a, json_pack("{s:s?, s:i, s:s}", "file", dl->v[i].file,
+                                               "line", dl->v[i].line, "message",
+                                               dl->v[i].msg ? dl->v[i].msg : ""));
+    return a;
+}
+
+json_t *reload_run(const char *path, int cli_target, int cli_level, generation **cur,
+                   control_state *d)
 {
     generation *next = NULL;
     diag_list diags = {0};
+    json_t *res;
+    int ok;
 
     log_msg(DSRC_LOG_NOTICE, NULL, NULL, "reloading %s", path);
-    if (gen_load(path, *cur, &next, &diags) == 0) {
+    if ((ok = gen_load(path, *cur, &next, &diags) == 0)) {
         unit *nv = NULL, *ov;
         size_t nn = 0, on;
         gen_log_diags(&diags);
@@ -36,7 +52,6 @@ void reload_run(const char *path, int cli_target, int cli_level, generation **cu
         next = NULL;
         gen_apply_log_settings((*cur)->cfg, cli_target, cli_level);
         probes_set_limit((*cur)->cfg->probe_timeout_ms);
-        control_apply(d, (*cur)->cfg, srv, api_path);
         log_msg(DSRC_LOG_NOTICE, NULL, NULL, "reloaded: %zu source(s)",
                 (*cur)->reg->n_sources);
         metrics_reload(1);
@@ -50,5 +65,9 @@ void reload_run(const char *path, int cli_target, int cli_level, generation **cu
         next = NULL;
         metrics_reload(0);
     }
+    res = json_pack("{s:b, s:i, s:o, s:o}", "reloaded", ok, "sources",
+                    (int)(*cur)->reg->n_sources, "errors", reload_diags(&diags, DIAG_ERROR),
+                    "warnings", reload_diags(&diags, DIAG_WARNING));
     diag_free(&diags);
+    return res;
 }

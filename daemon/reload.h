@@ -14,9 +14,11 @@
  * valid, the units are rebuilt (carrying over the unchanged ones), the
  * control API sees them, *cur is the new generation (the old reference
  * dropped), the log settings (unless given on the command line: cli_target,
- * cli_level, -1 when not), probe_timeout and the control socket (*srv,
- * *api_path) follow it. */
-void reload_run(const char *path, int cli_target, int cli_level, generation **cur,
-                control_state *d, api_server **srv, char **api_path);
+ * cli_level, -1 when not) and probe_timeout follow it; the caller then
+ * applies the control API's settings (control_apply).  Returns the result
+ * (a new reference, NULL when out of memory): {"reloaded": true|false,
+ * "sources": N, "errors": [{"file", "line", "message"}], "warnings": [...]}. */
+json_t *reload_run(const char *path, int cli_target, int cli_level, generation **cur,
+                   control_state *d);
 
 #endif

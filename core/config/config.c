@@ -2,12 +2,14 @@
 /* config.c -- reading dsrcd.conf and sources.d/; see config.h. */
 #include <config.h>
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libconfig.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1163,7 +1165,7 @@ static void cfg_read_sources(cfg_config *cfg, cfg_rd *rd, int explicit_dir, int 
 static const char *const cfg_daemon_keys[] = {
     "plugin_dir", "state_dir", "workspace", "sources_dir", "key_file",
     "control_socket", "log_level", "log_target", "probe_timeout", "shutdown_grace", "jobs",
-    "catalog", NULL
+    "catalog", "api", NULL
 };
 static const char *const cfg_jobs_keys[] = {
     "workers", "per_source", "jitter_max", "retry_attempts", "retry_backoff",
@@ -1235,6 +1237,160 @@ static void cfg_read_catalog(cfg_rd *rd, const config_setting_t *root, cfg_catal
         cfg_err(rd, cfg_line(config_setting_get_member(g, "retention")),
                 "'retention' must be at least 1m");
         c->retention_ms = 90LL * 86400000;
+    }
+}
+
+static const char *const cfg_api_keys[] = {
+    "listen", "tls_cert", "tls_key", "max_connections", "idle_timeout", "max_header",
+    "max_body", "viewer_users", "viewer_groups", "operator_users", "operator_groups",
+    "admin_users", "admin_groups", NULL
+};
+static const char *const cfg_api_roles[CFG_API_ROLES] = {"viewer", "operator", "admin"};
+
+/* "ADDR:PORT" or "[ADDR6]:PORT", numeric address, port 1..65535: 0 with
+ * api->listen_host and listen_port set, -1 when malformed. */
+static int cfg_api_parse_listen(cfg_rd *rd, cfg_api *api)
+{
+    const char *s = api->listen, *colon;
+    char host[INET6_ADDRSTRLEN + 1];
+    unsigned char buf[sizeof(struct in6_addr)];
+    size_t hl;
+    char *end;
+    long port;
+
+    if (s[0] == '[') {
+        colon = strstr(s, "]:");
+        if (!colon)
+            return -1;
+        hl = (size_t)(colon - s - 1);
+        s++;
+        colon++;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return -1;
+        hl = (size_t)(colon - s);
+    }
+    if (hl == 0 || hl >= sizeof host)
+        return -1;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1)
+        return -1;
+    errno = 0;
+    port = strtol(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || port < 1 || port > 65535)
+        return -1;
+    api->listen_host = cfg_strdup(rd, host);
+    api->listen_port = (int)port;
+    return 0;
+}
+
+/* 127.0.0.0/8 or ::1. */
+static int cfg_api_loopback(const char *host)
+{
+    struct in6_addr a6;
+
+    if (strncmp(host, "127.", 4) == 0)
+        return 1;
+    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* A user or group list that may be empty ([] = nobody). */
+static void cfg_api_names(cfg_rd *rd, const config_setting_t *g, const char *key,
+                          char ***out, size_t *n)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+
+    if (s && (config_setting_type(s) == CONFIG_TYPE_ARRAY ||
+              config_setting_type(s) == CONFIG_TYPE_LIST) && config_setting_length(s) == 0) {
+        cfg_strv_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return;
+    }
+    if (s) {
+        cfg_strv_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        cfg_get_strlist(rd, g, key, 0, out, n);
+    }
+}
+
+/* api = { listen; tls_cert; tls_key; limits; role lists }. */
+static void cfg_read_api(cfg_rd *rd, const config_setting_t *root, cfg_api *api)
+{
+    const config_setting_t *g = cfg_group(rd, root, "api");
+    int64_t v;
+    int r;
+    char key[32];
+
+    api->max_connections = 256;
+    api->idle_timeout_ms = 30000;
+    api->max_header = 16384;
+    api->max_body = 1 << 20;
+    if ((api->groups[1] = calloc(1, sizeof(char *))) &&
+        (api->groups[1][0] = cfg_strdup(rd, "dsrc")))
+        api->n_groups[1] = 1;
+    else
+        rd->oom = 1;
+    if (!g)
+        return;
+    cfg_check_keys(rd, g, cfg_api_keys, "in group 'api'");
+    if (cfg_get_strdup(rd, g, "listen", 1, &api->listen) == 1 &&
+        cfg_api_parse_listen(rd, api) < 0) {
+        cfg_err(rd, cfg_line(config_setting_get_member(g, "listen")),
+                "'listen' must be \"ADDRESS:PORT\" with a numeric address (\"127.0.0.1:8443\", "
+                "\"[::1]:8443\"), got \"%s\"", api->listen);
+        free(api->listen);
+        api->listen = NULL;
+    }
+    cfg_get_path(rd, g, "tls_cert", &api->tls_cert);
+    cfg_get_path(rd, g, "tls_key", &api->tls_key);
+    if (!api->tls_cert != !api->tls_key)
+        cfg_err(rd, cfg_line(g), "group 'api' needs both 'tls_cert' and 'tls_key', or neither");
+    else if (api->tls_cert && access(api->tls_cert, R_OK) < 0)
+        cfg_err(rd, cfg_line(config_setting_get_member(g, "tls_cert")),
+                "'tls_cert' %s: %s", api->tls_cert, strerror(errno));
+    else if (api->tls_key && access(api->tls_key, R_OK) < 0)
+        cfg_err(rd, cfg_line(config_setting_get_member(g, "tls_key")),
+                "'tls_key' %s: %s", api->tls_key, strerror(errno));
+    if (api->listen_host && !api->tls_cert && !cfg_api_loopback(api->listen_host))
+        cfg_err(rd, cfg_line(config_setting_get_member(g, "listen")),
+                "'listen' \"%s\" is not a loopback address: a listener reachable from other "
+                "hosts without TLS is refused; set 'tls_cert' and 'tls_key', or listen on "
+                "127.0.0.1 or [::1]", api->listen);
+    if ((r = cfg_get_int(rd, g, "max_connections", 1, 100000, &v)) == 1)
+        api->max_connections = (int)v;
+    cfg_get_duration(rd, g, "idle_timeout", &api->idle_timeout_ms);
+    if (api->idle_timeout_ms < 1000) {
+        cfg_err(rd, cfg_line(config_setting_get_member(g, "idle_timeout")),
+                "'idle_timeout' must be at least 1s");
+        api->idle_timeout_ms = 30000;
+    }
+    if (cfg_get_int(rd, g, "max_header", 1024, 1 << 20, &v) == 1)
+        api->max_header = v;
+    if (cfg_get_int(rd, g, "max_body", 0, 1 << 30, &v) == 1)
+        api->max_body = v;
+    for (r = 0; r < CFG_API_ROLES; r++) {
+        snprintf(key, sizeof key, "%s_users", cfg_api_roles[r]);
+        cfg_api_names(rd, g, key, &api->users[r], &api->n_users[r]);
+        snprintf(key, sizeof key, "%s_groups", cfg_api_roles[r]);
+        cfg_api_names(rd, g, key, &api->groups[r], &api->n_groups[r]);
+    }
+}
+
+static void cfg_api_free(cfg_api *api)
+{
+    int r;
+
+    free(api->listen);
+    free(api->listen_host);
+    free(api->tls_cert);
+    free(api->tls_key);
+    for (r = 0; r < CFG_API_ROLES; r++) {
+        cfg_strv_free(api->users[r], api->n_users[r]);
+        cfg_strv_free(api->groups[r], api->n_groups[r]);
     }
 }
 
@@ -1370,6 +1526,7 @@ cfg_config *cfg_load(const char *path, diag_list *diags)
     cfg_get_duration(&rd, root, "shutdown_grace", &cfg->shutdown_grace_ms);
     cfg_read_jobs(&rd, root, &cfg->jobs);
     cfg_read_catalog(&rd, root, &cfg->catalog);
+    cfg_read_api(&rd, root, &cfg->api);
     config_destroy(&lc);
 
     if (cfg->sources_dir)
@@ -1393,6 +1550,7 @@ void cfg_free(cfg_config *cfg)
     free(cfg->sources_dir);
     free(cfg->key_file);
     free(cfg->control_socket);
+    cfg_api_free(&cfg->api);
     for (i = 0; i < cfg->n_sources; i++)
         cfg_source_free(&cfg->sources[i]);
     free(cfg->sources);

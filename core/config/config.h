@@ -147,6 +147,26 @@ typedef struct cfg_catalog {
     int64_t retention_ms;     /* snapshots and drift events kept; 90 days   */
 } cfg_catalog;
 
+/* api = { ... } in the daemon file: the control API (dsrcd.8).  Who gets
+ * which role on the control socket: uid 0 and the daemon's own uid are
+ * always admin; then a user named in admin/operator/viewer_users, or a
+ * member of a group named in *_groups, gets that role (the highest that
+ * matches).  Unset, operator_groups is ["dsrc"], the others are empty. */
+#define CFG_API_ROLES 3         /* 0 viewer, 1 operator, 2 admin             */
+typedef struct cfg_api {
+    char *listen;             /* "ADDR:PORT" of the TCP listener, or NULL    */
+    char *listen_host;        /* its address, numeric ("127.0.0.1", "::1")   */
+    int listen_port;
+    char *tls_cert, *tls_key; /* PEM files (both or neither); required when
+                                 the address is not a loopback one         */
+    int max_connections;      /* at once per listener; default 256          */
+    int64_t idle_timeout_ms;  /* a connection idle this long is closed; 30 s */
+    int64_t max_header;       /* request line + headers, bytes; 16 KiB      */
+    int64_t max_body;         /* request body, bytes; 1 MiB                 */
+    char **users[CFG_API_ROLES];  size_t n_users[CFG_API_ROLES];
+    char **groups[CFG_API_ROLES]; size_t n_groups[CFG_API_ROLES];
+} cfg_api;
+
 typedef struct cfg_config {
     char *path;             /* the daemon config file                        */
     char **plugin_dirs;     size_t n_plugin_dirs; /* default: DSRC_PLUGINDIR */
@@ -165,6 +185,7 @@ typedef struct cfg_config {
 
     cfg_source *sources;    size_t n_sources;
     cfg_catalog catalog;
+    cfg_api api;
 } cfg_config;
 
 /* Load and check.  Returns a config (possibly partial) whenever the main

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "base/redact.h"
 #include "base/diag.h"
 #include "base/error.h"
 #include "plugin/loader.h"
@@ -526,4 +527,100 @@ const registry_source *registry_find(const registry *reg, const char *name)
         if (strcmp(reg->sources[i].cfg->name, name) == 0)
             return &reg->sources[i];
     return NULL;
+}
+
+/* A JSON string with every registered secret replaced by ***; null for
+ * NULL. */
+static json_t *reg_jstr(const char *s)
+{
+    char *r;
+    json_t *j;
+
+    if (!s)
+        return json_null();
+    r = redact_dup(s);
+    j = json_string(r ? r : "");
+    free(r);
+    return j ? j : json_string("");
+}
+
+json_t *registry_source_json(const cfg_source *cs, const registry_source *s)
+{
+    json_t *o = json_object(), *conn = json_object(), *labels = json_object();
+    size_t i;
+
+    json_object_set_new(o, "name", reg_jstr(cs->name));
+    json_object_set_new(o, "type", reg_jstr(cs->type ? cs->type : ""));
+    json_object_set_new(o, "location", reg_jstr(cfg_location_name(cs->location)));
+    json_object_set_new(o, "enabled", json_boolean(cs->enabled));
+    json_object_set_new(o, "valid", json_boolean(s != NULL));
+    json_object_set_new(o, "file", reg_jstr(cs->file));
+    for (i = 0; i < cs->n_labels; i++)
+        json_object_set_new(labels, cs->labels[i].key, reg_jstr(cs->labels[i].text));
+    json_object_set_new(o, "labels", labels);
+    if (s) {
+        for (i = 0; i < s->n_options; i++)
+            json_object_set_new(conn, s->options[i].def->name,
+                                (s->options[i].def->flags & DSRC_OPT_SECRET)
+                                    ? reg_jstr(REDACTED)
+                                    : reg_jstr(s->options[i].value));
+    } else {
+        /* Unvalidated: show keys only, every value redacted. */
+        for (i = 0; i < cs->n_connection; i++)
+            json_object_set_new(conn, cs->connection[i].key, reg_jstr(REDACTED));
+    }
+    json_object_set_new(o, "connection", conn);
+    if (cs->cloud_provider) {
+        json_t *cl = json_object();
+        for (i = 0; i < cs->n_cloud; i++)
+            json_object_set_new(cl, cs->cloud[i].key,
+                                cfg_cloud_key_is_secret(cs->cloud[i].key)
+                                    ? reg_jstr(REDACTED)
+                                    : reg_jstr(cs->cloud[i].text));
+        json_object_set_new(o, "cloud", cl);
+    }
+    if (cs->tls_mode || cs->tls_ca || cs->tls_cert || cs->tls_key) {
+        json_t *t = json_object();
+        json_object_set_new(t, "mode", reg_jstr(cs->tls_mode));
+        json_object_set_new(t, "ca", reg_jstr(cs->tls_ca));
+        json_object_set_new(t, "cert", reg_jstr(cs->tls_cert));
+        json_object_set_new(t, "key", reg_jstr(cs->tls_key));
+        json_object_set_new(o, "tls", t);
+    }
+    if (cs->n_replica_hosts || cs->replica_set) {
+        json_t *r = json_object(), *h = json_array();
+        for (i = 0; i < cs->n_replica_hosts; i++)
+            json_array_append_new(h, reg_jstr(cs->replica_hosts[i]));
+        json_object_set_new(r, "hosts", h);
+        json_object_set_new(r, "replica_set", reg_jstr(cs->replica_set));
+        json_object_set_new(r, "read_policy", reg_jstr(cs->read_policy));
+        json_object_set_new(o, "replicas", r);
+    }
+    json_t *pj = json_object();
+    json_object_set_new(pj, "max_size", json_integer(cs->pool.max_size));
+    json_object_set_new(pj, "min_idle", json_integer(cs->pool.min_idle));
+    json_object_set_new(pj, "acquire_timeout_ms", json_integer(cs->pool.acquire_timeout_ms));
+    json_object_set_new(pj, "idle_timeout_ms", json_integer(cs->pool.idle_timeout_ms));
+    json_object_set_new(pj, "max_lifetime_ms", json_integer(cs->pool.max_lifetime_ms));
+    json_object_set_new(pj, "keepalive_ms", json_integer(cs->pool.keepalive_ms));
+    json_object_set_new(o, "pool", pj);
+    if (cs->schedule_discover || cs->schedule_health) {
+        json_t *sc = json_object();
+        json_object_set_new(sc, "discover", reg_jstr(cs->schedule_discover));
+        json_object_set_new(sc, "health", reg_jstr(cs->schedule_health));
+        json_object_set_new(o, "schedule", sc);
+    }
+    if (cs->n_fetch) {
+        json_t *fa = json_array();
+        for (i = 0; i < cs->n_fetch; i++) {
+            json_t *f = json_object();
+            json_object_set_new(f, "item", reg_jstr(cs->fetch[i].item));
+            json_object_set_new(f, "format", reg_jstr(cs->fetch[i].format));
+            json_object_set_new(f, "cursor_field", reg_jstr(cs->fetch[i].cursor_field));
+            json_object_set_new(f, "schedule", reg_jstr(cs->fetch[i].schedule));
+            json_array_append_new(fa, f);
+        }
+        json_object_set_new(o, "fetch", fa);
+    }
+    return o;
 }

@@ -26,6 +26,8 @@
 #ifndef DSRC_CORE_REGISTRY_H
 #define DSRC_CORE_REGISTRY_H
 
+#include <jansson.h>
+
 #include "config/config.h"
 #include "base/diag.h"
 #include "plugin/loader.h"
@@ -57,6 +59,12 @@ registry *registry_build(const cfg_config *cfg, loader_set *plugins, diag_list *
 void registry_free(registry *reg);
 
 const registry_source *registry_find(const registry *reg, const char *name);
+
+/* A source's settings as JSON (a new reference): name, type, location,
+ * labels, connection (validated options when `s` is set, else keys only),
+ * cloud, tls, replicas, pool, schedule, fetch rules.  Every secret option
+ * and every registered secret is shown as *** (REDACTED). */
+json_t *registry_source_json(const cfg_source *cs, const registry_source *s);
 
 /* Validate one value against an option declaration and normalise it.
  * Returns a malloc'd normalised value, or NULL with a reason in *why

@@ -10,3 +10,8 @@ EXTRA_DIST += tests/integration/example_out_of_tree.sh
 # concurrency limits, with sqlite sources and the fault test plugin.
 TESTS += tests/integration/jobs.sh
 EXTRA_DIST += tests/integration/jobs.sh
+
+# The control API over HTTP: the socket (peer credentials) and TLS TCP,
+# routing, limits, problem+json errors, concurrency.
+TESTS += tests/integration/api.sh
+EXTRA_DIST += tests/integration/api.sh

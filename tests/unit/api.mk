@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
-# tests/unit/api.mk -- dsrcd's control API (request parsing, the socket
-# server and its client) and its end-to-end use by dsrc pools / health.
+# tests/unit/api.mk -- dsrcd's control API (routes, errors, roles, the HTTP
+# server on a socket and its client) and its end-to-end use by dsrc pools /
+# health.
 TESTS += tests/integration/pools.sh
 EXTRA_DIST += tests/integration/pools.sh
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_api
 TESTS += tests/unit/test_api
 tests_unit_test_api_SOURCES = tests/unit/test_api.c
-tests_unit_test_api_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_api_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) -lpthread
+tests_unit_test_api_CFLAGS = $(UNIT_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_api_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lpthread
 endif

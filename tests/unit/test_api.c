@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_api.c -- dsrcd's control API: request parsing, response lines, and
- * the socket server with its client. */
+/* test_api.c -- dsrcd's control API: route matching, the status table,
+ * problem documents, roles, the server on a socket with its client, and on
+ * TCP with the token hook and the audit hook. */
 #include <config.h>
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,132 +17,137 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
-#include "ctl/api.h"
+#include "api/api.h"
 
-static dsrc_status parse(const char *line, api_request *r, derr *e)
+/* ------------------------------------------------------------------------ */
+/* Routes and errors                                                         */
+
+START_TEST(test_match)
 {
-    return api_parse_request(line, strlen(line), r, e);
-}
+    api_params p;
+    char allow[64];
+    int http = 0;
+    const api_route *r;
 
-START_TEST(test_parse_valid)
-{
-    api_request r;
-    derr e = {0};
+    r = api_route_match("GET", "/v1/sources/demo", &p, &http, allow, sizeof allow);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->id, API_R_SOURCE);
+    ck_assert_uint_eq(p.n, 1);
+    ck_assert_str_eq(p.value[0], "demo");
+    ck_assert_int_eq(strncmp(p.name[0], "name", p.name_len[0]), 0);
 
-    ck_assert_int_eq(parse("{\"cmd\":\"ping\"}", &r, &e), DSRC_OK);
-    ck_assert_int_eq(r.cmd, API_PING);
-    ck_assert_ptr_null(r.source);
-    api_request_free(&r);
+    r = api_route_match("DELETE", "/v1/runs/42", &p, &http, allow, sizeof allow);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->id, API_R_RUN_CANCEL);
+    ck_assert_str_eq(p.value[0], "42");
 
-    ck_assert_int_eq(parse(" {\"cmd\":\"health\", \"source\":\"db-1\"} ", &r, &e), DSRC_OK);
-    ck_assert_int_eq(r.cmd, API_HEALTH);
-    ck_assert_str_eq(r.source, "db-1");
-    api_request_free(&r);
-
-    ck_assert_int_eq(parse("{\"source\":null,\"cmd\":\"pools\"}", &r, &e), DSRC_OK);
-    ck_assert_int_eq(r.cmd, API_POOLS);
-    ck_assert_ptr_null(r.source);
-    api_request_free(&r);
-
-    ck_assert_int_eq(parse("{\"cmd\":\"sources\",\"extra\":[1]}", &r, &e), DSRC_OK);
-    ck_assert_int_eq(r.cmd, API_SOURCES);
-    api_request_free(&r);
-    ck_assert_str_eq(api_cmd_name(API_HEALTH), "health");
-
-    ck_assert_int_eq(parse("{\"cmd\":\"run\",\"source\":\"pg\",\"item\":\"public/t\"}",
-                           &r, &e), DSRC_OK);
-    ck_assert_int_eq(r.cmd, API_RUN);
-    ck_assert_str_eq(r.item, "public/t");
-    ck_assert_int_eq(r.discover, 0);
-    api_request_free(&r);
-    ck_assert_int_eq(parse("{\"cmd\":\"run\",\"source\":\"pg\",\"kind\":\"discover\"}",
-                           &r, &e), DSRC_OK);
-    ck_assert_int_eq(r.discover, 1);
-    ck_assert_ptr_null(r.item);
-    api_request_free(&r);
-    ck_assert_int_eq(parse("{\"cmd\":\"cancel\",\"id\":42}", &r, &e), DSRC_OK);
-    ck_assert_int_eq(r.cmd, API_CANCEL);
-    ck_assert_int_eq(r.id, 42);
-    api_request_free(&r);
-    ck_assert_int_eq(parse("{\"cmd\":\"jobs\",\"source\":\"pg\"}", &r, &e), DSRC_OK);
-    ck_assert_int_eq(r.cmd, API_JOBS);
-    api_request_free(&r);
+    ck_assert_ptr_null(api_route_match("GET", "/v1/nothing", &p, &http, allow, sizeof allow));
+    ck_assert_int_eq(http, 404);
+    ck_assert_ptr_null(api_route_match("GET", "/v1/sources/", &p, &http, allow, sizeof allow));
+    ck_assert_int_eq(http, 404);
+    ck_assert_ptr_null(api_route_match("GET", "/v1/sources/a/b", &p, &http, allow,
+                                       sizeof allow));
+    ck_assert_int_eq(http, 404);
+    ck_assert_ptr_null(api_route_match("PUT", "/v1/runs/7", &p, &http, allow, sizeof allow));
+    ck_assert_int_eq(http, 405);
+    ck_assert_str_eq(allow, "GET, DELETE");
+    ck_assert_ptr_null(api_route_match("DELETE", "/v1/health", &p, &http, allow,
+                                       sizeof allow));
+    ck_assert_str_eq(allow, "GET");
 }
 END_TEST
 
-/* Each malformed request is refused with a reason naming the problem. */
-static const struct {
-    const char *line, *why;
-} bad_requests[] = {
-    {"", "malformed request"},
-    {"not json", "malformed request"},
-    {"{\"cmd\":\"ping\"", "malformed request"},
-    {"[\"ping\"]", "not a JSON object"},
-    {"\"ping\"", "not a JSON object"},
-    {"{}", "\"cmd\" must be a string"},
-    {"{\"cmd\":1}", "\"cmd\" must be a string"},
-    {"{\"cmd\":\"PING\"}", "unknown command 'PING'"},
-    {"{\"cmd\":\"pools\",\"source\":3}", "\"source\" must be a non-empty string"},
-    {"{\"cmd\":\"pools\",\"source\":\"\"}", "\"source\" must be a non-empty string"},
-    {"{\"cmd\":\"ping\",\"cmd\":\"pools\"}", "malformed request"},
-    {"{\"cmd\":\"run\"}", "\"run\" needs a \"source\""},
-    {"{\"cmd\":\"run\",\"source\":\"pg\"}", "either \"kind\": \"discover\" or an \"item\""},
-    {"{\"cmd\":\"run\",\"source\":\"pg\",\"kind\":\"discover\",\"item\":\"t\"}",
-     "either \"kind\": \"discover\" or an \"item\""},
-    {"{\"cmd\":\"run\",\"source\":\"pg\",\"kind\":\"reboot\"}", "\"kind\" must be"},
-    {"{\"cmd\":\"run\",\"source\":\"pg\",\"item\":\"\"}", "\"item\" must be a non-empty"},
-    {"{\"cmd\":\"run\",\"source\":\"pg\",\"item\":7}", "\"item\" must be a non-empty"},
-    {"{\"cmd\":\"cancel\"}", "\"cancel\" needs the run's \"id\""},
-    {"{\"cmd\":\"cancel\",\"id\":0}", "\"id\" must be a positive integer"},
-    {"{\"cmd\":\"cancel\",\"id\":\"3\"}", "\"id\" must be a positive integer"},
-};
-
-START_TEST(test_parse_invalid)
+/* Every route: a unique id below API_R_COUNT, a method, a /-pattern, a
+ * role, a summary; no two rows with the same method and pattern. */
+START_TEST(test_table)
 {
-    api_request r;
-    derr e = {0};
+    size_t n, i, k;
+    const api_route *t = api_routes(&n);
+    int seen[API_R_COUNT] = {0};
 
-    ck_assert_int_eq(parse(bad_requests[_i].line, &r, &e), DSRC_E_INVALID_ARGUMENT);
-    ck_assert_ptr_nonnull(e.msg);
-    ck_assert_msg(strstr(e.msg, bad_requests[_i].why), "'%s': got '%s'", bad_requests[_i].line,
-                  e.msg);
-    ck_assert_ptr_null(r.source);
-    derr_clear(&e);
+    ck_assert_uint_eq(n, API_R_COUNT);
+    for (i = 0; i < n; i++) {
+        ck_assert_int_lt(t[i].id, API_R_COUNT);
+        ck_assert_int_eq(seen[t[i].id]++, 0);
+        ck_assert(t[i].pattern[0] == '/');
+        ck_assert(t[i].role >= API_ROLE_VIEWER && t[i].role <= API_ROLE_ADMIN);
+        ck_assert(t[i].summary && *t[i].summary);
+        for (k = 0; k < i; k++)
+            ck_assert(strcmp(t[i].method, t[k].method) != 0 ||
+                      strcmp(t[i].pattern, t[k].pattern) != 0);
+        /* Changes need operator at least. */
+        if (strcmp(t[i].method, "GET") != 0)
+            ck_assert_int_ge(t[i].role, API_ROLE_OPERATOR);
+    }
 }
 END_TEST
 
-START_TEST(test_parse_not_terminated)
+START_TEST(test_status_map)
 {
-    /* The length counts, not a NUL: trailing bytes are not read. */
-    const char buf[] = "{\"cmd\":\"ping\"}GARBAGE";
-    api_request r;
-    derr e = {0};
+    json_t *p;
 
-    ck_assert_int_eq(api_parse_request(buf, 14, &r, &e), DSRC_OK);
-    ck_assert_int_eq(r.cmd, API_PING);
-    ck_assert_int_eq(api_parse_request(buf, sizeof buf - 1, &r, &e), DSRC_E_INVALID_ARGUMENT);
-    derr_clear(&e);
+    ck_assert_int_eq(api_http_status(DSRC_E_NOT_FOUND), 404);
+    ck_assert_int_eq(api_http_status(DSRC_E_AUTH), 401);
+    ck_assert_int_eq(api_http_status(DSRC_E_PERMISSION), 403);
+    ck_assert_int_eq(api_http_status(DSRC_E_INVALID_ARGUMENT), 400);
+    ck_assert_int_eq(api_http_status(DSRC_E_CANCELLED), 409);
+    ck_assert_int_eq(api_http_status(DSRC_E_UNREACHABLE), 503);
+    ck_assert_int_eq(api_http_status(DSRC_E_INTERNAL), 500);
+    ck_assert(api_status_retryable(DSRC_E_TIMEOUT));
+    ck_assert(!api_status_retryable(DSRC_E_NOT_FOUND));
+    p = api_problem(404, DSRC_E_NOT_FOUND, "no source named 'x'");
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "status")), 404);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "title")), "Not Found");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "dsrc_status")), "not-found");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "detail")), "no source named 'x'");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "type")), "urn:dsrc:problem:not-found");
+    ck_assert(json_is_false(json_object_get(p, "retryable")));
+    json_decref(p);
 }
 END_TEST
 
-START_TEST(test_response_lines)
-{
-    derr e = {0};
-    char *s = api_response_line(json_pack("{s:i}", "n", 3), NULL);
+/* ------------------------------------------------------------------------ */
+/* Roles                                                                     */
 
-    ck_assert_str_eq(s, "{\"ok\":true,\"result\":{\"n\":3}}\n");
-    free(s);
-    s = api_response_line(NULL, NULL);
-    ck_assert_str_eq(s, "{\"ok\":true,\"result\":null}\n");
-    free(s);
-    derr_set(&e, DSRC_E_NOT_FOUND, "no source named 'x'");
-    s = api_response_line(json_integer(1), &e);
-    ck_assert_str_eq(s, "{\"ok\":false,\"status\":\"not-found\",\"error\":\"no source named "
-                        "'x'\"}\n");
-    free(s);
-    derr_clear(&e);
+static cfg_api roles_cfg(void)
+{
+    cfg_api a;
+    memset(&a, 0, sizeof a);
+    a.max_connections = 16;
+    a.idle_timeout_ms = 5000;
+    a.max_header = 8192;
+    a.max_body = 256;
+    return a;
+}
+
+START_TEST(test_roles)
+{
+    cfg_api a = roles_cfg();
+    static char *nobody_user[] = {"nobody"};
+    struct group *g = getgrnam("nogroup");
+
+    /* root and this process's uid are always admin; others nothing. */
+    ck_assert_int_eq(api_role_for_peer(&a, 0, 0), API_ROLE_ADMIN);
+    ck_assert_int_eq(api_role_for_peer(&a, geteuid(), getegid()), API_ROLE_ADMIN);
+    if (geteuid() != 65534) {
+        ck_assert_int_eq(api_role_for_peer(&a, 65534, 65534), API_ROLE_NONE);
+        a.users[0] = nobody_user;
+        a.n_users[0] = 1;
+        ck_assert_int_eq(api_role_for_peer(&a, 65534, 65534), API_ROLE_VIEWER);
+        a.users[2] = nobody_user;
+        a.n_users[2] = 1;
+        ck_assert_int_eq(api_role_for_peer(&a, 65534, 65534), API_ROLE_ADMIN);
+        if (g) {
+            static char *nogroup[] = {"nogroup"};
+            a = roles_cfg();
+            a.groups[1] = nogroup;
+            a.n_groups[1] = 1;
+            ck_assert_int_eq(api_role_for_peer(&a, 65534, g->gr_gid), API_ROLE_OPERATOR);
+        }
+    }
 }
 END_TEST
 
@@ -149,20 +158,47 @@ static char dir[64];
 static char sock[96];
 static int handled;
 
-static json_t *handler(void *user, const api_request *req, derr *e)
+static json_t *h_sources(void *user, api_request *r, derr *e)
 {
+    const char *src = api_query(r, "source");
     (void)user;
     handled++;
-    if (req->source && strcmp(req->source, "missing") == 0) {
-        derr_set(e, DSRC_E_NOT_FOUND, "no source named '%s'", req->source);
+    if (src && strcmp(src, "missing") == 0) {
+        derr_set(e, DSRC_E_NOT_FOUND, "no source named '%s'", src);
         return NULL;
     }
-    {
-        json_t *o = json_pack("{s:s}", "cmd", api_cmd_name(req->cmd));
-        if (o && req->source)
-            json_object_set_new(o, "source", json_string(req->source));
-        return o;
-    }
+    return json_pack("[{s:s}]", "name", src ? src : "all");
+}
+
+static json_t *h_run_create(void *user, api_request *r, derr *e)
+{
+    (void)user;
+    (void)e;
+    handled++;
+    r->http = 202;
+    snprintf(r->location, sizeof r->location, "/v1/runs/7");
+    return json_pack("{s:i, s:O}", "id", 7, "echo", r->body ? r->body : json_null());
+}
+
+static int audits;
+static void audit(void *user, const api_audit_event *ev)
+{
+    (void)user;
+    audits++;
+    ck_assert_str_eq(ev->from, "socket");
+}
+
+static api_server *start(const cfg_api *a, derr *e)
+{
+    api_config c;
+
+    memset(&c, 0, sizeof c);
+    c.socket_path = sock;
+    c.api = a;
+    c.handlers[API_R_SOURCES] = h_sources;
+    c.handlers[API_R_RUN_CREATE] = h_run_create;
+    c.audit = audit;
+    return api_server_start(&c, e);
 }
 
 static void setup(void)
@@ -172,6 +208,7 @@ static void setup(void)
     /* A parent directory that does not exist yet: the server makes it. */
     snprintf(sock, sizeof sock, "%.60s/run/d.sock", dir);
     handled = 0;
+    audits = 0;
 }
 
 static void teardown(void)
@@ -186,19 +223,12 @@ static void teardown(void)
     rmdir(dir);
 }
 
-static json_t *req_of(const char *cmd, const char *source)
-{
-    json_t *r = json_pack("{s:s}", "cmd", cmd);
-    if (source)
-        json_object_set_new(r, "source", json_string(source));
-    return r;
-}
-
 START_TEST(test_round_trip)
 {
+    cfg_api a = roles_cfg();
     derr e = {0};
-    api_server *s = api_server_start(sock, handler, NULL, &e);
-    json_t *req, *res = NULL;
+    api_server *s = start(&a, &e);
+    json_t *res = NULL, *body;
     struct stat st;
 
     ck_assert_msg(s != NULL, "%s", e.msg ? e.msg : "");
@@ -206,105 +236,77 @@ START_TEST(test_round_trip)
     ck_assert(S_ISSOCK(st.st_mode));
     ck_assert_int_eq(st.st_mode & 0777, 0660);
 
-    req = req_of("pools", "db");
-    ck_assert_int_eq(api_call(sock, req, 5000, &res, &e), DSRC_OK);
-    ck_assert_str_eq(json_string_value(json_object_get(res, "cmd")), "pools");
-    ck_assert_str_eq(json_string_value(json_object_get(res, "source")), "db");
+    ck_assert_int_eq(api_client_call(sock, "GET", "/v1/sources?source=db", NULL, 5000, &res,
+                                     &e), DSRC_OK);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(res, 0), "name")), "db");
     json_decref(res);
-    json_decref(req);
 
-    /* The daemon's error comes back with its status. */
-    req = req_of("health", "missing");
-    ck_assert_int_eq(api_call(sock, req, 5000, &res, &e), DSRC_E_NOT_FOUND);
+    /* The handler's error comes back with its status. */
+    ck_assert_int_eq(api_client_call(sock, "GET", "/v1/sources?source=missing", NULL, 5000,
+                                     &res, &e), DSRC_E_NOT_FOUND);
     ck_assert_ptr_null(res);
     ck_assert_str_eq(e.msg, "no source named 'missing'");
     derr_clear(&e);
-    json_decref(req);
 
-    /* A bad request never reaches the handler. */
-    req = req_of("reboot", NULL);
-    ck_assert_int_eq(api_call(sock, req, 5000, &res, &e), DSRC_E_INVALID_ARGUMENT);
-    ck_assert(strstr(e.msg, "unknown command 'reboot'") != NULL);
+    /* A body is handed over parsed. */
+    body = json_pack("{s:s}", "source", "db");
+    ck_assert_int_eq(api_client_call(sock, "POST", "/v1/runs", body, 5000, &res, &e), DSRC_OK);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(res, "echo"),
+                                                       "source")), "db");
+    json_decref(res);
+    json_decref(body);
+    ck_assert_int_eq(audits, 1);
+
+    /* Routing and limits never reach a handler. */
+    ck_assert_int_eq(api_client_call(sock, "GET", "/v1/nope", NULL, 5000, &res, &e),
+                     DSRC_E_NOT_FOUND);
+    ck_assert(strstr(e.msg, "no route /v1/nope") != NULL);
     derr_clear(&e);
-    json_decref(req);
-    ck_assert_int_eq(handled, 2);
+    ck_assert_int_eq(api_client_call(sock, "PUT", "/v1/sources", NULL, 5000, &res, &e),
+                     DSRC_E_INVALID_ARGUMENT);
+    ck_assert(strstr(e.msg, "not allowed") != NULL);
+    derr_clear(&e);
+    {
+        char pad[400];
+        memset(pad, 'x', sizeof pad - 1);
+        pad[sizeof pad - 1] = '\0';
+        body = json_pack("{s:s}", "pad", pad);    /* over max_body (256) */
+    }
+    ck_assert_int_eq(api_client_call(sock, "POST", "/v1/runs", body, 5000, &res, &e),
+                     DSRC_E_INVALID_ARGUMENT);
+    ck_assert(strstr(e.msg, "max_body") != NULL);
+    derr_clear(&e);
+    json_decref(body);
+    /* A route the server has no handler for. */
+    ck_assert_int_eq(api_client_call(sock, "GET", "/v1/status", NULL, 5000, &res, &e),
+                     DSRC_E_UNSUPPORTED);
+    derr_clear(&e);
+    ck_assert_int_eq(handled, 3);
 
     api_server_stop(s);
     ck_assert_int_eq(access(sock, F_OK), -1);
 }
 END_TEST
 
-/* Raw socket: several lines on one connection, garbage, an overlong line. */
-START_TEST(test_raw_lines)
-{
-    derr e = {0};
-    api_server *s = api_server_start(sock, handler, NULL, &e);
-    struct sockaddr_un sa;
-    int fd;
-    FILE *fp;
-    char line[512];
-    static char big[API_MAX_LINE + 16];
-
-    ck_assert_ptr_nonnull(s);
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
-    fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    fp = fdopen(fd, "r+");
-    ck_assert_ptr_nonnull(fp);
-
-    fputs("{\"cmd\":\"ping\"}\n\n{oops\n{\"cmd\":\"sources\"}\n", fp);
-    fflush(fp);
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, fp));
-    ck_assert_str_eq(line, "{\"ok\":true,\"result\":{\"cmd\":\"ping\"}}\n");
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, fp));
-    ck_assert(strncmp(line, "{\"ok\":false,\"status\":\"invalid-argument\",\"error\":"
-                            "\"malformed request:", 67) == 0);
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, fp));
-    ck_assert_str_eq(line, "{\"ok\":true,\"result\":{\"cmd\":\"sources\"}}\n");
-
-    memset(big, 'x', sizeof big - 2);
-    big[sizeof big - 2] = '\n';
-    fwrite(big, 1, sizeof big - 1, fp);
-    fflush(fp);
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, fp));
-    ck_assert(strstr(line, "request longer than") != NULL);
-    /* ...the rest of that line is skipped; the connection still serves. */
-    fputs("{\"cmd\":\"health\"}\n", fp);
-    fflush(fp);
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, fp));
-    ck_assert_str_eq(line, "{\"ok\":true,\"result\":{\"cmd\":\"health\"}}\n");
-    fclose(fp);
-
-    /* The server still answers. */
-    {
-        json_t *req = req_of("ping", NULL), *res = NULL;
-        ck_assert_int_eq(api_call(sock, req, 5000, &res, &e), DSRC_OK);
-        json_decref(res);
-        json_decref(req);
-    }
-    api_server_stop(s);
-}
-END_TEST
-
 START_TEST(test_no_daemon)
 {
+    cfg_api a = roles_cfg();
     derr e = {0};
-    json_t *req = req_of("ping", NULL), *res = NULL;
+    json_t *res = NULL;
     api_server *s;
     char file[160];
     FILE *fp;
+    api_config c;
 
-    ck_assert_int_eq(api_call(sock, req, 1000, &res, &e), DSRC_E_UNREACHABLE);
+    ck_assert_int_eq(api_client_call(sock, "GET", "/v1/status", NULL, 1000, &res, &e),
+                     DSRC_E_UNREACHABLE);
     ck_assert_ptr_null(res);
     ck_assert(strstr(e.msg, "dsrcd is not running (no answer on ") != NULL);
     derr_clear(&e);
 
     /* A stale socket (nobody listening) is refused by the client and
      * replaced by the server. */
-    s = api_server_start(sock, handler, NULL, &e);
+    s = start(&a, &e);
     ck_assert_ptr_nonnull(s);
     {
         /* Simulate a crash: the file stays while nobody listens. */
@@ -317,12 +319,18 @@ START_TEST(test_no_daemon)
         ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
         close(fd);
     }
-    ck_assert_int_eq(api_call(sock, req, 1000, &res, &e), DSRC_E_UNREACHABLE);
+    ck_assert_int_eq(api_client_call(sock, "GET", "/v1/sources", NULL, 1000, &res, &e),
+                     DSRC_E_UNREACHABLE);
     derr_clear(&e);
-    s = api_server_start(sock, handler, NULL, &e);
+    s = start(&a, &e);
     ck_assert_msg(s != NULL, "%s", e.msg ? e.msg : "");
-    ck_assert_int_eq(api_call(sock, req, 5000, &res, &e), DSRC_OK);
+    ck_assert_int_eq(api_client_call(sock, "GET", "/v1/sources", NULL, 5000, &res, &e),
+                     DSRC_OK);
     json_decref(res);
+    /* A live one is never taken over. */
+    ck_assert_ptr_null(start(&a, &e));
+    ck_assert(strstr(e.msg, "listens on it") != NULL);
+    derr_clear(&e);
     api_server_stop(s);
 
     /* Another kind of file is never replaced. */
@@ -330,33 +338,161 @@ START_TEST(test_no_daemon)
     fp = fopen(file, "w");
     ck_assert_ptr_nonnull(fp);
     fclose(fp);
-    ck_assert_ptr_null(api_server_start(file, handler, NULL, &e));
+    memset(&c, 0, sizeof c);
+    c.socket_path = file;
+    c.api = &a;
+    ck_assert_ptr_null(api_server_start(&c, &e));
     ck_assert_int_eq(e.status, DSRC_E_INVALID_CONFIG);
     ck_assert(strstr(e.msg, "not a socket") != NULL);
     ck_assert_int_eq(access(file, F_OK), 0);
     derr_clear(&e);
-    json_decref(req);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* TCP: bearer tokens through the hook, the audit trail                      */
+
+static int tcp_audits, tcp_denied;
+static char tcp_who[128], tcp_from[80];
+
+static void tcp_audit(void *user, const api_audit_event *ev)
+{
+    (void)user;
+    tcp_audits++;
+    if (ev->status == 401 || ev->status == 403)
+        tcp_denied++;
+    snprintf(tcp_who, sizeof tcp_who, "%s", ev->who);
+    snprintf(tcp_from, sizeof tcp_from, "%s", ev->from);
+}
+
+/* "good": an operator named "ci"; "old": expired; anything else unknown. */
+static int tcp_tokens(void *user, const char *token, api_caller *out, derr *e)
+{
+    (void)user;
+    if (strcmp(token, "good") == 0) {
+        out->role = API_ROLE_OPERATOR;
+        snprintf(out->who, sizeof out->who, "token ci");
+        return 0;
+    }
+    if (strcmp(token, "old") == 0)
+        derr_set(e, DSRC_E_AUTH, "token expired");
+    else
+        derr_set(e, DSRC_E_AUTH, "unknown token");
+    return -1;
+}
+
+static size_t tcp_sink(char *d, size_t s, size_t n, void *u)
+{
+    (void)d;
+    (void)u;
+    return s * n;
+}
+
+/* One request on 127.0.0.1:port: the HTTP status. */
+static long tcp_call(int port, const char *method, const char *path, const char *token)
+{
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdr = NULL;
+    char url[128], auth[128];
+    long code = 0;
+
+    ck_assert_ptr_nonnull(h);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tcp_sink);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    if (strcmp(method, "POST") == 0)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "{\"source\":\"db\"}");
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        hdr = curl_slist_append(hdr, auth);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    }
+    ck_assert_int_eq(curl_easy_perform(h), CURLE_OK);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(h);
+    return code;
+}
+
+/* A free port on 127.0.0.1. */
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+START_TEST(test_tcp_tokens)
+{
+    cfg_api a = roles_cfg();
+    api_config c;
+    api_server *s;
+    derr e = {0};
+    int port = free_port();
+
+    a.listen_host = "127.0.0.1";
+    a.listen_port = port;
+    memset(&c, 0, sizeof c);
+    c.api = &a;
+    c.handlers[API_R_SOURCES] = h_sources;
+    c.handlers[API_R_RUN_CREATE] = h_run_create;
+    c.audit = tcp_audit;
+    tcp_audits = tcp_denied = 0;
+
+    /* Without a token hook, every TCP request is 401. */
+    s = api_server_start(&c, &e);
+    ck_assert_msg(s != NULL, "%s", e.msg ? e.msg : "");
+    ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", "good"), 401);
+    api_server_stop(s);
+
+    c.token_check = tcp_tokens;
+    s = api_server_start(&c, &e);
+    ck_assert_msg(s != NULL, "%s", e.msg ? e.msg : "");
+    ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", NULL), 401);
+    ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", "old"), 401);
+    ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", "nope"), 401);
+    ck_assert_int_eq(tcp_call(port, "GET", "/v1/nothing", NULL), 401);
+    ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", "good"), 200);
+    ck_assert_int_eq(tcp_call(port, "POST", "/v1/runs", "good"), 202);
+    ck_assert_str_eq(tcp_who, "token ci");
+    ck_assert(strncmp(tcp_from, "127.0.0.1:", 10) == 0);
+    /* An operator may not reload. */
+    ck_assert_int_eq(tcp_call(port, "POST", "/v1/reload", "good"), 403);
+    api_server_stop(s);
+    /* Denials (6) and the change (1) audited, reads not. */
+    ck_assert_int_eq(tcp_denied, 6);
+    ck_assert_int_eq(tcp_audits, 7);
 }
 END_TEST
 
 static Suite *api_suite(void)
 {
     Suite *s = suite_create("api");
-    TCase *t = tcase_create("parse");
+    TCase *t = tcase_create("routes");
 
-    tcase_add_test(t, test_parse_valid);
-    tcase_add_loop_test(t, test_parse_invalid, 0,
-                        (int)(sizeof bad_requests / sizeof bad_requests[0]));
-    tcase_add_test(t, test_parse_not_terminated);
-    tcase_add_test(t, test_response_lines);
+    tcase_add_test(t, test_match);
+    tcase_add_test(t, test_table);
+    tcase_add_test(t, test_status_map);
+    tcase_add_test(t, test_roles);
     suite_add_tcase(s, t);
 
     t = tcase_create("socket");
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_set_timeout(t, 30);
     tcase_add_test(t, test_round_trip);
-    tcase_add_test(t, test_raw_lines);
     tcase_add_test(t, test_no_daemon);
+    tcase_add_test(t, test_tcp_tokens);
     suite_add_tcase(s, t);
     return s;
 }

@@ -467,7 +467,7 @@ START_TEST(daemon_errors_all_reported)
     ck_errors(9);
     ck_diag(0, d, 1, "unknown setting 'plugins_dir' at top level (allowed: plugin_dir, "
                      "state_dir, workspace, sources_dir, key_file, control_socket, "
-                     "log_level, log_target, probe_timeout, shutdown_grace, jobs, catalog)");
+                     "log_level, log_target, probe_timeout, shutdown_grace, jobs, catalog, api)");
     ck_diag(1, d, 2, "'plugin_dir' must be a string or a list of strings, got an integer");
     ck_diag(2, d, 5, "'state_dir' must not be empty");
     ck_diag(3, d, 6, "'key_file' must be a string, got a boolean");
@@ -555,6 +555,75 @@ START_TEST(daemon_jobs_errors)
     ck_diag(2, d, 2, "'retry_backoff_max' must not be shorter than 'retry_backoff'");
     ck_diag(3, d, 3, "'stall_timeout' must be at least 1s");
     ck_assert_int_eq(cfg->jobs.workers, 4);
+    cfg_free(cfg);
+    free(d);
+}
+END_TEST
+
+START_TEST(daemon_api_group)
+{
+    char *d = put("dsrcd.conf", "api = { listen = \"[::1]:8443\"; max_connections = 10;\n"
+                                "  idle_timeout = \"5s\"; max_header = 4096; max_body = 100;\n"
+                                "  admin_users = [\"alice\"]; operator_groups = [];\n"
+                                "  viewer_groups = [\"mon\", \"ops\"]; };\n");
+    cfg_config *cfg = cfg_load(d, &diags);
+
+    ck_assert_ptr_nonnull(cfg);
+    ck_errors(0);
+    ck_assert_str_eq(cfg->api.listen_host, "::1");
+    ck_assert_int_eq(cfg->api.listen_port, 8443);
+    ck_assert_ptr_null(cfg->api.tls_cert);
+    ck_assert_int_eq(cfg->api.max_connections, 10);
+    ck_assert_int_eq(cfg->api.idle_timeout_ms, 5000);
+    ck_assert_int_eq(cfg->api.max_header, 4096);
+    ck_assert_int_eq(cfg->api.max_body, 100);
+    ck_assert_uint_eq(cfg->api.n_users[2], 1);
+    ck_assert_str_eq(cfg->api.users[2][0], "alice");
+    ck_assert_uint_eq(cfg->api.n_groups[1], 0);   /* [] = nobody */
+    ck_assert_uint_eq(cfg->api.n_groups[0], 2);
+    cfg_free(cfg);
+    free(d);
+    /* unset: no TCP, operator_groups ["dsrc"] */
+    d = put("dsrcd.conf", "log_level = \"info\";\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(0);
+    ck_assert_ptr_null(cfg->api.listen);
+    ck_assert_uint_eq(cfg->api.n_groups[1], 1);
+    ck_assert_str_eq(cfg->api.groups[1][0], "dsrc");
+    ck_assert_int_eq(cfg->api.max_body, 1 << 20);
+    cfg_free(cfg);
+    free(d);
+}
+END_TEST
+
+START_TEST(daemon_api_errors)
+{
+    char *d = put("dsrcd.conf", "api = { listen = \"10.1.2.3:80\";\n"    /* 1 */
+                                "  tls_key = \"/nonexistent/k.pem\";\n"  /* 2 */
+                                "  idle_timeout = \"10ms\";\n"           /* 3 */
+                                "  admins = [\"x\"]; };\n"               /* 4 */
+                                "catalog = { };\n");
+    cfg_config *cfg = cfg_load(d, &diags);
+
+    ck_assert_ptr_nonnull(cfg);
+    ck_errors(4);
+    ck_diag(0, d, 4, "unknown setting 'admins' in group 'api'");
+    ck_diag(1, d, 1, "group 'api' needs both 'tls_cert' and 'tls_key', or neither");
+    ck_diag(2, d, 1, "'listen' \"10.1.2.3:80\" is not a loopback address");
+    ck_diag(3, d, 3, "'idle_timeout' must be at least 1s");
+    cfg_free(cfg);
+    free(d);
+    diag_free(&diags);
+    d = put("dsrcd.conf", "api = { listen = \"localhost:80\"; };\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(1);
+    ck_diag(0, d, 1, "'listen' must be \"ADDRESS:PORT\" with a numeric address");
+    cfg_free(cfg);
+    free(d);
+    diag_free(&diags);
+    d = put("dsrcd.conf", "api = { listen = \"127.0.0.1:99999\"; };\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(1);
     cfg_free(cfg);
     free(d);
 }
@@ -1496,6 +1565,8 @@ static Suite *config_suite(void)
     tcase_add_test(tc, daemon_plugin_dir_list);
     tcase_add_test(tc, daemon_jobs_group);
     tcase_add_test(tc, daemon_jobs_errors);
+    tcase_add_test(tc, daemon_api_group);
+    tcase_add_test(tc, daemon_api_errors);
     tcase_add_test(tc, fetch_rule_item_twice);
     tcase_add_test(tc, daemon_log_levels);
     tcase_add_test(tc, source_syntax_error_others_load);

@@ -14,7 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctl/instance.h"
+#include "api/instance.h"
 
 struct instance {
     int fd;         /* the locked pid file                                 */
