@@ -32,6 +32,10 @@ typedef struct control_state {
     uint64_t reload_asked;     /* reloads asked through the API             */
     uint64_t reload_done;      /* ...and answered                           */
     json_t *reload_result;     /* the last reload's result                  */
+    /* The state store the API checks tokens against and audits into:
+       opened at the first use (of the state_dir then current), closed at
+       exit; a store handle serves every thread. */
+    struct store *api_store;
 } control_state;
 
 /* Around a reload (main thread): control_reload_begin() before it returns

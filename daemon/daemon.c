@@ -380,6 +380,7 @@ int daemon_main(int argc, char **argv)
     probes_free();
     metrics_free();
     json_decref(d.reload_result);
+    store_close(d.api_store);
     pthread_cond_destroy(&d.reloaded);
     pthread_mutex_destroy(&d.mu);
     gen_unref(cur);

@@ -299,6 +299,22 @@ static size_t api_send(struct MHD_Connection *c, int http, json_t *doc, const ch
     return len;
 }
 
+/* Send `text` (malloc'd, taken) as a `type` body. */
+static size_t api_send_text(struct MHD_Connection *c, int http, char *text, size_t len,
+                            const char *type)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+
+    if (!resp) {
+        free(text);
+        return 0;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type ? type : "text/plain");
+    MHD_queue_response(c, (unsigned)http, resp);
+    MHD_destroy_response(resp);
+    return len;
+}
+
 static void api_audit(api_listener *l, const api_conn *st, const char *method,
                       const char *url, const api_request *r, int http, size_t bytes)
 {
@@ -413,10 +429,15 @@ static enum MHD_Result api_dispatch(api_listener *l, struct MHD_Connection *c, a
     json_decref(r.body);
     if (!res && e.status == DSRC_OK)
         derr_set(&e, DSRC_E_INTERNAL, "out of memory");
-    if (res) {
+    if (res && r.text) {
+        json_decref(res);
+        http = r.http;
+        n = api_send_text(c, http, r.text, r.text_len, r.text_type);
+    } else if (res) {
         http = r.http;
         n = api_send(c, http, res, NULL, r.location);
     } else {
+        free(r.text);
         http = api_http_status(e.status);
         n = api_send(c, http, api_problem(http, e.status, e.msg), NULL, NULL);
     }

@@ -74,6 +74,7 @@ typedef enum api_route_id {
     API_R_RUN,          /* GET /v1/runs/{id}                                */
     API_R_RUN_CANCEL,   /* DELETE /v1/runs/{id}                             */
     API_R_RELOAD,       /* POST /v1/reload                                  */
+    API_R_METRICS,      /* GET /metrics               Prometheus text format  */
     API_R_COUNT
 } api_route_id;
 
@@ -134,6 +135,12 @@ typedef struct api_request {
     char location[256];      /* a Location header, or ""                     */
     char source[128];        /* for the audit trail: the source concerned   */
     char item[256];          /*                      and the item           */
+    /* a body that is not JSON: the handler sets text (malloc'd; the server
+       frees it) and text_type (a static Content-Type), and returns any
+       JSON value (discarded) */
+    char *text;
+    size_t text_len;
+    const char *text_type;
 } api_request;
 
 /* The value of a path parameter ("name", "id") or NULL. */

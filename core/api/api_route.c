@@ -32,6 +32,8 @@ static const api_route api_route_table[] = {
     {API_R_RUN, "GET", "/v1/runs/{id}", API_ROLE_VIEWER, "One run"},
     {API_R_RUN_CANCEL, "DELETE", "/v1/runs/{id}", API_ROLE_OPERATOR,
      "Cancel a queued or running run"},
+    {API_R_METRICS, "GET", "/metrics", API_ROLE_VIEWER,
+     "Prometheus metrics, in the text exposition format"},
     {API_R_RELOAD, "POST", "/v1/reload", API_ROLE_ADMIN,
      "Reload the configuration (as SIGHUP) and answer with the result"},
 };
