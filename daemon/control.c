@@ -461,6 +461,8 @@ static store *control_api_store(control_state *d, derr *e)
     pthread_mutex_lock(&d->mu);
     if (!d->api_store)
         d->api_store = store_open(d->cur->cfg->state_dir, e);
+    if (!d->tokens)
+        d->tokens = store_token_cache_new(CONTROL_TOKEN_TTL_MS);
     st = d->api_store;
     pthread_mutex_unlock(&d->mu);
     return st;
@@ -474,11 +476,12 @@ static int control_token_check(void *user, const char *token, api_caller *out, d
         [STORE_ROLE_OPERATOR] = API_ROLE_OPERATOR,
         [STORE_ROLE_ADMIN] = API_ROLE_ADMIN,
     };
-    store *st = control_api_store(user, e);
+    control_state *d = user;
+    store *st = control_api_store(d, e);
     store_token_info info;
     store_token_verdict v;
 
-    if (!st || store_token_check(st, token, &info, &v, e) != DSRC_OK)
+    if (!st || store_token_check_cached(st, d->tokens, token, &info, &v, e) != DSRC_OK)
         return -1;
     if ((unsigned)info.role >= sizeof roles / sizeof roles[0]) {
         derr_set(e, DSRC_E_AUTH, "the token's role is unknown");

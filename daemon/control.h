@@ -36,7 +36,12 @@ typedef struct control_state {
        opened at the first use (of the state_dir then current), closed at
        exit; a store handle serves every thread. */
     struct store *api_store;
+    /* Tokens the store accepted, remembered CONTROL_TOKEN_TTL_MS: a token
+       revoked with `dsrc token revoke` stops working within that time. */
+    struct store_token_cache *tokens;
 } control_state;
+
+#define CONTROL_TOKEN_TTL_MS 1000
 
 /* Around a reload (main thread): control_reload_begin() before it returns
  * the asks it answers; control_reload_end() publishes its result (stolen)

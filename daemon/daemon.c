@@ -35,6 +35,8 @@
 #include "base/log.h"
 #include "output/outfile.h"
 #include "base/redact.h"
+#include "store/store.h"
+#include "store/token.h"
 #include "plugin/registry.h"
 
 #define DEFAULT_CONF DSRC_SYSCONFDIR "/dsrcd.conf"
@@ -381,6 +383,7 @@ int daemon_main(int argc, char **argv)
     metrics_free();
     json_decref(d.reload_result);
     store_close(d.api_store);
+    store_token_cache_free(d.tokens);
     pthread_cond_destroy(&d.reloaded);
     pthread_mutex_destroy(&d.mu);
     gen_unref(cur);

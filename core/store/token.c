@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -290,6 +291,93 @@ dsrc_status store_token_check(store *s, const char *token, store_token_info *out
     if (verdict)
         *verdict = STORE_TOKEN_OK;
     return DSRC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The cache of accepted tokens                                              */
+
+#define TOKEN_CACHE_SLOTS 64
+
+struct store_token_cache {
+    pthread_mutex_t mu;
+    int64_t ttl_ms;
+    size_t next;                /* the slot the next miss fills              */
+    struct {
+        char hex[2 * SHA256_DIGEST_LENGTH + 1]; /* "" when empty             */
+        int64_t until;          /* ms since the epoch                        */
+        store_token_info info;
+    } slot[TOKEN_CACHE_SLOTS];
+};
+
+store_token_cache *store_token_cache_new(int64_t ttl_ms)
+{
+    store_token_cache *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    pthread_mutex_init(&c->mu, NULL);
+    c->ttl_ms = ttl_ms;
+    return c;
+}
+
+void store_token_cache_free(store_token_cache *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_destroy(&c->mu);
+    OPENSSL_cleanse(c, sizeof *c);
+    free(c);
+}
+
+/* The slot of `hex` still valid at `now`, or -1 (c->mu held). */
+static int token_cache_find(store_token_cache *c, const char *hex, int64_t now)
+{
+    size_t i, n = strlen(hex);
+
+    for (i = 0; i < TOKEN_CACHE_SLOTS; i++)
+        if (c->slot[i].until > now && strlen(c->slot[i].hex) == n &&
+            CRYPTO_memcmp(c->slot[i].hex, hex, n) == 0)
+            return (int)i;
+    return -1;
+}
+
+dsrc_status store_token_check_cached(store *s, store_token_cache *c, const char *token,
+                                     store_token_info *out, store_token_verdict *verdict,
+                                     derr *e)
+{
+    char hex[2 * SHA256_DIGEST_LENGTH + 1];
+    int64_t now = store_now();
+    dsrc_status rs;
+    int k;
+
+    if (!c || !token)
+        return store_token_check(s, token, out, verdict, e);
+    token_hash(token, hex);
+    pthread_mutex_lock(&c->mu);
+    if ((k = token_cache_find(c, hex, now)) >= 0 &&
+        (!c->slot[k].info.expires_at || c->slot[k].info.expires_at > now)) {
+        *out = c->slot[k].info;
+        pthread_mutex_unlock(&c->mu);
+        OPENSSL_cleanse(hex, sizeof hex);
+        if (verdict)
+            *verdict = STORE_TOKEN_OK;
+        return DSRC_OK;
+    }
+    pthread_mutex_unlock(&c->mu);
+    rs = store_token_check(s, token, out, verdict, e);
+    if (rs == DSRC_OK) {
+        pthread_mutex_lock(&c->mu);
+        if ((k = token_cache_find(c, hex, now)) < 0) {
+            k = (int)c->next;
+            c->next = (c->next + 1) % TOKEN_CACHE_SLOTS;
+        }
+        memcpy(c->slot[k].hex, hex, sizeof hex);
+        c->slot[k].until = now + c->ttl_ms;
+        c->slot[k].info = *out;
+        pthread_mutex_unlock(&c->mu);
+    }
+    OPENSSL_cleanse(hex, sizeof hex);
+    return rs;
 }
 
 static json_t *token_jtime(int64_t ms)

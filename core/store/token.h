@@ -77,6 +77,21 @@ typedef enum store_token_verdict {
 dsrc_status store_token_check(store *s, const char *token, store_token_info *out,
                               store_token_verdict *verdict, derr *e);
 
+/* Accepted tokens, remembered for a server that checks one on every
+ * request: store_token_check_cached() answers from here, without the
+ * database, for a token the store accepted less than ttl_ms ago (keyed by
+ * the token's hash; never the token).  A token revoked in the store stops
+ * working within ttl_ms; an expiry is exact.  Thread-safe.  NULL when out
+ * of memory. */
+typedef struct store_token_cache store_token_cache;
+store_token_cache *store_token_cache_new(int64_t ttl_ms);
+void store_token_cache_free(store_token_cache *c);
+
+/* store_token_check() through `c` (NULL: straight to the store). */
+dsrc_status store_token_check_cached(store *s, store_token_cache *c, const char *token,
+                                     store_token_info *out, store_token_verdict *verdict,
+                                     derr *e);
+
 /* Every token (revoked ones too), oldest first, as a JSON array of
  * objects: name, role, created_at, expires_at, revoked_at, last_used_at
  * (ms, null when none) and state ("active", "expired", "revoked").  Never

@@ -438,6 +438,46 @@ START_TEST(test_token_bad_input)
 }
 END_TEST
 
+/* The cache answers for an accepted token until its time is up, then
+ * asks the store again (a revoked token is refused); it remembers no
+ * refused token, and an expiry is exact. */
+START_TEST(test_token_cache)
+{
+    store *s = open_ok();
+    store_token_cache *c = store_token_cache_new(200);
+    store_token_info info;
+    store_token_verdict v;
+    char *tok = create_ok(s, "cached", STORE_ROLE_OPERATOR, 0), *bad;
+    derr e = {0};
+
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(store_token_check_cached(s, c, tok, &info, &v, &e), DSRC_OK);
+    ck_assert_str_eq(info.name, "cached");
+    ck_assert_int_eq(info.role, STORE_ROLE_OPERATOR);
+    ck_assert_int_eq(store_token_revoke(s, "cached", &e), DSRC_OK);
+    /* within the time: from the cache */
+    ck_assert_int_eq(store_token_check_cached(s, c, tok, &info, &v, &e), DSRC_OK);
+    ck_assert_int_eq(v, STORE_TOKEN_OK);
+    usleep(300 * 1000);
+    ck_assert_int_eq(store_token_check_cached(s, c, tok, &info, &v, &e), DSRC_E_AUTH);
+    ck_assert_int_eq(v, STORE_TOKEN_REVOKED);
+    derr_clear(&e);
+    /* refused tokens are not remembered */
+    bad = create_ok(s, "later", STORE_ROLE_VIEWER, 0);
+    bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'B' : 'A';
+    ck_assert_int_eq(store_token_check_cached(s, c, bad, &info, &v, &e), DSRC_E_AUTH);
+    ck_assert_int_eq(v, STORE_TOKEN_UNKNOWN);
+    derr_clear(&e);
+    /* no cache: straight to the store */
+    ck_assert_int_eq(store_token_check_cached(s, NULL, tok, &info, &v, &e), DSRC_E_AUTH);
+    derr_clear(&e);
+    free(bad);
+    free(tok);
+    store_token_cache_free(c);
+    store_close(s);
+}
+END_TEST
+
 /* A database of schema version 2 gets the audit, token and discovery
  * tables when it is opened, and keeps what it held. */
 START_TEST(test_upgrade_from_2)
@@ -482,6 +522,7 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, test_who_uid);
     tcase_add_test(tc, test_token_lifecycle);
     tcase_add_test(tc, test_token_bad_input);
+    tcase_add_test(tc, test_token_cache);
     tcase_add_test(tc, test_upgrade_from_2);
     suite_add_tcase(s, tc);
     return s;
