@@ -75,6 +75,7 @@ typedef enum api_route_id {
     API_R_RUN_CANCEL,   /* DELETE /v1/runs/{id}                             */
     API_R_RELOAD,       /* POST /v1/reload                                  */
     API_R_METRICS,      /* GET /metrics               Prometheus text format  */
+    API_R_OPENAPI,      /* GET /openapi.json          the OpenAPI document     */
     API_R_COUNT
 } api_route_id;
 
