@@ -201,31 +201,31 @@ same "$tmp/body" "$DOC"
 call 200 /v1/status GET /v1/status
 call 200 /v1/sources GET /v1/sources
 call 404 /v1/sources GET '/v1/sources?source=nosuch'
-call 200 /v1/sources/{name} GET /v1/sources/demo
-call 404 /v1/sources/{name} GET /v1/sources/nosuch
+call 200 '/v1/sources/{name}' GET /v1/sources/demo
+call 404 '/v1/sources/{name}' GET /v1/sources/nosuch
 call 200 /v1/pools GET /v1/pools
 call 404 /v1/pools GET '/v1/pools?source=nosuch'
 call 200 /v1/jobs GET /v1/jobs
 [ "$(json 'len(d)')" = 2 ] && ok || bad "GET /v1/jobs: not the 2 jobs"
 call 202 /v1/runs POST /v1/runs -H "$JSON" --data '{"source":"demo","kind":"discover"}'
 run_wait
-call 200 /v1/runs/{id} GET "/v1/runs/$run"
+call 200 '/v1/runs/{id}' GET "/v1/runs/$run"
 [ "$(json 'd["state"]')" = succeeded ] && ok || bad "discover run $run did not succeed"
 call 400 /v1/runs POST /v1/runs -H "$JSON" --data '{"source":"demo","kind":"bogus"}'
 call 404 /v1/runs POST /v1/runs -H "$JSON" --data '{"source":"nosuch"}'
 # a fetch: rows, bytes, file and sha256 filled
 call 202 /v1/runs POST /v1/runs -H "$JSON" --data '{"source":"demo","item":"t"}'
 run_wait
-call 200 /v1/runs/{id} GET "/v1/runs/$run"
+call 200 '/v1/runs/{id}' GET "/v1/runs/$run"
 [ "$(json 'd["state"], d["rows"]')" = "succeeded 1" ] && ok ||
     { bad "fetch run $run"; cat "$tmp/body"; }
-call 400 /v1/runs/{id} GET /v1/runs/abc
-call 404 /v1/runs/{id} GET /v1/runs/999999
+call 400 '/v1/runs/{id}' GET /v1/runs/abc
+call 404 '/v1/runs/{id}' GET /v1/runs/999999
 call 200 /v1/runs GET '/v1/runs?source=demo&state=succeeded&limit=5'
 [ "$(json 'len(d)')" = 2 ] && ok || bad "GET /v1/runs: not the 2 runs"
 call 400 /v1/runs GET '/v1/runs?state=bogus'
-call 404 /v1/runs/{id} DELETE /v1/runs/999999
-call 400 /v1/runs/{id} DELETE /v1/runs/0
+call 404 '/v1/runs/{id}' DELETE /v1/runs/999999
+call 400 '/v1/runs/{id}' DELETE /v1/runs/0
 call 200 /v1/jobs GET /v1/jobs
 [ "$(json 'sorted(j["last"]["result"] for j in d)')" = "['succeeded', 'succeeded']" ] &&
     ok || bad "GET /v1/jobs: the jobs' last runs"
@@ -233,10 +233,10 @@ call 200 /v1/jobs GET /v1/jobs
 sqlite3 "$tmp/shop.db" 'ALTER TABLE t ADD COLUMN w INTEGER;'
 call 202 /v1/runs POST /v1/runs -H "$JSON" --data '{"source":"demo","kind":"discover"}'
 run_wait
-call 200 /v1/sources/{name}/drift GET /v1/sources/demo/drift
+call 200 '/v1/sources/{name}/drift' GET /v1/sources/demo/drift
 [ "$(json 'len(d) > 0')" = True ] && ok || bad "GET /v1/sources/demo/drift: no event"
-call 400 /v1/sources/{name}/drift GET '/v1/sources/demo/drift?since=yesterday'
-call 404 /v1/sources/{name}/drift GET /v1/sources/nosuch/drift
+call 400 '/v1/sources/{name}/drift' GET '/v1/sources/demo/drift?since=yesterday'
+call 404 '/v1/sources/{name}/drift' GET /v1/sources/nosuch/drift
 call 200 /v1/health GET /v1/health
 call 404 /v1/health GET '/v1/health?source=nosuch'
 call 200 /metrics GET /metrics
