@@ -5,20 +5,24 @@
 #  2. its operations are exactly the routes of api_routes() (printed by
 #     tests/unit/api_routes_tool): same methods, path templates and roles
 #     (x-dsrc-role, and the role its description names);
-#  3. a running dsrcd answers GET /openapi.json with the file byte for byte;
+#  3. a running dsrcd answers GET /openapi.json with the file byte for byte
+#     (on its socket, and on TCP to a viewer's token);
 #  4. what dsrcd answers on every route (successes and errors) has the
-#     Content-Type and the JSON schema the document gives for that status.
-# Skipped (77) only when the redocly CLI (npm @redocly/cli, tests/deps.npm)
-# is neither in $top_srcdir/build/npm nor on PATH.
+#     Content-Type and the JSON schema the document gives for that status
+#     (401 and 403 on TCP too).
+# Skipped (77) when the redocly CLI (npm @redocly/cli, tests/deps.npm) is
+# neither in $top_srcdir/build/npm nor on PATH, or curl, sqlite3, openssl
+# or /usr/bin/python3 is missing.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 . "$top_srcdir/tests/lib.sh"
 DSRCD="$top_builddir/dsrcd"
+DSRC="$top_builddir/dsrc"
 DOC="$top_srcdir/docs/openapi.json"
 PY=/usr/bin/python3
 REDOCLY="$top_srcdir/build/npm/node_modules/.bin/redocly"
 [ -x "$REDOCLY" ] || REDOCLY=$(command -v redocly) || { echo "redocly missing"; exit 77; }
-for t in curl sqlite3 "$PY"; do
+for t in curl sqlite3 openssl "$PY"; do
     command -v "$t" >/dev/null || { echo "$t missing"; exit 77; }
 done
 lib_tmpdir dsrc-openapi
@@ -146,10 +150,17 @@ if diff -u "$tmp/table" "$tmp/doc" >"$tmp/diff"; then ok; else
     bad "the routes of api_routes() (-) and of docs/openapi.json (+) differ"; cat "$tmp/diff"
 fi
 
-# 3. and 4. A running dsrcd, with one sqlite source.
+# 3. and 4. A running dsrcd, with one sqlite source, on its socket and on
+# TLS TCP.
 SOCK="$tmp/run/dsrcd.sock"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" \
+    >/dev/null 2>&1 || { echo "openssl failed"; exit 99; }
+PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sqlite3 "$tmp/shop.db" 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1,"a");'
-lib_conf "$top_builddir/plugins/sqlite/.libs" "control_socket = \"$SOCK\";"
+lib_conf "$top_builddir/plugins/sqlite/.libs" "control_socket = \"$SOCK\";" \
+    "api = { listen = \"127.0.0.1:$PORT\"; tls_cert = \"$tmp/cert.pem\";" \
+    "        tls_key = \"$tmp/key.pem\"; };"
 cat >"$tmp/conf/sources.d/demo.conf" <<EOF
 name = "demo";
 type = "sqlite";
@@ -166,11 +177,21 @@ while [ $n -gt 0 ] && ! [ -S "$SOCK" ]; do sleep 0.1; n=$((n - 1)); done
 
 # call STATUS TEMPLATE METHOD URL-PATH [CURL-ARGS...]: the answer has
 # STATUS, and its Content-Type and body are what the document says for
-# TEMPLATE, METHOD and STATUS; the body is left in $tmp/body.
+# TEMPLATE, METHOD and STATUS; the body is left in $tmp/body.  On the
+# socket, or on TCP when $tcp is set, with the bearer token $token if set.
+tcp='' token=''
 call() {
     want=$1 tpl=$2 method=$3 url=$4; shift 4
+    if [ -z "$tcp" ]; then
+        set -- --unix-socket "$SOCK" "$@" "http://localhost$url"
+    elif [ -n "$token" ]; then
+        set -- --cacert "$tmp/cert.pem" -H "Authorization: Bearer $token" "$@" \
+            "https://127.0.0.1:$PORT$url"
+    else
+        set -- --cacert "$tmp/cert.pem" "$@" "https://127.0.0.1:$PORT$url"
+    fi
     got=$(curl -sS --max-time 30 -o "$tmp/body" -w '%{http_code} %{content_type}' \
-        --unix-socket "$SOCK" -X "$method" "$@" "http://localhost$url" 2>"$tmp/cerr")
+        -X "$method" "$@" 2>"$tmp/cerr")
     code=${got%% *} ctype=${got#* }
     if [ "$code" != "$want" ]; then
         bad "$method $url: HTTP $code (wanted $want)"
@@ -241,7 +262,21 @@ call 200 /v1/health GET /v1/health
 call 404 /v1/health GET '/v1/health?source=nosuch'
 call 200 /metrics GET /metrics
 call 200 /v1/reload POST /v1/reload
+cp "$tmp/conf/sources.d/demo.conf" "$tmp/demo.conf"
 echo 'bogus = 1;' >>"$tmp/conf/sources.d/demo.conf"
 call 400 /v1/reload POST /v1/reload
 [ "$(json 'len(d["errors"]) > 0')" = True ] && ok || bad "POST /v1/reload: no errors"
+cp "$tmp/demo.conf" "$tmp/conf/sources.d/demo.conf"
+
+# On TCP: 401 without a token; a viewer's token reads the document, and is
+# refused (403) what needs operator or admin.
+tcp=1
+call 401 /v1/status GET /v1/status
+call 401 /openapi.json GET /openapi.json
+token=$("$DSRC" $C token create --role viewer --name openapi-viewer 2>"$tmp/err")
+case $token in dsrc_*) ok ;; *) bad "no viewer token: $token"; cat "$tmp/err" ;; esac
+call 200 /openapi.json GET /openapi.json
+same "$tmp/body" "$DOC"
+call 403 /v1/runs POST /v1/runs -H "$JSON" --data '{"source":"demo","kind":"discover"}'
+call 403 /v1/reload POST /v1/reload
 finish openapi
