@@ -17,6 +17,7 @@
 #include "control.h"
 #include "plugin/registry.h"
 #include "metrics.h"
+#include "openapi.h"
 #include "scheduler.h"
 #include "store/audit.h"
 #include "store/store.h"
@@ -453,6 +454,19 @@ static json_t *control_metrics(void *user, api_request *r, derr *e)
     return json_null();
 }
 
+/* GET /openapi.json: the document compiled in (openapi.h), as it is. */
+static json_t *control_openapi(void *user, api_request *r, derr *e)
+{
+    if (!(r->text = malloc(openapi_doc_len))) {
+        derr_set(e, DSRC_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    memcpy(r->text, openapi_doc, openapi_doc_len);
+    r->text_len = openapi_doc_len;
+    r->text_type = "application/json";
+    return json_null();
+}
+
 /* The store of the token checks and the audit trail (see control.h). */
 static store *control_api_store(control_state *d, derr *e)
 {
@@ -553,6 +567,7 @@ void control_apply(control_state *d, const cfg_config *cfg, api_server **srv, ch
     ac.handlers[API_R_RUN_CANCEL] = control_run_cancel;
     ac.handlers[API_R_RELOAD] = control_reload;
     ac.handlers[API_R_METRICS] = control_metrics;
+    ac.handlers[API_R_OPENAPI] = control_openapi;
     ac.token_check = control_token_check;
     ac.token_user = d;
     ac.audit = control_audit;

@@ -8,7 +8,10 @@
  * summary.  A request is matched by api_route_match(): an unknown path is
  * 404, a known path with another method 405 with Allow.  The daemon gives
  * one handler per route (api_config.handlers, indexed by api_route_id); a
- * route without a handler answers 501.
+ * route without a handler answers 501.  docs/openapi.json describes every
+ * route of the table (dsrcd serves it at GET /openapi.json); a route added
+ * here needs its operation there (tests/integration/openapi.sh compares
+ * them and checks the answers against the document's schemas).
  *
  * Who calls: on the control socket, the peer's uid and groups (SO_PEERCRED)
  * give the role (api_role_for_peer(), from the `api` group of dsrcd.conf);
@@ -75,6 +78,7 @@ typedef enum api_route_id {
     API_R_RUN_CANCEL,   /* DELETE /v1/runs/{id}                             */
     API_R_RELOAD,       /* POST /v1/reload                                  */
     API_R_METRICS,      /* GET /metrics               Prometheus text format  */
+    API_R_OPENAPI,      /* GET /openapi.json          the OpenAPI document     */
     API_R_COUNT
 } api_route_id;
 

@@ -34,6 +34,8 @@ static const api_route api_route_table[] = {
      "Cancel a queued or running run"},
     {API_R_METRICS, "GET", "/metrics", API_ROLE_VIEWER,
      "Prometheus metrics, in the text exposition format"},
+    {API_R_OPENAPI, "GET", "/openapi.json", API_ROLE_VIEWER,
+     "This API's OpenAPI 3.1 document (docs/openapi.json)"},
     {API_R_RELOAD, "POST", "/v1/reload", API_ROLE_ADMIN,
      "Reload the configuration (as SIGHUP) and answer with the result"},
 };
