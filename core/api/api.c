@@ -227,6 +227,8 @@ static dsrc_status api_token(api_listener *l, struct MHD_Connection *c, api_call
         return derr_set(e, DSRC_E_AUTH, "unknown token: this dsrcd has no API tokens");
     memset(&got, 0, sizeof got);
     if (cfg->token_check(cfg->token_user, h + 7, &got, e) != 0) {
+        if (got.who[0])     /* a known token, expired or revoked */
+            snprintf(who->who, sizeof who->who, "%s", got.who);
         if (!e->msg)
             derr_set(e, DSRC_E_AUTH, "unknown token");
         e->status = DSRC_E_AUTH;

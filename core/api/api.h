@@ -155,7 +155,8 @@ typedef json_t *(*api_handler)(void *user, api_request *r, derr *e);
 
 /* Check a bearer token: 0 with out->role and out->who set, or -1 with
  * `e` set (DSRC_E_AUTH for an unknown, expired or revoked token: 401,
- * message saying which). */
+ * message saying which) and, for an expired or revoked token, out->who
+ * set (the audit trail names it). */
 typedef int (*api_token_check)(void *user, const char *token, api_caller *out, derr *e);
 
 /* One audited request: every request that changes something (any method
