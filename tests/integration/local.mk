@@ -24,3 +24,8 @@ tests_integration_api_routes_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBCONFIG
 tests_integration_api_routes_LDADD = core/libdsrccore.la $(JANSSON_LIBS)
 TESTS += tests/integration/api_roles.sh
 EXTRA_DIST += tests/integration/api_roles.sh
+
+# Malformed and hostile clients: bad JSON, big headers and bodies, a
+# slowloris, a thousand connections, clients that vanish; a clean exit.
+TESTS += tests/integration/api_abuse.sh
+EXTRA_DIST += tests/integration/api_abuse.sh
