@@ -27,18 +27,22 @@
 #define API_THREAD_STACK (512 * 1024)
 #define API_MAX_GROUPS 256
 #define API_STOP_GRACE_MS 1000
+#define API_OVERFLOW 64         /* connections beyond max_connections that
+                                   are answered 503 before any is refused */
 
 /* One listener: the socket or TCP. */
 typedef struct api_listener {
     struct api_server *srv;
     struct MHD_Daemon *mhd;
     int tcp;
+    int active;                  /* connections open (under srv->wd.mu)     */
 } api_listener;
 
 /* A connection the header watchdog follows: its request line and headers
  * must be whole by `deadline` (monotonic ms; 0: not waiting for them). */
 typedef struct api_track {
     int fd;
+    int over;                    /* opened beyond max_connections: 503     */
     int64_t deadline;
     struct api_track *prev, *next;
 } api_track;
@@ -68,6 +72,7 @@ struct api_server {
     api_listener sock, tcp;
     char *cert, *key;            /* PEM, read at start                      */
     int64_t max_body, max_header;
+    int max_conns;
     api_ids roles[CFG_API_ROLES];
     api_watchdog wd;
 };
@@ -311,6 +316,7 @@ static void api_notify_conn(void *cls, struct MHD_Connection *c, void **ctx,
             return;    /* not followed: the idle timeout still holds */
         t->fd = ci->connect_fd;
         pthread_mutex_lock(&wd->mu);
+        t->over = ++l->active > l->srv->max_conns;
         t->deadline = api_now_ms() + wd->limit_ms;
         t->next = wd->list;
         if (wd->list)
@@ -323,6 +329,7 @@ static void api_notify_conn(void *cls, struct MHD_Connection *c, void **ctx,
     if (!t)
         return;
     pthread_mutex_lock(&wd->mu);   /* before libmicrohttpd closes the fd */
+    l->active--;
     if (t->prev)
         t->prev->next = t->next;
     else
@@ -647,6 +654,13 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         *con_cls = st;
         api_track_arm(l->srv, c, 0);   /* the headers are whole */
+        if (api_track_of(c) && api_track_of(c)->over) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "dsrcd serves %d connections at once "
+                     "(max_connections); retry later", l->srv->max_conns);
+            api_identify(l, c, &st->caller);
+            return api_fail(l, c, st, method, url, 503, DSRC_E_UNREACHABLE, msg, NULL);
+        }
         if (api_header_size(c, method, url) > (size_t)l->srv->max_header) {
             char msg[128];
             snprintf(msg, sizeof msg, "the request line and headers are larger than "
@@ -839,7 +853,7 @@ static struct MHD_Daemon *api_mhd_start(api_listener *l, unsigned flags, const c
     int n = 0;
 
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
-                                       (intptr_t)api->max_connections, NULL};
+                                       (intptr_t)api->max_connections + API_OVERFLOW, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                        (intptr_t)((api->idle_timeout_ms + 999) / 1000), NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -923,6 +937,7 @@ api_server *api_server_start(const api_config *cfg, derr *e)
     s->cfg.api = NULL;
     s->max_body = api->max_body;
     s->max_header = api->max_header;
+    s->max_conns = api->max_connections;
     if (api_watchdog_start(&s->wd, api->idle_timeout_ms) < 0) {
         derr_set(e, DSRC_E_INTERNAL, "api: cannot start a thread");
         goto fail;
