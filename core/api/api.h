@@ -24,9 +24,10 @@
  * mode), so a slow or silent client never delays another.  Handlers run on
  * those threads, concurrently: they take what they need under their own
  * lock and never hold it while the answer is sent.  Limits (api group):
- * connections at once (beyond: 503, then closed at once), idle time (closed; so is a
- * connection whose request line and headers are not whole within it, a
- * watchdog thread sees to that), header size (431), body size (413).
+ * connections at once (beyond: 503, then closed at once), idle time
+ * (closed; so is a connection whose request line and headers are not whole
+ * within it, a watchdog thread sees to that), header size (431), body size
+ * (413).
  */
 #ifndef DSRC_CORE_API_H
 #define DSRC_CORE_API_H
