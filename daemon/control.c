@@ -495,8 +495,12 @@ static int control_token_check(void *user, const char *token, api_caller *out, d
     store_token_info info;
     store_token_verdict v;
 
-    if (!st || store_token_check_cached(st, d->tokens, token, &info, &v, e) != DSRC_OK)
+    memset(&info, 0, sizeof info);
+    if (!st || store_token_check_cached(st, d->tokens, token, &info, &v, e) != DSRC_OK) {
+        if (info.name[0])   /* expired or revoked: named in the audit trail */
+            snprintf(out->who, sizeof out->who, "token %s", info.name);
         return -1;
+    }
     if ((unsigned)info.role >= sizeof roles / sizeof roles[0]) {
         derr_set(e, DSRC_E_AUTH, "the token's role is unknown");
         return -1;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -25,13 +27,38 @@
 #define API_THREAD_STACK (512 * 1024)
 #define API_MAX_GROUPS 256
 #define API_STOP_GRACE_MS 1000
+#define API_OVERFLOW 64         /* connections beyond max_connections that
+                                   are answered 503 before any is refused */
 
 /* One listener: the socket or TCP. */
 typedef struct api_listener {
     struct api_server *srv;
     struct MHD_Daemon *mhd;
     int tcp;
+    int active;                  /* connections open (under srv->wd.mu)     */
 } api_listener;
+
+/* A connection the header watchdog follows: its request line and headers
+ * must be whole by `deadline` (monotonic ms; 0: not waiting for them). */
+typedef struct api_track {
+    int fd;
+    int over;                    /* opened beyond max_connections: 503     */
+    int64_t deadline;
+    struct api_track *prev, *next;
+} api_track;
+
+/* The header watchdog: shuts down a connection whose request line and
+ * headers are not whole within idle_timeout of its start or of the end of
+ * its previous request, even when its bytes trickle in (libmicrohttpd's
+ * timeout only counts silence). */
+typedef struct api_watchdog {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    int running, stop;
+    int64_t limit_ms;
+    api_track *list;
+} api_watchdog;
 
 /* The role lists resolved to ids at start. */
 typedef struct api_ids {
@@ -44,8 +71,10 @@ struct api_server {
     char *path;                  /* the socket's, or NULL                   */
     api_listener sock, tcp;
     char *cert, *key;            /* PEM, read at start                      */
-    int64_t max_body;
+    int64_t max_body, max_header;
+    int max_conns;
     api_ids roles[CFG_API_ROLES];
+    api_watchdog wd;
 };
 
 /* A request's state between libmicrohttpd's calls. */
@@ -227,6 +256,8 @@ static dsrc_status api_token(api_listener *l, struct MHD_Connection *c, api_call
         return derr_set(e, DSRC_E_AUTH, "unknown token: this dsrcd has no API tokens");
     memset(&got, 0, sizeof got);
     if (cfg->token_check(cfg->token_user, h + 7, &got, e) != 0) {
+        if (got.who[0])     /* a known token, expired or revoked */
+            snprintf(who->who, sizeof who->who, "%s", got.who);
         if (!e->msg)
             derr_set(e, DSRC_E_AUTH, "unknown token");
         e->status = DSRC_E_AUTH;
@@ -235,6 +266,150 @@ static dsrc_status api_token(api_listener *l, struct MHD_Connection *c, api_call
     who->role = got.role;
     snprintf(who->who, sizeof who->who, "%s", got.who[0] ? got.who : "token");
     return DSRC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Header watchdog                                                           */
+
+static int64_t api_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The watchdog's record of a connection, or NULL (not followed). */
+static api_track *api_track_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Give the connection `c` idle_timeout from now for its next request line
+ * and headers (on), or no deadline (off: they are whole). */
+static void api_track_arm(api_server *s, struct MHD_Connection *c, int on)
+{
+    api_track *t = api_track_of(c);
+
+    if (!t)
+        return;
+    pthread_mutex_lock(&s->wd.mu);
+    t->deadline = on ? api_now_ms() + s->wd.limit_ms : 0;
+    pthread_mutex_unlock(&s->wd.mu);
+}
+
+/* libmicrohttpd's connection start and end: follow it, or stop. */
+static void api_notify_conn(void *cls, struct MHD_Connection *c, void **ctx,
+                            enum MHD_ConnectionNotificationCode code)
+{
+    api_listener *l = cls;
+    api_watchdog *wd = &l->srv->wd;
+    api_track *t = *ctx;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci || !(t = calloc(1, sizeof *t)))
+            return;    /* not followed: the idle timeout still holds */
+        t->fd = ci->connect_fd;
+        pthread_mutex_lock(&wd->mu);
+        t->over = ++l->active > l->srv->max_conns;
+        t->deadline = api_now_ms() + wd->limit_ms;
+        t->next = wd->list;
+        if (wd->list)
+            wd->list->prev = t;
+        wd->list = t;
+        pthread_mutex_unlock(&wd->mu);
+        *ctx = t;
+        return;
+    }
+    if (!t)
+        return;
+    pthread_mutex_lock(&wd->mu);   /* before libmicrohttpd closes the fd */
+    l->active--;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        wd->list = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    pthread_mutex_unlock(&wd->mu);
+    free(t);
+    *ctx = NULL;
+}
+
+/* Every 100 ms: shut down the connections past their deadline (their
+ * threads then see the end of the stream and close them). */
+static void *api_watchdog_main(void *arg)
+{
+    api_watchdog *wd = arg;
+
+    pthread_mutex_lock(&wd->mu);
+    while (!wd->stop) {
+        struct timespec ts;
+        int64_t now = api_now_ms();
+        api_track *t;
+
+        for (t = wd->list; t; t = t->next)
+            if (t->deadline && t->deadline <= now) {
+                t->deadline = 0;
+                shutdown(t->fd, SHUT_RDWR);
+                log_msg(DSRC_LOG_DEBUG, NULL, NULL, "api: a connection closed: its request "
+                        "line and headers took longer than idle_timeout");
+            }
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 100 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&wd->cv, &wd->mu, &ts);
+    }
+    pthread_mutex_unlock(&wd->mu);
+    return NULL;
+}
+
+static int api_watchdog_start(api_watchdog *wd, int64_t limit_ms)
+{
+    pthread_condattr_t ca;
+
+    wd->limit_ms = limit_ms;
+    if (pthread_condattr_init(&ca) != 0)
+        return -1;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&wd->mu, NULL);
+    pthread_cond_init(&wd->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&wd->thread, NULL, api_watchdog_main, wd) != 0) {
+        pthread_cond_destroy(&wd->cv);
+        pthread_mutex_destroy(&wd->mu);
+        return -1;
+    }
+    wd->running = 1;
+    return 0;
+}
+
+/* After the listeners (their connections are gone). */
+static void api_watchdog_stop(api_watchdog *wd)
+{
+    if (!wd->running)
+        return;
+    pthread_mutex_lock(&wd->mu);
+    wd->stop = 1;
+    pthread_cond_signal(&wd->cv);
+    pthread_mutex_unlock(&wd->mu);
+    pthread_join(wd->thread, NULL);
+    while (wd->list) {
+        api_track *t = wd->list;
+        wd->list = t->next;
+        free(t);
+    }
+    pthread_cond_destroy(&wd->cv);
+    pthread_mutex_destroy(&wd->mu);
+    wd->running = 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -446,6 +621,26 @@ static enum MHD_Result api_dispatch(api_listener *l, struct MHD_Connection *c, a
     return MHD_YES;
 }
 
+static enum MHD_Result api_count_header(void *cls, enum MHD_ValueKind kind,
+                                        const char *key, const char *value)
+{
+    size_t *n = cls;
+
+    (void)kind;
+    *n += strlen(key) + (value ? strlen(value) : 0) + 4;   /* ": ", CRLF */
+    return MHD_YES;
+}
+
+/* The bytes of the request line and headers, as sent (about). */
+static size_t api_header_size(struct MHD_Connection *c, const char *method, const char *url)
+{
+    size_t n = strlen(method) + strlen(url) + 13;   /* " ", " HTTP/1.1\r\n", CRLF */
+
+    MHD_get_connection_values(c, MHD_HEADER_KIND, api_count_header, &n);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, api_count_header, &n);
+    return n;
+}
+
 static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload, size_t *upload_len, void **con_cls)
@@ -458,6 +653,21 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
         if (!(st = calloc(1, sizeof *st)))
             return MHD_NO;
         *con_cls = st;
+        api_track_arm(l->srv, c, 0);   /* the headers are whole */
+        if (api_track_of(c) && api_track_of(c)->over) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "dsrcd serves %d connections at once "
+                     "(max_connections); retry later", l->srv->max_conns);
+            api_identify(l, c, &st->caller);
+            return api_fail(l, c, st, method, url, 503, DSRC_E_UNREACHABLE, msg, NULL);
+        }
+        if (api_header_size(c, method, url) > (size_t)l->srv->max_header) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "the request line and headers are larger than "
+                     "max_header (%lld bytes)", (long long)l->srv->max_header);
+            api_identify(l, c, &st->caller);
+            return api_fail(l, c, st, method, url, 431, DSRC_E_INVALID_ARGUMENT, msg, NULL);
+        }
         if (api_admit(l, c, st, method, url)) {
             st->route = NULL;  /* answered: no handler, the body is dropped */
             return MHD_YES;
@@ -500,8 +710,11 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
 static void api_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                           enum MHD_RequestTerminationCode toe)
 {
+    api_listener *l = cls;
     api_conn *st = *con_cls;
 
+    (void)toe;
+    api_track_arm(l->srv, c, 1);   /* the next request's headers, if any */
     if (st) {
         free(st->body);
         free(st);
@@ -636,11 +849,11 @@ static char *api_read_file(const char *path, const char *what, derr *e)
 static struct MHD_Daemon *api_mhd_start(api_listener *l, unsigned flags, const cfg_api *api,
                                         int fd, const struct sockaddr *addr)
 {
-    struct MHD_OptionItem ops[12];
+    struct MHD_OptionItem ops[13];
     int n = 0;
 
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
-                                       (intptr_t)api->max_connections, NULL};
+                                       (intptr_t)api->max_connections + API_OVERFLOW, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                        (intptr_t)((api->idle_timeout_ms + 999) / 1000), NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -648,7 +861,9 @@ static struct MHD_Daemon *api_mhd_start(api_listener *l, unsigned flags, const c
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_STACK_SIZE,
                                        (intptr_t)API_THREAD_STACK, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
-                                       (intptr_t)api_completed, NULL};
+                                       (intptr_t)api_completed, l};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION,
+                                       (intptr_t)api_notify_conn, l};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)api_mhd_log,
                                        NULL};
     if (fd >= 0)
@@ -721,6 +936,12 @@ api_server *api_server_start(const api_config *cfg, derr *e)
     s->cfg = *cfg;
     s->cfg.api = NULL;
     s->max_body = api->max_body;
+    s->max_header = api->max_header;
+    s->max_conns = api->max_connections;
+    if (api_watchdog_start(&s->wd, api->idle_timeout_ms) < 0) {
+        derr_set(e, DSRC_E_INTERNAL, "api: cannot start a thread");
+        goto fail;
+    }
     for (r = 0; r < CFG_API_ROLES; r++)
         if (api_ids_resolve(api, r, &s->roles[r]) < 0) {
             derr_set(e, DSRC_E_INTERNAL, "out of memory");
@@ -782,6 +1003,7 @@ void api_server_stop(api_server *s)
         return;
     api_listener_stop(&s->sock);
     api_listener_stop(&s->tcp);
+    api_watchdog_stop(&s->wd);
     if (s->path)
         unlink(s->path);
     for (r = 0; r < CFG_API_ROLES; r++)

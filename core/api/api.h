@@ -27,8 +27,10 @@
  * mode), so a slow or silent client never delays another.  Handlers run on
  * those threads, concurrently: they take what they need under their own
  * lock and never hold it while the answer is sent.  Limits (api group):
- * connections at once (beyond: refused), idle time (closed), header size
- * (431 from libmicrohttpd), body size (413).
+ * connections at once (beyond: 503, then closed at once), idle time
+ * (closed; so is a connection whose request line and headers are not whole
+ * within it, a watchdog thread sees to that), header size (431), body size
+ * (413).
  */
 #ifndef DSRC_CORE_API_H
 #define DSRC_CORE_API_H
@@ -159,7 +161,8 @@ typedef json_t *(*api_handler)(void *user, api_request *r, derr *e);
 
 /* Check a bearer token: 0 with out->role and out->who set, or -1 with
  * `e` set (DSRC_E_AUTH for an unknown, expired or revoked token: 401,
- * message saying which). */
+ * message saying which) and, for an expired or revoked token, out->who
+ * set (the audit trail names it). */
 typedef int (*api_token_check)(void *user, const char *token, api_caller *out, derr *e);
 
 /* One audited request: every request that changes something (any method

@@ -157,6 +157,7 @@ static const char *api_http_title(int http)
     case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     default: return "Internal Server Error";

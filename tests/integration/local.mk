@@ -15,3 +15,17 @@ EXTRA_DIST += tests/integration/jobs.sh
 # routing, limits, problem+json errors, concurrency.
 TESTS += tests/integration/api.sh
 EXTRA_DIST += tests/integration/api.sh
+
+# The role matrix: every route of the table (printed by api_routes) for
+# every kind of caller, on TLS TCP and on the socket; denials audited.
+check_PROGRAMS += tests/integration/api_routes
+tests_integration_api_routes_SOURCES = tests/integration/api_routes.c
+tests_integration_api_routes_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBCONFIG_CFLAGS)
+tests_integration_api_routes_LDADD = core/libdsrccore.la $(JANSSON_LIBS)
+TESTS += tests/integration/api_roles.sh
+EXTRA_DIST += tests/integration/api_roles.sh
+
+# Malformed and hostile clients: bad JSON, big headers and bodies, a
+# slowloris, a thousand connections, clients that vanish; a clean exit.
+TESTS += tests/integration/api_abuse.sh
+EXTRA_DIST += tests/integration/api_abuse.sh
