@@ -260,8 +260,11 @@ static dsrc_status api_token(api_listener *l, struct MHD_Connection *c, api_call
             snprintf(who->who, sizeof who->who, "%s", got.who);
         if (!e->msg)
             derr_set(e, DSRC_E_AUTH, "unknown token");
-        e->status = DSRC_E_AUTH;
-        return DSRC_E_AUTH;
+        /* a refused token is the caller's (401); a store that cannot
+           answer is the server's (503: retry) */
+        if (e->status != DSRC_E_AUTH)
+            e->status = DSRC_E_UNREACHABLE;
+        return e->status;
     }
     who->role = got.role;
     snprintf(who->who, sizeof who->who, "%s", got.who[0] ? got.who : "token");
@@ -536,7 +539,8 @@ static int api_admit(api_listener *l, struct MHD_Connection *c, api_conn *st,
     api_identify(l, c, &st->caller);
     st->route = api_route_match(method, url, &st->params, &http, allow, sizeof allow);
     if (l->tcp && api_token(l, c, &st->caller, &e) != DSRC_OK) {
-        api_fail(l, c, st, method, url, 401, DSRC_E_AUTH, e.msg, NULL);
+        api_fail(l, c, st, method, url, e.status == DSRC_E_AUTH ? 401 : 503, e.status, e.msg,
+                 NULL);
         derr_clear(&e);
         return 1;
     }

@@ -365,7 +365,8 @@ static void tcp_audit(void *user, const api_audit_event *ev)
     snprintf(tcp_from, sizeof tcp_from, "%s", ev->from);
 }
 
-/* "good": an operator named "ci"; "old": expired; anything else unknown. */
+/* "good": an operator named "ci"; "old": expired; "storefail": the store
+ * cannot answer; anything else unknown. */
 static int tcp_tokens(void *user, const char *token, api_caller *out, derr *e)
 {
     (void)user;
@@ -374,7 +375,9 @@ static int tcp_tokens(void *user, const char *token, api_caller *out, derr *e)
         snprintf(out->who, sizeof out->who, "token ci");
         return 0;
     }
-    if (strcmp(token, "old") == 0)
+    if (strcmp(token, "storefail") == 0)
+        derr_set(e, DSRC_E_INTERNAL, "cannot read the API tokens");
+    else if (strcmp(token, "old") == 0)
         derr_set(e, DSRC_E_AUTH, "token expired");
     else
         derr_set(e, DSRC_E_AUTH, "unknown token");
@@ -462,6 +465,8 @@ START_TEST(test_tcp_tokens)
     ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", NULL), 401);
     ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", "old"), 401);
     ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", "nope"), 401);
+    /* a store that cannot check tokens is the server's failure: retry */
+    ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", "storefail"), 503);
     ck_assert_int_eq(tcp_call(port, "GET", "/v1/nothing", NULL), 401);
     ck_assert_int_eq(tcp_call(port, "GET", "/v1/sources", "good"), 200);
     ck_assert_int_eq(tcp_call(port, "POST", "/v1/runs", "good"), 202);
