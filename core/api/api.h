@@ -75,6 +75,9 @@ typedef enum api_route_id {
     API_R_RUN_CANCEL,   /* DELETE /v1/runs/{id}                             */
     API_R_RELOAD,       /* POST /v1/reload                                  */
     API_R_METRICS,      /* GET /metrics               Prometheus text format  */
+    API_R_ITEMS,        /* GET /v1/sources/{name}/items[?path=]   list()    */
+    API_R_ITEM,         /* GET /v1/sources/{name}/items/{item}    describe()*/
+    API_R_ITEM_DATA,    /* GET /v1/sources/{name}/items/{item}/data  fetch  */
     API_R_COUNT
 } api_route_id;
 
@@ -141,9 +144,27 @@ typedef struct api_request {
     char *text;
     size_t text_len;
     const char *text_type;
+    /* a streamed body (chunked, of unknown length): the handler sets
+       stream_read and stream_free (with stream_user and a static
+       stream_type) and returns any JSON value (discarded).  stream_read
+       fills `buf` with at most `max` bytes and returns how many (> 0), 0 at
+       the end of the data, or -1 on a failure: the connection is then cut
+       before the final chunk, so the client sees an incomplete body, never
+       a short complete one.  It may block.  stream_free is called once,
+       always (after the end, a failure or the client going away:
+       `completed` is 1 only when the whole body was sent), on the
+       connection's thread; the request is audited then with the bytes
+       sent (status 200 when complete, else 499: the client went away, or
+       500: stream_read failed). */
+    long (*stream_read)(void *user, char *buf, size_t max);
+    void (*stream_free)(void *user, int completed);
+    void *stream_user;
+    const char *stream_type;
 } api_request;
 
-/* The value of a path parameter ("name", "id") or NULL. */
+/* The value of a path parameter ("name", "id") or NULL.  A path segment
+ * may hold '/' percent-encoded ("%2F": /v1/sources/pg/items/public%2Ft);
+ * the value has it decoded ("public/t"), as every other escape. */
 const char *api_param(const api_request *r, const char *name);
 
 /* The value of a query argument, or NULL. */
