@@ -15,3 +15,6 @@ EXTRA_DIST += tests/integration/jobs.sh
 # routing, limits, problem+json errors, concurrency.
 TESTS += tests/integration/api.sh
 EXTRA_DIST += tests/integration/api.sh
+# Its item routes on SQLite: list, describe, data streamed as dsrc fetch.
+TESTS += tests/integration/api_data.sh
+EXTRA_DIST += tests/integration/api_data.sh
