@@ -671,7 +671,8 @@ static long control_stream_read(void *user, char *buf, size_t max)
     while (n < 0 && errno == EINTR);
     if (n > 0)
         return (long)n;
-    control_stream_join(s);
+    if (n == 0)                 /* the fetch is over: wait for its status */
+        control_stream_join(s);
     if (n == 0 && s->st == DSRC_OK)
         return 0;
     log_msg(DSRC_LOG_WARNING, s->call.cs->name, NULL,
@@ -785,20 +786,16 @@ static json_t *control_item_data(void *user, api_request *r, derr *e)
     while (n < 0 && errno == EINTR);
     if (n > 0) {
         s->first_len = (size_t)n;
+    } else if (n < 0) {
+        derr_set(e, DSRC_E_INTERNAL, "cannot read the fetch's output: %s", strerror(errno));
+        goto fail;              /* the fetch is cancelled */
     } else {
         control_stream_join(s);
-        if (n < 0 || s->st != DSRC_OK) {
-            if (s->st != DSRC_OK) {
-                *e = s->err;
-                memset(&s->err, 0, sizeof s->err);
-                if (!e->msg)
-                    derr_set(e, s->st, "the fetch of '%s' failed", item);
-            } else {
-                derr_set(e, DSRC_E_INTERNAL, "cannot read the fetch's output: %s",
-                         strerror(errno));
-            }
-            if (s->st == DSRC_OK)
-                s->st = e->status;
+        if (s->st != DSRC_OK) {
+            *e = s->err;
+            memset(&s->err, 0, sizeof s->err);
+            if (!e->msg)
+                derr_set(e, s->st, "the fetch of '%s' failed", item);
             goto fail;
         }
     }
