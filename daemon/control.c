@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -581,12 +582,15 @@ static json_t *control_item(void *user, api_request *r, derr *e)
  * memory stays flat whatever the size); the connection's thread reads the
  * other end.  Errors before the first byte are answered as problems; a
  * client that goes away cancels the plugin call. */
+#define CONTROL_STOP_POLL_MS 250
+
 typedef struct control_stream {
     control_call call;
     fetch_opts o;
     char *item, *format, *after, *cursor_field, **cols;
     char out[32];               /* "/dev/fd/N": the pipe's write end       */
     int rfd, wfd;
+    const atomic_int *stopping; /* the server's (api_request.stopping)     */
     pthread_t th;
     int running;                /* the thread is not joined yet            */
     int cancelled;
@@ -595,6 +599,33 @@ typedef struct control_stream {
     char first[16384];          /* the first bytes, read before answering  */
     size_t first_len, first_off;
 } control_stream;
+
+/* read() of the fetch's pipe that gives up (-1, ECANCELED) when the
+ * server stops, or, with `r` (before the answer), when its client has gone:
+ * a fetch slow to give its rows never holds dsrcd's exit nor runs for
+ * nobody. */
+static ssize_t control_stream_pipe_read(control_stream *s, const api_request *r, char *buf,
+                                        size_t max)
+{
+    struct pollfd pfd = {.fd = s->rfd, .events = POLLIN};
+    ssize_t n;
+
+    for (;;) {
+        if (atomic_load(s->stopping) || (r && api_client_gone(r))) {
+            errno = ECANCELED;
+            return -1;
+        }
+        n = poll(&pfd, 1, CONTROL_STOP_POLL_MS);
+        if (n < 0 && errno != EINTR)
+            return -1;
+        if (n <= 0)
+            continue;
+        do
+            n = read(s->rfd, buf, max);
+        while (n < 0 && errno == EINTR);
+        return n;
+    }
+}
 
 static void *control_stream_main(void *arg)
 {
@@ -634,10 +665,12 @@ static void control_stream_end(control_stream *s)
     if (s->wfd >= 0)
         close(s->wfd);
     if (s->cancelled) {
-        derr_set(&why, DSRC_E_CANCELLED, "cancelled: the client went away");
+        int stop = s->stopping && atomic_load(s->stopping);
+        derr_set(&why, DSRC_E_CANCELLED, "cancelled: %s",
+                 stop ? "dsrcd is stopping" : "the client went away");
         why.connection_broken = 1;
-        log_msg(DSRC_LOG_NOTICE, s->call.cs->name, NULL,
-                "API data of %s: the client went away; fetch cancelled", s->item);
+        log_msg(DSRC_LOG_NOTICE, s->call.cs->name, NULL, "API data of %s: %s; fetch cancelled",
+                s->item, stop ? "dsrcd is stopping" : "the client went away");
     } else if (s->st != DSRC_OK) {
         why = s->err;
         memset(&s->err, 0, sizeof s->err);
@@ -666,9 +699,7 @@ static long control_stream_read(void *user, char *buf, size_t max)
         s->first_off += (size_t)n;
         return (long)n;
     }
-    do
-        n = read(s->rfd, buf, max);
-    while (n < 0 && errno == EINTR);
+    n = control_stream_pipe_read(s, NULL, buf, max);
     if (n > 0)
         return (long)n;
     if (n == 0)                 /* the fetch is over: wait for its status */
@@ -763,6 +794,7 @@ static json_t *control_item_data(void *user, api_request *r, derr *e)
         return NULL;
     }
     s->rfd = s->wfd = -1;
+    s->stopping = r->stopping;
     if (control_call_begin(user, name, "fetch", &s->call, e) != DSRC_OK ||
         control_stream_opts(s, r, e) < 0)
         goto fail;
@@ -781,13 +813,16 @@ static json_t *control_item_data(void *user, api_request *r, derr *e)
     }
     s->running = 1;
     /* The first bytes, or the end: an error now is still an answer. */
-    do
-        n = read(s->rfd, s->first, sizeof s->first);
-    while (n < 0 && errno == EINTR);
+    n = control_stream_pipe_read(s, r, s->first, sizeof s->first);
     if (n > 0) {
         s->first_len = (size_t)n;
     } else if (n < 0) {
-        derr_set(e, DSRC_E_INTERNAL, "cannot read the fetch's output: %s", strerror(errno));
+        if (errno == ECANCELED)
+            derr_set(e, DSRC_E_CANCELLED, "%s", atomic_load(s->stopping)
+                     ? "dsrcd is stopping" : "the client went away");
+        else
+            derr_set(e, DSRC_E_INTERNAL, "cannot read the fetch's output: %s",
+                     strerror(errno));
         goto fail;              /* the fetch is cancelled */
     } else {
         control_stream_join(s);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@ struct api_server {
     char *cert, *key;            /* PEM, read at start                      */
     int64_t max_body;
     api_ids roles[CFG_API_ROLES];
+    atomic_int stopping;         /* api_request.stopping                    */
 };
 
 /* A request's state between libmicrohttpd's calls. */
@@ -266,6 +268,26 @@ const char *api_query(const api_request *r, const char *key)
 {
     return MHD_lookup_connection_value((struct MHD_Connection *)r->conn_,
                                        MHD_GET_ARGUMENT_KIND, key);
+}
+
+int api_client_gone(const api_request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info((struct MHD_Connection *)r->conn_,
+                                MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct pollfd p;
+    char b;
+
+    if (!ci)
+        return 0;
+    p.fd = ci->connect_fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    if (poll(&p, 1, 0) <= 0)
+        return 0;
+    if (p.revents & (POLLHUP | POLLERR))
+        return 1;
+    return recv(p.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 /* Send `doc` (stolen) with `http`; returns the body's size or 0. */
@@ -495,21 +517,11 @@ static size_t api_unescape(void *cls, struct MHD_Connection *c, char *s)
 static enum MHD_Result api_arg_decode(void *cls, enum MHD_ValueKind kind, const char *key,
                                       const char *value)
 {
-    char *s = (char *)value, *out = s;
-
     (void)cls;
     (void)kind;
     (void)key;
-    while (s && *s) {
-        if (s[0] == '%' && s[1] == '2' && (s[2] == 'F' || s[2] == 'f' || s[2] == '5')) {
-            *out++ = s[2] == '5' ? '%' : '/';
-            s += 3;
-            continue;
-        }
-        *out++ = *s++;
-    }
-    if (out)
-        *out = '\0';
+    if (value)
+        api_decode_kept((char *)value, value, strlen(value));
     return MHD_YES;
 }
 
@@ -531,6 +543,7 @@ static enum MHD_Result api_dispatch(api_listener *l, struct MHD_Connection *c, a
     r.caller = &st->caller;
     r.path = url;
     r.conn_ = c;
+    r.stopping = &l->srv->stopping;
     r.http = 200;
     if (st->too_big) {
         char msg[128];
@@ -916,6 +929,7 @@ void api_server_stop(api_server *s)
 
     if (!s)
         return;
+    atomic_store(&s->stopping, 1);
     api_listener_stop(&s->sock);
     api_listener_stop(&s->tcp);
     if (s->path)

@@ -30,6 +30,7 @@
 #ifndef DSRC_CORE_API_H
 #define DSRC_CORE_API_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -104,6 +105,13 @@ typedef struct api_params {
     char value[API_MAX_PARAMS][API_MAX_SEGMENT];
 } api_params;
 
+/* The server decodes every %XX of a URL but %2F and %25 (so that an
+ * encoded '/' stays inside its path segment); this decodes those two, from
+ * the `len` bytes at `in` into `out` (which may be `in`), NUL-terminated.
+ * api_route_match() does it for each parameter, the server for each query
+ * argument before the handler runs. */
+void api_decode_kept(char *out, const char *in, size_t len);
+
 /* Match `method` and `path` (no query string).  Returns the route with *p
  * filled, or NULL with *http set to 404 (no pattern matches the path) or
  * 405 (patterns match, other methods: `allow` gets them, ", "-separated). */
@@ -133,6 +141,9 @@ typedef struct api_request {
     const char *path;
     json_t *body;            /* the JSON body, or NULL (none)                */
     void *conn_;             /* the connection (api_query reads it)          */
+    const atomic_int *stopping; /* becomes 1 when the server stops: a
+                                   handler or stream that waits for
+                                   something gives up then              */
     /* set by the handler when they apply */
     int http;                /* the success status: 200 unless set          */
     char location[256];      /* a Location header, or ""                     */
@@ -169,6 +180,10 @@ const char *api_param(const api_request *r, const char *name);
 
 /* The value of a query argument, or NULL. */
 const char *api_query(const api_request *r, const char *key);
+
+/* 1 when the client has closed its connection (a handler that waits long
+ * before answering may give up). */
+int api_client_gone(const api_request *r);
 
 /* Serve one request: the result (a new reference, sent as JSON with
  * r->http) or NULL with `e` set (sent as problem+json). */

@@ -57,9 +57,7 @@ const char *api_role_name(api_role r)
     return (unsigned)r < 4 ? names[r] : "none";
 }
 
-/* A segment as the server leaves it (every escape decoded but %2F and %25,
- * see api.c) into `out`, those two decoded. */
-static void api_segment_decode(char *out, const char *in, size_t len)
+void api_decode_kept(char *out, const char *in, size_t len)
 {
     size_t i, o = 0;
 
@@ -87,7 +85,7 @@ static int api_pattern_match(const char *pat, const char *path, api_params *p)
                 return 0;
             p->name[p->n] = pat + 1;
             p->name_len[p->n] = (size_t)(close - pat - 1);
-            api_segment_decode(p->value[p->n], path, len);
+            api_decode_kept(p->value[p->n], path, len);
             p->n++;
             pat = close + 1;
             path += len;

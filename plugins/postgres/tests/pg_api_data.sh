@@ -9,7 +9,9 @@
 # data; a viewer is refused (403).  A client that goes away in the middle
 # cancels the plugin call: the backend's query is gone from
 # pg_stat_activity within a few seconds and the pool has no connection
-# busy.  Skipped (77) when no PostgreSQL server is installed.
+# busy; so does one that goes away before the first row, and dsrcd stops
+# promptly while a client waits for one.  Skipped (77) when no PostgreSQL
+# server is installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 . "$top_srcdir/tests/lib.sh"
@@ -38,10 +40,16 @@ busy() {
     curl -sS --unix-socket "$SOCK" http://localhost/v1/pools |
         "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["endpoints"][0]["pool"]["active"])'
 }
-# fetching: the backend's queries on `big` in progress
+# fetching [TABLE]: the backend's queries on TABLE (big) in progress
 fetching() {
     psql_q "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'
-            AND query LIKE '%big%' AND pid <> pg_backend_pid()"
+            AND query LIKE '%${1:-big}%' AND pid <> pg_backend_pid()"
+}
+# until_zero CMD...: wait (at most 5 s) until CMD prints 0
+until_zero() {
+    n=50
+    while [ $n -gt 0 ] && [ "$("$@")" != 0 ]; do sleep 0.1; n=$((n - 1)); done
+    [ "$("$@")" = 0 ]
 }
 # same_as_fetch NAME QUERY DSRC-FETCH-OPTION...: the API's body (sha256)
 # is dsrc fetch's, and dsrcd's RSS grew by less than 20 MB
@@ -69,7 +77,10 @@ psql_q "CREATE TABLE big (id bigint PRIMARY KEY, name text, amount numeric(12,2)
           timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second',
           CASE WHEN g % 7 = 0 THEN NULL ELSE 'a \"quoted\", note ' || g END
           FROM generate_series(1, 1000000) g;
-        GRANT SELECT ON big TO $PG_USER;" >/dev/null ||
+        GRANT SELECT ON big TO $PG_USER;
+        CREATE VIEW slow AS SELECT g AS id FROM generate_series(1, 3) g
+          WHERE pg_sleep(60) IS NOT NULL;
+        GRANT SELECT ON slow TO $PG_USER;" >/dev/null ||
     { echo "cannot make the table"; exit 99; }
 
 PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -151,10 +162,35 @@ has "$tmp/log" "the client went away; fetch cancelled"
 code=$(curl -sS --unix-socket "$SOCK" -o "$tmp/body" -w '%{http_code}' "$DATA?limit=3")
 [ "$code" = 200 ] && [ "$(wc -l <"$tmp/body")" -eq 4 ] && ok || bad "no data after a cancel: $code"
 
+# A client that goes away before the first row (a query that takes a
+# minute to give one): cancelled too.
+SLOW="http://localhost/v1/sources/pg/items/public.slow/data"
+curl -sS --unix-socket "$SOCK" -o /dev/null "$SLOW" 2>/dev/null &
+cpid=$!
+n=100
+while [ $n -gt 0 ] && [ "$(fetching slow)" = 0 ]; do sleep 0.1; n=$((n - 1)); done
+[ "$(fetching slow)" = 1 ] && ok || bad "no slow query in progress"
+kill "$cpid"
+wait "$cpid" 2>/dev/null
+cpid=
+until_zero fetching slow && ok || bad "the slow query still runs after its client went away"
+until_zero busy && ok || bad "a connection is still busy after the slow client went away"
+
+# dsrcd stops promptly while a client waits for a slow query's first row.
+curl -sS --unix-socket "$SOCK" -o /dev/null "$SLOW" 2>/dev/null &
+cpid=$!
+n=100
+while [ $n -gt 0 ] && [ "$(fetching slow)" = 0 ]; do sleep 0.1; n=$((n - 1)); done
+[ "$(fetching slow)" = 1 ] && ok || bad "no slow query in progress"
+t0=$(date +%s)
 kill "$pid"
 wait "$pid"
 st=$?
 pid=
 [ "$st" -eq 0 ] && ok || { bad "dsrcd exit $st"; tail -20 "$tmp/log"; }
+[ $(($(date +%s) - t0)) -lt 10 ] && ok || bad "dsrcd took $(($(date +%s) - t0)) s to stop"
+wait "$cpid" 2>/dev/null
+cpid=
+until_zero fetching slow && ok || bad "the slow query still runs after dsrcd stopped"
 grep -F "$PG_PASSWORD" "$tmp/log" >/dev/null && bad "the password is in the log" || ok
 finish pg_api_data.sh
