@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/redact.h"
 #include "catalog/catalog.h"
+#include "catalog/meta_json.h"
 
 /* ------------------------------------------------------------------------ */
 /* Output helpers                                                            */
@@ -33,74 +34,9 @@ void cli_err_print(const cli *c, const derr *e)
     fprintf(stderr, "%s: %s\n", c->prog, e->msg ? e->msg : error_status_name(e->status));
 }
 
-/* The length of the well-formed UTF-8 sequence at s (Unicode table 3-7),
- * or 0 when s does not start one.  Never reads past a NUL. */
-static size_t utf8_seq_len(const unsigned char *s)
-{
-    unsigned char lo, hi;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        lo = s[0] == 0xE0 ? 0xA0 : 0x80;
-        hi = s[0] == 0xED ? 0x9F : 0xBF;
-        return s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        lo = s[0] == 0xF0 ? 0x90 : 0x80;
-        hi = s[0] == 0xF4 ? 0x8F : 0xBF;
-        return s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 &&
-               (s[3] & 0xC0) == 0x80 ? 4 : 0;
-    }
-    return 0;
-}
-
-/* s with every byte that is not part of valid UTF-8 written as the text
- * \xNN (malloc'd; NULL on allocation failure).  JSON strings must be
- * UTF-8 (jansson refuses anything else), and a file name or a quoted
- * setting may not be. */
-static char *utf8_escape(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    char *out = malloc(strlen(s) * 4 + 1), *o = out;
-
-    if (!out)
-        return NULL;
-    while (*p) {
-        size_t n = utf8_seq_len(p);
-        if (n) {
-            memcpy(o, p, n);
-            o += n;
-            p += n;
-        } else {
-            o += sprintf(o, "\\x%02X", *p++);
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-/* A JSON string with every registered secret replaced by ***; null for NULL.
- * Every string that reaches the output goes through here: plugins' names,
- * comments and properties can carry what a backend echoed.  Bytes that are
- * not UTF-8 are shown as \xNN (see utf8_escape()). */
 json_t *cli_jstr(const char *s)
 {
-    char *r, *u;
-    json_t *j;
-
-    if (!s)
-        return json_null();
-    r = redact_dup(s);
-    j = json_string(r ? r : "");
-    if (!j && r && (u = utf8_escape(r))) {
-        j = json_string(u);
-        free(u);
-    }
-    free(r);
-    return j ? j : json_string("");
+    return meta_jstr(s);
 }
 
 const char *cli_kind_name(dsrc_item_kind k)

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "base/redact.h"
 #include "catalog/discovery.h"
+#include "catalog/meta_json.h"
 #include "catalog/snapshot.h"
 #include "output/manifest.h"
 #include "plugin/source.h"
@@ -123,35 +124,13 @@ typedef struct ls_state {
     json_t *arr;
 } ls_state;
 
-static json_t *item_json(const dsrc_item *it)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "path", cli_jstr(it->path ? it->path : ""));
-    json_object_set_new(o, "name", cli_jstr(it->name ? it->name : ""));
-    json_object_set_new(o, "kind", cli_jstr(cli_kind_name(it->kind)));
-    json_object_set_new(o, "container", json_boolean(it->container));
-    json_object_set_new(o, "rows", it->rows >= 0 ? json_integer(it->rows) : json_null());
-    json_object_set_new(o, "rows_estimated", json_boolean(it->rows_estimated));
-    json_object_set_new(o, "size_bytes",
-                        it->size_bytes >= 0 ? json_integer(it->size_bytes) : json_null());
-    if (it->mtime >= 0) {
-        char t[32];
-        cli_fmt_time(t, sizeof t, it->mtime);
-        json_object_set_new(o, "mtime", cli_jstr(t));
-    } else {
-        json_object_set_new(o, "mtime", json_null());
-    }
-    json_object_set_new(o, "comment", cli_jstr(it->comment));
-    return o;
-}
-
 static int ls_item(void *user, const dsrc_item *it)
 {
     ls_state *ls = user;
     char rows[32], size[32], mtime[32];
 
     if (ls->arr)
-        return json_array_append_new(ls->arr, item_json(it));
+        return json_array_append_new(ls->arr, meta_item_json(it));
     cli_fmt_i64(rows, sizeof rows, it->rows, it->rows_estimated);
     cli_fmt_size(size, sizeof size, it->size_bytes);
     cli_fmt_time(mtime, sizeof mtime, it->mtime);
@@ -211,33 +190,6 @@ int cli_cmd_ls(cli *c, int argc, char **argv)
 /* ------------------------------------------------------------------------ */
 /* describe / discover                                                       */
 
-/* The columns of one side of a foreign key as a JSON array. */
-static json_t *fk_columns_json(const char *const *cols, size_t n)
-{
-    json_t *a = json_array();
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        json_array_append_new(a, cli_jstr(cols[i] ? cols[i] : ""));
-    return a;
-}
-
-/* One foreign key: name (null when none), columns, references {item,
- * columns}, on_update, on_delete (null when unknown). */
-static json_t *fk_json(const dsrc_foreign_key *k)
-{
-    json_t *o = json_object(), *ref = json_object();
-
-    json_object_set_new(o, "name", cli_jstr(k->name));
-    json_object_set_new(o, "columns", fk_columns_json(k->columns, k->n_columns));
-    json_object_set_new(ref, "item", cli_jstr(k->ref_item ? k->ref_item : ""));
-    json_object_set_new(ref, "columns", fk_columns_json(k->ref_columns, k->n_columns));
-    json_object_set_new(o, "references", ref);
-    json_object_set_new(o, "on_update", cli_jstr(k->on_update));
-    json_object_set_new(o, "on_delete", cli_jstr(k->on_delete));
-    return o;
-}
-
 /* "a, b" of n names into `b` (reset first). */
 static void fk_names(dsrc_buf *b, const char *const *cols, size_t n)
 {
@@ -281,37 +233,6 @@ static void fk_print(const dsrc_metadata *md)
     dsrc_buf_free(&line);
 }
 
-static json_t *metadata_json(const dsrc_metadata *md)
-{
-    json_t *o = md->item ? item_json(md->item) : json_object();
-    json_t *cols = json_array(), *props = json_object(), *fks = json_array();
-    size_t i;
-
-    for (i = 0; i < md->n_columns; i++) {
-        const dsrc_column *col = &md->columns[i];
-        json_t *j = json_object();
-        json_object_set_new(j, "name", cli_jstr(col->name ? col->name : ""));
-        json_object_set_new(j, "type", cli_jstr(manifest_type_name(col->type)));
-        json_object_set_new(j, "native_type", cli_jstr(col->native_type));
-        json_object_set_new(j, "nullable", col->nullable < 0 ? json_null()
-                                                             : json_boolean(col->nullable));
-        json_object_set_new(j, "primary_key", json_integer(col->primary_key));
-        json_object_set_new(j, "default", cli_jstr(col->default_value));
-        json_object_set_new(j, "comment", cli_jstr(col->comment));
-        json_array_append_new(cols, j);
-    }
-    json_object_set_new(o, "columns", cols);
-    for (i = 0; i < md->n_foreign_keys; i++)
-        json_array_append_new(fks, fk_json(&md->foreign_keys[i]));
-    json_object_set_new(o, "foreign_keys", fks);
-    for (i = 0; i < md->n_properties; i++)
-        if (md->properties[i].key)
-            json_object_set_new(props, md->properties[i].key,
-                                cli_jstr(md->properties[i].value));
-    json_object_set_new(o, "properties", props);
-    return o;
-}
-
 static int describe_print(void *user, const dsrc_metadata *md)
 {
     cli *c = user;
@@ -319,7 +240,7 @@ static int describe_print(void *user, const dsrc_metadata *md)
     char rows[32], size[32];
 
     if (c->json) {
-        cli_json_print(metadata_json(md));
+        cli_json_print(meta_metadata_json(md));
         return 0;
     }
     if (md->item) {
@@ -420,7 +341,7 @@ static int discover_item(void *user, const dsrc_metadata *md)
         ds->keep_failed = 1;
 
     if (ds->c->json) {
-        json_t *o = metadata_json(md);
+        json_t *o = meta_metadata_json(md);
         char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
         json_decref(o);
         if (!s)

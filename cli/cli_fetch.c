@@ -224,30 +224,6 @@ static void guard_stop(fetch_guard *g)
     pthread_mutex_destroy(&g->mu);
 }
 
-/* Split "a,b,c" into a NULL-terminated malloc'd array (one allocation). */
-static char **split_columns(const char *s, size_t *n)
-{
-    size_t count = 1, i, len = strlen(s);
-    const char *p;
-    char **v, *buf, *tok, *save = NULL;
-
-    for (p = s; *p; p++)
-        if (*p == ',')
-            count++;
-    v = malloc((count + 1) * sizeof *v + len + 1);
-    if (!v)
-        return NULL;
-    buf = (char *)(v + count + 1);
-    memcpy(buf, s, len + 1);
-    i = 0;
-    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-        if (*tok)
-            v[i++] = tok;
-    v[i] = NULL;
-    *n = i;
-    return v;
-}
-
 int cli_cmd_fetch(cli *c, int argc, char **argv)
 {
     static const struct option longs[] = {
@@ -312,7 +288,7 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (fa.columns_arg) {
-        if (!(cols = split_columns(fa.columns_arg, &fa.o.n_columns)))
+        if (!(cols = fetch_split_columns(fa.columns_arg, &fa.o.n_columns)))
             return CLI_EXIT_FAIL;
         if (!fa.o.n_columns) {
             free(cols);

@@ -50,7 +50,8 @@ core_libdsrccore_la_SOURCES += \
 	core/catalog/catalog.c core/catalog/catalog.h \
 	core/catalog/snapshot.c core/catalog/snapshot.h \
 	core/catalog/discovery.c core/catalog/discovery.h \
-	core/catalog/drift.c core/catalog/drift.h
+	core/catalog/drift.c core/catalog/drift.h \
+	core/catalog/meta_json.c core/catalog/meta_json.h
 
 # secret: Fernet, keys, secret values, memory that holds them.
 core_libdsrccore_la_SOURCES += \

@@ -3,7 +3,9 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,10 +16,12 @@
 
 #include "base/log.h"
 #include "catalog/drift.h"
+#include "catalog/meta_json.h"
 #include "control.h"
 #include "plugin/registry.h"
 #include "metrics.h"
 #include "openapi.h"
+#include "output/fetch.h"
 #include "scheduler.h"
 #include "store/audit.h"
 #include "store/store.h"
@@ -467,6 +471,396 @@ static json_t *control_openapi(void *user, api_request *r, derr *e)
     return json_null();
 }
 
+/* ------------------------------------------------------------------------ */
+/* Items and data: plugin calls on a connection leased from the unit's router */
+
+/* One plugin call of a handler: the unit's router, configuration and
+ * source (kept while `use` is in force) and the lease. */
+typedef struct control_call {
+    unit_use use;
+    router_source *rt;
+    const cfg_config *cfg;
+    const cfg_source *cs;
+    router_lease lease;
+} control_call;
+
+/* Find the served source `name` and lease a connection for `op`
+ * (router_intent_for()).  DSRC_OK, or the status with e set (the source
+ * unknown or not served: DSRC_E_NOT_FOUND; else the router's). */
+static dsrc_status control_call_begin(control_state *d, const char *name, const char *op,
+                                      control_call *c, derr *e)
+{
+    size_t i;
+
+    memset(c, 0, sizeof *c);
+    pthread_mutex_lock(&d->mu);
+    for (i = 0; i < d->n_units; i++)
+        if (d->units[i].rt && strcmp(d->units[i].src->cfg->name, name) == 0)
+            break;
+    if (i == d->n_units) {
+        control_no_source(d, name, e);
+        pthread_mutex_unlock(&d->mu);
+        return e->status;
+    }
+    c->rt = d->units[i].rt;
+    c->cfg = d->units[i].gen->cfg;
+    c->cs = d->units[i].src->cfg;
+    units_use(&c->use, c->rt);
+    pthread_mutex_unlock(&d->mu);
+    if (router_acquire(c->rt, router_intent_for(op), op, &c->lease, e) != DSRC_OK) {
+        c->lease.conn = NULL;
+        return e->status ? e->status : DSRC_E_INTERNAL;
+    }
+    return DSRC_OK;
+}
+
+/* Give the lease back with the call's outcome (NULL: success) and let the
+ * unit go. */
+static void control_call_end(control_call *c, const derr *result)
+{
+    if (c->lease.conn)
+        router_release(c->rt, &c->lease, result && result->status != DSRC_OK ? result : NULL);
+    c->lease.conn = NULL;
+    units_unuse(&c->use);
+}
+
+static int control_item_add(void *user, const dsrc_item *it)
+{
+    return json_array_append_new(user, meta_item_json(it));
+}
+
+/* GET /v1/sources/{name}/items[?path=P]: the plugin's list() of P. */
+static json_t *control_items(void *user, api_request *r, derr *e)
+{
+    const char *name = api_param(r, "name"), *path = api_query(r, "path");
+    dsrc_item_sink sink;
+    control_call c;
+    json_t *arr;
+
+    snprintf(r->source, sizeof r->source, "%s", name);
+    if (control_call_begin(user, name, "list", &c, e) != DSRC_OK) {
+        control_call_end(&c, e);
+        return NULL;
+    }
+    arr = json_array();
+    memset(&sink, 0, sizeof sink);
+    sink.struct_size = sizeof sink;
+    sink.user = arr;
+    sink.item = control_item_add;
+    if (!arr || source_list(c.lease.conn, path ? path : "", &sink, e) != DSRC_OK) {
+        json_decref(arr);
+        arr = NULL;
+    }
+    control_call_end(&c, arr ? NULL : e);
+    return arr;
+}
+
+static int control_item_meta(void *user, const dsrc_metadata *md)
+{
+    json_t **out = user;
+
+    json_decref(*out);
+    *out = meta_metadata_json(md);
+    return *out ? 0 : -1;
+}
+
+/* GET /v1/sources/{name}/items/{item}: the plugin's describe(). */
+static json_t *control_item(void *user, api_request *r, derr *e)
+{
+    const char *name = api_param(r, "name"), *item = api_param(r, "item");
+    dsrc_meta_sink sink;
+    control_call c;
+    json_t *res = NULL;
+
+    snprintf(r->source, sizeof r->source, "%s", name);
+    snprintf(r->item, sizeof r->item, "%s", item);
+    if (control_call_begin(user, name, "describe", &c, e) != DSRC_OK) {
+        control_call_end(&c, e);
+        return NULL;
+    }
+    memset(&sink, 0, sizeof sink);
+    sink.struct_size = sizeof sink;
+    sink.user = &res;
+    sink.metadata = control_item_meta;
+    if (source_describe(c.lease.conn, item, &sink, e) != DSRC_OK) {
+        json_decref(res);
+        res = NULL;
+    } else if (!res) {
+        derr_set(e, DSRC_E_NOT_FOUND, "%s: no metadata for item '%s'", name, item);
+    }
+    control_call_end(&c, res ? NULL : e);
+    return res;
+}
+
+/* A data stream: a fetch thread runs fetch_run() into a pipe (bounded:
+ * memory stays flat whatever the size); the connection's thread reads the
+ * other end.  Errors before the first byte are answered as problems; a
+ * client that goes away cancels the plugin call. */
+#define CONTROL_STOP_POLL_MS 250
+
+typedef struct control_stream {
+    control_call call;
+    fetch_opts o;
+    char *item, *format, *after, *cursor_field, **cols;
+    char out[32];               /* "/dev/fd/N": the pipe's write end       */
+    int rfd, wfd;
+    const atomic_int *stopping; /* the server's (api_request.stopping)     */
+    pthread_t th;
+    int running;                /* the thread is not joined yet            */
+    int cancelled;
+    dsrc_status st;             /* fetch_run()'s                            */
+    derr err;
+    char first[16384];          /* the first bytes, read before answering  */
+    size_t first_len, first_off;
+} control_stream;
+
+/* read() of the fetch's pipe that gives up (-1, ECANCELED) when the
+ * server stops, or, with `r` (before the answer), when its client has gone:
+ * a fetch slow to give its rows never holds dsrcd's exit nor runs for
+ * nobody. */
+static ssize_t control_stream_pipe_read(control_stream *s, const api_request *r, char *buf,
+                                        size_t max)
+{
+    struct pollfd pfd = {.fd = s->rfd, .events = POLLIN};
+    ssize_t n;
+
+    for (;;) {
+        if (atomic_load(s->stopping) || (r && api_client_gone(r))) {
+            errno = ECANCELED;
+            return -1;
+        }
+        n = poll(&pfd, 1, CONTROL_STOP_POLL_MS);
+        if (n < 0 && errno != EINTR)
+            return -1;
+        if (n <= 0)
+            continue;
+        do
+            n = read(s->rfd, buf, max);
+        while (n < 0 && errno == EINTR);
+        return n;
+    }
+}
+
+static void *control_stream_main(void *arg)
+{
+    control_stream *s = arg;
+    fetch_report rep;
+
+    memset(&rep, 0, sizeof rep);
+    s->st = fetch_run(s->call.cfg, s->call.lease.conn, &s->o, &rep, &s->err);
+    if (s->st == DSRC_OK)
+        fetch_report_free(&rep);
+    close(s->wfd);              /* the reader sees the end */
+    s->wfd = -1;
+    return NULL;
+}
+
+static void control_stream_join(control_stream *s)
+{
+    if (s->running)
+        pthread_join(s->th, NULL);
+    s->running = 0;
+}
+
+/* End it: cancel the plugin call when it still runs, give the connection
+ * back (closed when cancelled or failed), free everything. */
+static void control_stream_end(control_stream *s)
+{
+    derr why = {0};
+
+    if (s->running) {
+        s->cancelled = 1;
+        source_cancel(s->call.lease.conn);
+    }
+    if (s->rfd >= 0)
+        close(s->rfd);          /* a write blocked on a full pipe fails */
+    s->rfd = -1;
+    control_stream_join(s);
+    if (s->wfd >= 0)
+        close(s->wfd);
+    if (s->cancelled) {
+        int stop = s->stopping && atomic_load(s->stopping);
+        derr_set(&why, DSRC_E_CANCELLED, "cancelled: %s",
+                 stop ? "dsrcd is stopping" : "the client went away");
+        why.connection_broken = 1;
+        log_msg(DSRC_LOG_NOTICE, s->call.cs->name, NULL, "API data of %s: %s; fetch cancelled",
+                s->item, stop ? "dsrcd is stopping" : "the client went away");
+    } else if (s->st != DSRC_OK) {
+        why = s->err;
+        memset(&s->err, 0, sizeof s->err);
+        if (!why.msg)
+            derr_set(&why, s->st, "fetch failed");
+    }
+    control_call_end(&s->call, why.status != DSRC_OK ? &why : NULL);
+    derr_clear(&why);
+    derr_clear(&s->err);
+    free(s->item);
+    free(s->format);
+    free(s->after);
+    free(s->cursor_field);
+    free(s->cols);
+    free(s);
+}
+
+static long control_stream_read(void *user, char *buf, size_t max)
+{
+    control_stream *s = user;
+    ssize_t n;
+
+    if (s->first_off < s->first_len) {
+        n = (ssize_t)(s->first_len - s->first_off < max ? s->first_len - s->first_off : max);
+        memcpy(buf, s->first + s->first_off, (size_t)n);
+        s->first_off += (size_t)n;
+        return (long)n;
+    }
+    n = control_stream_pipe_read(s, NULL, buf, max);
+    if (n > 0)
+        return (long)n;
+    if (n == 0)                 /* the fetch is over: wait for its status */
+        control_stream_join(s);
+    if (n == 0 && s->st == DSRC_OK)
+        return 0;
+    log_msg(DSRC_LOG_WARNING, s->call.cs->name, NULL,
+            "API data of %s: failed while streaming (the answer is cut): %s", s->item,
+            s->err.msg ? s->err.msg : n < 0 ? strerror(errno) : "fetch failed");
+    return -1;
+}
+
+static void control_stream_free(void *user, int completed)
+{
+    (void)completed;
+    control_stream_end(user);
+}
+
+/* The options of a data request, with the item's fetch rule's defaults
+ * (as `dsrc fetch`).  0, or -1 with e set. */
+static int control_stream_opts(control_stream *s, api_request *r, derr *e)
+{
+    const char *format = api_query(r, "format"), *cols = api_query(r, "columns");
+    const char *limit = api_query(r, "limit"), *after = api_query(r, "after");
+    const char *field = api_query(r, "cursor_field");
+    const cfg_fetch_rule *rule = NULL;
+    size_t k;
+
+    for (k = 0; k < s->call.cs->n_fetch; k++)
+        if (strcmp(s->call.cs->fetch[k].item, s->item) == 0)
+            rule = &s->call.cs->fetch[k];
+    s->o.item = s->item;
+    s->o.limit = rule && rule->limit >= 0 ? rule->limit : -1;
+    s->o.format = format ? format : rule && rule->format ? rule->format : "csv";
+    if (strcmp(s->o.format, "csv") != 0 && strcmp(s->o.format, "jsonl") != 0) {
+        derr_set(e, DSRC_E_INVALID_ARGUMENT, "format '%s' is not csv or jsonl%s", s->o.format,
+                 format ? "" : " (the fetch rule's: give format=)");
+        return -1;
+    }
+    if (limit) {
+        char *end;
+        long long v;
+        errno = 0;
+        v = strtoll(limit, &end, 10);
+        if (errno || end == limit || *end || v < 0) {
+            derr_set(e, DSRC_E_INVALID_ARGUMENT, "limit '%s' is not a non-negative integer",
+                     limit);
+            return -1;
+        }
+        s->o.limit = v;
+    }
+    if (cols) {
+        if (!(s->cols = fetch_split_columns(cols, &s->o.n_columns)))
+            return derr_set(e, DSRC_E_INTERNAL, "out of memory"), -1;
+        if (!s->o.n_columns) {
+            derr_set(e, DSRC_E_INVALID_ARGUMENT, "columns needs at least one column name");
+            return -1;
+        }
+        s->o.columns = (const char *const *)s->cols;
+    } else if (rule && rule->n_columns) {
+        s->o.columns = (const char *const *)rule->columns;
+        s->o.n_columns = rule->n_columns;
+    }
+    if ((field && !(s->cursor_field = strdup(field))) ||
+        (after && !(s->after = strdup(after))))
+        return derr_set(e, DSRC_E_INTERNAL, "out of memory"), -1;
+    s->o.cursor_field = s->cursor_field;
+    if (after && !s->o.cursor_field && rule && rule->cursor_field)
+        s->o.cursor_field = rule->cursor_field;
+    if (after && !s->o.cursor_field) {
+        derr_set(e, DSRC_E_INVALID_ARGUMENT, "after needs a cursor field (cursor_field=, or "
+                 "cursor_field in the fetch rule of %s)", s->item);
+        return -1;
+    }
+    s->o.cursor_value = s->after;
+    return 0;
+}
+
+/* GET /v1/sources/{name}/items/{item}/data */
+static json_t *control_item_data(void *user, api_request *r, derr *e)
+{
+    const char *name = api_param(r, "name"), *item = api_param(r, "item");
+    control_stream *s = calloc(1, sizeof *s);
+    int fds[2] = {-1, -1};
+    ssize_t n;
+
+    snprintf(r->source, sizeof r->source, "%s", name);
+    snprintf(r->item, sizeof r->item, "%s", item);
+    if (!s || !(s->item = strdup(item))) {
+        free(s);
+        derr_set(e, DSRC_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    s->rfd = s->wfd = -1;
+    s->stopping = r->stopping;
+    if (control_call_begin(user, name, "fetch", &s->call, e) != DSRC_OK ||
+        control_stream_opts(s, r, e) < 0)
+        goto fail;
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        derr_set(e, DSRC_E_INTERNAL, "cannot make a pipe: %s", strerror(errno));
+        goto fail;
+    }
+    s->rfd = fds[0];
+    s->wfd = fds[1];
+    snprintf(s->out, sizeof s->out, "/dev/fd/%d", s->wfd);
+    s->o.output = s->out;
+    s->o.endpoint = s->call.lease.label;
+    if (pthread_create(&s->th, NULL, control_stream_main, s) != 0) {
+        derr_set(e, DSRC_E_INTERNAL, "cannot start a thread");
+        goto fail;
+    }
+    s->running = 1;
+    /* The first bytes, or the end: an error now is still an answer. */
+    n = control_stream_pipe_read(s, r, s->first, sizeof s->first);
+    if (n > 0) {
+        s->first_len = (size_t)n;
+    } else if (n < 0) {
+        if (errno == ECANCELED)
+            derr_set(e, DSRC_E_CANCELLED, "%s", atomic_load(s->stopping)
+                     ? "dsrcd is stopping" : "the client went away");
+        else
+            derr_set(e, DSRC_E_INTERNAL, "cannot read the fetch's output: %s",
+                     strerror(errno));
+        goto fail;              /* the fetch is cancelled */
+    } else {
+        control_stream_join(s);
+        if (s->st != DSRC_OK) {
+            *e = s->err;
+            memset(&s->err, 0, sizeof s->err);
+            if (!e->msg)
+                derr_set(e, s->st, "the fetch of '%s' failed", item);
+            goto fail;
+        }
+    }
+    r->stream_read = control_stream_read;
+    r->stream_free = control_stream_free;
+    r->stream_user = s;
+    r->stream_type = strcmp(s->o.format, "csv") == 0 ? "text/csv; charset=utf-8"
+                                                     : "application/x-ndjson";
+    return json_null();
+fail:
+    if (s->st != DSRC_OK)       /* the fetch failed: the lease's outcome */
+        derr_set(&s->err, e->status, "%s", e->msg ? e->msg : "fetch failed");
+    control_stream_end(s);
+    return NULL;
+}
+
 /* The store of the token checks and the audit trail (see control.h). */
 static store *control_api_store(control_state *d, derr *e)
 {
@@ -572,6 +966,9 @@ void control_apply(control_state *d, const cfg_config *cfg, api_server **srv, ch
     ac.handlers[API_R_RELOAD] = control_reload;
     ac.handlers[API_R_METRICS] = control_metrics;
     ac.handlers[API_R_OPENAPI] = control_openapi;
+    ac.handlers[API_R_ITEMS] = control_items;
+    ac.handlers[API_R_ITEM] = control_item;
+    ac.handlers[API_R_ITEM_DATA] = control_item_data;
     ac.token_check = control_token_check;
     ac.token_user = d;
     ac.audit = control_audit;

@@ -2,6 +2,7 @@
 /* units.c -- see units.h */
 #include <config.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,12 +89,50 @@ static struct {
     size_t n, cap;
 } orphans;
 
-/* 1 while a probe or a run still uses the unit. */
+/* The uses of units_use(), under their own lock. */
+static pthread_mutex_t uses_mu = PTHREAD_MUTEX_INITIALIZER;
+static unit_use *uses;
+
+void units_use(unit_use *u, const router_source *rt)
+{
+    u->rt = rt;
+    pthread_mutex_lock(&uses_mu);
+    u->next = uses;
+    uses = u;
+    pthread_mutex_unlock(&uses_mu);
+}
+
+void units_unuse(unit_use *u)
+{
+    unit_use **pp;
+
+    pthread_mutex_lock(&uses_mu);
+    for (pp = &uses; *pp; pp = &(*pp)->next)
+        if (*pp == u) {
+            *pp = u->next;
+            break;
+        }
+    pthread_mutex_unlock(&uses_mu);
+}
+
+static int units_used(const router_source *rt)
+{
+    const unit_use *u;
+    int used = 0;
+
+    pthread_mutex_lock(&uses_mu);
+    for (u = uses; u && !used; u = u->next)
+        used = u->rt == rt;
+    pthread_mutex_unlock(&uses_mu);
+    return used;
+}
+
+/* 1 while a probe, a run or an API call still uses the unit. */
 static int unit_busy(unit *u)
 {
     int probing = u->hl && probes_forget(u->hl) != 0;
 
-    return probing || scheduler_uses(u->rt);
+    return probing || scheduler_uses(u->rt) || units_used(u->rt);
 }
 
 static void unit_free(unit *u)

@@ -4,7 +4,7 @@
  * (pools, breakers) and health monitor, kept across reloads when its
  * endpoints did not change, and the housekeeping tick that hands their
  * pool maintenance and health probes to the probers (probes.h) and logs
- * breaker and health changes.  Main thread only.
+ * breaker and health changes.  Main thread only, but units_use().
  */
 #ifndef DSRC_DAEMON_UNITS_H
 #define DSRC_DAEMON_UNITS_H
@@ -35,6 +35,19 @@ typedef struct unit {
  * (their routers are kept and only get the new pool knobs).  Carried units
  * are moved out of `old` (zeroed there). */
 int units_build(generation *g, unit *old, size_t n_old, unit **out, size_t *n_out);
+
+/* A use of a unit's router from another thread (an API call listing,
+ * describing or fetching): from units_use(), called while the unit is
+ * known to be served (under the lock that guards the units), to
+ * units_unuse(), the unit is not released (units_free keeps it aside as
+ * for a running job).  Thread-safe; `u` is the caller's. */
+typedef struct unit_use {
+    const router_source *rt;
+    struct unit_use *next;
+} unit_use;
+
+void units_use(unit_use *u, const router_source *rt);
+void units_unuse(unit_use *u);
 
 /* Free the units and the vector; a unit whose job still runs is kept
  * aside until it returns (units_reap). */

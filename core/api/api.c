@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,7 @@ struct api_server {
     int max_conns;
     api_ids roles[CFG_API_ROLES];
     api_watchdog wd;
+    atomic_int stopping;         /* api_request.stopping                    */
 };
 
 /* A request's state between libmicrohttpd's calls. */
@@ -428,10 +430,42 @@ const char *api_param(const api_request *r, const char *name)
     return NULL;
 }
 
+/* A hex digit's value, or -1. */
+static int api_hex(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
 const char *api_query(const api_request *r, const char *key)
 {
     return MHD_lookup_connection_value((struct MHD_Connection *)r->conn_,
                                        MHD_GET_ARGUMENT_KIND, key);
+}
+
+int api_client_gone(const api_request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info((struct MHD_Connection *)r->conn_,
+                                MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct pollfd p;
+    char b;
+
+    if (!ci)
+        return 0;
+    p.fd = ci->connect_fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    if (poll(&p, 1, 0) <= 0)
+        return 0;
+    if (p.revents & (POLLHUP | POLLERR))
+        return 1;
+    return recv(p.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 /* Send `doc` (stolen) with `http`; returns the body's size or 0. */
@@ -501,8 +535,9 @@ static void api_audit(api_listener *l, const api_conn *st, const char *method,
 
     if (!cfg->audit)
         return;
+    /* a GET of a route below operator (one that reads no data) is not */
     if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) && http != 401 &&
-        http != 403)
+        http != 403 && !(st->route && st->route->role >= API_ROLE_OPERATOR))
         return;
     memset(&ev, 0, sizeof ev);
     ev.who = st->caller.who[0] ? st->caller.who : "-";
@@ -515,6 +550,73 @@ static void api_audit(api_listener *l, const api_conn *st, const char *method,
     ev.status = http;
     ev.bytes = bytes;
     cfg->audit(cfg->audit_user, &ev);
+}
+
+/* A streamed answer: the handler's reader and what its audit needs once
+ * the stream is over (the request's state is gone by then). */
+typedef struct api_stream {
+    api_listener *l;
+    api_conn conn;              /* caller and route (no body)               */
+    api_request req;            /* source and item                          */
+    char method[16];
+    char *url;
+    uint64_t bytes;
+    int state;                  /* 0 streaming, 1 complete, -1 failed       */
+} api_stream;
+
+static ssize_t api_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    api_stream *w = cls;
+    long n = w->req.stream_read(w->req.stream_user, buf, max);
+
+    (void)pos;
+    if (n > 0) {
+        w->bytes += (uint64_t)n;
+        return (ssize_t)n;
+    }
+    w->state = n == 0 ? 1 : -1;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void api_stream_free(void *cls)
+{
+    api_stream *w = cls;
+
+    w->req.stream_free(w->req.stream_user, w->state == 1);
+    api_audit(w->l, &w->conn, w->method, w->url ? w->url : "?", &w->req,
+              w->state == 1 ? 200 : w->state < 0 ? 500 : 499, w->bytes);
+    free(w->url);
+    free(w);
+}
+
+/* Send the handler's stream (chunked); 0 when queued, else -1 (the
+ * stream freed, nothing sent). */
+static int api_send_stream(api_listener *l, struct MHD_Connection *c, const api_conn *st,
+                           const char *method, const char *url, const api_request *r)
+{
+    api_stream *w = calloc(1, sizeof *w);
+    struct MHD_Response *resp = NULL;
+
+    if (w && (w->url = strdup(url)))
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+                                                 api_stream_read, w, api_stream_free);
+    if (!resp) {
+        r->stream_free(r->stream_user, 0);
+        if (w)
+            free(w->url);
+        free(w);
+        return -1;
+    }
+    w->l = l;
+    w->conn.caller = st->caller;
+    w->conn.route = st->route;
+    w->req = *r;
+    snprintf(w->method, sizeof w->method, "%s", method);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->stream_type ? r->stream_type : "application/octet-stream");
+    MHD_queue_response(c, (unsigned)r->http, resp);
+    MHD_destroy_response(resp);
+    return 0;
 }
 
 /* A problem answer (and its audit). */
@@ -565,6 +667,43 @@ static int api_admit(api_listener *l, struct MHD_Connection *c, api_conn *st,
     return 0;
 }
 
+/* The URL as the unescape callback leaves it: every %XX decoded but %2F
+ * and %25, so that an encoded '/' stays inside its path segment (decoded
+ * by api_route_match).  Returns the new length. */
+static size_t api_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    char *in = s, *out = s;
+
+    (void)cls;
+    (void)c;
+    while (*in) {
+        int hi, lo;
+        if (in[0] == '%' && (hi = api_hex(in[1])) >= 0 && (lo = api_hex(in[2])) >= 0 &&
+            !((hi == 2 && lo == 15) || (hi == 2 && lo == 5))) {
+            *out++ = (char)(hi * 16 + lo);
+            in += 3;
+            continue;
+        }
+        *out++ = *in++;
+    }
+    *out = '\0';
+    return (size_t)(out - s);
+}
+
+/* A query argument's last escapes (%2F, %25), decoded in place, once per
+ * request before the handler runs (MHD's copy is in the connection's
+ * writable buffer). */
+static enum MHD_Result api_arg_decode(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)cls;
+    (void)kind;
+    (void)key;
+    if (value)
+        api_decode_kept((char *)value, value, strlen(value));
+    return MHD_YES;
+}
+
 /* The request is whole: run its handler and answer. */
 static enum MHD_Result api_dispatch(api_listener *l, struct MHD_Connection *c, api_conn *st,
                                     const char *method, const char *url)
@@ -583,6 +722,7 @@ static enum MHD_Result api_dispatch(api_listener *l, struct MHD_Connection *c, a
     r.caller = &st->caller;
     r.path = url;
     r.conn_ = c;
+    r.stopping = &l->srv->stopping;
     r.http = 200;
     if (st->too_big) {
         char msg[128];
@@ -604,11 +744,18 @@ static enum MHD_Result api_dispatch(api_listener *l, struct MHD_Connection *c, a
         return api_fail(l, c, st, method, url, 501, DSRC_E_UNSUPPORTED,
                         "this dsrcd does not serve that route", NULL);
     }
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, api_arg_decode, NULL);
     res = fn(cfg->user, &r, &e);
     json_decref(r.body);
     if (!res && e.status == DSRC_OK)
         derr_set(&e, DSRC_E_INTERNAL, "out of memory");
-    if (res && r.text) {
+    if (res && r.stream_read) {
+        json_decref(res);
+        if (api_send_stream(l, c, st, method, url, &r) == 0)
+            return MHD_YES;    /* audited when the stream is over */
+        http = 500;
+        n = api_send(c, http, api_problem(http, DSRC_E_INTERNAL, "out of memory"), NULL, NULL);
+    } else if (res && r.text) {
         json_decref(res);
         http = r.http;
         n = api_send_text(c, http, r.text, r.text_len, r.text_type);
@@ -870,6 +1017,8 @@ static struct MHD_Daemon *api_mhd_start(api_listener *l, unsigned flags, const c
                                        (intptr_t)api_notify_conn, l};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)api_mhd_log,
                                        NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)api_unescape,
+                                       NULL};
     if (fd >= 0)
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
     if (addr)
@@ -1005,6 +1154,7 @@ void api_server_stop(api_server *s)
 
     if (!s)
         return;
+    atomic_store(&s->stopping, 1);
     api_listener_stop(&s->sock);
     api_listener_stop(&s->tcp);
     api_watchdog_stop(&s->wd);

@@ -35,6 +35,7 @@
 #ifndef DSRC_CORE_API_H
 #define DSRC_CORE_API_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -81,6 +82,9 @@ typedef enum api_route_id {
     API_R_RELOAD,       /* POST /v1/reload                                  */
     API_R_METRICS,      /* GET /metrics               Prometheus text format  */
     API_R_OPENAPI,      /* GET /openapi.json          the OpenAPI document     */
+    API_R_ITEMS,        /* GET /v1/sources/{name}/items[?path=]   list()    */
+    API_R_ITEM,         /* GET /v1/sources/{name}/items/{item}    describe()*/
+    API_R_ITEM_DATA,    /* GET /v1/sources/{name}/items/{item}/data  fetch  */
     API_R_COUNT
 } api_route_id;
 
@@ -106,6 +110,13 @@ typedef struct api_params {
     size_t name_len[API_MAX_PARAMS];
     char value[API_MAX_PARAMS][API_MAX_SEGMENT];
 } api_params;
+
+/* The server decodes every %XX of a URL but %2F and %25 (so that an
+ * encoded '/' stays inside its path segment); this decodes those two, from
+ * the `len` bytes at `in` into `out` (which may be `in`), NUL-terminated.
+ * api_route_match() does it for each parameter, the server for each query
+ * argument before the handler runs. */
+void api_decode_kept(char *out, const char *in, size_t len);
 
 /* Match `method` and `path` (no query string).  Returns the route with *p
  * filled, or NULL with *http set to 404 (no pattern matches the path) or
@@ -136,6 +147,9 @@ typedef struct api_request {
     const char *path;
     json_t *body;            /* the JSON body, or NULL (none)                */
     void *conn_;             /* the connection (api_query reads it)          */
+    const atomic_int *stopping; /* becomes 1 when the server stops: a
+                                   handler or stream that waits for
+                                   something gives up then              */
     /* set by the handler when they apply */
     int http;                /* the success status: 200 unless set          */
     char location[256];      /* a Location header, or ""                     */
@@ -147,13 +161,35 @@ typedef struct api_request {
     char *text;
     size_t text_len;
     const char *text_type;
+    /* a streamed body (chunked, of unknown length): the handler sets
+       stream_read and stream_free (with stream_user and a static
+       stream_type) and returns any JSON value (discarded).  stream_read
+       fills `buf` with at most `max` bytes and returns how many (> 0), 0 at
+       the end of the data, or -1 on a failure: the connection is then cut
+       before the final chunk, so the client sees an incomplete body, never
+       a short complete one.  It may block.  stream_free is called once,
+       always (after the end, a failure or the client going away:
+       `completed` is 1 only when the whole body was sent), on the
+       connection's thread; the request is audited then with the bytes
+       sent (status 200 when complete, else 499: the client went away, or
+       500: stream_read failed). */
+    long (*stream_read)(void *user, char *buf, size_t max);
+    void (*stream_free)(void *user, int completed);
+    void *stream_user;
+    const char *stream_type;
 } api_request;
 
-/* The value of a path parameter ("name", "id") or NULL. */
+/* The value of a path parameter ("name", "id") or NULL.  A path segment
+ * may hold '/' percent-encoded ("%2F": /v1/sources/pg/items/public%2Ft);
+ * the value has it decoded ("public/t"), as every other escape. */
 const char *api_param(const api_request *r, const char *name);
 
 /* The value of a query argument, or NULL. */
 const char *api_query(const api_request *r, const char *key);
+
+/* 1 when the client has closed its connection (a handler that waits long
+ * before answering may give up). */
+int api_client_gone(const api_request *r);
 
 /* Serve one request: the result (a new reference, sent as JSON with
  * r->http) or NULL with `e` set (sent as problem+json). */

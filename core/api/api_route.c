@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "base/redact.h"
@@ -36,6 +37,12 @@ static const api_route api_route_table[] = {
      "Prometheus metrics, in the text exposition format"},
     {API_R_OPENAPI, "GET", "/openapi.json", API_ROLE_VIEWER,
      "This API's OpenAPI 3.1 document (docs/openapi.json)"},
+    {API_R_ITEMS, "GET", "/v1/sources/{name}/items", API_ROLE_VIEWER,
+     "The items under ?path=P of a source (its plugin's list, as 'dsrc ls')"},
+    {API_R_ITEM, "GET", "/v1/sources/{name}/items/{item}", API_ROLE_VIEWER,
+     "One item's metadata (as 'dsrc describe'); a '/' in the item is %2F"},
+    {API_R_ITEM_DATA, "GET", "/v1/sources/{name}/items/{item}/data", API_ROLE_OPERATOR,
+     "An item's data, streamed (?format=csv|jsonl&columns=&limit=&after=&cursor_field=)"},
     {API_R_RELOAD, "POST", "/v1/reload", API_ROLE_ADMIN,
      "Reload the configuration (as SIGHUP) and answer with the result"},
 };
@@ -52,6 +59,22 @@ const char *api_role_name(api_role r)
     return (unsigned)r < 4 ? names[r] : "none";
 }
 
+void api_decode_kept(char *out, const char *in, size_t len)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < len; i++) {
+        if (in[i] == '%' && i + 3 <= len &&
+            (strncasecmp(in + i, "%2F", 3) == 0 || strncmp(in + i, "%25", 3) == 0)) {
+            out[o++] = in[i + 2] == '5' ? '%' : '/';
+            i += 2;
+            continue;
+        }
+        out[o++] = in[i];
+    }
+    out[o] = '\0';
+}
+
 /* Match one pattern against a path: 1 (params filled) or 0. */
 static int api_pattern_match(const char *pat, const char *path, api_params *p)
 {
@@ -64,8 +87,7 @@ static int api_pattern_match(const char *pat, const char *path, api_params *p)
                 return 0;
             p->name[p->n] = pat + 1;
             p->name_len[p->n] = (size_t)(close - pat - 1);
-            memcpy(p->value[p->n], path, len);
-            p->value[p->n][len] = '\0';
+            api_decode_kept(p->value[p->n], path, len);
             p->n++;
             pat = close + 1;
             path += len;

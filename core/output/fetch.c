@@ -546,3 +546,26 @@ out:
     free(committed);
     return status;
 }
+
+char **fetch_split_columns(const char *s, size_t *n)
+{
+    size_t count = 1, i, len = strlen(s);
+    const char *p;
+    char **v, *buf, *tok, *save = NULL;
+
+    for (p = s; *p; p++)
+        if (*p == ',')
+            count++;
+    v = malloc((count + 1) * sizeof *v + len + 1);
+    if (!v)
+        return NULL;
+    buf = (char *)(v + count + 1);
+    memcpy(buf, s, len + 1);
+    i = 0;
+    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+        if (*tok)
+            v[i++] = tok;
+    v[i] = NULL;
+    *n = i;
+    return v;
+}

@@ -66,4 +66,9 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
                       fetch_report *r, derr *e);
 void fetch_report_free(fetch_report *r);
 
+/* "a,b,c" (a columns option) as a NULL-terminated array of its non-empty
+ * names, *n of them: one malloc'd block (free() it), NULL when out of
+ * memory. */
+char **fetch_split_columns(const char *s, size_t *n);
+
 #endif

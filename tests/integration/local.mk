@@ -29,3 +29,7 @@ EXTRA_DIST += tests/integration/api_roles.sh
 # slowloris, a thousand connections, clients that vanish; a clean exit.
 TESTS += tests/integration/api_abuse.sh
 EXTRA_DIST += tests/integration/api_abuse.sh
+
+# Its item routes on SQLite: list, describe, data streamed as dsrc fetch.
+TESTS += tests/integration/api_data.sh
+EXTRA_DIST += tests/integration/api_data.sh

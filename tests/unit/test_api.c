@@ -57,6 +57,23 @@ START_TEST(test_match)
     ck_assert_ptr_null(api_route_match("DELETE", "/v1/health", &p, &http, allow,
                                        sizeof allow));
     ck_assert_str_eq(allow, "GET");
+
+    /* an item's '/' is %2F inside its segment (the server leaves %2F and
+       %25 escaped for the matcher); %25 is '%' */
+    r = api_route_match("GET", "/v1/sources/demo/items/main%2Ft%2fx/data", &p, &http, allow,
+                        sizeof allow);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->id, API_R_ITEM_DATA);
+    ck_assert_uint_eq(p.n, 2);
+    ck_assert_str_eq(p.value[1], "main/t/x");
+    r = api_route_match("GET", "/v1/sources/demo/items/a%252Fb", &p, &http, allow, sizeof allow);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->id, API_R_ITEM);
+    ck_assert_str_eq(p.value[1], "a%2Fb");
+    ck_assert_str_eq(p.value[0], "demo");
+    ck_assert_ptr_null(api_route_match("POST", "/v1/sources/demo/items/t/data", &p, &http,
+                                       allow, sizeof allow));
+    ck_assert_int_eq(http, 405);
 }
 END_TEST
 

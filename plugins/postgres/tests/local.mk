@@ -26,11 +26,15 @@ TESTS += plugins/postgres/tests/pg_jobs_kill.sh
 TESTS += plugins/postgres/tests/pg_jobs_retry.sh
 # The catalog: no false drift on 2 000 tables, one event per DDL change.
 TESTS += plugins/postgres/tests/pg_catalog.sh
+# dsrcd's data route: 1 000 000 rows streamed as dsrc fetch writes them,
+# memory flat, a client going away cancels the query.
+TESTS += plugins/postgres/tests/pg_api_data.sh
 endif
 EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
 	plugins/postgres/tests/pg_health.sh plugins/postgres/tests/pg_replica.sh \
 	plugins/postgres/tests/pg_jobs_kill.sh plugins/postgres/tests/pg_jobs_retry.sh \
 	plugins/postgres/tests/pg_catalog.sh plugins/postgres/tests/pg_lib.sh \
+	plugins/postgres/tests/pg_api_data.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
@@ -42,3 +46,4 @@ plugins/postgres/tests/pg_replica.log: plugins/postgres/tests/pg_health.log
 plugins/postgres/tests/pg_jobs_kill.log: plugins/postgres/tests/pg_replica.log
 plugins/postgres/tests/pg_jobs_retry.log: plugins/postgres/tests/pg_jobs_kill.log
 plugins/postgres/tests/pg_catalog.log: plugins/postgres/tests/pg_jobs_retry.log
+plugins/postgres/tests/pg_api_data.log: plugins/postgres/tests/pg_catalog.log
