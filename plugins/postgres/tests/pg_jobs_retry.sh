@@ -149,6 +149,8 @@ ids = []
 for n in sorted(os.listdir(ws)):
     if n.endswith(".csv") and os.path.exists(os.path.join(ws, n + ".manifest.json")):
         ids += [int(r[0]) for r in list(csv.reader(open(os.path.join(ws, n))))[1:]]
+    elif n.startswith(".") and n.endswith(".tmp"):
+        pass    # a run writing now (@every 1s); none is left after the stop
     elif not n.endswith(".csv.manifest.json"):
         print("FAIL: unexpected file %s" % n)
         sys.exit(1)
@@ -209,5 +211,7 @@ n=300
 while kill -0 "$pid" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
 kill -0 "$pid" 2>/dev/null && bad "dsrcd still running 30 s after SIGTERM" ||
     { wait "$pid"; rc=$?; pid=""; [ "$rc" -eq 0 ] && ok || bad "dsrcd exited $rc after SIGTERM"; }
+left=$(find "$tmp/ws" -name '.*.tmp' | head -3)
+[ -z "$left" ] && ok || bad "temporary files left after the stop: $left"
 
 finish "pg jobs retry"
