@@ -2,6 +2,7 @@
 /* units.c -- see units.h */
 #include <config.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,12 +89,66 @@ static struct {
     size_t n, cap;
 } orphans;
 
-/* 1 while a probe or a run still uses the unit. */
+/* The routers held by units_hold(), one entry per hold. */
+static struct {
+    pthread_mutex_t mu;
+    router_source **v;
+    size_t n, cap;
+} holds = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
+
+int units_hold(router_source *rt)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&holds.mu);
+    if (holds.n == holds.cap) {
+        size_t cap = holds.cap ? holds.cap * 2 : 8;
+        router_source **v = realloc(holds.v, cap * sizeof *v);
+        if (v) {
+            holds.v = v;
+            holds.cap = cap;
+        }
+    }
+    if (holds.n < holds.cap)
+        holds.v[holds.n++] = rt;
+    else
+        rc = -1;
+    pthread_mutex_unlock(&holds.mu);
+    return rc;
+}
+
+void units_unhold(router_source *rt)
+{
+    size_t i;
+
+    pthread_mutex_lock(&holds.mu);
+    for (i = 0; i < holds.n; i++)
+        if (holds.v[i] == rt) {
+            holds.v[i] = holds.v[--holds.n];
+            break;
+        }
+    pthread_mutex_unlock(&holds.mu);
+}
+
+/* 1 while units_hold() holds rt. */
+static int units_held(const router_source *rt)
+{
+    size_t i;
+    int held = 0;
+
+    pthread_mutex_lock(&holds.mu);
+    for (i = 0; i < holds.n && !held; i++)
+        held = holds.v[i] == rt;
+    pthread_mutex_unlock(&holds.mu);
+    return held;
+}
+
+/* 1 while a probe, a run or a hold still uses the unit. */
 static int unit_busy(unit *u)
 {
     int probing = u->hl && probes_forget(u->hl) != 0;
 
-    return probing || scheduler_uses(u->rt);
+    return probing || scheduler_uses(u->rt) || units_held(u->rt);
 }
 
 static void unit_free(unit *u)
@@ -389,5 +444,10 @@ void units_reap_free(void)
     units_reap();
     free(orphans.v);
     memset(&orphans, 0, sizeof orphans);
+    pthread_mutex_lock(&holds.mu);
+    free(holds.v);
+    holds.v = NULL;
+    holds.n = holds.cap = 0;
+    pthread_mutex_unlock(&holds.mu);
 }
 

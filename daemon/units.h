@@ -36,9 +36,17 @@ typedef struct unit {
  * are moved out of `old` (zeroed there). */
 int units_build(generation *g, unit *old, size_t n_old, unit **out, size_t *n_out);
 
-/* Free the units and the vector; a unit whose job still runs is kept
- * aside until it returns (units_reap). */
+/* Free the units and the vector; a unit whose job still runs (a probe, a
+ * run, or a hold of units_hold()) is kept aside until it returns
+ * (units_reap). */
 void units_free(unit *v, size_t n);
+
+/* Any thread, under the lock that guards the unit vector: hold router
+ * `rt` for a call made outside that lock (the control API's source test),
+ * so that a reload cannot free it meanwhile; units_unhold() (any thread,
+ * no lock needed) ends the hold.  -1 when out of memory (not held). */
+int units_hold(router_source *rt);
+void units_unhold(router_source *rt);
 
 /* One housekeeping tick: hand each source's pool maintenance and due
  * health probe to the probers, give up on jobs past probe_timeout, log

@@ -75,6 +75,9 @@ typedef enum api_route_id {
     API_R_RUN_CANCEL,   /* DELETE /v1/runs/{id}                             */
     API_R_RELOAD,       /* POST /v1/reload                                  */
     API_R_METRICS,      /* GET /metrics               Prometheus text format  */
+    API_R_SOURCE_TEST,  /* POST /v1/sources/{name}/test    a ping            */
+    API_R_SOURCE_CATALOG, /* GET /v1/sources/{name}/catalog[?item=&snapshot=&at=] */
+    API_R_SOURCE_STATS, /* GET /v1/sources/{name}/stats                     */
     API_R_COUNT
 } api_route_id;
 

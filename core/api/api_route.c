@@ -34,6 +34,12 @@ static const api_route api_route_table[] = {
      "Cancel a queued or running run"},
     {API_R_METRICS, "GET", "/metrics", API_ROLE_VIEWER,
      "Prometheus metrics, in the text exposition format"},
+    {API_R_SOURCE_TEST, "POST", "/v1/sources/{name}/test", API_ROLE_OPERATOR,
+     "Ping a source on a connection of its pool: latency, endpoint, role"},
+    {API_R_SOURCE_CATALOG, "GET", "/v1/sources/{name}/catalog", API_ROLE_VIEWER,
+     "A source's stored catalog (?item=, ?snapshot=ID, ?at=MS), as dsrc catalog"},
+    {API_R_SOURCE_STATS, "GET", "/v1/sources/{name}/stats", API_ROLE_VIEWER,
+     "A source's stored catalog figures and last discover, as dsrc stats"},
     {API_R_RELOAD, "POST", "/v1/reload", API_ROLE_ADMIN,
      "Reload the configuration (as SIGHUP) and answer with the result"},
 };
@@ -156,6 +162,7 @@ static const char *api_http_title(int http)
     case 413: return "Content Too Large";
     case 429: return "Too Many Requests";
     case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     default: return "Internal Server Error";
     }

@@ -15,3 +15,8 @@ EXTRA_DIST += tests/integration/jobs.sh
 # routing, limits, problem+json errors, concurrency.
 TESTS += tests/integration/api.sh
 EXTRA_DIST += tests/integration/api.sh
+
+# The control API's source routes: test, catalog, stats; dsrc runs through
+# dsrcd.
+TESTS += tests/integration/api_routes.sh
+EXTRA_DIST += tests/integration/api_routes.sh
