@@ -4,7 +4,7 @@
 # source's pool; a backend failure is 502/503 problem+json, never 401;
 # operator only), GET
 # /v1/sources/{name}/catalog and /stats (what dsrc --json catalog/stats
-# print).
+# print), and dsrc runs through dsrcd while it runs.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 . "$top_srcdir/tests/lib.sh"
@@ -122,6 +122,29 @@ jcheck "$tmp/api.json" 'd["tables"] == 2 and d["views"] == 1 and d["columns"] ==
 ucurl 404 http://localhost/v1/sources/nosuch/catalog
 ucurl 404 http://localhost/v1/sources/nosuch/stats
 
+# ---- dsrc runs: through the API while dsrcd runs, the same output ----
+# (a second configuration with another state_dir but dsrcd's socket: its
+# runs can only come from dsrcd)
+ucurl 202 -X POST -H 'Content-Type: application/json' -d '{"source":"demo","kind":"discover"}' \
+    http://localhost/v1/runs
+run_done() { "$DSRC" $C --json runs 1 | grep -q '"state": *"succeeded"'; }
+wait_until run_done && ok || bad "the queued run did not succeed"
+sed "s|state_dir = \"$tmp/state\"|state_dir = \"$tmp/other\"|" "$tmp/conf/dsrcd.conf" \
+    >"$tmp/conf/other.conf"
+grep -q "$tmp/other" "$tmp/conf/other.conf" && ok || bad "no other state_dir"
+for args in "runs" "runs 1" "runs demo" "runs --state succeeded --limit 5"; do
+    "$DSRC" $C --json $args >"$tmp/runs_a.json" 2>"$tmp/err" && ok || bad "dsrc $args failed"
+    "$DSRC" -c "$tmp/conf/other.conf" --json $args >"$tmp/runs_b.json" 2>"$tmp/err" &&
+        ok || bad "dsrc -c other.conf $args failed"
+    jsame "$tmp/runs_a.json" "$tmp/runs_b.json"
+done
+jcheck "$tmp/runs_b.json" 'len(d) == 1 and d[0]["source"] == "demo" and d[0]["kind"] == "discover"'
+"$DSRC" $C runs >"$tmp/runs_a.txt" 2>&1
+"$DSRC" -c "$tmp/conf/other.conf" runs >"$tmp/runs_b.txt" 2>&1
+cmp -s "$tmp/runs_a.txt" "$tmp/runs_b.txt" && ok || bad "dsrc runs: text differs"
+"$DSRC" -c "$tmp/conf/other.conf" runs 999 >"$tmp/out" 2>"$tmp/err"
+[ $? -ne 0 ] && grep -q "999" "$tmp/err" && ok || { bad "runs 999 through dsrcd"; cat "$tmp/err"; }
+
 # ---- roles: a viewer reads the catalog, may not test ----
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     chmod 0755 "$tmp"
@@ -152,5 +175,9 @@ wait "$pid"
 st=$?
 pid=
 [ "$st" -eq 0 ] && ok || { bad "dsrcd exit $st"; tail -20 "$tmp/log"; }
+"$DSRC" $C runs >"$tmp/runs_c.txt" 2>&1
+cmp -s "$tmp/runs_a.txt" "$tmp/runs_c.txt" && ok || bad "dsrc runs: not the same without dsrcd"
+"$DSRC" -c "$tmp/conf/other.conf" --json runs >"$tmp/runs_b.json" 2>&1
+jcheck "$tmp/runs_b.json" 'd == []'
 grep -E "AddressSanitizer|runtime error" "$tmp/log" && bad "sanitizer report" || ok
 finish api_routes.sh
