@@ -290,7 +290,8 @@ static void *control_watchdog(void *p)
     return NULL;
 }
 
-/* Ping on the lease, cancelled after limit_ms. */
+/* Ping on the lease, cancelled after limit_ms (the connection is then
+ * marked broken in `e`, so that its release closes it). */
 static dsrc_status control_ping(router_lease *l, int64_t limit_ms, dsrc_ping_info *info,
                                 double *ms, derr *e)
 {
@@ -316,11 +317,13 @@ static dsrc_status control_ping(router_lease *l, int64_t limit_ms, dsrc_ping_inf
     pthread_mutex_unlock(&w.mu);
     if (watching)
         pthread_join(t, NULL);
-    if (w.fired && st != DSRC_OK) {
+    if (w.fired) {
         derr_clear(e);
         st = derr_set(e, DSRC_E_TIMEOUT, "the ping did not return within probe_timeout "
                       "(%.1f s)", (double)limit_ms / 1000.0);
     }
+    if (w.fired) /* a cancelled connection is not used again */
+        e->connection_broken = 1;
     pthread_cond_destroy(&w.cv);
     pthread_mutex_destroy(&w.mu);
     return st;
