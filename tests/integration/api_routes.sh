@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # dsrcd's source routes: POST /v1/sources/{name}/test (a ping through the
 # source's pool; a backend failure is 502/503 problem+json, never 401;
-# operator only), GET
+# operator only; a reload during a hung test frees nothing under it), GET
 # /v1/sources/{name}/catalog and /stats (what dsrc --json catalog/stats
 # print), and dsrc runs through dsrcd while it runs.
 set -u
@@ -10,6 +10,7 @@ set -u
 . "$top_srcdir/tests/lib.sh"
 DSRC="$top_builddir/dsrc"
 DSRCD="$top_builddir/dsrcd"
+FAULT="$top_builddir/tests/fixtures/plugins/.libs/fault.so"
 lib_tmpdir dsrc-api-routes
 pid=
 cleanup() {
@@ -73,6 +74,15 @@ name = "demo";
 type = "sqlite";
 connection = { path = "$tmp/shop.db"; };
 EOF
+if [ -f "$FAULT" ]; then
+    ln -s "$FAULT" "$tmp/plugins/fault.so"
+    cat >"$tmp/conf/sources.d/slow.conf" <<EOF
+name = "slow";
+type = "fault";
+connection = { host = "s"; hang = "ping"; };
+pool = { validate_after = "1h"; };
+EOF
+fi
 cat >"$tmp/conf/sources.d/gone.conf" <<EOF
 name = "gone";
 type = "sqlite";
@@ -160,6 +170,21 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
         curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" \
         http://localhost/v1/sources/demo/stats)
     [ "$code" = 200 ] && ok || bad "a viewer got $code from /stats, wanted 200"
+fi
+
+# ---- a reload while a test hangs frees nothing under it; the hung ping
+# is cancelled at probe_timeout: 503 ----
+if [ -f "$FAULT" ]; then
+    curl -s -o "$tmp/slow.json" -w '%{http_code}' --max-time 30 --unix-socket "$SOCK" \
+        -X POST http://localhost/v1/sources/slow/test >"$tmp/slow.code" 2>&1 &
+    slow=$!
+    sleep 1
+    rm "$tmp/conf/sources.d/slow.conf"
+    ucurl 200 -X POST http://localhost/v1/reload
+    wait "$slow"
+    [ "$(cat "$tmp/slow.code")" = 503 ] && ok || bad "slow test: HTTP $(cat "$tmp/slow.code"), wanted 503"
+    jcheck "$tmp/slow.json" 'd["dsrc_status"] == "timeout" and "probe_timeout" in d["detail"]'
+    ucurl 404 -X POST http://localhost/v1/sources/slow/test
 fi
 
 # ---- after a reload, the kept router still tests ----
