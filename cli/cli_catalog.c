@@ -16,9 +16,8 @@
 #include "catalog/discovery.h"
 #include "catalog/drift.h"
 #include "catalog/snapshot.h"
+#include "catalog/view.h"
 #include "table.h"
-
-#define CATALOG_DAY_MS 86400000LL
 
 store *cli_open_store(cli *c, int *rc)
 {
@@ -81,57 +80,18 @@ static void catalog_fmt_age(char *buf, size_t n, int64_t ms)
         snprintf(buf, n, "%lld d", (long long)(s / 86400));
 }
 
-static json_t *catalog_info_json(const char *source, const snapshot_info *in)
-{
-    char t[32], v[32];
-
-    catalog_fmt_ms(t, sizeof t, in->taken_at);
-    catalog_fmt_ms(v, sizeof v, in->verified_at);
-    return json_pack("{s:o, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "source", cli_jstr(source),
-                     "id", (json_int_t)in->id, "taken_at", t, "verified_at", v,
-                     "age_seconds", (json_int_t)((store_now() - in->verified_at) / 1000),
-                     "duration_ms", (json_int_t)in->duration_ms, "items",
-                     (json_int_t)in->items, "changes", (json_int_t)in->changes, "run_id",
-                     in->run_id > 0 ? json_integer(in->run_id) : json_null());
-}
-
 /* The snapshot of source (by id, at a time, or the latest) and its items;
  * 0, or an exit status (printed). */
 static int catalog_get(cli *c, store *st, const char *source, int64_t id, int64_t at,
                        snapshot_info *info, catalog_list *l)
 {
     derr e = {0};
-    int r = snapshot_find(st, source, id, at, info, &e);
 
-    if (r == 0 && snapshot_load(st, info->id, l, &e) != DSRC_OK)
-        r = -1;
-    if (r < 0) {
-        cli_err_print(c, &e);
-        derr_clear(&e);
-        return CLI_EXIT_FAIL;
-    }
-    if (r == 1) {
-        if (id > 0)
-            fprintf(stderr, "%s: %s has no snapshot %lld\n", c->prog, source, (long long)id);
-        else
-            fprintf(stderr, "%s: no stored catalog of %s%s; 'dsrc discover %s' stores one\n",
-                    c->prog, source, at > 0 ? " at that time" : "", source);
-        return CLI_EXIT_FAIL;
-    }
-    return 0;
-}
-
-/* One stored item as JSON: its schema, hash and volatile fields. */
-static json_t *catalog_entry_json(const catalog_entry *en)
-{
-    json_t *o = json_loads(en->schema, 0, NULL);
-    json_t *v = en->vol ? json_loads(en->vol, 0, NULL) : NULL;
-
-    if (!o)
-        o = json_object();
-    json_object_set_new(o, "hash", json_string(en->hash));
-    json_object_set_new(o, "stats", v ? v : json_object());
-    return o;
+    if (catalog_view_get(st, source, id, at, info, l, &e) == DSRC_OK)
+        return 0;
+    cli_err_print(c, &e);
+    derr_clear(&e);
+    return CLI_EXIT_FAIL;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -145,7 +105,7 @@ int cli_catalog_replay(cli *c, store *st, const char *source, int (*fn)(void *, 
     int rc = catalog_get(c, st, source, 0, 0, info, &l);
 
     for (i = 0; rc == 0 && i < l.n; i++) {
-        json_t *o = catalog_entry_json(&l.v[i]), *cols = json_object_get(o, "columns"), *col;
+        json_t *o = catalog_view_entry_json(&l.v[i]), *cols = json_object_get(o, "columns"), *col;
         json_t *stats = json_object_get(o, "stats"), *rows = json_object_get(stats, "rows");
         json_t *size = json_object_get(stats, "size_bytes"), *mt = json_object_get(stats, "mtime");
         json_t *cc = json_object_get(stats, "column_comments");
@@ -270,7 +230,7 @@ static int catalog_search(cli *c, store *st, const char *pattern)
 static void catalog_print_item(const catalog_entry *en)
 {
     static const char *const head[] = {"#", "column", "type", "null", "pk", "default"};
-    json_t *o = catalog_entry_json(en), *col;
+    json_t *o = catalog_view_entry_json(en), *col;
     table *t = table_new(6, head);
     size_t i;
 
@@ -302,7 +262,7 @@ static void catalog_print_list(const catalog_list *l)
     table_right(t, 2);
     table_right(t, 3);
     for (i = 0; i < l->n; i++) {
-        json_t *o = catalog_entry_json(&l->v[i]), *stats = json_object_get(o, "stats");
+        json_t *o = catalog_view_entry_json(&l->v[i]), *stats = json_object_get(o, "stats");
         json_t *rows = json_object_get(stats, "rows");
         char r[32], n[24];
         cli_fmt_i64(r, sizeof r, json_is_integer(rows) ? json_integer_value(rows) : -1,
@@ -348,6 +308,19 @@ int cli_cmd_catalog(cli *c, int argc, char **argv)
         store_close(st);
         return rc;
     }
+    if (c->json) {
+        derr e = {0};
+        json_t *o = catalog_view_json(st, argv[i], a.id, a.at,
+                                      argc - i == 2 ? argv[i + 1] : NULL, &e);
+        store_close(st);
+        if (!o) {
+            cli_err_print(c, &e);
+            derr_clear(&e);
+            return CLI_EXIT_FAIL;
+        }
+        cli_json_print(o);
+        return 0;
+    }
     rc = catalog_get(c, st, argv[i], a.id, a.at, &info, &l);
     store_close(st);
     for (k = 0; rc == 0 && argc - i == 2 && k < l.n; k++)
@@ -358,19 +331,7 @@ int cli_cmd_catalog(cli *c, int argc, char **argv)
                 argv[i + 1], (long long)info.id);
         rc = CLI_EXIT_FAIL;
     }
-    if (rc == 0 && c->json) {
-        json_t *o = catalog_info_json(argv[i], &info), *items = json_array();
-        for (k = 0; k < l.n; k++)
-            json_array_append_new(items, catalog_entry_json(&l.v[k]));
-        json_object_set_new(o, "snapshot", json_integer(info.id));
-        if (one) {
-            json_object_set_new(o, "item", catalog_entry_json(one));
-            json_decref(items);
-        } else {
-            json_object_set_new(o, "items", items);
-        }
-        cli_json_print(o);
-    } else if (rc == 0) {
+    if (rc == 0) {
         cli_catalog_age(&info, line, sizeof line);
         printf("%s: %s, %lld item(s)\n\n", argv[i], line, (long long)info.items);
         if (one)
@@ -499,14 +460,12 @@ int cli_cmd_stats(cli *c, int argc, char **argv)
 {
     static const struct option longs[] = {CLI_COMMON_LONGS, {NULL, 0, NULL, 0}};
     const cli_cmd *cmd = cli_find_cmd("stats");
-    catalog_list l = {0};
     snapshot_info info;
-    json_t *schemas = json_object(), *o, *last = NULL;
-    int64_t tables = 0, views = 0, columns = 0, rows = 0, bytes = 0, changes;
-    int has_rows = 0, has_bytes = 0, i, rc;
+    json_t *o, *last, *jr, *jb;
+    int64_t rows, bytes;
+    int has_rows, has_bytes, i, rc;
     derr e = {0};
     store *st;
-    size_t k;
 
     if ((i = cli_parse_opts(c, cmd, argc, argv, "h", longs, NULL, NULL, &rc)) < 0)
         return rc;
@@ -514,55 +473,20 @@ int cli_cmd_stats(cli *c, int argc, char **argv)
         return cli_usage_error(c, cmd, "expected one source name");
     if (!(st = cli_open_store(c, &rc)))
         return rc;
-    rc = catalog_get(c, st, argv[i], 0, 0, &info, &l);
-    changes = rc ? 0 : drift_count(st, argv[i], store_now() - 30 * CATALOG_DAY_MS, &e);
-    if (rc == 0 && changes >= 0 && !(last = discovery_last_json(st, argv[i], &e)))
-        changes = -1;
+    o = catalog_view_stats_json(st, argv[i], &info, &e);
     store_close(st);
-    if (changes < 0) {
+    if (!o) {
         cli_err_print(c, &e);
         derr_clear(&e);
-        rc = CLI_EXIT_FAIL;
+        return CLI_EXIT_FAIL;
     }
-    for (k = 0; rc == 0 && k < l.n; k++) {
-        json_t *it = catalog_entry_json(&l.v[k]), *stats = json_object_get(it, "stats");
-        const char *kind = json_string_value(json_object_get(it, "kind"));
-        const char *slash = strrchr(l.v[k].path, '/');
-        char *schema = slash ? strndup(l.v[k].path, (size_t)(slash - l.v[k].path)) : NULL;
-        if (schema)
-            json_object_set_new(schemas, schema, json_true());
-        free(schema);
-        if (kind && strstr(kind, "view"))
-            views++;
-        else if (kind && strstr(kind, "table"))
-            tables++;
-        columns += (int64_t)json_array_size(json_object_get(it, "columns"));
-        if (json_is_integer(json_object_get(stats, "rows"))) {
-            rows += json_integer_value(json_object_get(stats, "rows"));
-            has_rows = 1;
-        }
-        if (json_is_integer(json_object_get(stats, "size_bytes"))) {
-            bytes += json_integer_value(json_object_get(stats, "size_bytes"));
-            has_bytes = 1;
-        }
-        json_decref(it);
-    }
-    catalog_list_free(&l);
-    if (rc) {
-        json_decref(schemas);
-        json_decref(last);
-        return rc;
-    }
-    o = catalog_info_json(argv[i], &info);
-    json_object_set_new(o, "schemas", json_integer((json_int_t)json_object_size(schemas)));
-    json_object_set_new(o, "tables", json_integer(tables));
-    json_object_set_new(o, "views", json_integer(views));
-    json_object_set_new(o, "columns", json_integer(columns));
-    json_object_set_new(o, "estimated_rows", has_rows ? json_integer(rows) : json_null());
-    json_object_set_new(o, "bytes", has_bytes ? json_integer(bytes) : json_null());
-    json_object_set_new(o, "changes_30d", json_integer(changes));
-    json_object_set_new(o, "last_discovery", last); /* `last` borrowed from o now */
-    json_decref(schemas);
+    last = json_object_get(o, "last_discovery");
+    jr = json_object_get(o, "estimated_rows");
+    jb = json_object_get(o, "bytes");
+    has_rows = json_is_integer(jr);
+    has_bytes = json_is_integer(jb);
+    rows = json_integer_value(jr);
+    bytes = json_integer_value(jb);
     if (c->json) {
         cli_json_print(o);
         return 0;
@@ -584,10 +508,13 @@ int cli_cmd_stats(cli *c, int argc, char **argv)
                "last discover   %s, took %lld ms\n"
                "changes (30 d)  %lld\n",
                argv[i], line, (long long)info.items,
-               (long long)json_integer_value(json_object_get(o, "schemas")), (long long)tables,
-               (long long)views, (long long)columns, r, b,
+               (long long)json_integer_value(json_object_get(o, "schemas")),
+               (long long)json_integer_value(json_object_get(o, "tables")),
+               (long long)json_integer_value(json_object_get(o, "views")),
+               (long long)json_integer_value(json_object_get(o, "columns")), r, b,
                json_string_value(json_object_get(o, "verified_at")),
-               (long long)info.duration_ms, (long long)changes);
+               (long long)info.duration_ms,
+               (long long)json_integer_value(json_object_get(o, "changes_30d")));
         if (json_is_object(last))
             printf("discover mode   %s (%s)\n"
                    "queries         %lld\n"

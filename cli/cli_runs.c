@@ -104,6 +104,38 @@ static int runs_print_table(json_t *arr)
     return 0;
 }
 
+/* `runs` from dsrcd when it runs (its answer, or its error in `e`): 1; 0
+ * when it does not answer (not running, socket not ours to open): the
+ * store is read directly then. */
+static int runs_from_dsrcd(cli *c, long long id, const char *source, const runs_args *a,
+                           json_t **res, derr *e)
+{
+    char path[512];
+    dsrc_status st;
+
+    if (!c->cfg->control_socket)
+        return 0;
+    if (id)
+        snprintf(path, sizeof path, "/v1/runs/%lld", id);
+    else
+        snprintf(path, sizeof path, "/v1/runs?limit=%d%s%s%s%s", a->limit,
+                 a->state >= 0 ? "&state=" : "",
+                 a->state >= 0 ? store_state_name((run_state)a->state) : "",
+                 source ? "&source=" : "", source ? source : "");
+    st = api_client_call(c->cfg->control_socket, "GET", path, NULL, RUNS_API_TIMEOUT_MS, res,
+                         e);
+    if (st == DSRC_E_UNREACHABLE || st == DSRC_E_PERMISSION) {
+        derr_clear(e);
+        return 0;
+    }
+    if (st == DSRC_OK && (id ? !json_is_object(*res) : !json_is_array(*res))) {
+        json_decref(*res);
+        *res = NULL;
+        derr_set(e, DSRC_E_INTERNAL, "malformed answer from dsrcd");
+    }
+    return 1;
+}
+
 int cli_cmd_runs(cli *c, int argc, char **argv)
 {
     static const struct option longs[] = {
@@ -135,19 +167,21 @@ int cli_cmd_runs(cli *c, int argc, char **argv)
     }
     if ((rc = cli_load_config(c, 0)))
         return rc;
-    if (!(st = store_open(c->cfg->state_dir, &e))) {
-        cli_err_print(c, &e);
-        derr_clear(&e);
-        return CLI_EXIT_FAIL;
+    if (!runs_from_dsrcd(c, id, source, &a, &res, &e)) {
+        if (!(st = store_open(c->cfg->state_dir, &e))) {
+            cli_err_print(c, &e);
+            derr_clear(&e);
+            return CLI_EXIT_FAIL;
+        }
+        /* runs left open by a process that is gone are resolved first */
+        if (store_recover(st, NULL, NULL, &e) < 0) {
+            cli_err_print(c, &e);
+            derr_clear(&e);
+        }
+        res = id ? store_run_json(st, (int64_t)id, &e)
+                 : store_runs_json(st, source, a.state, a.limit, &e);
+        store_close(st);
     }
-    /* runs left open by a process that is gone are resolved first */
-    if (store_recover(st, NULL, NULL, &e) < 0) {
-        cli_err_print(c, &e);
-        derr_clear(&e);
-    }
-    res = id ? store_run_json(st, (int64_t)id, &e)
-             : store_runs_json(st, source, a.state, a.limit, &e);
-    store_close(st);
     if (!res) {
         cli_err_print(c, &e);
         rc = e.status == DSRC_E_NOT_FOUND ? CLI_EXIT_FAIL : cli_fail_status(&e);

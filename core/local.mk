@@ -45,13 +45,15 @@ core_libdsrccore_la_SOURCES += \
 	core/store/token.c core/store/token.h
 
 # catalog: items in normal form, schema hashes and diffs (catalog), the
-# snapshots and drift events kept in the state store (snapshot, drift).
+# snapshots and drift events kept in the state store (snapshot, drift),
+# a stored catalog as JSON (view).
 core_libdsrccore_la_SOURCES += \
 	core/catalog/catalog.c core/catalog/catalog.h \
 	core/catalog/snapshot.c core/catalog/snapshot.h \
 	core/catalog/discovery.c core/catalog/discovery.h \
 	core/catalog/drift.c core/catalog/drift.h \
-	core/catalog/meta_json.c core/catalog/meta_json.h
+	core/catalog/meta_json.c core/catalog/meta_json.h \
+	core/catalog/view.c core/catalog/view.h
 
 # secret: Fernet, keys, secret values, memory that holds them.
 core_libdsrccore_la_SOURCES += \

@@ -15,10 +15,13 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/redact.h"
 #include "catalog/drift.h"
 #include "catalog/meta_json.h"
+#include "catalog/view.h"
 #include "control.h"
 #include "plugin/registry.h"
+#include "plugin/source.h"
 #include "metrics.h"
 #include "openapi.h"
 #include "output/fetch.h"
@@ -196,6 +199,194 @@ static json_t *control_source_drift(void *user, api_request *r, derr *e)
         return NULL;
     res = drift_events_json(st, name, (int64_t)ms, e);
     store_close(st);
+    return res;
+}
+
+/* The source of a {name} route known to the configuration: 0, or -1 with
+ * `e` set (404). */
+static int control_known_source(control_state *d, api_request *r, const char **name,
+                                derr *e)
+{
+    int known;
+
+    *name = api_param(r, "name");
+    snprintf(r->source, sizeof r->source, "%s", *name);
+    pthread_mutex_lock(&d->mu);
+    known = d->cur && cfg_find_source(d->cur->cfg, *name) != NULL;
+    pthread_mutex_unlock(&d->mu);
+    if (!known)
+        derr_set(e, DSRC_E_NOT_FOUND, "no source named '%s'", *name);
+    return known ? 0 : -1;
+}
+
+/* GET /v1/sources/{name}/catalog[?item=&snapshot=&at=MS] */
+static json_t *control_source_catalog(void *user, api_request *r, derr *e)
+{
+    control_state *d = user;
+    const char *name, *item = api_query(r, "item"), *snap = api_query(r, "snapshot");
+    const char *at = api_query(r, "at");
+    long long id = 0, at_ms = 0;
+    char *end;
+    store *st;
+    json_t *res;
+
+    if (item)
+        snprintf(r->item, sizeof r->item, "%s", item);
+    errno = 0;
+    if (snap && ((id = strtoll(snap, &end, 10)) < 1 || errno || *end || end == snap)) {
+        derr_set(e, DSRC_E_INVALID_ARGUMENT, "snapshot '%s' is not a positive integer", snap);
+        return NULL;
+    }
+    if (at && ((at_ms = strtoll(at, &end, 10)) < 1 || errno || *end || end == at)) {
+        derr_set(e, DSRC_E_INVALID_ARGUMENT, "at '%s' is not milliseconds since the epoch",
+                 at);
+        return NULL;
+    }
+    if (snap && at) {
+        derr_set(e, DSRC_E_INVALID_ARGUMENT, "snapshot and at exclude each other");
+        return NULL;
+    }
+    if (control_known_source(d, r, &name, e) != 0 || !(st = control_store(d, e)))
+        return NULL;
+    res = catalog_view_json(st, name, (int64_t)id, (int64_t)at_ms, item, e);
+    store_close(st);
+    return res;
+}
+
+/* GET /v1/sources/{name}/stats */
+static json_t *control_source_stats(void *user, api_request *r, derr *e)
+{
+    control_state *d = user;
+    const char *name;
+    store *st;
+    json_t *res;
+
+    if (control_known_source(d, r, &name, e) != 0 || !(st = control_store(d, e)))
+        return NULL;
+    res = catalog_view_stats_json(st, name, NULL, e);
+    store_close(st);
+    return res;
+}
+
+/* A source test's watchdog: cancels the ping when it has not returned
+ * within the limit. */
+typedef struct control_watch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, fired;
+    source_conn *conn;
+    struct timespec until;
+} control_watch;
+
+static void *control_watchdog(void *p)
+{
+    control_watch *w = p;
+
+    pthread_mutex_lock(&w->mu);
+    while (!w->done)
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &w->until) == ETIMEDOUT) {
+            if (!w->done) {
+                w->fired = 1;
+                source_cancel(w->conn);
+            }
+            break;
+        }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Ping on the lease, cancelled after limit_ms (the connection is then
+ * marked broken in `e`, so that its release closes it). */
+static dsrc_status control_ping(router_lease *l, int64_t limit_ms, dsrc_ping_info *info,
+                                double *ms, derr *e)
+{
+    control_watch w = {.conn = l->conn};
+    pthread_t t;
+    dsrc_status st;
+    int watching;
+
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    clock_gettime(CLOCK_REALTIME, &w.until);
+    w.until.tv_sec += (time_t)(limit_ms / 1000);
+    w.until.tv_nsec += (long)(limit_ms % 1000) * 1000000L;
+    if (w.until.tv_nsec >= 1000000000L) {
+        w.until.tv_sec++;
+        w.until.tv_nsec -= 1000000000L;
+    }
+    watching = pthread_create(&t, NULL, control_watchdog, &w) == 0;
+    st = source_ping(l->conn, info, ms, e);
+    pthread_mutex_lock(&w.mu);
+    w.done = 1;
+    pthread_cond_signal(&w.cv);
+    pthread_mutex_unlock(&w.mu);
+    if (watching)
+        pthread_join(t, NULL);
+    if (w.fired) {
+        derr_clear(e);
+        st = derr_set(e, DSRC_E_TIMEOUT, "the ping did not return within probe_timeout "
+                      "(%.1f s)", (double)limit_ms / 1000.0);
+    }
+    if (w.fired) /* a cancelled connection is not used again */
+        e->connection_broken = 1;
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    return st;
+}
+
+/* POST /v1/sources/{name}/test: a ping on a connection leased from the
+ * source's router (its pools and breakers apply), as a read. */
+static json_t *control_source_test(void *user, api_request *r, derr *e)
+{
+    control_state *d = user;
+    const char *name = api_param(r, "name");
+    router_source *rt = NULL;
+    unit_use use;
+    router_lease l;
+    dsrc_ping_info info;
+    int64_t limit_ms = 0;
+    char *ep, *ver, served[160];
+    double ms = 0;
+    size_t i;
+    int http;
+    json_t *res;
+
+    snprintf(r->source, sizeof r->source, "%s", name);
+    pthread_mutex_lock(&d->mu);
+    for (i = 0; i < d->n_units && !rt; i++)
+        if (strcmp(d->units[i].src->cfg->name, name) == 0)
+            rt = d->units[i].rt;
+    if (!rt)
+        control_no_source(d, name, e);
+    else {
+        units_use(&use, rt);
+        limit_ms = d->cur->cfg->probe_timeout_ms;
+    }
+    pthread_mutex_unlock(&d->mu);
+    if (!rt)
+        return NULL;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    if (router_acquire(rt, ROUTER_READ, "test", &l, e) == DSRC_OK) {
+        snprintf(served, sizeof served, "%s", l.label ? l.label : "");
+        control_ping(&l, limit_ms > 0 ? limit_ms : 10000, &info, &ms, e);
+        router_release(rt, &l, e);
+    }
+    if (e->status != DSRC_OK) {
+        units_unuse(&use);
+        /* the source failed, not the caller: 502, or 503 when it may pass */
+        http = api_status_retryable(e->status) ? 503 : 502;
+        r->http = http;
+        return api_problem(http, e->status, e->msg);
+    }
+    ep = redact_dup(info.endpoint);
+    ver = redact_dup(info.server_version);
+    res = json_pack("{s:b, s:f, s:s?, s:s, s:s, s:s?}", "ok", 1, "latency_ms", ms,
+                    "endpoint", ep, "served_by", served, "role",
+                    router_role_name(info.role), "server_version", ver);
+    units_unuse(&use);
+    free(ep);
+    free(ver);
     return res;
 }
 
@@ -969,6 +1160,9 @@ void control_apply(control_state *d, const cfg_config *cfg, api_server **srv, ch
     ac.handlers[API_R_ITEMS] = control_items;
     ac.handlers[API_R_ITEM] = control_item;
     ac.handlers[API_R_ITEM_DATA] = control_item_data;
+    ac.handlers[API_R_SOURCE_TEST] = control_source_test;
+    ac.handlers[API_R_SOURCE_CATALOG] = control_source_catalog;
+    ac.handlers[API_R_SOURCE_STATS] = control_source_stats;
     ac.token_check = control_token_check;
     ac.token_user = d;
     ac.audit = control_audit;

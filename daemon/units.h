@@ -49,8 +49,9 @@ typedef struct unit_use {
 void units_use(unit_use *u, const router_source *rt);
 void units_unuse(unit_use *u);
 
-/* Free the units and the vector; a unit whose job still runs is kept
- * aside until it returns (units_reap). */
+/* Free the units and the vector; a unit whose job still runs (a probe, a
+ * run, or a use of units_use()) is kept aside until it returns
+ * (units_reap). */
 void units_free(unit *v, size_t n);
 
 /* One housekeeping tick: hand each source's pool maintenance and due

@@ -85,6 +85,9 @@ typedef enum api_route_id {
     API_R_ITEMS,        /* GET /v1/sources/{name}/items[?path=]   list()    */
     API_R_ITEM,         /* GET /v1/sources/{name}/items/{item}    describe()*/
     API_R_ITEM_DATA,    /* GET /v1/sources/{name}/items/{item}/data  fetch  */
+    API_R_SOURCE_TEST,  /* POST /v1/sources/{name}/test    a ping            */
+    API_R_SOURCE_CATALOG, /* GET /v1/sources/{name}/catalog[?item=&snapshot=&at=] */
+    API_R_SOURCE_STATS, /* GET /v1/sources/{name}/stats                     */
     API_R_COUNT
 } api_route_id;
 

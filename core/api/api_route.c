@@ -43,6 +43,12 @@ static const api_route api_route_table[] = {
      "One item's metadata (as 'dsrc describe'); a '/' in the item is %2F"},
     {API_R_ITEM_DATA, "GET", "/v1/sources/{name}/items/{item}/data", API_ROLE_OPERATOR,
      "An item's data, streamed (?format=csv|jsonl&columns=&limit=&after=&cursor_field=)"},
+    {API_R_SOURCE_TEST, "POST", "/v1/sources/{name}/test", API_ROLE_OPERATOR,
+     "Ping a source on a connection of its pool: latency, endpoint, role"},
+    {API_R_SOURCE_CATALOG, "GET", "/v1/sources/{name}/catalog", API_ROLE_VIEWER,
+     "A source's stored catalog (?item=, ?snapshot=ID, ?at=MS), as dsrc catalog"},
+    {API_R_SOURCE_STATS, "GET", "/v1/sources/{name}/stats", API_ROLE_VIEWER,
+     "A source's stored catalog figures and last discover, as dsrc stats"},
     {API_R_RELOAD, "POST", "/v1/reload", API_ROLE_ADMIN,
      "Reload the configuration (as SIGHUP) and answer with the result"},
 };
@@ -181,6 +187,7 @@ static const char *api_http_title(int http)
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     default: return "Internal Server Error";
     }

@@ -33,3 +33,8 @@ EXTRA_DIST += tests/integration/api_abuse.sh
 # Its item routes on SQLite: list, describe, data streamed as dsrc fetch.
 TESTS += tests/integration/api_data.sh
 EXTRA_DIST += tests/integration/api_data.sh
+
+# The control API's source routes: test, catalog, stats; dsrc runs through
+# dsrcd.
+TESTS += tests/integration/api_sources.sh
+EXTRA_DIST += tests/integration/api_sources.sh
