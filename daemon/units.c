@@ -428,10 +428,5 @@ void units_reap_free(void)
     units_reap();
     free(orphans.v);
     memset(&orphans, 0, sizeof orphans);
-    pthread_mutex_lock(&holds.mu);
-    free(holds.v);
-    holds.v = NULL;
-    holds.n = holds.cap = 0;
-    pthread_mutex_unlock(&holds.mu);
 }
 
