@@ -72,6 +72,7 @@ struct pool {
     pc_list idle;          /* head: most recently returned                  */
     pc_list active;
     int checking, opening, total;
+    int dying;      /* dropped by drop_closing_locked(), not closed yet */
     int users;             /* threads inside pool code (pool_free waits)    */
     struct {
         pool_waiter *head, *tail;
@@ -292,7 +293,7 @@ static int pc_expired(const pool *p, const pool_conn *c, int64_t now)
  * room for, oldest first, skipping those with an open in flight. */
 static void wake_capacity_locked(pool *p)
 {
-    int room = p->cfg.max_size - p->total;
+    int room = p->cfg.max_size - p->total - p->dying;
     pool_waiter *w;
 
     for (w = p->wq.head; w && room > 0; w = w->next)
@@ -328,6 +329,24 @@ static void drop_locked(pool *p, pool_conn *c)
     signal_drained_locked(p);
 }
 
+/* drop_locked() for a connection the caller closes next, counted against
+ * max_size until then (the backend never sees more than max_size): the
+ * caller calls closed_locked() once it is closed. */
+static void drop_closing_locked(pool *p, pool_conn *c)
+{
+    (void)c;
+    p->total--;
+    p->closed++;
+    p->dying++;
+}
+
+static void closed_locked(pool *p)
+{
+    p->dying--;
+    wake_capacity_locked(p);
+    signal_drained_locked(p);
+}
+
 static void pc_destroy(pool_conn *c)
 {
     if (c) {
@@ -349,7 +368,7 @@ static void lend_locked(pool *p, pool_conn *c, const char *op, int64_t now)
  * ping): hand it to the oldest waiter, or keep it idle.  `touch` marks it
  * as just used.  Returns the connection when it must be closed instead
  * (pool shutting down or over max_size); the caller has taken it off every
- * list and must call drop_locked(). */
+ * list and must call drop_locked() (or drop_closing_locked()). */
 static pool_conn *give_locked(pool *p, pool_conn *c, int64_t now, int touch)
 {
     pool_waiter *w = p->wq.head;
@@ -412,7 +431,7 @@ static pool_conn *opened_locked(pool *p, pool_conn *c, int64_t now, char *logbuf
     derr_clear(&p->last_err);
     p->last_err_ms = -1;
     if ((tc = give_locked(p, c, now, 1)))
-        drop_locked(p, tc);
+        drop_closing_locked(p, tc);
     return tc;
 }
 
@@ -464,6 +483,8 @@ static void *opener_main(void *arg)
     derr_clear(&e);
     free(rec);
     pthread_mutex_lock(&p->mu);
+    if (tc)
+        closed_locked(p);
     leave_locked(p);
     return NULL;
 }
@@ -704,7 +725,8 @@ dsrc_status pool_acquire(pool *p, const char *op, int64_t timeout_ms, pool_conn 
 
         if (w.conn || w.failed || p->closing)
             break;
-        if (!w.opener && p->total < p->cfg.max_size && start_open_locked(p, &w) != 0) {
+        if (!w.opener && p->total + p->dying < p->cfg.max_size &&
+            start_open_locked(p, &w) != 0) {
             w.failed = 1;
             derr_set(&w.err, DSRC_E_INTERNAL,
                      "source '%s' (%s): cannot start a thread to open a connection",
@@ -774,12 +796,12 @@ void pool_release(pool *p, pool_conn *c, int broken)
             p->broken++;
         else if (expired)
             p->expired++;
-        drop_locked(p, c);
+        drop_closing_locked(p, c);
     } else {
         pool_conn *tc;
         c->last_checked_ms = now;
         if ((tc = give_locked(p, c, now, 1))) {
-            drop_locked(p, tc);
+            drop_closing_locked(p, tc);
             drop = 1;
         }
     }
@@ -796,6 +818,8 @@ void pool_release(pool *p, pool_conn *c, int broken)
     if (drop)
         pc_destroy(c);
     pthread_mutex_lock(&p->mu);
+    if (drop)
+        closed_locked(p);
     leave_locked(p);
 }
 
@@ -905,7 +929,7 @@ int pool_maintain(pool *p)
         }
     /* min_idle: open what is missing, within max_size. */
     need = p->cfg.min_idle - (p->idle.n + p->checking + p->opening);
-    room = p->cfg.max_size - p->total;
+    room = p->cfg.max_size - p->total - p->dying;
     if (need > room)
         need = room;
     if (need < 0)
@@ -991,6 +1015,11 @@ int pool_maintain(pool *p)
                         logbuf);
         derr_clear(&oe);
         pc_destroy(tc);
+        if (tc) {
+            pthread_mutex_lock(&p->mu);
+            closed_locked(p);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
     pthread_mutex_lock(&p->mu);
     leave_locked(p);

@@ -35,6 +35,12 @@ SOCK="$tmp/dsrcd.sock"
 DATA="http://localhost/v1/sources/pg/items/public.big/data"
 # rss: dsrcd's VmRSS in kB
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"; }
+# asan: 1 when dsrcd is built with AddressSanitizer (libtool's wrapper or
+# the program itself refers to __asan_init)
+asan=0
+for f in "$top_builddir/.libs/dsrcd" "$top_builddir/dsrcd"; do
+    [ -f "$f" ] && grep -q __asan_init "$f" 2>/dev/null && asan=1
+done
 # busy: connections of the pool in use
 busy() {
     curl -sS --unix-socket "$SOCK" http://localhost/v1/pools |
@@ -67,7 +73,13 @@ same_as_fetch() {
         bad "$name: the API's body differs from dsrc fetch $* ($(wc -c <"$tmp/$name.api") and $(wc -c <"$tmp/$name.cli") bytes)"
     fi
     echo "$name: $(wc -c <"$tmp/$name.api") bytes; dsrcd RSS ${before} kB before, ${after} kB after"
-    [ $((after - before)) -lt 20480 ] && ok || bad "$name: dsrcd's RSS grew by $((after - before)) kB"
+    if [ "$asan" -eq 1 ]; then
+        # AddressSanitizer keeps freed memory in quarantine (256 MB): its
+        # RSS says nothing of dsrcd's; the -Werror build checks it
+        echo "$name: RSS not checked (AddressSanitizer build)"
+    else
+        [ $((after - before)) -lt 20480 ] && ok || bad "$name: dsrcd's RSS grew by $((after - before)) kB"
+    fi
 }
 
 pg_start --no-replica
