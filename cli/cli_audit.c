@@ -179,6 +179,34 @@ static int token_revoke(cli *c, store *st, const char *name)
     return rc;
 }
 
+/* The start of a listing of `arr` (NULL: the error in e): printed as JSON
+ * with --json, `none` when empty, else *t is a table of `n` columns for
+ * the caller to fill (arr still held).  *t NULL: done; the exit status. */
+static int list_begin(cli *c, json_t *arr, derr *e, const char *none, size_t n,
+                      const char *const *head, table **t)
+{
+    *t = NULL;
+    if (!arr) {
+        cli_err_print(c, e);
+        derr_clear(e);
+        return CLI_EXIT_FAIL;
+    }
+    if (c->json) {
+        cli_json_print(arr);
+        return 0;
+    }
+    if (json_array_size(arr) == 0) {
+        printf("%s\n", none);
+        json_decref(arr);
+        return 0;
+    }
+    if (!(*t = table_new(n, head))) {
+        json_decref(arr);
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
 static int token_list(cli *c, store *st)
 {
     static const char *const head[] = {"name", "role", "state", "created", "expires",
@@ -189,25 +217,10 @@ static int token_list(cli *c, store *st)
     json_t *arr = store_token_list(st, &e), *o;
     table *t;
     size_t i, k;
+    int rc = list_begin(c, arr, &e, "no tokens", 7, head, &t);
 
-    if (!arr) {
-        cli_err_print(c, &e);
-        derr_clear(&e);
-        return CLI_EXIT_FAIL;
-    }
-    if (c->json) {
-        cli_json_print(arr);
-        return 0;
-    }
-    if (json_array_size(arr) == 0) {
-        printf("no tokens\n");
-        json_decref(arr);
-        return 0;
-    }
-    if (!(t = table_new(7, head))) {
-        json_decref(arr);
-        return CLI_EXIT_FAIL;
-    }
+    if (!t)
+        return rc;
     json_array_foreach(arr, i, o) {
         char times[4][32];
         const char *cells[7];
@@ -346,25 +359,10 @@ static int audit_list(cli *c, store *st, const store_audit_filter *f)
     json_t *arr = store_audit_json(st, f, &e), *o;
     table *t;
     size_t i, k;
+    int rc = list_begin(c, arr, &e, "no audit records", 11, head, &t);
 
-    if (!arr) {
-        cli_err_print(c, &e);
-        derr_clear(&e);
-        return CLI_EXIT_FAIL;
-    }
-    if (c->json) {
-        cli_json_print(arr);
-        return 0;
-    }
-    if (json_array_size(arr) == 0) {
-        printf("no audit records\n");
-        json_decref(arr);
-        return 0;
-    }
-    if (!(t = table_new(11, head))) {
-        json_decref(arr);
-        return CLI_EXIT_FAIL;
-    }
+    if (!t)
+        return rc;
     table_right(t, 0);
     table_right(t, 8);
     table_right(t, 9);

@@ -97,6 +97,34 @@ wait_for() {
     done
     return 1
 }
+# wait_until CMD...: until CMD succeeds (output discarded), at most 15 s
+wait_until() {
+    n=150
+    while [ $n -gt 0 ]; do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1; n=$((n - 1))
+    done
+    return 1
+}
+# jcheck FILE EXPR: the JSON in FILE, as d, makes the python3 EXPR true
+jcheck() {
+    if /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1"; then
+        ok
+    else
+        bad "JSON check failed: $2"; sed 's/^/  | /' "$1" | head -20
+    fi
+}
+# ucurl STATUS CURL-ARGS...: curl on the control socket $SOCK (at most
+# $UCURL_MAX_TIME s, default 20) answers STATUS; the body in $tmp/body,
+# the headers in $tmp/hdr
+ucurl() {
+    want=$1; shift
+    code=$(curl -sS --max-time "${UCURL_MAX_TIME:-20}" -o "$tmp/body" -D "$tmp/hdr" \
+        -w '%{http_code}' --unix-socket "$SOCK" "$@" 2>"$tmp/cerr")
+    if [ "$code" = "$want" ]; then ok; else
+        bad "HTTP $code (wanted $want): $*"; sed 's/^/  | /' "$tmp/body" "$tmp/cerr" | head -10
+    fi
+}
 finish() {
     echo "$1: $pass passed, $fail failed${2:+ $2}"
     [ "$fail" -eq 0 ]

@@ -20,32 +20,7 @@ PY=/usr/bin/python3
 for t in curl socat sqlite3 openssl "$PY"; do
     command -v "$t" >/dev/null || { echo "$t missing"; exit 77; }
 done
-jcheck() {
-    if "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1"; then
-        ok
-    else
-        bad "JSON check failed: $2"; sed 's/^/  | /' "$1" | head -20
-    fi
-}
-wait_until() {
-    n=150
-    while [ $n -gt 0 ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1; n=$((n - 1))
-    done
-    return 1
-}
 SOCK="$tmp/run/dsrcd.sock"
-# ucurl EXPECTED-STATUS ARGS...: curl on the socket; the body in $tmp/body,
-# the headers in $tmp/hdr.
-ucurl() {
-    want=$1; shift
-    code=$(curl -sS --max-time 10 -o "$tmp/body" -D "$tmp/hdr" -w '%{http_code}' \
-        --unix-socket "$SOCK" "$@" 2>"$tmp/cerr")
-    if [ "$code" = "$want" ]; then ok; else
-        bad "HTTP $code (wanted $want): $*"; sed 's/^/  | /' "$tmp/body" "$tmp/cerr" | head -10
-    fi
-}
 
 sqlite3 "$tmp/shop.db" 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1,"a");'
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \

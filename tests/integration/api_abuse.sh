@@ -20,30 +20,7 @@ pid=
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 }
-wait_until() {
-    n=150
-    while [ $n -gt 0 ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1; n=$((n - 1))
-    done
-    return 1
-}
 SOCK="$tmp/run/dsrcd.sock"
-ucurl() {
-    want=$1; shift
-    code=$(curl -sS --max-time 10 -o "$tmp/body" -D "$tmp/hdr" -w '%{http_code}' \
-        --unix-socket "$SOCK" "$@" 2>"$tmp/cerr")
-    if [ "$code" = "$want" ]; then ok; else
-        bad "HTTP $code (wanted $want): $*"; sed 's/^/  | /' "$tmp/body" "$tmp/cerr" | head -10
-    fi
-}
-jcheck() {
-    if "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1"; then
-        ok
-    else
-        bad "JSON check failed: $2"; sed 's/^/  | /' "$1" | head -20
-    fi
-}
 # quick: a normal request answered within a second
 quick() {
     t0=$(date +%s%N)

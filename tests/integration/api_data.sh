@@ -21,13 +21,6 @@ PY=/usr/bin/python3
 for t in curl sqlite3 "$PY"; do
     command -v "$t" >/dev/null || { echo "$t missing"; exit 77; }
 done
-jcheck() {
-    if "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1"; then
-        ok
-    else
-        bad "JSON check failed: $2"; sed 's/^/  | /' "$1" | head -20
-    fi
-}
 SOCK="$tmp/run/dsrcd.sock"
 # ucurl EXPECTED-STATUS URL-PATH: GET on the socket; the body in $tmp/body,
 # the headers in $tmp/hdr.

@@ -35,14 +35,6 @@ retry() {
         sleep 0.2
     done
 }
-wait_until() {
-    n=150
-    while [ $n -gt 0 ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1; n=$((n - 1))
-    done
-    return 1
-}
 SOCK="$tmp/run/dsrcd.sock"
 "$ROUTES" >"$tmp/routes" && [ -s "$tmp/routes" ] || { echo "api_routes failed"; exit 99; }
 

@@ -20,13 +20,6 @@ PY=/usr/bin/python3
 for t in curl sqlite3 "$PY"; do
     command -v "$t" >/dev/null || { echo "$t missing"; exit 77; }
 done
-jcheck() {
-    if "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1"; then
-        ok
-    else
-        bad "JSON check failed: $2"; sed 's/^/  | /' "$1" | head -20
-    fi
-}
 # jsame A B: the two files hold the same JSON but age_seconds.
 jsame() {
     if "$PY" - "$1" "$2" <<'EOF'
@@ -40,25 +33,7 @@ sys.exit(0 if load(sys.argv[1]) == load(sys.argv[2]) else 1)
 EOF
     then ok; else bad "not the same JSON: $1 $2"; head -c 400 "$1"; echo; head -c 400 "$2"; echo; fi
 }
-wait_until() {
-    n=150
-    while [ $n -gt 0 ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1; n=$((n - 1))
-    done
-    return 1
-}
 SOCK="$tmp/run/dsrcd.sock"
-# ucurl EXPECTED-STATUS ARGS...: curl on the socket; the body in $tmp/body,
-# the headers in $tmp/hdr.
-ucurl() {
-    want=$1; shift
-    code=$(curl -sS --max-time 20 -o "$tmp/body" -D "$tmp/hdr" -w '%{http_code}' \
-        --unix-socket "$SOCK" "$@" 2>"$tmp/cerr")
-    if [ "$code" = "$want" ]; then ok; else
-        bad "HTTP $code (wanted $want): $*"; sed 's/^/  | /' "$tmp/body" "$tmp/cerr" | head -10
-    fi
-}
 problem() {
     grep -qi '^content-type: application/problem+json' "$tmp/hdr" && ok || bad "not problem+json"
 }

@@ -24,15 +24,6 @@ jcheck() {
         bad "JSON check failed: $2"; sed 's/^/  | /' "$1" | head -40
     fi
 }
-# wait_until CMD...: retry for up to 15 s until CMD succeeds.
-wait_until() {
-    n=150
-    while [ $n -gt 0 ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1; n=$((n - 1))
-    done
-    return 1
-}
 
 command -v sqlite3 >/dev/null || { echo "sqlite3 CLI missing"; exit 99; }
 sqlite3 "$tmp/shop.db" 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1,"a");'
