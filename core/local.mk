@@ -18,11 +18,14 @@ core_libdsrccore_la_SOURCES = \
 	core/base/ctx.c core/base/ctx.h \
 	core/base/prom.c core/base/prom.h
 
-# plugin: loading plugins, the registry of sources, one source's connection.
+# plugin: loading plugins, the registry of sources, one source's connection,
+# a source as a JSON document and changing its file at run time.
 core_libdsrccore_la_SOURCES += \
 	core/plugin/loader.c core/plugin/loader.h \
 	core/plugin/registry.c core/plugin/registry.h \
-	core/plugin/source.c core/plugin/source.h
+	core/plugin/source.c core/plugin/source.h \
+	core/plugin/srcdoc.c core/plugin/srcdoc.h \
+	core/plugin/srcedit.c core/plugin/srcedit.h
 
 # config: the configuration file and schedules.
 core_libdsrccore_la_SOURCES += \

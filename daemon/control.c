@@ -145,12 +145,15 @@ static json_t *control_source(void *user, api_request *r, derr *e)
     else
         derr_set(e, DSRC_E_NOT_FOUND, "no source named '%s'", name);
     pthread_mutex_unlock(&d->mu);
+    /* the file as it is now (hand edits included), and its ETag */
+    if (res)
+        json_object_set_new(res, "document", control_source_document(d, r, name));
     return res;
 }
 
 /* The state store, opened for one request (SQLite: cheap, and no lock of
  * the daemon's held while reading it). */
-static store *control_store(control_state *d, derr *e)
+store *control_store(control_state *d, derr *e)
 {
     char *dir;
     store *st;
@@ -268,72 +271,6 @@ static json_t *control_source_stats(void *user, api_request *r, derr *e)
     return res;
 }
 
-/* A source test's watchdog: cancels the ping when it has not returned
- * within the limit. */
-typedef struct control_watch {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int done, fired;
-    source_conn *conn;
-    struct timespec until;
-} control_watch;
-
-static void *control_watchdog(void *p)
-{
-    control_watch *w = p;
-
-    pthread_mutex_lock(&w->mu);
-    while (!w->done)
-        if (pthread_cond_timedwait(&w->cv, &w->mu, &w->until) == ETIMEDOUT) {
-            if (!w->done) {
-                w->fired = 1;
-                source_cancel(w->conn);
-            }
-            break;
-        }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
-}
-
-/* Ping on the lease, cancelled after limit_ms (the connection is then
- * marked broken in `e`, so that its release closes it). */
-static dsrc_status control_ping(router_lease *l, int64_t limit_ms, dsrc_ping_info *info,
-                                double *ms, derr *e)
-{
-    control_watch w = {.conn = l->conn};
-    pthread_t t;
-    dsrc_status st;
-    int watching;
-
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
-    clock_gettime(CLOCK_REALTIME, &w.until);
-    w.until.tv_sec += (time_t)(limit_ms / 1000);
-    w.until.tv_nsec += (long)(limit_ms % 1000) * 1000000L;
-    if (w.until.tv_nsec >= 1000000000L) {
-        w.until.tv_sec++;
-        w.until.tv_nsec -= 1000000000L;
-    }
-    watching = pthread_create(&t, NULL, control_watchdog, &w) == 0;
-    st = source_ping(l->conn, info, ms, e);
-    pthread_mutex_lock(&w.mu);
-    w.done = 1;
-    pthread_cond_signal(&w.cv);
-    pthread_mutex_unlock(&w.mu);
-    if (watching)
-        pthread_join(t, NULL);
-    if (w.fired) {
-        derr_clear(e);
-        st = derr_set(e, DSRC_E_TIMEOUT, "the ping did not return within probe_timeout "
-                      "(%.1f s)", (double)limit_ms / 1000.0);
-    }
-    if (w.fired) /* a cancelled connection is not used again */
-        e->connection_broken = 1;
-    pthread_cond_destroy(&w.cv);
-    pthread_mutex_destroy(&w.mu);
-    return st;
-}
-
 /* POST /v1/sources/{name}/test: a ping on a connection leased from the
  * source's router (its pools and breakers apply), as a read. */
 static json_t *control_source_test(void *user, api_request *r, derr *e)
@@ -369,7 +306,7 @@ static json_t *control_source_test(void *user, api_request *r, derr *e)
     info.struct_size = sizeof info;
     if (router_acquire(rt, ROUTER_READ, "test", &l, e) == DSRC_OK) {
         snprintf(served, sizeof served, "%s", l.label ? l.label : "");
-        control_ping(&l, limit_ms > 0 ? limit_ms : 10000, &info, &ms, e);
+        source_ping_within(l.conn, limit_ms > 0 ? limit_ms : 10000, &info, &ms, e);
         router_release(rt, &l, e);
     }
     if (e->status != DSRC_OK) {
@@ -543,9 +480,8 @@ static json_t *control_run_cancel(void *user, api_request *r, derr *e)
 /* POST /v1/reload: as SIGHUP, answered with the result. */
 #define CONTROL_RELOAD_WAIT_S 120
 
-static json_t *control_reload(void *user, api_request *r, derr *e)
+json_t *control_reload_wait(control_state *d, derr *e)
 {
-    control_state *d = user;
     struct timespec until;
     uint64_t mine;
     json_t *res = NULL;
@@ -567,11 +503,19 @@ static json_t *control_reload(void *user, api_request *r, derr *e)
     if (d->reload_done >= mine)
         res = json_incref(d->reload_result);
     pthread_mutex_unlock(&d->mu);
-    if (!res) {
+    if (!res)
         derr_set(e, DSRC_E_TIMEOUT, "the reload did not end within %d s (see the log)",
                  CONTROL_RELOAD_WAIT_S);
+    return res;
+}
+
+static json_t *control_reload(void *user, api_request *r, derr *e)
+{
+    control_state *d = user;
+    json_t *res = control_reload_wait(d, e);
+
+    if (!res)
         return NULL;
-    }
     if (!json_is_true(json_object_get(res, "reloaded"))) {
         json_t *p = api_problem(400, DSRC_E_INVALID_CONFIG,
                                 "the new configuration has errors; the running one stays");
@@ -1101,7 +1045,7 @@ static void control_audit(void *user, const api_audit_event *ev)
 {
     store *st;
     store_audit_rec rec = {0};
-    char action[320], result[16];
+    char action[320], result[16], detail[1024];
     derr e = {0};
 
     snprintf(action, sizeof action, "%s %s", ev->method, ev->route ? ev->route : ev->path);
@@ -1114,7 +1058,9 @@ static void control_audit(void *user, const api_audit_event *ev)
     rec.result = result;
     rec.rows = -1;
     rec.bytes = (int64_t)ev->bytes;
-    rec.detail = ev->route ? ev->path : NULL;
+    if (ev->detail)
+        snprintf(detail, sizeof detail, "%s: %s", ev->path, ev->detail);
+    rec.detail = ev->detail ? detail : ev->route ? ev->path : NULL;
     if (!(st = control_api_store(user, &e)) || store_audit_append(st, &rec, NULL, &e) != DSRC_OK)
         log_msg(DSRC_LOG_ERROR, ev->source, NULL, "cannot record %s in the audit trail: %s",
                 action, e.msg ? e.msg : "out of memory");
@@ -1163,6 +1109,10 @@ void control_apply(control_state *d, const cfg_config *cfg, api_server **srv, ch
     ac.handlers[API_R_SOURCE_TEST] = control_source_test;
     ac.handlers[API_R_SOURCE_CATALOG] = control_source_catalog;
     ac.handlers[API_R_SOURCE_STATS] = control_source_stats;
+    ac.handlers[API_R_SOURCE_CREATE] = control_source_create;
+    ac.handlers[API_R_SOURCE_REPLACE] = control_source_replace;
+    ac.handlers[API_R_SOURCE_PATCH] = control_source_patch;
+    ac.handlers[API_R_SOURCE_DELETE] = control_source_delete;
     ac.token_check = control_token_check;
     ac.token_user = d;
     ac.audit = control_audit;

@@ -49,6 +49,22 @@ typedef struct control_state {
 uint64_t control_reload_begin(control_state *d);
 void control_reload_end(control_state *d, uint64_t asked, json_t *result);
 
+/* Ask the main thread for a reload (as POST /v1/reload) and wait for its
+ * result: a new reference ({"reloaded", "sources", "errors", "warnings"}),
+ * or NULL with `e` set (it did not end in time). */
+json_t *control_reload_wait(control_state *d, derr *e);
+
+/* The state store, opened for one request (close with store_close). */
+struct store *control_store(control_state *d, derr *e);
+
+/* The routes that change sources (control_sources.c, plugin/srcedit.h). */
+json_t *control_source_create(void *user, api_request *r, derr *e);
+json_t *control_source_replace(void *user, api_request *r, derr *e);
+json_t *control_source_patch(void *user, api_request *r, derr *e);
+json_t *control_source_delete(void *user, api_request *r, derr *e);
+/* GET /v1/sources/{name}'s document member and ETag (r->etag). */
+json_t *control_source_document(control_state *d, api_request *r, const char *name);
+
 /* (Re)start the control API when its settings changed (the socket's path,
  * the api group).  *srv is the running server, *key what it was started
  * with. */

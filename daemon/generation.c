@@ -13,7 +13,7 @@
  * directories. */
 struct plugset {
     loader_set *set;
-    int refs;
+    atomic_int refs;
 };
 
 static void plugset_unref(plugset *p)
@@ -32,6 +32,11 @@ static void gen_free(generation *g)
     plugset_unref(g->plugins);
     cfg_free(g->cfg);
     free(g);
+}
+
+loader_set *gen_plugin_set(const generation *g)
+{
+    return g->plugins->set;
 }
 
 void gen_unref(generation *g)

@@ -8,6 +8,8 @@
 #ifndef DSRC_DAEMON_GENERATION_H
 #define DSRC_DAEMON_GENERATION_H
 
+#include <stdatomic.h>
+
 #include "base/diag.h"
 #include "config/config.h"
 #include "plugin/registry.h"
@@ -21,7 +23,7 @@ typedef struct generation {
     cfg_config *cfg;
     plugset *plugins;
     registry *reg;
-    int refs;
+    atomic_int refs;          /* taken and dropped from any thread          */
 } generation;
 
 /* Load a generation (one reference, the caller's).  `reuse` (may be NULL)
@@ -29,6 +31,10 @@ typedef struct generation {
  * Returns 0 when valid; *out may be set (to be released) either way. */
 int gen_load(const char *path, const generation *reuse, generation **out,
              diag_list *diags);
+
+/* The plugin set of a generation (for checking a source against it from
+ * another thread while the caller holds a reference: loader.h locks). */
+loader_set *gen_plugin_set(const generation *g);
 
 /* Drop a reference (NULL is fine): the last one frees the generation. */
 void gen_unref(generation *g);

@@ -3,6 +3,7 @@
 sbin_PROGRAMS += dsrcd
 dsrcd_SOURCES = daemon/dsrcd.c \
 	daemon/control.c daemon/control.h \
+	daemon/control_sources.c \
 	daemon/daemon.c daemon/daemon.h \
 	daemon/generation.c daemon/generation.h \
 	daemon/metrics.c daemon/metrics.h \

@@ -442,6 +442,12 @@ static int api_hex(char ch)
     return -1;
 }
 
+const char *api_header(const api_request *r, const char *name)
+{
+    return MHD_lookup_connection_value((struct MHD_Connection *)r->conn_, MHD_HEADER_KIND,
+                                       name);
+}
+
 const char *api_query(const api_request *r, const char *key)
 {
     return MHD_lookup_connection_value((struct MHD_Connection *)r->conn_,
@@ -470,7 +476,7 @@ int api_client_gone(const api_request *r)
 
 /* Send `doc` (stolen) with `http`; returns the body's size or 0. */
 static size_t api_send(struct MHD_Connection *c, int http, json_t *doc, const char *allow,
-                       const char *location)
+                       const char *location, const char *etag)
 {
     char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     struct MHD_Response *resp;
@@ -503,6 +509,8 @@ static size_t api_send(struct MHD_Connection *c, int http, json_t *doc, const ch
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (location && *location)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
+    if (etag && *etag)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
     if (http == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     MHD_queue_response(c, (unsigned)http, resp);
@@ -547,6 +555,7 @@ static void api_audit(api_listener *l, const api_conn *st, const char *method,
     ev.path = url;
     ev.source = r && r->source[0] ? r->source : NULL;
     ev.item = r && r->item[0] ? r->item : NULL;
+    ev.detail = r && r->detail[0] ? r->detail : NULL;
     ev.status = http;
     ev.bytes = bytes;
     cfg->audit(cfg->audit_user, &ev);
@@ -624,7 +633,7 @@ static enum MHD_Result api_fail(api_listener *l, struct MHD_Connection *c, api_c
                                 const char *method, const char *url, int http,
                                 dsrc_status ds, const char *detail, const char *allow)
 {
-    size_t n = api_send(c, http, api_problem(http, ds, detail), allow, NULL);
+    size_t n = api_send(c, http, api_problem(http, ds, detail), allow, NULL, NULL);
 
     api_audit(l, st, method, url, NULL, http, n);
     return MHD_YES;
@@ -754,18 +763,18 @@ static enum MHD_Result api_dispatch(api_listener *l, struct MHD_Connection *c, a
         if (api_send_stream(l, c, st, method, url, &r) == 0)
             return MHD_YES;    /* audited when the stream is over */
         http = 500;
-        n = api_send(c, http, api_problem(http, DSRC_E_INTERNAL, "out of memory"), NULL, NULL);
+        n = api_send(c, http, api_problem(http, DSRC_E_INTERNAL, "out of memory"), NULL, NULL, NULL);
     } else if (res && r.text) {
         json_decref(res);
         http = r.http;
         n = api_send_text(c, http, r.text, r.text_len, r.text_type);
     } else if (res) {
         http = r.http;
-        n = api_send(c, http, res, NULL, r.location);
+        n = api_send(c, http, res, NULL, r.location, r.etag);
     } else {
         free(r.text);
         http = api_http_status(e.status);
-        n = api_send(c, http, api_problem(http, e.status, e.msg), NULL, NULL);
+        n = api_send(c, http, api_problem(http, e.status, e.msg), NULL, NULL, NULL);
     }
     derr_clear(&e);
     api_audit(l, st, method, url, &r, http, n);

@@ -88,12 +88,16 @@ typedef enum api_route_id {
     API_R_SOURCE_TEST,  /* POST /v1/sources/{name}/test    a ping            */
     API_R_SOURCE_CATALOG, /* GET /v1/sources/{name}/catalog[?item=&snapshot=&at=] */
     API_R_SOURCE_STATS, /* GET /v1/sources/{name}/stats                     */
+    API_R_SOURCE_CREATE,  /* POST /v1/sources            a new source       */
+    API_R_SOURCE_REPLACE, /* PUT /v1/sources/{name}      replace it         */
+    API_R_SOURCE_PATCH,   /* PATCH /v1/sources/{name}    merge patch        */
+    API_R_SOURCE_DELETE,  /* DELETE /v1/sources/{name}   remove it          */
     API_R_COUNT
 } api_route_id;
 
 typedef struct api_route {
     api_route_id id;
-    const char *method;     /* "GET", "POST", "DELETE"                      */
+    const char *method;     /* "GET", "POST", "PUT", "PATCH", "DELETE"      */
     const char *pattern;    /* "/v1/runs/{id}": {x} matches one segment     */
     api_role role;          /* the lowest role allowed                      */
     const char *summary;    /* one line                                     */
@@ -158,6 +162,8 @@ typedef struct api_request {
     char location[256];      /* a Location header, or ""                     */
     char source[128];        /* for the audit trail: the source concerned   */
     char item[256];          /*                      and the item           */
+    char detail[512];        /*                      and what changed       */
+    char etag[80];           /* an ETag header, or ""                        */
     /* a body that is not JSON: the handler sets text (malloc'd; the server
        frees it) and text_type (a static Content-Type), and returns any
        JSON value (discarded) */
@@ -187,6 +193,9 @@ typedef struct api_request {
  * the value has it decoded ("public/t"), as every other escape. */
 const char *api_param(const api_request *r, const char *name);
 
+/* The value of a request header (case-insensitive name), or NULL. */
+const char *api_header(const api_request *r, const char *name);
+
 /* The value of a query argument, or NULL. */
 const char *api_query(const api_request *r, const char *key);
 
@@ -214,6 +223,7 @@ typedef struct api_audit_event {
     const char *path;
     const char *source;      /* NULL when none                              */
     const char *item;        /* NULL when none                              */
+    const char *detail;      /* what the handler said changed, or NULL      */
     int status;              /* the HTTP status sent                        */
     uint64_t bytes;          /* the body bytes sent                         */
 } api_audit_event;

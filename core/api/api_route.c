@@ -49,6 +49,14 @@ static const api_route api_route_table[] = {
      "A source's stored catalog (?item=, ?snapshot=ID, ?at=MS), as dsrc catalog"},
     {API_R_SOURCE_STATS, "GET", "/v1/sources/{name}/stats", API_ROLE_VIEWER,
      "A source's stored catalog figures and last discover, as dsrc stats"},
+    {API_R_SOURCE_CREATE, "POST", "/v1/sources", API_ROLE_ADMIN,
+     "Add a source: checked, tested (unless ?test=false), secrets encrypted, stored, served"},
+    {API_R_SOURCE_REPLACE, "PUT", "/v1/sources/{name}", API_ROLE_ADMIN,
+     "Replace a source's settings (If-Match: its ETag), with the same steps as adding"},
+    {API_R_SOURCE_PATCH, "PATCH", "/v1/sources/{name}", API_ROLE_ADMIN,
+     "Change some of a source's settings (a JSON merge patch; If-Match: its ETag)"},
+    {API_R_SOURCE_DELETE, "DELETE", "/v1/sources/{name}", API_ROLE_ADMIN,
+     "Remove a source (?cancel=true cancels its runs, ?purge=true drops its state)"},
     {API_R_RELOAD, "POST", "/v1/reload", API_ROLE_ADMIN,
      "Reload the configuration (as SIGHUP) and answer with the result"},
 };
@@ -184,6 +192,7 @@ static const char *api_http_title(int http)
     case 409: return "Conflict";
     case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
+    case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 501: return "Not Implemented";

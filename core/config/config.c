@@ -1129,7 +1129,8 @@ static int cfg_name_cmp(const struct dirent **a, const struct dirent **b)
     return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-static void cfg_read_sources(cfg_config *cfg, cfg_rd *rd, int explicit_dir, int dir_line)
+static void cfg_read_sources(cfg_config *cfg, cfg_rd *rd, int explicit_dir, int dir_line,
+                             const char *skip, const char *extra)
 {
     struct dirent **list = NULL;
     int i, n;
@@ -1139,6 +1140,8 @@ static void cfg_read_sources(cfg_config *cfg, cfg_rd *rd, int explicit_dir, int 
         if (explicit_dir || errno != ENOENT)
             cfg_err(rd, dir_line, "cannot read sources_dir '%s': %s", cfg->sources_dir,
                     strerror(errno));
+        if (extra)
+            cfg_read_source(cfg, rd->diags, extra, &rd->oom);
         return;
     }
     for (i = 0; i < n; i++) {
@@ -1148,6 +1151,8 @@ static void cfg_read_sources(cfg_config *cfg, cfg_rd *rd, int explicit_dir, int 
         if (asprintf(&path, "%s/%s", cfg->sources_dir, list[i]->d_name) < 0) {
             rd->oom = 1;
             path = NULL;
+        } else if (skip && strcmp(path, skip) == 0) {
+            /* the file being replaced (cfg_load_with) */
         } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
             diag_warn(rd->diags, path, 0, "not a regular file, skipped");
         } else {
@@ -1157,6 +1162,8 @@ static void cfg_read_sources(cfg_config *cfg, cfg_rd *rd, int explicit_dir, int 
         free(list[i]);
     }
     free(list);
+    if (extra)
+        cfg_read_source(cfg, rd->diags, extra, &rd->oom);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1444,6 +1451,12 @@ static void cfg_check_key_file(cfg_rd *rd, const char *path, int line)
 
 cfg_config *cfg_load(const char *path, diag_list *diags)
 {
+    return cfg_load_with(path, NULL, NULL, diags);
+}
+
+cfg_config *cfg_load_with(const char *path, const char *skip, const char *extra,
+                          diag_list *diags)
+{
     cfg_rd rd;
     config_t lc;
     const config_setting_t *root;
@@ -1530,7 +1543,7 @@ cfg_config *cfg_load(const char *path, diag_list *diags)
     config_destroy(&lc);
 
     if (cfg->sources_dir)
-        cfg_read_sources(cfg, &rd, explicit_dir, dir_line);
+        cfg_read_sources(cfg, &rd, explicit_dir, dir_line, skip, extra);
     if (rd.oom)
         diag_error(diags, path, 0, "out of memory while reading the configuration");
     free(rd.dir);

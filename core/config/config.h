@@ -196,6 +196,13 @@ typedef struct cfg_config {
  * file's directory.  An unset sources_dir means <dir of path>/sources.d,
  * which may be missing (no sources); a set one must exist. */
 cfg_config *cfg_load(const char *path, diag_list *diags);
+
+/* cfg_load() with one source file swapped, to check a source before it is
+ * stored: the file `skip` of sources_dir (as named in cfg_source.file) is
+ * not read, and the file `extra` is read after the others, as if it were
+ * in sources_dir (either may be NULL). */
+cfg_config *cfg_load_with(const char *path, const char *skip, const char *extra,
+                          diag_list *diags);
 void cfg_free(cfg_config *cfg);
 
 /* The source named `name`, or NULL. */

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <ltdl.h>
 #include <stdlib.h>
@@ -627,6 +628,35 @@ static void loader_release(loader_plugin *p)
 /* ------------------------------------------------------------------------ */
 /* Public functions                                                          */
 
+/* libltdl keeps process-wide state and is not thread-safe, and a set grows
+ * when a plugin is loaded: every public function that may load, unload or
+ * add runs under this lock (recursive: loader_scan's callback may call
+ * back), so that a thread may check a source (registry_build) with the
+ * daemon's plugin set while the main thread reloads. */
+static pthread_mutex_t loader_mu;
+static pthread_once_t loader_mu_once = PTHREAD_ONCE_INIT;
+
+static void loader_mu_init(void)
+{
+    pthread_mutexattr_t a;
+
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&loader_mu, &a);
+    pthread_mutexattr_destroy(&a);
+}
+
+static void loader_lock(void)
+{
+    pthread_once(&loader_mu_once, loader_mu_init);
+    pthread_mutex_lock(&loader_mu);
+}
+
+static void loader_unlock(void)
+{
+    pthread_mutex_unlock(&loader_mu);
+}
+
 loader_set *loader_new(const char *const *dirs, size_t n_dirs)
 {
     const char *env = getenv("DSRC_PLUGIN_PATH");
@@ -661,8 +691,12 @@ loader_set *loader_new(const char *const *dirs, size_t n_dirs)
     for (i = 0; i < n_dirs; i++)
         if (dirs[i] && loader_dir_add(set, dirs[i], strlen(dirs[i])) != 0)
             goto fail;
-    if (lt_dlinit() != 0)
+    loader_lock();
+    if (lt_dlinit() != 0) {
+        loader_unlock();
         goto fail;
+    }
+    loader_unlock();
     return set;
 
 fail:
@@ -679,6 +713,7 @@ void loader_free(loader_set *set)
 
     if (!set)
         return;
+    loader_lock();
     for (i = set->n_plugins; i > 0; i--)
         loader_release(set->plugins[i - 1]);
     free(set->plugins);
@@ -687,6 +722,7 @@ void loader_free(loader_set *set)
     free(set->dirs);
     free(set);
     lt_dlexit();
+    loader_unlock();
 }
 
 static dsrc_status loader_load(loader_set *set, const char *path, const char *expected_name,
@@ -768,8 +804,11 @@ dsrc_status loader_load_file(loader_set *set, const char *path, const char *expe
                          loader_plugin **out, derr *e)
 {
     derr local = {0};
-    dsrc_status st = loader_load(set, path, expected_name, out, e ? e : &local);
+    dsrc_status st;
 
+    loader_lock();
+    st = loader_load(set, path, expected_name, out, e ? e : &local);
+    loader_unlock();
     derr_clear(&local);
     return st;
 }
@@ -831,8 +870,11 @@ static dsrc_status loader_find(loader_set *set, const char *name, loader_plugin 
 dsrc_status loader_get(loader_set *set, const char *name, loader_plugin **out, derr *e)
 {
     derr local = {0};
-    dsrc_status st = loader_find(set, name, out, e ? e : &local);
+    dsrc_status st;
 
+    loader_lock();
+    st = loader_find(set, name, out, e ? e : &local);
+    loader_unlock();
     derr_clear(&local);
     return st;
 }
@@ -883,6 +925,7 @@ size_t loader_scan(loader_set *set, loader_scan_fn fn, void *user)
     char **seen = NULL;
     size_t n_seen = 0, cap_seen = 0, i, j, k;
 
+    loader_lock();
     for (i = 0; i < set->n_dirs; i++) {
         size_t n;
         char **names = loader_list_dir(set->dirs[i], &n);
@@ -929,6 +972,7 @@ size_t loader_scan(loader_set *set, loader_scan_fn fn, void *user)
             free(names[j]);
         free(names);
     }
+    loader_unlock();
     for (k = 0; k < n_seen; k++)
         free(seen[k]);
     free(seen);

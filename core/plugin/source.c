@@ -2,6 +2,8 @@
 /* source.c -- see source.h */
 #include <config.h>
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -344,4 +346,68 @@ void source_cancel(source_conn *c)
     atomic_store(&c->cancel, 1);
     if (c->conn && c->drv->cancel)
         c->drv->cancel(c->conn);
+}
+
+/* source_ping_within()'s watchdog: cancels the ping when it has not returned
+ * within the limit. */
+typedef struct source_watch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, fired;
+    source_conn *conn;
+    struct timespec until;
+} source_watch;
+
+static void *source_watchdog(void *p)
+{
+    source_watch *w = p;
+
+    pthread_mutex_lock(&w->mu);
+    while (!w->done)
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &w->until) == ETIMEDOUT) {
+            if (!w->done) {
+                w->fired = 1;
+                source_cancel(w->conn);
+            }
+            break;
+        }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+dsrc_status source_ping_within(source_conn *c, int64_t limit_ms, dsrc_ping_info *info,
+                               double *ms, derr *e)
+{
+    source_watch w = {.conn = c};
+    pthread_t t;
+    dsrc_status st;
+    int watching;
+
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    clock_gettime(CLOCK_REALTIME, &w.until);
+    w.until.tv_sec += (time_t)(limit_ms / 1000);
+    w.until.tv_nsec += (long)(limit_ms % 1000) * 1000000L;
+    if (w.until.tv_nsec >= 1000000000L) {
+        w.until.tv_sec++;
+        w.until.tv_nsec -= 1000000000L;
+    }
+    watching = pthread_create(&t, NULL, source_watchdog, &w) == 0;
+    st = source_ping(c, info, ms, e);
+    pthread_mutex_lock(&w.mu);
+    w.done = 1;
+    pthread_cond_signal(&w.cv);
+    pthread_mutex_unlock(&w.mu);
+    if (watching)
+        pthread_join(t, NULL);
+    if (w.fired) {
+        derr_clear(e);
+        st = derr_set(e, DSRC_E_TIMEOUT, "the ping did not return within probe_timeout "
+                      "(%.1f s)", (double)limit_ms / 1000.0);
+    }
+    if (w.fired) /* a cancelled connection is not used again */
+        e->connection_broken = 1;
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    return st;
 }

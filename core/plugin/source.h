@@ -11,6 +11,7 @@
 #define DSRC_CORE_SOURCE_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include "plugin/registry.h"
 
 typedef struct source_conn {
@@ -41,6 +42,12 @@ dsrc_status source_discover(source_conn *c, const dsrc_discover_req *req,
 dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req,
                       const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
                       dsrc_fetch_result *res, derr *e);
+
+/* Ping, cancelled (source_cancel) when it has not returned within
+ * limit_ms: then DSRC_E_TIMEOUT, and e->connection_broken is set (the
+ * connection is not to be used again). */
+dsrc_status source_ping_within(source_conn *c, int64_t limit_ms, dsrc_ping_info *info,
+                               double *latency_ms, derr *e);
 
 /* Ask the running call to stop (thread-safe): sets the flag plugins poll and
  * calls the driver's cancel(). */

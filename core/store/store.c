@@ -1054,6 +1054,53 @@ int64_t store_prune(store *s, int64_t before_ms, derr *e)
     return n;
 }
 
+/* The tables that hold a source's state, and how each is cleared. */
+static const char *const store_purge_sql[] = {
+    "DELETE FROM cursors WHERE source = ?1",
+    "DELETE FROM runs WHERE source = ?1 AND state IN ('succeeded', 'failed', 'cancelled')",
+    "DELETE FROM catalog_entries WHERE snapshot_id IN"
+    " (SELECT id FROM catalog_snapshots WHERE source = ?1)",
+    "DELETE FROM catalog_snapshots WHERE source = ?1",
+    "DELETE FROM drift_events WHERE source = ?1",
+    "DELETE FROM drift_acks WHERE source = ?1",
+    "DELETE FROM discoveries WHERE source = ?1",
+};
+
+int64_t store_purge_source(store *s, const char *source, derr *e)
+{
+    sqlite3_stmt *st;
+    int64_t n = 0;
+    size_t i;
+
+    pthread_mutex_lock(&s->mu);
+    if (store_exec(s, "BEGIN IMMEDIATE", e, "cannot begin a purge") < 0) {
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
+    for (i = 0; n >= 0 && i < sizeof store_purge_sql / sizeof store_purge_sql[0]; i++) {
+        if (!(st = store_prep(s, store_purge_sql[i], e))) {
+            n = -1;
+            break;
+        }
+        store_bind_text(st, 1, source);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            n += sqlite3_changes(s->db);
+        else {
+            store_sql_err(s, e, "cannot purge a source's state");
+            n = -1;
+        }
+        sqlite3_finalize(st);
+    }
+    if (n < 0 || store_exec(s, "COMMIT", e, "cannot commit a purge") < 0) {
+        derr ig = {0};
+        store_exec(s, "ROLLBACK", &ig, "cannot roll a purge back");
+        derr_clear(&ig);
+        n = -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Runs as JSON                                                              */
 

@@ -189,6 +189,12 @@ int store_last_run(store *s, const char *source, run_kind kind, const char *item
 /* Delete ended runs that ended before `before_ms`.  Returns how many. */
 int64_t store_prune(store *s, int64_t before_ms, derr *e);
 
+/* Drop a removed source's state: its cursors, its ended runs, its catalog
+ * snapshots, drift events and acknowledgements, its discoveries (its
+ * queued and running runs, and the audit trail, are kept).  Returns the
+ * rows deleted, or -1 with `e` set (nothing deleted). */
+int64_t store_purge_source(store *s, const char *source, derr *e);
+
 /* For the modules that keep their own tables in the store (the catalog,
  * catalog/snapshot.c; its tables are made by the store's migrations):
  * store_lock() takes the handle's lock and returns the database, which
