@@ -80,6 +80,7 @@ int cli_cmd_drift(cli *c, int argc, char **argv);        /* cli_catalog.c */
 int cli_cmd_stats(cli *c, int argc, char **argv);        /* cli_catalog.c */
 int cli_cmd_token(cli *c, int argc, char **argv);        /* cli_audit.c   */
 int cli_cmd_audit(cli *c, int argc, char **argv);        /* cli_audit.c   */
+int cli_cmd_source(cli *c, int argc, char **argv);       /* cli_source.c  */
 
 /* ---- The audit trail (cli_audit.c) ---- */
 

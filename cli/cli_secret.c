@@ -263,10 +263,11 @@ static void sec_tty_signal(int sig)
     raise(sig); /* SA_RESETHAND: the default action now */
 }
 
-/* Read the secret: on a terminal one line with echo off, otherwise all of
- * standard input; one trailing newline ("\n" or "\r\n") is stripped.
- * Returns 0, or -1 with the reason printed. */
-static int sec_read_secret(sec_ctx *c, sec_buf *b)
+/* Read the secret: on a terminal one line with echo off (after `prompt`),
+ * otherwise all of standard input, or its next line when `one_line`; one
+ * trailing newline ("\n" or "\r\n") is stripped.  Returns 0, or -1 with the
+ * reason printed. */
+static int sec_read(const char *prog, const char *prompt, int one_line, sec_buf *b)
 {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
     struct sigaction sa, old[4];
@@ -276,7 +277,7 @@ static int sec_read_secret(sec_ctx *c, sec_buf *b)
 
     if (tty) {
         if (tcgetattr(STDIN_FILENO, &sec_saved_tio) < 0) {
-            fprintf(stderr, "%s: cannot read the terminal settings: %s\n", c->prog,
+            fprintf(stderr, "%s: cannot read the terminal settings: %s\n", prog,
                     strerror(errno));
             return -1;
         }
@@ -290,10 +291,10 @@ static int sec_read_secret(sec_ctx *c, sec_buf *b)
         tio = sec_saved_tio;
         tio.c_lflag &= ~(tcflag_t)ECHO;
         tio.c_lflag |= ECHONL | ICANON;
-        fprintf(stderr, "Secret to encrypt (not echoed; end with Enter): ");
+        fprintf(stderr, "%s (not echoed; end with Enter): ", prompt);
         fflush(stderr);
         if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio) < 0) {
-            fprintf(stderr, "\n%s: cannot turn off echo: %s\n", c->prog, strerror(errno));
+            fprintf(stderr, "\n%s: cannot turn off echo: %s\n", prog, strerror(errno));
             rc = -1;
             goto restore;
         }
@@ -302,21 +303,23 @@ static int sec_read_secret(sec_ctx *c, sec_buf *b)
         ssize_t n;
 
         if (b->len >= SECRET_MAX_FILE) {
-            fprintf(stderr, "%s: the secret is longer than %d bytes\n", c->prog,
+            fprintf(stderr, "%s: the secret is longer than %d bytes\n", prog,
                     SECRET_MAX_FILE);
             rc = -1;
             break;
         }
         if (sec_buf_reserve(b, 4096) < 0) {
-            fprintf(stderr, "%s: out of memory\n", c->prog);
+            fprintf(stderr, "%s: out of memory\n", prog);
             rc = -1;
             break;
         }
-        n = read(STDIN_FILENO, b->p + b->len, b->cap - b->len - 1);
+        /* the next line only: byte by byte, so that what follows stays */
+        n = read(STDIN_FILENO, b->p + b->len,
+                 one_line && !tty ? 1 : b->cap - b->len - 1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            fprintf(stderr, "%s: cannot read standard input: %s\n", c->prog, strerror(errno));
+            fprintf(stderr, "%s: cannot read standard input: %s\n", prog, strerror(errno));
             rc = -1;
             break;
         }
@@ -324,7 +327,7 @@ static int sec_read_secret(sec_ctx *c, sec_buf *b)
             break;
         b->len += (size_t)n;
         b->p[b->len] = '\0';
-        if (tty && memchr(b->p, '\n', b->len)) {
+        if ((tty || one_line) && memchr(b->p, '\n', b->len)) {
             /* One line from the terminal; drop anything typed after it. */
             b->len = (size_t)((char *)memchr(b->p, '\n', b->len) - b->p) + 1;
             break;
@@ -347,11 +350,11 @@ restore:
     if (b->p)
         OPENSSL_cleanse(b->p + b->len, b->cap - b->len);
     if (!b->len) {
-        fprintf(stderr, "%s: nothing to encrypt: the secret is empty\n", c->prog);
+        fprintf(stderr, "%s: the secret is empty\n", prog);
         return -1;
     }
     if (memchr(b->p, '\0', b->len)) {
-        fprintf(stderr, "%s: the secret contains a NUL byte\n", c->prog);
+        fprintf(stderr, "%s: the secret contains a NUL byte\n", prog);
         return -1;
     }
     return 0;
@@ -378,7 +381,7 @@ static int sec_encrypt(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
                                        "the command line");
     if (!(kr = sec_keyring(c)))
         return SEC_EXIT_FAIL;
-    if (sec_read_secret(c, &b) < 0) {
+    if (sec_read(c->prog, "Secret to encrypt", 0, &b) < 0) {
         rc = SEC_EXIT_FAIL;
     } else if (keyring_encrypt(kr, b.p, b.len, &token, &e) != DSRC_OK) {
         sec_err(c, &e);
@@ -1068,4 +1071,15 @@ int cli_cmd_secret(cli *c, int argc, char **argv)
         }
     }
     return cli_secret(argc, argv, c->cfg, c->prog);
+}
+
+char *cli_secret_read_line(const char *prog, const char *prompt)
+{
+    sec_buf b = {0};
+
+    if (sec_read(prog, prompt, 1, &b) < 0) {
+        sec_buf_wipe(&b);
+        return NULL;
+    }
+    return b.p;
 }

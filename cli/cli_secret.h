@@ -35,4 +35,10 @@
  * 0 ok, 1 failure, 2 usage error. */
 int cli_secret(int argc, char **argv, const cfg_config *cfg, const char *prog);
 
+/* One secret from standard input: on a terminal a line typed without echo
+ * after "PROMPT (not echoed; end with Enter): ", otherwise the next line.
+ * The value (malloc'd: wipe it with OPENSSL_cleanse before free), or NULL
+ * with the reason printed (empty, NUL byte, read error). */
+char *cli_secret_read_line(const char *prog, const char *prompt);
+
 #endif

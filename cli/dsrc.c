@@ -184,6 +184,30 @@ static const cli_cmd commands[] = {
      "  -V, --verify        check the chain: exit 0 and 'N records, chain\n"
      "                      intact', or exit 1 naming the first broken record\n"
      "      --json          machine-readable output"},
+    {"source", cli_cmd_source,
+     "source add NAME --type T [--set K=V]... [--secret K]... [--no-test] | source set NAME "
+     "K=V... [--secret K]... [--unset K]... [--no-test] | source rm NAME [--cancel] [--purge] | "
+     "source show NAME | source export NAME [--format json|libconfig]",
+     "add, change, remove and show sources at run time (tested, secrets encrypted)",
+     "Changes a source's file in sources_dir: through dsrcd's API when it runs\n"
+     "(which serves the change at once), directly on the files otherwise, with\n"
+     "the same checks.  A source is checked as a hand-written file would be\n"
+     "(every error, each naming its field), opened and pinged through its plugin\n"
+     "(unless --no-test), its secrets given in plain text are encrypted with the\n"
+     "host's Fernet key, and the file is written atomically.\n"
+     "KEY is a setting's path: pool.max_size, labels.env, schedule.health; a KEY\n"
+     "without '.' that is not a top-level setting is a connection option (host,\n"
+     "port...).  VALUE is a number, true, false or a JSON array as such, else text.\n"
+     "  -t, --type T        the plugin (add)\n"
+     "  -s, --set K=V       set a setting (add, set; set also takes K=V operands)\n"
+     "  -S, --secret K      read K's value from the terminal without echo, or one\n"
+     "                      line from standard input; never from the command line\n"
+     "  -u, --unset K       remove a setting (set)\n"
+     "  -n, --no-test       store it without opening it first\n"
+     "  -C, --cancel        rm: cancel its running runs (else they finish)\n"
+     "  -P, --purge         rm: drop its cursors, run history and catalog too\n"
+     "  -f, --format F      export: json (default) or libconfig\n"
+     "      --json          machine-readable output"},
     {"secret", cli_cmd_secret, "secret genkey|encrypt|decrypt|rotate|check [ARGS]",
      "make keys, encrypt secrets, rotate tokens, check every secret",
      "See 'dsrc secret --help' and dsrc(1)."},

@@ -12,6 +12,7 @@ dsrc_SOURCES = cli/dsrc.c \
 	cli/cli_plugins.c \
 	cli/cli_runs.c \
 	cli/cli_secret.c cli/cli_secret.h \
+	cli/cli_source.c \
 	cli/table.c cli/table.h
 dsrc_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 dsrc_LDADD = core/libdsrccore.la $(JANSSON_LIBS) $(CRYPTO_LIBS)

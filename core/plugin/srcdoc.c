@@ -152,13 +152,25 @@ static int srcdoc_scalar(srcdoc_out *o, const json_t *v, const char *field)
     }
 }
 
+/* name and type first in a source file, as one writes it by hand */
+static const char *const srcdoc_first[] = {"name", "type", NULL};
+
 static void srcdoc_group(srcdoc_out *o, const json_t *obj, const char *field, int depth)
 {
     const char *k;
     json_t *v;
+    size_t i;
+    int pass;
 
+    for (pass = depth ? 1 : 0; pass < 2; pass++)
     json_object_foreach((json_t *)obj, k, v) {
         char *sub = NULL;
+        int first = 0;
+
+        for (i = 0; srcdoc_first[i]; i++)
+            first |= !depth && strcmp(k, srcdoc_first[i]) == 0;
+        if (first != (pass == 0))
+            continue;
         if (asprintf(&sub, "%s%s%s", field, *field ? "." : "", k) < 0) {
             o->b.failed = 1;
             return;
