@@ -26,6 +26,7 @@
 #include "generation.h"
 #include "metrics.h"
 #include "probes.h"
+#include "plugin/srcedit.h"
 #include "reload.h"
 #include "scheduler.h"
 #include "units.h"
@@ -283,6 +284,12 @@ int daemon_main(int argc, char **argv)
                 log_msg(DSRC_LOG_NOTICE, NULL, NULL,
                         "removed %d temporary file(s) left in %s by fetches that died", n,
                         dirs[k]);
+    }
+    {
+        int swept = srcedit_sweep(cur->cfg->sources_dir);
+        if (swept > 0)
+            log_msg(DSRC_LOG_NOTICE, NULL, NULL, "removed %d temporary source file(s) left "
+                    "in %s by a change that died", swept, cur->cfg->sources_dir);
     }
     /* Threads (pools, the control socket) start only after detaching. */
     metrics_start();

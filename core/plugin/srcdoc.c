@@ -18,6 +18,7 @@
 
 #define SRCDOC_MAX_DEPTH 8
 #define SRCDOC_MAX_NAME 128
+#define SRCDOC_MAX_CHANGED 16   /* changes named one by one in a group */
 
 /* ------------------------------------------------------------------------ */
 /* Rendering                                                                 */
@@ -430,32 +431,50 @@ json_t *srcdoc_merge_patch(json_t *target, const json_t *patch)
     return target;
 }
 
+static void srcdoc_diff_members(const json_t *a, const json_t *b, const char *field,
+                                json_t *out);
+
 static void srcdoc_diff(const json_t *a, const json_t *b, const char *field, json_t *out)
 {
-    const char *k;
-    json_t *v;
-
     if (json_is_object(a) && json_is_object(b)) {
-        json_object_foreach((json_t *)a, k, v) {
-            char *sub = NULL;
-            if (asprintf(&sub, "%s%s%s", field, *field ? "." : "", k) < 0)
-                return;
-            srcdoc_diff(v, json_object_get(b, k), sub, out);
-            free(sub);
-        }
-        json_object_foreach((json_t *)b, k, v) {
-            char *sub = NULL;
-            if (json_object_get(a, k))
-                continue;
-            if (asprintf(&sub, "%s%s%s", field, *field ? "." : "", k) < 0)
-                return;
-            json_array_append_new(out, json_string(sub));
-            free(sub);
-        }
+        json_t *sub_out = json_array();
+        if (!sub_out)
+            return;
+        srcdoc_diff_members(a, b, field, sub_out);
+        /* many changes under one group are named by the group */
+        if (*field && json_array_size(sub_out) > SRCDOC_MAX_CHANGED)
+            json_array_append_new(out, json_string(field));
+        else
+            json_array_extend(out, sub_out);
+        json_decref(sub_out);
         return;
     }
     if (!json_equal((json_t *)a, (json_t *)b) && (a || b))
         json_array_append_new(out, json_string(field[0] ? field : "(all)"));
+}
+
+static void srcdoc_diff_members(const json_t *a, const json_t *b, const char *field,
+                                json_t *out)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach((json_t *)a, k, v) {
+        char *sub = NULL;
+        if (asprintf(&sub, "%s%s%s", field, *field ? "." : "", k) < 0)
+            return;
+        srcdoc_diff(v, json_object_get(b, k), sub, out);
+        free(sub);
+    }
+    json_object_foreach((json_t *)b, k, v) {
+        char *sub = NULL;
+        if (json_object_get(a, k))
+            continue;
+        if (asprintf(&sub, "%s%s%s", field, *field ? "." : "", k) < 0)
+            return;
+        json_array_append_new(out, json_string(sub));
+        free(sub);
+    }
 }
 
 static int srcdoc_cmp(const void *x, const void *y)

@@ -2,6 +2,7 @@
 /* srcedit.c -- see srcedit.h */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -664,4 +665,32 @@ char *srcedit_text(const json_t *doc, derr *e)
     }
     json_decref(errors);
     return text;
+}
+
+/* ".NAME.conf.XXXXXX": a temporary file of srcedit_write_tmp(). */
+static int srcedit_is_tmp(const char *f)
+{
+    const char *p = strstr(f, ".conf.");
+
+    return f[0] == '.' && p && p > f + 1 && strlen(p + 6) == 6 && !strchr(p + 6, '.');
+}
+
+int srcedit_sweep(const char *sources_dir)
+{
+    DIR *d;
+    struct dirent *de;
+    int lockfd, n = 0;
+
+    if (!sources_dir || (lockfd = srcedit_lock(sources_dir, 0)) < 0)
+        return 0;
+    if ((d = opendir(sources_dir))) {
+        while ((de = readdir(d)))
+            if (srcedit_is_tmp(de->d_name) && unlinkat(dirfd(d), de->d_name, 0) == 0)
+                n++;
+        closedir(d);
+    }
+    if (n)
+        srcedit_sync_dir(sources_dir);
+    close(lockfd);
+    return n;
 }

@@ -97,4 +97,8 @@ json_t *srcedit_read(const char *conf_path, loader_set *plugins, const char *nam
  * `dsrc source export --format libconfig`.  NULL with `e` set. */
 char *srcedit_text(const json_t *doc, derr *e);
 
+/* Remove the temporary files a process killed while writing left in
+ * sources_dir (under the lock: never one being written).  How many. */
+int srcedit_sweep(const char *sources_dir);
+
 #endif

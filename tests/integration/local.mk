@@ -38,3 +38,6 @@ EXTRA_DIST += tests/integration/api_data.sh
 # dsrcd.
 TESTS += tests/integration/api_sources.sh
 EXTRA_DIST += tests/integration/api_sources.sh
+# Sources added, changed and removed at run time (API and dsrc source).
+TESTS += tests/integration/source_api.sh
+EXTRA_DIST += tests/integration/source_api.sh

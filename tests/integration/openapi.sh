@@ -267,6 +267,23 @@ echo 'bogus = 1;' >>"$tmp/conf/sources.d/demo.conf"
 call 400 /v1/reload POST /v1/reload
 [ "$(json 'len(d["errors"]) > 0')" = True ] && ok || bad "POST /v1/reload: no errors"
 cp "$tmp/demo.conf" "$tmp/conf/sources.d/demo.conf"
+# sources added, changed and removed at run time
+extra="{\"name\":\"extra\",\"type\":\"sqlite\",\"connection\":{\"path\":\"$tmp/shop.db\"}}"
+call 201 /v1/sources POST /v1/sources -H "$JSON" --data "$extra"
+etag=$(json 'd["etag"]')
+call 409 /v1/sources POST /v1/sources -H "$JSON" --data "$extra"
+call 400 /v1/sources POST /v1/sources -H "$JSON" --data '{"name":".x","type":"sqlite"}'
+call 422 /v1/sources POST /v1/sources -H "$JSON" \
+    --data '{"name":"bad","type":"sqlite","connection":{},"bogus":1}'
+call 200 '/v1/sources/{name}' GET /v1/sources/extra
+call 200 '/v1/sources/{name}' PATCH /v1/sources/extra -H "$JSON" -H "If-Match: $etag" \
+    --data '{"labels":{"env":"test"}}'
+call 412 '/v1/sources/{name}' PUT /v1/sources/extra -H "$JSON" -H "If-Match: $etag" \
+    --data "$extra"
+call 200 '/v1/sources/{name}' PUT '/v1/sources/extra?test=false' -H "$JSON" --data "$extra"
+call 404 '/v1/sources/{name}' PATCH /v1/sources/nosuch -H "$JSON" --data '{"enabled":false}'
+call 200 '/v1/sources/{name}' DELETE '/v1/sources/extra?purge=true'
+call 404 '/v1/sources/{name}' DELETE /v1/sources/extra
 
 # On TCP: 401 without a token; a viewer's token reads the document, and is
 # refused (403) what needs operator or admin.
@@ -279,4 +296,5 @@ call 200 /openapi.json GET /openapi.json
 same "$tmp/body" "$DOC"
 call 403 /v1/runs POST /v1/runs -H "$JSON" --data '{"source":"demo","kind":"discover"}'
 call 403 /v1/reload POST /v1/reload
+call 403 '/v1/sources/{name}' DELETE /v1/sources/demo
 finish openapi
