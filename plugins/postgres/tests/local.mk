@@ -29,12 +29,15 @@ TESTS += plugins/postgres/tests/pg_catalog.sh
 # dsrcd's data route: 1 000 000 rows streamed as dsrc fetch writes them,
 # memory flat, a client going away cancels the query.
 TESTS += plugins/postgres/tests/pg_api_data.sh
+# A source added through the API: its password stored encrypted, served at
+# once, the other pools untouched; a wrong password refused.
+TESTS += plugins/postgres/tests/pg_source_api.sh
 endif
 EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
 	plugins/postgres/tests/pg_health.sh plugins/postgres/tests/pg_replica.sh \
 	plugins/postgres/tests/pg_jobs_kill.sh plugins/postgres/tests/pg_jobs_retry.sh \
 	plugins/postgres/tests/pg_catalog.sh plugins/postgres/tests/pg_lib.sh \
-	plugins/postgres/tests/pg_api_data.sh \
+	plugins/postgres/tests/pg_api_data.sh plugins/postgres/tests/pg_source_api.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
@@ -47,3 +50,4 @@ plugins/postgres/tests/pg_jobs_kill.log: plugins/postgres/tests/pg_replica.log
 plugins/postgres/tests/pg_jobs_retry.log: plugins/postgres/tests/pg_jobs_kill.log
 plugins/postgres/tests/pg_catalog.log: plugins/postgres/tests/pg_jobs_retry.log
 plugins/postgres/tests/pg_api_data.log: plugins/postgres/tests/pg_catalog.log
+plugins/postgres/tests/pg_source_api.log: plugins/postgres/tests/pg_api_data.log
