@@ -153,6 +153,31 @@ static int srcdoc_scalar(srcdoc_out *o, const json_t *v, const char *field)
     }
 }
 
+/* One setting "key = value;" of a group. */
+static void srcdoc_setting(srcdoc_out *o, const char *k, const json_t *v, const char *field,
+                           int depth)
+{
+    char *sub = NULL;
+
+    if (asprintf(&sub, "%s%s%s", field, *field ? "." : "", k) < 0) {
+        o->b.failed = 1;
+        return;
+    }
+    if (!srcdoc_key_ok(k)) {
+        srcdoc_err(o, sub, "not a setting name: use a letter first, then letters, "
+                   "digits, '_' and '-'");
+        free(sub);
+        return;
+    }
+    srcdoc_indent(o, depth);
+    srcdoc_mark(o, sub);
+    dsrc_buf_printf(&o->b, "%s = ", k);
+    srcdoc_value(o, v, sub, depth);
+    dsrc_buf_add(&o->b, ";");
+    srcdoc_nl(o);
+    free(sub);
+}
+
 /* name and type first in a source file, as one writes it by hand */
 static const char *const srcdoc_first[] = {"name", "type", NULL};
 
@@ -161,34 +186,16 @@ static void srcdoc_group(srcdoc_out *o, const json_t *obj, const char *field, in
     const char *k;
     json_t *v;
     size_t i;
-    int pass;
 
-    for (pass = depth ? 1 : 0; pass < 2; pass++)
+    for (i = 0; !depth && srcdoc_first[i]; i++)
+        if ((v = json_object_get(obj, srcdoc_first[i])))
+            srcdoc_setting(o, srcdoc_first[i], v, field, depth);
     json_object_foreach((json_t *)obj, k, v) {
-        char *sub = NULL;
         int first = 0;
-
-        for (i = 0; srcdoc_first[i]; i++)
-            first |= !depth && strcmp(k, srcdoc_first[i]) == 0;
-        if (first != (pass == 0))
-            continue;
-        if (asprintf(&sub, "%s%s%s", field, *field ? "." : "", k) < 0) {
-            o->b.failed = 1;
-            return;
-        }
-        if (!srcdoc_key_ok(k)) {
-            srcdoc_err(o, sub, "not a setting name: use a letter first, then letters, "
-                       "digits, '_' and '-'");
-            free(sub);
-            continue;
-        }
-        srcdoc_indent(o, depth);
-        srcdoc_mark(o, sub);
-        dsrc_buf_printf(&o->b, "%s = ", k);
-        srcdoc_value(o, v, sub, depth);
-        dsrc_buf_add(&o->b, ";");
-        srcdoc_nl(o);
-        free(sub);
+        for (i = 0; !depth && srcdoc_first[i]; i++)
+            first |= strcmp(k, srcdoc_first[i]) == 0;
+        if (!first)
+            srcdoc_setting(o, k, v, field, depth);
     }
 }
 

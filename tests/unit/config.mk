@@ -15,8 +15,8 @@ EXTRA_DIST += \
 	tests/fixtures/config/full/sources.d/old.conf.disabled
 
 if HAVE_CHECK
-check_PROGRAMS += tests/unit/test_config tests/unit/test_registry
-TESTS += tests/unit/test_config tests/unit/test_registry
+check_PROGRAMS += tests/unit/test_config tests/unit/test_registry tests/unit/test_srcdoc
+TESTS += tests/unit/test_config tests/unit/test_registry tests/unit/test_srcdoc
 
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
@@ -25,6 +25,9 @@ tests_unit_test_config_LDADD = $(UNIT_LIBS)
 tests_unit_test_registry_SOURCES = tests/unit/test_registry.c
 tests_unit_test_registry_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_registry_LDADD = $(UNIT_LIBS)
+tests_unit_test_srcdoc_SOURCES = tests/unit/test_srcdoc.c tests/unit/unit_tmp.h
+tests_unit_test_srcdoc_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_srcdoc_LDADD = $(UNIT_LIBS)
 
 # opts.so: a plugin with an option of every type, for test_registry.  It
 # lands in tests/fixtures/plugins/.libs, where the test looks for it.
