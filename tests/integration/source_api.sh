@@ -33,7 +33,7 @@ ln -s "$OPTS" "$tmp/plugins/opts.so"
 "$DSRC" secret genkey >"$tmp/key" && chmod 600 "$tmp/key"
 sqlite3 "$tmp/shop.db" 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1,"a");'
 lib_conf "$tmp/plugins" "control_socket = \"$SOCK\";" "key_file = \"$tmp/key\";" \
-    'probe_timeout = "3s";'
+    'probe_timeout = "3s";' 'shutdown_grace = "1s";'
 cat >"$D/demo.conf" <<EOF
 name = "demo";
 type = "sqlite";
@@ -239,6 +239,40 @@ start
 listing | grep -q '^\.o1\.conf\.' && bad "a temporary file survived the restart" || ok
 has "$tmp/log" "dsrcd"
 stop
+
+# ---- DELETE with a run in flight: it finishes (default) or is cancelled ----
+FAULT="$top_builddir/tests/fixtures/plugins/.libs/fault.so"
+if [ -f "$FAULT" ]; then
+    ln -s "$FAULT" "$tmp/plugins/fault.so"
+    start
+    run_state() { curl -sS --unix-socket "$SOCK" "http://localhost/v1/runs/$1" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
+    for n in h1 h2; do
+        ucurl 201 -X POST http://localhost/v1/sources -H 'Content-Type: application/json' \
+            -d "{\"name\":\"$n\",\"type\":\"fault\",\"connection\":{\"host\":\"$n\",\"hang\":\"fetch\"},\"fetch\":[{\"item\":\"items\",\"schedule\":\"@every 1h\"}]}"
+        ucurl 202 -X POST http://localhost/v1/runs -H 'Content-Type: application/json' \
+            -d "{\"source\":\"$n\",\"kind\":\"fetch\",\"item\":\"items\"}"
+        id=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$tmp/body")
+        if [ "$n" = h1 ]; then run_h1=$id; else run_h2=$id; fi
+    done
+    wait_until sh -c "[ \"\$(curl -sS --unix-socket '$SOCK' http://localhost/v1/runs/$run_h1 | grep -o '\"state\":\"running\"')\" ]" && ok || bad "h1's run never ran"
+    wait_until sh -c "[ \"\$(curl -sS --unix-socket '$SOCK' http://localhost/v1/runs/$run_h2 | grep -o '\"state\":\"running\"')\" ]" && ok || bad "h2's run never ran"
+    ucurl 200 -X DELETE 'http://localhost/v1/sources/h1?cancel=true'
+    wait_until sh -c "curl -sS --unix-socket '$SOCK' http://localhost/v1/runs/$run_h1 | grep -q '\"state\":\"cancelled\"'" && ok || bad "h1's run not cancelled by DELETE ?cancel=true: $(run_state "$run_h1")"
+    ucurl 200 -X DELETE http://localhost/v1/sources/h2
+    sleep 1.5
+    [ "$(run_state "$run_h2")" = running ] && ok || bad "h2's run did not go on after DELETE: $(run_state "$run_h2")"
+    # the removed source's state is kept: its run history is still there
+    ucurl 200 'http://localhost/v1/runs?source=h1'
+    jcheck "$tmp/body" 'len(d) == 1 and d[0]["state"] == "cancelled"'
+    # ... unless ?purge=true
+    ucurl 201 -X POST 'http://localhost/v1/sources?test=false' -H 'Content-Type: application/json' \
+        -d '{"name":"h1","type":"fault","connection":{"host":"h1"}}'
+    ucurl 200 -X DELETE 'http://localhost/v1/sources/h1?purge=true'
+    jcheck "$tmp/body" 'd["purged"] >= 1'
+    ucurl 200 'http://localhost/v1/runs?source=h1'
+    jcheck "$tmp/body" 'd == []'
+    stop
+fi
 
 # ---- dsrc source without dsrcd: the same checks, on the files ----
 printf '%s\n' "$PW" >"$tmp/pw"
