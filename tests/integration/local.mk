@@ -38,3 +38,7 @@ EXTRA_DIST += tests/integration/api_data.sh
 # dsrcd.
 TESTS += tests/integration/api_sources.sh
 EXTRA_DIST += tests/integration/api_sources.sh
+
+# The manual pages: mandoc -Tlint clean, no words run together by .BR.
+TESTS += tests/integration/man_lint.sh
+EXTRA_DIST += tests/integration/man_lint.sh
