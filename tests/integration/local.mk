@@ -42,3 +42,8 @@ EXTRA_DIST += tests/integration/api_sources.sh
 # The manual pages: mandoc -Tlint clean, no words run together by .BR.
 TESTS += tests/integration/man_lint.sh
 EXTRA_DIST += tests/integration/man_lint.sh
+
+# dsrcd's log lines: ISO 8601 times on stderr but not on the journal's
+# stream; the journal as target with no journald falls back to stderr.
+TESTS += tests/integration/daemon_log.sh
+EXTRA_DIST += tests/integration/daemon_log.sh
