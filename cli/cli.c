@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "cli.h"
 #include "base/log.h"
+#include "base/nearest.h"
 #include "base/redact.h"
 #include "catalog/catalog.h"
 #include "catalog/meta_json.h"
@@ -19,19 +21,118 @@
 /* ------------------------------------------------------------------------ */
 /* Output helpers                                                            */
 
+/* What the run printed on stdout and the first error it noted. */
+static int json_started, json_stdout_taken;
+static json_t *noted;
+
+void cli_json_started(void) { json_started = 1; }
+void cli_json_stdout_taken(void) { json_stdout_taken = 1; }
+
 void cli_json_print(json_t *j)
 {
     char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
     if (s) {
         puts(s);
         free(s);
+        json_started = 1;
     }
     json_decref(j);
 }
 
+void cli_note(const char *status, const char *msg, const derr *e)
+{
+    if (noted)
+        return;
+    noted = json_object();
+    json_object_set_new(noted, "status", cli_jstr(status ? status : "failed"));
+    json_object_set_new(noted, "message", cli_jstr(msg));
+    json_object_set_new(noted, "retryable", json_boolean(e && e->retryable));
+    if (e && e->code[0])
+        json_object_set_new(noted, "code", cli_jstr(e->code));
+}
+
 void cli_err_print(const cli *c, const derr *e)
 {
-    fprintf(stderr, "%s: %s\n", c->prog, e->msg ? e->msg : error_status_name(e->status));
+    const char *msg = e->msg ? e->msg : error_status_name(e->status);
+
+    cli_note(error_status_name(e->status), msg, e);
+    /* printed once: not again after a log line said it, and a log line
+     * that would say it later is kept off stderr */
+    if (!log_recent(msg))
+        fprintf(stderr, "%s: %s\n", c->prog, msg);
+    log_suppress(msg);
+}
+
+json_t *cli_derr_json(const derr *e, int exit)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "status", cli_jstr(error_status_name(e->status)));
+    json_object_set_new(o, "message", cli_jstr(e->msg ? e->msg : error_status_name(e->status)));
+    json_object_set_new(o, "exit", json_integer(exit));
+    json_object_set_new(o, "retryable", json_boolean(e->retryable));
+    if (e->code[0])
+        json_object_set_new(o, "code", cli_jstr(e->code));
+    return o;
+}
+
+int cli_error(const cli *c, int exit, const char *status, const char *fmt, ...)
+{
+    char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    fprintf(stderr, "%s: %s\n", c->prog, msg ? msg : "out of memory");
+    cli_note(status, msg ? msg : "out of memory", NULL);
+    free(msg);
+    return exit;
+}
+
+json_t *cli_error_json(const char *command, int exit)
+{
+    json_t *o = noted ? json_deep_copy(noted) : json_object();
+    const char *st = exit == CLI_EXIT_USAGE        ? "usage"
+                     : exit == CLI_EXIT_CONFIG     ? "config"
+                     : exit == CLI_EXIT_TEMPFAIL   ? "unavailable"
+                     : exit == CLI_EXIT_INTERRUPTED ? "cancelled"
+                                                   : "failed";
+
+    if (!json_object_get(o, "status"))
+        json_object_set_new(o, "status", json_string(st));
+    if (!json_object_get(o, "message"))
+        json_object_set_new(o, "message", json_string("the command failed (see stderr)"));
+    json_object_set_new(o, "exit", json_integer(exit));
+    json_object_set_new(o, "command", command ? cli_jstr(command) : json_null());
+    if (!json_object_get(o, "retryable"))
+        json_object_set_new(o, "retryable", json_boolean(exit == CLI_EXIT_TEMPFAIL));
+    return json_pack("{s:o}", "error", o);
+}
+
+int cli_finish(const cli *c, const char *command, int rc)
+{
+    if (c->json && rc != CLI_EXIT_OK && (!json_started || json_stdout_taken)) {
+        json_t *j = cli_error_json(command, rc);
+        if (json_stdout_taken) {
+            char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+            if (s)
+                fprintf(stderr, "%s\n", s);
+            free(s);
+            json_decref(j);
+        } else {
+            cli_json_print(j);
+        }
+    }
+    json_decref(noted);
+    noted = NULL;
+    fflush(stdout);
+    return rc;
+}
+
+const char *cli_nearest(const char *word, const char *const *v, size_t n)
+{
+    return nearest_name(word, v, n);
 }
 
 json_t *cli_jstr(const char *s)
@@ -130,6 +231,26 @@ json_t *cli_caps_json(uint32_t caps)
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                             */
 
+/* Note the first configuration error (of file, when not NULL) as the
+ * run's error: "FILE:LINE: MESSAGE". */
+static void note_diag(const cli *c, const char *file)
+{
+    size_t i;
+    char buf[1024];
+
+    for (i = 0; i < c->diags.n; i++) {
+        const diag *d = &c->diags.v[i];
+        if (d->severity != DIAG_ERROR || (file && (!d->file || strcmp(d->file, file) != 0)))
+            continue;
+        if (d->file)
+            snprintf(buf, sizeof buf, "%s:%d: %s", d->file, d->line, d->msg);
+        else
+            snprintf(buf, sizeof buf, "%s", d->msg);
+        cli_note("config", buf, NULL);
+        return;
+    }
+}
+
 /* Load the config, the plugins and the registry.  Returns 0 or an exit
  * status (errors printed). */
 int cli_load_config(cli *c, int allow_missing)
@@ -148,8 +269,9 @@ int cli_load_config(cli *c, int allow_missing)
     c->cfg = cfg_load(c->conf_path, &c->diags);
     if (!c->cfg) {
         diag_print(&c->diags, stderr);
+        note_diag(c, NULL);
         if (!c->diags.n)
-            fprintf(stderr, "%s: cannot read %s\n", c->prog, c->conf_path);
+            return cli_error(c, CLI_EXIT_CONFIG, "config", "cannot read %s", c->conf_path);
         return CLI_EXIT_CONFIG;
     }
     if (c->cfg->log_level && !c->log_forced)
@@ -166,6 +288,7 @@ int cli_load_config(cli *c, int allow_missing)
         if (c->diags.v[i].severity == DIAG_ERROR && c->diags.v[i].file &&
             strcmp(c->diags.v[i].file, c->cfg->path) == 0) {
             diag_print(&c->diags, stderr);
+            note_diag(c, c->cfg->path);
             return CLI_EXIT_CONFIG;
         }
     return 0;
@@ -213,15 +336,21 @@ const registry_source *cli_need_source(cli *c, const char *name, int *rc)
         return s;
     }
     if (!cs) {
-        fprintf(stderr, "%s: no source named '%s' in %s (see '%s sources')\n", c->prog,
-                name, c->cfg->sources_dir, c->prog);
-        *rc = CLI_EXIT_FAIL;
+        const char **names = calloc(c->cfg->n_sources + 1, sizeof *names);
+        const char *near;
+        for (i = 0; names && i < c->cfg->n_sources; i++)
+            names[i] = c->cfg->sources[i].name;
+        near = names ? cli_nearest(name, names, c->cfg->n_sources) : NULL;
+        *rc = cli_error(c, CLI_EXIT_FAIL, "not-found",
+                        "no source named '%s' in %s%s%s%s (see '%s sources')", name,
+                        c->cfg->sources_dir, near ? "; did you mean '" : "",
+                        near ? near : "", near ? "'?" : "", c->prog);
+        free(names);
         return NULL;
     }
     if (!cs->enabled) {
-        fprintf(stderr, "%s: source '%s' is disabled (%s:%d)\n", c->prog, name, cs->file,
-                cs->line);
-        *rc = CLI_EXIT_FAIL;
+        *rc = cli_error(c, CLI_EXIT_FAIL, "invalid-config", "source '%s' is disabled (%s:%d)",
+                        name, cs->file, cs->line);
         return NULL;
     }
     for (i = 0; i < c->diags.n; i++)
@@ -230,8 +359,9 @@ const registry_source *cli_need_source(cli *c, const char *name, int *rc)
             fprintf(stderr, "%s:%d: %s: %s\n", d->file, d->line,
                     d->severity == DIAG_ERROR ? "error" : "warning", d->msg);
         }
-    fprintf(stderr, "%s: source '%s' is not valid: fix the errors above\n", c->prog, name);
-    *rc = CLI_EXIT_CONFIG;
+    note_diag(c, cs->file);
+    *rc = cli_error(c, CLI_EXIT_CONFIG, "config",
+                    "source '%s' is not valid: fix the errors above", name);
     return NULL;
 }
 
@@ -307,17 +437,18 @@ int cli_parse_opts(cli *c, const cli_cmd *cmd, int argc, char **argv,
             continue;
         }
         if (opt == '?' || opt == ':') {
+            char what[256];
             if (optopt && optopt < 256)
-                fprintf(stderr, "%s %s: %s option '-%c'\n", c->prog, cmd->name,
-                        opt == ':' ? "missing argument for" : "unknown", optopt);
+                snprintf(what, sizeof what, "%s option '-%c'",
+                         opt == ':' ? "missing argument for" : "unknown", optopt);
             else
-                fprintf(stderr, "%s %s: unknown option or missing argument: '%s'\n", c->prog,
-                        cmd->name, argv[optind - 1]);
-            fprintf(stderr, "usage: %s %s\n", c->prog, cmd->usage);
-            *rc = CLI_EXIT_USAGE;
+                snprintf(what, sizeof what, "unknown option or missing argument: '%s'",
+                         argv[optind - 1]);
+            *rc = cli_usage_error(c, cmd, what);
             return -1;
         }
         if (!fn || fn(c, opt, optarg, user) < 0) {
+            cli_note("usage", "bad option", NULL);
             *rc = CLI_EXIT_USAGE;
             return -1;
         }
@@ -334,8 +465,11 @@ int cli_opt_int(const cli *c, const char *cmd, const char *opt, const char *arg,
     errno = 0;
     v = strtoll(arg, &end, 10);
     if (errno || end == arg || *end || v < min || v > max) {
-        fprintf(stderr, "%s %s: %s needs a whole number from %lld to %lld, not '%s'\n",
-                c->prog, cmd, opt, min, max, arg);
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s needs a whole number from %lld to %lld, not '%s'", opt,
+                 min, max, arg);
+        fprintf(stderr, "%s %s: %s\n", c->prog, cmd, msg);
+        cli_note("usage", msg, NULL);
         return -1;
     }
     *out = v;
@@ -346,5 +480,6 @@ int cli_usage_error(cli *c, const cli_cmd *cmd, const char *what)
 {
     fprintf(stderr, "%s %s: %s\nusage: %s %s\n", c->prog, cmd->name, what, c->prog,
             cmd->usage);
+    cli_note("usage", what, NULL);
     return CLI_EXIT_USAGE;
 }

@@ -28,6 +28,7 @@
 #define CLI_EXIT_USAGE 2    /* bad command line                             */
 #define CLI_EXIT_TEMPFAIL 75 /* failed for a reason that may pass (EX_TEMPFAIL) */
 #define CLI_EXIT_CONFIG 78  /* configuration error (EX_CONFIG)              */
+#define CLI_EXIT_INTERRUPTED 130 /* stopped by SIGINT (128 + 2)             */
 
 /* The configuration read when neither -c nor $DSRC_CONFIG names one. */
 #define CLI_DEFAULT_CONF DSRC_SYSCONFDIR "/dsrcd.conf"
@@ -108,11 +109,50 @@ void cli_catalog_age(const snapshot_info *info, char *buf, size_t n);
 
 /* ---- Output helpers (cli.c) ---- */
 
-/* Print j indented, in insertion order, ASCII-only, on stdout; frees j. */
+/* Print j indented, in insertion order, ASCII-only, on stdout; frees j.
+ * It is the command's one JSON document (see cli_finish()). */
 void cli_json_print(json_t *j);
 
-/* Print "PROG: MESSAGE" (or the status name) for e on stderr. */
+/* A command that writes its JSON document on stdout itself calls this
+ * once it has begun; one whose stdout holds data (fetch -o -) calls
+ * cli_json_stdout_taken(): its error object then goes to stderr. */
+void cli_json_started(void);
+void cli_json_stdout_taken(void);
+
+/* Print "PROG: MESSAGE" (or the status name) for e on stderr, unless a log
+ * line already said it, and keep it as the command's error (cli_note()). */
 void cli_err_print(const cli *c, const derr *e);
+
+/* ---- The error contract (cli.c; see EXIT STATUS and JSON OUTPUT in
+ * dsrc(1)) ---- */
+
+/* Keep the first error of the run for the error object: status (a
+ * dsrc_status name, "usage" or "config"), message, and from e (may be
+ * NULL) the retryable flag and the backend's code.  Later calls are
+ * ignored. */
+void cli_note(const char *status, const char *msg, const derr *e);
+
+/* Print "PROG: MESSAGE" on stderr, keep it (cli_note()) and return exit. */
+int cli_error(const cli *c, int exit, const char *status, const char *fmt, ...)
+    DSRC_PRINTF(4, 5);
+
+/* {"status", "message", "exit", "retryable"[, "code"]} for e, the inside
+ * of an error object, for a command that reports several results. */
+json_t *cli_derr_json(const derr *e, int exit);
+
+/* The error object {"error": {"status", "message", "exit", "command",
+ * "retryable"[, "code"]}} of a command that exits `exit`, from what was
+ * noted (a generic message by exit status when nothing was). */
+json_t *cli_error_json(const char *command, int exit);
+
+/* End a command that returned rc: with --json, a failed command that
+ * printed no JSON document prints its error object (on stderr when stdout
+ * holds data).  Returns rc. */
+int cli_finish(const cli *c, const char *command, int rc);
+
+/* Of the n names in v, the one nearest to `word` when it looks like a
+ * typo of it, else NULL (nearest_name(), base/nearest.h). */
+const char *cli_nearest(const char *word, const char *const *v, size_t n);
 
 /* A JSON string with every registered secret replaced by ***; null for
  * NULL.  Every string that reaches the output goes through here.  Bytes

@@ -86,11 +86,7 @@ int cli_cmd_test(cli *c, int argc, char **argv)
                 json_object_set_new(o, "role", cli_jstr(router_role_name(info.role)));
                 json_object_set_new(o, "server_version", cli_jstr(info.server_version));
             } else {
-                json_object_set_new(o, "status", cli_jstr(error_status_name(st)));
-                json_object_set_new(o, "error", cli_jstr(e.msg));
-                json_object_set_new(o, "retryable", json_boolean(e.retryable));
-                if (e.code[0])
-                    json_object_set_new(o, "code", cli_jstr(e.code));
+                json_object_set_new(o, "error", cli_derr_json(&e, cli_fail_status(&e)));
             }
             json_array_append_new(arr, o);
         } else if (st == DSRC_OK) {
@@ -102,18 +98,21 @@ int cli_cmd_test(cli *c, int argc, char **argv)
                    ver && *ver ? ", " : "", ver ? ver : "");
             free(where);
             free(ver);
-        } else {
-            cli_err_print(c, &e);
         }
-        if (st != DSRC_OK)
-            failed++;
+        if (st != DSRC_OK) {
+            if (!c->json)
+                cli_err_print(c, &e);
+            /* 75 only when every failure may pass */
+            if (!failed || cli_fail_status(&e) == CLI_EXIT_FAIL)
+                failed = cli_fail_status(&e);
+        }
         derr_clear(&e);
     }
     if (arr)
         cli_json_print(all ? arr : json_incref(json_array_get(arr, 0)));
     if (arr && !all)
         json_decref(arr);
-    return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    return failed;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -168,6 +168,15 @@ int cli_cmd_check_config(cli *c, int argc, char **argv)
         json_object_set_new(o, "errors", json_integer((json_int_t)c->diags.n_errors));
         json_object_set_new(o, "sources", json_integer(c->cfg ? (json_int_t)c->cfg->n_sources : 0));
         json_object_set_new(o, "diagnostics", arr);
+        if (c->diags.n_errors || !c->cfg) {
+            char msg[512];
+            json_t *err;
+            snprintf(msg, sizeof msg, "%s: %zu error(s)", c->conf_path, c->diags.n_errors);
+            cli_note("config", msg, NULL);
+            err = cli_error_json(cmd->name, CLI_EXIT_CONFIG);
+            json_object_update(o, err);
+            json_decref(err);
+        }
         cli_json_print(o);
     } else if (rc == 0) {
         diag_print(&c->diags, stderr);

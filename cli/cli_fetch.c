@@ -122,6 +122,8 @@ static int fetch_opt(cli *c, int opt, const char *arg, void *user)
         break;
     case 'o':
         fa->o.output = arg;
+        if (strcmp(arg, "-") == 0)
+            cli_json_stdout_taken(); /* the data: an error object goes to stderr */
         break;
     case 'q':
         fa->quiet = 1;

@@ -36,6 +36,7 @@ typedef struct sec_ctx {
     const cfg_config *cfg;
     const char *prog;
     const char *key_file;  /* -k, else the key_file setting, else NULL */
+    int json;              /* check: one JSON document                    */
 } sec_ctx;
 
 typedef struct sec_cmd {
@@ -814,6 +815,7 @@ typedef struct sec_checker {
     derr kr_err;     /* why the keyring could not be loaded                  */
     int kr_tried;
     size_t checked, failed;
+    json_t *arr;     /* with --json, a {source, option, ok, ...} per secret */
 } sec_checker;
 
 static void sec_check_one(sec_checker *ck, const char *source, const char *group,
@@ -833,17 +835,31 @@ static void sec_check_one(sec_checker *ck, const char *source, const char *group
         why = ck->kr_err.msg ? ck->kr_err.msg : "no Fernet key";
     else if (secret_resolve(value, ck->kr, ck->c->key_file, &plain, &kind, &e) != DSRC_OK)
         why = e.msg ? e.msg : error_status_name(e.status);
-    printf("%s: %s%s%s: ", source, group ? group : "", group ? "." : "", option);
-    if (why) {
-        ck->failed++;
-        printf("FAILED: %s\n", why);
-    } else if (kind == SECRET_PLAIN && from_default) {
-        printf("ok (the plugin's default)\n");
-    } else if (kind == SECRET_PLAIN) {
-        printf("ok (plain text in the configuration; encrypt it with "
-               "'%s secret encrypt')\n", ck->c->prog);
+    if (ck->arr) {
+        char opt[256];
+        json_t *o = json_object();
+        snprintf(opt, sizeof opt, "%s%s%s", group ? group : "", group ? "." : "", option);
+        json_object_set_new(o, "source", cli_jstr(source));
+        json_object_set_new(o, "option", cli_jstr(opt));
+        json_object_set_new(o, "ok", json_boolean(!why));
+        json_object_set_new(o, "kind", why ? json_null() : cli_jstr(secret_kind_name(kind)));
+        json_object_set_new(o, "default", json_boolean(!why && from_default));
+        json_object_set_new(o, "error", why ? cli_jstr(why) : json_null());
+        json_array_append_new(ck->arr, o);
+        ck->failed += why != NULL;
     } else {
-        printf("ok (%s)\n", secret_kind_name(kind));
+        printf("%s: %s%s%s: ", source, group ? group : "", group ? "." : "", option);
+        if (why) {
+            ck->failed++;
+            printf("FAILED: %s\n", why);
+        } else if (kind == SECRET_PLAIN && from_default) {
+            printf("ok (the plugin's default)\n");
+        } else if (kind == SECRET_PLAIN) {
+            printf("ok (plain text in the configuration; encrypt it with "
+                   "'%s secret encrypt')\n", ck->c->prog);
+        } else {
+            printf("ok (%s)\n", secret_kind_name(kind));
+        }
     }
     secret_free(plain);
     derr_clear(&e);
@@ -884,6 +900,8 @@ static int sec_check(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
     }
     memset(&ck, 0, sizeof ck);
     ck.c = c;
+    if (c->json)
+        ck.arr = json_array();
     plugins = loader_new((const char *const *)c->cfg->plugin_dirs, c->cfg->n_plugin_dirs);
     reg = plugins ? registry_build(c->cfg, plugins, &diags) : NULL;
     if (!reg) {
@@ -897,13 +915,20 @@ static int sec_check(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
         const registry_source *rs;
 
         if (!cs->enabled) {
-            printf("%s: disabled, not checked\n", cs->name);
+            if (!ck.arr)
+                printf("%s: disabled, not checked\n", cs->name);
             continue;
         }
         rs = registry_find(reg, cs->name);
         if (!rs) {
             invalid++;
-            printf("%s: FAILED: the source is not valid, so its connection secrets cannot be "
+            if (ck.arr)
+                json_array_append_new(ck.arr,
+                                      json_pack("{s:o, s:n, s:b, s:s}", "source",
+                                                cli_jstr(cs->name), "option", "ok", 0,
+                                                "error", "the source is not valid"));
+            else
+                printf("%s: FAILED: the source is not valid, so its connection secrets cannot be "
                    "checked (see '%s check-config')\n", cs->name, c->prog);
         } else {
             for (j = 0; j < rs->n_options; j++) {
@@ -921,10 +946,16 @@ static int sec_check(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
             sec_check_one(&ck, cs->name, "tls", "key_passphrase", cs->tls_key_passphrase,
                           0);
     }
-    printf("%zu secret(s) checked, %zu failed", ck.checked, ck.failed);
-    if (invalid)
-        printf(", %zu source(s) not valid", invalid);
-    printf("\n");
+    if (ck.arr) {
+        cli_json_print(json_pack("{s:I, s:I, s:I, s:o}", "checked", (json_int_t)ck.checked,
+                                 "failed", (json_int_t)ck.failed, "invalid_sources",
+                                 (json_int_t)invalid, "secrets", ck.arr));
+    } else {
+        printf("%zu secret(s) checked, %zu failed", ck.checked, ck.failed);
+        if (invalid)
+            printf(", %zu source(s) not valid", invalid);
+        printf("\n");
+    }
     fflush(stdout);
     if (ck.failed || invalid)
         rc = SEC_EXIT_FAIL;
@@ -1007,7 +1038,7 @@ static void sec_usage(FILE *fp, const char *prog)
             "Exit status: 0 ok, 1 failure, 2 usage error.\n", prog);
 }
 
-int cli_secret(int argc, char **argv, const cfg_config *cfg, const char *prog)
+int cli_secret(int argc, char **argv, const cfg_config *cfg, const char *prog, int json)
 {
     sec_ctx c;
     const sec_cmd *cmd;
@@ -1016,6 +1047,7 @@ int cli_secret(int argc, char **argv, const cfg_config *cfg, const char *prog)
     c.cfg = cfg;
     c.prog = prog ? prog : "dsrc";
     c.key_file = cfg ? cfg->key_file : NULL;
+    c.json = json;
     if (argc < 2) {
         sec_usage(stderr, c.prog);
         return SEC_EXIT_USAGE;
@@ -1070,7 +1102,7 @@ int cli_cmd_secret(cli *c, int argc, char **argv)
             }
         }
     }
-    return cli_secret(argc, argv, c->cfg, c->prog);
+    return cli_secret(argc, argv, c->cfg, c->prog, c->json);
 }
 
 char *cli_secret_read_line(const char *prog, const char *prompt)

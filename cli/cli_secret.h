@@ -32,8 +32,9 @@
  * argv[1] the subcommand.  cfg may be NULL (no configuration: `check`
  * fails, the others use $CREDENTIALS_DIRECTORY or DSRC_KEY); it is only
  * read.  prog names the program in messages.  Returns the exit status:
- * 0 ok, 1 failure, 2 usage error. */
-int cli_secret(int argc, char **argv, const cfg_config *cfg, const char *prog);
+ * 0 ok, 1 failure, 2 usage error.  json: `check` prints one JSON document
+ * (the others print keys and tokens as they are). */
+int cli_secret(int argc, char **argv, const cfg_config *cfg, const char *prog, int json);
 
 /* One secret from standard input: on a terminal a line typed without echo
  * after "PROMPT (not echoed; end with Enter): ", otherwise the next line.

@@ -245,8 +245,9 @@ static void usage(FILE *fp, const char *prog)
             prog, CLI_DEFAULT_CONF);
     for (i = 0; i < N_COMMANDS; i++)
         fprintf(fp, "  %-13s %s\n", commands[i].name, commands[i].summary);
-    fprintf(fp, "\nExit status: 0 ok, 1 operation failed, 2 usage error, "
-                "78 configuration error.\nSee dsrc(1).\n");
+    fprintf(fp, "\nExit status: 0 ok, 1 operation failed, 2 usage error, 75 may succeed\n"
+                "later (unreachable, timed out), 78 configuration error, 130 interrupted.\n"
+                "See dsrc(1).\n");
 }
 
 int main(int argc, char **argv)
@@ -257,7 +258,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     cli c;
-    int opt, rc, verbose = 0, quiet = 0;
+    int opt, rc, verbose = 0, quiet = 0, version = 0;
     const cli_cmd *cmd;
 
     memset(&c, 0, sizeof c);
@@ -283,22 +284,39 @@ int main(int argc, char **argv)
             usage(stdout, c.prog);
             return CLI_EXIT_OK;
         case 'V':
+            version = 1;
+            break;
+        default:
+            cli_error(&c, CLI_EXIT_USAGE, "usage", "unknown option or missing argument: '%s'",
+                      argv[optind - 1]);
+            usage(stderr, c.prog);
+            /* --json after the bad option still asks for the error object */
+            for (; optind < argc && !c.json; optind++)
+                c.json = strcmp(argv[optind], "--json") == 0;
+            return cli_finish(&c, NULL, CLI_EXIT_USAGE);
+        }
+    }
+    if (version) {
+        if (c.json)
+            cli_json_print(json_pack("{s:s, s:s, s:{s:i, s:i}}", "name", "dsrc", "version",
+                                     PACKAGE_VERSION, "plugin_abi", "major", DSRC_ABI_MAJOR,
+                                     "minor", DSRC_ABI_MINOR));
+        else
             printf("dsrc %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, DSRC_ABI_MAJOR,
                    DSRC_ABI_MINOR);
-            return CLI_EXIT_OK;
-        default:
-            fprintf(stderr, "%s: unknown option or missing argument: '%s'\n", c.prog,
-                    argv[optind - 1]);
-            usage(stderr, c.prog);
-            return CLI_EXIT_USAGE;
-        }
+        return CLI_EXIT_OK;
     }
     log_init("dsrc", LOG_TARGET_STDERR,
              quiet ? DSRC_LOG_ERROR : verbose > 1 ? DSRC_LOG_DEBUG
                                   : verbose ? DSRC_LOG_INFO : DSRC_LOG_WARNING);
+    /* a command's messages are for the person or script that runs it:
+     * no time stamps, and each error once */
+    log_set_timestamps(0);
+    log_keep_recent(1);
     if (optind >= argc) {
         usage(stderr, c.prog);
-        return CLI_EXIT_USAGE;
+        cli_note("usage", "no command given", NULL);
+        return cli_finish(&c, NULL, CLI_EXIT_USAGE);
     }
     if (strcmp(argv[optind], "help") == 0) {
         if (optind + 1 < argc && (cmd = cli_find_cmd(argv[optind + 1]))) {
@@ -309,12 +327,19 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     if (!(cmd = cli_find_cmd(argv[optind]))) {
-        fprintf(stderr, "%s: unknown command '%s'\n", c.prog, argv[optind]);
-        usage(stderr, c.prog);
-        return CLI_EXIT_USAGE;
+        const char *names[N_COMMANDS + 1], *near;
+        size_t i;
+        for (i = 0; i < N_COMMANDS; i++)
+            names[i] = commands[i].name;
+        near = cli_nearest(argv[optind], names, N_COMMANDS);
+        cli_error(&c, CLI_EXIT_USAGE, "usage", "unknown command '%s'%s%s%s", argv[optind],
+                  near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+        if (!near)
+            usage(stderr, c.prog);
+        return cli_finish(&c, NULL, CLI_EXIT_USAGE);
     }
     c.log_forced = verbose || quiet;
-    rc = cmd->run(&c, argc - optind, argv + optind);
+    rc = cli_finish(&c, cmd->name, cmd->run(&c, argc - optind, argv + optind));
     router_free(c.rt);
     registry_free(c.reg);
     loader_free(c.plugins);

@@ -467,8 +467,9 @@ static void sched_task_run(void *arg)
                 t->kind == RUN_FETCH ? t->rule.item : "", (unsigned long long)t->res.rows,
                 t->kind == RUN_FETCH ? "rows" : "items");
     else
-        log_msg(t->res.state == RUN_CANCELLED ? DSRC_LOG_NOTICE : DSRC_LOG_WARNING, src, NULL,
-                "%s%s%s %s: %s%s", store_kind_name(t->kind), t->kind == RUN_FETCH ? " " : "",
+        log_msg_id(t->res.state == RUN_CANCELLED ? DSRC_LOG_NOTICE : DSRC_LOG_WARNING, src, NULL,
+                t->res.state == RUN_FAILED ? LOG_MID_RUN_FAILED : NULL, "%s%s%s %s: %s%s",
+                store_kind_name(t->kind), t->kind == RUN_FETCH ? " " : "",
                 t->kind == RUN_FETCH ? t->rule.item : "", store_state_name(t->res.state),
                 t->res.err.msg ? t->res.err.msg : "?",
                 t->res.err.retryable ? " (retryable)" : "");

@@ -276,7 +276,7 @@ static void unit_log_changes(unit *u, int probed)
         if (bi.state != u->brk[i]) {
             const char *label = pool_label(router_pool(u->rt, (int)i));
             if (bi.state == BREAKER_OPEN)
-                log_msg(DSRC_LOG_WARNING, name, NULL,
+                log_msg_id(DSRC_LOG_WARNING, name, NULL, LOG_MID_BREAKER_OPEN,
                         "%s: circuit breaker open for %lld ms after %d failure(s): %s", label,
                         (long long)bi.cooldown_ms, bi.consecutive_failures,
                         bi.last_error.msg ? bi.last_error.msg : "unknown error");
@@ -297,10 +297,13 @@ static void unit_log_changes(unit *u, int probed)
                 for (i = 0; i < rep.n_endpoints && !why; i++)
                     if (rep.endpoints[i].status != HEALTH_HEALTHY && rep.endpoints[i].last_error)
                         why = rep.endpoints[i].last_error;
-                log_msg(rep.status == HEALTH_DOWN ? DSRC_LOG_ERROR
-                        : rep.status == HEALTH_DEGRADED ? DSRC_LOG_WARNING : DSRC_LOG_NOTICE,
-                        name, NULL, "health: %s -> %s%s%s", health_status_name(u->status),
-                        health_status_name(rep.status), why ? ": " : "", why ? why : "");
+                log_msg_id(rep.status == HEALTH_DOWN ? DSRC_LOG_ERROR
+                           : rep.status == HEALTH_DEGRADED ? DSRC_LOG_WARNING : DSRC_LOG_NOTICE,
+                           name, NULL,
+                           rep.status == HEALTH_DOWN      ? LOG_MID_SOURCE_DOWN
+                           : rep.status == HEALTH_HEALTHY ? LOG_MID_SOURCE_UP : NULL,
+                           "health: %s -> %s%s%s", health_status_name(u->status),
+                           health_status_name(rep.status), why ? ": " : "", why ? why : "");
                 u->status = rep.status;
             }
             health_report_free(&rep);

@@ -2,7 +2,7 @@
 /*
  * log.h -- logging for dsrcd and dsrc.
  *
- * Lines go to stderr ("dsrcd[pid]: LEVEL [source/plugin] message") or to the
+ * Lines go to stderr ("TIME dsrcd: LEVEL [source/plugin] message") or to the
  * journal (with SOURCE= and PLUGIN= fields and PRIORITY=).  Every message is
  * passed through redact_dup() before it is written.
  */
@@ -19,6 +19,12 @@ typedef enum log_target {
 /* Set the program name, target and the most verbose level written. */
 void log_init(const char *ident, log_target target, dsrc_log_level level);
 void log_set_level(dsrc_log_level level);
+
+/* Whether lines on stderr start with an ISO 8601 UTC time
+ * (2024-01-31T12:00:00.123Z).  Default: yes, unless stderr is the
+ * journal's stream ($JOURNAL_STREAM), which stamps lines itself.  With the
+ * journal as target and no journal to write to, lines go to stderr. */
+void log_set_timestamps(int on);
 dsrc_log_level log_get_level(void);
 
 /* "error", "warning", "notice", "info", "debug" -> level; -1 when unknown. */
@@ -34,11 +40,27 @@ int log_target_parse(const char *name);
  * journal field DSRC_RUN_ID. */
 void log_set_run(int64_t id);
 
+/* For a program that reports errors itself (dsrc): remember the last few
+ * lines written on stderr, so that log_recent(TEXT) tells whether one of
+ * them contained TEXT; and log_suppress(TEXT) (TEXT copied; NULL: none)
+ * keeps a later line that contains TEXT off stderr, as already said.
+ * Each error is then printed once, by whichever comes first. */
+void log_keep_recent(int on);
+int log_recent(const char *text);
+void log_suppress(const char *text);
+
 /* Write one line.  source and plugin may be NULL. */
 void log_msg(dsrc_log_level level, const char *source, const char *plugin,
              const char *fmt, ...) DSRC_PRINTF(4, 5);
 void log_vmsg(dsrc_log_level level, const char *source, const char *plugin,
               const char *fmt, va_list ap);
+
+/* The MESSAGE_IDs (sd-id128, fixed for ever; dsrcd(8)) of the events an
+ * operator alerts on.  Drift has one per kind of change (catalog.h). */
+#define LOG_MID_SOURCE_DOWN "5678c36e1b8f44bcac33a59f83787101"  /* health -> down     */
+#define LOG_MID_SOURCE_UP "1bcb628256d84d5dbdc897afab6ba44b"    /* health -> healthy  */
+#define LOG_MID_BREAKER_OPEN "4a59811ad7924d0b86a331308f2760ad" /* a breaker opened   */
+#define LOG_MID_RUN_FAILED "f250d3b3f6e442edb4f2189541dfe214"   /* a run failed       */
 
 /* log_msg() with a journal MESSAGE_ID (32 hex digits, e.g. a catalog
  * change kind's, catalog.h), so that journalctl MESSAGE_ID=... finds every

@@ -212,16 +212,18 @@ void breaker_failure(breaker *b, const derr *e)
         derr_set(&b->last, DSRC_E_UNREACHABLE, "%s: call failed", b->name);
     switch (b->state) {
     case BREAKER_HALF_OPEN:
+        b->consecutive++;
         trip(b, now, b->level + 1);
         break;
     case BREAKER_CLOSED:
+        /* The count is kept while open (what opened it, for the logs and
+         * the reports); a success resets it. */
         if (++b->consecutive >= b->cfg.failure_threshold) {
             /* Soon after a recovery: longer than last time; else from 0. */
             int level = 0;
             if (b->closed_at != INT64_MIN && now - b->closed_at < b->cfg.stable_ms)
                 level = b->level + 1;
             trip(b, now, level);
-            b->consecutive = 0;
         }
         break;
     case BREAKER_OPEN:

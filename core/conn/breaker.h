@@ -47,7 +47,7 @@ typedef struct breaker_config {
 
 typedef struct breaker_info {
     breaker_state state;
-    int consecutive_failures;
+    int consecutive_failures;  /* in a row; open: including those that opened it */
     int level;                 /* cool-down doublings                        */
     int64_t cooldown_ms;       /* the current (or next) cool-down            */
     int64_t retry_in_ms;       /* open: time left before the probe; else 0   */

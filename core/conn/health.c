@@ -463,6 +463,25 @@ static int fill_endpoint(health_monitor *h, int i, health_endpoint_report *er, i
     return 0;
 }
 
+/* What to check first after failures whose last error had status st. */
+static const char *advice_for(dsrc_status st)
+{
+    switch (st) {
+    case DSRC_E_AUTH:
+        return "check the credentials (the server refused them) and the server's logs";
+    case DSRC_E_UNREACHABLE:
+        return "check that the server runs, that the host and port are right and that "
+               "it accepts connections from here";
+    case DSRC_E_TIMEOUT:
+        return "check the network path to the server and its load; raise the "
+               "connect or probe timeout if the server is slow to answer";
+    case DSRC_E_INVALID_CONFIG:
+        return "check the source's configuration ('dsrc check-config')";
+    default:
+        return "check the server's logs and the last error";
+    }
+}
+
 /* The rules. */
 static int recommend(health_monitor *h, health_report *rep)
 {
@@ -480,14 +499,9 @@ static int recommend(health_monitor *h, health_report *rep)
                          "last error: %s",
                          er->label, (double)er->breaker.retry_in_ms / 1000.0,
                          er->last_error ? er->last_error : "unknown");
-        if (er->failures > 0 && er->error_rate > h->cfg.error_rate_warn) {
-            int auth = er->last_error_status == DSRC_E_AUTH;
-            r |= rec_add(rep,
-                         "error rate %.0f%% on %s: check the credentials%s and the server's "
-                         "logs",
-                         er->error_rate * 100.0, er->label,
-                         auth ? " (the server refused them)" : "");
-        }
+        if (er->failures > 0 && er->error_rate > h->cfg.error_rate_warn)
+            r |= rec_add(rep, "error rate %.0f%% on %s: %s", er->error_rate * 100.0,
+                         er->label, advice_for(er->last_error_status));
         if (er->samples > er->failures + er->saturated &&
             er->latency_p95_ms > h->cfg.latency_warn_ms)
             r |= rec_add(rep,

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <fcntl.h>
 #include <ltdl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include "base/ctx.h"
 #include "plugin/loader.h"
 #include "base/log.h"
+#include "base/nearest.h"
 
 /* The smallest ABI 1.0 dsrc_driver accepted: the end of unload.  storage,
  * the last 1.0 member, was added before the ABI was released; a driver
@@ -812,6 +814,36 @@ dsrc_status loader_load_file(loader_set *set, const char *path, const char *expe
     derr_clear(&local);
     return st;
 }
+/* The name of the NAME.so in set's directories nearest to `name` ("did
+ * you mean"), into buf: 1, or 0 when none is near. */
+static int loader_nearest(const loader_set *set, const char *name, char *buf, size_t n)
+{
+    char *names[64];
+    size_t i, k = 0;
+    const char *best;
+    int found = 0;
+
+    for (i = 0; i < set->n_dirs; i++) {
+        DIR *d = opendir(set->dirs[i]);
+        struct dirent *de;
+        while (d && k < sizeof names / sizeof names[0] && (de = readdir(d)) != NULL) {
+            size_t len = strlen(de->d_name);
+            if (len > 3 && strcmp(de->d_name + len - 3, ".so") == 0 &&
+                (names[k] = strndup(de->d_name, len - 3)) != NULL)
+                k++;
+        }
+        if (d)
+            closedir(d);
+    }
+    if ((best = nearest_name(name, (const char *const *)names, k)) != NULL) {
+        snprintf(buf, n, "%s", best);
+        found = 1;
+    }
+    for (i = 0; i < k; i++)
+        free(names[i]);
+    return found;
+}
+
 
 static dsrc_status loader_find(loader_set *set, const char *name, loader_plugin **out, derr *e)
 {
@@ -861,8 +893,13 @@ static dsrc_status loader_find(loader_set *set, const char *name, loader_plugin 
             strcat(list, ", ");
         strcat(list, set->dirs[i]);
     }
-    st = derr_set(e, DSRC_E_NOT_FOUND, "no plugin '%s' (looked for %s.so in %s)", name,
-                  name, list);
+    {
+        char near[256];
+        int has_near = loader_nearest(set, name, near, sizeof near);
+        st = derr_set(e, DSRC_E_NOT_FOUND, "no plugin '%s' (looked for %s.so in %s)%s%s%s",
+                      name, name, list, has_near ? "; did you mean '" : "",
+                      has_near ? near : "", has_near ? "'?" : "");
+    }
     free(list);
     return st;
 }

@@ -544,6 +544,34 @@ static json_t *reg_jstr(const char *s)
     return j ? j : json_string("");
 }
 
+/* An option's value as JSON, typed by the plugin's option table: an int
+ * or a duration (milliseconds) as a number, a bool as true or false, a
+ * double as a number; a value that does not parse stays a string. */
+static json_t *reg_option_json(const dsrc_option *def, const char *v)
+{
+    char *end;
+
+    if (!v)
+        return json_null();
+    if (*v && (def->type == DSRC_OPT_INT || def->type == DSRC_OPT_DURATION)) {
+        long long n;
+        errno = 0;
+        n = strtoll(v, &end, 10);
+        if (!errno && !*end)
+            return json_integer((json_int_t)n);
+    } else if (*v && def->type == DSRC_OPT_DOUBLE) {
+        double d;
+        errno = 0;
+        d = strtod(v, &end);
+        if (!errno && !*end)
+            return json_real(d);
+    } else if (def->type == DSRC_OPT_BOOL) {
+        if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+            return json_boolean(strcmp(v, "true") == 0);
+    }
+    return reg_jstr(v);
+}
+
 json_t *registry_source_json(const cfg_source *cs, const registry_source *s)
 {
     json_t *o = json_object(), *conn = json_object(), *labels = json_object();
@@ -563,7 +591,8 @@ json_t *registry_source_json(const cfg_source *cs, const registry_source *s)
             json_object_set_new(conn, s->options[i].def->name,
                                 (s->options[i].def->flags & DSRC_OPT_SECRET)
                                     ? reg_jstr(REDACTED)
-                                    : reg_jstr(s->options[i].value));
+                                    : reg_option_json(s->options[i].def,
+                                                      s->options[i].value));
     } else {
         /* Unvalidated: show keys only, every value redacted. */
         for (i = 0; i < cs->n_connection; i++)

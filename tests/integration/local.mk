@@ -41,3 +41,22 @@ EXTRA_DIST += tests/integration/api_sources.sh
 # Sources added, changed and removed at run time (API and dsrc source).
 TESTS += tests/integration/source_api.sh
 EXTRA_DIST += tests/integration/source_api.sh
+
+# The manual pages: mandoc -Tlint clean, no words run together by .BR.
+TESTS += tests/integration/man_lint.sh
+EXTRA_DIST += tests/integration/man_lint.sh
+
+# The command line's contract for scripts, every command: one JSON document
+# with --json, the shared error object, the exit-status table, each error
+# once, "did you mean".
+TESTS += tests/integration/cli_contract.sh
+EXTRA_DIST += tests/integration/cli_contract.sh
+
+# dsrcd's log lines: ISO 8601 times on stderr but not on the journal's
+# stream; the journal as target with no journald falls back to stderr.
+TESTS += tests/integration/daemon_log.sh
+EXTRA_DIST += tests/integration/daemon_log.sh
+
+# Every command's --help against dsrc(1); the bash completion.
+TESTS += tests/integration/cli_help.sh tests/integration/completion.sh
+EXTRA_DIST += tests/integration/cli_help.sh tests/integration/completion.sh

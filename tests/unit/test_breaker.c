@@ -72,6 +72,8 @@ START_TEST(opens_after_threshold_and_fails_fast)
     fail_n(1);
     ck_assert_int_eq(info().state, BREAKER_OPEN);
     ck_assert_uint_eq(info().opens, 1);
+    /* the failures that opened it, as dsrcd logs them ("after 5 failure(s)") */
+    ck_assert_int_eq(info().consecutive_failures, 5);
     ck_assert_int_eq(breaker_allow(B, &probe, &e), 0);
     ck_assert_int_eq(e.status, DSRC_E_UNREACHABLE);
     ck_assert_int_eq(e.retryable, 1);
@@ -99,6 +101,7 @@ START_TEST(half_open_lets_one_probe_through)
     derr_clear(&e);
     breaker_success(B);
     ck_assert_int_eq(info().state, BREAKER_CLOSED);
+    ck_assert_int_eq(info().consecutive_failures, 0);
     ck_assert_int_eq(breaker_allow(B, &probe, NULL), 1);
     ck_assert_int_eq(probe, 0);
 }
@@ -115,6 +118,7 @@ START_TEST(cooldown_grows_and_is_capped)
         to_half_open(want[i]);
         fail_n(1);  /* the probe fails: open again, longer */
         ck_assert_int_eq(info().state, BREAKER_OPEN);
+        ck_assert_int_eq(info().consecutive_failures, 6 + (int)i);
     }
     ck_assert_uint_eq(info().opens, 1 + sizeof want / sizeof want[0]);
 }

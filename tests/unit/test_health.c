@@ -140,7 +140,8 @@ START_TEST(failing_replica_degrades_then_down)
     ck_assert_int_eq(rep.endpoints[1].last_error_age_ms, 0);
     ck_assert(rep.endpoints[1].error_rate == 0.5);
     ck_assert(rep.endpoints[1].uptime == 0.5);
-    ck_assert(has_rec("error rate 50% on replica 1 (r1:1): check the credentials"));
+    ck_assert(has_rec("error rate 50% on replica 1 (r1:1): check the network path"));
+    ck_assert(!has_rec("credentials"));
     ck_assert_int_eq(health_probe(H), 1);
     report();
     ck_assert_int_eq(rep.endpoints[1].status, HEALTH_DOWN);
@@ -275,6 +276,20 @@ START_TEST(auth_failure_rule)
     ck_assert_int_eq(health_probe(H), 1);
     report();
     ck_assert(has_rec("check the credentials (the server refused them)"));
+}
+END_TEST
+
+/* "Connection refused" is not a matter of credentials. */
+START_TEST(unreachable_rule)
+{
+    start(NULL, NULL);
+    F->set(NULL, FAULT_OPEN, FAULT_FAIL, DSRC_E_UNREACHABLE, -1);
+    ck_assert_int_eq(health_probe(H), 1);
+    report();
+    if (!has_rec("check that the server runs"))
+        dump_recs();
+    ck_assert(has_rec("check that the server runs"));
+    ck_assert(!has_rec("credentials"));
 }
 END_TEST
 
@@ -481,6 +496,7 @@ static Suite *health_suite(void)
     tcase_add_test(tc, saturated_pool_rule);
     tcase_add_test(tc, server_closed_connections_rule);
     tcase_add_test(tc, auth_failure_rule);
+    tcase_add_test(tc, unreachable_rule);
     tcase_add_test(tc, report_json);
     tcase_add_test(tc, stale_when_the_newest_sample_is_too_old);
     tcase_add_test(tc, overrun_records_a_timeout_and_cancels);

@@ -155,6 +155,6 @@ expect 1 "$DSRC" $C ls wrongkey; clean
 expect 1 "$DSRC" $C describe az data/nope.txt; has "$tmp/err" "404 BlobNotFound"
 expect 1 "$DSRC" $C fetch az data/nope.txt --format raw -o "$tmp/nope"; has "$tmp/err" "404 BlobNotFound"
 expect 1 "$DSRC" $C --json ls az nosuchcontainer
-expect 1 "$DSRC" $C --json test down; has "$tmp/out" '"status": "unreachable"'; has "$tmp/out" '"retryable": true'; clean
+expect 75 "$DSRC" $C --json test down; has "$tmp/out" '"status": "unreachable"'; has "$tmp/out" '"retryable": true'; clean
 
 finish azure_blob
