@@ -187,15 +187,25 @@ static int source_exit(int http, const json_t *test, dsrc_status st)
     return http == 400 || http == 422 ? CLI_EXIT_CONFIG : CLI_EXIT_FAIL;
 }
 
-/* Print a refusal: its message and each field's error. */
-static void source_print_refusal(cli *c, const char *message, const json_t *errors,
-                                 const json_t *problem)
+/* Print a refusal (exit status `rc`): its message and each field's error;
+ * with --json the error object, with the refusal's "errors" and "test". */
+static void source_print_refusal(cli *c, int rc, dsrc_status st, const char *message,
+                                 const json_t *errors, const json_t *test)
 {
     const json_t *er;
+    json_t *o, *in;
     size_t i;
 
+    cli_note(error_status_name(st), message, NULL);
     if (c->json) {
-        cli_json_print((json_t *)problem);
+        o = cli_error_json("source", rc);
+        if ((in = json_object_get(o, "error"))) {
+            if (json_array_size(errors))
+                json_object_set(in, "errors", (json_t *)errors);
+            if (test)
+                json_object_set(in, "test", (json_t *)test);
+        }
+        cli_json_print(o);
         return;
     }
     fprintf(stderr, "%s source: %s\n", c->prog, message);
@@ -215,7 +225,7 @@ static void source_print_done(cli *c, const char *verb, const json_t *res, int d
     size_t i;
 
     if (c->json) {
-        cli_json_print((json_t *)res);
+        cli_json_print(json_incref((json_t *)res));
         return;
     }
     printf("%s source '%s' (%s)\n", verb, json_string_value(json_object_get(res, "source")),
@@ -255,15 +265,11 @@ static int source_direct(cli *c, const srcedit_req *rq, const char *verb, const 
     ar.source = res.name[0] ? res.name : NULL;
     ar.rows = ar.bytes = -1;
     if (rc < 0) {
-        json_t *problem = json_pack("{s:i, s:s, s:s, s:O, s:O?}", "status", res.http,
-                                    "dsrc_status", error_status_name(res.status), "detail",
-                                    res.message, "errors", res.errors, "test", res.test);
         snprintf(result, sizeof result, "error: %d", res.http);
         ar.result = result;
         (void)cli_audit_record(c->cfg, c->prog, &ar);
-        source_print_refusal(c, res.message, res.errors, problem);
-        json_decref(problem);
         rc = source_exit(res.http, res.test, res.status);
+        source_print_refusal(c, rc, res.status, res.message, res.errors, res.test);
         srcedit_res_free(&res);
         return rc;
     }
@@ -304,10 +310,11 @@ static int source_api(cli *c, const char *method, const char *path, const json_t
             return -1;
         }
         if (problem) {
-            source_print_refusal(c, e.msg ? e.msg : "refused", json_object_get(problem, "errors"),
-                                 problem);
             rc = source_exit((int)json_integer_value(json_object_get(problem, "status")),
                              json_object_get(problem, "test"), e.status);
+            source_print_refusal(c, rc, e.status, e.msg ? e.msg : "refused",
+                                 json_object_get(problem, "errors"),
+                                 json_object_get(problem, "test"));
         } else {
             cli_err_print(c, &e);
             rc = cli_fail_status(&e);
@@ -342,9 +349,8 @@ static int source_show(cli *c, const char *name, int export, const char *format)
             json_t *o = json_pack("{s:s, s:s, s:O}", "file", file, "etag", etag, "document",
                                   doc);
             cli_json_print(o);
-            json_decref(o);
         } else {
-            cli_json_print(doc);
+            cli_json_print(json_incref(doc));
         }
     } else if ((text = srcedit_text(doc, &e))) {
         if (!export)
