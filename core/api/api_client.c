@@ -77,6 +77,13 @@ static dsrc_status api_client_transport(CURL *h, CURLcode rc, const char *sock,
 dsrc_status api_client_call(const char *sock, const char *method, const char *path,
                             const json_t *body, int timeout_ms, json_t **result, derr *e)
 {
+    return api_client_call_problem(sock, method, path, body, timeout_ms, result, NULL, e);
+}
+
+dsrc_status api_client_call_problem(const char *sock, const char *method, const char *path,
+                                    const json_t *body, int timeout_ms, json_t **result,
+                                    json_t **problem, derr *e)
+{
     CURL *h;
     CURLcode rc;
     struct curl_slist *hdr = NULL;
@@ -87,6 +94,8 @@ dsrc_status api_client_call(const char *sock, const char *method, const char *pa
     json_t *doc = NULL;
 
     *result = NULL;
+    if (problem)
+        *problem = NULL;
     if (!sock || !*sock || strlen(sock) >= sizeof((struct sockaddr_un *)0)->sun_path)
         return derr_set(e, DSRC_E_INVALID_CONFIG, "control socket path '%s' is empty or too "
                         "long", sock ? sock : "");
@@ -134,6 +143,10 @@ dsrc_status api_client_call(const char *sock, const char *method, const char *pa
                       : http == 401 ? DSRC_E_AUTH : http == 403 ? DSRC_E_PERMISSION
                       : http == 404 ? DSRC_E_NOT_FOUND : DSRC_E_INTERNAL,
                       "%s", detail ? detail : "dsrcd refused the request");
+        if (problem && json_is_object(doc)) {
+            *problem = doc;
+            doc = NULL;
+        }
     }
 out:
     json_decref(doc);
