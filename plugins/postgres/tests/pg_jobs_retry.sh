@@ -96,8 +96,7 @@ as_pg "$PG_BINDIR/pg_ctl" -D "$PG_DIR/primary" -m immediate -w stop >/dev/null 2
 # the next scheduled run fails, then is retried: wait for attempt 4's failure
 until_runs pg 'any(x["state"] == "failed" and x["attempt"] >= 4 for x in r)' 150 &&
     ok || { bad "no fourth failed attempt within 30 s"; cat "$tmp/runs.json"; tail -20 "$tmp/log"; }
-as_pg "$PG_BINDIR/pg_ctl" -D "$PG_DIR/primary" -l "$PG_DIR/log/primary.log" -w -t 60 \
-    -o "-p $PG_PORT -k $PG_SOCKDIR" start >/dev/null 2>&1 || bad "could not start the server again"
+pg_restart || bad "could not start the server again"
 until_runs pg 'any(x["state"] == "succeeded" and x["trigger"] == "retry" for x in r)' 200 &&
     ok || { bad "no retry succeeded within 40 s of the restart"; cat "$tmp/runs.json"; tail -20 "$tmp/log"; }
 # one cycle: attempt 1 (schedule) failed, then attempts 2..N (retry), the
