@@ -72,6 +72,7 @@ int cli_cmd_discover(cli *c, int argc, char **argv);     /* cli_browse.c  */
 int cli_cmd_fetch(cli *c, int argc, char **argv);        /* cli_fetch.c   */
 int cli_cmd_pools(cli *c, int argc, char **argv);        /* cli_daemon.c  */
 int cli_cmd_health(cli *c, int argc, char **argv);       /* cli_daemon.c  */
+int cli_cmd_reload(cli *c, int argc, char **argv);       /* cli_daemon.c  */
 int cli_cmd_secret(cli *c, int argc, char **argv);       /* cli_secret.c  */
 int cli_cmd_runs(cli *c, int argc, char **argv);         /* cli_runs.c    */
 int cli_cmd_jobs(cli *c, int argc, char **argv);         /* cli_runs.c    */

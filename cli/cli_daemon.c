@@ -17,6 +17,8 @@
 
 /* How long dsrc waits for dsrcd's answer on the control socket. */
 #define CLI_API_TIMEOUT_MS 10000
+/* dsrcd answers a reload within 120 s */
+#define RELOAD_API_TIMEOUT_MS 130000
 
 /* ------------------------------------------------------------------------ */
 /* pools / health                                                            */
@@ -276,5 +278,76 @@ int cli_cmd_health(cli *c, int argc, char **argv)
     else if (!local)
         printf("(from dsrcd on %s)\n", c->cfg->control_socket);
     json_decref(res);
+    return rc;
+}
+
+/* Print the diagnostics of a reload's answer ("errors" or "warnings":
+ * [{"file","line","message"}]) as FILE:LINE: SEVERITY: MESSAGE on stderr. */
+static void reload_print_diags(const json_t *list, const char *severity)
+{
+    const json_t *d;
+    size_t k;
+
+    json_array_foreach(list, k, d) {
+        const char *file = json_string_value(json_object_get(d, "file"));
+        json_int_t line = json_integer_value(json_object_get(d, "line"));
+        const char *msg = json_string_value(json_object_get(d, "message"));
+
+        if (file && line > 0)
+            fprintf(stderr, "%s:%lld: %s: %s\n", file, (long long)line, severity, msg ? msg : "");
+        else
+            fprintf(stderr, "%s%s%s: %s\n", file ? file : "", file ? ": " : "", severity,
+                    msg ? msg : "");
+    }
+}
+
+/* dsrc reload: POST /v1/reload, the daemon's answer printed. */
+int cli_cmd_reload(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {CLI_COMMON_LONGS, {NULL, 0, NULL, 0}};
+    const cli_cmd *cmd = cli_find_cmd("reload");
+    json_t *res = NULL, *problem = NULL;
+    derr e = {0};
+    int rc = 0, i;
+
+    if ((i = cli_parse_opts(c, cmd, argc, argv, "h", longs, NULL, NULL, &rc)) < 0)
+        return rc;
+    if (i < argc)
+        return cli_usage_error(c, cmd, "unexpected argument");
+    /* Only the control socket is needed: the daemon checks the files. */
+    if (!c->conf_path)
+        c->conf_path = getenv("DSRC_CONFIG");
+    if (!c->conf_path)
+        c->conf_path = CLI_DEFAULT_CONF;
+    if (!(c->cfg = cfg_load(c->conf_path, &c->diags))) {
+        diag_print(&c->diags, stderr);
+        if (!c->diags.n)
+            fprintf(stderr, "%s: cannot read %s\n", c->prog, c->conf_path);
+        return CLI_EXIT_CONFIG;
+    }
+    if (api_client_call_problem(c->cfg->control_socket, "POST", "/v1/reload", NULL,
+                                RELOAD_API_TIMEOUT_MS, &res, &problem, &e) == DSRC_OK) {
+        if (c->json) {
+            cli_json_print(res);
+        } else {
+            reload_print_diags(json_object_get(res, "warnings"), "warning");
+            printf("reloaded: %lld source(s)\n",
+                   (long long)json_integer_value(json_object_get(res, "sources")));
+            json_decref(res);
+        }
+        return CLI_EXIT_OK;
+    }
+    /* not running, or no answer in time: trying again later may work */
+    rc = e.status == DSRC_E_INVALID_CONFIG ? CLI_EXIT_CONFIG
+         : e.status == DSRC_E_UNREACHABLE || e.status == DSRC_E_TIMEOUT ? CLI_EXIT_TEMPFAIL
+         : cli_fail_status(&e);
+    if (c->json && problem) {
+        cli_json_print(problem);
+    } else {
+        reload_print_diags(json_object_get(problem, "errors"), "error");
+        json_decref(problem);
+        cli_err_print(c, &e);
+    }
+    derr_clear(&e);
     return rc;
 }

@@ -303,7 +303,7 @@ static int source_api(cli *c, const char *method, const char *path, const json_t
 
     if (!c->cfg || !c->cfg->control_socket)
         return -1;
-    if (api_client_call_ex(c->cfg->control_socket, method, path, body, SOURCE_API_TIMEOUT_MS,
+    if (api_client_call_problem(c->cfg->control_socket, method, path, body, SOURCE_API_TIMEOUT_MS,
                            &res, &problem, &e) != DSRC_OK) {
         if (e.status == DSRC_E_UNREACHABLE && !problem) {
             derr_clear(&e);

@@ -125,6 +125,15 @@ static const cli_cmd commands[] = {
      "  -n, --probes N      probes per endpoint when probing from here (3)\n"
      "      --json          machine-readable output\n"
      "Exit status 0 when every source is healthy, 1 otherwise."},
+    {"reload", cli_cmd_reload, "reload [--json]",
+     "ask the running dsrcd to reload its configuration; exit 78 if refused",
+     "Asks dsrcd (through its control socket; the admin role) to re-read the\n"
+     "configuration it was started with, as SIGHUP does, and waits for the\n"
+     "result.  Prints 'reloaded: N source(s)' and exits 0 when the new\n"
+     "configuration is in force; when it has errors, dsrcd keeps the running\n"
+     "one, and dsrc prints every error as FILE:LINE: error: MESSAGE and exits\n"
+     "78.  Exits 75 when dsrcd is not running.\n"
+     "      --json          the daemon's answer (or its problem document)"},
     {"jobs", cli_cmd_jobs, "jobs [SOURCE] [--json]",
      "the scheduled jobs of the running dsrcd: next and last run",
      "Asks dsrcd for every job (a source's schedule.discover, each fetch rule\n"

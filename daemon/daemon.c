@@ -46,9 +46,16 @@
  * waiting for a server that does not answer) sees itself cancelled. */
 static volatile sig_atomic_t stopping;
 
+/* The STATUS= last sent by daemon_notify_status(); emptied when another
+ * STATUS= went out. */
+static char notify_status_last[256];
+
+/* sd_notify() `state`; a STATUS= in it replaces the last one sent. */
 static void notify(const char *state)
 {
 #ifdef HAVE_SYSTEMD
+    if (strstr(state, "STATUS="))
+        notify_status_last[0] = '\0';
     sd_notify(0, state);
 #else
     (void)state;
@@ -63,35 +70,49 @@ static int64_t daemon_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* 1 when systemd expects keep-alives (WatchdogSec=). */
-static int daemon_watchdog_enabled(void)
+/* The watchdog's keep-alive period: half of WATCHDOG_USEC when the service
+ * manager asks for keep-alives (WatchdogSec=), else 0. */
+static int64_t daemon_watchdog_ms(void)
 {
 #ifdef HAVE_SYSTEMD
     uint64_t usec = 0;
-    return sd_watchdog_enabled(0, &usec) > 0;
-#else
-    return 0;
+
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0)
+        return usec >= 4000 ? (int64_t)(usec / 2000) : 1;
 #endif
+    return 0;
 }
 
-/* STATUS= when it changed, and the watchdog's keep-alive. */
-static void daemon_notify_status(scheduler *s, int watchdog)
+/* STATUS= when it changed ("serving N source(s), D down; R run(s) in
+ * progress, ..."), and the watchdog's keep-alive when due (every
+ * watchdog_ms; *kicked: when it was last sent). */
+static void daemon_notify_status(const control_state *d, int64_t watchdog_ms, int64_t *kicked)
 {
 #ifdef HAVE_SYSTEMD
-    static char last[256];
     char line[256], msg[300];
+    size_t i, down = 0, n;
+    int64_t now = daemon_mono_ms();
 
-    scheduler_status(s, line, sizeof line);
-    if (strcmp(line, last) != 0) {
+    for (i = 0; i < d->n_units; i++)
+        if (d->units[i].rt && d->units[i].status == HEALTH_DOWN)
+            down++;
+    n = (size_t)snprintf(line, sizeof line, "serving %zu source(s), %zu down; ", d->n_units,
+                         down);
+    if (n < sizeof line)
+        scheduler_status(d->sched, line + n, sizeof line - n);
+    if (strcmp(line, notify_status_last) != 0) {
         snprintf(msg, sizeof msg, "STATUS=%s", line);
         sd_notify(0, msg);
-        memcpy(last, line, sizeof last);
+        memcpy(notify_status_last, line, sizeof notify_status_last);
     }
-    if (watchdog)
+    if (watchdog_ms > 0 && now - *kicked >= watchdog_ms) {
         sd_notify(0, "WATCHDOG=1");
+        *kicked = now;
+    }
 #else
-    (void)s;
-    (void)watchdog;
+    (void)d;
+    (void)watchdog_ms;
+    (void)kicked;
 #endif
 }
 
@@ -165,7 +186,7 @@ int daemon_main(int argc, char **argv)
     api_server *srv = NULL;
     instance *inst = NULL;
     derr ie = {0};
-    int watchdog = 0;
+    int64_t watchdog_ms = 0, kicked = 0;
     int64_t last_tick = 0;
 
     if (!path)
@@ -318,15 +339,20 @@ int daemon_main(int argc, char **argv)
     control_apply(&d, cur->cfg, &srv, &api_path);
     log_msg(DSRC_LOG_NOTICE, NULL, NULL, "dsrcd %s started: %zu source(s) from %s",
             PACKAGE_VERSION, cur->reg->n_sources, path);
-    notify("READY=1\nSTATUS=running");
-    watchdog = daemon_watchdog_enabled();
+    notify("READY=1");
+    watchdog_ms = daemon_watchdog_ms();
 
     for (;;) {
         int64_t wait_ms = scheduler_tick(d.sched, d.units, d.n_units);
-        struct timespec tick = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L};
+        struct timespec tick;
         int sig;
 
-        daemon_notify_status(d.sched, watchdog);
+        /* woken often enough for a keep-alive every watchdog_ms */
+        if (watchdog_ms > 0 && wait_ms > watchdog_ms / 2)
+            wait_ms = watchdog_ms / 2;
+        tick.tv_sec = (time_t)(wait_ms / 1000);
+        tick.tv_nsec = (long)(wait_ms % 1000) * 1000000L;
+        daemon_notify_status(&d, watchdog_ms, &kicked);
         sig = sigtimedwait(&set, NULL, &tick);
         if (sig < 0 || sig == SCHED_WAKE_SIGNAL) {
             if ((sig > 0 || errno == EAGAIN) && daemon_mono_ms() - last_tick >= 1000) {
@@ -349,7 +375,8 @@ int daemon_main(int argc, char **argv)
              * for its connections). */
             control_reload_end(&d, asked, res);
             control_apply(&d, cur->cfg, &srv, &api_path);
-            notify("READY=1\nSTATUS=running");
+            notify_status_last[0] = '\0';
+            notify("READY=1");
         } else {
             notify("STOPPING=1\nSTATUS=stopping");
             log_msg(DSRC_LOG_NOTICE, NULL, NULL, "received %s, stopping",

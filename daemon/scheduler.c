@@ -797,12 +797,12 @@ void scheduler_status(scheduler *s, char *buf, size_t n)
     int64_t next = jobs_next_due(s->jobs), now = sched_now_ms();
 
     if (next >= 0)
-        snprintf(buf, n, "%zu source(s), %zu job(s): %d running, %d queued, %d held; next "
-                 "run in %lld s", s->n_sources, jobs, running, queued, held,
+        snprintf(buf, n, "%d run(s) in progress, %d queued, %d held of %zu job(s); next "
+                 "run in %lld s", running, queued, held, jobs,
                  (long long)((next > now ? next - now : 0) + 999) / 1000);
     else
-        snprintf(buf, n, "%zu source(s), %zu job(s): %d running, %d queued, %d held",
-                 s->n_sources, jobs, running, queued, held);
+        snprintf(buf, n, "%d run(s) in progress, %d queued, %d held of %zu job(s)", running,
+                 queued, held, jobs);
 }
 
 int scheduler_stop(scheduler *s, int64_t grace_ms)

@@ -69,7 +69,8 @@ dsrc_status scheduler_cancel(scheduler *s, int64_t id, derr *e);
 /* The jobs of `source` (NULL: all), for `dsrc jobs`. */
 json_t *scheduler_jobs_json(scheduler *s, const char *source);
 
-/* A line for sd_notify STATUS=. */
+/* The runs and jobs, for sd_notify STATUS=: "R run(s) in progress, Q queued,
+ * H held of J job(s); next run in N s". */
 void scheduler_status(scheduler *s, char *buf, size_t n);
 
 /* SIGTERM: take no more runs, let the running ones go on for grace_ms,

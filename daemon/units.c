@@ -158,15 +158,15 @@ static void unit_free(unit *u)
     unit_release(u);
 }
 
-/* Two intervals of schedule s (as it runs after `now`), in ms: health
- * older than that is stale.  0 when the schedule does not tell. */
-static int64_t sched_stale_after(const schedule_spec *s, time_t now)
+/* One interval of schedule s (as it runs after `now`), in ms; 0 when the
+ * schedule does not tell. */
+static int64_t sched_interval_ms(const schedule_spec *s, time_t now)
 {
     time_t a = schedule_next(s, now), b = a == (time_t)-1 ? a : schedule_next(s, a);
 
     if (a == (time_t)-1 || b == (time_t)-1 || b <= a)
         return 0;
-    return (int64_t)(b - a) * 2000;
+    return (int64_t)(b - a) * 1000;
 }
 
 /* The health schedule of `cs` (already checked by the configuration). */
@@ -174,14 +174,20 @@ static void unit_schedule(unit *u, const cfg_source *cs)
 {
     const char *expr = cs->schedule_health ? cs->schedule_health : DEFAULT_HEALTH_SCHEDULE;
     const char *why = NULL;
+    int64_t interval;
 
     if (schedule_parse(expr, &u->health, &why) != 0) {
         log_msg(DSRC_LOG_WARNING, cs->name, NULL,
                 "schedule.health '%s': %s; probing every 30 s", expr, why ? why : "invalid");
         schedule_parse(DEFAULT_HEALTH_SCHEDULE, &u->health, NULL);
     }
+    /* health older than two intervals is stale; a wrong password is tried
+     * once an interval */
+    interval = sched_interval_ms(&u->health, time(NULL));
     if (u->hl)
-        health_set_stale_after(u->hl, sched_stale_after(&u->health, time(NULL)));
+        health_set_stale_after(u->hl, 2 * interval);
+    if (u->rt)
+        router_set_auth_cooldown(u->rt, interval);
 }
 
 /* A unit for source `s` of generation `g`.  0, or -1 (logged). */

@@ -271,11 +271,11 @@ api_role api_role_for_peer(const cfg_api *api, uid_t uid, gid_t gid);
 dsrc_status api_client_call(const char *sock, const char *method, const char *path,
                             const json_t *body, int timeout_ms, json_t **result, derr *e);
 
-/* api_client_call(), and when dsrcd answered with a problem, that whole
- * document in *problem (a new reference; NULL otherwise), e.g. for the
- * "errors" a refused source carries. */
-dsrc_status api_client_call_ex(const char *sock, const char *method, const char *path,
-                               const json_t *body, int timeout_ms, json_t **result,
-                               json_t **problem, derr *e);
+/* api_client_call(), and when dsrcd answered a problem, *problem (may be
+ * NULL) is its whole document (a new reference; NULL otherwise): its
+ * members beside the detail (e.g. a refused reload's or source's "errors"). */
+dsrc_status api_client_call_problem(const char *sock, const char *method, const char *path,
+                                    const json_t *body, int timeout_ms, json_t **result,
+                                    json_t **problem, derr *e);
 
 #endif

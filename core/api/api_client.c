@@ -77,12 +77,12 @@ static dsrc_status api_client_transport(CURL *h, CURLcode rc, const char *sock,
 dsrc_status api_client_call(const char *sock, const char *method, const char *path,
                             const json_t *body, int timeout_ms, json_t **result, derr *e)
 {
-    return api_client_call_ex(sock, method, path, body, timeout_ms, result, NULL, e);
+    return api_client_call_problem(sock, method, path, body, timeout_ms, result, NULL, e);
 }
 
-dsrc_status api_client_call_ex(const char *sock, const char *method, const char *path,
-                               const json_t *body, int timeout_ms, json_t **result,
-                               json_t **problem, derr *e)
+dsrc_status api_client_call_problem(const char *sock, const char *method, const char *path,
+                                    const json_t *body, int timeout_ms, json_t **result,
+                                    json_t **problem, derr *e)
 {
     CURL *h;
     CURLcode rc;
@@ -143,7 +143,7 @@ dsrc_status api_client_call_ex(const char *sock, const char *method, const char 
                       : http == 401 ? DSRC_E_AUTH : http == 403 ? DSRC_E_PERMISSION
                       : http == 404 ? DSRC_E_NOT_FOUND : DSRC_E_INTERNAL,
                       "%s", detail ? detail : "dsrcd refused the request");
-        if (problem) {
+        if (problem && json_is_object(doc)) {
             *problem = doc;
             doc = NULL;
         }

@@ -928,7 +928,6 @@ static void cfg_read_pool(cfg_rd *rd, const config_setting_t *root, cfg_pool *p)
     cfg_check_keys(rd, g, cfg_pool_keys, "in group 'pool'");
     if (cfg_get_int(rd, g, "max_size", 1, INT_MAX, &v) == 1)
         p->max_size = (int)v;
-    p->min_idle = p->max_size;
     if (cfg_get_int(rd, g, "min_idle", 0, p->max_size, &v) == 1)
         p->min_idle = (int)v;
     cfg_get_duration(rd, g, "acquire_timeout", &p->acquire_timeout_ms);
@@ -1015,7 +1014,7 @@ static void cfg_read_fetch(cfg_rd *rd, const config_setting_t *root, cfg_source 
 static void cfg_pool_defaults(cfg_pool *p)
 {
     p->max_size = 10;
-    p->min_idle = 10;
+    p->min_idle = 0; /* as PgBouncer's min_pool_size: nothing held open idle */
     p->acquire_timeout_ms = 30 * 1000;
     p->idle_timeout_ms = 10 * 60 * 1000;
     p->max_lifetime_ms = 30 * 60 * 1000;

@@ -46,7 +46,7 @@ typedef struct cfg_value {
 
 typedef struct cfg_pool {
     int max_size;                 /* default 10                          */
-    int min_idle;                 /* default: max_size                   */
+    int min_idle;                 /* default 0                           */
     int64_t acquire_timeout_ms;   /* default 30 s                        */
     int64_t idle_timeout_ms;      /* default 10 min                      */
     int64_t max_lifetime_ms;      /* default 30 min                      */

@@ -21,6 +21,7 @@ struct breaker {
     int level;
     int probe_out;          /* half-open: the probe is in flight           */
     int64_t open_until;
+    int64_t open_for;       /* the cool-down of the last opening           */
     int64_t since;
     int64_t closed_at;      /* when it last closed; INT64_MIN: never opened */
     uint64_t opens, rejected;
@@ -42,6 +43,7 @@ void breaker_config_default(breaker_config *c)
     c->base_cooldown_ms = 1000;
     c->max_cooldown_ms = 60000;
     c->stable_ms = 60000;
+    c->auth_cooldown_ms = 0;
 }
 
 breaker *breaker_new(const char *name, const breaker_config *cfg, breaker_clock_fn clock, void *clock_user)
@@ -67,6 +69,8 @@ breaker *breaker_new(const char *name, const breaker_config *cfg, breaker_clock_
         b->cfg.max_cooldown_ms = b->cfg.base_cooldown_ms;
     if (b->cfg.stable_ms <= 0)
         b->cfg.stable_ms = b->cfg.max_cooldown_ms;
+    if (b->cfg.auth_cooldown_ms < 0)
+        b->cfg.auth_cooldown_ms = 0;
     b->clock = clock ? clock : breaker_mono_ms;
     b->clock_user = clock_user;
     b->closed_at = INT64_MIN;
@@ -106,10 +110,10 @@ static void copy_err(derr *dst, const derr *src)
     memcpy(dst->code, src->code, sizeof dst->code);
 }
 
-/* Under the lock. */
-static void trip(breaker *b, int64_t now, int level)
+/* Under the lock.  auth: opened by an authentication failure. */
+static void trip(breaker *b, int64_t now, int level, int auth)
 {
-    int64_t top = 0;
+    int64_t top = 0, c;
 
     /* Never grow the level past the cap: it would only delay the reset. */
     while (top < 62 && cooldown(b, (int)top) < b->cfg.max_cooldown_ms)
@@ -117,7 +121,11 @@ static void trip(breaker *b, int64_t now, int level)
     b->level = level < (int)top ? level : (int)top;
     b->state = BREAKER_OPEN;
     b->probe_out = 0;
-    b->open_until = now + cooldown(b, b->level);
+    c = cooldown(b, b->level);
+    if (auth && b->cfg.auth_cooldown_ms > c)
+        c = b->cfg.auth_cooldown_ms;
+    b->open_until = now + c;
+    b->open_for = c;
     b->since = now;
     b->opens++;
 }
@@ -168,7 +176,7 @@ int breaker_allow(breaker *b, int *probe, derr *e)
                 derr_set(e, st,
                          "%s: circuit half-open, a probe is in progress; last error: %s",
                          b->name, b->last.msg ? b->last.msg : error_status_name(st));
-            e->retryable = 1;
+            e->retryable = st != DSRC_E_AUTH;
             memcpy(e->code, b->last.code, sizeof e->code);
         }
     }
@@ -204,6 +212,7 @@ void breaker_success(breaker *b)
 void breaker_failure(breaker *b, const derr *e)
 {
     int64_t now = b->clock(b->clock_user);
+    int auth = e && e->status == DSRC_E_AUTH;
 
     pthread_mutex_lock(&b->mu);
     if (e && e->status != DSRC_OK)
@@ -213,17 +222,18 @@ void breaker_failure(breaker *b, const derr *e)
     switch (b->state) {
     case BREAKER_HALF_OPEN:
         b->consecutive++;
-        trip(b, now, b->level + 1);
+        trip(b, now, b->level + 1, auth);
         break;
     case BREAKER_CLOSED:
         /* The count is kept while open (what opened it, for the logs and
-         * the reports); a success resets it. */
-        if (++b->consecutive >= b->cfg.failure_threshold) {
+         * the reports); a success resets it.  An authentication failure
+         * opens it at once. */
+        if (++b->consecutive >= b->cfg.failure_threshold || auth) {
             /* Soon after a recovery: longer than last time; else from 0. */
             int level = 0;
             if (b->closed_at != INT64_MIN && now - b->closed_at < b->cfg.stable_ms)
                 level = b->level + 1;
-            trip(b, now, level);
+            trip(b, now, level, auth);
         }
         break;
     case BREAKER_OPEN:
@@ -251,12 +261,19 @@ void breaker_get(breaker *b, breaker_info *out)
     out->state = b->state;
     out->consecutive_failures = b->consecutive;
     out->level = b->level;
-    out->cooldown_ms = cooldown(b, b->level);
+    out->cooldown_ms = b->state == BREAKER_OPEN ? b->open_for : cooldown(b, b->level);
     out->retry_in_ms = b->state == BREAKER_OPEN && b->open_until > now ? b->open_until - now : 0;
     out->since_ms = b->since;
     out->opens = b->opens;
     out->rejected = b->rejected;
     copy_err(&out->last_error, &b->last);
+    pthread_mutex_unlock(&b->mu);
+}
+
+void breaker_set_auth_cooldown(breaker *b, int64_t ms)
+{
+    pthread_mutex_lock(&b->mu);
+    b->cfg.auth_cooldown_ms = ms > 0 ? ms : 0;
     pthread_mutex_unlock(&b->mu);
 }
 

@@ -18,6 +18,13 @@
  * recovery is re-opened with ever longer cool-downs.  The level returns to
  * 0 only once the breaker has stayed closed for stable_ms.
  *
+ * An authentication failure (DSRC_E_AUTH) opens the breaker at once,
+ * whatever the count, for the longer of the usual cool-down and
+ * auth_cooldown_ms: a wrong password is not tried again before then (a
+ * daemon sets it to the health interval, so that it costs at most one
+ * login per probe).  The fail-fast error of a breaker opened so is not
+ * retryable: only a new credential helps.
+ *
  * Which errors count is the caller's choice; breaker_is_endpoint_failure()
  * gives the usual rule.  Time comes from an injected clock (milliseconds,
  * monotonic).  Every function is thread-safe.
@@ -43,6 +50,7 @@ typedef struct breaker_config {
     int64_t base_cooldown_ms;  /* default 1000                               */
     int64_t max_cooldown_ms;   /* default 60000                              */
     int64_t stable_ms;         /* default max_cooldown_ms                    */
+    int64_t auth_cooldown_ms;  /* default 0: the usual cool-down             */
 } breaker_config;
 
 typedef struct breaker_info {
@@ -87,6 +95,10 @@ void breaker_abandon(breaker *b, int probe);
 
 /* Snapshot; release out->last_error with derr_clear(). */
 void breaker_get(breaker *b, breaker_info *out);
+
+/* Change auth_cooldown_ms (0: the usual cool-down); applies from the next
+ * opening. */
+void breaker_set_auth_cooldown(breaker *b, int64_t ms);
 
 /* Force the breaker closed at level 0 (an operator's reset). */
 void breaker_reset(breaker *b);

@@ -390,10 +390,29 @@ int router_maintain(router_source *r)
         breaker_info bi;
         breaker_get(r->ep[i].brk, &bi);
         derr_clear(&bi.last_error);
-        if (bi.state == BREAKER_CLOSED)
-            n += pool_maintain(r->ep[i].pool);
+        if (bi.state == BREAKER_CLOSED) {
+            pool *p = r->ep[i].pool;
+            pool_stats st0, st1;
+            derr pe = {0};
+
+            pool_stats_get(p, &st0);
+            n += pool_maintain(p);
+            pool_stats_get(p, &st1);
+            /* a wrong password is not tried again on every maintenance */
+            if (st1.failed_opens > st0.failed_opens && pool_last_error(p, &pe) == DSRC_E_AUTH)
+                breaker_failure(r->ep[i].brk, &pe);
+            derr_clear(&pe);
+        }
     }
     return n;
+}
+
+void router_set_auth_cooldown(router_source *r, int64_t ms)
+{
+    size_t i;
+
+    for (i = 0; i < r->n; i++)
+        breaker_set_auth_cooldown(r->ep[i].brk, ms);
 }
 
 void router_cancel_maintenance(router_source *r)

@@ -105,9 +105,13 @@ void router_release(router_source *r, router_lease *l, const derr *result);
 router_intent router_intent_for(const char *operation);
 
 /* pool_maintain() every endpoint whose breaker is closed (an open breaker
- * means nobody should be opening connections there).  Returns the number
- * of connections opened. */
+ * means nobody should be opening connections there).  An open that failed
+ * authentication counts against the endpoint's breaker (which it opens).
+ * Returns the number of connections opened. */
 int router_maintain(router_source *r);
+
+/* breaker_set_auth_cooldown() on every endpoint's breaker. */
+void router_set_auth_cooldown(router_source *r, int64_t ms);
 
 /* pool_cancel_maintenance() on every endpoint: ask a hanging router_maintain()
  * to stop (any thread). */

@@ -160,6 +160,35 @@ static void outfile_free(outfile *of)
     free(of);
 }
 
+/* Run as root, what is made in a directory owned by another user (the
+ * daemon's workspace) gets that owner and the directory's group, so that
+ * root leaves nothing there its owner cannot replace.  1 with *st the
+ * directory's when so; else 0. */
+static int outfile_owner(const char *dir, struct stat *st)
+{
+    return geteuid() == 0 && stat(dir, st) == 0 && st->st_uid != 0;
+}
+
+/* The directory `path` was just made: give it its parent's owner
+ * (outfile_owner).  0, or -1 with errno. */
+static int outfile_give_dir(char *path)
+{
+    char *slash = strrchr(path, '/');
+    struct stat st;
+    int give;
+
+    if (!slash) {
+        give = outfile_owner(".", &st);
+    } else if (slash == path) {
+        give = outfile_owner("/", &st);
+    } else {
+        *slash = '\0';
+        give = outfile_owner(path, &st);
+        *slash = '/';
+    }
+    return give ? lchown(path, st.st_uid, st.st_gid) : 0;
+}
+
 int outfile_mkdirs(const char *dir, unsigned mode)
 {
     char *buf, *p;
@@ -190,6 +219,8 @@ int outfile_mkdirs(const char *dir, unsigned mode)
                     errno = err == EEXIST ? ENOTDIR : err;
                     rc = -1;
                 }
+            } else if (outfile_give_dir(buf) != 0) {
+                rc = -1;
             }
             *p = saved;
         }
@@ -365,6 +396,16 @@ outfile *outfile_open(const char *path, derr *e)
                  strerror(err));
         outfile_abort(of);
         return NULL;
+    }
+    {
+        struct stat st;
+        if (outfile_owner(of->dir, &st) && fchown(of->fd, st.st_uid, st.st_gid) != 0) {
+            err = errno;
+            derr_set(e, outfile_status(err), "cannot give %s to the owner of %s: %s", of->tmp,
+                     of->dir, strerror(err));
+            outfile_abort(of);
+            return NULL;
+        }
     }
     return of;
 }

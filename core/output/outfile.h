@@ -11,7 +11,10 @@
  * together: until finish, abort undoes a publish (the older file comes
  * back, or nothing is left under NAME).  Abort removes the temporary file.
  * The temporary files of writers that died (SIGKILL, a crash) are removed
- * by the next open in the same directory (outfile_sweep).  Large files are written by a thread of their own while
+ * by the next open in the same directory (outfile_sweep).  Run as root, a
+ * file or directory made in a directory owned by another user (the
+ * daemon's workspace, owned by dsrc) gets that owner and that directory's
+ * group: root leaves nothing there its owner cannot replace.  Large files are written by a thread of their own while
  * the caller goes on, with O_DIRECT where the file system allows it (see
  * outfile.c); the caller sees the same calls and errors.  The same object can write to stdout ("-"): no temporary,
  * no rename, still counted and hashed; so can a character device, a FIFO or
@@ -99,7 +102,9 @@ int outfile_sweep(const char *dir);
  * read. */
 int outfile_sweep_tree(const char *root);
 
-/* mkdir -p with mode; returns 0 or -1 (errno set). */
+/* mkdir -p with mode; returns 0 or -1 (errno set).  Run as root, each
+ * directory made in a directory owned by another user gets that owner and
+ * group (as outfile_open's files do). */
 int outfile_mkdirs(const char *dir, unsigned mode);
 
 #endif

@@ -359,6 +359,34 @@ static unsigned long long store_proc_start(long pid)
     return start;
 }
 
+/* Run as root in a state directory `dir` owned by another user (the
+ * daemon's): the database and its -wal and -shm files get that owner and
+ * group, so that the daemon can still write them.  0, or -1 with e set. */
+static int store_give(const store *s, const struct stat *dir, derr *e)
+{
+    static const char *const ext[] = {"", "-wal", "-shm"};
+    char *path;
+    size_t i;
+    int rc = 0;
+
+    if (geteuid() != 0 || dir->st_uid == 0)
+        return 0;
+    for (i = 0; i < sizeof ext / sizeof ext[0] && rc == 0; i++) {
+        if (asprintf(&path, "%s%s", s->path, ext[i]) < 0) {
+            derr_set(e, DSRC_E_INTERNAL, "state store: out of memory");
+            return -1;
+        }
+        if (lchown(path, dir->st_uid, dir->st_gid) != 0 && errno != ENOENT) {
+            derr_set(e, DSRC_E_PERMISSION,
+                     "cannot give %s to the owner of its directory: %s", path,
+                     strerror(errno));
+            rc = -1;
+        }
+        free(path);
+    }
+    return rc;
+}
+
 store *store_open(const char *state_dir, derr *e)
 {
     store *s;
@@ -409,7 +437,7 @@ store *store_open(const char *state_dir, derr *e)
     if (store_exec(s, "PRAGMA journal_mode = WAL", e, "not a usable database") < 0 ||
         store_exec(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", e,
                    "cannot set up the database") < 0 ||
-        store_migrate(s, state_dir, e) < 0) {
+        store_migrate(s, state_dir, e) < 0 || store_give(s, &sb, e) < 0) {
         store_close(s);
         return NULL;
     }

@@ -182,7 +182,7 @@ expect 0 D runs a
 grep -Eq '^ *[0-9]+ +a +fetch +t +schedule +succeeded ' "$tmp/out" && ok ||
     { bad "dsrc runs: no scheduled fetch"; cat "$tmp/out"; }
 # STATUS= says what the daemon does
-wait_for "$d/notify.log" "STATUS=1 source(s), 2 job(s):" 100 && ok ||
+wait_for "$d/notify.log" "STATUS=serving 1 source(s), 0 down; " 100 && grep -q "held of 2 job(s)" "$d/notify.log" && ok ||
     { bad "sd_notify STATUS= does not count the jobs"; cat "$d/notify.log"; }
 # once WS DB RUNS: every row of table t of DB is in exactly one committed
 # file (the files of the succeeded fetch runs of RUNS), and the workspace

@@ -87,6 +87,38 @@ START_TEST(opens_after_threshold_and_fails_fast)
 }
 END_TEST
 
+START_TEST(auth_failure_opens_at_once)
+{
+    derr a = {0}, e = {0};
+    int probe;
+
+    /* no auth cool-down set: at once, for the usual cool-down */
+    derr_set(&a, DSRC_E_AUTH, "password authentication failed for user \"u\"");
+    breaker_failure(B, &a);
+    ck_assert_int_eq(info().state, BREAKER_OPEN);
+    ck_assert_int_eq(info().cooldown_ms, 1000);
+    /* the fail-fast error is the auth failure, and not retryable */
+    ck_assert_int_eq(breaker_allow(B, &probe, &e), 0);
+    ck_assert_int_eq(e.status, DSRC_E_AUTH);
+    ck_assert_int_eq(e.retryable, 0);
+    ck_msg_has(e.msg, "password authentication failed");
+    derr_clear(&e);
+    /* with the health interval set: not before it, then one probe */
+    breaker_set_auth_cooldown(B, 30000);
+    to_half_open(1000);
+    breaker_failure(B, &a);
+    ck_assert_int_eq(info().state, BREAKER_OPEN);
+    ck_assert_int_eq(info().cooldown_ms, 30000);
+    to_half_open(30000);
+    breaker_success(B);
+    ck_assert_int_eq(info().state, BREAKER_CLOSED);
+    /* a closed breaker with the password fixed: other failures count as before */
+    fail_n(4);
+    ck_assert_int_eq(info().state, BREAKER_CLOSED);
+    derr_clear(&a);
+}
+END_TEST
+
 START_TEST(half_open_lets_one_probe_through)
 {
     derr e = {0};
@@ -672,6 +704,7 @@ static Suite *breaker_suite(void)
 
     tcase_add_checked_fixture(tc, brk_setup, brk_teardown);
     tcase_add_test(tc, opens_after_threshold_and_fails_fast);
+    tcase_add_test(tc, auth_failure_opens_at_once);
     tcase_add_test(tc, half_open_lets_one_probe_through);
     tcase_add_test(tc, cooldown_grows_and_is_capped);
     tcase_add_test(tc, alternating_results_do_not_flap);

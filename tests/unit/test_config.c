@@ -332,7 +332,7 @@ START_TEST(full_config)
     ck_assert_ptr_null(s->replica_set);
     ck_assert_ptr_null(s->read_policy);
     ck_assert_int_eq(s->pool.max_size, 10);
-    ck_assert_int_eq(s->pool.min_idle, 10);
+    ck_assert_int_eq(s->pool.min_idle, 0);
     ck_assert_int_eq(s->pool.acquire_timeout_ms, 30000);
     ck_assert_int_eq(s->pool.idle_timeout_ms, 600000);
     ck_assert_int_eq(s->pool.max_lifetime_ms, 1800000);
@@ -1243,7 +1243,7 @@ START_TEST(source_pool_limits)
     ck_diag(0, p, 4, "'min_idle' must be between 0 and 4, got 5");
     ck_diag(1, p, 5, "'limit' must be at least 0, got -1");
     ck_assert_int_eq(cfg->sources[0].pool.max_size, 4);
-    ck_assert_int_eq(cfg->sources[0].pool.min_idle, 4);   /* default: max_size */
+    ck_assert_int_eq(cfg->sources[0].pool.min_idle, 0);   /* the default */
     ck_assert_int_eq(cfg->sources[0].fetch[1].limit, 0);
     cfg_free(cfg);
     free(p);

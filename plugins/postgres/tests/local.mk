@@ -24,6 +24,12 @@ TESTS += plugins/postgres/tests/pg_jobs_kill.sh
 # dsrcd's retries: a server stopped (backoff, then success), a wrong
 # password (one failed run, held, no retry storm).
 TESTS += plugins/postgres/tests/pg_jobs_retry.sh
+# Default pools keep no idle connections; a wrong password costs at most
+# one login per health interval.
+TESTS += plugins/postgres/tests/pg_defaults.sh
+# The fixture moves to another port when 127.0.0.1 is taken on its own
+# (a server of a test running beside it).
+TESTS += plugins/postgres/tests/pg_fixture.sh
 # The catalog: no false drift on 2 000 tables, one event per DDL change.
 TESTS += plugins/postgres/tests/pg_catalog.sh
 # dsrcd's data route: 1 000 000 rows streamed as dsrc fetch writes them,
@@ -38,6 +44,7 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 	plugins/postgres/tests/pg_jobs_kill.sh plugins/postgres/tests/pg_jobs_retry.sh \
 	plugins/postgres/tests/pg_catalog.sh plugins/postgres/tests/pg_lib.sh \
 	plugins/postgres/tests/pg_api_data.sh plugins/postgres/tests/pg_source_api.sh \
+	plugins/postgres/tests/pg_defaults.sh plugins/postgres/tests/pg_fixture.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
@@ -48,6 +55,8 @@ plugins/postgres/tests/pg_health.log: plugins/postgres/tests/postgres_cli.log
 plugins/postgres/tests/pg_replica.log: plugins/postgres/tests/pg_health.log
 plugins/postgres/tests/pg_jobs_kill.log: plugins/postgres/tests/pg_replica.log
 plugins/postgres/tests/pg_jobs_retry.log: plugins/postgres/tests/pg_jobs_kill.log
-plugins/postgres/tests/pg_catalog.log: plugins/postgres/tests/pg_jobs_retry.log
+plugins/postgres/tests/pg_defaults.log: plugins/postgres/tests/pg_jobs_retry.log
+plugins/postgres/tests/pg_fixture.log: plugins/postgres/tests/pg_defaults.log
+plugins/postgres/tests/pg_catalog.log: plugins/postgres/tests/pg_fixture.log
 plugins/postgres/tests/pg_api_data.log: plugins/postgres/tests/pg_catalog.log
 plugins/postgres/tests/pg_source_api.log: plugins/postgres/tests/pg_api_data.log

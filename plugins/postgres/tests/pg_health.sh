@@ -85,8 +85,7 @@ grep -q "circuit breaker open" "$tmp/log" && ok || { bad "breaker opening not lo
 grep -q "$PG_PASSWORD" "$tmp/health" "$tmp/pools" "$tmp/log" && bad "password leaked" || ok
 
 # start it again: healthy after the cool-down
-as_pg "$PG_BINDIR/pg_ctl" -D "$PG_DIR/primary" -l "$PG_DIR/log/primary.log" -w -t 60 \
-    -o "-p $PG_PORT -k $PG_SOCKDIR" start >/dev/null 2>&1 || bad "could not restart the server"
+pg_restart || bad "could not restart the server"
 # back up: probes succeed again; the status leaves "down" (it reads degraded
 # while failed probes remain in the window) and operations work
 until_health "pg: \(healthy\|degraded\)" && ok || { bad "never recovered"; cat "$tmp/health" "$tmp/log"; }

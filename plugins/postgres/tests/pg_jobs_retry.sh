@@ -8,8 +8,8 @@
 #      and the committed files hold every row once, with the cursor at the
 #      last id;
 #  (b) a wrong password: one failed run (status auth, not retryable), the
-#      job held, no more runs, exactly one failed login in the server's log
-#      -- no retry storm; the password fixed and SIGHUP: the hold is
+#      job held, no more runs, at most one failed login in the server's log
+#      besides the health probe's -- no retry storm; the password fixed and SIGHUP: the hold is
 #      released and a run succeeds.
 # Skipped (77) when no PostgreSQL server is installed.
 set -u
@@ -96,8 +96,7 @@ as_pg "$PG_BINDIR/pg_ctl" -D "$PG_DIR/primary" -m immediate -w stop >/dev/null 2
 # the next scheduled run fails, then is retried: wait for attempt 4's failure
 until_runs pg 'any(x["state"] == "failed" and x["attempt"] >= 4 for x in r)' 150 &&
     ok || { bad "no fourth failed attempt within 30 s"; cat "$tmp/runs.json"; tail -20 "$tmp/log"; }
-as_pg "$PG_BINDIR/pg_ctl" -D "$PG_DIR/primary" -l "$PG_DIR/log/primary.log" -w -t 60 \
-    -o "-p $PG_PORT -k $PG_SOCKDIR" start >/dev/null 2>&1 || bad "could not start the server again"
+pg_restart || bad "could not start the server again"
 until_runs pg 'any(x["state"] == "succeeded" and x["trigger"] == "retry" for x in r)' 200 &&
     ok || { bad "no retry succeeded within 40 s of the restart"; cat "$tmp/runs.json"; tail -20 "$tmp/log"; }
 # one cycle: attempt 1 (schedule) failed, then attempts 2..N (retry), the
@@ -182,14 +181,15 @@ dsrc --json jobs bad >"$tmp/jobs.json" 2>&1
 dsrc jobs bad >"$tmp/jobs.txt" 2>&1
 has "$tmp/jobs.txt" held
 # the server refused dsrcd's logins: the source's first health probe
-# (a new source is probed at once, whatever its schedule) and the run's
+# (a new source is probed at once, whatever its schedule), which opens the
+# breaker until the next probe, and the run's only when it came first
 logins=$(($(failed_logins) - logins0))
 dsrc --json health bad >"$tmp/health.json" 2>&1
 probes=$(py "$tmp/health.json" 'r[0]["endpoints"][0]["samples"]')
 opens=$(py "$tmp/health.json" 'r[0]["endpoints"][0]["pool"]["failed_opens"]')
 echo "failed logins in the server's log: $logins ($probes health probe(s), the rest runs)"
-[ "$logins" -eq "${opens:-x}" ] && [ $((logins - ${probes:-0})) -eq 1 ] && ok ||
-    { bad "$logins failed logins: not one run's and ${probes:-?} probe(s)"; cat "$tmp/health.json"
+[ "$logins" -eq "${opens:-x}" ] && [ "$logins" -ge 1 ] && [ $((logins - ${probes:-0})) -le 1 ] && ok ||
+    { bad "$logins failed logins: more than one run's and ${probes:-?} probe(s)"; cat "$tmp/health.json"
       grep 'password authentication' "$PG_DIR/log/primary.log"; }
 n=$(grep -c "run [0-9]*: \[bad\] fetch public.items failed" "$tmp/log")
 [ "$n" -eq 1 ] && ok || { bad "the failure is logged $n times, not once"; cat "$tmp/log"; }

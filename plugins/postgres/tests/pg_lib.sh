@@ -25,3 +25,26 @@ pg_start() {
 
 # su_psql ARG...: psql as the server's superuser.
 su_psql() { "$FIXTURE" psql "$pgdir" "$@"; }
+
+# pg_restart: start the primary again on PG_PORT after the test stopped it.
+# The port cannot change (the sources name it), and while another process
+# listens on 127.0.0.1:PG_PORT (a server of a test running beside this one)
+# PostgreSQL would come up on 127.0.0.2 only, refusing every connection on
+# 127.0.0.1 once that process is gone: such a start is stopped and tried
+# again, once a second for up to 30 s.  0 when up on 127.0.0.1.
+pg_restart() {
+    pg_tries=30
+    while [ "$pg_tries" -gt 0 ]; do
+        pg_before=$(stat -c %s "$PG_DIR/log/primary.log" 2>/dev/null || echo 0)
+        pg_as_server "$PG_BINDIR/pg_ctl" -D "$PG_DIR/primary" -l "$PG_DIR/log/primary.log" \
+            -w -t 60 -o "-p $PG_PORT -k $PG_SOCKDIR" start >/dev/null 2>&1 || return 1
+        tail -c "+$((pg_before + 1))" "$PG_DIR/log/primary.log" |
+            grep -q 'could not bind .*Address already in use' || return 0
+        pg_as_server "$PG_BINDIR/pg_ctl" -D "$PG_DIR/primary" -m immediate -w stop >/dev/null 2>&1
+        sleep 1
+        pg_tries=$((pg_tries - 1))
+    done
+    return 1
+}
+# pg_as_server CMD...: CMD as the servers' OS user (postgres when root).
+pg_as_server() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
