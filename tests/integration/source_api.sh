@@ -119,7 +119,7 @@ ucurl 404 -X DELETE http://localhost/v1/sources/nosuch
 post_bad 422 "{\"name\":\"gone\",\"type\":\"sqlite\",\"connection\":{\"path\":\"$tmp/no/such.db\"}}" 'd["test"]["ok"] is False and "such.db" in d["test"]["error"]'
 [ "$(listing)" = "$before" ] && ok || bad "a failed test left files: $(listing)"
 ucurl 201 -X POST 'http://localhost/v1/sources?test=false' -H 'Content-Type: application/json' \
-    -d "{\"name\":\"gone\",\"type\":\"sqlite\",\"connection\":{\"path\":\"$tmp/no/such.db\"}}"
+    -d "{\"name\":\"gone\",\"type\":\"sqlite\",\"connection\":{\"path\":\"$tmp/no/such.db\"},\"schedule\":{\"health\":\"@every 1s\"}}"
 jcheck "$tmp/body" 'd["test"] is None and d["applied"] is True'
 wait_until sh -c "curl -sS --unix-socket '$SOCK' http://localhost/v1/health?source=gone | grep -q '\"status\":\"down\"'" && ok || bad "gone never shown down"
 ucurl 400 -X POST 'http://localhost/v1/sources?test=maybe' -d '{}'

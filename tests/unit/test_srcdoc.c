@@ -131,7 +131,9 @@ START_TEST(render_refuses)
     ck_assert_int_eq(seen, 31);
     json_decref(doc);
     json_array_clear(errors);
-    ck_assert_int_eq(srcdoc_render(json_array(), NULL, &text, NULL, errors), -1);
+    doc = json_array();
+    ck_assert_int_eq(srcdoc_render(doc, NULL, &text, NULL, errors), -1);
+    json_decref(doc);
     json_decref(errors);
 }
 END_TEST
