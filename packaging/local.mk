@@ -51,6 +51,9 @@ EXTRA_DIST += \
 	packaging/debian/libdsrc-plugin-dev.examples \
 	packaging/debian/not-installed
 
+# The rpm spec, with the same split.
+EXTRA_DIST += packaging/rpm/dsrc.spec packaging/rpm/dsrc.rpmlintrc
+
 # configure's exit trap runs "rm -f core ... && rm -f -r conftest* confdefs*";
 # with the core/ directory of this tree in the build directory the first rm
 # fails and confdefs.h stays behind: distclean removes it.
