@@ -43,6 +43,7 @@ EXTRA_DIST += \
 	packaging/debian/dsrc.dirs \
 	packaging/debian/dsrc.postinst \
 	packaging/debian/dsrc.postrm \
+	packaging/debian/dsrc.lintian-overrides \
 	packaging/debian/dsrc-plugin-postgres.install \
 	packaging/debian/dsrc-plugin-mysql.install \
 	packaging/debian/dsrc-plugin-mongo.install \
