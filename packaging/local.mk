@@ -18,7 +18,7 @@ endif
 
 packaging/dsrcd.service: $(srcdir)/packaging/dsrcd.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) packaging && \
-	sed -e 's|@sbindir[@]|$(sbindir)|g' \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@bindir[@]|$(bindir)|g' \
 	    -e 's|@dsrcconfdir[@]|$(dsrcconfdir)|g' \
 	    $(srcdir)/packaging/dsrcd.service.in > $@.tmp && \
 	mv $@.tmp $@
@@ -29,8 +29,11 @@ EXTRA_DIST += \
 	packaging/sysusers.d/dsrc.conf \
 	packaging/tmpfiles.d/dsrc.conf
 
-# Debian packaging: copied to debian/ in an unpacked release tarball.
+# Debian packaging: copied to debian/ in an unpacked release tarball;
+# packaging/build-deb builds and checks the packages in a clean chroot.
 EXTRA_DIST += \
+	packaging/build-deb \
+	packaging/check-installed \
 	packaging/debian/changelog \
 	packaging/debian/control \
 	packaging/debian/copyright \
@@ -40,8 +43,17 @@ EXTRA_DIST += \
 	packaging/debian/dsrc.dirs \
 	packaging/debian/dsrc.postinst \
 	packaging/debian/dsrc.postrm \
-	packaging/debian/dsrc-plugin-dev.install \
+	packaging/debian/dsrc.lintian-overrides \
+	packaging/debian/dsrc-plugin-postgres.install \
+	packaging/debian/dsrc-plugin-mysql.install \
+	packaging/debian/dsrc-plugin-mongo.install \
+	packaging/debian/dsrc-plugin-azure-blob.install \
+	packaging/debian/libdsrc-plugin-dev.install \
+	packaging/debian/libdsrc-plugin-dev.examples \
 	packaging/debian/not-installed
+
+# The rpm spec, with the same split.
+EXTRA_DIST += packaging/rpm/dsrc.spec packaging/rpm/dsrc.rpmlintrc
 
 # configure's exit trap runs "rm -f core ... && rm -f -r conftest* confdefs*";
 # with the core/ directory of this tree in the build directory the first rm

@@ -95,10 +95,13 @@ dsrc_status secret_read_private_file(const char *path, const char *what, size_t 
         rc = derr_set(e, DSRC_E_INVALID_CONFIG, "%s %s is not a regular file", what, path);
         goto out;
     }
-    if (st.st_mode & 077) {
+    /* Group read is allowed for a file root owns: /etc/dsrc/dsrc.key is
+     * root:dsrc 0640 so that the daemon and group dsrc share it. */
+    if (st.st_mode & (st.st_uid == 0 ? 037 : 077)) {
         rc = derr_set(e, DSRC_E_PERMISSION,
                       "permissions %04o for %s %s are too open: it must not be accessible "
-                      "by group or others; fix with: chmod 600 %s",
+                      "by group or others (group may read it when root owns it); "
+                      "fix with: chmod 600 %s",
                       (unsigned)(st.st_mode & 07777), what, path, path);
         goto out;
     }

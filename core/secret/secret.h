@@ -71,7 +71,8 @@ dsrc_status secret_check_reference(const char *value, derr *e);
 void secret_free(char *value);
 
 /* Read a private file: a regular file that group and others can neither
- * read nor write, at most `max` bytes.  `what` names it in messages ("key
+ * read nor write (except that group may read a file owned by root), at
+ * most `max` bytes.  `what` names it in messages ("key
  * file").  Returns DSRC_OK with a malloc'd buffer of *len bytes plus a NUL
  * in *buf (release with secret_free_buf()), or fills e: DSRC_E_NOT_FOUND
  * when missing, DSRC_E_PERMISSION when unreadable or too open (the message

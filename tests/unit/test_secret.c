@@ -198,6 +198,9 @@ START_TEST(keyring_permissions)
 
     ck_assert_int_ge(asprintf(&content, "%s\n", key1), 0);
     path = write_file("perm.key", content, 0600);
+    /* Not owned by root: group may not even read it. */
+    if (geteuid() == 0)
+        ck_assert_int_eq(chown(path, 65534, 65534), 0);
     ck_assert_int_ge(asprintf(&want, "chmod 600 %s", path), 0);
     for (i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         ck_assert_int_eq(chmod(path, refused[i]), 0);
@@ -212,6 +215,29 @@ START_TEST(keyring_permissions)
         ck_assert_int_eq(keyring_load_file(path, &kr, &e), DSRC_OK);
         assert_keys(kr, key1, NULL);
         keyring_free(kr);
+    }
+    /* Owned by root, group may read it (root:dsrc 0640, as the packages
+     * make it) but not write it; owned by another user, it may not. */
+    if (geteuid() == 0) {
+        static const mode_t root_ok[] = {0640, 0440}, root_refused[] = {0660, 0644, 0604, 0650};
+
+        ck_assert_int_eq(chown(path, 0, 0), 0);
+        for (i = 0; i < sizeof root_ok / sizeof root_ok[0]; i++) {
+            ck_assert_int_eq(chmod(path, root_ok[i]), 0);
+            ck_assert_int_eq(keyring_load_file(path, &kr, &e), DSRC_OK);
+            assert_keys(kr, key1, NULL);
+            keyring_free(kr);
+        }
+        for (i = 0; i < sizeof root_refused / sizeof root_refused[0]; i++) {
+            ck_assert_int_eq(chmod(path, root_refused[i]), 0);
+            ck_assert_int_eq(keyring_load_file(path, &kr, &e), DSRC_E_PERMISSION);
+            derr_clear(&e);
+        }
+        ck_assert_int_eq(chmod(path, 0640), 0);
+        ck_assert_int_eq(chown(path, 65534, 0), 0);
+        ck_assert_int_eq(keyring_load_file(path, &kr, &e), DSRC_E_PERMISSION);
+        derr_clear(&e);
+        ck_assert_int_eq(chown(path, 0, 0), 0);
     }
     /* A directory is not a key file. */
     ck_assert_int_ne(keyring_load_file(tmpdir, &kr, &e), DSRC_OK);
