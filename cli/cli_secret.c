@@ -36,7 +36,7 @@ typedef struct sec_ctx {
     const cfg_config *cfg;
     const char *prog;
     const char *key_file;  /* -k, else the key_file setting, else NULL */
-    int json;              /* check: one JSON document                    */
+    int json;              /* --json: one JSON document                   */
 } sec_ctx;
 
 typedef struct sec_cmd {
@@ -106,6 +106,64 @@ static int sec_write_all(int fd, const void *data, size_t n)
             return -1;
         p += w;
         n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* 1 when the n bytes at s are UTF-8 text. */
+static int sec_utf8(const unsigned char *s, size_t n)
+{
+    size_t i = 0, k, len;
+
+    while (i < n) {
+        unsigned char c = s[i];
+        len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+            : (c & 0xf8) == 0xf0 ? 4 : 0;
+        if (!len || i + len > n || (len == 2 && c < 0xc2))
+            return 0;
+        for (k = 1; k < len; k++)
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* With --json: {"MEMBER": "PREFIX" + the n bytes at value} on stdout, the
+ * value escaped as it is written (never copied into a JSON library's
+ * memory, which is not wiped).  0, or -1 (reason printed). */
+static int sec_json_value(const sec_ctx *c, const char *member, const char *prefix,
+                          const char *value, size_t n)
+{
+    char esc[8];
+    size_t i, from = 0;
+    int rc = 0;
+
+    if (!sec_utf8((const unsigned char *)value, n)) {
+        fprintf(stderr, "%s: the value is not UTF-8 text and cannot be a JSON string; run "
+                "without --json\n", c->prog);
+        return -1;
+    }
+    cli_json_started();
+    rc |= sec_write_all(STDOUT_FILENO, "{\"", 2);
+    rc |= sec_write_all(STDOUT_FILENO, member, strlen(member));
+    rc |= sec_write_all(STDOUT_FILENO, "\": \"", 4);
+    rc |= sec_write_all(STDOUT_FILENO, prefix, strlen(prefix));
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)value[i];
+        if (ch >= 0x20 && ch != '"' && ch != '\\' && ch != 0x7f)
+            continue;
+        rc |= sec_write_all(STDOUT_FILENO, value + from, i - from);
+        snprintf(esc, sizeof esc, "\\u%04x", ch);
+        rc |= sec_write_all(STDOUT_FILENO, esc, 6);
+        from = i + 1;
+    }
+    rc |= sec_write_all(STDOUT_FILENO, value + from, n - from);
+    rc |= sec_write_all(STDOUT_FILENO, "\"}\n", 3);
+    OPENSSL_cleanse(esc, sizeof esc);
+    if (rc) {
+        fprintf(stderr, "%s: cannot write to standard output: %s\n", c->prog, strerror(errno));
+        return -1;
     }
     return 0;
 }
@@ -241,8 +299,13 @@ static int sec_genkey(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
     if (out) {
         if (sec_write_new_key(c, out, text, strlen(text)) < 0)
             rc = SEC_EXIT_FAIL;
+        else if (c->json)
+            cli_json_print(json_pack("{s:o}", "written", cli_jstr(out)));
         else
             fprintf(stderr, "%s: wrote a new key to %s (mode 0600)\n", c->prog, out);
+    } else if (c->json) {
+        if (sec_json_value(c, "key", "", text, strlen(text) - 1) < 0)
+            rc = SEC_EXIT_FAIL;
     } else if (sec_write_all(STDOUT_FILENO, text, strlen(text)) < 0) {
         fprintf(stderr, "%s: cannot write to standard output: %s\n", c->prog, strerror(errno));
         rc = SEC_EXIT_FAIL;
@@ -387,6 +450,9 @@ static int sec_encrypt(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
     } else if (keyring_encrypt(kr, b.p, b.len, &token, &e) != DSRC_OK) {
         sec_err(c, &e);
         rc = SEC_EXIT_FAIL;
+    } else if (c->json) {
+        if (sec_json_value(c, "token", SEC_PREFIX, token, strlen(token)) < 0)
+            rc = SEC_EXIT_FAIL;
     } else if (printf("%s%s\n", SEC_PREFIX, token) < 0 || fflush(stdout) != 0) {
         fprintf(stderr, "%s: cannot write to standard output\n", c->prog);
         rc = SEC_EXIT_FAIL;
@@ -531,8 +597,11 @@ static int sec_decrypt(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
                 c->prog);
         rc = SEC_EXIT_FAIL;
     } else {
-        if (sec_write_all(STDOUT_FILENO, plain, plain_len) < 0 ||
-            sec_write_all(STDOUT_FILENO, "\n", 1) < 0) {
+        if (c->json) {
+            if (sec_json_value(c, "value", "", (const char *)plain, plain_len) < 0)
+                rc = SEC_EXIT_FAIL;
+        } else if (sec_write_all(STDOUT_FILENO, plain, plain_len) < 0 ||
+                   sec_write_all(STDOUT_FILENO, "\n", 1) < 0) {
             fprintf(stderr, "%s: cannot write to standard output: %s\n", c->prog,
                     strerror(errno));
             rc = SEC_EXIT_FAIL;
@@ -760,8 +829,10 @@ static int sec_rotate_file(sec_ctx *c, const keyring *kr, const char *arg, size_
         goto oom;
     if (done && sec_replace_file(c, path, &st, out.p, out.len) < 0)
         goto out;
-    printf("%s: %zu token(s) re-encrypted with the first key, %zu already under it\n", arg,
-           done, current);
+    /* with --json the document says it; this line goes to stderr then */
+    fprintf(c->json ? stderr : stdout,
+            "%s: %zu token(s) re-encrypted with the first key, %zu already under it\n", arg,
+            done, current);
     *n_done = done;
     *n_current = current;
     rc = 0;
@@ -781,6 +852,7 @@ static int sec_rotate(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     keyring *kr;
+    json_t *files;
     int rc = SEC_EXIT_OK, first, i;
 
     if ((first = sec_parse(c, cmd, argc, argv, ":k:h", longs, NULL, NULL, &rc)) < 0)
@@ -789,6 +861,7 @@ static int sec_rotate(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
         return sec_usage_error(c, cmd, "name at least one file");
     if (!(kr = sec_keyring(c)))
         return SEC_EXIT_FAIL;
+    files = c->json ? json_array() : NULL;   /* --json: one {file, ok, ...} each */
     for (i = first; i < argc; i++) {
         char detail[PATH_MAX + 128];
         size_t done = 0, current = 0;
@@ -798,9 +871,16 @@ static int sec_rotate(sec_ctx *c, const sec_cmd *cmd, int argc, char **argv)
                  argv[i], done, current);
         if (r < 0)
             rc = SEC_EXIT_FAIL;
+        if (files)
+            json_array_append_new(files, json_pack("{s:o, s:b, s:I, s:I}", "file",
+                                                   cli_jstr(argv[i]), "ok", r == 0,
+                                                   "reencrypted", (json_int_t)done,
+                                                   "current", (json_int_t)current));
         if (sec_audit_rec(c, "secret rotate", r < 0 ? "failed" : NULL, detail) < 0)
             rc = SEC_EXIT_FAIL;
     }
+    if (files)
+        cli_json_print(json_pack("{s:o}", "files", files));
     fflush(stdout);
     keyring_free(kr);
     return rc;

@@ -136,6 +136,22 @@ has "$tmp/err" '{"error":{"status":"not-found"'
 # --version --json and secret check --json are JSON too
 expect 0 "$DSRC" --json --version; has "$tmp/out" '"plugin_abi"'
 expect 0 "$DSRC" $C --json secret check; has "$tmp/out" '"checked": 0'
+# ... and the other secret commands: the value escaped as it is written
+expect 0 "$DSRC" --json secret genkey
+jcheck "$tmp/out" 'len(d["key"]) == 44'
+/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"])' "$tmp/out" >"$tmp/jkey"
+chmod 600 "$tmp/jkey"
+expect 0 "$DSRC" --json secret genkey -o "$tmp/jkey2"
+jcheck "$tmp/out" 'd["written"].endswith("jkey2")'
+printf 'a"b\\c\001\303\251' >"$tmp/jplain"
+expect_in 0 "$tmp/jplain" "$DSRC" --json secret encrypt -k "$tmp/jkey"
+jcheck "$tmp/out" 'd["token"].startswith("fernet:gAAAAA")'
+/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$tmp/out" >"$tmp/jtoken"
+expect_in 0 "$tmp/jtoken" "$DSRC" --json secret decrypt --show-plaintext -k "$tmp/jkey"
+jcheck "$tmp/out" 'd["value"] == "a\"b\\c\x01\u00e9"'
+printf 'x = "%s";\n' "$(cat "$tmp/jtoken")" >"$tmp/jrot.conf"
+expect 0 "$DSRC" --json secret rotate -k "$tmp/jkey" "$tmp/jrot.conf"
+jcheck "$tmp/out" 'd["files"] == [{"file": d["files"][0]["file"], "ok": True, "reencrypted": 0, "current": 1}]'
 
 if [ -f "$pgdir/postgres.so" ]; then
     # typed connection values
