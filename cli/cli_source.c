@@ -273,14 +273,9 @@ static int source_direct(cli *c, const srcedit_req *rq, const char *verb, const 
         srcedit_res_free(&res);
         return rc;
     }
-    if (json_array_size(res.changed)) {
-        size_t i, len = 0;
-        for (i = 0; i < json_array_size(res.changed) && len < sizeof detail - 1; i++)
-            len += (size_t)snprintf(detail + len, sizeof detail - len, "%s%s",
-                                    i ? ", " : "fields ",
-                                    json_string_value(json_array_get(res.changed, i)));
+    srcdoc_changed_text(res.changed, detail, sizeof detail);
+    if (detail[0])
         ar.detail = detail;
-    }
     ar.result = "ok";
     (void)cli_audit_record(c->cfg, c->prog, &ar);
     out = json_pack("{s:s, s:s, s:s?, s:O?, s:O}", "source", res.name, "file", res.file,

@@ -46,23 +46,6 @@ static int control_flag(api_request *r, const char *name, int def, derr *e)
     return -1;
 }
 
-/* "fields a, b, c" for the audit trail (names only). */
-static void control_changed_detail(const json_t *changed, char *buf, size_t n)
-{
-    size_t i, len = 0;
-
-    buf[0] = '\0';
-    for (i = 0; i < json_array_size(changed) && len + 1 < n; i++) {
-        int w = snprintf(buf + len, n - len, "%s%s", i ? ", " : "fields ",
-                         json_string_value(json_array_get(changed, i)));
-        if (w < 0)
-            break;
-        len += (size_t)w;
-    }
-    if (len >= n && n > 4)
-        memcpy(buf + n - 4, "...", 4);
-}
-
 /* Cancel the running runs of a source being removed. */
 static int control_cancel_runs(control_state *d, const char *name)
 {
@@ -137,7 +120,7 @@ static json_t *control_source_change(control_state *d, api_request *r, srcedit_o
         srcedit_res_free(&res);
         return out;
     }
-    control_changed_detail(res.changed, r->detail, sizeof r->detail);
+    srcdoc_changed_text(res.changed, r->detail, sizeof r->detail);
     log_msg(DSRC_LOG_NOTICE, res.name, NULL, "source %s through the API by %s: %s (%s)",
             op == SRCEDIT_CREATE ? "added" : op == SRCEDIT_DELETE ? "removed" : "changed",
             r->caller->who, res.file, r->detail[0] ? r->detail : "no field changed");

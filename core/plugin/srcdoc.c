@@ -516,6 +516,22 @@ json_t *srcdoc_changed(const json_t *before, const json_t *after)
     return sorted;
 }
 
+void srcdoc_changed_text(const json_t *changed, char *buf, size_t n)
+{
+    size_t i, len = 0;
+
+    buf[0] = '\0';
+    for (i = 0; i < json_array_size(changed) && len + 1 < n; i++) {
+        int w = snprintf(buf + len, n - len, "%s%s", i ? ", " : "fields ",
+                         json_string_value(json_array_get(changed, i)));
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+    if (len >= n && n > 4)
+        memcpy(buf + n - 4, "...", 4);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Names, tags                                                               */
 

@@ -58,6 +58,10 @@ json_t *srcdoc_merge_patch(json_t *target, const json_t *patch);
  * value is an object is followed into, an array is compared whole. */
 json_t *srcdoc_changed(const json_t *before, const json_t *after);
 
+/* "fields a, b, c" of srcdoc_changed()'s array into buf (n bytes; "" when
+ * empty; "..." at the end when cut), for the audit trail: names only. */
+void srcdoc_changed_text(const json_t *changed, char *buf, size_t n);
+
 /* A source name that can be a file name: [A-Za-z0-9_.-]+, at most 128
  * bytes, not starting with '.'.  1 or 0 with a reason in *why (static). */
 int srcdoc_name_ok(const char *name, const char **why);
