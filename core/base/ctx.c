@@ -71,12 +71,19 @@ static const char *ctx_source_name(const dsrc_ctx *ctx)
     return ctx && ctx->source ? ctx->source : "";
 }
 
+static int ctx_cancel_fd(const dsrc_ctx *ctx)
+{
+    (void)ctx;
+    return -1; /* no descriptor yet: plugins poll is_cancelled() */
+}
+
 static const dsrc_host ctx_host_table = {
     .struct_size = sizeof(dsrc_host),
     .abi_version = DSRC_ABI_VERSION,
     .log = ctx_log,
     .is_cancelled = ctx_is_cancelled,
     .source_name = ctx_source_name,
+    .cancel_fd = ctx_cancel_fd,
 };
 
 const dsrc_host *ctx_host(void)

@@ -307,6 +307,36 @@ typedef struct dsrc_option {
 /** Terminates an option table. */
 #define DSRC_OPTION_END {NULL, DSRC_OPT_STRING, 0, NULL, NULL, NULL, {NULL, NULL}}
 
+#define DSRC_LIMIT_MIN 0x1u /* dsrc_option_limit.min applies                 */
+#define DSRC_LIMIT_MAX 0x2u /* dsrc_option_limit.max applies                 */
+
+/**
+ * Limits on the value of one option (since 1.1), checked by the host with
+ * the file and line when it reads the configuration (`dsrcd --check-config`
+ * included), before any call.  Frozen (array element) from 1.1 on.
+ *   DSRC_OPT_INT:      min <= value <= max (the flags say which applies).
+ *   DSRC_OPT_DURATION: the same, in milliseconds.
+ *   DSRC_OPT_DOUBLE:   the same, compared as doubles.
+ *   DSRC_OPT_STRING, DSRC_OPT_PATH: `pattern`, a POSIX extended regular
+ *                      expression the whole value must match (anchors are
+ *                      implied); `pattern_doc` says in words what it
+ *                      allows, for the error message ("a DNS name").
+ * A limit naming an option the table does not have refuses the plugin at
+ * load time, as does a pattern that does not compile.
+ */
+typedef struct dsrc_option_limit {
+    const char *name;          /* an option of the driver's table            */
+    unsigned flags;            /* DSRC_LIMIT_MIN | DSRC_LIMIT_MAX            */
+    int64_t min;
+    int64_t max;
+    const char *pattern;       /* NULL: none                                 */
+    const char *pattern_doc;   /* NULL: the message quotes the pattern       */
+    const void *reserved[2];   /* zero                                       */
+} dsrc_option_limit;
+
+/** Terminates an option limit table. */
+#define DSRC_OPTION_LIMIT_END {NULL, 0, 0, 0, NULL, NULL, {NULL, NULL}}
+
 /* ------------------------------------------------------------------------ */
 /* Host services                                                             */
 
@@ -339,6 +369,15 @@ typedef struct dsrc_host {
     int (*is_cancelled)(const dsrc_ctx *ctx);
     /** Name of the source this call works for (never NULL). */
     const char *(*source_name)(const dsrc_ctx *ctx);
+    /** since 1.1 (check DSRC_HAS_MEMBER(host, dsrc_host, cancel_fd), or use
+     *  dsrc_cancel_fd() of <dsrc/plugin_util.h>): a descriptor that becomes
+     *  readable (POLLIN) once the call running under `ctx` is cancelled, so
+     *  that a plugin blocked in poll() on its own sockets wakes at once.
+     *  -1 when the host has none for this call.  Owned by the host: never
+     *  read, write or close it; the same descriptor for the whole call,
+     *  valid only during it.  After it became readable, is_cancelled() is
+     *  nonzero. */
+    int (*cancel_fd)(const dsrc_ctx *ctx);
 } dsrc_host;
 
 /* ------------------------------------------------------------------------ */
@@ -678,7 +717,8 @@ typedef struct dsrc_storage_info {
  * struct_size to the size it knows; the plugin writes no member past that
  * (use DSRC_DRIVER_SET()).  Required: name, open, close, ping, list,
  * describe, fetch.  Optional (NULL): discover, cancel, unload, storage; the
- * host substitutes a stub that returns DSRC_E_UNSUPPORTED.
+ * host substitutes a stub that returns DSRC_E_UNSUPPORTED.  Optional since
+ * 1.1: option_limits, validate (never called when NULL).
  *
  * All operations receive the call context first and an error last.  They
  * return DSRC_OK or the status they stored in `err`.
@@ -725,6 +765,18 @@ typedef struct dsrc_driver {
      *  what the backend can tell cheaply. */
     dsrc_status (*storage)(const dsrc_ctx *ctx, dsrc_conn *conn,
                            dsrc_storage_info *info, dsrc_error *err);
+    /** since 1.1: limits on single option values (see dsrc_option_limit),
+     *  terminated by DSRC_OPTION_LIMIT_END; NULL: none. */
+    const dsrc_option_limit *option_limits;
+    /** since 1.1, optional: check a source's options as a whole when the
+     *  host reads the configuration ("either account_key or sas_token"),
+     *  without touching the network.  `params` is what open() would get,
+     *  except that the value of a DSRC_OPT_SECRET option is never the
+     *  secret: it is present (non-NULL) or absent, nothing more.  Return
+     *  DSRC_E_INVALID_CONFIG with a message; a message that starts with
+     *  "option 'NAME'" is reported at that option's line. */
+    dsrc_status (*validate)(const dsrc_ctx *ctx, const dsrc_open_params *params,
+                            dsrc_error *err);
 } dsrc_driver;
 
 /** Set a driver member only if the host's struct has room for it. */
@@ -750,6 +802,7 @@ typedef struct dsrc_abi_info {
     uint32_t cell_size;       /* sizeof(dsrc_cell)                           */
     uint32_t error_size;      /* sizeof(dsrc_error)                          */
     uint32_t foreign_key_size; /* sizeof(dsrc_foreign_key) (since 1.1)      */
+    uint32_t option_limit_size; /* sizeof(dsrc_option_limit) (since 1.1)    */
 } dsrc_abi_info;
 
 #define DSRC_ABI_MAGIC 0x44535243u /* "DSRC" */
@@ -775,7 +828,8 @@ typedef dsrc_status (*dsrc_plugin_init_fn)(uint32_t host_abi_version,
             sizeof(dsrc_abi_info), DSRC_ABI_MAGIC, DSRC_ABI_MAJOR,            \
             DSRC_ABI_MINOR, sizeof(dsrc_driver), sizeof(dsrc_host),           \
             sizeof(dsrc_option), sizeof(dsrc_column), sizeof(dsrc_cell),      \
-            sizeof(dsrc_error), sizeof(dsrc_foreign_key)};                    \
+            sizeof(dsrc_error), sizeof(dsrc_foreign_key),                     \
+            sizeof(dsrc_option_limit)};                                       \
         return &info;                                                         \
     }                                                                         \
     typedef int dsrc_plugin_abi_defined_

@@ -312,6 +312,16 @@ static inline int dsrc_cancelled(const dsrc_host *host, const dsrc_ctx *ctx)
            ctx && host->is_cancelled(ctx);
 }
 
+/** The descriptor that becomes readable when the call running under `ctx`
+ *  is cancelled (the host's cancel_fd(), since 1.1), to add to a poll()
+ *  set; -1 when the host is 1.0 or has none for this call. */
+static inline int dsrc_cancel_fd(const dsrc_host *host, const dsrc_ctx *ctx)
+{
+    if (!host || !ctx || !DSRC_HAS_MEMBER(host, dsrc_host, cancel_fd) || !host->cancel_fd)
+        return -1;
+    return host->cancel_fd(ctx);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The highest cursor value sent                                             */
 

@@ -253,7 +253,7 @@ static void fake_log(const dsrc_ctx *ctx, dsrc_log_level level, const char *fmt,
 }
 
 static const dsrc_host fake_host = {sizeof(dsrc_host), DSRC_ABI_VERSION, fake_log,
-                                    fake_is_cancelled, NULL};
+                                    fake_is_cancelled, NULL, NULL};
 
 START_TEST(t_cancelled)
 {
