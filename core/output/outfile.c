@@ -24,7 +24,7 @@
 
 /* Mode of finished files: the daemon's user and group may read them. */
 #define OUTFILE_MODE 0640
-#define OUTFILE_DIR_MODE 0750
+#define OUTFILE_DIR_MODE 0750 /* group-writable in a shared directory */
 
 /*
  * A regular file is written through OUTFILE_NBUF staging buffers of
@@ -169,24 +169,42 @@ static int outfile_owner(const char *dir, struct stat *st)
     return geteuid() == 0 && stat(dir, st) == 0 && st->st_uid != 0;
 }
 
-/* The directory `path` was just made: give it its parent's owner
- * (outfile_owner).  0, or -1 with errno. */
+int outfile_share(const char *path, const struct stat *dir)
+{
+    struct stat st;
+    mode_t want;
+
+    if (!(dir->st_mode & S_ISGID) || !(dir->st_mode & S_IWGRP))
+        return 0;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (st.st_uid != geteuid() || S_ISLNK(st.st_mode))
+        return 0;
+    want = (st.st_mode & 07777) | ((st.st_mode & S_IRWXU) >> 3);
+    return want == (st.st_mode & 07777) ? 0 : chmod(path, want);
+}
+
+/* The directory `path` was just made: share it with the group of a shared
+ * parent (outfile_share), then give it its parent's owner (outfile_owner).
+ * 0, or -1 with errno. */
 static int outfile_give_dir(char *path)
 {
     char *slash = strrchr(path, '/');
+    const char *parent = !slash ? "." : slash == path ? "/" : path;
     struct stat st;
-    int give;
+    int rc = 0;
 
-    if (!slash) {
-        give = outfile_owner(".", &st);
-    } else if (slash == path) {
-        give = outfile_owner("/", &st);
-    } else {
+    if (slash && slash != path)
         *slash = '\0';
-        give = outfile_owner(path, &st);
+    if (stat(parent, &st) != 0)
+        rc = -1;
+    if (slash && slash != path)
         *slash = '/';
-    }
-    return give ? lchown(path, st.st_uid, st.st_gid) : 0;
+    if (rc == 0 && outfile_share(path, &st) != 0)
+        rc = -1;
+    if (rc == 0 && geteuid() == 0 && st.st_uid != 0)
+        rc = lchown(path, st.st_uid, st.st_gid);
+    return rc;
 }
 
 int outfile_mkdirs(const char *dir, unsigned mode)

@@ -102,9 +102,20 @@ int outfile_sweep(const char *dir);
  * read. */
 int outfile_sweep_tree(const char *root);
 
-/* mkdir -p with mode; returns 0 or -1 (errno set).  Run as root, each
+/* mkdir -p with mode; returns 0 or -1 (errno set).  Each directory made
+ * in a shared directory is shared too (outfile_share).  Run as root, each
  * directory made in a directory owned by another user gets that owner and
  * group (as outfile_open's files do). */
 int outfile_mkdirs(const char *dir, unsigned mode);
+
+/* When `dir` (stat'ed by the caller) is shared with its group, as the
+ * packages make the state directory (setgid and group-writable, like a git
+ * repository with core.sharedRepository=group): give `path`, made by this
+ * process in `dir`, the group permissions its owner has, so that the
+ * daemon's user and every member of the group can write or replace it
+ * whatever their umask.  Nothing when `dir` is not shared, or `path` is
+ * absent, a symbolic link or another user's.  0, or -1 with errno. */
+struct stat;
+int outfile_share(const char *path, const struct stat *dir);
 
 #endif

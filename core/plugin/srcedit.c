@@ -271,7 +271,9 @@ static int srcedit_lock(const char *dir, int create_dir)
         errno = ENAMETOOLONG;
         return -1;
     }
-    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+    /* Read-only and 0644: whoever made it, every user who may edit the
+     * directory (the daemon, members of a shared group) can lock it. */
+    if ((fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
         return -1;
     while (flock(fd, LOCK_EX) < 0)
         if (errno != EINTR) {

@@ -359,24 +359,30 @@ static unsigned long long store_proc_start(long pid)
     return start;
 }
 
-/* Run as root in a state directory `dir` owned by another user (the
- * daemon's): the database and its -wal and -shm files get that owner and
- * group, so that the daemon can still write them.  0, or -1 with e set. */
+/* In a state directory `dir` shared with its group (outfile_share), the
+ * database and its -wal and -shm files are made writable by the group (SQLite
+ * makes the -wal and -shm files with the database's mode).  Run as root in
+ * a state directory owned by another user (the daemon's), they get that
+ * owner and group, so that the daemon can still write them.  0, or -1 with
+ * e set. */
 static int store_give(const store *s, const struct stat *dir, derr *e)
 {
     static const char *const ext[] = {"", "-wal", "-shm"};
+    int give = geteuid() == 0 && dir->st_uid != 0;
     char *path;
     size_t i;
     int rc = 0;
 
-    if (geteuid() != 0 || dir->st_uid == 0)
-        return 0;
     for (i = 0; i < sizeof ext / sizeof ext[0] && rc == 0; i++) {
         if (asprintf(&path, "%s%s", s->path, ext[i]) < 0) {
             derr_set(e, DSRC_E_INTERNAL, "state store: out of memory");
             return -1;
         }
-        if (lchown(path, dir->st_uid, dir->st_gid) != 0 && errno != ENOENT) {
+        if (outfile_share(path, dir) != 0) {
+            derr_set(e, DSRC_E_PERMISSION, "cannot share %s with the group of its directory: %s",
+                     path, strerror(errno));
+            rc = -1;
+        } else if (give && lchown(path, dir->st_uid, dir->st_gid) != 0 && errno != ENOENT) {
             derr_set(e, DSRC_E_PERMISSION,
                      "cannot give %s to the owner of its directory: %s", path,
                      strerror(errno));
@@ -422,6 +428,13 @@ store *store_open(const char *state_dir, derr *e)
         derr_set(e, errno == EACCES ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
                  "cannot open the state store %s: %s", s->path,
                  s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        store_close(s);
+        return NULL;
+    }
+    /* Shared before the -wal and -shm files exist, so they are too. */
+    if (outfile_share(s->path, &sb) != 0) {
+        derr_set(e, DSRC_E_PERMISSION, "cannot share %s with the group of its directory: %s",
+                 s->path, strerror(errno));
         store_close(s);
         return NULL;
     }

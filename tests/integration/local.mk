@@ -8,8 +8,8 @@ EXTRA_DIST += tests/integration/example_out_of_tree.sh
 
 # Run as root, dsrc gives what it makes in a workspace or state_dir owned
 # by another user (the daemon's) to that user.
-TESTS += tests/integration/workspace_owner.sh
-EXTRA_DIST += tests/integration/workspace_owner.sh
+TESTS += tests/integration/workspace_owner.sh tests/integration/group_share.sh
+EXTRA_DIST += tests/integration/workspace_owner.sh tests/integration/group_share.sh
 
 # dsrcd's jobs and runs: schedules, catch-up, stall, cancel, reload and
 # concurrency limits, with sqlite sources and the fault test plugin.
