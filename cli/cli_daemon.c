@@ -102,8 +102,9 @@ int cli_cmd_pools(cli *c, int argc, char **argv)
         return rc;
     if (ask_daemon(c, "pools", argc - i == 1 ? argv[i] : NULL, &res, &e) != DSRC_OK) {
         cli_err_print(c, &e);
+        rc = cli_fail_status(&e);
         derr_clear(&e);
-        return CLI_EXIT_FAIL;
+        return rc;
     }
     if (c->json) {
         cli_json_print(res);

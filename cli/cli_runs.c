@@ -231,9 +231,10 @@ int cli_cmd_jobs(cli *c, int argc, char **argv)
         if (!e.msg)
             derr_set(&e, DSRC_E_INTERNAL, "malformed answer from dsrcd");
         cli_err_print(c, &e);
+        rc = cli_fail_status(&e);
         derr_clear(&e);
         json_decref(res);
-        return CLI_EXIT_FAIL;
+        return rc;
     }
     if (c->json) {
         cli_json_print(res);
@@ -385,7 +386,7 @@ int cli_cmd_run(cli *c, int argc, char **argv)
         if (!e.msg)
             derr_set(&e, DSRC_E_INTERNAL, "out of memory");
         cli_err_print(c, &e);
-        rc = e.status == DSRC_E_INVALID_ARGUMENT ? CLI_EXIT_TEMPFAIL : CLI_EXIT_FAIL;
+        rc = e.status == DSRC_E_INVALID_ARGUMENT ? CLI_EXIT_TEMPFAIL : cli_fail_status(&e);
         derr_clear(&e);
         json_decref(req);
         return rc;

@@ -56,22 +56,28 @@ static dsrc_status api_client_transport(CURL *h, CURLcode rc, const char *sock,
 {
     long oserr = 0;
 
+    dsrc_status st;
+
     curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
     if (rc == CURLE_OPERATION_TIMEDOUT)
-        return derr_set(e, DSRC_E_TIMEOUT, "dsrcd did not answer on %s within %d ms", sock,
-                        timeout_ms);
-    if (rc == CURLE_COULDNT_CONNECT) {
-        if (oserr == EACCES || oserr == EPERM)
-            return derr_set(e, DSRC_E_PERMISSION, "control socket %s: %s", sock,
-                            strerror((int)oserr));
-        if (oserr == 0 || oserr == ENOENT || oserr == ECONNREFUSED || oserr == ENOTDIR)
-            return derr_set(e, DSRC_E_UNREACHABLE, "dsrcd is not running (no answer on %s)",
-                            sock);
-        return derr_set(e, DSRC_E_UNREACHABLE, "dsrcd is not running (no answer on %s: %s)",
-                        sock, strerror((int)oserr));
-    }
-    return derr_set(e, DSRC_E_UNREACHABLE, "%s on %s: %s", what, sock,
-                    curl_easy_strerror(rc));
+        st = derr_set(e, DSRC_E_TIMEOUT, "dsrcd did not answer on %s within %d ms", sock,
+                      timeout_ms);
+    else if (rc == CURLE_COULDNT_CONNECT && (oserr == EACCES || oserr == EPERM))
+        return derr_set(e, DSRC_E_PERMISSION, "control socket %s: %s", sock,
+                        strerror((int)oserr));
+    else if (rc == CURLE_COULDNT_CONNECT &&
+             (oserr == 0 || oserr == ENOENT || oserr == ECONNREFUSED || oserr == ENOTDIR))
+        st = derr_set(e, DSRC_E_UNREACHABLE, "dsrcd is not running (no answer on %s)", sock);
+    else if (rc == CURLE_COULDNT_CONNECT)
+        st = derr_set(e, DSRC_E_UNREACHABLE, "dsrcd is not running (no answer on %s: %s)",
+                      sock, strerror((int)oserr));
+    else
+        st = derr_set(e, DSRC_E_UNREACHABLE, "%s on %s: %s", what, sock,
+                      curl_easy_strerror(rc));
+    /* A daemon that is not running, starting or busy may answer later. */
+    if (e)
+        e->retryable = 1;
+    return st;
 }
 
 dsrc_status api_client_call(const char *sock, const char *method, const char *path,

@@ -105,9 +105,10 @@ json_ok 2 drift
 json_ok 1 stats nosuch
 json_ok 1 fetch lite nosuch
 json_ok 2 fetch lite t --limit x
-json_ok 1 pools
-json_ok 1 jobs
-json_ok 1 run lite discover
+# no dsrcd: 75, it may pass once the daemon runs
+json_ok 75 pools
+json_ok 75 jobs
+json_ok 75 run lite discover
 json_ok 2 runs --limit -3
 json_ok 2 token create
 json_ok 2 audit --bogus
