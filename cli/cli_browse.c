@@ -503,7 +503,7 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
             discover_failed(c, &rec, &e, t0);
         }
         derr_clear(&e);
-        if (flags[1] && rc != CLI_EXIT_CONFIG && rc != CLI_EXIT_USAGE)
+        if (flags[1] && rc != CLI_EXIT_CONFIG && rc != CLI_EXIT_USAGE && !cli_interrupted())
             rc = discover_cached(c, argv[i], &ds);
         table_free(ds.t);
         return rc;
@@ -538,7 +538,7 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
             rec.queries = res.queries;
             discover_failed(c, &rec, &e, t0);
         }
-        if (flags[1] && !(c->json && ds.n))
+        if (flags[1] && !(c->json && ds.n) && !cli_interrupted())
             rc = discover_cached(c, argv[i], &ds);
     } else if (ds.keep_failed) {
         derr_set(&e, DSRC_E_INTERNAL, "out of memory keeping the catalog");

@@ -4,7 +4,7 @@
 # plugin blocked on its backend: postgres, mysql, mongo and azure_blob
 # against a server that accepts and never answers (tests/fixtures/
 # blackhole), sqlite against a database another process holds locked.
-# dsrc ls, test, describe and fetch get SIGINT while the plugin waits (in
+# dsrc ls, test, describe, discover and fetch get SIGINT while the plugin waits (in
 # open() for the network plugins): each exits 130 within 1 s of the signal,
 # says "interrupted" once on stderr and leaves no temporary file.  With
 # --json the error object says cancelled, exit 130.  A plugin that ignores
@@ -122,9 +122,9 @@ check_int() { # WHAT: exit 130 within 1 s, "interrupted" once, nothing left
 for name in pg my mg az sq; do
     [ -e "$S/$name.conf" ] || continue
     eval "item=\$item_$name"
-    for cmd in ls test describe fetch; do
+    for cmd in ls test describe discover fetch; do
         case $cmd in
-        ls | test) start "$cmd" "$name" ;;
+        ls | test | discover) start "$cmd" "$name" ;;
         *) start "$cmd" "$name" "$item" ;;
         esac
         stop INT
