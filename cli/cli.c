@@ -55,6 +55,8 @@ void cli_err_print(const cli *c, const derr *e)
 {
     const char *msg = e->msg ? e->msg : error_status_name(e->status);
 
+    if (cli_interrupted())
+        return; /* the interruption is the error (cli_interrupted_exit()) */
     cli_note(error_status_name(e->status), msg, e);
     /* printed once: not again after a log line said it, and a log line
      * that would say it later is kept off stderr */

@@ -210,6 +210,30 @@ int cli_lease_source_why(cli *c, const char *name, const char *op, router_lease 
 /* Give a lease back with the operation's outcome (e NULL: success). */
 void cli_lease_done(cli *c, router_lease *l, const derr *e);
 
+/* ---- Interruption (cli_cancel.c; see SIGNALS in dsrc(1)) ---- */
+
+/* From here to cli_cancel_end(), SIGINT and SIGTERM interrupt the
+ * command's plugin calls (call it once the configuration is loaded,
+ * before the first connection is opened): the first signal raises the flag
+ * plugins poll and, from a watcher thread, cancels every plugin call of
+ * the process, open() included (source_cancel_all(): the flag, the cancel
+ * descriptor, the plugin's cancel()).  The command then goes on and ends
+ * as its calls return (main() turns the status into
+ * cli_interrupted_exit()'s).  A call that has not returned `grace_s`
+ * seconds after the signal (< 0: the configuration's shutdown_grace), or a
+ * second signal, ends the process at once: the temporary output files are
+ * removed, the reason printed, and the status is 128 + the signal.
+ * `detail` (may be NULL) is added to the message of an interruption. */
+void cli_cancel_begin(const cli *c, double grace_s, const char *detail);
+/* Signals keep their default action again (after a signal, a second one
+ * still ends the process at once).  Waits for the watcher thread. */
+void cli_cancel_end(void);
+/* The signal that interrupted the command (SIGINT, SIGTERM), or 0. */
+int cli_interrupted(void);
+/* Print "PROG: interrupted (SIGNAL)[; detail]" once, keep it as the
+ * command's error ("cancelled") and return 128 + the signal. */
+int cli_interrupted_exit(const cli *c);
+
 /* ---- Option parsing (cli.c) ---- */
 
 enum { CLI_OPT_HELP = 'h', CLI_OPT_JSON = 1000 };

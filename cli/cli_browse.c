@@ -46,6 +46,7 @@ int cli_cmd_test(cli *c, int argc, char **argv)
         return cli_usage_error(c, cmd, "expected one source name");
     if ((rc = cli_load_config(c, 0)))
         return rc;
+    cli_cancel_begin(c, -1, NULL);
     if (!(s = cli_need_source(c, argv[i], &rc)))
         return rc;
     {
@@ -156,6 +157,7 @@ int cli_cmd_ls(cli *c, int argc, char **argv)
         return cli_usage_error(c, cmd, "expected a source name and an optional path");
     if ((rc = cli_load_config(c, 0)))
         return rc;
+    cli_cancel_begin(c, -1, NULL);
     if ((rc = cli_lease_source(c, argv[i], "list", &l)))
         return rc;
     if (c->json) {
@@ -307,6 +309,7 @@ int cli_cmd_describe(cli *c, int argc, char **argv)
         return cli_usage_error(c, cmd, "expected a source name and an item");
     if ((rc = cli_load_config(c, 0)))
         return rc;
+    cli_cancel_begin(c, -1, NULL);
     if ((rc = cli_lease_source(c, argv[i], "describe", &l)))
         return rc;
     memset(&sink, 0, sizeof sink);
@@ -484,6 +487,7 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
         return cli_usage_error(c, cmd, "--cached answers for the whole source only");
     if ((rc = cli_load_config(c, 0)))
         return rc;
+    cli_cancel_begin(c, -1, NULL);
     ds.c = c;
     t0 = store_now();
     memset(&rec, 0, sizeof rec);
@@ -499,7 +503,7 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
             discover_failed(c, &rec, &e, t0);
         }
         derr_clear(&e);
-        if (flags[1] && rc != CLI_EXIT_CONFIG && rc != CLI_EXIT_USAGE)
+        if (flags[1] && rc != CLI_EXIT_CONFIG && rc != CLI_EXIT_USAGE && !cli_interrupted())
             rc = discover_cached(c, argv[i], &ds);
         table_free(ds.t);
         return rc;
@@ -534,7 +538,7 @@ int cli_cmd_discover(cli *c, int argc, char **argv)
             rec.queries = res.queries;
             discover_failed(c, &rec, &e, t0);
         }
-        if (flags[1] && !(c->json && ds.n))
+        if (flags[1] && !(c->json && ds.n) && !cli_interrupted())
             rc = discover_cached(c, argv[i], &ds);
     } else if (ds.keep_failed) {
         derr_set(&e, DSRC_E_INTERNAL, "out of memory keeping the catalog");

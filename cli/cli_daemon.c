@@ -241,6 +241,7 @@ int cli_cmd_health(cli *c, int argc, char **argv)
                     c->prog, e.msg, probes);
         derr_clear(&e);
         local = 1;
+        cli_cancel_begin(c, -1, NULL); /* the probes call the plugins */
         res = json_array();
         if (name) {
             const registry_source *s = cli_need_source(c, name, &rc);

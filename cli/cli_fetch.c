@@ -5,21 +5,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <semaphore.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
-#include "base/ctx.h"
 #include "output/fetch.h"
 #include "output/manifest.h"
-#include "output/outfile.h"
 #include "plugin/source.h"
 #include "store/audit.h"
 #include "store/store.h"
@@ -28,22 +20,6 @@
  * process is gone is resolved at once whatever its lease; the lease is what
  * a store shared by several hosts goes by. */
 #define CLI_RUN_LEASE_MS (6 * 3600 * 1000)
-
-static volatile sig_atomic_t interrupted;
-static volatile sig_atomic_t interrupt_sig;   /* the signal that interrupted */
-static atomic_int guard_armed;                /* a fetch_guard waits on guard_sem
-                                                 (lock-free: read in the handler) */
-static sem_t guard_sem;                       /* made once, never destroyed:
-                                                 a late handler may post it */
-static int guard_sem_ok;
-
-static void on_signal(int sig)
-{
-    interrupted = 1;
-    interrupt_sig = sig;
-    if (atomic_load(&guard_armed))
-        sem_post(&guard_sem);
-}
 
 /* ------------------------------------------------------------------------ */
 /* fetch                                                                     */
@@ -67,7 +43,7 @@ static void fetch_audit(cli *c, const char *source, const char *item, dsrc_statu
         r.detail = detail;
     } else {
         snprintf(result, sizeof result, "error: %s",
-                 interrupted ? "interrupted" : error_status_name(st));
+                 cli_interrupted() ? "interrupted" : error_status_name(st));
         r.result = result;
     }
     (void)cli_audit_record(c->cfg, c->prog, &r);
@@ -141,91 +117,6 @@ static int fetch_opt(cli *c, int opt, const char *arg, void *user)
     return 0;
 }
 
-/* After SIGINT or SIGTERM, a fetch has a grace period to stop: the plugin
- * is asked to cancel at once (the flag it polls, and its cancel() when it
- * has one); if its call has not returned when the grace period is over,
- * the guard removes the unfinished output and ends the process with
- * 128 + the signal's number.  The state store is consistent then: a
- * cursor moves only after its file is complete and renamed. */
-typedef struct fetch_guard {
-    const cli *c;
-    source_conn *conn;
-    double grace;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int done;                      /* the fetch returned                    */
-    pthread_t th;
-    int started;
-} fetch_guard;
-
-static void *guard_main(void *arg)
-{
-    fetch_guard *g = arg;
-    struct timespec end;
-    int64_t ns;
-
-    while (sem_wait(&guard_sem) != 0 && errno == EINTR)
-        ;
-    pthread_mutex_lock(&g->mu);
-    if (!g->done) {
-        source_cancel(g->conn);
-        clock_gettime(CLOCK_REALTIME, &end);
-        ns = (int64_t)end.tv_nsec + (int64_t)(g->grace * 1e9);
-        end.tv_sec += (time_t)(ns / 1000000000);
-        end.tv_nsec = (long)(ns % 1000000000);
-        while (!g->done)
-            if (pthread_cond_timedwait(&g->cv, &g->mu, &end) == ETIMEDOUT)
-                break;
-    }
-    if (!g->done) {
-        outfile_discard_temps();
-        fprintf(stderr, "%s: interrupted; source '%s' (plugin '%s') did not stop within the "
-                        "%g s grace period: its unfinished output was removed; exiting with "
-                        "status %d\n",
-                g->c->prog, g->conn->src->cfg->name, loader_name(g->conn->src->plugin), g->grace,
-                128 + (int)interrupt_sig);
-        _exit(128 + (int)interrupt_sig);
-    }
-    pthread_mutex_unlock(&g->mu);
-    return NULL;
-}
-
-/* Arm the guard for a fetch on conn (before the signal handlers are set).
- * Without a thread there is no grace limit: the fetch waits for the
- * plugin, as before. */
-static void guard_start(fetch_guard *g, const cli *c, source_conn *conn, double grace)
-{
-    memset(g, 0, sizeof *g);
-    g->c = c;
-    g->conn = conn;
-    g->grace = grace;
-    pthread_mutex_init(&g->mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
-    if (!guard_sem_ok && sem_init(&guard_sem, 0, 0) != 0)
-        return;
-    guard_sem_ok = 1;
-    atomic_store(&guard_armed, 1);
-    g->started = pthread_create(&g->th, NULL, guard_main, g) == 0;
-    if (!g->started)
-        atomic_store(&guard_armed, 0);
-}
-
-/* The fetch returned (after the signal handlers are restored). */
-static void guard_stop(fetch_guard *g)
-{
-    if (g->started) {
-        pthread_mutex_lock(&g->mu);
-        g->done = 1;
-        pthread_cond_signal(&g->cv);
-        pthread_mutex_unlock(&g->mu);
-        atomic_store(&guard_armed, 0);
-        sem_post(&guard_sem);
-        pthread_join(g->th, NULL);
-    }
-    pthread_cond_destroy(&g->cv);
-    pthread_mutex_destroy(&g->mu);
-}
-
 int cli_cmd_fetch(cli *c, int argc, char **argv)
 {
     static const struct option longs[] = {
@@ -242,7 +133,6 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
         {NULL, 0, NULL, 0}};
     const cli_cmd *cmd = cli_find_cmd("fetch");
     fetch_args fa;
-    fetch_guard guard;
     dsrc_status st;
     int rc = 0, i;
     const registry_source *s;
@@ -251,7 +141,6 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
     fetch_report rep;
     derr e = {0};
     size_t k;
-    struct sigaction sa, old_int, old_term;
 
     memset(&fa, 0, sizeof fa);
     fa.o.limit = -1;
@@ -307,6 +196,10 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
             fa.o.progress_after = d;
     }
 
+    /* Ctrl-C stops the fetch cleanly, during open() too: the plugin is
+     * cancelled, the partial file removed; a plugin that does not stop has
+     * the grace period. */
+    cli_cancel_begin(c, fa.grace, "nothing was written");
     if ((rc = cli_lease_source(c, argv[i], "fetch", &l))) {
         free(cols);
         return rc;
@@ -329,23 +222,11 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
             return rc;
         }
     }
-    /* Ctrl-C stops the fetch cleanly: the plugin sees the flag, the partial
-     * file is removed; a plugin that does not stop has the grace period. */
-    guard_start(&guard, c, l.conn,
-                fa.grace >= 0 ? fa.grace : (double)c->cfg->shutdown_grace_ms / 1000.0);
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    ctx_set_signal_flag(&interrupted);
-
     st = fetch_run(c->cfg, l.conn, &fa.o, &rep, &e);
-    guard_stop(&guard);
     if (st != DSRC_OK && fa.o.store) {
         derr e2 = {0};
         if (store_run_end(fa.o.store, fa.o.run_id,
-                          interrupted || st == DSRC_E_CANCELLED ? RUN_CANCELLED : RUN_FAILED, &e,
+                          cli_interrupted() || st == DSRC_E_CANCELLED ? RUN_CANCELLED : RUN_FAILED, &e,
                           &e2) != DSRC_OK)
             cli_err_print(c, &e2);
         derr_clear(&e2);
@@ -353,10 +234,7 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
     store_close(fa.o.store);
     fetch_audit(c, s->cfg->name, fa.o.item, st, &rep);
     if (st != DSRC_OK) {
-        if (interrupted)
-            fprintf(stderr, "%s: interrupted; nothing was written\n", c->prog);
-        else
-            cli_err_print(c, &e);
+        cli_err_print(c, &e); /* not after a signal: main() says interrupted */
         rc = cli_fail_status(&e);
     } else if (c->json) {
         json_t *o = json_object();
@@ -391,9 +269,6 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
                    rep.cursor_from ? rep.cursor_from : "(start)", rep.cursor_to,
                    fa.o.incremental ? " (committed)" : "");
     }
-    ctx_set_signal_flag(NULL);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     fetch_report_free(&rep);
     cli_lease_done(c, &l, &e);
     derr_clear(&e);

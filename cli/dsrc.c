@@ -348,8 +348,12 @@ int main(int argc, char **argv)
         return cli_finish(&c, NULL, CLI_EXIT_USAGE);
     }
     c.log_forced = verbose || quiet;
-    rc = cli_finish(&c, cmd->name, cmd->run(&c, argc - optind, argv + optind));
+    rc = cmd->run(&c, argc - optind, argv + optind);
+    if (cli_interrupted())
+        rc = cli_interrupted_exit(&c);
+    rc = cli_finish(&c, cmd->name, rc);
     router_free(c.rt);
+    cli_cancel_end();
     registry_free(c.reg);
     loader_free(c.plugins);
     cfg_free(c.cfg);

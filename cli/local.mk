@@ -5,6 +5,7 @@ dsrc_SOURCES = cli/dsrc.c \
 	cli/cli.c cli/cli.h \
 	cli/cli_audit.c \
 	cli/cli_browse.c \
+	cli/cli_cancel.c \
 	cli/cli_catalog.c \
 	cli/cli_config.c \
 	cli/cli_daemon.c \

@@ -39,6 +39,7 @@
 #include "store/store.h"
 #include "store/token.h"
 #include "plugin/registry.h"
+#include "plugin/source.h"
 
 #define DEFAULT_CONF DSRC_SYSCONFDIR "/dsrcd.conf"
 
@@ -397,6 +398,7 @@ int daemon_main(int argc, char **argv)
         _exit(1);
     }
     stopping = 1;
+    source_cancel_all(); /* wakes the calls blocked on their cancel descriptor */
     if (units_stop(d.units, d.n_units, cur->cfg->shutdown_grace_ms) != 0) {
         /* A thread is stuck in a plugin call: nothing it uses can be
          * freed, and the process cannot wait for it.  dsrcd keeps no file

@@ -20,11 +20,18 @@ void ctx_init(struct dsrc_ctx *ctx, const char *source, const char *plugin,
     ctx->plugin = plugin ? plugin : "";
     ctx->cancel_flag = cancel_flag;
     ctx->signal_flag = atomic_load(&ctx_signal_flag);
+    ctx->cancel_fd = -1;
 }
 
 void ctx_set_signal_flag(const volatile sig_atomic_t *flag)
 {
     atomic_store(&ctx_signal_flag, flag);
+}
+
+int ctx_signalled(void)
+{
+    const volatile sig_atomic_t *flag = atomic_load(&ctx_signal_flag);
+    return flag && *flag;
 }
 
 /* A plugin may pass any number as a level: clamp it to the known range so a
@@ -73,8 +80,7 @@ static const char *ctx_source_name(const dsrc_ctx *ctx)
 
 static int ctx_cancel_fd(const dsrc_ctx *ctx)
 {
-    (void)ctx;
-    return -1; /* no descriptor yet: plugins poll is_cancelled() */
+    return ctx ? ctx->cancel_fd : -1;
 }
 
 static const dsrc_host ctx_host_table = {

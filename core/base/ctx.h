@@ -4,9 +4,11 @@
  * services table (dsrc_host).
  *
  * A ctx is owned by the code making the call, usually on its stack, and lives
- * for the duration of one plugin call.  Cancellation: ctx_cancel() may be
- * called from any thread (or a signal handler); plugins poll it through
- * host->is_cancelled().
+ * for the duration of one plugin call.  Cancellation: the flags may be set
+ * from any thread (or a signal handler); plugins poll them through
+ * host->is_cancelled(), or wait on host->cancel_fd(): the descriptor of the
+ * source_conn the call runs on (core/plugin/source.h), made readable by
+ * source_cancel().
  */
 #ifndef DSRC_CORE_CTX_H
 #define DSRC_CORE_CTX_H
@@ -20,9 +22,10 @@ struct dsrc_ctx {
     const char *plugin;          /* never NULL                             */
     atomic_int *cancel_flag;     /* shared flag, may be NULL               */
     const volatile sig_atomic_t *signal_flag; /* e.g. set by SIGINT; NULL */
+    int cancel_fd;               /* readable once cancelled; -1: none       */
 };
 
-/* Fill a ctx. */
+/* Fill a ctx (without a cancel descriptor: cancel_fd -1). */
 void ctx_init(struct dsrc_ctx *ctx, const char *source, const char *plugin,
               atomic_int *cancel_flag);
 
@@ -32,5 +35,8 @@ const dsrc_host *ctx_host(void);
 /* Make every ctx created afterwards also watch `flag` (set from a signal
  * handler).  NULL to stop. */
 void ctx_set_signal_flag(const volatile sig_atomic_t *flag);
+
+/* 1 when the flag set by ctx_set_signal_flag() is raised. */
+int ctx_signalled(void);
 
 #endif

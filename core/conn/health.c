@@ -261,7 +261,7 @@ static void storage_refresh(health_monitor *h, source_conn *c)
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
     info.used_bytes = info.free_bytes = info.items = -1;
-    ctx_init(&ctx, c->src->cfg->name, loader_name(c->src->plugin), &c->cancel);
+    source_ctx(&ctx, c);
     error_init(&perr);
     st = c->drv->storage(&ctx, c->conn, &info, &perr);
     if (perr.release)

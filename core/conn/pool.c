@@ -408,7 +408,7 @@ static void open_failed_locked(pool *p, const derr *e, int64_t now, char *logbuf
     derr_copy(&p->last_err, e);
     p->last_err_ms = now;
     logbuf[0] = '\0';
-    if (!p->open_failing)
+    if (!p->open_failing && e->status != DSRC_E_CANCELLED) /* cancelled: no failure */
         snprintf(logbuf, n, "%s: opening a connection failed: %s", p->label,
                  e->msg ? e->msg : error_status_name(e->status));
     p->open_failing = 1;

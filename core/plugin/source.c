@@ -6,7 +6,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/ctx.h"
 #include "secret/secret.h"
@@ -14,9 +16,73 @@
 
 static const char *source_name(const source_conn *c) { return c->src->cfg->name; }
 
-static void call_ctx(struct dsrc_ctx *ctx, source_conn *c)
+/* The live source_conns (from before their open() to source_close()),
+ * for source_cancel_all().  The lock also keeps a connection from being
+ * freed while another thread cancels it. */
+static pthread_mutex_t source_live_mu = PTHREAD_MUTEX_INITIALIZER;
+static source_conn *source_live;
+
+static void source_live_add(source_conn *c)
+{
+    pthread_mutex_lock(&source_live_mu);
+    c->live_prev = NULL;
+    c->live_next = source_live;
+    if (source_live)
+        source_live->live_prev = c;
+    source_live = c;
+    pthread_mutex_unlock(&source_live_mu);
+}
+
+static void source_live_remove(source_conn *c)
+{
+    pthread_mutex_lock(&source_live_mu);
+    if (c->live_prev)
+        c->live_prev->live_next = c->live_next;
+    else if (source_live == c)
+        source_live = c->live_next;
+    if (c->live_next)
+        c->live_next->live_prev = c->live_prev;
+    c->live_prev = c->live_next = NULL;
+    pthread_mutex_unlock(&source_live_mu);
+}
+
+/* Set the flag and make the descriptor readable: no plugin code runs. */
+static void source_mark(source_conn *c)
+{
+    static const uint64_t one = 1;
+    ssize_t n;
+
+    atomic_store(&c->cancel, 1);
+    if (c->cancel_fd >= 0) {
+        n = write(c->cancel_fd, &one, sizeof one); /* only fails when already readable */
+        (void)n;
+    }
+}
+
+void source_ctx(struct dsrc_ctx *ctx, source_conn *c)
 {
     ctx_init(ctx, source_name(c), loader_name(c->src->plugin), &c->cancel);
+    ctx->cancel_fd = c->cancel_fd;
+    /* The process was told to stop after this connection was cancelled
+     * (or before it was made): the descriptor must say so too. */
+    if (ctx_signalled() && !atomic_load(&c->cancel))
+        source_mark(c);
+}
+
+/* The context of a call on c, which is running from now to finish(). */
+static void call_ctx(struct dsrc_ctx *ctx, source_conn *c)
+{
+    source_ctx(ctx, c);
+    atomic_store(&c->busy, 1);
+}
+
+/* Unlist and free a connection whose dsrc_conn is closed (or none). */
+static void source_free(source_conn *c)
+{
+    source_live_remove(c);
+    if (c->cancel_fd >= 0)
+        close(c->cancel_fd);
+    free(c);
 }
 
 /* Split "host:port" / "[v6]:port" / "host" of a replica entry. */
@@ -55,6 +121,7 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
     struct dsrc_ctx ctx;
     dsrc_error perr;
     source_conn *c;
+    dsrc_conn *pconn = NULL;
     dsrc_status st;
 
     *out = NULL;
@@ -68,6 +135,10 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
     c->drv = drv;
     c->endpoint = endpoint;
     atomic_init(&c->cancel, 0);
+    atomic_init(&c->busy, 0);
+    /* Before open(): a cancellation during open() wakes the plugin. */
+    c->cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    source_live_add(c);
 
     opts = calloc(s->n_options + 2, sizeof *opts);
     cloud = calloc(cs->n_cloud + 1, sizeof *cloud);
@@ -148,15 +219,20 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
 
     call_ctx(&ctx, c);
     error_init(&perr);
-    st = drv->open(&ctx, &p, &c->conn, &perr);
-    if (st != DSRC_OK || !c->conn) {
+    st = drv->open(&ctx, &p, &pconn, &perr);
+    atomic_store(&c->busy, 0);
+    if (st != DSRC_OK || !pconn) {
         if (st == DSRC_OK)
             perr.status = DSRC_E_INTERNAL;
         st = derr_from_plugin(e, &perr, NULL);
         derr_prefix(e, "source '%s': cannot open", cs->name);
-        c->conn = NULL;
-    } else if (perr.release) {
-        perr.release(&perr);
+    } else {
+        /* under the lock: source_cancel_all() reads it */
+        pthread_mutex_lock(&source_live_mu);
+        c->conn = pconn;
+        pthread_mutex_unlock(&source_live_mu);
+        if (perr.release)
+            perr.release(&perr);
     }
 done:
     for (i = 0; i < n_owned; i++)
@@ -167,7 +243,7 @@ done:
     free(rhost);
     free(rport);
     if (st != DSRC_OK) {
-        free(c);
+        source_free(c);
         return st;
     }
     *out = c;
@@ -178,9 +254,10 @@ void source_close(source_conn *c)
 {
     if (!c)
         return;
+    source_live_remove(c); /* no source_cancel_all() reaches it any more */
     if (c->conn)
         c->drv->close(c->conn);
-    free(c);
+    source_free(c);
 }
 
 /* Finish a plugin call: on failure take its error with a prefix. */
@@ -189,6 +266,7 @@ static dsrc_status finish(source_conn *c, dsrc_status st, dsrc_error *perr, derr
 {
     char prefix[512];
 
+    atomic_store(&c->busy, 0);
     if (st == DSRC_OK) {
         if (perr->release)
             perr->release(perr);
@@ -343,9 +421,39 @@ dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req, const dsrc_r
 
 void source_cancel(source_conn *c)
 {
-    atomic_store(&c->cancel, 1);
+    source_mark(c);
     if (c->conn && c->drv->cancel)
         c->drv->cancel(c->conn);
+}
+
+void source_cancel_all(void)
+{
+    source_conn *c;
+
+    pthread_mutex_lock(&source_live_mu);
+    /* Every flag and descriptor first: a slow cancel() delays no other. */
+    for (c = source_live; c; c = c->live_next)
+        source_mark(c);
+    for (c = source_live; c; c = c->live_next)
+        if (c->conn && atomic_load(&c->busy) && c->drv->cancel)
+            c->drv->cancel(c->conn);
+    pthread_mutex_unlock(&source_live_mu);
+}
+
+int source_busy_name(char *buf, size_t n)
+{
+    source_conn *c;
+    int rc = -1;
+
+    pthread_mutex_lock(&source_live_mu);
+    for (c = source_live; c && rc; c = c->live_next)
+        if (atomic_load(&c->busy)) {
+            snprintf(buf, n, "source '%s' (plugin '%s')", source_name(c),
+                     loader_name(c->src->plugin));
+            rc = 0;
+        }
+    pthread_mutex_unlock(&source_live_mu);
+    return rc;
 }
 
 /* source_ping_within()'s watchdog: cancels the ping when it has not returned

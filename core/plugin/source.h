@@ -5,7 +5,15 @@
  *
  * Every function fills a derr whose message is redacted and starts with
  * what failed; plugin errors are taken over with derr_from_plugin().
- * A source_conn is used by one thread at a time.
+ * A source_conn is used by one thread at a time, except source_cancel()
+ * and source_cancel_all(), which any thread may call.
+ *
+ * Cancellation: each source_conn has a descriptor (an eventfd) made before
+ * the plugin's open() is called and closed by source_close(); every call
+ * on the connection hands it to the plugin as host->cancel_fd().  Cancelling
+ * sets the flag host->is_cancelled() reads, makes the descriptor readable,
+ * then calls the plugin's cancel() when a call is running on an open
+ * connection.  A cancelled connection stays cancelled.
  */
 #ifndef DSRC_CORE_SOURCE_H
 #define DSRC_CORE_SOURCE_H
@@ -14,12 +22,17 @@
 #include <stdint.h>
 #include "plugin/registry.h"
 
+struct dsrc_ctx;
+
 typedef struct source_conn {
     const registry_source *src;
     const dsrc_driver *drv;
     dsrc_conn *conn;
     int endpoint;              /* 0 primary, i = replicas.hosts[i-1]        */
     atomic_int cancel;         /* set by source_cancel()                        */
+    int cancel_fd;             /* readable once cancelled; -1 when none     */
+    atomic_int busy;           /* a plugin call is running                  */
+    struct source_conn *live_prev, *live_next; /* the live list (source.c) */
 } source_conn;
 
 /* Open a connection to endpoint `endpoint` of `s`: builds dsrc_open_params
@@ -49,8 +62,26 @@ dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req,
 dsrc_status source_ping_within(source_conn *c, int64_t limit_ms, dsrc_ping_info *info,
                                double *latency_ms, derr *e);
 
-/* Ask the running call to stop (thread-safe): sets the flag plugins poll and
- * calls the driver's cancel(). */
+/* Ask the running call to stop (thread-safe): sets the flag plugins poll,
+ * makes the cancel descriptor readable and calls the driver's cancel()
+ * (not during open(): there is no dsrc_conn yet). */
 void source_cancel(source_conn *c);
+
+/* The process is stopping (dsrc after SIGINT/SIGTERM, dsrcd's shutdown):
+ * cancel every live source_conn of the process, those still in open()
+ * too, from any thread (never from a signal handler).  The plugin's
+ * cancel() is called only for connections with a call running.  A call
+ * that starts later on a connection made before is cancelled too; one
+ * made later is cancelled while the flag of ctx_set_signal_flag() is
+ * raised. */
+void source_cancel_all(void);
+
+/* "source 'NAME' (plugin 'P')" of a live connection with a call running
+ * (open() included) into buf: 0, or -1 when none runs. */
+int source_busy_name(char *buf, size_t n);
+
+/* The context of a plugin call on c (its source, plugin, cancellation
+ * flag and descriptor), for a call made outside this module. */
+void source_ctx(struct dsrc_ctx *ctx, source_conn *c);
 
 #endif

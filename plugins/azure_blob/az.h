@@ -41,6 +41,7 @@
 /* A connection to one storage account (or one container of it). */
 struct dsrc_conn {
     CURL *curl;
+    CURLM *multi;            /* runs curl's transfers (az_http.c), or NULL */
     char *account;
     char *key;               /* base64 account key or NULL (secret)         */
     char *sas;               /* SAS query without '?' or NULL (secret)      */
@@ -77,6 +78,9 @@ void az_free_secret(char *s);
 /* Nonzero when the call was cancelled: by the driver's cancel() on `c`
  * (NULL: not checked) or by the host. */
 int az_cancelled(const dsrc_ctx *ctx, dsrc_conn *c);
+/* The host's cancel descriptor for the call `ctx` (dsrc_cancel_fd()), -1
+ * when none. */
+int az_cancel_fd(const dsrc_ctx *ctx);
 
 /* Log through the host (`fmt` takes the two strings a and b). */
 void az_log(const dsrc_ctx *ctx, dsrc_log_level lvl, const char *fmt, const char *a,

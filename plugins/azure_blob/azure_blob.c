@@ -109,6 +109,11 @@ int az_cancelled(const dsrc_ctx *ctx, dsrc_conn *c)
     return dsrc_cancelled(az_host, ctx);
 }
 
+int az_cancel_fd(const dsrc_ctx *ctx)
+{
+    return dsrc_cancel_fd(az_host, ctx);
+}
+
 void az_log(const dsrc_ctx *ctx, dsrc_log_level lvl, const char *fmt, const char *a,
             const char *b)
 {
@@ -143,6 +148,8 @@ static void az_conn_free(dsrc_conn *c)
 {
     if (!c)
         return;
+    if (c->multi)
+        curl_multi_cleanup(c->multi);
     if (c->curl)
         curl_easy_cleanup(c->curl);
     free(c->account);

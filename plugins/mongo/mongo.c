@@ -49,6 +49,63 @@ static void mg_close(dsrc_conn *c)
     bson_free(c);
 }
 
+/* How long one try of mg_reach() waits for the servers' answer. */
+#define MG_TRY_MS 200
+
+static int64_t mg_now_ms(void)
+{
+    return bson_get_monotonic_time() / 1000;
+}
+
+/* Wait until the servers answer (server selection), in tries of
+ * MG_TRY_MS with the host's cancellation checked between them, for at
+ * most connect_timeout: mongo-c-driver cannot interrupt a call, and a
+ * single-threaded client waits for a handshake up to connectTimeoutMS, a
+ * cancelled call too.  DSRC_OK once they answered or failed for another
+ * reason than time (the real connection then reports it); cancelled, or
+ * the time-out's error. */
+static dsrc_status mg_reach(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_error *err)
+{
+    mongoc_uri_t *u = mongoc_uri_copy(c->set.uri);
+    int64_t limit, t0 = mg_now_ms(), t;
+    bson_error_t be;
+    dsrc_status st = DSRC_OK;
+
+    if (!u)
+        return DSRC_OK;
+    limit = mongoc_uri_get_option_as_int32(u, MONGOC_URI_CONNECTTIMEOUTMS, 10000);
+    mongoc_uri_set_option_as_int32(u, MONGOC_URI_CONNECTTIMEOUTMS, MG_TRY_MS);
+    mongoc_uri_set_option_as_int32(u, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, MG_TRY_MS);
+    for (;;) {
+        mongoc_client_t *probe;
+        mongoc_server_description_t *sd;
+
+        if (mg_cancelled(ctx, c)) {
+            st = mg_cancel_err(err, "connecting");
+            break;
+        }
+        t = mg_now_ms();
+        if (!(probe = mongoc_client_new_from_uri(u)))
+            break;
+        mongoc_client_set_error_api(probe, MONGOC_ERROR_API_VERSION_2);
+        sd = mongoc_client_select_server(probe, false, c->set.discovery_prefs, &be);
+        mongoc_client_destroy(probe);
+        if (sd) {
+            mongoc_server_description_destroy(sd);
+            break;
+        }
+        if (mg_now_ms() - t < MG_TRY_MS / 2)
+            break; /* refused, not a matter of time: reported by the real connection */
+        if (mg_now_ms() - t0 >= limit) {
+            st = mg_fail(err, &be, "connecting to %s",
+                         c->hosts && *c->hosts ? c->hosts : "MongoDB");
+            break;
+        }
+    }
+    mongoc_uri_destroy(u);
+    return st;
+}
+
 static dsrc_status mg_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_conn **out,
                            dsrc_error *err)
 {
@@ -57,7 +114,6 @@ static dsrc_status mg_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
     bson_t cmd = BSON_INITIALIZER, reply;
     dsrc_status st;
 
-    (void)ctx;
     *out = NULL;
     c = bson_malloc0(sizeof *c);
     atomic_init(&c->cancel, 0);
@@ -75,6 +131,10 @@ static dsrc_status mg_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
         return st;
     }
     mongoc_client_set_error_api(c->client, MONGOC_ERROR_API_VERSION_2);
+    if ((st = mg_reach(ctx, c, err)) != DSRC_OK) {
+        mg_close(c);
+        return st;
+    }
     /* A real round-trip: server selection, handshake and authentication. */
     BSON_APPEND_INT32(&cmd, "ping", 1);
     if (mg_command(c, "admin", &cmd, &reply, &be) != DSRC_OK) {

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -236,14 +237,66 @@ static dsrc_status mys_params_read(const dsrc_ctx *ctx, const dsrc_open_params *
     return DSRC_OK;
 }
 
+/* mysql_real_connect() through Connector/C's non-blocking API, waiting in
+ * poll() on the socket and on the host's cancel descriptor, so that a
+ * cancelled call stops at once even while the server does not answer.
+ * The connect timeout stays the library's (MYSQL_WAIT_TIMEOUT).  Returns
+ * the handle, or NULL (the error in `my`; *cancelled set when the call was
+ * cancelled: `my` is then closed and the caller must not touch it). */
+static MYSQL *mys_connect_cancellable(const dsrc_ctx *ctx, MYSQL *my, const char *host,
+                                      const mys_params *p, int *cancelled)
+{
+    MYSQL *ret = NULL;
+    int status;
+
+    *cancelled = 0;
+    mysql_optionsv(my, MYSQL_OPT_NONBLOCK, 0);
+    status = mysql_real_connect_start(&ret, my, host, p->user, p->password, p->database,
+                                      p->port, p->unix_socket, 0);
+    while (status) {
+        struct pollfd pfd[2];
+        int rc, timeout = status & MYSQL_WAIT_TIMEOUT ? (int)mysql_get_timeout_value_ms(my) : -1;
+
+        pfd[0].fd = mysql_get_socket(my);
+        pfd[0].events = (short)((status & MYSQL_WAIT_READ ? POLLIN : 0) |
+                                (status & MYSQL_WAIT_WRITE ? POLLOUT : 0) |
+                                (status & MYSQL_WAIT_EXCEPT ? POLLPRI : 0));
+        pfd[1].fd = dsrc_cancel_fd(mys_host, ctx);
+        pfd[1].events = POLLIN;
+        pfd[0].revents = pfd[1].revents = 0;
+        /* without a descriptor (a 1.0 host) the flag is polled every 100 ms */
+        rc = poll(pfd, pfd[1].fd >= 0 ? 2 : 1,
+                  pfd[1].fd >= 0 || (timeout >= 0 && timeout < 100) ? timeout : 100);
+        if (dsrc_cancelled(mys_host, ctx)) {
+            mysql_close(my); /* aborts the connection attempt */
+            *cancelled = 1;
+            return NULL;
+        }
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc == 0 && !(status & MYSQL_WAIT_TIMEOUT))
+            continue; /* a tick of the flag polling */
+        status = rc == 0 ? MYSQL_WAIT_TIMEOUT
+                         : (pfd[0].revents & (POLLIN | POLLHUP | POLLERR) ? MYSQL_WAIT_READ : 0) |
+                               (pfd[0].revents & (POLLOUT | POLLERR) ? MYSQL_WAIT_WRITE : 0) |
+                               (pfd[0].revents & POLLPRI ? MYSQL_WAIT_EXCEPT : 0);
+        status = mysql_real_connect_cont(&ret, my, status);
+    }
+    return ret;
+}
+
 /* Connect a new handle with the parameters.  `session` adds the session
  * settings every plugin connection runs with (time zone UTC, a server write
  * timeout that outlasts a slow reader); the cancel connection skips them.
- * On failure *out is NULL, *sys_errno is errno after the attempt and err is
- * filled (when not NULL).  Thread-safe: cancel() uses it from any thread. */
-static dsrc_status mys_connect(const mys_params *p, int session, MYSQL **out,
-                               int *sys_errno, dsrc_error *err)
+ * `ctx` (NULL: none) is the call to watch for cancellation while
+ * connecting.  On failure *out is NULL, *sys_errno is errno after the
+ * attempt and err is filled (when not NULL).  Thread-safe: cancel() uses
+ * it from any thread. */
+static dsrc_status mys_connect(const dsrc_ctx *ctx, const mys_params *p, int session,
+                               MYSQL **out, int *sys_errno, dsrc_error *err)
 {
+    int cancelled = 0;
+    MYSQL *done;
     MYSQL *my = mysql_init(NULL);
     my_bool on = 1, off = 0;
     unsigned int zero = 0;
@@ -287,8 +340,12 @@ static dsrc_status mys_connect(const mys_params *p, int session, MYSQL **out,
     }
     host = p->unix_socket ? "localhost" : p->host;
     errno = 0;
-    if (!mysql_real_connect(my, host, p->user, p->password, p->database, p->port,
-                            p->unix_socket, 0)) {
+    done = ctx ? mys_connect_cancellable(ctx, my, host, p, &cancelled)
+               : mysql_real_connect(my, host, p->user, p->password, p->database, p->port,
+                                    p->unix_socket, 0);
+    if (cancelled)
+        return mys_cancelled_error(err, "connecting");
+    if (!done) {
         *sys_errno = errno;
         if (err) {
             char where[300];
@@ -331,7 +388,7 @@ dsrc_status mys_open(const dsrc_ctx *ctx, const dsrc_open_params *params, dsrc_c
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     if (st == DSRC_OK) {
         uint64_t t0 = mys_now_us();
-        st = mys_connect(&c->p, 1, &c->my, &sys_errno, err);
+        st = mys_connect(ctx, &c->p, 1, &c->my, &sys_errno, err);
         c->connect_us = (unsigned long)(mys_now_us() - t0);
     }
     if (st != DSRC_OK) {
@@ -448,7 +505,7 @@ static int mys_kill_id(const mys_params *p, unsigned long id)
     int sys_errno, rc;
     char q[64];
 
-    if (mys_connect(p, 0, &k, &sys_errno, NULL) != DSRC_OK)
+    if (mys_connect(NULL, p, 0, &k, &sys_errno, NULL) != DSRC_OK)
         return -1;
     snprintf(q, sizeof q, "KILL QUERY %lu", id);
     rc = mysql_real_query(k, q, (unsigned long)strlen(q)) == 0 ? 0 : -1;
@@ -483,7 +540,7 @@ dsrc_status mys_side_open(dsrc_conn *c, dsrc_conn *side, dsrc_error *err)
 
     memset(side, 0, sizeof *side);
     atomic_init(&side->side_thread_id, 0);
-    st = mys_connect(&c->p, 0, &side->my, &sys_errno, err);
+    st = mys_connect(NULL, &c->p, 0, &side->my, &sys_errno, err);
     if (st != DSRC_OK)
         return st;
     side->connect_us = (unsigned long)(mys_now_us() - t0);

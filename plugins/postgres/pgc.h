@@ -59,6 +59,12 @@ void pgc_buf_ident(dsrc_buf *b, PGconn *pg, const char *id);
  * host already cancelled the call. */
 dsrc_status pgc_op_begin(dsrc_conn *c, const dsrc_ctx *ctx, dsrc_error *err);
 
+/* poll() for `events` on `sock` and, when `cancel_fd` is not -1 (the
+ * host's cancel descriptor: dsrc_cancel_fd()), for its becoming readable,
+ * at most `ms` milliseconds: a cancelled call wakes at once.  Returns
+ * poll()'s result; *revents gets the socket's events. */
+int pgc_poll(int sock, short events, int cancel_fd, int ms, short *revents);
+
 /* Send a cancel request for the running query (once per operation). */
 void pgc_interrupt(dsrc_conn *c);
 

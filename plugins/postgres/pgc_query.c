@@ -40,6 +40,15 @@ void pgc_buf_ident(dsrc_buf *b, PGconn *pg, const char *id)
 /* ------------------------------------------------------------------------ */
 /* Cancellation                                                              */
 
+int pgc_poll(int sock, short events, int cancel_fd, int ms, short *revents)
+{
+    struct pollfd pfd[2] = {{.fd = sock, .events = events}, {.fd = cancel_fd, .events = POLLIN}};
+    int rc = poll(pfd, cancel_fd >= 0 ? 2 : 1, ms);
+
+    *revents = rc > 0 ? pfd[0].revents : 0;
+    return rc;
+}
+
 void pgc_interrupt(dsrc_conn *c)
 {
     char errbuf[256];
@@ -97,22 +106,33 @@ int pgc_pause(dsrc_conn *c, const dsrc_ctx *ctx, long ms)
     return pgc_should_stop(c, ctx);
 }
 
+/* One wait of pgc_wait() and pgc_wait_input(): a cancelled call gets its
+ * cancel request sent, then waits for the server's answer only; until
+ * then the host's cancel descriptor wakes it.  poll()'s result, with the
+ * socket readable when > 0 (errno EBADF when there is no socket). */
+static int pgc_wait_tick(dsrc_conn *c, const dsrc_ctx *ctx)
+{
+    int stop = pgc_should_stop(c, ctx), sock = PQsocket(c->pg), rc;
+    short rev = 0;
+
+    if (stop)
+        pgc_interrupt(c);
+    if (sock < 0) {
+        errno = EBADF;
+        return -1;
+    }
+    rc = pgc_poll(sock, POLLIN, stop ? -1 : dsrc_cancel_fd(pgc_host, ctx), POLL_MS, &rev);
+    return rc > 0 && !rev ? 0 : rc; /* woken by the descriptor: nothing to read */
+}
+
 dsrc_status pgc_wait(dsrc_conn *c, const dsrc_ctx *ctx, const char *what, dsrc_error *err)
 {
     for (;;) {
-        struct pollfd pfd;
         int rc;
 
         if (!PQisBusy(c->pg))
             return DSRC_OK;
-        if (pgc_should_stop(c, ctx))
-            pgc_interrupt(c);
-        pfd.fd = PQsocket(c->pg);
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        if (pfd.fd < 0)
-            return pgc_fail_conn(c, what, err);
-        rc = poll(&pfd, 1, POLL_MS);
+        rc = pgc_wait_tick(c, ctx);
         if (rc < 0 && errno != EINTR)
             return pgc_fail_conn(c, what, err);
         if (rc > 0 && !PQconsumeInput(c->pg))
@@ -123,17 +143,8 @@ dsrc_status pgc_wait(dsrc_conn *c, const dsrc_ctx *ctx, const char *what, dsrc_e
 dsrc_status pgc_wait_input(dsrc_conn *c, const dsrc_ctx *ctx, const char *what,
                            dsrc_error *err)
 {
-    struct pollfd pfd;
-    int rc;
+    int rc = pgc_wait_tick(c, ctx);
 
-    if (pgc_should_stop(c, ctx))
-        pgc_interrupt(c);
-    pfd.fd = PQsocket(c->pg);
-    pfd.events = POLLIN;
-    pfd.revents = 0;
-    if (pfd.fd < 0)
-        return pgc_fail_conn(c, what, err);
-    rc = poll(&pfd, 1, POLL_MS);
     if (rc < 0 && errno != EINTR)
         return pgc_fail_conn(c, what, err);
     if (rc > 0 && !PQconsumeInput(c->pg))

@@ -130,9 +130,9 @@ static dsrc_status pgc_handshake(const dsrc_ctx *ctx, PGconn *pg, long long time
     double deadline = pgc_now_ms() + (double)timeout_ms;
 
     for (;;) {
-        struct pollfd pfd;
         double left;
-        int rc;
+        int rc, sock;
+        short rev = 0;
 
         if (ps == PGRES_POLLING_OK)
             return DSRC_OK;
@@ -152,15 +152,16 @@ static dsrc_status pgc_handshake(const dsrc_ctx *ctx, PGconn *pg, long long time
                 err->connection_broken = 1;
             return s;
         }
-        pfd.fd = PQsocket(pg);
-        pfd.events = ps == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-        pfd.revents = 0;
-        if (pfd.fd < 0)
+        sock = PQsocket(pg);
+        if (sock < 0)
             return pgc_fail_connect(pg, endpoint, user, db, err);
-        rc = poll(&pfd, 1, timeout_ms > 0 && left < PGC_TICK_MS ? (int)left + 1 : PGC_TICK_MS);
+        /* the host's cancel descriptor wakes it at once */
+        rc = pgc_poll(sock, ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                      dsrc_cancel_fd(pgc_host, ctx),
+                      timeout_ms > 0 && left < PGC_TICK_MS ? (int)left + 1 : PGC_TICK_MS, &rev);
         if (rc < 0 && errno != EINTR)
             return pgc_fail_connect(pg, endpoint, user, db, err);
-        if (rc > 0)
+        if (rc > 0 && rev)
             ps = PQconnectPoll(pg);
     }
 }

@@ -35,6 +35,7 @@ extern const dsrc_host *sq_host;
 struct dsrc_conn {
     sqlite3 *db;
     char *path;
+    int busy_ms;     /* busy_timeout: how long sq_busy() waits for a lock */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -148,6 +149,12 @@ dsrc_status sq_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_r
  * call that ran while watched. */
 void sq_watch(sqlite3 *db, const dsrc_ctx *ctx);
 dsrc_status sq_unwatch(sqlite3 *db, dsrc_status s);
+
+/* SQLite's busy handler (arg: an int, the limit in milliseconds): waits
+ * for a lock held by another process in short slices, on the host's
+ * cancel descriptor when there is one, and gives up when the call being
+ * watched (sq_watch()) is cancelled or the limit is reached. */
+int sq_busy(void *arg, int n);
 
 /* The driver's cancel call (sqlite3_interrupt()) and fetch call. */
 dsrc_status sq_cancel(dsrc_conn *c);

@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 
 /* ------------------------------------------------------------------------ */
 /* Cancellation                                                              */
@@ -29,8 +30,26 @@ static int sq_progress(void *arg)
     return dsrc_cancelled(sq_host, (const dsrc_ctx *)arg);
 }
 
+/* The call running on this thread, for sq_busy(): the busy handler's
+ * argument is set once per connection. */
+static _Thread_local const dsrc_ctx *sq_ctx;
+
+#define SQ_BUSY_SLICE_MS 10
+
+int sq_busy(void *arg, int n)
+{
+    const dsrc_ctx *ctx = sq_ctx;
+    struct pollfd pfd = {.fd = dsrc_cancel_fd(sq_host, ctx), .events = POLLIN};
+
+    if (dsrc_cancelled(sq_host, ctx) || (long long)n * SQ_BUSY_SLICE_MS >= *(const int *)arg)
+        return 0;
+    (void)poll(&pfd, pfd.fd >= 0 ? 1 : 0, SQ_BUSY_SLICE_MS);
+    return !dsrc_cancelled(sq_host, ctx);
+}
+
 void sq_watch(sqlite3 *db, const dsrc_ctx *ctx)
 {
+    sq_ctx = ctx;
     sqlite3_progress_handler(db, 4096, sq_progress, (void *)ctx);
 }
 
@@ -40,6 +59,7 @@ dsrc_status sq_unwatch(sqlite3 *db, dsrc_status s)
 {
     sqlite3_progress_handler(db, 0, NULL, NULL);
     sqlite3_db_release_memory(db);
+    sq_ctx = NULL;
     return s;
 }
 

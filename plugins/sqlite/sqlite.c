@@ -116,12 +116,19 @@ static dsrc_status sq_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
                               "'%s' is a directory, not an SQLite database file", path);
 
     uri = sq_uri(path, immutable);
-    if (!uri)
+    c = calloc(1, sizeof *c);
+    if (!uri || !c || !(c->path = dsrc_strdup(path))) {
+        free(uri);
+        free(c);
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    }
+    c->busy_ms = (int)busy_ms;
     rc = sqlite3_open_v2(uri, &db,
                          SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
     free(uri);
     if (rc != SQLITE_OK) {
+        free(c->path);
+        free(c);
         dsrc_status s;
         int retryable;
         s = sq_status(rc, &retryable);
@@ -134,10 +141,12 @@ static dsrc_status sq_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
         return s;
     }
     sqlite3_extended_result_codes(db, 0);
-    sqlite3_busy_timeout(db, (int)busy_ms);
+    /* busy_timeout, cancellable (sqlite3_busy_timeout() is not) */
+    sqlite3_busy_handler(db, sq_busy, &c->busy_ms);
 
     /* Opening is lazy: read the schema now so a file that is not a
      * database is refused here, not on first use. */
+    sq_watch(db, ctx);
     rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL);
     if (rc == SQLITE_OK) {
         rc = sqlite3_step(st);
@@ -145,9 +154,15 @@ static dsrc_status sq_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
             rc = SQLITE_OK;
         sqlite3_finalize(st);
     }
+    sq_unwatch(db, DSRC_OK);
     if (rc != SQLITE_OK) {
         dsrc_status s;
-        if ((rc & 0xff) == SQLITE_NOTADB)
+        free(c->path);
+        free(c);
+        if (dsrc_cancelled(sq_host, ctx))
+            s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, sq_code_name(rc),
+                               "opening '%s' cancelled", path);
+        else if ((rc & 0xff) == SQLITE_NOTADB)
             s = dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, sq_code_name(rc),
                                "'%s' is not an SQLite database (%s)", path,
                                sqlite3_errmsg(db));
@@ -157,13 +172,6 @@ static dsrc_status sq_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
         return s;
     }
 
-    c = calloc(1, sizeof *c);
-    if (!c || !(c->path = dsrc_strdup(path))) {
-        free(c);
-        sqlite3_close(db);
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-    }
-    sqlite3_db_release_memory(db); /* the schema read's page cache: see sq_unwatch() */
     c->db = db;
     if (sq_host && sq_host->log)
         sq_host->log(ctx, DSRC_LOG_DEBUG, "opened '%s' read-only%s", path,

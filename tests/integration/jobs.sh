@@ -13,7 +13,8 @@
 #     logged with source, item and run id, retried, and leaves no file;
 #  4. cancel and stop: dsrc run --cancel, a second dsrc run of a job in
 #     flight (exit 75), SIGTERM with a run in flight (cancelled after
-#     shutdown_grace, exit 0, no file);
+#     shutdown_grace, exit 0, no file), the plugin waiting on the host's
+#     cancel descriptor alone;
 #  5. reload: a changed schedule is applied; a removed source's queued runs
 #     are dropped (cancelled) and it gets no new run;
 #  6. concurrency: per_source = 1 keeps one source's runs apart while
@@ -291,12 +292,14 @@ stop
 [ -z "$(find "$d/ws" -type f 2>/dev/null)" ] && ok || { bad "a stalled run left files:"; find "$d/ws"; }
 
 # ---------------------------------------------------------------------------
-# 4. Cancel and stop: runs of a fetch that hangs until it is cancelled.
+# 4. Cancel and stop: runs of a fetch that hangs until it is cancelled
+# (waiting on the host's cancel descriptor only: the cancellations below
+# must make it readable).
 setup cancel 'shutdown_grace = "1s";' 'jobs = { jitter_max = 0; };'
 cat >"$d/sources.d/c.conf" <<EOF2
 name = "c";
 type = "fault";
-connection = { host = "c"; hang = "fetch"; };
+connection = { host = "c"; hang = "fetch"; wait_cancel_fd = true; };
 fetch = ( { item = "items"; schedule = "@every 1h"; } );
 EOF2
 start

@@ -65,3 +65,11 @@ EXTRA_DIST += tests/integration/daemon_log.sh
 # Every command's --help against dsrc(1); the bash completion.
 TESTS += tests/integration/cli_help.sh tests/integration/completion.sh
 EXTRA_DIST += tests/integration/cli_help.sh tests/integration/completion.sh
+
+# Ctrl-C in every command that calls a plugin, for every shipped plugin
+# blocked on a server that accepts and never answers (blackhole) or on a
+# locked SQLite database: exit 130 within 1 s; a second Ctrl-C at once.
+check_PROGRAMS += tests/fixtures/blackhole
+tests_fixtures_blackhole_SOURCES = tests/fixtures/blackhole.c
+TESTS += tests/integration/cancel_plugins.sh
+EXTRA_DIST += tests/integration/cancel_plugins.sh

@@ -185,7 +185,7 @@ if gone_within "$fpid" 50; then
     wait "$fpid"
     rc=$?
     fpid=
-    [ "$rc" -eq 1 ] && grep -q "interrupted; nothing was written" "$tmp/fetch.err" && ok ||
+    [ "$rc" -eq 130 ] && grep -q "interrupted (SIGINT); nothing was written" "$tmp/fetch.err" && ok ||
         { bad "cancelled fetch: exit $rc"; cat "$tmp/fetch.err"; }
     [ -z "$(ls -A "$tmp/out")" ] && ok || { bad "output left behind:"; ls -la "$tmp/out"; }
 else

@@ -272,6 +272,90 @@ START_TEST(timeout_while_open_hangs)
 }
 END_TEST
 
+/* source_open() in a thread of its own, for the cancellation tests. */
+typedef struct open_job {
+    source_conn *c;
+    dsrc_status st;
+} open_job;
+
+static void *open_main(void *arg)
+{
+    open_job *j = arg;
+    derr e = {0};
+
+    j->st = source_open(env_src, 0, &j->c, &e);
+    derr_clear(&e);
+    return NULL;
+}
+
+/* A cancellation during open(): the caller has no source_conn yet, and
+ * source_cancel_all() reaches it; the plugin sees the flag, and its cancel
+ * descriptor (host->cancel_fd) readable. */
+START_TEST(cancel_fd_during_open)
+{
+    open_job j = {0};
+    pthread_t t;
+    fault_stats fs;
+
+    F->set(NULL, FAULT_OPEN, FAULT_HANG, DSRC_OK, 1);
+    ck_assert_int_eq(pthread_create(&t, NULL, open_main, &j), 0);
+    ck_assert(F->wait_hung(1, 10000));
+    source_cancel_all();
+    pthread_join(t, NULL);
+    ck_assert_int_eq(j.st, DSRC_E_CANCELLED);
+    ck_assert(j.c == NULL);
+    fs = env_fstats(NULL);
+    ck_assert_int_eq(fs.cancel_fd_ready, 1);
+}
+END_TEST
+
+/* source_cancel() during a call: the descriptor of that connection is
+ * readable when the plugin sees the flag; a connection closed afterwards
+ * leaves nothing for source_cancel_all() to reach. */
+typedef struct list_job {
+    source_conn *c;
+    dsrc_status st;
+} list_job;
+
+static int list_none(void *user, const dsrc_item *it)
+{
+    (void)user;
+    (void)it;
+    return 0;
+}
+
+static void *list_main(void *arg)
+{
+    list_job *j = arg;
+    dsrc_item_sink sink = {.struct_size = sizeof sink, .item = list_none};
+    derr e = {0};
+
+    j->st = source_list(j->c, "", &sink, &e);
+    derr_clear(&e);
+    return NULL;
+}
+
+START_TEST(cancel_fd_during_call)
+{
+    list_job j = {0};
+    derr e = {0};
+    pthread_t t;
+    fault_stats fs;
+
+    ck_assert_int_eq(source_open(env_src, 0, &j.c, &e), DSRC_OK);
+    F->set(NULL, FAULT_CALL, FAULT_HANG, DSRC_OK, 1);
+    ck_assert_int_eq(pthread_create(&t, NULL, list_main, &j), 0);
+    ck_assert(F->wait_hung(1, 10000));
+    source_cancel(j.c);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(j.st, DSRC_E_CANCELLED);
+    fs = env_fstats(NULL);
+    ck_assert_int_eq(fs.cancel_fd_ready, 1);
+    source_close(j.c);
+    source_cancel_all(); /* nothing live: must not touch the freed one */
+}
+END_TEST
+
 START_TEST(open_failure_fails_fast)
 {
     cfg_pool c = env_pool_cfg(2, 0);
@@ -779,6 +863,8 @@ static Suite *pool_suite(void)
     tcase_add_test(tc, acquire_timeout_names_state);
     tcase_add_test(tc, timeout_while_open_hangs);
     tcase_add_test(tc, open_failure_fails_fast);
+    tcase_add_test(tc, cancel_fd_during_open);
+    tcase_add_test(tc, cancel_fd_during_call);
     tcase_add_test(tc, fifo_fairness);
     tcase_add_test(tc, leak_warning_names_operation);
     tcase_add_test(tc, lifetime_expiry_jittered);

@@ -1,0 +1,165 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Ctrl-C in every dsrc command that calls a plugin, for every shipped
+# plugin blocked on its backend: postgres, mysql, mongo and azure_blob
+# against a server that accepts and never answers (tests/fixtures/
+# blackhole), sqlite against a database another process holds locked.
+# dsrc ls, test, describe, discover and fetch get SIGINT while the plugin waits (in
+# open() for the network plugins): each exits 130 within 1 s of the signal,
+# says "interrupted" once on stderr and leaves no temporary file.  With
+# --json the error object says cancelled, exit 130.  A plugin that ignores
+# the cancellation (fault.so, hang = "open", ignore_cancel): a second
+# SIGINT ends dsrc at once; SIGTERM past the grace period exits 143.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
+DSRC="$top_builddir/dsrc"
+BLACKHOLE="$top_builddir/tests/fixtures/blackhole"
+FAULT="$top_builddir/tests/fixtures/plugins/.libs/fault.so"
+[ -x "$BLACKHOLE" ] || { echo "blackhole not built"; exit 77; }
+[ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
+lib_tmpdir dsrc-cancel
+bh= lk=
+cleanup() {
+    [ -n "$bh" ] && kill "$bh" 2>/dev/null
+    [ -n "$lk" ] && kill "$lk" 2>/dev/null
+}
+
+mkdir -p "$tmp/plugins"
+for p in postgres mysql mongo azure_blob sqlite; do
+    so="$top_builddir/plugins/$p/.libs/$p.so"
+    [ -f "$so" ] && ln -s "$so" "$tmp/plugins/$p.so"
+done
+[ -f "$FAULT" ] && ln -s "$FAULT" "$tmp/plugins/fault.so"
+lib_conf "$tmp/plugins" 'shutdown_grace = "30s";'
+S="$tmp/conf/sources.d"
+
+"$BLACKHOLE" >"$tmp/bh.port" &
+bh=$!
+n=50
+while [ ! -s "$tmp/bh.port" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+BH=$(cat "$tmp/bh.port")
+[ -n "$BH" ] || { echo "the blackhole did not start"; exit 99; }
+
+# sqlite: a database another process holds in an exclusive transaction
+/usr/bin/python3 - "$tmp/locked.db" "$tmp/locked.ready" <<'PY' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+c.execute("INSERT INTO t (v) VALUES ('a')")
+c.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+time.sleep(600)
+PY
+lk=$!
+n=100
+while [ ! -e "$tmp/locked.ready" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+[ -e "$tmp/locked.ready" ] || { echo "the locking process did not start"; exit 99; }
+
+export AZ_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+src() { # src NAME TYPE ITEM CONNECTION
+    printf 'name = "%s";\ntype = "%s";\nconnection = { %s };\n' "$1" "$2" "$4" >"$S/$1.conf"
+    eval "item_$1=\$3"
+}
+[ -e "$tmp/plugins/postgres.so" ] && src pg postgres public/t \
+    "host = \"127.0.0.1\"; port = $BH; database = \"d\"; user = \"u\"; connect_timeout = \"60s\";"
+[ -e "$tmp/plugins/mysql.so" ] && src my mysql d/t \
+    "host = \"127.0.0.1\"; port = $BH; user = \"u\"; connect_timeout = \"60s\";"
+[ -e "$tmp/plugins/mongo.so" ] && src mg mongo d/c \
+    "host = \"127.0.0.1\"; port = $BH; connect_timeout = \"60s\"; server_selection_timeout = \"60s\";"
+[ -e "$tmp/plugins/azure_blob.so" ] && src az azure_blob c/b.csv \
+    "account = \"devstoreaccount1\"; endpoint = \"http://127.0.0.1:$BH/devstoreaccount1\"; account_key = \"env:AZ_KEY\"; connect_timeout = \"60s\"; timeout = \"60s\"; max_retries = 0;"
+[ -e "$tmp/plugins/sqlite.so" ] && src sq sqlite t \
+    "path = \"$tmp/locked.db\"; busy_timeout = \"60s\";"
+[ -e "$tmp/plugins/fault.so" ] && src deaf fault items \
+    "host = \"h\"; hang = \"open\"; ignore_cancel = true;"
+
+# The process catches SIGINT (its handler is installed)?
+catches_int() {
+    m=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+    [ -n "$m" ] && [ $(( 0x$m & 2 )) -ne 0 ]
+}
+# start CMD...: dsrc CMD in the background ($pid), output in $tmp/o and
+# $tmp/e; returns once it catches SIGINT and had 0.3 s to block in the plugin
+start() {
+    "$DSRC" -c "$tmp/conf/dsrcd.conf" "$@" >"$tmp/o" 2>"$tmp/e" &
+    pid=$!
+    n=300
+    until catches_int "$pid" || [ $n -eq 0 ]; do sleep 0.05; n=$((n - 1)); done
+    sleep 0.3
+}
+# stop SIGNAL...: send each signal (0.3 s apart); $rc the exit status, $ms
+# the milliseconds from the last signal to the exit (a process still there
+# after 5 s is killed: rc 137)
+stop() {
+    for s in "$@"; do
+        [ -n "${sent:-}" ] && sleep 0.3
+        t0=$(date +%s%N)
+        kill -"$s" "$pid" 2>/dev/null
+        sent=1
+    done
+    sent=
+    ( sleep 5; kill -KILL "$pid" 2>/dev/null ) >/dev/null 2>&1 &
+    w=$!
+    wait "$pid"
+    rc=$?
+    t1=$(date +%s%N)
+    kill "$w" 2>/dev/null
+    ms=$(( (t1 - t0) / 1000000 ))
+}
+no_temps() {
+    left=$(find "$tmp/ws" -name '.*.tmp' 2>/dev/null)
+    [ -z "$left" ] && ok || bad "$1: temporary files left: $left"
+}
+check_int() { # WHAT: exit 130 within 1 s, "interrupted" once, nothing left
+    [ "$rc" -eq 130 ] && ok || { bad "$1: exit $rc, not 130"; sed 's/^/  | /' "$tmp/e" | head; }
+    [ "$ms" -lt 1000 ] && ok || bad "$1: exited $ms ms after SIGINT (more than 1 s)"
+    c=$(grep -c interrupted "$tmp/e")
+    [ "$c" -eq 1 ] && ok || { bad "$1: 'interrupted' $c times on stderr"; sed 's/^/  | /' "$tmp/e" | head; }
+    no_temps "$1"
+}
+
+for name in pg my mg az sq; do
+    [ -e "$S/$name.conf" ] || continue
+    eval "item=\$item_$name"
+    for cmd in ls test describe discover fetch; do
+        case $cmd in
+        ls | test | discover) start "$cmd" "$name" ;;
+        *) start "$cmd" "$name" "$item" ;;
+        esac
+        stop INT
+        check_int "$cmd $name"
+    done
+done
+
+if [ -e "$S/sq.conf" ]; then
+    # --json: the error object, status cancelled, exit 130
+    start --json ls sq
+    stop INT
+    [ "$rc" -eq 130 ] && ok || bad "--json ls sq: exit $rc"
+    jcheck "$tmp/o" 'd["error"]["status"] == "cancelled" and d["error"]["exit"] == 130'
+    # SIGTERM: 143
+    start describe sq t
+    stop TERM
+    [ "$rc" -eq 143 ] && ok || { bad "describe sq after SIGTERM: exit $rc, not 143"; cat "$tmp/e"; }
+    has "$tmp/e" "interrupted (SIGTERM)"
+fi
+
+if [ -e "$S/deaf.conf" ]; then
+    # a plugin that ignores the cancellation: the second SIGINT ends dsrc at once
+    for cmd in ls fetch; do
+        if [ $cmd = ls ]; then start ls deaf; else start fetch deaf items; fi
+        stop INT INT
+        [ "$rc" -eq 130 ] && ok || { bad "$cmd deaf, two SIGINTs: exit $rc"; cat "$tmp/e"; }
+        [ "$ms" -lt 1000 ] && ok || bad "$cmd deaf: exited $ms ms after the second SIGINT"
+        has "$tmp/e" "interrupted again (SIGINT): exiting at once"
+        no_temps "$cmd deaf"
+    done
+    # one SIGTERM: the grace period, then 143 naming the source and plugin
+    start fetch --grace 0.5 deaf items
+    stop TERM
+    [ "$rc" -eq 143 ] && ok || { bad "fetch deaf, SIGTERM: exit $rc"; cat "$tmp/e"; }
+    has "$tmp/e" "source 'deaf' (plugin 'fault') did not stop within the 0.5 s grace period"
+fi
+
+finish cancel_plugins
