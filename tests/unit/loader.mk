@@ -31,7 +31,9 @@ check_LTLIBRARIES += \
 	tests/fixtures/plugins/noabiversion.la \
 	tests/fixtures/plugins/capsonly.la \
 	tests/fixtures/plugins/v10.la \
-	tests/fixtures/plugins/fk11.la
+	tests/fixtures/plugins/fk11.la \
+	tests/fixtures/plugins/lies10.la \
+	tests/fixtures/plugins/badlimits.la
 
 tests_fixtures_plugins_good_la_SOURCES = tests/fixtures/plugins/good.c $(LOADER_FIXTURE_SRC)
 tests_fixtures_plugins_good_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
@@ -58,6 +60,15 @@ tests_fixtures_plugins_v10_la_CPPFLAGS = -I$(top_srcdir)/sdk
 tests_fixtures_plugins_v10_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
 tests_fixtures_plugins_fk11_la_SOURCES = tests/fixtures/plugins/fk11.c $(LOADER_FIXTURE_SRC)
 tests_fixtures_plugins_fk11_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
+
+# Loaded by a 1.1 host, faulted by dsrc abi-check (abi_check.sh).
+LOADER_ABIBAD_SRC = tests/fixtures/plugins/abibad.c $(LOADER_FIXTURE_SRC)
+tests_fixtures_plugins_lies10_la_SOURCES = $(LOADER_ABIBAD_SRC)
+tests_fixtures_plugins_lies10_la_CPPFLAGS = $(AM_CPPFLAGS) -DFIXTURE_NAME=lies10 -DABIBAD_LIES10
+tests_fixtures_plugins_lies10_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
+tests_fixtures_plugins_badlimits_la_SOURCES = $(LOADER_ABIBAD_SRC)
+tests_fixtures_plugins_badlimits_la_CPPFLAGS = $(AM_CPPFLAGS) -DFIXTURE_NAME=badlimits -DABIBAD_LIMITS
+tests_fixtures_plugins_badlimits_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
 
 # One source, one wrong magic block per module.
 LOADER_BADABI_SRC = tests/fixtures/plugins/badabi.c $(LOADER_FIXTURE_SRC)
