@@ -33,6 +33,7 @@ check_LTLIBRARIES += \
 	tests/fixtures/plugins/v10.la \
 	tests/fixtures/plugins/fk11.la \
 	tests/fixtures/plugins/lies10.la \
+	tests/fixtures/plugins/need11.la \
 	tests/fixtures/plugins/badlimits.la
 
 tests_fixtures_plugins_good_la_SOURCES = tests/fixtures/plugins/good.c $(LOADER_FIXTURE_SRC)
@@ -60,6 +61,9 @@ tests_fixtures_plugins_v10_la_CPPFLAGS = -I$(top_srcdir)/sdk
 tests_fixtures_plugins_v10_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
 tests_fixtures_plugins_fk11_la_SOURCES = tests/fixtures/plugins/fk11.c $(LOADER_FIXTURE_SRC)
 tests_fixtures_plugins_fk11_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
+# needs a 1.1 host (DSRC_PLUGIN_MIN_ABI): refused by a simulated 1.0 host.
+tests_fixtures_plugins_need11_la_SOURCES = tests/fixtures/plugins/need11.c $(LOADER_FIXTURE_SRC)
+tests_fixtures_plugins_need11_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
 
 # Loaded by a 1.1 host, faulted by dsrc abi-check (abi_check.sh).
 LOADER_ABIBAD_SRC = tests/fixtures/plugins/abibad.c $(LOADER_FIXTURE_SRC)

@@ -755,6 +755,58 @@ START_TEST(test_v1_1_plugin_foreign_keys)
 }
 END_TEST
 
+/* A host of ABI 1.0, simulated with loader_set_host_abi(): a plugin that
+ * needs 1.1 (need11, DSRC_PLUGIN_MIN_ABI) is refused with a message naming
+ * both versions; a plugin that sets 1.1 members without looking at the
+ * host's driver size (lies10) has them ignored, as a 1.0 host would never
+ * read them; and the frozen-1.0 plugin loads and works. */
+START_TEST(test_1_0_host)
+{
+    abi_src a;
+    abi_got g;
+    dsrc_meta_sink sink;
+    loader_plugin *p = NULL;
+    derr e = {0};
+
+    loader_set_host_abi(DSRC_ABI_VERSION_1_0);
+    abi_open(&a, "v10");
+    memset(&sink, 0, sizeof sink);
+    sink.struct_size = sizeof sink;
+    sink.user = &g;
+    sink.metadata = abi_meta;
+    memset(&g, 0, sizeof g);
+    ck_assert_int_eq(source_describe(&a.sc, "t", &sink, &e), DSRC_OK);
+    ck_assert_int_eq(g.records, 1);
+
+    ck_assert_int_eq(loader_get(a.set, "need11", &p, &e), DSRC_E_INVALID_CONFIG);
+    ck_assert_ptr_nonnull(e.msg);
+    ck_assert_msg(strstr(e.msg, "plugin 'need11' is built for ABI 1.1; this host has ABI 1.0"),
+                  "%s", e.msg);
+    derr_clear(&e);
+
+    ck_assert_int_eq(loader_get(a.set, "lies10", &p, &e), DSRC_OK);
+    ck_assert_ptr_null(loader_driver(p)->option_limits);
+    ck_assert_ptr_null(loader_driver(p)->validate);
+    abi_close(&a);
+    loader_set_host_abi(0);
+}
+END_TEST
+
+/* The same plugins under this host, of ABI 1.1. */
+START_TEST(test_1_1_host)
+{
+    abi_src a;
+    loader_plugin *p = NULL;
+    derr e = {0};
+
+    abi_open(&a, "need11");
+    ck_assert_int_eq(loader_get(a.set, "lies10", &p, &e), DSRC_OK);
+    ck_assert_ptr_nonnull(loader_driver(p)->option_limits);
+    ck_assert_ptr_nonnull(loader_driver(p)->validate);
+    abi_close(&a);
+}
+END_TEST
+
 /* The referential actions as backends name them. */
 START_TEST(test_fk_action_words)
 {
@@ -802,6 +854,8 @@ static Suite *abi_suite(void)
     tcase_add_test(tc, test_v1_0_plugin_has_no_foreign_keys);
     tcase_add_test(tc, test_v1_1_plugin_foreign_keys);
     tcase_add_test(tc, test_fk_action_words);
+    tcase_add_test(tc, test_1_0_host);
+    tcase_add_test(tc, test_1_1_host);
     suite_add_tcase(s, tc);
     return s;
 }
