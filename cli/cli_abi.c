@@ -103,18 +103,6 @@ static int abi_trap_cancel_fd(const dsrc_ctx *ctx)
     return -1;
 }
 
-static int abi_name_ok(const char *name)
-{
-    const char *p;
-
-    if (!name || !(*name >= 'a' && *name <= 'z'))
-        return 0;
-    for (p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
-            return 0;
-    return 1;
-}
-
 /* The magic block against the sizes its declared minor has. */
 static void abi_check_magic(abi_report *r, const dsrc_abi_info *info, const abi_target *t)
 {
@@ -195,7 +183,7 @@ static void abi_check_options(abi_report *r, const dsrc_option *opt, size_t *n_o
     }
     for (i = 0; i < n; i++) {
         const dsrc_option *o = &opt[i];
-        if (!abi_name_ok(o->name))
+        if (!loader_option_name_valid(o->name))
             abi_problem(r, "option '%s': the name is not lower_snake_case", o->name);
         for (j = 0; j < i; j++)
             if (strcmp(o->name, opt[j].name) == 0) {
@@ -325,19 +313,6 @@ static void abi_check_driver(abi_report *r, const dsrc_driver *d, const abi_targ
     }
 }
 
-/* NAME from ".../NAME.so". */
-static char *abi_file_name(const char *path)
-{
-    const char *base = strrchr(path, '/');
-    size_t len;
-
-    base = base ? base + 1 : path;
-    len = strlen(base);
-    if (len > 3 && strcmp(base + len - 3, ".so") == 0)
-        len -= 3;
-    return strndup(base, len);
-}
-
 static int abi_opt(cli *c, int opt, const char *arg, void *user)
 {
     (void)c;
@@ -414,7 +389,10 @@ static int abi_run(cli *c, const char *path, const char *target_arg, abi_report 
                                                          : ABI_N_TARGETS - 1];
     }
     r->target = t->minor;
-    name = abi_file_name(path);
+    if (!(name = loader_name_from_path(path))) {
+        dlclose(h);
+        return cli_error(c, CLI_EXIT_FAIL, "internal", "out of memory");
+    }
     if (out) {
         json_object_set_new(out, "plugin", cli_jstr(path));
         json_object_set_new(out, "built_for", cli_jstr(built));

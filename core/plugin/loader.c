@@ -121,8 +121,7 @@ static int loader_name_valid(const char *name)
     return 1;
 }
 
-/* lower_snake_case, as a libconfig setting name must start with a letter. */
-static int loader_option_name_valid(const char *name)
+int loader_option_name_valid(const char *name)
 {
     const char *p;
 
@@ -134,8 +133,7 @@ static int loader_option_name_valid(const char *name)
     return 1;
 }
 
-/* NAME from ".../NAME.so" (or the whole base name without a ".so"). */
-static char *loader_name_from_path(const char *path)
+char *loader_name_from_path(const char *path)
 {
     const char *base = strrchr(path, '/');
     size_t len;
