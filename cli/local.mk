@@ -3,6 +3,7 @@
 bin_PROGRAMS += dsrc
 dsrc_SOURCES = cli/dsrc.c \
 	cli/cli.c cli/cli.h \
+	cli/cli_abi.c \
 	cli/cli_audit.c \
 	cli/cli_browse.c \
 	cli/cli_cancel.c \

@@ -49,7 +49,6 @@ EXTRA_DIST += \
 	packaging/debian/dsrc-plugin-mongo.install \
 	packaging/debian/dsrc-plugin-azure-blob.install \
 	packaging/debian/libdsrc-plugin-dev.install \
-	packaging/debian/libdsrc-plugin-dev.examples \
 	packaging/debian/not-installed
 
 # The rpm spec, with the same split.

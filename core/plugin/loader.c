@@ -66,6 +66,10 @@ struct loader_set {
 
 static loader_plugin *loader_loaded;
 
+/* The ABI version this host presents to plugins: DSRC_ABI_VERSION, or an
+ * older one set by loader_set_host_abi() (tests). */
+static uint32_t loader_host_abi = DSRC_ABI_VERSION;
+
 static const dsrc_option loader_no_options[] = {DSRC_OPTION_END};
 
 /* ------------------------------------------------------------------------ */
@@ -117,8 +121,7 @@ static int loader_name_valid(const char *name)
     return 1;
 }
 
-/* lower_snake_case, as a libconfig setting name must start with a letter. */
-static int loader_option_name_valid(const char *name)
+int loader_option_name_valid(const char *name)
 {
     const char *p;
 
@@ -130,8 +133,7 @@ static int loader_option_name_valid(const char *name)
     return 1;
 }
 
-/* NAME from ".../NAME.so" (or the whole base name without a ".so"). */
-static char *loader_name_from_path(const char *path)
+char *loader_name_from_path(const char *path)
 {
     const char *base = strrchr(path, '/');
     size_t len;
@@ -353,6 +355,37 @@ static dsrc_status loader_check_abi(loader_plugin *p, derr *e)
     return DSRC_OK;
 }
 
+/* The size of the driver a host of loader_host_abi has: 1.0's ends with
+ * storage. */
+#define LOADER_DRIVER_V1_0_FULL_SIZE                                              \
+    (offsetof(dsrc_driver, storage) + sizeof(((dsrc_driver *)0)->storage))
+static size_t loader_driver_size(void)
+{
+    return loader_host_abi < DSRC_ABI_VERSION_1_1 ? LOADER_DRIVER_V1_0_FULL_SIZE
+                                                  : sizeof(dsrc_driver);
+}
+
+/* The host services as a host of loader_host_abi has them. */
+static const dsrc_host *loader_host(void)
+{
+    static dsrc_host older;
+
+    if (loader_host_abi >= DSRC_ABI_VERSION)
+        return ctx_host();
+    memset(&older, 0, sizeof older);
+    memcpy(&older, ctx_host(), LOADER_HOST_V1_0_SIZE);
+    older.struct_size = (uint32_t)LOADER_HOST_V1_0_SIZE;
+    older.abi_version = loader_host_abi;
+    return &older;
+}
+
+void loader_set_host_abi(uint32_t version)
+{
+    loader_host_abi = version >= DSRC_ABI_VERSION_1_0 && version < DSRC_ABI_VERSION
+                          ? version
+                          : DSRC_ABI_VERSION;
+}
+
 /* Step 3: the entry point. */
 static dsrc_status loader_init(loader_plugin *p, derr *e)
 {
@@ -369,9 +402,12 @@ static dsrc_status loader_init(loader_plugin *p, derr *e)
     p->entry = sym;
 
     memset(&p->driver, 0, sizeof p->driver);
-    p->driver.struct_size = sizeof p->driver;
+    p->driver.struct_size = (uint32_t)loader_driver_size();
     error_init(&perr);
-    st = init_fn(DSRC_ABI_VERSION, ctx_host(), &p->driver, &perr);
+    st = init_fn(loader_host_abi, loader_host(), &p->driver, &perr);
+    /* What lies past the driver an older host has is not the plugin's to
+     * set: such a host would not read it. */
+    memset((char *)&p->driver + loader_driver_size(), 0, sizeof p->driver - loader_driver_size());
     p->driver.struct_size = sizeof p->driver;
     if (st != DSRC_OK) {
         char *prefix = NULL;

@@ -61,6 +61,20 @@ const dsrc_abi_info *loader_abi(const loader_plugin *p);
 /* The search directories (for messages). */
 size_t loader_dirs(const loader_set *set, const char *const **dirs);
 
+/* 1 when `name` is a valid option name: lower_snake_case, starting with a
+ * letter (as a libconfig setting name must). */
+int loader_option_name_valid(const char *name);
+
+/* NAME from ".../NAME.so" (or the whole base name without a ".so"):
+ * malloc'd, NULL when out of memory. */
+char *loader_name_from_path(const char *path);
+
+/* For tests only: make the plugins loaded from now on see a host of the
+ * older ABI `version` (DSRC_ABI_VERSION_1_0): that version number at init,
+ * its host table and driver sizes, nothing past them.  Any other value
+ * restores this host's own version.  Not thread-safe. */
+void loader_set_host_abi(uint32_t version);
+
 /* The option named `name` in the plugin's table, or NULL. */
 const dsrc_option *loader_option(const loader_plugin *p, const char *name);
 

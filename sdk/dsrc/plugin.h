@@ -12,6 +12,17 @@
  *   dsrc_plugin_init()  the entry point: receives the host's ABI version and
  *                       services and fills a dsrc_driver.
  *
+ * Compatibility promise (the whole 1.x series): ABI 1.0 and ABI 1.1 are
+ * frozen, installed as <dsrc/abi/v1_0.h> and <dsrc/abi/v1_1.h>, and never
+ * change again; a later minor only appends (members at the end of
+ * self-sized structs, enumeration values, constants, new structs) and is
+ * frozen in its own header when released.  Every host of major 1 loads a
+ * plugin of any 1.x minor; each side reads a member the other side fills
+ * only when that side's struct size holds it.  A plugin that cannot work
+ * without a later member defines DSRC_PLUGIN_MIN_ABI (<dsrc/plugin_util.h>)
+ * and refuses an older host by name and version; `dsrc abi-check
+ * --target 1.0 PLUGIN.so` checks a plugin meant for older hosts too.
+ *
  * Compatibility rules (ABI major 1):
  *   - A struct that begins with `uint32_t struct_size` is self-sized: it only
  *     ever grows by appending members at its end.  A reader checks
@@ -38,12 +49,18 @@
  * at once, but never uses one dsrc_conn from two threads at the same time
  * unless the driver declares DSRC_CAP_CONN_THREADSAFE.  cancel() is the one
  * exception: it may be called from another thread while an operation on the
- * same connection is running.
+ * same connection is running.  Each host service says from which threads
+ * it may be called (dsrc_host).
  *
- * Errors: a plugin never sleeps and retries on its own.  It reports what
- * happened (status, message, retryable, backend code) and the host decides.
- * Messages must never contain a secret: no password, key, token or full
- * connection string.
+ * Errors and retries: the host retries, never the plugin.  A plugin does
+ * not sleep and call its backend again for a failed request: it reports
+ * what happened (status, message, retryable, backend code) and the host
+ * decides whether and when to try again.  The only repetition a plugin may
+ * do on its own is transport-level resumption inside one call (going on
+ * with a transfer that broke half way, such as the next byte range of a
+ * blob), bounded by its own options; when that runs out, the call fails
+ * with a retryable error.  Messages must never contain a secret: no
+ * password, key, token or full connection string.
  *
  * See dsrc-plugin(3) for the full reference.
  */
@@ -307,8 +324,8 @@ typedef struct dsrc_option {
 /** Terminates an option table. */
 #define DSRC_OPTION_END {NULL, DSRC_OPT_STRING, 0, NULL, NULL, NULL, {NULL, NULL}}
 
-#define DSRC_LIMIT_MIN 0x1u /* dsrc_option_limit.min applies                 */
-#define DSRC_LIMIT_MAX 0x2u /* dsrc_option_limit.max applies                 */
+#define DSRC_LIMIT_MIN 0x1u /* dsrc_option_limit.min applies (since 1.1)     */
+#define DSRC_LIMIT_MAX 0x2u /* dsrc_option_limit.max applies (since 1.1)     */
 
 /**
  * Limits on the value of one option (since 1.1), checked by the host with
@@ -334,7 +351,7 @@ typedef struct dsrc_option_limit {
     const void *reserved[2];   /* zero                                       */
 } dsrc_option_limit;
 
-/** Terminates an option limit table. */
+/** Terminates an option limit table (since 1.1). */
 #define DSRC_OPTION_LIMIT_END {NULL, 0, 0, 0, NULL, NULL, {NULL, NULL}}
 
 /* ------------------------------------------------------------------------ */
@@ -360,14 +377,17 @@ typedef struct dsrc_host {
     uint32_t struct_size;
     uint32_t abi_version; /* the host's DSRC_ABI_VERSION                       */
     /** Log a line tagged with the context's source and plugin.  `ctx` may be
-     *  NULL (plugin-wide messages).  The host redacts known secrets. */
+     *  NULL (plugin-wide messages).  The host redacts known secrets.
+     *  Threads: any, at any time until unload (cancel()'s thread and the
+     *  plugin's own threads included); with a ctx only during its call. */
     void (*log)(const dsrc_ctx *ctx, dsrc_log_level level, const char *fmt, ...)
         DSRC_PRINTF(3, 4);
     /** Nonzero when the call running under `ctx` should stop as soon as
      *  possible (returning DSRC_E_CANCELLED).  Cheap: poll it between rows
-     *  or batches. */
+     *  or batches.  Threads: any, during the call. */
     int (*is_cancelled)(const dsrc_ctx *ctx);
-    /** Name of the source this call works for (never NULL). */
+    /** Name of the source this call works for (never NULL).  Threads: the
+     *  call's own, during the call. */
     const char *(*source_name)(const dsrc_ctx *ctx);
     /** since 1.1 (check DSRC_HAS_MEMBER(host, dsrc_host, cancel_fd), or use
      *  dsrc_cancel_fd() of <dsrc/plugin_util.h>): a descriptor that becomes
@@ -376,7 +396,7 @@ typedef struct dsrc_host {
      *  -1 when the host has none for this call.  Owned by the host: never
      *  read, write or close it; the same descriptor for the whole call,
      *  valid only during it.  After it became readable, is_cancelled() is
-     *  nonzero. */
+     *  nonzero.  Threads: any, during the call. */
     int (*cancel_fd)(const dsrc_ctx *ctx);
 } dsrc_host;
 
@@ -740,7 +760,14 @@ typedef struct dsrc_driver {
     /** A real round-trip to the backend.  Fills `info` when it can. */
     dsrc_status (*ping)(const dsrc_ctx *ctx, dsrc_conn *conn,
                         dsrc_ping_info *info, dsrc_error *err);
-    /** List the items under `path` ("" or NULL: the root). */
+    /** List the direct children of the container `path` ("" or NULL: the
+     *  root), each with its full path, streamed to `sink` as they come.
+     *  `path` is a path, never a pattern.  No such path: DSRC_E_NOT_FOUND;
+     *  a leaf: DSRC_E_INVALID_ARGUMENT; an empty container: DSRC_OK and no
+     *  item.  A backend that answers in pages is paged here, inside one
+     *  call; the host stops a listing through the sink.  A flat namespace
+     *  (blob names with '/') lists the levels its backend has, the rest of
+     *  a name kept in its last component.  See dsrc-plugin(3), ITEMS. */
     dsrc_status (*list)(const dsrc_ctx *ctx, dsrc_conn *conn, const char *path,
                         const dsrc_item_sink *sink, dsrc_error *err);
     /** Metadata of one item, delivered once to `sink`. */

@@ -688,10 +688,28 @@ static inline void dsrc_fk_free(dsrc_fk_list *l)
 /* The entry point                                                           */
 
 /**
+ * The oldest host ABI a plugin accepts, MAJOR * 10000 + MINOR: by default
+ * 1.0, since a plugin that checks DSRC_HAS_MEMBER() before using what a
+ * later minor added runs on every 1.x host.  A plugin that cannot work
+ * without a later member (say it needs the host's cancel_fd) defines it
+ * before including this header:
+ *
+ *     #define DSRC_PLUGIN_MIN_ABI DSRC_ABI_VERSION_1_1
+ *     #include <dsrc/plugin_util.h>
+ *
+ * and dsrc_plugin_check() refuses an older host, naming both versions.
+ */
+#ifndef DSRC_PLUGIN_MIN_ABI
+#define DSRC_PLUGIN_MIN_ABI DSRC_ABI_VERSION_1_0
+#endif
+
+/**
  * The checks every dsrc_plugin_init() starts with: the host speaks ABI
- * major DSRC_ABI_MAJOR and passed a driver struct.  Returns DSRC_OK, or
- * DSRC_E_UNSUPPORTED ("<plugin> plugin implements ABI 1.0, host has 2.0")
- * or DSRC_E_INTERNAL ("no driver struct") stored in `err`: return it.
+ * major DSRC_ABI_MAJOR, at least DSRC_PLUGIN_MIN_ABI, and passed a driver
+ * struct.  Returns DSRC_OK, or DSRC_E_UNSUPPORTED ("<plugin> plugin
+ * implements ABI 1.0, host has 2.0"; "plugin '<plugin>' is built for ABI
+ * 1.1; this host has ABI 1.0") or DSRC_E_INTERNAL ("no driver struct")
+ * stored in `err`: return it.
  */
 static inline dsrc_status dsrc_plugin_check(const char *plugin, uint32_t host_abi_version,
                                             const dsrc_driver *drv, dsrc_error *err)
@@ -701,6 +719,13 @@ static inline dsrc_status dsrc_plugin_check(const char *plugin, uint32_t host_ab
                               "%s plugin implements ABI %d.%d, host has %u.%u", plugin,
                               DSRC_ABI_MAJOR, DSRC_ABI_MINOR, host_abi_version / 10000,
                               host_abi_version % 10000);
+    if (host_abi_version < (uint32_t)(DSRC_PLUGIN_MIN_ABI))
+        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
+                              "plugin '%s' is built for ABI %u.%u; this host has ABI %u.%u"
+                              " (upgrade dsrc)",
+                              plugin, (unsigned)(DSRC_PLUGIN_MIN_ABI) / 10000,
+                              (unsigned)(DSRC_PLUGIN_MIN_ABI) % 10000,
+                              host_abi_version / 10000, host_abi_version % 10000);
     if (!drv)
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "no driver struct");
     return DSRC_OK;

@@ -6,6 +6,10 @@
 TESTS += tests/integration/example_out_of_tree.sh
 EXTRA_DIST += tests/integration/example_out_of_tree.sh
 
+# dsrc abi-check on the test plugins, clean and faulty.
+TESTS += tests/integration/abi_check.sh
+EXTRA_DIST += tests/integration/abi_check.sh
+
 # Run as root, dsrc gives what it makes in a workspace or state_dir owned
 # by another user (the daemon's) to that user.
 TESTS += tests/integration/workspace_owner.sh tests/integration/group_share.sh

@@ -31,7 +31,10 @@ check_LTLIBRARIES += \
 	tests/fixtures/plugins/noabiversion.la \
 	tests/fixtures/plugins/capsonly.la \
 	tests/fixtures/plugins/v10.la \
-	tests/fixtures/plugins/fk11.la
+	tests/fixtures/plugins/fk11.la \
+	tests/fixtures/plugins/lies10.la \
+	tests/fixtures/plugins/need11.la \
+	tests/fixtures/plugins/badlimits.la
 
 tests_fixtures_plugins_good_la_SOURCES = tests/fixtures/plugins/good.c $(LOADER_FIXTURE_SRC)
 tests_fixtures_plugins_good_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
@@ -51,13 +54,25 @@ tests_fixtures_plugins_initfail_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undef
 tests_fixtures_plugins_unresolved_la_SOURCES = tests/fixtures/plugins/unresolved.c $(LOADER_FIXTURE_SRC)
 tests_fixtures_plugins_unresolved_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS)
 
-# ABI minors (test_abi): v10 is built against the frozen 1.0 header alone,
-# fk11 against the live one.
-tests_fixtures_plugins_v10_la_SOURCES = tests/fixtures/plugins/v10.c tests/unit/abi_v1_0.h
-tests_fixtures_plugins_v10_la_CPPFLAGS = -I$(top_srcdir)/tests/unit
+# ABI minors (test_abi): v10 is built against the frozen 1.0 header alone
+# (<dsrc/abi/v1_0.h>), fk11 against the live one.
+tests_fixtures_plugins_v10_la_SOURCES = tests/fixtures/plugins/v10.c
+tests_fixtures_plugins_v10_la_CPPFLAGS = -I$(top_srcdir)/sdk
 tests_fixtures_plugins_v10_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
 tests_fixtures_plugins_fk11_la_SOURCES = tests/fixtures/plugins/fk11.c $(LOADER_FIXTURE_SRC)
 tests_fixtures_plugins_fk11_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
+# needs a 1.1 host (DSRC_PLUGIN_MIN_ABI): refused by a simulated 1.0 host.
+tests_fixtures_plugins_need11_la_SOURCES = tests/fixtures/plugins/need11.c $(LOADER_FIXTURE_SRC)
+tests_fixtures_plugins_need11_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
+
+# Loaded by a 1.1 host, faulted by dsrc abi-check (abi_check.sh).
+LOADER_ABIBAD_SRC = tests/fixtures/plugins/abibad.c $(LOADER_FIXTURE_SRC)
+tests_fixtures_plugins_lies10_la_SOURCES = $(LOADER_ABIBAD_SRC)
+tests_fixtures_plugins_lies10_la_CPPFLAGS = $(AM_CPPFLAGS) -DFIXTURE_NAME=lies10 -DABIBAD_LIES10
+tests_fixtures_plugins_lies10_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
+tests_fixtures_plugins_badlimits_la_SOURCES = $(LOADER_ABIBAD_SRC)
+tests_fixtures_plugins_badlimits_la_CPPFLAGS = $(AM_CPPFLAGS) -DFIXTURE_NAME=badlimits -DABIBAD_LIMITS
+tests_fixtures_plugins_badlimits_la_LDFLAGS = $(LOADER_FIXTURE_LDFLAGS) -no-undefined
 
 # One source, one wrong magic block per module.
 LOADER_BADABI_SRC = tests/fixtures/plugins/badabi.c $(LOADER_FIXTURE_SRC)
@@ -112,7 +127,7 @@ tests_unit_test_loader_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_unit_test_loader_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_loader_LDADD = $(UNIT_LIBS)
 
-tests_unit_test_abi_SOURCES = tests/unit/test_abi.c tests/unit/abi_v1_0.h tests/unit/abi_v1_1.h
+tests_unit_test_abi_SOURCES = tests/unit/test_abi.c
 tests_unit_test_abi_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DLOADER_TEST_BUILDDIR='"$(abs_top_builddir)"'
 tests_unit_test_abi_CFLAGS = $(UNIT_CFLAGS)

@@ -8,7 +8,7 @@
  * removed or renamed member does not even compile.  Any failure here means
  * plugins built against 1.0 would be misread by this host.
  *
- * The same for what 1.1 added, against abi_v1_1.h.
+ * The same for what 1.1 added, against the frozen <dsrc/abi/v1_1.h>.
  *
  * ABI 1.1: a plugin built against the frozen 1.0 header alone
  * (tests/fixtures/plugins/v10.c) still loads, describes and discovers,
@@ -24,8 +24,8 @@
 
 #include <dsrc/plugin.h>
 #include <dsrc/plugin_util.h>
-#include "abi_v1_0.h"
-#include "abi_v1_1.h"
+#include <dsrc/abi/v1_0.h>
+#include <dsrc/abi/v1_1.h>
 
 #include "config/config.h"
 #include "plugin/loader.h"
@@ -383,6 +383,8 @@ START_TEST(test_magic_block_macro)
     ck_assert_uint_eq(info->column_size, sizeof(dsrc_v1_0_column));
     ck_assert_uint_eq(info->cell_size, sizeof(dsrc_v1_0_cell));
     ck_assert_uint_eq(info->error_size, sizeof(dsrc_error));
+    ck_assert_uint_eq(info->foreign_key_size, sizeof(dsrc_v1_1_foreign_key));
+    ck_assert_uint_eq(info->option_limit_size, sizeof(dsrc_v1_1_option_limit));
 }
 END_TEST
 
@@ -459,9 +461,12 @@ END_TEST
 /* ------------------------------------------------------------------------ */
 /* ABI 1.1 through the host                                                  */
 
-/* The live header against the frozen 1.1 additions (abi_v1_1.h), the same
+/* The live header against the frozen 1.1 additions (<dsrc/abi/v1_1.h>), the same
  * checks as for 1.0. */
 #define ABI_FROZEN11(S) dsrc_v1_1_##S
+typedef int (*v11_cancel_fd_fn)(const dsrc_ctx *);
+typedef dsrc_status (*v11_validate_fn)(const dsrc_ctx *, const dsrc_open_params *,
+                                       dsrc_error *);
 #define M11(S, m)                                                             \
     {#S "." #m, offsetof(ABI_REAL(S), m), ABI_MSIZE(ABI_REAL(S), m),          \
      offsetof(ABI_FROZEN11(S), m), ABI_MSIZE(ABI_FROZEN11(S), m),             \
@@ -492,6 +497,26 @@ static const abi_member abi_members_1_1[] = {
     M11(abi_info, abi_minor), M11(abi_info, driver_size), M11(abi_info, host_size),
     M11(abi_info, option_size), M11(abi_info, column_size), M11(abi_info, cell_size),
     M11(abi_info, error_size), M11(abi_info, foreign_key_size),
+    M11(abi_info, option_limit_size),
+
+    M11(option_limit, name), M11(option_limit, flags), M11(option_limit, min),
+    M11(option_limit, max), M11(option_limit, pattern), M11(option_limit, pattern_doc),
+    M11(option_limit, reserved),
+
+    M11(host, struct_size), M11(host, abi_version), MT11(host, log, v10_log_fn),
+    MT11(host, is_cancelled, v10_is_cancelled_fn),
+    MT11(host, source_name, v10_source_name_fn), MT11(host, cancel_fd, v11_cancel_fd_fn),
+
+    M11(driver, struct_size), M11(driver, abi_version), M11(driver, name),
+    M11(driver, version), M11(driver, description), M11(driver, capabilities),
+    MT11(driver, options, const dsrc_option *), MT11(driver, open, v10_open_fn),
+    MT11(driver, close, v10_close_fn), MT11(driver, ping, v10_ping_fn),
+    MT11(driver, list, v10_list_fn), MT11(driver, describe, v10_describe_fn),
+    MT11(driver, discover, v10_discover_fn), MT11(driver, fetch, v10_fetch_fn),
+    MT11(driver, cancel, v10_cancel_fn), MT11(driver, unload, v10_unload_fn),
+    MT11(driver, storage, v10_storage_fn),
+    MT11(driver, option_limits, const dsrc_option_limit *),
+    MT11(driver, validate, v11_validate_fn),
 };
 
 START_TEST(test_1_1_members_keep_their_place)
@@ -511,6 +536,13 @@ START_TEST(test_1_1_sizes_and_constants)
     /* dsrc_foreign_key is an array element: frozen from 1.1 on. */
     ck_assert_uint_eq(sizeof(dsrc_foreign_key), sizeof(dsrc_v1_1_foreign_key));
     ck_assert_uint_eq(_Alignof(dsrc_foreign_key), _Alignof(dsrc_v1_1_foreign_key));
+    /* So is dsrc_option_limit. */
+    ck_assert_uint_eq(sizeof(dsrc_option_limit), sizeof(dsrc_v1_1_option_limit));
+    ck_assert_uint_eq(_Alignof(dsrc_option_limit), _Alignof(dsrc_v1_1_option_limit));
+    ck_assert_uint_ge(sizeof(dsrc_host), sizeof(dsrc_v1_1_host));
+    ck_assert_uint_ge(sizeof(dsrc_driver), sizeof(dsrc_v1_1_driver));
+    ck_assert_uint_eq(DSRC_LIMIT_MIN, DSRC_V1_1_LIMIT_MIN);
+    ck_assert_uint_eq(DSRC_LIMIT_MAX, DSRC_V1_1_LIMIT_MAX);
     ck_assert_uint_ge(sizeof(dsrc_metadata), sizeof(dsrc_v1_1_metadata));
     ck_assert_uint_ge(sizeof(dsrc_discover_req), sizeof(dsrc_v1_1_discover_req));
     ck_assert_uint_ge(sizeof(dsrc_discover_result), sizeof(dsrc_v1_1_discover_result));
@@ -539,6 +571,10 @@ START_TEST(test_1_1_members_past_1_0)
     ck_assert_uint_ge(offsetof(dsrc_discover_req, result), sizeof(dsrc_v1_0_discover_req));
     ck_assert_uint_ge(offsetof(dsrc_discover_req, mode), sizeof(dsrc_v1_0_discover_req));
     ck_assert_uint_ge(offsetof(dsrc_abi_info, foreign_key_size), sizeof(dsrc_v1_0_abi_info));
+    ck_assert_uint_ge(offsetof(dsrc_abi_info, option_limit_size), sizeof(dsrc_v1_0_abi_info));
+    ck_assert_uint_ge(offsetof(dsrc_host, cancel_fd), sizeof(dsrc_v1_0_host));
+    ck_assert_uint_ge(offsetof(dsrc_driver, option_limits), sizeof(dsrc_v1_0_driver));
+    ck_assert_uint_ge(offsetof(dsrc_driver, validate), sizeof(dsrc_v1_0_driver));
     ck_assert_int_eq(DSRC_ABI_VERSION_1_1, 10001);
 }
 END_TEST
@@ -719,6 +755,58 @@ START_TEST(test_v1_1_plugin_foreign_keys)
 }
 END_TEST
 
+/* A host of ABI 1.0, simulated with loader_set_host_abi(): a plugin that
+ * needs 1.1 (need11, DSRC_PLUGIN_MIN_ABI) is refused with a message naming
+ * both versions; a plugin that sets 1.1 members without looking at the
+ * host's driver size (lies10) has them ignored, as a 1.0 host would never
+ * read them; and the frozen-1.0 plugin loads and works. */
+START_TEST(test_1_0_host)
+{
+    abi_src a;
+    abi_got g;
+    dsrc_meta_sink sink;
+    loader_plugin *p = NULL;
+    derr e = {0};
+
+    loader_set_host_abi(DSRC_ABI_VERSION_1_0);
+    abi_open(&a, "v10");
+    memset(&sink, 0, sizeof sink);
+    sink.struct_size = sizeof sink;
+    sink.user = &g;
+    sink.metadata = abi_meta;
+    memset(&g, 0, sizeof g);
+    ck_assert_int_eq(source_describe(&a.sc, "t", &sink, &e), DSRC_OK);
+    ck_assert_int_eq(g.records, 1);
+
+    ck_assert_int_eq(loader_get(a.set, "need11", &p, &e), DSRC_E_INVALID_CONFIG);
+    ck_assert_ptr_nonnull(e.msg);
+    ck_assert_msg(strstr(e.msg, "plugin 'need11' is built for ABI 1.1; this host has ABI 1.0"),
+                  "%s", e.msg);
+    derr_clear(&e);
+
+    ck_assert_int_eq(loader_get(a.set, "lies10", &p, &e), DSRC_OK);
+    ck_assert_ptr_null(loader_driver(p)->option_limits);
+    ck_assert_ptr_null(loader_driver(p)->validate);
+    abi_close(&a);
+    loader_set_host_abi(0);
+}
+END_TEST
+
+/* The same plugins under this host, of ABI 1.1. */
+START_TEST(test_1_1_host)
+{
+    abi_src a;
+    loader_plugin *p = NULL;
+    derr e = {0};
+
+    abi_open(&a, "need11");
+    ck_assert_int_eq(loader_get(a.set, "lies10", &p, &e), DSRC_OK);
+    ck_assert_ptr_nonnull(loader_driver(p)->option_limits);
+    ck_assert_ptr_nonnull(loader_driver(p)->validate);
+    abi_close(&a);
+}
+END_TEST
+
 /* The referential actions as backends name them. */
 START_TEST(test_fk_action_words)
 {
@@ -766,6 +854,8 @@ static Suite *abi_suite(void)
     tcase_add_test(tc, test_v1_0_plugin_has_no_foreign_keys);
     tcase_add_test(tc, test_v1_1_plugin_foreign_keys);
     tcase_add_test(tc, test_fk_action_words);
+    tcase_add_test(tc, test_1_0_host);
+    tcase_add_test(tc, test_1_1_host);
     suite_add_tcase(s, tc);
     return s;
 }

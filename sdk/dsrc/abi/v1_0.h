@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * abi_v1_0.h -- a frozen copy of the dsrc plugin ABI 1.0.
+ * <dsrc/abi/v1_0.h> -- the dsrc plugin ABI 1.0, frozen.
  *
- * DO NOT EDIT to follow changes of <dsrc/plugin.h>.  This is what plugins
- * built against ABI 1.0 were compiled with; test_abi.c checks that the live
- * header still lays every 1.0 member out at the same offset with the same
- * size, and that constants and enumerations keep their values.  When ABI 1.1
- * appends members, add an abi_v1_1.h beside this file; never change this one.
+ * FROZEN: this file never changes.  It is what plugins built against ABI
+ * 1.0 were compiled with, every name prefixed dsrc_v1_0_ so that it can be
+ * included beside <dsrc/plugin.h>.  The host's tests check that the live
+ * <dsrc/plugin.h> still lays every 1.0 member out at the same offset with
+ * the same size, and that constants and enumerations keep their values;
+ * `dsrc abi-check --target 1.0` hands a plugin a driver and host of the
+ * sizes below.  A plugin that must run on 1.0 hosts can be built against
+ * this header alone.  What 1.1 appended is in <dsrc/abi/v1_1.h>; a later
+ * minor adds its own file and never changes this one.
  */
-#ifndef DSRC_TEST_ABI_V1_0_H
-#define DSRC_TEST_ABI_V1_0_H
+#ifndef DSRC_ABI_V1_0_H
+#define DSRC_ABI_V1_0_H
 
 #include <stddef.h>
 #include <stdint.h>
