@@ -83,6 +83,7 @@ int cli_cmd_stats(cli *c, int argc, char **argv);        /* cli_catalog.c */
 int cli_cmd_token(cli *c, int argc, char **argv);        /* cli_audit.c   */
 int cli_cmd_audit(cli *c, int argc, char **argv);        /* cli_audit.c   */
 int cli_cmd_source(cli *c, int argc, char **argv);       /* cli_source.c  */
+int cli_cmd_conformance(cli *c, int argc, char **argv);  /* cli_conformance.c */
 
 /* ---- The audit trail (cli_audit.c) ---- */
 
