@@ -808,12 +808,15 @@ static cf_result cf_fetch_full(cf_run *r)
         out = CF_FAIL;
     else if (res.rows != (uint64_t)f.rows)
         out = cf_fail(r, "the result says %" PRIu64 " rows, %ld were sent", res.rows, f.rows);
-    else if (r->item_rows_exact && r->item_rows != f.rows)
-        out = cf_fail(r, "fetched %ld rows, describe of '%s' reports %" PRId64
-                         " (not flagged as an estimate)",
-                      f.rows, r->item, r->item_rows);
+    /* the rows came as declared: the cases after this one can use them */
     if (out == CF_PASS)
         r->full_rows = f.rows;
+    if (out == CF_PASS && r->item_rows_exact && r->item_rows != f.rows)
+        out = cf_fail(r, "fetched %ld rows, describe of '%s' reports %" PRId64
+                         " and does not flag it as an estimate (declare the quirk %s if the "
+                         "plugin's counts are estimates)",
+                      f.rows, r->item, r->item_rows,
+                      conform_quirk_name(CONF_QUIRK_ROWS_ESTIMATED));
     cf_rows_free(&f);
     derr_clear(&e);
     return out;
@@ -1233,28 +1236,44 @@ static cf_result cf_bad_option(cf_run *r)
     return res;
 }
 
+/* Add a fault to the errors case's reason ("; " between faults). */
+static void cf_also(cf_run *r, const char *fmt, ...) DSRC_PRINTF(2, 3);
+static void cf_also(cf_run *r, const char *fmt, ...)
+{
+    size_t n = strlen(r->why);
+    va_list ap;
+
+    if (n && n + 2 < sizeof r->why) {
+        memcpy(r->why + n, "; ", 3);
+        n += 2;
+    }
+    va_start(ap, fmt);
+    vsnprintf(r->why + n, sizeof r->why - n, fmt, ap);
+    va_end(ap);
+}
+
 /* The errors the cases provoked carry a message of the plugin's own, and
- * none holds a secret of the source. */
+ * none holds a secret of the source (resolved here to compare, wiped
+ * after; the host hides every one it knows as ***, so a *** is a secret
+ * the plugin put in its message). */
 static cf_result cf_errors(cf_run *r)
 {
     size_t i, k;
-    cf_result res = CF_PASS;
 
     if (r->n_msgs == 0)
         return cf_skip(r, "no error was provoked");
-    for (i = 0; res == CF_PASS && i < r->n_msgs; i++) {
+    for (i = 0; i < r->n_msgs; i++) {
         const cf_msg *m = &r->msgs[i];
         if (m->st == DSRC_OK)
             continue;
         if (cf_no_message(m->text, m->st))
-            res = cf_fail(r, "%s: the plugin returned %s without a message (the host "
-                             "filled in '%s')",
-                          m->where, error_status_name(m->st), m->text);
-        else if (strstr(m->text, REDACTED))
-            res = cf_fail(r, "%s: the message held a secret value of the source, which "
-                             "the host hid as " REDACTED ": %s",
-                          m->where, m->text);
-        for (k = 0; res == CF_PASS && k < r->src->n_options; k++) {
+            cf_also(r, "%s: the plugin returned %s without a message (the host filled in '%s')",
+                    m->where, error_status_name(m->st), m->text);
+        if (strstr(m->text, REDACTED))
+            cf_also(r, "%s: the message held a secret of the source, which the host hid as "
+                       REDACTED ": %s",
+                    m->where, m->text);
+        for (k = 0; k < r->src->n_options; k++) {
             const registry_option *o = &r->src->options[k];
             char *plain = NULL;
             derr e = {0};
@@ -1262,13 +1281,13 @@ static cf_result cf_errors(cf_run *r)
                 continue;
             if (secret_resolve(o->value, NULL, r->src->key_file, &plain, NULL, &e) == DSRC_OK &&
                 strlen(plain) >= 3 && strstr(m->text, plain))
-                res = cf_fail(r, "%s: the message holds the value of the secret option '%s'",
-                              m->where, o->def->name);
+                cf_also(r, "%s: the message holds the value of the secret option '%s'",
+                        m->where, o->def->name);
             secret_free(plain);
             derr_clear(&e);
         }
     }
-    return res;
+    return r->why[0] ? CF_FAIL : CF_PASS;
 }
 
 /* Open descriptors and threads of this process. */
