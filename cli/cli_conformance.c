@@ -60,6 +60,7 @@ typedef struct cf_run {
     char **leaves;           /* leaves listed, root first                   */
     size_t n_leaves;
     char *item;              /* the tabular item                            */
+    int item_score;          /* cf_score() of the item chosen               */
     int64_t item_rows;       /* its rows as describe() says                 */
     int item_rows_exact;
     cf_col *cols;
@@ -490,8 +491,23 @@ static cf_result cf_list_root(cf_run *r)
     return res;
 }
 
-/* describe `path` and keep it as the tabular item when it has columns
- * (and rows, when known) and none is chosen yet.  0, or -1 with the case
+/* How well a described leaf serves as the tabular item: it has columns
+ * (1), rows (+1), and a one-column int64 or timestamp key, a cursor (+2). */
+static int cf_score(const cf_meta *m)
+{
+    size_t i, n_pk = 0;
+    int cursor = 0;
+
+    for (i = 0; i < m->n_cols; i++)
+        if (m->cols[i].pk > 0) {
+            n_pk++;
+            cursor = m->cols[i].type == DSRC_T_INT64 || m->cols[i].type == DSRC_T_TIMESTAMP;
+        }
+    return (m->n_cols > 0) + (m->rows > 0) + 2 * (n_pk == 1 && cursor);
+}
+
+/* describe `path` and keep it as the tabular item when it serves better
+ * than the one chosen (cf_score()).  0, or -1 with the case
  * failed. */
 static int cf_describe_leaf(cf_run *r, const char *path, cf_result *res)
 {
@@ -510,10 +526,10 @@ static int cf_describe_leaf(cf_run *r, const char *path, cf_result *res)
         *res = cf_fail(r, "describe of the listed '%s' delivered %zu record(s), the first '%s'",
                        path, m.n, m.path ? m.path : "");
         rc = -1;
-    } else if (!r->q.item && m.n_cols > 0 && (!r->item || (r->item_rows == 0 && m.rows > 0))) {
+    } else if (!r->q.item && m.n_cols > 0 && cf_score(&m) > r->item_score) {
         free(r->item);
         r->item = strdup(path);
-        r->item_rows = m.rows;
+        r->item_score = cf_score(&m);
     }
     derr_clear(&e);
     cf_meta_free(&m);
@@ -1445,13 +1461,17 @@ int cli_cmd_conformance(cli *c, int argc, char **argv)
         json_t *o = json_object();
         json_object_set_new(o, "source", cli_jstr(r.src->cfg->name));
         json_object_set_new(o, "plugin", cli_jstr(r.plugin));
+        json_object_set_new(o, "item", cli_jstr(r.item));
+        json_object_set_new(o, "container", cli_jstr(r.container));
         json_object_set_new(o, "cases", r.cases);
         json_object_set_new(o, "passed", json_integer(r.n_pass));
         json_object_set_new(o, "failed", json_integer(r.n_fail));
         json_object_set_new(o, "skipped", json_integer(r.n_skip));
         cli_json_print(o);
     } else {
-        printf("%d passed, %d failed, %d skipped\n", r.n_pass, r.n_fail, r.n_skip);
+        printf("item '%s'%s%s%s, %d passed, %d failed, %d skipped\n", r.item ? r.item : "",
+               r.container ? " in '" : "", r.container ? r.container : "",
+               r.container ? "'" : "", r.n_pass, r.n_fail, r.n_skip);
     }
     rc = r.n_fail ? CLI_EXIT_FAIL : CLI_EXIT_OK;
     cf_run_free(&r);
