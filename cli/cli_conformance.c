@@ -59,6 +59,8 @@ typedef struct cf_run {
     char *container;         /* the container listed (NULL: none)           */
     char **leaves;           /* leaves listed, root first                   */
     size_t n_leaves;
+    char **roots;            /* the root's containers                       */
+    size_t n_roots;
     char *item;              /* the tabular item                            */
     int item_score;          /* cf_score() of the item chosen               */
     int64_t item_rows;       /* its rows as describe() says                 */
@@ -451,14 +453,15 @@ static cf_result cf_ping(cf_run *r)
     return res;
 }
 
-static void cf_add_leaf(cf_run *r, const char *path)
+/* Append a copy of `path` to the array *v of *n. */
+static void cf_add_path(char ***v, size_t *n, const char *path)
 {
-    char **v = realloc(r->leaves, (r->n_leaves + 1) * sizeof *v);
-    if (!v)
+    char **w = realloc(*v, (*n + 1) * sizeof *w);
+    if (!w)
         return;
-    r->leaves = v;
-    if ((v[r->n_leaves] = strdup(path)))
-        r->n_leaves++;
+    *v = w;
+    if ((w[*n] = strdup(path)))
+        (*n)++;
 }
 
 static cf_result cf_list_root(cf_run *r)
@@ -476,16 +479,9 @@ static cf_result cf_list_root(cf_run *r)
         res = cf_fail(r, "%s", l.bad);
     else if (l.n == 0)
         res = cf_fail(r, "the root lists nothing (the cases need at least one item)");
-    for (i = 0; res == CF_PASS && i < l.n; i++) {
-        if (!l.container[i])
-            cf_add_leaf(r, l.path[i]);
-        else if (!r->container && !r->q.container)
-            r->container = strdup(l.path[i]);
-    }
-    if (r->q.container) {
-        free(r->container);
-        r->container = strdup(r->q.container);
-    }
+    for (i = 0; res == CF_PASS && i < l.n; i++)
+        cf_add_path(l.container[i] ? &r->roots : &r->leaves,
+                    l.container[i] ? &r->n_roots : &r->n_leaves, l.path[i]);
     derr_clear(&e);
     cf_items_free(&l);
     return res;
@@ -536,43 +532,63 @@ static int cf_describe_leaf(cf_run *r, const char *path, cf_result *res)
     return rc;
 }
 
-static cf_result cf_list_container(cf_run *r)
+/* List the container `path`, check what it prints and add its leaves.
+ * 0, or -1 with the case failed. */
+static int cf_list_one(cf_run *r, const char *path, cf_result *res)
 {
     cf_items l = {0};
     derr e = {0};
-    size_t i, described = 0;
+    size_t i;
+    int rc = -1;
+    dsrc_status st = cf_list(r, path, &l, &e);
+
+    if (st != DSRC_OK)
+        *res = cf_fail(r, "list of '%s' failed (%s): %s", path, error_status_name(st),
+                       cf_msg_of(r, &e));
+    else if (l.bad[0])
+        *res = cf_fail(r, "list of '%s': %s", path, l.bad);
+    else
+        rc = 0;
+    for (i = 0; rc == 0 && i < l.n; i++) {
+        if (strcmp(l.path[i], path) == 0) {
+            *res = cf_fail(r, "list of '%s' printed itself", path);
+            rc = -1;
+        } else if (!l.container[i]) {
+            cf_add_path(&r->leaves, &r->n_leaves, l.path[i]);
+        }
+    }
+    derr_clear(&e);
+    cf_items_free(&l);
+    return rc;
+}
+
+static cf_result cf_list_container(cf_run *r)
+{
+    derr e = {0};
+    size_t i, had = r->n_leaves;
     cf_result res = CF_PASS;
     dsrc_status st;
 
-    if (!r->container) {
-        for (i = 0; i < r->n_leaves && i < CF_LEAVES_MAX; i++)
-            if (cf_describe_leaf(r, r->leaves[i], &res))
-                return res;
-        return cf_skip(r, "the root holds no container (name one with container = ... in the "
-                          "quirks file)");
+    /* the declared container, else the first of the root's that holds a
+     * leaf (the first CF_LEAVES_MAX of them) */
+    if (r->q.container) {
+        if (cf_list_one(r, r->q.container, &res))
+            return res;
+        r->container = strdup(r->q.container);
     }
-    st = cf_list(r, r->container, &l, &e);
-    if (st != DSRC_OK) {
-        res = cf_fail(r, "list of '%s' failed (%s): %s", r->container, error_status_name(st),
-                      cf_msg_of(r, &e));
-        goto out;
-    }
-    if (l.bad[0]) {
-        res = cf_fail(r, "list of '%s': %s", r->container, l.bad);
-        goto out;
-    }
-    for (i = 0; i < l.n; i++) {
-        if (strcmp(l.path[i], r->container) == 0) {
-            res = cf_fail(r, "list of '%s' printed itself", r->container);
-            goto out;
-        }
-        if (!l.container[i])
-            cf_add_leaf(r, l.path[i]);
+    for (i = 0; !r->container && i < r->n_roots && i < CF_LEAVES_MAX; i++) {
+        if (cf_list_one(r, r->roots[i], &res))
+            return res;
+        if (r->n_leaves > had || i + 1 == r->n_roots)
+            r->container = strdup(r->roots[i]);
     }
     /* every listed leaf (the first CF_LEAVES_MAX) is describe-able as printed */
-    for (i = 0; i < r->n_leaves && described < CF_LEAVES_MAX; i++, described++)
+    for (i = 0; i < r->n_leaves && i < CF_LEAVES_MAX; i++)
         if (cf_describe_leaf(r, r->leaves[i], &res))
-            goto out;
+            return res;
+    if (!r->container)
+        return cf_skip(r, "the root holds no container (name one with container = ... in the "
+                          "quirks file)");
     /* and a leaf is fetchable */
     if (r->n_leaves) {
         dsrc_fetch_req req;
@@ -585,10 +601,8 @@ static cf_result cf_list_container(cf_run *r)
             res = cf_fail(r, "'%s' was listed, but a fetch of it failed (%s): %s", leaf,
                           error_status_name(st), cf_msg_of(r, &e));
         cf_rows_free(&f);
+        derr_clear(&e);
     }
-out:
-    derr_clear(&e);
-    cf_items_free(&l);
     return res;
 }
 
@@ -1401,6 +1415,9 @@ static void cf_run_free(cf_run *r)
     for (i = 0; i < r->n_leaves; i++)
         free(r->leaves[i]);
     free(r->leaves);
+    for (i = 0; i < r->n_roots; i++)
+        free(r->roots[i]);
+    free(r->roots);
     for (i = 0; i < r->n_msgs; i++) {
         free(r->msgs[i].where);
         free(r->msgs[i].text);

@@ -38,6 +38,8 @@ TESTS += plugins/postgres/tests/pg_api_data.sh
 # A source added through the API: its password stored encrypted, served at
 # once, the other pools untouched; a wrong password refused.
 TESTS += plugins/postgres/tests/pg_source_api.sh
+# dsrc conformance against a real server.
+TESTS += plugins/postgres/tests/pg_conformance.sh
 endif
 EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
 	plugins/postgres/tests/pg_health.sh plugins/postgres/tests/pg_replica.sh \
@@ -45,6 +47,7 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 	plugins/postgres/tests/pg_catalog.sh plugins/postgres/tests/pg_lib.sh \
 	plugins/postgres/tests/pg_api_data.sh plugins/postgres/tests/pg_source_api.sh \
 	plugins/postgres/tests/pg_defaults.sh plugins/postgres/tests/pg_fixture.sh \
+	plugins/postgres/tests/pg_conformance.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
@@ -60,3 +63,4 @@ plugins/postgres/tests/pg_fixture.log: plugins/postgres/tests/pg_defaults.log
 plugins/postgres/tests/pg_catalog.log: plugins/postgres/tests/pg_fixture.log
 plugins/postgres/tests/pg_api_data.log: plugins/postgres/tests/pg_catalog.log
 plugins/postgres/tests/pg_source_api.log: plugins/postgres/tests/pg_api_data.log
+plugins/postgres/tests/pg_conformance.log: plugins/postgres/tests/pg_source_api.log
