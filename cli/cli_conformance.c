@@ -489,6 +489,7 @@ static cf_result cf_list_root(cf_run *r)
 
 /* How well a described leaf serves as the tabular item: it has columns
  * (1), rows (+1), and a one-column int64 or timestamp key, a cursor (+2). */
+#define CF_SCORE_MAX 4
 static int cf_score(const cf_meta *m)
 {
     size_t i, n_pk = 0;
@@ -565,27 +566,37 @@ static int cf_list_one(cf_run *r, const char *path, cf_result *res)
 static cf_result cf_list_container(cf_run *r)
 {
     derr e = {0};
-    size_t i, had = r->n_leaves;
+    size_t i;
     cf_result res = CF_PASS;
     dsrc_status st;
+    size_t k, from, n = r->q.container ? 1 : r->n_roots;
 
-    /* the declared container, else the first of the root's that holds a
-     * leaf (the first CF_LEAVES_MAX of them) */
-    if (r->q.container) {
-        if (cf_list_one(r, r->q.container, &res))
-            return res;
-        r->container = strdup(r->q.container);
-    }
-    for (i = 0; !r->container && i < r->n_roots && i < CF_LEAVES_MAX; i++) {
-        if (cf_list_one(r, r->roots[i], &res))
-            return res;
-        if (r->n_leaves > had || i + 1 == r->n_roots)
-            r->container = strdup(r->roots[i]);
-    }
-    /* every listed leaf (the first CF_LEAVES_MAX) is describe-able as printed */
+    /* the root's own leaves are describe-able as printed */
     for (i = 0; i < r->n_leaves && i < CF_LEAVES_MAX; i++)
         if (cf_describe_leaf(r, r->leaves[i], &res))
             return res;
+    /* the declared container, else those of the root (the first
+     * CF_LEAVES_MAX) until the one that holds the best item is found: its
+     * leaves (the first CF_LEAVES_MAX) are describe-able as printed, and
+     * the container reported is the one that holds the item chosen (else
+     * the first that holds a leaf) */
+    for (k = 0; k < n && k < CF_LEAVES_MAX && r->item_score < CF_SCORE_MAX; k++) {
+        const char *path = r->q.container ? r->q.container : r->roots[k];
+        int before = r->item_score;
+
+        from = r->n_leaves;
+        if (cf_list_one(r, path, &res))
+            return res;
+        for (i = from; i < r->n_leaves && i < from + CF_LEAVES_MAX; i++)
+            if (cf_describe_leaf(r, r->leaves[i], &res))
+                return res;
+        if (r->q.container || r->item_score > before || (!r->container && r->n_leaves > from)) {
+            free(r->container);
+            r->container = strdup(path);
+        }
+        if (r->q.item && r->container)
+            break;
+    }
     if (!r->container)
         return cf_skip(r, "the root holds no container (name one with container = ... in the "
                           "quirks file)");
@@ -791,6 +802,17 @@ static cf_result cf_discover(cf_run *r)
     memset(&m, 0, sizeof m);
     m.want = r->item;
     st = source_discover(r->conn, NULL, &sink, &e);
+    if (st == DSRC_OK && !m.path) {
+        /* the item may be in a system schema, which discover leaves out
+         * unless asked */
+        dsrc_discover_req req;
+        memset(&req, 0, sizeof req);
+        req.struct_size = sizeof req;
+        req.include_system = 1;
+        cf_meta_free(&m);
+        m.want = r->item;
+        st = source_discover(r->conn, &req, &sink, &e);
+    }
     if (st != DSRC_OK) {
         res = cf_fail(r, "discover failed (%s): %s", error_status_name(st), cf_msg_of(r, &e));
     } else if (!m.path) {
