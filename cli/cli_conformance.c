@@ -63,6 +63,9 @@ typedef struct cf_run {
     size_t n_roots;
     char *item;              /* the tabular item                            */
     int item_score;          /* cf_score() of the item chosen               */
+    int raw;                 /* the item has no columns: fetched as bytes   */
+    int described;           /* the describe case passed                    */
+    int64_t item_size;       /* its size_bytes as describe() says           */
     int64_t item_rows;       /* its rows as describe() says                 */
     int item_rows_exact;
     cf_col *cols;
@@ -242,6 +245,7 @@ typedef struct cf_meta {
     char *path;              /* of the first record                         */
     int64_t rows;
     int rows_estimated;
+    int64_t size;
     cf_col *cols;
     size_t n_cols;
     const char *want;        /* discover: keep the record of this path      */
@@ -259,6 +263,7 @@ static int cf_meta_cb(void *user, const dsrc_metadata *md)
         m->path = strdup(md->item->path);
         m->rows = md->item->rows;
         m->rows_estimated = md->item->rows_estimated;
+        m->size = md->item->size_bytes;
         m->cols = calloc(md->n_columns + 1, sizeof *m->cols);
         if (!m->path || !m->cols)
             return 1;
@@ -321,6 +326,9 @@ typedef struct cf_rows {
     source_conn *cancel_conn;
     double cancelled_at;
     int went_on;             /* rows still came 1 s after the cancel        */
+    /* raw bytes: each write() counts as a row above */
+    int begin_calls;
+    uint64_t bytes;
 } cf_rows;
 
 static int cf_schema_cb(void *user, const dsrc_column *cols, size_t n)
@@ -380,6 +388,23 @@ static int cf_row_cb(void *user, const dsrc_cell *cells, size_t n)
     return 0;
 }
 
+static int cf_begin_cb(void *user, const char *media_type, int64_t total)
+{
+    cf_rows *f = user;
+    (void)media_type;
+    (void)total;
+    f->begin_calls++;
+    return 0;
+}
+
+static int cf_write_cb(void *user, const void *data, size_t len)
+{
+    cf_rows *f = user;
+    (void)data;
+    f->bytes += len;
+    return cf_row_cb(f, NULL, f->n_cols);
+}
+
 static void cf_rows_free(cf_rows *f)
 {
     size_t i;
@@ -394,13 +419,14 @@ static void cf_rows_free(cf_rows *f)
     memset(f, 0, sizeof *f);
 }
 
-static void cf_req(dsrc_fetch_req *req, const char *item)
+/* A request for all of `item`: rows, or raw bytes when `raw`. */
+static void cf_req(dsrc_fetch_req *req, const char *item, int raw)
 {
     memset(req, 0, sizeof *req);
     req->struct_size = sizeof *req;
     req->item = item;
     req->limit = -1;
-    req->mode = DSRC_FETCH_ROWS;
+    req->mode = raw ? DSRC_FETCH_RAW : DSRC_FETCH_ROWS;
 }
 
 /* Fetch `req` on the run's connection into `f` (prepared by the caller:
@@ -409,6 +435,7 @@ static dsrc_status cf_fetch(cf_run *r, const dsrc_fetch_req *req, cf_rows *f,
                             dsrc_fetch_result *res, derr *e)
 {
     dsrc_row_sink sink;
+    dsrc_byte_sink bytes;
 
     f->keep = -1; /* cf_schema_cb() finds keep_name */
     memset(&sink, 0, sizeof sink);
@@ -416,7 +443,12 @@ static dsrc_status cf_fetch(cf_run *r, const dsrc_fetch_req *req, cf_rows *f,
     sink.user = f;
     sink.schema = cf_schema_cb;
     sink.row = cf_row_cb;
-    return source_fetch(r->conn, req, &sink, NULL, res, e);
+    memset(&bytes, 0, sizeof bytes);
+    bytes.struct_size = sizeof bytes;
+    bytes.user = f;
+    bytes.begin = cf_begin_cb;
+    bytes.write = cf_write_cb;
+    return source_fetch(r->conn, req, &sink, &bytes, res, e);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -487,9 +519,11 @@ static cf_result cf_list_root(cf_run *r)
     return res;
 }
 
-/* How well a described leaf serves as the tabular item: it has columns
- * (1), rows (+1), and a one-column int64 or timestamp key, a cursor (+2). */
-#define CF_SCORE_MAX 4
+/* How well a described leaf serves as the item the cases use: one with
+ * columns (3), rows (+1), and a one-column int64 or timestamp key, a
+ * cursor (+2); else, for a plugin that fetches raw bytes, one with bytes
+ * (1), more than a few writes' worth (+1). */
+#define CF_SCORE_MAX 6
 static int cf_score(const cf_meta *m)
 {
     size_t i, n_pk = 0;
@@ -500,7 +534,9 @@ static int cf_score(const cf_meta *m)
             n_pk++;
             cursor = m->cols[i].type == DSRC_T_INT64 || m->cols[i].type == DSRC_T_TIMESTAMP;
         }
-    return (m->n_cols > 0) + (m->rows > 0) + 2 * (n_pk == 1 && cursor);
+    if (m->n_cols == 0)
+        return m->size > 0 ? 1 + (m->size > 65536) : 0;
+    return 3 + (m->rows > 0) + 2 * (n_pk == 1 && cursor);
 }
 
 /* describe `path` and keep it as the tabular item when it serves better
@@ -523,7 +559,8 @@ static int cf_describe_leaf(cf_run *r, const char *path, cf_result *res)
         *res = cf_fail(r, "describe of the listed '%s' delivered %zu record(s), the first '%s'",
                        path, m.n, m.path ? m.path : "");
         rc = -1;
-    } else if (!r->q.item && m.n_cols > 0 && cf_score(&m) > r->item_score) {
+    } else if (!r->q.item && cf_score(&m) > r->item_score &&
+               (m.n_cols > 0 || (r->drv->capabilities & DSRC_CAP_RAW))) {
         free(r->item);
         r->item = strdup(path);
         r->item_score = cf_score(&m);
@@ -605,9 +642,16 @@ static cf_result cf_list_container(cf_run *r)
         dsrc_fetch_req req;
         cf_rows f = {0};
         const char *leaf = r->item ? r->item : r->leaves[0];
-        cf_req(&req, leaf);
+        cf_req(&req, leaf, r->item && r->item_score < 3);
         req.limit = 1;
         st = cf_fetch(r, &req, &f, NULL, &e);
+        if (st == DSRC_E_UNSUPPORTED && req.mode == DSRC_FETCH_ROWS &&
+            (r->drv->capabilities & DSRC_CAP_RAW)) { /* a leaf of bytes */
+            cf_rows_free(&f);
+            derr_clear(&e);
+            cf_req(&req, leaf, 1);
+            st = cf_fetch(r, &req, &f, NULL, &e);
+        }
         if (st != DSRC_OK && st != DSRC_E_PERMISSION)
             res = cf_fail(r, "'%s' was listed, but a fetch of it failed (%s): %s", leaf,
                           error_status_name(st), cf_msg_of(r, &e));
@@ -646,7 +690,16 @@ static cf_result cf_list_stop(cf_run *r)
 
 static cf_result cf_no_item(cf_run *r)
 {
-    return cf_skip(r, "no tabular item (name one with item = ... in the quirks file)");
+    return cf_skip(r, "no item was described (name one with item = ... in the quirks file)");
+}
+
+/* SKIP for a case about columns or rows when the item is raw bytes. */
+static int cf_raw_skip(cf_run *r, cf_result *res)
+{
+    if (!r->raw)
+        return 0;
+    *res = cf_skip(r, "'%s' has no columns: it is fetched as raw bytes", r->item);
+    return 1;
 }
 
 static cf_result cf_describe_item(cf_run *r)
@@ -662,16 +715,17 @@ static cf_result cf_describe_item(cf_run *r)
         r->item = strdup(r->q.item);
     }
     if (!r->item)
-        return cf_fail(r, "no listed item has columns: name a tabular item with item = ... "
-                          "in the quirks file");
+        return cf_fail(r, "no listed item has columns%s: name one with item = ... in the "
+                          "quirks file",
+                       r->drv->capabilities & DSRC_CAP_RAW ? " or bytes" : "");
     st = cf_describe(r, r->item, &m, &e);
     if (st != DSRC_OK) {
         res = cf_fail(r, "describe of '%s' failed (%s): %s", r->item, error_status_name(st),
                       cf_msg_of(r, &e));
     } else if (m.n != 1) {
         res = cf_fail(r, "describe of '%s' delivered %zu records, not 1", r->item, m.n);
-    } else if (m.n_cols == 0) {
-        res = cf_fail(r, "'%s' has no columns", r->item);
+    } else if (m.n_cols == 0 && !(r->drv->capabilities & DSRC_CAP_RAW)) {
+        res = cf_fail(r, "'%s' has no columns (and the plugin fetches no raw bytes)", r->item);
     } else {
         for (i = 0; res == CF_PASS && i < m.n_cols; i++) {
             const cf_col *k = &m.cols[i];
@@ -695,6 +749,9 @@ static cf_result cf_describe_item(cf_run *r)
         r->item_rows = m.rows;
         r->item_rows_exact = m.rows >= 0 && !m.rows_estimated &&
                              !(r->q.bits & CONF_QUIRK_ROWS_ESTIMATED);
+        r->item_size = m.size;
+        r->raw = r->n_cols == 0;
+        r->described = 1;
     }
     derr_clear(&e);
     cf_meta_free(&m);
@@ -741,7 +798,7 @@ static cf_result cf_describe_missing(cf_run *r)
     derr_clear(&e);
     cf_meta_free(&m);
     if (res == CF_PASS) {
-        cf_req(&req, missing);
+        cf_req(&req, missing, r->raw);
         st = cf_fetch(r, &req, &f, NULL, &e);
         if (st != DSRC_E_NOT_FOUND)
             res = cf_fail(r, "fetch of the missing '%s' gave %s, not not-found: %s", missing,
@@ -797,7 +854,7 @@ static cf_result cf_discover(cf_run *r)
         return cf_quirk(r, CONF_QUIRK_NO_DISCOVER);
     if (!(r->drv->capabilities & DSRC_CAP_DISCOVER))
         return cf_skip(r, "the plugin does not declare the discover capability");
-    if (!r->cols)
+    if (!r->described)
         return cf_no_item(r);
     memset(&m, 0, sizeof m);
     m.want = r->item;
@@ -845,14 +902,26 @@ static cf_result cf_fetch_full(cf_run *r)
     cf_result out = CF_PASS;
     dsrc_status st;
 
-    if (!r->cols)
+    if (!r->described)
         return cf_no_item(r);
-    cf_req(&req, r->item);
+    cf_req(&req, r->item, r->raw);
     st = cf_fetch(r, &req, &f, &res, &e);
     if (st != DSRC_OK)
         out = cf_fail(r, "fetch of '%s' failed (%s): %s", r->item, error_status_name(st),
                       cf_msg_of(r, &e));
-    else if (f.schema_calls != 1)
+    else if (r->raw) {
+        /* raw bytes: begin() once, every byte counted, the size as described */
+        if (f.begin_calls != 1)
+            out = cf_fail(r, "begin() was called %d times, not once", f.begin_calls);
+        else if (res.bytes != f.bytes)
+            out = cf_fail(r, "the result says %" PRIu64 " bytes, %" PRIu64 " were sent",
+                          res.bytes, f.bytes);
+        else if (r->item_size >= 0 && (uint64_t)r->item_size != f.bytes)
+            out = cf_fail(r, "fetched %" PRIu64 " bytes, describe of '%s' reports %" PRId64,
+                          f.bytes, r->item, r->item_size);
+        if (out == CF_PASS)
+            r->full_rows = f.rows; /* writes */
+    } else if (f.schema_calls != 1)
         out = cf_fail(r, "schema() was called %d times, not once", f.schema_calls);
     else if (f.bad_width)
         out = cf_fail(r, "a row had a number of cells other than the schema's %zu", f.n_cols);
@@ -884,13 +953,15 @@ static cf_result cf_fetch_columns(cf_run *r)
     cf_result res = CF_PASS;
     dsrc_status st;
 
+    if (cf_raw_skip(r, &res))
+        return res;
     if (r->full_rows < 0)
         return cf_skip(r, "the full fetch failed");
     /* the last column, then the first: the order follows the request */
     cols[0] = r->cols[r->n_cols - 1].name;
     cols[1] = r->cols[0].name;
     n = r->n_cols > 1 ? 2 : 1;
-    cf_req(&req, r->item);
+    cf_req(&req, r->item, r->raw);
     req.columns = cols;
     req.n_columns = n;
     st = cf_fetch(r, &req, &f, NULL, &e);
@@ -921,10 +992,12 @@ static cf_result cf_fetch_limit(cf_run *r)
     cf_result out = CF_PASS;
     dsrc_status st;
 
+    if (cf_raw_skip(r, &out))
+        return out;
     if (r->full_rows < 0)
         return cf_skip(r, "the full fetch failed");
     want = r->full_rows < 2 ? r->full_rows : 2;
-    cf_req(&req, r->item);
+    cf_req(&req, r->item, r->raw);
     req.limit = 2;
     st = cf_fetch(r, &req, &f, &res, &e);
     if (st != DSRC_OK)
@@ -959,11 +1032,13 @@ static cf_result cf_fetch_unknown_column(cf_run *r)
     cf_result res = CF_PASS;
     dsrc_status st;
 
-    if (!r->cols)
+    if (cf_raw_skip(r, &res))
+        return res;
+    if (!r->described)
         return cf_no_item(r);
     cols[0] = r->cols[0].name;
     cols[1] = CF_NO_COLUMN;
-    cf_req(&req, r->item);
+    cf_req(&req, r->item, r->raw);
     req.columns = cols;
     req.n_columns = 2;
     st = cf_fetch(r, &req, &f, NULL, &e);
@@ -1054,10 +1129,12 @@ static cf_result cf_cursor(cf_run *r)
         return cf_skip(r, "the plugin does not declare the cursor capability");
     if (r->full_rows < 0)
         return cf_skip(r, "the full fetch failed");
+    if (cf_raw_skip(r, &out))
+        return out;
     if (!(field = cf_cursor_field(r)))
         return cf_skip(r, "no cursor field (name one with cursor_field = ... in the quirks "
                           "file)");
-    cf_req(&req, r->item);
+    cf_req(&req, r->item, r->raw);
     req.cursor_field = field;
     f.keep_name = field;
     st = cf_fetch(r, &req, &f, &res, &e);
@@ -1137,7 +1214,7 @@ static cf_result cf_sink_stop(cf_run *r)
     if (r->full_rows < 2)
         return cf_skip(r, r->full_rows < 0 ? "the full fetch failed"
                                           : "the item has fewer than 2 rows");
-    cf_req(&req, r->item);
+    cf_req(&req, r->item, r->raw);
     f.stop_after = 1;
     st = cf_fetch(r, &req, &f, NULL, &e);
     end = cf_now();
@@ -1173,7 +1250,7 @@ static int cf_cancel_before(cf_run *r)
     derr e = {0};
     dsrc_status st;
 
-    cf_req(&req, r->item);
+    cf_req(&req, r->item, r->raw);
     atomic_store(&r->conn->cancel, 1);
     st = cf_fetch(r, &req, &f, NULL, &e);
     atomic_store(&r->conn->cancel, 0);
@@ -1208,7 +1285,7 @@ static cf_result cf_cancel(cf_run *r)
     }
     /* cancelled from another thread after the first row: the plugin stops
      * within 1 s, or it ends before it polled (a small item) with every row */
-    cf_req(&req, r->item);
+    cf_req(&req, r->item, r->raw);
     f.cancel_conn = r->conn;
     st = cf_fetch(r, &req, &f, NULL, &e);
     end = cf_now();
