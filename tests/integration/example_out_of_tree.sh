@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The SDK as a third party sees it: install dsrc into a temporary DESTDIR,
 # copy sdk/example/ somewhere else, build it with nothing but pkg-config
-# pointing into that DESTDIR, install it, and load the result through the
-# real `dsrc` command.
+# pointing into that DESTDIR, install it, load the result through the real
+# `dsrc` command, and run dsrc conformance against it.
 set -u
 : "${top_builddir:?top_builddir must be set}" "${top_srcdir:?top_srcdir must be set}"
 . "$top_srcdir/tests/lib.sh"
@@ -122,5 +122,13 @@ sed "s|^plugin_dir = .*|plugin_dir = \"$(dirname "${installed:-/nonexistent/x}")
     "$C" >"$tmp/conf/installed.conf"
 expect 0 "$DSRC" -c "$tmp/conf/installed.conf" ls csvdemo
 has "$tmp/out" "orders.csv"
+
+# It passes dsrc conformance (its quirks file names the cursor column: a CSV
+# file has no key).
+printf 'item = "orders.csv";\ncursor_field = "id";\nbad_option = "header=maybe";\n' \
+    >"$tmp/quirks.conf"
+expect 0 "$DSRC" -c "$C" conformance csvdemo --quirks "$tmp/quirks.conf"
+has "$tmp/out" "PASS cursor"
+has "$tmp/out" "item 'orders.csv', 16 passed, 0 failed, 2 skipped"
 
 finish example_out_of_tree
