@@ -61,6 +61,9 @@ typedef struct cf_run {
     size_t n_leaves;
     char **roots;            /* the root's containers                       */
     size_t n_roots;
+    char **seen;             /* the leaves described, and their columns     */
+    size_t *seen_cols;
+    size_t n_seen;
     char *item;              /* the tabular item                            */
     int item_score;          /* cf_score() of the item chosen               */
     int raw;                 /* the item has no columns: fetched as bytes   */
@@ -250,6 +253,9 @@ typedef struct cf_meta {
     size_t n_cols;
     const char *want;        /* discover: keep the record of this path      */
     size_t stop_after;
+    const cf_run *run;       /* discover: compare with the leaves described */
+    int want_seen;           /* records of `want`                           */
+    char bad[512];           /* the first record that differs               */
 } cf_meta;
 
 static int cf_meta_cb(void *user, const dsrc_metadata *md)
@@ -258,6 +264,13 @@ static int cf_meta_cb(void *user, const dsrc_metadata *md)
     size_t i;
 
     m->n++;
+    if (md->item && md->item->path && m->want && strcmp(md->item->path, m->want) == 0)
+        m->want_seen++;
+    for (i = 0; m->run && md->item && md->item->path && i < m->run->n_seen; i++)
+        if (strcmp(m->run->seen[i], md->item->path) == 0 && !m->bad[0] &&
+            m->run->seen_cols[i] != md->n_columns)
+            snprintf(m->bad, sizeof m->bad, "discover gives '%s' %zu columns, describe %zu",
+                     md->item->path, md->n_columns, m->run->seen_cols[i]);
     if (md->item && md->item->path && !m->path &&
         (!m->want || strcmp(md->item->path, m->want) == 0)) {
         m->path = strdup(md->item->path);
@@ -559,8 +572,16 @@ static int cf_describe_leaf(cf_run *r, const char *path, cf_result *res)
         *res = cf_fail(r, "describe of the listed '%s' delivered %zu record(s), the first '%s'",
                        path, m.n, m.path ? m.path : "");
         rc = -1;
-    } else if (!r->q.item && cf_score(&m) > r->item_score &&
-               (m.n_cols > 0 || (r->drv->capabilities & DSRC_CAP_RAW))) {
+    } else {
+        size_t *k = realloc(r->seen_cols, (r->n_seen + 1) * sizeof *k);
+        if (k) {
+            r->seen_cols = k;
+            k[r->n_seen] = m.n_cols;
+            cf_add_path(&r->seen, &r->n_seen, path);
+        }
+    }
+    if (rc == 0 && st == DSRC_OK && !r->q.item && cf_score(&m) > r->item_score &&
+        (m.n_cols > 0 || (r->drv->capabilities & DSRC_CAP_RAW))) {
         free(r->item);
         r->item = strdup(path);
         r->item_score = cf_score(&m);
@@ -858,6 +879,7 @@ static cf_result cf_discover(cf_run *r)
         return cf_no_item(r);
     memset(&m, 0, sizeof m);
     m.want = r->item;
+    m.run = r;
     st = source_discover(r->conn, NULL, &sink, &e);
     if (st == DSRC_OK && !m.path) {
         /* the item may be in a system schema, which discover leaves out
@@ -868,12 +890,17 @@ static cf_result cf_discover(cf_run *r)
         req.include_system = 1;
         cf_meta_free(&m);
         m.want = r->item;
+        m.run = r;
         st = source_discover(r->conn, &req, &sink, &e);
     }
     if (st != DSRC_OK) {
         res = cf_fail(r, "discover failed (%s): %s", error_status_name(st), cf_msg_of(r, &e));
     } else if (!m.path) {
         res = cf_fail(r, "discover delivered %zu items, not '%s'", m.n, r->item);
+    } else if (m.want_seen > 1) {
+        res = cf_fail(r, "discover delivered '%s' %d times", r->item, m.want_seen);
+    } else if (m.bad[0]) {
+        res = cf_fail(r, "%s", m.bad);
     } else {
         names = calloc(m.n_cols + 1, sizeof *names);
         types = calloc(m.n_cols + 1, sizeof *types);
@@ -1517,6 +1544,10 @@ static void cf_run_free(cf_run *r)
     for (i = 0; i < r->n_roots; i++)
         free(r->roots[i]);
     free(r->roots);
+    for (i = 0; i < r->n_seen; i++)
+        free(r->seen[i]);
+    free(r->seen);
+    free(r->seen_cols);
     for (i = 0; i < r->n_msgs; i++) {
         free(r->msgs[i].where);
         free(r->msgs[i].text);

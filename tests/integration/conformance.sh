@@ -7,7 +7,8 @@
 #   - quirky.so (tests/fixtures/plugins/conform) passes only with its quirks
 #     file: without it the case its quirk excuses fails, naming the quirk;
 #   - broken.so fails, each fault named: the cancel it ignores, the error
-#     without a message, the secret in a message (never shown); the text
+#     without a message, the secret in a message (never shown), a discover
+#     that does not match describe; the text
 #     cell in an int64 column is the host's to find (its message says
 #     "plugin 'broken' bug:"), checked once the host checks cells;
 #   - a quirks file with an unknown key or quirk is refused with file:line
@@ -93,6 +94,7 @@ chmod 600 "$tmp/pw"
 printf 'name = "b";\ntype = "broken";\nconnection = { password = "file:%s/pw"; };\n' "$tmp" \
     >"$tmp/conf/sources.d/b.conf"
 expect 1 "$DSRC" $C conformance b --quirks "$tmp/q.quirks"
+has "$tmp/out" "FAIL discover: discover gives 'main/events' 3 columns, describe 4"
 has "$tmp/out" "FAIL cancel: a fetch started with the call already cancelled returned ok with 3000 row(s)"
 has "$tmp/out" "FAIL errors: describe of a missing item: the plugin returned not-found without a message"
 has "$tmp/out" "fetch of an unknown column: the message held a secret of the source, which the host hid as ***"
