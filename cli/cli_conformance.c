@@ -47,7 +47,6 @@ typedef struct cf_msg {
 } cf_msg;
 
 typedef struct cf_run {
-    cli *c;
     const registry_source *src;
     const dsrc_driver *drv;
     const char *plugin;
@@ -138,6 +137,11 @@ static void cf_keep(cf_run *r, const char *where, const derr *e)
     v[r->n_msgs].where = strdup(where);
     v[r->n_msgs].text = strdup(e->msg ? e->msg : "");
     v[r->n_msgs].st = e->status;
+    if (!v[r->n_msgs].where || !v[r->n_msgs].text) {
+        free(v[r->n_msgs].where);
+        free(v[r->n_msgs].text);
+        return;
+    }
     r->n_msgs++;
 }
 
@@ -1566,15 +1570,14 @@ int cli_cmd_conformance(cli *c, int argc, char **argv)
     const char *quirks = NULL;
     cf_run r;
     size_t i;
-    int rc = 0;
+    int rc = 0, first;
 
-    if ((i = (size_t)cli_parse_opts(c, cmd, argc, argv, "hQ:", longs, conformance_opt, &quirks,
-                                    &rc)) == (size_t)-1)
+    if ((first = cli_parse_opts(c, cmd, argc, argv, "hQ:", longs, conformance_opt, &quirks,
+                                &rc)) < 0)
         return rc;
-    if ((int)i != argc - 1)
+    if (first != argc - 1)
         return cli_usage_error(c, cmd, "expected one source name");
     memset(&r, 0, sizeof r);
-    r.c = c;
     r.full_rows = -1;
     if (quirks) {
         derr e = {0};
@@ -1587,7 +1590,7 @@ int cli_cmd_conformance(cli *c, int argc, char **argv)
             return rc;
         }
     }
-    if ((rc = cli_load_config(c, 0)) || !(r.src = cli_need_source(c, argv[i], &rc))) {
+    if ((rc = cli_load_config(c, 0)) || !(r.src = cli_need_source(c, argv[first], &rc))) {
         conform_quirks_free(&r.q);
         return rc;
     }
@@ -1616,9 +1619,12 @@ int cli_cmd_conformance(cli *c, int argc, char **argv)
         json_object_set_new(o, "skipped", json_integer(r.n_skip));
         cli_json_print(o);
     } else {
-        printf("item '%s'%s%s%s, %d passed, %d failed, %d skipped\n", r.item ? r.item : "",
-               r.container ? " in '" : "", r.container ? r.container : "",
-               r.container ? "'" : "", r.n_pass, r.n_fail, r.n_skip);
+        if (r.item)
+            printf("item '%s'%s%s%s, ", r.item, r.container ? " in '" : "",
+                   r.container ? r.container : "", r.container ? "'" : "");
+        else
+            printf("no item, ");
+        printf("%d passed, %d failed, %d skipped\n", r.n_pass, r.n_fail, r.n_skip);
     }
     rc = r.n_fail ? CLI_EXIT_FAIL : CLI_EXIT_OK;
     cf_run_free(&r);
