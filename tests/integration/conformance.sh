@@ -96,7 +96,11 @@ printf 'name = "b";\ntype = "broken";\nconnection = { password = "file:%s/pw"; }
 expect 1 "$DSRC" $C conformance b --quirks "$tmp/q.quirks"
 has "$tmp/out" "FAIL discover: discover gives 'main/events' 3 columns, describe 4"
 has "$tmp/out" "FAIL cancel: a fetch started with the call already cancelled returned ok with 3000 row(s)"
-has "$tmp/out" "FAIL errors: describe of a missing item: the plugin returned not-found without a message"
+# the error without a message: found by the errors case, or by the host
+# ("plugin 'broken' bug: describe returned ... without a message") in the
+# case where it happens
+grep -Eq "^FAIL (errors|describe_missing): .*without a message" "$tmp/out" && ok ||
+    bad "no case names the error without a message"
 has "$tmp/out" "fetch of an unknown column: the message held a secret of the source, which the host hid as ***"
 hasnt "$tmp/out" "$secret"
 hasnt "$tmp/err" "$secret"
