@@ -84,6 +84,7 @@ int cli_cmd_token(cli *c, int argc, char **argv);        /* cli_audit.c   */
 int cli_cmd_audit(cli *c, int argc, char **argv);        /* cli_audit.c   */
 int cli_cmd_source(cli *c, int argc, char **argv);       /* cli_source.c  */
 int cli_cmd_abi_check(cli *c, int argc, char **argv);    /* cli_abi.c     */
+int cli_cmd_conformance(cli *c, int argc, char **argv);  /* cli_conformance.c */
 
 /* ---- The audit trail (cli_audit.c) ---- */
 

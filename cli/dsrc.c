@@ -227,6 +227,17 @@ static const cli_cmd commands[] = {
      "  -P, --purge         rm: drop its cursors, run history and catalog too\n"
      "  -f, --format F      export: json (default) or libconfig\n"
      "      --json          machine-readable output"},
+    {"conformance", cli_cmd_conformance, "conformance NAME [--quirks FILE] [--json]",
+     "run the shared plugin conformance cases against a source",
+     "Runs the cases every plugin must pass against source NAME, through the\n"
+     "host's own code: open, ping, list, describe, discover, fetch (full, columns,\n"
+     "limit, unknown column), cursor, a sink that stops, cancel, a bad option,\n"
+     "the errors' messages and a leak check of open/close.  Prints each case as\n"
+     "PASS NAME, FAIL NAME: WHY or SKIP NAME: WHY.  Exit status 0 when none\n"
+     "failed, 1 otherwise.\n"
+     "  -Q, --quirks FILE   the plugin's declared quirks, the item, container and\n"
+     "                      cursor field to use, a bad option value (see dsrc(1))\n"
+     "      --json          one JSON document with every case"},
     {"secret", cli_cmd_secret, "secret genkey|encrypt|decrypt|rotate|check [ARGS]",
      "make keys, encrypt secrets, rotate tokens, check every secret",
      "See 'dsrc secret --help' and dsrc(1)."},

@@ -9,6 +9,7 @@ dsrc_SOURCES = cli/dsrc.c \
 	cli/cli_cancel.c \
 	cli/cli_catalog.c \
 	cli/cli_config.c \
+	cli/cli_conformance.c \
 	cli/cli_daemon.c \
 	cli/cli_fetch.c \
 	cli/cli_plugins.c \

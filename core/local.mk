@@ -22,6 +22,7 @@ core_libdsrccore_la_SOURCES = \
 # plugin: loading plugins, the registry of sources, one source's connection,
 # a source as a JSON document and changing its file at run time.
 core_libdsrccore_la_SOURCES += \
+	core/plugin/conform.c core/plugin/conform.h \
 	core/plugin/loader.c core/plugin/loader.h \
 	core/plugin/registry.c core/plugin/registry.h \
 	core/plugin/source.c core/plugin/source.h \

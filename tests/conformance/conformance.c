@@ -243,40 +243,10 @@ static void cf_case_teardown(void)
 
 char *conf_render(const dsrc_cell *cell)
 {
-    char *s = NULL;
-    size_t i;
+    int oom = 0;
+    char *s = conform_render(cell, &oom);
 
-    switch (cell->type) {
-    case DSRC_T_NULL:
-        return NULL;
-    case DSRC_T_BOOL:
-        return strdup(cell->v.b ? "true" : "false");
-    case DSRC_T_INT64:
-        if (asprintf(&s, "%" PRId64, cell->v.i) < 0)
-            s = NULL;
-        break;
-    case DSRC_T_DOUBLE:
-        if (asprintf(&s, "%.15g", cell->v.d) < 0)
-            s = NULL;
-        break;
-    case DSRC_T_BYTES:
-        s = malloc(cell->v.s.len * 2 + 1);
-        if (!s)
-            break;
-        for (i = 0; i < cell->v.s.len; i++)
-            sprintf(s + 2 * i, "%02x", (unsigned char)cell->v.s.ptr[i]);
-        s[2 * cell->v.s.len] = '\0';
-        break;
-    default:
-        s = malloc(cell->v.s.len + 1);
-        if (!s)
-            break;
-        if (cell->v.s.len)
-            memcpy(s, cell->v.s.ptr, cell->v.s.len);
-        s[cell->v.s.len] = '\0';
-        break;
-    }
-    ck_assert_ptr_nonnull(s);
+    ck_assert_msg(!oom, "out of memory");
     return s;
 }
 
@@ -686,16 +656,8 @@ static void cf_check_rows(int64_t got, const char *where)
                       got, cf_fx->rows);
 }
 
-/* Compare two values of a cursor column: numerically when both are
- * numbers, else as text. */
-static int cf_cmp(const char *a, const char *b)
-{
-    char *ea, *eb;
-    double x = strtod(a, &ea), y = strtod(b, &eb);
-    if (*a && *b && *ea == '\0' && *eb == '\0')
-        return x < y ? -1 : x > y;
-    return strcmp(a, b);
-}
+/* Compare two values of a cursor column (conform_cmp()). */
+#define cf_cmp conform_cmp
 
 /* ------------------------------------------------------------------------ */
 /* The cases                                                                 */

@@ -26,18 +26,10 @@
 #include <dsrc/plugin.h>
 
 #include "base/error.h"
+#include "plugin/conform.h"
 
-/* Quirks a plugin declares instead of skipping tests. */
-#define CONF_QUIRK_NO_DISCOVER      0x0001u /* discover() is unsupported     */
-#define CONF_QUIRK_NO_CURSOR        0x0002u /* incremental fetch unsupported */
-#define CONF_QUIRK_ROWS_ESTIMATED   0x0004u /* row counts are estimates      */
-#define CONF_QUIRK_NO_LIST_ROWS     0x0008u /* list() reports no row counts  */
-#define CONF_QUIRK_NO_CANCEL        0x0010u /* no cancel() capability        */
-#define CONF_QUIRK_CURSOR_UNSORTED  0x0020u /* cursor fetch is not ordered   */
-#define CONF_QUIRK_NO_PK            0x0040u /* no primary keys               */
-#define CONF_QUIRK_NO_TYPES         0x0080u /* describe() types are not
-                                               comparable to column_types   */
-#define CONF_QUIRK_NO_FK_NAMES      0x0100u /* foreign keys have no names    */
+/* The quirks a plugin declares (CONF_QUIRK_*) are in plugin/conform.h,
+ * shared with `dsrc conformance`. */
 
 /* One value the full fetch must contain: in the row whose first column
  * renders as `key`, column `column` has a cell of `type` rendering as

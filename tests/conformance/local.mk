@@ -23,4 +23,17 @@ tests_conformance_test_example_SOURCES = tests/conformance/test_example.c $(CONF
 tests_conformance_test_example_CPPFLAGS = $(CONFORMANCE_CPPFLAGS)
 tests_conformance_test_example_CFLAGS = $(UNIT_CFLAGS)
 tests_conformance_test_example_LDADD = $(UNIT_LIBS)
+
+# dsrc conformance (cli/cli_conformance.c) against the example plugin and
+# two fixture plugins built from one source: quirky.so, correct with one
+# declared quirk, and broken.so, with the faults the program must name.
+check_LTLIBRARIES += tests/fixtures/plugins/quirky.la tests/fixtures/plugins/broken.la
+tests_fixtures_plugins_quirky_la_SOURCES = tests/fixtures/plugins/conform/memtable.c
+tests_fixtures_plugins_quirky_la_CPPFLAGS = -I$(top_srcdir)/sdk -DMT_QUIRKY
+tests_fixtures_plugins_quirky_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
+tests_fixtures_plugins_broken_la_SOURCES = tests/fixtures/plugins/conform/memtable.c
+tests_fixtures_plugins_broken_la_CPPFLAGS = -I$(top_srcdir)/sdk -DMT_BROKEN
+tests_fixtures_plugins_broken_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
+TESTS += tests/integration/conformance.sh
+EXTRA_DIST += tests/integration/conformance.sh
 endif

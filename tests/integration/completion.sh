@@ -44,5 +44,9 @@ complete_has main/ dsrc -c "$C" ls shop ma
 complete_has main/orders dsrc -c "$C" fetch shop main/or
 complete_has main/other dsrc -c "$C" describe shop main/
 complete_has encrypt dsrc secret en
+complete_has conformance dsrc conf
+complete_has --quirks dsrc conformance --qu
+complete_has shop dsrc -c "$C" conformance sh
+complete_has "$tmp/a.db" dsrc -c "$C" conformance shop --quirks "$tmp/a."
 complete_has - dsrc -c "$C" ls nosuch ""
 finish completion

@@ -4,7 +4,8 @@
 # move the staged tree elsewhere (dsrc-plugin.pc is relocatable), copy the
 # example plugin from where `make install` put it (nothing from the source
 # tree), build it with nothing but pkg-config pointing at the moved .pc,
-# install it, and load the result through the staged `dsrc`.
+# install it, load the result through the staged `dsrc`, and run dsrc
+# conformance against it.
 set -u
 : "${top_builddir:?top_builddir must be set}" "${top_srcdir:?top_srcdir must be set}"
 . "$top_srcdir/tests/lib.sh"
@@ -159,5 +160,13 @@ sed "s|^plugin_dir = .*|plugin_dir = \"$(dirname "${installed:-/nonexistent/x}")
     "$C" >"$tmp/conf/installed.conf"
 expect 0 "$DSRC" -c "$tmp/conf/installed.conf" ls csvdemo
 has "$tmp/out" "orders.csv"
+
+# It passes dsrc conformance (its quirks file names the cursor column: a CSV
+# file has no key).
+printf 'item = "orders.csv";\ncursor_field = "id";\nbad_option = "header=maybe";\n' \
+    >"$tmp/quirks.conf"
+expect 0 "$DSRC" -c "$C" conformance csvdemo --quirks "$tmp/quirks.conf"
+has "$tmp/out" "PASS cursor"
+has "$tmp/out" "item 'orders.csv', 16 passed, 0 failed, 2 skipped"
 
 finish example_out_of_tree

@@ -19,6 +19,8 @@ endif
 TESTS += plugins/azure_blob/tests/azure_blob.sh plugins/azure_blob/tests/azure_entra.sh \
 	plugins/azure_blob/tests/azure_incremental.sh plugins/azure_blob/tests/azure_resume.sh
 TESTS += plugins/azure_blob/tests/azure_big.sh plugins/azure_blob/tests/azure_restart.sh
+# dsrc conformance against Azurite.
+TESTS += plugins/azure_blob/tests/azure_conformance.sh
 endif
 EXTRA_DIST += plugins/azure_blob/tests/azure_blob.sh plugins/azure_blob/tests/fixture/azure.py \
 	plugins/azure_blob/tests/fixture/azurite.sh plugins/azure_blob/tests/deps.npm \
@@ -26,4 +28,5 @@ EXTRA_DIST += plugins/azure_blob/tests/azure_blob.sh plugins/azure_blob/tests/fi
 	plugins/azure_blob/tests/azure_resume.sh plugins/azure_blob/tests/fixture/token_server.py \
 	plugins/azure_blob/tests/fixture/cut_proxy.py
 EXTRA_DIST += plugins/azure_blob/tests/azure_big.sh plugins/azure_blob/tests/deps.apt bench/azure_blob/run \
-	plugins/azure_blob/tests/azure_restart.sh plugins/azure_blob/tests/fixture/pause_reader.py
+	plugins/azure_blob/tests/azure_restart.sh plugins/azure_blob/tests/fixture/pause_reader.py \
+	plugins/azure_blob/tests/azure_conformance.sh

@@ -31,4 +31,9 @@ plugins_mongo_tests_test_mongo_uri_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(MONGO
 plugins_mongo_tests_test_mongo_uri_LDADD = $(CHECK_LIBS) $(MONGO_LIBS)
 endif
 endif
-EXTRA_DIST += plugins/mongo/tests/fixture/mongo-peer plugins/mongo/tests/deps.apt
+if ENABLE_MONGO
+# dsrc conformance against a real mongod (DSRC_TEST_MONGO_URI; SKIP without it).
+TESTS += plugins/mongo/tests/mongo_conformance.sh
+endif
+EXTRA_DIST += plugins/mongo/tests/fixture/mongo-peer plugins/mongo/tests/deps.apt \
+	plugins/mongo/tests/mongo_conformance.sh

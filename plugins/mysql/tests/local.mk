@@ -14,12 +14,16 @@ plugins_mysql_tests_test_mysql_LDADD = $(UNIT_LIBS) $(MYSQL_LIBS) -lpthread
 TESTS += plugins/mysql/tests/mysql_replica.sh
 # The catalog: no false drift on 2 000 tables, one event per DDL change.
 TESTS += plugins/mysql/tests/mysql_catalog.sh
+# dsrc conformance against a real server.
+TESTS += plugins/mysql/tests/mysql_conformance.sh
 endif
 endif
 EXTRA_DIST += plugins/mysql/tests/fixture/mariadb-fixture plugins/mysql/tests/deps.apt \
 	plugins/mysql/tests/mysql_replica.sh plugins/mysql/tests/mysql_catalog.sh \
+	plugins/mysql/tests/mysql_conformance.sh \
 	bench/mysql/run bench/mysql/README.md
 
 # The MariaDB tests each start their own servers: one after the other.
 plugins/mysql/tests/mysql_replica.log: plugins/mysql/tests/test_mysql.log
 plugins/mysql/tests/mysql_catalog.log: plugins/mysql/tests/mysql_replica.log
+plugins/mysql/tests/mysql_conformance.log: plugins/mysql/tests/mysql_catalog.log

@@ -41,6 +41,8 @@ TESTS += plugins/postgres/tests/pg_source_api.sh
 # The alert events (source up and down, breaker open, run failed, drift)
 # in a real journald, with their MESSAGE_IDs.
 TESTS += plugins/postgres/tests/pg_journal.sh
+# dsrc conformance against a real server.
+TESTS += plugins/postgres/tests/pg_conformance.sh
 endif
 EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
 	plugins/postgres/tests/pg_health.sh plugins/postgres/tests/pg_replica.sh \
@@ -49,6 +51,7 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 	plugins/postgres/tests/pg_api_data.sh plugins/postgres/tests/pg_source_api.sh \
 	plugins/postgres/tests/pg_defaults.sh plugins/postgres/tests/pg_fixture.sh \
 	plugins/postgres/tests/pg_journal.sh \
+	plugins/postgres/tests/pg_conformance.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
@@ -65,3 +68,4 @@ plugins/postgres/tests/pg_catalog.log: plugins/postgres/tests/pg_fixture.log
 plugins/postgres/tests/pg_api_data.log: plugins/postgres/tests/pg_catalog.log
 plugins/postgres/tests/pg_source_api.log: plugins/postgres/tests/pg_api_data.log
 plugins/postgres/tests/pg_journal.log: plugins/postgres/tests/pg_source_api.log
+plugins/postgres/tests/pg_conformance.log: plugins/postgres/tests/pg_journal.log

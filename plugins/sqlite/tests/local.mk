@@ -11,3 +11,8 @@ plugins_sqlite_tests_test_sqlite_CFLAGS = $(UNIT_CFLAGS) $(SQLITE_CFLAGS)
 plugins_sqlite_tests_test_sqlite_LDADD = $(UNIT_LIBS) $(SQLITE_LIBS) -lpthread
 endif
 endif
+if ENABLE_SQLITE
+# dsrc conformance against a SQLite file.
+TESTS += plugins/sqlite/tests/sqlite_conformance.sh
+endif
+EXTRA_DIST += plugins/sqlite/tests/sqlite_conformance.sh
