@@ -380,15 +380,14 @@ static dsrc_status loader_init(loader_plugin *p, derr *e)
             perr.status = st;
         if (asprintf(&prefix, "%s: " DSRC_INIT_SYMBOL " failed", p->path) < 0)
             prefix = NULL;
-        derr_from_plugin(e, &perr, prefix ? prefix : p->path);
+        derr_from_plugin(e, &perr, p->name, DSRC_INIT_SYMBOL, prefix ? prefix : p->path);
         free(prefix);
         /* Whatever the plugin's own status, to the caller this is a refused
          * file; the plugin's reason is in the message. */
         e->status = DSRC_E_INVALID_CONFIG;
         return DSRC_E_INVALID_CONFIG;
     }
-    if (perr.release)
-        perr.release(&perr);
+    derr_plugin_ok(&perr, NULL, p->name, DSRC_INIT_SYMBOL);
     return DSRC_OK;
 }
 

@@ -530,7 +530,7 @@ START_TEST(test_good_stubs)
     ck_assert_int_eq(d->discover(&ctx, NULL, &req, &sink, &perr), DSRC_E_UNSUPPORTED);
     ck_assert_int_eq(perr.status, DSRC_E_UNSUPPORTED);
     ck_assert_str_eq(perr.message, "plugin good does not support discover");
-    ck_assert_int_eq(derr_from_plugin(&e, &perr, NULL), DSRC_E_UNSUPPORTED);
+    ck_assert_int_eq(derr_from_plugin(&e, &perr, "good", "discover", NULL), DSRC_E_UNSUPPORTED);
     ck_assert_str_eq(e.msg, "plugin good does not support discover");
     derr_clear(&e);
 
