@@ -119,23 +119,11 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
         }
     }
 
-    memset(&p, 0, sizeof p);
-    p.struct_size = sizeof p;
-    p.source = cs->name;
+    registry_open_params(cs, &p);
     p.options = opts;
     p.n_options = n;
-    p.location = cs->location;
     p.endpoint = endpoint;
-    p.tls_mode = cs->tls_mode;
-    p.tls_ca = cs->tls_ca;
-    p.tls_cert = cs->tls_cert;
-    p.tls_key = cs->tls_key;
     p.cloud = cloud;
-    p.n_cloud = cs->n_cloud;
-    p.replica_set = cs->replica_set;
-    p.read_policy = cs->read_policy;
-    p.replica_hosts = (const char *const *)cs->replica_hosts;
-    p.n_replica_hosts = cs->replica_hosts ? cs->n_replica_hosts : 0;
     if (cs->tls_key_passphrase) {
         char *plain = NULL;
         st = secret_resolve(cs->tls_key_passphrase, NULL, s->key_file, &plain, NULL, e);

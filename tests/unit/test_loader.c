@@ -261,6 +261,11 @@ static const struct {
     {"nochoices", "option 'mode' is an enum without choices"},
     {"badoptionname", "option 'Bad Name' has an invalid name"},
     {"endless", "option table has no end"},
+    {"limitname", "option limit for 'nosuch', which is not in the option table"},
+    {"limitminmax", "option limit for 'port': minimum 10 is above maximum 1"},
+    {"limitregex", "option limit for 'path': pattern '(unclosed' does not compile"},
+    {"limittype", "option limit for 'path': a minimum or maximum applies only to int, "
+                  "duration and double options"},
     {"unresolved", "undefined symbol: fixture_symbol_defined_nowhere"},
 };
 #define T_N_REFUSALS (sizeof t_refusals / sizeof t_refusals[0])
