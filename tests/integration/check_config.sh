@@ -143,6 +143,36 @@ has "$tmp/err" "$tmp/l.d/whole.conf:3:"
 rm "$tmp/l.d/both.conf" "$tmp/l.d/whole.conf"
 expect 0 "$DSRCD" -c "$tmp/l.conf" --check-config
 
+# ... the shipped plugins declare theirs: postgres's port, azure_blob's
+# account name, and azure_blob's validate() of its credentials
+mkdir -p "$tmp/sp" "$tmp/s.d"
+ln -sf "$top_builddir/plugins/postgres/.libs/postgres.so" "$tmp/sp/postgres.so"
+ln -sf "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" "$tmp/sp/azure_blob.so"
+printf 'plugin_dir = "%s";\nsources_dir = "s.d";\nstate_dir = "%s/sstate";\n' "$tmp/sp" "$tmp" \
+    >"$tmp/s.conf"
+cat >"$tmp/s.d/pg.conf" <<EOF
+name = "pg";
+type = "postgres";
+connection = { database = "d"; user = "u";
+               port = 70000; };
+EOF
+cat >"$tmp/s.d/az.conf" <<EOF
+name = "az";
+type = "azure_blob";
+connection = { account = "My_Account"; };
+EOF
+cat >"$tmp/s.d/entra.conf" <<EOF
+name = "entra";
+type = "azure_blob";
+cloud = { provider = "azure"; client_id = "c"; };
+connection = {
+  account = "acct"; };
+EOF
+expect 78 "$DSRC" -c "$tmp/s.conf" check-config
+has "$tmp/err" "$tmp/s.d/pg.conf:4: error: option 'port' of source 'pg': 70000 is above the maximum 65535"
+has "$tmp/err" "$tmp/s.d/az.conf:3: error: option 'account' of source 'az': 'My_Account' is not a storage account name"
+has "$tmp/err" "$tmp/s.d/entra.conf:4: error: source 'entra': cloud.provider \"azure\" needs tenant_id, client_id and client_secret"
+
 # ---------------------------------------------------------------- --json
 # A message quoting bytes that are not UTF-8 keeps its text.
 printf 'name = "caf\351";\ntype = "sqlite";\n' >"$tmp/sources.d/c.conf"
