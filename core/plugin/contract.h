@@ -24,8 +24,10 @@
  * and the fetch fails with DSRC_E_INTERNAL and a message such as
  *   "plugin 'x' bug: row 3, column 'n' is declared int64 but the cell is text"
  *   "plugin 'x' bug: row 3, column 'id' is not nullable but the cell is NULL"
- * (rows counted from 1).  The check allocates once per schema(), never per
- * row.
+ * (rows counted from 1).  A row before any schema is handed on unchecked:
+ * the writer behind refuses it with its own reason (rows after the
+ * plugin's own CSV, say).  The check allocates once per schema(), never
+ * per row.
  */
 #ifndef DSRC_CORE_CONTRACT_H
 #define DSRC_CORE_CONTRACT_H
