@@ -26,6 +26,7 @@ core_libdsrccore_la_SOURCES += \
 	core/plugin/loader.c core/plugin/loader.h \
 	core/plugin/registry.c core/plugin/registry.h \
 	core/plugin/source.c core/plugin/source.h \
+	core/plugin/contract.c core/plugin/contract.h \
 	core/plugin/srcdoc.c core/plugin/srcdoc.h \
 	core/plugin/srcedit.c core/plugin/srcedit.h
 

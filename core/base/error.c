@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "base/redact.h"
 
 const char *error_status_name(dsrc_status s)
@@ -27,6 +28,25 @@ const char *error_status_name(dsrc_status s)
     case DSRC_E_INTERNAL: return "internal";
     }
     return "internal";
+}
+
+const char *error_status_symbol(dsrc_status s)
+{
+    switch (s) {
+    case DSRC_OK: return "DSRC_OK";
+    case DSRC_E_INVALID_CONFIG: return "DSRC_E_INVALID_CONFIG";
+    case DSRC_E_AUTH: return "DSRC_E_AUTH";
+    case DSRC_E_PERMISSION: return "DSRC_E_PERMISSION";
+    case DSRC_E_UNREACHABLE: return "DSRC_E_UNREACHABLE";
+    case DSRC_E_TIMEOUT: return "DSRC_E_TIMEOUT";
+    case DSRC_E_NOT_FOUND: return "DSRC_E_NOT_FOUND";
+    case DSRC_E_UNSUPPORTED: return "DSRC_E_UNSUPPORTED";
+    case DSRC_E_CANCELLED: return "DSRC_E_CANCELLED";
+    case DSRC_E_INVALID_ARGUMENT: return "DSRC_E_INVALID_ARGUMENT";
+    case DSRC_E_BACKEND: return "DSRC_E_BACKEND";
+    case DSRC_E_INTERNAL: return "DSRC_E_INTERNAL";
+    }
+    return "DSRC_E_INTERNAL";
 }
 
 static void set_msg(derr *e, char *raw)
@@ -75,14 +95,30 @@ void derr_prefix(derr *e, const char *fmt, ...)
         set_msg(e, raw);
 }
 
-dsrc_status derr_from_plugin(derr *e, dsrc_error *perr, const char *prefix)
+/* Release a plugin's error and forget it. */
+static void release_plugin_error(dsrc_error *perr)
+{
+    if (perr->release)
+        perr->release(perr);
+    perr->message = NULL;
+    perr->release = NULL;
+}
+
+dsrc_status derr_from_plugin(derr *e, dsrc_error *perr, const char *plugin, const char *op,
+                             const char *prefix)
 {
     dsrc_status st = perr->status == DSRC_OK ? DSRC_E_INTERNAL : perr->status;
-    char *raw = NULL;
-    const char *m = perr->message && *perr->message ? perr->message : error_status_name(st);
+    char *raw = NULL, *bug = NULL;
+    const char *m = perr->message;
 
     if (st > DSRC_E_INTERNAL)
         st = DSRC_E_INTERNAL;
+    if (!m || !*m) {
+        if (asprintf(&bug, "plugin '%s' bug: %s returned %s without a message",
+                     plugin ? plugin : "?", op ? op : "?", error_status_symbol(st)) < 0)
+            bug = NULL;
+        m = bug ? bug : error_status_name(st);
+    }
     if (e) {
         e->status = st;
         e->retryable = perr->retryable;
@@ -97,11 +133,18 @@ dsrc_status derr_from_plugin(derr *e, dsrc_error *perr, const char *prefix)
         }
         set_msg(e, raw);
     }
-    if (perr->release)
-        perr->release(perr);
-    perr->message = NULL;
-    perr->release = NULL;
+    free(bug);
+    release_plugin_error(perr);
     return st;
+}
+
+void derr_plugin_ok(dsrc_error *perr, const char *source, const char *plugin, const char *op)
+{
+    if (perr->message && *perr->message)
+        log_msg(DSRC_LOG_WARNING, source, plugin,
+                "plugin '%s' bug: %s returned DSRC_OK with an error message set (\"%s\")",
+                plugin ? plugin : "?", op ? op : "?", perr->message);
+    release_plugin_error(perr);
 }
 
 void derr_clear(derr *e)

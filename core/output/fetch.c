@@ -213,8 +213,10 @@ static int fr_row(void *user, const dsrc_cell *cells, size_t n)
         st->proto_err = "rows after its own CSV";
         return -1;
     }
-    if (!st->fw)
-        return -1; /* row before schema: a plugin bug */
+    if (!st->fw) {
+        st->proto_err = "a row before the schema";
+        return -1;
+    }
     if (st->holding && fr_release_hold(st) != 0)
         return -1;
     s = format_sink(st->fw);

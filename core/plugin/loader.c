@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <ltdl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,15 +417,14 @@ static dsrc_status loader_init(loader_plugin *p, derr *e)
             perr.status = st;
         if (asprintf(&prefix, "%s: " DSRC_INIT_SYMBOL " failed", p->path) < 0)
             prefix = NULL;
-        derr_from_plugin(e, &perr, prefix ? prefix : p->path);
+        derr_from_plugin(e, &perr, p->name, DSRC_INIT_SYMBOL, prefix ? prefix : p->path);
         free(prefix);
         /* Whatever the plugin's own status, to the caller this is a refused
          * file; the plugin's reason is in the message. */
         e->status = DSRC_E_INVALID_CONFIG;
         return DSRC_E_INVALID_CONFIG;
     }
-    if (perr.release)
-        perr.release(&perr);
+    derr_plugin_ok(&perr, NULL, p->name, DSRC_INIT_SYMBOL);
     return DSRC_OK;
 }
 
@@ -455,6 +455,80 @@ static dsrc_status loader_check_options(loader_plugin *p, derr *e)
             return derr_set(e, DSRC_E_INVALID_CONFIG,
                             "%s: option '%s' is an enum without choices", p->path,
                             opt[i].name);
+    }
+    return DSRC_OK;
+}
+
+/* Step 5c (since 1.1): the option limits, which the configuration code
+ * applies.  Each names an option of the table once; a minimum or maximum
+ * only on an int, duration or double option, min <= max; a pattern only
+ * on a string or path option, and it compiles. */
+static dsrc_status loader_check_limits(loader_plugin *p, derr *e)
+{
+    const dsrc_option_limit *lim = p->driver.option_limits;
+    size_t n, i, j;
+
+    if (!lim)
+        return DSRC_OK;
+    if (p->abi.option_limit_size != sizeof(dsrc_option_limit))
+        return derr_set(e, DSRC_E_INVALID_CONFIG,
+                        "%s: sets option_limits, but its magic block gives "
+                        "sizeof(dsrc_option_limit) = %u (this host's is %zu)",
+                        p->path, (unsigned)p->abi.option_limit_size, sizeof(dsrc_option_limit));
+    for (n = 0; n < LOADER_OPTIONS_MAX && lim[n].name; n++)
+        ;
+    if (n == LOADER_OPTIONS_MAX)
+        return derr_set(e, DSRC_E_INVALID_CONFIG,
+                        "%s: option limit table has no end (more than %d entries; "
+                        "terminate it with DSRC_OPTION_LIMIT_END)",
+                        p->path, LOADER_OPTIONS_MAX - 1);
+    for (i = 0; i < n; i++) {
+        const dsrc_option *o = loader_option(p, lim[i].name);
+        int range = (lim[i].flags & (DSRC_LIMIT_MIN | DSRC_LIMIT_MAX)) != 0;
+        regex_t re;
+        int rc;
+
+        if (!o)
+            return derr_set(e, DSRC_E_INVALID_CONFIG,
+                            "%s: option limit for '%s', which is not in the option table",
+                            p->path, lim[i].name);
+        for (j = 0; j < i; j++)
+            if (strcmp(lim[i].name, lim[j].name) == 0)
+                return derr_set(e, DSRC_E_INVALID_CONFIG,
+                                "%s: option '%s' has two limits", p->path, lim[i].name);
+        if (lim[i].flags & ~(DSRC_LIMIT_MIN | DSRC_LIMIT_MAX))
+            return derr_set(e, DSRC_E_INVALID_CONFIG,
+                            "%s: option limit for '%s' has unknown flags 0x%x", p->path,
+                            lim[i].name, lim[i].flags);
+        if (!range && !lim[i].pattern)
+            return derr_set(e, DSRC_E_INVALID_CONFIG,
+                            "%s: option limit for '%s' limits nothing (no minimum, maximum "
+                            "or pattern)", p->path, lim[i].name);
+        if (range && o->type != DSRC_OPT_INT && o->type != DSRC_OPT_DURATION &&
+            o->type != DSRC_OPT_DOUBLE)
+            return derr_set(e, DSRC_E_INVALID_CONFIG,
+                            "%s: option limit for '%s': a minimum or maximum applies only to "
+                            "int, duration and double options", p->path, lim[i].name);
+        if ((lim[i].flags & DSRC_LIMIT_MIN) && (lim[i].flags & DSRC_LIMIT_MAX) &&
+            lim[i].min > lim[i].max)
+            return derr_set(e, DSRC_E_INVALID_CONFIG,
+                            "%s: option limit for '%s': minimum %lld is above maximum %lld",
+                            p->path, lim[i].name, (long long)lim[i].min,
+                            (long long)lim[i].max);
+        if (!lim[i].pattern)
+            continue;
+        if (o->type != DSRC_OPT_STRING && o->type != DSRC_OPT_PATH)
+            return derr_set(e, DSRC_E_INVALID_CONFIG,
+                            "%s: option limit for '%s': a pattern applies only to string and "
+                            "path options", p->path, lim[i].name);
+        if ((rc = loader_regcomp(&re, lim[i].pattern)) != 0) {
+            char why[128];
+            regerror(rc, &re, why, sizeof why);
+            return derr_set(e, DSRC_E_INVALID_CONFIG,
+                            "%s: option limit for '%s': pattern '%s' does not compile: %s",
+                            p->path, lim[i].name, lim[i].pattern, why);
+        }
+        regfree(&re);
     }
     return DSRC_OK;
 }
@@ -499,7 +573,7 @@ static dsrc_status loader_check_driver(loader_plugin *p, derr *e)
     }
     if (!d->options)
         d->options = loader_no_options;
-    if (loader_check_options(p, e) != DSRC_OK)
+    if (loader_check_options(p, e) != DSRC_OK || loader_check_limits(p, e) != DSRC_OK)
         return e->status;
     if (!d->version)
         d->version = "";
@@ -1088,5 +1162,29 @@ const dsrc_option *loader_option(const loader_plugin *p, const char *name)
     for (o = p->driver.options; o->name; o++)
         if (strcmp(o->name, name) == 0)
             return o;
+    return NULL;
+}
+
+int loader_regcomp(regex_t *re, const char *pattern)
+{
+    char *anchored = NULL;
+    int rc;
+
+    if (asprintf(&anchored, "^(%s)$", pattern) < 0)
+        return REG_ESPACE;
+    rc = regcomp(re, anchored, REG_EXTENDED | REG_NOSUB);
+    free(anchored);
+    return rc;
+}
+
+const dsrc_option_limit *loader_option_limit(const loader_plugin *p, const char *name)
+{
+    const dsrc_option_limit *l;
+
+    if (!name || !p->driver.option_limits)
+        return NULL;
+    for (l = p->driver.option_limits; l->name; l++)
+        if (strcmp(l->name, name) == 0)
+            return l;
     return NULL;
 }

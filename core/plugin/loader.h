@@ -11,7 +11,11 @@
  *   4. the driver's name equals NAME;
  *   5. the required members (name, open, close, ping, list, describe, fetch)
  *      are set; missing optional ones (discover, cancel) are replaced by
- *      stubs returning DSRC_E_UNSUPPORTED.
+ *      stubs returning DSRC_E_UNSUPPORTED; the option table is well formed,
+ *      and so is the option limit table (since 1.1: each limit names an
+ *      option once, a minimum/maximum only on int, duration and double
+ *      options with min <= max, a pattern only on string and path options,
+ *      compiling as a POSIX extended regular expression).
  * A refusal closes the library and returns a message naming the file and the
  * reason.  Loaded plugins stay loaded until loader_free().
  * Not thread-safe: load plugins from one thread (dsrcd does it at start and
@@ -20,6 +24,7 @@
 #ifndef DSRC_CORE_LOADER_H
 #define DSRC_CORE_LOADER_H
 
+#include <regex.h>
 #include <dsrc/plugin.h>
 #include "base/error.h"
 
@@ -77,5 +82,13 @@ void loader_set_host_abi(uint32_t version);
 
 /* The option named `name` in the plugin's table, or NULL. */
 const dsrc_option *loader_option(const loader_plugin *p, const char *name);
+
+/* The limit on option `name` (since 1.1), or NULL when it has none. */
+const dsrc_option_limit *loader_option_limit(const loader_plugin *p, const char *name);
+
+/* Compile an option limit's pattern as the host applies it: a POSIX
+ * extended regular expression that the whole value must match (anchors
+ * implied), REG_NOSUB.  Returns regcomp()'s result; regfree() on 0. */
+int loader_regcomp(regex_t *re, const char *pattern);
 
 #endif

@@ -3,12 +3,14 @@
 #include <config.h>
 
 #include <errno.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
+#include "base/ctx.h"
 #include "base/redact.h"
 #include "base/diag.h"
 #include "base/error.h"
@@ -329,6 +331,67 @@ static int registry_check_ref(const cfg_source *s, const char *what, const char 
     return 1;
 }
 
+/* "1500 ms" / "2 s" for a limit on a duration, else the number. */
+static void registry_limit_text(const dsrc_option *def, int64_t n, char *buf, size_t len)
+{
+    if (def->type == DSRC_OPT_DURATION && n % 1000 == 0 && n != 0)
+        snprintf(buf, len, "%llds", (long long)(n / 1000));
+    else if (def->type == DSRC_OPT_DURATION)
+        snprintf(buf, len, "%lldms", (long long)n);
+    else
+        snprintf(buf, len, "%lld", (long long)n);
+}
+
+/* The plugin's limit on option `def` (since 1.1) applied to its
+ * normalised value `val` (written as `text` in the config, at `line`).
+ * Secret options are not checked: their value is a reference.  Returns 1
+ * when reported. */
+static int registry_check_limit(const registry_source *rs, const dsrc_option *def,
+                                const char *val, const char *text, int line, diag_list *diags)
+{
+    const cfg_source *s = rs->cfg;
+    const dsrc_option_limit *l = loader_option_limit(rs->plugin, def->name);
+    char lim[32];
+    int below = 0, above = 0;
+
+    if (!l || (def->flags & DSRC_OPT_SECRET))
+        return 0;
+    if (def->type == DSRC_OPT_DOUBLE) {
+        double d = strtod(val, NULL);
+        below = (l->flags & DSRC_LIMIT_MIN) && d < (double)l->min;
+        above = (l->flags & DSRC_LIMIT_MAX) && d > (double)l->max;
+    } else if (def->type == DSRC_OPT_INT || def->type == DSRC_OPT_DURATION) {
+        long long n = strtoll(val, NULL, 10);
+        below = (l->flags & DSRC_LIMIT_MIN) && n < l->min;
+        above = (l->flags & DSRC_LIMIT_MAX) && n > l->max;
+    } else if (l->pattern) {
+        regex_t re;
+        int match;
+        if (loader_regcomp(&re, l->pattern) != 0)
+            return 0; /* the loader refused such a plugin */
+        match = regexec(&re, val, 0, NULL, 0) == 0;
+        regfree(&re);
+        if (!match) {
+            if (l->pattern_doc)
+                diag_error(diags, s->file, line,
+                           "option '%s' of source '%s': '%s' is not %s", def->name, s->name,
+                           text, l->pattern_doc);
+            else
+                diag_error(diags, s->file, line,
+                           "option '%s' of source '%s': '%s' does not match the pattern '%s'",
+                           def->name, s->name, text, l->pattern);
+            return 1;
+        }
+        return 0;
+    }
+    if (!below && !above)
+        return 0;
+    registry_limit_text(def, below ? l->min : l->max, lim, sizeof lim);
+    diag_error(diags, s->file, line, "option '%s' of source '%s': %s is %s the %s %s", def->name,
+               s->name, text, below ? "below" : "above", below ? "minimum" : "maximum", lim);
+    return 1;
+}
+
 static size_t registry_validate(registry_source *rs, diag_list *diags)
 {
     const cfg_source *s = rs->cfg;
@@ -398,6 +461,11 @@ static size_t registry_validate(registry_source *rs, diag_list *diags)
                 errors++;
                 continue;
             }
+            if (registry_check_limit(rs, def, val, v->text ? v->text : val, v->line, diags)) {
+                free(val);
+                errors++;
+                continue;
+            }
             if (def->type == DSRC_OPT_PATH)
                 val = registry_resolve_path(s, val);
             if (registry_push(rs, def, val, 0, v->line) < 0) {
@@ -429,6 +497,106 @@ static size_t registry_validate(registry_source *rs, diag_list *diags)
         }
     }
     return errors;
+}
+
+void registry_open_params(const cfg_source *cs, dsrc_open_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->struct_size = sizeof *p;
+    p->source = cs->name;
+    p->location = cs->location;
+    p->tls_mode = cs->tls_mode;
+    p->tls_ca = cs->tls_ca;
+    p->tls_cert = cs->tls_cert;
+    p->tls_key = cs->tls_key;
+    p->n_cloud = cs->n_cloud;
+    p->replica_set = cs->replica_set;
+    p->read_policy = cs->read_policy;
+    p->replica_hosts = (const char *const *)cs->replica_hosts;
+    p->n_replica_hosts = cs->replica_hosts ? cs->n_replica_hosts : 0;
+}
+
+/* What validate() gets for a secret that is set: never the secret. */
+#define REGISTRY_SECRET_PLACEHOLDER "(secret)"
+
+/* The line of the option a validate() message starts with ("option
+ * 'NAME'..."), else the connection group's. */
+static int registry_validate_line(const registry_source *rs, const char *msg)
+{
+    const cfg_source *s = rs->cfg;
+    size_t i, n;
+
+    if (msg && strncmp(msg, "option '", 8) == 0 && (n = strcspn(msg + 8, "'")) > 0 &&
+        msg[8 + n] == '\'')
+        for (i = 0; i < rs->n_options; i++)
+            if (rs->options[i].line > 0 && strlen(rs->options[i].def->name) == n &&
+                strncmp(rs->options[i].def->name, msg + 8, n) == 0)
+                return rs->options[i].line;
+    return s->connection_line ? s->connection_line : s->line;
+}
+
+/* The plugin's validate() (since 1.1, optional) on the source's options
+ * as open() would get them, secrets replaced by a placeholder.  Returns 1
+ * when it refused them (reported). */
+static int registry_plugin_validate(const registry_source *rs, diag_list *diags)
+{
+    const cfg_source *s = rs->cfg;
+    const dsrc_driver *drv = loader_driver(rs->plugin);
+    const char *pname = loader_name(rs->plugin);
+    dsrc_open_params p;
+    dsrc_kv *opts, *cloud;
+    struct dsrc_ctx ctx;
+    dsrc_error perr;
+    derr e = {0};
+    size_t i, n = 0;
+    dsrc_status st;
+    int refused;
+
+    if (!DSRC_HAS_MEMBER(drv, dsrc_driver, validate) || !drv->validate)
+        return 0;
+    opts = calloc(rs->n_options + 1, sizeof *opts);
+    cloud = calloc(s->n_cloud + 1, sizeof *cloud);
+    if (!opts || !cloud) {
+        free(opts);
+        free(cloud);
+        diag_error(diags, s->file, s->line, "source '%s': out of memory", s->name);
+        return 1;
+    }
+    for (i = 0; i < rs->n_options; i++) {
+        const registry_option *o = &rs->options[i];
+        if (!o->value)
+            continue;
+        opts[n].key = o->def->name;
+        opts[n++].value = (o->def->flags & DSRC_OPT_SECRET) && *o->value
+                              ? REGISTRY_SECRET_PLACEHOLDER : o->value;
+    }
+    for (i = 0; i < s->n_cloud; i++) {
+        cloud[i].key = s->cloud[i].key;
+        cloud[i].value = cfg_cloud_key_is_secret(s->cloud[i].key) && s->cloud[i].text
+                             ? REGISTRY_SECRET_PLACEHOLDER : s->cloud[i].text;
+    }
+    registry_open_params(s, &p);
+    p.options = opts;
+    p.n_options = n;
+    p.cloud = cloud;
+    p.tls_key_passphrase = s->tls_key_passphrase ? REGISTRY_SECRET_PLACEHOLDER : NULL;
+    ctx_init(&ctx, s->name, pname, NULL);
+    error_init(&perr);
+    st = drv->validate(&ctx, &p, &perr);
+    refused = st != DSRC_OK || perr.status != DSRC_OK;
+    if (!refused) {
+        derr_plugin_ok(&perr, s->name, pname, "validate");
+    } else {
+        if (perr.status == DSRC_OK)
+            perr.status = st;
+        derr_from_plugin(&e, &perr, pname, "validate", NULL);
+        diag_error(diags, s->file, registry_validate_line(rs, e.msg), "source '%s': %s",
+                   s->name, e.msg ? e.msg : "refused by the plugin");
+        derr_clear(&e);
+    }
+    free(opts);
+    free(cloud);
+    return refused;
 }
 
 /* The host's own secret fields (cloud credentials, TLS key passphrase):
@@ -487,7 +655,7 @@ registry *registry_build(const cfg_config *cfg, loader_set *plugins, diag_list *
             derr_clear(&e);
             continue;
         }
-        if (registry_validate(&rs, diags) > 0) {
+        if (registry_validate(&rs, diags) > 0 || registry_plugin_validate(&rs, diags)) {
             registry_source_free(&rs);
             continue;
         }

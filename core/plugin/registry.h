@@ -11,6 +11,14 @@
  * registry; the error is in `diags`.  Disabled sources are neither loaded
  * nor validated, and are not in the registry.
  *
+ * Since 1.1, a value outside the limits the plugin declares
+ * (dsrc_option_limit: a minimum or maximum, a pattern) is an error at its
+ * line, and the plugin's validate(), when it has one, then checks the
+ * options as a whole: it gets what open() would, except that a secret
+ * that is set reads "(secret)" (never resolved); its refusal is reported
+ * at the line of the option its message starts with ("option 'NAME'"),
+ * else at the `connection` group's.
+ *
  * Details: options are kept in the order of the plugin's table; options
  * with neither a value nor a default are absent.  A relative DSRC_OPT_PATH
  * value is made absolute against the directory of the source's file.  The
@@ -65,6 +73,12 @@ const registry_source *registry_find(const registry *reg, const char *name);
  * cloud, tls, replicas, pool, schedule, fetch rules.  Every secret option
  * and every registered secret is shown as *** (REDACTED). */
 json_t *registry_source_json(const cfg_source *cs, const registry_source *s);
+
+/* The members of open()'s params that come from the source's file as
+ * written (source, location, tls, replicas, n_cloud); options, cloud and
+ * tls_key_passphrase are the caller's (the secrets in them are resolved,
+ * or replaced by a placeholder for validate()). */
+void registry_open_params(const cfg_source *cs, dsrc_open_params *p);
 
 /* Validate one value against an option declaration and normalise it.
  * Returns a malloc'd normalised value, or NULL with a reason in *why

@@ -12,6 +12,7 @@
 
 #include "base/ctx.h"
 #include "secret/secret.h"
+#include "plugin/contract.h"
 #include "plugin/source.h"
 
 static const char *source_name(const source_conn *c) { return c->src->cfg->name; }
@@ -189,23 +190,11 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
         }
     }
 
-    memset(&p, 0, sizeof p);
-    p.struct_size = sizeof p;
-    p.source = cs->name;
+    registry_open_params(cs, &p);
     p.options = opts;
     p.n_options = n;
-    p.location = cs->location;
     p.endpoint = endpoint;
-    p.tls_mode = cs->tls_mode;
-    p.tls_ca = cs->tls_ca;
-    p.tls_cert = cs->tls_cert;
-    p.tls_key = cs->tls_key;
     p.cloud = cloud;
-    p.n_cloud = cs->n_cloud;
-    p.replica_set = cs->replica_set;
-    p.read_policy = cs->read_policy;
-    p.replica_hosts = (const char *const *)cs->replica_hosts;
-    p.n_replica_hosts = cs->replica_hosts ? cs->n_replica_hosts : 0;
     if (cs->tls_key_passphrase) {
         char *plain = NULL;
         st = secret_resolve(cs->tls_key_passphrase, NULL, s->key_file, &plain, NULL, e);
@@ -222,17 +211,20 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
     st = drv->open(&ctx, &p, &pconn, &perr);
     atomic_store(&c->busy, 0);
     if (st != DSRC_OK || !pconn) {
-        if (st == DSRC_OK)
-            perr.status = DSRC_E_INTERNAL;
-        st = derr_from_plugin(e, &perr, NULL);
+        if (st == DSRC_OK) {
+            derr_plugin_ok(&perr, cs->name, loader_name(s->plugin), "open");
+            dsrc_error_set(&perr, DSRC_E_INTERNAL, 0, NULL,
+                           "plugin '%s' bug: open returned DSRC_OK without a connection",
+                           loader_name(s->plugin));
+        }
+        st = derr_from_plugin(e, &perr, loader_name(s->plugin), "open", NULL);
         derr_prefix(e, "source '%s': cannot open", cs->name);
     } else {
         /* under the lock: source_cancel_all() reads it */
         pthread_mutex_lock(&source_live_mu);
         c->conn = pconn;
         pthread_mutex_unlock(&source_live_mu);
-        if (perr.release)
-            perr.release(&perr);
+        derr_plugin_ok(&perr, cs->name, loader_name(s->plugin), "open");
     }
 done:
     for (i = 0; i < n_owned; i++)
@@ -260,16 +252,17 @@ void source_close(source_conn *c)
     source_free(c);
 }
 
-/* Finish a plugin call: on failure take its error with a prefix. */
+/* Finish a plugin call `op` ("ping"): on failure take its error with a
+ * prefix; a status and an error that do not match are the plugin's bug
+ * (derr_from_plugin, derr_plugin_ok). */
 static dsrc_status finish(source_conn *c, dsrc_status st, dsrc_error *perr, derr *e,
-                          const char *what, const char *item)
+                          const char *op, const char *what, const char *item)
 {
     char prefix[512];
 
     atomic_store(&c->busy, 0);
     if (st == DSRC_OK) {
-        if (perr->release)
-            perr->release(perr);
+        derr_plugin_ok(perr, source_name(c), loader_name(c->src->plugin), op);
         return DSRC_OK;
     }
     if (perr->status == DSRC_OK)
@@ -278,7 +271,7 @@ static dsrc_status finish(source_conn *c, dsrc_status st, dsrc_error *perr, derr
         snprintf(prefix, sizeof prefix, "source '%s': %s '%s'", source_name(c), what, item);
     else
         snprintf(prefix, sizeof prefix, "source '%s': %s", source_name(c), what);
-    return derr_from_plugin(e, perr, prefix);
+    return derr_from_plugin(e, perr, loader_name(c->src->plugin), op, prefix);
 }
 
 static double now_ms(void)
@@ -308,7 +301,7 @@ dsrc_status source_ping(source_conn *c, dsrc_ping_info *info, double *latency_ms
         *latency_ms = now_ms() - t0;
     info->server_version[sizeof info->server_version - 1] = '\0';
     info->endpoint[sizeof info->endpoint - 1] = '\0';
-    return finish(c, st, &perr, e, "ping failed", NULL);
+    return finish(c, st, &perr, e, "ping", "ping failed", NULL);
 }
 
 dsrc_status source_list(source_conn *c, const char *path, const dsrc_item_sink *sink, derr *e)
@@ -319,7 +312,7 @@ dsrc_status source_list(source_conn *c, const char *path, const dsrc_item_sink *
     call_ctx(&ctx, c);
     error_init(&perr);
     return finish(c, c->drv->list(&ctx, c->conn, path ? path : "", sink, &perr), &perr,
-                  e, "cannot list", path);
+                  e, "list", "cannot list", path);
 }
 
 /* The caller's sink behind source_meta(). */
@@ -373,7 +366,7 @@ dsrc_status source_describe(source_conn *c, const char *item, const dsrc_meta_si
     error_init(&perr);
     return finish(c, c->drv->describe(&ctx, c->conn, item, source_meta_sink(sink, &f, &s),
                                       &perr),
-                  &perr, e, "cannot describe", item);
+                  &perr, e, "describe", "cannot describe", item);
 }
 
 dsrc_status source_discover(source_conn *c, const dsrc_discover_req *req,
@@ -399,7 +392,7 @@ dsrc_status source_discover(source_conn *c, const dsrc_discover_req *req,
     error_init(&perr);
     return finish(c, c->drv->discover(&ctx, c->conn, &all, source_meta_sink(sink, &f, &s),
                                       &perr),
-                  &perr, e, "discover failed", NULL);
+                  &perr, e, "discover", "discover failed", NULL);
 }
 
 dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req, const dsrc_row_sink *rows,
@@ -408,6 +401,9 @@ dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req, const dsrc_r
     struct dsrc_ctx ctx;
     dsrc_error perr;
     dsrc_fetch_result local;
+    contract_rows cr;
+    const dsrc_row_sink *checked;
+    dsrc_status st;
 
     if (!res)
         res = &local;
@@ -415,8 +411,17 @@ dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req, const dsrc_r
     res->struct_size = sizeof *res;
     call_ctx(&ctx, c);
     error_init(&perr);
-    return finish(c, c->drv->fetch(&ctx, c->conn, req, rows, bytes, res, &perr), &perr,
-                  e, "cannot fetch", req->item);
+    checked = contract_rows_init(&cr, loader_name(c->src->plugin), rows);
+    st = finish(c, c->drv->fetch(&ctx, c->conn, req, checked, bytes, res, &perr), &perr,
+                e, "fetch", "cannot fetch", req->item);
+    if (contract_rows_bug(&cr)) {
+        /* whatever the plugin returned after the sink refused */
+        derr_clear(e);
+        st = derr_set(e, DSRC_E_INTERNAL, "source '%s': cannot fetch '%s': %s",
+                      source_name(c), req->item, contract_rows_bug(&cr));
+    }
+    contract_rows_free(&cr);
+    return st;
 }
 
 void source_cancel(source_conn *c)

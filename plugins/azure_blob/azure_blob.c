@@ -305,6 +305,37 @@ static dsrc_status az_open_entra(const dsrc_open_params *p, dsrc_conn *c, dsrc_e
     return DSRC_OK;
 }
 
+/* The checks of az_open() and az_open_entra() that need neither the
+ * network nor a secret's value (since ABI 1.1: the host calls this at
+ * check-config time, secrets as a placeholder). */
+static dsrc_status az_validate(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_error *err)
+{
+    const char *tenant = dsrc_kv_get(p->cloud, p->n_cloud, "tenant_id");
+    const char *provider = dsrc_kv_get(p->cloud, p->n_cloud, "provider");
+    const char *msi = dsrc_kv_get(p->cloud, p->n_cloud, "use_managed_identity");
+
+    (void)ctx;
+    if (!dsrc_opt(p, "account") && !dsrc_opt(p, "connection_string"))
+        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                              "no storage account: set connection.account or AccountName in "
+                              "connection.connection_string");
+    if (dsrc_opt(p, "account_key") || dsrc_opt(p, "sas_token") ||
+        dsrc_opt(p, "connection_string") || !provider || strcmp(provider, "azure") != 0 ||
+        (msi && (strcmp(msi, "true") == 0 || strcmp(msi, "1") == 0 || strcmp(msi, "yes") == 0)))
+        return DSRC_OK;
+    if (!tenant || !*tenant || !dsrc_kv_get(p->cloud, p->n_cloud, "client_id") ||
+        !dsrc_kv_get(p->cloud, p->n_cloud, "client_secret"))
+        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                              "cloud.provider \"azure\" needs tenant_id, client_id and "
+                              "client_secret (client credentials) or use_managed_identity = "
+                              "true, or connection.account_key / sas_token");
+    if (strspn(tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
+        strlen(tenant))
+        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                              "cloud.tenant_id '%s' is not a tenant id or domain", tenant);
+    return DSRC_OK;
+}
+
 static dsrc_status az_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_conn **out,
                            dsrc_error *err)
 {
@@ -505,9 +536,25 @@ static void az_unload(void)
     curl_global_cleanup();
 }
 
+/* Limits on single values (ABI 1.1), checked by the host with file:line;
+ * az_open() checks them too. */
+static const dsrc_option_limit az_limits[] = {
+    {"account", 0, 0, 0, "[a-z0-9]+", "a storage account name (lower-case letters and digits)",
+     {NULL, NULL}},
+    {"page_size", DSRC_LIMIT_MIN | DSRC_LIMIT_MAX, 1, 5000, NULL, NULL, {NULL, NULL}},
+    {"range_size", DSRC_LIMIT_MIN | DSRC_LIMIT_MAX, 65536, 268435456, NULL, NULL, {NULL, NULL}},
+    {"max_retries", DSRC_LIMIT_MIN | DSRC_LIMIT_MAX, 0, 20, NULL, NULL, {NULL, NULL}},
+    {"retry_backoff", DSRC_LIMIT_MIN, 0, 0, NULL, NULL, {NULL, NULL}},
+    {"connect_timeout", DSRC_LIMIT_MIN, 1, 0, NULL, NULL, {NULL, NULL}},
+    {"timeout", DSRC_LIMIT_MIN, 1, 0, NULL, NULL, {NULL, NULL}},
+    DSRC_OPTION_LIMIT_END,
+};
+
 static const dsrc_driver az_driver = {
     .abi_version = DSRC_ABI_VERSION,
     .name = "azure_blob",
+    .option_limits = az_limits,
+    .validate = az_validate,
     .version = AZ_VERSION,
     .description = "Azure Blob Storage containers and blobs (REST API)",
     .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_RAW | DSRC_CAP_CURSOR,

@@ -254,9 +254,24 @@ static void mg_unload(void)
     mongoc_cleanup();
 }
 
+/* Limits on single values (ABI 1.1), checked by the host with file:line. */
+static const dsrc_option_limit mg_limits[] = {
+    {"port", DSRC_LIMIT_MIN | DSRC_LIMIT_MAX, 1, 65535, NULL, NULL, {NULL, NULL}},
+    {"server_selection_timeout", DSRC_LIMIT_MIN | DSRC_LIMIT_MAX, 0, 2147483647,
+     NULL, NULL, {NULL, NULL}},
+    {"connect_timeout", DSRC_LIMIT_MIN | DSRC_LIMIT_MAX, 0, 2147483647,
+     NULL, NULL, {NULL, NULL}},
+    {"socket_timeout", DSRC_LIMIT_MIN | DSRC_LIMIT_MAX, 0, 2147483647,
+     NULL, NULL, {NULL, NULL}},
+    {"sample_size", DSRC_LIMIT_MIN, 1, 0, NULL, NULL, {NULL, NULL}},
+    {"batch_size", DSRC_LIMIT_MIN | DSRC_LIMIT_MAX, 1, 2147483647, NULL, NULL, {NULL, NULL}},
+    DSRC_OPTION_LIMIT_END,
+};
+
 static const dsrc_driver mg_driver = {
     .abi_version = DSRC_ABI_VERSION,
     .name = "mongo",
+    .option_limits = mg_limits,
     .version = MG_VERSION,
     .description = "MongoDB databases and collections (mongo-c-driver)",
     .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_REPLICAS,

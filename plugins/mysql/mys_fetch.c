@@ -259,6 +259,8 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
         oc[i].cls = mys_class_of(&fields[i], ci && ci->is_json);
         out_cols[i].name = ci ? ci->name : fields[i].name;
         out_cols[i].type = mys_class_type(oc[i].cls);
+        if (oc[i].cls == MYS_MC_BIT && fields[i].length >= 64)
+            out_cols[i].type = DSRC_T_TEXT; /* above INT64_MAX: text */
         out_cols[i].native_type =
             ci ? ((ci->is_json || oc[i].cls == MYS_MC_JSON) ? "json" : ci->column_type) : NULL;
         out_cols[i].nullable = ci ? ci->nullable : !(fields[i].flags & NOT_NULL_FLAG);

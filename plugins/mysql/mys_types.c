@@ -5,11 +5,13 @@
  * values to SQL literals and cells back to cursor text.
  *
  * Values arrive as text and become typed cells from the result's field
- * metadata: integers INT64 (BIGINT UNSIGNED above INT64_MAX as exact text),
+ * metadata: integers INT64 (BIGINT UNSIGNED and BIT(64) above INT64_MAX as
+ * exact text, so that a fetch's schema declares such columns TEXT),
  * FLOAT/DOUBLE as DOUBLE, DECIMAL as exact text, DATETIME and DATE as ISO
  * 8601 timestamps, TIMESTAMP as ISO 8601 in UTC ("...Z", the session runs
- * in UTC), JSON as json, binary strings (character set 63) and geometry as
- * bytes, BIT as an integer, everything else as text; NULL stays NULL and an
+ * in UTC), zero dates as timestamps holding the server's text, JSON as
+ * json, binary strings (character set 63) and geometry as bytes, BIT as an
+ * integer, everything else as text; NULL stays NULL and an
  * empty string stays an empty string.
  *
  * The cursor value goes into the statement as a literal checked for the
@@ -76,8 +78,8 @@ dsrc_type mys_class_type(mys_class k)
     switch (k) {
     case MYS_MC_BYTES: return DSRC_T_BYTES;
     case MYS_MC_INT:
-    case MYS_MC_UINT:
     case MYS_MC_BIT: return DSRC_T_INT64;
+    case MYS_MC_UINT: return DSRC_T_TEXT; /* above INT64_MAX a value is text */
     case MYS_MC_DOUBLE: return DSRC_T_DOUBLE;
     case MYS_MC_DATETIME:
     case MYS_MC_TIMESTAMP:
@@ -218,8 +220,13 @@ void mys_cell(mys_outcol *oc, const char *v, unsigned long len, dsrc_cell *cell)
     case MYS_MC_DATETIME:
     case MYS_MC_TIMESTAMP:
     case MYS_MC_DATE:
-        if (mys_zero_date(v, len) || len + 2 > sizeof oc->scratch)
-            break; /* not a date: the server's text */
+        if (mys_zero_date(v, len) || len + 2 > sizeof oc->scratch) {
+            /* not a date: the server's text, in the column's type */
+            cell->type = DSRC_T_TIMESTAMP;
+            cell->v.s.ptr = v;
+            cell->v.s.len = len;
+            return;
+        }
         memcpy(oc->scratch, v, len);
         if (len > 10 && oc->scratch[10] == ' ')
             oc->scratch[10] = 'T';

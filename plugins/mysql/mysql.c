@@ -61,9 +61,18 @@ static void mys_unload(void)
     }
 }
 
+/* Limits on single values (ABI 1.1), checked by the host with file:line. */
+static const dsrc_option_limit mys_limits[] = {
+    {"port", DSRC_LIMIT_MIN | DSRC_LIMIT_MAX, 1, 65535, NULL, NULL, {NULL, NULL}},
+    {"connect_timeout", DSRC_LIMIT_MIN, 0, 0, NULL, NULL, {NULL, NULL}},
+    {"read_timeout", DSRC_LIMIT_MIN, 0, 0, NULL, NULL, {NULL, NULL}},
+    DSRC_OPTION_LIMIT_END,
+};
+
 static const dsrc_driver mys_driver = {
     .abi_version = DSRC_ABI_VERSION,
     .name = "mysql",
+    .option_limits = mys_limits,
     .version = MYS_VERSION,
     .description = "MySQL and MariaDB servers (MariaDB Connector/C)",
     .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_REPLICAS,

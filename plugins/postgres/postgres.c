@@ -429,9 +429,18 @@ static dsrc_status pgc_pin_libpq(dsrc_error *err)
     return DSRC_OK;
 }
 
+/* Limits on single values (ABI 1.1), checked by the host with file:line. */
+static const dsrc_option_limit pgc_limits[] = {
+    {"port", DSRC_LIMIT_MIN | DSRC_LIMIT_MAX, 1, 65535, NULL, NULL, {NULL, NULL}},
+    {"connect_timeout", DSRC_LIMIT_MIN, 0, 0, NULL, NULL, {NULL, NULL}},
+    {"statement_timeout", DSRC_LIMIT_MIN, 0, 0, NULL, NULL, {NULL, NULL}},
+    DSRC_OPTION_LIMIT_END,
+};
+
 static const dsrc_driver pgc_driver = {
     .abi_version = DSRC_ABI_VERSION,
     .name = "postgres",
+    .option_limits = pgc_limits,
     .version = PGC_VERSION,
     .description = "PostgreSQL databases through libpq (COPY CSV, TLS, replicas)",
     .capabilities =

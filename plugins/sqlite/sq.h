@@ -88,6 +88,10 @@ dsrc_type sq_type_of(const char *decl);
  * declared type class: 'b' boolean, 't' date/time, 'j' JSON, 0 other.
  * Text and blobs point into `st` (valid until its next step). */
 void sq_cell(sqlite3_stmt *st, int i, char cls, dsrc_cell *cell);
+/* 1 when `cell` may be sent in a column of SDK type `declared` (the
+ * host's rule: the same type, NULL, an integer for a double; anything in
+ * TEXT and JSON), else 0. */
+int sq_cell_fits(dsrc_type declared, const dsrc_cell *cell);
 
 /* ------------------------------------------------------------------------ */
 /* sq_catalog.c                                                              */

@@ -291,8 +291,24 @@ static dsrc_status sq_fetch_run(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fe
             s = sq_fail(err, c->db, rc, "fetch");
             break;
         }
-        for (i = 0; i < n_out; i++)
+        for (i = 0; i < n_out; i++) {
             sq_cell(st, (int)i, cls[i], &cells[i]);
+            if (!sq_cell_fits(out_cols[i].type, &cells[i]))
+                break;
+        }
+        if (i < n_out) {
+            static const char *const stored[] = {"NULL", "an integer", "a real", "text",
+                                                 "a blob"};
+            int t = sqlite3_column_type(st, (int)i);
+            s = dsrc_error_set(err, DSRC_E_BACKEND, 0, NULL,
+                               "'%s' row %" PRIu64 ": column '%s' is declared %s but holds %s"
+                               " (SQLite does not enforce declared types; fetch a view that"
+                               " selects CAST(%s AS TEXT) to read it as text)",
+                               req->item, nrows + 1, out_cols[i].name,
+                               out_cols[i].native_type ? out_cols[i].native_type : "?",
+                               t >= 1 && t <= 5 ? stored[t % 5] : "a value", out_cols[i].name);
+            break;
+        }
         if (rows->row(rows->user, cells, n_out) != 0) {
             s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch stopped by the receiver");
             break;

@@ -5,10 +5,13 @@
  * A column's SDK type comes from its declared type (SQLite's affinity
  * rules, plus BOOLEAN, DATE/DATETIME/TIMESTAMP and JSON).  Cells follow
  * each value's dynamic type, except that BOOLEAN columns deliver the
- * integers 0 and 1 as booleans (any other value as stored),
- * DATE/DATETIME/TIMESTAMP columns deliver dates stored as text as
- * timestamps, and JSON columns deliver text as JSON (embedded in JSON
- * Lines when valid).
+ * integers 0 and 1 as booleans, DATE/DATETIME/TIMESTAMP columns deliver
+ * dates stored as text as timestamps, and JSON columns deliver text as
+ * JSON (embedded in JSON Lines when valid).  A value its column's SDK type
+ * cannot carry (SQLite does not enforce declared types: 'yes' in a BOOLEAN
+ * column, an integer in a DATETIME one) fails the fetch (sq_cell_fits):
+ * the host accepts only cells of the declared type, TEXT and JSON columns
+ * taking any.
  */
 #include "sq.h"
 
@@ -159,5 +162,19 @@ void sq_cell(sqlite3_stmt *st, int i, char cls, dsrc_cell *cell)
     default:
         cell->type = DSRC_T_NULL;
         break;
+    }
+}
+
+int sq_cell_fits(dsrc_type declared, const dsrc_cell *cell)
+{
+    switch (declared) {
+    case DSRC_T_TEXT:
+    case DSRC_T_JSON:
+        return 1;
+    case DSRC_T_DOUBLE:
+        return cell->type == DSRC_T_NULL || cell->type == DSRC_T_DOUBLE ||
+               cell->type == DSRC_T_INT64;
+    default:
+        return cell->type == DSRC_T_NULL || cell->type == declared;
     }
 }

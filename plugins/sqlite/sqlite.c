@@ -268,9 +268,16 @@ static dsrc_status sq_storage(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_storage_in
 /* ------------------------------------------------------------------------ */
 /* Entry point                                                               */
 
+/* Limits on single values (ABI 1.1), checked by the host with file:line. */
+static const dsrc_option_limit sq_limits[] = {
+    {"busy_timeout", DSRC_LIMIT_MIN | DSRC_LIMIT_MAX, 0, 2147483647, NULL, NULL, {NULL, NULL}},
+    DSRC_OPTION_LIMIT_END,
+};
+
 static const dsrc_driver sq_driver = {
     .abi_version = DSRC_ABI_VERSION,
     .name = "sqlite",
+    .option_limits = sq_limits,
     .version = SQ_VERSION,
     .description = "SQLite database files, opened read-only",
     .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_STORAGE,

@@ -23,7 +23,9 @@
  * Types are inferred from the first 1000 data lines: a column is INT64 when
  * every non-empty value is an integer, else DOUBLE when every one is a
  * number, else BOOL when every one is true/false, else TEXT.  A later
- * value that does not fit its column's type is sent as TEXT.
+ * value that does not fit its column's type fails the fetch (the host
+ * checks that every cell matches its column's declared type), naming the
+ * line and the column.
  *
  * Incremental fetch: rows whose cursor column is greater than the cursor
  * value (numerically for INT64 and DOUBLE columns, bytewise otherwise).
@@ -1041,31 +1043,33 @@ static dsrc_status cd_nth_after(const dsrc_ctx *ctx, dsrc_conn *c, cd_reader *rd
     return s;
 }
 
-/* Fill a cell from field i of the record as the column's type. */
-static void cd_cell(const cd_record *rec, size_t i, dsrc_type type, dsrc_cell *cell)
+/* Fill a cell from field i of the record as the column's type: 0, or -1
+ * when the value does not fit a typed column. */
+static int cd_cell(const cd_record *rec, size_t i, dsrc_type type, dsrc_cell *cell)
 {
     const char *v;
     memset(cell, 0, sizeof *cell);
     if (cd_is_null(rec, i)) {
         cell->type = DSRC_T_NULL;
-        return;
+        return 0;
     }
     v = cd_field(rec, i);
     if (type == DSRC_T_INT64 && cd_parse_int(v, &cell->v.i)) {
         cell->type = DSRC_T_INT64;
-        return;
+        return 0;
     }
     if (type == DSRC_T_DOUBLE && cd_parse_double(v, &cell->v.d)) {
         cell->type = DSRC_T_DOUBLE;
-        return;
+        return 0;
     }
     if (type == DSRC_T_BOOL && cd_parse_bool(v, &cell->v.b)) {
         cell->type = DSRC_T_BOOL;
-        return;
+        return 0;
     }
     cell->type = DSRC_T_TEXT;
     cell->v.s.ptr = v;
     cell->v.s.len = rec->flen[i];
+    return type == DSRC_T_TEXT ? 0 : -1;
 }
 
 static dsrc_status cd_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
@@ -1196,7 +1200,20 @@ static dsrc_status cd_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_
             }
         }
         for (i = 0; i < n_out; i++)
-            cd_cell(&rec, map[i], out_cols[i].type, &cells[i]);
+            if (cd_cell(&rec, map[i], out_cols[i].type, &cells[i]) != 0)
+                break;
+        if (i < n_out) {
+            s = dsrc_error_set(err, DSRC_E_BACKEND, 0, NULL,
+                               "%s line %ld: column '%s' is %s (inferred from the first %d"
+                               " lines), but the value is '%.*s'", req->item, rd.rec_line,
+                               out_cols[i].name,
+                               out_cols[i].type == DSRC_T_INT64    ? "an integer"
+                               : out_cols[i].type == DSRC_T_DOUBLE ? "a number"
+                                                                   : "a boolean",
+                               CD_INFER_ROWS, (int)(cells[i].v.s.len > 40 ? 40 : cells[i].v.s.len),
+                               cells[i].v.s.ptr);
+            break;
+        }
         if (rows->row(rows->user, cells, n_out) != 0) {
             s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "stopped by the receiver");
             break;

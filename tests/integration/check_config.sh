@@ -3,7 +3,8 @@
 # Configuration files that are not what they should be, end to end:
 # an @include of a directory or a FIFO, a FIFO as the daemon file, settings
 # that would fail only when used (control_socket too long, key_file or a
-# file: secret missing), and messages quoting bytes that are not UTF-8.
+# file: secret missing), option values outside the limits a plugin declares
+# or refused by its validate(), and messages quoting bytes that are not UTF-8.
 # Each is an error with file:line and exit 78, from `dsrc check-config`,
 # `dsrcd --check-config` and a reload, which keeps the running
 # configuration.  Every command runs under timeout(1): a hang is a failure.
@@ -77,6 +78,100 @@ printf 'plugin_dir = "%s";\nsources_dir = "s2";\n' "$top_builddir/plugins/sqlite
 expect 78 "$DSRC" -c "$tmp/s2.conf" check-config
 has "$tmp/err" "$tmp/s2/s.conf:3:"; has "$tmp/err" "absolute path"
 expect 78 "$DSRCD" -c "$tmp/s2.conf" --check-config; has "$tmp/err" "$tmp/s2/s.conf:3:"
+
+# ---------------------------------------------------------------- limits
+# Option limits and validate() (tests/fixtures/plugins/limits): a value
+# out of range or not matching a pattern, and a refusal by the plugin's
+# validate(), each at its file:line, from both programs; secrets reach
+# validate() as a placeholder only.
+lim="$top_builddir/tests/fixtures/plugins/.libs/limits.so"
+mkdir -p "$tmp/lp" "$tmp/l.d"
+ln -sf "$lim" "$tmp/lp/limits.so"
+printf 'plugin_dir = "%s";\nsources_dir = "l.d";\nstate_dir = "%s/lstate";\n' "$tmp/lp" "$tmp" \
+    >"$tmp/l.conf"
+cat >"$tmp/l.d/ok.conf" <<EOF
+name = "ok";
+type = "limits";
+connection = { host = "db-1.example.org"; port = 65535; timeout = "1s"; ratio = 1.0;
+               label = "abc"; key = "env:HOME"; };
+EOF
+expect 0 "$DSRC" -c "$tmp/l.conf" check-config
+cat >"$tmp/l.d/bad.conf" <<EOF
+name = "bad";
+type = "limits";
+connection = {
+  port = 70000;
+  timeout = "50ms";
+  ratio = -0.5;
+  host = "no spaces allowed";
+  label = "ABC";
+};
+EOF
+for prog in "$DSRC" "$DSRCD"; do
+    if [ "$prog" = "$DSRC" ]; then expect 78 "$prog" -c "$tmp/l.conf" check-config
+    else expect 78 "$prog" -c "$tmp/l.conf" --check-config; fi
+    has "$tmp/err" "$tmp/l.d/bad.conf:4: error: option 'port' of source 'bad': 70000 is above the maximum 65535"
+    has "$tmp/err" "$tmp/l.d/bad.conf:5: error: option 'timeout' of source 'bad': 50ms is below the minimum 100ms"
+    has "$tmp/err" "$tmp/l.d/bad.conf:6: error: option 'ratio' of source 'bad': -0.5 is below the minimum 0"
+    has "$tmp/err" "$tmp/l.d/bad.conf:7: error: option 'host' of source 'bad': 'no spaces allowed' is not a host name"
+    has "$tmp/err" "$tmp/l.d/bad.conf:8: error: option 'label' of source 'bad': 'ABC' does not match the pattern '[a-z]+'"
+    hasnt "$tmp/err" "ok.conf"
+done
+rm "$tmp/l.d/bad.conf"
+# validate(): a message naming an option is reported at its line, another
+# at the connection group's; the secrets it saw were placeholders
+cat >"$tmp/l.d/both.conf" <<EOF
+name = "both";
+type = "limits";
+connection = {
+  key = "env:HOME";
+  token = "env:PATH";
+};
+EOF
+cat >"$tmp/l.d/whole.conf" <<EOF
+name = "whole";
+type = "limits";
+connection = { ratio = 1; timeout = "500ms"; };
+EOF
+expect 78 "$DSRC" -c "$tmp/l.conf" check-config
+has "$tmp/err" "$tmp/l.d/both.conf:5: error: source 'both': option 'token': set either key or token, not both"
+has "$tmp/err" "$tmp/l.d/whole.conf:3: error: source 'whole': a ratio of 1 needs a timeout of 1s or more"
+hasnt "$tmp/err" "was given a secret"
+expect 78 "$DSRCD" -c "$tmp/l.conf" --check-config
+has "$tmp/err" "$tmp/l.d/both.conf:5:"
+has "$tmp/err" "$tmp/l.d/whole.conf:3:"
+rm "$tmp/l.d/both.conf" "$tmp/l.d/whole.conf"
+expect 0 "$DSRCD" -c "$tmp/l.conf" --check-config
+
+# ... the shipped plugins declare theirs: postgres's port, azure_blob's
+# account name, and azure_blob's validate() of its credentials
+mkdir -p "$tmp/sp" "$tmp/s.d"
+ln -sf "$top_builddir/plugins/postgres/.libs/postgres.so" "$tmp/sp/postgres.so"
+ln -sf "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" "$tmp/sp/azure_blob.so"
+printf 'plugin_dir = "%s";\nsources_dir = "s.d";\nstate_dir = "%s/sstate";\n' "$tmp/sp" "$tmp" \
+    >"$tmp/s.conf"
+cat >"$tmp/s.d/pg.conf" <<EOF
+name = "pg";
+type = "postgres";
+connection = { database = "d"; user = "u";
+               port = 70000; };
+EOF
+cat >"$tmp/s.d/az.conf" <<EOF
+name = "az";
+type = "azure_blob";
+connection = { account = "My_Account"; };
+EOF
+cat >"$tmp/s.d/entra.conf" <<EOF
+name = "entra";
+type = "azure_blob";
+cloud = { provider = "azure"; client_id = "c"; };
+connection = {
+  account = "acct"; };
+EOF
+expect 78 "$DSRC" -c "$tmp/s.conf" check-config
+has "$tmp/err" "$tmp/s.d/pg.conf:4: error: option 'port' of source 'pg': 70000 is above the maximum 65535"
+has "$tmp/err" "$tmp/s.d/az.conf:3: error: option 'account' of source 'az': 'My_Account' is not a storage account name"
+has "$tmp/err" "$tmp/s.d/entra.conf:4: error: source 'entra': cloud.provider \"azure\" needs tenant_id, client_id and client_secret"
 
 # ---------------------------------------------------------------- --json
 # A message quoting bytes that are not UTF-8 keeps its text.

@@ -193,22 +193,28 @@ if command -v script >/dev/null; then
     has "$tmp/tty" "rows/s"
 fi
 
-# values come back as stored: JSON embedded, only 0 and 1 as booleans,
+# values come back as stored: JSON embedded, 0 and 1 as booleans,
 # infinities as strings (not null), in JSON Lines; CSV as psql writes them
 sqlite3 "$tmp/shop.db" "CREATE TABLE vals(k INTEGER PRIMARY KEY, j JSON, b BOOLEAN, r REAL);
-INSERT INTO vals VALUES (1, '{\"a\":[1,2]}', 1, 9e999), (2, 'not json', 2, -9e999),
- (3, NULL, 'yes', NULL), (4, '[]', 0, 0.5), (5, '\"s\"', -1, NULL);"
+INSERT INTO vals VALUES (1, '{\"a\":[1,2]}', 1, 9e999), (2, 'not json', 0, -9e999),
+ (3, NULL, NULL, NULL), (4, '[]', 0, 0.5), (5, '\"s\"', 1, NULL);"
 expect 0 "$DSRC" $C fetch demo vals --format jsonl -o -
 cat >"$tmp/want" <<'EOF2'
 {"k":1,"j":{"a":[1,2]},"b":true,"r":"Infinity"}
-{"k":2,"j":"not json","b":2,"r":"-Infinity"}
-{"k":3,"j":null,"b":"yes","r":null}
+{"k":2,"j":"not json","b":false,"r":"-Infinity"}
+{"k":3,"j":null,"b":null,"r":null}
 {"k":4,"j":[],"b":false,"r":0.5}
-{"k":5,"j":"s","b":-1,"r":null}
+{"k":5,"j":"s","b":true,"r":null}
 EOF2
 cmp -s "$tmp/out" "$tmp/want" && ok || { bad "values in JSON Lines"; diff "$tmp/want" "$tmp/out"; }
 expect 0 "$DSRC" $C fetch demo vals -o -
-[ "$(tr -d '\r' <"$tmp/out" | sed -n '2,3p')" = "$(printf '1,"{""a"":[1,2]}",true,Infinity\n2,not json,2,-Infinity')" ] &&
+[ "$(tr -d '\r' <"$tmp/out" | sed -n '2,3p')" = "$(printf '1,"{""a"":[1,2]}",true,Infinity\n2,not json,false,-Infinity')" ] &&
     ok || bad "values in CSV: $(cat "$tmp/out")"
+# a value a BOOLEAN column cannot carry (SQLite does not enforce types):
+# the fetch fails naming the row and the column, and writes nothing
+sqlite3 "$tmp/shop.db" "UPDATE vals SET b = 'yes' WHERE k = 3;"
+expect 1 "$DSRC" $C fetch demo vals -o "$tmp/vals.csv"
+has "$tmp/err" "'vals' row 3: column 'b' is declared BOOLEAN but holds text"
+[ -e "$tmp/vals.csv" ] && bad "vals.csv written" || ok
 
 finish cli

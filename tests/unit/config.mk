@@ -35,3 +35,10 @@ check_LTLIBRARIES += tests/fixtures/plugins/opts.la
 tests_fixtures_plugins_opts_la_SOURCES = tests/fixtures/plugins/opts/opts.c
 tests_fixtures_plugins_opts_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
 endif
+
+# limits.so: a plugin with option limits and validate() (ABI 1.1), for
+# tests/integration/check_config.sh.
+check_LTLIBRARIES += tests/fixtures/plugins/limits.la
+tests_fixtures_plugins_limits_la_SOURCES = tests/fixtures/plugins/limits/limits.c
+tests_fixtures_plugins_limits_la_CPPFLAGS = -I$(top_srcdir)/sdk
+tests_fixtures_plugins_limits_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere

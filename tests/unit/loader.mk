@@ -30,6 +30,10 @@ check_LTLIBRARIES += \
 	tests/fixtures/plugins/endless.la \
 	tests/fixtures/plugins/noabiversion.la \
 	tests/fixtures/plugins/capsonly.la \
+	tests/fixtures/plugins/limitname.la \
+	tests/fixtures/plugins/limitminmax.la \
+	tests/fixtures/plugins/limitregex.la \
+	tests/fixtures/plugins/limittype.la \
 	tests/fixtures/plugins/v10.la \
 	tests/fixtures/plugins/fk11.la \
 	tests/fixtures/plugins/lies10.la \
@@ -117,6 +121,18 @@ tests_fixtures_plugins_noabiversion_la_LDFLAGS = $(LOADER_BADDRV_LDFLAGS)
 tests_fixtures_plugins_capsonly_la_SOURCES = $(LOADER_BADDRV_SRC)
 tests_fixtures_plugins_capsonly_la_CPPFLAGS = $(AM_CPPFLAGS) -DFIXTURE_NAME=capsonly -DBAD_DRV_CAPS_WITHOUT_MEMBERS
 tests_fixtures_plugins_capsonly_la_LDFLAGS = $(LOADER_BADDRV_LDFLAGS)
+tests_fixtures_plugins_limitname_la_SOURCES = $(LOADER_BADDRV_SRC)
+tests_fixtures_plugins_limitname_la_CPPFLAGS = $(AM_CPPFLAGS) -DFIXTURE_NAME=limitname -DBAD_DRV_LIMIT_NAME
+tests_fixtures_plugins_limitname_la_LDFLAGS = $(LOADER_BADDRV_LDFLAGS)
+tests_fixtures_plugins_limitminmax_la_SOURCES = $(LOADER_BADDRV_SRC)
+tests_fixtures_plugins_limitminmax_la_CPPFLAGS = $(AM_CPPFLAGS) -DFIXTURE_NAME=limitminmax -DBAD_DRV_LIMIT_MINMAX
+tests_fixtures_plugins_limitminmax_la_LDFLAGS = $(LOADER_BADDRV_LDFLAGS)
+tests_fixtures_plugins_limitregex_la_SOURCES = $(LOADER_BADDRV_SRC)
+tests_fixtures_plugins_limitregex_la_CPPFLAGS = $(AM_CPPFLAGS) -DFIXTURE_NAME=limitregex -DBAD_DRV_LIMIT_REGEX
+tests_fixtures_plugins_limitregex_la_LDFLAGS = $(LOADER_BADDRV_LDFLAGS)
+tests_fixtures_plugins_limittype_la_SOURCES = $(LOADER_BADDRV_SRC)
+tests_fixtures_plugins_limittype_la_CPPFLAGS = $(AM_CPPFLAGS) -DFIXTURE_NAME=limittype -DBAD_DRV_LIMIT_TYPE
+tests_fixtures_plugins_limittype_la_LDFLAGS = $(LOADER_BADDRV_LDFLAGS)
 
 check_PROGRAMS += tests/unit/test_loader tests/unit/test_abi
 TESTS += tests/unit/test_loader tests/unit/test_abi

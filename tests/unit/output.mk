@@ -32,5 +32,5 @@ check_LTLIBRARIES += tests/fixtures/plugins/sinks.la
 tests_fixtures_plugins_sinks_la_SOURCES = tests/fixtures/plugins/sinks/sinks.c
 tests_fixtures_plugins_sinks_la_CPPFLAGS = -I$(top_srcdir)/sdk
 tests_fixtures_plugins_sinks_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
-TESTS += tests/integration/fetch_sinks.sh
-EXTRA_DIST += tests/integration/fetch_sinks.sh
+TESTS += tests/integration/fetch_sinks.sh tests/integration/plugin_contracts.sh
+EXTRA_DIST += tests/integration/fetch_sinks.sh tests/integration/plugin_contracts.sh

@@ -261,6 +261,11 @@ static const struct {
     {"nochoices", "option 'mode' is an enum without choices"},
     {"badoptionname", "option 'Bad Name' has an invalid name"},
     {"endless", "option table has no end"},
+    {"limitname", "option limit for 'nosuch', which is not in the option table"},
+    {"limitminmax", "option limit for 'port': minimum 10 is above maximum 1"},
+    {"limitregex", "option limit for 'path': pattern '(unclosed' does not compile"},
+    {"limittype", "option limit for 'path': a minimum or maximum applies only to int, "
+                  "duration and double options"},
     {"unresolved", "undefined symbol: fixture_symbol_defined_nowhere"},
 };
 #define T_N_REFUSALS (sizeof t_refusals / sizeof t_refusals[0])
@@ -530,7 +535,7 @@ START_TEST(test_good_stubs)
     ck_assert_int_eq(d->discover(&ctx, NULL, &req, &sink, &perr), DSRC_E_UNSUPPORTED);
     ck_assert_int_eq(perr.status, DSRC_E_UNSUPPORTED);
     ck_assert_str_eq(perr.message, "plugin good does not support discover");
-    ck_assert_int_eq(derr_from_plugin(&e, &perr, NULL), DSRC_E_UNSUPPORTED);
+    ck_assert_int_eq(derr_from_plugin(&e, &perr, "good", "discover", NULL), DSRC_E_UNSUPPORTED);
     ck_assert_str_eq(e.msg, "plugin good does not support discover");
     derr_clear(&e);
 

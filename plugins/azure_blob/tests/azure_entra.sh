@@ -75,7 +75,10 @@ expect 1 "$DSRC" $C --json test badsecret
 has "$tmp/out" '"status": "auth"'; has "$tmp/out" "token endpoint refused"
 hasnt "$tmp/out" "$AZ_BADSECRET"; hasnt "$tmp/err" "$AZ_BADSECRET"; clean
 # configuration errors
-expect 1 "$DSRC" $C --json test incomplete; has "$tmp/out" "client_secret"
+# (found by check-config already: azure_blob's validate())
+expect 78 "$DSRC" $C --json test incomplete; has "$tmp/out" "client_secret"
+expect 78 "$DSRC" $C check-config; has "$tmp/err" "incomplete.conf"
+has "$tmp/err" "needs tenant_id, client_id and client_secret"
 expect 1 "$DSRC" $C --json test oldver; has "$tmp/out" "too old"
 
 finish azure_entra

@@ -1372,7 +1372,7 @@ START_TEST(t_cell_types)
         /* Bob: NULLs, a zero date, 4-byte UTF-8, INT64_MAX, BIT as integer. */
         {1, "name", MY_ANY, "B\xc3\xb6" "b \xf0\x9f\x98\x80"},
         {1, "created", DSRC_T_NULL, NULL},
-        {1, "born", DSRC_T_TEXT, "0000-00-00"},
+        {1, "born", DSRC_T_TIMESTAMP, "0000-00-00"},
         {1, "big", DSRC_T_INT64, "9223372036854775807"},
         {1, "mask", DSRC_T_INT64, "5"},
         {1, "info", DSRC_T_NULL, NULL},

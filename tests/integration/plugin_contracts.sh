@@ -1,0 +1,73 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# The contracts the host enforces on what a plugin sends back
+# (tests/fixtures/plugins/sinks): every cell is checked against its
+# column's declared type and nullability (a text cell in an int64 column,
+# NULL in a column that is not nullable, a cell of an unknown type, a row
+# of the wrong width: the fetch fails naming the plugin, the row and the
+# column, exit 1, no file left, also when the plugin ignores the sink's
+# refusal); and a status that does not match its error (an error status
+# without a message, DSRC_OK with a message left set) is the plugin's bug.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
+DSRC="$top_builddir/dsrc"
+so="$top_builddir/tests/fixtures/plugins/.libs/sinks.so"
+[ -f "$so" ] || { echo "sinks.so not built"; exit 99; }
+lib_tmpdir dsrc-contracts
+# nothing NAME: no file in the workspace or $tmp/o for item NAME
+nothing() {
+    [ -z "$(find "$tmp/o" "$tmp/ws" -type f -name "*$1*" 2>/dev/null)" ] && ok ||
+        { bad "files left behind for $1:"; find "$tmp/o" "$tmp/ws" -type f -name "*$1*"; }
+}
+
+mkdir -p "$tmp/plugins" "$tmp/o"
+ln -s "$so" "$tmp/plugins/sinks.so"
+lib_conf "$tmp/plugins"
+sed -i "s|^workspace = .*|workspace = \"$tmp/ws\";|" "$tmp/conf/dsrcd.conf"
+printf 'name = "s";\ntype = "sinks";\nconnection = { };\n' >"$tmp/conf/sources.d/s.conf"
+C="-c $tmp/conf/dsrcd.conf"
+
+# cells that keep the contract: NULL where nullable is 1 or -1 (unknown)
+expect 0 "$DSRC" $C fetch s nulls --format jsonl -o "$tmp/o/nulls.jsonl"
+has "$tmp/o/nulls.jsonl" '{"a":null,"b":null}'
+expect 0 "$DSRC" $C fetch s rows --format jsonl -o "$tmp/o/rows.jsonl"
+has "$tmp/o/rows.jsonl" '{"id":2,"name":"two"}'
+
+for fmt in csv jsonl; do
+    # a text cell in an int64 column, on the third row
+    expect 1 "$DSRC" $C fetch s bad-type --format $fmt -o "$tmp/o/bad-type.$fmt"
+    has "$tmp/err" "plugin 'sinks' bug: row 3, column 'id' is declared int64 but the cell is text"
+    nothing bad-type
+    # ... into the workspace
+    expect 1 "$DSRC" $C fetch s bad-type --format $fmt
+    nothing bad-type
+    # NULL where the column is not nullable, on the second row
+    expect 1 "$DSRC" $C fetch s bad-null --format $fmt -o "$tmp/o/bad-null.$fmt"
+    has "$tmp/err" "plugin 'sinks' bug: row 2, column 'id' is not nullable but the cell is NULL"
+    nothing bad-null
+done
+# a cell of a type no ABI has
+expect 1 "$DSRC" $C fetch s bad-unknown -o "$tmp/o/bad-unknown.csv"
+has "$tmp/err" "plugin 'sinks' bug: row 1, column 'name' is declared text but the cell is of unknown type 42"
+nothing bad-unknown
+# a row of one cell for two columns
+expect 1 "$DSRC" $C fetch s bad-count -o "$tmp/o/bad-count.csv"
+has "$tmp/err" "plugin 'sinks' bug: row 2 has 1 cell(s), the schema has 2 column(s)"
+nothing bad-count
+# the sink's refusal ignored, DSRC_OK returned: still a failure
+expect 1 "$DSRC" $C fetch s bad-ignore -o "$tmp/o/bad-ignore.csv"
+has "$tmp/err" "plugin 'sinks' bug: row 3, column 'id' is declared int64 but the cell is text"
+nothing bad-ignore
+
+# an error status without a message: the status stays, the message says why
+expect 1 "$DSRC" $C fetch s no-message -o "$tmp/o/no-message.csv"
+has "$tmp/err" "plugin 'sinks' bug: fetch returned DSRC_E_AUTH without a message"
+hasnt "$tmp/err" ": auth"
+nothing no-message
+# DSRC_OK with a message left set: a warning, the fetch stands
+expect 0 "$DSRC" $C fetch s ok-message -o "$tmp/o/ok-message.csv"
+has "$tmp/err" "plugin 'sinks' bug: fetch returned DSRC_OK with an error message set (\"sinks: a warning left behind\")"
+[ -s "$tmp/o/ok-message.csv" ] && ok || bad "ok-message.csv not written"
+
+finish plugin_contracts
