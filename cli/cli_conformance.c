@@ -1307,13 +1307,16 @@ static cf_result cf_cancel(cf_run *r)
         return cf_quirk(r, CONF_QUIRK_NO_CANCEL);
     if (!(r->drv->capabilities & DSRC_CAP_CANCEL))
         return cf_skip(r, "the plugin does not declare the cancel capability");
-    if (r->full_rows < 2)
-        return cf_skip(r, r->full_rows < 0 ? "the full fetch failed"
-                                          : "the item has fewer than 2 rows");
+    if (r->full_rows >= 0 && r->full_rows < 2)
+        return cf_skip(r, "the item has fewer than 2 rows");
     if (!cf_cancel_before(r)) {
         cf_reopen(r);
         return CF_FAIL;
     }
+    /* a full fetch that failed (e.g. a cell the host refused) leaves no
+     * count to compare a cancelled fetch with: the first step is all */
+    if (r->full_rows < 0)
+        return CF_PASS;
     /* cancelled from another thread after the first row: the plugin stops
      * within 1 s, or it ends before it polled (a small item) with every row */
     cf_req(&req, r->item, r->raw);
