@@ -87,6 +87,12 @@ char *mg_value_json(const bson_iter_t *it, int canonical);
  * over (it is set to NULL when nothing was made).  Returns 0, -1 when out
  * of memory. */
 int mg_value_cell(const bson_iter_t *it, int canonical, dsrc_cell *cell, char **scratch);
+/* 1 when `cell` may go in a column declared `column` (the host's rule,
+ * dsrc-plugin(3)): its own type, NULL, anything in text and json, an int
+ * in double. */
+int mg_cell_fits(dsrc_type column, const dsrc_cell *cell);
+/* The name of an SDK cell type, for messages. */
+const char *mg_cell_type_name(dsrc_type t);
 
 /* The value at `it` as cursor text into out[outsz]: integers in decimal,
  * doubles in their shortest exact form, strings as is, dates in ISO 8601
@@ -136,6 +142,11 @@ bson_type_t mg_field_type(const mg_field *f);
 /* "int:3,string:1": the types seen with their counts, most frequent first.
  * bson_malloc'd. */
 char *mg_field_types_text(const mg_field *f);
+/* The cell type a column of the field is declared with: the one SDK type
+ * every non-null sampled value has (int and double together: double);
+ * json when the sample saw values of different types (every cell type
+ * fits a json column); text when it saw only nulls. */
+dsrc_type mg_field_cell_type(const mg_field *f);
 
 /* The field list as a JSON array of {"path", "types": {name: count},
  * "present": documents holding it} (the ratio's denominator is s->docs),

@@ -470,15 +470,13 @@ static dsrc_status mg_describe_coll(const dsrc_ctx *ctx, dsrc_conn *c, const cha
     comments = bson_malloc0((sch.n + 1) * sizeof *comments);
     for (i = 0; i < sch.n; i++) {
         const mg_field *f = &sch.f[i];
-        bson_type_t t;
         if (f->depth != 0)
             continue;
-        t = mg_field_type(f);
         natives[n_cols] = mg_field_types_text(f);
         comments[n_cols] = bson_strdup_printf("present in %" PRIu64 " of %" PRIu64
                                               " sampled documents", f->present, sch.docs);
         cols[n_cols].name = f->path;
-        cols[n_cols].type = t == BSON_TYPE_NULL ? DSRC_T_TEXT : mg_sdk_type(t);
+        cols[n_cols].type = mg_field_cell_type(f);
         cols[n_cols].native_type = natives[n_cols];
         cols[n_cols].nullable =
             (f->present < sch.docs || f->types[BSON_TYPE_NULL] || f->types[BSON_TYPE_UNDEFINED])

@@ -151,8 +151,7 @@ dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *re
         }
         if (!c->set.output_document) {
             if (k >= 0) {
-                bson_type_t t = mg_field_type(&sch.f[k]);
-                mg_out_add(&out, name, t == BSON_TYPE_NULL ? DSRC_T_TEXT : mg_sdk_type(t),
+                mg_out_add(&out, name, mg_field_cell_type(&sch.f[k]),
                            mg_field_types_text(&sch.f[k]), strcmp(name, "_id") == 0);
             } else {
                 mg_out_add(&out, name, DSRC_T_JSON, bson_strdup("unsampled"), 0);
@@ -165,11 +164,9 @@ dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *re
                                                 : "relaxed extended json"), 0);
     } else if (!req->n_columns) {
         for (i = 0; i < sch.n; i++) {
-            bson_type_t t;
             if (sch.f[i].depth)
                 continue;
-            t = mg_field_type(&sch.f[i]);
-            mg_out_add(&out, sch.f[i].path, t == BSON_TYPE_NULL ? DSRC_T_TEXT : mg_sdk_type(t),
+            mg_out_add(&out, sch.f[i].path, mg_field_cell_type(&sch.f[i]),
                        mg_field_types_text(&sch.f[i]), strcmp(sch.f[i].path, "_id") == 0);
         }
     }
@@ -279,7 +276,22 @@ dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *re
                 int has = bson_iter_init(&it, doc) && bson_iter_find(&it, out.cols[i].name);
                 if (mg_value_cell(has ? &it : NULL, c->set.canonical, &cells[i], &scratch[i]) != 0)
                     ok = 0;
+                else if (!mg_cell_fits(out.cols[i].type, &cells[i]) && st == DSRC_OK)
+                    st = dsrc_error_set(err, DSRC_E_BACKEND, 0, NULL,
+                                        "field '%s' of document %" PRIu64 " of '%s' holds %s, "
+                                        "but the %" PRId64 " documents sampled typed it %s: raise "
+                                        "sample_size, or fetch with output = \"document\"",
+                                        out.cols[i].name, nrows + 1, req->item,
+                                        mg_cell_type_name(cells[i].type), c->set.sample_size,
+                                        mg_cell_type_name(out.cols[i].type));
             }
+        }
+        if (st != DSRC_OK) {
+            for (i = 0; i < out.n; i++) {
+                bson_free(scratch[i]);
+                scratch[i] = NULL;
+            }
+            goto out;
         }
         if (ok && rows->row(rows->user, cells, out.n) != 0)
             st = mg_stopped(err);

@@ -127,6 +127,27 @@ bson_type_t mg_field_type(const mg_field *f)
     return best < 0 ? BSON_TYPE_NULL : slot_type(best);
 }
 
+dsrc_type mg_field_cell_type(const mg_field *f)
+{
+    dsrc_type t = DSRC_T_NULL, u;
+    int i;
+    for (i = 1; i < MG_NTYPES; i++) {
+        if (!f->types[i])
+            continue;
+        u = mg_sdk_type(slot_type(i));
+        if (u == DSRC_T_NULL || u == t)
+            continue;
+        if (t == DSRC_T_NULL)
+            t = u;
+        else if ((t == DSRC_T_INT64 && u == DSRC_T_DOUBLE) ||
+                 (t == DSRC_T_DOUBLE && u == DSRC_T_INT64))
+            t = DSRC_T_DOUBLE;
+        else
+            return DSRC_T_JSON;
+    }
+    return t == DSRC_T_NULL ? DSRC_T_TEXT : t;
+}
+
 char *mg_field_types_text(const mg_field *f)
 {
     uint64_t done[MG_NTYPES] = {0};
