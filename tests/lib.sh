@@ -125,6 +125,25 @@ ucurl() {
         bad "HTTP $code (wanted $want): $*"; sed 's/^/  | /' "$tmp/body" "$tmp/cerr" | head -10
     fi
 }
+# conformance_sql SOURCE SECRET: dsrc conformance passes SQL source SOURCE
+# (in "$C") with every case, first choosing the item itself, then with a
+# quirks file naming shop.orders, its container, its key as the cursor and
+# a bad port; SECRET appears in no output
+conformance_sql() {
+    expect 0 "$DSRC" $C conformance "$1"
+    grep '^FAIL' "$tmp/out" && bad "a case failed" || ok
+    for c in open ping list_root list_container list_stop describe describe_missing discover \
+        fetch_full fetch_columns fetch_limit fetch_unknown_column cursor sink_stop cancel errors \
+        reopen; do
+        has "$tmp/out" "PASS $c"
+    done
+    printf 'item = "shop/orders";\ncontainer = "shop";\ncursor_field = "id";\nbad_option = "port=70000";\n' \
+        >"$tmp/q"
+    expect 0 "$DSRC" $C conformance "$1" --quirks "$tmp/q"
+    has "$tmp/out" "item 'shop/orders' in 'shop', 18 passed, 0 failed, 0 skipped"
+    hasnt "$tmp/out" "$2"
+    hasnt "$tmp/err" "$2"
+}
 finish() {
     echo "$1: $pass passed, $fail failed${2:+ $2}"
     [ "$fail" -eq 0 ]

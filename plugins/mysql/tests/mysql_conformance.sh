@@ -54,16 +54,5 @@ DSRC_MYCONF_PASSWORD=$PW
 export DSRC_MYCONF_PASSWORD
 C="-c $tmp/conf/dsrcd.conf"
 
-expect 0 "$DSRC" $C conformance my
-grep '^FAIL' "$tmp/out" && bad "a case failed" || ok
-for c in open ping list_root list_container list_stop describe describe_missing discover \
-    fetch_full fetch_columns fetch_limit fetch_unknown_column cursor sink_stop cancel errors reopen; do
-    has "$tmp/out" "PASS $c"
-done
-printf 'item = "shop/orders";\ncontainer = "shop";\ncursor_field = "id";\nbad_option = "port=70000";\n' \
-    >"$tmp/q"
-expect 0 "$DSRC" $C conformance my --quirks "$tmp/q"
-has "$tmp/out" "item 'shop/orders' in 'shop', 18 passed, 0 failed, 0 skipped"
-hasnt "$tmp/out" "$PW"
-hasnt "$tmp/err" "$PW"
+conformance_sql my "$PW"
 finish mysql_conformance
