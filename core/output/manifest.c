@@ -8,22 +8,14 @@
 
 #include <jansson.h>
 
+#include <dsrc/plugin_util.h>
+
 #include "output/manifest.h"
 #include "output/outfile.h"
 
 const char *manifest_type_name(dsrc_type t)
 {
-    switch (t) {
-    case DSRC_T_NULL: return "null";
-    case DSRC_T_BOOL: return "bool";
-    case DSRC_T_INT64: return "int64";
-    case DSRC_T_DOUBLE: return "double";
-    case DSRC_T_TEXT: return "text";
-    case DSRC_T_BYTES: return "bytes";
-    case DSRC_T_TIMESTAMP: return "timestamp";
-    case DSRC_T_JSON: return "json";
-    }
-    return "text";
+    return t >= DSRC_T_NULL && t <= DSRC_T_JSON ? dsrc_type_name(t) : "text";
 }
 
 /* A JSON string for s, or null for NULL.  jansson refuses invalid UTF-8:

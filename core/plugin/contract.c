@@ -8,28 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output/manifest.h"
+#include <dsrc/plugin_util.h>
+
 #include "plugin/contract.h"
 
-/* Bit t set: a cell of type t may be in the column.  Indexed by the
- * declared type; NULL cells are decided by nullable.  text and json are
- * the generic types: they take any cell (contract.h). */
-#define CONTRACT_BIT(t) (1u << (t))
-#define CONTRACT_ANY                                                          \
-    (CONTRACT_BIT(DSRC_T_BOOL) | CONTRACT_BIT(DSRC_T_INT64) | CONTRACT_BIT(DSRC_T_DOUBLE) | \
-     CONTRACT_BIT(DSRC_T_TEXT) | CONTRACT_BIT(DSRC_T_BYTES) |                 \
-     CONTRACT_BIT(DSRC_T_TIMESTAMP) | CONTRACT_BIT(DSRC_T_JSON))
-static const unsigned contract_allowed[] = {
-    [DSRC_T_NULL] = 0,
-    [DSRC_T_BOOL] = CONTRACT_BIT(DSRC_T_BOOL),
-    [DSRC_T_INT64] = CONTRACT_BIT(DSRC_T_INT64),
-    [DSRC_T_DOUBLE] = CONTRACT_BIT(DSRC_T_DOUBLE) | CONTRACT_BIT(DSRC_T_INT64),
-    [DSRC_T_TEXT] = CONTRACT_ANY,
-    [DSRC_T_BYTES] = CONTRACT_BIT(DSRC_T_BYTES),
-    [DSRC_T_TIMESTAMP] = CONTRACT_BIT(DSRC_T_TIMESTAMP),
-    [DSRC_T_JSON] = CONTRACT_ANY,
-};
-#define CONTRACT_N_TYPES (sizeof contract_allowed / sizeof contract_allowed[0])
+/* Which cell may stand in which column: dsrc_cell_fits() of
+ * <dsrc/plugin_util.h>, the rule the plugins read too; NULL cells are
+ * decided by nullable. */
 
 static int contract_off;
 static pthread_once_t contract_once = PTHREAD_ONCE_INIT;
@@ -66,8 +51,8 @@ static int contract_fail(contract_rows *cr, const char *fmt, ...)
 /* "int64", or "of unknown type 42" into buf. */
 static const char *contract_type(dsrc_type t, char *buf, size_t n)
 {
-    if ((unsigned)t < CONTRACT_N_TYPES)
-        return manifest_type_name(t);
+    if (t >= DSRC_T_NULL && t <= DSRC_T_JSON)
+        return dsrc_type_name(t);
     snprintf(buf, n, "of unknown type %d", (int)t);
     return buf;
 }
@@ -128,8 +113,7 @@ static int contract_row(void *user, const dsrc_cell *cells, size_t n)
                                      "cell is NULL", row, c->name);
             continue;
         }
-        if ((unsigned)t >= CONTRACT_N_TYPES || (unsigned)c->type >= CONTRACT_N_TYPES ||
-            !(contract_allowed[c->type] & CONTRACT_BIT(t)))
+        if (!dsrc_cell_fits(c->type, t))
             return contract_fail(cr, "row %llu, column '%s' is declared %s but the cell is %s",
                                  row, c->name, contract_type(c->type, b1, sizeof b1),
                                  contract_type(t, b2, sizeof b2));

@@ -359,6 +359,16 @@ static unsigned long long store_proc_start(long pid)
     return start;
 }
 
+/* outfile_share() of a file of the state store; 0, or -1 with e set. */
+static int store_share(const char *path, const struct stat *dir, derr *e)
+{
+    if (outfile_share(path, dir) == 0)
+        return 0;
+    derr_set(e, DSRC_E_PERMISSION, "cannot share %s with the group of its directory: %s", path,
+             strerror(errno));
+    return -1;
+}
+
 /* In a state directory `dir` shared with its group (outfile_share), the
  * database and its -wal and -shm files are made writable by the group (SQLite
  * makes the -wal and -shm files with the database's mode).  Run as root in
@@ -378,11 +388,9 @@ static int store_give(const store *s, const struct stat *dir, derr *e)
             derr_set(e, DSRC_E_INTERNAL, "state store: out of memory");
             return -1;
         }
-        if (outfile_share(path, dir) != 0) {
-            derr_set(e, DSRC_E_PERMISSION, "cannot share %s with the group of its directory: %s",
-                     path, strerror(errno));
+        if (store_share(path, dir, e) != 0)
             rc = -1;
-        } else if (give && lchown(path, dir->st_uid, dir->st_gid) != 0 && errno != ENOENT) {
+        else if (give && lchown(path, dir->st_uid, dir->st_gid) != 0 && errno != ENOENT) {
             derr_set(e, DSRC_E_PERMISSION,
                      "cannot give %s to the owner of its directory: %s", path,
                      strerror(errno));
@@ -432,9 +440,7 @@ store *store_open(const char *state_dir, derr *e)
         return NULL;
     }
     /* Shared before the -wal and -shm files exist, so they are too. */
-    if (outfile_share(s->path, &sb) != 0) {
-        derr_set(e, DSRC_E_PERMISSION, "cannot share %s with the group of its directory: %s",
-                 s->path, strerror(errno));
+    if (store_share(s->path, &sb, e) != 0) {
         store_close(s);
         return NULL;
     }

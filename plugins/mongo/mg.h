@@ -87,12 +87,6 @@ char *mg_value_json(const bson_iter_t *it, int canonical);
  * over (it is set to NULL when nothing was made).  Returns 0, -1 when out
  * of memory. */
 int mg_value_cell(const bson_iter_t *it, int canonical, dsrc_cell *cell, char **scratch);
-/* 1 when `cell` may go in a column declared `column` (the host's rule,
- * dsrc-plugin(3)): its own type, NULL, anything in text and json, an int
- * in double. */
-int mg_cell_fits(dsrc_type column, const dsrc_cell *cell);
-/* The name of an SDK cell type, for messages. */
-const char *mg_cell_type_name(dsrc_type t);
 
 /* The value at `it` as cursor text into out[outsz]: integers in decimal,
  * doubles in their shortest exact form, strings as is, dates in ISO 8601
@@ -134,10 +128,6 @@ void mg_schema_add(mg_schema *s, const bson_t *doc);
 
 /* Free a schema's contents (the struct itself is the caller's). */
 void mg_schema_free(mg_schema *s);
-
-/* The type a field is reported as: its most frequent type other than
- * null (null when it was only ever null). */
-bson_type_t mg_field_type(const mg_field *f);
 
 /* "int:3,string:1": the types seen with their counts, most frequent first.
  * bson_malloc'd. */

@@ -276,14 +276,15 @@ dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *re
                 int has = bson_iter_init(&it, doc) && bson_iter_find(&it, out.cols[i].name);
                 if (mg_value_cell(has ? &it : NULL, c->set.canonical, &cells[i], &scratch[i]) != 0)
                     ok = 0;
-                else if (!mg_cell_fits(out.cols[i].type, &cells[i]) && st == DSRC_OK)
+                else if (cells[i].type != DSRC_T_NULL &&
+                         !dsrc_cell_fits(out.cols[i].type, cells[i].type) && st == DSRC_OK)
                     st = dsrc_error_set(err, DSRC_E_BACKEND, 0, NULL,
                                         "field '%s' of document %" PRIu64 " of '%s' holds %s, "
                                         "but the %" PRId64 " documents sampled typed it %s: raise "
                                         "sample_size, or fetch with output = \"document\"",
                                         out.cols[i].name, nrows + 1, req->item,
-                                        mg_cell_type_name(cells[i].type), c->set.sample_size,
-                                        mg_cell_type_name(out.cols[i].type));
+                                        dsrc_type_name(cells[i].type), c->set.sample_size,
+                                        dsrc_type_name(out.cols[i].type));
             }
         }
         if (st != DSRC_OK) {

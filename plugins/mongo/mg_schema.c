@@ -115,18 +115,6 @@ void mg_schema_free(mg_schema *s)
     memset(s, 0, sizeof *s);
 }
 
-bson_type_t mg_field_type(const mg_field *f)
-{
-    int i, best = -1;
-    for (i = 1; i < MG_NTYPES; i++) {
-        if (slot_type(i) == BSON_TYPE_NULL || slot_type(i) == BSON_TYPE_UNDEFINED)
-            continue;
-        if (f->types[i] && (best < 0 || f->types[i] > f->types[best]))
-            best = i;
-    }
-    return best < 0 ? BSON_TYPE_NULL : slot_type(best);
-}
-
 dsrc_type mg_field_cell_type(const mg_field *f)
 {
     dsrc_type t = DSRC_T_NULL, u;

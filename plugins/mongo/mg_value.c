@@ -28,19 +28,6 @@ dsrc_type mg_sdk_type(bson_type_t t)
     }
 }
 
-int mg_cell_fits(dsrc_type column, const dsrc_cell *cell)
-{
-    return cell->type == DSRC_T_NULL || cell->type == column || column == DSRC_T_TEXT ||
-           column == DSRC_T_JSON || (column == DSRC_T_DOUBLE && cell->type == DSRC_T_INT64);
-}
-
-const char *mg_cell_type_name(dsrc_type t)
-{
-    static const char *const names[] = {"null", "bool", "int64", "double",
-                                        "text", "bytes", "timestamp", "json"};
-    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
-}
-
 const char *mg_type_name(bson_type_t t)
 {
     switch (t) {

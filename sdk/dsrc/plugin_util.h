@@ -412,6 +412,39 @@ static inline void dsrc_cursor_max_report(const dsrc_cursor_max *t, const dsrc_h
 }
 
 /* ------------------------------------------------------------------------ */
+/* Cell types                                                                */
+
+/** The name of a cell or column type as manifests and messages write it
+ *  ("int64", "text", ...); "unknown" for a value no version defines. */
+static inline const char *dsrc_type_name(dsrc_type t)
+{
+    switch (t) {
+    case DSRC_T_NULL: return "null";
+    case DSRC_T_BOOL: return "bool";
+    case DSRC_T_INT64: return "int64";
+    case DSRC_T_DOUBLE: return "double";
+    case DSRC_T_TEXT: return "text";
+    case DSRC_T_BYTES: return "bytes";
+    case DSRC_T_TIMESTAMP: return "timestamp";
+    case DSRC_T_JSON: return "json";
+    }
+    return "unknown";
+}
+
+/** The host's rule (dsrc-plugin(3), "Cell types"): 1 when a non-NULL cell
+ *  of type `cell` may stand in a column declared `column`: its own type,
+ *  an int64 in a double column, anything in a text or json column.  NULL
+ *  cells are a matter of the column's nullable; unknown types never fit. */
+static inline int dsrc_cell_fits(dsrc_type column, dsrc_type cell)
+{
+    if (cell <= DSRC_T_NULL || cell > DSRC_T_JSON || column <= DSRC_T_NULL ||
+        column > DSRC_T_JSON)
+        return 0;
+    return cell == column || column == DSRC_T_TEXT || column == DSRC_T_JSON ||
+           (column == DSRC_T_DOUBLE && cell == DSRC_T_INT64);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Fetch requests                                                            */
 
 /**
