@@ -171,8 +171,9 @@ void mys_abandon_result(dsrc_conn *c, MYSQL_RES *res);
 /* ------------------------------------------------------------------------ */
 /* mys_types.c                                                               */
 
-/* The SDK type of an information_schema data type. */
-dsrc_type mys_type_of_data_type(const char *data_type, int is_json);
+/* The SDK type of an information_schema data type; `column_type` (e.g.
+ * "bigint(20) unsigned") tells BIGINT UNSIGNED and BIT(64), which are text. */
+dsrc_type mys_type_of_data_type(const char *data_type, const char *column_type, int is_json);
 
 /* How a result column's text becomes a cell. */
 typedef enum mys_class {
