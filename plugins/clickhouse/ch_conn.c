@@ -352,16 +352,52 @@ static int ch_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t u
     return atomic_load(&p->c->cancel_flag) || dsrc_cancelled(ch_host, p->ctx);
 }
 
+/* One exchange on c->curl: GET `url` (`sql` NULL) or POST `sql` to it,
+ * with the headers `hd`; the outcome in `r`.  A transfer that did not end
+ * well asks the server to stop the query `query_id` (when not NULL). */
+static void ch_exchange(const dsrc_ctx *ctx, dsrc_conn *c, const char *url, const char *sql,
+                        struct curl_slist *hd, const char *query_id, ch_resp *r)
+{
+    ch_progress pg = {ctx, c};
+
+    c->curl_err[0] = '\0';
+    curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hd);
+    if (sql) {
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, sql);
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(sql));
+    } else {
+        curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, ch_on_header);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, ch_on_body);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, ch_on_progress);
+    curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, &pg);
+    r->cc = ch_perform(ctx, c);
+    curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 1L);
+    curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, NULL);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
+    if (r->cc != CURLE_OK && query_id && !(r->cc == CURLE_WRITE_ERROR && !r->stopped))
+        ch_kill_query(ctx, c, query_id); /* the server may still be running it */
+    /* After a broken transfer the connection's state is unknown: a fresh
+     * one next time. */
+    curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, r->cc != CURLE_OK ? 1L : 0L);
+    curl_easy_setopt(c->curl, CURLOPT_FORBID_REUSE, r->cc != CURLE_OK ? 1L : 0L);
+}
+
 dsrc_status ch_query(const dsrc_ctx *ctx, dsrc_conn *c, const char *sql, ch_body_fn body,
                      void *user, const char *what, dsrc_error *err)
 {
     static atomic_uint seq;
     ch_resp r;
-    ch_progress pg = {ctx, c};
     struct curl_slist *hd;
     char *url;
     int failed = 0;
-    dsrc_status st;
+    dsrc_status st = DSRC_OK;
 
     if (atomic_exchange(&c->cancel_flag, 0) || dsrc_cancelled(ch_host, ctx))
         return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "%s: cancelled", what);
@@ -372,50 +408,14 @@ dsrc_status ch_query(const dsrc_ctx *ctx, dsrc_conn *c, const char *sql, ch_body
              (long)time(NULL), atomic_fetch_add(&seq, 1u));
     hd = ch_auth_headers(c, &failed);
     url = ch_url(c->curl, c, c->database, c->query_id);
-    if (failed || !url) {
-        free(url);
-        ch_slist_free_wiped(hd);
-        c->query_id[0] = '\0';
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "%s: out of memory", what);
-    }
-    c->curl_err[0] = '\0';
-    curl_easy_setopt(c->curl, CURLOPT_URL, url);
-    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hd);
-    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, sql);
-    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(sql));
-    curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, ch_on_header);
-    curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, ch_on_body);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, ch_on_progress);
-    curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, &pg);
-    r.cc = ch_perform(ctx, c);
-    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
+    if (failed || !url)
+        st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "%s: out of memory", what);
+    else
+        ch_exchange(ctx, c, url, sql, hd, c->query_id, &r);
+    if (st == DSRC_OK && (r.cc != CURLE_OK || r.status < 200 || r.status >= 300))
+        st = ch_fail(c, &r, what, err);
     ch_slist_free_wiped(hd);
     free(url);
-    if (r.cc == CURLE_OK && r.status >= 200 && r.status < 300) {
-        st = DSRC_OK;
-    } else {
-        if (r.cc == CURLE_ABORTED_BY_CALLBACK ||
-            (r.cc != CURLE_OK && r.cc != CURLE_WRITE_ERROR)) {
-            /* The server may still be running it: ask it to stop. */
-            ch_kill_query(ctx, c, c->query_id);
-        } else if (r.cc == CURLE_WRITE_ERROR && r.stopped) {
-            ch_kill_query(ctx, c, c->query_id);
-        }
-        st = ch_fail(c, &r, what, err);
-        if (r.cc != CURLE_OK) {
-            /* The connection's state is unknown: do not reuse it. */
-            curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 1L);
-            curl_easy_setopt(c->curl, CURLOPT_FORBID_REUSE, 1L);
-        }
-    }
-    if (r.cc == CURLE_OK) {
-        curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 0L);
-        curl_easy_setopt(c->curl, CURLOPT_FORBID_REUSE, 0L);
-    }
     dsrc_buf_free(&r.errbody);
     c->query_id[0] = '\0';
     atomic_store(&c->cancel_flag, 0);
@@ -502,14 +502,7 @@ dsrc_status ch_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *info, dsr
     if (!url)
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     snprintf(url, strlen(c->base) + 5, "%sping", c->base);
-    c->curl_err[0] = '\0';
-    curl_easy_setopt(c->curl, CURLOPT_URL, url);
-    curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, ch_on_header);
-    curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, ch_on_body);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &r);
-    r.cc = ch_perform(ctx, c);
+    ch_exchange(ctx, c, url, NULL, NULL, NULL, &r);
     free(url);
     if (r.cc != CURLE_OK || r.status != 200) {
         st = ch_fail(c, &r, "ping", err);
