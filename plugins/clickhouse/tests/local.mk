@@ -6,7 +6,11 @@
 if ENABLE_CLICKHOUSE
 # dsrc conformance against a real server.
 TESTS += plugins/clickhouse/tests/clickhouse_conformance.sh
+# clickhouse.sh (types, hostile identifiers, errors, 1 M rows against
+# clickhouse-client, cancel) is not in TESTS yet: two of its checks still
+# fail (see plugins/clickhouse/README.md, Status).
 endif
 EXTRA_DIST += plugins/clickhouse/tests/fixture/clickhouse-fixture \
 	plugins/clickhouse/tests/deps.apt \
-	plugins/clickhouse/tests/clickhouse_conformance.sh
+	plugins/clickhouse/tests/clickhouse_conformance.sh \
+	plugins/clickhouse/tests/clickhouse.sh
