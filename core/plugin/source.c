@@ -304,6 +304,23 @@ dsrc_status source_ping(source_conn *c, dsrc_ping_info *info, double *latency_ms
     return finish(c, st, &perr, e, "ping", "ping failed", NULL);
 }
 
+dsrc_status source_storage(source_conn *c, dsrc_storage_info *info, derr *e)
+{
+    struct dsrc_ctx ctx;
+    dsrc_error perr;
+    dsrc_status st;
+
+    memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
+    info->used_bytes = info->free_bytes = info->items = -1;
+    if (!c->drv->storage)
+        return DSRC_E_UNSUPPORTED;
+    call_ctx(&ctx, c);
+    error_init(&perr);
+    st = c->drv->storage(&ctx, c->conn, info, &perr);
+    return finish(c, st, &perr, e, "storage", "storage size", NULL);
+}
+
 dsrc_status source_list(source_conn *c, const char *path, const dsrc_item_sink *sink, derr *e)
 {
     struct dsrc_ctx ctx;
