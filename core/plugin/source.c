@@ -448,6 +448,23 @@ void source_cancel(source_conn *c)
         c->drv->cancel(c->conn);
 }
 
+/* The connection whose cancel() source_cancel_all() is in, as
+ * source_busy_name() writes it ("" when none): the live list stays locked
+ * while a cancel() runs, and one that never returns must still be named. */
+static pthread_mutex_t source_cancelling_mu = PTHREAD_MUTEX_INITIALIZER;
+static char source_cancelling[600];
+
+static void set_cancelling(source_conn *c)
+{
+    pthread_mutex_lock(&source_cancelling_mu);
+    if (c)
+        snprintf(source_cancelling, sizeof source_cancelling, "source '%s' (plugin '%s')",
+                 source_name(c), loader_name(c->src->plugin));
+    else
+        source_cancelling[0] = '\0';
+    pthread_mutex_unlock(&source_cancelling_mu);
+}
+
 void source_cancel_all(void)
 {
     source_conn *c;
@@ -457,17 +474,36 @@ void source_cancel_all(void)
     for (c = source_live; c; c = c->live_next)
         source_mark(c);
     for (c = source_live; c; c = c->live_next)
-        if (c->conn && atomic_load(&c->busy) && c->drv->cancel)
+        if (c->conn && atomic_load(&c->busy) && c->drv->cancel) {
+            set_cancelling(c);
             c->drv->cancel(c->conn);
+        }
+    set_cancelling(NULL);
     pthread_mutex_unlock(&source_live_mu);
 }
 
 int source_busy_name(char *buf, size_t n)
 {
     source_conn *c;
+    struct timespec until;
     int rc = -1;
 
-    pthread_mutex_lock(&source_live_mu);
+    /* The list is held by a cancel() that does not return: name it. */
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 200 * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    if (pthread_mutex_timedlock(&source_live_mu, &until) != 0) {
+        pthread_mutex_lock(&source_cancelling_mu);
+        if (source_cancelling[0]) {
+            snprintf(buf, n, "%s", source_cancelling);
+            rc = 0;
+        }
+        pthread_mutex_unlock(&source_cancelling_mu);
+        return rc;
+    }
     for (c = source_live; c && rc; c = c->live_next)
         if (atomic_load(&c->busy)) {
             snprintf(buf, n, "source '%s' (plugin '%s')", source_name(c),

@@ -73,6 +73,8 @@ src() { # src NAME TYPE ITEM CONNECTION
     "path = \"$tmp/locked.db\"; busy_timeout = \"60s\";"
 [ -e "$tmp/plugins/fault.so" ] && src deaf fault items \
     "host = \"h\"; hang = \"open\"; ignore_cancel = true;"
+[ -e "$tmp/plugins/fault.so" ] && src stuck fault items \
+    "host = \"h\"; hang = \"fetch\"; ignore_cancel = true; cancel_hangs = true;"
 
 # The process catches SIGINT (its handler is installed)?
 catches_int() {
@@ -160,6 +162,17 @@ if [ -e "$S/deaf.conf" ]; then
     stop TERM
     [ "$rc" -eq 143 ] && ok || { bad "fetch deaf, SIGTERM: exit $rc"; cat "$tmp/e"; }
     has "$tmp/e" "source 'deaf' (plugin 'fault') did not stop within the 0.5 s grace period"
+fi
+
+if [ -e "$S/stuck.conf" ]; then
+    # a plugin whose cancel() itself never returns (PQcancel to a server
+    # that stopped answering): the grace period still ends the process
+    start fetch --grace 0.5 stuck items
+    stop TERM
+    [ "$rc" -eq 143 ] && ok || { bad "fetch stuck, SIGTERM: exit $rc"; cat "$tmp/e"; }
+    [ "$ms" -lt 3000 ] && ok || bad "fetch stuck: exited $ms ms after SIGTERM"
+    has "$tmp/e" "source 'stuck' (plugin 'fault') did not stop within the 0.5 s grace period"
+    no_temps "fetch stuck"
 fi
 
 finish cancel_plugins
