@@ -35,7 +35,8 @@
 #                          program).  KIND: wall or cpu, the time the verdict
 #                          is on (the other one is shown too).  HOW: faster
 #                          (ratio peer / dsrc, met when >= GOAL) or cost
-#                          (ratio dsrc / peer, met when <= GOAL).  Leaves the
+#                          (ratio dsrc / peer, met when <= GOAL); GOAL "-":
+#                          no goal, the ratio is for reference.  Leaves the
 #                          times in bench_dsrc_wall, bench_dsrc_cpu,
 #                          bench_peer_wall, bench_peer_cpu (arrays).
 #   bench_median NUMBER... the median (of an even count: the mean of the two
@@ -43,7 +44,8 @@
 #   bench_verdict MEASURE OP GOAL DSRC PEER RATIO  for figures measured
 #                          otherwise (instruction counts, requests per
 #                          second): prints the verdict line of RATIO
-#                          against GOAL (OP: >= or <=) and records the row.
+#                          against GOAL (OP: >= or <=; GOAL "-": none) and
+#                          records the row.
 
 bench_name=bench
 bench_tmp=""
@@ -129,6 +131,11 @@ bench_median() {
 
 bench_verdict() {
     local v
+    if [ "$3" = - ]; then
+        printf '  %-30s %sx (no goal: for reference)\n' "ratio" "$6"
+        bench_row "$1" "$4" "$5" "${6}x" - -
+        return
+    fi
     v=$(awk -v r="$6" -v op="$2" -v g="$3" 'BEGIN {
         print ((op == ">=" ? r >= g : r <= g) ? "met" : "MISSED") }')
     printf '  %-30s %sx (goal %s %sx): %s\n' "ratio" "$6" "$2" "$3" "$v"
