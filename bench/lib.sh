@@ -22,6 +22,8 @@
 #   bench_die MSG          "bench/NAME: MSG" on stderr, exit 1
 #   bench_skip MSG         "bench/NAME: skipped: MSG", a "skipped" row, exit 77
 #   bench_skip_measure MEASURE MSG   the same for one measure; goes on
+#   bench_goal MEASURE VALUE GOAL VERDICT   a figure without a peer, against
+#                          an absolute goal: prints it, records the row
 #   bench_build [DIR]      the build directory: DIR, else $DSRC_BUILD_DIR,
 #                          else the current directory (absolute, on stdout)
 #   bench_conf FILE PLUGIN_DIR       a dsrcd.conf for one-shot dsrc runs,
@@ -39,11 +41,17 @@
 #                          no goal, the ratio is for reference.  Leaves the
 #                          times in bench_dsrc_wall, bench_dsrc_cpu,
 #                          bench_peer_wall, bench_peer_cpu (arrays).
+#   bench_report MEASURE HOW GOAL UNIT DSRC_LABEL "DSRC..." PEER_LABEL "PEER..."
+#                          the report of figures measured in rounds
+#                          otherwise (requests per second, ...), one per
+#                          round in each list: the medians, the per-round
+#                          ratios, the verdict.  HOW as for bench_compare,
+#                          or more (ratio dsrc / peer, met when >= GOAL:
+#                          for rates)
 #   bench_median NUMBER... the median (of an even count: the mean of the two
 #                          middle ones)
-#   bench_verdict MEASURE OP GOAL DSRC PEER RATIO  for figures measured
-#                          otherwise (instruction counts, requests per
-#                          second): prints the verdict line of RATIO
+#   bench_verdict MEASURE OP GOAL DSRC PEER RATIO  for a single figure
+#                          (instruction counts): prints the verdict line of RATIO
 #                          against GOAL (OP: >= or <=; GOAL "-": none) and
 #                          records the row.
 
@@ -85,6 +93,11 @@ bench_die() {
 bench_row() {
     [ -z "${BENCH_TABLE:-}" ] ||
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$bench_name" "$@" >>"$BENCH_TABLE"
+}
+
+bench_goal() {
+    printf '  %-30s %s (goal %s): %s\n' "$1" "$2" "$3" "$4"
+    bench_row "$1" "$2" - - "$3" "$4"
 }
 
 bench_skip_measure() {
@@ -142,12 +155,42 @@ bench_verdict() {
     bench_row "$1" "$4" "$5" "${6}x" "$2 ${3}x" "$v"
 }
 
+# bench_pair_ratios HOW "A..." "B...": the per-round ratios of two lists
+bench_pair_ratios() {
+    awk -v how="$1" -v a="$2" -v b="$3" 'BEGIN {
+        n = split(a, x, " "); split(b, y, " ")
+        for (i = 1; i <= n; i++) {
+            num = how == "faster" ? y[i] : x[i]; den = how == "faster" ? x[i] : y[i]
+            printf "%.4f%s", (den > 0 ? num / den : 0), (i < n ? " " : "\n")
+        } }'
+}
+
+# bench_fmt NUMBER: three decimals below 1000, none above
+bench_fmt() { awk -v v="$1" 'BEGIN { printf (v < 1000 ? "%.3f" : "%.0f"), v }'; }
+
+bench_report() {
+    local measure=$1 how=$2 goal=$3 unit=$4 dl=$5 dv=$6 pl=$7 pv=$8 ratios dm pm r op=">="
+    case $how in
+    faster | more) ;;
+    cost) op="<=" ;;
+    *) bench_die "bench_report: HOW is faster, cost or more, not '$how'" ;;
+    esac
+    ratios=$(bench_pair_ratios "$how" "$dv" "$pv")
+    # shellcheck disable=SC2086
+    dm=$(bench_median $dv) pm=$(bench_median $pv) r=$(bench_median $ratios)
+    printf '\n%s\n' "$measure"
+    dm=$(bench_fmt "$dm") pm=$(bench_fmt "$pm")
+    printf '  %-30s median %10s %s  (%s)\n' "$dl" "$dm" "$unit" "$dv" "$pl" "$pm" "$unit" "$pv"
+    printf '  %-30s %s\n' "per round" "$ratios"
+    if [ "$how" = cost ]; then r=$(printf '%.3f' "$r"); else r=$(printf '%.2f' "$r"); fi
+    bench_verdict "$measure" "$op" "$goal" "$dm $unit" "$pm $unit" "$r"
+}
+
 bench_compare() {
-    local measure=$1 kind=$2 how=$3 goal=$4 dl=$5 dc=$6 pl=$7 pc=$8
-    local i w c ratios=() dm pm r
+    local measure=$1 kind=$2 how=$3 goal=$4 dl=$5 dc=$6 pl=$7 pc=$8 i w c other
     bench_dsrc_wall=() bench_dsrc_cpu=() bench_peer_wall=() bench_peer_cpu=()
-    case $kind in wall | cpu) ;; *) bench_die "bench_compare: KIND is wall or cpu, not '$kind'" ;; esac
-    case $how in faster | cost) ;; *) bench_die "bench_compare: HOW is faster or cost, not '$how'" ;; esac
+    case $kind in wall) other=cpu ;; cpu) other=wall ;;
+    *) bench_die "bench_compare: KIND is wall or cpu, not '$kind'" ;; esac
     printf '%s (%s rounds, interleaved)...\n' "$measure" "$BENCH_ROUNDS" >&2
     for ((i = 0; i < BENCH_ROUNDS; i++)); do
         if ((i % 2 == 0)); then
@@ -161,27 +204,8 @@ bench_compare() {
             bench_dsrc_wall+=("$w") bench_dsrc_cpu+=("$c")
         fi
     done
-    local -n dv="bench_dsrc_$kind" pv="bench_peer_$kind"
-    for ((i = 0; i < BENCH_ROUNDS; i++)); do
-        ratios+=("$(awk -v d="${dv[i]}" -v p="${pv[i]}" -v how="$how" 'BEGIN {
-            a = how == "faster" ? p : d; b = how == "faster" ? d : p
-            printf "%.4f\n", (b > 0 ? a / b : 0) }')")
-    done
-    dm=$(printf '%.3f' "$(bench_median "${dv[@]}")")
-    pm=$(printf '%.3f' "$(bench_median "${pv[@]}")")
-    r=$(printf '%.2f' "$(bench_median "${ratios[@]}")")
-    [ "$how" = faster ] || r=$(printf '%.3f' "$(bench_median "${ratios[@]}")")
-    printf '\n%s\n' "$measure"
-    printf '  %-30s median %8.3f s wall %8.3f s CPU  (%s: %s)\n' "$dl" \
-        "$(bench_median "${bench_dsrc_wall[@]}")" "$(bench_median "${bench_dsrc_cpu[@]}")" \
-        "$kind" "${dv[*]}"
-    printf '  %-30s median %8.3f s wall %8.3f s CPU  (%s: %s)\n' "$pl" \
-        "$(bench_median "${bench_peer_wall[@]}")" "$(bench_median "${bench_peer_cpu[@]}")" \
-        "$kind" "${pv[*]}"
-    printf '  %-30s %s\n' "per round ($how)" "${ratios[*]}"
-    if [ "$how" = faster ]; then
-        bench_verdict "$measure ($kind)" ">=" "$goal" "${dm}s" "${pm}s" "$r"
-    else
-        bench_verdict "$measure ($kind)" "<=" "$goal" "${dm}s" "${pm}s" "$r"
-    fi
+    local -n dv="bench_dsrc_$kind" pv="bench_peer_$kind" dov="bench_dsrc_$other" pov="bench_peer_$other"
+    bench_report "$measure ($kind time)" "$how" "$goal" s "$dl" "${dv[*]}" "$pl" "${pv[*]}"
+    printf '  %-30s dsrc %.3f s, peer %.3f s (medians)\n' "$other time" \
+        "$(bench_median "${dov[@]}")" "$(bench_median "${pov[@]}")"
 }
