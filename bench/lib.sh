@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
 # bench/lib.sh -- what every bench/*/run shares; sourced, not run (bash).
 #
 # A comparison runs dsrc and its peer interleaved, in BENCH_ROUNDS rounds
