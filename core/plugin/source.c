@@ -190,7 +190,7 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
         }
     }
 
-    registry_open_params(cs, &p);
+    registry_open_params(cs, s->plugin, &p);
     p.options = opts;
     p.n_options = n;
     p.endpoint = endpoint;

@@ -510,7 +510,12 @@ static int my_setup_servers(conf_fixture *fx)
     my_conn(conn, sizeof conn, my_env.primary_port, "dsrc", PASSWORD, DB, NULL);
     if (my_source("cloud_default", "cloud", conn, NULL) ||
         my_source("cloud_plain", "cloud", conn, "tls = { mode = \"disable\"; };") ||
-        my_source("hybrid_plain", "hybrid", conn, "tls = { mode = \"disable\"; };"))
+        my_source("hybrid_plain", "hybrid", conn, "tls = { mode = \"disable\"; };") ||
+        my_source("cloud_prefer", "cloud", conn, "tls = { mode = \"prefer\"; };") ||
+        my_tls_source("tls_prefer", "prefer", NULL, NULL))
+        return -1;
+    snprintf(groups, sizeof groups, "tls = { ca = \"%s\"; };", my_env.ca);
+    if (my_source("cloud_ca", "cloud", conn, groups))
         return -1;
 
     /* Replicas */
@@ -766,7 +771,9 @@ START_TEST(t_tls)
 {
     conf_env *env = conf_env_new();
 
-    my_expect_open(env, "conf", 0, DSRC_OK, 0, NULL);
+    /* On premises without a tls group: prefer, TLS since the server has it. */
+    my_expect_open(env, "conf", 0, DSRC_OK, 1, NULL);
+    my_expect_open(env, "tls_prefer", 0, DSRC_OK, 1, NULL);
     my_expect_open(env, "tls_full", 0, DSRC_OK, 1, NULL);
     my_expect_open(env, "tls_ca", 0, DSRC_OK, 1, NULL);
     my_expect_open(env, "tls_require", 0, DSRC_OK, 1, NULL);
@@ -815,9 +822,16 @@ START_TEST(t_cloud_never_plain)
     conf_env *env = conf_env_new();
     derr e = {0};
 
-    my_expect_open(env, "cloud_default", 0, DSRC_OK, 1, NULL);
+    /* Without a tls group a cloud source is verify-full: the system's CAs
+     * do not know the fixture's; with its CA it connects. */
+    my_expect_open(env, "cloud_default", 0, DSRC_E_UNREACHABLE, 0, "2026/");
+    my_expect_open(env, "cloud_ca", 0, DSRC_OK, 1, NULL);
     my_open_fails(env, "cloud_plain", 0, DSRC_E_INVALID_CONFIG, NULL, &e);
     ck_assert_msg(strstr(e.msg, "plain text"), "message: %s", e.msg);
+    derr_clear(&e);
+    my_open_fails(env, "cloud_prefer", 0, DSRC_E_INVALID_CONFIG, NULL, &e);
+    ck_assert_msg(strstr(e.msg, "'prefer'") && strstr(e.msg, "plain text"), "message: %s",
+                  e.msg);
     derr_clear(&e);
     my_open_fails(env, "hybrid_plain", 0, DSRC_E_INVALID_CONFIG, NULL, &e);
     derr_clear(&e);
