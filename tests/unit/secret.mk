@@ -24,6 +24,15 @@ tests_unit_test_fernet_CFLAGS = $(UNIT_CFLAGS) \
 	-DFERNET_VECTORS_DIR='"$(abs_top_srcdir)/tests/fixtures/fernet"'
 tests_unit_test_fernet_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS)
 
+# sigv4_tool: the host's RDS IAM token for its arguments; rds_token.sh
+# compares it with botocore's (tests/fixtures/rds_token.py).
+check_PROGRAMS += tests/unit/sigv4_tool
+tests_unit_sigv4_tool_SOURCES = tests/unit/sigv4_tool.c
+tests_unit_sigv4_tool_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_sigv4_tool_LDADD = core/libdsrccore.la $(CRYPTO_LIBS)
+TESTS += tests/integration/rds_token.sh
+EXTRA_DIST += tests/integration/rds_token.sh tests/fixtures/rds_token.py
+
 # AWS SigV4 against AWS's published test suite (tests/fixtures/sigv4).
 check_PROGRAMS += tests/unit/test_sigv4
 TESTS += tests/unit/test_sigv4
