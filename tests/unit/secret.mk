@@ -40,6 +40,13 @@ tests_unit_test_sigv4_SOURCES = tests/unit/test_sigv4.c
 tests_unit_test_sigv4_CFLAGS = $(UNIT_CFLAGS) -DSIGV4_VECTORS_TOP='"$(abs_top_srcdir)"'
 tests_unit_test_sigv4_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS)
 
+# The cloud identities' cache and refresh, with an injected clock.
+check_PROGRAMS += tests/unit/test_identity
+TESTS += tests/unit/test_identity
+tests_unit_test_identity_SOURCES = tests/unit/test_identity.c
+tests_unit_test_identity_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_identity_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS)
+
 tests_unit_test_secret_SOURCES = tests/unit/test_secret.c
 tests_unit_test_secret_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_secret_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS)
