@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/ctx.h"
+#include "secret/identity.h"
 #include "secret/secret.h"
 #include "plugin/contract.h"
 #include "plugin/source.h"
@@ -175,6 +176,12 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
         opts[n].value = v;
         n++;
     }
+    /* A cloud identity's token replaces the password (identity.h). */
+    st = identity_apply(cs, drv->options, s->key_file, opts, &n, &owned[n_owned], e);
+    if (st != DSRC_OK)
+        goto done;
+    if (owned[n_owned])
+        n_owned++;
     for (i = 0; i < cs->n_cloud; i++) {
         cloud[i].key = cs->cloud[i].key;
         cloud[i].value = cs->cloud[i].text;

@@ -43,7 +43,11 @@ TESTS += plugins/postgres/tests/pg_source_api.sh
 TESTS += plugins/postgres/tests/pg_journal.sh
 # dsrc conformance against a real server.
 TESTS += plugins/postgres/tests/pg_conformance.sh
+# AWS RDS IAM tokens made by the host: a role whose password is botocore's
+# token at a fixed clock.
+TESTS += plugins/postgres/tests/pg_iam.sh
 endif
+EXTRA_DIST += plugins/postgres/tests/pg_iam.sh
 EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
 	plugins/postgres/tests/pg_health.sh plugins/postgres/tests/pg_replica.sh \
 	plugins/postgres/tests/pg_jobs_kill.sh plugins/postgres/tests/pg_jobs_retry.sh \
