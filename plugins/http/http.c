@@ -379,6 +379,27 @@ static dsrc_status hp_check(const dsrc_open_params *p, hp_item **items, size_t *
     hp_item *v = NULL;
     size_t n = 0;
 
+    static const struct {
+        const char *name;
+        int64_t min, max;
+    } ranges[] = {{"page_size", 1, 100000}, {"max_retries", 0, 100},
+                  {"max_retry_wait", 0, 3600000}, {"sample_pages", 1, 100},
+                  {"max_page_size", 1024, 1073741824}};
+    const char *rate = dsrc_opt(p, "rate_limit");
+    char *end;
+    int64_t num;
+
+    /* the host checks the limits when it reads a config; open() may be
+     * handed options that did not come from one */
+    for (k = 0; k < (int)(sizeof ranges / sizeof ranges[0]); k++)
+        if (dsrc_opt_int(p, ranges[k].name, 0, ranges[k].min, ranges[k].max, &num) < 0)
+            return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                                  "option '%s' must be a whole number from %lld to %lld",
+                                  ranges[k].name, (long long)ranges[k].min,
+                                  (long long)ranges[k].max);
+    if (rate && (strtod(rate, &end) < 0 || *end || end == rate || strtod(rate, NULL) > 10000))
+        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                              "option 'rate_limit' must be a number from 0 to 10000");
     for (k = 0; k < 3; k++)
         if (needs[auth][k] && !dsrc_kv_get(p->options, p->n_options, needs[auth][k]))
             return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
@@ -390,7 +411,7 @@ static dsrc_status hp_check(const dsrc_open_params *p, hp_item **items, size_t *
     if (!items_opt)
         return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL, "option 'items' is required");
     if (hp_items_parse(items_opt, hp_opt_long(p, "page_size", 100),
-                       dsrc_opt(p, "rate_limit") ? strtod(dsrc_opt(p, "rate_limit"), NULL) : 0,
+                       rate ? strtod(rate, NULL) : 0,
                        &v, &n, why, sizeof why) < 0)
         return why[0] ? dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL, "option 'items': %s",
                                        why)
