@@ -162,7 +162,8 @@ dsrc_status hp_pages(const dsrc_ctx *ctx, dsrc_conn *c, const hp_item *it, const
 typedef struct hp_schema {
     dsrc_column *cols;       /* names malloc'd                              */
     size_t n, cap;
-    size_t *offs;            /* hp_row()'s scratch offsets, one per column  */
+    size_t *offs;            /* hp_row()'s scratch offsets, one per cell of
+                                a row (the first call's n: keep it)         */
     int failed;
 } hp_schema;
 

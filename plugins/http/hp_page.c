@@ -161,6 +161,12 @@ dsrc_status hp_pages(const dsrc_ctx *ctx, dsrc_conn *c, const hp_item *it, const
         }
         n = json_array_size(recs);
         rc = fn(user, recs, err);
+        if (rc != DSRC_OK) {
+            json_decref(doc);
+            if (rc != HP_STOP)
+                st = (dsrc_status)rc;
+            break;
+        }
         switch (it->paging) {
         case HP_PAGE_NUMBER:
         case HP_PAGE_OFFSET:
@@ -196,11 +202,7 @@ dsrc_status hp_pages(const dsrc_ctx *ctx, dsrc_conn *c, const hp_item *it, const
             break;
         }
         json_decref(doc);
-        if (rc != DSRC_OK && rc != HP_STOP) {
-            st = (dsrc_status)rc;
-            break;
-        }
-        if (rc == HP_STOP || !more || (max_pages > 0 && pageno >= max_pages))
+        if (!more || (max_pages > 0 && pageno >= max_pages))
             break;
     }
 out:

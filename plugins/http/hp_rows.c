@@ -167,7 +167,7 @@ dsrc_status hp_row(hp_schema *s, const size_t *idx, size_t n, json_t *rec, uint6
     json_t *v;
     size_t k;
 
-    if (!s->offs && !(s->offs = calloc(s->n ? s->n : 1, sizeof *s->offs)))
+    if (!s->offs && !(s->offs = calloc(n ? n : 1, sizeof *s->offs)))
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     if (!json_is_object(rec))
         return dsrc_error_set(err, DSRC_E_BACKEND, 0, NULL,

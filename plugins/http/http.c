@@ -282,7 +282,7 @@ static int hp_items_parse(const char *spec, long page_size, double rate, hp_item
                           size_t *n_out, char *why, size_t cap)
 {
     hp_item *v = NULL;
-    size_t n = 0;
+    size_t n = 0, k;
     const char *p = spec;
 
     why[0] = '\0';
@@ -314,10 +314,11 @@ static int hp_items_parse(const char *spec, long page_size, double rate, hp_item
                      it->name);
             goto fail;
         }
-        if (hp_item_find(&(struct dsrc_conn){.items = v, .n_items = n - 1}, it->name)) {
-            snprintf(why, cap, "item '%s' is named twice", it->name);
-            goto fail;
-        }
+        for (k = 0; k + 1 < n; k++)
+            if (strcmp(v[k].name, it->name) == 0) {
+                snprintf(why, cap, "item '%s' is named twice", it->name);
+                goto fail;
+            }
         for (p += wn;; p = w + wn) {
             for (w = p; w < e && isspace((unsigned char)*w); w++)
                 ;
