@@ -87,9 +87,15 @@ import resource, subprocess, sys
 subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$DSRC" $C fetch js "$@" -o /dev/null
 }
-small=$(rss users --limit 1000) big=$(rss users)
-[ -n "$small" ] && [ -n "$big" ] && [ "$big" -lt $((small + 8192)) ] && ok ||
-    bad "peak RSS $big KiB for 10 000 records, $small KiB for 1 000: memory is not flat"
+if grep -q __asan_init "$DSRC" 2>/dev/null; then
+    # AddressSanitizer keeps freed memory in quarantine: its RSS says
+    # nothing of dsrc's; the -Werror build checks it
+    echo "peak RSS not checked (AddressSanitizer build)"
+else
+    small=$(rss users --limit 1000) big=$(rss users)
+    [ -n "$small" ] && [ -n "$big" ] && [ "$big" -lt $((small + 8192)) ] && ok ||
+        bad "peak RSS $big KiB for 10 000 records, $small KiB for 1 000: memory is not flat"
+fi
 
 # incremental: the cursor field sent as since_param, cursor_max reported
 expect 0 "$DSRC" $C --json fetch js users --cursor-field id --after 9990 --format jsonl -o "$tmp/f.jsonl"
