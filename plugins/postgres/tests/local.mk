@@ -9,6 +9,14 @@ plugins_postgres_tests_test_postgres_SOURCES = plugins/postgres/tests/test_postg
 plugins_postgres_tests_test_postgres_CPPFLAGS = $(CONFORMANCE_CPPFLAGS)
 plugins_postgres_tests_test_postgres_CFLAGS = $(UNIT_CFLAGS)
 plugins_postgres_tests_test_postgres_LDADD = $(UNIT_LIBS) -lpthread
+# How a failed connection is worded, from libpq's message text.
+check_PROGRAMS += plugins/postgres/tests/test_pgc_error
+TESTS += plugins/postgres/tests/test_pgc_error
+plugins_postgres_tests_test_pgc_error_SOURCES = plugins/postgres/tests/test_pgc_error.c \
+	plugins/postgres/pgc_error.c plugins/postgres/pgc.h
+plugins_postgres_tests_test_pgc_error_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sdk
+plugins_postgres_tests_test_pgc_error_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(POSTGRES_CFLAGS)
+plugins_postgres_tests_test_pgc_error_LDADD = $(CHECK_LIBS) $(POSTGRES_LIBS)
 endif
 
 # The 1 000 000-row CSV fetch through the dsrc binary against psql's \copy,
