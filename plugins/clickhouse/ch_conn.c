@@ -54,6 +54,40 @@ dsrc_status ch_validate(const dsrc_ctx *ctx, const dsrc_open_params *params, dsr
     return DSRC_OK;
 }
 
+/* The TLS mode the connection uses: the host's (NULL from a 1.0 host: its
+ * rule by location).  ClickHouse serves https on a port of its own
+ * (https_port), so "prefer" cannot fall back on one port: it is plain
+ * HTTP on the port given, as "disable".  A cloud or hybrid source never
+ * talks plain text: disable and prefer are configuration errors there.
+ * NULL with `err` set for a mode not known or not allowed. */
+static const char *ch_tls_mode(const dsrc_open_params *p, dsrc_error *err)
+{
+    static const char *const modes[] = {"disable", "prefer", "require", "verify-ca",
+                                        "verify-full"};
+    int hosted = p->location == DSRC_LOC_CLOUD || p->location == DSRC_LOC_HYBRID;
+    size_t i;
+
+    if (!p->tls_mode)
+        return p->tls_ca || hosted ? "verify-full" : "prefer";
+    for (i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (strcmp(p->tls_mode, modes[i]) == 0)
+            break;
+    if (i == sizeof modes / sizeof modes[0]) {
+        dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                       "tls.mode '%s' is not one of disable, prefer, require, verify-ca, "
+                       "verify-full", p->tls_mode);
+        return NULL;
+    }
+    if (hosted && i <= 1) {
+        dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                       "tls.mode '%s' is not allowed for a %s source: it would send the "
+                       "password and the data in plain text; use require or verify-full",
+                       p->tls_mode, p->location == DSRC_LOC_CLOUD ? "cloud" : "hybrid");
+        return NULL;
+    }
+    return modes[i];
+}
+
 /* Apply the connection's fixed settings to an easy handle (the query's
  * own or the one KILL QUERY uses). */
 static void ch_curl_setup(const dsrc_conn *c, CURL *h)
@@ -80,7 +114,7 @@ dsrc_status ch_open(const dsrc_ctx *ctx, const dsrc_open_params *params, dsrc_co
                     dsrc_error *err)
 {
     dsrc_conn *c;
-    const char *host = dsrc_opt(params, "host"), *mode = params->tls_mode;
+    const char *host = dsrc_opt(params, "host"), *mode;
     int64_t port, cto, qto;
     dsrc_buf b = {0};
     int v6;
@@ -98,6 +132,8 @@ dsrc_status ch_open(const dsrc_ctx *ctx, const dsrc_open_params *params, dsrc_co
     if (dsrc_opt_int(params, "query_timeout", 0, 0, INT32_MAX, &qto) != 0)
         return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
                               "option 'query_timeout' must be a duration");
+    if (!(mode = ch_tls_mode(params, err)))
+        return err->status;
     if (strpbrk(host, "/?#@ \t\r\n"))
         return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
                               "option 'host' must be a host name or an address, not '%s'",
@@ -106,9 +142,9 @@ dsrc_status ch_open(const dsrc_ctx *ctx, const dsrc_open_params *params, dsrc_co
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     c->connect_timeout_ms = (long)cto;
     c->query_timeout_ms = (long)qto;
-    c->tls = mode && *mode && strcmp(mode, "disable") != 0;
-    c->verify_peer = mode && (strcmp(mode, "verify-ca") == 0 || strcmp(mode, "verify-full") == 0);
-    c->verify_host = mode && strcmp(mode, "verify-full") == 0;
+    c->tls = strcmp(mode, "disable") != 0 && strcmp(mode, "prefer") != 0;
+    c->verify_peer = strcmp(mode, "verify-ca") == 0 || strcmp(mode, "verify-full") == 0;
+    c->verify_host = strcmp(mode, "verify-full") == 0;
     v6 = strchr(host, ':') && host[0] != '[';
     dsrc_buf_printf(&b, "%s://%s%s%s:%" PRId64 "/", c->tls ? "https" : "http", v6 ? "[" : "",
                     host, v6 ? "]" : "", port);

@@ -47,7 +47,8 @@ typedef struct mys_params {
     char *charset;
     unsigned connect_timeout_s;
     unsigned read_timeout_s;   /* 0: none                                   */
-    /* TLS: use_tls 0 off; verify_chain / verify_host as the mode says. */
+    /* TLS: use_tls 0 off, 1 required, 2 when the server offers it (prefer:
+       no CA, the certificate unchecked); verify_host as the mode says. */
     int use_tls;
     int verify_host;
     char *tls_ca, *tls_capath, *tls_cert, *tls_key;

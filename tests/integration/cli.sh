@@ -91,6 +91,9 @@ has "$tmp/out" '"limits": {'; has "$tmp/out" '"max": 2147483647'
 expect 1 "$DSRC" $C plugins --options nosuch; has "$tmp/err" "nosuch"
 expect 0 "$DSRC" $C sources;           has "$tmp/out" "demo"; has "$tmp/out" "owner=shop"
 expect 0 "$DSRC" $C --json sources;    has "$tmp/out" '"name": "demo"'
+# the TLS mode the plugin gets, resolved by location without a tls group
+expect 0 "$DSRC" $C sources demo;      has "$tmp/out" "tls:       mode prefer (no tls group"
+expect 0 "$DSRC" $C --json sources demo; has "$tmp/out" '"mode": "prefer"'
 expect 1 "$DSRC" $C sources nosuch
 
 # test / ls / describe / discover
