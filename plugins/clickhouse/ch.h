@@ -141,6 +141,9 @@ typedef struct ch_type {
     dsrc_type type;          /* the column's SDK type                       */
     int nullable;            /* Nullable(...)                               */
     int numeric;             /* a cursor value is written unquoted          */
+    int composite;           /* Array, Tuple: TabSeparated writes their own
+                                text form as is (elements quoted and escaped
+                                inside it), never unescaped                 */
 } ch_type;
 
 /* The class of a ClickHouse type name ("Nullable(LowCardinality(String))"). */
@@ -148,6 +151,10 @@ ch_type ch_type_of(const char *native);
 
 /* Unescape TabSeparated text s[0..n) in place; returns the new length. */
 size_t ch_tsv_unescape(char *s, size_t n);
+
+/* The value of a TabSeparated field s[0..n) of type `t`, in place: the
+ * unescaped text, or a composite's text form as it is; returns its length. */
+size_t ch_tsv_value(const ch_type *t, char *s, size_t n);
 
 /* The cell for one unescaped value (`is_null`: it was \N).  `tmp` holds at
  * least 32 bytes for a DateTime's ISO text.  Returns 0, or -1 when the

@@ -76,7 +76,7 @@ static int ch_fetch_line(void *user, char *line, size_t len)
     }
     for (i = 0; i < s->n_out; i++) {
         int null = s->fl[i] == 2 && s->f[i][0] == '\\' && s->f[i][1] == 'N';
-        size_t n = null ? 0 : ch_tsv_unescape(s->f[i], s->fl[i]);
+        size_t n = null ? 0 : ch_tsv_value(&s->types[i], s->f[i], s->fl[i]);
         if (ch_cell(&s->types[i], s->f[i], n, null, s->tmp[i], &s->cells[i]) != 0) {
             s->st = dsrc_error_set(s->err, DSRC_E_BACKEND, 0, NULL,
                                    "fetch: row %" PRIu64 ", column '%s': '%.*s' is not a "
@@ -173,7 +173,7 @@ dsrc_status ch_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *re
     dsrc_buf q = {0}, from = {0};
     dsrc_status st;
     long *map = NULL, cur = -1;
-    ch_type cur_t = {CH_C_TEXT, DSRC_T_TEXT, 0, 0};
+    ch_type cur_t = {CH_C_TEXT, DSRC_T_TEXT, 0, 0, 0};
     size_t i, n_out;
     int csv;
 

@@ -39,7 +39,7 @@ static int ch_starts(const char *s, size_t n, const char *prefix)
 
 ch_type ch_type_of(const char *native)
 {
-    ch_type t = {CH_C_TEXT, DSRC_T_TEXT, 0, 0};
+    ch_type t = {CH_C_TEXT, DSRC_T_TEXT, 0, 0, 0};
     const char *s = native ? native : "";
     size_t n = strlen(s);
 
@@ -69,6 +69,8 @@ ch_type ch_type_of(const char *native)
     } else if (ch_starts(s, n, "FixedString(")) {
         t.cls = CH_C_BYTES;
         t.type = DSRC_T_BYTES;
+    } else if (ch_starts(s, n, "Array(") || ch_starts(s, n, "Tuple(")) {
+        t.composite = 1;
     }
     return t;
 }
@@ -95,6 +97,11 @@ size_t ch_tsv_unescape(char *s, size_t n)
         s[o++] = ch;
     }
     return o;
+}
+
+size_t ch_tsv_value(const ch_type *t, char *s, size_t n)
+{
+    return t->composite ? n : ch_tsv_unescape(s, n);
 }
 
 size_t ch_tsv_split(char *line, size_t n, char **f, size_t *len, size_t max)

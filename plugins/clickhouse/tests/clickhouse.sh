@@ -40,9 +40,9 @@ CREATE TABLE t.types (
   f32 Float32, f64 Float64, d Decimal(18, 4), dt Date, ts DateTime, s String,
   fs FixedString(3), u UUID, e8 Enum8('a' = 1, 'b\'q' = 2), e16 Enum16('x' = 1000),
   n Nullable(Int32), ns Nullable(String), arr Array(Int32), arrs Array(String),
-  lc LowCardinality(String)) ENGINE = MergeTree ORDER BY i64;
-INSERT INTO t.types VALUES (-128, -32768, -2147483648, -9223372036854775808, 255, 65535, 4294967295, 18446744073709551615, nan, inf, 12345.6789, '2024-02-29', '2024-02-29 23:59:59', 'tab\there\nnew "q" \\ back \'s\' ü', 'ab', '61f0c404-5cb3-11e7-907b-a6006ad3dba0', 'b\'q', 'x', NULL, 'ü', [1, -2], ['a', 'b\'c'], 'lc');
-INSERT INTO t.types VALUES (127, 32767, 2147483647, 9223372036854775807, 0, 0, 0, 9223372036854775808, -inf, -0.5, -1.5, '1970-01-02', '1970-01-02 00:00:00', '', 'xyz', '00000000-0000-0000-0000-000000000000', 'a', 'x', 42, NULL, [], [], '');
+  lc LowCardinality(String), arrn Array(Nullable(String))) ENGINE = MergeTree ORDER BY i64;
+INSERT INTO t.types VALUES (-128, -32768, -2147483648, -9223372036854775808, 255, 65535, 4294967295, 18446744073709551615, nan, inf, 12345.6789, '2024-02-29', '2024-02-29 23:59:59', 'tab\there\nnew "q" \\ back \'s\' ü', 'ab', '61f0c404-5cb3-11e7-907b-a6006ad3dba0', 'b\'q', 'x', NULL, 'ü', [1, -2], ['a', 'b\'c', 'q"\\z', 't\tn\ne', 'ü'], 'lc', ['\\', NULL]);
+INSERT INTO t.types VALUES (127, 32767, 2147483647, 9223372036854775807, 0, 0, 0, 9223372036854775808, -inf, -0.5, -1.5, '1970-01-02', '1970-01-02 00:00:00', '', 'xyz', '00000000-0000-0000-0000-000000000000', 'a', 'x', 42, NULL, [], [], '', []);
 CREATE DATABASE `we"ird db`;
 CREATE TABLE `we"ird db`.`ta\`b 'q' \\ ü` (`co l` Int64, `c\`q` String, `ü'"` Nullable(Float64))
   ENGINE = MergeTree ORDER BY `co l`;
@@ -93,12 +93,13 @@ want = [
      "d": "12345.6789", "dt": "2024-02-29", "ts": "2024-02-29T23:59:59Z",
      "s": "tab\there\nnew \"q\" \\ back 's' \u00fc", "u": "61f0c404-5cb3-11e7-907b-a6006ad3dba0",
      "e8": "b'q", "e16": "x", "n": None, "ns": "\u00fc", "arr": "[1,-2]",
-     "arrs": "['a','b\\'c']", "lc": "lc", "f64": "inf"},
+     "arrs": "['a','b\\'c','q\"\\\\z','t\\tn\\ne','\u00fc']", "lc": "lc",
+     "arrn": "['\\\\',NULL]", "f64": "inf"},
     {"i8": 127, "i16": 32767, "i32": 2147483647, "i64": 9223372036854775807,
      "u8": 0, "u16": 0, "u32": 0, "u64": "9223372036854775808", "d": "-1.5000",
      "dt": "1970-01-02", "ts": "1970-01-02T00:00:00Z", "s": "",
      "u": "00000000-0000-0000-0000-000000000000", "e8": "a", "e16": "x", "n": 42,
-     "ns": None, "arr": "[]", "arrs": "[]", "lc": "", "f64": -0.5},
+     "ns": None, "arr": "[]", "arrs": "[]", "lc": "", "arrn": "[]", "f64": -0.5},
 ]
 bad = 0
 for got, w in zip(rows, want):
@@ -116,7 +117,7 @@ print("  f32 (nan, -inf):", rows[0].get("f32"), rows[1].get("f32"), " fs:", rows
 sys.exit(bad)
 PY
 # the schema in the manifest: SDK types and the server's own
-jcheck "$tmp/types.jsonl.manifest.json" '[(c["name"], c["type"]) for c in d["schema"]] == [("i8","int64"),("i16","int64"),("i32","int64"),("i64","int64"),("u8","int64"),("u16","int64"),("u32","int64"),("u64","text"),("f32","double"),("f64","double"),("d","text"),("dt","text"),("ts","timestamp"),("s","text"),("fs","bytes"),("u","text"),("e8","text"),("e16","text"),("n","int64"),("ns","text"),("arr","text"),("arrs","text"),("lc","text")]'
+jcheck "$tmp/types.jsonl.manifest.json" '[(c["name"], c["type"]) for c in d["schema"]] == [("i8","int64"),("i16","int64"),("i32","int64"),("i64","int64"),("u8","int64"),("u16","int64"),("u32","int64"),("u64","text"),("f32","double"),("f64","double"),("d","text"),("dt","text"),("ts","timestamp"),("s","text"),("fs","bytes"),("u","text"),("e8","text"),("e16","text"),("n","int64"),("ns","text"),("arr","text"),("arrs","text"),("lc","text"),("arrn","text")]'
 expect 0 "$DSRC" $C describe ch t/types
 has "$tmp/out" "LowCardinality(String)"
 has "$tmp/out" "Nullable(Int32)"
@@ -126,12 +127,25 @@ has "$tmp/out" "sorting_key: i64"
 expect 0 "$DSRC" $C fetch ch t/types -o "$tmp/types.csv"
 "$FIXTURE" sql "$cdir" --query "SELECT * FROM t.types FORMAT CSVWithNames" >"$tmp/types.ref.csv"
 same "$tmp/types.csv" "$tmp/types.ref.csv"
+# an Array cell of the typed rows is the server's own text of the array
+# (its CSV field), the elements' quotes, backslashes, tabs, newlines as stored
+/usr/bin/python3 - "$tmp/types.jsonl" "$tmp/types.ref.csv" <<'PY' && ok || bad "Array cells are not the server's text"
+import csv, json, sys
+rows = {r["i8"]: r for r in map(json.loads, open(sys.argv[1]))}
+ref = {int(r["i8"]): r for r in csv.DictReader(open(sys.argv[2], newline=""))}
+bad = 0
+for i8, r in ref.items():
+    for k in ("arr", "arrs", "arrn"):
+        if rows[i8][k] != r[k]:
+            print("  i8=%d %s: got %r, the server's %r" % (i8, k, rows[i8][k], r[k])); bad = 1
+sys.exit(bad if len(ref) == 2 else 1)
+PY
 
 # hostile identifiers
 expect 0 "$DSRC" $C ls ch
 has "$tmp/out" 'we"ird db'
 expect 0 "$DSRC" $C --json ls ch 'we"ird db'
-jcheck "$tmp/out" 'any(i["name"] == "ta`b '"'"'q'"'"' \\ ü" for i in d["items"])'
+jcheck "$tmp/out" 'any(i["name"] == "ta`b '"'"'q'"'"' \\ ü" and i["kind"] == "table" for i in d)'
 HOSTILE='we"ird db/ta`b '"'"'q'"'"' \ ü'
 expect 0 "$DSRC" $C describe ch "$HOSTILE"
 has "$tmp/out" 'co l'
@@ -155,11 +169,11 @@ hasnt "$tmp/out" "$CLICKHOUSE_READER_PASSWORD"
 expect 1 "$DSRC" $C --json fetch wrong types -o "$tmp/x.csv"
 jcheck "$tmp/out" 'd["error"]["status"] == "auth"'
 expect 1 "$DSRC" $C --json fetch ch t/nope -o "$tmp/x.csv"
-jcheck "$tmp/out" 'd["error"]["status"] == "not_found"'
+jcheck "$tmp/out" 'd["error"]["status"] == "not-found"'
 expect 1 "$DSRC" $C --json describe ch nodb/nope
-jcheck "$tmp/out" 'd["error"]["status"] == "not_found"'
+jcheck "$tmp/out" 'd["error"]["status"] == "not-found"'
 expect 1 "$DSRC" $C --json ls ch nodb
-jcheck "$tmp/out" 'd["error"]["status"] == "not_found"'
+jcheck "$tmp/out" 'd["error"]["status"] == "not-found"'
 [ -e "$tmp/x.csv" ] && bad "a failed fetch left its file" || ok
 
 # 1 000 000 rows: the server's CSV, byte for byte; and typed rows
@@ -170,7 +184,17 @@ jcheck "$tmp/big.csv.manifest.json" 'd["rows"] == 1000000'
 expect 0 "$DSRC" $C fetch ch t/big -f jsonl -o "$tmp/big.jsonl"
 n=$(wc -l <"$tmp/big.jsonl")
 [ "$n" -eq 1000000 ] && ok || bad "big.jsonl has $n lines"
-has "$tmp/big.jsonl" '{"id":"999999","name":"name \"999999\", x","at":"2024-01-12T13:46:39Z","v":333333,'
+/usr/bin/python3 - "$tmp/big.jsonl" <<'PY' && ok || bad "big.jsonl: rows 999998 and 999999 differ"
+import json, sys
+last = sorted((json.loads(l) for l in open(sys.argv[1]) if l.startswith('{"id":"99999')),
+              key=lambda r: r["id"])[-2:]
+want = [{"id": "999998", "name": 'name "999998", x', "at": "2024-01-12T13:46:38Z",
+         "v": 999998 / 3, "d": "9999.98"},
+        {"id": "999999", "name": 'name "999999", x', "at": "2024-01-12T13:46:39Z",
+         "v": None, "d": "9999.99"}]
+print("  last rows:", last)
+sys.exit(0 if last == want else 1)
+PY
 rm -f "$tmp/big.csv" "$tmp/big.ref.csv" "$tmp/big.jsonl"
 
 # SIGINT during a long query: 130 within 1 s, and the server's query killed
