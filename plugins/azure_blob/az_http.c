@@ -8,6 +8,7 @@
  * exchange without any credential in its message.
  */
 #include "az.h"
+#include "../common/dsrc_curl.h"
 
 #include <ctype.h>
 #include <strings.h>
@@ -176,47 +177,19 @@ int az_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl
     return az_cancelled(c->ctx, c) ? 1 : 0;
 }
 
-/* curl_easy_perform() on c->curl, run through the connection's multi
- * handle so that the wait (curl_multi_poll()) is on the transfer's sockets
- * and on the host's cancel descriptor too: a cancelled call stops at once
- * even while the service does not answer (the progress callback is called
- * only about once a second then).  Without a descriptor (a 1.0 host), or
- * when the multi handle cannot be had, curl_easy_perform(). */
+static int az_perform_cancelled(void *user)
+{
+    dsrc_conn *c = user;
+    return az_cancelled(c->ctx, c);
+}
+
+/* curl_easy_perform() on c->curl through the connection's multi handle:
+ * a cancelled call stops at once even while the service does not answer
+ * (the progress callback is called only about once a second then); see
+ * dsrc_curl_perform(). */
 static CURLcode az_perform(dsrc_conn *c)
 {
-    int fd = az_cancel_fd(c->ctx), running = 1, done = 0;
-    CURLcode cc = CURLE_OK;
-
-    if (fd < 0 || (!c->multi && !(c->multi = curl_multi_init())) ||
-        curl_multi_add_handle(c->multi, c->curl) != CURLM_OK)
-        return curl_easy_perform(c->curl);
-    while (!done) {
-        struct curl_waitfd wfd = {.fd = fd, .events = CURL_WAIT_POLLIN, .revents = 0};
-        CURLMsg *msg;
-        int left;
-
-        if (curl_multi_perform(c->multi, &running) != CURLM_OK) {
-            cc = CURLE_OUT_OF_MEMORY;
-            break;
-        }
-        while ((msg = curl_multi_info_read(c->multi, &left)))
-            if (msg->msg == CURLMSG_DONE) {
-                cc = msg->data.result;
-                done = 1;
-            }
-        if (done)
-            break;
-        if (curl_multi_poll(c->multi, &wfd, 1, 1000, NULL) != CURLM_OK) {
-            cc = CURLE_RECV_ERROR;
-            break;
-        }
-        if (wfd.revents || az_cancelled(c->ctx, c)) {
-            cc = CURLE_ABORTED_BY_CALLBACK;
-            break;
-        }
-    }
-    curl_multi_remove_handle(c->multi, c->curl);
-    return cc;
+    return dsrc_curl_perform(&c->multi, c->curl, az_cancel_fd(c->ctx), az_perform_cancelled, c);
 }
 
 /* Code and Message of an error body (<Error><Code/><Message/></Error>). */

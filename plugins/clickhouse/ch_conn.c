@@ -8,6 +8,7 @@
  * plugin's own as URL parameters, the answer streamed to a callback.
  */
 #include "ch.h"
+#include "../common/dsrc_curl.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -329,63 +330,26 @@ static void ch_kill_query(const dsrc_ctx *ctx, const dsrc_conn *c, const char *q
     curl_easy_cleanup(h);
 }
 
-/* curl_easy_perform() on c->curl through the connection's multi handle,
- * so that the wait is on the transfer's sockets and on the host's cancel
- * descriptor: a cancelled call stops at once even while the server does
- * not answer.  Without a descriptor (a 1.0 host), curl_easy_perform() with
- * the progress callback polling the flags. */
-static CURLcode ch_perform(const dsrc_ctx *ctx, dsrc_conn *c)
-{
-    int fd = dsrc_cancel_fd(ch_host, ctx), running = 1, done = 0;
-    CURLcode cc = CURLE_OK;
-
-    if (fd < 0 || (!c->multi && !(c->multi = curl_multi_init())) ||
-        curl_multi_add_handle(c->multi, c->curl) != CURLM_OK)
-        return curl_easy_perform(c->curl);
-    while (!done) {
-        struct curl_waitfd wfd = {.fd = fd, .events = CURL_WAIT_POLLIN, .revents = 0};
-        CURLMsg *msg;
-        int left;
-
-        if (curl_multi_perform(c->multi, &running) != CURLM_OK) {
-            cc = CURLE_OUT_OF_MEMORY;
-            break;
-        }
-        while ((msg = curl_multi_info_read(c->multi, &left)))
-            if (msg->msg == CURLMSG_DONE) {
-                cc = msg->data.result;
-                done = 1;
-            }
-        if (done)
-            break;
-        if (curl_multi_poll(c->multi, &wfd, 1, 1000, NULL) != CURLM_OK) {
-            cc = CURLE_RECV_ERROR;
-            break;
-        }
-        if (wfd.revents || atomic_load(&c->cancel_flag) || dsrc_cancelled(ch_host, ctx)) {
-            cc = CURLE_ABORTED_BY_CALLBACK;
-            break;
-        }
-    }
-    curl_multi_remove_handle(c->multi, c->curl);
-    return cc;
-}
-
 typedef struct ch_progress {
     const dsrc_ctx *ctx;
     dsrc_conn *c;
 } ch_progress;
 
+/* The call was cancelled: by ch_cancel() or by the host. */
+static int ch_stopped(void *user)
+{
+    ch_progress *p = user;
+    return atomic_load(&p->c->cancel_flag) || dsrc_cancelled(ch_host, p->ctx);
+}
+
 static int ch_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut,
                           curl_off_t un)
 {
-    ch_progress *p = user;
-
     (void)dt;
     (void)dn;
     (void)ut;
     (void)un;
-    return atomic_load(&p->c->cancel_flag) || dsrc_cancelled(ch_host, p->ctx);
+    return ch_stopped(user);
 }
 
 /* One exchange on c->curl: GET `url` (`sql` NULL) or POST `sql` to it,
@@ -412,7 +376,10 @@ static void ch_exchange(const dsrc_ctx *ctx, dsrc_conn *c, const char *url, cons
     curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, ch_on_progress);
     curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, &pg);
-    r->cc = ch_perform(ctx, c);
+    /* Through the connection's multi handle: the wait is on the transfer
+     * and on the host's cancel descriptor, so a cancel stops it at once
+     * even while the server does not answer. */
+    r->cc = dsrc_curl_perform(&c->multi, c->curl, dsrc_cancel_fd(ch_host, ctx), ch_stopped, &pg);
     curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 1L);
     curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, NULL);
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);

@@ -10,7 +10,9 @@ plugins_clickhouse_clickhouse_la_SOURCES = \
 	plugins/clickhouse/ch_error.c \
 	plugins/clickhouse/ch_types.c \
 	plugins/clickhouse/ch_catalog.c \
-	plugins/clickhouse/ch_fetch.c
+	plugins/clickhouse/ch_fetch.c \
+	plugins/common/dsrc_curl.c \
+	plugins/common/dsrc_curl.h
 plugins_clickhouse_clickhouse_la_CPPFLAGS = -I$(top_srcdir)/sdk
 plugins_clickhouse_clickhouse_la_CFLAGS = $(AM_CFLAGS) $(CLICKHOUSE_CFLAGS)
 plugins_clickhouse_clickhouse_la_LDFLAGS = $(PLUGIN_LDFLAGS)

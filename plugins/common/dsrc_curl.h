@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dsrc_curl.h -- what the libcurl plugins (azure_blob, clickhouse, http)
+ * share: one transfer that a cancel stops at once.  The source is compiled
+ * into each of those plugins (their _SOURCES name it); it uses only
+ * libcurl and never a header of the host.
+ *
+ * Prefix: dsrc_curl_.
+ */
+#ifndef DSRC_PLUGINS_COMMON_DSRC_CURL_H
+#define DSRC_PLUGINS_COMMON_DSRC_CURL_H
+
+#include <curl/curl.h>
+
+/* Whether the call was cancelled (the plugin's flag, the host's
+ * dsrc_cancelled()); nonzero stops the transfer. */
+typedef int (*dsrc_curl_cancelled_fn)(void *user);
+
+/* curl_easy_perform() of `easy`, run through the multi handle `*multi`
+ * (made on first use and kept there for the next transfer: the caller
+ * frees it with curl_multi_cleanup(); `easy` is removed from it before the
+ * return), so that the wait is
+ * on the transfer's sockets and on the host's cancel descriptor
+ * `cancel_fd` too: a cancelled call stops at once even while the server
+ * does not answer.  After each wait (at most 1 s) `cancelled(user)` is
+ * asked.  Returns the transfer's CURLcode; CURLE_ABORTED_BY_CALLBACK when
+ * the descriptor became readable or `cancelled` said so; CURLE_OUT_OF_MEMORY
+ * or CURLE_RECV_ERROR when the multi interface failed.  Without a
+ * descriptor (cancel_fd < 0, a 1.0 host), or when the multi handle cannot
+ * be had, plain curl_easy_perform(): the caller's progress callback is
+ * then what notices a cancel. */
+CURLcode dsrc_curl_perform(CURLM **multi, CURL *easy, int cancel_fd,
+                           dsrc_curl_cancelled_fn cancelled, void *user);
+
+#endif /* DSRC_PLUGINS_COMMON_DSRC_CURL_H */
