@@ -7,9 +7,9 @@ if ENABLE_CLICKHOUSE
 # dsrc conformance against a real server; its own cases (every type,
 # hostile identifiers, errors, 1 M rows against clickhouse-client, cancel).
 TESTS += plugins/clickhouse/tests/clickhouse_conformance.sh \
-	plugins/clickhouse/tests/clickhouse.sh
+	plugins/clickhouse/tests/clickhouse.sh bench/clickhouse/run
 endif
 EXTRA_DIST += plugins/clickhouse/tests/fixture/clickhouse-fixture \
 	plugins/clickhouse/tests/deps.apt \
 	plugins/clickhouse/tests/clickhouse_conformance.sh \
-	plugins/clickhouse/tests/clickhouse.sh
+	plugins/clickhouse/tests/clickhouse.sh bench/clickhouse/run
