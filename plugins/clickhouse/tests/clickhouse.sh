@@ -58,10 +58,11 @@ CREATE VIEW t.slow AS SELECT sum(cityHash64(number)) AS s
 SQL
 
 lib_conf "$top_builddir/plugins/clickhouse/.libs"
-src() { # src NAME PASSWORD-REFERENCE
+src() { # src NAME PASSWORD-REFERENCE [MORE SETTINGS]
     cat >"$tmp/conf/sources.d/$1.conf" <<EOF
 name = "$1";
 type = "clickhouse";
+${3:-}
 connection = {
     host = "127.0.0.1";
     port = $CLICKHOUSE_HTTP_PORT;
@@ -73,6 +74,8 @@ EOF
 }
 src ch "env:DSRC_CH_PASSWORD"
 src wrong "env:DSRC_CH_WRONG"
+src cloudplain "env:DSRC_CH_PASSWORD" 'location = "cloud"; tls = { mode = "disable"; };'
+src tlsplain "env:DSRC_CH_PASSWORD" 'tls = { mode = "require"; };'
 DSRC_CH_PASSWORD=$CLICKHOUSE_READER_PASSWORD
 DSRC_CH_WRONG="not-$CLICKHOUSE_READER_PASSWORD"
 export DSRC_CH_PASSWORD DSRC_CH_WRONG
@@ -81,6 +84,15 @@ C="-c $tmp/conf/dsrcd.conf"
 # ping: /ping and SELECT version()
 expect 0 "$DSRC" $C test ch
 has "$tmp/out" "ClickHouse $CLICKHOUSE_VERSION"
+
+# TLS: the on-premises default (prefer) is plain HTTP on the port given, as
+# above; require is https: the fixture's HTTP port answers a TLS hello with
+# an HTTP error or not at all (a TLS failure or the handshake's timeout); a
+# cloud source never talks plain text
+"$DSRC" $C --json test tlsplain >"$tmp/out" 2>"$tmp/err" && bad "require over the HTTP port worked" || ok
+jcheck "$tmp/out" 'd["ok"] is False and (d["error"]["code"] == "tls" or "SSL" in d["error"]["message"])'
+expect 1 "$DSRC" $C test cloudplain
+has "$tmp/err" "tls.mode 'disable' is not allowed for a cloud source"
 
 # every type, as typed rows
 expect 0 "$DSRC" $C fetch ch types -f jsonl -o "$tmp/types.jsonl"
