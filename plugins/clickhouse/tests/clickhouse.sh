@@ -4,7 +4,8 @@
 #   - every type the server has (Int/UInt 8..64 with UInt64 above
 #     INT64_MAX as exact text, Float32/64 with nan and inf, Decimal, Date,
 #     DateTime as UTC timestamps, String with escapes, FixedString as
-#     bytes, UUID, Enum8/16, Nullable, Array, LowCardinality) fetched as
+#     bytes, UUID, Enum8/16, Nullable, Array, LowCardinality, Tuple, Nested,
+#     DateTime with a time zone, Decimal32/128) fetched as
 #     typed rows (JSON Lines) with the values checked one by one;
 #   - hostile identifiers (quotes, back-quotes, spaces, backslashes,
 #     unicode) in database, table and column names: ls, describe, fetch;
@@ -43,6 +44,10 @@ CREATE TABLE t.types (
   lc LowCardinality(String), arrn Array(Nullable(String))) ENGINE = MergeTree ORDER BY i64;
 INSERT INTO t.types VALUES (-128, -32768, -2147483648, -9223372036854775808, 255, 65535, 4294967295, 18446744073709551615, nan, inf, 12345.6789, '2024-02-29', '2024-02-29 23:59:59', 'tab\there\nnew "q" \\ back \'s\' ü', 'ab', '61f0c404-5cb3-11e7-907b-a6006ad3dba0', 'b\'q', 'x', NULL, 'ü', [1, -2], ['a', 'b\'c', 'q"\\z', 't\tn\ne', 'ü'], 'lc', ['\\', NULL]);
 INSERT INTO t.types VALUES (127, 32767, 2147483647, 9223372036854775807, 0, 0, 0, 9223372036854775808, -inf, -0.5, -1.5, '1970-01-02', '1970-01-02 00:00:00', '', 'xyz', '00000000-0000-0000-0000-000000000000', 'a', 'x', 42, NULL, [], [], '', []);
+CREATE TABLE t.more (id Int32, tp Tuple(Int32, String), tz DateTime('Asia/Tokyo'),
+  d128 Decimal(38, 10), d32 Decimal(9, 2), nn Nested(a Int32, b String))
+  ENGINE = MergeTree ORDER BY id;
+INSERT INTO t.more VALUES (1, (1, 'x\'y\t'), '2024-01-01 09:00:00', 12345678901234567890.0123456789, -1.25, [1, 2], ['p\'', 'q']);
 CREATE DATABASE `we"ird db`;
 CREATE TABLE `we"ird db`.`ta\`b 'q' \\ ü` (`co l` Int64, `c\`q` String, `ü'"` Nullable(Float64))
   ENGINE = MergeTree ORDER BY `co l`;
@@ -130,6 +135,19 @@ sys.exit(bad)
 PY
 # the schema in the manifest: SDK types and the server's own
 jcheck "$tmp/types.jsonl.manifest.json" '[(c["name"], c["type"]) for c in d["schema"]] == [("i8","int64"),("i16","int64"),("i32","int64"),("i64","int64"),("u8","int64"),("u16","int64"),("u32","int64"),("u64","text"),("f32","double"),("f64","double"),("d","text"),("dt","text"),("ts","timestamp"),("s","text"),("fs","bytes"),("u","text"),("e8","text"),("e16","text"),("n","int64"),("ns","text"),("arr","text"),("arrs","text"),("lc","text"),("arrn","text")]'
+# a Tuple, a Nested (arrays), a DateTime with its own time zone, Decimal32
+# and Decimal128
+expect 0 "$DSRC" $C fetch ch t/more -f jsonl -o "$tmp/more.jsonl"
+/usr/bin/python3 - "$tmp/more.jsonl" <<'PY' && ok || bad "t.more: the typed values differ"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+want = [{"id": 1, "tp": "(1,'x\\'y\\t')", "tz": "2024-01-01T00:00:00Z",
+         "d128": "12345678901234567890.0123456789", "d32": "-1.25", "nn.a": "[1,2]",
+         "nn.b": "['p\\'','q']"}]
+print("  t.more:", rows)
+sys.exit(0 if rows == want else 1)
+PY
+jcheck "$tmp/more.jsonl.manifest.json" '[c["type"] for c in d["schema"]] == ["int64","text","timestamp","text","text","text","text"]'
 expect 0 "$DSRC" $C describe ch t/types
 has "$tmp/out" "LowCardinality(String)"
 has "$tmp/out" "Nullable(Int32)"
