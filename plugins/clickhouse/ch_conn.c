@@ -16,6 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The longest a KILL QUERY may take: after a failed transfer, and after a
+ * cancelled one (whose call must return at once). */
+#define CH_KILL_MS 3000L
+#define CH_KILL_CANCELLED_MS 500L
+
 static void ch_free_secret(char **p)
 {
     if (*p) {
@@ -292,9 +297,11 @@ static size_t ch_discard(char *data, size_t size, size_t n, void *user)
     return size * n;
 }
 
-/* Ask the server to stop the query `query_id` (best effort: a short
- * request on a handle of its own; its outcome is only logged). */
-static void ch_kill_query(const dsrc_ctx *ctx, const dsrc_conn *c, const char *query_id)
+/* Ask the server to stop the query `query_id` (best effort: a request of
+ * at most `timeout_ms` on a handle of its own; its outcome is only
+ * logged). */
+static void ch_kill_query(const dsrc_ctx *ctx, const dsrc_conn *c, const char *query_id,
+                          long timeout_ms)
 {
     CURL *h;
     struct curl_slist *hd;
@@ -306,7 +313,7 @@ static void ch_kill_query(const dsrc_ctx *ctx, const dsrc_conn *c, const char *q
     if (!query_id[0] || !(h = curl_easy_init()))
         return;
     ch_curl_setup(c, h);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 3000L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     hd = ch_auth_headers(c, &failed);
     url = ch_url(h, c, "system", NULL);
     dsrc_buf_add(&q, "KILL QUERY WHERE query_id = ");
@@ -384,8 +391,12 @@ static void ch_exchange(const dsrc_ctx *ctx, dsrc_conn *c, const char *url, cons
     curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, NULL);
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
+    /* The server may still be running the query: ask it to stop.  A
+     * cancelled call must return at once, so its KILL is a short one (a
+     * server that does not answer must not hold up the cancel). */
     if (r->cc != CURLE_OK && query_id && !(r->cc == CURLE_WRITE_ERROR && !r->stopped))
-        ch_kill_query(ctx, c, query_id); /* the server may still be running it */
+        ch_kill_query(ctx, c, query_id,
+                      r->cc == CURLE_ABORTED_BY_CALLBACK ? CH_KILL_CANCELLED_MS : CH_KILL_MS);
     /* After a broken transfer the connection's state is unknown: a fresh
      * one next time. */
     curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, r->cc != CURLE_OK ? 1L : 0L);
@@ -526,18 +537,13 @@ dsrc_status ch_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *info, dsr
     return st;
 }
 
-/* From another thread: the wait in ch_perform() sees the flag within its
- * poll, and the server is asked to stop the query now. */
+/* From another thread: only the flag.  The call's own wait sees it (after
+ * the host's cancel descriptor, at once; else within its poll of at most
+ * 1 s) and sends the KILL QUERY itself (ch_exchange()): a server that does
+ * not answer can hold up neither this nor the call's return for long. */
 dsrc_status ch_cancel(dsrc_conn *c)
 {
-    char qid[sizeof c->query_id];
-
-    if (!c)
-        return DSRC_OK;
-    atomic_store(&c->cancel_flag, 1);
-    memcpy(qid, c->query_id, sizeof qid);
-    qid[sizeof qid - 1] = '\0';
-    if (qid[0])
-        ch_kill_query(NULL, c, qid);
+    if (c)
+        atomic_store(&c->cancel_flag, 1);
     return DSRC_OK;
 }
