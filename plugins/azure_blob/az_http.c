@@ -283,65 +283,19 @@ static dsrc_status az_fail(dsrc_conn *c, const az_resp *r, const char *what, dsr
         const char *cmsg = c->curl_err[0] ? c->curl_err : curl_easy_strerror(r->cc);
         if (az_leaks(c, cmsg))
             cmsg = curl_easy_strerror(r->cc);
-        snprintf(code, sizeof code, "curl-%d", (int)r->cc);
-        switch (r->cc) {
-        case CURLE_ABORTED_BY_CALLBACK:
-            return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "%s: cancelled", what);
-        case CURLE_WRITE_ERROR:
-            if (r->stopped)
-                return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
-                                      "%s: stopped by the receiver", what);
-            if (r->xml_bad)
-                return dsrc_error_set(err, DSRC_E_BACKEND, 0, "xml",
-                                      "%s: the service sent a listing that is not valid XML",
-                                      what);
-            st = DSRC_E_INTERNAL;
-            break;
-        case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_COULDNT_RESOLVE_PROXY:
-        case CURLE_COULDNT_CONNECT:
-            st = DSRC_E_UNREACHABLE;
-            retryable = 1;
-            advice = "; check connection.endpoint / connection.account and that the "
-                     "service accepts connections from here";
-            break;
-        case CURLE_OPERATION_TIMEDOUT:
-            st = DSRC_E_TIMEOUT;
-            retryable = 1;
-            break;
-        case CURLE_SSL_CONNECT_ERROR:
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CACERT_BADFILE:
-        case CURLE_SSL_CERTPROBLEM:
-        case CURLE_SSL_CIPHER:
-        case CURLE_SSL_ISSUER_ERROR:
-        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-        case CURLE_SSL_CRL_BADFILE:
-            snprintf(code, sizeof code, "%s", "tls");
-            st = DSRC_E_UNREACHABLE;
-            retryable = 0;
-            advice = "; TLS failed: check tls.mode and tls.ca, and that the endpoint's "
-                     "certificate is issued for its host name";
-            break;
-        case CURLE_OUT_OF_MEMORY:
-            st = DSRC_E_INTERNAL;
-            break;
-        case CURLE_URL_MALFORMAT:
-        case CURLE_UNSUPPORTED_PROTOCOL:
-            st = DSRC_E_INVALID_CONFIG;
-            advice = "; check connection.endpoint";
-            break;
-        default:
-            /* dropped connections, partial transfers, send/receive errors */
-            st = DSRC_E_UNREACHABLE;
-            retryable = 1;
-            break;
-        }
-        st = dsrc_error_set(err, st, retryable, code, "%s: %s (%s)%s", what, cmsg,
-                            c->hostport, advice);
-        if (err)
-            err->connection_broken = 0;
-        return st;
+        if (r->cc == CURLE_WRITE_ERROR && r->stopped)
+            return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
+                                  "%s: stopped by the receiver", what);
+        if (r->cc == CURLE_WRITE_ERROR && r->xml_bad)
+            return dsrc_error_set(err, DSRC_E_BACKEND, 0, "xml",
+                                  "%s: the service sent a listing that is not valid XML",
+                                  what);
+        return dsrc_curl_fail(err, r->cc, what, cmsg, c->hostport,
+                              "; check connection.endpoint / connection.account and that the "
+                              "service accepts connections from here",
+                              "; TLS failed: check tls.mode and tls.ca, and that the endpoint's "
+                              "certificate is issued for its host name",
+                              "; check connection.endpoint");
     }
 
     snprintf(code, sizeof code, "%ld", r->status);

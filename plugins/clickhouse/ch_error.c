@@ -6,6 +6,7 @@
  * DB::Exception" (the server's own message is kept; a credential never).
  */
 #include "ch.h"
+#include "../common/dsrc_curl.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -98,64 +99,19 @@ int ch_leaks(const dsrc_conn *c, const char *msg)
 static dsrc_status ch_fail_curl(const dsrc_conn *c, const ch_resp *r, const char *what,
                                 dsrc_error *err)
 {
-    char code[DSRC_BACKEND_CODE_MAX];
     const char *cmsg = c->curl_err[0] ? c->curl_err : curl_easy_strerror(r->cc);
-    const char *advice = "";
-    dsrc_status st;
-    int retryable = 0;
 
     if (ch_leaks(c, cmsg))
         cmsg = curl_easy_strerror(r->cc);
-    snprintf(code, sizeof code, "curl-%d", (int)r->cc);
-    switch (r->cc) {
-    case CURLE_ABORTED_BY_CALLBACK:
-        return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "%s: cancelled", what);
-    case CURLE_WRITE_ERROR:
-        if (r->stopped)
-            return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
-                                  "%s: stopped by the receiver", what);
-        st = DSRC_E_INTERNAL;
-        break;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-        st = DSRC_E_UNREACHABLE;
-        retryable = 1;
-        advice = "; check connection.host and connection.port (the HTTP interface, 8123 "
-                 "by default) and that the server runs";
-        break;
-    case CURLE_OPERATION_TIMEDOUT:
-        st = DSRC_E_TIMEOUT;
-        retryable = 1;
-        break;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ISSUER_ERROR:
-        snprintf(code, sizeof code, "%s", "tls");
-        st = DSRC_E_UNREACHABLE;
-        advice = "; TLS failed: check tls.mode and tls.ca, and that the server's "
-                 "certificate is issued for its host name";
-        break;
-    case CURLE_OUT_OF_MEMORY:
-        st = DSRC_E_INTERNAL;
-        break;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        st = DSRC_E_INVALID_CONFIG;
-        advice = "; check connection.host";
-        break;
-    default:
-        st = DSRC_E_UNREACHABLE;
-        retryable = 1;
-        break;
-    }
-    st = dsrc_error_set(err, st, retryable, code, "%s: %s (%s)%s", what, cmsg, c->hostport,
-                        advice);
-    if (err)
-        err->connection_broken = 0;
-    return st;
+    if (r->cc == CURLE_WRITE_ERROR && r->stopped)
+        return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "%s: stopped by the receiver",
+                              what);
+    return dsrc_curl_fail(err, r->cc, what, cmsg, c->hostport,
+                          "; check connection.host and connection.port (the HTTP interface, "
+                          "8123 by default) and that the server runs",
+                          "; TLS failed: check tls.mode and tls.ca, and that the server's "
+                          "certificate is issued for its host name",
+                          "; check connection.host");
 }
 
 dsrc_status ch_fail(const dsrc_conn *c, const ch_resp *r, const char *what, dsrc_error *err)

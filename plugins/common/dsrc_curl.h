@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dsrc_curl.h -- what the libcurl plugins (azure_blob, clickhouse, http)
- * share: one transfer that a cancel stops at once.  The source is compiled
- * into each of those plugins (their _SOURCES name it); it uses only
- * libcurl and never a header of the host.
+ * share: one transfer that a cancel stops at once, and what a failed
+ * transfer means.  The source is compiled into each of those plugins
+ * (their _SOURCES name it); it uses only <dsrc/plugin.h>,
+ * <dsrc/plugin_util.h> and libcurl, never a header of the host.
  *
  * Prefix: dsrc_curl_.
  */
 #ifndef DSRC_PLUGINS_COMMON_DSRC_CURL_H
 #define DSRC_PLUGINS_COMMON_DSRC_CURL_H
+
+#include <dsrc/plugin.h>
 
 #include <curl/curl.h>
 
@@ -31,5 +34,21 @@ typedef int (*dsrc_curl_cancelled_fn)(void *user);
  * then what notices a cancel. */
 CURLcode dsrc_curl_perform(CURLM **multi, CURL *easy, int cancel_fd,
                            dsrc_curl_cancelled_fn cancelled, void *user);
+
+/* Fill `err` for a transfer that failed with `cc` (its own receiver's
+ * refusals, CURLE_WRITE_ERROR with a reason of the plugin's, are the
+ * caller's to report first): cancelled for CURLE_ABORTED_BY_CALLBACK;
+ * unreachable and retryable for name resolution, connection and transport
+ * failures (`connect_advice` appended for the first two); timeout,
+ * retryable; unreachable with the backend code "tls", not retryable, for
+ * TLS and certificate failures (`tls_advice` appended); invalid-config for
+ * a URL or protocol curl refuses (`config_advice`); internal for out of
+ * memory and a write error.  The message is "WHAT: MSG (WHERE)ADVICE",
+ * `msg` curl's text (the caller makes sure it holds no secret), the
+ * backend code "curl-N" unless said otherwise; connection_broken is left
+ * 0.  Returns the status stored. */
+dsrc_status dsrc_curl_fail(dsrc_error *err, CURLcode cc, const char *what, const char *msg,
+                           const char *where, const char *connect_advice,
+                           const char *tls_advice, const char *config_advice);
 
 #endif /* DSRC_PLUGINS_COMMON_DSRC_CURL_H */
