@@ -14,8 +14,8 @@
  *                  system.parts)
  *   ch_fetch.c     fetch: CSVWithNames straight to the byte sink, or
  *                  TabSeparatedWithNamesAndTypes parsed into typed rows
- *   ../common/dsrc_curl.c  the transfer a cancel stops at once (shared
- *                  with azure_blob and http)
+ *   ../common/dsrc_curl.c  the transfer a cancel stops at once, what a
+ *                  failed one means (shared with azure_blob and http)
  *
  * Prefix: ch_.
  */
