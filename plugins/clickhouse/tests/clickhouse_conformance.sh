@@ -15,11 +15,7 @@ lib_tmpdir dsrc-chconf
 cdir=""
 cleanup() { [ -n "$cdir" ] && "$FIXTURE" stop "$cdir" >/dev/null 2>&1; }
 
-cdir=$("$FIXTURE" start --owner $$)
-rc=$?
-if [ "$rc" -eq 77 ]; then cdir=""; exit 77; fi
-[ "$rc" -eq 0 ] && [ -n "$cdir" ] || { cdir=""; echo "the ClickHouse fixture did not start"; exit 99; }
-. "$cdir/fixture.env"
+. "$top_srcdir/plugins/clickhouse/tests/ch_start.sh"
 "$FIXTURE" sql "$cdir" <<'SQL' || { echo "loading the test data failed"; exit 99; }
 CREATE DATABASE shop;
 CREATE TABLE shop.customers (id Int64, name String, email Nullable(String))

@@ -10,6 +10,6 @@ TESTS += plugins/clickhouse/tests/clickhouse_conformance.sh \
 	plugins/clickhouse/tests/clickhouse.sh bench/clickhouse/run
 endif
 EXTRA_DIST += plugins/clickhouse/tests/fixture/clickhouse-fixture \
-	plugins/clickhouse/tests/deps.apt \
+	plugins/clickhouse/tests/deps.apt plugins/clickhouse/tests/ch_start.sh \
 	plugins/clickhouse/tests/clickhouse_conformance.sh \
 	plugins/clickhouse/tests/clickhouse.sh bench/clickhouse/run
