@@ -34,10 +34,7 @@ void ch_close(dsrc_conn *c)
 {
     if (!c)
         return;
-    if (c->multi)
-        curl_multi_cleanup(c->multi);
-    if (c->curl)
-        curl_easy_cleanup(c->curl);
+    dsrc_curl_free(c->multi, c->curl);
     ch_free_secret(&c->password);
     ch_free_secret(&c->tls_key_pass);
     free(c->source);

@@ -47,6 +47,14 @@ CURLcode dsrc_curl_perform(CURLM **multi, CURL *easy, int cancel_fd,
     return cc;
 }
 
+void dsrc_curl_free(CURLM *multi, CURL *easy)
+{
+    if (multi)
+        curl_multi_cleanup(multi);
+    if (easy)
+        curl_easy_cleanup(easy);
+}
+
 dsrc_status dsrc_curl_fail(dsrc_error *err, CURLcode cc, const char *what, const char *msg,
                            const char *where, const char *connect_advice,
                            const char *tls_advice, const char *config_advice)

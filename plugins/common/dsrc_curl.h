@@ -35,6 +35,10 @@ typedef int (*dsrc_curl_cancelled_fn)(void *user);
 CURLcode dsrc_curl_perform(CURLM **multi, CURL *easy, int cancel_fd,
                            dsrc_curl_cancelled_fn cancelled, void *user);
 
+/* curl_multi_cleanup(multi) and curl_easy_cleanup(easy), each when not
+ * NULL: a connection's handles, at its close. */
+void dsrc_curl_free(CURLM *multi, CURL *easy);
+
 /* Fill `err` for a transfer that failed with `cc` (its own receiver's
  * refusals, CURLE_WRITE_ERROR with a reason of the plugin's, are the
  * caller's to report first): cancelled for CURLE_ABORTED_BY_CALLBACK;
