@@ -52,6 +52,7 @@ EXTRA_DIST += \
 	packaging/debian/dsrc-plugin-mysql.install \
 	packaging/debian/dsrc-plugin-mongo.install \
 	packaging/debian/dsrc-plugin-azure-blob.install \
+	packaging/debian/dsrc-plugin-clickhouse.install \
 	packaging/debian/dsrc-plugin-http.install \
 	packaging/debian/libdsrc-plugin-dev.install \
 	packaging/debian/not-installed

@@ -8,6 +8,7 @@
  * exchange without any credential in its message.
  */
 #include "az.h"
+#include "../common/dsrc_curl.h"
 
 #include <ctype.h>
 #include <strings.h>
@@ -176,47 +177,19 @@ int az_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl
     return az_cancelled(c->ctx, c) ? 1 : 0;
 }
 
-/* curl_easy_perform() on c->curl, run through the connection's multi
- * handle so that the wait (curl_multi_poll()) is on the transfer's sockets
- * and on the host's cancel descriptor too: a cancelled call stops at once
- * even while the service does not answer (the progress callback is called
- * only about once a second then).  Without a descriptor (a 1.0 host), or
- * when the multi handle cannot be had, curl_easy_perform(). */
+static int az_perform_cancelled(void *user)
+{
+    dsrc_conn *c = user;
+    return az_cancelled(c->ctx, c);
+}
+
+/* curl_easy_perform() on c->curl through the connection's multi handle:
+ * a cancelled call stops at once even while the service does not answer
+ * (the progress callback is called only about once a second then); see
+ * dsrc_curl_perform(). */
 static CURLcode az_perform(dsrc_conn *c)
 {
-    int fd = az_cancel_fd(c->ctx), running = 1, done = 0;
-    CURLcode cc = CURLE_OK;
-
-    if (fd < 0 || (!c->multi && !(c->multi = curl_multi_init())) ||
-        curl_multi_add_handle(c->multi, c->curl) != CURLM_OK)
-        return curl_easy_perform(c->curl);
-    while (!done) {
-        struct curl_waitfd wfd = {.fd = fd, .events = CURL_WAIT_POLLIN, .revents = 0};
-        CURLMsg *msg;
-        int left;
-
-        if (curl_multi_perform(c->multi, &running) != CURLM_OK) {
-            cc = CURLE_OUT_OF_MEMORY;
-            break;
-        }
-        while ((msg = curl_multi_info_read(c->multi, &left)))
-            if (msg->msg == CURLMSG_DONE) {
-                cc = msg->data.result;
-                done = 1;
-            }
-        if (done)
-            break;
-        if (curl_multi_poll(c->multi, &wfd, 1, 1000, NULL) != CURLM_OK) {
-            cc = CURLE_RECV_ERROR;
-            break;
-        }
-        if (wfd.revents || az_cancelled(c->ctx, c)) {
-            cc = CURLE_ABORTED_BY_CALLBACK;
-            break;
-        }
-    }
-    curl_multi_remove_handle(c->multi, c->curl);
-    return cc;
+    return dsrc_curl_perform(&c->multi, c->curl, az_cancel_fd(c->ctx), az_perform_cancelled, c);
 }
 
 /* Code and Message of an error body (<Error><Code/><Message/></Error>). */
@@ -310,65 +283,19 @@ static dsrc_status az_fail(dsrc_conn *c, const az_resp *r, const char *what, dsr
         const char *cmsg = c->curl_err[0] ? c->curl_err : curl_easy_strerror(r->cc);
         if (az_leaks(c, cmsg))
             cmsg = curl_easy_strerror(r->cc);
-        snprintf(code, sizeof code, "curl-%d", (int)r->cc);
-        switch (r->cc) {
-        case CURLE_ABORTED_BY_CALLBACK:
-            return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "%s: cancelled", what);
-        case CURLE_WRITE_ERROR:
-            if (r->stopped)
-                return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
-                                      "%s: stopped by the receiver", what);
-            if (r->xml_bad)
-                return dsrc_error_set(err, DSRC_E_BACKEND, 0, "xml",
-                                      "%s: the service sent a listing that is not valid XML",
-                                      what);
-            st = DSRC_E_INTERNAL;
-            break;
-        case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_COULDNT_RESOLVE_PROXY:
-        case CURLE_COULDNT_CONNECT:
-            st = DSRC_E_UNREACHABLE;
-            retryable = 1;
-            advice = "; check connection.endpoint / connection.account and that the "
-                     "service accepts connections from here";
-            break;
-        case CURLE_OPERATION_TIMEDOUT:
-            st = DSRC_E_TIMEOUT;
-            retryable = 1;
-            break;
-        case CURLE_SSL_CONNECT_ERROR:
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CACERT_BADFILE:
-        case CURLE_SSL_CERTPROBLEM:
-        case CURLE_SSL_CIPHER:
-        case CURLE_SSL_ISSUER_ERROR:
-        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-        case CURLE_SSL_CRL_BADFILE:
-            snprintf(code, sizeof code, "%s", "tls");
-            st = DSRC_E_UNREACHABLE;
-            retryable = 0;
-            advice = "; TLS failed: check tls.mode and tls.ca, and that the endpoint's "
-                     "certificate is issued for its host name";
-            break;
-        case CURLE_OUT_OF_MEMORY:
-            st = DSRC_E_INTERNAL;
-            break;
-        case CURLE_URL_MALFORMAT:
-        case CURLE_UNSUPPORTED_PROTOCOL:
-            st = DSRC_E_INVALID_CONFIG;
-            advice = "; check connection.endpoint";
-            break;
-        default:
-            /* dropped connections, partial transfers, send/receive errors */
-            st = DSRC_E_UNREACHABLE;
-            retryable = 1;
-            break;
-        }
-        st = dsrc_error_set(err, st, retryable, code, "%s: %s (%s)%s", what, cmsg,
-                            c->hostport, advice);
-        if (err)
-            err->connection_broken = 0;
-        return st;
+        if (r->cc == CURLE_WRITE_ERROR && r->stopped)
+            return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
+                                  "%s: stopped by the receiver", what);
+        if (r->cc == CURLE_WRITE_ERROR && r->xml_bad)
+            return dsrc_error_set(err, DSRC_E_BACKEND, 0, "xml",
+                                  "%s: the service sent a listing that is not valid XML",
+                                  what);
+        return dsrc_curl_fail(err, r->cc, what, cmsg, c->hostport,
+                              "; check connection.endpoint / connection.account and that the "
+                              "service accepts connections from here",
+                              "; TLS failed: check tls.mode and tls.ca, and that the endpoint's "
+                              "certificate is issued for its host name",
+                              "; check connection.endpoint");
     }
 
     snprintf(code, sizeof code, "%ld", r->status);

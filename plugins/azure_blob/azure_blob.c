@@ -51,6 +51,7 @@
  * helpers the other files share.  az.h lists the other files.
  */
 #include "az.h"
+#include "../common/dsrc_curl.h"
 
 #include <openssl/crypto.h>
 
@@ -148,10 +149,7 @@ static void az_conn_free(dsrc_conn *c)
 {
     if (!c)
         return;
-    if (c->multi)
-        curl_multi_cleanup(c->multi);
-    if (c->curl)
-        curl_easy_cleanup(c->curl);
+    dsrc_curl_free(c->multi, c->curl);
     free(c->account);
     az_free_secret(c->key);
     az_free_secret(c->sas);

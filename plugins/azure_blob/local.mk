@@ -14,7 +14,9 @@ plugins_azure_blob_azure_blob_la_SOURCES = \
 	plugins/azure_blob/az_http.c \
 	plugins/azure_blob/az_list.c \
 	plugins/azure_blob/az_sign.c \
-	plugins/azure_blob/az_sign.h
+	plugins/azure_blob/az_sign.h \
+	plugins/common/dsrc_curl.c \
+	plugins/common/dsrc_curl.h
 plugins_azure_blob_azure_blob_la_CPPFLAGS = -I$(top_srcdir)/sdk -D_GNU_SOURCE
 plugins_azure_blob_azure_blob_la_CFLAGS = $(AM_CFLAGS) $(AZURE_BLOB_CFLAGS) $(JANSSON_CFLAGS)
 plugins_azure_blob_azure_blob_la_LDFLAGS = $(PLUGIN_LDFLAGS)

@@ -15,6 +15,7 @@
  * curl_multi_poll() on the transfer and on the host's cancel descriptor.
  */
 #include "hp.h"
+#include "../common/dsrc_curl.h"
 
 #include <ctype.h>
 #include <poll.h>
@@ -154,44 +155,18 @@ static int hp_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t u
     return hp_cancelled(c->ctx, c) ? 1 : 0;
 }
 
+static int hp_perform_cancelled(void *user)
+{
+    dsrc_conn *c = user;
+    return hp_cancelled(c->ctx, c);
+}
+
 /* curl_easy_perform() of c->curl through the multi handle, so that the
- * wait is on the transfer's sockets and the host's cancel descriptor;
- * without a descriptor, curl_easy_perform(). */
+ * wait is on the transfer's sockets and the host's cancel descriptor
+ * (dsrc_curl_perform()). */
 static CURLcode hp_perform(dsrc_conn *c)
 {
-    int fd = hp_cancel_fd(c->ctx), running = 1, done = 0;
-    CURLcode cc = CURLE_OK;
-
-    if (fd < 0 || (!c->multi && !(c->multi = curl_multi_init())) ||
-        curl_multi_add_handle(c->multi, c->curl) != CURLM_OK)
-        return curl_easy_perform(c->curl);
-    while (!done) {
-        struct curl_waitfd wfd = {.fd = fd, .events = CURL_WAIT_POLLIN, .revents = 0};
-        CURLMsg *msg;
-        int left;
-
-        if (curl_multi_perform(c->multi, &running) != CURLM_OK) {
-            cc = CURLE_OUT_OF_MEMORY;
-            break;
-        }
-        while ((msg = curl_multi_info_read(c->multi, &left)))
-            if (msg->msg == CURLMSG_DONE) {
-                cc = msg->data.result;
-                done = 1;
-            }
-        if (done)
-            break;
-        if (curl_multi_poll(c->multi, &wfd, 1, 1000, NULL) != CURLM_OK) {
-            cc = CURLE_RECV_ERROR;
-            break;
-        }
-        if (wfd.revents || hp_cancelled(c->ctx, c)) {
-            cc = CURLE_ABORTED_BY_CALLBACK;
-            break;
-        }
-    }
-    curl_multi_remove_handle(c->multi, c->curl);
-    return cc;
+    return dsrc_curl_perform(&c->multi, c->curl, hp_cancel_fd(c->ctx), hp_perform_cancelled, c);
 }
 
 /* One exchange: `url`, the headers `hdr`, a POST body `post` (NULL: GET),

@@ -9,58 +9,21 @@
  * quoted (it may echo a credential); the status and the item are.
  */
 #include "hp.h"
+#include "../common/dsrc_curl.h"
 
 static dsrc_status hp_fail_curl(dsrc_conn *c, const hp_resp *r, const char *what,
                                 dsrc_error *err)
 {
-    char code[DSRC_BACKEND_CODE_MAX];
-    const char *cmsg = curl_easy_strerror(r->cc), *advice = "";
-    dsrc_status st = DSRC_E_UNREACHABLE;
-    int retryable = 1;
-
-    snprintf(code, sizeof code, "curl-%d", (int)r->cc);
-    switch (r->cc) {
-    case CURLE_ABORTED_BY_CALLBACK:
-        return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "%s: cancelled", what);
-    case CURLE_WRITE_ERROR:
-        if (r->too_big)
-            return dsrc_error_set(err, DSRC_E_BACKEND, 0, "size",
-                                  "%s: the response is larger than max_page_size (%lld "
-                                  "bytes); lower the item's page_size or raise max_page_size",
-                                  what, (long long)r->max);
-        st = DSRC_E_INTERNAL;
-        retryable = 0;
-        break;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-        advice = "; check connection.base_url and that the API accepts connections from here";
-        break;
-    case CURLE_OPERATION_TIMEDOUT:
-        st = DSRC_E_TIMEOUT;
-        break;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-        snprintf(code, sizeof code, "%s", "tls");
-        retryable = 0;
-        advice = "; TLS failed: check tls.mode and tls.ca";
-        break;
-    case CURLE_OUT_OF_MEMORY:
-        st = DSRC_E_INTERNAL;
-        retryable = 0;
-        break;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        st = DSRC_E_INVALID_CONFIG;
-        retryable = 0;
-        advice = "; check connection.base_url and the item's path";
-        break;
-    default:
-        break;
-    }
-    return dsrc_error_set(err, st, retryable, code, "%s: %s (%s)%s", what, cmsg, c->origin,
-                          advice);
+    if (r->cc == CURLE_WRITE_ERROR && r->too_big)
+        return dsrc_error_set(err, DSRC_E_BACKEND, 0, "size",
+                              "%s: the response is larger than max_page_size (%lld "
+                              "bytes); lower the item's page_size or raise max_page_size",
+                              what, (long long)r->max);
+    return dsrc_curl_fail(err, r->cc, what, curl_easy_strerror(r->cc), c->origin,
+                          "; check connection.base_url and that the API accepts connections "
+                          "from here",
+                          "; TLS failed: check tls.mode and tls.ca",
+                          "; check connection.base_url and the item's path");
 }
 
 dsrc_status hp_fail(dsrc_conn *c, const hp_resp *r, const char *what, dsrc_error *err)

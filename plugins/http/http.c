@@ -31,6 +31,7 @@
  * items option, open / ping / close / cancel.  hp.h lists the others.
  */
 #include "hp.h"
+#include "../common/dsrc_curl.h"
 
 #include <ctype.h>
 #include <strings.h>
@@ -436,10 +437,7 @@ static void hp_close(dsrc_conn *c)
 {
     if (!c)
         return;
-    if (c->multi)
-        curl_multi_cleanup(c->multi);
-    if (c->curl)
-        curl_easy_cleanup(c->curl);
+    dsrc_curl_free(c->multi, c->curl);
     free(c->base);
     free(c->user);
     hp_free_secret(c->secret);

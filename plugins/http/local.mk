@@ -10,7 +10,9 @@ plugins_http_http_la_SOURCES = \
 	plugins/http/hp_error.c \
 	plugins/http/hp_fetch.c \
 	plugins/http/hp_page.c \
-	plugins/http/hp_rows.c
+	plugins/http/hp_rows.c \
+	plugins/common/dsrc_curl.c \
+	plugins/common/dsrc_curl.h
 plugins_http_http_la_CPPFLAGS = -I$(top_srcdir)/sdk -D_GNU_SOURCE
 plugins_http_http_la_CFLAGS = $(AM_CFLAGS) $(HTTP_CFLAGS) $(JANSSON_CFLAGS)
 plugins_http_http_la_LDFLAGS = $(PLUGIN_LDFLAGS)

@@ -5,7 +5,8 @@
 # against a server that accepts and never answers (tests/fixtures/
 # blackhole), sqlite against a database another process holds locked,
 # http in its first request (dsrc test, describe and fetch: its ls and open
-# need no network).
+# need no network), clickhouse in its first query (its open needs no
+# network either) and in the KILL QUERY it then sends to the same server.
 # dsrc ls, test, describe, discover and fetch get SIGINT while the plugin waits (in
 # open() for the network plugins): each exits 130 within 1 s of the signal,
 # says "interrupted" once on stderr and leaves no temporary file.  With
@@ -28,7 +29,7 @@ cleanup() {
 }
 
 mkdir -p "$tmp/plugins"
-for p in postgres mysql mongo azure_blob sqlite http; do
+for p in postgres mysql mongo azure_blob sqlite http clickhouse; do
     so="$top_builddir/plugins/$p/.libs/$p.so"
     [ -f "$so" ] && ln -s "$so" "$tmp/plugins/$p.so"
 done
@@ -73,6 +74,8 @@ src() { # src NAME TYPE ITEM CONNECTION
     "account = \"devstoreaccount1\"; endpoint = \"http://127.0.0.1:$BH/devstoreaccount1\"; account_key = \"env:AZ_KEY\"; connect_timeout = \"60s\"; timeout = \"60s\"; max_retries = 0;"
 [ -e "$tmp/plugins/http.so" ] && src hp http users \
     "base_url = \"http://127.0.0.1:$BH\"; items = \"users path=/users\"; connect_timeout = \"60s\"; timeout = \"60s\";"
+[ -e "$tmp/plugins/clickhouse.so" ] && src ch clickhouse d/t \
+    "host = \"127.0.0.1\"; port = $BH; connect_timeout = \"60s\";"
 [ -e "$tmp/plugins/sqlite.so" ] && src sq sqlite t \
     "path = \"$tmp/locked.db\"; busy_timeout = \"60s\";"
 [ -e "$tmp/plugins/fault.so" ] && src deaf fault items \
@@ -125,7 +128,7 @@ check_int() { # WHAT: exit 130 within 1 s, "interrupted" once, nothing left
     no_temps "$1"
 }
 
-for name in pg my mg az sq hp; do
+for name in pg my mg az sq hp ch; do
     [ -e "$S/$name.conf" ] || continue
     eval "item=\$item_$name"
     cmds="ls test describe discover fetch"
