@@ -1,0 +1,140 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Plugins that crash, exit, leak or hang run in supervised worker processes
+# (isolation = "process", the default for a plugin not shipped with dsrc),
+# with the test plugin crashy.so:
+#  - dsrc: for each of open, ping, list, describe, discover and fetch, a
+#    plugin that segfaults, aborts, calls exit() or allocates without
+#    bound leaves dsrc with a clear error naming the plugin, the source and
+#    how its worker ended, a status below 128, and no file behind; one that
+#    hangs ignoring cancellation is ended after shutdown_grace by SIGINT;
+#  - dsrcd: sources whose plugin dies in open or ping, or hangs in ping
+#    past probe_timeout, cost that source only: the daemon keeps probing a
+#    healthy source on its schedule and answers `dsrc health`, the bad
+#    sources are down with the reason, their workers are restarted, and a
+#    crash loop is quarantined until a reload.
+# Every wait is bounded; memory is capped (ulimit -v) so that the leak ends.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
+DSRC="$top_builddir/dsrc"
+DSRCD="$top_builddir/dsrcd"
+CRASHY="$top_builddir/tests/fixtures/plugins/.libs/crashy.so"
+[ -f "$CRASHY" ] || { echo "crashy.so not built (needs Check)"; exit 77; }
+[ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
+lib_tmpdir dsrc-isolation
+pid= hpid=
+cleanup() {
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+    [ -n "$hpid" ] && kill -KILL "$hpid" 2>/dev/null
+}
+mkdir -p "$tmp/plugins" "$tmp/out"
+ln -s "$CRASHY" "$tmp/plugins/crashy.so"
+lib_conf "$tmp/plugins" "control_socket = \"$tmp/dsrcd.sock\";" 'probe_timeout = "1s";' \
+    'shutdown_grace = "1s";'
+C="-c $tmp/conf/dsrcd.conf"
+# bad_source OP HOW: the source "bad" misbehaves as HOW in OP
+bad_source() {
+    printf 'name = "bad";\ntype = "crashy";\nconnection = { fail_in = "%s"; how = "%s"; };\n' \
+        "$1" "$2" >"$tmp/conf/sources.d/bad.conf"
+}
+# the command of dsrc that calls OP
+cmd_of() {
+    case $1 in
+    open | ping) echo "test bad" ;;
+    list) echo "ls bad" ;;
+    describe) echo "describe bad t1" ;;
+    discover) echo "discover bad" ;;
+    fetch) echo "fetch bad t1 -o $tmp/out/t1.csv" ;;
+    esac
+}
+
+# ---- dsrc: a plugin that dies in each call ----
+for op in open ping list describe discover fetch; do
+    for how in segv abort exit leak; do
+        bad_source "$op" "$how"
+        rm -rf "$tmp/out"; mkdir -p "$tmp/out"
+        # 1 GB of address space: the leak ends, dsrc itself needs far less
+        (ulimit -v 1000000; exec timeout -s KILL 60 "$DSRC" $C $(cmd_of "$op")) \
+            >"$tmp/cli.out" 2>"$tmp/cli.err"
+        rc=$?
+        if [ "$rc" -ge 1 ] && [ "$rc" -lt 128 ]; then ok; else
+            bad "$op/$how: dsrc exited $rc, not a clean failure"; head -5 "$tmp/cli.err"
+        fi
+        case $how in
+        segv | leak) why="killed by signal SIGSEGV" ;;
+        abort) why="killed by signal SIGABRT" ;;
+        exit) why="exited with status 3" ;;
+        esac
+        grep -q "source 'bad'.*plugin 'crashy' .*worker.* $why" "$tmp/cli.err" && ok ||
+            { bad "$op/$how: no error naming the source, the plugin and '$why'"; head -5 "$tmp/cli.err"; }
+        [ -z "$(ls -A "$tmp/out")" ] && ok || { bad "$op/$how: output left behind:"; ls -la "$tmp/out"; }
+    done
+done
+
+# ---- dsrc: a fetch that hangs ignoring cancellation, then SIGINT ----
+bad_source fetch hang
+rm -rf "$tmp/out"; mkdir -p "$tmp/out"
+"$DSRC" $C fetch bad t1 -o "$tmp/out/t1.csv" >"$tmp/cli.out" 2>"$tmp/cli.err" &
+hpid=$!
+n=100
+until ls -a "$tmp/out" | grep -q '^\.t1\.csv\..*\.tmp$' || [ $n -eq 0 ]; do sleep 0.1; n=$((n - 1)); done
+kill -INT "$hpid"
+n=50
+while kill -0 "$hpid" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+if kill -0 "$hpid" 2>/dev/null; then
+    bad "dsrc fetch still running 5 s after SIGINT (shutdown_grace 1 s)"
+else
+    wait "$hpid"; rc=$?; hpid=
+    [ "$rc" -eq 130 ] && ok || { bad "hung fetch: exit $rc, not 130"; cat "$tmp/cli.err"; }
+    [ -z "$(ls -A "$tmp/out")" ] && ok || { bad "hung fetch: output left behind:"; ls -la "$tmp/out"; }
+fi
+
+# ---- dsrcd: bad sources cost only themselves ----
+rm -f "$tmp/conf/sources.d/bad.conf"
+cat >"$tmp/conf/sources.d/good.conf" <<EOF2
+name = "good";
+type = "crashy";
+schedule = { health = "@every 1s"; };
+EOF2
+i=0
+for case in open:segv ping:abort ping:exit ping:leak ping:hang; do
+    i=$((i + 1))
+    cat >"$tmp/conf/sources.d/bad$i.conf" <<EOF2
+name = "bad$i";
+type = "crashy";
+connection = { fail_in = "${case%%:*}"; how = "${case#*:}"; };
+schedule = { health = "@every 1s"; };
+EOF2
+done
+(ulimit -v 2000000; exec "$DSRCD" $C --foreground --log-target stderr) >"$tmp/log" 2>&1 &
+pid=$!
+wait_until "$DSRC" $C --json pools || { bad "dsrcd does not answer"; cat "$tmp/log"; }
+sleep 10
+kill -0 "$pid" 2>/dev/null && ok || { bad "dsrcd died"; tail -20 "$tmp/log"; pid=; }
+expect 1 "$DSRC" $C --json health
+cp "$tmp/out" "$tmp/health.json"
+jcheck "$tmp/health.json" '[s for s in d if s["source"] == "good"][0]["status"] == "healthy"'
+jcheck "$tmp/health.json" '[s for s in d if s["source"] == "good"][0]["endpoints"][0]["samples"] >= 6'
+for i in 1 2 3 4 5; do
+    jcheck "$tmp/health.json" "[s for s in d if s['source'] == 'bad$i'][0]['status'] == 'down'"
+done
+jcheck "$tmp/health.json" "'SIGSEGV' in [s for s in d if s['source'] == 'bad1'][0]['endpoints'][0]['last_error']"
+jcheck "$tmp/health.json" "'exited with status 3' in [s for s in d if s['source'] == 'bad3'][0]['endpoints'][0]['last_error']"
+# a crash loop: five deaths within a minute, then no more restarts
+has "$tmp/log" "[bad2/crashy] plugin 'crashy' worker for source 'bad2' killed by signal SIGABRT"
+has "$tmp/log" "[bad2/crashy] plugin 'crashy' crash-looped (5 deaths within 60 s): quarantined until dsrcd is reloaded"
+jcheck "$tmp/health.json" "'quarantined' in [s for s in d if s['source'] == 'bad2'][0]['endpoints'][0]['last_error']"
+# the hung ping: cancelled at probe_timeout, its worker killed a grace later
+has "$tmp/log" "[bad5/crashy] plugin 'crashy' worker for source 'bad5' ignored cancellation for 1.0 s: killed"
+if [ -n "$pid" ]; then
+    kill -TERM "$pid"
+    n=100
+    while kill -0 "$pid" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+    if kill -0 "$pid" 2>/dev/null; then bad "dsrcd still running 10 s after SIGTERM"; else
+        wait "$pid"; rc=$?; pid=
+        [ "$rc" -eq 0 ] && ok || { bad "dsrcd exited $rc after SIGTERM"; tail -20 "$tmp/log"; }
+    fi
+fi
+[ ! -e "$tmp/dsrcd.sock" ] && ok || bad "control socket left behind"
+finish isolation
