@@ -1597,7 +1597,7 @@ int cli_cmd_conformance(cli *c, int argc, char **argv)
         conform_quirks_free(&r.q);
         return rc;
     }
-    r.drv = loader_driver(r.src->plugin);
+    r.drv = source_driver(r.src);
     r.plugin = loader_name(r.src->plugin);
     if (c->json) {
         r.cases = json_array();

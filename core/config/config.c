@@ -686,9 +686,19 @@ static int cfg_read_file(cfg_rd *rd, config_t *lc, const char *path)
 
 static const char *const cfg_source_keys[] = {
     "name", "type", "enabled", "location", "labels", "connection", "cloud",
-    "tls", "replicas", "pool", "schedule", "fetch", NULL
+    "tls", "replicas", "pool", "schedule", "fetch", "isolation", NULL
 };
 static const char *const cfg_locations[] = {"on_prem", "cloud", "hybrid", NULL};
+static const char *const cfg_isolations[] = {"process", "none", NULL};
+
+/* `isolation` in grp, when set and valid, into *out. */
+static void cfg_read_isolation(cfg_rd *rd, const config_setting_t *grp, cfg_isolation *out)
+{
+    const char *str;
+
+    if (cfg_get_enum(rd, grp, "isolation", cfg_isolations, &str) == 1)
+        *out = strcmp(str, "none") == 0 ? CFG_ISOLATION_NONE : CFG_ISOLATION_PROCESS;
+}
 static const char *const cfg_providers[] = {"aws", "azure", "gcp", NULL};
 static const char *const cfg_aws_keys[] = {
     "provider", "region", "use_iam_auth", "role_arn", "access_key_id",
@@ -1091,6 +1101,7 @@ static void cfg_read_source(cfg_config *cfg, diag_list *diags, const char *path,
     }
 
     cfg_get_bool(&rd, root, "enabled", &src.enabled);
+    cfg_read_isolation(&rd, root, &src.isolation);
     if (cfg_get_enum(&rd, root, "location", cfg_locations, &str) == 1)
         src.location = strcmp(str, "cloud") == 0 ? DSRC_LOC_CLOUD
                      : strcmp(str, "hybrid") == 0 ? DSRC_LOC_HYBRID : DSRC_LOC_ON_PREM;
@@ -1171,7 +1182,7 @@ static void cfg_read_sources(cfg_config *cfg, cfg_rd *rd, int explicit_dir, int 
 static const char *const cfg_daemon_keys[] = {
     "plugin_dir", "state_dir", "workspace", "sources_dir", "key_file",
     "control_socket", "log_level", "log_target", "probe_timeout", "shutdown_grace", "jobs",
-    "catalog", "api", NULL
+    "catalog", "api", "isolation", NULL
 };
 static const char *const cfg_jobs_keys[] = {
     "workers", "per_source", "jitter_max", "retry_attempts", "retry_backoff",
@@ -1536,6 +1547,7 @@ cfg_config *cfg_load_with(const char *path, const char *skip, const char *extra,
         cfg->probe_timeout_ms = CFG_DEFAULT_PROBE_TIMEOUT_MS;
     }
     cfg_get_duration(&rd, root, "shutdown_grace", &cfg->shutdown_grace_ms);
+    cfg_read_isolation(&rd, root, &cfg->isolation);
     cfg_read_jobs(&rd, root, &cfg->jobs);
     cfg_read_catalog(&rd, root, &cfg->catalog);
     cfg_read_api(&rd, root, &cfg->api);
