@@ -63,6 +63,22 @@ static pthread_mutex_t iso_mu = PTHREAD_MUTEX_INITIALIZER;
 static iso_proxy *iso_proxies;
 static iso_sup *iso_sups;
 static _Atomic int64_t iso_grace_ms = ISOLATE_DEFAULT_GRACE_MS;
+static atomic_int iso_allowed;
+
+/* Set in a worker's environment: a program started as a worker that did
+ * not act as one must never start workers (no recursion). */
+#define ISO_ENV_MARK "DSRC_PLUGIN_WORKER"
+
+void isolate_allow_workers(void)
+{
+    if (!getenv(ISO_ENV_MARK))
+        atomic_store(&iso_allowed, 1);
+}
+
+int isolate_available(void)
+{
+    return atomic_load(&iso_allowed);
+}
 
 static double iso_now(void)
 {
@@ -503,7 +519,21 @@ static int iso_spawn(dsrc_conn *c)
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    rc = posix_spawn(&c->pid, "/proc/self/exe", &fa, &attr, argv, environ);
+    {
+        size_t n = 0, i;
+        char **env;
+        while (environ[n])
+            n++;
+        if (!(env = calloc(n + 2, sizeof *env))) {
+            rc = ENOMEM;
+        } else {
+            for (i = 0; i < n; i++)
+                env[i] = environ[i];
+            env[n] = (char *)ISO_ENV_MARK "=1";
+            rc = posix_spawn(&c->pid, "/proc/self/exe", &fa, &attr, argv, env);
+            free(env);
+        }
+    }
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     close(child);
@@ -543,6 +573,9 @@ static dsrc_status iso_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc
     if (!px)
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "no proxy for plugin '%s'",
                               ctx->plugin);
+    if (!isolate_available())
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL,
+                              "this program cannot start plugin worker processes");
     if ((st = iso_may_open(ctx->source, ctx->plugin, err)) != DSRC_OK)
         return st;
     if (!(c = calloc(1, sizeof *c)))

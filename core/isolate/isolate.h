@@ -67,8 +67,17 @@
 
 /* When argv is a worker's (argv[1] is ISOLATE_WORKER_ARG): serve the host
  * on descriptor 3 and return the process's exit status.  Else -1, at
- * once. */
+ * once, and the process may start workers from now on: a program that
+ * never calls it (a test program) runs every plugin in its own process,
+ * since its executable cannot serve as a worker.  A process started as a
+ * worker never starts workers itself (the environment says it is one). */
 int isolate_worker_main(int argc, char **argv);
+
+/* Let this process start workers (isolate_worker_main() does). */
+void isolate_allow_workers(void);
+
+/* 1 when this process may start workers (see isolate_worker_main()). */
+int isolate_available(void);
 
 /* The proxy driver for plugin `p`, made on first use and kept until
  * isolate_free(): `p`'s name, version, options, limits, validate() and

@@ -450,8 +450,10 @@ int isolate_worker_main(int argc, char **argv)
     wire_rd r;
     int done = 0;
 
-    if (argc < 2 || strcmp(argv[1], ISOLATE_WORKER_ARG) != 0)
+    if (argc < 2 || strcmp(argv[1], ISOLATE_WORKER_ARG) != 0) {
+        isolate_allow_workers();
         return -1;
+    }
     /* Hardening: no privileges to gain, no core dump or ptrace by others,
      * nothing open but the host's socket and the standard descriptors. */
     (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);

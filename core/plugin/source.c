@@ -113,7 +113,8 @@ static void split_hostport(const char *hp, char **host, char **port)
 
 const dsrc_driver *source_driver(const registry_source *s)
 {
-    const dsrc_driver *proxy = s->isolated ? isolate_driver(s->plugin) : NULL;
+    const dsrc_driver *proxy =
+        s->isolated && isolate_available() ? isolate_driver(s->plugin) : NULL;
     return proxy ? proxy : loader_driver(s->plugin);
 }
 

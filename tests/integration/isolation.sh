@@ -49,6 +49,19 @@ cmd_of() {
     esac
 }
 
+# ---- check-config: the setting, with its file and line ----
+printf 'name = "bad";\ntype = "crashy";\nisolation = "thread";\n' >"$tmp/conf/sources.d/bad.conf"
+expect 78 "$DSRC" $C check-config
+has "$tmp/err" "sources.d/bad.conf:3: 'isolation' must be one of process, none (got 'thread')"
+printf 'isolation = "container";\n' >>"$tmp/conf/dsrcd.conf"
+expect 78 "$DSRC" $C check-config
+has "$tmp/err" "dsrcd.conf:8: 'isolation' must be one of process, none (got 'container')"
+sed -i '$d' "$tmp/conf/dsrcd.conf"
+# isolation = "none" as asked: the plugin is in dsrc's own process
+printf 'name = "bad";\ntype = "crashy";\nisolation = "none";\nconnection = { fail_in = "ping"; how = "exit"; };\n' \
+    >"$tmp/conf/sources.d/bad.conf"
+expect 3 "$DSRC" $C test bad
+
 # ---- dsrc: a plugin that dies in each call ----
 [ -n "${ISOLATION_DAEMON_ONLY:-}" ] ||
 for op in open ping list describe discover fetch; do
