@@ -16,6 +16,7 @@
 #include "catalog/snapshot.h"
 #include "output/manifest.h"
 #include "plugin/source.h"
+#include "secret/identity.h"
 #include "table.h"
 
 /* ------------------------------------------------------------------------ */
@@ -28,6 +29,44 @@ static int test_opt(cli *c, int opt, const char *arg, void *user)
     if (opt == 'a')
         *(int *)user = 1;
     return 0;
+}
+
+/* The cloud identity the host used for source `name`, if any: provider,
+ * mode, principal and the token's expiry, never the token. */
+static void test_identity_when(const identity_info *id, char when[32])
+{
+    struct tm tm;
+    gmtime_r(&id->expires, &tm);
+    strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void test_identity_print(const char *name)
+{
+    identity_info id;
+    char when[32];
+
+    if (!identity_last(name, &id))
+        return;
+    test_identity_when(&id, when);
+    printf("%s: identity %s %s: %s; token valid until %s\n", name, id.provider, id.mode,
+           id.principal, when);
+}
+
+static void test_identity_json(json_t *o, const char *name)
+{
+    identity_info id;
+    char when[32];
+    json_t *j;
+
+    if (!identity_last(name, &id))
+        return;
+    test_identity_when(&id, when);
+    j = json_object();
+    json_object_set_new(j, "provider", cli_jstr(id.provider));
+    json_object_set_new(j, "mode", cli_jstr(id.mode));
+    json_object_set_new(j, "principal", cli_jstr(id.principal));
+    json_object_set_new(j, "expires", cli_jstr(when));
+    json_object_set_new(o, "identity", j);
 }
 
 int cli_cmd_test(cli *c, int argc, char **argv)
@@ -86,6 +125,7 @@ int cli_cmd_test(cli *c, int argc, char **argv)
                 json_object_set_new(o, "endpoint", cli_jstr(info.endpoint));
                 json_object_set_new(o, "role", cli_jstr(router_role_name(info.role)));
                 json_object_set_new(o, "server_version", cli_jstr(info.server_version));
+                test_identity_json(o, s->cfg->name);
             } else {
                 json_object_set_new(o, "error", cli_derr_json(&e, cli_fail_status(&e)));
             }
@@ -99,6 +139,7 @@ int cli_cmd_test(cli *c, int argc, char **argv)
                    ver && *ver ? ", " : "", ver ? ver : "");
             free(where);
             free(ver);
+            test_identity_print(s->cfg->name);
         }
         if (st != DSRC_OK) {
             if (!c->json)

@@ -4,8 +4,8 @@
  *
  * The handler only writes: the first signal raises the flag plugins poll
  * and wakes the watcher thread through a pipe; the watcher cancels every
- * plugin call of the process (source_cancel_all(), which may run plugin
- * code) and then gives the calls the grace period.  A second signal, or
+ * plugin call of the process (source_cancel_all(), which runs plugin code,
+ * on a thread of its own) and gives the calls the grace period.  A second signal, or
  * the end of the grace period, removes the temporary output files and
  * ends the process: from the handler, with async-signal-safe calls only. */
 #include <config.h>
@@ -95,16 +95,32 @@ static char cancel_wait(int64_t ms)
     }
 }
 
+/* Cancels every plugin call, on a thread of its own: a plugin's cancel()
+ * that never returns (a client library's cancel request to a server that
+ * stopped answering) must not hold up the grace period. */
+static void *cancel_calls(void *arg)
+{
+    (void)arg;
+    source_cancel_all();
+    return NULL;
+}
+
 static void *cancel_watch(void *arg)
 {
     char who[600] = "", msg[1024];
+    pthread_attr_t attr;
+    pthread_t th;
     int sig;
 
     (void)arg;
     if (cancel_wait(-1) != 's')
         return NULL;
     sig = cancel_sig;
-    source_cancel_all();
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &attr, cancel_calls, NULL) != 0)
+        source_cancel_all();
+    pthread_attr_destroy(&attr);
     if (cancel_wait(cancel_grace_ms) != 0)
         return NULL; /* the command ended (or a byte that is not ours) */
     /* The grace period is over: the call ignores the cancellation. */

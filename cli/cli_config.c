@@ -43,8 +43,9 @@ static void source_detail(const cfg_source *cs, const registry_source *s)
             printf("cloud.%-14s %s\n", cs->cloud[i].key,
                    cfg_cloud_key_is_secret(cs->cloud[i].key) ? REDACTED : cs->cloud[i].text);
     if (cs->tls_mode)
-        printf("tls:       mode %s%s%s\n", cs->tls_mode, cs->tls_ca ? ", ca " : "",
-               cs->tls_ca ? cs->tls_ca : "");
+        printf("tls:       mode %s%s%s%s\n", cs->tls_mode,
+               cs->tls_line ? "" : " (no tls group: the location's default)",
+               cs->tls_ca ? ", ca " : "", cs->tls_ca ? cs->tls_ca : "");
     for (i = 0; i < cs->n_replica_hosts; i++)
         printf("replica:   %s\n", cs->replica_hosts[i]);
     printf("pool:      max_size %d, min_idle %d, acquire_timeout %" PRId64 "ms\n",

@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,48 @@ static void plugins_cb(void *user, const char *name, const char *path, loader_pl
     }
 }
 
+/* An option's limits as one line ("1..65535", ">= 0 ms", "a DNS name"), or
+ * "-" when it has none. */
+static const char *limit_text(const dsrc_option *o, const dsrc_option_limit *l, char *buf,
+                              size_t size)
+{
+    const char *unit = o->type == DSRC_OPT_DURATION ? " ms" : "";
+    unsigned f = l ? l->flags & (DSRC_LIMIT_MIN | DSRC_LIMIT_MAX) : 0;
+
+    if (!l || (!f && !l->pattern))
+        return "-";
+    if (l->pattern)
+        snprintf(buf, size, "%s%s%s", l->pattern_doc ? "" : "/",
+                 l->pattern_doc ? l->pattern_doc : l->pattern, l->pattern_doc ? "" : "/");
+    else if (f == (DSRC_LIMIT_MIN | DSRC_LIMIT_MAX))
+        snprintf(buf, size, "%" PRId64 "..%" PRId64 "%s", l->min, l->max, unit);
+    else if (f == DSRC_LIMIT_MIN)
+        snprintf(buf, size, ">= %" PRId64 "%s", l->min, unit);
+    else
+        snprintf(buf, size, "<= %" PRId64 "%s", l->max, unit);
+    return buf;
+}
+
+/* The same as a JSON object (min, max, pattern, pattern_doc as they
+ * apply), or NULL when the option has none. */
+static json_t *limit_json(const dsrc_option_limit *l)
+{
+    json_t *j;
+
+    if (!l || (!(l->flags & (DSRC_LIMIT_MIN | DSRC_LIMIT_MAX)) && !l->pattern))
+        return NULL;
+    j = json_object();
+    if (l->flags & DSRC_LIMIT_MIN)
+        json_object_set_new(j, "min", json_integer(l->min));
+    if (l->flags & DSRC_LIMIT_MAX)
+        json_object_set_new(j, "max", json_integer(l->max));
+    if (l->pattern)
+        json_object_set_new(j, "pattern", cli_jstr(l->pattern));
+    if (l->pattern_doc)
+        json_object_set_new(j, "pattern_doc", cli_jstr(l->pattern_doc));
+    return j;
+}
+
 static int plugin_options(cli *c, const char *name)
 {
     loader_plugin *p;
@@ -80,23 +123,29 @@ static int plugin_options(cli *c, const char *name)
             json_object_set_new(j, "default", cli_jstr(o->default_value));
             if (o->choices)
                 json_object_set_new(j, "choices", cli_jstr(o->choices));
+            json_t *lim = limit_json(loader_option_limit(p, o->name));
+            if (lim)
+                json_object_set_new(j, "limits", lim);
             json_object_set_new(j, "doc", cli_jstr(o->doc));
             json_array_append_new(arr, j);
         }
         cli_json_print(arr);
         return CLI_EXIT_OK;
     }
-    const char *hdr[] = {"option", "type", "required", "default", "secret", "description"};
-    table *t = table_new(6, hdr);
+    const char *hdr[] = {"option", "type",   "limits",
+                         "required", "default", "secret", "description"};
+    table *t = table_new(7, hdr);
     if (!t)
         return CLI_EXIT_FAIL;
     for (o = d->options; o && o->name; o++) {
-        char type[160];
+        char type[160], limits[160];
         if (o->type == DSRC_OPT_ENUM && o->choices)
             snprintf(type, sizeof type, "enum(%s)", o->choices);
         else
             snprintf(type, sizeof type, "%s", cli_opt_type_name(o->type));
-        const char *row[] = {o->name, type, (o->flags & DSRC_OPT_REQUIRED) ? "yes" : "no",
+        const char *row[] = {o->name, type,
+                             limit_text(o, loader_option_limit(p, o->name), limits, sizeof limits),
+                             (o->flags & DSRC_OPT_REQUIRED) ? "yes" : "no",
                              o->default_value ? o->default_value : "-",
                              (o->flags & DSRC_OPT_SECRET) ? "yes" : "no",
                              o->doc ? o->doc : "-"};

@@ -23,3 +23,11 @@ dsrc_LDADD = core/libdsrccore.la $(JANSSON_LIBS) $(CRYPTO_LIBS)
 # bash completion: commands, options, source names, item paths.
 bashcompletiondir = $(datadir)/bash-completion/completions
 dist_bashcompletion_DATA = cli/completion/dsrc
+
+# dsrc with the cloud identities' clock fixed at $DSRC_TEST_CLOCK (seconds
+# since the epoch, optionally "+" to let it run on from there), for the
+# tests whose servers expect a token made at a known time.  Never installed.
+check_PROGRAMS += tests/fixtures/dsrc_fixed_clock
+tests_fixtures_dsrc_fixed_clock_SOURCES = $(dsrc_SOURCES) tests/fixtures/fixed_clock.c
+tests_fixtures_dsrc_fixed_clock_CFLAGS = $(dsrc_CFLAGS)
+tests_fixtures_dsrc_fixed_clock_LDADD = $(dsrc_LDADD)

@@ -61,12 +61,15 @@ core_libdsrccore_la_SOURCES += \
 	core/catalog/meta_json.c core/catalog/meta_json.h \
 	core/catalog/view.c core/catalog/view.h
 
-# secret: Fernet, keys, secret values, memory that holds them.
+# secret: Fernet, keys, secret values, memory that holds them, AWS SigV4,
+# cloud identities (tokens the host makes for a source).
 core_libdsrccore_la_SOURCES += \
 	core/secret/fernet.c core/secret/fernet.h \
 	core/secret/keyring.c core/secret/keyring.h \
 	core/secret/secret.c core/secret/secret.h \
-	core/secret/secmem.c core/secret/secmem.h
+	core/secret/secmem.c core/secret/secmem.h \
+	core/secret/sigv4.c core/secret/sigv4.h \
+	core/secret/identity.c core/secret/identity.h
 
 # conn: connection pools, circuit breakers, endpoint routing, source health.
 core_libdsrccore_la_SOURCES += \

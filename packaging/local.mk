@@ -30,9 +30,13 @@ EXTRA_DIST += \
 	packaging/tmpfiles.d/dsrc.conf
 
 # Debian packaging: copied to debian/ in an unpacked release tarball;
-# packaging/build-deb builds and checks the packages in a clean chroot.
+# packaging/build-deb builds and checks the packages in a clean chroot,
+# packaging/boot-check boots them under systemd in a virtual machine.
 EXTRA_DIST += \
 	packaging/build-deb \
+	packaging/deb-chroot.sh \
+	packaging/boot-check \
+	packaging/boot-check-guest \
 	packaging/check-installed \
 	packaging/debian/changelog \
 	packaging/debian/control \
@@ -48,6 +52,7 @@ EXTRA_DIST += \
 	packaging/debian/dsrc-plugin-mysql.install \
 	packaging/debian/dsrc-plugin-mongo.install \
 	packaging/debian/dsrc-plugin-azure-blob.install \
+	packaging/debian/dsrc-plugin-http.install \
 	packaging/debian/libdsrc-plugin-dev.install \
 	packaging/debian/not-installed
 

@@ -718,7 +718,8 @@ static const char *const cfg_cloud_secrets[] = {
     "secret_access_key", "session_token", "client_secret", NULL
 };
 static const char *const cfg_tls_keys[] = {"mode", "ca", "cert", "key", "key_passphrase", NULL};
-static const char *const cfg_tls_modes[] = {"disable", "require", "verify-ca", "verify-full", NULL};
+static const char *const cfg_tls_modes[] = {"disable", "prefer", "require", "verify-ca",
+                                            "verify-full", NULL};
 static const char *const cfg_replica_keys[] = {"hosts", "replica_set", "read_policy", NULL};
 const char *const cfg_read_policies[] = {
     "primary", "primary_preferred", "replica", "replica_preferred", "nearest", NULL
@@ -896,8 +897,10 @@ static void cfg_read_tls(cfg_rd *rd, const config_setting_t *root, cfg_source *s
     const config_setting_t *g = cfg_group(rd, root, "tls");
     const char *mode = "verify-full", *pass;
 
-    if (!g)
+    if (!g) {
+        src->tls_mode = cfg_strdup(rd, cfg_tls_default_mode(src->location));
         return;
+    }
     src->tls_line = cfg_line(g);
     cfg_check_keys(rd, g, cfg_tls_keys, "in group 'tls'");
     cfg_get_enum(rd, g, "mode", cfg_tls_modes, &mode);
@@ -1601,6 +1604,11 @@ const char *cfg_location_name(dsrc_location loc)
     case DSRC_LOC_HYBRID: return "hybrid";
     }
     return "on_prem";
+}
+
+const char *cfg_tls_default_mode(dsrc_location loc)
+{
+    return loc == DSRC_LOC_ON_PREM ? "prefer" : "verify-full";
 }
 
 int cfg_cloud_key_is_secret(const char *key)

@@ -94,8 +94,10 @@ typedef struct cfg_source {
     char *cloud_provider;   /* NULL when no cloud group                      */
     cfg_value *cloud;       size_t n_cloud;  /* every key, provider included */
 
-    /* tls = { mode; ca; cert; key; key_passphrase; }; mode defaults to
-       "verify-full" when the group is present; cert and key go together */
+    /* tls = { mode; ca; cert; key; key_passphrase; }; cert and key go
+       together.  tls_mode is never NULL once read: the group's mode,
+       "verify-full" when the group has none, and without a group the
+       location's (cfg_tls_default_mode()); tls_line is 0 then. */
     char *tls_mode, *tls_ca, *tls_cert, *tls_key;
     int tls_line;
 
@@ -231,6 +233,12 @@ int cfg_parse_duration(const char *s, int64_t *ms);
 int cfg_check_schedule(const char *expr, const char **why);
 
 const char *cfg_location_name(dsrc_location loc);
+
+/* The TLS mode of a source whose file has no tls group, by its location:
+ * "verify-full" for cloud and hybrid sources (encrypted, the server's
+ * certificate and name checked), "prefer" on premises (TLS when the
+ * server offers it).  A static string. */
+const char *cfg_tls_default_mode(dsrc_location loc);
 
 /* The values of a replica group's read_policy, NULL-terminated, in the
  * order of router_policy (router.h): the one list of read-policy names. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/ctx.h"
+#include "base/log.h"
 #include "conn/health.h"
 #include "plugin/loader.h"
 
@@ -244,12 +245,12 @@ void health_record(health_monitor *h, int endpoint, int ok, double latency_ms, c
 
 /* Refresh the storage size through the plugin's storage() on connection c
  * (rate-limited: see HEALTH_STORAGE_EVERY).  A plugin that cannot tell leaves it
- * unknown. */
+ * unknown; one that fails is logged (a plugin bug, such as an error without
+ * a message, is named as such). */
 static void storage_refresh(health_monitor *h, source_conn *c)
 {
-    struct dsrc_ctx ctx;
-    dsrc_error perr;
     dsrc_storage_info info;
+    derr e = {0};
     unsigned long n;
     dsrc_status st;
 
@@ -258,14 +259,10 @@ static void storage_refresh(health_monitor *h, source_conn *c)
     pthread_mutex_unlock(&h->mu);
     if (n % HEALTH_STORAGE_EVERY != 0 || !c->drv->storage)
         return;
-    memset(&info, 0, sizeof info);
-    info.struct_size = sizeof info;
-    info.used_bytes = info.free_bytes = info.items = -1;
-    source_ctx(&ctx, c);
-    error_init(&perr);
-    st = c->drv->storage(&ctx, c->conn, &info, &perr);
-    if (perr.release)
-        perr.release(&perr);
+    st = source_storage(c, &info, &e);
+    if (st != DSRC_OK && st != DSRC_E_UNSUPPORTED)
+        log_msg(DSRC_LOG_WARNING, NULL, NULL, "%s", e.msg ? e.msg : "storage size failed");
+    derr_clear(&e);
     pthread_mutex_lock(&h->mu);
     h->storage_bytes = st == DSRC_OK && info.used_bytes >= 0 ? info.used_bytes : -1;
     pthread_mutex_unlock(&h->mu);

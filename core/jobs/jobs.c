@@ -427,14 +427,18 @@ done:
 size_t jobs_due(jobs_table *t, int64_t now_ms, jobs_fire *out, size_t max)
 {
     size_t i, c = 0;
+    int64_t fire;
 
     pthread_mutex_lock(&t->mu);
     for (i = 0; i < t->n && c < max; i++) {
         jb_job *j = t->jobs[i];
         if (j->state != JB_IDLE || j->held || j->next_ms < 0 || j->next_ms > now_ms)
             continue;
-        if (jb_hand_out(t, j, j->next_trigger, j->next_attempt, j->next_fire,
-                        &out[c]) == 0)
+        /* A catch-up covers every slot up to when it is handed out, also
+         * those that passed since it was planned (a slow start). */
+        fire = j->next_trigger == JOBS_TRIGGER_CATCH_UP && now_ms > j->next_fire ? now_ms
+                                                                                : j->next_fire;
+        if (jb_hand_out(t, j, j->next_trigger, j->next_attempt, fire, &out[c]) == 0)
             c++;
     }
     pthread_mutex_unlock(&t->mu);

@@ -207,6 +207,30 @@ static int outfile_give_dir(char *path)
     return rc;
 }
 
+/* The mode to make directory `path` with: `mode`, and in a shared parent
+ * (setgid, group-writable) the group's bits as the owner's, so that no
+ * chmod is needed afterwards when the umask lets them through (dsrcd's unit
+ * forbids setting the setgid bit, which a chmod of a directory that
+ * inherited it would do). */
+static mode_t outfile_dir_mode(char *path, unsigned mode)
+{
+    char *slash = strrchr(path, '/');
+    struct stat st;
+    int shared;
+
+    if (!slash)
+        shared = stat(".", &st) == 0;
+    else if (slash == path)
+        shared = stat("/", &st) == 0;
+    else {
+        *slash = '\0';
+        shared = stat(path, &st) == 0;
+        *slash = '/';
+    }
+    shared = shared && (st.st_mode & S_ISGID) && (st.st_mode & S_IWGRP);
+    return (mode_t)(shared ? mode | ((mode & S_IRWXU) >> 3) : mode);
+}
+
 int outfile_mkdirs(const char *dir, unsigned mode)
 {
     char *buf, *p;
@@ -229,7 +253,7 @@ int outfile_mkdirs(const char *dir, unsigned mode)
         {
             char saved = *p;
             *p = '\0';
-            if (mkdir(buf, (mode_t)mode) != 0) {
+            if (mkdir(buf, outfile_dir_mode(buf, mode)) != 0) {
                 int err = errno;
                 /* An existing directory is fine whatever mkdir said (it
                  * may say EACCES or EROFS before EEXIST). */

@@ -499,13 +499,20 @@ static size_t registry_validate(registry_source *rs, diag_list *diags)
     return errors;
 }
 
-void registry_open_params(const cfg_source *cs, dsrc_open_params *p)
+void registry_open_params(const cfg_source *cs, const loader_plugin *plugin,
+                          dsrc_open_params *p)
 {
+    const dsrc_abi_info *abi = plugin ? loader_abi(plugin) : NULL;
+
     memset(p, 0, sizeof *p);
     p->struct_size = sizeof *p;
     p->source = cs->name;
     p->location = cs->location;
-    p->tls_mode = cs->tls_mode;
+    p->tls_mode = cs->tls_mode ? cs->tls_mode : cfg_tls_default_mode(cs->location);
+    /* 1.0 had no "prefer": a 1.0 plugin gets what 1.0 said for a source
+       that asks nothing of TLS, NULL (the plugin's own default). */
+    if (abi && abi->abi_major == 1 && abi->abi_minor == 0 && strcmp(p->tls_mode, "prefer") == 0)
+        p->tls_mode = NULL;
     p->tls_ca = cs->tls_ca;
     p->tls_cert = cs->tls_cert;
     p->tls_key = cs->tls_key;
@@ -575,7 +582,7 @@ static int registry_plugin_validate(const registry_source *rs, diag_list *diags)
         cloud[i].value = cfg_cloud_key_is_secret(s->cloud[i].key) && s->cloud[i].text
                              ? REGISTRY_SECRET_PLACEHOLDER : s->cloud[i].text;
     }
-    registry_open_params(s, &p);
+    registry_open_params(s, rs->plugin, &p);
     p.options = opts;
     p.n_options = n;
     p.cloud = cloud;

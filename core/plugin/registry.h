@@ -83,8 +83,12 @@ json_t *registry_source_json(const cfg_source *cs, const registry_source *s);
 /* The members of open()'s params that come from the source's file as
  * written (source, location, tls, replicas, n_cloud); options, cloud and
  * tls_key_passphrase are the caller's (the secrets in them are resolved,
- * or replaced by a placeholder for validate()). */
-void registry_open_params(const cfg_source *cs, dsrc_open_params *p);
+ * or replaced by a placeholder for validate()).  tls_mode is the source's
+ * resolved mode (cfg_tls_default_mode() without a tls group), never NULL,
+ * except that `plugin` (may be NULL), when built for ABI 1.0, gets NULL
+ * for "prefer", which 1.0 did not have. */
+void registry_open_params(const cfg_source *cs, const loader_plugin *plugin,
+                          dsrc_open_params *p);
 
 /* Validate one value against an option declaration and normalise it.
  * Returns a malloc'd normalised value, or NULL with a reason in *why

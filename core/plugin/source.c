@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/ctx.h"
+#include "secret/identity.h"
 #include "secret/secret.h"
 #include "plugin/contract.h"
 #include "plugin/source.h"
@@ -183,6 +184,12 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
         opts[n].value = v;
         n++;
     }
+    /* A cloud identity's token replaces the password (identity.h). */
+    st = identity_apply(cs, drv->options, s->key_file, opts, &n, &owned[n_owned], e);
+    if (st != DSRC_OK)
+        goto done;
+    if (owned[n_owned])
+        n_owned++;
     for (i = 0; i < cs->n_cloud; i++) {
         cloud[i].key = cs->cloud[i].key;
         cloud[i].value = cs->cloud[i].text;
@@ -198,7 +205,7 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
         }
     }
 
-    registry_open_params(cs, &p);
+    registry_open_params(cs, s->plugin, &p);
     p.options = opts;
     p.n_options = n;
     p.endpoint = endpoint;
@@ -310,6 +317,23 @@ dsrc_status source_ping(source_conn *c, dsrc_ping_info *info, double *latency_ms
     info->server_version[sizeof info->server_version - 1] = '\0';
     info->endpoint[sizeof info->endpoint - 1] = '\0';
     return finish(c, st, &perr, e, "ping", "ping failed", NULL);
+}
+
+dsrc_status source_storage(source_conn *c, dsrc_storage_info *info, derr *e)
+{
+    struct dsrc_ctx ctx;
+    dsrc_error perr;
+    dsrc_status st;
+
+    memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
+    info->used_bytes = info->free_bytes = info->items = -1;
+    if (!c->drv->storage)
+        return DSRC_E_UNSUPPORTED;
+    call_ctx(&ctx, c);
+    error_init(&perr);
+    st = c->drv->storage(&ctx, c->conn, info, &perr);
+    return finish(c, st, &perr, e, "storage", "storage size", NULL);
 }
 
 dsrc_status source_list(source_conn *c, const char *path, const dsrc_item_sink *sink, derr *e)
@@ -439,6 +463,23 @@ void source_cancel(source_conn *c)
         c->drv->cancel(c->conn);
 }
 
+/* The connection whose cancel() source_cancel_all() is in, as
+ * source_busy_name() writes it ("" when none): the live list stays locked
+ * while a cancel() runs, and one that never returns must still be named. */
+static pthread_mutex_t source_cancelling_mu = PTHREAD_MUTEX_INITIALIZER;
+static char source_cancelling[600];
+
+static void set_cancelling(source_conn *c)
+{
+    pthread_mutex_lock(&source_cancelling_mu);
+    if (c)
+        snprintf(source_cancelling, sizeof source_cancelling, "source '%s' (plugin '%s')",
+                 source_name(c), loader_name(c->src->plugin));
+    else
+        source_cancelling[0] = '\0';
+    pthread_mutex_unlock(&source_cancelling_mu);
+}
+
 void source_cancel_all(void)
 {
     source_conn *c;
@@ -448,17 +489,36 @@ void source_cancel_all(void)
     for (c = source_live; c; c = c->live_next)
         source_mark(c);
     for (c = source_live; c; c = c->live_next)
-        if (c->conn && atomic_load(&c->busy) && c->drv->cancel)
+        if (c->conn && atomic_load(&c->busy) && c->drv->cancel) {
+            set_cancelling(c);
             c->drv->cancel(c->conn);
+        }
+    set_cancelling(NULL);
     pthread_mutex_unlock(&source_live_mu);
 }
 
 int source_busy_name(char *buf, size_t n)
 {
     source_conn *c;
+    struct timespec until;
     int rc = -1;
 
-    pthread_mutex_lock(&source_live_mu);
+    /* The list is held by a cancel() that does not return: name it. */
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 200 * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    if (pthread_mutex_timedlock(&source_live_mu, &until) != 0) {
+        pthread_mutex_lock(&source_cancelling_mu);
+        if (source_cancelling[0]) {
+            snprintf(buf, n, "%s", source_cancelling);
+            rc = 0;
+        }
+        pthread_mutex_unlock(&source_cancelling_mu);
+        return rc;
+    }
     for (c = source_live; c && rc; c = c->live_next)
         if (atomic_load(&c->busy)) {
             snprintf(buf, n, "source '%s' (plugin '%s')", source_name(c),

@@ -61,6 +61,11 @@ dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req,
                       const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
                       dsrc_fetch_result *res, derr *e);
 
+/* The backend's storage use through the plugin's optional storage():
+ * DSRC_E_UNSUPPORTED (no message) when the plugin has none.  info is
+ * initialised here, its sizes -1 until the plugin sets them. */
+dsrc_status source_storage(source_conn *c, dsrc_storage_info *info, derr *e);
+
 /* Ping, cancelled (source_cancel) when it has not returned within
  * limit_ms: then DSRC_E_TIMEOUT, and e->connection_broken is set (the
  * connection is not to be used again). */

@@ -447,6 +447,15 @@ static dsrc_status az_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
     }
     if (c->backoff_ms < 0)
         c->backoff_ms = 0;
+    /* The service is always TLS: prefer (and verify-full) is verified https. */
+    if (p->tls_mode && strcmp(p->tls_mode, "disable") != 0 && strcmp(p->tls_mode, "prefer") != 0 &&
+        strcmp(p->tls_mode, "require") != 0 && strcmp(p->tls_mode, "verify-ca") != 0 &&
+        strcmp(p->tls_mode, "verify-full") != 0) {
+        st = dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                            "tls.mode '%s' is not one of disable, prefer, require, verify-ca, "
+                            "verify-full", p->tls_mode);
+        goto fail;
+    }
 
     c->curl = curl_easy_init();
     if (!c->curl) {

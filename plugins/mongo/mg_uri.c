@@ -256,27 +256,26 @@ static dsrc_status read_mode(const char *policy, mongoc_read_mode_t *mode, dsrc_
                           " replica, replica_preferred, nearest", policy);
 }
 
-/* TLS from the tls group.  Cloud and hybrid sources always use TLS. */
+/* TLS in the mode the host resolved (a 1.0 host sends none: the host's
+ * rule, prefer on premises, verify-full in the cloud).  prefer leaves the
+ * `uri`'s own tls setting (the driver has no "TLS when offered"); cloud and
+ * hybrid sources always use TLS. */
 static dsrc_status apply_tls(const dsrc_open_params *p, mongoc_uri_t *uri, dsrc_error *err)
 {
     const char *mode = p->tls_mode;
     int must = p->location == DSRC_LOC_CLOUD || p->location == DSRC_LOC_HYBRID;
     const char *certkey = NULL;
 
-    if (!mode) {
-        /* No tls group: whatever a `uri` says, but never plain text to
-         * the cloud. */
-        if (!must)
-            return DSRC_OK;
-        mode = "verify-full";
-    }
-    if (strcmp(mode, "disable") == 0) {
+    if (!mode)
+        mode = must ? "verify-full" : "prefer";
+    if (strcmp(mode, "disable") == 0 || strcmp(mode, "prefer") == 0) {
         if (must)
             return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
-                                  "a %s source never connects without TLS: set tls.mode to"
-                                  " require, verify-ca or verify-full",
-                                  p->location == DSRC_LOC_CLOUD ? "cloud" : "hybrid");
-        mongoc_uri_set_option_as_bool(uri, MONGOC_URI_TLS, false);
+                                  "a %s source never connects without TLS (tls.mode '%s'):"
+                                  " set tls.mode to require, verify-ca or verify-full",
+                                  p->location == DSRC_LOC_CLOUD ? "cloud" : "hybrid", mode);
+        if (mode[0] == 'd')
+            mongoc_uri_set_option_as_bool(uri, MONGOC_URI_TLS, false);
         return DSRC_OK;
     }
     if (strcmp(mode, "require") != 0 && strcmp(mode, "verify-ca") != 0 &&

@@ -47,7 +47,8 @@ typedef struct mys_params {
     char *charset;
     unsigned connect_timeout_s;
     unsigned read_timeout_s;   /* 0: none                                   */
-    /* TLS: use_tls 0 off; verify_chain / verify_host as the mode says. */
+    /* TLS: use_tls 0 off, 1 required, 2 when the server offers it (prefer:
+       no CA, the certificate unchecked); verify_host as the mode says. */
     int use_tls;
     int verify_host;
     char *tls_ca, *tls_capath, *tls_cert, *tls_key;
@@ -171,8 +172,9 @@ void mys_abandon_result(dsrc_conn *c, MYSQL_RES *res);
 /* ------------------------------------------------------------------------ */
 /* mys_types.c                                                               */
 
-/* The SDK type of an information_schema data type. */
-dsrc_type mys_type_of_data_type(const char *data_type, int is_json);
+/* The SDK type of an information_schema data type; `column_type` (e.g.
+ * "bigint(20) unsigned") tells BIGINT UNSIGNED and BIT(64), which are text. */
+dsrc_type mys_type_of_data_type(const char *data_type, const char *column_type, int is_json);
 
 /* How a result column's text becomes a cell. */
 typedef enum mys_class {

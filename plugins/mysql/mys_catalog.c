@@ -500,7 +500,7 @@ int mys_emit(const dsrc_meta_sink *sink, const char *db, const char *name,
         const mys_colinfo *ci = &cols->v[i];
         memset(&dc[i], 0, sizeof dc[i]);
         dc[i].name = ci->name;
-        dc[i].type = mys_type_of_data_type(ci->data_type, ci->is_json);
+        dc[i].type = mys_type_of_data_type(ci->data_type, ci->column_type, ci->is_json);
         dc[i].native_type = ci->is_json ? "json" : ci->column_type;
         dc[i].nullable = ci->nullable;
         dc[i].primary_key = ci->pk;

@@ -183,20 +183,21 @@ static dsrc_status mys_params_read(const dsrc_ctx *ctx, const dsrc_open_params *
         p->read_timeout_s = mys_ms_to_s(num);
     }
 
-    /* TLS.  No tls group: plain text on premises, encrypted (without
-     * verification) for cloud and hybrid sources, which never talk in
-     * plain text. */
+    /* TLS, in the mode the host resolved (a 1.0 host sends none: the
+     * host's rule, prefer on premises, verify-full for cloud and hybrid
+     * sources, which never talk in plain text: disable and prefer, which
+     * falls back to it, are refused there). */
     mode = params->tls_mode;
     if (!mode || !*mode)
-        mode = remote ? "require" : "disable";
-    if (strcmp(mode, "disable") == 0) {
+        mode = remote ? "verify-full" : "prefer";
+    if (strcmp(mode, "disable") == 0 || strcmp(mode, "prefer") == 0) {
         if (remote)
             return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
-                                  "tls mode 'disable' is refused for a %s source: it would"
+                                  "tls mode '%s' is refused for a %s source: it could"
                                   " send credentials and data in plain text (use require,"
-                                  " verify-ca or verify-full)",
+                                  " verify-ca or verify-full)", mode,
                                   params->location == DSRC_LOC_CLOUD ? "cloud" : "hybrid");
-        p->use_tls = 0;
+        p->use_tls = mode[0] == 'p' ? 2 : 0;
     } else if (strcmp(mode, "require") == 0) {
         p->use_tls = 1;
     } else if (strcmp(mode, "verify-ca") == 0) {
@@ -208,11 +209,11 @@ static dsrc_status mys_params_read(const dsrc_ctx *ctx, const dsrc_open_params *
         p->verify_host = 1;
     } else {
         return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
-                              "tls mode '%s' is unknown (disable, require, verify-ca or"
-                              " verify-full)", mode);
+                              "tls mode '%s' is unknown (disable, prefer, require, verify-ca"
+                              " or verify-full)", mode);
     }
     if (p->use_tls) {
-        if (params->tls_ca && *params->tls_ca)
+        if (p->use_tls == 1 && params->tls_ca && *params->tls_ca)
             p->tls_ca = strdup(params->tls_ca);
         if (params->tls_cert && *params->tls_cert)
             p->tls_cert = strdup(params->tls_cert);
@@ -230,7 +231,7 @@ static dsrc_status mys_params_read(const dsrc_ctx *ctx, const dsrc_open_params *
         ((v = dsrc_kv_get(o, n, "user")) && *v && !p->user) ||
         ((v = dsrc_kv_get(o, n, "database")) && *v && !p->database) ||
         (mode && strcmp(mode, "verify-ca") == 0 && !p->tls_ca && !p->tls_capath) ||
-        (p->use_tls && params->tls_ca && *params->tls_ca && !p->tls_ca) ||
+        (p->use_tls == 1 && params->tls_ca && *params->tls_ca && !p->tls_ca) ||
         (p->use_tls && params->tls_cert && *params->tls_cert && !p->tls_cert) ||
         (p->use_tls && params->tls_key && *params->tls_key && !p->tls_key))
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
@@ -320,6 +321,9 @@ static dsrc_status mys_connect(const dsrc_ctx *ctx, const mys_params *p, int ses
         mysql_optionsv(my, MYSQL_OPT_PROTOCOL, &tcp);
     }
     if (p->use_tls) {
+        /* Connector/C asks for TLS whenever the server offers it; without
+         * the certificate check it goes on in plain text when the server
+         * offers none, which is what prefer means. */
         mysql_optionsv(my, MYSQL_OPT_SSL_ENFORCE, &on);
         mysql_optionsv(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, p->verify_host ? &on : &off);
         if (p->tls_ca)

@@ -82,8 +82,14 @@ static dsrc_status mys_classify(unsigned code, int sys_errno, int *retryable, in
             return DSRC_E_TIMEOUT;
         return DSRC_E_UNREACHABLE;
     case CR_SSL_CONNECTION_ERROR:
-        /* A certificate that does not verify will not verify later. */
         *broken = 1;
+        /* The TLS layer reports a read that timed out (read_timeout on an
+         * encrypted connection) as a TLS error: a timeout all the same. */
+        if (sys_errno == ETIMEDOUT) {
+            *retryable = 1;
+            return DSRC_E_TIMEOUT;
+        }
+        /* A certificate that does not verify will not verify later. */
         return DSRC_E_UNREACHABLE;
     case CR_OUT_OF_MEMORY:
     case CR_COMMANDS_OUT_OF_SYNC:

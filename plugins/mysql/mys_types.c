@@ -29,7 +29,7 @@
 /* ------------------------------------------------------------------------ */
 /* Catalog types                                                             */
 
-dsrc_type mys_type_of_data_type(const char *dt, int is_json)
+dsrc_type mys_type_of_data_type(const char *dt, const char *column_type, int is_json)
 {
     /* Everything else is text: decimal (exact, as text), char, varchar,
      * text, enum, set, time, uuid, inet6, ... */
@@ -60,6 +60,11 @@ dsrc_type mys_type_of_data_type(const char *dt, int is_json)
     if (is_json)
         return DSRC_T_JSON;
     if (!dt || !*dt)
+        return DSRC_T_TEXT;
+    /* BIGINT UNSIGNED and BIT(64) hold values above INT64_MAX: exact text,
+     * as a fetch's schema declares them (mys_class_type, mys_fetch.c). */
+    if (column_type && ((strcasecmp(dt, "bigint") == 0 && strcasestr(column_type, "unsigned")) ||
+                        strcasecmp(column_type, "bit(64)") == 0))
         return DSRC_T_TEXT;
     /* The first letter rules out nearly all names cheaply (discover maps
      * every column of the catalog). */

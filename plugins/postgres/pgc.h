@@ -136,6 +136,17 @@ dsrc_status pgc_fail_conn(dsrc_conn *c, const char *what, dsrc_error *err);
 dsrc_status pgc_fail_connect(PGconn *pg, const char *endpoint, const char *user,
                              const char *database, dsrc_error *err);
 
+/* The same from libpq's message text: `needs_password` as
+ * PQconnectionNeedsPassword, `password` (or NULL) scrubbed from the message. */
+dsrc_status pgc_fail_connect_text(const char *msg, int needs_password, const char *password,
+                                  const char *endpoint, const char *user,
+                                  const char *database, dsrc_error *err);
+
+/* The reason in libpq's connection error message `msg`, one line, into
+ * out: of several attempts (each address of a name), the first that says
+ * more than that nothing answered. */
+void pgc_reason(const char *msg, char *out, size_t outsz);
+
 /* libpq's notice receiver for every connection (arg: the dsrc_conn):
  * server notices and warnings (RAISE, deprecations) go to the host's log
  * for the running call, at the server's severity, on one line, with the

@@ -215,25 +215,64 @@ void pgc_notice(void *arg, const PGresult *res)
     dsrc_buf_free(&m);
 }
 
-/* The first meaningful line of libpq's error message, without the
- * "connection to server at ... failed: " preamble (copied into out). */
-static void pgc_first_line(const char *msg, char *out, size_t outsz)
+/* Whether a libpq reason says only that nothing answered at an address
+ * (another address of the same name may have answered and said more). */
+static int pgc_transport_only(const char *reason, size_t n)
 {
-    const char *p = msg ? msg : "", *end;
-    const char *f;
-    size_t n;
+    static const char *const t[] = {"Connection refused", "Network is unreachable",
+                                    "No route to host", "Cannot assign requested address",
+                                    "timeout expired", "Connection timed out"};
+    size_t i, k;
+
+    for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+        size_t tl = strlen(t[i]);
+        for (k = 0; k + tl <= n; k++)
+            if (memcmp(reason + k, t[i], tl) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+void pgc_reason(const char *msg, char *out, size_t outsz)
+{
+    const char *p = msg ? msg : "", *best = NULL, *line;
+    size_t n, best_n = 0;
 
     while (*p == ' ' || *p == '\n')
         p++;
-    f = strstr(p, " failed: ");
-    if (f && strstr(p, "connection to server") == p)
-        p = f + 9;
-    end = strchr(p, '\n');
-    n = end ? (size_t)(end - p) : strlen(p);
-    if (n >= outsz)
-        n = outsz - 1;
-    memcpy(out, p, n);
-    out[n] = '\0';
+    /* libpq tries each address of a name in turn and reports every attempt
+     * as "connection to server at ... failed: REASON": take the first reason
+     * that is more than "refused" (a TLS or login failure at 127.0.0.1 says
+     * more than ::1 refusing), else the first. */
+    for (line = p; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        const char *f, *end;
+        if (strncmp(line, "connection to server", 20) != 0)
+            continue;
+        end = strchr(line, '\n');
+        f = strstr(line, " failed: ");
+        if (!f || (end && f > end))
+            continue;
+        f += 9;
+        n = end ? (size_t)(end - f) : strlen(f);
+        if (!best) {
+            best = f;
+            best_n = n;
+        }
+        if (!pgc_transport_only(f, n)) {
+            best = f;
+            best_n = n;
+            break;
+        }
+    }
+    if (!best) {
+        const char *end = strchr(p, '\n');
+        best = p;
+        best_n = end ? (size_t)(end - p) : strlen(p);
+    }
+    if (best_n >= outsz)
+        best_n = outsz - 1;
+    memcpy(out, best, best_n);
+    out[best_n] = '\0';
     if (!*out)
         snprintf(out, outsz, "%s", "no error message");
 }
@@ -243,7 +282,7 @@ dsrc_status pgc_fail_conn(dsrc_conn *c, const char *what, dsrc_error *err)
     char line[512];
     dsrc_status s;
 
-    pgc_first_line(PQerrorMessage(c->pg), line, sizeof line);
+    pgc_reason(PQerrorMessage(c->pg), line, sizeof line);
     if (PQstatus(c->pg) != CONNECTION_OK) {
         s = dsrc_error_set(err, DSRC_E_UNREACHABLE, 1, "08006",
                            "%s: the connection to %s was lost: %s", what, c->endpoint, line);
@@ -287,12 +326,23 @@ static const char *pgc_find_state(const char *msg, char state[6])
 dsrc_status pgc_fail_connect(PGconn *pg, const char *endpoint, const char *user,
                              const char *database, dsrc_error *err)
 {
-    const char *msg = pg ? PQerrorMessage(pg) : "out of memory";
+    return pgc_fail_connect_text(pg ? PQerrorMessage(pg) : "out of memory",
+                                 pg && PQconnectionNeedsPassword(pg), pg ? PQpass(pg) : NULL,
+                                 endpoint, user, database, err);
+}
+
+dsrc_status pgc_fail_connect_text(const char *msg, int needs_password, const char *password,
+                                  const char *endpoint, const char *user,
+                                  const char *database, dsrc_error *err)
+{
     char state[6], line[512];
-    const char *text = pgc_find_state(msg ? msg : "", state);
-    const char *advice = NULL;
+    const char *text, *advice = NULL;
     dsrc_status s;
     int retryable = 1, broken = 1;
+
+    if (!msg)
+        msg = "";
+    text = pgc_find_state(msg, state);
 
     if (text) {
         /* The server refused: take its message (up to the LOCATION line). */
@@ -307,9 +357,9 @@ dsrc_status pgc_fail_connect(PGconn *pg, const char *endpoint, const char *user,
             s = DSRC_E_UNREACHABLE;
         advice = pgc_advice(s, state);
     } else {
-        pgc_first_line(msg, line, sizeof line);
+        pgc_reason(msg, line, sizeof line);
         snprintf(state, sizeof state, "%s", "08001");
-        if (pg && PQconnectionNeedsPassword(pg)) {
+        if (needs_password) {
             s = DSRC_E_AUTH;
             retryable = 0;
             snprintf(line, sizeof line, "the server asks for a password and none is configured");
@@ -331,8 +381,7 @@ dsrc_status pgc_fail_connect(PGconn *pg, const char *endpoint, const char *user,
     if (err) {
         err->connection_broken = broken;
         pgc_one_line(err->message);
-        if (pg)
-            pgc_scrub(err->message, PQpass(pg));
+        pgc_scrub(err->message, password);
     }
     return s;
 }

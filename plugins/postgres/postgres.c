@@ -11,12 +11,13 @@
  * extra_float_digits 3, default_transaction_read_only on, the
  * statement_timeout, and pg_is_in_recovery() for the endpoint's role.
  *
- * TLS (the source's `tls` group): mode disable / require / verify-ca /
- * verify-full, ca, cert, key map to sslmode / sslrootcert / sslcert /
- * sslkey.  Without a tls group: on premises libpq's "prefer"; a cloud or
- * hybrid source never talks plain text: verify-full when a CA is given,
- * require otherwise, and `mode = "disable"` there is a configuration error.
- * verify-ca / verify-full without a CA use the system's CA bundle.
+ * TLS: the mode the host resolved (disable / prefer / require / verify-ca
+ * / verify-full), ca, cert, key map to libpq's sslmode / sslrootcert /
+ * sslcert / sslkey.  A cloud or hybrid source never talks plain text:
+ * `disable` and `prefer` (which falls back to plain text) are configuration
+ * errors there.  verify-ca / verify-full without a CA use the system's CA
+ * bundle.  A host of ABI 1.0 sends no mode: the host's rule by location
+ * (prefer on premises, verify-full in the cloud) applies.
  *
  * The other files: see pgc.h.
  */
@@ -86,26 +87,27 @@ static int pgc_readable(const char *path)
 static const char *pgc_sslmode(const dsrc_open_params *p, const char *mode, const char *ca,
                                dsrc_error *err)
 {
-    static const char *const modes[] = {"disable", "require", "verify-ca", "verify-full"};
+    static const char *const modes[] = {"disable", "prefer", "require", "verify-ca",
+                                        "verify-full"};
     int hosted = p->location == DSRC_LOC_CLOUD || p->location == DSRC_LOC_HYBRID;
     size_t i;
 
     if (!mode)
-        return ca ? "verify-full" : hosted ? "require" : "prefer";
+        return ca || hosted ? "verify-full" : "prefer";
     for (i = 0; i < sizeof modes / sizeof modes[0]; i++)
         if (strcmp(mode, modes[i]) == 0)
             break;
     if (i == sizeof modes / sizeof modes[0]) {
         dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
-                       "tls.mode '%s' is not one of disable, require, verify-ca, verify-full",
-                       mode);
+                       "tls.mode '%s' is not one of disable, prefer, require, verify-ca, "
+                       "verify-full", mode);
         return NULL;
     }
-    if (hosted && strcmp(mode, "disable") == 0) {
+    if (hosted && i <= 1) {
         dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
-                       "tls.mode 'disable' is not allowed for a %s source: it would send the "
+                       "tls.mode '%s' is not allowed for a %s source: it could send the "
                        "password and the data in plain text; use require or verify-full",
-                       p->location == DSRC_LOC_CLOUD ? "cloud" : "hybrid");
+                       mode, p->location == DSRC_LOC_CLOUD ? "cloud" : "hybrid");
         return NULL;
     }
     return modes[i];

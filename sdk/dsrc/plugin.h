@@ -423,8 +423,14 @@ typedef struct dsrc_open_params {
     size_t n_options;
     dsrc_location location;
     int endpoint;              /* 0 = primary, 1.. = replicas.hosts[i-1]     */
-    /* The source's `tls` group; NULL when not set.  mode is one of
-       "disable", "require", "verify-ca", "verify-full". */
+    /* The source's TLS settings; paths NULL when not set.  tls_mode is
+       never NULL: the host resolves it (the tls group's mode, else
+       "verify-full" with a tls group, else by location: "verify-full" for
+       cloud and hybrid, "prefer" on premises).  One of "disable",
+       "prefer" (since 1.1: TLS when the server offers it), "require",
+       "verify-ca", "verify-full"; a mode the plugin cannot honour fails
+       open() with DSRC_E_INVALID_CONFIG naming it.  A 1.0 plugin gets NULL
+       for "prefer"; a 1.0 host may send NULL: apply the rule above. */
     const char *tls_mode;
     const char *tls_ca;
     const char *tls_cert;

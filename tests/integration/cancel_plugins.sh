@@ -3,7 +3,9 @@
 # Ctrl-C in every dsrc command that calls a plugin, for every shipped
 # plugin blocked on its backend: postgres, mysql, mongo and azure_blob
 # against a server that accepts and never answers (tests/fixtures/
-# blackhole), sqlite against a database another process holds locked.
+# blackhole), sqlite against a database another process holds locked,
+# http in its first request (dsrc test, describe and fetch: its ls and open
+# need no network).
 # dsrc ls, test, describe, discover and fetch get SIGINT while the plugin waits (in
 # open() for the network plugins): each exits 130 within 1 s of the signal,
 # says "interrupted" once on stderr and leaves no temporary file.  With
@@ -26,7 +28,7 @@ cleanup() {
 }
 
 mkdir -p "$tmp/plugins"
-for p in postgres mysql mongo azure_blob sqlite; do
+for p in postgres mysql mongo azure_blob sqlite http; do
     so="$top_builddir/plugins/$p/.libs/$p.so"
     [ -f "$so" ] && ln -s "$so" "$tmp/plugins/$p.so"
 done
@@ -69,10 +71,14 @@ src() { # src NAME TYPE ITEM CONNECTION
     "host = \"127.0.0.1\"; port = $BH; connect_timeout = \"60s\"; server_selection_timeout = \"60s\";"
 [ -e "$tmp/plugins/azure_blob.so" ] && src az azure_blob c/b.csv \
     "account = \"devstoreaccount1\"; endpoint = \"http://127.0.0.1:$BH/devstoreaccount1\"; account_key = \"env:AZ_KEY\"; connect_timeout = \"60s\"; timeout = \"60s\"; max_retries = 0;"
+[ -e "$tmp/plugins/http.so" ] && src hp http users \
+    "base_url = \"http://127.0.0.1:$BH\"; items = \"users path=/users\"; connect_timeout = \"60s\"; timeout = \"60s\";"
 [ -e "$tmp/plugins/sqlite.so" ] && src sq sqlite t \
     "path = \"$tmp/locked.db\"; busy_timeout = \"60s\";"
 [ -e "$tmp/plugins/fault.so" ] && src deaf fault items \
     "host = \"h\"; hang = \"open\"; ignore_cancel = true;"
+[ -e "$tmp/plugins/fault.so" ] && src stuck fault items \
+    "host = \"h\"; hang = \"fetch\"; ignore_cancel = true; cancel_hangs = true;"
 
 # The process catches SIGINT (its handler is installed)?
 catches_int() {
@@ -119,10 +125,12 @@ check_int() { # WHAT: exit 130 within 1 s, "interrupted" once, nothing left
     no_temps "$1"
 }
 
-for name in pg my mg az sq; do
+for name in pg my mg az sq hp; do
     [ -e "$S/$name.conf" ] || continue
     eval "item=\$item_$name"
-    for cmd in ls test describe discover fetch; do
+    cmds="ls test describe discover fetch"
+    [ "$name" = hp ] && cmds="test describe fetch"
+    for cmd in $cmds; do
         case $cmd in
         ls | test | discover) start "$cmd" "$name" ;;
         *) start "$cmd" "$name" "$item" ;;
@@ -160,6 +168,17 @@ if [ -e "$S/deaf.conf" ]; then
     stop TERM
     [ "$rc" -eq 143 ] && ok || { bad "fetch deaf, SIGTERM: exit $rc"; cat "$tmp/e"; }
     has "$tmp/e" "source 'deaf' (plugin 'fault') did not stop within the 0.5 s grace period"
+fi
+
+if [ -e "$S/stuck.conf" ]; then
+    # a plugin whose cancel() itself never returns (PQcancel to a server
+    # that stopped answering): the grace period still ends the process
+    start fetch --grace 0.5 stuck items
+    stop TERM
+    [ "$rc" -eq 143 ] && ok || { bad "fetch stuck, SIGTERM: exit $rc"; cat "$tmp/e"; }
+    [ "$ms" -lt 3000 ] && ok || bad "fetch stuck: exited $ms ms after SIGTERM"
+    has "$tmp/e" "source 'stuck' (plugin 'fault') did not stop within the 0.5 s grace period"
+    no_temps "fetch stuck"
 fi
 
 finish cancel_plugins

@@ -84,9 +84,16 @@ expect 78 "$DSRC" -c "$tmp/bad/dsrcd.conf" check-config --json; has "$tmp/out" '
 # plugins and sources
 expect 0 "$DSRC" $C plugins;           has "$tmp/out" "sqlite"; has "$tmp/out" "1.0"
 expect 0 "$DSRC" $C plugins --options sqlite; has "$tmp/out" "path"; has "$tmp/out" "busy_timeout"
+# The limits check-config applies are shown with the options.
+has "$tmp/out" "0..2147483647"
+expect 0 "$DSRC" $C --json plugins --options sqlite
+has "$tmp/out" '"limits": {'; has "$tmp/out" '"max": 2147483647'
 expect 1 "$DSRC" $C plugins --options nosuch; has "$tmp/err" "nosuch"
 expect 0 "$DSRC" $C sources;           has "$tmp/out" "demo"; has "$tmp/out" "owner=shop"
 expect 0 "$DSRC" $C --json sources;    has "$tmp/out" '"name": "demo"'
+# the TLS mode the plugin gets, resolved by location without a tls group
+expect 0 "$DSRC" $C sources demo;      has "$tmp/out" "tls:       mode prefer (no tls group"
+expect 0 "$DSRC" $C --json sources demo; has "$tmp/out" '"mode": "prefer"'
 expect 1 "$DSRC" $C sources nosuch
 
 # test / ls / describe / discover

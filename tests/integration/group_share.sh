@@ -70,6 +70,26 @@ expect 0 as_daemon source set b labels.env=test
 expect 0 as_member source rm b
 [ ! -e "$tmp/conf/sources.d/b.conf" ] && ok || bad "b.conf is still there"
 
+# under dsrcd's unit (UMask=0007, RestrictSUIDSGID=yes: a chmod or mkdir
+# whose mode has the setgid bit is refused) a new source's directories
+# come out shared without any such call: they are made group-writable and
+# inherit the setgid bit
+if command -v strace >/dev/null; then
+    sed 's/^name = "a";/name = "n";/' "$tmp/conf/sources.d/a.conf" >"$tmp/conf/sources.d/n.conf"
+    mkdir "$tmp/trace" && chown "$daemon_uid" "$tmp/trace"
+    # (LeakSanitizer cannot run under a tracer)
+    (umask 0007; ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"; export ASAN_OPTIONS; setpriv --reuid=$daemon_uid --regid=$grp --clear-groups \
+        strace -f -qq -e trace=chmod,fchmod,fchmodat,mkdir,mkdirat -o "$tmp/trace/log" \
+        "$DSRC" -c "$tmp/conf/dsrcd.conf" fetch n t >"$tmp/out" 2>"$tmp/err") && ok ||
+        { bad "fetch n t under strace failed"; cat "$tmp/err"; }
+    sgid=$(grep -E '(chmod|mkdir)[a-z]*\(.*, 0?[2367][0-7]{3}\)' "$tmp/trace/log")
+    [ -z "$sgid" ] && ok || bad "calls that set the setgid bit: $sgid"
+    [ "$(stat -c %a "$tmp/ws/n" "$tmp/ws/n/t" | sort -u)" = 2770 ] && ok ||
+        { bad "n's directories are not 2770"; find "$tmp/ws/n" -ls; }
+else
+    echo "strace missing: the setgid check is skipped"
+fi
+
 # a directory that is not shared keeps the user's umask: nothing is made
 # group-writable behind the operator's back
 mkdir "$tmp/private"

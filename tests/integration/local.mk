@@ -77,3 +77,8 @@ check_PROGRAMS += tests/fixtures/blackhole
 tests_fixtures_blackhole_SOURCES = tests/fixtures/blackhole.c
 TESTS += tests/integration/cancel_plugins.sh
 EXTRA_DIST += tests/integration/cancel_plugins.sh
+
+# bench/lib.sh, what every benchmark reports through: medians, ratios and
+# verdicts on figures given, the interleaved order, errors and skips.
+TESTS += tests/integration/bench_lib.sh
+EXTRA_DIST += tests/integration/bench_lib.sh

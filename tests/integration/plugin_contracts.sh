@@ -70,4 +70,18 @@ expect 0 "$DSRC" $C fetch s ok-message -o "$tmp/o/ok-message.csv"
 has "$tmp/err" "plugin 'sinks' bug: fetch returned DSRC_OK with an error message set (\"sinks: a warning left behind\")"
 [ -s "$tmp/o/ok-message.csv" ] && ok || bad "ok-message.csv not written"
 
+# dsrcd's health probe asks for the storage size: an error without a
+# message is named as the plugin's bug in the daemon's log, the source
+# stays healthy (its ping works) and its size unknown.
+SOCK="$tmp/dsrcd.sock"
+printf 'control_socket = "%s";\n' "$SOCK" >>"$tmp/conf/dsrcd.conf"
+"$top_builddir/dsrcd" $C --foreground >"$tmp/log" 2>&1 &
+pid=$!
+cleanup() { kill "$pid" 2>/dev/null; }
+wait_for "$tmp/log" "storage returned" 150 && ok || bad "no storage call logged"
+has "$tmp/log" "plugin 'sinks' bug: storage returned DSRC_E_INTERNAL without a message"
+expect 0 "$DSRC" $C --json health s
+jcheck "$tmp/out" 'd[0]["status"] == "healthy" and d[0]["storage_bytes"] is None'
+kill "$pid"; wait "$pid" 2>/dev/null; pid=
+
 finish plugin_contracts

@@ -24,6 +24,29 @@ tests_unit_test_fernet_CFLAGS = $(UNIT_CFLAGS) \
 	-DFERNET_VECTORS_DIR='"$(abs_top_srcdir)/tests/fixtures/fernet"'
 tests_unit_test_fernet_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS)
 
+# sigv4_tool: the host's RDS IAM token for its arguments; rds_token.sh
+# compares it with botocore's (tests/fixtures/rds_token.py).
+check_PROGRAMS += tests/unit/sigv4_tool
+tests_unit_sigv4_tool_SOURCES = tests/unit/sigv4_tool.c
+tests_unit_sigv4_tool_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_sigv4_tool_LDADD = core/libdsrccore.la $(CRYPTO_LIBS)
+TESTS += tests/integration/rds_token.sh
+EXTRA_DIST += tests/integration/rds_token.sh tests/fixtures/rds_token.py
+
+# AWS SigV4 against AWS's published test suite (tests/fixtures/sigv4).
+check_PROGRAMS += tests/unit/test_sigv4
+TESTS += tests/unit/test_sigv4
+tests_unit_test_sigv4_SOURCES = tests/unit/test_sigv4.c
+tests_unit_test_sigv4_CFLAGS = $(UNIT_CFLAGS) -DSIGV4_VECTORS_TOP='"$(abs_top_srcdir)"'
+tests_unit_test_sigv4_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS)
+
+# The cloud identities' cache and refresh, with an injected clock.
+check_PROGRAMS += tests/unit/test_identity
+TESTS += tests/unit/test_identity
+tests_unit_test_identity_SOURCES = tests/unit/test_identity.c
+tests_unit_test_identity_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_identity_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS)
+
 tests_unit_test_secret_SOURCES = tests/unit/test_secret.c
 tests_unit_test_secret_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_secret_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS)
@@ -40,3 +63,25 @@ TESTS += tests/integration/redaction.sh
 EXTRA_DIST += tests/integration/redaction.sh
 EXTRA_DIST += tests/fixtures/fernet/generate.json tests/fixtures/fernet/verify.json \
 	tests/fixtures/fernet/invalid.json
+# The SigV4 test suite's cases used by test_sigv4 (origin in its README).
+EXTRA_DIST += tests/fixtures/sigv4/README \
+	tests/fixtures/sigv4/get-vanilla-query-order-key-case.authz \
+	tests/fixtures/sigv4/get-vanilla-query-order-key-case.req \
+	tests/fixtures/sigv4/get-vanilla-query-order-key.authz \
+	tests/fixtures/sigv4/get-vanilla-query-order-key.creq \
+	tests/fixtures/sigv4/get-vanilla-query-order-key.req \
+	tests/fixtures/sigv4/get-vanilla-query-order-key.sts \
+	tests/fixtures/sigv4/get-vanilla-query-unreserved.authz \
+	tests/fixtures/sigv4/get-vanilla-query-unreserved.req \
+	tests/fixtures/sigv4/get-vanilla.authz \
+	tests/fixtures/sigv4/get-vanilla.req \
+	tests/fixtures/sigv4/post-header-key-sort.authz \
+	tests/fixtures/sigv4/post-header-key-sort.req \
+	tests/fixtures/sigv4/post-sts-header-before.authz \
+	tests/fixtures/sigv4/post-sts-header-before.req \
+	tests/fixtures/sigv4/post-vanilla.authz \
+	tests/fixtures/sigv4/post-vanilla.req \
+	tests/fixtures/sigv4/post-x-www-form-urlencoded.authz \
+	tests/fixtures/sigv4/post-x-www-form-urlencoded.creq \
+	tests/fixtures/sigv4/post-x-www-form-urlencoded.req \
+	tests/fixtures/sigv4/post-x-www-form-urlencoded.sts

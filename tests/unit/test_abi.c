@@ -807,6 +807,56 @@ START_TEST(test_1_1_host)
 }
 END_TEST
 
+/* The TLS mode open() gets: a plugin of 1.1 or later always one, "prefer"
+ * included; a 1.0 plugin, which knows no "prefer", NULL in its place (what
+ * 1.0 gave a source asking nothing of TLS) and every 1.0 mode as it is. */
+START_TEST(test_tls_mode_by_plugin_abi)
+{
+    static const struct {
+        dsrc_location loc;
+        const char *mode; /* the source's resolved mode */
+        const char *want10, *want11;
+    } cases[] = {
+        {DSRC_LOC_ON_PREM, "prefer", NULL, "prefer"},
+        {DSRC_LOC_CLOUD, "verify-full", "verify-full", "verify-full"},
+        {DSRC_LOC_HYBRID, "verify-full", "verify-full", "verify-full"},
+        {DSRC_LOC_ON_PREM, "disable", "disable", "disable"},
+        {DSRC_LOC_CLOUD, "require", "require", "require"},
+        {DSRC_LOC_ON_PREM, "verify-ca", "verify-ca", "verify-ca"},
+        {DSRC_LOC_ON_PREM, NULL, NULL, "prefer"},     /* not resolved yet: the rule */
+        {DSRC_LOC_HYBRID, NULL, "verify-full", "verify-full"},
+    };
+    abi_src v10, v11;
+    dsrc_open_params p;
+    size_t i;
+
+    abi_open(&v10, "v10");
+    abi_open(&v11, "fk11");
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cfg_source cs;
+
+        memset(&cs, 0, sizeof cs);
+        cs.name = (char *)"s";
+        cs.location = cases[i].loc;
+        cs.tls_mode = (char *)cases[i].mode;
+        registry_open_params(&cs, v10.rs.plugin, &p);
+        if (cases[i].want10)
+            ck_assert_msg(p.tls_mode && strcmp(p.tls_mode, cases[i].want10) == 0,
+                          "case %zu, 1.0: %s", i, p.tls_mode ? p.tls_mode : "NULL");
+        else
+            ck_assert_msg(p.tls_mode == NULL, "case %zu, 1.0: %s", i, p.tls_mode);
+        registry_open_params(&cs, v11.rs.plugin, &p);
+        ck_assert_msg(p.tls_mode && strcmp(p.tls_mode, cases[i].want11) == 0,
+                      "case %zu, 1.1: %s", i, p.tls_mode ? p.tls_mode : "NULL");
+        registry_open_params(&cs, NULL, &p);
+        ck_assert_msg(p.tls_mode && strcmp(p.tls_mode, cases[i].want11) == 0,
+                      "case %zu, no plugin: %s", i, p.tls_mode ? p.tls_mode : "NULL");
+    }
+    abi_close(&v11);
+    abi_close(&v10);
+}
+END_TEST
+
 /* The referential actions as backends name them. */
 START_TEST(test_fk_action_words)
 {
@@ -856,6 +906,7 @@ static Suite *abi_suite(void)
     tcase_add_test(tc, test_fk_action_words);
     tcase_add_test(tc, test_1_0_host);
     tcase_add_test(tc, test_1_1_host);
+    tcase_add_test(tc, test_tls_mode_by_plugin_abi);
     suite_add_tcase(s, tc);
     return s;
 }

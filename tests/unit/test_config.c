@@ -325,7 +325,7 @@ START_TEST(full_config)
     ck_assert_uint_eq(s->n_labels, 0);
     ck_assert_uint_eq(s->n_connection, 0);
     ck_assert_int_eq(s->connection_line, 0);
-    ck_assert_ptr_null(s->tls_mode);
+    ck_assert_str_eq(s->tls_mode, "verify-full"); /* cloud without a tls group */
     ck_assert_ptr_null(s->tls_ca);
     ck_assert_int_eq(s->tls_line, 0);
     ck_assert_uint_eq(s->n_replica_hosts, 0);
@@ -1025,7 +1025,7 @@ START_TEST(source_bad_enums)
     ck_errors(5);
     ck_diag(0, p, 3, "'location' must be one of on_prem, cloud, hybrid (got 'moon')");
     ck_diag(1, p, 4, "'provider' must be one of aws, azure, gcp (got 'ibm')");
-    ck_diag(2, p, 5, "'mode' must be one of disable, require, verify-ca, verify-full "
+    ck_diag(2, p, 5, "'mode' must be one of disable, prefer, require, verify-ca, verify-full "
                      "(got 'strict')");
     ck_diag(3, p, 6, "'read_policy' must be one of primary, primary_preferred, replica, "
                      "replica_preferred, nearest (got 'random')");
@@ -1034,6 +1034,63 @@ START_TEST(source_bad_enums)
     ck_assert_ptr_null(cfg->sources[0].cloud_provider);
     cfg_free(cfg);
     free(p);
+}
+END_TEST
+
+/* The TLS mode a source ends with, for every location (and none) with and
+ * without a tls group: the group's mode when it names one, verify-full when
+ * the group has none, and without a group the location's rule. */
+START_TEST(source_tls_mode_by_location)
+{
+    static const struct {
+        const char *location; /* NULL: no location setting (on_prem) */
+        const char *tls;      /* NULL: no tls group */
+        const char *want;
+    } cases[] = {
+        {NULL, NULL, "prefer"},
+        {"on_prem", NULL, "prefer"},
+        {"cloud", NULL, "verify-full"},
+        {"hybrid", NULL, "verify-full"},
+        {NULL, "tls = { ca = \"/etc/ssl/ca.pem\"; };", "verify-full"},
+        {"on_prem", "tls = { ca = \"/etc/ssl/ca.pem\"; };", "verify-full"},
+        {"cloud", "tls = { ca = \"/etc/ssl/ca.pem\"; };", "verify-full"},
+        {"hybrid", "tls = { ca = \"/etc/ssl/ca.pem\"; };", "verify-full"},
+        {NULL, "tls = { mode = \"disable\"; };", "disable"},
+        {"on_prem", "tls = { mode = \"require\"; };", "require"},
+        {"cloud", "tls = { mode = \"verify-ca\"; };", "verify-ca"},
+        {"hybrid", "tls = { mode = \"prefer\"; };", "prefer"},
+        {"on_prem", "tls = { mode = \"prefer\"; };", "prefer"},
+        {"cloud", "tls = { mode = \"require\"; };", "require"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *text, *p;
+        cfg_config *cfg;
+        const cfg_source *s;
+
+        ck_assert_int_ge(asprintf(&text, "name = \"a\";\ntype = \"sqlite\";\n%s%s%s%s\n",
+                                  cases[i].location ? "location = \"" : "",
+                                  cases[i].location ? cases[i].location : "",
+                                  cases[i].location ? "\";\n" : "",
+                                  cases[i].tls ? cases[i].tls : ""), 0);
+        cfg = load_source(text, &p);
+        ck_errors(0);
+        ck_assert_uint_eq(cfg->n_sources, 1);
+        s = &cfg->sources[0];
+        ck_assert_msg(s->tls_mode && strcmp(s->tls_mode, cases[i].want) == 0,
+                      "location %s, %s: tls mode %s, expected %s",
+                      cases[i].location ? cases[i].location : "(none)",
+                      cases[i].tls ? cases[i].tls : "no tls group",
+                      s->tls_mode ? s->tls_mode : "NULL", cases[i].want);
+        ck_assert_int_eq(s->tls_line != 0, cases[i].tls != NULL);
+        cfg_free(cfg);
+        free(p);
+        free(text);
+    }
+    ck_assert_str_eq(cfg_tls_default_mode(DSRC_LOC_ON_PREM), "prefer");
+    ck_assert_str_eq(cfg_tls_default_mode(DSRC_LOC_CLOUD), "verify-full");
+    ck_assert_str_eq(cfg_tls_default_mode(DSRC_LOC_HYBRID), "verify-full");
 }
 END_TEST
 
@@ -1581,6 +1638,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, source_cloud_values);
     tcase_add_test(tc, source_name_and_type);
     tcase_add_test(tc, source_bad_enums);
+    tcase_add_test(tc, source_tls_mode_by_location);
     tcase_add_test(tc, source_bad_durations);
     tcase_add_test(tc, source_bad_schedules);
     tcase_add_test(tc, source_discover_mode);

@@ -380,6 +380,32 @@ START_TEST(a_run_longer_than_its_interval_is_followed_by_one_catch_up)
 }
 END_TEST
 
+/* A catch-up handed out after a slot passed (the daemon slow to start):
+ * that slot is covered by the catch-up, not caught up once more. */
+START_TEST(a_catch_up_handed_out_late_covers_the_slots_before_it)
+{
+    jobs_spec sp = {"db", JOBS_FETCH, "t", "@every 2s", 1};
+    int64_t j = jitter_of("db/fetch/t", "@every 2s");
+    jobs_last last = {T0 + 30 * SEC + j, JOBS_SUCCEEDED, JOBS_TRIGGER_SCHEDULE, 1,
+                      T0 + 30 * SEC + j, T0 + 30 * SEC + j + 10, DSRC_OK, NULL};
+    jobs_settings st = settings();
+    jobs_table *t = table(&st, &sp, 1, T0 + 41 * SEC + 100);
+    jobs_fire f;
+    jobs_after a;
+
+    ck_assert_int_eq(jobs_restore(t, "db/fetch/t", &last, T0 + 41 * SEC + 100), 0);
+    ck_assert_int_eq(jobs_next_due(t), T0 + 41 * SEC + 100);
+    /* handed out only after 42 s + j, the slot after the restore */
+    f = due1(t, T0 + 42 * SEC + j + 90);
+    ck_assert_int_eq(f.trigger, JOBS_TRIGGER_CATCH_UP);
+    ck_assert_int_eq(f.fire_ms, T0 + 42 * SEC + j + 90);
+    a = finish(t, &f, T0 + 42 * SEC + j + 490, JOBS_SUCCEEDED, DSRC_OK, 0, NULL);
+    ck_assert_int_eq(a.trigger, JOBS_TRIGGER_SCHEDULE);
+    ck_assert_int_eq(a.next_ms, T0 + 44 * SEC + j);
+    jobs_free(t);
+}
+END_TEST
+
 START_TEST(retries_back_off_and_stop_after_max_attempts)
 {
     jobs_spec sp = {"db", JOBS_FETCH, "public.orders", "@hourly", 1};
@@ -698,6 +724,7 @@ static Suite *jobs_suite(void)
     tcase_add_test(t, hundred_hourly_jobs_spread_over_the_window);
     tcase_add_test(t, catch_up_after_three_hours_is_one_run);
     tcase_add_test(t, a_run_longer_than_its_interval_is_followed_by_one_catch_up);
+    tcase_add_test(t, a_catch_up_handed_out_late_covers_the_slots_before_it);
     tcase_add_test(t, retries_back_off_and_stop_after_max_attempts);
     tcase_add_test(t, a_non_retryable_failure_waits_for_the_next_fire_time);
     tcase_add_test(t, an_auth_failure_holds_the_job);

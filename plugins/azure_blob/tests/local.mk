@@ -21,12 +21,14 @@ TESTS += plugins/azure_blob/tests/azure_blob.sh plugins/azure_blob/tests/azure_e
 TESTS += plugins/azure_blob/tests/azure_big.sh plugins/azure_blob/tests/azure_restart.sh
 # dsrc conformance against Azurite.
 TESTS += plugins/azure_blob/tests/azure_conformance.sh
+# https with the TLS mode the host resolves (cloud: verify-full, on_prem: prefer).
+TESTS += plugins/azure_blob/tests/azure_tls.sh
 endif
 EXTRA_DIST += plugins/azure_blob/tests/azure_blob.sh plugins/azure_blob/tests/fixture/azure.py \
 	plugins/azure_blob/tests/fixture/azurite.sh plugins/azure_blob/tests/deps.npm \
 	plugins/azure_blob/tests/azure_entra.sh plugins/azure_blob/tests/azure_incremental.sh \
 	plugins/azure_blob/tests/azure_resume.sh plugins/azure_blob/tests/fixture/token_server.py \
-	plugins/azure_blob/tests/fixture/cut_proxy.py
+	plugins/azure_blob/tests/fixture/cut_proxy.py plugins/azure_blob/tests/azure_tls.sh
 EXTRA_DIST += plugins/azure_blob/tests/azure_big.sh plugins/azure_blob/tests/deps.apt bench/azure_blob/run \
 	plugins/azure_blob/tests/azure_restart.sh plugins/azure_blob/tests/fixture/pause_reader.py \
 	plugins/azure_blob/tests/azure_conformance.sh

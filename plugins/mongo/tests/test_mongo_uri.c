@@ -420,6 +420,49 @@ START_TEST(t_tls)
 }
 END_TEST
 
+/* prefer (an on-premises source without a tls group) leaves the uri's own
+ * tls setting; a cloud source refuses it; an unknown mode is named. */
+START_TEST(t_tls_prefer)
+{
+    static const dsrc_kv with_tls[] = {{"uri", "mongodb://h:27017/?tls=true"}};
+    static const dsrc_kv plain[] = {{"uri", "mongodb://h:27017/"}};
+    dsrc_open_params p = mt_params(with_tls, N(with_tls));
+    mg_settings s;
+    char msg[256];
+
+    p.tls_mode = "prefer";
+    mt_build_ok(&p, &s);
+    ck_assert(mongoc_uri_get_tls(s.uri));
+    ck_assert(!mongoc_uri_get_option_as_bool(s.uri, MONGOC_URI_TLSALLOWINVALIDCERTIFICATES, false));
+    mg_settings_free(&s);
+    p = mt_params(plain, N(plain));
+    p.tls_mode = "prefer";
+    mt_build_ok(&p, &s);
+    ck_assert(!mongoc_uri_get_tls(s.uri));
+    mg_settings_free(&s);
+    p.tls_mode = "disable"; /* disable overrides the uri */
+    p.options = with_tls;
+    mt_build_ok(&p, &s);
+    ck_assert(!mongoc_uri_get_tls(s.uri));
+    mg_settings_free(&s);
+
+    p.location = DSRC_LOC_CLOUD;
+    p.tls_mode = "prefer";
+    ck_assert_int_eq(mt_build_fail(&p, msg, sizeof msg), DSRC_E_INVALID_CONFIG);
+    ck_assert_msg(strstr(msg, "cloud") && strstr(msg, "'prefer'"), "%s", msg);
+    p.tls_mode = "verify-full"; /* what the host sends a cloud source */
+    mt_build_ok(&p, &s);
+    ck_assert(mongoc_uri_get_tls(s.uri));
+    ck_assert(!mongoc_uri_get_option_as_bool(s.uri, MONGOC_URI_TLSALLOWINVALIDHOSTNAMES, false));
+    mg_settings_free(&s);
+
+    p.location = DSRC_LOC_ON_PREM;
+    p.tls_mode = "strict";
+    ck_assert_int_eq(mt_build_fail(&p, msg, sizeof msg), DSRC_E_INVALID_CONFIG);
+    ck_assert_msg(strstr(msg, "'strict'"), "%s", msg);
+}
+END_TEST
+
 START_TEST(t_option_table)
 {
     const dsrc_option *o;
@@ -453,6 +496,7 @@ int main(void)
     tcase_add_test(tc, t_replicas);
     tcase_add_test(tc, t_replica_hosts);
     tcase_add_test(tc, t_tls);
+    tcase_add_test(tc, t_tls_prefer);
     tcase_add_test(tc, t_option_table);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

@@ -9,6 +9,14 @@ plugins_postgres_tests_test_postgres_SOURCES = plugins/postgres/tests/test_postg
 plugins_postgres_tests_test_postgres_CPPFLAGS = $(CONFORMANCE_CPPFLAGS)
 plugins_postgres_tests_test_postgres_CFLAGS = $(UNIT_CFLAGS)
 plugins_postgres_tests_test_postgres_LDADD = $(UNIT_LIBS) -lpthread
+# How a failed connection is worded, from libpq's message text.
+check_PROGRAMS += plugins/postgres/tests/test_pgc_error
+TESTS += plugins/postgres/tests/test_pgc_error
+plugins_postgres_tests_test_pgc_error_SOURCES = plugins/postgres/tests/test_pgc_error.c \
+	plugins/postgres/pgc_error.c plugins/postgres/pgc.h
+plugins_postgres_tests_test_pgc_error_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sdk
+plugins_postgres_tests_test_pgc_error_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(POSTGRES_CFLAGS)
+plugins_postgres_tests_test_pgc_error_LDADD = $(CHECK_LIBS) $(POSTGRES_LIBS)
 endif
 
 # The 1 000 000-row CSV fetch through the dsrc binary against psql's \copy,
@@ -43,7 +51,11 @@ TESTS += plugins/postgres/tests/pg_source_api.sh
 TESTS += plugins/postgres/tests/pg_journal.sh
 # dsrc conformance against a real server.
 TESTS += plugins/postgres/tests/pg_conformance.sh
+# AWS RDS IAM tokens made by the host: a role whose password is botocore's
+# token at a fixed clock.
+TESTS += plugins/postgres/tests/pg_iam.sh
 endif
+EXTRA_DIST += plugins/postgres/tests/pg_iam.sh
 EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
 	plugins/postgres/tests/pg_health.sh plugins/postgres/tests/pg_replica.sh \
 	plugins/postgres/tests/pg_jobs_kill.sh plugins/postgres/tests/pg_jobs_retry.sh \

@@ -300,6 +300,13 @@ static int pg_setup(conf_fixture *fx, const char *tmp)
                   pg.port) ||
         conf_write_source_text("cloud_plain", "location = \"cloud\";\n" CONN("host = \"127.0.0.1\"; port = %s;")
                   "tls = { mode = \"disable\"; };", pg.port) ||
+        conf_write_source_text("cloud_prefer", "location = \"cloud\";\n" CONN("host = \"127.0.0.1\"; port = %s;")
+                  "tls = { mode = \"prefer\"; };", pg.port) ||
+        conf_write_source_text("cloud_ca", "location = \"cloud\";\n" CONN("host = \"localhost\"; port = %s;")
+                  "tls = { ca = \"%s\"; };", pg.port, pg.ca) ||
+        conf_write_source_text("onprem_default", CONN("host = \"127.0.0.1\"; port = %s;"), pg.port) ||
+        conf_write_source_text("onprem_prefer", CONN("host = \"127.0.0.1\"; port = %s;")
+                  "tls = { mode = \"prefer\"; };", pg.port) ||
         conf_write_source_text("hybrid_ca", "location = \"hybrid\";\n" CONN("host = \"localhost\"; port = %s;")
                   "tls = { ca = \"%s\"; };", pg.port, pg.ca) ||
         conf_write_source_text("client_cert",
@@ -453,10 +460,79 @@ START_TEST(t_tls_modes)
 
     pg_expect_tls(env, "tls_require", "true");   /* no CA needed */
     pg_expect_tls(env, "tls_disable", "false");
-    pg_expect_tls(env, "cloud_default", "true"); /* never plain text in the cloud */
     pg_expect_tls(env, "hybrid_ca", "true");     /* verify-full with the CA */
+    pg_expect_tls(env, "cloud_ca", "true");
+    /* A cloud source without a tls group is verify-full: the system's CAs
+     * do not know the fixture's throwaway one. */
+    pg_expect_open_fails(env, "cloud_default", DSRC_E_UNREACHABLE, "08001", "certificate", &e);
+    ck_assert_int_eq(e.retryable, 0);
+    derr_clear(&e);
     pg_expect_open_fails(env, "cloud_plain", DSRC_E_INVALID_CONFIG, NULL, "disable", &e);
     derr_clear(&e);
+    pg_expect_open_fails(env, "cloud_prefer", DSRC_E_INVALID_CONFIG, NULL, "'prefer'", &e);
+    derr_clear(&e);
+    /* On premises without a tls group: prefer, TLS since the server has it. */
+    pg_expect_tls(env, "onprem_default", "true");
+    pg_expect_tls(env, "onprem_prefer", "true");
+    conf_env_free(env);
+}
+END_TEST
+
+/* The server's ssl setting (on or off), reloaded; returns 0 once a new
+ * connection of `name` sees it, -1 otherwise (after 10 s). */
+static int pg_set_ssl(conf_env *env, const char *name, int on)
+{
+    char sql[128];
+    int tries;
+
+    snprintf(sql, sizeof sql, "ALTER SYSTEM SET ssl = %s;\nSELECT pg_reload_conf();\n",
+             on ? "on" : "off");
+    if (pg_psql(sql) != 0)
+        return -1;
+    for (tries = 0; tries < 100; tries++) {
+        source_conn *c = NULL;
+        derr e = {0};
+        char *ssl = NULL;
+
+        if (conf_env_open(env, name, &c, &e) == DSRC_OK) {
+            ssl = pg_one_value(c, "public/whoami", 0);
+            source_close(c);
+        }
+        derr_clear(&e);
+        if (ssl && strcmp(ssl, on ? "true" : "false") == 0) {
+            free(ssl);
+            return 0;
+        }
+        free(ssl);
+        usleep(100 * 1000);
+    }
+    return -1;
+}
+
+/* A server without TLS: an on-premises source without a tls group (and
+ * `prefer`) connects in plain text; verify-full refuses it. */
+START_TEST(t_tls_prefer_without_server_tls)
+{
+    conf_env *env = conf_env_new();
+    source_conn *c = NULL;
+    derr e = {0};
+    dsrc_status st;
+    int off, back;
+
+    off = pg_set_ssl(env, "onprem_default", 0);
+    st = off == 0 ? conf_env_open(env, "cloud_ca", &c, &e) : DSRC_OK;
+    if (c)
+        source_close(c);
+    /* Whatever happened, the server gets its TLS back for the other tests. */
+    back = pg_set_ssl(env, "onprem_default", 1);
+    ck_assert_msg(off == 0, "onprem_default did not connect in plain text to a server "
+                            "without TLS");
+    ck_assert_msg(st == DSRC_E_UNREACHABLE, "cloud_ca without server TLS: %s (%s)",
+                  error_status_name(st), e.msg ? e.msg : "");
+    ck_assert_msg(e.msg && strstr(e.msg, "SSL"), "message: %s", e.msg ? e.msg : "");
+    ck_assert_int_eq(back, 0);
+    derr_clear(&e);
+    pg_expect_tls(env, "onprem_prefer", "true");
     conf_env_free(env);
 }
 END_TEST
@@ -1444,6 +1520,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, t_tls_verify_full);
     tcase_add_test(tc, t_tls_modes);
+    tcase_add_test(tc, t_tls_prefer_without_server_tls);
     tcase_add_test(tc, t_client_cert);
     tcase_add_test(tc, t_replica);
     tcase_add_test(tc, t_wrong_password);

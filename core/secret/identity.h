@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * identity.h -- cloud identities: short-lived credentials the host obtains
+ * for a source and hands to its plugin as the secret it declares.
+ *
+ * A cloud identity is a credential like any other secret option, only
+ * computed instead of configured; it lives beside secret.h for that reason
+ * (the same rules: resolved at connect time, registered with redact_add(),
+ * never logged, printed or written anywhere, wiped when dropped).
+ *
+ * Providers (one so far):
+ *   aws, use_iam_auth = true   an RDS / Aurora IAM database token
+ *                              (sigv4_rds_token) for the endpoint's host,
+ *                              port and user, in cloud.region, signed with
+ *                              the first AWS credentials found in order:
+ *                              the cloud group's access_key_id /
+ *                              secret_access_key / session_token; the
+ *                              environment (AWS_ACCESS_KEY_ID,
+ *                              AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)
+ *                              unless cloud.profile is set; the shared
+ *                              credentials file ($AWS_SHARED_CREDENTIALS_FILE,
+ *                              else ~/.aws/credentials; a private file) and
+ *                              its profile (cloud.profile, else $AWS_PROFILE,
+ *                              else "default").
+ * The token replaces the value of the plugin's secret option "password".
+ *
+ * Tokens are cached per source, endpoint and user, and made again on use
+ * once less than IDENTITY_REFRESH_MARGIN seconds of their life are left,
+ * so every connection a pool opens gets a valid one.  Thread-safe.
+ */
+#ifndef DSRC_CORE_IDENTITY_H
+#define DSRC_CORE_IDENTITY_H
+
+#include <time.h>
+
+#include <dsrc/plugin.h>
+
+#include "base/error.h"
+#include "config/config.h"
+
+#define IDENTITY_REFRESH_MARGIN 300 /* seconds before expiry: made again */
+
+/* What dsrc test shows of the identity used: never a token or a key. */
+typedef struct identity_info {
+    char provider[16];   /* "aws"                                        */
+    char mode[32];       /* "rds-iam"                                    */
+    char principal[256]; /* "dsrc_reader via access key AKIA...WXYZ (environment)" */
+    time_t expires;      /* the token's end of life                      */
+} identity_info;
+
+/* 1 when cs's cloud group asks the host for an identity, else 0. */
+int identity_wanted(const cfg_source *cs);
+
+/* The token for source cs connecting to host:port as user (key_file: for
+ * fernet: references in the cloud group, may be NULL).  From the cache
+ * while it has more than IDENTITY_REFRESH_MARGIN seconds left, else made
+ * again.  Returns DSRC_OK with the token in *token (release with
+ * secret_free()) and, when info is not NULL, what was used; or fills e
+ * (DSRC_E_INVALID_CONFIG: no region, no credentials found, a malformed
+ * credentials file; DSRC_E_AUTH / DSRC_E_NOT_FOUND / DSRC_E_PERMISSION
+ * from a secret reference; DSRC_E_INTERNAL), naming the source and the
+ * cause, never a credential. */
+dsrc_status identity_token(const cfg_source *cs, const char *key_file, const char *host,
+                           const char *port, const char *user, char **token,
+                           identity_info *info, derr *e);
+
+/* For source_open(): when cs wants an identity, put its token in the
+ * option list opts (*n entries, room for one more) as the value of the
+ * plugin's secret option "password" (in `table`), reading host, port and
+ * user from opts.  *token gets the value to wipe after the call (NULL when
+ * cs wants no identity).  Returns DSRC_OK, or fills e as identity_token()
+ * does, or with DSRC_E_INVALID_CONFIG when the plugin declares no secret
+ * "password" option. */
+dsrc_status identity_apply(const cfg_source *cs, const dsrc_option *table, const char *key_file,
+                           dsrc_kv *opts, size_t *n, char **token, derr *e);
+
+/* The identity last used for source `name`: 1 with *info filled, else 0. */
+int identity_last(const char *name, identity_info *info);
+
+/* Tests only: the clock tokens are signed with (NULL: time()). */
+void identity_set_clock(time_t (*now)(void));
+
+#endif
