@@ -394,6 +394,15 @@ static dsrc_status iso_run(const dsrc_ctx *ctx, dsrc_conn *c, wire_buf *req, iso
         }
     }
     pthread_mutex_lock(&c->send_mu);
+    if (iso_cancelled(ctx, c)) {
+        /* cancelled already: the call starts cancelled in the worker (a
+         * CANCEL after the request could come after the plugin looked) */
+        wire_buf b = {0};
+        wire_begin(&b, WIRE_PRECANCEL);
+        (void)wire_send(c->fd, &b);
+        wire_free(&b);
+        deadline = iso_now() + (double)atomic_load(&iso_grace_ms) / 1000.0;
+    }
     rc = wire_send(c->fd, req);
     pthread_mutex_unlock(&c->send_mu);
     wire_wipe(req);

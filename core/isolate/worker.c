@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/ctx.h"
@@ -18,6 +19,7 @@
 #include "isolate/wire.h"
 
 #define WORKER_FD 3
+#define WORKER_FLUSH_MS 100 /* a batch waits at most this long to be sent */
 
 typedef struct worker {
     int fd;
@@ -38,7 +40,14 @@ typedef struct worker {
     atomic_int busy;
     struct dsrc_ctx ctx;
     char *source, *plugin;
-    /* the main thread's outgoing batch */
+    /* the outgoing batch: filled by the plugin's thread, sent when full,
+     * at the call's end, or by the flusher once WORKER_FLUSH_MS old (so
+     * that a plugin that produces slowly or hangs after a row is not
+     * held back: the host sees the progress) */
+    pthread_mutex_t out_mu;
+    pthread_cond_t out_cv;    /* the batch became non-empty             */
+    uint64_t out_gen;         /* batches sent so far                     */
+    int was_empty;
     wire_buf out;
     size_t rows_at;           /* the open ROWS frame in `out`, or SIZE_MAX */
     size_t rows_n;
@@ -91,8 +100,10 @@ static void worker_close_rows(worker *w)
     w->rows_n = 0;
 }
 
+/* Send the batch; under out_mu. */
 static void worker_flush(worker *w)
 {
+    w->out_gen++;
     worker_close_rows(w);
     if (w->out.failed || worker_send(w, &w->out, 1) != 0)
         w->broken = 1;
@@ -100,15 +111,57 @@ static void worker_flush(worker *w)
     w->out.failed = 0;
 }
 
-/* After a record was appended: send the batch when it is big enough.
- * Returns what the sink answers: nonzero to stop. */
+/* Before a record is appended: take the batch. */
+static void worker_hold(worker *w)
+{
+    pthread_mutex_lock(&w->out_mu);
+    w->was_empty = w->out.len == 0;
+}
+
+/* After a record was appended: wake the flusher for a new batch, send the
+ * batch when it is big enough, let go of it.  Returns what the sink
+ * answers: nonzero to stop. */
 static int worker_sent(worker *w)
 {
+    int broken;
+
+    if (w->was_empty && w->out.len)
+        pthread_cond_signal(&w->out_cv);
     if (w->out.len >= WIRE_BATCH)
         worker_flush(w);
+    broken = w->broken;
+    pthread_mutex_unlock(&w->out_mu);
     if (atomic_load(&w->stop))
         w->refused = 1;
-    return w->broken || w->refused;
+    return broken || w->refused;
+}
+
+/* The flusher thread: a batch WORKER_FLUSH_MS old is sent as it is. */
+static void *worker_flusher(void *arg)
+{
+    worker *w = arg;
+
+    pthread_mutex_lock(&w->out_mu);
+    for (;;) {
+        struct timespec dl;
+        uint64_t gen;
+
+        while (!w->out.len)
+            pthread_cond_wait(&w->out_cv, &w->out_mu);
+        gen = w->out_gen;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        dl.tv_nsec += WORKER_FLUSH_MS * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
+        while (w->out.len && w->out_gen == gen &&
+               pthread_cond_timedwait(&w->out_cv, &w->out_mu, &dl) == 0) {
+        }
+        if (w->out.len && w->out_gen == gen)
+            worker_flush(w);
+    }
+    return NULL;
 }
 
 static int worker_item(void *user, const dsrc_item *it)
@@ -116,6 +169,7 @@ static int worker_item(void *user, const dsrc_item *it)
     worker *w = user;
     size_t at;
 
+    worker_hold(w);
     worker_close_rows(w);
     at = wire_open(&w->out, WIRE_ITEM);
     wire_put_item(&w->out, it);
@@ -128,6 +182,7 @@ static int worker_meta(void *user, const dsrc_metadata *md)
     worker *w = user;
     size_t at;
 
+    worker_hold(w);
     worker_close_rows(w);
     at = wire_open(&w->out, WIRE_META);
     wire_put_meta(&w->out, md);
@@ -140,6 +195,7 @@ static int worker_schema(void *user, const dsrc_column *cols, size_t n)
     worker *w = user;
     size_t at;
 
+    worker_hold(w);
     worker_close_rows(w);
     at = wire_open(&w->out, WIRE_SCHEMA);
     wire_put_columns(&w->out, cols, n);
@@ -151,6 +207,7 @@ static int worker_row(void *user, const dsrc_cell *cells, size_t n)
 {
     worker *w = user;
 
+    worker_hold(w);
     if (w->rows_at == SIZE_MAX) {
         w->rows_at = wire_open(&w->out, WIRE_ROWS);
         wire_u32(&w->out, 0); /* the count, set by worker_close_rows() */
@@ -165,6 +222,7 @@ static int worker_begin(void *user, const char *media_type, int64_t total)
     worker *w = user;
     size_t at;
 
+    worker_hold(w);
     worker_close_rows(w);
     at = wire_open(&w->out, WIRE_BYTES_BEGIN);
     wire_str(&w->out, media_type);
@@ -178,10 +236,12 @@ static int worker_write(void *user, const void *data, size_t len)
     worker *w = user;
     const char *p = data;
 
-    worker_close_rows(w);
     do { /* in chunks of at most a batch */
         size_t n = len < WIRE_BATCH ? len : WIRE_BATCH;
-        size_t at = wire_open(&w->out, WIRE_BYTES);
+        size_t at;
+        worker_hold(w);
+        worker_close_rows(w);
+        at = wire_open(&w->out, WIRE_BYTES);
         wire_strn(&w->out, p ? p : "", n);
         wire_close(&w->out, at);
         p += n;
@@ -198,6 +258,7 @@ static void worker_result(worker *w, dsrc_status st, dsrc_error *err, wire_buf *
 {
     size_t at;
 
+    pthread_mutex_lock(&w->out_mu);
     worker_close_rows(w);
     at = wire_open(&w->out, WIRE_RESULT);
     wire_put_error(&w->out, st, err);
@@ -206,6 +267,7 @@ static void worker_result(worker *w, dsrc_status st, dsrc_error *err, wire_buf *
         wire_put_raw(&w->out, extra->p, extra->len);
     wire_close(&w->out, at);
     worker_flush(w);
+    pthread_mutex_unlock(&w->out_mu);
     if (err->release)
         err->release(err);
 }
@@ -406,6 +468,7 @@ static void *worker_reader(void *arg)
     static const uint64_t one = 1;
     uint64_t drain;
     dsrc_conn *conn;
+    int precancel = 0;
 
     for (;;) {
         if (wire_recv(w->fd, &in, &r) <= 0)
@@ -422,6 +485,10 @@ static void *worker_reader(void *arg)
             atomic_store(&w->stop, 1);
             continue;
         }
+        if (r.type == WIRE_PRECANCEL) {
+            precancel = 1;
+            continue;
+        }
         pthread_mutex_lock(&w->mu);
         while (w->req.len)
             pthread_cond_wait(&w->cv, &w->mu);
@@ -429,9 +496,14 @@ static void *worker_reader(void *arg)
          * STOP of the call before came before this request; the host
          * sends CANCEL again after it for a connection still cancelled. */
         atomic_store(&w->stop, 0);
-        atomic_store(&w->cancel, 0);
+        atomic_store(&w->cancel, precancel);
         while (read(w->efd, &drain, sizeof drain) > 0) {
         }
+        /* a call cancelled before it was sent starts cancelled: the flag
+         * and the descriptor say so before the plugin is called */
+        if (precancel && write(w->efd, &one, sizeof one) < 0) { /* already readable */
+        }
+        precancel = 0;
         w->req.len = 0;
         w->req.failed = 0;
         wire_u8(&w->req, r.type);
@@ -467,6 +539,14 @@ int isolate_worker_main(int argc, char **argv)
     w.rows_at = SIZE_MAX;
     w.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&w.send_mu, NULL);
+    pthread_mutex_init(&w.out_mu, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&w.out_cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cv, NULL);
     atomic_init(&w.cancel, 0);
@@ -476,6 +556,9 @@ int isolate_worker_main(int argc, char **argv)
     worker_self = &w;
     log_set_forward(worker_log);
     if (!(w.set = loader_new(NULL, 0)) || pthread_create(&t, NULL, worker_reader, &w) != 0)
+        return 70;
+    pthread_detach(t);
+    if (pthread_create(&t, NULL, worker_flusher, &w) != 0)
         return 70;
     pthread_detach(t);
     while (!done) {

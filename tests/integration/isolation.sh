@@ -52,10 +52,10 @@ cmd_of() {
 # ---- check-config: the setting, with its file and line ----
 printf 'name = "bad";\ntype = "crashy";\nisolation = "thread";\n' >"$tmp/conf/sources.d/bad.conf"
 expect 78 "$DSRC" $C check-config
-has "$tmp/err" "sources.d/bad.conf:3: 'isolation' must be one of process, none (got 'thread')"
+has "$tmp/err" "sources.d/bad.conf:3: error: 'isolation' must be one of process, none (got 'thread')"
 printf 'isolation = "container";\n' >>"$tmp/conf/dsrcd.conf"
 expect 78 "$DSRC" $C check-config
-has "$tmp/err" "dsrcd.conf:8: 'isolation' must be one of process, none (got 'container')"
+has "$tmp/err" "dsrcd.conf:8: error: 'isolation' must be one of process, none (got 'container')"
 sed -i '$d' "$tmp/conf/dsrcd.conf"
 # isolation = "none" as asked: the plugin is in dsrc's own process
 printf 'name = "bad";\ntype = "crashy";\nisolation = "none";\nconnection = { fail_in = "ping"; how = "exit"; };\n' \

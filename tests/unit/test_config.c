@@ -467,7 +467,8 @@ START_TEST(daemon_errors_all_reported)
     ck_errors(9);
     ck_diag(0, d, 1, "unknown setting 'plugins_dir' at top level (allowed: plugin_dir, "
                      "state_dir, workspace, sources_dir, key_file, control_socket, "
-                     "log_level, log_target, probe_timeout, shutdown_grace, jobs, catalog, api)");
+                     "log_level, log_target, probe_timeout, shutdown_grace, jobs, catalog, api, "
+                     "isolation)");
     ck_diag(1, d, 2, "'plugin_dir' must be a string or a list of strings, got an integer");
     ck_diag(2, d, 5, "'state_dir' must not be empty");
     ck_diag(3, d, 6, "'key_file' must be a string, got a boolean");
@@ -885,7 +886,8 @@ START_TEST(source_unknown_keys)
 
     ck_errors(7);
     ck_diag(0, p, 3, "unknown setting 'nmae' at top level (allowed: name, type, enabled, "
-                     "location, labels, connection, cloud, tls, replicas, pool, schedule, fetch)");
+                     "location, labels, connection, cloud, tls, replicas, pool, schedule, fetch, "
+                     "isolation)");
     ck_diag(1, p, 11 + 2, "unknown setting 'tenant_id' in group 'cloud' for provider 'aws' "
                           "(allowed: provider, region, use_iam_auth, role_arn, access_key_id, "
                           "secret_access_key, session_token, profile)");
