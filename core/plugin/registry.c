@@ -637,7 +637,8 @@ static void registry_host_secrets(const cfg_source *s, diag_list *diags)
 
 int registry_shipped(const char *plugin)
 {
-    static const char *const shipped[] = {"postgres", "mysql", "mongo", "azure_blob", "sqlite"};
+    static const char *const shipped[] = {"postgres", "mysql", "mongo", "azure_blob",
+                                          "sqlite", "clickhouse", "http", "s3"};
     size_t i;
 
     for (i = 0; i < sizeof shipped / sizeof *shipped; i++)

@@ -65,7 +65,8 @@ typedef struct registry {
 } registry;
 
 /* 1 when `plugin` is one of the plugins shipped with dsrc (postgres,
- * mysql, mongo, azure_blob, sqlite): isolation = "none" by default. */
+ * mysql, mongo, azure_blob, sqlite, clickhouse, http, s3): isolation =
+ * "none" by default. */
 int registry_shipped(const char *plugin);
 
 /* Build; never NULL except on allocation failure.  Problems go to diags. */
