@@ -88,6 +88,7 @@ int gen_load(const char *path, const generation *reuse, generation **out,
     if (!g->reg)
         return -1;
     isolate_set_grace(g->cfg->shutdown_grace_ms / 2);
+    isolate_set_memory_max(g->cfg->isolation_memory_max);
     return diags->n_errors ? -1 : 0;
 }
 

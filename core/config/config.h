@@ -192,6 +192,8 @@ typedef struct cfg_config {
     int64_t shutdown_grace_ms; /* after SIGTERM, wait this long for plugin
                                   calls to return, then exit; default 10 s  */
     cfg_isolation isolation; /* the sources' default; UNSET: by plugin        */
+    int64_t isolation_memory_max; /* bytes of data a worker may map; 0: no
+                                     limit (default 1 GiB) */
     cfg_jobs jobs;
 
     cfg_source *sources;    size_t n_sources;

@@ -63,6 +63,7 @@ static pthread_mutex_t iso_mu = PTHREAD_MUTEX_INITIALIZER;
 static iso_proxy *iso_proxies;
 static iso_sup *iso_sups;
 static _Atomic int64_t iso_grace_ms = ISOLATE_DEFAULT_GRACE_MS;
+static _Atomic int64_t iso_memory_max;
 static atomic_int iso_allowed;
 
 /* Set in a worker's environment: a program started as a worker that did
@@ -90,6 +91,11 @@ static double iso_now(void)
 void isolate_set_grace(int64_t ms)
 {
     atomic_store(&iso_grace_ms, ms > 0 ? ms : ISOLATE_DEFAULT_GRACE_MS);
+}
+
+void isolate_set_memory_max(int64_t bytes)
+{
+    atomic_store(&iso_memory_max, bytes > 0 ? bytes : 0);
 }
 
 /* The record of `source`, made when absent; under iso_mu. */
@@ -530,15 +536,18 @@ static int iso_spawn(dsrc_conn *c)
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     {
         size_t n = 0, i;
-        char **env;
+        char **env, mem[64];
+        snprintf(mem, sizeof mem, "%s=%lld", ISOLATE_ENV_MEMORY,
+                 (long long)atomic_load(&iso_memory_max));
         while (environ[n])
             n++;
-        if (!(env = calloc(n + 2, sizeof *env))) {
+        if (!(env = calloc(n + 3, sizeof *env))) {
             rc = ENOMEM;
         } else {
             for (i = 0; i < n; i++)
                 env[i] = environ[i];
             env[n] = (char *)ISO_ENV_MARK "=1";
+            env[n + 1] = mem;
             rc = posix_spawn(&c->pid, "/proc/self/exe", &fa, &attr, argv, env);
             free(env);
         }

@@ -59,6 +59,7 @@
 #include "plugin/loader.h"
 
 #define ISOLATE_WORKER_ARG "--dsrc-plugin-worker"
+#define ISOLATE_ENV_MEMORY "DSRC_WORKER_MEMORY_MAX" /* bytes, in the worker's environment */
 #define ISOLATE_CRASH_LOOP 5          /* deaths ...                       */
 #define ISOLATE_CRASH_WINDOW_S 60     /* ... within this many seconds      */
 #define ISOLATE_BACKOFF_MIN_MS 100
@@ -89,6 +90,12 @@ const dsrc_driver *isolate_driver(const loader_plugin *p);
  * killed (dsrc and dsrcd: half the shutdown_grace, so that a shutdown
  * still ends within it; default ISOLATE_DEFAULT_GRACE_MS). */
 void isolate_set_grace(int64_t ms);
+
+/* The data a worker may map, in bytes (isolation_memory_max: RLIMIT_DATA
+ * in the worker, so that a plugin allocating without bound fails there,
+ * alone); 0: no limit.  Builds with a sanitizer set no limit (their shadow
+ * memory would exceed it). */
+void isolate_set_memory_max(int64_t bytes);
 
 /* Forget every source's deaths and quarantine (dsrcd's reload). */
 void isolate_reset(void);

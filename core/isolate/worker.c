@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -515,6 +516,27 @@ static void *worker_reader(void *arg)
     return NULL;
 }
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define WORKER_SANITIZED 1
+#else
+#define WORKER_SANITIZED 0
+#endif
+
+/* isolation_memory_max: the data the worker may map (RLIMIT_DATA counts
+ * the heap and private writable mappings, not the libraries' text), so
+ * that a plugin allocating without bound fails here, alone. */
+static void worker_limit_memory(void)
+{
+    const char *v = getenv(ISOLATE_ENV_MEMORY);
+    long long n = v ? strtoll(v, NULL, 10) : 0;
+    struct rlimit rl;
+
+    if (n <= 0 || WORKER_SANITIZED)
+        return;
+    rl.rlim_cur = rl.rlim_max = (rlim_t)n;
+    (void)setrlimit(RLIMIT_DATA, &rl);
+}
+
 int isolate_worker_main(int argc, char **argv)
 {
     static worker w;
@@ -530,6 +552,7 @@ int isolate_worker_main(int argc, char **argv)
      * nothing open but the host's socket and the standard descriptors. */
     (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    worker_limit_memory();
     closefrom(WORKER_FD + 1);
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
