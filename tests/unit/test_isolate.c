@@ -7,6 +7,9 @@
 #include <config.h>
 
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,10 +240,10 @@ static void proxy_teardown(void)
     loader_free(set);
 }
 
-static dsrc_conn *proxy_open(const dsrc_driver *d, struct dsrc_ctx *ctx, const char *fail_in,
-                             const char *rows)
+static dsrc_conn *proxy_open_how(const dsrc_driver *d, struct dsrc_ctx *ctx, const char *fail_in,
+                                 const char *how, const char *rows)
 {
-    dsrc_kv opts[3] = {{"fail_in", fail_in}, {"how", "segv"}, {"rows", rows}};
+    dsrc_kv opts[3] = {{"fail_in", fail_in}, {"how", how}, {"rows", rows}};
     dsrc_open_params p;
     dsrc_conn *c = NULL;
     dsrc_error err = {sizeof err, DSRC_OK, 0, 0, "", NULL, NULL, NULL};
@@ -256,9 +259,16 @@ static dsrc_conn *proxy_open(const dsrc_driver *d, struct dsrc_ctx *ctx, const c
     return c;
 }
 
+static dsrc_conn *proxy_open(const dsrc_driver *d, struct dsrc_ctx *ctx, const char *fail_in,
+                             const char *rows)
+{
+    return proxy_open_how(d, ctx, fail_in, "segv", rows);
+}
+
 typedef struct counter {
     int64_t rows, stop_at;
     int order_ok, schema;
+    atomic_long seen; /* rows, for another thread to read */
 } counter;
 
 static int count_schema(void *u, const dsrc_column *c, size_t n)
@@ -272,6 +282,7 @@ static int count_row(void *u, const dsrc_cell *c, size_t n)
 {
     counter *k = u;
     k->rows++;
+    atomic_store(&k->seen, (long)k->rows);
     if (n != 2 || c[0].type != DSRC_T_INT64 || c[0].v.i != k->rows)
         k->order_ok = 0;
     return k->stop_at && k->rows >= k->stop_at;
@@ -282,7 +293,7 @@ START_TEST(proxy_fetch_and_stop)
     const dsrc_driver *d = isolate_driver(crashy);
     struct dsrc_ctx ctx;
     dsrc_conn *c;
-    counter k = {0, 0, 1, 0};
+    counter k = {0, 0, 1, 0, 0};
     dsrc_row_sink rows = {sizeof rows, &k, count_schema, count_row};
     dsrc_byte_sink bytes = {sizeof bytes, NULL, NULL, NULL};
     dsrc_fetch_req req = {sizeof req, "t1", NULL, 0, -1, NULL, NULL, DSRC_FETCH_ROWS};
@@ -340,6 +351,67 @@ START_TEST(proxy_worker_death)
 }
 END_TEST
 
+typedef struct canceller {
+    const dsrc_driver *d;
+    dsrc_conn *c;
+    counter *k;
+    long seen_at_cancel;
+} canceller;
+
+/* Waits until the fetch's first row arrived (the worker's flusher sends
+ * it although the plugin hangs after it), then cancels from this thread. */
+static void *cancel_later(void *arg)
+{
+    canceller *x = arg;
+    int i;
+
+    for (i = 0; i < 500 && atomic_load(&x->k->seen) < 1; i++)
+        usleep(10 * 1000);
+    x->seen_at_cancel = atomic_load(&x->k->seen);
+    x->d->cancel(x->c);
+    return NULL;
+}
+
+/* A fetch hanging after its first row, cancelled by another thread: the
+ * row arrived during the hang; the worker, deaf to cancel(), is killed
+ * after the grace and the call ends cancelled, naming what happened. */
+START_TEST(proxy_cancel_from_another_thread)
+{
+    const dsrc_driver *d = isolate_driver(crashy);
+    struct dsrc_ctx ctx;
+    dsrc_conn *c;
+    counter k = {0, 0, 1, 0, 0};
+    dsrc_row_sink rows = {sizeof rows, &k, count_schema, count_row};
+    dsrc_byte_sink bytes = {sizeof bytes, NULL, NULL, NULL};
+    dsrc_fetch_req req = {sizeof req, "t1", NULL, 0, -1, NULL, NULL, DSRC_FETCH_ROWS};
+    dsrc_fetch_result res;
+    dsrc_error err;
+    canceller x;
+    pthread_t t;
+
+    isolate_set_grace(300);
+    c = proxy_open_how(d, &ctx, "fetch", "hang", "3");
+    memset(&res, 0, sizeof res);
+    res.struct_size = sizeof res;
+    memset(&err, 0, sizeof err);
+    err.struct_size = sizeof err;
+    x.d = d;
+    x.c = c;
+    x.k = &k;
+    x.seen_at_cancel = -1;
+    ck_assert_int_eq(pthread_create(&t, NULL, cancel_later, &x), 0);
+    ck_assert_int_eq(d->fetch(&ctx, c, &req, &rows, &bytes, &res, &err), DSRC_E_CANCELLED);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(x.seen_at_cancel, 1);
+    ck_assert_int_eq(k.rows, 1);
+    ck_assert_ptr_nonnull(strstr(err.message, "ignored cancellation for 0.3 s: killed"));
+    ck_assert(err.connection_broken);
+    err.release(&err);
+    d->close(c);
+    isolate_set_grace(0);
+}
+END_TEST
+
 static Suite *isolate_suite(void)
 {
     Suite *s = suite_create("isolate");
@@ -352,6 +424,7 @@ static Suite *isolate_suite(void)
     tcase_add_checked_fixture(px, proxy_setup, proxy_teardown);
     tcase_add_test(px, proxy_fetch_and_stop);
     tcase_add_test(px, proxy_worker_death);
+    tcase_add_test(px, proxy_cancel_from_another_thread);
     suite_add_tcase(s, px);
     return s;
 }
