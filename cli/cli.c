@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "isolate/isolate.h"
 #include "cli.h"
 #include "base/log.h"
 #include "base/nearest.h"
@@ -285,6 +286,8 @@ int cli_load_config(cli *c, int allow_missing)
     c->reg = registry_build(c->cfg, c->plugins, &c->diags);
     if (!c->reg)
         return CLI_EXIT_FAIL;
+    isolate_set_grace(c->cfg->shutdown_grace_ms / 2);
+    isolate_set_memory_max(c->cfg->isolation_memory_max);
     /* Errors in the daemon file itself stop every command. */
     for (i = 0; i < c->diags.n; i++)
         if (c->diags.v[i].severity == DIAG_ERROR && c->diags.v[i].file &&

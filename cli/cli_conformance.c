@@ -1597,13 +1597,14 @@ int cli_cmd_conformance(cli *c, int argc, char **argv)
         conform_quirks_free(&r.q);
         return rc;
     }
-    r.drv = loader_driver(r.src->plugin);
+    r.drv = source_driver(r.src);
     r.plugin = loader_name(r.src->plugin);
     if (c->json) {
         r.cases = json_array();
     } else {
-        printf("conformance of source '%s' (plugin %s %s)\n", r.src->cfg->name, r.plugin,
-               r.drv->version ? r.drv->version : "");
+        printf("conformance of source '%s' (plugin %s %s%s)\n", r.src->cfg->name, r.plugin,
+               r.drv->version ? r.drv->version : "",
+               r.drv != loader_driver(r.src->plugin) ? ", in a worker process" : "");
     }
     cf_case(&r, "open", cf_open);
     for (i = 0; i < N_CASES; i++) {
@@ -1614,6 +1615,9 @@ int cli_cmd_conformance(cli *c, int argc, char **argv)
         json_t *o = json_object();
         json_object_set_new(o, "source", cli_jstr(r.src->cfg->name));
         json_object_set_new(o, "plugin", cli_jstr(r.plugin));
+        json_object_set_new(o, "isolation", json_string(r.drv != loader_driver(r.src->plugin)
+                                                            ? "process"
+                                                            : "none"));
         json_object_set_new(o, "item", cli_jstr(r.item));
         json_object_set_new(o, "container", cli_jstr(r.container));
         json_object_set_new(o, "cases", r.cases);

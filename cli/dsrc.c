@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "base/log.h"
 #include "base/redact.h"
+#include "isolate/isolate.h"
 
 static const cli_cmd commands[] = {
     {"plugins", cli_cmd_plugins, "plugins [--options NAME] [--json]",
@@ -291,6 +292,8 @@ int main(int argc, char **argv)
     int opt, rc, verbose = 0, quiet = 0, version = 0;
     const cli_cmd *cmd;
 
+    if ((rc = isolate_worker_main(argc, argv)) >= 0) /* a plugin worker process */
+        return rc;
     memset(&c, 0, sizeof c);
     c.prog = "dsrc";
     opterr = 0;

@@ -95,3 +95,10 @@ core_libdsrccore_la_SOURCES += \
 	core/api/api_route.c \
 	core/api/api_client.c \
 	core/api/instance.c core/api/instance.h
+
+# isolate: plugins in supervised worker processes behind a proxy driver,
+# and the framed encoding between them.
+core_libdsrccore_la_SOURCES += \
+	core/isolate/wire.c core/isolate/wire.h \
+	core/isolate/isolate.c core/isolate/isolate.h \
+	core/isolate/worker.c

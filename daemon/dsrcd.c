@@ -8,9 +8,14 @@
 #include <sys/prctl.h>
 
 #include "daemon.h"
+#include "isolate/isolate.h"
 
 int main(int argc, char **argv)
 {
+    int rc = isolate_worker_main(argc, argv); /* a plugin worker process */
+
+    if (rc >= 0)
+        return rc;
     /* The daemon holds decrypted secrets: no core dump, and no ptrace or
      * /proc/PID/mem for its own user (dsrcd(8), SECURITY). */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)

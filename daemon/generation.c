@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "isolate/isolate.h"
 #include "generation.h"
 #include "base/log.h"
 #include "plugin/loader.h"
@@ -86,6 +87,8 @@ int gen_load(const char *path, const generation *reuse, generation **out,
     g->reg = registry_build(g->cfg, g->plugins->set, diags);
     if (!g->reg)
         return -1;
+    isolate_set_grace(g->cfg->shutdown_grace_ms / 2);
+    isolate_set_memory_max(g->cfg->isolation_memory_max);
     return diags->n_errors ? -1 : 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include "isolate/isolate.h"
 #include "base/log.h"
 #include "metrics.h"
 #include "probes.h"
@@ -52,6 +53,7 @@ json_t *reload_run(const char *path, int cli_target, int cli_level, generation *
         next = NULL;
         gen_apply_log_settings((*cur)->cfg, cli_target, cli_level);
         probes_set_limit((*cur)->cfg->probe_timeout_ms);
+        isolate_reset(); /* quarantined plugin workers may start again */
         log_msg(DSRC_LOG_NOTICE, NULL, NULL, "reloaded: %zu source(s)",
                 (*cur)->reg->n_sources);
         metrics_reload(1);

@@ -125,17 +125,31 @@ ucurl() {
         bad "HTTP $code (wanted $want): $*"; sed 's/^/  | /' "$tmp/body" "$tmp/cerr" | head -10
     fi
 }
+# conformance_isolation none|process: the conformance run in "$tmp/out"
+# had its plugin in dsrc's process (none) or in a worker process (process)
+conformance_isolation() {
+    if [ "$1" = process ]; then
+        head -1 "$tmp/out" | grep -q ', in a worker process)$' && ok ||
+            bad "the plugin did not run in a worker process: $(head -1 "$tmp/out")"
+    else
+        head -1 "$tmp/out" | grep -q ', in a worker process)$' &&
+            bad "the plugin ran in a worker process: $(head -1 "$tmp/out")" || ok
+    fi
+}
 # conformance_sql SOURCE SECRET: dsrc conformance passes SQL source SOURCE
-# (in "$C") with every case, first choosing the item itself, then with a
+# (in "$C") with every case, in dsrc's process and in a worker process, first choosing the item itself, then with a
 # quirks file naming shop.orders, its container, its key as the cursor and
 # a bad port; SECRET appears in no output
 conformance_sql() {
-    expect 0 "$DSRC" $C conformance "$1"
-    grep '^FAIL' "$tmp/out" && bad "a case failed" || ok
-    for c in open ping list_root list_container list_stop describe describe_missing discover \
-        fetch_full fetch_columns fetch_limit fetch_unknown_column cursor sink_stop cancel errors \
-        reopen; do
-        has "$tmp/out" "PASS $c"
+    for iso in none process; do
+        expect 0 env DSRC_ISOLATION=$iso "$DSRC" $C conformance "$1"
+        grep '^FAIL' "$tmp/out" && bad "a case failed ($iso)" || ok
+        for c in open ping list_root list_container list_stop describe describe_missing \
+            discover fetch_full fetch_columns fetch_limit fetch_unknown_column cursor sink_stop \
+            cancel errors reopen; do
+            has "$tmp/out" "PASS $c"
+        done
+        conformance_isolation $iso
     done
     printf 'item = "shop/orders";\ncontainer = "shop";\ncursor_field = "id";\nbad_option = "port=70000";\n' \
         >"$tmp/q"

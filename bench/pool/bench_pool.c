@@ -14,7 +14,10 @@
  *   pool acquire+release     8 threads, max_size 2          (contended)
  *   fresh open+close         1 and 8 threads
  *   and the same with one ping per operation, which is what a caller pays
- *   for actually using the connection.
+ *   for actually using the connection;
+ *   and, 1 thread, acquire+release, acquire+ping+release and open+close of
+ *   a source whose plugin runs in a worker process (isolation = "process":
+ *   a pooled connection is a worker; the program serves as the worker).
  * Prints ops/s, mean and p50/p99 latency per operation (every 8th
  * operation is timed), and the ratios pool / fresh.
  */
@@ -35,6 +38,7 @@
 #include "plugin/loader.h"
 #include "base/log.h"
 #include "conn/pool.h"
+#include "isolate/isolate.h"
 #include "plugin/registry.h"
 
 #define MAX_THREADS 8
@@ -48,6 +52,7 @@ typedef struct scenario {
     int threads;
     int max_size;
     int ping;
+    int isolated; /* the source whose plugin runs in a worker process */
 } scenario;
 
 typedef struct result {
@@ -64,7 +69,7 @@ typedef struct worker {
     size_t n_samples;
 } worker;
 
-static const registry_source *bench_src;
+static const registry_source *bench_src, *bench_src_iso, *bench_cur;
 static pool *bench_pool_;
 static atomic_int bench_go, bench_stop;
 
@@ -93,7 +98,7 @@ static int one_op(const scenario *sc)
         pool_release_err(bench_pool_, c, &e);
     } else {
         source_conn *c = NULL;
-        if (source_open(bench_src, 0, &c, &e) != DSRC_OK) {
+        if (source_open(bench_cur, 0, &c, &e) != DSRC_OK) {
             derr_clear(&e);
             return -1;
         }
@@ -145,8 +150,9 @@ static int run(const scenario *sc, double seconds, result *res)
 
     memset(w, 0, sizeof w);
     memset(res, 0, sizeof *res);
+    bench_cur = sc->isolated ? bench_src_iso : bench_src;
     if (sc->mode == MODE_POOL) {
-        cfg_pool pc = bench_src->cfg->pool;
+        cfg_pool pc = bench_cur->cfg->pool;
         derr e = {0};
         pool_conn *warm[MAX_THREADS];
 
@@ -154,7 +160,7 @@ static int run(const scenario *sc, double seconds, result *res)
         pc.min_idle = sc->max_size;
         pc.acquire_timeout_ms = 30000;
         pc.leak_threshold_ms = 0;
-        if (!(bench_pool_ = pool_new(bench_src, 0, &pc, NULL, &e))) {
+        if (!(bench_pool_ = pool_new(bench_cur, 0, &pc, NULL, &e))) {
             fprintf(stderr, "bench: %s\n", e.msg);
             return -1;
         }
@@ -277,6 +283,12 @@ static int setup(const char *plugin_dir, char *tmp, size_t tmp_len, cfg_config *
     fprintf(fp, "name = \"bench\";\ntype = \"sqlite\";\nconnection = { path = \"%s/bench.db\"; };\n",
             tmp);
     fclose(fp);
+    snprintf(path, sizeof path, "%s/sources.d/benchiso.conf", tmp);
+    if (!(fp = fopen(path, "w")))
+        return -1;
+    fprintf(fp, "name = \"benchiso\";\ntype = \"sqlite\";\nisolation = \"process\";\n"
+                "connection = { path = \"%s/bench.db\"; };\n", tmp);
+    fclose(fp);
     snprintf(path, sizeof path, "%s/dsrcd.conf", tmp);
     if (!(fp = fopen(path, "w")))
         return -1;
@@ -289,7 +301,8 @@ static int setup(const char *plugin_dir, char *tmp, size_t tmp_len, cfg_config *
         return -1;
     }
     bench_src = registry_find(*reg, "bench");
-    return bench_src ? 0 : -1;
+    bench_src_iso = registry_find(*reg, "benchiso");
+    return bench_src && bench_src_iso ? 0 : -1;
 }
 
 static void cleanup(const char *tmp)
@@ -299,6 +312,8 @@ static void cleanup(const char *tmp)
     snprintf(path, sizeof path, "%s/bench.db", tmp);
     unlink(path);
     snprintf(path, sizeof path, "%s/sources.d/bench.conf", tmp);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/sources.d/benchiso.conf", tmp);
     unlink(path);
     snprintf(path, sizeof path, "%s/sources.d", tmp);
     rmdir(path);
@@ -319,6 +334,9 @@ int main(int argc, char **argv)
         {"pool acquire+ping+release", MODE_POOL, 8, 8, 1},
         {"fresh open+ping+close", MODE_FRESH, 1, 0, 1},
         {"fresh open+ping+close", MODE_FRESH, 8, 0, 1},
+        {"pool acquire+release, isolated", MODE_POOL, 1, 1, 0, 1},
+        {"pool acquire+ping+release, isolated", MODE_POOL, 1, 1, 1, 1},
+        {"fresh open+close, isolated", MODE_FRESH, 1, 0, 0, 1},
     };
     enum { N = sizeof sc / sizeof sc[0] };
     result res[N];
@@ -331,6 +349,10 @@ int main(int argc, char **argv)
     size_t i;
     int rc = 0;
 
+    /* the isolated source's workers are this program started again */
+    if ((rc = isolate_worker_main(argc, argv)) >= 0)
+        return rc;
+    rc = 0;
     if (argc < 2) {
         fprintf(stderr, "usage: %s PLUGIN_DIR [SECONDS]\n", argv[0]);
         return 2;
@@ -373,6 +395,10 @@ int main(int argc, char **argv)
         printf("pool overhead, uncontended acquire+release: %.0f ns per pair "
                "(1 s / ops/s; timed p50 %.0f ns includes the clock reads)\n",
                1e9 / res[0].ops_per_s, res[0].p50_ns);
+        printf("the same through the worker process proxy (isolation = \"process\"): %.0f ns "
+               "per pair; a ping's round trip to the worker: %.1f us\n",
+               1e9 / res[9].ops_per_s,
+               (1e9 / res[10].ops_per_s - 1e9 / res[9].ops_per_s) / 1e3);
     }
     registry_free(reg);
     loader_free(plugins);

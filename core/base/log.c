@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,9 +180,18 @@ static void log_stamp_prefix(void)
     fprintf(stderr, "%s.%03dZ ", buf, (int)(tv.tv_usec / 1000));
 }
 
+static _Atomic log_forward_fn log_forward;
+
+void log_set_forward(log_forward_fn fn)
+{
+    atomic_store(&log_forward, fn);
+}
+
 static void log_emit(dsrc_log_level level, const char *source, const char *plugin,
                      const char *message_id, const char *fmt, va_list ap)
 {
+    log_forward_fn fwd;
+
     char *raw = NULL, *msg;
 
     if (level > max_level)
@@ -194,6 +204,11 @@ static void log_emit(dsrc_log_level level, const char *source, const char *plugi
         return;
     if (source && !*source)
         source = NULL;
+    if ((fwd = atomic_load(&log_forward))) {
+        fwd(level, source, plugin, msg);
+        free(msg);
+        return;
+    }
 
 #ifdef HAVE_SYSTEMD
     if (target == LOG_TARGET_JOURNAL) {

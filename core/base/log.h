@@ -55,12 +55,21 @@ void log_msg(dsrc_log_level level, const char *source, const char *plugin,
 void log_vmsg(dsrc_log_level level, const char *source, const char *plugin,
               const char *fmt, va_list ap);
 
+/* Hand every line, redacted, to `fn` instead of writing it (NULL: write
+ * again).  A plugin worker process (core/isolate) forwards its lines to
+ * the host this way. */
+typedef void (*log_forward_fn)(dsrc_log_level level, const char *source,
+                               const char *plugin, const char *msg);
+void log_set_forward(log_forward_fn fn);
+
 /* The MESSAGE_IDs (sd-id128, fixed for ever; dsrcd(8)) of the events an
  * operator alerts on.  Drift has one per kind of change (catalog.h). */
 #define LOG_MID_SOURCE_DOWN "5678c36e1b8f44bcac33a59f83787101"  /* health -> down     */
 #define LOG_MID_SOURCE_UP "1bcb628256d84d5dbdc897afab6ba44b"    /* health -> healthy  */
 #define LOG_MID_BREAKER_OPEN "4a59811ad7924d0b86a331308f2760ad" /* a breaker opened   */
 #define LOG_MID_RUN_FAILED "f250d3b3f6e442edb4f2189541dfe214"   /* a run failed       */
+#define LOG_MID_WORKER_DIED "9d1f3c2e7a6b4e58b0c4d2a17e35f6c8"  /* a plugin worker died */
+#define LOG_MID_WORKER_QUARANTINED "3e8a5b71c0d94f26a1b7e4c9d6028f53" /* crash loop */
 
 /* log_msg() with a journal MESSAGE_ID (32 hex digits, e.g. a catalog
  * change kind's, catalog.h), so that journalctl MESSAGE_ID=... finds every

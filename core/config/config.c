@@ -31,6 +31,7 @@
 #define CFG_MAX_INCLUDE_DEPTH 10   /* libconfig 1.5's own limit             */
 #define CFG_DEFAULT_PROBE_TIMEOUT_MS 30000
 #define CFG_DEFAULT_SHUTDOWN_GRACE_MS 10000
+#define CFG_DEFAULT_ISOLATION_MEMORY_MAX ((int64_t)1 << 30) /* 1 GiB a worker */
 
 /* Reading state for one file. */
 typedef struct cfg_rd {
@@ -405,6 +406,69 @@ static int cfg_get_duration(cfg_rd *rd, const config_setting_t *grp, const char 
     }
 }
 
+/* "512M", "2G", "1048576": bytes in *out (K, M, G, T are powers of 1024);
+ * 0, or -1 when it is not one. */
+static int cfg_parse_size(const char *v, int64_t *out)
+{
+    char *end;
+    unsigned long long n;
+    int shift = 0;
+
+    if (!v || !*v || *v == '-' || *v == '+' || *v == ' ')
+        return -1;
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno || end == v)
+        return -1;
+    switch (*end) {
+    case '\0': break;
+    case 'K': shift = 10; end++; break;
+    case 'M': shift = 20; end++; break;
+    case 'G': shift = 30; end++; break;
+    case 'T': shift = 40; end++; break;
+    default: return -1;
+    }
+    if (*end || n > (unsigned long long)(INT64_MAX >> shift))
+        return -1;
+    *out = (int64_t)(n << shift);
+    return 0;
+}
+
+/* A size in bytes: a string with a unit or an integer. */
+static int cfg_get_size(cfg_rd *rd, const config_setting_t *grp, const char *key,
+                        int64_t *out)
+{
+    const config_setting_t *s = config_setting_get_member(grp, key);
+
+    if (!s)
+        return 0;
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_STRING: {
+        const char *v = config_setting_get_string(s);
+        if (cfg_parse_size(v, out) < 0) {
+            cfg_err(rd, cfg_line(s), "'%s' is not a valid size: '%s' (use e.g. 512M, 2G, or 0)",
+                    key, v);
+            return -1;
+        }
+        return 1;
+    }
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64: {
+        long long v = config_setting_get_int64(s);
+        if (v < 0) {
+            cfg_err(rd, cfg_line(s), "'%s' is not a valid size: %lld bytes", key, v);
+            return -1;
+        }
+        *out = (int64_t)v;
+        return 1;
+    }
+    default:
+        cfg_err(rd, cfg_line(s), "'%s' must be a size such as \"512M\" or an integer number of "
+                                 "bytes, got %s", key, cfg_type_name(s));
+        return -1;
+    }
+}
+
 static int cfg_get_schedule(cfg_rd *rd, const config_setting_t *grp, const char *key,
                             char **out)
 {
@@ -686,9 +750,19 @@ static int cfg_read_file(cfg_rd *rd, config_t *lc, const char *path)
 
 static const char *const cfg_source_keys[] = {
     "name", "type", "enabled", "location", "labels", "connection", "cloud",
-    "tls", "replicas", "pool", "schedule", "fetch", NULL
+    "tls", "replicas", "pool", "schedule", "fetch", "isolation", NULL
 };
 static const char *const cfg_locations[] = {"on_prem", "cloud", "hybrid", NULL};
+static const char *const cfg_isolations[] = {"process", "none", NULL};
+
+/* `isolation` in grp, when set and valid, into *out. */
+static void cfg_read_isolation(cfg_rd *rd, const config_setting_t *grp, cfg_isolation *out)
+{
+    const char *str;
+
+    if (cfg_get_enum(rd, grp, "isolation", cfg_isolations, &str) == 1)
+        *out = strcmp(str, "none") == 0 ? CFG_ISOLATION_NONE : CFG_ISOLATION_PROCESS;
+}
 static const char *const cfg_providers[] = {"aws", "azure", "gcp", NULL};
 static const char *const cfg_aws_keys[] = {
     "provider", "region", "use_iam_auth", "role_arn", "access_key_id",
@@ -1094,6 +1168,7 @@ static void cfg_read_source(cfg_config *cfg, diag_list *diags, const char *path,
     }
 
     cfg_get_bool(&rd, root, "enabled", &src.enabled);
+    cfg_read_isolation(&rd, root, &src.isolation);
     if (cfg_get_enum(&rd, root, "location", cfg_locations, &str) == 1)
         src.location = strcmp(str, "cloud") == 0 ? DSRC_LOC_CLOUD
                      : strcmp(str, "hybrid") == 0 ? DSRC_LOC_HYBRID : DSRC_LOC_ON_PREM;
@@ -1174,7 +1249,7 @@ static void cfg_read_sources(cfg_config *cfg, cfg_rd *rd, int explicit_dir, int 
 static const char *const cfg_daemon_keys[] = {
     "plugin_dir", "state_dir", "workspace", "sources_dir", "key_file",
     "control_socket", "log_level", "log_target", "probe_timeout", "shutdown_grace", "jobs",
-    "catalog", "api", NULL
+    "catalog", "api", "isolation", "isolation_memory_max", NULL
 };
 static const char *const cfg_jobs_keys[] = {
     "workers", "per_source", "jitter_max", "retry_attempts", "retry_backoff",
@@ -1491,6 +1566,7 @@ cfg_config *cfg_load_with(const char *path, const char *skip, const char *extra,
     cfg->log_target = -1;
     cfg->probe_timeout_ms = CFG_DEFAULT_PROBE_TIMEOUT_MS;
     cfg->shutdown_grace_ms = CFG_DEFAULT_SHUTDOWN_GRACE_MS;
+    cfg->isolation_memory_max = CFG_DEFAULT_ISOLATION_MEMORY_MAX;
     root = config_root_setting(&lc);
 
     cfg_check_keys(&rd, root, cfg_daemon_keys, "at top level");
@@ -1539,6 +1615,8 @@ cfg_config *cfg_load_with(const char *path, const char *skip, const char *extra,
         cfg->probe_timeout_ms = CFG_DEFAULT_PROBE_TIMEOUT_MS;
     }
     cfg_get_duration(&rd, root, "shutdown_grace", &cfg->shutdown_grace_ms);
+    cfg_read_isolation(&rd, root, &cfg->isolation);
+    cfg_get_size(&rd, root, "isolation_memory_max", &cfg->isolation_memory_max);
     cfg_read_jobs(&rd, root, &cfg->jobs);
     cfg_read_catalog(&rd, root, &cfg->catalog);
     cfg_read_api(&rd, root, &cfg->api);

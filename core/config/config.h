@@ -69,6 +69,13 @@ typedef struct cfg_fetch_rule {
                                breaking change of the item (drift.h)     */
 } cfg_fetch_rule;
 
+/* isolation = "process" | "none" (dsrc.conf(5)): where a plugin runs. */
+typedef enum cfg_isolation {
+    CFG_ISOLATION_UNSET = 0,   /* the daemon's setting, else the default    */
+    CFG_ISOLATION_PROCESS = 1, /* a supervised worker process (core/isolate) */
+    CFG_ISOLATION_NONE = 2     /* in the host's own process                 */
+} cfg_isolation;
+
 typedef struct cfg_source {
     char *name;             /* [A-Za-z0-9_.-]+, unique                      */
     char *type;             /* the plugin name                               */
@@ -77,6 +84,7 @@ typedef struct cfg_source {
     int type_line;
     dsrc_location location; /* default on_prem                               */
     int enabled;            /* default 1                                     */
+    cfg_isolation isolation; /* UNSET unless the file says                   */
 
     cfg_value *labels;      size_t n_labels;
     cfg_value *connection;  size_t n_connection;  /* checked by the registry */
@@ -183,6 +191,9 @@ typedef struct cfg_config {
                                   abandoned after this long; default 30 s   */
     int64_t shutdown_grace_ms; /* after SIGTERM, wait this long for plugin
                                   calls to return, then exit; default 10 s  */
+    cfg_isolation isolation; /* the sources' default; UNSET: by plugin        */
+    int64_t isolation_memory_max; /* bytes of data a worker may map; 0: no
+                                     limit (default 1 GiB) */
     cfg_jobs jobs;
 
     cfg_source *sources;    size_t n_sources;

@@ -635,6 +635,33 @@ static void registry_host_secrets(const cfg_source *s, diag_list *diags)
                   "with 'dsrc secret encrypt' (or use env:NAME or file:PATH)", s->name);
 }
 
+int registry_shipped(const char *plugin)
+{
+    static const char *const shipped[] = {"postgres", "mysql", "mongo", "azure_blob",
+                                          "sqlite", "clickhouse", "http", "s3"};
+    size_t i;
+
+    for (i = 0; i < sizeof shipped / sizeof *shipped; i++)
+        if (strcmp(plugin, shipped[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The source's setting, else the daemon's, else $DSRC_ISOLATION, else
+ * "none" for a plugin shipped with dsrc and "process" for any other. */
+static int registry_isolated(const cfg_config *cfg, const cfg_source *s)
+{
+    const char *env = getenv("DSRC_ISOLATION");
+
+    if (s->isolation != CFG_ISOLATION_UNSET)
+        return s->isolation == CFG_ISOLATION_PROCESS;
+    if (cfg->isolation != CFG_ISOLATION_UNSET)
+        return cfg->isolation == CFG_ISOLATION_PROCESS;
+    if (env && (strcmp(env, "process") == 0 || strcmp(env, "none") == 0))
+        return strcmp(env, "process") == 0;
+    return !registry_shipped(s->type);
+}
+
 registry *registry_build(const cfg_config *cfg, loader_set *plugins, diag_list *diags)
 {
     registry *reg = calloc(1, sizeof *reg);
@@ -662,6 +689,7 @@ registry *registry_build(const cfg_config *cfg, loader_set *plugins, diag_list *
             derr_clear(&e);
             continue;
         }
+        rs.isolated = registry_isolated(cfg, s);
         if (registry_validate(&rs, diags) > 0 || registry_plugin_validate(&rs, diags)) {
             registry_source_free(&rs);
             continue;

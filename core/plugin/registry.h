@@ -54,6 +54,8 @@ typedef struct registry_source {
     registry_option *options;      size_t n_options;
     const char *key_file;     /* the daemon's key_file setting (may be NULL),
                                  for resolving fernet: secrets              */
+    int isolated;             /* 1: the plugin runs in worker processes
+                                 (isolation = "process"; core/isolate)      */
 } registry_source;
 
 typedef struct registry {
@@ -61,6 +63,11 @@ typedef struct registry {
     loader_set *plugins;
     registry_source *sources;      size_t n_sources;
 } registry;
+
+/* 1 when `plugin` is one of the plugins shipped with dsrc (postgres,
+ * mysql, mongo, azure_blob, sqlite, clickhouse, http, s3): isolation =
+ * "none" by default. */
+int registry_shipped(const char *plugin);
 
 /* Build; never NULL except on allocation failure.  Problems go to diags. */
 registry *registry_build(const cfg_config *cfg, loader_set *plugins, diag_list *diags);

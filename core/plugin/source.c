@@ -15,6 +15,7 @@
 #include "secret/secret.h"
 #include "plugin/contract.h"
 #include "plugin/source.h"
+#include "isolate/isolate.h"
 
 static const char *source_name(const source_conn *c) { return c->src->cfg->name; }
 
@@ -111,10 +112,17 @@ static void split_hostport(const char *hp, char **host, char **port)
     }
 }
 
+const dsrc_driver *source_driver(const registry_source *s)
+{
+    const dsrc_driver *proxy =
+        s->isolated && isolate_available() ? isolate_driver(s->plugin) : NULL;
+    return proxy ? proxy : loader_driver(s->plugin);
+}
+
 dsrc_status source_open(const registry_source *s, int endpoint, source_conn **out, derr *e)
 {
     const cfg_source *cs = s->cfg;
-    const dsrc_driver *drv = loader_driver(s->plugin);
+    const dsrc_driver *drv = source_driver(s);
     dsrc_open_params p;
     dsrc_kv *opts = NULL, *cloud = NULL;
     char **owned = NULL; /* values to wipe after the call */

@@ -35,6 +35,11 @@ typedef struct source_conn {
     struct source_conn *live_prev, *live_next; /* the live list (source.c) */
 } source_conn;
 
+/* The driver the host calls for `s`: the plugin's own, or with
+ * isolation = "process" the proxy that forwards to worker processes
+ * (core/isolate/isolate.h). */
+const dsrc_driver *source_driver(const registry_source *s);
+
 /* Open a connection to endpoint `endpoint` of `s`: builds dsrc_open_params
  * (secrets resolved just for the call and wiped afterwards). */
 dsrc_status source_open(const registry_source *s, int endpoint, source_conn **out, derr *e);

@@ -380,9 +380,49 @@ START_TEST(defaults)
     ck_assert_int_eq(cfg->log_target, -1);
     ck_assert_int_eq(cfg->probe_timeout_ms, 30000);
     ck_assert_int_eq(cfg->shutdown_grace_ms, 10000);
+    ck_assert_int_eq(cfg->isolation_memory_max, (int64_t)1 << 30);
     ck_assert_uint_eq(cfg->n_sources, 0);
     cfg_free(cfg);
     free(d);
+}
+END_TEST
+
+/* isolation_memory_max: a size with a unit or bytes; 0 for no limit. */
+START_TEST(isolation_memory_sizes)
+{
+    static const struct {
+        const char *text;
+        int64_t bytes; /* -1: refused */
+    } cases[] = {
+        {"\"512M\"", (int64_t)512 << 20}, {"\"2G\"", (int64_t)2 << 30},
+        {"\"64K\"", 64 << 10},           {"\"1T\"", (int64_t)1 << 40},
+        {"\"1048576\"", 1048576},        {"1048576", 1048576},
+        {"0", 0},                         {"\"0\"", 0},
+        {"\"12X\"", -1},                 {"\"-1M\"", -1},
+        {"\"\"", -1},                    {"\"M\"", -1},
+        {"\"1.5G\"", -1},                {"\"99999999999T\"", -1},
+        {"-5", -1},                       {"true", -1},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[128], *d;
+        cfg_config *cfg;
+
+        snprintf(text, sizeof text, "isolation_memory_max = %s;\n", cases[i].text);
+        d = put("dsrcd.conf", text);
+        cfg = cfg_load(d, &diags);
+        if (cases[i].bytes >= 0) {
+            ck_assert_msg(cfg && diags.n == 0, "%s refused", cases[i].text);
+            ck_assert_int_eq(cfg->isolation_memory_max, cases[i].bytes);
+        } else {
+            ck_assert_msg(diags.n == 1 && strstr(diags.v[0].msg, "isolation_memory_max"),
+                          "%s accepted", cases[i].text);
+        }
+        cfg_free(cfg);
+        free(d);
+        diag_free(&diags);
+    }
 }
 END_TEST
 
@@ -467,7 +507,8 @@ START_TEST(daemon_errors_all_reported)
     ck_errors(9);
     ck_diag(0, d, 1, "unknown setting 'plugins_dir' at top level (allowed: plugin_dir, "
                      "state_dir, workspace, sources_dir, key_file, control_socket, "
-                     "log_level, log_target, probe_timeout, shutdown_grace, jobs, catalog, api)");
+                     "log_level, log_target, probe_timeout, shutdown_grace, jobs, catalog, api, "
+                     "isolation, isolation_memory_max)");
     ck_diag(1, d, 2, "'plugin_dir' must be a string or a list of strings, got an integer");
     ck_diag(2, d, 5, "'state_dir' must not be empty");
     ck_diag(3, d, 6, "'key_file' must be a string, got a boolean");
@@ -885,7 +926,8 @@ START_TEST(source_unknown_keys)
 
     ck_errors(7);
     ck_diag(0, p, 3, "unknown setting 'nmae' at top level (allowed: name, type, enabled, "
-                     "location, labels, connection, cloud, tls, replicas, pool, schedule, fetch)");
+                     "location, labels, connection, cloud, tls, replicas, pool, schedule, fetch, "
+                     "isolation)");
     ck_diag(1, p, 11 + 2, "unknown setting 'tenant_id' in group 'cloud' for provider 'aws' "
                           "(allowed: provider, region, use_iam_auth, role_arn, access_key_id, "
                           "secret_access_key, session_token, profile)");
@@ -1615,6 +1657,7 @@ static Suite *config_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, full_config);
     tcase_add_test(tc, defaults);
+    tcase_add_test(tc, isolation_memory_sizes);
     tcase_add_test(tc, relative_paths);
     tcase_add_test(tc, daemon_missing_file);
     tcase_add_test(tc, daemon_syntax_error);

@@ -17,14 +17,18 @@ lib_conf "$top_builddir/plugins/azure_blob/.libs"
 printf 'name = "az";\ntype = "azure_blob";\nconnection = { account = "%s"; endpoint = "%s"; account_key = "env:AZ_KEY"; };\n' \
     "$AZ_ACCOUNT" "$AZ_ENDPOINT" >"$tmp/conf/sources.d/az.conf"
 C="-c $tmp/conf/dsrcd.conf"
-expect 0 "$DSRC" $C conformance az
-grep '^FAIL' "$tmp/out" && bad "a case failed" || ok
-for c in open ping list_root list_container list_stop describe describe_missing fetch_full \
-    sink_stop cancel errors reopen; do
-    has "$tmp/out" "PASS $c"
+# in dsrc's process, then in a worker process (isolation = "process")
+for iso in none process; do
+    expect 0 env DSRC_ISOLATION=$iso "$DSRC" $C conformance az
+    grep '^FAIL' "$tmp/out" && bad "a case failed ($iso)" || ok
+    for c in open ping list_root list_container list_stop describe describe_missing fetch_full \
+        sink_stop cancel errors reopen; do
+        has "$tmp/out" "PASS $c"
+    done
+    conformance_isolation $iso
+    has "$tmp/out" "SKIP fetch_columns: 'data/"
+    has "$tmp/out" "' has no columns: it is fetched as raw bytes"
 done
-has "$tmp/out" "SKIP fetch_columns: 'data/"
-has "$tmp/out" "' has no columns: it is fetched as raw bytes"
 printf 'container = "data";\nitem = "data/big.bin";\nbad_option = "page_size=0";\n' >"$tmp/q"
 expect 0 "$DSRC" $C conformance az --quirks "$tmp/q"
 has "$tmp/out" "PASS fetch_full"

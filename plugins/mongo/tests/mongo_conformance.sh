@@ -38,11 +38,15 @@ printf 'name = "mg";\ntype = "mongo";\nconnection = { uri = "env:DSRC_TEST_MONGO
     >"$tmp/conf/sources.d/mg.conf"
 export DSRC_TEST_MONGO_URI
 printf 'container = "%s";\nitem = "%s/orders";\ncursor_field = "_id";\n' "$db" "$db" >"$tmp/q"
-expect 0 "$DSRC" -c "$tmp/conf/dsrcd.conf" conformance mg --quirks "$tmp/q"
-grep '^FAIL' "$tmp/out" && bad "a case failed" || ok
-for c in open ping list_root list_container describe describe_missing fetch_full fetch_columns \
-    fetch_limit fetch_unknown_column sink_stop errors reopen; do
-    has "$tmp/out" "PASS $c"
+# in dsrc's process, then in a worker process (isolation = "process")
+for iso in none process; do
+    expect 0 env DSRC_ISOLATION=$iso "$DSRC" -c "$tmp/conf/dsrcd.conf" conformance mg --quirks "$tmp/q"
+    grep '^FAIL' "$tmp/out" && bad "a case failed ($iso)" || ok
+    for c in open ping list_root list_container describe describe_missing fetch_full fetch_columns \
+        fetch_limit fetch_unknown_column sink_stop errors reopen; do
+        has "$tmp/out" "PASS $c"
+    done
+    conformance_isolation $iso
+    hasnt "$tmp/out" "$DSRC_TEST_MONGO_URI"
 done
-hasnt "$tmp/out" "$DSRC_TEST_MONGO_URI"
 finish mongo_conformance

@@ -30,11 +30,15 @@ lib_conf "$top_builddir/plugins/sqlite/.libs"
 printf 'name = "shop";\ntype = "sqlite";\nconnection = { path = "%s/shop.db"; };\n' "$tmp" \
     >"$tmp/conf/sources.d/shop.conf"
 C="-c $tmp/conf/dsrcd.conf"
-expect 0 "$DSRC" $C conformance shop
-grep '^FAIL' "$tmp/out" && bad "a case failed" || ok
-for c in open ping list_root list_container list_stop describe describe_missing discover \
-    fetch_full fetch_columns fetch_limit fetch_unknown_column cursor sink_stop cancel errors reopen; do
-    has "$tmp/out" "PASS $c"
+# in dsrc's process, then in a worker process (isolation = "process")
+for iso in none process; do
+    expect 0 env DSRC_ISOLATION=$iso "$DSRC" $C conformance shop
+    grep '^FAIL' "$tmp/out" && bad "a case failed ($iso)" || ok
+    for c in open ping list_root list_container list_stop describe describe_missing discover \
+        fetch_full fetch_columns fetch_limit fetch_unknown_column cursor sink_stop cancel errors reopen; do
+        has "$tmp/out" "PASS $c"
+    done
+    conformance_isolation $iso
 done
 printf 'item = "main/orders";\ncursor_field = "id";\nbad_option = "busy_timeout=-5";\n' >"$tmp/q"
 expect 0 "$DSRC" $C conformance shop --quirks "$tmp/q"

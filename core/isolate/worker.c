@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* worker.c -- the plugin worker process (see isolate.h). */
+#include <config.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/ctx.h"
+#include "base/log.h"
+#include "isolate/isolate.h"
+#include "isolate/wire.h"
+
+#define WORKER_FD 3
+#define WORKER_FLUSH_MS 100 /* a batch waits at most this long to be sent */
+
+typedef struct worker {
+    int fd;
+    pthread_mutex_t send_mu;  /* frames from several threads (log lines)  */
+    /* the request the reader thread hands to the main thread */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    wire_buf req;             /* the pending request's frame; len 0: none */
+    int eof;
+    /* the running call */
+    atomic_int cancel;        /* the flag host->is_cancelled() reads      */
+    atomic_int stop;          /* a sink refused: every sink refuses       */
+    int refused;              /* the plugin was told so by a sink         */
+    int efd;                  /* host->cancel_fd()                         */
+    loader_set *set;
+    const dsrc_driver *drv;
+    dsrc_conn *_Atomic conn;
+    atomic_int busy;
+    struct dsrc_ctx ctx;
+    char *source, *plugin;
+    /* the outgoing batch: filled by the plugin's thread, sent when full,
+     * at the call's end, or by the flusher once WORKER_FLUSH_MS old (so
+     * that a plugin that produces slowly or hangs after a row is not
+     * held back: the host sees the progress) */
+    pthread_mutex_t out_mu;
+    pthread_cond_t out_cv;    /* the batch became non-empty             */
+    uint64_t out_gen;         /* batches sent so far                     */
+    int was_empty;
+    wire_buf out;
+    size_t rows_at;           /* the open ROWS frame in `out`, or SIZE_MAX */
+    size_t rows_n;
+    int broken;               /* a send failed: the host is gone          */
+} worker;
+
+static worker *worker_self; /* for the log forwarder */
+
+/* Send `b` now, under the send lock. */
+static int worker_send(worker *w, wire_buf *b, int batch)
+{
+    int rc;
+
+    pthread_mutex_lock(&w->send_mu);
+    rc = batch ? wire_flush(w->fd, b) : wire_send(w->fd, b);
+    pthread_mutex_unlock(&w->send_mu);
+    return rc;
+}
+
+static void worker_log(dsrc_log_level level, const char *source, const char *plugin,
+                       const char *msg)
+{
+    worker *w = worker_self;
+    wire_buf b = {0};
+
+    (void)source;
+    (void)plugin;
+    if (!w)
+        return;
+    wire_begin(&b, WIRE_LOG);
+    wire_u32(&b, (uint32_t)level);
+    wire_str(&b, msg);
+    (void)worker_send(w, &b, 0);
+    wire_free(&b);
+}
+
+/* The open ROWS frame, if any, gets its count and length. */
+static void worker_close_rows(worker *w)
+{
+    size_t at = w->rows_at;
+
+    if (at == SIZE_MAX)
+        return;
+    w->out.p[at + 5] = (unsigned char)w->rows_n;
+    w->out.p[at + 6] = (unsigned char)(w->rows_n >> 8);
+    w->out.p[at + 7] = (unsigned char)(w->rows_n >> 16);
+    w->out.p[at + 8] = (unsigned char)(w->rows_n >> 24);
+    wire_close(&w->out, at);
+    w->rows_at = SIZE_MAX;
+    w->rows_n = 0;
+}
+
+/* Send the batch; under out_mu. */
+static void worker_flush(worker *w)
+{
+    w->out_gen++;
+    worker_close_rows(w);
+    if (w->out.failed || worker_send(w, &w->out, 1) != 0)
+        w->broken = 1;
+    w->out.len = 0;
+    w->out.failed = 0;
+}
+
+/* Before a record is appended: take the batch. */
+static void worker_hold(worker *w)
+{
+    pthread_mutex_lock(&w->out_mu);
+    w->was_empty = w->out.len == 0;
+}
+
+/* After a record was appended: wake the flusher for a new batch, send the
+ * batch when it is big enough, let go of it.  Returns what the sink
+ * answers: nonzero to stop. */
+static int worker_sent(worker *w)
+{
+    int broken;
+
+    if (w->was_empty && w->out.len)
+        pthread_cond_signal(&w->out_cv);
+    if (w->out.len >= WIRE_BATCH)
+        worker_flush(w);
+    broken = w->broken;
+    pthread_mutex_unlock(&w->out_mu);
+    if (atomic_load(&w->stop))
+        w->refused = 1;
+    return broken || w->refused;
+}
+
+/* The flusher thread: a batch WORKER_FLUSH_MS old is sent as it is. */
+static void *worker_flusher(void *arg)
+{
+    worker *w = arg;
+
+    pthread_mutex_lock(&w->out_mu);
+    for (;;) {
+        struct timespec dl;
+        uint64_t gen;
+
+        while (!w->out.len)
+            pthread_cond_wait(&w->out_cv, &w->out_mu);
+        gen = w->out_gen;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        dl.tv_nsec += WORKER_FLUSH_MS * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
+        while (w->out.len && w->out_gen == gen &&
+               pthread_cond_timedwait(&w->out_cv, &w->out_mu, &dl) == 0) {
+        }
+        if (w->out.len && w->out_gen == gen)
+            worker_flush(w);
+    }
+    return NULL;
+}
+
+static int worker_item(void *user, const dsrc_item *it)
+{
+    worker *w = user;
+    size_t at;
+
+    worker_hold(w);
+    worker_close_rows(w);
+    at = wire_open(&w->out, WIRE_ITEM);
+    wire_put_item(&w->out, it);
+    wire_close(&w->out, at);
+    return worker_sent(w);
+}
+
+static int worker_meta(void *user, const dsrc_metadata *md)
+{
+    worker *w = user;
+    size_t at;
+
+    worker_hold(w);
+    worker_close_rows(w);
+    at = wire_open(&w->out, WIRE_META);
+    wire_put_meta(&w->out, md);
+    wire_close(&w->out, at);
+    return worker_sent(w);
+}
+
+static int worker_schema(void *user, const dsrc_column *cols, size_t n)
+{
+    worker *w = user;
+    size_t at;
+
+    worker_hold(w);
+    worker_close_rows(w);
+    at = wire_open(&w->out, WIRE_SCHEMA);
+    wire_put_columns(&w->out, cols, n);
+    wire_close(&w->out, at);
+    return worker_sent(w);
+}
+
+static int worker_row(void *user, const dsrc_cell *cells, size_t n)
+{
+    worker *w = user;
+
+    worker_hold(w);
+    if (w->rows_at == SIZE_MAX) {
+        w->rows_at = wire_open(&w->out, WIRE_ROWS);
+        wire_u32(&w->out, 0); /* the count, set by worker_close_rows() */
+    }
+    wire_put_row(&w->out, cells, n);
+    w->rows_n++;
+    return worker_sent(w);
+}
+
+static int worker_begin(void *user, const char *media_type, int64_t total)
+{
+    worker *w = user;
+    size_t at;
+
+    worker_hold(w);
+    worker_close_rows(w);
+    at = wire_open(&w->out, WIRE_BYTES_BEGIN);
+    wire_str(&w->out, media_type);
+    wire_i64(&w->out, total);
+    wire_close(&w->out, at);
+    return worker_sent(w);
+}
+
+static int worker_write(void *user, const void *data, size_t len)
+{
+    worker *w = user;
+    const char *p = data;
+
+    do { /* in chunks of at most a batch */
+        size_t n = len < WIRE_BATCH ? len : WIRE_BATCH;
+        size_t at;
+        worker_hold(w);
+        worker_close_rows(w);
+        at = wire_open(&w->out, WIRE_BYTES);
+        wire_strn(&w->out, p ? p : "", n);
+        wire_close(&w->out, at);
+        p += n;
+        len -= n;
+        if (worker_sent(w))
+            return 1;
+    } while (len);
+    return 0;
+}
+
+/* Send the call's result: what the sinks still hold, then RESULT with the
+ * status, the error and `extra` (the op's own result), released. */
+static void worker_result(worker *w, dsrc_status st, dsrc_error *err, wire_buf *extra)
+{
+    size_t at;
+
+    pthread_mutex_lock(&w->out_mu);
+    worker_close_rows(w);
+    at = wire_open(&w->out, WIRE_RESULT);
+    wire_put_error(&w->out, st, err);
+    wire_u8(&w->out, (uint8_t)w->refused);
+    if (extra && extra->len)
+        wire_put_raw(&w->out, extra->p, extra->len);
+    wire_close(&w->out, at);
+    worker_flush(w);
+    pthread_mutex_unlock(&w->out_mu);
+    if (err->release)
+        err->release(err);
+}
+
+static void worker_error(dsrc_error *e)
+{
+    memset(e, 0, sizeof *e);
+    e->struct_size = sizeof *e;
+}
+
+/* OPEN: load the plugin, open the connection; the frame is wiped. */
+static void worker_open(worker *w, wire_rd *r)
+{
+    wire_arena a = {0};
+    dsrc_open_params p;
+    dsrc_error e;
+    dsrc_status st;
+    const char *path = wire_get_str(r, NULL), *name = wire_get_str(r, NULL);
+    loader_plugin *lp = NULL;
+    dsrc_conn *conn = NULL;
+    derr de = {0};
+
+    worker_error(&e);
+    if (wire_get_params(r, &a, &p) != 0 || !path || !name) {
+        st = dsrc_error_set(&e, DSRC_E_INTERNAL, 0, NULL, "malformed open request");
+    } else if (w->drv) {
+        st = dsrc_error_set(&e, DSRC_E_INTERNAL, 0, NULL, "open on an open connection");
+    } else if (loader_load_file(w->set, path, name, &lp, &de) != DSRC_OK) {
+        st = dsrc_error_set(&e, de.status, 0, NULL, "%s", de.msg ? de.msg : "");
+        derr_clear(&de);
+    } else {
+        w->drv = loader_driver(lp);
+        w->source = strdup(p.source ? p.source : "");
+        w->plugin = strdup(name);
+        ctx_init(&w->ctx, w->source, w->plugin, &w->cancel);
+        w->ctx.cancel_fd = w->efd;
+        atomic_store(&w->busy, 1);
+        st = w->drv->open(&w->ctx, &p, &conn, &e);
+        atomic_store(&w->busy, 0);
+        if (st == DSRC_OK)
+            atomic_store(&w->conn, conn);
+    }
+    explicit_bzero((void *)r->p, r->len); /* the secrets */
+    wire_arena_free(&a);
+    worker_result(w, st, &e, NULL);
+}
+
+static void worker_ping(worker *w, wire_buf *x)
+{
+    dsrc_ping_info info;
+    dsrc_error e;
+    dsrc_status st;
+
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    worker_error(&e);
+    st = w->drv->ping(&w->ctx, w->conn, &info, &e);
+    info.server_version[sizeof info.server_version - 1] = '\0';
+    info.endpoint[sizeof info.endpoint - 1] = '\0';
+    wire_u32(x, (uint32_t)info.role);
+    wire_str(x, info.server_version);
+    wire_str(x, info.endpoint);
+    worker_result(w, st, &e, x);
+}
+
+static void worker_fetch(worker *w, wire_rd *r, wire_buf *x)
+{
+    wire_arena a = {0};
+    dsrc_fetch_req req;
+    dsrc_fetch_result res;
+    dsrc_row_sink rows = {sizeof rows, w, worker_schema, worker_row};
+    dsrc_byte_sink bytes = {sizeof bytes, w, worker_begin, worker_write};
+    dsrc_error e;
+    dsrc_status st;
+    size_t n;
+
+    memset(&req, 0, sizeof req);
+    req.struct_size = sizeof req;
+    req.item = wire_get_str(r, NULL);
+    if (wire_get_u8(r)) { /* a column list (else all columns) */
+        req.columns = wire_get_strs(r, &a, &n);
+        req.n_columns = n;
+    } else {
+        (void)wire_get_strs(r, &a, &n);
+    }
+    req.limit = wire_get_i64(r);
+    req.cursor_field = wire_get_str(r, NULL);
+    req.cursor_value = wire_get_str(r, NULL);
+    req.mode = (dsrc_fetch_mode)wire_get_u32(r);
+    memset(&res, 0, sizeof res);
+    res.struct_size = sizeof res;
+    worker_error(&e);
+    if (r->bad || !req.item)
+        st = dsrc_error_set(&e, DSRC_E_INTERNAL, 0, NULL, "malformed fetch request");
+    else
+        st = w->drv->fetch(&w->ctx, w->conn, &req, &rows, &bytes, &res, &e);
+    res.cursor_max[sizeof res.cursor_max - 1] = '\0';
+    wire_u32(x, (uint32_t)res.mode);
+    wire_i64(x, (int64_t)res.rows);
+    wire_i64(x, (int64_t)res.bytes);
+    wire_u8(x, res.has_cursor ? 1 : 0);
+    wire_str(x, res.cursor_max);
+    wire_arena_free(&a);
+    worker_result(w, st, &e, x);
+}
+
+/* One request from the host. */
+static int worker_serve(worker *w, wire_rd *r)
+{
+    dsrc_item_sink items = {sizeof items, w, worker_item};
+    dsrc_meta_sink metas = {sizeof metas, w, worker_meta};
+    wire_buf x = {0};
+    dsrc_error e;
+    dsrc_status st;
+
+    w->refused = 0;
+    worker_error(&e);
+    if (r->type == WIRE_OPEN) {
+        worker_open(w, r);
+        return 0;
+    }
+    if (!w->drv || !w->conn) {
+        if (r->type == WIRE_CLOSE)
+            return 1;
+        st = dsrc_error_set(&e, DSRC_E_INTERNAL, 0, NULL, "no connection is open");
+        worker_result(w, st, &e, NULL);
+        return 0;
+    }
+    atomic_store(&w->busy, 1);
+    switch (r->type) {
+    case WIRE_CLOSE:
+        atomic_store(&w->busy, 0);
+        w->drv->close(atomic_exchange(&w->conn, NULL));
+        worker_result(w, DSRC_OK, &e, NULL);
+        return 1;
+    case WIRE_PING:
+        worker_ping(w, &x);
+        break;
+    case WIRE_LIST: {
+        const char *path = wire_get_str(r, NULL);
+        st = w->drv->list(&w->ctx, w->conn, path ? path : "", &items, &e);
+        worker_result(w, st, &e, NULL);
+        break;
+    }
+    case WIRE_DESCRIBE: {
+        const char *item = wire_get_str(r, NULL);
+        st = w->drv->describe(&w->ctx, w->conn, item ? item : "", &metas, &e);
+        worker_result(w, st, &e, NULL);
+        break;
+    }
+    case WIRE_DISCOVER: {
+        dsrc_discover_req req;
+        dsrc_discover_result res;
+        memset(&req, 0, sizeof req);
+        memset(&res, 0, sizeof res);
+        req.struct_size = sizeof req;
+        res.struct_size = sizeof res;
+        res.queries = -1;
+        req.path = wire_get_str(r, NULL);
+        req.include_system = wire_get_u8(r);
+        req.mode = (dsrc_discover_mode)wire_get_u32(r);
+        req.result = &res;
+        st = w->drv->discover(&w->ctx, w->conn, &req, &metas, &e);
+        wire_i64(&x, res.queries);
+        worker_result(w, st, &e, &x);
+        break;
+    }
+    case WIRE_FETCH:
+        worker_fetch(w, r, &x);
+        break;
+    case WIRE_STORAGE: {
+        dsrc_storage_info info = {sizeof info, -1, -1, -1};
+        st = w->drv->storage(&w->ctx, w->conn, &info, &e);
+        wire_i64(&x, info.used_bytes);
+        wire_i64(&x, info.free_bytes);
+        wire_i64(&x, info.items);
+        worker_result(w, st, &e, &x);
+        break;
+    }
+    default:
+        st = dsrc_error_set(&e, DSRC_E_INTERNAL, 0, NULL, "unknown request %u",
+                            (unsigned)r->type);
+        worker_result(w, st, &e, NULL);
+        break;
+    }
+    atomic_store(&w->busy, 0);
+    wire_free(&x);
+    return 0;
+}
+
+/* The reader thread: cancellations and sink refusals take effect at once;
+ * requests go to the main thread.  The host gone: the process ends. */
+static void *worker_reader(void *arg)
+{
+    worker *w = arg;
+    wire_buf in = {0};
+    wire_rd r;
+    static const uint64_t one = 1;
+    uint64_t drain;
+    dsrc_conn *conn;
+    int precancel = 0;
+
+    for (;;) {
+        if (wire_recv(w->fd, &in, &r) <= 0)
+            _exit(0);
+        if (r.type == WIRE_CANCEL) {
+            atomic_store(&w->cancel, 1);
+            if (write(w->efd, &one, sizeof one) < 0) { /* already readable */
+            }
+            if ((conn = atomic_load(&w->conn)) && atomic_load(&w->busy) && w->drv)
+                w->drv->cancel(conn);
+            continue;
+        }
+        if (r.type == WIRE_STOP) {
+            atomic_store(&w->stop, 1);
+            continue;
+        }
+        if (r.type == WIRE_PRECANCEL) {
+            precancel = 1;
+            continue;
+        }
+        pthread_mutex_lock(&w->mu);
+        while (w->req.len)
+            pthread_cond_wait(&w->cv, &w->mu);
+        /* Each call starts uncancelled, its sinks willing: a CANCEL or
+         * STOP of the call before came before this request; the host
+         * sends CANCEL again after it for a connection still cancelled. */
+        atomic_store(&w->stop, 0);
+        atomic_store(&w->cancel, precancel);
+        while (read(w->efd, &drain, sizeof drain) > 0) {
+        }
+        /* a call cancelled before it was sent starts cancelled: the flag
+         * and the descriptor say so before the plugin is called */
+        if (precancel && write(w->efd, &one, sizeof one) < 0) { /* already readable */
+        }
+        precancel = 0;
+        w->req.len = 0;
+        w->req.failed = 0;
+        wire_u8(&w->req, r.type);
+        wire_put_raw(&w->req, r.p, r.len);
+        explicit_bzero((void *)r.p, r.len);
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+    }
+    return NULL;
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define WORKER_SANITIZED 1
+#else
+#define WORKER_SANITIZED 0
+#endif
+
+/* isolation_memory_max: the data the worker may map (RLIMIT_DATA counts
+ * the heap and private writable mappings, not the libraries' text), so
+ * that a plugin allocating without bound fails here, alone. */
+static void worker_limit_memory(void)
+{
+    const char *v = getenv(ISOLATE_ENV_MEMORY);
+    long long n = v ? strtoll(v, NULL, 10) : 0;
+    struct rlimit rl;
+
+    if (n <= 0 || WORKER_SANITIZED)
+        return;
+    rl.rlim_cur = rl.rlim_max = (rlim_t)n;
+    (void)setrlimit(RLIMIT_DATA, &rl);
+}
+
+int isolate_worker_main(int argc, char **argv)
+{
+    static worker w;
+    pthread_t t;
+    wire_rd r;
+    int done = 0;
+
+    if (argc < 2 || strcmp(argv[1], ISOLATE_WORKER_ARG) != 0) {
+        isolate_allow_workers();
+        return -1;
+    }
+    /* Hardening: no privileges to gain, no core dump or ptrace by others,
+     * nothing open but the host's socket and the standard descriptors. */
+    (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    worker_limit_memory();
+    closefrom(WORKER_FD + 1);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    memset(&w, 0, sizeof w);
+    w.fd = WORKER_FD;
+    w.rows_at = SIZE_MAX;
+    w.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init(&w.send_mu, NULL);
+    pthread_mutex_init(&w.out_mu, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&w.out_cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    atomic_init(&w.cancel, 0);
+    atomic_init(&w.stop, 0);
+    atomic_init(&w.busy, 0);
+    log_init("dsrc-worker", LOG_TARGET_STDERR, DSRC_LOG_DEBUG);
+    worker_self = &w;
+    log_set_forward(worker_log);
+    if (!(w.set = loader_new(NULL, 0)) || pthread_create(&t, NULL, worker_reader, &w) != 0)
+        return 70;
+    pthread_detach(t);
+    if (pthread_create(&t, NULL, worker_flusher, &w) != 0)
+        return 70;
+    pthread_detach(t);
+    while (!done) {
+        pthread_mutex_lock(&w.mu);
+        while (!w.req.len)
+            pthread_cond_wait(&w.cv, &w.mu);
+        r.type = w.req.p[0];
+        r.p = w.req.p + 1;
+        r.len = w.req.len - 1;
+        r.off = 0;
+        r.bad = 0;
+        pthread_mutex_unlock(&w.mu);
+        done = worker_serve(&w, &r);
+        pthread_mutex_lock(&w.mu);
+        explicit_bzero(w.req.p, w.req.len);
+        w.req.len = 0;
+        pthread_cond_broadcast(&w.cv);
+        pthread_mutex_unlock(&w.mu);
+        if (w.broken)
+            break;
+    }
+    /* A clean end: the plugin's unload() runs (it does not when killed). */
+    log_set_forward(NULL);
+    worker_self = NULL;
+    loader_free(w.set);
+    return 0;
+}
