@@ -65,6 +65,8 @@ void source_ctx(struct dsrc_ctx *ctx, source_conn *c)
 {
     ctx_init(ctx, source_name(c), loader_name(c->src->plugin), &c->cancel);
     ctx->cancel_fd = c->cancel_fd;
+    ctx->cfg = c->src->cfg;
+    ctx->key_file = c->src->key_file;
     /* The process was told to stop after this connection was cancelled
      * (or before it was made): the descriptor must say so too. */
     if (ctx_signalled() && !atomic_load(&c->cancel))

@@ -253,7 +253,7 @@ static void fake_log(const dsrc_ctx *ctx, dsrc_log_level level, const char *fmt,
 }
 
 static const dsrc_host fake_host = {sizeof(dsrc_host), DSRC_ABI_VERSION, fake_log,
-                                    fake_is_cancelled, NULL, NULL};
+                                    fake_is_cancelled, NULL, NULL, NULL};
 
 START_TEST(t_cancelled)
 {
@@ -343,7 +343,7 @@ START_TEST(t_plugin_check)
     ck_assert_int_eq(dsrc_plugin_check("demo", DSRC_ABI_MAJOR * 10000 + 7, &drv, &err),
                      DSRC_OK);
     ck_assert_int_eq(dsrc_plugin_check("demo", 20003, &drv, &err), DSRC_E_UNSUPPORTED);
-    ck_assert_str_eq(err.message, "demo plugin implements ABI 1.1, host has 2.3");
+    ck_assert_str_eq(err.message, "demo plugin implements ABI 1.2, host has 2.3");
     ck_assert_int_eq(dsrc_plugin_check("demo", DSRC_ABI_VERSION, NULL, &err), DSRC_E_INTERNAL);
     ck_assert_str_eq(err.message, "no driver struct");
     err.release(&err);
