@@ -1,0 +1,83 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# s3.so against a real s3rver S3 emulator through the dsrc binary: the
+# requests signed by the host (the plugin holds no key): test, ls of the
+# buckets, of a bucket and of a prefix, ListObjectsV2 paged over 2 500
+# objects (page_size 100: 25 pages, every key once, in order), describe
+# (size, ETag, last modified, storage class, content type, user metadata),
+# a fetch checked against the source and its ETag (MD5), path-style and
+# virtual-host addressing; wrong keys refused as auth (403
+# InvalidAccessKeyId), a missing bucket and key as
+# not found, the secret key in no output.  Skipped (77) without s3rver or
+# botocore.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/plugins/s3/tests/fixture/s3rver.sh"
+s3_test dsrc-s3
+expect_timeout=120
+C="-c $tmp/conf/dsrcd.conf"
+py() { /usr/bin/python3 "$S3PY" "$@" || { echo "s3.py $* failed"; exit 99; }; }
+py mb "$S3_ENDPOINT" data
+py mb "$S3_ENDPOINT" many
+printf 'hello s3\n' >"$tmp/a.txt"
+head -c 3000000 /dev/urandom >"$tmp/big.bin"
+py put "$S3_ENDPOINT" data a.txt "$tmp/a.txt" owner=alice team=data
+py put "$S3_ENDPOINT" data dir1/b.bin "$tmp/big.bin"
+py put "$S3_ENDPOINT" data "dir1/sp ace 100%.txt" "$tmp/a.txt"
+py many "$S3_ENDPOINT" many k 2500
+s3_conf "page_size = 100; range_size = 1048576;"
+
+expect 0 "$DSRC" $C test s3
+expect 0 "$DSRC" $C check-config
+expect 0 "$DSRC" $C --json ls s3
+jcheck "$tmp/out" 'sorted(i["path"] for i in d) == ["data", "many"] and all(i["kind"] == "container" for i in d)'
+expect 0 "$DSRC" $C --json ls s3 data
+jcheck "$tmp/out" 'sorted((i["path"], i["kind"]) for i in d) == [("data/a.txt", "blob"), ("data/dir1", "directory")]'
+expect 0 "$DSRC" $C --json ls s3 data/dir1/
+jcheck "$tmp/out" 'sorted(i["path"] for i in d) == ["data/dir1/b.bin", "data/dir1/sp ace 100%25.txt"] and [i["size_bytes"] for i in d if i["name"] == "b.bin"] == [3000000]'
+
+# paging: 2 500 keys in pages of 100, each once, in key order
+expect 0 "$DSRC" $C --json ls s3 many
+jcheck "$tmp/out" '[i["name"] for i in d] == ["k%05d" % n for n in range(2500)]'
+
+# describe: the properties and the user metadata
+expect 0 "$DSRC" $C --json describe s3 data/a.txt
+md5=$(md5sum "$tmp/a.txt" | cut -d' ' -f1)
+jcheck "$tmp/out" '(lambda p: p["size"] == "9" and p["etag"] == "\"'"$md5"'\"" and p["meta.owner"] == "alice" and p["meta.team"] == "data" and p["content_type"] == "application/octet-stream" and p["storage_class"] == "STANDARD" and p["last_modified"].endswith("Z"))(d["properties"])'
+expect 0 "$DSRC" $C --json describe s3 data; has "$tmp/out" '"kind": "container"'
+
+# fetch: three ranges of 1 MiB, byte-identical, ETag verified
+expect 0 "$DSRC" $C fetch s3 data/dir1/b.bin --format raw -o "$tmp/got.bin"
+cmp -s "$tmp/big.bin" "$tmp/got.bin" && ok || bad "fetched bytes differ"
+expect 0 "$DSRC" $C fetch s3 "data/dir1/sp ace 100%25.txt" --format raw -o -; has "$tmp/out" "hello s3"
+
+# virtual-host addressing: s3rver serves a bucket by its Host header
+# (data.localhost), where the name resolves
+s3_conf "addressing = \"virtual\";"
+sed -i "s|127.0.0.1|localhost|" "$tmp/conf/sources.d/s3.conf"
+if getent hosts data.localhost >/dev/null 2>&1; then
+    expect 0 "$DSRC" $C fetch s3 data/a.txt --format raw -o -; has "$tmp/out" "hello s3"
+fi
+
+# not found: a missing bucket, a missing key
+s3_conf
+expect 1 "$DSRC" $C --json ls s3 nosuchbucket; has "$tmp/out" '"status": "not-found"'; has "$tmp/out" "NoSuchBucket"
+expect 1 "$DSRC" $C describe s3 data/nope.txt; has "$tmp/err" "404"
+expect 1 "$DSRC" $C fetch s3 data/nope.txt --format raw -o "$tmp/nope"; has "$tmp/err" "404"
+
+# wrong keys: auth, not retryable, no key anywhere.  s3rver checks the
+# access key id (InvalidAccessKeyId) but not SigV4 signatures (the
+# signatures are checked against AWS's test vectors in test_sigv4).
+expect 1 env AWS_ACCESS_KEY_ID=NOSUCHKEYID AWS_SECRET_ACCESS_KEY=wrong-secret-k3y \
+    "$DSRC" $C --json test s3
+has "$tmp/out" '"status": "auth"'; has "$tmp/out" "InvalidAccessKeyId"; has "$tmp/out" '"retryable": false'
+hasnt "$tmp/out" "wrong-secret-k3y"; hasnt "$tmp/err" "wrong-secret-k3y"
+expect 1 env AWS_ACCESS_KEY_ID=NOSUCHKEYID "$DSRC" $C fetch s3 data/a.txt --format raw -o -
+has "$tmp/err" "InvalidAccessKeyId"
+# no credentials at all: the host says so, naming where it looked
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$DSRC" $C --json test s3 >"$tmp/out" 2>"$tmp/err"
+[ $? -ne 0 ] && ok || bad "no credentials: test succeeded"
+has "$tmp/out" "no AWS credentials found"
+hasnt "$tmp/out" "$S3_SECRET:"
+finish s3
