@@ -1,9 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
 # s3.so against a real s3rver emulator started by the fixture
 # (plugins/s3/tests/fixture/s3rver.sh; skipped when s3rver is not on PATH):
-# listings, paging, describe, fetch and errors (s3.sh).
+# listings, paging over 2 500 keys, describe, fetch and errors (s3.sh), the
+# conformance suite (s3_conformance.sh), a fetch resumed after cut
+# connections (s3_resume.sh, azure_blob's cut proxy), a 200 MiB object with
+# flat memory (s3_big.sh) and the incremental listing (s3_incremental.sh).
+# The host's signing is checked against AWS's test vectors in test_sigv4;
+# cancellation in tests/integration/cancel_plugins.sh.
 if ENABLE_S3
-TESTS += plugins/s3/tests/s3.sh
+TESTS += plugins/s3/tests/s3.sh plugins/s3/tests/s3_conformance.sh \
+	plugins/s3/tests/s3_resume.sh plugins/s3/tests/s3_big.sh \
+	plugins/s3/tests/s3_incremental.sh
 endif
-EXTRA_DIST += plugins/s3/tests/s3.sh plugins/s3/tests/deps.npm \
-	plugins/s3/tests/fixture/s3rver.sh plugins/s3/tests/fixture/s3.py
+EXTRA_DIST += plugins/s3/tests/s3.sh plugins/s3/tests/deps.npm plugins/s3/tests/deps.apt \
+	plugins/s3/tests/fixture/s3rver.sh plugins/s3/tests/fixture/s3.py \
+	plugins/s3/tests/s3_conformance.sh plugins/s3/tests/s3_resume.sh \
+	plugins/s3/tests/s3_big.sh plugins/s3/tests/s3_incremental.sh
