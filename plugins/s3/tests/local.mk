@@ -13,6 +13,6 @@ TESTS += plugins/s3/tests/s3.sh plugins/s3/tests/s3_conformance.sh \
 	plugins/s3/tests/s3_incremental.sh
 endif
 EXTRA_DIST += plugins/s3/tests/s3.sh plugins/s3/tests/deps.npm plugins/s3/tests/deps.apt \
-	plugins/s3/tests/fixture/s3rver.sh plugins/s3/tests/fixture/s3.py \
+	plugins/s3/tests/fixture/s3rver.sh plugins/s3/tests/fixture/s3.py plugins/s3/tests/fixture/sigv4_proxy.py \
 	plugins/s3/tests/s3_conformance.sh plugins/s3/tests/s3_resume.sh \
 	plugins/s3/tests/s3_big.sh plugins/s3/tests/s3_incremental.sh

@@ -6,8 +6,10 @@
 # objects (page_size 100: 25 pages, every key once, in order), describe
 # (size, ETag, last modified, storage class, content type, user metadata),
 # a fetch checked against the source and its ETag (MD5), path-style and
-# virtual-host addressing; wrong keys refused as auth (403
-# InvalidAccessKeyId), a missing bucket and key as
+# virtual-host addressing; every request's SigV4 signature checked by
+# botocore in a proxy (fixture/sigv4_proxy.py: s3rver checks none); wrong
+# keys refused as auth (403 SignatureDoesNotMatch for a wrong secret,
+# InvalidAccessKeyId for an unknown key id), a missing bucket and key as
 # not found, the secret key in no output.  Skipped (77) without s3rver or
 # botocore.
 set -u
@@ -26,6 +28,7 @@ py put "$S3_ENDPOINT" data a.txt "$tmp/a.txt" owner=alice team=data
 py put "$S3_ENDPOINT" data dir1/b.bin "$tmp/big.bin"
 py put "$S3_ENDPOINT" data "dir1/sp ace 100%.txt" "$tmp/a.txt"
 py many "$S3_ENDPOINT" many k 2500
+s3_checked
 s3_conf "page_size = 100; range_size = 1048576;"
 
 expect 0 "$DSRC" $C test s3
@@ -66,13 +69,22 @@ expect 1 "$DSRC" $C --json ls s3 nosuchbucket; has "$tmp/out" '"status": "not-fo
 expect 1 "$DSRC" $C describe s3 data/nope.txt; has "$tmp/err" "404"
 expect 1 "$DSRC" $C fetch s3 data/nope.txt --format raw -o "$tmp/nope"; has "$tmp/err" "404"
 
-# wrong keys: auth, not retryable, no key anywhere.  s3rver checks the
-# access key id (InvalidAccessKeyId) but not SigV4 signatures (the
-# signatures are checked against AWS's test vectors in test_sigv4).
-expect 1 env AWS_ACCESS_KEY_ID=NOSUCHKEYID AWS_SECRET_ACCESS_KEY=wrong-secret-k3y \
-    "$DSRC" $C --json test s3
-has "$tmp/out" '"status": "auth"'; has "$tmp/out" "InvalidAccessKeyId"; has "$tmp/out" '"retryable": false'
+# every request so far was signed right (botocore agrees), continuation
+# tokens, keys with spaces and '%', ranges and If-Match included
+grep -q '^bad' "$tmp/sigv4.log" && bad "wrongly signed: $(grep '^bad' "$tmp/sigv4.log" | head -3)" || ok
+grep -q 'continuation-token=' "$tmp/sigv4.log" && ok || bad "no paged listing went through the proxy"
+
+# wrong keys: auth, not retryable, no key anywhere: a wrong secret is 403
+# SignatureDoesNotMatch (from the checking proxy), an unknown key id 403
+# InvalidAccessKeyId (from s3rver)
+expect 1 env AWS_SECRET_ACCESS_KEY=wrong-secret-k3y "$DSRC" $C --json test s3
+has "$tmp/out" '"status": "auth"'; has "$tmp/out" "SignatureDoesNotMatch"; has "$tmp/out" '"retryable": false'
 hasnt "$tmp/out" "wrong-secret-k3y"; hasnt "$tmp/err" "wrong-secret-k3y"
+grep -q '^bad' "$tmp/sigv4.log" && ok || bad "the wrong secret was not refused by the proxy"
+S3_SOURCE_ENDPOINT=
+s3_conf
+expect 1 env AWS_ACCESS_KEY_ID=NOSUCHKEYID "$DSRC" $C --json test s3
+has "$tmp/out" '"status": "auth"'; has "$tmp/out" "InvalidAccessKeyId"
 expect 1 env AWS_ACCESS_KEY_ID=NOSUCHKEYID "$DSRC" $C fetch s3 data/a.txt --format raw -o -
 has "$tmp/err" "InvalidAccessKeyId"
 # no credentials at all: the host says so, naming where it looked
