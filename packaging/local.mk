@@ -53,6 +53,7 @@ EXTRA_DIST += \
 	packaging/debian/dsrc-plugin-mongo.install \
 	packaging/debian/dsrc-plugin-azure-blob.install \
 	packaging/debian/dsrc-plugin-http.install \
+	packaging/debian/dsrc-plugin-s3.install \
 	packaging/debian/libdsrc-plugin-dev.install \
 	packaging/debian/not-installed
 
