@@ -89,6 +89,13 @@ static void source_free(source_conn *c)
     free(c);
 }
 
+/* 1 when `key` of cs's cloud group is an AWS credential the host keeps. */
+static int source_aws_withheld(const cfg_source *cs, const char *key)
+{
+    return cs->cloud_provider && strcmp(cs->cloud_provider, "aws") == 0 &&
+           (strcmp(key, "secret_access_key") == 0 || strcmp(key, "session_token") == 0);
+}
+
 /* Split "host:port" / "[v6]:port" / "host" of a replica entry. */
 static void split_hostport(const char *hp, char **host, char **port)
 {
@@ -120,7 +127,7 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
     dsrc_open_params p;
     dsrc_kv *opts = NULL, *cloud = NULL;
     char **owned = NULL; /* values to wipe after the call */
-    size_t n_owned = 0, i, n = 0;
+    size_t n_owned = 0, i, n = 0, nc = 0;
     char *rhost = NULL, *rport = NULL;
     struct dsrc_ctx ctx;
     dsrc_error perr;
@@ -184,9 +191,13 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
         goto done;
     if (owned[n_owned])
         n_owned++;
-    for (i = 0; i < cs->n_cloud; i++) {
-        cloud[i].key = cs->cloud[i].key;
-        cloud[i].value = cs->cloud[i].text;
+    for (i = 0, nc = 0; i < cs->n_cloud; i++) {
+        /* AWS credentials stay with the host, which signs with them
+         * (aws_sign, identity.h): the plugin never holds them. */
+        if (source_aws_withheld(cs, cs->cloud[i].key))
+            continue;
+        cloud[nc].key = cs->cloud[i].key;
+        cloud[nc].value = cs->cloud[i].text;
         if (cfg_cloud_key_is_secret(cs->cloud[i].key) && cs->cloud[i].text) {
             char *plain = NULL;
             st = secret_resolve(cs->cloud[i].text, NULL, s->key_file, &plain, NULL, e);
@@ -195,8 +206,9 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
                 goto done;
             }
             owned[n_owned++] = plain;
-            cloud[i].value = plain;
+            cloud[nc].value = plain;
         }
+        nc++;
     }
 
     registry_open_params(cs, s->plugin, &p);
@@ -204,6 +216,7 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
     p.n_options = n;
     p.endpoint = endpoint;
     p.cloud = cloud;
+    p.n_cloud = nc;
     if (cs->tls_key_passphrase) {
         char *plain = NULL;
         st = secret_resolve(cs->tls_key_passphrase, NULL, s->key_file, &plain, NULL, e);

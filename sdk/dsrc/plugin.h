@@ -478,7 +478,9 @@ typedef struct dsrc_open_params {
     const char *tls_cert;
     const char *tls_key;
     /* The source's `cloud` group as key/values ("provider", "region", ...),
-       secrets resolved. */
+       secrets resolved; since 1.2 without the AWS credentials
+       (secret_access_key, session_token), which only the host uses
+       (aws_sign). */
     const dsrc_kv *cloud;
     size_t n_cloud;
     /* The source's `replicas` group */

@@ -31,6 +31,9 @@ tests_unit_sigv4_tool_SOURCES = tests/unit/sigv4_tool.c
 tests_unit_sigv4_tool_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_sigv4_tool_LDADD = core/libdsrccore.la $(CRYPTO_LIBS)
 TESTS += tests/integration/rds_token.sh
+# aws_withheld.sh: the cloud group's AWS secrets never reach a plugin.
+TESTS += tests/integration/aws_withheld.sh
+EXTRA_DIST += tests/integration/aws_withheld.sh
 EXTRA_DIST += tests/integration/rds_token.sh tests/fixtures/rds_token.py
 
 # AWS SigV4 against AWS's published test suite (tests/fixtures/sigv4).
