@@ -295,13 +295,18 @@ dsrc_status s3_request(const dsrc_ctx *ctx, dsrc_conn *c, const char *method,
         sign_h[ns].key = "x-amz-checksum-mode";
         sign_h[ns++].value = "ENABLED";
     }
-    for (i = 0; i < ns; i++) {
+    for (i = 0; i <= ns; i++) {
+        struct curl_slist *l;
         dsrc_buf_reset(&h);
-        dsrc_buf_printf(&h, "%s: %s", sign_h[i].key, sign_h[i].value);
-        if (h.failed || !(sg.hdrs = curl_slist_append(sg.hdrs, h.s)))
+        if (i < ns)
+            dsrc_buf_printf(&h, "%s: %s", sign_h[i].key, sign_h[i].value);
+        else
+            dsrc_buf_add(&h, "Expect:");
+        if (h.failed || !(l = curl_slist_append(sg.hdrs, h.s)))
             goto oom;
+        sg.hdrs = l;
     }
-    if (url.failed || qs.failed || !(sg.hdrs = curl_slist_append(sg.hdrs, "Expect:")))
+    if (url.failed || qs.failed)
         goto oom;
     memset(&ar, 0, sizeof ar);
     ar.struct_size = sizeof ar;
