@@ -10,6 +10,8 @@
 # verified, path-style and
 # virtual-host addressing; every request's SigV4 signature checked by
 # botocore in a proxy (fixture/sigv4_proxy.py: s3rver checks none); wrong
+# credentials from the environment, the cloud group and a shared
+# credentials file's profile; wrong
 # keys refused as auth (403 SignatureDoesNotMatch for a wrong secret,
 # InvalidAccessKeyId for an unknown key id), a missing bucket and key as
 # not found, the secret key in no output.  Skipped (77) without s3rver or
@@ -106,12 +108,42 @@ expect 1 env AWS_SECRET_ACCESS_KEY=wrong-secret-k3y "$DSRC" $C --json test s3
 has "$tmp/out" '"status": "auth"'; has "$tmp/out" "SignatureDoesNotMatch"; has "$tmp/out" '"retryable": false'
 hasnt "$tmp/out" "wrong-secret-k3y"; hasnt "$tmp/err" "wrong-secret-k3y"
 grep -q '^bad' "$tmp/sigv4.log" && ok || bad "the wrong secret was not refused by the proxy"
-S3_SOURCE_ENDPOINT=
+s3_unchecked
 s3_conf
 expect 1 env AWS_ACCESS_KEY_ID=NOSUCHKEYID "$DSRC" $C --json test s3
 has "$tmp/out" '"status": "auth"'; has "$tmp/out" "InvalidAccessKeyId"
 expect 1 env AWS_ACCESS_KEY_ID=NOSUCHKEYID "$DSRC" $C fetch s3 data/a.txt --format raw -o -
 has "$tmp/err" "InvalidAccessKeyId"
+# the other places the host finds credentials, each signature checked:
+# the cloud group's keys (a secret reference), and a profile of the shared
+# credentials file (with nothing in the environment)
+s3_checked
+cat >"$tmp/conf/sources.d/s3.conf" <<EOF2
+name = "s3";
+type = "s3";
+connection = { endpoint = "$S3_SOURCE_ENDPOINT"; };
+cloud = { provider = "aws"; region = "us-east-1"; access_key_id = "$S3_KEY_ID";
+          secret_access_key = "env:GROUP_SECRET"; };
+EOF2
+expect 0 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY GROUP_SECRET="$S3_SECRET" \
+    "$DSRC" $C fetch s3 data/a.txt --format raw -o -
+has "$tmp/out" "hello s3"
+printf '[other]\naws_access_key_id = X\naws_secret_access_key = Y\n[s3test]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+    "$S3_KEY_ID" "$S3_SECRET" >"$tmp/credentials"
+chmod 600 "$tmp/credentials"
+cat >"$tmp/conf/sources.d/s3.conf" <<EOF2
+name = "s3";
+type = "s3";
+connection = { endpoint = "$S3_SOURCE_ENDPOINT"; };
+cloud = { provider = "aws"; region = "us-east-1"; profile = "s3test"; };
+EOF2
+expect 0 env AWS_ACCESS_KEY_ID=WRONG AWS_SECRET_ACCESS_KEY=WRONG \
+    AWS_SHARED_CREDENTIALS_FILE="$tmp/credentials" "$DSRC" $C fetch s3 data/a.txt --format raw -o -
+has "$tmp/out" "hello s3"
+[ "$(grep -c '^bad' "$tmp/sigv4.log")" -eq 0 ] && ok || bad "wrongly signed: $(grep '^bad' "$tmp/sigv4.log")"
+s3_unchecked
+s3_conf
+
 # no credentials at all: the host says so, naming where it looked
 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$DSRC" $C --json test s3 >"$tmp/out" 2>"$tmp/err"
 [ $? -ne 0 ] && ok || bad "no credentials: test succeeded"
