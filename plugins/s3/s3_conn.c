@@ -321,7 +321,7 @@ dsrc_status s3_request(const dsrc_ctx *ctx, dsrc_conn *c, const char *method,
     ar.payload_hash = S3_UNSIGNED;
     ar.header = s3_on_signed;
     ar.user = &sg;
-    st = s3_host()->aws_sign(ctx, &ar, err);
+    st = dsrc_aws_sign(s3_host(), ctx, &ar, err);
     if (sg.failed)
         goto oom;
     if (st != DSRC_OK) {
