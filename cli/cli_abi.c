@@ -54,6 +54,10 @@ static const abi_target abi_targets[] = {
      sizeof(dsrc_v1_1_abi_info), sizeof(dsrc_v1_0_option), sizeof(dsrc_v1_0_column),
      sizeof(dsrc_v1_0_cell), sizeof(dsrc_v1_0_error), sizeof(dsrc_v1_1_foreign_key),
      sizeof(dsrc_v1_1_option_limit)},
+    /* 1.2, the live header's minor (frozen in its own header on release) */
+    {2, DSRC_ABI_VERSION_1_2, sizeof(dsrc_driver), sizeof(dsrc_host), sizeof(dsrc_abi_info),
+     sizeof(dsrc_option), sizeof(dsrc_column), sizeof(dsrc_cell), sizeof(dsrc_error),
+     sizeof(dsrc_foreign_key), sizeof(dsrc_option_limit)},
 };
 #define ABI_N_TARGETS (sizeof abi_targets / sizeof abi_targets[0])
 
@@ -101,6 +105,15 @@ static int abi_trap_cancel_fd(const dsrc_ctx *ctx)
     (void)ctx;
     abi_trap_called = 1;
     return -1;
+}
+
+static dsrc_status abi_trap_aws_sign(const dsrc_ctx *ctx, const dsrc_aws_request *req,
+                                     dsrc_error *err)
+{
+    (void)ctx;
+    (void)req;
+    abi_trap_called = 1;
+    return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL, "no aws_sign in this host");
 }
 
 /* The magic block against the sizes its declared minor has. */
@@ -382,7 +395,7 @@ static int abi_run(cli *c, const char *path, const char *target_arg, abi_report 
         if (!t) {
             dlclose(h);
             return cli_error(c, CLI_EXIT_USAGE, "usage",
-                             "abi-check: --target must be 1.0 or 1.1, not '%s'", target_arg);
+                             "abi-check: --target must be 1.0, 1.1 or 1.2, not '%s'", target_arg);
         }
     } else {
         t = &abi_targets[info->abi_minor < ABI_N_TARGETS ? info->abi_minor
@@ -416,6 +429,8 @@ static int abi_run(cli *c, const char *path, const char *target_arg, abi_report 
     host.h.abi_version = t->version;
     if (offsetof(dsrc_host, cancel_fd) >= t->host_size)
         host.h.cancel_fd = abi_trap_cancel_fd;
+    if (offsetof(dsrc_host, aws_sign) >= t->host_size)
+        host.h.aws_sign = abi_trap_aws_sign;
     memset(&drv, 0, t->driver_size);
     memset(drv.bytes + t->driver_size, ABI_POISON, sizeof drv.bytes - t->driver_size);
     drv.d.struct_size = (uint32_t)t->driver_size;
@@ -432,8 +447,9 @@ static int abi_run(cli *c, const char *path, const char *target_arg, abi_report 
     if (err.release)
         err.release(&err);
     if (abi_trap_called)
-        abi_problem(r, "dsrc_plugin_init() called host->cancel_fd, which ABI 1.%u's host "
-                    "does not have: check DSRC_HAS_MEMBER() or use dsrc_cancel_fd()",
+        abi_problem(r, "dsrc_plugin_init() called host->cancel_fd or host->aws_sign, which "
+                    "ABI 1.%u's host does not have: check DSRC_HAS_MEMBER() (or use "
+                    "dsrc_cancel_fd())",
                     t->minor);
     abi_check_poison(r, drv.bytes, t);
     /* What lies past the target's size is not the driver's for that host. */

@@ -14,6 +14,7 @@ dist_dsrcexamples_DATA = \
 	conf/sources.d/azure_blob.conf.example \
 	conf/sources.d/clickhouse.conf.example \
 	conf/sources.d/http.conf.example \
+	conf/sources.d/s3.conf.example \
 	conf/sources.d/sqlite.conf.example
 
 # The quickstart demo, and the README's two commands (they work from an

@@ -54,6 +54,7 @@ EXTRA_DIST += \
 	packaging/debian/dsrc-plugin-azure-blob.install \
 	packaging/debian/dsrc-plugin-clickhouse.install \
 	packaging/debian/dsrc-plugin-http.install \
+	packaging/debian/dsrc-plugin-s3.install \
 	packaging/debian/libdsrc-plugin-dev.install \
 	packaging/debian/not-installed
 

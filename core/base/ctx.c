@@ -7,6 +7,7 @@
 
 #include "base/ctx.h"
 #include "base/log.h"
+#include "secret/identity.h"
 
 /* The flag every ctx created from now on watches (set from a signal
  * handler).  An atomic pointer: ctx_set_signal_flag() may run while worker
@@ -21,6 +22,8 @@ void ctx_init(struct dsrc_ctx *ctx, const char *source, const char *plugin,
     ctx->cancel_flag = cancel_flag;
     ctx->signal_flag = atomic_load(&ctx_signal_flag);
     ctx->cancel_fd = -1;
+    ctx->cfg = NULL;
+    ctx->key_file = NULL;
 }
 
 void ctx_set_signal_flag(const volatile sig_atomic_t *flag)
@@ -83,6 +86,22 @@ static int ctx_cancel_fd(const dsrc_ctx *ctx)
     return ctx ? ctx->cancel_fd : -1;
 }
 
+static dsrc_status ctx_aws_sign(const dsrc_ctx *ctx, const dsrc_aws_request *req,
+                                dsrc_error *err)
+{
+    derr e = {0};
+    dsrc_status st;
+
+    if (!ctx || !ctx->cfg)
+        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
+                              "AWS signing needs a call made for a source");
+    st = identity_aws_sign(ctx->cfg, ctx->key_file, req, &e);
+    if (st != DSRC_OK)
+        dsrc_error_set(err, st, e.retryable, NULL, "%s", e.msg ? e.msg : "AWS signing failed");
+    derr_clear(&e);
+    return st;
+}
+
 static const dsrc_host ctx_host_table = {
     .struct_size = sizeof(dsrc_host),
     .abi_version = DSRC_ABI_VERSION,
@@ -90,6 +109,7 @@ static const dsrc_host ctx_host_table = {
     .is_cancelled = ctx_is_cancelled,
     .source_name = ctx_source_name,
     .cancel_fd = ctx_cancel_fd,
+    .aws_sign = ctx_aws_sign,
 };
 
 const dsrc_host *ctx_host(void)

@@ -8,7 +8,8 @@
  * from any thread (or a signal handler); plugins poll them through
  * host->is_cancelled(), or wait on host->cancel_fd(): the descriptor of the
  * source_conn the call runs on (core/plugin/source.h), made readable by
- * source_cancel().
+ * source_cancel().  host->aws_sign() signs with the credentials of the
+ * ctx's source (cfg), through secret/identity.h.
  */
 #ifndef DSRC_CORE_CTX_H
 #define DSRC_CORE_CTX_H
@@ -23,9 +24,14 @@ struct dsrc_ctx {
     atomic_int *cancel_flag;     /* shared flag, may be NULL               */
     const volatile sig_atomic_t *signal_flag; /* e.g. set by SIGINT; NULL */
     int cancel_fd;               /* readable once cancelled; -1: none       */
+    const struct cfg_source *cfg; /* the source, for aws_sign(); NULL: none */
+    const char *key_file;        /* its fernet key file (may be NULL)       */
 };
 
-/* Fill a ctx (without a cancel descriptor: cancel_fd -1). */
+struct cfg_source;
+
+/* Fill a ctx (without a cancel descriptor: cancel_fd -1, nor a source:
+ * cfg NULL). */
 void ctx_init(struct dsrc_ctx *ctx, const char *source, const char *plugin,
               atomic_int *cancel_flag);
 

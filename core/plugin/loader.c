@@ -30,6 +30,8 @@
     (offsetof(dsrc_abi_info, error_size) + sizeof(uint32_t))
 #define LOADER_HOST_V1_0_SIZE                                                     \
     (offsetof(dsrc_host, source_name) + sizeof(((dsrc_host *)0)->source_name))
+#define LOADER_HOST_V1_1_SIZE                                                     \
+    (offsetof(dsrc_host, cancel_fd) + sizeof(((dsrc_host *)0)->cancel_fd))
 #define LOADER_ERROR_V1_0_SIZE                                                    \
     (offsetof(dsrc_error, private_data) + sizeof(void *))
 /* Enough of a magic block to read its magic, major and minor. */
@@ -370,12 +372,14 @@ static size_t loader_driver_size(void)
 static const dsrc_host *loader_host(void)
 {
     static dsrc_host older;
+    size_t size;
 
     if (loader_host_abi >= DSRC_ABI_VERSION)
         return ctx_host();
     memset(&older, 0, sizeof older);
-    memcpy(&older, ctx_host(), LOADER_HOST_V1_0_SIZE);
-    older.struct_size = (uint32_t)LOADER_HOST_V1_0_SIZE;
+    size = loader_host_abi < DSRC_ABI_VERSION_1_1 ? LOADER_HOST_V1_0_SIZE : LOADER_HOST_V1_1_SIZE;
+    memcpy(&older, ctx_host(), size);
+    older.struct_size = (uint32_t)size;
     older.abi_version = loader_host_abi;
     return &older;
 }

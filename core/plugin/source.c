@@ -66,6 +66,8 @@ void source_ctx(struct dsrc_ctx *ctx, source_conn *c)
 {
     ctx_init(ctx, source_name(c), loader_name(c->src->plugin), &c->cancel);
     ctx->cancel_fd = c->cancel_fd;
+    ctx->cfg = c->src->cfg;
+    ctx->key_file = c->src->key_file;
     /* The process was told to stop after this connection was cancelled
      * (or before it was made): the descriptor must say so too. */
     if (ctx_signalled() && !atomic_load(&c->cancel))
@@ -86,6 +88,13 @@ static void source_free(source_conn *c)
     if (c->cancel_fd >= 0)
         close(c->cancel_fd);
     free(c);
+}
+
+/* 1 when `key` of cs's cloud group is an AWS credential the host keeps. */
+static int source_aws_withheld(const cfg_source *cs, const char *key)
+{
+    return cs->cloud_provider && strcmp(cs->cloud_provider, "aws") == 0 &&
+           (strcmp(key, "secret_access_key") == 0 || strcmp(key, "session_token") == 0);
 }
 
 /* Split "host:port" / "[v6]:port" / "host" of a replica entry. */
@@ -126,7 +135,7 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
     dsrc_open_params p;
     dsrc_kv *opts = NULL, *cloud = NULL;
     char **owned = NULL; /* values to wipe after the call */
-    size_t n_owned = 0, i, n = 0;
+    size_t n_owned = 0, i, n = 0, nc = 0;
     char *rhost = NULL, *rport = NULL;
     struct dsrc_ctx ctx;
     dsrc_error perr;
@@ -190,9 +199,13 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
         goto done;
     if (owned[n_owned])
         n_owned++;
-    for (i = 0; i < cs->n_cloud; i++) {
-        cloud[i].key = cs->cloud[i].key;
-        cloud[i].value = cs->cloud[i].text;
+    for (i = 0, nc = 0; i < cs->n_cloud; i++) {
+        /* AWS credentials stay with the host, which signs with them
+         * (aws_sign, identity.h): the plugin never holds them. */
+        if (source_aws_withheld(cs, cs->cloud[i].key))
+            continue;
+        cloud[nc].key = cs->cloud[i].key;
+        cloud[nc].value = cs->cloud[i].text;
         if (cfg_cloud_key_is_secret(cs->cloud[i].key) && cs->cloud[i].text) {
             char *plain = NULL;
             st = secret_resolve(cs->cloud[i].text, NULL, s->key_file, &plain, NULL, e);
@@ -201,8 +214,9 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
                 goto done;
             }
             owned[n_owned++] = plain;
-            cloud[i].value = plain;
+            cloud[nc].value = plain;
         }
+        nc++;
     }
 
     registry_open_params(cs, s->plugin, &p);
@@ -210,6 +224,7 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
     p.n_options = n;
     p.endpoint = endpoint;
     p.cloud = cloud;
+    p.n_cloud = nc;
     if (cs->tls_key_passphrase) {
         char *plain = NULL;
         st = secret_resolve(cs->tls_key_passphrase, NULL, s->key_file, &plain, NULL, e);

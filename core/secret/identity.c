@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,5 +368,98 @@ dsrc_status identity_apply(const cfg_source *cs, const dsrc_option *table, const
     opts[i].value = *token;
     if (i == *n)
         (*n)++;
+    return DSRC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Signing for plugins (dsrc_host.aws_sign)                                  */
+
+#define IDENTITY_SIGN_HEADERS_MAX 32
+
+/* The signed headers' names and values, and the Authorization value, handed
+ * to req->header; 0, or -1 when it asked to stop. */
+static int identity_hand_over(const dsrc_aws_request *req, const sigv4_header *add, size_t n,
+                              const char *auth)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (req->header(req->user, add[i].name, add[i].value) != 0)
+            return -1;
+    return req->header(req->user, "Authorization", auth) != 0 ? -1 : 0;
+}
+
+dsrc_status identity_aws_sign(const cfg_source *cs, const char *key_file,
+                              const dsrc_aws_request *req, derr *e)
+{
+    sigv4_header h[IDENTITY_SIGN_HEADERS_MAX + 4], *add;
+    const char *region;
+    aws_creds c = {0};
+    sigv4_creds sc;
+    sigv4_request r;
+    char amz_date[17], *auth;
+    size_t i, n = 0, n_add;
+    int s3, stopped;
+
+    if (!req || req->struct_size < offsetof(dsrc_aws_request, user) + sizeof(void *) ||
+        !req->service || !*req->service || !req->method || !*req->method || !req->host ||
+        !*req->host || !req->path || req->path[0] != '/' || !req->payload_hash ||
+        !*req->payload_hash || !req->header || req->n_headers > IDENTITY_SIGN_HEADERS_MAX ||
+        (req->n_headers && !req->headers))
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                        "source '%s': AWS signing: a malformed request (service, method, "
+                        "host, a path starting with '/', payload hash and header callback "
+                        "are required; at most %d headers)",
+                        cs->name, IDENTITY_SIGN_HEADERS_MAX);
+    region = req->region && *req->region ? req->region : identity_cloud(cs, "region");
+    if (!region || !*region)
+        return derr_set(e, DSRC_E_INVALID_CONFIG,
+                        "source '%s': cloud.region is required to sign AWS requests (e.g. "
+                        "\"us-east-1\")", cs->name);
+    if (aws_credentials(cs, key_file, &c, e) < 0) {
+        derr_prefix(e, "source '%s': AWS credentials", cs->name);
+        return e->status ? e->status : DSRC_E_INVALID_CONFIG;
+    }
+    sigv4_amz_date(identity_now(), amz_date);
+    s3 = strcmp(req->service, "s3") == 0;
+    for (i = 0; i < req->n_headers; i++) {
+        h[n].name = req->headers[i].key;
+        h[n++].value = req->headers[i].value;
+    }
+    h[n].name = "host";
+    h[n++].value = req->host;
+    add = &h[n];
+    h[n].name = "x-amz-date";
+    h[n++].value = amz_date;
+    if (s3) {
+        h[n].name = "x-amz-content-sha256";
+        h[n++].value = req->payload_hash;
+    }
+    if (c.token) {
+        h[n].name = "x-amz-security-token";
+        h[n++].value = c.token;
+    }
+    n_add = (size_t)(&h[n] - add);
+    memset(&r, 0, sizeof r);
+    r.method = req->method;
+    r.path = req->path;
+    r.query = req->query;
+    r.headers = h;
+    r.n_headers = n;
+    r.payload_hash = req->payload_hash;
+    sc.access_key_id = c.key_id;
+    sc.secret_access_key = c.secret;
+    sc.session_token = c.token;
+    auth = sigv4_authorization(&r, &sc, region, req->service, amz_date);
+    if (!auth) {
+        aws_creds_free(&c);
+        return derr_set(e, DSRC_E_INTERNAL,
+                        "source '%s': cannot sign the AWS request (out of memory)", cs->name);
+    }
+    stopped = identity_hand_over(req, add, n_add, auth) != 0;
+    sigv4_free_secret(auth);
+    aws_creds_free(&c);
+    if (stopped)
+        return derr_set(e, DSRC_E_CANCELLED, "source '%s': AWS signing stopped by the plugin",
+                        cs->name);
     return DSRC_OK;
 }

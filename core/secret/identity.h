@@ -74,6 +74,19 @@ dsrc_status identity_token(const cfg_source *cs, const char *key_file, const cha
 dsrc_status identity_apply(const cfg_source *cs, const dsrc_option *table, const char *key_file,
                            dsrc_kv *opts, size_t *n, char **token, derr *e);
 
+/* Sign req (the host service dsrc_host.aws_sign, ABI 1.2) for source cs
+ * with AWS Signature Version 4: the first credentials of the chain above
+ * (the one place that looks them up), in req->region, else cloud.region,
+ * at the clock of identity_set_clock(); for service "s3" the payload hash
+ * is sent as x-amz-content-sha256 and signed.  Each header to add goes to
+ * req->header: x-amz-date, x-amz-content-sha256 (s3),
+ * x-amz-security-token (temporary credentials), Authorization.  DSRC_OK,
+ * or e filled as identity_token() does (DSRC_E_INVALID_ARGUMENT for a
+ * malformed request, DSRC_E_CANCELLED when req->header asked to stop),
+ * never with a credential. */
+dsrc_status identity_aws_sign(const cfg_source *cs, const char *key_file,
+                              const dsrc_aws_request *req, derr *e);
+
 /* The identity last used for source `name`: 1 with *info filled, else 0. */
 int identity_last(const char *name, identity_info *info);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * <dsrc/plugin.h> -- the dsrc plugin ABI, version 1.1.
+ * <dsrc/plugin.h> -- the dsrc plugin ABI, version 1.2.
  *
  * This is the only header a dsrc connector plugin includes.  A plugin is a
  * shared object named <name>.so that exports exactly two symbols:
@@ -82,11 +82,12 @@ extern "C" {
 /* Versions and symbols                                                      */
 
 #define DSRC_ABI_MAJOR 1
-#define DSRC_ABI_MINOR 1
+#define DSRC_ABI_MINOR 2
 /** Single-number version, ADBC style: MAJOR * 10000 + MINOR. */
 #define DSRC_ABI_VERSION (DSRC_ABI_MAJOR * 10000 + DSRC_ABI_MINOR)
 #define DSRC_ABI_VERSION_1_0 10000
 #define DSRC_ABI_VERSION_1_1 10001 /* since 1.1 */
+#define DSRC_ABI_VERSION_1_2 10002 /* since 1.2 */
 
 /** Names of the two exported symbols. */
 #define DSRC_ABI_SYMBOL "dsrc_plugin_abi"
@@ -372,6 +373,34 @@ typedef enum dsrc_log_level {
  */
 typedef struct dsrc_ctx dsrc_ctx;
 
+/**
+ * A request for the host to sign with AWS Signature Version 4 (since 1.2,
+ * dsrc_host.aws_sign).  Self-sized: the plugin sets struct_size.  Every
+ * string is valid during the call only.
+ */
+typedef struct dsrc_aws_request {
+    uint32_t struct_size;
+    const char *service;       /* "s3"                                       */
+    const char *region;        /* NULL: the source's cloud.region            */
+    const char *method;        /* "GET", "HEAD"                              */
+    const char *host;          /* the Host header's value ("host[:port]")    */
+    const char *path;          /* URI-encoded path ("/" when empty)          */
+    const char *query;         /* raw query without '?'; NULL: none          */
+    const dsrc_kv *headers;    /* the other headers the request will send
+                                  and that are to be signed (Range,
+                                  If-Match...); not Host, not x-amz-date    */
+    size_t n_headers;
+    const char *payload_hash;  /* hex SHA-256 of the body, or
+                                  "UNSIGNED-PAYLOAD"                         */
+    /** Called once per header to add to the request (Authorization,
+     *  x-amz-date, x-amz-content-sha256 and, for temporary credentials,
+     *  x-amz-security-token); name and value valid during the call only.
+     *  Return 0 to go on, nonzero to stop (aws_sign then fails with
+     *  DSRC_E_CANCELLED). */
+    int (*header)(void *user, const char *name, const char *value);
+    void *user;
+} dsrc_aws_request;
+
 /** Services the host offers to plugins.  Valid until the plugin is unloaded. */
 typedef struct dsrc_host {
     uint32_t struct_size;
@@ -398,6 +427,19 @@ typedef struct dsrc_host {
      *  valid only during it.  After it became readable, is_cancelled() is
      *  nonzero.  Threads: any, during the call. */
     int (*cancel_fd)(const dsrc_ctx *ctx);
+    /** since 1.2 (check DSRC_HAS_MEMBER(host, dsrc_host, aws_sign)): sign
+     *  `req` with AWS Signature Version 4 using the AWS credentials the
+     *  host resolves for the call's source (the `cloud` group's
+     *  access_key_id / secret_access_key / session_token, else the
+     *  environment, else the shared credentials file and its profile: see
+     *  dsrc.conf(5)) and its region, at the current time; the headers to
+     *  add are handed to req->header.  The plugin never sees the secret
+     *  key.  DSRC_OK, or `err` filled (DSRC_E_INVALID_CONFIG: no region or
+     *  no credentials; DSRC_E_INVALID_ARGUMENT: a malformed request) with a
+     *  message that names no credential; release it with err->release.
+     *  Threads: the call's own, during the call. */
+    dsrc_status (*aws_sign)(const dsrc_ctx *ctx, const dsrc_aws_request *req,
+                            dsrc_error *err);
 } dsrc_host;
 
 /* ------------------------------------------------------------------------ */
@@ -436,7 +478,9 @@ typedef struct dsrc_open_params {
     const char *tls_cert;
     const char *tls_key;
     /* The source's `cloud` group as key/values ("provider", "region", ...),
-       secrets resolved. */
+       secrets resolved; since 1.2 without the AWS credentials
+       (secret_access_key, session_token), which only the host uses
+       (aws_sign). */
     const dsrc_kv *cloud;
     size_t n_cloud;
     /* The source's `replicas` group */

@@ -322,6 +322,21 @@ static inline int dsrc_cancel_fd(const dsrc_host *host, const dsrc_ctx *ctx)
     return host->cancel_fd(ctx);
 }
 
+/** Have the host sign `req` with AWS Signature Version 4 (its aws_sign(),
+ *  since 1.2; see <dsrc/plugin.h>).  An older host, or none, is
+ *  DSRC_E_UNSUPPORTED with a message saying so. */
+static inline dsrc_status dsrc_aws_sign(const dsrc_host *host, const dsrc_ctx *ctx,
+                                        const dsrc_aws_request *req, dsrc_error *err)
+{
+    if (!host || !DSRC_HAS_MEMBER(host, dsrc_host, aws_sign) || !host->aws_sign)
+        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
+                              "this host (plugin ABI %u.%u) does not sign AWS requests "
+                              "(ABI 1.2 or later does)",
+                              host ? (unsigned)(host->abi_version / 10000) : 0u,
+                              host ? (unsigned)(host->abi_version % 10000) : 0u);
+    return host->aws_sign(ctx, req, err);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The highest cursor value sent                                             */
 

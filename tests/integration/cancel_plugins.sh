@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Ctrl-C in every dsrc command that calls a plugin, for every shipped
-# plugin blocked on its backend: postgres, mysql, mongo and azure_blob
+# plugin blocked on its backend: postgres, mysql, mongo, azure_blob and s3
 # against a server that accepts and never answers (tests/fixtures/
 # blackhole), sqlite against a database another process holds locked,
 # http in its first request (dsrc test, describe and fetch: its ls and open
@@ -29,7 +29,7 @@ cleanup() {
 }
 
 mkdir -p "$tmp/plugins"
-for p in postgres mysql mongo azure_blob sqlite http clickhouse; do
+for p in postgres mysql mongo azure_blob sqlite http clickhouse s3; do
     so="$top_builddir/plugins/$p/.libs/$p.so"
     [ -f "$so" ] && ln -s "$so" "$tmp/plugins/$p.so"
 done
@@ -72,6 +72,9 @@ src() { # src NAME TYPE ITEM CONNECTION
     "host = \"127.0.0.1\"; port = $BH; connect_timeout = \"60s\"; server_selection_timeout = \"60s\";"
 [ -e "$tmp/plugins/azure_blob.so" ] && src az azure_blob c/b.csv \
     "account = \"devstoreaccount1\"; endpoint = \"http://127.0.0.1:$BH/devstoreaccount1\"; account_key = \"env:AZ_KEY\"; connect_timeout = \"60s\"; timeout = \"60s\"; max_retries = 0;"
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+[ -e "$tmp/plugins/s3.so" ] && src s3 s3 b/k.csv \
+    "endpoint = \"http://127.0.0.1:$BH\"; region = \"us-east-1\"; connect_timeout = \"60s\"; timeout = \"60s\"; max_retries = 0;"
 [ -e "$tmp/plugins/http.so" ] && src hp http users \
     "base_url = \"http://127.0.0.1:$BH\"; items = \"users path=/users\"; connect_timeout = \"60s\"; timeout = \"60s\";"
 [ -e "$tmp/plugins/clickhouse.so" ] && src ch clickhouse d/t \
@@ -128,7 +131,7 @@ check_int() { # WHAT: exit 130 within 1 s, "interrupted" once, nothing left
     no_temps "$1"
 }
 
-for name in pg my mg az sq hp ch; do
+for name in pg my mg az s3 sq hp ch; do
     [ -e "$S/$name.conf" ] || continue
     eval "item=\$item_$name"
     cmds="ls test describe discover fetch"

@@ -144,10 +144,12 @@ rm "$tmp/l.d/both.conf" "$tmp/l.d/whole.conf"
 expect 0 "$DSRCD" -c "$tmp/l.conf" --check-config
 
 # ... the shipped plugins declare theirs: postgres's port, azure_blob's
-# account name, and azure_blob's validate() of its credentials
+# account name, and azure_blob's validate() of its credentials; s3's page
+# size and its validate() of the endpoint
 mkdir -p "$tmp/sp" "$tmp/s.d"
 ln -sf "$top_builddir/plugins/postgres/.libs/postgres.so" "$tmp/sp/postgres.so"
 ln -sf "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" "$tmp/sp/azure_blob.so"
+ln -sf "$top_builddir/plugins/s3/.libs/s3.so" "$tmp/sp/s3.so"
 printf 'plugin_dir = "%s";\nsources_dir = "s.d";\nstate_dir = "%s/sstate";\n' "$tmp/sp" "$tmp" \
     >"$tmp/s.conf"
 cat >"$tmp/s.d/pg.conf" <<EOF
@@ -168,7 +170,20 @@ cloud = { provider = "azure"; client_id = "c"; };
 connection = {
   account = "acct"; };
 EOF
+cat >"$tmp/s.d/s3.conf" <<EOF
+name = "s3";
+type = "s3";
+connection = { page_size = 5000; };
+EOF
+cat >"$tmp/s.d/s3v.conf" <<EOF
+name = "s3v";
+type = "s3";
+connection = {
+  endpoint = "ftp://minio.example"; };
+EOF
 expect 78 "$DSRC" -c "$tmp/s.conf" check-config
+has "$tmp/err" "$tmp/s.d/s3.conf:3: error: option 'page_size' of source 's3': 5000 is above the maximum 1000"
+has "$tmp/err" "$tmp/s.d/s3v.conf:4: error: source 's3v': option 'endpoint': must start with http:// or https://"
 has "$tmp/err" "$tmp/s.d/pg.conf:4: error: option 'port' of source 'pg': 70000 is above the maximum 65535"
 has "$tmp/err" "$tmp/s.d/az.conf:3: error: option 'account' of source 'az': 'My_Account' is not a storage account name"
 has "$tmp/err" "$tmp/s.d/entra.conf:4: error: source 'entra': cloud.provider \"azure\" needs tenant_id, client_id and client_secret"

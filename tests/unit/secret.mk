@@ -31,9 +31,13 @@ tests_unit_sigv4_tool_SOURCES = tests/unit/sigv4_tool.c
 tests_unit_sigv4_tool_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_sigv4_tool_LDADD = core/libdsrccore.la $(CRYPTO_LIBS)
 TESTS += tests/integration/rds_token.sh
+# aws_withheld.sh: the cloud group's AWS secrets never reach a plugin.
+TESTS += tests/integration/aws_withheld.sh
+EXTRA_DIST += tests/integration/aws_withheld.sh
 EXTRA_DIST += tests/integration/rds_token.sh tests/fixtures/rds_token.py
 
-# AWS SigV4 against AWS's published test suite (tests/fixtures/sigv4).
+# AWS SigV4 against AWS's published test suite (tests/fixtures/sigv4), directly
+# and through the host service dsrc_host.aws_sign (ABI 1.2).
 check_PROGRAMS += tests/unit/test_sigv4
 TESTS += tests/unit/test_sigv4
 tests_unit_test_sigv4_SOURCES = tests/unit/test_sigv4.c

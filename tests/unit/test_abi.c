@@ -27,6 +27,7 @@
 #include <dsrc/abi/v1_0.h>
 #include <dsrc/abi/v1_1.h>
 
+#include "base/ctx.h"
 #include "config/config.h"
 #include "plugin/loader.h"
 #include "plugin/registry.h"
@@ -579,6 +580,24 @@ START_TEST(test_1_1_members_past_1_0)
 }
 END_TEST
 
+/* What 1.2 appended: aws_sign after the whole 1.1 host, the live host's
+ * table fills it, and a 1.1-sized host does not have it. */
+START_TEST(test_1_2_members_past_1_1)
+{
+    dsrc_host h11;
+
+    ck_assert_uint_ge(offsetof(dsrc_host, aws_sign), sizeof(dsrc_v1_1_host));
+    ck_assert_int_eq(DSRC_ABI_VERSION_1_2, 10002);
+    ck_assert_int_ge(DSRC_ABI_MINOR, 2);
+    ck_assert_ptr_nonnull(ctx_host()->aws_sign);
+    ck_assert(DSRC_HAS_MEMBER(ctx_host(), dsrc_host, aws_sign));
+    memset(&h11, 0, sizeof h11);
+    h11.struct_size = (uint32_t)sizeof(dsrc_v1_1_host);
+    ck_assert(!DSRC_HAS_MEMBER(&h11, dsrc_host, aws_sign));
+    ck_assert(DSRC_HAS_MEMBER(&h11, dsrc_host, cancel_fd));
+}
+END_TEST
+
 /* What a host receiver got from describe() or discover(). */
 typedef struct abi_got {
     int records;
@@ -898,6 +917,7 @@ static Suite *abi_suite(void)
 
     tc = tcase_create("v1.1");
     tcase_add_test(tc, test_1_1_members_past_1_0);
+    tcase_add_test(tc, test_1_2_members_past_1_1);
     tcase_add_loop_test(tc, test_1_1_members_keep_their_place, 0,
                         (int)(sizeof abi_members_1_1 / sizeof abi_members_1_1[0]));
     tcase_add_test(tc, test_1_1_sizes_and_constants);

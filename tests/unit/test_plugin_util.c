@@ -253,7 +253,40 @@ static void fake_log(const dsrc_ctx *ctx, dsrc_log_level level, const char *fmt,
 }
 
 static const dsrc_host fake_host = {sizeof(dsrc_host), DSRC_ABI_VERSION, fake_log,
-                                    fake_is_cancelled, NULL, NULL};
+                                    fake_is_cancelled, NULL, NULL, NULL};
+
+/* dsrc_aws_sign() on a host without aws_sign (1.2-sized, NULL) and on a
+ * 1.1-sized host: unsupported, saying so, the member past 1.1 never read. */
+static dsrc_status trap_sign(const dsrc_ctx *ctx, const dsrc_aws_request *req, dsrc_error *err)
+{
+    (void)ctx;
+    (void)req;
+    (void)err;
+    ck_abort_msg("aws_sign past the host's struct_size was called");
+    return DSRC_OK;
+}
+
+START_TEST(t_aws_sign_needs_1_2)
+{
+    dsrc_host h = fake_host;
+    dsrc_aws_request req;
+    dsrc_error err;
+
+    memset(&req, 0, sizeof req);
+    req.struct_size = sizeof req;
+    memset(&err, 0, sizeof err);
+    err.struct_size = sizeof err;
+    ck_assert_int_eq(dsrc_aws_sign(&h, NULL, &req, &err), DSRC_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(err.message, "does not sign AWS requests"));
+    err.release(&err);
+    h.struct_size = (uint32_t)offsetof(dsrc_host, aws_sign);
+    h.aws_sign = trap_sign;
+    ck_assert_int_eq(dsrc_aws_sign(&h, NULL, &req, &err), DSRC_E_UNSUPPORTED);
+    err.release(&err);
+    ck_assert_int_eq(dsrc_aws_sign(NULL, NULL, &req, &err), DSRC_E_UNSUPPORTED);
+    err.release(&err);
+}
+END_TEST
 
 START_TEST(t_cancelled)
 {
@@ -343,7 +376,7 @@ START_TEST(t_plugin_check)
     ck_assert_int_eq(dsrc_plugin_check("demo", DSRC_ABI_MAJOR * 10000 + 7, &drv, &err),
                      DSRC_OK);
     ck_assert_int_eq(dsrc_plugin_check("demo", 20003, &drv, &err), DSRC_E_UNSUPPORTED);
-    ck_assert_str_eq(err.message, "demo plugin implements ABI 1.1, host has 2.3");
+    ck_assert_str_eq(err.message, "demo plugin implements ABI 1.2, host has 2.3");
     ck_assert_int_eq(dsrc_plugin_check("demo", DSRC_ABI_VERSION, NULL, &err), DSRC_E_INTERNAL);
     ck_assert_str_eq(err.message, "no driver struct");
     err.release(&err);
@@ -435,6 +468,7 @@ int main(void)
     tcase_add_test(tc, t_strdup_wipe);
     tcase_add_test(tc, t_options);
     tcase_add_test(tc, t_cancelled);
+    tcase_add_test(tc, t_aws_sign_needs_1_2);
     tcase_add_test(tc, t_cursor_max);
     tcase_add_test(tc, t_plugin_check);
     tcase_add_test(tc, t_driver_fill);
