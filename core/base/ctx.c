@@ -92,6 +92,8 @@ static dsrc_status ctx_aws_sign(const dsrc_ctx *ctx, const dsrc_aws_request *req
     derr e = {0};
     dsrc_status st;
 
+    if (ctx && !ctx->cfg && ctx->aws_sign_fwd)
+        return ctx->aws_sign_fwd(ctx, req, err);
     if (!ctx || !ctx->cfg)
         return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
                               "AWS signing needs a call made for a source");

@@ -26,6 +26,9 @@ struct dsrc_ctx {
     int cancel_fd;               /* readable once cancelled; -1: none       */
     const struct cfg_source *cfg; /* the source, for aws_sign(); NULL: none */
     const char *key_file;        /* its fernet key file (may be NULL)       */
+    /* Without cfg: who signs instead (a plugin worker asks its host). */
+    dsrc_status (*aws_sign_fwd)(const struct dsrc_ctx *ctx, const dsrc_aws_request *req,
+                                dsrc_error *err);
 };
 
 struct cfg_source;

@@ -369,6 +369,65 @@ static int iso_deliver(dsrc_conn *c, iso_call *call, wire_rd *r)
     return 0;
 }
 
+/* The headers aws_sign() hands back, for the worker. */
+typedef struct iso_hdrs {
+    wire_buf b;
+    uint32_t n;
+} iso_hdrs;
+
+static int iso_sign_header(void *user, const char *name, const char *value)
+{
+    iso_hdrs *h = user;
+
+    wire_str(&h->b, name);
+    wire_str(&h->b, value);
+    h->n++;
+    return 0;
+}
+
+/* The worker's plugin asks the host to sign an AWS request (host->aws_sign
+ * with the call's own context, which knows the source): sign it and send
+ * the headers back.  -1 when the frame is garbage. */
+static int iso_sign(const dsrc_ctx *ctx, dsrc_conn *c, wire_rd *r)
+{
+    wire_arena a = {0};
+    dsrc_aws_request q;
+    iso_hdrs h;
+    dsrc_error e;
+    wire_buf out = {0};
+    dsrc_status st;
+
+    if (wire_get_aws_request(r, &a, &q) != 0) {
+        wire_arena_free(&a);
+        return -1;
+    }
+    memset(&h, 0, sizeof h);
+    memset(&e, 0, sizeof e);
+    e.struct_size = sizeof e;
+    q.header = iso_sign_header;
+    q.user = &h;
+    st = ctx ? ctx_host()->aws_sign(ctx, &q, &e)
+             : dsrc_error_set(&e, DSRC_E_UNSUPPORTED, 0, NULL,
+                              "AWS signing needs a call made for a source");
+    wire_begin(&out, WIRE_SIGNED);
+    wire_put_error(&out, st, &e);
+    wire_u32(&out, st == DSRC_OK && !h.b.failed ? h.n : 0);
+    if (st == DSRC_OK && !h.b.failed && h.b.len)
+        wire_put_raw(&out, h.b.p, h.b.len);
+    pthread_mutex_lock(&c->send_mu);
+    (void)wire_send(c->fd, &out); /* a dead worker shows at the next read */
+    pthread_mutex_unlock(&c->send_mu);
+    /* a session token is a credential: wiped */
+    wire_wipe(&out);
+    wire_free(&out);
+    wire_wipe(&h.b);
+    wire_free(&h.b);
+    if (e.release)
+        e.release(&e);
+    wire_arena_free(&a);
+    return 0;
+}
+
 static int iso_cancelled(const dsrc_ctx *ctx, dsrc_conn *c)
 {
     return atomic_load(&c->cancel_req) || (ctx && ctx_host()->is_cancelled(ctx));
@@ -465,6 +524,11 @@ static dsrc_status iso_run(const dsrc_ctx *ctx, dsrc_conn *c, wire_buf *req, iso
             const char *msg = wire_get_str(&r, NULL);
             if (!r.bad && msg)
                 log_msg(level, c->source, c->plugin, "%s", msg);
+            continue;
+        }
+        if (r.type == WIRE_SIGN) {
+            if (iso_sign(ctx, c, &r) != 0)
+                return iso_death(c, call->op, "sent a malformed frame: killed", err);
             continue;
         }
         if (r.type == WIRE_RESULT) {

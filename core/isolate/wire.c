@@ -656,3 +656,30 @@ long wire_get_row(wire_rd *r, dsrc_cell **cells, size_t *cap)
     }
     return r->bad ? -1 : (long)n;
 }
+
+void wire_put_aws_request(wire_buf *b, const dsrc_aws_request *q)
+{
+    wire_str(b, q->service);
+    wire_str(b, q->region);
+    wire_str(b, q->method);
+    wire_str(b, q->host);
+    wire_str(b, q->path);
+    wire_str(b, q->query);
+    wire_put_kvs(b, q->headers, q->n_headers);
+    wire_str(b, q->payload_hash);
+}
+
+int wire_get_aws_request(wire_rd *r, wire_arena *a, dsrc_aws_request *q)
+{
+    memset(q, 0, sizeof *q);
+    q->struct_size = sizeof *q;
+    q->service = wire_get_str(r, NULL);
+    q->region = wire_get_str(r, NULL);
+    q->method = wire_get_str(r, NULL);
+    q->host = wire_get_str(r, NULL);
+    q->path = wire_get_str(r, NULL);
+    q->query = wire_get_str(r, NULL);
+    q->headers = wire_get_kvs(r, a, &q->n_headers);
+    q->payload_hash = wire_get_str(r, NULL);
+    return r->bad ? -1 : 0;
+}

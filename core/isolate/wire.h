@@ -41,7 +41,12 @@ enum {
 /* Frame types, worker to host. */
 enum {
     WIRE_RESULT = 32, WIRE_LOG, WIRE_ITEM, WIRE_META, WIRE_SCHEMA, WIRE_ROWS,
-    WIRE_BYTES_BEGIN, WIRE_BYTES
+    WIRE_BYTES_BEGIN, WIRE_BYTES,
+    WIRE_SIGN         /* sign an AWS request (host->aws_sign) for the call */
+};
+/* Frame types, host to worker, answering the worker. */
+enum {
+    WIRE_SIGNED = 64  /* the status, the error and the headers to add     */
 };
 
 /* An outgoing frame.  Zero-initialise; after an allocation failure
@@ -121,6 +126,9 @@ void wire_put_strs(wire_buf *b, const char *const *s, size_t n);
 const char *const *wire_get_strs(wire_rd *r, wire_arena *a, size_t *n);
 void wire_put_columns(wire_buf *b, const dsrc_column *c, size_t n);
 int wire_get_columns(wire_rd *r, wire_arena *a, const dsrc_column **c, size_t *n);
+/* An AWS request to sign (its header callback is not sent). */
+void wire_put_aws_request(wire_buf *b, const dsrc_aws_request *q);
+int wire_get_aws_request(wire_rd *r, wire_arena *a, dsrc_aws_request *q);
 /* One row: the cell count, then each cell. */
 void wire_put_row(wire_buf *b, const dsrc_cell *cells, size_t n);
 /* Into *cells (room for *cap, grown with realloc; the caller frees it):

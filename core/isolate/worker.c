@@ -53,6 +53,9 @@ typedef struct worker {
     size_t rows_at;           /* the open ROWS frame in `out`, or SIZE_MAX */
     size_t rows_n;
     int broken;               /* a send failed: the host is gone          */
+    /* the host's answer to an aws_sign() of the plugin (under mu, cv) */
+    wire_buf signed_reply;
+    int signed_ready;
 } worker;
 
 static worker *worker_self; /* for the log forwarder */
@@ -279,6 +282,54 @@ static void worker_error(dsrc_error *e)
     e->struct_size = sizeof *e;
 }
 
+/* host->aws_sign() in a worker: the host, which knows the source and its
+ * credentials, signs; the headers come back over the socket. */
+static dsrc_status worker_aws_sign(const struct dsrc_ctx *ctx, const dsrc_aws_request *req,
+                                   dsrc_error *err)
+{
+    worker *w = worker_self;
+    wire_buf b = {0}, reply = {0};
+    wire_rd r;
+    dsrc_status st;
+    uint32_t n, i;
+
+    (void)ctx;
+    if (!w || !req)
+        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL, "no request to sign");
+    wire_begin(&b, WIRE_SIGN);
+    wire_put_aws_request(&b, req);
+    pthread_mutex_lock(&w->mu);
+    w->signed_ready = 0;
+    pthread_mutex_unlock(&w->mu);
+    if (worker_send(w, &b, 0) != 0) {
+        wire_free(&b);
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 1, NULL, "the host is gone");
+    }
+    wire_free(&b);
+    pthread_mutex_lock(&w->mu);
+    while (!w->signed_ready)
+        pthread_cond_wait(&w->cv, &w->mu);
+    reply = w->signed_reply; /* taken over */
+    memset(&w->signed_reply, 0, sizeof w->signed_reply);
+    w->signed_ready = 0;
+    pthread_mutex_unlock(&w->mu);
+    memset(&r, 0, sizeof r);
+    r.p = reply.p;
+    r.len = reply.len;
+    st = wire_get_error(&r, err);
+    n = wire_get_u32(&r);
+    for (i = 0; st == DSRC_OK && !r.bad && i < n; i++) {
+        const char *name = wire_get_str(&r, NULL), *value = wire_get_str(&r, NULL);
+        if (!r.bad && req->header && req->header(req->user, name ? name : "", value ? value : ""))
+            st = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "signing stopped by the plugin");
+    }
+    if (r.bad && st == DSRC_OK)
+        st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "a malformed signature from the host");
+    wire_wipe(&reply); /* the session token, if any */
+    wire_free(&reply);
+    return st;
+}
+
 /* OPEN: load the plugin, open the connection; the frame is wiped. */
 static void worker_open(worker *w, wire_rd *r)
 {
@@ -305,6 +356,7 @@ static void worker_open(worker *w, wire_rd *r)
         w->plugin = strdup(name);
         ctx_init(&w->ctx, w->source, w->plugin, &w->cancel);
         w->ctx.cancel_fd = w->efd;
+        w->ctx.aws_sign_fwd = worker_aws_sign;
         atomic_store(&w->busy, 1);
         st = w->drv->open(&w->ctx, &p, &conn, &e);
         atomic_store(&w->busy, 0);
@@ -484,6 +536,18 @@ static void *worker_reader(void *arg)
         }
         if (r.type == WIRE_STOP) {
             atomic_store(&w->stop, 1);
+            continue;
+        }
+        if (r.type == WIRE_SIGNED) {
+            /* the answer to the plugin's aws_sign(), for the main thread */
+            pthread_mutex_lock(&w->mu);
+            w->signed_reply.len = 0;
+            w->signed_reply.failed = 0;
+            wire_put_raw(&w->signed_reply, r.p, r.len);
+            w->signed_ready = 1;
+            pthread_cond_broadcast(&w->cv);
+            pthread_mutex_unlock(&w->mu);
+            explicit_bzero((void *)r.p, r.len);
             continue;
         }
         if (r.type == WIRE_PRECANCEL) {

@@ -19,11 +19,16 @@ py put "$S3_ENDPOINT" data big.bin "$tmp/big.bin"
 py put "$S3_ENDPOINT" data dir/a.txt "$tmp/a.txt"
 s3_conf
 C="-c $tmp/conf/dsrcd.conf"
-expect 0 "$DSRC" $C conformance s3
-grep '^FAIL' "$tmp/out" && bad "a case failed" || ok
-for c in open ping list_root list_container list_stop describe describe_missing fetch_full \
-    sink_stop cancel errors reopen; do
-    has "$tmp/out" "PASS $c"
+# in dsrc's process, then in a worker process (isolation = "process"),
+# where the plugin's requests are signed by dsrc over the worker's socket
+for iso in none process; do
+    expect 0 env DSRC_ISOLATION=$iso "$DSRC" $C conformance s3
+    grep '^FAIL' "$tmp/out" && bad "a case failed ($iso)" || ok
+    for c in open ping list_root list_container list_stop describe describe_missing fetch_full \
+        sink_stop cancel errors reopen; do
+        has "$tmp/out" "PASS $c"
+    done
+    conformance_isolation $iso
 done
 printf 'container = "data";\nitem = "data/big.bin";\nbad_option = "page_size=0";\n' >"$tmp/q"
 expect 0 "$DSRC" $C conformance s3 --quirks "$tmp/q"
