@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dsrc_curl.h -- what the libcurl plugins (azure_blob, clickhouse, http)
+ * dsrc_curl.h -- what the libcurl plugins (azure_blob, clickhouse, http, s3)
  * share: one transfer that a cancel stops at once, and what a failed
  * transfer means.  The source is compiled into each of those plugins
  * (their _SOURCES name it); it uses only <dsrc/plugin.h>,

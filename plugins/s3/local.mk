@@ -10,7 +10,9 @@ plugins_s3_s3_la_SOURCES = \
 	plugins/s3/s3_catalog.c \
 	plugins/s3/s3_conn.c \
 	plugins/s3/s3_error.c \
-	plugins/s3/s3_fetch.c
+	plugins/s3/s3_fetch.c \
+	plugins/common/dsrc_curl.c \
+	plugins/common/dsrc_curl.h
 plugins_s3_s3_la_CPPFLAGS = -I$(top_srcdir)/sdk -D_GNU_SOURCE
 plugins_s3_s3_la_CFLAGS = $(AM_CFLAGS) $(S3_CFLAGS)
 plugins_s3_s3_la_LDFLAGS = $(PLUGIN_LDFLAGS)

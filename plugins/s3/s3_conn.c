@@ -7,6 +7,7 @@
  * also waits on the host's cancel descriptor.
  */
 #include "s3.h"
+#include "../common/dsrc_curl.h"
 
 #include <openssl/evp.h>
 
@@ -159,44 +160,19 @@ int s3_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl
     return s3_cancelled(c->ctx, c) ? 1 : 0;
 }
 
-/* curl_easy_perform() run through the connection's multi handle, so that
- * the wait is on the transfer's sockets and on the host's cancel
- * descriptor too: a cancelled call stops at once. */
+/* Whether the call on c was cancelled (dsrc_curl_perform()'s question). */
+static int s3_perform_cancelled(void *user)
+{
+    dsrc_conn *c = user;
+    return s3_cancelled(c->ctx, c);
+}
+
+/* curl_easy_perform() through the connection's multi handle, waiting on
+ * the host's cancel descriptor too (plugins/common/dsrc_curl.c). */
 static CURLcode s3_perform(dsrc_conn *c)
 {
-    int fd = dsrc_cancel_fd(s3_host(), c->ctx), running = 1, done = 0;
-    CURLcode cc = CURLE_OK;
-
-    if (fd < 0 || (!c->multi && !(c->multi = curl_multi_init())) ||
-        curl_multi_add_handle(c->multi, c->curl) != CURLM_OK)
-        return curl_easy_perform(c->curl);
-    while (!done) {
-        struct curl_waitfd wfd = {.fd = fd, .events = CURL_WAIT_POLLIN, .revents = 0};
-        CURLMsg *msg;
-        int left;
-
-        if (curl_multi_perform(c->multi, &running) != CURLM_OK) {
-            cc = CURLE_OUT_OF_MEMORY;
-            break;
-        }
-        while ((msg = curl_multi_info_read(c->multi, &left)))
-            if (msg->msg == CURLMSG_DONE) {
-                cc = msg->data.result;
-                done = 1;
-            }
-        if (done)
-            break;
-        if (curl_multi_poll(c->multi, &wfd, 1, 1000, NULL) != CURLM_OK) {
-            cc = CURLE_RECV_ERROR;
-            break;
-        }
-        if (wfd.revents || s3_cancelled(c->ctx, c)) {
-            cc = CURLE_ABORTED_BY_CALLBACK;
-            break;
-        }
-    }
-    curl_multi_remove_handle(c->multi, c->curl);
-    return cc;
+    return dsrc_curl_perform(&c->multi, c->curl, dsrc_cancel_fd(s3_host(), c->ctx),
+                             s3_perform_cancelled, c);
 }
 
 /* The headers the host's signature adds, appended to a curl list. */
