@@ -1280,10 +1280,12 @@ START_TEST(t_discover_second_connection)
 
     /* The usual way: no connection left behind. */
     ck_assert_msg(source_ping(c, NULL, NULL, &e) == DSRC_OK, "%s", e.msg);
+    /* (a connection closed before may still be leaving the process list:
+     * what is checked below is that discover leaves none of its own) */
     open_before = my_user_connections(root, "dsrc", LLONG_MAX);
     ck_assert_int_ge(open_before, 1);
     ck_assert_msg(conf_discover(c, DB, 0, a, &e) == DSRC_OK, "%s", e.msg);
-    ck_assert_int_eq(my_user_connections(root, "dsrc", open_before), open_before);
+    ck_assert_int_le(my_user_connections(root, "dsrc", open_before), open_before);
     ck_assert_int_eq(a->found, 1);
 
     /* One connection allowed: the second is refused, discover goes on.
@@ -1329,7 +1331,7 @@ START_TEST(t_discover_second_connection)
     ck_assert_int_eq(conf_discover(c, "dsrc_many", 0, a, &e), DSRC_E_CANCELLED);
     derr_clear(&e);
     ck_assert_uint_eq(a->calls, 5);
-    ck_assert_int_eq(my_user_connections(root, "dsrc", open_before), open_before);
+    ck_assert_int_le(my_user_connections(root, "dsrc", open_before), open_before);
     conf_md_init(a, NULL);
     ck_assert_msg(conf_discover(c, "dsrc_many", 0, a, &e) == DSRC_OK, "%s", e.msg);
     ck_assert_uint_eq(a->n, 60);
