@@ -73,6 +73,7 @@ typedef struct cf_run {
     cf_col *cols;
     size_t n_cols;
     long full_rows;          /* rows of the full fetch (-1: not fetched)    */
+    uint64_t full_bytes;     /* its bytes, for a raw item                   */
     cf_msg *msgs;
     size_t n_msgs;
     json_t *cases;
@@ -950,8 +951,10 @@ static cf_result cf_fetch_full(cf_run *r)
         else if (r->item_size >= 0 && (uint64_t)r->item_size != f.bytes)
             out = cf_fail(r, "fetched %" PRIu64 " bytes, describe of '%s' reports %" PRId64,
                           f.bytes, r->item, r->item_size);
-        if (out == CF_PASS)
+        if (out == CF_PASS) {
             r->full_rows = f.rows; /* writes */
+            r->full_bytes = f.bytes;
+        }
     } else if (f.schema_calls != 1)
         out = cf_fail(r, "schema() was called %d times, not once", f.schema_calls);
     else if (f.bad_width)
@@ -1327,7 +1330,12 @@ static cf_result cf_cancel(cf_run *r)
         res = cf_fail(r, "cancelled from another thread after the first row, the fetch still "
                          "sent rows 1 s later (%ld of %ld)",
                       f.rows, r->full_rows);
-    else if (st == DSRC_OK && f.rows != r->full_rows)
+    else if (st == DSRC_OK && r->raw && f.bytes != r->full_bytes)
+        /* raw bytes: how they are cut into writes may differ run to run */
+        res = cf_fail(r, "cancelled from another thread, the fetch returned ok with %" PRIu64
+                         " of %" PRIu64 " bytes",
+                      f.bytes, r->full_bytes);
+    else if (st == DSRC_OK && !r->raw && f.rows != r->full_rows)
         res = cf_fail(r, "cancelled from another thread, the fetch returned ok with %ld of %ld "
                          "rows",
                       f.rows, r->full_rows);

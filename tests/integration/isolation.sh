@@ -147,6 +147,12 @@ for i in 1 2 3 4 5; do
 done
 jcheck "$tmp/health.json" "'SIGSEGV' in [s for s in d if s['source'] == 'bad1'][0]['endpoints'][0]['last_error']"
 jcheck "$tmp/health.json" "'exited with status 3' in [s for s in d if s['source'] == 'bad3'][0]['endpoints'][0]['last_error']"
+# the deaths count in the sources' breakers: bad3 (exit in every ping)
+# opened its breaker; the good source's stays closed
+expect 0 "$DSRC" $C --json pools
+cp "$tmp/out" "$tmp/pools.json"
+jcheck "$tmp/pools.json" "[s for s in d if s['source'] == 'bad3'][0]['endpoints'][0]['breaker']['opens'] >= 1"
+jcheck "$tmp/pools.json" "[s for s in d if s['source'] == 'good'][0]['endpoints'][0]['breaker']['state'] == 'closed'"
 # a crash loop: five deaths within a minute, then no more restarts
 has "$tmp/log" "[bad2/crashy] plugin 'crashy' worker for source 'bad2' killed by signal SIGABRT"
 has "$tmp/log" "[bad2/crashy] plugin 'crashy' crash-looped (5 deaths within 60 s): quarantined until dsrcd is reloaded"
