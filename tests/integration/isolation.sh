@@ -39,6 +39,12 @@ for f in "$DSRC" "$top_builddir/.libs/dsrc" "$top_builddir/.libs/lt-dsrc"; do
 done
 leak=leak
 [ "$asan" -eq 0 ] || leak=
+# AddressSanitizer turns a segfault into a report and exit status 1: let the
+# signal end the worker, as it does without a sanitizer
+if [ "$asan" -eq 1 ]; then
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
+    export ASAN_OPTIONS
+fi
 lib_conf "$tmp/plugins" "control_socket = \"$tmp/dsrcd.sock\";" 'probe_timeout = "1s";' \
     'shutdown_grace = "1s";' 'isolation_memory_max = "256M";'
 C="-c $tmp/conf/dsrcd.conf"
