@@ -511,6 +511,17 @@ static int worker_serve(worker *w, wire_rd *r)
     return 0;
 }
 
+/* The driver's cancel() of the running call, off the reader thread. */
+static void *worker_cancel_thread(void *arg)
+{
+    worker *w = arg;
+    dsrc_conn *conn = atomic_load(&w->conn);
+
+    if (conn && atomic_load(&w->busy))
+        w->drv->cancel(conn);
+    return NULL;
+}
+
 /* The reader thread: cancellations and sink refusals take effect at once;
  * requests go to the main thread.  The host gone: the process ends. */
 static void *worker_reader(void *arg)
@@ -530,8 +541,16 @@ static void *worker_reader(void *arg)
             atomic_store(&w->cancel, 1);
             if (write(w->efd, &one, sizeof one) < 0) { /* already readable */
             }
-            if ((conn = atomic_load(&w->conn)) && atomic_load(&w->busy) && w->drv)
-                w->drv->cancel(conn);
+            if ((conn = atomic_load(&w->conn)) && atomic_load(&w->busy) && w->drv) {
+                /* in a thread of its own: a cancel() that hangs must not
+                 * stop this thread from seeing the host go (then the
+                 * process ends) */
+                pthread_t ct;
+                if (pthread_create(&ct, NULL, worker_cancel_thread, w) == 0)
+                    pthread_detach(ct);
+                else
+                    w->drv->cancel(conn);
+            }
             continue;
         }
         if (r.type == WIRE_STOP) {

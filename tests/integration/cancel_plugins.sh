@@ -187,4 +187,14 @@ if [ -e "$S/stuck.conf" ]; then
     no_temps "fetch stuck"
 fi
 
+# no worker process outlives the dsrc that started it, even one whose
+# plugin hangs in cancel() (its standard error is a file of this test's)
+orphans() {
+    for f in /proc/[0-9]*/fd/2; do
+        case $(readlink "$f" 2>/dev/null) in "$tmp"/*) echo "${f%/fd/2}" ;; esac
+    done
+}
+n=30
+while [ -n "$(orphans)" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+[ -z "$(orphans)" ] && ok || { bad "processes left behind: $(orphans | tr '\n' ' ')"; }
 finish cancel_plugins
