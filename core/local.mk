@@ -69,7 +69,9 @@ core_libdsrccore_la_SOURCES += \
 	core/secret/secret.c core/secret/secret.h \
 	core/secret/secmem.c core/secret/secmem.h \
 	core/secret/sigv4.c core/secret/sigv4.h \
-	core/secret/identity.c core/secret/identity.h
+	core/secret/identity.c core/secret/identity.h core/secret/identity_int.h \
+	core/secret/identity_aws.c core/secret/identity_azure.c core/secret/identity_gcp.c \
+	core/secret/cloud_http.c core/secret/cloud_http.h
 
 # conn: connection pools, circuit breakers, endpoint routing, source health.
 core_libdsrccore_la_SOURCES += \
