@@ -8,6 +8,8 @@
 #include <dsrc/plugin_util.h>
 
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 CURLcode dsrc_curl_perform(CURLM **multi, CURL *easy, int cancel_fd,
                            dsrc_curl_cancelled_fn cancelled, void *user)
@@ -107,4 +109,26 @@ dsrc_status dsrc_curl_fail(dsrc_error *err, CURLcode cc, const char *what, const
     if (err)
         err->connection_broken = 0;
     return st;
+}
+
+dsrc_status dsrc_curl_tls_rule(const dsrc_open_params *p, const char *url, const char *option,
+                               dsrc_error *err)
+{
+    const char *where;
+
+    if (p->location != DSRC_LOC_CLOUD && p->location != DSRC_LOC_HYBRID)
+        return DSRC_OK;
+    where = p->location == DSRC_LOC_CLOUD ? "cloud" : "hybrid";
+    if (p->tls_mode && (strcmp(p->tls_mode, "disable") == 0 ||
+                        strcmp(p->tls_mode, "prefer") == 0))
+        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                              "tls.mode '%s' is not allowed for a %s source: it could send "
+                              "the credentials and the data in plain text; use require or "
+                              "verify-full", p->tls_mode, where);
+    if (url && strncasecmp(url, "http://", 7) == 0)
+        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                              "option '%s' is a plain http:// URL, not allowed for a %s "
+                              "source: it would send the credentials and the data in plain "
+                              "text; use https://", option, where);
+    return DSRC_OK;
 }

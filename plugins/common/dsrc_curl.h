@@ -55,4 +55,13 @@ dsrc_status dsrc_curl_fail(dsrc_error *err, CURLcode cc, const char *what, const
                            const char *where, const char *connect_advice,
                            const char *tls_advice, const char *config_advice);
 
+/* The rule every plugin keeps: a cloud or hybrid source is never sent in
+ * plain text.  For such a source (p->location), `url` (the value of
+ * option `option`, may be NULL: nothing to check) must be https:// and the
+ * TLS mode (p->tls_mode, NULL: the plugin's default) may not be disable or
+ * prefer.  Returns DSRC_OK, or DSRC_E_INVALID_CONFIG in `err` saying what
+ * to change. */
+dsrc_status dsrc_curl_tls_rule(const dsrc_open_params *p, const char *url, const char *option,
+                               dsrc_error *err);
+
 #endif /* DSRC_PLUGINS_COMMON_DSRC_CURL_H */

@@ -429,8 +429,9 @@ static dsrc_status hp_check(const dsrc_open_params *p, hp_item **items, size_t *
 
 static dsrc_status hp_validate(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_error *err)
 {
+    dsrc_status st = dsrc_curl_tls_rule(p, dsrc_opt(p, "base_url"), "base_url", err);
     (void)ctx;
-    return hp_check(p, NULL, NULL, err);
+    return st != DSRC_OK ? st : hp_check(p, NULL, NULL, err);
 }
 
 static void hp_close(dsrc_conn *c)
@@ -487,7 +488,8 @@ static dsrc_status hp_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
     if (!c)
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     atomic_init(&c->cancel, 0);
-    if ((st = hp_check(p, &c->items, &c->n_items, err)) != DSRC_OK)
+    if ((st = dsrc_curl_tls_rule(p, base, "base_url", err)) != DSRC_OK ||
+        (st = hp_check(p, &c->items, &c->n_items, err)) != DSRC_OK)
         goto fail;
     if (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0) {
         st = dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,

@@ -47,6 +47,7 @@
  * and the small helpers the other files share.  s3.h lists the others.
  */
 #include "s3.h"
+#include "../common/dsrc_curl.h"
 
 #include <strings.h>
 #include <time.h>
@@ -265,7 +266,10 @@ static dsrc_status s3_ping_run(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info
 static dsrc_status s3_validate(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_error *err)
 {
     const char *ep = dsrc_opt(p, "endpoint");
+    dsrc_status st = dsrc_curl_tls_rule(p, ep, "endpoint", err);
     (void)ctx;
+    if (st != DSRC_OK)
+        return st;
     if (ep && strncasecmp(ep, "http://", 7) != 0 && strncasecmp(ep, "https://", 8) != 0)
         return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
                               "option 'endpoint': must start with http:// or https://");
@@ -323,6 +327,8 @@ static dsrc_status s3_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
         if (!addressing || strcmp(addressing, "auto") == 0)
             addressing = "virtual";
     }
+    if ((st = dsrc_curl_tls_rule(p, endpoint, "endpoint", err)) != DSRC_OK)
+        goto fail;
     if (s3_set_endpoint(c, endpoint && *endpoint ? endpoint : ep_alloc, why, sizeof why) < 0) {
         st = dsrc_error_set(err, why[0] ? DSRC_E_INVALID_CONFIG : DSRC_E_INTERNAL, 0, NULL,
                             "%s", why[0] ? why : "out of memory");

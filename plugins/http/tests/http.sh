@@ -168,4 +168,20 @@ expect 78 "$DSRC" $C check-config
 has "$tmp/err" "option 'token' is required with auth = bearer"
 rm -f "$S/badcfg.conf"
 
+# a cloud or hybrid source is never sent in plain text: an http:// base URL
+# or a tls.mode that allows plain text is refused before any request
+for loc in cloud hybrid; do
+    printf 'name = "plain";\ntype = "http";\nlocation = "%s";\nconnection = { base_url = "%s"; auth = "bearer"; token = "env:HP_TOKEN"; items = "secure path=/secure"; };\n' \
+        "$loc" "$API_URL" >"$S/plain.conf"
+    expect 78 "$DSRC" $C check-config
+    has "$tmp/err" "option 'base_url' is a plain http:// URL, not allowed for a $loc source"
+    expect 78 "$DSRC" $C test plain
+    has "$tmp/err" "use https://"
+    hasnt "$tmp/out" "$HP_TOKEN"; hasnt "$tmp/err" "$HP_TOKEN"
+done
+printf 'name = "plain";\ntype = "http";\nlocation = "cloud";\ntls = { mode = "prefer"; };\nconnection = { base_url = "https://127.0.0.1:1/"; items = "x path=/x"; };\n' >"$S/plain.conf"
+expect 78 "$DSRC" $C check-config
+has "$tmp/err" "tls.mode 'prefer' is not allowed for a cloud source"
+rm -f "$S/plain.conf"
+
 finish http

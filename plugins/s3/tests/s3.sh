@@ -149,4 +149,19 @@ env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$DSRC" $C --json test s3 >"$t
 [ $? -ne 0 ] && ok || bad "no credentials: test succeeded"
 has "$tmp/out" "no AWS credentials found"
 hasnt "$tmp/out" "$S3_SECRET:"
+
+# a cloud source is never sent in plain text: an http:// endpoint is refused
+# by check-config and before any request
+cat >"$tmp/conf/sources.d/s3.conf" <<EOF2
+name = "s3";
+type = "s3";
+location = "cloud";
+connection = { endpoint = "$S3_ENDPOINT"; };
+cloud = { provider = "aws"; region = "us-east-1"; };
+EOF2
+expect 78 "$DSRC" $C check-config
+has "$tmp/err" "option 'endpoint' is a plain http:// URL, not allowed for a cloud source"
+expect 78 "$DSRC" $C test s3
+has "$tmp/err" "use https://"
+s3_conf
 finish s3
