@@ -17,6 +17,7 @@
 #include "plugin/loader.h"
 #include "base/redact.h"
 #include "plugin/registry.h"
+#include "secret/identity.h"
 #include "secret/secret.h"
 
 static const char *registry_vtype_name(cfg_vtype t)
@@ -635,6 +636,22 @@ static void registry_host_secrets(const cfg_source *s, diag_list *diags)
                   "with 'dsrc secret encrypt' (or use env:NAME or file:PATH)", s->name);
 }
 
+/* A cloud identity's token is a credential: never sent in plain text.  1
+ * (an error reported) when s asks for one with a TLS mode that allows
+ * plain text, else 0. */
+static int registry_identity_tls(const cfg_source *s, diag_list *diags)
+{
+    if (!identity_wanted(s) || !s->tls_mode ||
+        (strcmp(s->tls_mode, "disable") != 0 && strcmp(s->tls_mode, "prefer") != 0))
+        return 0;
+    diag_error(diags, s->file, s->tls_line ? s->tls_line : s->n_cloud ? s->cloud[0].line : s->line,
+               "source '%s': its cloud identity (%s) is a credential and is never sent in "
+               "plain text, but tls.mode is '%s'%s; set location = \"cloud\" or tls.mode = "
+               "\"verify-full\" (or require)", s->name, s->cloud_provider, s->tls_mode,
+               s->tls_line ? "" : " (the on_prem default)");
+    return 1;
+}
+
 int registry_shipped(const char *plugin)
 {
     static const char *const shipped[] = {"postgres", "mysql", "mongo", "azure_blob",
@@ -683,6 +700,8 @@ registry *registry_build(const cfg_config *cfg, loader_set *plugins, diag_list *
         rs.cfg = s;
         rs.key_file = cfg->key_file;
         registry_host_secrets(s, diags);
+        if (registry_identity_tls(s, diags))
+            continue;
         if (loader_get(plugins, s->type, &rs.plugin, &e) != DSRC_OK) {
             diag_error(diags, s->file, s->type_line, "source '%s': %s", s->name,
                        e.msg ? e.msg : "the plugin cannot be loaded");

@@ -188,6 +188,23 @@ has "$tmp/err" "$tmp/s.d/pg.conf:4: error: option 'port' of source 'pg': 70000 i
 has "$tmp/err" "$tmp/s.d/az.conf:3: error: option 'account' of source 'az': 'My_Account' is not a storage account name"
 has "$tmp/err" "$tmp/s.d/entra.conf:4: error: source 'entra': cloud.provider \"azure\" needs tenant_id, client_id and client_secret"
 
+# ---------------------------------------------------------------- identity
+# A cloud identity's token is never sent in plain text: refused with a TLS
+# mode that allows it (an on_prem source's default is prefer), accepted on
+# a cloud source (verify-full by default).
+cat >"$tmp/sources.d/iam.conf" <<EOF
+name = "iam";
+type = "sqlite";
+connection = { path = "$tmp/a.db"; };
+cloud = { provider = "aws"; region = "eu-west-1"; use_iam_auth = true; };
+EOF
+expect 78 "$DSRC" $C check-config
+has "$tmp/err" "$tmp/sources.d/iam.conf:4: error: source 'iam': its cloud identity (aws) is a credential and is never sent in plain text, but tls.mode is 'prefer' (the on_prem default)"
+printf 'name = "iam";\ntype = "sqlite";\nlocation = "hybrid";\ntls = { mode = "disable"; };\ncloud = { provider = "aws"; region = "eu-west-1"; use_iam_auth = true; };\n' >"$tmp/sources.d/iam.conf"
+expect 78 "$DSRC" $C check-config
+has "$tmp/err" "$tmp/sources.d/iam.conf:4: error: source 'iam': its cloud identity (aws) is a credential and is never sent in plain text, but tls.mode is 'disable'"
+rm "$tmp/sources.d/iam.conf"
+
 # ---------------------------------------------------------------- --json
 # A message quoting bytes that are not UTF-8 keeps its text.
 printf 'name = "caf\351";\ntype = "sqlite";\n' >"$tmp/sources.d/c.conf"
