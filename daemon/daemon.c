@@ -34,6 +34,7 @@
 #include "api/instance.h"
 #include "plugin/loader.h"
 #include "base/log.h"
+#include "secret/identity.h"
 #include "output/outfile.h"
 #include "base/redact.h"
 #include "store/store.h"
@@ -342,6 +343,10 @@ int daemon_main(int argc, char **argv)
             PACKAGE_VERSION, cur->reg->n_sources, path);
     notify("READY=1");
     watchdog_ms = daemon_watchdog_ms();
+    /* cloud identities' tokens made ahead of need (identity.h) */
+    if (identity_refresher_start() != 0)
+        log_msg(DSRC_LOG_WARNING, NULL, NULL,
+                "cannot start the cloud identity refresher: tokens are made on use only");
 
     for (;;) {
         int64_t wait_ms = scheduler_tick(d.sched, d.units, d.n_units);
@@ -398,6 +403,7 @@ int daemon_main(int argc, char **argv)
         _exit(1);
     }
     stopping = 1;
+    identity_refresher_stop();
     source_cancel_all(); /* wakes the calls blocked on their cancel descriptor */
     if (units_stop(d.units, d.n_units, cur->cfg->shutdown_grace_ms) != 0) {
         /* A thread is stuck in a plugin call: nothing it uses can be

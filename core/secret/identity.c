@@ -3,12 +3,16 @@
 #include <config.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
+#include "base/log.h"
 #include "base/redact.h"
 #include "secret/identity.h"
 #include "secret/secret.h"
@@ -66,13 +70,88 @@ int identity_wanted(const cfg_source *cs)
 /* ------------------------------------------------------------------------ */
 /* The cache                                                                 */
 
+/* What the background refresher needs to make a token again without the
+ * configuration it came from: the source's name and cloud group, the key
+ * file, the target.  Providers read nothing else of a cfg_source. */
+typedef struct identity_recipe {
+    cfg_source cs;  /* name, cloud_provider, cloud[] only */
+    char *key_file, *host, *port, *user;
+} identity_recipe;
+
 typedef struct identity_entry {
     struct identity_entry *next;
     char *key;   /* "source\nhost\nport\nuser" */
     char *token; /* secret_free() */
     identity_info info;
     int valid;   /* token set (0: only info, of the last attempt) */
+    time_t made, used; /* when the token was made, last handed out */
+    int busy;    /* the refresher is making a token for it */
+    time_t tried; /* `made` of the token the refresher last tried to renew */
+    identity_recipe *recipe;
 } identity_entry;
+
+static void identity_recipe_free(identity_recipe *r)
+{
+    size_t i;
+
+    if (!r)
+        return;
+    free(r->cs.name);
+    free(r->cs.cloud_provider);
+    for (i = 0; i < r->cs.n_cloud; i++) {
+        free(r->cs.cloud[i].key);
+        free(r->cs.cloud[i].text);
+    }
+    free(r->cs.cloud);
+    free(r->key_file);
+    free(r->host);
+    free(r->port);
+    free(r->user);
+    free(r);
+}
+
+static char *identity_dup(const char *s, int *failed)
+{
+    char *d = s ? strdup(s) : NULL;
+    if (s && !d)
+        *failed = 1;
+    return d;
+}
+
+/* A copy of what make needs (cloud values are references, never plain
+ * secrets once validated; copied as the configuration holds them); NULL
+ * on OOM. */
+static identity_recipe *identity_recipe_new(const cfg_source *cs, const char *key_file,
+                                            const identity_target *t)
+{
+    identity_recipe *r = calloc(1, sizeof *r);
+    int failed = 0;
+    size_t i;
+
+    if (!r)
+        return NULL;
+    r->cs.name = identity_dup(cs->name, &failed);
+    r->cs.cloud_provider = identity_dup(cs->cloud_provider, &failed);
+    r->cs.location = cs->location;
+    if (cs->n_cloud && !(r->cs.cloud = calloc(cs->n_cloud, sizeof *r->cs.cloud)))
+        failed = 1;
+    for (i = 0; !failed && i < cs->n_cloud; i++) {
+        r->cs.cloud[i].key = identity_dup(cs->cloud[i].key, &failed);
+        r->cs.cloud[i].text = identity_dup(cs->cloud[i].text, &failed);
+        r->cs.cloud[i].type = cs->cloud[i].type;
+        r->cs.cloud[i].line = cs->cloud[i].line;
+        r->cs.n_cloud++;
+    }
+    r->key_file = identity_dup(key_file, &failed);
+    r->host = identity_dup(t->host, &failed);
+    r->port = identity_dup(t->port, &failed);
+    r->user = identity_dup(t->user, &failed);
+    if (failed) {
+        identity_recipe_free(r);
+        return NULL;
+    }
+    return r;
+}
 
 static pthread_mutex_t identity_mu = PTHREAD_MUTEX_INITIALIZER;
 static identity_entry *identity_cache;
@@ -110,6 +189,43 @@ int identity_last(const char *name, identity_info *info)
     return found;
 }
 
+/* How long before its end a token is made again. */
+static time_t identity_margin(const identity_entry *x)
+{
+    (void)x;
+    return IDENTITY_REFRESH_MARGIN;
+}
+
+/* The first 16 hex digits of a SHA-256 of what makes the token (the cloud
+ * group, the key file), so that a changed configuration makes a new one;
+ * into out. */
+static void identity_fingerprint(const cfg_source *cs, const char *key_file, char *out,
+                                 size_t size)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0, i;
+    EVP_MD_CTX *h = EVP_MD_CTX_new();
+    size_t k;
+
+    *out = '\0';
+    if (!h)
+        return;
+    if (EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1) {
+        for (k = 0; k < cs->n_cloud; k++) {
+            EVP_DigestUpdate(h, cs->cloud[k].key, strlen(cs->cloud[k].key) + 1);
+            if (cs->cloud[k].text)
+                EVP_DigestUpdate(h, cs->cloud[k].text, strlen(cs->cloud[k].text) + 1);
+        }
+        if (key_file)
+            EVP_DigestUpdate(h, key_file, strlen(key_file) + 1);
+        if (EVP_DigestFinal_ex(h, md, &n) != 1)
+            n = 0;
+    }
+    EVP_MD_CTX_free(h);
+    for (i = 0; i < n && i < 8 && 2 * i + 2 < size; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
 /* A new token into x (under identity_mu). */
 static dsrc_status identity_make(identity_entry *x, const identity_provider *p,
                                  const cfg_source *cs, const char *key_file,
@@ -133,6 +249,9 @@ static dsrc_status identity_make(identity_entry *x, const identity_provider *p,
     x->token = tok;
     x->valid = 1;
     x->info = info;
+    x->made = identity_now();
+    if (!x->recipe)
+        x->recipe = identity_recipe_new(cs, key_file, t); /* NULL: no refresh ahead */
     return DSRC_OK;
 }
 
@@ -147,8 +266,9 @@ dsrc_status identity_token(const cfg_source *cs, const char *key_file, const cha
     dsrc_status st = DSRC_OK;
 
     *token = NULL;
-    snprintf(key, sizeof key, "%s\n%s\n%s\n%s", cs->name, host ? host : "", port ? port : "",
-             user ? user : "");
+    snprintf(key, sizeof key, "%s\n%s\n%s\n%s\n", cs->name, host ? host : "",
+             port ? port : "", user ? user : "");
+    identity_fingerprint(cs, key_file, key + strlen(key), sizeof key - strlen(key));
     if (!p)
         return derr_set(e, DSRC_E_INVALID_CONFIG,
                         "source '%s': its cloud group asks for no identity", cs->name);
@@ -158,13 +278,14 @@ dsrc_status identity_token(const cfg_source *cs, const char *key_file, const cha
     pthread_mutex_lock(&identity_mu);
     if (!(x = identity_entry_for(key))) {
         st = derr_set(e, DSRC_E_INTERNAL, "out of memory");
-    } else if (!x->valid || identity_now() >= x->info.expires - IDENTITY_REFRESH_MARGIN) {
+    } else if (!x->valid || identity_now() >= x->info.expires - identity_margin(x)) {
         st = identity_make(x, p, cs, key_file, &t, e);
         if (st != DSRC_OK)
             derr_prefix(e, "source '%s': cloud identity (%s, %s)", cs->name, p->name,
                         p->what);
     }
     if (st == DSRC_OK) {
+        x->used = identity_now();
         if (!(*token = strdup(x->token)))
             st = derr_set(e, DSRC_E_INTERNAL, "out of memory");
         else if (info)
@@ -215,3 +336,131 @@ dsrc_status identity_apply(const cfg_source *cs, const dsrc_option *table, const
     return DSRC_OK;
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Making tokens ahead of need                                               */
+
+int identity_refresh_due(void)
+{
+    int n = 0;
+
+    for (;;) {
+        identity_entry *x, *pick = NULL;
+        const identity_provider *p = NULL;
+        identity_info info;
+        identity_target t;
+        char *tok = NULL;
+        time_t now = identity_now();
+        dsrc_status st;
+        derr e;
+
+        pthread_mutex_lock(&identity_mu);
+        for (x = identity_cache; x && !pick; x = x->next) {
+            time_t life = x->info.expires - x->made;
+            if (!x->valid || x->busy || !x->recipe || x->tried == x->made ||
+                now < x->info.expires - identity_margin(x) - IDENTITY_REFRESH_AHEAD ||
+                x->used < now - (life > 0 ? life : 0))
+                continue;
+            pick = x;
+        }
+        if (pick) {
+            pick->busy = 1;
+            pick->tried = pick->made;
+            p = identity_provider_of(&pick->recipe->cs);
+        }
+        pthread_mutex_unlock(&identity_mu);
+        if (!pick)
+            return n;
+        if (!p) { /* cannot happen: the recipe asked for it once */
+            pthread_mutex_lock(&identity_mu);
+            pick->busy = 0;
+            pthread_mutex_unlock(&identity_mu);
+            continue;
+        }
+        memset(&e, 0, sizeof e);
+        memset(&info, 0, sizeof info);
+        t.host = pick->recipe->host;
+        t.port = pick->recipe->port;
+        t.user = pick->recipe->user;
+        st = p->token(&pick->recipe->cs, pick->recipe->key_file, &t, &tok, &info, &e);
+        if (st == DSRC_OK && (!tok || redact_add(tok) < 0)) {
+            derr_set(&e, DSRC_E_INTERNAL, "out of memory");
+            st = DSRC_E_INTERNAL;
+        }
+        pthread_mutex_lock(&identity_mu);
+        pick->busy = 0;
+        if (st == DSRC_OK) {
+            secret_free(pick->token);
+            pick->token = tok;
+            tok = NULL;
+            pick->info = info;
+            pick->made = identity_now();
+            n++;
+        }
+        pthread_mutex_unlock(&identity_mu);
+        secret_free(tok);
+        if (st != DSRC_OK) {
+            /* the token in hand stays valid until it expires; the next use
+             * after the margin tries again and fails the call if need be */
+            log_msg(DSRC_LOG_WARNING, pick->recipe->cs.name, NULL,
+                    "cannot renew the cloud identity (%s, %s) ahead of its expiry: %s",
+                    p->name, p->what, e.msg ? e.msg : "failed");
+            derr_clear(&e);
+        }
+    }
+}
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+    int running, quit;
+} identity_refresher = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+
+static void *identity_refresher_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&identity_refresher.mu);
+    while (!identity_refresher.quit) {
+        struct timespec until;
+        pthread_mutex_unlock(&identity_refresher.mu);
+        identity_refresh_due();
+        pthread_mutex_lock(&identity_refresher.mu);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += IDENTITY_REFRESH_PERIOD;
+        while (!identity_refresher.quit &&
+               pthread_cond_timedwait(&identity_refresher.cv, &identity_refresher.mu,
+                                      &until) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&identity_refresher.mu);
+    return NULL;
+}
+
+int identity_refresher_start(void)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&identity_refresher.mu);
+    if (!identity_refresher.running) {
+        identity_refresher.quit = 0;
+        rc = pthread_create(&identity_refresher.th, NULL, identity_refresher_main, NULL);
+        identity_refresher.running = rc == 0;
+    }
+    pthread_mutex_unlock(&identity_refresher.mu);
+    return rc == 0 ? 0 : -1;
+}
+
+void identity_refresher_stop(void)
+{
+    int was;
+
+    pthread_mutex_lock(&identity_refresher.mu);
+    was = identity_refresher.running;
+    identity_refresher.quit = 1;
+    identity_refresher.running = 0;
+    pthread_cond_broadcast(&identity_refresher.cv);
+    pthread_mutex_unlock(&identity_refresher.mu);
+    if (was)
+        pthread_join(identity_refresher.th, NULL);
+}

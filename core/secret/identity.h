@@ -24,9 +24,10 @@
  *                              else "default").
  * The token replaces the value of the plugin's secret option "password".
  *
- * Tokens are cached per source, endpoint and user, and made again on use
- * once less than IDENTITY_REFRESH_MARGIN seconds of their life are left,
- * so every connection a pool opens gets a valid one.  Thread-safe.
+ * Tokens are cached per source, endpoint, user and cloud group, made again
+ * on use once less than IDENTITY_REFRESH_MARGIN seconds of their life are
+ * left, so every connection a pool opens gets a valid one, and ahead of
+ * that by dsrcd's refresher (identity_refresher_start()).  Thread-safe.
  */
 #ifndef DSRC_CORE_IDENTITY_H
 #define DSRC_CORE_IDENTITY_H
@@ -39,6 +40,8 @@
 #include "config/config.h"
 
 #define IDENTITY_REFRESH_MARGIN 300 /* seconds before expiry: made again */
+#define IDENTITY_REFRESH_AHEAD 60   /* the refresher: this much before that   */
+#define IDENTITY_REFRESH_PERIOD 15  /* the refresher's round, seconds         */
 
 /* What dsrc test shows of the identity used: never a token or a key. */
 typedef struct identity_info {
@@ -89,6 +92,22 @@ dsrc_status identity_aws_sign(const cfg_source *cs, const char *key_file,
 
 /* The identity last used for source `name`: 1 with *info filled, else 0. */
 int identity_last(const char *name, identity_info *info);
+
+/* Make again, ahead of need, every cached token that will be due within
+ * IDENTITY_REFRESH_AHEAD seconds and was handed out during its life (a
+ * source still in use), with what it was made from; the provider is asked
+ * outside the cache's lock, so connections keep getting the token in hand
+ * meanwhile.  A failure is logged (a warning naming the source and the
+ * cause, never a secret) and leaves the token in hand, valid until its
+ * end; each token is tried once.  Returns the number made. */
+int identity_refresh_due(void);
+
+/* dsrcd: a thread that calls identity_refresh_due() every
+ * IDENTITY_REFRESH_PERIOD seconds, so that a pool's connections do not wait
+ * for a token endpoint and a brief outage of one goes unnoticed.  0, or -1
+ * when the thread cannot be started (tokens are then made on use only). */
+int identity_refresher_start(void);
+void identity_refresher_stop(void);
 
 /* Tests only: the clock tokens are signed with (NULL: time()). */
 void identity_set_clock(time_t (*now)(void));

@@ -113,6 +113,83 @@ START_TEST(test_cached_then_refreshed)
 }
 END_TEST
 
+/* dsrcd's refresher makes a token again ahead of the margin, once, only
+ * for a source still in use; a failure keeps the token in hand. */
+START_TEST(test_refresh_ahead)
+{
+    const time_t due = T0 + 900 - IDENTITY_REFRESH_MARGIN - IDENTITY_REFRESH_AHEAD;
+    identity_info info;
+    char *tok = NULL, *want;
+    derr e = {0};
+
+    make_source("ahead", "eu-west-1");
+    ck_assert_int_eq(identity_token(&src, NULL, "db.example", "5432", "reader", &tok, NULL, &e),
+                     DSRC_OK);
+    secret_free(tok);
+    now_at = due - 1;
+    ck_assert_int_eq(identity_refresh_due(), 0);
+    now_at = due;
+    ck_assert_int_eq(identity_refresh_due(), 1);
+    ck_assert_int_eq(identity_refresh_due(), 0); /* not due any more */
+    ck_assert_int_eq(identity_last("ahead", &info), 1);
+    ck_assert_int_eq(info.expires, due + 900);
+    /* the next connection gets the new token, made at `due` */
+    now_at = due + 10;
+    want = expected(due);
+    ck_assert_int_eq(identity_token(&src, NULL, "db.example", "5432", "reader", &tok, NULL, &e),
+                     DSRC_OK);
+    ck_assert_str_eq(tok, want);
+    secret_free(tok);
+    sigv4_free_secret(want);
+
+    /* a token not handed out during its life (the source is gone or
+     * idle) is left to expire */
+    now_at = due + 900 + 900;
+    ck_assert_int_eq(identity_refresh_due(), 0);
+
+    /* a renewal that fails keeps the token in hand and is not retried
+     * by the refresher; the next use past the margin tries again */
+    make_source("ahead2", "eu-west-1");
+    ck_assert_int_eq(identity_token(&src, NULL, "db.example", "5432", "reader", &tok, NULL, &e),
+                     DSRC_OK);
+    want = tok;
+    unsetenv("AWS_ACCESS_KEY_ID");
+    now_at += 900 - IDENTITY_REFRESH_MARGIN - IDENTITY_REFRESH_AHEAD;
+    ck_assert_int_eq(identity_refresh_due(), 0);
+    ck_assert_int_eq(identity_refresh_due(), 0);
+    ck_assert_int_eq(identity_token(&src, NULL, "db.example", "5432", "reader", &tok, NULL, &e),
+                     DSRC_OK);
+    ck_assert_str_eq(tok, want);
+    secret_free(tok);
+    secret_free(want);
+    now_at += IDENTITY_REFRESH_AHEAD;
+    ck_assert_int_ne(identity_token(&src, NULL, "db.example", "5432", "reader", &tok, NULL, &e),
+                     DSRC_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "no AWS credentials found"));
+    derr_clear(&e);
+}
+END_TEST
+
+/* A changed cloud group makes its own token: the cache does not hand out
+ * one made from the old settings. */
+START_TEST(test_changed_config)
+{
+    char *a = NULL, *b = NULL;
+    derr e = {0};
+
+    make_source("conf", "eu-west-1");
+    ck_assert_int_eq(identity_token(&src, NULL, "db.example", "5432", "reader", &a, NULL, &e),
+                     DSRC_OK);
+    make_source("conf", "us-east-1");
+    ck_assert_int_eq(identity_token(&src, NULL, "db.example", "5432", "reader", &b, NULL, &e),
+                     DSRC_OK);
+    ck_assert_str_ne(a, b);
+    ck_assert_ptr_nonnull(strstr(b, "us-east-1"));
+    secret_free(a);
+    secret_free(b);
+}
+END_TEST
+
 START_TEST(test_apply_replaces_password)
 {
     static const dsrc_option table[] = {
@@ -200,6 +277,8 @@ static Suite *identity_suite(void)
     tcase_add_test(tc, test_cached_then_refreshed);
     tcase_add_test(tc, test_apply_replaces_password);
     tcase_add_test(tc, test_refusals);
+    tcase_add_test(tc, test_refresh_ahead);
+    tcase_add_test(tc, test_changed_config);
     suite_add_tcase(s, tc);
     return s;
 }
