@@ -288,6 +288,7 @@ int cli_load_config(cli *c, int allow_missing)
         return CLI_EXIT_FAIL;
     isolate_set_grace(c->cfg->shutdown_grace_ms / 2);
     isolate_set_memory_max(c->cfg->isolation_memory_max);
+    isolate_set_syscall_filter(c->cfg->isolation_syscall_filter);
     /* Errors in the daemon file itself stop every command. */
     for (i = 0; i < c->diags.n; i++)
         if (c->diags.v[i].severity == DIAG_ERROR && c->diags.v[i].file &&

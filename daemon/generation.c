@@ -89,6 +89,7 @@ int gen_load(const char *path, const generation *reuse, generation **out,
         return -1;
     isolate_set_grace(g->cfg->shutdown_grace_ms / 2);
     isolate_set_memory_max(g->cfg->isolation_memory_max);
+    isolate_set_syscall_filter(g->cfg->isolation_syscall_filter);
     return diags->n_errors ? -1 : 0;
 }
 

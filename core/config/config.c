@@ -1249,7 +1249,7 @@ static void cfg_read_sources(cfg_config *cfg, cfg_rd *rd, int explicit_dir, int 
 static const char *const cfg_daemon_keys[] = {
     "plugin_dir", "state_dir", "workspace", "sources_dir", "key_file",
     "control_socket", "log_level", "log_target", "probe_timeout", "shutdown_grace", "jobs",
-    "catalog", "api", "isolation", "isolation_memory_max", NULL
+    "catalog", "api", "isolation", "isolation_memory_max", "isolation_syscall_filter", NULL
 };
 static const char *const cfg_jobs_keys[] = {
     "workers", "per_source", "jitter_max", "retry_attempts", "retry_backoff",
@@ -1567,6 +1567,7 @@ cfg_config *cfg_load_with(const char *path, const char *skip, const char *extra,
     cfg->probe_timeout_ms = CFG_DEFAULT_PROBE_TIMEOUT_MS;
     cfg->shutdown_grace_ms = CFG_DEFAULT_SHUTDOWN_GRACE_MS;
     cfg->isolation_memory_max = CFG_DEFAULT_ISOLATION_MEMORY_MAX;
+    cfg->isolation_syscall_filter = 1;
     root = config_root_setting(&lc);
 
     cfg_check_keys(&rd, root, cfg_daemon_keys, "at top level");
@@ -1617,6 +1618,7 @@ cfg_config *cfg_load_with(const char *path, const char *skip, const char *extra,
     cfg_get_duration(&rd, root, "shutdown_grace", &cfg->shutdown_grace_ms);
     cfg_read_isolation(&rd, root, &cfg->isolation);
     cfg_get_size(&rd, root, "isolation_memory_max", &cfg->isolation_memory_max);
+    cfg_get_bool(&rd, root, "isolation_syscall_filter", &cfg->isolation_syscall_filter);
     cfg_read_jobs(&rd, root, &cfg->jobs);
     cfg_read_catalog(&rd, root, &cfg->catalog);
     cfg_read_api(&rd, root, &cfg->api);

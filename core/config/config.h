@@ -194,6 +194,7 @@ typedef struct cfg_config {
     cfg_isolation isolation; /* the sources' default; UNSET: by plugin        */
     int64_t isolation_memory_max; /* bytes of data a worker may map; 0: no
                                      limit (default 1 GiB) */
+    int isolation_syscall_filter; /* a worker's seccomp filter; default 1 */
     cfg_jobs jobs;
 
     cfg_source *sources;    size_t n_sources;

@@ -64,6 +64,7 @@ static iso_proxy *iso_proxies;
 static iso_sup *iso_sups;
 static _Atomic int64_t iso_grace_ms = ISOLATE_DEFAULT_GRACE_MS;
 static _Atomic int64_t iso_memory_max;
+static _Atomic int iso_syscall_filter = 1;
 static atomic_int iso_allowed;
 
 /* Set in a worker's environment: a program started as a worker that did
@@ -91,6 +92,11 @@ static double iso_now(void)
 void isolate_set_grace(int64_t ms)
 {
     atomic_store(&iso_grace_ms, ms > 0 ? ms : ISOLATE_DEFAULT_GRACE_MS);
+}
+
+void isolate_set_syscall_filter(int on)
+{
+    atomic_store(&iso_syscall_filter, on ? 1 : 0);
 }
 
 void isolate_set_memory_max(int64_t bytes)
@@ -600,18 +606,21 @@ static int iso_spawn(dsrc_conn *c)
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     {
         size_t n = 0, i;
-        char **env, mem[64];
+        char **env, mem[64], filter[64];
         snprintf(mem, sizeof mem, "%s=%lld", ISOLATE_ENV_MEMORY,
                  (long long)atomic_load(&iso_memory_max));
+        snprintf(filter, sizeof filter, "%s=%d", ISOLATE_ENV_FILTER,
+                 atomic_load(&iso_syscall_filter));
         while (environ[n])
             n++;
-        if (!(env = calloc(n + 3, sizeof *env))) {
+        if (!(env = calloc(n + 4, sizeof *env))) {
             rc = ENOMEM;
         } else {
             for (i = 0; i < n; i++)
                 env[i] = environ[i];
             env[n] = (char *)ISO_ENV_MARK "=1";
             env[n + 1] = mem;
+            env[n + 2] = filter;
             rc = posix_spawn(&c->pid, "/proc/self/exe", &fa, &attr, argv, env);
             free(env);
         }

@@ -60,6 +60,7 @@
 
 #define ISOLATE_WORKER_ARG "--dsrc-plugin-worker"
 #define ISOLATE_ENV_MEMORY "DSRC_WORKER_MEMORY_MAX" /* bytes, in the worker's environment */
+#define ISOLATE_ENV_FILTER "DSRC_WORKER_SYSCALL_FILTER" /* 0: none; in the worker's environment */
 #define ISOLATE_CRASH_LOOP 5          /* deaths ...                       */
 #define ISOLATE_CRASH_WINDOW_S 60     /* ... within this many seconds      */
 #define ISOLATE_BACKOFF_MIN_MS 100
@@ -96,6 +97,14 @@ void isolate_set_grace(int64_t ms);
  * alone); 0: no limit.  Builds with a sanitizer set no limit (their shadow
  * memory would exceed it). */
 void isolate_set_memory_max(int64_t bytes);
+
+/* Whether a worker filters its system calls (isolation_syscall_filter,
+ * default on): once started, a worker's plugin gets EPERM from the calls
+ * that act on the system rather than on the plugin's own work (ptrace and
+ * reading other processes' memory, namespaces, mounts, modules, BPF,
+ * perf events, keyrings, the clock, reboot, swap, accounting...); a seccomp
+ * filter that the plugin cannot lift (no_new_privs). */
+void isolate_set_syscall_filter(int on);
 
 /* Forget every source's deaths and quarantine (dsrcd's reload). */
 void isolate_reset(void);

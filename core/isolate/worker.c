@@ -4,8 +4,11 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -620,6 +623,67 @@ static void worker_limit_memory(void)
     (void)setrlimit(RLIMIT_DATA, &rl);
 }
 
+/* The system calls a plugin has no business making: they act on the
+ * system, other processes or the kernel rather than on the plugin's own
+ * connections and files.  Each fails with EPERM once the filter is on. */
+static const char *const worker_denied[] = {
+    /* other processes' memory and tracing */
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+    /* namespaces, mounts, the root */
+    "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "move_mount",
+    "open_tree", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+    /* the kernel: modules, BPF, perf, keyrings, kexec, reboot */
+    "init_module", "finit_module", "delete_module", "bpf", "perf_event_open",
+    "userfaultfd", "keyctl", "add_key", "request_key", "kexec_load", "kexec_file_load",
+    "reboot", "swapon", "swapoff", "acct", "quotactl", "syslog", "lookup_dcookie",
+    "open_by_handle_at", "name_to_handle_at", "iopl", "ioperm", "vhangup",
+    /* the clock and the host's names */
+    "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "sethostname",
+    "setdomainname", "personality", NULL
+};
+
+/* isolation_syscall_filter: a seccomp filter that lets everything through
+ * but worker_denied (EPERM), clone() with a namespace flag (EPERM) and
+ * clone3() (ENOSYS: its flags are in memory a filter cannot read, and the
+ * C library falls back on clone()).  Set after no_new_privs, so that the
+ * plugin cannot lift it.  Builds with a sanitizer keep ptrace: the leak
+ * checker stops the process with it at exit.  0, or -1 when the filter
+ * cannot be set (the worker then refuses to serve: a plugin is never run
+ * without the filter it was promised). */
+static int worker_filter_syscalls(void)
+{
+    static const unsigned long ns_flags[] = {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC,
+                                             CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+                                             CLONE_NEWCGROUP};
+    const char *v = getenv(ISOLATE_ENV_FILTER);
+    scmp_filter_ctx f;
+    size_t i;
+    int rc = 0, nr;
+
+    if (v && strcmp(v, "0") == 0)
+        return 0;
+    if (!(f = seccomp_init(SCMP_ACT_ALLOW)))
+        return -1;
+    for (i = 0; worker_denied[i] && rc == 0; i++) {
+        if (WORKER_SANITIZED && strcmp(worker_denied[i], "ptrace") == 0)
+            continue;
+        nr = seccomp_syscall_resolve_name(worker_denied[i]);
+        if (nr == __NR_SCMP_ERROR)
+            continue; /* not on this architecture */
+        rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), nr, 0);
+    }
+    for (i = 0; i < sizeof ns_flags / sizeof *ns_flags && rc == 0; i++)
+        rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
+    nr = seccomp_syscall_resolve_name("clone3");
+    if (rc == 0 && nr != __NR_SCMP_ERROR)
+        rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+    if (rc == 0)
+        rc = seccomp_load(f);
+    seccomp_release(f);
+    return rc == 0 ? 0 : -1;
+}
+
 int isolate_worker_main(int argc, char **argv)
 {
     static worker w;
@@ -636,6 +700,10 @@ int isolate_worker_main(int argc, char **argv)
     (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     worker_limit_memory();
+    if (worker_filter_syscalls() != 0) {
+        fprintf(stderr, "dsrc-plugin-worker: cannot set the system call filter\n");
+        return 70;
+    }
     closefrom(WORKER_FD + 1);
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);

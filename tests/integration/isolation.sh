@@ -12,7 +12,10 @@
 #    past probe_timeout, cost that source only: the daemon keeps probing a
 #    healthy source on its schedule and answers `dsrc health`, the bad
 #    sources are down with the reason, their workers are restarted, and a
-#    crash loop is quarantined until a reload.
+#    crash loop is quarantined until a reload;
+#  - the worker's system call filter: unshare() and personality() fail with
+#    EPERM in a worker, not in dsrc's own process nor with
+#    isolation_syscall_filter = false.
 # Every wait is bounded; a worker's memory is capped (isolation_memory_max)
 # so that the leak ends in the worker; builds with AddressSanitizer, which
 # set no cap (their shadow memory would exceed it), skip the leaks.
@@ -80,6 +83,26 @@ sed -i 's/^isolation_memory_max = "12X";$/isolation_memory_max = "256M";/' "$tmp
 printf 'name = "bad";\ntype = "crashy";\nisolation = "none";\nconnection = { fail_in = "ping"; how = "exit"; };\n' \
     >"$tmp/conf/sources.d/bad.conf"
 expect 3 "$DSRC" $C test bad
+
+# ---- the worker's system call filter (isolation_syscall_filter) ----
+# in a worker the plugin cannot unshare or change its personality; in
+# dsrc's own process, or with the filter off, it can
+printf 'name = "bad";\ntype = "crashy";\nconnection = { fail_in = "ping"; how = "escape"; };\n' \
+    >"$tmp/conf/sources.d/bad.conf"
+expect 1 "$DSRC" $C test bad
+has "$tmp/err" "refused: unshare (Operation not permitted) personality (Operation not permitted)"
+printf 'isolation_syscall_filter = false;\n' >>"$tmp/conf/dsrcd.conf"
+expect 0 "$DSRC" $C -v test bad
+has "$tmp/out" "escaped"
+sed -i '$d' "$tmp/conf/dsrcd.conf"
+printf 'isolation_syscall_filter = "yes";\n' >>"$tmp/conf/dsrcd.conf"
+expect 78 "$DSRC" $C check-config
+has "$tmp/err" "isolation_syscall_filter"
+sed -i '$d' "$tmp/conf/dsrcd.conf"
+printf 'name = "bad";\ntype = "crashy";\nisolation = "none";\nconnection = { fail_in = "ping"; how = "escape"; };\n' \
+    >"$tmp/conf/sources.d/bad.conf"
+expect 0 "$DSRC" $C -v test bad
+has "$tmp/out" "escaped"
 
 # ---- dsrc: a plugin that dies in each call ----
 [ -n "${ISOLATION_DAEMON_ONLY:-}" ] ||
