@@ -9,6 +9,7 @@
  * credential (the plugin has none, and URLs are never printed).
  */
 #include "s3.h"
+#include "../common/dsrc_curl.h"
 
 /* Code and Message of an error body. */
 typedef struct s3_errxml {
@@ -57,49 +58,6 @@ void s3_parse_error_body(s3_resp *r)
     XML_Parse(p, r->errbody.s, (int)r->errbody.len, 1);
     XML_ParserFree(p);
     dsrc_buf_free(&e.text);
-}
-
-/* The status of a transport failure, its retryability and advice. */
-static dsrc_status s3_curl_status(CURLcode cc, int *retryable, const char **advice,
-                                  char *code, size_t cap)
-{
-    *retryable = 0;
-    *advice = "";
-    snprintf(code, cap, "curl-%d", (int)cc);
-    switch (cc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
-        *retryable = 1;
-        *advice = "; check connection.endpoint and that the service accepts connections "
-                  "from here";
-        return DSRC_E_UNREACHABLE;
-    case CURLE_OPERATION_TIMEDOUT:
-        *retryable = 1;
-        return DSRC_E_TIMEOUT;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_CRL_BADFILE:
-        snprintf(code, cap, "%s", "tls");
-        *advice = "; TLS failed: check tls.mode and tls.ca, and that the endpoint's "
-                  "certificate is issued for its host name";
-        return DSRC_E_UNREACHABLE;
-    case CURLE_OUT_OF_MEMORY:
-        return DSRC_E_INTERNAL;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        *advice = "; check connection.endpoint";
-        return DSRC_E_INVALID_CONFIG;
-    default:
-        /* dropped connections, partial transfers, send/receive errors */
-        *retryable = 1;
-        return DSRC_E_UNREACHABLE;
-    }
 }
 
 static int s3_code_is(const s3_resp *r, const char *code)
@@ -170,11 +128,12 @@ dsrc_status s3_fail(dsrc_conn *c, const s3_resp *r, const char *what, dsrc_error
         if (r->cc == CURLE_WRITE_ERROR && r->xml_bad)
             return dsrc_error_set(err, DSRC_E_BACKEND, 0, "xml",
                                   "%s: the service sent a listing that is not valid XML", what);
-        st = s3_curl_status(r->cc, &retryable, &advice, code, sizeof code);
-        if (r->cc == CURLE_WRITE_ERROR)
-            st = DSRC_E_INTERNAL, retryable = 0;
-        return dsrc_error_set(err, st, retryable, code, "%s: %s (%s)%s", what, cmsg,
-                              c->hostport, advice);
+        return dsrc_curl_fail(err, r->cc, what, cmsg, c->hostport,
+                              "; check connection.endpoint and that the service accepts "
+                              "connections from here",
+                              "; TLS failed: check tls.mode and tls.ca, and that the endpoint's "
+                              "certificate is issued for its host name",
+                              "; check connection.endpoint");
     }
     snprintf(code, sizeof code, "%ld", r->status);
     st = s3_http_status(r, &retryable, &advice);

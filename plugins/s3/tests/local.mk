@@ -13,6 +13,7 @@ if HAVE_CHECK
 check_PROGRAMS += plugins/s3/tests/test_s3_error
 TESTS += plugins/s3/tests/test_s3_error
 plugins_s3_tests_test_s3_error_SOURCES = plugins/s3/tests/test_s3_error.c plugins/s3/s3_error.c \
+	plugins/common/dsrc_curl.c plugins/common/dsrc_curl.h \
 	plugins/s3/s3.h
 plugins_s3_tests_test_s3_error_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sdk -D_GNU_SOURCE
 plugins_s3_tests_test_s3_error_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(S3_CFLAGS)
