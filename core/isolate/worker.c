@@ -171,43 +171,46 @@ static void *worker_flusher(void *arg)
     return NULL;
 }
 
+/* A record of `type` (not rows) into the batch: takes the batch and opens
+ * the record; worker_record_end() closes it and lets the batch go. */
+static size_t worker_record(worker *w, uint8_t type)
+{
+    worker_hold(w);
+    worker_close_rows(w);
+    return wire_open(&w->out, type);
+}
+
+static int worker_record_end(worker *w, size_t at)
+{
+    wire_close(&w->out, at);
+    return worker_sent(w);
+}
+
 static int worker_item(void *user, const dsrc_item *it)
 {
     worker *w = user;
-    size_t at;
+    size_t at = worker_record(w, WIRE_ITEM);
 
-    worker_hold(w);
-    worker_close_rows(w);
-    at = wire_open(&w->out, WIRE_ITEM);
     wire_put_item(&w->out, it);
-    wire_close(&w->out, at);
-    return worker_sent(w);
+    return worker_record_end(w, at);
 }
 
 static int worker_meta(void *user, const dsrc_metadata *md)
 {
     worker *w = user;
-    size_t at;
+    size_t at = worker_record(w, WIRE_META);
 
-    worker_hold(w);
-    worker_close_rows(w);
-    at = wire_open(&w->out, WIRE_META);
     wire_put_meta(&w->out, md);
-    wire_close(&w->out, at);
-    return worker_sent(w);
+    return worker_record_end(w, at);
 }
 
 static int worker_schema(void *user, const dsrc_column *cols, size_t n)
 {
     worker *w = user;
-    size_t at;
+    size_t at = worker_record(w, WIRE_SCHEMA);
 
-    worker_hold(w);
-    worker_close_rows(w);
-    at = wire_open(&w->out, WIRE_SCHEMA);
     wire_put_columns(&w->out, cols, n);
-    wire_close(&w->out, at);
-    return worker_sent(w);
+    return worker_record_end(w, at);
 }
 
 static int worker_row(void *user, const dsrc_cell *cells, size_t n)
@@ -227,15 +230,11 @@ static int worker_row(void *user, const dsrc_cell *cells, size_t n)
 static int worker_begin(void *user, const char *media_type, int64_t total)
 {
     worker *w = user;
-    size_t at;
+    size_t at = worker_record(w, WIRE_BYTES_BEGIN);
 
-    worker_hold(w);
-    worker_close_rows(w);
-    at = wire_open(&w->out, WIRE_BYTES_BEGIN);
     wire_str(&w->out, media_type);
     wire_i64(&w->out, total);
-    wire_close(&w->out, at);
-    return worker_sent(w);
+    return worker_record_end(w, at);
 }
 
 static int worker_write(void *user, const void *data, size_t len)
@@ -245,15 +244,11 @@ static int worker_write(void *user, const void *data, size_t len)
 
     do { /* in chunks of at most a batch */
         size_t n = len < WIRE_BATCH ? len : WIRE_BATCH;
-        size_t at;
-        worker_hold(w);
-        worker_close_rows(w);
-        at = wire_open(&w->out, WIRE_BYTES);
+        size_t at = worker_record(w, WIRE_BYTES);
         wire_strn(&w->out, p ? p : "", n);
-        wire_close(&w->out, at);
         p += n;
         len -= n;
-        if (worker_sent(w))
+        if (worker_record_end(w, at))
             return 1;
     } while (len);
     return 0;
