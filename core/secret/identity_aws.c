@@ -238,8 +238,15 @@ static int aws_creds_copy(aws_creds *dst, const aws_creds *src)
 typedef struct aws_cached {
     struct aws_cached *next;
     char *key;
-    aws_creds c; /* key_id NULL: nothing kept */
+    aws_creds c;    /* key_id NULL: nothing kept */
+    time_t fetched; /* when they came */
 } aws_cached;
+
+/* Credentials that came already inside the margin (the service has not
+ * rotated them yet) are used as they are for this long before asking
+ * again, so that the last minutes of their life do not make a round per
+ * use. */
+#define AWS_RETRY_INSIDE_MARGIN 30
 
 static pthread_mutex_t aws_mu = PTHREAD_MUTEX_INITIALIZER;
 static aws_cached *aws_cache;
@@ -263,7 +270,11 @@ static aws_cached *aws_slot(const char *key)
 
 static int aws_fresh(const aws_cached *x)
 {
-    return x->c.key_id && identity_now() < x->c.expires - IDENTITY_REFRESH_MARGIN;
+    time_t now = identity_now();
+
+    return x->c.key_id && (now < x->c.expires - IDENTITY_REFRESH_MARGIN ||
+                           (now < x->c.expires && now >= x->fetched &&
+                            now - x->fetched < AWS_RETRY_INSIDE_MARGIN));
 }
 
 /* Keep c in slot x (a copy). */
@@ -272,6 +283,7 @@ static void aws_remember(aws_cached *x, const aws_creds *c)
     aws_creds_free(&x->c);
     if (aws_creds_copy(&x->c, c) < 0)
         memset(&x->c, 0, sizeof x->c);
+    x->fetched = identity_now();
 }
 
 /* An endpoint without its trailing slashes into buf; 0, or -1 too long. */
