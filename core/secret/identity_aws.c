@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * identity_aws.c -- the AWS provider of identity.h: the credential chain,
- * RDS / Aurora IAM database tokens and SigV4 signing for plugins
- * (dsrc_host.aws_sign).
+ * identity_aws.c -- the AWS provider of identity.h: the credential chain
+ * (the cloud group's keys, the environment, the shared credentials file,
+ * the EC2 instance profile through IMDSv2; then, with cloud.role_arn, STS
+ * AssumeRole with what was found), RDS / Aurora IAM database tokens and
+ * SigV4 signing for plugins (dsrc_host.aws_sign).  Temporary credentials
+ * (IMDS, STS) are cached per source until IDENTITY_REFRESH_MARGIN before
+ * their expiry; every credential is registered for redaction and wiped
+ * when dropped.
  */
 #include <config.h>
 
