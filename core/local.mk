@@ -5,9 +5,10 @@
 noinst_LTLIBRARIES += core/libdsrccore.la
 core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS) $(STORE_SQLITE_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) \
-	$(SECCOMP_CFLAGS)
+	$(SECCOMP_CFLAGS) $(EXPAT_CFLAGS)
 core_libdsrccore_la_LIBADD = $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) \
-	$(SYSTEMD_LIBS) $(STORE_SQLITE_LIBS) $(MHD_LIBS) $(CURL_LIBS) $(SECCOMP_LIBS) $(LTDL_LIBS) -lpthread -lm
+	$(SYSTEMD_LIBS) $(STORE_SQLITE_LIBS) $(MHD_LIBS) $(CURL_LIBS) $(SECCOMP_LIBS) $(EXPAT_LIBS) \
+	$(LTDL_LIBS) -lpthread -lm
 
 # base: errors, logging, redaction, diagnostics, cancellation contexts,
 # the Prometheus text format.

@@ -24,6 +24,7 @@ void ctx_init(struct dsrc_ctx *ctx, const char *source, const char *plugin,
     ctx->cancel_fd = -1;
     ctx->cfg = NULL;
     ctx->key_file = NULL;
+    ctx->aws_sign_fwd = NULL;
 }
 
 void ctx_set_signal_flag(const volatile sig_atomic_t *flag)

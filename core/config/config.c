@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "base/redact.h"
 #include "config/schedule.h"
+#include "secret/cloud_http.h"
 
 #define CFG_DEFAULT_SOCKET "/run/dsrc/dsrcd.sock"
 #define CFG_MAX_FILE (1024 * 1024) /* largest configuration file            */
@@ -766,7 +767,8 @@ static void cfg_read_isolation(cfg_rd *rd, const config_setting_t *grp, cfg_isol
 static const char *const cfg_providers[] = {"aws", "azure", "gcp", NULL};
 static const char *const cfg_aws_keys[] = {
     "provider", "region", "use_iam_auth", "role_arn", "access_key_id",
-    "secret_access_key", "session_token", "profile", NULL
+    "secret_access_key", "session_token", "profile", "external_id", "sts_endpoint",
+    "imds_endpoint", NULL
 };
 static const char *const cfg_azure_keys[] = {
     "provider", "tenant_id", "client_id", "client_secret", "use_managed_identity",
@@ -948,6 +950,18 @@ static void cfg_read_cloud(cfg_rd *rd, const config_setting_t *root, cfg_source 
             return;
         v = &src->cloud[src->n_cloud++];
         cfg_value_set(rd, v, s);
+        if (strcmp(provider, "aws") == 0 && v->text &&
+            (strcmp(name, "sts_endpoint") == 0 || strcmp(name, "imds_endpoint") == 0)) {
+            /* https, or plain http on a loopback (a test stand-in) or,
+             * for IMDS, the metadata service's own address */
+            derr ue = {0};
+            if (!cloud_http_url_ok(v->text, CLOUD_HTTP_CONFIGURED |
+                                   (name[0] == 'i' ? CLOUD_HTTP_METADATA : 0),
+                                   name[0] == 'i' ? "cloud.imds_endpoint" : "cloud.sts_endpoint",
+                                   &ue))
+                cfg_err(rd, cfg_line(s), "%s", ue.msg ? ue.msg : "not a URL");
+            derr_clear(&ue);
+        }
         if (strcmp(name, "service_account_file") == 0 && v->text) {
             char *abs = cfg_resolve(rd, v->text);
             free(v->text);

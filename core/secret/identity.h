@@ -21,7 +21,9 @@
  *                              credentials file ($AWS_SHARED_CREDENTIALS_FILE,
  *                              else ~/.aws/credentials; a private file) and
  *                              its profile (cloud.profile, else $AWS_PROFILE,
- *                              else "default").
+ *                              else "default"); the EC2 instance profile
+ *                              (IMDSv2).  With cloud.role_arn, the role
+ *                              assumed with them (STS AssumeRole).
  * The token replaces the value of the plugin's secret option "password".
  *
  * Tokens are cached per source, endpoint, user and cloud group, made again

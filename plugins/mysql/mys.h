@@ -51,6 +51,10 @@ typedef struct mys_params {
        no CA, the certificate unchecked); verify_host as the mode says. */
     int use_tls;
     int verify_host;
+    /* The password is a cloud identity's token sent over TLS: the
+       mysql_clear_password client plugin (RDS IAM) is allowed; never
+       otherwise. */
+    int cleartext;
     char *tls_ca, *tls_capath, *tls_cert, *tls_key;
 } mys_params;
 

@@ -122,6 +122,29 @@ static int mys_valid_charset(const char *s)
     return 1;
 }
 
+/* 1 when the source's cloud group has the host hand a cloud identity's
+ * token as the password: aws use_iam_auth, azure use_managed_identity or
+ * client_id, gcp service_account_file or use_workload_identity. */
+static int mys_cloud_identity(const dsrc_open_params *params)
+{
+    const char *provider = dsrc_kv_get(params->cloud, params->n_cloud, "provider"), *v;
+
+#define MYS_CLOUD_TRUE(k) ((v = dsrc_kv_get(params->cloud, params->n_cloud, k)) && \
+                           strcmp(v, "true") == 0)
+#define MYS_CLOUD_SET(k) ((v = dsrc_kv_get(params->cloud, params->n_cloud, k)) && *v)
+    if (!provider)
+        return 0;
+    if (strcmp(provider, "aws") == 0)
+        return MYS_CLOUD_TRUE("use_iam_auth");
+    if (strcmp(provider, "azure") == 0)
+        return MYS_CLOUD_TRUE("use_managed_identity") || MYS_CLOUD_SET("client_id");
+    if (strcmp(provider, "gcp") == 0)
+        return MYS_CLOUD_SET("service_account_file") || MYS_CLOUD_TRUE("use_workload_identity");
+#undef MYS_CLOUD_TRUE
+#undef MYS_CLOUD_SET
+    return 0;
+}
+
 /* Read the options and TLS settings of `params` into `p`. */
 static dsrc_status mys_params_read(const dsrc_ctx *ctx, const dsrc_open_params *params,
                                    mys_params *p, dsrc_error *err)
@@ -212,6 +235,9 @@ static dsrc_status mys_params_read(const dsrc_ctx *ctx, const dsrc_open_params *
                               "tls mode '%s' is unknown (disable, prefer, require, verify-ca"
                               " or verify-full)", mode);
     }
+    /* A cloud token is sent as it is (RDS asks for mysql_clear_password),
+     * and only inside TLS that cannot fall back to plain text. */
+    p->cleartext = p->use_tls == 1 && p->password && mys_cloud_identity(params);
     if (p->use_tls) {
         if (p->use_tls == 1 && params->tls_ca && *params->tls_ca)
             p->tls_ca = strdup(params->tls_ca);
@@ -286,6 +312,11 @@ static MYSQL *mys_connect_cancellable(const dsrc_ctx *ctx, MYSQL *my, const char
     return ret;
 }
 
+/* The client authentication plugins of Connector/C but mysql_clear_password. */
+#define MYS_AUTH_NO_CLEARTEXT                                                          \
+    "mysql_native_password,mysql_old_password,caching_sha2_password,sha256_password,"  \
+    "client_ed25519,dialog,auth_gssapi_client,parsec"
+
 /* Connect a new handle with the parameters.  `session` adds the session
  * settings every plugin connection runs with (time zone UTC, a server write
  * timeout that outlasts a slow reader); the cancel connection skips them.
@@ -335,6 +366,13 @@ static dsrc_status mys_connect(const dsrc_ctx *ctx, const mys_params *p, int ses
         if (p->tls_key)
             mysql_optionsv(my, MYSQL_OPT_SSL_KEY, p->tls_key);
     }
+    /* Connector/C answers a server that asks for mysql_clear_password
+     * whatever MYSQL_ENABLE_CLEARTEXT_PLUGIN says: every other client
+     * plugin stays allowed, that one only for a cloud token over TLS. */
+    if (p->cleartext)
+        mysql_optionsv(my, MYSQL_ENABLE_CLEARTEXT_PLUGIN, &on);
+    else
+        mysql_optionsv(my, MARIADB_OPT_RESTRICTED_AUTH, MYS_AUTH_NO_CLEARTEXT);
     if (session) {
         snprintf(init, sizeof init,
                  "SET time_zone = '+00:00', net_write_timeout = GREATEST("

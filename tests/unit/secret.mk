@@ -34,7 +34,8 @@ TESTS += tests/integration/rds_token.sh
 # aws_withheld.sh: the cloud group's AWS secrets never reach a plugin.
 TESTS += tests/integration/aws_withheld.sh
 EXTRA_DIST += tests/integration/aws_withheld.sh
-EXTRA_DIST += tests/integration/rds_token.sh tests/fixtures/rds_token.py
+EXTRA_DIST += tests/integration/rds_token.sh tests/fixtures/rds_token.py \
+	tests/fixtures/aws_standin.py
 
 # AWS SigV4 against AWS's published test suite (tests/fixtures/sigv4), directly
 # and through the host service dsrc_host.aws_sign (ABI 1.2).
@@ -50,6 +51,14 @@ TESTS += tests/unit/test_identity
 tests_unit_test_identity_SOURCES = tests/unit/test_identity.c
 tests_unit_test_identity_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_identity_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS)
+
+# The AWS provider's temporary credentials (IMDSv2, STS AssumeRole) and
+# their cache, against the loopback stand-ins of tests/fixtures/aws_standin.py.
+check_PROGRAMS += tests/unit/test_identity_aws
+TESTS += tests/unit/test_identity_aws
+tests_unit_test_identity_aws_SOURCES = tests/unit/test_identity_aws.c
+tests_unit_test_identity_aws_CFLAGS = $(UNIT_CFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_test_identity_aws_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS) -lpthread
 
 tests_unit_test_secret_SOURCES = tests/unit/test_secret.c
 tests_unit_test_secret_CFLAGS = $(UNIT_CFLAGS)

@@ -930,7 +930,8 @@ START_TEST(source_unknown_keys)
                      "isolation)");
     ck_diag(1, p, 11 + 2, "unknown setting 'tenant_id' in group 'cloud' for provider 'aws' "
                           "(allowed: provider, region, use_iam_auth, role_arn, access_key_id, "
-                          "secret_access_key, session_token, profile)");
+                          "secret_access_key, session_token, profile, external_id, "
+                          "sts_endpoint, imds_endpoint)");
     ck_diag(2, p, 7, "unknown setting 'cafile' in group 'tls' (allowed: mode, ca, cert, key, "
                      "key_passphrase)");
     ck_diag(3, p, 9, "unknown setting 'host' in group 'replicas' (allowed: hosts, "

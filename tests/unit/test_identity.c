@@ -246,6 +246,7 @@ START_TEST(test_refusals)
 
     make_source("nocreds", "eu-west-1");
     unsetenv("AWS_ACCESS_KEY_ID");
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1); /* not the test machine's IMDS */
     ck_assert_int_eq(identity_token(&src, NULL, "db.example", "5432", "reader", &tok, NULL, &e),
                      DSRC_E_INVALID_CONFIG);
     ck_assert_ptr_nonnull(strstr(e.msg, "no AWS credentials found"));

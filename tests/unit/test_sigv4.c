@@ -196,6 +196,7 @@ static void host_source(struct dsrc_ctx *ctx, const char *region, const char *to
         unsetenv("AWS_SESSION_TOKEN");
     unsetenv("AWS_PROFILE");
     setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1); /* not the test machine's IMDS */
     identity_set_clock(suite_clock);
     ctx_init(ctx, "signer", "s3", NULL);
     ctx->cfg = &host_src;

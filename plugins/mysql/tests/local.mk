@@ -16,11 +16,14 @@ TESTS += plugins/mysql/tests/mysql_replica.sh
 TESTS += plugins/mysql/tests/mysql_catalog.sh
 # dsrc conformance against a real server.
 TESTS += plugins/mysql/tests/mysql_conformance.sh
+# AWS RDS IAM tokens made by the host as the password, over TLS only; the
+# mysql_clear_password client plugin only for them.
+TESTS += plugins/mysql/tests/mysql_iam.sh
 endif
 endif
 EXTRA_DIST += plugins/mysql/tests/fixture/mariadb-fixture plugins/mysql/tests/deps.apt \
 	plugins/mysql/tests/mysql_replica.sh plugins/mysql/tests/mysql_catalog.sh \
-	plugins/mysql/tests/mysql_conformance.sh \
+	plugins/mysql/tests/mysql_conformance.sh plugins/mysql/tests/mysql_iam.sh \
 	bench/mysql/run bench/mysql/README.md
 
 # The MariaDB tests each start their own servers: one after the other.

@@ -54,8 +54,11 @@ TESTS += plugins/postgres/tests/pg_conformance.sh
 # AWS RDS IAM tokens made by the host: a role whose password is botocore's
 # token at a fixed clock.
 TESTS += plugins/postgres/tests/pg_iam.sh
+# The same with temporary credentials from IMDSv2 and STS AssumeRole
+# (loopback stand-ins, the signature checked with botocore).
+TESTS += plugins/postgres/tests/pg_iam_temp.sh
 endif
-EXTRA_DIST += plugins/postgres/tests/pg_iam.sh
+EXTRA_DIST += plugins/postgres/tests/pg_iam.sh plugins/postgres/tests/pg_iam_temp.sh
 EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
 	plugins/postgres/tests/pg_health.sh plugins/postgres/tests/pg_replica.sh \
 	plugins/postgres/tests/pg_jobs_kill.sh plugins/postgres/tests/pg_jobs_retry.sh \

@@ -28,6 +28,8 @@ done
 [ -n "$PY" ] || { echo "no python3 can import botocore: apt-get install python3-boto3"; exit 99; }
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
 export AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent HOME="$tmp"
+# not this machine's instance metadata service (pg_iam_temp.sh tests IMDSv2)
+export AWS_EC2_METADATA_DISABLED=true
 
 KEY_ID=AKIDEXAMPLE
 SECRET=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
