@@ -87,6 +87,16 @@ dsrc_status identity_apply(const cfg_source *cs, const dsrc_option *table, const
 dsrc_status identity_aws_sign(const cfg_source *cs, const char *key_file,
                               const dsrc_aws_request *req, derr *e);
 
+/* For the host service dsrc_host.bearer_token (ABI 1.3): an access token
+ * to `resource` (an https:// URI, e.g. "https://storage.azure.com") from
+ * the provider of cs's cloud group (azure: Microsoft Entra ID, client
+ * credentials or managed identity), cached as identity_token() does.
+ * DSRC_OK with the token in *token (secret_free()), or e filled as
+ * identity_token() does; DSRC_E_UNSUPPORTED when the provider gives no
+ * bearer tokens, DSRC_E_INVALID_ARGUMENT for a malformed resource. */
+dsrc_status identity_bearer(const cfg_source *cs, const char *key_file, const char *resource,
+                            char **token, identity_info *info, derr *e);
+
 /* The identity last used for source `name`: 1 with *info filled, else 0. */
 int identity_last(const char *name, identity_info *info);
 

@@ -10,9 +10,11 @@
 #include "secret/identity.h"
 
 /* What a token is for: the connection's endpoint and user, from the
- * plugin's options (any may be NULL). */
+ * plugin's options (any may be NULL); or the resource a plugin asked for
+ * through dsrc_host.bearer_token (NULL for a database's password). */
 typedef struct identity_target {
     const char *host, *port, *user;
+    const char *resource;
 } identity_target;
 
 typedef struct identity_provider {
