@@ -9,7 +9,6 @@ plugins_azure_blob_azure_blob_la_SOURCES = \
 	plugins/azure_blob/azure_blob.c \
 	plugins/azure_blob/az.h \
 	plugins/azure_blob/az_catalog.c \
-	plugins/azure_blob/az_entra.c \
 	plugins/azure_blob/az_fetch.c \
 	plugins/azure_blob/az_http.c \
 	plugins/azure_blob/az_list.c \
