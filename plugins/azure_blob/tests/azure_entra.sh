@@ -1,13 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # azure_blob.so with Microsoft Entra ID bearer tokens (cloud.provider =
-# "azure"), through the dsrc binary, against plugins/azure_blob/tests/fixture/
-# token_server.py: a local token endpoint (client credentials and managed
-# identity) that checks the form fields and the Metadata header, and a Blob
-# endpoint that accepts only "Authorization: Bearer <the token>".  Checks
-# that one token serves several requests of a connection (cached), that a
-# refused token request is an auth error, and that neither the token nor
-# the client secret appears in any output.
+# "azure") that the host obtains and hands to the plugin (dsrc_host.
+# bearer_token), through the dsrc binary, against plugins/azure_blob/tests/
+# fixture/token_server.py: a local token endpoint (client credentials and
+# managed identity) that checks the form fields and the Metadata header, and
+# a Blob endpoint that accepts only "Authorization: Bearer <the token>".
+# Checks that one token serves several requests of a connection (cached),
+# also with the plugin in a worker process (isolation = "process"), that
+# dsrc test names the identity, that a refused token request is an auth
+# error, and that neither the token nor the client secret appears in any
+# output.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 . "$top_srcdir/tests/lib.sh"
@@ -40,9 +43,9 @@ PORT=$(cat "$tmp/port")
 URL="http://127.0.0.1:$PORT"
 
 lib_conf "$top_builddir/plugins/azure_blob/.libs"
-src() { # src NAME CLOUD-BODY [EXTRA-CONNECTION]
-    printf 'name = "%s";\ntype = "azure_blob";\nlocation = "cloud";\nconnection = { account = "devstoreaccount1"; endpoint = "%s/devstoreaccount1"; %s };\ncloud = { provider = "azure"; %s };\n' \
-        "$1" "$URL" "${3:-}" "$2" >"$tmp/conf/sources.d/$1.conf"
+src() { # src NAME CLOUD-BODY [EXTRA-CONNECTION [TOP-LEVEL-SETTING]]
+    printf 'name = "%s";\ntype = "azure_blob";\nlocation = "cloud";\nconnection = { account = "devstoreaccount1"; endpoint = "%s/devstoreaccount1"; %s };\ncloud = { provider = "azure"; %s };\n%s\n' \
+        "$1" "$URL" "${3:-}" "$2" "${4:-}" >"$tmp/conf/sources.d/$1.conf"
 }
 src cc "tenant_id = \"$TENANT\"; client_id = \"$CLIENT\"; client_secret = \"env:AZ_SECRET\"; authority_host = \"$URL/\";"
 src cc2 "tenant_id = \"$TENANT\"; client_id = \"$CLIENT\"; client_secret = \"env:AZ_SECRET\"; token_endpoint = \"$URL/$TENANT/oauth2/v2.0/token\";"
@@ -51,6 +54,8 @@ src msiid "use_managed_identity = true; client_id = \"$CLIENT\"; imds_endpoint =
 src badsecret "tenant_id = \"$TENANT\"; client_id = \"$CLIENT\"; client_secret = \"env:AZ_BADSECRET\"; authority_host = \"$URL\";"
 src incomplete "tenant_id = \"$TENANT\"; client_id = \"$CLIENT\";"
 src oldver "use_managed_identity = true; imds_endpoint = \"$URL\";" 'api_version = "2017-07-29";'
+src ccproc "tenant_id = \"$TENANT\"; client_id = \"$CLIENT\"; client_secret = \"env:AZ_SECRET\"; authority_host = \"$URL/\";" "" 'isolation = "process";'
+src msiproc "use_managed_identity = true; imds_endpoint = \"$URL\";" "" 'isolation = "process";'
 C="-c $tmp/conf/dsrcd.conf"
 
 # client credentials: open (HEAD-less list ping) and list are two Blob
@@ -80,5 +85,23 @@ expect 78 "$DSRC" $C --json test incomplete; has "$tmp/out" "client_secret"
 expect 78 "$DSRC" $C check-config; has "$tmp/err" "incomplete.conf"
 has "$tmp/err" "needs tenant_id, client_id and client_secret"
 expect 1 "$DSRC" $C --json test oldver; has "$tmp/out" "too old"
+
+# dsrc test names the identity the host used, never the token
+expect 0 "$DSRC" $C test cc; clean
+has "$tmp/out" "cc: identity azure client-credentials: client $CLIENT of tenant $TENANT for https://storage.azure.com; token valid until "
+expect 0 "$DSRC" $C --json test msi; clean
+has "$tmp/out" '"provider": "azure"'; has "$tmp/out" '"mode": "managed-identity"'
+has "$tmp/out" "system-assigned managed identity for https://storage.azure.com"
+
+# the plugin in a worker process: the worker asks the host for the token
+: >"$tmp/log"
+expect 0 "$DSRC" $C --json ls ccproc; has "$tmp/out" '"path": "bearer-ok"'; clean
+expect 0 "$DSRC" $C --json ls msiproc; has "$tmp/out" '"path": "bearer-ok"'; clean
+[ "$(count 'token-cc ok')" -eq 1 ] && ok || bad "worker, client credentials: $(count 'token-cc ok') token requests, wanted 1"
+[ "$(count 'token-msi ok')" -eq 1 ] && ok || bad "worker, managed identity: $(count 'token-msi ok') token requests, wanted 1"
+[ "$(count 'blob ok')" -eq 4 ] && ok || bad "worker: $(count 'blob ok') accepted Blob requests, wanted 4"
+AZ_SECRET=$AZ_BADSECRET expect 1 "$DSRC" $C --json test ccproc
+has "$tmp/out" '"status": "auth"'; has "$tmp/out" "token endpoint refused"
+hasnt "$tmp/out" "$AZ_BADSECRET"; hasnt "$tmp/err" "$AZ_BADSECRET"; clean
 
 finish azure_entra
