@@ -54,6 +54,10 @@ TESTS += plugins/postgres/tests/pg_conformance.sh
 # AWS RDS IAM tokens made by the host: a role whose password is botocore's
 # token at a fixed clock.
 TESTS += plugins/postgres/tests/pg_iam.sh
+# Microsoft Entra ID tokens (client credentials, managed identity) made by
+# the host as the password of Azure Database for PostgreSQL.
+TESTS += plugins/postgres/tests/pg_azure.sh
+EXTRA_DIST += plugins/postgres/tests/pg_azure.sh
 endif
 EXTRA_DIST += plugins/postgres/tests/pg_iam.sh
 EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
