@@ -140,6 +140,7 @@ if grep -q refused "$tmp/log"; then bad "refused requests: $(grep refused "$tmp/
 # ---- a wrong client secret: the endpoint refuses, an auth error ----
 expect 1 dsrc test bad
 has "$tmp/err" "source 'bad': cloud identity (azure, Entra ID): Microsoft Entra ID: the token endpoint refused the request: HTTP 401"
+has "$tmp/err" "invalid_client: AADSTS7000215: Invalid client secret provided."
 hasnt "$tmp/err" "$AZ_BADSECRET"; hasnt "$tmp/out" "$AZ_BADSECRET"
 no_secret
 expect 1 dsrc test bad --json
