@@ -19,7 +19,11 @@ DSRC="$top_builddir/dsrc"
 [ -f "$top_builddir/plugins/azure_blob/.libs/azure_blob.so" ] || { echo "azure_blob.so not built"; exit 99; }
 lib_tmpdir dsrc-azentra
 SRV_PID=
-cleanup() { [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; }
+SRV2_PID=
+cleanup() {
+    [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
+    [ -n "$SRV2_PID" ] && kill "$SRV2_PID" 2>/dev/null
+}
 count() { grep -cx -- "$1" "$tmp/log"; }
 clean() {
     for s in "$TOKEN" "$AZ_SECRET"; do hasnt "$tmp/out" "$s"; hasnt "$tmp/err" "$s"; done
@@ -103,5 +107,25 @@ expect 0 "$DSRC" $C --json ls msiproc; has "$tmp/out" '"path": "bearer-ok"'; cle
 AZ_SECRET=$AZ_BADSECRET expect 1 "$DSRC" $C --json test ccproc
 has "$tmp/out" '"status": "auth"'; has "$tmp/out" "token endpoint refused"
 hasnt "$tmp/out" "$AZ_BADSECRET"; hasnt "$tmp/err" "$AZ_BADSECRET"; clean
+
+# tokens that live less than the 5-minute margin: the connection asks the
+# host again before each request, and the host asks Entra ID again, so a
+# pooled connection never sends an expired token
+: >"$tmp/log2"
+/usr/bin/python3 "$top_srcdir/plugins/azure_blob/tests/fixture/token_server.py" \
+    "$tmp/port2" "$tmp/log2" "$TENANT" "$CLIENT" "$AZ_SECRET" "$TOKEN" \
+    https://storage.azure.com 200 &
+SRV2_PID=$!
+i=0
+while [ ! -s "$tmp/port2" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+[ -s "$tmp/port2" ] || { echo "token server did not start"; exit 99; }
+URL2="http://127.0.0.1:$(cat "$tmp/port2")"
+printf 'name = "short";\ntype = "azure_blob";\nlocation = "cloud";\nconnection = { account = "devstoreaccount1"; endpoint = "%s/devstoreaccount1"; };\ncloud = { provider = "azure"; tenant_id = "%s"; client_id = "%s"; client_secret = "env:AZ_SECRET"; authority_host = "%s"; };\n' \
+    "$URL2" "$TENANT" "$CLIENT" "$URL2" >"$tmp/conf/sources.d/short.conf"
+expect 0 "$DSRC" $C --json ls short; has "$tmp/out" '"path": "bearer-ok"'; clean
+n=$(grep -cx 'token-cc ok' "$tmp/log2")
+[ "$n" -eq 2 ] && ok || bad "short-lived tokens: $n token requests for 2 Blob requests, wanted 2"
+n=$(grep -cx 'blob ok' "$tmp/log2")
+[ "$n" -eq 2 ] && ok || bad "short-lived tokens: $n accepted Blob requests, wanted 2"
 
 finish azure_entra
