@@ -16,8 +16,11 @@ TESTS += plugins/mysql/tests/mysql_replica.sh
 TESTS += plugins/mysql/tests/mysql_catalog.sh
 # dsrc conformance against a real server.
 TESTS += plugins/mysql/tests/mysql_conformance.sh
+# Microsoft Entra ID tokens made by the host as the password.
+TESTS += plugins/mysql/tests/mysql_azure.sh
 endif
 endif
+EXTRA_DIST += plugins/mysql/tests/mysql_azure.sh
 EXTRA_DIST += plugins/mysql/tests/fixture/mariadb-fixture plugins/mysql/tests/deps.apt \
 	plugins/mysql/tests/mysql_replica.sh plugins/mysql/tests/mysql_catalog.sh \
 	plugins/mysql/tests/mysql_conformance.sh \
