@@ -77,6 +77,13 @@ int identity_wanted(const cfg_source *cs)
     return identity_provider_of(cs) != NULL;
 }
 
+dsrc_status identity_check(const cfg_source *cs, derr *e)
+{
+    if (cs->cloud_provider && strcmp(cs->cloud_provider, "azure") == 0)
+        return identity_azure_check(cs, e);
+    return DSRC_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The cache                                                                 */
 

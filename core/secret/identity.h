@@ -51,6 +51,11 @@ typedef struct identity_info {
 /* 1 when cs's cloud group asks the host for an identity, else 0. */
 int identity_wanted(const cfg_source *cs);
 
+/* What configuration checks can tell of cs's cloud group without the
+ * network or a secret's value (azure: client credentials complete, a
+ * well-formed tenant).  DSRC_OK, or e filled (DSRC_E_INVALID_CONFIG). */
+dsrc_status identity_check(const cfg_source *cs, derr *e);
+
 /* The token for source cs connecting to host:port as user (key_file: for
  * fernet: references in the cloud group, may be NULL).  From the cache
  * while it has more than IDENTITY_REFRESH_MARGIN seconds left, else made

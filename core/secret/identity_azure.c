@@ -181,6 +181,37 @@ static dsrc_status azure_refused(const cloud_http_resp *resp, const char *what, 
     return st;
 }
 
+/* A tenant id or domain: letters, digits, '.', '-', '_'. */
+static int azure_tenant_ok(const char *tenant)
+{
+    return strspn(tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") ==
+           strlen(tenant);
+}
+
+dsrc_status identity_azure_check(const cfg_source *cs, derr *e)
+{
+    const char *tenant = identity_cloud(cs, "tenant_id");
+    const char *client = identity_cloud(cs, "client_id");
+    const char *secret = identity_cloud(cs, "client_secret");
+
+    if (azure_msi(cs))
+        return DSRC_OK;
+    if ((tenant || secret) && (!tenant || !client || !secret))
+        return derr_set(e, DSRC_E_INVALID_CONFIG,
+                        "cloud.provider \"azure\" needs tenant_id, client_id and "
+                        "client_secret (client credentials) or use_managed_identity = true; "
+                        "it has %s%s%s",
+                        tenant ? "tenant_id" : "", tenant && (client || secret) ? ", " : "",
+                        client && secret ? "client_id, client_secret"
+                        : client         ? "client_id"
+                        : secret         ? "client_secret"
+                                         : "");
+    if (tenant && !azure_tenant_ok(tenant))
+        return derr_set(e, DSRC_E_INVALID_CONFIG,
+                        "cloud.tenant_id '%s' is not a tenant id or domain", tenant);
+    return DSRC_OK;
+}
+
 static dsrc_status azure_token(const cfg_source *cs, const char *key_file,
                                const identity_target *t, char **token, identity_info *info,
                                derr *e)
@@ -218,8 +249,7 @@ static dsrc_status azure_token(const cfg_source *cs, const char *key_file,
                             "cloud.provider \"azure\" needs tenant_id, client_id and "
                             "client_secret (client credentials) or use_managed_identity = "
                             "true");
-        if (strspn(tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
-            strlen(tenant))
+        if (!azure_tenant_ok(tenant))
             return derr_set(e, DSRC_E_INVALID_CONFIG,
                             "cloud.tenant_id '%s' is not a tenant id or domain", tenant);
         if (ep && *ep) {

@@ -32,6 +32,9 @@ typedef struct identity_provider {
 
 extern const identity_provider identity_aws, identity_azure, identity_gcp;
 
+/* identity_check() of the azure provider (identity_azure.c). */
+dsrc_status identity_azure_check(const cfg_source *cs, derr *e);
+
 /* The text of cloud-group key `key`, or NULL. */
 const char *identity_cloud(const cfg_source *cs, const char *key);
 

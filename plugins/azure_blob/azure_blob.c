@@ -284,34 +284,17 @@ dsrc_status az_token_get(const dsrc_ctx *ctx, dsrc_conn *c, const char *what,
     return st;
 }
 
-/* The checks of az_open() and az_open_entra() that need neither the
- * network nor a secret's value (since ABI 1.1: the host calls this at
- * check-config time, secrets as a placeholder). */
+/* The checks of az_open() that need neither the network nor a secret's
+ * value (since ABI 1.1: the host calls this at check-config time, secrets
+ * as a placeholder).  The cloud group's Entra ID credentials are the
+ * host's to check. */
 static dsrc_status az_validate(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_error *err)
 {
-    const char *tenant = dsrc_kv_get(p->cloud, p->n_cloud, "tenant_id");
-    const char *provider = dsrc_kv_get(p->cloud, p->n_cloud, "provider");
-    const char *msi = dsrc_kv_get(p->cloud, p->n_cloud, "use_managed_identity");
-
     (void)ctx;
     if (!dsrc_opt(p, "account") && !dsrc_opt(p, "connection_string"))
         return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
                               "no storage account: set connection.account or AccountName in "
                               "connection.connection_string");
-    if (dsrc_opt(p, "account_key") || dsrc_opt(p, "sas_token") ||
-        dsrc_opt(p, "connection_string") || !provider || strcmp(provider, "azure") != 0 ||
-        (msi && (strcmp(msi, "true") == 0 || strcmp(msi, "1") == 0 || strcmp(msi, "yes") == 0)))
-        return DSRC_OK;
-    if (!tenant || !*tenant || !dsrc_kv_get(p->cloud, p->n_cloud, "client_id") ||
-        !dsrc_kv_get(p->cloud, p->n_cloud, "client_secret"))
-        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
-                              "cloud.provider \"azure\" needs tenant_id, client_id and "
-                              "client_secret (client credentials) or use_managed_identity = "
-                              "true, or connection.account_key / sas_token");
-    if (strspn(tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
-        strlen(tenant))
-        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
-                              "cloud.tenant_id '%s' is not a tenant id or domain", tenant);
     return DSRC_OK;
 }
 

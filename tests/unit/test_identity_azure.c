@@ -267,8 +267,24 @@ START_TEST(test_config_errors)
                           "http://127.0.0.1:1", NULL};
     const char *nothing[] = {"tenant_id", TENANT, NULL};
 
+    const char *bad_tenant[] = {"tenant_id", "contoso/../x", "client_id", CLIENT,
+                                "client_secret", "env:IDAZ_SECRET", NULL};
+    const char *msi[] = {"use_managed_identity", "true", NULL};
+
     make_source("nothing", nothing);
     ck_assert(!identity_wanted(&src));
+    /* what check-config tells (identity_check) */
+    ck_assert_int_eq(identity_check(&src, &e), DSRC_E_INVALID_CONFIG);
+    ck_assert_ptr_nonnull(strstr(e.msg, "it has tenant_id"));
+    derr_clear(&e);
+    make_source("badtenant", bad_tenant);
+    ck_assert_int_eq(identity_check(&src, &e), DSRC_E_INVALID_CONFIG);
+    ck_assert_ptr_nonnull(strstr(e.msg, "is not a tenant id or domain"));
+    derr_clear(&e);
+    make_source("msicheck", msi);
+    ck_assert_int_eq(identity_check(&src, &e), DSRC_OK);
+    make_source("nocloud", NULL);
+    ck_assert_int_eq(identity_check(&src, &e), DSRC_OK);
     make_source("notenant", no_tenant);
     ck_assert(identity_wanted(&src));
     ck_assert_int_eq(identity_token(&src, NULL, NULL, NULL, NULL, &tok, NULL, &e),

@@ -153,6 +153,14 @@ expect 1 dsrc test https
 has "$tmp/err" "plain http:// is allowed only for a loopback test endpoint"
 no_secret
 
+# ---- incomplete client credentials: found by check-config ----
+azsrc half none "tenant_id = \"$TENANT\";" 'client_secret = "env:AZ_SECRET";'
+expect 78 dsrc check-config
+has "$tmp/err" "half.conf"
+has "$tmp/err" "source 'half': cloud.provider \"azure\" needs tenant_id, client_id and client_secret"
+no_secret
+rm -f "$tmp/conf/sources.d/half.conf"
+
 # ---- the token server gone: unreachable ----
 kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null; SRV_PID=
 expect 1 dsrc test cc --json
