@@ -8,7 +8,7 @@
  * (the same rules: resolved at connect time, registered with redact_add(),
  * never logged, printed or written anywhere, wiped when dropped).
  *
- * Providers (one so far):
+ * Providers:
  *   aws, use_iam_auth = true   an RDS / Aurora IAM database token
  *                              (sigv4_rds_token) for the endpoint's host,
  *                              port and user, in cloud.region, signed with
@@ -22,6 +22,16 @@
  *                              else ~/.aws/credentials; a private file) and
  *                              its profile (cloud.profile, else $AWS_PROFILE,
  *                              else "default").
+ *   azure, use_managed_identity = true, or client_id + client_secret
+ *                              a Microsoft Entra ID access token
+ *                              (identity_azure.c) for Azure Database for
+ *                              PostgreSQL / MySQL, from the tenant's token
+ *                              endpoint (client credentials) or the
+ *                              instance metadata service (managed
+ *                              identity); a plugin without a secret
+ *                              "password" option asks for a token to its
+ *                              own resource (identity_bearer(),
+ *                              dsrc_host.bearer_token).
  * The token replaces the value of the plugin's secret option "password".
  *
  * Tokens are cached per source, endpoint and user, and made again on use

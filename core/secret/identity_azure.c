@@ -321,6 +321,8 @@ static dsrc_status azure_token(const cfg_source *cs, const char *key_file,
     st = cloud_http(&r, &resp, e);
     azure_str_free(&url);
     azure_str_free(&form);
+    if (st == DSRC_E_UNREACHABLE || st == DSRC_E_TIMEOUT)
+        e->retryable = 1;
     if (st != DSRC_OK)
         return st;
     if (resp.status < 200 || resp.status > 299)

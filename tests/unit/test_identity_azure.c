@@ -300,6 +300,7 @@ START_TEST(test_config_errors)
     ck_assert_int_eq(identity_token(&src, NULL, NULL, NULL, NULL, &tok, NULL, &e),
                      DSRC_E_UNREACHABLE);
     ck_assert_ptr_nonnull(strstr(e.msg, "Azure Instance Metadata Service"));
+    ck_assert_int_eq(e.retryable, 1);
     derr_clear(&e);
 }
 END_TEST
