@@ -161,10 +161,11 @@ has "$tmp/err" "source 'half': cloud.provider \"azure\" needs tenant_id, client_
 no_secret
 rm -f "$tmp/conf/sources.d/half.conf"
 
-# ---- the token server gone: unreachable ----
+# ---- the token server gone: unreachable, retryable (exit 75) ----
 kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null; SRV_PID=
-expect 1 dsrc test cc --json
+expect 75 dsrc test cc --json
 has "$tmp/out" '"status": "unreachable"'
+has "$tmp/out" '"retryable": true'
 no_secret
 
 finish pg_azure.sh
