@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/ctx.h"
 #include "secret/identity.h"
 #include "secret/secret.h"
 
@@ -344,6 +345,39 @@ START_TEST(test_bearer_and_apply)
 }
 END_TEST
 
+/* The host service itself (dsrc_host.bearer_token): the token into the
+ * plugin's buffer with its expiry; a buffer too small says the size it
+ * needs; a call without a source is unsupported. */
+START_TEST(test_host_service)
+{
+    struct dsrc_ctx ctx;
+    dsrc_error err;
+    char buf[512], tiny[8] = "x";
+    int64_t expires = 0;
+
+    cc_source("service", TENANT, "env:IDAZ_SECRET");
+    ctx_init(&ctx, "service", "postgres", NULL);
+    ctx.cfg = &src;
+    memset(&err, 0, sizeof err);
+    err.struct_size = sizeof err;
+    ck_assert_int_eq(ctx_host()->bearer_token(&ctx, DB_RESOURCE, buf, sizeof buf, &expires,
+                                              &err), DSRC_OK);
+    ck_assert_str_eq(buf, TOKEN);
+    ck_assert_int_eq(expires, T0 + 3599);
+    ck_assert_int_eq(ctx_host()->bearer_token(&ctx, DB_RESOURCE, tiny, sizeof tiny, NULL, &err),
+                     DSRC_E_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(err.message, "needs a buffer of 66 bytes, not 8") != NULL, "%s",
+                  err.message);
+    ck_assert_ptr_null(strstr(err.message, TOKEN));
+    ck_assert_str_eq(tiny, "");
+    err.release(&err);
+    ctx.cfg = NULL;
+    ck_assert_int_eq(ctx_host()->bearer_token(&ctx, DB_RESOURCE, buf, sizeof buf, NULL, &err),
+                     DSRC_E_UNSUPPORTED);
+    err.release(&err);
+}
+END_TEST
+
 static Suite *identity_azure_suite(void)
 {
     Suite *s = suite_create("identity_azure");
@@ -358,6 +392,7 @@ static Suite *identity_azure_suite(void)
     tcase_add_test(tc, test_server_errors);
     tcase_add_test(tc, test_config_errors);
     tcase_add_test(tc, test_bearer_and_apply);
+    tcase_add_test(tc, test_host_service);
     suite_add_tcase(s, tc);
     return s;
 }
