@@ -54,8 +54,13 @@ static const abi_target abi_targets[] = {
      sizeof(dsrc_v1_1_abi_info), sizeof(dsrc_v1_0_option), sizeof(dsrc_v1_0_column),
      sizeof(dsrc_v1_0_cell), sizeof(dsrc_v1_0_error), sizeof(dsrc_v1_1_foreign_key),
      sizeof(dsrc_v1_1_option_limit)},
-    /* 1.2, the live header's minor (frozen in its own header on release) */
-    {2, DSRC_ABI_VERSION_1_2, sizeof(dsrc_driver), sizeof(dsrc_host), sizeof(dsrc_abi_info),
+    /* 1.2: 1.3's structs, but a host that ends with aws_sign */
+    {2, DSRC_ABI_VERSION_1_2, sizeof(dsrc_driver),
+     offsetof(dsrc_host, aws_sign) + sizeof(((dsrc_host *)0)->aws_sign), sizeof(dsrc_abi_info),
+     sizeof(dsrc_option), sizeof(dsrc_column), sizeof(dsrc_cell), sizeof(dsrc_error),
+     sizeof(dsrc_foreign_key), sizeof(dsrc_option_limit)},
+    /* 1.3, the live header's minor (frozen in its own header on release) */
+    {3, DSRC_ABI_VERSION_1_3, sizeof(dsrc_driver), sizeof(dsrc_host), sizeof(dsrc_abi_info),
      sizeof(dsrc_option), sizeof(dsrc_column), sizeof(dsrc_cell), sizeof(dsrc_error),
      sizeof(dsrc_foreign_key), sizeof(dsrc_option_limit)},
 };
@@ -114,6 +119,18 @@ static dsrc_status abi_trap_aws_sign(const dsrc_ctx *ctx, const dsrc_aws_request
     (void)req;
     abi_trap_called = 1;
     return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL, "no aws_sign in this host");
+}
+
+static dsrc_status abi_trap_bearer_token(const dsrc_ctx *ctx, const char *resource, char *buf,
+                                         size_t size, int64_t *expires, dsrc_error *err)
+{
+    (void)ctx;
+    (void)resource;
+    (void)buf;
+    (void)size;
+    (void)expires;
+    abi_trap_called = 1;
+    return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL, "no bearer_token in this host");
 }
 
 /* The magic block against the sizes its declared minor has. */
@@ -395,7 +412,7 @@ static int abi_run(cli *c, const char *path, const char *target_arg, abi_report 
         if (!t) {
             dlclose(h);
             return cli_error(c, CLI_EXIT_USAGE, "usage",
-                             "abi-check: --target must be 1.0, 1.1 or 1.2, not '%s'", target_arg);
+                             "abi-check: --target must be 1.0, 1.1, 1.2 or 1.3, not '%s'", target_arg);
         }
     } else {
         t = &abi_targets[info->abi_minor < ABI_N_TARGETS ? info->abi_minor
@@ -431,6 +448,8 @@ static int abi_run(cli *c, const char *path, const char *target_arg, abi_report 
         host.h.cancel_fd = abi_trap_cancel_fd;
     if (offsetof(dsrc_host, aws_sign) >= t->host_size)
         host.h.aws_sign = abi_trap_aws_sign;
+    if (offsetof(dsrc_host, bearer_token) >= t->host_size)
+        host.h.bearer_token = abi_trap_bearer_token;
     memset(&drv, 0, t->driver_size);
     memset(drv.bytes + t->driver_size, ABI_POISON, sizeof drv.bytes - t->driver_size);
     drv.d.struct_size = (uint32_t)t->driver_size;
@@ -447,7 +466,7 @@ static int abi_run(cli *c, const char *path, const char *target_arg, abi_report 
     if (err.release)
         err.release(&err);
     if (abi_trap_called)
-        abi_problem(r, "dsrc_plugin_init() called host->cancel_fd or host->aws_sign, which "
+        abi_problem(r, "dsrc_plugin_init() called host->cancel_fd, aws_sign or bearer_token, which "
                     "ABI 1.%u's host does not have: check DSRC_HAS_MEMBER() (or use "
                     "dsrc_cancel_fd())",
                     t->minor);

@@ -4,10 +4,13 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "base/ctx.h"
 #include "base/log.h"
 #include "secret/identity.h"
+#include "secret/secret.h"
+#include "secret/secret.h"
 
 /* The flag every ctx created from now on watches (set from a signal
  * handler).  An atomic pointer: ctx_set_signal_flag() may run while worker
@@ -25,6 +28,7 @@ void ctx_init(struct dsrc_ctx *ctx, const char *source, const char *plugin,
     ctx->cfg = NULL;
     ctx->key_file = NULL;
     ctx->aws_sign_fwd = NULL;
+    ctx->bearer_fwd = NULL;
 }
 
 void ctx_set_signal_flag(const volatile sig_atomic_t *flag)
@@ -105,6 +109,43 @@ static dsrc_status ctx_aws_sign(const dsrc_ctx *ctx, const dsrc_aws_request *req
     return st;
 }
 
+static dsrc_status ctx_bearer_token(const dsrc_ctx *ctx, const char *resource, char *buf,
+                                    size_t size, int64_t *expires, dsrc_error *err)
+{
+    identity_info info;
+    derr e = {0};
+    char *tok = NULL;
+    dsrc_status st;
+    size_t n;
+
+    if (buf && size)
+        buf[0] = '\0';
+    if (ctx && !ctx->cfg && ctx->bearer_fwd)
+        return ctx->bearer_fwd(ctx, resource, buf, size, expires, err);
+    if (!ctx || !ctx->cfg)
+        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
+                              "a bearer token needs a call made for a source");
+    if (!buf)
+        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                              "bearer_token: no buffer");
+    st = identity_bearer(ctx->cfg, ctx->key_file, resource, &tok, &info, &e);
+    if (st == DSRC_OK && (n = strlen(tok)) >= size) {
+        st = dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                            "bearer_token: the token needs a buffer of %zu bytes, not %zu",
+                            n + 1, size);
+    } else if (st == DSRC_OK) {
+        memcpy(buf, tok, n + 1);
+        if (expires)
+            *expires = (int64_t)info.expires;
+    } else {
+        dsrc_error_set(err, st, e.retryable, e.code[0] ? e.code : NULL, "%s",
+                       e.msg ? e.msg : "no bearer token");
+    }
+    secret_free(tok);
+    derr_clear(&e);
+    return st;
+}
+
 static const dsrc_host ctx_host_table = {
     .struct_size = sizeof(dsrc_host),
     .abi_version = DSRC_ABI_VERSION,
@@ -113,6 +154,7 @@ static const dsrc_host ctx_host_table = {
     .source_name = ctx_source_name,
     .cancel_fd = ctx_cancel_fd,
     .aws_sign = ctx_aws_sign,
+    .bearer_token = ctx_bearer_token,
 };
 
 const dsrc_host *ctx_host(void)

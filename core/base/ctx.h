@@ -29,6 +29,9 @@ struct dsrc_ctx {
     /* Without cfg: who signs instead (a plugin worker asks its host). */
     dsrc_status (*aws_sign_fwd)(const struct dsrc_ctx *ctx, const dsrc_aws_request *req,
                                 dsrc_error *err);
+    /* Likewise for bearer_token(). */
+    dsrc_status (*bearer_fwd)(const struct dsrc_ctx *ctx, const char *resource, char *buf,
+                              size_t size, int64_t *expires, dsrc_error *err);
 };
 
 struct cfg_source;

@@ -434,6 +434,43 @@ static int iso_sign(const dsrc_ctx *ctx, dsrc_conn *c, wire_rd *r)
     return 0;
 }
 
+/* The worker's plugin asks the host for a bearer token (host->bearer_token
+ * with the call's own context, which knows the source): the token goes
+ * back over the socket, every copy wiped.  -1 when the frame is garbage. */
+static int iso_bearer(const dsrc_ctx *ctx, dsrc_conn *c, wire_rd *r)
+{
+    const char *resource = wire_get_str(r, NULL);
+    int64_t size = wire_get_i64(r), expires = 0;
+    wire_buf out = {0};
+    dsrc_error e;
+    dsrc_status st;
+    char *buf;
+
+    if (r->bad || size <= 0 || size > 1024 * 1024)
+        return -1;
+    if (!(buf = calloc(1, (size_t)size)))
+        return -1;
+    memset(&e, 0, sizeof e);
+    e.struct_size = sizeof e;
+    st = ctx ? ctx_host()->bearer_token(ctx, resource, buf, (size_t)size, &expires, &e)
+             : dsrc_error_set(&e, DSRC_E_UNSUPPORTED, 0, NULL,
+                              "a bearer token needs a call made for a source");
+    wire_begin(&out, WIRE_BEARER_TOKEN);
+    wire_put_error(&out, st, &e);
+    wire_str(&out, st == DSRC_OK ? buf : "");
+    wire_i64(&out, expires);
+    explicit_bzero(buf, (size_t)size);
+    free(buf);
+    pthread_mutex_lock(&c->send_mu);
+    (void)wire_send(c->fd, &out); /* a dead worker shows at the next read */
+    pthread_mutex_unlock(&c->send_mu);
+    wire_wipe(&out);
+    wire_free(&out);
+    if (e.release)
+        e.release(&e);
+    return 0;
+}
+
 static int iso_cancelled(const dsrc_ctx *ctx, dsrc_conn *c)
 {
     return atomic_load(&c->cancel_req) || (ctx && ctx_host()->is_cancelled(ctx));
@@ -534,6 +571,11 @@ static dsrc_status iso_run(const dsrc_ctx *ctx, dsrc_conn *c, wire_buf *req, iso
         }
         if (r.type == WIRE_SIGN) {
             if (iso_sign(ctx, c, &r) != 0)
+                return iso_death(c, call->op, "sent a malformed frame: killed", err);
+            continue;
+        }
+        if (r.type == WIRE_BEARER) {
+            if (iso_bearer(ctx, c, &r) != 0)
                 return iso_death(c, call->op, "sent a malformed frame: killed", err);
             continue;
         }

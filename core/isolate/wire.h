@@ -42,11 +42,14 @@ enum {
 enum {
     WIRE_RESULT = 32, WIRE_LOG, WIRE_ITEM, WIRE_META, WIRE_SCHEMA, WIRE_ROWS,
     WIRE_BYTES_BEGIN, WIRE_BYTES,
-    WIRE_SIGN         /* sign an AWS request (host->aws_sign) for the call */
+    WIRE_SIGN,        /* sign an AWS request (host->aws_sign) for the call */
+    WIRE_BEARER       /* a bearer token (host->bearer_token): the resource
+                         and the plugin's buffer size                      */
 };
 /* Frame types, host to worker, answering the worker. */
 enum {
-    WIRE_SIGNED = 64  /* the status, the error and the headers to add     */
+    WIRE_SIGNED = 64, /* the status, the error and the headers to add     */
+    WIRE_BEARER_TOKEN /* the status, the error, the token and its expiry  */
 };
 
 /* An outgoing frame.  Zero-initialise; after an allocation failure

@@ -19,6 +19,7 @@
 
 #include "base/ctx.h"
 #include "base/log.h"
+#include "base/redact.h"
 #include "isolate/isolate.h"
 #include "isolate/wire.h"
 
@@ -328,6 +329,65 @@ static dsrc_status worker_aws_sign(const struct dsrc_ctx *ctx, const dsrc_aws_re
     return st;
 }
 
+/* host->bearer_token() in a worker: the host, which knows the source and
+ * its identity, gets the token; it comes back over the socket and is
+ * registered for redaction here too. */
+static dsrc_status worker_bearer(const struct dsrc_ctx *ctx, const char *resource, char *buf,
+                                 size_t size, int64_t *expires, dsrc_error *err)
+{
+    worker *w = worker_self;
+    wire_buf b = {0}, reply = {0};
+    wire_rd r;
+    dsrc_status st;
+    const char *tok;
+    size_t n = 0;
+    int64_t exp;
+
+    (void)ctx;
+    if (!w || !buf || !size)
+        return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL, "bearer_token: no buffer");
+    wire_begin(&b, WIRE_BEARER);
+    wire_str(&b, resource);
+    wire_i64(&b, (int64_t)size);
+    pthread_mutex_lock(&w->mu);
+    w->signed_ready = 0;
+    pthread_mutex_unlock(&w->mu);
+    if (worker_send(w, &b, 0) != 0) {
+        wire_free(&b);
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 1, NULL, "the host is gone");
+    }
+    wire_free(&b);
+    pthread_mutex_lock(&w->mu);
+    while (!w->signed_ready)
+        pthread_cond_wait(&w->cv, &w->mu);
+    reply = w->signed_reply; /* taken over */
+    memset(&w->signed_reply, 0, sizeof w->signed_reply);
+    w->signed_ready = 0;
+    pthread_mutex_unlock(&w->mu);
+    memset(&r, 0, sizeof r);
+    r.p = reply.p;
+    r.len = reply.len;
+    st = wire_get_error(&r, err);
+    tok = wire_get_str(&r, &n);
+    exp = wire_get_i64(&r);
+    if (r.bad && st == DSRC_OK)
+        st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "a malformed token from the host");
+    else if (st == DSRC_OK && (!tok || n >= size))
+        st = dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL,
+                            "bearer_token: the token needs a buffer of %zu bytes, not %zu",
+                            n + 1, size);
+    if (st == DSRC_OK) {
+        memcpy(buf, tok, n);
+        buf[n] = '\0';
+        if (expires)
+            *expires = exp;
+        (void)redact_add(buf);
+    }
+    wire_wipe(&reply);
+    wire_free(&reply);
+    return st;
+}
+
 /* OPEN: load the plugin, open the connection; the frame is wiped. */
 static void worker_open(worker *w, wire_rd *r)
 {
@@ -355,6 +415,7 @@ static void worker_open(worker *w, wire_rd *r)
         ctx_init(&w->ctx, w->source, w->plugin, &w->cancel);
         w->ctx.cancel_fd = w->efd;
         w->ctx.aws_sign_fwd = worker_aws_sign;
+        w->ctx.bearer_fwd = worker_bearer;
         atomic_store(&w->busy, 1);
         st = w->drv->open(&w->ctx, &p, &conn, &e);
         atomic_store(&w->busy, 0);
@@ -555,7 +616,7 @@ static void *worker_reader(void *arg)
             atomic_store(&w->stop, 1);
             continue;
         }
-        if (r.type == WIRE_SIGNED) {
+        if (r.type == WIRE_SIGNED || r.type == WIRE_BEARER_TOKEN) {
             /* the answer to the plugin's aws_sign(), for the main thread */
             pthread_mutex_lock(&w->mu);
             w->signed_reply.len = 0;

@@ -32,6 +32,8 @@
     (offsetof(dsrc_host, source_name) + sizeof(((dsrc_host *)0)->source_name))
 #define LOADER_HOST_V1_1_SIZE                                                     \
     (offsetof(dsrc_host, cancel_fd) + sizeof(((dsrc_host *)0)->cancel_fd))
+#define LOADER_HOST_V1_2_SIZE                                                     \
+    (offsetof(dsrc_host, aws_sign) + sizeof(((dsrc_host *)0)->aws_sign))
 #define LOADER_ERROR_V1_0_SIZE                                                    \
     (offsetof(dsrc_error, private_data) + sizeof(void *))
 /* Enough of a magic block to read its magic, major and minor. */
@@ -377,7 +379,9 @@ static const dsrc_host *loader_host(void)
     if (loader_host_abi >= DSRC_ABI_VERSION)
         return ctx_host();
     memset(&older, 0, sizeof older);
-    size = loader_host_abi < DSRC_ABI_VERSION_1_1 ? LOADER_HOST_V1_0_SIZE : LOADER_HOST_V1_1_SIZE;
+    size = loader_host_abi < DSRC_ABI_VERSION_1_1   ? LOADER_HOST_V1_0_SIZE
+           : loader_host_abi < DSRC_ABI_VERSION_1_2 ? LOADER_HOST_V1_1_SIZE
+                                                    : LOADER_HOST_V1_2_SIZE;
     memcpy(&older, ctx_host(), size);
     older.struct_size = (uint32_t)size;
     older.abi_version = loader_host_abi;

@@ -607,6 +607,24 @@ static int registry_plugin_validate(const registry_source *rs, diag_list *diags)
     return refused;
 }
 
+/* The cloud group's identity as the host will use it (identity.h).
+ * Returns 1 when it is refused (reported). */
+static int registry_identity_check(const cfg_source *s, diag_list *diags)
+{
+    derr e = {0};
+    int line = s->line;
+    size_t i;
+
+    if (identity_check(s, &e) == DSRC_OK)
+        return 0;
+    for (i = 0; i < s->n_cloud; i++)
+        if (strcmp(s->cloud[i].key, "provider") == 0)
+            line = s->cloud[i].line;
+    diag_error(diags, s->file, line, "source '%s': %s", s->name, e.msg ? e.msg : "cloud");
+    derr_clear(&e);
+    return 1;
+}
+
 /* The host's own secret fields (cloud credentials, TLS key passphrase):
  * a plain value works but is warned about once. */
 static void registry_host_secrets(const cfg_source *s, diag_list *diags)
@@ -709,7 +727,8 @@ registry *registry_build(const cfg_config *cfg, loader_set *plugins, diag_list *
             continue;
         }
         rs.isolated = registry_isolated(cfg, s);
-        if (registry_validate(&rs, diags) > 0 || registry_plugin_validate(&rs, diags)) {
+        if (registry_validate(&rs, diags) > 0 || registry_identity_check(s, diags) ||
+            registry_plugin_validate(&rs, diags)) {
             registry_source_free(&rs);
             continue;
         }

@@ -97,6 +97,14 @@ static int source_aws_withheld(const cfg_source *cs, const char *key)
            (strcmp(key, "secret_access_key") == 0 || strcmp(key, "session_token") == 0);
 }
 
+/* 1 when `key` of cs's cloud group is an Azure credential the host keeps
+ * (it gets Entra ID tokens with it: identity.h, bearer_token). */
+static int source_azure_withheld(const cfg_source *cs, const char *key)
+{
+    return cs->cloud_provider && strcmp(cs->cloud_provider, "azure") == 0 &&
+           strcmp(key, "client_secret") == 0;
+}
+
 /* Split "host:port" / "[v6]:port" / "host" of a replica entry. */
 static void split_hostport(const char *hp, char **host, char **port)
 {
@@ -202,7 +210,8 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
     for (i = 0, nc = 0; i < cs->n_cloud; i++) {
         /* AWS credentials stay with the host, which signs with them
          * (aws_sign, identity.h): the plugin never holds them. */
-        if (source_aws_withheld(cs, cs->cloud[i].key))
+        if (source_aws_withheld(cs, cs->cloud[i].key) ||
+            source_azure_withheld(cs, cs->cloud[i].key))
             continue;
         cloud[nc].key = cs->cloud[i].key;
         cloud[nc].value = cs->cloud[i].text;

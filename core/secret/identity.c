@@ -50,6 +50,20 @@ static const identity_provider *const identity_providers[] = {
     &identity_aws, &identity_azure, &identity_gcp, NULL
 };
 
+/* Those that also hand tokens to plugins that ask (dsrc_host.bearer_token,
+ * ABI 1.3): a plugin without a secret "password" option gets none at open
+ * and asks when it needs one. */
+static const identity_provider *const identity_bearers[] = {&identity_azure, NULL};
+
+static int identity_gives_bearer(const identity_provider *p)
+{
+    size_t i;
+    for (i = 0; identity_bearers[i]; i++)
+        if (identity_bearers[i] == p)
+            return 1;
+    return 0;
+}
+
 static const identity_provider *identity_provider_of(const cfg_source *cs)
 {
     size_t i;
@@ -67,6 +81,13 @@ int identity_wanted(const cfg_source *cs)
     return identity_provider_of(cs) != NULL;
 }
 
+dsrc_status identity_check(const cfg_source *cs, derr *e)
+{
+    if (cs->cloud_provider && strcmp(cs->cloud_provider, "azure") == 0)
+        return identity_azure_check(cs, e);
+    return DSRC_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The cache                                                                 */
 
@@ -75,7 +96,7 @@ int identity_wanted(const cfg_source *cs)
  * file, the target.  Providers read nothing else of a cfg_source. */
 typedef struct identity_recipe {
     cfg_source cs;  /* name, cloud_provider, cloud[] only */
-    char *key_file, *host, *port, *user;
+    char *key_file, *host, *port, *user, *resource;
 } identity_recipe;
 
 typedef struct identity_entry {
@@ -107,6 +128,7 @@ static void identity_recipe_free(identity_recipe *r)
     free(r->host);
     free(r->port);
     free(r->user);
+    free(r->resource);
     free(r);
 }
 
@@ -146,6 +168,7 @@ static identity_recipe *identity_recipe_new(const cfg_source *cs, const char *ke
     r->host = identity_dup(t->host, &failed);
     r->port = identity_dup(t->port, &failed);
     r->user = identity_dup(t->user, &failed);
+    r->resource = identity_dup(t->resource, &failed);
     if (failed) {
         identity_recipe_free(r);
         return NULL;
@@ -255,31 +278,23 @@ static dsrc_status identity_make(identity_entry *x, const identity_provider *p,
     return DSRC_OK;
 }
 
-dsrc_status identity_token(const cfg_source *cs, const char *key_file, const char *host,
-                           const char *port, const char *user, char **token,
-                           identity_info *info, derr *e)
+/* The token of provider p for t, from the cache or made (identity_token()). */
+static dsrc_status identity_get(const identity_provider *p, const cfg_source *cs,
+                                const char *key_file, const identity_target *t, char **token,
+                                identity_info *info, derr *e)
 {
-    const identity_provider *p = identity_provider_of(cs);
-    identity_target t;
     char key[2048];
     identity_entry *x;
     dsrc_status st = DSRC_OK;
 
-    *token = NULL;
-    snprintf(key, sizeof key, "%s\n%s\n%s\n%s\n", cs->name, host ? host : "",
-             port ? port : "", user ? user : "");
+    snprintf(key, sizeof key, "%s\n%s\n%s\n%s\n%s\n", cs->name, t->host ? t->host : "",
+             t->port ? t->port : "", t->user ? t->user : "", t->resource ? t->resource : "");
     identity_fingerprint(cs, key_file, key + strlen(key), sizeof key - strlen(key));
-    if (!p)
-        return derr_set(e, DSRC_E_INVALID_CONFIG,
-                        "source '%s': its cloud group asks for no identity", cs->name);
-    t.host = host;
-    t.port = port;
-    t.user = user;
     pthread_mutex_lock(&identity_mu);
     if (!(x = identity_entry_for(key))) {
         st = derr_set(e, DSRC_E_INTERNAL, "out of memory");
     } else if (!x->valid || identity_now() >= x->info.expires - identity_margin(x)) {
-        st = identity_make(x, p, cs, key_file, &t, e);
+        st = identity_make(x, p, cs, key_file, t, e);
         if (st != DSRC_OK)
             derr_prefix(e, "source '%s': cloud identity (%s, %s)", cs->name, p->name,
                         p->what);
@@ -295,6 +310,49 @@ dsrc_status identity_token(const cfg_source *cs, const char *key_file, const cha
     return st;
 }
 
+dsrc_status identity_token(const cfg_source *cs, const char *key_file, const char *host,
+                           const char *port, const char *user, char **token,
+                           identity_info *info, derr *e)
+{
+    const identity_provider *p = identity_provider_of(cs);
+    identity_target t;
+
+    *token = NULL;
+    if (!p)
+        return derr_set(e, DSRC_E_INVALID_CONFIG,
+                        "source '%s': its cloud group asks for no identity", cs->name);
+    t.host = host;
+    t.port = port;
+    t.user = user;
+    t.resource = NULL;
+    return identity_get(p, cs, key_file, &t, token, info, e);
+}
+
+dsrc_status identity_bearer(const cfg_source *cs, const char *key_file, const char *resource,
+                            char **token, identity_info *info, derr *e)
+{
+    const identity_provider *p = NULL;
+    identity_target t;
+    size_t i;
+
+    *token = NULL;
+    for (i = 0; cs->cloud_provider && identity_providers[i]; i++)
+        if (strcmp(cs->cloud_provider, identity_providers[i]->name) == 0)
+            p = identity_providers[i];
+    if (!p || !identity_gives_bearer(p))
+        return derr_set(e, DSRC_E_UNSUPPORTED,
+                        "source '%s': its cloud group (provider %s) gives no bearer tokens",
+                        cs->name, cs->cloud_provider ? cs->cloud_provider : "none");
+    if (!resource || !*resource || strlen(resource) > 512 ||
+        strncmp(resource, "https://", 8) != 0 || strpbrk(resource, " \t\r\n"))
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                        "source '%s': a bearer token needs a resource (an https:// URI)",
+                        cs->name);
+    memset(&t, 0, sizeof t);
+    t.resource = resource;
+    return identity_get(p, cs, key_file, &t, token, info, e);
+}
+
 static const char *identity_opt(const dsrc_kv *opts, size_t n, const char *key)
 {
     size_t i;
@@ -307,16 +365,19 @@ static const char *identity_opt(const dsrc_kv *opts, size_t n, const char *key)
 dsrc_status identity_apply(const cfg_source *cs, const dsrc_option *table, const char *key_file,
                            dsrc_kv *opts, size_t *n, char **token, derr *e)
 {
+    const identity_provider *p = identity_provider_of(cs);
     const dsrc_option *pw = NULL;
     dsrc_status st;
     size_t i;
 
     *token = NULL;
-    if (!identity_wanted(cs))
+    if (!p)
         return DSRC_OK;
     for (; table && table->name; table++)
         if (strcmp(table->name, "password") == 0 && (table->flags & DSRC_OPT_SECRET))
             pw = table;
+    if (!pw && identity_gives_bearer(p)) /* the plugin asks itself (dsrc_host.bearer_token) */
+        return DSRC_OK;
     if (!pw)
         return derr_set(e, DSRC_E_INVALID_CONFIG,
                         "source '%s': a cloud identity needs a plugin with a secret "
@@ -364,9 +425,12 @@ int identity_refresh_due(void)
             pick = x;
         }
         if (pick) {
+            size_t i;
             pick->busy = 1;
             pick->tried = pick->made;
-            p = identity_provider_of(&pick->recipe->cs);
+            for (i = 0; identity_providers[i]; i++)
+                if (strcmp(pick->recipe->cs.cloud_provider, identity_providers[i]->name) == 0)
+                    p = identity_providers[i];
         }
         pthread_mutex_unlock(&identity_mu);
         if (!pick)
@@ -379,9 +443,11 @@ int identity_refresh_due(void)
         }
         memset(&e, 0, sizeof e);
         memset(&info, 0, sizeof info);
+        memset(&t, 0, sizeof t);
         t.host = pick->recipe->host;
         t.port = pick->recipe->port;
         t.user = pick->recipe->user;
+        t.resource = pick->recipe->resource;
         st = p->token(&pick->recipe->cs, pick->recipe->key_file, &t, &tok, &info, &e);
         if (st == DSRC_OK && (!tok || redact_add(tok) < 0)) {
             derr_set(&e, DSRC_E_INTERNAL, "out of memory");

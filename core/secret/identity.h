@@ -8,7 +8,7 @@
  * (the same rules: resolved at connect time, registered with redact_add(),
  * never logged, printed or written anywhere, wiped when dropped).
  *
- * Providers (one so far):
+ * Providers:
  *   aws, use_iam_auth = true   an RDS / Aurora IAM database token
  *                              (sigv4_rds_token) for the endpoint's host,
  *                              port and user, in cloud.region, signed with
@@ -24,6 +24,17 @@
  *                              else "default"); the EC2 instance profile
  *                              (IMDSv2).  With cloud.role_arn, the role
  *                              assumed with them (STS AssumeRole).
+ *                              else "default").
+ *   azure, use_managed_identity = true, or client_id + client_secret
+ *                              a Microsoft Entra ID access token
+ *                              (identity_azure.c) for Azure Database for
+ *                              PostgreSQL / MySQL, from the tenant's token
+ *                              endpoint (client credentials) or the
+ *                              instance metadata service (managed
+ *                              identity); a plugin without a secret
+ *                              "password" option asks for a token to its
+ *                              own resource (identity_bearer(),
+ *                              dsrc_host.bearer_token).
  * The token replaces the value of the plugin's secret option "password".
  *
  * Tokens are cached per source, endpoint, user and cloud group, made again
@@ -55,6 +66,11 @@ typedef struct identity_info {
 
 /* 1 when cs's cloud group asks the host for an identity, else 0. */
 int identity_wanted(const cfg_source *cs);
+
+/* What configuration checks can tell of cs's cloud group without the
+ * network or a secret's value (azure: client credentials complete, a
+ * well-formed tenant).  DSRC_OK, or e filled (DSRC_E_INVALID_CONFIG). */
+dsrc_status identity_check(const cfg_source *cs, derr *e);
 
 /* The token for source cs connecting to host:port as user (key_file: for
  * fernet: references in the cloud group, may be NULL).  From the cache
@@ -91,6 +107,16 @@ dsrc_status identity_apply(const cfg_source *cs, const dsrc_option *table, const
  * never with a credential. */
 dsrc_status identity_aws_sign(const cfg_source *cs, const char *key_file,
                               const dsrc_aws_request *req, derr *e);
+
+/* For the host service dsrc_host.bearer_token (ABI 1.3): an access token
+ * to `resource` (an https:// URI, e.g. "https://storage.azure.com") from
+ * the provider of cs's cloud group (azure: Microsoft Entra ID, client
+ * credentials or managed identity), cached as identity_token() does.
+ * DSRC_OK with the token in *token (secret_free()), or e filled as
+ * identity_token() does; DSRC_E_UNSUPPORTED when the provider gives no
+ * bearer tokens, DSRC_E_INVALID_ARGUMENT for a malformed resource. */
+dsrc_status identity_bearer(const cfg_source *cs, const char *key_file, const char *resource,
+                            char **token, identity_info *info, derr *e);
 
 /* The identity last used for source `name`: 1 with *info filled, else 0. */
 int identity_last(const char *name, identity_info *info);

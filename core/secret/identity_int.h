@@ -10,9 +10,11 @@
 #include "secret/identity.h"
 
 /* What a token is for: the connection's endpoint and user, from the
- * plugin's options (any may be NULL). */
+ * plugin's options (any may be NULL); or the resource a plugin asked for
+ * through dsrc_host.bearer_token (NULL for a database's password). */
 typedef struct identity_target {
     const char *host, *port, *user;
+    const char *resource;
 } identity_target;
 
 typedef struct identity_provider {
@@ -29,6 +31,9 @@ typedef struct identity_provider {
 } identity_provider;
 
 extern const identity_provider identity_aws, identity_azure, identity_gcp;
+
+/* identity_check() of the azure provider (identity_azure.c). */
+dsrc_status identity_azure_check(const cfg_source *cs, derr *e);
 
 /* The text of cloud-group key `key`, or NULL. */
 const char *identity_cloud(const cfg_source *cs, const char *key);

@@ -15,7 +15,6 @@
  *   az_http.c      one HTTP exchange over libcurl: building, authorising
  *                  and sending a request, its response headers and body,
  *                  error bodies, dsrc_error from a failed exchange
- *   az_entra.c     Microsoft Entra ID tokens and their cache
  *   az_sign.c      Shared Key signing, encoding, connection strings
  *   az_list.c      item paths, List Containers / List Blobs (XML), list
  *   az_catalog.c   describe (Get Blob / Container Properties)
@@ -54,14 +53,8 @@ struct dsrc_conn {
     long range_size;
     long max_retries;
     long backoff_ms;
-    /* Microsoft Entra ID (cloud.provider = "azure") */
+    /* Microsoft Entra ID (cloud.provider = "azure"): tokens from the host */
     int bearer;              /* 1: requests carry Authorization: Bearer      */
-    int msi;                 /* 1: managed identity (IMDS), else client
-                                credentials                                 */
-    char *tenant;
-    char *client_id;
-    char *client_secret;     /* secret                                       */
-    char *token_url;         /* the token endpoint (without query)           */
     char *token;             /* cached access token (secret) or NULL         */
     int64_t token_exp;       /* its expiry, seconds since the epoch          */
     atomic_int cancel;
@@ -160,12 +153,9 @@ dsrc_status az_request(const dsrc_ctx *ctx, dsrc_conn *c, const char *verb, cons
                        const az_pair *query, size_t nq, const char *range,
                        const char *if_match, az_resp *r, const char *what, dsrc_error *err);
 
-/* ------------------------------------------------------------------------ */
-/* az_entra.c                                                                */
-
-/* The connection's Entra ID access token in c->token, fetched again when
- * it is within 5 minutes of expiry.  DSRC_OK or err filled (never with the
- * token or the client secret). */
+/* The connection's Entra ID access token in c->token, from the host
+ * (dsrc_host.bearer_token, ABI 1.3), asked again when it is within 5
+ * minutes of expiry.  DSRC_OK or err filled (never with the token). */
 dsrc_status az_token_get(const dsrc_ctx *ctx, dsrc_conn *c, const char *what,
                          dsrc_error *err);
 

@@ -260,8 +260,6 @@ int az_leaks(const dsrc_conn *c, const char *msg)
         return 1;
     if (c->sas && *c->sas && strstr(msg, c->sas))
         return 1;
-    if (c->client_secret && *c->client_secret && strstr(msg, c->client_secret))
-        return 1;
     if (c->token && *c->token && strstr(msg, c->token))
         return 1;
     if (strstr(msg, "sig=") || strstr(msg, "SharedKey "))

@@ -18,8 +18,10 @@
  * Auth: Shared Key (account_key, or AccountKey of connection_string) signs
  * every request; else a SAS token is appended to every URL; else, for a
  * source with cloud.provider = "azure", a Microsoft Entra ID bearer token
- * (client credentials or managed identity, cached per connection until 5
- * minutes before expiry); else requests are anonymous (public containers).
+ * that the host obtains (client credentials or managed identity: the
+ * plugin never sees the client secret) and hands over through
+ * dsrc_host.bearer_token (ABI 1.3), kept per connection until 5 minutes
+ * before expiry; else requests are anonymous (public containers).
  *
  * fetch with a cursor field ("last_modified") on a container or prefix:
  * the blobs modified after the cursor, as rows (name, size, etag,
@@ -157,10 +159,6 @@ static void az_conn_free(dsrc_conn *c)
     free(c->base_path);
     free(c->container);
     free(c->api_version);
-    free(c->tenant);
-    free(c->client_id);
-    az_free_secret(c->client_secret);
-    free(c->token_url);
     az_free_secret(c->token);
     free(c);
 }
@@ -236,65 +234,24 @@ static dsrc_status az_ping_run(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info
     return st;
 }
 
-/* The cloud group of a `provider = "azure"` source: Entra ID client
- * credentials (tenant_id, client_id, client_secret) or a managed identity
- * (use_managed_identity, optional client_id).  Sets c->bearer and the
- * token endpoint; returns DSRC_OK or DSRC_E_INVALID_CONFIG. */
-static dsrc_status az_open_entra(const dsrc_open_params *p, dsrc_conn *c, dsrc_error *err)
-{
-    const char *tenant = dsrc_kv_get(p->cloud, p->n_cloud, "tenant_id");
-    const char *client = dsrc_kv_get(p->cloud, p->n_cloud, "client_id");
-    const char *secret = dsrc_kv_get(p->cloud, p->n_cloud, "client_secret");
-    const char *msi = dsrc_kv_get(p->cloud, p->n_cloud, "use_managed_identity");
-    const char *authority = dsrc_kv_get(p->cloud, p->n_cloud, "authority_host");
-    const char *endpoint = dsrc_kv_get(p->cloud, p->n_cloud, "token_endpoint");
-    const char *imds = dsrc_kv_get(p->cloud, p->n_cloud, "imds_endpoint");
-    size_t n;
+#define AZ_TOKEN_MARGIN 300 /* ask again this long before the token expires */
+#define AZ_STORAGE_RESOURCE "https://storage.azure.com"
+#define AZ_TOKEN_MAX 16384
 
-    c->msi = msi && (strcmp(msi, "true") == 0 || strcmp(msi, "1") == 0 ||
-                     strcmp(msi, "yes") == 0);
-    if (client && *client && !(c->client_id = dsrc_strdup(client)))
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-    if (c->msi) {
-        const char *base = imds && *imds ? imds : "http://169.254.169.254";
-        n = strlen(base);
-        while (n > 0 && base[n - 1] == '/')
-            n--;
-        if (asprintf(&c->token_url, "%.*s/metadata/identity/oauth2/token", (int)n, base) < 0)
-            c->token_url = NULL;
-    } else {
-        if (!tenant || !*tenant || !client || !*client || !secret || !*secret)
-            return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
-                                  "cloud.provider \"azure\" needs tenant_id, client_id and "
-                                  "client_secret (client credentials) or "
-                                  "use_managed_identity = true, or connection.account_key / "
-                                  "sas_token");
-        if (strspn(tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
-            strlen(tenant))
-            return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
-                                  "cloud.tenant_id '%s' is not a tenant id or domain", tenant);
-        c->tenant = dsrc_strdup(tenant);
-        c->client_secret = dsrc_strdup(secret);
-        if (endpoint && *endpoint) {
-            c->token_url = dsrc_strdup(endpoint);
-        } else {
-            const char *base = authority && *authority ? authority
-                                                        : "https://login.microsoftonline.com";
-            n = strlen(base);
-            while (n > 0 && base[n - 1] == '/')
-                n--;
-            if (asprintf(&c->token_url, "%.*s/%s/oauth2/v2.0/token", (int)n, base, tenant) < 0)
-                c->token_url = NULL;
-        }
-        if (!c->tenant || !c->client_secret)
-            return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-    }
-    if (!c->token_url)
-        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
-    if (strncasecmp(c->token_url, "http://", 7) != 0 &&
-        strncasecmp(c->token_url, "https://", 8) != 0)
-        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
-                              "the token endpoint must start with http:// or https://");
+/* A `provider = "azure"` source without a key or SAS: its requests carry
+ * an Entra ID bearer token that the host obtains for it (the cloud group's
+ * client credentials or managed identity, which the host checks and
+ * keeps).  Sets c->bearer; DSRC_OK or DSRC_E_INVALID_CONFIG. */
+static dsrc_status az_open_entra(dsrc_conn *c, dsrc_error *err)
+{
+    if (!az_host || !DSRC_HAS_MEMBER(az_host, dsrc_host, bearer_token) ||
+        !az_host->bearer_token)
+        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
+                              "Entra ID tokens come from the host: this host (plugin ABI "
+                              "%u.%u) hands out none (ABI 1.3 or later does); use "
+                              "connection.account_key or sas_token",
+                              az_host ? (unsigned)(az_host->abi_version / 10000) : 0u,
+                              az_host ? (unsigned)(az_host->abi_version % 10000) : 0u);
     if (strcmp(c->api_version, "2017-11-09") < 0)
         return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
                               "api_version %s is too old for Entra ID tokens (2017-11-09 "
@@ -303,34 +260,45 @@ static dsrc_status az_open_entra(const dsrc_open_params *p, dsrc_conn *c, dsrc_e
     return DSRC_OK;
 }
 
-/* The checks of az_open() and az_open_entra() that need neither the
- * network nor a secret's value (since ABI 1.1: the host calls this at
- * check-config time, secrets as a placeholder). */
+dsrc_status az_token_get(const dsrc_ctx *ctx, dsrc_conn *c, const char *what,
+                         dsrc_error *err)
+{
+    char *buf;
+    int64_t expires = 0;
+    dsrc_status st;
+
+    if (c->token && (int64_t)time(NULL) < c->token_exp - AZ_TOKEN_MARGIN)
+        return DSRC_OK;
+    if (!(buf = calloc(1, AZ_TOKEN_MAX)))
+        return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "%s: out of memory", what);
+    st = dsrc_bearer_token(az_host, ctx, AZ_STORAGE_RESOURCE, buf, AZ_TOKEN_MAX, &expires, err);
+    if (st == DSRC_OK) {
+        az_free_secret(c->token);
+        if (!(c->token = dsrc_strdup(buf)))
+            st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "%s: out of memory", what);
+        c->token_exp = expires;
+        az_log(ctx, DSRC_LOG_DEBUG, "got an Entra ID token from the host for %s%s", what, "");
+    }
+    OPENSSL_cleanse(buf, AZ_TOKEN_MAX);
+    free(buf);
+    return st;
+}
+
+/* The checks of az_open() that need neither the network nor a secret's
+ * value (since ABI 1.1: the host calls this at check-config time, secrets
+ * as a placeholder).  The cloud group's Entra ID credentials are the
+ * host's to check. */
 static dsrc_status az_validate(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_error *err)
 {
-    const char *tenant = dsrc_kv_get(p->cloud, p->n_cloud, "tenant_id");
-    const char *provider = dsrc_kv_get(p->cloud, p->n_cloud, "provider");
-    const char *msi = dsrc_kv_get(p->cloud, p->n_cloud, "use_managed_identity");
+    dsrc_status st = dsrc_curl_tls_rule(p, dsrc_opt(p, "endpoint"), "endpoint", err);
 
     (void)ctx;
+    if (st != DSRC_OK)
+        return st;
     if (!dsrc_opt(p, "account") && !dsrc_opt(p, "connection_string"))
         return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
                               "no storage account: set connection.account or AccountName in "
                               "connection.connection_string");
-    if (dsrc_opt(p, "account_key") || dsrc_opt(p, "sas_token") ||
-        dsrc_opt(p, "connection_string") || !provider || strcmp(provider, "azure") != 0 ||
-        (msi && (strcmp(msi, "true") == 0 || strcmp(msi, "1") == 0 || strcmp(msi, "yes") == 0)))
-        return DSRC_OK;
-    if (!tenant || !*tenant || !dsrc_kv_get(p->cloud, p->n_cloud, "client_id") ||
-        !dsrc_kv_get(p->cloud, p->n_cloud, "client_secret"))
-        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
-                              "cloud.provider \"azure\" needs tenant_id, client_id and "
-                              "client_secret (client credentials) or use_managed_identity = "
-                              "true, or connection.account_key / sas_token");
-    if (strspn(tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
-        strlen(tenant))
-        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
-                              "cloud.tenant_id '%s' is not a tenant id or domain", tenant);
     return DSRC_OK;
 }
 
@@ -381,6 +349,8 @@ static dsrc_status az_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
         }
         endpoint = ep_alloc;
     }
+    if ((st = dsrc_curl_tls_rule(p, endpoint, "endpoint", err)) != DSRC_OK)
+        goto fail;
     if (az_set_endpoint(c, endpoint, why, sizeof why) < 0) {
         st = dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL, "%s",
                             why[0] ? why : "out of memory");
@@ -418,7 +388,7 @@ static dsrc_status az_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
     }
     if (!c->key && !c->sas && p->cloud &&
         (v = dsrc_kv_get(p->cloud, p->n_cloud, "provider")) && strcmp(v, "azure") == 0) {
-        st = az_open_entra(p, c, err);
+        st = az_open_entra(c, err);
         if (st != DSRC_OK)
             goto fail;
     }

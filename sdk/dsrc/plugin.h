@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * <dsrc/plugin.h> -- the dsrc plugin ABI, version 1.2.
+ * <dsrc/plugin.h> -- the dsrc plugin ABI, version 1.3.
  *
  * This is the only header a dsrc connector plugin includes.  A plugin is a
  * shared object named <name>.so that exports exactly two symbols:
@@ -82,12 +82,13 @@ extern "C" {
 /* Versions and symbols                                                      */
 
 #define DSRC_ABI_MAJOR 1
-#define DSRC_ABI_MINOR 2
+#define DSRC_ABI_MINOR 3
 /** Single-number version, ADBC style: MAJOR * 10000 + MINOR. */
 #define DSRC_ABI_VERSION (DSRC_ABI_MAJOR * 10000 + DSRC_ABI_MINOR)
 #define DSRC_ABI_VERSION_1_0 10000
 #define DSRC_ABI_VERSION_1_1 10001 /* since 1.1 */
 #define DSRC_ABI_VERSION_1_2 10002 /* since 1.2 */
+#define DSRC_ABI_VERSION_1_3 10003 /* since 1.3 */
 
 /** Names of the two exported symbols. */
 #define DSRC_ABI_SYMBOL "dsrc_plugin_abi"
@@ -440,6 +441,26 @@ typedef struct dsrc_host {
      *  Threads: the call's own, during the call. */
     dsrc_status (*aws_sign)(const dsrc_ctx *ctx, const dsrc_aws_request *req,
                             dsrc_error *err);
+    /** since 1.3 (check DSRC_HAS_MEMBER(host, dsrc_host, bearer_token)): an
+     *  OAuth 2.0 access token to `resource` (an https:// URI, e.g.
+     *  "https://storage.azure.com") that the host obtains for the call's
+     *  source from the identity its `cloud` group names (provider "azure":
+     *  Microsoft Entra ID, client credentials or managed identity; see
+     *  dsrc.conf(5)), copied NUL-terminated into buf (size bytes), its end
+     *  of life (seconds since the epoch) into *expires when not NULL.  The
+     *  host caches tokens and hands out a fresh one once less than five
+     *  minutes are left, so a plugin may ask before every request or keep
+     *  the token until shortly before *expires.  The plugin never sees the
+     *  client secret; it wipes buf when done and never logs its content
+     *  (the host redacts it from messages).  DSRC_OK, or `err` filled
+     *  (DSRC_E_UNSUPPORTED: the source's cloud group gives no such token;
+     *  DSRC_E_INVALID_CONFIG: incomplete credentials; DSRC_E_AUTH: refused
+     *  by the identity provider; DSRC_E_UNREACHABLE, retryable;
+     *  DSRC_E_INVALID_ARGUMENT: a malformed resource or a buf too small, the
+     *  message giving the size needed) naming no credential; release it
+     *  with err->release.  Threads: the call's own, during the call. */
+    dsrc_status (*bearer_token)(const dsrc_ctx *ctx, const char *resource, char *buf,
+                                size_t size, int64_t *expires, dsrc_error *err);
 } dsrc_host;
 
 /* ------------------------------------------------------------------------ */
@@ -480,7 +501,8 @@ typedef struct dsrc_open_params {
     /* The source's `cloud` group as key/values ("provider", "region", ...),
        secrets resolved; since 1.2 without the AWS credentials
        (secret_access_key, session_token), which only the host uses
-       (aws_sign). */
+       (aws_sign); since 1.3 without Azure's client_secret, which only the
+       host uses (bearer_token). */
     const dsrc_kv *cloud;
     size_t n_cloud;
     /* The source's `replicas` group */

@@ -337,6 +337,23 @@ static inline dsrc_status dsrc_aws_sign(const dsrc_host *host, const dsrc_ctx *c
     return host->aws_sign(ctx, req, err);
 }
 
+/** An access token to `resource` from the host (its bearer_token(), since
+ *  1.3; see <dsrc/plugin.h>) into buf, its end of life into *expires (may
+ *  be NULL).  An older host, or none, is DSRC_E_UNSUPPORTED with a message
+ *  saying so. */
+static inline dsrc_status dsrc_bearer_token(const dsrc_host *host, const dsrc_ctx *ctx,
+                                            const char *resource, char *buf, size_t size,
+                                            int64_t *expires, dsrc_error *err)
+{
+    if (!host || !DSRC_HAS_MEMBER(host, dsrc_host, bearer_token) || !host->bearer_token)
+        return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
+                              "this host (plugin ABI %u.%u) hands out no bearer tokens "
+                              "(ABI 1.3 or later does)",
+                              host ? (unsigned)(host->abi_version / 10000) : 0u,
+                              host ? (unsigned)(host->abi_version % 10000) : 0u);
+    return host->bearer_token(ctx, resource, buf, size, expires, err);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The highest cursor value sent                                             */
 

@@ -14,16 +14,17 @@ F="$top_builddir/tests/fixtures/plugins/.libs"
 lib_tmpdir dsrc-abicheck
 expect_timeout=60
 
-# clean plugins: their own minor, and a 1.0 plugin on a 1.1 and a 1.2 host
+# clean plugins: their own minor, and a 1.0 plugin on 1.1, 1.2 and 1.3 hosts
 expect 0 "$DSRC" abi-check "$F/good.so"
-has "$tmp/out" "built for dsrc plugin ABI 1.2"
-has "$tmp/out" "good.so: ok for ABI 1.2"
+has "$tmp/out" "built for dsrc plugin ABI 1.3"
+has "$tmp/out" "good.so: ok for ABI 1.3"
 expect 0 "$DSRC" abi-check "$F/v10.so"
 has "$tmp/out" "built for dsrc plugin ABI 1.0"
 has "$tmp/out" "v10.so: ok for ABI 1.0"
 expect 0 "$DSRC" abi-check --target 1.1 "$F/v10.so"
 expect 0 "$DSRC" abi-check --target 1.2 "$F/v10.so"
-expect 0 "$DSRC" abi-check "$F/fk11.so" --target 1.2
+expect 0 "$DSRC" abi-check --target 1.3 "$F/v10.so"
+expect 0 "$DSRC" abi-check "$F/fk11.so" --target 1.3
 
 # declares 1.0, sets 1.1 members: each fault named
 expect 1 "$DSRC" abi-check "$F/lies10.so"
@@ -32,11 +33,13 @@ has "$tmp/out" "set driver member 'option_limits', which ABI 1.0 does not have"
 has "$tmp/out" "set driver member 'validate', which ABI 1.0 does not have"
 has "$tmp/out" "sizeof(dsrc_driver) = "
 has "$tmp/err" "lies10.so: 5 problem(s) for ABI 1.0"
-# a plugin of the live header (1.2) checked for 1.0 and 1.1 hosts
+# a plugin of the live header (1.3) checked for 1.0, 1.1 and 1.2 hosts
 expect 1 "$DSRC" abi-check --target 1.0 "$F/fk11.so"
-has "$tmp/out" "declares ABI 1.2, above the target 1.0"
+has "$tmp/out" "declares ABI 1.3, above the target 1.0"
 expect 1 "$DSRC" abi-check --target 1.1 "$F/fk11.so"
-has "$tmp/out" "declares ABI 1.2, above the target 1.1"
+has "$tmp/out" "declares ABI 1.3, above the target 1.1"
+expect 1 "$DSRC" abi-check --target 1.2 "$F/fk11.so"
+has "$tmp/out" "declares ABI 1.3, above the target 1.2"
 # malformed option limits and tables
 expect 1 "$DSRC" abi-check "$F/badlimits.so"
 has "$tmp/out" "names option 'nosuch', which the option table does not have"
@@ -61,6 +64,6 @@ jcheck "$tmp/out" 'd["ok"] and d["problems"] == [] and d["name"] == "good" and "
 expect 1 "$DSRC" abi-check "$F/noabi.so";  has "$tmp/err" "no dsrc_plugin_abi symbol"
 expect 1 "$DSRC" abi-check "$F/abi2.so";   has "$tmp/err" "built for dsrc plugin ABI 2.0"
 expect 1 "$DSRC" abi-check "$tmp/nosuch.so"; has "$tmp/err" "cannot load"
-expect 2 "$DSRC" abi-check --target 1.7 "$F/good.so"; has "$tmp/err" "--target must be 1.0, 1.1 or 1.2"
+expect 2 "$DSRC" abi-check --target 1.7 "$F/good.so"; has "$tmp/err" "--target must be 1.0, 1.1, 1.2 or 1.3"
 expect 2 "$DSRC" abi-check
 finish abi_check

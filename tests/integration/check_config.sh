@@ -186,7 +186,7 @@ has "$tmp/err" "$tmp/s.d/s3.conf:3: error: option 'page_size' of source 's3': 50
 has "$tmp/err" "$tmp/s.d/s3v.conf:4: error: source 's3v': option 'endpoint': must start with http:// or https://"
 has "$tmp/err" "$tmp/s.d/pg.conf:4: error: option 'port' of source 'pg': 70000 is above the maximum 65535"
 has "$tmp/err" "$tmp/s.d/az.conf:3: error: option 'account' of source 'az': 'My_Account' is not a storage account name"
-has "$tmp/err" "$tmp/s.d/entra.conf:4: error: source 'entra': cloud.provider \"azure\" needs tenant_id, client_id and client_secret"
+has "$tmp/err" "$tmp/s.d/entra.conf:3: error: source 'entra': cloud.provider \"azure\" needs tenant_id, client_id and client_secret (client credentials) or use_managed_identity = true; it has client_id"
 
 # ---------------------------------------------------------------- identity
 # A cloud identity's token is never sent in plain text: refused with a TLS

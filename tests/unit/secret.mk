@@ -59,6 +59,12 @@ TESTS += tests/unit/test_identity_aws
 tests_unit_test_identity_aws_SOURCES = tests/unit/test_identity_aws.c
 tests_unit_test_identity_aws_CFLAGS = $(UNIT_CFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_test_identity_aws_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS) -lpthread
+# The azure provider against a loopback Entra ID / IMDS stand-in.
+check_PROGRAMS += tests/unit/test_identity_azure
+TESTS += tests/unit/test_identity_azure
+tests_unit_test_identity_azure_SOURCES = tests/unit/test_identity_azure.c
+tests_unit_test_identity_azure_CFLAGS = $(UNIT_CFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_test_identity_azure_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS)
 
 tests_unit_test_secret_SOURCES = tests/unit/test_secret.c
 tests_unit_test_secret_CFLAGS = $(UNIT_CFLAGS)

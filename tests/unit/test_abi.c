@@ -598,6 +598,25 @@ START_TEST(test_1_2_members_past_1_1)
 }
 END_TEST
 
+/* What 1.3 appended: bearer_token after aws_sign, the live host's table
+ * fills it, and a 1.2-sized host does not have it. */
+START_TEST(test_1_3_members_past_1_2)
+{
+    dsrc_host h12;
+    size_t end12 = offsetof(dsrc_host, aws_sign) + sizeof(((dsrc_host *)0)->aws_sign);
+
+    ck_assert_uint_ge(offsetof(dsrc_host, bearer_token), end12);
+    ck_assert_int_eq(DSRC_ABI_VERSION_1_3, 10003);
+    ck_assert_int_ge(DSRC_ABI_MINOR, 3);
+    ck_assert_ptr_nonnull(ctx_host()->bearer_token);
+    ck_assert(DSRC_HAS_MEMBER(ctx_host(), dsrc_host, bearer_token));
+    memset(&h12, 0, sizeof h12);
+    h12.struct_size = (uint32_t)end12;
+    ck_assert(!DSRC_HAS_MEMBER(&h12, dsrc_host, bearer_token));
+    ck_assert(DSRC_HAS_MEMBER(&h12, dsrc_host, aws_sign));
+}
+END_TEST
+
 /* What a host receiver got from describe() or discover(). */
 typedef struct abi_got {
     int records;
@@ -918,6 +937,7 @@ static Suite *abi_suite(void)
     tc = tcase_create("v1.1");
     tcase_add_test(tc, test_1_1_members_past_1_0);
     tcase_add_test(tc, test_1_2_members_past_1_1);
+    tcase_add_test(tc, test_1_3_members_past_1_2);
     tcase_add_loop_test(tc, test_1_1_members_keep_their_place, 0,
                         (int)(sizeof abi_members_1_1 / sizeof abi_members_1_1[0]));
     tcase_add_test(tc, test_1_1_sizes_and_constants);

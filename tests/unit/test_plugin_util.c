@@ -253,7 +253,7 @@ static void fake_log(const dsrc_ctx *ctx, dsrc_log_level level, const char *fmt,
 }
 
 static const dsrc_host fake_host = {sizeof(dsrc_host), DSRC_ABI_VERSION, fake_log,
-                                    fake_is_cancelled, NULL, NULL, NULL};
+                                    fake_is_cancelled, NULL, NULL, NULL, NULL};
 
 /* dsrc_aws_sign() on a host without aws_sign (1.2-sized, NULL) and on a
  * 1.1-sized host: unsupported, saying so, the member past 1.1 never read. */
@@ -285,6 +285,48 @@ START_TEST(t_aws_sign_needs_1_2)
     err.release(&err);
     ck_assert_int_eq(dsrc_aws_sign(NULL, NULL, &req, &err), DSRC_E_UNSUPPORTED);
     err.release(&err);
+}
+END_TEST
+
+/* dsrc_bearer_token() on a host without bearer_token (1.3-sized, NULL)
+ * and on a 1.2-sized host: unsupported, saying so, never read past. */
+static dsrc_status trap_bearer(const dsrc_ctx *ctx, const char *resource, char *buf,
+                               size_t size, int64_t *expires, dsrc_error *err)
+{
+    (void)ctx;
+    (void)resource;
+    (void)buf;
+    (void)size;
+    (void)expires;
+    (void)err;
+    ck_abort_msg("bearer_token past the host's struct_size was called");
+    return DSRC_OK;
+}
+
+START_TEST(t_bearer_token_needs_1_3)
+{
+    dsrc_host h = fake_host;
+    dsrc_error err;
+    char buf[64] = "untouched";
+    int64_t exp = 7;
+
+    memset(&err, 0, sizeof err);
+    err.struct_size = sizeof err;
+    ck_assert_int_eq(dsrc_bearer_token(&h, NULL, "https://storage.azure.com", buf, sizeof buf,
+                                       &exp, &err), DSRC_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(err.message, "hands out no bearer tokens"));
+    ck_assert_ptr_nonnull(strstr(err.message, "ABI 1.3 or later"));
+    err.release(&err);
+    h.struct_size = (uint32_t)offsetof(dsrc_host, bearer_token);
+    h.bearer_token = trap_bearer;
+    ck_assert_int_eq(dsrc_bearer_token(&h, NULL, "https://storage.azure.com", buf, sizeof buf,
+                                       &exp, &err), DSRC_E_UNSUPPORTED);
+    err.release(&err);
+    ck_assert_int_eq(dsrc_bearer_token(NULL, NULL, "x", buf, sizeof buf, NULL, &err),
+                     DSRC_E_UNSUPPORTED);
+    err.release(&err);
+    ck_assert_str_eq(buf, "untouched");
+    ck_assert_int_eq(exp, 7);
 }
 END_TEST
 
@@ -376,7 +418,7 @@ START_TEST(t_plugin_check)
     ck_assert_int_eq(dsrc_plugin_check("demo", DSRC_ABI_MAJOR * 10000 + 7, &drv, &err),
                      DSRC_OK);
     ck_assert_int_eq(dsrc_plugin_check("demo", 20003, &drv, &err), DSRC_E_UNSUPPORTED);
-    ck_assert_str_eq(err.message, "demo plugin implements ABI 1.2, host has 2.3");
+    ck_assert_str_eq(err.message, "demo plugin implements ABI 1.3, host has 2.3");
     ck_assert_int_eq(dsrc_plugin_check("demo", DSRC_ABI_VERSION, NULL, &err), DSRC_E_INTERNAL);
     ck_assert_str_eq(err.message, "no driver struct");
     err.release(&err);
@@ -469,6 +511,7 @@ int main(void)
     tcase_add_test(tc, t_options);
     tcase_add_test(tc, t_cancelled);
     tcase_add_test(tc, t_aws_sign_needs_1_2);
+    tcase_add_test(tc, t_bearer_token_needs_1_3);
     tcase_add_test(tc, t_cursor_max);
     tcase_add_test(tc, t_plugin_check);
     tcase_add_test(tc, t_driver_fill);

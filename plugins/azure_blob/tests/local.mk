@@ -24,6 +24,9 @@ TESTS += plugins/azure_blob/tests/azure_conformance.sh
 # https with the TLS mode the host resolves (cloud: verify-full, on_prem: prefer).
 TESTS += plugins/azure_blob/tests/azure_tls.sh
 endif
+# The cloud group's Azure client secret never reaches a plugin.
+TESTS += tests/integration/azure_withheld.sh
+EXTRA_DIST += tests/integration/azure_withheld.sh
 EXTRA_DIST += plugins/azure_blob/tests/azure_blob.sh plugins/azure_blob/tests/fixture/azure.py \
 	plugins/azure_blob/tests/fixture/azurite.sh plugins/azure_blob/tests/deps.npm \
 	plugins/azure_blob/tests/azure_entra.sh plugins/azure_blob/tests/azure_incremental.sh \

@@ -19,8 +19,11 @@ TESTS += plugins/mysql/tests/mysql_conformance.sh
 # AWS RDS IAM tokens made by the host as the password, over TLS only; the
 # mysql_clear_password client plugin only for them.
 TESTS += plugins/mysql/tests/mysql_iam.sh
+# Microsoft Entra ID tokens made by the host as the password.
+TESTS += plugins/mysql/tests/mysql_azure.sh
 endif
 endif
+EXTRA_DIST += plugins/mysql/tests/mysql_azure.sh
 EXTRA_DIST += plugins/mysql/tests/fixture/mariadb-fixture plugins/mysql/tests/deps.apt \
 	plugins/mysql/tests/mysql_replica.sh plugins/mysql/tests/mysql_catalog.sh \
 	plugins/mysql/tests/mysql_conformance.sh plugins/mysql/tests/mysql_iam.sh \

@@ -57,6 +57,10 @@ TESTS += plugins/postgres/tests/pg_iam.sh
 # The same with temporary credentials from IMDSv2 and STS AssumeRole
 # (loopback stand-ins, the signature checked with botocore).
 TESTS += plugins/postgres/tests/pg_iam_temp.sh
+# Microsoft Entra ID tokens (client credentials, managed identity) made by
+# the host as the password of Azure Database for PostgreSQL.
+TESTS += plugins/postgres/tests/pg_azure.sh
+EXTRA_DIST += plugins/postgres/tests/pg_azure.sh
 endif
 EXTRA_DIST += plugins/postgres/tests/pg_iam.sh plugins/postgres/tests/pg_iam_temp.sh
 EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
