@@ -4,7 +4,8 @@
 # listings, paging over 2 500 keys, describe, fetch and errors (s3.sh), the
 # conformance suite (s3_conformance.sh), a fetch resumed after cut
 # connections (s3_resume.sh, azure_blob's cut proxy), a 200 MiB object with
-# flat memory (s3_big.sh) and the incremental listing (s3_incremental.sh).
+# flat memory (s3_big.sh), the incremental listing (s3_incremental.sh) and
+# temporary credentials from IMDSv2 and STS AssumeRole (s3_identity.sh).
 # The host's signing is checked against AWS's test vectors in test_sigv4;
 # cancellation in tests/integration/cancel_plugins.sh.
 if ENABLE_S3
@@ -21,9 +22,9 @@ plugins_s3_tests_test_s3_error_LDADD = $(CHECK_LIBS) $(S3_LIBS)
 endif
 TESTS += plugins/s3/tests/s3.sh plugins/s3/tests/s3_conformance.sh \
 	plugins/s3/tests/s3_resume.sh plugins/s3/tests/s3_big.sh \
-	plugins/s3/tests/s3_incremental.sh
+	plugins/s3/tests/s3_incremental.sh plugins/s3/tests/s3_identity.sh
 endif
 EXTRA_DIST += plugins/s3/tests/s3.sh plugins/s3/tests/deps.npm plugins/s3/tests/deps.apt \
 	plugins/s3/tests/fixture/s3rver.sh plugins/s3/tests/fixture/s3.py plugins/s3/tests/fixture/sigv4_proxy.py \
 	plugins/s3/tests/s3_conformance.sh plugins/s3/tests/s3_resume.sh \
-	plugins/s3/tests/s3_big.sh plugins/s3/tests/s3_incremental.sh
+	plugins/s3/tests/s3_big.sh plugins/s3/tests/s3_incremental.sh plugins/s3/tests/s3_identity.sh
