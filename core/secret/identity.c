@@ -71,6 +71,7 @@ typedef struct identity_entry {
     char *key;   /* "source\nhost\nport\nuser" */
     char *token; /* secret_free() */
     identity_info info;
+    time_t made; /* when the token was obtained */
     int valid;   /* token set (0: only info, of the last attempt) */
 } identity_entry;
 
@@ -133,7 +134,23 @@ static dsrc_status identity_make(identity_entry *x, const identity_provider *p,
     x->token = tok;
     x->valid = 1;
     x->info = info;
+    x->made = identity_now();
     return DSRC_OK;
+}
+
+/* 1 when x's token is to be made again now: less than the margin of its
+ * life left, the margin being IDENTITY_REFRESH_MARGIN, or a third of the
+ * life of a token that lives less than twice that (one that lives seconds
+ * is still used for two thirds of them). */
+static int identity_stale(const identity_entry *x)
+{
+    time_t life = x->info.expires - x->made, margin = IDENTITY_REFRESH_MARGIN;
+
+    if (!x->valid)
+        return 1;
+    if (life < 2 * IDENTITY_REFRESH_MARGIN)
+        margin = life > 0 ? life / 3 : 0;
+    return identity_now() >= x->info.expires - margin;
 }
 
 dsrc_status identity_token(const cfg_source *cs, const char *key_file, const char *host,
@@ -158,7 +175,7 @@ dsrc_status identity_token(const cfg_source *cs, const char *key_file, const cha
     pthread_mutex_lock(&identity_mu);
     if (!(x = identity_entry_for(key))) {
         st = derr_set(e, DSRC_E_INTERNAL, "out of memory");
-    } else if (!x->valid || identity_now() >= x->info.expires - IDENTITY_REFRESH_MARGIN) {
+    } else if (identity_stale(x)) {
         st = identity_make(x, p, cs, key_file, &t, e);
         if (st != DSRC_OK)
             derr_prefix(e, "source '%s': cloud identity (%s, %s)", cs->name, p->name,

@@ -8,7 +8,7 @@
  * (the same rules: resolved at connect time, registered with redact_add(),
  * never logged, printed or written anywhere, wiped when dropped).
  *
- * Providers (one so far):
+ * Providers:
  *   aws, use_iam_auth = true   an RDS / Aurora IAM database token
  *                              (sigv4_rds_token) for the endpoint's host,
  *                              port and user, in cloud.region, signed with
@@ -22,11 +22,20 @@
  *                              else ~/.aws/credentials; a private file) and
  *                              its profile (cloud.profile, else $AWS_PROFILE,
  *                              else "default").
+ *   gcp, service_account_file  an OAuth 2.0 access token for Cloud SQL IAM
+ *                              database login (scope sqlservice.login): a
+ *                              JWT signed RS256 with the key file's
+ *                              private key, exchanged at cloud.token_uri,
+ *                              else the file's token_uri (https only)
+ *   gcp, use_workload_identity the metadata server's token for the default
+ *                              service account (cloud.metadata_endpoint,
+ *                              else http://metadata.google.internal)
  * The token replaces the value of the plugin's secret option "password".
  *
  * Tokens are cached per source, endpoint and user, and made again on use
- * once less than IDENTITY_REFRESH_MARGIN seconds of their life are left,
- * so every connection a pool opens gets a valid one.  Thread-safe.
+ * once less than IDENTITY_REFRESH_MARGIN seconds of their life are left (a
+ * third of its life for a token that lives less than twice that), so every
+ * connection a pool opens gets a valid one.  Thread-safe.
  */
 #ifndef DSRC_CORE_IDENTITY_H
 #define DSRC_CORE_IDENTITY_H

@@ -49,7 +49,7 @@ check_PROGRAMS += tests/unit/test_identity
 TESTS += tests/unit/test_identity
 tests_unit_test_identity_SOURCES = tests/unit/test_identity.c
 tests_unit_test_identity_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_identity_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS)
+tests_unit_test_identity_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS) -lpthread
 
 tests_unit_test_secret_SOURCES = tests/unit/test_secret.c
 tests_unit_test_secret_CFLAGS = $(UNIT_CFLAGS)
