@@ -18,7 +18,6 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "base/redact.h"
 #include "secret/cloud_http.h"
 #include "secret/identity_int.h"
 #include "secret/secret.h"
@@ -178,10 +177,8 @@ static dsrc_status gcp_key_read(const char *file, gcp_key *k, derr *e)
                         "service account key file %s: field 'type' is not \"service_account\"",
                         file);
     }
-    if (redact_add(k->pem) < 0) {
-        gcp_key_free(k);
-        return derr_set(e, DSRC_E_INTERNAL, "out of memory");
-    }
+    /* Not given to redact_add(): it would keep a copy of the key for the
+     * life of the process; the key is never put in a message. */
     return DSRC_OK;
 }
 
@@ -262,7 +259,7 @@ static dsrc_status gcp_answer(const cloud_http_resp *r, const char *what, const 
         st = derr_set(e, DSRC_E_BACKEND,
                       "%s at %s: the answer is not an access token (access_token, "
                       "expires_in, token_type Bearer)", what, where);
-    } else if (!(*token = strdup(json_string_value(at))) || redact_add(*token) < 0) {
+    } else if (!(*token = strdup(json_string_value(at)))) {
         st = derr_set(e, DSRC_E_INTERNAL, "out of memory");
     } else {
         *expires = now + (time_t)json_integer_value(ex);
@@ -316,7 +313,7 @@ static dsrc_status gcp_from_key(const cfg_source *cs, const char *file, char **t
     st = gcp_jwt(&k, file, uri, now, &jwt, e);
     if (st == DSRC_OK)
         n = sizeof form + strlen(jwt);
-    if (st == DSRC_OK && (redact_add(jwt) < 0 || !(body = malloc(n))))
+    if (st == DSRC_OK && !(body = malloc(n)))
         st = derr_set(e, DSRC_E_INTERNAL, "out of memory");
     if (st != DSRC_OK) {
         secret_free(jwt);
