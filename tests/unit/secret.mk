@@ -51,6 +51,14 @@ tests_unit_test_identity_SOURCES = tests/unit/test_identity.c
 tests_unit_test_identity_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_identity_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS) -lpthread
 
+# The gcp identity's service-account JWT against a token endpoint on a
+# thread that verifies its signature; bad key files refused.
+check_PROGRAMS += tests/unit/test_identity_gcp
+TESTS += tests/unit/test_identity_gcp
+tests_unit_test_identity_gcp_SOURCES = tests/unit/test_identity_gcp.c
+tests_unit_test_identity_gcp_CFLAGS = $(UNIT_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_identity_gcp_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) -lpthread
+
 tests_unit_test_secret_SOURCES = tests/unit/test_secret.c
 tests_unit_test_secret_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_secret_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS)
