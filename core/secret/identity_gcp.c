@@ -93,6 +93,8 @@ static dsrc_status gcp_rs256(const char *pem, const char *msg, const char *file,
         !(*sig = gcp_b64url(raw, raw_len)))
         st = derr_set(e, DSRC_E_INTERNAL, "cannot sign the service account JWT (RS256)");
 out:
+    if (raw)
+        OPENSSL_cleanse(raw, raw_len);
     free(raw);
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(key); /* clears the key's private parts */
@@ -219,7 +221,7 @@ out:
     free(head);
     free(claims);
     free(msg);
-    free(sig);
+    secret_free(sig);
     return st;
 }
 
@@ -270,9 +272,22 @@ static dsrc_status gcp_answer(const cloud_http_resp *r, const char *what, const 
     return st;
 }
 
-/* "scheme://host[:port]/path" of url for messages (no query). */
+/* "scheme://host[:port]/path" of url for messages (no user information,
+ * no query). */
 static void gcp_where(const char *url, char *buf, size_t size)
 {
+    const char *p = strstr(url, "://"), *at;
+    size_t host;
+
+    if (p) {
+        host = strcspn(p + 3, "/?#");
+        at = memchr(p + 3, '@', host);
+        if (at) {
+            snprintf(buf, size, "%.*s%.*s", (int)(p + 3 - url), url,
+                     (int)strcspn(at + 1, "?#"), at + 1);
+            return;
+        }
+    }
     snprintf(buf, size, "%.*s", (int)strcspn(url, "?#"), url);
 }
 
@@ -303,7 +318,7 @@ static dsrc_status gcp_from_key(const cfg_source *cs, const char *file, char **t
         uri = k.token_uri ? k.token_uri : GCP_TOKEN_URI;
         flags = 0;
     }
-    if (!cloud_http_url_ok(uri, flags, "Google token endpoint", e)) {
+    if (!cloud_http_url_ok(uri, flags, "Google token", e)) {
         if (!flags)
             derr_prefix(e, "service account key file %s: field 'token_uri' (set "
                         "cloud.token_uri to use another endpoint)", file);
@@ -427,6 +442,10 @@ static dsrc_status gcp_token(const cfg_source *cs, const char *key_file,
     (void)key_file;
     (void)t;
     *token = NULL;
+    if (identity_flag(cs, "use_workload_identity") && identity_cloud(cs, "service_account_file"))
+        return derr_set(e, DSRC_E_INVALID_CONFIG,
+                        "set either cloud.service_account_file or cloud.use_workload_identity, "
+                        "not both");
     if (identity_flag(cs, "use_workload_identity"))
         return gcp_from_metadata(cs, token, info, e);
     return gcp_from_key(cs, identity_cloud(cs, "service_account_file"), token, info, e);

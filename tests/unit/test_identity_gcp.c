@@ -297,6 +297,12 @@ START_TEST(test_refused)
     ck_assert_int_eq(token(&tok, NULL, &e), DSRC_E_NOT_FOUND);
     ck_assert_ptr_nonnull(strstr(e.msg, "/nonexistent/key.json"));
 
+    /* both modes: ambiguous */
+    cloud[src.n_cloud].key = (char *)"use_workload_identity";
+    cloud[src.n_cloud++].text = (char *)"true";
+    ck_assert_int_eq(token(&tok, NULL, &e), DSRC_E_INVALID_CONFIG);
+    ck_assert_ptr_nonnull(strstr(e.msg, "not both"));
+
     make_source("open", key_file("open.json", pem, NULL, NULL, 0644), url);
     ck_assert_int_eq(token(&tok, NULL, &e), DSRC_E_PERMISSION);
     ck_assert_ptr_nonnull(strstr(e.msg, "chmod 600"));
