@@ -8,9 +8,10 @@
 # login succeeds only with the last token issued.
 #   - a service-account key file and workload identity: dsrc test names the
 #     identity, dsrc ls and dsrc fetch log in;
-#   - tokens that live 3 s under dsrcd's pool (connections of 1 s, a probe
-#     a second): every login succeeds and the stand-in issues a new token
-#     about every two seconds; a stand-in that fails (500) or is gone
+#   - tokens that live 3 s under dsrcd's pool (connections of 200 ms, a
+#     probe every 250 ms): every login succeeds, the stand-in issues a new
+#     token about every two seconds, each serving several logins (counted
+#     in the server's log); a stand-in that fails (500) or is gone
 #     makes the source unhealthy with a clear message;
 #   - bad key files, a wrong key, a key file's plain-http token_uri and a
 #     request without Metadata-Flavor are refused;
@@ -240,10 +241,14 @@ standin "$tmp/short" --life 3
 qpid=$!
 SHORT="http://127.0.0.1:$(cat "$tmp/short/port")/token"
 rm -f "$tmp/conf/sources.d/"*.conf
-extra='pool = { max_size = 2; min_idle = 0; max_lifetime = "1s"; validate_after = "0s"; };
-schedule = { health = "@every 1s"; };'
+extra='pool = { max_size = 2; min_idle = 0; max_lifetime = "200ms"; validate_after = "0s"; };
+schedule = { health = "@every 250ms"; };'
 gcpsrc pooled "service_account_file = \"$tmp/sa.json\";" "token_uri = \"$SHORT\";"
 extra=
+# the server logs each login: how many the pool made
+su_psql -q -c "ALTER SYSTEM SET log_connections = on" -c "SELECT pg_reload_conf()" >/dev/null ||
+    bad "cannot turn log_connections on"
+logins() { grep -c "connection authorized: user=$DBUSER " "$PG_DIR/log/primary.log"; }
 # connections of the CLI: each logs in with a fresh token (before the
 # daemon: a token issued makes the one before it invalid here, not at Google)
 for i in 1 2 3; do
@@ -265,7 +270,7 @@ health_is() {
     return 1
 }
 health_is healthy && ok || { bad "pooled never healthy"; cat "$tmp/health" "$tmp/dsrcd.log"; }
-c0=$(count "$tmp/short")
+c0=$(count "$tmp/short") l0=$(logins)
 # 10 s: five lives of a token; healthy all along
 i=0 downs=0
 while [ $i -lt 20 ]; do
@@ -275,10 +280,13 @@ while [ $i -lt 20 ]; do
     sleep 0.5
     i=$((i + 1))
 done
-c1=$(count "$tmp/short")
+c1=$(count "$tmp/short") l1=$(logins)
 [ "$downs" -eq 0 ] && ok || { bad "pooled unhealthy $downs times in 10 s"; cat "$tmp/downs" "$tmp/dsrcd.log"; cat "$tmp/short/count"; }
 [ $((c1 - c0)) -ge 3 ] && [ $((c1 - c0)) -le 8 ] && ok ||
     bad "tokens issued in 10 s of 3 s tokens: $((c1 - c0)) (wanted about 5)"
+# each token served several logins: kept, not made again on every use
+[ $((l1 - l0)) -ge $((c1 - c0 + 3)) ] && ok ||
+    bad "$((l1 - l0)) logins with $((c1 - c0)) tokens in 10 s"
 hasnt "$tmp/dsrcd.log" "password authentication failed"
 no_secret "$tmp/dsrcd.log" "$tmp/health"
 
@@ -301,4 +309,4 @@ expect 1 dsrc test pooled
 has "$tmp/err" "Google token endpoint at $SHORT"
 no_secret "$tmp/out" "$tmp/err" "$tmp/health" "$tmp/dsrcd.log"
 
-finish pg_gcp.sh
+finish pg_gcp.sh "($((c1 - c0)) tokens of 3 s for $((l1 - l0)) logins in 10 s under dsrcd)"
