@@ -238,8 +238,10 @@ static dsrc_status gcp_refused(const cloud_http_resp *r, const char *what, const
     if (r->status == 400 || r->status == 401 || r->status == 403)
         return derr_set(e, DSRC_E_AUTH, "%s at %s refused the credentials: %s", what, where,
                         why);
-    return derr_set(e, r->status >= 500 ? DSRC_E_UNREACHABLE : DSRC_E_BACKEND,
-                    "%s at %s failed: %s", what, where, why);
+    derr_set(e, r->status >= 500 ? DSRC_E_UNREACHABLE : DSRC_E_BACKEND,
+             "%s at %s failed: %s", what, where, why);
+    e->retryable = r->status >= 500 || r->status == 429; /* may pass */
+    return e->status;
 }
 
 /* {access_token, expires_in, token_type} of a 200 answer. */

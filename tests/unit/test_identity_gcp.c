@@ -336,6 +336,7 @@ START_TEST(test_refused)
     make_source("wrongkey", key_file("wrongkey.json", other_pem, NULL, NULL, 0600), url);
     ck_assert_int_eq(token(&tok, NULL, &e), DSRC_E_AUTH);
     ck_assert_ptr_nonnull(strstr(e.msg, "HTTP 400: invalid_grant: Invalid JWT Signature."));
+    ck_assert_int_eq(e.retryable, 0);
     ck_assert_int_eq(ep_requests, 1);
 
     /* a failing endpoint, then none */
@@ -343,10 +344,12 @@ START_TEST(test_refused)
     make_source("failing", key_file("failing.json", pem, NULL, NULL, 0600), url);
     ck_assert_int_eq(token(&tok, NULL, &e), DSRC_E_UNREACHABLE);
     ck_assert_ptr_nonnull(strstr(e.msg, "failed: HTTP 500: internal_failure"));
+    ck_assert_int_eq(e.retryable, 1);
     shutdown(ep_fd, SHUT_RDWR);
     close(ep_fd);
     ck_assert_int_eq(token(&tok, NULL, &e), DSRC_E_UNREACHABLE);
     ck_assert_ptr_nonnull(strstr(e.msg, "Google token endpoint at http://127.0.0.1:"));
+    ck_assert_int_eq(e.retryable, 1);
 }
 END_TEST
 
