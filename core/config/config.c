@@ -775,7 +775,8 @@ static const char *const cfg_azure_keys[] = {
     "authority_host", "token_endpoint", "imds_endpoint", NULL
 };
 static const char *const cfg_gcp_keys[] = {
-    "provider", "project_id", "service_account_file", "use_workload_identity", NULL
+    "provider", "project_id", "service_account_file", "use_workload_identity", "token_uri",
+    "metadata_endpoint", NULL
 };
 static const char *const cfg_cloud_bools[] = {
     "use_iam_auth", "use_managed_identity", "use_workload_identity", NULL

@@ -222,6 +222,8 @@ dsrc_status cloud_http(const cloud_http_req *r, cloud_http_resp *resp, derr *e)
         else
             st = derr_set(e, DSRC_E_UNREACHABLE, "%s at %s: %s", what, where,
                           *cerr ? cerr : curl_easy_strerror(rc));
+        /* as the header says: an endpoint down or slow may answer later */
+        e->retryable = st == DSRC_E_TIMEOUT || st == DSRC_E_UNREACHABLE;
         goto out;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);

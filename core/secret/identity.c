@@ -212,10 +212,15 @@ int identity_last(const char *name, identity_info *info)
     return found;
 }
 
-/* How long before its end a token is made again. */
+/* How long before its end x's token is made again: IDENTITY_REFRESH_MARGIN,
+ * or a third of the life of a token that lives less than twice that (one
+ * that lives seconds is still used for two thirds of them). */
 static time_t identity_margin(const identity_entry *x)
 {
-    (void)x;
+    time_t life = x->info.expires - x->made;
+
+    if (life < 2 * IDENTITY_REFRESH_MARGIN)
+        return life > 0 ? life / 3 : 0;
     return IDENTITY_REFRESH_MARGIN;
 }
 
@@ -247,6 +252,15 @@ static void identity_fingerprint(const cfg_source *cs, const char *key_file, cha
     EVP_MD_CTX_free(h);
     for (i = 0; i < n && i < 8 && 2 * i + 2 < size; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* How long before the margin the refresher makes x's token again:
+ * IDENTITY_REFRESH_AHEAD, at most the margin itself (a token that lives
+ * seconds is not made again the moment it is made). */
+static time_t identity_ahead(const identity_entry *x)
+{
+    time_t m = identity_margin(x);
+    return m < IDENTITY_REFRESH_AHEAD ? m : IDENTITY_REFRESH_AHEAD;
 }
 
 /* A new token into x (under identity_mu). */
@@ -418,8 +432,10 @@ int identity_refresh_due(void)
         pthread_mutex_lock(&identity_mu);
         for (x = identity_cache; x && !pick; x = x->next) {
             time_t life = x->info.expires - x->made;
+            /* a token that lives a few rounds at most is made on use only */
             if (!x->valid || x->busy || !x->recipe || x->tried == x->made ||
-                now < x->info.expires - identity_margin(x) - IDENTITY_REFRESH_AHEAD ||
+                life < 4 * IDENTITY_REFRESH_PERIOD ||
+                now < x->info.expires - identity_margin(x) - identity_ahead(x) ||
                 x->used < now - (life > 0 ? life : 0))
                 continue;
             pick = x;

@@ -24,7 +24,6 @@
  *                              else "default"); the EC2 instance profile
  *                              (IMDSv2).  With cloud.role_arn, the role
  *                              assumed with them (STS AssumeRole).
- *                              else "default").
  *   azure, use_managed_identity = true, or client_id + client_secret
  *                              a Microsoft Entra ID access token
  *                              (identity_azure.c) for Azure Database for
@@ -35,12 +34,21 @@
  *                              "password" option asks for a token to its
  *                              own resource (identity_bearer(),
  *                              dsrc_host.bearer_token).
+ *   gcp, service_account_file  an OAuth 2.0 access token for Cloud SQL IAM
+ *                              database login (scope sqlservice.login): a
+ *                              JWT signed RS256 with the key file's
+ *                              private key, exchanged at cloud.token_uri,
+ *                              else the file's token_uri (https only)
+ *   gcp, use_workload_identity the metadata server's token for the default
+ *                              service account (cloud.metadata_endpoint,
+ *                              else http://metadata.google.internal)
  * The token replaces the value of the plugin's secret option "password".
  *
  * Tokens are cached per source, endpoint, user and cloud group, made again
  * on use once less than IDENTITY_REFRESH_MARGIN seconds of their life are
- * left, so every connection a pool opens gets a valid one, and ahead of
- * that by dsrcd's refresher (identity_refresher_start()).  Thread-safe.
+ * left (a third of its life for a token that lives less than twice that),
+ * so every connection a pool opens gets a valid one, and ahead of that by
+ * dsrcd's refresher (identity_refresher_start()).  Thread-safe.
  */
 #ifndef DSRC_CORE_IDENTITY_H
 #define DSRC_CORE_IDENTITY_H
@@ -122,8 +130,10 @@ dsrc_status identity_bearer(const cfg_source *cs, const char *key_file, const ch
 int identity_last(const char *name, identity_info *info);
 
 /* Make again, ahead of need, every cached token that will be due within
- * IDENTITY_REFRESH_AHEAD seconds and was handed out during its life (a
- * source still in use), with what it was made from; the provider is asked
+ * IDENTITY_REFRESH_AHEAD seconds (at most its margin) and was handed out
+ * during its life (a source still in use), with what it was made from
+ * (not a token that lives less than 4 rounds of the refresher: made on
+ * use only); the provider is asked
  * outside the cache's lock, so connections keep getting the token in hand
  * meanwhile.  A failure is logged (a warning naming the source and the
  * cause, never a secret) and leaves the token in hand, valid until its

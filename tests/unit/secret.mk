@@ -50,7 +50,15 @@ check_PROGRAMS += tests/unit/test_identity
 TESTS += tests/unit/test_identity
 tests_unit_test_identity_SOURCES = tests/unit/test_identity.c
 tests_unit_test_identity_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_identity_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS)
+tests_unit_test_identity_LDADD = $(UNIT_LIBS) $(CRYPTO_LIBS) -lpthread
+
+# The gcp identity's service-account JWT against a token endpoint on a
+# thread that verifies its signature; bad key files refused.
+check_PROGRAMS += tests/unit/test_identity_gcp
+TESTS += tests/unit/test_identity_gcp
+tests_unit_test_identity_gcp_SOURCES = tests/unit/test_identity_gcp.c
+tests_unit_test_identity_gcp_CFLAGS = $(UNIT_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_identity_gcp_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) -lpthread
 
 # The AWS provider's temporary credentials (IMDSv2, STS AssumeRole) and
 # their cache, against the loopback stand-ins of tests/fixtures/aws_standin.py.

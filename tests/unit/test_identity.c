@@ -4,12 +4,20 @@
  * than IDENTITY_REFRESH_MARGIN seconds of it are left and made again on use
  * after that; identity_apply() hands it to the plugin's password; a missing
  * region, missing credentials or a plugin without a password are refused
- * with messages that hold no secret. */
+ * with messages that hold no secret.  A token that lives less than twice
+ * the margin (from a GCP metadata stand-in on a thread of this test) is
+ * kept for two thirds of its life. */
 #include <config.h>
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "secret/identity.h"
 #include "secret/secret.h"
@@ -269,6 +277,141 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+/* ---- a GCP metadata server on 127.0.0.1, on a thread ---- */
+
+static int md_fd = -1, md_port;
+static volatile int md_life = 9, md_tokens;
+
+static void *md_serve(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        char req[4096], body[256], ans[512];
+        size_t n = 0;
+        ssize_t r;
+        int c = accept(md_fd, NULL, NULL);
+
+        if (c < 0)
+            return NULL;
+        while (n + 1 < sizeof req && (r = read(c, req + n, sizeof req - 1 - n)) > 0) {
+            n += (size_t)r;
+            req[n] = '\0';
+            if (strstr(req, "\r\n\r\n"))
+                break;
+        }
+        req[n] = '\0';
+        if (!strstr(req, "Metadata-Flavor: Google"))
+            snprintf(body, sizeof body, "missing Metadata-Flavor");
+        else if (strstr(req, "GET /computeMetadata/v1/instance/service-accounts/default/email"))
+            snprintf(body, sizeof body, "reader@proj.iam.gserviceaccount.com");
+        else
+            snprintf(body, sizeof body,
+                     "{\"access_token\":\"ya29.tok-%d\",\"expires_in\":%d,"
+                     "\"token_type\":\"Bearer\"}", ++md_tokens, md_life);
+        snprintf(ans, sizeof ans, "HTTP/1.1 %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                 strstr(req, "Metadata-Flavor: Google") ? "200 OK" : "403 Forbidden",
+                 strlen(body), body);
+        if (write(c, ans, strlen(ans)) < 0)
+            perror("write");
+        close(c);
+    }
+}
+
+static void md_start(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    pthread_t th;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_ge(md_fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+    ck_assert_int_eq(bind(md_fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(md_fd, 8), 0);
+    ck_assert_int_eq(getsockname(md_fd, (struct sockaddr *)&a, &len), 0);
+    md_port = ntohs(a.sin_port);
+    ck_assert_int_eq(pthread_create(&th, NULL, md_serve, NULL), 0);
+    pthread_detach(th);
+}
+
+/* The token of the gcp source, and the stand-in's count after it. */
+static int md_token(char *want)
+{
+    char *tok = NULL;
+    derr e = {0};
+    int n;
+
+    ck_assert_int_eq(identity_token(&src, NULL, "db", "5432", "reader", &tok, NULL, &e),
+                     DSRC_OK);
+    n = atoi(strrchr(tok, '-') + 1);
+    if (want)
+        ck_assert_str_eq(tok, want);
+    secret_free(tok);
+    return n;
+}
+
+START_TEST(test_short_lived_margin)
+{
+    char url[64], want[32];
+    int first;
+
+    md_start();
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", md_port);
+    memset(&src, 0, sizeof src);
+    memset(cloud, 0, sizeof cloud);
+    src.name = (char *)"short";
+    src.type = (char *)"postgres";
+    src.cloud_provider = (char *)"gcp";
+    cloud[0].key = (char *)"provider";
+    cloud[0].text = (char *)"gcp";
+    cloud[1].key = (char *)"use_workload_identity";
+    cloud[1].text = (char *)"true";
+    cloud[2].key = (char *)"metadata_endpoint";
+    cloud[2].text = url;
+    src.cloud = cloud;
+    src.n_cloud = 3;
+
+    /* 9 s of life: kept for 6 (margin 3), made again after */
+    md_life = 9;
+    first = md_token(NULL);
+    snprintf(want, sizeof want, "ya29.tok-%d", first);
+    now_at = T0 + 5;
+    ck_assert_int_eq(md_token(want), first);
+    now_at = T0 + 6;
+    ck_assert_int_eq(md_token(NULL), first + 1);
+    /* three lives later: one new token per use past two thirds */
+    now_at = T0 + 6 + 5;
+    ck_assert_int_eq(md_token(NULL), first + 1);
+    now_at = T0 + 6 + 6;
+    ck_assert_int_eq(md_token(NULL), first + 2);
+
+    /* 1 s of life: a margin of 0, kept for its second */
+    md_life = 1;
+    now_at = T0 + 100;
+    first = md_token(NULL);
+    ck_assert_int_eq(md_token(NULL), first);
+    now_at = T0 + 101;
+    ck_assert_int_eq(md_token(NULL), first + 1);
+
+    /* 599 s: margin 199; 600 s and more: IDENTITY_REFRESH_MARGIN */
+    md_life = 599;
+    now_at = T0 + 1000;
+    first = md_token(NULL);
+    now_at = T0 + 1000 + 599 - 199 - 1;
+    ck_assert_int_eq(md_token(NULL), first);
+    now_at = T0 + 1000 + 599 - 199;
+    ck_assert_int_eq(md_token(NULL), first + 1);
+    md_life = 600;
+    now_at = T0 + 3000;
+    first = md_token(NULL);
+    now_at = T0 + 3000 + 600 - IDENTITY_REFRESH_MARGIN - 1;
+    ck_assert_int_eq(md_token(NULL), first);
+    now_at = T0 + 3000 + 600 - IDENTITY_REFRESH_MARGIN;
+    ck_assert_int_eq(md_token(NULL), first + 1);
+}
+END_TEST
+
 static Suite *identity_suite(void)
 {
     Suite *s = suite_create("identity");
@@ -280,6 +423,10 @@ static Suite *identity_suite(void)
     tcase_add_test(tc, test_refusals);
     tcase_add_test(tc, test_refresh_ahead);
     tcase_add_test(tc, test_changed_config);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("margin");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_short_lived_margin);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -21,12 +21,14 @@ TESTS += plugins/mysql/tests/mysql_conformance.sh
 TESTS += plugins/mysql/tests/mysql_iam.sh
 # Microsoft Entra ID tokens made by the host as the password.
 TESTS += plugins/mysql/tests/mysql_azure.sh
+# GCP Cloud SQL IAM login made by the host: the stand-in's token as password.
+TESTS += plugins/mysql/tests/mysql_gcp.sh
 endif
 endif
-EXTRA_DIST += plugins/mysql/tests/mysql_azure.sh
 EXTRA_DIST += plugins/mysql/tests/fixture/mariadb-fixture plugins/mysql/tests/deps.apt \
 	plugins/mysql/tests/mysql_replica.sh plugins/mysql/tests/mysql_catalog.sh \
 	plugins/mysql/tests/mysql_conformance.sh plugins/mysql/tests/mysql_iam.sh \
+	plugins/mysql/tests/mysql_azure.sh plugins/mysql/tests/mysql_gcp.sh \
 	bench/mysql/run bench/mysql/README.md
 
 # The MariaDB tests each start their own servers: one after the other.

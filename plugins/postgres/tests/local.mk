@@ -60,9 +60,13 @@ TESTS += plugins/postgres/tests/pg_iam_temp.sh
 # Microsoft Entra ID tokens (client credentials, managed identity) made by
 # the host as the password of Azure Database for PostgreSQL.
 TESTS += plugins/postgres/tests/pg_azure.sh
-EXTRA_DIST += plugins/postgres/tests/pg_azure.sh
+# GCP Cloud SQL IAM login made by the host: a service-account JWT verified
+# by a token endpoint stand-in, workload identity, 3 s tokens under a pool.
+TESTS += plugins/postgres/tests/pg_gcp.sh
 endif
-EXTRA_DIST += plugins/postgres/tests/pg_iam.sh plugins/postgres/tests/pg_iam_temp.sh
+EXTRA_DIST += plugins/postgres/tests/pg_iam.sh plugins/postgres/tests/pg_iam_temp.sh \
+	plugins/postgres/tests/pg_azure.sh plugins/postgres/tests/pg_gcp.sh \
+	tests/fixtures/gcp_standin.py
 EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/postgres_cli.sh \
 	plugins/postgres/tests/pg_health.sh plugins/postgres/tests/pg_replica.sh \
 	plugins/postgres/tests/pg_jobs_kill.sh plugins/postgres/tests/pg_jobs_retry.sh \
