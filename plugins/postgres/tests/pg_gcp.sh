@@ -282,8 +282,10 @@ while [ $i -lt 20 ]; do
 done
 c1=$(count "$tmp/short") l1=$(logins)
 [ "$downs" -eq 0 ] && ok || { bad "pooled unhealthy $downs times in 10 s"; cat "$tmp/downs" "$tmp/dsrcd.log"; cat "$tmp/short/count"; }
-[ $((c1 - c0)) -ge 3 ] && [ $((c1 - c0)) -le 8 ] && ok ||
-    bad "tokens issued in 10 s of 3 s tokens: $((c1 - c0)) (wanted about 5)"
+# (about 5: each kept for two thirds of its life; the clock's whole seconds
+# and a loaded machine can make that one second, hence at most 11)
+[ $((c1 - c0)) -ge 3 ] && [ $((c1 - c0)) -le 11 ] && ok ||
+    bad "tokens issued in 10 s of 3 s tokens: $((c1 - c0)) (wanted about 5, at most 11)"
 # each token served several logins: kept, not made again on every use
 [ $((l1 - l0)) -ge $((c1 - c0 + 3)) ] && ok ||
     bad "$((l1 - l0)) logins with $((c1 - c0)) tokens in 10 s"
