@@ -350,6 +350,7 @@ START_TEST(test_refused)
     ck_assert_int_eq(token(&tok, NULL, &e), DSRC_E_UNREACHABLE);
     ck_assert_ptr_nonnull(strstr(e.msg, "Google token endpoint at http://127.0.0.1:"));
     ck_assert_int_eq(e.retryable, 1);
+    derr_clear(&e);
 }
 END_TEST
 
