@@ -281,6 +281,30 @@ static void worker_error(dsrc_error *e)
     e->struct_size = sizeof *e;
 }
 
+/* A request of the plugin's to the host (WIRE_SIGN, WIRE_BEARER): send b
+ * (freed) and wait for the host's answer, taken over into *reply.  0, or
+ * -1 when the host is gone. */
+static int worker_ask_host(worker *w, wire_buf *b, wire_buf *reply)
+{
+    int rc;
+
+    pthread_mutex_lock(&w->mu);
+    w->signed_ready = 0;
+    pthread_mutex_unlock(&w->mu);
+    rc = worker_send(w, b, 0);
+    wire_free(b);
+    if (rc != 0)
+        return -1;
+    pthread_mutex_lock(&w->mu);
+    while (!w->signed_ready)
+        pthread_cond_wait(&w->cv, &w->mu);
+    *reply = w->signed_reply; /* taken over */
+    memset(&w->signed_reply, 0, sizeof w->signed_reply);
+    w->signed_ready = 0;
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
 /* host->aws_sign() in a worker: the host, which knows the source and its
  * credentials, signs; the headers come back over the socket. */
 static dsrc_status worker_aws_sign(const struct dsrc_ctx *ctx, const dsrc_aws_request *req,
@@ -297,21 +321,8 @@ static dsrc_status worker_aws_sign(const struct dsrc_ctx *ctx, const dsrc_aws_re
         return dsrc_error_set(err, DSRC_E_INVALID_ARGUMENT, 0, NULL, "no request to sign");
     wire_begin(&b, WIRE_SIGN);
     wire_put_aws_request(&b, req);
-    pthread_mutex_lock(&w->mu);
-    w->signed_ready = 0;
-    pthread_mutex_unlock(&w->mu);
-    if (worker_send(w, &b, 0) != 0) {
-        wire_free(&b);
+    if (worker_ask_host(w, &b, &reply) != 0)
         return dsrc_error_set(err, DSRC_E_INTERNAL, 1, NULL, "the host is gone");
-    }
-    wire_free(&b);
-    pthread_mutex_lock(&w->mu);
-    while (!w->signed_ready)
-        pthread_cond_wait(&w->cv, &w->mu);
-    reply = w->signed_reply; /* taken over */
-    memset(&w->signed_reply, 0, sizeof w->signed_reply);
-    w->signed_ready = 0;
-    pthread_mutex_unlock(&w->mu);
     memset(&r, 0, sizeof r);
     r.p = reply.p;
     r.len = reply.len;
@@ -349,21 +360,8 @@ static dsrc_status worker_bearer(const struct dsrc_ctx *ctx, const char *resourc
     wire_begin(&b, WIRE_BEARER);
     wire_str(&b, resource);
     wire_i64(&b, (int64_t)size);
-    pthread_mutex_lock(&w->mu);
-    w->signed_ready = 0;
-    pthread_mutex_unlock(&w->mu);
-    if (worker_send(w, &b, 0) != 0) {
-        wire_free(&b);
+    if (worker_ask_host(w, &b, &reply) != 0)
         return dsrc_error_set(err, DSRC_E_INTERNAL, 1, NULL, "the host is gone");
-    }
-    wire_free(&b);
-    pthread_mutex_lock(&w->mu);
-    while (!w->signed_ready)
-        pthread_cond_wait(&w->cv, &w->mu);
-    reply = w->signed_reply; /* taken over */
-    memset(&w->signed_reply, 0, sizeof w->signed_reply);
-    w->signed_ready = 0;
-    pthread_mutex_unlock(&w->mu);
     memset(&r, 0, sizeof r);
     r.p = reply.p;
     r.len = reply.len;
