@@ -1998,6 +1998,7 @@ START_TEST(t_big_csv_matches_mariadb)
 {
     char dsrc[PATH_MAX + 16], conf[PATH_MAX + 32], csv[PATH_MAX + 32], small[PATH_MAX + 32];
     char tsv[PATH_MAX + 32], err[PATH_MAX + 32], defaults[PATH_MAX + 32];
+    char stdout_csv[PATH_MAX + 32];
     long rss_small = 0, rss_big = 0, rss_cli = 0;
     int rc;
     char *errtext;
@@ -2009,6 +2010,7 @@ START_TEST(t_big_csv_matches_mariadb)
     snprintf(csv, sizeof csv, "%s/big.csv", conf_tmpdir());
     snprintf(small, sizeof small, "%s/small.csv", conf_tmpdir());
     snprintf(tsv, sizeof tsv, "%s/big.tsv", conf_tmpdir());
+    snprintf(stdout_csv, sizeof stdout_csv, "%s/stdout.csv", conf_tmpdir());
     snprintf(err, sizeof err, "%s/big.err", conf_tmpdir());
     snprintf(defaults, sizeof defaults, "--defaults-file=%s", my_env.primary_cnf);
 
@@ -2038,6 +2040,23 @@ START_TEST(t_big_csv_matches_mariadb)
         errtext = my_slurp(err);
         ck_assert_msg(rc == 0, "mariadb exited %d: %s", rc, errtext);
         free(errtext);
+    }
+    {
+        /* standard output redirected to a file: staged, hashed and written
+         * by the writer thread; the same bytes */
+        char *const argv[] = {dsrc, "-c", conf, "fetch", "conf", DB "/big", "-o", "-", "-q",
+                              NULL};
+        char *a, *b;
+        rc = my_run(argv, stdout_csv, err, NULL);
+        errtext = my_slurp(err);
+        ck_assert_msg(rc == 0, "dsrc fetch -o - exited %d: %s", rc, errtext);
+        free(errtext);
+        a = my_slurp(csv);
+        b = my_slurp(stdout_csv);
+        ck_assert_msg(a && b && a[0] && strcmp(a, b) == 0, "-o - > FILE differs from -o FILE");
+        free(a);
+        free(b);
+        unlink(stdout_csv);
     }
     rows = my_compare_big(csv, tsv);
     ck_assert_uint_eq(rows, BIG_ROWS);
