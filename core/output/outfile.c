@@ -43,7 +43,13 @@
  * all at once by the fsync at commit (which is what makes the file
  * durable).  The last, partial buffer is written by the caller's thread
  * after the writer has finished (outfile_sha256, commit), without O_DIRECT.
- * Standard output is written directly, as it comes.
+ * Standard output redirected to a regular file (`-o - > FILE`) is staged
+ * the same way, so that the writer thread, not the caller's, hashes it;
+ * its buffers are written in order with write() at the file's own position
+ * (it may be opened for appending), without O_DIRECT, without the syncer
+ * (standard output is not fsynced).  Any other standard output (a
+ * terminal, a pipe) is written directly, as it comes, so that a reader
+ * sees the rows as they arrive.
  */
 #define OUTFILE_BUF (2u << 20)
 #define OUTFILE_NBUF 3
@@ -57,6 +63,8 @@ struct outfile {
     char *old;       /* the file it replaced, kept until finish; or NULL  */
     int fd;
     int is_stdout;   /* a stream: stdout, a device, a FIFO or a socket    */
+    int seq;         /* a stream staged all the same: stdout to a regular
+                      * file, written in order at the file's position    */
     int own_fd;      /* a stream we opened (closed at the end)            */
     int published;   /* renamed to its final name                         */
     int failed;      /* a write failed: commit refuses                    */
@@ -382,8 +390,10 @@ outfile *outfile_open(const char *path, derr *e)
     }
     of->fd = -1;
     if (strcmp(path, "-") == 0) {
+        struct stat st;
         of->is_stdout = 1;
         of->fd = STDOUT_FILENO;
+        of->seq = fstat(of->fd, &st) == 0 && S_ISREG(st.st_mode);
         return of;
     }
     if (outfile_split(path, &of->dir, &base) != 0) {
@@ -459,7 +469,7 @@ outfile *outfile_open(const char *path, derr *e)
 static int outfile_pwrite(outfile *of, const unsigned char *p, size_t len, uint64_t off)
 {
     while (len > 0) {
-        ssize_t n = pwrite(of->fd, p, len, (off_t)off);
+        ssize_t n = of->seq ? write(of->fd, p, len) : pwrite(of->fd, p, len, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EINVAL && of->direct) {
@@ -495,7 +505,7 @@ static int outfile_block(outfile *of, const unsigned char *p, size_t len, uint64
     }
     if (outfile_pwrite(of, p, len, off) != 0)
         return -1;
-    if (!of->direct && len >= OUTFILE_BUF)
+    if (!of->direct && !of->seq && len >= OUTFILE_BUF)
         /* Only a hint: the fsync at commit is what makes the file durable,
          * so a file system without sync_file_range loses nothing. */
         (void)sync_file_range(of->fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
@@ -599,7 +609,7 @@ static int outfile_submit(outfile *of)
             pthread_mutex_destroy(&of->mu);
             goto inline_write;
         }
-        if (of->fill_off == 0 &&
+        if (of->fill_off == 0 && !of->seq &&
             fcntl(of->fd, F_SETFL, fcntl(of->fd, F_GETFL) | O_DIRECT) == 0)
             of->direct = 1;
         of->quit = 0;
@@ -610,7 +620,7 @@ static int outfile_submit(outfile *of)
         }
         of->thread_on = 1;
         /* without a syncer the fsync at commit does all the flushing */
-        of->sync_on = pthread_create(&of->sync_th, NULL, outfile_syncer, of) == 0;
+        of->sync_on = !of->seq && pthread_create(&of->sync_th, NULL, outfile_syncer, of) == 0;
     }
     pthread_mutex_lock(&of->mu);
     if (of->werr) {
@@ -648,7 +658,7 @@ inline_write:
  * here; later writes go straight to the file.  0, or -1 (failed). */
 static int outfile_drain(outfile *of)
 {
-    if (of->is_stdout || of->plain)
+    if ((of->is_stdout && !of->seq) || of->plain)
         return of->failed ? -1 : 0;
     outfile_stop_writer(of, 0);
     of->plain = 1;
@@ -684,7 +694,7 @@ int outfile_write(void *v, const void *data, size_t len)
     }
     if (len == 0)
         return 0;
-    if (of->is_stdout) {
+    if (of->is_stdout && !of->seq) {
         if (EVP_DigestUpdate(of->md, data, len) != 1) {
             of->failed = 1;
             of->err = errno = ENOMEM;
@@ -771,6 +781,8 @@ dsrc_status outfile_prepare(outfile *of, derr *e)
     if (!of)
         return derr_set(e, DSRC_E_INTERNAL, "no output file to commit");
     if (of->is_stdout) {
+        if (!of->failed)
+            (void)outfile_drain(of);
         if (of->failed)
             return derr_set(e, outfile_status(of->err), "cannot write %s: %s",
                             of->own_fd ? of->path : "to standard output", strerror(of->err));
@@ -869,6 +881,8 @@ void outfile_abort(outfile *of)
 {
     if (!of)
         return;
+    if (of->seq)
+        (void)outfile_drain(of); /* a stream keeps what it was given */
     outfile_stop_writer(of, 1);
     if (of->published) {
         /* undo the rename: the older file back, or nothing */

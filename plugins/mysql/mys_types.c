@@ -151,7 +151,9 @@ mys_class mys_class_of(const MYSQL_FIELD *f, int json)
     }
 }
 
-/* A signed decimal integer of exactly n bytes; 0 ok, -1 not one / overflow. */
+/* A signed decimal integer of exactly n bytes; 0 ok, -1 not one / overflow.
+ * Up to 18 digits cannot overflow and are taken without a check per digit
+ * (most values); only a longer one is checked against the limit. */
 static int mys_parse_i64(const char *s, size_t n, int64_t *out)
 {
     uint64_t v = 0, lim;
@@ -164,6 +166,16 @@ static int mys_parse_i64(const char *s, size_t n, int64_t *out)
     }
     if (i == n)
         return -1;
+    if (n - i <= 18) {
+        for (; i < n; i++) {
+            unsigned d = (unsigned char)s[i] - '0';
+            if (d > 9)
+                return -1;
+            v = v * 10 + d;
+        }
+        *out = neg ? -(int64_t)v : (int64_t)v;
+        return 0;
+    }
     lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
     for (; i < n; i++) {
         unsigned d = (unsigned char)s[i] - '0';

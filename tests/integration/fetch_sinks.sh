@@ -131,6 +131,13 @@ if mount -t tmpfs -o size=4k tmpfs "$tmp/mnt" 2>/dev/null; then
     has "$tmp/err" "No space left on device"
     grep -q "stopped by" "$tmp/err" && bad "the plugin's 'stopped' hides the cause" || ok
     [ -z "$(ls -A "$mnt")" ] && ok || { bad "left on a full file system:"; ls -la "$mnt"; }
+    # standard output redirected to a file there: staged and written by a
+    # thread of its own, and still the cause
+    rc=0
+    "$DSRC" $C fetch s endless -o - >"$mnt/stdout.csv" 2>"$tmp/err" || rc=$?
+    [ "$rc" = 1 ] && ok || bad "exit $rc on a full file system behind standard output (wanted 1)"
+    has "$tmp/err" "No space left on device"
+    rm -f "$mnt/stdout.csv"
     umount "$mnt" && mnt=
 fi
 

@@ -1427,6 +1427,63 @@ START_TEST(t_cell_types)
 }
 END_TEST
 
+/* Integers at the edges of the parse: 18 digits and fewer go without an
+ * overflow check, 19 and more with one; a BIGINT UNSIGNED above INT64_MAX
+ * stays exact text. */
+START_TEST(t_int_edges)
+{
+    source_conn *c = conf_conn();
+    MYSQL *root = my_root(0);
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    static const struct {
+        size_t row;
+        const char *col;
+        int type;
+        const char *text;
+    } want[] = {
+        {0, "s", DSRC_T_INT64, "-9223372036854775808"},
+        {0, "u", DSRC_T_TEXT, "9223372036854775808"},
+        {1, "s", DSRC_T_INT64, "9223372036854775807"},
+        {1, "u", DSRC_T_TEXT, "18446744073709551615"},
+        {2, "s", DSRC_T_INT64, "-999999999999999999"},
+        {2, "u", DSRC_T_INT64, "999999999999999999"},
+        {3, "s", DSRC_T_INT64, "-1000000000000000000"},
+        {3, "u", DSRC_T_TEXT, "10000000000000000000"},
+        {4, "s", DSRC_T_INT64, "0"},
+        {4, "u", DSRC_T_INT64, "7"},
+        {5, "z", DSRC_T_INT64, "42"},
+    };
+    size_t i;
+
+    ck_assert_ptr_nonnull(root);
+    ck_assert_int_eq(my_exec(root, "CREATE TABLE " DB ".int_edges (id INT PRIMARY KEY,"
+                                   " s BIGINT, u BIGINT UNSIGNED, z BIGINT(20) ZEROFILL)"), 0);
+    ck_assert_int_eq(my_exec(root, "INSERT INTO " DB ".int_edges VALUES"
+                                   " (1, -9223372036854775808, 9223372036854775808, 1),"
+                                   " (2, 9223372036854775807, 18446744073709551615, 2),"
+                                   " (3, -999999999999999999, 999999999999999999, 3),"
+                                   " (4, -1000000000000000000, 10000000000000000000, 4),"
+                                   " (5, 0, 7, 5), (6, 1, 1, 42)"), 0);
+    conf_req(&req, DB "/int_edges");
+    ck_assert_msg(conf_fetch_all(c, &req, &r, NULL, &e) == DSRC_OK, "%s", e.msg);
+    my_exec(root, "DROP TABLE " DB ".int_edges");
+    mysql_close(root);
+    ck_assert_uint_eq(r.n_rows, 6);
+    for (i = 0; i < sizeof want / sizeof want[0]; i++) {
+        dsrc_type t = conf_rows_type(&r, want[i].row, want[i].col);
+        const char *v = conf_rows_cell(&r, want[i].row, want[i].col);
+        ck_assert_msg((int)t == want[i].type, "row %zu, %s: type %d, expected %d", want[i].row,
+                      want[i].col, (int)t, want[i].type);
+        ck_assert_msg(v && strcmp(v, want[i].text) == 0, "row %zu, %s: '%s', expected '%s'",
+                      want[i].row, want[i].col, v ? v : "(null)", want[i].text);
+    }
+    conf_rows_free(&r);
+    derr_clear(&e);
+}
+END_TEST
+
 /* TIMESTAMP comes in UTC with "Z" whatever the server's own time zone: the
  * session is set to UTC, so a new connection to a server whose default is
  * +05:30 still sends the stored instant. */
@@ -1941,6 +1998,7 @@ START_TEST(t_big_csv_matches_mariadb)
 {
     char dsrc[PATH_MAX + 16], conf[PATH_MAX + 32], csv[PATH_MAX + 32], small[PATH_MAX + 32];
     char tsv[PATH_MAX + 32], err[PATH_MAX + 32], defaults[PATH_MAX + 32];
+    char stdout_csv[PATH_MAX + 32];
     long rss_small = 0, rss_big = 0, rss_cli = 0;
     int rc;
     char *errtext;
@@ -1952,6 +2010,7 @@ START_TEST(t_big_csv_matches_mariadb)
     snprintf(csv, sizeof csv, "%s/big.csv", conf_tmpdir());
     snprintf(small, sizeof small, "%s/small.csv", conf_tmpdir());
     snprintf(tsv, sizeof tsv, "%s/big.tsv", conf_tmpdir());
+    snprintf(stdout_csv, sizeof stdout_csv, "%s/stdout.csv", conf_tmpdir());
     snprintf(err, sizeof err, "%s/big.err", conf_tmpdir());
     snprintf(defaults, sizeof defaults, "--defaults-file=%s", my_env.primary_cnf);
 
@@ -1981,6 +2040,23 @@ START_TEST(t_big_csv_matches_mariadb)
         errtext = my_slurp(err);
         ck_assert_msg(rc == 0, "mariadb exited %d: %s", rc, errtext);
         free(errtext);
+    }
+    {
+        /* standard output redirected to a file: staged, hashed and written
+         * by the writer thread; the same bytes */
+        char *const argv[] = {dsrc, "-c", conf, "fetch", "conf", DB "/big", "-o", "-", "-q",
+                              NULL};
+        char *a, *b;
+        rc = my_run(argv, stdout_csv, err, NULL);
+        errtext = my_slurp(err);
+        ck_assert_msg(rc == 0, "dsrc fetch -o - exited %d: %s", rc, errtext);
+        free(errtext);
+        a = my_slurp(csv);
+        b = my_slurp(stdout_csv);
+        ck_assert_msg(a && b && a[0] && strcmp(a, b) == 0, "-o - > FILE differs from -o FILE");
+        free(a);
+        free(b);
+        unlink(stdout_csv);
     }
     rows = my_compare_big(csv, tsv);
     ck_assert_uint_eq(rows, BIG_ROWS);
@@ -2174,6 +2250,7 @@ int main(void)
     tcase_add_test(tc, t_discover_second_connection);
     tcase_add_test(tc, t_discover_modes);
     tcase_add_test(tc, t_cell_types);
+    tcase_add_test(tc, t_int_edges);
     tcase_add_test(tc, t_timestamp_utc);
     tcase_add_test(tc, t_hostile_identifiers);
     tcase_add_test(tc, t_string_cursor_escaping);
