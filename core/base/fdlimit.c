@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -68,4 +69,12 @@ void fd_describe(char *buf, size_t n, int err)
              "%ld sockets, %ld pipes, %ld other)",
              err == ENFILE ? "ENFILE, the system's table is full" : "EMFILE", open, soft, hard,
              files, socks, pipes, other);
+}
+
+const char *fd_strerror(int err, char *buf, size_t n)
+{
+    if (err != EMFILE && err != ENFILE)
+        return strerror(err);
+    fd_describe(buf, n, err);
+    return buf;
 }

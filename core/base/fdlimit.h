@@ -27,4 +27,8 @@ int fd_exhausted(int err);
  * descriptor below the limit (at most 1 048 576 are looked at). */
 void fd_describe(char *buf, size_t n, int err);
 
+/* strerror(err), or fd_describe() in buf when err is EMFILE or ENFILE:
+ * for "cannot open X: %s" messages. */
+const char *fd_strerror(int err, char *buf, size_t n);
+
 #endif
