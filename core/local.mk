@@ -19,7 +19,8 @@ core_libdsrccore_la_SOURCES = \
 	core/base/diag.c core/base/diag.h \
 	core/base/ctx.c core/base/ctx.h \
 	core/base/prom.c core/base/prom.h \
-	core/base/nearest.c core/base/nearest.h
+	core/base/nearest.c core/base/nearest.h \
+	core/base/fdlimit.c core/base/fdlimit.h
 
 # plugin: loading plugins, the registry of sources, one source's connection,
 # a source as a JSON document and changing its file at run time.

@@ -396,8 +396,13 @@ void units_tick(unit *v, size_t n)
                 continue;
             }
         }
-        /* a job still queued or running is not doubled: a due probe then
-         * waits for the next tick */
+        /* Nothing to do: no job (an idle source costs no thread hand-off
+         * a second).  A job still queued or running is not doubled: a due
+         * probe then waits for the next tick. */
+        if (!due && !router_maintain_due(u->rt)) {
+            unit_log_changes(u, probed);
+            continue;
+        }
         if (probes_submit(u->hl, u->rt, due) && due) {
             if (!probes_threaded())
                 probed = 1;

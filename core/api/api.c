@@ -326,6 +326,8 @@ static void api_notify_conn(void *cls, struct MHD_Connection *c, void **ctx,
         t->next = wd->list;
         if (wd->list)
             wd->list->prev = t;
+        else
+            pthread_cond_signal(&wd->cv); /* the watchdog sleeps while none */
         wd->list = t;
         pthread_mutex_unlock(&wd->mu);
         *ctx = t;
@@ -346,8 +348,10 @@ static void api_notify_conn(void *cls, struct MHD_Connection *c, void **ctx,
     *ctx = NULL;
 }
 
-/* Every 100 ms: shut down the connections past their deadline (their
- * threads then see the end of the stream and close them). */
+/* Every 100 ms while there are connections: shut down those past their
+ * deadline (their threads then see the end of the stream and close them).
+ * Without any it sleeps until one starts: an idle daemon is not woken ten
+ * times a second. */
 static void *api_watchdog_main(void *arg)
 {
     api_watchdog *wd = arg;
@@ -365,6 +369,10 @@ static void *api_watchdog_main(void *arg)
                 log_msg(DSRC_LOG_DEBUG, NULL, NULL, "api: a connection closed: its request "
                         "line and headers took longer than idle_timeout");
             }
+        if (!wd->list) {
+            pthread_cond_wait(&wd->cv, &wd->mu);
+            continue;
+        }
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_nsec += 100 * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {

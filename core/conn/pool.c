@@ -1026,6 +1026,38 @@ int pool_maintain(pool *p)
     return opened;
 }
 
+int pool_maintain_due(pool *p)
+{
+    int64_t now = pool_now(p);
+    const pool_conn *c;
+    int due = 0, remaining_idle;
+
+    pthread_mutex_lock(&p->mu);
+    if (p->closing) {
+        pthread_mutex_unlock(&p->mu);
+        return 0;
+    }
+    /* what pool_maintain() would do, in the same order, without doing it */
+    if (p->total > p->cfg.max_size)
+        due = 1;
+    if (!due && p->cfg.min_idle > p->idle.n + p->checking + p->opening &&
+        p->cfg.max_size > p->total + p->dying)
+        due = 1;
+    if (!due && p->cfg.leak_threshold_ms > 0)
+        for (c = p->active.head; c && !due; c = c->next)
+            due = !c->leak_reported && now - c->acquired_ms >= p->cfg.leak_threshold_ms;
+    remaining_idle = p->idle.n;
+    for (c = p->idle.tail; c && !due; c = c->prev) {
+        due = pc_expired(p, c, now) ||
+              (p->cfg.idle_timeout_ms > 0 && p->cfg.min_idle < p->cfg.max_size &&
+               remaining_idle > p->cfg.min_idle &&
+               now - c->last_used_ms >= p->cfg.idle_timeout_ms) ||
+              (p->cfg.keepalive_ms > 0 && now - c->last_checked_ms >= p->cfg.keepalive_ms);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return due;
+}
+
 void pool_cancel_maintenance(pool *p)
 {
     pthread_mutex_lock(&p->mu);

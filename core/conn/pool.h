@@ -38,8 +38,9 @@
  * clock, because they measure real blocking.
  *
  * Maintenance (retirement, keepalive, min_idle, leak detection) happens
- * only in pool_maintain(), which the owner calls periodically (dsrcd: once
- * a second) from one thread.
+ * only in pool_maintain(), which the owner calls from one thread when
+ * pool_maintain_due() says there is something to do (dsrcd asks once a
+ * second).
  *
  * Threads: every function may be called from any thread at any time,
  * except pool_free(): it may run while other threads wait in
@@ -147,6 +148,12 @@ source_conn *pool_conn_src(const pool_conn *c);
  * pings run in the calling thread, outside the lock.  Returns the number of
  * connections opened. */
 int pool_maintain(pool *p);
+
+/* 1 when pool_maintain() has something to do now (a connection to retire
+ * or to ping, min_idle to reach, a leak to report), 0 when calling it
+ * would change nothing.  Takes the lock once and opens nothing: a host of
+ * many pools asks this before handing maintenance to another thread. */
+int pool_maintain_due(pool *p);
 
 /* Ask the keepalive ping pool_maintain() is making, if any, to stop (the
  * flag the plugin polls, and its cancel() when it has one); that

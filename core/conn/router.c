@@ -407,6 +407,20 @@ int router_maintain(router_source *r)
     return n;
 }
 
+int router_maintain_due(router_source *r)
+{
+    size_t i;
+    int due = 0;
+
+    for (i = 0; i < r->n && !due; i++) {
+        breaker_info bi;
+        breaker_get(r->ep[i].brk, &bi);
+        derr_clear(&bi.last_error);
+        due = bi.state == BREAKER_CLOSED && pool_maintain_due(r->ep[i].pool);
+    }
+    return due;
+}
+
 void router_set_auth_cooldown(router_source *r, int64_t ms)
 {
     size_t i;

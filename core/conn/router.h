@@ -110,6 +110,10 @@ router_intent router_intent_for(const char *operation);
  * Returns the number of connections opened. */
 int router_maintain(router_source *r);
 
+/* 1 when router_maintain() would have something to do now: a pool of an
+ * endpoint whose breaker is closed is due (pool_maintain_due()). */
+int router_maintain_due(router_source *r);
+
 /* breaker_set_auth_cooldown() on every endpoint's breaker. */
 void router_set_auth_cooldown(router_source *r, int64_t ms);
 

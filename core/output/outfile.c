@@ -20,6 +20,7 @@
 
 #include <openssl/evp.h>
 
+#include "base/fdlimit.h"
 #include "output/outfile.h"
 
 /* Mode of finished files: the daemon's user and group may read them. */
@@ -362,8 +363,10 @@ static int outfile_open_special(outfile *of, const char *path, const struct stat
     of->fd = S_ISSOCK(st->st_mode) ? outfile_connect(path)
                                    : open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
     if (of->fd < 0) {
+        char why[320];
         err = errno;
-        derr_set(e, outfile_status(err), "cannot open %s: %s", path, strerror(err));
+        derr_set(e, outfile_status(err), "cannot open %s: %s", path,
+                 fd_strerror(err, why, sizeof why));
         return -1;
     }
     of->is_stdout = 1;
@@ -433,9 +436,10 @@ outfile *outfile_open(const char *path, derr *e)
     }
     of->fd = mkostemps(of->tmp, 4, O_CLOEXEC);
     if (of->fd < 0) {
+        char why[320];
         err = errno;
         derr_set(e, outfile_status(err), "cannot create a temporary file in %s for %s: %s",
-                 of->dir, path, strerror(err));
+                 of->dir, path, fd_strerror(err, why, sizeof why));
         outfile_free(of);
         return NULL;
     }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/ctx.h"
+#include "base/fdlimit.h"
 #include "secret/identity.h"
 #include "secret/secret.h"
 #include "plugin/contract.h"
@@ -46,6 +48,53 @@ static void source_live_remove(source_conn *c)
     if (c->live_next)
         c->live_next->live_prev = c->live_prev;
     c->live_prev = c->live_next = NULL;
+    pthread_mutex_unlock(&source_live_mu);
+}
+
+/* "; N connection(s) of M source(s) open, the most: 'a' K, 'b' L" (the
+ * three sources holding the most), for an error that says the process is
+ * out of descriptors.  Allocates nothing: counts with a quadratic walk of
+ * the live list, bounded to its first 4096 connections. */
+static void source_live_summary(char *buf, size_t n)
+{
+    const source_conn *c, *d;
+    const char *top[3] = {NULL, NULL, NULL};
+    size_t topn[3] = {0, 0, 0}, conns = 0, srcs = 0, k, walked = 0;
+    int len;
+
+    buf[0] = '\0';
+    pthread_mutex_lock(&source_live_mu);
+    for (c = source_live; c && walked < 4096; c = c->live_next, walked++) {
+        size_t same = 0, first = 1;
+        conns++;
+        for (d = source_live; d != c; d = d->live_next)
+            if (d->src->cfg->name == c->src->cfg->name ||
+                strcmp(d->src->cfg->name, c->src->cfg->name) == 0) {
+                first = 0;
+                break;
+            }
+        if (!first)
+            continue;
+        srcs++;
+        for (d = c; d; d = d->live_next)
+            same += strcmp(d->src->cfg->name, c->src->cfg->name) == 0;
+        for (k = 0; k < 3; k++)
+            if (same > topn[k]) {
+                size_t j;
+                for (j = 2; j > k; j--) {
+                    top[j] = top[j - 1];
+                    topn[j] = topn[j - 1];
+                }
+                top[k] = c->src->cfg->name;
+                topn[k] = same;
+                break;
+            }
+    }
+    len = snprintf(buf, n, "; %zu%s source connection(s) of %zu source(s) open", conns,
+                   c ? "+" : "", srcs);
+    for (k = 0; k < 3 && top[k] && len > 0 && (size_t)len < n; k++)
+        len += snprintf(buf + len, n - (size_t)len, "%s'%s' %zu", k ? ", " : ", the most: ",
+                        top[k], topn[k]);
     pthread_mutex_unlock(&source_live_mu);
 }
 
@@ -136,6 +185,21 @@ const dsrc_driver *source_driver(const registry_source *s)
     return proxy ? proxy : loader_driver(s->plugin);
 }
 
+/* e := "source 'NAME': cannot open: too many open files (...)", with the
+ * limit and what holds the descriptors. */
+static dsrc_status source_out_of_fds(derr *e, const char *name, int err)
+{
+    char fds[320], conns[320];
+
+    fd_describe(fds, sizeof fds, err);
+    source_live_summary(conns, sizeof conns);
+    derr_clear(e);
+    return derr_set(e, DSRC_E_INTERNAL,
+                    "source '%s': cannot open: %s%s; raise the limit (LimitNOFILE= in "
+                    "dsrcd.service, ulimit -n) or lower the pools' sizes",
+                    name, fds, conns);
+}
+
 dsrc_status source_open(const registry_source *s, int endpoint, source_conn **out, derr *e)
 {
     const cfg_source *cs = s->cfg;
@@ -146,6 +210,7 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
     size_t n_owned = 0, i, n = 0, nc = 0;
     char *rhost = NULL, *rport = NULL;
     struct dsrc_ctx ctx;
+    int open_errno = 0;
     dsrc_error perr;
     source_conn *c;
     dsrc_conn *pconn = NULL;
@@ -165,6 +230,13 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
     atomic_init(&c->busy, 0);
     /* Before open(): a cancellation during open() wakes the plugin. */
     c->cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (c->cancel_fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+        /* no descriptor left: the plugin's open would fail with a vaguer
+         * message */
+        source_live_add(c);
+        st = source_out_of_fds(e, cs->name, errno);
+        goto done;
+    }
     source_live_add(c);
 
     opts = calloc(s->n_options + 2, sizeof *opts);
@@ -247,7 +319,9 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
 
     call_ctx(&ctx, c);
     error_init(&perr);
+    errno = 0;
     st = drv->open(&ctx, &p, &pconn, &perr);
+    open_errno = errno;
     atomic_store(&c->busy, 0);
     if (st != DSRC_OK || !pconn) {
         if (st == DSRC_OK) {
@@ -258,6 +332,10 @@ dsrc_status source_open(const registry_source *s, int endpoint, source_conn **ou
         }
         st = derr_from_plugin(e, &perr, loader_name(s->plugin), "open", NULL);
         derr_prefix(e, "source '%s': cannot open", cs->name);
+        /* The plugin's own text for it is vague ("unable to open database
+         * file"): say the process is out of descriptors. */
+        if ((open_errno = fd_exhausted(open_errno)) != 0)
+            st = source_out_of_fds(e, cs->name, open_errno);
     } else {
         /* under the lock: source_cancel_all() reads it */
         pthread_mutex_lock(&source_live_mu);

@@ -579,6 +579,59 @@ START_TEST(min_idle_maintenance)
 }
 END_TEST
 
+/* pool_maintain_due() says 1 exactly when pool_maintain() has work: a
+ * host of many idle sources hands none of them to a thread. */
+START_TEST(maintain_due_only_with_work)
+{
+    cfg_pool c = env_pool_cfg(4, 0);
+    pool_conn *a;
+
+    c.idle_timeout_ms = 5000;
+    c.leak_threshold_ms = 10000;
+    c.validate_after_ms = -1;
+    P = mkpool(&c);
+    /* empty, no min_idle: nothing to do */
+    ck_assert_int_eq(pool_maintain_due(P), 0);
+    a = get("x");
+    ck_assert_int_eq(pool_maintain_due(P), 0);
+    /* a leak to report, once */
+    env_advance(9999);
+    ck_assert_int_eq(pool_maintain_due(P), 0);
+    env_advance(1);
+    ck_assert_int_eq(pool_maintain_due(P), 1);
+    pool_maintain(P);
+    ck_assert_uint_eq(stats().leaks, 1);
+    ck_assert_int_eq(pool_maintain_due(P), 0);
+    pool_release(P, a, 0);
+    /* an idle connection: due once it is idle past idle_timeout */
+    env_advance(4999);
+    ck_assert_int_eq(pool_maintain_due(P), 0);
+    env_advance(1);
+    ck_assert_int_eq(pool_maintain_due(P), 1);
+    pool_maintain(P);
+    ck_assert_int_eq(stats().idle, 0);
+    ck_assert_int_eq(pool_maintain_due(P), 0);
+    /* min_idle to reach */
+    c.min_idle = 1;
+    pool_reconfigure(P, &c);
+    ck_assert_int_eq(pool_maintain_due(P), 1);
+    ck_assert_int_eq(pool_maintain(P), 1);
+    ck_assert_int_eq(pool_maintain_due(P), 0);
+    env_advance(100000);
+    ck_assert_int_eq(pool_maintain_due(P), 0); /* min_idle is kept past idle_timeout */
+    /* a keepalive ping due */
+    c.keepalive_ms = 3000;
+    pool_reconfigure(P, &c);
+    ck_assert_int_eq(pool_maintain_due(P), 1);
+    pool_maintain(P);
+    ck_assert_int_eq(pool_maintain_due(P), 0);
+    env_advance(2999);
+    ck_assert_int_eq(pool_maintain_due(P), 0);
+    env_advance(1);
+    ck_assert_int_eq(pool_maintain_due(P), 1);
+}
+END_TEST
+
 START_TEST(validate_after_idle)
 {
     cfg_pool c = env_pool_cfg(2, 0);
@@ -871,6 +924,7 @@ static Suite *pool_suite(void)
     tcase_add_test(tc, lifetime_expiry_on_release);
     tcase_add_test(tc, idle_timeout_keeps_min_idle);
     tcase_add_test(tc, min_idle_maintenance);
+    tcase_add_test(tc, maintain_due_only_with_work);
     tcase_add_test(tc, validate_after_idle);
     tcase_add_test(tc, keepalive_pings_idle);
     tcase_add_test(tc, keepalive_ping_cancelled);
