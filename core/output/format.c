@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "output/dtoa.h"
 #include "output/format.h"
 
 #define FORMAT_BUFSIZE (64u * 1024u)
@@ -148,66 +149,63 @@ static void format_put_i64(format_writer *w, int64_t v)
     format_put(w, p, (size_t)(tmp + 24 - p));
 }
 
-/* The shortest of "%.15g", "%.16g", "%.17g" that reads back as d (d finite).
- * Returns the length written into out[32]. */
-static int format_double_text(double d, char out[32])
+/* d (finite) as PostgreSQL's float8 output writes it with the default
+ * extra_float_digits: the shortest digits that read back as d, in fixed
+ * notation when the decimal exponent is in [-4, 15), otherwise as "%g" does
+ * ("1e+15", "1e-05", "1.2345678901234568e+20"); "-0" for negative zero.
+ * Returns the length written into out[32] (at most 25 bytes and a NUL). */
+int format_double_text(double d, char out[32])
 {
-    int n, prec;
+    char digits[18];
+    int n, point, exp, i = 0, z;
 
-    /* Integral values in the exact range print like integers. */
-    if (d >= -9007199254740992.0 && d <= 9007199254740992.0 &&
-        d == (double)(int64_t)d && !(d == 0 && signbit(d))) {
-        char tmp[24];
-        char *p = format_i64((int64_t)d, tmp);
-        n = (int)(tmp + 24 - p);
-        memcpy(out, p, (size_t)n);
-        out[n] = '\0';
-        return n;
+    if (signbit(d))
+        out[i++] = '-';
+    if (d == 0) {
+        out[i++] = '0';
+        out[i] = '\0';
+        return i;
     }
-    /* Plain decimals (prices, measures): the fewest fractional digits k
-     * with d == m / 10^k for an integer m (the nearest to d * 10^k).  m and 10^k are exact
-     * doubles, and the division is correctly rounded like strtod, so the
-     * text reads back as d.  The range is where "%g" prints no exponent. */
-    if (fabs(d) >= 1e-4 && fabs(d) < 1e15) {
-        static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
-                                       1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                       1e16, 1e17, 1e18};
-        int k;
-        for (k = 1; k < (int)(sizeof pow10 / sizeof pow10[0]); k++) {
-            double m = nearbyint(d * pow10[k]);
-            if (fabs(m) >= 9007199254740992.0)
-                break;
-            if (m / pow10[k] == d) {
-                char tmp[24];
-                char *p = format_i64((int64_t)(m < 0 ? -m : m), tmp);
-                int digits = (int)(tmp + 24 - p), i = 0, z;
-                if (d < 0)
-                    out[i++] = '-';
-                if (digits <= k) {
-                    out[i++] = '0';
-                    out[i++] = '.';
-                    for (z = digits; z < k; z++)
-                        out[i++] = '0';
-                    memcpy(out + i, p, (size_t)digits);
-                    i += digits;
-                } else {
-                    memcpy(out + i, p, (size_t)(digits - k));
-                    i += digits - k;
-                    out[i++] = '.';
-                    memcpy(out + i, p + digits - k, (size_t)k);
-                    i += k;
-                }
-                out[i] = '\0';
-                return i;
-            }
+    n = dtoa_shortest(d, digits, &point);
+    exp = point - 1;
+    if (exp >= -4 && exp < 15) {
+        if (point <= 0) {
+            out[i++] = '0';
+            out[i++] = '.';
+            for (z = point; z < 0; z++)
+                out[i++] = '0';
+            memcpy(out + i, digits, (size_t)n);
+            i += n;
+        } else if (point >= n) {
+            memcpy(out + i, digits, (size_t)n);
+            i += n;
+            for (z = n; z < point; z++)
+                out[i++] = '0';
+        } else {
+            memcpy(out + i, digits, (size_t)point);
+            i += point;
+            out[i++] = '.';
+            memcpy(out + i, digits + point, (size_t)(n - point));
+            i += n - point;
         }
+    } else {
+        out[i++] = digits[0];
+        if (n > 1) {
+            out[i++] = '.';
+            memcpy(out + i, digits + 1, (size_t)(n - 1));
+            i += n - 1;
+        }
+        out[i++] = 'e';
+        out[i++] = exp < 0 ? '-' : '+';
+        if (exp < 0)
+            exp = -exp;
+        if (exp >= 100)
+            out[i++] = (char)('0' + exp / 100);
+        out[i++] = (char)('0' + exp / 10 % 10);
+        out[i++] = (char)('0' + exp % 10);
     }
-    for (prec = 15; prec <= 17; prec++) {
-        n = snprintf(out, 32, "%.*g", prec, d);
-        if (prec == 17 || strtod(out, NULL) == d)
-            break;
-    }
-    return n;
+    out[i] = '\0';
+    return i;
 }
 
 /* "NaN", "Infinity" or "-Infinity" for a double that is not finite. */
