@@ -17,3 +17,16 @@ int dtoa_shortest(double d, char digits[18], int *point)
         &negative, &length, point);
     return length;
 }
+
+int dtoa_precision(double d, int precision, char digits[18], int *point)
+{
+    bool negative;
+    int length = 0;
+
+    double_conversion::DoubleToStringConverter::DoubleToAscii(
+        d, double_conversion::DoubleToStringConverter::PRECISION, precision, digits, 18,
+        &negative, &length, point);
+    while (length > 1 && digits[length - 1] == '0')
+        length--;
+    return length;
+}

@@ -13,6 +13,10 @@ extern "C" {
  * |d| = 0.DIGITS * 10^point.  Returns the number of digits. */
 int dtoa_shortest(double d, char digits[18], int *point);
 
+/* The digits of |d| correctly rounded to `precision` (<= 17) significant
+ * digits, trailing zeros dropped; *point as above. */
+int dtoa_precision(double d, int precision, char digits[18], int *point);
+
 #ifdef __cplusplus
 }
 #endif
