@@ -9,6 +9,9 @@ core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) 
 core_libdsrccore_la_LIBADD = $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) \
 	$(SYSTEMD_LIBS) $(STORE_SQLITE_LIBS) $(MHD_LIBS) $(CURL_LIBS) $(SECCOMP_LIBS) $(EXPAT_LIBS) \
 	$(LTDL_LIBS) -lpthread -lm
+# The double-conversion archive (DCONV_LIBS) cannot go into this convenience
+# library: every program linking it adds $(DCONV_LIBS) after it.
+core_libdsrccore_la_CXXFLAGS = $(WARN_CFLAGS) -fno-exceptions -fno-rtti $(DCONV_CFLAGS)
 
 # base: errors, logging, redaction, diagnostics, cancellation contexts,
 # the Prometheus text format.
@@ -41,6 +44,7 @@ core_libdsrccore_la_SOURCES += \
 # output: fetching into formats, files, manifests and incremental state.
 core_libdsrccore_la_SOURCES += \
 	core/output/format.c core/output/format.h \
+	core/output/dtoa.cc core/output/dtoa.h \
 	core/output/outfile.c core/output/outfile.h \
 	core/output/manifest.c core/output/manifest.h \
 	core/output/state.c core/output/state.h \

@@ -5,7 +5,7 @@
 # plugins/NAME/local.mk.
 if HAVE_CHECK
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
-UNIT_LIBS = core/libdsrccore.la $(CHECK_LIBS)
+UNIT_LIBS = core/libdsrccore.la $(CHECK_LIBS) $(DCONV_LIBS)
 endif
 include $(srcdir)/tests/unit/loader.mk
 include $(srcdir)/tests/unit/config.mk

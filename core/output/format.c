@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "output/dtoa.h"
 #include "output/format.h"
 
 #define FORMAT_BUFSIZE (64u * 1024u)
@@ -148,66 +149,123 @@ static void format_put_i64(format_writer *w, int64_t v)
     format_put(w, p, (size_t)(tmp + 24 - p));
 }
 
-/* The shortest of "%.15g", "%.16g", "%.17g" that reads back as d (d finite).
- * Returns the length written into out[32]. */
-static int format_double_text(double d, char out[32])
+/* 1 when the decimal 0.DIGITS * 10^point (n digits) lies exactly halfway
+ * between |d| (finite, not zero) and a neighbouring double: it reads back
+ * as d only through round-half-even.  PostgreSQL's float8out (Ryu without
+ * the bounds) never writes such a decimal; double-conversion's shortest
+ * may.  Exact, in integers: a halfway point is an odd number times a power
+ * of two, with at most 55 significant bits. */
+static int double_text_is_tie(double d, const char *digits, int n, int point)
 {
-    int n, prec;
+    static const uint64_t pow5[] = {
+        1ull, 5ull, 25ull, 125ull, 625ull, 3125ull, 15625ull, 78125ull, 390625ull,
+        1953125ull, 9765625ull, 48828125ull, 244140625ull, 1220703125ull,
+        6103515625ull, 30517578125ull, 152587890625ull, 762939453125ull,
+        3814697265625ull, 19073486328125ull, 95367431640625ull, 476837158203125ull,
+        2384185791015625ull, 11920928955078125ull, 59604644775390625ull,
+        298023223876953125ull, 1490116119384765625ull, 7450580596923828125ull};
+    uint64_t bits, m = 0, mant;
+    unsigned __int128 p;
+    int k = point - n, two, e2, be, i;
 
-    /* Integral values in the exact range print like integers. */
-    if (d >= -9007199254740992.0 && d <= 9007199254740992.0 &&
-        d == (double)(int64_t)d && !(d == 0 && signbit(d))) {
-        char tmp[24];
-        char *p = format_i64((int64_t)d, tmp);
-        n = (int)(tmp + 24 - p);
-        memcpy(out, p, (size_t)n);
-        out[n] = '\0';
-        return n;
+    memcpy(&bits, &d, sizeof bits);
+    be = (int)(bits >> 52 & 0x7ff);
+    mant = bits & ((1ull << 52) - 1);
+    e2 = be ? be - 1075 : -1074;
+    if (be)
+        mant |= 1ull << 52;
+    for (i = 0; i < n; i++)
+        m = m * 10 + (uint64_t)(digits[i] - '0');
+    if (k > 27 || k < -27)
+        return 0;
+    if (k >= 0) {
+        p = (unsigned __int128)m * pow5[k];
+    } else {
+        if (m % pow5[-k])
+            return 0;
+        p = m / pow5[-k];
     }
-    /* Plain decimals (prices, measures): the fewest fractional digits k
-     * with d == m / 10^k for an integer m (the nearest to d * 10^k).  m and 10^k are exact
-     * doubles, and the division is correctly rounded like strtod, so the
-     * text reads back as d.  The range is where "%g" prints no exponent. */
-    if (fabs(d) >= 1e-4 && fabs(d) < 1e15) {
-        static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
-                                       1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                       1e16, 1e17, 1e18};
-        int k;
-        for (k = 1; k < (int)(sizeof pow10 / sizeof pow10[0]); k++) {
-            double m = nearbyint(d * pow10[k]);
-            if (fabs(m) >= 9007199254740992.0)
+    two = k;
+    while (!(p & 1)) {
+        p >>= 1;
+        two++;
+    }
+    if (two == e2 - 1 && (p == 2 * mant + 1 || p == 2 * mant - 1))
+        return 1;
+    /* a power of two: the double below is a quarter of an ulp away */
+    return (bits & ((1ull << 52) - 1)) == 0 && be > 1 && two == e2 - 2 && p == 4 * mant - 1;
+}
+
+/* d (finite) as PostgreSQL's float8 output writes it with the default
+ * extra_float_digits: the shortest digits that read back as d, in fixed
+ * notation when the decimal exponent is in [-4, 15), otherwise as "%g" does
+ * ("1e+15", "1e-05", "1.2345678901234568e+20"); "-0" for negative zero.
+ * Like float8out, never a decimal exactly halfway to a neighbouring double
+ * (2.6078045549787152e+16, not 2.607804554978715e+16, which reads back the
+ * same only through round-half-even).
+ * Returns the length written into out[32] (at most 25 bytes and a NUL). */
+int format_double_text(double d, char out[32])
+{
+    char digits[18];
+    int n, point, exp, i = 0, z;
+
+    if (signbit(d))
+        out[i++] = '-';
+    if (d == 0) {
+        out[i++] = '0';
+        out[i] = '\0';
+        return i;
+    }
+    n = dtoa_shortest(d, digits, &point);
+    if (double_text_is_tie(d, digits, n, point)) {
+        /* the shortest decimal strictly between the halfway points, as
+         * float8out writes it: the nearest with more digits */
+        int p;
+        for (p = n + 1; p <= 17; p++) {
+            n = dtoa_precision(d, p, digits, &point);
+            if (!double_text_is_tie(d, digits, n, point))
                 break;
-            if (m / pow10[k] == d) {
-                char tmp[24];
-                char *p = format_i64((int64_t)(m < 0 ? -m : m), tmp);
-                int digits = (int)(tmp + 24 - p), i = 0, z;
-                if (d < 0)
-                    out[i++] = '-';
-                if (digits <= k) {
-                    out[i++] = '0';
-                    out[i++] = '.';
-                    for (z = digits; z < k; z++)
-                        out[i++] = '0';
-                    memcpy(out + i, p, (size_t)digits);
-                    i += digits;
-                } else {
-                    memcpy(out + i, p, (size_t)(digits - k));
-                    i += digits - k;
-                    out[i++] = '.';
-                    memcpy(out + i, p + digits - k, (size_t)k);
-                    i += k;
-                }
-                out[i] = '\0';
-                return i;
-            }
         }
     }
-    for (prec = 15; prec <= 17; prec++) {
-        n = snprintf(out, 32, "%.*g", prec, d);
-        if (prec == 17 || strtod(out, NULL) == d)
-            break;
+    exp = point - 1;
+    if (exp >= -4 && exp < 15) {
+        if (point <= 0) {
+            out[i++] = '0';
+            out[i++] = '.';
+            for (z = point; z < 0; z++)
+                out[i++] = '0';
+            memcpy(out + i, digits, (size_t)n);
+            i += n;
+        } else if (point >= n) {
+            memcpy(out + i, digits, (size_t)n);
+            i += n;
+            for (z = n; z < point; z++)
+                out[i++] = '0';
+        } else {
+            memcpy(out + i, digits, (size_t)point);
+            i += point;
+            out[i++] = '.';
+            memcpy(out + i, digits + point, (size_t)(n - point));
+            i += n - point;
+        }
+    } else {
+        out[i++] = digits[0];
+        if (n > 1) {
+            out[i++] = '.';
+            memcpy(out + i, digits + 1, (size_t)(n - 1));
+            i += n - 1;
+        }
+        out[i++] = 'e';
+        out[i++] = exp < 0 ? '-' : '+';
+        if (exp < 0)
+            exp = -exp;
+        if (exp >= 100)
+            out[i++] = (char)('0' + exp / 100);
+        out[i++] = (char)('0' + exp / 10 % 10);
+        out[i++] = (char)('0' + exp % 10);
     }
-    return n;
+    out[i] = '\0';
+    return i;
 }
 
 /* "NaN", "Infinity" or "-Infinity" for a double that is not finite. */

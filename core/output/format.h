@@ -8,9 +8,9 @@
  * CSV: header line of column names; fields quoted when they contain a comma,
  * quote, CR or LF (quotes doubled); lines end with CRLF per RFC 4180; NULL is
  * an empty field, an empty string is "" (quoted) so the two stay apart; bytes
- * as base64; bool as true/false; double with round-trip precision (the
- * shortest of %.15g/%.16g/%.17g that reads back; NaN, Infinity, -Infinity
- * when not finite); text passed through as bytes.
+ * as base64; bool as true/false; double as PostgreSQL's float8 output
+ * writes it (see format_double_text; NaN, Infinity, -Infinity when not
+ * finite); text passed through as bytes.
  * JSON Lines: one object per row, keys in column order; NULL as null; text
  * escaped to valid JSON (invalid UTF-8 replaced by U+FFFD); bytes as base64
  * strings; json cells embedded as-is when they are valid JSON (line breaks
@@ -63,6 +63,13 @@ const dsrc_column *format_columns(const format_writer *w, size_t *n);
 int format_parse(const char *name);
 const char *format_name(format_kind k);
 const char *format_extension(format_kind k);  /* "csv", "jsonl" */
+
+/* A finite double d as PostgreSQL's float8 output writes it with the
+ * default extra_float_digits: the shortest digits that read back as d,
+ * fixed notation when the decimal exponent is in [-4, 15), otherwise
+ * "%g"-like exponential ("1e+15", "1e-05", "5e-324"); "-0" for negative
+ * zero.  Returns the length written into out (NUL-terminated). */
+int format_double_text(double d, char out[32]);
 
 /* Base64 (standard alphabet, padded) of len bytes into a malloc'd string. */
 char *format_base64(const void *data, size_t len);

@@ -30,7 +30,7 @@ EXTRA_DIST += tests/integration/api.sh
 check_PROGRAMS += tests/integration/api_routes
 tests_integration_api_routes_SOURCES = tests/integration/api_routes.c
 tests_integration_api_routes_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBCONFIG_CFLAGS)
-tests_integration_api_routes_LDADD = core/libdsrccore.la $(JANSSON_LIBS)
+tests_integration_api_routes_LDADD = core/libdsrccore.la $(JANSSON_LIBS) $(DCONV_LIBS)
 TESTS += tests/integration/api_roles.sh
 EXTRA_DIST += tests/integration/api_roles.sh
 

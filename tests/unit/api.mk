@@ -17,6 +17,6 @@ endif
 check_PROGRAMS += tests/unit/api_routes_tool
 tests_unit_api_routes_tool_SOURCES = tests/unit/api_routes_tool.c
 tests_unit_api_routes_tool_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-tests_unit_api_routes_tool_LDADD = core/libdsrccore.la $(JANSSON_LIBS)
+tests_unit_api_routes_tool_LDADD = core/libdsrccore.la $(JANSSON_LIBS) $(DCONV_LIBS)
 TESTS += tests/integration/openapi.sh
 EXTRA_DIST += tests/integration/openapi.sh redocly.yaml

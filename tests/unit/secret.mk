@@ -9,7 +9,7 @@ EXTRA_DIST += tests/integration/fernet_interop.sh tests/integration/secret_cli.s
 check_PROGRAMS += tests/unit/fernet_tool
 tests_unit_fernet_tool_SOURCES = tests/unit/fernet_tool.c
 tests_unit_fernet_tool_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
-tests_unit_fernet_tool_LDADD = core/libdsrccore.la $(CRYPTO_LIBS)
+tests_unit_fernet_tool_LDADD = core/libdsrccore.la $(CRYPTO_LIBS) $(DCONV_LIBS)
 TESTS += tests/integration/fernet_interop.sh tests/integration/secret_cli.sh
 
 if HAVE_CHECK
@@ -29,7 +29,7 @@ tests_unit_test_fernet_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS)
 check_PROGRAMS += tests/unit/sigv4_tool
 tests_unit_sigv4_tool_SOURCES = tests/unit/sigv4_tool.c
 tests_unit_sigv4_tool_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
-tests_unit_sigv4_tool_LDADD = core/libdsrccore.la $(CRYPTO_LIBS)
+tests_unit_sigv4_tool_LDADD = core/libdsrccore.la $(CRYPTO_LIBS) $(DCONV_LIBS)
 TESTS += tests/integration/rds_token.sh
 # aws_withheld.sh: the cloud group's AWS secrets never reach a plugin.
 TESTS += tests/integration/aws_withheld.sh

@@ -270,8 +270,9 @@ START_TEST(csv_doubles)
     ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(-0.00125), "v\r\n-0.00125\r\n");
     ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(1e-5), "v\r\n1e-05\r\n");
     ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(123456789012345.6), "v\r\n123456789012345.6\r\n");
-    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(1e15 + 0.5), "v\r\n1000000000000000.5\r\n");
-    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(2.5e15), "v\r\n2500000000000000\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(1e15 + 0.5), "v\r\n1.0000000000000005e+15\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(2.5e15), "v\r\n2.5e+15\r\n");
+    ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(999999999999999.0), "v\r\n999999999999999\r\n");
     ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(1e16), "v\r\n1e+16\r\n");
     ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(NAN), "v\r\nNaN\r\n");
     ONE_EQ(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(INFINITY), "v\r\nInfinity\r\n");
@@ -303,8 +304,8 @@ START_TEST(doubles_round_trip)
 }
 END_TEST
 
-/* Decimal-looking doubles print as the shortest of %.15g/%.16g/%.17g that
- * reads back, the way a reader expects "12.34" and not 12.339999999999. */
+/* Decimal-looking doubles print as the fewest digits that read back, the
+ * way a reader expects "12.34" and not 12.339999999999. */
 START_TEST(doubles_decimal_like)
 {
     static const double scale[] = {1.0, 10.0, 100.0, 1000.0, 1e4, 1e6, 1e9};
@@ -315,23 +316,174 @@ START_TEST(doubles_decimal_like)
     for (k = 0; k < sizeof scale / sizeof scale[0]; k++) {
         for (i = -3000; i <= 3000; i += 7) {
             double d = (double)i * 1234567.0 / 1000.0 / scale[k];
-            int prec;
             char *out;
-            for (prec = 15; prec <= 17; prec++) {
-                snprintf(want, sizeof want, "%.*g", prec, d);
-                if (strtod(want, NULL) == d)
-                    break;
-            }
+            /* i * 1234.567 has at most 11 significant digits */
+            snprintf(want, sizeof want, "%.11g", d);
+            if (strtod(want, NULL) != d)
+                continue;
             out = one(FORMAT_CSV, DSRC_T_DOUBLE, c_dbl(d));
             ck_assert(strncmp(out, "v\r\n", 3) == 0);
             snprintf(got, sizeof got, "%.*s", (int)(strlen(out) - 5), out + 3);
             free(out);
-            if (strchr(want, 'e') && !strchr(got, 'e'))
-                ck_assert_msg(strtod(got, NULL) == d, "%s", got);
-            else
-                ck_assert_msg(strcmp(got, want) == 0, "%.17g: got %s, want %s", d, got, want);
+            ck_assert_msg(strlen(got) <= strlen(want), "%.17g: got %s, %s is shorter", d, got,
+                          want);
+            ck_assert_msg(strtod(got, NULL) == d, "%s", got);
         }
     }
+}
+END_TEST
+
+/* The text of finite d as PostgreSQL's float8 output lays out the n digits
+ * of "%.{n-1}e": fixed notation for a decimal exponent in [-4, 15), else
+ * exponential with at least two exponent digits.  A reference for the
+ * tests only. */
+static void pg_layout(double d, int n, char *out, size_t size)
+{
+    char e[64], digits[32];
+    int exp, nd = 0, i, o = 0;
+    const char *p;
+
+    snprintf(e, sizeof e, "%.*e", n - 1, d);
+    p = e;
+    if (*p == '-')
+        out[o++] = *p++;
+    for (; *p != 'e'; p++)
+        if (*p != '.')
+            digits[nd++] = *p;
+    exp = atoi(p + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    if (exp >= -4 && exp < 15) {
+        if (exp < 0) {
+            out[o++] = '0';
+            out[o++] = '.';
+            for (i = exp + 1; i < 0; i++)
+                out[o++] = '0';
+            for (i = 0; i < nd; i++)
+                out[o++] = digits[i];
+        } else {
+            for (i = 0; i <= exp || i < nd; i++) {
+                if (i == exp + 1)
+                    out[o++] = '.';
+                out[o++] = i < nd ? digits[i] : '0';
+            }
+        }
+        out[o] = '\0';
+    } else {
+        out[o++] = digits[0];
+        if (nd > 1)
+            out[o++] = '.';
+        for (i = 1; i < nd; i++)
+            out[o++] = digits[i];
+        snprintf(out + o, size - (size_t)o, "e%c%02d", exp < 0 ? '-' : '+', abs(exp));
+    }
+}
+
+/* The digits of a formatted double from the first non-zero one (the caller
+ * drops the trailing zeros of an integer). */
+static int sig_digits(const char *t)
+{
+    int n = 0, lead = 1;
+
+    for (; *t && *t != 'e'; t++) {
+        if (*t < '0' || *t > '9')
+            continue;
+        if (*t == '0' && lead)
+            continue;
+        lead = 0;
+        n++;
+    }
+    return n;
+}
+
+/* Fixed cases checked against PostgreSQL 15's float8out. */
+START_TEST(double_text_fixed_cases)
+{
+    static const struct {
+        double d;
+        const char *want;
+    } cases[] = {
+        {0.0, "0"}, {-0.0, "-0"}, {1.0, "1"}, {-1.0, "-1"}, {0.1, "0.1"},
+        {0.1 + 0.2, "0.30000000000000004"}, {1e-5, "1e-05"}, {1e-4, "0.0001"},
+        {123.456, "123.456"}, {1e15, "1e+15"}, {1e14, "100000000000000"},
+        {999999999999999.9, "999999999999999.9"}, {1e16, "1e+16"}, {1e22, "1e+22"},
+        {1e21, "1e+21"}, {9007199254740992.0, "9.007199254740992e+15"},
+        {9007199254740993.0, "9.007199254740992e+15"},
+        {-9007199254740991.0, "-9.007199254740991e+15"},
+        {1.2345678901234568e+20, "1.2345678901234568e+20"}, {1e100, "1e+100"},
+        {1.7976931348623157e308, "1.7976931348623157e+308"},
+        {-1.7976931348623157e308, "-1.7976931348623157e+308"},
+        {2.2250738585072014e-308, "2.2250738585072014e-308"},
+        {4.9406564584124654e-324, "5e-324"}, {-4.9406564584124654e-324, "-5e-324"},
+        {2.225073858507201e-308, "2.225073858507201e-308"}, {0.00012, "0.00012"},
+        {5e-5, "5e-05"}, {1.5e300, "1.5e+300"}, {100.0, "100"}, {1e-100, "1e-100"},
+        /* halfway decimals are not written (float8out's Ryu has no bounds) */
+        {-2.6078045549787152e+16, "-2.6078045549787152e+16"},
+        {4.1091578635197757e+18, "4.1091578635197757e+18"},
+        {9.999999999999999e+22, "9.999999999999999e+22"},
+        {1.2345679000000001e+20, "1.2345679000000001e+20"},
+    };
+    size_t i;
+    char out[32];
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int n = format_double_text(cases[i].d, out);
+        ck_assert_int_eq(n, (int)strlen(out));
+        ck_assert_msg(strcmp(out, cases[i].want) == 0, "%.17g: got %s, want %s", cases[i].d,
+                      out, cases[i].want);
+    }
+}
+END_TEST
+
+/* A million random bit patterns (every exponent, subnormals): the text
+ * reads back bit for bit, no "%.{n-1}g" reads back (it is the shortest)
+ * unless it is exactly halfway to a neighbouring double, and it is laid
+ * out as PostgreSQL does. */
+START_TEST(double_text_random_shortest)
+{
+    uint64_t x = 0x2545F4914F6CDD1Dull;
+    int i, checked = 0, ties = 0;
+
+    for (i = 0; i < 1000000; i++) {
+        double d, back;
+        char out[32], shorter[64], want[64];
+        int n;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memcpy(&d, &x, sizeof d);
+        if (!isfinite(d) || d == 0)
+            continue;
+        format_double_text(d, out);
+        back = strtod(out, NULL);
+        ck_assert_msg(memcmp(&back, &d, sizeof d) == 0, "%s does not read back", out);
+        n = sig_digits(out);
+        if (!strchr(out, 'e') && !strchr(out, '.')) {
+            const char *e = out + strlen(out);
+            while (e > out && e[-1] == '0') {
+                e--;
+                n--;
+            }
+        }
+        ck_assert_msg(n >= 1 && n <= 17, "%s: %d digits", out, n);
+        if (n > 1) {
+            /* only a decimal exactly halfway to a neighbour (which
+             * float8out does not write) may be shorter */
+            snprintf(shorter, sizeof shorter, "%.*g", n - 1, d);
+            if (strtod(shorter, NULL) == d) {
+                long double l = strtold(shorter, NULL);
+                long double up = ((long double)d + nextafter(d, INFINITY)) / 2;
+                long double down = ((long double)d + nextafter(d, -INFINITY)) / 2;
+                ck_assert_msg(l == up || l == down, "%s is shorter than %s", shorter, out);
+                ties++;
+            }
+        }
+        pg_layout(d, n, want, sizeof want);
+        ck_assert_msg(strcmp(out, want) == 0, "%.17g: got %s, want %s", d, out, want);
+        checked++;
+    }
+    ck_assert_int_gt(checked, 990000);
+    ck_assert_int_gt(ties, 0);
 }
 END_TEST
 
@@ -917,7 +1069,8 @@ static Suite *format_suite(void)
 {
     Suite *s = suite_create("format");
     TCase *csv = tcase_create("csv"), *jl = tcase_create("jsonl"),
-          *err = tcase_create("errors"), *misc = tcase_create("misc");
+          *err = tcase_create("errors"), *misc = tcase_create("misc"),
+          *dbl = tcase_create("doubles");
 
     tcase_add_test(csv, csv_types);
     tcase_add_test(csv, csv_quoting);
@@ -945,6 +1098,11 @@ static Suite *format_suite(void)
     tcase_add_test(jl, jsonl_many_rows_parse);
     tcase_add_test(jl, doubles_round_trip);
     tcase_add_test(jl, doubles_decimal_like);
+    tcase_add_test(jl, double_text_fixed_cases);
+    /* a million doubles with three reference conversions each */
+    tcase_set_timeout(dbl, 300);
+    tcase_add_test(dbl, double_text_random_shortest);
+    suite_add_tcase(s, dbl);
     suite_add_tcase(s, jl);
 
     tcase_add_test(err, cell_count_mismatch);
