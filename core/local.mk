@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # core: the host, built once as an internal library that dsrcd, dsrc and
-# the tests all link.  It links only what every run needs: libcurl, expat
-# and libseccomp are opened on first use (base/lazylib.c), and libsystemd
+# the tests all link.  It links only what every run needs: libcurl, expat,
+# libseccomp and libcrypto are opened on first use (base/lazylib.c,
+# base/lazycrypto.c), and libsystemd
 # is linked by dsrcd alone (it hands sd_journal_sendv to base/log.c), so
 # that dsrc starts without loading them.  One subfolder per responsibility; headers are
 # included with their folder ("output/fetch.h") from -I$(top_srcdir)/core.
@@ -9,7 +10,7 @@ noinst_LTLIBRARIES += core/libdsrccore.la
 core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS) $(STORE_SQLITE_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) \
 	$(SECCOMP_CFLAGS) $(EXPAT_CFLAGS)
-core_libdsrccore_la_LIBADD = $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) \
+core_libdsrccore_la_LIBADD = $(LIBCONFIG_LIBS) $(JANSSON_LIBS) \
 	$(STORE_SQLITE_LIBS) $(MHD_LIBS) $(LTDL_LIBS) -lpthread -lm
 
 # base: errors, logging, redaction, diagnostics, cancellation contexts,
@@ -22,7 +23,8 @@ core_libdsrccore_la_SOURCES = \
 	core/base/ctx.c core/base/ctx.h \
 	core/base/prom.c core/base/prom.h \
 	core/base/nearest.c core/base/nearest.h \
-	core/base/lazylib.c core/base/lazylib.h
+	core/base/lazylib.c core/base/lazylib.h \
+	core/base/lazycrypto.c
 
 # plugin: loading plugins, the registry of sources, one source's connection,
 # a source as a JSON document and changing its file at run time.

@@ -40,30 +40,24 @@ int lazylib_open(const char *soname, const char *what, const char *package,
     return 0; /* h stays open for the life of the process */
 }
 
-/* One library: its name, what it is for, its package, its symbols and
- * where they go once found.  state: 0 not tried yet, 1 loaded, -1 failed
- * (err says why); set once under lazy_mu, read without the lock after. */
-typedef struct lazy_lib {
-    const char *soname, *what, *package;
-    const char *const *names;
-    size_t n;
-    void (*fill)(void **syms);
-    atomic_int state;
-    derr err;
-} lazy_lib;
-
+/* state: 0 not tried yet, 1 loaded, -1 failed (err says why); set once
+ * under lazy_mu, read without the lock after. */
 static pthread_mutex_t lazy_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static int lazy_load(lazy_lib *l, derr *e)
+int lazylib_load(lazylib_def *l, derr *e)
 {
     int st = atomic_load_explicit(&l->state, memory_order_acquire);
-    void *syms[16];
+    void *syms[LAZYLIB_MAX_SYMS];
 
     if (st == 0) {
         pthread_mutex_lock(&lazy_mu);
         if ((st = atomic_load_explicit(&l->state, memory_order_relaxed)) == 0) {
-            st = lazylib_open(l->soname, l->what, l->package, l->names, syms, l->n,
-                              &l->err) == 0 ? 1 : -1;
+            if (l->n > LAZYLIB_MAX_SYMS) {
+                derr_set(&l->err, DSRC_E_INTERNAL, "%s: too many symbols", l->soname);
+                st = -1;
+            } else
+                st = lazylib_open(l->soname, l->what, l->package, l->names, syms, l->n,
+                                  &l->err) == 0 ? 1 : -1;
             if (st > 0)
                 l->fill(syms);
             atomic_store_explicit(&l->state, st, memory_order_release);
@@ -99,13 +93,13 @@ static void curl_fill(void **s)
     LAZY_SET(curl_api.slist_free_all, s[9]);
 }
 
-static lazy_lib curl_lib = {
+static lazylib_def curl_lib = {
     "libcurl.so.4", "HTTP (the control API client, cloud identities)", "libcurl4",
     curl_names, sizeof curl_names / sizeof *curl_names, curl_fill, 0, {0}};
 
 const lazy_curl_api *lazy_curl(derr *e)
 {
-    return lazy_load(&curl_lib, e) == 0 ? &curl_api : NULL;
+    return lazylib_load(&curl_lib, e) == 0 ? &curl_api : NULL;
 }
 
 static const char *const expat_names[] = {
@@ -123,13 +117,13 @@ static void expat_fill(void **s)
     LAZY_SET(expat_api.ParserFree, s[5]);
 }
 
-static lazy_lib expat_lib = {
+static lazylib_def expat_lib = {
     "libexpat.so.1", "Reading AWS STS answers (XML)", "libexpat1", expat_names,
     sizeof expat_names / sizeof *expat_names, expat_fill, 0, {0}};
 
 const lazy_expat_api *lazy_expat(derr *e)
 {
-    return lazy_load(&expat_lib, e) == 0 ? &expat_api : NULL;
+    return lazylib_load(&expat_lib, e) == 0 ? &expat_api : NULL;
 }
 
 static const char *const seccomp_names[] = {
@@ -146,11 +140,11 @@ static void seccomp_fill(void **s)
     LAZY_SET(seccomp_api.release, s[4]);
 }
 
-static lazy_lib seccomp_lib = {
+static lazylib_def seccomp_lib = {
     "libseccomp.so.2", "The plugin worker's system call filter", "libseccomp2",
     seccomp_names, sizeof seccomp_names / sizeof *seccomp_names, seccomp_fill, 0, {0}};
 
 const lazy_seccomp_api *lazy_seccomp(derr *e)
 {
-    return lazy_load(&seccomp_lib, e) == 0 ? &seccomp_api : NULL;
+    return lazylib_load(&seccomp_lib, e) == 0 ? &seccomp_api : NULL;
 }

@@ -10,7 +10,9 @@
  *   - libcurl: the API client (dsrc --api, the commands that talk to
  *     dsrcd) and the cloud identities' token endpoints (cloud_http.h);
  *   - expat: AWS STS answers (identity_aws.c);
- *   - libseccomp: the system call filter of a plugin worker process.
+ *   - libseccomp: the system call filter of a plugin worker process;
+ *   - libcrypto: secrets, hashes, signatures (lazycrypto.c defines the
+ *     functions the host calls, each calling the real one).
  *
  * Each accessor returns the library's functions, or NULL with an error
  * that names the library, why it could not be loaded and the Debian
@@ -20,6 +22,8 @@
  */
 #ifndef DSRC_CORE_LAZYLIB_H
 #define DSRC_CORE_LAZYLIB_H
+
+#include <stdatomic.h>
 
 #include <curl/curl.h>
 #include <expat.h>
@@ -62,6 +66,25 @@ typedef struct lazy_seccomp_api {
 const lazy_curl_api *lazy_curl(derr *e);
 const lazy_expat_api *lazy_expat(derr *e);
 const lazy_seccomp_api *lazy_seccomp(derr *e);
+
+/* One library loaded on first use: its soname, what it is for (the
+ * message's start), its Debian package, the n symbols to look up (at most
+ * LAZYLIB_MAX_SYMS), and fill(), called once with their addresses (in the
+ * order of names) before any caller sees the library loaded.  state and
+ * err: zero-initialised, lazylib_load()'s own. */
+#define LAZYLIB_MAX_SYMS 64
+typedef struct lazylib_def {
+    const char *soname, *what, *package;
+    const char *const *names;
+    size_t n;
+    void (*fill)(void **syms);
+    atomic_int state;
+    derr err;
+} lazylib_def;
+
+/* Load l once per process (thread-safe): 0, or -1 with e set (the same
+ * error every time after a failure). */
+int lazylib_load(lazylib_def *l, derr *e);
 
 /* The mechanism, for the tests: open `soname` and look up the n symbols of
  * `names` into syms[].  0, or -1 with e set as above ("what" says what the
