@@ -18,7 +18,7 @@ dsrc_SOURCES = cli/dsrc.c \
 	cli/cli_source.c \
 	cli/table.c cli/table.h
 dsrc_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
-dsrc_LDADD = core/libdsrccore.la $(JANSSON_LIBS) $(CRYPTO_LIBS) $(DCONV_LIBS)
+dsrc_LDADD = core/libdsrccore.la $(JANSSON_LIBS) $(DCONV_LIBS)
 
 # bash completion: commands, options, source names, item paths.
 bashcompletiondir = $(datadir)/bash-completion/completions

@@ -1,20 +1,23 @@
 # SPDX-License-Identifier: Apache-2.0
 # core: the host, built once as an internal library that dsrcd, dsrc and
-# the tests all link.  One subfolder per responsibility; headers are
+# the tests all link.  It links only what every run needs: libcurl, expat,
+# libseccomp and libcrypto are opened on first use (base/lazylib.c,
+# base/lazycrypto.c), and libsystemd
+# is linked by dsrcd alone (it hands sd_journal_sendv to base/log.c), so
+# that dsrc starts without loading them.  One subfolder per responsibility; headers are
 # included with their folder ("output/fetch.h") from -I$(top_srcdir)/core.
 noinst_LTLIBRARIES += core/libdsrccore.la
 core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS) $(STORE_SQLITE_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) \
 	$(SECCOMP_CFLAGS) $(EXPAT_CFLAGS)
-core_libdsrccore_la_LIBADD = $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) \
-	$(SYSTEMD_LIBS) $(STORE_SQLITE_LIBS) $(MHD_LIBS) $(CURL_LIBS) $(SECCOMP_LIBS) $(EXPAT_LIBS) \
-	$(LTDL_LIBS) -lpthread -lm
+core_libdsrccore_la_LIBADD = $(LIBCONFIG_LIBS) $(JANSSON_LIBS) \
+	$(STORE_SQLITE_LIBS) $(MHD_LIBS) $(LTDL_LIBS) -lpthread -lm
 # The double-conversion archive (DCONV_LIBS) cannot go into this convenience
 # library: every program linking it adds $(DCONV_LIBS) after it.
 core_libdsrccore_la_CXXFLAGS = $(WARN_CFLAGS) -fno-exceptions -fno-rtti $(DCONV_CFLAGS)
 
 # base: errors, logging, redaction, diagnostics, cancellation contexts,
-# the Prometheus text format.
+# the Prometheus text format, the libraries loaded on first use.
 core_libdsrccore_la_SOURCES = \
 	core/base/error.c core/base/error.h \
 	core/base/redact.c core/base/redact.h \
@@ -23,7 +26,9 @@ core_libdsrccore_la_SOURCES = \
 	core/base/ctx.c core/base/ctx.h \
 	core/base/prom.c core/base/prom.h \
 	core/base/nearest.c core/base/nearest.h \
-	core/base/fdlimit.c core/base/fdlimit.h
+	core/base/fdlimit.c core/base/fdlimit.h \
+	core/base/lazylib.c core/base/lazylib.h \
+	core/base/lazycrypto.c
 
 # plugin: loading plugins, the registry of sources, one source's connection,
 # a source as a JSON document and changing its file at run time.

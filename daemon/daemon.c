@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #ifdef HAVE_SYSTEMD
+#include <sys/uio.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 #endif
 
 #include "api/api.h"
@@ -235,6 +237,9 @@ int daemon_main(int argc, char **argv)
         if (abs_path)
             path = abs_path;
     }
+#ifdef HAVE_SYSTEMD
+    log_set_journal(sd_journal_sendv);
+#endif
     log_init("dsrcd",
              target >= 0 ? (log_target)target
              : (getenv("JOURNAL_STREAM") && log_target_parse("journal") >= 0)

@@ -19,6 +19,7 @@ include $(srcdir)/tests/unit/jobs.mk
 include $(srcdir)/tests/unit/catalog.mk
 include $(srcdir)/tests/unit/metrics.mk
 include $(srcdir)/tests/unit/isolate.mk
+include $(srcdir)/tests/unit/lazylib.mk
 include $(srcdir)/tests/conformance/local.mk
 include $(srcdir)/tests/integration/local.mk
 # Sourced by the replica scripts of several plugins (postgres, mysql).

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "api/api.h"
+#include "base/lazylib.h"
 
 #define API_CLIENT_MAX_ANSWER (256u << 20)
 
@@ -51,14 +52,14 @@ static dsrc_status api_status_parse(const char *name)
 }
 
 /* A transport failure as the CLI has always said it. */
-static dsrc_status api_client_transport(CURL *h, CURLcode rc, const char *sock,
-                                        int timeout_ms, const char *what, derr *e)
+static dsrc_status api_client_transport(const lazy_curl_api *cu, CURL *h, CURLcode rc,
+                                        const char *sock, int timeout_ms, const char *what, derr *e)
 {
     long oserr = 0;
 
     dsrc_status st;
 
-    curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
+    cu->easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
     if (rc == CURLE_OPERATION_TIMEDOUT)
         st = derr_set(e, DSRC_E_TIMEOUT, "dsrcd did not answer on %s within %d ms", sock,
                       timeout_ms);
@@ -73,7 +74,7 @@ static dsrc_status api_client_transport(CURL *h, CURLcode rc, const char *sock,
                       sock, strerror((int)oserr));
     else
         st = derr_set(e, DSRC_E_UNREACHABLE, "%s on %s: %s", what, sock,
-                      curl_easy_strerror(rc));
+                      cu->easy_strerror(rc));
     /* A daemon that is not running, starting or busy may answer later. */
     if (e)
         e->retryable = 1;
@@ -90,6 +91,7 @@ dsrc_status api_client_call_problem(const char *sock, const char *method, const 
                                     const json_t *body, int timeout_ms, json_t **result,
                                     json_t **problem, derr *e)
 {
+    const lazy_curl_api *cu;
     CURL *h;
     CURLcode rc;
     struct curl_slist *hdr = NULL;
@@ -105,35 +107,37 @@ dsrc_status api_client_call_problem(const char *sock, const char *method, const 
     if (!sock || !*sock || strlen(sock) >= sizeof((struct sockaddr_un *)0)->sun_path)
         return derr_set(e, DSRC_E_INVALID_CONFIG, "control socket path '%s' is empty or too "
                         "long", sock ? sock : "");
-    if (!(h = curl_easy_init()) || asprintf(&url, "http://localhost%s", path) < 0) {
+    if (!(cu = lazy_curl(e)))
+        return e->status;
+    if (!(h = cu->easy_init()) || asprintf(&url, "http://localhost%s", path) < 0) {
         if (h)
-            curl_easy_cleanup(h);
+            cu->easy_cleanup(h);
         return derr_set(e, DSRC_E_INTERNAL, "out of memory");
     }
-    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : 0));
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, api_client_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    hdr = curl_slist_append(hdr, "Accept: application/json, application/problem+json");
+    cu->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
+    cu->easy_setopt(h, CURLOPT_URL, url);
+    cu->easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    cu->easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : 0));
+    cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, api_client_write);
+    cu->easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    hdr = cu->slist_append(hdr, "Accept: application/json, application/problem+json");
     if (body) {
         if (!(req = json_dumps(body, JSON_COMPACT))) {
             st = derr_set(e, DSRC_E_INTERNAL, "out of memory");
             goto out;
         }
-        hdr = curl_slist_append(hdr, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req);
+        hdr = cu->slist_append(hdr, "Content-Type: application/json");
+        cu->easy_setopt(h, CURLOPT_POSTFIELDS, req);
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    if ((rc = curl_easy_perform(h)) != CURLE_OK) {
+    cu->easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    if ((rc = cu->easy_perform(h)) != CURLE_OK) {
         st = b.too_big ? derr_set(e, DSRC_E_INTERNAL, "dsrcd's answer on %s is too large",
                                   sock)
-                       : api_client_transport(h, rc, sock, timeout_ms, "calling dsrcd", e);
+                       : api_client_transport(cu, h, rc, sock, timeout_ms, "calling dsrcd", e);
         goto out;
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
+    cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
     if (b.len && !(doc = json_loadb(b.p, b.len, 0, NULL))) {
         st = derr_set(e, DSRC_E_INTERNAL, "malformed answer from dsrcd on %s (HTTP %ld)", sock,
                       http);
@@ -156,8 +160,8 @@ dsrc_status api_client_call_problem(const char *sock, const char *method, const 
     }
 out:
     json_decref(doc);
-    curl_slist_free_all(hdr);
-    curl_easy_cleanup(h);
+    cu->slist_free_all(hdr);
+    cu->easy_cleanup(h);
     free(req);
     free(url);
     free(b.p);

@@ -14,10 +14,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
-#ifdef HAVE_SYSTEMD
 #include <sys/uio.h>
-#include <systemd/sd-journal.h>
-#endif
 
 #include "base/log.h"
 #include "base/redact.h"
@@ -181,6 +178,12 @@ static void log_stamp_prefix(void)
 }
 
 static _Atomic log_forward_fn log_forward;
+static _Atomic log_journal_fn log_journal;
+
+void log_set_journal(log_journal_fn fn)
+{
+    atomic_store(&log_journal, fn);
+}
 
 void log_set_forward(log_forward_fn fn)
 {
@@ -218,6 +221,7 @@ static void log_emit(dsrc_log_level level, const char *source, const char *plugi
         struct iovec iov[7];
         int n = 0, ok = 1, i;
         const char *who = source ? source : plugin;
+        log_journal_fn send = atomic_load(&log_journal);
 
         ok &= (who ? asprintf(&f[n], "MESSAGE=%s: %s", who, msg)
                    : asprintf(&f[n], "MESSAGE=%s", msg)) >= 0;
@@ -236,10 +240,10 @@ static void log_emit(dsrc_log_level level, const char *source, const char *plugi
             iov[i].iov_base = f[i];
             iov[i].iov_len = f[i] ? strlen(f[i]) : 0;
         }
-        /* No journal to write to (no journald running; sd_journal_sendv()
-         * then drops the line and returns 0): the line goes to stderr, and
-         * the first time, a line says so. */
-        if (ok && (!journal_socket_ok() || sd_journal_sendv(iov, n) < 0))
+        /* No journal to write to (no writer set, or no journald running:
+         * sd_journal_sendv() then drops the line and returns 0): the line
+         * goes to stderr, and the first time, a line says so. */
+        if (ok && (!send || !journal_socket_ok() || send(iov, n) < 0))
             ok = 0;
         for (i = 0; i < n; i++)
             free(f[i]);

@@ -62,6 +62,14 @@ typedef void (*log_forward_fn)(dsrc_log_level level, const char *source,
                                const char *plugin, const char *msg);
 void log_set_forward(log_forward_fn fn);
 
+/* What writes a line to the journal: sd_journal_sendv(), set by dsrcd,
+ * the one program that links libsystemd (dsrc and a plugin worker never
+ * log to the journal).  Without it, LOG_TARGET_JOURNAL writes to stderr
+ * as when no journald is running. */
+struct iovec;
+typedef int (*log_journal_fn)(const struct iovec *iov, int n);
+void log_set_journal(log_journal_fn fn);
+
 /* The MESSAGE_IDs (sd-id128, fixed for ever; dsrcd(8)) of the events an
  * operator alerts on.  Drift has one per kind of change (catalog.h). */
 #define LOG_MID_SOURCE_DOWN "5678c36e1b8f44bcac33a59f83787101"  /* health -> down     */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/ctx.h"
+#include "base/lazylib.h"
 #include "base/log.h"
 #include "base/redact.h"
 #include "isolate/isolate.h"
@@ -704,37 +705,40 @@ static const char *const worker_denied[] = {
  * checker stops the process with it at exit.  0, or -1 when the filter
  * cannot be set (the worker then refuses to serve: a plugin is never run
  * without the filter it was promised). */
-static int worker_filter_syscalls(void)
+static int worker_filter_syscalls(derr *e)
 {
     static const unsigned long ns_flags[] = {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC,
                                              CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
                                              CLONE_NEWCGROUP};
     const char *v = getenv(ISOLATE_ENV_FILTER);
+    const lazy_seccomp_api *sc;
     scmp_filter_ctx f;
     size_t i;
     int rc = 0, nr;
 
     if (v && strcmp(v, "0") == 0)
         return 0;
-    if (!(f = seccomp_init(SCMP_ACT_ALLOW)))
+    if (!(sc = lazy_seccomp(e)))
+        return -1;
+    if (!(f = sc->init(SCMP_ACT_ALLOW)))
         return -1;
     for (i = 0; worker_denied[i] && rc == 0; i++) {
         if (WORKER_SANITIZED && strcmp(worker_denied[i], "ptrace") == 0)
             continue;
-        nr = seccomp_syscall_resolve_name(worker_denied[i]);
+        nr = sc->syscall_resolve_name(worker_denied[i]);
         if (nr == __NR_SCMP_ERROR)
             continue; /* not on this architecture */
-        rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), nr, 0);
+        rc = sc->rule_add(f, SCMP_ACT_ERRNO(EPERM), nr, 0);
     }
     for (i = 0; i < sizeof ns_flags / sizeof *ns_flags && rc == 0; i++)
-        rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+        rc = sc->rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
                               SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
-    nr = seccomp_syscall_resolve_name("clone3");
+    nr = sc->syscall_resolve_name("clone3");
     if (rc == 0 && nr != __NR_SCMP_ERROR)
-        rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+        rc = sc->rule_add(f, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
     if (rc == 0)
-        rc = seccomp_load(f);
-    seccomp_release(f);
+        rc = sc->load(f);
+    sc->release(f);
     return rc == 0 ? 0 : -1;
 }
 
@@ -754,9 +758,14 @@ int isolate_worker_main(int argc, char **argv)
     (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     worker_limit_memory();
-    if (worker_filter_syscalls() != 0) {
-        fprintf(stderr, "dsrc-plugin-worker: cannot set the system call filter\n");
-        return 70;
+    {
+        derr fe = {0};
+        if (worker_filter_syscalls(&fe) != 0) {
+            fprintf(stderr, "dsrc-plugin-worker: cannot set the system call filter%s%s\n",
+                    fe.msg ? ": " : "", fe.msg ? fe.msg : "");
+            derr_clear(&fe);
+            return 70;
+        }
     }
     closefrom(WORKER_FD + 1);
     signal(SIGINT, SIG_IGN);

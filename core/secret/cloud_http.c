@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "base/lazylib.h"
 #include "secret/cloud_http.h"
 #include "secret/secret.h"
 
@@ -165,6 +166,7 @@ dsrc_status cloud_http(const cloud_http_req *r, cloud_http_resp *resp, derr *e)
     cloud_http_sink b = {0};
     const char *what = r->what ? r->what : "cloud identity";
     dsrc_status st = DSRC_OK;
+    const lazy_curl_api *cu;
     CURLcode rc;
     CURL *h;
     size_t i;
@@ -172,47 +174,49 @@ dsrc_status cloud_http(const cloud_http_req *r, cloud_http_resp *resp, derr *e)
     memset(resp, 0, sizeof *resp);
     if (!cloud_http_url_ok(r->url, r->flags, what, e))
         return e->status;
+    if (!(cu = lazy_curl(e)))
+        return e->status;
     cloud_http_where(r->url, where, sizeof where);
-    if (!(h = curl_easy_init()))
+    if (!(h = cu->easy_init()))
         return derr_set(e, DSRC_E_INTERNAL, "%s: cannot start an HTTP request", what);
     /* "Expect:" keeps curl from waiting for a 100-continue on a POST. */
-    if (!(t = curl_slist_append(hdrs, "Expect:"))) {
+    if (!(t = cu->slist_append(hdrs, "Expect:"))) {
         st = derr_set(e, DSRC_E_INTERNAL, "out of memory");
         goto out;
     }
     hdrs = t;
     for (i = 0; r->headers && r->headers[i]; i++) {
-        if (!(t = curl_slist_append(hdrs, r->headers[i]))) {
+        if (!(t = cu->slist_append(hdrs, r->headers[i]))) {
             st = derr_set(e, DSRC_E_INTERNAL, "out of memory");
             goto out;
         }
         hdrs = t;
     }
-    curl_easy_setopt(h, CURLOPT_URL, r->url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, r->timeout_ms > 0 ? r->timeout_ms
+    cu->easy_setopt(h, CURLOPT_URL, r->url);
+    cu->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    cu->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    cu->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    cu->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    cu->easy_setopt(h, CURLOPT_TIMEOUT_MS, r->timeout_ms > 0 ? r->timeout_ms
                                                               : (long)CLOUD_HTTP_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cloud_http_on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "dsrc/" PACKAGE_VERSION);
+    cu->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    cu->easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+    cu->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, cloud_http_on_body);
+    cu->easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    cu->easy_setopt(h, CURLOPT_USERAGENT, "dsrc/" PACKAGE_VERSION);
     if (r->flags & CLOUD_HTTP_METADATA)
-        curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+        cu->easy_setopt(h, CURLOPT_NOPROXY, "*");
     if (r->body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)r->body_len);
+        cu->easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
+        cu->easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)r->body_len);
     }
     if (r->method && strcmp(r->method, "GET") != 0 && strcmp(r->method, "POST") != 0)
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+        cu->easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
     else if (r->method && strcmp(r->method, "POST") == 0 && !r->body)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-    rc = curl_easy_perform(h);
+        cu->easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    rc = cu->easy_perform(h);
     if (rc != CURLE_OK) {
         if (b.too_big)
             st = derr_set(e, DSRC_E_BACKEND, "%s at %s: the answer is larger than %d bytes",
@@ -221,12 +225,12 @@ dsrc_status cloud_http(const cloud_http_req *r, cloud_http_resp *resp, derr *e)
             st = derr_set(e, DSRC_E_TIMEOUT, "%s at %s did not answer in time", what, where);
         else
             st = derr_set(e, DSRC_E_UNREACHABLE, "%s at %s: %s", what, where,
-                          *cerr ? cerr : curl_easy_strerror(rc));
+                          *cerr ? cerr : cu->easy_strerror(rc));
         /* as the header says: an endpoint down or slow may answer later */
         e->retryable = st == DSRC_E_TIMEOUT || st == DSRC_E_UNREACHABLE;
         goto out;
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+    cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     if (!b.buf && cloud_http_grow(&b, 0) < 0) {
         st = derr_set(e, DSRC_E_INTERNAL, "out of memory");
         goto out;
@@ -238,8 +242,8 @@ dsrc_status cloud_http(const cloud_http_req *r, cloud_http_resp *resp, derr *e)
 out:
     if (b.buf)
         secret_free_buf(b.buf, b.cap - 1);
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
+    cu->slist_free_all(hdrs);
+    cu->easy_cleanup(h);
     return st;
 }
 

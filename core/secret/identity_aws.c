@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "base/lazylib.h"
 #include "base/redact.h"
 #include "secret/cloud_http.h"
 #include "secret/identity_int.h"
@@ -577,20 +578,24 @@ static void XMLCALL aws_sts_chars(void *user, const XML_Char *s, int len)
     d->text[d->len] = '\0';
 }
 
-/* Parse an STS answer into d; 0, or -1 when it is not XML. */
-static int aws_sts_parse(const char *body, size_t len, aws_sts_doc *d)
+/* Parse an STS answer into d; 0, -1 when it is not XML, or -2 (e set)
+ * when expat cannot be loaded. */
+static int aws_sts_parse(const char *body, size_t len, aws_sts_doc *d, derr *e)
 {
-    XML_Parser p = XML_ParserCreate("UTF-8");
+    const lazy_expat_api *x;
+    XML_Parser p;
     int ok;
 
     memset(d, 0, sizeof *d);
-    if (!p)
+    if (!(x = lazy_expat(e)))
+        return -2;
+    if (!(p = x->ParserCreate("UTF-8")))
         return -1;
-    XML_SetUserData(p, d);
-    XML_SetElementHandler(p, aws_sts_start, aws_sts_end);
-    XML_SetCharacterDataHandler(p, aws_sts_chars);
-    ok = XML_Parse(p, body, (int)len, 1) == XML_STATUS_OK;
-    XML_ParserFree(p);
+    x->SetUserData(p, d);
+    x->SetElementHandler(p, aws_sts_start, aws_sts_end);
+    x->SetCharacterDataHandler(p, aws_sts_chars);
+    ok = x->Parse(p, body, (int)len, 1) == XML_STATUS_OK;
+    x->ParserFree(p);
     return ok ? 0 : -1;
 }
 
@@ -687,7 +692,7 @@ static int aws_sts_fetch(const cfg_source *cs, const char *role_arn, const char 
     cloud_http_resp resp = {0};
     aws_sts_doc *d = NULL;
     time_t exp;
-    int ret = -1;
+    int ret = -1, xml;
 
     if (aws_url_parts(url, host, sizeof host, path, sizeof path) < 0) {
         derr_set(e, DSRC_E_INVALID_CONFIG,
@@ -765,7 +770,9 @@ static int aws_sts_fetch(const cfg_source *cs, const char *role_arn, const char 
     }
     if (resp.status != 200) {
         char why[400];
-        aws_sts_parse(resp.body, resp.len, d);
+        derr ignored = {0};
+        aws_sts_parse(resp.body, resp.len, d, &ignored); /* d->code, when there is one */
+        derr_clear(&ignored);
         derr_set(e, aws_sts_status(d->code, resp.status),
                  "AWS STS refused AssumeRole of %s (on top of %s): %s", role_arn, base->from,
                  cloud_http_why(&resp, why, sizeof why));
@@ -773,7 +780,9 @@ static int aws_sts_fetch(const cfg_source *cs, const char *role_arn, const char 
                        strcmp(d->code, "Throttling") == 0;
         goto out;
     }
-    if (aws_sts_parse(resp.body, resp.len, d) < 0 || !d->key_id[0] || !d->secret[0] ||
+    if ((xml = aws_sts_parse(resp.body, resp.len, d, e)) == -2)
+        goto out;
+    if (xml < 0 || !d->key_id[0] || !d->secret[0] ||
         !d->token[0] || (exp = aws_parse_time(d->expiration)) == (time_t)-1) {
         derr_set(e, DSRC_E_BACKEND,
                  "AWS STS answered AssumeRole of %s without usable credentials (AccessKeyId, "

@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "base/lazylib.h"
 #include "base/redact.h"
 #include "secret/cloud_http.h"
 #include "secret/identity_int.h"
@@ -81,16 +82,17 @@ static void azure_adds(azure_str *b, const char *s)
 
 /* s form- or query-encoded (curl_easy_escape: every byte but
  * A-Za-z0-9-._~ as %XX), the encoded copy wiped after. */
-static void azure_add_escaped(azure_str *b, CURL *h, const char *s)
+static void azure_add_escaped(azure_str *b, const lazy_curl_api *cu, CURL *h,
+                              const char *s)
 {
-    char *x = curl_easy_escape(h, s, 0);
+    char *x = cu->easy_escape(h, s, 0);
     if (!x) {
         b->failed = 1;
         return;
     }
     azure_adds(b, x);
     explicit_bzero(x, strlen(x));
-    curl_free(x);
+    cu->free(x);
 }
 
 static void azure_str_free(azure_str *b)
@@ -227,6 +229,7 @@ static dsrc_status azure_token(const cfg_source *cs, const char *key_file,
     cloud_http_resp resp;
     char *secret = NULL;
     time_t now = identity_now(), expires = 0;
+    const lazy_curl_api *cu;
     dsrc_status st;
     CURL *h;
     size_t n;
@@ -266,16 +269,20 @@ static dsrc_status azure_token(const cfg_source *cs, const char *key_file,
         azure_str_free(&url);
         return e->status;
     }
-    if (!(h = curl_easy_init())) {
+    if (!(cu = lazy_curl(e))) {
+        azure_str_free(&url);
+        return e->status;
+    }
+    if (!(h = cu->easy_init())) {
         azure_str_free(&url);
         return derr_set(e, DSRC_E_INTERNAL, "cannot start an HTTP request");
     }
     if (msi) {
         azure_adds(&url, "?api-version=" AZURE_IMDS_API "&resource=");
-        azure_add_escaped(&url, h, resource);
+        azure_add_escaped(&url, cu, h, resource);
         if (client) {
             azure_adds(&url, "&client_id=");
-            azure_add_escaped(&url, h, client);
+            azure_add_escaped(&url, cu, h, client);
         }
         hdrs[1] = "Metadata: true";
         r.method = "GET";
@@ -284,16 +291,16 @@ static dsrc_status azure_token(const cfg_source *cs, const char *key_file,
                             e);
         if (st != DSRC_OK) {
             derr_prefix(e, "cloud.client_secret");
-            curl_easy_cleanup(h);
+            cu->easy_cleanup(h);
             azure_str_free(&url);
             return st;
         }
         if (redact_add(secret) < 0)
             form.failed = 1;
         azure_adds(&form, "grant_type=client_credentials&client_id=");
-        azure_add_escaped(&form, h, client);
+        azure_add_escaped(&form, cu, h, client);
         azure_adds(&form, "&client_secret=");
-        azure_add_escaped(&form, h, secret);
+        azure_add_escaped(&form, cu, h, secret);
         azure_adds(&form, "&scope=");
         n = strlen(resource);
         while (n > 0 && resource[n - 1] == '/')
@@ -301,7 +308,7 @@ static dsrc_status azure_token(const cfg_source *cs, const char *key_file,
         {
             char scope[1024];
             snprintf(scope, sizeof scope, "%.*s/.default", (int)n, resource);
-            azure_add_escaped(&form, h, scope);
+            azure_add_escaped(&form, cu, h, scope);
         }
         secret_free(secret);
         hdrs[1] = "Content-Type: application/x-www-form-urlencoded";
@@ -309,7 +316,7 @@ static dsrc_status azure_token(const cfg_source *cs, const char *key_file,
         r.body = form.s;
         r.body_len = form.len;
     }
-    curl_easy_cleanup(h);
+    cu->easy_cleanup(h);
     if (url.failed || form.failed) {
         azure_str_free(&url);
         azure_str_free(&form);
