@@ -314,23 +314,19 @@ int mys_emit(const dsrc_meta_sink *sink, const char *db, const char *name,
              const mys_table *t, const mys_cols *cols, const char *indexes,
              const dsrc_fk_list *fks, mys_scratch *scratch);
 
-/* The foreign keys of information_schema: MYS_FK_SELECT, a WHERE on
- * CONSTRAINT_SCHEMA (and TABLE_NAME), then MYS_FK_TAIL give one row per
- * (key, column): schema, table, key name, referenced schema and table,
- * update and delete rules, column, referenced column; in the order of
- * schema, table, key name and position in the key. */
-#define MYS_FK_SELECT                                                         \
-    "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME,"                 \
-    " k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, rc.UPDATE_RULE,"   \
-    " rc.DELETE_RULE, k.COLUMN_NAME, k.REFERENCED_COLUMN_NAME FROM"          \
-    " information_schema.KEY_COLUMN_USAGE k JOIN"                            \
-    " information_schema.REFERENTIAL_CONSTRAINTS rc USING"                   \
-    " (CONSTRAINT_SCHEMA, CONSTRAINT_NAME, TABLE_NAME)"
-#define MYS_FK_TAIL                                                           \
-    " AND k.REFERENCED_TABLE_NAME IS NOT NULL ORDER BY CONSTRAINT_SCHEMA,"   \
-    " TABLE_NAME, CONSTRAINT_NAME, k.ORDINAL_POSITION"
+/* The query of the foreign keys of information_schema, into `q`: of table
+ * `table` of database `db`, of every table of `db` (table NULL), or of
+ * every database (db NULL; the system ones only with include_system).  One
+ * row per (key, column): schema, table, key name, referenced schema and
+ * table, update and delete rules, column, referenced column; in the order
+ * of schema, table, key name and position in the key.  The database (and
+ * table) are compared with each view's own lookup columns
+ * (KEY_COLUMN_USAGE.TABLE_SCHEMA, REFERENTIAL_CONSTRAINTS.CONSTRAINT_SCHEMA),
+ * so that the server opens that database (or table) only, not every one. */
+void mys_buf_fk_sql(dsrc_buf *q, MYSQL *my, const char *db, const char *table,
+                    int include_system);
 
-/* Add one row of MYS_FK_SELECT to `l`: a new key when its name differs
+/* Add one row of mys_buf_fk_sql() to `l`: a new key when its name differs
  * from the last key's.  0, or -1 when out of memory. */
 int mys_fk_row(dsrc_fk_list *l, MYSQL_ROW row);
 

@@ -274,8 +274,14 @@ static dsrc_status mys_read_fks(dsrc_conn *c, const char *db, const char *table,
     dsrc_status st;
     int rc = 0;
 
-    st = mys_query_table(c, MYS_FK_SELECT, "CONSTRAINT_SCHEMA", db, table, MYS_FK_TAIL, &res,
-                         "reading the foreign keys", err);
+    dsrc_buf q = {0};
+
+    mys_buf_fk_sql(&q, c->my, db, table, 0);
+    if (q.failed)
+        st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    else
+        st = mys_query_store(c, q.s, q.len, &res, "reading the foreign keys", err);
+    dsrc_buf_free(&q);
     while (st == DSRC_OK && rc == 0 && res && (row = mysql_fetch_row(res)) != NULL)
         rc = mys_fk_row(out, row);
     if (res)
@@ -431,6 +437,44 @@ static const char *mys_col_key(char **pos, const char *name, size_t name_len,
     memcpy(k + 7 + name_len, suffix, suffix_len + 1);
     *pos = k + 7 + name_len + suffix_len + 1;
     return k;
+}
+
+void mys_buf_fk_sql(dsrc_buf *q, MYSQL *my, const char *db, const char *table,
+                    int include_system)
+{
+    dsrc_buf_add(q, "SELECT k.CONSTRAINT_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME,"
+                    " k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, rc.UPDATE_RULE,"
+                    " rc.DELETE_RULE, k.COLUMN_NAME, k.REFERENCED_COLUMN_NAME FROM"
+                    " information_schema.KEY_COLUMN_USAGE k JOIN"
+                    " information_schema.REFERENTIAL_CONSTRAINTS rc ON rc.CONSTRAINT_NAME ="
+                    " k.CONSTRAINT_NAME AND rc.TABLE_NAME = k.TABLE_NAME AND"
+                    " rc.CONSTRAINT_SCHEMA = ");
+    /* a foreign key lives in its table's database: the constant, not
+     * k.CONSTRAINT_SCHEMA, lets the server read that database only */
+    if (db)
+        mys_buf_literal(q, my, db);
+    else
+        dsrc_buf_add(q, "k.CONSTRAINT_SCHEMA");
+    if (db && table) {
+        dsrc_buf_add(q, " AND rc.TABLE_NAME = ");
+        mys_buf_literal(q, my, table);
+    }
+    dsrc_buf_add(q, " WHERE k.REFERENCED_TABLE_NAME IS NOT NULL");
+    if (db) {
+        dsrc_buf_add(q, " AND k.TABLE_SCHEMA = ");
+        mys_buf_literal(q, my, db);
+        dsrc_buf_add(q, " AND k.CONSTRAINT_SCHEMA = ");
+        mys_buf_literal(q, my, db);
+        if (table) {
+            dsrc_buf_add(q, " AND k.TABLE_NAME = ");
+            mys_buf_literal(q, my, table);
+        }
+    } else if (!include_system) {
+        dsrc_buf_add(q, " AND k.CONSTRAINT_SCHEMA NOT IN ('mysql', 'information_schema',"
+                        " 'performance_schema', 'sys')");
+    }
+    dsrc_buf_add(q, " ORDER BY k.CONSTRAINT_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME,"
+                    " k.ORDINAL_POSITION");
 }
 
 /* Deliver one record: `t` may be NULL (a table information_schema lists

@@ -408,9 +408,7 @@ static dsrc_status mys_disc_load_small(dsrc_conn *conn, mys_disc *d, int sent,
     }
     if (st != DSRC_OK)
         return st;
-    dsrc_buf_add(&q, MYS_FK_SELECT);
-    mys_buf_discover_where(&q, conn->my, "CONSTRAINT_SCHEMA", d->db, d->table, d->include_system);
-    dsrc_buf_add(&q, MYS_FK_TAIL);
+    mys_buf_fk_sql(&q, conn->my, d->db, d->db ? d->table : NULL, d->include_system);
     st = mys_rows_load(conn, &q, &d->fks, "discover: reading the foreign keys", err);
     dsrc_buf_free(&q);
     dsrc_discover_count(d->req, 1);

@@ -1182,6 +1182,182 @@ START_TEST(t_discover_catalog)
 }
 END_TEST
 
+/* The foreign keys of one item, as text ("name:cols->ref(refcols) upd del;"
+ * per key), from a discover. */
+typedef struct my_fks {
+    const char *want;
+    char text[1024];
+    int found;
+} my_fks;
+
+static int my_fks_md(void *user, const dsrc_metadata *md)
+{
+    my_fks *f = user;
+    size_t i, j, n;
+
+    if (!md->item || strcmp(md->item->path, f->want) != 0)
+        return 0;
+    f->found++;
+    f->text[0] = '\0';
+    for (i = 0; i < md->n_foreign_keys; i++) {
+        const dsrc_foreign_key *k = &md->foreign_keys[i];
+        n = strlen(f->text);
+        snprintf(f->text + n, sizeof f->text - n, "%s:", k->name ? k->name : "-");
+        for (j = 0; j < k->n_columns; j++) {
+            n = strlen(f->text);
+            snprintf(f->text + n, sizeof f->text - n, "%s=%s,", k->columns[j],
+                     k->ref_columns[j]);
+        }
+        n = strlen(f->text);
+        snprintf(f->text + n, sizeof f->text - n, "->%s %s %s;", k->ref_item,
+                 k->on_update ? k->on_update : "-", k->on_delete ? k->on_delete : "-");
+    }
+    return 0;
+}
+
+static void my_fks_of(source_conn *c, const char *path, const char *item, my_fks *f)
+{
+    dsrc_meta_sink sink = {sizeof sink, f, my_fks_md};
+    dsrc_discover_req dr;
+    derr e = {0};
+
+    memset(f, 0, sizeof *f);
+    f->want = item;
+    memset(&dr, 0, sizeof dr);
+    dr.struct_size = sizeof dr;
+    dr.path = path;
+    ck_assert_msg(source_discover(c, &dr, &sink, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_int_eq(f->found, 1);
+}
+
+/* The records of `all` under database path `db`: `one` holds them, in the
+ * same order, with the same kinds and column counts. */
+static void my_same_records(const conf_md *all, const conf_md *one, const char *db)
+{
+    size_t i, k = 0, len = strlen(db);
+
+    for (i = 0; i < all->n; i++) {
+        if (strncmp(all->path[i], db, len) != 0 || all->path[i][len] != '/')
+            continue;
+        ck_assert_msg(k < one->n, "%s: %s missing from the filtered discover", db,
+                      all->path[i]);
+        ck_assert_str_eq(one->path[k], all->path[i]);
+        ck_assert_int_eq(one->kind[k], all->kind[i]);
+        ck_assert_uint_eq(one->n_columns[k], all->n_columns[i]);
+        k++;
+    }
+    ck_assert_msg(k > 0, "%s: nothing discovered", db);
+    ck_assert_uint_eq(one->n, k);
+}
+
+/* The statements on information_schema logged since the general log was
+ * emptied: none makes the server read every database (EXPLAIN's "Scanned
+ * all databases"); returns how many were checked. */
+static int my_no_full_scans(MYSQL *root)
+{
+    MYSQL_RES *res, *ex;
+    MYSQL_ROW row, xr;
+    int checked = 0;
+
+    ck_assert_int_eq(my_exec(root, "SET GLOBAL general_log = 0"), 0);
+    ck_assert_int_eq(mysql_query(root, "SELECT argument FROM mysql.general_log WHERE"
+                                       " command_type = 'Query' AND argument LIKE"
+                                       " 'SELECT%information\\_schema%'"), 0);
+    res = mysql_store_result(root);
+    ck_assert_ptr_nonnull(res);
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        char *sql = NULL;
+        unsigned nf, j;
+        ck_assert_int_ge(asprintf(&sql, "EXPLAIN %s", row[0]), 0);
+        ck_assert_msg(mysql_query(root, sql) == 0, "%s: %s", sql, mysql_error(root));
+        ex = mysql_store_result(root);
+        ck_assert_ptr_nonnull(ex);
+        nf = mysql_num_fields(ex);
+        while ((xr = mysql_fetch_row(ex)) != NULL)
+            for (j = 0; j < nf; j++)
+                ck_assert_msg(!xr[j] || !strstr(xr[j], "Scanned all databases"),
+                              "reads every database: %s", row[0]);
+        mysql_free_result(ex);
+        free(sql);
+        checked++;
+    }
+    mysql_free_result(res);
+    return checked;
+}
+
+/* A discover of one database (or one table) reads that database (table)
+ * only, as EXPLAIN shows for every statement it sent, and gives exactly
+ * the records a discover of everything gives for it, foreign keys
+ * included; names needing quoting; databases that do not exist. */
+START_TEST(t_discover_filtered)
+{
+    static const char *const dbs[] = {DB, "dsrc_many", "we`ird db;x", "peer%2Fslash"};
+    static const char *const wants[] = {DB "/customers", "dsrc_many/t_07",
+                                        WEIRD_DB "/" WEIRD_TABLE, "peer%2Fslash/t%251 \"q\""};
+    static conf_md all, one;
+    source_conn *c = conf_conn();
+    my_fks fa, fb, fc;
+    MYSQL *root = my_root(0);
+    derr e = {0};
+    size_t i, j;
+
+    ck_assert_ptr_nonnull(root);
+    conf_md_init(&all, NULL);
+    ck_assert_msg(conf_discover(c, NULL, 0, &all, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_int_eq(my_exec(root, "SET GLOBAL log_output = 'TABLE'"), 0);
+    ck_assert_int_eq(my_exec(root, "TRUNCATE TABLE mysql.general_log"), 0);
+    ck_assert_int_eq(my_exec(root, "SET GLOBAL general_log = 1"), 0);
+    for (i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+        static conf_md wa, wb;
+        conf_md_init(&one, NULL);
+        ck_assert_msg(conf_discover(c, dbs[i], 0, &one, &e) == DSRC_OK, "%s: %s", dbs[i],
+                      e.msg);
+        my_same_records(&all, &one, dbs[i]);
+        /* the details of one item, from both */
+        conf_md_init(&wa, wants[i]);
+        conf_md_init(&wb, wants[i]);
+        ck_assert_int_eq(my_exec(root, "SET GLOBAL general_log = 0"), 0);
+        ck_assert_msg(conf_discover(c, NULL, 0, &wa, &e) == DSRC_OK, "%s", e.msg);
+        ck_assert_int_eq(my_exec(root, "SET GLOBAL general_log = 1"), 0);
+        ck_assert_msg(conf_discover(c, dbs[i], 0, &wb, &e) == DSRC_OK, "%s", e.msg);
+        ck_assert_int_eq(wa.found, 1);
+        ck_assert_int_eq(wb.found, 1);
+        ck_assert_str_eq(wa.want_comment, wb.want_comment);
+        ck_assert_uint_eq(wa.n_cols, wb.n_cols);
+        for (j = 0; j < wa.n_cols; j++) {
+            ck_assert_str_eq(wa.col[j][0], wb.col[j][0]);
+            ck_assert_str_eq(wa.col[j][1], wb.col[j][1]);
+            ck_assert_str_eq(wa.col[j][2], wb.col[j][2]);
+            ck_assert_str_eq(wa.col[j][3], wb.col[j][3]);
+            ck_assert_int_eq(wa.col_type[j], wb.col_type[j]);
+            ck_assert_int_eq(wa.col_pk[j], wb.col_pk[j]);
+            ck_assert_int_eq(wa.col_null[j], wb.col_null[j]);
+        }
+    }
+    /* the foreign keys of a table: everything, its database, the table */
+    ck_assert_int_eq(my_exec(root, "SET GLOBAL general_log = 0"), 0);
+    my_fks_of(c, NULL, DB "/" CONF_FK_CHILD, &fa);
+    ck_assert_int_eq(my_exec(root, "SET GLOBAL general_log = 1"), 0);
+    my_fks_of(c, DB, DB "/" CONF_FK_CHILD, &fb);
+    my_fks_of(c, DB "/" CONF_FK_CHILD, DB "/" CONF_FK_CHILD, &fc);
+    ck_assert_msg(strstr(fa.text, "fk_child_parent:") && strstr(fa.text, "fk_child_pair:"),
+                  "foreign keys: %s", fa.text);
+    ck_assert_str_eq(fb.text, fa.text);
+    ck_assert_str_eq(fc.text, fa.text);
+    ck_assert_int_gt(my_no_full_scans(root), 8);
+
+    ck_assert_int_eq(conf_discover(c, "nosuch", 0, &one, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+    ck_assert_int_eq(conf_discover(c, "DSRC_MANY", 0, &one, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+    ck_assert_int_eq(conf_discover(c, "we`ird db;", 0, &one, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+    ck_assert_int_eq(my_exec(root, "TRUNCATE TABLE mysql.general_log"), 0);
+    ck_assert_int_eq(my_exec(root, "SET GLOBAL log_output = 'FILE'"), 0);
+    mysql_close(root);
+}
+END_TEST
+
 /* Discover DB with mode `mode`: the connections the server accepted
  * meanwhile (its Connections status), the items into *m, the queries
  * reported into *queries. */
@@ -2247,6 +2423,7 @@ int main(void)
     tcase_add_test(tc, t_list);
     tcase_add_test(tc, t_describe_details);
     tcase_add_test(tc, t_discover_catalog);
+    tcase_add_test(tc, t_discover_filtered);
     tcase_add_test(tc, t_discover_second_connection);
     tcase_add_test(tc, t_discover_modes);
     tcase_add_test(tc, t_cell_types);

@@ -948,6 +948,189 @@ START_TEST(t_discover_batched)
 }
 END_TEST
 
+/* Sequential scans of pg_attribute, pg_type and pg_description so far, in
+ * the server's statistics: -1 when they cannot be read. */
+static long pg_catalog_seq_scans(void)
+{
+    char *cmd;
+    FILE *p;
+    long n = -1;
+
+    if (asprintf(&cmd, "'%s' psql '%s' -At -c \"SELECT sum(seq_scan) FROM"
+                 " pg_catalog.pg_stat_sys_tables WHERE relname IN ('pg_attribute',"
+                 " 'pg_type', 'pg_description')\"", pg.script, pg.dir) < 0)
+        return -1;
+    p = popen(cmd, "r");
+    free(cmd);
+    if (!p)
+        return -1;
+    if (fscanf(p, "%ld", &n) != 1)
+        n = -1;
+    pclose(p);
+    return n;
+}
+
+/* Discover `path` on a connection of its own, closed afterwards (its
+ * backend then hands in its statistics). */
+static void pg_discover_alone(const char *path)
+{
+    conf_env *env = conf_env_new();
+    source_conn *c = NULL;
+    static conf_md m;
+    derr e = {0};
+
+    ck_assert_msg(conf_env_open(env, "counted", &c, &e) == DSRC_OK, "%s", e.msg);
+    conf_md_init(&m, NULL);
+    ck_assert_msg(conf_discover(c, path, 0, &m, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_uint_gt(m.n, 0);
+    source_close(c);
+    conf_env_free(env);
+}
+
+/* A discover of a small schema reads the columns, types and comments
+ * through the catalogs' indexes: no sequential scan of pg_attribute,
+ * pg_type or pg_description (which a discover of the whole database
+ * does make, as the statistics show too). */
+START_TEST(t_discover_schema_indexed)
+{
+    long before, after;
+    int i;
+
+    before = pg_catalog_seq_scans();
+    ck_assert_int_ge(before, 0);
+    pg_discover_alone("sales");
+    pg_discover_alone("we\"ird%2Fschema");
+    sleep(2);
+    after = pg_catalog_seq_scans();
+    ck_assert_msg(after == before, "%ld sequential scans of the catalogs", after - before);
+    /* the statistics do count them: a discover of everything */
+    pg_discover_alone(NULL);
+    for (i = 0; i < 100 && after == before; i++) {
+        usleep(100000);
+        after = pg_catalog_seq_scans();
+    }
+    ck_assert_msg(after > before, "no sequential scan counted for the whole database");
+}
+END_TEST
+
+/* The records of `all` under schema path `schema` ("sales"): `one` holds
+ * them, in the same order, with the same kinds and column counts. */
+static void pg_same_records(const conf_md *all, const conf_md *one, const char *schema)
+{
+    size_t i, k = 0, len = strlen(schema);
+
+    for (i = 0; i < all->n; i++) {
+        if (strncmp(all->path[i], schema, len) != 0 || all->path[i][len] != '/')
+            continue;
+        ck_assert_msg(k < one->n, "%s: %s missing from the filtered discover", schema,
+                      all->path[i]);
+        ck_assert_str_eq(one->path[k], all->path[i]);
+        ck_assert_int_eq(one->kind[k], all->kind[i]);
+        ck_assert_int_eq(one->rows[k], all->rows[i]);
+        ck_assert_uint_eq(one->n_columns[k], all->n_columns[i]);
+        k++;
+    }
+    ck_assert_msg(k > 0, "%s: nothing discovered", schema);
+    ck_assert_uint_eq(one->n, k);
+}
+
+/* The details of `want` in two discovers are the same. */
+static void pg_same_details(const conf_md *a, const conf_md *b)
+{
+    size_t i, j;
+
+    ck_assert_int_eq(a->found, 1);
+    ck_assert_int_eq(b->found, 1);
+    ck_assert_str_eq(a->want_comment, b->want_comment);
+    ck_assert_int_eq(a->want_rows, b->want_rows);
+    ck_assert_int_eq(a->want_size, b->want_size);
+    ck_assert_uint_eq(a->n_cols, b->n_cols);
+    for (i = 0; i < a->n_cols; i++) {
+        for (j = 0; j < 4; j++)
+            ck_assert_str_eq(a->col[i][j], b->col[i][j]);
+        ck_assert_int_eq(a->col_type[i], b->col_type[i]);
+        ck_assert_int_eq(a->col_null[i], b->col_null[i]);
+        ck_assert_int_eq(a->col_pk[i], b->col_pk[i]);
+    }
+    ck_assert_uint_eq(a->n_props, b->n_props);
+    for (i = 0; i < a->n_props; i++) {
+        ck_assert_str_eq(a->props[i][0], b->props[i][0]);
+        ck_assert_str_eq(a->props[i][1], b->props[i][1]);
+    }
+}
+
+/* A discover of one schema (its path, written as list prints it) reads
+ * that schema only, through the catalogs' indexes, and gives exactly the
+ * records a discover of the whole database gives for it: items, kinds,
+ * columns with their types, defaults, comments and keys, properties.  A
+ * schema that does not exist, one whose name only begins like an existing
+ * one's beyond the 63 bytes PostgreSQL keeps of a name, and a path to a
+ * table are not found. */
+START_TEST(t_discover_filtered)
+{
+    static const char *const schemas[] = {"sales", "many", "public", "we\"ird%2Fschema"};
+    static const char *const wants[] = {"sales/orders", "many/t7", TABLE,
+                                        "we\"ird%2Fschema/t%251%2Fx"};
+    static conf_md all, one, cons;
+    char longname[80], path[96], sql[320];
+    source_conn *c = conf_conn();
+    derr e = {0};
+    int64_t q;
+    size_t i;
+
+    /* a schema with a name of 63 bytes, the most a name holds */
+    memset(longname, 'l', 63);
+    longname[63] = '\0';
+    snprintf(sql, sizeof sql, "CREATE SCHEMA %s; CREATE TABLE %s.t (v int);"
+             " GRANT USAGE ON SCHEMA %s TO dsrc_test;", longname, longname, longname);
+    ck_assert_int_eq(pg_psql(sql), 0);
+
+    for (i = 0; i < sizeof schemas / sizeof schemas[0]; i++) {
+        conf_md_init(&all, wants[i]);
+        ck_assert_msg(conf_discover(c, NULL, 0, &all, &e) == DSRC_OK, "%s", e.msg);
+        conf_md_init(&one, wants[i]);
+        ck_assert_msg(conf_discover(c, schemas[i], 0, &one, &e) == DSRC_OK, "%s: %s",
+                      schemas[i], e.msg);
+        pg_same_records(&all, &one, schemas[i]);
+        pg_same_details(&all, &one);
+        /* the same, 100 relations per query */
+        conf_md_init(&cons, wants[i]);
+        ck_assert_msg(conf_discover_mode(c, schemas[i], 0, DSRC_DISCOVER_CONSERVATIVE, &cons,
+                                         &q, &e) == DSRC_OK, "%s: %s", schemas[i], e.msg);
+        pg_same_records(&all, &cons, schemas[i]);
+        pg_same_details(&all, &cons);
+    }
+
+    /* the long name itself, and the same name one byte longer */
+    conf_md_init(&one, NULL);
+    ck_assert_msg(conf_discover(c, longname, 0, &one, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_uint_eq(one.n, 1);
+    snprintf(path, sizeof path, "%s/t", longname);
+    ck_assert_str_eq(one.path[0], path);
+    snprintf(path, sizeof path, "%sx", longname);
+    ck_assert_int_eq(conf_discover(c, path, 0, &one, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+    ck_assert_int_eq(conf_discover(c, "nosuch", 0, &one, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+    ck_assert_int_eq(conf_discover(c, "Sales", 0, &one, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+    ck_assert_int_eq(conf_discover(c, "sales/orders", 0, &one, &e), DSRC_E_NOT_FOUND);
+    derr_clear(&e);
+
+    /* list of one schema reads it the same way */
+    {
+        static conf_items l;
+        ck_assert_int_eq(conf_list(c, longname, &l, &e), DSRC_OK);
+        ck_assert_uint_eq(l.n, 1);
+        snprintf(path, sizeof path, "%sx", longname);
+        ck_assert_int_eq(conf_list(c, path, &l, &e), DSRC_E_NOT_FOUND);
+        derr_clear(&e);
+    }
+    snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE;", longname);
+    ck_assert_int_eq(pg_psql(sql), 0);
+}
+END_TEST
+
 /* Discover `path` with mode `mode` into *m: the queries the server logged
  * meanwhile, the count the plugin reported into *queries. */
 static size_t pg_discover_mode(source_conn *c, const char *path, dsrc_discover_mode mode,
@@ -1532,6 +1715,8 @@ int main(void)
     tcase_add_test(tc, t_describe_details);
     tcase_add_test(tc, t_discover_batched);
     tcase_add_test(tc, t_discover_conservative);
+    tcase_add_test(tc, t_discover_filtered);
+    tcase_add_test(tc, t_discover_schema_indexed);
     tcase_add_test(tc, t_types);
     tcase_add_test(tc, t_time_zones);
     tcase_add_test(tc, t_cursor_limit_uuid);
