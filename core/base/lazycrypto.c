@@ -14,12 +14,14 @@
  *
  * libcrypto that cannot be loaded is fatal: the message names the library
  * and its package on stderr and the process exits 70 (EX_SOFTWARE).  Two
- * calls do not load it: OPENSSL_thread_stop() (a thread that never used
- * libcrypto has nothing to free) and OPENSSL_cleanse() before it is loaded
+ * calls do not load it: OPENSSL_thread_stop() (when libcrypto is not in
+ * the process, no thread used it; when a plugin's client library loaded
+ * it, the thread's state is freed through the real call) and OPENSSL_cleanse() before it is loaded
  * (explicit_bzero(), which does the same).
  */
 #include <config.h>
 
+#include <dlfcn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,8 +282,15 @@ void OPENSSL_cleanse(void *ptr, size_t len)
 
 void OPENSSL_thread_stop(void)
 {
-    if (!atomic_load_explicit(&crypto_loaded, memory_order_acquire))
-        return;
+    if (!atomic_load_explicit(&crypto_loaded, memory_order_acquire)) {
+        /* Not loaded by the host, but maybe by a plugin's client library
+         * (libpq, libcurl through libssl), whose calls on this thread
+         * left state that only this frees. */
+        void *h = dlopen(crypto_lib.soname, RTLD_LAZY | RTLD_NOLOAD);
+        if (!h)
+            return; /* not in the process: the thread never used it */
+        dlclose(h);
+    }
     {
         REAL(OPENSSL_thread_stop, f);
         f();
