@@ -21,7 +21,7 @@
  */
 #include <config.h>
 
-#include <dlfcn.h>
+#include <link.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,16 +280,29 @@ void OPENSSL_cleanse(void *ptr, size_t len)
     }
 }
 
+/* dl_iterate_phdr() callback: 1 when the object is libcrypto (looked for
+ * among the loaded objects rather than with dlopen(RTLD_NOLOAD), which
+ * would search the library path at every thread's end). */
+static int crypto_is_loaded(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    const char *slash;
+
+    (void)size;
+    (void)arg;
+    if (!info->dlpi_name || !*info->dlpi_name)
+        return 0;
+    slash = strrchr(info->dlpi_name, '/');
+    return strcmp(slash ? slash + 1 : info->dlpi_name, crypto_lib.soname) == 0;
+}
+
 void OPENSSL_thread_stop(void)
 {
     if (!atomic_load_explicit(&crypto_loaded, memory_order_acquire)) {
         /* Not loaded by the host, but maybe by a plugin's client library
          * (libpq, libcurl through libssl), whose calls on this thread
          * left state that only this frees. */
-        void *h = dlopen(crypto_lib.soname, RTLD_LAZY | RTLD_NOLOAD);
-        if (!h)
+        if (dl_iterate_phdr(crypto_is_loaded, NULL) == 0)
             return; /* not in the process: the thread never used it */
-        dlclose(h);
     }
     {
         REAL(OPENSSL_thread_stop, f);
