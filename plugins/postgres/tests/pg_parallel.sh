@@ -5,7 +5,7 @@
 #   - byte-identical to psql's \copy, in the same order, for a table of
 #     rows of varied widths with TOAST values and NULLs, a table with
 #     holes (deleted rows, VACUUM-ed pages), a column list, and with
-#     fetch_parallel = 1 (one COPY);
+#     fetch_parallel = 1 (one COPY), and when no second login can be had;
 #   - the debug log says which way it went;
 #   - rows inserted while the fetch runs never appear, none comes twice;
 #   - a cancel mid-fetch stops both server backends;
@@ -135,6 +135,16 @@ n=$(wc -l <"$tmp/small.csv")
 # A limit keeps to one COPY, and to its rows.
 expect 0 $C -vv fetch pg public/wide --format csv --limit 10 -o "$tmp/lim.csv"
 hasnt "$tmp/err" "over 2 connections"
+
+# No second login (the role's connection limit): one COPY, said at debug
+# level, the same bytes.
+su_psql -c "ALTER ROLE $PG_USER CONNECTION LIMIT 1" >/dev/null || bad "ALTER ROLE failed"
+expect 0 $C -vv fetch pg public/wide --format csv -o "$tmp/wide-limit.csv"
+has "$tmp/err" "one COPY: no other connection"
+has "$tmp/err" "too many connections"
+hasnt "$tmp/err" "over 2 connections"
+same "$tmp/wide-limit.csv" "$tmp/wide-psql.csv"
+su_psql -c "ALTER ROLE $PG_USER CONNECTION LIMIT -1" >/dev/null || bad "ALTER ROLE failed"
 
 # --- a stalled fetch --------------------------------------------------------
 # start_stalled TABLE [DSRC-ARGS...]: dsrc fetch of TABLE to a pipe nobody
