@@ -5,7 +5,8 @@
 #   - byte-identical to psql's \copy, in the same order, for a table of
 #     rows of varied widths with TOAST values and NULLs, a table with
 #     holes (deleted rows, VACUUM-ed pages), a column list, and with
-#     fetch_parallel = 1 (one COPY), and when no second login can be had;
+#     fetch_parallel = 1 (one COPY), when no second login can be had, and
+#     with the plugin in a worker process;
 #   - the debug log says which way it went;
 #   - rows inserted while the fetch runs never appear, none comes twice;
 #   - a cancel mid-fetch stops both server backends;
@@ -120,6 +121,12 @@ same_copy wide "SELECT * FROM public.wide" public/wide
 same_copy holes "SELECT * FROM public.holes" public/holes
 same_copy cols "SELECT note, id, doc FROM public.wide" public/wide -c note,id,doc
 same_copy big3 "SELECT * FROM public.big3" public/big3
+
+# The plugin in a worker process: the same.
+rm -f "$tmp/wide-iso.csv"
+expect 0 env DSRC_ISOLATION=process $C -vv fetch pg public/wide --format csv -o "$tmp/wide-iso.csv"
+has "$tmp/err" "over 2 connections"
+same "$tmp/wide-iso.csv" "$tmp/wide-psql.csv"
 
 # fetch_parallel = 1: one COPY, the same bytes.
 expect 0 $C1 -vv fetch pg public/wide --format csv -o "$tmp/wide1.csv"
