@@ -6,7 +6,7 @@
 #     rows of varied widths with TOAST values and NULLs, a table with
 #     holes (deleted rows, VACUUM-ed pages), a column list, and with
 #     fetch_parallel = 1 (one COPY), when no second login can be had, and
-#     with the plugin in a worker process;
+#     with the plugin in a worker process, and from a streaming replica;
 #   - the debug log says which way it went;
 #   - rows inserted while the fetch runs never appear, none comes twice;
 #   - a cancel mid-fetch stops both server backends;
@@ -27,7 +27,7 @@ cleanup() {
     [ -n "$pgdir" ] && "$FIXTURE" stop "$pgdir"
 }
 
-pg_start --no-replica
+pg_start
 
 # wide: 60 000 rows of 2 to 3 000 bytes, every 50th with a TOAST value
 # (random text that does not compress), NULLs in every column.
@@ -84,6 +84,10 @@ tls = { mode = "verify-full"; ca = "$PG_CA"; };
 EOF
 }
 source_conf "" >"$tmp/conf/sources.d/pg.conf"
+{
+    source_conf "" | sed 's/^name = "pg";/name = "pgr";/'
+    echo "replicas = { hosts = [ \"localhost:$PG_REPLICA_PORT\" ]; read_policy = \"replica\"; };"
+} >"$tmp/conf/sources.d/pgr.conf"
 source_conf "fetch_parallel = 1;" >"$tmp/conf1/sources.d/pg.conf"
 DSRC_PG_PAR_PASSWORD=$PG_PASSWORD
 export DSRC_PG_PAR_PASSWORD
@@ -127,6 +131,14 @@ rm -f "$tmp/wide-iso.csv"
 expect 0 env DSRC_ISOLATION=process $C -vv fetch pg public/wide --format csv -o "$tmp/wide-iso.csv"
 has "$tmp/err" "over 2 connections"
 same "$tmp/wide-iso.csv" "$tmp/wide-psql.csv"
+
+# From the streaming replica: a standby exports its snapshot too.
+"$FIXTURE" wait-replica "$pgdir" || bad "replica did not catch up"
+rm -f "$tmp/wide-replica.csv"
+expect 0 $C -vv fetch pgr public/wide --format csv -o "$tmp/wide-replica.csv"
+has "$tmp/err" "served by replica"
+has "$tmp/err" "over 2 connections"
+same "$tmp/wide-replica.csv" "$tmp/wide-psql.csv"
 
 # fetch_parallel = 1: one COPY, the same bytes.
 expect 0 $C1 -vv fetch pg public/wide --format csv -o "$tmp/wide1.csv"
