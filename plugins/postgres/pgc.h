@@ -14,7 +14,8 @@
  *                  growing string buffer
  *   pgc_types.c    PostgreSQL types -> SDK types and cells
  *   pgc_catalog.c  item paths, list, describe, discover
- *   pgc_fetch.c    fetch (COPY CSV and typed rows, cursor, limit)
+ *   pgc_fetch.c    fetch (COPY CSV and typed rows, cursor, limit; a large
+ *                  table's CSV over several connections)
  */
 #ifndef DSRC_PLUGIN_PGC_H
 #define DSRC_PLUGIN_PGC_H
@@ -42,7 +43,20 @@ struct dsrc_conn {
     const dsrc_ctx *ctx;          /* the call running on it (set at open and
                                    * by pgc_op_begin), for server notices,
                                    * which arrive only during calls        */
+    long long connect_ms;         /* connect_timeout                       */
+    long long stmt_ms;            /* statement_timeout, -1: the server's   */
+    int fetch_parallel;           /* connections of a whole-table CSV fetch */
+    int64_t parallel_min;         /* bytes a table needs for that          */
 };
+
+/* ------------------------------------------------------------------------ */
+/* postgres.c                                                                */
+
+/* Open another connection to the server `c` is connected to, with the same
+ * parameters (libpq's PQconninfo()) and the same session settings.
+ * Close it with pgc_drop(). */
+dsrc_status pgc_clone(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_conn **out, dsrc_error *err);
+void pgc_drop(dsrc_conn *c);
 
 /* ------------------------------------------------------------------------ */
 /* pgc_query.c                                                               */

@@ -14,6 +14,9 @@
  *         it is never pasted into SQL text.
  *   rows  (anything else): SELECT ... in single-row mode, each value turned
  *         into a typed cell (see pgc_types.c).
+ *   CSV of a large table: the same COPY over several connections in the
+ *         same snapshot, one range of blocks each in turn, written in
+ *         block order (see "CSV of a large table" below).
  *
  * Cursor: WHERE "f" > $1 ORDER BY "f", and with a limit n the rest of the
  * n-th row's group of equal values (see pgc_select_sql); cursor_max is the
@@ -29,7 +32,9 @@
  */
 #include "pgc.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <strings.h>
 
 #define PGC_CSV_CHUNK (256 * 1024)
@@ -588,6 +593,461 @@ out:
     return s;
 }
 
+/* ------------------------------------------------------------------------ */
+/* CSV of a large table over several connections                            */
+
+/* A whole-table CSV fetch of a large table (no cursor, no limit, a table or
+ * materialized view of at least parallel_min bytes, PostgreSQL 14 or later
+ * for TID range scans) is split into ranges of PGC_PAR_BLOCKS blocks by
+ * ctid, read by fetch_parallel connections in turn: range k by connection
+ * k % n.  Every connection reads in the snapshot of the fetch's own
+ * transaction (pg_export_snapshot() there, SET TRANSACTION SNAPSHOT on the
+ * others, as pg_dump -j does), so the rows are those one COPY would send.
+ * Ranges are written in block order, which is the order of a sequential
+ * scan: the output is byte for byte that of one COPY.  The connection
+ * whose range is next streams to the sink; each other one reads its range
+ * ahead into a buffer of at most PGC_PAR_AHEAD bytes, then leaves the rest
+ * in the server's socket until its turn: memory stays bounded whatever the
+ * table's size.  Anything that keeps the other connections from being had
+ * falls back to one COPY, said at debug level. */
+
+#define PGC_PAR_BLOCKS_BYTES (4 * 1024 * 1024)
+#define PGC_PAR_AHEAD (16 * 1024 * 1024)
+#define PGC_PAR_MAXCONN 8
+
+enum { PGC_PAR_IDLE, PGC_PAR_START, PGC_PAR_COPY, PGC_PAR_DONE };
+
+typedef struct pgc_parconn {
+    dsrc_conn *c;
+    int state;
+    uint64_t chunk;       /* the range it reads                            */
+    char *buf;            /* read ahead, not yet written                   */
+    size_t len, cap;
+    uint64_t lines;       /* lines in buf                                  */
+} pgc_parconn;
+
+static void pgc_par_debug(const dsrc_ctx *ctx, const char *fmt, const char *why)
+{
+    if (pgc_host && pgc_host->log)
+        pgc_host->log(ctx, DSRC_LOG_DEBUG, fmt, why);
+}
+
+/* The COPY of range k of n (`blocks` blocks each). */
+static int pgc_par_sql(dsrc_buf *q, dsrc_conn *c, const pgc_plan *p, const dsrc_fetch_req *req,
+                       uint64_t k, uint64_t n, uint64_t blocks)
+{
+    dsrc_buf_add(q, "COPY (");
+    pgc_select_sql(q, c, p, req, 0, "NULL");
+    dsrc_buf_printf(q, " WHERE ctid >= '(%" PRIu64 ",0)'::pg_catalog.tid", k * blocks);
+    if (k + 1 < n)
+        dsrc_buf_printf(q, " AND ctid < '(%" PRIu64 ",0)'::pg_catalog.tid", (k + 1) * blocks);
+    dsrc_buf_add(q, k == 0 ? ") TO STDOUT (FORMAT csv, HEADER)" : ") TO STDOUT (FORMAT csv)");
+    return q->failed ? -1 : 0;
+}
+
+static dsrc_status pgc_par_start(pgc_parconn *pc, dsrc_conn *c0, const pgc_plan *p,
+                                 const dsrc_fetch_req *req, uint64_t k, uint64_t n,
+                                 uint64_t blocks, dsrc_error *err)
+{
+    dsrc_buf q = {0};
+    dsrc_status s;
+
+    if (pgc_par_sql(&q, c0, p, req, k, n, blocks) != 0) {
+        dsrc_buf_free(&q);
+        return pgc_oom(err);
+    }
+    s = pgc_send(pc->c, q.s, -1, NULL, "reading the rows", err);
+    dsrc_buf_free(&q);
+    if (s == DSRC_OK) {
+        pc->state = PGC_PAR_START;
+        pc->chunk = k;
+        pc->len = 0;
+        pc->lines = 0;
+    }
+    return s;
+}
+
+/* The end of a connection's COPY: DSRC_OK when it succeeded. */
+static dsrc_status pgc_par_end(const dsrc_ctx *ctx, pgc_parconn *pc, dsrc_error *err)
+{
+    PGresult *r;
+    dsrc_status s = DSRC_OK;
+    int failed = 0;
+
+    while ((r = PQgetResult(pc->c->pg)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) {
+            s = pgc_fail_result(pc->c, ctx, r, "reading the rows", err);
+            failed = 1;
+        }
+        PQclear(r);
+    }
+    if (!failed && PQstatus(pc->c->pg) != CONNECTION_OK)
+        s = pgc_fail_conn(pc->c, "reading the rows", err);
+    pc->state = PGC_PAR_DONE;
+    return s;
+}
+
+/* Read what a connection has (without waiting): PQconsumeInput, then the
+ * start of its COPY.  DSRC_OK, or its error. */
+static dsrc_status pgc_par_input(const dsrc_ctx *ctx, pgc_parconn *pc, dsrc_error *err)
+{
+    PGresult *r;
+    dsrc_status s;
+
+    if (pc->state != PGC_PAR_START && pc->state != PGC_PAR_COPY)
+        return DSRC_OK;
+    if (!PQconsumeInput(pc->c->pg))
+        return pgc_fail_conn(pc->c, "reading the rows", err);
+    if (pc->state != PGC_PAR_START || PQisBusy(pc->c->pg))
+        return DSRC_OK;
+    r = PQgetResult(pc->c->pg);
+    if (r && PQresultStatus(r) == PGRES_COPY_OUT) {
+        PQclear(r);
+        pc->state = PGC_PAR_COPY;
+        return DSRC_OK;
+    }
+    if (!r)
+        return pgc_fail_conn(pc->c, "reading the rows", err);
+    s = pgc_fail_result(pc->c, ctx, r, "reading the rows", err);
+    PQclear(r);
+    while ((r = PQgetResult(pc->c->pg)) != NULL)
+        PQclear(r);
+    pc->state = PGC_PAR_DONE;
+    return s;
+}
+
+/* Move the lines a connection has read ahead into its buffer, while it
+ * has room.  *moved counts them.  DSRC_OK, or an error. */
+static dsrc_status pgc_par_ahead(const dsrc_ctx *ctx, pgc_parconn *pc, int *moved,
+                                 dsrc_error *err)
+{
+    while (pc->state == PGC_PAR_COPY && pc->len < PGC_PAR_AHEAD) {
+        char *data;
+        int n = PQgetCopyData(pc->c->pg, &data, 1);
+        if (n > 0) {
+            if (pc->len + (size_t)n > pc->cap) {
+                size_t cap = pc->cap ? pc->cap : 256 * 1024;
+                char *b;
+                while (cap < pc->len + (size_t)n)
+                    cap *= 2;
+                if (!(b = realloc(pc->buf, cap))) {
+                    PQfreemem(data);
+                    return pgc_oom(err);
+                }
+                pc->buf = b;
+                pc->cap = cap;
+            }
+            memcpy(pc->buf + pc->len, data, (size_t)n);
+            pc->len += (size_t)n;
+            pc->lines++;
+            PQfreemem(data);
+            (*moved)++;
+            continue;
+        }
+        if (n == 0)
+            break;
+        return pgc_par_end(ctx, pc, err);
+    }
+    return DSRC_OK;
+}
+
+typedef struct pgc_parrun {
+    const pgc_plan *p;
+    const dsrc_row_sink *rows;
+    const dsrc_byte_sink *sink;
+    pgc_csvrun w;
+    uint64_t lines;
+    int begun;
+} pgc_parrun;
+
+/* Hand data to the sink, opening it first.  0, or 1 when the receiver
+ * stopped. */
+static int pgc_par_write(pgc_parrun *run, const char *data, size_t n)
+{
+    if (!run->begun) {
+        run->begun = 1;
+        if (pgc_csv_schema(run->p, run->rows) != 0 ||
+            run->sink->begin(run->sink->user, "text/csv", -1) != 0)
+            return 1;
+    }
+    return pgc_csv_put(&run->w, data, n);
+}
+
+/* The loop: ranges [0, n) over conns[0..m).  DSRC_OK, an error, or
+ * *stopped set when the receiver asked to stop. */
+static dsrc_status pgc_par_loop(const dsrc_ctx *ctx, pgc_parconn *pcs, int m, const pgc_plan *p,
+                                const dsrc_fetch_req *req, uint64_t n, uint64_t blocks,
+                                pgc_parrun *run, int *stopped, dsrc_error *err)
+{
+    uint64_t cur = 0, since_check = 0;
+    dsrc_status s;
+    int i;
+
+    for (i = 0; i < m && (uint64_t)i < n; i++) {
+        s = pgc_par_start(&pcs[i], pcs[0].c, p, req, (uint64_t)i, n, blocks, err);
+        if (s != DSRC_OK)
+            return s;
+    }
+    while (cur < n) {
+        pgc_parconn *S = &pcs[cur % (uint64_t)m];
+        int moved = 0;
+
+        if (atomic_load(&pcs[0].c->cancel_requested) || dsrc_cancelled(pgc_host, ctx)) {
+            for (i = 0; i < m; i++)
+                pgc_interrupt(pcs[i].c);
+            return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch cancelled");
+        }
+        /* A connection whose read-ahead is full is left alone: its rows
+         * wait in the server's socket, not in libpq's buffer, which would
+         * grow. */
+        for (i = 0; i < m; i++) {
+            if (&pcs[i] != S && pcs[i].len >= PGC_PAR_AHEAD)
+                continue;
+            s = pgc_par_input(ctx, &pcs[i], err);
+            if (s != DSRC_OK)
+                return s;
+        }
+        for (i = 0; i < m; i++) {
+            if (&pcs[i] == S)
+                continue;
+            s = pgc_par_ahead(ctx, &pcs[i], &moved, err);
+            if (s != DSRC_OK)
+                return s;
+        }
+        /* The current range: what was read ahead first, then the rest as
+         * it arrives. */
+        if (S->len) {
+            if (pgc_par_write(run, S->buf, S->len)) {
+                *stopped = 1;
+                return DSRC_OK;
+            }
+            run->lines += S->lines;
+            S->len = 0;
+            S->lines = 0;
+            moved++;
+        }
+        while (S->state == PGC_PAR_COPY) {
+            char *data;
+            int k = PQgetCopyData(S->c->pg, &data, 1);
+            if (k > 0) {
+                int rc = pgc_par_write(run, data, (size_t)k);
+                PQfreemem(data);
+                if (rc) {
+                    *stopped = 1;
+                    return DSRC_OK;
+                }
+                run->lines++;
+                moved++;
+                if (++since_check % PGC_CHECK_EVERY == 0)
+                    break; /* look at the others and the cancellation */
+                continue;
+            }
+            if (k == 0)
+                break;
+            s = pgc_par_end(ctx, S, err);
+            if (s != DSRC_OK)
+                return s;
+        }
+        if (S->state == PGC_PAR_DONE) {
+            S->state = PGC_PAR_IDLE;
+            cur++;
+            if (cur + (uint64_t)m - 1 < n) {
+                s = pgc_par_start(S, pcs[0].c, p, req, cur + (uint64_t)m - 1, n, blocks, err);
+                if (s != DSRC_OK)
+                    return s;
+            }
+            continue;
+        }
+        if (!moved) {
+            struct pollfd pfd[PGC_PAR_MAXCONN + 1];
+            int nf = 0, cfd = dsrc_cancel_fd(pgc_host, ctx);
+            for (i = 0; i < m; i++) {
+                pgc_parconn *pc = &pcs[i];
+                if ((pc->state == PGC_PAR_START || pc->state == PGC_PAR_COPY) &&
+                    (pc == S || pc->len < PGC_PAR_AHEAD)) {
+                    pfd[nf].fd = PQsocket(pc->c->pg);
+                    pfd[nf].events = POLLIN;
+                    pfd[nf].revents = 0;
+                    nf++;
+                }
+            }
+            if (cfd >= 0) {
+                pfd[nf].fd = cfd;
+                pfd[nf].events = POLLIN;
+                pfd[nf].revents = 0;
+                nf++;
+            }
+            if (poll(pfd, (nfds_t)nf, 100) < 0 && errno != EINTR)
+                return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "reading the rows: %s",
+                                      strerror(errno));
+        }
+    }
+    return DSRC_OK;
+}
+
+/* Try the parallel fetch.  *done 0: it does not apply (nothing sent, the
+ * transaction as it was); else it ran and its status is returned. */
+static dsrc_status pgc_fetch_csv_par(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_plan *p,
+                                     const dsrc_fetch_req *req, const dsrc_row_sink *rows,
+                                     const dsrc_byte_sink *sink, dsrc_fetch_result *result,
+                                     int *done, dsrc_error *err)
+{
+    pgc_parconn pcs[PGC_PAR_MAXCONN];
+    pgc_parrun run;
+    PGresult *res = NULL;
+    char oid[16], *lit = NULL;
+    const char *params[1] = {oid};
+    int64_t size, bsize;
+    uint64_t nblocks, blocks, n;
+    int m = c->fetch_parallel, i, opened = 1, stopped = 0;
+    dsrc_buf q = {0};
+    dsrc_status s;
+
+    *done = 0;
+    if (m < 2 || p->cursor >= 0 || req->limit >= 0 ||
+        (p->rel.kind != 'r' && p->rel.kind != 'm'))
+        return DSRC_OK;
+    if (m > PGC_PAR_MAXCONN)
+        m = PGC_PAR_MAXCONN;
+    if (PQserverVersion(c->pg) < 140000) {
+        pgc_par_debug(ctx, "one COPY: %s", "the server has no TID range scans (before 14)");
+        return DSRC_OK;
+    }
+    snprintf(oid, sizeof oid, "%u", p->rel.oid);
+    s = pgc_exec(c, ctx,
+                 "SELECT pg_catalog.pg_relation_size($1::pg_catalog.oid),"
+                 " pg_catalog.current_setting('block_size')::int",
+                 1, params, &res, "measuring the table", err);
+    if (s != DSRC_OK) {
+        *done = 1;
+        return s;
+    }
+    size = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    bsize = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
+    PQclear(res);
+    res = NULL;
+    if (bsize <= 0 || size < c->parallel_min || size < 2 * PGC_PAR_BLOCKS_BYTES)
+        return DSRC_OK;
+    nblocks = (uint64_t)(size / bsize);
+    blocks = (uint64_t)(PGC_PAR_BLOCKS_BYTES / bsize);
+    if (blocks == 0)
+        blocks = 1;
+    n = (nblocks + blocks - 1) / blocks;
+    if (n < 2)
+        return DSRC_OK;
+    if ((uint64_t)m > n)
+        m = (int)n;
+
+    /* The snapshot to share. */
+    {
+        dsrc_error e1;
+        memset(&e1, 0, sizeof e1);
+        e1.struct_size = sizeof e1;
+        s = pgc_exec(c, ctx, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL, &res,
+                     "exporting the snapshot", &e1);
+        if (s != DSRC_OK)
+            pgc_par_debug(ctx, "one COPY: the snapshot cannot be shared (%s)",
+                          e1.message ? e1.message : "");
+        if (e1.release)
+            e1.release(&e1);
+    }
+    if (s != DSRC_OK) {
+        /* A server that exports no snapshot: start the transaction over
+         * (nothing was sent yet) and read with one COPY. */
+        pgc_quiet(c, "ROLLBACK");
+        s = pgc_exec(c, ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
+                     "starting the transaction", err);
+        if (s != DSRC_OK)
+            *done = 1;
+        return s;
+    }
+    lit = PQescapeLiteral(c->pg, PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)));
+    PQclear(res);
+    if (!lit) {
+        *done = 1;
+        return pgc_oom(err);
+    }
+    dsrc_buf_add(&q, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ");
+    dsrc_buf_add(&q, lit);
+    PQfreemem(lit);
+    if (q.failed) {
+        *done = 1;
+        dsrc_buf_free(&q);
+        return pgc_oom(err);
+    }
+
+    memset(pcs, 0, sizeof pcs);
+    pcs[0].c = c;
+    for (i = 1; i < m; i++) {
+        dsrc_error e2;
+        memset(&e2, 0, sizeof e2);
+        e2.struct_size = sizeof e2;
+        if (pgc_clone(ctx, c, &pcs[i].c, &e2) != DSRC_OK ||
+            pgc_exec(pcs[i].c, ctx, q.s, -1, NULL, NULL, "importing the snapshot", &e2) !=
+                DSRC_OK) {
+            pgc_par_debug(ctx, "one COPY: no other connection (%s)",
+                          e2.message ? e2.message : "");
+            if (e2.release)
+                e2.release(&e2);
+            if (pcs[i].c)
+                pgc_drop(pcs[i].c);
+            pcs[i].c = NULL;
+            break;
+        }
+        opened++;
+    }
+    dsrc_buf_free(&q);
+    if (dsrc_cancelled(pgc_host, ctx)) {
+        for (i = 1; i < opened; i++)
+            pgc_drop(pcs[i].c);
+        *done = 1;
+        return dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch cancelled");
+    }
+    if (opened < 2)
+        return DSRC_OK;
+    m = opened;
+    *done = 1;
+    if (pgc_host && pgc_host->log)
+        pgc_host->log(ctx, DSRC_LOG_DEBUG,
+                      "reading %" PRId64 " bytes in %" PRIu64 " ranges over %d connections",
+                      size, n, m);
+
+    memset(&run, 0, sizeof run);
+    run.p = p;
+    run.rows = rows;
+    run.sink = sink;
+    run.w.sink = sink;
+    run.w.buf = malloc(PGC_CSV_CHUNK);
+    if (!run.w.buf)
+        s = pgc_oom(err);
+    else
+        s = pgc_par_loop(ctx, pcs, m, p, req, n, blocks, &run, &stopped, err);
+    if (s == DSRC_OK && !stopped) {
+        if (!run.begun && pgc_par_write(&run, "", 0))
+            stopped = 1;
+        else if (pgc_csv_flush(&run.w))
+            stopped = 1;
+    }
+    if (s != DSRC_OK || stopped) {
+        /* The first connection stays the pool's: leave it usable. */
+        pgc_abandon(c);
+        if (s == DSRC_OK)
+            s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch stopped by the receiver");
+    }
+    for (i = 1; i < m; i++) {
+        if (s == DSRC_OK)
+            pgc_quiet(pcs[i].c, "COMMIT");
+        pgc_drop(pcs[i].c);
+    }
+    for (i = 0; i < m; i++)
+        free(pcs[i].buf);
+    result->mode = DSRC_FETCH_CSV;
+    result->rows = run.lines > 0 ? run.lines - 1 : 0;
+    result->bytes = run.w.bytes;
+    free(run.w.buf);
+    return s;
+}
+
 /* cursor_max for a CSV fetch whose cursor column was not sent: the highest
  * value the same query returns, in the same snapshot. */
 static dsrc_status pgc_csv_cursor_max(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_plan *p,
@@ -673,10 +1133,13 @@ dsrc_status pgc_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
     }
     s = pgc_plan_make(c, ctx, req, &p, err);
     if (s == DSRC_OK) {
+        int done = 0;
         if (csv)
+            s = pgc_fetch_csv_par(ctx, c, &p, req, rows, bytes, result, &done, err);
+        if (csv && !done && s == DSRC_OK)
             s = pgc_fetch_csv(ctx, c, &p, req, rows, bytes, result, cmax, &have_max, &too_long,
                               err);
-        else
+        else if (!csv)
             s = pgc_fetch_rows(ctx, c, &p, req, rows, result, cmax, &have_max, &too_long, err);
     }
     if (s == DSRC_OK && csv && p.cursor >= 0 && p.cursor_out < 0 && result->rows > 0)

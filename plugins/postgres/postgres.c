@@ -35,6 +35,7 @@ DSRC_PLUGIN_ABI();
 #define PGC_VERSION "1.0.0"
 #define PGC_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 #define PGC_TICK_MS 100
+#define PGC_PARALLEL_MAX 8
 
 static const dsrc_option pgc_options[] = {
     {"host", DSRC_OPT_STRING, 0, "localhost", NULL,
@@ -57,6 +58,10 @@ static const dsrc_option pgc_options[] = {
     {"options", DSRC_OPT_STRING, 0, NULL, NULL,
      "extra server settings sent at connect time, e.g. \"-c search_path=sales\"",
      {NULL, NULL}},
+    {"fetch_parallel", DSRC_OPT_INT, 0, "2", NULL,
+     "connections reading a large table at once in a CSV fetch (1: one COPY)", {NULL, NULL}},
+    {"fetch_parallel_min_mib", DSRC_OPT_INT, 0, "8", NULL,
+     "size in MiB from which a table is read over fetch_parallel connections", {NULL, NULL}},
     DSRC_OPTION_END
 };
 
@@ -201,7 +206,7 @@ static dsrc_status pgc_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
     const char *kw[20], *val[20];
     const char *host, *port, *db, *user, *pw, *app, *opts, *v, *mode, *ca, *cert, *key;
     const char *sslmode, *rootcert;
-    long long port_n, connect_ms = 10000, stmt_ms = -1;
+    long long port_n, connect_ms = 10000, stmt_ms = -1, par = 2, par_min = 8;
     char endpoint[128];
     size_t n = 0;
     PGconn *pg;
@@ -241,6 +246,15 @@ static dsrc_status pgc_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
         return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
                               "option 'statement_timeout': '%s' is not a duration in "
                               "milliseconds", v);
+    if ((v = dsrc_kv_get(params->options, params->n_options, "fetch_parallel")) != NULL &&
+        ((par = pgc_number(v)) < 1 || par > PGC_PARALLEL_MAX))
+        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                              "option 'fetch_parallel': '%s' is not a number of connections "
+                              "from 1 to %d", v, PGC_PARALLEL_MAX);
+    if ((v = dsrc_kv_get(params->options, params->n_options, "fetch_parallel_min_mib")) !=
+            NULL && ((par_min = pgc_number(v)) < 0 || par_min > (1LL << 40)))
+        return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                              "option 'fetch_parallel_min_mib': '%s' is not a size in MiB", v);
 
     mode = DSRC_HAS_MEMBER(params, dsrc_open_params, tls_mode) ? params->tls_mode : NULL;
     ca = DSRC_HAS_MEMBER(params, dsrc_open_params, tls_ca) ? params->tls_ca : NULL;
@@ -301,6 +315,10 @@ static dsrc_status pgc_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
     snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
     snprintf(c->user, sizeof c->user, "%s", user);
     c->ctx = ctx;
+    c->connect_ms = connect_ms;
+    c->stmt_ms = stmt_ms;
+    c->fetch_parallel = (int)par;
+    c->parallel_min = (int64_t)par_min * 1024 * 1024;
     pg = PQconnectStartParams(kw, val, 0);
     if (!pg) {
         free(c);
@@ -359,6 +377,75 @@ static void pgc_close(dsrc_conn *c)
     PQfreeCancel(c->cancel);
     PQfinish(c->pg);
     free(c);
+}
+
+void pgc_drop(dsrc_conn *c)
+{
+    pgc_close(c);
+}
+
+dsrc_status pgc_clone(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_conn **out, dsrc_error *err)
+{
+    PQconninfoOption *info = PQconninfo(c->pg), *o;
+    const char **kw = NULL, **val = NULL;
+    size_t n = 0;
+    dsrc_conn *d = NULL;
+    dsrc_status s;
+
+    *out = NULL;
+    if (!info)
+        return pgc_oom(err);
+    for (o = info; o->keyword; o++)
+        n++;
+    kw = calloc(n + 1, sizeof *kw);
+    val = calloc(n + 1, sizeof *val);
+    d = calloc(1, sizeof *d);
+    if (!kw || !val || !d) {
+        s = pgc_oom(err);
+        goto out;
+    }
+    n = 0;
+    for (o = info; o->keyword; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        kw[n] = o->keyword;
+        val[n] = o->val;
+        n++;
+    }
+    atomic_init(&d->cancel_requested, 0);
+    memcpy(d->endpoint, c->endpoint, sizeof d->endpoint);
+    memcpy(d->user, c->user, sizeof d->user);
+    d->ctx = ctx;
+    d->connect_ms = c->connect_ms;
+    d->stmt_ms = c->stmt_ms;
+    d->fetch_parallel = 1;
+    d->parallel_min = c->parallel_min;
+    d->pg = PQconnectStartParams(kw, val, 0);
+    if (!d->pg) {
+        s = pgc_oom(err);
+        goto out;
+    }
+    PQsetNoticeReceiver(d->pg, pgc_notice, d);
+    if (PQstatus(d->pg) == CONNECTION_BAD) {
+        s = pgc_fail_connect(d->pg, c->endpoint, c->user, PQdb(c->pg), err);
+        goto out;
+    }
+    s = pgc_handshake(ctx, d->pg, c->connect_ms, c->endpoint, c->user, PQdb(c->pg), err);
+    if (s != DSRC_OK)
+        goto out;
+    d->cancel = PQgetCancel(d->pg);
+    s = pgc_session(ctx, d, d->stmt_ms, err);
+    if (s == DSRC_OK) {
+        *out = d;
+        d = NULL;
+    }
+out:
+    if (d)
+        pgc_close(d);
+    free(kw);
+    free(val);
+    PQconninfoFree(info);
+    return s;
 }
 
 static dsrc_status pgc_cancel(dsrc_conn *c)
@@ -436,6 +523,9 @@ static const dsrc_option_limit pgc_limits[] = {
     {"port", DSRC_LIMIT_MIN | DSRC_LIMIT_MAX, 1, 65535, NULL, NULL, {NULL, NULL}},
     {"connect_timeout", DSRC_LIMIT_MIN, 0, 0, NULL, NULL, {NULL, NULL}},
     {"statement_timeout", DSRC_LIMIT_MIN, 0, 0, NULL, NULL, {NULL, NULL}},
+    {"fetch_parallel", DSRC_LIMIT_MIN | DSRC_LIMIT_MAX, 1, PGC_PARALLEL_MAX, NULL, NULL,
+     {NULL, NULL}},
+    {"fetch_parallel_min_mib", DSRC_LIMIT_MIN, 0, 0, NULL, NULL, {NULL, NULL}},
     DSRC_OPTION_LIMIT_END,
 };
 

@@ -40,6 +40,9 @@ TESTS += plugins/postgres/tests/pg_defaults.sh
 TESTS += plugins/postgres/tests/pg_fixture.sh
 # The catalog: no false drift on 2 000 tables, one event per DDL change.
 TESTS += plugins/postgres/tests/pg_catalog.sh
+# A large table's CSV over two connections in one snapshot: byte-identical
+# to \copy, concurrent inserts unseen, a killed backend, a cancel, memory.
+TESTS += plugins/postgres/tests/pg_parallel.sh
 # Doubles: 100 000 float8 values as JSON Lines, byte-identical to row_to_json.
 TESTS += plugins/postgres/tests/pg_float_corpus.sh
 # dsrcd's data route: 1 000 000 rows streamed as dsrc fetch writes them,
@@ -76,7 +79,7 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 	plugins/postgres/tests/pg_api_data.sh plugins/postgres/tests/pg_source_api.sh \
 	plugins/postgres/tests/pg_defaults.sh plugins/postgres/tests/pg_fixture.sh \
 	plugins/postgres/tests/pg_journal.sh plugins/postgres/tests/pg_float_corpus.sh \
-	plugins/postgres/tests/pg_conformance.sh \
+	plugins/postgres/tests/pg_conformance.sh plugins/postgres/tests/pg_parallel.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
