@@ -19,10 +19,6 @@ dsrc_SOURCES = cli/dsrc.c \
 	cli/table.c cli/table.h
 dsrc_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 dsrc_LDADD = core/libdsrccore.la $(JANSSON_LIBS) $(DCONV_LIBS)
-# Only the libraries dsrc calls are recorded as needed (the core library
-# names more, for dsrcd): said here, not left to the compiler's default,
-# which sanitizer builds turn off.
-dsrc_LDFLAGS = -Wl,--as-needed
 
 # bash completion: commands, options, source names, item paths.
 bashcompletiondir = $(datadir)/bash-completion/completions

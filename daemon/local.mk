@@ -14,7 +14,6 @@ dsrcd_SOURCES = daemon/dsrcd.c \
 	daemon/units.c daemon/units.h
 dsrcd_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS)
 dsrcd_LDADD = core/libdsrccore.la $(SYSTEMD_LIBS) $(DCONV_LIBS)
-dsrcd_LDFLAGS = -Wl,--as-needed
 
 # GET /openapi.json answers docs/openapi.json, compiled in as bytes
 # (daemon/openapi.h); od and sed only, so no build dependency.

@@ -267,7 +267,13 @@ r1=$(maxrss $C fetch pg public/wide --format csv -o "$tmp/m1.csv") || bad "fetch
 r4=$(maxrss $C fetch pg public/big3 --format csv -o "$tmp/m4.csv") || bad "fetch of big3 failed"
 echo "max RSS: wide ($(wc -c <"$tmp/m1.csv") bytes) ${r1} KiB, big3 ($(wc -c <"$tmp/m4.csv") bytes) ${r4} KiB"
 # At most the read-ahead (16 MiB) more, for 4 times the data.
-[ "$r4" -lt $((r1 + 16384)) ] && ok || bad "max RSS grows with the table: $r1 -> $r4 KiB"
-[ "$r4" -lt 65536 ] && ok || bad "max RSS $r4 KiB"
+if grep -q __asan_init "$DSRC" 2>/dev/null; then
+    # AddressSanitizer keeps freed memory in quarantine: its RSS says
+    # nothing of dsrc's; the optimised build (the packages' test run) checks it
+    echo "peak RSS not checked (AddressSanitizer build)"
+else
+    [ "$r4" -lt $((r1 + 16384)) ] && ok || bad "max RSS grows with the table: $r1 -> $r4 KiB"
+    [ "$r4" -lt 65536 ] && ok || bad "max RSS $r4 KiB"
+fi
 
 finish pg_parallel
