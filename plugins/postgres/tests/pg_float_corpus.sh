@@ -52,26 +52,8 @@ UPDATE public.floats SET r = v::real
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO dsrc_test;
 SQL
 
-mkdir -p "$tmp/conf/sources.d" "$tmp/state" "$tmp/ws"
-cat >"$tmp/conf/dsrcd.conf" <<EOF
-plugin_dir = "$top_builddir/plugins/postgres/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "$tmp/conf/sources.d";
-log_level = "warning";
-EOF
-cat >"$tmp/conf/sources.d/pg.conf" <<EOF
-name = "pg";
-type = "postgres";
-connection = {
-    host = "localhost";
-    port = $PG_PORT;
-    database = "$PG_DATABASE";
-    user = "$PG_USER";
-    password = "env:DSRC_PG_FLOAT_PASSWORD";
-};
-tls = { mode = "verify-full"; ca = "$PG_CA"; };
-EOF
+pg_dsrcd_conf "$tmp/conf" warning
+pg_source_conf DSRC_PG_FLOAT_PASSWORD >"$tmp/conf/sources.d/pg.conf"
 DSRC_PG_FLOAT_PASSWORD=$PG_PASSWORD
 export DSRC_PG_FLOAT_PASSWORD
 C="$DSRC -c $tmp/conf/dsrcd.conf"

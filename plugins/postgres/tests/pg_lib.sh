@@ -48,3 +48,40 @@ pg_restart() {
 }
 # pg_as_server CMD...: CMD as the servers' OS user (postgres when root).
 pg_as_server() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# pg_dsrcd_conf DIR LOG_LEVEL: DIR/dsrcd.conf for dsrc runs against this
+# server (postgres.so of the build, state and workspace under $tmp, the
+# sources in DIR/sources.d, made).
+pg_dsrcd_conf() {
+    mkdir -p "$1/sources.d" "$tmp/state" "$tmp/ws"
+    cat >"$1/dsrcd.conf" <<EOF
+plugin_dir = "$top_builddir/plugins/postgres/.libs";
+state_dir = "$tmp/state";
+workspace = "$tmp/ws";
+sources_dir = "$1/sources.d";
+log_level = "$2";
+EOF
+}
+
+# pg_source_conf PASSWORD_VAR [LINE...]: on stdout, source "pg" on this
+# server as its user, TLS verified with the fixture's CA, the password read
+# from the environment variable PASSWORD_VAR; each LINE is added to its
+# connection group.
+pg_source_conf() {
+    local var=$1 extra=""
+    shift
+    [ $# -eq 0 ] || extra=$(printf '    %s\n' "$@")
+    cat <<EOF
+name = "pg";
+type = "postgres";
+connection = {
+    host = "localhost";
+    port = $PG_PORT;
+    database = "$PG_DATABASE";
+    user = "$PG_USER";
+    password = "env:$var";
+$extra
+};
+tls = { mode = "verify-full"; ca = "$PG_CA"; };
+EOF
+}

@@ -58,34 +58,12 @@ CREATE TABLE public.big3 AS
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO dsrc_test;
 SQL
 
-mkdir -p "$tmp/conf/sources.d" "$tmp/conf1/sources.d" "$tmp/state" "$tmp/ws"
-for d in conf conf1; do
-    cat >"$tmp/$d/dsrcd.conf" <<EOF
-plugin_dir = "$top_builddir/plugins/postgres/.libs";
-state_dir = "$tmp/state";
-workspace = "$tmp/ws";
-sources_dir = "$tmp/$d/sources.d";
-log_level = "debug";
-EOF
-done
-source_conf() {
-    cat <<EOF
-name = "pg";
-type = "postgres";
-connection = {
-    host = "localhost";
-    port = $PG_PORT;
-    database = "$PG_DATABASE";
-    user = "$PG_USER";
-    password = "env:DSRC_PG_PAR_PASSWORD";
-    $1
-};
-tls = { mode = "verify-full"; ca = "$PG_CA"; };
-EOF
-}
-source_conf "" >"$tmp/conf/sources.d/pg.conf"
+pg_dsrcd_conf "$tmp/conf" debug
+pg_dsrcd_conf "$tmp/conf1" debug
+source_conf() { pg_source_conf DSRC_PG_PAR_PASSWORD "$@"; }
+source_conf >"$tmp/conf/sources.d/pg.conf"
 {
-    source_conf "" | sed 's/^name = "pg";/name = "pgr";/'
+    source_conf | sed 's/^name = "pg";/name = "pgr";/'
     echo "replicas = { hosts = [ \"localhost:$PG_REPLICA_PORT\" ]; read_policy = \"replica\"; };"
 } >"$tmp/conf/sources.d/pgr.conf"
 source_conf "fetch_parallel = 1;" >"$tmp/conf1/sources.d/pg.conf"
