@@ -162,7 +162,8 @@ static void mys_bin_close(mys_bin *bn)
  * bound.  1 when it runs; 0 when the text protocol is to read it instead
  * (a column the binary protocol would give other text, or a statement the
  * server would not prepare: the text protocol then reports its error);
- * -1 when out of memory or when the connection failed (err filled). */
+ * -1 when out of memory, when the connection failed or when the prepared
+ * statement failed to run (err filled). */
 static int mys_bin_open(dsrc_conn *c, const char *sql, size_t sql_len, mys_bin *bn,
                         dsrc_status *stp, dsrc_error *err)
 {
@@ -243,16 +244,18 @@ static int mys_bin_open(dsrc_conn *c, const char *sql, size_t sql_len, mys_bin *
         }
     }
     errno = 0;
-    if (mysql_stmt_bind_result(bn->st, bn->b) != 0 || mysql_stmt_execute(bn->st) != 0) {
-        unsigned code = mysql_stmt_errno(bn->st);
-        if (code >= 2000 && code < 3000) {
-            *stp = mys_fail_raw(err, code, mysql_stmt_sqlstate(bn->st),
-                                mysql_stmt_error(bn->st), errno, "fetch");
-            mys_bin_close(bn);
-            return -1;
-        }
+    if (mysql_stmt_bind_result(bn->st, bn->b) != 0) {
         mys_bin_close(bn);
         return 0;
+    }
+    /* The statement was prepared: a failure to run it (a KILL QUERY, a
+     * lock wait...) is the fetch's, never a reason to run it again. */
+    if (mysql_stmt_execute(bn->st) != 0) {
+        *stp = mys_fail_raw(err, mysql_stmt_errno(bn->st), mysql_stmt_sqlstate(bn->st),
+                            mysql_stmt_error(bn->st), errno, "fetch");
+        c->last_errno = errno;
+        mys_bin_close(bn);
+        return -1;
     }
     return 1;
 oom:
@@ -557,6 +560,10 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
         if (b < 0)
             goto out;
         use_bin = b;
+        if (!use_bin && dsrc_cancelled(mys_host, ctx)) {
+            st = mys_cancelled_error(err, "fetch");
+            goto out;
+        }
     }
     if (use_bin)
         st = DSRC_OK;
@@ -636,7 +643,19 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
 
     /* The rows, one at a time as they arrive. */
     while (use_bin) {
-        if (mys_bin_row(c, &bin, oc, cells, n_out, nrows, &st, err) <= 0)
+        int r = mys_bin_row(c, &bin, oc, cells, n_out, nrows, &st, err);
+        /* A KILL QUERY (cancel()) does not always end a prepared
+         * statement with an error: a SLEEP() it interrupts returns a
+         * value.  So the flag is also checked before the first row and at
+         * the end. */
+        if (r >= 0 && (r == 0 || (nrows % MYS_POLL_EVERY) == 0) &&
+            dsrc_cancelled(mys_host, ctx)) {
+            st = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
+                                "fetch cancelled after %" PRIu64 " rows", nrows);
+            stopped = r > 0;
+            break;
+        }
+        if (r <= 0)
             break;
         if (rows->row(rows->user, cells, n_out) != 0) {
             st = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch stopped by the receiver");
@@ -644,12 +663,6 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
             break;
         }
         nrows++;
-        if ((nrows % MYS_POLL_EVERY) == 0 && dsrc_cancelled(mys_host, ctx)) {
-            st = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
-                                "fetch cancelled after %" PRIu64 " rows", nrows);
-            stopped = 1;
-            break;
-        }
     }
     while (!use_bin) {
         row = mys_next_row(c, res);
