@@ -11,7 +11,8 @@
 # protocol really ran, and that it did not where it would change the text:
 # TIME, FLOAT, BIT and DOUBLE(M,D) columns, and incremental fetches (their
 # cursor is read from the text protocol's values).  A missing table fails
-# the same way in both.  The server comes from
+# the same way in both; SIGINT during a prepared statement ends the fetch
+# (exit 130) without running it again as text.  The server comes from
 # plugins/mysql/tests/fixture/mariadb-fixture (skipped, 77, when none is
 # installed).
 set -u
@@ -78,6 +79,7 @@ CREATE TABLE ty.empty (id INT PRIMARY KEY, v VARCHAR(10), f DOUBLE);
 CREATE TABLE ty.others (id INT PRIMARY KEY, tm TIME, fl FLOAT, bi BIT(10), dd DOUBLE(10,3));
 INSERT INTO ty.others VALUES (1, '-838:59:59', 1.1, b'1010101010', 2.5),
   (2, '12:34:56', 3.4028234e38, b'1', -1.125), (3, NULL, NULL, NULL, NULL);
+CREATE VIEW ty.slow AS SELECT SLEEP(60) AS s;
 CREATE USER 'bin_reader'@'%' IDENTIFIED BY '$PW';
 GRANT SELECT ON ty.* TO 'bin_reader'@'%';
 SQL
@@ -154,6 +156,27 @@ expect 1 "$DSRC" $C fetch txt ty/nosuch -o - -q
 sed "s/'txt'/'SOURCE'/g" "$tmp/err" >"$tmp/txt.err"
 has "$tmp/bin.err" "no table or view 'ty/nosuch'"
 same "$tmp/bin.err" "$tmp/txt.err"
+
+# SIGINT while the prepared statement runs: its KILL QUERY ends the fetch
+# (130 within seconds), which does not run the statement again as text
+"$DSRC" $C fetch bin ty/slow -o "$tmp/slow.csv" >"$tmp/o" 2>"$tmp/e" &
+pid=$!
+n=100
+until [ "$("$FIXTURE" sql "$mdir" primary -N -e "SELECT COUNT(*) FROM information_schema.PROCESSLIST
+  WHERE USER = 'bin_reader' AND COMMAND = 'Execute'")" = 1 ] || [ $n -eq 0 ]; do
+    sleep 0.1; n=$((n - 1))
+done
+t0=$(date +%s%N)
+kill -INT "$pid"
+( sleep 20; kill -KILL "$pid" 2>/dev/null ) >/dev/null 2>&1 &
+w=$!
+wait "$pid"
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+kill "$w" 2>/dev/null
+[ "$rc" -eq 130 ] && ok || { bad "fetch of a slow view after SIGINT: exit $rc, not 130"; cat "$tmp/e"; }
+[ "$ms" -lt 8000 ] && ok || bad "fetch of a slow view: exited $ms ms after SIGINT"
+[ ! -e "$tmp/slow.csv" ] && ok || bad "a cancelled fetch left $tmp/slow.csv"
 
 # a value of fetch_binary that is not a boolean
 sed 's/fetch_binary = true/fetch_binary = "maybe"/' "$tmp/conf/sources.d/bin.conf" >"$tmp/conf/sources.d/bad.conf"
