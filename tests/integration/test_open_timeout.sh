@@ -20,13 +20,14 @@ lib_tmpdir dsrc-opentime
 mkdir -p "$tmp/plugins"
 ln -s "$FAULT" "$tmp/plugins/fault.so"
 lib_conf "$tmp/plugins" 'shutdown_grace = "1s";'
-src() { # NAME ISOLATION CONNECTION
-    printf 'name = "%s";\ntype = "fault";\nisolation = "%s";\nconnection = { host = "h"; %s };\npool = { acquire_timeout = "1s"; };\n' \
-        "$1" "$2" "$3" >"$tmp/conf/sources.d/$1.conf"
+src() { # NAME ISOLATION CONNECTION [ACQUIRE_TIMEOUT]
+    printf 'name = "%s";\ntype = "fault";\nisolation = "%s";\nconnection = { host = "h"; %s };\npool = { acquire_timeout = "%s"; };\n' \
+        "$1" "$2" "$3" "${4:-1s}" >"$tmp/conf/sources.d/$1.conf"
 }
 src slow none 'hang = "open";'
 src slowiso process 'hang = "open";'
 src deaf none 'hang = "open"; ignore_cancel = true;'
+src deaflong none 'hang = "open"; ignore_cancel = true;' 60s
 C="-c $tmp/conf/dsrcd.conf"
 expect_timeout=20
 
@@ -50,10 +51,17 @@ has "$tmp/err" "source 'deaf': the connection was not open after 1.0 s (acquire_
 elapsed 75 "$DSRC" $C --json test deaf
 jcheck "$tmp/out" 'd["error"]["status"] == "timeout" and d["error"]["exit"] == 75 and "deaf" in d["error"]["message"]'
 
-# SIGINT during the open: 130 at once
-"$DSRC" $C test deaf >"$tmp/o" 2>"$tmp/e" &
+# SIGINT during the open (once dsrc catches it, its handler installed):
+# 130 at once
+catches_int() {
+    m=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+    [ -n "$m" ] && [ $(( 0x$m & 2 )) -ne 0 ]
+}
+"$DSRC" $C test deaflong >"$tmp/o" 2>"$tmp/e" &
 pid=$!
-sleep 0.4
+n=300
+until catches_int "$pid" || [ $n -eq 0 ]; do sleep 0.01; n=$((n - 1)); done
+sleep 0.2
 kill -INT "$pid"
 sleep 0.3
 kill -INT "$pid" 2>/dev/null
@@ -62,7 +70,7 @@ w=$!
 wait "$pid"
 rc=$?
 kill "$w" 2>/dev/null
-[ "$rc" -eq 130 ] && ok || { bad "test deaf, two SIGINTs: exit $rc"; cat "$tmp/e"; }
+[ "$rc" -eq 130 ] && ok || { bad "test deaflong, two SIGINTs: exit $rc"; cat "$tmp/e"; }
 has "$tmp/e" "interrupted again (SIGINT): exiting at once"
 
 finish test_open_timeout
