@@ -228,8 +228,17 @@ void cli_lease_done(cli *c, router_lease *l, const derr *e);
  * `detail` (may be NULL) is added to the message of an interruption. */
 void cli_cancel_begin(const cli *c, double grace_s, const char *detail);
 /* Signals keep their default action again (after a signal, a second one
- * still ends the process at once).  Waits for the watcher thread. */
+ * still ends the process at once).  Waits for the watcher thread after a
+ * signal; without one the thread stays, idle, until the process ends. */
 void cli_cancel_end(void);
+/* pool_opts.open_guard for an open run in the command's own thread
+ * (`user`: the source's name): from ms_left >= 0 on, the watcher thread
+ * cancels the open when it has not returned within ms_left (the pool
+ * then reports the acquire's timeout), and ends the process with status
+ * 75 when it has not returned within the grace period after that either;
+ * ms_left -1: the open returned.  Does nothing before cli_cancel_begin()
+ * (no watcher thread). */
+void cli_cancel_guard(void *user, int64_t ms_left);
 /* The signal that interrupted the command (SIGINT, SIGTERM), or 0. */
 int cli_interrupted(void);
 /* Print "PROG: interrupted (SIGNAL)[; detail]" once, keep it as the

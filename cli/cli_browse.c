@@ -89,8 +89,12 @@ int cli_cmd_test(cli *c, int argc, char **argv)
     if (!(s = cli_need_source(c, argv[i], &rc)))
         return rc;
     {
+        /* One caller: each endpoint's connection is opened in this thread,
+         * the watcher thread guarding the open's time limit. */
+        router_opts ro = {.open_inline = 1, .open_guard = cli_cancel_guard,
+                          .open_guard_user = (void *)s->cfg->name};
         derr e = {0};
-        if (!(c->rt = router_new(s, NULL, &e))) {
+        if (!(c->rt = router_new(s, &ro, &e))) {
             cli_err_print(c, &e);
             derr_clear(&e);
             return CLI_EXIT_FAIL;

@@ -34,6 +34,11 @@ static int64_t cancel_grace_ms;
 static const cli *cancel_cli;
 static const char *cancel_detail;
 static struct sigaction cancel_old_int, cancel_old_term;
+/* The open that dsrc runs in its own thread (cli_cancel_guard()): its
+ * deadline on CLOCK_MONOTONIC in ms (-1: none), its limit and source. */
+static pthread_mutex_t guard_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t guard_until = -1, guard_limit_ms;
+static char guard_what[256];
 /* What the handler writes after a second signal (made beforehand). */
 static char cancel_again[2][320];
 static size_t cancel_again_len[2];
@@ -105,22 +110,90 @@ static void *cancel_calls(void *arg)
     return NULL;
 }
 
-static void *cancel_watch(void *arg)
+/* Cancel every plugin call from a thread of its own (source_cancel_all()
+ * here when none can start). */
+static void cancel_all_calls(void)
 {
-    char who[600] = "", msg[1024];
     pthread_attr_t attr;
     pthread_t th;
-    int sig;
 
-    (void)arg;
-    if (cancel_wait(-1) != 's')
-        return NULL;
-    sig = cancel_sig;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&th, &attr, cancel_calls, NULL) != 0)
         source_cancel_all();
     pthread_attr_destroy(&attr);
+}
+
+/* The milliseconds left to the guarded open's deadline (0 when past), or
+ * -1 when no open is guarded. */
+static int64_t guard_left(void)
+{
+    struct timespec t;
+    int64_t left = -1;
+
+    pthread_mutex_lock(&guard_mu);
+    if (guard_until >= 0) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        left = guard_until - ((int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000);
+        if (left < 0)
+            left = 0;
+    }
+    pthread_mutex_unlock(&guard_mu);
+    return left;
+}
+
+/* The guarded open outlived its deadline: cancel it, and when it has not
+ * returned within the grace period either, end the process (its plugin
+ * ignores the cancellation).  Returns 's' when a signal came meanwhile,
+ * 'e' when the command ended, 0 when the open returned. */
+static char guard_fire(void)
+{
+    char msg[1024];
+    char b;
+
+    cancel_all_calls();
+    for (;;) {
+        b = cancel_wait(cancel_grace_ms);
+        if (b == 's' || (b != 0 && b != 'g'))
+            return b;
+        if (guard_left() < 0)
+            return 0; /* the open returned */
+        if (b == 0)
+            break;
+    }
+    pthread_mutex_lock(&guard_mu);
+    snprintf(msg, sizeof msg, "source '%s': the connection was not open after %.1f s "
+             "(acquire_timeout) and its plugin did not stop within the %g s grace period; "
+             "exiting with status %d", guard_what, (double)guard_limit_ms / 1000.0,
+             (double)cancel_grace_ms / 1000.0, CLI_EXIT_TEMPFAIL);
+    pthread_mutex_unlock(&guard_mu);
+    fprintf(stderr, "%s: %s\n", cancel_cli->prog, msg);
+    if (cancel_cli->json) {
+        cli_note("timeout", msg, NULL);
+        cli_finish(cancel_cli, NULL, CLI_EXIT_TEMPFAIL);
+    }
+    fflush(NULL);
+    _exit(CLI_EXIT_TEMPFAIL);
+}
+
+static void *cancel_watch(void *arg)
+{
+    char who[600] = "", msg[1024];
+    int sig;
+    char b;
+
+    (void)arg;
+    for (;;) {
+        b = cancel_wait(guard_left());
+        if (b == 0 && guard_left() == 0)
+            b = guard_fire();
+        if (b == 's')
+            break;
+        if (b != 0 && b != 'g')
+            return NULL; /* the command ended */
+    }
+    sig = cancel_sig;
+    cancel_all_calls();
     if (cancel_wait(cancel_grace_ms) != 0)
         return NULL; /* the command ended (or a byte that is not ours) */
     /* The grace period is over: the call ignores the cancellation. */
@@ -165,7 +238,8 @@ void cli_cancel_begin(const cli *c, double grace_s, const char *detail)
     }
     if (cancel_pipe[0] < 0 && pipe2(cancel_pipe, O_CLOEXEC) != 0)
         return; /* without a pipe, signals keep their default action */
-    cancel_th_on = pthread_create(&cancel_th, NULL, cancel_watch, NULL) == 0;
+    if (!cancel_th_on)
+        cancel_th_on = pthread_create(&cancel_th, NULL, cancel_watch, NULL) == 0;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = cancel_on_signal;
     sigemptyset(&sa.sa_mask);
@@ -186,13 +260,42 @@ void cli_cancel_end(void)
         sigaction(SIGINT, &cancel_old_int, NULL);
         sigaction(SIGTERM, &cancel_old_term, NULL);
     }
-    if (cancel_th_on) {
+    /* Without a signal the watcher stays, waiting, until the process ends
+     * (or serves the next cli_cancel_begin()): waiting for it to end would
+     * cost the command a hand-over between threads. */
+    if (cancel_th_on && cancel_sig) {
         n = write(cancel_pipe[1], "e", 1);
         (void)n;
         pthread_join(cancel_th, NULL);
         cancel_th_on = 0;
     }
     cancel_on = 0;
+}
+
+void cli_cancel_guard(void *user, int64_t ms_left)
+{
+    struct timespec t;
+    ssize_t n;
+
+    if (!cancel_th_on)
+        return; /* no watcher: the open is not guarded */
+    pthread_mutex_lock(&guard_mu);
+    if (ms_left >= 0) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        guard_until = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000 + ms_left;
+        guard_limit_ms = ms_left;
+        snprintf(guard_what, sizeof guard_what, "%s", user ? (const char *)user : "?");
+    } else {
+        guard_until = -1;
+    }
+    pthread_mutex_unlock(&guard_mu);
+    /* The watcher learns of a deadline at once; of its end when it comes
+     * (it then finds none and waits on): no wake-up for an open that
+     * returns in time. */
+    if (ms_left >= 0) {
+        n = write(cancel_pipe[1], "g", 1);
+        (void)n;
+    }
 }
 
 int cli_interrupted(void)

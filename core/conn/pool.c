@@ -489,6 +489,61 @@ static void *opener_main(void *arg)
     return NULL;
 }
 
+/* The open for waiter w in the caller's thread (pool_opts.open_inline),
+ * entered and left under the lock: the connection goes to the oldest
+ * waiter (w, the only one of a pool with one caller); w fails with the
+ * open's error unless the deadline passed meanwhile (the caller then
+ * reports the timeout, with this error as the last one). */
+static void open_inline_locked(pool *p, pool_waiter *w, int64_t deadline)
+{
+    source_conn *sc = NULL;
+    pool_conn *c = NULL, *tc = NULL;
+    derr e = {0};
+    char logbuf[1024];
+    dsrc_log_level lvl = DSRC_LOG_WARNING;
+    dsrc_status st;
+    int64_t now, left;
+
+    p->total++;
+    p->opening++;
+    p->users++;
+    pthread_mutex_unlock(&p->mu);
+    left = (deadline - mono_ns()) / 1000000;
+    if (p->opts.open_guard)
+        p->opts.open_guard(p->opts.open_guard_user, left > 0 ? left : 0);
+    st = source_open(p->src, p->endpoint, &sc, &e);
+    if (p->opts.open_guard)
+        p->opts.open_guard(p->opts.open_guard_user, -1);
+    now = pool_now(p);
+    if (st == DSRC_OK && !(c = pc_new(sc, now))) {
+        source_close(sc);
+        st = derr_set(&e, DSRC_E_INTERNAL, "out of memory");
+    }
+    pthread_mutex_lock(&p->mu);
+    p->opening--;
+    if (st == DSRC_OK) {
+        tc = opened_locked(p, c, now, logbuf, sizeof logbuf);
+        lvl = DSRC_LOG_INFO;
+    } else {
+        open_failed_locked(p, &e, now, logbuf, sizeof logbuf);
+        if (!w->conn && !w->failed && mono_ns() < deadline) {
+            wq_remove(p, w);
+            w->failed = 1;
+            derr_copy(&w->err, &e);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (logbuf[0])
+        p->opts.log(p->opts.log_user, lvl, logbuf);
+    pc_destroy(tc);
+    derr_clear(&e);
+    pthread_mutex_lock(&p->mu);
+    if (tc)
+        closed_locked(p);
+    p->users--;
+    signal_drained_locked(p);
+}
+
 /* Start an open for waiter w (under the lock).  Returns 0 or -1. */
 static int start_open_locked(pool *p, pool_waiter *w)
 {
@@ -725,6 +780,12 @@ dsrc_status pool_acquire(pool *p, const char *op, int64_t timeout_ms, pool_conn 
 
         if (w.conn || w.failed || p->closing)
             break;
+        if (p->opts.open_inline && !w.opener && p->total + p->dying < p->cfg.max_size) {
+            open_inline_locked(p, &w, deadline);
+            if (w.conn || w.failed || p->closing || mono_ns() >= deadline)
+                break;
+            continue;
+        }
         if (!w.opener && p->total + p->dying < p->cfg.max_size &&
             start_open_locked(p, &w) != 0) {
             w.failed = 1;

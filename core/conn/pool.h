@@ -73,6 +73,17 @@ typedef struct pool_opts {
     pool_log_fn log;        /* NULL: log_msg() tagged with source/plugin    */
     void *log_user;
     uint64_t seed;          /* lifetime jitter; 0: seeded from the time     */
+    /* Open in the acquiring thread instead of a thread of the pool's (a
+     * command with one caller, such as dsrc test: no thread to start and
+     * to hand the connection over).  `open_guard`, when set, is called
+     * just before such an open with the milliseconds left to the
+     * acquire's deadline, and with -1 just after it: it must stop an open
+     * that outlives the deadline (cancel it), pool_acquire() cannot, its
+     * thread being in the open.  An open that ends after the deadline
+     * makes the acquire fail with the timeout, as a background one does. */
+    int open_inline;
+    void (*open_guard)(void *user, int64_t ms_left);
+    void *open_guard_user;
 } pool_opts;
 
 /* Why an acquire failed. */

@@ -127,6 +127,9 @@ router_source *router_new(const registry_source *s, const router_opts *opts, der
         po.log = opts && opts->log ? opts->log : NULL;
         po.log_user = opts && opts->log ? opts->log_user : NULL;
         po.seed = r->opts.seed ? r->opts.seed + i : 0;
+        po.open_inline = r->opts.open_inline;
+        po.open_guard = r->opts.open_guard;
+        po.open_guard_user = r->opts.open_guard_user;
         ep->role = DSRC_ROLE_UNKNOWN;
         ep->role_at = INT64_MIN;
         ep->latency_ms = -1;

@@ -62,6 +62,11 @@ typedef struct router_opts {
     const breaker_config *breaker;  /* NULL: breaker_config_default()                */
     int64_t role_check_ms;      /* 0: 30000                                  */
     uint64_t seed;              /* pools' lifetime jitter; 0: from the time  */
+    /* pool_opts.open_inline, open_guard and open_guard_user of every
+     * endpoint's pool (a command with one caller: dsrc test). */
+    int open_inline;
+    void (*open_guard)(void *user, int64_t ms_left);
+    void *open_guard_user;
 } router_opts;
 
 typedef struct router_source router_source;

@@ -55,6 +55,9 @@ typedef struct mys_params {
        mysql_clear_password client plugin (RDS IAM) is allowed; never
        otherwise. */
     int cleartext;
+    /* fetch reads rows with the binary protocol (a prepared statement)
+       where every column allows it; 0: always the text protocol. */
+    int fetch_binary;
     char *tls_ca, *tls_capath, *tls_cert, *tls_key;
 } mys_params;
 

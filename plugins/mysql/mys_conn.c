@@ -159,6 +159,7 @@ static dsrc_status mys_params_read(const dsrc_ctx *ctx, const dsrc_open_params *
     p->port = 3306;
     p->connect_timeout_s = 10;
     p->read_timeout_s = 1800;
+    p->fetch_binary = 1;
 
     v = dsrc_kv_get(o, n, "host");
     p->host = strdup(v && *v ? v : "localhost");
@@ -189,6 +190,13 @@ static dsrc_status mys_params_read(const dsrc_ctx *ctx, const dsrc_open_params *
                               "option 'charset': '%s' is not a character set name"
                               " (e.g. utf8mb4)", v);
     p->charset = strdup(v ? v : "utf8mb4");
+    v = dsrc_kv_get(o, n, "fetch_binary");
+    if (v) {
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+            return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                                  "option 'fetch_binary': '%s' is not true or false", v);
+        p->fetch_binary = strcmp(v, "true") == 0;
+    }
     v = dsrc_kv_get(o, n, "connect_timeout");
     if (v) {
         if (mys_parse_ulong(v, ULLONG_MAX, &num) != 0)

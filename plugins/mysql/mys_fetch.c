@@ -58,6 +58,352 @@ static dsrc_status mys_tie_bound(dsrc_conn *c, dsrc_buf *q, const mys_path *p, c
 }
 
 /* ------------------------------------------------------------------------ */
+/* The binary protocol                                                       */
+
+/* The decimals a server gives a FLOAT or DOUBLE column declared without
+ * them (MariaDB's NOT_FIXED_DEC, MySQL's DECIMAL_NOT_SPECIFIED). */
+#define MYS_NOT_FIXED_DEC 31
+/* The first size of a string column's buffer (it grows to the longest
+ * value met). */
+#define MYS_BIN_FIRST_CAP 4096
+
+/* How a result column of the binary protocol is bound. */
+typedef enum mys_bkind {
+    MYS_B_INT,    /* integers as 64 bits, signed or not                    */
+    MYS_B_DOUBLE, /* DOUBLE as its 8 bytes                                  */
+    MYS_B_TIME,   /* DATE, DATETIME, TIMESTAMP as a MYSQL_TIME              */
+    MYS_B_STR     /* the bytes the text protocol sends (strings, DECIMAL)   */
+} mys_bkind;
+
+/* A fetch's statement in the binary protocol and the buffers its rows are
+ * read into. */
+typedef struct mys_bin {
+    MYSQL_STMT *st;
+    MYSQL_RES *meta;
+    unsigned n;
+    MYSQL_BIND *b;
+    mys_bkind *kind;
+    unsigned long *len;
+    my_bool *isnull, *trunc;
+    int64_t *i64;
+    double *dbl;
+    MYSQL_TIME *tm;
+    unsigned *frac;      /* fraction digits of a MYS_B_TIME column          */
+    char **buf;
+    char (*text)[40];    /* a date's text, as the text protocol writes it   */
+} mys_bin;
+
+/* The binding of a result field, or -1 when only the text protocol gives
+ * its exact text (TIME, FLOAT, BIT, a DOUBLE with declared decimals...). */
+static int mys_bin_kind(const MYSQL_FIELD *f, mys_bkind *k)
+{
+    switch (f->type) {
+    case MYSQL_TYPE_TINY:
+    case MYSQL_TYPE_SHORT:
+    case MYSQL_TYPE_INT24:
+    case MYSQL_TYPE_LONG:
+    case MYSQL_TYPE_LONGLONG:
+    case MYSQL_TYPE_YEAR:
+        *k = MYS_B_INT;
+        return 0;
+    case MYSQL_TYPE_DOUBLE:
+        *k = MYS_B_DOUBLE;
+        return f->decimals >= MYS_NOT_FIXED_DEC ? 0 : -1;
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_DATETIME:
+    case MYSQL_TYPE_TIMESTAMP:
+        *k = MYS_B_TIME;
+        return f->decimals <= 6 || f->type == MYSQL_TYPE_DATE ? 0 : -1;
+    case MYSQL_TYPE_DECIMAL:
+    case MYSQL_TYPE_NEWDECIMAL:
+    case MYSQL_TYPE_VARCHAR:
+    case MYSQL_TYPE_VAR_STRING:
+    case MYSQL_TYPE_STRING:
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_BLOB:
+    case MYSQL_TYPE_ENUM:
+    case MYSQL_TYPE_SET:
+    case MYSQL_TYPE_JSON:
+    case MYSQL_TYPE_GEOMETRY:
+        *k = MYS_B_STR;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static void mys_bin_close(mys_bin *bn)
+{
+    unsigned i;
+
+    if (bn->meta)
+        mysql_free_result(bn->meta);
+    if (bn->st)
+        mysql_stmt_close(bn->st);
+    for (i = 0; bn->buf && i < bn->n; i++)
+        free(bn->buf[i]);
+    free(bn->b);
+    free(bn->kind);
+    free(bn->len);
+    free(bn->isnull);
+    free(bn->trunc);
+    free(bn->i64);
+    free(bn->dbl);
+    free(bn->tm);
+    free(bn->frac);
+    free(bn->buf);
+    free(bn->text);
+    memset(bn, 0, sizeof *bn);
+}
+
+/* Prepare and run `sql` as a statement of the binary protocol, its rows
+ * bound.  1 when it runs; 0 when the text protocol is to read it instead
+ * (a column the binary protocol would give other text, or a statement the
+ * server would not prepare: the text protocol then reports its error);
+ * -1 when out of memory, when the connection failed or when the prepared
+ * statement failed to run (err filled). */
+static int mys_bin_open(dsrc_conn *c, const char *sql, size_t sql_len, mys_bin *bn,
+                        dsrc_status *stp, dsrc_error *err)
+{
+    MYSQL_FIELD *f;
+    unsigned i;
+
+    memset(bn, 0, sizeof *bn);
+    if (!(bn->st = mysql_stmt_init(c->my)))
+        goto oom;
+    errno = 0;
+    if (mysql_stmt_prepare(bn->st, sql, (unsigned long)sql_len) != 0) {
+        unsigned code = mysql_stmt_errno(bn->st);
+        if (code >= 2000 && code < 3000) {
+            /* the connection, not the statement */
+            *stp = mys_fail_raw(err, code, mysql_stmt_sqlstate(bn->st),
+                                mysql_stmt_error(bn->st), errno, "fetch");
+            mys_bin_close(bn);
+            return -1;
+        }
+        mys_bin_close(bn);
+        return 0;
+    }
+    if (!(bn->meta = mysql_stmt_result_metadata(bn->st))) {
+        mys_bin_close(bn);
+        return 0;
+    }
+    bn->n = mysql_num_fields(bn->meta);
+    f = mysql_fetch_fields(bn->meta);
+    if (!(bn->kind = calloc(bn->n + 1, sizeof *bn->kind)))
+        goto oom;
+    for (i = 0; i < bn->n; i++)
+        if (mys_bin_kind(&f[i], &bn->kind[i]) != 0) {
+            mys_bin_close(bn);
+            return 0;
+        }
+    bn->b = calloc(bn->n + 1, sizeof *bn->b);
+    bn->len = calloc(bn->n + 1, sizeof *bn->len);
+    bn->isnull = calloc(bn->n + 1, sizeof *bn->isnull);
+    bn->trunc = calloc(bn->n + 1, sizeof *bn->trunc);
+    bn->i64 = calloc(bn->n + 1, sizeof *bn->i64);
+    bn->dbl = calloc(bn->n + 1, sizeof *bn->dbl);
+    bn->tm = calloc(bn->n + 1, sizeof *bn->tm);
+    bn->frac = calloc(bn->n + 1, sizeof *bn->frac);
+    bn->buf = calloc(bn->n + 1, sizeof *bn->buf);
+    bn->text = calloc(bn->n + 1, sizeof *bn->text);
+    if (!bn->b || !bn->len || !bn->isnull || !bn->trunc || !bn->i64 || !bn->dbl || !bn->tm ||
+        !bn->frac || !bn->buf || !bn->text)
+        goto oom;
+    for (i = 0; i < bn->n; i++) {
+        MYSQL_BIND *b = &bn->b[i];
+        b->length = &bn->len[i];
+        b->is_null = &bn->isnull[i];
+        b->error = &bn->trunc[i];
+        switch (bn->kind[i]) {
+        case MYS_B_INT:
+            b->buffer_type = MYSQL_TYPE_LONGLONG;
+            b->buffer = &bn->i64[i];
+            b->is_unsigned = (f[i].flags & UNSIGNED_FLAG) != 0;
+            break;
+        case MYS_B_DOUBLE:
+            b->buffer_type = MYSQL_TYPE_DOUBLE;
+            b->buffer = &bn->dbl[i];
+            break;
+        case MYS_B_TIME:
+            b->buffer_type = f[i].type;
+            b->buffer = &bn->tm[i];
+            bn->frac[i] = f[i].type == MYSQL_TYPE_DATE ? 0 : f[i].decimals;
+            break;
+        case MYS_B_STR: {
+            size_t cap = f[i].length < MYS_BIN_FIRST_CAP ? f[i].length + 1 : MYS_BIN_FIRST_CAP;
+            if (!(bn->buf[i] = malloc(cap)))
+                goto oom;
+            b->buffer_type = MYSQL_TYPE_STRING;
+            b->buffer = bn->buf[i];
+            b->buffer_length = cap;
+            break;
+        }
+        }
+    }
+    errno = 0;
+    if (mysql_stmt_bind_result(bn->st, bn->b) != 0) {
+        mys_bin_close(bn);
+        return 0;
+    }
+    /* The statement was prepared: a failure to run it (a KILL QUERY, a
+     * lock wait...) is the fetch's, never a reason to run it again. */
+    if (mysql_stmt_execute(bn->st) != 0) {
+        *stp = mys_fail_raw(err, mysql_stmt_errno(bn->st), mysql_stmt_sqlstate(bn->st),
+                            mysql_stmt_error(bn->st), errno, "fetch");
+        c->last_errno = errno;
+        mys_bin_close(bn);
+        return -1;
+    }
+    return 1;
+oom:
+    mys_bin_close(bn);
+    *stp = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+    return -1;
+}
+
+/* Two decimal digits of v (0..99) at p. */
+static char *mys_d2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
+}
+
+/* A date as the text protocol writes it: "YYYY-MM-DD[ HH:MM:SS[.f]]" with
+ * the column's fraction digits.  Returns its length. */
+static size_t mys_bin_date(const MYSQL_TIME *t, int date_only, unsigned frac, char *out)
+{
+    char *p = out;
+    unsigned long us = t->second_part;
+    unsigned k;
+
+    p = mys_d2(p, t->year / 100 % 100);
+    p = mys_d2(p, t->year % 100);
+    *p++ = '-';
+    p = mys_d2(p, t->month);
+    *p++ = '-';
+    p = mys_d2(p, t->day);
+    if (date_only)
+        return (size_t)(p - out);
+    *p++ = ' ';
+    p = mys_d2(p, t->hour);
+    *p++ = ':';
+    p = mys_d2(p, t->minute);
+    *p++ = ':';
+    p = mys_d2(p, t->second);
+    if (frac > 0) {
+        char d[6];
+        *p++ = '.';
+        for (k = 6; k-- > 0; us /= 10)
+            d[k] = (char)('0' + us % 10);
+        memcpy(p, d, frac);
+        p += frac;
+    }
+    return (size_t)(p - out);
+}
+
+/* The next row into cells (one per output column, `oc` their classes):
+ * 1 a row, 0 the end, -1 a failure (err filled). */
+static int mys_bin_row(dsrc_conn *c, mys_bin *bn, mys_outcol *oc, dsrc_cell *cells,
+                       size_t n_out, uint64_t nrows, dsrc_status *stp, dsrc_error *err)
+{
+    int rc;
+    size_t i;
+
+    errno = 0;
+    rc = mysql_stmt_fetch(bn->st);
+    if (rc == MYSQL_NO_DATA)
+        return 0;
+    if (rc == MYSQL_DATA_TRUNCATED) {
+        /* A string longer than its buffer: a larger one, and the value
+         * read again into it. */
+        for (i = 0; i < bn->n; i++) {
+            MYSQL_BIND *b = &bn->b[i];
+            char *nb;
+            if (!bn->trunc[i] || bn->kind[i] != MYS_B_STR || bn->isnull[i])
+                continue;
+            if (!(nb = realloc(bn->buf[i], bn->len[i] + 1))) {
+                *stp = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
+                return -1;
+            }
+            bn->buf[i] = nb;
+            b->buffer = nb;
+            b->buffer_length = bn->len[i] + 1;
+            if (mysql_stmt_fetch_column(bn->st, b, (unsigned)i, 0) != 0)
+                goto failed;
+        }
+        if (mysql_stmt_bind_result(bn->st, bn->b) != 0)
+            goto failed;
+    } else if (rc != 0) {
+        goto failed;
+    }
+    for (i = 0; i < n_out; i++) {
+        dsrc_cell *cell = &cells[i];
+        if (bn->isnull[i]) {
+            cell->type = DSRC_T_NULL;
+            continue;
+        }
+        switch (bn->kind[i]) {
+        case MYS_B_INT:
+            if (bn->b[i].is_unsigned && bn->i64[i] < 0) {
+                /* BIGINT UNSIGNED above INT64_MAX: exact text */
+                int n = snprintf(oc[i].scratch, sizeof oc[i].scratch, "%" PRIu64,
+                                 (uint64_t)bn->i64[i]);
+                cell->type = DSRC_T_TEXT;
+                cell->v.s.ptr = oc[i].scratch;
+                cell->v.s.len = (size_t)n;
+            } else {
+                cell->type = DSRC_T_INT64;
+                cell->v.i = bn->i64[i];
+            }
+            break;
+        case MYS_B_DOUBLE:
+            cell->type = DSRC_T_DOUBLE;
+            cell->v.d = bn->dbl[i];
+            break;
+        case MYS_B_TIME:
+            mys_cell(&oc[i], bn->text[i],
+                     mys_bin_date(&bn->tm[i], bn->b[i].buffer_type == MYSQL_TYPE_DATE,
+                                  bn->frac[i], bn->text[i]),
+                     cell);
+            break;
+        case MYS_B_STR:
+            mys_cell(&oc[i], bn->buf[i], bn->len[i], cell);
+            break;
+        }
+    }
+    return 1;
+failed: {
+        char what[64];
+        snprintf(what, sizeof what, "fetch (after %" PRIu64 " rows)", nrows);
+        *stp = mys_fail_raw(err, mysql_stmt_errno(bn->st), mysql_stmt_sqlstate(bn->st),
+                            mysql_stmt_error(bn->st), errno, what);
+        c->last_errno = errno;
+        return -1;
+    }
+}
+
+/* Give up a statement before its end: read what is already on its way, and
+ * when much remains, stop it on the server first. */
+static void mys_bin_abandon(dsrc_conn *c, mys_bin *bn)
+{
+    int i, rc;
+
+    for (i = 0; i < 4096; i++) {
+        rc = mysql_stmt_fetch(bn->st);
+        if (rc != 0 && rc != MYSQL_DATA_TRUNCATED) {
+            mys_bin_close(bn);
+            return;
+        }
+    }
+    mys_kill_query(c);
+    mys_bin_close(bn);
+}
+
+/* ------------------------------------------------------------------------ */
 /* fetch                                                                     */
 
 static const char mys_q_begin[] = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
@@ -96,7 +442,8 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
     dsrc_cell *cells = NULL;
     mys_outcol *oc = NULL, cursor_oc;
     dsrc_cursor_max *cm = NULL;
-    int cursor_sel = -1, in_tx = 0, stopped = 0;
+    int cursor_sel = -1, in_tx = 0, stopped = 0, use_bin = 0;
+    mys_bin bin = {0};
     unsigned nf;
     uint64_t nrows = 0;
     char what[64];
@@ -206,8 +553,23 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
         st = mys_cancelled_error(err, "fetch");
         goto out;
     }
-    st = mys_query(c, q.s, q.len, "fetch", err);
-    if (st == DSRC_OK) {
+    /* The binary protocol, where it gives the same cells: the server then
+     * sends numbers and dates without writing them as text. */
+    if (c->p.fetch_binary && !req->cursor_field) {
+        int b = mys_bin_open(c, q.s, q.len, &bin, &st, err);
+        if (b < 0)
+            goto out;
+        use_bin = b;
+        if (!use_bin && dsrc_cancelled(mys_host, ctx)) {
+            st = mys_cancelled_error(err, "fetch");
+            goto out;
+        }
+    }
+    if (use_bin)
+        st = DSRC_OK;
+    else
+        st = mys_query(c, q.s, q.len, "fetch", err);
+    if (st == DSRC_OK && !use_bin) {
         errno = 0;
         res = mysql_use_result(c->my);
         if (!res) {
@@ -228,8 +590,8 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
     }
 
     /* The schema, from the result's fields and the catalog. */
-    nf = mysql_num_fields(res);
-    fields = mysql_fetch_fields(res);
+    nf = mysql_num_fields(use_bin ? bin.meta : res);
+    fields = mysql_fetch_fields(use_bin ? bin.meta : res);
     if (n_out == 0) {
         n_out = nf - (req->cursor_field ? 1u : 0u);
         free(map);
@@ -280,7 +642,29 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
     }
 
     /* The rows, one at a time as they arrive. */
-    for (;;) {
+    while (use_bin) {
+        int r = mys_bin_row(c, &bin, oc, cells, n_out, nrows, &st, err);
+        /* A KILL QUERY (cancel()) does not always end a prepared
+         * statement with an error: a SLEEP() it interrupts returns a
+         * value.  So the flag is also checked before the first row and at
+         * the end. */
+        if (r >= 0 && (r == 0 || (nrows % MYS_POLL_EVERY) == 0) &&
+            dsrc_cancelled(mys_host, ctx)) {
+            st = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL,
+                                "fetch cancelled after %" PRIu64 " rows", nrows);
+            stopped = r > 0;
+            break;
+        }
+        if (r <= 0)
+            break;
+        if (rows->row(rows->user, cells, n_out) != 0) {
+            st = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch stopped by the receiver");
+            stopped = 1;
+            break;
+        }
+        nrows++;
+    }
+    while (!use_bin) {
         row = mys_next_row(c, res);
         if (!row) {
             if (mysql_errno(c->my)) {
@@ -320,6 +704,12 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
             dsrc_cursor_max_report(cm, mys_host, ctx, result);
     }
 out:
+    if (use_bin) {
+        if (stopped)
+            mys_bin_abandon(c, &bin);
+        else
+            mys_bin_close(&bin);
+    }
     if (res) {
         if (stopped)
             mys_abandon_result(c, res);

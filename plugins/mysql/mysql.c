@@ -38,6 +38,9 @@ static const dsrc_option mys_options[] = {
      "how long to wait for the server's next answer (0: forever)", {NULL, NULL}},
     {"charset", DSRC_OPT_STRING, 0, "utf8mb4", NULL,
      "connection character set: text arrives in it", {NULL, NULL}},
+    {"fetch_binary", DSRC_OPT_BOOL, 0, "true", NULL,
+     "fetch rows with the binary protocol (prepared statement) where every column allows it",
+     {NULL, NULL}},
     DSRC_OPTION_END
 };
 

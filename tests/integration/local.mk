@@ -78,6 +78,11 @@ tests_fixtures_blackhole_SOURCES = tests/fixtures/blackhole.c
 TESTS += tests/integration/cancel_plugins.sh
 EXTRA_DIST += tests/integration/cancel_plugins.sh
 
+# dsrc test opens in its own thread: acquire_timeout still ends an open
+# that hangs, heeding the cancellation or not.
+TESTS += tests/integration/test_open_timeout.sh
+EXTRA_DIST += tests/integration/test_open_timeout.sh
+
 # bench/lib.sh, what every benchmark reports through: medians, ratios and
 # verdicts on figures given, the interleaved order, errors and skips.
 TESTS += tests/integration/bench_lib.sh
