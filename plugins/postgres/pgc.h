@@ -14,8 +14,8 @@
  *                  growing string buffer
  *   pgc_types.c    PostgreSQL types -> SDK types and cells
  *   pgc_catalog.c  item paths, list, describe, discover
- *   pgc_fetch.c    fetch (COPY CSV and typed rows, cursor, limit; a large
- *                  table's CSV over several connections)
+ *   pgc_fetch.c    fetch (COPY CSV, typed rows from COPY's text form,
+ *                  cursor, limit; a large table over several connections)
  */
 #ifndef DSRC_PLUGIN_PGC_H
 #define DSRC_PLUGIN_PGC_H

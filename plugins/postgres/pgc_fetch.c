@@ -12,11 +12,14 @@
  *         set_config('dsrc.cursor_value', $1, true) and read back in the
  *         query as CAST(current_setting('dsrc.cursor_value') AS <type>):
  *         it is never pasted into SQL text.
- *   rows  (anything else): SELECT ... in single-row mode, each value turned
- *         into a typed cell (see pgc_types.c).
- *   CSV of a large table: the same COPY over several connections in the
- *         same snapshot, one range of blocks each in turn, written in
- *         block order (see "CSV of a large table" below).
+ *   rows  (anything else): COPY (SELECT ...) TO STDOUT in text form, each
+ *         line split into the values the server's output functions wrote
+ *         (what a SELECT returns as text), each turned into a typed cell
+ *         (see pgc_types.c); a cursor value goes as in CSV mode.
+ *   a large table (CSV or rows): the same COPY over several connections
+ *         in the same snapshot, one range of blocks each in turn, written
+ *         in block order (see "A large table over several connections"
+ *         below).
  *
  * Cursor: WHERE "f" > $1 ORDER BY "f", and with a limit n the rest of the
  * n-th row's group of equal values (see pgc_select_sql); cursor_max is the
@@ -251,6 +254,8 @@ typedef struct pgc_rowrun {
     const dsrc_row_sink *sink;
     dsrc_column *cols;
     dsrc_cell *cells;
+    char **vals;          /* the values of the row being read              */
+    size_t *lens;
     pgc_scratch scratch;
     int schema_sent;
     int cursor_col;       /* result column of the cursor, or -1            */
@@ -264,43 +269,168 @@ static int pgc_send_schema(pgc_rowrun *r)
     return r->sink->schema(r->sink->user, r->cols, r->p->n_out) != 0;
 }
 
-static int pgc_row(void *user, const PGresult *res)
+/* One field of a COPY text line, in place: the bytes from `p` up to the
+ * next tab or the end of the line `end` are unescaped (the escapes COPY TO
+ * writes: \b \f \n \r \t \v, \\, and octal and hex as COPY FROM reads
+ * them) and NUL-terminated over the delimiter.  *v gets the value, NULL for
+ * \N, *len its length.  Returns the start of the next field, or NULL when
+ * this was the line's last field. */
+static char *pgc_copy_field(char *p, char *end, char **v, size_t *len)
 {
-    pgc_rowrun *r = user;
-    size_t i, need = 0;
+    char *t = memchr(p, '\t', (size_t)(end - p));
+    char *fe = t ? t : end, *bs = memchr(p, '\\', (size_t)(fe - p)), *o;
 
-    if (!r->schema_sent && pgc_send_schema(r))
-        return 1;
-    for (i = 0; i < r->p->n_out; i++)
-        if (!PQgetisnull(res, 0, (int)i))
-            need += pgc_scratch_need(r->p->rel.cols[r->p->map[i]].cls,
-                                     (size_t)PQgetlength(res, 0, (int)i));
+    if (!bs) {
+        *fe = '\0';
+        *v = p;
+        *len = (size_t)(fe - p);
+        return t ? t + 1 : NULL;
+    }
+    if (fe - p == 2 && p[1] == 'N') {
+        *v = NULL;
+        *len = 0;
+        return t ? t + 1 : NULL;
+    }
+    o = bs;
+    while (bs < fe) {
+        char ch = *bs++;
+        if (ch != '\\' || bs == fe) {
+            *o++ = ch;
+            continue;
+        }
+        ch = *bs++;
+        switch (ch) {
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'v': *o++ = '\v'; break;
+        case 'x': {
+            int x = 0, k = 0, h;
+            while (k < 2 && bs < fe && (h = dsrc_hexval(*bs)) >= 0) {
+                x = x * 16 + h;
+                bs++;
+                k++;
+            }
+            *o++ = k ? (char)x : 'x';
+            break;
+        }
+        default:
+            if (ch >= '0' && ch <= '7') {
+                int x = ch - '0', k = 1;
+                while (k < 3 && bs < fe && *bs >= '0' && *bs <= '7') {
+                    x = x * 8 + (*bs++ - '0');
+                    k++;
+                }
+                *o++ = (char)x;
+            } else {
+                *o++ = ch;
+            }
+            break;
+        }
+    }
+    *o = '\0';
+    *v = p;
+    *len = (size_t)(o - p);
+    return t ? t + 1 : NULL;
+}
+
+/* One line of the COPY: its fields into cells, handed to the sink.  0, 1
+ * when the receiver stopped, -1 when out of memory, -2 when the line does
+ * not have the fields expected. */
+static int pgc_copy_row(pgc_rowrun *r, char *line, size_t n)
+{
+    const pgc_plan *p = r->p;
+    size_t i, need = 0, n_fields = p->n_out + (r->cursor_col == (int)p->n_out ? 1 : 0);
+    char *end = line + n, *next = line, *cv = NULL;
+    size_t cvlen = 0;
+
+    if (n && end[-1] == '\n')
+        end--;
+    for (i = 0; i < n_fields; i++) {
+        char *v;
+        size_t len;
+        if (!next)
+            return -2;
+        next = pgc_copy_field(next, end, &v, &len);
+        if ((int)i == r->cursor_col) {
+            cv = v;
+            cvlen = len;
+        }
+        if (i >= p->n_out)
+            break;
+        r->vals[i] = v;
+        r->lens[i] = len;
+        if (v)
+            need += pgc_scratch_need(p->rel.cols[p->map[i]].cls, len);
+    }
+    /* A relation without columns: COPY writes an empty line. */
+    if (next && n_fields > 0)
+        return -2;
     if (pgc_scratch_reserve(&r->scratch, need) != 0)
         return -1;
-    for (i = 0; i < r->p->n_out; i++) {
-        int k = (int)i;
-        pgc_cell(r->p->rel.cols[r->p->map[i]].cls,
-                 PQgetisnull(res, 0, k) ? NULL : PQgetvalue(res, 0, k),
-                 (size_t)PQgetlength(res, 0, k), &r->scratch, &r->cells[i]);
-    }
-    if (r->sink->row(r->sink->user, r->cells, r->p->n_out) != 0)
+    for (i = 0; i < p->n_out; i++)
+        pgc_cell(p->rel.cols[p->map[i]].cls, r->vals[i], r->lens[i], &r->scratch, &r->cells[i]);
+    if (r->sink->row(r->sink->user, r->cells, p->n_out) != 0)
         return 1;
-    if (r->cursor_col >= 0 && !PQgetisnull(res, 0, r->cursor_col))
-        pgc_note_cursor(r->cmax, &r->have_max, &r->too_long, PQgetvalue(res, 0, r->cursor_col),
-                        (size_t)PQgetlength(res, 0, r->cursor_col));
+    if (cv)
+        pgc_note_cursor(r->cmax, &r->have_max, &r->too_long, cv, cvlen);
     return 0;
 }
 
+/* Hand a cursor value to a COPY, which takes no parameters: checked and
+ * stored with set_config('dsrc.cursor_value', $1, true) in the fetch's
+ * transaction, `val` gets the SQL that reads it back as the cursor
+ * column's type. */
+static dsrc_status pgc_cursor_setting(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_plan *p,
+                                      const dsrc_fetch_req *req, dsrc_buf *val,
+                                      dsrc_error *err)
+{
+    const char *params[1] = {req->cursor_value};
+    dsrc_buf chk = {0};
+    dsrc_status s;
+
+    dsrc_buf_add(&chk, "SELECT pg_catalog.set_config('dsrc.cursor_value', $1::text, true),"
+                       " CAST($1::text AS ");
+    dsrc_buf_add(&chk, p->rel.cols[p->cursor].cast);
+    dsrc_buf_add(&chk, ")");
+    s = chk.failed ? pgc_oom(err)
+                   : pgc_exec(c, ctx, chk.s, 1, params, NULL, "the cursor value", err);
+    dsrc_buf_free(&chk);
+    if (s != DSRC_OK)
+        return s;
+    dsrc_buf_add(val, "CAST(pg_catalog.current_setting('dsrc.cursor_value') AS ");
+    dsrc_buf_add(val, p->rel.cols[p->cursor].cast);
+    dsrc_buf_add(val, ")");
+    if (val->failed) {
+        dsrc_buf_free(val);
+        return pgc_oom(err);
+    }
+    return DSRC_OK;
+}
+
+static dsrc_status pgc_copy_start(dsrc_conn *c, const dsrc_ctx *ctx, dsrc_error *err);
+static dsrc_status pgc_fetch_par(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_plan *p,
+                                 const dsrc_fetch_req *req, const dsrc_row_sink *rows,
+                                 const dsrc_byte_sink *sink, pgc_rowrun *typed,
+                                 dsrc_fetch_result *result, int *done, dsrc_error *err);
+
+/* Typed rows: COPY (SELECT ...) TO STDOUT in text form, each line split
+ * into the values the server's output functions wrote (the same text a
+ * SELECT returns), turned into cells.  One buffer per row from libpq
+ * instead of a result per row as single-row mode would make. */
 static dsrc_status pgc_fetch_rows(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_plan *p,
                                   const dsrc_fetch_req *req, const dsrc_row_sink *sink,
                                   dsrc_fetch_result *result, char *cmax, int *have_max,
                                   int *too_long, dsrc_error *err)
 {
     pgc_rowrun r;
-    dsrc_buf q = {0};
-    const char *params[1];
+    dsrc_buf q = {0}, val = {0};
     uint64_t n = 0;
-    dsrc_status s;
+    dsrc_status s = DSRC_OK;
+    int stopped = 0;
+    size_t k = p->n_out ? p->n_out : 1;
 
     memset(&r, 0, sizeof r);
     r.p = p;
@@ -308,29 +438,105 @@ static dsrc_status pgc_fetch_rows(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_p
     r.cmax = cmax;
     r.cursor_col = p->cursor < 0 ? -1 : p->cursor_out >= 0 ? (int)p->cursor_out : (int)p->n_out;
     r.cols = pgc_out_columns(p);
-    r.cells = calloc(p->n_out ? p->n_out : 1, sizeof *r.cells);
-    if (!r.cols || !r.cells) {
-        free(r.cols);
-        free(r.cells);
-        return pgc_oom(err);
-    }
-    pgc_select_sql(&q, c, p, req, 1, "$1");
-    params[0] = req->cursor_value;
-    if (q.failed)
+    r.cells = calloc(k, sizeof *r.cells);
+    r.vals = calloc(k, sizeof *r.vals);
+    r.lens = calloc(k, sizeof *r.lens);
+    if (!r.cols || !r.cells || !r.vals || !r.lens) {
         s = pgc_oom(err);
-    else
-        s = pgc_stream(c, ctx, q.s, p->cursor >= 0 && req->cursor_value ? 1 : 0, params, pgc_row,
-                       &r, &n, "reading the rows", err);
+        goto out;
+    }
+    {
+        /* A large table over several connections, as for CSV. */
+        int done = 0;
+        s = pgc_fetch_par(ctx, c, p, req, NULL, NULL, &r, result, &done, err);
+        if (done || s != DSRC_OK) {
+            n = result->rows;
+            goto out;
+        }
+    }
+    if (p->cursor >= 0 && req->cursor_value) {
+        s = pgc_cursor_setting(ctx, c, p, req, &val, err);
+        if (s != DSRC_OK)
+            goto out;
+    }
+    dsrc_buf_add(&q, "COPY (");
+    pgc_select_sql(&q, c, p, req, 1, val.s ? val.s : "NULL");
+    dsrc_buf_add(&q, ") TO STDOUT");
+    if (q.failed) {
+        s = pgc_oom(err);
+        goto out;
+    }
+    s = pgc_send(c, q.s, -1, NULL, "reading the rows", err);
+    if (s == DSRC_OK)
+        s = pgc_copy_start(c, ctx, err);
+    if (s != DSRC_OK)
+        goto out;
+    for (;;) {
+        char *data;
+        int got = PQgetCopyData(c->pg, &data, 1);
+        if (got > 0) {
+            int rc = r.schema_sent ? 0 : pgc_send_schema(&r);
+            if (rc == 0)
+                rc = pgc_copy_row(&r, data, (size_t)got);
+            PQfreemem(data);
+            if (rc != 0) {
+                if (rc == -1)
+                    s = pgc_oom(err);
+                else if (rc == -2)
+                    s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL,
+                                       "reading the rows: row %" PRIu64
+                                       " does not have the %zu values asked for",
+                                       n + 1, p->n_out);
+                stopped = 1;
+                break;
+            }
+            n++;
+            if ((n % PGC_CHECK_EVERY) == 0 &&
+                (atomic_load(&c->cancel_requested) || dsrc_cancelled(pgc_host, ctx)))
+                pgc_interrupt(c);
+            continue;
+        }
+        if (got == 0) {
+            s = pgc_wait_input(c, ctx, "reading the rows", err);
+            if (s != DSRC_OK)
+                goto out;
+            continue;
+        }
+        break; /* -1: done; -2: error, reported by the result below */
+    }
+    if (stopped) {
+        pgc_abandon(c);
+        if (s == DSRC_OK)
+            s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch stopped by the receiver");
+        goto out;
+    }
+    {
+        PGresult *res;
+        int failed = 0;
+        while ((res = PQgetResult(c->pg)) != NULL) {
+            if (PQresultStatus(res) != PGRES_COMMAND_OK && !failed) {
+                s = pgc_fail_result(c, ctx, res, "reading the rows", err);
+                failed = 1;
+            }
+            PQclear(res);
+        }
+        if (!failed && PQstatus(c->pg) != CONNECTION_OK)
+            s = pgc_fail_conn(c, "reading the rows", err);
+    }
     if (s == DSRC_OK && !r.schema_sent && pgc_send_schema(&r))
         s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch stopped by the receiver");
+out:
     result->mode = DSRC_FETCH_ROWS;
     result->rows = n;
     *have_max = r.have_max;
     *too_long = r.too_long;
     dsrc_buf_free(&q);
+    dsrc_buf_free(&val);
     pgc_scratch_free(&r.scratch);
     free(r.cols);
     free(r.cells);
+    free(r.vals);
+    free(r.lens);
     return s;
 }
 
@@ -482,20 +688,9 @@ static dsrc_status pgc_fetch_csv(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_pl
     if (p->cursor >= 0 && req->cursor_value) {
         /* Hand the value over and check that it converts, before the COPY
          * starts sending. */
-        const char *params[1] = {req->cursor_value};
-        dsrc_buf chk = {0};
-        dsrc_buf_add(&chk, "SELECT pg_catalog.set_config('dsrc.cursor_value', $1::text, true),"
-                          " CAST($1::text AS ");
-        dsrc_buf_add(&chk, p->rel.cols[p->cursor].cast);
-        dsrc_buf_add(&chk, ")");
-        s = chk.failed ? pgc_oom(err)
-                       : pgc_exec(c, ctx, chk.s, 1, params, NULL, "the cursor value", err);
-        dsrc_buf_free(&chk);
+        s = pgc_cursor_setting(ctx, c, p, req, &val, err);
         if (s != DSRC_OK)
             return s;
-        dsrc_buf_add(&val, "CAST(pg_catalog.current_setting('dsrc.cursor_value') AS ");
-        dsrc_buf_add(&val, p->rel.cols[p->cursor].cast);
-        dsrc_buf_add(&val, ")");
     }
     dsrc_buf_add(&q, "COPY (");
     pgc_select_sql(&q, c, p, req, 0, val.s ? val.s : "NULL");
@@ -594,11 +789,13 @@ out:
 }
 
 /* ------------------------------------------------------------------------ */
-/* CSV of a large table over several connections                            */
+/* A large table over several connections                                  */
 
-/* A whole-table CSV fetch of a large table (no cursor, no limit, a table or
- * materialized view of at least parallel_min bytes, PostgreSQL 14 or later
- * for TID range scans) is split into ranges of PGC_PAR_BLOCKS blocks by
+/* A whole-table fetch (CSV, or typed rows from COPY's text form, whose
+ * lines are split at their newlines: COPY escapes those in values) of a
+ * large table (no cursor, no limit, a table or materialized view of at
+ * least parallel_min bytes, PostgreSQL 14 or later for TID range scans)
+ * is split into ranges of PGC_PAR_BLOCKS blocks by
  * ctid, read by fetch_parallel connections in turn: range k by connection
  * k % n.  Every connection reads in the snapshot of the fetch's own
  * transaction (pg_export_snapshot() there, SET TRANSACTION SNAPSHOT on the
@@ -632,27 +829,30 @@ static void pgc_par_debug(const dsrc_ctx *ctx, const char *fmt, const char *why)
         pgc_host->log(ctx, DSRC_LOG_DEBUG, fmt, why);
 }
 
-/* The COPY of range k of n (`blocks` blocks each). */
+/* The COPY of range k of n (`blocks` blocks each): CSV, or for typed rows
+ * COPY's text form. */
 static int pgc_par_sql(dsrc_buf *q, dsrc_conn *c, const pgc_plan *p, const dsrc_fetch_req *req,
-                       uint64_t k, uint64_t n, uint64_t blocks)
+                       uint64_t k, uint64_t n, uint64_t blocks, int typed)
 {
     dsrc_buf_add(q, "COPY (");
     pgc_select_sql(q, c, p, req, 0, "NULL");
     dsrc_buf_printf(q, " WHERE ctid >= '(%" PRIu64 ",0)'::pg_catalog.tid", k * blocks);
     if (k + 1 < n)
         dsrc_buf_printf(q, " AND ctid < '(%" PRIu64 ",0)'::pg_catalog.tid", (k + 1) * blocks);
-    dsrc_buf_add(q, k == 0 ? ") TO STDOUT (FORMAT csv, HEADER)" : ") TO STDOUT (FORMAT csv)");
+    dsrc_buf_add(q, typed    ? ") TO STDOUT"
+                    : k == 0 ? ") TO STDOUT (FORMAT csv, HEADER)"
+                             : ") TO STDOUT (FORMAT csv)");
     return q->failed ? -1 : 0;
 }
 
 static dsrc_status pgc_par_start(pgc_parconn *pc, dsrc_conn *c0, const pgc_plan *p,
                                  const dsrc_fetch_req *req, uint64_t k, uint64_t n,
-                                 uint64_t blocks, dsrc_error *err)
+                                 uint64_t blocks, int typed, dsrc_error *err)
 {
     dsrc_buf q = {0};
     dsrc_status s;
 
-    if (pgc_par_sql(&q, c0, p, req, k, n, blocks) != 0) {
+    if (pgc_par_sql(&q, c0, p, req, k, n, blocks, typed) != 0) {
         dsrc_buf_free(&q);
         return pgc_oom(err);
     }
@@ -756,14 +956,40 @@ typedef struct pgc_parrun {
     const dsrc_row_sink *rows;
     const dsrc_byte_sink *sink;
     pgc_csvrun w;
+    pgc_rowrun *typed;    /* typed rows: the lines become rows; else CSV   */
+    int row_rc;           /* pgc_copy_row()'s failure (-1, -2), or 0       */
     uint64_t lines;
     int begun;
 } pgc_parrun;
 
-/* Hand data to the sink, opening it first.  0, or 1 when the receiver
- * stopped. */
-static int pgc_par_write(pgc_parrun *run, const char *data, size_t n)
+/* Hand data (whole lines) to the sink, opening it first: CSV as it is,
+ * or for typed rows each line as a row.  0, or 1 when the receiver
+ * stopped or a line failed (then run->row_rc says why). */
+static int pgc_par_write(pgc_parrun *run, char *data, size_t n)
 {
+    if (run->typed) {
+        char *end = data + n;
+        if (!run->begun) {
+            run->begun = 1;
+            if (pgc_send_schema(run->typed))
+                return 1;
+        }
+        while (data < end) {
+            char *nl = memchr(data, '\n', (size_t)(end - data));
+            int rc;
+            if (!nl) {
+                run->row_rc = -2; /* COPY ends every line with one */
+                return 1;
+            }
+            rc = pgc_copy_row(run->typed, data, (size_t)(nl + 1 - data));
+            if (rc != 0) {
+                run->row_rc = rc < 0 ? rc : 0;
+                return 1;
+            }
+            data = nl + 1;
+        }
+        return 0;
+    }
     if (!run->begun) {
         run->begun = 1;
         if (pgc_csv_schema(run->p, run->rows) != 0 ||
@@ -784,7 +1010,8 @@ static dsrc_status pgc_par_loop(const dsrc_ctx *ctx, pgc_parconn *pcs, int m, co
     int i;
 
     for (i = 0; i < m && (uint64_t)i < n; i++) {
-        s = pgc_par_start(&pcs[i], pcs[0].c, p, req, (uint64_t)i, n, blocks, err);
+        s = pgc_par_start(&pcs[i], pcs[0].c, p, req, (uint64_t)i, n, blocks, run->typed != NULL,
+                          err);
         if (s != DSRC_OK)
             return s;
     }
@@ -852,7 +1079,8 @@ static dsrc_status pgc_par_loop(const dsrc_ctx *ctx, pgc_parconn *pcs, int m, co
             S->state = PGC_PAR_IDLE;
             cur++;
             if (cur + (uint64_t)m - 1 < n) {
-                s = pgc_par_start(S, pcs[0].c, p, req, cur + (uint64_t)m - 1, n, blocks, err);
+                s = pgc_par_start(S, pcs[0].c, p, req, cur + (uint64_t)m - 1, n, blocks,
+                                  run->typed != NULL, err);
                 if (s != DSRC_OK)
                     return s;
             }
@@ -887,10 +1115,10 @@ static dsrc_status pgc_par_loop(const dsrc_ctx *ctx, pgc_parconn *pcs, int m, co
 
 /* Try the parallel fetch.  *done 0: it does not apply (nothing sent, the
  * transaction as it was); else it ran and its status is returned. */
-static dsrc_status pgc_fetch_csv_par(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_plan *p,
-                                     const dsrc_fetch_req *req, const dsrc_row_sink *rows,
-                                     const dsrc_byte_sink *sink, dsrc_fetch_result *result,
-                                     int *done, dsrc_error *err)
+static dsrc_status pgc_fetch_par(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_plan *p,
+                                 const dsrc_fetch_req *req, const dsrc_row_sink *rows,
+                                 const dsrc_byte_sink *sink, pgc_rowrun *typed,
+                                 dsrc_fetch_result *result, int *done, dsrc_error *err)
 {
     pgc_parconn pcs[PGC_PAR_MAXCONN];
     pgc_parrun run;
@@ -902,6 +1130,7 @@ static dsrc_status pgc_fetch_csv_par(const dsrc_ctx *ctx, dsrc_conn *c, const pg
     int m = c->fetch_parallel, i, opened = 1, stopped = 0;
     dsrc_buf q = {0};
     dsrc_status s;
+    char none[1] = "";
 
     *done = 0;
     if (m < 2 || p->cursor >= 0 || req->limit >= 0 ||
@@ -1016,14 +1245,14 @@ static dsrc_status pgc_fetch_csv_par(const dsrc_ctx *ctx, dsrc_conn *c, const pg
     run.p = p;
     run.rows = rows;
     run.sink = sink;
+    run.typed = typed;
     run.w.sink = sink;
-    run.w.buf = malloc(PGC_CSV_CHUNK);
-    if (!run.w.buf)
+    if (!typed && !(run.w.buf = malloc(PGC_CSV_CHUNK)))
         s = pgc_oom(err);
     else
         s = pgc_par_loop(ctx, pcs, m, p, req, n, blocks, &run, &stopped, err);
     if (s == DSRC_OK && !stopped) {
-        if (!run.begun && pgc_par_write(&run, "", 0))
+        if (!run.begun && pgc_par_write(&run, none, 0))
             stopped = 1;
         else if (pgc_csv_flush(&run.w))
             stopped = 1;
@@ -1031,7 +1260,13 @@ static dsrc_status pgc_fetch_csv_par(const dsrc_ctx *ctx, dsrc_conn *c, const pg
     if (s != DSRC_OK || stopped) {
         /* The first connection stays the pool's: leave it usable. */
         pgc_abandon(c);
-        if (s == DSRC_OK)
+        if (s == DSRC_OK && run.row_rc == -1)
+            s = pgc_oom(err);
+        else if (s == DSRC_OK && run.row_rc == -2)
+            s = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL,
+                               "reading the rows: a row does not have the %zu values asked for",
+                               p->n_out);
+        else if (s == DSRC_OK)
             s = dsrc_error_set(err, DSRC_E_CANCELLED, 0, NULL, "fetch stopped by the receiver");
     }
     for (i = 1; i < m; i++) {
@@ -1041,8 +1276,8 @@ static dsrc_status pgc_fetch_csv_par(const dsrc_ctx *ctx, dsrc_conn *c, const pg
     }
     for (i = 0; i < m; i++)
         free(pcs[i].buf);
-    result->mode = DSRC_FETCH_CSV;
-    result->rows = run.lines > 0 ? run.lines - 1 : 0;
+    result->mode = typed ? DSRC_FETCH_ROWS : DSRC_FETCH_CSV;
+    result->rows = typed ? run.lines : run.lines > 0 ? run.lines - 1 : 0;
     result->bytes = run.w.bytes;
     free(run.w.buf);
     return s;
@@ -1135,7 +1370,7 @@ dsrc_status pgc_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
     if (s == DSRC_OK) {
         int done = 0;
         if (csv)
-            s = pgc_fetch_csv_par(ctx, c, &p, req, rows, bytes, result, &done, err);
+            s = pgc_fetch_par(ctx, c, &p, req, rows, bytes, NULL, result, &done, err);
         if (csv && !done && s == DSRC_OK)
             s = pgc_fetch_csv(ctx, c, &p, req, rows, bytes, result, cmax, &have_max, &too_long,
                               err);

@@ -295,6 +295,21 @@ static int pgc_put_num(char *out, long long v, int width)
     int n = 0, i;
     unsigned long long u = (unsigned long long)v;
 
+    /* The common cases, months to seconds and years 0 to 9999, without a
+     * loop. */
+    if (width == 2 && u < 100) {
+        out[0] = (char)('0' + u / 10);
+        out[1] = (char)('0' + u % 10);
+        return 2;
+    }
+    if (width == 4 && u < 10000) {
+        unsigned hi = (unsigned)u / 100, lo = (unsigned)u % 100;
+        out[0] = (char)('0' + hi / 10);
+        out[1] = (char)('0' + hi % 10);
+        out[2] = (char)('0' + lo / 10);
+        out[3] = (char)('0' + lo % 10);
+        return 4;
+    }
     do {
         tmp[n++] = (char)('0' + u % 10);
         u /= 10;
@@ -371,6 +386,94 @@ static int pgc_when_cell(const char *v, size_t len, pgc_class cls, pgc_scratch *
     return 0;
 }
 
+/* An integer of at most 18 digits (no overflow possible) without
+ * strtoll(); 0, or -1 for strtoll(). */
+static int pgc_fast_int(const char *v, size_t len, int64_t *out)
+{
+    const char *p = v, *end = v + len;
+    int neg = 0;
+    int64_t x = 0;
+
+    if (p < end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    if (p == end || end - p > 18)
+        return -1;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        x = x * 10 + (*p - '0');
+    }
+    *out = neg ? -x : x;
+    return 0;
+}
+
+/* A decimal number without strtod() where one correctly rounded operation
+ * makes the double: at most 19 significant digits whose value is at most
+ * 2^53, times or divided by a power of ten of at most 22 (both exact
+ * doubles: Clinger's fast path), which gives what strtod() gives.  0, or
+ * -1 for strtod() (more digits, larger exponents, NaN, infinities). */
+static int pgc_fast_double(const char *v, size_t len, double *out)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = v, *end = v + len;
+    uint64_t m = 0;
+    int neg = 0, sig = 0, any = 0, exp = 0;
+    double d;
+
+    if (p < end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        any = 1;
+        if (m || *p != '0') {
+            if (++sig > 19)
+                return -1;
+            m = m * 10 + (uint64_t)(*p - '0');
+        }
+    }
+    if (p < end && *p == '.') {
+        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+            any = 1;
+            exp--;
+            if (m || *p != '0') {
+                if (++sig > 19)
+                    return -1;
+                m = m * 10 + (uint64_t)(*p - '0');
+            }
+        }
+    }
+    if (!any)
+        return -1;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        int esign = 1, e = 0, nd = 0;
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            esign = *p++ == '-' ? -1 : 1;
+        for (; p < end && *p >= '0' && *p <= '9' && nd < 4; p++, nd++)
+            e = e * 10 + (*p - '0');
+        if (!nd)
+            return -1;
+        exp += esign * e;
+    }
+    if (p != end || m > (UINT64_C(1) << 53))
+        return -1;
+    if (m == 0) {
+        *out = neg ? -0.0 : 0.0;
+        return 0;
+    }
+    if (exp < -22 || exp > 22)
+        return -1;
+    d = (double)m;
+    d = exp < 0 ? d / p10[-exp] : d * p10[exp];
+    *out = neg ? -d : d;
+    return 0;
+}
+
 void pgc_cell(pgc_class cls, const char *v, size_t len, pgc_scratch *s, dsrc_cell *cell)
 {
     memset(cell, 0, sizeof *cell);
@@ -382,6 +485,10 @@ void pgc_cell(pgc_class cls, const char *v, size_t len, pgc_scratch *s, dsrc_cel
     case PGC_INT: {
         char *end;
         long long x;
+        if (pgc_fast_int(v, len, &cell->v.i) == 0) {
+            cell->type = DSRC_T_INT64;
+            return;
+        }
         errno = 0;
         x = strtoll(v, &end, 10);
         if (!errno && end != v && *end == '\0') {
@@ -394,6 +501,10 @@ void pgc_cell(pgc_class cls, const char *v, size_t len, pgc_scratch *s, dsrc_cel
     case PGC_FLOAT: {
         char *end;
         double d;
+        if (pgc_fast_double(v, len, &cell->v.d) == 0) {
+            cell->type = DSRC_T_DOUBLE;
+            return;
+        }
         errno = 0;
         d = strtod(v, &end);
         if (end != v && *end == '\0') {

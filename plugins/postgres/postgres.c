@@ -59,7 +59,8 @@ static const dsrc_option pgc_options[] = {
      "extra server settings sent at connect time, e.g. \"-c search_path=sales\"",
      {NULL, NULL}},
     {"fetch_parallel", DSRC_OPT_INT, 0, "2", NULL,
-     "connections reading a large table at once in a CSV fetch (1: one COPY)", {NULL, NULL}},
+     "connections reading a large table at once in a CSV or typed fetch (1: one COPY)",
+     {NULL, NULL}},
     {"fetch_parallel_min_mib", DSRC_OPT_INT, 0, "8", NULL,
      "size in MiB from which a table is read over fetch_parallel connections", {NULL, NULL}},
     DSRC_OPTION_END

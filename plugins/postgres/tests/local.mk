@@ -5,10 +5,13 @@ if ENABLE_POSTGRES
 if HAVE_CHECK
 check_PROGRAMS += plugins/postgres/tests/test_postgres
 TESTS += plugins/postgres/tests/test_postgres
-plugins_postgres_tests_test_postgres_SOURCES = plugins/postgres/tests/test_postgres.c $(CONFORMANCE_SOURCES)
+# pgc_types.c turns the text of a SELECT into the cells typed rows must
+# equal.
+plugins_postgres_tests_test_postgres_SOURCES = plugins/postgres/tests/test_postgres.c \
+	plugins/postgres/pgc_types.c plugins/postgres/pgc.h $(CONFORMANCE_SOURCES)
 plugins_postgres_tests_test_postgres_CPPFLAGS = $(CONFORMANCE_CPPFLAGS)
-plugins_postgres_tests_test_postgres_CFLAGS = $(UNIT_CFLAGS)
-plugins_postgres_tests_test_postgres_LDADD = $(UNIT_LIBS) -lpthread
+plugins_postgres_tests_test_postgres_CFLAGS = $(UNIT_CFLAGS) $(POSTGRES_CFLAGS)
+plugins_postgres_tests_test_postgres_LDADD = $(UNIT_LIBS) $(POSTGRES_LIBS) -lpthread
 # How a failed connection is worded, from libpq's message text.
 check_PROGRAMS += plugins/postgres/tests/test_pgc_error
 TESTS += plugins/postgres/tests/test_pgc_error

@@ -7,6 +7,8 @@
 #     holes (deleted rows, VACUUM-ed pages), a column list, and with
 #     fetch_parallel = 1 (one COPY), when no second login can be had, and
 #     with the plugin in a worker process, and from a streaming replica;
+#   - typed rows (JSON Lines) over two connections the same bytes as
+#     from one COPY;
 #   - the debug log says which way it went;
 #   - rows inserted while the fetch runs never appear, none comes twice;
 #   - a cancel mid-fetch stops both server backends;
@@ -122,6 +124,29 @@ same "$tmp/wide-replica.csv" "$tmp/wide-psql.csv"
 expect 0 $C1 -vv fetch pg public/wide --format csv -o "$tmp/wide1.csv"
 hasnt "$tmp/err" "over 2 connections"
 same "$tmp/wide1.csv" "$tmp/wide-psql.csv"
+# Typed rows (JSON Lines from the host's cells) over two connections: the
+# same bytes as from one COPY, whole table, with holes, a column list.
+same_typed() {
+    name=$1
+    shift
+    rm -f "$tmp/$name-2.jsonl" "$tmp/$name-1.jsonl"
+    expect 0 $C -vv fetch pg "$@" --format jsonl -o "$tmp/$name-2.jsonl"
+    has "$tmp/err" "over 2 connections"
+    expect 0 $C1 -vv fetch pg "$@" --format jsonl -o "$tmp/$name-1.jsonl"
+    hasnt "$tmp/err" "over 2 connections"
+    same "$tmp/$name-2.jsonl" "$tmp/$name-1.jsonl"
+}
+same_typed wide public/wide
+has "$tmp/wide-2.jsonl.manifest.json" '"rows": 60000'
+same_typed holes public/holes
+same_typed cols public/wide -c note,id,doc
+# A cursor keeps typed rows to one COPY, in its order (not the table's:
+# rows of varied widths fill its pages out of id order): the same rows.
+expect 0 $C -vv fetch pg public/wide --format jsonl --cursor-field id -o "$tmp/wide-cur.jsonl"
+hasnt "$tmp/err" "over 2 connections"
+sort "$tmp/wide-cur.jsonl" >"$tmp/wide-cur.sorted"
+sort "$tmp/wide-1.jsonl" >"$tmp/wide-1.sorted"
+same "$tmp/wide-cur.sorted" "$tmp/wide-1.sorted"
 # A table under the threshold: one COPY.
 su_psql -c "CREATE TABLE public.small AS SELECT * FROM public.wide WHERE id <= 100;
             GRANT SELECT ON public.small TO dsrc_test" >/dev/null
@@ -141,6 +166,9 @@ has "$tmp/err" "one COPY: no other connection"
 has "$tmp/err" "too many connections"
 hasnt "$tmp/err" "over 2 connections"
 same "$tmp/wide-limit.csv" "$tmp/wide-psql.csv"
+expect 0 $C -vv fetch pg public/wide --format jsonl -o "$tmp/wide-limit.jsonl"
+has "$tmp/err" "one COPY: no other connection"
+same "$tmp/wide-limit.jsonl" "$tmp/wide-1.jsonl"
 su_psql -c "ALTER ROLE $PG_USER CONNECTION LIMIT -1" >/dev/null || bad "ALTER ROLE failed"
 
 # --- a stalled fetch --------------------------------------------------------

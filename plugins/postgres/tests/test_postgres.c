@@ -3,9 +3,9 @@
  * test_postgres.c -- postgres.so through the shared conformance suite, plus
  * what only a real PostgreSQL server has: TLS verification, client
  * certificates, a streaming replica, SQLSTATE-based errors, hostile
- * identifiers, types, COPY CSV, incremental fetches after inserts,
- * cancellation of a running query, and discover in a fixed number of
- * queries.
+ * identifiers, types, typed rows against the text of a SELECT, COPY CSV,
+ * incremental fetches after inserts, cancellation of a running query, and
+ * discover in a fixed number of queries.
  *
  * The servers come from plugins/postgres/tests/fixture/pg-fixture (a primary with TLS
  * and a streaming replica on 127.0.0.1, in a temporary directory); they are
@@ -30,6 +30,8 @@
 #include "plugin/source.h"
 
 #include "conformance.h"
+
+#include "../pgc.h"
 
 #define HOSTILE "a\"b; drop table x"
 #define TABLE "public/" HOSTILE
@@ -223,6 +225,43 @@ static const char pg_setup_sql[] =
     "CREATE TABLE public.csvt (id int, name text, at timestamptz);\n"
     "INSERT INTO public.csvt VALUES (1, 'a,b', '2024-01-01 00:00:00+00'),\n"
     "  (2, NULL, NULL), (3, '', '2024-02-01 00:00:00+00'), (4, E'x\\ny', NULL);\n"
+    /* Typed rows against the text of a SELECT: every class of value, the
+     * bytes COPY's text form escapes, NULLs, unicode, and enough rows to
+     * span many reads. */
+    "CREATE TABLE public.corpus (id int, i2 smallint, i8 bigint, f4 real,\n"
+    "  f8 double precision, n numeric, bo boolean, d date, ts timestamp,\n"
+    "  tstz timestamptz, tm time, tmtz timetz, iv interval, j json, jb jsonb, b bytea,\n"
+    "  u uuid, t text, vc varchar(20), ch char(3), arr text[], iarr int[],\n"
+    "  tsarr timestamptz[], m mood, dom posint, ip inet, pt point, bits varbit);\n"
+    "INSERT INTO public.corpus VALUES\n"
+    "  (1, -32768, -9223372036854775808, 3.4028235e38, 2.2250738585072014e-308,\n"
+    "   -0.000000000000000000001, true, '0001-01-01 BC', '294276-12-31 23:59:59.999999',\n"
+    "   '1900-01-01 00:00:00+00', '24:00:00', '12:34:56.789+05:45', '-1 year 2 mons 3 days 04:05:06.7',\n"
+    "   E'{\"k\":\\n [1, \"\\\\u00e9\\\\t\"]}', '{\"z\": [1.50, null, \"\\\\\\\\x\"]}',\n"
+    "   '\\x5c4e0a09', '00000000-0000-0000-0000-000000000000',\n"
+    "   E'tab\\there\\nnew\\rcr\\\\back\\bbs\\fff\\x0bvt\\x01one', 'h\u00e9llo \u2713', 'ab',\n"
+    "   ARRAY['a\"q', E'b\\\\c', NULL, 'd e', ''], '{1,NULL,-3}',\n"
+    "   ARRAY['2024-01-01 00:00:00+00'::timestamptz, NULL], 'sad', 1, '::1', '(1.5,-2)', B'1011'),\n"
+    "  (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,\n"
+    "   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),\n"
+    "  (3, 0, 0, '-Infinity', 'NaN', 'NaN', false, 'infinity', '-infinity', 'infinity',\n"
+    "   '00:00:00', '00:00:00-12', '0', '\"\\\\\\\\N\"', 'null', '\\x', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',\n"
+    "   E'\\\\N', E'\\\\', '', '{}', '{}', '{}', 'happy', 2147483647, '10.0.0.0/8', '(0,0)', B''),\n"
+    "  (NULL, 1, 1, 1, 1, 1, true, '2024-02-29', '2024-02-29 12:00:00', '2024-02-29 12:00:00+01',\n"
+    "   '12:00:00', '12:00:00+00', '1 day', '[]', '{}', '\\x00', NULL, 'N',\n"
+    "   E'\\U0001F600\u00e9', 'x', '{\"\\\\\\\\N\"}', '{0}', '{}', NULL, NULL, NULL, NULL, NULL);\n"
+    "INSERT INTO public.corpus (id, i8, f8, n, d, tstz, t, jb, b, arr)\n"
+    "  SELECT g, g::bigint * 1000003, g / 7.0, g * 1.25, date '2000-01-01' + g,\n"
+    "    timestamptz '2024-01-01 00:00:00+00' + g * interval '1.5 second',\n"
+    "    CASE g % 5 WHEN 0 THEN NULL WHEN 1 THEN '' WHEN 2 THEN E'z\\t' || g\n"
+    "      WHEN 3 THEN 'unicode \u00fc ' || g ELSE repeat('w', g % 300) END,\n"
+    "    CASE WHEN g % 4 = 0 THEN NULL ELSE jsonb_build_object('g', g, 's', E'x\\ny') END,\n"
+    "    CASE WHEN g % 3 = 0 THEN NULL ELSE int8send(g) END,\n"
+    "    ARRAY[g::text, E'q\"\\\\']\n"
+    "  FROM generate_series(4, 5000) g;\n"
+    "CREATE TABLE public.corpus_empty (LIKE public.corpus);\n"
+    "CREATE TABLE public.corpus_nocols ();\n"
+    "INSERT INTO public.corpus_nocols SELECT FROM generate_series(1, 3);\n"
     "GRANT USAGE ON SCHEMA sales, many TO dsrc_test;\n"
     "GRANT SELECT ON ALL TABLES IN SCHEMA public, sales, many TO dsrc_test;\n"
     "REVOKE ALL ON public.secret_stuff FROM dsrc_test;\n"
@@ -1487,6 +1526,151 @@ START_TEST(t_csv)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* Typed rows against the text of a SELECT                                  */
+
+/* A libpq connection with the plugin's session settings, for the text of
+ * the same rows. */
+static PGconn *pg_text_conn(void)
+{
+    const char *keys[] = {"host", "port", "dbname", "user", "password", "client_encoding",
+                          "sslmode", NULL};
+    const char *vals[] = {"127.0.0.1", pg.port, "dsrc_test", "dsrc_test", pg.password, "UTF8",
+                          "disable", NULL};
+    PGconn *conn = PQconnectdbParams(keys, vals, 0);
+    PGresult *r;
+
+    ck_assert_msg(PQstatus(conn) == CONNECTION_OK, "%s", PQerrorMessage(conn));
+    r = PQexec(conn, "SET DateStyle = ISO; SET bytea_output = hex; SET extra_float_digits = 3");
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(conn));
+    PQclear(r);
+    return conn;
+}
+
+/* Fetch `req` and check that its cells are, one by one, those the values
+ * of `sql` (the same rows in the same order, as text from a SELECT) make
+ * through pgc_cell(). */
+static void pg_same_as_select(source_conn *c, const dsrc_fetch_req *req, PGconn *text,
+                              const char *sql, dsrc_fetch_result *res)
+{
+    conf_rows r;
+    derr e = {0};
+    PGresult *q;
+    pgc_scratch scratch = {0};
+    int i, j, n_fields;
+
+    ck_assert_msg(conf_fetch_all(c, req, &r, res, &e) == DSRC_OK, "%s: %s", req->item, e.msg);
+    q = PQexec(text, sql);
+    ck_assert_msg(PQresultStatus(q) == PGRES_TUPLES_OK, "%s", PQerrorMessage(text));
+    n_fields = PQnfields(q);
+    ck_assert_int_eq(r.schema_calls, 1);
+    ck_assert_uint_eq(r.n_columns, (size_t)n_fields);
+    ck_assert_uint_eq(r.n_rows, (size_t)PQntuples(q));
+    for (i = 0; i < PQntuples(q); i++) {
+        size_t need = 0;
+        for (j = 0; j < n_fields; j++)
+            need += pgc_scratch_need(pgc_class_of(PQftype(q, j)), (size_t)PQgetlength(q, i, j));
+        ck_assert_int_eq(pgc_scratch_reserve(&scratch, need), 0);
+        for (j = 0; j < n_fields; j++) {
+            dsrc_cell cell;
+            char *want;
+            const char *got = r.text[(size_t)i * r.n_columns + (size_t)j];
+            pgc_cell(pgc_class_of(PQftype(q, j)),
+                     PQgetisnull(q, i, j) ? NULL : PQgetvalue(q, i, j),
+                     (size_t)PQgetlength(q, i, j), &scratch, &cell);
+            want = conf_render(&cell);
+            ck_assert_msg(r.types[(size_t)i * r.n_columns + (size_t)j] == cell.type,
+                          "%s row %d column %s: type %d, expected %d", req->item, i + 1,
+                          PQfname(q, j), (int)r.types[(size_t)i * r.n_columns + (size_t)j],
+                          (int)cell.type);
+            ck_assert_msg((!want && !got) || (want && got && strcmp(want, got) == 0),
+                          "%s row %d column %s: '%s', expected '%s'", req->item, i + 1,
+                          PQfname(q, j), got ? got : "(null)", want ? want : "(null)");
+            free(want);
+        }
+    }
+    pgc_scratch_free(&scratch);
+    PQclear(q);
+    conf_rows_free(&r);
+    derr_clear(&e);
+}
+
+/* The cursor value a fetch must report: the highest of `sql`'s. */
+static void pg_expect_cursor(PGconn *text, const dsrc_fetch_result *res, const char *sql)
+{
+    PGresult *q = PQexec(text, sql);
+
+    ck_assert_msg(PQresultStatus(q) == PGRES_TUPLES_OK && PQntuples(q) == 1, "%s",
+                  PQerrorMessage(text));
+    ck_assert_int_eq(res->has_cursor, 1);
+    ck_assert_str_eq(res->cursor_max, PQgetvalue(q, 0, 0));
+    PQclear(q);
+}
+
+/* Typed rows come from COPY's text form; every value must be what the
+ * text of a SELECT gives: escapes, NULLs, unicode, arrays, json, numeric,
+ * times, empty tables, column lists, cursors and limits. */
+START_TEST(t_typed_same_as_select)
+{
+    source_conn *c = conf_conn();
+    PGconn *text = pg_text_conn();
+    dsrc_fetch_req req;
+    dsrc_fetch_result res;
+    const char *cols[3];
+
+    conf_req(&req, "public/corpus");
+    pg_same_as_select(c, &req, text, "SELECT * FROM public.corpus", &res);
+    ck_assert_uint_eq(res.rows, 5001);
+
+    conf_req(&req, "public/corpus");
+    req.cursor_field = "id";
+    pg_same_as_select(c, &req, text, "SELECT * FROM public.corpus ORDER BY id", &res);
+    ck_assert_str_eq(res.cursor_max, "5000");
+
+    conf_req(&req, "public/corpus");
+    req.cursor_field = "id";
+    req.cursor_value = "3";
+    req.limit = 10;
+    pg_same_as_select(c, &req, text,
+                      "SELECT * FROM public.corpus WHERE id > 3 AND id <= 13 ORDER BY id", &res);
+    ck_assert_str_eq(res.cursor_max, "13");
+
+    /* A column list in another order, the cursor among it. */
+    cols[0] = "t";
+    cols[1] = "b";
+    cols[2] = "id";
+    conf_req(&req, "public/corpus");
+    req.columns = cols;
+    req.n_columns = 3;
+    req.cursor_field = "id";
+    pg_same_as_select(c, &req, text, "SELECT t, b, id FROM public.corpus ORDER BY id", &res);
+    ck_assert_str_eq(res.cursor_max, "5000");
+
+    /* The cursor not among the columns, its values with escapes (a tab). */
+    cols[0] = "id";
+    cols[1] = "arr";
+    conf_req(&req, "public/corpus");
+    req.columns = cols;
+    req.n_columns = 2;
+    req.cursor_field = "t";
+    req.cursor_value = "z";
+    pg_same_as_select(c, &req, text,
+                      "SELECT id, arr FROM public.corpus WHERE t > 'z' ORDER BY t", &res);
+    ck_assert_ptr_nonnull(strchr(res.cursor_max, '\t'));
+    pg_expect_cursor(text, &res,
+                     "SELECT t FROM public.corpus WHERE t IS NOT NULL ORDER BY t DESC LIMIT 1");
+
+    conf_req(&req, "public/corpus_empty");
+    pg_same_as_select(c, &req, text, "SELECT * FROM public.corpus_empty", &res);
+    ck_assert_uint_eq(res.rows, 0);
+
+    conf_req(&req, "public/corpus_nocols");
+    pg_same_as_select(c, &req, text, "SELECT * FROM public.corpus_nocols", &res);
+    ck_assert_uint_eq(res.rows, 3);
+    PQfinish(text);
+}
+END_TEST
+
 START_TEST(t_incremental_after_inserts)
 {
     source_conn *c = conf_conn();
@@ -1721,6 +1905,7 @@ int main(void)
     tcase_add_test(tc, t_time_zones);
     tcase_add_test(tc, t_cursor_limit_uuid);
     tcase_add_test(tc, t_csv);
+    tcase_add_test(tc, t_typed_same_as_select);
     tcase_add_test(tc, t_incremental_after_inserts);
     tcase_add_test(tc, t_cancel_driver);
     tcase_add_test(tc, t_cancel_flag_during_query);
