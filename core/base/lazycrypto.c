@@ -6,8 +6,8 @@
  * libcrypto is the largest library the host uses, and Debian builds it
  * with -z now: loaded at start, its 3 000 symbol bindings cost more than
  * everything else a short dsrc command does.  Few commands need it
- * (secrets, hashes of files and catalogs, signatures), so dsrc and dsrcd
- * do not link it: each function the host calls is defined here with
+ * (secrets, hashes of files and catalogs, signatures, masked columns), so
+ * dsrc and dsrcd do not link it: each function the host calls is defined here with
  * OpenSSL's prototype and calls the real one, looked up once.  These
  * definitions are not exported (the programs export no symbol), so a
  * plugin that links libcrypto itself uses the real functions.
@@ -44,7 +44,9 @@
     X(EVP_CIPHER_CTX_new) X(EVP_DecodeBlock) X(EVP_DecryptFinal_ex) X(EVP_DecryptInit_ex)  \
     X(EVP_DecryptUpdate) X(EVP_Digest) X(EVP_DigestFinal_ex) X(EVP_DigestInit_ex)          \
     X(EVP_DigestSign) X(EVP_DigestSignInit) X(EVP_DigestUpdate) X(EVP_EncodeBlock)         \
-    X(EVP_EncryptFinal_ex) X(EVP_EncryptInit_ex) X(EVP_EncryptUpdate) X(EVP_MD_CTX_copy_ex) \
+    X(EVP_EncryptFinal_ex) X(EVP_EncryptInit_ex) X(EVP_EncryptUpdate) X(EVP_MAC_CTX_free)    \
+    X(EVP_MAC_CTX_new) X(EVP_MAC_fetch) X(EVP_MAC_final) X(EVP_MAC_free) X(EVP_MAC_init)   \
+    X(EVP_MAC_update) X(EVP_MD_CTX_copy_ex)                                                 \
     X(EVP_MD_CTX_free) X(EVP_MD_CTX_new) X(EVP_PKEY_free) X(EVP_PKEY_is_a)                 \
     X(EVP_aes_128_cbc) X(EVP_sha256) X(HMAC) X(OPENSSL_cleanse) X(OPENSSL_thread_stop)     \
     X(PEM_read_bio_PrivateKey) X(RAND_bytes) X(SHA256)
@@ -216,6 +218,49 @@ int EVP_EncryptUpdate(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl,
 {
     REAL(EVP_EncryptUpdate, f);
     return f(ctx, out, outl, in, inl);
+}
+
+void EVP_MAC_CTX_free(EVP_MAC_CTX *ctx)
+{
+    REAL(EVP_MAC_CTX_free, f);
+    f(ctx);
+}
+
+EVP_MAC_CTX *EVP_MAC_CTX_new(EVP_MAC *mac)
+{
+    REAL(EVP_MAC_CTX_new, f);
+    return f(mac);
+}
+
+EVP_MAC *EVP_MAC_fetch(OSSL_LIB_CTX *libctx, const char *algorithm, const char *properties)
+{
+    REAL(EVP_MAC_fetch, f);
+    return f(libctx, algorithm, properties);
+}
+
+int EVP_MAC_final(EVP_MAC_CTX *ctx, unsigned char *out, size_t *outl, size_t outsize)
+{
+    REAL(EVP_MAC_final, f);
+    return f(ctx, out, outl, outsize);
+}
+
+void EVP_MAC_free(EVP_MAC *mac)
+{
+    REAL(EVP_MAC_free, f);
+    f(mac);
+}
+
+int EVP_MAC_init(EVP_MAC_CTX *ctx, const unsigned char *key, size_t keylen,
+                 const OSSL_PARAM params[])
+{
+    REAL(EVP_MAC_init, f);
+    return f(ctx, key, keylen, params);
+}
+
+int EVP_MAC_update(EVP_MAC_CTX *ctx, const unsigned char *data, size_t datalen)
+{
+    REAL(EVP_MAC_update, f);
+    return f(ctx, data, datalen);
 }
 
 int EVP_MD_CTX_copy_ex(EVP_MD_CTX *out, const EVP_MD_CTX *in)
