@@ -51,7 +51,7 @@ int mask_parse_mode(const char *text, mask_mode *mode, mask_unit *unit, const ch
         return -1;
     }
     if (strcmp(text, "truncate") == 0) {
-        *why = "truncate needs a unit: truncate:year, month, day, hour or minute";
+        *why = "a truncate without its unit (use truncate:year, month, day, hour or minute)";
         return -1;
     }
     *why = "an unknown mode (use hash, redact, truncate:UNIT or last4)";
