@@ -40,6 +40,9 @@ TESTS += plugins/postgres/tests/pg_defaults.sh
 TESTS += plugins/postgres/tests/pg_fixture.sh
 # The catalog: no false drift on 2 000 tables, one event per DDL change.
 TESTS += plugins/postgres/tests/pg_catalog.sh
+# Column masking: every mode in CSV and JSON Lines, in and out of
+# process, never through the server's own CSV.
+TESTS += plugins/postgres/tests/pg_mask.sh
 # A large table's CSV over two connections in one snapshot: byte-identical
 # to \copy, concurrent inserts unseen, a killed backend, a cancel, memory.
 TESTS += plugins/postgres/tests/pg_parallel.sh
