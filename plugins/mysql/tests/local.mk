@@ -23,15 +23,19 @@ TESTS += plugins/mysql/tests/mysql_iam.sh
 TESTS += plugins/mysql/tests/mysql_azure.sh
 # GCP Cloud SQL IAM login made by the host: the stand-in's token as password.
 TESTS += plugins/mysql/tests/mysql_gcp.sh
+# Column masking: every mode in CSV and JSON Lines, in and out of process.
+TESTS += plugins/mysql/tests/mysql_mask.sh
 endif
 endif
 EXTRA_DIST += plugins/mysql/tests/fixture/mariadb-fixture plugins/mysql/tests/deps.apt \
 	plugins/mysql/tests/mysql_replica.sh plugins/mysql/tests/mysql_catalog.sh \
 	plugins/mysql/tests/mysql_conformance.sh plugins/mysql/tests/mysql_iam.sh \
 	plugins/mysql/tests/mysql_azure.sh plugins/mysql/tests/mysql_gcp.sh \
+	plugins/mysql/tests/mysql_mask.sh \
 	bench/mysql/run bench/mysql/README.md
 
 # The MariaDB tests each start their own servers: one after the other.
 plugins/mysql/tests/mysql_replica.log: plugins/mysql/tests/test_mysql.log
 plugins/mysql/tests/mysql_catalog.log: plugins/mysql/tests/mysql_replica.log
 plugins/mysql/tests/mysql_conformance.log: plugins/mysql/tests/mysql_catalog.log
+plugins/mysql/tests/mysql_mask.log: plugins/mysql/tests/mysql_conformance.log

@@ -83,6 +83,7 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 	plugins/postgres/tests/pg_defaults.sh plugins/postgres/tests/pg_fixture.sh \
 	plugins/postgres/tests/pg_journal.sh plugins/postgres/tests/pg_float_corpus.sh \
 	plugins/postgres/tests/pg_conformance.sh plugins/postgres/tests/pg_parallel.sh \
+	plugins/postgres/tests/pg_mask.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
@@ -100,3 +101,4 @@ plugins/postgres/tests/pg_api_data.log: plugins/postgres/tests/pg_catalog.log
 plugins/postgres/tests/pg_source_api.log: plugins/postgres/tests/pg_api_data.log
 plugins/postgres/tests/pg_journal.log: plugins/postgres/tests/pg_source_api.log
 plugins/postgres/tests/pg_conformance.log: plugins/postgres/tests/pg_journal.log
+plugins/postgres/tests/pg_mask.log: plugins/postgres/tests/pg_conformance.log
