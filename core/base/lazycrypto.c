@@ -21,6 +21,8 @@
  */
 #include <config.h>
 
+/* SHA256_Init/Update/Final (output/mask.c) are deprecated in OpenSSL 3.0 */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <link.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -44,12 +46,11 @@
     X(EVP_CIPHER_CTX_new) X(EVP_DecodeBlock) X(EVP_DecryptFinal_ex) X(EVP_DecryptInit_ex)  \
     X(EVP_DecryptUpdate) X(EVP_Digest) X(EVP_DigestFinal_ex) X(EVP_DigestInit_ex)          \
     X(EVP_DigestSign) X(EVP_DigestSignInit) X(EVP_DigestUpdate) X(EVP_EncodeBlock)         \
-    X(EVP_EncryptFinal_ex) X(EVP_EncryptInit_ex) X(EVP_EncryptUpdate) X(EVP_MAC_CTX_free)    \
-    X(EVP_MAC_CTX_new) X(EVP_MAC_fetch) X(EVP_MAC_final) X(EVP_MAC_free) X(EVP_MAC_init)   \
-    X(EVP_MAC_update) X(EVP_MD_CTX_copy_ex)                                                 \
+    X(EVP_EncryptFinal_ex) X(EVP_EncryptInit_ex) X(EVP_EncryptUpdate) X(EVP_MD_CTX_copy_ex) \
     X(EVP_MD_CTX_free) X(EVP_MD_CTX_new) X(EVP_PKEY_free) X(EVP_PKEY_is_a)                 \
     X(EVP_aes_128_cbc) X(EVP_sha256) X(HMAC) X(OPENSSL_cleanse) X(OPENSSL_thread_stop)     \
-    X(PEM_read_bio_PrivateKey) X(RAND_bytes) X(SHA256)
+    X(PEM_read_bio_PrivateKey) X(RAND_bytes) X(SHA256) X(SHA256_Final) X(SHA256_Init)   \
+    X(SHA256_Update)
 
 enum {
 #define X(f) LC_##f,
@@ -220,49 +221,6 @@ int EVP_EncryptUpdate(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl,
     return f(ctx, out, outl, in, inl);
 }
 
-void EVP_MAC_CTX_free(EVP_MAC_CTX *ctx)
-{
-    REAL(EVP_MAC_CTX_free, f);
-    f(ctx);
-}
-
-EVP_MAC_CTX *EVP_MAC_CTX_new(EVP_MAC *mac)
-{
-    REAL(EVP_MAC_CTX_new, f);
-    return f(mac);
-}
-
-EVP_MAC *EVP_MAC_fetch(OSSL_LIB_CTX *libctx, const char *algorithm, const char *properties)
-{
-    REAL(EVP_MAC_fetch, f);
-    return f(libctx, algorithm, properties);
-}
-
-int EVP_MAC_final(EVP_MAC_CTX *ctx, unsigned char *out, size_t *outl, size_t outsize)
-{
-    REAL(EVP_MAC_final, f);
-    return f(ctx, out, outl, outsize);
-}
-
-void EVP_MAC_free(EVP_MAC *mac)
-{
-    REAL(EVP_MAC_free, f);
-    f(mac);
-}
-
-int EVP_MAC_init(EVP_MAC_CTX *ctx, const unsigned char *key, size_t keylen,
-                 const OSSL_PARAM params[])
-{
-    REAL(EVP_MAC_init, f);
-    return f(ctx, key, keylen, params);
-}
-
-int EVP_MAC_update(EVP_MAC_CTX *ctx, const unsigned char *data, size_t datalen)
-{
-    REAL(EVP_MAC_update, f);
-    return f(ctx, data, datalen);
-}
-
 int EVP_MD_CTX_copy_ex(EVP_MD_CTX *out, const EVP_MD_CTX *in)
 {
     REAL(EVP_MD_CTX_copy_ex, f);
@@ -371,4 +329,22 @@ unsigned char *SHA256(const unsigned char *d, size_t n, unsigned char *md)
 {
     REAL(SHA256, f);
     return f(d, n, md);
+}
+
+int SHA256_Final(unsigned char *md, SHA256_CTX *c)
+{
+    REAL(SHA256_Final, f);
+    return f(md, c);
+}
+
+int SHA256_Init(SHA256_CTX *c)
+{
+    REAL(SHA256_Init, f);
+    return f(c);
+}
+
+int SHA256_Update(SHA256_CTX *c, const void *data, size_t len)
+{
+    REAL(SHA256_Update, f);
+    return f(c, data, len);
 }

@@ -7,10 +7,15 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/core_names.h>
+/* The HMAC is built on the low-level SHA-256 context (RFC 2104): a plain
+ * struct, so the keyed inner and outer states are restored per value by a
+ * copy, where EVP_MD_CTX_copy_ex() and EVP_MAC_init() allocate and wipe a
+ * context each time in OpenSSL 3.0 (twice per value: more than the two
+ * SHA-256 blocks themselves).  tests/unit/test_mask.c checks the result
+ * against RFC 4231 and libcrypto's HMAC(). */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
+#include <openssl/sha.h>
 
 #include "output/format.h"
 #include "output/mask.h"
@@ -158,8 +163,7 @@ typedef struct mask_col {
 struct mask_applier {
     mask_rule *rules;
     size_t n_rules;
-    EVP_MAC *mac;
-    EVP_MAC_CTX *ctx;            /* keyed once; re-initialised per value    */
+    SHA256_CTX inner, outer;     /* after the key's ipad and opad blocks    */
     char key_id[17];
     dsrc_column *cols;           /* the masked schema (names borrowed)      */
     size_t n_cols;
@@ -180,14 +184,39 @@ static void mask_hex(const unsigned char *d, size_t n, char *out)
     }
 }
 
-/* HMAC-SHA-256 of data under the applier's key. */
+/* The key's inner and outer states (RFC 2104, B = 64). */
+static int mask_hmac_key(mask_applier *m, const unsigned char *key, size_t len)
+{
+    unsigned char k[SHA256_CBLOCK], pad[SHA256_CBLOCK];
+    size_t i;
+    int ok;
+
+    memset(k, 0, sizeof k);
+    if (len > sizeof k)
+        SHA256(key, len, k);
+    else
+        memcpy(k, key, len);
+    for (i = 0; i < sizeof pad; i++)
+        pad[i] = k[i] ^ 0x36;
+    ok = SHA256_Init(&m->inner) && SHA256_Update(&m->inner, pad, sizeof pad);
+    for (i = 0; i < sizeof pad; i++)
+        pad[i] = k[i] ^ 0x5c;
+    ok = ok && SHA256_Init(&m->outer) && SHA256_Update(&m->outer, pad, sizeof pad);
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(pad, sizeof pad);
+    return ok ? 0 : -1;
+}
+
+/* HMAC-SHA-256 of data under the applier's key: two SHA-256 blocks for a
+ * short value, no allocation. */
 static int mask_hmac(mask_applier *m, const void *data, size_t len, unsigned char out[32])
 {
-    size_t outl = 0;
+    SHA256_CTX c = m->inner;
 
-    if (!EVP_MAC_init(m->ctx, NULL, 0, NULL) ||
-        !EVP_MAC_update(m->ctx, (const unsigned char *)data, len) ||
-        !EVP_MAC_final(m->ctx, out, &outl, 32) || outl != 32)
+    if (!SHA256_Update(&c, data, len) || !SHA256_Final(out, &c))
+        return -1;
+    c = m->outer;
+    if (!SHA256_Update(&c, out, 32) || !SHA256_Final(out, &c))
         return -1;
     return 0;
 }
@@ -195,8 +224,6 @@ static int mask_hmac(mask_applier *m, const void *data, size_t len, unsigned cha
 mask_applier *mask_new(const mask_rule *v, size_t n, const void *key, size_t len, derr *e)
 {
     mask_applier *m;
-    OSSL_PARAM params[2];
-    char digest[] = "SHA256";
     unsigned char id[32];
     size_t i;
 
@@ -216,10 +243,7 @@ mask_applier *mask_new(const mask_rule *v, size_t n, const void *key, size_t len
         m->rules[i].unit = v[i].unit;
         m->n_rules++;
     }
-    params[0] = (OSSL_PARAM)OSSL_PARAM_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
-    params[1] = (OSSL_PARAM)OSSL_PARAM_END;
-    if (!(m->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) || !(m->ctx = EVP_MAC_CTX_new(m->mac)) ||
-        !EVP_MAC_init(m->ctx, (const unsigned char *)key, len, params)) {
+    if (mask_hmac_key(m, key, len) != 0) {
         derr_set(e, DSRC_E_INTERNAL, "cannot set up HMAC-SHA-256 for masking");
         mask_free(m);
         return NULL;
@@ -244,10 +268,8 @@ void mask_free(mask_applier *m)
     if (!m)
         return;
     mask_rules_free(m->rules, m->n_rules);
-    if (m->ctx)
-        EVP_MAC_CTX_free(m->ctx);
-    if (m->mac)
-        EVP_MAC_free(m->mac);
+    OPENSSL_cleanse(&m->inner, sizeof m->inner);
+    OPENSSL_cleanse(&m->outer, sizeof m->outer);
     free(m->cols);
     if (m->masked)
         OPENSSL_cleanse(m->masked, m->n_masked * sizeof *m->masked);
