@@ -9,8 +9,8 @@
 #  2. the same value hashes the same in two files and from two sources
 #     under one key, differently under another key (and another key id);
 #  3. dsrc fetch --mask on an item without a rule, added to a rule's mask;
-#  4. fetches in dsrcd, asked for (dsrc run) and scheduled, are masked the
-#     same way;
+#  4. fetches in dsrcd, asked for (dsrc run), scheduled, and through the
+#     control API, are masked the same way;
 #  5. no masked value, nor the key, is in clear in any file, manifest,
 #     output or log;
 #  6. errors: unknown mode, truncate on a text column, a column that is not
@@ -112,6 +112,11 @@ jcheck "$tmp/out" "any(r['trigger'] == 'manual' and r['state'] == 'succeeded' fo
 wait_until sh -c "ls '$tmp/ws/two/main/people/'*.csv.manifest.json" || bad "no scheduled fetch"
 expect 0 "$DSRC" $C runs two --json
 jcheck "$tmp/out" "any(r['trigger'] == 'schedule' and r['state'] == 'succeeded' for r in d)"
+# the control API's data of the item: the rule's mask applies
+SOCK="$tmp/dsrcd.sock"
+ucurl 200 "http://localhost/v1/sources/one/items/main%2Fpeople/data?format=csv"
+mask_check_csv "$tmp/body" "$MK1"
+cp "$tmp/body" "$tmp/api.csv"
 kill -TERM "$pid"; wait "$pid"; pid=
 mask_check_jsonl "$f" "$MK1"
 mask_check_manifest "$f.manifest.json" "$MK1"
@@ -120,7 +125,7 @@ mask_check_csv "$s" "$MK1"
 mask_check_manifest "$s.manifest.json" "$MK1"
 
 # ---- 5. nowhere in clear ----
-mask_no_clear "$tmp/dsrcd.log" "$tmp/opt.csv" "$tmp/opt.csv.manifest.json" "$tmp/k2.csv" \
+mask_no_clear "$tmp/dsrcd.log" "$tmp/api.csv" "$tmp/opt.csv" "$tmp/opt.csv.manifest.json" "$tmp/k2.csv" \
     "$tmp/stdout.csv"
 for f in "$tmp"/ws/one/main/people/* "$tmp"/ws/two/main/people/*; do mask_no_clear "$f"; done
 
