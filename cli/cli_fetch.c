@@ -56,6 +56,8 @@ typedef struct fetch_args {
     int quiet;
     int format_set, limit_set, columns_set;
     double grace;                  /* --grace seconds; < 0: shutdown_grace */
+    const char **mask_args;        /* each --mask, in order                */
+    size_t n_mask_args;
 } fetch_args;
 
 static int fetch_opt(cli *c, int opt, const char *arg, void *user)
@@ -104,6 +106,14 @@ static int fetch_opt(cli *c, int opt, const char *arg, void *user)
     case 'q':
         fa->quiet = 1;
         break;
+    case 'm': {
+        const char **v = realloc(fa->mask_args, (fa->n_mask_args + 1) * sizeof *v);
+        if (!v)
+            return -1;
+        v[fa->n_mask_args++] = arg;
+        fa->mask_args = v;
+        break;
+    }
     case 'g':
         errno = 0;
         fa->grace = strtod(arg, &end);
@@ -130,6 +140,7 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
         {"grace", required_argument, NULL, 'g'},
+        {"mask", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0}};
     const cli_cmd *cmd = cli_find_cmd("fetch");
     fetch_args fa;
@@ -138,6 +149,8 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
     const registry_source *s;
     router_lease l = {0};
     char **cols = NULL;
+    mask_rule *mask = NULL;
+    size_t n_mask = 0;
     fetch_report rep;
     derr e = {0};
     size_t k;
@@ -145,14 +158,18 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
     memset(&fa, 0, sizeof fa);
     fa.o.limit = -1;
     fa.grace = -1;
-    if ((i = cli_parse_opts(c, cmd, argc, argv, "hf:c:n:k:a:io:qg:", longs, fetch_opt, &fa, &rc)) < 0)
+    if ((i = cli_parse_opts(c, cmd, argc, argv, "hf:c:n:k:a:io:qg:m:", longs, fetch_opt, &fa, &rc)) < 0) {
+        free(fa.mask_args);
         return rc;
-    if (argc - i != 2)
+    }
+    if (argc - i != 2) {
+        free(fa.mask_args);
         return cli_usage_error(c, cmd, "expected a source name and an item");
-    if ((rc = cli_load_config(c, 0)))
+    }
+    if ((rc = cli_load_config(c, 0)) || !(s = cli_need_source(c, argv[i], &rc))) {
+        free(fa.mask_args);
         return rc;
-    if (!(s = cli_need_source(c, argv[i], &rc)))
-        return rc;
+    }
     fa.o.item = argv[i + 1];
 
     /* A fetch rule for this item supplies defaults. */
@@ -170,19 +187,49 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
         }
         if (!fa.o.cursor_field && r->cursor_field && (fa.o.incremental || fa.o.cursor_value))
             fa.o.cursor_field = r->cursor_field;
+        for (size_t m = 0; m < r->n_mask; m++) {
+            char *why = NULL;
+            if (mask_rules_add(&mask, &n_mask, r->mask[m].column,
+                               mask_mode_name(r->mask[m].mode, r->mask[m].unit), &why) != 0) {
+                fprintf(stderr, "%s fetch: %s\n", c->prog, why ? why : "out of memory");
+                free(why);
+                mask_rules_free(mask, n_mask);
+                free(fa.mask_args);
+                return CLI_EXIT_FAIL;
+            }
+        }
         break;
     }
+    for (k = 0; k < fa.n_mask_args; k++) {
+        char *why = NULL;
+        if (mask_parse_option(fa.mask_args[k], &mask, &n_mask, &why) != 0) {
+            if (why)
+                fprintf(stderr, "%s fetch: --mask: %s\n", c->prog, why);
+            free(why);
+            mask_rules_free(mask, n_mask);
+            free(fa.mask_args);
+            return why ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+        }
+    }
+    free(fa.mask_args);
+    fa.mask_args = NULL;
+    fa.o.mask = mask;
+    fa.o.n_mask = n_mask;
     if ((fa.o.incremental || fa.o.cursor_value) && !fa.o.cursor_field) {
         fprintf(stderr, "%s fetch: %s needs a cursor field (--cursor-field, or cursor_field "
                         "in a fetch rule for '%s')\n", c->prog,
                 fa.o.incremental ? "--incremental" : "--after", fa.o.item);
+        mask_rules_free(mask, n_mask);
         return CLI_EXIT_USAGE;
     }
     if (fa.columns_arg) {
-        if (!(cols = fetch_split_columns(fa.columns_arg, &fa.o.n_columns)))
+        if (!(cols = fetch_split_columns(fa.columns_arg, &fa.o.n_columns))) {
+            mask_rules_free(mask, n_mask);
             return CLI_EXIT_FAIL;
+        }
         if (!fa.o.n_columns) {
             free(cols);
+            mask_rules_free(mask, n_mask);
             return cli_usage_error(c, cmd, "--columns needs at least one column name");
         }
         fa.o.columns = (const char *const *)cols;
@@ -202,6 +249,7 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
     cli_cancel_begin(c, fa.grace, "nothing was written");
     if ((rc = cli_lease_source(c, argv[i], "fetch", &l))) {
         free(cols);
+        mask_rules_free(mask, n_mask);
         return rc;
     }
     fa.o.endpoint = l.label;
@@ -219,6 +267,7 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
             cli_lease_done(c, &l, NULL);
             derr_clear(&e);
             free(cols);
+            mask_rules_free(mask, n_mask);
             return rc;
         }
     }
@@ -273,6 +322,7 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
     cli_lease_done(c, &l, &e);
     derr_clear(&e);
     free(cols);
+    mask_rules_free(mask, n_mask);
     if (fflush(stdout) != 0 && rc == 0) {
         fprintf(stderr, "%s: cannot write standard output: %s\n", c->prog, strerror(errno));
         rc = CLI_EXIT_FAIL;

@@ -97,7 +97,7 @@ static const cli_cmd commands[] = {
     {"fetch", cli_cmd_fetch,
      "fetch NAME ITEM [--format csv|jsonl|raw] [--columns a,b] [--limit N]\n"
      "             [--cursor-field F] [--after VALUE] [--incremental] [-o FILE|-]\n"
-     "             [--grace SECONDS]",
+     "             [--grace SECONDS] [--mask COLUMN=MODE,...]",
      "fetch an item to the workspace, a file or stdout",
      "Fetches ITEM and writes it durably (temporary file, fsync, rename) with a\n"
      "manifest beside it (rows, bytes, SHA-256, schema, cursor range).\n"
@@ -112,12 +112,16 @@ static const cli_cmd commands[] = {
      "  -o, --output FILE     write FILE (and FILE.manifest.json); '-' = stdout;\n"
      "                        default: <workspace>/<source>/<item>/<time>.<ext>\n"
      "  -q, --quiet           no summary and no progress\n"
+     "  -m, --mask SPEC       mask columns: COLUMN=MODE,... with MODE hash (keyed\n"
+     "                        HMAC-SHA-256, hex), redact (null), last4, or\n"
+     "                        truncate:year|month|day|hour|minute (dates and\n"
+     "                        timestamps); added to the fetch rule's mask\n"
      "      --grace SECONDS   after SIGINT/SIGTERM, how long a plugin that does not\n"
      "                        stop may take before dsrc removes the unfinished\n"
      "                        file and exits 128+signal (default: shutdown_grace)\n"
      "      --json            print the summary as JSON\n"
      "A fetch rule in the source's config for ITEM supplies defaults for\n"
-     "format, columns, limit and cursor field."},
+     "format, columns, limit and cursor field; its mask always applies."},
     {"pools", cli_cmd_pools, "pools [NAME] [--json]",
      "connection pools and circuit breakers of the running dsrcd",
      "Asks dsrcd (through its control socket) for every endpoint's pool and\n"

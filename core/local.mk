@@ -53,6 +53,7 @@ core_libdsrccore_la_SOURCES += \
 	core/output/outfile.c core/output/outfile.h \
 	core/output/manifest.c core/output/manifest.h \
 	core/output/state.c core/output/state.h \
+	core/output/mask.c core/output/mask.h \
 	core/output/fetch.c core/output/fetch.h
 
 # store: the state store (SQLite): cursors and runs; the audit trail and

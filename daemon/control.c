@@ -912,6 +912,11 @@ static int control_stream_opts(control_stream *s, api_request *r, derr *e)
         s->o.columns = (const char *const *)rule->columns;
         s->o.n_columns = rule->n_columns;
     }
+    if (rule && rule->n_mask) {
+        /* the rule's mask applies to every route of its item */
+        s->o.mask = rule->mask;
+        s->o.n_mask = rule->n_mask;
+    }
     if ((field && !(s->cursor_field = strdup(field))) ||
         (after && !(s->after = strdup(after))))
         return derr_set(e, DSRC_E_INTERNAL, "out of memory"), -1;

@@ -337,6 +337,7 @@ static void sched_rule_free(cfg_fetch_rule *r)
     for (i = 0; i < r->n_columns; i++)
         free(r->columns[i]);
     free(r->columns);
+    mask_rules_free(r->mask, r->n_mask);
     memset(r, 0, sizeof *r);
 }
 
@@ -361,6 +362,15 @@ static int sched_rule_copy(cfg_fetch_rule *to, const cfg_fetch_rule *from, const
         for (i = 0; i < from->n_columns; i++)
             if (!(to->columns[i] = strdup(from->columns[i])))
                 return -1;
+    }
+    /* the mask goes with the rule: a run is never less masked */
+    for (i = 0; i < from->n_mask; i++) {
+        char *why = NULL;
+        if (mask_rules_add(&to->mask, &to->n_mask, from->mask[i].column,
+                           mask_mode_name(from->mask[i].mode, from->mask[i].unit), &why) != 0) {
+            free(why);
+            return -1;
+        }
     }
     return 0;
 }

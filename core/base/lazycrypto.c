@@ -6,8 +6,8 @@
  * libcrypto is the largest library the host uses, and Debian builds it
  * with -z now: loaded at start, its 3 000 symbol bindings cost more than
  * everything else a short dsrc command does.  Few commands need it
- * (secrets, hashes of files and catalogs, signatures), so dsrc and dsrcd
- * do not link it: each function the host calls is defined here with
+ * (secrets, hashes of files and catalogs, signatures, masked columns), so
+ * dsrc and dsrcd do not link it: each function the host calls is defined here with
  * OpenSSL's prototype and calls the real one, looked up once.  These
  * definitions are not exported (the programs export no symbol), so a
  * plugin that links libcrypto itself uses the real functions.
@@ -21,6 +21,8 @@
  */
 #include <config.h>
 
+/* SHA256_Init/Update/Final (output/mask.c) are deprecated in OpenSSL 3.0 */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <link.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -47,7 +49,8 @@
     X(EVP_EncryptFinal_ex) X(EVP_EncryptInit_ex) X(EVP_EncryptUpdate) X(EVP_MD_CTX_copy_ex) \
     X(EVP_MD_CTX_free) X(EVP_MD_CTX_new) X(EVP_PKEY_free) X(EVP_PKEY_is_a)                 \
     X(EVP_aes_128_cbc) X(EVP_sha256) X(HMAC) X(OPENSSL_cleanse) X(OPENSSL_thread_stop)     \
-    X(PEM_read_bio_PrivateKey) X(RAND_bytes) X(SHA256)
+    X(PEM_read_bio_PrivateKey) X(RAND_bytes) X(SHA256) X(SHA256_Final) X(SHA256_Init)   \
+    X(SHA256_Update)
 
 enum {
 #define X(f) LC_##f,
@@ -326,4 +329,22 @@ unsigned char *SHA256(const unsigned char *d, size_t n, unsigned char *md)
 {
     REAL(SHA256, f);
     return f(d, n, md);
+}
+
+int SHA256_Final(unsigned char *md, SHA256_CTX *c)
+{
+    REAL(SHA256_Final, f);
+    return f(md, c);
+}
+
+int SHA256_Init(SHA256_CTX *c)
+{
+    REAL(SHA256_Init, f);
+    return f(c);
+}
+
+int SHA256_Update(SHA256_CTX *c, const void *data, size_t len)
+{
+    REAL(SHA256_Update, f);
+    return f(c, data, len);
 }

@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "base/redact.h"
 #include "config/schedule.h"
+#include "secret/secret.h"
 #include "secret/cloud_http.h"
 
 #define CFG_DEFAULT_SOCKET "/run/dsrc/dsrcd.sock"
@@ -800,7 +801,8 @@ static const char *const cfg_schedule_keys[] = {"discover", "health", "discover_
 static const char *const cfg_discover_modes[] = {"adaptive", "balanced", "conservative",
                                                  "aggressive", NULL};
 static const char *const cfg_fetch_keys[] = {
-    "item", "format", "columns", "limit", "cursor_field", "schedule", "on_breaking_change", NULL
+    "item", "format", "columns", "limit", "cursor_field", "schedule", "on_breaking_change",
+    "mask", NULL
 };
 static const char *const cfg_formats[] = {"csv", "jsonl", NULL};
 static const char *const cfg_on_breaking[] = {"continue", "pause", NULL};
@@ -833,6 +835,7 @@ static void cfg_source_free(cfg_source *s)
         cfg_strv_free(f->columns, f->n_columns);
         free(f->cursor_field);
         free(f->schedule);
+        mask_rules_free(f->mask, f->n_mask);
     }
     free(s->fetch);
     memset(s, 0, sizeof *s);
@@ -1047,6 +1050,52 @@ static void cfg_read_schedule(cfg_rd *rd, const config_setting_t *root, cfg_sour
                 src->discover_mode = i;
 }
 
+/* mask = { column = "mode"; ... } of fetch entry `entry`. */
+static void cfg_read_mask(cfg_rd *rd, const config_setting_t *g, cfg_fetch_rule *f, int entry)
+{
+    const config_setting_t *m = config_setting_get_member(g, "mask");
+    int i, n;
+    size_t k;
+
+    if (!m)
+        return;
+    if (config_setting_type(m) != CONFIG_TYPE_GROUP) {
+        cfg_err(rd, cfg_line(m),
+                "'mask' in fetch entry %d must be a group: mask = { column = \"hash\"; }, got %s",
+                entry, cfg_type_name(m));
+        return;
+    }
+    n = config_setting_length(m);
+    if (n == 0)
+        cfg_err(rd, cfg_line(m), "'mask' in fetch entry %d names no column", entry);
+    for (i = 0; i < n; i++) {
+        const config_setting_t *c = config_setting_get_elem(m, (unsigned)i);
+        const char *name = config_setting_name(c);
+        char *why = NULL;
+
+        if (config_setting_type(c) != CONFIG_TYPE_STRING) {
+            cfg_err(rd, cfg_line(c), "mask of column '%s' in fetch entry %d must be a string "
+                    "(hash, redact, truncate:UNIT or last4), got %s", name ? name : "?", entry,
+                    cfg_type_name(c));
+            continue;
+        }
+        if (mask_rules_add(&f->mask, &f->n_mask, name, config_setting_get_string(c),
+                           &why) != 0) {
+            if (why)
+                cfg_err(rd, cfg_line(c), "mask in fetch entry %d%s%s: %s", entry,
+                        f->item ? " for " : "", f->item ? f->item : "", why);
+            else
+                rd->oom = 1;
+            free(why);
+        }
+    }
+    for (k = 0; f->cursor_field && k < f->n_mask; k++)
+        if (strcmp(f->mask[k].column, f->cursor_field) == 0)
+            cfg_err(rd, cfg_line(m), "fetch entry %d masks its cursor field '%s': the cursor's "
+                    "values are recorded in clear (manifest, state store); mask another column "
+                    "or use another cursor", entry, f->cursor_field);
+}
+
 static void cfg_read_fetch(cfg_rd *rd, const config_setting_t *root, cfg_source *src)
 {
     const config_setting_t *l = config_setting_get_member(root, "fetch");
@@ -1100,6 +1149,7 @@ static void cfg_read_fetch(cfg_rd *rd, const config_setting_t *root, cfg_source 
         on_breaking = "continue";
         cfg_get_enum(rd, g, "on_breaking_change", cfg_on_breaking, &on_breaking);
         f->pause_on_breaking = strcmp(on_breaking, "pause") == 0;
+        cfg_read_mask(rd, g, f, i + 1);
     }
 }
 
@@ -1264,7 +1314,8 @@ static void cfg_read_sources(cfg_config *cfg, cfg_rd *rd, int explicit_dir, int 
 static const char *const cfg_daemon_keys[] = {
     "plugin_dir", "state_dir", "workspace", "sources_dir", "key_file",
     "control_socket", "log_level", "log_target", "probe_timeout", "shutdown_grace", "jobs",
-    "catalog", "api", "isolation", "isolation_memory_max", "isolation_syscall_filter", NULL
+    "catalog", "api", "isolation", "isolation_memory_max", "isolation_syscall_filter",
+    "mask_key", NULL
 };
 static const char *const cfg_jobs_keys[] = {
     "workers", "per_source", "jitter_max", "retry_attempts", "retry_backoff",
@@ -1546,6 +1597,47 @@ cfg_config *cfg_load(const char *path, diag_list *diags)
     return cfg_load_with(path, NULL, NULL, diags);
 }
 
+/* mask_key: a secret reference, never plain text (output/mask.h). */
+static void cfg_read_mask_key(cfg_rd *rd, const config_setting_t *root, cfg_config *cfg)
+{
+    const config_setting_t *s = config_setting_get_member(root, "mask_key");
+    const char *v;
+    derr e = {0};
+
+    if (cfg_get_str(rd, root, "mask_key", 1, &v) != 1)
+        return;
+    if (!secret_is_reference(v)) {
+        if (redact_add(v) < 0)
+            rd->oom = 1;
+        cfg_err(rd, cfg_line(s), "'mask_key' is plain text: write it as fernet:TOKEN (encrypt "
+                "the key with 'dsrc secret encrypt'), env:NAME or file:PATH");
+        return;
+    }
+    if (secret_check_reference(v, &e) != DSRC_OK) {
+        cfg_err(rd, cfg_line(s), "'mask_key': %s", e.msg ? e.msg : "cannot be resolved");
+        derr_clear(&e);
+        return;
+    }
+    cfg->mask_key = cfg_strdup(rd, v);
+}
+
+/* A fetch rule that masks columns needs the daemon file's mask_key. */
+static void cfg_check_masks(cfg_config *cfg, diag_list *diags)
+{
+    size_t i, k;
+
+    if (cfg->mask_key)
+        return;
+    for (i = 0; i < cfg->n_sources; i++)
+        for (k = 0; k < cfg->sources[i].n_fetch; k++)
+            if (cfg->sources[i].fetch[k].n_mask)
+                diag_error(diags, cfg->sources[i].file, cfg->sources[i].fetch[k].line,
+                           "the fetch rule for '%s' masks columns, but no mask_key is set in "
+                           "%s (the key of the hashes; see dsrc.conf(5))",
+                           cfg->sources[i].fetch[k].item ? cfg->sources[i].fetch[k].item : "?",
+                           cfg->path ? cfg->path : "the daemon file");
+}
+
 cfg_config *cfg_load_with(const char *path, const char *skip, const char *extra,
                           diag_list *diags)
 {
@@ -1635,12 +1727,14 @@ cfg_config *cfg_load_with(const char *path, const char *skip, const char *extra,
     cfg_get_size(&rd, root, "isolation_memory_max", &cfg->isolation_memory_max);
     cfg_get_bool(&rd, root, "isolation_syscall_filter", &cfg->isolation_syscall_filter);
     cfg_read_jobs(&rd, root, &cfg->jobs);
+    cfg_read_mask_key(&rd, root, cfg);
     cfg_read_catalog(&rd, root, &cfg->catalog);
     cfg_read_api(&rd, root, &cfg->api);
     config_destroy(&lc);
 
     if (cfg->sources_dir)
         cfg_read_sources(cfg, &rd, explicit_dir, dir_line, skip, extra);
+    cfg_check_masks(cfg, diags);
     if (rd.oom)
         diag_error(diags, path, 0, "out of memory while reading the configuration");
     free(rd.dir);
@@ -1659,6 +1753,7 @@ void cfg_free(cfg_config *cfg)
     free(cfg->workspace);
     free(cfg->sources_dir);
     free(cfg->key_file);
+    free(cfg->mask_key);
     free(cfg->control_socket);
     cfg_api_free(&cfg->api);
     for (i = 0; i < cfg->n_sources; i++)

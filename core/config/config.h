@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <dsrc/plugin.h>
 #include "base/diag.h"
+#include "output/mask.h"
 
 /* A value as written in the config: the text form plus where it was. */
 typedef enum cfg_vtype {
@@ -67,6 +68,8 @@ typedef struct cfg_fetch_rule {
     int pause_on_breaking;  /* on_breaking_change = "pause": scheduled
                                fetches wait for `dsrc drift ack` after a
                                breaking change of the item (drift.h)     */
+    /* mask = { column = "mode"; ... } (output/mask.h); NULL: none */
+    mask_rule *mask;        size_t n_mask;
 } cfg_fetch_rule;
 
 /* isolation = "process" | "none" (dsrc.conf(5)): where a plugin runs. */
@@ -196,6 +199,9 @@ typedef struct cfg_config {
                                      limit (default 1 GiB) */
     int isolation_syscall_filter; /* a worker's seccomp filter; default 1 */
     cfg_jobs jobs;
+    char *mask_key;         /* mask_key: the key of masked columns' hashes, a
+                               secret reference (fernet:, env:, file:);
+                               NULL when not set                          */
 
     cfg_source *sources;    size_t n_sources;
     cfg_catalog catalog;

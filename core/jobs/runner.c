@@ -205,6 +205,8 @@ static dsrc_status runner_fetch(runner_watch *w, source_conn *conn, const char *
     o.run_id = rq->run_id;
     o.endpoint = endpoint;
     o.progress_counter = &w->progress;
+    o.mask = r->mask;
+    o.n_mask = r->n_mask;
     st = fetch_run(rq->cfg, conn, &o, &rep, e);
     if (st == DSRC_OK) {
         atomic_store(&w->rows, rep.rows);

@@ -12,8 +12,10 @@
 #include "output/fetch.h"
 #include "output/format.h"
 #include "output/manifest.h"
+#include "output/mask.h"
 #include "output/outfile.h"
 #include "output/state.h"
+#include "secret/secret.h"
 #include "store/store.h"
 
 typedef struct fetch_run_state {
@@ -38,6 +40,8 @@ typedef struct fetch_run_state {
     char *hold;
     size_t hold_len, hold_cap;
     const char *proto_err;       /* the plugin mixed rows and bytes        */
+    mask_applier *mask;          /* the columns masked, or NULL            */
+    derr mask_err;               /* why the mask does not fit the schema   */
     struct timespec started;
     uint64_t rows, bytes;
     /* progress */
@@ -200,6 +204,11 @@ static int fr_schema(void *user, const dsrc_column *cols, size_t n)
     }
     st->written_format = format_name(st->kind);
     s = format_sink(st->fw);
+    if (st->mask) {
+        if (mask_bind(st->mask, st->o->item, cols, n, &st->mask_err) != DSRC_OK)
+            return -1;
+        cols = mask_columns(st->mask, &n);
+    }
     return s->schema(s->user, cols, n);
 }
 
@@ -220,6 +229,22 @@ static int fr_row(void *user, const dsrc_cell *cells, size_t n)
     if (st->holding && fr_release_hold(st) != 0)
         return -1;
     s = format_sink(st->fw);
+    if (st->mask) {
+        size_t ncols = 0;
+        const dsrc_cell *masked;
+        (void)format_columns(st->fw, &ncols);
+        if (n != ncols) {
+            /* never written unmasked: the formatter would refuse it too */
+            st->proto_err = "a row whose cell count differs from its schema's";
+            return -1;
+        }
+        if (!(masked = mask_row(st->mask, cells, n))) {
+            derr_set(&st->mask_err, DSRC_E_INTERNAL, "masking '%s' failed (HMAC-SHA-256)",
+                     st->o->item);
+            return -1;
+        }
+        cells = masked;
+    }
     rc = s->row(s->user, cells, n);
     if (rc == 0) {
         st->rows++;
@@ -238,6 +263,11 @@ static int fr_begin(void *user, const char *media_type, int64_t total)
     const char *ext = csv ? "csv" : "bin";
 
     (void)total;
+    if (st->mask) {
+        /* masked columns leave only through the formatter */
+        st->proto_err = "its own CSV or bytes although columns are masked";
+        return -1;
+    }
     if (st->raw && st->o->item) {
         /* keep the item's own extension for raw files */
         const char *dot = strrchr(st->o->item, '.');
@@ -272,6 +302,10 @@ static int fr_write(void *user, const void *data, size_t len)
         st->proto_err = "bytes without begin() after a schema";
         return -1;
     }
+    if (st->mask) {
+        st->proto_err = "bytes although columns are masked";
+        return -1;
+    }
     if (!st->of && open_output(st, "bin") < 0)
         return -1;
     if (outfile_write(st->of, data, len) < 0) {
@@ -299,6 +333,44 @@ static void fetch_store_output(const fetch_report *r, const char *file_id,
     so->cursor_to = r->cursor_to;
     so->rows = r->rows;
     so->bytes = r->bytes;
+}
+
+/* The masking of a fetch: its rules checked, the key resolved (and wiped
+ * once the HMAC state holds it). */
+static dsrc_status fetch_mask_new(const cfg_config *cfg, const fetch_opts *o, int raw,
+                                  mask_applier **out, derr *e)
+{
+    char *key = NULL;
+    dsrc_status st;
+    size_t k;
+
+    *out = NULL;
+    if (raw)
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                        "columns of '%s' are masked: a masked fetch writes csv or jsonl, not "
+                        "raw", o->item);
+    for (k = 0; o->cursor_field && k < o->n_mask; k++)
+        if (strcmp(o->mask[k].column, o->cursor_field) == 0)
+            return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                            "the cursor field '%s' of '%s' cannot be masked: its values are "
+                            "recorded in clear (manifest, state store)", o->cursor_field,
+                            o->item);
+    if (!cfg->mask_key)
+        return derr_set(e, DSRC_E_INVALID_CONFIG,
+                        "columns of '%s' are masked, but no mask_key is set in %s (the key of "
+                        "the hashes; see dsrc.conf(5))", o->item,
+                        cfg->path ? cfg->path : "the daemon file");
+    st = secret_resolve(cfg->mask_key, NULL, cfg->key_file, &key, NULL, e);
+    if (st != DSRC_OK) {
+        derr ctx = {0};
+        derr_set(&ctx, st, "mask_key: %s", e->msg ? e->msg : "cannot be resolved");
+        derr_clear(e);
+        *e = ctx;
+        return st;
+    }
+    *out = mask_new(o->mask, o->n_mask, key, strlen(key), e);
+    secret_free(key);
+    return *out ? DSRC_OK : e->status;
 }
 
 void fetch_report_free(fetch_report *r)
@@ -349,6 +421,11 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
         cursor_from = committed;
     }
 
+    if (o->n_mask && (status = fetch_mask_new(cfg, o, st.raw, &st.mask, e)) != DSRC_OK) {
+        free(committed);
+        return status;
+    }
+
     st.cfg = cfg;
     st.c = c;
     st.o = o;
@@ -376,13 +453,20 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
     req.limit = o->limit;
     req.cursor_field = o->cursor_field;
     req.cursor_value = cursor_from;
-    req.mode = st.raw ? DSRC_FETCH_RAW : (kind == FORMAT_CSV ? DSRC_FETCH_CSV : DSRC_FETCH_ROWS);
+    /* a mask needs the values: rows, never the backend's own CSV */
+    req.mode = st.raw ? DSRC_FETCH_RAW
+                      : (kind == FORMAT_CSV && !st.mask ? DSRC_FETCH_CSV : DSRC_FETCH_ROWS);
 
     status = source_fetch(c, &req, &rows, &bytes, &res, e);
     res.cursor_max[DSRC_CURSOR_MAX - 1] = '\0';
     show_progress(&st, 1);
 
-    if (st.proto_err) {
+    if (st.mask_err.status != DSRC_OK) {
+        derr_clear(e);
+        *e = st.mask_err;
+        memset(&st.mask_err, 0, sizeof st.mask_err);
+        status = e->status;
+    } else if (st.proto_err) {
         derr_clear(e);
         status = derr_set(e, DSRC_E_INTERNAL, "source '%s': plugin '%s' sent %s for '%s'",
                           c->src->cfg->name, loader_name(c->src->plugin), st.proto_err, o->item);
@@ -500,6 +584,11 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
         m.req_columns = o->columns;
         m.n_req_columns = o->n_columns;
         m.endpoint = o->endpoint;
+        if (st.mask) {
+            m.mask = o->mask;
+            m.n_mask = o->n_mask;
+            m.mask_key_id = mask_key_id(st.mask);
+        }
         if (asprintf(&r->manifest_path, "%s.manifest.json", st.path) < 0) {
             r->manifest_path = NULL;
             status = derr_set(e, DSRC_E_INTERNAL, "out of memory");
@@ -541,6 +630,8 @@ out:
     }
     if (st.fw)
         format_free(st.fw);
+    mask_free(st.mask);
+    derr_clear(&st.mask_err);
     derr_clear(&st.open_err);
     free(st.path);
     free(st.media_type);

@@ -23,6 +23,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include "output/mask.h"
 #include "plugin/source.h"
 #include "store/store.h"
 
@@ -48,6 +49,11 @@ typedef struct fetch_opts {
     double progress_after;         /* seconds before progress appears       */
     const char *endpoint;          /* the endpoint serving (recorded in the
                                       manifest); may be NULL                */
+    const mask_rule *mask;         /* columns masked (mask.h); NULL: none.
+                                      The plugin is then asked for rows,
+                                      never its own CSV, and the key is
+                                      cfg->mask_key                         */
+    size_t n_mask;
 } fetch_opts;
 
 typedef struct fetch_report {

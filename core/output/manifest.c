@@ -133,6 +133,22 @@ static json_t *manifest_object(const manifest *m)
     }
     if (m->endpoint)
         rc |= manifest_set(o, "endpoint", manifest_str(m->endpoint));
+    if (m->mask && m->n_mask) {
+        json_t *k = json_object(), *cols = json_object();
+        for (i = 0; cols && i < m->n_mask; i++)
+            rc |= manifest_set(cols, m->mask[i].column,
+                               json_string(mask_mode_name(m->mask[i].mode, m->mask[i].unit)));
+        if (k) {
+            rc |= manifest_set(k, "columns", cols);
+            rc |= manifest_set(k, "algorithm", json_string("hmac-sha256"));
+            rc |= manifest_set(k, "key_id", manifest_str(m->mask_key_id));
+        } else {
+            json_decref(cols);
+        }
+        rc |= manifest_set(o, "mask", k);
+    } else {
+        rc |= manifest_set(o, "mask", json_null());
+    }
     rc |= manifest_set(o, "dsrc_version", json_string(PACKAGE_VERSION));
     if (rc) {
         json_decref(o);

@@ -12,9 +12,12 @@
  *   "cursor": {"field": "...", "from": "..."|null, "to": "..."|null},
  *   "limit": N|null, "columns": [...]|null,
  *   "endpoint": "primary"|"replica 1 (host:port)" (when known),
+ *   "mask": {"columns": {"email": "hash", "birth_date": "truncate:year"},
+ *            "algorithm": "hmac-sha256", "key_id": "16 hex digits"} | null,
  *   "dsrc_version": "..."
  * }
- * Secrets never appear in a manifest: it holds no connection options.
+ * Secrets never appear in a manifest: it holds no connection options, and
+ * of the mask key only its id (mask.h), which does not reveal it.
  */
 #ifndef DSRC_CORE_MANIFEST_H
 #define DSRC_CORE_MANIFEST_H
@@ -22,6 +25,7 @@
 #include <stdint.h>
 #include <time.h>
 #include "base/error.h"
+#include "output/mask.h"
 #include "output/outfile.h"
 
 typedef struct manifest {
@@ -37,6 +41,8 @@ typedef struct manifest {
     int64_t limit;               /* -1: none */
     const char *const *req_columns; size_t n_req_columns;
     const char *endpoint;        /* the endpoint that served; may be NULL   */
+    const mask_rule *mask;       size_t n_mask;   /* the columns masked     */
+    const char *mask_key_id;     /* mask_key_id() when n_mask               */
 } manifest;
 
 /* Serialise to a malloc'd JSON string (pretty, trailing newline). */

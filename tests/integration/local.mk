@@ -15,6 +15,11 @@ EXTRA_DIST += tests/integration/abi_check.sh
 TESTS += tests/integration/workspace_owner.sh tests/integration/group_share.sh
 EXTRA_DIST += tests/integration/workspace_owner.sh tests/integration/group_share.sh
 
+# Column masking: every mode through dsrc fetch (in and out of process)
+# and a dsrcd run, keys, manifests, nothing in clear, errors.
+TESTS += tests/integration/mask.sh
+EXTRA_DIST += tests/integration/mask.sh tests/mask_lib.sh
+
 # dsrcd's jobs and runs: schedules, catch-up, stall, cancel, reload and
 # concurrency limits, with sqlite sources and the fault test plugin.
 TESTS += tests/integration/jobs.sh

@@ -508,7 +508,7 @@ START_TEST(daemon_errors_all_reported)
     ck_diag(0, d, 1, "unknown setting 'plugins_dir' at top level (allowed: plugin_dir, "
                      "state_dir, workspace, sources_dir, key_file, control_socket, "
                      "log_level, log_target, probe_timeout, shutdown_grace, jobs, catalog, api, "
-                     "isolation, isolation_memory_max, isolation_syscall_filter)");
+                     "isolation, isolation_memory_max, isolation_syscall_filter, mask_key)");
     ck_diag(1, d, 2, "'plugin_dir' must be a string or a list of strings, got an integer");
     ck_diag(2, d, 5, "'state_dir' must not be empty");
     ck_diag(3, d, 6, "'key_file' must be a string, got a boolean");
@@ -575,6 +575,91 @@ START_TEST(fetch_rule_item_twice)
     ck_assert_ptr_nonnull(cfg);
     ck_errors(1);
     ck_diag(0, f, 5, "a second fetch rule for item 't' (the first is at line 4)");
+    cfg_free(cfg);
+    free(f);
+    free(d);
+}
+END_TEST
+
+START_TEST(fetch_rule_mask)
+{
+    char *d = put("dsrcd.conf", "mask_key = \"env:DSRC_TEST_MASK_KEY\";\n");
+    char *f = put("sources.d/a.conf", "name = \"a\";\ntype = \"sqlite\";\n"
+                                "connection = { path = \"/x.db\"; };\n"
+                                "fetch = ( { item = \"t\"; cursor_field = \"id\";\n"
+                                "  mask = { email = \"hash\"; phone = \"redact\";\n"
+                                "           born = \"truncate:year\"; card = \"last4\"; }; } );\n");
+    cfg_config *cfg = cfg_load(d, &diags);
+    const cfg_fetch_rule *r;
+
+    ck_assert_ptr_nonnull(cfg);
+    ck_errors(0);
+    ck_assert_str_eq(cfg->mask_key, "env:DSRC_TEST_MASK_KEY");
+    r = &cfg->sources[0].fetch[0];
+    ck_assert_uint_eq(r->n_mask, 4);
+    ck_assert_str_eq(r->mask[0].column, "email");
+    ck_assert_int_eq(r->mask[0].mode, MASK_HASH);
+    ck_assert_int_eq(r->mask[1].mode, MASK_REDACT);
+    ck_assert_str_eq(r->mask[2].column, "born");
+    ck_assert_int_eq(r->mask[2].mode, MASK_TRUNCATE);
+    ck_assert_int_eq(r->mask[2].unit, MASK_YEAR);
+    ck_assert_int_eq(r->mask[3].mode, MASK_LAST4);
+    cfg_free(cfg);
+    free(f);
+    free(d);
+}
+END_TEST
+
+START_TEST(fetch_rule_mask_errors)
+{
+    char *d = put("dsrcd.conf", "mask_key = \"env:DSRC_TEST_MASK_KEY\";\n");
+    char *f = put("sources.d/a.conf", "name = \"a\";\ntype = \"sqlite\";\n"
+                                "connection = { path = \"/x.db\"; };\n"
+                                "fetch = ( { item = \"t\"; mask = { email = \"sha1\"; }; },\n"
+                                "  { item = \"u\"; mask = { born = \"truncate\"; }; },\n"
+                                "  { item = \"v\"; mask = [ \"email\" ]; },\n"
+                                "  { item = \"w\"; mask = { email = 1; }; },\n"
+                                "  { item = \"x\"; cursor_field = \"id\"; mask = { id = \"hash\"; }; } );\n");
+    cfg_config *cfg = cfg_load(d, &diags);
+
+    ck_assert_ptr_nonnull(cfg);
+    ck_errors(5);
+    ck_diag(0, f, 4, "mask in fetch entry 1 for t: column 'email': 'sha1' is an unknown mode "
+                     "(use hash, redact, truncate:UNIT or last4)");
+    ck_diag(1, f, 5, "column 'born': 'truncate' is a truncate without its unit");
+    ck_diag(2, f, 6, "'mask' in fetch entry 3 must be a group");
+    ck_diag(3, f, 7, "mask of column 'email' in fetch entry 4 must be a string");
+    ck_diag(4, f, 8, "fetch entry 5 masks its cursor field 'id'");
+    cfg_free(cfg);
+    free(f);
+    free(d);
+}
+END_TEST
+
+START_TEST(mask_key_errors)
+{
+    char *d = put("dsrcd.conf", "log_level = \"info\";\n");
+    char *f = put("sources.d/a.conf", "name = \"a\";\ntype = \"sqlite\";\n"
+                                "connection = { path = \"/x.db\"; };\n"
+                                "fetch = ( { item = \"t\"; mask = { email = \"hash\"; }; } );\n");
+    cfg_config *cfg = cfg_load(d, &diags);
+
+    /* a mask without a key */
+    ck_assert_ptr_nonnull(cfg);
+    ck_errors(1);
+    ck_diag(0, f, 4, "the fetch rule for 't' masks columns, but no mask_key is set in");
+    cfg_free(cfg);
+    diag_free(&diags);
+    free(d);
+
+    /* a plain key: refused, and never shown */
+    d = put("dsrcd.conf", "mask_key = \"my very secret mask key\";\n");
+    cfg = cfg_load(d, &diags);
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_uint_ge(diags.n_errors, 1);
+    ck_diag(0, d, 1, "'mask_key' is plain text: write it as fernet:TOKEN");
+    ck_assert_ptr_null(strstr(diags.v[0].msg, "my very secret"));
+    ck_assert_ptr_null(cfg->mask_key);
     cfg_free(cfg);
     free(f);
     free(d);
@@ -1669,6 +1754,9 @@ static Suite *config_suite(void)
     tcase_add_test(tc, daemon_api_group);
     tcase_add_test(tc, daemon_api_errors);
     tcase_add_test(tc, fetch_rule_item_twice);
+    tcase_add_test(tc, fetch_rule_mask);
+    tcase_add_test(tc, fetch_rule_mask_errors);
+    tcase_add_test(tc, mask_key_errors);
     tcase_add_test(tc, daemon_log_levels);
     tcase_add_test(tc, source_syntax_error_others_load);
     tcase_add_test(tc, source_duplicate_setting);

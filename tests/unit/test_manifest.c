@@ -67,7 +67,7 @@ START_TEST(round_trip)
     static const char *const order[] = {
         "source", "plugin", "item", "file", "format", "media_type", "rows", "bytes",
         "sha256", "started_at", "finished_at", "schema", "cursor", "limit", "columns",
-        "dsrc_version"};
+        "mask", "dsrc_version"};
     size_t k = 0;
 
     ck_assert_ptr_nonnull(s);
@@ -129,6 +129,36 @@ START_TEST(round_trip)
 }
 END_TEST
 
+/* The masked columns, their modes and the key's id; never the key. */
+START_TEST(mask_recorded)
+{
+    dsrc_column cols[2];
+    manifest m = sample(cols);
+    mask_rule rules[2] = {{"email", MASK_HASH, MASK_UNIT_NONE},
+                          {"born", MASK_TRUNCATE, MASK_YEAR}};
+    json_t *j, *mk, *mc;
+    char *s;
+
+    m.mask = rules;
+    m.n_mask = 2;
+    m.mask_key_id = "0011223344556677";
+    s = manifest_json(&m);
+    ck_assert_ptr_nonnull(s);
+    j = json_loads(s, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    mk = json_object_get(j, "mask");
+    ck_assert(json_is_object(mk));
+    mc = json_object_get(mk, "columns");
+    ck_assert_uint_eq(json_object_size(mc), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(mc, "email")), "hash");
+    ck_assert_str_eq(json_string_value(json_object_get(mc, "born")), "truncate:year");
+    ck_assert_str_eq(json_string_value(json_object_get(mk, "algorithm")), "hmac-sha256");
+    ck_assert_str_eq(json_string_value(json_object_get(mk, "key_id")), "0011223344556677");
+    json_decref(j);
+    free(s);
+}
+END_TEST
+
 START_TEST(optional_fields_null)
 {
     manifest m;
@@ -151,6 +181,7 @@ START_TEST(optional_fields_null)
     ck_assert(json_is_null(json_object_get(j, "cursor")));
     ck_assert(json_is_null(json_object_get(j, "limit")));
     ck_assert(json_is_null(json_object_get(j, "columns")));
+    ck_assert(json_is_null(json_object_get(j, "mask")));
     ck_assert(json_is_null(json_object_get(j, "sha256")));
     ck_assert(json_is_array(json_object_get(j, "schema")));
     ck_assert_uint_eq(json_array_size(json_object_get(j, "schema")), 0);
@@ -246,6 +277,7 @@ static Suite *manifest_suite(void)
 
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, optional_fields_null);
+    tcase_add_test(tc, mask_recorded);
     tcase_add_test(tc, strings_escaped);
     tcase_add_test(tc, time_format);
     tcase_add_test(tc, write_file);

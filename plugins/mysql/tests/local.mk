@@ -25,6 +25,8 @@ TESTS += plugins/mysql/tests/mysql_azure.sh
 TESTS += plugins/mysql/tests/mysql_gcp.sh
 # The binary protocol's fetch writes the text protocol's bytes.
 TESTS += plugins/mysql/tests/mysql_binary.sh
+# Column masking: every mode in CSV and JSON Lines, in and out of process.
+TESTS += plugins/mysql/tests/mysql_mask.sh
 endif
 endif
 EXTRA_DIST += plugins/mysql/tests/fixture/mariadb-fixture plugins/mysql/tests/deps.apt \
@@ -32,6 +34,7 @@ EXTRA_DIST += plugins/mysql/tests/fixture/mariadb-fixture plugins/mysql/tests/de
 	plugins/mysql/tests/mysql_conformance.sh plugins/mysql/tests/mysql_iam.sh \
 	plugins/mysql/tests/mysql_azure.sh plugins/mysql/tests/mysql_gcp.sh \
 	plugins/mysql/tests/mysql_binary.sh \
+	plugins/mysql/tests/mysql_mask.sh \
 	bench/mysql/run bench/mysql/README.md
 
 # The MariaDB tests each start their own servers: one after the other.
@@ -39,3 +42,4 @@ plugins/mysql/tests/mysql_replica.log: plugins/mysql/tests/test_mysql.log
 plugins/mysql/tests/mysql_catalog.log: plugins/mysql/tests/mysql_replica.log
 plugins/mysql/tests/mysql_conformance.log: plugins/mysql/tests/mysql_catalog.log
 plugins/mysql/tests/mysql_binary.log: plugins/mysql/tests/mysql_conformance.log
+plugins/mysql/tests/mysql_mask.log: plugins/mysql/tests/mysql_binary.log

@@ -43,6 +43,9 @@ TESTS += plugins/postgres/tests/pg_defaults.sh
 TESTS += plugins/postgres/tests/pg_fixture.sh
 # The catalog: no false drift on 2 000 tables, one event per DDL change.
 TESTS += plugins/postgres/tests/pg_catalog.sh
+# Column masking: every mode in CSV and JSON Lines, in and out of
+# process, never through the server's own CSV.
+TESTS += plugins/postgres/tests/pg_mask.sh
 # A large table's CSV over two connections in one snapshot: byte-identical
 # to \copy, concurrent inserts unseen, a killed backend, a cancel, memory.
 TESTS += plugins/postgres/tests/pg_parallel.sh
@@ -83,6 +86,7 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 	plugins/postgres/tests/pg_defaults.sh plugins/postgres/tests/pg_fixture.sh \
 	plugins/postgres/tests/pg_journal.sh plugins/postgres/tests/pg_float_corpus.sh \
 	plugins/postgres/tests/pg_conformance.sh plugins/postgres/tests/pg_parallel.sh \
+	plugins/postgres/tests/pg_mask.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
@@ -100,3 +104,4 @@ plugins/postgres/tests/pg_api_data.log: plugins/postgres/tests/pg_catalog.log
 plugins/postgres/tests/pg_source_api.log: plugins/postgres/tests/pg_api_data.log
 plugins/postgres/tests/pg_journal.log: plugins/postgres/tests/pg_source_api.log
 plugins/postgres/tests/pg_conformance.log: plugins/postgres/tests/pg_journal.log
+plugins/postgres/tests/pg_mask.log: plugins/postgres/tests/pg_conformance.log
