@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -56,7 +57,11 @@
  */
 #define OUTFILE_BUF (2u << 20)
 #define OUTFILE_NBUF 6
-#define OUTFILE_ALIGN 4096
+/* Buffers are aligned on their size (a multiple of the 4 KiB O_DIRECT
+ * needs) and, but for the first (a small file touches only a few pages of
+ * it), backed by one huge page each where the kernel allows: 512 page
+ * faults fewer per buffer, each costly in a virtual machine. */
+#define OUTFILE_ALIGN OUTFILE_BUF
 
 /* one of the two threads that take a file's full buffers */
 struct outfile_worker {
@@ -764,6 +769,8 @@ int outfile_write(void *v, const void *data, size_t len)
         size_t n;
         if (!of->buf[of->fill]) {
             of->buf[of->fill] = aligned_alloc(OUTFILE_ALIGN, OUTFILE_BUF);
+            if (of->buf[of->fill] && of->fill_off > 0)
+                (void)madvise(of->buf[of->fill], OUTFILE_BUF, MADV_HUGEPAGE); /* a hint */
             if (!of->buf[of->fill]) {
                 of->failed = 1;
                 of->err = errno = ENOMEM;

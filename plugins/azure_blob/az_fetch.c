@@ -12,6 +12,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #define AZ_RETRY_AFTER_MAX 60
@@ -89,9 +90,13 @@ static int az_md5_start(az_md5 *m, int64_t size)
         return -1;
     if (size < AZ_MD5_THREAD_MIN)
         return 0;
-    for (i = 0; i < AZ_MD5_NBUF; i++)
-        if (!(m->buf[i] = malloc(AZ_MD5_CHUNK)))
+    /* aligned on their size so that each may be one huge page (a hint):
+     * 512 page faults fewer per buffer */
+    for (i = 0; i < AZ_MD5_NBUF; i++) {
+        if (!(m->buf[i] = aligned_alloc(AZ_MD5_CHUNK, AZ_MD5_CHUNK)))
             break;
+        (void)madvise(m->buf[i], AZ_MD5_CHUNK, MADV_HUGEPAGE);
+    }
     if (i == AZ_MD5_NBUF && pthread_mutex_init(&m->mu, NULL) == 0) {
         if (pthread_cond_init(&m->cv, NULL) == 0) {
             if (pthread_create(&m->th, NULL, az_md5_main, m) == 0) {
