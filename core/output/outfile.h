@@ -14,7 +14,7 @@
  * by the next open in the same directory (outfile_sweep).  Run as root, a
  * file or directory made in a directory owned by another user (the
  * daemon's workspace, owned by dsrc) gets that owner and that directory's
- * group: root leaves nothing there its owner cannot replace.  Large files are written by a thread of their own while
+ * group: root leaves nothing there its owner cannot replace.  Large files are hashed and written by threads of their own while
  * the caller goes on, with O_DIRECT where the file system allows it (see
  * outfile.c); the caller sees the same calls and errors.  The same object can write to stdout ("-"): no temporary,
  * no rename, still counted and hashed; so can a character device, a FIFO or

@@ -81,7 +81,7 @@ static const dsrc_option az_options[] = {
      "shared access signature query string, appended to every request", {NULL, NULL}},
     {"page_size", DSRC_OPT_INT, 0, "5000", NULL,
      "items per List request (1..5000)", {NULL, NULL}},
-    {"range_size", DSRC_OPT_INT, 0, "33554432", NULL,
+    {"range_size", DSRC_OPT_INT, 0, "134217728", NULL,
      "bytes per ranged Get Blob request during fetch (65536..268435456)", {NULL, NULL}},
     {"max_retries", DSRC_OPT_INT, 0, "4", NULL,
      "retries in a row of one fetch range after a transient failure (0..20)", {NULL, NULL}},
@@ -393,7 +393,7 @@ static dsrc_status az_open(const dsrc_ctx *ctx, const dsrc_open_params *p, dsrc_
             goto fail;
     }
     c->page_size = az_opt_long(p, "page_size", 5000);
-    c->range_size = az_opt_long(p, "range_size", 33554432);
+    c->range_size = az_opt_long(p, "range_size", 134217728);
     c->max_retries = az_opt_long(p, "max_retries", 4);
     c->backoff_ms = az_opt_long(p, "retry_backoff", 250);
     connect_ms = az_opt_long(p, "connect_timeout", 10000);

@@ -568,7 +568,7 @@ END_TEST
 
 /* Write `total` bytes of a known pattern to `final` in odd-sized chunks,
  * check the hash and the bytes on disk.  Large enough for several staging
- * buffers, the writer thread and (where allowed) O_DIRECT. */
+ * buffers, the hasher and putter threads and (where allowed) O_DIRECT. */
 static void big_file_round_trip(const char *final, size_t total)
 {
     derr e = {0};
@@ -612,6 +612,9 @@ START_TEST(big_file)
 
     big_file_round_trip(final, (11u << 20) + 12345);
     ck_assert_int_eq(unlink(final), 0);
+    /* many times round the staging buffers, hashed and written apart */
+    big_file_round_trip(final, (37u << 20) + 4097);
+    ck_assert_int_eq(unlink(final), 0);
     /* exactly a whole number of staging buffers */
     big_file_round_trip(final, 8u << 20);
     free(final);
@@ -633,7 +636,7 @@ START_TEST(big_file_tmpfs)
 }
 END_TEST
 
-/* Abort while the writer thread holds buffers: nothing is left. */
+/* Abort while the hasher and the putter hold buffers: nothing is left. */
 START_TEST(big_file_abort)
 {
     char *final = path_in("gone.bin");
@@ -652,7 +655,7 @@ START_TEST(big_file_abort)
 }
 END_TEST
 
-/* A failure in the writer thread (the file size limit) reaches the caller:
+/* A failure in the putter thread (the file size limit) reaches the caller:
  * a later write or the commit fails with the reason, and no file is left. */
 START_TEST(big_file_write_failure)
 {
