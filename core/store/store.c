@@ -1270,14 +1270,74 @@ out:
     return rs;
 }
 
+/* A run of this process that ends without success, but whose files were
+ * put in place (its success's COMMIT was in doubt): it did succeed, and is
+ * committed so, as store_recover would.  1 when it was, 0 when it is not
+ * such a run, -1 with e set. */
+static int store_end_in_place(store *s, int64_t id, derr *e)
+{
+    sdb_stmt *st;
+    int rc = 0;
+
+    st = store_prep(s, "SELECT id, state, source, item, file, manifest, file_id, sha256, "
+                       "cursor_field, cursor_to, prepared FROM runs WHERE id = ? AND owner = ? "
+                       "AND state = 'running' AND prepared = 1", e);
+    if (!st)
+        return -1;
+    sdb_bind_int64(st, 1, id);
+    store_bind_text(st, 2, s->owner);
+    if (sdb_step(st) == SDB_ROW && store_col_text(st, 4) &&
+        manifest_matches(store_col_text(st, 5), store_col_text(st, 7), store_col_text(st, 9))) {
+        sdb_finalize(st);
+        if (store_begin(s, e, "cannot lock the database") < 0)
+            return -1;
+        /* the row's lock first (another process may be resolving it) */
+        st = store_prep(s, "UPDATE runs SET state = state WHERE id = ? AND owner = ? "
+                           "AND state = 'running'", e);
+        if (st) {
+            sdb_bind_int64(st, 1, id);
+            store_bind_text(st, 2, s->owner);
+            rc = sdb_step(st) == SDB_DONE ? 0 : -1;
+            sdb_finalize(st);
+            if (rc < 0)
+                store_sql_err(s, e, "cannot lock the run");
+            else if (sdb_changes(SDB(s)) == 1)
+                st = store_prep(s, "SELECT id, state, source, item, file, manifest, file_id, "
+                                   "sha256, cursor_field, cursor_to, prepared FROM runs "
+                                   "WHERE id = ?", e);
+            else
+                st = NULL;
+            if (st) {
+                sdb_bind_int64(st, 1, id);
+                rc = sdb_step(st) == SDB_ROW ? store_resolve_one(s, st, e) : 0;
+                sdb_finalize(st);
+            }
+        } else {
+            rc = -1;
+        }
+        if (rc < 0 || store_commit(s, e, "cannot commit the run") < 0) {
+            sdb_rollback(SDB(s));
+            return -1;
+        }
+        return rc;
+    }
+    sdb_finalize(st);
+    return 0;
+}
+
 dsrc_status store_run_end(store *s, int64_t id, run_state state, const derr *why, derr *e)
 {
     sdb_stmt *st;
     dsrc_status rs;
+    int rc;
 
     if (state != RUN_FAILED && state != RUN_CANCELLED)
         return derr_set(e, DSRC_E_INVALID_ARGUMENT, "state: a run ends failed or cancelled");
     store_get(s);
+    if ((rc = store_end_in_place(s, id, e)) != 0) {
+        store_put(s);
+        return rc > 0 ? DSRC_OK : e ? e->status : DSRC_E_INTERNAL;
+    }
     st = store_prep(s, "UPDATE runs SET state = ?, finished_at = ?, status = ?, "
                        "retryable = ?, error = ? WHERE state IN ('queued', 'running') "
                        "AND owner = ? AND id = ?", e);
