@@ -168,7 +168,7 @@ int cli_cmd_runs(cli *c, int argc, char **argv)
     if ((rc = cli_load_config(c, 0)))
         return rc;
     if (!runs_from_dsrcd(c, id, source, &a, &res, &e)) {
-        if (!(st = store_open(c->cfg->state_dir, &e))) {
+        if (!(st = store_open_cfg(c->cfg, &e))) {
             cli_err_print(c, &e);
             derr_clear(&e);
             return CLI_EXIT_FAIL;
@@ -297,7 +297,7 @@ static int run_opt(cli *c, int opt, const char *arg, void *user)
 static int run_wait(cli *c, int64_t id)
 {
     derr e = {0};
-    store *st = store_open(c->cfg->state_dir, &e);
+    store *st = store_open_cfg(c->cfg, &e);
     json_t *o = NULL;
     const char *state = NULL;
     int rc;

@@ -235,7 +235,7 @@ scheduler *scheduler_new(generation *g, unit *units, size_t n, derr *e)
     s->cfg = g->cfg->jobs;
     s->gen = g;
     g->refs++;
-    if (!(s->store = store_open(g->cfg->state_dir, e)))
+    if (!(s->store = store_open_cfg(g->cfg, e)))
         goto fail;
     if ((k = store_recover(s->store, NULL, NULL, e)) < 0)
         goto fail;

@@ -12,22 +12,102 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
+#include "store/db.h"
 
+#include "config/config.h"
 #include "output/manifest.h"
 #include "output/outfile.h"
 #include "output/state.h"
+#include "secret/secret.h"
 #include "store/store.h"
 
 #define STORE_BUSY_MS 10000   /* wait this long for another process's write */
+#define STORE_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 
+#define STORE_POOL_MAX 64
+#define STORE_TX_ATTEMPTS 3   /* a transaction chosen as a deadlock's victim */
+#define STORE_DOUBT_MS 10000  /* to learn whether a commit cut short happened */
+
+/* The connections: conns[0] is made by store_open, the others when all
+ * the made ones are in use (a PostgreSQL store; SQLite has one).  A call
+ * takes a free one for its duration (store_get/store_put): the calling
+ * thread's connection is then SDB(s). */
 struct store {
-    sqlite3 *db;
+    sdb *conns[STORE_POOL_MAX];
+    int held[STORE_POOL_MAX];
+    int n_conns, pool_size;
     pthread_mutex_t mu;
-    char *path;
+    pthread_cond_t freed;
+    sdb_pg_params pg;      /* to make more connections                     */
+    char *pg_strings;      /* what pg points into                          */
+    char *path;            /* the database, as messages name it            */
     char owner[128];
     char host[64];
 };
+
+static __thread const store *store_tl_s;
+static __thread sdb *store_tl_db;
+
+static sdb *store_db(const store *s)
+{
+    return store_tl_s == s ? store_tl_db : s->conns[0];
+}
+#define SDB(s) store_db(s)
+
+/* Take a free connection for this thread's call (making one when all are
+ * in use and the pool may grow; waiting otherwise). */
+static void store_get(store *s)
+{
+    int i;
+
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        for (i = 0; i < s->n_conns; i++)
+            if (!s->held[i] && s->conns[i])
+                goto got;
+        if (s->n_conns < s->pool_size) {
+            char *msg = NULL;
+            sdb_err code;
+            sdb *db;
+            /* made without the lock held: the others' calls go on */
+            s->held[s->n_conns] = 1;
+            i = s->n_conns++;
+            pthread_mutex_unlock(&s->mu);
+            db = sdb_open_pg(&s->pg, &msg, &code);
+            free(msg);
+            pthread_mutex_lock(&s->mu);
+            if (db) {
+                s->conns[i] = db;
+                goto got;
+            }
+            /* cannot make one now: the pool stops growing, the calls wait
+             * for the connections made */
+            s->held[i] = 0;
+            s->pool_size = s->n_conns;
+            continue;
+        }
+        pthread_cond_wait(&s->freed, &s->mu);
+    }
+got:
+    s->held[i] = 1;
+    pthread_mutex_unlock(&s->mu);
+    store_tl_s = s;
+    store_tl_db = s->conns[i];
+}
+
+static void store_put(store *s)
+{
+    int i;
+
+    pthread_mutex_lock(&s->mu);
+    for (i = 0; i < s->n_conns; i++)
+        if (s->conns[i] == store_tl_db)
+            s->held[i] = 0;
+    pthread_cond_signal(&s->freed);
+    pthread_mutex_unlock(&s->mu);
+    store_tl_s = NULL;
+    store_tl_db = NULL;
+}
 
 static const char *const store_kind_names[] = {"discover", "fetch"};
 static const char *const store_trigger_names[] = {"schedule", "manual", "retry", "catch-up",
@@ -79,7 +159,7 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     " value TEXT NOT NULL, run_id INTEGER, committed_at INTEGER NOT NULL,"
     " PRIMARY KEY (source, item));"
     "CREATE TABLE runs ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " id {ID},"
     " source TEXT NOT NULL,"
     " kind TEXT NOT NULL CHECK (kind IN ('discover', 'fetch')),"
     " item TEXT,"
@@ -102,19 +182,19 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     /* 2: the catalog (catalog/snapshot.h): items stored once by schema
      * hash, snapshots as lists of (path, hash), drift events, acks */
     "CREATE TABLE catalog_items (hash TEXT PRIMARY KEY, schema TEXT NOT NULL)"
-    " WITHOUT ROWID;"
+    "{WITHOUT_ROWID};"
     "CREATE TABLE catalog_snapshots ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL,"
+    " id {ID}, source TEXT NOT NULL,"
     " taken_at INTEGER NOT NULL, verified_at INTEGER NOT NULL,"
     " duration_ms INTEGER NOT NULL DEFAULT 0, items INTEGER NOT NULL DEFAULT 0,"
     " changes INTEGER NOT NULL DEFAULT 0, run_id INTEGER);"
     "CREATE INDEX catalog_snapshots_by_source ON catalog_snapshots (source, id);"
     "CREATE TABLE catalog_entries ("
     " snapshot_id INTEGER NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL,"
-    " volatile TEXT, PRIMARY KEY (snapshot_id, path)) WITHOUT ROWID;"
+    " volatile TEXT, PRIMARY KEY (snapshot_id, path)){WITHOUT_ROWID};"
     "CREATE INDEX catalog_entries_by_hash ON catalog_entries (hash);"
     "CREATE TABLE drift_events ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, item TEXT NOT NULL,"
+    " id {ID}, source TEXT NOT NULL, item TEXT NOT NULL,"
     " col TEXT, change TEXT NOT NULL, breaking INTEGER NOT NULL,"
     " before TEXT, after TEXT, from_snapshot INTEGER, to_snapshot INTEGER,"
     " at INTEGER NOT NULL);"
@@ -125,21 +205,21 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     /* 3: the audit trail (store/audit.h) and the API's tokens, hashed
      * (store/token.h) */
     "CREATE TABLE audit ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,"
+    " id {ID}, at INTEGER NOT NULL,"
     " who TEXT NOT NULL, origin TEXT NOT NULL, action TEXT NOT NULL,"
     " source TEXT, item TEXT, result TEXT NOT NULL, rows INTEGER, bytes INTEGER,"
     " detail TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
     "CREATE INDEX audit_by_at ON audit (at);"
     "CREATE INDEX audit_by_source ON audit (source, id);"
     "CREATE TABLE api_tokens ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+    " id {ID}, name TEXT NOT NULL,"
     " role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),"
     " hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL,"
     " expires_at INTEGER, revoked_at INTEGER, last_used_at INTEGER);"
     "CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL;",
     /* 4: what each discover did (catalog/discovery.h) */
     "CREATE TABLE discoveries ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, run_id INTEGER,"
+    " id {ID}, source TEXT NOT NULL, run_id INTEGER,"
     " started_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL, items INTEGER NOT NULL,"
     " queries INTEGER NOT NULL, retries INTEGER NOT NULL, errors INTEGER NOT NULL,"
     " mode TEXT NOT NULL, result TEXT NOT NULL);"
@@ -148,26 +228,45 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 
 static dsrc_status store_sql_err(store *s, derr *e, const char *what)
 {
-    int err = sqlite3_system_errno(s->db);
+    int err = sdb_sys_errno(SDB(s));
+    sdb_err code = sdb_errcode(SDB(s));
 
-    if (!err && sqlite3_errcode(s->db) == SQLITE_FULL)
+    if (!err && code == SDB_E_FULL)
         err = ENOSPC;
 
     /* the system's reason, when there is one, says more ("No space left
      * on device") than SQLite's ("disk I/O error") */
-    return derr_set(e, err == EACCES || (sqlite3_errcode(s->db) & 0xff) == SQLITE_READONLY
-                           ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
-                    "state store %s: %s: %s%s%s%s", s->path, what, sqlite3_errmsg(s->db),
-                    err ? " (" : "", err ? strerror(err) : "", err ? ")" : "");
+    dsrc_status rs;
+
+    rs = derr_set(e, code == SDB_E_CONN ? DSRC_E_UNREACHABLE
+             : err == EACCES || code == SDB_E_READONLY ? DSRC_E_PERMISSION
+             : code == SDB_E_BUSY && sdb_engine_of(SDB(s)) == SDB_POSTGRES ? DSRC_E_BACKEND
+             : DSRC_E_INTERNAL,
+             "state store %s: %s: %s%s%s%s", s->path, what, sdb_errmsg(SDB(s)),
+             err ? " (" : "", err ? strerror(err) : "", err ? ")" : "");
+    /* a lost connection, a deadlock or serialization failure: nothing was
+     * done, the call may be made again */
+    if (e && (code == SDB_E_CONN || (code == SDB_E_BUSY && sdb_engine_of(SDB(s)) == SDB_POSTGRES)))
+        e->retryable = 1;
+    return rs;
 }
 
-static int store_exec(store *s, const char *sql, derr *e, const char *what)
+/* Begin a write transaction: 0, or -1 with e set. */
+static int store_begin(store *s, derr *e, const char *what)
 {
-    char *msg = NULL;
-
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        sqlite3_free(msg);
+    if (sdb_begin(SDB(s)) < 0) {
         store_sql_err(s, e, what);
+        return -1;
+    }
+    return 0;
+}
+
+/* Commit it: 0, or -1 with e set and the transaction rolled back. */
+static int store_commit(store *s, derr *e, const char *what)
+{
+    if (sdb_commit(SDB(s)) < 0) {
+        store_sql_err(s, e, what);
+        sdb_rollback(SDB(s));
         return -1;
     }
     return 0;
@@ -179,38 +278,34 @@ static int store_exec(store *s, const char *sql, derr *e, const char *what)
  * them durable with the next synchronous commit, which is every other. */
 static void store_lazy(store *s, int lazy)
 {
-    (void)sqlite3_exec(s->db, lazy ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
-                       NULL, NULL, NULL);
+    sdb_lazy(SDB(s), lazy);
 }
 
-static sqlite3_stmt *store_prep(store *s, const char *sql, derr *e)
+static sdb_stmt *store_prep(store *s, const char *sql, derr *e)
 {
-    sqlite3_stmt *st = NULL;
+    sdb_stmt *st = NULL;
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (sdb_prepare(SDB(s), sql, &st) != 0) {
         store_sql_err(s, e, "cannot prepare a statement");
         return NULL;
     }
     return st;
 }
 
-static void store_bind_text(sqlite3_stmt *st, int i, const char *v)
+static void store_bind_text(sdb_stmt *st, int i, const char *v)
 {
-    if (v)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
+    sdb_bind_text(st, i, v);
 }
 
-sqlite3 *store_lock(store *s)
+sdb *store_lock(store *s)
 {
-    pthread_mutex_lock(&s->mu);
-    return s->db;
+    store_get(s);
+    return SDB(s);
 }
 
 void store_unlock(store *s)
 {
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
 }
 
 dsrc_status store_error(store *s, derr *e, const char *what)
@@ -225,19 +320,12 @@ int64_t store_now(void)
 
 static int store_user_version(store *s)
 {
-    sqlite3_stmt *st = NULL;
-    int v = -1;
-
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return sdb_schema_version(SDB(s));
 }
 
 /* Import the cursor files of earlier versions, once. */
 static void store_import_walk(store *s, const char *state_dir, const char *dir, int depth,
-                              sqlite3_stmt *ins)
+                              sdb_stmt *ins)
 {
     DIR *d;
     struct dirent *de;
@@ -267,13 +355,13 @@ static void store_import_walk(store *s, const char *state_dir, const char *dir, 
             /* state_get_cursor resolves a fetch that died mid-commit */
             if (src && item && field &&
                 state_get_cursor(state_dir, src, item, field, &value, &e) == DSRC_OK && value) {
-                sqlite3_reset(ins);
+                sdb_reset(ins);
                 store_bind_text(ins, 1, src);
                 store_bind_text(ins, 2, item);
                 store_bind_text(ins, 3, field);
                 store_bind_text(ins, 4, value);
-                sqlite3_bind_int64(ins, 5, store_now_ms());
-                (void)sqlite3_step(ins);
+                sdb_bind_int64(ins, 5, store_now_ms());
+                (void)sdb_step(ins);
             }
             free(value);
             derr_clear(&e);
@@ -286,17 +374,17 @@ static void store_import_walk(store *s, const char *state_dir, const char *dir, 
 
 static int store_import_cursors(store *s, const char *state_dir, derr *e)
 {
-    sqlite3_stmt *ins;
+    sdb_stmt *ins;
     char *dir = NULL;
 
-    ins = store_prep(s, "INSERT OR IGNORE INTO cursors (source, item, field, value, "
-                        "committed_at) VALUES (?, ?, ?, ?, ?)", e);
+    ins = store_prep(s, "INSERT INTO cursors (source, item, field, value, committed_at) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, item) DO NOTHING", e);
     if (!ins)
         return -1;
     if (asprintf(&dir, "%s/cursors", state_dir) >= 0)
         store_import_walk(s, state_dir, dir, 0, ins);
     free(dir);
-    sqlite3_finalize(ins);
+    sdb_finalize(ins);
     return 0;
 }
 
@@ -304,9 +392,8 @@ static int store_import_cursors(store *s, const char *state_dir, derr *e)
 static int store_migrate(store *s, const char *state_dir, derr *e)
 {
     int v, i;
-    char sql[64];
 
-    if (store_exec(s, "BEGIN IMMEDIATE", e, "cannot lock the database") < 0)
+    if (store_begin(s, e, "cannot lock the database") < 0)
         return -1;
     v = store_user_version(s);
     if (v < 0) {
@@ -321,16 +408,19 @@ static int store_migrate(store *s, const char *state_dir, derr *e)
         goto fail;
     }
     for (i = v; i < STORE_SCHEMA_VERSION; i++)
-        if (store_exec(s, store_migrations[i], e, "cannot upgrade the schema") < 0)
+        if (sdb_exec_ddl(SDB(s), store_migrations[i]) < 0) {
+            store_sql_err(s, e, "cannot upgrade the schema");
             goto fail;
+        }
     if (v == 0 && store_import_cursors(s, state_dir, e) < 0)
         goto fail;
-    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
-    if (v != STORE_SCHEMA_VERSION && store_exec(s, sql, e, "cannot set the version") < 0)
+    if (v != STORE_SCHEMA_VERSION && sdb_set_schema_version(SDB(s), STORE_SCHEMA_VERSION) < 0) {
+        store_sql_err(s, e, "cannot set the version");
         goto fail;
-    return store_exec(s, "COMMIT", e, "cannot commit the schema");
+    }
+    return store_commit(s, e, "cannot commit the schema");
 fail:
-    (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sdb_rollback(SDB(s));
     return -1;
 }
 
@@ -403,8 +493,62 @@ static int store_give(const store *s, const struct stat *dir, derr *e)
 
 store *store_open(const char *state_dir, derr *e)
 {
+    return store_open_backend(state_dir, NULL, e);
+}
+
+/* Copy the PostgreSQL settings of b into s->pg; 0 or -1. */
+static int store_pg_params(store *s, const store_backend *b)
+{
+    const char *src[] = {b->url, b->password, b->schema, b->tls_mode, b->tls_ca, b->tls_cert,
+                         b->tls_key};
+    const char **dst[] = {&s->pg.url, &s->pg.password, &s->pg.schema, &s->pg.sslmode,
+                          &s->pg.sslrootcert, &s->pg.sslcert, &s->pg.sslkey};
+    size_t i, len = 0;
+    char *p;
+
+    for (i = 0; i < sizeof src / sizeof src[0]; i++)
+        len += src[i] ? strlen(src[i]) + 1 : 0;
+    if (!(s->pg_strings = p = calloc(1, len + 1)))
+        return -1;
+    for (i = 0; i < sizeof src / sizeof src[0]; i++)
+        if (src[i]) {
+            *dst[i] = p;
+            p = stpcpy(p, src[i]) + 1;
+        }
+    s->pg.connect_timeout_s = b->connect_timeout_s;
+    s->pg.application_name = "dsrc";
+    s->pool_size = b->pool_size > 0 ? b->pool_size : STORE_POOL_DEFAULT;
+    if (s->pool_size > STORE_POOL_MAX)
+        s->pool_size = STORE_POOL_MAX;
+    return 0;
+}
+
+/* Open the PostgreSQL store of s->pg: its first connection, its schema. */
+static int store_open_pg(store *s, const char *state_dir, derr *e)
+{
+    char *msg = NULL;
+    sdb_err code;
+
+    if (!(s->conns[0] = sdb_open_pg(&s->pg, &msg, &code))) {
+        derr_set(e, msg && strstr(msg, "authentication") ? DSRC_E_AUTH
+                    : code == SDB_E_CONN ? DSRC_E_UNREACHABLE : DSRC_E_INVALID_CONFIG,
+                 "state_store.url %s: cannot connect: %s", s->path,
+                 msg ? msg : "out of memory");
+        if (code == SDB_E_CONN)
+            e->retryable = 1;
+        free(msg);
+        return -1;
+    }
+    s->n_conns = 1;
+    return store_migrate(s, state_dir, e);
+}
+
+store *store_open_backend(const char *state_dir, const store_backend *b, derr *e)
+{
     store *s;
     struct stat sb;
+    char *msg = NULL;
+    int err = 0, rc;
 
     if (!state_dir || !*state_dir) {
         derr_set(e, DSRC_E_INVALID_CONFIG, "state store: no state_dir is set");
@@ -419,23 +563,34 @@ store *store_open(const char *state_dir, derr *e)
         derr_set(e, DSRC_E_INVALID_CONFIG, "state_dir %s is not a directory", state_dir);
         return NULL;
     }
-    if (!(s = calloc(1, sizeof *s)) || asprintf(&s->path, "%s/" STORE_FILE, state_dir) < 0) {
+    if (!(s = calloc(1, sizeof *s)) ||
+        (b && b->url ? !(s->path = strdup(b->url)) || store_pg_params(s, b) < 0
+                     : asprintf(&s->path, "%s/" STORE_FILE, state_dir) < 0)) {
+        if (s)
+            free(s->path);
         free(s);
         derr_set(e, DSRC_E_INTERNAL, "state store: out of memory");
         return NULL;
     }
     pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->freed, NULL);
     if (gethostname(s->host, sizeof s->host) != 0)
         strcpy(s->host, "localhost");
     s->host[sizeof s->host - 1] = '\0';
     snprintf(s->owner, sizeof s->owner, "%s/%ld/%llu", s->host, (long)getpid(),
              store_proc_start((long)getpid()));
-    if (sqlite3_open_v2(s->path, &s->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        NULL) != SQLITE_OK) {
-        derr_set(e, errno == EACCES ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
-                 "cannot open the state store %s: %s", s->path,
-                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    if (b && b->url) {
+        if (store_open_pg(s, state_dir, e) < 0) {
+            store_close(s);
+            return NULL;
+        }
+        return s;
+    }
+    s->pool_size = s->n_conns = 1;
+    if (!(s->conns[0] = sdb_open_sqlite(s->path, STORE_BUSY_MS, &msg, &err))) {
+        derr_set(e, err == EACCES ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
+                 "cannot open the state store %s: %s", s->path, msg ? msg : "out of memory");
+        free(msg);
         store_close(s);
         return NULL;
     }
@@ -444,7 +599,7 @@ store *store_open(const char *state_dir, derr *e)
         store_close(s);
         return NULL;
     }
-    if (sqlite3_db_readonly(s->db, "main") == 1) {
+    if (sdb_sqlite_readonly(SDB(s))) {
         derr_set(e, DSRC_E_PERMISSION,
                  "cannot write the state store %s: permission denied (run as the user "
                  "that owns it, or give this user write access to it and its directory)",
@@ -452,11 +607,9 @@ store *store_open(const char *state_dir, derr *e)
         store_close(s);
         return NULL;
     }
-    sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-    if (store_exec(s, "PRAGMA journal_mode = WAL", e, "not a usable database") < 0 ||
-        store_exec(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", e,
-                   "cannot set up the database") < 0 ||
-        store_migrate(s, state_dir, e) < 0 || store_give(s, &sb, e) < 0) {
+    if ((rc = sdb_sqlite_setup(SDB(s))) < 0)
+        store_sql_err(s, e, rc == -1 ? "not a usable database" : "cannot set up the database");
+    if (rc < 0 || store_migrate(s, state_dir, e) < 0 || store_give(s, &sb, e) < 0) {
         store_close(s);
         return NULL;
     }
@@ -465,11 +618,17 @@ store *store_open(const char *state_dir, derr *e)
 
 void store_close(store *s)
 {
+    int i;
+
     if (!s)
         return;
-    if (s->db)
-        sqlite3_close(s->db);
+    for (i = 0; i < s->n_conns; i++)
+        sdb_close(s->conns[i]);
     pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->freed);
+    if (s->pg.password)
+        memset((char *)s->pg.password, 0, strlen(s->pg.password));
+    free(s->pg_strings);
     free(s->path);
     free(s);
 }
@@ -506,16 +665,16 @@ static int store_owner_gone(const store *s, const char *owner, int64_t lease_unt
     return store_proc_start(pid) != start;
 }
 
-static const char *store_col_text(sqlite3_stmt *st, int i)
+static const char *store_col_text(sdb_stmt *st, int i)
 {
-    return (const char *)sqlite3_column_text(st, i);
+    return sdb_column_text(st, i);
 }
 
 /* Commit (source, item)'s cursor to `value` for `field` from run `id`. */
 static int store_put_cursor(store *s, const char *source, const char *item, const char *field,
                             const char *value, int64_t id, derr *e)
 {
-    sqlite3_stmt *st = store_prep(s,
+    sdb_stmt *st = store_prep(s,
         "INSERT INTO cursors (source, item, field, value, run_id, committed_at) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, item) DO UPDATE SET "
         "field = excluded.field, value = excluded.value, run_id = excluded.run_id, "
@@ -528,11 +687,11 @@ static int store_put_cursor(store *s, const char *source, const char *item, cons
     store_bind_text(st, 2, item);
     store_bind_text(st, 3, field);
     store_bind_text(st, 4, value);
-    sqlite3_bind_int64(st, 5, id);
-    sqlite3_bind_int64(st, 6, store_now_ms());
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    sdb_bind_int64(st, 5, id);
+    sdb_bind_int64(st, 6, store_now_ms());
+    rc = sdb_step(st);
+    sdb_finalize(st);
+    if (rc != SDB_DONE) {
         store_sql_err(s, e, "cannot commit the cursor");
         return -1;
     }
@@ -540,18 +699,18 @@ static int store_put_cursor(store *s, const char *source, const char *item, cons
 }
 
 /* Resolve one open run of a gone owner, inside the caller's transaction. */
-static int store_resolve_one(store *s, sqlite3_stmt *row, derr *e)
+static int store_resolve_one(store *s, sdb_stmt *row, derr *e)
 {
-    int64_t id = sqlite3_column_int64(row, 0);
+    int64_t id = sdb_column_int64(row, 0);
     const char *state = store_col_text(row, 1);
     const char *source = store_col_text(row, 2), *item = store_col_text(row, 3);
     const char *file = store_col_text(row, 4), *mpath = store_col_text(row, 5);
     const char *fid = store_col_text(row, 6), *sha = store_col_text(row, 7);
     const char *field = store_col_text(row, 8), *to = store_col_text(row, 9);
-    int prepared = sqlite3_column_int(row, 10);
+    int prepared = sdb_column_int(row, 10);
     const char *new_state = "failed", *msg;
     int retryable = 1;
-    sqlite3_stmt *up;
+    sdb_stmt *up;
     struct stat sb;
     int rc;
 
@@ -581,80 +740,123 @@ static int store_resolve_one(store *s, sqlite3_stmt *row, derr *e)
     if (!up)
         return -1;
     store_bind_text(up, 1, new_state);
-    sqlite3_bind_int64(up, 2, store_now_ms());
+    sdb_bind_int64(up, 2, store_now_ms());
     store_bind_text(up, 3, msg);
     store_bind_text(up, 4, msg ? (retryable ? "unreachable" : "cancelled") : NULL);
     if (msg)
-        sqlite3_bind_int(up, 5, retryable);
+        sdb_bind_int(up, 5, retryable);
     else
-        sqlite3_bind_null(up, 5);
-    sqlite3_bind_int64(up, 6, id);
-    rc = sqlite3_step(up);
-    sqlite3_finalize(up);
-    if (rc != SQLITE_DONE) {
+        sdb_bind_null(up, 5);
+    sdb_bind_int64(up, 6, id);
+    rc = sdb_step(up);
+    sdb_finalize(up);
+    if (rc != SDB_DONE) {
         store_sql_err(s, e, "cannot resolve a run");
         return -1;
     }
     return 1;
 }
 
-/* store_recover with the lock held and no transaction open: first the
- * open runs whose owner is gone, then each resolved by itself. */
+/* 1 after a failed transaction that may simply be run again: PostgreSQL
+ * chose it as a deadlock's victim (or a serialization failure); nothing of
+ * it was kept. */
+static int store_again(store *s, int attempt)
+{
+    return attempt < STORE_TX_ATTEMPTS - 1 && sdb_engine_of(SDB(s)) == SDB_POSTGRES &&
+           sdb_errcode(SDB(s)) == SDB_E_BUSY;
+}
+
+static int store_recover_once(store *s, const char *source, const char *item, derr *e);
+
+/* store_recover with a connection taken and no transaction open (in one
+ * transaction, tried again when it was a deadlock's victim). */
 static int store_recover_locked(store *s, const char *source, const char *item, derr *e)
 {
-    sqlite3_stmt *st;
+    int n, attempt;
+
+    for (attempt = 0;; attempt++) {
+        n = store_recover_once(s, source, item, e);
+        if (n >= 0 || !store_again(s, attempt))
+            return n;
+        derr_clear(e);
+    }
+}
+
+/* First the open runs whose owner is gone, then each locked, checked again
+ * and resolved (in the order of their ids, as every process does). */
+static int store_recover_once(store *s, const char *source, const char *item, derr *e)
+{
+    sdb_stmt *st;
     int64_t now = store_now_ms(), *ids = NULL;
     size_t n = 0, cap = 0, i;
     int rc, done = 0;
 
-    if (store_exec(s, "BEGIN IMMEDIATE", e, "cannot lock the database") < 0)
+    if (store_begin(s, e, "cannot lock the database") < 0)
         return -1;
     st = store_prep(s, "SELECT id, owner, lease_until FROM runs "
-                       "WHERE state IN ('queued', 'running') AND (?1 IS NULL OR source = ?1) "
-                       "AND (?2 IS NULL OR item = ?2)", e);
+                       "WHERE state IN ('queued', 'running') AND (CAST(?1 AS TEXT) IS NULL OR source = ?1) "
+                       "AND (CAST(?2 AS TEXT) IS NULL OR item = ?2) ORDER BY id", e);
     if (!st)
         goto fail;
     store_bind_text(st, 1, source);
     store_bind_text(st, 2, source ? item : NULL);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!store_owner_gone(s, store_col_text(st, 1), sqlite3_column_int64(st, 2), now))
+    while ((rc = sdb_step(st)) == SDB_ROW) {
+        if (!store_owner_gone(s, store_col_text(st, 1), sdb_column_int64(st, 2), now))
             continue;
         if (n == cap) {
             int64_t *nv = realloc(ids, (cap = cap ? 2 * cap : 16) * sizeof *ids);
             if (!nv) {
-                rc = SQLITE_NOMEM;
+                rc = SDB_ERROR;
                 break;
             }
             ids = nv;
         }
-        ids[n++] = sqlite3_column_int64(st, 0);
+        ids[n++] = sdb_column_int64(st, 0);
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    sdb_finalize(st);
+    if (rc != SDB_DONE) {
         store_sql_err(s, e, "cannot read the runs");
         goto fail;
     }
     for (i = 0; i < n; i++) {
-        st = store_prep(s, "SELECT id, state, source, item, file, manifest, file_id, sha256, "
-                           "cursor_field, cursor_to, prepared FROM runs WHERE id = ?", e);
+        /* lock the run's row (another process may be resolving it, or its
+         * owner renewing it), then decide again on what it holds now */
+        st = store_prep(s, "UPDATE runs SET state = state WHERE id = ? "
+                           "AND state IN ('queued', 'running')", e);
         if (!st)
             goto fail;
-        sqlite3_bind_int64(st, 1, ids[i]);
-        rc = sqlite3_step(st) == SQLITE_ROW ? store_resolve_one(s, st, e) : 0;
-        sqlite3_finalize(st);
+        sdb_bind_int64(st, 1, ids[i]);
+        rc = sdb_step(st);
+        sdb_finalize(st);
+        if (rc != SDB_DONE) {
+            store_sql_err(s, e, "cannot lock a run");
+            goto fail;
+        }
+        if (sdb_changes(SDB(s)) != 1)
+            continue;
+        st = store_prep(s, "SELECT id, state, source, item, file, manifest, file_id, sha256, "
+                           "cursor_field, cursor_to, prepared, owner, lease_until FROM runs "
+                           "WHERE id = ?", e);
+        if (!st)
+            goto fail;
+        sdb_bind_int64(st, 1, ids[i]);
+        rc = sdb_step(st) == SDB_ROW &&
+                     store_owner_gone(s, store_col_text(st, 11), sdb_column_int64(st, 12),
+                                      store_now_ms())
+                 ? store_resolve_one(s, st, e)
+                 : 0;
+        sdb_finalize(st);
         if (rc < 0)
             goto fail;
         done += rc;
     }
     free(ids);
-    if (store_exec(s, "COMMIT", e, "cannot commit") < 0) {
-        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (store_commit(s, e, "cannot commit") < 0)
         return -1;
-    }
     return done;
 fail:
     free(ids);
-    (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sdb_rollback(SDB(s));
     return -1;
 }
 
@@ -662,9 +864,9 @@ int store_recover(store *s, const char *source, const char *item, derr *e)
 {
     int n;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     n = store_recover_locked(s, source, item, e);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return n;
 }
 
@@ -674,7 +876,7 @@ int store_recover(store *s, const char *source, const char *item, derr *e)
 dsrc_status store_cursor_get(store *s, const char *source, const char *item,
                              const char *field, char **value, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     dsrc_status rs = DSRC_OK;
     int rc;
 
@@ -684,28 +886,28 @@ dsrc_status store_cursor_get(store *s, const char *source, const char *item,
     if (!source || !item || !field || !*field)
         return derr_set(e, DSRC_E_INVALID_ARGUMENT,
                         "state: a source, an item and a cursor field are required");
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     if (store_recover_locked(s, source, item, e) < 0) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         return e->status;
     }
     st = store_prep(s, "SELECT field, value FROM cursors WHERE source = ? AND item = ?", e);
     if (!st) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         return e->status;
     }
     store_bind_text(st, 1, source);
     store_bind_text(st, 2, item);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    rc = sdb_step(st);
+    if (rc == SDB_ROW) {
         if (strcmp(store_col_text(st, 0), field) == 0 &&
             !(*value = strdup(store_col_text(st, 1))))
             rs = derr_set(e, DSRC_E_INTERNAL, "state: out of memory");
-    } else if (rc != SQLITE_DONE) {
+    } else if (rc != SDB_DONE) {
         rs = store_sql_err(s, e, "cannot read the cursor");
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
+    sdb_finalize(st);
+    store_put(s);
     return rs;
 }
 
@@ -714,14 +916,15 @@ dsrc_status store_cursor_get(store *s, const char *source, const char *item,
 
 static dsrc_status store_queue_locked(store *s, const store_run_spec *sp, int64_t *id, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     int rc;
 
     if (!sp || !sp->source || (sp->kind == RUN_FETCH && !sp->item))
         return derr_set(e, DSRC_E_INVALID_ARGUMENT, "state: a run needs a source (and an "
                                                     "item for a fetch)");
     st = store_prep(s, "INSERT INTO runs (source, kind, item, trigger, state, attempt, "
-                       "queued_at, owner, cursor_field) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                       "queued_at, owner, cursor_field) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?) "
+                       "RETURNING id",
                     e);
     if (!st)
         return e->status;
@@ -729,15 +932,14 @@ static dsrc_status store_queue_locked(store *s, const store_run_spec *sp, int64_
     store_bind_text(st, 2, store_kind_name(sp->kind));
     store_bind_text(st, 3, sp->item);
     store_bind_text(st, 4, store_trigger_name(sp->trigger));
-    sqlite3_bind_int(st, 5, sp->attempt > 0 ? sp->attempt : 1);
-    sqlite3_bind_int64(st, 6, store_now_ms());
+    sdb_bind_int(st, 5, sp->attempt > 0 ? sp->attempt : 1);
+    sdb_bind_int64(st, 6, store_now_ms());
     store_bind_text(st, 7, s->owner);
     store_bind_text(st, 8, sp->cursor_field);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    rc = sdb_step_id(st, id);
+    sdb_finalize(st);
+    if (rc != SDB_DONE)
         return store_sql_err(s, e, "cannot record the run");
-    *id = sqlite3_last_insert_rowid(s->db);
     return DSRC_OK;
 }
 
@@ -745,18 +947,18 @@ dsrc_status store_run_queue(store *s, const store_run_spec *spec, int64_t *id, d
 {
     dsrc_status rs;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     store_lazy(s, 1);
     rs = store_queue_locked(s, spec, id, e);
     store_lazy(s, 0);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return rs;
 }
 
 /* Who holds (source, item): a busy error naming the run. */
 static dsrc_status store_busy(store *s, int64_t id, derr *e)
 {
-    sqlite3_stmt *st = store_prep(s,
+    sdb_stmt *st = store_prep(s,
         "SELECT b.id, b.owner, b.source, b.item FROM runs a JOIN runs b "
         "ON b.source = a.source AND b.item = a.item AND b.state = 'running' "
         "AND b.cursor_field IS NOT NULL WHERE a.id = ?", e);
@@ -764,16 +966,16 @@ static dsrc_status store_busy(store *s, int64_t id, derr *e)
 
     if (!st)
         return e->status;
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    sdb_bind_int64(st, 1, id);
+    if (sdb_step(st) == SDB_ROW)
         rs = derr_set(e, DSRC_E_BACKEND,
                       "busy: item '%s' of source '%s' is being fetched incrementally by "
                       "run %lld (%s); try again when it has finished",
                       store_col_text(st, 3), store_col_text(st, 2),
-                      (long long)sqlite3_column_int64(st, 0), store_col_text(st, 1));
+                      (long long)sdb_column_int64(st, 0), store_col_text(st, 1));
     else
         rs = derr_set(e, DSRC_E_BACKEND, "busy: the item is being fetched by another run");
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     e->retryable = 1;
     snprintf(e->code, sizeof e->code, "busy");
     return rs;
@@ -782,8 +984,8 @@ static dsrc_status store_busy(store *s, int64_t id, derr *e)
 static dsrc_status store_start_locked(store *s, int64_t id, const char *endpoint,
                                       int64_t lease_ms, derr *e)
 {
-    int attempt, rc = SQLITE_OK;
-    sqlite3_stmt *st;
+    int attempt, rc, conflict = 0;
+    sdb_stmt *st;
 
     for (attempt = 0; attempt < 2; attempt++) {
         int64_t now = store_now_ms();
@@ -791,34 +993,34 @@ static dsrc_status store_start_locked(store *s, int64_t id, const char *endpoint
                            "lease_until = ?, endpoint = ? WHERE id = ? AND state = 'queued'", e);
         if (!st)
             return e->status;
-        sqlite3_bind_int64(st, 1, now);
+        sdb_bind_int64(st, 1, now);
         store_bind_text(st, 2, s->owner);
-        sqlite3_bind_int64(st, 3, now + lease_ms);
+        sdb_bind_int64(st, 3, now + lease_ms);
         store_bind_text(st, 4, endpoint);
-        sqlite3_bind_int64(st, 5, id);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc == SQLITE_DONE) {
-            if (sqlite3_changes(s->db) == 1)
+        sdb_bind_int64(st, 5, id);
+        rc = sdb_step(st);
+        sdb_finalize(st);
+        if (rc == SDB_DONE) {
+            if (sdb_changes(SDB(s)) == 1)
                 return DSRC_OK;
             return derr_set(e, DSRC_E_NOT_FOUND, "state: run %lld is not queued",
                             (long long)id);
         }
-        if ((rc & 0xff) != SQLITE_CONSTRAINT)
+        if (!(conflict = sdb_errcode(SDB(s)) == SDB_E_CONSTRAINT))
             break;
         /* another run holds the item: resolve it if its owner is gone */
         if (attempt == 0) {
-            sqlite3_stmt *q = store_prep(s, "SELECT source, item FROM runs WHERE id = ?", e);
+            sdb_stmt *q = store_prep(s, "SELECT source, item FROM runs WHERE id = ?", e);
             char *src = NULL, *item = NULL;
             int n;
             if (!q)
                 return e->status;
-            sqlite3_bind_int64(q, 1, id);
-            if (sqlite3_step(q) == SQLITE_ROW) {
+            sdb_bind_int64(q, 1, id);
+            if (sdb_step(q) == SDB_ROW) {
                 src = strdup(store_col_text(q, 0));
                 item = store_col_text(q, 1) ? strdup(store_col_text(q, 1)) : NULL;
             }
-            sqlite3_finalize(q);
+            sdb_finalize(q);
             n = src ? store_recover_locked(s, src, item, e) : 0;
             free(src);
             free(item);
@@ -828,7 +1030,7 @@ static dsrc_status store_start_locked(store *s, int64_t id, const char *endpoint
                 break;
         }
     }
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+    if (conflict)
         return store_busy(s, id, e);
     return store_sql_err(s, e, "cannot start the run");
 }
@@ -838,11 +1040,11 @@ dsrc_status store_run_start(store *s, int64_t id, const char *endpoint, int64_t 
 {
     dsrc_status rs;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     store_lazy(s, 1);
     rs = store_start_locked(s, id, endpoint, lease_ms, e);
     store_lazy(s, 0);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return rs;
 }
 
@@ -852,43 +1054,43 @@ dsrc_status store_run_begin(store *s, const store_run_spec *spec, const char *en
     dsrc_status rs;
     derr e2 = {0};
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     store_lazy(s, 1);
     rs = store_queue_locked(s, spec, id, e);
     if (rs == DSRC_OK && (rs = store_start_locked(s, *id, endpoint, lease_ms, e)) != DSRC_OK) {
         /* the attempt is recorded, as refused */
-        sqlite3_stmt *st = store_prep(s, "UPDATE runs SET state = 'failed', finished_at = ?, "
+        sdb_stmt *st = store_prep(s, "UPDATE runs SET state = 'failed', finished_at = ?, "
                                          "status = ?, retryable = ?, error = ? WHERE id = ?",
                                       &e2);
         if (st) {
-            sqlite3_bind_int64(st, 1, store_now_ms());
+            sdb_bind_int64(st, 1, store_now_ms());
             store_bind_text(st, 2, error_status_name(e->status));
-            sqlite3_bind_int(st, 3, e->retryable);
+            sdb_bind_int(st, 3, e->retryable);
             store_bind_text(st, 4, e->msg);
-            sqlite3_bind_int64(st, 5, *id);
-            (void)sqlite3_step(st);
-            sqlite3_finalize(st);
+            sdb_bind_int64(st, 5, *id);
+            (void)sdb_step(st);
+            sdb_finalize(st);
         }
         derr_clear(&e2);
     }
     store_lazy(s, 0);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return rs;
 }
 
 /* Run one UPDATE of a running run owned by this process: the statement's
  * last parameter is the id. */
-static dsrc_status store_update_run(store *s, sqlite3_stmt *st, int last, int64_t id,
+static dsrc_status store_update_run(store *s, sdb_stmt *st, int last, int64_t id,
                                     const char *what, derr *e)
 {
     int rc;
 
-    sqlite3_bind_int64(st, last, id);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    sdb_bind_int64(st, last, id);
+    rc = sdb_step(st);
+    sdb_finalize(st);
+    if (rc != SDB_DONE)
         return store_sql_err(s, e, what);
-    if (sqlite3_changes(s->db) != 1)
+    if (sdb_changes(SDB(s)) != 1)
         return derr_set(e, DSRC_E_INTERNAL, "state: run %lld is not running here (%s)",
                         (long long)id, what);
     return DSRC_OK;
@@ -897,29 +1099,29 @@ static dsrc_status store_update_run(store *s, sqlite3_stmt *st, int last, int64_
 dsrc_status store_run_renew(store *s, int64_t id, int64_t lease_ms, uint64_t rows,
                             uint64_t bytes, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     dsrc_status rs;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     st = store_prep(s, "UPDATE runs SET lease_until = ?, rows = ?, bytes = ? "
                        "WHERE state = 'running' AND owner = ? AND id = ?", e);
     if (!st) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         return e->status;
     }
     store_lazy(s, 1);
-    sqlite3_bind_int64(st, 1, store_now_ms() + lease_ms);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)rows);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)bytes);
+    sdb_bind_int64(st, 1, store_now_ms() + lease_ms);
+    sdb_bind_int64(st, 2, (int64_t)rows);
+    sdb_bind_int64(st, 3, (int64_t)bytes);
     store_bind_text(st, 4, s->owner);
     rs = store_update_run(s, st, 5, id, "cannot renew the run's lease", e);
     store_lazy(s, 0);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return rs;
 }
 
 /* Bind the output columns file..rows, bytes at parameters 1..9. */
-static void store_bind_output(sqlite3_stmt *st, const store_run_output *o)
+static void store_bind_output(sdb_stmt *st, const store_run_output *o)
 {
     store_bind_text(st, 1, o ? o->file : NULL);
     store_bind_text(st, 2, o ? o->manifest : NULL);
@@ -927,8 +1129,8 @@ static void store_bind_output(sqlite3_stmt *st, const store_run_output *o)
     store_bind_text(st, 4, o ? o->sha256 : NULL);
     store_bind_text(st, 5, o ? o->cursor_from : NULL);
     store_bind_text(st, 6, o ? o->cursor_to : NULL);
-    sqlite3_bind_int64(st, 7, o ? (sqlite3_int64)o->rows : 0);
-    sqlite3_bind_int64(st, 8, o ? (sqlite3_int64)o->bytes : 0);
+    sdb_bind_int64(st, 7, o ? (int64_t)o->rows : 0);
+    sdb_bind_int64(st, 8, o ? (int64_t)o->bytes : 0);
     store_bind_text(st, 9, NULL);
 }
 
@@ -938,52 +1140,114 @@ static void store_bind_output(sqlite3_stmt *st, const store_run_output *o)
 
 dsrc_status store_run_prepare(store *s, int64_t id, const store_run_output *out, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     dsrc_status rs;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     st = store_prep(s, "UPDATE runs SET " STORE_SET_OUTPUT ", prepared = 1 "
                        "WHERE state = 'running' AND owner = ?10 AND id = ?11", e);
     if (!st) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         return e->status;
     }
     store_bind_output(st, out);
     store_bind_text(st, 10, s->owner);
     rs = store_update_run(s, st, 11, id, "cannot record the fetch's output", e);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return rs;
+}
+
+static dsrc_status store_succeed_once(store *s, int64_t id, const store_run_output *out,
+                                     const char *commit_field, derr *e);
+
+/* The connection was lost during the success's transaction, perhaps
+ * during its COMMIT: whether it was committed is read again (on a new
+ * connection, for up to STORE_DOUBT_MS).  DSRC_OK when it was; the error
+ * in e when it was not; when it cannot be known, DSRC_E_UNREACHABLE with
+ * code "in-doubt": the caller leaves the run's files in place (the run is
+ * prepared: store_recover commits it, or it is committed already). */
+static dsrc_status store_succeed_outcome(store *s, int64_t id, derr *e)
+{
+    int64_t until = store_now_ms() + STORE_DOUBT_MS;
+
+    for (;;) {
+        sdb_stmt *st = NULL;
+        int rc = SDB_ERROR;
+
+        if (sdb_prepare(SDB(s), "SELECT state FROM runs WHERE id = ? AND owner = ?", &st) == 0) {
+            sdb_bind_int64(st, 1, id);
+            sdb_bind_text(st, 2, s->owner);
+            rc = sdb_step(st);
+            if (rc == SDB_ROW && strcmp(store_col_text(st, 0), "succeeded") == 0) {
+                sdb_finalize(st);
+                derr_clear(e);
+                return DSRC_OK;
+            }
+        }
+        sdb_finalize(st);
+        if (rc != SDB_ERROR)
+            return e ? e->status : DSRC_E_UNREACHABLE; /* not committed */
+        if (store_now_ms() >= until)
+            break;
+        usleep(500000);
+    }
+    derr_set(e, DSRC_E_UNREACHABLE,
+             "state store %s: the connection was lost while run %lld's success was being "
+             "committed, and the store cannot be reached to tell whether it was; its files "
+             "are left in place for the run's recovery", s->path, (long long)id);
+    if (e) {
+        e->retryable = 1;
+        snprintf(e->code, sizeof e->code, "in-doubt");
+    }
+    return DSRC_E_UNREACHABLE;
 }
 
 dsrc_status store_run_succeed(store *s, int64_t id, const store_run_output *out,
                               const char *commit_field, derr *e)
 {
-    sqlite3_stmt *st;
+    dsrc_status rs;
+    int attempt;
+
+    store_get(s);
+    for (attempt = 0;; attempt++) {
+        rs = store_succeed_once(s, id, out, commit_field, e);
+        if (rs == DSRC_OK || !store_again(s, attempt))
+            break;
+        derr_clear(e);
+    }
+    if (rs != DSRC_OK && sdb_errcode(SDB(s)) == SDB_E_CONN)
+        rs = store_succeed_outcome(s, id, e);
+    store_put(s);
+    return rs;
+}
+
+/* The run's success and its cursor in one transaction. */
+static dsrc_status store_succeed_once(store *s, int64_t id, const store_run_output *out,
+                                     const char *commit_field, derr *e)
+{
+    sdb_stmt *st;
     dsrc_status rs = DSRC_OK;
 
-    pthread_mutex_lock(&s->mu);
-    if (store_exec(s, "BEGIN IMMEDIATE", e, "cannot lock the database") < 0) {
-        pthread_mutex_unlock(&s->mu);
+    if (store_begin(s, e, "cannot lock the database") < 0)
         return e->status;
-    }
     if (commit_field && out && out->cursor_to) {
-        sqlite3_stmt *q = store_prep(s, "SELECT source, item FROM runs WHERE id = ? AND "
+        sdb_stmt *q = store_prep(s, "SELECT source, item FROM runs WHERE id = ? AND "
                                         "state = 'running' AND owner = ?", e);
         int rc;
         if (!q) {
             rs = e->status;
             goto out;
         }
-        sqlite3_bind_int64(q, 1, id);
+        sdb_bind_int64(q, 1, id);
         store_bind_text(q, 2, s->owner);
-        rc = sqlite3_step(q);
-        if (rc != SQLITE_ROW)
+        rc = sdb_step(q);
+        if (rc != SDB_ROW)
             rs = derr_set(e, DSRC_E_INTERNAL, "state: run %lld is not running here",
                           (long long)id);
         else if (store_put_cursor(s, store_col_text(q, 0), store_col_text(q, 1), commit_field,
                                   out->cursor_to, id, e) < 0)
             rs = e->status;
-        sqlite3_finalize(q);
+        sdb_finalize(q);
         if (rs != DSRC_OK)
             goto out;
     }
@@ -995,42 +1259,101 @@ dsrc_status store_run_succeed(store *s, int64_t id, const store_run_output *out,
         goto out;
     }
     store_bind_output(st, out);
-    sqlite3_bind_int64(st, 10, store_now_ms());
+    sdb_bind_int64(st, 10, store_now_ms());
     store_bind_text(st, 11, s->owner);
     rs = store_update_run(s, st, 12, id, "cannot record the run's success", e);
 out:
-    if (rs == DSRC_OK && store_exec(s, "COMMIT", e, "cannot commit the run") < 0)
+    if (rs == DSRC_OK && store_commit(s, e, "cannot commit the run") < 0)
         rs = e->status;
     if (rs != DSRC_OK)
-        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    pthread_mutex_unlock(&s->mu);
+        sdb_rollback(SDB(s));
     return rs;
+}
+
+/* A run of this process that ends without success, but whose files were
+ * put in place (its success's COMMIT was in doubt): it did succeed, and is
+ * committed so, as store_recover would.  1 when it was, 0 when it is not
+ * such a run, -1 with e set. */
+static int store_end_in_place(store *s, int64_t id, derr *e)
+{
+    sdb_stmt *st;
+    int rc = 0;
+
+    st = store_prep(s, "SELECT id, state, source, item, file, manifest, file_id, sha256, "
+                       "cursor_field, cursor_to, prepared FROM runs WHERE id = ? AND owner = ? "
+                       "AND state = 'running' AND prepared = 1", e);
+    if (!st)
+        return -1;
+    sdb_bind_int64(st, 1, id);
+    store_bind_text(st, 2, s->owner);
+    if (sdb_step(st) == SDB_ROW && store_col_text(st, 4) &&
+        manifest_matches(store_col_text(st, 5), store_col_text(st, 7), store_col_text(st, 9))) {
+        sdb_finalize(st);
+        if (store_begin(s, e, "cannot lock the database") < 0)
+            return -1;
+        /* the row's lock first (another process may be resolving it) */
+        st = store_prep(s, "UPDATE runs SET state = state WHERE id = ? AND owner = ? "
+                           "AND state = 'running'", e);
+        if (st) {
+            sdb_bind_int64(st, 1, id);
+            store_bind_text(st, 2, s->owner);
+            rc = sdb_step(st) == SDB_DONE ? 0 : -1;
+            sdb_finalize(st);
+            if (rc < 0)
+                store_sql_err(s, e, "cannot lock the run");
+            else if (sdb_changes(SDB(s)) == 1)
+                st = store_prep(s, "SELECT id, state, source, item, file, manifest, file_id, "
+                                   "sha256, cursor_field, cursor_to, prepared FROM runs "
+                                   "WHERE id = ?", e);
+            else
+                st = NULL;
+            if (st) {
+                sdb_bind_int64(st, 1, id);
+                rc = sdb_step(st) == SDB_ROW ? store_resolve_one(s, st, e) : 0;
+                sdb_finalize(st);
+            }
+        } else {
+            rc = -1;
+        }
+        if (rc < 0 || store_commit(s, e, "cannot commit the run") < 0) {
+            sdb_rollback(SDB(s));
+            return -1;
+        }
+        return rc;
+    }
+    sdb_finalize(st);
+    return 0;
 }
 
 dsrc_status store_run_end(store *s, int64_t id, run_state state, const derr *why, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     dsrc_status rs;
+    int rc;
 
     if (state != RUN_FAILED && state != RUN_CANCELLED)
         return derr_set(e, DSRC_E_INVALID_ARGUMENT, "state: a run ends failed or cancelled");
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
+    if ((rc = store_end_in_place(s, id, e)) != 0) {
+        store_put(s);
+        return rc > 0 ? DSRC_OK : e ? e->status : DSRC_E_INTERNAL;
+    }
     st = store_prep(s, "UPDATE runs SET state = ?, finished_at = ?, status = ?, "
                        "retryable = ?, error = ? WHERE state IN ('queued', 'running') "
                        "AND owner = ? AND id = ?", e);
     if (!st) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         return e->status;
     }
     store_bind_text(st, 1, store_state_name(state));
-    sqlite3_bind_int64(st, 2, store_now_ms());
+    sdb_bind_int64(st, 2, store_now_ms());
     store_bind_text(st, 3, why && why->status != DSRC_OK ? error_status_name(why->status)
                                                          : NULL);
-    sqlite3_bind_int(st, 4, why ? why->retryable : 0);
+    sdb_bind_int(st, 4, why ? why->retryable : 0);
     store_bind_text(st, 5, why ? why->msg : NULL);
     store_bind_text(st, 6, s->owner);
     rs = store_update_run(s, st, 7, id, "cannot record the run's end", e);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return rs;
 }
 
@@ -1038,31 +1361,31 @@ int store_last_run(store *s, const char *source, run_kind kind, const char *item
                    int64_t *queued_ms, int64_t *ended_ms, run_state *state,
                    run_trigger *trigger, int *attempt)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     int rc, out = 1;
     derr e = {0};
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     st = store_prep(s, "SELECT finished_at, state, queued_at, trigger, attempt FROM runs "
                        "WHERE source = ? AND kind = ? "
-                       "AND item IS ? AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+                       "AND item IS NOT DISTINCT FROM ? AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
                     &e);
     if (!st) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         derr_clear(&e);
         return -1;
     }
     store_bind_text(st, 1, source);
     store_bind_text(st, 2, store_kind_name(kind));
     store_bind_text(st, 3, item);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    rc = sdb_step(st);
+    if (rc == SDB_ROW) {
         if (ended_ms)
-            *ended_ms = sqlite3_column_int64(st, 0);
+            *ended_ms = sdb_column_int64(st, 0);
         if (state)
             *state = (run_state)store_state_parse(store_col_text(st, 1));
         if (queued_ms)
-            *queued_ms = sqlite3_column_int64(st, 2);
+            *queued_ms = sdb_column_int64(st, 2);
         if (trigger) {
             int i;
             *trigger = RUN_TRIGGER_SCHEDULE;
@@ -1071,33 +1394,33 @@ int store_last_run(store *s, const char *source, run_kind kind, const char *item
                     *trigger = (run_trigger)i;
         }
         if (attempt)
-            *attempt = sqlite3_column_int(st, 4);
+            *attempt = sdb_column_int(st, 4);
         out = 0;
-    } else if (rc != SQLITE_DONE) {
+    } else if (rc != SDB_DONE) {
         out = -1;
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
+    sdb_finalize(st);
+    store_put(s);
     return out;
 }
 
 int64_t store_prune(store *s, int64_t before_ms, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     int64_t n = -1;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     st = store_prep(s, "DELETE FROM runs WHERE state IN ('succeeded', 'failed', 'cancelled') "
                        "AND finished_at < ?", e);
     if (st) {
-        sqlite3_bind_int64(st, 1, before_ms);
-        if (sqlite3_step(st) == SQLITE_DONE)
-            n = sqlite3_changes(s->db);
+        sdb_bind_int64(st, 1, before_ms);
+        if (sdb_step(st) == SDB_DONE)
+            n = sdb_changes(SDB(s));
         else
             store_sql_err(s, e, "cannot prune runs");
-        sqlite3_finalize(st);
+        sdb_finalize(st);
     }
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return n;
 }
 
@@ -1115,13 +1438,13 @@ static const char *const store_purge_sql[] = {
 
 int64_t store_purge_source(store *s, const char *source, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     int64_t n = 0;
     size_t i;
 
-    pthread_mutex_lock(&s->mu);
-    if (store_exec(s, "BEGIN IMMEDIATE", e, "cannot begin a purge") < 0) {
-        pthread_mutex_unlock(&s->mu);
+    store_get(s);
+    if (store_begin(s, e, "cannot begin a purge") < 0) {
+        store_put(s);
         return -1;
     }
     for (i = 0; n >= 0 && i < sizeof store_purge_sql / sizeof store_purge_sql[0]; i++) {
@@ -1130,21 +1453,19 @@ int64_t store_purge_source(store *s, const char *source, derr *e)
             break;
         }
         store_bind_text(st, 1, source);
-        if (sqlite3_step(st) == SQLITE_DONE)
-            n += sqlite3_changes(s->db);
+        if (sdb_step(st) == SDB_DONE)
+            n += sdb_changes(SDB(s));
         else {
             store_sql_err(s, e, "cannot purge a source's state");
             n = -1;
         }
-        sqlite3_finalize(st);
+        sdb_finalize(st);
     }
-    if (n < 0 || store_exec(s, "COMMIT", e, "cannot commit a purge") < 0) {
-        derr ig = {0};
-        store_exec(s, "ROLLBACK", &ig, "cannot roll a purge back");
-        derr_clear(&ig);
+    if (n < 0)
+        sdb_rollback(SDB(s));
+    else if (store_commit(s, e, "cannot commit a purge") < 0)
         n = -1;
-    }
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return n;
 }
 
@@ -1156,15 +1477,15 @@ int64_t store_purge_source(store *s, const char *source, derr *e)
     "finished_at, owner, endpoint, rows, bytes, file, manifest, sha256, cursor_field, "  \
     "cursor_from, cursor_to, status, retryable, error"
 
-static json_t *store_time_json(sqlite3_stmt *st, int i)
+static json_t *store_time_json(sdb_stmt *st, int i)
 {
     int64_t ms;
     struct timespec ts;
     char buf[32];
 
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+    if (sdb_column_type(st, i) == SDB_NULL)
         return json_null();
-    ms = sqlite3_column_int64(st, i);
+    ms = sdb_column_int64(st, i);
     ts.tv_sec = (time_t)(ms / 1000);
     ts.tv_nsec = (long)(ms % 1000) * 1000000L;
     manifest_time(&ts, buf);
@@ -1172,24 +1493,24 @@ static json_t *store_time_json(sqlite3_stmt *st, int i)
 }
 
 /* One row of STORE_RUN_COLUMNS as an object. */
-static json_t *store_row_json(sqlite3_stmt *st)
+static json_t *store_row_json(sdb_stmt *st)
 {
     json_t *o = json_object();
-    int i, n = sqlite3_column_count(st);
+    int i, n = sdb_column_count(st);
 
     for (i = 0; o && i < n; i++) {
-        const char *name = sqlite3_column_name(st, i);
+        const char *name = sdb_column_name(st, i);
         json_t *v;
 
         if (strcmp(name, "queued_at") == 0 || strcmp(name, "started_at") == 0 ||
             strcmp(name, "finished_at") == 0)
             v = store_time_json(st, i);
         else if (strcmp(name, "retryable") == 0)
-            v = sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
-                                                          : json_boolean(sqlite3_column_int(st, i));
-        else if (sqlite3_column_type(st, i) == SQLITE_INTEGER)
-            v = json_integer(sqlite3_column_int64(st, i));
-        else if (sqlite3_column_type(st, i) == SQLITE_NULL)
+            v = sdb_column_type(st, i) == SDB_NULL ? json_null()
+                                                          : json_boolean(sdb_column_int(st, i));
+        else if (sdb_column_type(st, i) == SDB_INTEGER)
+            v = json_integer(sdb_column_int64(st, i));
+        else if (sdb_column_type(st, i) == SDB_NULL)
             v = json_null();
         else
             v = json_string(store_col_text(st, i));
@@ -1200,53 +1521,147 @@ static json_t *store_row_json(sqlite3_stmt *st)
 
 json_t *store_runs_json(store *s, const char *source, int state, int limit, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     json_t *arr = json_array();
     int rc;
 
-    pthread_mutex_lock(&s->mu);
-    st = store_prep(s, "SELECT " STORE_RUN_COLUMNS " FROM runs WHERE (?1 IS NULL OR "
-                       "source = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3",
+    store_get(s);
+    st = store_prep(s, "SELECT " STORE_RUN_COLUMNS " FROM runs WHERE (CAST(?1 AS TEXT) IS NULL OR "
+                       "source = ?1) AND (CAST(?2 AS TEXT) IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3",
                     e);
     if (!st || !arr) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         json_decref(arr);
         return NULL;
     }
     store_bind_text(st, 1, source);
     store_bind_text(st, 2, state >= 0 ? store_state_name((run_state)state) : NULL);
-    sqlite3_bind_int(st, 3, limit > 0 ? limit : 100);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    sdb_bind_int(st, 3, limit > 0 ? limit : 100);
+    while ((rc = sdb_step(st)) == SDB_ROW)
         json_array_append_new(arr, store_row_json(st));
-    if (rc != SQLITE_DONE) {
+    if (rc != SDB_DONE) {
         store_sql_err(s, e, "cannot read the runs");
         json_decref(arr);
         arr = NULL;
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
+    sdb_finalize(st);
+    store_put(s);
     return arr;
 }
 
 json_t *store_run_json(store *s, int64_t id, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     json_t *o = NULL;
     int rc;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     st = store_prep(s, "SELECT " STORE_RUN_COLUMNS " FROM runs WHERE id = ?", e);
     if (st) {
-        sqlite3_bind_int64(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
+        sdb_bind_int64(st, 1, id);
+        rc = sdb_step(st);
+        if (rc == SDB_ROW)
             o = store_row_json(st);
-        else if (rc == SQLITE_DONE)
+        else if (rc == SDB_DONE)
             derr_set(e, DSRC_E_NOT_FOUND, "no run %lld", (long long)id);
         else
             store_sql_err(s, e, "cannot read the run");
-        sqlite3_finalize(st);
+        sdb_finalize(st);
     }
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return o;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The store of a configuration                                              */
+
+struct store_where {
+    char *state_dir, *key_file, *url, *password, *schema, *tls_mode, *tls_ca, *tls_cert,
+        *tls_key;
+    int pool_size, connect_timeout_s;
+};
+
+void store_where_free(store_where *w)
+{
+    if (!w)
+        return;
+    free(w->state_dir);
+    free(w->key_file);
+    free(w->url);
+    if (w->password)
+        memset(w->password, 0, strlen(w->password));
+    free(w->password);
+    free(w->schema);
+    free(w->tls_mode);
+    free(w->tls_ca);
+    free(w->tls_cert);
+    free(w->tls_key);
+    free(w);
+}
+
+store_where *store_where_of(const cfg_config *cfg)
+{
+    const cfg_state_store *st = &cfg->state_store;
+    store_where *w = calloc(1, sizeof *w);
+    char **dst[] = {&w->state_dir, &w->key_file, &w->url, &w->password, &w->schema,
+                    &w->tls_mode, &w->tls_ca, &w->tls_cert, &w->tls_key};
+    const char *src[] = {cfg->state_dir, cfg->key_file, st->url, st->password, st->schema,
+                         st->tls_mode, st->tls_ca, st->tls_cert, st->tls_key};
+    size_t i;
+
+    if (!w)
+        return NULL;
+    for (i = 0; i < sizeof src / sizeof src[0]; i++)
+        if (src[i] && !(*dst[i] = strdup(src[i]))) {
+            store_where_free(w);
+            return NULL;
+        }
+    w->pool_size = st->pool_size;
+    w->connect_timeout_s = (int)((st->connect_timeout_ms + 999) / 1000);
+    return w;
+}
+
+store *store_open_where(const store_where *w, derr *e)
+{
+    store_backend b = {0};
+    char *password = NULL;
+    store *s;
+
+    if (!w->url)
+        return store_open(w->state_dir, e);
+    if (w->password &&
+        secret_resolve(w->password, NULL, w->key_file, &password, NULL, e) != DSRC_OK) {
+        derr_prefix(e, "state_store.password");
+        return NULL;
+    }
+    b.url = w->url;
+    b.password = password;
+    b.schema = w->schema;
+    b.tls_mode = w->tls_mode;
+    b.tls_ca = w->tls_ca;
+    b.tls_cert = w->tls_cert;
+    b.tls_key = w->tls_key;
+    /* verify-ca and verify-full without a CA: the system's bundle */
+    if (!b.tls_ca && b.tls_mode && strncmp(b.tls_mode, "verify-", 7) == 0 &&
+        access(STORE_SYSTEM_CA, R_OK) == 0)
+        b.tls_ca = STORE_SYSTEM_CA;
+    b.pool_size = w->pool_size;
+    b.connect_timeout_s = w->connect_timeout_s;
+    s = store_open_backend(w->state_dir, &b, e);
+    secret_free(password);
+    return s;
+}
+
+store *store_open_cfg(const cfg_config *cfg, derr *e)
+{
+    store_where *w = store_where_of(cfg);
+    store *s;
+
+    if (!w) {
+        derr_set(e, DSRC_E_INTERNAL, "state store: out of memory");
+        return NULL;
+    }
+    s = store_open_where(w, e);
+    store_where_free(w);
+    return s;
 }

@@ -23,9 +23,21 @@
  * item with a cursor field (an incremental fetch) is running at a time:
  * the database enforces it, so two processes can never commit the same
  * cursor twice; the second gets a "busy" error (DSRC_E_BACKEND, retryable,
- * code "busy").  The design leaves room for several daemons sharing one
- * store (a PostgreSQL backend): claims are by owner and lease, never by
- * an in-memory lock.
+ * code "busy").  Claims are by owner and lease, never by an in-memory
+ * lock, so several daemons can share one store.
+ *
+ * Backends (db.h): the SQLite database above, or a PostgreSQL database
+ * shared by several processes on several hosts (store_open_backend,
+ * state_store in dsrcd.conf): the same schema and versions, in
+ * READ COMMITTED transactions whose rows are locked where SQLite relied on
+ * its single writer (a claim is an UPDATE of a queued row, a recovered run
+ * is locked and checked again, the audit chain and the catalog's snapshots
+ * lock their table); a transaction chosen as a deadlock's victim is run
+ * again.  A lost connection is a retryable DSRC_E_UNREACHABLE and the next
+ * call reconnects; a run's success whose COMMIT was cut short is read back
+ * to learn whether it happened ("in-doubt" when it cannot be: its files
+ * stay for store_recover).  PostgreSQL's commits are durable: the lazy
+ * commits below are SQLite's.
  *
  * Durable fetch order (fetch.h): the data file and its manifest are made
  * durable under temporary names; store_run_prepare() records where they
@@ -121,6 +133,39 @@ typedef struct store_run_output {
  * database cannot be made or read, it is not a database, or its schema is
  * newer than this program's. */
 store *store_open(const char *state_dir, derr *e);
+
+/* Where the store is: SQLite in the state directory (url NULL), or a
+ * PostgreSQL database shared by several processes (db_pg.c): url is a
+ * libpq URI or conninfo string without a password; password the resolved
+ * one (NULL: none, or .pgpass); schema (NULL: the role's search path)
+ * made when missing; tls_mode (libpq's sslmode: disable ... verify-full),
+ * tls_ca/cert/key files; pool_size connections at most (made when
+ * needed; 0: STORE_POOL_DEFAULT); connect_timeout_s (0: 10). */
+#define STORE_POOL_DEFAULT 4
+typedef struct store_backend {
+    const char *url, *password, *schema;
+    const char *tls_mode, *tls_ca, *tls_cert, *tls_key;
+    int pool_size, connect_timeout_s;
+} store_backend;
+
+/* store_open() on the backend b (NULL: SQLite in state_dir).  A
+ * PostgreSQL store that cannot be reached or refuses the role is
+ * DSRC_E_UNREACHABLE (retryable) or DSRC_E_AUTH, the message naming the
+ * URL (never the password). */
+store *store_open_backend(const char *state_dir, const store_backend *b, derr *e);
+
+/* The store a configuration names (cfg_config.state_store, its state_dir
+ * and key_file), copied so that the configuration may go meanwhile:
+ * store_where_of() NULL when out of memory; store_open_where() resolves the
+ * password (a fernet: value with the key file) and opens it, the errors
+ * naming the setting (state_store.password, state_store.url);
+ * store_open_cfg() is both. */
+struct cfg_config;
+typedef struct store_where store_where;
+store_where *store_where_of(const struct cfg_config *cfg);
+store *store_open_where(const store_where *w, derr *e);
+void store_where_free(store_where *w);
+store *store_open_cfg(const struct cfg_config *cfg, derr *e);
 void store_close(store *s);
 
 /* This process's owner string, "host/pid/start-time". */
@@ -197,12 +242,12 @@ int64_t store_purge_source(store *s, const char *source, derr *e);
 
 /* For the modules that keep their own tables in the store (the catalog,
  * catalog/snapshot.c; its tables are made by the store's migrations):
- * store_lock() takes the handle's lock and returns the database, which
+ * store_lock() takes the handle's lock and returns the database (db.h), which
  * the caller uses until store_unlock(); store_error() sets `e` from the
  * database's last error, naming the store and `what`, and returns the
  * status (call it before store_unlock()).  store_now() is the time in ms. */
-struct sqlite3;
-struct sqlite3 *store_lock(store *s);
+struct sdb;
+struct sdb *store_lock(store *s);
 void store_unlock(store *s);
 dsrc_status store_error(store *s, derr *e, const char *what);
 int64_t store_now(void);

@@ -508,7 +508,7 @@ START_TEST(daemon_errors_all_reported)
     ck_diag(0, d, 1, "unknown setting 'plugins_dir' at top level (allowed: plugin_dir, "
                      "state_dir, workspace, sources_dir, key_file, control_socket, "
                      "log_level, log_target, probe_timeout, shutdown_grace, jobs, catalog, api, "
-                     "isolation, isolation_memory_max, isolation_syscall_filter, mask_key)");
+                     "isolation, isolation_memory_max, isolation_syscall_filter, mask_key, state_store)");
     ck_diag(1, d, 2, "'plugin_dir' must be a string or a list of strings, got an integer");
     ck_diag(2, d, 5, "'state_dir' must not be empty");
     ck_diag(3, d, 6, "'key_file' must be a string, got a boolean");
@@ -750,6 +750,65 @@ START_TEST(daemon_api_errors)
     d = put("dsrcd.conf", "api = { listen = \"127.0.0.1:99999\"; };\n");
     cfg = cfg_load(d, &diags);
     ck_errors(1);
+    cfg_free(cfg);
+    free(d);
+}
+END_TEST
+
+START_TEST(daemon_state_store)
+{
+    char *d = put("dsrcd.conf", "state_store = { url = \"postgresql://dsrc@db:5432/dsrc\";\n"
+                                "  password = \"env:DSRC_STORE_PW\"; schema = \"dsrc_1\";\n"
+                                "  tls = { mode = \"verify-ca\"; ca = \"ca.pem\"; };\n"
+                                "  pool_size = 8; connect_timeout = \"3s\"; };\n");
+    cfg_config *cfg = cfg_load(d, &diags);
+
+    ck_assert_ptr_nonnull(cfg);
+    ck_errors(0);
+    ck_assert_str_eq(cfg->state_store.url, "postgresql://dsrc@db:5432/dsrc");
+    ck_assert_str_eq(cfg->state_store.password, "env:DSRC_STORE_PW");
+    ck_assert_str_eq(cfg->state_store.schema, "dsrc_1");
+    ck_assert_str_eq(cfg->state_store.tls_mode, "verify-ca");
+    ck_assert_ptr_nonnull(strstr(cfg->state_store.tls_ca, "/ca.pem"));
+    ck_assert_int_eq(cfg->state_store.pool_size, 8);
+    ck_assert_int_eq(cfg->state_store.connect_timeout_ms, 3000);
+    cfg_free(cfg);
+    free(d);
+    /* unset: the SQLite store */
+    d = put("dsrcd.conf", "log_level = \"info\";\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(0);
+    ck_assert_ptr_null(cfg->state_store.url);
+    cfg_free(cfg);
+    free(d);
+    /* a password in the URL is refused without being shown */
+    d = put("dsrcd.conf", "state_store = { url = \"postgresql://dsrc:S3cr3t-pw@db/dsrc\"; };\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(1);
+    ck_diag(0, d, 1, "'state_store.url' holds a password");
+    ck_assert_ptr_null(strstr(diags.v[0].msg, "S3cr3t-pw"));
+    cfg_free(cfg);
+    free(d);
+    diag_free(&diags);
+    d = put("dsrcd.conf", "state_store = { url = \"sqlite:///x.db\"; pool_size = 0;\n"
+                          "  schema = \"Bad-Name\"; tls = { mode = \"maybe\"; }; };\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(1);
+    ck_diag(0, d, 1, "'state_store.url' must be a PostgreSQL URL");
+    cfg_free(cfg);
+    free(d);
+    diag_free(&diags);
+    d = put("dsrcd.conf", "state_store = { url = \"postgres://dsrc@db/dsrc\"; pool_size = 0;\n"
+                          "  schema = \"Bad-Name\"; tls = { mode = \"maybe\"; }; };\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(3);
+    cfg_free(cfg);
+    free(d);
+    diag_free(&diags);
+    d = put("dsrcd.conf", "state_store = { password = \"x\"; };\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(1);
+    ck_diag(0, d, 1, "group 'state_store' needs 'url'");
     cfg_free(cfg);
     free(d);
 }
@@ -1753,6 +1812,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, daemon_jobs_errors);
     tcase_add_test(tc, daemon_api_group);
     tcase_add_test(tc, daemon_api_errors);
+    tcase_add_test(tc, daemon_state_store);
     tcase_add_test(tc, fetch_rule_item_twice);
     tcase_add_test(tc, fetch_rule_mask);
     tcase_add_test(tc, fetch_rule_mask_errors);

@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "unit_tmp.h"
+#include "store_env.h"
 #include "output/outfile.h"
 #include "output/state.h"
 #include "store/store.h"
@@ -37,7 +38,7 @@ static void teardown(void)
 static store *open_ok(void)
 {
     derr e = {0};
-    store *s = store_open(dir, &e);
+    store *s = unit_store_open(dir, &e);
 
     ck_assert_msg(s != NULL, "store_open: %s", e.msg ? e.msg : "?");
     return s;
@@ -86,6 +87,14 @@ START_TEST(schema_made_and_reopened)
     sqlite3_stmt *st;
 
     store_close(s);
+    if (unit_store_is_pg()) {
+        ck_assert_int_eq(unit_store_int(dir, "SELECT version FROM store_schema"),
+                         STORE_SCHEMA_VERSION);
+        ck_assert_int_eq(unit_store_int(dir, "SELECT COUNT(*) FROM store_schema"), 1);
+        s = open_ok();
+        store_close(s);
+        return;
+    }
     snprintf(path, sizeof path, "%s/" STORE_FILE, dir);
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
     ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
@@ -110,11 +119,16 @@ START_TEST(newer_schema_refused)
     derr e = {0};
 
     store_close(s);
-    snprintf(path, sizeof path, "%s/" STORE_FILE, dir);
-    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-    ck_assert_ptr_null(store_open(dir, &e));
+    if (unit_store_is_pg()) {
+        unit_store_exec(dir, "UPDATE store_schema SET version = 99");
+    } else {
+        snprintf(path, sizeof path, "%s/" STORE_FILE, dir);
+        ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+    }
+    ck_assert_ptr_null(unit_store_open(dir, &e));
     ck_assert_int_eq(e.status, DSRC_E_INVALID_CONFIG);
     ck_assert_ptr_nonnull(strstr(e.msg, "schema version 99"));
     ck_assert_ptr_nonnull(strstr(e.msg, "newer"));
@@ -127,10 +141,12 @@ START_TEST(not_a_database_refused)
     char path[128];
     derr e = {0};
 
+    if (unit_store_is_pg())
+        return; /* a file of the SQLite store */
     snprintf(path, sizeof path, "%s/" STORE_FILE, dir);
     write_file(path, "this is not an SQLite database, but it is long enough to be read "
                      "as a header by SQLite, which then says so plainly..............");
-    ck_assert_ptr_null(store_open(dir, &e));
+    ck_assert_ptr_null(unit_store_open(dir, &e));
     ck_assert_ptr_nonnull(e.msg);
     ck_assert_ptr_nonnull(strstr(e.msg, path));
     derr_clear(&e);
@@ -264,7 +280,7 @@ static void die_mid_run(const char *file, const char *manifest, const char *sha,
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         derr e = {0};
-        store *s = store_open(dir, &e);
+        store *s = unit_store_open(dir, &e);
         int64_t id = 0;
         store_run_output out = {.file = file, .manifest = manifest, .sha256 = sha,
                                 .cursor_to = to};
@@ -308,6 +324,47 @@ START_TEST(dead_run_with_manifest_is_committed)
     free(v);
     ck_assert_str_eq(run_state_of(s, id), "succeeded");
     ck_assert_int_eq(access(file, F_OK), 0);
+    store_close(s);
+}
+END_TEST
+
+/* A run whose success's COMMIT was in doubt, its files left in place,
+ * then ended as failed by its process: it did succeed, and is committed
+ * so (its cursor moved), never failed with its files delivered. */
+START_TEST(ended_run_with_files_in_place_is_committed)
+{
+    char file[128], manifest[160], fid[OUTFILE_ID_MAX];
+    store *s = open_ok();
+    int64_t id;
+    derr e = {0}, why = {0};
+    struct stat sb;
+    char *v;
+
+    snprintf(file, sizeof file, "%s/data.csv", dir);
+    snprintf(manifest, sizeof manifest, "%s/data.csv.manifest.json", dir);
+    write_file(file, "id\n1\n2\n");
+    write_file(manifest, "{\"sha256\": \"cafe\", \"cursor\": {\"field\": \"id\", \"to\": \"2\"}}");
+    ck_assert_int_eq(stat(file, &sb), 0);
+    outfile_stat_id(&sb, fid);
+    {
+        store_run_output out = {.file = file, .manifest = manifest, .file_id = fid,
+                                .sha256 = "cafe", .cursor_to = "2"};
+        ck_assert_int_eq(store_run_begin(s, &inc_spec, NULL, 60000, &id, &e), DSRC_OK);
+        ck_assert_int_eq(store_run_prepare(s, id, &out, &e), DSRC_OK);
+    }
+    derr_set(&why, DSRC_E_UNREACHABLE, "in doubt");
+    ck_assert_int_eq(store_run_end(s, id, RUN_FAILED, &why, &e), DSRC_OK);
+    derr_clear(&why);
+    ck_assert_str_eq(run_state_of(s, id), "succeeded");
+    v = cursor_of(s, "pg", "public/orders", "id");
+    ck_assert_str_eq(v, "2");
+    free(v);
+    ck_assert_int_eq(access(file, F_OK), 0);
+    /* a run whose files are not in place ends failed, as before */
+    unlink(manifest);
+    ck_assert_int_eq(store_run_begin(s, &inc_spec, NULL, 60000, &id, &e), DSRC_OK);
+    ck_assert_int_eq(store_run_end(s, id, RUN_FAILED, NULL, &e), DSRC_OK);
+    ck_assert_str_eq(run_state_of(s, id), "failed");
     store_close(s);
 }
 END_TEST
@@ -394,6 +451,7 @@ START_TEST(runs_listed_filtered_and_pruned)
     ck_assert_int_eq(store_run_start(s, ids[0], NULL, 60000, &e), DSRC_E_NOT_FOUND);
     derr_clear(&e);
     a = store_runs_json(s, NULL, -1, 0, &e);
+    ck_assert_msg(a != NULL, "store_runs_json: %s", e.msg ? e.msg : "?");
     ck_assert_int_eq(json_array_size(a), 3);
     /* newest first */
     ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(a, 0), "id")), ids[2]);
@@ -542,6 +600,138 @@ START_TEST(last_run_of_each_job)
 }
 END_TEST
 
+/* Two processes claim the same queued runs, one from the first, the other
+ * from the last: each run is claimed by exactly one of them. */
+START_TEST(each_run_claimed_once)
+{
+    enum { RUNS = 120, KIDS = 2 };
+    store *s = open_ok();
+    store_run_spec spec = {.source = "pg", .kind = RUN_FETCH, .item = "t",
+                           .trigger = RUN_TRIGGER_SCHEDULE};
+    int64_t ids[RUNS], got;
+    int claims[RUNS] = {0}, fds[KIDS][2], k, i, status, per_kid[KIDS] = {0};
+    pid_t pid[KIDS];
+    derr e = {0};
+
+    for (i = 0; i < RUNS; i++)
+        ck_assert_int_eq(store_run_queue(s, &spec, &ids[i], &e), DSRC_OK);
+    store_close(s);
+    for (k = 0; k < KIDS; k++) {
+        ck_assert_int_eq(pipe(fds[k]), 0);
+        pid[k] = fork();
+        ck_assert_int_ge(pid[k], 0);
+        if (pid[k] == 0) {
+            store *c = unit_store_open(dir, &e);
+            int j;
+            close(fds[k][0]);
+            if (!c)
+                _exit(2);
+            for (j = 0; j < RUNS; j++) {
+                int64_t id = ids[k ? RUNS - 1 - j : j];
+                dsrc_status rs = store_run_start(c, id, NULL, 60000, &e);
+                if (rs == DSRC_OK && write(fds[k][1], &id, sizeof id) != sizeof id)
+                    _exit(3);
+                if (rs != DSRC_OK && rs != DSRC_E_NOT_FOUND)
+                    _exit(4);
+                derr_clear(&e);
+            }
+            /* dying leaves the runs running: store_close only */
+            store_close(c);
+            _exit(0);
+        }
+        close(fds[k][1]);
+    }
+    for (k = 0; k < KIDS; k++) {
+        while (read(fds[k][0], &got, sizeof got) == (ssize_t)sizeof got) {
+            for (i = 0; i < RUNS && ids[i] != got; i++)
+                ;
+            ck_assert_int_lt(i, RUNS);
+            claims[i]++;
+            per_kid[k]++;
+        }
+        close(fds[k][0]);
+        ck_assert_int_eq(waitpid(pid[k], &status, 0), pid[k]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status %d", k,
+                      status);
+    }
+    for (i = 0; i < RUNS; i++)
+        ck_assert_msg(claims[i] == 1, "run %lld claimed %d times", (long long)ids[i],
+                      claims[i]);
+    ck_assert_int_eq(per_kid[0] + per_kid[1], RUNS);
+}
+END_TEST
+
+/* PostgreSQL: the connection is lost inside a transaction (its backend
+ * terminated): the statements after it fail, nothing of the transaction
+ * is kept, and the next call reconnects; lost between calls, the call
+ * fails retryable or succeeds on a new connection, never half done. */
+START_TEST(connection_lost_nothing_half_done)
+{
+    store *s, *killer;
+    sdb *db, *kdb;
+    sdb_stmt *st = NULL;
+    derr e = {0};
+    char sql[160];
+    int64_t pid = 0, id;
+    int rc;
+
+    if (!unit_store_is_pg())
+        return;
+    s = open_ok();
+    killer = open_ok();
+    db = store_lock(s);
+    ck_assert_int_eq(sdb_exec(db, "CREATE TABLE t_lost (v INTEGER)"), 0);
+    ck_assert_int_eq(sdb_prepare(db, "SELECT pg_backend_pid()", &st), 0);
+    ck_assert_int_eq(sdb_step(st), SDB_ROW);
+    pid = sdb_column_int64(st, 0);
+    sdb_finalize(st);
+    ck_assert_int_eq(sdb_begin(db), 0);
+    ck_assert_int_eq(sdb_exec(db, "INSERT INTO t_lost VALUES (1)"), 0);
+    /* the server ends this connection (a restart, a failover, a kill) */
+    kdb = store_lock(killer);
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld)", (long long)pid);
+    ck_assert_int_eq(sdb_exec(kdb, sql), 0);
+    store_unlock(killer);
+    rc = sdb_exec(db, "INSERT INTO t_lost VALUES (2)");
+    ck_assert_int_eq(rc, -1);
+    ck_assert_int_eq(sdb_errcode(db), SDB_E_CONN);
+    /* no reconnection inside the transaction: this one is not run alone */
+    ck_assert_int_eq(sdb_exec(db, "INSERT INTO t_lost VALUES (3)"), -1);
+    ck_assert_int_eq(sdb_errcode(db), SDB_E_CONN);
+    ck_assert_int_eq(sdb_commit(db), -1);
+    /* the next call is on a new connection */
+    ck_assert_int_eq(sdb_exec(db, "INSERT INTO t_lost VALUES (4)"), 0);
+    store_unlock(s);
+    ck_assert_int_eq(unit_store_int(dir, "SELECT COUNT(*) FROM t_lost"), 1);
+    ck_assert_int_eq(unit_store_int(dir, "SELECT MAX(v) FROM t_lost"), 4);
+
+    /* lost between two calls of the store: the call that finds it lost
+     * fails retryable and did nothing, the next one works */
+    db = store_lock(s);
+    ck_assert_int_eq(sdb_prepare(db, "SELECT pg_backend_pid()", &st), 0);
+    ck_assert_int_eq(sdb_step(st), SDB_ROW);
+    pid = sdb_column_int64(st, 0);
+    sdb_finalize(st);
+    store_unlock(s);
+    kdb = store_lock(killer);
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld)", (long long)pid);
+    ck_assert_int_eq(sdb_exec(kdb, sql), 0);
+    store_unlock(killer);
+    if (store_run_begin(s, &inc_spec, NULL, 60000, &id, &e) != DSRC_OK) {
+        ck_assert_int_eq(e.status, DSRC_E_UNREACHABLE);
+        ck_assert_int_eq(e.retryable, 1);
+        ck_assert_ptr_nonnull(strstr(e.msg, "state store"));
+        derr_clear(&e);
+        ck_assert_int_eq(unit_store_int(dir, "SELECT COUNT(*) FROM runs"), 0);
+        ck_assert_int_eq(store_run_begin(s, &inc_spec, NULL, 60000, &id, &e), DSRC_OK);
+    }
+    ck_assert_str_eq(run_state_of(s, id), "running");
+    ck_assert_int_eq(unit_store_int(dir, "SELECT COUNT(*) FROM runs"), 1);
+    store_close(killer);
+    store_close(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *su = suite_create("store");
@@ -561,6 +751,9 @@ static Suite *store_suite(void)
     tcase_add_test(tc, dead_run_keeps_a_file_that_is_not_its_own);
     tcase_add_test(tc, dead_run_frees_its_item);
     tcase_add_test(tc, runs_listed_filtered_and_pruned);
+    tcase_add_test(tc, each_run_claimed_once);
+    tcase_add_test(tc, ended_run_with_files_in_place_is_committed);
+    tcase_add_test(tc, connection_lost_nothing_half_done);
     tcase_add_test(tc, names_round_trip);
     tcase_add_test(tc, last_run_of_each_job);
     suite_add_tcase(su, tc);

@@ -32,6 +32,9 @@ TESTS += plugins/postgres/tests/pg_replica.sh
 # dsrcd killed (SIGKILL) 20 times while it fetches a growing table
 # incrementally: every row delivered exactly once.
 TESTS += plugins/postgres/tests/pg_jobs_kill.sh
+# The state store on PostgreSQL: the store's unit suites, dsrc on it (a
+# fernet: password, TLS verified), bad settings, the server restarted.
+TESTS += plugins/postgres/tests/pg_store.sh
 # dsrcd's retries: a server stopped (backoff, then success), a wrong
 # password (one failed run, held, no retry storm).
 TESTS += plugins/postgres/tests/pg_jobs_retry.sh
@@ -87,6 +90,7 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 	plugins/postgres/tests/pg_journal.sh plugins/postgres/tests/pg_float_corpus.sh \
 	plugins/postgres/tests/pg_conformance.sh plugins/postgres/tests/pg_parallel.sh \
 	plugins/postgres/tests/pg_mask.sh \
+	plugins/postgres/tests/pg_store.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
