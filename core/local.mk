@@ -59,7 +59,7 @@ core_libdsrccore_la_SOURCES += \
 # the API's tokens.
 core_libdsrccore_la_SOURCES += \
 	core/store/store.c core/store/store.h \
-	core/store/audit.c core/store/audit.h \
+	core/store/audit.c core/store/audit.h core/store/node.c \
 	core/store/token.c core/store/token.h
 
 # catalog: items in normal form, schema hashes and diffs (catalog), the

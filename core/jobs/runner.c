@@ -204,6 +204,7 @@ static dsrc_status runner_fetch(runner_watch *w, source_conn *conn, const char *
     o.store = rq->store;
     o.run_id = rq->run_id;
     o.endpoint = endpoint;
+    o.node = store_node(rq->store);
     o.progress_counter = &w->progress;
     st = fetch_run(rq->cfg, conn, &o, &rep, e);
     if (st == DSRC_OK) {

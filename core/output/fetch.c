@@ -500,6 +500,7 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
         m.req_columns = o->columns;
         m.n_req_columns = o->n_columns;
         m.endpoint = o->endpoint;
+        m.node = o->node;
         if (asprintf(&r->manifest_path, "%s.manifest.json", st.path) < 0) {
             r->manifest_path = NULL;
             status = derr_set(e, DSRC_E_INTERNAL, "out of memory");

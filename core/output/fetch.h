@@ -48,6 +48,8 @@ typedef struct fetch_opts {
     double progress_after;         /* seconds before progress appears       */
     const char *endpoint;          /* the endpoint serving (recorded in the
                                       manifest); may be NULL                */
+    const char *node;              /* the node writing (recorded in the
+                                      manifest); may be NULL                */
 } fetch_opts;
 
 typedef struct fetch_report {

@@ -133,6 +133,8 @@ static json_t *manifest_object(const manifest *m)
     }
     if (m->endpoint)
         rc |= manifest_set(o, "endpoint", manifest_str(m->endpoint));
+    if (m->node)
+        rc |= manifest_set(o, "node", manifest_str(m->node));
     rc |= manifest_set(o, "dsrc_version", json_string(PACKAGE_VERSION));
     if (rc) {
         json_decref(o);

@@ -12,6 +12,7 @@
  *   "cursor": {"field": "...", "from": "..."|null, "to": "..."|null},
  *   "limit": N|null, "columns": [...]|null,
  *   "endpoint": "primary"|"replica 1 (host:port)" (when known),
+ *   "node": "..." (the node that wrote it: dsrcd.conf node_name, when known),
  *   "dsrc_version": "..."
  * }
  * Secrets never appear in a manifest: it holds no connection options.
@@ -37,6 +38,7 @@ typedef struct manifest {
     int64_t limit;               /* -1: none */
     const char *const *req_columns; size_t n_req_columns;
     const char *endpoint;        /* the endpoint that served; may be NULL   */
+    const char *node;            /* the node that wrote it; may be NULL     */
 } manifest;
 
 /* Serialise to a malloc'd JSON string (pretty, trailing newline). */
