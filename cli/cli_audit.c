@@ -56,6 +56,8 @@ int cli_audit_record(const cfg_config *cfg, const char *prog, store_audit_rec *r
         derr_clear(&e);
         return -1;
     }
+    if (cfg->node_name)
+        (void)store_set_node(st, cfg->node_name);
     rc = audit_append(st, prog, r);
     store_close(st);
     return rc;

@@ -58,6 +58,8 @@ core_libdsrccore_la_SOURCES += \
 # store: the state store (SQLite): cursors and runs; the audit trail and
 # the API's tokens.
 core_libdsrccore_la_SOURCES += \
+	core/store/db.c core/store/db.h core/store/db_int.h \
+	core/store/db_sqlite.c \
 	core/store/store.c core/store/store.h \
 	core/store/audit.c core/store/audit.h core/store/node.c \
 	core/store/token.c core/store/token.h

@@ -1019,8 +1019,9 @@ static store *control_api_store(control_state *d, derr *e)
     store *st;
 
     pthread_mutex_lock(&d->mu);
-    if (!d->api_store)
-        d->api_store = store_open(d->cur->cfg->state_dir, e);
+    if (!d->api_store && (d->api_store = store_open(d->cur->cfg->state_dir, e)) &&
+        d->cur->cfg->node_name)
+        (void)store_set_node(d->api_store, d->cur->cfg->node_name);
     if (!d->tokens)
         d->tokens = store_token_cache_new(CONTROL_TOKEN_TTL_MS);
     st = d->api_store;

@@ -2,7 +2,7 @@
 /* discovery.c -- discover modes and records; see discovery.h */
 #include <config.h>
 
-#include <sqlite3.h>
+#include "store/db.h"
 
 #include "catalog/discovery.h"
 #include "jobs/plan.h"
@@ -78,88 +78,85 @@ const char *discovery_mode_name(dsrc_discover_mode m)
 
 dsrc_status discovery_record(store *s, const discovery_rec *r, derr *e)
 {
-    sqlite3 *db = store_lock(s);
-    sqlite3_stmt *st = NULL;
+    sdb *db = store_lock(s);
+    sdb_stmt *st = NULL;
     dsrc_status rc = DSRC_OK;
 
-    if (sqlite3_prepare_v2(db, "INSERT INTO discoveries (source, run_id, started_at, "
+    if (sdb_prepare(db, "INSERT INTO discoveries (source, run_id, started_at, "
                                "duration_ms, items, queries, retries, errors, mode, result) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st,
-                           NULL) != SQLITE_OK)
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st) != 0)
         goto fail;
-    sqlite3_bind_text(st, 1, r->source, -1, SQLITE_STATIC);
+    sdb_bind_text(st, 1, r->source);
     if (r->run_id > 0)
-        sqlite3_bind_int64(st, 2, r->run_id);
+        sdb_bind_int64(st, 2, r->run_id);
     else
-        sqlite3_bind_null(st, 2);
-    sqlite3_bind_int64(st, 3, r->started_at);
-    sqlite3_bind_int64(st, 4, r->duration_ms);
-    sqlite3_bind_int64(st, 5, r->items);
-    sqlite3_bind_int64(st, 6, r->queries);
-    sqlite3_bind_int64(st, 7, r->retries);
-    sqlite3_bind_int64(st, 8, r->errors);
-    sqlite3_bind_text(st, 9, discovery_mode_name(r->mode), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, r->result ? r->result : "ok", -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
+        sdb_bind_null(st, 2);
+    sdb_bind_int64(st, 3, r->started_at);
+    sdb_bind_int64(st, 4, r->duration_ms);
+    sdb_bind_int64(st, 5, r->items);
+    sdb_bind_int64(st, 6, r->queries);
+    sdb_bind_int64(st, 7, r->retries);
+    sdb_bind_int64(st, 8, r->errors);
+    sdb_bind_text(st, 9, discovery_mode_name(r->mode));
+    sdb_bind_text(st, 10, r->result ? r->result : "ok");
+    if (sdb_step(st) != SDB_DONE)
         goto fail;
-    sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(db, "DELETE FROM discoveries WHERE source = ?1 AND id <= "
+    sdb_finalize(st);
+    if (sdb_prepare(db, "DELETE FROM discoveries WHERE source = ?1 AND id <= "
                                "(SELECT id FROM discoveries WHERE source = ?1 "
-                               "ORDER BY id DESC LIMIT 1 OFFSET ?2)", -1, &st,
-                           NULL) != SQLITE_OK)
+                               "ORDER BY id DESC LIMIT 1 OFFSET ?2)", &st) != 0)
         goto fail;
-    sqlite3_bind_text(st, 1, r->source, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, DISCOVERY_KEEP);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    sdb_bind_text(st, 1, r->source);
+    sdb_bind_int(st, 2, DISCOVERY_KEEP);
+    if (sdb_step(st) != SDB_DONE)
         goto fail;
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     store_unlock(s);
     return DSRC_OK;
 fail:
     rc = store_error(s, e, "cannot record the discover");
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     store_unlock(s);
     return rc;
 }
 
 json_t *discovery_last_json(store *s, const char *source, derr *e)
 {
-    sqlite3 *db = store_lock(s);
-    sqlite3_stmt *st = NULL;
+    sdb *db = store_lock(s);
+    sdb_stmt *st = NULL;
     json_t *o = NULL;
     char at[32];
     int rc;
 
-    if (sqlite3_prepare_v2(db, "SELECT started_at, duration_ms, items, queries, retries, "
+    if (sdb_prepare(db, "SELECT started_at, duration_ms, items, queries, retries, "
                                "errors, mode, result, run_id FROM discoveries "
-                               "WHERE source = ? ORDER BY id DESC LIMIT 1", -1, &st,
-                           NULL) != SQLITE_OK) {
+                               "WHERE source = ? ORDER BY id DESC LIMIT 1", &st) != 0) {
         store_error(s, e, "cannot read the discoveries");
         goto out;
     }
-    sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
+    sdb_bind_text(st, 1, source);
+    rc = sdb_step(st);
+    if (rc == SDB_DONE) {
         o = json_null();
-    } else if (rc != SQLITE_ROW) {
+    } else if (rc != SDB_ROW) {
         store_error(s, e, "cannot read the discoveries");
     } else {
         o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o}", "started_at",
-                      plan_iso(sqlite3_column_int64(st, 0), at), "duration_ms",
-                      (json_int_t)sqlite3_column_int64(st, 1), "items",
-                      (json_int_t)sqlite3_column_int64(st, 2), "queries",
-                      (json_int_t)sqlite3_column_int64(st, 3), "retries",
-                      (json_int_t)sqlite3_column_int64(st, 4), "errors",
-                      (json_int_t)sqlite3_column_int64(st, 5), "mode",
-                      (const char *)sqlite3_column_text(st, 6), "result",
-                      (const char *)sqlite3_column_text(st, 7), "run_id",
-                      sqlite3_column_type(st, 8) == SQLITE_NULL
-                          ? json_null() : json_integer(sqlite3_column_int64(st, 8)));
+                      plan_iso(sdb_column_int64(st, 0), at), "duration_ms",
+                      (json_int_t)sdb_column_int64(st, 1), "items",
+                      (json_int_t)sdb_column_int64(st, 2), "queries",
+                      (json_int_t)sdb_column_int64(st, 3), "retries",
+                      (json_int_t)sdb_column_int64(st, 4), "errors",
+                      (json_int_t)sdb_column_int64(st, 5), "mode",
+                      sdb_column_text(st, 6), "result",
+                      sdb_column_text(st, 7), "run_id",
+                      sdb_column_type(st, 8) == SDB_NULL
+                          ? json_null() : json_integer(sdb_column_int64(st, 8)));
         if (!o)
             derr_set(e, DSRC_E_INTERNAL, "out of memory");
     }
 out:
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     store_unlock(s);
     return o;
 }

@@ -7,219 +7,214 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
+#include "store/db.h"
 
 #include "base/log.h"
 #include "catalog/snapshot.h"
 
-static const char *snapshot_text(sqlite3_stmt *st, int i)
+static const char *snapshot_text(sdb_stmt *st, int i)
 {
-    return (const char *)sqlite3_column_text(st, i);
+    return sdb_column_text(st, i);
 }
 
-static void snapshot_bind(sqlite3_stmt *st, int i, const char *v)
+static void snapshot_bind(sdb_stmt *st, int i, const char *v)
 {
     if (v)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+        sdb_bind_text(st, i, v);
     else
-        sqlite3_bind_null(st, i);
+        sdb_bind_null(st, i);
 }
 
 /* Under the lock: the latest snapshot id of source, 0 when none, -1. */
-static int64_t snapshot_latest_locked(sqlite3 *db, const char *source)
+static int64_t snapshot_latest_locked(sdb *db, const char *source)
 {
-    sqlite3_stmt *st = NULL;
+    sdb_stmt *st = NULL;
     int64_t id = -1;
 
-    if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(id), 0) FROM catalog_snapshots "
-                               "WHERE source = ?", -1, &st, NULL) == SQLITE_OK) {
+    if (sdb_prepare(db, "SELECT COALESCE(MAX(id), 0) FROM catalog_snapshots "
+                               "WHERE source = ?", &st) == 0) {
         snapshot_bind(st, 1, source);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            id = sqlite3_column_int64(st, 0);
+        if (sdb_step(st) == SDB_ROW)
+            id = sdb_column_int64(st, 0);
     }
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     return id;
 }
 
-static int snapshot_load_locked(sqlite3 *db, int64_t id, catalog_list *l)
+static int snapshot_load_locked(sdb *db, int64_t id, catalog_list *l)
 {
-    sqlite3_stmt *st = NULL;
+    sdb_stmt *st = NULL;
     int rc;
 
-    if (sqlite3_prepare_v2(db, "SELECT e.path, e.hash, i.schema, e.volatile "
+    if (sdb_prepare(db, "SELECT e.path, e.hash, i.schema, e.volatile "
                                "FROM catalog_entries e JOIN catalog_items i ON i.hash = e.hash "
-                               "WHERE e.snapshot_id = ? ORDER BY e.path", -1, &st,
-                           NULL) != SQLITE_OK)
+                               "WHERE e.snapshot_id = ? ORDER BY e.path", &st) != 0)
         return -1;
-    sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    sdb_bind_int64(st, 1, id);
+    while ((rc = sdb_step(st)) == SDB_ROW)
         if (catalog_list_push(l, snapshot_text(st, 0), snapshot_text(st, 1),
                               snapshot_text(st, 2), snapshot_text(st, 3)) < 0) {
-            rc = SQLITE_NOMEM;
+            rc = SDB_ERROR;
             break;
         }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    sdb_finalize(st);
+    return rc == SDB_DONE ? 0 : -1;
 }
 
 /* Run one statement with no parameters; 0 or -1. */
-static int snapshot_exec(sqlite3 *db, const char *sql)
+static int snapshot_exec(sdb *db, const char *sql)
 {
-    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    return sdb_exec(db, sql) == 0 ? 0 : -1;
 }
 
 /* The catalog is unchanged: verified now; volatile fields refreshed. */
-static int snapshot_verify_locked(sqlite3 *db, int64_t id, const catalog_list *old,
+static int snapshot_verify_locked(sdb *db, int64_t id, const catalog_list *old,
                                   const catalog_list *l, int64_t now, int64_t duration_ms)
 {
-    sqlite3_stmt *st = NULL;
+    sdb_stmt *st = NULL;
     size_t i;
     int rc = 0;
 
-    if (sqlite3_prepare_v2(db, "UPDATE catalog_snapshots SET verified_at = ?, duration_ms = ? "
-                               "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+    if (sdb_prepare(db, "UPDATE catalog_snapshots SET verified_at = ?, duration_ms = ? "
+                               "WHERE id = ?", &st) != 0)
         return -1;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, duration_ms);
-    sqlite3_bind_int64(st, 3, id);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
-    if (rc < 0 || sqlite3_prepare_v2(db, "UPDATE catalog_entries SET volatile = ? "
-                                         "WHERE snapshot_id = ? AND path = ?", -1, &st,
-                                     NULL) != SQLITE_OK)
+    sdb_bind_int64(st, 1, now);
+    sdb_bind_int64(st, 2, duration_ms);
+    sdb_bind_int64(st, 3, id);
+    rc = sdb_step(st) == SDB_DONE ? 0 : -1;
+    sdb_finalize(st);
+    if (rc < 0 || sdb_prepare(db, "UPDATE catalog_entries SET volatile = ? "
+                                         "WHERE snapshot_id = ? AND path = ?", &st) != 0)
         return -1;
     for (i = 0; rc == 0 && i < l->n; i++) {
         const char *a = old->v[i].vol, *b = l->v[i].vol;
         if ((!a && !b) || (a && b && strcmp(a, b) == 0))
             continue;
-        sqlite3_reset(st);
+        sdb_reset(st);
         snapshot_bind(st, 1, b);
-        sqlite3_bind_int64(st, 2, id);
+        sdb_bind_int64(st, 2, id);
         snapshot_bind(st, 3, l->v[i].path);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        rc = sdb_step(st) == SDB_DONE ? 0 : -1;
     }
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     return rc;
 }
 
 /* A new snapshot with its entries and items; *id is its id. */
-static int snapshot_insert_locked(sqlite3 *db, const char *source, const catalog_list *l,
+static int snapshot_insert_locked(sdb *db, const char *source, const catalog_list *l,
                                   int64_t now, int64_t duration_ms, int64_t run_id,
                                   size_t changes, int64_t *id)
 {
-    sqlite3_stmt *st = NULL, *item = NULL;
+    sdb_stmt *st = NULL, *item = NULL;
     size_t i;
     int rc;
 
-    if (sqlite3_prepare_v2(db, "INSERT INTO catalog_snapshots (source, taken_at, verified_at, "
-                               "duration_ms, items, changes, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sdb_prepare(db, "INSERT INTO catalog_snapshots (source, taken_at, verified_at, "
+                               "duration_ms, items, changes, run_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                        "RETURNING id", &st) != 0)
         return -1;
     snapshot_bind(st, 1, source);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int64(st, 3, now);
-    sqlite3_bind_int64(st, 4, duration_ms);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)l->n);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)changes);
+    sdb_bind_int64(st, 2, now);
+    sdb_bind_int64(st, 3, now);
+    sdb_bind_int64(st, 4, duration_ms);
+    sdb_bind_int64(st, 5, (int64_t)l->n);
+    sdb_bind_int64(st, 6, (int64_t)changes);
     if (run_id > 0)
-        sqlite3_bind_int64(st, 7, run_id);
+        sdb_bind_int64(st, 7, run_id);
     else
-        sqlite3_bind_null(st, 7);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+        sdb_bind_null(st, 7);
+    rc = sdb_step_id(st, id) == SDB_DONE ? 0 : -1;
+    sdb_finalize(st);
     if (rc < 0)
         return -1;
-    *id = sqlite3_last_insert_rowid(db);
-    if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO catalog_items (hash, schema) VALUES (?, ?)",
-                           -1, &item, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "INSERT INTO catalog_entries (snapshot_id, path, hash, volatile) "
-                               "VALUES (?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
-        sqlite3_finalize(item);
+    if (sdb_prepare(db, "INSERT INTO catalog_items (hash, schema) VALUES (?, ?) "
+                        "ON CONFLICT (hash) DO NOTHING", &item) != 0 ||
+        sdb_prepare(db, "INSERT INTO catalog_entries (snapshot_id, path, hash, volatile) "
+                               "VALUES (?, ?, ?, ?)", &st) != 0) {
+        sdb_finalize(item);
         return -1;
     }
     for (i = 0; rc == 0 && i < l->n; i++) {
-        sqlite3_reset(item);
+        sdb_reset(item);
         snapshot_bind(item, 1, l->v[i].hash);
         snapshot_bind(item, 2, l->v[i].schema);
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, *id);
+        sdb_reset(st);
+        sdb_bind_int64(st, 1, *id);
         snapshot_bind(st, 2, l->v[i].path);
         snapshot_bind(st, 3, l->v[i].hash);
         snapshot_bind(st, 4, l->v[i].vol);
-        rc = sqlite3_step(item) == SQLITE_DONE && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        rc = sdb_step(item) == SDB_DONE && sdb_step(st) == SDB_DONE ? 0 : -1;
     }
-    sqlite3_finalize(item);
-    sqlite3_finalize(st);
+    sdb_finalize(item);
+    sdb_finalize(st);
     return rc;
 }
 
-static int snapshot_events_locked(sqlite3 *db, const char *source, const catalog_diff *d,
+static int snapshot_events_locked(sdb *db, const char *source, const catalog_diff *d,
                                   int64_t from, int64_t to, int64_t now)
 {
-    sqlite3_stmt *st = NULL;
+    sdb_stmt *st = NULL;
     size_t i;
     int rc = 0;
 
-    if (sqlite3_prepare_v2(db, "INSERT INTO drift_events (source, item, col, change, breaking, "
+    if (sdb_prepare(db, "INSERT INTO drift_events (source, item, col, change, breaking, "
                                "before, after, from_snapshot, to_snapshot, at) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st) != 0)
         return -1;
     for (i = 0; rc == 0 && i < d->n; i++) {
         const catalog_change *c = &d->v[i];
-        sqlite3_reset(st);
+        sdb_reset(st);
         snapshot_bind(st, 1, source);
         snapshot_bind(st, 2, c->item);
         snapshot_bind(st, 3, c->column);
         snapshot_bind(st, 4, catalog_change_name(c->kind));
-        sqlite3_bind_int(st, 5, c->breaking);
+        sdb_bind_int(st, 5, c->breaking);
         snapshot_bind(st, 6, c->before);
         snapshot_bind(st, 7, c->after);
-        sqlite3_bind_int64(st, 8, from);
-        sqlite3_bind_int64(st, 9, to);
-        sqlite3_bind_int64(st, 10, now);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        sdb_bind_int64(st, 8, from);
+        sdb_bind_int64(st, 9, to);
+        sdb_bind_int64(st, 10, now);
+        rc = sdb_step(st) == SDB_DONE ? 0 : -1;
     }
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     return rc;
 }
 
 /* Delete what the retention no longer keeps. */
-static int snapshot_prune_locked(sqlite3 *db, const char *source, int64_t latest, int64_t cutoff)
+static int snapshot_prune_locked(sdb *db, const char *source, int64_t latest, int64_t cutoff)
 {
-    sqlite3_stmt *st = NULL;
+    sdb_stmt *st = NULL;
     int rc, n = 0;
 
-    if (sqlite3_prepare_v2(db, "DELETE FROM catalog_entries WHERE snapshot_id IN (SELECT id FROM "
+    if (sdb_prepare(db, "DELETE FROM catalog_entries WHERE snapshot_id IN (SELECT id FROM "
                                "catalog_snapshots WHERE source = ?1 AND id < ?2 AND "
-                               "verified_at < ?3)", -1, &st, NULL) != SQLITE_OK)
+                               "verified_at < ?3)", &st) != 0)
         return -1;
     snapshot_bind(st, 1, source);
-    sqlite3_bind_int64(st, 2, latest);
-    sqlite3_bind_int64(st, 3, cutoff);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    n = sqlite3_changes(db);
-    sqlite3_finalize(st);
-    if (rc == 0 && sqlite3_prepare_v2(db, "DELETE FROM catalog_snapshots WHERE source = ?1 AND "
-                                          "id < ?2 AND verified_at < ?3", -1, &st,
-                                      NULL) == SQLITE_OK) {
+    sdb_bind_int64(st, 2, latest);
+    sdb_bind_int64(st, 3, cutoff);
+    rc = sdb_step(st) == SDB_DONE ? 0 : -1;
+    n = sdb_changes(db);
+    sdb_finalize(st);
+    if (rc == 0 && sdb_prepare(db, "DELETE FROM catalog_snapshots WHERE source = ?1 AND "
+                                          "id < ?2 AND verified_at < ?3", &st) == 0) {
         snapshot_bind(st, 1, source);
-        sqlite3_bind_int64(st, 2, latest);
-        sqlite3_bind_int64(st, 3, cutoff);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-        sqlite3_finalize(st);
+        sdb_bind_int64(st, 2, latest);
+        sdb_bind_int64(st, 3, cutoff);
+        rc = sdb_step(st) == SDB_DONE ? 0 : -1;
+        sdb_finalize(st);
     }
     if (rc == 0 && n > 0)
         rc = snapshot_exec(db, "DELETE FROM catalog_items WHERE NOT EXISTS (SELECT 1 FROM "
                                "catalog_entries e WHERE e.hash = catalog_items.hash)");
-    if (rc == 0 && sqlite3_prepare_v2(db, "DELETE FROM drift_events WHERE source = ?1 AND "
+    if (rc == 0 && sdb_prepare(db, "DELETE FROM drift_events WHERE source = ?1 AND "
                                           "at < ?2 AND (breaking = 0 OR id <= COALESCE(("
                                           "SELECT a.event_id FROM drift_acks a WHERE a.source = "
-                                          "drift_events.source AND a.item = drift_events.item), 0))",
-                                      -1, &st, NULL) == SQLITE_OK) {
+                                          "drift_events.source AND a.item = drift_events.item), 0))", &st) == 0) {
         snapshot_bind(st, 1, source);
-        sqlite3_bind_int64(st, 2, cutoff);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-        sqlite3_finalize(st);
+        sdb_bind_int64(st, 2, cutoff);
+        rc = sdb_step(st) == SDB_DONE ? 0 : -1;
+        sdb_finalize(st);
     }
     return rc;
 }
@@ -247,7 +242,7 @@ static void snapshot_log(const char *source, const catalog_diff *d)
 dsrc_status snapshot_record(store *s, const char *source, catalog_list *l, int64_t duration_ms,
                             int64_t run_id, int64_t retention_ms, snapshot_result *res, derr *e)
 {
-    sqlite3 *db;
+    sdb *db;
     catalog_list old = {0};
     catalog_diff d = {0};
     int64_t prev, now = store_now();
@@ -259,8 +254,9 @@ dsrc_status snapshot_record(store *s, const char *source, catalog_list *l, int64
     catalog_list_sort(l);
     res->items = l->n;
     db = store_lock(s);
-    if (snapshot_exec(db, "BEGIN IMMEDIATE") < 0) {
+    if (sdb_begin(db) < 0 || sdb_lock_table(db, "catalog_snapshots") < 0) {
         rs = store_error(s, e, "cannot lock the database");
+        sdb_rollback(db);
         store_unlock(s);
         return rs;
     }
@@ -291,7 +287,7 @@ dsrc_status snapshot_record(store *s, const char *source, catalog_list *l, int64
                                                   now - retention_ms) < 0)
         goto fail;
     what = "cannot commit the snapshot";
-    if (snapshot_exec(db, "COMMIT") < 0)
+    if (sdb_commit(db) < 0)
         goto fail;
     store_unlock(s);
     snapshot_log(source, &d);
@@ -300,7 +296,7 @@ dsrc_status snapshot_record(store *s, const char *source, catalog_list *l, int64
     return DSRC_OK;
 fail:
     rs = store_error(s, e, what);
-    (void)snapshot_exec(db, "ROLLBACK");
+    sdb_rollback(db);
     store_unlock(s);
     catalog_list_free(&old);
     catalog_diff_free(&d);
@@ -311,45 +307,45 @@ fail:
 int snapshot_find(store *s, const char *source, int64_t id, int64_t at_ms, snapshot_info *info,
                   derr *e)
 {
-    sqlite3 *db = store_lock(s);
-    sqlite3_stmt *st = NULL;
+    sdb *db = store_lock(s);
+    sdb_stmt *st = NULL;
     int rc, out = -1;
 
     memset(info, 0, sizeof *info);
-    if (sqlite3_prepare_v2(db, "SELECT id, taken_at, verified_at, duration_ms, items, changes, "
+    if (sdb_prepare(db, "SELECT id, taken_at, verified_at, duration_ms, items, changes, "
                                "COALESCE(run_id, 0) FROM catalog_snapshots WHERE source = ?1 "
                                "AND (?2 <= 0 OR id = ?2) AND (?3 <= 0 OR taken_at <= ?3) "
-                               "ORDER BY id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK) {
+                               "ORDER BY id DESC LIMIT 1", &st) != 0) {
         store_error(s, e, "cannot read the snapshots");
         store_unlock(s);
         return -1;
     }
     snapshot_bind(st, 1, source);
-    sqlite3_bind_int64(st, 2, id);
-    sqlite3_bind_int64(st, 3, at_ms);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        info->id = sqlite3_column_int64(st, 0);
-        info->taken_at = sqlite3_column_int64(st, 1);
-        info->verified_at = sqlite3_column_int64(st, 2);
-        info->duration_ms = sqlite3_column_int64(st, 3);
-        info->items = sqlite3_column_int64(st, 4);
-        info->changes = sqlite3_column_int64(st, 5);
-        info->run_id = sqlite3_column_int64(st, 6);
+    sdb_bind_int64(st, 2, id);
+    sdb_bind_int64(st, 3, at_ms);
+    rc = sdb_step(st);
+    if (rc == SDB_ROW) {
+        info->id = sdb_column_int64(st, 0);
+        info->taken_at = sdb_column_int64(st, 1);
+        info->verified_at = sdb_column_int64(st, 2);
+        info->duration_ms = sdb_column_int64(st, 3);
+        info->items = sdb_column_int64(st, 4);
+        info->changes = sdb_column_int64(st, 5);
+        info->run_id = sdb_column_int64(st, 6);
         out = 0;
-    } else if (rc == SQLITE_DONE) {
+    } else if (rc == SDB_DONE) {
         out = 1;
     } else {
         store_error(s, e, "cannot read the snapshots");
     }
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     store_unlock(s);
     return out;
 }
 
 dsrc_status snapshot_load(store *s, int64_t id, catalog_list *l, derr *e)
 {
-    sqlite3 *db = store_lock(s);
+    sdb *db = store_lock(s);
     dsrc_status rs = DSRC_OK;
 
     if (snapshot_load_locked(db, id, l) < 0)
@@ -379,8 +375,8 @@ static void snapshot_hit(json_t *arr, const char *source, const char *item, cons
 
 json_t *snapshot_search(store *s, const char *pattern, derr *e)
 {
-    sqlite3 *db;
-    sqlite3_stmt *st = NULL;
+    sdb *db;
+    sdb_stmt *st = NULL;
     json_t *arr = json_array();
     char *pat = NULL;
     int rc;
@@ -396,18 +392,18 @@ json_t *snapshot_search(store *s, const char *pattern, derr *e)
         return NULL;
     }
     db = store_lock(s);
-    if (sqlite3_prepare_v2(db, "SELECT s.source, e.path, i.schema FROM catalog_snapshots s "
+    if (sdb_prepare(db, "SELECT s.source, e.path, i.schema FROM catalog_snapshots s "
                                "JOIN catalog_entries e ON e.snapshot_id = s.id "
                                "JOIN catalog_items i ON i.hash = e.hash WHERE s.id IN "
                                "(SELECT MAX(id) FROM catalog_snapshots GROUP BY source) "
-                               "ORDER BY s.source, e.path", -1, &st, NULL) != SQLITE_OK) {
+                               "ORDER BY s.source, e.path", &st) != 0) {
         store_error(s, e, "cannot read the snapshots");
         store_unlock(s);
         json_decref(arr);
         free(pat);
         return NULL;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = sdb_step(st)) == SDB_ROW) {
         const char *src = snapshot_text(st, 0), *path = snapshot_text(st, 1);
         const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         json_t *j = json_loads(snapshot_text(st, 2), 0, NULL), *c;
@@ -424,12 +420,12 @@ json_t *snapshot_search(store *s, const char *pattern, derr *e)
         }
         json_decref(j);
     }
-    if (rc != SQLITE_DONE) {
+    if (rc != SDB_DONE) {
         store_error(s, e, "cannot read the snapshots");
         json_decref(arr);
         arr = NULL;
     }
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     store_unlock(s);
     free(pat);
     return arr;

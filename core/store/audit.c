@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <sqlite3.h>
+#include "store/db.h"
 
 #include "base/redact.h"
 #include "store/audit.h"
@@ -20,7 +20,7 @@
 /* The columns every reader selects, in the order of the serialisation
  * (prev_hash first), then the stored hash. */
 #define AUDIT_COLS "prev_hash, id, at, who, origin, action, source, item, result, rows, " \
-                   "bytes, detail, hash"
+                   "bytes, detail, hash, node"
 #define AUDIT_N_FIELDS 12 /* prev_hash .. detail */
 
 /* Feed one field: "-" for NULL, else "<length>:<bytes>". */
@@ -38,8 +38,10 @@ static void audit_feed(EVP_MD_CTX *md, const char *v, size_t len)
 }
 
 /* The hash of the fields f[0..AUDIT_N_FIELDS) (NULL entries are NULL
- * fields) into hex (65 bytes).  0, or -1 when the digest fails. */
-static int audit_hash(const char *const *f, const size_t *len, char *hex)
+ * fields) and, when not NULL, of the node that recorded them (records
+ * made before nodes were recorded hash as they did) into hex (65 bytes).
+ * 0, or -1 when the digest fails. */
+static int audit_hash(const char *const *f, const size_t *len, const char *node, char *hex)
 {
     static const char digits[] = "0123456789abcdef";
     unsigned char d[EVP_MAX_MD_SIZE];
@@ -54,6 +56,10 @@ static int audit_hash(const char *const *f, const size_t *len, char *hex)
     EVP_DigestUpdate(md, "dsrc-audit-1", 12);
     for (k = 0; k < AUDIT_N_FIELDS; k++)
         audit_feed(md, f[k], len[k]);
+    if (node) {
+        EVP_DigestUpdate(md, "node", 4);
+        audit_feed(md, node, strlen(node));
+    }
     if (EVP_DigestFinal_ex(md, d, &dn) != 1 || dn != STORE_AUDIT_HASH_LEN / 2) {
         EVP_MD_CTX_free(md);
         return -1;
@@ -68,66 +74,59 @@ static int audit_hash(const char *const *f, const size_t *len, char *hex)
 }
 
 /* The hash of the row `st` is on (selected with AUDIT_COLS), into hex. */
-static int audit_row_hash(sqlite3_stmt *st, char *hex)
+static int audit_row_hash(sdb_stmt *st, char *hex)
 {
     const char *f[AUDIT_N_FIELDS];
     size_t len[AUDIT_N_FIELDS];
     int k;
 
     for (k = 0; k < AUDIT_N_FIELDS; k++) {
-        f[k] = sqlite3_column_type(st, k) == SQLITE_NULL
-                   ? NULL : (const char *)sqlite3_column_text(st, k);
-        len[k] = f[k] ? (size_t)sqlite3_column_bytes(st, k) : 0;
+        f[k] = sdb_column_type(st, k) == SDB_NULL
+                   ? NULL : sdb_column_text(st, k);
+        len[k] = f[k] ? (size_t)sdb_column_bytes(st, k) : 0;
     }
-    return audit_hash(f, len, hex);
+    return audit_hash(f, len, sdb_column_text(st, AUDIT_N_FIELDS + 1), hex);
 }
 
-static void audit_bind_text(sqlite3_stmt *st, int i, const char *v)
+static void audit_bind_text(sdb_stmt *st, int i, const char *v)
 {
     if (v)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+        sdb_bind_text(st, i, v);
     else
-        sqlite3_bind_null(st, i);
+        sdb_bind_null(st, i);
 }
 
-static void audit_bind_count(sqlite3_stmt *st, int i, int64_t v)
+static void audit_bind_count(sdb_stmt *st, int i, int64_t v)
 {
     if (v >= 0)
-        sqlite3_bind_int64(st, i, v);
+        sdb_bind_int64(st, i, v);
     else
-        sqlite3_bind_null(st, i);
-}
-
-/* Run one statement without results on db; SQLITE_OK or the error. */
-static int audit_exec(sqlite3 *db, const char *sql)
-{
-    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+        sdb_bind_null(st, i);
 }
 
 /* With the store locked and a write transaction open: insert r after the
  * last record, then set its hash.  0, or -1 (the database's error). */
-static int audit_insert(sqlite3 *db, const store_audit_rec *r, const char *detail,
+static int audit_insert(sdb *db, const store_audit_rec *r, const char *detail, const char *node,
                         int64_t *id_out)
 {
-    sqlite3_stmt *st = NULL;
+    sdb_stmt *st = NULL;
     char prev[STORE_AUDIT_HASH_LEN + 1] = AUDIT_GENESIS, hex[STORE_AUDIT_HASH_LEN + 1];
     int rc = -1, step;
 
-    if (sqlite3_prepare_v2(db, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sdb_prepare(db, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", &st) != 0)
         goto out;
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW && sqlite3_column_text(st, 0))
-        snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(st, 0));
-    else if (step != SQLITE_ROW && step != SQLITE_DONE)
+    step = sdb_step(st);
+    if (step == SDB_ROW && sdb_column_text(st, 0))
+        snprintf(prev, sizeof prev, "%s", sdb_column_text(st, 0));
+    else if (step != SDB_ROW && step != SDB_DONE)
         goto out;
-    sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(db, "INSERT INTO audit (at, who, origin, action, source, item, "
-                               "result, rows, bytes, detail, prev_hash, hash) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')", -1, &st,
-                           NULL) != SQLITE_OK)
+    sdb_finalize(st);
+    if (sdb_prepare(db, "INSERT INTO audit (at, who, origin, action, source, item, "
+                               "result, rows, bytes, detail, prev_hash, hash, node) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?) RETURNING id",
+                    &st) != 0)
         goto out;
-    sqlite3_bind_int64(st, 1, r->at > 0 ? r->at : store_now());
+    sdb_bind_int64(st, 1, r->at > 0 ? r->at : store_now());
     audit_bind_text(st, 2, r->who);
     audit_bind_text(st, 3, r->origin);
     audit_bind_text(st, 4, r->action);
@@ -138,33 +137,31 @@ static int audit_insert(sqlite3 *db, const store_audit_rec *r, const char *detai
     audit_bind_count(st, 9, r->bytes);
     audit_bind_text(st, 10, detail);
     audit_bind_text(st, 11, prev);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    audit_bind_text(st, 12, node);
+    if (sdb_step_id(st, id_out) != SDB_DONE)
         goto out;
-    *id_out = sqlite3_last_insert_rowid(db);
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     /* the hash over the fields as stored, read back the way verify reads */
-    if (sqlite3_prepare_v2(db, "SELECT " AUDIT_COLS " FROM audit WHERE id = ?", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sdb_prepare(db, "SELECT " AUDIT_COLS " FROM audit WHERE id = ?", &st) != 0)
         goto out;
-    sqlite3_bind_int64(st, 1, *id_out);
-    if (sqlite3_step(st) != SQLITE_ROW || audit_row_hash(st, hex) < 0)
+    sdb_bind_int64(st, 1, *id_out);
+    if (sdb_step(st) != SDB_ROW || audit_row_hash(st, hex) < 0)
         goto out;
-    sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(db, "UPDATE audit SET hash = ? WHERE id = ?", -1, &st, NULL) !=
-        SQLITE_OK)
+    sdb_finalize(st);
+    if (sdb_prepare(db, "UPDATE audit SET hash = ? WHERE id = ?", &st) != 0)
         goto out;
-    sqlite3_bind_text(st, 1, hex, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, *id_out);
-    if (sqlite3_step(st) == SQLITE_DONE)
+    sdb_bind_text(st, 1, hex);
+    sdb_bind_int64(st, 2, *id_out);
+    if (sdb_step(st) == SDB_DONE)
         rc = 0;
 out:
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     return rc;
 }
 
 dsrc_status store_audit_append(store *s, const store_audit_rec *r, int64_t *id, derr *e)
 {
-    sqlite3 *db;
+    sdb *db;
     char *detail = NULL;
     int64_t new_id = 0;
     dsrc_status rs = DSRC_OK;
@@ -176,14 +173,15 @@ dsrc_status store_audit_append(store *s, const store_audit_rec *r, int64_t *id, 
     if (r->detail && !(detail = redact_dup(r->detail)))
         return derr_set(e, DSRC_E_INTERNAL, "audit record: out of memory");
     db = store_lock(s);
-    if (audit_exec(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
+    if (sdb_begin(db) != 0 || sdb_lock_table(db, "audit") != 0) {
         rs = store_error(s, e, "cannot lock the database for the audit record");
-    } else if (audit_insert(db, r, detail, &new_id) < 0) {
+        sdb_rollback(db);
+    } else if (audit_insert(db, r, detail, store_node(s), &new_id) < 0) {
         rs = store_error(s, e, "cannot write the audit record");
-        (void)audit_exec(db, "ROLLBACK");
-    } else if (audit_exec(db, "COMMIT") != SQLITE_OK) {
+        sdb_rollback(db);
+    } else if (sdb_commit(db) != 0) {
         rs = store_error(s, e, "cannot commit the audit record");
-        (void)audit_exec(db, "ROLLBACK");
+        sdb_rollback(db);
     }
     store_unlock(s);
     free(detail);
@@ -193,14 +191,14 @@ dsrc_status store_audit_append(store *s, const store_audit_rec *r, int64_t *id, 
 }
 
 /* The record on the row `st` (selected with AUDIT_COLS) into *r. */
-static void audit_row(sqlite3_stmt *st, store_audit_rec *r)
+static void audit_row(sdb_stmt *st, store_audit_rec *r)
 {
-#define AUDIT_TEXT(k) ((const char *)sqlite3_column_text(st, k))
-#define AUDIT_COUNT(k) (sqlite3_column_type(st, k) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, k))
+#define AUDIT_TEXT(k) (sdb_column_text(st, k))
+#define AUDIT_COUNT(k) (sdb_column_type(st, k) == SDB_NULL ? -1 : sdb_column_int64(st, k))
     memset(r, 0, sizeof *r);
     r->prev_hash = AUDIT_TEXT(0);
-    r->id = sqlite3_column_int64(st, 1);
-    r->at = sqlite3_column_int64(st, 2);
+    r->id = sdb_column_int64(st, 1);
+    r->at = sdb_column_int64(st, 2);
     r->who = AUDIT_TEXT(3);
     r->origin = AUDIT_TEXT(4);
     r->action = AUDIT_TEXT(5);
@@ -211,6 +209,7 @@ static void audit_row(sqlite3_stmt *st, store_audit_rec *r)
     r->bytes = AUDIT_COUNT(10);
     r->detail = AUDIT_TEXT(11);
     r->hash = AUDIT_TEXT(12);
+    r->node = AUDIT_TEXT(13);
 #undef AUDIT_TEXT
 #undef AUDIT_COUNT
 }
@@ -220,8 +219,8 @@ dsrc_status store_audit_list(store *s, const store_audit_filter *f,
                              derr *e)
 {
     static const store_audit_filter all = {0, NULL, 0};
-    sqlite3 *db;
-    sqlite3_stmt *st = NULL;
+    sdb *db;
+    sdb_stmt *st = NULL;
     dsrc_status rs = DSRC_OK;
     int step;
 
@@ -229,17 +228,16 @@ dsrc_status store_audit_list(store *s, const store_audit_filter *f,
         f = &all;
     db = store_lock(s);
     /* the newest `limit`, handed over oldest first */
-    if (sqlite3_prepare_v2(db, "SELECT * FROM (SELECT " AUDIT_COLS " FROM audit"
+    if (sdb_prepare(db, "SELECT * FROM (SELECT " AUDIT_COLS " FROM audit"
                                " WHERE at >= ?1 AND (?2 IS NULL OR source = ?2)"
-                               " ORDER BY id DESC LIMIT ?3) ORDER BY id", -1, &st,
-                           NULL) != SQLITE_OK) {
+                               " ORDER BY id DESC LIMIT ?3) AS a ORDER BY id", &st) != 0) {
         rs = store_error(s, e, "cannot read the audit trail");
         goto out;
     }
-    sqlite3_bind_int64(st, 1, f->since);
+    sdb_bind_int64(st, 1, f->since);
     audit_bind_text(st, 2, f->source);
-    sqlite3_bind_int64(st, 3, f->limit > 0 ? f->limit : -1);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    sdb_bind_int64(st, 3, f->limit > 0 ? f->limit : -1);
+    while ((step = sdb_step(st)) == SDB_ROW) {
         store_audit_rec r;
         audit_row(st, &r);
         if (fn(user, &r) != 0) {
@@ -247,10 +245,10 @@ dsrc_status store_audit_list(store *s, const store_audit_filter *f,
             goto out;
         }
     }
-    if (step != SQLITE_DONE)
+    if (step != SDB_DONE)
         rs = store_error(s, e, "cannot read the audit trail");
 out:
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     store_unlock(s);
     return rs;
 }
@@ -282,6 +280,7 @@ static int audit_json_one(void *user, const store_audit_rec *r)
     json_object_set_new(o, "rows", audit_jcount(r->rows));
     json_object_set_new(o, "bytes", audit_jcount(r->bytes));
     json_object_set_new(o, "detail", audit_jtext(r->detail));
+    json_object_set_new(o, "node", audit_jtext(r->node));
     json_object_set_new(o, "prev_hash", audit_jtext(r->prev_hash));
     json_object_set_new(o, "hash", audit_jtext(r->hash));
     return json_array_append_new(user, o);
@@ -307,21 +306,20 @@ json_t *store_audit_json(store *s, const store_audit_filter *f, derr *e)
 dsrc_status store_audit_verify(store *s, store_audit_check *out, derr *e)
 {
     char prev[STORE_AUDIT_HASH_LEN + 1] = AUDIT_GENESIS, hex[STORE_AUDIT_HASH_LEN + 1];
-    sqlite3 *db;
-    sqlite3_stmt *st = NULL;
+    sdb *db;
+    sdb_stmt *st = NULL;
     dsrc_status rs = DSRC_OK;
     int step;
 
     memset(out, 0, sizeof *out);
     db = store_lock(s);
-    if (sqlite3_prepare_v2(db, "SELECT " AUDIT_COLS " FROM audit ORDER BY id", -1, &st,
-                           NULL) != SQLITE_OK) {
+    if (sdb_prepare(db, "SELECT " AUDIT_COLS " FROM audit ORDER BY id", &st) != 0) {
         rs = store_error(s, e, "cannot read the audit trail");
         goto out;
     }
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *p = (const char *)sqlite3_column_text(st, 0);
-        const char *h = (const char *)sqlite3_column_text(st, 12);
+    while ((step = sdb_step(st)) == SDB_ROW) {
+        const char *p = sdb_column_text(st, 0);
+        const char *h = sdb_column_text(st, 12);
 
         out->records++;
         if (audit_row_hash(st, hex) < 0) {
@@ -334,20 +332,20 @@ dsrc_status store_audit_verify(store *s, store_audit_check *out, derr *e)
         else if (!out->bad_id && (!h || strcmp(h, hex) != 0))
             out->why = "its hash does not match its fields (the record was changed)";
         if (out->why && !out->bad_id) {
-            out->bad_id = sqlite3_column_int64(st, 1);
-            out->bad_at = sqlite3_column_int64(st, 2);
+            out->bad_id = sdb_column_int64(st, 1);
+            out->bad_at = sdb_column_int64(st, 2);
             snprintf(out->bad_action, sizeof out->bad_action, "%s",
-                     sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5)
+                     sdb_column_text(st, 5) ? sdb_column_text(st, 5)
                                                 : "");
         }
         snprintf(prev, sizeof prev, "%s", h ? h : "");
     }
-    if (step != SQLITE_DONE)
+    if (step != SDB_DONE)
         rs = store_error(s, e, "cannot read the audit trail");
     else if (out->records)
         snprintf(out->last_hash, sizeof out->last_hash, "%s", prev);
 out:
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     store_unlock(s);
     return rs;
 }

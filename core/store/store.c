@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
+#include "store/db.h"
 
 #include "output/manifest.h"
 #include "output/outfile.h"
@@ -22,7 +22,7 @@
 #define STORE_BUSY_MS 10000   /* wait this long for another process's write */
 
 struct store {
-    sqlite3 *db;
+    sdb *db;
     pthread_mutex_t mu;
     char *path;
     char owner[160];
@@ -81,7 +81,7 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     " value TEXT NOT NULL, run_id INTEGER, committed_at INTEGER NOT NULL,"
     " PRIMARY KEY (source, item));"
     "CREATE TABLE runs ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " id {ID},"
     " source TEXT NOT NULL,"
     " kind TEXT NOT NULL CHECK (kind IN ('discover', 'fetch')),"
     " item TEXT,"
@@ -104,19 +104,19 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     /* 2: the catalog (catalog/snapshot.h): items stored once by schema
      * hash, snapshots as lists of (path, hash), drift events, acks */
     "CREATE TABLE catalog_items (hash TEXT PRIMARY KEY, schema TEXT NOT NULL)"
-    " WITHOUT ROWID;"
+    "{WITHOUT_ROWID};"
     "CREATE TABLE catalog_snapshots ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL,"
+    " id {ID}, source TEXT NOT NULL,"
     " taken_at INTEGER NOT NULL, verified_at INTEGER NOT NULL,"
     " duration_ms INTEGER NOT NULL DEFAULT 0, items INTEGER NOT NULL DEFAULT 0,"
     " changes INTEGER NOT NULL DEFAULT 0, run_id INTEGER);"
     "CREATE INDEX catalog_snapshots_by_source ON catalog_snapshots (source, id);"
     "CREATE TABLE catalog_entries ("
     " snapshot_id INTEGER NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL,"
-    " volatile TEXT, PRIMARY KEY (snapshot_id, path)) WITHOUT ROWID;"
+    " volatile TEXT, PRIMARY KEY (snapshot_id, path)){WITHOUT_ROWID};"
     "CREATE INDEX catalog_entries_by_hash ON catalog_entries (hash);"
     "CREATE TABLE drift_events ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, item TEXT NOT NULL,"
+    " id {ID}, source TEXT NOT NULL, item TEXT NOT NULL,"
     " col TEXT, change TEXT NOT NULL, breaking INTEGER NOT NULL,"
     " before TEXT, after TEXT, from_snapshot INTEGER, to_snapshot INTEGER,"
     " at INTEGER NOT NULL);"
@@ -127,21 +127,21 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     /* 3: the audit trail (store/audit.h) and the API's tokens, hashed
      * (store/token.h) */
     "CREATE TABLE audit ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,"
+    " id {ID}, at INTEGER NOT NULL,"
     " who TEXT NOT NULL, origin TEXT NOT NULL, action TEXT NOT NULL,"
     " source TEXT, item TEXT, result TEXT NOT NULL, rows INTEGER, bytes INTEGER,"
     " detail TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
     "CREATE INDEX audit_by_at ON audit (at);"
     "CREATE INDEX audit_by_source ON audit (source, id);"
     "CREATE TABLE api_tokens ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+    " id {ID}, name TEXT NOT NULL,"
     " role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),"
     " hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL,"
     " expires_at INTEGER, revoked_at INTEGER, last_used_at INTEGER);"
     "CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL;",
     /* 4: what each discover did (catalog/discovery.h) */
     "CREATE TABLE discoveries ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, run_id INTEGER,"
+    " id {ID}, source TEXT NOT NULL, run_id INTEGER,"
     " started_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL, items INTEGER NOT NULL,"
     " queries INTEGER NOT NULL, retries INTEGER NOT NULL, errors INTEGER NOT NULL,"
     " mode TEXT NOT NULL, result TEXT NOT NULL);"
@@ -162,26 +162,36 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 
 static dsrc_status store_sql_err(store *s, derr *e, const char *what)
 {
-    int err = sqlite3_system_errno(s->db);
+    int err = sdb_sys_errno(s->db);
+    sdb_err code = sdb_errcode(s->db);
 
-    if (!err && sqlite3_errcode(s->db) == SQLITE_FULL)
+    if (!err && code == SDB_E_FULL)
         err = ENOSPC;
 
     /* the system's reason, when there is one, says more ("No space left
      * on device") than SQLite's ("disk I/O error") */
-    return derr_set(e, err == EACCES || (sqlite3_errcode(s->db) & 0xff) == SQLITE_READONLY
+    return derr_set(e, err == EACCES || code == SDB_E_READONLY
                            ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
-                    "state store %s: %s: %s%s%s%s", s->path, what, sqlite3_errmsg(s->db),
+                    "state store %s: %s: %s%s%s%s", s->path, what, sdb_errmsg(s->db),
                     err ? " (" : "", err ? strerror(err) : "", err ? ")" : "");
 }
 
-static int store_exec(store *s, const char *sql, derr *e, const char *what)
+/* Begin a write transaction: 0, or -1 with e set. */
+static int store_begin(store *s, derr *e, const char *what)
 {
-    char *msg = NULL;
-
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        sqlite3_free(msg);
+    if (sdb_begin(s->db) < 0) {
         store_sql_err(s, e, what);
+        return -1;
+    }
+    return 0;
+}
+
+/* Commit it: 0, or -1 with e set and the transaction rolled back. */
+static int store_commit(store *s, derr *e, const char *what)
+{
+    if (sdb_commit(s->db) < 0) {
+        store_sql_err(s, e, what);
+        sdb_rollback(s->db);
         return -1;
     }
     return 0;
@@ -193,30 +203,26 @@ static int store_exec(store *s, const char *sql, derr *e, const char *what)
  * them durable with the next synchronous commit, which is every other. */
 static void store_lazy(store *s, int lazy)
 {
-    (void)sqlite3_exec(s->db, lazy ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
-                       NULL, NULL, NULL);
+    sdb_lazy(s->db, lazy);
 }
 
-static sqlite3_stmt *store_prep(store *s, const char *sql, derr *e)
+static sdb_stmt *store_prep(store *s, const char *sql, derr *e)
 {
-    sqlite3_stmt *st = NULL;
+    sdb_stmt *st = NULL;
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (sdb_prepare(s->db, sql, &st) != 0) {
         store_sql_err(s, e, "cannot prepare a statement");
         return NULL;
     }
     return st;
 }
 
-static void store_bind_text(sqlite3_stmt *st, int i, const char *v)
+static void store_bind_text(sdb_stmt *st, int i, const char *v)
 {
-    if (v)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
+    sdb_bind_text(st, i, v);
 }
 
-sqlite3 *store_lock(store *s)
+sdb *store_lock(store *s)
 {
     pthread_mutex_lock(&s->mu);
     return s->db;
@@ -239,19 +245,12 @@ int64_t store_now(void)
 
 static int store_user_version(store *s)
 {
-    sqlite3_stmt *st = NULL;
-    int v = -1;
-
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return sdb_schema_version(s->db);
 }
 
 /* Import the cursor files of earlier versions, once. */
 static void store_import_walk(store *s, const char *state_dir, const char *dir, int depth,
-                              sqlite3_stmt *ins)
+                              sdb_stmt *ins)
 {
     DIR *d;
     struct dirent *de;
@@ -281,13 +280,13 @@ static void store_import_walk(store *s, const char *state_dir, const char *dir, 
             /* state_get_cursor resolves a fetch that died mid-commit */
             if (src && item && field &&
                 state_get_cursor(state_dir, src, item, field, &value, &e) == DSRC_OK && value) {
-                sqlite3_reset(ins);
+                sdb_reset(ins);
                 store_bind_text(ins, 1, src);
                 store_bind_text(ins, 2, item);
                 store_bind_text(ins, 3, field);
                 store_bind_text(ins, 4, value);
-                sqlite3_bind_int64(ins, 5, store_now_ms());
-                (void)sqlite3_step(ins);
+                sdb_bind_int64(ins, 5, store_now_ms());
+                (void)sdb_step(ins);
             }
             free(value);
             derr_clear(&e);
@@ -300,17 +299,17 @@ static void store_import_walk(store *s, const char *state_dir, const char *dir, 
 
 static int store_import_cursors(store *s, const char *state_dir, derr *e)
 {
-    sqlite3_stmt *ins;
+    sdb_stmt *ins;
     char *dir = NULL;
 
-    ins = store_prep(s, "INSERT OR IGNORE INTO cursors (source, item, field, value, "
-                        "committed_at) VALUES (?, ?, ?, ?, ?)", e);
+    ins = store_prep(s, "INSERT INTO cursors (source, item, field, value, committed_at) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, item) DO NOTHING", e);
     if (!ins)
         return -1;
     if (asprintf(&dir, "%s/cursors", state_dir) >= 0)
         store_import_walk(s, state_dir, dir, 0, ins);
     free(dir);
-    sqlite3_finalize(ins);
+    sdb_finalize(ins);
     return 0;
 }
 
@@ -318,9 +317,8 @@ static int store_import_cursors(store *s, const char *state_dir, derr *e)
 static int store_migrate(store *s, const char *state_dir, derr *e)
 {
     int v, i;
-    char sql[64];
 
-    if (store_exec(s, "BEGIN IMMEDIATE", e, "cannot lock the database") < 0)
+    if (store_begin(s, e, "cannot lock the database") < 0)
         return -1;
     v = store_user_version(s);
     if (v < 0) {
@@ -335,16 +333,19 @@ static int store_migrate(store *s, const char *state_dir, derr *e)
         goto fail;
     }
     for (i = v; i < STORE_SCHEMA_VERSION; i++)
-        if (store_exec(s, store_migrations[i], e, "cannot upgrade the schema") < 0)
+        if (sdb_exec_ddl(s->db, store_migrations[i]) < 0) {
+            store_sql_err(s, e, "cannot upgrade the schema");
             goto fail;
+        }
     if (v == 0 && store_import_cursors(s, state_dir, e) < 0)
         goto fail;
-    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
-    if (v != STORE_SCHEMA_VERSION && store_exec(s, sql, e, "cannot set the version") < 0)
+    if (v != STORE_SCHEMA_VERSION && sdb_set_schema_version(s->db, STORE_SCHEMA_VERSION) < 0) {
+        store_sql_err(s, e, "cannot set the version");
         goto fail;
-    return store_exec(s, "COMMIT", e, "cannot commit the schema");
+    }
+    return store_commit(s, e, "cannot commit the schema");
 fail:
-    (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sdb_rollback(s->db);
     return -1;
 }
 
@@ -426,6 +427,8 @@ store *store_open(const char *state_dir, derr *e)
 {
     store *s;
     struct stat sb;
+    char *msg = NULL;
+    int err = 0, rc;
 
     if (!state_dir || !*state_dir) {
         derr_set(e, DSRC_E_INVALID_CONFIG, "state store: no state_dir is set");
@@ -451,12 +454,10 @@ store *store_open(const char *state_dir, derr *e)
     s->host[sizeof s->host - 1] = '\0';
     snprintf(s->node, sizeof s->node, "%s", s->host);
     store_make_owner(s);
-    if (sqlite3_open_v2(s->path, &s->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        NULL) != SQLITE_OK) {
-        derr_set(e, errno == EACCES ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
-                 "cannot open the state store %s: %s", s->path,
-                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    if (!(s->db = sdb_open_sqlite(s->path, STORE_BUSY_MS, &msg, &err))) {
+        derr_set(e, err == EACCES ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
+                 "cannot open the state store %s: %s", s->path, msg ? msg : "out of memory");
+        free(msg);
         store_close(s);
         return NULL;
     }
@@ -465,7 +466,7 @@ store *store_open(const char *state_dir, derr *e)
         store_close(s);
         return NULL;
     }
-    if (sqlite3_db_readonly(s->db, "main") == 1) {
+    if (sdb_sqlite_readonly(s->db)) {
         derr_set(e, DSRC_E_PERMISSION,
                  "cannot write the state store %s: permission denied (run as the user "
                  "that owns it, or give this user write access to it and its directory)",
@@ -473,11 +474,9 @@ store *store_open(const char *state_dir, derr *e)
         store_close(s);
         return NULL;
     }
-    sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-    if (store_exec(s, "PRAGMA journal_mode = WAL", e, "not a usable database") < 0 ||
-        store_exec(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", e,
-                   "cannot set up the database") < 0 ||
-        store_migrate(s, state_dir, e) < 0 || store_give(s, &sb, e) < 0) {
+    if ((rc = sdb_sqlite_setup(s->db)) < 0)
+        store_sql_err(s, e, rc == -1 ? "not a usable database" : "cannot set up the database");
+    if (rc < 0 || store_migrate(s, state_dir, e) < 0 || store_give(s, &sb, e) < 0) {
         store_close(s);
         return NULL;
     }
@@ -488,8 +487,7 @@ void store_close(store *s)
 {
     if (!s)
         return;
-    if (s->db)
-        sqlite3_close(s->db);
+    sdb_close(s->db);
     pthread_mutex_destroy(&s->mu);
     free(s->path);
     free(s);
@@ -553,16 +551,16 @@ static int store_owner_gone(const store *s, const char *owner, int64_t lease_unt
     return store_proc_start(pid) != start;
 }
 
-static const char *store_col_text(sqlite3_stmt *st, int i)
+static const char *store_col_text(sdb_stmt *st, int i)
 {
-    return (const char *)sqlite3_column_text(st, i);
+    return sdb_column_text(st, i);
 }
 
 /* Commit (source, item)'s cursor to `value` for `field` from run `id`. */
 static int store_put_cursor(store *s, const char *source, const char *item, const char *field,
                             const char *value, int64_t id, derr *e)
 {
-    sqlite3_stmt *st = store_prep(s,
+    sdb_stmt *st = store_prep(s,
         "INSERT INTO cursors (source, item, field, value, run_id, committed_at) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, item) DO UPDATE SET "
         "field = excluded.field, value = excluded.value, run_id = excluded.run_id, "
@@ -575,11 +573,11 @@ static int store_put_cursor(store *s, const char *source, const char *item, cons
     store_bind_text(st, 2, item);
     store_bind_text(st, 3, field);
     store_bind_text(st, 4, value);
-    sqlite3_bind_int64(st, 5, id);
-    sqlite3_bind_int64(st, 6, store_now_ms());
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    sdb_bind_int64(st, 5, id);
+    sdb_bind_int64(st, 6, store_now_ms());
+    rc = sdb_step(st);
+    sdb_finalize(st);
+    if (rc != SDB_DONE) {
         store_sql_err(s, e, "cannot commit the cursor");
         return -1;
     }
@@ -587,18 +585,18 @@ static int store_put_cursor(store *s, const char *source, const char *item, cons
 }
 
 /* Resolve one open run of a gone owner, inside the caller's transaction. */
-static int store_resolve_one(store *s, sqlite3_stmt *row, derr *e)
+static int store_resolve_one(store *s, sdb_stmt *row, derr *e)
 {
-    int64_t id = sqlite3_column_int64(row, 0);
+    int64_t id = sdb_column_int64(row, 0);
     const char *state = store_col_text(row, 1);
     const char *source = store_col_text(row, 2), *item = store_col_text(row, 3);
     const char *file = store_col_text(row, 4), *mpath = store_col_text(row, 5);
     const char *fid = store_col_text(row, 6), *sha = store_col_text(row, 7);
     const char *field = store_col_text(row, 8), *to = store_col_text(row, 9);
-    int prepared = sqlite3_column_int(row, 10);
+    int prepared = sdb_column_int(row, 10);
     const char *new_state = "failed", *msg;
     int retryable = 1;
-    sqlite3_stmt *up;
+    sdb_stmt *up;
     struct stat sb;
     int rc;
 
@@ -628,17 +626,17 @@ static int store_resolve_one(store *s, sqlite3_stmt *row, derr *e)
     if (!up)
         return -1;
     store_bind_text(up, 1, new_state);
-    sqlite3_bind_int64(up, 2, store_now_ms());
+    sdb_bind_int64(up, 2, store_now_ms());
     store_bind_text(up, 3, msg);
     store_bind_text(up, 4, msg ? (retryable ? "unreachable" : "cancelled") : NULL);
     if (msg)
-        sqlite3_bind_int(up, 5, retryable);
+        sdb_bind_int(up, 5, retryable);
     else
-        sqlite3_bind_null(up, 5);
-    sqlite3_bind_int64(up, 6, id);
-    rc = sqlite3_step(up);
-    sqlite3_finalize(up);
-    if (rc != SQLITE_DONE) {
+        sdb_bind_null(up, 5);
+    sdb_bind_int64(up, 6, id);
+    rc = sdb_step(up);
+    sdb_finalize(up);
+    if (rc != SDB_DONE) {
         store_sql_err(s, e, "cannot resolve a run");
         return -1;
     }
@@ -649,12 +647,12 @@ static int store_resolve_one(store *s, sqlite3_stmt *row, derr *e)
  * open runs whose owner is gone, then each resolved by itself. */
 static int store_recover_locked(store *s, const char *source, const char *item, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     int64_t now = store_now_ms(), *ids = NULL;
     size_t n = 0, cap = 0, i;
     int rc, done = 0;
 
-    if (store_exec(s, "BEGIN IMMEDIATE", e, "cannot lock the database") < 0)
+    if (store_begin(s, e, "cannot lock the database") < 0)
         return -1;
     st = store_prep(s, "SELECT id, owner, lease_until, node, prepared, state FROM runs "
                        "WHERE state IN ('queued', 'running') AND (?1 IS NULL OR source = ?1) "
@@ -663,53 +661,71 @@ static int store_recover_locked(store *s, const char *source, const char *item, 
         goto fail;
     store_bind_text(st, 1, source);
     store_bind_text(st, 2, source ? item : NULL);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = sdb_step(st)) == SDB_ROW) {
         /* a run queued for any node waits for its claimer */
         if (!store_col_text(st, 1) && strcmp(store_col_text(st, 5), "queued") == 0)
             continue;
-        if (!store_owner_gone(s, store_col_text(st, 1), sqlite3_column_int64(st, 2), now))
+        if (!store_owner_gone(s, store_col_text(st, 1), sdb_column_int64(st, 2), now))
             continue;
         /* the files of another node's run are on its own workspace: that
          * node resolves it when it starts again */
-        if (!s->shared_workspace && sqlite3_column_int(st, 4) && store_col_text(st, 3) &&
+        if (!s->shared_workspace && sdb_column_int(st, 4) && store_col_text(st, 3) &&
             strcmp(store_col_text(st, 3), s->node) != 0)
             continue;
         if (n == cap) {
             int64_t *nv = realloc(ids, (cap = cap ? 2 * cap : 16) * sizeof *ids);
             if (!nv) {
-                rc = SQLITE_NOMEM;
+                rc = SDB_ERROR;
                 break;
             }
             ids = nv;
         }
-        ids[n++] = sqlite3_column_int64(st, 0);
+        ids[n++] = sdb_column_int64(st, 0);
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    sdb_finalize(st);
+    if (rc != SDB_DONE) {
         store_sql_err(s, e, "cannot read the runs");
         goto fail;
     }
     for (i = 0; i < n; i++) {
-        st = store_prep(s, "SELECT id, state, source, item, file, manifest, file_id, sha256, "
-                           "cursor_field, cursor_to, prepared FROM runs WHERE id = ?", e);
+        /* lock the run's row (another process may be resolving it, or its
+         * owner renewing it), then decide again on what it holds now */
+        st = store_prep(s, "UPDATE runs SET state = state WHERE id = ? "
+                           "AND state IN ('queued', 'running')", e);
         if (!st)
             goto fail;
-        sqlite3_bind_int64(st, 1, ids[i]);
-        rc = sqlite3_step(st) == SQLITE_ROW ? store_resolve_one(s, st, e) : 0;
-        sqlite3_finalize(st);
+        sdb_bind_int64(st, 1, ids[i]);
+        rc = sdb_step(st);
+        sdb_finalize(st);
+        if (rc != SDB_DONE) {
+            store_sql_err(s, e, "cannot lock a run");
+            goto fail;
+        }
+        if (sdb_changes(s->db) != 1)
+            continue;
+        st = store_prep(s, "SELECT id, state, source, item, file, manifest, file_id, sha256, "
+                           "cursor_field, cursor_to, prepared, owner, lease_until FROM runs "
+                           "WHERE id = ?", e);
+        if (!st)
+            goto fail;
+        sdb_bind_int64(st, 1, ids[i]);
+        rc = sdb_step(st) == SDB_ROW &&
+                     store_owner_gone(s, store_col_text(st, 11), sdb_column_int64(st, 12),
+                                      store_now_ms())
+                 ? store_resolve_one(s, st, e)
+                 : 0;
+        sdb_finalize(st);
         if (rc < 0)
             goto fail;
         done += rc;
     }
     free(ids);
-    if (store_exec(s, "COMMIT", e, "cannot commit") < 0) {
-        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (store_commit(s, e, "cannot commit") < 0)
         return -1;
-    }
     return done;
 fail:
     free(ids);
-    (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sdb_rollback(s->db);
     return -1;
 }
 
@@ -729,7 +745,7 @@ int store_recover(store *s, const char *source, const char *item, derr *e)
 dsrc_status store_cursor_get(store *s, const char *source, const char *item,
                              const char *field, char **value, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     dsrc_status rs = DSRC_OK;
     int rc;
 
@@ -751,15 +767,15 @@ dsrc_status store_cursor_get(store *s, const char *source, const char *item,
     }
     store_bind_text(st, 1, source);
     store_bind_text(st, 2, item);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    rc = sdb_step(st);
+    if (rc == SDB_ROW) {
         if (strcmp(store_col_text(st, 0), field) == 0 &&
             !(*value = strdup(store_col_text(st, 1))))
             rs = derr_set(e, DSRC_E_INTERNAL, "state: out of memory");
-    } else if (rc != SQLITE_DONE) {
+    } else if (rc != SDB_DONE) {
         rs = store_sql_err(s, e, "cannot read the cursor");
     }
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rs;
 }
@@ -769,7 +785,7 @@ dsrc_status store_cursor_get(store *s, const char *source, const char *item,
 
 static dsrc_status store_queue_locked(store *s, const store_run_spec *sp, int64_t *id, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     int rc;
 
     if (!sp || !sp->source || (sp->kind == RUN_FETCH && !sp->item))
@@ -778,29 +794,34 @@ static dsrc_status store_queue_locked(store *s, const store_run_spec *sp, int64_
     st = store_prep(s, "INSERT INTO runs (source, kind, item, trigger, state, attempt, "
                        "queued_at, owner, cursor_field, node, job, slot) "
                        "VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?) "
-                       "ON CONFLICT DO NOTHING", e);
+                       "ON CONFLICT DO NOTHING RETURNING id", e);
     if (!st)
         return e->status;
     store_bind_text(st, 1, sp->source);
     store_bind_text(st, 2, store_kind_name(sp->kind));
     store_bind_text(st, 3, sp->item);
     store_bind_text(st, 4, store_trigger_name(sp->trigger));
-    sqlite3_bind_int(st, 5, sp->attempt > 0 ? sp->attempt : 1);
-    sqlite3_bind_int64(st, 6, store_now_ms());
+    sdb_bind_int(st, 5, sp->attempt > 0 ? sp->attempt : 1);
+    sdb_bind_int64(st, 6, store_now_ms());
     store_bind_text(st, 7, sp->any_node ? NULL : s->owner);
     store_bind_text(st, 8, sp->cursor_field);
     store_bind_text(st, 9, s->node);
     store_bind_text(st, 10, sp->job);
     if (sp->job)
-        sqlite3_bind_int64(st, 11, sp->slot_ms);
+        sdb_bind_int64(st, 11, sp->slot_ms);
     else
-        sqlite3_bind_null(st, 11);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+        sdb_bind_null(st, 11);
+    /* no row: that job's slot has its run already */
+    *id = 0;
+    rc = sdb_step(st);
+    if (rc == SDB_ROW) {
+        *id = sdb_column_int64(st, 0);
+        while ((rc = sdb_step(st)) == SDB_ROW)
+            ;
+    }
+    sdb_finalize(st);
+    if (rc != SDB_DONE)
         return store_sql_err(s, e, "cannot record the run");
-    /* nothing inserted: that job's slot has its run already */
-    *id = sqlite3_changes(s->db) == 1 ? sqlite3_last_insert_rowid(s->db) : 0;
     return DSRC_OK;
 }
 
@@ -819,7 +840,7 @@ dsrc_status store_run_queue(store *s, const store_run_spec *spec, int64_t *id, d
 /* Who holds (source, item): a busy error naming the run. */
 static dsrc_status store_busy(store *s, int64_t id, derr *e)
 {
-    sqlite3_stmt *st = store_prep(s,
+    sdb_stmt *st = store_prep(s,
         "SELECT b.id, b.owner, b.source, b.item FROM runs a JOIN runs b "
         "ON b.source = a.source AND b.item = a.item AND b.state = 'running' "
         "AND b.cursor_field IS NOT NULL WHERE a.id = ?", e);
@@ -827,16 +848,16 @@ static dsrc_status store_busy(store *s, int64_t id, derr *e)
 
     if (!st)
         return e->status;
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    sdb_bind_int64(st, 1, id);
+    if (sdb_step(st) == SDB_ROW)
         rs = derr_set(e, DSRC_E_BACKEND,
                       "busy: item '%s' of source '%s' is being fetched incrementally by "
                       "run %lld (%s); try again when it has finished",
                       store_col_text(st, 3), store_col_text(st, 2),
-                      (long long)sqlite3_column_int64(st, 0), store_col_text(st, 1));
+                      (long long)sdb_column_int64(st, 0), store_col_text(st, 1));
     else
         rs = derr_set(e, DSRC_E_BACKEND, "busy: the item is being fetched by another run");
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     e->retryable = 1;
     snprintf(e->code, sizeof e->code, "busy");
     return rs;
@@ -845,8 +866,8 @@ static dsrc_status store_busy(store *s, int64_t id, derr *e)
 static dsrc_status store_start_locked(store *s, int64_t id, const char *endpoint,
                                       int64_t lease_ms, derr *e)
 {
-    int attempt, rc = SQLITE_OK;
-    sqlite3_stmt *st;
+    int attempt, rc, conflict = 0;
+    sdb_stmt *st;
 
     for (attempt = 0; attempt < 2; attempt++) {
         int64_t now = store_now_ms();
@@ -855,35 +876,35 @@ static dsrc_status store_start_locked(store *s, int64_t id, const char *endpoint
                            "AND state = 'queued' AND (owner IS NULL OR owner = ?2)", e);
         if (!st)
             return e->status;
-        sqlite3_bind_int64(st, 1, now);
+        sdb_bind_int64(st, 1, now);
         store_bind_text(st, 2, s->owner);
-        sqlite3_bind_int64(st, 3, now + lease_ms);
+        sdb_bind_int64(st, 3, now + lease_ms);
         store_bind_text(st, 4, endpoint);
-        sqlite3_bind_int64(st, 5, id);
+        sdb_bind_int64(st, 5, id);
         store_bind_text(st, 6, s->node);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc == SQLITE_DONE) {
-            if (sqlite3_changes(s->db) == 1)
+        rc = sdb_step(st);
+        sdb_finalize(st);
+        if (rc == SDB_DONE) {
+            if (sdb_changes(s->db) == 1)
                 return DSRC_OK;
             return derr_set(e, DSRC_E_NOT_FOUND, "state: run %lld is not queued",
                             (long long)id);
         }
-        if ((rc & 0xff) != SQLITE_CONSTRAINT)
+        if (!(conflict = sdb_errcode(s->db) == SDB_E_CONSTRAINT))
             break;
         /* another run holds the item: resolve it if its owner is gone */
         if (attempt == 0) {
-            sqlite3_stmt *q = store_prep(s, "SELECT source, item FROM runs WHERE id = ?", e);
+            sdb_stmt *q = store_prep(s, "SELECT source, item FROM runs WHERE id = ?", e);
             char *src = NULL, *item = NULL;
             int n;
             if (!q)
                 return e->status;
-            sqlite3_bind_int64(q, 1, id);
-            if (sqlite3_step(q) == SQLITE_ROW) {
+            sdb_bind_int64(q, 1, id);
+            if (sdb_step(q) == SDB_ROW) {
                 src = strdup(store_col_text(q, 0));
                 item = store_col_text(q, 1) ? strdup(store_col_text(q, 1)) : NULL;
             }
-            sqlite3_finalize(q);
+            sdb_finalize(q);
             n = src ? store_recover_locked(s, src, item, e) : 0;
             free(src);
             free(item);
@@ -893,7 +914,7 @@ static dsrc_status store_start_locked(store *s, int64_t id, const char *endpoint
                 break;
         }
     }
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+    if (conflict)
         return store_busy(s, id, e);
     return store_sql_err(s, e, "cannot start the run");
 }
@@ -914,7 +935,18 @@ dsrc_status store_run_start(store *s, int64_t id, const char *endpoint, int64_t 
 dsrc_status store_run_claim(store *s, const char *endpoint, int64_t lease_ms, int64_t *id,
                             derr *e)
 {
-    sqlite3_stmt *st;
+    /* PostgreSQL: the candidate row is locked, and one another claimer
+     * holds is skipped rather than waited for; SQLite has one writer */
+    static const char *const sql[2] = {
+        "UPDATE runs SET state = 'running', started_at = ?1, owner = ?2, "
+        "lease_until = ?3, endpoint = ?4, node = ?5 WHERE id = "
+        "(SELECT id FROM runs WHERE state = 'queued' AND owner IS NULL "
+        "ORDER BY id LIMIT 1) AND state = 'queued' AND owner IS NULL RETURNING id",
+        "UPDATE runs SET state = 'running', started_at = ?1, owner = ?2, "
+        "lease_until = ?3, endpoint = ?4, node = ?5 WHERE id = "
+        "(SELECT id FROM runs WHERE state = 'queued' AND owner IS NULL "
+        "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id"};
+    sdb_stmt *st;
     int64_t now = store_now_ms();
     dsrc_status rs = DSRC_OK;
     int rc;
@@ -922,30 +954,29 @@ dsrc_status store_run_claim(store *s, const char *endpoint, int64_t lease_ms, in
     *id = 0;
     pthread_mutex_lock(&s->mu);
     store_lazy(s, 1);
-    st = store_prep(s, "UPDATE runs SET state = 'running', started_at = ?1, owner = ?2, "
-                       "lease_until = ?3, endpoint = ?4, node = ?5 WHERE id = "
-                       "(SELECT id FROM runs WHERE state = 'queued' AND owner IS NULL "
-                       "ORDER BY id LIMIT 1) AND state = 'queued' AND owner IS NULL "
-                       "RETURNING id", e);
+    st = store_prep(s, sql[sdb_engine_of(s->db) == SDB_POSTGRES], e);
     if (!st) {
         rs = e->status;
         goto out;
     }
-    sqlite3_bind_int64(st, 1, now);
+    sdb_bind_int64(st, 1, now);
     store_bind_text(st, 2, s->owner);
-    sqlite3_bind_int64(st, 3, now + lease_ms);
+    sdb_bind_int64(st, 3, now + lease_ms);
     store_bind_text(st, 4, endpoint);
     store_bind_text(st, 5, s->node);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
-        rc = sqlite3_step(st);
+    rc = sdb_step(st);
+    if (rc == SDB_ROW) {
+        *id = sdb_column_int64(st, 0);
+        while ((rc = sdb_step(st)) == SDB_ROW)
+            ;
     }
-    if (rc != SQLITE_DONE)
-        rs = (rc & 0xff) == SQLITE_CONSTRAINT && *id == 0
+    if (rc != SDB_DONE) {
+        rs = sdb_errcode(s->db) == SDB_E_CONSTRAINT
                  ? derr_set(e, DSRC_E_BACKEND, "busy: the run's item is being fetched")
                  : store_sql_err(s, e, "cannot claim a run");
-    sqlite3_finalize(st);
+        *id = 0;
+    }
+    sdb_finalize(st);
 out:
     store_lazy(s, 0);
     pthread_mutex_unlock(&s->mu);
@@ -963,17 +994,17 @@ dsrc_status store_run_begin(store *s, const store_run_spec *spec, const char *en
     rs = store_queue_locked(s, spec, id, e);
     if (rs == DSRC_OK && (rs = store_start_locked(s, *id, endpoint, lease_ms, e)) != DSRC_OK) {
         /* the attempt is recorded, as refused */
-        sqlite3_stmt *st = store_prep(s, "UPDATE runs SET state = 'failed', finished_at = ?, "
+        sdb_stmt *st = store_prep(s, "UPDATE runs SET state = 'failed', finished_at = ?, "
                                          "status = ?, retryable = ?, error = ? WHERE id = ?",
                                       &e2);
         if (st) {
-            sqlite3_bind_int64(st, 1, store_now_ms());
+            sdb_bind_int64(st, 1, store_now_ms());
             store_bind_text(st, 2, error_status_name(e->status));
-            sqlite3_bind_int(st, 3, e->retryable);
+            sdb_bind_int(st, 3, e->retryable);
             store_bind_text(st, 4, e->msg);
-            sqlite3_bind_int64(st, 5, *id);
-            (void)sqlite3_step(st);
-            sqlite3_finalize(st);
+            sdb_bind_int64(st, 5, *id);
+            (void)sdb_step(st);
+            sdb_finalize(st);
         }
         derr_clear(&e2);
     }
@@ -984,17 +1015,17 @@ dsrc_status store_run_begin(store *s, const store_run_spec *spec, const char *en
 
 /* Run one UPDATE of a running run owned by this process: the statement's
  * last parameter is the id. */
-static dsrc_status store_update_run(store *s, sqlite3_stmt *st, int last, int64_t id,
+static dsrc_status store_update_run(store *s, sdb_stmt *st, int last, int64_t id,
                                     const char *what, derr *e)
 {
     int rc;
 
-    sqlite3_bind_int64(st, last, id);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    sdb_bind_int64(st, last, id);
+    rc = sdb_step(st);
+    sdb_finalize(st);
+    if (rc != SDB_DONE)
         return store_sql_err(s, e, what);
-    if (sqlite3_changes(s->db) != 1)
+    if (sdb_changes(s->db) != 1)
         return derr_set(e, DSRC_E_INTERNAL, "state: run %lld is not running here (%s)",
                         (long long)id, what);
     return DSRC_OK;
@@ -1003,7 +1034,7 @@ static dsrc_status store_update_run(store *s, sqlite3_stmt *st, int last, int64_
 dsrc_status store_run_renew(store *s, int64_t id, int64_t lease_ms, uint64_t rows,
                             uint64_t bytes, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     dsrc_status rs;
 
     pthread_mutex_lock(&s->mu);
@@ -1014,9 +1045,9 @@ dsrc_status store_run_renew(store *s, int64_t id, int64_t lease_ms, uint64_t row
         return e->status;
     }
     store_lazy(s, 1);
-    sqlite3_bind_int64(st, 1, store_now_ms() + lease_ms);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)rows);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)bytes);
+    sdb_bind_int64(st, 1, store_now_ms() + lease_ms);
+    sdb_bind_int64(st, 2, (int64_t)rows);
+    sdb_bind_int64(st, 3, (int64_t)bytes);
     store_bind_text(st, 4, s->owner);
     rs = store_update_run(s, st, 5, id, "cannot renew the run's lease", e);
     store_lazy(s, 0);
@@ -1025,7 +1056,7 @@ dsrc_status store_run_renew(store *s, int64_t id, int64_t lease_ms, uint64_t row
 }
 
 /* Bind the output columns file..rows, bytes at parameters 1..9. */
-static void store_bind_output(sqlite3_stmt *st, const store_run_output *o)
+static void store_bind_output(sdb_stmt *st, const store_run_output *o)
 {
     store_bind_text(st, 1, o ? o->file : NULL);
     store_bind_text(st, 2, o ? o->manifest : NULL);
@@ -1033,8 +1064,8 @@ static void store_bind_output(sqlite3_stmt *st, const store_run_output *o)
     store_bind_text(st, 4, o ? o->sha256 : NULL);
     store_bind_text(st, 5, o ? o->cursor_from : NULL);
     store_bind_text(st, 6, o ? o->cursor_to : NULL);
-    sqlite3_bind_int64(st, 7, o ? (sqlite3_int64)o->rows : 0);
-    sqlite3_bind_int64(st, 8, o ? (sqlite3_int64)o->bytes : 0);
+    sdb_bind_int64(st, 7, o ? (int64_t)o->rows : 0);
+    sdb_bind_int64(st, 8, o ? (int64_t)o->bytes : 0);
     store_bind_text(st, 9, NULL);
 }
 
@@ -1044,7 +1075,7 @@ static void store_bind_output(sqlite3_stmt *st, const store_run_output *o)
 
 dsrc_status store_run_prepare(store *s, int64_t id, const store_run_output *out, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     dsrc_status rs;
 
     pthread_mutex_lock(&s->mu);
@@ -1064,32 +1095,32 @@ dsrc_status store_run_prepare(store *s, int64_t id, const store_run_output *out,
 dsrc_status store_run_succeed(store *s, int64_t id, const store_run_output *out,
                               const char *commit_field, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     dsrc_status rs = DSRC_OK;
 
     pthread_mutex_lock(&s->mu);
-    if (store_exec(s, "BEGIN IMMEDIATE", e, "cannot lock the database") < 0) {
+    if (store_begin(s, e, "cannot lock the database") < 0) {
         pthread_mutex_unlock(&s->mu);
         return e->status;
     }
     if (commit_field && out && out->cursor_to) {
-        sqlite3_stmt *q = store_prep(s, "SELECT source, item FROM runs WHERE id = ? AND "
+        sdb_stmt *q = store_prep(s, "SELECT source, item FROM runs WHERE id = ? AND "
                                         "state = 'running' AND owner = ?", e);
         int rc;
         if (!q) {
             rs = e->status;
             goto out;
         }
-        sqlite3_bind_int64(q, 1, id);
+        sdb_bind_int64(q, 1, id);
         store_bind_text(q, 2, s->owner);
-        rc = sqlite3_step(q);
-        if (rc != SQLITE_ROW)
+        rc = sdb_step(q);
+        if (rc != SDB_ROW)
             rs = derr_set(e, DSRC_E_INTERNAL, "state: run %lld is not running here",
                           (long long)id);
         else if (store_put_cursor(s, store_col_text(q, 0), store_col_text(q, 1), commit_field,
                                   out->cursor_to, id, e) < 0)
             rs = e->status;
-        sqlite3_finalize(q);
+        sdb_finalize(q);
         if (rs != DSRC_OK)
             goto out;
     }
@@ -1101,21 +1132,21 @@ dsrc_status store_run_succeed(store *s, int64_t id, const store_run_output *out,
         goto out;
     }
     store_bind_output(st, out);
-    sqlite3_bind_int64(st, 10, store_now_ms());
+    sdb_bind_int64(st, 10, store_now_ms());
     store_bind_text(st, 11, s->owner);
     rs = store_update_run(s, st, 12, id, "cannot record the run's success", e);
 out:
-    if (rs == DSRC_OK && store_exec(s, "COMMIT", e, "cannot commit the run") < 0)
+    if (rs == DSRC_OK && store_commit(s, e, "cannot commit the run") < 0)
         rs = e->status;
     if (rs != DSRC_OK)
-        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        sdb_rollback(s->db);
     pthread_mutex_unlock(&s->mu);
     return rs;
 }
 
 dsrc_status store_run_end(store *s, int64_t id, run_state state, const derr *why, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     dsrc_status rs;
 
     if (state != RUN_FAILED && state != RUN_CANCELLED)
@@ -1129,10 +1160,10 @@ dsrc_status store_run_end(store *s, int64_t id, run_state state, const derr *why
         return e->status;
     }
     store_bind_text(st, 1, store_state_name(state));
-    sqlite3_bind_int64(st, 2, store_now_ms());
+    sdb_bind_int64(st, 2, store_now_ms());
     store_bind_text(st, 3, why && why->status != DSRC_OK ? error_status_name(why->status)
                                                          : NULL);
-    sqlite3_bind_int(st, 4, why ? why->retryable : 0);
+    sdb_bind_int(st, 4, why ? why->retryable : 0);
     store_bind_text(st, 5, why ? why->msg : NULL);
     store_bind_text(st, 6, s->owner);
     rs = store_update_run(s, st, 7, id, "cannot record the run's end", e);
@@ -1144,7 +1175,7 @@ int store_last_run(store *s, const char *source, run_kind kind, const char *item
                    int64_t *queued_ms, int64_t *ended_ms, run_state *state,
                    run_trigger *trigger, int *attempt)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     int rc, out = 1;
     derr e = {0};
 
@@ -1152,7 +1183,7 @@ int store_last_run(store *s, const char *source, run_kind kind, const char *item
     st = store_prep(s, "SELECT finished_at, state, COALESCE(slot, queued_at), trigger, attempt "
                        "FROM runs "
                        "WHERE source = ? AND kind = ? "
-                       "AND item IS ? AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+                       "AND item IS NOT DISTINCT FROM ? AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
                     &e);
     if (!st) {
         pthread_mutex_unlock(&s->mu);
@@ -1162,14 +1193,14 @@ int store_last_run(store *s, const char *source, run_kind kind, const char *item
     store_bind_text(st, 1, source);
     store_bind_text(st, 2, store_kind_name(kind));
     store_bind_text(st, 3, item);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    rc = sdb_step(st);
+    if (rc == SDB_ROW) {
         if (ended_ms)
-            *ended_ms = sqlite3_column_int64(st, 0);
+            *ended_ms = sdb_column_int64(st, 0);
         if (state)
             *state = (run_state)store_state_parse(store_col_text(st, 1));
         if (queued_ms)
-            *queued_ms = sqlite3_column_int64(st, 2);
+            *queued_ms = sdb_column_int64(st, 2);
         if (trigger) {
             int i;
             *trigger = RUN_TRIGGER_SCHEDULE;
@@ -1178,31 +1209,31 @@ int store_last_run(store *s, const char *source, run_kind kind, const char *item
                     *trigger = (run_trigger)i;
         }
         if (attempt)
-            *attempt = sqlite3_column_int(st, 4);
+            *attempt = sdb_column_int(st, 4);
         out = 0;
-    } else if (rc != SQLITE_DONE) {
+    } else if (rc != SDB_DONE) {
         out = -1;
     }
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return out;
 }
 
 int64_t store_prune(store *s, int64_t before_ms, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     int64_t n = -1;
 
     pthread_mutex_lock(&s->mu);
     st = store_prep(s, "DELETE FROM runs WHERE state IN ('succeeded', 'failed', 'cancelled') "
                        "AND finished_at < ?", e);
     if (st) {
-        sqlite3_bind_int64(st, 1, before_ms);
-        if (sqlite3_step(st) == SQLITE_DONE)
-            n = sqlite3_changes(s->db);
+        sdb_bind_int64(st, 1, before_ms);
+        if (sdb_step(st) == SDB_DONE)
+            n = sdb_changes(s->db);
         else
             store_sql_err(s, e, "cannot prune runs");
-        sqlite3_finalize(st);
+        sdb_finalize(st);
     }
     pthread_mutex_unlock(&s->mu);
     return n;
@@ -1222,12 +1253,12 @@ static const char *const store_purge_sql[] = {
 
 int64_t store_purge_source(store *s, const char *source, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     int64_t n = 0;
     size_t i;
 
     pthread_mutex_lock(&s->mu);
-    if (store_exec(s, "BEGIN IMMEDIATE", e, "cannot begin a purge") < 0) {
+    if (store_begin(s, e, "cannot begin a purge") < 0) {
         pthread_mutex_unlock(&s->mu);
         return -1;
     }
@@ -1237,20 +1268,18 @@ int64_t store_purge_source(store *s, const char *source, derr *e)
             break;
         }
         store_bind_text(st, 1, source);
-        if (sqlite3_step(st) == SQLITE_DONE)
-            n += sqlite3_changes(s->db);
+        if (sdb_step(st) == SDB_DONE)
+            n += sdb_changes(s->db);
         else {
             store_sql_err(s, e, "cannot purge a source's state");
             n = -1;
         }
-        sqlite3_finalize(st);
+        sdb_finalize(st);
     }
-    if (n < 0 || store_exec(s, "COMMIT", e, "cannot commit a purge") < 0) {
-        derr ig = {0};
-        store_exec(s, "ROLLBACK", &ig, "cannot roll a purge back");
-        derr_clear(&ig);
+    if (n < 0)
+        sdb_rollback(s->db);
+    else if (store_commit(s, e, "cannot commit a purge") < 0)
         n = -1;
-    }
     pthread_mutex_unlock(&s->mu);
     return n;
 }
@@ -1264,15 +1293,15 @@ int64_t store_purge_source(store *s, const char *source, derr *e)
     "cursor_field, "                                                                    \
     "cursor_from, cursor_to, status, retryable, error"
 
-static json_t *store_time_json(sqlite3_stmt *st, int i)
+static json_t *store_time_json(sdb_stmt *st, int i)
 {
     int64_t ms;
     struct timespec ts;
     char buf[32];
 
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+    if (sdb_column_type(st, i) == SDB_NULL)
         return json_null();
-    ms = sqlite3_column_int64(st, i);
+    ms = sdb_column_int64(st, i);
     ts.tv_sec = (time_t)(ms / 1000);
     ts.tv_nsec = (long)(ms % 1000) * 1000000L;
     manifest_time(&ts, buf);
@@ -1280,24 +1309,24 @@ static json_t *store_time_json(sqlite3_stmt *st, int i)
 }
 
 /* One row of STORE_RUN_COLUMNS as an object. */
-static json_t *store_row_json(sqlite3_stmt *st)
+static json_t *store_row_json(sdb_stmt *st)
 {
     json_t *o = json_object();
-    int i, n = sqlite3_column_count(st);
+    int i, n = sdb_column_count(st);
 
     for (i = 0; o && i < n; i++) {
-        const char *name = sqlite3_column_name(st, i);
+        const char *name = sdb_column_name(st, i);
         json_t *v;
 
         if (strcmp(name, "queued_at") == 0 || strcmp(name, "started_at") == 0 ||
             strcmp(name, "finished_at") == 0)
             v = store_time_json(st, i);
         else if (strcmp(name, "retryable") == 0)
-            v = sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
-                                                          : json_boolean(sqlite3_column_int(st, i));
-        else if (sqlite3_column_type(st, i) == SQLITE_INTEGER)
-            v = json_integer(sqlite3_column_int64(st, i));
-        else if (sqlite3_column_type(st, i) == SQLITE_NULL)
+            v = sdb_column_type(st, i) == SDB_NULL ? json_null()
+                                                          : json_boolean(sdb_column_int(st, i));
+        else if (sdb_column_type(st, i) == SDB_INTEGER)
+            v = json_integer(sdb_column_int64(st, i));
+        else if (sdb_column_type(st, i) == SDB_NULL)
             v = json_null();
         else
             v = json_string(store_col_text(st, i));
@@ -1308,7 +1337,7 @@ static json_t *store_row_json(sqlite3_stmt *st)
 
 json_t *store_runs_json(store *s, const char *source, int state, int limit, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     json_t *arr = json_array();
     int rc;
 
@@ -1323,37 +1352,37 @@ json_t *store_runs_json(store *s, const char *source, int state, int limit, derr
     }
     store_bind_text(st, 1, source);
     store_bind_text(st, 2, state >= 0 ? store_state_name((run_state)state) : NULL);
-    sqlite3_bind_int(st, 3, limit > 0 ? limit : 100);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    sdb_bind_int(st, 3, limit > 0 ? limit : 100);
+    while ((rc = sdb_step(st)) == SDB_ROW)
         json_array_append_new(arr, store_row_json(st));
-    if (rc != SQLITE_DONE) {
+    if (rc != SDB_DONE) {
         store_sql_err(s, e, "cannot read the runs");
         json_decref(arr);
         arr = NULL;
     }
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return arr;
 }
 
 json_t *store_run_json(store *s, int64_t id, derr *e)
 {
-    sqlite3_stmt *st;
+    sdb_stmt *st;
     json_t *o = NULL;
     int rc;
 
     pthread_mutex_lock(&s->mu);
     st = store_prep(s, "SELECT " STORE_RUN_COLUMNS " FROM runs WHERE id = ?", e);
     if (st) {
-        sqlite3_bind_int64(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
+        sdb_bind_int64(st, 1, id);
+        rc = sdb_step(st);
+        if (rc == SDB_ROW)
             o = store_row_json(st);
-        else if (rc == SQLITE_DONE)
+        else if (rc == SDB_DONE)
             derr_set(e, DSRC_E_NOT_FOUND, "no run %lld", (long long)id);
         else
             store_sql_err(s, e, "cannot read the run");
-        sqlite3_finalize(st);
+        sdb_finalize(st);
     }
     pthread_mutex_unlock(&s->mu);
     return o;

@@ -242,12 +242,12 @@ json_t *store_nodes_json(store *s, int64_t live_ms, derr *e);
 
 /* For the modules that keep their own tables in the store (the catalog,
  * catalog/snapshot.c; its tables are made by the store's migrations):
- * store_lock() takes the handle's lock and returns the database, which
+ * store_lock() takes the handle's lock and returns the database (db.h), which
  * the caller uses until store_unlock(); store_error() sets `e` from the
  * database's last error, naming the store and `what`, and returns the
  * status (call it before store_unlock()).  store_now() is the time in ms. */
-struct sqlite3;
-struct sqlite3 *store_lock(store *s);
+struct sdb;
+struct sdb *store_lock(store *s);
 void store_unlock(store *s);
 dsrc_status store_error(store *s, derr *e, const char *what);
 int64_t store_now(void);

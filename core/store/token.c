@@ -11,7 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
-#include <sqlite3.h>
+#include "store/db.h"
 
 #include "store/token.h"
 
@@ -92,33 +92,33 @@ static char *token_make(void)
 }
 
 /* Prepare sql on the locked store; NULL with `e` set. */
-static sqlite3_stmt *token_prep(store *s, sqlite3 *db, const char *sql, derr *e)
+static sdb_stmt *token_prep(store *s, sdb *db, const char *sql, derr *e)
 {
-    sqlite3_stmt *st = NULL;
+    sdb_stmt *st = NULL;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (sdb_prepare(db, sql, &st) != 0) {
         store_error(s, e, "cannot read the API tokens");
         return NULL;
     }
     return st;
 }
 
-static int64_t token_col_time(sqlite3_stmt *st, int k)
+static int64_t token_col_time(sdb_stmt *st, int k)
 {
-    return sqlite3_column_type(st, k) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, k);
+    return sdb_column_type(st, k) == SDB_NULL ? 0 : sdb_column_int64(st, k);
 }
 
 /* The columns of a token row, in the order token_row() reads them. */
 #define TOKEN_COLS "id, name, role, created_at, expires_at, revoked_at, last_used_at"
 
-static void token_row(sqlite3_stmt *st, store_token_info *out)
+static void token_row(sdb_stmt *st, store_token_info *out)
 {
-    int role = store_role_parse((const char *)sqlite3_column_text(st, 2));
+    int role = store_role_parse(sdb_column_text(st, 2));
 
     memset(out, 0, sizeof *out);
-    out->id = sqlite3_column_int64(st, 0);
+    out->id = sdb_column_int64(st, 0);
     snprintf(out->name, sizeof out->name, "%s",
-             sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "");
+             sdb_column_text(st, 1) ? sdb_column_text(st, 1) : "");
     out->role = role < 0 ? STORE_ROLE_VIEWER : (store_role)role;
     out->created_at = token_col_time(st, 3);
     out->expires_at = token_col_time(st, 4);
@@ -130,8 +130,8 @@ dsrc_status store_token_create(store *s, const char *name, store_role role, int6
                                char **token_out, derr *e)
 {
     char hex[2 * SHA256_DIGEST_LENGTH + 1], *tok;
-    sqlite3 *db;
-    sqlite3_stmt *st;
+    sdb *db;
+    sdb_stmt *st;
     int64_t now = store_now();
     dsrc_status rs = DSRC_OK;
 
@@ -152,16 +152,16 @@ dsrc_status store_token_create(store *s, const char *name, store_role role, int6
                                  "expires_at) VALUES (?, ?, ?, ?, ?)", e))) {
         rs = e->status;
     } else {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, store_role_name(role), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, hex, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 4, now);
+        sdb_bind_text(st, 1, name);
+        sdb_bind_text(st, 2, store_role_name(role));
+        sdb_bind_text(st, 3, hex);
+        sdb_bind_int64(st, 4, now);
         if (expires_at > 0)
-            sqlite3_bind_int64(st, 5, expires_at);
+            sdb_bind_int64(st, 5, expires_at);
         else
-            sqlite3_bind_null(st, 5);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_UNIQUE) {
+            sdb_bind_null(st, 5);
+        if (sdb_step(st) != SDB_DONE) {
+            if (sdb_errcode(db) == SDB_E_CONSTRAINT) {
                 rs = derr_set(e, DSRC_E_BACKEND, "a token named %s exists (not revoked); "
                                                  "revoke it first or choose another name",
                               name);
@@ -170,7 +170,7 @@ dsrc_status store_token_create(store *s, const char *name, store_role role, int6
                 rs = store_error(s, e, "cannot record the API token");
             }
         }
-        sqlite3_finalize(st);
+        sdb_finalize(st);
     }
     store_unlock(s);
     if (rs != DSRC_OK) {
@@ -184,22 +184,22 @@ dsrc_status store_token_create(store *s, const char *name, store_role role, int6
 
 dsrc_status store_token_revoke(store *s, const char *name, derr *e)
 {
-    sqlite3 *db = store_lock(s);
-    sqlite3_stmt *st;
+    sdb *db = store_lock(s);
+    sdb_stmt *st;
     dsrc_status rs = DSRC_OK;
 
     if (!(st = token_prep(s, db, "UPDATE api_tokens SET revoked_at = ? "
                                  "WHERE name = ? AND revoked_at IS NULL", e))) {
         rs = e->status;
     } else {
-        sqlite3_bind_int64(st, 1, store_now());
-        sqlite3_bind_text(st, 2, name ? name : "", -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_DONE)
+        sdb_bind_int64(st, 1, store_now());
+        sdb_bind_text(st, 2, name ? name : "");
+        if (sdb_step(st) != SDB_DONE)
             rs = store_error(s, e, "cannot revoke the API token");
-        else if (sqlite3_changes(db) == 0)
+        else if (sdb_changes(db) == 0)
             rs = derr_set(e, DSRC_E_NOT_FOUND, "no token named %s (or it is already revoked)",
                           name ? name : "");
-        sqlite3_finalize(st);
+        sdb_finalize(st);
     }
     store_unlock(s);
     return rs;
@@ -207,19 +207,18 @@ dsrc_status store_token_revoke(store *s, const char *name, derr *e)
 
 /* With the store locked: record that token `id` was used now, without
  * waiting for the disk (a lost last-used time costs nothing). */
-static void token_touch(sqlite3 *db, int64_t id, int64_t now)
+static void token_touch(sdb *db, int64_t id, int64_t now)
 {
-    sqlite3_stmt *st = NULL;
+    sdb_stmt *st = NULL;
 
-    (void)sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
-    if (sqlite3_prepare_v2(db, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, now);
-        sqlite3_bind_int64(st, 2, id);
-        (void)sqlite3_step(st);
+    sdb_lazy(db, 1);
+    if (sdb_prepare(db, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", &st) == 0) {
+        sdb_bind_int64(st, 1, now);
+        sdb_bind_int64(st, 2, id);
+        (void)sdb_step(st);
     }
-    sqlite3_finalize(st);
-    (void)sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+    sdb_finalize(st);
+    sdb_lazy(db, 0);
 }
 
 static dsrc_status token_refuse(derr *e, store_token_verdict v, store_token_verdict *verdict,
@@ -243,8 +242,8 @@ dsrc_status store_token_check(store *s, const char *token, store_token_info *out
 {
     char hex[2 * SHA256_DIGEST_LENGTH + 1];
     const size_t plen = strlen(STORE_TOKEN_PREFIX);
-    sqlite3 *db;
-    sqlite3_stmt *st;
+    sdb *db;
+    sdb_stmt *st;
     int64_t now = store_now();
     int step, found = 0;
     dsrc_status rs = DSRC_OK;
@@ -261,18 +260,18 @@ dsrc_status store_token_check(store *s, const char *token, store_token_info *out
         store_unlock(s);
         return e->status;
     }
-    sqlite3_bind_text(st, 1, hex, -1, SQLITE_TRANSIENT);
-    if ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *h = (const char *)sqlite3_column_text(st, 7);
+    sdb_bind_text(st, 1, hex);
+    if ((step = sdb_step(st)) == SDB_ROW) {
+        const char *h = sdb_column_text(st, 7);
         /* the index found it; the comparison that decides takes constant time */
         if (h && strlen(h) == strlen(hex) && CRYPTO_memcmp(h, hex, strlen(hex)) == 0) {
             token_row(st, out);
             found = 1;
         }
-    } else if (step != SQLITE_DONE) {
+    } else if (step != SDB_DONE) {
         rs = store_error(s, e, "cannot read the API tokens");
     }
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     if (found && !out->revoked_at && (!out->expires_at || out->expires_at > now) &&
         now - out->last_used_at >= TOKEN_TOUCH_MS) {
         token_touch(db, out->id, now);
@@ -387,8 +386,8 @@ static json_t *token_jtime(int64_t ms)
 
 json_t *store_token_list(store *s, derr *e)
 {
-    sqlite3 *db = store_lock(s);
-    sqlite3_stmt *st;
+    sdb *db = store_lock(s);
+    sdb_stmt *st;
     json_t *arr = json_array();
     int64_t now = store_now();
     int step;
@@ -401,7 +400,7 @@ json_t *store_token_list(store *s, derr *e)
         json_decref(arr);
         return NULL;
     }
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = sdb_step(st)) == SDB_ROW) {
         store_token_info t;
         token_row(st, &t);
         json_array_append_new(
@@ -413,12 +412,12 @@ json_t *store_token_list(store *s, derr *e)
                            t.revoked_at ? "revoked"
                            : t.expires_at && t.expires_at <= now ? "expired" : "active"));
     }
-    if (step != SQLITE_DONE) {
+    if (step != SDB_DONE) {
         store_error(s, e, "cannot read the API tokens");
         json_decref(arr);
         arr = NULL;
     }
-    sqlite3_finalize(st);
+    sdb_finalize(st);
     store_unlock(s);
     return arr;
 }

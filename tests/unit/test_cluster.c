@@ -15,6 +15,8 @@
 
 #include "unit_tmp.h"
 #include "output/outfile.h"
+#include "store/audit.h"
+#include "store/db.h"
 #include "store/store.h"
 
 static char dir[64];
@@ -319,6 +321,40 @@ START_TEST(a_dead_nodes_files_are_resolved_by_who_can_see_them)
 }
 END_TEST
 
+/* The audit trail records the node of each record, inside the hash: the
+ * chain stays intact, and changing a record's node breaks it. */
+START_TEST(the_audit_trail_records_the_node)
+{
+    store *a = open_node("a"), *b = open_node("b");
+    store_audit_rec r = {.who = "uid 0", .origin = "cli", .action = "fetch", .result = "ok",
+                         .rows = -1, .bytes = -1};
+    store_audit_filter f = {0};
+    store_audit_check c;
+    derr e = {0};
+    json_t *arr;
+    sdb *db;
+
+    ck_assert_int_eq(store_audit_append(a, &r, NULL, &e), DSRC_OK);
+    ck_assert_int_eq(store_audit_append(b, &r, NULL, &e), DSRC_OK);
+    arr = store_audit_json(a, &f, &e);
+    ck_assert_ptr_nonnull(arr);
+    ck_assert_int_eq(json_array_size(arr), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(arr, 0), "node")), "a");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(arr, 1), "node")), "b");
+    json_decref(arr);
+    ck_assert_int_eq(store_audit_verify(a, &c, &e), DSRC_OK);
+    ck_assert_int_eq(c.records, 2);
+    ck_assert_int_eq(c.bad_id, 0);
+    db = store_lock(a);
+    ck_assert_int_eq(sdb_exec(db, "UPDATE audit SET node = 'c' WHERE node = 'b'"), 0);
+    store_unlock(a);
+    ck_assert_int_eq(store_audit_verify(a, &c, &e), DSRC_OK);
+    ck_assert_int_ne(c.bad_id, 0);
+    store_close(a);
+    store_close(b);
+}
+END_TEST
+
 static Suite *cluster_suite(void)
 {
     Suite *s = suite_create("cluster");
@@ -331,6 +367,7 @@ static Suite *cluster_suite(void)
     tcase_add_test(tc, claims_hand_each_run_to_one_process);
     tcase_add_test(tc, heartbeats_list_nodes_and_renew_leases);
     tcase_add_test(tc, a_dead_nodes_files_are_resolved_by_who_can_see_them);
+    tcase_add_test(tc, the_audit_trail_records_the_node);
     suite_add_tcase(s, tc);
     return s;
 }
