@@ -9,7 +9,7 @@
 noinst_LTLIBRARIES += core/libdsrccore.la
 core_libdsrccore_la_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS) $(STORE_SQLITE_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) \
-	$(SECCOMP_CFLAGS) $(EXPAT_CFLAGS)
+	$(SECCOMP_CFLAGS) $(EXPAT_CFLAGS) $(STORE_PQ_CFLAGS)
 core_libdsrccore_la_LIBADD = $(LIBCONFIG_LIBS) $(JANSSON_LIBS) \
 	$(STORE_SQLITE_LIBS) $(MHD_LIBS) $(LTDL_LIBS) -lpthread -lm
 # The double-conversion archive (DCONV_LIBS) cannot go into this convenience
@@ -59,7 +59,7 @@ core_libdsrccore_la_SOURCES += \
 # the API's tokens.
 core_libdsrccore_la_SOURCES += \
 	core/store/db.c core/store/db.h core/store/db_int.h \
-	core/store/db_sqlite.c \
+	core/store/db_sqlite.c core/store/db_pg.c \
 	core/store/store.c core/store/store.h \
 	core/store/audit.c core/store/audit.h core/store/node.c \
 	core/store/token.c core/store/token.h

@@ -229,14 +229,14 @@ dsrc_status store_audit_list(store *s, const store_audit_filter *f,
     db = store_lock(s);
     /* the newest `limit`, handed over oldest first */
     if (sdb_prepare(db, "SELECT * FROM (SELECT " AUDIT_COLS " FROM audit"
-                               " WHERE at >= ?1 AND (?2 IS NULL OR source = ?2)"
+                               " WHERE at >= ?1 AND (CAST(?2 AS TEXT) IS NULL OR source = ?2)"
                                " ORDER BY id DESC LIMIT ?3) AS a ORDER BY id", &st) != 0) {
         rs = store_error(s, e, "cannot read the audit trail");
         goto out;
     }
     sdb_bind_int64(st, 1, f->since);
     audit_bind_text(st, 2, f->source);
-    sdb_bind_int64(st, 3, f->limit > 0 ? f->limit : -1);
+    sdb_bind_int64(st, 3, f->limit > 0 ? f->limit : INT64_MAX);
     while ((step = sdb_step(st)) == SDB_ROW) {
         store_audit_rec r;
         audit_row(st, &r);

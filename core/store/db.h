@@ -11,7 +11,9 @@
  * `?` or `?N` (numbered from 1; a plain `?` takes the number after the
  * highest used so far), a new row's id comes from `INSERT ... RETURNING
  * id` (sdb_step_id), conflicts are `ON CONFLICT ... DO ...`, a comparison
- * that treats NULL as a value is `IS NOT DISTINCT FROM`.  Engine-specific
+ * that treats NULL as a value is `IS NOT DISTINCT FROM`, a parameter that
+ * may be NULL is tested as `CAST(? AS TEXT) IS NULL` (PostgreSQL must
+ * know its type).  Engine-specific
  * statements (PRAGMA, the DDL of identity columns) stay in the backends:
  * a migration's DDL (sdb_exec_ddl) writes
  *   {ID}              the id column: INTEGER PRIMARY KEY AUTOINCREMENT /
@@ -79,6 +81,20 @@ typedef enum sdb_engine {
 sdb *sdb_open_sqlite(const char *path, int busy_ms, char **err, int *sys_errno);
 int sdb_sqlite_readonly(sdb *db);
 int sdb_sqlite_setup(sdb *db);
+
+/* A PostgreSQL database: `url` is a libpq URI or conninfo without a
+ * password; the other settings, when not NULL, override it.  `schema`
+ * (may be NULL) is made when missing and put first in the search path.
+ * libpq is loaded on the first call.  NULL with *err set (malloc'd, never
+ * holding the password) and *code (SDB_E_CONN: unreachable, refused,
+ * authentication failed). */
+typedef struct sdb_pg_params {
+    const char *url, *password, *schema;
+    const char *sslmode, *sslrootcert, *sslcert, *sslkey;
+    int connect_timeout_s;
+    const char *application_name;
+} sdb_pg_params;
+sdb *sdb_open_pg(const sdb_pg_params *p, char **err, sdb_err *code);
 void sdb_close(sdb *db);
 sdb_engine sdb_engine_of(const sdb *db);
 

@@ -21,15 +21,90 @@
 
 #define STORE_BUSY_MS 10000   /* wait this long for another process's write */
 
+#define STORE_POOL_MAX 64
+
+/* The connections: conns[0] is made by store_open, the others when all
+ * the made ones are in use (a PostgreSQL store; SQLite has one).  A call
+ * takes a free one for its duration (store_get/store_put): the calling
+ * thread's connection is then SDB(s). */
 struct store {
-    sdb *db;
+    sdb *conns[STORE_POOL_MAX];
+    int held[STORE_POOL_MAX];
+    int n_conns, pool_size;
     pthread_mutex_t mu;
-    char *path;
+    pthread_cond_t freed;
+    sdb_pg_params pg;      /* to make more connections                     */
+    char *pg_strings;      /* what pg points into                          */
+    char *path;            /* the database, as messages name it            */
     char owner[160];
     char host[64];
     char node[64];
     int shared_workspace;
 };
+
+static __thread const store *store_tl_s;
+static __thread sdb *store_tl_db;
+
+static sdb *store_db(const store *s)
+{
+    return store_tl_s == s ? store_tl_db : s->conns[0];
+}
+#define SDB(s) store_db(s)
+
+/* Take a free connection for this thread's call (making one when all are
+ * in use and the pool may grow; waiting otherwise). */
+static void store_get(store *s)
+{
+    int i;
+
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        for (i = 0; i < s->n_conns; i++)
+            if (!s->held[i] && s->conns[i])
+                goto got;
+        if (s->n_conns < s->pool_size) {
+            char *msg = NULL;
+            sdb_err code;
+            sdb *db;
+            /* made without the lock held: the others' calls go on */
+            s->held[s->n_conns] = 1;
+            i = s->n_conns++;
+            pthread_mutex_unlock(&s->mu);
+            db = sdb_open_pg(&s->pg, &msg, &code);
+            free(msg);
+            pthread_mutex_lock(&s->mu);
+            if (db) {
+                s->conns[i] = db;
+                goto got;
+            }
+            /* cannot make one now: the pool stops growing, the calls wait
+             * for the connections made */
+            s->held[i] = 0;
+            s->pool_size = s->n_conns;
+            continue;
+        }
+        pthread_cond_wait(&s->freed, &s->mu);
+    }
+got:
+    s->held[i] = 1;
+    pthread_mutex_unlock(&s->mu);
+    store_tl_s = s;
+    store_tl_db = s->conns[i];
+}
+
+static void store_put(store *s)
+{
+    int i;
+
+    pthread_mutex_lock(&s->mu);
+    for (i = 0; i < s->n_conns; i++)
+        if (s->conns[i] == store_tl_db)
+            s->held[i] = 0;
+    pthread_cond_signal(&s->freed);
+    pthread_mutex_unlock(&s->mu);
+    store_tl_s = NULL;
+    store_tl_db = NULL;
+}
 
 static const char *const store_kind_names[] = {"discover", "fetch"};
 static const char *const store_trigger_names[] = {"schedule", "manual", "retry", "catch-up",
@@ -162,24 +237,33 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 
 static dsrc_status store_sql_err(store *s, derr *e, const char *what)
 {
-    int err = sdb_sys_errno(s->db);
-    sdb_err code = sdb_errcode(s->db);
+    int err = sdb_sys_errno(SDB(s));
+    sdb_err code = sdb_errcode(SDB(s));
 
     if (!err && code == SDB_E_FULL)
         err = ENOSPC;
 
     /* the system's reason, when there is one, says more ("No space left
      * on device") than SQLite's ("disk I/O error") */
-    return derr_set(e, err == EACCES || code == SDB_E_READONLY
-                           ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
-                    "state store %s: %s: %s%s%s%s", s->path, what, sdb_errmsg(s->db),
-                    err ? " (" : "", err ? strerror(err) : "", err ? ")" : "");
+    dsrc_status rs;
+
+    rs = derr_set(e, code == SDB_E_CONN ? DSRC_E_UNREACHABLE
+             : err == EACCES || code == SDB_E_READONLY ? DSRC_E_PERMISSION
+             : code == SDB_E_BUSY && sdb_engine_of(SDB(s)) == SDB_POSTGRES ? DSRC_E_BACKEND
+             : DSRC_E_INTERNAL,
+             "state store %s: %s: %s%s%s%s", s->path, what, sdb_errmsg(SDB(s)),
+             err ? " (" : "", err ? strerror(err) : "", err ? ")" : "");
+    /* a lost connection, a deadlock or serialization failure: nothing was
+     * done, the call may be made again */
+    if (e && (code == SDB_E_CONN || (code == SDB_E_BUSY && sdb_engine_of(SDB(s)) == SDB_POSTGRES)))
+        e->retryable = 1;
+    return rs;
 }
 
 /* Begin a write transaction: 0, or -1 with e set. */
 static int store_begin(store *s, derr *e, const char *what)
 {
-    if (sdb_begin(s->db) < 0) {
+    if (sdb_begin(SDB(s)) < 0) {
         store_sql_err(s, e, what);
         return -1;
     }
@@ -189,9 +273,9 @@ static int store_begin(store *s, derr *e, const char *what)
 /* Commit it: 0, or -1 with e set and the transaction rolled back. */
 static int store_commit(store *s, derr *e, const char *what)
 {
-    if (sdb_commit(s->db) < 0) {
+    if (sdb_commit(SDB(s)) < 0) {
         store_sql_err(s, e, what);
-        sdb_rollback(s->db);
+        sdb_rollback(SDB(s));
         return -1;
     }
     return 0;
@@ -203,14 +287,14 @@ static int store_commit(store *s, derr *e, const char *what)
  * them durable with the next synchronous commit, which is every other. */
 static void store_lazy(store *s, int lazy)
 {
-    sdb_lazy(s->db, lazy);
+    sdb_lazy(SDB(s), lazy);
 }
 
 static sdb_stmt *store_prep(store *s, const char *sql, derr *e)
 {
     sdb_stmt *st = NULL;
 
-    if (sdb_prepare(s->db, sql, &st) != 0) {
+    if (sdb_prepare(SDB(s), sql, &st) != 0) {
         store_sql_err(s, e, "cannot prepare a statement");
         return NULL;
     }
@@ -224,13 +308,13 @@ static void store_bind_text(sdb_stmt *st, int i, const char *v)
 
 sdb *store_lock(store *s)
 {
-    pthread_mutex_lock(&s->mu);
-    return s->db;
+    store_get(s);
+    return SDB(s);
 }
 
 void store_unlock(store *s)
 {
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
 }
 
 dsrc_status store_error(store *s, derr *e, const char *what)
@@ -245,7 +329,7 @@ int64_t store_now(void)
 
 static int store_user_version(store *s)
 {
-    return sdb_schema_version(s->db);
+    return sdb_schema_version(SDB(s));
 }
 
 /* Import the cursor files of earlier versions, once. */
@@ -333,19 +417,19 @@ static int store_migrate(store *s, const char *state_dir, derr *e)
         goto fail;
     }
     for (i = v; i < STORE_SCHEMA_VERSION; i++)
-        if (sdb_exec_ddl(s->db, store_migrations[i]) < 0) {
+        if (sdb_exec_ddl(SDB(s), store_migrations[i]) < 0) {
             store_sql_err(s, e, "cannot upgrade the schema");
             goto fail;
         }
     if (v == 0 && store_import_cursors(s, state_dir, e) < 0)
         goto fail;
-    if (v != STORE_SCHEMA_VERSION && sdb_set_schema_version(s->db, STORE_SCHEMA_VERSION) < 0) {
+    if (v != STORE_SCHEMA_VERSION && sdb_set_schema_version(SDB(s), STORE_SCHEMA_VERSION) < 0) {
         store_sql_err(s, e, "cannot set the version");
         goto fail;
     }
     return store_commit(s, e, "cannot commit the schema");
 fail:
-    sdb_rollback(s->db);
+    sdb_rollback(SDB(s));
     return -1;
 }
 
@@ -425,6 +509,58 @@ static int store_give(const store *s, const struct stat *dir, derr *e)
 
 store *store_open(const char *state_dir, derr *e)
 {
+    return store_open_backend(state_dir, NULL, e);
+}
+
+/* Copy the PostgreSQL settings of b into s->pg; 0 or -1. */
+static int store_pg_params(store *s, const store_backend *b)
+{
+    const char *src[] = {b->url, b->password, b->schema, b->tls_mode, b->tls_ca, b->tls_cert,
+                         b->tls_key};
+    const char **dst[] = {&s->pg.url, &s->pg.password, &s->pg.schema, &s->pg.sslmode,
+                          &s->pg.sslrootcert, &s->pg.sslcert, &s->pg.sslkey};
+    size_t i, len = 0;
+    char *p;
+
+    for (i = 0; i < sizeof src / sizeof src[0]; i++)
+        len += src[i] ? strlen(src[i]) + 1 : 0;
+    if (!(s->pg_strings = p = calloc(1, len + 1)))
+        return -1;
+    for (i = 0; i < sizeof src / sizeof src[0]; i++)
+        if (src[i]) {
+            *dst[i] = p;
+            p = stpcpy(p, src[i]) + 1;
+        }
+    s->pg.connect_timeout_s = b->connect_timeout_s;
+    s->pg.application_name = "dsrc";
+    s->pool_size = b->pool_size > 0 ? b->pool_size : STORE_POOL_DEFAULT;
+    if (s->pool_size > STORE_POOL_MAX)
+        s->pool_size = STORE_POOL_MAX;
+    return 0;
+}
+
+/* Open the PostgreSQL store of s->pg: its first connection, its schema. */
+static int store_open_pg(store *s, const char *state_dir, derr *e)
+{
+    char *msg = NULL;
+    sdb_err code;
+
+    if (!(s->conns[0] = sdb_open_pg(&s->pg, &msg, &code))) {
+        derr_set(e, msg && strstr(msg, "authentication") ? DSRC_E_AUTH
+                    : code == SDB_E_CONN ? DSRC_E_UNREACHABLE : DSRC_E_INVALID_CONFIG,
+                 "state_store.url %s: cannot connect: %s", s->path,
+                 msg ? msg : "out of memory");
+        if (code == SDB_E_CONN)
+            e->retryable = 1;
+        free(msg);
+        return -1;
+    }
+    s->n_conns = 1;
+    return store_migrate(s, state_dir, e);
+}
+
+store *store_open_backend(const char *state_dir, const store_backend *b, derr *e)
+{
     store *s;
     struct stat sb;
     char *msg = NULL;
@@ -443,18 +579,31 @@ store *store_open(const char *state_dir, derr *e)
         derr_set(e, DSRC_E_INVALID_CONFIG, "state_dir %s is not a directory", state_dir);
         return NULL;
     }
-    if (!(s = calloc(1, sizeof *s)) || asprintf(&s->path, "%s/" STORE_FILE, state_dir) < 0) {
+    if (!(s = calloc(1, sizeof *s)) ||
+        (b && b->url ? !(s->path = strdup(b->url)) || store_pg_params(s, b) < 0
+                     : asprintf(&s->path, "%s/" STORE_FILE, state_dir) < 0)) {
+        if (s)
+            free(s->path);
         free(s);
         derr_set(e, DSRC_E_INTERNAL, "state store: out of memory");
         return NULL;
     }
     pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->freed, NULL);
     if (gethostname(s->host, sizeof s->host) != 0)
         strcpy(s->host, "localhost");
     s->host[sizeof s->host - 1] = '\0';
     snprintf(s->node, sizeof s->node, "%s", s->host);
     store_make_owner(s);
-    if (!(s->db = sdb_open_sqlite(s->path, STORE_BUSY_MS, &msg, &err))) {
+    if (b && b->url) {
+        if (store_open_pg(s, state_dir, e) < 0) {
+            store_close(s);
+            return NULL;
+        }
+        return s;
+    }
+    s->pool_size = s->n_conns = 1;
+    if (!(s->conns[0] = sdb_open_sqlite(s->path, STORE_BUSY_MS, &msg, &err))) {
         derr_set(e, err == EACCES ? DSRC_E_PERMISSION : DSRC_E_INTERNAL,
                  "cannot open the state store %s: %s", s->path, msg ? msg : "out of memory");
         free(msg);
@@ -466,7 +615,7 @@ store *store_open(const char *state_dir, derr *e)
         store_close(s);
         return NULL;
     }
-    if (sdb_sqlite_readonly(s->db)) {
+    if (sdb_sqlite_readonly(SDB(s))) {
         derr_set(e, DSRC_E_PERMISSION,
                  "cannot write the state store %s: permission denied (run as the user "
                  "that owns it, or give this user write access to it and its directory)",
@@ -474,7 +623,7 @@ store *store_open(const char *state_dir, derr *e)
         store_close(s);
         return NULL;
     }
-    if ((rc = sdb_sqlite_setup(s->db)) < 0)
+    if ((rc = sdb_sqlite_setup(SDB(s))) < 0)
         store_sql_err(s, e, rc == -1 ? "not a usable database" : "cannot set up the database");
     if (rc < 0 || store_migrate(s, state_dir, e) < 0 || store_give(s, &sb, e) < 0) {
         store_close(s);
@@ -485,10 +634,17 @@ store *store_open(const char *state_dir, derr *e)
 
 void store_close(store *s)
 {
+    int i;
+
     if (!s)
         return;
-    sdb_close(s->db);
+    for (i = 0; i < s->n_conns; i++)
+        sdb_close(s->conns[i]);
     pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->freed);
+    if (s->pg.password)
+        memset((char *)s->pg.password, 0, strlen(s->pg.password));
+    free(s->pg_strings);
     free(s->path);
     free(s);
 }
@@ -655,8 +811,8 @@ static int store_recover_locked(store *s, const char *source, const char *item, 
     if (store_begin(s, e, "cannot lock the database") < 0)
         return -1;
     st = store_prep(s, "SELECT id, owner, lease_until, node, prepared, state FROM runs "
-                       "WHERE state IN ('queued', 'running') AND (?1 IS NULL OR source = ?1) "
-                       "AND (?2 IS NULL OR item = ?2)", e);
+                       "WHERE state IN ('queued', 'running') AND (CAST(?1 AS TEXT) IS NULL OR "
+                       "source = ?1) AND (CAST(?2 AS TEXT) IS NULL OR item = ?2)", e);
     if (!st)
         goto fail;
     store_bind_text(st, 1, source);
@@ -701,7 +857,7 @@ static int store_recover_locked(store *s, const char *source, const char *item, 
             store_sql_err(s, e, "cannot lock a run");
             goto fail;
         }
-        if (sdb_changes(s->db) != 1)
+        if (sdb_changes(SDB(s)) != 1)
             continue;
         st = store_prep(s, "SELECT id, state, source, item, file, manifest, file_id, sha256, "
                            "cursor_field, cursor_to, prepared, owner, lease_until FROM runs "
@@ -725,7 +881,7 @@ static int store_recover_locked(store *s, const char *source, const char *item, 
     return done;
 fail:
     free(ids);
-    sdb_rollback(s->db);
+    sdb_rollback(SDB(s));
     return -1;
 }
 
@@ -733,9 +889,9 @@ int store_recover(store *s, const char *source, const char *item, derr *e)
 {
     int n;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     n = store_recover_locked(s, source, item, e);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return n;
 }
 
@@ -755,14 +911,14 @@ dsrc_status store_cursor_get(store *s, const char *source, const char *item,
     if (!source || !item || !field || !*field)
         return derr_set(e, DSRC_E_INVALID_ARGUMENT,
                         "state: a source, an item and a cursor field are required");
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     if (store_recover_locked(s, source, item, e) < 0) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         return e->status;
     }
     st = store_prep(s, "SELECT field, value FROM cursors WHERE source = ? AND item = ?", e);
     if (!st) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         return e->status;
     }
     store_bind_text(st, 1, source);
@@ -776,7 +932,7 @@ dsrc_status store_cursor_get(store *s, const char *source, const char *item,
         rs = store_sql_err(s, e, "cannot read the cursor");
     }
     sdb_finalize(st);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return rs;
 }
 
@@ -829,11 +985,11 @@ dsrc_status store_run_queue(store *s, const store_run_spec *spec, int64_t *id, d
 {
     dsrc_status rs;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     store_lazy(s, 1);
     rs = store_queue_locked(s, spec, id, e);
     store_lazy(s, 0);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return rs;
 }
 
@@ -885,12 +1041,12 @@ static dsrc_status store_start_locked(store *s, int64_t id, const char *endpoint
         rc = sdb_step(st);
         sdb_finalize(st);
         if (rc == SDB_DONE) {
-            if (sdb_changes(s->db) == 1)
+            if (sdb_changes(SDB(s)) == 1)
                 return DSRC_OK;
             return derr_set(e, DSRC_E_NOT_FOUND, "state: run %lld is not queued",
                             (long long)id);
         }
-        if (!(conflict = sdb_errcode(s->db) == SDB_E_CONSTRAINT))
+        if (!(conflict = sdb_errcode(SDB(s)) == SDB_E_CONSTRAINT))
             break;
         /* another run holds the item: resolve it if its owner is gone */
         if (attempt == 0) {
@@ -924,11 +1080,11 @@ dsrc_status store_run_start(store *s, int64_t id, const char *endpoint, int64_t 
 {
     dsrc_status rs;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     store_lazy(s, 1);
     rs = store_start_locked(s, id, endpoint, lease_ms, e);
     store_lazy(s, 0);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return rs;
 }
 
@@ -952,9 +1108,9 @@ dsrc_status store_run_claim(store *s, const char *endpoint, int64_t lease_ms, in
     int rc;
 
     *id = 0;
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     store_lazy(s, 1);
-    st = store_prep(s, sql[sdb_engine_of(s->db) == SDB_POSTGRES], e);
+    st = store_prep(s, sql[sdb_engine_of(SDB(s)) == SDB_POSTGRES], e);
     if (!st) {
         rs = e->status;
         goto out;
@@ -971,7 +1127,7 @@ dsrc_status store_run_claim(store *s, const char *endpoint, int64_t lease_ms, in
             ;
     }
     if (rc != SDB_DONE) {
-        rs = sdb_errcode(s->db) == SDB_E_CONSTRAINT
+        rs = sdb_errcode(SDB(s)) == SDB_E_CONSTRAINT
                  ? derr_set(e, DSRC_E_BACKEND, "busy: the run's item is being fetched")
                  : store_sql_err(s, e, "cannot claim a run");
         *id = 0;
@@ -979,7 +1135,7 @@ dsrc_status store_run_claim(store *s, const char *endpoint, int64_t lease_ms, in
     sdb_finalize(st);
 out:
     store_lazy(s, 0);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return rs;
 }
 
@@ -989,7 +1145,7 @@ dsrc_status store_run_begin(store *s, const store_run_spec *spec, const char *en
     dsrc_status rs;
     derr e2 = {0};
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     store_lazy(s, 1);
     rs = store_queue_locked(s, spec, id, e);
     if (rs == DSRC_OK && (rs = store_start_locked(s, *id, endpoint, lease_ms, e)) != DSRC_OK) {
@@ -1009,7 +1165,7 @@ dsrc_status store_run_begin(store *s, const store_run_spec *spec, const char *en
         derr_clear(&e2);
     }
     store_lazy(s, 0);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return rs;
 }
 
@@ -1025,7 +1181,7 @@ static dsrc_status store_update_run(store *s, sdb_stmt *st, int last, int64_t id
     sdb_finalize(st);
     if (rc != SDB_DONE)
         return store_sql_err(s, e, what);
-    if (sdb_changes(s->db) != 1)
+    if (sdb_changes(SDB(s)) != 1)
         return derr_set(e, DSRC_E_INTERNAL, "state: run %lld is not running here (%s)",
                         (long long)id, what);
     return DSRC_OK;
@@ -1037,11 +1193,11 @@ dsrc_status store_run_renew(store *s, int64_t id, int64_t lease_ms, uint64_t row
     sdb_stmt *st;
     dsrc_status rs;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     st = store_prep(s, "UPDATE runs SET lease_until = ?, rows = ?, bytes = ? "
                        "WHERE state = 'running' AND owner = ? AND id = ?", e);
     if (!st) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         return e->status;
     }
     store_lazy(s, 1);
@@ -1051,7 +1207,7 @@ dsrc_status store_run_renew(store *s, int64_t id, int64_t lease_ms, uint64_t row
     store_bind_text(st, 4, s->owner);
     rs = store_update_run(s, st, 5, id, "cannot renew the run's lease", e);
     store_lazy(s, 0);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return rs;
 }
 
@@ -1078,17 +1234,17 @@ dsrc_status store_run_prepare(store *s, int64_t id, const store_run_output *out,
     sdb_stmt *st;
     dsrc_status rs;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     st = store_prep(s, "UPDATE runs SET " STORE_SET_OUTPUT ", prepared = 1 "
                        "WHERE state = 'running' AND owner = ?10 AND id = ?11", e);
     if (!st) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         return e->status;
     }
     store_bind_output(st, out);
     store_bind_text(st, 10, s->owner);
     rs = store_update_run(s, st, 11, id, "cannot record the fetch's output", e);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return rs;
 }
 
@@ -1098,9 +1254,9 @@ dsrc_status store_run_succeed(store *s, int64_t id, const store_run_output *out,
     sdb_stmt *st;
     dsrc_status rs = DSRC_OK;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     if (store_begin(s, e, "cannot lock the database") < 0) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         return e->status;
     }
     if (commit_field && out && out->cursor_to) {
@@ -1139,8 +1295,8 @@ out:
     if (rs == DSRC_OK && store_commit(s, e, "cannot commit the run") < 0)
         rs = e->status;
     if (rs != DSRC_OK)
-        sdb_rollback(s->db);
-    pthread_mutex_unlock(&s->mu);
+        sdb_rollback(SDB(s));
+    store_put(s);
     return rs;
 }
 
@@ -1151,12 +1307,12 @@ dsrc_status store_run_end(store *s, int64_t id, run_state state, const derr *why
 
     if (state != RUN_FAILED && state != RUN_CANCELLED)
         return derr_set(e, DSRC_E_INVALID_ARGUMENT, "state: a run ends failed or cancelled");
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     st = store_prep(s, "UPDATE runs SET state = ?, finished_at = ?, status = ?, "
                        "retryable = ?, error = ? WHERE state IN ('queued', 'running') "
                        "AND owner = ? AND id = ?", e);
     if (!st) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         return e->status;
     }
     store_bind_text(st, 1, store_state_name(state));
@@ -1167,7 +1323,7 @@ dsrc_status store_run_end(store *s, int64_t id, run_state state, const derr *why
     store_bind_text(st, 5, why ? why->msg : NULL);
     store_bind_text(st, 6, s->owner);
     rs = store_update_run(s, st, 7, id, "cannot record the run's end", e);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return rs;
 }
 
@@ -1179,14 +1335,14 @@ int store_last_run(store *s, const char *source, run_kind kind, const char *item
     int rc, out = 1;
     derr e = {0};
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     st = store_prep(s, "SELECT finished_at, state, COALESCE(slot, queued_at), trigger, attempt "
                        "FROM runs "
                        "WHERE source = ? AND kind = ? "
                        "AND item IS NOT DISTINCT FROM ? AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
                     &e);
     if (!st) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         derr_clear(&e);
         return -1;
     }
@@ -1215,7 +1371,7 @@ int store_last_run(store *s, const char *source, run_kind kind, const char *item
         out = -1;
     }
     sdb_finalize(st);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return out;
 }
 
@@ -1224,18 +1380,18 @@ int64_t store_prune(store *s, int64_t before_ms, derr *e)
     sdb_stmt *st;
     int64_t n = -1;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     st = store_prep(s, "DELETE FROM runs WHERE state IN ('succeeded', 'failed', 'cancelled') "
                        "AND finished_at < ?", e);
     if (st) {
         sdb_bind_int64(st, 1, before_ms);
         if (sdb_step(st) == SDB_DONE)
-            n = sdb_changes(s->db);
+            n = sdb_changes(SDB(s));
         else
             store_sql_err(s, e, "cannot prune runs");
         sdb_finalize(st);
     }
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return n;
 }
 
@@ -1257,9 +1413,9 @@ int64_t store_purge_source(store *s, const char *source, derr *e)
     int64_t n = 0;
     size_t i;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     if (store_begin(s, e, "cannot begin a purge") < 0) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         return -1;
     }
     for (i = 0; n >= 0 && i < sizeof store_purge_sql / sizeof store_purge_sql[0]; i++) {
@@ -1269,7 +1425,7 @@ int64_t store_purge_source(store *s, const char *source, derr *e)
         }
         store_bind_text(st, 1, source);
         if (sdb_step(st) == SDB_DONE)
-            n += sdb_changes(s->db);
+            n += sdb_changes(SDB(s));
         else {
             store_sql_err(s, e, "cannot purge a source's state");
             n = -1;
@@ -1277,10 +1433,10 @@ int64_t store_purge_source(store *s, const char *source, derr *e)
         sdb_finalize(st);
     }
     if (n < 0)
-        sdb_rollback(s->db);
+        sdb_rollback(SDB(s));
     else if (store_commit(s, e, "cannot commit a purge") < 0)
         n = -1;
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return n;
 }
 
@@ -1341,12 +1497,12 @@ json_t *store_runs_json(store *s, const char *source, int state, int limit, derr
     json_t *arr = json_array();
     int rc;
 
-    pthread_mutex_lock(&s->mu);
-    st = store_prep(s, "SELECT " STORE_RUN_COLUMNS " FROM runs WHERE (?1 IS NULL OR "
-                       "source = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3",
+    store_get(s);
+    st = store_prep(s, "SELECT " STORE_RUN_COLUMNS " FROM runs WHERE (CAST(?1 AS TEXT) IS NULL OR "
+                       "source = ?1) AND (CAST(?2 AS TEXT) IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3",
                     e);
     if (!st || !arr) {
-        pthread_mutex_unlock(&s->mu);
+        store_put(s);
         json_decref(arr);
         return NULL;
     }
@@ -1361,7 +1517,7 @@ json_t *store_runs_json(store *s, const char *source, int state, int limit, derr
         arr = NULL;
     }
     sdb_finalize(st);
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return arr;
 }
 
@@ -1371,7 +1527,7 @@ json_t *store_run_json(store *s, int64_t id, derr *e)
     json_t *o = NULL;
     int rc;
 
-    pthread_mutex_lock(&s->mu);
+    store_get(s);
     st = store_prep(s, "SELECT " STORE_RUN_COLUMNS " FROM runs WHERE id = ?", e);
     if (st) {
         sdb_bind_int64(st, 1, id);
@@ -1384,6 +1540,6 @@ json_t *store_run_json(store *s, int64_t id, derr *e)
             store_sql_err(s, e, "cannot read the run");
         sdb_finalize(st);
     }
-    pthread_mutex_unlock(&s->mu);
+    store_put(s);
     return o;
 }

@@ -128,6 +128,26 @@ typedef struct store_run_output {
  * database cannot be made or read, it is not a database, or its schema is
  * newer than this program's. */
 store *store_open(const char *state_dir, derr *e);
+
+/* Where the store is: SQLite in the state directory (url NULL), or a
+ * PostgreSQL database shared by several processes (db_pg.c): url is a
+ * libpq URI or conninfo string without a password; password the resolved
+ * one (NULL: none, or .pgpass); schema (NULL: the role's search path)
+ * made when missing; tls_mode (libpq's sslmode: disable ... verify-full),
+ * tls_ca/cert/key files; pool_size connections at most (made when
+ * needed; 0: STORE_POOL_DEFAULT); connect_timeout_s (0: 10). */
+#define STORE_POOL_DEFAULT 4
+typedef struct store_backend {
+    const char *url, *password, *schema;
+    const char *tls_mode, *tls_ca, *tls_cert, *tls_key;
+    int pool_size, connect_timeout_s;
+} store_backend;
+
+/* store_open() on the backend b (NULL: SQLite in state_dir).  A
+ * PostgreSQL store that cannot be reached or refuses the role is
+ * DSRC_E_UNREACHABLE (retryable) or DSRC_E_AUTH, the message naming the
+ * URL (never the password). */
+store *store_open_backend(const char *state_dir, const store_backend *b, derr *e);
 void store_close(store *s);
 
 /* This process's owner string, "node/host/pid/start-time". */

@@ -5,7 +5,7 @@
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_catalog
 TESTS += tests/unit/test_catalog
-tests_unit_test_catalog_SOURCES = tests/unit/test_catalog.c
+tests_unit_test_catalog_SOURCES = tests/unit/test_catalog.c tests/unit/store_env.h
 tests_unit_test_catalog_CFLAGS = $(UNIT_CFLAGS) $(STORE_SQLITE_CFLAGS)
 tests_unit_test_catalog_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(STORE_SQLITE_LIBS)
 endif

@@ -4,7 +4,7 @@
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_store
 TESTS += tests/unit/test_store
-tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/store_env.h
 tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS) $(STORE_SQLITE_CFLAGS)
 tests_unit_test_store_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(STORE_SQLITE_LIBS)
 endif
@@ -14,7 +14,7 @@ endif
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_cluster
 TESTS += tests/unit/test_cluster
-tests_unit_test_cluster_SOURCES = tests/unit/test_cluster.c
+tests_unit_test_cluster_SOURCES = tests/unit/test_cluster.c tests/unit/store_env.h
 tests_unit_test_cluster_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_cluster_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS)
 endif
@@ -24,7 +24,7 @@ endif
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_audit
 TESTS += tests/unit/test_audit
-tests_unit_test_audit_SOURCES = tests/unit/test_audit.c
+tests_unit_test_audit_SOURCES = tests/unit/test_audit.c tests/unit/store_env.h
 tests_unit_test_audit_CFLAGS = $(UNIT_CFLAGS) $(STORE_SQLITE_CFLAGS)
 tests_unit_test_audit_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(STORE_SQLITE_LIBS)
 endif

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "unit_tmp.h"
+#include "store_env.h"
 #include "base/redact.h"
 #include "store/audit.h"
 #include "store/token.h"
@@ -35,7 +36,7 @@ static void teardown(void)
 static store *open_ok(void)
 {
     derr e = {0};
-    store *s = store_open(dir, &e);
+    store *s = unit_store_open(dir, &e);
 
     ck_assert_msg(s != NULL, "store_open: %s", e.msg ? e.msg : "?");
     return s;
@@ -48,6 +49,10 @@ static void tamper(const char *sql)
     char path[128];
     sqlite3 *db;
 
+    if (unit_store_is_pg()) {
+        unit_store_exec(dir, sql);
+        return;
+    }
     snprintf(path, sizeof path, "%s/" STORE_FILE, dir);
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
     ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql,
@@ -132,7 +137,9 @@ START_TEST(test_changed_field_named)
         store_audit_check ck;
         int i;
 
-        tamper("DELETE FROM audit; DELETE FROM sqlite_sequence WHERE name = 'audit'");
+        tamper(unit_store_is_pg()
+                   ? "DELETE FROM audit; ALTER TABLE audit ALTER COLUMN id RESTART"
+                   : "DELETE FROM audit; DELETE FROM sqlite_sequence WHERE name = 'audit'");
         for (i = 0; i < 12; i++)
             append(s, "pg", "x", i);
         ck_assert_int_eq(verify(s).bad_id, 0);
@@ -192,7 +199,7 @@ START_TEST(test_concurrent_processes)
         ck_assert_int_ge(pid[k], 0);
         if (pid[k] == 0) {
             derr e = {0};
-            store *c = store_open(dir, &e);
+            store *c = unit_store_open(dir, &e);
             int i;
             for (i = 0; c && i < EACH; i++) {
                 store_audit_rec r = {.who = "uid 1 (kid)", .origin = "cli",
@@ -492,10 +499,15 @@ START_TEST(test_upgrade_from_2)
 
     ck_assert_int_eq(store_run_queue(s, &spec, &run, &e), DSRC_OK);
     store_close(s);
-    tamper("DROP TABLE audit; DROP TABLE api_tokens; DROP TABLE discoveries;"
-           " DROP TABLE nodes; DROP INDEX runs_one_per_slot; DROP INDEX runs_by_node;"
-           " ALTER TABLE runs DROP COLUMN node; ALTER TABLE runs DROP COLUMN job;"
-           " ALTER TABLE runs DROP COLUMN slot; PRAGMA user_version = 2");
+    tamper(unit_store_is_pg()
+               ? "DROP TABLE audit; DROP TABLE api_tokens; DROP TABLE discoveries;"
+                 " DROP TABLE nodes; DROP INDEX runs_one_per_slot; DROP INDEX runs_by_node;"
+                 " ALTER TABLE runs DROP COLUMN node; ALTER TABLE runs DROP COLUMN job;"
+                 " ALTER TABLE runs DROP COLUMN slot; UPDATE store_schema SET version = 2"
+               : "DROP TABLE audit; DROP TABLE api_tokens; DROP TABLE discoveries;"
+                 " DROP TABLE nodes; DROP INDEX runs_one_per_slot; DROP INDEX runs_by_node;"
+                 " ALTER TABLE runs DROP COLUMN node; ALTER TABLE runs DROP COLUMN job;"
+                 " ALTER TABLE runs DROP COLUMN slot; PRAGMA user_version = 2");
     s = open_ok();
     r = store_run_json(s, run, &e);
     ck_assert_ptr_nonnull(r);

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "unit_tmp.h"
+#include "store_env.h"
 #include "catalog/catalog.h"
 #include "catalog/discovery.h"
 #include "catalog/drift.h"
@@ -334,8 +335,10 @@ static int64_t count(const char *table)
     char path[128], sql[128];
     int64_t n;
 
-    snprintf(path, sizeof path, "%s/dsrc.db", dir);
     snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", table);
+    if (unit_store_is_pg())
+        return unit_store_int(dir, sql);
+    snprintf(path, sizeof path, "%s/dsrc.db", dir);
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
     ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
@@ -348,7 +351,7 @@ static int64_t count(const char *table)
 START_TEST(unchanged_catalog_is_one_snapshot)
 {
     derr e = {0};
-    store *s = store_open(dir, &e);
+    store *s = unit_store_open(dir, &e);
     snapshot_result r;
     snapshot_info info;
     int i;
@@ -377,7 +380,7 @@ END_TEST
 START_TEST(a_change_is_one_event_and_pauses)
 {
     derr e = {0};
-    store *s = store_open(dir, &e);
+    store *s = unit_store_open(dir, &e);
     snapshot_result r;
     snapshot_info info;
     catalog_list l = {0};
@@ -433,7 +436,7 @@ END_TEST
 START_TEST(retention_keeps_the_latest)
 {
     derr e = {0};
-    store *s = store_open(dir, &e);
+    store *s = unit_store_open(dir, &e);
     snapshot_info info;
 
     ck_assert_ptr_nonnull(s);
@@ -538,7 +541,7 @@ END_TEST
 START_TEST(discoveries_recorded_and_kept)
 {
     derr e = {0};
-    store *s = store_open(dir, &e);
+    store *s = unit_store_open(dir, &e);
     discovery_rec r;
     json_t *last;
     int i;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_cluster.c -- several nodes sharing one state store: one run per job
  * slot, claims handed to exactly one process, the node on runs, heartbeats
- * and leases, and who resolves a dead node's runs. */
+ * and leases, and who resolves a dead node's runs.  On SQLite, or on the
+ * PostgreSQL store of DSRC_TEST_STORE_URL (store_env.h). */
 #include <config.h>
 
 #include <check.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store_env.h"
 #include "unit_tmp.h"
 #include "output/outfile.h"
 #include "store/audit.h"
@@ -35,7 +37,7 @@ static void teardown(void)
 static store *open_node(const char *node)
 {
     derr e = {0};
-    store *s = store_open(dir, &e);
+    store *s = unit_store_open(dir, &e);
 
     ck_assert_msg(s != NULL, "store_open: %s", e.msg ? e.msg : "?");
     if (node)
@@ -148,7 +150,7 @@ START_TEST(claims_hand_each_run_to_one_process)
             store *c;
             close(fds[i][0]);
             snprintf(name, sizeof name, "n%d", i);
-            if (!(c = store_open(dir, &e)) || store_set_node(c, name) < 0)
+            if (!(c = unit_store_open(dir, &e)) || store_set_node(c, name) < 0)
                 _exit(1);
             for (;;) {
                 int64_t got = 0;
@@ -254,7 +256,7 @@ static int64_t dead_prepared_run(const char *node, const char *file)
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         derr e = {0};
-        store *s = store_open(dir, &e);
+        store *s = unit_store_open(dir, &e);
         store_run_spec sp = {.source = "pg", .kind = RUN_FETCH, .item = "t",
                              .trigger = RUN_TRIGGER_SCHEDULE, .cursor_field = "id"};
         store_run_output out = {.file = file, .sha256 = "00", .cursor_to = "9"};
@@ -332,7 +334,6 @@ START_TEST(the_audit_trail_records_the_node)
     store_audit_check c;
     derr e = {0};
     json_t *arr;
-    sdb *db;
 
     ck_assert_int_eq(store_audit_append(a, &r, NULL, &e), DSRC_OK);
     ck_assert_int_eq(store_audit_append(b, &r, NULL, &e), DSRC_OK);
@@ -345,9 +346,7 @@ START_TEST(the_audit_trail_records_the_node)
     ck_assert_int_eq(store_audit_verify(a, &c, &e), DSRC_OK);
     ck_assert_int_eq(c.records, 2);
     ck_assert_int_eq(c.bad_id, 0);
-    db = store_lock(a);
-    ck_assert_int_eq(sdb_exec(db, "UPDATE audit SET node = 'c' WHERE node = 'b'"), 0);
-    store_unlock(a);
+    unit_store_exec(dir, "UPDATE audit SET node = 'c' WHERE node = 'b'");
     ck_assert_int_eq(store_audit_verify(a, &c, &e), DSRC_OK);
     ck_assert_int_ne(c.bad_id, 0);
     store_close(a);

@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "unit_tmp.h"
+#include "store_env.h"
 #include "output/outfile.h"
 #include "output/state.h"
 #include "store/store.h"
@@ -37,7 +38,7 @@ static void teardown(void)
 static store *open_ok(void)
 {
     derr e = {0};
-    store *s = store_open(dir, &e);
+    store *s = unit_store_open(dir, &e);
 
     ck_assert_msg(s != NULL, "store_open: %s", e.msg ? e.msg : "?");
     return s;
@@ -86,6 +87,14 @@ START_TEST(schema_made_and_reopened)
     sqlite3_stmt *st;
 
     store_close(s);
+    if (unit_store_is_pg()) {
+        ck_assert_int_eq(unit_store_int(dir, "SELECT version FROM store_schema"),
+                         STORE_SCHEMA_VERSION);
+        ck_assert_int_eq(unit_store_int(dir, "SELECT COUNT(*) FROM store_schema"), 1);
+        s = open_ok();
+        store_close(s);
+        return;
+    }
     snprintf(path, sizeof path, "%s/" STORE_FILE, dir);
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
     ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
@@ -110,11 +119,16 @@ START_TEST(newer_schema_refused)
     derr e = {0};
 
     store_close(s);
-    snprintf(path, sizeof path, "%s/" STORE_FILE, dir);
-    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-    ck_assert_ptr_null(store_open(dir, &e));
+    if (unit_store_is_pg()) {
+        unit_store_exec(dir, "UPDATE store_schema SET version = 99");
+    } else {
+        snprintf(path, sizeof path, "%s/" STORE_FILE, dir);
+        ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+    }
+    ck_assert_ptr_null(unit_store_open(dir, &e));
     ck_assert_int_eq(e.status, DSRC_E_INVALID_CONFIG);
     ck_assert_ptr_nonnull(strstr(e.msg, "schema version 99"));
     ck_assert_ptr_nonnull(strstr(e.msg, "newer"));
@@ -127,10 +141,12 @@ START_TEST(not_a_database_refused)
     char path[128];
     derr e = {0};
 
+    if (unit_store_is_pg())
+        return; /* a file of the SQLite store */
     snprintf(path, sizeof path, "%s/" STORE_FILE, dir);
     write_file(path, "this is not an SQLite database, but it is long enough to be read "
                      "as a header by SQLite, which then says so plainly..............");
-    ck_assert_ptr_null(store_open(dir, &e));
+    ck_assert_ptr_null(unit_store_open(dir, &e));
     ck_assert_ptr_nonnull(e.msg);
     ck_assert_ptr_nonnull(strstr(e.msg, path));
     derr_clear(&e);
@@ -264,7 +280,7 @@ static void die_mid_run(const char *file, const char *manifest, const char *sha,
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         derr e = {0};
-        store *s = store_open(dir, &e);
+        store *s = unit_store_open(dir, &e);
         int64_t id = 0;
         store_run_output out = {.file = file, .manifest = manifest, .sha256 = sha,
                                 .cursor_to = to};
@@ -394,6 +410,7 @@ START_TEST(runs_listed_filtered_and_pruned)
     ck_assert_int_eq(store_run_start(s, ids[0], NULL, 60000, &e), DSRC_E_NOT_FOUND);
     derr_clear(&e);
     a = store_runs_json(s, NULL, -1, 0, &e);
+    ck_assert_msg(a != NULL, "store_runs_json: %s", e.msg ? e.msg : "?");
     ck_assert_int_eq(json_array_size(a), 3);
     /* newest first */
     ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(a, 0), "id")), ids[2]);
