@@ -50,14 +50,12 @@ int cli_audit_record(const cfg_config *cfg, const char *prog, store_audit_rec *r
 
     if (!cfg || !cfg->state_dir)
         return 0;
-    if (!(st = store_open(cfg->state_dir, &e))) {
+    if (!(st = store_open_cfg(cfg, &e))) {
         fprintf(stderr, "%s: warning: cannot write the audit record of '%s': %s\n", prog,
                 r->action, e.msg ? e.msg : error_status_name(e.status));
         derr_clear(&e);
         return -1;
     }
-    if (cfg->node_name)
-        (void)store_set_node(st, cfg->node_name);
     rc = audit_append(st, prog, r);
     store_close(st);
     return rc;

@@ -431,7 +431,7 @@ static int discover_keep(cli *c, catalog_list *l, const discovery_rec *r)
 {
     derr e = {0};
     snapshot_result res;
-    store *st = store_open(c->cfg->state_dir, &e);
+    store *st = store_open_cfg(c->cfg, &e);
     int rc = 0;
 
     if (!st || (l && snapshot_record(st, r->source, l, r->duration_ms, 0,
@@ -469,7 +469,7 @@ static int discover_cached(cli *c, const char *source, discover_state *ds)
     snapshot_info info;
     char age[160];
     derr e = {0};
-    store *st = store_open(c->cfg->state_dir, &e);
+    store *st = store_open_cfg(c->cfg, &e);
     int rc;
 
     if (!st) {

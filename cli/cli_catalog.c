@@ -26,7 +26,7 @@ store *cli_open_store(cli *c, int *rc)
 
     if ((*rc = cli_load_config(c, 0)))
         return NULL;
-    if (!(st = store_open(c->cfg->state_dir, &e))) {
+    if (!(st = store_open_cfg(c->cfg, &e))) {
         cli_err_print(c, &e);
         derr_clear(&e);
         *rc = CLI_EXIT_FAIL;

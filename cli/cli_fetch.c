@@ -211,9 +211,7 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
          * per item, whoever runs it (this command, another, dsrcd). */
         store_run_spec spec = {.source = s->cfg->name, .kind = RUN_FETCH, .item = fa.o.item,
                                .trigger = RUN_TRIGGER_CLI, .cursor_field = fa.o.cursor_field};
-        if ((fa.o.store = store_open(c->cfg->state_dir, &e)) && c->cfg->node_name)
-            (void)store_set_node(fa.o.store, c->cfg->node_name);
-        if (!fa.o.store ||
+        if (!(fa.o.store = store_open_cfg(c->cfg, &e)) ||
             store_run_begin(fa.o.store, &spec, l.label, CLI_RUN_LEASE_MS, &fa.o.run_id,
                             &e) != DSRC_OK) {
             cli_err_print(c, &e);

@@ -170,7 +170,7 @@ int cli_cmd_runs(cli *c, int argc, char **argv)
     if ((rc = cli_load_config(c, 0)))
         return rc;
     if (!runs_from_dsrcd(c, id, source, &a, &res, &e)) {
-        if (!(st = store_open(c->cfg->state_dir, &e))) {
+        if (!(st = store_open_cfg(c->cfg, &e))) {
             cli_err_print(c, &e);
             derr_clear(&e);
             return CLI_EXIT_FAIL;
@@ -239,7 +239,7 @@ int cli_cmd_nodes(cli *c, int argc, char **argv)
     if (st == DSRC_E_UNREACHABLE || st == DSRC_E_PERMISSION) {
         /* dsrcd does not answer: the store is read directly */
         derr_clear(&e);
-        if ((sto = store_open(c->cfg->state_dir, &e))) {
+        if ((sto = store_open_cfg(c->cfg, &e))) {
             res = store_nodes_json(sto, NODES_LIVE_MS, &e);
             store_close(sto);
         }
@@ -377,7 +377,7 @@ static int run_opt(cli *c, int opt, const char *arg, void *user)
 static int run_wait(cli *c, int64_t id)
 {
     derr e = {0};
-    store *st = store_open(c->cfg->state_dir, &e);
+    store *st = store_open_cfg(c->cfg, &e);
     json_t *o = NULL;
     const char *state = NULL;
     int rc;

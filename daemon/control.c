@@ -155,18 +155,18 @@ static json_t *control_source(void *user, api_request *r, derr *e)
  * the daemon's held while reading it). */
 store *control_store(control_state *d, derr *e)
 {
-    char *dir;
+    store_where *w;
     store *st;
 
     pthread_mutex_lock(&d->mu);
-    dir = strdup(d->cur->cfg->state_dir);
+    w = store_where_of(d->cur->cfg);
     pthread_mutex_unlock(&d->mu);
-    if (!dir) {
+    if (!w) {
         derr_set(e, DSRC_E_INTERNAL, "out of memory");
         return NULL;
     }
-    st = store_open(dir, e);
-    free(dir);
+    st = store_open_where(w, e);
+    store_where_free(w);
     return st;
 }
 
@@ -1019,9 +1019,8 @@ static store *control_api_store(control_state *d, derr *e)
     store *st;
 
     pthread_mutex_lock(&d->mu);
-    if (!d->api_store && (d->api_store = store_open(d->cur->cfg->state_dir, e)) &&
-        d->cur->cfg->node_name)
-        (void)store_set_node(d->api_store, d->cur->cfg->node_name);
+    if (!d->api_store)
+        d->api_store = store_open_cfg(d->cur->cfg, e);
     if (!d->tokens)
         d->tokens = store_token_cache_new(CONTROL_TOKEN_TTL_MS);
     st = d->api_store;

@@ -237,9 +237,7 @@ scheduler *scheduler_new(generation *g, unit *units, size_t n, derr *e)
     s->cfg = g->cfg->jobs;
     s->gen = g;
     g->refs++;
-    if ((s->store = store_open(g->cfg->state_dir, e)) && g->cfg->node_name)
-        (void)store_set_node(s->store, g->cfg->node_name);
-    if (!s->store)
+    if (!(s->store = store_open_cfg(g->cfg, e)))
         goto fail;
     store_set_shared_workspace(s->store, g->cfg->shared_workspace);
     if (store_node_beat(s->store, SCHED_LEASE_MS, e) != DSRC_OK)

@@ -24,6 +24,7 @@
 #include "base/redact.h"
 #include "config/schedule.h"
 #include "secret/cloud_http.h"
+#include "secret/secret.h"
 
 #define CFG_DEFAULT_SOCKET "/run/dsrc/dsrcd.sock"
 #define CFG_MAX_FILE (1024 * 1024) /* largest configuration file            */
@@ -1265,7 +1266,8 @@ static const char *const cfg_daemon_keys[] = {
     "plugin_dir", "state_dir", "workspace", "node_name", "shared_workspace", "sources_dir",
     "key_file",
     "control_socket", "log_level", "log_target", "probe_timeout", "shutdown_grace", "jobs",
-    "catalog", "api", "isolation", "isolation_memory_max", "isolation_syscall_filter", NULL
+    "catalog", "api", "isolation", "isolation_memory_max", "isolation_syscall_filter",
+    "state_store", NULL
 };
 static const char *const cfg_jobs_keys[] = {
     "workers", "per_source", "jitter_max", "retry_attempts", "retry_backoff",
@@ -1338,6 +1340,101 @@ static void cfg_read_catalog(cfg_rd *rd, const config_setting_t *root, cfg_catal
                 "'retention' must be at least 1m");
         c->retention_ms = 90LL * 86400000;
     }
+}
+
+static const char *const cfg_state_store_keys[] = {
+    "url", "password", "schema", "tls", "pool_size", "connect_timeout", NULL};
+static const char *const cfg_state_store_tls_keys[] = {"mode", "ca", "cert", "key", NULL};
+
+/* state_store = { url = "postgresql://..."; password = "fernet:..."; ... } */
+static void cfg_read_state_store(cfg_rd *rd, const config_setting_t *root, cfg_state_store *st)
+{
+    const config_setting_t *g = cfg_group(rd, root, "state_store"), *t;
+    const char *url, *pw, *mode = "verify-full", *schema, *c, *auth, *at;
+    int64_t v;
+    derr e = {0};
+
+    st->pool_size = 4;
+    st->connect_timeout_ms = 10000;
+    if (!g)
+        return;
+    st->line = cfg_line(g);
+    cfg_check_keys(rd, g, cfg_state_store_keys, "in group 'state_store'");
+    if (cfg_get_str(rd, g, "url", 1, &url) != 1) {
+        if (!config_setting_get_member(g, "url"))
+            cfg_err(rd, cfg_line(g), "group 'state_store' needs 'url' "
+                                     "(\"postgresql://USER@HOST:PORT/DATABASE\")");
+        return;
+    }
+    if (strncmp(url, "postgresql://", 13) != 0 && strncmp(url, "postgres://", 11) != 0) {
+        cfg_err(rd, cfg_line(config_setting_get_member(g, "url")),
+                "'state_store.url' must be a PostgreSQL URL (\"postgresql://USER@HOST:PORT/"
+                "DATABASE\"); the SQLite store needs no state_store group");
+        return;
+    }
+    auth = url + (strncmp(url, "postgresql://", 13) == 0 ? 13 : 11);
+    at = strchr(auth, '@');
+    c = strchr(auth, '/');
+    if ((at && (!c || at < c) && memchr(auth, ':', (size_t)(at - auth))) ||
+        strstr(url, "password=")) {
+        /* never echo the URL: it holds a password */
+        cfg_err(rd, cfg_line(config_setting_get_member(g, "url")),
+                "'state_store.url' holds a password: put it in 'state_store.password' "
+                "(encrypted with dsrc secret encrypt) and remove it from the URL");
+        return;
+    }
+    st->url = cfg_strdup(rd, url);
+    if (cfg_get_str(rd, g, "password", 1, &pw) == 1) {
+        if (secret_check_reference(pw, &e) != DSRC_OK)
+            cfg_err(rd, cfg_line(config_setting_get_member(g, "password")),
+                    "'state_store.password': %s", e.msg ? e.msg : "not a usable reference");
+        else if (!secret_is_reference(pw) && redact_add(pw) < 0)
+            rd->oom = 1;
+        derr_clear(&e);
+        st->password = cfg_strdup(rd, pw);
+    }
+    if (cfg_get_str(rd, g, "schema", 1, &schema) == 1) {
+        for (c = schema; *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+                break;
+        if (*c || strlen(schema) > 63)
+            cfg_err(rd, cfg_line(config_setting_get_member(g, "schema")),
+                    "'state_store.schema' must be 1 to 63 lower-case letters, digits or '_'");
+        else
+            st->schema = cfg_strdup(rd, schema);
+    }
+    if (cfg_get_int(rd, g, "pool_size", 1, 64, &v) == 1)
+        st->pool_size = (int)v;
+    if (cfg_get_duration(rd, g, "connect_timeout", &st->connect_timeout_ms) == 1 &&
+        st->connect_timeout_ms < 1000) {
+        cfg_err(rd, cfg_line(config_setting_get_member(g, "connect_timeout")),
+                "'state_store.connect_timeout' must be at least 1s");
+        st->connect_timeout_ms = 10000;
+    }
+    if ((t = cfg_group(rd, g, "tls"))) {
+        cfg_check_keys(rd, t, cfg_state_store_tls_keys, "in group 'state_store.tls'");
+        cfg_get_enum(rd, t, "mode", cfg_tls_modes, &mode);
+        cfg_get_path(rd, t, "ca", &st->tls_ca);
+        cfg_get_path(rd, t, "cert", &st->tls_cert);
+        cfg_get_path(rd, t, "key", &st->tls_key);
+        if (!config_setting_get_member(t, "cert") != !config_setting_get_member(t, "key"))
+            cfg_err(rd, cfg_line(t), "'cert' and 'key' must be set together in group "
+                                     "'state_store.tls'");
+    }
+    st->tls_mode = cfg_strdup(rd, mode);
+}
+
+static void cfg_state_store_free(cfg_state_store *st)
+{
+    free(st->url);
+    if (st->password)
+        memset(st->password, 0, strlen(st->password));
+    free(st->password);
+    free(st->schema);
+    free(st->tls_mode);
+    free(st->tls_ca);
+    free(st->tls_cert);
+    free(st->tls_key);
 }
 
 static const char *const cfg_api_keys[] = {
@@ -1649,6 +1746,7 @@ cfg_config *cfg_load_with(const char *path, const char *skip, const char *extra,
     cfg_read_jobs(&rd, root, &cfg->jobs);
     cfg_read_catalog(&rd, root, &cfg->catalog);
     cfg_read_api(&rd, root, &cfg->api);
+    cfg_read_state_store(&rd, root, &cfg->state_store);
     config_destroy(&lc);
 
     if (cfg->sources_dir)
@@ -1674,6 +1772,7 @@ void cfg_free(cfg_config *cfg)
     free(cfg->key_file);
     free(cfg->control_socket);
     cfg_api_free(&cfg->api);
+    cfg_state_store_free(&cfg->state_store);
     for (i = 0; i < cfg->n_sources; i++)
         cfg_source_free(&cfg->sources[i]);
     free(cfg->sources);

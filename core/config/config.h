@@ -177,6 +177,20 @@ typedef struct cfg_api {
     char **groups[CFG_API_ROLES]; size_t n_groups[CFG_API_ROLES];
 } cfg_api;
 
+/* state_store = { ... } in the daemon file: where the state store is.
+ * Unset (url NULL): the embedded SQLite database in state_dir.  Set: a
+ * PostgreSQL database shared by every dsrcd (and dsrc) that names it. */
+typedef struct cfg_state_store {
+    char *url;              /* postgresql://USER@HOST:PORT/DB, no password   */
+    char *password;         /* as written: fernet:, env:, file: or plain      */
+    char *schema;           /* NULL: the role's search path                  */
+    char *tls_mode;         /* libpq's sslmode; default verify-full          */
+    char *tls_ca, *tls_cert, *tls_key;
+    int pool_size;          /* connections per process at most; default 4   */
+    int64_t connect_timeout_ms; /* default 10 s                               */
+    int line;               /* where it is set, for messages                 */
+} cfg_state_store;
+
 typedef struct cfg_config {
     char *path;             /* the daemon config file                        */
     char **plugin_dirs;     size_t n_plugin_dirs; /* default: DSRC_PLUGINDIR */
@@ -207,6 +221,7 @@ typedef struct cfg_config {
     cfg_source *sources;    size_t n_sources;
     cfg_catalog catalog;
     cfg_api api;
+    cfg_state_store state_store;
 } cfg_config;
 
 /* Load and check.  Returns a config (possibly partial) whenever the main

@@ -14,12 +14,15 @@
 
 #include "store/db.h"
 
+#include "config/config.h"
 #include "output/manifest.h"
 #include "output/outfile.h"
 #include "output/state.h"
+#include "secret/secret.h"
 #include "store/store.h"
 
 #define STORE_BUSY_MS 10000   /* wait this long for another process's write */
+#define STORE_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 
 #define STORE_POOL_MAX 64
 
@@ -1029,7 +1032,7 @@ static dsrc_status store_start_locked(store *s, int64_t id, const char *endpoint
         int64_t now = store_now_ms();
         st = store_prep(s, "UPDATE runs SET state = 'running', started_at = ?1, owner = ?2, "
                            "lease_until = ?3, endpoint = ?4, node = ?6 WHERE id = ?5 "
-                           "AND state = 'queued' AND (owner IS NULL OR owner = ?2)", e);
+                           "AND state = 'queued'", e);
         if (!st)
             return e->status;
         sdb_bind_int64(st, 1, now);
@@ -1542,4 +1545,104 @@ json_t *store_run_json(store *s, int64_t id, derr *e)
     }
     store_put(s);
     return o;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The store of a configuration                                              */
+
+struct store_where {
+    char *state_dir, *key_file, *url, *password, *schema, *tls_mode, *tls_ca, *tls_cert,
+        *tls_key, *node;
+    int pool_size, connect_timeout_s;
+};
+
+void store_where_free(store_where *w)
+{
+    if (!w)
+        return;
+    free(w->state_dir);
+    free(w->key_file);
+    free(w->url);
+    if (w->password)
+        memset(w->password, 0, strlen(w->password));
+    free(w->password);
+    free(w->schema);
+    free(w->tls_mode);
+    free(w->tls_ca);
+    free(w->tls_cert);
+    free(w->tls_key);
+    free(w->node);
+    free(w);
+}
+
+store_where *store_where_of(const cfg_config *cfg)
+{
+    const cfg_state_store *st = &cfg->state_store;
+    store_where *w = calloc(1, sizeof *w);
+    char **dst[] = {&w->state_dir, &w->key_file, &w->url, &w->password, &w->schema,
+                    &w->tls_mode, &w->tls_ca, &w->tls_cert, &w->tls_key, &w->node};
+    const char *src[] = {cfg->state_dir, cfg->key_file, st->url, st->password, st->schema,
+                         st->tls_mode, st->tls_ca, st->tls_cert, st->tls_key, cfg->node_name};
+    size_t i;
+
+    if (!w)
+        return NULL;
+    for (i = 0; i < sizeof src / sizeof src[0]; i++)
+        if (src[i] && !(*dst[i] = strdup(src[i]))) {
+            store_where_free(w);
+            return NULL;
+        }
+    w->pool_size = st->pool_size;
+    w->connect_timeout_s = (int)((st->connect_timeout_ms + 999) / 1000);
+    return w;
+}
+
+store *store_open_where(const store_where *w, derr *e)
+{
+    store_backend b = {0};
+    char *password = NULL;
+    store *s;
+
+    if (!w->url) {
+        if ((s = store_open(w->state_dir, e)) && w->node)
+            (void)store_set_node(s, w->node);
+        return s;
+    }
+    if (w->password &&
+        secret_resolve(w->password, NULL, w->key_file, &password, NULL, e) != DSRC_OK) {
+        derr_prefix(e, "state_store.password");
+        return NULL;
+    }
+    b.url = w->url;
+    b.password = password;
+    b.schema = w->schema;
+    b.tls_mode = w->tls_mode;
+    b.tls_ca = w->tls_ca;
+    b.tls_cert = w->tls_cert;
+    b.tls_key = w->tls_key;
+    /* verify-ca and verify-full without a CA: the system's bundle */
+    if (!b.tls_ca && b.tls_mode && strncmp(b.tls_mode, "verify-", 7) == 0 &&
+        access(STORE_SYSTEM_CA, R_OK) == 0)
+        b.tls_ca = STORE_SYSTEM_CA;
+    b.pool_size = w->pool_size;
+    b.connect_timeout_s = w->connect_timeout_s;
+    s = store_open_backend(w->state_dir, &b, e);
+    secret_free(password);
+    if (s && w->node)
+        (void)store_set_node(s, w->node);
+    return s;
+}
+
+store *store_open_cfg(const cfg_config *cfg, derr *e)
+{
+    store_where *w = store_where_of(cfg);
+    store *s;
+
+    if (!w) {
+        derr_set(e, DSRC_E_INTERNAL, "state store: out of memory");
+        return NULL;
+    }
+    s = store_open_where(w, e);
+    store_where_free(w);
+    return s;
 }

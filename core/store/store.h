@@ -148,6 +148,19 @@ typedef struct store_backend {
  * DSRC_E_UNREACHABLE (retryable) or DSRC_E_AUTH, the message naming the
  * URL (never the password). */
 store *store_open_backend(const char *state_dir, const store_backend *b, derr *e);
+
+/* The store a configuration names (cfg_config.state_store, its state_dir
+ * and key_file), copied so that the configuration may go meanwhile:
+ * store_where_of() NULL when out of memory; store_open_where() resolves the
+ * password (a fernet: value with the key file) and opens it, the errors
+ * naming the setting (state_store.password, state_store.url);
+ * store_open_cfg() is both. */
+struct cfg_config;
+typedef struct store_where store_where;
+store_where *store_where_of(const struct cfg_config *cfg);
+store *store_open_where(const store_where *w, derr *e);
+void store_where_free(store_where *w);
+store *store_open_cfg(const struct cfg_config *cfg, derr *e);
 void store_close(store *s);
 
 /* This process's owner string, "node/host/pid/start-time". */

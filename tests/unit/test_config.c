@@ -552,7 +552,7 @@ START_TEST(daemon_errors_all_reported)
                      "state_dir, workspace, node_name, shared_workspace, sources_dir, "
                      "key_file, control_socket, "
                      "log_level, log_target, probe_timeout, shutdown_grace, jobs, catalog, api, "
-                     "isolation, isolation_memory_max, isolation_syscall_filter)");
+                     "isolation, isolation_memory_max, isolation_syscall_filter, state_store)");
     ck_diag(1, d, 2, "'plugin_dir' must be a string or a list of strings, got an integer");
     ck_diag(2, d, 5, "'state_dir' must not be empty");
     ck_diag(3, d, 6, "'key_file' must be a string, got a boolean");

@@ -559,6 +559,138 @@ START_TEST(last_run_of_each_job)
 }
 END_TEST
 
+/* Two processes claim the same queued runs, one from the first, the other
+ * from the last: each run is claimed by exactly one of them. */
+START_TEST(each_run_claimed_once)
+{
+    enum { RUNS = 120, KIDS = 2 };
+    store *s = open_ok();
+    store_run_spec spec = {.source = "pg", .kind = RUN_FETCH, .item = "t",
+                           .trigger = RUN_TRIGGER_SCHEDULE};
+    int64_t ids[RUNS], got;
+    int claims[RUNS] = {0}, fds[KIDS][2], k, i, status, per_kid[KIDS] = {0};
+    pid_t pid[KIDS];
+    derr e = {0};
+
+    for (i = 0; i < RUNS; i++)
+        ck_assert_int_eq(store_run_queue(s, &spec, &ids[i], &e), DSRC_OK);
+    store_close(s);
+    for (k = 0; k < KIDS; k++) {
+        ck_assert_int_eq(pipe(fds[k]), 0);
+        pid[k] = fork();
+        ck_assert_int_ge(pid[k], 0);
+        if (pid[k] == 0) {
+            store *c = unit_store_open(dir, &e);
+            int j;
+            close(fds[k][0]);
+            if (!c)
+                _exit(2);
+            for (j = 0; j < RUNS; j++) {
+                int64_t id = ids[k ? RUNS - 1 - j : j];
+                dsrc_status rs = store_run_start(c, id, NULL, 60000, &e);
+                if (rs == DSRC_OK && write(fds[k][1], &id, sizeof id) != sizeof id)
+                    _exit(3);
+                if (rs != DSRC_OK && rs != DSRC_E_NOT_FOUND)
+                    _exit(4);
+                derr_clear(&e);
+            }
+            /* dying leaves the runs running: store_close only */
+            store_close(c);
+            _exit(0);
+        }
+        close(fds[k][1]);
+    }
+    for (k = 0; k < KIDS; k++) {
+        while (read(fds[k][0], &got, sizeof got) == (ssize_t)sizeof got) {
+            for (i = 0; i < RUNS && ids[i] != got; i++)
+                ;
+            ck_assert_int_lt(i, RUNS);
+            claims[i]++;
+            per_kid[k]++;
+        }
+        close(fds[k][0]);
+        ck_assert_int_eq(waitpid(pid[k], &status, 0), pid[k]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status %d", k,
+                      status);
+    }
+    for (i = 0; i < RUNS; i++)
+        ck_assert_msg(claims[i] == 1, "run %lld claimed %d times", (long long)ids[i],
+                      claims[i]);
+    ck_assert_int_eq(per_kid[0] + per_kid[1], RUNS);
+}
+END_TEST
+
+/* PostgreSQL: the connection is lost inside a transaction (its backend
+ * terminated): the statements after it fail, nothing of the transaction
+ * is kept, and the next call reconnects; lost between calls, the call
+ * fails retryable or succeeds on a new connection, never half done. */
+START_TEST(connection_lost_nothing_half_done)
+{
+    store *s, *killer;
+    sdb *db, *kdb;
+    sdb_stmt *st = NULL;
+    derr e = {0};
+    char sql[160];
+    int64_t pid = 0, id;
+    int rc;
+
+    if (!unit_store_is_pg())
+        return;
+    s = open_ok();
+    killer = open_ok();
+    db = store_lock(s);
+    ck_assert_int_eq(sdb_exec(db, "CREATE TABLE t_lost (v INTEGER)"), 0);
+    ck_assert_int_eq(sdb_prepare(db, "SELECT pg_backend_pid()", &st), 0);
+    ck_assert_int_eq(sdb_step(st), SDB_ROW);
+    pid = sdb_column_int64(st, 0);
+    sdb_finalize(st);
+    ck_assert_int_eq(sdb_begin(db), 0);
+    ck_assert_int_eq(sdb_exec(db, "INSERT INTO t_lost VALUES (1)"), 0);
+    /* the server ends this connection (a restart, a failover, a kill) */
+    kdb = store_lock(killer);
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld)", (long long)pid);
+    ck_assert_int_eq(sdb_exec(kdb, sql), 0);
+    store_unlock(killer);
+    rc = sdb_exec(db, "INSERT INTO t_lost VALUES (2)");
+    ck_assert_int_eq(rc, -1);
+    ck_assert_int_eq(sdb_errcode(db), SDB_E_CONN);
+    /* no reconnection inside the transaction: this one is not run alone */
+    ck_assert_int_eq(sdb_exec(db, "INSERT INTO t_lost VALUES (3)"), -1);
+    ck_assert_int_eq(sdb_errcode(db), SDB_E_CONN);
+    ck_assert_int_eq(sdb_commit(db), -1);
+    /* the next call is on a new connection */
+    ck_assert_int_eq(sdb_exec(db, "INSERT INTO t_lost VALUES (4)"), 0);
+    store_unlock(s);
+    ck_assert_int_eq(unit_store_int(dir, "SELECT COUNT(*) FROM t_lost"), 1);
+    ck_assert_int_eq(unit_store_int(dir, "SELECT MAX(v) FROM t_lost"), 4);
+
+    /* lost between two calls of the store: the call that finds it lost
+     * fails retryable and did nothing, the next one works */
+    db = store_lock(s);
+    ck_assert_int_eq(sdb_prepare(db, "SELECT pg_backend_pid()", &st), 0);
+    ck_assert_int_eq(sdb_step(st), SDB_ROW);
+    pid = sdb_column_int64(st, 0);
+    sdb_finalize(st);
+    store_unlock(s);
+    kdb = store_lock(killer);
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld)", (long long)pid);
+    ck_assert_int_eq(sdb_exec(kdb, sql), 0);
+    store_unlock(killer);
+    if (store_run_begin(s, &inc_spec, NULL, 60000, &id, &e) != DSRC_OK) {
+        ck_assert_int_eq(e.status, DSRC_E_UNREACHABLE);
+        ck_assert_int_eq(e.retryable, 1);
+        ck_assert_ptr_nonnull(strstr(e.msg, "state store"));
+        derr_clear(&e);
+        ck_assert_int_eq(unit_store_int(dir, "SELECT COUNT(*) FROM runs"), 0);
+        ck_assert_int_eq(store_run_begin(s, &inc_spec, NULL, 60000, &id, &e), DSRC_OK);
+    }
+    ck_assert_str_eq(run_state_of(s, id), "running");
+    ck_assert_int_eq(unit_store_int(dir, "SELECT COUNT(*) FROM runs"), 1);
+    store_close(killer);
+    store_close(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *su = suite_create("store");
@@ -578,6 +710,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, dead_run_keeps_a_file_that_is_not_its_own);
     tcase_add_test(tc, dead_run_frees_its_item);
     tcase_add_test(tc, runs_listed_filtered_and_pruned);
+    tcase_add_test(tc, each_run_claimed_once);
+    tcase_add_test(tc, connection_lost_nothing_half_done);
     tcase_add_test(tc, names_round_trip);
     tcase_add_test(tc, last_run_of_each_job);
     suite_add_tcase(su, tc);
