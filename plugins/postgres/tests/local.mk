@@ -29,6 +29,10 @@ TESTS += plugins/postgres/tests/pg_replica.sh
 # dsrcd killed (SIGKILL) 20 times while it fetches a growing table
 # incrementally: every row delivered exactly once.
 TESTS += plugins/postgres/tests/pg_jobs_kill.sh
+# Three dsrcd sharing one PostgreSQL state store and workspace, 50 growing
+# tables, 10 SIGKILLs and a server restart: every row in exactly one
+# committed file, each job slot run once, by one node, on all three nodes.
+TESTS += plugins/postgres/tests/pg_cluster.sh
 # dsrcd's retries: a server stopped (backoff, then success), a wrong
 # password (one failed run, held, no retry storm).
 TESTS += plugins/postgres/tests/pg_jobs_retry.sh
@@ -98,3 +102,4 @@ plugins/postgres/tests/pg_api_data.log: plugins/postgres/tests/pg_catalog.log
 plugins/postgres/tests/pg_source_api.log: plugins/postgres/tests/pg_api_data.log
 plugins/postgres/tests/pg_journal.log: plugins/postgres/tests/pg_source_api.log
 plugins/postgres/tests/pg_conformance.log: plugins/postgres/tests/pg_journal.log
+plugins/postgres/tests/pg_cluster.log: plugins/postgres/tests/pg_conformance.log
