@@ -524,8 +524,16 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
          * cursor move. */
         if (o->store && o->run_id &&
             (status = store_run_succeed(o->store, o->run_id, &so,
-                                        o->incremental ? o->cursor_field : NULL, e)) != DSRC_OK)
+                                        o->incremental ? o->cursor_field : NULL, e)) != DSRC_OK) {
+            /* committed or not, nobody can tell now: the files stay where
+             * they are, for the run's recovery (store.h) */
+            if (e && strcmp(e->code, "in-doubt") == 0) {
+                outfile_finish(mf);
+                outfile_finish(st.of);
+                mf = st.of = NULL;
+            }
             goto out;
+        }
         outfile_finish(mf);
         outfile_finish(st.of);
         mf = st.of = NULL;

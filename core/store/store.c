@@ -25,6 +25,8 @@
 #define STORE_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 
 #define STORE_POOL_MAX 64
+#define STORE_TX_ATTEMPTS 3   /* a transaction chosen as a deadlock's victim */
+#define STORE_DOUBT_MS 10000  /* to learn whether a commit cut short happened */
 
 /* The connections: conns[0] is made by store_open, the others when all
  * the made ones are in use (a PostgreSQL store; SQLite has one).  A call
@@ -802,9 +804,34 @@ static int store_resolve_one(store *s, sdb_stmt *row, derr *e)
     return 1;
 }
 
-/* store_recover with the lock held and no transaction open: first the
- * open runs whose owner is gone, then each resolved by itself. */
+/* 1 after a failed transaction that may simply be run again: PostgreSQL
+ * chose it as a deadlock's victim (or a serialization failure); nothing of
+ * it was kept. */
+static int store_again(store *s, int attempt)
+{
+    return attempt < STORE_TX_ATTEMPTS - 1 && sdb_engine_of(SDB(s)) == SDB_POSTGRES &&
+           sdb_errcode(SDB(s)) == SDB_E_BUSY;
+}
+
+static int store_recover_once(store *s, const char *source, const char *item, derr *e);
+
+/* store_recover with a connection taken and no transaction open (in one
+ * transaction, tried again when it was a deadlock's victim). */
 static int store_recover_locked(store *s, const char *source, const char *item, derr *e)
+{
+    int n, attempt;
+
+    for (attempt = 0;; attempt++) {
+        n = store_recover_once(s, source, item, e);
+        if (n >= 0 || !store_again(s, attempt))
+            return n;
+        derr_clear(e);
+    }
+}
+
+/* First the open runs whose owner is gone, then each locked, checked again
+ * and resolved (in the order of their ids, as every process does). */
+static int store_recover_once(store *s, const char *source, const char *item, derr *e)
 {
     sdb_stmt *st;
     int64_t now = store_now_ms(), *ids = NULL;
@@ -815,7 +842,7 @@ static int store_recover_locked(store *s, const char *source, const char *item, 
         return -1;
     st = store_prep(s, "SELECT id, owner, lease_until, node, prepared, state FROM runs "
                        "WHERE state IN ('queued', 'running') AND (CAST(?1 AS TEXT) IS NULL OR "
-                       "source = ?1) AND (CAST(?2 AS TEXT) IS NULL OR item = ?2)", e);
+                       "source = ?1) AND (CAST(?2 AS TEXT) IS NULL OR item = ?2) ORDER BY id", e);
     if (!st)
         goto fail;
     store_bind_text(st, 1, source);
@@ -1251,17 +1278,79 @@ dsrc_status store_run_prepare(store *s, int64_t id, const store_run_output *out,
     return rs;
 }
 
+static dsrc_status store_succeed_once(store *s, int64_t id, const store_run_output *out,
+                                     const char *commit_field, derr *e);
+
+/* The connection was lost during the success's transaction, perhaps
+ * during its COMMIT: whether it was committed is read again (on a new
+ * connection, for up to STORE_DOUBT_MS).  DSRC_OK when it was; the error
+ * in e when it was not; when it cannot be known, DSRC_E_UNREACHABLE with
+ * code "in-doubt": the caller leaves the run's files in place (the run is
+ * prepared: store_recover commits it, or it is committed already). */
+static dsrc_status store_succeed_outcome(store *s, int64_t id, derr *e)
+{
+    int64_t until = store_now_ms() + STORE_DOUBT_MS;
+
+    for (;;) {
+        sdb_stmt *st = NULL;
+        int rc = SDB_ERROR;
+
+        if (sdb_prepare(SDB(s), "SELECT state FROM runs WHERE id = ? AND owner = ?", &st) == 0) {
+            sdb_bind_int64(st, 1, id);
+            sdb_bind_text(st, 2, s->owner);
+            rc = sdb_step(st);
+            if (rc == SDB_ROW && strcmp(store_col_text(st, 0), "succeeded") == 0) {
+                sdb_finalize(st);
+                derr_clear(e);
+                return DSRC_OK;
+            }
+        }
+        sdb_finalize(st);
+        if (rc != SDB_ERROR)
+            return e ? e->status : DSRC_E_UNREACHABLE; /* not committed */
+        if (store_now_ms() >= until)
+            break;
+        usleep(500000);
+    }
+    derr_set(e, DSRC_E_UNREACHABLE,
+             "state store %s: the connection was lost while run %lld's success was being "
+             "committed, and the store cannot be reached to tell whether it was; its files "
+             "are left in place for the run's recovery", s->path, (long long)id);
+    if (e) {
+        e->retryable = 1;
+        snprintf(e->code, sizeof e->code, "in-doubt");
+    }
+    return DSRC_E_UNREACHABLE;
+}
+
 dsrc_status store_run_succeed(store *s, int64_t id, const store_run_output *out,
                               const char *commit_field, derr *e)
+{
+    dsrc_status rs;
+    int attempt;
+
+    store_get(s);
+    for (attempt = 0;; attempt++) {
+        rs = store_succeed_once(s, id, out, commit_field, e);
+        if (rs == DSRC_OK || !store_again(s, attempt))
+            break;
+        derr_clear(e);
+    }
+    if (rs != DSRC_OK && sdb_errcode(SDB(s)) == SDB_E_CONN)
+        rs = store_succeed_outcome(s, id, e);
+    store_put(s);
+    return rs;
+}
+
+/* The run's success and its cursor in one transaction. */
+static dsrc_status store_succeed_once(store *s, int64_t id, const store_run_output *out,
+                                     const char *commit_field, derr *e)
 {
     sdb_stmt *st;
     dsrc_status rs = DSRC_OK;
 
-    store_get(s);
-    if (store_begin(s, e, "cannot lock the database") < 0) {
-        store_put(s);
+    if (store_begin(s, e, "cannot lock the database") < 0)
         return e->status;
-    }
     if (commit_field && out && out->cursor_to) {
         sdb_stmt *q = store_prep(s, "SELECT source, item FROM runs WHERE id = ? AND "
                                         "state = 'running' AND owner = ?", e);
@@ -1299,18 +1388,77 @@ out:
         rs = e->status;
     if (rs != DSRC_OK)
         sdb_rollback(SDB(s));
-    store_put(s);
     return rs;
+}
+
+/* A run of this process that ends without success, but whose files were
+ * put in place (its success's COMMIT was in doubt): it did succeed, and is
+ * committed so, as store_recover would.  1 when it was, 0 when it is not
+ * such a run, -1 with e set. */
+static int store_end_in_place(store *s, int64_t id, derr *e)
+{
+    sdb_stmt *st;
+    int rc = 0;
+
+    st = store_prep(s, "SELECT id, state, source, item, file, manifest, file_id, sha256, "
+                       "cursor_field, cursor_to, prepared FROM runs WHERE id = ? AND owner = ? "
+                       "AND state = 'running' AND prepared = 1", e);
+    if (!st)
+        return -1;
+    sdb_bind_int64(st, 1, id);
+    store_bind_text(st, 2, s->owner);
+    if (sdb_step(st) == SDB_ROW && store_col_text(st, 4) &&
+        manifest_matches(store_col_text(st, 5), store_col_text(st, 7), store_col_text(st, 9))) {
+        sdb_finalize(st);
+        if (store_begin(s, e, "cannot lock the database") < 0)
+            return -1;
+        /* the row's lock first (another process may be resolving it) */
+        st = store_prep(s, "UPDATE runs SET state = state WHERE id = ? AND owner = ? "
+                           "AND state = 'running'", e);
+        if (st) {
+            sdb_bind_int64(st, 1, id);
+            store_bind_text(st, 2, s->owner);
+            rc = sdb_step(st) == SDB_DONE ? 0 : -1;
+            sdb_finalize(st);
+            if (rc < 0)
+                store_sql_err(s, e, "cannot lock the run");
+            else if (sdb_changes(SDB(s)) == 1)
+                st = store_prep(s, "SELECT id, state, source, item, file, manifest, file_id, "
+                                   "sha256, cursor_field, cursor_to, prepared FROM runs "
+                                   "WHERE id = ?", e);
+            else
+                st = NULL;
+            if (st) {
+                sdb_bind_int64(st, 1, id);
+                rc = sdb_step(st) == SDB_ROW ? store_resolve_one(s, st, e) : 0;
+                sdb_finalize(st);
+            }
+        } else {
+            rc = -1;
+        }
+        if (rc < 0 || store_commit(s, e, "cannot commit the run") < 0) {
+            sdb_rollback(SDB(s));
+            return -1;
+        }
+        return rc;
+    }
+    sdb_finalize(st);
+    return 0;
 }
 
 dsrc_status store_run_end(store *s, int64_t id, run_state state, const derr *why, derr *e)
 {
     sdb_stmt *st;
     dsrc_status rs;
+    int rc;
 
     if (state != RUN_FAILED && state != RUN_CANCELLED)
         return derr_set(e, DSRC_E_INVALID_ARGUMENT, "state: a run ends failed or cancelled");
     store_get(s);
+    if ((rc = store_end_in_place(s, id, e)) != 0) {
+        store_put(s);
+        return rc > 0 ? DSRC_OK : e ? e->status : DSRC_E_INTERNAL;
+    }
     st = store_prep(s, "UPDATE runs SET state = ?, finished_at = ?, status = ?, "
                        "retryable = ?, error = ? WHERE state IN ('queued', 'running') "
                        "AND owner = ? AND id = ?", e);

@@ -23,9 +23,21 @@
  * item with a cursor field (an incremental fetch) is running at a time:
  * the database enforces it, so two processes can never commit the same
  * cursor twice; the second gets a "busy" error (DSRC_E_BACKEND, retryable,
- * code "busy").  The design leaves room for several daemons sharing one
- * store (a PostgreSQL backend): claims are by owner and lease, never by
- * an in-memory lock.
+ * code "busy").  Claims are by owner and lease, never by an in-memory
+ * lock, so several daemons can share one store.
+ *
+ * Backends (db.h): the SQLite database above, or a PostgreSQL database
+ * shared by several processes on several hosts (store_open_backend,
+ * state_store in dsrcd.conf): the same schema and versions, in
+ * READ COMMITTED transactions whose rows are locked where SQLite relied on
+ * its single writer (a claim is an UPDATE of a queued row, a recovered run
+ * is locked and checked again, the audit chain and the catalog's snapshots
+ * lock their table); a transaction chosen as a deadlock's victim is run
+ * again.  A lost connection is a retryable DSRC_E_UNREACHABLE and the next
+ * call reconnects; a run's success whose COMMIT was cut short is read back
+ * to learn whether it happened ("in-doubt" when it cannot be: its files
+ * stay for store_recover).  PostgreSQL's commits are durable: the lazy
+ * commits below are SQLite's.
  *
  * Durable fetch order (fetch.h): the data file and its manifest are made
  * durable under temporary names; store_run_prepare() records where they

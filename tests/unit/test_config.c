@@ -714,6 +714,65 @@ START_TEST(daemon_api_errors)
 }
 END_TEST
 
+START_TEST(daemon_state_store)
+{
+    char *d = put("dsrcd.conf", "state_store = { url = \"postgresql://dsrc@db:5432/dsrc\";\n"
+                                "  password = \"env:DSRC_STORE_PW\"; schema = \"dsrc_1\";\n"
+                                "  tls = { mode = \"verify-ca\"; ca = \"ca.pem\"; };\n"
+                                "  pool_size = 8; connect_timeout = \"3s\"; };\n");
+    cfg_config *cfg = cfg_load(d, &diags);
+
+    ck_assert_ptr_nonnull(cfg);
+    ck_errors(0);
+    ck_assert_str_eq(cfg->state_store.url, "postgresql://dsrc@db:5432/dsrc");
+    ck_assert_str_eq(cfg->state_store.password, "env:DSRC_STORE_PW");
+    ck_assert_str_eq(cfg->state_store.schema, "dsrc_1");
+    ck_assert_str_eq(cfg->state_store.tls_mode, "verify-ca");
+    ck_assert_ptr_nonnull(strstr(cfg->state_store.tls_ca, "/ca.pem"));
+    ck_assert_int_eq(cfg->state_store.pool_size, 8);
+    ck_assert_int_eq(cfg->state_store.connect_timeout_ms, 3000);
+    cfg_free(cfg);
+    free(d);
+    /* unset: the SQLite store */
+    d = put("dsrcd.conf", "log_level = \"info\";\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(0);
+    ck_assert_ptr_null(cfg->state_store.url);
+    cfg_free(cfg);
+    free(d);
+    /* a password in the URL is refused without being shown */
+    d = put("dsrcd.conf", "state_store = { url = \"postgresql://dsrc:S3cr3t-pw@db/dsrc\"; };\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(1);
+    ck_diag(0, d, 1, "'state_store.url' holds a password");
+    ck_assert_ptr_null(strstr(diags.v[0].msg, "S3cr3t-pw"));
+    cfg_free(cfg);
+    free(d);
+    diag_free(&diags);
+    d = put("dsrcd.conf", "state_store = { url = \"sqlite:///x.db\"; pool_size = 0;\n"
+                          "  schema = \"Bad-Name\"; tls = { mode = \"maybe\"; }; };\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(1);
+    ck_diag(0, d, 1, "'state_store.url' must be a PostgreSQL URL");
+    cfg_free(cfg);
+    free(d);
+    diag_free(&diags);
+    d = put("dsrcd.conf", "state_store = { url = \"postgres://dsrc@db/dsrc\"; pool_size = 0;\n"
+                          "  schema = \"Bad-Name\"; tls = { mode = \"maybe\"; }; };\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(3);
+    cfg_free(cfg);
+    free(d);
+    diag_free(&diags);
+    d = put("dsrcd.conf", "state_store = { password = \"x\"; };\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(1);
+    ck_diag(0, d, 1, "group 'state_store' needs 'url'");
+    cfg_free(cfg);
+    free(d);
+}
+END_TEST
+
 START_TEST(daemon_plugin_dir_list)
 {
     char *d = put("dsrcd.conf", "plugin_dir = ( \"a\",\n  7 );\n");
@@ -1713,6 +1772,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, daemon_jobs_errors);
     tcase_add_test(tc, daemon_api_group);
     tcase_add_test(tc, daemon_api_errors);
+    tcase_add_test(tc, daemon_state_store);
     tcase_add_test(tc, fetch_rule_item_twice);
     tcase_add_test(tc, daemon_log_levels);
     tcase_add_test(tc, source_syntax_error_others_load);

@@ -328,6 +328,47 @@ START_TEST(dead_run_with_manifest_is_committed)
 }
 END_TEST
 
+/* A run whose success's COMMIT was in doubt, its files left in place,
+ * then ended as failed by its process: it did succeed, and is committed
+ * so (its cursor moved), never failed with its files delivered. */
+START_TEST(ended_run_with_files_in_place_is_committed)
+{
+    char file[128], manifest[160], fid[OUTFILE_ID_MAX];
+    store *s = open_ok();
+    int64_t id;
+    derr e = {0}, why = {0};
+    struct stat sb;
+    char *v;
+
+    snprintf(file, sizeof file, "%s/data.csv", dir);
+    snprintf(manifest, sizeof manifest, "%s/data.csv.manifest.json", dir);
+    write_file(file, "id\n1\n2\n");
+    write_file(manifest, "{\"sha256\": \"cafe\", \"cursor\": {\"field\": \"id\", \"to\": \"2\"}}");
+    ck_assert_int_eq(stat(file, &sb), 0);
+    outfile_stat_id(&sb, fid);
+    {
+        store_run_output out = {.file = file, .manifest = manifest, .file_id = fid,
+                                .sha256 = "cafe", .cursor_to = "2"};
+        ck_assert_int_eq(store_run_begin(s, &inc_spec, NULL, 60000, &id, &e), DSRC_OK);
+        ck_assert_int_eq(store_run_prepare(s, id, &out, &e), DSRC_OK);
+    }
+    derr_set(&why, DSRC_E_UNREACHABLE, "in doubt");
+    ck_assert_int_eq(store_run_end(s, id, RUN_FAILED, &why, &e), DSRC_OK);
+    derr_clear(&why);
+    ck_assert_str_eq(run_state_of(s, id), "succeeded");
+    v = cursor_of(s, "pg", "public/orders", "id");
+    ck_assert_str_eq(v, "2");
+    free(v);
+    ck_assert_int_eq(access(file, F_OK), 0);
+    /* a run whose files are not in place ends failed, as before */
+    unlink(manifest);
+    ck_assert_int_eq(store_run_begin(s, &inc_spec, NULL, 60000, &id, &e), DSRC_OK);
+    ck_assert_int_eq(store_run_end(s, id, RUN_FAILED, NULL, &e), DSRC_OK);
+    ck_assert_str_eq(run_state_of(s, id), "failed");
+    store_close(s);
+}
+END_TEST
+
 START_TEST(dead_run_without_manifest_is_undone)
 {
     char file[128], manifest[160];
@@ -711,6 +752,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, dead_run_frees_its_item);
     tcase_add_test(tc, runs_listed_filtered_and_pruned);
     tcase_add_test(tc, each_run_claimed_once);
+    tcase_add_test(tc, ended_run_with_files_in_place_is_committed);
     tcase_add_test(tc, connection_lost_nothing_half_done);
     tcase_add_test(tc, names_round_trip);
     tcase_add_test(tc, last_run_of_each_job);

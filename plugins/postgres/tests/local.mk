@@ -29,6 +29,9 @@ TESTS += plugins/postgres/tests/pg_replica.sh
 # dsrcd killed (SIGKILL) 20 times while it fetches a growing table
 # incrementally: every row delivered exactly once.
 TESTS += plugins/postgres/tests/pg_jobs_kill.sh
+# The state store on PostgreSQL: the store's unit suites, dsrc on it (a
+# fernet: password, TLS verified), bad settings, the server restarted.
+TESTS += plugins/postgres/tests/pg_store.sh
 # Three dsrcd sharing one PostgreSQL state store and workspace, 50 growing
 # tables, 10 SIGKILLs and a server restart: every row in exactly one
 # committed file, each job slot run once, by one node, on all three nodes.
@@ -84,8 +87,8 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 	plugins/postgres/tests/pg_defaults.sh plugins/postgres/tests/pg_fixture.sh \
 	plugins/postgres/tests/pg_journal.sh plugins/postgres/tests/pg_float_corpus.sh \
 	plugins/postgres/tests/pg_conformance.sh plugins/postgres/tests/pg_parallel.sh \
-	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py \
-	plugins/postgres/tests/pg_cluster.sh
+	plugins/postgres/tests/pg_store.sh plugins/postgres/tests/pg_cluster.sh \
+	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
 # another (not side by side under make -j) so that they never compete for
