@@ -75,6 +75,7 @@ int cli_cmd_health(cli *c, int argc, char **argv);       /* cli_daemon.c  */
 int cli_cmd_reload(cli *c, int argc, char **argv);       /* cli_daemon.c  */
 int cli_cmd_secret(cli *c, int argc, char **argv);       /* cli_secret.c  */
 int cli_cmd_runs(cli *c, int argc, char **argv);         /* cli_runs.c    */
+int cli_cmd_nodes(cli *c, int argc, char **argv);        /* cli_runs.c    */
 int cli_cmd_jobs(cli *c, int argc, char **argv);         /* cli_runs.c    */
 int cli_cmd_run(cli *c, int argc, char **argv);          /* cli_runs.c    */
 int cli_cmd_catalog(cli *c, int argc, char **argv);      /* cli_catalog.c */

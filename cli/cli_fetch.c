@@ -253,6 +253,7 @@ int cli_cmd_fetch(cli *c, int argc, char **argv)
         return rc;
     }
     fa.o.endpoint = l.label;
+    fa.o.node = c->cfg->node_name;
     if (fa.o.incremental) {
         /* An incremental fetch is a run in the state store: one at a time
          * per item, whoever runs it (this command, another, dsrcd). */

@@ -80,22 +80,24 @@ static void runs_print_one(json_t *o)
 static int runs_print_table(json_t *arr)
 {
     static const char *const head[] = {"id", "source", "kind", "item", "trigger", "state",
-                                       "attempt", "started", "rows", "endpoint", "error"};
+                                       "node", "attempt", "started", "rows", "endpoint",
+                                       "error"};
     static const char *const keys[] = {"id", "source", "kind", "item", "trigger", "state",
-                                       "attempt", "started_at", "rows", "endpoint", "error"};
-    table *t = table_new(11, head);
+                                       "node", "attempt", "started_at", "rows", "endpoint",
+                                       "error"};
+    table *t = table_new(12, head);
     size_t i, k;
     json_t *o;
 
     if (!t)
         return -1;
     table_right(t, 0);
-    table_right(t, 6);
-    table_right(t, 8);
+    table_right(t, 7);
+    table_right(t, 9);
     json_array_foreach(arr, i, o) {
-        char bufs[11][32];
-        const char *cells[11];
-        for (k = 0; k < 11; k++)
+        char bufs[12][32];
+        const char *cells[12];
+        for (k = 0; k < 12; k++)
             cells[k] = runs_cell(o, keys[k], bufs[k], sizeof bufs[k]);
         table_add(t, cells);
     }
@@ -198,6 +200,84 @@ int cli_cmd_runs(cli *c, int argc, char **argv)
         printf("no runs%s%s\n", source ? " of " : "", source ? source : "");
     else
         runs_print_table(res);
+    json_decref(res);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* nodes                                                                     */
+
+/* A node is live while its heartbeat is this recent (as dsrcd's API). */
+#define NODES_LIVE_MS 10000
+
+int cli_cmd_nodes(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {CLI_COMMON_LONGS, {NULL, 0, NULL, 0}};
+    static const char *const head[] = {"name", "live", "version", "started", "heartbeat",
+                                       "leases", "lease until", "runs"};
+    static const char *const keys[] = {"name", "live", "version", "started", "heartbeat",
+                                       "leases", "lease_until", "runs"};
+    const cli_cmd *cmd = cli_find_cmd("nodes");
+    json_t *res = NULL, *o;
+    derr e = {0};
+    dsrc_status st;
+    store *sto;
+    table *t;
+    size_t i, k;
+    int a, rc;
+
+    if ((a = cli_parse_opts(c, cmd, argc, argv, "h", longs, NULL, NULL, &rc)) < 0)
+        return rc;
+    if (argc - a > 0)
+        return cli_usage_error(c, cmd, "expected no argument");
+    if ((rc = cli_load_config(c, 0)))
+        return rc;
+    st = c->cfg->control_socket
+             ? api_client_call(c->cfg->control_socket, "GET", "/v1/nodes", NULL,
+                               RUNS_API_TIMEOUT_MS, &res, &e)
+             : DSRC_E_UNREACHABLE;
+    if (st == DSRC_E_UNREACHABLE || st == DSRC_E_PERMISSION) {
+        /* dsrcd does not answer: the store is read directly */
+        derr_clear(&e);
+        if ((sto = store_open_cfg(c->cfg, &e))) {
+            res = store_nodes_json(sto, NODES_LIVE_MS, &e);
+            store_close(sto);
+        }
+    } else if (st == DSRC_OK && !json_is_array(res)) {
+        json_decref(res);
+        res = NULL;
+        derr_set(&e, DSRC_E_INTERNAL, "malformed answer from dsrcd");
+    }
+    if (!res) {
+        cli_err_print(c, &e);
+        rc = cli_fail_status(&e);
+        derr_clear(&e);
+        return rc;
+    }
+    if (c->json) {
+        cli_json_print(res);
+        return 0;
+    }
+    if (json_array_size(res) == 0) {
+        printf("no nodes (no dsrcd has used this state store yet)\n");
+        json_decref(res);
+        return 0;
+    }
+    if (!(t = table_new(8, head))) {
+        json_decref(res);
+        return CLI_EXIT_FAIL;
+    }
+    table_right(t, 5);
+    table_right(t, 7);
+    json_array_foreach(res, i, o) {
+        char bufs[8][32];
+        const char *cells[8];
+        for (k = 0; k < 8; k++)
+            cells[k] = runs_cell(o, keys[k], bufs[k], sizeof bufs[k]);
+        table_add(t, cells);
+    }
+    table_print(t, stdout);
+    table_free(t);
     json_decref(res);
     return 0;
 }

@@ -169,12 +169,20 @@ static const cli_cmd commands[] = {
      "the record of runs: discover and fetch, by dsrcd or dsrc fetch --incremental",
      "Lists the runs in the state store, newest first: ID, SOURCE, KIND\n"
      "(discover, fetch), ITEM, TRIGGER (schedule, manual, retry, catch-up, cli),\n"
-     "STATE (queued, running, succeeded, failed, cancelled), ATTEMPT, STARTED,\n"
-     "ROWS, ENDPOINT and ERROR.  With SOURCE, its runs; with a run ID, that run\n"
+     "STATE (queued, running, succeeded, failed, cancelled), NODE, ATTEMPT,\n"
+     "STARTED, ROWS, ENDPOINT and ERROR.  With SOURCE, its runs; with a run ID, that run\n"
      "in full (file, SHA-256, cursor range, error status and retryable flag).\n"
      "Reads the state store directly: dsrcd need not run.\n"
      "  -s, --state S       only runs in state S\n"
      "  -n, --limit N       at most N runs (20)\n"
+     "      --json          machine-readable output"},
+    {"nodes", cli_cmd_nodes, "nodes [--json]",
+     "the nodes (dsrcd) sharing the state store: live, heartbeat, leases",
+     "Lists the daemons that share the state store (a cluster: one PostgreSQL\n"
+     "state_store, see dsrcd(8)), by node_name: NAME, LIVE (a heartbeat in the\n"
+     "last 10 s), VERSION, STARTED, HEARTBEAT (the last), LEASES (the runs it\n"
+     "is running), LEASE UNTIL (the earliest expiry of their leases) and RUNS\n"
+     "(the runs it has recorded).  Asks dsrcd, else reads the store directly.\n"
      "      --json          machine-readable output"},
     {"token", cli_cmd_token,
      "token create --role R --name N [--expires D] | token list | token revoke NAME",

@@ -399,6 +399,23 @@ static json_t *control_runs(void *user, api_request *r, derr *e)
     return res;
 }
 
+/* A node is live while its heartbeat is this recent. */
+#define CONTROL_NODE_LIVE_MS 10000
+
+/* GET /v1/nodes */
+static json_t *control_nodes(void *user, api_request *r, derr *e)
+{
+    store *st;
+    json_t *res;
+
+    (void)r;
+    if (!(st = control_store(user, e)))
+        return NULL;
+    res = store_nodes_json(st, CONTROL_NODE_LIVE_MS, e);
+    store_close(st);
+    return res;
+}
+
 /* GET /v1/runs/{id} */
 static json_t *control_run(void *user, api_request *r, derr *e)
 {
@@ -1102,6 +1119,7 @@ void control_apply(control_state *d, const cfg_config *cfg, api_server **srv, ch
     ac.handlers[API_R_SOURCE_DRIFT] = control_source_drift;
     ac.handlers[API_R_JOBS] = control_jobs;
     ac.handlers[API_R_RUNS] = control_runs;
+    ac.handlers[API_R_NODES] = control_nodes;
     ac.handlers[API_R_RUN_CREATE] = control_run_create;
     ac.handlers[API_R_RUN] = control_run;
     ac.handlers[API_R_RUN_CANCEL] = control_run_cancel;

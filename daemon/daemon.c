@@ -283,7 +283,9 @@ int daemon_main(int argc, char **argv)
     diag_free(&diags);
     gen_apply_log_settings(cur->cfg, target, level);
     /* Before detaching, so that a refusal is the exit status. */
-    if ((rc = instance_claim(cur->cfg->state_dir, cur->cfg->control_socket, &inst, &ie))) {
+    if ((rc = instance_claim(cur->cfg->state_dir,
+                             cur->cfg->node_name_set ? cur->cfg->node_name : NULL,
+                             cur->cfg->control_socket, &inst, &ie))) {
         log_msg(DSRC_LOG_ERROR, NULL, NULL, "not starting: %s", ie.msg ? ie.msg : "?");
         derr_clear(&ie);
         gen_unref(cur);

@@ -22,6 +22,7 @@
 
 #define SCHED_MAX_DUE 64
 #define SCHED_LEASE_MS 60000
+#define SCHED_BEAT_MS 1000     /* the node's heartbeat in the store        */
 #define SCHED_PRUNE_EVERY_MS 3600000
 
 /* One run on its way: made on the main thread, carried out by a worker,
@@ -69,6 +70,7 @@ struct scheduler {
     sched_req *reqs;
     int stopping;
     int64_t last_prune;
+    int64_t last_beat;         /* the last heartbeat in the store        */
     size_t n_sources;
     pthread_t main;            /* woken by SCHED_WAKE_SIGNAL                */
 };
@@ -236,6 +238,9 @@ scheduler *scheduler_new(generation *g, unit *units, size_t n, derr *e)
     s->gen = g;
     g->refs++;
     if (!(s->store = store_open_cfg(g->cfg, e)))
+        goto fail;
+    store_set_shared_workspace(s->store, g->cfg->shared_workspace);
+    if (store_node_beat(s->store, SCHED_LEASE_MS, e) != DSRC_OK)
         goto fail;
     if ((k = store_recover(s->store, NULL, NULL, e)) < 0)
         goto fail;
@@ -677,7 +682,9 @@ int64_t scheduler_tick(scheduler *s, unit *units, size_t n)
                              .kind = due[i].kind == JOBS_DISCOVER ? RUN_DISCOVER : RUN_FETCH,
                              .item = due[i].item, .trigger = sched_trigger(due[i].trigger),
                              .attempt = due[i].attempt,
-                             .cursor_field = rule ? rule->cursor_field : NULL};
+                             .cursor_field = rule ? rule->cursor_field : NULL,
+                             .job = due[i].slot_ms >= 0 ? due[i].key : NULL,
+                             .slot_ms = due[i].slot_ms};
         int64_t id = 0;
 
         if (!u || store_run_queue(s->store, &sp, &id, &e) != DSRC_OK) {
@@ -686,6 +693,14 @@ int64_t scheduler_tick(scheduler *s, unit *units, size_t n)
             (void)jobs_finished(s->jobs, &due[i], now, JOBS_FAILED, NULL, NULL);
             jobs_fire_clear(&due[i]);
             derr_clear(&e);
+            continue;
+        }
+        if (id == 0) {
+            /* another node sharing the store made this slot's run */
+            log_msg(DSRC_LOG_DEBUG, due[i].source, NULL, "%s: its run is another node's",
+                    due[i].key);
+            (void)jobs_taken(s->jobs, &due[i], now);
+            jobs_fire_clear(&due[i]);
             continue;
         }
         metrics_run_queued();
@@ -697,6 +712,13 @@ int64_t scheduler_tick(scheduler *s, unit *units, size_t n)
             continue;
         }
         sched_submit(s, s->gen, u, id, &due[i], 1, sp.kind, due[i].item);
+    }
+    if (now - s->last_beat >= SCHED_BEAT_MS) {
+        s->last_beat = now;
+        if (store_node_beat(s->store, SCHED_LEASE_MS, &e) != DSRC_OK)
+            log_msg(DSRC_LOG_WARNING, NULL, NULL, "cannot record this node's heartbeat: %s",
+                    e.msg);
+        derr_clear(&e);
     }
     if (now - s->last_prune >= SCHED_PRUNE_EVERY_MS) {
         int64_t gone = store_prune(s->store, now - s->cfg.retention_ms, &e);

@@ -92,6 +92,7 @@ typedef enum api_route_id {
     API_R_SOURCE_REPLACE, /* PUT /v1/sources/{name}      replace it         */
     API_R_SOURCE_PATCH,   /* PATCH /v1/sources/{name}    merge patch        */
     API_R_SOURCE_DELETE,  /* DELETE /v1/sources/{name}   remove it          */
+    API_R_NODES,        /* GET /v1/nodes              the cluster's nodes     */
     API_R_COUNT
 } api_route_id;
 

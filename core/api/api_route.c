@@ -31,6 +31,8 @@ static const api_route api_route_table[] = {
     {API_R_RUN_CREATE, "POST", "/v1/runs", API_ROLE_OPERATOR,
      "Queue a run now: {\"source\", \"kind\": \"discover\"|\"fetch\", \"item\"}"},
     {API_R_RUN, "GET", "/v1/runs/{id}", API_ROLE_VIEWER, "One run"},
+    {API_R_NODES, "GET", "/v1/nodes", API_ROLE_VIEWER,
+     "The nodes sharing the state store: live or not, last heartbeat, leases"},
     {API_R_RUN_CANCEL, "DELETE", "/v1/runs/{id}", API_ROLE_OPERATOR,
      "Cancel a queued or running run"},
     {API_R_METRICS, "GET", "/metrics", API_ROLE_VIEWER,

@@ -114,8 +114,8 @@ static int instance_lock(instance *in)
     return -1;
 }
 
-int instance_claim(const char *state_dir, const char *control_socket, instance **out,
-                   derr *e)
+int instance_claim(const char *state_dir, const char *node, const char *control_socket,
+                   instance **out, derr *e)
 {
     instance *in;
     pid_t other;
@@ -132,7 +132,8 @@ int instance_claim(const char *state_dir, const char *control_socket, instance *
                      strerror(errno));
             goto fail;
         }
-        if (asprintf(&in->path, "%s/%s", state_dir, INSTANCE_PID_FILE) < 0) {
+        if ((node ? asprintf(&in->path, "%s/dsrcd.%s.pid", state_dir, node)
+                  : asprintf(&in->path, "%s/%s", state_dir, INSTANCE_PID_FILE)) < 0) {
             in->path = NULL;
             derr_set(e, DSRC_E_INTERNAL, "out of memory");
             goto fail;

@@ -2,7 +2,9 @@
 /*
  * instance.h -- one dsrcd per state directory and per control socket.
  *
- * instance_claim() takes an exclusive flock(2) on <state_dir>/dsrcd.pid
+ * instance_claim() takes an exclusive flock(2) on <state_dir>/dsrcd.pid,
+ * or <state_dir>/dsrcd.NODE.pid for a daemon given a node name (several
+ * nodes of a cluster may share one state directory on one machine)
  * (state_dir is made, mode 0750, when missing), then checks that nothing
  * answers on the control socket: a socket file that accepts a connection
  * belongs to a live daemon (its pid comes from SO_PEERCRED) and is never
@@ -25,12 +27,13 @@
 
 typedef struct instance instance;
 
-/* Claim state_dir and control_socket (either may be NULL: not checked).
+/* Claim state_dir and control_socket (either may be NULL: not checked);
+ * `node` (may be NULL) names the pid file as above.
  * Returns 0 with *out set; 1 when another daemon holds one of them (e says
  * which and names its pid when known); -1 when the pid file cannot be made
  * or locked (e says why). */
-int instance_claim(const char *state_dir, const char *control_socket, instance **out,
-                   derr *e);
+int instance_claim(const char *state_dir, const char *node, const char *control_socket,
+                   instance **out, derr *e);
 
 /* Write `pid` (the daemon's, after detaching) to the pid file.  0, or -1
  * with e set. */

@@ -1313,7 +1313,8 @@ static void cfg_read_sources(cfg_config *cfg, cfg_rd *rd, int explicit_dir, int 
 /* The daemon file                                                           */
 
 static const char *const cfg_daemon_keys[] = {
-    "plugin_dir", "state_dir", "workspace", "sources_dir", "key_file",
+    "plugin_dir", "state_dir", "workspace", "node_name", "shared_workspace", "sources_dir",
+    "key_file",
     "control_socket", "log_level", "log_target", "probe_timeout", "shutdown_grace", "jobs",
     "catalog", "api", "isolation", "isolation_memory_max", "isolation_syscall_filter",
     "mask_key", "state_store", NULL
@@ -1782,6 +1783,17 @@ cfg_config *cfg_load_with(const char *path, const char *skip, const char *extra,
         cfg->workspace = NULL;
         rd.oom = 1;
     }
+    if (cfg_get_strdup(&rd, root, "node_name", 1, &cfg->node_name) == 1) {
+        const char *why;
+        cfg->node_name_set = 1;
+        if (cfg_check_node_name(cfg->node_name, &why) < 0)
+            cfg_err(&rd, cfg_line(config_setting_get_member(root, "node_name")),
+                    "'node_name' is not a valid node name: %s", why);
+    } else {
+        char host[64];
+        cfg->node_name = cfg_strdup(&rd, cfg_default_node_name(host, sizeof host));
+    }
+    (void)cfg_get_bool(&rd, root, "shared_workspace", &cfg->shared_workspace);
     explicit_dir = cfg_get_path(&rd, root, "sources_dir", &cfg->sources_dir) == 1;
     dir_line = cfg_line(config_setting_get_member(root, "sources_dir"));
     if (!cfg->sources_dir)
@@ -1848,6 +1860,7 @@ void cfg_free(cfg_config *cfg)
     cfg_strv_free(cfg->plugin_dirs, cfg->n_plugin_dirs);
     free(cfg->state_dir);
     free(cfg->workspace);
+    free(cfg->node_name);
     free(cfg->sources_dir);
     free(cfg->key_file);
     free(cfg->mask_key);
@@ -1858,6 +1871,47 @@ void cfg_free(cfg_config *cfg)
         cfg_source_free(&cfg->sources[i]);
     free(cfg->sources);
     free(cfg);
+}
+
+static int cfg_node_char(int c)
+{
+    return isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-';
+}
+
+int cfg_check_node_name(const char *name, const char **why)
+{
+    const char *reason = NULL;
+    size_t i, n = name ? strlen(name) : 0;
+
+    if (n == 0)
+        reason = "it is empty";
+    else if (n > 63)
+        reason = "it is longer than 63 characters";
+    else if (!isalnum((unsigned char)name[0]))
+        reason = "it must start with a letter or a digit";
+    for (i = 0; !reason && i < n; i++)
+        if (!cfg_node_char(name[i]))
+            reason = "only letters, digits, '.', '_' and '-' are allowed";
+    if (why)
+        *why = reason;
+    return reason ? -1 : 0;
+}
+
+char *cfg_default_node_name(char *buf, size_t n)
+{
+    size_t i = 0;
+
+    if (n == 0)
+        return buf;
+    if (gethostname(buf, n) != 0)
+        buf[0] = '\0';
+    buf[n - 1] = '\0';
+    while (buf[i] && cfg_node_char(buf[i]) && i < 63)
+        i++;
+    buf[i] = '\0';
+    if (cfg_check_node_name(buf, NULL) < 0)
+        snprintf(buf, n, "localhost");
+    return buf;
 }
 
 const cfg_source *cfg_find_source(const cfg_config *cfg, const char *name)

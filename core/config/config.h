@@ -199,6 +199,13 @@ typedef struct cfg_config {
     char **plugin_dirs;     size_t n_plugin_dirs; /* default: DSRC_PLUGINDIR */
     char *state_dir;        /* default: DSRC_LOCALSTATEDIR/lib/dsrc          */
     char *workspace;        /* default: <state_dir>/workspace                */
+    char *node_name;        /* this daemon's name in a cluster sharing one
+                               state store; default: the host name       */
+    int node_name_set;      /* 1: node_name was set in the file          */
+    int shared_workspace;   /* 1: every node mounts the same workspace (a
+                               shared filesystem where rename is atomic),
+                               so any node resolves a dead node's files;
+                               default 0: only the node that wrote them  */
     char *sources_dir;      /* default: <dir of path>/sources.d              */
     char *key_file;         /* NULL when not set                             */
     char *control_socket;   /* default: /run/dsrc/dsrcd.sock                  */
@@ -239,6 +246,16 @@ cfg_config *cfg_load(const char *path, diag_list *diags);
 cfg_config *cfg_load_with(const char *path, const char *skip, const char *extra,
                           diag_list *diags);
 void cfg_free(cfg_config *cfg);
+
+/* Check a node name: 1 to 63 characters among letters, digits, '.', '_'
+ * and '-', starting with a letter or a digit.  Returns 0, or -1 with a
+ * reason in why (static string; why may be NULL). */
+int cfg_check_node_name(const char *name, const char **why);
+
+/* This machine's default node name into buf (n bytes): its host name, cut
+ * at the first character a node name may not hold ("localhost" when it
+ * has none).  Returns buf. */
+char *cfg_default_node_name(char *buf, size_t n);
 
 /* The source named `name`, or NULL. */
 const cfg_source *cfg_find_source(const cfg_config *cfg, const char *name);

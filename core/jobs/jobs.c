@@ -233,6 +233,27 @@ static jb_job *jb_find_run(const jobs_table *t, const jobs_fire *f)
     return j && j->state != JB_IDLE && j->run == f->run ? j : NULL;
 }
 
+/* The latest fire time of j in (after, now] -- the slot a catch-up
+ * stands for, the same whoever computes it -- or -1 when none.  A binary
+ * search: plan_next() is monotonic in its `after`. */
+static int64_t jb_latest_fire(const jb_job *j, int64_t after, int64_t now)
+{
+    int64_t lo = after, hi = now, f;
+
+    f = plan_next(&j->sched, lo, j->jitter);
+    if (f < 0 || f > now)
+        return -1;
+    /* plan_next(lo) <= now < plan_next(hi) */
+    while (hi - lo > 1) {
+        int64_t mid = lo + (hi - lo) / 2, g = plan_next(&j->sched, mid, j->jitter);
+        if (g >= 0 && g <= now)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return plan_next(&j->sched, lo, j->jitter);
+}
+
 /* Hand job j out as a run into *f: 0, or -1 when out of memory. */
 static int jb_hand_out(jobs_table *t, jb_job *j, jobs_trigger tr, int attempt,
                        int64_t fire, jobs_fire *f)
@@ -247,6 +268,15 @@ static int jb_hand_out(jobs_table *t, jb_job *j, jobs_trigger tr, int attempt,
     f->trigger = j->cur_trigger = tr;
     f->attempt = j->cur_attempt = attempt;
     f->fire_ms = j->cur_fire = fire;
+    if (tr == JOBS_TRIGGER_MANUAL)
+        f->slot_ms = -1;
+    else if (tr == JOBS_TRIGGER_CATCH_UP)
+        f->slot_ms = jb_latest_fire(j, j->last_fire >= 0 ? j->last_fire
+                                                         : fire - 366LL * 86400000, fire);
+    else
+        f->slot_ms = j->next_fire;
+    if (tr == JOBS_TRIGGER_CATCH_UP && f->slot_ms < 0)
+        f->slot_ms = fire;
     f->run = j->run = ++t->runs;
     j->cur_started = -1;
     j->state = JB_QUEUED;
@@ -596,6 +626,25 @@ int jobs_finished(jobs_table *t, const jobs_fire *f, int64_t now_ms,
         after->attempt = j->next_attempt;
         after->held = held;
     }
+    pthread_mutex_unlock(&t->mu);
+    return 0;
+}
+
+int jobs_taken(jobs_table *t, const jobs_fire *f, int64_t now_ms)
+{
+    jb_job *j;
+
+    pthread_mutex_lock(&t->mu);
+    if (!(j = jb_find_run(t, f))) {
+        pthread_mutex_unlock(&t->mu);
+        return -1;
+    }
+    /* the slot is covered: as if this table had run it, without a result */
+    if (j->cur_trigger != JOBS_TRIGGER_MANUAL && j->cur_fire >= 0)
+        j->last_fire = j->cur_fire;
+    jb_schedule_after(j, now_ms > j->cur_fire ? now_ms : j->cur_fire);
+    j->state = JB_IDLE;
+    j->run = 0;
     pthread_mutex_unlock(&t->mu);
     return 0;
 }

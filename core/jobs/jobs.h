@@ -133,6 +133,14 @@ typedef struct jobs_fire {
     int64_t fire_ms;            /* the fire time the run stands for (a
                                    retry keeps its cycle's); for a catch-up
                                    or manual run, when it was asked for    */
+    int64_t slot_ms;            /* the slot the run stands for, the same on
+                                   every node that computes it from the same
+                                   history: a scheduled run's fire time; a
+                                   retry's, its cycle's (the attempt tells
+                                   them apart); a catch-up's, the latest
+                                   fire time it covers; -1 for a manual
+                                   run.  A cluster sharing one state store
+                                   makes one run per (job, slot, attempt). */
     uint64_t run;               /* internal: matches started/finished      */
 } jobs_fire;
 
@@ -246,6 +254,13 @@ int jobs_started(jobs_table *t, const jobs_fire *f, int64_t now_ms);
  * recorded). */
 int jobs_finished(jobs_table *t, const jobs_fire *f, int64_t now_ms,
                   jobs_result r, const derr *err, jobs_after *after);
+
+/* Run `f` was not made here: another node sharing the state store made
+ * the run of its job and slot (jobs_fire.slot_ms).  The job becomes idle
+ * with its last result unchanged, due at its first fire time after now_ms
+ * (and after the slot): as every node does once that slot's run is made.
+ * Returns 0, or -1 when `f` is not the job's run in flight. */
+int jobs_taken(jobs_table *t, const jobs_fire *f, int64_t now_ms);
 
 /* The earliest next due of the jobs that can become due (idle, not held),
  * for the main loop's sleep; -1 when none. */

@@ -204,6 +204,7 @@ static dsrc_status runner_fetch(runner_watch *w, source_conn *conn, const char *
     o.store = rq->store;
     o.run_id = rq->run_id;
     o.endpoint = endpoint;
+    o.node = store_node(rq->store);
     o.progress_counter = &w->progress;
     o.mask = r->mask;
     o.n_mask = r->n_mask;
@@ -220,6 +221,10 @@ static dsrc_status runner_fetch(runner_watch *w, source_conn *conn, const char *
     return st;
 }
 
+/* How many times a run's end is recorded again when the store cannot be
+ * reached, a second apart. */
+#define RUNNER_END_TRIES 30
+
 dsrc_status runner_run(const runner_req *rq, runner_result *res)
 {
     runner_watch w;
@@ -228,7 +233,7 @@ dsrc_status runner_run(const runner_req *rq, runner_result *res)
     derr e2 = {0};
     dsrc_status st;
     int64_t t0;
-    int watching = 0;
+    int watching = 0, tries;
 
     memset(res, 0, sizeof *res);
     memset(&w, 0, sizeof w);
@@ -301,8 +306,20 @@ ended:
         return st;
     }
     res->state = st == DSRC_E_CANCELLED || w.cancelled ? RUN_CANCELLED : RUN_FAILED;
-    if (store_run_end(rq->store, rq->run_id, res->state, &res->err, &e2) != DSRC_OK)
-        log_msg(DSRC_LOG_ERROR, NULL, NULL, "run %lld: %s", (long long)rq->run_id, e2.msg);
+    /* A store that cannot be reached (a PostgreSQL store restarting) is
+     * asked again for a while: a run left running by a live process would
+     * hold its item until the process ends.  store_run_end() resolves a run
+     * whose files are in place as succeeded, so asking again is safe. */
+    for (tries = 0; store_run_end(rq->store, rq->run_id, res->state, &res->err, &e2) != DSRC_OK;
+         tries++) {
+        int again = e2.status == DSRC_E_UNREACHABLE && tries < RUNNER_END_TRIES;
+        log_msg(again ? DSRC_LOG_WARNING : DSRC_LOG_ERROR, NULL, NULL, "run %lld: %s%s",
+                (long long)rq->run_id, e2.msg, again ? " (trying again in 1 s)" : "");
+        derr_clear(&e2);
+        if (!again)
+            break;
+        nanosleep(&(struct timespec){1, 0}, NULL);
+    }
     derr_clear(&e2);
     return st;
 }

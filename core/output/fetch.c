@@ -589,6 +589,7 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
             m.n_mask = o->n_mask;
             m.mask_key_id = mask_key_id(st.mask);
         }
+        m.node = o->node;
         if (asprintf(&r->manifest_path, "%s.manifest.json", st.path) < 0) {
             r->manifest_path = NULL;
             status = derr_set(e, DSRC_E_INTERNAL, "out of memory");

@@ -54,6 +54,8 @@ typedef struct fetch_opts {
                                       never its own CSV, and the key is
                                       cfg->mask_key                         */
     size_t n_mask;
+    const char *node;              /* the node writing (recorded in the
+                                      manifest); may be NULL                */
 } fetch_opts;
 
 typedef struct fetch_report {

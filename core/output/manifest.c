@@ -149,6 +149,8 @@ static json_t *manifest_object(const manifest *m)
     } else {
         rc |= manifest_set(o, "mask", json_null());
     }
+    if (m->node)
+        rc |= manifest_set(o, "node", manifest_str(m->node));
     rc |= manifest_set(o, "dsrc_version", json_string(PACKAGE_VERSION));
     if (rc) {
         json_decref(o);

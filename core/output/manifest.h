@@ -14,6 +14,7 @@
  *   "endpoint": "primary"|"replica 1 (host:port)" (when known),
  *   "mask": {"columns": {"email": "hash", "birth_date": "truncate:year"},
  *            "algorithm": "hmac-sha256", "key_id": "16 hex digits"} | null,
+ *   "node": "..." (the node that wrote it: dsrcd.conf node_name, when known),
  *   "dsrc_version": "..."
  * }
  * Secrets never appear in a manifest: it holds no connection options, and
@@ -43,6 +44,7 @@ typedef struct manifest {
     const char *endpoint;        /* the endpoint that served; may be NULL   */
     const mask_rule *mask;       size_t n_mask;   /* the columns masked     */
     const char *mask_key_id;     /* mask_key_id() when n_mask               */
+    const char *node;            /* the node that wrote it; may be NULL     */
 } manifest;
 
 /* Serialise to a malloc'd JSON string (pretty, trailing newline). */

@@ -20,7 +20,7 @@
 /* The columns every reader selects, in the order of the serialisation
  * (prev_hash first), then the stored hash. */
 #define AUDIT_COLS "prev_hash, id, at, who, origin, action, source, item, result, rows, " \
-                   "bytes, detail, hash"
+                   "bytes, detail, hash, node"
 #define AUDIT_N_FIELDS 12 /* prev_hash .. detail */
 
 /* Feed one field: "-" for NULL, else "<length>:<bytes>". */
@@ -38,8 +38,10 @@ static void audit_feed(EVP_MD_CTX *md, const char *v, size_t len)
 }
 
 /* The hash of the fields f[0..AUDIT_N_FIELDS) (NULL entries are NULL
- * fields) into hex (65 bytes).  0, or -1 when the digest fails. */
-static int audit_hash(const char *const *f, const size_t *len, char *hex)
+ * fields) and, when not NULL, of the node that recorded them (records
+ * made before nodes were recorded hash as they did) into hex (65 bytes).
+ * 0, or -1 when the digest fails. */
+static int audit_hash(const char *const *f, const size_t *len, const char *node, char *hex)
 {
     static const char digits[] = "0123456789abcdef";
     unsigned char d[EVP_MAX_MD_SIZE];
@@ -54,6 +56,10 @@ static int audit_hash(const char *const *f, const size_t *len, char *hex)
     EVP_DigestUpdate(md, "dsrc-audit-1", 12);
     for (k = 0; k < AUDIT_N_FIELDS; k++)
         audit_feed(md, f[k], len[k]);
+    if (node) {
+        EVP_DigestUpdate(md, "node", 4);
+        audit_feed(md, node, strlen(node));
+    }
     if (EVP_DigestFinal_ex(md, d, &dn) != 1 || dn != STORE_AUDIT_HASH_LEN / 2) {
         EVP_MD_CTX_free(md);
         return -1;
@@ -79,7 +85,7 @@ static int audit_row_hash(sdb_stmt *st, char *hex)
                    ? NULL : sdb_column_text(st, k);
         len[k] = f[k] ? (size_t)sdb_column_bytes(st, k) : 0;
     }
-    return audit_hash(f, len, hex);
+    return audit_hash(f, len, sdb_column_text(st, AUDIT_N_FIELDS + 1), hex);
 }
 
 static void audit_bind_text(sdb_stmt *st, int i, const char *v)
@@ -100,7 +106,7 @@ static void audit_bind_count(sdb_stmt *st, int i, int64_t v)
 
 /* With the store locked and a write transaction open: insert r after the
  * last record, then set its hash.  0, or -1 (the database's error). */
-static int audit_insert(sdb *db, const store_audit_rec *r, const char *detail,
+static int audit_insert(sdb *db, const store_audit_rec *r, const char *detail, const char *node,
                         int64_t *id_out)
 {
     sdb_stmt *st = NULL;
@@ -116,8 +122,9 @@ static int audit_insert(sdb *db, const store_audit_rec *r, const char *detail,
         goto out;
     sdb_finalize(st);
     if (sdb_prepare(db, "INSERT INTO audit (at, who, origin, action, source, item, "
-                               "result, rows, bytes, detail, prev_hash, hash) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '') RETURNING id", &st) != 0)
+                               "result, rows, bytes, detail, prev_hash, hash, node) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?) RETURNING id",
+                    &st) != 0)
         goto out;
     sdb_bind_int64(st, 1, r->at > 0 ? r->at : store_now());
     audit_bind_text(st, 2, r->who);
@@ -130,6 +137,7 @@ static int audit_insert(sdb *db, const store_audit_rec *r, const char *detail,
     audit_bind_count(st, 9, r->bytes);
     audit_bind_text(st, 10, detail);
     audit_bind_text(st, 11, prev);
+    audit_bind_text(st, 12, node);
     if (sdb_step_id(st, id_out) != SDB_DONE)
         goto out;
     sdb_finalize(st);
@@ -168,7 +176,7 @@ dsrc_status store_audit_append(store *s, const store_audit_rec *r, int64_t *id, 
     if (sdb_begin(db) != 0 || sdb_lock_table(db, "audit") != 0) {
         rs = store_error(s, e, "cannot lock the database for the audit record");
         sdb_rollback(db);
-    } else if (audit_insert(db, r, detail, &new_id) < 0) {
+    } else if (audit_insert(db, r, detail, store_node(s), &new_id) < 0) {
         rs = store_error(s, e, "cannot write the audit record");
         sdb_rollback(db);
     } else if (sdb_commit(db) != 0) {
@@ -201,6 +209,7 @@ static void audit_row(sdb_stmt *st, store_audit_rec *r)
     r->bytes = AUDIT_COUNT(10);
     r->detail = AUDIT_TEXT(11);
     r->hash = AUDIT_TEXT(12);
+    r->node = AUDIT_TEXT(13);
 #undef AUDIT_TEXT
 #undef AUDIT_COUNT
 }
@@ -271,6 +280,7 @@ static int audit_json_one(void *user, const store_audit_rec *r)
     json_object_set_new(o, "rows", audit_jcount(r->rows));
     json_object_set_new(o, "bytes", audit_jcount(r->bytes));
     json_object_set_new(o, "detail", audit_jtext(r->detail));
+    json_object_set_new(o, "node", audit_jtext(r->node));
     json_object_set_new(o, "prev_hash", audit_jtext(r->prev_hash));
     json_object_set_new(o, "hash", audit_jtext(r->hash));
     return json_array_append_new(user, o);

@@ -57,6 +57,8 @@ typedef struct store_audit_rec {
     const char *detail;    /* short, never a secret; NULL when none            */
     const char *prev_hash; /* list only                                        */
     const char *hash;      /* list only                                        */
+    const char *node;      /* list only: the node that recorded it (store_node
+                              of the appender; NULL for older records)        */
 } store_audit_rec;
 
 /* Append r to the chain.  *id (may be NULL) is the new record's id.

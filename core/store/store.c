@@ -41,8 +41,10 @@ struct store {
     sdb_pg_params pg;      /* to make more connections                     */
     char *pg_strings;      /* what pg points into                          */
     char *path;            /* the database, as messages name it            */
-    char owner[128];
+    char owner[160];
     char host[64];
+    char node[64];
+    int shared_workspace;
 };
 
 static __thread const store *store_tl_s;
@@ -224,6 +226,18 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     " queries INTEGER NOT NULL, retries INTEGER NOT NULL, errors INTEGER NOT NULL,"
     " mode TEXT NOT NULL, result TEXT NOT NULL);"
     "CREATE INDEX discoveries_by_source ON discoveries (source, id);",
+    /* 5: several nodes sharing the store: the nodes and their heartbeats,
+     * the node of each run and of each audit record, and one run per
+     * scheduled job, slot and attempt, whichever node queues it */
+    "CREATE TABLE nodes ("
+    " name TEXT PRIMARY KEY, owner TEXT NOT NULL, version TEXT NOT NULL,"
+    " started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL);"
+    "ALTER TABLE runs ADD COLUMN node TEXT;"
+    "ALTER TABLE runs ADD COLUMN job TEXT;"
+    "ALTER TABLE runs ADD COLUMN slot INTEGER;"
+    "CREATE UNIQUE INDEX runs_one_per_slot ON runs (job, slot, attempt);"
+    "CREATE INDEX runs_by_node ON runs (node);"
+    "ALTER TABLE audit ADD COLUMN node TEXT;",
 };
 
 static dsrc_status store_sql_err(store *s, derr *e, const char *what)
@@ -449,6 +463,13 @@ static unsigned long long store_proc_start(long pid)
     return start;
 }
 
+/* s->owner from s->node and this process: "NODE/HOST/PID/START". */
+static void store_make_owner(store *s)
+{
+    snprintf(s->owner, sizeof s->owner, "%s/%s/%ld/%llu", s->node, s->host, (long)getpid(),
+             store_proc_start((long)getpid()));
+}
+
 /* outfile_share() of a file of the state store; 0, or -1 with e set. */
 static int store_share(const char *path, const struct stat *dir, derr *e)
 {
@@ -577,8 +598,8 @@ store *store_open_backend(const char *state_dir, const store_backend *b, derr *e
     if (gethostname(s->host, sizeof s->host) != 0)
         strcpy(s->host, "localhost");
     s->host[sizeof s->host - 1] = '\0';
-    snprintf(s->owner, sizeof s->owner, "%s/%ld/%llu", s->host, (long)getpid(),
-             store_proc_start((long)getpid()));
+    snprintf(s->node, sizeof s->node, "%s", s->host);
+    store_make_owner(s);
     if (b && b->url) {
         if (store_open_pg(s, state_dir, e) < 0) {
             store_close(s);
@@ -638,28 +659,54 @@ const char *store_owner(const store *s)
     return s ? s->owner : "";
 }
 
+void store_set_shared_workspace(store *s, int shared)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->shared_workspace = shared ? 1 : 0;
+    pthread_mutex_unlock(&s->mu);
+}
+
+int store_set_node(store *s, const char *node)
+{
+    if (!s || !node || !*node || strlen(node) >= sizeof s->node || strchr(node, '/'))
+        return -1;
+    pthread_mutex_lock(&s->mu);
+    snprintf(s->node, sizeof s->node, "%s", node);
+    store_make_owner(s);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+const char *store_node(const store *s)
+{
+    return s ? s->node : "";
+}
+
 /* ------------------------------------------------------------------------ */
 /* Recovery                                                                  */
 
 /* 1 when the owner of a run is gone: on this host, its process (same pid
- * and start time) no longer runs; on another, its lease has expired. */
+ * and start time) no longer runs; on another, its lease has expired.  An
+ * owner is "NODE/HOST/PID/START" ("HOST/PID/START" before node names). */
 static int store_owner_gone(const store *s, const char *owner, int64_t lease_until, int64_t now)
 {
-    char host[64];
+    char a[64], b[64];
     long pid;
     unsigned long long start;
-    const char *slash;
+    const char *host = a;
+    int n;
 
     if (!owner)
         return 1;
     if (strcmp(owner, s->owner) == 0)
         return 0;
-    slash = strchr(owner, '/');
-    if (!slash || (size_t)(slash - owner) >= sizeof host ||
-        sscanf(slash, "/%ld/%llu", &pid, &start) != 2)
+    n = sscanf(owner, "%63[^/]/%63[^/]/%ld/%llu", a, b, &pid, &start);
+    if (n == 4)
+        host = b;
+    else if (sscanf(owner, "%63[^/]/%ld/%llu", a, &pid, &start) != 3)
         return lease_until > 0 && lease_until < now;
-    memcpy(host, owner, (size_t)(slash - owner));
-    host[slash - owner] = '\0';
     if (strcmp(host, s->host) != 0)
         return lease_until > 0 && lease_until < now;
     return store_proc_start(pid) != start;
@@ -793,15 +840,23 @@ static int store_recover_once(store *s, const char *source, const char *item, de
 
     if (store_begin(s, e, "cannot lock the database") < 0)
         return -1;
-    st = store_prep(s, "SELECT id, owner, lease_until FROM runs "
-                       "WHERE state IN ('queued', 'running') AND (CAST(?1 AS TEXT) IS NULL OR source = ?1) "
-                       "AND (CAST(?2 AS TEXT) IS NULL OR item = ?2) ORDER BY id", e);
+    st = store_prep(s, "SELECT id, owner, lease_until, node, prepared, state FROM runs "
+                       "WHERE state IN ('queued', 'running') AND (CAST(?1 AS TEXT) IS NULL OR "
+                       "source = ?1) AND (CAST(?2 AS TEXT) IS NULL OR item = ?2) ORDER BY id", e);
     if (!st)
         goto fail;
     store_bind_text(st, 1, source);
     store_bind_text(st, 2, source ? item : NULL);
     while ((rc = sdb_step(st)) == SDB_ROW) {
+        /* a run queued for any node waits for its claimer */
+        if (!store_col_text(st, 1) && strcmp(store_col_text(st, 5), "queued") == 0)
+            continue;
         if (!store_owner_gone(s, store_col_text(st, 1), sdb_column_int64(st, 2), now))
+            continue;
+        /* the files of another node's run are on its own workspace: that
+         * node resolves it when it starts again */
+        if (!s->shared_workspace && sdb_column_int(st, 4) && store_col_text(st, 3) &&
+            strcmp(store_col_text(st, 3), s->node) != 0)
             continue;
         if (n == cap) {
             int64_t *nv = realloc(ids, (cap = cap ? 2 * cap : 16) * sizeof *ids);
@@ -923,9 +978,9 @@ static dsrc_status store_queue_locked(store *s, const store_run_spec *sp, int64_
         return derr_set(e, DSRC_E_INVALID_ARGUMENT, "state: a run needs a source (and an "
                                                     "item for a fetch)");
     st = store_prep(s, "INSERT INTO runs (source, kind, item, trigger, state, attempt, "
-                       "queued_at, owner, cursor_field) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?) "
-                       "RETURNING id",
-                    e);
+                       "queued_at, owner, cursor_field, node, job, slot) "
+                       "VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?) "
+                       "ON CONFLICT DO NOTHING RETURNING id", e);
     if (!st)
         return e->status;
     store_bind_text(st, 1, sp->source);
@@ -934,9 +989,22 @@ static dsrc_status store_queue_locked(store *s, const store_run_spec *sp, int64_
     store_bind_text(st, 4, store_trigger_name(sp->trigger));
     sdb_bind_int(st, 5, sp->attempt > 0 ? sp->attempt : 1);
     sdb_bind_int64(st, 6, store_now_ms());
-    store_bind_text(st, 7, s->owner);
+    store_bind_text(st, 7, sp->any_node ? NULL : s->owner);
     store_bind_text(st, 8, sp->cursor_field);
-    rc = sdb_step_id(st, id);
+    store_bind_text(st, 9, s->node);
+    store_bind_text(st, 10, sp->job);
+    if (sp->job)
+        sdb_bind_int64(st, 11, sp->slot_ms);
+    else
+        sdb_bind_null(st, 11);
+    /* no row: that job's slot has its run already */
+    *id = 0;
+    rc = sdb_step(st);
+    if (rc == SDB_ROW) {
+        *id = sdb_column_int64(st, 0);
+        while ((rc = sdb_step(st)) == SDB_ROW)
+            ;
+    }
     sdb_finalize(st);
     if (rc != SDB_DONE)
         return store_sql_err(s, e, "cannot record the run");
@@ -989,8 +1057,9 @@ static dsrc_status store_start_locked(store *s, int64_t id, const char *endpoint
 
     for (attempt = 0; attempt < 2; attempt++) {
         int64_t now = store_now_ms();
-        st = store_prep(s, "UPDATE runs SET state = 'running', started_at = ?, owner = ?, "
-                           "lease_until = ?, endpoint = ? WHERE id = ? AND state = 'queued'", e);
+        st = store_prep(s, "UPDATE runs SET state = 'running', started_at = ?1, owner = ?2, "
+                           "lease_until = ?3, endpoint = ?4, node = ?6 WHERE id = ?5 "
+                           "AND state = 'queued'", e);
         if (!st)
             return e->status;
         sdb_bind_int64(st, 1, now);
@@ -998,6 +1067,7 @@ static dsrc_status store_start_locked(store *s, int64_t id, const char *endpoint
         sdb_bind_int64(st, 3, now + lease_ms);
         store_bind_text(st, 4, endpoint);
         sdb_bind_int64(st, 5, id);
+        store_bind_text(st, 6, s->node);
         rc = sdb_step(st);
         sdb_finalize(st);
         if (rc == SDB_DONE) {
@@ -1043,6 +1113,57 @@ dsrc_status store_run_start(store *s, int64_t id, const char *endpoint, int64_t 
     store_get(s);
     store_lazy(s, 1);
     rs = store_start_locked(s, id, endpoint, lease_ms, e);
+    store_lazy(s, 0);
+    store_put(s);
+    return rs;
+}
+
+dsrc_status store_run_claim(store *s, const char *endpoint, int64_t lease_ms, int64_t *id,
+                            derr *e)
+{
+    /* PostgreSQL: the candidate row is locked, and one another claimer
+     * holds is skipped rather than waited for; SQLite has one writer */
+    static const char *const sql[2] = {
+        "UPDATE runs SET state = 'running', started_at = ?1, owner = ?2, "
+        "lease_until = ?3, endpoint = ?4, node = ?5 WHERE id = "
+        "(SELECT id FROM runs WHERE state = 'queued' AND owner IS NULL "
+        "ORDER BY id LIMIT 1) AND state = 'queued' AND owner IS NULL RETURNING id",
+        "UPDATE runs SET state = 'running', started_at = ?1, owner = ?2, "
+        "lease_until = ?3, endpoint = ?4, node = ?5 WHERE id = "
+        "(SELECT id FROM runs WHERE state = 'queued' AND owner IS NULL "
+        "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id"};
+    sdb_stmt *st;
+    int64_t now = store_now_ms();
+    dsrc_status rs = DSRC_OK;
+    int rc;
+
+    *id = 0;
+    store_get(s);
+    store_lazy(s, 1);
+    st = store_prep(s, sql[sdb_engine_of(SDB(s)) == SDB_POSTGRES], e);
+    if (!st) {
+        rs = e->status;
+        goto out;
+    }
+    sdb_bind_int64(st, 1, now);
+    store_bind_text(st, 2, s->owner);
+    sdb_bind_int64(st, 3, now + lease_ms);
+    store_bind_text(st, 4, endpoint);
+    store_bind_text(st, 5, s->node);
+    rc = sdb_step(st);
+    if (rc == SDB_ROW) {
+        *id = sdb_column_int64(st, 0);
+        while ((rc = sdb_step(st)) == SDB_ROW)
+            ;
+    }
+    if (rc != SDB_DONE) {
+        rs = sdb_errcode(SDB(s)) == SDB_E_CONSTRAINT
+                 ? derr_set(e, DSRC_E_BACKEND, "busy: the run's item is being fetched")
+                 : store_sql_err(s, e, "cannot claim a run");
+        *id = 0;
+    }
+    sdb_finalize(st);
+out:
     store_lazy(s, 0);
     store_put(s);
     return rs;
@@ -1366,7 +1487,8 @@ int store_last_run(store *s, const char *source, run_kind kind, const char *item
     derr e = {0};
 
     store_get(s);
-    st = store_prep(s, "SELECT finished_at, state, queued_at, trigger, attempt FROM runs "
+    st = store_prep(s, "SELECT finished_at, state, COALESCE(slot, queued_at), trigger, attempt "
+                       "FROM runs "
                        "WHERE source = ? AND kind = ? "
                        "AND item IS NOT DISTINCT FROM ? AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
                     &e);
@@ -1474,7 +1596,8 @@ int64_t store_purge_source(store *s, const char *source, derr *e)
 
 #define STORE_RUN_COLUMNS                                                              \
     "id, source, kind, item, trigger, state, attempt, queued_at, started_at, "          \
-    "finished_at, owner, endpoint, rows, bytes, file, manifest, sha256, cursor_field, "  \
+    "finished_at, owner, node, endpoint, rows, bytes, file, manifest, sha256, "          \
+    "cursor_field, "                                                                    \
     "cursor_from, cursor_to, status, retryable, error"
 
 static json_t *store_time_json(sdb_stmt *st, int i)
@@ -1577,7 +1700,7 @@ json_t *store_run_json(store *s, int64_t id, derr *e)
 
 struct store_where {
     char *state_dir, *key_file, *url, *password, *schema, *tls_mode, *tls_ca, *tls_cert,
-        *tls_key;
+        *tls_key, *node;
     int pool_size, connect_timeout_s;
 };
 
@@ -1596,6 +1719,7 @@ void store_where_free(store_where *w)
     free(w->tls_ca);
     free(w->tls_cert);
     free(w->tls_key);
+    free(w->node);
     free(w);
 }
 
@@ -1604,9 +1728,9 @@ store_where *store_where_of(const cfg_config *cfg)
     const cfg_state_store *st = &cfg->state_store;
     store_where *w = calloc(1, sizeof *w);
     char **dst[] = {&w->state_dir, &w->key_file, &w->url, &w->password, &w->schema,
-                    &w->tls_mode, &w->tls_ca, &w->tls_cert, &w->tls_key};
+                    &w->tls_mode, &w->tls_ca, &w->tls_cert, &w->tls_key, &w->node};
     const char *src[] = {cfg->state_dir, cfg->key_file, st->url, st->password, st->schema,
-                         st->tls_mode, st->tls_ca, st->tls_cert, st->tls_key};
+                         st->tls_mode, st->tls_ca, st->tls_cert, st->tls_key, cfg->node_name};
     size_t i;
 
     if (!w)
@@ -1627,8 +1751,11 @@ store *store_open_where(const store_where *w, derr *e)
     char *password = NULL;
     store *s;
 
-    if (!w->url)
-        return store_open(w->state_dir, e);
+    if (!w->url) {
+        if ((s = store_open(w->state_dir, e)) && w->node)
+            (void)store_set_node(s, w->node);
+        return s;
+    }
     if (w->password &&
         secret_resolve(w->password, NULL, w->key_file, &password, NULL, e) != DSRC_OK) {
         derr_prefix(e, "state_store.password");
@@ -1649,6 +1776,8 @@ store *store_open_where(const store_where *w, derr *e)
     b.connect_timeout_s = w->connect_timeout_s;
     s = store_open_backend(w->state_dir, &b, e);
     secret_free(password);
+    if (s && w->node)
+        (void)store_set_node(s, w->node);
     return s;
 }
 

@@ -17,8 +17,8 @@
  * database is made, and left in place as a backup.
  *
  * Runs.  A run is one discover or fetch of one source (and item).  It is
- * queued, then claimed by an owner ("host/pid/start-time" of the process)
- * with a lease expiry that the owner renews while it works, and ends
+ * queued, then claimed by an owner ("node/host/pid/start-time" of the
+ * process) with a lease expiry that the owner renews while it works, and ends
  * succeeded, failed or cancelled.  At most one run of a given source and
  * item with a cursor field (an incremental fetch) is running at a time:
  * the database enforces it, so two processes can never commit the same
@@ -73,7 +73,7 @@
 
 #include "base/error.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_FILE "dsrc.db"
 
 typedef struct store store;
@@ -116,6 +116,13 @@ typedef struct store_run_spec {
     int attempt;               /* 1 for the first; 0 counts as 1            */
     const char *cursor_field;  /* an incremental fetch: one at a time per
                                   (source, item); else NULL                 */
+    const char *job;           /* a scheduled job's key (jobs.h), with...  */
+    int64_t slot_ms;           /* ...the slot the run stands for: one run
+                                  per (job, slot, attempt) in the store,
+                                  whichever node queues it (job NULL: no
+                                  such key)                                 */
+    int any_node;              /* 1: queued for whichever node claims it
+                                  first (store_run_claim), not this one    */
 } store_run_spec;
 
 /* What a fetch run produced. */
@@ -168,8 +175,14 @@ void store_where_free(store_where *w);
 store *store_open_cfg(const struct cfg_config *cfg, derr *e);
 void store_close(store *s);
 
-/* This process's owner string, "host/pid/start-time". */
+/* This process's owner string, "node/host/pid/start-time". */
 const char *store_owner(const store *s);
+
+/* Name this process's node (dsrcd.conf node_name; the host name until
+ * then): the owner string of its runs begins with it.  0, or -1 when the
+ * name is empty, too long or holds '/'. */
+int store_set_node(store *s, const char *node);
+const char *store_node(const store *s);
 
 /* The committed cursor of (source, item) for `field` into *value
  * (malloc'd), or *value = NULL when there is none (a cursor committed for
@@ -178,7 +191,9 @@ const char *store_owner(const store *s);
 dsrc_status store_cursor_get(store *s, const char *source, const char *item,
                              const char *field, char **value, derr *e);
 
-/* Queue a run: *id is its id. */
+/* Queue a run: *id is its id.  When spec->job is set and a run of that
+ * job, slot and attempt exists already (another node queued it), nothing
+ * is queued and *id is 0. */
 dsrc_status store_run_queue(store *s, const store_run_spec *spec, int64_t *id, derr *e);
 
 /* Claim a queued run for this process: it becomes running with a lease of
@@ -186,6 +201,15 @@ dsrc_status store_run_queue(store *s, const store_run_spec *spec, int64_t *id, d
  * whose item already has a running run gets the busy error (after that
  * run is resolved, if its owner is gone); the queued run is left queued. */
 dsrc_status store_run_start(store *s, int64_t id, const char *endpoint, int64_t lease_ms,
+                            derr *e);
+
+/* Claim the oldest run queued for any node (store_run_spec.any_node): it
+ * becomes running here, as store_run_start() makes it, and *id is its id;
+ * *id is 0 when there is none.  Each such run goes to exactly one claimer
+ * however many processes claim at once (on PostgreSQL the candidates are
+ * locked with FOR UPDATE SKIP LOCKED, so claimers never wait for each
+ * other). */
+dsrc_status store_run_claim(store *s, const char *endpoint, int64_t lease_ms, int64_t *id,
                             derr *e);
 
 /* store_run_queue + store_run_start in one step (dsrc fetch). */
@@ -224,7 +248,8 @@ json_t *store_runs_json(store *s, const char *source, int state, int limit, derr
 json_t *store_run_json(store *s, int64_t id, derr *e);
 
 /* The last ended run of (source, kind, item), for catch-up after a
- * restart: when it was queued (for a scheduled run, its fire time), when it
+ * restart: the slot it stood for (store_run_spec.slot_ms), or when it was
+ * queued when it has none (a manual run), when it
  * ended, its state, trigger and attempt (any pointer may be NULL).  0 when
  * found, 1 when none, -1 on error. */
 int store_last_run(store *s, const char *source, run_kind kind, const char *item,
@@ -239,6 +264,26 @@ int64_t store_prune(store *s, int64_t before_ms, derr *e);
  * queued and running runs, and the audit trail, are kept).  Returns the
  * rows deleted, or -1 with `e` set (nothing deleted). */
 int64_t store_purge_source(store *s, const char *source, derr *e);
+
+/* Whether every node mounts the same workspace (dsrcd.conf
+ * shared_workspace): then store_recover() also resolves the runs with
+ * output that another node left (their files are here too); else only
+ * those of this node (its own files), and another node's run that had
+ * recorded its output is left to its node. */
+void store_set_shared_workspace(store *s, int shared);
+
+/* Nodes (schema version 5): the processes sharing one store, each named
+ * (store_set_node).  store_node_beat() records this node as live now (its
+ * name, owner, version; its start, kept while the same process beats) and
+ * renews the lease of every run this process is running to now + lease_ms:
+ * the daemon calls it about once a second, so that its leases expire
+ * lease_ms after it stopped beating.  store_nodes_json() lists the nodes
+ * by name: [{"name", "owner", "version", "started", "heartbeat" (times),
+ * "live" (a heartbeat in the last live_ms), "leases" (the runs it is
+ * running), "lease_until" (the earliest of their leases, or null), "runs"
+ * (every run it has recorded)}]; NULL with `e` set. */
+dsrc_status store_node_beat(store *s, int64_t lease_ms, derr *e);
+json_t *store_nodes_json(store *s, int64_t live_ms, derr *e);
 
 /* For the modules that keep their own tables in the store (the catalog,
  * catalog/snapshot.c; its tables are made by the store's migrations):

@@ -25,6 +25,11 @@ EXTRA_DIST += tests/integration/mask.sh tests/mask_lib.sh
 TESTS += tests/integration/jobs.sh
 EXTRA_DIST += tests/integration/jobs.sh
 
+# Two dsrcd sharing one state store and workspace as two nodes: each slot
+# run once, by one node, through SIGKILL and restarts.
+TESTS += tests/integration/cluster.sh
+EXTRA_DIST += tests/integration/cluster.sh
+
 # The control API over HTTP: the socket (peer credentials) and TLS TCP,
 # routing, limits, problem+json errors, concurrency.
 TESTS += tests/integration/api.sh

@@ -9,6 +9,16 @@ tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS) $(STORE_SQLITE_CFLAGS)
 tests_unit_test_store_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(STORE_SQLITE_LIBS)
 endif
 
+# Several nodes sharing one store: one run per job slot, claims, the node
+# on runs, heartbeats and leases, who resolves a dead node's runs.
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_cluster
+TESTS += tests/unit/test_cluster
+tests_unit_test_cluster_SOURCES = tests/unit/test_cluster.c tests/unit/store_env.h
+tests_unit_test_cluster_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cluster_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS)
+endif
+
 # The audit trail (hash chain, tampering, appends from several processes)
 # and the API tokens (hashed, checked, expired, revoked).
 if HAVE_CHECK

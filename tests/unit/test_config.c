@@ -488,6 +488,49 @@ START_TEST(daemon_syntax_error)
 }
 END_TEST
 
+START_TEST(node_name_checked_and_defaulted)
+{
+    char *d = put("dsrcd.conf", "node_name = \"db/1\";\nshared_workspace = \"yes\";\n");
+    cfg_config *cfg = cfg_load(d, &diags);
+    char host[64];
+    const char *why;
+
+    ck_assert_ptr_nonnull(cfg);
+    ck_errors(2);
+    ck_diag(0, d, 1, "'node_name' is not a valid node name: only letters, digits, '.', '_' "
+                     "and '-' are allowed");
+    ck_diag(1, d, 2, "'shared_workspace' must be a boolean (true or false), got a string");
+    cfg_free(cfg);
+    diag_free(&diags);
+    free(d);
+    d = put("dsrcd.conf", "node_name = \"eu-1.b_2\";\nshared_workspace = true;\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(0);
+    ck_assert_str_eq(cfg->node_name, "eu-1.b_2");
+    ck_assert_int_eq(cfg->node_name_set, 1);
+    ck_assert_int_eq(cfg->shared_workspace, 1);
+    cfg_free(cfg);
+    diag_free(&diags);
+    free(d);
+    /* unset: the host name, valid, and the workspace is the node's own */
+    d = put("dsrcd.conf", "log_level = \"info\";\n");
+    cfg = cfg_load(d, &diags);
+    ck_errors(0);
+    ck_assert_str_eq(cfg->node_name, cfg_default_node_name(host, sizeof host));
+    ck_assert_int_eq(cfg_check_node_name(cfg->node_name, NULL), 0);
+    ck_assert_int_eq(cfg->node_name_set, 0);
+    ck_assert_int_eq(cfg->shared_workspace, 0);
+    cfg_free(cfg);
+    free(d);
+    ck_assert_int_eq(cfg_check_node_name("-a", &why), -1);
+    ck_assert_str_eq(why, "it must start with a letter or a digit");
+    ck_assert_int_eq(cfg_check_node_name("", &why), -1);
+    ck_assert_int_eq(cfg_check_node_name("a234567890123456789012345678901234567890"
+                                         "123456789012345678901234", &why), -1);
+    ck_assert_str_eq(why, "it is longer than 63 characters");
+}
+END_TEST
+
 START_TEST(daemon_errors_all_reported)
 {
     char *d = put("dsrcd.conf",
@@ -506,7 +549,8 @@ START_TEST(daemon_errors_all_reported)
     ck_assert_ptr_nonnull(cfg);
     ck_errors(9);
     ck_diag(0, d, 1, "unknown setting 'plugins_dir' at top level (allowed: plugin_dir, "
-                     "state_dir, workspace, sources_dir, key_file, control_socket, "
+                     "state_dir, workspace, node_name, shared_workspace, sources_dir, "
+                     "key_file, control_socket, "
                      "log_level, log_target, probe_timeout, shutdown_grace, jobs, catalog, api, "
                      "isolation, isolation_memory_max, isolation_syscall_filter, mask_key, state_store)");
     ck_diag(1, d, 2, "'plugin_dir' must be a string or a list of strings, got an integer");
@@ -1807,6 +1851,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, daemon_missing_file);
     tcase_add_test(tc, daemon_syntax_error);
     tcase_add_test(tc, daemon_errors_all_reported);
+    tcase_add_test(tc, node_name_checked_and_defaulted);
     tcase_add_test(tc, daemon_plugin_dir_list);
     tcase_add_test(tc, daemon_jobs_group);
     tcase_add_test(tc, daemon_jobs_errors);

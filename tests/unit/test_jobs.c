@@ -346,6 +346,8 @@ START_TEST(catch_up_after_three_hours_is_one_run)
     f = due1(t, T0 + 30 * MIN);
     ck_assert_int_eq(f.trigger, JOBS_TRIGGER_CATCH_UP);
     ck_assert_int_eq(f.fire_ms, T0 + 30 * MIN);
+    /* its slot: the latest fire time it covers (12:00), whoever computes it */
+    ck_assert_int_eq(f.slot_ms, T0 + j);
     none_due(t, T0 + 59 * MIN); /* one catch-up, not one per missed hour */
     a = finish(t, &f, T0 + 31 * MIN, JOBS_SUCCEEDED, DSRC_OK, 0, NULL);
     ck_assert_int_eq(a.next_ms, T0 + HOUR + j);
@@ -354,8 +356,55 @@ START_TEST(catch_up_after_three_hours_is_one_run)
     f = due1(t, T0 + HOUR + j);
     ck_assert_int_eq(f.trigger, JOBS_TRIGGER_SCHEDULE);
     ck_assert_int_eq(f.fire_ms, T0 + HOUR + j);
+    ck_assert_int_eq(f.slot_ms, T0 + HOUR + j);
     jobs_fire_clear(&f);
     jobs_free(t);
+}
+END_TEST
+
+/* Two tables (two nodes) with the same history hand out the same slots,
+ * late or not, so that a shared store makes each run once. */
+START_TEST(two_nodes_compute_the_same_slots)
+{
+    jobs_spec sp = {"db", JOBS_FETCH, "t", "@every 2s", 1};
+    int64_t j = jitter_of("db/fetch/t", "@every 2s");
+    jobs_last last = {T0 + 30 * SEC + j, JOBS_SUCCEEDED, JOBS_TRIGGER_SCHEDULE, 1,
+                      T0 + 30 * SEC + j, T0 + 30 * SEC + j + 10, DSRC_OK, NULL};
+    jobs_settings st = settings();
+    jobs_table *a = table(&st, &sp, 1, T0 + 41 * SEC), *b = table(&st, &sp, 1, T0 + 41 * SEC + 700);
+    jobs_fire fa, fb;
+
+    ck_assert_int_eq(jobs_restore(a, "db/fetch/t", &last, T0 + 41 * SEC), 0);
+    ck_assert_int_eq(jobs_restore(b, "db/fetch/t", &last, T0 + 41 * SEC + 700), 0);
+    fa = due1(a, T0 + 41 * SEC + 50);
+    fb = due1(b, T0 + 41 * SEC + 900);
+    ck_assert_int_eq(fa.trigger, JOBS_TRIGGER_CATCH_UP);
+    ck_assert_int_eq(fb.trigger, JOBS_TRIGGER_CATCH_UP);
+    ck_assert_int_ne(fa.fire_ms, fb.fire_ms);
+    /* the latest fire time at or before 41 s: 40 s + j (j < 200 ms) */
+    ck_assert_int_eq(fa.slot_ms, T0 + 40 * SEC + j);
+    ck_assert_int_eq(fb.slot_ms, fa.slot_ms);
+    finish(a, &fa, T0 + 41 * SEC + 100, JOBS_SUCCEEDED, DSRC_OK, 0, NULL);
+    /* b lost the slot to a: not run here, its next is the same, its last
+     * result unchanged */
+    ck_assert_int_eq(jobs_taken(b, &fb, T0 + 41 * SEC + 950), 0);
+    ck_assert_int_eq(jobs_taken(b, &fb, T0 + 41 * SEC + 950), -1);
+    jobs_fire_clear(&fb);
+    ck_assert_int_eq(jobs_next_due(b), T0 + 42 * SEC + j);
+    fa = due1(a, T0 + 42 * SEC + j);
+    fb = due1(b, T0 + 42 * SEC + j);
+    ck_assert_int_eq(fa.slot_ms, T0 + 42 * SEC + j);
+    ck_assert_int_eq(fb.slot_ms, fa.slot_ms);
+    ck_assert_int_eq(fa.attempt, fb.attempt);
+    finish(a, &fa, T0 + 42 * SEC + j + 10, JOBS_SUCCEEDED, DSRC_OK, 0, NULL);
+    ck_assert_int_eq(jobs_taken(b, &fb, T0 + 42 * SEC + j + 10), 0);
+    jobs_fire_clear(&fb);
+    /* a manual run has no slot */
+    ck_assert_int_eq(jobs_manual(a, "db/fetch/t", T0 + 43 * SEC, &fa, NULL), 0);
+    ck_assert_int_eq(fa.slot_ms, -1);
+    jobs_fire_clear(&fa);
+    jobs_free(a);
+    jobs_free(b);
 }
 END_TEST
 
@@ -731,6 +780,7 @@ static Suite *jobs_suite(void)
     tcase_add_test(t, a_configuration_change_releases_a_held_job);
     tcase_add_test(t, sync_keeps_changes_and_removes);
     tcase_add_test(t, json_shape);
+    tcase_add_test(t, two_nodes_compute_the_same_slots);
     suite_add_tcase(s, t);
     return s;
 }

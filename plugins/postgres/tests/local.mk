@@ -35,6 +35,10 @@ TESTS += plugins/postgres/tests/pg_jobs_kill.sh
 # The state store on PostgreSQL: the store's unit suites, dsrc on it (a
 # fernet: password, TLS verified), bad settings, the server restarted.
 TESTS += plugins/postgres/tests/pg_store.sh
+# Three dsrcd sharing one PostgreSQL state store and workspace, 50 growing
+# tables, 10 SIGKILLs and a server restart: every row in exactly one
+# committed file, each job slot run once, by one node, on all three nodes.
+TESTS += plugins/postgres/tests/pg_cluster.sh
 # dsrcd's retries: a server stopped (backoff, then success), a wrong
 # password (one failed run, held, no retry storm).
 TESTS += plugins/postgres/tests/pg_jobs_retry.sh
@@ -90,7 +94,7 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 	plugins/postgres/tests/pg_journal.sh plugins/postgres/tests/pg_float_corpus.sh \
 	plugins/postgres/tests/pg_conformance.sh plugins/postgres/tests/pg_parallel.sh \
 	plugins/postgres/tests/pg_mask.sh \
-	plugins/postgres/tests/pg_store.sh \
+	plugins/postgres/tests/pg_store.sh plugins/postgres/tests/pg_cluster.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
@@ -109,3 +113,4 @@ plugins/postgres/tests/pg_source_api.log: plugins/postgres/tests/pg_api_data.log
 plugins/postgres/tests/pg_journal.log: plugins/postgres/tests/pg_source_api.log
 plugins/postgres/tests/pg_conformance.log: plugins/postgres/tests/pg_journal.log
 plugins/postgres/tests/pg_mask.log: plugins/postgres/tests/pg_conformance.log
+plugins/postgres/tests/pg_cluster.log: plugins/postgres/tests/pg_store.log
