@@ -184,7 +184,7 @@ issue c20 20
 put_cert c20
 until_health 'any("client certificate (tls.cert) expires in 19 day" in x for x in r["recommendations"])' &&
     ok || { bad "no recommendation 20 days before expiry"; cat "$tmp/health.json"; }
-[ "$(py "$tmp/health.json" 'r[0]["status"]')" = healthy ] && ok ||
+[ "$(py "$tmp/health.json" 'r[0]["last_status"]')" = healthy ] && ok ||
     { bad "degraded at 20 days"; cat "$tmp/health.json"; }
 ucurl 200 http://localhost/metrics
 grep -E '^dsrc_tls_cert_expiry_days\{source="pg",endpoint="primary",kind="client"\} 19\.9' \
