@@ -144,6 +144,30 @@ int tlsw_cert_days(const void *pem, size_t n, time_t now, double *days, derr *e)
     return r;
 }
 
+/* The latest expiry among the PEM certificates of a CA file (a bundle of
+ * many, such as the system's, is valid while any of them is).  0, or -1
+ * when none parses. */
+static int ca_days(const void *pem, size_t n, time_t now, double *days)
+{
+    BIO *b;
+    X509 *x;
+    int found = 0;
+    double d;
+
+    if (n > (size_t)TLSW_FILE_MAX || !(b = BIO_new_mem_buf(pem, (int)n)))
+        return -1;
+    while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+        if (x509_days(x, now, &d) == 0 && (!found || d > *days)) {
+            *days = d;
+            found = 1;
+        }
+        X509_free(x);
+    }
+    BIO_free(b);
+    ERR_clear_error();
+    return found ? 0 : -1;
+}
+
 tlswatch *tlswatch_new(const char *ca, const char *cert, const char *key,
                        const char *passphrase)
 {
@@ -207,7 +231,7 @@ static int check_set(tlswatch *w, unsigned char *const buf[TLSW_N], const size_t
                       "not a PEM certificate OpenSSL can read");
             goto out;
         }
-        if (x509_days(ca, now, &days[0]) != 0)
+        if (ca_days(buf[TLSW_CA], n[TLSW_CA], now, &days[0]) != 0)
             days[0] = NAN;
     }
     if (buf[TLSW_CERT]) {
@@ -309,13 +333,13 @@ tlsw_result tlswatch_check(tlswatch *w, time_t now)
 out:
     /* Expiry follows the clock even when nothing changed. */
     if (r == TLSW_SAME && (buf[TLSW_CA] || buf[TLSW_CERT])) {
-        for (i = 0; i < 2; i++) {
-            derr e = {0};
-            double d;
-            if (buf[i] && tlsw_cert_days(buf[i], n[i], now, &d, &e) == 0)
-                w->days[i] = d;
-            derr_clear(&e);
-        }
+        derr e = {0};
+        double d;
+        if (buf[TLSW_CA] && ca_days(buf[TLSW_CA], n[TLSW_CA], now, &d) == 0)
+            w->days[TLSW_CA] = d;
+        if (buf[TLSW_CERT] && tlsw_cert_days(buf[TLSW_CERT], n[TLSW_CERT], now, &d, &e) == 0)
+            w->days[TLSW_CERT] = d;
+        derr_clear(&e);
     }
     for (i = 0; i < TLSW_N; i++)
         if (buf[i]) {

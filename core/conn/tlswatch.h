@@ -15,7 +15,8 @@
  * and accepted once fixed.
  *
  * Expiry: the days from `now` to the notAfter of the client certificate and
- * of the first certificate of the CA file, as last read.  A certificate
+ * to the latest notAfter among the CA file's certificates (a bundle stays
+ * usable while one of them is valid), as last read.  A certificate
  * expiring within TLSW_RECOMMEND_DAYS (30) earns a recommendation, within
  * TLSW_DEGRADED_DAYS (7) it makes the source degraded.
  *

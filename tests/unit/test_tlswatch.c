@@ -107,6 +107,25 @@ START_TEST(days_until_expiry)
 }
 END_TEST
 
+START_TEST(a_ca_bundle_expires_with_its_last_certificate)
+{
+    tlswatch *w;
+    double d;
+
+    make_cert("short", 10);
+    sh("cd %s && cat short.crt ca.crt short.crt > ca.pem", dir);
+    w = tlswatch_new(ca, NULL, NULL, NULL);
+    ck_assert_int_eq(tlswatch_check(w, time(NULL)), TLSW_SAME);
+    d = tlswatch_days(w, TLSW_CA);
+    ck_assert_msg(d > 3649 && d <= 3650, "days %f", d);
+    sh("cd %s && cp short.crt ca.pem", dir);
+    ck_assert_int_eq(tlswatch_check(w, time(NULL)), TLSW_CHANGED);
+    d = tlswatch_days(w, TLSW_CA);
+    ck_assert_msg(d > 9.9 && d <= 10, "days %f", d);
+    tlswatch_free(w);
+}
+END_TEST
+
 START_TEST(a_replaced_file_is_a_change)
 {
     tlswatch *w = tlswatch_new(ca, cert, key, NULL);
@@ -184,6 +203,7 @@ static Suite *tlswatch_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, sha256_of_a_file);
     tcase_add_test(tc, days_until_expiry);
+    tcase_add_test(tc, a_ca_bundle_expires_with_its_last_certificate);
     tcase_add_test(tc, a_replaced_file_is_a_change);
     tcase_add_test(tc, a_swapped_symlink_is_a_change);
     tcase_add_test(tc, a_broken_file_is_refused_until_fixed);
