@@ -3,10 +3,12 @@
 #include <config.h>
 
 #include <errno.h>
+#include <math.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -159,6 +161,23 @@ static void health_print(const json_t *rep)
             free(r2);
         }
     }
+    {
+        const json_t *tls = json_object_get(rep, "tls");
+        const json_t *ca = json_object_get(tls, "ca_expiry_days");
+        const json_t *ce = json_object_get(tls, "cert_expiry_days");
+        const char *terr = json_string_value(json_object_get(tls, "error"));
+        if (json_is_number(ce))
+            printf("  tls client certificate: expires in %.0f day(s)\n",
+                   floor(json_number_value(ce)));
+        if (json_is_number(ca))
+            printf("  tls CA certificate: expires in %.0f day(s)\n",
+                   floor(json_number_value(ca)));
+        if (terr) {
+            char *r2 = redact_dup(terr);
+            printf("  tls files refused: %s\n", r2 ? r2 : "");
+            free(r2);
+        }
+    }
     if (json_is_integer(storage)) {
         char sz[32];
         cli_fmt_size(sz, sizeof sz, (int64_t)json_integer_value(storage));
@@ -188,6 +207,15 @@ static json_t *health_local(cli *c, const registry_source *s, int probes)
         return NULL;
     }
     if ((h = health_new(r, NULL, NULL, NULL))) {
+        const cfg_source *cs = s->cfg;
+        tlswatch *tw = NULL;
+        if ((cs->tls_ca || cs->tls_cert || cs->tls_key) &&
+            (tw = tlswatch_new(cs->tls_ca, cs->tls_cert, cs->tls_key, cs->tls_key_passphrase))) {
+            tlswatch_check(tw, time(NULL));
+            health_set_tls(h, tlswatch_error(tw), tlswatch_days(tw, TLSW_CA),
+                           tlswatch_days(tw, TLSW_CERT));
+            tlswatch_free(tw);
+        }
         for (k = 0; k < probes; k++)
             health_probe(h);
         if (health_report_get(h, &rep) == 0) {

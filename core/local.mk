@@ -91,6 +91,7 @@ core_libdsrccore_la_SOURCES += \
 # conn: connection pools, circuit breakers, endpoint routing, source health.
 core_libdsrccore_la_SOURCES += \
 	core/conn/pool.c core/conn/pool.h \
+	core/conn/tlswatch.c core/conn/tlswatch.h \
 	core/conn/breaker.c core/conn/breaker.h \
 	core/conn/router.c core/conn/router.h \
 	core/conn/health.c core/conn/health.h

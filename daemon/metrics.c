@@ -2,6 +2,7 @@
 /* metrics.c -- see metrics.h */
 #include <config.h>
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,6 +326,43 @@ static void ep_breaker_opens(prom_writer *w, prom_label *l, const health_endpoin
     prom_sample(w, l, 2, (double)er->breaker.opens);
 }
 
+/* The TLS files of the sources that have some: days to expiry of the
+ * client and CA certificates (from the files every endpoint is reached
+ * with), and whether the files in place were refused. */
+static void metrics_tls(prom_writer *w, const health_report *reps, size_t n)
+{
+    static const char *const kind[2] = {"ca", "client"};
+    prom_label l[3];
+    size_t i, j;
+    int k, any = 0;
+
+    for (i = 0; i < n && !any; i++)
+        any = reps[i].tls;
+    if (!any)
+        return;
+    prom_family(w, "dsrc_tls_cert_expiry_days", PROM_GAUGE,
+                "Days until the certificate expires (negative: expired), by source, endpoint "
+                "and kind: client (tls.cert) or ca (tls.ca).");
+    for (i = 0; i < n; i++)
+        for (j = 0; reps[i].tls && j < reps[i].n_endpoints; j++)
+            for (k = 0; k < 2; k++) {
+                if (isnan(reps[i].tls_days[k]))
+                    continue;
+                l[0] = (prom_label){"source", reps[i].source};
+                l[1] = (prom_label){"endpoint", reps[i].endpoints[j].label};
+                l[2] = (prom_label){"kind", kind[k]};
+                prom_sample(w, l, 3, reps[i].tls_days[k]);
+            }
+    prom_family(w, "dsrc_tls_files_refused", PROM_GAUGE,
+                "1 when the source's TLS files changed into a set that cannot be used (the "
+                "pools keep the previous connections), else 0.");
+    for (i = 0; i < n; i++)
+        if (reps[i].tls) {
+            l[0] = (prom_label){"source", reps[i].source};
+            prom_sample(w, l, 1, reps[i].tls_error ? 1 : 0);
+        }
+}
+
 /* The served sources, from their health reports. */
 static void metrics_write_sources(prom_writer *w, const health_report *reps, size_t n)
 {
@@ -379,6 +417,7 @@ static void metrics_write_sources(prom_writer *w, const health_report *reps, siz
     }
     for (i = 0; i < sizeof fams / sizeof fams[0]; i++)
         metrics_endpoints(w, reps, n, fams[i].name, fams[i].type, fams[i].help, fams[i].fn);
+    metrics_tls(w, reps, n);
 }
 
 int metrics_write(dsrc_buf *b, const unit *v, size_t n)

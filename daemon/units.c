@@ -76,6 +76,7 @@ static int pool_eq(const cfg_pool *a, const cfg_pool *b)
 static void unit_release(unit *u)
 {
     health_free(u->hl);
+    tlswatch_free(u->tw);
     router_free(u->rt);
     free(u->brk);
     gen_unref(u->gen);
@@ -211,6 +212,12 @@ static int unit_new(unit *u, generation *g, const registry_source *s)
         memset(u, 0, sizeof *u);
         return -1;
     }
+    if (s->cfg->tls_ca || s->cfg->tls_cert || s->cfg->tls_key) {
+        if (!(u->tw = tlswatch_new(s->cfg->tls_ca, s->cfg->tls_cert, s->cfg->tls_key,
+                                   s->cfg->tls_key_passphrase)))
+            log_msg(DSRC_LOG_WARNING, s->cfg->name, NULL,
+                    "out of memory: its TLS files are not watched");
+    }
     u->gen = g;
     g->refs++;
     u->src = s;
@@ -317,6 +324,36 @@ static void unit_log_changes(unit *u, int probed)
     }
 }
 
+/* On the health interval: check the source's TLS files.  A changed set
+ * that is valid recycles the pools (borrowed connections finish first); a
+ * refused one keeps them and makes the source degraded. */
+static void unit_tls(unit *u, time_t now)
+{
+    const char *name = u->src->cfg->name, *err;
+    int had_error;
+    tlsw_result r;
+
+    if (!u->tw)
+        return;
+    had_error = tlswatch_error(u->tw) != NULL;
+    r = tlswatch_check(u->tw, now);
+    err = tlswatch_error(u->tw);
+    if (r == TLSW_CHANGED) {
+        router_recycle(u->rt);
+        log_msg(DSRC_LOG_NOTICE, name, NULL,
+                "TLS file(s) changed: %s: pools recycled (idle connections closed, borrowed "
+                "ones closed when returned)",
+                tlswatch_changed(u->tw));
+    } else if (r == TLSW_BROKEN && !had_error) {
+        log_msg(DSRC_LOG_WARNING, name, NULL,
+                "TLS file(s) refused, the pools keep their connections: %s",
+                err ? err : "unknown error");
+    }
+    if (had_error && !err)
+        log_msg(DSRC_LOG_NOTICE, name, NULL, "TLS files valid again");
+    health_set_tls(u->hl, err, tlswatch_days(u->tw, TLSW_CA), tlswatch_days(u->tw, TLSW_CERT));
+}
+
 static void unit_next_probe(unit *u, time_t now)
 {
     u->next_probe = schedule_next(&u->health, now);
@@ -389,6 +426,8 @@ void units_tick(unit *v, size_t n)
         if (!u->rt)
             continue;
         due = now >= u->next_probe;
+        if (due)
+            unit_tls(u, now);
         if (probes_threaded()) {
             probed = probes_collect(u->hl) == 1;
             if (unit_watch(u, due, now)) {

@@ -23,6 +23,7 @@ typedef struct unit {
     const registry_source *src;
     router_source *rt;
     health_monitor *hl;
+    tlswatch *tw;             /* its TLS files; NULL when it has none       */
     cfg_pool pool;            /* the pool knobs in force                     */
     schedule_spec health;        /* when to probe                               */
     time_t next_probe;

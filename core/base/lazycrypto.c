@@ -36,6 +36,8 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include "base/lazylib.h"
 
@@ -50,7 +52,8 @@
     X(EVP_MD_CTX_free) X(EVP_MD_CTX_new) X(EVP_PKEY_free) X(EVP_PKEY_is_a)                 \
     X(EVP_aes_128_cbc) X(EVP_sha256) X(HMAC) X(OPENSSL_cleanse) X(OPENSSL_thread_stop)     \
     X(PEM_read_bio_PrivateKey) X(RAND_bytes) X(SHA256) X(SHA256_Final) X(SHA256_Init)   \
-    X(SHA256_Update)
+    X(SHA256_Update) X(PEM_read_bio_X509) X(X509_free) X(X509_get0_notAfter)           \
+    X(ASN1_TIME_to_tm) X(X509_check_private_key) X(ERR_clear_error)
 
 enum {
 #define X(f) LC_##f,
@@ -347,4 +350,40 @@ int SHA256_Update(SHA256_CTX *c, const void *data, size_t len)
 {
     REAL(SHA256_Update, f);
     return f(c, data, len);
+}
+
+X509 *PEM_read_bio_X509(BIO *bp, X509 **x, pem_password_cb *cb, void *u)
+{
+    REAL(PEM_read_bio_X509, f);
+    return f(bp, x, cb, u);
+}
+
+void X509_free(X509 *a)
+{
+    REAL(X509_free, f);
+    f(a);
+}
+
+const ASN1_TIME *X509_get0_notAfter(const X509 *x)
+{
+    REAL(X509_get0_notAfter, f);
+    return f(x);
+}
+
+int ASN1_TIME_to_tm(const ASN1_TIME *s, struct tm *tm)
+{
+    REAL(ASN1_TIME_to_tm, f);
+    return f(s, tm);
+}
+
+int X509_check_private_key(const X509 *x, const EVP_PKEY *k)
+{
+    REAL(X509_check_private_key, f);
+    return f(x, k);
+}
+
+void ERR_clear_error(void)
+{
+    REAL(ERR_clear_error, f);
+    f();
 }

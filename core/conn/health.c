@@ -2,6 +2,7 @@
 /* health.c -- see health.h */
 #include <config.h>
 
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,6 +56,10 @@ struct health_monitor {
     int cur_ep;                    /* the endpoint it probes; -1 none        */
     source_conn *cur_conn;            /* the connection it uses; NULL none      */
     int discard;                   /* overrun: its outcome is not recorded   */
+    /* The TLS files (health_set_tls), under mu: */
+    int tls;                       /* set at least once                      */
+    char *tls_error;
+    double tls_days[2];
 };
 
 void health_config_default(health_config *c)
@@ -140,6 +145,7 @@ void health_free(health_monitor *h)
         derr_clear(&h->ep[i].last_error);
     }
     pthread_mutex_destroy(&h->mu);
+    free(h->tls_error);
     free(h->ep);
     free(h);
 }
@@ -217,6 +223,19 @@ void health_set_stale_after(health_monitor *h, int64_t ms)
 {
     pthread_mutex_lock(&h->mu);
     h->cfg.stale_after_ms = ms > 0 ? ms : 0;
+    pthread_mutex_unlock(&h->mu);
+}
+
+void health_set_tls(health_monitor *h, const char *error, double ca_days, double cert_days)
+{
+    char *dup = error ? strdup(error) : NULL;
+
+    pthread_mutex_lock(&h->mu);
+    free(h->tls_error);
+    h->tls_error = dup;
+    h->tls_days[0] = ca_days;
+    h->tls_days[1] = cert_days;
+    h->tls = 1;
     pthread_mutex_unlock(&h->mu);
 }
 
@@ -524,6 +543,73 @@ static int recommend(health_monitor *h, health_report *rep)
     return r;
 }
 
+/* The TLS files' state: a file refused, or a certificate close to its
+ * expiry, makes a healthy (or stale) source degraded and comes first in
+ * the recommendations. */
+static int tls_report(health_monitor *h, health_report *rep)
+{
+    static const char *const what[2] = {"the CA certificate (tls.ca)",
+                                        "the client certificate (tls.cert)"};
+    char **before = rep->recommendations;
+    size_t nb = rep->n_recommendations, i;
+    int degraded = 0, r = 0;
+
+    rep->tls_days[0] = rep->tls_days[1] = NAN;
+    pthread_mutex_lock(&h->mu);
+    rep->tls = h->tls;
+    if (h->tls) {
+        rep->tls_days[0] = h->tls_days[0];
+        rep->tls_days[1] = h->tls_days[1];
+        if (h->tls_error && !(rep->tls_error = strdup(h->tls_error)))
+            r = -1;
+    }
+    pthread_mutex_unlock(&h->mu);
+    if (!rep->tls || r != 0)
+        return r;
+    rep->recommendations = NULL;
+    rep->n_recommendations = 0;
+    if (rep->tls_error) {
+        degraded = 1;
+        r |= rec_add(rep,
+                     "a TLS file was refused, the pools keep the connections made with the "
+                     "previous files: %s",
+                     rep->tls_error);
+    }
+    for (i = 0; i < 2; i++) {
+        double d = rep->tls_days[i];
+        if (isnan(d) || d >= TLSW_RECOMMEND_DAYS)
+            continue;
+        if (d < TLSW_DEGRADED_DAYS)
+            degraded = 1;
+        if (d < 0)
+            r |= rec_add(rep, "%s expired %.0f day(s) ago: replace it", what[i], -d);
+        else
+            r |= rec_add(rep, "%s expires in %.0f day(s): replace it (the pools are "
+                         "recycled when the file changes)", what[i], floor(d));
+    }
+    /* the earlier recommendations after these */
+    for (i = 0; i < nb && r == 0; i++) {
+        char **v = realloc(rep->recommendations, (rep->n_recommendations + 1) * sizeof *v);
+        if (!v) {
+            r = -1;
+            break;
+        }
+        rep->recommendations = v;
+        v[rep->n_recommendations++] = before[i];
+        before[i] = NULL;
+    }
+    for (i = 0; i < nb; i++)
+        free(before[i]);
+    free(before);
+    if (degraded) {
+        if (rep->last_status == HEALTH_HEALTHY)
+            rep->last_status = HEALTH_DEGRADED;
+        if (rep->status == HEALTH_HEALTHY)
+            rep->status = HEALTH_DEGRADED;
+    }
+    return r;
+}
+
 int health_report_get(health_monitor *h, health_report *rep)
 {
     int64_t now = h->clock(h->clock_user);
@@ -575,6 +661,8 @@ int health_report_get(health_monitor *h, health_report *rep)
     pthread_mutex_unlock(&h->mu);
     if (recommend(h, rep) != 0)
         goto oom;
+    if (tls_report(h, rep) != 0)
+        goto oom;
     return 0;
 oom:
     health_report_free(rep);
@@ -595,6 +683,7 @@ void health_report_free(health_report *rep)
         free(rep->recommendations[i]);
     free(rep->recommendations);
     free(rep->endpoints);
+    free(rep->tls_error);
     memset(rep, 0, sizeof *rep);
 }
 
@@ -620,6 +709,18 @@ json_t *health_report_json(const health_report *rep)
     for (i = 0; i < rep->n_recommendations; i++)
         json_array_append_new(recs, json_string(rep->recommendations[i]));
     json_object_set_new(o, "recommendations", recs);
+    if (rep->tls) {
+        json_t *t = json_object();
+        json_object_set_new(t, "error", rep->tls_error ? json_string(rep->tls_error)
+                                                       : json_null());
+        json_object_set_new(t, "ca_expiry_days", isnan(rep->tls_days[0])
+                                                     ? json_null()
+                                                     : json_real(rep->tls_days[0]));
+        json_object_set_new(t, "cert_expiry_days", isnan(rep->tls_days[1])
+                                                       ? json_null()
+                                                       : json_real(rep->tls_days[1]));
+        json_object_set_new(o, "tls", t);
+    }
     for (i = 0; i < rep->n_endpoints; i++) {
         const health_endpoint_report *er = &rep->endpoints[i];
         json_t *e = json_object(), *lat = json_object();

@@ -58,6 +58,7 @@
 
 #include "base/prom.h"
 #include "conn/router.h"
+#include "conn/tlswatch.h"
 
 typedef enum health_status {
     HEALTH_UNKNOWN = 0,
@@ -109,6 +110,10 @@ typedef struct health_report {
     size_t n_recommendations;
     health_status last_status;     /* what the samples say (== status unless stale) */
     int64_t age_ms;            /* age of the newest sample; -1 when none      */
+    /* The TLS files (health_set_tls); tls 0: never set. */
+    int tls;
+    char *tls_error;           /* a refused file; NULL when none; owned       */
+    double tls_days[2];        /* days to expiry: CA, client cert; NAN: none  */
 } health_report;
 
 typedef struct health_monitor health_monitor;
@@ -143,6 +148,13 @@ void health_overrun(health_monitor *h, const derr *why);
  * nothing). */
 void health_cancel(health_monitor *h);
 
+/* The state of the source's TLS files (tlswatch.h): `error` (copied; NULL
+ * when the files are valid) and the days until the CA and client
+ * certificates expire (NAN: none).  A refused file, or a certificate that
+ * expires within TLSW_DEGRADED_DAYS, makes a healthy source degraded; one
+ * within TLSW_RECOMMEND_DAYS earns a recommendation. */
+void health_set_tls(health_monitor *h, const char *error, double ca_days, double cert_days);
+
 /* Change stale_after_ms (0: never stale). */
 void health_set_stale_after(health_monitor *h, int64_t ms);
 
@@ -159,7 +171,8 @@ void health_report_free(health_report *rep);
  *  "endpoints":[{"index","label","status","role","samples","failures",
  *  "saturated","consecutive_failures","latency_ms":{"p50","p95"},
  *  "error_rate","uptime","last_error","last_error_age_ms","breaker":{...},
- *  "pool":{...}}]}.  New reference; NULL when out of memory. */
+ *  "pool":{...}}], "tls":{"error","ca_expiry_days","cert_expiry_days"} (when
+ *  set)}.  New reference; NULL when out of memory. */
 json_t *health_report_json(const health_report *rep);
 
 /* "unknown", "healthy", "degraded", "down", "stale". */

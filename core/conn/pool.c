@@ -32,6 +32,7 @@ struct pool_conn {
     int64_t acquired_ms;
     double jitter;           /* fraction of max_lifetime taken off          */
     int leak_reported;
+    uint64_t gen;            /* the pool's generation when opened           */
     char op[POOL_OP_MAX];
 };
 
@@ -89,6 +90,7 @@ struct pool {
     derr last_err;
     int64_t last_err_ms;
     source_conn *maint_ping;  /* the keepalive ping pool_maintain() is making  */
+    uint64_t gen;             /* bumped by pool_recycle()                      */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -283,6 +285,8 @@ static int pc_expired(const pool *p, const pool_conn *c, int64_t now)
 {
     double life;
 
+    if (c->gen != p->gen)
+        return 1;
     if (p->cfg.max_lifetime_ms <= 0)
         return 0;
     life = (double)p->cfg.max_lifetime_ms * (1.0 - c->jitter);
@@ -421,6 +425,7 @@ static pool_conn *opened_locked(pool *p, pool_conn *c, int64_t now, char *logbuf
 {
     pool_conn *tc;
 
+    c->gen = p->gen;
     /* 0 .. 2.5% of the lifetime, so connections do not expire together */
     c->jitter = (double)(pool_rand(p) >> 11) / (double)(1ULL << 53) * 0.025;
     p->opened++;
@@ -1125,6 +1130,27 @@ void pool_cancel_maintenance(pool *p)
     if (p->maint_ping)
         source_cancel(p->maint_ping);
     pthread_mutex_unlock(&p->mu);
+}
+
+void pool_recycle(pool *p)
+{
+    pool_conn *c, *doomed = NULL;
+
+    pthread_mutex_lock(&p->mu);
+    p->gen++;
+    while ((c = p->idle.tail)) {
+        list_remove(&p->idle, c);
+        c->next = doomed;
+        doomed = c;
+        p->total--;
+        p->closed++;
+    }
+    wake_capacity_locked(p);
+    pthread_mutex_unlock(&p->mu);
+    while ((c = doomed)) {
+        doomed = c->next;
+        pc_destroy(c);
+    }
 }
 
 void pool_reconfigure(pool *p, const cfg_pool *cfg)

@@ -178,6 +178,13 @@ void pool_cancel_maintenance(pool *p);
  * ones as they come back; after a growth waiters may open at once. */
 void pool_reconfigure(pool *p, const cfg_pool *cfg);
 
+/* Recycle the pool gracefully (the files a connection is opened with,
+ * such as TLS certificates, changed): idle connections are closed now,
+ * borrowed ones finish their work and are closed when returned (counted
+ * as expired), and every connection opened from now on is new.  Waiters
+ * may open at once.  Any thread. */
+void pool_recycle(pool *p);
+
 /* A consistent snapshot of the counters. */
 void pool_stats_get(pool *p, pool_stats *out);
 

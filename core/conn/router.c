@@ -448,6 +448,14 @@ void router_reconfigure(router_source *r, const cfg_pool *cfg)
         pool_reconfigure(r->ep[i].pool, cfg);
 }
 
+void router_recycle(router_source *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->n; i++)
+        pool_recycle(r->ep[i].pool);
+}
+
 void router_note_ping(router_source *r, int endpoint, dsrc_role role, double latency_ms)
 {
     router_endpoint *ep;

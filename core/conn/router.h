@@ -131,6 +131,9 @@ void router_reconfigure(router_source *r, const cfg_pool *cfg);
 
 /* Record a ping's result for an endpoint (health probes do): the role and
  * the latency used by `nearest`. */
+/* pool_recycle() every endpoint's pool. */
+void router_recycle(router_source *r);
+
 void router_note_ping(router_source *r, int endpoint, dsrc_role role, double latency_ms);
 
 /* Accessors.  endpoint in 0 .. router_n_endpoints()-1. */

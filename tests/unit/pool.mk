@@ -33,4 +33,10 @@ tests_unit_test_health_CPPFLAGS = $(POOL_TEST_CPPFLAGS)
 tests_unit_test_health_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_health_LDADD = $(POOL_TEST_LIBS)
 
+check_PROGRAMS += tests/unit/test_tlswatch
+TESTS += tests/unit/test_tlswatch
+tests_unit_test_tlswatch_SOURCES = tests/unit/test_tlswatch.c tests/unit/unit_tmp.h
+tests_unit_test_tlswatch_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_tlswatch_LDADD = $(UNIT_LIBS) -lm
+
 endif

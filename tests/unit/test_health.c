@@ -3,6 +3,8 @@
  * fault-injecting plugin. */
 #include <config.h>
 
+#include <math.h>
+
 #include "conn/health.h"
 #include "pool_env.h"
 
@@ -480,6 +482,63 @@ START_TEST(config_default_sets_every_member)
 }
 END_TEST
 
+START_TEST(tls_expiry_recommends_then_degrades)
+{
+    start(NULL, NULL);
+    ck_assert_int_eq(health_probe(H), 0);
+    report();
+    ck_assert_int_eq(rep.status, HEALTH_HEALTHY);
+    ck_assert_int_eq(rep.tls, 0);
+    health_set_tls(H, NULL, 400.0, 20.5);
+    report();
+    ck_assert_int_eq(rep.status, HEALTH_HEALTHY);
+    ck_assert(rep.tls);
+    ck_assert(has_rec("client certificate (tls.cert) expires in 20 day(s)"));
+    ck_assert(!has_rec("tls.ca"));
+    health_set_tls(H, NULL, 6.5, 200.0);
+    report();
+    ck_assert_int_eq(rep.status, HEALTH_DEGRADED);
+    ck_assert(has_rec("CA certificate (tls.ca) expires in 6 day(s)"));
+    health_set_tls(H, NULL, NAN, -2.0);
+    report();
+    ck_assert_int_eq(rep.status, HEALTH_DEGRADED);
+    ck_assert(has_rec("expired 2 day(s) ago"));
+    health_set_tls(H, NULL, 400.0, 300.0);
+    report();
+    ck_assert_int_eq(rep.status, HEALTH_HEALTHY);
+    ck_assert_uint_eq(rep.n_recommendations, 0);
+}
+END_TEST
+
+START_TEST(tls_refused_file_degrades_with_reason)
+{
+    json_t *o, *t;
+
+    start(NULL, NULL);
+    ck_assert_int_eq(health_probe(H), 0);
+    health_set_tls(H, "tls.cert '/x/c.crt': not a PEM certificate OpenSSL can read", NAN,
+                   NAN);
+    report();
+    ck_assert_int_eq(rep.status, HEALTH_DEGRADED);
+    ck_assert_ptr_nonnull(rep.recommendations);
+    ck_assert_ptr_nonnull(strstr(rep.recommendations[0], "tls.cert '/x/c.crt'"));
+    o = health_report_json(&rep);
+    t = json_object_get(o, "tls");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(t, "error")), "tls.cert"));
+    ck_assert(json_is_null(json_object_get(t, "cert_expiry_days")));
+    json_decref(o);
+    health_set_tls(H, NULL, NAN, 100.0);
+    report();
+    ck_assert_int_eq(rep.status, HEALTH_HEALTHY);
+    ck_assert_ptr_null(rep.tls_error);
+    o = health_report_json(&rep);
+    ck_assert(json_real_value(json_object_get(json_object_get(o, "tls"), "cert_expiry_days")) ==
+              100.0);
+    json_decref(o);
+}
+END_TEST
+
 static Suite *health_suite(void)
 {
     Suite *s = suite_create("health");
@@ -503,6 +562,8 @@ static Suite *health_suite(void)
     tcase_add_test(tc, overrun_of_a_probe_that_ignores_cancel);
     tcase_add_test(tc, lifetime_counters_and_latency_histogram);
     tcase_add_test(tc, config_default_sets_every_member);
+    tcase_add_test(tc, tls_expiry_recommends_then_degrades);
+    tcase_add_test(tc, tls_refused_file_degrades_with_reason);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -526,6 +526,37 @@ START_TEST(lifetime_expiry_on_release)
 }
 END_TEST
 
+START_TEST(recycle_closes_idle_now_and_borrowed_on_release)
+{
+    cfg_pool c = env_pool_cfg(3, 0);
+    pool_conn *a, *b, *d;
+
+    P = mkpool(&c);
+    a = get("busy");
+    b = get("idle");
+    pool_release(P, b, 0);
+    ck_assert_int_eq(stats().idle, 1);
+    pool_recycle(P);
+    /* the idle one is closed at once, the borrowed one still works */
+    ck_assert_int_eq(stats().idle, 0);
+    ck_assert_int_eq(stats().active, 1);
+    ck_assert_int_eq(env_fstats(NULL).closes, 1);
+    ck_assert_ptr_nonnull(pool_conn_src(a));
+    /* a new acquire opens a new connection */
+    d = get("new");
+    ck_assert_uint_eq(stats().opened, 3);
+    /* the borrowed one is closed when returned, the new one kept */
+    pool_release(P, a, 0);
+    ck_assert_int_eq(env_fstats(NULL).closes, 2);
+    pool_release(P, d, 0);
+    ck_assert_int_eq(stats().idle, 1);
+    ck_assert_int_eq(env_fstats(NULL).closes, 2);
+    d = get("reuse");
+    ck_assert_uint_eq(stats().opened, 3);
+    pool_release(P, d, 0);
+}
+END_TEST
+
 START_TEST(idle_timeout_keeps_min_idle)
 {
     cfg_pool c = env_pool_cfg(4, 1);
@@ -922,6 +953,7 @@ static Suite *pool_suite(void)
     tcase_add_test(tc, leak_warning_names_operation);
     tcase_add_test(tc, lifetime_expiry_jittered);
     tcase_add_test(tc, lifetime_expiry_on_release);
+    tcase_add_test(tc, recycle_closes_idle_now_and_borrowed_on_release);
     tcase_add_test(tc, idle_timeout_keeps_min_idle);
     tcase_add_test(tc, min_idle_maintenance);
     tcase_add_test(tc, maintain_due_only_with_work);

@@ -40,7 +40,7 @@ export AZ_BADSECRET
 # a cloud source's Blob endpoint is https: the stand-in serves it with a
 # throwaway certificate, the token endpoints on plain loopback http
 command -v openssl >/dev/null || { echo "openssl missing"; exit 77; }
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
     -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
     -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>"$tmp/openssl.err" ||
     { cat "$tmp/openssl.err"; exit 99; }

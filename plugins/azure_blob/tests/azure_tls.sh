@@ -20,7 +20,7 @@ DSRC="$top_builddir/dsrc"
 lib_tmpdir dsrc-aztls
 cleanup() { az_stop; }
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
     -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
     -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>"$tmp/openssl.err" ||
     { cat "$tmp/openssl.err"; exit 99; }

@@ -45,6 +45,9 @@ TESTS += plugins/postgres/tests/pg_jobs_retry.sh
 # Default pools keep no idle connections; a wrong password costs at most
 # one login per health interval.
 TESTS += plugins/postgres/tests/pg_defaults.sh
+# TLS files rotated in place under dsrcd while a fetch runs every second:
+# pools recycled, broken files refused, certificates close to expiry.
+TESTS += plugins/postgres/tests/pg_tls_rotate.sh
 # The fixture moves to another port when 127.0.0.1 is taken on its own
 # (a server of a test running beside it).
 TESTS += plugins/postgres/tests/pg_fixture.sh
@@ -95,6 +98,7 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 	plugins/postgres/tests/pg_conformance.sh plugins/postgres/tests/pg_parallel.sh \
 	plugins/postgres/tests/pg_mask.sh \
 	plugins/postgres/tests/pg_store.sh plugins/postgres/tests/pg_cluster.sh \
+	plugins/postgres/tests/pg_tls_rotate.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
@@ -114,3 +118,4 @@ plugins/postgres/tests/pg_journal.log: plugins/postgres/tests/pg_source_api.log
 plugins/postgres/tests/pg_conformance.log: plugins/postgres/tests/pg_journal.log
 plugins/postgres/tests/pg_mask.log: plugins/postgres/tests/pg_conformance.log
 plugins/postgres/tests/pg_cluster.log: plugins/postgres/tests/pg_store.log
+plugins/postgres/tests/pg_tls_rotate.log: plugins/postgres/tests/pg_mask.log
