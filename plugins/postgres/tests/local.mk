@@ -59,6 +59,9 @@ TESTS += plugins/postgres/tests/pg_source_api.sh
 TESTS += plugins/postgres/tests/pg_journal.sh
 # dsrc conformance against a real server.
 TESTS += plugins/postgres/tests/pg_conformance.sh
+# Through a real PgBouncer in session and transaction pooling mode: the same
+# output as a direct connection, and dsrc conformance.
+TESTS += plugins/postgres/tests/pg_pgbouncer.sh
 # AWS RDS IAM tokens made by the host: a role whose password is botocore's
 # token at a fixed clock.
 TESTS += plugins/postgres/tests/pg_iam.sh
@@ -83,6 +86,7 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 	plugins/postgres/tests/pg_defaults.sh plugins/postgres/tests/pg_fixture.sh \
 	plugins/postgres/tests/pg_journal.sh plugins/postgres/tests/pg_float_corpus.sh \
 	plugins/postgres/tests/pg_conformance.sh plugins/postgres/tests/pg_parallel.sh \
+	plugins/postgres/tests/pg_pgbouncer.sh \
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
 
 # The PostgreSQL tests each start their own servers; run them one after
@@ -100,3 +104,4 @@ plugins/postgres/tests/pg_api_data.log: plugins/postgres/tests/pg_catalog.log
 plugins/postgres/tests/pg_source_api.log: plugins/postgres/tests/pg_api_data.log
 plugins/postgres/tests/pg_journal.log: plugins/postgres/tests/pg_source_api.log
 plugins/postgres/tests/pg_conformance.log: plugins/postgres/tests/pg_journal.log
+plugins/postgres/tests/pg_pgbouncer.log: plugins/postgres/tests/pg_conformance.log
