@@ -87,7 +87,8 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 	plugins/postgres/tests/pg_journal.sh plugins/postgres/tests/pg_float_corpus.sh \
 	plugins/postgres/tests/pg_conformance.sh plugins/postgres/tests/pg_parallel.sh \
 	plugins/postgres/tests/pg_pgbouncer.sh \
-	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
+	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py \
+	bench/pgbouncer/run
 
 # The PostgreSQL tests each start their own servers; run them one after
 # another (not side by side under make -j) so that they never compete for

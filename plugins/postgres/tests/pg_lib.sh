@@ -94,7 +94,8 @@ EOF
 # the same.  In transaction mode every server connection is reset after
 # each transaction (server_reset_query_always): nothing of a client's
 # session survives its transaction.  Sets PGB_PORT; PGB_PIDS lists the
-# pid files pgb_stop_all reads.  Exits 77 when pgbouncer is not installed,
+# pid files pgb_stop_all reads.  PGB_SERVER_TLS: its server_tls_sslmode
+# (default prefer).  Exits 77 when pgbouncer is not installed,
 # 99 when it does not start.
 PGB_PIDS=""
 pgb_start() {
@@ -122,7 +123,7 @@ auth_file = $d/userlist.txt
 pool_mode = $mode
 default_pool_size = 20
 max_client_conn = 200
-server_tls_sslmode = prefer
+server_tls_sslmode = ${PGB_SERVER_TLS:-prefer}
 server_reset_query = DISCARD ALL
 server_reset_query_always = $([ "$mode" = transaction ] && echo 1 || echo 0)
 logfile = $d/pgbouncer.log
