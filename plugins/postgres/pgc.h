@@ -47,6 +47,10 @@ struct dsrc_conn {
     long long stmt_ms;            /* statement_timeout, -1: the server's   */
     int fetch_parallel;           /* connections of a whole-table CSV fetch */
     int64_t parallel_min;         /* bytes a table needs for that          */
+    int tx_pooled;                /* through a transaction pooler (option
+                                   * pgbouncer = "transaction"): no session
+                                   * state, settings sent in each
+                                   * transaction with SET LOCAL            */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -99,7 +103,9 @@ dsrc_status pgc_wait_input(dsrc_conn *c, const dsrc_ctx *ctx, const char *what,
 dsrc_status pgc_send(dsrc_conn *c, const char *sql, int n_params, const char *const *params,
                      const char *what, dsrc_error *err);
 
-/* Run a query to its end.  On success *out (when not NULL) holds the last
+/* Run a query to its end.  Through a transaction pooler, a query with
+ * n_params >= 0 sent outside a transaction runs in its own BEGIN READ ONLY
+ * ... COMMIT with pgc_tx_settings().  On success *out (when not NULL) holds the last
  * result (the caller PQclear()s it).  The first failing result becomes the
  * error. */
 dsrc_status pgc_exec(dsrc_conn *c, const dsrc_ctx *ctx, const char *sql, int n_params,
@@ -126,6 +132,16 @@ dsrc_status pgc_stream(dsrc_conn *c, const dsrc_ctx *ctx, const char *sql, int n
 /* Wait `ms` milliseconds, polling the cancellation every 10 ms; nonzero
  * (early) when the call should stop. */
 int pgc_pause(dsrc_conn *c, const dsrc_ctx *ctx, long ms);
+
+/* Append to `b` what a transaction on `c` sets for itself: nothing on a
+ * connection that keeps its session, else "; SET LOCAL DateStyle = ISO;
+ * ..." (the settings pgc_session() makes at connect). */
+void pgc_tx_settings(const dsrc_conn *c, dsrc_buf *b);
+
+/* Start a transaction with `begin` ("BEGIN ..."), followed by
+ * pgc_tx_settings() on a connection through a transaction pooler. */
+dsrc_status pgc_tx_begin(dsrc_conn *c, const dsrc_ctx *ctx, const char *begin,
+                         dsrc_error *err);
 
 /* Run a statement whose result does not matter (ROLLBACK). */
 void pgc_quiet(dsrc_conn *c, const char *sql);

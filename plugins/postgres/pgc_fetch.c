@@ -1138,6 +1138,12 @@ static dsrc_status pgc_fetch_par(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_pl
         return DSRC_OK;
     if (m > PGC_PAR_MAXCONN)
         m = PGC_PAR_MAXCONN;
+    if (c->tx_pooled) {
+        /* Each connection of a transaction pooler may wait for a server
+         * connection the others hold: one COPY. */
+        pgc_par_debug(ctx, "one COPY: %s", "through a transaction pooler (pgbouncer)");
+        return DSRC_OK;
+    }
     if (PQserverVersion(c->pg) < 140000) {
         pgc_par_debug(ctx, "one COPY: %s", "the server has no TID range scans (before 14)");
         return DSRC_OK;
@@ -1184,8 +1190,7 @@ static dsrc_status pgc_fetch_par(const dsrc_ctx *ctx, dsrc_conn *c, const pgc_pl
         /* A server that exports no snapshot: start the transaction over
          * (nothing was sent yet) and read with one COPY. */
         pgc_quiet(c, "ROLLBACK");
-        s = pgc_exec(c, ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
-                     "starting the transaction", err);
+        s = pgc_tx_begin(c, ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
         if (s != DSRC_OK)
             *done = 1;
         return s;
@@ -1360,8 +1365,7 @@ dsrc_status pgc_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
     if (!cmax)
         return pgc_oom(err);
 
-    s = pgc_exec(c, ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
-                 "starting the transaction", err);
+    s = pgc_tx_begin(c, ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
     if (s != DSRC_OK) {
         free(cmax);
         return s;

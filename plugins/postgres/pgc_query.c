@@ -165,9 +165,75 @@ dsrc_status pgc_send(dsrc_conn *c, const char *sql, int n_params, const char *co
     return DSRC_OK;
 }
 
+void pgc_tx_settings(const dsrc_conn *c, dsrc_buf *b)
+{
+    if (!c->tx_pooled)
+        return;
+    dsrc_buf_add(b, "; SET LOCAL DateStyle = ISO; SET LOCAL bytea_output = hex;"
+                    " SET LOCAL extra_float_digits = 3");
+    if (c->stmt_ms >= 0)
+        dsrc_buf_printf(b, "; SET LOCAL statement_timeout = %lld", c->stmt_ms);
+}
+
+dsrc_status pgc_tx_begin(dsrc_conn *c, const dsrc_ctx *ctx, const char *begin,
+                         dsrc_error *err)
+{
+    dsrc_buf q = {0};
+    dsrc_status s;
+
+    if (!c->tx_pooled)
+        return pgc_exec(c, ctx, begin, 0, NULL, NULL, "starting the transaction", err);
+    dsrc_buf_add(&q, begin);
+    pgc_tx_settings(c, &q);
+    if (q.failed) {
+        dsrc_buf_free(&q);
+        return pgc_oom(err);
+    }
+    s = pgc_exec(c, ctx, q.s, -1, NULL, NULL, "starting the transaction", err);
+    dsrc_buf_free(&q);
+    return s;
+}
+
+/* Through a transaction pooler, outside a transaction: a statement of
+ * its own would run with the server connection's settings, whatever they
+ * are; it runs in a transaction that sets them. */
+static int pgc_wrap(const dsrc_conn *c, int n_params)
+{
+    return c->tx_pooled && n_params >= 0 && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+}
+
+static dsrc_status pgc_exec1(dsrc_conn *c, const dsrc_ctx *ctx, const char *sql, int n_params,
+                             const char *const *params, PGresult **out, const char *what,
+                             dsrc_error *err);
+
 dsrc_status pgc_exec(dsrc_conn *c, const dsrc_ctx *ctx, const char *sql, int n_params,
                      const char *const *params, PGresult **out, const char *what,
                      dsrc_error *err)
+{
+    dsrc_status s;
+
+    if (!pgc_wrap(c, n_params))
+        return pgc_exec1(c, ctx, sql, n_params, params, out, what, err);
+    if (out)
+        *out = NULL;
+    s = pgc_tx_begin(c, ctx, "BEGIN READ ONLY", err);
+    if (s != DSRC_OK)
+        return s;
+    s = pgc_exec1(c, ctx, sql, n_params, params, out, what, err);
+    if (s == DSRC_OK)
+        s = pgc_exec1(c, ctx, "COMMIT", 0, NULL, NULL, "ending the transaction", err);
+    else
+        pgc_quiet(c, "ROLLBACK");
+    if (s != DSRC_OK && out && *out) {
+        PQclear(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
+static dsrc_status pgc_exec1(dsrc_conn *c, const dsrc_ctx *ctx, const char *sql, int n_params,
+                             const char *const *params, PGresult **out, const char *what,
+                             dsrc_error *err)
 {
     PGresult *last = NULL, *r;
     dsrc_status s;
@@ -249,9 +315,34 @@ void pgc_abandon(dsrc_conn *c)
 
 #define CHECK_EVERY 1024
 
+static dsrc_status pgc_stream1(dsrc_conn *c, const dsrc_ctx *ctx, const char *sql,
+                               int n_params, const char *const *params, pgc_row_fn fn,
+                               void *user, uint64_t *n_rows, const char *what,
+                               dsrc_error *err);
+
 dsrc_status pgc_stream(dsrc_conn *c, const dsrc_ctx *ctx, const char *sql, int n_params,
                        const char *const *params, pgc_row_fn fn, void *user,
                        uint64_t *n_rows, const char *what, dsrc_error *err)
+{
+    dsrc_status s;
+
+    if (!pgc_wrap(c, n_params))
+        return pgc_stream1(c, ctx, sql, n_params, params, fn, user, n_rows, what, err);
+    s = pgc_tx_begin(c, ctx, "BEGIN READ ONLY", err);
+    if (s != DSRC_OK)
+        return s;
+    s = pgc_stream1(c, ctx, sql, n_params, params, fn, user, n_rows, what, err);
+    if (s == DSRC_OK)
+        s = pgc_exec1(c, ctx, "COMMIT", 0, NULL, NULL, "ending the transaction", err);
+    else
+        pgc_quiet(c, "ROLLBACK");
+    return s;
+}
+
+static dsrc_status pgc_stream1(dsrc_conn *c, const dsrc_ctx *ctx, const char *sql,
+                               int n_params, const char *const *params, pgc_row_fn fn,
+                               void *user, uint64_t *n_rows, const char *what,
+                               dsrc_error *err)
 {
     dsrc_status s;
     PGresult *r;

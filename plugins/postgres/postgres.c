@@ -63,6 +63,10 @@ static const dsrc_option pgc_options[] = {
      {NULL, NULL}},
     {"fetch_parallel_min_mib", DSRC_OPT_INT, 0, "8", NULL,
      "size in MiB from which a table is read over fetch_parallel connections", {NULL, NULL}},
+    {"pgbouncer", DSRC_OPT_ENUM, 0, "none", "none|session|transaction",
+     "PgBouncer in front of the server: none or session (sessions kept), transaction "
+     "(settings sent in each transaction, one connection per fetch)",
+     {NULL, NULL}},
     DSRC_OPTION_END
 };
 
@@ -182,10 +186,15 @@ static dsrc_status pgc_session(const dsrc_ctx *ctx, dsrc_conn *c, long long stmt
     PGresult *res;
     dsrc_status s;
 
-    dsrc_buf_add(&q, "SET DateStyle = ISO; SET bytea_output = hex; SET extra_float_digits = 3;"
-                    " SET default_transaction_read_only = on; ");
-    if (stmt_ms >= 0)
-        dsrc_buf_printf(&q, "SET statement_timeout = %lld; ", stmt_ms);
+    /* Through a transaction pooler the session is not this connection's:
+     * settings made here would stay on a server connection other clients
+     * then get; each transaction sets them (pgc_tx_settings()). */
+    if (!c->tx_pooled) {
+        dsrc_buf_add(&q, "SET DateStyle = ISO; SET bytea_output = hex; "
+                        "SET extra_float_digits = 3; SET default_transaction_read_only = on; ");
+        if (stmt_ms >= 0)
+            dsrc_buf_printf(&q, "SET statement_timeout = %lld; ", stmt_ms);
+    }
     dsrc_buf_add(&q, "SELECT pg_catalog.pg_is_in_recovery()");
     if (q.failed) {
         dsrc_buf_free(&q);
@@ -208,6 +217,7 @@ static dsrc_status pgc_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
     const char *host, *port, *db, *user, *pw, *app, *opts, *v, *mode, *ca, *cert, *key;
     const char *sslmode, *rootcert;
     long long port_n, connect_ms = 10000, stmt_ms = -1, par = 2, par_min = 8;
+    int tx_pooled = 0;
     char endpoint[128];
     size_t n = 0;
     PGconn *pg;
@@ -256,6 +266,14 @@ static dsrc_status pgc_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
             NULL && ((par_min = pgc_number(v)) < 0 || par_min > (1LL << 40)))
         return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
                               "option 'fetch_parallel_min_mib': '%s' is not a size in MiB", v);
+    if ((v = dsrc_kv_get(params->options, params->n_options, "pgbouncer")) != NULL && *v) {
+        if (strcmp(v, "transaction") == 0)
+            tx_pooled = 1;
+        else if (strcmp(v, "none") != 0 && strcmp(v, "session") != 0)
+            return dsrc_error_set(err, DSRC_E_INVALID_CONFIG, 0, NULL,
+                                  "option 'pgbouncer': '%s' is not one of none, session, "
+                                  "transaction", v);
+    }
 
     mode = DSRC_HAS_MEMBER(params, dsrc_open_params, tls_mode) ? params->tls_mode : NULL;
     ca = DSRC_HAS_MEMBER(params, dsrc_open_params, tls_ca) ? params->tls_ca : NULL;
@@ -320,6 +338,7 @@ static dsrc_status pgc_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
     c->stmt_ms = stmt_ms;
     c->fetch_parallel = (int)par;
     c->parallel_min = (int64_t)par_min * 1024 * 1024;
+    c->tx_pooled = tx_pooled;
     pg = PQconnectStartParams(kw, val, 0);
     if (!pg) {
         free(c);
@@ -421,6 +440,7 @@ dsrc_status pgc_clone(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_conn **out, dsrc_e
     d->stmt_ms = c->stmt_ms;
     d->fetch_parallel = 1;
     d->parallel_min = c->parallel_min;
+    d->tx_pooled = c->tx_pooled;
     d->pg = PQconnectStartParams(kw, val, 0);
     if (!d->pg) {
         s = pgc_oom(err);

@@ -72,6 +72,9 @@ TESTS += plugins/postgres/tests/pg_source_api.sh
 TESTS += plugins/postgres/tests/pg_journal.sh
 # dsrc conformance against a real server.
 TESTS += plugins/postgres/tests/pg_conformance.sh
+# Through a real PgBouncer in session and transaction pooling mode: the same
+# output as a direct connection, and dsrc conformance.
+TESTS += plugins/postgres/tests/pg_pgbouncer.sh
 # AWS RDS IAM tokens made by the host: a role whose password is botocore's
 # token at a fixed clock.
 TESTS += plugins/postgres/tests/pg_iam.sh
@@ -99,7 +102,9 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 	plugins/postgres/tests/pg_mask.sh \
 	plugins/postgres/tests/pg_store.sh plugins/postgres/tests/pg_cluster.sh \
 	plugins/postgres/tests/pg_tls_rotate.sh \
-	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py
+	plugins/postgres/tests/pg_pgbouncer.sh \
+	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py \
+	bench/pgbouncer/run
 
 # The PostgreSQL tests each start their own servers; run them one after
 # another (not side by side under make -j) so that they never compete for
@@ -119,3 +124,4 @@ plugins/postgres/tests/pg_conformance.log: plugins/postgres/tests/pg_journal.log
 plugins/postgres/tests/pg_mask.log: plugins/postgres/tests/pg_conformance.log
 plugins/postgres/tests/pg_cluster.log: plugins/postgres/tests/pg_store.log
 plugins/postgres/tests/pg_tls_rotate.log: plugins/postgres/tests/pg_mask.log
+plugins/postgres/tests/pg_pgbouncer.log: plugins/postgres/tests/pg_cluster.log

@@ -85,3 +85,83 @@ $extra
 tls = { mode = "verify-full"; ca = "$PG_CA"; };
 EOF
 }
+
+# pgb_start MODE: start a real PgBouncer (pool_mode MODE: session or
+# transaction) in front of this test's server, on 127.0.0.1 and a free
+# port, with its own ini and user list in $pgdir/pgbouncer-MODE (the
+# server's OS user runs it when the test runs as root).  Clients log in as
+# PG_USER with PG_PASSWORD (SCRAM); PgBouncer logs in to the server with
+# the same.  In transaction mode every server connection is reset after
+# each transaction (server_reset_query_always): nothing of a client's
+# session survives its transaction.  Sets PGB_PORT; PGB_PIDS lists the
+# pid files pgb_stop_all reads.  PGB_SERVER_TLS: its server_tls_sslmode
+# (default prefer).  Exits 77 when pgbouncer is not installed,
+# 99 when it does not start.
+PGB_PIDS=""
+pgb_start() {
+    local mode=$1 d bin tries p
+    bin=$(command -v pgbouncer || { [ -x /usr/sbin/pgbouncer ] && echo /usr/sbin/pgbouncer; }) ||
+        { echo "pgbouncer is not installed (Debian package pgbouncer)"; exit 77; }
+    d=$pgdir/pgbouncer-$mode
+    mkdir -p "$d"
+    printf '"%s" "%s"\n' "$PG_USER" "$PG_PASSWORD" >"$d/userlist.txt"
+    chmod 600 "$d/userlist.txt"
+    [ "$(id -u)" -ne 0 ] || chown -R postgres "$d"
+    tries=10
+    while [ "$tries" -gt 0 ]; do
+        p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        cat >"$d/pgbouncer.ini" <<EOF2
+[databases]
+$PG_DATABASE = host=127.0.0.1 port=$PG_PORT dbname=$PG_DATABASE
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $p
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $d/userlist.txt
+pool_mode = $mode
+default_pool_size = 20
+max_client_conn = 200
+server_tls_sslmode = ${PGB_SERVER_TLS:-prefer}
+server_reset_query = DISCARD ALL
+server_reset_query_always = $([ "$mode" = transaction ] && echo 1 || echo 0)
+logfile = $d/pgbouncer.log
+pidfile = $d/pgbouncer.pid
+EOF2
+        [ "$(id -u)" -ne 0 ] || chown postgres "$d/pgbouncer.ini"
+        rm -f "$d/pgbouncer.pid"
+        if pg_as_server "$bin" -d "$d/pgbouncer.ini" >>"$d/start.log" 2>&1; then
+            PGB_PIDS="$PGB_PIDS $d/pgbouncer.pid"
+            for _ in $(seq 1 50); do
+                if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$p" 2>/dev/null; then
+                    PGB_PORT=$p
+                    return 0
+                fi
+                sleep 0.1
+            done
+        fi
+        pgb_stop "$d/pgbouncer.pid"
+        tries=$((tries - 1))
+    done
+    echo "PgBouncer did not start:"; cat "$d/start.log" "$d/pgbouncer.log" 2>/dev/null | tail -20
+    exit 99
+}
+
+# pgb_stop PIDFILE: stop the PgBouncer of that pid file (SIGINT: it ends
+# at once), waiting up to 5 s.
+pgb_stop() {
+    local pid n=50
+    pid=$(cat "$1" 2>/dev/null) || return 0
+    [ -n "$pid" ] || return 0
+    kill -INT "$pid" 2>/dev/null || return 0
+    while [ "$n" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; n=$((n - 1)); done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+# pgb_stop_all: every PgBouncer pgb_start started (for cleanup).
+pgb_stop_all() {
+    local f
+    for f in $PGB_PIDS; do pgb_stop "$f"; done
+    PGB_PIDS=""
+}
