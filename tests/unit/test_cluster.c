@@ -147,7 +147,7 @@ START_TEST(claims_hand_each_run_to_one_process)
         pids[i] = fork();
         ck_assert_int_ge(pids[i], 0);
         if (pids[i] == 0) {
-            char name[8];
+            char name[16];
             store *c;
             close(fds[i][0]);
             snprintf(name, sizeof name, "n%d", i);
