@@ -69,10 +69,6 @@ int lazylib_load(lazylib_def *l, derr *e)
     return st > 0 ? 0 : -1;
 }
 
-/* Function pointers are filled from dlsym()'s void * the way POSIX
- * prescribes: through a void ** to the pointer. */
-#define LAZY_SET(field, sym) (*(void **)(&(field)) = (sym))
-
 static const char *const curl_names[] = {
     "curl_easy_init", "curl_easy_setopt", "curl_easy_perform", "curl_easy_getinfo",
     "curl_easy_cleanup", "curl_easy_strerror", "curl_easy_escape", "curl_free",

@@ -73,6 +73,10 @@ const lazy_seccomp_api *lazy_seccomp(derr *e);
  * order of names) before any caller sees the library loaded.  state and
  * err: zero-initialised, lazylib_load()'s own. */
 #define LAZYLIB_MAX_SYMS 64
+
+/* In fill(): set a function pointer field from dlsym()'s void *, the way
+ * POSIX prescribes (through a void ** to the pointer). */
+#define LAZY_SET(field, sym) (*(void **)(&(field)) = (sym))
 typedef struct lazylib_def {
     const char *soname, *what, *package;
     const char *const *names;

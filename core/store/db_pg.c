@@ -63,33 +63,31 @@ static const char *const pq_names[] = {
     "PQcmdTuples", "PQcmdStatus", "PQtransactionStatus", "PQunescapeBytea", "PQfreemem",
     "PQsetNoticeProcessor"};
 
-#define PQ_SET(f, p) memcpy(&(f), &(p), sizeof(void *))
-
 static void pq_fill(void **s)
 {
-    PQ_SET(pq.connectdbParams, s[0]);
-    PQ_SET(pq.status, s[1]);
-    PQ_SET(pq.errorMessage, s[2]);
-    PQ_SET(pq.finish, s[3]);
-    PQ_SET(pq.exec, s[4]);
-    PQ_SET(pq.execParams, s[5]);
-    PQ_SET(pq.resultStatus, s[6]);
-    PQ_SET(pq.resultErrorField, s[7]);
-    PQ_SET(pq.resultErrorMessage, s[8]);
-    PQ_SET(pq.clear, s[9]);
-    PQ_SET(pq.ntuples, s[10]);
-    PQ_SET(pq.nfields, s[11]);
-    PQ_SET(pq.fname, s[12]);
-    PQ_SET(pq.ftype, s[13]);
-    PQ_SET(pq.getisnull, s[14]);
-    PQ_SET(pq.getvalue, s[15]);
-    PQ_SET(pq.getlength, s[16]);
-    PQ_SET(pq.cmdTuples, s[17]);
-    PQ_SET(pq.cmdStatus, s[18]);
-    PQ_SET(pq.transactionStatus, s[19]);
-    PQ_SET(pq.unescapeBytea, s[20]);
-    PQ_SET(pq.freemem, s[21]);
-    PQ_SET(pq.setNoticeProcessor, s[22]);
+    LAZY_SET(pq.connectdbParams, s[0]);
+    LAZY_SET(pq.status, s[1]);
+    LAZY_SET(pq.errorMessage, s[2]);
+    LAZY_SET(pq.finish, s[3]);
+    LAZY_SET(pq.exec, s[4]);
+    LAZY_SET(pq.execParams, s[5]);
+    LAZY_SET(pq.resultStatus, s[6]);
+    LAZY_SET(pq.resultErrorField, s[7]);
+    LAZY_SET(pq.resultErrorMessage, s[8]);
+    LAZY_SET(pq.clear, s[9]);
+    LAZY_SET(pq.ntuples, s[10]);
+    LAZY_SET(pq.nfields, s[11]);
+    LAZY_SET(pq.fname, s[12]);
+    LAZY_SET(pq.ftype, s[13]);
+    LAZY_SET(pq.getisnull, s[14]);
+    LAZY_SET(pq.getvalue, s[15]);
+    LAZY_SET(pq.getlength, s[16]);
+    LAZY_SET(pq.cmdTuples, s[17]);
+    LAZY_SET(pq.cmdStatus, s[18]);
+    LAZY_SET(pq.transactionStatus, s[19]);
+    LAZY_SET(pq.unescapeBytea, s[20]);
+    LAZY_SET(pq.freemem, s[21]);
+    LAZY_SET(pq.setNoticeProcessor, s[22]);
 }
 
 static lazylib_def pq_lib = {
