@@ -120,6 +120,65 @@ static void daemon_notify_status(const control_state *d, int64_t watchdog_ms, in
 #endif
 }
 
+/* The state store could not be reached at start (`e`, cleared here): say
+ * so, then wait before the next try -- 1 s, doubling up to 30 s -- taking
+ * the signals meanwhile.  SIGHUP reads the configuration again (a fixed
+ * state_store setting is used at the next try).  Returns the stopping
+ * signal taken, or 0 to try again. */
+static int store_wait(const sigset_t *set, const char *path, generation **cur,
+                      control_state *d, derr *e, unsigned *waits)
+{
+    int64_t wait_ms = (int64_t)1000 << (*waits < 5 ? *waits : 5);
+    int64_t until;
+    char st[320];
+
+    if (wait_ms > 30000)
+        wait_ms = 30000;
+    log_msg(DSRC_LOG_WARNING, NULL, NULL,
+            "state store unreachable: %s; trying again in %lld s (SIGTERM stops)",
+            e->msg ? e->msg : "?", (long long)(wait_ms / 1000));
+    snprintf(st, sizeof st, "STATUS=waiting for the state store\nEXTEND_TIMEOUT_USEC=%lld",
+             (long long)(wait_ms + 30000) * 1000LL);
+    notify(st);
+    derr_clear(e);
+    (*waits)++;
+    until = daemon_mono_ms() + wait_ms;
+    for (;;) {
+        int64_t left = until - daemon_mono_ms();
+        struct timespec ts;
+        int sig;
+
+        if (left <= 0)
+            return 0;
+        ts.tv_sec = (time_t)(left / 1000);
+        ts.tv_nsec = (long)(left % 1000) * 1000000L;
+        sig = sigtimedwait(set, NULL, &ts);
+        if (sig == SIGTERM || sig == SIGINT)
+            return sig;
+        if (sig == SIGHUP) {
+            generation *ng = NULL;
+            diag_list diags = {0};
+            if (gen_load(path, NULL, &ng, &diags) != 0) {
+                gen_log_diags(&diags);
+                log_msg(DSRC_LOG_ERROR, NULL, NULL, "%s: %zu configuration error(s); the "
+                        "old configuration stays", path, diags.n_errors);
+                gen_unref(ng);
+            } else {
+                gen_log_diags(&diags);
+                units_free(d->units, d->n_units);
+                gen_unref(*cur);
+                *cur = ng;
+                d->cur = ng;
+                units_build(ng, NULL, 0, &d->units, &d->n_units);
+                log_msg(DSRC_LOG_NOTICE, NULL, NULL, "configuration read again from %s", path);
+                diag_free(&diags);
+                return 0;
+            }
+            diag_free(&diags);
+        }
+    }
+}
+
 static void usage(FILE *fp)
 {
     fprintf(fp,
@@ -191,6 +250,7 @@ int daemon_main(int argc, char **argv)
     instance *inst = NULL;
     derr ie = {0};
     int64_t watchdog_ms = 0, kicked = 0;
+    unsigned store_waits = 0;
     int64_t last_tick = 0;
 
     if (!path)
@@ -331,7 +391,27 @@ int daemon_main(int argc, char **argv)
     units_build(cur, NULL, 0, &d.units, &d.n_units);
     /* The state store and the jobs: a daemon that cannot record its runs
      * does not start. */
-    if (!(d.sched = scheduler_new(cur, d.units, d.n_units, &ie))) {
+    while (!(d.sched = scheduler_new(cur, d.units, d.n_units, &ie)) &&
+           ie.status == DSRC_E_UNREACHABLE) {
+        /* A store that cannot be reached (its server restarting, the
+         * network not up yet) is waited for, as a node of a cluster
+         * must; a wrong setting or password is not. */
+        int sig = store_wait(&set, path, &cur, &d, &ie, &store_waits);
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_msg(DSRC_LOG_NOTICE, NULL, NULL, "received %s while waiting for the state "
+                    "store, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            units_free(d.units, d.n_units);
+            pthread_mutex_destroy(&d.mu);
+            pthread_cond_destroy(&d.reloaded);
+            metrics_free();
+            instance_release(inst);
+            gen_unref(cur);
+            redact_clear();
+            free(abs_path);
+            return 0;
+        }
+    }
+    if (!d.sched) {
         log_msg(DSRC_LOG_ERROR, NULL, NULL, "not starting: %s", ie.msg ? ie.msg : "?");
         derr_clear(&ie);
         units_free(d.units, d.n_units);

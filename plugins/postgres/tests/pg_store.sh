@@ -12,8 +12,9 @@
 #   - bad settings are clear errors naming the setting, never showing the
 #     password: a URL that is not postgresql://, a password in the URL, a
 #     wrong password, an unreachable server, a CA that does not match;
-#   - the server stopped: a command fails with a clear error; started
-#     again: it works, and the cursor goes on from where it was (no row
+#   - the server stopped: a command fails with a clear error, dsrcd
+#     waits for it (and stops at once on SIGTERM meanwhile); started
+#     again: dsrcd starts, dsrc works, and the cursor goes on from where it was (no row
 #     twice, none missing).  (A connection lost inside a transaction:
 #     test_store's connection_lost_nothing_half_done.)
 # Skipped (77) when no PostgreSQL server is installed.
@@ -120,7 +121,37 @@ pg_as_server "$PG_BINDIR/pg_ctl" -D "$PG_DIR/primary" -m fast -w stop >/dev/null
 expect 1 "$DSRC" $C runs
 has "$tmp/err" "state_store.url $URL: cannot connect"
 hasnt "$tmp/err" "$STORE_PW"
+# dsrcd started while its store is down waits for it (a node of a cluster
+# restarted beside its store's server): it stays up, says why, stops at
+# once on SIGTERM; started again once the server is back, it starts.
+DSRCD="$top_builddir/dsrcd"
+dsrcd_bg() {
+    "$DSRCD" -c "$tmp/good.conf" --foreground --log-target stderr >"$tmp/$1.log" 2>&1 &
+    dpid=$!
+}
+wait_log() { # FILE TEXT SECONDS
+    w=$(($3 * 10))
+    while ! grep -q "$2" "$1" 2>/dev/null && [ $w -gt 0 ]; do sleep 0.1; w=$((w - 1)); done
+    grep -q "$2" "$1"
+}
+dsrcd_bg waitterm
+wait_log "$tmp/waitterm.log" "state store unreachable" 20 && ok ||
+    bad "dsrcd did not say it waits for its store: $(tail -3 "$tmp/waitterm.log")"
+kill -0 "$dpid" 2>/dev/null && ok || bad "dsrcd gave up on an unreachable store"
+kill -TERM "$dpid" 2>/dev/null
+wait "$dpid"
+rc=$?
+[ "$rc" -eq 0 ] && ok || bad "dsrcd waiting for its store exited $rc on SIGTERM"
+hasnt "$tmp/waitterm.log" "$STORE_PW"
+dsrcd_bg waitstart
+wait_log "$tmp/waitstart.log" "state store unreachable" 20 || bad "dsrcd does not wait"
 pg_restart || { bad "the server did not start again"; finish pg_store; exit 1; }
+wait_log "$tmp/waitstart.log" " started: " 60 && ok ||
+    bad "dsrcd did not start once its store was back: $(tail -5 "$tmp/waitstart.log")"
+kill -TERM "$dpid" 2>/dev/null
+wait "$dpid"
+rc=$?
+[ "$rc" -eq 0 ] && ok || bad "dsrcd exited $rc on SIGTERM"
 expect 0 "$DSRC" $C fetch -q pg public.ev -k id --incremental -o "$tmp/inc2.csv"
 cut -d, -f1 "$tmp/inc2.csv" | tail -n +2 | tr '\n' ' ' >"$tmp/ids2"
 [ "$(cat "$tmp/ids2")" = "11 12 13 14 15 " ] && ok || bad "after the restart: ids $(cat "$tmp/ids2")"
