@@ -110,6 +110,20 @@ static dsrc_status loader_stub_storage(const dsrc_ctx *ctx, dsrc_conn *conn,
                           "plugin %s cannot report its storage size", name);
 }
 
+static dsrc_status loader_stub_query(const dsrc_ctx *ctx, dsrc_conn *conn,
+                                     const dsrc_query_req *req, const dsrc_row_sink *rows,
+                                     dsrc_fetch_result *result, dsrc_error *err)
+{
+    const char *name = ctx && ctx->plugin && *ctx->plugin ? ctx->plugin : "?";
+
+    (void)conn;
+    (void)req;
+    (void)rows;
+    (void)result;
+    return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
+                          "plugin %s does not run queries", name);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
 
@@ -612,6 +626,14 @@ static dsrc_status loader_check_driver(loader_plugin *p, derr *e)
                     "%s declares the storage capability but has no storage(); "
                     "ignoring the capability", p->path);
         d->capabilities &= ~DSRC_CAP_STORAGE;
+    }
+    if (!d->query || !(d->capabilities & DSRC_CAP_QUERY)) {
+        if (!d->query && (d->capabilities & DSRC_CAP_QUERY))
+            log_msg(DSRC_LOG_WARNING, NULL, p->name,
+                    "%s declares the query capability but has no query(); "
+                    "ignoring the capability", p->path);
+        d->query = loader_stub_query;
+        d->capabilities &= ~DSRC_CAP_QUERY;
     }
     return DSRC_OK;
 }
