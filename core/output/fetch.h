@@ -56,6 +56,14 @@ typedef struct fetch_opts {
     size_t n_mask;
     const char *node;              /* the node writing (recorded in the
                                       manifest); may be NULL                */
+    /* A read-only query instead of an item (source_query, ABI 1.4): the
+     * same output, formats, masking and durability; `item`, the cursor and
+     * `incremental` are then unused, and `limit` bounds the rows read. */
+    const char *query;             /* the statement; NULL: fetch `item`    */
+    const char *const *params;     /* n_params bound values; NULL entry:
+                                      the backend's NULL                    */
+    size_t n_params;
+    int64_t timeout_ms;            /* the statement's time limit; 0: none  */
 } fetch_opts;
 
 typedef struct fetch_report {
