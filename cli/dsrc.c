@@ -19,7 +19,7 @@ static const cli_cmd commands[] = {
      "capabilities; plugins that are refused are reported on stderr.\n"
      "  -o, --options NAME  print the options a source of type NAME accepts\n"
      "      --json          machine-readable output"},
-    {"abi-check", cli_cmd_abi_check, "abi-check PLUGIN.so [--target 1.0|1.1|1.2|1.3] [--json]",
+    {"abi-check", cli_cmd_abi_check, "abi-check PLUGIN.so [--target 1.0|1.1|1.2|1.3|1.4] [--json]",
      "check a built plugin against a released ABI minor",
      "Loads PLUGIN.so as a host of the target ABI would (by default the minor\n"
      "its magic block declares), with a driver of that version's size and the\n"
@@ -27,7 +27,7 @@ static const cli_cmd commands[] = {
      "the target does not have, a declared minor above the target, missing\n"
      "required members, malformed option tables and option limits.  Exit\n"
      "status 0 when none was found, 1 otherwise.  Needs no configuration.\n"
-     "  -t, --target V      the ABI minor to check against: 1.0, 1.1, 1.2 or 1.3\n"
+     "  -t, --target V      the ABI minor to check against: 1.0 to 1.4\n"
      "      --json          machine-readable output"},
     {"sources", cli_cmd_sources, "sources [NAME] [--json]",
      "list the configured sources (secrets shown as ***)",
