@@ -11,7 +11,7 @@
 #  4. --mask masks a query's columns;
 #  5. writes are refused with SQLite's own error and change nothing; bad
 #     sources, bad SQL, a second statement, bad options: clear errors and
-#     non-zero statuses;
+#     non-zero statuses; SIGINT cancels a running statement;
 #  6. the audit trail records every query (action "query"), without the
 #     parameters' values.
 set -u
@@ -92,6 +92,19 @@ for iso in none process; do
         SELECT count(*) FROM c' --timeout 0.3
     has "$tmp/err" "time limit (300 ms)"
     [ $(($(date +%s) - t0)) -lt 15 ] && ok || bad "--timeout 0.3 took $(($(date +%s) - t0)) s"
+
+    # Ctrl-C cancels the statement in the backend (through the worker too)
+    t0=$(date +%s)
+    "$DSRC" $C query shop 'WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c)
+        SELECT count(*) FROM c' --timeout 0 -o "$tmp/int.csv" >"$tmp/out" 2>"$tmp/err" &
+    qpid=$!
+    sleep 1
+    kill -INT $qpid
+    wait $qpid
+    rc=$?
+    [ $rc -eq 130 ] && ok || bad "interrupted query ($iso): exit $rc, $(cat "$tmp/err")"
+    [ $(($(date +%s) - t0)) -lt 15 ] && ok || bad "the interrupt took $(($(date +%s) - t0)) s ($iso)"
+    [ -e "$tmp/int.csv" ] && bad "an interrupted query left its file ($iso)" || ok
 
     # ---- 3. a file and its manifest
     expect 0 "$DSRC" $C query shop 'SELECT id, name FROM t WHERE id >= ? AND name <> ?' \
