@@ -51,6 +51,9 @@ type = "good";
 connection = { path = "$tmp/shop.orig"; };
 EOF
 DB="$tmp/state/dsrc.db"
+# dsrc plugins names the capability
+expect 0 "$DSRC" $C --json plugins
+jcheck "$tmp/out" "'query' in [p for p in d if p['name'] == 'sqlite'][0]['capabilities'] and 'query' not in [p for p in d if p['name'] == 'good'][0]['capabilities']"
 unchanged() { cmp -s "$tmp/shop.db" "$tmp/shop.orig" && ok || bad "shop.db changed ($1)"; }
 SECRET_PARAM="s3cret-needle-7781"
 
