@@ -130,6 +130,16 @@ print(h.hexdigest())' 2 "$SECRET_PARAM")
     jcheck "$tmp/out" "d['rows'] == 4 and d['file'] == '$tmp/q.jsonl' and d['params_sha256'] == 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'"
     jcheck "$tmp/q.jsonl.manifest.json" "d['format'] == 'jsonl' and d['rows'] == 4 and d['limit'] is None"
     expect 2 "$DSRC" $C query shop 'SELECT 1' -f raw; has "$tmp/err" "use csv or jsonl"
+    # --json with the data on standard output: the summary, or the error
+    # object, on standard error
+    expect 0 "$DSRC" $C --json query shop 'SELECT id FROM t WHERE id = 1'
+    [ "$(cat "$tmp/out")" = "$(printf 'id\r\n1\r')" ] && ok || bad "--json data: $(cat "$tmp/out")"
+    tail -1 "$tmp/err" >"$tmp/errj"
+    jcheck "$tmp/errj" "d['rows'] == 1 and d['file'] is None"
+    expect 1 "$DSRC" $C --json query shop 'DELETE FROM t'
+    [ -s "$tmp/out" ] && bad "--json error on stdout: $(cat "$tmp/out")" || ok
+    tail -1 "$tmp/err" >"$tmp/errj"
+    jcheck "$tmp/errj" "'readonly' in d['error']['message'] and d['error']['exit'] == 1"
 
     # ---- 4. masking
     expect 0 "$DSRC" $C query shop 'SELECT id, email, born FROM t WHERE id = ?' -p 1 \
