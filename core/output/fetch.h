@@ -56,6 +56,14 @@ typedef struct fetch_opts {
     size_t n_mask;
     const char *node;              /* the node writing (recorded in the
                                       manifest); may be NULL                */
+    /* A read-only query instead of an item (source_query, ABI 1.4): the
+     * same output, formats, masking and durability; `item`, the cursor and
+     * `incremental` are then unused, and `limit` bounds the rows read. */
+    const char *query;             /* the statement; NULL: fetch `item`    */
+    const char *const *params;     /* n_params bound values; NULL entry:
+                                      the backend's NULL                    */
+    size_t n_params;
+    int64_t timeout_ms;            /* the statement's time limit; 0: none  */
 } fetch_opts;
 
 typedef struct fetch_report {
@@ -73,6 +81,12 @@ typedef struct fetch_report {
 dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o,
                       fetch_report *r, derr *e);
 void fetch_report_free(fetch_report *r);
+
+/* The SHA-256 (hex) of a query's bound parameters, what is recorded of
+ * them in place of their values: each one as a byte 0 (NULL) or a byte 1,
+ * its length as 8 bytes little-endian and its bytes, in order (no
+ * parameter: the hash of nothing). */
+void fetch_params_sha256(const char *const *params, size_t n, char hex[65]);
 
 /* "a,b,c" (a columns option) as a NULL-terminated array of its non-empty
  * names, *n of them: one malloc'd block (free() it), NULL when out of

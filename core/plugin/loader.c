@@ -110,6 +110,20 @@ static dsrc_status loader_stub_storage(const dsrc_ctx *ctx, dsrc_conn *conn,
                           "plugin %s cannot report its storage size", name);
 }
 
+static dsrc_status loader_stub_query(const dsrc_ctx *ctx, dsrc_conn *conn,
+                                     const dsrc_query_req *req, const dsrc_row_sink *rows,
+                                     dsrc_fetch_result *result, dsrc_error *err)
+{
+    const char *name = ctx && ctx->plugin && *ctx->plugin ? ctx->plugin : "?";
+
+    (void)conn;
+    (void)req;
+    (void)rows;
+    (void)result;
+    return dsrc_error_set(err, DSRC_E_UNSUPPORTED, 0, NULL,
+                          "plugin %s does not run queries", name);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
 
@@ -364,10 +378,15 @@ static dsrc_status loader_check_abi(loader_plugin *p, derr *e)
  * storage. */
 #define LOADER_DRIVER_V1_0_FULL_SIZE                                              \
     (offsetof(dsrc_driver, storage) + sizeof(((dsrc_driver *)0)->storage))
+/* The driver of 1.1 to 1.3: it ends with validate (1.4 appended query). */
+#define LOADER_DRIVER_V1_3_SIZE                                                   \
+    (offsetof(dsrc_driver, validate) + sizeof(((dsrc_driver *)0)->validate))
+
 static size_t loader_driver_size(void)
 {
-    return loader_host_abi < DSRC_ABI_VERSION_1_1 ? LOADER_DRIVER_V1_0_FULL_SIZE
-                                                  : sizeof(dsrc_driver);
+    return loader_host_abi < DSRC_ABI_VERSION_1_1   ? LOADER_DRIVER_V1_0_FULL_SIZE
+           : loader_host_abi < DSRC_ABI_VERSION_1_4 ? LOADER_DRIVER_V1_3_SIZE
+                                                    : sizeof(dsrc_driver);
 }
 
 /* The host services as a host of loader_host_abi has them. */
@@ -379,9 +398,11 @@ static const dsrc_host *loader_host(void)
     if (loader_host_abi >= DSRC_ABI_VERSION)
         return ctx_host();
     memset(&older, 0, sizeof older);
+    /* 1.4 changed the driver only: a 1.3 host's table is the live one */
     size = loader_host_abi < DSRC_ABI_VERSION_1_1   ? LOADER_HOST_V1_0_SIZE
            : loader_host_abi < DSRC_ABI_VERSION_1_2 ? LOADER_HOST_V1_1_SIZE
-                                                    : LOADER_HOST_V1_2_SIZE;
+           : loader_host_abi < DSRC_ABI_VERSION_1_3 ? LOADER_HOST_V1_2_SIZE
+                                                    : sizeof(dsrc_host);
     memcpy(&older, ctx_host(), size);
     older.struct_size = (uint32_t)size;
     older.abi_version = loader_host_abi;
@@ -612,6 +633,14 @@ static dsrc_status loader_check_driver(loader_plugin *p, derr *e)
                     "%s declares the storage capability but has no storage(); "
                     "ignoring the capability", p->path);
         d->capabilities &= ~DSRC_CAP_STORAGE;
+    }
+    if (!d->query || !(d->capabilities & DSRC_CAP_QUERY)) {
+        if (!d->query && (d->capabilities & DSRC_CAP_QUERY))
+            log_msg(DSRC_LOG_WARNING, NULL, p->name,
+                    "%s declares the query capability but has no query(); "
+                    "ignoring the capability", p->path);
+        d->query = loader_stub_query;
+        d->capabilities &= ~DSRC_CAP_QUERY;
     }
     return DSRC_OK;
 }

@@ -558,6 +558,34 @@ dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req, const dsrc_r
     return st;
 }
 
+dsrc_status source_query(source_conn *c, const dsrc_query_req *req, const dsrc_row_sink *rows,
+                         dsrc_fetch_result *res, derr *e)
+{
+    struct dsrc_ctx ctx;
+    dsrc_error perr;
+    dsrc_fetch_result local;
+    contract_rows cr;
+    const dsrc_row_sink *checked;
+    dsrc_status st;
+
+    if (!res)
+        res = &local;
+    memset(res, 0, sizeof *res);
+    res->struct_size = sizeof *res;
+    call_ctx(&ctx, c);
+    error_init(&perr);
+    checked = contract_rows_init(&cr, loader_name(c->src->plugin), rows);
+    st = finish(c, c->drv->query(&ctx, c->conn, req, checked, res, &perr), &perr, e, "query",
+                "query failed", NULL);
+    if (contract_rows_bug(&cr)) {
+        derr_clear(e);
+        st = derr_set(e, DSRC_E_INTERNAL, "source '%s': query: %s", source_name(c),
+                      contract_rows_bug(&cr));
+    }
+    contract_rows_free(&cr);
+    return st;
+}
+
 void source_cancel(source_conn *c)
 {
     source_mark(c);

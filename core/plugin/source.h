@@ -61,6 +61,12 @@ dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req,
                       const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
                       dsrc_fetch_result *res, derr *e);
 
+/* One read-only statement through the plugin's optional query() (ABI
+ * 1.4, DSRC_CAP_QUERY): its rows through `rows` (schema first), checked
+ * as a fetch's are.  DSRC_E_UNSUPPORTED when the plugin has no query(). */
+dsrc_status source_query(source_conn *c, const dsrc_query_req *req,
+                         const dsrc_row_sink *rows, dsrc_fetch_result *res, derr *e);
+
 /* The backend's storage use through the plugin's optional storage():
  * DSRC_E_UNSUPPORTED (no message) when the plugin has none.  info is
  * initialised here, its sizes -1 until the plugin sets them. */

@@ -82,13 +82,14 @@ extern "C" {
 /* Versions and symbols                                                      */
 
 #define DSRC_ABI_MAJOR 1
-#define DSRC_ABI_MINOR 3
+#define DSRC_ABI_MINOR 4
 /** Single-number version, ADBC style: MAJOR * 10000 + MINOR. */
 #define DSRC_ABI_VERSION (DSRC_ABI_MAJOR * 10000 + DSRC_ABI_MINOR)
 #define DSRC_ABI_VERSION_1_0 10000
 #define DSRC_ABI_VERSION_1_1 10001 /* since 1.1 */
 #define DSRC_ABI_VERSION_1_2 10002 /* since 1.2 */
 #define DSRC_ABI_VERSION_1_3 10003 /* since 1.3 */
+#define DSRC_ABI_VERSION_1_4 10004 /* since 1.4 */
 
 /** Names of the two exported symbols. */
 #define DSRC_ABI_SYMBOL "dsrc_plugin_abi"
@@ -784,6 +785,41 @@ typedef struct dsrc_fetch_result {
 } dsrc_fetch_result;
 
 /* ------------------------------------------------------------------------ */
+/* Read-only queries (since 1.4)                                             */
+
+/**
+ * One read-only statement with bound parameters (DSRC_CAP_QUERY).  All
+ * strings are valid during the call only.
+ *
+ * Read-only is the backend's to enforce, never the plugin's by parsing the
+ * text: the statement runs inside whatever makes the backend itself refuse
+ * a write (a READ ONLY transaction, a read-only connection, a find or an
+ * aggregate without a writing stage), so that a statement that tries to
+ * write fails with the backend's own error (DSRC_E_PERMISSION).  Nothing a
+ * query does outlives it: no session setting, no open transaction, no
+ * prepared statement is left on the connection.
+ *
+ * Parameters are bound by the backend's own protocol, never spliced into
+ * the text: the placeholders are the backend's ($1 for PostgreSQL, ? for
+ * MySQL and SQLite).  A count that does not match the statement's is
+ * DSRC_E_INVALID_ARGUMENT.
+ */
+typedef struct dsrc_query_req {
+    uint32_t struct_size;
+    const char *text;              /* the statement: SQL, or for a document
+                                      store a JSON find or aggregate         */
+    const char *const *params;     /* n_params values as text; a NULL entry
+                                      is the backend's NULL                  */
+    size_t n_params;
+    int64_t limit;                 /* -1: every row; else at most `limit`
+                                      rows are sent, and the statement is
+                                      not read further                       */
+    int64_t timeout_ms;            /* > 0: the backend stops the statement
+                                      after that long (its own statement
+                                      timeout), DSRC_E_TIMEOUT; 0: none      */
+} dsrc_query_req;
+
+/* ------------------------------------------------------------------------ */
 /* The driver                                                                */
 
 #define DSRC_CAP_CANCEL 0x01u          /* cancel() works from another thread */
@@ -795,6 +831,8 @@ typedef struct dsrc_fetch_result {
 #define DSRC_CAP_RAW 0x20u             /* raw bytes (blobs, files)           */
 #define DSRC_CAP_REPLICAS 0x40u        /* understands replica endpoints      */
 #define DSRC_CAP_STORAGE 0x80u         /* storage() reports the size         */
+#define DSRC_CAP_QUERY 0x100u          /* query() runs read-only statements
+                                          (since 1.4)                        */
 
 /** What storage() reports; -1 in a member means unknown. */
 typedef struct dsrc_storage_info {
@@ -810,7 +848,8 @@ typedef struct dsrc_storage_info {
  * (use DSRC_DRIVER_SET()).  Required: name, open, close, ping, list,
  * describe, fetch.  Optional (NULL): discover, cancel, unload, storage; the
  * host substitutes a stub that returns DSRC_E_UNSUPPORTED.  Optional since
- * 1.1: option_limits, validate (never called when NULL).
+ * 1.1: option_limits, validate (never called when NULL).  Optional since
+ * 1.4: query (with DSRC_CAP_QUERY; the stub otherwise).
  *
  * All operations receive the call context first and an error last.  They
  * return DSRC_OK or the status they stored in `err`.
@@ -876,6 +915,16 @@ typedef struct dsrc_driver {
      *  "option 'NAME'" is reported at that option's line. */
     dsrc_status (*validate)(const dsrc_ctx *ctx, const dsrc_open_params *params,
                             dsrc_error *err);
+    /** since 1.4, optional (DSRC_CAP_QUERY): run one read-only statement
+     *  (see dsrc_query_req) and stream its result through `rows`: schema()
+     *  once, also for an empty result, then each row, never more than
+     *  req->limit.  `result` is zeroed and sized by the host; the plugin
+     *  sets rows (mode DSRC_FETCH_ROWS, no cursor).  Cancellation as for
+     *  fetch (cancel(), the context's cancel descriptor).  Memory stays
+     *  flat whatever the number of rows. */
+    dsrc_status (*query)(const dsrc_ctx *ctx, dsrc_conn *conn, const dsrc_query_req *req,
+                         const dsrc_row_sink *rows, dsrc_fetch_result *result,
+                         dsrc_error *err);
 } dsrc_driver;
 
 /** Set a driver member only if the host's struct has room for it. */
