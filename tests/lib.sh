@@ -30,7 +30,8 @@
 #   same FILE1 FILE2       the two files are byte for byte the same
 #   wait_for FILE TEXT [TRIES]  wait until FILE contains TEXT, checking every
 #                          0.1 s, TRIES times (default 100: 10 s); 0 or 1
-#   finish NAME [NOTE]     print "NAME: P passed, F failed[ NOTE]"; the
+#   finish NAME [NOTE]     print "NAME: P passed, F failed[ NOTE] (S s)", S the
+#                          seconds since this file was sourced; the
 #                          script's exit status (0 when nothing failed), so
 #                          a script ends with `finish NAME`.
 # A script reports SKIP by exiting 77 before its first check, and a broken
@@ -158,7 +159,8 @@ conformance_sql() {
     hasnt "$tmp/out" "$2"
     hasnt "$tmp/err" "$2"
 }
+lib_started=$(date +%s)
 finish() {
-    echo "$1: $pass passed, $fail failed${2:+ $2}"
+    echo "$1: $pass passed, $fail failed${2:+ $2} ($(( $(date +%s) - lib_started )) s)"
     [ "$fail" -eq 0 ]
 }

@@ -129,13 +129,8 @@ dsrcd_bg() {
     "$DSRCD" -c "$tmp/good.conf" --foreground --log-target stderr >"$tmp/$1.log" 2>&1 &
     dpid=$!
 }
-wait_log() { # FILE TEXT SECONDS
-    w=$(($3 * 10))
-    while ! grep -q "$2" "$1" 2>/dev/null && [ $w -gt 0 ]; do sleep 0.1; w=$((w - 1)); done
-    grep -q "$2" "$1"
-}
 dsrcd_bg waitterm
-wait_log "$tmp/waitterm.log" "state store unreachable" 20 && ok ||
+wait_for "$tmp/waitterm.log" "state store unreachable" 200 && ok ||
     bad "dsrcd did not say it waits for its store: $(tail -3 "$tmp/waitterm.log")"
 kill -0 "$dpid" 2>/dev/null && ok || bad "dsrcd gave up on an unreachable store"
 kill -TERM "$dpid" 2>/dev/null
@@ -144,9 +139,9 @@ rc=$?
 [ "$rc" -eq 0 ] && ok || bad "dsrcd waiting for its store exited $rc on SIGTERM"
 hasnt "$tmp/waitterm.log" "$STORE_PW"
 dsrcd_bg waitstart
-wait_log "$tmp/waitstart.log" "state store unreachable" 20 || bad "dsrcd does not wait"
+wait_for "$tmp/waitstart.log" "state store unreachable" 200 || bad "dsrcd does not wait"
 pg_restart || { bad "the server did not start again"; finish pg_store; exit 1; }
-wait_log "$tmp/waitstart.log" " started: " 60 && ok ||
+wait_for "$tmp/waitstart.log" " started: " 600 && ok ||
     bad "dsrcd did not start once its store was back: $(tail -5 "$tmp/waitstart.log")"
 kill -TERM "$dpid" 2>/dev/null
 wait "$dpid"
