@@ -155,6 +155,9 @@ static void health_print(const json_t *rep)
                (long long)jint(po, "total"), (long long)jint(po, "max_size"),
                (long long)jint(po, "idle"), (long long)jint(po, "active"),
                (long long)jint(po, "waiting"), jtext(br, "state"));
+        if (json_is_number(json_object_get(ep, "server_cert_expiry_days")))
+            printf("    server certificate: expires in %.0f day(s)\n",
+                   floor(json_number_value(json_object_get(ep, "server_cert_expiry_days"))));
         if (err) {
             char *r2 = redact_dup(err);
             printf("    last error: %s\n", r2 ? r2 : "");

@@ -326,33 +326,45 @@ static void ep_breaker_opens(prom_writer *w, prom_label *l, const health_endpoin
     prom_sample(w, l, 2, (double)er->breaker.opens);
 }
 
-/* The TLS files of the sources that have some: days to expiry of the
- * client and CA certificates (from the files every endpoint is reached
- * with), and whether the files in place were refused. */
+/* The TLS state of the sources: days to expiry of the client and CA
+ * certificates (from the files every endpoint is reached with) and of the
+ * certificate each endpoint's server presented, and whether the files in
+ * place were refused. */
 static void metrics_tls(prom_writer *w, const health_report *reps, size_t n)
 {
     static const char *const kind[2] = {"ca", "client"};
     prom_label l[3];
     size_t i, j;
-    int k, any = 0;
+    int k, any = 0, files = 0;
 
-    for (i = 0; i < n && !any; i++)
-        any = reps[i].tls;
-    if (!any)
+    for (i = 0; i < n; i++) {
+        files |= reps[i].tls;
+        for (j = 0; j < reps[i].n_endpoints; j++)
+            any |= !isnan(reps[i].endpoints[j].server_cert_days);
+    }
+    if (!any && !files)
         return;
     prom_family(w, "dsrc_tls_cert_expiry_days", PROM_GAUGE,
                 "Days until the certificate expires (negative: expired), by source, endpoint "
-                "and kind: client (tls.cert) or ca (tls.ca).");
+                "and kind: client (tls.cert), ca (tls.ca) or server (the certificate the "
+                "endpoint's server presented).");
     for (i = 0; i < n; i++)
-        for (j = 0; reps[i].tls && j < reps[i].n_endpoints; j++)
-            for (k = 0; k < 2; k++) {
+        for (j = 0; j < reps[i].n_endpoints; j++) {
+            l[0] = (prom_label){"source", reps[i].source};
+            l[1] = (prom_label){"endpoint", reps[i].endpoints[j].label};
+            for (k = 0; reps[i].tls && k < 2; k++) {
                 if (isnan(reps[i].tls_days[k]))
                     continue;
-                l[0] = (prom_label){"source", reps[i].source};
-                l[1] = (prom_label){"endpoint", reps[i].endpoints[j].label};
                 l[2] = (prom_label){"kind", kind[k]};
                 prom_sample(w, l, 3, reps[i].tls_days[k]);
             }
+            if (!isnan(reps[i].endpoints[j].server_cert_days)) {
+                l[2] = (prom_label){"kind", "server"};
+                prom_sample(w, l, 3, reps[i].endpoints[j].server_cert_days);
+            }
+        }
+    if (!files)
+        return;
     prom_family(w, "dsrc_tls_files_refused", PROM_GAUGE,
                 "1 when the source's TLS files changed into a set that cannot be used (the "
                 "pools keep the previous connections), else 0.");

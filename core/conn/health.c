@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/ctx.h"
 #include "base/log.h"
@@ -39,6 +40,8 @@ typedef struct health_ep {
     int64_t last_probe_ms;
     uint64_t total[3];    /* samples by kind, since the monitor was made    */
     prom_hist latency;    /* seconds                                        */
+    int64_t srv_not_after; /* the server certificate's notAfter (epoch s) the
+                              last successful probe saw; 0: none          */
 } health_ep;
 
 struct health_monitor {
@@ -328,6 +331,9 @@ static int probe_one(health_monitor *h, int i)
     } else {
         breaker_success(b);
         router_note_ping(h->rt, i, info.role, ms);
+        pthread_mutex_lock(&h->mu);
+        h->ep[i].srv_not_after = info.server_cert_not_after;
+        pthread_mutex_unlock(&h->mu);
         add_sample(h, i, HS_OK, ms, NULL, 1);
         if (i == 0)
             storage_refresh(h, pool_conn_src(pc));
@@ -456,6 +462,9 @@ static int fill_endpoint(health_monitor *h, int i, health_endpoint_report *er, i
     er->probes_failed = ep->total[HS_FAIL];
     er->probes_saturated = ep->total[HS_SATURATED];
     er->latency = ep->latency;
+    er->server_cert_days = ep->srv_not_after > 0
+                               ? (double)(ep->srv_not_after - (int64_t)time(NULL)) / 86400.0
+                               : NAN;
     pthread_mutex_unlock(&h->mu);
     if (oom)
         return -1;
@@ -543,9 +552,10 @@ static int recommend(health_monitor *h, health_report *rep)
     return r;
 }
 
-/* The TLS files' state: a file refused, or a certificate close to its
- * expiry, makes a healthy (or stale) source degraded and comes first in
- * the recommendations. */
+/* The TLS state: a file refused, or a certificate close to its expiry --
+ * the CA or client certificate of the source's files, or the certificate
+ * an endpoint's server presented -- makes a healthy (or stale) source
+ * degraded and comes first in the recommendations. */
 static int tls_report(health_monitor *h, health_report *rep)
 {
     static const char *const what[2] = {"the CA certificate (tls.ca)",
@@ -564,7 +574,7 @@ static int tls_report(health_monitor *h, health_report *rep)
             r = -1;
     }
     pthread_mutex_unlock(&h->mu);
-    if (!rep->tls || r != 0)
+    if (r != 0)
         return r;
     rep->recommendations = NULL;
     rep->n_recommendations = 0;
@@ -575,7 +585,7 @@ static int tls_report(health_monitor *h, health_report *rep)
                      "previous files: %s",
                      rep->tls_error);
     }
-    for (i = 0; i < 2; i++) {
+    for (i = 0; rep->tls && i < 2; i++) {
         double d = rep->tls_days[i];
         if (isnan(d) || d >= TLSW_RECOMMEND_DAYS)
             continue;
@@ -586,6 +596,21 @@ static int tls_report(health_monitor *h, health_report *rep)
         else
             r |= rec_add(rep, "%s expires in %.0f day(s): replace it (the pools are "
                          "recycled when the file changes)", what[i], floor(d));
+    }
+    for (i = 0; i < rep->n_endpoints; i++) {
+        double d = rep->endpoints[i].server_cert_days;
+        if (isnan(d) || d >= TLSW_RECOMMEND_DAYS)
+            continue;
+        if (d < TLSW_DEGRADED_DAYS)
+            degraded = 1;
+        if (d < 0)
+            r |= rec_add(rep, "the certificate the server of endpoint %s presents expired "
+                         "%.0f day(s) ago: the server's operator must replace it",
+                         rep->endpoints[i].label, -d);
+        else
+            r |= rec_add(rep, "the certificate the server of endpoint %s presents expires in "
+                         "%.0f day(s): the server's operator must replace it",
+                         rep->endpoints[i].label, floor(d));
     }
     /* the earlier recommendations after these */
     for (i = 0; i < nb && r == 0; i++) {
@@ -728,6 +753,9 @@ json_t *health_report_json(const health_report *rep)
         json_object_set_new(e, "index", json_integer(er->endpoint));
         json_object_set_new(e, "label", json_string(er->label));
         json_object_set_new(e, "status", json_string(health_status_name(er->status)));
+        json_object_set_new(e, "server_cert_expiry_days", isnan(er->server_cert_days)
+                                                              ? json_null()
+                                                              : json_real(er->server_cert_days));
         json_object_set_new(e, "role", json_string(router_role_name(er->role)));
         json_object_set_new(e, "samples", json_integer(er->samples));
         json_object_set_new(e, "failures", json_integer(er->failures));

@@ -90,6 +90,10 @@ typedef struct health_endpoint_report {
     double error_rate;         /* failures / (successes + failures)           */
     double uptime;             /* successes / (successes + failures); 0..1    */
     char *last_error;          /* NULL when none; owned by the report        */
+    double server_cert_days;   /* days until the certificate the server
+                                  presented expires (negative: expired), as
+                                  the last successful probe saw it; NAN: no
+                                  TLS, or the plugin cannot tell            */
     dsrc_status last_error_status;
     int64_t last_error_age_ms; /* -1 when none                                */
     int64_t last_probe_age_ms; /* -1 when never probed                        */
@@ -171,7 +175,7 @@ void health_report_free(health_report *rep);
  *  "endpoints":[{"index","label","status","role","samples","failures",
  *  "saturated","consecutive_failures","latency_ms":{"p50","p95"},
  *  "error_rate","uptime","last_error","last_error_age_ms","breaker":{...},
- *  "pool":{...}}], "tls":{"error","ca_expiry_days","cert_expiry_days"} (when
+ *  "pool":{...},"server_cert_expiry_days"}], "tls":{"error","ca_expiry_days","cert_expiry_days"} (when
  *  set)}.  New reference; NULL when out of memory. */
 json_t *health_report_json(const health_report *rep);
 

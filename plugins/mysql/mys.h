@@ -75,6 +75,10 @@ struct dsrc_conn {
     /* The server's id of a second connection working for this one
      * (mys_side_open), 0 when none: cancel() stops its statement too. */
     atomic_ulong side_thread_id;
+    /* The notAfter (epoch seconds) of the certificate the server presents,
+     * read once per connection by ping: -1 not read yet, 0 no TLS or
+     * unknown. */
+    int64_t srv_not_after;
 };
 
 /* ------------------------------------------------------------------------ */

@@ -433,6 +433,7 @@ dsrc_status mys_open(const dsrc_ctx *ctx, const dsrc_open_params *params, dsrc_c
     if (!c)
         return dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     atomic_init(&c->side_thread_id, 0);
+    c->srv_not_after = -1;
     st = mys_params_read(ctx, params, &c->p, err);
     if (st == DSRC_OK && !(c->source = strdup(params->source ? params->source : "")))
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
@@ -483,6 +484,29 @@ void mys_close(dsrc_conn *c)
 
 /* ------------------------------------------------------------------------ */
 /* ping                                                                      */
+
+/* The end of validity of the server's certificate on a TLS connection, from
+ * the server's own Ssl_server_not_after ("Jan  2 03:04:05 2027 GMT": the
+ * certificate it presents); 0 without TLS, or when the server does not
+ * tell.  The client library does not hand out the peer certificate. */
+static int64_t mys_server_cert_not_after(dsrc_conn *c)
+{
+    static const char q[] = "SHOW SESSION STATUS LIKE 'Ssl_server_not_after'";
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    struct tm tm;
+    int64_t t = 0;
+
+    if (!mysql_get_ssl_cipher(c->my) || mysql_real_query(c->my, q, sizeof q - 1) != 0)
+        return 0;
+    if (!(res = mysql_store_result(c->my)))
+        return 0;
+    memset(&tm, 0, sizeof tm);
+    if ((row = mysql_fetch_row(res)) && row[1] && strptime(row[1], "%b %d %H:%M:%S %Y", &tm))
+        t = (int64_t)timegm(&tm);
+    mysql_free_result(res);
+    return t > 0 ? t : 0;
+}
 
 dsrc_status mys_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *info, dsrc_error *err)
 {
@@ -541,6 +565,11 @@ dsrc_status mys_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *info, ds
                      c->server_version);
         if (DSRC_HAS_MEMBER(info, dsrc_ping_info, endpoint))
             snprintf(info->endpoint, sizeof info->endpoint, "%s", c->endpoint);
+        if (DSRC_HAS_MEMBER(info, dsrc_ping_info, server_cert_not_after)) {
+            if (c->srv_not_after < 0)
+                c->srv_not_after = mys_server_cert_not_after(c);
+            info->server_cert_not_after = c->srv_not_after;
+        }
     }
     return DSRC_OK;
 }

@@ -29,6 +29,8 @@
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 DSRC_PLUGIN_ABI();
 
@@ -483,6 +485,22 @@ static dsrc_status pgc_cancel(dsrc_conn *c)
 /* ------------------------------------------------------------------------ */
 /* ping                                                                      */
 
+/* The end of validity (epoch seconds) of the certificate the server
+ * presented on this connection; 0 without TLS or when it cannot be read.
+ * libpq's TLS is OpenSSL's: its SSL object holds the peer certificate. */
+static int64_t pgc_server_cert_not_after(PGconn *pg)
+{
+    SSL *ssl;
+    const X509 *x;
+    int days = 0, secs = 0;
+
+    if (!PQsslInUse(pg) || !(ssl = PQsslStruct(pg, "OpenSSL")) ||
+        !(x = SSL_get0_peer_certificate(ssl)) ||
+        !ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
+        return 0;
+    return (int64_t)time(NULL) + (int64_t)days * 86400 + secs;
+}
+
 static dsrc_status pgc_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *info,
                             dsrc_error *err)
 {
@@ -512,6 +530,8 @@ static dsrc_status pgc_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *i
         }
         if (DSRC_HAS_MEMBER(info, dsrc_ping_info, endpoint))
             snprintf(info->endpoint, sizeof info->endpoint, "%s", c->endpoint);
+        if (DSRC_HAS_MEMBER(info, dsrc_ping_info, server_cert_not_after))
+            info->server_cert_not_after = pgc_server_cert_not_after(c->pg);
     }
     return DSRC_OK;
 }

@@ -537,6 +537,11 @@ typedef struct dsrc_ping_info {
     dsrc_role role;
     char server_version[64]; /* e.g. "PostgreSQL 15.4"; may stay empty      */
     char endpoint[128];      /* e.g. "127.0.0.1:5432" or a file path         */
+    /* since 1.4: when the connection is TLS, the end of validity (notAfter)
+     * of the certificate the server presented, in seconds since the epoch
+     * (UTC); 0: no TLS, or not known.  The host reports the days left
+     * (health, metrics) and warns ahead of the expiry. */
+    int64_t server_cert_not_after;
 } dsrc_ping_info;
 
 /* ------------------------------------------------------------------------ */

@@ -55,6 +55,14 @@ export DSRC_MY_CAT_PASSWORD
 
 expect 0 "$DSRC" -c "$CONF" discover my
 has "$tmp/out" "catalog changed (snapshot 1)"
+# The certificate the server presents (the fixture's: 365 days), read
+# through the TLS connection by the health probe.
+expect 0 "$DSRC" -c "$CONF" --json health my
+d=$(python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["endpoints"][0]["server_cert_expiry_days"])' <"$tmp/out" 2>&1)
+python3 -c 'import sys; sys.exit(0 if 363 < float(sys.argv[1]) <= 366 else 1)' "$d" 2>/dev/null && ok ||
+    bad "server certificate expiry days: $d"
+expect 0 "$DSRC" -c "$CONF" health my
+has "$tmp/out" "server certificate: expires in 36"
 for i in 1 2 3 4; do
     my "INSERT INTO cat.t0001 (id, name) VALUES ($i, 'n'); ANALYZE TABLE cat.t0001;" >/dev/null
     no_false_alarm my 25

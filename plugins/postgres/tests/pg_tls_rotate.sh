@@ -11,6 +11,9 @@
 #  - a client certificate that no longer parses: refused, the source
 #    degraded with the reason, the old pool kept, runs keep succeeding;
 #    fixed, the source recovers;
+#  - the certificate the server presents (its expiry in dsrc health and
+#    /metrics), replaced by one valid 5 days: degraded with the
+#    recommendation; renewed: healthy;
 #  - certificates expiring in 20 and in 5 days: the recommendation, then
 #    the degraded state, in dsrc health and /metrics.
 # Skipped (77) when no PostgreSQL server is installed.
@@ -178,6 +181,50 @@ put_cert c2
 until_log "TLS files valid again" "$valid" && ok || { bad "the fix is not logged"; tail -20 "$tmp/log"; }
 until_health 'r["status"] == "healthy" and r["tls"]["error"] is None' && ok ||
     { bad "the source did not recover"; cat "$tmp/health.json"; }
+
+# ---- the certificate the server presents, close to its expiry ----
+# The server's certificate replaced by one valid 5 days and the server
+# reloaded; the pools recycled (a client file changed) so that the probes'
+# connections are new: each reports the certificate its server presented.
+until_health 'r["endpoints"][0]["server_cert_expiry_days"] is not None and r["endpoints"][0]["server_cert_expiry_days"] > 364' &&
+    ok || { bad "no server certificate expiry"; cat "$tmp/health.json"; }
+ucurl 200 http://localhost/metrics
+grep -E '^dsrc_tls_cert_expiry_days\{source="pg",endpoint="primary",kind="server"\} 36[45]\.' \
+    "$tmp/body" >/dev/null && ok || { bad "no server expiry metric"; grep tls "$tmp/body"; }
+srv="$PG_DIR/server-tls"
+(
+    cd "$tls" && umask 077 &&
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout s5.key -out s5.csr -subj "/CN=localhost" 2>/dev/null &&
+    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+        "extendedKeyUsage=serverAuth" >s5.ext &&
+    openssl x509 -req -in s5.csr -CA "$PG_DIR/tls/ca.crt" -CAkey "$PG_DIR/tls/ca.key" \
+        -CAcreateserial -out s5.crt -days 5 -extfile s5.ext 2>/dev/null
+) || { echo "openssl could not issue the server certificate"; exit 99; }
+# put_server CRT KEY: the server's files replaced (written beside them, owned
+# by the server's user, renamed over them), the server reloaded
+put_server() {
+    cp "$1" "$srv/server.crt.new" && cp "$2" "$srv/server.key.new" &&
+        chmod 600 "$srv/server.key.new" &&
+        { [ "$(id -u)" -ne 0 ] || chown postgres:postgres "$srv/server.crt.new" "$srv/server.key.new"; } &&
+        mv "$srv/server.key.new" "$srv/server.key" && mv "$srv/server.crt.new" "$srv/server.crt" &&
+        pg_as_server "$PG_BINDIR/pg_ctl" -D "$PG_DIR/primary" reload >/dev/null
+}
+cp "$srv/server.crt" "$tls/s365.crt" && cp "$srv/server.key" "$tls/s365.key" || { echo "cannot keep the server's certificate"; exit 99; }
+put_server "$tls/s5.crt" "$tls/s5.key" || { echo "cannot replace the server certificate"; exit 99; }
+put_cert c1
+until_health 'r["status"] == "degraded" and r["endpoints"][0]["server_cert_expiry_days"] < 5' &&
+    ok || { bad "not degraded 5 days before the server certificate expires"; cat "$tmp/health.json"; }
+dsrc health pg >"$tmp/health.txt" 2>&1
+has "$tmp/health.txt" "server certificate: expires in 4 day(s)"
+has "$tmp/health.txt" "recommendation: the certificate the server of endpoint primary presents expires in 4 day(s)"
+ucurl 200 http://localhost/metrics
+grep -E '^dsrc_tls_cert_expiry_days\{source="pg",endpoint="primary",kind="server"\} 4\.9' \
+    "$tmp/body" >/dev/null && ok || { bad "no server expiry metric at 5 days"; grep tls "$tmp/body"; }
+put_server "$tls/s365.crt" "$tls/s365.key" || { echo "cannot put the server certificate back"; exit 99; }
+put_cert c2
+until_health 'r["status"] == "healthy" and r["endpoints"][0]["server_cert_expiry_days"] > 364' &&
+    ok || { bad "not healthy with the server's certificate renewed"; cat "$tmp/health.json"; }
 
 # ---- certificates close to their expiry ----
 issue c20 20
