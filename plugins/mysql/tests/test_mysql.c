@@ -422,7 +422,9 @@ static int my_create_data(void)
         my_exec(m, "CREATE TABLE " DB ".qt (id INT PRIMARY KEY, name VARCHAR(40))") != 0 ||
         my_exec(m, "INSERT INTO " DB ".qt VALUES (1, 'one'), (2, 'two'), (3, NULL)") != 0 ||
         my_exec(m, "CREATE FUNCTION " DB ".writes() RETURNS INT DETERMINISTIC MODIFIES SQL"
-                   " DATA BEGIN INSERT INTO " DB ".qt VALUES (99, 'from f'); RETURN 1; END") != 0)
+                   " DATA BEGIN INSERT INTO " DB ".qt VALUES (99, 'from f'); RETURN 1; END") != 0 ||
+        my_exec(m, "CREATE PROCEDURE " DB ".commit_write() MODIFIES SQL DATA BEGIN COMMIT;"
+                   " INSERT INTO " DB ".qt VALUES (98, 'from p'); END") != 0)
         goto out;
     for (i = 0; i < sizeof my_big_sql / sizeof my_big_sql[0]; i++)
         if (my_exec(m, my_big_sql[i]) != 0)
@@ -2212,6 +2214,9 @@ START_TEST(t_query_writes_refused)
         "SELECT writes()",
         "SELECT id FROM qt WHERE id = writes()",
         "INSERT INTO qt SELECT id + 100, name FROM qt",
+        /* ends the READ ONLY transaction, then writes: the session's
+         * read-only setting refuses it */
+        "CALL commit_write()",
     };
     static const char *const ddl[] = {
         "CREATE TABLE made_here (i INT)",
