@@ -14,6 +14,7 @@
  *                  system.parts)
  *   ch_fetch.c     fetch: CSVWithNames straight to the byte sink, or
  *                  TabSeparatedWithNamesAndTypes parsed into typed rows
+ *   ch_query.c     query: one statement under readonly=1, typed rows
  *   ../common/dsrc_curl.c  the transfer a cancel stops at once, what a
  *                  failed one means (shared with azure_blob and http)
  *
@@ -52,6 +53,9 @@ struct dsrc_conn {
     char *tls_ca, *tls_cert, *tls_key, *tls_key_pass;
     char query_id[64];       /* the running query's id ("" when none)       */
     atomic_int cancel_flag;  /* set by ch_cancel()                          */
+    int profile_readonly;    /* the user's profile is read-only already: a
+                                query sends no readonly=1 (which the server
+                                then refuses to change)                    */
     char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -89,6 +93,12 @@ dsrc_status ch_validate(const dsrc_ctx *ctx, const dsrc_open_params *params, dsr
  * caller's to notice: see ch_error_in_body(). */
 dsrc_status ch_query(const dsrc_ctx *ctx, dsrc_conn *c, const char *sql, ch_body_fn body,
                      void *user, const char *what, dsrc_error *err);
+
+/* ch_query() with more URL arguments `args` ("&name=value...", already
+ * URL-encoded; NULL: none) after the connection's own: settings of this
+ * statement only. */
+dsrc_status ch_query_args(const dsrc_ctx *ctx, dsrc_conn *c, const char *sql, const char *args,
+                          ch_body_fn body, void *user, const char *what, dsrc_error *err);
 
 /* An answer cut into lines as it streams in: give ch_lines_feed and the
  * ch_lines to ch_query(); each complete line (without its '\n', writable,
@@ -213,5 +223,13 @@ void ch_cols_free(ch_cols *cols);
 dsrc_status ch_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
                      const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
                      dsrc_fetch_result *result, dsrc_error *err);
+
+/* ch_query.c --------------------------------------------------------------*/
+
+/* query(): one statement under readonly=1, parameters bound by the server
+ * (19.11 and later), its rows parsed as fetch parses them. */
+dsrc_status ch_run_query(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_query_req *req,
+                         const dsrc_row_sink *rows, dsrc_fetch_result *result,
+                         dsrc_error *err);
 
 #endif /* DSRC_PLUGIN_CLICKHOUSE_CH_H */

@@ -246,7 +246,8 @@ static void ch_slist_free_wiped(struct curl_slist *h)
 }
 
 /* The URL of a query: the base, the database and query id parameters. */
-static char *ch_url(CURL *h, const dsrc_conn *c, const char *database, const char *query_id)
+static char *ch_url(CURL *h, const dsrc_conn *c, const char *database, const char *query_id,
+                    const char *args)
 {
     dsrc_buf u = {0};
     char *db = curl_easy_escape(h, database, 0);
@@ -265,6 +266,8 @@ static char *ch_url(CURL *h, const dsrc_conn *c, const char *database, const cha
     }
     if (c->query_timeout_ms)
         dsrc_buf_printf(&u, "&max_execution_time=%ld", (c->query_timeout_ms + 999) / 1000);
+    if (args)
+        dsrc_buf_add(&u, args);
     if (u.failed) {
         dsrc_buf_free(&u);
         return NULL;
@@ -312,7 +315,7 @@ static void ch_kill_query(const dsrc_ctx *ctx, const dsrc_conn *c, const char *q
     ch_curl_setup(c, h);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     hd = ch_auth_headers(c, &failed);
-    url = ch_url(h, c, "system", NULL);
+    url = ch_url(h, c, "system", NULL, NULL);
     dsrc_buf_add(&q, "KILL QUERY WHERE query_id = ");
     ch_buf_literal(&q, query_id);
     dsrc_buf_add(&q, " ASYNC");
@@ -403,6 +406,12 @@ static void ch_exchange(const dsrc_ctx *ctx, dsrc_conn *c, const char *url, cons
 dsrc_status ch_query(const dsrc_ctx *ctx, dsrc_conn *c, const char *sql, ch_body_fn body,
                      void *user, const char *what, dsrc_error *err)
 {
+    return ch_query_args(ctx, c, sql, NULL, body, user, what, err);
+}
+
+dsrc_status ch_query_args(const dsrc_ctx *ctx, dsrc_conn *c, const char *sql, const char *args,
+                          ch_body_fn body, void *user, const char *what, dsrc_error *err)
+{
     static atomic_uint seq;
     ch_resp r;
     struct curl_slist *hd;
@@ -418,7 +427,7 @@ dsrc_status ch_query(const dsrc_ctx *ctx, dsrc_conn *c, const char *sql, ch_body
     snprintf(c->query_id, sizeof c->query_id, "dsrc-%ld-%ld-%u", (long)getpid(),
              (long)time(NULL), atomic_fetch_add(&seq, 1u));
     hd = ch_auth_headers(c, &failed);
-    url = ch_url(c->curl, c, c->database, c->query_id);
+    url = ch_url(c->curl, c, c->database, c->query_id, args);
     if (failed || !url)
         st = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "%s: out of memory", what);
     else

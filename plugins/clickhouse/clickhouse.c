@@ -71,13 +71,15 @@ static const dsrc_driver ch_driver = {
     .name = "clickhouse",
     .version = CH_VERSION,
     .description = "ClickHouse servers over the HTTP interface (libcurl)",
-    .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_CSV,
+    .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_CSV |
+                    DSRC_CAP_QUERY,
     .options = ch_options,
     .option_limits = ch_limits,
     DSRC_DRIVER_CALLS(ch),
     .describe = ch_describe,
     .discover = ch_discover,
     .cancel = ch_cancel,
+    .query = ch_run_query,
     .unload = ch_unload,
     .validate = ch_validate,
 };

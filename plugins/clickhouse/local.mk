@@ -11,6 +11,7 @@ plugins_clickhouse_clickhouse_la_SOURCES = \
 	plugins/clickhouse/ch_types.c \
 	plugins/clickhouse/ch_catalog.c \
 	plugins/clickhouse/ch_fetch.c \
+	plugins/clickhouse/ch_query.c \
 	plugins/common/dsrc_curl.c \
 	plugins/common/dsrc_curl.h
 plugins_clickhouse_clickhouse_la_CPPFLAGS = -I$(top_srcdir)/sdk

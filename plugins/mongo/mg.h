@@ -15,6 +15,8 @@
  *   mg_schema.c   a schema inferred from sampled documents
  *   mg_value.c    BSON types -> SDK types, cells, Extended JSON, cursors
  *   mg_fetch.c    fetch (rows or documents, projection, limit, cursor)
+ *   mg_qparse.c   a query's request: JSON, placeholders, no writing stage
+ *   mg_query.c    query: a find or an aggregate, its documents as rows
  */
 #ifndef DSRC_PLUGIN_MG_H
 #define DSRC_PLUGIN_MG_H
@@ -246,5 +248,37 @@ dsrc_status mg_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_r
 dsrc_status mg_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
                      const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
                      dsrc_fetch_result *result, dsrc_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Queries (mg_qparse.c, mg_query.c)                                         */
+
+/* A parsed query request. */
+typedef struct mg_query {
+    int aggregate;               /* 1: aggregate, 0: find                   */
+    char *db, *coll;             /* bson_malloc'd                           */
+    bson_t filter;               /* find: the filter                        */
+    bson_t pipeline;             /* aggregate: the stages                   */
+    bson_t opts;                 /* find: projection, sort, skip, hint...   */
+    int64_t limit;               /* find: 0 none                            */
+    int has_filter, has_pipeline;
+} mg_query;
+
+/* Parse `text`, a JSON document {"find": "coll", "filter": {...},
+ * "projection", "sort", "limit", "skip", "hint", "collation"} or
+ * {"aggregate": "coll", "pipeline": [...]} (both may name a "database";
+ * else `default_db`), every {"$param": N} in it replaced by params[N-1] as
+ * a string (NULL: null).  Refused with DSRC_E_PERMISSION: a $out or $merge
+ * key at any depth (stages, $facet, $lookup, $unionWith).  Errors
+ * DSRC_E_INVALID_ARGUMENT: not JSON, an unknown key, a placeholder without
+ * a parameter or a parameter without a placeholder.  On success free `out`
+ * with mg_query_free(); on failure there is nothing to free. */
+dsrc_status mg_query_parse(const char *text, const char *const *params, size_t n_params,
+                           const char *default_db, mg_query *out, dsrc_error *err);
+void mg_query_free(mg_query *q);
+
+/* query(): run a parsed request, documents as rows. */
+dsrc_status mg_run_query(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_query_req *req,
+                         const dsrc_row_sink *rows, dsrc_fetch_result *result,
+                         dsrc_error *err);
 
 #endif

@@ -274,12 +274,14 @@ static const dsrc_driver mg_driver = {
     .option_limits = mg_limits,
     .version = MG_VERSION,
     .description = "MongoDB databases and collections (mongo-c-driver)",
-    .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_REPLICAS,
+    .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_REPLICAS |
+                    DSRC_CAP_QUERY,
     .options = mg_options,
     DSRC_DRIVER_CALLS(mg),
     .describe = mg_describe,
     .discover = mg_discover,
     .cancel = mg_cancel,
+    .query = mg_run_query,
     .unload = mg_unload,
 };
 

@@ -11,7 +11,8 @@ plugins_mysql_mysql_la_SOURCES = \
 	plugins/mysql/mys_types.c \
 	plugins/mysql/mys_catalog.c \
 	plugins/mysql/mys_discover.c \
-	plugins/mysql/mys_fetch.c
+	plugins/mysql/mys_fetch.c \
+	plugins/mysql/mys_query.c
 plugins_mysql_mysql_la_CPPFLAGS = -I$(top_srcdir)/sdk
 plugins_mysql_mysql_la_CFLAGS = $(AM_CFLAGS) $(MYSQL_CFLAGS)
 plugins_mysql_mysql_la_LDFLAGS = $(PLUGIN_LDFLAGS)

@@ -12,7 +12,9 @@
  *   mys_catalog.c   list, describe (information_schema); the columns and
  *                   the metadata record of a table, shared with discover
  *   mys_discover.c  discover: the whole catalog in a fixed number of queries
- *   mys_fetch.c     fetch: streaming rows with mysql_use_result
+ *   mys_fetch.c     fetch: streaming rows with mysql_use_result or a
+ *                   prepared statement (the binary protocol)
+ *   mys_query.c     query: one read-only statement, parameters bound
  *
  * Prefix: mys_ (MariaDB Connector/C owns my_ and mysql_).
  */
@@ -162,6 +164,10 @@ dsrc_status mys_query_store(dsrc_conn *c, const char *sql, size_t len, MYSQL_RES
  * or on a failure, which mysql_errno(c->my) tells apart (c->last_errno is
  * then set for mys_fail). */
 MYSQL_ROW mys_next_row(dsrc_conn *c, MYSQL_RES *res);
+
+/* The statement that sets up a session (time zone, write timeout) into
+ * out: run at connect, and again after a query reset the session. */
+void mys_session_sql(const mys_params *p, char *out, size_t n);
 
 /* Ask the server to stop the statement running on `c` (KILL QUERY from a
  * second connection).  Returns 0 when the server accepted it. */
@@ -354,5 +360,67 @@ dsrc_status mys_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
 dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
                       const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
                       dsrc_fetch_result *result, dsrc_error *err);
+
+/* The binary protocol (prepared statements), shared by fetch and query. */
+
+/* How a result column of the binary protocol is bound. */
+typedef enum mys_bkind {
+    MYS_B_INT,    /* integers as 64 bits, signed or not                    */
+    MYS_B_DOUBLE, /* DOUBLE as its 8 bytes                                  */
+    MYS_B_TIME,   /* DATE, DATETIME, TIMESTAMP as a MYSQL_TIME              */
+    MYS_B_STR     /* the bytes the text protocol sends (strings, DECIMAL)   */
+} mys_bkind;
+
+/* A statement in the binary protocol and the buffers its rows are
+ * read into. */
+typedef struct mys_bin {
+    MYSQL_STMT *st;
+    MYSQL_RES *meta;
+    unsigned n;
+    MYSQL_BIND *b;
+    mys_bkind *kind;
+    unsigned long *len;
+    my_bool *isnull, *trunc;
+    int64_t *i64;
+    double *dbl;
+    MYSQL_TIME *tm;
+    unsigned *frac;      /* fraction digits of a MYS_B_TIME column          */
+    char **buf;
+    char (*text)[40];    /* a date's text, as the text protocol writes it   */
+} mys_bin;
+
+/* Prepare `sql` into bn (statement, result metadata, bound result
+ * buffers); not run.  every_type 0 (fetch): returns 0 when the text
+ * protocol is to read it instead (a column the binary protocol would give
+ * other text, a statement the server would not prepare).  every_type 1
+ * (query): every column is read, those the binary protocol does not give
+ * exactly as text the client library writes; a statement without a result
+ * has bn->n 0; any failure is -1.  -1 also when out of memory or when the
+ * connection failed (err filled, `what` starts the message). */
+int mys_bin_prepare(dsrc_conn *c, const char *sql, size_t sql_len, mys_bin *bn,
+                    int every_type, const char *what, dsrc_status *stp, dsrc_error *err);
+/* The statement's last error number, or the connection's when the
+ * statement has none (an error that ends rows read one at a time). */
+unsigned mys_bin_errno(dsrc_conn *c, mys_bin *bn);
+/* mys_fail_raw() from the statement's last error (or the connection's). */
+dsrc_status mys_bin_fail(dsrc_conn *c, mys_bin *bn, const char *what, dsrc_error *err);
+/* The next row into cells (one per output column, `oc` their classes):
+ * 1 a row, 0 the end, -1 a failure (err filled, its message "what_base
+ * (after N rows)"). */
+int mys_bin_row(dsrc_conn *c, mys_bin *bn, mys_outcol *oc, dsrc_cell *cells, size_t n_out,
+                uint64_t nrows, const char *what_base, dsrc_status *stp, dsrc_error *err);
+/* Give up a statement before its end: read what is already on its way,
+ * and when much remains, stop it on the server first (KILL QUERY).  Closes
+ * bn. */
+void mys_bin_abandon(dsrc_conn *c, mys_bin *bn);
+void mys_bin_close(mys_bin *bn);
+
+/* ------------------------------------------------------------------------ */
+/* mys_query.c                                                               */
+
+/* query(): one read-only statement with bound parameters. */
+dsrc_status mys_run_query(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_query_req *req,
+                          const dsrc_row_sink *rows, dsrc_fetch_result *result,
+                          dsrc_error *err);
 
 #endif

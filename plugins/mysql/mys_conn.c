@@ -65,6 +65,14 @@ MYSQL_ROW mys_next_row(dsrc_conn *c, MYSQL_RES *res)
 /* ------------------------------------------------------------------------ */
 /* Connecting                                                                */
 
+void mys_session_sql(const mys_params *p, char *out, size_t n)
+{
+    snprintf(out, n,
+             "SET time_zone = '+00:00', net_write_timeout = GREATEST("
+             "@@session.net_write_timeout, %u)",
+             p->read_timeout_s ? p->read_timeout_s : 86400u);
+}
+
 static uint64_t mys_now_us(void)
 {
     struct timespec ts;
@@ -382,10 +390,7 @@ static dsrc_status mys_connect(const dsrc_ctx *ctx, const mys_params *p, int ses
     else
         mysql_optionsv(my, MARIADB_OPT_RESTRICTED_AUTH, MYS_AUTH_NO_CLEARTEXT);
     if (session) {
-        snprintf(init, sizeof init,
-                 "SET time_zone = '+00:00', net_write_timeout = GREATEST("
-                 "@@session.net_write_timeout, %u)",
-                 p->read_timeout_s ? p->read_timeout_s : 86400u);
+        mys_session_sql(p, init, sizeof init);
         mysql_optionsv(my, MYSQL_INIT_COMMAND, init);
     }
     host = p->unix_socket ? "localhost" : p->host;

@@ -67,32 +67,6 @@ static dsrc_status mys_tie_bound(dsrc_conn *c, dsrc_buf *q, const mys_path *p, c
  * value met). */
 #define MYS_BIN_FIRST_CAP 4096
 
-/* How a result column of the binary protocol is bound. */
-typedef enum mys_bkind {
-    MYS_B_INT,    /* integers as 64 bits, signed or not                    */
-    MYS_B_DOUBLE, /* DOUBLE as its 8 bytes                                  */
-    MYS_B_TIME,   /* DATE, DATETIME, TIMESTAMP as a MYSQL_TIME              */
-    MYS_B_STR     /* the bytes the text protocol sends (strings, DECIMAL)   */
-} mys_bkind;
-
-/* A fetch's statement in the binary protocol and the buffers its rows are
- * read into. */
-typedef struct mys_bin {
-    MYSQL_STMT *st;
-    MYSQL_RES *meta;
-    unsigned n;
-    MYSQL_BIND *b;
-    mys_bkind *kind;
-    unsigned long *len;
-    my_bool *isnull, *trunc;
-    int64_t *i64;
-    double *dbl;
-    MYSQL_TIME *tm;
-    unsigned *frac;      /* fraction digits of a MYS_B_TIME column          */
-    char **buf;
-    char (*text)[40];    /* a date's text, as the text protocol writes it   */
-} mys_bin;
-
 /* The binding of a result field, or -1 when only the text protocol gives
  * its exact text (TIME, FLOAT, BIT, a DOUBLE with declared decimals...). */
 static int mys_bin_kind(const MYSQL_FIELD *f, mys_bkind *k)
@@ -134,7 +108,7 @@ static int mys_bin_kind(const MYSQL_FIELD *f, mys_bkind *k)
     }
 }
 
-static void mys_bin_close(mys_bin *bn)
+void mys_bin_close(mys_bin *bn)
 {
     unsigned i;
 
@@ -158,14 +132,26 @@ static void mys_bin_close(mys_bin *bn)
     memset(bn, 0, sizeof *bn);
 }
 
-/* Prepare and run `sql` as a statement of the binary protocol, its rows
- * bound.  1 when it runs; 0 when the text protocol is to read it instead
- * (a column the binary protocol would give other text, or a statement the
- * server would not prepare: the text protocol then reports its error);
- * -1 when out of memory, when the connection failed or when the prepared
- * statement failed to run (err filled). */
-static int mys_bin_open(dsrc_conn *c, const char *sql, size_t sql_len, mys_bin *bn,
-                        dsrc_status *stp, dsrc_error *err)
+unsigned mys_bin_errno(dsrc_conn *c, mys_bin *bn)
+{
+    unsigned code = bn->st ? mysql_stmt_errno(bn->st) : 0;
+    return code ? code : mysql_errno(c->my);
+}
+
+dsrc_status mys_bin_fail(dsrc_conn *c, mys_bin *bn, const char *what, dsrc_error *err)
+{
+    c->last_errno = errno;
+    /* An error packet that ends rows read one at a time is the
+     * connection's, not the statement's. */
+    if (!mysql_stmt_errno(bn->st) && mysql_errno(c->my))
+        return mys_fail_raw(err, mysql_errno(c->my), mysql_sqlstate(c->my), mysql_error(c->my),
+                            c->last_errno, what);
+    return mys_fail_raw(err, mysql_stmt_errno(bn->st), mysql_stmt_sqlstate(bn->st),
+                        mysql_stmt_error(bn->st), c->last_errno, what);
+}
+
+int mys_bin_prepare(dsrc_conn *c, const char *sql, size_t sql_len, mys_bin *bn,
+                    int every_type, const char *what, dsrc_status *stp, dsrc_error *err)
 {
     MYSQL_FIELD *f;
     unsigned i;
@@ -176,10 +162,9 @@ static int mys_bin_open(dsrc_conn *c, const char *sql, size_t sql_len, mys_bin *
     errno = 0;
     if (mysql_stmt_prepare(bn->st, sql, (unsigned long)sql_len) != 0) {
         unsigned code = mysql_stmt_errno(bn->st);
-        if (code >= 2000 && code < 3000) {
-            /* the connection, not the statement */
-            *stp = mys_fail_raw(err, code, mysql_stmt_sqlstate(bn->st),
-                                mysql_stmt_error(bn->st), errno, "fetch");
+        if (every_type || (code >= 2000 && code < 3000)) {
+            /* a query's own error, or the connection's */
+            *stp = mys_bin_fail(c, bn, what, err);
             mys_bin_close(bn);
             return -1;
         }
@@ -187,6 +172,8 @@ static int mys_bin_open(dsrc_conn *c, const char *sql, size_t sql_len, mys_bin *
         return 0;
     }
     if (!(bn->meta = mysql_stmt_result_metadata(bn->st))) {
+        if (every_type && mysql_stmt_errno(bn->st) == 0)
+            return 1; /* a statement without a result */
         mys_bin_close(bn);
         return 0;
     }
@@ -196,6 +183,11 @@ static int mys_bin_open(dsrc_conn *c, const char *sql, size_t sql_len, mys_bin *
         goto oom;
     for (i = 0; i < bn->n; i++)
         if (mys_bin_kind(&f[i], &bn->kind[i]) != 0) {
+            if (every_type) {
+                /* the client library writes the value as text */
+                bn->kind[i] = MYS_B_STR;
+                continue;
+            }
             mys_bin_close(bn);
             return 0;
         }
@@ -234,6 +226,8 @@ static int mys_bin_open(dsrc_conn *c, const char *sql, size_t sql_len, mys_bin *
             break;
         case MYS_B_STR: {
             size_t cap = f[i].length < MYS_BIN_FIRST_CAP ? f[i].length + 1 : MYS_BIN_FIRST_CAP;
+            if (cap < 64)
+                cap = 64; /* room for a number written as text */
             if (!(bn->buf[i] = malloc(cap)))
                 goto oom;
             b->buffer_type = MYSQL_TYPE_STRING;
@@ -245,23 +239,43 @@ static int mys_bin_open(dsrc_conn *c, const char *sql, size_t sql_len, mys_bin *
     }
     errno = 0;
     if (mysql_stmt_bind_result(bn->st, bn->b) != 0) {
+        if (every_type) {
+            *stp = mys_bin_fail(c, bn, what, err);
+            mys_bin_close(bn);
+            return -1;
+        }
         mys_bin_close(bn);
         return 0;
-    }
-    /* The statement was prepared: a failure to run it (a KILL QUERY, a
-     * lock wait...) is the fetch's, never a reason to run it again. */
-    if (mysql_stmt_execute(bn->st) != 0) {
-        *stp = mys_fail_raw(err, mysql_stmt_errno(bn->st), mysql_stmt_sqlstate(bn->st),
-                            mysql_stmt_error(bn->st), errno, "fetch");
-        c->last_errno = errno;
-        mys_bin_close(bn);
-        return -1;
     }
     return 1;
 oom:
     mys_bin_close(bn);
     *stp = dsrc_error_set(err, DSRC_E_INTERNAL, 0, NULL, "out of memory");
     return -1;
+}
+
+/* Prepare and run `sql` as a statement of the binary protocol, its rows
+ * bound.  1 when it runs; 0 when the text protocol is to read it instead
+ * (a column the binary protocol would give other text, or a statement the
+ * server would not prepare: the text protocol then reports its error);
+ * -1 when out of memory, when the connection failed or when the prepared
+ * statement failed to run (err filled). */
+static int mys_bin_open(dsrc_conn *c, const char *sql, size_t sql_len, mys_bin *bn,
+                        dsrc_status *stp, dsrc_error *err)
+{
+    int rc = mys_bin_prepare(c, sql, sql_len, bn, 0, "fetch", stp, err);
+
+    if (rc <= 0)
+        return rc;
+    /* The statement was prepared: a failure to run it (a KILL QUERY, a
+     * lock wait...) is the fetch's, never a reason to run it again. */
+    errno = 0;
+    if (mysql_stmt_execute(bn->st) != 0) {
+        *stp = mys_bin_fail(c, bn, "fetch", err);
+        mys_bin_close(bn);
+        return -1;
+    }
+    return 1;
 }
 
 /* Two decimal digits of v (0..99) at p. */
@@ -307,8 +321,8 @@ static size_t mys_bin_date(const MYSQL_TIME *t, int date_only, unsigned frac, ch
 
 /* The next row into cells (one per output column, `oc` their classes):
  * 1 a row, 0 the end, -1 a failure (err filled). */
-static int mys_bin_row(dsrc_conn *c, mys_bin *bn, mys_outcol *oc, dsrc_cell *cells,
-                       size_t n_out, uint64_t nrows, dsrc_status *stp, dsrc_error *err)
+int mys_bin_row(dsrc_conn *c, mys_bin *bn, mys_outcol *oc, dsrc_cell *cells, size_t n_out,
+                uint64_t nrows, const char *what_base, dsrc_status *stp, dsrc_error *err)
 {
     int rc;
     size_t i;
@@ -378,17 +392,15 @@ static int mys_bin_row(dsrc_conn *c, mys_bin *bn, mys_outcol *oc, dsrc_cell *cel
     return 1;
 failed: {
         char what[64];
-        snprintf(what, sizeof what, "fetch (after %" PRIu64 " rows)", nrows);
-        *stp = mys_fail_raw(err, mysql_stmt_errno(bn->st), mysql_stmt_sqlstate(bn->st),
-                            mysql_stmt_error(bn->st), errno, what);
-        c->last_errno = errno;
+        snprintf(what, sizeof what, "%s (after %" PRIu64 " rows)", what_base, nrows);
+        *stp = mys_bin_fail(c, bn, what, err);
         return -1;
     }
 }
 
 /* Give up a statement before its end: read what is already on its way, and
  * when much remains, stop it on the server first. */
-static void mys_bin_abandon(dsrc_conn *c, mys_bin *bn)
+void mys_bin_abandon(dsrc_conn *c, mys_bin *bn)
 {
     int i, rc;
 
@@ -643,7 +655,7 @@ dsrc_status mys_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *r
 
     /* The rows, one at a time as they arrive. */
     while (use_bin) {
-        int r = mys_bin_row(c, &bin, oc, cells, n_out, nrows, &st, err);
+        int r = mys_bin_row(c, &bin, oc, cells, n_out, nrows, "fetch", &st, err);
         /* A KILL QUERY (cancel()) does not always end a prepared
          * statement with an error: a SLEEP() it interrupts returns a
          * value.  So the flag is also checked before the first row and at

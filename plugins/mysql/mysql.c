@@ -78,12 +78,14 @@ static const dsrc_driver mys_driver = {
     .option_limits = mys_limits,
     .version = MYS_VERSION,
     .description = "MySQL and MariaDB servers (MariaDB Connector/C)",
-    .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_REPLICAS,
+    .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_REPLICAS |
+                    DSRC_CAP_QUERY,
     .options = mys_options,
     DSRC_DRIVER_CALLS(mys),
     .describe = mys_describe,
     .discover = mys_discover,
     .cancel = mys_cancel,
+    .query = mys_run_query,
     .unload = mys_unload,
 };
 

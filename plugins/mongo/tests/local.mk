@@ -7,9 +7,9 @@
 if HAVE_CHECK
 if ENABLE_MONGO
 check_PROGRAMS += plugins/mongo/tests/test_mongo plugins/mongo/tests/test_mongo_uri \
-	plugins/mongo/tests/test_mongo_real
+	plugins/mongo/tests/test_mongo_real plugins/mongo/tests/test_mongo_query
 TESTS += plugins/mongo/tests/test_mongo plugins/mongo/tests/test_mongo_uri \
-	plugins/mongo/tests/test_mongo_real
+	plugins/mongo/tests/test_mongo_real plugins/mongo/tests/test_mongo_query
 plugins_mongo_tests_test_mongo_SOURCES = plugins/mongo/tests/test_mongo.c \
 	plugins/mongo/tests/mongo_orders.h $(CONFORMANCE_SOURCES)
 plugins_mongo_tests_test_mongo_CPPFLAGS = $(CONFORMANCE_CPPFLAGS)
@@ -29,6 +29,14 @@ plugins_mongo_tests_test_mongo_uri_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sdk
 	-I$(top_srcdir)/plugins/mongo
 plugins_mongo_tests_test_mongo_uri_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(MONGO_CFLAGS)
 plugins_mongo_tests_test_mongo_uri_LDADD = $(CHECK_LIBS) $(MONGO_LIBS)
+
+# A query's request (placeholders, writing stages refused), without a server.
+plugins_mongo_tests_test_mongo_query_SOURCES = plugins/mongo/tests/test_mongo_query.c \
+	plugins/mongo/mg_qparse.c plugins/mongo/mg.h
+plugins_mongo_tests_test_mongo_query_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sdk \
+	-I$(top_srcdir)/plugins/mongo
+plugins_mongo_tests_test_mongo_query_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(MONGO_CFLAGS)
+plugins_mongo_tests_test_mongo_query_LDADD = $(CHECK_LIBS) $(MONGO_LIBS)
 endif
 endif
 if ENABLE_MONGO

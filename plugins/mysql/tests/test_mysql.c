@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -413,7 +414,17 @@ static int my_create_data(void)
         my_exec(m, "GRANT SELECT, SHOW VIEW ON " DB ".* TO single@'%'") != 0 ||
         my_exec(m, "GRANT SELECT ON dsrc_many.* TO single@'%'") != 0 ||
         my_execf(m, "CREATE USER reader@'%%' IDENTIFIED BY %s", pw) != 0 ||
-        my_exec(m, "GRANT SELECT ON *.* TO reader@'%'") != 0)
+        my_exec(m, "GRANT SELECT ON *.* TO reader@'%'") != 0 ||
+        /* queries: an account that may write, so that the read-only
+         * transaction, not a missing grant, is what refuses a write */
+        my_execf(m, "CREATE USER writer@'%%' IDENTIFIED BY %s", pw) != 0 ||
+        my_exec(m, "GRANT ALL PRIVILEGES ON " DB ".* TO writer@'%'") != 0 ||
+        my_exec(m, "CREATE TABLE " DB ".qt (id INT PRIMARY KEY, name VARCHAR(40))") != 0 ||
+        my_exec(m, "INSERT INTO " DB ".qt VALUES (1, 'one'), (2, 'two'), (3, NULL)") != 0 ||
+        my_exec(m, "CREATE FUNCTION " DB ".writes() RETURNS INT DETERMINISTIC MODIFIES SQL"
+                   " DATA BEGIN INSERT INTO " DB ".qt VALUES (99, 'from f'); RETURN 1; END") != 0 ||
+        my_exec(m, "CREATE PROCEDURE " DB ".commit_write() MODIFIES SQL DATA BEGIN COMMIT;"
+                   " INSERT INTO " DB ".qt VALUES (98, 'from p'); END") != 0)
         goto out;
     for (i = 0; i < sizeof my_big_sql / sizeof my_big_sql[0]; i++)
         if (my_exec(m, my_big_sql[i]) != 0)
@@ -543,6 +554,7 @@ static int my_setup_servers(conf_fixture *fx)
         my_primary_source("nodb", "reader", PASSWORD, "no_such_db", NULL, NULL) ||
         my_primary_source("nodb_denied", "dsrc", PASSWORD, "no_such_db", NULL, NULL) ||
         my_primary_source("single", "single", PASSWORD, DB, NULL, NULL) ||
+        my_primary_source("writer", "writer", PASSWORD, DB, NULL, NULL) ||
         my_primary_source("slow", "dsrc", PASSWORD, DB, "read_timeout = \"1s\";", NULL) ||
         my_primary_source("nodefault", "dsrc", PASSWORD, NULL, NULL, NULL) ||
         my_primary_source("socket", "dsrc", PASSWORD, DB, extra, NULL) ||
@@ -1968,6 +1980,561 @@ START_TEST(t_sink_stops_big_result)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------------ */
+/* Cases: query                                                              */
+
+/* Rows of a query collected as conf_fetch_all() collects a fetch's. */
+typedef struct my_qrows {
+    conf_rows r;
+    size_t cap;
+} my_qrows;
+
+static int my_q_schema(void *user, const dsrc_column *cols, size_t n)
+{
+    my_qrows *q = user;
+    size_t i;
+
+    q->r.schema_calls++;
+    if (q->r.schema_calls > 1)
+        return 0;
+    q->r.n_columns = n;
+    q->r.names = calloc(n + 1, sizeof *q->r.names);
+    q->r.col_types = calloc(n + 1, sizeof *q->r.col_types);
+    ck_assert_ptr_nonnull(q->r.names);
+    ck_assert_ptr_nonnull(q->r.col_types);
+    for (i = 0; i < n; i++) {
+        q->r.names[i] = strdup(cols[i].name);
+        q->r.col_types[i] = cols[i].type;
+    }
+    return 0;
+}
+
+static int my_q_row(void *user, const dsrc_cell *cells, size_t n)
+{
+    my_qrows *q = user;
+    size_t i, w = n ? n : 1;
+
+    ck_assert_uint_eq(n, q->r.n_columns);
+    if (q->r.n_rows == q->cap) {
+        q->cap = q->cap ? q->cap * 2 : 64;
+        q->r.text = realloc(q->r.text, q->cap * w * sizeof *q->r.text);
+        q->r.types = realloc(q->r.types, q->cap * w * sizeof *q->r.types);
+        ck_assert_ptr_nonnull(q->r.text);
+        ck_assert_ptr_nonnull(q->r.types);
+    }
+    for (i = 0; i < n; i++) {
+        q->r.text[q->r.n_rows * n + i] = conf_render(&cells[i]);
+        q->r.types[q->r.n_rows * n + i] = cells[i].type;
+    }
+    q->r.n_rows++;
+    return 0;
+}
+
+/* Run `sql` with `n` parameters (NULL entries: SQL NULL) on `c` into `out`
+ * (free with conf_rows_free); the status, the error in `e`. */
+static dsrc_status my_query_lim(source_conn *c, const char *sql, const char *const *params,
+                                size_t n, int64_t limit, int64_t timeout_ms, conf_rows *out,
+                                derr *e)
+{
+    my_qrows q;
+    dsrc_row_sink sink;
+    dsrc_query_req req;
+    dsrc_fetch_result res;
+    dsrc_status st;
+
+    memset(&q, 0, sizeof q);
+    memset(&sink, 0, sizeof sink);
+    sink.struct_size = sizeof sink;
+    sink.user = &q;
+    sink.schema = my_q_schema;
+    sink.row = my_q_row;
+    memset(&req, 0, sizeof req);
+    req.struct_size = sizeof req;
+    req.text = sql;
+    req.params = params;
+    req.n_params = n;
+    req.limit = limit;
+    req.timeout_ms = timeout_ms;
+    st = source_query(c, &req, &sink, &res, e);
+    if (st == DSRC_OK) {
+        ck_assert_int_eq(q.r.schema_calls, 1);
+        ck_assert_uint_eq(res.rows, q.r.n_rows);
+    }
+    *out = q.r;
+    return st;
+}
+
+static dsrc_status my_query(source_conn *c, const char *sql, const char *const *params,
+                            size_t n, conf_rows *out, derr *e)
+{
+    return my_query_lim(c, sql, params, n, -1, 0, out, e);
+}
+
+/* The one value `sql` answers on `c` (it must succeed with one row of one
+ * column), malloc'd; NULL for NULL. */
+static char *my_query_value(source_conn *c, const char *sql)
+{
+    conf_rows r;
+    derr e = {0};
+    char *v;
+
+    ck_assert_msg(my_query(c, sql, NULL, 0, &r, &e) == DSRC_OK, "%s: %s", sql,
+                  e.msg ? e.msg : "");
+    ck_assert_uint_eq(r.n_rows, 1);
+    ck_assert_uint_eq(r.n_columns, 1);
+    v = r.text[0] ? strdup(r.text[0]) : NULL;
+    conf_rows_free(&r);
+    return v;
+}
+
+/* `sql` on `c` fails with `want` and a MySQL code starting with `code`
+ * (NULL: unchecked); the error stays in `e`. */
+static void my_query_fails(source_conn *c, const char *sql, const char *const *params, size_t n,
+                           dsrc_status want, const char *code, derr *e)
+{
+    conf_rows r;
+    dsrc_status st = my_query(c, sql, params, n, &r, e);
+
+    conf_rows_free(&r);
+    ck_assert_msg(st == want, "%s: expected %s, got %s (%s)", sql, error_status_name(want),
+                  error_status_name(st), e->msg ? e->msg : "");
+    if (code)
+        ck_assert_msg(strncmp(e->code, code, strlen(code)) == 0, "%s: code '%s', expected %s...",
+                      sql, e->code, code);
+}
+
+/* A session variable's value as a fetch of SESSION_VARIABLES sees it. */
+static char *my_session_var(source_conn *c, const char *name)
+{
+    dsrc_fetch_req req;
+    conf_rows r;
+    derr e = {0};
+    const char *cols[] = {"VARIABLE_NAME", "VARIABLE_VALUE"};
+    char *out = NULL;
+    size_t i;
+
+    conf_req(&req, "information_schema/SESSION_VARIABLES");
+    req.columns = cols;
+    req.n_columns = 2;
+    ck_assert_msg(conf_fetch_all(c, &req, &r, NULL, &e) == DSRC_OK, "session variables: %s",
+                  e.msg ? e.msg : "");
+    for (i = 0; i < r.n_rows; i++)
+        if (r.text[i * 2] && strcasecmp(r.text[i * 2], name) == 0)
+            out = strdup(r.text[i * 2 + 1] ? r.text[i * 2 + 1] : "");
+    conf_rows_free(&r);
+    derr_clear(&e);
+    ck_assert_msg(out != NULL, "no session variable %s", name);
+    return out;
+}
+
+/* Parameters are values: whatever their text, never SQL. */
+START_TEST(t_query_injection)
+{
+    source_conn *c = conf_conn();
+    MYSQL *root = my_root(0);
+    static const char *const hostile[] = {
+        "' OR 1=1 --", "' OR '1'='1", "1; DROP TABLE qt", "x' UNION SELECT id, name FROM qt #",
+        "\\' OR 1=1 -- ", "one' -- ", "%", "\xbf' OR 1=1 /*",
+    };
+    const char *p[2];
+    conf_rows r;
+    derr e = {0};
+    size_t i;
+
+    ck_assert_ptr_nonnull(root);
+    for (i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        p[0] = hostile[i];
+        ck_assert_msg(my_query(c, "SELECT id, name FROM qt WHERE name = ?", p, 1, &r, &e) ==
+                          DSRC_OK, "%s: %s", hostile[i], e.msg ? e.msg : "");
+        ck_assert_msg(r.n_rows == 0, "'%s' matched %zu rows", hostile[i], r.n_rows);
+        conf_rows_free(&r);
+        /* the value comes back as it was sent */
+        ck_assert_msg(my_query(c, "SELECT ? AS v", p, 1, &r, &e) == DSRC_OK, "%s",
+                      e.msg ? e.msg : "");
+        ck_assert_uint_eq(r.n_rows, 1);
+        ck_assert_str_eq(r.text[0], hostile[i]);
+        conf_rows_free(&r);
+    }
+    /* A real match, two parameters, a number given as text. */
+    p[0] = "two";
+    p[1] = "2";
+    ck_assert_msg(my_query(c, "SELECT id, name FROM qt WHERE name = ? AND id = ?", p, 2, &r, &e)
+                      == DSRC_OK, "%s", e.msg ? e.msg : "");
+    ck_assert_uint_eq(r.n_rows, 1);
+    ck_assert_str_eq(conf_rows_cell(&r, 0, "id"), "2");
+    ck_assert_int_eq(conf_rows_type(&r, 0, "id"), DSRC_T_INT64);
+    conf_rows_free(&r);
+    /* NULL parameters are SQL NULL. */
+    p[0] = NULL;
+    ck_assert_msg(my_query(c, "SELECT ? IS NULL AS n, id FROM qt WHERE name <=> ?",
+                           (const char *const[]){NULL, NULL}, 2, &r, &e) == DSRC_OK, "%s",
+                  e.msg ? e.msg : "");
+    ck_assert_uint_eq(r.n_rows, 1);
+    ck_assert_str_eq(conf_rows_cell(&r, 0, "n"), "1");
+    ck_assert_str_eq(conf_rows_cell(&r, 0, "id"), "3");
+    conf_rows_free(&r);
+    /* A count that does not match the placeholders, several statements. */
+    my_query_fails(c, "SELECT id FROM qt WHERE id = ?", NULL, 0, DSRC_E_INVALID_ARGUMENT, NULL,
+                   &e);
+    ck_assert_msg(strstr(e.msg, "placeholders"), "%s", e.msg);
+    derr_clear(&e);
+    p[0] = "1";
+    p[1] = "2";
+    my_query_fails(c, "SELECT id FROM qt WHERE id = ?", p, 2, DSRC_E_INVALID_ARGUMENT, NULL, &e);
+    derr_clear(&e);
+    my_query_fails(c, "SELECT 1; DELETE FROM qt", NULL, 0, DSRC_E_INVALID_ARGUMENT, "1064/", &e);
+    derr_clear(&e);
+    my_query_fails(c, "SELEC 1", NULL, 0, DSRC_E_INVALID_ARGUMENT, "1064/", &e);
+    derr_clear(&e);
+    my_query_fails(c, "SELECT * FROM no_such_table", NULL, 0, DSRC_E_INVALID_ARGUMENT, "1146/",
+                   &e);
+    derr_clear(&e);
+    my_query_fails(c, "", NULL, 0, DSRC_E_INVALID_ARGUMENT, NULL, &e);
+    derr_clear(&e);
+    /* The table is intact. */
+    ck_assert_int_eq(my_scalar(root, "SELECT COUNT(*) FROM " DB ".qt"), 3);
+    mysql_close(root);
+}
+END_TEST
+
+/* Every way of writing is refused by the server inside the READ ONLY
+ * transaction, for an account that may write; nothing changes. */
+START_TEST(t_query_writes_refused)
+{
+    conf_env *env = conf_env_new();
+    source_conn *c;
+    MYSQL *root = my_root(0);
+    derr e = {0};
+    static const char *const dml[] = {
+        "INSERT INTO qt VALUES (10, 'ten')",
+        "UPDATE qt SET name = 'x'",
+        "DELETE FROM qt",
+        "REPLACE INTO qt VALUES (1, 'one')",
+        "SELECT writes()",
+        "SELECT id FROM qt WHERE id = writes()",
+        "INSERT INTO qt SELECT id + 100, name FROM qt",
+        /* ends the READ ONLY transaction, then writes: the session's
+         * read-only setting refuses it */
+        "CALL commit_write()",
+    };
+    static const char *const ddl[] = {
+        "CREATE TABLE made_here (i INT)",
+        "DROP TABLE qt",
+        "TRUNCATE TABLE qt",
+        "ALTER TABLE qt ADD COLUMN z INT",
+        "RENAME TABLE qt TO qt2",
+        "CREATE INDEX qi ON qt (name)",
+    };
+    size_t i;
+
+    ck_assert_ptr_nonnull(root);
+    ck_assert_int_eq(conf_env_open(env, "writer", &c, &e), DSRC_OK);
+    for (i = 0; i < sizeof dml / sizeof dml[0]; i++) {
+        my_query_fails(c, dml[i], NULL, 0, DSRC_E_PERMISSION, "1792/", &e);
+        ck_assert_msg(strstr(e.msg, "READ ONLY"), "%s: %s", dml[i], e.msg);
+        derr_clear(&e);
+    }
+    for (i = 0; i < sizeof ddl / sizeof ddl[0]; i++) {
+        my_query_fails(c, ddl[i], NULL, 0, DSRC_E_PERMISSION, "1792/", &e);
+        derr_clear(&e);
+    }
+    /* A locking read is refused too. */
+    my_query_fails(c, "SELECT id FROM qt WHERE id = 1 FOR UPDATE", NULL, 0, DSRC_E_PERMISSION,
+                   "1792/", &e);
+    derr_clear(&e);
+    /* A session made writable by one query does not make the next one
+     * writable. */
+    {
+        conf_rows r;
+        ck_assert_msg(my_query(c, "SET SESSION TRANSACTION READ WRITE", NULL, 0, &r, &e) ==
+                          DSRC_OK, "%s", e.msg ? e.msg : "");
+        conf_rows_free(&r);
+        ck_assert_uint_eq(r.n_columns, 0);
+    }
+    my_query_fails(c, dml[0], NULL, 0, DSRC_E_PERMISSION, "1792/", &e);
+    derr_clear(&e);
+    ck_assert_int_eq(my_scalar(root, "SELECT COUNT(*) FROM " DB ".qt"), 3);
+    ck_assert_int_eq(my_scalar(root, "SELECT COUNT(*) FROM " DB ".qt WHERE name = 'x'"), 0);
+    ck_assert_int_eq(my_scalar(root, "SELECT COUNT(*) FROM information_schema.TABLES WHERE"
+                                     " TABLE_SCHEMA = '" DB "' AND TABLE_NAME IN ('made_here',"
+                                     " 'qt2')"),
+                     0);
+    ck_assert_int_eq(my_scalar(root, "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE"
+                                     " TABLE_SCHEMA = '" DB "' AND TABLE_NAME = 'qt'"),
+                     2);
+    /* The same source still reads. */
+    {
+        char *v = my_query_value(c, "SELECT COUNT(*) FROM qt");
+        ck_assert_str_eq(v, "3");
+        free(v);
+    }
+    source_close(c);
+    conf_env_free(env);
+    mysql_close(root);
+}
+END_TEST
+
+/* A locking read and session state: the server allows them in a READ
+ * ONLY transaction; none of it outlives the query. */
+START_TEST(t_query_leaves_nothing)
+{
+    conf_env *env = conf_env_new();
+    source_conn *c;
+    MYSQL *root = my_root(0);
+    conf_rows r;
+    derr e = {0};
+    char *v;
+
+    ck_assert_ptr_nonnull(root);
+    ck_assert_int_eq(conf_env_open(env, "writer", &c, &e), DSRC_OK);
+    /* A shared-lock read: no lock outlives the query. */
+    ck_assert_msg(my_query(c, "SELECT id FROM qt WHERE id = 1 LOCK IN SHARE MODE", NULL, 0, &r,
+                           &e) == DSRC_OK || e.code[0], "%s", e.msg ? e.msg : "");
+    conf_rows_free(&r);
+    derr_clear(&e);
+    ck_assert_int_eq(my_exec(root, "SET SESSION innodb_lock_wait_timeout = 2"), 0);
+    ck_assert_int_eq(my_exec(root, "UPDATE " DB ".qt SET name = 'one' WHERE id = 1"), 0);
+    ck_assert_int_eq(my_scalar(root, "SELECT COUNT(*) FROM information_schema.INNODB_TRX"), 0);
+    /* A temporary table, a user variable, a session setting, a named
+     * lock: all gone after the query. */
+    my_query(c, "CREATE TEMPORARY TABLE tmp_q (i INT)", NULL, 0, &r, &e);
+    conf_rows_free(&r);
+    derr_clear(&e);
+    my_query_fails(c, "SELECT * FROM tmp_q", NULL, 0, DSRC_E_INVALID_ARGUMENT, "1146/", &e);
+    derr_clear(&e);
+    free(my_query_value(c, "SELECT @q := 5"));
+    ck_assert_ptr_null(my_query_value(c, "SELECT @q"));
+    ck_assert_msg(my_query(c, "SET SESSION time_zone = '+05:00'", NULL, 0, &r, &e) == DSRC_OK,
+                  "%s", e.msg ? e.msg : "");
+    conf_rows_free(&r);
+    v = my_query_value(c, "SELECT @@SESSION.time_zone");
+    ck_assert_str_eq(v, "+00:00");
+    free(v);
+    free(my_query_value(c, "SELECT GET_LOCK('dsrc_q', 0)"));
+    ck_assert_int_eq(my_scalar(root, "SELECT IS_FREE_LOCK('dsrc_q')"), 1);
+    /* Read-only and the time limit hold during the query only. */
+    v = my_query_value(c, "SELECT @@SESSION.tx_read_only");
+    ck_assert_str_eq(v, "1");
+    free(v);
+    ck_assert_int_eq(my_query_lim(c, "SELECT 1", NULL, 0, -1, 1500, &r, &e), DSRC_OK);
+    conf_rows_free(&r);
+    v = my_session_var(c, "TX_READ_ONLY");
+    ck_assert_str_eq(v, "OFF");
+    free(v);
+    v = my_session_var(c, "MAX_STATEMENT_TIME");
+    ck_assert_str_eq(v, "0.000000");
+    free(v);
+    /* Nothing still runs on this connection. */
+    {
+        char *id = my_query_value(c, "SELECT CONNECTION_ID()");
+        char sql[256];
+        ck_assert_ptr_nonnull(id);
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
+                                  " WHERE ID = %s AND INFO IS NOT NULL", id);
+        ck_assert_int_eq(my_scalar(root, sql), 0);
+        free(id);
+    }
+    v = my_query_value(c, "SELECT @@SESSION.character_set_client");
+    ck_assert_str_eq(v, "utf8mb4");
+    free(v);
+    /* A fetch after the queries: the session as it was opened. */
+    conf_expect_rows(c, DB "/qt", 3);
+    source_close(c);
+    conf_env_free(env);
+    mysql_close(root);
+}
+END_TEST
+
+/* A query's cells have the types a fetch of the same table gives. */
+START_TEST(t_query_types_as_fetch)
+{
+    source_conn *c = conf_conn();
+    dsrc_fetch_req req;
+    conf_rows f, q;
+    derr e = {0};
+    size_t i, j;
+
+    conf_req(&req, DB "/customers");
+    ck_assert_msg(conf_fetch_all(c, &req, &f, NULL, &e) == DSRC_OK, "%s", e.msg);
+    ck_assert_msg(my_query(c, "SELECT * FROM customers", NULL, 0, &q, &e) == DSRC_OK, "%s",
+                  e.msg ? e.msg : "");
+    ck_assert_uint_eq(q.n_rows, f.n_rows);
+    ck_assert_uint_eq(q.n_columns, f.n_columns);
+    for (j = 0; j < f.n_columns; j++) {
+        ck_assert_str_eq(q.names[j], f.names[j]);
+        /* MariaDB marks JSON with a check constraint the catalog shows:
+         * a query's result carries no such mark (text). */
+        if (strcmp(f.names[j], "info") == 0)
+            continue;
+        ck_assert_msg(q.col_types[j] == f.col_types[j], "%s: type %d, fetch %d", f.names[j],
+                      (int)q.col_types[j], (int)f.col_types[j]);
+        for (i = 0; i < f.n_rows; i++) {
+            const char *a = f.text[i * f.n_columns + j], *b = q.text[i * q.n_columns + j];
+            ck_assert_msg(q.types[i * q.n_columns + j] == f.types[i * f.n_columns + j],
+                          "row %zu, %s: type %d, fetch %d", i, f.names[j],
+                          (int)q.types[i * q.n_columns + j], (int)f.types[i * f.n_columns + j]);
+            ck_assert_msg((!a && !b) || (a && b && strcmp(a, b) == 0),
+                          "row %zu, %s: '%s', fetch '%s'", i, f.names[j], b ? b : "(null)",
+                          a ? a : "(null)");
+        }
+    }
+    conf_rows_free(&f);
+    conf_rows_free(&q);
+    /* An empty result still has its schema. */
+    ck_assert_msg(my_query(c, "SELECT id, name FROM qt WHERE 1 = 0", NULL, 0, &q, &e) ==
+                      DSRC_OK, "%s", e.msg ? e.msg : "");
+    ck_assert_uint_eq(q.n_rows, 0);
+    ck_assert_uint_eq(q.n_columns, 2);
+    ck_assert_int_eq(q.col_types[0], DSRC_T_INT64);
+    conf_rows_free(&q);
+}
+END_TEST
+
+/* A limit stops the statement on the server, not after its last row. */
+START_TEST(t_query_limit)
+{
+    source_conn *c = conf_conn();
+    MYSQL *root = my_root(0);
+    conf_rows r;
+    derr e = {0};
+    double t0;
+
+    ck_assert_ptr_nonnull(root);
+    t0 = conf_now();
+    ck_assert_msg(my_query_lim(c, "SELECT a.id, b.id FROM big a, big b", NULL, 0, 10, 0, &r,
+                               &e) == DSRC_OK, "%s", e.msg ? e.msg : "");
+    ck_assert_uint_eq(r.n_rows, 10);
+    conf_rows_free(&r);
+    ck_assert_msg(conf_now() - t0 < 30, "a limit of 10 took %.1f s", conf_now() - t0);
+    ck_assert_int_eq(my_scalar(root, "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
+                                     " WHERE USER = 'dsrc' AND INFO LIKE 'SELECT a.id%'"),
+                     0);
+    ck_assert_msg(my_query_lim(c, "SELECT id FROM qt", NULL, 0, 0, 0, &r, &e) == DSRC_OK, "%s",
+                  e.msg ? e.msg : "");
+    ck_assert_uint_eq(r.n_rows, 0);
+    ck_assert_uint_eq(r.n_columns, 1);
+    conf_rows_free(&r);
+    conf_expect_rows(c, DB "/qt", 3);
+    mysql_close(root);
+}
+END_TEST
+
+/* The server's statement timeout: DSRC_E_TIMEOUT, and the connection
+ * serves again without the limit. */
+START_TEST(t_query_timeout)
+{
+    source_conn *c = conf_conn();
+    conf_rows r;
+    derr e = {0};
+    double t0 = conf_now();
+    char *v;
+
+    ck_assert_int_eq(my_query_lim(c, "SELECT COUNT(*) FROM big a, big b WHERE a.s < b.s", NULL,
+                                  0, -1, 200, &r, &e),
+                     DSRC_E_TIMEOUT);
+    conf_rows_free(&r);
+    ck_assert_msg(conf_now() - t0 < 10, "the timeout took %.1f s", conf_now() - t0);
+    ck_assert_msg(strncmp(e.code, "1969/", 5) == 0 || strncmp(e.code, "3024/", 5) == 0,
+                  "code %s: %s", e.code, e.msg);
+    derr_clear(&e);
+    v = my_query_value(c, "SELECT @@SESSION.max_statement_time = @@GLOBAL.max_statement_time");
+    ck_assert_str_eq(v, "1");
+    free(v);
+    conf_expect_rows(c, DB "/qt", 3);
+}
+END_TEST
+
+static void *my_query_cancel_thread(void *arg)
+{
+    my_canceller *k = arg;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    MYSQL *root = my_root(0);
+    int i;
+
+    for (i = 0; root && i < 400 && !k->seen; i++) {
+        nanosleep(&ts, NULL);
+        k->seen = my_scalar(root, "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
+                                  " WHERE USER = 'dsrc' AND INFO LIKE 'SELECT COUNT(*) FROM big%'")
+                  > 0;
+    }
+    if (root)
+        mysql_close(root);
+    source_cancel(k->c);
+    return NULL;
+}
+
+typedef struct my_qthread {
+    source_conn *c;
+    dsrc_status st;
+    derr e;
+} my_qthread;
+
+static void *my_query_thread(void *arg)
+{
+    my_qthread *t = arg;
+    conf_rows r;
+
+    t->st = my_query(t->c, "SELECT COUNT(*) FROM big a, big b WHERE a.s < b.s", NULL, 0, &r,
+                     &t->e);
+    conf_rows_free(&r);
+    return NULL;
+}
+
+/* Cancel from another thread: KILL QUERY, DSRC_E_CANCELLED, the
+ * connection serves again. */
+START_TEST(t_query_cancel)
+{
+    source_conn *c = conf_conn();
+    my_canceller k = {c, 0};
+    my_qthread t;
+    pthread_t th, q;
+    double t0 = conf_now();
+
+    memset(&t, 0, sizeof t);
+    t.c = c;
+    ck_assert_int_eq(pthread_create(&q, NULL, my_query_thread, &t), 0);
+    ck_assert_int_eq(pthread_create(&th, NULL, my_query_cancel_thread, &k), 0);
+    pthread_join(th, NULL);
+    pthread_join(q, NULL);
+    ck_assert_msg(k.seen, "the statement was never seen running");
+    ck_assert_msg(t.st == DSRC_E_CANCELLED, "%s: %s", error_status_name(t.st),
+                  t.e.msg ? t.e.msg : "");
+    ck_assert_msg(conf_now() - t0 < 30, "the cancel took %.1f s", conf_now() - t0);
+    derr_clear(&t.e);
+    atomic_store(&c->cancel, 0);
+    conf_expect_rows(c, DB "/qt", 3);
+}
+END_TEST
+
+/* A million rows stream through with the process's memory flat. */
+START_TEST(t_query_million_rows_flat)
+{
+    source_conn *c = conf_conn();
+    conf_counter k;
+    dsrc_row_sink sink = conf_counter_sink(&k, c, 0, 0);
+    dsrc_query_req req;
+    dsrc_fetch_result res;
+    struct rusage before, after;
+    derr e = {0};
+
+    memset(&req, 0, sizeof req);
+    req.struct_size = sizeof req;
+    req.text = "SELECT id, n, d, f, s, dt FROM big WHERE id > ?";
+    req.params = (const char *const[]){"0"};
+    req.n_params = 1;
+    req.limit = -1;
+    getrusage(RUSAGE_SELF, &before);
+    ck_assert_msg(source_query(c, &req, &sink, &res, &e) == DSRC_OK, "%s", e.msg ? e.msg : "");
+    getrusage(RUSAGE_SELF, &after);
+    ck_assert_int_eq(atomic_load(&k.rows), BIG_ROWS);
+    ck_assert_uint_eq(res.rows, BIG_ROWS);
+    /* the peak grew by less than 32 MiB for some 80 MB of rows */
+    ck_assert_msg(after.ru_maxrss - before.ru_maxrss < 32 * 1024, "peak RSS grew by %ld KiB",
+                  after.ru_maxrss - before.ru_maxrss);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* Cases: the dsrc binary                                                    */
 
@@ -2443,6 +3010,14 @@ int main(void)
     tcase_add_test(tc, t_sink_stops_big_result);
     tcase_add_test(tc, t_big_csv_matches_mariadb);
     tcase_add_test(tc, t_incremental_cli);
+    tcase_add_test(tc, t_query_injection);
+    tcase_add_test(tc, t_query_writes_refused);
+    tcase_add_test(tc, t_query_leaves_nothing);
+    tcase_add_test(tc, t_query_types_as_fetch);
+    tcase_add_test(tc, t_query_limit);
+    tcase_add_test(tc, t_query_timeout);
+    tcase_add_test(tc, t_query_cancel);
+    tcase_add_test(tc, t_query_million_rows_flat);
 
     rc = conf_main(&fx, tc);
     mysql_library_end();
