@@ -862,7 +862,7 @@ static store *control_api_store(control_state *d, derr *e);
  * succeeded), in the history and the audit trail. */
 static void control_query_record(control_state *d, control_stream *s, const derr *why)
 {
-    char hex[STORE_QUERY_HASH_LEN + 1];
+    char hex[65];
     store_query_rec q = {0};
     derr e = {0};
     store *st;
@@ -874,9 +874,10 @@ static void control_query_record(control_state *d, control_stream *s, const derr
     q.caller = s->caller;
     q.text = s->query;
     q.n_params = (int64_t)s->n_params;
-    if (s->n_params &&
-        store_query_params_sha256((const char *const *)s->params, s->n_params, hex) == 0)
-        q.params_sha256 = hex;
+    if (s->n_params) {
+        fetch_params_sha256((const char *const *)s->params, s->n_params, hex);
+        q.params_sha256 = hex[0] ? hex : NULL;
+    }
     q.rows = ok ? (int64_t)s->rows : -1;
     q.bytes = ok ? (int64_t)s->bytes : (int64_t)s->sent;
     q.duration_ms = store_now() - s->started_ms;
@@ -1130,18 +1131,18 @@ static int control_query_opts(control_stream *s, const json_t *body, derr *e)
     if (!json_is_object(body))
         return derr_set(e, DSRC_E_INVALID_ARGUMENT, "the body must be a JSON object "
                         "{\"query\": \"...\", \"params\": [...], ...}"), -1;
-    json_object_foreach((json_t *)body, key, v) {
-        if (strcmp(key, "query") && strcmp(key, "params") && strcmp(key, "limit") &&
-            strcmp(key, "format") && strcmp(key, "timeout_ms") && strcmp(key, "mask"))
-            return derr_set(e, DSRC_E_INVALID_ARGUMENT, "unknown member '%s' (query, params, "
-                            "limit, format, timeout_ms, mask)", key), -1;
-    }
     v = json_object_get(body, "query");
     if (!json_is_string(v) || !*json_string_value(v))
         return derr_set(e, DSRC_E_INVALID_ARGUMENT, "'query' must be a non-empty string"), -1;
     if (!(s->query = strdup(json_string_value(v))))
         return derr_set(e, DSRC_E_INTERNAL, "out of memory"), -1;
     s->o.query = s->query;
+    json_object_foreach((json_t *)body, key, v) {
+        if (strcmp(key, "query") && strcmp(key, "params") && strcmp(key, "limit") &&
+            strcmp(key, "format") && strcmp(key, "timeout_ms") && strcmp(key, "mask"))
+            return derr_set(e, DSRC_E_INVALID_ARGUMENT, "unknown member '%s' (query, params, "
+                            "limit, format, timeout_ms, mask)", key), -1;
+    }
     /* the parameters: strings or null (numbers and booleans as their
        text), kept in one block */
     if ((v = json_object_get(body, "params")) && !json_is_array(v))

@@ -8,8 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "base/error.h"
 #include "base/redact.h"
 #include "output/manifest.h"
@@ -19,39 +17,6 @@
 
 #define QUERY_DEFAULT_LIMIT 100
 #define QUERY_AUDIT_TEXT 200 /* bytes of the text in the audit's detail */
-
-int store_query_params_sha256(const char *const *params, size_t n, char *hex)
-{
-    static const char digits[] = "0123456789abcdef";
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int dn = 0, i;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    size_t k;
-    int ok;
-
-    ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
-         EVP_DigestUpdate(md, "dsrc-params-1", 13) == 1;
-    for (k = 0; ok && k < n; k++) {
-        char head[32];
-        if (!params[k]) {
-            ok = EVP_DigestUpdate(md, "-", 1) == 1;
-            continue;
-        }
-        snprintf(head, sizeof head, "%zu:", strlen(params[k]));
-        ok = EVP_DigestUpdate(md, head, strlen(head)) == 1 &&
-             EVP_DigestUpdate(md, params[k], strlen(params[k])) == 1;
-    }
-    ok = ok && EVP_DigestFinal_ex(md, d, &dn) == 1 && dn == STORE_QUERY_HASH_LEN / 2;
-    EVP_MD_CTX_free(md);
-    if (!ok)
-        return -1;
-    for (i = 0; i < dn; i++) {
-        hex[2 * i] = digits[d[i] >> 4];
-        hex[2 * i + 1] = digits[d[i] & 15];
-    }
-    hex[2 * dn] = '\0';
-    return 0;
-}
 
 static void query_bind_text(sdb_stmt *st, int i, const char *v)
 {
@@ -122,7 +87,7 @@ dsrc_status store_query_record(store *s, const store_query_rec *r, const char *o
                                int64_t *id, derr *e)
 {
     store_audit_rec a = {0};
-    char result[64], detail[QUERY_AUDIT_TEXT + 64];
+    char result[64], detail[1024];
     int64_t qid = 0;
     dsrc_status rs, ra;
     derr ae = {0};
@@ -143,7 +108,15 @@ dsrc_status store_query_record(store *s, const store_query_rec *r, const char *o
         snprintf(result, sizeof result, "error: %s", r->result);
         a.result = result;
     }
-    /* the text cut to fit, never inside a UTF-8 sequence */
+    /* the caller's detail, or the text cut to fit, never inside a UTF-8
+       sequence */
+    if (r->detail) {
+        if (qid > 0)
+            snprintf(detail, sizeof detail, "query %lld: %s", (long long)qid, r->detail);
+        else
+            snprintf(detail, sizeof detail, "%s", r->detail);
+        goto append;
+    }
     n = strlen(r->text);
     if (n > QUERY_AUDIT_TEXT) {
         n = QUERY_AUDIT_TEXT;
@@ -156,6 +129,7 @@ dsrc_status store_query_record(store *s, const store_query_rec *r, const char *o
     else
         snprintf(detail, sizeof detail, "%.*s%s", (int)n, r->text,
                  n < strlen(r->text) ? "..." : "");
+append:
     a.detail = detail;
     ra = store_audit_append(s, &a, NULL, rs == DSRC_OK ? e : &ae);
     derr_clear(&ae);

@@ -7,7 +7,9 @@
  * Each query run is one record, whatever its outcome: when it started,
  * the source, the endpoint that served it (primary or a replica's name),
  * the node, the caller, the statement's text, how many parameters it had
- * and a hash of them -- never their values -- the rows and bytes written,
+ * and their SHA-256 (fetch_params_sha256(), output/fetch.h: the hash the
+ * query's manifest records) -- never their values -- the rows and bytes
+ * written,
  * how long it took, its result ("ok" or the status name: "permission",
  * "timeout", ...) and the error message.  Text and message pass through
  * redaction (redact.h) before they are stored.  The records are pruned
@@ -28,8 +30,6 @@
 
 #include "store/store.h"
 
-#define STORE_QUERY_HASH_LEN 64 /* hex characters of a SHA-256 */
-
 /* One record.  Strings are borrowed from the caller. */
 typedef struct store_query_rec {
     int64_t started_at;         /* ms since the epoch; 0: now               */
@@ -39,23 +39,18 @@ typedef struct store_query_rec {
     const char *node;           /* NULL: this process's (store_node)        */
     const char *caller;         /* "uid 1000 (alice)", "token ci"; required */
     const char *text;           /* the statement; required                  */
-    const char *params_sha256;  /* store_query_params_sha256(); NULL: none  */
+    const char *params_sha256;  /* fetch_params_sha256() (output/fetch.h),
+                                   as the query's manifest has it; NULL:
+                                   no parameters                            */
     int64_t n_params;
     int64_t rows, bytes;        /* < 0: none                                */
     int64_t duration_ms;        /* < 0: none                                */
     const char *result;         /* "ok" or error_status_name(); required    */
     const char *error;          /* the message; NULL when none              */
+    const char *detail;         /* the audit record's detail after "query
+                                   ID: " (store_query_record); NULL: the
+                                   text, cut to fit                         */
 } store_query_rec;
-
-/* The hash that stands for n parameters (NULL entries are SQL NULLs), as
- * lower-case hex into hex (STORE_QUERY_HASH_LEN + 1 bytes): the SHA-256 of
- *     "dsrc-params-1" then, for each parameter in order,
- *     "-" when NULL or "<decimal length>:<bytes>",
- * so that ("a", "b"), ("ab") and ("ab", NULL) all differ.  0, or -1 when
- * the digest fails.  The same parameters give the same hash: it tells
- * repeats apart without keeping the values (a value that can be guessed,
- * such as a small number, can be found again from it by trying). */
-int store_query_params_sha256(const char *const *params, size_t n, char *hex);
 
 /* Add r to the history: *id (may be NULL) is its id.
  * DSRC_E_INVALID_ARGUMENT when a required field is missing. */
@@ -63,8 +58,8 @@ dsrc_status store_query_add(store *s, const store_query_rec *r, int64_t *id, der
 
 /* store_query_add(), then the audit record of the query: who = caller,
  * origin ("cli", "socket", "ADDR:PORT"), action "query", the source, rows
- * and bytes, result "ok" or "error: STATUS", detail "query ID: TEXT"
- * (the text cut to fit).  Both are attempted; the first failure is
+ * and bytes, result "ok" or "error: STATUS", detail "query ID: " and
+ * r->detail, or the text cut to fit.  Both are redacted.  Both are attempted; the first failure is
  * returned. */
 dsrc_status store_query_record(store *s, const store_query_rec *r, const char *origin,
                                int64_t *id, derr *e);

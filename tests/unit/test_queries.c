@@ -14,6 +14,7 @@
 #include "unit_tmp.h"
 #include "store_env.h"
 #include "base/redact.h"
+#include "output/fetch.h"
 #include "store/audit.h"
 #include "store/query.h"
 
@@ -42,10 +43,11 @@ static store *open_ok(void)
 
 static void hash_of(const char *const *p, size_t n, char *hex)
 {
-    ck_assert_int_eq(store_query_params_sha256(p, n, hex), 0);
-    ck_assert_uint_eq(strlen(hex), STORE_QUERY_HASH_LEN);
+    fetch_params_sha256(p, n, hex);
+    ck_assert_uint_eq(strlen(hex), 64);
 }
 
+/* The hash the history keeps (the manifest's) tells lists apart. */
 START_TEST(params_hash_tells_lists_apart)
 {
     static const char *const ab[] = {"a", "b"}, *const ab1[] = {"ab"},
@@ -54,10 +56,9 @@ START_TEST(params_hash_tells_lists_apart)
     char h1[65], h2[65], h3[65], h4[65], h5[65], h6[65];
 
     hash_of(ab, 2, h1);
-    /* SHA-256 of "dsrc-params-1" "1:a" "1:b" */
-    ck_assert_str_eq(h1, "18e9b3f36e89bdb7f71dcc1719a8461beb67488f7f1262790fbb5436c42ab961");
+    ck_assert_str_eq(h1, "a14a77efaa26e678aefddb05d7a130293166ad015dad27bdcde5d972b4f39d88");
     hash_of(abnull, 2, h3);
-    ck_assert_str_eq(h3, "a79181d8f1f51de54827531ca4aacb11303f5ba6f1d9a2361331fa2555954c30");
+    ck_assert_str_eq(h3, "6428f8f2c2ef7d92a9beb047617c6c0f81dfa61cf54fef391e56add03a290b13");
     hash_of(ab1, 1, h2);
     hash_of(empty, 1, h4);
     hash_of(null1, 1, h5);
@@ -261,9 +262,16 @@ START_TEST(recorded_in_history_and_audit)
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(arr, 0), "text")),
                      longtext);
     json_decref(arr);
+    /* a detail of the caller's in place of the text */
+    ok.detail = "csv -> stdout; 0 params";
+    ck_assert_int_eq(store_query_record(s, &ok, "cli", &id, &e), DSRC_OK);
+    arr = store_audit_json(s, NULL, &e);
+    snprintf(want, sizeof want, "query %lld: csv -> stdout; 0 params", (long long)id);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(arr, 2), "detail")), want);
+    json_decref(arr);
     /* the chain holds */
     ck_assert_int_eq(store_audit_verify(s, &ck, &e), DSRC_OK);
-    ck_assert_int_eq(ck.records, 2);
+    ck_assert_int_eq(ck.records, 3);
     ck_assert_int_eq(ck.bad_id, 0);
     store_close(s);
 }
