@@ -1120,6 +1120,9 @@ static json_t *control_item_data(void *user, api_request *r, derr *e)
     return control_stream_serve(s, r, e);
 }
 
+/* A query's time limit when the request gives none (dsrc query's too). */
+#define CONTROL_QUERY_TIMEOUT_MS 300000
+
 /* The body of a query request into s: {"query", "params", "limit",
  * "format", "timeout_ms", "mask"}.  0, or -1 with e set. */
 static int control_query_opts(control_stream *s, const json_t *body, derr *e)
@@ -1184,6 +1187,7 @@ static int control_query_opts(control_stream *s, const json_t *body, derr *e)
                             "integer"), -1;
         s->o.limit = json_integer_value(v);
     }
+    s->o.timeout_ms = CONTROL_QUERY_TIMEOUT_MS;
     if ((v = json_object_get(body, "timeout_ms")) && !json_is_null(v)) {
         if (!json_is_integer(v) || json_integer_value(v) < 0)
             return derr_set(e, DSRC_E_INVALID_ARGUMENT, "'timeout_ms' must be a non-negative "
