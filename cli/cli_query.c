@@ -174,6 +174,8 @@ int cli_cmd_query(cli *c, int argc, char **argv)
     if ((i = cli_parse_opts(c, cmd, argc, argv, "hp:Nf:n:t:o:qg:m:", longs, query_opt, &qa,
                             &rc)) < 0)
         goto done;
+    if (strcmp(qa.o.output, "-") == 0)
+        cli_json_stdout_taken(); /* the data: an error object goes to stderr */
     if (argc - i != 2) {
         rc = cli_usage_error(c, cmd, "expected a source name and a statement");
         goto done;
