@@ -77,6 +77,7 @@ int cli_cmd_reload(cli *c, int argc, char **argv);       /* cli_daemon.c  */
 int cli_cmd_secret(cli *c, int argc, char **argv);       /* cli_secret.c  */
 int cli_cmd_runs(cli *c, int argc, char **argv);         /* cli_runs.c    */
 int cli_cmd_nodes(cli *c, int argc, char **argv);        /* cli_runs.c    */
+int cli_cmd_queries(cli *c, int argc, char **argv);      /* cli_runs.c    */
 int cli_cmd_jobs(cli *c, int argc, char **argv);         /* cli_runs.c    */
 int cli_cmd_run(cli *c, int argc, char **argv);          /* cli_runs.c    */
 int cli_cmd_catalog(cli *c, int argc, char **argv);      /* cli_catalog.c */
@@ -98,6 +99,15 @@ int cli_cmd_conformance(cli *c, int argc, char **argv);  /* cli_conformance.c */
  * decides whether that fails the command (see dsrc(1)). */
 struct store_audit_rec;
 int cli_audit_record(const cfg_config *cfg, const char *prog, struct store_audit_rec *r);
+
+/* Record one query run in-process (`dsrc query`) in the query history and
+ * the audit trail of cfg's state store (store_query_record(),
+ * store/query.h), with this process's user as the caller ("uid 1000
+ * (alice)", set here) and "cli" as origin.  0 (recorded, or no store to
+ * record in), or -1 with "PROG: warning: cannot record the query: WHY"
+ * printed. */
+struct store_query_rec;
+int cli_query_record(const cfg_config *cfg, const char *prog, struct store_query_rec *r);
 
 /* ---- The stored catalog (cli_catalog.c) ---- */
 

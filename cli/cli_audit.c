@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cli_audit.c -- dsrc token (the control API's tokens) and dsrc audit (the
  * audit trail), both in the state store, read and written directly (dsrcd
- * need not run); and the audit record of an in-process command.  See
+ * need not run); and the audit record of an in-process command and of a
+ * query.  See
  * cli.h. */
 #include <config.h>
 
@@ -15,6 +16,7 @@
 
 #include "cli.h"
 #include "store/audit.h"
+#include "store/query.h"
 #include "store/token.h"
 #include "table.h"
 
@@ -58,6 +60,28 @@ int cli_audit_record(const cfg_config *cfg, const char *prog, store_audit_rec *r
     }
     rc = audit_append(st, prog, r);
     store_close(st);
+    return rc;
+}
+
+int cli_query_record(const cfg_config *cfg, const char *prog, store_query_rec *r)
+{
+    char who[128];
+    derr e = {0};
+    store *st;
+    int rc = 0;
+
+    if (!cfg || !cfg->state_dir)
+        return 0;
+    store_audit_who_uid(getuid(), who, sizeof who);
+    r->caller = who;
+    if (!(st = store_open_cfg(cfg, &e)) || store_query_record(st, r, "cli", NULL, &e) != DSRC_OK) {
+        fprintf(stderr, "%s: warning: cannot record the query: %s\n", prog,
+                e.msg ? e.msg : error_status_name(e.status));
+        rc = -1;
+    }
+    store_close(st);
+    r->caller = NULL;
+    derr_clear(&e);
     return rc;
 }
 

@@ -13,6 +13,7 @@
 #include "output/fetch.h"
 #include "plugin/source.h"
 #include "store/audit.h"
+#include "store/query.h"
 
 /* The statement's time limit when --timeout is not given. */
 #define CLI_QUERY_TIMEOUT_S 300
@@ -20,35 +21,42 @@
 /* How much of a query's text the audit trail keeps. */
 #define CLI_QUERY_AUDIT_TEXT 400
 
-/* Record the query in the audit trail: its result, rows, bytes, where it
- * went, the hash of its parameters (never their values) and its text
- * (shortened).  A failure to record is a warning only. */
+/* Record the query in the query history and the audit trail: its result,
+ * rows, bytes, time, the endpoint, the hash of its parameters (never their
+ * values) and its text (shortened in the audit record's detail).  A
+ * failure to record is a warning only. */
 static void query_audit(cli *c, const char *source, const fetch_opts *o, dsrc_status st,
-                        const fetch_report *rep)
+                        const fetch_report *rep, const derr *e, int64_t started_ms)
 {
-    store_audit_rec r = {.action = "query", .source = source, .rows = -1, .bytes = -1};
+    store_query_rec q = {.source = source, .endpoint = o->endpoint, .node = o->node,
+                         .text = o->query, .n_params = (int64_t)o->n_params,
+                         .rows = -1, .bytes = -1, .started_at = started_ms};
     char result[64], detail[CLI_QUERY_AUDIT_TEXT + 256], hash[65];
     size_t n = strlen(o->query);
     int cut = n > CLI_QUERY_AUDIT_TEXT;
 
     fetch_params_sha256(o->params, o->n_params, hash);
+    if (o->n_params && hash[0])
+        q.params_sha256 = hash;
     if (st == DSRC_OK) {
-        r.result = "ok";
-        r.rows = (int64_t)rep->rows;
-        r.bytes = (int64_t)rep->bytes;
+        q.result = "ok";
+        q.rows = (int64_t)rep->rows;
+        q.bytes = (int64_t)rep->bytes;
     } else {
-        snprintf(result, sizeof result, "error: %s",
-                 cli_interrupted() ? "interrupted" : error_status_name(st));
-        r.result = result;
+        snprintf(result, sizeof result, "%s",
+                 error_status_name(cli_interrupted() ? DSRC_E_CANCELLED : st));
+        q.result = result;
+        q.error = e && e->msg ? e->msg : NULL;
     }
+    q.duration_ms = store_now() - started_ms;
     snprintf(detail, sizeof detail, "%s -> %s; %zu param%s, sha256 %.16s; %.*s%s",
              st == DSRC_OK && rep->format ? rep->format : o->format ? o->format : "csv",
              st == DSRC_OK ? (rep->path ? rep->path : "stdout")
                            : (o->output && strcmp(o->output, "-") ? o->output : "stdout"),
              o->n_params, o->n_params == 1 ? "" : "s", hash,
              (int)(cut ? CLI_QUERY_AUDIT_TEXT : n), o->query, cut ? "..." : "");
-    r.detail = detail;
-    (void)cli_audit_record(c->cfg, c->prog, &r);
+    q.detail = detail;
+    (void)cli_query_record(c->cfg, c->prog, &q);
 }
 
 typedef struct query_args {
@@ -156,6 +164,7 @@ int cli_cmd_query(cli *c, int argc, char **argv)
     size_t n_mask = 0, k;
     fetch_report rep;
     derr e = {0};
+    int64_t started_ms;
 
     memset(&qa, 0, sizeof qa);
     qa.o.limit = -1;
@@ -177,15 +186,20 @@ int cli_cmd_query(cli *c, int argc, char **argv)
     }
     if ((rc = cli_load_config(c, 0)) || !(s = cli_need_source(c, argv[i], &rc)))
         goto done;
-    if (!(loader_driver(s->plugin)->capabilities & DSRC_CAP_QUERY)) {
-        fprintf(stderr, "%s query: source '%s' (plugin %s) does not run queries\n", c->prog,
-                s->cfg->name, loader_name(s->plugin));
-        rc = CLI_EXIT_FAIL;
-        goto done;
-    }
     qa.o.query = argv[i + 1];
     qa.o.params = qa.params;
     qa.o.n_params = qa.n_params;
+    qa.o.node = c->cfg->node_name;
+    if (!(loader_driver(s->plugin)->capabilities & DSRC_CAP_QUERY)) {
+        fprintf(stderr, "%s query: source '%s' (plugin %s) does not run queries\n", c->prog,
+                s->cfg->name, loader_name(s->plugin));
+        derr_set(&e, DSRC_E_UNSUPPORTED, "source '%s' (plugin %s) does not run queries",
+                 s->cfg->name, loader_name(s->plugin));
+        query_audit(c, s->cfg->name, &qa.o, e.status, NULL, &e, store_now());
+        derr_clear(&e);
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
     for (k = 0; k < qa.n_mask_args; k++) {
         char *why = NULL;
         if (mask_parse_option(qa.mask_args[k], &mask, &n_mask, &why) != 0) {
@@ -204,12 +218,17 @@ int cli_cmd_query(cli *c, int argc, char **argv)
     /* Ctrl-C cancels the statement in the backend; an unfinished file is
      * removed. */
     cli_cancel_begin(c, qa.grace, "nothing was written");
-    if ((rc = cli_lease_source(c, argv[i], "query", &l)))
+    started_ms = store_now();
+    if ((rc = cli_lease_source_why(c, argv[i], "query", &l, &e))) {
+        /* no endpoint could serve it: recorded so */
+        query_audit(c, s->cfg->name, &qa.o, e.status ? e.status : DSRC_E_UNREACHABLE, NULL,
+                    &e, started_ms);
+        derr_clear(&e);
         goto done;
+    }
     qa.o.endpoint = l.label;
-    qa.o.node = c->cfg->node_name;
     st = fetch_run(c->cfg, l.conn, &qa.o, &rep, &e);
-    query_audit(c, s->cfg->name, &qa.o, st, &rep);
+    query_audit(c, s->cfg->name, &qa.o, st, &rep, &e, started_ms);
     if (st != DSRC_OK) {
         cli_err_print(c, &e);
         rc = cli_fail_status(&e);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cli_runs.c -- dsrc runs (the record of runs in the state store, read
- * directly: dsrcd need not run), dsrc jobs and dsrc run (asking dsrcd). */
+/* cli_runs.c -- dsrc runs and dsrc queries (the record of runs and the
+ * history of queries in the state store: from dsrcd when it runs, else
+ * read directly), dsrc nodes, dsrc jobs and dsrc run (asking dsrcd). */
 #include <config.h>
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 
 #include "cli.h"
 #include "api/api.h"
+#include "store/query.h"
 #include "store/store.h"
 #include "table.h"
 
@@ -200,6 +202,189 @@ int cli_cmd_runs(cli *c, int argc, char **argv)
         printf("no runs%s%s\n", source ? " of " : "", source ? source : "");
     else
         runs_print_table(res);
+    json_decref(res);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* queries                                                                   */
+
+/* The QUERY column holds at most this many characters of the text. */
+#define QUERIES_TEXT_WIDTH 60
+
+typedef struct queries_args {
+    int limit;
+} queries_args;
+
+static int queries_opt(cli *c, int opt, const char *arg, void *user)
+{
+    queries_args *a = user;
+    long long v;
+
+    if (opt != 'n' || cli_opt_int(c, "queries", "--limit", arg, 1, 100000, &v) < 0)
+        return -1;
+    a->limit = (int)v;
+    return 0;
+}
+
+static int queries_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* The text on one line (each run of white space one space), cut to
+ * QUERIES_TEXT_WIDTH characters, "..." ending it when longer, into buf
+ * (n >= 4 * QUERIES_TEXT_WIDTH + 8 bytes). */
+static const char *queries_short(const char *text, char *buf, size_t n)
+{
+    size_t o = 0, chars = 0, cut = 0;
+
+    if (!text)
+        return NULL;
+    while (queries_space(*text))
+        text++;
+    while (*text && o + 5 < n) {
+        if (queries_space(*text)) {
+            while (queries_space(*text))
+                text++;
+            if (!*text)
+                break;
+            if (++chars == QUERIES_TEXT_WIDTH - 2)
+                cut = o;
+            buf[o++] = ' ';
+            continue;
+        }
+        if (((unsigned char)*text & 0xC0) != 0x80) {
+            if (++chars > QUERIES_TEXT_WIDTH)
+                break;
+            if (chars == QUERIES_TEXT_WIDTH - 2)
+                cut = o;
+        }
+        buf[o++] = *text++;
+    }
+    if (chars > QUERIES_TEXT_WIDTH)
+        memcpy(buf + cut, "...", 4);
+    else
+        buf[o] = '\0';
+    return buf;
+}
+
+/* `queries` from dsrcd when it runs: 1 (its answer in *res, or its error
+ * in `e`); 0 when it does not answer: the store is read directly then. */
+static int queries_from_dsrcd(cli *c, const char *source, int limit, json_t **res, derr *e)
+{
+    char path[512];
+    dsrc_status st;
+
+    if (!c->cfg->control_socket)
+        return 0;
+    snprintf(path, sizeof path, "/v1/queries?limit=%d", limit);
+    if (source) {
+        size_t o = strlen(path);
+        const unsigned char *p;
+        o += (size_t)snprintf(path + o, sizeof path - o, "&source=");
+        for (p = (const unsigned char *)source; *p && o + 4 < sizeof path; p++) {
+            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')
+                path[o++] = (char)*p;
+            else
+                o += (size_t)snprintf(path + o, sizeof path - o, "%%%02X", *p);
+        }
+        path[o] = '\0';
+    }
+    st = api_client_call(c->cfg->control_socket, "GET", path, NULL, RUNS_API_TIMEOUT_MS, res,
+                         e);
+    if (st == DSRC_E_UNREACHABLE || st == DSRC_E_PERMISSION) {
+        derr_clear(e);
+        return 0;
+    }
+    if (st == DSRC_OK && !json_is_array(*res)) {
+        json_decref(*res);
+        *res = NULL;
+        derr_set(e, DSRC_E_INTERNAL, "malformed answer from dsrcd");
+    }
+    return 1;
+}
+
+static void queries_print_table(json_t *arr)
+{
+    static const char *const head[] = {"id", "time", "source", "endpoint", "caller", "rows",
+                                       "bytes", "ms", "result", "query"};
+    static const char *const keys[] = {"id", "started_at", "source", "endpoint", "caller",
+                                       "rows", "bytes", "duration_ms", "result", "text"};
+    table *t = table_new(10, head);
+    size_t i, k;
+    json_t *o;
+
+    if (!t)
+        return;
+    table_right(t, 0);
+    table_right(t, 5);
+    table_right(t, 6);
+    table_right(t, 7);
+    json_array_foreach(arr, i, o) {
+        char bufs[10][32], text[4 * QUERIES_TEXT_WIDTH + 8], when[32];
+        const char *cells[10];
+        for (k = 0; k < 9; k++)
+            cells[k] = runs_cell(o, keys[k], bufs[k], sizeof bufs[k]);
+        /* the time to the second: 2024-01-31T12:00:00Z */
+        if (cells[1] && strlen(cells[1]) == 24) {
+            snprintf(when, sizeof when, "%.19sZ", cells[1]);
+            cells[1] = when;
+        }
+        cells[9] = queries_short(json_string_value(json_object_get(o, "text")), text,
+                                 sizeof text);
+        table_add(t, cells);
+    }
+    table_print(t, stdout);
+    table_free(t);
+}
+
+int cli_cmd_queries(cli *c, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"limit", required_argument, NULL, 'n'},
+        CLI_COMMON_LONGS,
+        {NULL, 0, NULL, 0}};
+    const cli_cmd *cmd = cli_find_cmd("queries");
+    queries_args a = {.limit = 20};
+    const char *source = NULL;
+    json_t *res = NULL;
+    store *st;
+    derr e = {0};
+    int i, rc;
+
+    if ((i = cli_parse_opts(c, cmd, argc, argv, "hn:", longs, queries_opt, &a, &rc)) < 0)
+        return rc;
+    if (argc - i > 1)
+        return cli_usage_error(c, cmd, "expected at most one source name");
+    if (argc - i == 1)
+        source = argv[i];
+    if ((rc = cli_load_config(c, 0)))
+        return rc;
+    if (!queries_from_dsrcd(c, source, a.limit, &res, &e)) {
+        if (!(st = store_open_cfg(c->cfg, &e))) {
+            cli_err_print(c, &e);
+            derr_clear(&e);
+            return CLI_EXIT_FAIL;
+        }
+        res = store_queries_json(st, source, a.limit, &e);
+        store_close(st);
+    }
+    if (!res) {
+        cli_err_print(c, &e);
+        rc = cli_fail_status(&e);
+        derr_clear(&e);
+        return rc;
+    }
+    if (c->json) {
+        cli_json_print(res);
+        return 0;
+    }
+    if (json_array_size(res) == 0)
+        printf("no queries%s%s\n", source ? " of " : "", source ? source : "");
+    else
+        queries_print_table(res);
     json_decref(res);
     return 0;
 }

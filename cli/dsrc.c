@@ -201,6 +201,17 @@ static const cli_cmd commands[] = {
      "  -s, --state S       only runs in state S\n"
      "  -n, --limit N       at most N runs (20)\n"
      "      --json          machine-readable output"},
+    {"queries", cli_cmd_queries, "queries [SOURCE] [--limit N] [--json]",
+     "the history of read-only queries (dsrc query, the API's query route)",
+     "Lists the queries recorded in the state store, newest first: ID, TIME\n"
+     "(its start, UTC), SOURCE, ENDPOINT (the one that served it), CALLER (the\n"
+     "user, or the API token), ROWS, BYTES, MS (how long it took), RESULT (ok,\n"
+     "or the error's status) and QUERY (its text on one line, cut to 60\n"
+     "characters; whole with --json, which adds the node, the number of\n"
+     "parameters, their SHA-256 -- never their values -- and the error).  With\n"
+     "SOURCE, its queries.  Asks dsrcd, else reads the store directly.\n"
+     "  -n, --limit N       at most N queries (20)\n"
+     "      --json          machine-readable output"},
     {"nodes", cli_cmd_nodes, "nodes [--json]",
      "the nodes (dsrcd) sharing the state store: live, heartbeat, leases",
      "Lists the daemons that share the state store (a cluster: one PostgreSQL\n"

@@ -63,6 +63,7 @@ core_libdsrccore_la_SOURCES += \
 	core/store/db_sqlite.c core/store/db_pg.c \
 	core/store/store.c core/store/store.h \
 	core/store/audit.c core/store/audit.h core/store/node.c \
+	core/store/query.c core/store/query.h \
 	core/store/token.c core/store/token.h
 
 # catalog: items in normal form, schema hashes and diffs (catalog), the

@@ -27,6 +27,7 @@
 #include "output/fetch.h"
 #include "scheduler.h"
 #include "store/audit.h"
+#include "store/query.h"
 #include "store/store.h"
 #include "store/token.h"
 
@@ -399,6 +400,31 @@ static json_t *control_runs(void *user, api_request *r, derr *e)
     return res;
 }
 
+/* GET /v1/queries[?source=&limit=] */
+static json_t *control_queries(void *user, api_request *r, derr *e)
+{
+    const char *source = api_query(r, "source"), *limit = api_query(r, "limit");
+    long lim = 0;
+    store *st;
+    json_t *res;
+
+    if (limit) {
+        char *end;
+        errno = 0;
+        lim = strtol(limit, &end, 10);
+        if (errno || end == limit || *end || lim < 1 || lim > 100000) {
+            derr_set(e, DSRC_E_INVALID_ARGUMENT, "limit '%s' is not an integer from 1 to "
+                     "100000", limit);
+            return NULL;
+        }
+    }
+    if (!(st = control_store(user, e)))
+        return NULL;
+    res = store_queries_json(st, source, lim, e);
+    store_close(st);
+    return res;
+}
+
 /* A node is live while its heartbeat is this recent. */
 #define CONTROL_NODE_LIVE_MS 10000
 
@@ -751,6 +777,7 @@ static json_t *control_item(void *user, api_request *r, derr *e)
 #define CONTROL_STOP_POLL_MS 250
 
 typedef struct control_stream {
+    control_state *d;
     control_call call;
     fetch_opts o;
     char *item, *format, *after, *cursor_field, **cols;
@@ -764,6 +791,18 @@ typedef struct control_stream {
     derr err;
     char first[16384];          /* the first bytes, read before answering  */
     size_t first_len, first_off;
+    /* a query (POST /v1/sources/{name}/query) instead of an item: recorded
+       in the history and the audit trail when it ends */
+    int is_query;
+    char *query, **params;
+    size_t n_params;
+    mask_rule *mask;
+    size_t n_mask;
+    char source[128], caller[128], origin[80];
+    int64_t started_ms;
+    uint64_t rows, bytes;       /* the fetch's, when it succeeded          */
+    uint64_t sent;              /* the bytes given to the connection       */
+    derr refused;               /* why it failed before the fetch ran      */
 } control_stream;
 
 /* read() of the fetch's pipe that gives up (-1, ECANCELED) when the
@@ -800,8 +839,11 @@ static void *control_stream_main(void *arg)
 
     memset(&rep, 0, sizeof rep);
     s->st = fetch_run(s->call.cfg, s->call.lease.conn, &s->o, &rep, &s->err);
-    if (s->st == DSRC_OK)
+    if (s->st == DSRC_OK) {
+        s->rows = rep.rows;
+        s->bytes = rep.bytes;
         fetch_report_free(&rep);
+    }
     close(s->wfd);              /* the reader sees the end */
     s->wfd = -1;
     return NULL;
@@ -814,8 +856,43 @@ static void control_stream_join(control_stream *s)
     s->running = 0;
 }
 
+static store *control_api_store(control_state *d, derr *e);
+
+/* The record of a query that ended with `why` (NULL or DSRC_OK: it
+ * succeeded), in the history and the audit trail. */
+static void control_query_record(control_state *d, control_stream *s, const derr *why)
+{
+    char hex[65];
+    store_query_rec q = {0};
+    derr e = {0};
+    store *st;
+    int ok = !why || why->status == DSRC_OK;
+
+    q.started_at = s->started_ms;
+    q.source = s->source;
+    q.endpoint = s->call.lease.conn ? s->call.lease.label : NULL;
+    q.caller = s->caller;
+    q.text = s->query;
+    q.n_params = (int64_t)s->n_params;
+    if (s->n_params) {
+        fetch_params_sha256((const char *const *)s->params, s->n_params, hex);
+        q.params_sha256 = hex[0] ? hex : NULL;
+    }
+    q.rows = ok ? (int64_t)s->rows : -1;
+    q.bytes = ok ? (int64_t)s->bytes : (int64_t)s->sent;
+    q.duration_ms = store_now() - s->started_ms;
+    q.result = ok ? "ok" : error_status_name(why->status);
+    q.error = ok ? NULL : why->msg;
+    if (!(st = control_api_store(d, &e)) ||
+        store_query_record(st, &q, s->origin, NULL, &e) != DSRC_OK)
+        log_msg(DSRC_LOG_ERROR, s->source, NULL, "cannot record a query in the history: %s",
+                e.msg ? e.msg : "out of memory");
+    derr_clear(&e);
+}
+
 /* End it: cancel the plugin call when it still runs, give the connection
- * back (closed when cancelled or failed), free everything. */
+ * back (closed when cancelled or failed), record a query, free
+ * everything. */
 static void control_stream_end(control_stream *s)
 {
     derr why = {0};
@@ -843,9 +920,16 @@ static void control_stream_end(control_stream *s)
         if (!why.msg)
             derr_set(&why, s->st, "fetch failed");
     }
+    if (s->is_query)
+        control_query_record(s->d, s, why.status != DSRC_OK ? &why
+                                      : s->refused.status != DSRC_OK ? &s->refused : NULL);
     control_call_end(&s->call, why.status != DSRC_OK ? &why : NULL);
     derr_clear(&why);
     derr_clear(&s->err);
+    derr_clear(&s->refused);
+    free(s->query);
+    free(s->params);
+    mask_rules_free(s->mask, s->n_mask);
     free(s->item);
     free(s->format);
     free(s->after);
@@ -863,11 +947,14 @@ static long control_stream_read(void *user, char *buf, size_t max)
         n = (ssize_t)(s->first_len - s->first_off < max ? s->first_len - s->first_off : max);
         memcpy(buf, s->first + s->first_off, (size_t)n);
         s->first_off += (size_t)n;
+        s->sent += (uint64_t)n;
         return (long)n;
     }
     n = control_stream_pipe_read(s, NULL, buf, max);
-    if (n > 0)
+    if (n > 0) {
+        s->sent += (uint64_t)n;
         return (long)n;
+    }
     if (n == 0)                 /* the fetch is over: wait for its status */
         control_stream_join(s);
     if (n == 0 && s->st == DSRC_OK)
@@ -949,26 +1036,14 @@ static int control_stream_opts(control_stream *s, api_request *r, derr *e)
     return 0;
 }
 
-/* GET /v1/sources/{name}/items/{item}/data */
-static json_t *control_item_data(void *user, api_request *r, derr *e)
+/* Start s's fetch (its options set, its call begun) in its thread, into
+ * a pipe, and answer with its first bytes: a streamed answer (json null),
+ * or NULL with e set when it failed before any byte (s is ended then). */
+static json_t *control_stream_serve(control_stream *s, api_request *r, derr *e)
 {
-    const char *name = api_param(r, "name"), *item = api_param(r, "item");
-    control_stream *s = calloc(1, sizeof *s);
     int fds[2] = {-1, -1};
     ssize_t n;
 
-    snprintf(r->source, sizeof r->source, "%s", name);
-    snprintf(r->item, sizeof r->item, "%s", item);
-    if (!s || !(s->item = strdup(item))) {
-        free(s);
-        derr_set(e, DSRC_E_INTERNAL, "out of memory");
-        return NULL;
-    }
-    s->rfd = s->wfd = -1;
-    s->stopping = r->stopping;
-    if (control_call_begin(user, name, "fetch", &s->call, e) != DSRC_OK ||
-        control_stream_opts(s, r, e) < 0)
-        goto fail;
     if (pipe2(fds, O_CLOEXEC) < 0) {
         derr_set(e, DSRC_E_INTERNAL, "cannot make a pipe: %s", strerror(errno));
         goto fail;
@@ -1001,7 +1076,8 @@ static json_t *control_item_data(void *user, api_request *r, derr *e)
             *e = s->err;
             memset(&s->err, 0, sizeof s->err);
             if (!e->msg)
-                derr_set(e, s->st, "the fetch of '%s' failed", item);
+                derr_set(e, s->st, "the %s of '%s' failed", s->is_query ? "query" : "fetch",
+                         s->is_query ? s->source : s->item);
             goto fail;
         }
     }
@@ -1014,8 +1090,175 @@ static json_t *control_item_data(void *user, api_request *r, derr *e)
 fail:
     if (s->st != DSRC_OK)       /* the fetch failed: the lease's outcome */
         derr_set(&s->err, e->status, "%s", e->msg ? e->msg : "fetch failed");
+    else                        /* it did not run: recorded so */
+        derr_set(&s->refused, e->status, "%s", e->msg ? e->msg : "refused");
     control_stream_end(s);
     return NULL;
+}
+
+/* GET /v1/sources/{name}/items/{item}/data */
+static json_t *control_item_data(void *user, api_request *r, derr *e)
+{
+    const char *name = api_param(r, "name"), *item = api_param(r, "item");
+    control_stream *s = calloc(1, sizeof *s);
+
+    snprintf(r->source, sizeof r->source, "%s", name);
+    snprintf(r->item, sizeof r->item, "%s", item);
+    if (!s || !(s->item = strdup(item))) {
+        free(s);
+        derr_set(e, DSRC_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    s->d = user;
+    s->rfd = s->wfd = -1;
+    s->stopping = r->stopping;
+    if (control_call_begin(user, name, "fetch", &s->call, e) != DSRC_OK ||
+        control_stream_opts(s, r, e) < 0) {
+        control_stream_end(s);
+        return NULL;
+    }
+    return control_stream_serve(s, r, e);
+}
+
+/* A query's time limit when the request gives none (dsrc query's too). */
+#define CONTROL_QUERY_TIMEOUT_MS 300000
+
+/* The body of a query request into s: {"query", "params", "limit",
+ * "format", "timeout_ms", "mask"}.  0, or -1 with e set. */
+static int control_query_opts(control_stream *s, const json_t *body, derr *e)
+{
+    const char *key, *mode;
+    json_t *v, *p;
+    size_t i;
+
+    if (!json_is_object(body))
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT, "the body must be a JSON object "
+                        "{\"query\": \"...\", \"params\": [...], ...}"), -1;
+    v = json_object_get(body, "query");
+    if (!json_is_string(v) || !*json_string_value(v))
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT, "'query' must be a non-empty string"), -1;
+    if (!(s->query = strdup(json_string_value(v))))
+        return derr_set(e, DSRC_E_INTERNAL, "out of memory"), -1;
+    s->o.query = s->query;
+    json_object_foreach((json_t *)body, key, v) {
+        if (strcmp(key, "query") && strcmp(key, "params") && strcmp(key, "limit") &&
+            strcmp(key, "format") && strcmp(key, "timeout_ms") && strcmp(key, "mask"))
+            return derr_set(e, DSRC_E_INVALID_ARGUMENT, "unknown member '%s' (query, params, "
+                            "limit, format, timeout_ms, mask)", key), -1;
+    }
+    /* the parameters: strings or null (numbers and booleans as their
+       text), kept in one block */
+    if ((v = json_object_get(body, "params")) && !json_is_array(v))
+        return derr_set(e, DSRC_E_INVALID_ARGUMENT, "'params' must be an array"), -1;
+    if (v && json_array_size(v)) {
+        size_t n = json_array_size(v), size = n * sizeof(char *);
+        char *at;
+        json_array_foreach(v, i, p) {
+            if (json_is_string(p))
+                size += strlen(json_string_value(p)) + 1;
+            else if (json_is_number(p) || json_is_boolean(p))
+                size += 32;
+            else if (!json_is_null(p))
+                return derr_set(e, DSRC_E_INVALID_ARGUMENT, "params[%zu] must be a string, a "
+                                "number, a boolean or null", i), -1;
+        }
+        if (!(s->params = malloc(size)))
+            return derr_set(e, DSRC_E_INTERNAL, "out of memory"), -1;
+        at = (char *)(s->params + n);
+        json_array_foreach(v, i, p) {
+            s->params[i] = json_is_null(p) ? NULL : at;
+            if (json_is_string(p))
+                at = stpcpy(at, json_string_value(p)) + 1;
+            else if (json_is_integer(p))
+                at += snprintf(at, 32, "%" JSON_INTEGER_FORMAT, json_integer_value(p)) + 1;
+            else if (json_is_real(p))
+                at += snprintf(at, 32, "%.17g", json_real_value(p)) + 1;
+            else if (json_is_boolean(p))
+                at = stpcpy(at, json_is_true(p) ? "true" : "false") + 1;
+        }
+        s->n_params = n;
+        s->o.params = (const char *const *)s->params;
+        s->o.n_params = n;
+    }
+    s->o.limit = -1;
+    if ((v = json_object_get(body, "limit")) && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+            return derr_set(e, DSRC_E_INVALID_ARGUMENT, "'limit' must be a non-negative "
+                            "integer"), -1;
+        s->o.limit = json_integer_value(v);
+    }
+    s->o.timeout_ms = CONTROL_QUERY_TIMEOUT_MS;
+    if ((v = json_object_get(body, "timeout_ms")) && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+            return derr_set(e, DSRC_E_INVALID_ARGUMENT, "'timeout_ms' must be a non-negative "
+                            "integer (0: none)"), -1;
+        s->o.timeout_ms = json_integer_value(v);
+    }
+    s->o.format = "csv";
+    if ((v = json_object_get(body, "format")) && !json_is_null(v)) {
+        if (!json_is_string(v) || (strcmp(json_string_value(v), "csv") &&
+                                   strcmp(json_string_value(v), "jsonl")))
+            return derr_set(e, DSRC_E_INVALID_ARGUMENT, "'format' must be \"csv\" or "
+                            "\"jsonl\""), -1;
+        s->o.format = strcmp(json_string_value(v), "csv") == 0 ? "csv" : "jsonl";
+    }
+    if ((v = json_object_get(body, "mask")) && !json_is_null(v)) {
+        if (!json_is_object(v))
+            return derr_set(e, DSRC_E_INVALID_ARGUMENT, "'mask' must be an object "
+                            "{\"column\": \"mode\"}"), -1;
+        json_object_foreach(v, key, p) {
+            char *why = NULL;
+            if (!(mode = json_string_value(p)))
+                return derr_set(e, DSRC_E_INVALID_ARGUMENT, "mask of '%s': the mode must be "
+                                "a string (hash, redact, truncate:UNIT, last4)", key), -1;
+            if (mask_rules_add(&s->mask, &s->n_mask, key, mode, &why) < 0) {
+                derr_set(e, why ? DSRC_E_INVALID_ARGUMENT : DSRC_E_INTERNAL, "mask: %s",
+                         why ? why : "out of memory");
+                free(why);
+                return -1;
+            }
+        }
+        s->o.mask = s->mask;
+        s->o.n_mask = s->n_mask;
+    }
+    return 0;
+}
+
+/* POST /v1/sources/{name}/query: one read-only query, its rows streamed
+ * as the data stream's; recorded in the history and the audit trail. */
+static json_t *control_source_query(void *user, api_request *r, derr *e)
+{
+    const char *name = api_param(r, "name");
+    control_stream *s = calloc(1, sizeof *s);
+
+    snprintf(r->source, sizeof r->source, "%s", name);
+    if (!s || !(s->item = strdup("query"))) {
+        free(s);
+        derr_set(e, DSRC_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    s->d = user;
+    s->rfd = s->wfd = -1;
+    s->stopping = r->stopping;
+    s->started_ms = store_now();
+    snprintf(s->source, sizeof s->source, "%s", name);
+    snprintf(s->caller, sizeof s->caller, "%s", r->caller->who);
+    snprintf(s->origin, sizeof s->origin, "%s", r->caller->from);
+    if (control_query_opts(s, r->body, e) < 0) {
+        /* no statement: nothing to record */
+        s->is_query = s->query != NULL;
+        if (s->is_query)
+            derr_set(&s->refused, e->status, "%s", e->msg ? e->msg : "refused");
+        control_stream_end(s);
+        return NULL;
+    }
+    s->is_query = 1;
+    if (control_call_begin(user, name, "query", &s->call, e) != DSRC_OK) {
+        derr_set(&s->refused, e->status, "%s", e->msg ? e->msg : "refused");
+        control_stream_end(s);
+        return NULL;
+    }
+    return control_stream_serve(s, r, e);
 }
 
 /* The store of the token checks and the audit trail (see control.h). */
@@ -1120,6 +1363,8 @@ void control_apply(control_state *d, const cfg_config *cfg, api_server **srv, ch
     ac.handlers[API_R_JOBS] = control_jobs;
     ac.handlers[API_R_RUNS] = control_runs;
     ac.handlers[API_R_NODES] = control_nodes;
+    ac.handlers[API_R_QUERIES] = control_queries;
+    ac.handlers[API_R_SOURCE_QUERY] = control_source_query;
     ac.handlers[API_R_RUN_CREATE] = control_run_create;
     ac.handlers[API_R_RUN] = control_run;
     ac.handlers[API_R_RUN_CANCEL] = control_run_cancel;

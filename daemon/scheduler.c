@@ -724,8 +724,8 @@ int64_t scheduler_tick(scheduler *s, unit *units, size_t n)
         int64_t gone = store_prune(s->store, now - s->cfg.retention_ms, &e);
         s->last_prune = now;
         if (gone > 0)
-            log_msg(DSRC_LOG_INFO, NULL, NULL, "pruned %lld run record(s) older than the "
-                    "retention", (long long)gone);
+            log_msg(DSRC_LOG_INFO, NULL, NULL, "pruned %lld run and query record(s) older "
+                    "than the retention", (long long)gone);
         derr_clear(&e);
     }
     next = jobs_next_due(s->jobs);

@@ -93,6 +93,9 @@ typedef enum api_route_id {
     API_R_SOURCE_PATCH,   /* PATCH /v1/sources/{name}    merge patch        */
     API_R_SOURCE_DELETE,  /* DELETE /v1/sources/{name}   remove it          */
     API_R_NODES,        /* GET /v1/nodes              the cluster's nodes     */
+    API_R_QUERIES,      /* GET /v1/queries[?source=&limit=]  query history  */
+    API_R_SOURCE_QUERY, /* POST /v1/sources/{name}/query  a read-only query,
+                           streamed                                         */
     API_R_COUNT
 } api_route_id;
 

@@ -238,6 +238,15 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "CREATE UNIQUE INDEX runs_one_per_slot ON runs (job, slot, attempt);"
     "CREATE INDEX runs_by_node ON runs (node);"
     "ALTER TABLE audit ADD COLUMN node TEXT;",
+    /* 6: the history of read-only queries (store/query.h) */
+    "CREATE TABLE queries ("
+    " id {ID}, started_at INTEGER NOT NULL, source TEXT NOT NULL,"
+    " endpoint TEXT, node TEXT, caller TEXT NOT NULL, text TEXT NOT NULL,"
+    " params_sha256 TEXT, n_params INTEGER NOT NULL DEFAULT 0,"
+    " rows INTEGER, bytes INTEGER, duration_ms INTEGER,"
+    " result TEXT NOT NULL, error TEXT);"
+    "CREATE INDEX queries_by_source ON queries (source, id);"
+    "CREATE INDEX queries_by_start ON queries (started_at);",
 };
 
 static dsrc_status store_sql_err(store *s, derr *e, const char *what)
@@ -1528,18 +1537,28 @@ int store_last_run(store *s, const char *source, run_kind kind, const char *item
 
 int64_t store_prune(store *s, int64_t before_ms, derr *e)
 {
+    static const char *const sql[] = {
+        "DELETE FROM runs WHERE state IN ('succeeded', 'failed', 'cancelled') "
+        "AND finished_at < ?",
+        "DELETE FROM queries WHERE started_at < ?",
+    };
     sdb_stmt *st;
-    int64_t n = -1;
+    int64_t n = 0;
+    size_t i;
 
     store_get(s);
-    st = store_prep(s, "DELETE FROM runs WHERE state IN ('succeeded', 'failed', 'cancelled') "
-                       "AND finished_at < ?", e);
-    if (st) {
+    for (i = 0; n >= 0 && i < sizeof sql / sizeof sql[0]; i++) {
+        if (!(st = store_prep(s, sql[i], e))) {
+            n = -1;
+            break;
+        }
         sdb_bind_int64(st, 1, before_ms);
         if (sdb_step(st) == SDB_DONE)
-            n = sdb_changes(SDB(s));
-        else
-            store_sql_err(s, e, "cannot prune runs");
+            n += sdb_changes(SDB(s));
+        else {
+            store_sql_err(s, e, i ? "cannot prune the query history" : "cannot prune runs");
+            n = -1;
+        }
         sdb_finalize(st);
     }
     store_put(s);
@@ -1556,6 +1575,7 @@ static const char *const store_purge_sql[] = {
     "DELETE FROM drift_events WHERE source = ?1",
     "DELETE FROM drift_acks WHERE source = ?1",
     "DELETE FROM discoveries WHERE source = ?1",
+    "DELETE FROM queries WHERE source = ?1",
 };
 
 int64_t store_purge_source(store *s, const char *source, derr *e)

@@ -61,6 +61,9 @@
  * hashes of the control API's tokens (schema version 3) are the modules
  * store/audit.h and store/token.h, reached through store_lock() too.
  *
+ * Query history.  The record of each read-only query (schema version 6)
+ * is the module store/query.h's.
+ *
  * Thread-safe: one handle serves every thread of a process (calls are
  * serialised inside).  Times are milliseconds since the epoch, UTC.
  */
@@ -73,7 +76,7 @@
 
 #include "base/error.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_FILE "dsrc.db"
 
 typedef struct store store;
@@ -256,13 +259,15 @@ int store_last_run(store *s, const char *source, run_kind kind, const char *item
                    int64_t *queued_ms, int64_t *ended_ms, run_state *state,
                    run_trigger *trigger, int *attempt);
 
-/* Delete ended runs that ended before `before_ms`.  Returns how many. */
+/* Delete ended runs that ended before `before_ms`, and the records of
+ * queries (store/query.h) that started before it.  Returns how many. */
 int64_t store_prune(store *s, int64_t before_ms, derr *e);
 
 /* Drop a removed source's state: its cursors, its ended runs, its catalog
- * snapshots, drift events and acknowledgements, its discoveries (its
- * queued and running runs, and the audit trail, are kept).  Returns the
- * rows deleted, or -1 with `e` set (nothing deleted). */
+ * snapshots, drift events and acknowledgements, its discoveries, its
+ * query history (its queued and running runs, and the audit trail, are
+ * kept).  Returns the rows deleted, or -1 with `e` set (nothing
+ * deleted). */
 int64_t store_purge_source(store *s, const char *source, derr *e);
 
 /* Whether every node mounts the same workspace (dsrcd.conf

@@ -49,4 +49,7 @@ complete_has --quirks dsrc conformance --qu
 complete_has shop dsrc -c "$C" conformance sh
 complete_has "$tmp/a.db" dsrc -c "$C" conformance shop --quirks "$tmp/a."
 complete_has - dsrc -c "$C" ls nosuch ""
+complete_has queries dsrc queri
+complete_has --limit dsrc queries --li
+complete_has shop dsrc -c "$C" queries sh
 finish completion

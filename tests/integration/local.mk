@@ -59,6 +59,12 @@ EXTRA_DIST += tests/integration/api_abuse.sh
 TESTS += tests/integration/api_data.sh
 EXTRA_DIST += tests/integration/api_data.sh
 
+# Read-only queries through the API on SQLite (streamed as dsrc query,
+# refused writes, roles) and their history (GET /v1/queries, dsrc
+# queries, the audit trail).
+TESTS += tests/integration/query_api.sh
+EXTRA_DIST += tests/integration/query_api.sh
+
 # The control API's source routes: test, catalog, stats; dsrc runs through
 # dsrcd.
 TESTS += tests/integration/api_sources.sh

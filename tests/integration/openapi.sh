@@ -245,6 +245,18 @@ call 404 '/v1/runs/{id}' GET /v1/runs/999999
 call 200 /v1/runs GET '/v1/runs?source=demo&state=succeeded&limit=5'
 [ "$(json 'len(d)')" = 2 ] && ok || bad "GET /v1/runs: not the 2 runs"
 call 400 /v1/runs GET '/v1/runs?state=bogus'
+call 200 /v1/queries GET '/v1/queries?source=demo&limit=5'
+call 400 /v1/queries GET '/v1/queries?limit=0'
+call 200 '/v1/sources/{name}/query' POST /v1/sources/demo/query -H "$JSON" \
+    --data '{"query":"SELECT id, v FROM t WHERE id = ?","params":["1"]}'
+call 400 '/v1/sources/{name}/query' POST /v1/sources/demo/query -H "$JSON" --data '{"query":""}'
+call 403 '/v1/sources/{name}/query' POST /v1/sources/demo/query -H "$JSON" \
+    --data '{"query":"DELETE FROM t"}'
+call 404 '/v1/sources/{name}/query' POST /v1/sources/nosuch/query -H "$JSON" \
+    --data '{"query":"SELECT 1"}'
+call 200 /v1/queries GET '/v1/queries?source=demo'
+[ "$(json '[q["result"] for q in d]')" = "['permission', 'ok']" ] && ok ||
+    bad "GET /v1/queries: not the 2 queries"
 call 404 '/v1/runs/{id}' DELETE /v1/runs/999999
 call 400 '/v1/runs/{id}' DELETE /v1/runs/0
 call 200 /v1/jobs GET /v1/jobs
@@ -296,5 +308,7 @@ call 200 /openapi.json GET /openapi.json
 same "$tmp/body" "$DOC"
 call 403 /v1/runs POST /v1/runs -H "$JSON" --data '{"source":"demo","kind":"discover"}'
 call 403 /v1/reload POST /v1/reload
+call 403 '/v1/sources/{name}/query' POST /v1/sources/demo/query -H "$JSON" \
+    --data '{"query":"SELECT 1"}'
 call 403 '/v1/sources/{name}' DELETE /v1/sources/demo
 finish openapi

@@ -28,6 +28,15 @@ tests_unit_test_audit_SOURCES = tests/unit/test_audit.c tests/unit/store_env.h
 tests_unit_test_audit_CFLAGS = $(UNIT_CFLAGS) $(STORE_SQLITE_CFLAGS)
 tests_unit_test_audit_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS) $(STORE_SQLITE_LIBS)
 endif
+# The history of read-only queries: the parameters' hash, records listed,
+# never a value nor a secret, the audit record beside each, pruning.
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_queries
+TESTS += tests/unit/test_queries
+tests_unit_test_queries_SOURCES = tests/unit/test_queries.c tests/unit/store_env.h
+tests_unit_test_queries_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_queries_LDADD = $(UNIT_LIBS) $(JANSSON_LIBS)
+endif
 # audit.sh: the records of dsrc fetch, secret and token, never a secret;
 # tampering named by dsrc audit --verify.
 TESTS += tests/integration/audit.sh

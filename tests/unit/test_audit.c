@@ -500,11 +500,13 @@ START_TEST(test_upgrade_from_2)
     ck_assert_int_eq(store_run_queue(s, &spec, &run, &e), DSRC_OK);
     store_close(s);
     tamper(unit_store_is_pg()
-               ? "DROP TABLE audit; DROP TABLE api_tokens; DROP TABLE discoveries;"
+               ? "DROP TABLE queries; DROP TABLE audit; DROP TABLE api_tokens;"
+                 " DROP TABLE discoveries;"
                  " DROP TABLE nodes; DROP INDEX runs_one_per_slot; DROP INDEX runs_by_node;"
                  " ALTER TABLE runs DROP COLUMN node; ALTER TABLE runs DROP COLUMN job;"
                  " ALTER TABLE runs DROP COLUMN slot; UPDATE store_schema SET version = 2"
-               : "DROP TABLE audit; DROP TABLE api_tokens; DROP TABLE discoveries;"
+               : "DROP TABLE queries; DROP TABLE audit; DROP TABLE api_tokens;"
+                 " DROP TABLE discoveries;"
                  " DROP TABLE nodes; DROP INDEX runs_one_per_slot; DROP INDEX runs_by_node;"
                  " ALTER TABLE runs DROP COLUMN node; ALTER TABLE runs DROP COLUMN job;"
                  " ALTER TABLE runs DROP COLUMN slot; PRAGMA user_version = 2");

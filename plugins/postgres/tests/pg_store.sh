@@ -4,7 +4,8 @@
 # against a real server of plugins/postgres/tests/fixture/pg-fixture, its
 # TLS verified (verify-full), the store's role and database its own:
 #   - the store's unit suites (test_store, test_audit, test_catalog,
-#     test_cluster) pass on it as they do on SQLite (DSRC_TEST_STORE_URL);
+#     test_cluster, test_queries) pass on it as they do on SQLite
+#     (DSRC_TEST_STORE_URL);
 #   - dsrc with a fernet: password: an incremental fetch records its run,
 #     its cursor and its audit record in PostgreSQL (no SQLite file is
 #     made); dsrc runs and dsrc audit --verify read them back; dsrc does
@@ -44,7 +45,7 @@ store_psql() {
 }
 
 # --- the store's unit suites on PostgreSQL -----------------------------------
-for t in test_store test_audit test_catalog test_cluster; do
+for t in test_store test_audit test_catalog test_cluster test_queries; do
     [ -x "$top_builddir/tests/unit/$t" ] || continue
     if DSRC_TEST_STORE_URL=$URL DSRC_TEST_STORE_PASSWORD=$STORE_PW DSRC_TEST_STORE_CA=$PG_CA \
         CK_DEFAULT_TIMEOUT=120 "$top_builddir/tests/unit/$t" >"$tmp/$t.log" 2>&1; then
