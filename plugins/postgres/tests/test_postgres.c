@@ -2390,7 +2390,17 @@ START_TEST(t_query_cancel_flag)
 }
 END_TEST
 
-/* 1 000 000 rows streamed with the process's memory flat. */
+/* 1 000 000 rows streamed with the process's memory flat: the peak RSS
+ * grows by less than 20 MiB (the rows themselves are about 40 MiB of
+ * text).  Under AddressSanitizer the peak says nothing of the plugin (a
+ * result per row goes through its quarantine of freed memory, 256 MiB,
+ * with redzones and shadow): the rows are counted, the bound is not
+ * checked. */
+#ifdef __SANITIZE_ADDRESS__
+#define PG_Q_RSS_CHECKED 0
+#else
+#define PG_Q_RSS_CHECKED 1
+#endif
 START_TEST(t_query_million)
 {
     source_conn *c = conf_conn();
@@ -2407,7 +2417,7 @@ START_TEST(t_query_million)
     ck_assert_uint_eq(q.counted, 1000000);
     ck_assert_uint_eq(res.rows, 1000000);
     ck_assert_str_eq(q.last, "1000000");
-    ck_assert_msg(after.ru_maxrss - before.ru_maxrss < 20 * 1024,
+    ck_assert_msg(!PG_Q_RSS_CHECKED || after.ru_maxrss - before.ru_maxrss < 20 * 1024L,
                   "the peak RSS grew by %ld KiB", after.ru_maxrss - before.ru_maxrss);
     pg_qrows_free(&q);
     derr_clear(&e);
