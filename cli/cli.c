@@ -205,6 +205,7 @@ void cli_caps_string(uint32_t caps, char *buf, size_t n)
         {DSRC_CAP_DISCOVER, "discover"}, {DSRC_CAP_CURSOR, "cursor"},
         {DSRC_CAP_CSV, "csv"},         {DSRC_CAP_RAW, "raw"},
         {DSRC_CAP_REPLICAS, "replicas"}, {DSRC_CAP_STORAGE, "storage"},
+        {DSRC_CAP_QUERY, "query"},
     };
     size_t i, len = 0;
     buf[0] = '\0';

@@ -70,6 +70,7 @@ int cli_cmd_ls(cli *c, int argc, char **argv);           /* cli_browse.c  */
 int cli_cmd_describe(cli *c, int argc, char **argv);     /* cli_browse.c  */
 int cli_cmd_discover(cli *c, int argc, char **argv);     /* cli_browse.c  */
 int cli_cmd_fetch(cli *c, int argc, char **argv);        /* cli_fetch.c   */
+int cli_cmd_query(cli *c, int argc, char **argv);        /* cli_query.c   */
 int cli_cmd_pools(cli *c, int argc, char **argv);        /* cli_daemon.c  */
 int cli_cmd_health(cli *c, int argc, char **argv);       /* cli_daemon.c  */
 int cli_cmd_reload(cli *c, int argc, char **argv);       /* cli_daemon.c  */

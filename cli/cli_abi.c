@@ -46,6 +46,10 @@ typedef struct abi_target {
         error_size, foreign_key_size, option_limit_size;
 } abi_target;
 
+/* The driver of 1.1 to 1.3, which ends with validate (1.4 appended query). */
+#define ABI_DRIVER_V1_3_SIZE                                                      \
+    (offsetof(dsrc_driver, validate) + sizeof(((dsrc_driver *)0)->validate))
+
 static const abi_target abi_targets[] = {
     {0, DSRC_V1_0_ABI_VERSION, sizeof(dsrc_v1_0_driver), sizeof(dsrc_v1_0_host),
      sizeof(dsrc_v1_0_abi_info), sizeof(dsrc_v1_0_option), sizeof(dsrc_v1_0_column),
@@ -55,12 +59,16 @@ static const abi_target abi_targets[] = {
      sizeof(dsrc_v1_0_cell), sizeof(dsrc_v1_0_error), sizeof(dsrc_v1_1_foreign_key),
      sizeof(dsrc_v1_1_option_limit)},
     /* 1.2: 1.3's structs, but a host that ends with aws_sign */
-    {2, DSRC_ABI_VERSION_1_2, sizeof(dsrc_driver),
+    {2, DSRC_ABI_VERSION_1_2, ABI_DRIVER_V1_3_SIZE,
      offsetof(dsrc_host, aws_sign) + sizeof(((dsrc_host *)0)->aws_sign), sizeof(dsrc_abi_info),
      sizeof(dsrc_option), sizeof(dsrc_column), sizeof(dsrc_cell), sizeof(dsrc_error),
      sizeof(dsrc_foreign_key), sizeof(dsrc_option_limit)},
-    /* 1.3, the live header's minor (frozen in its own header on release) */
-    {3, DSRC_ABI_VERSION_1_3, sizeof(dsrc_driver), sizeof(dsrc_host), sizeof(dsrc_abi_info),
+    /* 1.3: 1.4's structs, but a driver that ends with validate */
+    {3, DSRC_ABI_VERSION_1_3, ABI_DRIVER_V1_3_SIZE, sizeof(dsrc_host), sizeof(dsrc_abi_info),
+     sizeof(dsrc_option), sizeof(dsrc_column), sizeof(dsrc_cell), sizeof(dsrc_error),
+     sizeof(dsrc_foreign_key), sizeof(dsrc_option_limit)},
+    /* 1.4, the live header's minor (frozen in its own header on release) */
+    {4, DSRC_ABI_VERSION_1_4, sizeof(dsrc_driver), sizeof(dsrc_host), sizeof(dsrc_abi_info),
      sizeof(dsrc_option), sizeof(dsrc_column), sizeof(dsrc_cell), sizeof(dsrc_error),
      sizeof(dsrc_foreign_key), sizeof(dsrc_option_limit)},
 };
@@ -76,7 +84,7 @@ static const struct abi_driver_member {
     ABI_DM(description), ABI_DM(capabilities), ABI_DM(options), ABI_DM(open),
     ABI_DM(close),       ABI_DM(ping),        ABI_DM(list),     ABI_DM(describe),
     ABI_DM(discover),    ABI_DM(fetch),       ABI_DM(cancel),   ABI_DM(unload),
-    ABI_DM(storage),     ABI_DM(option_limits), ABI_DM(validate),
+    ABI_DM(storage),     ABI_DM(option_limits), ABI_DM(validate), ABI_DM(query),
 };
 
 /* The report: every problem found, for text or JSON. */
@@ -305,6 +313,7 @@ static void abi_check_driver(abi_report *r, const dsrc_driver *d, const abi_targ
         {DSRC_CAP_DISCOVER, "DSRC_CAP_DISCOVER", "discover", offsetof(dsrc_driver, discover)},
         {DSRC_CAP_CANCEL, "DSRC_CAP_CANCEL", "cancel", offsetof(dsrc_driver, cancel)},
         {DSRC_CAP_STORAGE, "DSRC_CAP_STORAGE", "storage", offsetof(dsrc_driver, storage)},
+        {DSRC_CAP_QUERY, "DSRC_CAP_QUERY", "query", offsetof(dsrc_driver, query)},
     };
     size_t i, n_opt = 0;
     void (*fn)(void);
@@ -329,6 +338,13 @@ static void abi_check_driver(abi_report *r, const dsrc_driver *d, const abi_targ
             abi_problem(r, "required member '%s' is missing", required[i].name);
     }
     for (i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        if (caps[i].off >= t->driver_size) {
+            /* the member is past the target's driver: so is the capability */
+            if (d->capabilities & caps[i].cap)
+                abi_problem(r, "declares %s, which ABI 1.%u does not have (its %s() is past "
+                            "the target's driver)", caps[i].cap_name, t->minor, caps[i].member);
+            continue;
+        }
         memcpy(&fn, (const char *)d + caps[i].off, sizeof fn);
         if ((d->capabilities & caps[i].cap) && !fn)
             abi_problem(r, "declares %s but has no %s()", caps[i].cap_name, caps[i].member);
@@ -412,7 +428,8 @@ static int abi_run(cli *c, const char *path, const char *target_arg, abi_report 
         if (!t) {
             dlclose(h);
             return cli_error(c, CLI_EXIT_USAGE, "usage",
-                             "abi-check: --target must be 1.0, 1.1, 1.2 or 1.3, not '%s'", target_arg);
+                             "abi-check: --target must be 1.0, 1.1, 1.2, 1.3 or 1.4, not '%s'",
+                             target_arg);
         }
     } else {
         t = &abi_targets[info->abi_minor < ABI_N_TARGETS ? info->abi_minor

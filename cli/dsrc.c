@@ -19,7 +19,7 @@ static const cli_cmd commands[] = {
      "capabilities; plugins that are refused are reported on stderr.\n"
      "  -o, --options NAME  print the options a source of type NAME accepts\n"
      "      --json          machine-readable output"},
-    {"abi-check", cli_cmd_abi_check, "abi-check PLUGIN.so [--target 1.0|1.1|1.2|1.3] [--json]",
+    {"abi-check", cli_cmd_abi_check, "abi-check PLUGIN.so [--target 1.0|1.1|1.2|1.3|1.4] [--json]",
      "check a built plugin against a released ABI minor",
      "Loads PLUGIN.so as a host of the target ABI would (by default the minor\n"
      "its magic block declares), with a driver of that version's size and the\n"
@@ -27,7 +27,7 @@ static const cli_cmd commands[] = {
      "the target does not have, a declared minor above the target, missing\n"
      "required members, malformed option tables and option limits.  Exit\n"
      "status 0 when none was found, 1 otherwise.  Needs no configuration.\n"
-     "  -t, --target V      the ABI minor to check against: 1.0, 1.1, 1.2 or 1.3\n"
+     "  -t, --target V      the ABI minor to check against: 1.0 to 1.4\n"
      "      --json          machine-readable output"},
     {"sources", cli_cmd_sources, "sources [NAME] [--json]",
      "list the configured sources (secrets shown as ***)",
@@ -122,6 +122,31 @@ static const cli_cmd commands[] = {
      "      --json            print the summary as JSON\n"
      "A fetch rule in the source's config for ITEM supplies defaults for\n"
      "format, columns, limit and cursor field; its mask always applies."},
+    {"query", cli_cmd_query,
+     "query NAME 'STATEMENT' [--param VALUE]... [--null-param] [--limit N]\n"
+     "             [--format csv|jsonl] [--timeout SECONDS] [-o FILE|-]\n"
+     "             [--mask COLUMN=MODE,...] [--grace SECONDS]",
+     "run one read-only statement and write its rows as fetch does",
+     "Runs STATEMENT on the source (the endpoint its read_policy chooses) in a\n"
+     "way the backend itself keeps read-only: a statement that writes fails\n"
+     "with the backend's own error.  Parameters are bound by the backend, never\n"
+     "put into the text; placeholders are the backend's own ($1 for PostgreSQL,\n"
+     "? for MySQL and SQLite).  The rows are written as dsrc fetch writes them.\n"
+     "Each query is recorded in the audit trail (its text and a hash of its\n"
+     "parameters, never their values).\n"
+     "  -p, --param VALUE     bind VALUE to the next placeholder (in order)\n"
+     "  -N, --null-param      bind NULL to the next placeholder\n"
+     "  -n, --limit N         read at most N rows\n"
+     "  -f, --format F        csv (default) or jsonl\n"
+     "  -t, --timeout SECONDS the statement's time limit in the backend\n"
+     "                        (default 300; 0: none)\n"
+     "  -o, --output FILE     write FILE (and FILE.manifest.json); '-' = stdout\n"
+     "                        (default)\n"
+     "  -q, --quiet           no summary and no progress\n"
+     "  -m, --mask SPEC       mask columns: COLUMN=MODE,... as for dsrc fetch\n"
+     "      --grace SECONDS   after SIGINT/SIGTERM, how long a plugin that does not\n"
+     "                        stop may take (default: shutdown_grace)\n"
+     "      --json            print the summary as JSON"},
     {"pools", cli_cmd_pools, "pools [NAME] [--json]",
      "connection pools and circuit breakers of the running dsrcd",
      "Asks dsrcd (through its control socket) for every endpoint's pool and\n"

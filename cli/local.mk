@@ -13,6 +13,7 @@ dsrc_SOURCES = cli/dsrc.c \
 	cli/cli_daemon.c \
 	cli/cli_fetch.c \
 	cli/cli_plugins.c \
+	cli/cli_query.c \
 	cli/cli_runs.c \
 	cli/cli_secret.c cli/cli_secret.h \
 	cli/cli_source.c \

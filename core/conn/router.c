@@ -375,7 +375,8 @@ void router_release(router_source *r, router_lease *l, const derr *result)
 
 router_intent router_intent_for(const char *operation)
 {
-    static const char *const reads[] = {"fetch", "list", "ls", "describe", "stats"};
+    static const char *const reads[] = {"fetch", "list", "ls", "describe", "stats",
+                                        "query"};
     size_t i;
 
     for (i = 0; operation && i < sizeof reads / sizeof reads[0]; i++)

@@ -893,6 +893,23 @@ static dsrc_status iso_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch
     return st;
 }
 
+static dsrc_status iso_query(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_query_req *qreq,
+                             const dsrc_row_sink *rows, dsrc_fetch_result *res, dsrc_error *err)
+{
+    iso_call call = {.op = "query", .rows = rows, .result = iso_fetch_result, .out = res};
+    wire_buf req = {0};
+    dsrc_status st;
+
+    wire_begin(&req, WIRE_QUERY);
+    wire_str(&req, qreq->text);
+    wire_put_strs(&req, qreq->n_params ? qreq->params : NULL, qreq->n_params);
+    wire_i64(&req, qreq->limit);
+    wire_i64(&req, qreq->timeout_ms);
+    st = iso_run(ctx, c, &req, &call, err);
+    wire_free(&req);
+    return st;
+}
+
 static void iso_storage_result(iso_call *call, wire_rd *r)
 {
     dsrc_storage_info *info = call->out;
@@ -937,6 +954,11 @@ const dsrc_driver *isolate_driver(const loader_plugin *plugin)
         p->drv.fetch = iso_fetch;
         p->drv.cancel = iso_cancel;
         p->drv.storage = iso_storage;
+        /* the loader gave a plugin without query() its stub: the worker's
+         * plugin answers the same, so only one that runs queries is
+         * proxied */
+        if (p->drv.capabilities & DSRC_CAP_QUERY)
+            p->drv.query = iso_query;
         p->drv.unload = NULL;
         p->next = iso_proxies;
         iso_proxies = p;

@@ -34,6 +34,7 @@
 enum {
     WIRE_OPEN = 1, WIRE_CLOSE, WIRE_PING, WIRE_LIST, WIRE_DESCRIBE, WIRE_DISCOVER,
     WIRE_FETCH, WIRE_STORAGE,
+    WIRE_QUERY,       /* a read-only statement (ABI 1.4 query())          */
     WIRE_CANCEL = 16, /* cancel the running call                          */
     WIRE_STOP,        /* a sink refused: stop the running call's sinks     */
     WIRE_PRECANCEL    /* the next request is cancelled before it starts    */

@@ -485,6 +485,40 @@ static void worker_fetch(worker *w, wire_rd *r, wire_buf *x)
     worker_result(w, st, &e, x);
 }
 
+static void worker_query(worker *w, wire_rd *r, wire_buf *x)
+{
+    wire_arena a = {0};
+    dsrc_query_req req;
+    dsrc_fetch_result res;
+    dsrc_row_sink rows = {sizeof rows, w, worker_schema, worker_row};
+    dsrc_error e;
+    dsrc_status st;
+    size_t n;
+
+    memset(&req, 0, sizeof req);
+    req.struct_size = sizeof req;
+    req.text = wire_get_str(r, NULL);
+    req.params = wire_get_strs(r, &a, &n);
+    req.n_params = n;
+    req.limit = wire_get_i64(r);
+    req.timeout_ms = wire_get_i64(r);
+    memset(&res, 0, sizeof res);
+    res.struct_size = sizeof res;
+    worker_error(&e);
+    if (r->bad || !req.text)
+        st = dsrc_error_set(&e, DSRC_E_INTERNAL, 0, NULL, "malformed query request");
+    else
+        st = w->drv->query(&w->ctx, w->conn, &req, &rows, &res, &e);
+    res.cursor_max[sizeof res.cursor_max - 1] = '\0';
+    wire_u32(x, (uint32_t)res.mode);
+    wire_i64(x, (int64_t)res.rows);
+    wire_i64(x, (int64_t)res.bytes);
+    wire_u8(x, res.has_cursor ? 1 : 0);
+    wire_str(x, res.cursor_max);
+    wire_arena_free(&a);
+    worker_result(w, st, &e, x);
+}
+
 /* One request from the host. */
 static int worker_serve(worker *w, wire_rd *r)
 {
@@ -548,6 +582,9 @@ static int worker_serve(worker *w, wire_rd *r)
     }
     case WIRE_FETCH:
         worker_fetch(w, r, &x);
+        break;
+    case WIRE_QUERY:
+        worker_query(w, r, &x);
         break;
     case WIRE_STORAGE: {
         dsrc_storage_info info = {sizeof info, -1, -1, -1};

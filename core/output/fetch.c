@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "output/fetch.h"
 #include "output/format.h"
 #include "output/manifest.h"
@@ -50,6 +52,12 @@ typedef struct fetch_run_state {
     double t0;
 } fetch_run_state;
 
+/* What the messages call the data: the item, or "the query". */
+static const char *fetch_what(const fetch_opts *o)
+{
+    return o->query ? "the query" : o->item ? o->item : "?";
+}
+
 static double mono(void)
 {
     struct timespec ts;
@@ -86,7 +94,7 @@ static void show_progress(fetch_run_state *st, int final)
     el = now - st->t0;
     human_bytes(st->of ? outfile_bytes(st->of) : st->bytes, b, sizeof b);
     fprintf(stderr, "\r%s: %llu rows, %s, %.0f rows/s   %s",
-            st->o->item, (unsigned long long)st->rows, b,
+            fetch_what(st->o), (unsigned long long)st->rows, b,
             el > 0 ? (double)st->rows / el : 0.0, final ? "\n" : "");
     fflush(stderr);
 }
@@ -94,7 +102,8 @@ static void show_progress(fetch_run_state *st, int final)
 /* The destination path for the workspace. */
 static char *workspace_path(fetch_run_state *st, const char *ext)
 {
-    char *item = state_item_path(st->o->item), *path = NULL;
+    /* a query's files: under "%query", a name no item path maps to */
+    char *item = st->o->query ? strdup("%query") : state_item_path(st->o->item), *path = NULL;
     char ts[32];
     struct tm tm;
     time_t secs = st->started.tv_sec;
@@ -205,7 +214,7 @@ static int fr_schema(void *user, const dsrc_column *cols, size_t n)
     st->written_format = format_name(st->kind);
     s = format_sink(st->fw);
     if (st->mask) {
-        if (mask_bind(st->mask, st->o->item, cols, n, &st->mask_err) != DSRC_OK)
+        if (mask_bind(st->mask, fetch_what(st->o), cols, n, &st->mask_err) != DSRC_OK)
             return -1;
         cols = mask_columns(st->mask, &n);
     }
@@ -240,7 +249,7 @@ static int fr_row(void *user, const dsrc_cell *cells, size_t n)
         }
         if (!(masked = mask_row(st->mask, cells, n))) {
             derr_set(&st->mask_err, DSRC_E_INTERNAL, "masking '%s' failed (HMAC-SHA-256)",
-                     st->o->item);
+                     fetch_what(st->o));
             return -1;
         }
         cells = masked;
@@ -348,17 +357,17 @@ static dsrc_status fetch_mask_new(const cfg_config *cfg, const fetch_opts *o, in
     if (raw)
         return derr_set(e, DSRC_E_INVALID_ARGUMENT,
                         "columns of '%s' are masked: a masked fetch writes csv or jsonl, not "
-                        "raw", o->item);
+                        "raw", fetch_what(o));
     for (k = 0; o->cursor_field && k < o->n_mask; k++)
         if (strcmp(o->mask[k].column, o->cursor_field) == 0)
             return derr_set(e, DSRC_E_INVALID_ARGUMENT,
                             "the cursor field '%s' of '%s' cannot be masked: its values are "
                             "recorded in clear (manifest, state store)", o->cursor_field,
-                            o->item);
+                            fetch_what(o));
     if (!cfg->mask_key)
         return derr_set(e, DSRC_E_INVALID_CONFIG,
                         "columns of '%s' are masked, but no mask_key is set in %s (the key of "
-                        "the hashes; see dsrc.conf(5))", o->item,
+                        "the hashes; see dsrc.conf(5))", fetch_what(o),
                         cfg->path ? cfg->path : "the daemon file");
     st = secret_resolve(cfg->mask_key, NULL, cfg->key_file, &key, NULL, e);
     if (st != DSRC_OK) {
@@ -397,10 +406,24 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
     char *committed = NULL;
     const char *format = o->format ? o->format : "csv";
     const char *cursor_from = o->cursor_value;
+    char params_hash[65] = "";
     int kind;
 
     memset(r, 0, sizeof *r);
     memset(&st, 0, sizeof st);
+    if (o->query) {
+        /* a query's rows are formatted here: no raw bytes, no cursor */
+        if (strcmp(format, "raw") == 0)
+            return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                            "a query writes csv or jsonl, not raw (the rows of its result)");
+        if (o->incremental || o->cursor_field || o->cursor_value)
+            return derr_set(e, DSRC_E_INVALID_ARGUMENT,
+                            "a query has no cursor: it is run as it is written");
+        if (o->n_params && !o->params)
+            return derr_set(e, DSRC_E_INTERNAL, "query: %zu parameters and no values",
+                            o->n_params);
+        fetch_params_sha256(o->params, o->n_params, params_hash);
+    }
     if (strcmp(format, "raw") == 0) {
         st.raw = 1;
         kind = FORMAT_CSV;
@@ -457,7 +480,21 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
     req.mode = st.raw ? DSRC_FETCH_RAW
                       : (kind == FORMAT_CSV && !st.mask ? DSRC_FETCH_CSV : DSRC_FETCH_ROWS);
 
-    status = source_fetch(c, &req, &rows, &bytes, &res, e);
+    if (o->query) {
+        /* the rows always: the host formats them, as for a masked fetch */
+        dsrc_query_req q;
+        memset(&q, 0, sizeof q);
+        q.struct_size = sizeof q;
+        q.text = o->query;
+        q.params = o->params;
+        q.n_params = o->n_params;
+        q.limit = o->limit;
+        q.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 0;
+        status = source_query(c, &q, &rows, &res, e);
+        res.has_cursor = 0;
+    } else {
+        status = source_fetch(c, &req, &rows, &bytes, &res, e);
+    }
     res.cursor_max[DSRC_CURSOR_MAX - 1] = '\0';
     show_progress(&st, 1);
 
@@ -469,12 +506,13 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
     } else if (st.proto_err) {
         derr_clear(e);
         status = derr_set(e, DSRC_E_INTERNAL, "source '%s': plugin '%s' sent %s for '%s'",
-                          c->src->cfg->name, loader_name(c->src->plugin), st.proto_err, o->item);
+                          c->src->cfg->name, loader_name(c->src->plugin), st.proto_err,
+                          fetch_what(o));
     } else if (st.fw && format_error(st.fw)) {
         /* The plugin broke the row sink's rules; the sink refused. */
         derr_clear(e);
         status = derr_set(e, DSRC_E_INTERNAL, "source '%s': plugin '%s' sent bad rows for '%s': %s",
-                          c->src->cfg->name, loader_name(c->src->plugin), o->item,
+                          c->src->cfg->name, loader_name(c->src->plugin), fetch_what(o),
                           format_error(st.fw));
     } else if (st.open_failed) {
         /* The sink refused because the output could not be opened: that,
@@ -514,12 +552,12 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
         /* Nothing was delivered at all: a plugin that sent no schema. */
         status = derr_set(e, DSRC_E_INTERNAL,
                           "source '%s': plugin returned no data and no schema for '%s'",
-                          c->src->cfg->name, o->item);
+                          c->src->cfg->name, fetch_what(o));
     }
     if (status == DSRC_OK && st.fw && format_finish(st.fw) < 0) {
         if (format_error(st.fw))
             status = derr_set(e, DSRC_E_INTERNAL, "source '%s': plugin '%s' sent bad rows for '%s': %s",
-                              c->src->cfg->name, loader_name(c->src->plugin), o->item,
+                              c->src->cfg->name, loader_name(c->src->plugin), fetch_what(o),
                               format_error(st.fw));
         else
             status = derr_set(e, DSRC_E_INTERNAL, "cannot write %s: %s",
@@ -590,6 +628,11 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
             m.mask_key_id = mask_key_id(st.mask);
         }
         m.node = o->node;
+        if (o->query) {
+            m.item = NULL;
+            m.query = o->query;
+            m.params_sha256 = params_hash;
+        }
         if (asprintf(&r->manifest_path, "%s.manifest.json", st.path) < 0) {
             r->manifest_path = NULL;
             status = derr_set(e, DSRC_E_INTERNAL, "out of memory");
@@ -647,6 +690,38 @@ out:
     free(st.hold);
     free(committed);
     return status;
+}
+
+void fetch_params_sha256(const char *const *params, size_t n, char hex[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char md[32], head[9];
+    unsigned int len = 0, i;
+    EVP_MD_CTX *x = EVP_MD_CTX_new();
+    size_t k, j;
+
+    hex[0] = '\0';
+    if (!x || EVP_DigestInit_ex(x, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(x);
+        return;
+    }
+    for (k = 0; k < n; k++) {
+        size_t l = params && params[k] ? strlen(params[k]) : 0;
+        head[0] = params && params[k] ? 1 : 0;
+        for (j = 0; j < 8; j++)
+            head[1 + j] = (unsigned char)((uint64_t)l >> (8 * j));
+        EVP_DigestUpdate(x, head, head[0] ? 9 : 1);
+        if (l)
+            EVP_DigestUpdate(x, params[k], l);
+    }
+    if (EVP_DigestFinal_ex(x, md, &len) == 1 && len == sizeof md) {
+        for (i = 0; i < len; i++) {
+            hex[2 * i] = digits[md[i] >> 4];
+            hex[2 * i + 1] = digits[md[i] & 15];
+        }
+        hex[2 * len] = '\0';
+    }
+    EVP_MD_CTX_free(x);
 }
 
 char **fetch_split_columns(const char *s, size_t *n)

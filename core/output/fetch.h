@@ -82,6 +82,12 @@ dsrc_status fetch_run(const cfg_config *cfg, source_conn *c, const fetch_opts *o
                       fetch_report *r, derr *e);
 void fetch_report_free(fetch_report *r);
 
+/* The SHA-256 (hex) of a query's bound parameters, what is recorded of
+ * them in place of their values: each one as a byte 0 (NULL) or a byte 1,
+ * its length as 8 bytes little-endian and its bytes, in order (no
+ * parameter: the hash of nothing). */
+void fetch_params_sha256(const char *const *params, size_t n, char hex[65]);
+
 /* "a,b,c" (a columns option) as a NULL-terminated array of its non-empty
  * names, *n of them: one malloc'd block (free() it), NULL when out of
  * memory. */

@@ -91,7 +91,12 @@ static json_t *manifest_object(const manifest *m)
     }
     rc |= manifest_set(o, "source", manifest_str(m->source));
     rc |= manifest_set(o, "plugin", manifest_str(m->plugin));
-    rc |= manifest_set(o, "item", manifest_str(m->item));
+    if (m->query) {
+        rc |= manifest_set(o, "query", manifest_str(m->query));
+        rc |= manifest_set(o, "params_sha256", manifest_str(m->params_sha256));
+    } else {
+        rc |= manifest_set(o, "item", manifest_str(m->item));
+    }
     rc |= manifest_set(o, "file", manifest_str(base));
     rc |= manifest_set(o, "format", manifest_str(m->format));
     rc |= manifest_set(o, "media_type", manifest_str(m->media_type));

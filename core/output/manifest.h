@@ -15,6 +15,9 @@
  *   "mask": {"columns": {"email": "hash", "birth_date": "truncate:year"},
  *            "algorithm": "hmac-sha256", "key_id": "16 hex digits"} | null,
  *   "node": "..." (the node that wrote it: dsrcd.conf node_name, when known),
+ *   "query": "..." and "params_sha256": "hex" (a read-only query, in place
+ *            of "item": its text and a hash of its bound parameters, never
+ *            their values; fetch.h fetch_params_sha256),
  *   "dsrc_version": "..."
  * }
  * Secrets never appear in a manifest: it holds no connection options, and
@@ -45,6 +48,8 @@ typedef struct manifest {
     const mask_rule *mask;       size_t n_mask;   /* the columns masked     */
     const char *mask_key_id;     /* mask_key_id() when n_mask               */
     const char *node;            /* the node that wrote it; may be NULL     */
+    const char *query;           /* a query's text (item NULL); NULL: none  */
+    const char *params_sha256;   /* with query: the parameters' hash        */
 } manifest;
 
 /* Serialise to a malloc'd JSON string (pretty, trailing newline). */

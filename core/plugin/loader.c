@@ -378,10 +378,15 @@ static dsrc_status loader_check_abi(loader_plugin *p, derr *e)
  * storage. */
 #define LOADER_DRIVER_V1_0_FULL_SIZE                                              \
     (offsetof(dsrc_driver, storage) + sizeof(((dsrc_driver *)0)->storage))
+/* The driver of 1.1 to 1.3: it ends with validate (1.4 appended query). */
+#define LOADER_DRIVER_V1_3_SIZE                                                   \
+    (offsetof(dsrc_driver, validate) + sizeof(((dsrc_driver *)0)->validate))
+
 static size_t loader_driver_size(void)
 {
-    return loader_host_abi < DSRC_ABI_VERSION_1_1 ? LOADER_DRIVER_V1_0_FULL_SIZE
-                                                  : sizeof(dsrc_driver);
+    return loader_host_abi < DSRC_ABI_VERSION_1_1   ? LOADER_DRIVER_V1_0_FULL_SIZE
+           : loader_host_abi < DSRC_ABI_VERSION_1_4 ? LOADER_DRIVER_V1_3_SIZE
+                                                    : sizeof(dsrc_driver);
 }
 
 /* The host services as a host of loader_host_abi has them. */
@@ -393,9 +398,11 @@ static const dsrc_host *loader_host(void)
     if (loader_host_abi >= DSRC_ABI_VERSION)
         return ctx_host();
     memset(&older, 0, sizeof older);
+    /* 1.4 changed the driver only: a 1.3 host's table is the live one */
     size = loader_host_abi < DSRC_ABI_VERSION_1_1   ? LOADER_HOST_V1_0_SIZE
            : loader_host_abi < DSRC_ABI_VERSION_1_2 ? LOADER_HOST_V1_1_SIZE
-                                                    : LOADER_HOST_V1_2_SIZE;
+           : loader_host_abi < DSRC_ABI_VERSION_1_3 ? LOADER_HOST_V1_2_SIZE
+                                                    : sizeof(dsrc_host);
     memcpy(&older, ctx_host(), size);
     older.struct_size = (uint32_t)size;
     older.abi_version = loader_host_abi;

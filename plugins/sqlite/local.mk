@@ -8,6 +8,7 @@ plugins_sqlite_sqlite_la_SOURCES = \
 	plugins/sqlite/sq_catalog.c \
 	plugins/sqlite/sq_error.c \
 	plugins/sqlite/sq_fetch.c \
+	plugins/sqlite/sq_query.c \
 	plugins/sqlite/sq_types.c
 plugins_sqlite_sqlite_la_CPPFLAGS = -I$(top_srcdir)/sdk
 plugins_sqlite_sqlite_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)

@@ -12,6 +12,7 @@
  *   sq_types.c    declared types -> SDK types; values -> cells
  *   sq_catalog.c  quoting, columns, item paths, list, describe, discover
  *   sq_fetch.c    fetch (columns, cursor, limit); cancellation
+ *   sq_query.c    query: one read-only statement with bound parameters
  */
 #ifndef DSRC_PLUGIN_SQ_H
 #define DSRC_PLUGIN_SQ_H
@@ -165,5 +166,12 @@ dsrc_status sq_cancel(dsrc_conn *c);
 dsrc_status sq_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
                      const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
                      dsrc_fetch_result *result, dsrc_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* sq_query.c                                                                */
+
+/* The driver's query call (ABI 1.4). */
+dsrc_status sq_query(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_query_req *req,
+                     const dsrc_row_sink *rows, dsrc_fetch_result *result, dsrc_error *err);
 
 #endif /* DSRC_PLUGIN_SQ_H */

@@ -5,7 +5,7 @@
  *
  * Built only against <dsrc/plugin.h> and libsqlite3.  The database is
  * always opened read-only through a "file:" URI (mode=ro, optionally
- * immutable=1); a missing file is never created.
+ * immutable=1) with PRAGMA query_only; a missing file is never created.
  *
  * The other files: see sq.h.
  */
@@ -141,6 +141,9 @@ static dsrc_status sq_open(const dsrc_ctx *ctx, const dsrc_open_params *params,
         return s;
     }
     sqlite3_extended_result_codes(db, 0);
+    /* mode=ro leaves the temp schema writable: query_only closes it too,
+     * so that a query (sq_query.c) can change nothing at all */
+    (void)sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL);
     /* busy_timeout, cancellable (sqlite3_busy_timeout() is not) */
     sqlite3_busy_handler(db, sq_busy, &c->busy_ms);
 
@@ -280,13 +283,15 @@ static const dsrc_driver sq_driver = {
     .option_limits = sq_limits,
     .version = SQ_VERSION,
     .description = "SQLite database files, opened read-only",
-    .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_STORAGE,
+    .capabilities = DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_STORAGE |
+                    DSRC_CAP_QUERY,
     .options = sq_options,
     DSRC_DRIVER_CALLS(sq),
     .describe = sq_describe,
     .discover = sq_discover,
     .cancel = sq_cancel,
     .storage = sq_storage,
+    .query = sq_query,
 };
 
 DSRC_PLUGIN_INIT(sq_driver, &sq_host, NULL)

@@ -20,6 +20,12 @@ EXTRA_DIST += tests/integration/workspace_owner.sh tests/integration/group_share
 TESTS += tests/integration/mask.sh
 EXTRA_DIST += tests/integration/mask.sh tests/mask_lib.sh
 
+# dsrc query on sqlite sources, in and out of process: the same bytes as
+# fetch, parameters, limit, time limit, manifest, masking, writes refused,
+# the audit trail; and 1 M rows in flat memory.
+TESTS += tests/integration/query_cli.sh tests/integration/query_memory.sh
+EXTRA_DIST += tests/integration/query_cli.sh tests/integration/query_memory.sh
+
 # dsrcd's jobs and runs: schedules, catch-up, stall, cancel, reload and
 # concurrency limits, with sqlite sources and the fault test plugin.
 TESTS += tests/integration/jobs.sh

@@ -617,6 +617,24 @@ START_TEST(test_1_3_members_past_1_2)
 }
 END_TEST
 
+/* What 1.4 appended: query after validate in the driver (the host table
+ * is 1.3's), and a 1.3-sized driver does not have it. */
+START_TEST(test_1_4_members_past_1_3)
+{
+    dsrc_driver d13;
+    size_t end13 = offsetof(dsrc_driver, validate) + sizeof(((dsrc_driver *)0)->validate);
+
+    ck_assert_uint_ge(offsetof(dsrc_driver, query), end13);
+    ck_assert_int_eq(DSRC_ABI_VERSION_1_4, 10004);
+    ck_assert_int_ge(DSRC_ABI_MINOR, 4);
+    ck_assert_uint_eq(DSRC_CAP_QUERY, 0x100u);
+    memset(&d13, 0, sizeof d13);
+    d13.struct_size = (uint32_t)end13;
+    ck_assert(!DSRC_HAS_MEMBER(&d13, dsrc_driver, query));
+    ck_assert(DSRC_HAS_MEMBER(&d13, dsrc_driver, validate));
+}
+END_TEST
+
 /* What a host receiver got from describe() or discover(). */
 typedef struct abi_got {
     int records;
@@ -845,6 +863,51 @@ START_TEST(test_1_1_host)
 }
 END_TEST
 
+static int abi_no_schema(void *user, const dsrc_column *cols, size_t n)
+{
+    (void)cols;
+    (void)n;
+    (*(int *)user)++;
+    return 0;
+}
+
+static int abi_no_row(void *user, const dsrc_cell *cells, size_t n)
+{
+    (void)cells;
+    (void)n;
+    (*(int *)user)++;
+    return 0;
+}
+
+/* A host of ABI 1.3 (loader_set_host_abi()) loads a plugin of the live
+ * header; without query() it gets the stub: DSRC_E_UNSUPPORTED, no row,
+ * the capability off. */
+START_TEST(test_1_3_host)
+{
+    abi_src a;
+    int calls = 0;
+    dsrc_row_sink sink = {sizeof sink, &calls, abi_no_schema, abi_no_row};
+    dsrc_query_req q;
+    derr e = {0};
+
+    loader_set_host_abi(DSRC_ABI_VERSION_1_3);
+    abi_open(&a, "fk11");
+    ck_assert_ptr_nonnull(loader_driver(a.rs.plugin)->query);
+    ck_assert(!(loader_driver(a.rs.plugin)->capabilities & DSRC_CAP_QUERY));
+    memset(&q, 0, sizeof q);
+    q.struct_size = sizeof q;
+    q.text = "SELECT 1";
+    q.limit = -1;
+    ck_assert_int_eq(source_query(&a.sc, &q, &sink, NULL, &e), DSRC_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(e.msg);
+    ck_assert_msg(strstr(e.msg, "plugin fk11 does not run queries"), "%s", e.msg);
+    ck_assert_int_eq(calls, 0);
+    derr_clear(&e);
+    abi_close(&a);
+    loader_set_host_abi(0);
+}
+END_TEST
+
 /* The TLS mode open() gets: a plugin of 1.1 or later always one, "prefer"
  * included; a 1.0 plugin, which knows no "prefer", NULL in its place (what
  * 1.0 gave a source asking nothing of TLS) and every 1.0 mode as it is. */
@@ -938,6 +1001,7 @@ static Suite *abi_suite(void)
     tcase_add_test(tc, test_1_1_members_past_1_0);
     tcase_add_test(tc, test_1_2_members_past_1_1);
     tcase_add_test(tc, test_1_3_members_past_1_2);
+    tcase_add_test(tc, test_1_4_members_past_1_3);
     tcase_add_loop_test(tc, test_1_1_members_keep_their_place, 0,
                         (int)(sizeof abi_members_1_1 / sizeof abi_members_1_1[0]));
     tcase_add_test(tc, test_1_1_sizes_and_constants);
@@ -946,6 +1010,7 @@ static Suite *abi_suite(void)
     tcase_add_test(tc, test_fk_action_words);
     tcase_add_test(tc, test_1_0_host);
     tcase_add_test(tc, test_1_1_host);
+    tcase_add_test(tc, test_1_3_host);
     tcase_add_test(tc, test_tls_mode_by_plugin_abi);
     suite_add_tcase(s, tc);
     return s;

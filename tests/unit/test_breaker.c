@@ -378,6 +378,7 @@ START_TEST(write_goes_to_primary)
     ck_assert_int_eq(router_intent_for("describe"), ROUTER_READ);
     ck_assert_int_eq(router_intent_for("list"), ROUTER_READ);
     ck_assert_int_eq(router_intent_for("stats"), ROUTER_READ);
+    ck_assert_int_eq(router_intent_for("query"), ROUTER_READ);
     ck_assert_int_eq(router_intent_for(NULL), ROUTER_WRITE);
 }
 END_TEST

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "unit_tmp.h"
+#include "output/fetch.h"
 #include "output/manifest.h"
 
 static manifest sample(dsrc_column cols[2])
@@ -159,6 +160,52 @@ START_TEST(mask_recorded)
 }
 END_TEST
 
+/* A query's manifest: its text and the parameters' hash, no item. */
+START_TEST(query_recorded)
+{
+    dsrc_column cols[2];
+    manifest m = sample(cols);
+    json_t *j;
+    char *s;
+
+    m.item = NULL;
+    m.query = "SELECT * FROM t WHERE a = ?";
+    m.params_sha256 = "58344411ce3d4b84717505f0fcace64a6e8d560e8195f3b3c3ad1f880d979c71";
+    s = manifest_json(&m);
+    ck_assert_ptr_nonnull(s);
+    j = json_loads(s, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "query")), m.query);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "params_sha256")), m.params_sha256);
+    ck_assert_ptr_null(json_object_get(j, "item"));
+    json_decref(j);
+    free(s);
+}
+END_TEST
+
+/* The parameters' hash: length-prefixed, NULL apart from "", a known
+ * value for one parameter, the hash of nothing for none. */
+START_TEST(params_hash)
+{
+    const char *x[] = {"x"}, *null1[] = {NULL}, *empty[] = {""};
+    const char *ab_c[] = {"ab", "c"}, *a_bc[] = {"a", "bc"};
+    char h1[65], h2[65];
+
+    fetch_params_sha256(x, 1, h1);
+    ck_assert_str_eq(h1, "58344411ce3d4b84717505f0fcace64a6e8d560e8195f3b3c3ad1f880d979c71");
+    fetch_params_sha256(NULL, 0, h1);
+    ck_assert_str_eq(h1, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    fetch_params_sha256(null1, 1, h1);
+    ck_assert_str_eq(h1, "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
+    fetch_params_sha256(empty, 1, h2);
+    ck_assert_str_ne(h1, h2);
+    fetch_params_sha256(ab_c, 2, h1);
+    fetch_params_sha256(a_bc, 2, h2);
+    ck_assert_str_ne(h1, h2);
+    ck_assert_uint_eq(strlen(h1), 64);
+}
+END_TEST
+
 START_TEST(optional_fields_null)
 {
     manifest m;
@@ -278,6 +325,8 @@ static Suite *manifest_suite(void)
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, optional_fields_null);
     tcase_add_test(tc, mask_recorded);
+    tcase_add_test(tc, query_recorded);
+    tcase_add_test(tc, params_hash);
     tcase_add_test(tc, strings_escaped);
     tcase_add_test(tc, time_format);
     tcase_add_test(tc, write_file);

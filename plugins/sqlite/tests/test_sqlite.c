@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -886,6 +887,323 @@ START_TEST(t_idle_connection_memory)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* query (ABI 1.4)                                                           */
+
+/* What a query sent: schema calls, rows, the first cell of each of the
+ * first rows (rendered), the column count. */
+typedef struct sq_qrows {
+    int schema_calls;
+    size_t n_cols, n_rows;
+    char *first[8];
+} sq_qrows;
+
+static int sq_q_schema(void *user, const dsrc_column *cols, size_t n)
+{
+    sq_qrows *r = user;
+
+    (void)cols;
+    r->schema_calls++;
+    r->n_cols = n;
+    return 0;
+}
+
+static int sq_q_row(void *user, const dsrc_cell *cells, size_t n)
+{
+    sq_qrows *r = user;
+
+    if (n && r->n_rows < 8)
+        r->first[r->n_rows] = conf_render(&cells[0]);
+    r->n_rows++;
+    return 0;
+}
+
+static void sq_qrows_free(sq_qrows *r)
+{
+    size_t i;
+
+    for (i = 0; i < 8; i++)
+        free(r->first[i]);
+    memset(r, 0, sizeof *r);
+}
+
+/* Run `text` with its n parameters on c, into r (emptied first). */
+static dsrc_status sq_q(source_conn *c, const char *text, const char *const *params, size_t n,
+                        int64_t limit, int64_t timeout_ms, sq_qrows *r,
+                        dsrc_fetch_result *res, derr *e)
+{
+    dsrc_row_sink sink = {sizeof sink, r, sq_q_schema, sq_q_row};
+    dsrc_query_req q;
+
+    sq_qrows_free(r);
+    memset(&q, 0, sizeof q);
+    q.struct_size = sizeof q;
+    q.text = text;
+    q.params = params;
+    q.n_params = n;
+    q.limit = limit;
+    q.timeout_ms = timeout_ms;
+    return source_query(c, &q, &sink, res, e);
+}
+
+/* The number of rows of table x, read through a query. */
+static long sq_count_x(source_conn *c)
+{
+    sq_qrows r = {0};
+    derr e = {0};
+    long n;
+
+    ck_assert_int_eq(sq_q(c, "SELECT count(*) FROM x", NULL, 0, -1, 0, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    n = strtol(r.first[0], NULL, 10);
+    sq_qrows_free(&r);
+    return n;
+}
+
+START_TEST(t_query_params)
+{
+    source_conn *c = conf_conn();
+    sq_qrows r = {0};
+    dsrc_fetch_result res;
+    derr e = {0};
+    const char *bob[] = {"Bob"}, *inject[] = {"' OR 1=1 --"}, *drop[] = {"x; DROP TABLE x"};
+    const char *two[] = {"Ann", "Cy"}, *null1[] = {NULL};
+
+    ck_assert(loader_driver(c->src->plugin)->capabilities & DSRC_CAP_QUERY);
+    ck_assert_int_eq(sq_q(c, "SELECT name, score FROM customers WHERE name = ?", bob, 1, -1, 0,
+                          &r, &res, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    ck_assert_uint_eq(res.rows, 1);
+    ck_assert_str_eq(r.first[0], "Bob");
+    /* a value is a value: never SQL */
+    ck_assert_int_eq(sq_q(c, "SELECT name FROM customers WHERE name = ?", inject, 1, -1, 0, &r,
+                          NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 0);
+    ck_assert_int_eq(r.schema_calls, 1);
+    ck_assert_int_eq(sq_q(c, "SELECT name FROM customers WHERE name = ?1 OR name = ?1", drop, 1,
+                          -1, 0, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 0);
+    ck_assert_int_eq(sq_count_x(c), 1);
+    /* in order; an integer column compares a text parameter as a number */
+    ck_assert_int_eq(sq_q(c, "SELECT name FROM customers WHERE name IN (?, ?) ORDER BY name",
+                          two, 2, -1, 0, &r, NULL, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 2);
+    ck_assert_str_eq(r.first[0], "Ann");
+    ck_assert_str_eq(r.first[1], "Cy");
+    bob[0] = "2";
+    ck_assert_int_eq(sq_q(c, "SELECT name FROM customers WHERE id = ?", bob, 1, -1, 0, &r, NULL,
+                          &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    ck_assert_str_eq(r.first[0], "Bob");
+    /* NULL is SQL's NULL */
+    ck_assert_int_eq(sq_q(c, "SELECT ? IS NULL", null1, 1, -1, 0, &r, NULL, &e), DSRC_OK);
+    ck_assert_str_eq(r.first[0], "1");
+    /* the count must match */
+    ck_assert_int_eq(sq_q(c, "SELECT ?, ?", bob, 1, -1, 0, &r, NULL, &e),
+                     DSRC_E_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(e.msg, "2 parameters, 1 given"), "%s", e.msg);
+    derr_clear(&e);
+    ck_assert_int_eq(sq_q(c, "SELECT 1", bob, 1, -1, 0, &r, NULL, &e), DSRC_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(r.schema_calls, 0);
+    derr_clear(&e);
+    sq_qrows_free(&r);
+}
+END_TEST
+
+START_TEST(t_query_writes_refused)
+{
+    source_conn *c = conf_conn();
+    sq_qrows r = {0};
+    derr e = {0};
+    char attach[PATH_MAX + 64];
+    size_t len, i;
+    char *now;
+    static const char *const writes[] = {
+        "INSERT INTO x VALUES (2)",
+        "UPDATE x SET id = 5",
+        "DELETE FROM x",
+        "CREATE TABLE y (a INTEGER)",
+        "DROP TABLE x",
+        "ALTER TABLE x ADD COLUMN z TEXT",
+        "CREATE INDEX xi ON x(id)",
+        "CREATE TEMP TABLE t (a)",
+        "REPLACE INTO x VALUES (3)",
+        "WITH n(v) AS (SELECT 9) INSERT INTO x SELECT v FROM n",
+        "VACUUM",
+        "PRAGMA query_only = 0",
+        "PRAGMA user_version = 7",
+        "DETACH main",
+    };
+
+    for (i = 0; i < sizeof writes / sizeof writes[0]; i++) {
+        ck_assert_msg(sq_q(c, writes[i], NULL, 0, -1, 0, &r, NULL, &e) == DSRC_E_PERMISSION ||
+                          (i >= sizeof writes / sizeof writes[0] - 1 &&
+                           e.status == DSRC_E_BACKEND),
+                      "%s: %s", writes[i], e.msg ? e.msg : "accepted");
+        ck_assert_ptr_nonnull(e.msg);
+        /* SQLite's own words */
+        ck_assert_msg(strstr(e.msg, "attempt to write a readonly database") ||
+                          strstr(e.msg, "not authorized") ||
+                          strstr(e.msg, "authorization denied") ||
+                          strstr(e.msg, "no such database"),
+                      "%s: %s", writes[i], e.msg);
+        derr_clear(&e);
+    }
+    /* ATTACH would open (or create) another file */
+    snprintf(attach, sizeof attach, "ATTACH '%s.other' AS o", sq_db);
+    ck_assert_int_eq(sq_q(c, attach, NULL, 0, -1, 0, &r, NULL, &e), DSRC_E_PERMISSION);
+    derr_clear(&e);
+    snprintf(attach, sizeof attach, "%s.other", sq_db);
+    ck_assert_int_eq(access(attach, F_OK), -1);
+    /* nothing changed: the rows, and the file to the byte */
+    ck_assert_int_eq(sq_count_x(c), 1);
+    now = conf_read_file(sq_db, &len);
+    ck_assert_ptr_nonnull(now);
+    ck_assert_uint_eq(len, sq_orig_len);
+    ck_assert(memcmp(now, sq_orig, len) == 0);
+    free(now);
+    /* reading pragmas still work, and the connection serves fetches */
+    ck_assert_int_eq(sq_q(c, "SELECT name FROM pragma_table_info('x')", NULL, 0, -1, 0, &r, NULL,
+                          &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    conf_expect_rows(c, "x", 1);
+    sq_qrows_free(&r);
+}
+END_TEST
+
+START_TEST(t_query_one_statement)
+{
+    source_conn *c = conf_conn();
+    sq_qrows r = {0};
+    derr e = {0};
+
+    ck_assert_int_eq(sq_q(c, "SELECT 1; DELETE FROM x", NULL, 0, -1, 0, &r, NULL, &e),
+                     DSRC_E_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(e.msg, "more than one statement"), "%s", e.msg);
+    ck_assert_int_eq(r.schema_calls, 0);
+    derr_clear(&e);
+    ck_assert_int_eq(sq_q(c, "SELECT 1; SELECT 2", NULL, 0, -1, 0, &r, NULL, &e),
+                     DSRC_E_INVALID_ARGUMENT);
+    derr_clear(&e);
+    ck_assert_int_eq(sq_count_x(c), 1);
+    /* blanks and comments after the statement are no statement */
+    ck_assert_int_eq(sq_q(c, "SELECT 1;  -- done\n/* end */ ", NULL, 0, -1, 0, &r, NULL, &e),
+                     DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 1);
+    ck_assert_int_eq(sq_q(c, "  -- nothing", NULL, 0, -1, 0, &r, NULL, &e),
+                     DSRC_E_INVALID_ARGUMENT);
+    derr_clear(&e);
+    ck_assert_int_eq(sq_q(c, "SELEC 1", NULL, 0, -1, 0, &r, NULL, &e), DSRC_E_BACKEND);
+    ck_assert_msg(strstr(e.msg, "syntax error"), "%s", e.msg);
+    derr_clear(&e);
+    sq_qrows_free(&r);
+}
+END_TEST
+
+START_TEST(t_query_limit_and_schema)
+{
+    source_conn *c = conf_conn();
+    sq_qrows r = {0};
+    dsrc_fetch_result res;
+    derr e = {0};
+
+    ck_assert_int_eq(sq_q(c, "SELECT * FROM ties ORDER BY id", NULL, 0, 3, 0, &r, &res, &e),
+                     DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 3);
+    ck_assert_uint_eq(res.rows, 3);
+    ck_assert_int_eq(res.mode, DSRC_FETCH_ROWS);
+    ck_assert_int_eq(res.has_cursor, 0);
+    ck_assert_uint_eq(r.n_cols, 2);
+    /* limit 0 and an empty result: the schema once, no row */
+    ck_assert_int_eq(sq_q(c, "SELECT * FROM ties", NULL, 0, 0, 0, &r, &res, &e), DSRC_OK);
+    ck_assert_int_eq(r.schema_calls, 1);
+    ck_assert_uint_eq(r.n_rows, 0);
+    ck_assert_int_eq(sq_q(c, "SELECT * FROM ties WHERE id < 0", NULL, 0, -1, 0, &r, &res, &e),
+                     DSRC_OK);
+    ck_assert_int_eq(r.schema_calls, 1);
+    ck_assert_uint_eq(r.n_cols, 2);
+    ck_assert_uint_eq(r.n_rows, 0);
+    /* a limit stops reading: an endless statement ends */
+    ck_assert_int_eq(sq_q(c, "WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n) "
+                             "SELECT v FROM n", NULL, 0, 5, 0, &r, &res, &e), DSRC_OK);
+    ck_assert_uint_eq(r.n_rows, 5);
+    ck_assert_str_eq(r.first[4], "5");
+    sq_qrows_free(&r);
+}
+END_TEST
+
+#define SQ_FOREVER                                                                \
+    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c"
+
+START_TEST(t_query_timeout)
+{
+    source_conn *c = conf_conn();
+    sq_qrows r = {0};
+    derr e = {0};
+    double t0 = conf_now(), secs;
+
+    ck_assert_int_eq(sq_q(c, SQ_FOREVER, NULL, 0, -1, 200, &r, NULL, &e), DSRC_E_TIMEOUT);
+    secs = conf_now() - t0;
+    ck_assert_msg(secs >= 0.15 && secs < 5, "the 200 ms limit stopped it after %.2f s", secs);
+    ck_assert_msg(strstr(e.msg, "time limit (200 ms)"), "%s", e.msg);
+    ck_assert_uint_eq(r.n_rows, 0);
+    derr_clear(&e);
+    /* the limit was the call's: the next query has none */
+    ck_assert_int_eq(sq_q(c, "SELECT count(*) FROM customers", NULL, 0, -1, 0, &r, NULL, &e),
+                     DSRC_OK);
+    ck_assert_str_eq(r.first[0], "3");
+    sq_qrows_free(&r);
+}
+END_TEST
+
+typedef struct sq_qcancel {
+    source_conn *c;
+    int use_driver;
+} sq_qcancel;
+
+static void *sq_qcancel_thread(void *arg)
+{
+    sq_qcancel *k = arg;
+    struct timespec ts = {0, 300 * 1000 * 1000};
+
+    nanosleep(&ts, NULL);
+    conf_interrupt(k->c, k->use_driver);
+    return NULL;
+}
+
+static void sq_query_cancel(int use_driver)
+{
+    source_conn *c = conf_conn();
+    sq_qrows r = {0};
+    sq_qcancel k = {c, use_driver};
+    pthread_t th;
+    derr e = {0};
+    double t0 = conf_now(), secs;
+
+    ck_assert_int_eq(pthread_create(&th, NULL, sq_qcancel_thread, &k), 0);
+    ck_assert_int_eq(sq_q(c, SQ_FOREVER, NULL, 0, -1, 0, &r, NULL, &e), DSRC_E_CANCELLED);
+    secs = conf_now() - t0;
+    pthread_join(th, NULL);
+    ck_assert_msg(secs < 10, "cancellation took %.1f s", secs);
+    ck_assert_uint_eq(r.n_rows, 0);
+    derr_clear(&e);
+    atomic_store(&c->cancel, 0);
+    ck_assert_int_eq(sq_count_x(c), 1);
+    sq_qrows_free(&r);
+}
+
+START_TEST(t_query_cancel_interrupt)
+{
+    sq_query_cancel(1);
+}
+END_TEST
+
+START_TEST(t_query_cancel_flag)
+{
+    sq_query_cancel(0);
+}
+END_TEST
+
 /* Names with '/', '%' and quotes, as list and discover print them. */
 static const char *const sq_odd_items[] = {"main/with%2Fslash", "main/we\"ird%2Ft%251",
                                            "main/" HOSTILE, NULL};
@@ -949,6 +1267,13 @@ int main(void)
     tcase_add_test(tc, t_ping_info);
     tcase_add_test(tc, t_immutable_and_modes);
     tcase_add_test(tc, t_idle_connection_memory);
+    tcase_add_test(tc, t_query_params);
+    tcase_add_test(tc, t_query_writes_refused);
+    tcase_add_test(tc, t_query_one_statement);
+    tcase_add_test(tc, t_query_limit_and_schema);
+    tcase_add_test(tc, t_query_timeout);
+    tcase_add_test(tc, t_query_cancel_interrupt);
+    tcase_add_test(tc, t_query_cancel_flag);
 
     rc = conf_main(&fx, tc);
     free(sq_orig);
