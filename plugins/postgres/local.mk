@@ -9,6 +9,7 @@ plugins_postgres_postgres_la_SOURCES = \
 	plugins/postgres/pgc_error.c \
 	plugins/postgres/pgc_fetch.c \
 	plugins/postgres/pgc_query.c \
+	plugins/postgres/pgc_statement.c \
 	plugins/postgres/pgc_types.c
 plugins_postgres_postgres_la_CPPFLAGS = -I$(top_srcdir)/sdk
 plugins_postgres_postgres_la_CFLAGS = $(AM_CFLAGS) $(POSTGRES_CFLAGS)

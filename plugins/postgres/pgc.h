@@ -16,6 +16,7 @@
  *   pgc_catalog.c  item paths, list, describe, discover
  *   pgc_fetch.c    fetch (COPY CSV, typed rows from COPY's text form,
  *                  cursor, limit; a large table over several connections)
+ *   pgc_statement.c  query: one read-only statement with bound parameters
  */
 #ifndef DSRC_PLUGIN_PGC_H
 #define DSRC_PLUGIN_PGC_H
@@ -209,6 +210,11 @@ pgc_class pgc_class_of(unsigned type_oid);
 /* The SDK type a class is reported as. */
 dsrc_type pgc_type_of(pgc_class cls);
 
+/* The name format_type(oid, typmod) gives a built-in type (e.g.
+ * "numeric(10,2)", "timestamp(3) with time zone") into out: 0, or -1 when
+ * the type is not one of the common built-in ones. */
+int pgc_type_name(unsigned oid, int typmod, char *out, size_t outsz);
+
 /* Scratch space for the converted values of one row.  pgc_scratch_reserve()
  * makes sure `need` bytes fit without moving (call it before converting
  * any value of the row, with the row's total); pgc_cell() then takes from
@@ -287,5 +293,14 @@ dsrc_status pgc_discover(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_discover_
 dsrc_status pgc_fetch(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_fetch_req *req,
                       const dsrc_row_sink *rows, const dsrc_byte_sink *bytes,
                       dsrc_fetch_result *result, dsrc_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* pgc_statement.c                                                           */
+
+/* The driver's query (ABI 1.4): one statement in a READ ONLY transaction
+ * that is always rolled back, its parameters bound by the extended
+ * protocol, its rows streamed in single-row mode. */
+dsrc_status pgc_query(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_query_req *req,
+                      const dsrc_row_sink *rows, dsrc_fetch_result *result, dsrc_error *err);
 
 #endif

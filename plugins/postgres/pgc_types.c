@@ -74,6 +74,82 @@ pgc_class pgc_class_of(unsigned oid)
     }
 }
 
+/* The names format_type() gives the built-in types a statement's columns
+ * most often have; NULL for any other. */
+static const char *pgc_builtin_name(unsigned oid)
+{
+    switch (oid) {
+    case OID_BOOL: return "boolean";
+    case OID_BYTEA: return "bytea";
+    case 18: return "\"char\"";
+    case 19: return "name";
+    case OID_INT8: return "bigint";
+    case OID_INT2: return "smallint";
+    case OID_INT4: return "integer";
+    case 25: return "text";
+    case OID_OID: return "oid";
+    case OID_JSON: return "json";
+    case 142: return "xml";
+    case 650: return "cidr";
+    case OID_FLOAT4: return "real";
+    case OID_FLOAT8: return "double precision";
+    case 790: return "money";
+    case 829: return "macaddr";
+    case 869: return "inet";
+    case 1000: return "boolean[]";
+    case 1001: return "bytea[]";
+    case 1005: return "smallint[]";
+    case 1007: return "integer[]";
+    case 1009: return "text[]";
+    case 1014: return "character[]";
+    case 1015: return "character varying[]";
+    case 1016: return "bigint[]";
+    case 1021: return "real[]";
+    case 1022: return "double precision[]";
+    case 1042: return "character";
+    case 1043: return "character varying";
+    case OID_DATE: return "date";
+    case 1083: return "time without time zone";
+    case OID_TIMESTAMP: return "timestamp without time zone";
+    case 1115: return "timestamp without time zone[]";
+    case 1182: return "date[]";
+    case OID_TIMESTAMPTZ: return "timestamp with time zone";
+    case 1185: return "timestamp with time zone[]";
+    case 1186: return "interval";
+    case 1231: return "numeric[]";
+    case 1266: return "time with time zone";
+    case 1560: return "bit";
+    case 1562: return "bit varying";
+    case OID_NUMERIC: return "numeric";
+    case 2950: return "uuid";
+    case 2951: return "uuid[]";
+    case 199: return "json[]";
+    case 3807: return "jsonb[]";
+    case OID_JSONB: return "jsonb";
+    default: return NULL;
+    }
+}
+
+int pgc_type_name(unsigned oid, int typmod, char *out, size_t outsz)
+{
+    const char *name = pgc_builtin_name(oid);
+
+    if (!name)
+        return -1;
+    if (typmod >= 4 && oid == OID_NUMERIC)
+        snprintf(out, outsz, "numeric(%d,%d)", ((typmod - 4) >> 16) & 0xffff,
+                 (typmod - 4) & 0xffff);
+    else if (typmod >= 4 && (oid == 1042 || oid == 1043))
+        snprintf(out, outsz, "%s(%d)", name, typmod - 4);
+    else if (typmod >= 0 && typmod <= 6 &&
+             (oid == OID_TIMESTAMP || oid == OID_TIMESTAMPTZ || oid == 1083 || oid == 1266))
+        snprintf(out, outsz, "%.*s(%d)%s", (int)strcspn(name, " "), name, typmod,
+                 name + strcspn(name, " "));
+    else
+        snprintf(out, outsz, "%s", name);
+    return 0;
+}
+
 dsrc_type pgc_type_of(pgc_class cls)
 {
     switch (cls) {

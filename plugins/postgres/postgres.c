@@ -577,12 +577,14 @@ static const dsrc_driver pgc_driver = {
     .version = PGC_VERSION,
     .description = "PostgreSQL databases through libpq (COPY CSV, TLS, replicas)",
     .capabilities =
-        DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_CSV | DSRC_CAP_REPLICAS,
+        DSRC_CAP_CANCEL | DSRC_CAP_DISCOVER | DSRC_CAP_CURSOR | DSRC_CAP_CSV | DSRC_CAP_REPLICAS |
+        DSRC_CAP_QUERY,
     .options = pgc_options,
     DSRC_DRIVER_CALLS(pgc),
     .describe = pgc_describe,
     .discover = pgc_discover,
     .cancel = pgc_cancel,
+    .query = pgc_query,
 };
 
 DSRC_PLUGIN_INIT(pgc_driver, &pgc_host, pgc_pin_libpq)

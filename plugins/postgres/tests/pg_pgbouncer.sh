@@ -3,7 +3,8 @@
 # postgres.so through a real PgBouncer (Debian pgbouncer) in front of a
 # real server, in session and in transaction pooling mode: test, ls,
 # describe, discover, CSV and JSON Lines fetches, incremental fetches (the
-# second run gets only the new rows) give byte for byte what a direct
+# second run gets only the new rows), read-only queries with bound
+# parameters (a write refused) give byte for byte what a direct
 # connection gives, and dsrc conformance passes through PgBouncer.  The
 # role's own settings (DateStyle, extra_float_digits, bytea_output) differ
 # from the ones dsrc needs, and PgBouncer resets every server connection
@@ -129,6 +130,35 @@ for v in session transaction; do
     same "$tmp/direct.inc1.jsonl" "$tmp/$v.inc1.jsonl"
     same "$tmp/direct.inc2.jsonl" "$tmp/$v.inc2.jsonl"
 done
+
+# Read-only queries (dsrc query): the same output in every mode, bound
+# parameters, a write refused by the server, settings that do not stay.
+if "$DSRC" -c "$tmp/direct/dsrcd.conf" query pg 'SELECT 1' -o /dev/null >/dev/null 2>&1; then
+    for v in direct session transaction; do
+        run $v q_csv query pg 'SELECT * FROM shop.orders ORDER BY id' --format csv -o -
+        run $v q_jsonl query pg 'SELECT id, ratio, at, data, doc FROM shop.orders WHERE id > $1 ORDER BY id' \
+            --param 4990 --format jsonl -o -
+        run $v q_inj query pg 'SELECT $1::text IS NULL AS n, $2::int * 2 AS d' --param "' OR 1=1 --" \
+            --param 21 --format jsonl -o -
+        "$DSRC" -c "$tmp/$v/dsrcd.conf" query pg 'DELETE FROM shop.orders' -o - >"$tmp/out" 2>"$tmp/err" &&
+            bad "$v: a DELETE through dsrc query succeeded" || ok
+        has "$tmp/err" "read-only transaction"
+        "$DSRC" -c "$tmp/$v/dsrcd.conf" query pg "SELECT set_config('DateStyle', 'German', false)" \
+            -o /dev/null >"$tmp/out" 2>"$tmp/err" && ok || bad "$v: set_config in a query failed"
+    done
+    [ "$(wc -l <"$tmp/direct.q_jsonl")" -eq 10 ] && ok || bad "the query with a parameter: not 10 rows"
+    has "$tmp/direct.q_inj" '"n":false'
+    has "$tmp/direct.q_inj" '"d":42'
+    for v in session transaction; do
+        for n in q_csv q_jsonl q_inj; do
+            same "$tmp/direct.$n" "$tmp/$v.$n"
+        done
+    done
+    [ "$(su_psql -At -c 'SELECT count(*) FROM shop.orders')" = 5000 ] && ok ||
+        bad "shop.orders changed under dsrc query"
+else
+    echo "pg_pgbouncer: this dsrc has no query command; the query checks did not run"
+fi
 
 # Nothing of dsrc's session stays on a server connection PgBouncer hands
 # to its next client: that client sees the role's own settings.
