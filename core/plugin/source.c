@@ -370,8 +370,9 @@ void source_close(source_conn *c)
 }
 
 /* Finish a plugin call `op` ("ping"): on failure take its error with a
- * prefix; a status and an error that do not match are the plugin's bug
- * (derr_from_plugin, derr_plugin_ok). */
+ * prefix ("source 'S': WHAT 'ITEM'", without WHAT when NULL); a status
+ * and an error that do not match are the plugin's bug (derr_from_plugin,
+ * derr_plugin_ok). */
 static dsrc_status finish(source_conn *c, dsrc_status st, dsrc_error *perr, derr *e,
                           const char *op, const char *what, const char *item)
 {
@@ -384,7 +385,9 @@ static dsrc_status finish(source_conn *c, dsrc_status st, dsrc_error *perr, derr
     }
     if (perr->status == DSRC_OK)
         perr->status = st;
-    if (item && *item)
+    if (!what)
+        snprintf(prefix, sizeof prefix, "source '%s'", source_name(c));
+    else if (item && *item)
         snprintf(prefix, sizeof prefix, "source '%s': %s '%s'", source_name(c), what, item);
     else
         snprintf(prefix, sizeof prefix, "source '%s': %s", source_name(c), what);
@@ -529,8 +532,13 @@ dsrc_status source_discover(source_conn *c, const dsrc_discover_req *req,
                   &perr, e, "discover", "discover failed", NULL);
 }
 
-dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req, const dsrc_row_sink *rows,
-                      const dsrc_byte_sink *bytes, dsrc_fetch_result *res, derr *e)
+/* A call that sends rows (fetch, query): `req` is the fetch request, or
+ * the query's when `qreq` is set.  The rows go through the host's checks
+ * (contract.h); a sink the plugin kept calling after it refused makes the
+ * call a plugin bug whatever it returned. */
+static dsrc_status source_rows_call(source_conn *c, const dsrc_fetch_req *freq,
+                                    const dsrc_query_req *qreq, const dsrc_row_sink *rows,
+                                    const dsrc_byte_sink *bytes, dsrc_fetch_result *res, derr *e)
 {
     struct dsrc_ctx ctx;
     dsrc_error perr;
@@ -546,44 +554,41 @@ dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req, const dsrc_r
     call_ctx(&ctx, c);
     error_init(&perr);
     checked = contract_rows_init(&cr, loader_name(c->src->plugin), rows);
-    st = finish(c, c->drv->fetch(&ctx, c->conn, req, checked, bytes, res, &perr), &perr,
-                e, "fetch", "cannot fetch", req->item);
+    if (qreq) {
+        st = c->drv->query(&ctx, c->conn, qreq, checked, res, &perr);
+        /* the plugins' messages already say "query: ..." */
+        st = finish(c, st, &perr, e, "query",
+                    perr.message && strncmp(perr.message, "query:", 6) == 0 ? NULL
+                                                                            : "query failed",
+                    NULL);
+    } else {
+        st = finish(c, c->drv->fetch(&ctx, c->conn, freq, checked, bytes, res, &perr), &perr,
+                    e, "fetch", "cannot fetch", freq->item);
+    }
     if (contract_rows_bug(&cr)) {
         /* whatever the plugin returned after the sink refused */
         derr_clear(e);
-        st = derr_set(e, DSRC_E_INTERNAL, "source '%s': cannot fetch '%s': %s",
-                      source_name(c), req->item, contract_rows_bug(&cr));
+        if (qreq)
+            st = derr_set(e, DSRC_E_INTERNAL, "source '%s': query: %s", source_name(c),
+                          contract_rows_bug(&cr));
+        else
+            st = derr_set(e, DSRC_E_INTERNAL, "source '%s': cannot fetch '%s': %s",
+                          source_name(c), freq->item, contract_rows_bug(&cr));
     }
     contract_rows_free(&cr);
     return st;
 }
 
+dsrc_status source_fetch(source_conn *c, const dsrc_fetch_req *req, const dsrc_row_sink *rows,
+                      const dsrc_byte_sink *bytes, dsrc_fetch_result *res, derr *e)
+{
+    return source_rows_call(c, req, NULL, rows, bytes, res, e);
+}
+
 dsrc_status source_query(source_conn *c, const dsrc_query_req *req, const dsrc_row_sink *rows,
                          dsrc_fetch_result *res, derr *e)
 {
-    struct dsrc_ctx ctx;
-    dsrc_error perr;
-    dsrc_fetch_result local;
-    contract_rows cr;
-    const dsrc_row_sink *checked;
-    dsrc_status st;
-
-    if (!res)
-        res = &local;
-    memset(res, 0, sizeof *res);
-    res->struct_size = sizeof *res;
-    call_ctx(&ctx, c);
-    error_init(&perr);
-    checked = contract_rows_init(&cr, loader_name(c->src->plugin), rows);
-    st = finish(c, c->drv->query(&ctx, c->conn, req, checked, res, &perr), &perr, e, "query",
-                "query failed", NULL);
-    if (contract_rows_bug(&cr)) {
-        derr_clear(e);
-        st = derr_set(e, DSRC_E_INTERNAL, "source '%s': query: %s", source_name(c),
-                      contract_rows_bug(&cr));
-    }
-    contract_rows_free(&cr);
-    return st;
+    return source_rows_call(c, NULL, req, rows, NULL, res, e);
 }
 
 void source_cancel(source_conn *c)

@@ -106,9 +106,10 @@ EXTRA_DIST += plugins/postgres/tests/fixture/pg-fixture plugins/postgres/tests/p
 	plugins/postgres/tests/deps.apt bench/postgres/run bench/postgres/sqla_inspect.py \
 	bench/pgbouncer/run
 
-# The PostgreSQL tests each start their own servers; run them one after
-# another (not side by side under make -j) so that they never compete for
-# the machine's ports and memory at the same time.
+# The PostgreSQL tests each start their own servers; most run in three
+# chains, one test after another within a chain, so that under make -j few
+# of them compete for the machine's ports and memory at the same time, and
+# no single long chain is left running alone at the end of make check.
 plugins/postgres/tests/postgres_cli.log: plugins/postgres/tests/test_postgres.log
 plugins/postgres/tests/pg_health.log: plugins/postgres/tests/postgres_cli.log
 plugins/postgres/tests/pg_replica.log: plugins/postgres/tests/pg_health.log
@@ -116,7 +117,6 @@ plugins/postgres/tests/pg_jobs_kill.log: plugins/postgres/tests/pg_replica.log
 plugins/postgres/tests/pg_jobs_retry.log: plugins/postgres/tests/pg_jobs_kill.log
 plugins/postgres/tests/pg_defaults.log: plugins/postgres/tests/pg_jobs_retry.log
 plugins/postgres/tests/pg_fixture.log: plugins/postgres/tests/pg_defaults.log
-plugins/postgres/tests/pg_catalog.log: plugins/postgres/tests/pg_fixture.log
 plugins/postgres/tests/pg_api_data.log: plugins/postgres/tests/pg_catalog.log
 plugins/postgres/tests/pg_source_api.log: plugins/postgres/tests/pg_api_data.log
 plugins/postgres/tests/pg_journal.log: plugins/postgres/tests/pg_source_api.log
