@@ -119,6 +119,11 @@ typedef struct az_resp {
     char access_tier[32];
     char lease_state[32];
     char server[64];
+    /* With cert_of set (ping): the notAfter (epoch seconds) of the
+     * certificate the server presented on the TLS connection that
+     * answered, read while the answer comes in; 0 when not known. */
+    CURL *cert_of;
+    int64_t server_cert_not_after;
     int64_t content_length;
     long retry_after;        /* seconds; -1 none                             */
     dsrc_kv *meta;           /* x-ms-meta-*: malloc'd names and values       */

@@ -12,6 +12,9 @@
 
 #include <ctype.h>
 #include <strings.h>
+#include <time.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #define AZ_ERRBODY_MAX 8192
 
@@ -45,6 +48,23 @@ static void az_copy_header(char *dst, size_t cap, const char *v, size_t n)
     dst[n] = '\0';
 }
 
+/* The notAfter of the certificate the server presented on the connection
+ * of the transfer in progress on `easy` (libcurl's TLS is OpenSSL's: its
+ * SSL object, valid during the transfer); 0 without TLS or when unknown. */
+static int64_t az_peer_not_after(CURL *easy)
+{
+    struct curl_tlssessioninfo *ti = NULL;
+    const X509 *x;
+    int days = 0, secs = 0;
+
+    if (curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || !ti ||
+        ti->backend != CURLSSLBACKEND_OPENSSL || !ti->internals ||
+        !(x = SSL_get0_peer_certificate((SSL *)ti->internals)) ||
+        !ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
+        return 0;
+    return (int64_t)time(NULL) + (int64_t)days * 86400 + secs;
+}
+
 static size_t az_on_header(char *data, size_t size, size_t n, void *user)
 {
     az_resp *r = user;
@@ -57,9 +77,13 @@ static size_t az_on_header(char *data, size_t size, size_t n, void *user)
         az_body body = r->body;
         XML_Parser xp = r->xp;
         dsrc_buf eb = r->errbody;
+        CURL *cert_of = r->cert_of;
         const char *sp = memchr(data, ' ', len);
         az_resp_clear_meta(r);
         memset(r, 0, sizeof *r);
+        r->cert_of = cert_of;
+        if (cert_of)
+            r->server_cert_not_after = az_peer_not_after(cert_of);
         r->fetch = f;
         r->body = body;
         r->xp = xp;
@@ -388,10 +412,12 @@ dsrc_status az_request(const dsrc_ctx *ctx, dsrc_conn *c, const char *verb,
     az_body body = r->body;
     XML_Parser xp = r->xp;
     az_fst *f = r->fetch;
+    CURL *cert_of = r->cert_of;
     memset(r, 0, sizeof *r);
     r->body = body;
     r->xp = xp;
     r->fetch = f;
+    r->cert_of = cert_of;
     r->content_length = -1;
     r->retry_after = -1;
     c->ctx = ctx;

@@ -208,6 +208,7 @@ static dsrc_status az_ping_run(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info
     dsrc_status st;
 
     memset(&r, 0, sizeof r);
+    r.cert_of = c->curl;
     if (c->container) {
         az_pair q[1] = {{"restype", "container"}};
         char *res = az_res_path(c->container, NULL);
@@ -229,6 +230,8 @@ static dsrc_status az_ping_run(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info
         snprintf(info->server_version, sizeof info->server_version, "%s",
                  r.server[0] ? r.server : "Azure Blob Storage");
         snprintf(info->endpoint, sizeof info->endpoint, "%s", c->hostport);
+        if (DSRC_HAS_MEMBER(info, dsrc_ping_info, server_cert_not_after))
+            info->server_cert_not_after = r.server_cert_not_after;
     }
     az_resp_free(&r);
     return st;

@@ -8,7 +8,9 @@
 #   - an on_prem source without a tls group gets prefer, which for a
 #     service that always speaks TLS is verified https: refused the same
 #     way, and connects with the CA;
-#   - require connects without checking (and says so in a warning).
+#   - require connects without checking (and says so in a warning);
+#   - the health probe reports the days until the service's certificate
+#     expires.
 # Skipped (77) when azurite-blob or openssl is not installed.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
@@ -50,5 +52,12 @@ expect 1 "$DSRC" $C test onprem_default;    has "$tmp/err" "certificate"
 expect 0 "$DSRC" $C test onprem_ca;         has "$tmp/out" "onprem_ca: ok"
 expect 0 "$DSRC" $C -v test onprem_require; has "$tmp/out" "onprem_require: ok"
 has "$tmp/err" "not verified"
+# the certificate the service presented (365 days), through the health probe
+expect 0 "$DSRC" $C --json health cloud_ca
+d=$(python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["endpoints"][0]["server_cert_expiry_days"])' <"$tmp/out" 2>&1)
+python3 -c 'import sys; sys.exit(0 if 363 < float(sys.argv[1]) <= 366 else 1)' "$d" 2>/dev/null && ok ||
+    bad "server certificate expiry days: $d"
+expect 0 "$DSRC" $C health cloud_ca
+has "$tmp/out" "server certificate: expires in 36"
 
 finish azure_tls
