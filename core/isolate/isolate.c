@@ -791,7 +791,7 @@ static void iso_ping_result(iso_call *call, wire_rd *r)
     e = wire_get_str(r, NULL);
     snprintf(info->server_version, sizeof info->server_version, "%s", v ? v : "");
     snprintf(info->endpoint, sizeof info->endpoint, "%s", e ? e : "");
-    info->server_cert_not_after = wire_get_i64(r);
+    info->server_cert_not_after = (uint32_t)wire_get_u32(r);
 }
 
 static dsrc_status iso_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *info,

@@ -441,7 +441,7 @@ static void worker_ping(worker *w, wire_buf *x)
     wire_u32(x, (uint32_t)info.role);
     wire_str(x, info.server_version);
     wire_str(x, info.endpoint);
-    wire_i64(x, info.server_cert_not_after);
+    wire_u32(x, info.server_cert_not_after);
     worker_result(w, st, &e, x);
 }
 

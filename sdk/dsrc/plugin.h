@@ -539,9 +539,10 @@ typedef struct dsrc_ping_info {
     char endpoint[128];      /* e.g. "127.0.0.1:5432" or a file path         */
     /* since 1.4: when the connection is TLS, the end of validity (notAfter)
      * of the certificate the server presented, in seconds since the epoch
-     * (UTC); 0: no TLS, or not known.  The host reports the days left
-     * (health, metrics) and warns ahead of the expiry. */
-    int64_t server_cert_not_after;
+     * (UTC; unsigned 32 bits, which keeps the struct's 1.0 alignment and
+     * reaches 2106); 0: no TLS, or not known.  The host reports the days
+     * left (health, metrics) and warns ahead of the expiry. */
+    uint32_t server_cert_not_after;
 } dsrc_ping_info;
 
 /* ------------------------------------------------------------------------ */
