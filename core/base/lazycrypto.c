@@ -52,7 +52,7 @@
     X(EVP_MD_CTX_free) X(EVP_MD_CTX_new) X(EVP_PKEY_free) X(EVP_PKEY_is_a)                 \
     X(EVP_aes_128_cbc) X(EVP_sha256) X(HMAC) X(OPENSSL_cleanse) X(OPENSSL_thread_stop)     \
     X(PEM_read_bio_PrivateKey) X(RAND_bytes) X(SHA256) X(SHA256_Final) X(SHA256_Init)   \
-    X(SHA256_Update) X(PEM_read_bio_X509) X(X509_free) X(X509_get0_notAfter)           \
+    X(SHA256_Update) X(SHA256_Transform) X(PEM_read_bio_X509) X(X509_free) X(X509_get0_notAfter)           \
     X(ASN1_TIME_to_tm) X(X509_check_private_key) X(ERR_clear_error)
 
 enum {
@@ -350,6 +350,12 @@ int SHA256_Update(SHA256_CTX *c, const void *data, size_t len)
 {
     REAL(SHA256_Update, f);
     return f(c, data, len);
+}
+
+void SHA256_Transform(SHA256_CTX *c, const unsigned char *data)
+{
+    REAL(SHA256_Transform, f);
+    f(c, data);
 }
 
 X509 *PEM_read_bio_X509(BIO *bp, X509 **x, pem_password_cb *cb, void *u)

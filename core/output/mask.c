@@ -2,6 +2,7 @@
 /* mask.c -- see mask.h */
 #include <config.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,17 +208,84 @@ static int mask_hmac_key(mask_applier *m, const unsigned char *key, size_t len)
     return ok ? 0 : -1;
 }
 
-/* HMAC-SHA-256 of data under the applier's key: two SHA-256 blocks for a
- * short value, no allocation. */
+/* "00" to "ff", two characters a byte. */
+static const char hexpair[] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+/* The digest in a SHA-256 state, big-endian. */
+static void mask_state_out(const SHA256_CTX *c, unsigned char out[32])
+{
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        uint32_t w = __builtin_bswap32((uint32_t)c->h[i]);
+        memcpy(out + 4 * i, &w, 4);
+    }
+}
+
+/* One last block: the n bytes of data (n <= 55), the padding and the
+ * length of the whole message, the key block's 64 bytes included
+ * (FIPS 180-4, 5.1.1), compressed into c. */
+static void mask_last_block(SHA256_CTX *c, const void *data, size_t n)
+{
+    unsigned char b[SHA256_CBLOCK];
+    uint64_t bits = __builtin_bswap64((uint64_t)(SHA256_CBLOCK + n) * 8);
+
+    memcpy(b, data, n);
+    b[n] = 0x80;
+    memset(b + n + 1, 0, SHA256_CBLOCK - 8 - n - 1);
+    memcpy(b + SHA256_CBLOCK - 8, &bits, 8);
+    SHA256_Transform(c, b);
+}
+
+/* HMAC-SHA-256 of data under the applier's key, left in *c's state: two
+ * SHA-256 blocks for a value of up to 55 bytes, each padded here and
+ * compressed straight into a copy of the keyed state; a longer value
+ * goes through SHA256_Update(). No allocation. */
+static int mask_hmac_state(mask_applier *m, const void *data, size_t len, SHA256_CTX *c)
+{
+    unsigned char inner[32];
+
+    *c = m->inner;
+    if (len <= SHA256_CBLOCK - 9) {
+        mask_last_block(c, data, len);
+        mask_state_out(c, inner);
+    } else if (!SHA256_Update(c, data, len) || !SHA256_Final(inner, c)) {
+        return -1;
+    }
+    *c = m->outer;
+    mask_last_block(c, inner, 32);
+    return 0;
+}
+
 static int mask_hmac(mask_applier *m, const void *data, size_t len, unsigned char out[32])
 {
-    SHA256_CTX c = m->inner;
+    SHA256_CTX c;
 
-    if (!SHA256_Update(&c, data, len) || !SHA256_Final(out, &c))
+    if (mask_hmac_state(m, data, len, &c) != 0)
         return -1;
-    c = m->outer;
-    if (!SHA256_Update(&c, out, 32) || !SHA256_Final(out, &c))
+    mask_state_out(&c, out);
+    return 0;
+}
+
+/* The HMAC of data as 64 lowercase hex digits. */
+static int mask_hmac_hex(mask_applier *m, const void *data, size_t len, char out[64])
+{
+    SHA256_CTX c;
+    int i, j;
+
+    if (mask_hmac_state(m, data, len, &c) != 0)
         return -1;
+    for (i = 0; i < 8; i++)
+        for (j = 0; j < 4; j++)
+            memcpy(out + 8 * i + 2 * j, hexpair + 2 * ((c.h[i] >> (24 - 8 * j)) & 0xff), 2);
     return 0;
 }
 
@@ -512,7 +580,6 @@ static int mask_one(mask_applier *m, mask_col *mc, const dsrc_cell *in, dsrc_cel
     char tmp[32];
     const char *p;
     size_t len, off;
-    unsigned char h[32];
     int r;
 
     if (in->type == DSRC_T_NULL) {
@@ -526,9 +593,8 @@ static int mask_one(mask_applier *m, mask_col *mc, const dsrc_cell *in, dsrc_cel
         return 0;
     case MASK_HASH:
         mask_text(in, tmp, &p, &len);
-        if (mask_hmac(m, p, len, h) != 0)
+        if (mask_hmac_hex(m, p, len, mc->buf) != 0)
             return -1;
-        mask_hex(h, 32, mc->buf);
         out->type = DSRC_T_TEXT;
         out->v.s.ptr = mc->buf;
         out->v.s.len = 64;

@@ -152,6 +152,35 @@ START_TEST(hash_is_hmac_sha256)
 }
 END_TEST
 
+/* Every value length from 0 to 200 bytes, across the one-block edge
+ * (55, 56 bytes) and the block size, equals libcrypto's HMAC(). */
+START_TEST(hash_every_length)
+{
+    mask_applier *m = one_col("hash", key1, DSRC_T_TEXT);
+    unsigned char v[200], d[32];
+    unsigned int dlen = 0;
+    char want[65];
+    dsrc_cell in, out;
+    size_t n;
+
+    for (n = 0; n < sizeof v; n++)
+        v[n] = (unsigned char)('a' + n % 26);
+    for (n = 0; n <= sizeof v; n++) {
+        memset(&in, 0, sizeof in);
+        in.type = DSRC_T_TEXT;
+        in.v.s.ptr = (const char *)v;
+        in.v.s.len = n;
+        ck_assert_ptr_nonnull(HMAC(EVP_sha256(), key1, (int)strlen(key1), v, n, d, &dlen));
+        ck_assert_uint_eq(dlen, 32);
+        hex(d, 32, want);
+        ck_assert_int_eq(mask_cell(m, 0, &in, &out), 0);
+        ck_assert_msg(strcmp(cell_str(&out), want) == 0, "length %zu: %s, want %s", n,
+                      cell_str(&out), want);
+    }
+    mask_free(m);
+}
+END_TEST
+
 START_TEST(hash_keyed_and_stable)
 {
     mask_applier *a = one_col("hash", key1, DSRC_T_TEXT), *b = one_col("hash", key1, DSRC_T_TEXT);
@@ -437,6 +466,7 @@ static Suite *mask_suite(void)
     tcase_add_test(tc, parse_modes);
     tcase_add_test(tc, parse_option);
     tcase_add_test(tc, hash_is_hmac_sha256);
+    tcase_add_test(tc, hash_every_length);
     tcase_add_test(tc, hash_keyed_and_stable);
     tcase_add_test(tc, truncate_text);
     tcase_add_test(tc, truncate_cells);
