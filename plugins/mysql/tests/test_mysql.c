@@ -2449,7 +2449,7 @@ START_TEST(t_query_timeout)
                                   0, -1, 200, &r, &e),
                      DSRC_E_TIMEOUT);
     conf_rows_free(&r);
-    ck_assert_msg(conf_now() - t0 < 10, "the timeout took %.1f s", conf_now() - t0);
+    ck_assert_msg(conf_now() - t0 < 60, "the timeout took %.1f s", conf_now() - t0);
     ck_assert_msg(strncmp(e.code, "1969/", 5) == 0 || strncmp(e.code, "3024/", 5) == 0,
                   "code %s: %s", e.code, e.msg);
     derr_clear(&e);

@@ -2286,14 +2286,16 @@ START_TEST(t_query_limit)
     dsrc_fetch_result res;
     double t0, secs;
 
-    /* 10^10 rows: only the limit's are read, and the server stops. */
+    /* 10^10 rows: only the limit's are read, and the server stops. Read
+     * in full they would take hours; the bound is loose so that a loaded
+     * machine does not decide the test. */
     t0 = conf_now();
     ck_assert_msg(pg_query(c, "SELECT a.g::bigint * 100000 + b.g AS n FROM"
                               " generate_series(0, 99999) a(g), generate_series(0, 99999) b(g)"
                               " /* dsrc_limit_probe */",
                            NULL, 0, 5, 0, &q, &res, &e) == DSRC_OK, "%s", e.msg);
     secs = conf_now() - t0;
-    ck_assert_msg(secs < 5, "a limit of 5 rows took %.1f s", secs);
+    ck_assert_msg(secs < 60, "a limit of 5 rows took %.1f s", secs);
     ck_assert_uint_eq(q.r.n_rows, 5);
     ck_assert_uint_eq(res.rows, 5);
     pg_qrows_free(&q);
@@ -2330,11 +2332,13 @@ START_TEST(t_query_timeout)
     derr e = {0};
     double t0, secs;
 
+    /* The server's own limit ends the statement (57014, long before its
+     * 60 s; the bound is loose for a loaded machine). */
     t0 = conf_now();
-    ck_assert_int_eq(pg_query(c, "SELECT pg_sleep(5)", NULL, 0, -1, 200, &q, NULL, &e),
+    ck_assert_int_eq(pg_query(c, "SELECT pg_sleep(60)", NULL, 0, -1, 200, &q, NULL, &e),
                      DSRC_E_TIMEOUT);
     secs = conf_now() - t0;
-    ck_assert_msg(secs < 2, "a 200 ms time limit took %.1f s", secs);
+    ck_assert_msg(secs < 30, "a 200 ms time limit took %.1f s", secs);
     ck_assert_str_eq(e.code, "57014");
     ck_assert_msg(strstr(e.msg, "200 ms"), "message: %s", e.msg);
     pg_qrows_free(&q);

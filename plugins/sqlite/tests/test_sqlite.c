@@ -1144,7 +1144,7 @@ START_TEST(t_query_timeout)
 
     ck_assert_int_eq(sq_q(c, SQ_FOREVER, NULL, 0, -1, 200, &r, NULL, &e), DSRC_E_TIMEOUT);
     secs = conf_now() - t0;
-    ck_assert_msg(secs >= 0.15 && secs < 5, "the 200 ms limit stopped it after %.2f s", secs);
+    ck_assert_msg(secs >= 0.15 && secs < 30, "the 200 ms limit stopped it after %.2f s", secs);
     ck_assert_msg(strstr(e.msg, "time limit (200 ms)"), "%s", e.msg);
     ck_assert_uint_eq(r.n_rows, 0);
     derr_clear(&e);
