@@ -2,6 +2,7 @@
 /* mask.c -- see mask.h */
 #include <config.h>
 
+#include <endian.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,7 +226,7 @@ static void mask_state_out(const SHA256_CTX *c, unsigned char out[32])
     int i;
 
     for (i = 0; i < 8; i++) {
-        uint32_t w = __builtin_bswap32((uint32_t)c->h[i]);
+        uint32_t w = htobe32((uint32_t)c->h[i]);
         memcpy(out + 4 * i, &w, 4);
     }
 }
@@ -236,7 +237,7 @@ static void mask_state_out(const SHA256_CTX *c, unsigned char out[32])
 static void mask_last_block(SHA256_CTX *c, const void *data, size_t n)
 {
     unsigned char b[SHA256_CBLOCK];
-    uint64_t bits = __builtin_bswap64((uint64_t)(SHA256_CBLOCK + n) * 8);
+    uint64_t bits = htobe64((uint64_t)(SHA256_CBLOCK + n) * 8);
 
     memcpy(b, data, n);
     b[n] = 0x80;
