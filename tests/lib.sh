@@ -30,6 +30,7 @@
 #   same FILE1 FILE2       the two files are byte for byte the same
 #   wait_for FILE TEXT [TRIES]  wait until FILE contains TEXT, checking every
 #                          0.1 s, TRIES times (default 100: 10 s); 0 or 1
+#   lib_asan PROGRAM       0 when PROGRAM is built with AddressSanitizer
 #   finish NAME [NOTE]     print "NAME: P passed, F failed[ NOTE] (S s)", S the
 #                          seconds since this file was sourced; the
 #                          script's exit status (0 when nothing failed), so
@@ -61,6 +62,7 @@ lib_conf() {
 }
 
 ok() { pass=$((pass + 1)); }
+lib_asan() { grep -q __asan_init "$1" 2>/dev/null; }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 expect() {
     want=$1; shift

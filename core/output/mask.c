@@ -174,16 +174,23 @@ struct mask_applier {
     dsrc_cell *out;
 };
 
-static const char hexdig[] = "0123456789abcdef";
+/* "00" to "ff", two characters a byte. */
+static const char hexpair[] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 static void mask_hex(const unsigned char *d, size_t n, char *out)
 {
     size_t i;
 
-    for (i = 0; i < n; i++) {
-        out[2 * i] = hexdig[d[i] >> 4];
-        out[2 * i + 1] = hexdig[d[i] & 15];
-    }
+    for (i = 0; i < n; i++)
+        memcpy(out + 2 * i, hexpair + 2 * d[i], 2);
 }
 
 /* The key's inner and outer states (RFC 2104, B = 64). */
@@ -208,17 +215,6 @@ static int mask_hmac_key(mask_applier *m, const unsigned char *key, size_t len)
     OPENSSL_cleanse(pad, sizeof pad);
     return ok ? 0 : -1;
 }
-
-/* "00" to "ff", two characters a byte. */
-static const char hexpair[] =
-    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
-    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
-    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
-    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
-    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
-    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 /* The digest in a SHA-256 state, big-endian. */
 static void mask_state_out(const SHA256_CTX *c, unsigned char out[32])
@@ -279,14 +275,11 @@ static int mask_hmac(mask_applier *m, const void *data, size_t len, unsigned cha
 /* The HMAC of data as 64 lowercase hex digits. */
 static int mask_hmac_hex(mask_applier *m, const void *data, size_t len, char out[64])
 {
-    SHA256_CTX c;
-    int i, j;
+    unsigned char d[32];
 
-    if (mask_hmac_state(m, data, len, &c) != 0)
+    if (mask_hmac(m, data, len, d) != 0)
         return -1;
-    for (i = 0; i < 8; i++)
-        for (j = 0; j < 4; j++)
-            memcpy(out + 8 * i + 2 * j, hexpair + 2 * ((c.h[i] >> (24 - 8 * j)) & 0xff), 2);
+    mask_hex(d, sizeof d, out);
     return 0;
 }
 

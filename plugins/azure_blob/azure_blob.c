@@ -231,10 +231,7 @@ static dsrc_status az_ping_run(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info
                  r.server[0] ? r.server : "Azure Blob Storage");
         snprintf(info->endpoint, sizeof info->endpoint, "%s", c->hostport);
         if (DSRC_HAS_MEMBER(info, dsrc_ping_info, server_cert_not_after))
-            info->server_cert_not_after = r.server_cert_not_after > 0 &&
-                                                  r.server_cert_not_after <= UINT32_MAX
-                                              ? (uint32_t)r.server_cert_not_after
-                                              : 0;
+            info->server_cert_not_after = dsrc_cert_time(r.server_cert_not_after);
     }
     az_resp_free(&r);
     return st;

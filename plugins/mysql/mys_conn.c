@@ -573,10 +573,7 @@ dsrc_status mys_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *info, ds
         if (DSRC_HAS_MEMBER(info, dsrc_ping_info, server_cert_not_after)) {
             if (c->srv_not_after < 0)
                 c->srv_not_after = mys_server_cert_not_after(c);
-            info->server_cert_not_after = c->srv_not_after > 0 &&
-                                                  c->srv_not_after <= UINT32_MAX
-                                              ? (uint32_t)c->srv_not_after
-                                              : 0;
+            info->server_cert_not_after = dsrc_cert_time(c->srv_not_after);
         }
     }
     return DSRC_OK;

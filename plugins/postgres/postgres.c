@@ -530,10 +530,8 @@ static dsrc_status pgc_ping(const dsrc_ctx *ctx, dsrc_conn *c, dsrc_ping_info *i
         }
         if (DSRC_HAS_MEMBER(info, dsrc_ping_info, endpoint))
             snprintf(info->endpoint, sizeof info->endpoint, "%s", c->endpoint);
-        if (DSRC_HAS_MEMBER(info, dsrc_ping_info, server_cert_not_after)) {
-            int64_t t = pgc_server_cert_not_after(c->pg);
-            info->server_cert_not_after = t > 0 && t <= UINT32_MAX ? (uint32_t)t : 0;
-        }
+        if (DSRC_HAS_MEMBER(info, dsrc_ping_info, server_cert_not_after))
+            info->server_cert_not_after = dsrc_cert_time(pgc_server_cert_not_after(c->pg));
     }
     return DSRC_OK;
 }

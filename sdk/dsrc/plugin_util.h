@@ -21,7 +21,8 @@
  * '%' only, and dsrc_path_split() with `max` keeps it whole.
  *
  * Also here: strings and secrets (dsrc_strdup, dsrc_wipe), typed option
- * getters (dsrc_opt, dsrc_opt_int), the cancellation check (dsrc_cancelled), the highest cursor value a fetch
+ * getters (dsrc_opt, dsrc_opt_int), the cancellation check (dsrc_cancelled), a
+ * certificate's end of validity for ping (dsrc_cert_time), the highest cursor value a fetch
  * sent (dsrc_cursor_max_*), the discover request's mode and query count
  * (dsrc_discover_mode_of, dsrc_discover_count; since 1.1), foreign keys
  * (dsrc_fk_*; since 1.1) and the entry point's boilerplate
@@ -298,6 +299,17 @@ static inline int dsrc_opt_int(const dsrc_open_params *p, const char *key, int64
         return -1;
     *out = (int64_t)n;
     return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Certificates                                                              */
+
+/** An end of validity in seconds since the epoch as
+ *  dsrc_ping_info.server_cert_not_after holds it (since 1.4): 0 for 0 or
+ *  less (unknown) and for a time past what 32 bits reach (2106). */
+static inline uint32_t dsrc_cert_time(int64_t not_after)
+{
+    return not_after > 0 && not_after <= (int64_t)UINT32_MAX ? (uint32_t)not_after : 0;
 }
 
 /* ------------------------------------------------------------------------ */

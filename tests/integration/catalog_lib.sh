@@ -16,7 +16,7 @@ events() { "$DSRC" -c "$CONF" --json drift "$1" >"$tmp/drift.json" && jfield "$t
 # A sanitizer build checks the memory of a discover in its first rounds
 # and takes seconds a round; the many rounds that look for a false alarm
 # run in full in the optimised build (UNSANITIZED_TESTS in Makefile.am).
-if grep -q __asan_init "$DSRC" 2>/dev/null; then
+if lib_asan "$DSRC"; then
     catalog_rounds_div=5
 else
     catalog_rounds_div=1

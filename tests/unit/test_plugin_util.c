@@ -28,6 +28,18 @@ static char *esc(const char *s)
     return b.s;
 }
 
+/* A certificate's end of validity as ping reports it: unknown and past
+ * 2106 are 0. */
+START_TEST(t_cert_time)
+{
+    ck_assert_uint_eq(dsrc_cert_time(0), 0);
+    ck_assert_uint_eq(dsrc_cert_time(-5), 0);
+    ck_assert_uint_eq(dsrc_cert_time(1796600000), 1796600000u);
+    ck_assert_uint_eq(dsrc_cert_time(4294967295LL), 4294967295u);
+    ck_assert_uint_eq(dsrc_cert_time(4294967296LL), 0);
+}
+END_TEST
+
 START_TEST(t_escape)
 {
     static const char *const cases[][2] = {
@@ -507,6 +519,7 @@ int main(void)
     int failed;
 
     tcase_add_test(tc, t_escape);
+    tcase_add_test(tc, t_cert_time);
     tcase_add_test(tc, t_join_tail);
     tcase_add_test(tc, t_round_trip);
     tcase_add_test(tc, t_split);

@@ -68,7 +68,7 @@ else
     rc=$?
 fi
 if [ "$rc" -eq 0 ]; then ok; else bad "fetch exited $rc"; sed 's/^/  err: /' "$tmp/err" | head -20; fi
-if grep -q __asan_init "$DSRC" 2>/dev/null; then
+if lib_asan "$DSRC"; then
     # AddressSanitizer keeps freed memory in quarantine and adds its
     # shadow: its RSS says nothing of dsrc's; the optimised build (the
     # packages' test run) checks it

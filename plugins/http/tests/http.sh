@@ -87,7 +87,7 @@ import resource, subprocess, sys
 subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$DSRC" $C fetch js "$@" -o /dev/null
 }
-if grep -q __asan_init "$DSRC" 2>/dev/null; then
+if lib_asan "$DSRC"; then
     # AddressSanitizer keeps freed memory in quarantine: its RSS says
     # nothing of dsrc's; the -Werror build checks it
     echo "peak RSS not checked (AddressSanitizer build)"

@@ -273,7 +273,7 @@ r1=$(maxrss $C fetch pg public/wide --format csv -o "$tmp/m1.csv") || bad "fetch
 r4=$(maxrss $C fetch pg public/big3 --format csv -o "$tmp/m4.csv") || bad "fetch of big3 failed"
 echo "max RSS: wide ($(wc -c <"$tmp/m1.csv") bytes) ${r1} KiB, big3 ($(wc -c <"$tmp/m4.csv") bytes) ${r4} KiB"
 # At most the read-ahead (16 MiB) more, for 4 times the data.
-if grep -q __asan_init "$DSRC" 2>/dev/null; then
+if lib_asan "$DSRC"; then
     # AddressSanitizer keeps freed memory in quarantine: its RSS says
     # nothing of dsrc's; the optimised build (the packages' test run) checks it
     echo "peak RSS not checked (AddressSanitizer build)"

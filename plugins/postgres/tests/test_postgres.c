@@ -2412,12 +2412,13 @@ END_TEST
 #ifdef __SANITIZE_ADDRESS__
 #define PG_Q_RSS_CHECKED 0
 #define PG_Q_ROWS 200000
-#define PG_Q_ROWS_TEXT "200000"
 #else
 #define PG_Q_RSS_CHECKED 1
 #define PG_Q_ROWS 1000000
-#define PG_Q_ROWS_TEXT "1000000"
 #endif
+#define PG_Q_STR_(x) #x
+#define PG_Q_STR(x) PG_Q_STR_(x)
+#define PG_Q_ROWS_TEXT PG_Q_STR(PG_Q_ROWS)
 START_TEST(t_query_million)
 {
     source_conn *c = conf_conn();
