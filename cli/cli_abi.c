@@ -67,8 +67,12 @@ static const abi_target abi_targets[] = {
     {3, DSRC_ABI_VERSION_1_3, ABI_DRIVER_V1_3_SIZE, sizeof(dsrc_host), sizeof(dsrc_abi_info),
      sizeof(dsrc_option), sizeof(dsrc_column), sizeof(dsrc_cell), sizeof(dsrc_error),
      sizeof(dsrc_foreign_key), sizeof(dsrc_option_limit)},
-    /* 1.4, the live header's minor (frozen in its own header on release) */
+    /* 1.4: 1.5's structs (1.5 added a cell type, DSRC_T_DOUBLE_TEXT) */
     {4, DSRC_ABI_VERSION_1_4, sizeof(dsrc_driver), sizeof(dsrc_host), sizeof(dsrc_abi_info),
+     sizeof(dsrc_option), sizeof(dsrc_column), sizeof(dsrc_cell), sizeof(dsrc_error),
+     sizeof(dsrc_foreign_key), sizeof(dsrc_option_limit)},
+    /* 1.5, the live header's minor (frozen in its own header on release) */
+    {5, DSRC_ABI_VERSION_1_5, sizeof(dsrc_driver), sizeof(dsrc_host), sizeof(dsrc_abi_info),
      sizeof(dsrc_option), sizeof(dsrc_column), sizeof(dsrc_cell), sizeof(dsrc_error),
      sizeof(dsrc_foreign_key), sizeof(dsrc_option_limit)},
 };
@@ -428,7 +432,7 @@ static int abi_run(cli *c, const char *path, const char *target_arg, abi_report 
         if (!t) {
             dlclose(h);
             return cli_error(c, CLI_EXIT_USAGE, "usage",
-                             "abi-check: --target must be 1.0, 1.1, 1.2, 1.3 or 1.4, not '%s'",
+                             "abi-check: --target must be 1.0, 1.1, 1.2, 1.3, 1.4 or 1.5, not '%s'",
                              target_arg);
         }
     } else {

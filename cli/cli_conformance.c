@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "base/redact.h"
+#include "output/format.h"
 #include "output/manifest.h"
 #include "plugin/conform.h"
 #include "plugin/source.h"
@@ -335,6 +336,7 @@ typedef struct cf_rows {
     size_t n_cols;
     long rows;
     int bad_width;           /* a row arrived with a wrong cell count       */
+    char bad_double[40];     /* a DOUBLE_TEXT that is not the host's text   */
     ssize_t keep;            /* the column whose values are kept (-1: none) */
     const char *keep_name;
     char **vals;             /* its rendered values, NULL for NULL          */
@@ -382,6 +384,11 @@ static int cf_row_cb(void *user, const dsrc_cell *cells, size_t n)
 
     if (n != f->n_cols)
         f->bad_width = 1;
+    for (size_t i = 0; i < n && !f->bad_double[0]; i++)
+        if (cells[i].type == DSRC_T_DOUBLE_TEXT && !conform_double_text_exact(&cells[i]))
+            snprintf(f->bad_double, sizeof f->bad_double, "%.*s",
+                     (int)(cells[i].v.s.len < 32 ? cells[i].v.s.len : 32),
+                     cells[i].v.s.ptr ? cells[i].v.s.ptr : "");
     if (f->keep >= 0 && (size_t)f->keep < n) {
         char **v = realloc(f->vals, ((size_t)f->rows + 1) * sizeof *v);
         if (!v)
@@ -959,6 +966,10 @@ static cf_result cf_fetch_full(cf_run *r)
         out = cf_fail(r, "schema() was called %d times, not once", f.schema_calls);
     else if (f.bad_width)
         out = cf_fail(r, "a row had a number of cells other than the schema's %zu", f.n_cols);
+    else if (f.bad_double[0])
+        out = cf_fail(r, "a double's text '%s' is not the text the host writes for its value "
+                      "(the shortest that reads back, as PostgreSQL's float8 output)",
+                      f.bad_double);
     else if (!cf_same_columns(r, "the fetch's schema", f.names, f.types, f.n_cols))
         out = CF_FAIL;
     else if (res.rows != (uint64_t)f.rows)

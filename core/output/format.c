@@ -12,6 +12,8 @@
 
 #include <openssl/evp.h>
 
+#include <dsrc/plugin_util.h>
+
 #include "output/dtoa.h"
 #include "output/format.h"
 
@@ -663,13 +665,29 @@ static int format_protocol_error(format_writer *w, const char *fmt, ...)
 
 /* A bool, an int64 or a double cell (1), as CSV and JSON Lines both write
  * them but for a non-finite double, which `quote` puts in double quotes;
- * 0 for another type. */
+ * 0 for another type; -1 (the writer failed) for a double's text that is
+ * not a number. */
 static int format_scalar_cell(format_writer *w, const dsrc_cell *c, int quote)
 {
     char tmp[32];
     int n;
 
     switch (c->type) {
+    case DSRC_T_DOUBLE_TEXT:
+        /* the backend's own text of the double, which is what
+         * format_double_text() would write: as it is */
+        if (!dsrc_double_text_valid(c->v.s.ptr, c->v.s.len))
+            return format_protocol_error(w, "row %llu: a double's text that is not a number",
+                                         (unsigned long long)w->rows + 1);
+        if (quote && (c->v.s.ptr[0] == 'N' || c->v.s.ptr[0] == 'I' ||
+                      (c->v.s.len > 1 && c->v.s.ptr[1] == 'I'))) {
+            format_putc(w, '"');
+            format_put(w, c->v.s.ptr, c->v.s.len);
+            format_putc(w, '"');
+        } else {
+            format_put(w, c->v.s.ptr, c->v.s.len);
+        }
+        return 1;
     case DSRC_T_BOOL:
         if (c->v.b)
             FORMAT_PUTS(w, "true");
@@ -698,8 +716,10 @@ static int format_scalar_cell(format_writer *w, const dsrc_cell *c, int quote)
 
 static int format_csv_cell(format_writer *w, const dsrc_cell *c)
 {
-    if (format_scalar_cell(w, c, 0))
-        return 0;
+    int n;
+
+    if ((n = format_scalar_cell(w, c, 0)) != 0)
+        return n < 0 ? -1 : 0;
     switch (c->type) {
     case DSRC_T_NULL:
         break;
@@ -732,10 +752,12 @@ static int format_csv_cell(format_writer *w, const dsrc_cell *c)
 
 static int format_json_cell(format_writer *w, const dsrc_cell *c)
 {
+    int n;
+
     /* Non-finite doubles as PostgreSQL's to_json() writes them: strings,
      * so that they stay apart from NULL. */
-    if (format_scalar_cell(w, c, 1))
-        return 0;
+    if ((n = format_scalar_cell(w, c, 1)) != 0)
+        return n < 0 ? -1 : 0;
     switch (c->type) {
     case DSRC_T_NULL:
         FORMAT_PUTS(w, "null");

@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <endian.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -468,6 +469,11 @@ static void mask_text(const dsrc_cell *c, char tmp[32], const char **p, size_t *
         return;
     }
     case DSRC_T_DOUBLE:
+        if (!isfinite(c->v.d)) {
+            *p = isnan(c->v.d) ? "NaN" : c->v.d > 0 ? "Infinity" : "-Infinity";
+            *len = strlen(*p);
+            return;
+        }
         *len = (size_t)format_double_text(c->v.d, tmp);
         *p = tmp;
         return;

@@ -4,11 +4,15 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <libconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <dsrc/plugin_util.h>
+
+#include "output/format.h"
 #include "plugin/conform.h"
 
 static const struct {
@@ -171,6 +175,15 @@ char *conform_render(const dsrc_cell *cell, int *oom)
         if (asprintf(&s, "%.15g", cell->v.d) < 0)
             s = NULL;
         break;
+    case DSRC_T_DOUBLE_TEXT: {
+        char t[33];
+        size_t n = cell->v.s.ptr && cell->v.s.len < sizeof t ? cell->v.s.len : 0;
+        memcpy(t, n ? cell->v.s.ptr : "", n);
+        t[n] = '\0';
+        if (asprintf(&s, "%.15g", strtod(t, NULL)) < 0)
+            s = NULL;
+        break;
+    }
     case DSRC_T_BYTES:
         s = malloc(cell->v.s.len * 2 + 1);
         if (!s)
@@ -191,6 +204,22 @@ char *conform_render(const dsrc_cell *cell, int *oom)
     if (!s && oom)
         *oom = 1;
     return s;
+}
+
+int conform_double_text_exact(const dsrc_cell *cell)
+{
+    char t[33], w[32];
+    double d;
+
+    if (!dsrc_double_text_valid(cell->v.s.ptr, cell->v.s.len))
+        return 0;
+    memcpy(t, cell->v.s.ptr, cell->v.s.len);
+    t[cell->v.s.len] = '\0';
+    if (t[0] == 'N' || t[0] == 'I' || (t[0] == '-' && t[1] == 'I'))
+        return 1; /* NaN, Infinity, -Infinity: dsrc_double_text_valid() said so */
+    d = strtod(t, NULL);
+    return isfinite(d) && format_double_text(d, w) == (int)cell->v.s.len &&
+           memcmp(w, t, cell->v.s.len) == 0;
 }
 
 int conform_cmp(const char *a, const char *b)

@@ -60,6 +60,12 @@ void conform_quirks_free(conform_quirks *q);
  * malloc'd. */
 char *conform_render(const dsrc_cell *cell, int *oom);
 
+/* 1 when a DSRC_T_DOUBLE_TEXT cell's text is what the host writes for the
+ * double it reads back as (format_double_text()), or NaN, Infinity,
+ * -Infinity: a plugin that passes its backend's text through keeps the
+ * output the same as the double would make it. */
+int conform_double_text_exact(const dsrc_cell *cell);
+
 /* Compare two values of a cursor column as the backend orders them:
  * numerically when both are numbers, else as text (ISO 8601 times sort as
  * text).  <0, 0, >0. */

@@ -51,6 +51,8 @@ static int contract_fail(contract_rows *cr, const char *fmt, ...)
 /* "int64", or "of unknown type 42" into buf. */
 static const char *contract_type(dsrc_type t, char *buf, size_t n)
 {
+    if (t == DSRC_T_DOUBLE_TEXT)
+        return "a double's text";
     if (t >= DSRC_T_NULL && t <= DSRC_T_JSON)
         return dsrc_type_name(t);
     snprintf(buf, n, "of unknown type %d", (int)t);
@@ -117,6 +119,10 @@ static int contract_row(void *user, const dsrc_cell *cells, size_t n)
             return contract_fail(cr, "row %llu, column '%s' is declared %s but the cell is %s",
                                  row, c->name, contract_type(c->type, b1, sizeof b1),
                                  contract_type(t, b2, sizeof b2));
+        if (t == DSRC_T_DOUBLE_TEXT && !dsrc_double_text_valid(cells[i].v.s.ptr, cells[i].v.s.len))
+            return contract_fail(cr, "row %llu, column '%s': the double's text is not a number "
+                                 "(%zu byte(s))", row, c->name,
+                                 cells[i].v.s.ptr ? cells[i].v.s.len : 0);
     }
     return cr->inner->row(cr->inner->user, cells, n);
 }

@@ -201,11 +201,20 @@ typedef enum pgc_class {
     PGC_TIMESTAMPTZ,
     PGC_JSON,
     PGC_BYTEA,
-    PGC_NUMERIC
+    PGC_NUMERIC,
+    PGC_FLOAT_TEXT /* float8 whose text is the double's shortest: passed on */
 } pgc_class;
 
 /* The class of a (base) type OID. */
 pgc_class pgc_class_of(unsigned type_oid);
+
+/* The class the values of a column of (base) type `type_oid` are read with
+ * on `pg`: pgc_class_of()'s, but PGC_FLOAT_TEXT for float8 where its text
+ * is already what the host would write for the double (PostgreSQL 12 and
+ * later, with the extra_float_digits of 3 every connection and pooled
+ * transaction sets: the shortest that reads back) and the host takes it
+ * as it is (`host_abi` 1.5 or later: DSRC_T_DOUBLE_TEXT). */
+pgc_class pgc_rows_class(PGconn *pg, unsigned type_oid, uint32_t host_abi);
 
 /* The SDK type a class is reported as. */
 dsrc_type pgc_type_of(pgc_class cls);

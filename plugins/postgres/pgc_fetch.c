@@ -92,6 +92,9 @@ static dsrc_status pgc_plan_make(dsrc_conn *c, const dsrc_ctx *ctx, const dsrc_f
     s = pgc_resolve(c, ctx, req->item, &p->rel, err);
     if (s != DSRC_OK)
         return s;
+    for (i = 0; i < p->rel.n_cols; i++)
+        p->rel.cols[i].cls = pgc_rows_class(c->pg, p->rel.cols[i].base_oid,
+                                            pgc_host ? pgc_host->abi_version : 0);
     /* A relation without columns still has rows: they go as empty rows,
      * as psql's \copy writes them. */
     p->n_out = req->n_columns ? req->n_columns : p->rel.n_cols;

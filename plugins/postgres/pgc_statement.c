@@ -44,6 +44,7 @@ typedef struct pgc_qrun {
     dsrc_cell *cells;
     pgc_scratch scratch;
     int schema_sent;
+    PGconn *pg;            /* the server the classes are chosen for        */
 } pgc_qrun;
 
 static void pgc_qrun_free(pgc_qrun *q)
@@ -82,7 +83,7 @@ static int pgc_q_schema(pgc_qrun *q, const PGresult *r)
         q->names[i] = strdup(PQfname(r, i));
         if (!q->names[i])
             return -1;
-        q->cls[i] = pgc_class_of(oid);
+        q->cls[i] = pgc_rows_class(q->pg, oid, pgc_host ? pgc_host->abi_version : 0);
         q->cols[i].name = q->names[i];
         q->cols[i].type = pgc_type_of(q->cls[i]);
         if (pgc_type_name(oid, PQfmod(r, i), q->native[i], sizeof q->native[i]) == 0)
@@ -292,6 +293,7 @@ dsrc_status pgc_query(const dsrc_ctx *ctx, dsrc_conn *c, const dsrc_query_req *r
 
     memset(&q, 0, sizeof q);
     q.sink = rows;
+    q.pg = c->pg;
     s = pgc_send(c, req->text, (int)req->n_params, req->params, "query", err);
     if (s == DSRC_OK && !PQsetSingleRowMode(c->pg)) {
         pgc_abandon(c);

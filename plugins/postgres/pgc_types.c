@@ -150,11 +150,20 @@ int pgc_type_name(unsigned oid, int typmod, char *out, size_t outsz)
     return 0;
 }
 
+pgc_class pgc_rows_class(PGconn *pg, unsigned oid, uint32_t host_abi)
+{
+    if (oid == OID_FLOAT8 && host_abi >= DSRC_ABI_VERSION_1_5 && pg &&
+        PQserverVersion(pg) >= 120000)
+        return PGC_FLOAT_TEXT;
+    return pgc_class_of(oid);
+}
+
 dsrc_type pgc_type_of(pgc_class cls)
 {
     switch (cls) {
     case PGC_INT: return DSRC_T_INT64;
-    case PGC_FLOAT: return DSRC_T_DOUBLE;
+    case PGC_FLOAT:
+    case PGC_FLOAT_TEXT: return DSRC_T_DOUBLE;
     case PGC_BOOL: return DSRC_T_BOOL;
     case PGC_DATE:
     case PGC_TIMESTAMP:
@@ -574,6 +583,13 @@ void pgc_cell(pgc_class cls, const char *v, size_t len, pgc_scratch *s, dsrc_cel
         }
         break;
     }
+    case PGC_FLOAT_TEXT:
+        /* float8out's own text, as the host would write the double (the
+         * host refuses anything that is not a number) */
+        cell->type = DSRC_T_DOUBLE_TEXT;
+        cell->v.s.ptr = v;
+        cell->v.s.len = len;
+        return;
     case PGC_FLOAT: {
         char *end;
         double d;

@@ -82,7 +82,7 @@ extern "C" {
 /* Versions and symbols                                                      */
 
 #define DSRC_ABI_MAJOR 1
-#define DSRC_ABI_MINOR 4
+#define DSRC_ABI_MINOR 5
 /** Single-number version, ADBC style: MAJOR * 10000 + MINOR. */
 #define DSRC_ABI_VERSION (DSRC_ABI_MAJOR * 10000 + DSRC_ABI_MINOR)
 #define DSRC_ABI_VERSION_1_0 10000
@@ -90,6 +90,7 @@ extern "C" {
 #define DSRC_ABI_VERSION_1_2 10002 /* since 1.2 */
 #define DSRC_ABI_VERSION_1_3 10003 /* since 1.3 */
 #define DSRC_ABI_VERSION_1_4 10004 /* since 1.4 */
+#define DSRC_ABI_VERSION_1_5 10005 /* since 1.5 */
 
 /** Names of the two exported symbols. */
 #define DSRC_ABI_SYMBOL "dsrc_plugin_abi"
@@ -599,7 +600,19 @@ typedef enum dsrc_type {
     DSRC_T_TEXT = 4,      /* UTF-8 text (also exact decimals)               */
     DSRC_T_BYTES = 5,     /* binary                                         */
     DSRC_T_TIMESTAMP = 6, /* text in ISO 8601, e.g. 2024-01-31T12:00:00Z    */
-    DSRC_T_JSON = 7       /* a JSON document as text                        */
+    DSRC_T_JSON = 7,      /* a JSON document as text                        */
+    /* since 1.5, only for cells, and only to a host of ABI 1.5 or later
+       (host->abi_version >= DSRC_ABI_VERSION_1_5): a double given as the
+       text the host writes for it, which the backend already sent.  That
+       is the shortest decimal that reads back as the double, in fixed
+       notation when its decimal exponent is in [-4, 15), else as
+       "1.2345e+20" ("1e-05", "-0", never a decimal exactly halfway to a
+       neighbouring double), or NaN, Infinity, -Infinity: PostgreSQL 12's
+       and later float8 output.  The host writes it as it is, where it
+       would write the double (no parse, no formatting), and refuses a cell
+       whose text is not a number in that syntax
+       (dsrc_double_text_valid()).  It stands where a DSRC_T_DOUBLE does. */
+    DSRC_T_DOUBLE_TEXT = 8
 } dsrc_type;
 
 /** A column's description.  Frozen (array element). */
@@ -708,8 +721,8 @@ typedef struct dsrc_cell {
         int64_t i;            /* DSRC_T_INT64                                */
         double d;             /* DSRC_T_DOUBLE                               */
         struct {
-            const char *ptr;  /* TEXT, BYTES, TIMESTAMP, JSON: not NUL-     */
-            size_t len;       /* terminated necessarily; len bytes          */
+            const char *ptr;  /* TEXT, BYTES, TIMESTAMP, JSON, DOUBLE_TEXT: */
+            size_t len;       /* not NUL-terminated necessarily; len bytes  */
         } s;
     } v;
 } dsrc_cell;

@@ -35,6 +35,7 @@
 #include <dsrc/plugin.h>
 
 #include <errno.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -471,21 +472,65 @@ static inline const char *dsrc_type_name(dsrc_type t)
     case DSRC_T_BYTES: return "bytes";
     case DSRC_T_TIMESTAMP: return "timestamp";
     case DSRC_T_JSON: return "json";
+    case DSRC_T_DOUBLE_TEXT: return "double";
     }
     return "unknown";
 }
 
+/** 1 when `s` (`n` bytes) is a DSRC_T_DOUBLE_TEXT cell's text: NaN,
+ *  Infinity, -Infinity, or a number as JSON writes one (an optional '-',
+ *  an integer part without leading zeros, optional fraction and exponent),
+ *  of at most 32 bytes.  The host checks every such cell with it. */
+static inline int dsrc_double_text_valid(const char *s, size_t n)
+{
+    size_t i = 0, k;
+
+    if (!s || n == 0 || n > 32)
+        return 0;
+    if ((n == 3 && memcmp(s, "NaN", 3) == 0) || (n == 8 && memcmp(s, "Infinity", 8) == 0) ||
+        (n == 9 && memcmp(s, "-Infinity", 9) == 0))
+        return 1;
+    if (s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0') {
+        i++;
+    } else {
+        for (k = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            ;
+        if (i == k)
+            return 0;
+    }
+    if (i < n && s[i] == '.') {
+        for (k = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            ;
+        if (i == k)
+            return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        for (k = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            ;
+        if (i == k)
+            return 0;
+    }
+    return i == n;
+}
+
 /** The host's rule (dsrc-plugin(3), "Cell types"): 1 when a non-NULL cell
  *  of type `cell` may stand in a column declared `column`: its own type,
- *  an int64 in a double column, anything in a text or json column.  NULL
- *  cells are a matter of the column's nullable; unknown types never fit. */
+ *  an int64 or a double's text (since 1.5) in a double column, anything in
+ *  a text or json column.  NULL cells are a matter of the column's
+ *  nullable; unknown types never fit, and DSRC_T_DOUBLE_TEXT is no
+ *  column's type. */
 static inline int dsrc_cell_fits(dsrc_type column, dsrc_type cell)
 {
-    if (cell <= DSRC_T_NULL || cell > DSRC_T_JSON || column <= DSRC_T_NULL ||
+    if (cell <= DSRC_T_NULL || cell > DSRC_T_DOUBLE_TEXT || column <= DSRC_T_NULL ||
         column > DSRC_T_JSON)
         return 0;
     return cell == column || column == DSRC_T_TEXT || column == DSRC_T_JSON ||
-           (column == DSRC_T_DOUBLE && cell == DSRC_T_INT64);
+           (column == DSRC_T_DOUBLE && (cell == DSRC_T_INT64 || cell == DSRC_T_DOUBLE_TEXT));
 }
 
 /* ------------------------------------------------------------------------ */

@@ -301,6 +301,17 @@ static int cf_row(void *user, const dsrc_cell *cells, size_t n)
     for (i = 0; i < n; i++) {
         r->text[r->n_rows * n + i] = conf_render(&cells[i]);
         r->types[r->n_rows * n + i] = cells[i].type;
+        /* a double's text (ABI 1.5) is a double, written as the host
+         * writes the double it reads back as */
+        if (cells[i].type == DSRC_T_DOUBLE_TEXT) {
+            ck_assert_msg(conform_double_text_exact(&cells[i]),
+                          "row %zu, column %zu: the double's text '%.*s' is not what the "
+                          "host writes for its value", r->n_rows + 1, i + 1,
+                          (int)(cells[i].v.s.len < 40 ? cells[i].v.s.len : 40),
+                          cells[i].v.s.ptr ? cells[i].v.s.ptr : "");
+            r->types[r->n_rows * n + i] = DSRC_T_DOUBLE;
+            r->n_double_text++;
+        }
     }
     r->n_rows++;
     return fc->stop_after > 0 && (long)r->n_rows >= fc->stop_after;

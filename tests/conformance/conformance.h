@@ -197,7 +197,10 @@ typedef struct conf_rows {
     dsrc_type *col_types;
     size_t n_rows;
     char **text;                   /* n_rows * n_columns                     */
-    dsrc_type *types;
+    dsrc_type *types;              /* a double's text (DSRC_T_DOUBLE_TEXT,
+                                      checked to be the host's text of its
+                                      value) as DSRC_T_DOUBLE               */
+    size_t n_double_text;          /* how many cells came as a double's text */
     int schema_calls;
     int bad_row_width;             /* a row arrived with a wrong cell count */
 } conf_rows;

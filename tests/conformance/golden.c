@@ -354,7 +354,8 @@ static int gd_row(void *user, const dsrc_cell *cells, size_t n)
     size_t i;
     if (f->rows < GD_R)
         for (i = 0; i < n && i < GD_COLS; i++)
-            f->types[f->rows][i] = cells[i].type;
+            f->types[f->rows][i] =
+                cells[i].type == DSRC_T_DOUBLE_TEXT ? DSRC_T_DOUBLE : cells[i].type;
     f->rows++;
     return f->fs->row(f->fs->user, cells, n);
 }

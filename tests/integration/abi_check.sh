@@ -14,10 +14,10 @@ F="$top_builddir/tests/fixtures/plugins/.libs"
 lib_tmpdir dsrc-abicheck
 expect_timeout=60
 
-# clean plugins: their own minor, and a 1.0 plugin on 1.1 to 1.4 hosts
+# clean plugins: their own minor, and a 1.0 plugin on 1.1 to 1.5 hosts
 expect 0 "$DSRC" abi-check "$F/good.so"
-has "$tmp/out" "built for dsrc plugin ABI 1.4"
-has "$tmp/out" "good.so: ok for ABI 1.4"
+has "$tmp/out" "built for dsrc plugin ABI 1.5"
+has "$tmp/out" "good.so: ok for ABI 1.5"
 expect 0 "$DSRC" abi-check "$F/v10.so"
 has "$tmp/out" "built for dsrc plugin ABI 1.0"
 has "$tmp/out" "v10.so: ok for ABI 1.0"
@@ -25,7 +25,8 @@ expect 0 "$DSRC" abi-check --target 1.1 "$F/v10.so"
 expect 0 "$DSRC" abi-check --target 1.2 "$F/v10.so"
 expect 0 "$DSRC" abi-check --target 1.3 "$F/v10.so"
 expect 0 "$DSRC" abi-check --target 1.4 "$F/v10.so"
-expect 0 "$DSRC" abi-check "$F/fk11.so" --target 1.4
+expect 0 "$DSRC" abi-check --target 1.5 "$F/v10.so"
+expect 0 "$DSRC" abi-check "$F/fk11.so" --target 1.5
 
 # declares 1.0, sets 1.1 members: each fault named
 expect 1 "$DSRC" abi-check "$F/lies10.so"
@@ -34,21 +35,23 @@ has "$tmp/out" "set driver member 'option_limits', which ABI 1.0 does not have"
 has "$tmp/out" "set driver member 'validate', which ABI 1.0 does not have"
 has "$tmp/out" "sizeof(dsrc_driver) = "
 has "$tmp/err" "lies10.so: 5 problem(s) for ABI 1.0"
-# a plugin of the live header (1.4) checked for 1.0 to 1.3 hosts
+# a plugin of the live header (1.5) checked for 1.0 to 1.4 hosts
 expect 1 "$DSRC" abi-check --target 1.0 "$F/fk11.so"
-has "$tmp/out" "declares ABI 1.4, above the target 1.0"
+has "$tmp/out" "declares ABI 1.5, above the target 1.0"
 expect 1 "$DSRC" abi-check --target 1.1 "$F/fk11.so"
-has "$tmp/out" "declares ABI 1.4, above the target 1.1"
+has "$tmp/out" "declares ABI 1.5, above the target 1.1"
 expect 1 "$DSRC" abi-check --target 1.2 "$F/fk11.so"
-has "$tmp/out" "declares ABI 1.4, above the target 1.2"
+has "$tmp/out" "declares ABI 1.5, above the target 1.2"
 expect 1 "$DSRC" abi-check --target 1.3 "$F/fk11.so"
-has "$tmp/out" "declares ABI 1.4, above the target 1.3"
-# a plugin with query() (1.4): clean for 1.4; for 1.3 its capability is
+has "$tmp/out" "declares ABI 1.5, above the target 1.3"
+expect 1 "$DSRC" abi-check --target 1.4 "$F/fk11.so"
+has "$tmp/out" "declares ABI 1.5, above the target 1.4"
+# a plugin with query() (1.4): clean for 1.5; for 1.3 its capability is
 # one the target does not have
 SQ="$top_builddir/plugins/sqlite/.libs/sqlite.so"
 if [ -f "$SQ" ]; then
     expect 0 "$DSRC" abi-check "$SQ"
-    has "$tmp/out" "sqlite.so: ok for ABI 1.4"
+    has "$tmp/out" "sqlite.so: ok for ABI 1.5"
     expect 1 "$DSRC" abi-check --target 1.3 "$SQ"
     has "$tmp/out" "declares DSRC_CAP_QUERY, which ABI 1.3 does not have"
     hasnt "$tmp/out" "set driver member 'query'"
@@ -77,6 +80,6 @@ jcheck "$tmp/out" 'd["ok"] and d["problems"] == [] and d["name"] == "good" and "
 expect 1 "$DSRC" abi-check "$F/noabi.so";  has "$tmp/err" "no dsrc_plugin_abi symbol"
 expect 1 "$DSRC" abi-check "$F/abi2.so";   has "$tmp/err" "built for dsrc plugin ABI 2.0"
 expect 1 "$DSRC" abi-check "$tmp/nosuch.so"; has "$tmp/err" "cannot load"
-expect 2 "$DSRC" abi-check --target 1.7 "$F/good.so"; has "$tmp/err" "--target must be 1.0, 1.1, 1.2, 1.3 or 1.4"
+expect 2 "$DSRC" abi-check --target 1.7 "$F/good.so"; has "$tmp/err" "--target must be 1.0, 1.1, 1.2, 1.3, 1.4 or 1.5"
 expect 2 "$DSRC" abi-check
 finish abi_check

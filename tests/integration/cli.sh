@@ -47,7 +47,7 @@ expect 2 "$DSRC" $C fetch demo customers --limit abc; has "$tmp/err" "--limit"
 expect 2 "$DSRC" $C fetch demo customers --format xml; has "$tmp/err" "unknown format"
 expect 2 "$DSRC" $C ls
 expect 2 "$DSRC" $C test demo --bogus
-expect 0 "$DSRC" --version;            has "$tmp/out" "plugin ABI 1.4"
+expect 0 "$DSRC" --version;            has "$tmp/out" "plugin ABI 1.5"
 
 # Configuration errors
 expect 78 "$DSRC" -c "$tmp/missing.conf" sources

@@ -42,7 +42,7 @@ done
 pc=$(find "$root" -name dsrc-plugin.pc -print | head -n 1)
 [ -n "$pc" ] || die "make install did not install dsrc-plugin.pc"
 has "$pc" 'prefix=${pcfiledir}/'
-has "$pc" "ABI 1.4"
+has "$pc" "ABI 1.5"
 hasnt "$pc" "$root"
 
 # 2. Move the staged installation: nothing in it may point back to where
@@ -100,13 +100,13 @@ if command -v nm >/dev/null 2>&1; then
     fi
 fi
 
-# The kit's ABI checker finds nothing wrong with it, for 1.4 hosts and for
+# The kit's ABI checker finds nothing wrong with it, for 1.5 hosts and for
 # 1.0 ones (dsrc_driver_fill() never writes past the host's driver).
 expect 0 "$sdsrc" abi-check "$tmp/example/csvdir.so"
-has "$tmp/out" "built for dsrc plugin ABI 1.4"
-has "$tmp/out" "ok for ABI 1.4"
+has "$tmp/out" "built for dsrc plugin ABI 1.5"
+has "$tmp/out" "ok for ABI 1.5"
 expect 1 "$sdsrc" abi-check --target 1.0 "$tmp/example/csvdir.so"
-has "$tmp/out" "declares ABI 1.4, above the target 1.0"
+has "$tmp/out" "declares ABI 1.5, above the target 1.0"
 hasnt "$tmp/out" "set driver member"
 
 # 4. Its install target puts it where pkg-config says plugins go.

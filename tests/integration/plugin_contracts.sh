@@ -4,7 +4,8 @@
 # (tests/fixtures/plugins/sinks): every cell is checked against its
 # column's declared type and nullability (a text cell in an int64 column,
 # NULL in a column that is not nullable, a cell of an unknown type, a row
-# of the wrong width: the fetch fails naming the plugin, the row and the
+# of the wrong width, a double's text that is not a number: the fetch
+# fails naming the plugin, the row and the
 # column, exit 1, no file left, also when the plugin ignores the sink's
 # refusal); and a status that does not match its error (an error status
 # without a message, DSRC_OK with a message left set) is the plugin's bug.
@@ -51,6 +52,27 @@ done
 expect 1 "$DSRC" $C fetch s bad-unknown -o "$tmp/o/bad-unknown.csv"
 has "$tmp/err" "plugin 'sinks' bug: row 1, column 'name' is declared text but the cell is of unknown type 42"
 nothing bad-unknown
+# a double given as its text (ABI 1.5): written as it is, the same as a
+# double, in CSV and JSON Lines, in dsrc's process and through a worker's
+# socket pair; a text that is not a number, or in an int64 column, refused
+for iso in none process; do
+    expect 0 env DSRC_ISOLATION=$iso "$DSRC" $C fetch s doubles -o "$tmp/o/doubles.csv"
+    printf 'id,x\r\n1,0.1\r\n2,-0\r\n3,1e+20\r\n4,1e-05\r\n5,NaN\r\n6,-Infinity\r\n7,0.5\r\n' >"$tmp/want.csv"
+    cmp -s "$tmp/o/doubles.csv" "$tmp/want.csv" && ok || { bad "doubles.csv ($iso):"; cat "$tmp/o/doubles.csv"; }
+    expect 0 env DSRC_ISOLATION=$iso "$DSRC" $C fetch s doubles --format jsonl -o "$tmp/o/doubles.jsonl"
+    has "$tmp/o/doubles.jsonl" '{"id":2,"x":-0}'
+    has "$tmp/o/doubles.jsonl" '{"id":3,"x":1e+20}'
+    has "$tmp/o/doubles.jsonl" '{"id":5,"x":"NaN"}'
+    has "$tmp/o/doubles.jsonl" '{"id":6,"x":"-Infinity"}'
+    has "$tmp/o/doubles.jsonl" '{"id":7,"x":0.5}'
+    rm -f "$tmp/o/doubles".*
+    expect 1 env DSRC_ISOLATION=$iso "$DSRC" $C fetch s bad-double --format jsonl -o "$tmp/o/bad-double.jsonl"
+    has "$tmp/err" "plugin 'sinks' bug: row 2, column 'x': the double's text is not a number (3 byte(s))"
+    nothing bad-double
+    expect 1 env DSRC_ISOLATION=$iso "$DSRC" $C fetch s bad-double-col -o "$tmp/o/bad-double-col.csv"
+    has "$tmp/err" "plugin 'sinks' bug: row 1, column 'id' is declared int64 but the cell is a double's text"
+    nothing bad-double-col
+done
 # a row of one cell for two columns
 expect 1 "$DSRC" $C fetch s bad-count -o "$tmp/o/bad-count.csv"
 has "$tmp/err" "plugin 'sinks' bug: row 2 has 1 cell(s), the schema has 2 column(s)"

@@ -635,6 +635,46 @@ START_TEST(test_1_4_members_past_1_3)
 }
 END_TEST
 
+/* What 1.5 appended: a cell type, DSRC_T_DOUBLE_TEXT, after the last
+ * column type; it stands in a double (or a text or json) column only, and
+ * its text must be a number. */
+START_TEST(test_1_5_double_text)
+{
+    ck_assert_int_eq(DSRC_ABI_VERSION_1_5, 10005);
+    ck_assert_int_ge(DSRC_ABI_MINOR, 5);
+    ck_assert_int_eq(DSRC_T_DOUBLE_TEXT, DSRC_T_JSON + 1);
+    ck_assert(dsrc_cell_fits(DSRC_T_DOUBLE, DSRC_T_DOUBLE_TEXT));
+    ck_assert(dsrc_cell_fits(DSRC_T_TEXT, DSRC_T_DOUBLE_TEXT));
+    ck_assert(dsrc_cell_fits(DSRC_T_JSON, DSRC_T_DOUBLE_TEXT));
+    ck_assert(!dsrc_cell_fits(DSRC_T_INT64, DSRC_T_DOUBLE_TEXT));
+    ck_assert(!dsrc_cell_fits(DSRC_T_TIMESTAMP, DSRC_T_DOUBLE_TEXT));
+    ck_assert(!dsrc_cell_fits(DSRC_T_DOUBLE_TEXT, DSRC_T_DOUBLE_TEXT)); /* no column type */
+    ck_assert(!dsrc_cell_fits(DSRC_T_DOUBLE, (dsrc_type)9));
+    ck_assert_str_eq(dsrc_type_name(DSRC_T_DOUBLE_TEXT), "double");
+    ck_assert(dsrc_double_text_valid("0.14285714285714285", 19));
+    ck_assert(dsrc_double_text_valid("-0", 2));
+    ck_assert(dsrc_double_text_valid("1e-05", 5));
+    ck_assert(dsrc_double_text_valid("1.2345678901234568e+20", 22));
+    ck_assert(dsrc_double_text_valid("NaN", 3));
+    ck_assert(dsrc_double_text_valid("-Infinity", 9));
+    ck_assert(dsrc_double_text_valid("12", 1)); /* "1": the length decides */
+    ck_assert(!dsrc_double_text_valid("", 0));
+    ck_assert(!dsrc_double_text_valid(NULL, 3));
+    ck_assert(!dsrc_double_text_valid("nan", 3));
+    ck_assert(!dsrc_double_text_valid("-NaN", 4));
+    ck_assert(!dsrc_double_text_valid("01", 2));
+    ck_assert(!dsrc_double_text_valid("1.", 2));
+    ck_assert(!dsrc_double_text_valid(".5", 2));
+    ck_assert(!dsrc_double_text_valid("1e", 2));
+    ck_assert(!dsrc_double_text_valid("1e+", 3));
+    ck_assert(!dsrc_double_text_valid("+1", 2));
+    ck_assert(!dsrc_double_text_valid("1,5", 3));
+    ck_assert(!dsrc_double_text_valid("1\"}", 3));
+    ck_assert(!dsrc_double_text_valid("1 ", 2));
+    ck_assert(!dsrc_double_text_valid("123456789012345678901234567890123", 33));
+}
+END_TEST
+
 /* What a host receiver got from describe() or discover(). */
 typedef struct abi_got {
     int records;
@@ -1002,6 +1042,7 @@ static Suite *abi_suite(void)
     tcase_add_test(tc, test_1_2_members_past_1_1);
     tcase_add_test(tc, test_1_3_members_past_1_2);
     tcase_add_test(tc, test_1_4_members_past_1_3);
+    tcase_add_test(tc, test_1_5_double_text);
     tcase_add_loop_test(tc, test_1_1_members_keep_their_place, 0,
                         (int)(sizeof abi_members_1_1 / sizeof abi_members_1_1[0]));
     tcase_add_test(tc, test_1_1_sizes_and_constants);

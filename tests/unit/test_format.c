@@ -493,6 +493,82 @@ START_TEST(double_text_random_shortest)
 }
 END_TEST
 
+/* A double given as its text (DSRC_T_DOUBLE_TEXT, the text the host
+ * writes for it) comes out byte for byte as the double does, in CSV and in
+ * JSON Lines, in a double column and in a text one: random doubles, the
+ * edges of fixed notation, subnormals, zeros and the non-finite ones. */
+START_TEST(double_text_cells_as_doubles)
+{
+    static const double fixed[] = {0.0, -0.0, 1.0, -1.5, 0.1, 1e-4, 1e-5, 123456789012345.0,
+                                   1e15, 1e16, 2.6078045549787152e16, 5e-324, 2.2250738585072014e-308,
+                                   1.7976931348623157e308, -1e-300, NAN, INFINITY, -INFINITY};
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    int i, k, n_fixed = (int)(sizeof fixed / sizeof fixed[0]);
+
+    for (i = 0; i < n_fixed + 20000; i++) {
+        char text[32];
+        double d;
+        dsrc_cell dc, tc;
+        if (i < n_fixed) {
+            d = fixed[i];
+        } else {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            memcpy(&d, &x, sizeof d);
+        }
+        if (isnan(d))
+            strcpy(text, "NaN");
+        else if (isinf(d))
+            strcpy(text, d > 0 ? "Infinity" : "-Infinity");
+        else
+            format_double_text(d, text);
+        dc = c_dbl(d);
+        tc = c_bytes_t(DSRC_T_DOUBLE_TEXT, text, strlen(text));
+        for (k = 0; k < 4; k++) {
+            format_kind kind = k & 1 ? FORMAT_JSONL : FORMAT_CSV;
+            dsrc_type t = k & 2 ? DSRC_T_TEXT : DSRC_T_DOUBLE;
+            char *a = one(kind, t, dc), *b = one(kind, t, tc);
+            ck_assert_msg(strcmp(a, b) == 0, "%s: the double wrote %s, its text %s", text, a, b);
+            free(a);
+            free(b);
+        }
+    }
+}
+END_TEST
+
+/* A double's text that is not a number fails the row and the writer. */
+START_TEST(double_text_not_a_number)
+{
+    static const char *const bad[] = {"", "abc", "1,5", "1e", "01", ".5", "+1", "nan", "-NaN",
+                                      "1\"}", "1 ", "0x10",
+                                      "123456789012345678901234567890123"};
+    size_t i;
+    int kind;
+
+    for (kind = FORMAT_CSV; kind <= FORMAT_JSONL; kind++) {
+        for (i = 0; i <= sizeof bad / sizeof bad[0]; i++) {
+            capture c = {0};
+            format_writer *w = format_new((format_kind)kind, cap_out, &c);
+            const dsrc_row_sink *s = format_sink(w);
+            dsrc_column cols[] = {col("v", DSRC_T_DOUBLE)};
+            /* the last one: no text at all */
+            dsrc_cell cell = i < sizeof bad / sizeof bad[0]
+                                 ? c_bytes_t(DSRC_T_DOUBLE_TEXT, bad[i], strlen(bad[i]))
+                                 : c_bytes_t(DSRC_T_DOUBLE_TEXT, NULL, 3);
+            ck_assert_int_eq(s->schema(s->user, cols, 1), 0);
+            ck_assert_int_ne(s->row(s->user, &cell, 1), 0);
+            ck_assert_ptr_nonnull(format_error(w));
+            ck_assert_msg(strstr(format_error(w), "a double's text that is not a number"),
+                          "%s", format_error(w));
+            ck_assert_int_ne(format_finish(w), 0);
+            format_free(w);
+            free(c.p);
+        }
+    }
+}
+END_TEST
+
 START_TEST(csv_bytes_base64)
 {
     ONE_EQ(FORMAT_CSV, DSRC_T_BYTES, c_bytes_t(DSRC_T_BYTES, "abc", 3), "v\r\nYWJj\r\n");
@@ -1105,6 +1181,7 @@ static Suite *format_suite(void)
     tcase_add_test(jl, doubles_round_trip);
     tcase_add_test(jl, doubles_decimal_like);
     tcase_add_test(jl, double_text_fixed_cases);
+    tcase_add_test(jl, double_text_cells_as_doubles);
     /* a million doubles with three reference conversions each */
     tcase_set_timeout(dbl, 300);
     tcase_add_test(dbl, double_text_random_shortest);
@@ -1113,6 +1190,7 @@ static Suite *format_suite(void)
 
     tcase_add_test(err, cell_count_mismatch);
     tcase_add_test(err, protocol_errors);
+    tcase_add_test(err, double_text_not_a_number);
     tcase_add_test(err, output_failure_mid_stream);
     tcase_add_test(err, output_failure_at_finish);
     suite_add_tcase(s, err);

@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,36 @@ START_TEST(hash_keyed_and_stable)
     ck_assert_int_eq(mask_cell(a, 0, &in, &out), 0);
     ck_assert_str_eq(cell_str(&out), hb);
     ck_assert_int_eq(mask_columns(i, &(size_t){0})[0].type, DSRC_T_TEXT);
+
+    /* a double hashes as the text dsrc writes for it, whether it came as
+     * a double or as that text (DSRC_T_DOUBLE_TEXT); the non-finite ones
+     * as NaN, Infinity, -Infinity */
+    {
+        mask_applier *d = one_col("hash", key1, DSRC_T_DOUBLE);
+        static const struct {
+            double v;
+            const char *text;
+        } dbl[] = {{0.1, "0.1"}, {-0.0, "-0"}, {1e20, "1e+20"}, {1e-5, "1e-05"},
+                   {NAN, "NaN"}, {INFINITY, "Infinity"}, {-INFINITY, "-Infinity"}};
+        size_t k;
+        for (k = 0; k < sizeof dbl / sizeof dbl[0]; k++) {
+            dsrc_cell dc, tc;
+            char hd[65];
+            memset(&dc, 0, sizeof dc);
+            dc.type = DSRC_T_DOUBLE;
+            dc.v.d = dbl[k].v;
+            tc = text_cell(dbl[k].text);
+            tc.type = DSRC_T_DOUBLE_TEXT;
+            ck_assert_int_eq(mask_cell(d, 0, &dc, &out), 0);
+            strcpy(hd, cell_str(&out));
+            ck_assert_int_eq(mask_cell(d, 0, &tc, &out), 0);
+            ck_assert_msg(strcmp(cell_str(&out), hd) == 0, "%s", dbl[k].text);
+            in = text_cell(dbl[k].text);
+            ck_assert_int_eq(mask_cell(a, 0, &in, &out), 0);
+            ck_assert_msg(strcmp(cell_str(&out), hd) == 0, "%s as text", dbl[k].text);
+        }
+        mask_free(d);
+    }
 
     /* the key id: HMAC(key, label), 8 bytes */
     ck_assert_ptr_nonnull(HMAC(EVP_sha256(), key1, (int)strlen(key1),
