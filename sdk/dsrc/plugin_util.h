@@ -483,39 +483,42 @@ static inline const char *dsrc_type_name(dsrc_type t)
  *  of at most 32 bytes.  The host checks every such cell with it. */
 static inline int dsrc_double_text_valid(const char *s, size_t n)
 {
-    size_t i = 0, k;
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
 
-    if (!s || n == 0 || n > 32)
+    if (!s || n - 1 >= 32) /* n == 0 wraps */
         return 0;
-    if ((n == 3 && memcmp(s, "NaN", 3) == 0) || (n == 8 && memcmp(s, "Infinity", 8) == 0) ||
-        (n == 9 && memcmp(s, "-Infinity", 9) == 0))
-        return 1;
-    if (s[i] == '-')
-        i++;
-    if (i < n && s[i] == '0') {
-        i++;
+    if (*p == '-')
+        p++;
+    if (p < e && (*p == 'N' || *p == 'I'))
+        return (n == 3 && memcmp(s, "NaN", 3) == 0) || (n == 8 && memcmp(s, "Infinity", 8) == 0) ||
+               (n == 9 && memcmp(s, "-Infinity", 9) == 0);
+    /* the integer part: 0, or a digit 1-9 and more digits */
+    if (p < e && *p == '0') {
+        p++;
     } else {
-        for (k = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            ;
-        if (i == k)
+        if (p == e || (unsigned)(*p - '1') > 8u)
             return 0;
+        do
+            p++;
+        while (p < e && (unsigned)(*p - '0') <= 9u);
     }
-    if (i < n && s[i] == '.') {
-        for (k = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            ;
-        if (i == k)
+    if (p < e && *p == '.') {
+        if (++p == e || (unsigned)(*p - '0') > 9u)
             return 0;
+        do
+            p++;
+        while (p < e && (unsigned)(*p - '0') <= 9u);
     }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        for (k = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            ;
-        if (i == k)
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        if (++p < e && (*p == '+' || *p == '-'))
+            p++;
+        if (p == e || (unsigned)(*p - '0') > 9u)
             return 0;
+        do
+            p++;
+        while (p < e && (unsigned)(*p - '0') <= 9u);
     }
-    return i == n;
+    return p == e;
 }
 
 /** The host's rule (dsrc-plugin(3), "Cell types"): 1 when a non-NULL cell

@@ -537,30 +537,32 @@ START_TEST(double_text_cells_as_doubles)
 }
 END_TEST
 
-/* A double's text that is not a number fails the row and the writer. */
+/* A double's text without text, empty or longer than any double's fails
+ * the row and the writer (that it is a number is the contract's check,
+ * tests/integration/plugin_contracts.sh, before any writer). */
 START_TEST(double_text_not_a_number)
 {
-    static const char *const bad[] = {"", "abc", "1,5", "1e", "01", ".5", "+1", "nan", "-NaN",
-                                      "1\"}", "1 ", "0x10",
-                                      "123456789012345678901234567890123"};
+    static const char long_text[] = "123456789012345678901234567890123";
+    const struct {
+        const char *p;
+        size_t len;
+    } bad[] = {{"", 0}, {NULL, 3}, {long_text, sizeof long_text - 1}};
     size_t i;
     int kind;
 
     for (kind = FORMAT_CSV; kind <= FORMAT_JSONL; kind++) {
-        for (i = 0; i <= sizeof bad / sizeof bad[0]; i++) {
+        for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
             capture c = {0};
             format_writer *w = format_new((format_kind)kind, cap_out, &c);
             const dsrc_row_sink *s = format_sink(w);
             dsrc_column cols[] = {col("v", DSRC_T_DOUBLE)};
-            /* the last one: no text at all */
-            dsrc_cell cell = i < sizeof bad / sizeof bad[0]
-                                 ? c_bytes_t(DSRC_T_DOUBLE_TEXT, bad[i], strlen(bad[i]))
-                                 : c_bytes_t(DSRC_T_DOUBLE_TEXT, NULL, 3);
+            dsrc_cell cell = c_bytes_t(DSRC_T_DOUBLE_TEXT, bad[i].p, bad[i].len);
+            char want[64];
             ck_assert_int_eq(s->schema(s->user, cols, 1), 0);
             ck_assert_int_ne(s->row(s->user, &cell, 1), 0);
+            snprintf(want, sizeof want, "a double's text of %zu byte(s)", bad[i].len);
             ck_assert_ptr_nonnull(format_error(w));
-            ck_assert_msg(strstr(format_error(w), "a double's text that is not a number"),
-                          "%s", format_error(w));
+            ck_assert_msg(strstr(format_error(w), want), "%s", format_error(w));
             ck_assert_int_ne(format_finish(w), 0);
             format_free(w);
             free(c.p);
