@@ -80,6 +80,7 @@ static int contract_schema(void *user, const dsrc_column *cols, size_t n)
             cr->cols[i].name = p;
             cr->cols[i].type = cols[i].type;
             cr->cols[i].nullable = cols[i].nullable;
+            cr->cols[i].typed = dsrc_cell_fits(cols[i].type, cols[i].type);
             p += len;
         }
         cr->n_cols = n;
@@ -109,6 +110,8 @@ static int contract_row(void *user, const dsrc_cell *cells, size_t n)
         const contract_col *c = &cr->cols[i];
         dsrc_type t = cells[i].type;
 
+        if (t == c->type && c->typed) /* the common case: its own type */
+            continue;
         if (t == DSRC_T_NULL) {
             if (c->nullable == 0)
                 return contract_fail(cr, "row %llu, column '%s' is not nullable but the "

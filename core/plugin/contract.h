@@ -39,6 +39,8 @@ typedef struct contract_col {
     const char *name;             /* in contract_rows.names                 */
     dsrc_type type;
     int nullable;
+    int typed;                    /* type is a column type: a cell of the
+                                     same type fits without more checks  */
 } contract_col;
 
 /* The state of one fetch's check; on the caller's stack.  Zeroed by

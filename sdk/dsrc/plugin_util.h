@@ -477,48 +477,81 @@ static inline const char *dsrc_type_name(dsrc_type t)
     return "unknown";
 }
 
+/* How many of the 8 bytes at p are ASCII digits before the first that is
+ * not (8: all are), eight at a time. */
+static inline unsigned dsrc_digit_run8_(const unsigned char *p)
+{
+    uint64_t x = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+                 (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+                 (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+    /* a byte is a digit when its high nibble is 3 and its low one + 6
+     * stays under 16: its byte of `nd` is then 0 */
+    uint64_t nd = ((x & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull) |
+                  (((x & 0x0F0F0F0F0F0F0F0Full) + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull);
+    unsigned k = 0;
+
+    if (!nd)
+        return 8;
+#if defined(__GNUC__) || defined(__clang__)
+    k = (unsigned)__builtin_ctzll(nd) / 8;
+#else
+    while (!(nd & 0xFF)) {
+        nd >>= 8;
+        k++;
+    }
+#endif
+    return k;
+}
+
 /** 1 when `s` (`n` bytes) is a DSRC_T_DOUBLE_TEXT cell's text: NaN,
  *  Infinity, -Infinity, or a number as JSON writes one (an optional '-',
  *  an integer part without leading zeros, optional fraction and exponent),
  *  of at most 32 bytes.  The host checks every such cell with it. */
 static inline int dsrc_double_text_valid(const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s, *e = p + n;
+    unsigned char b[48]; /* the text, then zeros: a run of digits ends there */
+    size_t i = 0, at;
+    unsigned k;
 
     if (!s || n - 1 >= 32) /* n == 0 wraps */
         return 0;
-    if (*p == '-')
-        p++;
-    if (p < e && (*p == 'N' || *p == 'I'))
+    memcpy(b, s, n);
+    memset(b + n, 0, 16);
+    if (b[0] == '-')
+        i = 1;
+    if (b[i] == 'N' || b[i] == 'I')
         return (n == 3 && memcmp(s, "NaN", 3) == 0) || (n == 8 && memcmp(s, "Infinity", 8) == 0) ||
                (n == 9 && memcmp(s, "-Infinity", 9) == 0);
     /* the integer part: 0, or a digit 1-9 and more digits */
-    if (p < e && *p == '0') {
-        p++;
+    if (b[i] == '0') {
+        i++;
     } else {
-        if (p == e || (unsigned)(*p - '1') > 8u)
+        if ((unsigned)(b[i] - '1') > 8u)
             return 0;
+        i++;
         do
-            p++;
-        while (p < e && (unsigned)(*p - '0') <= 9u);
+            i += k = dsrc_digit_run8_(b + i);
+        while (k == 8);
     }
-    if (p < e && *p == '.') {
-        if (++p == e || (unsigned)(*p - '0') > 9u)
+    if (b[i] == '.') {
+        at = ++i;
+        do
+            i += k = dsrc_digit_run8_(b + i);
+        while (k == 8);
+        if (i == at)
             return 0;
-        do
-            p++;
-        while (p < e && (unsigned)(*p - '0') <= 9u);
     }
-    if (p < e && (*p == 'e' || *p == 'E')) {
-        if (++p < e && (*p == '+' || *p == '-'))
-            p++;
-        if (p == e || (unsigned)(*p - '0') > 9u)
+    if (b[i] == 'e' || b[i] == 'E') {
+        if (b[++i] == '+' || b[i] == '-')
+            i++;
+        at = i;
+        do
+            i += k = dsrc_digit_run8_(b + i);
+        while (k == 8);
+        if (i == at)
             return 0;
-        do
-            p++;
-        while (p < e && (unsigned)(*p - '0') <= 9u);
     }
-    return p == e;
+    return i == n;
 }
 
 /** The host's rule (dsrc-plugin(3), "Cell types"): 1 when a non-NULL cell
