@@ -268,8 +268,7 @@ int format_double_text(double d, char out[32])
     return i;
 }
 
-/* "NaN", "Infinity" or "-Infinity" for a double that is not finite. */
-static const char *format_non_finite(double d)
+const char *format_non_finite(double d)
 {
     if (isnan(d))
         return "NaN";

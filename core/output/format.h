@@ -71,6 +71,10 @@ const char *format_extension(format_kind k);  /* "csv", "jsonl" */
  * zero.  Returns the length written into out (NUL-terminated). */
 int format_double_text(double d, char out[32]);
 
+/* "NaN", "Infinity" or "-Infinity" for a double that is not finite, as
+ * both formats write it (JSON Lines in double quotes). */
+const char *format_non_finite(double d);
+
 /* Base64 (standard alphabet, padded) of len bytes into a malloc'd string. */
 char *format_base64(const void *data, size_t len);
 

@@ -470,7 +470,7 @@ static void mask_text(const dsrc_cell *c, char tmp[32], const char **p, size_t *
     }
     case DSRC_T_DOUBLE:
         if (!isfinite(c->v.d)) {
-            *p = isnan(c->v.d) ? "NaN" : c->v.d > 0 ? "Infinity" : "-Infinity";
+            *p = format_non_finite(c->v.d);
             *len = strlen(*p);
             return;
         }
