@@ -75,13 +75,19 @@ static char *cfg_strdup(cfg_rd *rd, const char *s)
 }
 
 /* Make room for one more (zeroed) element at arr[n].  0, or -1 with the
- * allocation failure recorded. */
+ * allocation failure recorded.  The arrays grown here are grown only
+ * here, from empty, so their room is the power of two at or above n: they
+ * double when n reaches it (one realloc per element made reading a
+ * source of thousands of labels quadratic). */
 #define CFG_GROW(rd, arr, n)                                                  \
     __extension__({                                                           \
-        void *nv_ = realloc((arr), ((n) + 1) * sizeof *(arr));                \
+        size_t n_ = (size_t)(n);                                              \
+        void *nv_ = (arr);                                                    \
+        if ((n_ & (n_ - 1)) == 0)                                             \
+            nv_ = realloc((arr), (n_ ? 2 * n_ : 1) * sizeof *(arr));          \
         if (nv_) {                                                            \
             (arr) = nv_;                                                      \
-            memset(&(arr)[n], 0, sizeof *(arr));                              \
+            memset(&(arr)[n_], 0, sizeof *(arr));                             \
         } else {                                                              \
             (rd)->oom = 1;                                                    \
         }                                                                     \

@@ -359,6 +359,75 @@ START_TEST(full_config)
 }
 END_TEST
 
+/* Many elements in each list the reader grows: every one kept, in file
+ * order (the arrays grow by doubling; an element lost or written past the
+ * end at a power of two shows here, or to AddressSanitizer). */
+START_TEST(many_elements)
+{
+    size_t len = 0, cap = 1 << 20, i;
+    char *text = malloc(cap), *d, *p;
+    cfg_config *cfg;
+    const cfg_source *s;
+    FILE *fp;
+
+    ck_assert_ptr_nonnull(text);
+    fp = fmemopen(text, cap, "w");
+    ck_assert_ptr_nonnull(fp);
+    fprintf(fp, "name = \"big\";\ntype = \"sqlite\";\nlabels = {\n");
+    for (i = 0; i < 1500; i++)
+        fprintf(fp, "  l%zu = \"v%zu\";\n", i, i * 7);
+    fprintf(fp, "};\nconnection = {\n");
+    for (i = 0; i < 300; i++)
+        fprintf(fp, "  o%zu = %zu;\n", i, i * 3);
+    fprintf(fp, "};\n");
+    len = (size_t)ftell(fp);
+    ck_assert_int_eq(fclose(fp), 0);
+    ck_assert_uint_lt(len, cap);
+    text[len] = '\0';
+    d = put("dsrcd.conf", "# defaults\n");
+    p = put("sources.d/big.conf", text);
+    free(p);
+    for (i = 0; i < 40; i++) {
+        char rel[64], body[96];
+        snprintf(rel, sizeof rel, "sources.d/s%02zu.conf", i);
+        snprintf(body, sizeof body, "name = \"s%02zu\";\ntype = \"sqlite\";\n", i);
+        free(put(rel, body));
+    }
+    free(text);
+    cfg = cfg_load(d, &diags);
+    free(d);
+    ck_assert_ptr_nonnull(cfg);
+    ck_errors(0);
+    ck_assert_uint_eq(cfg->n_sources, 41);
+    for (i = 0; i < 40; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "s%02zu", i);
+        ck_assert_msg(cfg_find_source(cfg, name) != NULL, "no source %s", name);
+    }
+    s = cfg_find_source(cfg, "big");
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->n_labels, 1500);
+    for (i = 0; i < 1500; i++) {
+        char key[16], val[16];
+        snprintf(key, sizeof key, "l%zu", i);
+        snprintf(val, sizeof val, "v%zu", i * 7);
+        ck_assert_str_eq(s->labels[i].key, key);
+        ck_assert_str_eq(s->labels[i].text, val);
+        ck_assert_int_eq(s->labels[i].line, (int)i + 4);
+    }
+    ck_assert_uint_eq(s->n_connection, 300);
+    for (i = 0; i < 300; i++) {
+        char key[16], val[16];
+        snprintf(key, sizeof key, "o%zu", i);
+        snprintf(val, sizeof val, "%zu", i * 3);
+        ck_assert_str_eq(s->connection[i].key, key);
+        ck_assert_str_eq(s->connection[i].text, val);
+        ck_assert_int_eq(s->connection[i].type, CFG_V_INT);
+    }
+    cfg_free(cfg);
+}
+END_TEST
+
 START_TEST(defaults)
 {
     char *d = put("dsrcd.conf", "# nothing set\n");
@@ -1846,6 +1915,7 @@ static Suite *config_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, full_config);
     tcase_add_test(tc, defaults);
+    tcase_add_test(tc, many_elements);
     tcase_add_test(tc, isolation_memory_sizes);
     tcase_add_test(tc, relative_paths);
     tcase_add_test(tc, daemon_missing_file);
