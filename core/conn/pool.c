@@ -322,20 +322,10 @@ static void leave_locked(pool *p)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Forget a connection that was taken off every list; the caller closes it
- * outside the lock with pc_destroy(). */
-static void drop_locked(pool *p, pool_conn *c)
-{
-    (void)c;
-    p->total--;
-    p->closed++;
-    wake_capacity_locked(p);
-    signal_drained_locked(p);
-}
-
-/* drop_locked() for a connection the caller closes next, counted against
- * max_size until then (the backend never sees more than max_size): the
- * caller calls closed_locked() once it is closed. */
+/* Forget a connection that was taken off every list and that the caller
+ * closes next (outside the lock, with pc_destroy()): it counts against
+ * max_size until then, so that the backend never sees more than max_size,
+ * and the caller calls closed_locked() once it is closed. */
 static void drop_closing_locked(pool *p, pool_conn *c)
 {
     (void)c;
@@ -349,6 +339,25 @@ static void closed_locked(pool *p)
     p->dying--;
     wake_capacity_locked(p);
     signal_drained_locked(p);
+}
+
+static void pc_destroy(pool_conn *c);
+
+/* Close the connections of the list `doomed`, taken off the pool under
+ * the lock with drop_closing_locked(): each counts against max_size until
+ * it is closed.  Called without the lock, by a thread counted in
+ * p->users. */
+static void close_doomed(pool *p, pool_conn *doomed)
+{
+    pool_conn *c;
+
+    while ((c = doomed)) {
+        doomed = c->next;
+        pc_destroy(c);
+        pthread_mutex_lock(&p->mu);
+        closed_locked(p);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 
 static void pc_destroy(pool_conn *c)
@@ -372,7 +381,7 @@ static void lend_locked(pool *p, pool_conn *c, const char *op, int64_t now)
  * ping): hand it to the oldest waiter, or keep it idle.  `touch` marks it
  * as just used.  Returns the connection when it must be closed instead
  * (pool shutting down or over max_size); the caller has taken it off every
- * list and must call drop_locked() (or drop_closing_locked()). */
+ * list and must call drop_closing_locked(). */
 static pool_conn *give_locked(pool *p, pool_conn *c, int64_t now, int touch)
 {
     pool_waiter *w = p->wq.head;
@@ -696,10 +705,11 @@ static pool_conn *take_idle_locked(pool *p, const char *op, int64_t t0)
         list_remove(&p->idle, c);
         if (pc_expired(p, c, now)) {
             p->expired++;
-            drop_locked(p, c);
+            drop_closing_locked(p, c);
             pthread_mutex_unlock(&p->mu);
             pc_destroy(c);
             pthread_mutex_lock(&p->mu);
+            closed_locked(p);
             continue;
         }
         if (p->cfg.validate_after_ms >= 0 && now - c->last_checked_ms > p->cfg.validate_after_ms) {
@@ -714,7 +724,7 @@ static pool_conn *take_idle_locked(pool *p, const char *op, int64_t t0)
             p->checking--;
             if (st != DSRC_OK) {
                 p->stale++;
-                drop_locked(p, c);
+                drop_closing_locked(p, c);
                 pthread_mutex_unlock(&p->mu);
                 pool_log(p, DSRC_LOG_INFO,
                          "%s: an idle connection failed validation and was closed: %s",
@@ -722,14 +732,16 @@ static pool_conn *take_idle_locked(pool *p, const char *op, int64_t t0)
                 derr_clear(&pe);
                 pc_destroy(c);
                 pthread_mutex_lock(&p->mu);
+                closed_locked(p);
                 continue;
             }
             c->last_checked_ms = now;
             if (p->closing) {
-                drop_locked(p, c);
+                drop_closing_locked(p, c);
                 pthread_mutex_unlock(&p->mu);
                 pc_destroy(c);
                 pthread_mutex_lock(&p->mu);
+                closed_locked(p);
                 return NULL;
             }
         }
@@ -977,8 +989,7 @@ int pool_maintain(pool *p)
             doomed = c;
             remaining_idle--;
             remaining_total--;
-            p->total--;
-            p->closed++;
+            drop_closing_locked(p, c);
         }
     }
     /* Keepalive: ping idle connections not known alive for keepalive_ms. */
@@ -1010,10 +1021,7 @@ int pool_maintain(pool *p)
         free(leaks.v[i]);
     }
     free(leaks.v);
-    while ((c = doomed)) {
-        doomed = c->next;
-        pc_destroy(c);
-    }
+    close_doomed(p, doomed);
 
     while ((c = pings)) {
         derr pe = {0};
@@ -1033,10 +1041,10 @@ int pool_maintain(pool *p)
         if (st == DSRC_OK && !atomic_load(&c->sc->cancel)) {
             c->last_checked_ms = now;
             if ((tc = give_locked(p, c, now, 0)))
-                drop_locked(p, tc);
+                drop_closing_locked(p, tc);
         } else {
             p->stale++;
-            drop_locked(p, c);
+            drop_closing_locked(p, c);
             tc = c;
         }
         pthread_mutex_unlock(&p->mu);
@@ -1045,7 +1053,7 @@ int pool_maintain(pool *p)
                      "%s: an idle connection failed its keepalive ping and was closed: %s",
                      p->label, pe.msg ? pe.msg : error_status_name(st));
         derr_clear(&pe);
-        pc_destroy(tc);
+        close_doomed(p, tc);
     }
 
     while (need > 0) {
@@ -1142,15 +1150,13 @@ void pool_recycle(pool *p)
         list_remove(&p->idle, c);
         c->next = doomed;
         doomed = c;
-        p->total--;
-        p->closed++;
+        drop_closing_locked(p, c);
     }
-    wake_capacity_locked(p);
+    p->users++;
     pthread_mutex_unlock(&p->mu);
-    while ((c = doomed)) {
-        doomed = c->next;
-        pc_destroy(c);
-    }
+    close_doomed(p, doomed);
+    pthread_mutex_lock(&p->mu);
+    leave_locked(p);
 }
 
 void pool_reconfigure(pool *p, const cfg_pool *cfg)
@@ -1164,15 +1170,15 @@ void pool_reconfigure(pool *p, const cfg_pool *cfg)
         list_remove(&p->idle, c);
         c->next = doomed;
         doomed = c;
-        p->total--;
-        p->closed++;
+        drop_closing_locked(p, c);
     }
+    /* a larger max_size makes room at once */
     wake_capacity_locked(p);
+    p->users++;
     pthread_mutex_unlock(&p->mu);
-    while ((c = doomed)) {
-        doomed = c->next;
-        pc_destroy(c);
-    }
+    close_doomed(p, doomed);
+    pthread_mutex_lock(&p->mu);
+    leave_locked(p);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -526,6 +526,82 @@ START_TEST(lifetime_expiry_on_release)
 }
 END_TEST
 
+/* A connection being closed still counts against max_size: while a slow
+ * close runs (recycled after a TLS change, or expired and closed by the
+ * caller that found it), a waiter does not open another, and the server never
+ * sees more than max_size sessions.  (A smaller max_size closes idle
+ * connections only down to it, so it leaves no room meanwhile.) */
+static atomic_int closing_fail;
+
+static void *recycle_thread(void *arg)
+{
+    (void)arg;
+    pool_recycle(P);
+    return NULL;
+}
+
+static void *get_release_thread(void *arg)
+{
+    pool_conn *c = NULL;
+    derr e = {0};
+
+    if (pool_acquire(P, (const char *)arg, -1, &c, NULL, &e) == DSRC_OK)
+        pool_release(P, c, 0);
+    else
+        atomic_fetch_add(&closing_fail, 1);
+    derr_clear(&e);
+    return NULL;
+}
+
+START_TEST(closing_counts_against_max_size)
+{
+    cfg_pool c = env_pool_cfg(2, 0);
+    pool_conn *a, *b;
+    pthread_t t, u[2];
+    int i;
+
+    c.max_lifetime_ms = 1000;
+    P = mkpool(&c);
+    atomic_store(&closing_fail, 0);
+
+    /* recycled: both idle connections close slowly, two callers wait */
+    a = get("a");
+    b = get("b");
+    pool_release(P, a, 0);
+    pool_release(P, b, 0);
+    F->reset();
+    F->set_close_delay(300000);
+    ck_assert_int_eq(pthread_create(&t, NULL, recycle_thread, NULL), 0);
+    ck_assert(env_wait_for(stats().idle == 0, 5000));
+    for (i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&u[i], NULL, get_release_thread, "after recycle"), 0);
+    pthread_join(t, NULL);
+    for (i = 0; i < 2; i++)
+        pthread_join(u[i], NULL);
+    ck_assert_int_eq(atomic_load(&closing_fail), 0);
+    ck_assert_int_le(env_fstats(NULL).max_live, 2);
+    ck_assert_int_eq(env_fstats(NULL).closes, 2);
+
+    /* expired at acquire: closed by the caller that found it, and the
+     * other caller does not open a third meanwhile */
+    a = get("a");
+    b = get("b");
+    pool_release(P, a, 0);
+    pool_release(P, b, 0);
+    ck_assert_int_eq(stats().idle, 2);
+    env_advance(1000);
+    F->reset();
+    F->set_close_delay(300000);
+    ck_assert_int_eq(pthread_create(&u[0], NULL, get_release_thread, "expired 1"), 0);
+    ck_assert(env_wait_for(stats().idle < 2, 5000));
+    ck_assert_int_eq(pthread_create(&u[1], NULL, get_release_thread, "expired 2"), 0);
+    for (i = 0; i < 2; i++)
+        pthread_join(u[i], NULL);
+    ck_assert_int_eq(atomic_load(&closing_fail), 0);
+    ck_assert_int_le(env_fstats(NULL).max_live, 2);
+}
+END_TEST
+
 START_TEST(recycle_closes_idle_now_and_borrowed_on_release)
 {
     cfg_pool c = env_pool_cfg(3, 0);
@@ -954,6 +1030,7 @@ static Suite *pool_suite(void)
     tcase_add_test(tc, lifetime_expiry_jittered);
     tcase_add_test(tc, lifetime_expiry_on_release);
     tcase_add_test(tc, recycle_closes_idle_now_and_borrowed_on_release);
+    tcase_add_test(tc, closing_counts_against_max_size);
     tcase_add_test(tc, idle_timeout_keeps_min_idle);
     tcase_add_test(tc, min_idle_maintenance);
     tcase_add_test(tc, maintain_due_only_with_work);
