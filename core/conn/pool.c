@@ -341,7 +341,13 @@ static void closed_locked(pool *p)
     signal_drained_locked(p);
 }
 
-static void pc_destroy(pool_conn *c);
+static void pc_destroy(pool_conn *c)
+{
+    if (c) {
+        source_close(c->sc);
+        free(c);
+    }
+}
 
 /* Close the connections of the list `doomed`, taken off the pool under
  * the lock with drop_closing_locked(): each counts against max_size until
@@ -357,14 +363,6 @@ static void close_doomed(pool *p, pool_conn *doomed)
         pthread_mutex_lock(&p->mu);
         closed_locked(p);
         pthread_mutex_unlock(&p->mu);
-    }
-}
-
-static void pc_destroy(pool_conn *c)
-{
-    if (c) {
-        source_close(c->sc);
-        free(c);
     }
 }
 
