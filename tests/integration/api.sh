@@ -50,7 +50,8 @@ expect 0 "$DSRCD" $C --check-config
 pid=$!
 if wait_until test -S "$SOCK"; then ok; else bad "no control socket"; cat "$tmp/log"; exit 1; fi
 
-# A silent client holding a connection delays no one.
+# A silent client holding a connection delays no one (it holds it for 30 s;
+# dsrc pools takes some 50 ms, under 5 s on a loaded machine).
 socat -u "UNIX-CONNECT:$SOCK" "EXEC:sleep 30" >/dev/null 2>&1 &
 silent=$!
 sleep 0.3
@@ -58,7 +59,7 @@ t0=$(date +%s%N)
 expect 0 "$DSRC" $C pools
 t1=$(date +%s%N)
 ms=$(( (t1 - t0) / 1000000 ))
-[ "$ms" -lt 1000 ] && ok || bad "dsrc pools took $ms ms beside a silent client"
+[ "$ms" -lt 5000 ] && ok || bad "dsrc pools took $ms ms beside a silent client"
 has "$tmp/out" "demo"
 
 # HTTP on the socket.

@@ -8,8 +8,13 @@
 # need no network), clickhouse in its first query (its open needs no
 # network either) and in the KILL QUERY it then sends to the same server.
 # dsrc ls, test, describe, discover and fetch get SIGINT while the plugin waits (in
-# open() for the network plugins): each exits 130 within 1 s of the signal,
-# says "interrupted" once on stderr and leaves no temporary file.  With
+# open() for the network plugins): each exits 130 soon after the signal,
+# says "interrupted" once on stderr and leaves no temporary file.  Soon is
+# $LIMIT_MS: a quiet machine takes 60-150 ms under ASan (560 ms for
+# clickhouse, which first sends its KILL QUERY), a machine loaded by a
+# whole CI run once took 1.1 s; every backend here would hold the call for
+# its 60 s timeout, so an exit within 5 s can only come from the
+# cancellation.  With
 # --json the error object says cancelled, exit 130.  A plugin that ignores
 # the cancellation (fault.so, hang = "open", ignore_cancel): a second
 # SIGINT ends dsrc at once; SIGTERM past the grace period exits 143.
@@ -22,6 +27,7 @@ FAULT="$top_builddir/tests/fixtures/plugins/.libs/fault.so"
 [ -x "$BLACKHOLE" ] || { echo "blackhole not built"; exit 77; }
 [ -x /usr/bin/python3 ] || { echo "python3 missing"; exit 77; }
 lib_tmpdir dsrc-cancel
+LIMIT_MS=5000
 bh= lk=
 cleanup() {
     [ -n "$bh" ] && kill "$bh" 2>/dev/null
@@ -102,7 +108,7 @@ start() {
 }
 # stop SIGNAL...: send each signal (0.3 s apart); $rc the exit status, $ms
 # the milliseconds from the last signal to the exit (a process still there
-# after 5 s is killed: rc 137)
+# after 20 s is killed: rc 137)
 stop() {
     for s in "$@"; do
         [ -n "${sent:-}" ] && sleep 0.3
@@ -111,7 +117,7 @@ stop() {
         sent=1
     done
     sent=
-    ( sleep 5; kill -KILL "$pid" 2>/dev/null ) >/dev/null 2>&1 &
+    ( sleep 20; kill -KILL "$pid" 2>/dev/null ) >/dev/null 2>&1 &
     w=$!
     wait "$pid"
     rc=$?
@@ -123,9 +129,9 @@ no_temps() {
     left=$(find "$tmp/ws" -name '.*.tmp' 2>/dev/null)
     [ -z "$left" ] && ok || bad "$1: temporary files left: $left"
 }
-check_int() { # WHAT: exit 130 within 1 s, "interrupted" once, nothing left
+check_int() { # WHAT: exit 130 within $LIMIT_MS, "interrupted" once, nothing left
     [ "$rc" -eq 130 ] && ok || { bad "$1: exit $rc, not 130"; sed 's/^/  | /' "$tmp/e" | head; }
-    [ "$ms" -lt 1000 ] && ok || bad "$1: exited $ms ms after SIGINT (more than 1 s)"
+    [ "$ms" -lt $LIMIT_MS ] && ok || bad "$1: exited $ms ms after SIGINT (more than $LIMIT_MS ms)"
     c=$(grep -c interrupted "$tmp/e")
     [ "$c" -eq 1 ] && ok || { bad "$1: 'interrupted' $c times on stderr"; sed 's/^/  | /' "$tmp/e" | head; }
     no_temps "$1"
@@ -165,7 +171,7 @@ if [ -e "$S/deaf.conf" ]; then
         if [ $cmd = ls ]; then start ls deaf; else start fetch deaf items; fi
         stop INT INT
         [ "$rc" -eq 130 ] && ok || { bad "$cmd deaf, two SIGINTs: exit $rc"; cat "$tmp/e"; }
-        [ "$ms" -lt 1000 ] && ok || bad "$cmd deaf: exited $ms ms after the second SIGINT"
+        [ "$ms" -lt $LIMIT_MS ] && ok || bad "$cmd deaf: exited $ms ms after the second SIGINT"
         has "$tmp/e" "interrupted again (SIGINT): exiting at once"
         no_temps "$cmd deaf"
     done
@@ -182,7 +188,7 @@ if [ -e "$S/stuck.conf" ]; then
     start fetch --grace 0.5 stuck items
     stop TERM
     [ "$rc" -eq 143 ] && ok || { bad "fetch stuck, SIGTERM: exit $rc"; cat "$tmp/e"; }
-    [ "$ms" -lt 3000 ] && ok || bad "fetch stuck: exited $ms ms after SIGTERM"
+    [ "$ms" -lt $((LIMIT_MS + 500)) ] && ok || bad "fetch stuck: exited $ms ms after SIGTERM"
     has "$tmp/e" "source 'stuck' (plugin 'fault') did not stop within the 0.5 s grace period"
     no_temps "fetch stuck"
 fi

@@ -223,7 +223,9 @@ sys.exit(0 if last == want else 1)
 PY
 rm -f "$tmp/big.csv" "$tmp/big.ref.csv" "$tmp/big.jsonl"
 
-# SIGINT during a long query: 130 within 1 s, and the server's query killed
+# SIGINT during a long query: 130 soon after (within 5 s: about 0.5 s on a
+# quiet machine, while the view would run for minutes), and the server's
+# query killed
 catches_int() {
     m=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
     [ -n "$m" ] && [ $(( 0x$m & 2 )) -ne 0 ]
@@ -240,7 +242,7 @@ until [ "$(running)" = 1 ] || [ $n -eq 0 ]; do sleep 0.1; n=$((n - 1)); done
 [ "$(running)" = 1 ] && ok || bad "the slow query never ran"
 t0=$(date +%s%N)
 kill -INT "$pid"
-( sleep 5; kill -KILL "$pid" 2>/dev/null ) >/dev/null 2>&1 &
+( sleep 20; kill -KILL "$pid" 2>/dev/null ) >/dev/null 2>&1 &
 w=$!
 wait "$pid"
 rc=$?
@@ -249,7 +251,7 @@ pid=""
 kill "$w" 2>/dev/null
 ms=$(( (t1 - t0) / 1000000 ))
 [ "$rc" -eq 130 ] && ok || { bad "fetch after SIGINT: exit $rc, not 130"; sed 's/^/  | /' "$tmp/e"; }
-[ "$ms" -lt 1000 ] && ok || bad "fetch exited $ms ms after SIGINT"
+[ "$ms" -lt 5000 ] && ok || bad "fetch exited $ms ms after SIGINT"
 n=50
 until [ "$(running)" = 0 ] || [ $n -eq 0 ]; do sleep 0.1; n=$((n - 1)); done
 [ "$(running)" = 0 ] && ok || bad "the server still runs the query 5 s after the cancel"
