@@ -366,6 +366,18 @@ static void close_doomed(pool *p, pool_conn *doomed)
     }
 }
 
+/* Close one connection taken off every list, from under the lock: it
+ * counts against max_size until it is closed.  Returns with the lock held
+ * again. */
+static void close_one_locked(pool *p, pool_conn *c)
+{
+    drop_closing_locked(p, c);
+    pthread_mutex_unlock(&p->mu);
+    pc_destroy(c);
+    pthread_mutex_lock(&p->mu);
+    closed_locked(p);
+}
+
 static void lend_locked(pool *p, pool_conn *c, const char *op, int64_t now)
 {
     c->state = PC_ACTIVE;
@@ -703,11 +715,7 @@ static pool_conn *take_idle_locked(pool *p, const char *op, int64_t t0)
         list_remove(&p->idle, c);
         if (pc_expired(p, c, now)) {
             p->expired++;
-            drop_closing_locked(p, c);
-            pthread_mutex_unlock(&p->mu);
-            pc_destroy(c);
-            pthread_mutex_lock(&p->mu);
-            closed_locked(p);
+            close_one_locked(p, c);
             continue;
         }
         if (p->cfg.validate_after_ms >= 0 && now - c->last_checked_ms > p->cfg.validate_after_ms) {
@@ -718,28 +726,21 @@ static pool_conn *take_idle_locked(pool *p, const char *op, int64_t t0)
             p->checking++;
             pthread_mutex_unlock(&p->mu);
             st = source_ping(c->sc, NULL, NULL, &pe);
+            if (st != DSRC_OK)
+                pool_log(p, DSRC_LOG_INFO,
+                         "%s: an idle connection failed validation and was closed: %s",
+                         p->label, pe.msg ? pe.msg : error_status_name(st));
+            derr_clear(&pe);
             pthread_mutex_lock(&p->mu);
             p->checking--;
             if (st != DSRC_OK) {
                 p->stale++;
-                drop_closing_locked(p, c);
-                pthread_mutex_unlock(&p->mu);
-                pool_log(p, DSRC_LOG_INFO,
-                         "%s: an idle connection failed validation and was closed: %s",
-                         p->label, pe.msg ? pe.msg : error_status_name(st));
-                derr_clear(&pe);
-                pc_destroy(c);
-                pthread_mutex_lock(&p->mu);
-                closed_locked(p);
+                close_one_locked(p, c);
                 continue;
             }
             c->last_checked_ms = now;
             if (p->closing) {
-                drop_closing_locked(p, c);
-                pthread_mutex_unlock(&p->mu);
-                pc_destroy(c);
-                pthread_mutex_lock(&p->mu);
-                closed_locked(p);
+                close_one_locked(p, c);
                 return NULL;
             }
         }
@@ -1138,13 +1139,14 @@ void pool_cancel_maintenance(pool *p)
     pthread_mutex_unlock(&p->mu);
 }
 
-void pool_recycle(pool *p)
+/* Close idle connections, the least recently used first, while the pool
+ * holds more than `keep` (-1: every idle one).  Called with the lock held;
+ * returns without it. */
+static void shed_idle_locked(pool *p, int keep)
 {
     pool_conn *c, *doomed = NULL;
 
-    pthread_mutex_lock(&p->mu);
-    p->gen++;
-    while ((c = p->idle.tail)) {
+    while (p->total > keep && (c = p->idle.tail)) {
         list_remove(&p->idle, c);
         c->next = doomed;
         doomed = c;
@@ -1157,26 +1159,21 @@ void pool_recycle(pool *p)
     leave_locked(p);
 }
 
+void pool_recycle(pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->gen++;
+    shed_idle_locked(p, -1);
+}
+
 void pool_reconfigure(pool *p, const cfg_pool *cfg)
 {
-    pool_conn *c, *doomed = NULL;
-
     pthread_mutex_lock(&p->mu);
     p->cfg = *cfg;
     cfg_sanitise(&p->cfg);
-    while (p->total > p->cfg.max_size && (c = p->idle.tail)) {
-        list_remove(&p->idle, c);
-        c->next = doomed;
-        doomed = c;
-        drop_closing_locked(p, c);
-    }
     /* a larger max_size makes room at once */
     wake_capacity_locked(p);
-    p->users++;
-    pthread_mutex_unlock(&p->mu);
-    close_doomed(p, doomed);
-    pthread_mutex_lock(&p->mu);
-    leave_locked(p);
+    shed_idle_locked(p, p->cfg.max_size);
 }
 
 /* ------------------------------------------------------------------------ */
