@@ -98,7 +98,9 @@ static void source_live_summary(char *buf, size_t n)
     pthread_mutex_unlock(&source_live_mu);
 }
 
-/* Set the flag and make the descriptor readable: no plugin code runs. */
+/* Set the flag, then make the descriptor readable (in this order: a
+ * plugin woken by the descriptor finds is_cancelled() nonzero, as
+ * plugin.h promises).  No plugin code runs. */
 static void source_mark(source_conn *c)
 {
     static const uint64_t one = 1;

@@ -309,6 +309,36 @@ START_TEST(cancel_fd_during_open)
 }
 END_TEST
 
+/* The order the SDK promises (plugin.h, cancel_fd): once the descriptor
+ * is readable, is_cancelled() is nonzero.  The plugin polls the descriptor
+ * in a busy loop and reads the flag the moment it wakes; the host sets the
+ * flag before it writes the descriptor, or a plugin on another core would
+ * wake to a flag still 0 (and poll the readable descriptor again, in a
+ * loop). */
+START_TEST(cancel_flag_set_when_fd_readable)
+{
+    int i, n = 200;
+
+    for (i = 0; i < n; i++) {
+        open_job j = {0};
+        pthread_t t;
+        fault_stats fs;
+
+        F->reset();
+        F->set(NULL, FAULT_OPEN, FAULT_HANG_SPIN, DSRC_OK, 1);
+        ck_assert_int_eq(pthread_create(&t, NULL, open_main, &j), 0);
+        ck_assert(F->wait_hung(1, 10000));
+        source_cancel_all();
+        pthread_join(t, NULL);
+        ck_assert_int_eq(j.st, DSRC_E_CANCELLED);
+        fs = env_fstats(NULL);
+        ck_assert_int_eq(fs.cancel_fd_ready, 1);
+        ck_assert_msg(fs.flag_late == 0,
+                      "round %d: the descriptor was readable before the flag was set", i);
+    }
+}
+END_TEST
+
 /* source_cancel() during a call: the descriptor of that connection is
  * readable when the plugin sees the flag; a connection closed afterwards
  * leaves nothing for source_cancel_all() to reach. */
@@ -1024,6 +1054,7 @@ static Suite *pool_suite(void)
     tcase_add_test(tc, timeout_while_open_hangs);
     tcase_add_test(tc, open_failure_fails_fast);
     tcase_add_test(tc, cancel_fd_during_open);
+    tcase_add_test(tc, cancel_flag_set_when_fd_readable);
     tcase_add_test(tc, cancel_fd_during_call);
     tcase_add_test(tc, fifo_fairness);
     tcase_add_test(tc, leak_warning_names_operation);
