@@ -21,12 +21,14 @@ cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 }
 SOCK="$tmp/run/dsrcd.sock"
-# quick: a normal request answered within a second
+# quick: a normal request answered within $2 ms (beside a slowloris, which
+# a server that waited on it would hold for two seconds or more, 1500;
+# otherwise only a bound on a loaded machine)
 quick() {
     t0=$(date +%s%N)
     ucurl 200 http://localhost/v1/health
     ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-    [ "$ms" -lt 1000 ] && ok || bad "a normal request took $ms ms ($1)"
+    [ "$ms" -lt "$2" ] && ok || bad "a normal request took $ms ms ($1)"
 }
 
 sqlite3 "$tmp/shop.db" 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);'
@@ -54,7 +56,7 @@ jcheck "$tmp/body" 'd["status"] == 413 and "max_body" in d["detail"]'
 ucurl 413 -X POST -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
     --data-binary @"$tmp/big" http://localhost/v1/runs
 jcheck "$tmp/body" 'd["status"] == 413'
-quick "after malformed requests"
+quick "after malformed requests" 5000
 
 # A slowloris: the request's bytes one a second.  It is closed within
 # idle_timeout (2 s, plus a second), and meanwhile others are answered.
@@ -74,7 +76,7 @@ except OSError as e:
 EOF2
 slow=$!
 sleep 1
-quick "beside a slowloris"
+quick "beside a slowloris" 1500
 wait_until grep -q . "$tmp/slow"   # 15 s at most
 kill "$slow" 2>/dev/null; wait "$slow" 2>/dev/null
 if "$PY" -c 'import sys; w=open(sys.argv[1]).read().split(); sys.exit(0 if w[0] == "closed" and float(w[2]) <= 4 else 1)' "$tmp/slow"; then
@@ -119,7 +121,7 @@ else
     bad "1000 connections: $(cat "$tmp/many")"
 fi
 kill -0 "$pid" 2>/dev/null && ok || bad "dsrcd died under 1000 connections"
-quick "after 1000 connections"
+quick "after 1000 connections" 5000
 
 # Clients that vanish: mid-headers, mid-body, before reading the answer
 # (closed, and reset).
@@ -141,7 +143,7 @@ for i in range(20):
     s.send(b"GET /v1/runs HTTP/1.1\r\nHost: x\r\n\r\n"); s.recv(10); s.close()
 EOF2
 kill -0 "$pid" 2>/dev/null && ok || bad "dsrcd died after vanishing clients"
-quick "after vanishing clients"
+quick "after vanishing clients" 5000
 
 kill -TERM "$pid"
 wait "$pid"
