@@ -150,10 +150,20 @@ fi
 # ---- a reload while a test hangs frees nothing under it; the hung ping
 # is cancelled at probe_timeout: 503 ----
 if [ -f "$FAULT" ]; then
+    # the pool acquisitions of slow's primary (the test takes one)
+    slow_acquires() {
+        curl -s --unix-socket "$SOCK" http://localhost/v1/pools | /usr/bin/python3 -c '
+import json, sys
+print([e["pool"]["acquires"] for s in json.load(sys.stdin) if s["source"] == "slow"
+       for e in s["endpoints"]][0])'
+    }
+    a0=$(slow_acquires)
     curl -s -o "$tmp/slow.json" -w '%{http_code}' --max-time 30 --unix-socket "$SOCK" \
         -X POST http://localhost/v1/sources/slow/test >"$tmp/slow.code" 2>&1 &
     slow=$!
-    sleep 1
+    slow_took() { [ "$(slow_acquires)" -gt "$a0" ]; }
+    # the test has its connection (and hangs in ping) before the reload
+    wait_until slow_took || bad "the slow test never took a connection"
     rm "$tmp/conf/sources.d/slow.conf"
     ucurl 200 -X POST http://localhost/v1/reload
     wait "$slow"

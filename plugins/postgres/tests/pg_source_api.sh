@@ -87,10 +87,11 @@ jcheck "$tmp/body" 'd["applied"] is True and d["test"]["ok"] is True and d["test
 t0=$(date +%s)
 has "$D/added.conf" 'password = "fernet:'
 hasnt "$D/added.conf" "$PG_PASSWORD"
-# healthy within one probe interval (2 s; the wait polls every 0.1 s)
+# healthy after a probe interval (2 s), not at the default first probe
+# (30 s): 10 s allowed on a loaded machine
 if wait_until healthy added; then
     t1=$(date +%s)
-    [ $((t1 - t0)) -le 3 ] && ok || bad "healthy only after $((t1 - t0)) s (interval 2 s)"
+    [ $((t1 - t0)) -le 10 ] && ok || bad "healthy only after $((t1 - t0)) s (interval 2 s)"
 else
     bad "the added source never became healthy"
 fi
