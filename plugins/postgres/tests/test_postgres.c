@@ -1752,16 +1752,24 @@ typedef struct pg_canceller {
     int use_driver;
 } pg_canceller;
 
-/* Cancel once the fetch is well inside its pg_sleep(60) (or, on a slow
- * machine, still in an earlier query of the fetch: cancelled all the
- * same). */
+/* Cancel once the call is well inside its pg_sleep (or, on a slow machine,
+ * still in an earlier query of a fetch: cancelled all the same), with
+ * PQcancel() only or the host's flag only; again every 300 ms while the
+ * call runs, for a PQcancel() that reached the server before the query
+ * and cancelled nothing.  12 s at most. */
 static void *pg_cancel_thread(void *arg)
 {
     pg_canceller *k = arg;
-    struct timespec ts = {0, 300 * 1000 * 1000};
+    struct timespec tick = {0, 10 * 1000 * 1000}, settle = {0, 300 * 1000 * 1000};
+    int i;
 
-    nanosleep(&ts, NULL);
-    conf_interrupt(k->c, k->use_driver); /* PQcancel() only, or the host's flag only */
+    for (i = 0; i < 1000 && !atomic_load(&k->c->busy); i++)
+        nanosleep(&tick, NULL);
+    nanosleep(&settle, NULL);
+    for (i = 0; i < 40 && atomic_load(&k->c->busy); i++) {
+        conf_interrupt(k->c, k->use_driver);
+        nanosleep(&settle, NULL);
+    }
     return NULL;
 }
 
@@ -2366,25 +2374,10 @@ START_TEST(t_query_timeout)
 }
 END_TEST
 
-typedef struct pg_qcancel {
-    source_conn *c;
-    int use_driver;
-} pg_qcancel;
-
-static void *pg_q_cancel_thread(void *arg)
-{
-    pg_qcancel *k = arg;
-    struct timespec ts = {0, 300 * 1000 * 1000};
-
-    nanosleep(&ts, NULL);
-    conf_interrupt(k->c, k->use_driver);
-    return NULL;
-}
-
 static void pg_q_cancel(int use_driver)
 {
     source_conn *c = conf_conn();
-    pg_qcancel k = {c, use_driver};
+    pg_canceller k = {c, use_driver};
     pg_qrows q = {0};
     derr e = {0};
     pthread_t th;
@@ -2392,7 +2385,7 @@ static void pg_q_cancel(int use_driver)
     dsrc_status st;
 
     t0 = conf_now();
-    ck_assert_int_eq(pthread_create(&th, NULL, pg_q_cancel_thread, &k), 0);
+    ck_assert_int_eq(pthread_create(&th, NULL, pg_cancel_thread, &k), 0);
     st = pg_query(c, "SELECT pg_sleep(30)", NULL, 0, -1, 0, &q, NULL, &e);
     pthread_join(th, NULL);
     secs = conf_now() - t0;

@@ -745,9 +745,23 @@ typedef struct sq_canceller {
     int use_driver;          /* 1: the driver's cancel(); 0: the flag     */
 } sq_canceller;
 
+/* Cancel c's call until it returns: sqlite3_interrupt() without the flag,
+ * or the flag only, every 200 ms while the call runs (an interrupt given
+ * before sqlite3_step() began is forgotten by SQLite); 10 s at most. */
+static void sq_interrupt_while_busy(source_conn *c, int use_driver)
+{
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    int i;
+
+    for (i = 0; i < 50 && atomic_load(&c->busy); i++) {
+        conf_interrupt(c, use_driver);
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* Wait until the fetch has sent its schema (its statement then runs
  * without producing a row), give it time to be inside sqlite3_step(),
- * then cancel: sqlite3_interrupt() without the flag, or the flag only. */
+ * then cancel. */
 static void *sq_cancel_thread(void *arg)
 {
     sq_canceller *k = arg;
@@ -758,7 +772,7 @@ static void *sq_cancel_thread(void *arg)
         nanosleep(&ts, NULL);
     ts.tv_nsec = 200 * 1000 * 1000;
     nanosleep(&ts, NULL);
-    conf_interrupt(k->count.conn, k->use_driver);
+    sq_interrupt_while_busy(k->count.conn, k->use_driver);
     return NULL;
 }
 
@@ -1161,13 +1175,17 @@ typedef struct sq_qcancel {
     int use_driver;
 } sq_qcancel;
 
+/* Once the query has begun, and 300 ms more, cancel it until it returns. */
 static void *sq_qcancel_thread(void *arg)
 {
     sq_qcancel *k = arg;
-    struct timespec ts = {0, 300 * 1000 * 1000};
+    struct timespec tick = {0, 10 * 1000 * 1000}, settle = {0, 300 * 1000 * 1000};
+    int i;
 
-    nanosleep(&ts, NULL);
-    conf_interrupt(k->c, k->use_driver);
+    for (i = 0; i < 1000 && !atomic_load(&k->c->busy); i++)
+        nanosleep(&tick, NULL);
+    nanosleep(&settle, NULL);
+    sq_interrupt_while_busy(k->c, k->use_driver);
     return NULL;
 }
 
