@@ -31,6 +31,19 @@
 #   wait_for FILE TEXT [TRIES]  wait until FILE contains TEXT, checking every
 #                          0.1 s, TRIES times (default 100: 10 s); 0 or 1
 #   lib_asan PROGRAM       0 when PROGRAM is built with AddressSanitizer
+#   wait_exit PID [SECS]   wait for the background process PID to end, at
+#                          most SECS seconds (default 20; then where its
+#                          threads wait goes to $tmp/hung and it is killed:
+#                          status 137); $rc its exit status.  A polling
+#                          loop, not a watchdog subshell: a subshell killed
+#                          right after its fork can still run the script's
+#                          traps (and remove $tmp)
+#   hung_report PID        the threads of PID: id, name, wait channel, and
+#                          with gdb their stacks
+#   catches_int PID        0 once PID has its SIGINT handler installed
+#   sig_pending PID        0 while PID has a SIGINT or SIGTERM not yet
+#                          delivered (a second one sent then would merge
+#                          with it)
 #   finish NAME [NOTE]     print "NAME: P passed, F failed[ NOTE] (S s)", S the
 #                          seconds since this file was sourced; the
 #                          script's exit status (0 when nothing failed), so
@@ -99,6 +112,32 @@ wait_for() {
         sleep 0.1; n=$((n - 1))
     done
     return 1
+}
+lib_running() { grep -qs '^State:[[:space:]]*[^Z]' "/proc/$1/status"; }
+hung_report() {
+    for t in /proc/"$1"/task/*; do
+        printf '%s %s %s\n' "${t##*/}" "$(cat "$t/comm")" "$(cat "$t/wchan")"
+    done
+    command -v gdb >/dev/null && gdb -p "$1" -batch -ex 'thread apply all bt' </dev/null 2>/dev/null |
+        grep -E '^(#|Thread)'
+}
+catches_int() {
+    _m=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+    [ -n "$_m" ] && [ $(( 0x$_m & 2 )) -ne 0 ]
+}
+sig_pending() {
+    set -- $(awk '/^(ShdPnd|SigPnd):/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+    [ $# -eq 2 ] && [ $(( (0x$1 | 0x$2) & 0x4002 )) -ne 0 ]
+}
+wait_exit() {
+    _n=$(( ${2:-20} * 100 ))
+    while lib_running "$1" && [ $_n -gt 0 ]; do sleep 0.01; _n=$((_n - 1)); done
+    if lib_running "$1"; then
+        hung_report "$1" >"$tmp/hung" 2>&1
+        kill -KILL "$1" 2>/dev/null
+    fi
+    wait "$1"
+    rc=$?
 }
 # wait_until CMD...: until CMD succeeds (output discarded), at most 15 s
 wait_until() {

@@ -135,10 +135,11 @@ hpid=$!
 n=100
 until ls -a "$tmp/o" | grep -q '^\.t1\.csv\..*\.tmp$' || [ $n -eq 0 ]; do sleep 0.1; n=$((n - 1)); done
 kill -INT "$hpid"
-n=50
+# (the plugin would hang for ever)
+n=200
 while kill -0 "$hpid" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
 if kill -0 "$hpid" 2>/dev/null; then
-    bad "dsrc fetch still running 5 s after SIGINT (shutdown_grace 1 s)"
+    bad "dsrc fetch still running 20 s after SIGINT (shutdown_grace 1 s)"
 else
     wait "$hpid"; rc=$?; hpid=
     [ "$rc" -eq 130 ] && ok || { bad "hung fetch: exit $rc, not 130"; cat "$tmp/cli.err"; }
@@ -166,6 +167,14 @@ done
 pid=$!
 wait_until "$DSRC" $C --json pools || { bad "dsrcd does not answer"; cat "$tmp/log"; }
 sleep 10
+# good is probed every second: 6 samples or more, within 30 s more on a
+# loaded machine
+n=30
+while "$DSRC" $C --json health >"$tmp/health.json" 2>/dev/null
+    ! /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if [s for s in d if s['source'] == 'good'][0]['endpoints'][0]['samples'] >= 6 else 1)" \
+        "$tmp/health.json" 2>/dev/null && [ $n -gt 0 ]; do
+    sleep 1; n=$((n - 1))
+done
 kill -0 "$pid" 2>/dev/null && ok || { bad "dsrcd died"; tail -20 "$tmp/log"; pid=; }
 expect 1 "$DSRC" $C --json health
 cp "$tmp/out" "$tmp/health.json"

@@ -67,8 +67,15 @@ if wait_until test -S "$SOCK"; then ok; else bad "no control socket"; cat "$tmp/
 perm=$(stat -c %a "$SOCK")
 [ "$perm" = 660 ] && ok || bad "socket mode $perm, wanted 660"
 
-# Let two health probes happen, then read the pools.
-sleep 2.5
+# Let two health probes of each source happen (1 s apart), then read the
+# pools.
+probed_twice() {
+    "$DSRC" $C --json health 2>/dev/null | /usr/bin/python3 -c 'import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if len(d) == 2 and all(r["status"] == "healthy" and
+                                  r["endpoints"][0]["samples"] >= 2 for r in d) else 1)'
+}
+wait_until probed_twice || bad "the sources were not probed twice in 15 s"
 expect 0 "$DSRC" $C pools
 has "$tmp/out" "SOURCE"
 has "$tmp/out" "WAIT P50/P95/P99 MS"

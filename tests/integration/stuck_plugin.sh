@@ -85,11 +85,18 @@ until "$DSRC" -c "$tmp/dsrcd.conf" --json pools >/dev/null 2>&1 || [ $n -eq 0 ];
     sleep 0.1; n=$((n - 1))
 done
 sleep 8
-"$DSRC" -c "$tmp/dsrcd.conf" --json health ok >"$tmp/ok.json" 2>&1
-samples=$(jget "$tmp/ok.json" 'r[0]["endpoints"][0]["samples"]')
+# probed every second: 8 samples in 8 s, give or take a tick; on a loaded
+# machine 5 within 20 s (a daemon whose probers the hanging pings hold
+# would probe it once in probe_timeout, 2 s, at best)
+n=12
+while :; do
+    "$DSRC" -c "$tmp/dsrcd.conf" --json health ok >"$tmp/ok.json" 2>&1
+    samples=$(jget "$tmp/ok.json" 'r[0]["endpoints"][0]["samples"]')
+    [ "${samples:-0}" -ge 5 ] || [ $n -eq 0 ] && break
+    sleep 1; n=$((n - 1))
+done
 status=$(jget "$tmp/ok.json" 'r[0]["status"]')
-# probed every second: 8 samples in 8 s, give or take a tick
-[ "${samples:-0}" -ge 5 ] && ok || { bad "ok probed ${samples:-0} time(s) in 8 s, not about 8"; cat "$tmp/ok.json" "$tmp/log"; }
+[ "${samples:-0}" -ge 5 ] && ok || { bad "ok probed ${samples:-0} time(s) in 20 s, not about 20"; cat "$tmp/ok.json" "$tmp/log"; }
 [ "$status" = healthy ] && ok || bad "ok is '$status', not healthy"
 "$DSRC" -c "$tmp/dsrcd.conf" --json health hang3 >"$tmp/hang.json" 2>&1
 status=$(jget "$tmp/hang.json" 'r[0]["status"]')
@@ -105,16 +112,17 @@ grep -q '\[hang1/fault\] health probe did not return within probe_timeout' "$tmp
 # the control socket's, the 4 run workers (jobs.workers) and a few
 # short-lived ones
 threads=$(awk '/^Threads:/ { print $2 }' "/proc/$pid/status")
-echo "ok: ${samples:-0} probe(s) in 8 s; dsrcd threads: ${threads:-?}"
-[ "${threads:-99}" -le 18 ] && ok || bad "dsrcd runs ${threads:-?} threads (stuck ones not bounded)"
+echo "ok: ${samples:-0} probe(s); dsrcd threads: ${threads:-?}"
+# (unbounded, they would grow by about five a second)
+[ "${threads:-99}" -le 25 ] && ok || bad "dsrcd runs ${threads:-?} threads (stuck ones not bounded)"
 
 # ---- dsrcd: a reload that replaces a source whose ping hangs ----
 # (its router stays until the call returns; the reload does not wait)
 sed -i 's/host = "h1"/host = "h1b"/' "$tmp/sources.d/a-hang1.conf"
 kill -HUP "$pid"
-n=40
+n=200
 until grep -q "reloaded" "$tmp/log" || [ $n -eq 0 ]; do sleep 0.1; n=$((n - 1)); done
-grep -q "reloaded" "$tmp/log" && ok || { bad "SIGHUP not answered within 4 s"; tail -5 "$tmp/log"; }
+grep -q "reloaded" "$tmp/log" && ok || { bad "SIGHUP not answered within 20 s"; tail -5 "$tmp/log"; }
 "$DSRC" -c "$tmp/dsrcd.conf" --json health ok >"$tmp/ok.json" 2>&1
 [ "$(jget "$tmp/ok.json" 'r[0]["status"]')" = healthy ] && ok ||
     { bad "ok not healthy after the reload"; cat "$tmp/ok.json"; }
@@ -184,7 +192,8 @@ until ls -a "$tmp/out" | grep -q '^\.items\.csv\..*\.tmp$' || [ $n -eq 0 ]; do
     sleep 0.1; n=$((n - 1))
 done
 kill -INT "$fpid"
-if gone_within "$fpid" 50; then
+# (a fetch that waited for its plugin would take the 30 s grace)
+if gone_within "$fpid" 150; then
     wait "$fpid"
     rc=$?
     fpid=
@@ -192,7 +201,7 @@ if gone_within "$fpid" 50; then
         { bad "cancelled fetch: exit $rc"; cat "$tmp/fetch.err"; }
     [ -z "$(ls -A "$tmp/out")" ] && ok || { bad "output left behind:"; ls -la "$tmp/out"; }
 else
-    bad "dsrc fetch still running 5 s after SIGINT although its plugin honours cancel"
+    bad "dsrc fetch still running 15 s after SIGINT although its plugin honours cancel"
 fi
 
 finish stuck_plugin

@@ -42,21 +42,17 @@ for s in slow slowiso; do
     elapsed 75 "$DSRC" $C test $s
     has "$tmp/err" "source '$s' (primary): no connection available after 1000 ms"
     has "$tmp/err" "last open error: source '$s': cannot open:"
-    [ "$ms" -ge 900 ] && [ "$ms" -lt 8000 ] && ok || bad "test $s took $ms ms (wanted about 1 s)"
+    [ "$ms" -ge 900 ] && [ "$ms" -lt 15000 ] && ok || bad "test $s took $ms ms (wanted about 1 s)"
 done
 
 elapsed 75 "$DSRC" $C test deaf
 has "$tmp/err" "source 'deaf': the connection was not open after 1.0 s (acquire_timeout) and its plugin did not stop within the 1 s grace period; exiting with status 75"
-[ "$ms" -ge 1900 ] && [ "$ms" -lt 9000 ] && ok || bad "test deaf took $ms ms (wanted about 2 s)"
+[ "$ms" -ge 1900 ] && [ "$ms" -lt 16000 ] && ok || bad "test deaf took $ms ms (wanted about 2 s)"
 elapsed 75 "$DSRC" $C --json test deaf
 jcheck "$tmp/out" 'd["error"]["status"] == "timeout" and d["error"]["exit"] == 75 and "deaf" in d["error"]["message"]'
 
 # SIGINT during the open (once dsrc catches it, its handler installed):
 # 130 at once
-catches_int() {
-    m=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
-    [ -n "$m" ] && [ $(( 0x$m & 2 )) -ne 0 ]
-}
 "$DSRC" $C test deaflong >"$tmp/o" 2>"$tmp/e" &
 pid=$!
 n=300
@@ -64,15 +60,12 @@ until catches_int "$pid" || [ $n -eq 0 ]; do sleep 0.01; n=$((n - 1)); done
 sleep 0.2
 kill -INT "$pid"
 sleep 0.3
+# the second once the first was delivered (two pending ones would be one)
+n=200
+while sig_pending "$pid" && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
 kill -INT "$pid" 2>/dev/null
-# bounded without a watchdog subshell: a subshell killed right after its
-# fork can still run this script's traps (and remove $tmp)
-running() { grep -qs '^State:[[:space:]]*[^Z]' "/proc/$1/status"; }
-n=500
-while running "$pid" && [ $n -gt 0 ]; do sleep 0.01; n=$((n - 1)); done
-kill -KILL "$pid" 2>/dev/null
-wait "$pid"
-rc=$?
+# 30 s, where the open would hold it for 60
+wait_exit "$pid" 30
 [ "$rc" -eq 130 ] && ok || { bad "test deaflong, two SIGINTs: exit $rc"; cat "$tmp/e"; }
 has "$tmp/e" "interrupted again (SIGINT): exiting at once"
 

@@ -223,38 +223,30 @@ sys.exit(0 if last == want else 1)
 PY
 rm -f "$tmp/big.csv" "$tmp/big.ref.csv" "$tmp/big.jsonl"
 
-# SIGINT during a long query: 130 soon after (within 5 s: about 0.5 s on a
+# SIGINT during a long query: 130 soon after (within 15 s: about 0.5 s on a
 # quiet machine, while the view would run for minutes), and the server's
 # query killed
-catches_int() {
-    m=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
-    [ -n "$m" ] && [ $(( 0x$m & 2 )) -ne 0 ]
-}
 "$DSRC" $C fetch ch t/slow -o "$tmp/slow.csv" >"$tmp/o" 2>"$tmp/e" &
 pid=$!
 n=300
 until catches_int "$pid" || [ $n -eq 0 ]; do sleep 0.05; n=$((n - 1)); done
-running() {
+server_running() {
     "$FIXTURE" sql "$cdir" --query "SELECT count() FROM system.processes WHERE query_id LIKE 'dsrc-%'"
 }
 n=100
-until [ "$(running)" = 1 ] || [ $n -eq 0 ]; do sleep 0.1; n=$((n - 1)); done
-[ "$(running)" = 1 ] && ok || bad "the slow query never ran"
+until [ "$(server_running)" = 1 ] || [ $n -eq 0 ]; do sleep 0.1; n=$((n - 1)); done
+[ "$(server_running)" = 1 ] && ok || bad "the slow query never ran"
 t0=$(date +%s%N)
 kill -INT "$pid"
-( sleep 20; kill -KILL "$pid" 2>/dev/null ) >/dev/null 2>&1 &
-w=$!
-wait "$pid"
-rc=$?
+wait_exit "$pid" 20
 t1=$(date +%s%N)
 pid=""
-kill "$w" 2>/dev/null
 ms=$(( (t1 - t0) / 1000000 ))
-[ "$rc" -eq 130 ] && ok || { bad "fetch after SIGINT: exit $rc, not 130"; sed 's/^/  | /' "$tmp/e"; }
-[ "$ms" -lt 5000 ] && ok || bad "fetch exited $ms ms after SIGINT"
-n=50
-until [ "$(running)" = 0 ] || [ $n -eq 0 ]; do sleep 0.1; n=$((n - 1)); done
-[ "$(running)" = 0 ] && ok || bad "the server still runs the query 5 s after the cancel"
+[ "$rc" -eq 130 ] && ok || { bad "fetch after SIGINT: exit $rc, not 130"; sed 's/^/  | /' "$tmp/e" "$tmp/hung" 2>/dev/null; }
+[ "$ms" -lt 15000 ] && ok || bad "fetch exited $ms ms after SIGINT"
+n=300
+until [ "$(server_running)" = 0 ] || [ $n -eq 0 ]; do sleep 0.1; n=$((n - 1)); done
+[ "$(server_running)" = 0 ] && ok || bad "the server still runs the query 30 s after the cancel"
 [ -e "$tmp/slow.csv" ] && bad "the cancelled fetch left its file" || ok
 
 finish clickhouse
