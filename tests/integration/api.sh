@@ -51,7 +51,7 @@ pid=$!
 if wait_until test -S "$SOCK"; then ok; else bad "no control socket"; cat "$tmp/log"; exit 1; fi
 
 # A silent client holding a connection delays no one (it holds it for 30 s;
-# dsrc pools takes some 50 ms, under 5 s on a loaded machine).
+# dsrc pools takes some 50 ms, under 15 s on a loaded machine).
 socat -u "UNIX-CONNECT:$SOCK" "EXEC:sleep 30" >/dev/null 2>&1 &
 silent=$!
 sleep 0.3
@@ -59,7 +59,7 @@ t0=$(date +%s%N)
 expect 0 "$DSRC" $C pools
 t1=$(date +%s%N)
 ms=$(( (t1 - t0) / 1000000 ))
-[ "$ms" -lt 5000 ] && ok || bad "dsrc pools took $ms ms beside a silent client"
+[ "$ms" -lt 15000 ] && ok || bad "dsrc pools took $ms ms beside a silent client"
 has "$tmp/out" "demo"
 
 # HTTP on the socket.
@@ -193,14 +193,16 @@ if command -v promtool >/dev/null 2>&1; then
 fi
 
 # Many clients at once: all answered.
-i=0
+i=0 clients=
 while [ $i -lt 200 ]; do
     curl -s -o /dev/null -w '%{http_code}\n' --max-time 20 --unix-socket "$SOCK" \
         http://localhost/v1/health >>"$tmp/many" 2>&1 &
+    clients="$clients $!"
     i=$((i + 1))
 done
-wait_many() { [ "$(grep -c '^200$' "$tmp/many")" -eq 200 ]; }
-wait_until wait_many && ok || bad "$(grep -c '^200$' "$tmp/many") of 200 concurrent clients answered"
+wait $clients
+[ "$(grep -c '^200$' "$tmp/many")" -eq 200 ] && ok ||
+    bad "$(grep -c '^200$' "$tmp/many") of 200 concurrent clients answered"
 
 kill -0 "$pid" 2>/dev/null && ok || bad "dsrcd died"
 kill "$silent" 2>/dev/null; silent=

@@ -114,7 +114,11 @@ cp "$tmp/plain.conf.bak" "$tmp/conf/sources.d/plain.conf"
 run 0 "$DSRCD" $C --check-config
 "$DSRCD" $C --foreground --log-target stderr --log-level debug >"$out/daemon.out" 2>"$out/daemon.err" &
 dpid=$!
-sleep 0.5; kill -HUP $dpid; sleep 0.5; kill -TERM $dpid; wait $dpid && ok || bad "dsrcd exit"
+# started (its signals handled), then reloaded, then stopped
+wait_for "$out/daemon.err" " started" 300 || bad "dsrcd did not start"
+kill -HUP $dpid
+wait_for "$out/daemon.err" "reloaded" 300 || bad "dsrcd did not reload"
+kill -TERM $dpid; wait $dpid && ok || bad "dsrcd exit"
 
 # the scan: outputs, fetched files, manifests, state
 for s in $secrets; do

@@ -360,13 +360,14 @@ typedef struct canceller {
 } canceller;
 
 /* Waits until the fetch's first row arrived (the worker's flusher sends
- * it although the plugin hangs after it), then cancels from this thread. */
+ * it although the plugin hangs after it; 30 s at most), then cancels from
+ * this thread. */
 static void *cancel_later(void *arg)
 {
     canceller *x = arg;
     int i;
 
-    for (i = 0; i < 500 && atomic_load(&x->k->seen) < 1; i++)
+    for (i = 0; i < 3000 && atomic_load(&x->k->seen) < 1; i++)
         usleep(10 * 1000);
     x->seen_at_cancel = atomic_load(&x->k->seen);
     x->d->cancel(x->c);

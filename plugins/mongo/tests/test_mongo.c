@@ -127,7 +127,7 @@ static int mg_setup(conf_fixture *fx, const char *tmp)
              mg_port);
     if (conf_write_source("badauth", conn) != 0)
         return -1;
-    snprintf(conn, sizeof conn, MG_BASE " socket_timeout = \"700ms\";", mg_port);
+    snprintf(conn, sizeof conn, MG_BASE " socket_timeout = \"2s\";", mg_port);
     if (conf_write_source("impatient", conn) != 0)
         return -1;
     /* A replica set: the connection group is closed early to add the
@@ -473,7 +473,7 @@ START_TEST(t_server_stops_answering)
     conf_req(&req, "shop/slow");
     t0 = time(NULL);
     ck_assert_int_eq(conf_fetch_all(c, &req, &r, NULL, &e), DSRC_E_TIMEOUT);
-    ck_assert_msg(time(NULL) - t0 < 10, "the timeout took %ld s", (long)(time(NULL) - t0));
+    ck_assert_msg(time(NULL) - t0 < 30, "the timeout took %ld s", (long)(time(NULL) - t0));
     ck_assert_int_eq(e.retryable, 1);
     ck_assert_uint_eq(r.n_rows, 0);
     conf_rows_free(&r);

@@ -55,8 +55,8 @@ fetching() {
             AND query LIKE '%${1:-big}%' AND pid <> pg_backend_pid()"
 }
 # until_zero CMD...: wait (at most 5 s) until CMD prints 0
-until_zero() {
-    n=50
+until_zero() { # 20 s at most (a query left running would take a minute)
+    n=200
     while [ $n -gt 0 ] && [ "$("$@")" != 0 ]; do sleep 0.1; n=$((n - 1)); done
     [ "$("$@")" = 0 ]
 }
@@ -167,11 +167,11 @@ sleep 1
 kill "$cpid"
 wait "$cpid" 2>/dev/null
 cpid=
-n=50
+n=200
 while [ $n -gt 0 ] && [ "$(fetching)" != 0 ]; do sleep 0.1; n=$((n - 1)); done
 [ "$(fetching)" = 0 ] && ok || { bad "the fetch query still runs after the client went away"
     psql_q "SELECT state, query FROM pg_stat_activity WHERE query LIKE '%big%'"; }
-n=50
+n=200
 while [ $n -gt 0 ] && [ "$(busy)" != 0 ]; do sleep 0.1; n=$((n - 1)); done
 [ "$(busy)" = 0 ] && ok || bad "a connection is still busy after the client went away"
 has "$tmp/log" "the client went away; fetch cancelled"
@@ -205,7 +205,7 @@ wait "$pid"
 st=$?
 pid=
 [ "$st" -eq 0 ] && ok || { bad "dsrcd exit $st"; tail -20 "$tmp/log"; }
-[ $(($(date +%s) - t0)) -lt 10 ] && ok || bad "dsrcd took $(($(date +%s) - t0)) s to stop"
+[ $(($(date +%s) - t0)) -lt 30 ] && ok || bad "dsrcd took $(($(date +%s) - t0)) s to stop"
 wait "$cpid" 2>/dev/null
 cpid=
 until_zero fetching slow && ok || bad "the slow query still runs after dsrcd stopped"

@@ -79,7 +79,7 @@ while [ $n -gt 0 ]; do
 done
 grep -q '"opens": [1-9]' "$tmp/pools" && ok || { bad "breaker did not open"; cat "$tmp/pools"; }
 # logged by the daemon's next housekeeping tick (probes run on threads)
-n=20
+n=60
 until grep -q "circuit breaker open" "$tmp/log" || [ $n -eq 0 ]; do sleep 0.25; n=$((n - 1)); done
 grep -q "circuit breaker open" "$tmp/log" && ok || { bad "breaker opening not logged"; cat "$tmp/log"; }
 grep -q "$PG_PASSWORD" "$tmp/health" "$tmp/pools" "$tmp/log" && bad "password leaked" || ok

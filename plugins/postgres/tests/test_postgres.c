@@ -366,7 +366,7 @@ static int pg_setup(conf_fixture *fx, const char *tmp)
         conf_write_source_text("no_password", "connection = { host = \"127.0.0.1\"; port = %s; database = "
                   "\"dsrc_test\"; user = \"dsrc_test\"; };", pg.port) ||
         conf_write_source_text("stmt_timeout", CONN("host = \"127.0.0.1\"; port = %s; "
-                  "statement_timeout = \"300ms\";"), pg.port) ||
+                  "statement_timeout = \"2s\";"), pg.port) ||
         conf_write_source_text("silent", CONN("host = \"127.0.0.1\"; port = %d; "
                   "connect_timeout = \"400ms\";"), pg_timeout_port) ||
         conf_write_source_text("tz_kolkata", CONN("host = \"127.0.0.1\"; port = %s; "
@@ -681,7 +681,7 @@ START_TEST(t_connect_errors)
     t0 = conf_now();
     pg_expect_open_fails(env, "silent", DSRC_E_TIMEOUT, NULL, "connect_timeout", &e);
     secs = conf_now() - t0;
-    ck_assert_msg(secs >= 0.35 && secs < 5, "the connect timeout took %.2f s", secs);
+    ck_assert_msg(secs >= 0.35 && secs < 15, "the connect timeout took %.2f s", secs);
     ck_assert_int_eq(e.retryable, 1);
     derr_clear(&e);
     conf_env_free(env);
@@ -725,7 +725,7 @@ START_TEST(t_query_errors)
     t0 = conf_now();
     ck_assert_int_eq(conf_fetch_all(t, &req, &r, NULL, &e), DSRC_E_TIMEOUT);
     secs = conf_now() - t0;
-    ck_assert_msg(secs < 10, "statement timeout took %.1f s", secs);
+    ck_assert_msg(secs < 30, "statement timeout took %.1f s", secs); /* the view: 60 s */
     ck_assert_str_eq(e.code, "57014");
     ck_assert_msg(strstr(e.msg, "statement_timeout"), "message: %s", e.msg);
     conf_rows_free(&r);
