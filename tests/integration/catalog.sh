@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # The catalog, end to end on real SQLite files: a 2 000-table catalog
-# discovered again and again (100 times, 20 in a sanitizer build) with no
+# discovered again and again (100 times, 4 in a sanitizer build) with no
 # change gives no drift event and one snapshot; each change made by DDL
 # gives exactly one event of the right kind and class; dsrc catalog, drift,
 # stats, discover --cached; and on_breaking_change = "pause" holds dsrcd's

@@ -288,24 +288,30 @@ static void *open_main(void *arg)
     return NULL;
 }
 
-/* A cancellation during open(): the caller has no source_conn yet, and
- * source_cancel_all() reaches it; the plugin sees the flag, and its cancel
- * descriptor (host->cancel_fd) readable. */
-START_TEST(cancel_fd_during_open)
+/* An open that hangs as `mode` says, cancelled by source_cancel_all()
+ * (the caller has no source_conn yet): it ends cancelled, with no
+ * connection; the fault plugin's counters then. */
+static fault_stats cancel_hung_open(fault_mode mode)
 {
     open_job j = {0};
     pthread_t t;
-    fault_stats fs;
 
-    F->set(NULL, FAULT_OPEN, FAULT_HANG, DSRC_OK, 1);
+    F->reset();
+    F->set(NULL, FAULT_OPEN, mode, DSRC_OK, 1);
     ck_assert_int_eq(pthread_create(&t, NULL, open_main, &j), 0);
     ck_assert(F->wait_hung(1, 10000));
     source_cancel_all();
     pthread_join(t, NULL);
     ck_assert_int_eq(j.st, DSRC_E_CANCELLED);
     ck_assert(j.c == NULL);
-    fs = env_fstats(NULL);
-    ck_assert_int_eq(fs.cancel_fd_ready, 1);
+    return env_fstats(NULL);
+}
+
+/* A cancellation during open() reaches it; the plugin sees the flag, and
+ * its cancel descriptor (host->cancel_fd) readable. */
+START_TEST(cancel_fd_during_open)
+{
+    ck_assert_int_eq(cancel_hung_open(FAULT_HANG).cancel_fd_ready, 1);
 }
 END_TEST
 
@@ -317,21 +323,11 @@ END_TEST
  * loop). */
 START_TEST(cancel_flag_set_when_fd_readable)
 {
-    int i, n = 200;
+    int i;
 
-    for (i = 0; i < n; i++) {
-        open_job j = {0};
-        pthread_t t;
-        fault_stats fs;
+    for (i = 0; i < 200; i++) {
+        fault_stats fs = cancel_hung_open(FAULT_HANG_SPIN);
 
-        F->reset();
-        F->set(NULL, FAULT_OPEN, FAULT_HANG_SPIN, DSRC_OK, 1);
-        ck_assert_int_eq(pthread_create(&t, NULL, open_main, &j), 0);
-        ck_assert(F->wait_hung(1, 10000));
-        source_cancel_all();
-        pthread_join(t, NULL);
-        ck_assert_int_eq(j.st, DSRC_E_CANCELLED);
-        fs = env_fstats(NULL);
         ck_assert_int_eq(fs.cancel_fd_ready, 1);
         ck_assert_msg(fs.flag_late == 0,
                       "round %d: the descriptor was readable before the flag was set", i);

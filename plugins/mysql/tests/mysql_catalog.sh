@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # The catalog against a real MariaDB server: a 2 000-table catalog
-# discovered 100 times (20 in a sanitizer build) with no change (rows and
+# discovered 100 times (4 in a sanitizer build) with no change (rows and
 # statistics moving in between) gives no drift event; a type change, a dropped NOT NULL, a
 # dropped column and a table replaced by a view each give exactly one event
 # of the right kind and class.  The server comes from
