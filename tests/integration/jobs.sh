@@ -270,10 +270,12 @@ cat >"$d/sources.d/s.conf" <<EOF2
 name = "s";
 type = "fault";
 connection = { host = "s"; hang = "fetch"; };
-fetch = ( { item = "items"; schedule = "@every 4s"; } );
+fetch = ( { item = "items"; schedule = "@every 6s"; } );
 EOF2
 start
-# attempt 1 and its retry fail as stalled; the next run is the next cycle's
+# attempt 1 and its retry fail as stalled (1 s each, and the 200 ms
+# backoff: the cycle leaves them room on a loaded machine); the next run is
+# the next cycle's
 stall_done() {
     [ "$(q "' '.join('%s:%s:%s:%s' % (x['attempt'], x['trigger'], x['state'], x['retryable']) for x in sorted(r, key=lambda x: x['id'])[:3])")" = \
       "1:schedule:failed:True 2:retry:failed:True 1:schedule:failed:True" ]
