@@ -40,10 +40,11 @@
 #                          traps (and remove $tmp)
 #   hung_report PID        the threads of PID: id, name, wait channel, and
 #                          with gdb their stacks
-#   catches_int PID        0 once PID has its SIGINT handler installed
-#   sig_pending PID        0 while PID has a SIGINT or SIGTERM not yet
-#                          delivered (a second one sent then would merge
-#                          with it)
+#   until_handled PID      wait until PID has its SIGINT handler installed
+#                          (15 s at most)
+#   until_delivered PID    wait while PID has a SIGINT or SIGTERM not yet
+#                          delivered (10 s at most): a second one sent
+#                          before would merge with it
 #   finish NAME [NOTE]     print "NAME: P passed, F failed[ NOTE] (S s)", S the
 #                          seconds since this file was sourced; the
 #                          script's exit status (0 when nothing failed), so
@@ -121,13 +122,21 @@ hung_report() {
     command -v gdb >/dev/null && gdb -p "$1" -batch -ex 'thread apply all bt' </dev/null 2>/dev/null |
         grep -E '^(#|Thread)'
 }
-catches_int() {
+lib_catches_int() {
     _m=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
     [ -n "$_m" ] && [ $(( 0x$_m & 2 )) -ne 0 ]
 }
-sig_pending() {
+lib_sig_pending() {
     set -- $(awk '/^(ShdPnd|SigPnd):/ { print $2 }' "/proc/$1/status" 2>/dev/null)
     [ $# -eq 2 ] && [ $(( (0x$1 | 0x$2) & 0x4002 )) -ne 0 ]
+}
+until_handled() {
+    _n=300
+    until lib_catches_int "$1" || [ $_n -eq 0 ]; do sleep 0.05; _n=$((_n - 1)); done
+}
+until_delivered() {
+    _n=200
+    while lib_sig_pending "$1" && [ $_n -gt 0 ]; do sleep 0.05; _n=$((_n - 1)); done
 }
 wait_exit() {
     _n=$(( ${2:-20} * 100 ))

@@ -1865,6 +1865,36 @@ void conf_interrupt(struct source_conn *c, int driver)
         atomic_store(&c->cancel, 1);
 }
 
+static void conf_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+void conf_interrupt_while_busy(struct source_conn *c, int driver, int every_ms)
+{
+    int i;
+
+    for (i = 0; i < 12000 / every_ms && atomic_load(&c->busy); i++) {
+        conf_interrupt(c, driver);
+        conf_sleep_ms(every_ms);
+    }
+}
+
+void *conf_cancel_thread(void *arg)
+{
+    const conf_canceller *k = arg;
+    int i;
+
+    for (i = 0; i < 1000 && !atomic_load(&k->c->busy); i++)
+        conf_sleep_ms(10);
+    conf_sleep_ms(k->every_ms);
+    conf_interrupt_while_busy(k->c, k->driver, k->every_ms);
+    return NULL;
+}
+
 dsrc_status conf_fetch_beside(struct source_conn *c, const dsrc_fetch_req *req,
                               const dsrc_row_sink *sink, conf_rows *out,
                               void *(*thread)(void *), void *arg, double *secs, derr *e)

@@ -390,6 +390,21 @@ double conf_now(void);
  * alone (source_cancel() does both). */
 void conf_interrupt(struct source_conn *c, int driver);
 
+/* conf_interrupt() every `every_ms` while a call runs on `c` (12 s at
+ * most): an interrupt given before the statement began (a PQcancel(), an
+ * sqlite3_interrupt()) cancels nothing, the next one does. */
+void conf_interrupt_while_busy(struct source_conn *c, int driver, int every_ms);
+
+/* A thread for conf_fetch_beside() or a query beside it (arg: a
+ * conf_canceller): once a call runs on `c` (10 s at most) and `every_ms`
+ * more, conf_interrupt_while_busy(). */
+typedef struct conf_canceller {
+    struct source_conn *c;
+    int driver;
+    int every_ms;
+} conf_canceller;
+void *conf_cancel_thread(void *arg);
+
 /* Fetch `req` on `c` while `thread(arg)` runs beside it (started just
  * before, joined before returning): into `sink`, or when it is NULL into
  * `out` as conf_fetch_all() does (`out` may be NULL with a sink).  Returns

@@ -97,8 +97,7 @@ export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG
 start() {
     "$DSRC" -c "$tmp/conf/dsrcd.conf" "$@" >"$tmp/o" 2>"$tmp/e" &
     pid=$!
-    n=300
-    until catches_int "$pid" || [ $n -eq 0 ]; do sleep 0.05; n=$((n - 1)); done
+    until_handled "$pid"
     sleep 0.3
 }
 # stop SIGNAL...: send each signal (0.3 s apart, and once the one before
@@ -109,8 +108,7 @@ stop() {
     for s in "$@"; do
         if [ -n "${sent:-}" ]; then
             sleep 0.3
-            n=200
-            while sig_pending "$pid" && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
+            until_delivered "$pid"
         fi
         t0=$(date +%s%N)
         kill -"$s" "$pid" 2>/dev/null

@@ -55,14 +55,12 @@ jcheck "$tmp/out" 'd["error"]["status"] == "timeout" and d["error"]["exit"] == 7
 # 130 at once
 "$DSRC" $C test deaflong >"$tmp/o" 2>"$tmp/e" &
 pid=$!
-n=300
-until catches_int "$pid" || [ $n -eq 0 ]; do sleep 0.01; n=$((n - 1)); done
+until_handled "$pid"
 sleep 0.2
 kill -INT "$pid"
 sleep 0.3
 # the second once the first was delivered (two pending ones would be one)
-n=200
-while sig_pending "$pid" && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
+until_delivered "$pid"
 kill -INT "$pid" 2>/dev/null
 # 30 s, where the open would hold it for 60
 wait_exit "$pid" 30

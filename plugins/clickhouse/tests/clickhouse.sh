@@ -228,8 +228,7 @@ rm -f "$tmp/big.csv" "$tmp/big.ref.csv" "$tmp/big.jsonl"
 # query killed
 "$DSRC" $C fetch ch t/slow -o "$tmp/slow.csv" >"$tmp/o" 2>"$tmp/e" &
 pid=$!
-n=300
-until catches_int "$pid" || [ $n -eq 0 ]; do sleep 0.05; n=$((n - 1)); done
+until_handled "$pid"
 server_running() {
     "$FIXTURE" sql "$cdir" --query "SELECT count() FROM system.processes WHERE query_id LIKE 'dsrc-%'"
 }

@@ -54,8 +54,9 @@ fetching() {
             WHERE state IN ('active', 'idle in transaction')
             AND query LIKE '%${1:-big}%' AND pid <> pg_backend_pid()"
 }
-# until_zero CMD...: wait (at most 5 s) until CMD prints 0
-until_zero() { # 20 s at most (a query left running would take a minute)
+# until_zero CMD...: wait (at most 20 s: a query left running would take
+# a minute) until CMD prints 0
+until_zero() {
     n=200
     while [ $n -gt 0 ] && [ "$("$@")" != 0 ]; do sleep 0.1; n=$((n - 1)); done
     [ "$("$@")" = 0 ]
@@ -167,13 +168,9 @@ sleep 1
 kill "$cpid"
 wait "$cpid" 2>/dev/null
 cpid=
-n=200
-while [ $n -gt 0 ] && [ "$(fetching)" != 0 ]; do sleep 0.1; n=$((n - 1)); done
-[ "$(fetching)" = 0 ] && ok || { bad "the fetch query still runs after the client went away"
+until_zero fetching && ok || { bad "the fetch query still runs after the client went away"
     psql_q "SELECT state, query FROM pg_stat_activity WHERE query LIKE '%big%'"; }
-n=200
-while [ $n -gt 0 ] && [ "$(busy)" != 0 ]; do sleep 0.1; n=$((n - 1)); done
-[ "$(busy)" = 0 ] && ok || bad "a connection is still busy after the client went away"
+until_zero busy && ok || bad "a connection is still busy after the client went away"
 has "$tmp/log" "the client went away; fetch cancelled"
 # and the source still serves
 code=$(curl -sS --unix-socket "$SOCK" -o "$tmp/body" -w '%{http_code}' "$DATA?limit=3")

@@ -1747,47 +1747,21 @@ END_TEST
 /* ------------------------------------------------------------------------ */
 /* Cancellation                                                              */
 
-typedef struct pg_canceller {
-    source_conn *c;
-    int use_driver;
-} pg_canceller;
-
-/* Cancel once the call is well inside its pg_sleep (or, on a slow machine,
- * still in an earlier query of a fetch: cancelled all the same), with
- * PQcancel() only or the host's flag only; again every 300 ms while the
- * call runs, for a PQcancel() that reached the server before the query
- * and cancelled nothing.  12 s at most. */
-static void *pg_cancel_thread(void *arg)
-{
-    pg_canceller *k = arg;
-    struct timespec tick = {0, 10 * 1000 * 1000}, settle = {0, 300 * 1000 * 1000};
-    int i;
-
-    for (i = 0; i < 1000 && !atomic_load(&k->c->busy); i++)
-        nanosleep(&tick, NULL);
-    nanosleep(&settle, NULL);
-    for (i = 0; i < 40 && atomic_load(&k->c->busy); i++) {
-        conf_interrupt(k->c, k->use_driver);
-        nanosleep(&settle, NULL);
-    }
-    return NULL;
-}
-
 static void pg_run_cancel(int use_driver)
 {
     source_conn *c = conf_conn();
-    pg_canceller k;
+    /* PQcancel() only, or the host's flag only, once the fetch is inside
+     * its pg_sleep(60) (or, on a slow machine, still in an earlier query of
+     * the fetch: cancelled all the same) */
+    conf_canceller k = {c, use_driver, 300};
     dsrc_fetch_req req;
     conf_rows r;
     derr e = {0};
     double secs;
     dsrc_status st;
 
-    memset(&k, 0, sizeof k);
-    k.c = c;
-    k.use_driver = use_driver;
     conf_req(&req, "public/slow");
-    st = conf_fetch_beside(c, &req, NULL, &r, pg_cancel_thread, &k, &secs, &e);
+    st = conf_fetch_beside(c, &req, NULL, &r, conf_cancel_thread, &k, &secs, &e);
     ck_assert_msg(st == DSRC_E_CANCELLED, "got %s: %s", error_status_name(st),
                   e.msg ? e.msg : "");
     ck_assert_msg(secs < 10, "cancellation took %.1f s", secs);
@@ -2377,7 +2351,7 @@ END_TEST
 static void pg_q_cancel(int use_driver)
 {
     source_conn *c = conf_conn();
-    pg_canceller k = {c, use_driver};
+    conf_canceller k = {c, use_driver, 300};
     pg_qrows q = {0};
     derr e = {0};
     pthread_t th;
@@ -2385,7 +2359,7 @@ static void pg_q_cancel(int use_driver)
     dsrc_status st;
 
     t0 = conf_now();
-    ck_assert_int_eq(pthread_create(&th, NULL, pg_cancel_thread, &k), 0);
+    ck_assert_int_eq(pthread_create(&th, NULL, conf_cancel_thread, &k), 0);
     st = pg_query(c, "SELECT pg_sleep(30)", NULL, 0, -1, 0, &q, NULL, &e);
     pthread_join(th, NULL);
     secs = conf_now() - t0;

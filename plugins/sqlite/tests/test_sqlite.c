@@ -745,20 +745,6 @@ typedef struct sq_canceller {
     int use_driver;          /* 1: the driver's cancel(); 0: the flag     */
 } sq_canceller;
 
-/* Cancel c's call until it returns: sqlite3_interrupt() without the flag,
- * or the flag only, every 200 ms while the call runs (an interrupt given
- * before sqlite3_step() began is forgotten by SQLite); 10 s at most. */
-static void sq_interrupt_while_busy(source_conn *c, int use_driver)
-{
-    struct timespec ts = {0, 200 * 1000 * 1000};
-    int i;
-
-    for (i = 0; i < 50 && atomic_load(&c->busy); i++) {
-        conf_interrupt(c, use_driver);
-        nanosleep(&ts, NULL);
-    }
-}
-
 /* Wait until the fetch has sent its schema (its statement then runs
  * without producing a row), give it time to be inside sqlite3_step(),
  * then cancel. */
@@ -772,7 +758,7 @@ static void *sq_cancel_thread(void *arg)
         nanosleep(&ts, NULL);
     ts.tv_nsec = 200 * 1000 * 1000;
     nanosleep(&ts, NULL);
-    sq_interrupt_while_busy(k->count.conn, k->use_driver);
+    conf_interrupt_while_busy(k->count.conn, k->use_driver, 200);
     return NULL;
 }
 
@@ -1170,35 +1156,16 @@ START_TEST(t_query_timeout)
 }
 END_TEST
 
-typedef struct sq_qcancel {
-    source_conn *c;
-    int use_driver;
-} sq_qcancel;
-
-/* Once the query has begun, and 300 ms more, cancel it until it returns. */
-static void *sq_qcancel_thread(void *arg)
-{
-    sq_qcancel *k = arg;
-    struct timespec tick = {0, 10 * 1000 * 1000}, settle = {0, 300 * 1000 * 1000};
-    int i;
-
-    for (i = 0; i < 1000 && !atomic_load(&k->c->busy); i++)
-        nanosleep(&tick, NULL);
-    nanosleep(&settle, NULL);
-    sq_interrupt_while_busy(k->c, k->use_driver);
-    return NULL;
-}
-
 static void sq_query_cancel(int use_driver)
 {
     source_conn *c = conf_conn();
     sq_qrows r = {0};
-    sq_qcancel k = {c, use_driver};
+    conf_canceller k = {c, use_driver, 200}; /* sqlite3_interrupt() or the flag */
     pthread_t th;
     derr e = {0};
     double t0 = conf_now(), secs;
 
-    ck_assert_int_eq(pthread_create(&th, NULL, sq_qcancel_thread, &k), 0);
+    ck_assert_int_eq(pthread_create(&th, NULL, conf_cancel_thread, &k), 0);
     ck_assert_int_eq(sq_q(c, SQ_FOREVER, NULL, 0, -1, 0, &r, NULL, &e), DSRC_E_CANCELLED);
     secs = conf_now() - t0;
     pthread_join(th, NULL);
