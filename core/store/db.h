@@ -77,7 +77,8 @@ typedef enum sdb_engine {
  * opened.  Then, once the file's mode is set: sdb_sqlite_readonly() is 1
  * when the file cannot be written, and sdb_sqlite_setup() puts it in WAL
  * mode with durable commits (0; -1 when it is not a usable database, -2
- * when the settings cannot be made). */
+ * when the settings cannot be made, -3 when another process kept the
+ * file locked for busy_ms). */
 sdb *sdb_open_sqlite(const char *path, int busy_ms, char **err, int *sys_errno);
 int sdb_sqlite_readonly(sdb *db);
 int sdb_sqlite_setup(sdb *db);

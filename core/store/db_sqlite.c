@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -14,6 +15,7 @@
 typedef struct sq_db {
     sdb base;
     sqlite3 *db;
+    int busy_ms;
 } sq_db;
 
 typedef struct sq_stmt {
@@ -279,6 +281,7 @@ sdb *sdb_open_sqlite(const char *path, int busy_ms, char **err, int *sys_errno)
         return NULL;
     }
     sqlite3_busy_timeout(d->db, busy_ms);
+    d->busy_ms = busy_ms;
     return &d->base;
 }
 
@@ -287,11 +290,45 @@ int sdb_sqlite_readonly(sdb *d)
     return d->ops->engine == SDB_SQLITE && sqlite3_db_readonly(SQ(d), "main") == 1;
 }
 
+static double sq_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Put the file in WAL mode.  Another process writing the file in its
+ * rollback-journal mode (the first opens of a new store, side by side)
+ * makes SQLite refuse the switch at once, without its busy handler:
+ * the switch is tried again, up to the busy timeout. */
+static int sq_wal(sq_db *d)
+{
+    double deadline = sq_now_ms() + d->busy_ms;
+    long pause_us = 1000;
+    int rc;
+
+    for (;;) {
+        rc = sqlite3_exec(d->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+            return -1;
+        if (sq_now_ms() >= deadline)
+            return -3;
+        nanosleep(&(struct timespec){0, pause_us * 1000}, NULL);
+        if (pause_us < 50000)
+            pause_us *= 2;
+    }
+}
+
 int sdb_sqlite_setup(sdb *d)
 {
+    int rc;
+
     if (d->ops->engine != SDB_SQLITE)
         return 0;
-    if (sq_exec(d, "PRAGMA journal_mode = WAL") < 0)
-        return -1;
+    if ((rc = sq_wal((sq_db *)d)) < 0)
+        return rc;
     return sq_exec(d, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON") < 0 ? -2 : 0;
 }

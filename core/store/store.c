@@ -638,7 +638,9 @@ store *store_open_backend(const char *state_dir, const store_backend *b, derr *e
         return NULL;
     }
     if ((rc = sdb_sqlite_setup(SDB(s))) < 0)
-        store_sql_err(s, e, rc == -1 ? "not a usable database" : "cannot set up the database");
+        store_sql_err(s, e, rc == -1   ? "not a usable database"
+                            : rc == -3 ? "another process kept it locked"
+                                       : "cannot set up the database");
     if (rc < 0 || store_migrate(s, state_dir, e) < 0 || store_give(s, &sb, e) < 0) {
         store_close(s);
         return NULL;

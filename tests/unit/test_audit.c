@@ -205,9 +205,13 @@ START_TEST(test_concurrent_processes)
                 store_audit_rec r = {.who = "uid 1 (kid)", .origin = "cli",
                                      .action = "secret decrypt", .result = "ok",
                                      .rows = -1, .bytes = -1};
-                if (store_audit_append(c, &r, NULL, &e) != DSRC_OK)
+                if (store_audit_append(c, &r, NULL, &e) != DSRC_OK) {
+                    fprintf(stderr, "kid %d: append %d: %s\n", k, i, e.msg ? e.msg : "?");
                     _exit(1);
+                }
             }
+            if (!c)
+                fprintf(stderr, "kid %d: open: %s\n", k, e.msg ? e.msg : "?");
             store_close(c);
             _exit(c ? 0 : 2);
         }

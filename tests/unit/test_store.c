@@ -153,6 +153,49 @@ START_TEST(not_a_database_refused)
 }
 END_TEST
 
+/* A process that writes the database file while the store opens it
+ * for the first time: SQLite refuses the switch to WAL at once, without
+ * its busy handler, and the store waits for the writer instead of
+ * failing ("database is locked"). */
+START_TEST(first_open_waits_for_a_writer)
+{
+    char path[128], c;
+    int fds[2];
+    pid_t pid;
+    int status;
+    store *s;
+
+    if (unit_store_is_pg())
+        return; /* SQLite's journal mode */
+    snprintf(path, sizeof path, "%s/" STORE_FILE, dir);
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        sqlite3 *db;
+
+        close(fds[0]);
+        if (sqlite3_open(path, &db) != SQLITE_OK ||
+            sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            _exit(1);
+        if (write(fds[1], "x", 1) != 1)
+            _exit(2);
+        usleep(300 * 1000);
+        _exit(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK &&
+                      sqlite3_close(db) == SQLITE_OK
+                  ? 0
+                  : 3);
+    }
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], &c, 1), 1); /* the writer holds its lock */
+    close(fds[0]);
+    s = open_ok();
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    store_close(s);
+}
+END_TEST
+
 START_TEST(json_cursors_imported_once)
 {
     derr e = {0};
@@ -742,6 +785,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, schema_made_and_reopened);
     tcase_add_test(tc, newer_schema_refused);
     tcase_add_test(tc, not_a_database_refused);
+    tcase_add_test(tc, first_open_waits_for_a_writer);
     tcase_add_test(tc, json_cursors_imported_once);
     tcase_add_test(tc, run_commits_cursor_with_success);
     tcase_add_test(tc, failed_run_moves_nothing);
