@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -246,10 +247,31 @@ static int sec_genkey_opt(sec_ctx *c, int opt, const char *arg, void *user)
     return 0;
 }
 
-/* Create path with mode 0600 holding `text`; never replaces a file. */
+/* fsync directory `dir`, so that an entry made or renamed in it survives
+ * a crash: 0, or -1 with errno set.  A file system that cannot fsync a
+ * directory (EINVAL) is not a failure. */
+static int sec_fsync_dir(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc, err;
+
+    if (dfd < 0)
+        return -1;
+    rc = fsync(dfd);
+    err = errno;
+    close(dfd);
+    if (rc < 0 && err == EINVAL)
+        rc = 0;
+    errno = err;
+    return rc;
+}
+
+/* Create path with mode 0600 holding `text`; never replaces a file.  The
+ * file and then its directory are fsynced: a key lost in a crash would
+ * lose every secret encrypted with it. */
 static int sec_write_new_key(sec_ctx *c, const char *path, const char *text, size_t len)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+    char *dir, *parent;
 
     if (fd < 0) {
         if (errno == EEXIST)
@@ -271,6 +293,19 @@ static int sec_write_new_key(sec_ctx *c, const char *path, const char *text, siz
         unlink(path);
         return -1;
     }
+    if (!(dir = strdup(path))) {
+        fprintf(stderr, "%s: out of memory\n", c->prog);
+        unlink(path);
+        return -1;
+    }
+    if (sec_fsync_dir((parent = dirname(dir))) < 0) {
+        fprintf(stderr, "%s: cannot make %s durable (fsync of its directory %s: %s)\n",
+                c->prog, path, parent, strerror(errno));
+        free(dir);
+        unlink(path);
+        return -1;
+    }
+    free(dir);
     return 0;
 }
 
@@ -690,7 +725,7 @@ static int sec_replace_file(sec_ctx *c, const char *path, const struct stat *st,
 {
     char *dir = strdup(path), *tmp = NULL, *slash;
     const char *base;
-    int fd = -1, dfd, rc = -1;
+    int fd = -1, rc = -1;
 
     if (!dir) {
         fprintf(stderr, "%s: out of memory\n", c->prog);
@@ -737,11 +772,7 @@ static int sec_replace_file(sec_ctx *c, const char *path, const struct stat *st,
         fprintf(stderr, "%s: cannot replace %s: %s\n", c->prog, path, strerror(errno));
         goto fail;
     }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    (void)sec_fsync_dir(dir);
     rc = 0;
     goto out;
 fail:

@@ -64,6 +64,24 @@ cp "$tmp/keys/old.key" "$tmp/old.copy"
 expect 1 "$DSRC" secret genkey -o "$tmp/keys/old.key"; has "$tmp/err" "refusing to overwrite"
 cmp -s "$tmp/keys/old.key" "$tmp/old.copy" && ok || bad "genkey overwrote old.key"
 expect 0 "$DSRC" secret genkey --output "$tmp/keys/new.key"
+# the new key's directory entry is made durable too (a key lost in a
+# crash loses every secret encrypted with it): the directory is fsynced
+# once the file is
+if command -v strace >/dev/null; then
+    # (LeakSanitizer cannot run under a tracer)
+    ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" strace -f -qq -y -e trace=fsync \
+        -o "$tmp/genkey.trace" "$DSRC" secret genkey -o "$tmp/keys/traced.key" >"$tmp/out" 2>"$tmp/err" &&
+        ok || { bad "genkey under strace failed"; cat "$tmp/err"; }
+    # the key file first, then its directory
+    awk -v f="<$tmp/keys/traced.key>" -v d="<$tmp/keys>" '
+        index($0, "fsync(") && index($0, f) { file = NR }
+        index($0, "fsync(") && index($0, d ")") && file { dir = NR }
+        END { exit !(file && dir > file) }' "$tmp/genkey.trace" && ok ||
+        { bad "genkey did not fsync the key file and then its directory"; cat "$tmp/genkey.trace"; }
+    rm -f "$tmp/keys/traced.key"
+else
+    echo "strace missing: the fsync of the key's directory is not checked"
+fi
 OLD=$(cat "$tmp/keys/old.key"); NEW=$(cat "$tmp/keys/new.key")
 { echo "# new key first: it encrypts"; echo "$NEW"; echo; echo "# old key, until rotated"; echo "$OLD"; } >"$tmp/keys/both.key"
 chmod 600 "$tmp/keys/both.key"
